@@ -1,0 +1,289 @@
+/*
+ * hvmgmt.h - the management register interface of hv-core (docs/mgmt-abi.md).
+ *
+ * This is the one header that both sides compile: hv-core (AArch64, freestanding)
+ * and hv-agent's hvlink (host, hosted C). It describes the management region:
+ * a register page, an event ring, per-VM status slots, per-VM fault records,
+ * per-VM console rings and a command data area. Every structure here has the
+ * layout given in docs/mgmt-abi.md; the clause ids (MGMT-xxx) are cited where a
+ * field is defined. Field names match the document name for name.
+ *
+ * Only fixed-width little-endian integers and byte arrays appear, so any
+ * language can implement either side (REQ-STD-04).
+ */
+#ifndef HVMGMT_H
+#define HVMGMT_H
+
+#include <stdint.h>
+
+/* MGMT-001: the region starts with this magic ("HVMG" read as a little-endian u32). */
+#define HVM_MAGIC 0x474D5648u
+/* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
+#define HVM_ABI_MAJOR 1u
+#define HVM_ABI_MINOR 0u
+
+/* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
+ * physical address is published to the ServiceOS in the device tree hv-core hands
+ * on: /reserved-memory/hv-mgmt@41000000, compatible "avirt,mgmt-v1". */
+#define HVM_DEFAULT_BASE 0x41000000ull
+#define HVM_REGION_SIZE  0x00100000u
+
+/* MGMT-004: fixed offsets inside the region (also published in the register page). */
+#define HVM_OFF_REGS      0x00000u /* struct hvm_regs, 4 KiB                     */
+#define HVM_OFF_EVENTS    0x01000u /* struct hvm_event[HVM_EVENT_COUNT]          */
+#define HVM_OFF_SLOTS     0x04000u /* struct hvm_vm_slot[HVM_MAX_VMS]            */
+#define HVM_OFF_FAULTS    0x08000u /* struct hvm_fault[HVM_MAX_VMS]              */
+#define HVM_OFF_CONSOLES  0x10000u /* struct hvm_console[HVM_MAX_VMS]            */
+#define HVM_OFF_DATA      0x80000u /* command data area, HVM_DATA_SIZE bytes     */
+
+#define HVM_MAX_VMS       16u
+#define HVM_EVENT_COUNT   256u
+#define HVM_NAME_LEN      32u
+#define HVM_VERSION_LEN   32u
+#define HVM_CONSOLE_SIZE  (16u * 1024u - 64u) /* ring bytes; header makes it 16 KiB */
+#define HVM_DATA_SIZE     0x80000u
+
+/* MGMT-010: hypervisor states (hvm_regs.hv_state). */
+enum hvm_hv_state {
+	HVM_HV_BOOTING = 0,
+	HVM_HV_READY = 1,          /* command interface live                        */
+	HVM_HV_SELFTEST_FAILED = 2 /* live, but affected VMs were not started       */
+};
+
+/* MGMT-020: commands (hvm_regs.cmd). A libvirt subset by function (REQ-STD-02). */
+enum hvm_cmd {
+	HVM_CMD_NOP = 0,
+	HVM_CMD_GET_INFO = 1,
+	HVM_CMD_LIST = 2,
+	HVM_CMD_DEFINE = 3,
+	HVM_CMD_UNDEFINE = 4,
+	HVM_CMD_START = 5,
+	HVM_CMD_SHUTDOWN = 6,
+	HVM_CMD_DESTROY = 7,
+	HVM_CMD_REBOOT = 8,
+	HVM_CMD_RESET = 9,
+	HVM_CMD_SUSPEND = 10,
+	HVM_CMD_RESUME = 11,
+	HVM_CMD_GET_STATS = 12,
+	HVM_CMD_LOAD_IMAGE = 13,
+	HVM_CMD_READ_CONSOLE = 14,
+	HVM_CMD_READ_FAULT = 15,
+	HVM_CMD_SELFTEST_RESULT = 16,
+	HVM_CMD__COUNT
+};
+
+/* MGMT-021: capability bits (hvm_regs.caps): bit n set = command n supported. */
+#define HVM_CAP(cmd) (1ull << (cmd))
+
+/* MGMT-030: status codes (hvm_regs.status). Each names one kind of refusal. */
+enum hvm_status {
+	HVM_OK = 0,
+	HVM_E_UNKNOWN_CMD = 1,  /* command code not known or not supported          */
+	HVM_E_BAD_VM = 2,       /* VM id out of range or not defined                 */
+	HVM_E_STATE = 3,        /* command illegal in the VM's current state         */
+	HVM_E_BAD_CONFIG = 4,   /* configuration violates a rule of vm-config.md      */
+	HVM_E_OVERLAP = 5,      /* memory overlaps another VM or the hypervisor       */
+	HVM_E_CPU = 6,          /* CPU absent, over-committed or reserved for safety  */
+	HVM_E_CHANNEL = 7,      /* channel names an unknown VM or bad rights          */
+	HVM_E_FDT = 8,          /* configuration blob is not a valid device tree      */
+	HVM_E_BAD_ARG = 9,      /* argument out of range (offset, length, ...)        */
+	HVM_E_NO_SPACE = 10,    /* VM table full                                      */
+	HVM_E_HASH = 11,        /* image SHA-256 differs from the configuration       */
+	HVM_E_EXISTS = 12,      /* name or uuid already defined                       */
+	HVM_E_SELFTEST = 13,    /* refused: boot self-test failed for this resource   */
+	HVM_E_INTERNAL = 14     /* hypervisor-side failure, details in ret_msg        */
+};
+
+/* MGMT-040: VM states, libvirt's vocabulary and numbering. */
+enum hvm_vm_state {
+	HVM_VM_NOSTATE = 0,
+	HVM_VM_RUNNING = 1,
+	HVM_VM_BLOCKED = 2,
+	HVM_VM_PAUSED = 3,
+	HVM_VM_SHUTDOWN = 4, /* being shut down */
+	HVM_VM_SHUTOFF = 5,
+	HVM_VM_CRASHED = 6
+};
+
+/* MGMT-041: the reason that accompanies a state. */
+enum hvm_vm_reason {
+	HVM_R_UNKNOWN = 0,
+	HVM_R_BOOTED = 1,    /* running: started                               */
+	HVM_R_USER = 2,      /* paused/resumed by a management command         */
+	HVM_R_SHUTDOWN = 3,  /* shut off: guest powered off (SYSTEM_OFF, ack)   */
+	HVM_R_DESTROYED = 4, /* shut off: destroyed by a management command    */
+	HVM_R_CRASHED = 5,   /* crashed/shut off: guest fault                  */
+	HVM_R_WATCHDOG = 6,  /* crashed/shut off: heartbeat missed             */
+	HVM_R_RESTARTED = 7, /* running: restarted by the fault policy         */
+	HVM_R_SELFTEST = 8,  /* shut off: not started, self-test failed        */
+	HVM_R_DEFINED = 9,   /* shut off: defined, never started               */
+	HVM_R_RESET = 10,    /* running: reset by command or guest             */
+	HVM_R_REBOOTED = 11, /* running: rebooted by command or guest          */
+	HVM_R_FAILED = 12    /* shut off: could not start (image, resources)   */
+};
+
+/* MGMT-050: event types; 0..8 are libvirt's lifecycle events. */
+enum hvm_event_type {
+	HVM_EV_DEFINED = 0,
+	HVM_EV_UNDEFINED = 1,
+	HVM_EV_STARTED = 2,
+	HVM_EV_SUSPENDED = 3,
+	HVM_EV_RESUMED = 4,
+	HVM_EV_STOPPED = 5,
+	HVM_EV_SHUTDOWN = 6,
+	HVM_EV_PMSUSPENDED = 7,
+	HVM_EV_CRASHED = 8,
+	HVM_EV_FAULT = 16,          /* detail: fault kind, see hvm_fault_kind      */
+	HVM_EV_WATCHDOG = 17,       /* heartbeat missed                            */
+	HVM_EV_RESTARTED = 18,      /* restarted by fault policy; detail = count   */
+	HVM_EV_SELFTEST = 19,       /* detail: failed check bits                   */
+	HVM_EV_DOORBELL_DENIED = 20 /* detail: channel id                          */
+};
+
+/* MGMT-060: fault kinds (hvm_fault.kind, event detail). */
+enum hvm_fault_kind {
+	HVM_F_NONE = 0,
+	HVM_F_STAGE2_ABORT = 1, /* access outside the VM's memory                */
+	HVM_F_UNDEF_TRAP = 2,   /* trapped instruction hv-core does not emulate  */
+	HVM_F_WATCHDOG = 3,     /* heartbeat older than the watchdog timeout     */
+	HVM_F_GUEST_REPORT = 4, /* guest reported a fault by hypercall           */
+	HVM_F_HYPERCALL = 5     /* forbidden or malformed hypercall              */
+};
+
+/* MGMT-100: the register page at offset 0. Offsets are part of the ABI. */
+struct hvm_regs {
+	/* identification, written once by hv-core before hv_state becomes READY */
+	uint32_t magic;           /* 0x000 HVM_MAGIC                            */
+	uint16_t abi_major;       /* 0x004                                      */
+	uint16_t abi_minor;       /* 0x006                                      */
+	uint32_t region_size;     /* 0x008 bytes in the whole region            */
+	uint32_t hv_state;        /* 0x00C enum hvm_hv_state                    */
+	uint64_t caps;            /* 0x010 HVM_CAP() bits                       */
+	uint32_t max_vms;         /* 0x018                                      */
+	uint32_t vm_count;        /* 0x01C VMs currently defined                */
+	uint32_t off_events;      /* 0x020                                      */
+	uint32_t event_count;     /* 0x024 entries in the ring                  */
+	uint32_t off_slots;       /* 0x028                                      */
+	uint32_t slot_size;       /* 0x02C                                      */
+	uint32_t off_faults;      /* 0x030                                      */
+	uint32_t fault_size;      /* 0x034                                      */
+	uint32_t off_consoles;    /* 0x038                                      */
+	uint32_t console_size;    /* 0x03C bytes per console (header included)  */
+	uint32_t off_data;        /* 0x040                                      */
+	uint32_t data_size;       /* 0x044                                      */
+	uint64_t staging_base;    /* 0x048 physical address of the image staging area */
+	uint64_t staging_size;    /* 0x050                                      */
+	uint64_t uptime_ns;       /* 0x058 refreshed by hv-core's service tick  */
+	uint64_t hv_ticks;        /* 0x060 service ticks since boot (liveness)  */
+	uint32_t pcpu_count;      /* 0x068 physical CPUs found in the platform DT */
+	uint32_t selftest_failed; /* 0x06C bitmask of failed boot self-test checks */
+	char     hv_version[32];  /* 0x070 NUL-terminated                       */
+	uint8_t  _rsvd0[0x100 - 0x090];
+
+	/* MGMT-110: command block. Written by the client, then req_seq (release). */
+	uint32_t cmd;             /* 0x100 enum hvm_cmd                         */
+	uint32_t vm_id;           /* 0x104                                      */
+	uint64_t arg[6];          /* 0x108 command arguments                    */
+	uint32_t req_seq;         /* 0x138 client: done_seq + 1 to submit       */
+	uint32_t _rsvd1;          /* 0x13C                                      */
+	uint8_t  _rsvd2[0x180 - 0x140];
+
+	/* MGMT-120: completion. Written by hv-core, then done_seq (release). */
+	uint32_t done_seq;        /* 0x180 equals req_seq when the reply is ready */
+	uint32_t status;          /* 0x184 enum hvm_status                      */
+	uint64_t ret[6];          /* 0x188 command results                      */
+	char     ret_msg[64];     /* 0x1B8 NUL-terminated reason for a refusal  */
+	uint8_t  _rsvd3[0x200 - 0x1F8];
+
+	/* MGMT-130: event ring indices. */
+	uint64_t ev_head;         /* 0x200 hv-core: sequence of the next event  */
+	uint64_t ev_ack;          /* 0x208 client: all events < ev_ack consumed */
+	uint64_t ev_overflow;     /* 0x210 hv-core: events overwritten unacked  */
+	uint8_t  _rsvd4[0x1000 - 0x218];
+};
+
+/* MGMT-140: one event. Entry (seq % event_count) holds event number seq. */
+struct hvm_event {
+	uint64_t seq;       /* written last (release); equals the event number */
+	uint64_t time_ns;   /* hv-core uptime at the event                     */
+	uint32_t type;      /* enum hvm_event_type                             */
+	uint32_t vm_id;
+	uint32_t detail;
+	uint32_t reason;    /* enum hvm_vm_reason after the event              */
+};
+
+/* MGMT-150: per-VM status slot, refreshed by hv-core on every service tick
+ * and at every state change. A reader takes gen before and after copying the
+ * slot; an odd or changed gen means it raced a writer and must read again. */
+struct hvm_vm_slot {
+	uint32_t gen;             /* 0x00 odd while hv-core writes the slot     */
+	uint32_t defined;         /* 0x04 1 when the slot holds a VM            */
+	uint32_t id;              /* 0x08 equals the slot index                 */
+	uint32_t state;           /* 0x0C enum hvm_vm_state                     */
+	uint32_t reason;          /* 0x10 enum hvm_vm_reason                    */
+	uint32_t vcpus;           /* 0x14                                       */
+	uint64_t pcpu_mask;       /* 0x18 physical CPUs the vCPUs are pinned to */
+	uint64_t mem_bytes;       /* 0x20                                       */
+	uint64_t heartbeat;       /* 0x28 copied from the cooperation page      */
+	uint64_t heartbeat_age_ns;/* 0x30 time since the heartbeat last changed */
+	uint64_t cpu_time_ns;     /* 0x38 guest execution time, all vCPUs       */
+	uint32_t criticality;     /* 0x40 0 = QM, 1..4 = ASIL-A..D              */
+	uint32_t fault_policy;    /* 0x44 enum in vm-config.md                  */
+	uint32_t fault_count;     /* 0x48                                       */
+	uint32_t restart_count;   /* 0x4C                                       */
+	uint32_t guest_state;     /* 0x50 from the cooperation page             */
+	uint32_t health_code;     /* 0x54 from the cooperation page             */
+	uint8_t  uuid[16];        /* 0x58                                       */
+	char     name[HVM_NAME_LEN];          /* 0x68 NUL-terminated            */
+	char     image_version[HVM_VERSION_LEN]; /* 0x88 from the cooperation page */
+	uint64_t exits;           /* 0xA8 traps to EL2, all reasons             */
+	uint64_t irqs_injected;   /* 0xB0                                       */
+	uint64_t doorbells_denied;/* 0xB8                                       */
+	uint8_t  _rsvd[0x200 - 0xC0];
+};
+
+/* MGMT-160: saved fault context of the last fault of a VM (REQ-SAF-22). */
+struct hvm_fault {
+	uint32_t gen;             /* 0x000 odd while written                    */
+	uint32_t kind;            /* 0x004 enum hvm_fault_kind                  */
+	uint64_t seq;             /* 0x008 event sequence of the fault event    */
+	uint64_t time_ns;         /* 0x010                                      */
+	uint32_t vcpu;            /* 0x018                                      */
+	uint32_t action;          /* 0x01C fault policy applied                 */
+	uint64_t esr;             /* 0x020 ESR_EL2                              */
+	uint64_t far;             /* 0x028 FAR_EL2                              */
+	uint64_t hpfar;           /* 0x030 HPFAR_EL2                            */
+	uint64_t elr;             /* 0x038 ELR_EL2: guest PC                    */
+	uint64_t spsr;            /* 0x040 SPSR_EL2                             */
+	uint64_t sp_el1;          /* 0x048                                      */
+	uint64_t x[31];           /* 0x050 general registers                    */
+	uint8_t  _rsvd[0x400 - 0x148];
+};
+
+/* MGMT-170: per-VM console ring. hv-core appends; head counts every byte ever
+ * written, so a reader detects bytes it missed (head - its position > size). */
+struct hvm_console {
+	uint64_t head;            /* 0x00 total bytes written (release)         */
+	uint32_t size;            /* 0x08 HVM_CONSOLE_SIZE                      */
+	uint32_t vm_id;           /* 0x0C                                       */
+	uint8_t  _rsvd[0x40 - 0x10];
+	uint8_t  buf[HVM_CONSOLE_SIZE];
+};
+
+#define HVM_SLOT_AT(base, i) \
+	((volatile struct hvm_vm_slot *)((volatile uint8_t *)(base) + HVM_OFF_SLOTS + (i) * sizeof(struct hvm_vm_slot)))
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(struct hvm_regs) == 0x1000, "hvm_regs is one page");
+_Static_assert(sizeof(struct hvm_event) == 32, "hvm_event is 32 bytes");
+_Static_assert(sizeof(struct hvm_vm_slot) == 0x200, "hvm_vm_slot is 512 bytes");
+_Static_assert(sizeof(struct hvm_fault) == 0x400, "hvm_fault is 1 KiB");
+_Static_assert(sizeof(struct hvm_console) == 16 * 1024, "hvm_console is 16 KiB");
+_Static_assert(HVM_OFF_EVENTS + HVM_EVENT_COUNT * 32 <= HVM_OFF_SLOTS, "events fit");
+_Static_assert(HVM_OFF_SLOTS + HVM_MAX_VMS * 0x200 <= HVM_OFF_FAULTS, "slots fit");
+_Static_assert(HVM_OFF_FAULTS + HVM_MAX_VMS * 0x400 <= HVM_OFF_CONSOLES, "faults fit");
+_Static_assert(HVM_OFF_CONSOLES + HVM_MAX_VMS * 16 * 1024 <= HVM_OFF_DATA, "consoles fit");
+_Static_assert(HVM_OFF_DATA + HVM_DATA_SIZE <= HVM_REGION_SIZE, "data fits");
+#endif
+
+#endif /* HVMGMT_H */
