@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# `make run`: boots hv-core with its guests under QEMU, starts hv-agent against it with the
+# state directory ./var, prints what to type next, and stays in the foreground until
+# interrupted; then it stops everything it started.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+BUILD=${BUILD:-build}
+STATE=${STATE:-var}
+LISTEN=${LISTEN:-127.0.0.1:50051}
+mkdir -p "$STATE"
+chmod 0750 "$STATE"
+
+agent_pid=""
+cleanup() {
+  trap - EXIT INT TERM
+  echo
+  echo "run: stopping"
+  if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
+    kill -TERM "$agent_pid" 2>/dev/null || true
+    wait "$agent_pid" 2>/dev/null || true
+  fi
+  if [ -f "$STATE/qemu.pid" ]; then
+    kill -TERM "$(cat "$STATE/qemu.pid")" 2>/dev/null || true
+    rm -f "$STATE/qemu.pid"
+  fi
+}
+trap cleanup EXIT INT TERM
+
+if [ -f "$STATE/qemu.pid" ] && kill -0 "$(cat "$STATE/qemu.pid")" 2>/dev/null; then
+  echo "run: a hypervisor from an earlier run is still up (pid $(cat "$STATE/qemu.pid")); stopping it"
+  kill -TERM "$(cat "$STATE/qemu.pid")" || true
+  sleep 1
+fi
+
+# Development PKI on first run (mutual TLS on $LISTEN).
+if [ ! -f "$STATE/pki/ca.crt" ]; then
+  "$BUILD/bin/hvctl" pki init --dir "$STATE/pki"
+fi
+
+echo "run: booting hv-core under QEMU (console log: $STATE/serial.log)"
+bash scripts/hv-qemu.sh --dir "$STATE" --core "$BUILD/hv-core-out" ${HV_QEMU_ARGS:-}
+
+echo "run: starting hv-agent (log: $STATE/hv-agent.log)"
+"$BUILD/bin/hv-agent" --state-dir "$STATE" --listen "$LISTEN" --pki "$STATE/pki" \
+  --foreground >>"$STATE/hv-agent.log" 2>&1 &
+agent_pid=$!
+
+for _ in $(seq 1 100); do
+  [ -S "$STATE/hv-agent.sock" ] && break
+  kill -0 "$agent_pid" 2>/dev/null || { echo "run: hv-agent exited; see $STATE/hv-agent.log" >&2; tail -5 "$STATE/hv-agent.log" >&2; exit 1; }
+  sleep 0.1
+done
+
+cat <<MSG
+
+  The stack is up. In another terminal, from $root:
+
+    build/bin/hvctl list --all            # VMs and their state
+    build/bin/hvctl dominfo rtos-demo     # one VM, with its heartbeat
+    build/bin/hvctl list --all --json     # the same as JSON
+    build/bin/hvctl help                  # every command
+
+  State directory: $STATE/   database: $STATE/hv-agent.db
+  Sockets: $STATE/hv-agent.sock (read-write), $STATE/hv-agent-ro.sock (read-only)
+  gRPC with mutual TLS: $LISTEN (certificates in $STATE/pki/)
+  Hypervisor console: $STATE/serial.log
+
+  Press Ctrl-C to stop everything.
+MSG
+
+while kill -0 "$agent_pid" 2>/dev/null; do
+  if [ -f "$STATE/qemu.pid" ] && ! kill -0 "$(cat "$STATE/qemu.pid")" 2>/dev/null; then
+    echo "run: QEMU exited; see $STATE/serial.log" >&2
+    break
+  fi
+  sleep 1
+done
