@@ -1,0 +1,338 @@
+/* The audit log as a hash chain (REQ-SAF-16): row n stores
+ * SHA-256(hash of row n-1 || canonical encoding of row n), row 1 chains from 32 zero
+ * bytes, and audit_head holds the last seq and hash so that a lost last row is noticed.
+ * Changing, deleting or reordering rows breaks the chain; verify.c walks it. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
+
+#include "store_internal.h"
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define sha_starts mbedtls_sha256_starts
+#define sha_update mbedtls_sha256_update
+#define sha_finish mbedtls_sha256_finish
+#else
+#define sha_starts mbedtls_sha256_starts_ret
+#define sha_update mbedtls_sha256_update_ret
+#define sha_finish mbedtls_sha256_finish_ret
+#endif
+
+void store_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	mbedtls_sha256_context c;
+	mbedtls_sha256_init(&c);
+	sha_starts(&c, 0);
+	sha_update(&c, data, len);
+	sha_finish(&c, out);
+	mbedtls_sha256_free(&c);
+}
+
+static void put_u64(mbedtls_sha256_context *c, uint64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (56 - 8 * i));
+	sha_update(c, b, 8);
+}
+
+/* Length-prefixed, so "ab"+"c" and "a"+"bc" hash differently. */
+static void put_str(mbedtls_sha256_context *c, const char *s)
+{
+	size_t n = strlen(s);
+	uint8_t b[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+	sha_update(c, b, 4);
+	sha_update(c, (const uint8_t *)s, n);
+}
+
+void store_audit_row_hash(const uint8_t prev[32], uint64_t seq, int64_t time_ms,
+			  const char *caller, const char *role, const char *rpc,
+			  const char *args, const char *outcome, uint8_t out[32])
+{
+	mbedtls_sha256_context c;
+	mbedtls_sha256_init(&c);
+	sha_starts(&c, 0);
+	sha_update(&c, prev, 32);
+	put_u64(&c, seq);
+	put_u64(&c, (uint64_t)time_ms);
+	put_str(&c, caller);
+	put_str(&c, role);
+	put_str(&c, rpc);
+	put_str(&c, args);
+	put_str(&c, outcome);
+	sha_finish(&c, out);
+	mbedtls_sha256_free(&c);
+}
+
+static enum store_status check_entry(const struct store_audit_entry *e, struct store_err *err)
+{
+	if (!e)
+		return err_set(err, STORE_EINVAL, "audit entry is NULL");
+	enum store_status s;
+	if ((s = check_text("audit caller", e->caller, STORE_AUTHOR_MAX, false, err)) ||
+	    (s = check_text("audit role", e->role, STORE_ROLE_MAX, false, err)) ||
+	    (s = check_text("audit rpc", e->rpc, STORE_RPC_MAX, false, err)) ||
+	    (s = check_text("audit args", e->args, STORE_ARGS_MAX, true, err)) ||
+	    (s = check_text("audit outcome", e->outcome, STORE_OUTCOME_MAX, false, err)))
+		return s;
+	/* Fault rows are written only by store_fault_increment: verify.c trusts them to
+	 * recompute the counters. */
+	if (!strcmp(e->rpc, STORE_FAULT_RPC))
+		return err_set(err, STORE_EINVAL, "audit rpc \"%s\" is reserved for fault "
+			       "counters", STORE_FAULT_RPC);
+	return STORE_OK;
+}
+
+enum store_status store_audit_append_tx(struct store *st, struct store_audit_entry *e,
+					struct store_err *err)
+{
+	sqlite3_stmt *stmt;
+	uint64_t seq = 0;
+	uint8_t prev[32];
+	enum store_status s = store_prepare(st, "SELECT seq, hash FROM audit_head WHERE id = 1",
+					    &stmt, err);
+	if (s)
+		return s;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 1) == 32) {
+		seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+		memcpy(prev, sqlite3_column_blob(stmt, 1), 32);
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		s = err_set(err, STORE_ETAMPER, "audit_head row is missing or malformed");
+	} else {
+		s = err_sqlite(err, st->db, rc, "reading the audit head");
+	}
+	sqlite3_finalize(stmt);
+	if (s)
+		return s;
+
+	/* Never extend a chain whose head no longer matches its last row. */
+	s = store_prepare(st, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+			  &stmt, err);
+	if (s)
+		return s;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		if ((uint64_t)sqlite3_column_int64(stmt, 0) != seq ||
+		    sqlite3_column_bytes(stmt, 1) != 32 ||
+		    memcmp(sqlite3_column_blob(stmt, 1), prev, 32) != 0)
+			s = err_set(err, STORE_ETAMPER, "audit log's last row (%lld) does not match "
+				    "the recorded head (%" PRIu64 "); refusing to append",
+				    (long long)sqlite3_column_int64(stmt, 0), seq);
+	} else if (rc == SQLITE_DONE) {
+		if (seq != 0)
+			s = err_set(err, STORE_ETAMPER, "audit log is empty but its head records "
+				    "row %" PRIu64 "; refusing to append", seq);
+	} else {
+		s = err_sqlite(err, st->db, rc, "reading the last audit row");
+	}
+	sqlite3_finalize(stmt);
+	if (s)
+		return s;
+
+	e->seq = seq + 1;
+	e->time_ms = store_now_ms();
+	store_audit_row_hash(prev, e->seq, e->time_ms, e->caller, e->role, e->rpc, e->args,
+			     e->outcome, e->hash);
+	s = store_prepare(st, "INSERT INTO audit_log (seq, time_ms, caller, role, rpc, args, "
+			  "outcome, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &stmt, err);
+	if (s)
+		return s;
+	sqlite3_bind_int64(stmt, 1, (int64_t)e->seq);
+	sqlite3_bind_int64(stmt, 2, e->time_ms);
+	sqlite3_bind_text(stmt, 3, e->caller, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, e->role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, e->rpc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 6, e->args, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 7, e->outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 8, e->hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return err_sqlite(err, st->db, rc, "appending an audit row");
+
+	s = store_prepare(st, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", &stmt, err);
+	if (s)
+		return s;
+	sqlite3_bind_int64(stmt, 1, (int64_t)e->seq);
+	sqlite3_bind_blob(stmt, 2, e->hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return err_sqlite(err, st->db, rc, "updating the audit head");
+	return STORE_OK;
+}
+
+enum store_status store_audit_append(struct store *st, struct store_audit_entry *e,
+				     struct store_err *err)
+{
+	if (!st)
+		return err_set(err, STORE_EINVAL, "store handle is NULL");
+	enum store_status s = check_entry(e, err);
+	if (s)
+		return s;
+	pthread_mutex_lock(&st->lock);
+	s = store_tx_begin(st, err);
+	if (!s) {
+		s = store_audit_append_tx(st, e, err);
+		if (s)
+			store_tx_rollback(st);
+		else
+			s = store_tx_commit(st, err);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return s;
+}
+
+/* Rows are gathered with string offsets into one arena, then copied into a single block
+ * (entries first, strings after) so that one free releases everything. */
+struct row_offsets { size_t off[5]; };
+
+static enum store_status audit_list_locked(struct store *st, uint64_t from_seq, size_t max,
+					   struct store_audit_entry **out, size_t *n,
+					   struct store_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum store_status s = store_prepare(st, "SELECT seq, time_ms, caller, role, rpc, args, "
+					    "outcome, hash FROM audit_log WHERE seq >= ? "
+					    "ORDER BY seq LIMIT ?", &stmt, err);
+	if (s)
+		return s;
+	sqlite3_bind_int64(stmt, 1, from_seq > INT64_MAX ? INT64_MAX : (int64_t)from_seq);
+	sqlite3_bind_int64(stmt, 2, max == 0 || max > INT64_MAX ? -1 : (int64_t)max);
+
+	struct store_audit_entry *rows = NULL;
+	struct row_offsets *offs = NULL;
+	char *arena = NULL;
+	size_t count = 0, cap = 0, used = 0, acap = 0;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (count == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			void *r = realloc(rows, nc * sizeof *rows);
+			if (r)
+				rows = r;
+			void *o = r ? realloc(offs, nc * sizeof *offs) : NULL;
+			if (!o) {
+				s = err_set(err, STORE_ENOMEM, "out of memory listing the audit log");
+				break;
+			}
+			offs = o;
+			cap = nc;
+		}
+		struct store_audit_entry *e = &rows[count];
+		memset(e, 0, sizeof *e);
+		e->seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+		e->time_ms = sqlite3_column_int64(stmt, 1);
+		if (sqlite3_column_bytes(stmt, 7) == 32)
+			memcpy(e->hash, sqlite3_column_blob(stmt, 7), 32);
+		for (int k = 0; k < 5 && !s; k++) {
+			const char *t = (const char *)sqlite3_column_text(stmt, 2 + k);
+			size_t len = t ? strlen(t) : 0;
+			if (used + len + 1 > acap) {
+				size_t na = (acap ? acap * 2 : 1024) + len + 1;
+				char *a = realloc(arena, na);
+				if (!a) {
+					s = err_set(err, STORE_ENOMEM, "out of memory listing the audit log");
+					break;
+				}
+				arena = a;
+				acap = na;
+			}
+			memcpy(arena + used, t ? t : "", len + 1);
+			offs[count].off[k] = used;
+			used += len + 1;
+		}
+		if (s)
+			break;
+		count++;
+	}
+	if (!s && rc != SQLITE_DONE)
+		s = err_sqlite(err, st->db, rc, "listing the audit log");
+	sqlite3_finalize(stmt);
+
+	if (!s && count > 0) {
+		struct store_audit_entry *blk = malloc(count * sizeof *blk + used);
+		if (!blk) {
+			s = err_set(err, STORE_ENOMEM, "out of memory listing the audit log");
+		} else {
+			char *strs = (char *)(blk + count);
+			memcpy(strs, arena, used);
+			for (size_t i = 0; i < count; i++) {
+				blk[i] = rows[i];
+				blk[i].caller = strs + offs[i].off[0];
+				blk[i].role = strs + offs[i].off[1];
+				blk[i].rpc = strs + offs[i].off[2];
+				blk[i].args = strs + offs[i].off[3];
+				blk[i].outcome = strs + offs[i].off[4];
+			}
+			*out = blk;
+			*n = count;
+		}
+	}
+	free(rows);
+	free(offs);
+	free(arena);
+	return s;
+}
+
+enum store_status store_audit_list(struct store *st, uint64_t from_seq, size_t max,
+				   struct store_audit_entry **out, size_t *n,
+				   struct store_err *err)
+{
+	if (!st || !out || !n)
+		return err_set(err, STORE_EINVAL, "store_audit_list: NULL %s",
+			       !st ? "store handle" : "output pointer");
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&st->lock);
+	enum store_status s = audit_list_locked(st, from_seq, max, out, n, err);
+	pthread_mutex_unlock(&st->lock);
+	return s;
+}
+
+void store_audit_list_free(struct store_audit_entry *list)
+{
+	free(list);
+}
+
+/* The args of a fault-counter audit row; verify.c parses them back to recompute every
+ * counter from the chain. */
+int store_fault_args(char *buf, size_t size, const char *uuid, const char *kind,
+		     uint64_t count)
+{
+	return snprintf(buf, size, "vm=%s kind=%s count=%" PRIu64, uuid, kind, count);
+}
+
+bool store_fault_args_parse(const char *args, char uuid[STORE_UUID_LEN + 1],
+			    char kind[STORE_FAULT_KIND_MAX + 1], uint64_t *count)
+{
+	if (strncmp(args, "vm=", 3) != 0 || strlen(args) < 3 + STORE_UUID_LEN)
+		return false;
+	memcpy(uuid, args + 3, STORE_UUID_LEN);
+	uuid[STORE_UUID_LEN] = '\0';
+	const char *p = args + 3 + STORE_UUID_LEN;
+	if (check_uuid(uuid, NULL) || strncmp(p, " kind=", 6) != 0)
+		return false;
+	p += 6;
+	const char *sp = strstr(p, " count=");
+	if (!sp || sp == p || (size_t)(sp - p) > STORE_FAULT_KIND_MAX)
+		return false;
+	memcpy(kind, p, (size_t)(sp - p));
+	kind[sp - p] = '\0';
+	if (check_fault_kind(kind, NULL))
+		return false;
+	p = sp + 7;
+	if (*p < '0' || *p > '9')
+		return false;
+	char *end;
+	unsigned long long v = strtoull(p, &end, 10);
+	if (*end != '\0')
+		return false;
+	*count = v;
+	return true;
+}

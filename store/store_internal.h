@@ -1,0 +1,103 @@
+/* Declarations shared by the store's source files (and its unit tests), not by users
+ * of store.h: the handle, error helpers, the transaction wrapper, the migration list
+ * and the audit row hash. */
+#ifndef HV_STORE_INTERNAL_H
+#define HV_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	char *path;
+};
+
+/* err_set formats into err (if not NULL) and returns code. */
+enum store_status err_set(struct store_err *err, enum store_status code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Maps an sqlite result code to a store_status with "what: sqlite message". */
+enum store_status err_sqlite(struct store_err *err, sqlite3 *db, int rc, const char *what);
+
+/* Millisecond Unix time used for every timestamp the store writes. */
+int64_t store_now_ms(void);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK on st->db. */
+enum store_status store_tx_begin(struct store *st, struct store_err *err);
+enum store_status store_tx_commit(struct store *st, struct store_err *err);
+void store_tx_rollback(struct store *st);
+
+/* Runs call (which sets no transaction itself) inside one IMMEDIATE transaction under
+ * the handle's lock, and leaves its status in the caller's variable s. */
+#define WRITE_TX(st, err, call)                                   \
+	do {                                                      \
+		pthread_mutex_lock(&(st)->lock);                  \
+		s = store_tx_begin((st), (err));                  \
+		if (!s) {                                         \
+			s = (call);                               \
+			if (s)                                    \
+				store_tx_rollback(st);            \
+			else                                      \
+				s = store_tx_commit((st), (err)); \
+		}                                                 \
+		pthread_mutex_unlock(&(st)->lock);                \
+	} while (0)
+
+enum store_status store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt,
+				struct store_err *err);
+
+/* Argument checks shared by the modules. */
+enum store_status check_name(const char *name, struct store_err *err);
+enum store_status check_text(const char *what, const char *s, size_t max, bool allow_empty,
+			     struct store_err *err);
+enum store_status check_uuid(const char *uuid, struct store_err *err);
+
+/* Looks the VM up by name; *id and uuid (may be NULL) are filled. */
+enum store_status vm_lookup(struct store *st, const char *name, int64_t *id,
+			    char uuid[STORE_UUID_LEN + 1], struct store_err *err);
+
+/* ---- schema migrations (schema.c) ---- */
+struct store_migration {
+	int version;          /* user_version after this step */
+	const char *sql;      /* statements run in the migration transaction */
+};
+extern const struct store_migration store_migrations[];
+extern const size_t store_migration_count;
+/* Applies every step above the file's user_version, in one transaction. */
+enum store_status store_migrate(struct store *st, struct store_err *err);
+
+/* ---- integrity (verify.c) ---- */
+/* sqlite's own view: quick_check and foreign_key_check. */
+enum store_status store_check_structure(struct store *st, struct store_err *err);
+/* Our view: configuration hashes and revision numbering, the audit chain and its head,
+ * the fault counters against the chain. */
+enum store_status store_check_content(struct store *st, struct store_err *err);
+/* Both of the above. */
+enum store_status store_verify_locked(struct store *st, struct store_err *err);
+
+/* ---- audit chain (audit.c) ---- */
+void store_sha256(const void *data, size_t len, uint8_t out[32]);
+/* SHA-256(prev || canonical encoding of the row), the chain's link. */
+void store_audit_row_hash(const uint8_t prev[32], uint64_t seq, int64_t time_ms,
+			  const char *caller, const char *role, const char *rpc,
+			  const char *args, const char *outcome, uint8_t out[32]);
+/* Appends a row inside the caller's open transaction. */
+enum store_status store_audit_append_tx(struct store *st, struct store_audit_entry *e,
+					struct store_err *err);
+/* The audit row written for a fault counter increment. */
+#define STORE_FAULT_RPC "store.fault"
+#define STORE_FAULT_CALLER "hv-agent"
+#define STORE_FAULT_ROLE "system"
+int store_fault_args(char *buf, size_t size, const char *uuid, const char *kind,
+		     uint64_t count);
+bool store_fault_args_parse(const char *args, char uuid[STORE_UUID_LEN + 1],
+			    char kind[STORE_FAULT_KIND_MAX + 1], uint64_t *count);
+enum store_status check_fault_kind(const char *kind, struct store_err *err);
+
+/* ---- configuration blobs (config.c) ---- */
+enum store_status check_fdt_blob(const void *blob, size_t len, struct store_err *err);
+
+#endif

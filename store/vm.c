@@ -1,0 +1,281 @@
+/* VM records: name and uuid (both unique), desired state and autostart, which the
+ * agent reconciles against what hv-core reports after a restart. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static const char *const state_names[] = { "stopped", "running", "paused" };
+
+const char *store_vm_state_name(enum store_vm_state s)
+{
+	return (unsigned)s < 3 ? state_names[s] : "invalid";
+}
+
+static bool state_parse(const char *t, enum store_vm_state *s)
+{
+	for (unsigned i = 0; t && i < 3; i++)
+		if (!strcmp(t, state_names[i])) {
+			*s = (enum store_vm_state)i;
+			return true;
+		}
+	return false;
+}
+
+enum store_status vm_lookup(struct store *st, const char *name, int64_t *id,
+			    char uuid[STORE_UUID_LEN + 1], struct store_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum store_status s = store_prepare(st, "SELECT id, uuid FROM vms WHERE name = ?",
+					    &stmt, err);
+	if (s)
+		return s;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		if (id)
+			*id = sqlite3_column_int64(stmt, 0);
+		if (uuid) {
+			const char *u = (const char *)sqlite3_column_text(stmt, 1);
+			snprintf(uuid, STORE_UUID_LEN + 1, "%s", u ? u : "");
+		}
+	} else if (rc == SQLITE_DONE) {
+		s = err_set(err, STORE_ENOTFOUND, "no VM named \"%s\"", name);
+	} else {
+		s = err_sqlite(err, st->db, rc, "looking up a VM");
+	}
+	sqlite3_finalize(stmt);
+	return s;
+}
+
+static enum store_status vm_create_tx(struct store *st, const char *name, const char *uuid,
+				      struct store_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum store_status s = store_prepare(st, "SELECT name, uuid FROM vms WHERE name = ? "
+					    "OR uuid = ?", &stmt, err);
+	if (s)
+		return s;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, uuid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const char *other = (const char *)sqlite3_column_text(stmt, 0);
+		if (other && !strcmp(other, name))
+			s = err_set(err, STORE_EEXIST, "a VM named \"%s\" already exists", name);
+		else
+			s = err_set(err, STORE_EEXIST, "uuid %s already belongs to VM \"%s\"", uuid,
+				    other ? other : "");
+	} else if (rc != SQLITE_DONE) {
+		s = err_sqlite(err, st->db, rc, "checking for an existing VM");
+	}
+	sqlite3_finalize(stmt);
+	if (s)
+		return s;
+	s = store_prepare(st, "INSERT INTO vms (name, uuid, created_ms) VALUES (?, ?, ?)",
+			  &stmt, err);
+	if (s)
+		return s;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, store_now_ms());
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return err_sqlite(err, st->db, rc, "inserting a VM");
+	return STORE_OK;
+}
+
+enum store_status store_vm_create(struct store *st, const char *name, const char *uuid,
+				  struct store_err *err)
+{
+	if (!st)
+		return err_set(err, STORE_EINVAL, "store handle is NULL");
+	enum store_status s;
+	if ((s = check_name(name, err)) || (s = check_uuid(uuid, err)))
+		return s;
+	WRITE_TX(st, err, vm_create_tx(st, name, uuid, err));
+	return s;
+}
+
+static enum store_status vm_delete_tx(struct store *st, const char *name,
+				      struct store_err *err)
+{
+	int64_t id;
+	enum store_status s = vm_lookup(st, name, &id, NULL, err);
+	if (s)
+		return s;
+	sqlite3_stmt *stmt;
+	s = store_prepare(st, "DELETE FROM vms WHERE id = ?", &stmt, err);
+	if (s)
+		return s;
+	sqlite3_bind_int64(stmt, 1, id);
+	int rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return err_sqlite(err, st->db, rc, "deleting a VM");
+	return STORE_OK;
+}
+
+enum store_status store_vm_delete(struct store *st, const char *name, struct store_err *err)
+{
+	if (!st)
+		return err_set(err, STORE_EINVAL, "store handle is NULL");
+	enum store_status s = check_name(name, err);
+	if (s)
+		return s;
+	WRITE_TX(st, err, vm_delete_tx(st, name, err));
+	return s;
+}
+
+#define VM_COLUMNS "name, uuid, created_ms, desired_state, autostart, " \
+	"(SELECT coalesce(max(rev), 0) FROM vm_config c WHERE c.vm_id = vms.id)"
+
+static void vm_row(sqlite3_stmt *stmt, struct store_vm *v)
+{
+	memset(v, 0, sizeof *v);
+	const char *t = (const char *)sqlite3_column_text(stmt, 0);
+	snprintf(v->name, sizeof v->name, "%s", t ? t : "");
+	t = (const char *)sqlite3_column_text(stmt, 1);
+	snprintf(v->uuid, sizeof v->uuid, "%s", t ? t : "");
+	v->created_ms = sqlite3_column_int64(stmt, 2);
+	if (!state_parse((const char *)sqlite3_column_text(stmt, 3), &v->desired))
+		v->desired = STORE_VM_STOPPED;   /* the CHECK constraint rules this out */
+	v->autostart = sqlite3_column_int(stmt, 4) != 0;
+	v->latest_rev = (uint32_t)sqlite3_column_int64(stmt, 5);
+}
+
+enum store_status store_vm_get(struct store *st, const char *name, struct store_vm *out,
+			       struct store_err *err)
+{
+	if (!st || !out)
+		return err_set(err, STORE_EINVAL, "store_vm_get: NULL %s",
+			       !st ? "store handle" : "output pointer");
+	enum store_status s = check_name(name, err);
+	if (s)
+		return s;
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *stmt;
+	s = store_prepare(st, "SELECT " VM_COLUMNS " FROM vms WHERE name = ?", &stmt, err);
+	if (!s) {
+		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW)
+			vm_row(stmt, out);
+		else if (rc == SQLITE_DONE)
+			s = err_set(err, STORE_ENOTFOUND, "no VM named \"%s\"", name);
+		else
+			s = err_sqlite(err, st->db, rc, "reading a VM");
+		sqlite3_finalize(stmt);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return s;
+}
+
+static enum store_status vm_list_locked(struct store *st, struct store_vm **out, size_t *n,
+					struct store_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum store_status s = store_prepare(st, "SELECT " VM_COLUMNS " FROM vms ORDER BY name",
+					    &stmt, err);
+	if (s)
+		return s;
+	struct store_vm *v = NULL;
+	size_t count = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (count == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			void *p = realloc(v, nc * sizeof *v);
+			if (!p) {
+				s = err_set(err, STORE_ENOMEM, "out of memory listing VMs");
+				break;
+			}
+			v = p;
+			cap = nc;
+		}
+		vm_row(stmt, &v[count++]);
+	}
+	if (!s && rc != SQLITE_DONE)
+		s = err_sqlite(err, st->db, rc, "listing VMs");
+	sqlite3_finalize(stmt);
+	if (s) {
+		free(v);
+		return s;
+	}
+	*out = v;
+	*n = count;
+	return STORE_OK;
+}
+
+enum store_status store_vm_list(struct store *st, struct store_vm **out, size_t *n,
+				struct store_err *err)
+{
+	if (!st || !out || !n)
+		return err_set(err, STORE_EINVAL, "store_vm_list: NULL %s",
+			       !st ? "store handle" : "output pointer");
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&st->lock);
+	enum store_status s = vm_list_locked(st, out, n, err);
+	pthread_mutex_unlock(&st->lock);
+	return s;
+}
+
+void store_vm_list_free(struct store_vm *list)
+{
+	free(list);
+}
+
+static enum store_status vm_update_tx(struct store *st, const char *name, const char *sql,
+				      const char *text, int64_t num, struct store_err *err)
+{
+	int64_t id;
+	enum store_status s = vm_lookup(st, name, &id, NULL, err);
+	if (s)
+		return s;
+	sqlite3_stmt *stmt;
+	s = store_prepare(st, sql, &stmt, err);
+	if (s)
+		return s;
+	if (text)
+		sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(stmt, 1, num);
+	sqlite3_bind_int64(stmt, 2, id);
+	int rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return err_sqlite(err, st->db, rc, "updating a VM");
+	return STORE_OK;
+}
+
+enum store_status store_vm_set_desired(struct store *st, const char *name,
+				       enum store_vm_state desired, struct store_err *err)
+{
+	if (!st)
+		return err_set(err, STORE_EINVAL, "store handle is NULL");
+	enum store_status s = check_name(name, err);
+	if (s)
+		return s;
+	if ((unsigned)desired >= 3)
+		return err_set(err, STORE_EINVAL, "desired state %d is not stopped, running or "
+			       "paused", (int)desired);
+	WRITE_TX(st, err, vm_update_tx(st, name, "UPDATE vms SET desired_state = ? WHERE id = ?",
+				       state_names[desired], 0, err));
+	return s;
+}
+
+enum store_status store_vm_set_autostart(struct store *st, const char *name, bool autostart,
+					 struct store_err *err)
+{
+	if (!st)
+		return err_set(err, STORE_EINVAL, "store handle is NULL");
+	enum store_status s = check_name(name, err);
+	if (s)
+		return s;
+	WRITE_TX(st, err, vm_update_tx(st, name, "UPDATE vms SET autostart = ? WHERE id = ?",
+				       NULL, autostart ? 1 : 0, err));
+	return s;
+}
