@@ -1,0 +1,97 @@
+/*
+ * stage2.c - stage-2 translation tables, 4 KiB granule, 4 GiB IPA space
+ * (VTCR_EL2.T0SZ = 32, lookup from level 1). Regions aligned to 2 MiB use level-2
+ * blocks, anything else level-3 pages (the 4 KiB cooperation page).
+ */
+#include <string.h>
+#include "stage2.h"
+#include "sysregs.h"
+#include "heap.h"
+#include "fmt.h"
+
+#define S2_VALID    1ull
+#define S2_TABLE    3ull
+#define S2_BLOCK    1ull
+#define S2_PAGE     3ull
+#define S2_AF       (1ull << 10)
+#define S2_SH_IS    (3ull << 8)
+#define S2_AP_RW    (3ull << 6)
+#define S2_MEM_NORM (0xFull << 2) /* Normal, outer and inner write-back */
+#define S2_MEM_DEV  (0x0ull << 2) /* Device-nGnRnE */
+#define S2_XN       (2ull << 53)
+#define ADDR_MASK   0x0000FFFFFFFFF000ull
+
+/* VTCR_EL2: T0SZ=32, SL0=1 (level 1), IRGN0/ORGN0 WBWA, SH0 IS, TG0 4K, PS 40 bits */
+#define VTCR_VALUE ((1ull << 31) | (2ull << 16) | (3ull << 12) | (1ull << 10) | \
+		    (1ull << 8) | (1ull << 6) | 32ull)
+
+enum hvm_status stage2_init(struct stage2 *s2, uint16_t vmid, char *msg, unsigned msglen)
+{
+	s2->vmid = vmid;
+	s2->l1 = page_alloc(1);
+	if (!s2->l1) {
+		hv_snprintf(msg, msglen, "out of memory for stage-2 tables");
+		return HVM_E_INTERNAL;
+	}
+	return HVM_OK;
+}
+
+static uint64_t *next_table(uint64_t *entry)
+{
+	if ((*entry & 3) == S2_TABLE)
+		return (uint64_t *)(uintptr_t)(*entry & ADDR_MASK);
+	if (*entry & S2_VALID)
+		return NULL; /* already a block: callers never split blocks */
+	uint64_t *t = page_alloc(1);
+	if (t)
+		*entry = (uint64_t)(uintptr_t)t | S2_TABLE;
+	return t;
+}
+
+enum hvm_status stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size,
+			   enum s2_attr attr, char *msg, unsigned msglen)
+{
+	uint64_t leaf = S2_AF | S2_AP_RW |
+		(attr == S2_NORMAL_RW ? (S2_MEM_NORM | S2_SH_IS) : (S2_MEM_DEV | S2_XN));
+	if (((ipa | pa | size) & 0xFFF) || size == 0 || ipa + size > (1ull << 32) || ipa + size < ipa) {
+		hv_snprintf(msg, msglen, "stage-2 range 0x%lx+0x%lx not page aligned or beyond 4 GiB",
+			    (unsigned long)ipa, (unsigned long)size);
+		return HVM_E_BAD_CONFIG;
+	}
+	while (size) {
+		uint64_t *l2 = next_table(&s2->l1[(ipa >> 30) & 3]);
+		if (!l2)
+			goto nomem;
+		uint64_t *e2 = &l2[(ipa >> 21) & 511];
+		if (((ipa | pa) & 0x1FFFFF) == 0 && size >= 0x200000 && !(*e2 & S2_VALID)) {
+			*e2 = (pa & ADDR_MASK) | leaf | S2_BLOCK;
+			ipa += 0x200000, pa += 0x200000, size -= 0x200000;
+			continue;
+		}
+		uint64_t *l3 = next_table(e2);
+		if (!l3)
+			goto nomem;
+		l3[(ipa >> 12) & 511] = (pa & ADDR_MASK) | leaf | S2_PAGE;
+		ipa += 0x1000, pa += 0x1000, size -= 0x1000;
+	}
+	dsb(ishst);
+	return HVM_OK;
+nomem:
+	hv_snprintf(msg, msglen, "out of memory for stage-2 tables (or remapping a block)");
+	return HVM_E_INTERNAL;
+}
+
+uint64_t stage2_vttbr(const struct stage2 *s2)
+{
+	return ((uint64_t)s2->vmid << 48) | (uint64_t)(uintptr_t)s2->l1;
+}
+
+void stage2_activate(const struct stage2 *s2)
+{
+	write_sysreg(vtcr_el2, VTCR_VALUE);
+	write_sysreg(vttbr_el2, stage2_vttbr(s2));
+	isb();
+	__asm__ volatile("tlbi vmalls12e1" ::: "memory");
+	dsb(nsh);
+	isb();
+}

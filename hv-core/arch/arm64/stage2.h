@@ -1,0 +1,26 @@
+/*
+ * stage2.h - per-VM stage-2 translation (IPA -> PA) tables. Whatever a VM's
+ * stage 2 does not map traps to hv-core as a stage-2 abort: that is how virtual
+ * devices are emulated and how accesses outside a VM's memory are caught
+ * (REQ-SAF-10, REQ-SAF-19).
+ */
+#ifndef HV_STAGE2_H
+#define HV_STAGE2_H
+#include <stdint.h>
+#include "hvmgmt.h"
+
+struct stage2 {
+	uint64_t *l1;   /* level-1 table: 4 GiB IPA space, 1 GiB per entry */
+	uint16_t vmid;
+};
+
+enum s2_attr { S2_NORMAL_RW, S2_DEVICE_RW };
+
+/* Returns HVM_OK or HVM_E_INTERNAL with msg filled (out of table memory). */
+enum hvm_status stage2_init(struct stage2 *s2, uint16_t vmid, char *msg, unsigned msglen);
+enum hvm_status stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size,
+			   enum s2_attr attr, char *msg, unsigned msglen);
+uint64_t stage2_vttbr(const struct stage2 *s2);
+/* Loads VTCR_EL2/VTTBR_EL2 for this VM on the calling CPU and flushes its TLB entries. */
+void stage2_activate(const struct stage2 *s2);
+#endif

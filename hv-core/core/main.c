@@ -1,0 +1,112 @@
+/*
+ * main.c - hv-core's boot sequence on the boot CPU and on secondary CPUs, and
+ * the service loop. CPU 0 stands where the ServiceOS will be: it runs no guest,
+ * only the management service tick (about every 10 ms, sleeping in WFI between).
+ */
+#include <string.h>
+#include "hvconfig.h"
+#include "platform.h"
+#include "cpu.h"
+#include "mmu.h"
+#include "mgmt.h"
+#include "vm.h"
+#include "builtin_config.h"
+#include "pl011.h"
+#include "gicv3.h"
+#include "timer.h"
+#include "sysregs.h"
+#include "log.h"
+
+#define SERVICE_TICK_NS 10000000ull
+
+void hv_main(uint64_t dtb);
+void hv_secondary_main(uint64_t index);
+void log_mmu_ready(void);
+
+static void cpu_gic_setup(struct pcpu *c)
+{
+	if (gicv3_init_cpu(c->mpidr) != 0)
+		hv_panic("no GIC redistributor for mpidr 0x%lx", (unsigned long)c->mpidr);
+	gicv3_enable_ppi(c->mpidr, GIC_INTID_HYP_TIMER);
+	gicv3_enable_ppi(c->mpidr, 0); /* SGI 0: wake-up for an idle CPU */
+}
+
+static void start_builtin_vms(void)
+{
+	unsigned n;
+	const struct vm_config *cfg = builtin_vm_configs(&n);
+	for (unsigned i = 0; i < n; i++) {
+		char msg[96];
+		uint32_t magic;
+		memcpy(&magic, (const void *)(uintptr_t)(cfg[i].image_pa + 0x38), 4);
+		if (magic != 0x644D5241u)
+			continue; /* no image in its store slot: this VM is not wanted */
+		struct vm *vm;
+		enum hvm_status st = vm_create(&cfg[i], &vm, msg, sizeof(msg));
+		if (st == HVM_OK && cfg[i].autostart)
+			st = vm_start(vm, msg, sizeof(msg));
+		if (st != HVM_OK)
+			hv_log("vm '%s' not started: %s (status %u)", cfg[i].name, msg, st);
+	}
+}
+
+void hv_main(uint64_t dtb)
+{
+	char msg[128];
+	cpu_set_current(0);
+	mmu_init_primary();
+	log_mmu_ready();
+	timer_init();
+	hv_log("%s at EL2, device tree at 0x%lx", HV_VERSION, (unsigned long)dtb);
+	if (platform_init(dtb, msg, sizeof(msg)) != 0)
+		hv_panic("%s", msg);
+	pl011_init(platform.uart);
+	mmu_map_ram(platform.ram_base, platform.ram_size);
+	hv_log("platform: %u CPUs, RAM 0x%lx+0x%lx, GICD 0x%lx GICR 0x%lx, UART 0x%lx",
+	       platform.ncpus, (unsigned long)platform.ram_base, (unsigned long)platform.ram_size,
+	       (unsigned long)platform.gicd, (unsigned long)platform.gicr,
+	       (unsigned long)platform.uart);
+	if (platform.ram_base > HV_IMAGE_BASE ||
+	    platform.ram_base + platform.ram_size < HV_GUEST_BASE)
+		hv_panic("RAM 0x%lx+0x%lx does not cover hv-core's memory map",
+			 (unsigned long)platform.ram_base, (unsigned long)platform.ram_size);
+
+	mgmt_init(HV_MGMT_BASE, platform.ncpus, HV_STORE_BASE, HV_STORE_SIZE);
+	pcpus[0].mpidr = platform.cpu_mpidr[0];
+	if ((read_sysreg(mpidr_el1) & 0xFF00FFFFFFull) != pcpus[0].mpidr)
+		hv_log("boot CPU mpidr 0x%lx is not the first cpu node (0x%lx)",
+		       (unsigned long)(read_sysreg(mpidr_el1) & 0xFF00FFFFFFull),
+		       (unsigned long)pcpus[0].mpidr);
+	gicv3_init_dist(platform.gicd, platform.gicr, platform.gicr_size);
+	cpu_gic_setup(&pcpus[0]);
+	pcpus[0].online = 1;
+
+	start_builtin_vms();
+	cpu_start_secondaries();
+
+	mgmt_set_ready();
+	hv_log("ready: management region at 0x%lx, %u VM(s)", (unsigned long)HV_MGMT_BASE, vm_count());
+
+	uint64_t period = timer_ns_to_count(SERVICE_TICK_NS);
+	uint64_t next = timer_count() + period;
+	for (;;) {
+		mgmt_tick();
+		timer_sleep_until(next);
+		next += period;
+		uint64_t now = timer_count();
+		if (next < now)
+			next = now + period; /* fell behind (host was busy): do not burst */
+	}
+}
+
+void hv_secondary_main(uint64_t index)
+{
+	cpu_set_current((uint32_t)index);
+	mmu_enable_secondary();
+	struct pcpu *c = cpu_current();
+	c->mpidr = read_sysreg(mpidr_el1) & 0xFF00FFFFFFull;
+	cpu_gic_setup(c);
+	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
+	hv_log("cpu %u online (mpidr 0x%lx)", c->index, (unsigned long)c->mpidr);
+	cpu_idle();
+}

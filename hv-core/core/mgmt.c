@@ -1,0 +1,227 @@
+/*
+ * mgmt.c - the management region on hv-core's side: layout set-up, the service
+ * tick and the command decoder.
+ *
+ * The command protocol (MGMT-110/120): a client writes cmd, vm_id, arg[], then
+ * req_seq = done_seq + 1 (release). Each tick the service CPU loads req_seq
+ * (acquire); when it differs from done_seq it copies the command block once
+ * (so a client changing it meanwhile cannot make hv-core act on a mix), runs it,
+ * writes ret[], ret_msg and status, and stores done_seq = req_seq (release).
+ *
+ * Commands implemented so far (results as MGMT-020 defines them):
+ *   NOP       status OK, nothing else.
+ *   GET_INFO  ret[0] vm_count, ret[1] caps, ret[2] uptime_ns.
+ *   LIST      ret[0] bit mask of defined VM ids.
+ * Every other code answers HVM_E_UNKNOWN_CMD with ret_msg naming it and changes
+ * nothing (REQ-SAF-09); caps lists exactly what is implemented (MGMT-021).
+ */
+#include <string.h>
+#include "mgmt.h"
+#include "vm.h"
+#include "heartbeat.h"
+#include "timer.h"
+#include "fmt.h"
+#include "hvconfig.h"
+
+static volatile uint8_t *region;
+
+volatile struct hvm_regs *mgmt_regs(void) { return (volatile struct hvm_regs *)region; }
+
+volatile struct hvm_vm_slot *mgmt_slot(uint32_t id) { return HVM_SLOT_AT(region, id); }
+
+volatile struct hvm_fault *mgmt_fault(uint32_t id)
+{
+	return (volatile struct hvm_fault *)(region + HVM_OFF_FAULTS + id * sizeof(struct hvm_fault));
+}
+
+volatile struct hvm_console *mgmt_console(uint32_t id)
+{
+	return (volatile struct hvm_console *)(region + HVM_OFF_CONSOLES + id * sizeof(struct hvm_console));
+}
+
+void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64_t staging_size)
+{
+	region = (volatile uint8_t *)(uintptr_t)base;
+	volatile struct hvm_regs *r = mgmt_regs();
+	/* A region left over from an earlier boot must not look READY while we set up. */
+	__atomic_store_n(&r->hv_state, HVM_HV_BOOTING, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->magic, 0, __ATOMIC_RELEASE);
+	memset((void *)region, 0, HVM_REGION_SIZE);
+	r->abi_major = HVM_ABI_MAJOR;
+	r->abi_minor = HVM_ABI_MINOR;
+	r->region_size = HVM_REGION_SIZE;
+	r->caps = HVM_CAP(HVM_CMD_NOP) | HVM_CAP(HVM_CMD_GET_INFO) | HVM_CAP(HVM_CMD_LIST);
+	r->max_vms = HVM_MAX_VMS;
+	r->off_events = HVM_OFF_EVENTS;
+	r->event_count = HVM_EVENT_COUNT;
+	r->off_slots = HVM_OFF_SLOTS;
+	r->slot_size = sizeof(struct hvm_vm_slot);
+	r->off_faults = HVM_OFF_FAULTS;
+	r->fault_size = sizeof(struct hvm_fault);
+	r->off_consoles = HVM_OFF_CONSOLES;
+	r->console_size = sizeof(struct hvm_console);
+	r->off_data = HVM_OFF_DATA;
+	r->data_size = HVM_DATA_SIZE;
+	r->staging_base = staging_base;
+	r->staging_size = staging_size;
+	r->pcpu_count = pcpu_count;
+	strlcpy((char *)r->hv_version, HV_VERSION, sizeof(r->hv_version));
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		mgmt_slot(i)->id = i;
+		mgmt_console(i)->size = HVM_CONSOLE_SIZE;
+		mgmt_console(i)->vm_id = i;
+	}
+	__atomic_store_n(&r->magic, HVM_MAGIC, __ATOMIC_RELEASE);
+}
+
+void mgmt_set_ready(void)
+{
+	__atomic_store_n(&mgmt_regs()->hv_state, HVM_HV_READY, __ATOMIC_RELEASE);
+}
+
+void mgmt_publish_slot(struct vm *vm)
+{
+	volatile struct hvm_vm_slot *s = mgmt_slot(vm->id);
+	uint64_t now = timer_uptime_ns();
+	spin_lock(&vm->lock);
+	heartbeat_sample(vm, now);
+	uint64_t exits = 0, cpu_ns = 0;
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++) {
+		exits += vm->vcpu[i].exits;
+		cpu_ns += vm->vcpu[i].cpu_time_ns;
+	}
+	uint32_t gen = s->gen;
+	__atomic_store_n(&s->gen, gen | 1, __ATOMIC_RELAXED); /* odd: being written */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	s->defined = 1;
+	s->id = vm->id;
+	s->state = vm->state;
+	s->reason = vm->reason;
+	s->vcpus = vm->cfg.vcpus;
+	s->pcpu_mask = vm->cfg.pcpu_mask;
+	s->mem_bytes = vm->cfg.mem_size;
+	s->heartbeat = vm->hb_last;
+	s->heartbeat_age_ns = now - vm->hb_changed_ns;
+	s->cpu_time_ns = cpu_ns;
+	s->criticality = vm->cfg.criticality;
+	s->fault_policy = vm->cfg.fault_policy;
+	s->fault_count = vm->fault_count;
+	s->restart_count = vm->restart_count;
+	s->guest_state = vm->coop->guest_state;
+	s->health_code = vm->coop->health_code;
+	for (unsigned i = 0; i < 16; i++)
+		s->uuid[i] = vm->cfg.uuid[i];
+	for (unsigned i = 0; i < HVM_NAME_LEN; i++)
+		s->name[i] = vm->cfg.name[i];
+	/* the guest writes image_version: copy it bounded and always terminated */
+	for (unsigned i = 0; i < HVM_VERSION_LEN; i++)
+		s->image_version[i] = i == HVM_VERSION_LEN - 1 ? 0 : vm->coop->image_version[i];
+	s->exits = exits;
+	s->irqs_injected = 0;
+	s->doorbells_denied = 0;
+	__atomic_store_n(&s->gen, (gen | 1) + 1, __ATOMIC_RELEASE); /* even: consistent */
+	spin_unlock(&vm->lock);
+}
+
+/* ---- command decoder ------------------------------------------------------ */
+
+struct cmd_block {
+	uint32_t cmd, vm_id;
+	uint64_t arg[6];
+};
+
+struct cmd_reply {
+	uint32_t status;
+	uint64_t ret[6];
+	char msg[64];
+};
+
+typedef void (*cmd_fn)(const struct cmd_block *c, struct cmd_reply *r);
+
+static void cmd_nop(const struct cmd_block *c, struct cmd_reply *r) { r->status = HVM_OK; }
+
+static void cmd_get_info(const struct cmd_block *c, struct cmd_reply *r)
+{
+	volatile struct hvm_regs *regs = mgmt_regs();
+	r->status = HVM_OK;
+	r->ret[0] = vm_count();
+	r->ret[1] = regs->caps;
+	r->ret[2] = timer_uptime_ns();
+}
+
+static void cmd_list(const struct cmd_block *c, struct cmd_reply *r)
+{
+	uint64_t defined = 0;
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
+		if (vms[i].used)
+			defined |= 1ull << i;
+	r->status = HVM_OK;
+	r->ret[0] = defined;
+}
+
+static const struct {
+	const char *name;
+	cmd_fn fn; /* NULL: known to the ABI, not implemented yet */
+} commands[HVM_CMD__COUNT] = {
+	[HVM_CMD_NOP] = { "NOP", cmd_nop },
+	[HVM_CMD_GET_INFO] = { "GET_INFO", cmd_get_info },
+	[HVM_CMD_LIST] = { "LIST", cmd_list },
+	[HVM_CMD_DEFINE] = { "DEFINE", NULL },
+	[HVM_CMD_UNDEFINE] = { "UNDEFINE", NULL },
+	[HVM_CMD_START] = { "START", NULL },
+	[HVM_CMD_SHUTDOWN] = { "SHUTDOWN", NULL },
+	[HVM_CMD_DESTROY] = { "DESTROY", NULL },
+	[HVM_CMD_REBOOT] = { "REBOOT", NULL },
+	[HVM_CMD_RESET] = { "RESET", NULL },
+	[HVM_CMD_SUSPEND] = { "SUSPEND", NULL },
+	[HVM_CMD_RESUME] = { "RESUME", NULL },
+	[HVM_CMD_GET_STATS] = { "GET_STATS", NULL },
+	[HVM_CMD_LOAD_IMAGE] = { "LOAD_IMAGE", NULL },
+	[HVM_CMD_READ_CONSOLE] = { "READ_CONSOLE", NULL },
+	[HVM_CMD_READ_FAULT] = { "READ_FAULT", NULL },
+	[HVM_CMD_SELFTEST_RESULT] = { "SELFTEST_RESULT", NULL },
+};
+
+static void poll_command(void)
+{
+	volatile struct hvm_regs *r = mgmt_regs();
+	uint32_t req = __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE);
+	if (req == r->done_seq)
+		return;
+	struct cmd_block c = { .cmd = r->cmd, .vm_id = r->vm_id };
+	for (unsigned i = 0; i < 6; i++)
+		c.arg[i] = r->arg[i];
+	struct cmd_reply rep = { 0 };
+	if (c.cmd < HVM_CMD__COUNT && commands[c.cmd].fn) {
+		commands[c.cmd].fn(&c, &rep);
+	} else if (c.cmd < HVM_CMD__COUNT) {
+		rep.status = HVM_E_UNKNOWN_CMD;
+		hv_snprintf(rep.msg, sizeof(rep.msg), "command %s (%u) is not supported",
+			    commands[c.cmd].name, c.cmd);
+	} else {
+		rep.status = HVM_E_UNKNOWN_CMD;
+		hv_snprintf(rep.msg, sizeof(rep.msg), "unknown command %u", c.cmd);
+	}
+	for (unsigned i = 0; i < 6; i++)
+		r->ret[i] = rep.ret[i];
+	for (unsigned i = 0; i < sizeof(rep.msg); i++)
+		r->ret_msg[i] = rep.msg[i];
+	r->status = rep.status;
+	__atomic_store_n(&r->done_seq, req, __ATOMIC_RELEASE);
+}
+
+void mgmt_tick(void)
+{
+	volatile struct hvm_regs *r = mgmt_regs();
+	uint64_t now = timer_uptime_ns();
+	r->uptime_ns = now;
+	r->vm_count = vm_count();
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		if (!vms[i].used)
+			continue;
+		vms[i].coop->hv_time_ns = now;
+		mgmt_publish_slot(&vms[i]);
+	}
+	poll_command();
+	__atomic_store_n(&r->hv_ticks, r->hv_ticks + 1, __ATOMIC_RELEASE);
+}

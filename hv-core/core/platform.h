@@ -1,0 +1,59 @@
+/*
+ * platform.h - platform facts read from the device tree hv-core is booted with
+ * (REQ-STD-06), and hv-core's memory map.
+ *
+ * Physical memory map on QEMU virt (-m 1G, RAM at 0x40000000):
+ *
+ *   0x40000000   2 MiB  boot loader stub (QEMU's), unused after boot
+ *   0x40200000  14 MiB  hv-core image, .bss, EL2 stacks, page heap
+ *                       (the arm64 Image header's image_size covers all of it)
+ *   0x41000000   1 MiB  management region, layout of include/hvmgmt.h
+ *                       (HVM_DEFAULT_BASE; published as staging in hvm_regs)
+ *   0x41100000  15 MiB  unused (reserved for hv-core)
+ *   0x42000000  96 MiB  image store: guest images placed by the boot loader
+ *                       (QEMU -device loader); kept unchanged for restarts
+ *                       0x42000000 rtos-demo (2 MiB slot)
+ *                       0x42200000 bad-access (2 MiB slot)
+ *   0x48000000  16 MiB  left alone: QEMU puts the platform DTB here
+ *                       (RAM base + 128 MiB); hv-core copies it away first
+ *   0x49000000  ...     guest memory, one range per VM
+ *                       0x49000000 rtos-demo, 16 MiB
+ *                       0x4A000000 bad-access, 16 MiB
+ *
+ * Guest-physical (IPA) map every VM sees:
+ *   0x09000000  4 KiB   virtual PL011 (trapped, emulated)
+ *   0x0B000000  4 KiB   the VM's cooperation page (GABI-020)
+ *   0x40000000  mem     the VM's RAM (mem_ipa of its configuration)
+ */
+#ifndef HV_PLATFORM_H
+#define HV_PLATFORM_H
+#include <stdint.h>
+#include "hvconfig.h"
+
+#define HV_IMAGE_BASE   0x40000000ull
+#define HV_MGMT_BASE    0x41000000ull /* == HVM_DEFAULT_BASE */
+#define HV_STORE_BASE   0x42000000ull
+#define HV_STORE_SIZE   0x06000000ull
+#define HV_FWDTB_BASE   0x48000000ull
+#define HV_FWDTB_SIZE   0x01000000ull
+#define HV_GUEST_BASE   0x49000000ull /* lowest physical address a VM's RAM may use */
+#define HV_COOP_IPA     0x0B000000ull
+#define HV_GUEST_RAM_IPA 0x40000000ull
+
+struct platform {
+	uint64_t ram_base, ram_size;
+	uint32_t ncpus;
+	uint64_t cpu_mpidr[HV_MAX_CPUS];
+	uint64_t gicd, gicd_size;
+	uint64_t gicr, gicr_size;
+	uint64_t uart;
+	uint64_t dtb_pa;      /* where the boot loader left it            */
+	void *fdt;            /* hv-core's own copy                       */
+};
+
+extern struct platform platform;
+
+/* Copies the DTB at dtb_pa into hv-core memory and reads the facts above.
+ * Returns 0, or -1 with msg naming what is missing or malformed. */
+int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen);
+#endif

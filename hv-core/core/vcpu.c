@@ -1,0 +1,75 @@
+/*
+ * vcpu.c - entering a vCPU on its physical CPU, trapped WFI, time accounting.
+ */
+#include "vcpu.h"
+#include "vm.h"
+#include "trap.h"
+#include "sysregs.h"
+#include "timer.h"
+
+/* HCR_EL2 for every guest: stage 2 on, physical interrupts and SErrors to EL2,
+ * WFI trapped (hv-core sleeps the CPU instead), SMC trapped (PSCI/SMCCC are
+ * answered by hv-core, never by the firmware), EL1 in AArch64. */
+#define GUEST_HCR (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | HCR_RW)
+
+/* Upper bound of one trapped-WFI sleep, so a stop request is noticed. */
+#define WFI_MAX_NS 50000000ull
+
+int vcpu_runnable(const struct vcpu *v)
+{
+	return v->run;
+}
+
+void vcpu_run(struct vcpu *v)
+{
+	write_sysreg(hcr_el2, GUEST_HCR);
+	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
+	write_sysreg(cntvoff_el2, 0);
+	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
+	write_sysreg(vmpidr_el2, (1ull << 31) | v->id);
+	/* EL1 architectural reset state the guest may rely on: MMU and caches off */
+	write_sysreg(sctlr_el1, SCTLR_EL1_RES1);
+	write_sysreg(cpacr_el1, 0);
+	write_sysreg(vbar_el1, 0);
+	write_sysreg(tcr_el1, 0);
+	write_sysreg(ttbr0_el1, 0);
+	write_sysreg(ttbr1_el1, 0);
+	write_sysreg(mair_el1, 0);
+	write_sysreg(sp_el1, 0);
+	write_sysreg(cntv_ctl_el0, 0);
+	write_sysreg(cntp_ctl_el0, 0);
+	write_sysreg(cntkctl_el1, 0);
+	stage2_activate(&v->vm->s2);
+
+	struct trap_frame f = { .elr = v->entry, .spsr = SPSR_EL1H_DAIF };
+	f.x[0] = v->x0;
+	vcpu_account_entry(v);
+	hv_enter_guest(&f);
+}
+
+void vcpu_wfi(struct vcpu *v)
+{
+	uint64_t now = timer_count();
+	uint64_t deadline = now + timer_ns_to_count(WFI_MAX_NS);
+	uint64_t ctl = read_sysreg(cntv_ctl_el0);
+	if (ctl & CNT_CTL_ENABLE) {
+		if (ctl & CNT_CTL_ISTATUS)
+			return; /* the guest's deadline has passed: wake at once */
+		uint64_t cval = read_sysreg(cntv_cval_el0) + read_sysreg(cntvoff_el2);
+		if (cval < deadline)
+			deadline = cval;
+	}
+	if (deadline > now)
+		timer_sleep_until(deadline);
+}
+
+void vcpu_account_exit(struct vcpu *v)
+{
+	v->exits++;
+	v->cpu_time_ns += timer_count_to_ns(timer_count() - v->entered_at);
+}
+
+void vcpu_account_entry(struct vcpu *v)
+{
+	v->entered_at = timer_count();
+}
