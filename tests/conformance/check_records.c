@@ -1,0 +1,307 @@
+/*
+ * check_records.c - conformance checks of what the hypervisor publishes
+ * without being asked: VM status slots (MGMT-150), the event ring (MGMT-130,
+ * MGMT-140, MGMT-050), fault records (MGMT-160, MGMT-060) and console rings
+ * (MGMT-170), plus the read-only commands that copy them (GET_STATS,
+ * READ_FAULT, READ_CONSOLE). Nothing here changes a VM's state.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "conf_internal.h"
+
+static void check_slots(struct conf *c, struct conf_result *res)
+{
+	uint32_t pcpus = LD32(c->r->pcpu_count), defined = 0;
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		struct hvm_vm_slot s;
+		if (!conf_read_slot(c, i, &s)) {
+			conf_fail(res, "slot %u: gen odd or changing for 1 s", i);
+			continue;
+		}
+		if (s.gen & 1u)
+			conf_fail(res, "slot %u: consistent copy with odd gen %u", i, s.gen);
+		if (s.defined > 1)
+			conf_fail(res, "slot %u: defined = %u", i, s.defined);
+		if (s.defined != 1)
+			continue;
+		defined++;
+		if (s.id != i)
+			conf_fail(res, "slot %u: id %u", i, s.id);
+		if (!memchr(s.name, 0, sizeof(s.name)) || !s.name[0])
+			conf_fail(res, "slot %u: name empty or not NUL-terminated", i);
+		if (!memchr(s.image_version, 0, sizeof(s.image_version)))
+			conf_fail(res, "slot %u: image_version not NUL-terminated", i);
+		if (s.state > HVM_VM_CRASHED || s.state == HVM_VM_NOSTATE)
+			conf_fail(res, "slot %u: state %u (MGMT-040)", i, s.state);
+		if (s.reason > HVM_R_FAILED)
+			conf_fail(res, "slot %u: reason %u (MGMT-041)", i, s.reason);
+		if (s.vcpus == 0 || s.mem_bytes == 0)
+			conf_fail(res, "slot %u: vcpus %u, mem_bytes %llu", i, s.vcpus,
+				  (unsigned long long)s.mem_bytes);
+		if (s.criticality > 4)
+			conf_fail(res, "slot %u: criticality %u (0..4)", i, s.criticality);
+		if (!s.pcpu_mask || (pcpus < 64 && (s.pcpu_mask >> pcpus)))
+			conf_fail(res, "slot %u: pcpu_mask 0x%llx with %u pCPUs", i,
+				  (unsigned long long)s.pcpu_mask, pcpus);
+	}
+	if (!conf_failed(res))
+		conf_note(res, "%u defined", defined);
+}
+
+/* MGMT-150: "refreshes a slot on every service tick". */
+static void check_slot_refresh(struct conf *c, struct conf_result *res)
+{
+	uint32_t gen0[HVM_MAX_VMS];
+	uint64_t def = 0;
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		struct hvm_vm_slot s;
+		if (conf_read_slot(c, i, &s) && s.defined == 1) {
+			def |= 1ull << i;
+			gen0[i] = s.gen;
+		}
+	}
+	if (!def) {
+		conf_skip(res, "no VM defined");
+		return;
+	}
+	conf_ticks_advance(c, 1000);
+	conf_ticks_advance(c, 1000);
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		struct hvm_vm_slot s;
+		if ((def >> i & 1) && conf_read_slot(c, i, &s) && s.gen == gen0[i])
+			conf_fail(res, "slot %u: gen stayed %u over two service ticks", i, gen0[i]);
+	}
+}
+
+static void check_heartbeat(struct conf *c, struct conf_result *res)
+{
+	unsigned n = 0;
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		struct hvm_vm_slot s;
+		if (!conf_read_slot(c, i, &s) || s.defined != 1 || s.state != HVM_VM_RUNNING)
+			continue;
+		n++;
+		if (!conf_heartbeat_advances(c, i, 5000))
+			conf_fail(res, "vm %u ('%s') RUNNING but its heartbeat stayed %llu for 5 s", i,
+				  s.name, (unsigned long long)s.heartbeat);
+	}
+	if (!n)
+		conf_skip(res, "no RUNNING VM");
+	else
+		conf_note(res, "%u running VM(s)", n);
+}
+
+static bool known_event(uint32_t t)
+{
+	return t <= HVM_EV_CRASHED || (t >= HVM_EV_FAULT && t <= HVM_EV_DOORBELL_DENIED);
+}
+
+static void check_ring(struct conf *c, struct conf_result *res)
+{
+	uint64_t head = LD64(c->r->ev_head), ovf = LD64(c->r->ev_overflow);
+	uint64_t from = head > HVM_EVENT_COUNT ? head - HVM_EVENT_COUNT : 0, prev_t = 0;
+	unsigned read = 0;
+	for (uint64_t p = from; p < head; p++) {
+		struct hvm_event e;
+		int rc = conf_read_event(c, p, &e);
+		if (rc == 0)
+			continue; /* overwritten since we read head: that is allowed */
+		if (rc < 0) {
+			conf_fail(res, "event %llu: seq never stable", (unsigned long long)p);
+			continue;
+		}
+		read++;
+		if (!known_event(e.type))
+			conf_fail(res, "event %llu: type %u (MGMT-050)", (unsigned long long)p, e.type);
+		if (e.vm_id >= c->max_vms && e.type != HVM_EV_SELFTEST)
+			conf_fail(res, "event %llu: vm_id %u", (unsigned long long)p, e.vm_id);
+		if (e.time_ns < prev_t)
+			conf_fail(res, "event %llu: time_ns goes backwards", (unsigned long long)p);
+		prev_t = e.time_ns;
+	}
+	/* entries past head are not yet written: their seq must not claim a number >= head */
+	for (uint32_t k = 0; k < HVM_EVENT_COUNT; k++) {
+		volatile struct hvm_event *e = (volatile struct hvm_event *)(c->base + HVM_OFF_EVENTS) + k;
+		uint64_t s = LD64(e->seq);
+		if (s > LD64(c->r->ev_head) || (s && s % HVM_EVENT_COUNT != k))
+			conf_fail(res, "ring entry %u holds seq %llu (head %llu)", k, (unsigned long long)s,
+				  (unsigned long long)LD64(c->r->ev_head));
+	}
+	if (ovf > head)
+		conf_fail(res, "ev_overflow %llu > ev_head %llu", (unsigned long long)ovf,
+			  (unsigned long long)head);
+	if (!conf_failed(res))
+		conf_note(res, "ev_head %llu, %u events read", (unsigned long long)head, read);
+}
+
+/* MGMT-130: ev_ack belongs to the client. */
+static void check_ev_ack(struct conf *c, struct conf_result *res)
+{
+	uint64_t head = LD64(c->r->ev_head);
+	ST64(c->r->ev_ack, head);
+	conf_ticks_advance(c, 1000);
+	conf_ticks_advance(c, 1000);
+	uint64_t ack = LD64(c->r->ev_ack);
+	if (ack != head)
+		conf_fail(res, "ev_ack written as %llu reads %llu: the hypervisor wrote it",
+			  (unsigned long long)head, (unsigned long long)ack);
+	if (LD64(c->r->ev_head) < head)
+		conf_fail(res, "ev_head went backwards");
+}
+
+static void check_faults(struct conf *c, struct conf_result *res)
+{
+	unsigned recorded = 0;
+	uint64_t head = LD64(c->r->ev_head);
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		struct hvm_fault f;
+		if (!conf_read_fault(c, i, &f)) {
+			conf_fail(res, "fault record %u: gen odd or changing for 1 s", i);
+			continue;
+		}
+		if (f.kind > HVM_F_HYPERCALL)
+			conf_fail(res, "fault record %u: kind %u (MGMT-060)", i, f.kind);
+		if (f.kind == HVM_F_NONE)
+			continue;
+		recorded++;
+		if (f.seq >= head)
+			conf_fail(res, "fault record %u: event seq %llu not yet in the ring (head %llu)", i,
+				  (unsigned long long)f.seq, (unsigned long long)head);
+		struct hvm_event e;
+		if (conf_read_event(c, f.seq, &e) == 1 && (e.type != HVM_EV_FAULT || e.vm_id != i))
+			conf_fail(res, "fault record %u: event %llu is type %u for vm %u, not FAULT", i,
+				  (unsigned long long)f.seq, e.type, e.vm_id);
+	}
+	if (!conf_failed(res))
+		conf_note(res, "%u record(s) hold a fault", recorded);
+}
+
+static void check_read_fault(struct conf *c, struct conf_result *res)
+{
+	/* a VM with a recorded fault if there is one, else any defined VM */
+	int vm = -1;
+	for (int pass = 0; pass < 2 && vm < 0; pass++) {
+		for (uint32_t i = 0; i < c->max_vms && vm < 0; i++) {
+			struct hvm_vm_slot s;
+			struct hvm_fault f;
+			if (conf_read_slot(c, i, &s) && s.defined == 1 &&
+			    (pass || (conf_read_fault(c, i, &f) && f.kind != HVM_F_NONE)))
+				vm = (int)i;
+		}
+	}
+	if (vm < 0) {
+		conf_skip(res, "no VM defined");
+		return;
+	}
+	struct conf_reply rep;
+	if (!conf_expect(c, res, "READ_FAULT", HVM_CMD_READ_FAULT, (uint32_t)vm, NULL, HVM_OK, &rep))
+		return;
+	struct hvm_fault copy, rec;
+	conf_copy_in(&copy, conf_data_ptr(c), sizeof(copy));
+	if (!conf_read_fault(c, (uint32_t)vm, &rec)) {
+		conf_fail(res, "fault record %d never consistent", vm);
+		return;
+	}
+	/* the record may be replaced by a new fault in between; compare when it was not */
+	if (rec.seq == copy.seq && (copy.kind != rec.kind || copy.esr != rec.esr || copy.elr != rec.elr))
+		conf_fail(res, "data area copy differs from fault record %d (kind %u/%u)", vm, copy.kind,
+			  rec.kind);
+}
+
+static void check_get_stats(struct conf *c, struct conf_result *res)
+{
+	int vm = -1;
+	for (uint32_t i = 0; i < c->max_vms && vm < 0; i++) {
+		struct hvm_vm_slot s;
+		if (conf_read_slot(c, i, &s) && s.defined == 1)
+			vm = (int)i;
+	}
+	if (vm < 0) {
+		conf_skip(res, "no VM defined");
+		return;
+	}
+	struct conf_reply rep;
+	if (!conf_expect(c, res, "GET_STATS", HVM_CMD_GET_STATS, (uint32_t)vm, NULL, HVM_OK, &rep))
+		return;
+	if (rep.ret[0] == 0 || rep.ret[0] > LD32(c->r->data_size))
+		conf_fail(res, "stats record length %llu outside 1..data_size",
+			  (unsigned long long)rep.ret[0]);
+}
+
+static void check_consoles(struct conf *c, struct conf_result *res)
+{
+	uint32_t csize = LD32(c->r->console_size);
+	uint64_t head0[HVM_MAX_VMS];
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		volatile struct hvm_console *k = conf_console_ptr(c, i);
+		uint32_t size = LD32(k->size), id = LD32(k->vm_id);
+		if (size + 0x40u != csize)
+			conf_fail(res, "console %u: size %u + 64-byte header != console_size %u", i, size, csize);
+		if (id != i)
+			conf_fail(res, "console %u: vm_id %u", i, id);
+		head0[i] = LD64(k->head);
+	}
+	conf_ticks_advance(c, 1000);
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		uint64_t h = LD64(conf_console_ptr(c, i)->head);
+		if (h < head0[i])
+			conf_fail(res, "console %u: head went back %llu -> %llu", i,
+				  (unsigned long long)head0[i], (unsigned long long)h);
+	}
+}
+
+static void check_read_console(struct conf *c, struct conf_result *res)
+{
+	int vm = -1;
+	for (uint32_t i = 0; i < c->max_vms && vm < 0; i++) {
+		struct hvm_vm_slot s;
+		if (conf_read_slot(c, i, &s) && s.defined == 1 && LD64(conf_console_ptr(c, i)->head))
+			vm = (int)i;
+	}
+	if (vm < 0) {
+		conf_skip(res, "no defined VM has console output");
+		return;
+	}
+	volatile struct hvm_console *k = conf_console_ptr(c, (uint32_t)vm);
+	uint64_t head = LD64(k->head), from = head > 64 ? head - 64 : 0;
+	uint64_t args[6] = { from };
+	struct conf_reply rep;
+	if (!conf_expect(c, res, "READ_CONSOLE", HVM_CMD_READ_CONSOLE, (uint32_t)vm, args, HVM_OK, &rep))
+		return;
+	uint64_t n = rep.ret[0];
+	if (n > LD32(c->r->data_size) || rep.ret[1] != from + n) {
+		conf_fail(res, "from %llu: count %llu, next %llu (expected next = from + count)",
+			  (unsigned long long)from, (unsigned long long)n, (unsigned long long)rep.ret[1]);
+		return;
+	}
+	if (n < head - from)
+		conf_fail(res, "from %llu: %llu bytes, the ring held %llu", (unsigned long long)from,
+			  (unsigned long long)n, (unsigned long long)(head - from));
+	/* compare with the ring while those bytes are still in it */
+	uint32_t size = LD32(k->size);
+	if (size && LD64(k->head) - from <= size) {
+		for (uint64_t j = 0; j < n && j < 64; j++) {
+			uint8_t a = conf_data_ptr(c)[j], b = k->buf[(from + j) % size];
+			if (a != b) {
+				conf_fail(res, "byte %llu: data area 0x%02x, ring 0x%02x",
+					  (unsigned long long)(from + j), a, b);
+				break;
+			}
+		}
+	}
+}
+
+const struct conf_check conf_checks_records[] = {
+	{ "MGMT-150", "slots: gen even, id == index, names terminated, fields in range", check_slots },
+	{ "MGMT-150", "defined slots are refreshed every service tick", check_slot_refresh },
+	{ "MGMT-150", "RUNNING VMs' heartbeat advances", check_heartbeat },
+	{ "MGMT-140", "event ring: seq == number, known types, time ordered", check_ring },
+	{ "MGMT-130", "ev_ack is left to the client", check_ev_ack },
+	{ "MGMT-160", "fault records: gen protocol, kinds, event reference", check_faults },
+	{ "MGMT-160", "READ_FAULT copies the record to the data area", check_read_fault },
+	{ "MGMT-020", "GET_STATS answers a record within the data area", check_get_stats },
+	{ "MGMT-170", "consoles: size, vm_id, head monotonic", check_consoles },
+	{ "MGMT-170", "READ_CONSOLE returns the ring's bytes", check_read_console },
+	{ 0 },
+};

@@ -1,0 +1,63 @@
+/*
+ * conformance.h - the management-interface conformance suite as a library
+ * (REQ-STD-07): options, the per-check result rows, and conf_run(), which maps
+ * a guest-RAM file, drives the register interface of whatever implementation
+ * sits behind it and checks each clause of docs/mgmt-abi.md by clause id.
+ *
+ * hv-conformance (main.c) is a thin command line around this; the suite's own
+ * unit test (selftest.c) calls conf_run() against a test double.
+ */
+#ifndef HV_CONFORMANCE_H
+#define HV_CONFORMANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONF_MAX_ROWS 128
+#define CONF_DETAIL_LEN 320
+
+struct conf_opts {
+	const char *ram_file;     /* the guest-RAM file (or any file holding the region) */
+	uint64_t ram_base;        /* physical address of file offset 0                  */
+	uint64_t mgmt_base;       /* physical address of the management region           */
+	const char *only;         /* comma-separated clause ids or prefixes; NULL = all   */
+	unsigned stress;          /* random commands in the robustness pass; 0 = none    */
+	uint64_t seed;            /* seed of the robustness pass                         */
+	unsigned timeout_ms;      /* bound on every command completion                   */
+	unsigned ready_timeout_ms;/* bound on waiting for hv_state to leave BOOTING      */
+	const char *examples_dir; /* docs/examples for the DEFINE checks; NULL = skip    */
+	const char *dtc;          /* device-tree compiler used on the examples           */
+	bool verbose;             /* progress lines on stderr                            */
+};
+
+enum conf_verdict { CONF_PASS = 0, CONF_FAIL = 1, CONF_SKIP = 2 };
+
+struct conf_row {
+	const char *clause; /* "MGMT-045" */
+	const char *title;
+	enum conf_verdict verdict;
+	char detail[CONF_DETAIL_LEN];
+};
+
+struct conf_report {
+	char implementation[128]; /* hv_version, abi and caps as read from the region */
+	unsigned n_rows;
+	struct conf_row rows[CONF_MAX_ROWS];
+	unsigned passed, failed, skipped;
+};
+
+/* Fills defaults (RAM 0x40000000, region 0x41000000, 5 s per command). */
+void conf_opts_init(struct conf_opts *o);
+
+/* Runs the suite. Returns 0 when the checks ran (the report says how they
+ * went), -1 when the region could not be mapped or never became live; then
+ * err names the reason and the report holds no rows. */
+int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size_t errlen);
+
+/* The report as the text table ending "N passed, M failed, K skipped". */
+void conf_print_table(const struct conf_report *rep, FILE *out);
+/* The report as one JSON object. */
+void conf_print_json(const struct conf_report *rep, FILE *out);
+
+#endif /* HV_CONFORMANCE_H */

@@ -1,0 +1,219 @@
+/*
+ * selftest.c - unit test of the conformance suite itself, against the test
+ * double in fake_hv.c: a conforming fake passes every check, and each flawed
+ * fake makes the check of the clause it breaks fail (a suite that cannot fail
+ * proves nothing). A fake that never completes must give a timeout FAIL and
+ * the run must end, not hang.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conformance.h"
+#include "fake_hv.h"
+
+static char dir[64];
+static char path[96];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/hv-conf-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/region", dir);
+}
+
+static void teardown(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
+
+TestSuite(conformance_selftest, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Runs the suite against a fake with the given flaw; returns the report. */
+static struct conf_report *run_against(enum fake_flaw flaw, const char *only, unsigned stress)
+{
+	struct fake_hv *f = fake_hv_start(path, flaw);
+	cr_assert_not_null(f, "fake hypervisor did not start");
+	struct conf_opts o;
+	conf_opts_init(&o);
+	o.ram_file = path;
+	o.ram_base = 0x40000000ull;
+	o.mgmt_base = 0x40000000ull; /* the fake's region starts the file */
+	o.only = only;
+	o.stress = stress;
+	o.seed = 42;
+	o.timeout_ms = 300;
+	o.ready_timeout_ms = 1000;
+	o.examples_dir = NULL;
+	static struct conf_report rep;
+	char err[256];
+	int rc = conf_run(&o, &rep, err, sizeof(err));
+	fake_hv_stop(f);
+	cr_assert_eq(rc, 0, "conf_run: %s", err);
+	return &rep;
+}
+
+static void dump(const struct conf_report *rep)
+{
+	conf_print_table(rep, stderr);
+}
+
+/* The verdict of the first row of clause whose title contains words. */
+static enum conf_verdict verdict(const struct conf_report *rep, const char *clause, const char *words,
+				 const char **detail)
+{
+	for (unsigned i = 0; i < rep->n_rows; i++) {
+		const struct conf_row *r = &rep->rows[i];
+		if (!strcmp(r->clause, clause) && strstr(r->title, words)) {
+			if (detail)
+				*detail = r->detail;
+			return r->verdict;
+		}
+	}
+	cr_assert_fail("no row %s '%s'", clause, words);
+	return CONF_SKIP;
+}
+
+Test(conformance_selftest, conforming_fake_passes_everything)
+{
+	struct conf_report *rep = run_against(FAKE_GOOD, NULL, 300);
+	if (rep->failed || getenv("HV_CONF_DUMP"))
+		dump(rep);
+	cr_expect_eq(rep->failed, 0, "%u checks failed against the conforming fake", rep->failed);
+	cr_expect_gt(rep->passed, 30);
+	/* skipped: the two docs/examples rows (no examples dir in this run), and
+	 * the fault rows GABI-060 and MGMT-045 CRASHED (the fake's VM never faults) */
+	cr_expect_eq(rep->skipped, 4, "skipped %u", rep->skipped);
+}
+
+Test(conformance_selftest, ok_to_unknown_commands_fails_mgmt_030)
+{
+	struct conf_report *rep = run_against(FAKE_OK_UNKNOWN, "MGMT-02,MGMT-03,MGMT-12", 0);
+	cr_expect_eq(verdict(rep, "MGMT-030", "unknown codes", NULL), CONF_FAIL);
+	cr_expect_eq(verdict(rep, "MGMT-120", "status/ret_msg", NULL), CONF_FAIL);
+	cr_expect_eq(verdict(rep, "MGMT-021", "caps bit", NULL), CONF_PASS);
+}
+
+Test(conformance_selftest, caps_that_lie_fail_mgmt_021)
+{
+	struct conf_report *rep = run_against(FAKE_CAPS_LIE, "MGMT-021,MGMT-045", 0);
+	const char *d;
+	cr_expect_eq(verdict(rep, "MGMT-021", "caps bit", &d), CONF_FAIL);
+	cr_expect(strstr(d, "SUSPEND is in caps but answers E_UNKNOWN_CMD") != NULL, "%s", d);
+	cr_expect_eq(verdict(rep, "MGMT-045", "SUSPEND ->", NULL), CONF_FAIL);
+}
+
+Test(conformance_selftest, never_completing_gives_timeout_fail_not_hang)
+{
+	struct conf_report *rep = run_against(FAKE_NEVER_COMPLETE, NULL, 50);
+	const char *d;
+	cr_expect_eq(verdict(rep, "MGMT-111", "NOP round trip", &d), CONF_FAIL);
+	cr_expect(strstr(d, "timeout") != NULL, "detail: %s", d);
+	cr_expect(strstr(d, "not completed within 300 ms") != NULL, "detail: %s", d);
+	cr_expect_gt(rep->failed, 10);
+	/* read-only clauses still pass: the suite tells what works from what does not */
+	cr_expect_eq(verdict(rep, "MGMT-001", "magic", NULL), CONF_PASS);
+}
+
+Test(conformance_selftest, standing_ticks_fail_mgmt_011)
+{
+	struct conf_report *rep = run_against(FAKE_NO_TICKS, "MGMT-011", 0);
+	const char *d;
+	cr_expect_eq(verdict(rep, "MGMT-011", "hv_ticks", &d), CONF_FAIL);
+	cr_expect(strstr(d, "stood still") != NULL, "detail: %s", d);
+}
+
+Test(conformance_selftest, lax_state_machine_fails_mgmt_045)
+{
+	struct conf_report *rep = run_against(FAKE_LAX_STATE, "MGMT-045", 0);
+	const char *d;
+	cr_expect_eq(verdict(rep, "MGMT-045", "RUNNING:", &d), CONF_FAIL);
+	cr_expect(strstr(d, "RESUME on RUNNING") != NULL, "detail: %s", d);
+	cr_expect_eq(verdict(rep, "MGMT-045", "REBOOT ->", NULL), CONF_PASS);
+}
+
+Test(conformance_selftest, wedging_on_a_skipped_seq_fails_mgmt_113)
+{
+	struct conf_report *rep = run_against(FAKE_WEDGE_ON_ABUSE, "MGMT-113", 0);
+	const char *d;
+	cr_expect_eq(verdict(rep, "MGMT-113", "wrong and doubled", &d), CONF_FAIL);
+	cr_expect(strstr(d, "wedged") != NULL, "detail: %s", d);
+}
+
+Test(conformance_selftest, wrong_magic_is_refused_with_a_reason)
+{
+	struct fake_hv *f = fake_hv_start(path, FAKE_BAD_MAGIC);
+	cr_assert_not_null(f);
+	struct conf_opts o;
+	conf_opts_init(&o);
+	o.ram_file = path;
+	o.mgmt_base = o.ram_base;
+	o.ready_timeout_ms = 200;
+	static struct conf_report rep;
+	char err[256] = "";
+	int rc = conf_run(&o, &rep, err, sizeof(err));
+	fake_hv_stop(f);
+	cr_expect_eq(rc, -1);
+	cr_expect(strstr(err, "magic 0x12345678") != NULL, "err: %s", err);
+	cr_expect_eq(rep.n_rows, 0);
+}
+
+Test(conformance_selftest, missing_or_small_file_is_refused)
+{
+	struct conf_opts o;
+	conf_opts_init(&o);
+	static struct conf_report rep;
+	char err[256] = "";
+	o.ram_file = "/nonexistent/guest-ram";
+	cr_expect_eq(conf_run(&o, &rep, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "cannot open") != NULL, "err: %s", err);
+	FILE *fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs("tiny", fp);
+	fclose(fp);
+	o.ram_file = path;
+	cr_expect_eq(conf_run(&o, &rep, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "too small") != NULL, "err: %s", err);
+}
+
+Test(conformance_selftest, only_selects_by_clause_prefix)
+{
+	struct conf_report *rep = run_against(FAKE_GOOD, "mgmt-00", 0);
+	cr_expect_eq(rep->n_rows, 5); /* MGMT-001..005 */
+	for (unsigned i = 0; i < rep->n_rows; i++)
+		cr_expect(strncmp(rep->rows[i].clause, "MGMT-00", 7) == 0);
+}
+
+/* The last line of the table is exactly "N passed, M failed[, K skipped]";
+ * scripts and CI parse it. */
+Test(conformance_selftest, table_and_json_formats)
+{
+	struct conf_report *rep = run_against(FAKE_LAX_STATE, "MGMT-00,MGMT-045", 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	cr_assert_not_null(m);
+	conf_print_table(rep, m);
+	fclose(m);
+	char want[64];
+	snprintf(want, sizeof(want), "\n%u passed, %u failed, %u skipped\n", rep->passed, rep->failed,
+		 rep->skipped);
+	cr_expect(rep->failed > 0 && rep->skipped > 0);
+	cr_expect(len > strlen(want) && strcmp(buf + len - strlen(want), want) == 0, "table ends: %s", buf);
+	cr_expect(strstr(buf, "\nMGMT-001  PASS") != NULL, "%s", buf);
+	cr_expect(strstr(buf, "\nMGMT-045  FAIL") != NULL, "%s", buf);
+	free(buf);
+
+	m = open_memstream(&buf, &len);
+	cr_assert_not_null(m);
+	conf_print_json(rep, m);
+	fclose(m);
+	cr_expect(strncmp(buf, "{\"implementation\":\"\\\"fake-hv (test double)\\\"", 44) == 0, "%s", buf);
+	cr_expect(strstr(buf, "{\"clause\":\"MGMT-045\",\"check\":") != NULL, "%s", buf);
+	snprintf(want, sizeof(want), "\"passed\":%u,\"failed\":%u,\"skipped\":%u}\n", rep->passed,
+		 rep->failed, rep->skipped);
+	cr_expect(strstr(buf, want) != NULL, "%s", buf);
+	free(buf);
+}

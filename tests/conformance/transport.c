@@ -1,0 +1,402 @@
+/*
+ * transport.c - the client side of the management region for the conformance
+ * suite: mapping the guest-RAM file, the command protocol of MGMT-111 with a
+ * bound on every wait (a wedged implementation is a FAIL, never a hang), and
+ * consistent copies of slots, fault records and events.
+ *
+ * This is written from docs/mgmt-abi.md alone, independently of hv-agent's
+ * hvlink, so the suite does not inherit the agent's reading of the document.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf_internal.h"
+
+uint64_t conf_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void conf_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Short sleep between polls: fine enough for a trapped-MMIO implementation that
+ * completes at once, coarse enough not to steal the CPU from an emulator. */
+static void poll_pause(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 200000L };
+	nanosleep(&ts, NULL);
+}
+
+int conf_open(struct conf *c, const struct conf_opts *o, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->opt = o;
+	if (!o->ram_file) {
+		snprintf(err, errlen, "no RAM file given (--ram-file)");
+		return -1;
+	}
+	if (o->mgmt_base < o->ram_base || ((o->mgmt_base - o->ram_base) & 0xFFFu)) {
+		snprintf(err, errlen, "management base 0x%llx is not a page inside RAM at 0x%llx",
+			 (unsigned long long)o->mgmt_base, (unsigned long long)o->ram_base);
+		return -1;
+	}
+	uint64_t off = o->mgmt_base - o->ram_base;
+	int fd = open(o->ram_file, O_RDWR);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open '%s': %s", o->ram_file, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < off + HVM_REGION_SIZE) {
+		snprintf(err, errlen, "'%s' is %lld bytes, too small for a region at offset 0x%llx",
+			 o->ram_file, (long long)st.st_size, (unsigned long long)off);
+		close(fd);
+		return -1;
+	}
+	void *m = mmap(NULL, HVM_REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	close(fd);
+	if (m == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map '%s' at 0x%llx: %s", o->ram_file,
+			 (unsigned long long)off, strerror(errno));
+		return -1;
+	}
+	c->map = m;
+	c->map_len = HVM_REGION_SIZE;
+	c->base = m;
+	c->r = m;
+
+	/* MGMT-010: a client must not submit while BOOTING; a fresh QEMU needs a
+	 * moment before the magic appears at all. */
+	uint64_t deadline = conf_now_ms() + o->ready_timeout_ms;
+	for (;;) {
+		uint32_t magic = LD32(c->r->magic), hs = LD32(c->r->hv_state);
+		if (magic == HVM_MAGIC && hs != HVM_HV_BOOTING)
+			break;
+		if (conf_now_ms() >= deadline) {
+			if (magic != HVM_MAGIC)
+				snprintf(err, errlen, "no management region at 0x%llx: magic 0x%08x, "
+					 "expected 0x%08x (MGMT-001) after %u ms",
+					 (unsigned long long)o->mgmt_base, magic, HVM_MAGIC,
+					 o->ready_timeout_ms);
+			else
+				snprintf(err, errlen, "hv_state still BOOTING after %u ms (MGMT-010)",
+					 o->ready_timeout_ms);
+			conf_close(c);
+			return -1;
+		}
+		conf_sleep_ms(20);
+	}
+	c->caps = LD64(c->r->caps);
+	uint32_t mv = LD32(c->r->max_vms);
+	c->max_vms = mv > HVM_MAX_VMS ? HVM_MAX_VMS : mv;
+	return 0;
+}
+
+void conf_close(struct conf *c)
+{
+	if (c->map)
+		munmap(c->map, c->map_len);
+	c->map = NULL;
+}
+
+/* Word-wise copies from and to the shared region (all region structures are
+ * 8-byte aligned and multiples of 4 bytes long). */
+void conf_copy_in(void *dst, const volatile void *src, size_t n)
+{
+	const volatile uint8_t *s = src;
+	uint8_t *d = dst;
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+
+void conf_copy_out(volatile void *dst, const void *src, size_t n)
+{
+	volatile uint8_t *d = dst;
+	const uint8_t *s = src;
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+volatile struct hvm_vm_slot *conf_slot_ptr(struct conf *c, uint32_t i)
+{
+	return (volatile struct hvm_vm_slot *)(c->base + HVM_OFF_SLOTS + (size_t)i * sizeof(struct hvm_vm_slot));
+}
+
+volatile struct hvm_fault *conf_fault_ptr(struct conf *c, uint32_t i)
+{
+	return (volatile struct hvm_fault *)(c->base + HVM_OFF_FAULTS + (size_t)i * sizeof(struct hvm_fault));
+}
+
+volatile struct hvm_console *conf_console_ptr(struct conf *c, uint32_t i)
+{
+	return (volatile struct hvm_console *)(c->base + HVM_OFF_CONSOLES + (size_t)i * sizeof(struct hvm_console));
+}
+
+volatile struct hvm_event *conf_event_ptr(struct conf *c, uint64_t seq)
+{
+	return (volatile struct hvm_event *)(c->base + HVM_OFF_EVENTS +
+					     (size_t)(seq % HVM_EVENT_COUNT) * sizeof(struct hvm_event));
+}
+
+volatile uint8_t *conf_data_ptr(struct conf *c) { return c->base + HVM_OFF_DATA; }
+
+/* The gen protocol shared by slots and fault records: gen, copy, gen again. */
+static bool read_gen(volatile uint32_t *gen, const volatile void *src, void *dst, size_t n)
+{
+	uint64_t deadline = conf_now_ms() + 1000;
+	do {
+		uint32_t g1 = __atomic_load_n(gen, __ATOMIC_ACQUIRE);
+		if (!(g1 & 1u)) {
+			conf_copy_in(dst, src, n);
+			uint32_t g2 = __atomic_load_n(gen, __ATOMIC_ACQUIRE);
+			if (g1 == g2)
+				return true;
+		}
+		poll_pause();
+	} while (conf_now_ms() < deadline);
+	return false;
+}
+
+bool conf_read_slot(struct conf *c, uint32_t i, struct hvm_vm_slot *out)
+{
+	volatile struct hvm_vm_slot *s = conf_slot_ptr(c, i);
+	return read_gen(&s->gen, s, out, sizeof(*out));
+}
+
+bool conf_read_fault(struct conf *c, uint32_t i, struct hvm_fault *out)
+{
+	volatile struct hvm_fault *f = conf_fault_ptr(c, i);
+	return read_gen(&f->gen, f, out, sizeof(*out));
+}
+
+int conf_read_event(struct conf *c, uint64_t seq, struct hvm_event *out)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		uint64_t head = LD64(c->r->ev_head);
+		if (seq >= head || head - seq > HVM_EVENT_COUNT)
+			return 0;
+		volatile struct hvm_event *e = conf_event_ptr(c, seq);
+		if (LD64(e->seq) != seq) {
+			poll_pause();
+			continue;
+		}
+		conf_copy_in(out, e, sizeof(*out));
+		if (LD64(e->seq) == seq && out->seq == seq)
+			return 1;
+	}
+	return -1;
+}
+
+bool conf_ticks_advance(struct conf *c, unsigned timeout_ms)
+{
+	uint64_t t0 = LD64(c->r->hv_ticks), deadline = conf_now_ms() + timeout_ms;
+	while (conf_now_ms() < deadline) {
+		if (LD64(c->r->hv_ticks) != t0)
+			return true;
+		conf_sleep_ms(5);
+	}
+	return LD64(c->r->hv_ticks) != t0;
+}
+
+/* ---- the command protocol ------------------------------------------------- */
+
+bool conf_settle(struct conf *c, unsigned timeout_ms)
+{
+	uint64_t deadline = conf_now_ms() + timeout_ms;
+	for (;;) {
+		if (LD32(c->r->done_seq) == LD32(c->r->req_seq))
+			return true;
+		if (conf_now_ms() >= deadline)
+			return false;
+		poll_pause();
+	}
+}
+
+bool conf_cmd(struct conf *c, uint32_t cmd, uint32_t vm, const uint64_t args[6],
+	      struct conf_reply *rep, char *err, size_t errlen)
+{
+	volatile struct hvm_regs *r = c->r;
+	memset(rep, 0, sizeof(*rep));
+	/* MGMT-111 step 1: nothing outstanding. After an earlier timeout the
+	 * interface gets one short chance to catch up before we give up at once,
+	 * so that a wedged implementation costs one timeout, not one per check. */
+	if (!conf_settle(c, c->wedged ? 50 : c->opt->timeout_ms)) {
+		snprintf(err, errlen, "%s: a command is still outstanding (req_seq %u, done_seq %u)%s%s",
+			 conf_cmd_name(cmd), LD32(r->req_seq), LD32(r->done_seq),
+			 c->wedged ? "; " : "", c->wedged ? c->wedge_msg : "");
+		c->wedged = true;
+		return false;
+	}
+	c->wedged = false;
+	/* step 2: the command block */
+	ST32(r->cmd, cmd);
+	ST32(r->vm_id, vm);
+	for (unsigned i = 0; i < 6; i++)
+		ST64(r->arg[i], args ? args[i] : 0);
+	/* step 3: req_seq = done_seq + 1 with release semantics */
+	uint32_t seq = LD32(r->done_seq) + 1u;
+	ST32(r->req_seq, seq);
+	/* step 4: wait for done_seq == req_seq (acquire), bounded */
+	uint64_t deadline = conf_now_ms() + c->opt->timeout_ms;
+	while (LD32(r->done_seq) != seq) {
+		if (conf_now_ms() >= deadline) {
+			snprintf(c->wedge_msg, sizeof(c->wedge_msg),
+				 "%s (seq %u) not completed within %u ms", conf_cmd_name(cmd), seq,
+				 c->opt->timeout_ms);
+			snprintf(err, errlen, "timeout: %s", c->wedge_msg);
+			c->wedged = true;
+			return false;
+		}
+		poll_pause();
+	}
+	/* step 5: the reply */
+	rep->seq = seq;
+	rep->status = LD32(r->status);
+	for (unsigned i = 0; i < 6; i++)
+		rep->ret[i] = LD64(r->ret[i]);
+	char msg[64];
+	conf_copy_in(msg, r->ret_msg, sizeof(msg));
+	rep->msg_terminated = memchr(msg, 0, sizeof(msg)) != NULL;
+	memcpy(rep->msg, msg, sizeof(msg));
+	rep->msg[64] = 0;
+	return true;
+}
+
+bool conf_expect(struct conf *c, struct conf_result *res, const char *what, uint32_t cmd,
+		 uint32_t vm, const uint64_t args[6], uint32_t want, struct conf_reply *rep)
+{
+	struct conf_reply tmp;
+	char err[256];
+	if (!rep)
+		rep = &tmp;
+	if (!conf_cmd(c, cmd, vm, args, rep, err, sizeof(err))) {
+		conf_fail(res, "%s: %s", what, err);
+		return false;
+	}
+	if (rep->status != want) {
+		conf_fail(res, "%s: %s(vm %u) answered %s, expected %s%s%s%s", what, conf_cmd_name(cmd),
+			  vm, conf_status_name(rep->status), conf_status_name(want),
+			  rep->msg[0] ? " (\"" : "", rep->msg, rep->msg[0] ? "\")" : "");
+		return false;
+	}
+	/* MGMT-120: ret_msg is empty on success and names the reason otherwise. */
+	if (!rep->msg_terminated) {
+		conf_fail(res, "%s: ret_msg is not NUL-terminated within 64 bytes (MGMT-120)", what);
+		return false;
+	}
+	if (want == HVM_OK && rep->msg[0]) {
+		conf_fail(res, "%s: ret_msg \"%s\" not empty on success (MGMT-120)", what, rep->msg);
+		return false;
+	}
+	if (want != HVM_OK && !rep->msg[0]) {
+		conf_fail(res, "%s: refusal %s carries an empty ret_msg (MGMT-120)", what,
+			  conf_status_name(want));
+		return false;
+	}
+	return true;
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+static const char *const cmd_names[HVM_CMD__COUNT] = {
+	"NOP", "GET_INFO", "LIST", "DEFINE", "UNDEFINE", "START", "SHUTDOWN", "DESTROY",
+	"REBOOT", "RESET", "SUSPEND", "RESUME", "GET_STATS", "LOAD_IMAGE", "READ_CONSOLE",
+	"READ_FAULT", "SELFTEST_RESULT",
+};
+
+const char *conf_cmd_name(uint32_t cmd)
+{
+	return cmd < HVM_CMD__COUNT ? cmd_names[cmd] : "unknown command";
+}
+
+const char *conf_status_name(uint32_t st)
+{
+	static const char *const n[] = {
+		"OK", "E_UNKNOWN_CMD", "E_BAD_VM", "E_STATE", "E_BAD_CONFIG", "E_OVERLAP",
+		"E_CPU", "E_CHANNEL", "E_FDT", "E_BAD_ARG", "E_NO_SPACE", "E_HASH",
+		"E_EXISTS", "E_SELFTEST", "E_INTERNAL",
+	};
+	return st < sizeof(n) / sizeof(n[0]) ? n[st] : "status out of range";
+}
+
+const char *conf_state_name(uint32_t st)
+{
+	static const char *const n[] = { "NOSTATE", "RUNNING", "BLOCKED", "PAUSED",
+					 "SHUTDOWN", "SHUTOFF", "CRASHED" };
+	return st < sizeof(n) / sizeof(n[0]) ? n[st] : "state out of range";
+}
+
+/* MGMT-020, column "VM". */
+bool conf_cmd_has_vm(uint32_t cmd)
+{
+	return cmd >= HVM_CMD_UNDEFINE && cmd <= HVM_CMD_READ_FAULT;
+}
+
+bool conf_has_cap(const struct conf *c, uint32_t cmd)
+{
+	return cmd < 64 && (c->caps & HVM_CAP(cmd));
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+static void append(struct conf_result *res, const char *fmt, va_list ap)
+{
+	size_t len = strlen(res->detail);
+	if (len && len + 2 < sizeof(res->detail)) {
+		strcat(res->detail, "; ");
+		len += 2;
+	}
+	if (len < sizeof(res->detail))
+		vsnprintf(res->detail + len, sizeof(res->detail) - len, fmt, ap);
+}
+
+void conf_fail(struct conf_result *res, const char *fmt, ...)
+{
+	va_list ap;
+	if (res->verdict != CONF_FAIL) {
+		res->verdict = CONF_FAIL;
+		res->detail[0] = 0; /* notes made before the failure matter less */
+	}
+	va_start(ap, fmt);
+	append(res, fmt, ap);
+	va_end(ap);
+}
+
+void conf_skip(struct conf_result *res, const char *fmt, ...)
+{
+	va_list ap;
+	if (res->verdict == CONF_FAIL)
+		return;
+	res->verdict = CONF_SKIP;
+	res->detail[0] = 0;
+	va_start(ap, fmt);
+	append(res, fmt, ap);
+	va_end(ap);
+}
+
+void conf_note(struct conf_result *res, const char *fmt, ...)
+{
+	va_list ap;
+	if (res->verdict != CONF_PASS)
+		return;
+	va_start(ap, fmt);
+	append(res, fmt, ap);
+	va_end(ap);
+}
+
+bool conf_failed(const struct conf_result *res) { return res->verdict == CONF_FAIL; }
