@@ -1,0 +1,346 @@
+/*
+ * rpc_bench.c - hv-rpc-bench: the hv-agent side of the RPC benchmark. Each
+ * client thread opens its own gRPC channel (a local subchannel pool, so one
+ * connection per client, like one virConnect per client on the libvirt side)
+ * and calls /hvmgr.v1.Hvmgr/GetVm by name, back to back, through the gRPC C
+ * core API with the protobuf-c messages of proto/. A call counts when the
+ * status is OK and the answer decodes and names the VM that was asked for.
+ *
+ *   hv-rpc-bench --target unix:PATH --vm NAME [common options]
+ *   hv-rpc-bench --target 127.0.0.1:PORT --tls-dir DIR [--role ROLE] --vm NAME ...
+ *
+ * Over TCP the channel uses mutual TLS with DIR/ca.crt and the client pair
+ * DIR/ROLE.crt + DIR/ROLE.key (as written by `hvctl pki init`).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "bench_driver.h"
+#include "hvmgr/v1/hvmgr.pb-c.h"
+
+#define METHOD "/hvmgr.v1.Hvmgr/GetVm"
+#define CALL_DEADLINE_MS 10000
+
+struct rpc_args {
+	const char *target;
+	const char *vm;
+	const char *name_override;
+	char *ca_pem, *cert_pem, *key_pem; /* TLS only */
+	uint8_t *req;                      /* the encoded GetVmRequest, shared read-only */
+	size_t req_len;
+};
+
+struct rpc_client {
+	const struct rpc_args *a;
+	grpc_channel *ch;
+	grpc_completion_queue *cq;
+	grpc_slice method;
+};
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (cap - n < 4097) {
+			char *p = cap >= 1 << 20 ? NULL : realloc(buf, cap + 16384);
+			if (!p) {
+				snprintf(err, errlen, "%s: too large for a PEM file", path);
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = p;
+			cap += 16384;
+		}
+		size_t r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static grpc_channel *make_channel(const struct rpc_args *a)
+{
+	grpc_arg args[2];
+	size_t nargs = 0;
+	grpc_channel_credentials *creds;
+
+	args[nargs].type = GRPC_ARG_INTEGER;
+	args[nargs].key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL;
+	args[nargs].value.integer = 1;
+	nargs++;
+	if (strncmp(a->target, "unix:", 5) == 0) {
+		creds = grpc_local_credentials_create(UDS);
+	} else {
+		grpc_ssl_pem_key_cert_pair pair = { a->key_pem, a->cert_pem };
+		creds = grpc_ssl_credentials_create(a->ca_pem, &pair, NULL, NULL);
+		if (a->name_override) {
+			args[nargs].type = GRPC_ARG_STRING;
+			args[nargs].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+			args[nargs].value.string = (char *)a->name_override;
+			nargs++;
+		}
+	}
+	grpc_channel_args cargs = { nargs, args };
+	grpc_channel *ch = grpc_channel_create(a->target, creds, &cargs);
+	grpc_channel_credentials_release(creds);
+	return ch;
+}
+
+static int check_response(const struct rpc_args *a, grpc_byte_buffer *bb, char *err, size_t errlen)
+{
+	grpc_byte_buffer_reader rd;
+	grpc_slice s;
+	int rc = -1;
+
+	if (!bb) {
+		snprintf(err, errlen, "GetVm: OK without a response message");
+		return -1;
+	}
+	if (!grpc_byte_buffer_reader_init(&rd, bb)) {
+		snprintf(err, errlen, "GetVm: unreadable response buffer");
+		return -1;
+	}
+	s = grpc_byte_buffer_reader_readall(&rd);
+	grpc_byte_buffer_reader_destroy(&rd);
+	Hvmgr__V1__GetVmResponse *resp =
+		hvmgr__v1__get_vm_response__unpack(NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	if (!resp)
+		snprintf(err, errlen, "GetVm: response does not decode as GetVmResponse");
+	else if (!resp->vm || strcmp(resp->vm->name, a->vm) != 0)
+		snprintf(err, errlen, "GetVm: answer names VM '%s', asked for '%s'",
+			 resp->vm ? resp->vm->name : "(none)", a->vm);
+	else
+		rc = 0;
+	if (resp)
+		hvmgr__v1__get_vm_response__free_unpacked(resp, NULL);
+	grpc_slice_unref(s);
+	return rc;
+}
+
+static int rpc_call(void *client, char *err, size_t errlen)
+{
+	struct rpc_client *c = client;
+	gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+					     gpr_time_from_millis(CALL_DEADLINE_MS, GPR_TIMESPAN));
+	grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq,
+						   c->method, NULL, deadline, NULL);
+	grpc_slice req = grpc_slice_from_static_buffer(c->a->req, c->a->req_len);
+	grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&req, 1);
+	grpc_byte_buffer *recv = NULL;
+	grpc_metadata_array initial, trailing;
+	grpc_status_code status = GRPC_STATUS_UNKNOWN;
+	grpc_slice details = grpc_empty_slice();
+	grpc_op ops[6];
+	int rc = -1;
+
+	grpc_metadata_array_init(&initial);
+	grpc_metadata_array_init(&trailing);
+	memset(ops, 0, sizeof ops);
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = send;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
+	ops[4].op = GRPC_OP_RECV_MESSAGE;
+	ops[4].data.recv_message.recv_message = &recv;
+	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
+	ops[5].data.recv_status_on_client.status = &status;
+	ops[5].data.recv_status_on_client.status_details = &details;
+
+	if (grpc_call_start_batch(call, ops, 6, c, NULL) != GRPC_CALL_OK) {
+		snprintf(err, errlen, "GetVm: cannot start the call");
+		grpc_call_cancel(call, NULL);
+	} else {
+		grpc_event ev;
+		do
+			ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+		while (ev.type != GRPC_OP_COMPLETE);
+		if (!ev.success)
+			snprintf(err, errlen, "GetVm: the call failed at the transport");
+		else if (status != GRPC_STATUS_OK) {
+			char *d = grpc_slice_to_c_string(details);
+			snprintf(err, errlen, "GetVm: status %d: %s", (int)status, d);
+			gpr_free(d);
+		} else
+			rc = check_response(c->a, recv, err, errlen);
+	}
+	grpc_byte_buffer_destroy(send);
+	if (recv)
+		grpc_byte_buffer_destroy(recv);
+	grpc_slice_unref(details);
+	grpc_metadata_array_destroy(&initial);
+	grpc_metadata_array_destroy(&trailing);
+	grpc_call_unref(call);
+	return rc;
+}
+
+static void rpc_close(void *client)
+{
+	struct rpc_client *c = client;
+
+	grpc_channel_destroy(c->ch);
+	grpc_completion_queue_shutdown(c->cq);
+	while (grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+	       GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(c->cq);
+	grpc_slice_unref(c->method);
+	free(c);
+}
+
+/* Connects and makes one call, so that a wrong target or credentials show up
+ * as one clear error before any measurement. */
+static void *rpc_open(void *arg, unsigned index, char *err, size_t errlen)
+{
+	struct rpc_client *c = calloc(1, sizeof *c);
+
+	(void)index;
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->a = arg;
+	c->ch = make_channel(c->a);
+	c->cq = grpc_completion_queue_create_for_next(NULL);
+	c->method = grpc_slice_from_static_string(METHOD);
+	if (rpc_call(c, err, errlen) != 0) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen - n, " (first call to %s)", c->a->target);
+		rpc_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hv-rpc-bench --target TARGET --vm NAME [--tls-dir DIR [--role ROLE]] [options]\n"
+		   "  --target unix:PATH       hv-agent's unix socket (local credentials)\n"
+		   "  --target HOST:PORT       hv-agent's mutual-TLS listener (needs --tls-dir)\n"
+		   "  --tls-dir DIR            ca.crt and the client pair ROLE.crt/ROLE.key\n"
+		   "  --role ROLE              which client pair (default viewer)\n"
+		   "  --name-override NAME     expected server name when it differs from HOST\n"
+		   "  --vm NAME                the VM GetVm asks for\n"
+		   "%s",
+		bench_common_usage);
+}
+
+static int load_tls(struct rpc_args *a, const char *dir, const char *role)
+{
+	char path[PATH_MAX], err[BENCH_ERR_LEN];
+
+	snprintf(path, sizeof path, "%s/ca.crt", dir);
+	if (!(a->ca_pem = read_file(path, err, sizeof err)))
+		goto fail;
+	snprintf(path, sizeof path, "%s/%s.crt", dir, role);
+	if (!(a->cert_pem = read_file(path, err, sizeof err)))
+		goto fail;
+	snprintf(path, sizeof path, "%s/%s.key", dir, role);
+	if (!(a->key_pem = read_file(path, err, sizeof err)))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "hv-rpc-bench: %s\n", err);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct rpc_args a = { 0 };
+	struct bench_opts o = { .clients = 1, .seconds = 3, .warmup_seconds = 0.5 };
+	struct bench_result res;
+	const struct bench_client_ops ops = { rpc_open, rpc_call, rpc_close };
+	const char *tls_dir = NULL, *role = "viewer";
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		int r = bench_parse_common(argc, argv, &i, &o);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
+		if (!strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		if (i + 1 < argc && !strcmp(argv[i], "--target"))
+			a.target = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--vm"))
+			a.vm = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--tls-dir"))
+			tls_dir = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--role"))
+			role = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--name-override"))
+			a.name_override = argv[++i];
+		else {
+			fprintf(stderr, "hv-rpc-bench: unknown option or missing value: '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!a.target || !a.vm) {
+		fprintf(stderr, "hv-rpc-bench: --target and --vm are required\n");
+		usage(stderr);
+		return 2;
+	}
+	int is_unix = strncmp(a.target, "unix:", 5) == 0;
+	if (!is_unix && !tls_dir) {
+		fprintf(stderr, "hv-rpc-bench: a TCP target needs --tls-dir (hv-agent serves TCP only with mutual TLS)\n");
+		return 2;
+	}
+	if (!is_unix && load_tls(&a, tls_dir, role) != 0)
+		goto out;
+
+	Hvmgr__V1__VmSelector sel = HVMGR__V1__VM_SELECTOR__INIT;
+	Hvmgr__V1__GetVmRequest req = HVMGR__V1__GET_VM_REQUEST__INIT;
+	sel.by_case = HVMGR__V1__VM_SELECTOR__BY_NAME;
+	sel.name = (char *)a.vm;
+	req.vm = &sel;
+	a.req_len = hvmgr__v1__get_vm_request__get_packed_size(&req);
+	a.req = malloc(a.req_len ? a.req_len : 1);
+	if (!a.req) {
+		fprintf(stderr, "hv-rpc-bench: out of memory\n");
+		goto out;
+	}
+	hvmgr__v1__get_vm_request__pack(&req, a.req);
+
+	grpc_init();
+	if (bench_run(&ops, &a, &o, &res) != 0)
+		fprintf(stderr, "hv-rpc-bench: %s\n", res.first_error);
+	else {
+		bench_print(is_unix ? "hvagent-unix" : "hvagent-tls", &res);
+		rc = res.errors ? 1 : 0;
+	}
+	grpc_shutdown();
+out:
+	free(a.req);
+	free(a.ca_pem);
+	free(a.cert_pem);
+	free(a.key_pem);
+	return rc;
+}
