@@ -14,18 +14,40 @@
 #                 defines and starts exactly the built-in VMs whose slot holds an
 #                 image. Default: --guest rtos-demo. Known slots:
 #                   rtos-demo  0x42000000      bad-access 0x42200000
+#                   irq-test   0x42400000
+#                   linux      Image 0x42600000 (34 MiB), initramfs 0x44800000 (8 MiB)
+#                 The linux guest's files come from --linux DIR (default
+#                 CORE/../linux-guest: the build's linux-guest target output).
+# --linux DIR     DIR/Image and DIR/initramfs.cpio.gz for --guest linux.
+# --qemu-arg ARG  one more argument for QEMU (repeatable; e.g. -plugin, -d).
+# --config FILE.dts  boot configuration (docs/vm-config.md section 9): a system
+#                 configuration compiled with dtc and placed at 0x41F00000;
+#                 hv-core then defines its VMs instead of the built-in table.
+#                 @STORE:NAME@, @SIZE:NAME@ and @SHA256:NAME@ in FILE are
+#                 replaced by an image-store address (2 MiB slots from
+#                 0x42000000, in order of appearance), the size and the digest
+#                 of CORE/guests/NAME.bin, which is placed at that address.
+# --selftest-inject MASK  boot self-test fault injection (MGMT-191): places
+#                 the flag word at 0x41FFF000 so check n sees its subject
+#                 corrupted for each bit n of MASK.
+# --cpu           cortex-a72 by default: no pointer authentication, which QEMU
+#                 emulates slowly and hv-core does not context-switch.
 # Background (default): returns once QEMU has started (-daemonize).
 # --foreground: exec's QEMU in place, so the caller's child *is* QEMU.
 set -euo pipefail
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-dir= core= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=()
+dir= core= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject=
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=${2:?}; shift 2 ;;
     --core) core=${2:?}; shift 2 ;;
     --guest) guests+=("${2:?}"); shift 2 ;;
+    --linux) linux=${2:?}; shift 2 ;;
+    --qemu-arg) qemu_extra+=("${2:?}"); shift 2 ;;
+    --config) config=${2:?}; shift 2 ;;
+    --selftest-inject) inject=${2:?}; shift 2 ;;
     --mem) mem=${2:?}; shift 2 ;;
     --smp) smp=${2:?}; shift 2 ;;
     --cpu) cpu=${2:?}; shift 2 ;;
@@ -37,19 +59,33 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$dir" ] && [ -n "$core" ] || { echo "hv-qemu.sh: --dir and --core are required" >&2; usage; }
 [ -f "$core/hvcore.bin" ] || { echo "hv-qemu.sh: no hvcore.bin in '$core' (build hv-core first)" >&2; exit 1; }
-[ ${#guests[@]} -gt 0 ] || guests=(rtos-demo)
+[ ${#guests[@]} -gt 0 ] || [ -n "$config" ] || guests=(rtos-demo)
+[ -z "$config" ] || [ -f "$config" ] || { echo "hv-qemu.sh: configuration '$config' not found" >&2; exit 1; }
 
 slot_of() {
   case "$1" in
     rtos-demo) echo 0x42000000 ;;
     bad-access) echo 0x42200000 ;;
+    irq-test) echo 0x42400000 ;;
     *) return 1 ;;
   esac
 }
 
 loaders=()
-for g in "${guests[@]}"; do
-  addr=$(slot_of "$g") || { echo "hv-qemu.sh: unknown guest '$g' (known: rtos-demo, bad-access)" >&2; exit 1; }
+for g in ${guests[@]+"${guests[@]}"}; do
+  if [ "$g" = linux ]; then
+    # the kernel and initramfs of the linux-guest build target (docs/linux-guest.md)
+    [ -n "$linux" ] || linux="$core/../linux-guest"
+    for f in Image initramfs.cpio.gz; do
+      [ -f "$linux/$f" ] || { echo "hv-qemu.sh: '$linux/$f' not found (build the linux-guest target)" >&2; exit 1; }
+    done
+    [ "$(stat -c %s "$linux/Image")" -le $((34 << 20)) ] || { echo "hv-qemu.sh: '$linux/Image' is larger than its 34 MiB slot" >&2; exit 1; }
+    [ "$(stat -c %s "$linux/initramfs.cpio.gz")" -le $((8 << 20)) ] || { echo "hv-qemu.sh: '$linux/initramfs.cpio.gz' is larger than its 8 MiB slot" >&2; exit 1; }
+    loaders+=(-device "loader,file=$linux/Image,addr=0x42600000,force-raw=on")
+    loaders+=(-device "loader,file=$linux/initramfs.cpio.gz,addr=0x44800000,force-raw=on")
+    continue
+  fi
+  addr=$(slot_of "$g") || { echo "hv-qemu.sh: unknown guest '$g' (known: rtos-demo, bad-access, irq-test, linux)" >&2; exit 1; }
   img="$core/guests/$g.bin"
   [ -f "$img" ] || { echo "hv-qemu.sh: guest image '$img' not found" >&2; exit 1; }
   loaders+=(-device "loader,file=$img,addr=$addr,force-raw=on")
@@ -61,7 +97,30 @@ rm -f "$dir/guest-ram" "$dir/serial.log" "$dir/qemu.pid"
 # A fresh, sparse file: nothing from an earlier run may look like a live region.
 truncate -s "$mem" "$dir/guest-ram"
 
-extra=()
+if [ -n "$config" ]; then
+  # the boot configuration: placeholders filled from the guest images (REQ-SAF-12
+  # digests computed here, checked by hv-core before each boot)
+  sed_args=() next=$((0x42000000))
+  for n in $(grep -o '@\(STORE\|SIZE\|SHA256\):[a-z0-9_-]*@' "$config" | sed 's/^@[A-Z0-9]*:\(.*\)@$/\1/' | awk '!seen[$0]++'); do
+    img="$core/guests/$n.bin"
+    [ -f "$img" ] || { echo "hv-qemu.sh: '$config' names guest image '$img', not found" >&2; exit 1; }
+    size=$(stat -c %s "$img")
+    sha=$(sha256sum "$img" | cut -c1-64 | sed 's/../& /g')
+    store=$(printf '0x%x' "$next")
+    next=$(( next + ((size + 0x1fffff) & ~0x1fffff) ))
+    sed_args+=(-e "s/@STORE:$n@/$store/g" -e "s/@SIZE:$n@/$(printf '0x%x' "$size")/g" -e "s/@SHA256:$n@/$sha/g")
+    loaders+=(-device "loader,file=$img,addr=$store,force-raw=on")
+  done
+  sed ${sed_args[@]+"${sed_args[@]}"} "$config" > "$dir/bootcfg.dts"
+  dtc -q -I dts -O dtb -o "$dir/bootcfg.dtb" "$dir/bootcfg.dts" || { echo "hv-qemu.sh: dtc failed on '$config'" >&2; exit 1; }
+  [ "$(stat -c %s "$dir/bootcfg.dtb")" -le $((256 << 10)) ] || { echo "hv-qemu.sh: boot configuration larger than 256 KiB" >&2; exit 1; }
+  loaders+=(-device "loader,file=$dir/bootcfg.dtb,addr=0x41f00000,force-raw=on")
+fi
+if [ -n "$inject" ]; then
+  loaders+=(-device "loader,addr=0x41fff000,data=$(printf '0x%08x4a4e4953' "$((inject))"),data-len=8")
+fi
+
+extra=(${qemu_extra[@]+"${qemu_extra[@]}"})
 [ "$icount" = 1 ] && extra+=(-icount shift=auto,sleep=on)
 
 args=(
@@ -69,10 +128,10 @@ args=(
   -cpu "$cpu" -smp "$smp" -m "$mem"
   -object "memory-backend-file,id=ram,mem-path=$dir/guest-ram,size=$mem,share=on"
   -kernel "$core/hvcore.bin"
-  "${loaders[@]}"
+  ${loaders[@]+"${loaders[@]}"}
   -display none -monitor none -serial "file:$dir/serial.log"
   -nodefaults -nic none -no-reboot
-  "${extra[@]}"
+  ${extra[@]+"${extra[@]}"}
 )
 
 if [ "$fg" = 1 ]; then

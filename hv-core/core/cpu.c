@@ -10,6 +10,8 @@
 #include "timer.h"
 #include "vcpu.h"
 #include "gicv3.h"
+#include "irq.h"
+#include "vgic.h"
 
 struct pcpu pcpus[HV_MAX_CPUS];
 uint8_t hv_stacks[HV_MAX_CPUS][HV_STACK_SIZE] __attribute__((aligned(16)));
@@ -59,13 +61,12 @@ void cpu_start_secondaries(void)
 void cpu_idle(void)
 {
 	struct pcpu *c = cpu_current();
+	vgic_cpu_idle(); /* whatever a vCPU that ran here left behind */
 	for (;;) {
 		struct vcpu *v = __atomic_load_n(&c->vcpu, __ATOMIC_ACQUIRE);
 		if (v && vcpu_runnable(v))
 			vcpu_run(v);
 		wfi();
-		uint32_t intid = gicv3_ack(); /* the wake-up SGI from vm_start() */
-		if (intid != GIC_INTID_SPURIOUS)
-			gicv3_eoi(intid);
+		irq_handle_all(); /* the wake-up SGI (ipi.h), or a stopped guest's leftovers */
 	}
 }

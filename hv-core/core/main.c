@@ -10,7 +10,7 @@
 #include "mmu.h"
 #include "mgmt.h"
 #include "vm.h"
-#include "builtin_config.h"
+#include "bootcfg.h"
 #include "pl011.h"
 #include "gicv3.h"
 #include "timer.h"
@@ -29,25 +29,6 @@ static void cpu_gic_setup(struct pcpu *c)
 		hv_panic("no GIC redistributor for mpidr 0x%lx", (unsigned long)c->mpidr);
 	gicv3_enable_ppi(c->mpidr, GIC_INTID_HYP_TIMER);
 	gicv3_enable_ppi(c->mpidr, 0); /* SGI 0: wake-up for an idle CPU */
-}
-
-static void start_builtin_vms(void)
-{
-	unsigned n;
-	const struct vm_config *cfg = builtin_vm_configs(&n);
-	for (unsigned i = 0; i < n; i++) {
-		char msg[96];
-		uint32_t magic;
-		memcpy(&magic, (const void *)(uintptr_t)(cfg[i].image_pa + 0x38), 4);
-		if (magic != 0x644D5241u)
-			continue; /* no image in its store slot: this VM is not wanted */
-		struct vm *vm;
-		enum hvm_status st = vm_create(&cfg[i], &vm, msg, sizeof(msg));
-		if (st == HVM_OK && cfg[i].autostart)
-			st = vm_start(vm, msg, sizeof(msg));
-		if (st != HVM_OK)
-			hv_log("vm '%s' not started: %s (status %u)", cfg[i].name, msg, st);
-	}
 }
 
 void hv_main(uint64_t dtb)
@@ -81,8 +62,9 @@ void hv_main(uint64_t dtb)
 	cpu_gic_setup(&pcpus[0]);
 	pcpus[0].online = 1;
 
-	start_builtin_vms();
 	cpu_start_secondaries();
+	/* boot configuration (or the built-in table), self-test, autostart */
+	bootcfg_start();
 
 	mgmt_set_ready();
 	hv_log("ready: management region at 0x%lx, %u VM(s)", (unsigned long)HV_MGMT_BASE, vm_count());

@@ -8,16 +8,14 @@
  * (so a client changing it meanwhile cannot make hv-core act on a mix), runs it,
  * writes ret[], ret_msg and status, and stores done_seq = req_seq (release).
  *
- * Commands implemented so far (results as MGMT-020 defines them):
- *   NOP       status OK, nothing else.
- *   GET_INFO  ret[0] vm_count, ret[1] caps, ret[2] uptime_ns.
- *   LIST      ret[0] bit mask of defined VM ids.
- * Every other code answers HVM_E_UNKNOWN_CMD with ret_msg naming it and changes
- * nothing (REQ-SAF-09); caps lists exactly what is implemented (MGMT-021).
+ * The decoder itself is mgmt_cmd.c (portable, fuzzed on the host); what it
+ * calls is mgmt_backend.c.
  */
 #include <string.h>
 #include "mgmt.h"
+#include "mgmt_cmd.h"
 #include "vm.h"
+#include "vm_life.h"
 #include "heartbeat.h"
 #include "timer.h"
 #include "fmt.h"
@@ -50,7 +48,7 @@ void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64
 	r->abi_major = HVM_ABI_MAJOR;
 	r->abi_minor = HVM_ABI_MINOR;
 	r->region_size = HVM_REGION_SIZE;
-	r->caps = HVM_CAP(HVM_CMD_NOP) | HVM_CAP(HVM_CMD_GET_INFO) | HVM_CAP(HVM_CMD_LIST);
+	r->caps = mgmt_cmd_caps(); /* MGMT-021: exactly the decoder's table */
 	r->max_vms = HVM_MAX_VMS;
 	r->off_events = HVM_OFF_EVENTS;
 	r->event_count = HVM_EVENT_COUNT;
@@ -76,7 +74,10 @@ void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64
 
 void mgmt_set_ready(void)
 {
-	__atomic_store_n(&mgmt_regs()->hv_state, HVM_HV_READY, __ATOMIC_RELEASE);
+	/* MGMT-010: live either way; SELFTEST_FAILED says some VMs were held back */
+	__atomic_store_n(&mgmt_regs()->hv_state,
+			 mgmt_regs()->selftest_failed ? HVM_HV_SELFTEST_FAILED : HVM_HV_READY,
+			 __ATOMIC_RELEASE);
 }
 
 void mgmt_publish_slot(struct vm *vm)
@@ -117,96 +118,44 @@ void mgmt_publish_slot(struct vm *vm)
 	for (unsigned i = 0; i < HVM_VERSION_LEN; i++)
 		s->image_version[i] = i == HVM_VERSION_LEN - 1 ? 0 : vm->coop->image_version[i];
 	s->exits = exits;
-	s->irqs_injected = 0;
-	s->doorbells_denied = 0;
+	s->irqs_injected = vm->stats.irqs_injected;
+	s->doorbells_denied = vm->stats.doorbells_denied;
 	__atomic_store_n(&s->gen, (gen | 1) + 1, __ATOMIC_RELEASE); /* even: consistent */
 	spin_unlock(&vm->lock);
 }
 
-/* ---- command decoder ------------------------------------------------------ */
-
-struct cmd_block {
-	uint32_t cmd, vm_id;
-	uint64_t arg[6];
-};
-
-struct cmd_reply {
-	uint32_t status;
-	uint64_t ret[6];
-	char msg[64];
-};
-
-typedef void (*cmd_fn)(const struct cmd_block *c, struct cmd_reply *r);
-
-static void cmd_nop(const struct cmd_block *c, struct cmd_reply *r) { r->status = HVM_OK; }
-
-static void cmd_get_info(const struct cmd_block *c, struct cmd_reply *r)
+/* MGMT-150: a slot whose VM was undefined reads defined = 0, everything zero. */
+void mgmt_clear_slot(uint32_t id)
 {
-	volatile struct hvm_regs *regs = mgmt_regs();
-	r->status = HVM_OK;
-	r->ret[0] = vm_count();
-	r->ret[1] = regs->caps;
-	r->ret[2] = timer_uptime_ns();
+	volatile struct hvm_vm_slot *s = mgmt_slot(id);
+	uint32_t gen = s->gen;
+	__atomic_store_n(&s->gen, gen | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (unsigned i = 4; i < sizeof(*s); i++)
+		((volatile uint8_t *)s)[i] = 0;
+	s->id = id;
+	__atomic_store_n(&s->gen, (gen | 1) + 1, __ATOMIC_RELEASE);
 }
 
-static void cmd_list(const struct cmd_block *c, struct cmd_reply *r)
-{
-	uint64_t defined = 0;
-	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
-		if (vms[i].used)
-			defined |= 1ull << i;
-	r->status = HVM_OK;
-	r->ret[0] = defined;
-}
-
-static const struct {
-	const char *name;
-	cmd_fn fn; /* NULL: known to the ABI, not implemented yet */
-} commands[HVM_CMD__COUNT] = {
-	[HVM_CMD_NOP] = { "NOP", cmd_nop },
-	[HVM_CMD_GET_INFO] = { "GET_INFO", cmd_get_info },
-	[HVM_CMD_LIST] = { "LIST", cmd_list },
-	[HVM_CMD_DEFINE] = { "DEFINE", NULL },
-	[HVM_CMD_UNDEFINE] = { "UNDEFINE", NULL },
-	[HVM_CMD_START] = { "START", NULL },
-	[HVM_CMD_SHUTDOWN] = { "SHUTDOWN", NULL },
-	[HVM_CMD_DESTROY] = { "DESTROY", NULL },
-	[HVM_CMD_REBOOT] = { "REBOOT", NULL },
-	[HVM_CMD_RESET] = { "RESET", NULL },
-	[HVM_CMD_SUSPEND] = { "SUSPEND", NULL },
-	[HVM_CMD_RESUME] = { "RESUME", NULL },
-	[HVM_CMD_GET_STATS] = { "GET_STATS", NULL },
-	[HVM_CMD_LOAD_IMAGE] = { "LOAD_IMAGE", NULL },
-	[HVM_CMD_READ_CONSOLE] = { "READ_CONSOLE", NULL },
-	[HVM_CMD_READ_FAULT] = { "READ_FAULT", NULL },
-	[HVM_CMD_SELFTEST_RESULT] = { "SELFTEST_RESULT", NULL },
-};
-
+/* MGMT-111: copy the command block once (a client changing it meanwhile cannot
+ * make hv-core act on a mix), run it, publish the reply, then done_seq. */
 static void poll_command(void)
 {
 	volatile struct hvm_regs *r = mgmt_regs();
 	uint32_t req = __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE);
 	if (req == r->done_seq)
 		return;
-	struct cmd_block c = { .cmd = r->cmd, .vm_id = r->vm_id };
+	struct mgmt_cmd c = { .cmd = r->cmd, .vm_id = r->vm_id };
 	for (unsigned i = 0; i < 6; i++)
 		c.arg[i] = r->arg[i];
-	struct cmd_reply rep = { 0 };
-	if (c.cmd < HVM_CMD__COUNT && commands[c.cmd].fn) {
-		commands[c.cmd].fn(&c, &rep);
-	} else if (c.cmd < HVM_CMD__COUNT) {
-		rep.status = HVM_E_UNKNOWN_CMD;
-		hv_snprintf(rep.msg, sizeof(rep.msg), "command %s (%u) is not supported",
-			    commands[c.cmd].name, c.cmd);
-	} else {
-		rep.status = HVM_E_UNKNOWN_CMD;
-		hv_snprintf(rep.msg, sizeof(rep.msg), "unknown command %u", c.cmd);
-	}
+	struct mgmt_reply rep;
+	mgmt_cmd_execute(&c, &rep, region + HVM_OFF_DATA);
 	for (unsigned i = 0; i < 6; i++)
 		r->ret[i] = rep.ret[i];
 	for (unsigned i = 0; i < sizeof(rep.msg); i++)
 		r->ret_msg[i] = rep.msg[i];
 	r->status = rep.status;
+	r->vm_count = vm_count();
 	__atomic_store_n(&r->done_seq, req, __ATOMIC_RELEASE);
 }
 
@@ -221,6 +170,7 @@ void mgmt_tick(void)
 			continue;
 		vms[i].coop->hv_time_ns = now;
 		mgmt_publish_slot(&vms[i]);
+		vm_tick(&vms[i], now);
 	}
 	poll_command();
 	__atomic_store_n(&r->hv_ticks, r->hv_ticks + 1, __ATOMIC_RELEASE);

@@ -19,6 +19,9 @@ void mgmt_tick(void);
 /* Refreshes a VM's status slot from the VM and its cooperation page (MGMT-150). */
 void mgmt_publish_slot(struct vm *vm);
 
+/* UNDEFINE: slot id reads as not defined (MGMT-150). */
+void mgmt_clear_slot(uint32_t id);
+
 volatile struct hvm_regs *mgmt_regs(void);
 volatile struct hvm_vm_slot *mgmt_slot(uint32_t id);
 volatile struct hvm_fault *mgmt_fault(uint32_t id);

@@ -1,13 +1,19 @@
 /*
  * vcpu.c - entering a vCPU on its physical CPU, trapped WFI, time accounting.
+ * Stopping and parking vCPUs is the lifecycle's (vm_life.c).
  */
 #include "vcpu.h"
 #include "vm.h"
+#include "cpu.h"
 #include "trap.h"
 #include "sysregs.h"
 #include "timer.h"
+#include "irq.h"
+#include "ipi.h"
+#include "vgic.h"
 
-/* HCR_EL2 for every guest: stage 2 on, physical interrupts and SErrors to EL2,
+/* HCR_EL2 for every guest: stage 2 on, physical interrupts and SErrors to EL2
+ * (so is every EL1 write of ICC_SGI1R_EL1: SGIs between vCPUs are emulated),
  * WFI trapped (hv-core sleeps the CPU instead), SMC trapped (PSCI/SMCCC are
  * answered by hv-core, never by the firmware), EL1 in AArch64. */
 #define GUEST_HCR (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | HCR_RW)
@@ -40,9 +46,12 @@ void vcpu_run(struct vcpu *v)
 	write_sysreg(cntp_ctl_el0, 0);
 	write_sysreg(cntkctl_el1, 0);
 	stage2_activate(&v->vm->s2);
+	vgic_vcpu_reset(v);
 
 	struct trap_frame f = { .elr = v->entry, .spsr = SPSR_EL1H_DAIF };
 	f.x[0] = v->x0;
+	vm_vcpu_entering(v); /* may park instead when a stop came first (vm_life.c) */
+	vgic_flush(v);
 	vcpu_account_entry(v);
 	hv_enter_guest(&f);
 }
@@ -53,14 +62,23 @@ void vcpu_wfi(struct vcpu *v)
 	uint64_t deadline = now + timer_ns_to_count(WFI_MAX_NS);
 	uint64_t ctl = read_sysreg(cntv_ctl_el0);
 	if (ctl & CNT_CTL_ENABLE) {
-		if (ctl & CNT_CTL_ISTATUS)
-			return; /* the guest's deadline has passed: wake at once */
+		/* a masked timer that expired: the guest polls it (GABI-050) */
+		if ((ctl & (CNT_CTL_ISTATUS | CNT_CTL_IMASK)) == (CNT_CTL_ISTATUS | CNT_CTL_IMASK))
+			return;
 		uint64_t cval = read_sysreg(cntv_cval_el0) + read_sysreg(cntvoff_el2);
-		if (cval < deadline)
+		if ((ctl & CNT_CTL_IMASK) && cval < deadline)
 			deadline = cval;
 	}
-	if (deadline > now)
-		timer_sleep_until(deadline);
+	for (;;) {
+		/* any interrupt ends the wait: a virtual one for the guest, an IPI
+		 * with a request (vm_vcpu_check acts on it), the deadline */
+		if (irq_handle_all() || vgic_has_pending(v) || !__atomic_load_n(&v->run, __ATOMIC_ACQUIRE) ||
+		    ipi_pending())
+			return;
+		if (timer_count() >= deadline)
+			return;
+		timer_wfi_until(deadline);
+	}
 }
 
 void vcpu_account_exit(struct vcpu *v)

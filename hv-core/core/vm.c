@@ -1,6 +1,7 @@
 /*
- * vm.c - VM creation from a configuration, start, and the ends of a VM's life
- * that hv-core decides on its own: guest fault and guest power-off.
+ * vm.c - VM creation from a configuration: checks against the platform and
+ * the other VMs, stage-2 tables, cooperation page, vCPU pinning. Starting,
+ * stopping and faults are in vm_life.c.
  */
 #include <string.h>
 #include "vm.h"
@@ -19,8 +20,6 @@
 #include "fmt.h"
 
 struct vm vms[HVM_MAX_VMS];
-
-#define IMAGE_MAGIC 0x644D5241u /* "ARM\x64" at 0x38 of an arm64 Image */
 
 uint32_t vm_count(void)
 {
@@ -114,10 +113,12 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 		return HVM_E_NO_SPACE;
 	}
 	struct vm *vm = &vms[id];
+	/* a slot used before keeps its cooperation page: the page heap cannot free */
+	volatile struct hvg_coop_page *coop = vm->coop;
 	memset(vm, 0, sizeof(*vm));
 	vm->id = id;
 	vm->cfg = *cfg;
-	vm->coop = page_alloc(1);
+	vm->coop = coop ? coop : page_alloc(1);
 	if (!vm->coop) {
 		hv_snprintf(msg, msglen, "'%s': out of memory for the cooperation page", cfg->name);
 		return HVM_E_INTERNAL;
@@ -152,151 +153,4 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 	return HVM_OK;
 }
 
-static void coop_reset(struct vm *vm)
-{
-	volatile struct hvg_coop_page *c = vm->coop;
-	memset((void *)c, 0, sizeof(*c));
-	c->major = HVG_COOP_MAJOR;
-	c->minor = HVG_COOP_MINOR;
-	c->size = sizeof(struct hvg_coop_page);
-	c->vm_id = vm->id;
-	c->watchdog_ms = vm->cfg.watchdog_ms;
-	c->hv_time_ns = timer_uptime_ns();
-	__atomic_store_n(&c->magic, HVG_COOP_MAGIC, __ATOMIC_RELEASE);
-	dcache_clean_range((const void *)c, sizeof(*c));
-}
-
-enum hvm_status vm_start(struct vm *vm, char *msg, unsigned msglen)
-{
-	const struct vm_config *c = &vm->cfg;
-	const uint8_t *img = (const uint8_t *)(uintptr_t)c->image_pa;
-	if (vm->state == HVM_VM_RUNNING) {
-		hv_snprintf(msg, msglen, "'%s' is already running", c->name);
-		return HVM_E_STATE;
-	}
-	uint32_t magic;
-	uint64_t text_offset, image_size;
-	memcpy(&magic, img + 0x38, 4);
-	memcpy(&text_offset, img + 0x08, 8);
-	memcpy(&image_size, img + 0x10, 8);
-	if (magic != IMAGE_MAGIC) {
-		hv_snprintf(msg, msglen, "'%s': no arm64 Image at 0x%lx in the image store", c->name,
-			    (unsigned long)c->image_pa);
-		return HVM_E_BAD_CONFIG;
-	}
-	uint64_t copy = image_size ? image_size : c->image_max;
-	if (copy > c->image_max)
-		copy = c->image_max;
-	if (text_offset >= c->mem_size || copy > c->mem_size - text_offset) {
-		hv_snprintf(msg, msglen, "'%s': image (0x%lx bytes at offset 0x%lx) does not fit its memory",
-			    c->name, (unsigned long)copy, (unsigned long)text_offset);
-		return HVM_E_BAD_CONFIG;
-	}
-	/* REQ-SAF-19: a VM starts from clean memory, nothing left from an earlier run */
-	uint8_t *ram = (uint8_t *)(uintptr_t)c->mem_pa;
-	memset(ram, 0, c->mem_size);
-	memcpy(ram + text_offset, img, copy);
-	dcache_clean_range(ram, c->mem_size);
-	coop_reset(vm);
-	vm->entry_ipa = c->mem_ipa + text_offset;
-
-	spin_lock(&vm->lock);
-	vm->state = HVM_VM_RUNNING;
-	vm->reason = HVM_R_BOOTED;
-	heartbeat_reset(vm, timer_uptime_ns());
-	spin_unlock(&vm->lock);
-	mgmt_publish_slot(vm);
-	events_append(HVM_EV_STARTED, vm->id, 0, HVM_R_BOOTED);
-	for (uint32_t i = 0; i < c->vcpus; i++) {
-		struct vcpu *v = &vm->vcpu[i];
-		v->entry = vm->entry_ipa;
-		v->x0 = 0; /* no guest device tree yet */
-		v->run = 1;
-		__atomic_store_n(&pcpus[v->pcpu].vcpu, v, __ATOMIC_RELEASE);
-		if (pcpus[v->pcpu].online)
-			gicv3_send_sgi(pcpus[v->pcpu].mpidr, 0);
-	}
-	hv_log("vm %u '%s' started at IPA 0x%lx (%lu bytes from 0x%lx)", vm->id, c->name,
-	       (unsigned long)vm->entry_ipa, (unsigned long)copy, (unsigned long)c->image_pa);
-	return HVM_OK;
-}
-
-static const char *const fault_names[] = {
-	"none", "stage-2 abort (access outside its memory)", "trapped instruction not emulated",
-	"watchdog", "guest-reported fault", "bad hypercall",
-};
-
-/* Fills the fault record (MGMT-160) with the gen protocol; caller holds vm->lock. */
-static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, uint32_t kind,
-			 uint64_t esr, uint32_t event_type, uint32_t reason)
-{
-	volatile struct hvm_fault *r = mgmt_fault(vm->id);
-	uint32_t gen = r->gen;
-	__atomic_store_n(&r->gen, gen | 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	r->kind = kind;
-	r->time_ns = timer_uptime_ns();
-	r->vcpu = v->id;
-	r->action = 0; /* fault policies are later work: the VM is stopped */
-	r->esr = esr;
-	r->far = read_sysreg(far_el2);
-	r->hpfar = read_sysreg(hpfar_el2);
-	r->elr = f->elr;
-	r->spsr = f->spsr;
-	r->sp_el1 = read_sysreg(sp_el1);
-	for (unsigned i = 0; i < 31; i++)
-		r->x[i] = f->x[i];
-	r->seq = events_append(event_type, vm->id, kind, reason);
-	__atomic_store_n(&r->gen, (gen | 1) + 1, __ATOMIC_RELEASE);
-}
-
-void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr)
-{
-	struct vm *vm = v->vm;
-	/* REQ-SAF-01/22: contain and record it here, without waiting for the agent */
-	hv_log("vm %u '%s' FAULT: %s: ESR 0x%lx FAR 0x%lx HPFAR 0x%lx ELR 0x%lx", vm->id, vm->cfg.name,
-	       kind < 6 ? fault_names[kind] : "fault", (unsigned long)esr,
-	       (unsigned long)read_sysreg(far_el2), (unsigned long)read_sysreg(hpfar_el2),
-	       (unsigned long)f->elr);
-	spin_lock(&vm->lock);
-	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
-		vm->vcpu[i].run = 0;
-	vm->fault_count++;
-	vm->state = HVM_VM_CRASHED;
-	vm->reason = HVM_R_CRASHED;
-	record_fault(vm, v, f, kind, esr, HVM_EV_FAULT, HVM_R_CRASHED);
-	events_append(HVM_EV_CRASHED, vm->id, kind, HVM_R_CRASHED);
-	spin_unlock(&vm->lock);
-	mgmt_publish_slot(vm);
-	hv_log("vm %u '%s' stopped: CRASHED", vm->id, vm->cfg.name);
-	__atomic_store_n(&cpu_current()->vcpu, NULL, __ATOMIC_RELEASE);
-	write_sysreg(hcr_el2, 0);
-	cpu_idle();
-}
-
-void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code)
-{
-	struct vm *vm = v->vm;
-	hv_log("vm %u '%s' reports fault code 0x%lx", vm->id, vm->cfg.name, (unsigned long)code);
-	spin_lock(&vm->lock);
-	vm->fault_count++;
-	record_fault(vm, v, f, HVM_F_GUEST_REPORT, read_sysreg(esr_el2), HVM_EV_FAULT, vm->reason);
-	spin_unlock(&vm->lock);
-}
-
-void vm_guest_poweroff(struct vcpu *v)
-{
-	struct vm *vm = v->vm;
-	spin_lock(&vm->lock);
-	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
-		vm->vcpu[i].run = 0;
-	vm->state = HVM_VM_SHUTOFF;
-	vm->reason = HVM_R_SHUTDOWN;
-	events_append(HVM_EV_STOPPED, vm->id, 0, HVM_R_SHUTDOWN);
-	spin_unlock(&vm->lock);
-	mgmt_publish_slot(vm);
-	hv_log("vm %u '%s' powered off", vm->id, vm->cfg.name);
-	__atomic_store_n(&cpu_current()->vcpu, NULL, __ATOMIC_RELEASE);
-	write_sysreg(hcr_el2, 0);
-	cpu_idle();
-}
+/* vm_start(), faults and the rest of a VM's life: core/vm_life.c */

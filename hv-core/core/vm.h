@@ -31,6 +31,27 @@ struct vm_config {
 	uint32_t fault_policy;
 	uint32_t watchdog_ms;    /* 0 = none                                        */
 	int      autostart;
+	/* lifecycle and fault containment (core/vm_life.c) */
+	uint32_t restart_max;    /* policy restarts allowed within restart_window_ms */
+	uint32_t restart_window_ms;
+	uint32_t boot_order;
+	/* image from a vm-config blob (VMCFG-050): copied image_size bytes to
+	 * load_ipa, entered at entry_ipa. entry_ipa == 0: the built-in form, an
+	 * arm64 Image header at image_pa says size and text offset. */
+	uint64_t load_ipa;
+	uint64_t entry_ipa;
+	uint64_t image_size;
+	int      has_sha256;     /* REQ-SAF-12: checked before every load           */
+	uint8_t  image_sha256[32];
+	/* guest device tree and Linux boot (core/guest_boot.c, VMCFG-051..053) */
+	uint64_t initrd_pa;      /* initrd in the image store, 0 = none             */
+	uint64_t initrd_max;     /* bytes reserved for it there                     */
+	uint64_t initrd_size;    /* 0: its length is found in the slot (zero-padded) */
+	uint64_t initrd_ipa;     /* 0: in the middle of its memory                  */
+	uint64_t fdt_ipa;        /* 0: the top 64 KiB of its memory                 */
+	char     bootargs[256];
+	uint32_t n_pt_spis;      /* pass-through SPIs (VMCFG-060), INTID = 32 + n   */
+	uint32_t pt_spis[8];
 };
 
 struct vm_console_line {
@@ -46,6 +67,7 @@ struct vm {
 	volatile uint32_t reason;/* enum hvm_vm_reason                              */
 	struct stage2 s2;
 	struct vcpu vcpu[HV_MAX_VCPUS];
+	struct vgic_dist vgic;   /* its virtual GIC distributor (arch/arm64/vgic.c) */
 	volatile struct hvg_coop_page *coop;
 	uint64_t coop_ipa;
 	uint64_t entry_ipa;
@@ -57,6 +79,25 @@ struct vm {
 	uint64_t hb_changed_ns;
 	uint32_t fault_count;
 	uint32_t restart_count;
+	/* lifecycle (core/vm_life.c): requests to the VM's vCPUs, acted on at
+	 * their next exit (a kick makes that prompt) */
+	volatile uint32_t live_mask;  /* vCPU i is in (or entering) guest context  */
+	volatile int paused;          /* SUSPEND: vCPUs wait at their next exit     */
+	volatile int pending_boot;    /* reload and boot once no vCPU is live       */
+	uint64_t shutdown_deadline_ns;/* state SHUTDOWN: fallback at this time      */
+	uint32_t shutdown_seq;        /* hv_request_seq of the shutdown request     */
+	int      selftest_blocked;    /* depends on a failed boot self-test check   */
+	uint64_t restart_times[100];  /* ring of recent policy restarts (budget)    */
+	uint32_t restart_ring;
+	struct vm_stats {             /* GET_STATS counters not kept per vCPU       */
+		uint64_t irqs_injected;
+		uint64_t doorbells_sent;
+		uint64_t doorbells_denied;
+		uint64_t doorbells_received;
+		uint64_t faults_ignored;
+		uint64_t watchdog_expiries;
+		uint64_t exits_by_class[8];
+	} stats;
 };
 
 extern struct vm vms[HVM_MAX_VMS];
@@ -69,10 +110,24 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 enum hvm_status vm_start(struct vm *vm, char *msg, unsigned msglen);
 uint32_t vm_count(void);
 
-/* Guest fault: record it, stop the VM (CRASHED), park this CPU. Never returns. */
+/* Guest fault: record it and apply the VM's fault policy (REQ-SAF-20):
+ * ignore returns (an abort or trapped instruction is skipped); stop and
+ * restart park this CPU and do not return. */
 struct trap_frame;
-void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr)
-	__attribute__((noreturn));
+void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr);
+/* Called on every guest exit before the guest resumes: acts on stop, pause
+ * and reset requests (core/vm_life.c). May not return (the vCPU parks). */
+void vm_vcpu_check(struct vcpu *v, uint32_t exit_kind, uint64_t esr);
+#define VM_EXIT_SYNC   0 /* exit_kind: a synchronous exception, esr = ESR_EL2 */
+#define VM_EXIT_IRQ    1
+#define VM_EXIT_SERROR 2
+/* Called by vcpu_run() on the vCPU's own CPU just before it enters the guest:
+ * vm_life.c reloads a VM's memory only while none of its vCPUs is live. Parks
+ * the CPU instead (does not return) when the vCPU was stopped meanwhile. */
+void vm_vcpu_entering(struct vcpu *v);
+/* Guest asked for a reset (PSCI SYSTEM_RESET): RUNNING/REBOOTED, booted again
+ * from its image. Never returns. */
+void vm_guest_reset(struct vcpu *v) __attribute__((noreturn));
 /* Guest-reported fault (hypercall): recorded, the VM keeps running. */
 void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code);
 /* Guest asked to power off (PSCI SYSTEM_OFF): SHUTOFF/SHUTDOWN. Never returns. */

@@ -1,12 +1,19 @@
 /*
- * gicv3.c - GICv3 distributor, redistributor and CPU interface set-up.
- * QEMU virt without EL3 has a GIC with a single security state (GICD_CTLR.DS=1),
- * so Group 1 interrupts reach EL2 as IRQs.
+ * gicv3.c - GICv3 distributor, redistributor, CPU interface and virtual CPU
+ * interface access. QEMU virt without EL3 has a GIC with a single security
+ * state (GICD_CTLR.DS=1), so Group 1 interrupts reach EL2 as IRQs.
  */
 #include "gicv3.h"
 #include "sysregs.h"
 
 #define GICD_CTLR      0x0000
+#define GICD_TYPER     0x0004
+#define GICD_ISENABLER 0x0100
+#define GICD_ICENABLER 0x0180
+#define GICD_ISPENDR   0x0200
+#define GICD_IGROUPR   0x0080
+#define GICD_IPRIORITYR 0x0400
+#define GICD_IROUTER   0x6000
 #define GICD_CTLR_RWP  (1u << 31)
 #define GICD_CTLR_ARE  (1u << 4)
 #define GICD_CTLR_G1   (1u << 1)
@@ -15,6 +22,7 @@
 #define GICR_SGI       0x10000
 #define GICR_IGROUPR0  (GICR_SGI + 0x0080)
 #define GICR_ISENABLER0 (GICR_SGI + 0x0100)
+#define GICR_ICENABLER0 (GICR_SGI + 0x0180)
 #define GICR_IPRIORITYR (GICR_SGI + 0x0400)
 #define WAKER_PS       (1u << 1)
 #define WAKER_CA       (1u << 2)
@@ -39,18 +47,34 @@ static uint64_t find_rd(uint64_t mpidr)
 	return 0;
 }
 
+static void dist_wait(void)
+{
+	for (unsigned spin = 0; (R32(gicd_base + GICD_CTLR) & GICD_CTLR_RWP) && spin < 1000000; spin++)
+		;
+}
+
 int gicv3_init_dist(uint64_t gicd, uint64_t gicr, uint64_t gicr_size)
 {
 	gicd_base = gicd;
 	gicr_base = gicr;
 	gicr_len = gicr_size;
 	R32(gicd + GICD_CTLR) = GICD_CTLR_ARE;
-	while (R32(gicd + GICD_CTLR) & GICD_CTLR_RWP)
-		;
+	dist_wait();
+	/* every SPI Group 1 and disabled until a VM that owns it starts */
+	for (unsigned i = 32; i < 32 + gicv3_spi_count(); i += 32) {
+		R32(gicd + GICD_ICENABLER + i / 8) = 0xFFFFFFFFu;
+		R32(gicd + GICD_IGROUPR + i / 8) = 0xFFFFFFFFu;
+	}
 	R32(gicd + GICD_CTLR) = GICD_CTLR_ARE | GICD_CTLR_G1;
-	while (R32(gicd + GICD_CTLR) & GICD_CTLR_RWP)
-		;
+	dist_wait();
 	return 0;
+}
+
+uint32_t gicv3_spi_count(void)
+{
+	uint32_t lines = (R32(gicd_base + GICD_TYPER) & 0x1F) + 1;
+	uint32_t n = lines * 32 - 32;
+	return n > 988 ? 988 : n;
 }
 
 int gicv3_init_cpu(uint64_t mpidr)
@@ -62,12 +86,14 @@ int gicv3_init_cpu(uint64_t mpidr)
 	for (unsigned spin = 0; (R32(rd + GICR_WAKER) & WAKER_CA) && spin < 1000000; spin++)
 		;
 	R32(rd + GICR_IGROUPR0) = 0xFFFFFFFFu; /* SGIs and PPIs: Group 1 */
-	/* ICC_SRE_EL2: SRE | Enable (EL1 may use the system register interface too) */
+	/* ICC_SRE_EL2: SRE | Enable (EL1 uses the system register interface too) */
 	write_sysreg(S3_4_C12_C9_5, 0x9);
 	isb();
 	write_sysreg(S3_0_C4_C6_0, 0xFF);   /* ICC_PMR_EL1: let every priority through */
+	write_sysreg(S3_0_C12_C12_4, 1u << 1); /* ICC_CTLR_EL1.EOImode = 1: split drop/deactivate */
 	write_sysreg(S3_0_C12_C12_7, 1);    /* ICC_IGRPEN1_EL1 */
 	isb();
+	gicv3_vcpu_if_reset();
 	return 0;
 }
 
@@ -80,6 +106,39 @@ void gicv3_enable_ppi(uint64_t mpidr, unsigned intid)
 	R32(rd + GICR_ISENABLER0) = 1u << intid;
 }
 
+void gicv3_disable_ppi(uint64_t mpidr, unsigned intid)
+{
+	uint64_t rd = find_rd(mpidr);
+	if (!rd || intid >= 32)
+		return;
+	R32(rd + GICR_ICENABLER0) = 1u << intid;
+}
+
+void gicv3_route_spi(unsigned intid, uint64_t mpidr)
+{
+	if (intid < 32 || intid >= 32 + gicv3_spi_count())
+		return;
+	R64(gicd_base + GICD_IROUTER + 8ull * intid) =
+		(mpidr & 0xFFFFFF) | ((mpidr & 0xFF00000000ull));
+	*(volatile uint8_t *)(uintptr_t)(gicd_base + GICD_IPRIORITYR + intid) = 0x80;
+	R32(gicd_base + GICD_ISENABLER + (intid / 32) * 4) = 1u << (intid % 32);
+}
+
+void gicv3_disable_spi(unsigned intid)
+{
+	if (intid < 32 || intid >= 32 + gicv3_spi_count())
+		return;
+	R32(gicd_base + GICD_ICENABLER + (intid / 32) * 4) = 1u << (intid % 32);
+	dist_wait();
+}
+
+void gicv3_set_spi_pending(unsigned intid)
+{
+	if (intid < 32 || intid >= 32 + gicv3_spi_count())
+		return;
+	R32(gicd_base + GICD_ISPENDR + (intid / 32) * 4) = 1u << (intid % 32);
+}
+
 uint32_t gicv3_ack(void)
 {
 	uint32_t v = (uint32_t)read_sysreg(S3_0_C12_C12_0); /* ICC_IAR1_EL1 */
@@ -87,10 +146,22 @@ uint32_t gicv3_ack(void)
 	return v & 0xFFFFFF;
 }
 
-void gicv3_eoi(uint32_t intid)
+void gicv3_drop(uint32_t intid)
 {
 	write_sysreg(S3_0_C12_C12_1, intid); /* ICC_EOIR1_EL1 */
 	isb();
+}
+
+void gicv3_deactivate(uint32_t intid)
+{
+	write_sysreg(S3_0_C12_C11_1, intid); /* ICC_DIR_EL1 */
+	isb();
+}
+
+void gicv3_eoi(uint32_t intid)
+{
+	gicv3_drop(intid);
+	gicv3_deactivate(intid);
 }
 
 void gicv3_send_sgi(uint64_t mpidr, unsigned intid)
@@ -99,5 +170,88 @@ void gicv3_send_sgi(uint64_t mpidr, unsigned intid)
 		     (uint64_t)(intid & 0xF) << 24 | ((mpidr >> 8) & 0xFF) << 16 | (1ull << (mpidr & 0xF));
 	dsb(ish);
 	write_sysreg(S3_0_C12_C11_5, v); /* ICC_SGI1R_EL1 */
+	isb();
+}
+
+/* ---- virtual CPU interface ---------------------------------------------- */
+
+unsigned gicv3_lr_count(void)
+{
+	return (unsigned)(read_sysreg(S3_4_C12_C11_1) & 0x1F) + 1; /* ICH_VTR_EL2.ListRegs */
+}
+
+uint64_t gicv3_read_lr(unsigned n)
+{
+	switch (n) {
+	case 0: return read_sysreg(S3_4_C12_C12_0);
+	case 1: return read_sysreg(S3_4_C12_C12_1);
+	case 2: return read_sysreg(S3_4_C12_C12_2);
+	case 3: return read_sysreg(S3_4_C12_C12_3);
+	case 4: return read_sysreg(S3_4_C12_C12_4);
+	case 5: return read_sysreg(S3_4_C12_C12_5);
+	case 6: return read_sysreg(S3_4_C12_C12_6);
+	case 7: return read_sysreg(S3_4_C12_C12_7);
+	case 8: return read_sysreg(S3_4_C12_C13_0);
+	case 9: return read_sysreg(S3_4_C12_C13_1);
+	case 10: return read_sysreg(S3_4_C12_C13_2);
+	case 11: return read_sysreg(S3_4_C12_C13_3);
+	case 12: return read_sysreg(S3_4_C12_C13_4);
+	case 13: return read_sysreg(S3_4_C12_C13_5);
+	case 14: return read_sysreg(S3_4_C12_C13_6);
+	case 15: return read_sysreg(S3_4_C12_C13_7);
+	default: return 0;
+	}
+}
+
+void gicv3_write_lr(unsigned n, uint64_t v)
+{
+	switch (n) {
+	case 0: write_sysreg(S3_4_C12_C12_0, v); break;
+	case 1: write_sysreg(S3_4_C12_C12_1, v); break;
+	case 2: write_sysreg(S3_4_C12_C12_2, v); break;
+	case 3: write_sysreg(S3_4_C12_C12_3, v); break;
+	case 4: write_sysreg(S3_4_C12_C12_4, v); break;
+	case 5: write_sysreg(S3_4_C12_C12_5, v); break;
+	case 6: write_sysreg(S3_4_C12_C12_6, v); break;
+	case 7: write_sysreg(S3_4_C12_C12_7, v); break;
+	case 8: write_sysreg(S3_4_C12_C13_0, v); break;
+	case 9: write_sysreg(S3_4_C12_C13_1, v); break;
+	case 10: write_sysreg(S3_4_C12_C13_2, v); break;
+	case 11: write_sysreg(S3_4_C12_C13_3, v); break;
+	case 12: write_sysreg(S3_4_C12_C13_4, v); break;
+	case 13: write_sysreg(S3_4_C12_C13_5, v); break;
+	case 14: write_sysreg(S3_4_C12_C13_6, v); break;
+	case 15: write_sysreg(S3_4_C12_C13_7, v); break;
+	default: break;
+	}
+}
+
+uint64_t gicv3_read_ich_hcr(void) { return read_sysreg(S3_4_C12_C11_0); }
+void gicv3_write_ich_hcr(uint64_t v) { write_sysreg(S3_4_C12_C11_0, v); isb(); }
+uint64_t gicv3_read_ich_misr(void) { return read_sysreg(S3_4_C12_C11_2); }
+uint64_t gicv3_read_ich_elrsr(void) { return read_sysreg(S3_4_C12_C11_5); }
+void gicv3_write_ich_vmcr(uint64_t v) { write_sysreg(S3_4_C12_C11_7, v); isb(); }
+
+void gicv3_vcpu_if_reset(void)
+{
+	write_sysreg(S3_4_C12_C11_0, 0); /* ICH_HCR_EL2 */
+	for (unsigned n = 0; n < gicv3_lr_count(); n++)
+		gicv3_write_lr(n, 0);
+	unsigned apr = 1u << (((read_sysreg(S3_4_C12_C11_1) >> 29) & 7) + 1 > 5 ?
+			      (((read_sysreg(S3_4_C12_C11_1) >> 29) & 7) + 1 - 5) : 0);
+	/* ICH_AP0R<n>/AP1R<n>: 1, 2 or 4 registers by the number of priority bits */
+	write_sysreg(S3_4_C12_C8_0, 0);
+	write_sysreg(S3_4_C12_C9_0, 0);
+	if (apr > 1) {
+		write_sysreg(S3_4_C12_C8_1, 0);
+		write_sysreg(S3_4_C12_C9_1, 0);
+	}
+	if (apr > 2) {
+		write_sysreg(S3_4_C12_C8_2, 0);
+		write_sysreg(S3_4_C12_C8_3, 0);
+		write_sysreg(S3_4_C12_C9_2, 0);
+		write_sysreg(S3_4_C12_C9_3, 0);
+	}
+	write_sysreg(S3_4_C12_C11_7, 0); /* ICH_VMCR_EL2 */
 	isb();
 }

@@ -1,9 +1,10 @@
 /*
  * timer.c - counter, time conversions and the EL2 hypervisor timer.
- * The service CPU idles in WFI between ticks so QEMU does not spin a host core.
+ * The service CPU idles in WFI between ticks so QEMU does not spin a host core;
+ * interrupts that wake it are dispatched by irq_handle_all().
  */
 #include "timer.h"
-#include "gicv3.h"
+#include "irq.h"
 #include "sysregs.h"
 
 static uint64_t freq = 62500000;
@@ -42,15 +43,19 @@ uint64_t timer_uptime_ns(void)
 
 void timer_sleep_until(uint64_t deadline)
 {
+	while (timer_count() < deadline) {
+		timer_wfi_until(deadline);
+		irq_handle_all(); /* IPIs run their handlers here too */
+	}
+}
+
+void timer_wfi_until(uint64_t deadline)
+{
 	write_sysreg(cnthp_cval_el2, deadline);
 	write_sysreg(cnthp_ctl_el2, CNT_CTL_ENABLE);
 	isb();
-	while (timer_count() < deadline) {
+	if (timer_count() < deadline)
 		wfi();
-		uint32_t intid = gicv3_ack();
-		if (intid != GIC_INTID_SPURIOUS)
-			gicv3_eoi(intid);
-	}
 	write_sysreg(cnthp_ctl_el2, 0);
 	isb();
 }

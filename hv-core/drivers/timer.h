@@ -15,4 +15,7 @@ uint64_t timer_uptime_ns(void);
 /* Sleep in WFI until the counter reaches `deadline` (interrupts stay masked:
  * a pending interrupt wakes WFI anyway). Needs INTID 26 enabled on this CPU. */
 void timer_sleep_until(uint64_t deadline);
+/* One WFI that ends at the deadline at the latest, or earlier on any
+ * interrupt (left pending for the caller to dispatch). */
+void timer_wfi_until(uint64_t deadline);
 #endif

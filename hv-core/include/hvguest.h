@@ -76,7 +76,10 @@ struct hvg_coop_page {
 	uint32_t guest_ack_seq;    /* 0x48 guest: the hv_request_seq it accepted  */
 	uint32_t watchdog_ms;      /* 0x4C hv: heartbeat timeout, 0 = none        */
 	uint64_t hv_time_ns;       /* 0x50 hv: hypervisor uptime, refreshed       */
-	uint8_t  _rsvd[4096 - 0x58];
+	uint32_t doorbells[16];    /* 0x58 hv: per channel id, doorbells the peer
+	                              rang (wrapping count); minor 1 addition,
+	                              reserved space in minor 0 (GABI-032)       */
+	uint8_t  _rsvd[4096 - 0x98];
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L

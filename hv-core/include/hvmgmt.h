@@ -140,6 +140,10 @@ enum hvm_event_type {
 	HVM_EV_DOORBELL_DENIED = 20 /* detail: channel id                          */
 };
 
+/* MGMT-050: vm_id of an event that concerns no single VM (e.g. a self-test
+ * failure when no VM is defined). */
+#define HVM_EV_NO_VM 0xFFFFFFFFu
+
 /* MGMT-060: fault kinds (hvm_fault.kind, event detail). */
 enum hvm_fault_kind {
 	HVM_F_NONE = 0,
@@ -148,6 +152,54 @@ enum hvm_fault_kind {
 	HVM_F_WATCHDOG = 3,     /* heartbeat older than the watchdog timeout     */
 	HVM_F_GUEST_REPORT = 4, /* guest reported a fault by hypercall           */
 	HVM_F_HYPERCALL = 5     /* forbidden or malformed hypercall              */
+};
+
+/* MGMT-161: hvm_fault.action, what the fault policy did (REQ-SAF-20). */
+enum hvm_fault_action {
+	HVM_ACT_NONE = 0,        /* recorded only (a guest-reported fault)          */
+	HVM_ACT_IGNORE = 1,      /* policy ignore: counted, instruction skipped      */
+	HVM_ACT_STOP = 2,        /* policy stop: CRASHED                             */
+	HVM_ACT_RESTART = 3,     /* policy restart: booted again from its image      */
+	HVM_ACT_BUDGET_STOP = 4  /* policy restart, budget exhausted: CRASHED        */
+};
+
+/* MGMT-180: exit classes counted in hvm_stats.exits_by_class. */
+enum hvm_exit_class {
+	HVM_EXIT_WFX = 0,    /* trapped WFI/WFE                                     */
+	HVM_EXIT_HVC = 1,    /* hypercalls, PSCI, SMCCC by HVC                      */
+	HVM_EXIT_SMC = 2,    /* trapped SMC                                         */
+	HVM_EXIT_DABT = 3,   /* data aborts: emulated MMIO and faults               */
+	HVM_EXIT_IABT = 4,   /* instruction aborts                                  */
+	HVM_EXIT_SYSREG = 5, /* trapped system register accesses                    */
+	HVM_EXIT_IRQ = 6,    /* physical interrupts taken while the guest ran       */
+	HVM_EXIT_OTHER = 7,
+	HVM_EXIT__COUNT = 8
+};
+
+/* MGMT-180: the GET_STATS record, written at the start of the data area. */
+#define HVM_STATS_MAGIC   0x54535648u /* "HVST" */
+#define HVM_STATS_VERSION 1u
+struct hvm_stats {
+	uint32_t magic;              /* 0x00 HVM_STATS_MAGIC                      */
+	uint16_t version;            /* 0x04 HVM_STATS_VERSION                    */
+	uint16_t size;               /* 0x06 sizeof(struct hvm_stats)             */
+	uint32_t vm_id;              /* 0x08                                      */
+	uint32_t state;              /* 0x0C enum hvm_vm_state                    */
+	uint64_t time_ns;            /* 0x10 hypervisor uptime when taken         */
+	uint64_t cpu_time_ns;        /* 0x18 guest execution time, all vCPUs      */
+	uint64_t exits;              /* 0x20 traps to EL2, all vCPUs              */
+	uint64_t exits_by_class[8];  /* 0x28 enum hvm_exit_class                  */
+	uint64_t irqs_injected;      /* 0x68 virtual interrupts delivered         */
+	uint64_t faults;             /* 0x70 faults of any kind                   */
+	uint64_t faults_ignored;     /* 0x78 faults the ignore policy let pass    */
+	uint64_t watchdog_expiries;  /* 0x80                                      */
+	uint64_t restarts;           /* 0x88 fault-policy restarts                */
+	uint64_t doorbells_sent;     /* 0x90 granted doorbells this VM rang       */
+	uint64_t doorbells_received; /* 0x98 doorbells peers rang on this VM      */
+	uint64_t doorbells_denied;   /* 0xA0 doorbells refused (not granted)      */
+	uint64_t heartbeat;          /* 0xA8 last heartbeat value seen            */
+	uint64_t heartbeat_age_ns;   /* 0xB0                                      */
+	uint8_t  _rsvd[0x100 - 0xB8];
 };
 
 /* MGMT-100: the register page at offset 0. Offsets are part of the ABI. */
@@ -279,6 +331,7 @@ _Static_assert(sizeof(struct hvm_event) == 32, "hvm_event is 32 bytes");
 _Static_assert(sizeof(struct hvm_vm_slot) == 0x200, "hvm_vm_slot is 512 bytes");
 _Static_assert(sizeof(struct hvm_fault) == 0x400, "hvm_fault is 1 KiB");
 _Static_assert(sizeof(struct hvm_console) == 16 * 1024, "hvm_console is 16 KiB");
+_Static_assert(sizeof(struct hvm_stats) == 0x100, "hvm_stats is 256 bytes");
 _Static_assert(HVM_OFF_EVENTS + HVM_EVENT_COUNT * 32 <= HVM_OFF_SLOTS, "events fit");
 _Static_assert(HVM_OFF_SLOTS + HVM_MAX_VMS * 0x200 <= HVM_OFF_FAULTS, "slots fit");
 _Static_assert(HVM_OFF_FAULTS + HVM_MAX_VMS * 0x400 <= HVM_OFF_CONSOLES, "faults fit");

@@ -195,7 +195,8 @@ static int ready(struct hvq *q, void *arg)
 			return 0;
 	}
 	return __atomic_load_n(&q->regs->magic, __ATOMIC_ACQUIRE) == HVM_MAGIC &&
-	       __atomic_load_n(&q->regs->hv_state, __ATOMIC_ACQUIRE) == HVM_HV_READY;
+	       (__atomic_load_n(&q->regs->hv_state, __ATOMIC_ACQUIRE) == HVM_HV_READY ||
+		__atomic_load_n(&q->regs->hv_state, __ATOMIC_ACQUIRE) == HVM_HV_SELFTEST_FAILED);
 }
 
 int hvq_start(struct hvq *q, const struct hvq_opts *o)
@@ -239,6 +240,8 @@ int hvq_start(struct hvq *q, const struct hvq_opts *o)
 	}
 	if (o->icount)
 		argv[n++] = "--icount";
+	for (int i = 0; i < 8 && o->extra[i]; i++)
+		argv[n++] = o->extra[i];
 	argv[n++] = "--foreground";
 	argv[n] = NULL;
 

@@ -4,7 +4,7 @@
  * hvq_start() makes a fresh state directory (mkdtemp), starts
  * scripts/hv-qemu.sh --foreground in it as a child process (the child becomes
  * QEMU), maps DIR/guest-ram and waits, bounded, until the management region
- * shows HVM_MAGIC and hv_state READY. hvq_stop() kills QEMU, reaps it, unmaps and
+ * shows HVM_MAGIC and hv_state READY (or SELFTEST_FAILED, also live: MGMT-010). hvq_stop() kills QEMU, reaps it, unmaps and
  * removes the directory; it is idempotent. QEMU is also killed when the test
  * process exits (atexit) or dies (PR_SET_PDEATHSIG), so no test leaves one behind.
  * Set HVQ_KEEP=1 in the environment to keep the directory (serial.log) for
@@ -40,8 +40,10 @@ struct hvq_opts {
 	unsigned ready_timeout_s;            /* 60 if 0                                 */
 	const char *core_dir;                /* HV_CORE_OUT if NULL                     */
 	const char *source_dir;              /* HV_SOURCE_DIR if NULL                   */
+	const char *extra[8];                /* more hv-qemu.sh arguments, verbatim
+	                                        (e.g. "--config", FILE), NULL-ended  */
 };
-#define HVQ_OPTS_DEFAULT { { NULL }, NULL, 0, 0, 0, NULL, NULL }
+#define HVQ_OPTS_DEFAULT { { NULL }, NULL, 0, 0, 0, NULL, NULL, { NULL } }
 
 struct hvq {
 	char dir[256];                   /* the state directory                      */

@@ -23,6 +23,9 @@
 #define PSCI_E_INVALID        (-2)
 #define PSCI_E_DENIED         (-3)
 #define PSCI_E_ALREADY_ON     (-4)
+#define PSCI_E_INVALID_ADDRESS (-9)
+
+#define SMCCC_VERSION_ID      0x80000000u
 
 /* Firmware call through the conduit the platform DT names ("smc"; "hvc" cannot
  * work from EL2 and is refused at boot). Returns x0. */

@@ -19,9 +19,17 @@ void smccc_guest_call(struct vcpu *v, struct trap_frame *f)
 	case SMCCC_VERSION:
 		f->x[0] = 0x10001; /* SMCCC 1.1 */
 		return;
-	case SMCCC_ARCH_FEATURES:
-		f->x[0] = (uint64_t)(int64_t)SMCCC_NOT_SUPPORTED;
+	case SMCCC_ARCH_FEATURES: {
+		/* SMCCC 1.1 requires ARCH_FEATURES to answer for the architecture
+		 * calls: VERSION and ARCH_FEATURES exist; ARCH_WORKAROUND_1/2/3
+		 * (0x80008000, 0x80007FFF, 0x80003FFF) and everything else are
+		 * NOT_SUPPORTED: hv-core offers no firmware mitigation, and a guest
+		 * then applies its own (Linux reports what it cannot mitigate) */
+		uint32_t q = (uint32_t)f->x[1];
+		f->x[0] = (q == SMCCC_VERSION || q == SMCCC_ARCH_FEATURES)
+				  ? 0 : (uint64_t)(int64_t)SMCCC_NOT_SUPPORTED;
 		return;
+	}
 	case HVG_CALL_COUNT:
 		f->x[0] = HVG_HC_COUNT;
 		return;
@@ -36,7 +44,9 @@ void smccc_guest_call(struct vcpu *v, struct trap_frame *f)
 		f->x[1] = HVG_COOP_MINOR;
 		return;
 	default:
-		if (fid >= HVG_HC_NULL && fid < HVG_HC_NULL + HVG_HC_COUNT) {
+		/* the whole vendor-specific hypervisor service range (owner 6) is
+		 * hv-core's: an id it does not define is a forbidden hypercall */
+		if ((fid & 0x80000000u) && ((fid >> 24) & 0x3F) == 6) {
 			hypercall_handle(v, f);
 			return;
 		}

@@ -16,6 +16,7 @@
 #define S2_AF       (1ull << 10)
 #define S2_SH_IS    (3ull << 8)
 #define S2_AP_RW    (3ull << 6)
+#define S2_AP_RO    (1ull << 6) /* read-only channel windows (REQ-SAF-07) */
 #define S2_MEM_NORM (0xFull << 2) /* Normal, outer and inner write-back */
 #define S2_MEM_DEV  (0x0ull << 2) /* Device-nGnRnE */
 #define S2_XN       (2ull << 53)
@@ -51,8 +52,8 @@ static uint64_t *next_table(uint64_t *entry)
 enum hvm_status stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size,
 			   enum s2_attr attr, char *msg, unsigned msglen)
 {
-	uint64_t leaf = S2_AF | S2_AP_RW |
-		(attr == S2_NORMAL_RW ? (S2_MEM_NORM | S2_SH_IS) : (S2_MEM_DEV | S2_XN));
+	uint64_t leaf = S2_AF | (attr == S2_NORMAL_RO ? S2_AP_RO : S2_AP_RW) |
+		(attr != S2_DEVICE_RW ? (S2_MEM_NORM | S2_SH_IS) : (S2_MEM_DEV | S2_XN));
 	if (((ipa | pa | size) & 0xFFF) || size == 0 || ipa + size > (1ull << 32) || ipa + size < ipa) {
 		hv_snprintf(msg, msglen, "stage-2 range 0x%lx+0x%lx not page aligned or beyond 4 GiB",
 			    (unsigned long)ipa, (unsigned long)size);

@@ -14,7 +14,7 @@ struct stage2 {
 	uint16_t vmid;
 };
 
-enum s2_attr { S2_NORMAL_RW, S2_DEVICE_RW };
+enum s2_attr { S2_NORMAL_RW, S2_DEVICE_RW, S2_NORMAL_RO };
 
 /* Returns HVM_OK or HVM_E_INTERNAL with msg filled (out of table memory). */
 enum hvm_status stage2_init(struct stage2 *s2, uint16_t vmid, char *msg, unsigned msglen);

@@ -15,6 +15,8 @@
 #include "smccc.h"
 #include "vpl011.h"
 #include "gicv3.h"
+#include "irq.h"
+#include "vgic.h"
 #include "log.h"
 
 static const char *const kind_names[] = {
@@ -55,7 +57,38 @@ static void data_abort(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 		f->elr += (esr & ESR_IL) ? 4 : 2;
 		return;
 	}
-	vm_fault(v, f, HVM_F_STAGE2_ABORT, esr); /* does not return */
+	if ((iss & DABT_ISV) && vgic_mmio_claims(vm, ipa)) {
+		unsigned srt = DABT_SRT(iss);
+		uint64_t val = (iss & DABT_WNR) && srt != 31 ? f->x[srt] : 0;
+		if (vgic_mmio_access(v, ipa, (iss & DABT_WNR) != 0, 1u << DABT_SAS(iss), &val) == 0) {
+			if (!(iss & DABT_WNR) && srt != 31)
+				f->x[srt] = val;
+			f->elr += (esr & ESR_IL) ? 4 : 2;
+			return;
+		}
+	}
+	vm_fault(v, f, HVM_F_STAGE2_ABORT, esr);
+}
+
+/* Trapped system register accesses: the SGI generation registers (every EL1
+ * write traps while HCR_EL2.IMO is set) become virtual SGIs to the VM's own
+ * vCPUs; anything else is not emulated. */
+#define SYSREG_SGI1R  0x30CBAu /* Op0 3, Op1 0, CRn 12, CRm 11, Op2 5 */
+#define SYSREG_ASGI1R 0x30CBCu /* Op2 6 */
+#define SYSREG_SGI0R  0x30CBEu /* Op2 7 */
+static void sysreg_trap(struct vcpu *v, struct trap_frame *f, uint64_t esr)
+{
+	uint32_t iss = ESR_ISS(esr);
+	/* ISS: Op0[21:20] Op2[19:17] Op1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] dir[0] */
+	uint32_t op0 = (iss >> 20) & 3, op2 = (iss >> 17) & 7, op1 = (iss >> 14) & 7;
+	uint32_t crn = (iss >> 10) & 15, crm = (iss >> 1) & 15, rt = (iss >> 5) & 31;
+	uint32_t key = (op0 << 16) | (op1 << 12) | (crn << 8) | (crm << 4) | (op2 << 1);
+	if (!(iss & 1) && (key == SYSREG_SGI1R || key == SYSREG_ASGI1R || key == SYSREG_SGI0R)) {
+		vgic_sgi_write(v, rt == 31 ? 0 : f->x[rt]);
+		f->elr += 4;
+		return;
+	}
+	vm_fault(v, f, HVM_F_UNDEF_TRAP, esr);
 }
 
 void trap_lower_sync(struct trap_frame *f)
@@ -85,20 +118,28 @@ void trap_lower_sync(struct trap_frame *f)
 	case EC_IABT_LOW:
 		vm_fault(v, f, HVM_F_STAGE2_ABORT, esr);
 		break;
+	case EC_SYSREG:
+		sysreg_trap(v, f, esr);
+		break;
 	default:
 		vm_fault(v, f, HVM_F_UNDEF_TRAP, esr);
 		break;
 	}
+	vm_vcpu_check(v, VM_EXIT_SYNC, esr); /* stop, pause, reset requests (vm_life.c) */
+	vgic_flush(v);                       /* pending virtual interrupts to the list registers */
 	vcpu_account_entry(v);
 }
 
 void trap_lower_irq(struct trap_frame *f)
 {
-	/* No physical interrupt is routed to guests yet (GIC virtualization is later
-	 * work); acknowledge and drop anything that arrives while a guest runs. */
-	uint32_t intid = gicv3_ack();
-	if (intid != GIC_INTID_SPURIOUS)
-		gicv3_eoi(intid);
+	/* IPIs, the maintenance interrupt, and physical interrupts that become
+	 * virtual ones for this vCPU (virtual timer, pass-through SPIs) */
+	irq_handle_all();
+	struct vcpu *v = cpu_current()->vcpu;
+	if (v) {
+		vm_vcpu_check(v, VM_EXIT_IRQ, 0); /* a kick (SGI 0) carries a request */
+		vgic_flush(v);
+	}
 }
 
 void trap_lower_serror(struct trap_frame *f)
@@ -106,5 +147,7 @@ void trap_lower_serror(struct trap_frame *f)
 	struct vcpu *v = cpu_current()->vcpu;
 	if (!v)
 		hv_panic("SError with no vCPU on this CPU: ESR 0x%lx", (unsigned long)read_sysreg(esr_el2));
-	vm_fault(v, f, HVM_F_UNDEF_TRAP, read_sysreg(esr_el2));
+	uint64_t esr = read_sysreg(esr_el2);
+	vm_fault(v, f, HVM_F_UNDEF_TRAP, esr);
+	vm_vcpu_check(v, VM_EXIT_SERROR, esr);
 }

@@ -1,0 +1,219 @@
+/*
+ * mgmt_cmd.c - the management command decoder: one table row per command
+ * (MGMT-020) with the states it is legal in (MGMT-045) and its handler. The
+ * decoder refuses, with a status and a message naming the rule, anything a
+ * client got wrong before any handler runs: unknown command, VM id out of
+ * range or undefined, illegal state, argument or data range out of bounds.
+ * A refusal changes nothing (REQ-SAF-09, MGMT-030).
+ *
+ * Portable: also compiled for the host by the fuzz target (see mgmt_cmd.h).
+ */
+#include <string.h>
+#include "mgmt_cmd.h"
+#include "fmt.h"
+
+#define ST(s) (1u << (s))
+#define ANY_DEFINED (ST(HVM_VM_NOSTATE) | ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | \
+		     ST(HVM_VM_PAUSED) | ST(HVM_VM_SHUTDOWN) | ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED))
+
+typedef void (*cmd_fn)(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data);
+
+static const char *const state_names[] = { "NOSTATE", "RUNNING", "BLOCKED", "PAUSED",
+					   "SHUTDOWN", "SHUTOFF", "CRASHED" };
+
+static void fail(struct mgmt_reply *r, uint32_t status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail(struct mgmt_reply *r, uint32_t status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	hv_vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	r->status = status;
+}
+
+static void cmd_nop(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	r->status = HVM_OK;
+}
+
+static void cmd_get_info(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	r->status = HVM_OK;
+	r->ret[0] = mgmt_be_vm_count();
+	r->ret[1] = mgmt_cmd_caps();
+	r->ret[2] = mgmt_be_uptime_ns();
+}
+
+static void cmd_list(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	r->status = HVM_OK;
+	r->ret[0] = mgmt_be_defined_mask();
+}
+
+static uint8_t define_copy[MGMT_DEFINE_MAX] __attribute__((aligned(8)));
+
+/* MGMT-047: arg[0] = offset of the blob in the data area (8-byte aligned),
+ * arg[1] = its length (1..MGMT_DEFINE_MAX). */
+static void cmd_define(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	uint64_t off = c->arg[0], len = c->arg[1];
+	if (len == 0 || len > MGMT_DEFINE_MAX || off > HVM_DATA_SIZE || len > HVM_DATA_SIZE - off) {
+		fail(r, HVM_E_BAD_ARG, "DEFINE: blob 0x%llx+0x%llx outside the data area or over %u bytes",
+		     (unsigned long long)off, (unsigned long long)len, MGMT_DEFINE_MAX);
+		return;
+	}
+	if (off & 7) {
+		fail(r, HVM_E_BAD_ARG, "DEFINE: blob offset 0x%llx not 8-byte aligned (VMCFG-001)",
+		     (unsigned long long)off);
+		return;
+	}
+	for (uint64_t i = 0; i < len; i++)
+		define_copy[i] = d[off + i];
+	uint32_t id = 0;
+	r->status = mgmt_be_define(define_copy, (size_t)len, &id, r->msg, sizeof(r->msg));
+	if (r->status == HVM_OK)
+		r->ret[0] = id;
+}
+
+static void cmd_lifecycle(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	r->status = mgmt_be_lifecycle(c->cmd, c->vm_id, c->arg, r->msg, sizeof(r->msg));
+}
+
+/* MGMT-048: arg[0] = staging offset, arg[1] = length, arg[2] = image index
+ * (0 = the boot image; other indexes are reserved). */
+static void cmd_load_image(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	uint64_t off = c->arg[0], len = c->arg[1], size = mgmt_be_staging_size();
+	if (c->arg[2] != 0) {
+		fail(r, HVM_E_BAD_ARG, "LOAD_IMAGE: image index %llu: only 0 (boot image) exists",
+		     (unsigned long long)c->arg[2]);
+		return;
+	}
+	if (len == 0 || off > size || len > size - off) {
+		fail(r, HVM_E_BAD_ARG, "LOAD_IMAGE: 0x%llx+0x%llx is outside the staging area",
+		     (unsigned long long)off, (unsigned long long)len);
+		return;
+	}
+	r->status = mgmt_be_load_image(c->vm_id, off, len, 0, r->msg, sizeof(r->msg));
+}
+
+static void copy_out(volatile uint8_t *d, const void *src, size_t len)
+{
+	const uint8_t *s = src;
+	for (size_t i = 0; i < len; i++)
+		d[i] = s[i];
+}
+
+static void cmd_get_stats(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	struct hvm_stats st;
+	memset(&st, 0, sizeof(st));
+	mgmt_be_stats(c->vm_id, &st);
+	copy_out(d, &st, sizeof(st));
+	r->status = HVM_OK;
+	r->ret[0] = sizeof(st);
+}
+
+static void cmd_read_fault(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	struct hvm_fault f;
+	memset(&f, 0, sizeof(f));
+	mgmt_be_fault(c->vm_id, &f);
+	copy_out(d, &f, sizeof(f));
+	r->status = HVM_OK;
+	r->ret[0] = sizeof(f);
+	r->ret[1] = f.kind;
+}
+
+/* MGMT-049: READ_CONSOLE copies at most HVM_DATA_SIZE bytes from arg[0]. */
+static void cmd_read_console(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	uint64_t count = 0, next = 0, lost = 0;
+	r->status = mgmt_be_console(c->vm_id, c->arg[0], d, HVM_DATA_SIZE, &count, &next, &lost,
+				    r->msg, sizeof(r->msg));
+	if (r->status != HVM_OK)
+		return;
+	r->ret[0] = count;
+	r->ret[1] = next;
+	r->ret[2] = lost;
+}
+
+static void cmd_selftest(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	uint64_t failed = 0, run = 0;
+	mgmt_be_selftest(&failed, &run);
+	r->status = HVM_OK;
+	r->ret[0] = failed;
+	r->ret[1] = run;
+}
+
+/* MGMT-045: the states each command is legal in. needs_vm: vm_id must name a
+ * defined VM. */
+static const struct {
+	const char *name;
+	cmd_fn fn;
+	int needs_vm;
+	uint32_t legal;
+} commands[HVM_CMD__COUNT] = {
+	[HVM_CMD_NOP] = { "NOP", cmd_nop, 0, 0 },
+	[HVM_CMD_GET_INFO] = { "GET_INFO", cmd_get_info, 0, 0 },
+	[HVM_CMD_LIST] = { "LIST", cmd_list, 0, 0 },
+	[HVM_CMD_DEFINE] = { "DEFINE", cmd_define, 0, 0 },
+	[HVM_CMD_UNDEFINE] = { "UNDEFINE", cmd_lifecycle, 1, ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED) },
+	[HVM_CMD_START] = { "START", cmd_lifecycle, 1, ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED) },
+	[HVM_CMD_SHUTDOWN] = { "SHUTDOWN", cmd_lifecycle, 1,
+			       ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | ST(HVM_VM_PAUSED) },
+	[HVM_CMD_DESTROY] = { "DESTROY", cmd_lifecycle, 1,
+			      ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | ST(HVM_VM_PAUSED) |
+				      ST(HVM_VM_SHUTDOWN) | ST(HVM_VM_CRASHED) },
+	[HVM_CMD_REBOOT] = { "REBOOT", cmd_lifecycle, 1, ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) },
+	[HVM_CMD_RESET] = { "RESET", cmd_lifecycle, 1,
+			    ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | ST(HVM_VM_PAUSED) |
+				    ST(HVM_VM_CRASHED) },
+	[HVM_CMD_SUSPEND] = { "SUSPEND", cmd_lifecycle, 1, ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) },
+	[HVM_CMD_RESUME] = { "RESUME", cmd_lifecycle, 1, ST(HVM_VM_PAUSED) },
+	[HVM_CMD_GET_STATS] = { "GET_STATS", cmd_get_stats, 1, ANY_DEFINED },
+	[HVM_CMD_LOAD_IMAGE] = { "LOAD_IMAGE", cmd_load_image, 1,
+				 ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED) },
+	[HVM_CMD_READ_CONSOLE] = { "READ_CONSOLE", cmd_read_console, 1, ANY_DEFINED },
+	[HVM_CMD_READ_FAULT] = { "READ_FAULT", cmd_read_fault, 1, ANY_DEFINED },
+	[HVM_CMD_SELFTEST_RESULT] = { "SELFTEST_RESULT", cmd_selftest, 0, 0 },
+};
+
+uint64_t mgmt_cmd_caps(void)
+{
+	uint64_t caps = 0;
+	for (uint32_t i = 0; i < HVM_CMD__COUNT; i++)
+		if (commands[i].fn)
+			caps |= HVM_CAP(i);
+	return caps;
+}
+
+const char *mgmt_cmd_name(uint32_t cmd)
+{
+	return cmd < HVM_CMD__COUNT && commands[cmd].name ? commands[cmd].name : "?";
+}
+
+void mgmt_cmd_execute(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data)
+{
+	memset(r, 0, sizeof(*r));
+	if (c->cmd >= HVM_CMD__COUNT || !commands[c->cmd].fn) {
+		fail(r, HVM_E_UNKNOWN_CMD, "unknown command %u", c->cmd);
+		return;
+	}
+	if (commands[c->cmd].needs_vm) {
+		int st = c->vm_id < HVM_MAX_VMS ? mgmt_be_state(c->vm_id) : -1;
+		if (st < 0) {
+			fail(r, HVM_E_BAD_VM, "%s: no VM with id %u", commands[c->cmd].name, c->vm_id);
+			return;
+		}
+		if (st > HVM_VM_CRASHED || !(commands[c->cmd].legal & ST(st))) {
+			fail(r, HVM_E_STATE, "%s is illegal in state %s (MGMT-045)",
+			     commands[c->cmd].name, st <= HVM_VM_CRASHED ? state_names[st] : "?");
+			return;
+		}
+	}
+	commands[c->cmd].fn(c, r, data);
+}

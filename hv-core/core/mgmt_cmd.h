@@ -1,0 +1,67 @@
+/*
+ * mgmt_cmd.h - the management command decoder (MGMT-020, MGMT-030, MGMT-045)
+ * and the back end it drives.
+ *
+ * The decoder (mgmt_cmd.c) is portable C with no hv-core dependencies beyond
+ * this header, hvmgmt.h and lib/fmt.h: it is compiled into hv-core and, for
+ * fuzzing, for the host (tests/fuzz/fuzz_mgmt.c), where a stub back end stands
+ * in for the VM table. It checks everything a client controls (command code,
+ * vm_id, arguments, data-area ranges, the state machine) before it calls the
+ * back end, so a back end function is only ever called with a defined VM in a
+ * state where the command is legal (REQ-SAF-09).
+ */
+#ifndef HV_MGMT_CMD_H
+#define HV_MGMT_CMD_H
+#include <stddef.h>
+#include <stdint.h>
+#include "hvmgmt.h"
+
+/* The command block, copied once out of the shared register page. */
+struct mgmt_cmd {
+	uint32_t cmd, vm_id;
+	uint64_t arg[6];
+};
+
+struct mgmt_reply {
+	uint32_t status;
+	uint64_t ret[6];
+	char msg[64];
+};
+
+/* MGMT-112: DEFINE blobs are copied out of the data area before they are
+ * parsed, so a client cannot change them under the parser. */
+#define MGMT_DEFINE_MAX 0x10000u
+
+/* Runs one command. data is the command data area (HVM_DATA_SIZE bytes). */
+void mgmt_cmd_execute(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data);
+/* MGMT-021: the caps word, exactly the commands implemented. */
+uint64_t mgmt_cmd_caps(void);
+const char *mgmt_cmd_name(uint32_t cmd);
+
+/* ---- the back end (core/mgmt_backend.c in hv-core, a stub when fuzzing) ---- */
+
+/* enum hvm_vm_state of VM id, or -1 when no VM is defined with this id. */
+int mgmt_be_state(uint32_t id);
+uint64_t mgmt_be_defined_mask(void);
+uint32_t mgmt_be_vm_count(void);
+uint64_t mgmt_be_uptime_ns(void);
+uint64_t mgmt_be_staging_size(void);
+void mgmt_be_selftest(uint64_t *failed_mask, uint64_t *checks_run);
+
+/* DEFINE: blob is a private copy. On success *id is the new VM. */
+enum hvm_status mgmt_be_define(const uint8_t *blob, size_t len, uint32_t *id, char *msg, unsigned mlen);
+/* UNDEFINE, START, SHUTDOWN, DESTROY, REBOOT, RESET, SUSPEND, RESUME. */
+enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg, char *msg,
+				  unsigned mlen);
+/* LOAD_IMAGE: [off, off + len) is inside the staging area (checked). */
+enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint32_t index,
+				   char *msg, unsigned mlen);
+void mgmt_be_stats(uint32_t id, struct hvm_stats *out);
+void mgmt_be_fault(uint32_t id, struct hvm_fault *out);
+/* Console bytes from position `from` (<= head, checked by the back end):
+ * copies at most max bytes to dst; returns the count, sets *next and *lost
+ * (bytes between from and the oldest byte still in the ring). */
+enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *dst, uint64_t max,
+				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg,
+				unsigned mlen);
+#endif

@@ -1,0 +1,38 @@
+/*
+ * main.c - "db-flood", a guest that misbehaves on purpose: it rings the
+ * doorbell of every channel id as fast as it can, none of them granted by its
+ * configuration. Each ring must be refused (HVG_HC_E_DENIED) and counted
+ * (REQ-SAF-07, REQ-SAF-09) without slowing other VMs down; it keeps its own
+ * heartbeat so it is not a watchdog case.
+ */
+#include "guest.h"
+
+void guest_main(uint64_t dtb);
+
+void guest_main(uint64_t dtb)
+{
+	g_puts("db-flood: hello from EL1\n");
+	volatile struct hvg_coop_page *cp = g_coop_page();
+	if (!cp)
+		return;
+	g_set_version(cp, "db-flood 1.0.0");
+	cp->guest_state = HVG_GS_RUNNING;
+	uint64_t denied = 0, other = 0;
+	for (uint64_t n = 1;; n++) {
+		for (uint64_t ch = 0; ch < 16; ch++) {
+			struct smccc_res r = g_hvc(HVG_HC_DOORBELL, ch, 0, 0);
+			if ((int64_t)r.a0 == HVG_HC_E_DENIED)
+				denied++;
+			else
+				other++;
+		}
+		cp->heartbeat = n;
+		if (n == 1 || n % 10000 == 0) {
+			g_puts("db-flood: denied ");
+			g_putu(denied);
+			g_puts(" other ");
+			g_putu(other);
+			g_puts("\n");
+		}
+	}
+}
