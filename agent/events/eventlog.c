@@ -1,0 +1,267 @@
+/*
+ * eventlog.c - the follower thread and in-memory history behind WatchEvents
+ * (eventlog.h).
+ *
+ * The history is an array in arrival order (ascending seq, gaps where events
+ * were lost). The follower polls the ring: hv-core's ring has no interrupt
+ * towards a host process, and a 20 ms poll costs nothing measurable.
+ */
+#include "eventlog.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define READ_BATCH 64
+
+struct eventlog {
+	struct hvlink *link;
+	unsigned poll_ms;
+	pthread_t thread;
+	int running;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;       /* new events, or stop                */
+	int stop;
+	struct eventlog_rec *recs; /* capacity entries, ring by arrival  */
+	size_t cap, first, count;
+	uint64_t next_seq;
+	uint64_t recorded, lost;
+	uint64_t pending_lost;     /* to attach to the next event        */
+	uint64_t old_end;          /* next_seq before hv-core restarted  */
+
+	/* follower-private */
+	int have_pos;
+	uint64_t pos;
+	char names[HVM_MAX_VMS][HVM_NAME_LEN];
+};
+
+struct eventlog *eventlog_new(struct hvlink *link, unsigned capacity, unsigned poll_ms)
+{
+	struct eventlog *l = calloc(1, sizeof *l);
+	size_t cap = 64;
+
+	if (!l)
+		return NULL;
+	while (cap < capacity && cap < (1u << 20))
+		cap <<= 1;
+	l->recs = calloc(cap, sizeof *l->recs);
+	if (!l->recs) {
+		free(l);
+		return NULL;
+	}
+	l->cap = cap;
+	l->link = link;
+	l->poll_ms = poll_ms ? poll_ms : 20;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return l;
+}
+
+static struct timespec deadline_in(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static void refresh_names(struct eventlog *l)
+{
+	struct hvm_vm_slot slots[HVM_MAX_VMS];
+	uint32_t mask;
+	struct hv_status st;
+
+	if (hvlink_read_slots(l->link, slots, &mask, &st) != 0)
+		return;
+	for (unsigned i = 0; i < HVM_MAX_VMS; i++)
+		if (mask & (1u << i))
+			memcpy(l->names[i], slots[i].name, HVM_NAME_LEN);
+}
+
+/* Appends under the lock. */
+static void append(struct eventlog *l, const struct hvm_event *ev, uint64_t lost_before)
+{
+	if (l->count && ev->seq < l->next_seq) {
+		/* Numbers went backwards: hv-core restarted. The old history
+		 * describes a hypervisor that no longer exists. */
+		log_warn("event numbers restarted at %llu (was %llu): hv-core restarted",
+			 (unsigned long long)ev->seq, (unsigned long long)l->next_seq);
+		l->old_end = l->next_seq;
+		l->count = 0;
+		l->first = 0;
+	}
+	size_t idx = (l->first + l->count) % l->cap;
+	if (l->count == l->cap)
+		l->first = (l->first + 1) % l->cap;
+	else
+		l->count++;
+	struct eventlog_rec *r = &l->recs[idx];
+	r->ev = *ev;
+	r->lost_before = lost_before;
+	if (ev->vm_id < HVM_MAX_VMS)
+		memcpy(r->vm_name, l->names[ev->vm_id], HVM_NAME_LEN);
+	else
+		r->vm_name[0] = '\0';
+	r->vm_name[HVM_NAME_LEN - 1] = '\0';
+	l->next_seq = ev->seq + 1;
+	l->recorded++;
+}
+
+static void poll_once(struct eventlog *l)
+{
+	struct hvm_event evs[READ_BATCH];
+	struct hv_status st;
+	size_t n;
+	uint64_t lost;
+
+	if (!l->have_pos) {
+		uint64_t head;
+		if (hvlink_event_start(l->link, &l->pos, &head, &st) != 0)
+			return;
+		l->have_pos = 1;
+		pthread_mutex_lock(&l->lock);
+		if (!l->count)
+			l->next_seq = l->pos;
+		pthread_mutex_unlock(&l->lock);
+		log_info("following hv-core events from %llu (head %llu)", (unsigned long long)l->pos,
+			 (unsigned long long)head);
+	}
+	for (int batch = 0; batch < 16; batch++) {
+		if (hvlink_read_events(l->link, &l->pos, evs, READ_BATCH, &n, &lost, &st) != 0) {
+			l->have_pos = 0; /* link lost: start over from ev_ack when back */
+			return;
+		}
+		if (n == 0 && lost == 0)
+			return;
+		refresh_names(l);
+		pthread_mutex_lock(&l->lock);
+		if (lost) {
+			l->lost += lost;
+			l->pending_lost += lost;
+			log_warn("lost %llu hv-core events (ring overflow)", (unsigned long long)lost);
+		}
+		for (size_t i = 0; i < n; i++) {
+			append(l, &evs[i], l->pending_lost);
+			l->pending_lost = 0;
+		}
+		pthread_cond_broadcast(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+		hvlink_ack_events(l->link, l->pos, &st);
+		if (n < READ_BATCH)
+			return;
+	}
+}
+
+static void *follower(void *arg)
+{
+	struct eventlog *l = arg;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->stop) {
+		pthread_mutex_unlock(&l->lock);
+		poll_once(l);
+		pthread_mutex_lock(&l->lock);
+		struct timespec dl = deadline_in(l->poll_ms);
+		while (!l->stop && pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+int eventlog_start(struct eventlog *l, struct hv_status *st)
+{
+	if (pthread_create(&l->thread, NULL, follower, l) != 0)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "cannot start the event follower thread");
+	l->running = 1;
+	return 0;
+}
+
+void eventlog_stop_and_free(struct eventlog *l)
+{
+	if (!l)
+		return;
+	if (l->running) {
+		pthread_mutex_lock(&l->lock);
+		l->stop = 1;
+		pthread_cond_broadcast(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+		pthread_join(l->thread, NULL);
+	}
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cond);
+	free(l->recs);
+	free(l);
+}
+
+/* Copies what is available under the lock. */
+static size_t copy_from(struct eventlog *l, uint64_t *pos, struct eventlog_rec *out, size_t max)
+{
+	size_t n = 0;
+
+	/* A position from before hv-core restarted (numbers began again) is
+	 * served from the start of the new numbering. A position merely ahead
+	 * of what was recorded so far just waits. */
+	if (*pos > l->next_seq && *pos <= l->old_end)
+		*pos = l->count ? l->recs[l->first].ev.seq : l->next_seq;
+	/* The history covers from its first event minus the losses already
+	 * recorded on that event; older positions were lost here as well. */
+	uint64_t covered = l->next_seq;
+	if (l->count) {
+		const struct eventlog_rec *f = &l->recs[l->first];
+		covered = f->ev.seq - (f->lost_before <= f->ev.seq ? f->lost_before : f->ev.seq);
+	}
+	uint64_t missed = *pos < covered ? covered - *pos : 0;
+	for (size_t i = 0; i < l->count && n < max; i++) {
+		const struct eventlog_rec *r = &l->recs[(l->first + i) % l->cap];
+		if (r->ev.seq < *pos)
+			continue;
+		out[n] = *r;
+		if (n == 0)
+			out[n].lost_before += missed;
+		n++;
+		*pos = r->ev.seq + 1;
+	}
+	return n;
+}
+
+size_t eventlog_read(struct eventlog *l, uint64_t *pos, struct eventlog_rec *out, size_t max,
+		     unsigned wait_ms)
+{
+	pthread_mutex_lock(&l->lock);
+	size_t n = copy_from(l, pos, out, max);
+	if (n == 0 && wait_ms) {
+		struct timespec dl = deadline_in(wait_ms);
+		while (!l->stop && n == 0 && pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
+			n = copy_from(l, pos, out, max);
+		if (n == 0)
+			n = copy_from(l, pos, out, max);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
+
+void eventlog_stats(struct eventlog *l, struct eventlog_stats *out)
+{
+	pthread_mutex_lock(&l->lock);
+	out->next_seq = l->next_seq;
+	out->oldest_seq = l->count ? l->recs[l->first].ev.seq : l->next_seq;
+	out->recorded = l->recorded;
+	out->lost = l->lost;
+	pthread_mutex_unlock(&l->lock);
+}

@@ -1,0 +1,51 @@
+/*
+ * eventlog.h - hv-agent's copy of hv-core's event stream.
+ *
+ * One follower thread reads the event ring through hvlink (MGMT-140), keeps the
+ * most recent events in memory with their VM names, acknowledges them to
+ * hv-core (ev_ack) and wakes every WatchEvents stream. Events keep hv-core's
+ * sequence numbers, so a client can resume after its own or hv-agent's
+ * restart with "events from seq N on". Losses (ring overflow while hv-agent was
+ * away, or a resume point older than the history) are reported, never hidden.
+ */
+#ifndef EVENTLOG_H
+#define EVENTLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvlink.h"
+
+struct eventlog;
+
+struct eventlog_rec {
+	struct hvm_event ev;      /* ev.seq is hv-core's event number             */
+	uint64_t lost_before;     /* events lost right before this one            */
+	char vm_name[HVM_NAME_LEN];
+};
+
+struct eventlog_stats {
+	uint64_t next_seq;        /* number the next event will carry             */
+	uint64_t oldest_seq;      /* oldest event still held                      */
+	uint64_t recorded;
+	uint64_t lost;            /* lost between hv-core's ring and this log     */
+};
+
+/* capacity: events held (rounded to a power of two, at least 64).
+ * poll_ms: how often the ring is read (0 = 20 ms). */
+struct eventlog *eventlog_new(struct hvlink *link, unsigned capacity, unsigned poll_ms);
+int eventlog_start(struct eventlog *log, struct hv_status *st);
+void eventlog_stop_and_free(struct eventlog *log);
+
+/* Copies up to max events with seq >= *pos into out and advances *pos. Waits
+ * up to wait_ms for the first one. If *pos is older than the history, the first
+ * event returned carries the difference in lost_before. A position from before
+ * a restart of hv-core (whose numbers then began again) is served from the
+ * oldest event of the new numbering; any other position ahead of the newest
+ * event waits for it. Returns the number copied. */
+size_t eventlog_read(struct eventlog *log, uint64_t *pos, struct eventlog_rec *out, size_t max,
+		     unsigned wait_ms);
+
+void eventlog_stats(struct eventlog *log, struct eventlog_stats *out);
+
+#endif /* EVENTLOG_H */

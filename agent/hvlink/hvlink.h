@@ -1,0 +1,154 @@
+/*
+ * hvlink.h - the register-level transport between hv-agent and hv-core.
+ *
+ * hvlink maps the management region (docs/mgmt-abi.md) and offers its parts as
+ * plain C calls: read the register page, read VM status slots and fault records
+ * with the gen protocol (MGMT-150/160), submit one command at a time (MGMT-111),
+ * follow the event ring (MGMT-130/140) and the console rings (MGMT-170).
+ *
+ * In the development setup the region lives in the file that backs QEMU's guest
+ * RAM; it is mapped at offset (mgmt_base - ram_base). On a target the ServiceOS
+ * maps the reserved-memory node instead; only hvlink_open's mapping differs.
+ *
+ * hvlink never blocks forever and never trusts the region: a missing file, a
+ * hypervisor that is still booting, a wrong magic or ABI major, a writer that
+ * never finishes a slot and a command that never completes all come back as a
+ * status with a message (UNAVAILABLE or DEADLINE_EXCEEDED). The link is
+ * (re)established lazily, so hv-agent can start before hv-core and survives a
+ * restart of QEMU that recreates the RAM file.
+ *
+ * Thread safety: every call may be made from any thread. Commands are
+ * serialized by an internal mutex (one outstanding command, MGMT-111).
+ */
+#ifndef HVLINK_H
+#define HVLINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvmgmt.h"
+#include "status.h"
+
+#define HVLINK_DEFAULT_RAM_BASE 0x40000000ull
+#define HVLINK_DEFAULT_CMD_TIMEOUT_MS 5000u
+
+struct hvlink;
+
+struct hvlink_config {
+	const char *ram_file;    /* file backing guest RAM (copied)             */
+	uint64_t ram_base;       /* guest physical address of the file's byte 0 */
+	uint64_t mgmt_base;      /* guest physical address of the region        */
+	unsigned cmd_timeout_ms; /* 0 = HVLINK_DEFAULT_CMD_TIMEOUT_MS           */
+};
+
+/* The identification part of the register page (MGMT-100), copied. */
+struct hvlink_info {
+	uint32_t abi_major, abi_minor;
+	uint32_t region_size;
+	uint32_t hv_state;        /* enum hvm_hv_state */
+	uint64_t caps;
+	uint32_t max_vms, vm_count;
+	uint64_t uptime_ns, hv_ticks;
+	uint32_t pcpu_count, selftest_failed;
+	uint64_t ev_head, ev_ack, ev_overflow;
+	char hv_version[33];
+};
+
+/* Counters of what the link did, for diagnostics. */
+struct hvlink_counters {
+	uint64_t commands_sent;
+	uint64_t commands_failed;    /* completed with status != HVM_OK      */
+	uint64_t commands_timed_out;
+	uint64_t maps;               /* successful (re)mappings             */
+};
+
+/* A command to submit. data_in is copied to the command data area before
+ * submission; up to data_out_cap bytes of the data area are copied back into
+ * data_out afterwards (the command decides how many are meaningful). */
+struct hvlink_cmd {
+	uint32_t cmd;
+	uint32_t vm_id;
+	uint64_t arg[6];
+	const void *data_in;
+	size_t data_in_len;
+	void *data_out;
+	size_t data_out_cap;
+};
+
+struct hvlink_reply {
+	uint32_t status;          /* enum hvm_status                 */
+	uint64_t ret[6];
+	char msg[65];             /* ret_msg, always NUL-terminated */
+};
+
+/* Create a link. Never fails for a hypervisor that is not up yet: mapping is
+ * attempted on first use. Fails (INVALID_ARGUMENT) only for a configuration
+ * that can never work (mgmt_base below ram_base or not page-aligned). */
+int hvlink_open(struct hvlink **out, const struct hvlink_config *cfg, struct hv_status *st);
+void hvlink_close(struct hvlink *link);
+
+/* Make sure the region is mapped and valid: magic, ABI major and hv_state !=
+ * BOOTING. 0 when ready; -1 with UNAVAILABLE (or FAILED_PRECONDITION for an ABI
+ * mismatch) and a message saying which check failed. Cheap when already up. */
+int hvlink_ensure(struct hvlink *link, struct hv_status *st);
+
+/* The last reason hvlink_ensure failed ("" when up). */
+void hvlink_last_error(struct hvlink *link, char *buf, size_t len);
+
+int hvlink_info(struct hvlink *link, struct hvlink_info *out, struct hv_status *st);
+void hvlink_counters(struct hvlink *link, struct hvlink_counters *out);
+
+/* Copy slot `id` with the gen protocol. out->defined tells whether it holds a VM. */
+int hvlink_read_slot(struct hvlink *link, uint32_t id, struct hvm_vm_slot *out, struct hv_status *st);
+
+/* Copy every slot; *defined_mask gets bit i for each defined slot i. */
+int hvlink_read_slots(struct hvlink *link, struct hvm_vm_slot out[HVM_MAX_VMS],
+		      uint32_t *defined_mask, struct hv_status *st);
+
+/* Find a defined VM by name / uuid / id; NOT_FOUND naming the VM otherwise. */
+int hvlink_find_by_name(struct hvlink *link, const char *name, struct hvm_vm_slot *out,
+			struct hv_status *st);
+int hvlink_find_by_uuid(struct hvlink *link, const uint8_t uuid[16], struct hvm_vm_slot *out,
+			struct hv_status *st);
+int hvlink_find_by_id(struct hvlink *link, uint32_t id, struct hvm_vm_slot *out,
+		      struct hv_status *st);
+
+/* Copy the fault record of VM `id` with the gen protocol (MGMT-160). */
+int hvlink_read_fault(struct hvlink *link, uint32_t id, struct hvm_fault *out, struct hv_status *st);
+
+/* Submit a command and wait for its completion (MGMT-111). Returns 0 when
+ * hv-core completed it; reply->status then says whether it was accepted.
+ * Returns -1 when the command could not be delivered or did not complete in
+ * time (UNAVAILABLE, DEADLINE_EXCEEDED, INVALID_ARGUMENT for oversized data). */
+int hvlink_command(struct hvlink *link, const struct hvlink_cmd *cmd, struct hvlink_reply *reply,
+		   struct hv_status *st);
+
+/* Read console bytes of VM `id` from byte position `from` (MGMT-170). At most
+ * `cap` bytes go to buf. *start is the position of buf[0] (later than `from`
+ * when bytes were overwritten: *lost says how many), *next the position after
+ * the last byte copied, *n the count. */
+int hvlink_read_console(struct hvlink *link, uint32_t id, uint64_t from, void *buf, size_t cap,
+			size_t *n, uint64_t *start, uint64_t *next, uint64_t *lost,
+			struct hv_status *st);
+
+/* Read events from position *pos (MGMT-140). Copies up to max events with
+ * consecutive seq numbers into out, advances *pos past them, sets *n. If
+ * events were overwritten before they were read, *lost gets their number and
+ * *pos jumps to the oldest event still in the ring. Does not acknowledge. */
+int hvlink_read_events(struct hvlink *link, uint64_t *pos, struct hvm_event *out, size_t max,
+		       size_t *n, uint64_t *lost, struct hv_status *st);
+
+/* The position a new reader should start from: ev_ack, the first event nobody
+ * consumed yet (if it was overwritten meanwhile, the first hvlink_read_events
+ * reports the loss), or the oldest event held when the ring was reset. */
+int hvlink_event_start(struct hvlink *link, uint64_t *pos, uint64_t *head, struct hv_status *st);
+
+/* Tell hv-core that all events below pos were consumed (writes ev_ack). */
+int hvlink_ack_events(struct hvlink *link, uint64_t pos, struct hv_status *st);
+
+/* Names for logs and messages. */
+const char *hvlink_cmd_name(uint32_t cmd);      /* "START", "cmd 42" ... */
+const char *hvlink_hvm_status_name(uint32_t status);
+
+#endif /* HVLINK_H */

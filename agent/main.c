@@ -1,0 +1,413 @@
+/*
+ * main.c - hv-agent, the management daemon of the ServiceOS (REQ-PRD-03: it
+ * turns authenticated gRPC calls into register-level management operations on
+ * hv-core): options, state directory, sockets, signals. Everything else lives
+ * in the modules it wires together: hvlink (the register interface), events
+ * (the event follower), rpc (gRPC) and service (the hvmgr.v1 handlers).
+ *
+ * hv-agent is quality-managed software (DESIGN.md "Safety split"): it may stop
+ * or restart at any moment without disturbing running VMs, and it starts even
+ * when hv-core is not up yet, answering UNAVAILABLE with the reason until the
+ * management region becomes valid.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "eventlog.h"
+#include "hvlink.h"
+#include "log.h"
+#include "rpc_server.h"
+
+struct options {
+	const char *state_dir;
+	char ram_file[PATH_MAX];
+	char socket[PATH_MAX];
+	char ro_socket[PATH_MAX];
+	char tls_dir[PATH_MAX];
+	char pidfile[PATH_MAX];
+	char logfile[PATH_MAX];
+	const char *listen;
+	uint64_t ram_base, mgmt_base;
+	unsigned cmd_timeout_ms;
+	unsigned threads;
+	int foreground;
+	int verbose;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: hv-agent [options]\n"
+		"  --state-dir DIR       state directory (default ./var)\n"
+		"  --ram-file PATH       file backing the guest RAM (default STATE/guest-ram)\n"
+		"  --ram-base ADDR       guest physical address of the file's first byte (default 0x40000000)\n"
+		"  --mgmt-base ADDR      guest physical address of the management region (default 0x%llx)\n"
+		"  --socket PATH         read-write unix socket, mode 0660 (default STATE/hv-agent.sock)\n"
+		"  --ro-socket PATH      read-only unix socket, mode 0666 (default STATE/hv-agent-ro.sock)\n"
+		"  --listen ADDR         also serve gRPC with mutual TLS on a loopback ADDR (e.g. 127.0.0.1:50051)\n"
+		"  --tls-dir DIR         ca.crt, server.crt, server.key for --listen (default STATE/pki)\n"
+		"  --cmd-timeout-ms N    how long a management command may take (default %u)\n"
+		"  --threads N           RPC threads per listener (default 4)\n"
+		"  --foreground          do not detach; log to stderr\n"
+		"  --verbose             debug logging\n"
+		"  --version, --help\n",
+		(unsigned long long)HVM_DEFAULT_BASE, HVLINK_DEFAULT_CMD_TIMEOUT_MS);
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int path_in(char *dst, const char *dir, const char *name)
+{
+	int n = snprintf(dst, PATH_MAX, "%s/%s", dir, name);
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+static int copy_path(char *dst, const char *src)
+{
+	if (strlen(src) >= PATH_MAX)
+		return -1;
+	strcpy(dst, src);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { O_STATE = 256, O_RAM, O_RAMBASE, O_MGMTBASE, O_SOCK, O_ROSOCK, O_LISTEN, O_TLS,
+	       O_TIMEOUT, O_THREADS, O_FG, O_VERBOSE, O_VERSION, O_HELP };
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, O_STATE },
+		{ "ram-file", required_argument, NULL, O_RAM },
+		{ "ram-base", required_argument, NULL, O_RAMBASE },
+		{ "mgmt-base", required_argument, NULL, O_MGMTBASE },
+		{ "socket", required_argument, NULL, O_SOCK },
+		{ "ro-socket", required_argument, NULL, O_ROSOCK },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "tls-dir", required_argument, NULL, O_TLS },
+		{ "cmd-timeout-ms", required_argument, NULL, O_TIMEOUT },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "foreground", no_argument, NULL, O_FG },
+		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ram = NULL, *sock = NULL, *ro = NULL, *tls = NULL;
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->state_dir = "./var";
+	o->ram_base = HVLINK_DEFAULT_RAM_BASE;
+	o->mgmt_base = HVM_DEFAULT_BASE;
+	o->cmd_timeout_ms = HVLINK_DEFAULT_CMD_TIMEOUT_MS;
+	o->threads = 4;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_STATE: o->state_dir = optarg; break;
+		case O_RAM: ram = optarg; break;
+		case O_SOCK: sock = optarg; break;
+		case O_ROSOCK: ro = optarg; break;
+		case O_LISTEN: o->listen = optarg; break;
+		case O_TLS: tls = optarg; break;
+		case O_FG: o->foreground = 1; break;
+		case O_VERBOSE: o->verbose = 1; break;
+		case O_RAMBASE:
+		case O_MGMTBASE:
+			if (parse_u64(optarg, &v) != 0) {
+				fprintf(stderr, "hv-agent: --%s: '%s' is not a number\n",
+					c == O_RAMBASE ? "ram-base" : "mgmt-base", optarg);
+				return -1;
+			}
+			*(c == O_RAMBASE ? &o->ram_base : &o->mgmt_base) = v;
+			break;
+		case O_TIMEOUT:
+		case O_THREADS:
+			if (parse_u64(optarg, &v) != 0 || v == 0 || v > (c == O_THREADS ? 64 : 600000)) {
+				fprintf(stderr, "hv-agent: --%s: '%s' is not a number in range\n",
+					c == O_TIMEOUT ? "cmd-timeout-ms" : "threads", optarg);
+				return -1;
+			}
+			*(c == O_TIMEOUT ? &o->cmd_timeout_ms : &o->threads) = (unsigned)v;
+			break;
+		case O_VERSION:
+			printf("hv-agent %s (hvmgr.v1, management ABI %u.%u)\n", HV_VERSION, HVM_ABI_MAJOR,
+			       HVM_ABI_MINOR);
+			exit(0);
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "hv-agent: unknown option '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hv-agent: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if ((ram ? copy_path(o->ram_file, ram) : path_in(o->ram_file, o->state_dir, "guest-ram")) ||
+	    (sock ? copy_path(o->socket, sock) : path_in(o->socket, o->state_dir, "hv-agent.sock")) ||
+	    (ro ? copy_path(o->ro_socket, ro) : path_in(o->ro_socket, o->state_dir, "hv-agent-ro.sock")) ||
+	    (tls ? copy_path(o->tls_dir, tls) : path_in(o->tls_dir, o->state_dir, "pki")) ||
+	    path_in(o->pidfile, o->state_dir, "hv-agent.pid") ||
+	    path_in(o->logfile, o->state_dir, "hv-agent.log")) {
+		fprintf(stderr, "hv-agent: a path is longer than %d bytes\n", PATH_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads a whole small file (PEM) into a NUL-terminated string. */
+static char *read_text(const char *path, struct hv_status *st)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (!f) {
+		hv_status_set(st, HV_FAILED_PRECONDITION, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(256 * 1024 + 1);
+	if (!buf) {
+		fclose(f);
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	n = fread(buf, 1, 256 * 1024, f);
+	int big = !feof(f);
+	fclose(f);
+	if (big) {
+		free(buf);
+		hv_status_set(st, HV_INVALID_ARGUMENT, "%s is larger than 256 KiB: not a PEM file", path);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static int add_tls_listener(struct rpc_server *srv, const struct options *o, struct hv_status *st)
+{
+	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX];
+	char *ca_pem = NULL, *crt_pem = NULL, *key_pem = NULL;
+	int rc = -1;
+
+	if (rpc_check_loopback(o->listen, st) != 0)
+		return -1;
+	if (path_in(ca, o->tls_dir, "ca.crt") || path_in(crt, o->tls_dir, "server.crt") ||
+	    path_in(key, o->tls_dir, "server.key"))
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "--tls-dir path too long");
+	if ((ca_pem = read_text(ca, st)) && (crt_pem = read_text(crt, st)) && (key_pem = read_text(key, st)))
+		rc = rpc_server_add_tcp_mtls(srv, o->listen, ca_pem, crt_pem, key_pem, st);
+	free(ca_pem);
+	free(crt_pem);
+	free(key_pem);
+	return rc;
+}
+
+/* One hv-agent per state directory: an flock'ed pid file says who runs. */
+static int take_pidfile(const char *path, struct hv_status *st)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char buf[32];
+
+	if (fd < 0)
+		return hv_status_set(st, HV_FAILED_PRECONDITION, "cannot create %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+		return hv_status_set(st, HV_FAILED_PRECONDITION,
+				     "another hv-agent (pid %s) is running with this state directory",
+				     buf[0] ? buf : "?");
+	}
+	if (ftruncate(fd, 0) == 0) {
+		int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+		if (write(fd, buf, (size_t)n) != n)
+			log_warn("cannot write %s", path);
+	}
+	return fd;
+}
+
+/* Detaches from the terminal. The parent waits until the child reports that
+ * it serves (or why it could not) through a pipe, so `hv-agent` exits non-zero
+ * when the daemon failed to start. Done before gRPC starts any thread. */
+static int daemonize(const struct options *o, int *notify_fd)
+{
+	int p[2];
+
+	if (pipe(p) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		char msg[HV_STATUS_MSG_LEN + 8];
+		close(p[1]);
+		ssize_t n = read(p[0], msg, sizeof msg - 1);
+		close(p[0]);
+		if (n > 2 && memcmp(msg, "ok", 2) == 0)
+			_exit(0);
+		msg[n > 0 ? n : 0] = '\0';
+		fprintf(stderr, "hv-agent: %s\n", n > 0 ? msg : "the daemon exited during startup");
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	int fd = open("/dev/null", O_RDWR);
+	int lf = open(o->logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		close(fd);
+	}
+	if (lf >= 0) {
+		dup2(lf, 2);
+		close(lf);
+	}
+	*notify_fd = p[1];
+	return 0;
+}
+
+static void notify_parent(int *fd, const char *msg)
+{
+	if (*fd < 0)
+		return;
+	if (write(*fd, msg, strlen(msg)) < 0)
+		log_warn("cannot report startup to the parent");
+	close(*fd);
+	*fd = -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct hv_status st;
+	struct agent ag;
+	struct rpc_server *srv = NULL;
+	int notify_fd = -1, pid_fd = -1, rc = 1;
+	sigset_t sigs;
+
+	if (parse_args(argc, argv, &o) != 0)
+		return 2;
+	if (o.verbose)
+		hv_log_set_level(HV_LOG_DEBUG);
+	/* 0755: other users must be able to reach the read-only socket inside;
+	 * what needs protecting (database, PKI keys, the read-write socket)
+	 * carries its own mode. */
+	if (mkdir(o.state_dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "hv-agent: cannot create state directory %s: %s\n", o.state_dir, strerror(errno));
+		return 1;
+	}
+	if (!o.foreground && daemonize(&o, &notify_fd) != 0) {
+		fprintf(stderr, "hv-agent: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+
+	/* Signals go to the main thread only: block them before any thread. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&ag, 0, sizeof ag);
+	pthread_mutex_init(&ag.live_lock, NULL);
+	ag.started_ns = agent_now_ns();
+	ag.ram_file = o.ram_file;
+	ag.mgmt_base = o.mgmt_base;
+
+	if ((pid_fd = take_pidfile(o.pidfile, &st)) < 0)
+		goto fail;
+	struct hvlink_config cfg = { .ram_file = o.ram_file, .ram_base = o.ram_base,
+				     .mgmt_base = o.mgmt_base, .cmd_timeout_ms = o.cmd_timeout_ms };
+	if (hvlink_open(&ag.link, &cfg, &st) != 0)
+		goto fail;
+	if (hvlink_ensure(ag.link, &st) == 0)
+		log_info("management region at 0x%" PRIx64 " in %s is live", o.mgmt_base, o.ram_file);
+	else
+		log_warn("hv-core not reachable yet (%s); calls answer UNAVAILABLE until it is", st.msg);
+	ag.events = eventlog_new(ag.link, 1024, 20);
+	if (!ag.events) {
+		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
+	if (eventlog_start(ag.events, &st) != 0)
+		goto fail;
+
+	rpc_global_init();
+	size_t nmethods;
+	const struct rpc_method *methods = agent_methods(&nmethods);
+	srv = rpc_server_new(methods, nmethods, &ag, agent_authorize, &st);
+	if (!srv || rpc_server_add_unix(srv, o.socket, 0660, false, &st) != 0 ||
+	    rpc_server_add_unix(srv, o.ro_socket, 0666, true, &st) != 0 ||
+	    (o.listen && add_tls_listener(srv, &o, &st) != 0) || rpc_server_start(srv, o.threads, &st) != 0)
+		goto fail_rpc;
+
+	log_info("hv-agent %s serving (state directory %s)", HV_VERSION, o.state_dir);
+	notify_parent(&notify_fd, "ok\n");
+	for (;;) {
+		int sig;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: nothing to reload");
+			continue;
+		}
+		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	}
+	rc = 0;
+
+fail_rpc:
+	if (rc != 0) {
+		log_error("%s", st.msg);
+		notify_parent(&notify_fd, st.msg);
+	}
+	/* In-flight calls get the command timeout plus a second to finish. */
+	rpc_server_stop_and_free(srv, o.cmd_timeout_ms + 1000);
+	eventlog_stop_and_free(ag.events);
+	hvlink_close(ag.link);
+	rpc_global_shutdown();
+	goto out;
+
+fail:
+	log_error("%s", st.msg);
+	notify_parent(&notify_fd, st.msg);
+	eventlog_stop_and_free(ag.events);
+	hvlink_close(ag.link);
+out:
+	if (pid_fd >= 0) {
+		unlink(o.pidfile);
+		close(pid_fd);
+	}
+	pthread_mutex_destroy(&ag.live_lock);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}

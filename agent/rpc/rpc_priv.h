@@ -1,0 +1,124 @@
+/*
+ * rpc_priv.h - the RPC server's internal records, shared by rpc_server.c
+ * (listeners, completion-queue threads, unary calls) and rpc_stream.c (server
+ * streaming). Nothing outside agent/rpc/ includes this file.
+ */
+#ifndef RPC_PRIV_H
+#define RPC_PRIV_H
+
+#include <pthread.h>
+
+#include <grpc/grpc.h>
+
+#include "rpc_server.h"
+
+#define RPC_MAX_LISTENERS 4
+#define RPC_MAX_STREAMS 64
+
+/* Every completion-queue tag points at one of these; kind says what the
+ * completion means and obj which record it belongs to. */
+enum rpc_tag_kind {
+	TAG_NEW_CALL,      /* a registered method's call arrived          */
+	TAG_CALL_DONE,     /* a unary call's final batch completed        */
+	TAG_UNKNOWN_CALL,  /* a call to a method we do not serve arrived  */
+	TAG_UNKNOWN_DONE,  /* ... and its UNIMPLEMENTED reply completed   */
+	TAG_STREAM_OP,     /* a stream's send or finish batch completed   */
+	TAG_STREAM_CLOSED, /* a stream's RECV_CLOSE_ON_SERVER completed   */
+	TAG_SHUTDOWN,      /* grpc_server_shutdown_and_notify completed   */
+};
+
+struct rpc_tag {
+	enum rpc_tag_kind kind;
+	void *obj;
+};
+
+struct rpc_listener {
+	struct rpc_server *srv;
+	enum rpc_listener_kind kind;
+	char *addr;                /* as given to grpc_server_add_http2_port */
+	char *unix_path;           /* removed at stop                        */
+	grpc_server *server;
+	grpc_completion_queue *cq;
+	void **handles;            /* per method, from register_method       */
+	pthread_t *threads;
+	unsigned nthreads;
+	int started;               /* grpc_server_start was called           */
+	int has_port;              /* a port was added (and is bound)        */
+	struct rpc_tag shutdown_tag;
+	int shutdown_done;         /* under srv->lock */
+};
+
+struct rpc_server {
+	const struct rpc_method *methods;
+	size_t nmethods;
+	void *app;
+	rpc_authorize_fn authorize;
+	struct rpc_listener *lis[RPC_MAX_LISTENERS];
+	size_t nlis;
+	int started;
+	int stopping;              /* atomic */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned live_streams;     /* under lock */
+};
+
+/* One call to a registered method, from request to final batch. */
+struct rpc_call {
+	struct rpc_tag tag;
+	struct rpc_listener *lis;
+	size_t midx;
+	grpc_call *call;
+	gpr_timespec deadline;
+	grpc_metadata_array md;
+	grpc_byte_buffer *payload;
+	int cancelled;
+	grpc_byte_buffer *resp_bb;
+	grpc_slice details;
+	int has_details;
+	char *peer_str, *identity, *subject;
+	struct rpc_peer peer;
+	struct rpc_call_ctx ctx;
+};
+
+/* Unknown methods: one generic request per listener. */
+struct rpc_unknown {
+	struct rpc_tag tag;
+	struct rpc_listener *lis;
+	grpc_call *call;
+	grpc_call_details details;
+	grpc_metadata_array md;
+	grpc_slice status_details;
+	int has_details;
+	int cancelled;
+};
+
+/* rpc_call.c: posting requests and handling arrived calls. */
+int rpc_post_request(struct rpc_listener *lis, size_t midx);
+int rpc_post_unknown(struct rpc_listener *lis);
+void rpc_unknown_free(struct rpc_unknown *u);
+void rpc_handle_call(struct rpc_call *c);
+void rpc_handle_unknown(struct rpc_unknown *u);
+
+/* Frees a call record and everything it holds (grpc_call unref included). */
+void rpc_call_free(struct rpc_call *c);
+
+/* Fills c->peer and c->ctx from the transport. */
+void rpc_call_identify(struct rpc_call *c);
+
+/* Starts the stream thread for a streaming call that passed authorization;
+ * req is the decoded request (ownership passes). -1 with a status when no
+ * thread could be started or too many streams are open. */
+int rpc_stream_begin(struct rpc_call *c, ProtobufCMessage *req, struct hv_status *st);
+
+/* Called by a completion-queue thread for TAG_STREAM_OP / TAG_STREAM_CLOSED. */
+void rpc_stream_complete(struct rpc_tag *tag, int success);
+
+/* Sends status (and initial metadata if first) as the only reply of a call,
+ * with RECV_CLOSE_ON_SERVER; the completion comes back with `tag`. */
+grpc_call_error rpc_send_final(grpc_call *call, int send_md, grpc_byte_buffer *msg,
+			       const struct hv_status *st, grpc_slice *details, int *cancelled,
+			       void *tag);
+
+bool rpc_ctx_stopping(const struct rpc_call_ctx *ctx);
+
+#endif /* RPC_PRIV_H */

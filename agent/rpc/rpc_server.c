@@ -1,0 +1,385 @@
+/*
+ * rpc_server.c - listeners and completion-queue threads on the gRPC C core
+ * API (rpc_server.h): one gRPC server object per listener (read-write unix
+ * socket, read-only unix socket, TCP with mutual TLS), so every call knows
+ * where it came from; start, and a graceful stop that lets in-flight calls
+ * finish. What happens to one call is in rpc_call.c.
+ */
+#include "rpc_priv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/grpc_security.h>
+
+#include "log.h"
+/* ------------------------------------------------------------------------ */
+/* Completion-queue threads                                                  */
+
+static void *cq_thread(void *arg)
+{
+	struct rpc_listener *lis = arg;
+	struct rpc_server *srv = lis->srv;
+
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(lis->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		struct rpc_tag *t = ev.tag;
+		int stopping = __atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE);
+		switch (t->kind) {
+		case TAG_NEW_CALL: {
+			struct rpc_call *c = t->obj;
+			if (!ev.success) { /* server shutting down: the request is void */
+				rpc_call_free(c);
+				break;
+			}
+			if (!stopping)
+				rpc_post_request(lis, c->midx);
+			rpc_handle_call(c);
+			break;
+		}
+		case TAG_CALL_DONE:
+			rpc_call_free(t->obj);
+			break;
+		case TAG_UNKNOWN_CALL: {
+			struct rpc_unknown *u = t->obj;
+			if (!ev.success) {
+				rpc_unknown_free(u);
+				break;
+			}
+			if (!stopping)
+				rpc_post_unknown(lis);
+			rpc_handle_unknown(u);
+			break;
+		}
+		case TAG_UNKNOWN_DONE:
+			rpc_unknown_free(t->obj);
+			break;
+		case TAG_STREAM_OP:
+		case TAG_STREAM_CLOSED:
+			rpc_stream_complete(t, ev.success);
+			break;
+		case TAG_SHUTDOWN:
+			pthread_mutex_lock(&srv->lock);
+			lis->shutdown_done = 1;
+			pthread_cond_broadcast(&srv->cond);
+			pthread_mutex_unlock(&srv->lock);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server and listeners                                                      */
+
+void rpc_global_init(void)
+{
+	grpc_init();
+}
+
+void rpc_global_shutdown(void)
+{
+	grpc_shutdown_blocking();
+}
+
+struct rpc_server *rpc_server_new(const struct rpc_method *methods, size_t count, void *app,
+				  rpc_authorize_fn authorize, struct hv_status *st)
+{
+	struct rpc_server *srv = calloc(1, sizeof *srv);
+
+	if (!srv) {
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	srv->methods = methods;
+	srv->nmethods = count;
+	srv->app = app;
+	srv->authorize = authorize;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->cond, NULL);
+	return srv;
+}
+
+static struct rpc_listener *listener_new(struct rpc_server *srv, enum rpc_listener_kind kind,
+					 const char *addr, struct hv_status *st)
+{
+	struct rpc_listener *lis;
+
+	if (srv->started) {
+		hv_status_set(st, HV_FAILED_PRECONDITION, "listeners must be added before the server starts");
+		return NULL;
+	}
+	if (srv->nlis == RPC_MAX_LISTENERS) {
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "at most %d listeners", RPC_MAX_LISTENERS);
+		return NULL;
+	}
+	lis = calloc(1, sizeof *lis);
+	if (lis)
+		lis->handles = calloc(srv->nmethods ? srv->nmethods : 1, sizeof(void *));
+	if (lis)
+		lis->addr = strdup(addr);
+	if (!lis || !lis->handles || !lis->addr) {
+		if (lis) {
+			free(lis->handles);
+			free(lis->addr);
+		}
+		free(lis);
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	lis->srv = srv;
+	lis->kind = kind;
+	lis->shutdown_tag.kind = TAG_SHUTDOWN;
+	lis->shutdown_tag.obj = lis;
+	lis->server = grpc_server_create(NULL, NULL);
+	lis->cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(lis->server, lis->cq, NULL);
+	for (size_t i = 0; i < srv->nmethods; i++)
+		lis->handles[i] = grpc_server_register_method(lis->server, srv->methods[i].path, NULL,
+							      GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+	return lis;
+}
+
+/* Frees a listener that never started. gRPC insists that a server with a
+ * bound port is shut down before it is destroyed, and only a started server
+ * can be: start it, shut it down at once, drain its queue. */
+static void listener_discard(struct rpc_listener *lis)
+{
+	if (lis->has_port) {
+		grpc_server_start(lis->server);
+		grpc_server_shutdown_and_notify(lis->server, lis->cq, &lis->shutdown_tag);
+		for (;;) {
+			grpc_event ev = grpc_completion_queue_next(lis->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+			if (ev.type == GRPC_OP_COMPLETE && ev.tag == &lis->shutdown_tag)
+				break;
+		}
+	}
+	grpc_server_destroy(lis->server);
+	grpc_completion_queue_shutdown(lis->cq);
+	while (grpc_completion_queue_next(lis->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+	       GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(lis->cq);
+	if (lis->unix_path && lis->has_port)
+		unlink(lis->unix_path);
+	free(lis->handles);
+	free(lis->addr);
+	free(lis->unix_path);
+	free(lis);
+}
+
+/* A socket file at path: stale (nobody accepts) -> removed; live -> refused. */
+static int clear_stale_socket(const char *path, struct hv_status *st)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) < 0)
+		return errno == ENOENT ? 0
+				       : hv_status_set(st, HV_UNAVAILABLE, "%s: %s", path, strerror(errno));
+	if (!S_ISSOCK(sb.st_mode))
+		return hv_status_set(st, HV_FAILED_PRECONDITION, "%s exists and is not a socket; not replacing it",
+				     path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	int live = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (live)
+		return hv_status_set(st, HV_FAILED_PRECONDITION,
+				     "another process is serving %s (is hv-agent already running?)", path);
+	if (unlink(path) < 0)
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot remove stale socket %s: %s", path,
+				     strerror(errno));
+	log_info("removed stale socket %s", path);
+	return 0;
+}
+
+int rpc_server_add_unix(struct rpc_server *srv, const char *path, mode_t mode, bool read_only,
+			struct hv_status *st)
+{
+	struct sockaddr_un sa;
+	char addr[sizeof sa.sun_path + 8];
+
+	if (strlen(path) >= sizeof sa.sun_path)
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "socket path %s is %zu bytes, longer than the %zu a unix socket allows", path,
+				     strlen(path), sizeof sa.sun_path - 1);
+	if (clear_stale_socket(path, st) != 0)
+		return -1;
+	snprintf(addr, sizeof addr, "unix:%s", path);
+	struct rpc_listener *lis =
+		listener_new(srv, read_only ? RPC_LISTENER_UNIX_RO : RPC_LISTENER_UNIX_RW, addr, st);
+	if (!lis)
+		return -1;
+	lis->unix_path = strdup(path);
+	grpc_server_credentials *creds = grpc_local_server_credentials_create(UDS);
+	/* The socket is created with the umask applied: narrow it so the file
+	 * never exists with wider permissions than asked, then set them exactly. */
+	mode_t old = umask((mode_t)(~mode & 0777));
+	int port = grpc_server_add_http2_port(lis->server, addr, creds);
+	umask(old);
+	grpc_server_credentials_release(creds);
+	if (port == 0 || !lis->unix_path) {
+		listener_discard(lis);
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot listen on %s (directory missing or not writable?)",
+				     addr);
+	}
+	lis->has_port = 1;
+	if (chmod(path, mode) < 0)
+		log_warn("chmod %s: %s", path, strerror(errno));
+	srv->lis[srv->nlis++] = lis;
+	return 0;
+}
+
+/* Only loopback: servers never listen on other interfaces (project rule). */
+int rpc_check_loopback(const char *addr, struct hv_status *st)
+{
+	static const char *const ok[] = { "127.0.0.1:", "localhost:", "[::1]:", NULL };
+
+	for (int i = 0; ok[i]; i++)
+		if (strncmp(addr, ok[i], strlen(ok[i])) == 0 && addr[strlen(ok[i])] != '\0')
+			return 0;
+	return hv_status_set(st, HV_INVALID_ARGUMENT,
+			     "listen address %s is not loopback (use 127.0.0.1:PORT, [::1]:PORT or localhost:PORT)",
+			     addr);
+}
+
+int rpc_server_add_tcp_mtls(struct rpc_server *srv, const char *addr, const char *ca_pem,
+			    const char *cert_pem, const char *key_pem, struct hv_status *st)
+{
+	if (rpc_check_loopback(addr, st) != 0)
+		return -1;
+	struct rpc_listener *lis = listener_new(srv, RPC_LISTENER_TCP_MTLS, addr, st);
+	if (!lis)
+		return -1;
+	grpc_ssl_pem_key_cert_pair pair = { .private_key = key_pem, .cert_chain = cert_pem };
+	grpc_server_credentials *creds = grpc_ssl_server_credentials_create_ex(
+		ca_pem, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+	if (!creds) {
+		listener_discard(lis);
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "TLS credentials for %s were refused", addr);
+	}
+	int port = grpc_server_add_http2_port(lis->server, addr, creds);
+	grpc_server_credentials_release(creds);
+	if (port == 0) {
+		listener_discard(lis);
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot listen on %s (address in use?)", addr);
+	}
+	lis->has_port = 1;
+	srv->lis[srv->nlis++] = lis;
+	return 0;
+}
+
+int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status *st)
+{
+	if (threads == 0)
+		threads = 1;
+	for (size_t i = 0; i < srv->nlis; i++) {
+		struct rpc_listener *lis = srv->lis[i];
+		grpc_server_start(lis->server);
+		lis->started = 1;
+		for (size_t m = 0; m < srv->nmethods; m++)
+			if (rpc_post_request(lis, m) != 0)
+				return hv_status_set(st, HV_INTERNAL, "cannot post call requests on %s", lis->addr);
+		if (rpc_post_unknown(lis) != 0)
+			return hv_status_set(st, HV_INTERNAL, "cannot post call requests on %s", lis->addr);
+		lis->threads = calloc(threads, sizeof(pthread_t));
+		if (!lis->threads)
+			return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		for (unsigned t = 0; t < threads; t++) {
+			if (pthread_create(&lis->threads[t], NULL, cq_thread, lis) != 0)
+				return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "cannot start RPC threads");
+			lis->nthreads++;
+		}
+		log_info("listening on %s%s", lis->addr,
+			 lis->kind == RPC_LISTENER_UNIX_RO ? " (read-only)"
+			 : lis->kind == RPC_LISTENER_TCP_MTLS ? " (mutual TLS)" : "");
+	}
+	srv->started = 1;
+	return 0;
+}
+
+static int all_quiet(struct rpc_server *srv)
+{
+	if (srv->live_streams)
+		return 0;
+	for (size_t i = 0; i < srv->nlis; i++)
+		if (srv->lis[i]->nthreads && !srv->lis[i]->shutdown_done)
+			return 0;
+	return 1;
+}
+
+void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms)
+{
+	if (!srv)
+		return;
+	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < srv->nlis; i++)
+		if (srv->lis[i]->started)
+			grpc_server_shutdown_and_notify(srv->lis[i]->server, srv->lis[i]->cq,
+							&srv->lis[i]->shutdown_tag);
+
+	/* Let in-flight calls finish; cancel whatever is left after the grace. */
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += grace_ms / 1000;
+	dl.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&srv->lock);
+	int rc = 0;
+	while (!all_quiet(srv) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&srv->cond, &srv->lock, &dl);
+	if (!all_quiet(srv)) {
+		pthread_mutex_unlock(&srv->lock);
+		log_warn("calls still running after %u ms: cancelling them", grace_ms);
+		for (size_t i = 0; i < srv->nlis; i++)
+			if (srv->lis[i]->started)
+				grpc_server_cancel_all_calls(srv->lis[i]->server);
+		pthread_mutex_lock(&srv->lock);
+		while (!all_quiet(srv))
+			pthread_cond_wait(&srv->cond, &srv->lock);
+	}
+	pthread_mutex_unlock(&srv->lock);
+
+	for (size_t i = 0; i < srv->nlis; i++) {
+		struct rpc_listener *lis = srv->lis[i];
+		if (!lis->started) {
+			listener_discard(lis);
+			continue;
+		}
+		grpc_server_destroy(lis->server);
+		grpc_completion_queue_shutdown(lis->cq);
+		for (unsigned t = 0; t < lis->nthreads; t++)
+			pthread_join(lis->threads[t], NULL);
+		if (!lis->nthreads) /* started but no thread ever drained it */
+			while (grpc_completion_queue_next(lis->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+				       .type != GRPC_QUEUE_SHUTDOWN)
+				;
+		grpc_completion_queue_destroy(lis->cq);
+		if (lis->unix_path)
+			unlink(lis->unix_path);
+		free(lis->threads);
+		free(lis->handles);
+		free(lis->addr);
+		free(lis->unix_path);
+		free(lis);
+	}
+	pthread_mutex_destroy(&srv->lock);
+	pthread_cond_destroy(&srv->cond);
+	free(srv);
+}

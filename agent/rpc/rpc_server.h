@@ -1,0 +1,124 @@
+/*
+ * rpc_server.h - hv-agent's RPC server: the one module that uses the gRPC C
+ * core API (FACTS.md: it is not stable across gRPC versions, so it stays here).
+ *
+ * A server serves a table of methods on one or more listeners. Each listener is
+ * one gRPC server object with its own completion queue and worker threads, so a
+ * call always knows which listener it came through: the read-write unix
+ * socket, the read-only unix socket (libvirt's split: authorization by socket
+ * file permissions, FACTS.md), or TCP with mutual TLS (identity from the client
+ * certificate). Before a handler runs, the server asks the application's
+ * authorize() callback, and decodes the request with the method's protobuf-c
+ * descriptor: handlers see typed messages, never bytes.
+ *
+ * Unary handlers run on a completion-queue thread and may block briefly (a
+ * management command waits at most its timeout). Server-streaming handlers get
+ * a thread of their own and send with rpc_stream_send() until the client goes
+ * away or the server stops.
+ */
+#ifndef RPC_SERVER_H
+#define RPC_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "status.h"
+
+enum rpc_listener_kind {
+	RPC_LISTENER_UNIX_RW,
+	RPC_LISTENER_UNIX_RO,
+	RPC_LISTENER_TCP_MTLS,
+};
+
+/* Who is calling, as far as the transport knows. */
+struct rpc_peer {
+	enum rpc_listener_kind kind;
+	const char *peer;          /* transport address, for logs           */
+	const char *identity;      /* mTLS: SAN or CN; NULL on unix sockets  */
+	const char *x509_subject;  /* mTLS: "CN=..,OU=..,O=.."; else NULL   */
+};
+
+struct rpc_call_ctx {
+	const struct rpc_peer *peer;
+	const char *method;        /* full path, "/hvmgr.v1.Hvmgr/GetVm"    */
+	void *app;                 /* rpc_server_new's app pointer            */
+	bool (*stopping)(const struct rpc_call_ctx *ctx); /* server shutting down */
+	void *priv_;               /* the server's call record                */
+};
+
+/* The result of a unary call: either a response message or an error status. */
+struct rpc_result {
+	struct hv_status st;
+	uint8_t *resp;             /* packed response, owned by the result   */
+	size_t resp_len;
+};
+
+/* Packs msg into the result (status OK). Returns 0, or -1 (INTERNAL) if
+ * memory ran out. The caller keeps ownership of msg. */
+int rpc_result_message(struct rpc_result *res, const ProtobufCMessage *msg);
+
+/* Sets an error status; returns -1. */
+int rpc_result_error(struct rpc_result *res, enum hv_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+typedef void (*rpc_unary_fn)(const struct rpc_call_ctx *ctx, const ProtobufCMessage *req,
+			     struct rpc_result *res);
+
+struct rpc_stream;
+/* Sends one message on a server stream. 0 when it was sent; -1 when the
+ * client went away (CANCELLED) or the server is stopping (UNAVAILABLE). */
+int rpc_stream_send(struct rpc_stream *s, const ProtobufCMessage *msg, struct hv_status *st);
+/* False once the client cancelled or the server is stopping. */
+bool rpc_stream_alive(struct rpc_stream *s);
+
+/* A streaming handler returns the final status in *st (OK to end normally). */
+typedef void (*rpc_stream_fn)(const struct rpc_call_ctx *ctx, const ProtobufCMessage *req,
+			      struct rpc_stream *stream, struct hv_status *st);
+
+struct rpc_method {
+	const char *path;                              /* "/pkg.Service/Method" */
+	const ProtobufCMessageDescriptor *request;
+	rpc_unary_fn unary;                            /* exactly one of these */
+	rpc_stream_fn stream;
+};
+
+/* Decides whether a call may proceed. 0 = allowed; -1 with a status
+ * (PERMISSION_DENIED, UNAUTHENTICATED) = refused before decoding. */
+typedef int (*rpc_authorize_fn)(void *app, const struct rpc_peer *peer, const char *method,
+				struct hv_status *st);
+
+struct rpc_server;
+
+struct rpc_server *rpc_server_new(const struct rpc_method *methods, size_t count, void *app,
+				  rpc_authorize_fn authorize, struct hv_status *st);
+
+/* A unix socket at path with the given file mode. A stale socket file is
+ * replaced; a socket some live process still serves is refused. */
+int rpc_server_add_unix(struct rpc_server *srv, const char *path, mode_t mode, bool read_only,
+			struct hv_status *st);
+
+/* TCP with mutual TLS on a loopback address ("127.0.0.1:50051",
+ * "[::1]:50051", "localhost:50051"). PEM strings are copied. */
+/* 0 when addr is a loopback "HOST:PORT"; INVALID_ARGUMENT otherwise. */
+int rpc_check_loopback(const char *addr, struct hv_status *st);
+
+int rpc_server_add_tcp_mtls(struct rpc_server *srv, const char *addr, const char *ca_pem,
+			    const char *cert_pem, const char *key_pem, struct hv_status *st);
+
+/* Starts every listener with `threads` completion-queue threads each. */
+int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status *st);
+
+/* Graceful stop: refuses new calls, lets in-flight unary calls finish, tells
+ * streams to end (their clients see UNAVAILABLE "shutting down"), cancels what
+ * is left after grace_ms, joins every thread. Then frees the server and
+ * removes the unix socket files it created. */
+void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms);
+
+/* Process-wide gRPC library setup and teardown (call once each). */
+void rpc_global_init(void);
+void rpc_global_shutdown(void);
+
+#endif /* RPC_SERVER_H */

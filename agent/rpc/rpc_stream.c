@@ -1,0 +1,240 @@
+/*
+ * rpc_stream.c - server-streaming calls (rpc_server.h): one thread per open
+ * stream runs the handler, which sends messages one at a time.
+ *
+ * The call's batches complete on the listener's completion queue; the
+ * completion-queue thread hands each completion to the stream's record
+ * (rpc_stream_complete) and the stream thread waits for it on a condition
+ * variable. RECV_CLOSE_ON_SERVER is started first, so a client that goes away
+ * is noticed even while the handler waits for something to send.
+ */
+#include "rpc_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/slice.h>
+
+#include "log.h"
+
+struct rpc_stream {
+	struct rpc_call *call;
+	ProtobufCMessage *req;
+	struct rpc_tag op_tag, close_tag;
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	int op_pending, op_ok;
+	int closed;               /* RECV_CLOSE_ON_SERVER completed   */
+	int cancelled;            /* ... and the client cancelled     */
+	int sent_md;
+	int failed;               /* a send failed: the call is dead  */
+	int orphan;               /* no thread: free when closed      */
+};
+
+static void stream_free(struct rpc_stream *s);
+
+void rpc_stream_complete(struct rpc_tag *tag, int success)
+{
+	struct rpc_stream *s = tag->obj;
+
+	pthread_mutex_lock(&s->m);
+	if (tag->kind == TAG_STREAM_OP) {
+		s->op_pending = 0;
+		s->op_ok = success;
+	} else {
+		s->closed = 1;
+	}
+	int orphan = s->orphan && s->closed;
+	pthread_cond_broadcast(&s->c);
+	pthread_mutex_unlock(&s->m);
+	if (orphan)
+		stream_free(s);
+}
+
+bool rpc_stream_alive(struct rpc_stream *s)
+{
+	struct rpc_server *srv = s->call->lis->srv;
+	int closed;
+
+	pthread_mutex_lock(&s->m);
+	closed = s->closed || s->failed;
+	pthread_mutex_unlock(&s->m);
+	return !closed && !__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Starts a batch with op_tag and waits for it. 0 when it succeeded. */
+static int run_op(struct rpc_stream *s, grpc_op *ops, size_t n)
+{
+	pthread_mutex_lock(&s->m);
+	s->op_pending = 1;
+	pthread_mutex_unlock(&s->m);
+	if (grpc_call_start_batch(s->call->call, ops, n, &s->op_tag, NULL) != GRPC_CALL_OK) {
+		pthread_mutex_lock(&s->m);
+		s->op_pending = 0;
+		s->failed = 1;
+		pthread_mutex_unlock(&s->m);
+		return -1;
+	}
+	pthread_mutex_lock(&s->m);
+	while (s->op_pending)
+		pthread_cond_wait(&s->c, &s->m);
+	int ok = s->op_ok;
+	if (!ok)
+		s->failed = 1;
+	pthread_mutex_unlock(&s->m);
+	return ok ? 0 : -1;
+}
+
+int rpc_stream_send(struct rpc_stream *s, const ProtobufCMessage *msg, struct hv_status *st)
+{
+	if (!rpc_stream_alive(s)) {
+		if (__atomic_load_n(&s->call->lis->srv->stopping, __ATOMIC_ACQUIRE))
+			return hv_status_set(st, HV_UNAVAILABLE, "hv-agent is shutting down");
+		return hv_status_set(st, HV_CANCELLED, "the client closed the stream");
+	}
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	protobuf_c_message_pack(msg, buf);
+	grpc_slice sl = grpc_slice_from_copied_buffer((const char *)buf, len);
+	free(buf);
+	grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
+	grpc_slice_unref(sl);
+
+	grpc_op ops[2];
+	size_t n = 0;
+	memset(ops, 0, sizeof ops);
+	if (!s->sent_md) {
+		ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+		n++;
+	}
+	ops[n].op = GRPC_OP_SEND_MESSAGE;
+	ops[n].data.send_message.send_message = bb;
+	n++;
+	int rc = run_op(s, ops, n);
+	grpc_byte_buffer_destroy(bb);
+	if (rc != 0)
+		return hv_status_set(st, HV_CANCELLED, "the client closed the stream");
+	s->sent_md = 1;
+	return 0;
+}
+
+static void stream_free(struct rpc_stream *s)
+{
+	struct rpc_server *srv = s->call->lis->srv;
+
+	protobuf_c_message_free_unpacked(s->req, NULL);
+	rpc_call_free(s->call);
+	pthread_mutex_destroy(&s->m);
+	pthread_cond_destroy(&s->c);
+	free(s);
+	pthread_mutex_lock(&srv->lock);
+	srv->live_streams--;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void *stream_thread(void *arg)
+{
+	struct rpc_stream *s = arg;
+	struct rpc_call *c = s->call;
+	const struct rpc_method *m = &c->lis->srv->methods[c->midx];
+	struct hv_status st;
+
+	/* Initial metadata right away: the client sees the stream is open
+	 * even when the first message is long in coming. */
+	grpc_op md;
+	memset(&md, 0, sizeof md);
+	md.op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (run_op(s, &md, 1) == 0)
+		s->sent_md = 1;
+	hv_status_ok(&st);
+	m->stream(&c->ctx, s->req, s, &st);
+	if (st.code == HV_OK && __atomic_load_n(&c->lis->srv->stopping, __ATOMIC_ACQUIRE))
+		hv_status_set(&st, HV_UNAVAILABLE, "hv-agent is shutting down");
+
+	/* Final status; the outcome does not matter if the client is gone. */
+	pthread_mutex_lock(&s->m);
+	s->op_pending = 1;
+	pthread_mutex_unlock(&s->m);
+	c->has_details = 1;
+	if (rpc_send_final(c->call, !s->sent_md, NULL, &st, &c->details, NULL, &s->op_tag) == GRPC_CALL_OK) {
+		pthread_mutex_lock(&s->m);
+		while (s->op_pending)
+			pthread_cond_wait(&s->c, &s->m);
+		pthread_mutex_unlock(&s->m);
+	} else {
+		grpc_call_cancel(c->call, NULL);
+	}
+	/* Wait for RECV_CLOSE_ON_SERVER so no completion refers to s later. */
+	pthread_mutex_lock(&s->m);
+	while (!s->closed)
+		pthread_cond_wait(&s->c, &s->m);
+	pthread_mutex_unlock(&s->m);
+	stream_free(s);
+	return NULL;
+}
+
+int rpc_stream_begin(struct rpc_call *c, ProtobufCMessage *req, struct hv_status *st)
+{
+	struct rpc_server *srv = c->lis->srv;
+	struct rpc_stream *s;
+
+	pthread_mutex_lock(&srv->lock);
+	if (srv->live_streams >= RPC_MAX_STREAMS) {
+		pthread_mutex_unlock(&srv->lock);
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "too many open streams (limit %d)",
+				     RPC_MAX_STREAMS);
+	}
+	srv->live_streams++;
+	pthread_mutex_unlock(&srv->lock);
+
+	s = calloc(1, sizeof *s);
+	if (!s)
+		goto fail;
+	s->call = c;
+	s->req = req;
+	s->op_tag.kind = TAG_STREAM_OP;
+	s->op_tag.obj = s;
+	s->close_tag.kind = TAG_STREAM_CLOSED;
+	s->close_tag.obj = s;
+	pthread_mutex_init(&s->m, NULL);
+	pthread_cond_init(&s->c, NULL);
+
+	grpc_op op;
+	memset(&op, 0, sizeof op);
+	op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	op.data.recv_close_on_server.cancelled = &s->cancelled;
+	if (grpc_call_start_batch(c->call, &op, 1, &s->close_tag, NULL) != GRPC_CALL_OK) {
+		pthread_mutex_destroy(&s->m);
+		pthread_cond_destroy(&s->c);
+		free(s);
+		goto fail;
+	}
+
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&t, &attr, stream_thread, s);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		/* RECV_CLOSE is already pending: cancel the call; its completion
+		 * frees the record (request, call, stream count). */
+		log_error("%s: cannot start a stream thread", c->ctx.method);
+		pthread_mutex_lock(&s->m);
+		s->orphan = 1;
+		pthread_mutex_unlock(&s->m);
+		grpc_call_cancel(c->call, NULL);
+		return 0;
+	}
+	return 0;
+
+fail:
+	pthread_mutex_lock(&srv->lock);
+	srv->live_streams--;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "cannot open a stream");
+}

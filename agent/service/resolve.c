@@ -1,0 +1,36 @@
+/*
+ * resolve.c - from a VmSelector (name, id or uuid) to the VM's status slot.
+ */
+#include "agent.h"
+#include "uuid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int resolve_vm(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm_slot *out, char *label,
+	       size_t label_len, struct hv_status *st)
+{
+	uint8_t uuid[16];
+
+	snprintf(label, label_len, "?");
+	if (!sel || sel->by_case == HVMGR__V1__VM_SELECTOR__BY__NOT_SET)
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "no VM named: set vm.name, vm.id or vm.uuid");
+	switch (sel->by_case) {
+	case HVMGR__V1__VM_SELECTOR__BY_NAME:
+		snprintf(label, label_len, "'%s'", sel->name);
+		if (!sel->name[0])
+			return hv_status_set(st, HV_INVALID_ARGUMENT, "empty VM name");
+		return hvlink_find_by_name(ag->link, sel->name, out, st);
+	case HVMGR__V1__VM_SELECTOR__BY_ID:
+		snprintf(label, label_len, "id %u", sel->id);
+		return hvlink_find_by_id(ag->link, sel->id, out, st);
+	case HVMGR__V1__VM_SELECTOR__BY_UUID:
+		snprintf(label, label_len, "uuid %s", sel->uuid);
+		if (hv_uuid_parse(sel->uuid, uuid) != 0)
+			return hv_status_set(st, HV_INVALID_ARGUMENT,
+					     "malformed uuid '%s' (expected 8-4-4-4-12 hex digits)", sel->uuid);
+		return hvlink_find_by_uuid(ag->link, uuid, out, st);
+	default:
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "unknown VM selector %d", (int)sel->by_case);
+	}
+}

@@ -1,0 +1,91 @@
+/*
+ * services.c - the method table of hv-agent (hvmgr.v1 and grpc.health.v1) and
+ * the authorization decision for each call.
+ */
+#include "agent.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "roles.h"
+
+#define HVMGR(name) "/hvmgr.v1.Hvmgr/" name
+
+static const struct rpc_method methods[] = {
+	{ HVMGR("Define"), &hvmgr__v1__define_request__descriptor, svc_define, NULL },
+	{ HVMGR("Undefine"), &hvmgr__v1__undefine_request__descriptor, svc_undefine, NULL },
+	{ HVMGR("Start"), &hvmgr__v1__start_request__descriptor, svc_start, NULL },
+	{ HVMGR("Shutdown"), &hvmgr__v1__shutdown_request__descriptor, svc_shutdown, NULL },
+	{ HVMGR("Destroy"), &hvmgr__v1__destroy_request__descriptor, svc_destroy, NULL },
+	{ HVMGR("Reboot"), &hvmgr__v1__reboot_request__descriptor, svc_reboot, NULL },
+	{ HVMGR("Reset"), &hvmgr__v1__reset_request__descriptor, svc_reset, NULL },
+	{ HVMGR("Suspend"), &hvmgr__v1__suspend_request__descriptor, svc_suspend, NULL },
+	{ HVMGR("Resume"), &hvmgr__v1__resume_request__descriptor, svc_resume, NULL },
+	{ HVMGR("ListVms"), &hvmgr__v1__list_vms_request__descriptor, svc_list_vms, NULL },
+	{ HVMGR("GetVm"), &hvmgr__v1__get_vm_request__descriptor, svc_get_vm, NULL },
+	{ HVMGR("GetStats"), &hvmgr__v1__get_stats_request__descriptor, svc_get_stats, NULL },
+	{ HVMGR("GetConsole"), &hvmgr__v1__get_console_request__descriptor, svc_get_console, NULL },
+	{ HVMGR("WatchEvents"), &hvmgr__v1__watch_events_request__descriptor, NULL, svc_watch_events },
+	{ HVMGR("GetFaults"), &hvmgr__v1__get_faults_request__descriptor, svc_get_faults, NULL },
+	{ HVMGR("GetSelfTest"), &hvmgr__v1__get_self_test_request__descriptor, svc_get_self_test, NULL },
+	{ HVMGR("GetDiagnostics"), &hvmgr__v1__get_diagnostics_request__descriptor, svc_get_diagnostics, NULL },
+	{ HVMGR("GetVersion"), &hvmgr__v1__get_version_request__descriptor, svc_get_version, NULL },
+	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
+	  svc_health_check, NULL },
+	{ "/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor, NULL,
+	  svc_health_watch },
+};
+
+const struct rpc_method *agent_methods(size_t *count)
+{
+	*count = sizeof methods / sizeof methods[0];
+	return methods;
+}
+
+int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, struct hv_status *st)
+{
+	char msg[200];
+	struct roles_identity id;
+
+	switch (peer->kind) {
+	case RPC_LISTENER_UNIX_RW:
+		/* The socket's mode (0660) already decided who may connect. */
+		return 0;
+	case RPC_LISTENER_UNIX_RO:
+		if (!roles_check(HV_ROLE_ADMIN, method, ROLES_READ_ONLY, msg, sizeof msg))
+			return hv_status_set(st, HV_PERMISSION_DENIED, "read-only socket: %s", msg);
+		return 0;
+	case RPC_LISTENER_TCP_MTLS:
+		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) != 0)
+			return hv_status_set(st, HV_PERMISSION_DENIED, "client certificate: %s", msg);
+		if (!roles_check(id.role, method, 0, msg, sizeof msg))
+			return hv_status_set(st, HV_PERMISSION_DENIED, "%s: %s", id.name, msg);
+		return 0;
+	}
+	return hv_status_set(st, HV_PERMISSION_DENIED, "unknown listener");
+}
+
+uint64_t agent_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int agent_hv_alive(struct agent *ag, uint64_t ticks)
+{
+	uint64_t now = agent_now_ns();
+	int alive;
+
+	pthread_mutex_lock(&ag->live_lock);
+	if (ticks != ag->last_ticks || ag->last_change_ns == 0) {
+		ag->last_ticks = ticks;
+		ag->last_change_ns = now;
+	}
+	/* MGMT-011: ticks advance at least every 100 ms; allow ten of them. */
+	alive = now - ag->last_change_ns < 1000000000ull;
+	pthread_mutex_unlock(&ag->live_lock);
+	return alive;
+}

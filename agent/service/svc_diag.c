@@ -1,0 +1,176 @@
+/*
+ * svc_diag.c - the diagnostic RPCs of hvmgr.v1: GetFaults (saved fault
+ * context, REQ-SAF-22), GetSelfTest (REQ-SAF-02/03), GetDiagnostics (the link
+ * and the agent itself) and GetVersion with capabilities.
+ */
+#include "agent.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void fault_msg(Hvmgr__V1__Fault *f, const struct hvm_fault *r, const struct hvm_vm_slot *s,
+		      uint64_t *xs)
+{
+	Hvmgr__V1__Fault init = HVMGR__V1__FAULT__INIT;
+
+	*f = init;
+	f->vm_id = s->id;
+	f->vm_name = (char *)s->name;
+	f->kind = (Hvmgr__V1__FaultKind)r->kind;
+	f->seq = r->seq;
+	f->time_ns = r->time_ns;
+	f->vcpu = r->vcpu;
+	f->action = r->action;
+	f->esr = r->esr;
+	f->far = r->far;
+	f->hpfar = r->hpfar;
+	f->elr = r->elr;
+	f->spsr = r->spsr;
+	f->sp_el1 = r->sp_el1;
+	memcpy(xs, r->x, sizeof r->x);
+	f->n_x = 31;
+	f->x = xs;
+	f->fault_count = s->fault_count;
+}
+
+void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+{
+	const Hvmgr__V1__GetFaultsRequest *req = (const Hvmgr__V1__GetFaultsRequest *)m;
+	struct agent *ag = ctx->app;
+	static _Thread_local struct hvm_vm_slot slots[HVM_MAX_VMS];
+	static _Thread_local struct hvm_fault recs[HVM_MAX_VMS];
+	static _Thread_local uint64_t xs[HVM_MAX_VMS][31];
+	Hvmgr__V1__Fault fs[HVM_MAX_VMS];
+	Hvmgr__V1__Fault *ptrs[HVM_MAX_VMS];
+	Hvmgr__V1__GetFaultsResponse resp = HVMGR__V1__GET_FAULTS_RESPONSE__INIT;
+	uint32_t mask;
+	size_t n = 0;
+	char label[64];
+
+	if (req->vm) {
+		if (resolve_vm(ag, req->vm, &slots[0], label, sizeof label, &res->st) != 0)
+			return;
+		mask = 1;
+	} else if (hvlink_read_slots(ag->link, slots, &mask, &res->st) != 0) {
+		return;
+	}
+	for (unsigned i = 0; i < HVM_MAX_VMS; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		if (hvlink_read_fault(ag->link, slots[i].id, &recs[n], &res->st) != 0)
+			return;
+		/* A VM that never faulted has no record; asked by name, it
+		 * still answers with an empty list rather than an error. */
+		if (recs[n].kind == HVM_F_NONE)
+			continue;
+		fault_msg(&fs[n], &recs[n], &slots[i], xs[n]);
+		ptrs[n] = &fs[n];
+		n++;
+	}
+	resp.n_faults = n;
+	resp.faults = ptrs;
+	rpc_result_message(res, &resp.base);
+}
+
+void svc_get_self_test(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+{
+	struct agent *ag = ctx->app;
+	struct hvlink_info info;
+	struct hvlink_cmd c;
+	struct hvlink_reply rep;
+	Hvmgr__V1__GetSelfTestResponse resp = HVMGR__V1__GET_SELF_TEST_RESPONSE__INIT;
+
+	if (hvlink_info(ag->link, &info, &res->st) != 0)
+		return;
+	resp.hypervisor_state = (Hvmgr__V1__HypervisorState)info.hv_state;
+	resp.failed_mask = info.selftest_failed;
+	/* SELFTEST_RESULT also tells how many checks ran; without it the
+	 * register page's mask is still the authoritative answer. */
+	if (info.caps & HVM_CAP(HVM_CMD_SELFTEST_RESULT)) {
+		memset(&c, 0, sizeof c);
+		c.cmd = HVM_CMD_SELFTEST_RESULT;
+		if (hvlink_command(ag->link, &c, &rep, &res->st) != 0)
+			return;
+		if (rep.status != HVM_OK) {
+			status_from_reply(&res->st, "self-test result", c.cmd, &rep);
+			return;
+		}
+		resp.failed_mask = (uint32_t)rep.ret[0];
+		resp.checks_run = (uint32_t)rep.ret[1];
+	}
+	resp.passed = resp.failed_mask == 0 && info.hv_state != HVM_HV_SELFTEST_FAILED;
+	rpc_result_message(res, &resp.base);
+}
+
+void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+{
+	struct agent *ag = ctx->app;
+	Hvmgr__V1__GetDiagnosticsResponse resp = HVMGR__V1__GET_DIAGNOSTICS_RESPONSE__INIT;
+	struct hvlink_info info;
+	struct hvlink_counters cnt;
+	struct eventlog_stats es;
+	struct hv_status st;
+	char err[HV_STATUS_MSG_LEN];
+
+	err[0] = '\0';
+	if (hvlink_info(ag->link, &info, &st) == 0) {
+		resp.link_up = 1;
+		resp.hypervisor_state = (Hvmgr__V1__HypervisorState)info.hv_state;
+		resp.hypervisor_alive = agent_hv_alive(ag, info.hv_ticks);
+		resp.hypervisor_uptime_ns = info.uptime_ns;
+		resp.hypervisor_ticks = info.hv_ticks;
+		resp.events_head = info.ev_head;
+		resp.events_acked = info.ev_ack;
+		resp.events_overflow = info.ev_overflow;
+	} else {
+		snprintf(err, sizeof err, "%s", st.msg);
+	}
+	resp.link_error = err;
+	hvlink_counters(ag->link, &cnt);
+	resp.commands_sent = cnt.commands_sent;
+	resp.commands_failed = cnt.commands_failed;
+	resp.commands_timed_out = cnt.commands_timed_out;
+	if (ag->events) {
+		eventlog_stats(ag->events, &es);
+		resp.events_lost_by_agent = es.lost;
+	}
+	resp.agent_uptime_ns = agent_now_ns() - ag->started_ns;
+	resp.ram_file = (char *)ag->ram_file;
+	resp.mgmt_base = ag->mgmt_base;
+	rpc_result_message(res, &resp.base);
+}
+
+void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+{
+	static const char *const cmd_caps[HVM_CMD__COUNT] = {
+		"nop", "get_info", "list", "define", "undefine", "start", "shutdown", "destroy",
+		"reboot", "reset", "suspend", "resume", "get_stats", "load_image", "read_console",
+		"read_fault", "selftest_result",
+	};
+	static const char *const agent_caps[] = {
+		"agent.watch-events", "agent.read-only-socket", "agent.health",
+	};
+	struct agent *ag = ctx->app;
+	Hvmgr__V1__GetVersionResponse resp = HVMGR__V1__GET_VERSION_RESPONSE__INIT;
+	char *caps[HVM_CMD__COUNT + sizeof agent_caps / sizeof agent_caps[0]];
+	struct hvlink_info info;
+	struct hv_status st;
+	size_t n = 0;
+
+	resp.agent_version = HV_VERSION;
+	resp.api = "hvmgr.v1";
+	resp.hypervisor_version = "";
+	if (hvlink_info(ag->link, &info, &st) == 0) {
+		resp.hypervisor_version = info.hv_version;
+		resp.abi_major = info.abi_major;
+		resp.abi_minor = info.abi_minor;
+		for (unsigned i = 0; i < HVM_CMD__COUNT; i++)
+			if (info.caps & HVM_CAP(i))
+				caps[n++] = (char *)cmd_caps[i];
+	}
+	for (size_t i = 0; i < sizeof agent_caps / sizeof agent_caps[0]; i++)
+		caps[n++] = (char *)agent_caps[i];
+	resp.n_capabilities = n;
+	resp.capabilities = caps;
+	rpc_result_message(res, &resp.base);
+}

@@ -1,0 +1,74 @@
+/*
+ * svc_events.c - WatchEvents: streams hv-core's lifecycle and fault events
+ * from the agent's event log (agent/events/), resumable by sequence number.
+ */
+#include "agent.h"
+
+#include <string.h>
+
+#define BATCH 32
+#define WAIT_MS 200 /* how often a waiting stream checks for cancellation */
+
+void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_stream *s,
+		      struct hv_status *st)
+{
+	const Hvmgr__V1__WatchEventsRequest *req = (const Hvmgr__V1__WatchEventsRequest *)m;
+	struct agent *ag = ctx->app;
+	struct eventlog_rec recs[BATCH];
+	struct eventlog_stats es;
+	struct hvm_vm_slot filter;
+	char label[64];
+	int filtered = 0;
+	uint64_t pos;
+
+	if (!ag->events) {
+		hv_status_set(st, HV_UNAVAILABLE, "event log not running");
+		return;
+	}
+	if (req->vm) {
+		if (resolve_vm(ag, req->vm, &filter, label, sizeof label, st) != 0)
+			return;
+		filtered = 1;
+	}
+	eventlog_stats(ag->events, &es);
+	switch (req->start) {
+	case HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_NOW:
+		pos = es.next_seq;
+		break;
+	case HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_AT_SEQ:
+		pos = req->seq;
+		break;
+	case HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_OLDEST:
+		pos = es.oldest_seq;
+		break;
+	default:
+		hv_status_set(st, HV_INVALID_ARGUMENT, "unknown start mode %d", (int)req->start);
+		return;
+	}
+
+	uint64_t carried_lost = 0;
+	while (rpc_stream_alive(s)) {
+		size_t n = eventlog_read(ag->events, &pos, recs, BATCH, WAIT_MS);
+		for (size_t i = 0; i < n; i++) {
+			const struct eventlog_rec *r = &recs[i];
+			carried_lost += r->lost_before;
+			if (filtered && r->ev.vm_id != filter.id)
+				continue;
+			Hvmgr__V1__Event ev = HVMGR__V1__EVENT__INIT;
+			ev.seq = r->ev.seq;
+			ev.time_ns = r->ev.time_ns;
+			ev.type = (Hvmgr__V1__EventType)r->ev.type;
+			ev.vm_id = r->ev.vm_id;
+			ev.vm_name = (char *)r->vm_name;
+			ev.detail = r->ev.detail;
+			ev.reason = (Hvmgr__V1__VmReason)r->ev.reason;
+			ev.lost_before = carried_lost;
+			if (rpc_stream_send(s, &ev.base, st) != 0) {
+				if (st->code == HV_CANCELLED)
+					hv_status_ok(st); /* the client left: nothing to report */
+				return;
+			}
+			carried_lost = 0;
+		}
+	}
+}

@@ -1,0 +1,347 @@
+/*
+ * client.c - gRPC C core client for hvctl (client.h). One channel, one
+ * pluck completion queue; every operation waits for its own tag, so the code
+ * reads top to bottom like a blocking API.
+ */
+#include "client.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+struct hvc {
+	grpc_channel *ch;
+	grpc_completion_queue *cq;
+	char target[PATH_MAX + 8];
+};
+
+struct hvc_stream {
+	struct hvc *c;
+	grpc_call *call;
+	grpc_metadata_array md_init, md_trail;
+	grpc_status_code status;
+	grpc_slice details;
+	int status_tag, recv_tag;  /* addresses used as tags */
+	int recv_pending;
+	int got_md;
+	int ended;
+	grpc_byte_buffer *msg;
+};
+
+void hvc_global_init(void)
+{
+	grpc_init();
+}
+
+void hvc_global_shutdown(void)
+{
+	grpc_shutdown_blocking();
+}
+
+const char *hvc_target(const struct hvc *c)
+{
+	return c->target;
+}
+
+struct hvc *hvc_connect(const char *uri, struct hv_status *st)
+{
+	char path[PATH_MAX], cwd[PATH_MAX];
+	const char *p = uri;
+	struct stat sb;
+
+	if (strncmp(uri, "unix://", 7) == 0)
+		p = uri + 7;
+	else if (strncmp(uri, "unix:", 5) == 0)
+		p = uri + 5;
+	else if (strstr(uri, "://")) {
+		hv_status_set(st, HV_INVALID_ARGUMENT,
+			      "unsupported connection URI '%s' (use unix:///path/to/hv-agent.sock)", uri);
+		return NULL;
+	}
+	if (!*p) {
+		hv_status_set(st, HV_INVALID_ARGUMENT, "connection URI '%s' names no socket", uri);
+		return NULL;
+	}
+	if (p[0] == '/') {
+		if (snprintf(path, sizeof path, "%s", p) >= (int)sizeof path)
+			goto toolong;
+	} else {
+		if (!getcwd(cwd, sizeof cwd) || snprintf(path, sizeof path, "%s/%s", cwd, p) >= (int)sizeof path)
+			goto toolong;
+	}
+	if (stat(path, &sb) != 0) {
+		hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s%s", path, strerror(errno),
+			      errno == ENOENT ? " (is hv-agent running? see --connect)" : "");
+		return NULL;
+	}
+	if (!S_ISSOCK(sb.st_mode)) {
+		hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s is not a socket", path);
+		return NULL;
+	}
+	struct hvc *c = calloc(1, sizeof *c);
+	if (!c) {
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	snprintf(c->target, sizeof c->target, "unix:%s", path);
+	grpc_channel_credentials *creds = grpc_local_credentials_create(UDS);
+	c->ch = grpc_channel_create(c->target, creds, NULL);
+	grpc_channel_credentials_release(creds);
+	c->cq = grpc_completion_queue_create_for_pluck(NULL);
+	return c;
+
+toolong:
+	hv_status_set(st, HV_INVALID_ARGUMENT, "socket path in '%s' is too long", uri);
+	return NULL;
+}
+
+void hvc_close(struct hvc *c)
+{
+	if (!c)
+		return;
+	grpc_channel_destroy(c->ch);
+	grpc_completion_queue_shutdown(c->cq);
+	grpc_completion_queue_destroy(c->cq);
+	free(c);
+}
+
+static grpc_byte_buffer *pack(const ProtobufCMessage *m)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (!buf)
+		return NULL;
+	protobuf_c_message_pack(m, buf);
+	grpc_slice s = grpc_slice_from_copied_buffer((const char *)buf, len);
+	free(buf);
+	grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+	grpc_slice_unref(s);
+	return bb;
+}
+
+static ProtobufCMessage *unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc)
+{
+	grpc_byte_buffer_reader rd;
+
+	if (!grpc_byte_buffer_reader_init(&rd, bb))
+		return NULL;
+	grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+	grpc_byte_buffer_reader_destroy(&rd);
+	ProtobufCMessage *m =
+		protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+	grpc_slice_unref(all);
+	return m;
+}
+
+static void status_from_grpc(struct hv_status *st, grpc_status_code code, grpc_slice details)
+{
+	char *msg = grpc_slice_to_c_string(details);
+
+	hv_status_set(st, (enum hv_code)code, "%s", msg[0] ? msg : "(no details)");
+	gpr_free(msg);
+}
+
+static int wait_tag(struct hvc *c, void *tag, gpr_timespec deadline)
+{
+	grpc_event ev = grpc_completion_queue_pluck(c->cq, tag, deadline, NULL);
+
+	if (ev.type == GRPC_QUEUE_TIMEOUT)
+		return -2;
+	return ev.type == GRPC_OP_COMPLETE && ev.success ? 0 : -1;
+}
+
+int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
+	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, unsigned timeout_ms,
+	     struct hv_status *st)
+{
+	grpc_metadata_array md_init, md_trail;
+	grpc_byte_buffer *in = NULL, *out;
+	grpc_status_code status = GRPC_STATUS_UNKNOWN;
+	grpc_slice details = grpc_empty_slice();
+	grpc_op ops[6];
+	int tag, rc = -1;
+
+	*resp = NULL;
+	out = pack(req);
+	if (!out)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+				       gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+	grpc_slice mslice = grpc_slice_from_copied_string(method);
+	grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice, NULL,
+						   dl, NULL);
+	grpc_slice_unref(mslice);
+	grpc_metadata_array_init(&md_init);
+	grpc_metadata_array_init(&md_trail);
+	memset(ops, 0, sizeof ops);
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = out;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &md_init;
+	ops[4].op = GRPC_OP_RECV_MESSAGE;
+	ops[4].data.recv_message.recv_message = &in;
+	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[5].data.recv_status_on_client.trailing_metadata = &md_trail;
+	ops[5].data.recv_status_on_client.status = &status;
+	ops[5].data.recv_status_on_client.status_details = &details;
+	if (grpc_call_start_batch(call, ops, 6, &tag, NULL) != GRPC_CALL_OK) {
+		hv_status_set(st, HV_INTERNAL, "cannot start the call");
+	} else if (wait_tag(c, &tag, gpr_inf_future(GPR_CLOCK_REALTIME)) != 0) {
+		hv_status_set(st, HV_UNAVAILABLE, "the call to %s failed", method);
+	} else if (status != GRPC_STATUS_OK) {
+		status_from_grpc(st, status, details);
+	} else if (!in || !(*resp = unpack(in, resp_desc))) {
+		hv_status_set(st, HV_INTERNAL, "malformed %s reply from hv-agent", method);
+	} else {
+		hv_status_ok(st);
+		rc = 0;
+	}
+	if (in)
+		grpc_byte_buffer_destroy(in);
+	grpc_byte_buffer_destroy(out);
+	grpc_slice_unref(details);
+	grpc_metadata_array_destroy(&md_init);
+	grpc_metadata_array_destroy(&md_trail);
+	grpc_call_unref(call);
+	return rc;
+}
+
+int hvc_stream_open(struct hvc *c, const char *method, const ProtobufCMessage *req, struct hvc_stream **out,
+		    struct hv_status *st)
+{
+	struct hvc_stream *s;
+	grpc_op ops[3];
+	int tag;
+
+	*out = NULL;
+	s = calloc(1, sizeof *s);
+	grpc_byte_buffer *bb = s ? pack(req) : NULL;
+	if (!bb) {
+		free(s);
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	s->c = c;
+	s->details = grpc_empty_slice();
+	grpc_metadata_array_init(&s->md_init);
+	grpc_metadata_array_init(&s->md_trail);
+	grpc_slice mslice = grpc_slice_from_copied_string(method);
+	s->call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice, NULL,
+					   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	grpc_slice_unref(mslice);
+
+	memset(ops, 0, sizeof ops);
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = bb;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	int rc = grpc_call_start_batch(s->call, ops, 3, &tag, NULL) == GRPC_CALL_OK
+			 ? wait_tag(c, &tag, gpr_inf_future(GPR_CLOCK_REALTIME))
+			 : -1;
+	grpc_byte_buffer_destroy(bb);
+
+	/* The final status, whenever it comes. */
+	memset(ops, 0, sizeof ops);
+	ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[0].data.recv_status_on_client.trailing_metadata = &s->md_trail;
+	ops[0].data.recv_status_on_client.status = &s->status;
+	ops[0].data.recv_status_on_client.status_details = &s->details;
+	if (grpc_call_start_batch(s->call, ops, 1, &s->status_tag, NULL) != GRPC_CALL_OK) {
+		grpc_call_unref(s->call);
+		grpc_metadata_array_destroy(&s->md_init);
+		grpc_metadata_array_destroy(&s->md_trail);
+		free(s);
+		return hv_status_set(st, HV_INTERNAL, "cannot start the stream");
+	}
+	if (rc != 0) {
+		/* Sending failed: the status says why. */
+		wait_tag(c, &s->status_tag, gpr_inf_future(GPR_CLOCK_REALTIME));
+		s->ended = 1;
+		status_from_grpc(st, s->status, s->details);
+		hvc_stream_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int hvc_stream_next(struct hvc_stream *s, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg,
+		    unsigned timeout_ms, struct hv_status *st)
+{
+	*msg = NULL;
+	if (s->ended)
+		return hv_status_set(st, HV_FAILED_PRECONDITION, "the stream has ended");
+	if (!s->recv_pending) {
+		grpc_op ops[2];
+		size_t n = 0;
+		memset(ops, 0, sizeof ops);
+		if (!s->got_md) {
+			ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+			ops[n].data.recv_initial_metadata.recv_initial_metadata = &s->md_init;
+			n++;
+		}
+		ops[n].op = GRPC_OP_RECV_MESSAGE;
+		ops[n].data.recv_message.recv_message = &s->msg;
+		n++;
+		if (grpc_call_start_batch(s->call, ops, n, &s->recv_tag, NULL) != GRPC_CALL_OK)
+			return hv_status_set(st, HV_INTERNAL, "cannot read from the stream");
+		s->recv_pending = 1;
+		s->got_md = 1;
+	}
+	gpr_timespec dl = timeout_ms ? gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+						    gpr_time_from_millis(timeout_ms, GPR_TIMESPAN))
+				     : gpr_inf_future(GPR_CLOCK_REALTIME);
+	int rc = wait_tag(s->c, &s->recv_tag, dl);
+	if (rc == -2)
+		return -2;
+	s->recv_pending = 0;
+	if (rc == 0 && s->msg) {
+		*msg = unpack(s->msg, desc);
+		grpc_byte_buffer_destroy(s->msg);
+		s->msg = NULL;
+		if (!*msg)
+			return hv_status_set(st, HV_INTERNAL, "malformed message on the stream");
+		return 1;
+	}
+	/* End of stream: collect the status. */
+	wait_tag(s->c, &s->status_tag, gpr_inf_future(GPR_CLOCK_REALTIME));
+	s->ended = 1;
+	if (s->status == GRPC_STATUS_OK) {
+		hv_status_ok(st);
+		return 0;
+	}
+	status_from_grpc(st, s->status, s->details);
+	return -1;
+}
+
+void hvc_stream_close(struct hvc_stream *s)
+{
+	if (!s)
+		return;
+	if (!s->ended) {
+		grpc_call_cancel(s->call, NULL);
+		if (s->recv_pending)
+			wait_tag(s->c, &s->recv_tag, gpr_inf_future(GPR_CLOCK_REALTIME));
+		wait_tag(s->c, &s->status_tag, gpr_inf_future(GPR_CLOCK_REALTIME));
+	}
+	if (s->msg)
+		grpc_byte_buffer_destroy(s->msg);
+	grpc_slice_unref(s->details);
+	grpc_metadata_array_destroy(&s->md_init);
+	grpc_metadata_array_destroy(&s->md_trail);
+	grpc_call_unref(s->call);
+	free(s);
+}

@@ -1,0 +1,41 @@
+/*
+ * client.h - hvctl's connection to hv-agent: unary calls and server streams
+ * over gRPC, with protobuf-c messages in and out. The only file of hvctl that
+ * uses the gRPC C core API.
+ */
+#ifndef HVCTL_CLIENT_H
+#define HVCTL_CLIENT_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "status.h"
+
+struct hvc;
+struct hvc_stream;
+
+/* uri: "unix:///abs/path", "unix:path" or a plain path (relative paths are
+ * taken from the current directory). Fails early, with UNAVAILABLE and the
+ * path, when no socket exists there. */
+struct hvc *hvc_connect(const char *uri, struct hv_status *st);
+void hvc_close(struct hvc *c);
+const char *hvc_target(const struct hvc *c);
+
+/* Calls method ("/hvmgr.v1.Hvmgr/GetVm") and decodes the reply with
+ * resp_desc into *resp (free with protobuf_c_message_free_unpacked). */
+int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
+	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+	     unsigned timeout_ms, struct hv_status *st);
+
+int hvc_stream_open(struct hvc *c, const char *method, const ProtobufCMessage *req,
+		    struct hvc_stream **out, struct hv_status *st);
+/* 1: a message in *msg; 0: the stream ended with OK; -1: it ended with an
+ * error (st); -2: nothing arrived within timeout_ms (0 = wait forever). */
+int hvc_stream_next(struct hvc_stream *s, const ProtobufCMessageDescriptor *desc,
+		    ProtobufCMessage **msg, unsigned timeout_ms, struct hv_status *st);
+/* Cancels the stream if it is still open, and frees it. */
+void hvc_stream_close(struct hvc_stream *s);
+
+void hvc_global_init(void);
+void hvc_global_shutdown(void);
+
+#endif /* HVCTL_CLIENT_H */

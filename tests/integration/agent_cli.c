@@ -1,0 +1,466 @@
+/*
+ * agent_cli.c - integration tests of hv-agent and hvctl together: the real
+ * daemon, real gRPC over its unix sockets, the real CLI, with the management
+ * region played by hvlink_fakecore (a TEST DOUBLE of hv-core, from
+ * tests/unit/) so every answer of the hypervisor side is under the test's
+ * control. The same paths against the real hv-core under QEMU are in
+ * agent_e2e.c.
+ *
+ * Every test runs in a fresh mkdtemp directory, stops hv-agent with SIGTERM
+ * and checks it exited 0 (clean shutdown; under ASan also: no leak).
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <libfdt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent_harness.h"
+#include "hvlink_fakecore.h"
+
+static char dir[64], ram[128], rw_uri[256], ro_uri[256];
+static struct fakecore *fc;
+static struct agent_proc agent;
+static char *out, *err;
+
+static const struct fakecore_vm vm_linux = {
+	.name = "linux", .state = HVM_VM_RUNNING, .reason = HVM_R_BOOTED, .vcpus = 2,
+	.pcpu_mask = 0x6, .mem_bytes = 256ull << 20, .criticality = 2, .fault_policy = 3,
+	.heartbeat = 1234, .image_version = "1.2.3",
+	.uuid = { 0x6a, 0x95, 0xeb, 0x01, 0xf6, 0xa4, 0x83, 0x04, 0x79, 0xaa, 0x97, 0xf2, 0x50, 0x2e, 0x19, 0x3f },
+};
+
+static const struct fakecore_vm vm_rtos = {
+	.name = "rtos", .state = HVM_VM_SHUTOFF, .reason = HVM_R_DEFINED, .vcpus = 1,
+	.pcpu_mask = 0x1, .mem_bytes = 16ull << 20, .criticality = 4,
+};
+
+static void make_dir(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/agent-cli-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(ram, sizeof ram, "%s/guest-ram", dir);
+	snprintf(rw_uri, sizeof rw_uri, "unix://%s/hv-agent.sock", dir);
+	snprintf(ro_uri, sizeof ro_uri, "unix://%s/hv-agent-ro.sock", dir);
+	out = err = NULL;
+	fc = NULL;
+	memset(&agent, 0, sizeof agent);
+}
+
+static void make_core(void)
+{
+	fc = fakecore_create(ram, FAKECORE_RAM_BASE, HVM_DEFAULT_BASE);
+	cr_assert_not_null(fc);
+	fakecore_set_vm(fc, 0, &vm_linux);
+	fakecore_set_vm(fc, 1, &vm_rtos);
+	cr_assert_eq(fakecore_start(fc), 0);
+}
+
+static void start_agent(void)
+{
+	static const char *const extra[] = { "--cmd-timeout-ms", "2000", NULL };
+	cr_assert_eq(agent_start(&agent, dir, extra), 0, "%s", agent.err);
+}
+
+static void setup(void)
+{
+	make_dir();
+	make_core();
+	start_agent();
+}
+
+static void teardown(void)
+{
+	agent_stop(&agent);
+	fakecore_destroy(fc);
+	free(out);
+	free(err);
+	remove_tree(dir);
+}
+
+/* Runs hvctl against the read-write socket; returns its exit status. */
+#define HVCTL(...) hvctl_run((const char *const[]){ "--connect", rw_uri, __VA_ARGS__, NULL })
+#define HVCTL_RO(...) hvctl_run((const char *const[]){ "--connect", ro_uri, __VA_ARGS__, NULL })
+
+static int hvctl_run(const char *const *args)
+{
+	free(out);
+	free(err);
+	return run_hvctl(args, &out, &err);
+}
+
+/* The agent stops cleanly on SIGTERM: exit status 0, sockets removed. */
+static void expect_clean_stop(void)
+{
+	int rc = agent_stop(&agent);
+	char *log = read_file_text(agent.log);
+	cr_expect_eq(rc, 0, "hv-agent exit status %d; log:\n%s", rc, log ? log : "");
+	free(log);
+	cr_expect_neq(access(agent.sock, F_OK), 0, "socket left behind");
+}
+
+TestSuite(agent_cli, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ---- Part A: reads ---------------------------------------------------- */
+
+Test(agent_cli, list_all_in_virsh_layout)
+{
+	cr_assert_eq(HVCTL("list", "--all"), 0, "%s", err);
+	cr_assert_str_eq(out, " Id   Name    State\n"
+			      "------------------------\n"
+			      " 0    linux   running\n"
+			      " 1    rtos    shut off\n"
+			      "\n");
+	cr_assert_str_eq(err, "");
+	expect_clean_stop();
+}
+
+Test(agent_cli, list_without_all_shows_active_vms)
+{
+	cr_assert_eq(HVCTL("list"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "linux"));
+	cr_assert_null(strstr(out, "rtos"), "%s", out);
+	expect_clean_stop();
+}
+
+Test(agent_cli, dominfo_shows_state_resources_and_health)
+{
+	cr_assert_eq(HVCTL("dominfo", "linux"), 0, "%s", err);
+	static const char *const lines[] = {
+		"Id:             0\n", "Name:           linux\n",
+		"UUID:           6a95eb01-f6a4-8304-79aa-97f2502e193f\n", "State:          running\n",
+		"Reason:         booted\n", "CPU(s):         2\n", "CPU affinity:   1-2\n",
+		"Max memory:     262144 KiB\n", "Criticality:    ASIL-B\n", "Fault policy:   3\n",
+		"Heartbeat:      1234 (", "Image version:  1.2.3\n", "Faults:         0\n",
+	};
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		cr_expect_not_null(strstr(out, lines[i]), "missing '%s' in:\n%s", lines[i], out);
+	/* by id and by uuid as well */
+	cr_assert_eq(HVCTL("dominfo", "1"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "Name:           rtos\n"), "%s", out);
+	cr_assert_eq(HVCTL("dominfo", "6a95eb01-f6a4-8304-79aa-97f2502e193f"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "Name:           linux\n"), "%s", out);
+	expect_clean_stop();
+}
+
+Test(agent_cli, list_json_is_parseable_and_complete)
+{
+	json_error_t jerr;
+
+	cr_assert_eq(HVCTL("list", "--all", "--json"), 0, "%s", err);
+	json_t *j = json_loads(out, 0, &jerr);
+	cr_assert_not_null(j, "not JSON: %s\n%s", jerr.text, out);
+	cr_assert(json_is_array(j));
+	cr_assert_eq(json_array_size(j), 2);
+	json_t *v = json_array_get(j, 1);
+	cr_expect_str_eq(json_string_value(json_object_get(v, "name")), "rtos");
+	cr_expect_str_eq(json_string_value(json_object_get(v, "state")), "shut off");
+	cr_expect_str_eq(json_string_value(json_object_get(v, "criticality")), "ASIL-D");
+	cr_expect_eq(json_integer_value(json_object_get(v, "memory_bytes")), 16ll << 20);
+	json_decref(j);
+	expect_clean_stop();
+}
+
+Test(agent_cli, dominfo_json)
+{
+	json_error_t jerr;
+
+	cr_assert_eq(HVCTL("dominfo", "linux", "--json"), 0, "%s", err);
+	json_t *j = json_loads(out, 0, &jerr);
+	cr_assert_not_null(j, "not JSON: %s\n%s", jerr.text, out);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "uuid")), "6a95eb01-f6a4-8304-79aa-97f2502e193f");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "reason")), "booted");
+	cr_expect_eq(json_integer_value(json_object_get(j, "heartbeat")), 1234);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "image_version")), "1.2.3");
+	json_decref(j);
+	expect_clean_stop();
+}
+
+Test(agent_cli, unknown_vm_fails_with_one_line_naming_it)
+{
+	cr_assert_eq(HVCTL("dominfo", "nope"), 1);
+	cr_assert_str_eq(out, "");
+	cr_assert_not_null(strstr(err, "no VM named 'nope'"), "%s", err);
+	cr_assert_not_null(strstr(err, "[NOT_FOUND]"), "%s", err);
+	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line expected: %s", err);
+	cr_assert_eq(HVCTL("dominfo", "9"), 1);
+	cr_assert_not_null(strstr(err, "no VM with id 9"), "%s", err);
+	cr_assert_eq(HVCTL("dominfo", "00000000-0000-0000-0000-0000000000ff"), 1);
+	cr_assert_not_null(strstr(err, "[NOT_FOUND]"), "%s", err);
+	expect_clean_stop();
+}
+
+Test(agent_cli, unreachable_agent_fails_with_a_reason)
+{
+	char uri[256];
+
+	snprintf(uri, sizeof uri, "unix://%s/none.sock", dir);
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "list", "--all", NULL }), 1);
+	cr_assert_str_eq(out, "");
+	cr_assert_not_null(strstr(err, "cannot reach hv-agent"), "%s", err);
+	cr_assert_not_null(strstr(err, "none.sock"), "%s", err);
+
+	/* A socket file nobody accepts on (a crashed agent's leftover). */
+	char path[100];
+	snprintf(path, sizeof path, "%.80s/dead.sock", dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	close(fd);
+	snprintf(uri, sizeof uri, "unix://%s", path);
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "list", NULL }), 1);
+	cr_assert_not_null(strstr(err, "[UNAVAILABLE]"), "%s", err);
+	expect_clean_stop();
+}
+
+Test(agent_cli, command_line_errors_exit_2)
+{
+	cr_assert_eq(HVCTL("dominfo"), 2);
+	cr_assert_not_null(strstr(err, "usage: hvctl dominfo"), "%s", err);
+	cr_assert_eq(HVCTL("frobnicate"), 2);
+	cr_assert_eq(HVCTL("list", "--bogus"), 2);
+	cr_assert_not_null(strstr(err, "unknown option '--bogus'"), "%s", err);
+	cr_assert_eq(hvctl_run((const char *const[]){ "-c", rw_uri, "list", NULL }), 0, "%s", err);
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", NULL }), 2);
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", "tcp://127.0.0.1:1", "list", NULL }), 1);
+	cr_assert_not_null(strstr(err, "unsupported connection URI"), "%s", err);
+	cr_assert_eq(HVCTL("help"), 0);
+	cr_assert_not_null(strstr(out, "dominfo"), "%s", out);
+	cr_assert_not_null(strstr(out, "list"), "%s", out);
+	expect_clean_stop();
+}
+
+Test(agent_cli, agent_started_before_hypervisor_reports_then_recovers)
+{
+	/* Fresh agent with no RAM file at all. */
+	agent_stop(&agent);
+	fakecore_destroy(fc);
+	fc = NULL;
+	unlink(ram);
+	start_agent();
+	cr_assert_eq(HVCTL("list", "--all"), 1);
+	cr_assert_not_null(strstr(err, "[UNAVAILABLE]"), "%s", err);
+	cr_assert_not_null(strstr(err, "guest-ram"), "%s", err);
+	cr_assert_eq(HVCTL("health"), 1);
+	cr_assert_str_eq(out, "NOT_SERVING\n");
+	/* hv-core comes up: the same agent serves without a restart. */
+	make_core();
+	cr_assert_eq(HVCTL("list", "--all"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "linux"), "%s", out);
+	cr_assert_eq(HVCTL("health"), 0, "%s", err);
+	cr_assert_str_eq(out, "SERVING\n");
+	expect_clean_stop();
+}
+
+Test(agent_cli, second_agent_on_same_state_dir_is_refused)
+{
+	int rc = run_program(HV_BIN_DIR "/hv-agent",
+			     (const char *const[]){ "--foreground", "--state-dir", dir, NULL }, &out, &err);
+	cr_assert_eq(rc, 1, "second hv-agent: status %d, %s", rc, err);
+	cr_assert_not_null(strstr(err, "another hv-agent"), "%s", err);
+	free(out);
+	free(err);
+	out = err = NULL;
+	/* the first one still serves */
+	cr_assert_eq(HVCTL("list"), 0, "%s", err);
+	expect_clean_stop();
+}
+
+Test(agent_cli, daemon_mode_detaches_and_stops_on_sigterm)
+{
+	char pidfile[200], logfile[200];
+
+	agent_stop(&agent);
+	int rc = run_program(HV_BIN_DIR "/hv-agent", (const char *const[]){ "--state-dir", dir, NULL }, &out, &err);
+	cr_assert_eq(rc, 0, "daemon start: %d %s", rc, err);
+	snprintf(pidfile, sizeof pidfile, "%s/hv-agent.pid", dir);
+	snprintf(logfile, sizeof logfile, "%s/hv-agent.log", dir);
+	char *pid = read_file_text(pidfile);
+	cr_assert_not_null(pid);
+	long p = strtol(pid, NULL, 10);
+	free(pid);
+	cr_assert_gt(p, 1);
+	cr_assert_eq(HVCTL("list", "--all"), 0, "%s", err);
+	cr_assert_eq(kill((pid_t)p, SIGTERM), 0);
+	for (int i = 0; i < 1500 && access(pidfile, F_OK) == 0; i++)
+		usleep(20000);
+	cr_assert_neq(access(pidfile, F_OK), 0, "daemon did not stop");
+	char *log = read_file_text(logfile);
+	cr_assert_not_null(log && strstr(log, "stopped") ? log : NULL, "log: %s", log ? log : "");
+	free(log);
+}
+
+/* ---- Part B: lifecycle, events, diagnostics ---------------------------- */
+
+Test(agent_cli, lifecycle_verbs_drive_the_state_machine)
+{
+	cr_assert_eq(HVCTL("start", "rtos"), 0, "%s", err);
+	cr_assert_str_eq(out, "Domain 'rtos' started\n\n");
+	cr_assert_eq(HVCTL("domstate", "rtos", "--reason"), 0, "%s", err);
+	cr_assert_str_eq(out, "running (booted)\n\n");
+	cr_assert_eq(HVCTL("suspend", "rtos"), 0, "%s", err);
+	cr_assert_eq(HVCTL("domstate", "rtos"), 0, "%s", err);
+	cr_assert_str_eq(out, "paused\n\n");
+	cr_assert_eq(HVCTL("resume", "rtos"), 0, "%s", err);
+	cr_assert_eq(HVCTL("reboot", "rtos"), 0, "%s", err);
+	cr_assert_eq(HVCTL("reset", "1"), 0, "%s", err);
+	cr_assert_str_eq(out, "Domain 'rtos' was reset\n\n");
+	cr_assert_eq(HVCTL("shutdown", "rtos", "--timeout-ms", "500"), 0, "%s", err);
+	cr_assert_eq(HVCTL("domstate", "rtos", "--reason"), 0, "%s", err);
+	cr_assert_str_eq(out, "shut off (shutdown)\n\n");
+	cr_assert_eq(HVCTL("destroy", "linux"), 0, "%s", err);
+	cr_assert_str_eq(out, "Domain 'linux' destroyed\n\n");
+	expect_clean_stop();
+}
+
+Test(agent_cli, refused_transition_maps_to_failed_precondition)
+{
+	cr_assert_eq(HVCTL("start", "linux"), 1);
+	cr_assert_not_null(strstr(err, "[FAILED_PRECONDITION]"), "%s", err);
+	cr_assert_not_null(strstr(err, "E_STATE"), "%s", err);
+	cr_assert_not_null(strstr(err, "already running"), "%s", err);
+	cr_assert_eq(HVCTL("shutdown", "linux", "--timeout-ms", "soon"), 2);
+	expect_clean_stop();
+}
+
+Test(agent_cli, unimplemented_command_maps_to_unimplemented)
+{
+	fakecore_disable_cmd(fc, HVM_CMD_RESET);
+	cr_assert_eq(HVCTL("reset", "linux"), 1);
+	cr_assert_not_null(strstr(err, "[UNIMPLEMENTED]"), "%s", err);
+	cr_assert_not_null(strstr(err, "E_UNKNOWN_CMD"), "%s", err);
+	expect_clean_stop();
+}
+
+Test(agent_cli, silent_hypervisor_gives_deadline_exceeded)
+{
+	fakecore_pause(fc, true);
+	cr_assert_eq(HVCTL("start", "rtos"), 1);
+	cr_assert_not_null(strstr(err, "[DEADLINE_EXCEEDED]"), "%s", err);
+	cr_assert_not_null(strstr(err, "did not complete START"), "%s", err);
+	fakecore_pause(fc, false);
+	expect_clean_stop();
+}
+
+Test(agent_cli, read_only_socket_refuses_changes)
+{
+	cr_assert_eq(HVCTL_RO("list", "--all"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "rtos"), "%s", out);
+	cr_assert_eq(HVCTL_RO("start", "rtos"), 1);
+	cr_assert_not_null(strstr(err, "[PERMISSION_DENIED]"), "%s", err);
+	cr_assert_not_null(strstr(err, "read-only"), "%s", err);
+	cr_assert_eq(HVCTL("domstate", "rtos"), 0, "%s", err);
+	cr_assert_str_eq(out, "shut off\n\n"); /* nothing changed */
+	expect_clean_stop();
+}
+
+static void write_dtb(const char *path, const char *name)
+{
+	char buf[512];
+	cr_assert_eq(fdt_create(buf, sizeof buf), 0);
+	fdt_finish_reservemap(buf);
+	fdt_begin_node(buf, "");
+	fdt_property_string(buf, "vm-name", name);
+	fdt_end_node(buf);
+	cr_assert_eq(fdt_finish(buf), 0);
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	fwrite(buf, 1, fdt_totalsize(buf), f);
+	fclose(f);
+}
+
+Test(agent_cli, define_and_undefine)
+{
+	char path[200], bad[200];
+
+	snprintf(path, sizeof path, "%s/newvm.dtb", dir);
+	write_dtb(path, "newvm");
+	cr_assert_eq(HVCTL("define", path), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "Domain 'newvm' defined from"), "%s", out);
+	cr_assert_eq(HVCTL("dominfo", "newvm"), 0, "%s", err);
+	cr_assert_eq(HVCTL("define", path), 1);
+	cr_assert_not_null(strstr(err, "[ALREADY_EXISTS]"), "%s", err);
+	cr_assert_eq(HVCTL("undefine", "newvm"), 0, "%s", err);
+	cr_assert_str_eq(out, "Domain 'newvm' has been undefined\n\n");
+	cr_assert_eq(HVCTL("dominfo", "newvm"), 1);
+
+	snprintf(bad, sizeof bad, "%s/bad.dtb", dir);
+	FILE *f = fopen(bad, "w");
+	fputs("/dts-v1/; / { name = \"x\"; };\n", f);
+	fclose(f);
+	cr_assert_eq(HVCTL("define", bad), 1);
+	cr_assert_not_null(strstr(err, "not a device tree blob"), "%s", err);
+	expect_clean_stop();
+}
+
+Test(agent_cli, events_stream_and_resume)
+{
+	json_error_t jerr;
+
+	cr_assert_eq(HVCTL("start", "rtos"), 0, "%s", err);
+	cr_assert_eq(HVCTL("suspend", "rtos"), 0, "%s", err);
+	/* From the oldest event the agent holds: STARTED then SUSPENDED. */
+	cr_assert_eq(HVCTL("event", "--oldest", "--count", "2"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "event 'lifecycle' for domain 'rtos': Started Booted"), "%s", out);
+	cr_assert_not_null(strstr(out, "event 'lifecycle' for domain 'rtos': Suspended User"), "%s", out);
+	/* JSON lines, and resuming after the first event. */
+	cr_assert_eq(HVCTL("event", "--oldest", "--json"), 0, "%s", err);
+	json_t *j = json_loads(out, 0, &jerr);
+	cr_assert_not_null(j, "%s: %s", jerr.text, out);
+	json_int_t seq = json_integer_value(json_object_get(j, "seq"));
+	json_decref(j);
+	char from[32];
+	snprintf(from, sizeof from, "%lld", (long long)seq + 1);
+	cr_assert_eq(HVCTL("event", "--from", from, "--json"), 0, "%s", err);
+	j = json_loads(out, 0, &jerr);
+	cr_assert_not_null(j, "%s: %s", jerr.text, out);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "type")), "Suspended");
+	json_decref(j);
+	/* Nothing new: the loop ends at its timeout. */
+	cr_assert_eq(HVCTL("event", "--loop", "--timeout", "1"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "event loop timed out\nevents received: 0\n"), "%s", out);
+	expect_clean_stop();
+}
+
+Test(agent_cli, console_prints_the_ring)
+{
+	fakecore_console(fc, 0, "boot ok\nlogin: ", 15);
+	cr_assert_eq(HVCTL("console", "linux"), 0, "%s", err);
+	cr_assert_str_eq(out, "boot ok\nlogin: ");
+	expect_clean_stop();
+}
+
+Test(agent_cli, faults_selftest_diag_version_health)
+{
+	struct hvm_fault f;
+
+	memset(&f, 0, sizeof f);
+	f.kind = HVM_F_STAGE2_ABORT;
+	f.esr = 0x92000046;
+	f.far = 0xdead0000;
+	fakecore_set_fault(fc, 0, &f);
+	cr_assert_eq(HVCTL("faults", "linux"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "stage2-abort"), "%s", out);
+	cr_assert_not_null(strstr(out, "FAR_EL2=0x00000000dead0000"), "%s", out);
+	cr_assert_eq(HVCTL("selftest"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "passed"), "%s", out);
+	cr_assert_eq(HVCTL("diag"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "Link:           up"), "%s", out);
+	cr_assert_eq(HVCTL("version", "--json"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "fakecore-test-double"), "%s", out);
+	cr_assert_not_null(strstr(out, "\"start\""), "%s", out);
+	cr_assert_eq(HVCTL("health"), 0, "%s", err);
+	cr_assert_str_eq(out, "SERVING\n");
+	cr_assert_eq(HVCTL("domstats", "linux"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "Domain: 'linux'"), "%s", out);
+	expect_clean_stop();
+}
+
+/* The same client paths against the real hv-core under QEMU: agent_e2e.c. */

@@ -1,0 +1,14 @@
+# hv-agent unit tests: the event log over hvlink and the fake management
+# region (hvlink_fakecore.c, a test double), and the status mapping tables.
+if(TARGET hvagent)
+  find_library(HV_HOST_FDT_LIB fdt REQUIRED)
+  hv_criterion_test(agent_eventlog_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_eventlog_test.c ${CMAKE_CURRENT_LIST_DIR}/hvlink_fakecore.c
+    LIBS hvagent ${HV_HOST_FDT_LIB} pthread
+    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
+    LABELS unit)
+  hv_criterion_test(agent_status_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_status_test.c
+    LIBS hvagent
+    LABELS unit)
+endif()
