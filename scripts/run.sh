@@ -39,10 +39,10 @@ if [ ! -f "$STATE/pki/ca.crt" ]; then
 fi
 
 echo "run: booting hv-core under QEMU (console log: $STATE/serial.log)"
-bash scripts/hv-qemu.sh --dir "$STATE" --core "$BUILD/hv-core-out" ${HV_QEMU_ARGS:-}
+bash scripts/hv-qemu.sh --dir "$STATE" --core "$BUILD/hv-core-out" ${HV_QEMU_ARGS:---guest rtos-demo --guest linux}
 
 echo "run: starting hv-agent (log: $STATE/hv-agent.log)"
-"$BUILD/bin/hv-agent" --state-dir "$STATE" --listen "$LISTEN" --pki "$STATE/pki" \
+"$BUILD/bin/hv-agent" --state-dir "$STATE" --listen "$LISTEN" --tls-dir "$STATE/pki" \
   --foreground >>"$STATE/hv-agent.log" 2>&1 &
 agent_pid=$!
 
@@ -58,6 +58,8 @@ cat <<MSG
 
     build/bin/hvctl list --all            # VMs and their state
     build/bin/hvctl dominfo rtos-demo     # one VM, with its heartbeat
+    build/bin/hvctl dominfo linux         # the Debian Linux guest
+    build/bin/hvctl console linux         # its console (Ctrl-] detaches)
     build/bin/hvctl list --all --json     # the same as JSON
     build/bin/hvctl help                  # every command
 
