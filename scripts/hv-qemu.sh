@@ -36,7 +36,7 @@
 # --foreground: exec's QEMU in place, so the caller's child *is* QEMU.
 set -euo pipefail
 
-usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 dir= core= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject=
 while [ $# -gt 0 ]; do

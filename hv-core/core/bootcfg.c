@@ -159,6 +159,7 @@ void bootcfg_start(void)
 			hv_log("vm '%s' not started: %s (status %u)", vms[next].cfg.name, msg, st);
 			vms[next].reason = HVM_R_FAILED;
 			mgmt_publish_slot(&vms[next]);
+			events_append(HVM_EV_STOPPED, (uint32_t)next, 0, HVM_R_FAILED); /* MGMT-050 */
 		}
 	}
 }

@@ -91,28 +91,42 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 {
 	struct vm *vm = &vms[id];
 	const struct vm_config *c = &vm->cfg;
+	const struct vmcfg *vc = vmdef_config(id);
 	const uint8_t *src = (const uint8_t *)(uintptr_t)(mgmt_regs()->staging_base + off);
-	if (len > c->image_max || (c->has_sha256 && len != c->image_size)) {
+	int has_sha = c->has_sha256;
+	const uint8_t *want = c->image_sha256;
+	uint64_t size = has_sha ? c->image_size : c->image_max, max = c->image_max, slot = c->image_pa;
+	if (index == 1) {
+		if (!vc || !vc->boot.has_initrd) {
+			hv_snprintf(msg, mlen, "'%s' has no initrd in its configuration", c->name);
+			return HVM_E_BAD_ARG;
+		}
+		has_sha = 1;
+		want = vc->boot.initrd_sha256;
+		size = vc->boot.initrd_size;
+		max = c->initrd_max;
+		slot = c->initrd_pa;
+	}
+	if (len > max || (has_sha && len != size)) {
 		hv_snprintf(msg, mlen, "'%s': %lu bytes, the configuration says %lu", c->name,
-			    (unsigned long)len,
-			    (unsigned long)(c->has_sha256 ? c->image_size : c->image_max));
+			    (unsigned long)len, (unsigned long)size);
 		return HVM_E_BAD_ARG;
 	}
-	if (c->has_sha256) {
+	if (has_sha) {
 		uint8_t d[32];
 		sha256(src, len, d);
-		if (memcmp(d, c->image_sha256, 32) != 0) {
-			hv_snprintf(msg, mlen, "'%s': staged image SHA-256 differs from its configuration",
-				    c->name);
+		if (memcmp(d, want, 32) != 0) {
+			hv_snprintf(msg, mlen, "'%s': staged %s SHA-256 differs from its configuration",
+				    c->name, index ? "initrd" : "image");
 			return HVM_E_HASH;
 		}
 	}
-	uint8_t *dst = (uint8_t *)(uintptr_t)c->image_pa;
+	uint8_t *dst = (uint8_t *)(uintptr_t)slot;
 	if (dst != src)
 		memmove(dst, src, len);
 	dcache_clean_range(dst, len);
-	hv_log("vm %u '%s': image of %lu bytes loaded into the store at 0x%lx", id, c->name,
-	       (unsigned long)len, (unsigned long)c->image_pa);
+	hv_log("vm %u '%s': %s of %lu bytes loaded into the store at 0x%lx", id, c->name,
+	       index ? "initrd" : "image", (unsigned long)len, (unsigned long)slot);
 	return HVM_OK;
 }
 

@@ -82,12 +82,12 @@ static void cmd_lifecycle(const struct mgmt_cmd *c, struct mgmt_reply *r, volati
 }
 
 /* MGMT-048: arg[0] = staging offset, arg[1] = length, arg[2] = image index
- * (0 = the boot image; other indexes are reserved). */
+ * (0 = the boot image, 1 = the initrd; other indexes are reserved). */
 static void cmd_load_image(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
 	uint64_t off = c->arg[0], len = c->arg[1], size = mgmt_be_staging_size();
-	if (c->arg[2] != 0) {
-		fail(r, HVM_E_BAD_ARG, "LOAD_IMAGE: image index %llu: only 0 (boot image) exists",
+	if (c->arg[2] > 1) {
+		fail(r, HVM_E_BAD_ARG, "LOAD_IMAGE: image index %llu: only 0 (image), 1 (initrd)",
 		     (unsigned long long)c->arg[2]);
 		return;
 	}
@@ -96,7 +96,7 @@ static void cmd_load_image(const struct mgmt_cmd *c, struct mgmt_reply *r, volat
 		     (unsigned long long)off, (unsigned long long)len);
 		return;
 	}
-	r->status = mgmt_be_load_image(c->vm_id, off, len, 0, r->msg, sizeof(r->msg));
+	r->status = mgmt_be_load_image(c->vm_id, off, len, (uint32_t)c->arg[2], r->msg, sizeof(r->msg));
 }
 
 static void copy_out(volatile uint8_t *d, const void *src, size_t len)

@@ -16,11 +16,13 @@
  *               window below RAM never executable, RAM only where the
  *               platform has RAM, nothing else; TCR_EL2/SCTLR_EL2 as set
  *   6 STAGE2    each VM's stage-2 tables map exactly its memory, its
- *               cooperation page and its channel windows, nothing else
+ *               cooperation page, its channel windows and its pass-through
+ *               device windows, nothing else
  *
  * Fault injection (docs/mgmt-abi.md MGMT-191): bit n of `inject` corrupts the
  * subject of check n just before the check reads it (and repairs it after),
- * which proves each check detects a corruption. A failure of checks 0..5
+ * which proves each check detects a corruption. Check 6's corruption (a
+ * mapping of the management region) goes into the first VM's tables only. A failure of checks 0..5
  * affects every VM; a failure of check 6 only the VM whose tables differ.
  */
 #include <string.h>
@@ -221,6 +223,12 @@ static int allowed(const struct vm *vm, const struct vmcfg *vc, uint64_t ipa, ui
 		if (ipa >= w->ipa && ipa + size <= w->ipa + w->size)
 			return pa == ipa - w->ipa + w->pa;
 	}
+	for (uint32_t i = 0; vc && i < vc->ndev; i++)
+		for (uint32_t j = 0; j < vc->dev[i].nreg; j++) {
+			const struct vmcfg_range *w = &vc->dev[i].reg[j];
+			if (ipa >= w->ipa && ipa + size <= w->ipa + w->size)
+				return pa == ipa - w->ipa + w->pa;
+		}
 	return 0;
 }
 
@@ -291,9 +299,12 @@ uint32_t selftest_run(uint32_t inject)
 	check_hcr(inject & 4);
 	check_vtcr_vttbr(inject & 8, inject & 16);
 	check_el2_tables(inject & 32);
+	int inject_s2 = (inject & 64) != 0; /* the first VM only: shows the per-VM scope */
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
-		if (vms[i].used)
-			check_stage2(&vms[i], inject & 64);
+		if (vms[i].used) {
+			check_stage2(&vms[i], inject_s2);
+			inject_s2 = 0;
+		}
 	run = CHECKS;
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
 		if (vms[i].used && ((failed & 0x3Fu) || (vm_blocked_mask & (1u << i))))

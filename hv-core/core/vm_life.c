@@ -36,6 +36,7 @@
 #include "vgic.h"
 #include "ipi.h"
 #include "vm_life.h"
+#include "vmdef.h"
 #include "guest_boot.h"
 
 #define IMAGE_MAGIC 0x644D5241u /* "ARM\x64" at 0x38 of an arm64 Image */
@@ -86,7 +87,7 @@ static void __attribute__((noreturn)) park_vcpu(struct vcpu *v)
 void vm_vcpu_entering(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	/* Dekker with vm_stop_vcpus(): set live, then look at run; the stopper
+	/* Dekker with stop_vcpus(): set live, then look at run; the stopper
 	 * clears run, then looks at live. One of the two sees the other. */
 	__atomic_or_fetch(&vm->live_mask, 1u << v->id, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&v->run, __ATOMIC_SEQ_CST))
@@ -114,7 +115,7 @@ static uint32_t exit_class(uint32_t kind, uint64_t esr)
 void vm_vcpu_check(struct vcpu *v, uint32_t kind, uint64_t esr)
 {
 	struct vm *vm = v->vm;
-	vm->stats.exits_by_class[exit_class(kind, esr)]++;
+	__atomic_add_fetch(&vm->stats.exits_by_class[exit_class(kind, esr)], 1, __ATOMIC_RELAXED);
 	for (;;) {
 		if (!__atomic_load_n(&v->run, __ATOMIC_SEQ_CST))
 			park_vcpu(v);
@@ -179,6 +180,16 @@ static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_o
 		sha256(img, c->image_size, d);
 		if (memcmp(d, c->image_sha256, 32) != 0) {
 			hv_snprintf(msg, len, "'%s': image SHA-256 differs from the configuration",
+				    c->name);
+			return HVM_E_HASH;
+		}
+	}
+	const struct vmcfg *vc = vmdef_config(vm->id);
+	if (vc && vc->boot.has_initrd) { /* REQ-SAF-12 for the initrd as well */
+		uint8_t d[32];
+		sha256((const void *)(uintptr_t)c->initrd_pa, vc->boot.initrd_size, d);
+		if (memcmp(d, vc->boot.initrd_sha256, 32) != 0) {
+			hv_snprintf(msg, len, "'%s': initrd SHA-256 differs from the configuration",
 				    c->name);
 			return HVM_E_HASH;
 		}
@@ -261,13 +272,21 @@ enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned 
 		hv_snprintf(msg, len, "'%s': a boot self-test it depends on failed", vm->cfg.name);
 		return HVM_E_SELFTEST;
 	}
-	enum hvm_status st = boot_or_defer(vm, msg, len);
+	uint64_t copy, off, entry;
+	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
 	if (st != HVM_OK)
-		return st;
+		return st; /* refused: nothing changed */
+	/* the state is RUNNING before a vCPU can run: a guest that faults at once
+	 * must find it so, or its CRASHED would be overwritten */
 	vm->paused = 0;
 	set_state(vm, HVM_VM_RUNNING, reason);
 	publish_event(vm, HVM_EV_STARTED, 0);
-	return HVM_OK;
+	st = boot_or_defer(vm, msg, len);
+	if (st != HVM_OK) {
+		set_state(vm, HVM_VM_SHUTOFF, HVM_R_FAILED);
+		publish_event(vm, HVM_EV_STOPPED, 0);
+	}
+	return st;
 }
 
 enum hvm_status vm_start(struct vm *vm, char *msg, unsigned msglen)
@@ -345,6 +364,11 @@ void vm_op_resume(struct vm *vm)
 
 enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len)
 {
+	/* a VM just stopped may still have a vCPU on its way out: the kick makes
+	 * that a matter of microseconds, so wait for it, bounded */
+	uint64_t until = timer_count() + timer_ns_to_count(200000000ull);
+	while (__atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) != 0 && timer_count() < until)
+		__asm__ volatile("yield");
 	if (__atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) != 0) {
 		hv_snprintf(msg, len, "'%s' is still stopping its vCPUs; try again", vm->cfg.name);
 		return HVM_E_STATE;

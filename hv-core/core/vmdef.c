@@ -53,13 +53,60 @@ static void describe(uint32_t id, struct vmcfg *out)
 	out->fault_policy = c->fault_policy;
 }
 
-static int image_slot_free(uint64_t pa, uint64_t size, uint32_t skip)
+static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
-	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
-		if (i != skip && vms[i].used && pa < vms[i].cfg.image_pa + vms[i].cfg.image_max &&
-		    vms[i].cfg.image_pa < pa + size)
+	return a < b + blen && b < a + alen;
+}
+
+/* Whether [pa, +size) is free in the image store: no defined VM's image or
+ * initrd slot, nor `also` (a slot being assigned to the same VM). */
+static int store_free(uint64_t pa, uint64_t size, uint64_t also_pa, uint64_t also_size)
+{
+	if (also_size && overlaps(pa, size, also_pa, also_size))
+		return 0;
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		const struct vm_config *c = &vms[i].cfg;
+		if (vms[i].used && (overlaps(pa, size, c->image_pa, c->image_max) ||
+				    (c->initrd_pa && overlaps(pa, size, c->initrd_pa, c->initrd_max))))
 			return 0;
+	}
 	return 1;
+}
+
+/* VMCFG-054: the slot of an image (or initrd) in hv-core's image store, where
+ * it stays for every boot: `store` when the configuration names one, else the
+ * lowest free 2 MiB aligned range. */
+static enum hvm_status store_slot(const char *vm, const char *what, uint64_t store, uint64_t size,
+				  uint64_t also_pa, uint64_t also_size, uint64_t *pa_out, uint64_t *max_out,
+				  char *msg, unsigned len)
+{
+	uint64_t need = (size + MIB2 - 1) & ~(MIB2 - 1);
+	if (store) {
+		if (store < HV_STORE_BASE || store > HV_STORE_BASE + HV_STORE_SIZE ||
+		    need > HV_STORE_BASE + HV_STORE_SIZE - store) {
+			hv_snprintf(msg, len, "'%s': %s store 0x%lx is not inside the image store (MGMT-047)",
+				    vm, what, (unsigned long)store);
+			return HVM_E_BAD_CONFIG;
+		}
+		if (!store_free(store, need, also_pa, also_size)) {
+			hv_snprintf(msg, len, "'%s': %s store 0x%lx overlaps another image (MGMT-047)", vm,
+				    what, (unsigned long)store);
+			return HVM_E_OVERLAP;
+		}
+		*pa_out = store;
+	} else {
+		uint64_t pa = HV_STORE_BASE;
+		while (pa + need <= HV_STORE_BASE + HV_STORE_SIZE && !store_free(pa, need, also_pa, also_size))
+			pa += MIB2;
+		if (pa + need > HV_STORE_BASE + HV_STORE_SIZE) {
+			hv_snprintf(msg, len, "'%s': no room for a %s of 0x%lx bytes in the image store", vm,
+				    what, (unsigned long)need);
+			return HVM_E_NO_SPACE;
+		}
+		*pa_out = pa;
+	}
+	*max_out = need;
+	return HVM_OK;
 }
 
 static enum hvm_status refuse(const struct vmcfg_err *e, char *msg, unsigned len)
@@ -75,8 +122,11 @@ static enum hvm_status check_supported(const struct vmcfg *v, char *msg, unsigne
 		hv_snprintf(msg, len, "'%s': hv-core maps exactly one memory region per VM", v->name);
 		return HVM_E_BAD_CONFIG;
 	}
-	if (v->ndev != 0) {
-		hv_snprintf(msg, len, "'%s': pass-through devices are not supported yet", v->name);
+	uint32_t spis = 0;
+	for (uint32_t i = 0; i < v->ndev; i++)
+		spis += v->dev[i].nspi;
+	if (spis > 8) {
+		hv_snprintf(msg, len, "'%s': at most 8 pass-through SPIs per VM", v->name);
 		return HVM_E_BAD_CONFIG;
 	}
 	if (v->vcpus > HV_MAX_VCPUS) {
@@ -88,9 +138,8 @@ static enum hvm_status check_supported(const struct vmcfg *v, char *msg, unsigne
 			hv_snprintf(msg, len, "'%s': cpus must be listed in ascending order", v->name);
 			return HVM_E_CPU;
 		}
-	if (v->boot.entry == 0 || v->boot.has_initrd) {
-		hv_snprintf(msg, len, "'%s': %s", v->name,
-			    v->boot.has_initrd ? "an initrd is not supported yet" : "entry 0 is not supported");
+	if (v->boot.entry == 0) {
+		hv_snprintf(msg, len, "'%s': entry 0 is not supported", v->name);
 		return HVM_E_BAD_CONFIG;
 	}
 	return HVM_OK;
@@ -133,40 +182,34 @@ enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg,
 	c.image_size = v->boot.image_size;
 	c.has_sha256 = 1;
 	memcpy(c.image_sha256, v->boot.image_sha256, 32);
-	/* VMCFG-054: the image's slot in hv-core's image store, where it stays for
-	 * restarts. Absent: hv-core picks a free 2 MiB aligned slot. */
-	uint64_t need = (v->boot.image_size + MIB2 - 1) & ~(MIB2 - 1);
-	if (v->boot.image_store) {
-		c.image_pa = v->boot.image_store;
-		c.image_max = need;
-		if (c.image_pa < HV_STORE_BASE || c.image_pa > HV_STORE_BASE + HV_STORE_SIZE ||
-		    need > HV_STORE_BASE + HV_STORE_SIZE - c.image_pa) {
-			hv_snprintf(msg, len, "'%s': image-store 0x%lx is not inside the image store",
-				    v->name, (unsigned long)c.image_pa);
-			return HVM_E_BAD_CONFIG;
-		}
-		if (!image_slot_free(c.image_pa, need, HVM_MAX_VMS)) {
-			hv_snprintf(msg, len, "'%s': image-store 0x%lx overlaps another VM's image",
-				    v->name, (unsigned long)c.image_pa);
-			return HVM_E_OVERLAP;
-		}
-	} else {
-		uint64_t pa = HV_STORE_BASE;
-		while (pa + need <= HV_STORE_BASE + HV_STORE_SIZE && !image_slot_free(pa, need, HVM_MAX_VMS))
-			pa += MIB2;
-		if (pa + need > HV_STORE_BASE + HV_STORE_SIZE) {
-			hv_snprintf(msg, len, "'%s': no room for 0x%lx bytes in the image store", v->name,
-				    (unsigned long)need);
-			return HVM_E_NO_SPACE;
-		}
-		c.image_pa = pa;
-		c.image_max = need;
-	}
-	struct vm *vm;
-	st = vm_create(&c, &vm, msg, len);
-	if (st != HVM_OK)
+	if ((st = store_slot(v->name, "image", v->boot.image_store, v->boot.image_size, 0, 0,
+			     &c.image_pa, &c.image_max, msg, len)) != HVM_OK)
 		return st;
-	if ((st = channel_map(vm, v, msg, len)) != HVM_OK) {
+	if (v->boot.has_initrd) {
+		if ((st = store_slot(v->name, "initrd", v->boot.initrd_store, v->boot.initrd_size,
+				     c.image_pa, c.image_max, &c.initrd_pa, &c.initrd_max, msg, len)) != HVM_OK)
+			return st;
+		c.initrd_size = v->boot.initrd_size;
+		c.initrd_ipa = v->boot.initrd_ipa;
+	}
+	c.fdt_ipa = v->boot.fdt_ipa;
+	memcpy(c.bootargs, v->boot.bootargs, sizeof(c.bootargs) - 1);
+	for (uint32_t i = 0; i < v->ndev; i++)
+		for (uint32_t j = 0; j < v->dev[i].nspi && c.n_pt_spis < 8; j++)
+			c.pt_spis[c.n_pt_spis++] = v->dev[i].spi[j];
+	struct vm *vm;
+	char why[96];
+	st = vm_create(&c, &vm, why, sizeof(why));
+	if (st != HVM_OK) {
+		hv_snprintf(msg, len, "MGMT-047: %s", why); /* hv-core's own limits */
+		return st;
+	}
+	/* VMCFG-060: pass-through MMIO windows, device memory, never executable */
+	for (uint32_t i = 0; i < v->ndev && st == HVM_OK; i++)
+		for (uint32_t j = 0; j < v->dev[i].nreg && st == HVM_OK; j++)
+			st = stage2_map(&vm->s2, v->dev[i].reg[j].ipa, v->dev[i].reg[j].pa,
+					v->dev[i].reg[j].size, S2_DEVICE_RW, msg, len);
+	if (st != HVM_OK || (st = channel_map(vm, v, msg, len)) != HVM_OK) {
 		char ignored[64];
 		vm_op_undefine(vm, ignored, sizeof(ignored));
 		return st;

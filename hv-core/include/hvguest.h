@@ -77,8 +77,8 @@ struct hvg_coop_page {
 	uint32_t watchdog_ms;      /* 0x4C hv: heartbeat timeout, 0 = none        */
 	uint64_t hv_time_ns;       /* 0x50 hv: hypervisor uptime, refreshed       */
 	uint32_t doorbells[16];    /* 0x58 hv: per channel id, doorbells the peer
-	                              rang (wrapping count); minor 1 addition,
-	                              reserved space in minor 0 (GABI-032)       */
+	                              rang (wrapping count, GABI-032); taken from
+	                              reserved space, which read as zero before  */
 	uint8_t  _rsvd[4096 - 0x98];
 };
 

@@ -132,7 +132,7 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 {
 	must_be_defined(id);
 	must(legal[HVM_CMD_LOAD_IMAGE] & ST(state[id]));
-	must(len > 0 && off <= mgmt_be_staging_size() && len <= mgmt_be_staging_size() - off && index == 0);
+	must(len > 0 && off <= mgmt_be_staging_size() && len <= mgmt_be_staging_size() - off && index <= 1);
 	return HVM_OK;
 }
 

@@ -330,15 +330,18 @@ Test(hvcore_boot_config, injected_selftest_faults_are_detected_and_vms_held_back
 	}
 }
 
-/* Only the stage-2 check fails: only the VMs whose tables differ are held back. */
+/* MGMT-191: each check, corrupted alone, reports exactly itself. */
 Test(hvcore_boot_config, each_check_alone_detects_its_corruption)
 {
-	boot_with("--config", BOOT_DEMO, "--selftest-inject", "0x10");
-	cr_assert_eq(q.regs->selftest_failed, 0x10);
-	hvq_stop(&q);
-	boot_with("--config", BOOT_DEMO, "--selftest-inject", "0x2");
-	cr_assert_eq(q.regs->selftest_failed, 0x2);
-	hvq_stop(&q);
+	for (unsigned bit = 0; bit < 7; bit++) {
+		char mask[16];
+		snprintf(mask, sizeof(mask), "0x%x", 1u << bit);
+		boot_with("--config", BOOT_DEMO, "--selftest-inject", mask);
+		cr_assert_eq(q.regs->selftest_failed, 1u << bit, "inject %s: failed mask 0x%x", mask,
+			     q.regs->selftest_failed);
+		cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
+		hvq_stop(&q);
+	}
 	boot_with("--config", BOOT_DEMO, NULL, NULL);
 	cr_assert_eq(q.regs->selftest_failed, 0);
 	cr_assert_eq(q.regs->hv_state, HVM_HV_READY);
@@ -367,4 +370,52 @@ Test(hvcore_boot_config, perf_guest_reports_instruction_counts)
 	cr_assert(hvc > loop && mmio > loop);
 	cr_log_info("per operation at 1 ns/instruction: hvc_null %llu, mmio_read %llu instructions",
 		    (hvc - loop) * (1000000000ull / freq) / n, (mmio - loop) * (1000000000ull / freq) / n);
+}
+
+/* VMCFG-100: a boot configuration that breaks a rule defines no VM at all. */
+Test(hvcore_boot_config, an_invalid_boot_configuration_defines_nothing)
+{
+	boot_with("--config", HV_SOURCE_DIR "/hv-core/guests/boot-invalid.dts", NULL, NULL);
+	cr_assert_eq(q.regs->vm_count, 0);
+	cr_assert_eq(q.regs->hv_state, HVM_HV_READY);
+	cr_assert_eq(q.regs->ev_head, 0, "no event: nothing was defined");
+	struct hvq_reply rep;
+	cr_assert_eq(hvq_command(&q, HVM_CMD_LIST, 0, NULL, &rep), 0, "%s", q.err);
+	cr_assert_eq(rep.ret[0], 0);
+}
+
+/* REQ-SAF-12, VMCFG-101: an image whose digest differs is never booted. */
+Test(hvcore_boot_config, an_image_with_a_wrong_digest_is_not_booted)
+{
+	boot_with("--config", HV_SOURCE_DIR "/hv-core/guests/boot-bad-digest.dts", NULL, NULL);
+	int r = hvq_find_vm(&q, "rtos-demo"), a = hvq_find_vm(&q, "ack");
+	cr_assert_geq(a, 0);
+	struct hvm_vm_slot s = mu_slot(&q, a);
+	cr_assert_eq(s.state, HVM_VM_SHUTOFF);
+	cr_assert_eq(s.reason, HVM_R_FAILED);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)a, 0), 0);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)a, 0), 1, "STOPPED (FAILED)");
+	struct hvq_reply rep;
+	uint64_t args[6] = { 0 };
+	cr_assert_eq(hvq_command(&q, HVM_CMD_START, (uint32_t)a, args, &rep), 0, "%s", q.err);
+	cr_assert_eq(rep.status, HVM_E_HASH, "START: %u '%s'", rep.status, rep.msg);
+	cr_assert_eq(mu_wait_heartbeat(&q, r, 0, WAIT_S), 0, "rtos-demo runs: %s", q.err);
+}
+
+/* VMCFG-102, MGMT-190: injection through the boot configuration; a stage-2
+ * failure holds back only the VM it concerns. */
+Test(hvcore_boot_config, stage2_selftest_failure_holds_back_only_its_vm)
+{
+	boot_with("--config", HV_SOURCE_DIR "/hv-core/guests/boot-selftest.dts", NULL, NULL);
+	cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
+	cr_assert_eq(q.regs->selftest_failed, 0x40);
+	int r = hvq_find_vm(&q, "rtos-demo"), a = hvq_find_vm(&q, "ack");
+	cr_assert_eq(r, 0, "rtos-demo is the first VM: its tables were corrupted");
+	struct hvm_vm_slot s = mu_slot(&q, r);
+	cr_assert_eq(s.state, HVM_VM_SHUTOFF);
+	cr_assert_eq(s.reason, HVM_R_SELFTEST);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_SELFTEST, (uint32_t)r, 0), 1);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_SELFTEST, (uint32_t)a, 0), 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, a, 0, WAIT_S), 0, "ack runs: %s", q.err);
+	cr_assert_eq(mu_slot(&q, a).state, HVM_VM_RUNNING);
 }

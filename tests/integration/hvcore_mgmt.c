@@ -135,6 +135,22 @@ Test(hvcore_mgmt, define_refusals_name_the_rule_and_change_nothing)
 		cr_expect(strstr(r.msg, cases[i].rule), "%s: ret_msg '%s' does not name %s",
 			  cases[i].v.name, r.msg, cases[i].rule);
 	}
+	/* CPU over-committed: two VMs on CPU 2 (hv-core runs one vCPU per CPU) */
+	define("qm1", "shutdown-ack", 2, 0x50000000, STAGE_A);
+	count0 = q.regs->vm_count;
+	ev0 = q.regs->ev_head;
+	struct mu_vm again = { .name = "qm2", .cpu = 2, .mem_pa = 0x52000000 };
+	cr_assert_lt(mu_define_guest(&q, &again, "shutdown-ack", STAGE_B), 0);
+	cr_assert(strstr(q.err, "status 6") && strstr(q.err, "MGMT-047") && strstr(q.err, "CPU 2"),
+		  "over-committed CPU: %s", q.err);
+	/* VMCFG-086: a channel end that does not match its defined peer's end */
+	struct mu_vm a = { .name = "end-a", .cpu = 3, .mem_pa = 0x52000000,
+			   .extra = "  c { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"qm1\";"
+				    " shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\"; };\n" };
+	cr_assert_lt(mu_define_guest(&q, &a, "shutdown-ack", STAGE_B), 0);
+	cr_assert(strstr(q.err, "status 7") && strstr(q.err, "VMCFG-086"), "channel: %s", q.err);
+	count0 = q.regs->vm_count;
+	ev0 = q.regs->ev_head;
 	/* not a device tree at all, and bad data-area ranges */
 	memcpy((void *)(q.mgmt + HVM_OFF_DATA), "this is not a device tree blob....", 34);
 	expect(cmd(HVM_CMD_DEFINE, 0, 0, 34, 0), HVM_E_FDT, "garbage blob");
@@ -145,7 +161,7 @@ Test(hvcore_mgmt, define_refusals_name_the_rule_and_change_nothing)
 	cr_assert_eq(q.regs->vm_count, count0, "a refused DEFINE defined nothing");
 	cr_assert_eq(q.regs->ev_head, ev0, "a refused DEFINE appended no event");
 	/* and a valid one still works afterwards */
-	define("after", "shutdown-ack", 2, 0x50000000, STAGE_A);
+	define("after", "shutdown-ack", 3, 0x54000000, STAGE_B);
 }
 
 /* MGMT-045: illegal commands answer E_STATE and change nothing; a bad vm_id

@@ -3,8 +3,7 @@
  * every 20 ms it rings the doorbell of channel 0 and beats its heartbeat; it
  * publishes the number of doorbells its peer rang on channel 0 (the
  * cooperation page's doorbells[0]) as its health_code, so a test sees
- * deliveries in the VM's status slot. It also writes its ring count into the
- * first word of the channel window when it has one (IPA 0x60000000).
+ * deliveries in the VM's status slot.
  */
 #include "guest.h"
 
