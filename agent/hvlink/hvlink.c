@@ -74,7 +74,7 @@ int hvlink_open(struct hvlink **out, const struct hvlink_config *cfg, struct hv_
 	l->fd = -1;
 	pthread_rwlock_init(&l->map_lock, NULL);
 	pthread_mutex_init(&l->err_lock, NULL);
-	pthread_mutex_init(&l->cmd_lock, NULL);
+	hv_opqueue_init(&l->cmdq, cfg->queue_max ? cfg->queue_max : HVLINK_DEFAULT_QUEUE_MAX);
 	snprintf(l->last_err, sizeof l->last_err, "not connected yet");
 	*out = l;
 	return 0;
@@ -97,7 +97,7 @@ void hvlink_close(struct hvlink *l)
 	unmap(l);
 	pthread_rwlock_destroy(&l->map_lock);
 	pthread_mutex_destroy(&l->err_lock);
-	pthread_mutex_destroy(&l->cmd_lock);
+	hv_opqueue_destroy(&l->cmdq);
 	free(l->ram_file);
 	free(l);
 }
@@ -309,6 +309,13 @@ void hvlink_counters(struct hvlink *l, struct hvlink_counters *out)
 	out->commands_failed = __atomic_load_n(&l->cnt.commands_failed, __ATOMIC_RELAXED);
 	out->commands_timed_out = __atomic_load_n(&l->cnt.commands_timed_out, __ATOMIC_RELAXED);
 	out->maps = __atomic_load_n(&l->cnt.maps, __ATOMIC_RELAXED);
+	struct hv_opqueue_stats qs;
+	hv_opqueue_stats(&l->cmdq, &qs);
+	out->queue_full = qs.full;
+	out->queue_expired = qs.expired;
+	out->queue_stopped = qs.stopped;
+	out->queue_waiting = qs.waiting;
+	out->queue_peak = qs.peak;
 }
 
 const char *hvlink_cmd_name(uint32_t cmd)

@@ -17,8 +17,14 @@
  * (re)established lazily, so hv-agent can start before hv-core and survives a
  * restart of QEMU that recreates the RAM file.
  *
- * Thread safety: every call may be made from any thread. Commands are
- * serialized by an internal mutex (one outstanding command, MGMT-111).
+ * Thread safety: every call may be made from any thread. Commands go through
+ * a bounded FIFO queue: one is outstanding on the register interface at a
+ * time (MGMT-111), at most queue_max wait behind it, and one more is refused
+ * with RESOURCE_EXHAUSTED at once rather than piling up. A waiting command
+ * honors its caller's deadline (hvlink_cmd.deadline_ns, or the call scope of
+ * the thread, callscope.h) and a stopping server: it is then answered
+ * DEADLINE_EXCEEDED or UNAVAILABLE and never submitted. Reads (register page,
+ * slots, rings) never wait for the queue.
  */
 #ifndef HVLINK_H
 #define HVLINK_H
@@ -32,6 +38,7 @@
 
 #define HVLINK_DEFAULT_RAM_BASE 0x40000000ull
 #define HVLINK_DEFAULT_CMD_TIMEOUT_MS 5000u
+#define HVLINK_DEFAULT_QUEUE_MAX 16u
 
 struct hvlink;
 
@@ -40,6 +47,8 @@ struct hvlink_config {
 	uint64_t ram_base;       /* guest physical address of the file's byte 0 */
 	uint64_t mgmt_base;      /* guest physical address of the region        */
 	unsigned cmd_timeout_ms; /* 0 = HVLINK_DEFAULT_CMD_TIMEOUT_MS           */
+	unsigned queue_max;      /* commands that may wait behind the one being
+	                            executed; 0 = HVLINK_DEFAULT_QUEUE_MAX      */
 };
 
 /* The identification part of the register page (MGMT-100), copied. */
@@ -61,6 +70,11 @@ struct hvlink_counters {
 	uint64_t commands_failed;    /* completed with status != HVM_OK      */
 	uint64_t commands_timed_out;
 	uint64_t maps;               /* successful (re)mappings             */
+	uint64_t queue_full;         /* refused: the queue was full         */
+	uint64_t queue_expired;      /* not sent: deadline passed in queue  */
+	uint64_t queue_stopped;      /* not sent: server stopping           */
+	uint32_t queue_waiting;      /* commands waiting right now          */
+	uint32_t queue_peak;         /* most commands ever waiting at once  */
 };
 
 /* A command to submit. data_in is copied to the command data area before
@@ -74,6 +88,10 @@ struct hvlink_cmd {
 	size_t data_in_len;
 	void *data_out;
 	size_t data_out_cap;
+	/* Latest time (hv_mono_ns) the command may still be submitted; 0 = the
+	 * calling thread's call-scope deadline, if any. Once submitted, a
+	 * command is always waited for (up to cmd_timeout_ms). */
+	uint64_t deadline_ns;
 };
 
 struct hvlink_reply {
@@ -120,7 +138,10 @@ int hvlink_read_fault(struct hvlink *link, uint32_t id, struct hvm_fault *out, s
 /* Submit a command and wait for its completion (MGMT-111). Returns 0 when
  * hv-core completed it; reply->status then says whether it was accepted.
  * Returns -1 when the command could not be delivered or did not complete in
- * time (UNAVAILABLE, DEADLINE_EXCEEDED, INVALID_ARGUMENT for oversized data). */
+ * time (UNAVAILABLE, DEADLINE_EXCEEDED, INVALID_ARGUMENT for oversized data),
+ * and, without submitting it, RESOURCE_EXHAUSTED when queue_max commands
+ * already wait, DEADLINE_EXCEEDED when the caller's deadline passed while it
+ * waited, UNAVAILABLE when the server began to stop meanwhile. */
 int hvlink_command(struct hvlink *link, const struct hvlink_cmd *cmd, struct hvlink_reply *reply,
 		   struct hv_status *st);
 

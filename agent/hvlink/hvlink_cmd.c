@@ -2,13 +2,19 @@
  * hvlink_cmd.c - submitting management commands (MGMT-110, MGMT-111, MGMT-120).
  *
  * One command is outstanding at a time, across all threads of hv-agent (the
- * command mutex). The client writes cmd, vm_id, arg[] and the data area, then
+ * command queue). The client writes cmd, vm_id, arg[] and the data area, then
  * req_seq = done_seq + 1 with release ordering; hv-core completes it and writes
  * done_seq = req_seq with release ordering, which we read with acquire. The wait
  * is bounded: a hypervisor that never answers gives DEADLINE_EXCEEDED with the
  * command's name and whether hv-core's service tick still advances (MGMT-011),
  * and a command left outstanding that way is waited for (bounded again) before
  * the next one is submitted (MGMT-113).
+ *
+ * Commands that arrive while one is outstanding wait in a bounded FIFO queue
+ * (opqueue.h): a full queue refuses at once, and a waiter whose caller's
+ * deadline passes, or whose server starts to stop, leaves the queue without
+ * its command ever reaching hv-core. Nothing here is held by readers, so a
+ * slow command never delays a read of the status slots.
  */
 #include "hvlink_priv.h"
 
@@ -94,13 +100,14 @@ int hvlink_command(struct hvlink *l, const struct hvlink_cmd *c, struct hvlink_r
 		   struct hv_status *st)
 {
 	memset(rep, 0, sizeof *rep);
-	pthread_mutex_lock(&l->cmd_lock);
+	if (hv_opqueue_enter(&l->cmdq, hvlink_cmd_name(c->cmd), c->deadline_ns, st) != 0)
+		return -1;
 	if (link_get(l, st) != 0) {
-		pthread_mutex_unlock(&l->cmd_lock);
+		hv_opqueue_leave(&l->cmdq);
 		return -1;
 	}
 	int rc = submit_locked(l, c, rep, st);
 	link_put(l);
-	pthread_mutex_unlock(&l->cmd_lock);
+	hv_opqueue_leave(&l->cmdq);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "hvlink.h"
+#include "opqueue.h"
 
 /* The region layout as published in the register page (MGMT-004), checked
  * against the mapped size once, when the link comes up. */
@@ -39,8 +40,8 @@ struct hvlink {
 	pthread_mutex_t err_lock;
 	char last_err[HV_STATUS_MSG_LEN];
 
-	/* MGMT-111: one outstanding command. */
-	pthread_mutex_t cmd_lock;
+	/* MGMT-111: one outstanding command, a bounded FIFO of waiting ones. */
+	struct hv_opqueue cmdq;
 
 	struct hvlink_counters cnt; /* updated with __atomic adds */
 };

@@ -17,7 +17,9 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
 
+#include "callscope.h"
 #include "log.h"
 
 /* ------------------------------------------------------------------------ */
@@ -95,6 +97,21 @@ static char *first_property(const grpc_auth_context *ac, const char *name)
 	return s;
 }
 
+/* The call's deadline on hv_mono_ns's clock; 0 when the client set none.
+ * gRPC's clocks are not CLOCK_MONOTONIC itself: go through the time left. */
+static uint64_t mono_deadline(gpr_timespec dl)
+{
+	if (dl.clock_type == GPR_TIMESPAN || dl.tv_sec == INT64_MAX)
+		return 0;
+	gpr_timespec left = gpr_time_sub(dl, gpr_now(dl.clock_type));
+	uint64_t now = hv_mono_ns();
+	if (left.tv_sec < 0 || (left.tv_sec == 0 && left.tv_nsec <= 0))
+		return now;
+	if (left.tv_sec > 100ll * 365 * 24 * 3600) /* "forever" in another form */
+		return 0;
+	return now + (uint64_t)left.tv_sec * 1000000000ull + (uint64_t)left.tv_nsec;
+}
+
 void rpc_call_identify(struct rpc_call *c)
 {
 	c->peer_str = grpc_call_get_peer(c->call);
@@ -122,6 +139,7 @@ void rpc_call_identify(struct rpc_call *c)
 	c->ctx.method = c->lis->srv->methods[c->midx].path;
 	c->ctx.app = c->lis->srv->app;
 	c->ctx.stopping = rpc_ctx_stopping;
+	c->ctx.deadline_ns = mono_deadline(c->deadline);
 	c->ctx.priv_ = c;
 }
 
@@ -264,8 +282,20 @@ void rpc_handle_call(struct rpc_call *c)
 
 	memset(&res, 0, sizeof res);
 	rpc_call_identify(c);
+	__atomic_add_fetch(&c->lis->calls, 1, __ATOMIC_RELAXED);
 	if (srv->authorize && srv->authorize(srv->app, &c->peer, m->path, &res.st) != 0) {
+		__atomic_add_fetch(&c->lis->refused, 1, __ATOMIC_RELAXED);
 		log_info("%s refused for %s: %s", m->path, c->peer_str ? c->peer_str : "?", res.st.msg);
+		reply(c, &res);
+		return;
+	}
+	/* A call that waited for a thread until its client gave up is not run:
+	 * a state-changing request must not take effect after its deadline. */
+	if (c->ctx.deadline_ns && hv_mono_ns() >= c->ctx.deadline_ns) {
+		__atomic_add_fetch(&c->lis->expired, 1, __ATOMIC_RELAXED);
+		hv_status_set(&res.st, HV_DEADLINE_EXCEEDED, "%s: the deadline passed before hv-agent could start the call",
+			      m->path);
+		log_info("%s from %s not run: %s", m->path, c->peer_str ? c->peer_str : "?", res.st.msg);
 		reply(c, &res);
 		return;
 	}
@@ -274,6 +304,7 @@ void rpc_handle_call(struct rpc_call *c)
 		reply(c, &res);
 		return;
 	}
+	__atomic_add_fetch(&c->lis->handled, 1, __ATOMIC_RELAXED);
 	if (m->stream) {
 		if (rpc_stream_begin(c, req, &res.st) != 0) {
 			protobuf_c_message_free_unpacked(req, NULL);
@@ -282,7 +313,12 @@ void rpc_handle_call(struct rpc_call *c)
 		return;
 	}
 	hv_status_ok(&res.st);
+	struct hv_callscope cs = { .deadline_ns = c->ctx.deadline_ns, .stopping = &srv->stopping };
+	rpc_thread_busy(c->lis);
+	hv_callscope_enter(&cs);
 	m->unary(&c->ctx, req, &res);
+	hv_callscope_leave();
+	rpc_thread_idle(c->lis);
 	protobuf_c_message_free_unpacked(req, NULL);
 	if (res.st.code == HV_OK && !res.resp)
 		rpc_result_error(&res, HV_INTERNAL, "%s: handler produced no response", m->path);

@@ -40,8 +40,10 @@ struct rpc_listener {
 	grpc_server *server;
 	grpc_completion_queue *cq;
 	void **handles;            /* per method, from register_method       */
-	pthread_t *threads;
-	unsigned nthreads;
+	pthread_t *threads;        /* RPC_MAX_THREADS entries                 */
+	unsigned nthreads;         /* under srv->lock                         */
+	unsigned busy;             /* threads inside a handler; srv->lock     */
+	uint64_t calls, refused, expired, handled; /* atomic                  */
 	int started;               /* grpc_server_start was called           */
 	int has_port;              /* a port was added (and is bound)        */
 	struct rpc_tag shutdown_tag;
@@ -98,6 +100,12 @@ int rpc_post_unknown(struct rpc_listener *lis);
 void rpc_unknown_free(struct rpc_unknown *u);
 void rpc_handle_call(struct rpc_call *c);
 void rpc_handle_unknown(struct rpc_unknown *u);
+
+/* rpc_server.c: a completion-queue thread is about to run a handler that
+ * may block (rpc_thread_busy) or is done with it (rpc_thread_idle). The
+ * listener gets another thread when its last idle one becomes busy. */
+void rpc_thread_busy(struct rpc_listener *lis);
+void rpc_thread_idle(struct rpc_listener *lis);
 
 /* Frees a call record and everything it holds (grpc_call unref included). */
 void rpc_call_free(struct rpc_call *c);

@@ -80,6 +80,57 @@ static void *cq_thread(void *arg)
 	return NULL;
 }
 
+static int spawn_thread(struct rpc_listener *lis)
+{
+	if (lis->nthreads >= RPC_MAX_THREADS)
+		return -1;
+	if (pthread_create(&lis->threads[lis->nthreads], NULL, cq_thread, lis) != 0)
+		return -1;
+	lis->nthreads++;
+	return 0;
+}
+
+void rpc_thread_busy(struct rpc_listener *lis)
+{
+	struct rpc_server *srv = lis->srv;
+
+	pthread_mutex_lock(&srv->lock);
+	lis->busy++;
+	/* Keep one thread polling the queue: a handler waiting for hv-core must
+	 * not hold up the reads queued behind it. No new threads once the
+	 * server stops (rpc_server_stop_and_free joins what exists). */
+	if (lis->busy >= lis->nthreads && !__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE) &&
+	    spawn_thread(lis) == 0)
+		log_debug("%s: %u RPC threads (all others busy)", lis->addr, lis->nthreads);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void rpc_thread_idle(struct rpc_listener *lis)
+{
+	pthread_mutex_lock(&lis->srv->lock);
+	lis->busy--;
+	pthread_mutex_unlock(&lis->srv->lock);
+}
+
+size_t rpc_server_counters(struct rpc_server *srv, struct rpc_listener_counters *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < srv->nlis && n < max; i++, n++) {
+		struct rpc_listener *lis = srv->lis[i];
+		out[n].kind = lis->kind;
+		out[n].addr = lis->addr;
+		out[n].calls = __atomic_load_n(&lis->calls, __ATOMIC_RELAXED);
+		out[n].refused = __atomic_load_n(&lis->refused, __ATOMIC_RELAXED);
+		out[n].expired = __atomic_load_n(&lis->expired, __ATOMIC_RELAXED);
+		out[n].handled = __atomic_load_n(&lis->handled, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&srv->lock);
+		out[n].threads = lis->nthreads;
+		pthread_mutex_unlock(&srv->lock);
+	}
+	return n;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Server and listeners                                                      */
 
@@ -142,7 +193,18 @@ static struct rpc_listener *listener_new(struct rpc_server *srv, enum rpc_listen
 	lis->kind = kind;
 	lis->shutdown_tag.kind = TAG_SHUTDOWN;
 	lis->shutdown_tag.obj = lis;
-	lis->server = grpc_server_create(NULL, NULL);
+	/* Explicit limits rather than gRPC's defaults (4 MiB in, unlimited out):
+	 * an oversized request is refused by gRPC with RESOURCE_EXHAUSTED. */
+	grpc_arg args[2];
+	memset(args, 0, sizeof args);
+	args[0].type = GRPC_ARG_INTEGER;
+	args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[0].value.integer = RPC_MAX_RECV_BYTES;
+	args[1].type = GRPC_ARG_INTEGER;
+	args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+	args[1].value.integer = RPC_MAX_SEND_BYTES;
+	grpc_channel_args cargs = { .num_args = 2, .args = args };
+	lis->server = grpc_server_create(&cargs, NULL);
 	lis->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(lis->server, lis->cq, NULL);
 	for (size_t i = 0; i < srv->nmethods; i++)
@@ -295,14 +357,17 @@ int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status 
 				return hv_status_set(st, HV_INTERNAL, "cannot post call requests on %s", lis->addr);
 		if (rpc_post_unknown(lis) != 0)
 			return hv_status_set(st, HV_INTERNAL, "cannot post call requests on %s", lis->addr);
-		lis->threads = calloc(threads, sizeof(pthread_t));
+		lis->threads = calloc(RPC_MAX_THREADS, sizeof(pthread_t));
 		if (!lis->threads)
 			return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
-		for (unsigned t = 0; t < threads; t++) {
-			if (pthread_create(&lis->threads[t], NULL, cq_thread, lis) != 0)
+		pthread_mutex_lock(&srv->lock);
+		for (unsigned t = 0; t < threads && t < RPC_MAX_THREADS; t++) {
+			if (spawn_thread(lis) != 0) {
+				pthread_mutex_unlock(&srv->lock);
 				return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "cannot start RPC threads");
-			lis->nthreads++;
+			}
 		}
+		pthread_mutex_unlock(&srv->lock);
 		log_info("listening on %s%s", lis->addr,
 			 lis->kind == RPC_LISTENER_UNIX_RO ? " (read-only)"
 			 : lis->kind == RPC_LISTENER_TCP_MTLS ? " (mutual TLS)" : "");
@@ -362,10 +427,20 @@ void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms)
 			listener_discard(lis);
 			continue;
 		}
+		log_info("%s: %llu calls, %llu refused by authorization, %llu past their deadline, %llu handled; %u RPC threads",
+			 lis->addr, (unsigned long long)lis->calls, (unsigned long long)lis->refused,
+			 (unsigned long long)lis->expired, (unsigned long long)lis->handled, lis->nthreads);
 		grpc_server_destroy(lis->server);
 		grpc_completion_queue_shutdown(lis->cq);
-		for (unsigned t = 0; t < lis->nthreads; t++)
+		/* A thread may still add one while it finishes a call: re-read. */
+		for (unsigned t = 0;; t++) {
+			pthread_mutex_lock(&srv->lock);
+			unsigned n = lis->nthreads;
+			pthread_mutex_unlock(&srv->lock);
+			if (t >= n)
+				break;
 			pthread_join(lis->threads[t], NULL);
+		}
 		if (!lis->nthreads) /* started but no thread ever drained it */
 			while (grpc_completion_queue_next(lis->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
 				       .type != GRPC_QUEUE_SHUTDOWN)

@@ -12,15 +12,26 @@
  * descriptor: handlers see typed messages, never bytes.
  *
  * Unary handlers run on a completion-queue thread and may block briefly (a
- * management command waits at most its timeout). Server-streaming handlers get
- * a thread of their own and send with rpc_stream_send() until the client goes
- * away or the server stops.
+ * management command waits at most its timeout). A listener starts with the
+ * threads asked for and adds one whenever a handler is about to take its last
+ * idle thread (up to RPC_MAX_THREADS), so calls blocked on a slow management
+ * command never leave the listener without a thread for reads.
+ * Server-streaming handlers get a thread of their own and send with
+ * rpc_stream_send() until the client goes away or the server stops.
+ *
+ * Limits (docs/api.md "Limits, deadlines and shutdown"): a request larger than
+ * RPC_MAX_RECV_BYTES is refused by gRPC itself with RESOURCE_EXHAUSTED before
+ * any handler sees it. The client's deadline is honored: a call whose deadline
+ * has passed before its handler starts is answered DEADLINE_EXCEEDED without
+ * running it, and while the handler runs the deadline is the thread's call
+ * scope (callscope.h), which hvlink's command queue honors.
  */
 #ifndef RPC_SERVER_H
 #define RPC_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -41,11 +52,21 @@ struct rpc_peer {
 	const char *x509_subject;  /* mTLS: "CN=..,OU=..,O=.."; else NULL   */
 };
 
+/* Requests up to 1 MiB plus room for the framing of a message that carries a
+ * 1 MiB blob: Define's configuration (at most the 512 KiB command data area)
+ * fits with room to spare; anything bigger is refused by gRPC. */
+#define RPC_MAX_RECV_BYTES (1024 * 1024 + 16 * 1024)
+/* Responses: GetConsole's 64 KiB is the largest today. */
+#define RPC_MAX_SEND_BYTES (4 * 1024 * 1024)
+/* Completion-queue threads per listener, at most. */
+#define RPC_MAX_THREADS 64
+
 struct rpc_call_ctx {
 	const struct rpc_peer *peer;
 	const char *method;        /* full path, "/hvmgr.v1.Hvmgr/GetVm"    */
 	void *app;                 /* rpc_server_new's app pointer            */
 	bool (*stopping)(const struct rpc_call_ctx *ctx); /* server shutting down */
+	uint64_t deadline_ns;      /* client's deadline (hv_mono_ns); 0 = none */
 	void *priv_;               /* the server's call record                */
 };
 
@@ -112,10 +133,26 @@ int rpc_server_add_tcp_mtls(struct rpc_server *srv, const char *addr, const char
 int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status *st);
 
 /* Graceful stop: refuses new calls, lets in-flight unary calls finish, tells
- * streams to end (their clients see UNAVAILABLE "shutting down"), cancels what
- * is left after grace_ms, joins every thread. Then frees the server and
- * removes the unix socket files it created. */
+ * streams to end (their clients see UNAVAILABLE "shutting down") and commands
+ * still waiting for the register interface to give up (UNAVAILABLE, not
+ * sent), cancels what is left after grace_ms, joins every thread. Logs each
+ * listener's counters, then frees the server and removes the unix socket
+ * files it created. */
 void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms);
+
+/* What a listener has seen since it started, for diagnostics. */
+struct rpc_listener_counters {
+	enum rpc_listener_kind kind;
+	const char *addr;          /* valid while the server lives */
+	uint64_t calls;            /* calls that reached hv-agent (any method) */
+	uint64_t refused;          /* ... refused by authorize()               */
+	uint64_t expired;          /* ... whose deadline passed before a handler */
+	uint64_t handled;          /* ... given to a handler                   */
+	unsigned threads;          /* completion-queue threads now             */
+};
+
+/* Fills up to max entries, one per listener; returns how many. */
+size_t rpc_server_counters(struct rpc_server *srv, struct rpc_listener_counters *out, size_t max);
 
 /* Process-wide gRPC library setup and teardown (call once each). */
 void rpc_global_init(void);

@@ -15,6 +15,7 @@
 
 #include <grpc/slice.h>
 
+#include "callscope.h"
 #include "log.h"
 
 struct rpc_stream {
@@ -150,7 +151,10 @@ static void *stream_thread(void *arg)
 	if (run_op(s, &md, 1) == 0)
 		s->sent_md = 1;
 	hv_status_ok(&st);
+	struct hv_callscope cs = { .deadline_ns = c->ctx.deadline_ns, .stopping = &c->lis->srv->stopping };
+	hv_callscope_enter(&cs);
 	m->stream(&c->ctx, s->req, s, &st);
+	hv_callscope_leave();
 	if (st.code == HV_OK && __atomic_load_n(&c->lis->srv->stopping, __ATOMIC_ACQUIRE))
 		hv_status_set(&st, HV_UNAVAILABLE, "hv-agent is shutting down");
 

@@ -4,7 +4,13 @@ with mutual TLS, certificates from `hvctl pki init`, authorization by the
 role in the client certificate (agent/auth/roles.c). Run by agent_python.c
 against a live hv-agent (fake hv-core: VM 0 "linux" running, VM 1 "rtos" off).
 
-usage: agent_mtls_client.py PROTO_DIR WORK_DIR PKI_DIR PORT
+Also: clients without a certificate, or with one from another CA
+(FOREIGN_PKI_DIR, made by a second `hvctl pki init`), are refused in the TLS
+handshake (UNAVAILABLE); agent_python.c checks in hv-agent's log that none of
+their attempts became a call. The authenticated clients here make exactly 5
+calls, 2 of them refused by role.
+
+usage: agent_mtls_client.py PROTO_DIR WORK_DIR PKI_DIR PORT [FOREIGN_PKI_DIR]
 """
 import importlib.util
 import os
@@ -27,19 +33,23 @@ def main():
     pb = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(pb)
 
-    def read(name):
-        with open(os.path.join(pki, name), "rb") as f:
+    foreign = sys.argv[5] if len(sys.argv) > 5 else None
+
+    def read(name, where=pki):
+        with open(os.path.join(where, name), "rb") as f:
             return f.read()
 
     target = "127.0.0.1:" + port
 
-    def channel(role):
+    def channel(role, where=pki):
+        # The server is always verified against the fleet CA; the client
+        # pair may come from another PKI.
         if role is None:
             creds = grpc.ssl_channel_credentials(root_certificates=read("ca.crt"))
         else:
             creds = grpc.ssl_channel_credentials(root_certificates=read("ca.crt"),
-                                                 private_key=read(role + ".key"),
-                                                 certificate_chain=read(role + ".crt"))
+                                                 private_key=read(role + ".key", where),
+                                                 certificate_chain=read(role + ".crt", where))
         return grpc.secure_channel(target, creds)
 
     def call(ch, name, req, resp_cls):
@@ -76,8 +86,20 @@ def main():
     anonymous = channel(None)
     code, msg = code_of(lambda: call(anonymous, "ListVms", pb.ListVmsRequest(), pb.ListVmsResponse))
     check(code == grpc.StatusCode.UNAVAILABLE, "no client certificate: %s %s" % (code, msg))
+    chans = [viewer, operator, admin, anonymous]
 
-    for ch in (viewer, operator, admin, anonymous):
+    if foreign:
+        # An admin certificate, but issued by a CA hv-agent does not trust:
+        # refused in the handshake, for reads and changes alike.
+        stranger = channel("admin", foreign)
+        for name, req, resp in (("ListVms", pb.ListVmsRequest(), pb.ListVmsResponse),
+                                ("Destroy", pb.DestroyRequest(vm=pb.VmSelector(name="linux")),
+                                 pb.LifecycleResponse)):
+            code, msg = code_of(lambda: call(stranger, name, req, resp))
+            check(code == grpc.StatusCode.UNAVAILABLE, "foreign CA %s: %s %s" % (name, code, msg))
+        chans.append(stranger)
+
+    for ch in chans:
         ch.close()
     print("ok")
 

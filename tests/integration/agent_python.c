@@ -90,9 +90,17 @@ Test(agent_python, mutual_tls_with_roles)
 {
 	char pki[128], listen[64], port[16], *out, *err;
 
+	char foreign[128];
 	snprintf(pki, sizeof pki, "%s/pki", dir);
+	snprintf(foreign, sizeof foreign, "%s/foreign-pki", dir);
 	int rc = run_hvctl((const char *const[]){ "pki", "init", "--dir", pki, NULL }, &out, &err);
 	cr_assert_eq(rc, 0, "hvctl pki init: %s", err);
+	free(out);
+	free(err);
+	/* Another CA with the same names and roles: its certificates must not
+	 * get in. */
+	rc = run_hvctl((const char *const[]){ "pki", "init", "--dir", foreign, NULL }, &out, &err);
+	cr_assert_eq(rc, 0, "hvctl pki init (foreign): %s", err);
 	free(out);
 	free(err);
 	int p = free_port();
@@ -106,13 +114,22 @@ Test(agent_python, mutual_tls_with_roles)
 
 	rc = run_program(HV_SYSTEM_PYTHON,
 			 (const char *const[]){ HV_SOURCE_DIR "/tests/integration/agent_mtls_client.py",
-						HV_SOURCE_DIR "/proto", work, pki, port, NULL },
+						HV_SOURCE_DIR "/proto", work, pki, port, foreign, NULL },
 			 &out, &err);
 	cr_expect_eq(rc, 0, "mTLS client: status %d\nstdout: %s\nstderr: %s", rc, out, err);
 	cr_expect_str_eq(out, "ok\n");
 	free(out);
 	free(err);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+
+	/* No unauthenticated connection reached a handler: the TLS listener
+	 * counted exactly the 5 calls of the clients with fleet certificates
+	 * (2 refused by role), none from the anonymous or foreign clients. */
+	char want[160];
+	snprintf(want, sizeof want, "%s: 5 calls, 2 refused by authorization", listen);
+	char *log = read_file_text(agent.log);
+	cr_expect(log && strstr(log, want), "expected '%s' in hv-agent's log:\n%s", want, log ? log : "");
+	free(log);
 }
 
 Test(agent_python, listen_refuses_non_loopback_addresses)

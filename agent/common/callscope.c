@@ -1,0 +1,38 @@
+/*
+ * callscope.c - the per-thread scope of the request being served
+ * (callscope.h). A thread-local copy: set and read by the same thread only.
+ */
+#include "callscope.h"
+
+#include <time.h>
+
+static _Thread_local struct hv_callscope scope;
+
+void hv_callscope_enter(const struct hv_callscope *cs)
+{
+	scope = *cs;
+}
+
+void hv_callscope_leave(void)
+{
+	scope.deadline_ns = 0;
+	scope.stopping = NULL;
+}
+
+uint64_t hv_callscope_deadline(void)
+{
+	return scope.deadline_ns;
+}
+
+bool hv_callscope_stopping(void)
+{
+	return scope.stopping && __atomic_load_n(scope.stopping, __ATOMIC_ACQUIRE) != 0;
+}
+
+uint64_t hv_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
