@@ -25,7 +25,8 @@ cleanup() {
     rm -f "$STATE/qemu.pid"
   fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM
 
 if [ -f "$STATE/qemu.pid" ] && kill -0 "$(cat "$STATE/qemu.pid")" 2>/dev/null; then
   echo "run: a hypervisor from an earlier run is still up (pid $(cat "$STATE/qemu.pid")); stopping it"
