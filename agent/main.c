@@ -2,8 +2,10 @@
  * main.c - hv-agent, the management daemon of the ServiceOS (REQ-PRD-03: it
  * turns authenticated gRPC calls into register-level management operations on
  * hv-core): options, state directory, sockets, signals. Everything else lives
- * in the modules it wires together: hvlink (the register interface), events
- * (the event follower), rpc (gRPC) and service (the hvmgr.v1 handlers).
+ * in the modules it wires together: store (the sqlite database, REQ-PRD-04),
+ * hvlink (the register interface), events (the event follower), reconcile
+ * (store vs hv-core, docs/reconcile.md), rpc (gRPC) and service (the hvmgr.v1
+ * handlers).
  *
  * hv-agent is quality-managed software (DESIGN.md "Safety split"): it may stop
  * or restart at any moment without disturbing running VMs, and it starts even
@@ -27,7 +29,9 @@
 #include "eventlog.h"
 #include "hvlink.h"
 #include "log.h"
+#include "reconcile.h"
 #include "rpc_server.h"
+#include "store.h"
 
 struct options {
 	const char *state_dir;
@@ -37,6 +41,7 @@ struct options {
 	char tls_dir[PATH_MAX];
 	char pidfile[PATH_MAX];
 	char logfile[PATH_MAX];
+	char db[PATH_MAX];
 	const char *listen;
 	uint64_t ram_base, mgmt_base;
 	unsigned cmd_timeout_ms;
@@ -57,6 +62,7 @@ static void usage(FILE *f)
 		"  --ro-socket PATH      read-only unix socket, mode 0666 (default STATE/hv-agent-ro.sock)\n"
 		"  --listen ADDR         also serve gRPC with mutual TLS on a loopback ADDR (e.g. 127.0.0.1:50051)\n"
 		"  --tls-dir DIR         ca.crt, server.crt, server.key for --listen (default STATE/pki)\n"
+		"  --db PATH             the sqlite store (default STATE/hv-agent.db)\n"
 		"  --cmd-timeout-ms N    how long a management command may take (default %u)\n"
 		"  --threads N           RPC threads per listener (default 4)\n"
 		"  --foreground          do not detach; log to stderr\n"
@@ -94,7 +100,7 @@ static int copy_path(char *dst, const char *src)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_STATE = 256, O_RAM, O_RAMBASE, O_MGMTBASE, O_SOCK, O_ROSOCK, O_LISTEN, O_TLS,
-	       O_TIMEOUT, O_THREADS, O_FG, O_VERBOSE, O_VERSION, O_HELP };
+	       O_TIMEOUT, O_THREADS, O_FG, O_VERBOSE, O_VERSION, O_HELP, O_DB };
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "ram-file", required_argument, NULL, O_RAM },
@@ -104,6 +110,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "ro-socket", required_argument, NULL, O_ROSOCK },
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "tls-dir", required_argument, NULL, O_TLS },
+		{ "db", required_argument, NULL, O_DB },
 		{ "cmd-timeout-ms", required_argument, NULL, O_TIMEOUT },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "foreground", no_argument, NULL, O_FG },
@@ -112,7 +119,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ram = NULL, *sock = NULL, *ro = NULL, *tls = NULL;
+	const char *ram = NULL, *sock = NULL, *ro = NULL, *tls = NULL, *db = NULL;
 	uint64_t v;
 	int c;
 
@@ -131,6 +138,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_ROSOCK: ro = optarg; break;
 		case O_LISTEN: o->listen = optarg; break;
 		case O_TLS: tls = optarg; break;
+		case O_DB: db = optarg; break;
 		case O_FG: o->foreground = 1; break;
 		case O_VERBOSE: o->verbose = 1; break;
 		case O_RAMBASE:
@@ -172,6 +180,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    (sock ? copy_path(o->socket, sock) : path_in(o->socket, o->state_dir, "hv-agent.sock")) ||
 	    (ro ? copy_path(o->ro_socket, ro) : path_in(o->ro_socket, o->state_dir, "hv-agent-ro.sock")) ||
 	    (tls ? copy_path(o->tls_dir, tls) : path_in(o->tls_dir, o->state_dir, "pki")) ||
+	    (db ? copy_path(o->db, db) : path_in(o->db, o->state_dir, "hv-agent.db")) ||
 	    path_in(o->pidfile, o->state_dir, "hv-agent.pid") ||
 	    path_in(o->logfile, o->state_dir, "hv-agent.log")) {
 		fprintf(stderr, "hv-agent: a path is longer than %d bytes\n", PATH_MAX);
@@ -228,6 +237,31 @@ static int add_tls_listener(struct rpc_server *srv, const struct options *o, str
 	return rc;
 }
 
+/* Opens the store, which checks its integrity first (REQ-SAF-14). A damaged,
+ * foreign or tampered database is never repaired or replaced here: hv-agent
+ * refuses to start and says which file and what is wrong; docs/reconcile.md
+ * "Recovery" tells the operator what to do. */
+#define FATAL_LEN (PATH_MAX + 512)
+
+static int open_store(struct agent *ag, const char *path, char *fatal)
+{
+	struct store_err e;
+	enum store_status s = store_open(path, &ag->store, &e);
+
+	if (s == STORE_OK) {
+		log_info("store %s opened (integrity checked)", path);
+		return 0;
+	}
+	if (s == STORE_ECORRUPT || s == STORE_ETAMPER || s == STORE_ESCHEMA)
+		snprintf(fatal, FATAL_LEN,
+			 "refusing to start: database %s failed its integrity check (%s): %s; the file was left untouched (recovery: docs/reconcile.md)",
+			 path, store_status_name(s), e.msg);
+	else
+		snprintf(fatal, FATAL_LEN, "refusing to start: cannot open database %s (%s): %s", path,
+			 store_status_name(s), e.msg);
+	return -1;
+}
+
 /* One hv-agent per state directory: an flock'ed pid file says who runs. */
 static int take_pidfile(const char *path, struct hv_status *st)
 {
@@ -266,7 +300,7 @@ static int daemonize(const struct options *o, int *notify_fd)
 	if (pid < 0)
 		return -1;
 	if (pid > 0) {
-		char msg[HV_STATUS_MSG_LEN + 8];
+		char msg[FATAL_LEN];
 		close(p[1]);
 		ssize_t n = read(p[0], msg, sizeof msg - 1);
 		close(p[0]);
@@ -308,6 +342,7 @@ int main(int argc, char **argv)
 	struct options o;
 	struct hv_status st;
 	struct agent ag;
+	static char fatal[FATAL_LEN];
 	struct rpc_server *srv = NULL;
 	int notify_fd = -1, pid_fd = -1, rc = 1;
 	sigset_t sigs;
@@ -338,12 +373,20 @@ int main(int argc, char **argv)
 
 	memset(&ag, 0, sizeof ag);
 	pthread_mutex_init(&ag.live_lock, NULL);
+	pthread_mutex_init(&ag.op_lock, NULL);
+	ag.db_path = o.db;
 	ag.started_ns = agent_now_ns();
 	ag.ram_file = o.ram_file;
 	ag.mgmt_base = o.mgmt_base;
 
 	if ((pid_fd = take_pidfile(o.pidfile, &st)) < 0)
 		goto fail;
+	if (open_store(&ag, o.db, fatal) != 0) {
+		/* One line, the whole of it (longer than a status message). */
+		log_error("%s", fatal);
+		notify_parent(&notify_fd, fatal);
+		goto fail_quiet;
+	}
 	struct hvlink_config cfg = { .ram_file = o.ram_file, .ram_base = o.ram_base,
 				     .mgmt_base = o.mgmt_base, .cmd_timeout_ms = o.cmd_timeout_ms };
 	if (hvlink_open(&ag.link, &cfg, &st) != 0)
@@ -358,6 +401,21 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	if (eventlog_start(ag.events, &st) != 0)
+		goto fail;
+
+	/* Reconcile before serving, so that no client sees hv-core half-way
+	 * (docs/reconcile.md); if hv-core is not up yet, the watcher does it
+	 * when it comes. */
+	struct reconcile_config rcfg = { .link = ag.link, .store = ag.store, .op_lock = &ag.op_lock };
+	ag.reconcile = reconcile_new(&rcfg);
+	if (!ag.reconcile) {
+		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
+	struct hv_status rst;
+	if (hvlink_ensure(ag.link, &rst) == 0)
+		reconcile_run(ag.reconcile, "hv-agent started", &rst);
+	if (reconcile_start(ag.reconcile, &st) != 0)
 		goto fail;
 
 	rpc_global_init();
@@ -391,22 +449,28 @@ fail_rpc:
 	}
 	/* In-flight calls get the command timeout plus a second to finish. */
 	rpc_server_stop_and_free(srv, o.cmd_timeout_ms + 1000);
+	reconcile_free(ag.reconcile);
 	eventlog_stop_and_free(ag.events);
 	hvlink_close(ag.link);
+	store_close(ag.store);
 	rpc_global_shutdown();
 	goto out;
 
 fail:
 	log_error("%s", st.msg);
 	notify_parent(&notify_fd, st.msg);
+fail_quiet:
+	reconcile_free(ag.reconcile);
 	eventlog_stop_and_free(ag.events);
 	hvlink_close(ag.link);
+	store_close(ag.store);
 out:
 	if (pid_fd >= 0) {
 		unlink(o.pidfile);
 		close(pid_fd);
 	}
 	pthread_mutex_destroy(&ag.live_lock);
+	pthread_mutex_destroy(&ag.op_lock);
 	if (rc == 0)
 		log_info("stopped");
 	return rc;

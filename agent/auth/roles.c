@@ -36,6 +36,14 @@ static const struct roles_method table[] = {
     {SVC "GetSelfTest", HV_ROLE_VIEWER, false},
     {SVC "GetDiagnostics", HV_ROLE_VIEWER, false},
     {SVC "GetVersion", HV_ROLE_VIEWER, false},
+    /* stored configurations and the audit log: reading them is a read;
+     * autostart is lifecycle policy (operator); a rollback changes what is
+     * defined (admin) */
+    {SVC "GetConfig", HV_ROLE_VIEWER, false},
+    {SVC "ListConfigRevisions", HV_ROLE_VIEWER, false},
+    {SVC "GetAudit", HV_ROLE_VIEWER, false},
+    {SVC "SetAutostart", HV_ROLE_OPERATOR, true},
+    {SVC "RollbackConfig", HV_ROLE_ADMIN, true},
     /* OTA of guest images (reserved until the OTA RPCs land in the proto):
      * installing software is an admin's decision, its progress is a read. */
     {SVC "OtaBegin", HV_ROLE_ADMIN, true},

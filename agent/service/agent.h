@@ -13,10 +13,15 @@
 #include "hvlink.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
 #include "rpc_server.h"
+#include "status_map.h"
 
 #ifndef HV_VERSION
 #define HV_VERSION "0.0.0"
 #endif
+
+struct store;
+struct store_vm;
+struct reconcile;
 
 struct agent {
 	struct hvlink *link;
@@ -24,6 +29,16 @@ struct agent {
 	uint64_t started_ns;
 	const char *ram_file;
 	uint64_t mgmt_base;
+
+	/* The persistent store (REQ-PRD-04) and reconciliation with hv-core
+	 * (docs/reconcile.md). op_lock serializes every state-changing RPC with
+	 * the others and with reconciliation passes: each of them is a short
+	 * sequence of store writes and hv-core commands that must not interleave. */
+	struct store *store;
+	const char *db_path;
+	struct reconcile *reconcile;
+	pthread_mutex_t op_lock;
+	uint64_t audit_failures; /* atomic */
 
 	/* MGMT-011 liveness: when hv_ticks last changed, as seen by us. */
 	pthread_mutex_t live_lock;
@@ -49,22 +64,64 @@ int agent_hv_alive(struct agent *ag, uint64_t ticks);
 /* A Vm message with storage for its strings. */
 struct vm_msg {
 	Hvmgr__V1__Vm vm;
-	char name[HVM_NAME_LEN];
+	char name[64];
 	char uuid[37];
 	char image_version[HVM_VERSION_LEN];
 };
 
 void vm_msg_from_slot(struct vm_msg *m, const struct hvm_vm_slot *s);
 
-/* ---- status_map.c ---- */
+/* ---- vmstore.c: the store's view of a VM ---- */
 
-/* The RPC code for a hypervisor status (docs/api.md has the table). */
-enum hv_code status_from_hvm(uint32_t hvm_status);
+/* Adds the store's fields (autostart, revision, desired state) to m. */
+void vm_msg_apply_store(struct vm_msg *m, const struct store_vm *v);
+/* A VM the store holds and hv-core lacks: SHUTOFF, id HVMGR_NO_ID, reason
+ * FAILED when reconciliation could not define it, else UNKNOWN. */
+void vm_msg_from_stored(struct agent *ag, struct vm_msg *m, const struct store_vm *v);
+#define HVMGR_NO_ID 0xFFFFFFFFu
 
-/* Fills st from a completed command that hv-core refused:
- * "<what>: hv-core refused START (E_STATE): <ret_msg>". */
-int status_from_reply(struct hv_status *st, const char *what, uint32_t cmd,
-		      const struct hvlink_reply *rep);
+/* The stored VM matching hv-core's slot (same name, and same uuid unless
+ * hv-core reports none): 1 found, 0 not stored, -1 store error (st set). */
+int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct store_vm *out, struct hv_status *st);
+
+/* The stored VM a selector names; by id through hv-core's slot. NOT_FOUND
+ * ("hv-agent holds no configuration for VM 'x'") when the store lacks it. */
+int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct store_vm *out, char *label,
+		   size_t label_len, struct hv_status *st);
+
+/* A merged Vm message for a VM hv-core has (store fields added when stored). */
+int vm_msg_merged(struct agent *ag, struct vm_msg *m, const struct hvm_vm_slot *s, struct hv_status *st);
+
+/* ---- svc_lifecycle.c ---- */
+
+/* Gives a stored VM a new configuration revision and defines it in hv-core
+ * (which must have it shut off, or not have it): blob, or with rollback_of
+ * != 0 a copy of that revision. Caller holds op_lock. author is recorded with
+ * the revision. A refusal by hv-core puts the previous configuration back
+ * (as a new revision that copies it) and returns -1 with hv-core's status. */
+int agent_set_config(struct agent *ag, const char *name, const void *blob, size_t len, uint32_t rollback_of,
+		     const char *author, uint32_t *rev_out, uint32_t *id_out, struct hv_status *st);
+
+/* ---- svc_audit.c: the audit log (REQ-SAF-16) ---- */
+
+/* Who is calling, as recorded: certificate name and role, or "unix-rw"
+ * (role admin) / "unix-ro" (role viewer). */
+struct agent_caller {
+	char name[128];
+	char role[32];
+};
+void agent_caller(const struct rpc_peer *peer, struct agent_caller *c);
+
+/* Appends one audit row: caller, the RPC's short name, printable arguments
+ * and the outcome ("OK" or "CODE: message"). A row that cannot be written is
+ * logged and counted (GetDiagnostics audit_failures); the call's result stands. */
+void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const char *args,
+		 const struct hv_status *outcome);
+
+/* "name=web" / "id=3" / "uuid=..." for audit arguments. */
+void audit_selector(const Hvmgr__V1__VmSelector *sel, char *buf, size_t len);
+
+/* ---- status_map.c: see status_map.h ---- */
 
 /* ---- resolve.c ---- */
 
@@ -94,6 +151,12 @@ void svc_get_faults(const struct rpc_call_ctx *, const ProtobufCMessage *, struc
 void svc_get_self_test(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_get_diagnostics(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_get_version(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+
+void svc_get_config(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_list_config_revisions(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_rollback_config(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_set_autostart(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_get_audit(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 
 void svc_watch_events(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
 		      struct hv_status *);

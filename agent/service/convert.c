@@ -14,8 +14,8 @@ void vm_msg_from_slot(struct vm_msg *m, const struct hvm_vm_slot *s)
 	Hvmgr__V1__Vm init = HVMGR__V1__VM__INIT;
 
 	m->vm = init;
-	memcpy(m->name, s->name, sizeof m->name);
-	m->name[sizeof m->name - 1] = '\0';
+	memcpy(m->name, s->name, sizeof s->name);
+	m->name[sizeof s->name - 1] = '\0';
 	memcpy(m->image_version, s->image_version, sizeof m->image_version);
 	m->image_version[sizeof m->image_version - 1] = '\0';
 	hv_uuid_format(s->uuid, m->uuid);
@@ -37,4 +37,7 @@ void vm_msg_from_slot(struct vm_msg *m, const struct hvm_vm_slot *s)
 	m->vm.guest_state = (Hvmgr__V1__GuestState)s->guest_state;
 	m->vm.health_code = s->health_code;
 	m->vm.image_version = m->image_version;
+	m->vm.in_hypervisor = 1;
+	m->vm.unmanaged = 1; /* until vm_msg_apply_store finds it stored */
+	m->vm.desired_state = HVMGR__V1__VM_STATE__VM_STATE_NOSTATE;
 }

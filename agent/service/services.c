@@ -31,6 +31,12 @@ static const struct rpc_method methods[] = {
 	{ HVMGR("GetSelfTest"), &hvmgr__v1__get_self_test_request__descriptor, svc_get_self_test, NULL },
 	{ HVMGR("GetDiagnostics"), &hvmgr__v1__get_diagnostics_request__descriptor, svc_get_diagnostics, NULL },
 	{ HVMGR("GetVersion"), &hvmgr__v1__get_version_request__descriptor, svc_get_version, NULL },
+	{ HVMGR("GetConfig"), &hvmgr__v1__get_config_request__descriptor, svc_get_config, NULL },
+	{ HVMGR("ListConfigRevisions"), &hvmgr__v1__list_config_revisions_request__descriptor,
+	  svc_list_config_revisions, NULL },
+	{ HVMGR("RollbackConfig"), &hvmgr__v1__rollback_config_request__descriptor, svc_rollback_config, NULL },
+	{ HVMGR("SetAutostart"), &hvmgr__v1__set_autostart_request__descriptor, svc_set_autostart, NULL },
+	{ HVMGR("GetAudit"), &hvmgr__v1__get_audit_request__descriptor, svc_get_audit, NULL },
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
 	  svc_health_check, NULL },
 	{ "/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor, NULL,
@@ -43,7 +49,7 @@ const struct rpc_method *agent_methods(size_t *count)
 	return methods;
 }
 
-int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, struct hv_status *st)
+static int decide(const struct rpc_peer *peer, const char *method, struct hv_status *st)
 {
 	char msg[200];
 	struct roles_identity id;
@@ -64,6 +70,17 @@ int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, 
 		return 0;
 	}
 	return hv_status_set(st, HV_PERMISSION_DENIED, "unknown listener");
+}
+
+int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, struct hv_status *st)
+{
+	if (decide(peer, method, st) == 0)
+		return 0;
+	/* REQ-SAF-16: a refused call is recorded like any other; its request
+	 * was never decoded, so its arguments are not known. */
+	const char *slash = strrchr(method, '/');
+	agent_audit(app, peer, slash && slash[1] ? slash + 1 : method, "(refused before the request was read)", st);
+	return -1;
 }
 
 uint64_t agent_now_ns(void)

@@ -2,7 +2,7 @@
  * status_map.c - hypervisor status codes (MGMT-030) to RPC status codes. The
  * table is normative for clients: docs/api.md reproduces it.
  */
-#include "agent.h"
+#include "status_map.h"
 
 #include <stdio.h>
 

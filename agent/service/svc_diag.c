@@ -4,6 +4,8 @@
  * and the agent itself) and GetVersion with capabilities.
  */
 #include "agent.h"
+#include "reconcile.h"
+#include "store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -137,6 +139,34 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 	resp.agent_uptime_ns = agent_now_ns() - ag->started_ns;
 	resp.ram_file = (char *)ag->ram_file;
 	resp.mgmt_base = ag->mgmt_base;
+	resp.database = (char *)(ag->db_path ? ag->db_path : "");
+	resp.audit_failures = __atomic_load_n(&ag->audit_failures, __ATOMIC_RELAXED);
+
+	/* Reconciliation: what the last pass left unmanaged or undefined. */
+	static _Thread_local struct reconcile_stats rs;
+	static _Thread_local struct hvm_vm_slot slots[HVM_MAX_VMS];
+	char *unmanaged[HVM_MAX_VMS], *inactive[RECONCILE_LIST_MAX];
+	uint32_t mask;
+	size_t nu = 0;
+	if (resp.link_up && hvlink_read_slots(ag->link, slots, &mask, &st) == 0) {
+		/* Now, not as of the last pass: hv-core's VMs the store lacks. */
+		for (unsigned i = 0; i < HVM_MAX_VMS; i++) {
+			struct store_vm v;
+			if ((mask & (1u << i)) && store_vm_for_slot(ag, &slots[i], &v, &st) == 0)
+				unmanaged[nu++] = slots[i].name;
+		}
+	}
+	resp.n_unmanaged_vms = nu;
+	resp.unmanaged_vms = unmanaged;
+	if (ag->reconcile) {
+		reconcile_stats(ag->reconcile, &rs);
+		for (size_t i = 0; i < rs.n_inactive; i++)
+			inactive[i] = rs.inactive[i];
+		resp.reconciliations = rs.runs;
+		resp.last_reconciliation = rs.last;
+		resp.n_inactive_vms = rs.n_inactive;
+		resp.inactive_vms = inactive;
+	}
 	rpc_result_message(res, &resp.base);
 }
 
@@ -148,7 +178,8 @@ void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, 
 		"read_fault", "selftest_result",
 	};
 	static const char *const agent_caps[] = {
-		"agent.watch-events", "agent.read-only-socket", "agent.health",
+		"agent.watch-events", "agent.read-only-socket", "agent.health", "agent.store",
+		"agent.reconcile", "agent.audit",
 	};
 	struct agent *ag = ctx->app;
 	Hvmgr__V1__GetVersionResponse resp = HVMGR__V1__GET_VERSION_RESPONSE__INIT;

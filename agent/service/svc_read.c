@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store.h"
+
 static int is_active(uint32_t state)
 {
 	return state != HVM_VM_SHUTOFF && state != HVM_VM_NOSTATE;
@@ -18,26 +20,62 @@ void svc_list_vms(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, str
 	const Hvmgr__V1__ListVmsRequest *req = (const Hvmgr__V1__ListVmsRequest *)m;
 	struct agent *ag = ctx->app;
 	struct hvm_vm_slot slots[HVM_MAX_VMS];
-	struct vm_msg vms[HVM_MAX_VMS];
-	Hvmgr__V1__Vm *ptrs[HVM_MAX_VMS];
 	Hvmgr__V1__ListVmsResponse resp = HVMGR__V1__LIST_VMS_RESPONSE__INIT;
+	struct store_vm *stored = NULL;
+	struct store_err e;
 	uint32_t mask;
-	size_t n = 0;
+	size_t n = 0, ns = 0;
 
 	if (hvlink_read_slots(ag->link, slots, &mask, &res->st) != 0)
 		return;
+	if (store_vm_list(ag->store, &stored, &ns, &e) != STORE_OK) {
+		rpc_result_error(res, HV_INTERNAL, "store: %s", e.msg);
+		return;
+	}
+	struct vm_msg *vms = calloc(HVM_MAX_VMS + ns, sizeof *vms);
+	Hvmgr__V1__Vm **ptrs = calloc(HVM_MAX_VMS + ns, sizeof *ptrs);
+	char *used = calloc(ns + 1, 1);
+	if (!vms || !ptrs || !used) {
+		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
+	}
+	/* hv-core's VMs in id order, with the store's fields where it holds them. */
 	for (unsigned i = 0; i < HVM_MAX_VMS; i++) {
 		if (!(mask & (1u << i)))
 			continue;
+		vm_msg_from_slot(&vms[n], &slots[i]);
+		for (size_t j = 0; j < ns; j++) {
+			if (used[j] || strcmp(stored[j].name, slots[i].name) != 0)
+				continue;
+			vm_msg_apply_store(&vms[n], &stored[j]);
+			if (strcmp(vms[n].uuid, stored[j].uuid) != 0) {
+				/* same name, another uuid: not the stored VM */
+				vm_msg_from_slot(&vms[n], &slots[i]);
+				continue;
+			}
+			used[j] = 1;
+		}
 		if (req->active_only && !is_active(slots[i].state))
 			continue;
-		vm_msg_from_slot(&vms[n], &slots[i]);
+		ptrs[n] = &vms[n].vm;
+		n++;
+	}
+	/* Then what only the store holds (virsh's inactive domains): shut off. */
+	for (size_t j = 0; j < ns && !req->active_only; j++) {
+		if (used[j])
+			continue;
+		vm_msg_from_stored(ag, &vms[n], &stored[j]);
 		ptrs[n] = &vms[n].vm;
 		n++;
 	}
 	resp.n_vms = n;
 	resp.vms = ptrs;
 	rpc_result_message(res, &resp.base);
+out:
+	free(vms);
+	free(ptrs);
+	free(used);
+	store_vm_list_free(stored);
 }
 
 void svc_get_vm(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
@@ -45,13 +83,21 @@ void svc_get_vm(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struc
 	const Hvmgr__V1__GetVmRequest *req = (const Hvmgr__V1__GetVmRequest *)m;
 	struct agent *ag = ctx->app;
 	struct hvm_vm_slot slot;
+	struct store_vm v;
 	struct vm_msg vm;
-	char label[64];
+	struct hv_status st2;
+	char label[96];
 	Hvmgr__V1__GetVmResponse resp = HVMGR__V1__GET_VM_RESPONSE__INIT;
 
-	if (resolve_vm(ag, req->vm, &slot, label, sizeof label, &res->st) != 0)
+	if (resolve_vm(ag, req->vm, &slot, label, sizeof label, &res->st) == 0) {
+		if (vm_msg_merged(ag, &vm, &slot, &res->st) != 0)
+			return;
+	} else if (res->st.code == HV_NOT_FOUND && req->vm->by_case != HVMGR__V1__VM_SELECTOR__BY_ID &&
+		   resolve_stored(ag, req->vm, &v, label, sizeof label, &st2) == 0) {
+		vm_msg_from_stored(ag, &vm, &v);
+	} else {
 		return;
-	vm_msg_from_slot(&vm, &slot);
+	}
 	resp.vm = &vm.vm;
 	rpc_result_message(res, &resp.base);
 }

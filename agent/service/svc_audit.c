@@ -1,0 +1,150 @@
+/*
+ * svc_audit.c - the audit log of hvmgr.v1 (REQ-SAF-16): who called which
+ * state-changing RPC, with what, and how it ended, appended to the store's
+ * hash-chained log (docs/store.md "The audit chain"); and GetAudit, which
+ * reads it back. Calls refused before they reached a handler (the read-only
+ * socket, a role too low) are recorded by agent_authorize (services.c).
+ */
+#include "agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "roles.h"
+#include "store.h"
+
+void agent_caller(const struct rpc_peer *peer, struct agent_caller *c)
+{
+	struct roles_identity id;
+	char msg[128];
+
+	switch (peer->kind) {
+	case RPC_LISTENER_UNIX_RW:
+		/* gRPC's local credentials report no peer uid (FACTS.md): the
+		 * socket's file mode is the authentication, and it admits admins. */
+		snprintf(c->name, sizeof c->name, "unix-rw");
+		snprintf(c->role, sizeof c->role, "admin");
+		return;
+	case RPC_LISTENER_UNIX_RO:
+		snprintf(c->name, sizeof c->name, "unix-ro");
+		snprintf(c->role, sizeof c->role, "viewer");
+		return;
+	case RPC_LISTENER_TCP_MTLS:
+		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) == 0) {
+			snprintf(c->name, sizeof c->name, "%s", id.name);
+			snprintf(c->role, sizeof c->role, "%s", roles_name(id.role));
+		} else {
+			/* Recorded as presented; printable bytes only. */
+			const char *raw = peer->x509_subject ? peer->x509_subject : "?";
+			size_t i = 0;
+			for (; raw[i] && i < sizeof c->name - 1; i++)
+				c->name[i] = (raw[i] >= 0x20 && raw[i] < 0x7f) ? raw[i] : '?';
+			c->name[i] = '\0';
+			snprintf(c->role, sizeof c->role, "none");
+		}
+		return;
+	}
+	snprintf(c->name, sizeof c->name, "unknown");
+	snprintf(c->role, sizeof c->role, "none");
+}
+
+void audit_selector(const Hvmgr__V1__VmSelector *sel, char *buf, size_t len)
+{
+	if (!sel || sel->by_case == HVMGR__V1__VM_SELECTOR__BY__NOT_SET)
+		snprintf(buf, len, "vm=(none)");
+	else if (sel->by_case == HVMGR__V1__VM_SELECTOR__BY_NAME)
+		snprintf(buf, len, "vm=name:%.80s", sel->name);
+	else if (sel->by_case == HVMGR__V1__VM_SELECTOR__BY_ID)
+		snprintf(buf, len, "vm=id:%u", sel->id);
+	else
+		snprintf(buf, len, "vm=uuid:%.40s", sel->uuid);
+}
+
+/* Store rows hold printable text; anything else becomes '?'. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const char *args,
+		 const struct hv_status *outcome)
+{
+	struct agent_caller c;
+	struct store_audit_entry e;
+	struct store_err err;
+	char rpcname[STORE_RPC_MAX + 1], argbuf[512], out[STORE_OUTCOME_MAX + 1];
+
+	if (!ag->store)
+		return;
+	agent_caller(peer, &c);
+	printable(c.name);
+	snprintf(rpcname, sizeof rpcname, "hvmgr.v1.Hvmgr/%s", rpc);
+	snprintf(argbuf, sizeof argbuf, "%s", args && args[0] ? args : "-");
+	printable(argbuf);
+	if (outcome->code == HV_OK)
+		snprintf(out, sizeof out, "OK");
+	else if (snprintf(out, sizeof out, "%s: %s", hv_code_name(outcome->code), outcome->msg) < 0)
+		out[0] = '\0'; /* a long message is cut at the store's limit */
+	printable(out);
+	memset(&e, 0, sizeof e);
+	e.caller = c.name;
+	e.role = c.role;
+	e.rpc = rpcname;
+	e.args = argbuf;
+	e.outcome = out;
+	if (store_audit_append(ag->store, &e, &err) != STORE_OK) {
+		__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
+		log_error("audit: cannot record %s by %s (%s): %s", rpc, c.name, out, err.msg);
+	}
+}
+
+#define AUDIT_PAGE_DEFAULT 100u
+#define AUDIT_PAGE_MAX 1000u
+
+void svc_get_audit(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+{
+	const Hvmgr__V1__GetAuditRequest *req = (const Hvmgr__V1__GetAuditRequest *)m;
+	struct agent *ag = ctx->app;
+	Hvmgr__V1__GetAuditResponse resp = HVMGR__V1__GET_AUDIT_RESPONSE__INIT;
+	struct store_audit_entry *rows = NULL;
+	struct store_err e;
+	size_t n = 0, max = req->max ? req->max : AUDIT_PAGE_DEFAULT;
+
+	if (max > AUDIT_PAGE_MAX)
+		max = AUDIT_PAGE_MAX;
+	if (store_audit_list(ag->store, req->from_seq, max, &rows, &n, &e) != STORE_OK) {
+		rpc_result_error(res, e.code == STORE_ETAMPER ? HV_DATA_LOSS : HV_INTERNAL, "audit log: %s", e.msg);
+		return;
+	}
+	Hvmgr__V1__AuditEntry *ents = n ? calloc(n, sizeof *ents) : NULL;
+	Hvmgr__V1__AuditEntry **ptrs = n ? calloc(n, sizeof *ptrs) : NULL;
+	if (n && (!ents || !ptrs)) {
+		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		Hvmgr__V1__AuditEntry init = HVMGR__V1__AUDIT_ENTRY__INIT;
+		ents[i] = init;
+		ents[i].seq = rows[i].seq;
+		ents[i].time_ms = rows[i].time_ms;
+		ents[i].identity = (char *)rows[i].caller;
+		ents[i].role = (char *)rows[i].role;
+		ents[i].rpc = (char *)rows[i].rpc;
+		ents[i].arguments = (char *)rows[i].args;
+		ents[i].outcome = (char *)rows[i].outcome;
+		ents[i].hash.data = rows[i].hash;
+		ents[i].hash.len = sizeof rows[i].hash;
+		ptrs[i] = &ents[i];
+	}
+	resp.n_entries = n;
+	resp.entries = ptrs;
+	rpc_result_message(res, &resp.base);
+out:
+	free(ents);
+	free(ptrs);
+	store_audit_list_free(rows);
+}
