@@ -95,6 +95,7 @@ enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t i
 		.uart_clock_hz = UART_CLOCK_HZ,
 		.timer_ppi = { 13, 14, 11, 10 },
 		.coop_ipa = vm->coop_ipa,
+		.mgmt_ipa = VMCFG_MGMT_IPA, .mgmt_size = VMCFG_MGMT_SIZE, /* VMCFG-098 */
 	};
 	struct vmcfg_err err;
 	spin_lock(&scratch_lock);

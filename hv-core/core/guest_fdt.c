@@ -84,15 +84,21 @@ static bool overlaps(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
 static int check_windows(const struct vmcfg *cfg, const struct guest_fdt_platform *plat,
                          struct vmcfg_err *err)
 {
-	struct { const char *what; uint64_t base, size; } w[4] = {
+	struct { const char *what; uint64_t base, size; } w[5] = {
 		{ "GIC distributor", plat->gicd_ipa, plat->gicd_size },
 		{ "GIC redistributors", plat->gicr_ipa, plat->gicr_stride * cfg->vcpus },
 		{ "virtual UART", plat->uart_ipa, cfg->vuart ? plat->uart_size : 0 },
 		{ "cooperation page", plat->coop_ipa, 0x1000 },
+		{ "management window", cfg->management ? plat->mgmt_ipa : 0,
+		  cfg->management ? plat->mgmt_size : 0 },
 	};
 	uint32_t i, k;
 
-	for (k = 0; k < 4; k++) {
+	if (cfg->management && (plat->mgmt_size == 0 || (plat->mgmt_ipa | plat->mgmt_size) & 0xFFF))
+		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-098",
+		                  "vm '%s': guest device tree: no page-aligned management window given",
+		                  cfg->name);
+	for (k = 0; k < 5; k++) {
 		if (w[k].base >= VMCFG_IPA_LIMIT || w[k].size > VMCFG_IPA_LIMIT - w[k].base)
 			return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-091",
 			                  "vm '%s': guest device tree: %s at %x is outside the IPA space",
@@ -156,6 +162,21 @@ static int emit(void *fdt, const struct vmcfg *cfg, const struct guest_fdt_platf
 	}
 	TRY(fdt_property(fdt, "reg", cells, (int)(16 * cfg->nmem)));
 	TRY(fdt_end_node(fdt));
+
+	/* VMCFG-098, MGMT-003: the management VM finds the management region */
+	if (cfg->management) {
+		TRY(fdt_begin_node(fdt, "reserved-memory"));
+		TRY(fdt_property_u32(fdt, "#address-cells", 2));
+		TRY(fdt_property_u32(fdt, "#size-cells", 2));
+		TRY(fdt_property(fdt, "ranges", NULL, 0));
+		unit_name(name, sizeof(name), "hv-mgmt", plat->mgmt_ipa);
+		TRY(fdt_begin_node(fdt, name));
+		TRY(fdt_property_string(fdt, "compatible", "avirt,mgmt-v1"));
+		TRY(prop_reg(fdt, plat->mgmt_ipa, plat->mgmt_size));
+		TRY(fdt_property(fdt, "no-map", NULL, 0));
+		TRY(fdt_end_node(fdt));
+		TRY(fdt_end_node(fdt));
+	}
 
 	/* VMCFG-093: its vCPUs only; vCPU i has MPIDR affinity 0 = i */
 	TRY(fdt_begin_node(fdt, "cpus"));

@@ -31,9 +31,15 @@ struct guest_fdt_platform {
 	 * (13, 14, 11, 10) */
 	uint32_t timer_ppi[4];
 	uint64_t coop_ipa;      /* the VM's cooperation page, 4 KiB (GABI-010)  */
+	/* VMCFG-098: where the management VM sees the management region
+	 * (VMCFG_MGMT_IPA, VMCFG_MGMT_SIZE); used only for that VM */
+	uint64_t mgmt_ipa;
+	uint64_t mgmt_size;
 };
 
-/* Write the guest's device tree (a complete DTB) into buf. Returns HVM_OK, or
+/* Write the guest's device tree (a complete DTB) into buf. The management VM
+ * (cfg->management, VMCFG-027) also gets /reserved-memory/hv-mgmt@<ipa>
+ * (docs/mgmt-abi.md MGMT-003); plat->mgmt_size 0 then refuses (HVM_E_BAD_ARG). Returns HVM_OK, or
  * HVM_E_BAD_ARG (no room, bad arguments), HVM_E_OVERLAP (a platform window
  * collides with the VM's memory or channels) or HVM_E_INTERNAL, with err set. */
 int guest_fdt_build(const struct vmcfg *cfg, const struct guest_fdt_platform *plat, void *buf,

@@ -1,25 +1,39 @@
 /*
- * heap.c - a bump allocator of pages. hv-core allocates its tables and pages
- * while creating VMs and never frees them yet (undefine is later work), so a
- * bump pointer is enough and cannot fragment.
+ * heap.c - hv-core's page allocator: a bump pointer over the heap (after .bss,
+ * up to the management region) plus a free list of single pages. Everything
+ * hv-core allocates at run time is one page (stage-2 tables, cooperation
+ * pages), so a singly linked list through the freed pages themselves is enough:
+ * it cannot fragment, and UNDEFINE gives back what DEFINE took, so any number
+ * of DEFINE/UNDEFINE cycles runs in bounded memory. The free page count is
+ * published in the register page (MGMT-100 heap_pages_free) so a client can
+ * check that.
  */
 #include <string.h>
 #include "heap.h"
 #include "spinlock.h"
 
 extern char __heap_start[], __heap_end[];
-static uintptr_t next;
+static uintptr_t next;        /* bump pointer; 0 until the first allocation */
+static void *free_list;       /* freed pages, linked through their first word */
+static uint32_t free_listed;  /* pages on free_list */
 static spinlock_t lock;
+
+static uintptr_t bump(void)
+{
+	return next ? next : (uintptr_t)__heap_start;
+}
 
 void *page_alloc(size_t n)
 {
 	void *p = NULL;
 	spin_lock(&lock);
-	if (!next)
-		next = (uintptr_t)__heap_start;
-	if (n && n <= ((uintptr_t)__heap_end - next) / 4096) {
-		p = (void *)next;
-		next += n * 4096;
+	if (n == 1 && free_list) {
+		p = free_list;
+		free_list = *(void **)p;
+		free_listed--;
+	} else if (n && n <= ((uintptr_t)__heap_end - bump()) / 4096) {
+		p = (void *)bump();
+		next = bump() + n * 4096;
 	}
 	spin_unlock(&lock);
 	if (p)
@@ -27,7 +41,27 @@ void *page_alloc(size_t n)
 	return p;
 }
 
-uint64_t heap_free_bytes(void)
+void page_free(void *p)
 {
-	return next ? (uintptr_t)__heap_end - next : (uintptr_t)__heap_end - (uintptr_t)__heap_start;
+	uintptr_t a = (uintptr_t)p;
+	if (!p || (a & 4095) || a < (uintptr_t)__heap_start || a >= bump())
+		return; /* not a page of this heap: a caller bug, never a guest's doing */
+	spin_lock(&lock);
+	*(void **)p = free_list;
+	free_list = p;
+	free_listed++;
+	spin_unlock(&lock);
+}
+
+uint32_t heap_free_pages(void)
+{
+	spin_lock(&lock);
+	uint32_t n = (uint32_t)(((uintptr_t)__heap_end - bump()) / 4096) + free_listed;
+	spin_unlock(&lock);
+	return n;
+}
+
+uint32_t heap_total_pages(void)
+{
+	return (uint32_t)(((uintptr_t)__heap_end - (uintptr_t)__heap_start) / 4096);
 }

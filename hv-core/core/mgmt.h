@@ -22,6 +22,11 @@ void mgmt_publish_slot(struct vm *vm);
 /* UNDEFINE: slot id reads as not defined (MGMT-150). */
 void mgmt_clear_slot(uint32_t id);
 
+/* MGMT-214: held while a command runs (either transport) and while the tick
+ * supervises the VMs. Never taken by code a command calls. */
+void mgmt_cmd_lock(void);
+void mgmt_cmd_unlock(void);
+
 volatile struct hvm_regs *mgmt_regs(void);
 volatile struct hvm_vm_slot *mgmt_slot(uint32_t id);
 volatile struct hvm_fault *mgmt_fault(uint32_t id);

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include "mgmt_cmd.h"
+#include "heap.h"
 #include "mgmt.h"
 #include "vm.h"
 #include "vm_life.h"
@@ -34,6 +35,11 @@ uint64_t mgmt_be_defined_mask(void)
 
 uint32_t mgmt_be_vm_count(void) { return vm_count(); }
 uint64_t mgmt_be_uptime_ns(void) { return timer_uptime_ns(); }
+void mgmt_be_heap_pages(uint64_t *free_pages, uint64_t *total_pages)
+{
+	*free_pages = heap_free_pages();
+	*total_pages = heap_total_pages();
+}
 uint64_t mgmt_be_staging_size(void) { return mgmt_regs()->staging_size; }
 
 void mgmt_be_selftest(uint64_t *failed, uint64_t *run)

@@ -43,6 +43,7 @@ static void cmd_get_info(const struct mgmt_cmd *c, struct mgmt_reply *r, volatil
 	r->ret[0] = mgmt_be_vm_count();
 	r->ret[1] = mgmt_cmd_caps();
 	r->ret[2] = mgmt_be_uptime_ns();
+	mgmt_be_heap_pages(&r->ret[3], &r->ret[4]); /* MGMT-101 */
 }
 
 static void cmd_list(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)

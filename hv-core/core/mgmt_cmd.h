@@ -45,6 +45,8 @@ int mgmt_be_state(uint32_t id);
 uint64_t mgmt_be_defined_mask(void);
 uint32_t mgmt_be_vm_count(void);
 uint64_t mgmt_be_uptime_ns(void);
+/* MGMT-101: free and total pages of hv-core's page heap. */
+void mgmt_be_heap_pages(uint64_t *free_pages, uint64_t *total_pages);
 uint64_t mgmt_be_staging_size(void);
 void mgmt_be_selftest(uint64_t *failed_mask, uint64_t *checks_run);
 

@@ -34,6 +34,7 @@
 #include "sysregs.h"
 #include "gicv3.h"
 #include "log.h"
+#include "mgmt_mmio.h"
 
 #define R32(a) (*(volatile uint32_t *)(uintptr_t)(a))
 
@@ -49,7 +50,8 @@
 
 /* The controls vcpu.c loads for every guest (REQ-SAF-19: stage 2 and the traps
  * that keep a guest inside its partition). */
-#define GUEST_HCR_EXPECT (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | HCR_RW)
+#define GUEST_HCR_EXPECT (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | \
+			  HCR_TIDCP | HCR_TACR | HCR_RW)
 /* stage2.c's geometry: T0SZ=32, SL0=1, WBWA, inner shareable, 4K, 40-bit PS */
 #define VTCR_EXPECT ((1ull << 31) | (2ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | \
 		     (1ull << 6) | 32ull)
@@ -218,6 +220,8 @@ static int allowed(const struct vm *vm, const struct vmcfg *vc, uint64_t ipa, ui
 		return pa == ipa - c->mem_ipa + c->mem_pa;
 	if (ipa == vm->coop_ipa && size == 0x1000)
 		return pa == (uint64_t)(uintptr_t)vm->coop;
+	if (mgmt_mmio_allowed(vm, ipa, pa, size)) /* the management VM's window (MGMT-211) */
+		return 1;
 	for (uint32_t i = 0; vc && i < vc->nchan; i++) {
 		const struct vmcfg_range *w = &vc->chan[i].shm;
 		if (ipa >= w->ipa && ipa + size <= w->ipa + w->size)

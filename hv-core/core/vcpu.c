@@ -15,8 +15,19 @@
 /* HCR_EL2 for every guest: stage 2 on, physical interrupts and SErrors to EL2
  * (so is every EL1 write of ICC_SGI1R_EL1: SGIs between vCPUs are emulated),
  * WFI trapped (hv-core sleeps the CPU instead), SMC trapped (PSCI/SMCCC are
- * answered by hv-core, never by the firmware), EL1 in AArch64. */
-#define GUEST_HCR (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | HCR_RW)
+ * answered by hv-core, never by the firmware), implementation-defined
+ * registers trapped (ACTLR_EL1 reads as zero; the CRn 11/15 ones are a guest
+ * fault: they control the physical core), EL1 in AArch64. The table of what a
+ * guest sees is docs/guest-abi.md GABI-061. */
+#define GUEST_HCR (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | \
+		   HCR_TIDCP | HCR_TACR | HCR_RW)
+
+/* MDCR_EL2: the PMU (its counters count the physical CPU, whoever ran on it)
+ * and the debug registers (breakpoints and watchpoints hit in EL2 or in the
+ * next VM on this CPU) trap to EL2 (REQ-SAF-19, GABI-061). */
+#define GUEST_MDCR (MDCR_TPMCR | MDCR_TPM | MDCR_TDA | MDCR_TDOSA | MDCR_TDRA)
+
+void fpsimd_zero(void);
 
 /* Upper bound of one trapped-WFI sleep, so a stop request is noticed. */
 #define WFI_MAX_NS 50000000ull
@@ -29,6 +40,9 @@ int vcpu_runnable(const struct vcpu *v)
 void vcpu_run(struct vcpu *v)
 {
 	write_sysreg(hcr_el2, GUEST_HCR);
+	/* HPMN = PMCR_EL0.N: the value out of reset; every access traps anyway */
+	write_sysreg(mdcr_el2, GUEST_MDCR | ((read_sysreg(pmcr_el0) >> 11) & MDCR_HPMN_MASK));
+	write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_EL2_TTA);
 	write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN);
 	write_sysreg(cntvoff_el2, 0);
 	write_sysreg(vpidr_el2, read_sysreg(midr_el1));
@@ -45,6 +59,26 @@ void vcpu_run(struct vcpu *v)
 	write_sysreg(cntv_ctl_el0, 0);
 	write_sysreg(cntp_ctl_el0, 0);
 	write_sysreg(cntkctl_el1, 0);
+	/* nothing an earlier VM on this CPU left in EL0/EL1 state stays visible
+	 * (REQ-SAF-19): the rest of the registers a guest can read back */
+	write_sysreg(tpidr_el0, 0);
+	write_sysreg(tpidrro_el0, 0);
+	write_sysreg(tpidr_el1, 0);
+	write_sysreg(sp_el0, 0);
+	write_sysreg(elr_el1, 0);
+	write_sysreg(spsr_el1, 0);
+	write_sysreg(esr_el1, 0);
+	write_sysreg(far_el1, 0);
+	write_sysreg(afsr0_el1, 0);
+	write_sysreg(afsr1_el1, 0);
+	write_sysreg(par_el1, 0);
+	write_sysreg(contextidr_el1, 0);
+	write_sysreg(amair_el1, 0);
+	write_sysreg(csselr_el1, 0);
+	write_sysreg(cntv_cval_el0, 0);
+	write_sysreg(cntp_cval_el0, 0);
+	write_sysreg(cntp_tval_el0, 0);
+	fpsimd_zero();
 	stage2_activate(&v->vm->s2);
 	vgic_vcpu_reset(v);
 

@@ -113,7 +113,8 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 		return HVM_E_NO_SPACE;
 	}
 	struct vm *vm = &vms[id];
-	/* a slot used before keeps its cooperation page: the page heap cannot free */
+	/* a slot used before keeps its cooperation page (one page per slot at
+	 * most): a peer's doorbell racing an UNDEFINE may still write to it */
 	volatile struct hvg_coop_page *coop = vm->coop;
 	memset(vm, 0, sizeof(*vm));
 	vm->id = id;
@@ -129,8 +130,10 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 	    (st = stage2_map(&vm->s2, cfg->mem_ipa, cfg->mem_pa, cfg->mem_size, S2_NORMAL_RW, msg,
 			     msglen)) != HVM_OK ||
 	    (st = stage2_map(&vm->s2, vm->coop_ipa, (uint64_t)(uintptr_t)vm->coop, 0x1000, S2_NORMAL_RW,
-			     msg, msglen)) != HVM_OK)
-		return st; /* pages stay allocated: the bump heap cannot free yet */
+			     msg, msglen)) != HVM_OK) {
+		stage2_destroy(&vm->s2); /* refused: give the table pages back */
+		return st;
+	}
 	vpl011_init(&vm->uart, VPL011_IPA);
 	uint32_t p = 0;
 	for (uint32_t i = 0; i < cfg->vcpus; i++) {

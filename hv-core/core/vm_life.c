@@ -38,6 +38,7 @@
 #include "vm_life.h"
 #include "vmdef.h"
 #include "guest_boot.h"
+#include "stage2.h"
 
 #define IMAGE_MAGIC 0x644D5241u /* "ARM\x64" at 0x38 of an arm64 Image */
 
@@ -381,6 +382,7 @@ enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len)
 	}
 	hv_log("vm %u '%s' undefined", id, vm->cfg.name);
 	vm->used = 0;
+	stage2_destroy(&vm->s2); /* its table pages back to the heap: no leak per cycle */
 	mgmt_clear_slot(id);
 	events_append(HVM_EV_UNDEFINED, id, 0, HVM_R_UNKNOWN);
 	return HVM_OK;
@@ -506,6 +508,29 @@ void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code)
 	record_fault(vm, v, f, HVM_F_GUEST_REPORT, read_sysreg(esr_el2), HVM_ACT_NONE, HVM_EV_FAULT,
 		     HVM_F_GUEST_REPORT);
 	spin_unlock(&vm->lock);
+}
+
+void vm_guest_reset(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	spin_lock(&vm->lock);
+	if (vm->state == HVM_VM_SHUTDOWN) {
+		/* a guest answering a SHUTDOWN request with a reboot is off:
+		 * what was asked for is a VM that stops (MGMT-046) */
+		spin_unlock(&vm->lock);
+		vm_guest_poweroff(v);
+	}
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+		__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
+	vm->paused = 0;
+	vm->pending_boot = 1; /* vm_tick() boots it once every vCPU has parked */
+	set_state(vm, HVM_VM_RUNNING, HVM_R_REBOOTED);
+	events_append(HVM_EV_STARTED, vm->id, 0, HVM_R_REBOOTED);
+	spin_unlock(&vm->lock);
+	mgmt_publish_slot(vm);
+	vm_kick(vm);
+	hv_log("vm %u '%s' reset by the guest (PSCI SYSTEM_RESET): booting again", vm->id, vm->cfg.name);
+	park_vcpu(v);
 }
 
 void vm_guest_poweroff(struct vcpu *v)

@@ -615,6 +615,21 @@ static int parse_policy(struct pctx *c, int node, struct vmcfg *v)
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-026",
 			                  "%s: autostart must be empty, <0> or <1>", c->who);
 	}
+
+	/* VMCFG-027 */
+	rc = prop(c, node, "management", &p, &len);
+	if (rc)
+		return rc;
+	v->management = false;
+	if (p) {
+		if (len == 0)
+			v->management = true;
+		else if (len == 4 && be32(p) <= 1)
+			v->management = be32(p) == 1;
+		else
+			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-027",
+			                  "%s: management must be empty, <0> or <1>", c->who);
+	}
 	return HVM_OK;
 }
 
@@ -1045,11 +1060,44 @@ static int parse_children(struct pctx *c, int node, struct vmcfg *v)
 	return parse_boot(c, sub, v);
 }
 
+/* VMCFG-027: the management VM sees the management region at VMCFG_MGMT_IPA;
+ * none of its own windows may hide it. */
+static int ipa_hits_mgmt(const struct vmcfg_range *r)
+{
+	return r->ipa < VMCFG_MGMT_IPA + VMCFG_MGMT_SIZE && VMCFG_MGMT_IPA < r->ipa + r->size;
+}
+
+static int check_mgmt_window(struct pctx *c, const struct vmcfg *v)
+{
+	uint32_t i, j;
+
+	if (!v->management)
+		return HVM_OK;
+	for (i = 0; i < v->nmem; i++)
+		if (ipa_hits_mgmt(&v->mem[i]))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
+			                  "%s: memory region %u overlaps the management window at IPA %x",
+			                  c->who, i, VMCFG_MGMT_IPA);
+	for (i = 0; i < v->ndev; i++)
+		for (j = 0; j < v->dev[i].nreg; j++)
+			if (ipa_hits_mgmt(&v->dev[i].reg[j]))
+				return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
+				                  "%s: device '%s' overlaps the management window at IPA %x",
+				                  c->who, v->dev[i].name, VMCFG_MGMT_IPA);
+	for (i = 0; i < v->nchan; i++)
+		if (ipa_hits_mgmt(&v->chan[i].shm))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
+			                  "%s: channel %u overlaps the management window at IPA %x",
+			                  c->who, v->chan[i].id, VMCFG_MGMT_IPA);
+	return HVM_OK;
+}
+
 int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_err *err)
 {
 	static const char *const allowed[] = {
 		"compatible", "vm-name", "uuid", "vcpus", "cpus", "memory", "criticality",
 		"fault-policy", "watchdog-timeout-ms", "restart-budget", "boot-order", "autostart",
+		"management",
 		"#address-cells", "#size-cells", "phandle", "model", NULL
 	};
 	struct vmcfg_err local;
@@ -1078,6 +1126,7 @@ int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_
 	if (!rc) rc = parse_cpus(&c, node, out);
 	if (!rc) rc = parse_memory(&c, node, out);
 	if (!rc) rc = parse_children(&c, node, out);
+	if (!rc) rc = check_mgmt_window(&c, out);
 	return rc;
 }
 

@@ -41,6 +41,10 @@
 #define VMCFG_WINDOW_MAX_MS   86400000u
 #define VMCFG_BOOT_ORDER_MAX  65535u
 #define VMCFG_NO_SPI          0xFFFFFFFFu
+/* VMCFG-027: where the management VM sees the management region
+ * (docs/mgmt-abi.md MGMT-210); no window of that VM may overlap it. */
+#define VMCFG_MGMT_IPA        0x41000000ull
+#define VMCFG_MGMT_SIZE       0x00100000ull
 
 /* VMCFG-010: compatible strings. */
 #define VMCFG_COMPAT_VM      "avirt,vm-config-v1"
@@ -134,6 +138,7 @@ struct vmcfg {
 	uint32_t restart_window_ms;
 	uint32_t boot_order;
 	bool     autostart;
+	bool     management;     /* VMCFG-027: drives the hypervisor (at most one) */
 	struct vmcfg_boot boot;
 };
 

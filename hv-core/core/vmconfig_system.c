@@ -238,6 +238,12 @@ int vmcfg_check_against(const struct vmcfg *cfg, const struct vmcfg *existing, s
 			return vmcfg_fail(err, HVM_E_EXISTS, "VMCFG-080",
 			                  "vm '%s': uuid is already used by vm '%s'", cfg->name, existing[e].name);
 	}
+	/* VMCFG-088: one management VM */
+	for (e = 0; cfg->management && e < n; e++)
+		if (existing[e].management)
+			return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-088",
+			                  "vm '%s': vm '%s' is already the management VM (only one may be)",
+			                  cfg->name, existing[e].name);
 	/* VMCFG-086: where the peer is defined, both ends agree (a missing peer is
 	 * allowed here, VMCFG-087). */
 	for (i = 0; i < cfg->nchan; i++)

@@ -11,6 +11,7 @@
 #include "vm.h"
 #include "vm_life.h"
 #include "channel.h"
+#include "mgmt_mmio.h"
 #include "platform.h"
 #include "fmt.h"
 
@@ -209,6 +210,8 @@ enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg,
 		for (uint32_t j = 0; j < v->dev[i].nreg && st == HVM_OK; j++)
 			st = stage2_map(&vm->s2, v->dev[i].reg[j].ipa, v->dev[i].reg[j].pa,
 					v->dev[i].reg[j].size, S2_DEVICE_RW, msg, len);
+	if (st == HVM_OK && v->management) /* VMCFG-027, MGMT-211 */
+		st = mgmt_mmio_map(vm, msg, len);
 	if (st != HVM_OK || (st = channel_map(vm, v, msg, len)) != HVM_OK) {
 		char ignored[64];
 		vm_op_undefine(vm, ignored, sizeof(ignored));

@@ -70,6 +70,11 @@ uint64_t mgmt_be_defined_mask(void)
 
 uint32_t mgmt_be_vm_count(void) { return (uint32_t)__builtin_popcountll(mgmt_be_defined_mask()); }
 uint64_t mgmt_be_uptime_ns(void) { return 1; }
+void mgmt_be_heap_pages(uint64_t *free_pages, uint64_t *total_pages)
+{
+	*free_pages = 100;
+	*total_pages = 200;
+}
 uint64_t mgmt_be_staging_size(void) { return 0x06000000; }
 
 void mgmt_be_selftest(uint64_t *failed, uint64_t *run)

@@ -258,6 +258,99 @@ Test(hvcore_fault, channel_doorbells_follow_the_configured_direction)
 	rtos_is_healthy();
 }
 
+/* Occurrences of text in VM id's console ring. */
+static int console_count(int id, const char *text)
+{
+	static char buf[HVM_CONSOLE_SIZE + 1];
+	hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
+	int n = 0;
+	for (char *p = buf; (p = strstr(p, text)); p++)
+		n++;
+	return n;
+}
+
+/* GABI-061, REQ-SAF-19: debug registers read as zero, writes ignored; the PMU
+ * cycle counter is not emulated: a fault of kind UNDEF_TRAP (a trapped MRS,
+ * EC 0x18) under policy stop, contained beside rtos-demo. */
+Test(hvcore_fault, pmu_counter_read_is_an_undef_trap_under_policy_stop)
+{
+	int id = run_guest("probe", "sysreg-probe", "stop", 0, 0);
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_CRASHED, HVM_R_CRASHED, WAIT_S), 0, "%s", q.err);
+	struct hvm_fault f = fault_of(id);
+	cr_assert_eq(f.kind, HVM_F_UNDEF_TRAP, "kind %u", f.kind);
+	cr_assert_eq(f.action, HVM_ACT_STOP);
+	cr_assert_eq(f.esr >> 26, 0x18, "trapped system register access, ESR 0x%llx",
+		     (unsigned long long)f.esr);
+	/* ISS: Op0 3, Op1 3, CRn 9, CRm 13, Op2 0 (PMCCNTR_EL0), a read */
+	cr_assert_eq(f.esr & 0x3FFC1F, (3u << 20) | (0u << 17) | (3u << 14) | (9u << 10) | (13u << 1) | 1u,
+		     "ESR 0x%llx names PMCCNTR_EL0", (unsigned long long)f.esr);
+	cr_assert_eq(console_count(id, "sysreg-probe: reading the PMU cycle counter"), 1);
+	cr_assert_eq(console_count(id, " ok\n"), 5, "every emulated register behaved as documented");
+	cr_assert_eq(console_count(id, "UNEXPECTED"), 0);
+	cr_assert_eq(console_count(id, "survived"), 0);
+	rtos_is_healthy();
+}
+
+/* GABI-061 under policy ignore: the read gives 0, the guest runs on; and a
+ * second run on the same physical CPU finds none of the first run's register
+ * state (FP/SIMD, TPIDR_EL0/EL1), REQ-SAF-19. */
+Test(hvcore_fault, pmu_read_ignored_reads_zero_and_no_state_survives_a_restart)
+{
+	int id = run_guest("probeign", "sysreg-probe", "ignore", 0, 0);
+	cr_assert_eq(mu_wait_console(&q, id, "survived, PMCCNTR_EL0 = 0\n", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 3, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_slot(&q, id).state, HVM_VM_RUNNING);
+	struct hvm_fault f = fault_of(id);
+	cr_assert_eq(f.kind, HVM_F_UNDEF_TRAP);
+	cr_assert_eq(f.action, HVM_ACT_IGNORE);
+	cr_assert_eq(cmd(HVM_CMD_DESTROY, id, 0).status, HVM_OK);
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_DESTROYED, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_START, id, 0).status, HVM_OK);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 3, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(console_count(id, "sysreg-probe: registers clean at entry"), 2);
+	cr_assert_eq(console_count(id, "LEAKED"), 0, "the second run saw the first run's registers");
+	cr_assert_eq(console_count(id, "UNEXPECTED"), 0);
+	rtos_is_healthy();
+}
+
+static int two_greetings(struct hvq *h, void *arg)
+{
+	(void)h;
+	return console_count(*(int *)arg, "reset-self: hello from EL1") >= 2;
+}
+
+/* GABI-012, MGMT-045/050: PSCI SYSTEM_RESET from a guest boots that VM alone
+ * again: RUNNING (REBOOTED), event STARTED (REBOOTED), never STOPPED. */
+Test(hvcore_fault, guest_system_reset_reboots_that_vm_alone)
+{
+	uint64_t ev0 = q.regs->ev_head;
+	int id = run_guest("resetter", "reset-self", "stop", 0, 0);
+	cr_assert_eq(mu_wait_console(&q, id, "reset-self: calling SYSTEM_RESET", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_RUNNING, HVM_R_REBOOTED, WAIT_S), 0, "%s", q.err);
+	/* booted again from its image: a second greeting */
+	cr_assert_eq(hvq_wait(&q, two_greetings, &id, WAIT_S), 0, "%s", q.err);
+	cr_assert_geq(console_count(id, "reset-self: hello from EL1"), 2, "no second boot");
+	cr_assert_eq(console_count(id, "SYSTEM_RESET returned"), 0, "SYSTEM_RESET does not return");
+	int started = 0, rebooted = 0;
+	for (uint64_t n = ev0; n < q.regs->ev_head; n++) {
+		struct hvm_event e;
+		if (hvq_read_event(&q, n, &e) != 0 || e.vm_id != (uint32_t)id)
+			continue;
+		cr_assert_neq(e.type, HVM_EV_STOPPED, "a guest reset is no stop");
+		cr_assert_neq(e.type, HVM_EV_CRASHED);
+		if (e.type == HVM_EV_STARTED) {
+			started++;
+			rebooted += e.reason == HVM_R_REBOOTED;
+		}
+	}
+	cr_assert_geq(rebooted, 1, "STARTED (REBOOTED) after the reset");
+	cr_assert_eq(started, rebooted + 1, "one STARTED (BOOTED) for START, the rest REBOOTED");
+	struct hvm_vm_slot s = mu_slot(&q, id);
+	cr_assert_eq(s.fault_count, 0);
+	rtos_is_healthy();
+	cr_assert_eq(cmd(HVM_CMD_DESTROY, id, 0).status, HVM_OK);
+}
+
 /* ---- boot configuration and boot self-test --------------------------------- */
 
 static void no_setup(void) {}
@@ -347,7 +440,7 @@ Test(hvcore_boot_config, each_check_alone_detects_its_corruption)
 	cr_assert_eq(q.regs->hv_state, HVM_HV_READY);
 }
 
-/* docs/perf-hvcore-mgmt.md: the measuring guest runs under -icount and
+/* docs/performance.md ("Hypervisor"): the measuring guest runs under -icount and
  * reports its counts (the figures are read from the log, not asserted). */
 Test(hvcore_boot_config, perf_guest_reports_instruction_counts)
 {

@@ -327,6 +327,61 @@ Test(hvcore_mgmt, get_stats_returns_the_documented_record)
 	cr_assert_geq(st.heartbeat, 3);
 }
 
+/* MGMT-180, MGMT-150: irqs_injected counts every virtual interrupt put in a
+ * list register: rtos-demo runs from its 10 ms virtual timer and beats once
+ * per 5 ticks, so 3 more heartbeats mean at least 10 more timer interrupts. */
+Test(hvcore_mgmt, irqs_injected_counts_the_virtual_timer)
+{
+	struct hvm_vm_slot s0 = mu_slot(&q, rtos);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, s0.heartbeat + 3, WAIT_S), 0, "%s", q.err);
+	struct hvm_vm_slot s1 = mu_slot(&q, rtos);
+	cr_assert_geq(s1.irqs_injected, s0.irqs_injected + 10, "slot irqs_injected %llu -> %llu",
+		      (unsigned long long)s0.irqs_injected, (unsigned long long)s1.irqs_injected);
+	struct hvq_reply r = cmd(HVM_CMD_GET_STATS, rtos, 0, 0, 0);
+	expect(r, HVM_OK, "GET_STATS");
+	struct hvm_stats st;
+	memcpy(&st, (const void *)(q.mgmt + HVM_OFF_DATA), sizeof(st));
+	cr_assert_geq(st.irqs_injected, s1.irqs_injected);
+	cr_assert_geq(st.irqs_injected, 5 * st.heartbeat, "one timer interrupt per tick, 5 ticks a beat");
+}
+
+/* MGMT-101: DEFINE takes pages of hv-core's page heap (stage-2 tables) and
+ * UNDEFINE gives every one back: 200 cycles end where they started. The
+ * first cycle in a never-used slot keeps that slot's cooperation page (one
+ * page per slot, reused), so the baseline is taken after it. */
+Test(hvcore_mgmt, define_undefine_cycles_give_back_every_page, .timeout = 900)
+{
+	struct mu_vm v = { .name = "cycler", .cpu = 2, .mem_pa = 0x50000000 };
+	char *dts = mu_vm_dts(&v);
+	char err[256];
+	size_t len;
+	void *blob = mu_dtc(dts, &len, err, sizeof(err));
+	free(dts);
+	cr_assert_not_null(blob, "%s", err);
+	cr_assert_gt(q.regs->heap_pages_total, 0, "MGMT-101 heap_pages_total published");
+	uint64_t baseline = 0;
+	for (int i = 0; i <= 200; i++) {
+		struct hvq_reply r;
+		cr_assert_eq(mu_define_blob(&q, blob, len, &r), 0, "%s", q.err);
+		expect(r, HVM_OK, "DEFINE");
+		uint32_t id = (uint32_t)r.ret[0];
+		struct hvq_reply info = cmd(HVM_CMD_GET_INFO, 0, 0, 0, 0);
+		if (i > 0)
+			cr_assert_lt(info.ret[3], baseline, "cycle %d: DEFINE took table pages", i);
+		cr_assert_eq(info.ret[3], q.regs->heap_pages_free, "GET_INFO ret[3] = heap_pages_free");
+		expect(cmd(HVM_CMD_UNDEFINE, (int)id, 0, 0, 0), HVM_OK, "UNDEFINE");
+		info = cmd(HVM_CMD_GET_INFO, 0, 0, 0, 0);
+		cr_assert_eq(info.ret[4], q.regs->heap_pages_total);
+		if (i == 0)
+			baseline = info.ret[3];
+		else
+			cr_assert_eq(info.ret[3], baseline, "cycle %d: %llu pages free, %llu at the start", i,
+				     (unsigned long long)info.ret[3], (unsigned long long)baseline);
+	}
+	free(blob);
+	cr_assert_eq(mu_slot(&q, rtos).state, HVM_VM_RUNNING);
+}
+
 /* REQ-SAF-12, MGMT-048: LOAD_IMAGE checks the digest; a mismatch changes nothing. */
 Test(hvcore_mgmt, load_image_refuses_a_wrong_digest_and_keeps_the_old_image)
 {

@@ -317,3 +317,53 @@ Test(guest_fdt, unvalidated_configuration_is_refused) /* VMCFG-090 */
 	cr_assert_eq(guest_fdt_build(NULL, &qemu, dtb, sizeof(dtb_words), &err), HVM_E_BAD_ARG);
 	cr_assert_eq(guest_fdt_build(&cfg, NULL, dtb, sizeof(dtb_words), &err), HVM_E_BAD_ARG);
 }
+
+/* VMCFG-098, docs/mgmt-abi.md MGMT-003: the management VM finds the region. */
+Test(guest_fdt, management_vm_gets_the_mgmt_node)
+{
+	struct guest_fdt_platform p = qemu;
+	const void *v;
+	int len;
+
+	p.mgmt_ipa = 0x41000000;
+	p.mgmt_size = 0x100000;
+	cr_assert_eq(parse_single(single_dts(vm_body("svc", "0x49000000", 1, "management", "", NULL)), &cfg, &err),
+	             HVM_OK, "%s", err.msg);
+	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_OK, "%s", err.msg);
+	cr_assert_eq(fdt_check_full(dtb, sizeof(dtb_words)), 0);
+	cr_assert_str_eq(str("/reserved-memory/hv-mgmt@41000000", "compatible"), "avirt,mgmt-v1");
+	v = getprop("/reserved-memory/hv-mgmt@41000000", "reg", &len);
+	cr_assert_eq(len, 16);
+	cr_assert_eq(cell64(v, 0), 0x41000000);
+	cr_assert_eq(cell64(v, 2), 0x100000);
+	getprop("/reserved-memory/hv-mgmt@41000000", "no-map", &len);
+	cr_assert_eq(len, 0);
+	cr_assert_eq(cell(getprop("/reserved-memory", "#address-cells", &len), 0), 2);
+	cr_assert_eq(cell(getprop("/reserved-memory", "#size-cells", &len), 0), 2);
+	getprop("/reserved-memory", "ranges", &len);
+	dtc_decodes();
+
+	/* any other VM: no such node, even with the window given */
+	cr_assert_eq(parse_single(single_dts(vm_body("app", "0x49000000", 1, NULL)), &cfg, &err), HVM_OK,
+	             "%s", err.msg);
+	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_OK, "%s", err.msg);
+	cr_assert_lt(fdt_path_offset(dtb, "/reserved-memory"), 0);
+}
+
+Test(guest_fdt, management_vm_needs_a_window) /* VMCFG-098 */
+{
+	struct guest_fdt_platform p = qemu;
+
+	cr_assert_eq(parse_single(single_dts(vm_body("svc", "0x49000000", 1, "management", "", NULL)), &cfg, &err),
+	             HVM_OK, "%s", err.msg);
+	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_E_BAD_ARG);
+	cr_assert_str_eq(err.rule, "VMCFG-098");
+	cr_assert(strstr(err.msg, "no page-aligned management window"), "%s", err.msg);
+	p.mgmt_ipa = 0x41000800;
+	p.mgmt_size = 0x100000;
+	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_E_BAD_ARG);
+	/* a window on the VM's memory is an overlap */
+	p.mgmt_ipa = 0x49000000;
+	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_E_OVERLAP);
+	cr_assert(strstr(err.msg, "management window at 0x49000000 overlaps memory region 0"), "%s", err.msg);
+}

@@ -171,6 +171,7 @@ char *vm_body(const char *name, const char *mem, unsigned cpu, ...)
 	prop(&b, "\t", NULL, "restart-budget", NULL, kv, nkv);
 	prop(&b, "\t", NULL, "boot-order", NULL, kv, nkv);
 	prop(&b, "\t", NULL, "autostart", NULL, kv, nkv);
+	prop(&b, "\t", NULL, "management", NULL, kv, nkv);
 	/* other unused plain keys are new properties, before any node */
 	for (i = 0; i < nkv; i++)
 		if (*kv[i].k && strcmp(kv[i].k, "+") != 0 && strncmp(kv[i].k, "boot.", 5) != 0 && kv[i].v)

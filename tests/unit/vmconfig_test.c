@@ -1086,3 +1086,55 @@ Test(errors, message_is_bounded)
 	cr_assert_eq(vmcfg_fail(NULL, 4, "x", "y"), 4);
 	cr_assert_str_eq(vmcfg_fault_policy_name(9), "?");
 }
+
+/* ---- the management VM (VMCFG-027, VMCFG-088) ------------------------------ */
+
+Test(management, property_marks_the_management_vm) /* VMCFG-027 */
+{
+	expect_ok(parse_single(single_dts(vm_body("svc", MEM, 1, NULL)), &cfg, &err));
+	cr_assert_not(cfg.management, "absent = not the management VM");
+	expect_ok(parse_single(single_dts(vm_body("svc", MEM, 1, "management", "", NULL)), &cfg, &err));
+	cr_assert(cfg.management);
+	expect_ok(parse_single(single_dts(vm_body("svc", MEM, 1, "management", "<1>", NULL)), &cfg, &err));
+	cr_assert(cfg.management);
+	expect_ok(parse_single(single_dts(vm_body("svc", MEM, 1, "management", "<0>", NULL)), &cfg, &err));
+	cr_assert_not(cfg.management);
+	expect_fail(parse_single(single_dts(vm_body("svc", MEM, 1, "management", "<2>", NULL)), &cfg, &err),
+	            HVM_E_BAD_CONFIG, "VMCFG-027", "management must be empty, <0> or <1>");
+	expect_fail(parse_single(single_dts(vm_body("svc", MEM, 1, "management", "\"yes\"", NULL)), &cfg, &err),
+	            HVM_E_BAD_CONFIG, "VMCFG-027", "management");
+}
+
+Test(management, window_must_stay_free) /* VMCFG-027 */
+{
+	/* memory at IPA 0x40800000..0x417fffff covers the window at 0x41000000 */
+	expect_fail(parse_single(single_dts(vm_body("svc", "0x40800000", 1, "management", "", NULL)), &cfg, &err),
+	            HVM_E_OVERLAP, "VMCFG-027", "memory region 0 overlaps the management window at IPA 0x41000000");
+	/* the same memory is fine for a VM that is not the management VM */
+	expect_ok(parse_single(single_dts(vm_body("svc", "0x40800000", 1, NULL)), &cfg, &err));
+	/* a channel window on top of it */
+	expect_fail(parse_single(single_dts(vm_body("svc", MEM, 1, "management", "<1>", "+",
+	            "ch { compatible = \"avirt,channel-v1\"; channel-id = <1>; peer = \"rtos\";"
+	            " shm = <0 0x410ff000 0 0x4c000000 0 0x2000>; rights = \"read\"; };", NULL)),
+	                         &cfg, &err),
+	            HVM_E_OVERLAP, "VMCFG-027", "channel 1 overlaps the management window");
+}
+
+Test(management, only_one_management_vm) /* VMCFG-088 */
+{
+	expect_fail(parse_sys(system_dts(vm_body("svc", MEM, 1, "management", "", NULL),
+	                                 vm_body("svc2", "0x4a000000", 2, "management", "", NULL), NULL),
+	                      sys, VMCFG_MAX_VMS, &nsys, &err),
+	            HVM_E_BAD_CONFIG, "VMCFG-088", "vm 'svc2': vm 'svc' is already the management VM");
+	expect_ok(parse_sys(system_dts(vm_body("svc", MEM, 1, "management", "", NULL),
+	                               vm_body("app", "0x4a000000", 2, NULL), NULL),
+	                    sys, VMCFG_MAX_VMS, &nsys, &err));
+	cr_assert_eq(nsys, 2);
+	cr_assert(sys[0].management);
+	cr_assert_not(sys[1].management);
+	/* DEFINE's check of a new VM against the defined ones */
+	expect_ok(parse_single(single_dts(vm_body("svc3", "0x4b000000", 3, "management", "<1>", NULL)), &cfg, &err));
+	expect_fail(vmcfg_check_against(&cfg, sys, nsys, NULL, &err), HVM_E_BAD_CONFIG, "VMCFG-088",
+	            "'svc' is already the management VM");
+	cr_assert_eq(vmcfg_check_against(&cfg, &sys[1], 1, NULL, &err), HVM_OK, "%s", err.msg);
+}

@@ -75,6 +75,49 @@ cpu_early_setup:
 	isb
 	ret
 
+/* void fpsimd_zero(void): FP/SIMD registers, FPCR and FPSR to zero before a
+ * vCPU's first entry, so a VM never sees what an earlier VM on this physical
+ * CPU left in them (GABI-061). hv-core's C code uses no FP/SIMD registers
+ * (-mgeneral-regs-only), so nothing of hv-core's is in them either. */
+	.arch	armv8-a+fp+simd
+	.global fpsimd_zero
+fpsimd_zero:
+	movi	v0.2d, #0
+	movi	v1.2d, #0
+	movi	v2.2d, #0
+	movi	v3.2d, #0
+	movi	v4.2d, #0
+	movi	v5.2d, #0
+	movi	v6.2d, #0
+	movi	v7.2d, #0
+	movi	v8.2d, #0
+	movi	v9.2d, #0
+	movi	v10.2d, #0
+	movi	v11.2d, #0
+	movi	v12.2d, #0
+	movi	v13.2d, #0
+	movi	v14.2d, #0
+	movi	v15.2d, #0
+	movi	v16.2d, #0
+	movi	v17.2d, #0
+	movi	v18.2d, #0
+	movi	v19.2d, #0
+	movi	v20.2d, #0
+	movi	v21.2d, #0
+	movi	v22.2d, #0
+	movi	v23.2d, #0
+	movi	v24.2d, #0
+	movi	v25.2d, #0
+	movi	v26.2d, #0
+	movi	v27.2d, #0
+	movi	v28.2d, #0
+	movi	v29.2d, #0
+	movi	v30.2d, #0
+	movi	v31.2d, #0
+	msr	fpcr, xzr
+	msr	fpsr, xzr
+	ret
+
 not_el2:
 wrong_place:
 	/* Not entered at EL2, or loaded elsewhere than 0x40200000: there is no

@@ -128,9 +128,8 @@ int psci_guest_call(struct vcpu *v, struct trap_frame *f)
 		vm_guest_poweroff(v); /* does not return */
 		return 1;
 	case PSCI_SYSTEM_RESET:
-		/* a restart of the VM alone is a lifecycle operation still to come:
-		 * until then the VM powers off, a definite state */
-		vm_guest_poweroff(v); /* does not return */
+		/* GABI-012: this VM alone boots again from its image (MGMT-045) */
+		vm_guest_reset(v); /* does not return */
 		return 1;
 	default:
 		if ((fid & 0xBFFFFFE0u) == 0x84000000u) {

@@ -1,7 +1,9 @@
 /*
  * stage2.c - stage-2 translation tables, 4 KiB granule, 4 GiB IPA space
  * (VTCR_EL2.T0SZ = 32, lookup from level 1). Regions aligned to 2 MiB use level-2
- * blocks, anything else level-3 pages (the 4 KiB cooperation page).
+ * blocks, anything else level-3 pages (the 4 KiB cooperation page). Table
+ * pages come from the page heap and go back to it when the VM is undefined
+ * (stage2_destroy), so DEFINE/UNDEFINE cycles do not use up hv-core's memory.
  */
 #include <string.h>
 #include "stage2.h"
@@ -80,6 +82,35 @@ enum hvm_status stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_
 nomem:
 	hv_snprintf(msg, msglen, "out of memory for stage-2 tables (or remapping a block)");
 	return HVM_E_INTERNAL;
+}
+
+void stage2_destroy(struct stage2 *s2)
+{
+	uint64_t *l1 = s2->l1;
+	if (!l1)
+		return;
+	for (unsigned i = 0; i < 4; i++) { /* T0SZ = 32: four level-1 entries */
+		if ((l1[i] & 3) != S2_TABLE)
+			continue;
+		uint64_t *l2 = (uint64_t *)(uintptr_t)(l1[i] & ADDR_MASK);
+		for (unsigned j = 0; j < 512; j++)
+			if ((l2[j] & 3) == S2_TABLE)
+				page_free((void *)(uintptr_t)(l2[j] & ADDR_MASK));
+		page_free(l2);
+	}
+	page_free(l1);
+	s2->l1 = NULL;
+	/* no TLB or walk cache may keep this VMID's translations for the tables'
+	 * next owner: invalidate it on every CPU (inner shareable), with the VMID
+	 * loaded on this CPU only for the TLBI (stage 2 stays off here) */
+	uint64_t saved = read_sysreg(vttbr_el2);
+	dsb(ishst);
+	write_sysreg(vttbr_el2, (uint64_t)s2->vmid << 48);
+	isb();
+	__asm__ volatile("tlbi vmalls12e1is" ::: "memory");
+	dsb(ish);
+	write_sysreg(vttbr_el2, saved);
+	isb();
 }
 
 uint64_t stage2_vttbr(const struct stage2 *s2)

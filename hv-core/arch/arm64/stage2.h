@@ -20,6 +20,10 @@ enum s2_attr { S2_NORMAL_RW, S2_DEVICE_RW, S2_NORMAL_RO };
 enum hvm_status stage2_init(struct stage2 *s2, uint16_t vmid, char *msg, unsigned msglen);
 enum hvm_status stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_t size,
 			   enum s2_attr attr, char *msg, unsigned msglen);
+/* Frees every table page of s2 (back to the page heap) and removes the VMID's
+ * TLB entries on all CPUs. Only when no vCPU of the VM can run. s2->l1 is NULL
+ * afterwards; calling it again does nothing. */
+void stage2_destroy(struct stage2 *s2);
 uint64_t stage2_vttbr(const struct stage2 *s2);
 /* Loads VTCR_EL2/VTTBR_EL2 for this VM on the calling CPU and flushes its TLB entries. */
 void stage2_activate(const struct stage2 *s2);

@@ -24,6 +24,8 @@
 #define HCR_AMO  (1ull << 5)
 #define HCR_TWI  (1ull << 13) /* trap WFI: hv-core sleeps for the guest      */
 #define HCR_TSC  (1ull << 19) /* trap SMC: the guest's PSCI/SMCCC go to us   */
+#define HCR_TIDCP (1ull << 20) /* trap implementation-defined sysregs (CRn 11, 15) */
+#define HCR_TACR (1ull << 21) /* trap ACTLR_EL1 (implementation-defined)     */
 #define HCR_RW   (1ull << 31) /* EL1 is AArch64                              */
 
 /* SCTLR_EL2 / SCTLR_EL1 */
@@ -38,6 +40,16 @@
 /* CPTR_EL2 (non-VHE): RES1 bits 13:12, 9:0; TFP bit 10 left 0 so FP/SIMD works
  * at EL2 (libfdt) and at EL1 (guests) without trapping. */
 #define CPTR_EL2_RES1 0x000032FFull
+
+#define CPTR_EL2_TTA (1ull << 20) /* trap trace (ETM) system register accesses */
+
+/* MDCR_EL2: PMU and debug registers trap to EL2 (docs/guest-abi.md GABI-061) */
+#define MDCR_HPMN_MASK 0x1Full     /* counters "reserved for EL1": all, trapped anyway */
+#define MDCR_TPMCR (1ull << 5)     /* PMCR_EL0                                 */
+#define MDCR_TPM   (1ull << 6)     /* every other PMU register                 */
+#define MDCR_TDA   (1ull << 9)     /* debug registers (breakpoints, MDSCR, DCC) */
+#define MDCR_TDOSA (1ull << 10)    /* OS lock / power-down registers            */
+#define MDCR_TDRA  (1ull << 11)    /* debug ROM address registers               */
 
 /* CNTHCTL_EL2 (non-VHE): EL1 may read the physical counter and use its timer. */
 #define CNTHCTL_EL1PCTEN (1ull << 0)

@@ -17,6 +17,7 @@
 #include "gicv3.h"
 #include "irq.h"
 #include "vgic.h"
+#include "mgmt_mmio.h"
 #include "log.h"
 
 static const char *const kind_names[] = {
@@ -67,15 +68,50 @@ static void data_abort(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 			return;
 		}
 	}
+	/* the management VM's register page (MGMT-112, MGMT-212) */
+	if (mgmt_mmio_claims(vm, ipa) && mgmt_mmio_trap(v, f, esr, ipa) == 0)
+		return;
 	vm_fault(v, f, HVM_F_STAGE2_ABORT, esr);
 }
 
-/* Trapped system register accesses: the SGI generation registers (every EL1
- * write traps while HCR_EL2.IMO is set) become virtual SGIs to the VM's own
- * vCPUs; anything else is not emulated. */
+/* Trapped system register accesses (the table is docs/guest-abi.md GABI-061):
+ * - the SGI generation registers (every EL1 write traps while HCR_EL2.IMO is
+ *   set) become virtual SGIs to the VM's own vCPUs;
+ * - debug registers (MDCR_EL2.TDA/TDOSA/TDRA: breakpoints, watchpoints, MDSCR,
+ *   OS lock, DCC) read as zero and ignore writes: a VM cannot arm a breakpoint
+ *   that fires in hv-core or in the next VM on its CPU, and a kernel that
+ *   resets them at boot (Linux does) runs on; OSLSR_EL1 says "OS lock
+ *   implemented, unlocked";
+ * - PMUSERENR_EL0 reads as zero and ignores writes (Linux clears it at boot);
+ * - ACTLR_EL1 (HCR_EL2.TACR) reads as zero and ignores writes;
+ * - anything else that traps (the PMU's counters and controls, trace
+ *   registers, implementation-defined registers) is not emulated: a guest
+ *   fault of kind UNDEF_TRAP under the VM's fault policy; with policy ignore a
+ *   read gives 0. */
 #define SYSREG_SGI1R  0x30CBAu /* Op0 3, Op1 0, CRn 12, CRm 11, Op2 5 */
 #define SYSREG_ASGI1R 0x30CBCu /* Op2 6 */
 #define SYSREG_SGI0R  0x30CBEu /* Op2 7 */
+#define SYSREG_OSLSR  0x20118u /* Op0 2, Op1 0, CRn 1, CRm 1, Op2 4 */
+#define SYSREG_PMUSERENR 0x339E0u /* Op0 3, Op1 3, CRn 9, CRm 14, Op2 0 */
+#define SYSREG_ACTLR  0x30102u /* Op0 3, Op1 0, CRn 1, CRm 0, Op2 1 */
+#define OSLSR_OSLM_IMPLEMENTED 0x8u
+
+/* Value a read of the register named by key gives, or -1 when hv-core does
+ * not emulate it. */
+static int sysreg_emulated(uint32_t key, uint64_t *val)
+{
+	uint32_t op0 = key >> 16, op1 = (key >> 12) & 7;
+	*val = 0;
+	if (op0 == 2 && (op1 == 0 || op1 == 3)) { /* debug and DCC; op1 1 is trace */
+		if (key == SYSREG_OSLSR)
+			*val = OSLSR_OSLM_IMPLEMENTED;
+		return 0;
+	}
+	if (key == SYSREG_PMUSERENR || key == SYSREG_ACTLR)
+		return 0;
+	return -1;
+}
+
 static void sysreg_trap(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 {
 	uint32_t iss = ESR_ISS(esr);
@@ -83,12 +119,22 @@ static void sysreg_trap(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 	uint32_t op0 = (iss >> 20) & 3, op2 = (iss >> 17) & 7, op1 = (iss >> 14) & 7;
 	uint32_t crn = (iss >> 10) & 15, crm = (iss >> 1) & 15, rt = (iss >> 5) & 31;
 	uint32_t key = (op0 << 16) | (op1 << 12) | (crn << 8) | (crm << 4) | (op2 << 1);
-	if (!(iss & 1) && (key == SYSREG_SGI1R || key == SYSREG_ASGI1R || key == SYSREG_SGI0R)) {
+	int is_read = iss & 1;
+	if (!is_read && (key == SYSREG_SGI1R || key == SYSREG_ASGI1R || key == SYSREG_SGI0R)) {
 		vgic_sgi_write(v, rt == 31 ? 0 : f->x[rt]);
 		f->elr += 4;
 		return;
 	}
-	vm_fault(v, f, HVM_F_UNDEF_TRAP, esr);
+	uint64_t val;
+	if (sysreg_emulated(key, &val) == 0) {
+		if (is_read && rt != 31)
+			f->x[rt] = val;
+		f->elr += 4;
+		return;
+	}
+	vm_fault(v, f, HVM_F_UNDEF_TRAP, esr); /* returns only under policy ignore */
+	if (is_read && rt != 31)
+		f->x[rt] = 0; /* ignored: the read gives 0, never the physical value */
 }
 
 void trap_lower_sync(struct trap_frame *f)

@@ -216,6 +216,7 @@ void vgic_flush(struct vcpu *v)
 	struct vgic_cpu *c = &v->vgic;
 	uint64_t free = gicv3_read_ich_elrsr() & ((1ull << lr_count()) - 1);
 	int left = 0;
+	uint64_t before = c->injected;
 	spin_lock(&d->lock);
 	if (d->ctlr & GICD_CTLR_G1) {
 		uint32_t cand = c->pending & c->enabled;
@@ -249,6 +250,8 @@ void vgic_flush(struct vcpu *v)
 		}
 	}
 	spin_unlock(&d->lock);
+	if (c->injected != before) /* GET_STATS/slot irqs_injected: every kind, per VM */
+		__atomic_add_fetch(&v->vm->stats.irqs_injected, c->injected - before, __ATOMIC_RELAXED);
 	/* more than fits: a maintenance interrupt when the list registers are
 	 * (nearly) empty again brings us back here to refill them */
 	gicv3_write_ich_hcr(ICH_HCR_EN | (left ? ICH_HCR_UIE : 0));

@@ -92,7 +92,7 @@ static uint64_t cntvct(void)
 	return v;
 }
 
-/* Cost figures for docs/perf-hvcore.md: run under QEMU -icount shift=0 (one
+/* Cost figures for docs/performance.md ("Hypervisor"): run under QEMU -icount shift=0 (one
  * instruction = 1 ns of virtual time, the counter ticks every 16 ns) they are
  * instruction counts of the whole machine for PERF_N round trips each. */
 static void perf(void)

@@ -1,5 +1,5 @@
 /*
- * main.c - "perf", a measuring guest for docs/perf-hvcore-mgmt.md: it times
+ * main.c - "perf", a measuring guest for docs/performance.md ("Hypervisor"): it times
  * batches of (a) an empty loop, (b) the null hypercall HVG_HC_NULL (a full
  * guest -> EL2 -> guest round trip) and (c) a read of the virtual PL011's
  * flag register (a trapped, emulated MMIO access) with the virtual counter.
