@@ -1,7 +1,8 @@
 /*
  * client.c - gRPC C core client for hvctl (client.h). One channel, one
  * pluck completion queue; every operation waits for its own tag, so the code
- * reads top to bottom like a blocking API.
+ * reads top to bottom like a blocking API. Transports: unix sockets with
+ * gRPC's local credentials, TCP with mutual TLS (grpc_ssl_credentials_create).
  */
 #include "client.h"
 
@@ -10,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <grpc/byte_buffer_reader.h>
@@ -54,19 +58,175 @@ const char *hvc_target(const struct hvc *c)
 	return c->target;
 }
 
-struct hvc *hvc_connect(const char *uri, struct hv_status *st)
+/* A PEM file read whole (NUL-terminated), or NULL with st naming it. */
+static char *read_pem(const char *what, const char *path, struct hv_status *st)
+{
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f) {
+		hv_status_set(st, HV_INVALID_ARGUMENT, "cannot read the %s %s: %s (see --ca, --cert, --key)", what,
+			      path ? path : "(none)", path ? strerror(errno) : "no file given");
+		return NULL;
+	}
+	buf = malloc(64 * 1024 + 1);
+	if (buf)
+		len = fread(buf, 1, 64 * 1024 + 1, f);
+	fclose(f);
+	if (!buf || len == 0 || len > 64 * 1024) {
+		free(buf);
+		hv_status_set(st, HV_INVALID_ARGUMENT, "the %s %s is %s", what, path, len ? "larger than 64 KiB" : "empty");
+		return NULL;
+	}
+	buf[len] = '\0';
+	if (!strstr(buf, "-----BEGIN ")) {
+		free(buf);
+		hv_status_set(st, HV_INVALID_ARGUMENT, "the %s %s is not a PEM file", what, path);
+		return NULL;
+	}
+	return buf;
+}
+
+/* A plain TCP connect to host:port, to tell "nothing listens" apart from a
+ * refused TLS handshake. */
+static int probe_tcp(const char *host, const char *port, struct hv_status *st)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
+	int rc = getaddrinfo(host, port, &hints, &res), err = 0;
+
+	if (rc != 0)
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s", host, gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			close(fd);
+			freeaddrinfo(res);
+			return 0;
+		}
+		err = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent at %s:%s: %s", host, port,
+			     strerror(err ? err : ECONNREFUSED));
+}
+
+/* Whether a process accepts on the unix socket (a crashed hv-agent leaves
+ * a socket file behind that refuses connections). */
+static int probe_unix(const char *path, struct hv_status *st)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof sa.sun_path)
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "socket path %s is longer than %zu bytes", path,
+				     sizeof sa.sun_path - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int e = errno;
+		close(fd);
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s%s", path, strerror(e),
+				     e == ECONNREFUSED ? " (a stale socket: is hv-agent running?)" : "");
+	}
+	close(fd);
+	return 0;
+}
+
+/* Waits (bounded) until the channel is READY; a TLS handshake that fails
+ * leaves it in TRANSIENT_FAILURE. */
+static int wait_ready(struct hvc *c, const char *what, struct hv_status *st)
+{
+	gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(10000, GPR_TIMESPAN));
+	grpc_connectivity_state s = grpc_channel_check_connectivity_state(c->ch, 1);
+	int tag;
+
+	while (s != GRPC_CHANNEL_READY) {
+		if (s == GRPC_CHANNEL_TRANSIENT_FAILURE || s == GRPC_CHANNEL_SHUTDOWN)
+			return hv_status_set(st, HV_UNAVAILABLE,
+					     "cannot reach hv-agent at %s: the TLS handshake failed (is the server "
+					     "certificate from --ca, and the client pair from the same CA?)",
+					     what);
+		grpc_channel_watch_connectivity_state(c->ch, s, dl, c->cq, &tag);
+		grpc_event ev = grpc_completion_queue_pluck(c->cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type != GRPC_OP_COMPLETE || !ev.success)
+			return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent at %s: no connection within 10 s",
+					     what);
+		s = grpc_channel_check_connectivity_state(c->ch, 0);
+	}
+	return 0;
+}
+
+static struct hvc *connect_tls(const struct hvc_opts *o, const char *hostport, struct hv_status *st)
+{
+	char host[256], port[16];
+	const char *colon = strrchr(hostport, ':');
+
+	if (o->readonly) {
+		hv_status_set(st, HV_INVALID_ARGUMENT,
+			      "--readonly selects the read-only unix socket; over tls:// the certificate's role decides");
+		return NULL;
+	}
+	if (!colon || colon == hostport || !colon[1] || (size_t)(colon - hostport) >= sizeof host ||
+	    strlen(colon + 1) >= sizeof port || strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
+		hv_status_set(st, HV_INVALID_ARGUMENT, "connection URI 'tls://%s' is not tls://HOST:PORT", hostport);
+		return NULL;
+	}
+	memcpy(host, hostport, (size_t)(colon - hostport));
+	host[colon - hostport] = '\0';
+	snprintf(port, sizeof port, "%s", colon + 1);
+
+	char *ca = read_pem("CA certificate", o->ca, st), *crt = NULL, *key = NULL;
+	if (ca)
+		crt = read_pem("client certificate", o->cert, st);
+	if (crt)
+		key = read_pem("client key", o->key, st);
+	if (!key) {
+		free(ca);
+		free(crt);
+		return NULL;
+	}
+	struct hvc *c = NULL;
+	if (probe_tcp(host, port, st) == 0 && (c = calloc(1, sizeof *c)) != NULL) {
+		grpc_ssl_pem_key_cert_pair pair = { key, crt };
+		grpc_channel_credentials *creds = grpc_ssl_credentials_create(ca, &pair, NULL, NULL);
+		snprintf(c->target, sizeof c->target, "%s", hostport);
+		c->ch = grpc_channel_create(hostport, creds, NULL);
+		grpc_channel_credentials_release(creds);
+		c->cq = grpc_completion_queue_create_for_pluck(NULL);
+		if (wait_ready(c, hostport, st) != 0) {
+			hvc_close(c);
+			c = NULL;
+		}
+	}
+	memset(key, 0, strlen(key)); /* the private key does not outlive its use */
+	free(key);
+	free(crt);
+	free(ca);
+	return c;
+}
+
+struct hvc *hvc_connect(const struct hvc_opts *o, struct hv_status *st)
 {
 	char path[PATH_MAX], cwd[PATH_MAX];
-	const char *p = uri;
+	const char *uri = o->uri, *p = uri;
 	struct stat sb;
 
+	if (strncmp(uri, "tls://", 6) == 0)
+		return connect_tls(o, uri + 6, st);
 	if (strncmp(uri, "unix://", 7) == 0)
 		p = uri + 7;
 	else if (strncmp(uri, "unix:", 5) == 0)
 		p = uri + 5;
 	else if (strstr(uri, "://")) {
 		hv_status_set(st, HV_INVALID_ARGUMENT,
-			      "unsupported connection URI '%s' (use unix:///path/to/hv-agent.sock)", uri);
+			      "unsupported connection URI '%s' (use unix:///path/to/hv-agent.sock or tls://HOST:PORT)",
+			      uri);
 		return NULL;
 	}
 	if (!*p) {
@@ -77,8 +237,20 @@ struct hvc *hvc_connect(const char *uri, struct hv_status *st)
 		if (snprintf(path, sizeof path, "%s", p) >= (int)sizeof path)
 			goto toolong;
 	} else {
+		while (p[0] == '.' && p[1] == '/')
+			p += 2;
 		if (!getcwd(cwd, sizeof cwd) || snprintf(path, sizeof path, "%s/%s", cwd, p) >= (int)sizeof path)
 			goto toolong;
+	}
+	if (o->readonly) {
+		/* libvirt's pair: the read-only socket lives next to the read-write one. */
+		char *slash = strrchr(path, '/');
+		size_t dirlen = (size_t)(slash - path) + 1;
+		if (strcmp(slash + 1, "hv-agent-ro.sock") != 0) {
+			if (dirlen + sizeof "hv-agent-ro.sock" > sizeof path)
+				goto toolong;
+			memcpy(path + dirlen, "hv-agent-ro.sock", sizeof "hv-agent-ro.sock");
+		}
 	}
 	if (stat(path, &sb) != 0) {
 		hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s%s", path, strerror(errno),
@@ -89,6 +261,8 @@ struct hvc *hvc_connect(const char *uri, struct hv_status *st)
 		hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s is not a socket", path);
 		return NULL;
 	}
+	if (probe_unix(path, st) != 0)
+		return NULL;
 	struct hvc *c = calloc(1, sizeof *c);
 	if (!c) {
 		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");

@@ -6,6 +6,8 @@
 #ifndef HVCTL_CLIENT_H
 #define HVCTL_CLIENT_H
 
+#include <stdbool.h>
+
 #include <protobuf-c/protobuf-c.h>
 
 #include "status.h"
@@ -13,10 +15,22 @@
 struct hvc;
 struct hvc_stream;
 
-/* uri: "unix:///abs/path", "unix:path" or a plain path (relative paths are
- * taken from the current directory). Fails early, with UNAVAILABLE and the
- * path, when no socket exists there. */
-struct hvc *hvc_connect(const char *uri, struct hv_status *st);
+/* Where and how to connect.
+ * uri: "unix:///abs/path", "unix:path" or a plain path (relative paths are
+ * taken from the current directory), or "tls://HOST:PORT" for mutual TLS with
+ * ca/cert/key (PEM files). readonly: use the read-only socket that sits next
+ * to the read-write one (hv-agent-ro.sock), like `virsh -r`. */
+struct hvc_opts {
+	const char *uri;
+	const char *ca, *cert, *key;
+	bool readonly;
+};
+
+/* Connects and checks that hv-agent answers the connection: a missing
+ * socket, a socket nobody serves, a refused TCP port or a failed TLS
+ * handshake fail here with UNAVAILABLE and a message naming the target.
+ * A malformed URI or unreadable TLS files fail with INVALID_ARGUMENT. */
+struct hvc *hvc_connect(const struct hvc_opts *o, struct hv_status *st);
 void hvc_close(struct hvc *c);
 const char *hvc_target(const struct hvc *c);
 

@@ -1,9 +1,8 @@
 /*
  * cmd_life.c - hvctl's lifecycle commands: start, shutdown, destroy, reboot,
- * reset, suspend, resume, define, undefine. They print virsh's sentences
+ * reset, suspend, resume, undefine, autostart. They print virsh's sentences
  * ("Domain 'x' started") so that habits and scripts carry over.
  */
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,7 @@
 
 #include "commands.h"
 
-#define HVMGR(m) "/hvmgr.v1.Hvmgr/" m
+#define HVMGR(m) m
 
 /* The lifecycle requests share their first field (VmSelector vm = 1) and
  * their reply, so one function serves all of them: the request is built
@@ -54,105 +53,72 @@ _Static_assert(offsetof(struct vm_request, vm) == offsetof(Hvmgr__V1__UndefineRe
 _Static_assert(offsetof(struct vm_request, timeout_ms) == offsetof(Hvmgr__V1__ShutdownRequest, timeout_ms),
 	       "layout");
 
-static int lifecycle(struct hvctl *h, const struct hvctl_cmd *cmd, int argc, char **argv)
+static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 {
-	const struct verb *v = find_verb(cmd->name);
-	const char *timeout = NULL;
-	bool is_shutdown = strcmp(cmd->name, "shutdown") == 0;
-	const struct hvctl_opt shutdown_opts[] = { { "timeout-ms", true, NULL, &timeout }, { 0 } };
-	const char *pos[1];
-	int npos;
+	const struct verb *v = find_verb(a->cmd->name);
 	Hvmgr__V1__VmSelector sel;
 	struct vm_request req;
-	struct hv_status st;
 	ProtobufCMessage *resp;
+	uint64_t timeout = 0;
+	int rc;
 
-	if (hvctl_parse(cmd, argc, argv, is_shutdown ? shutdown_opts : NULL, pos, 1, 1, &npos) != 0)
+	if (strcmp(a->cmd->name, "shutdown") == 0 && opt_u64(a, "timeout-ms", 0, 3600000, &timeout) != 0)
 		return HVCTL_USAGE;
 	memset(&req, 0, sizeof req);
 	protobuf_c_message_init(v->req, &req);
-	hvctl_selector(&sel, pos[0]);
+	hvctl_selector(&sel, a->pos[0]);
 	req.vm = &sel;
-	if (timeout) {
-		char *end;
-		errno = 0;
-		unsigned long ms = strtoul(timeout, &end, 10);
-		if (errno || *end || end == timeout || ms > 3600000ul)
-			return hvctl_usage(cmd, "--timeout-ms '%s' is not a number of milliseconds up to 3600000",
-					   timeout);
-		req.timeout_ms = (uint32_t)ms;
-	}
-	struct hvc *c = hvctl_conn(h);
-	if (!c)
-		return HVCTL_FAIL;
-	const ProtobufCMessageDescriptor *rd = strcmp(cmd->name, "undefine") == 0
+	req.timeout_ms = (uint32_t)timeout;
+	const ProtobufCMessageDescriptor *rd = strcmp(a->cmd->name, "undefine") == 0
 						       ? &hvmgr__v1__undefine_response__descriptor
 						       : &hvmgr__v1__lifecycle_response__descriptor;
-	if (hvc_call(c, v->method, &req.base, rd, &resp, HVCTL_CALL_TIMEOUT_MS, &st) != 0)
-		return hvctl_fail(cmd->name, &st);
-	const char *name = pos[0];
+	if ((rc = hvctl_call(h, v->method, &req.base, rd, &resp)) != 0)
+		return rc;
+	const char *name = a->pos[0];
 	if (rd == &hvmgr__v1__lifecycle_response__descriptor) {
 		const Hvmgr__V1__LifecycleResponse *lr = (const Hvmgr__V1__LifecycleResponse *)resp;
 		if (lr->vm && lr->vm->name[0])
 			name = lr->vm->name;
 	}
 	printf("%s%s%s\n\n", v->before, name, v->after);
+	fflush(stdout);
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return HVCTL_OK;
 }
 
-HVCTL_HANDLER(cmd_start) { return lifecycle(h, cmd, argc, argv); }
-HVCTL_HANDLER(cmd_shutdown) { return lifecycle(h, cmd, argc, argv); }
-HVCTL_HANDLER(cmd_destroy) { return lifecycle(h, cmd, argc, argv); }
-HVCTL_HANDLER(cmd_reboot) { return lifecycle(h, cmd, argc, argv); }
-HVCTL_HANDLER(cmd_reset) { return lifecycle(h, cmd, argc, argv); }
-HVCTL_HANDLER(cmd_suspend) { return lifecycle(h, cmd, argc, argv); }
-HVCTL_HANDLER(cmd_resume) { return lifecycle(h, cmd, argc, argv); }
-HVCTL_HANDLER(cmd_undefine) { return lifecycle(h, cmd, argc, argv); }
-
-#define MAX_DTB (512u * 1024u) /* the command data area of ABI 1.0 */
-
-HVCTL_HANDLER(cmd_define)
+HVCTL_HANDLER(cmd_start)
 {
-	const char *pos[1];
-	int npos;
-	Hvmgr__V1__DefineRequest req = HVMGR__V1__DEFINE_REQUEST__INIT;
-	Hvmgr__V1__DefineResponse *resp;
-	struct hv_status st;
+	int rc = lifecycle(h, a);
 
-	if (hvctl_parse(cmd, argc, argv, NULL, pos, 1, 1, &npos) != 0)
-		return HVCTL_USAGE;
-	FILE *f = fopen(pos[0], "rb");
-	if (!f) {
-		hv_status_set(&st, HV_INVALID_ARGUMENT, "cannot read %s: %s", pos[0], strerror(errno));
-		return hvctl_fail("define", &st);
-	}
-	uint8_t *buf = malloc(MAX_DTB + 1);
-	size_t n = buf ? fread(buf, 1, MAX_DTB + 1, f) : 0;
-	fclose(f);
-	if (!buf || n > MAX_DTB) {
-		free(buf);
-		hv_status_set(&st, HV_INVALID_ARGUMENT, "%s is larger than %u bytes", pos[0], MAX_DTB);
-		return hvctl_fail("define", &st);
-	}
-	if (n < 4 || buf[0] != 0xd0 || buf[1] != 0x0d || buf[2] != 0xfe || buf[3] != 0xed) {
-		free(buf);
-		hv_status_set(&st, HV_INVALID_ARGUMENT,
-			      "%s is not a device tree blob (compile the .dts with: dtc -O dtb -o VM.dtb VM.dts)", pos[0]);
-		return hvctl_fail("define", &st);
-	}
-	req.config_dtb.data = buf;
-	req.config_dtb.len = n;
-	struct hvc *c = hvctl_conn(h);
-	int rc = HVCTL_FAIL;
-	if (c && hvc_call(c, HVMGR("Define"), &req.base, &hvmgr__v1__define_response__descriptor,
-			  (ProtobufCMessage **)&resp, HVCTL_CALL_TIMEOUT_MS, &st) == 0) {
-		printf("Domain '%s' defined from %s\n\n", resp->vm ? resp->vm->name : "?", pos[0]);
-		protobuf_c_message_free_unpacked(&resp->base, NULL);
-		rc = HVCTL_OK;
-	} else if (c) {
-		hvctl_fail("define", &st);
-	}
-	free(buf);
-	return rc;
+	if (rc != HVCTL_OK || !opt_flag(a, "console"))
+		return rc;
+	return console_attach(h, a->pos[0], false, 0);
+}
+
+HVCTL_HANDLER(cmd_shutdown) { return lifecycle(h, a); }
+HVCTL_HANDLER(cmd_destroy) { return lifecycle(h, a); }
+HVCTL_HANDLER(cmd_reboot) { return lifecycle(h, a); }
+HVCTL_HANDLER(cmd_reset) { return lifecycle(h, a); }
+HVCTL_HANDLER(cmd_suspend) { return lifecycle(h, a); }
+HVCTL_HANDLER(cmd_resume) { return lifecycle(h, a); }
+HVCTL_HANDLER(cmd_undefine) { return lifecycle(h, a); }
+
+HVCTL_HANDLER(cmd_autostart)
+{
+	Hvmgr__V1__SetAutostartRequest req = HVMGR__V1__SET_AUTOSTART_REQUEST__INIT;
+	Hvmgr__V1__SetAutostartResponse *resp;
+	Hvmgr__V1__VmSelector sel;
+	int rc;
+
+	hvctl_selector(&sel, a->pos[0]);
+	req.vm = &sel;
+	req.enabled = !opt_flag(a, "disable");
+	if ((rc = hvctl_call(h, "SetAutostart", &req.base, &hvmgr__v1__set_autostart_response__descriptor,
+			     (ProtobufCMessage **)&resp)) != 0)
+		return rc;
+	const char *name = resp->vm && resp->vm->name[0] ? resp->vm->name : a->pos[0];
+	/* virsh's sentences */
+	printf("Domain '%s' %s as autostarted\n\n", name, req.enabled ? "marked" : "unmarked");
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return HVCTL_OK;
 }

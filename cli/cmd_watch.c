@@ -1,20 +1,27 @@
 /*
  * cmd_watch.c - hvctl's following commands: `event` (WatchEvents, virsh's
- * `event --loop` output) and `console` (a VM's console ring, once or
- * following). Both stop cleanly on Ctrl-C.
+ * `event --loop` output) and `console` (a VM's console ring, printed once or
+ * followed live; on a terminal attached like `virsh console`, Ctrl-] detaches).
+ * Both stop cleanly on Ctrl-C, SIGTERM and when the reader of stdout goes away.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 
 #define HVMGR(m) "/hvmgr.v1.Hvmgr/" m
+#define CONSOLE_POLL_MS 100
+#define DETACH_CHAR 0x1d /* Ctrl-] */
 #define POLL_MS 200u
 
 static volatile sig_atomic_t interrupted;
@@ -33,18 +40,17 @@ static void catch_sigint(void)
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed stdout shows up as EPIPE from a write, not as a signal. */
+	signal(SIGPIPE, SIG_IGN);
 }
 
-static int parse_number(const char *s, uint64_t max, uint64_t *out)
+/* The reader of stdout went away (a closed pipe reports POLLERR even when
+ * nothing is being written). */
+static bool stdout_gone(void)
 {
-	char *end;
-
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v > max)
-		return -1;
-	*out = v;
-	return 0;
+	struct pollfd p = { 1, 0, 0 };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
 }
 
 static const char *event_class(int type)
@@ -61,7 +67,30 @@ static const char *event_class(int type)
 	}
 }
 
-static void print_event(const Hvmgr__V1__Event *e, bool json)
+/* The words --event accepts: a class, or a type by its lowercase name. */
+static const char *const event_types[] = { "defined", "undefined", "started", "suspended", "resumed",
+					   "stopped", "shutdown", "pmsuspended", "crashed" };
+static const char *const event_classes[] = { "lifecycle", "fault", "watchdog", "restart", "selftest",
+					     "doorbell-denied" };
+
+static bool event_word_known(const char *w)
+{
+	for (size_t i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
+		if (strcasecmp(w, event_types[i]) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof event_classes / sizeof event_classes[0]; i++)
+		if (strcasecmp(w, event_classes[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool event_matches(const Hvmgr__V1__Event *e, const char *filter)
+{
+	return !filter || strcasecmp(filter, event_class(e->type)) == 0 || strcasecmp(filter, fmt_event(e->type)) == 0;
+}
+
+/* Prints one event; false when stdout can no longer be written. */
+static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 {
 	if (json) {
 		json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:I}", "seq", (json_int_t)e->seq,
@@ -72,8 +101,16 @@ static void print_event(const Hvmgr__V1__Event *e, bool json)
 		json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(j);
-		fflush(stdout);
-		return;
+		return fflush(stdout) == 0;
+	}
+	if (stamp) { /* virsh --timestamp: local time with milliseconds */
+		struct timespec ts;
+		struct tm tm;
+		char buf[64];
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+		printf("%s.%03ld%s: ", buf, ts.tv_nsec / 1000000L, "");
 	}
 	if (e->lost_before)
 		printf("events lost: %" PRIu64 " before seq %" PRIu64 "\n", e->lost_before, e->seq);
@@ -90,7 +127,7 @@ static void print_event(const Hvmgr__V1__Event *e, bool json)
 	else
 		printf("event '%s' for domain '%s': detail %u (seq %" PRIu64 ")\n", event_class(e->type), name,
 		       e->detail, e->seq);
-	fflush(stdout);
+	return fflush(stdout) == 0;
 }
 
 static uint64_t now_ms(void)
@@ -103,35 +140,36 @@ static uint64_t now_ms(void)
 
 HVCTL_HANDLER(cmd_event)
 {
-	bool loop = false, json = false, oldest = false;
-	const char *timeout_s = NULL, *count_s = NULL, *from_s = NULL;
-	const struct hvctl_opt opts[] = {
-		{ "loop", false, &loop, NULL }, { "json", false, &json, NULL },
-		{ "oldest", false, &oldest, NULL }, { "timeout", true, NULL, &timeout_s },
-		{ "count", true, NULL, &count_s }, { "from", true, NULL, &from_s }, { 0 },
-	};
-	const char *pos[1];
-	int npos;
+	bool loop = opt_flag(a, "loop"), json = opt_flag(a, "json"), oldest = opt_flag(a, "oldest");
+	const char *from_s = opt_str(a, "from"), *filter = opt_str(a, "event"), *dom = opt_str(a, "domain");
 	uint64_t timeout = 0, count = 0, from = 0;
 	Hvmgr__V1__WatchEventsRequest req = HVMGR__V1__WATCH_EVENTS_REQUEST__INIT;
 	Hvmgr__V1__VmSelector sel;
 	struct hvc_stream *s;
 	struct hv_status st;
 
-	if (hvctl_parse(cmd, argc, argv, opts, pos, 0, 1, &npos) != 0)
+	if (opt_flag(a, "list")) {
+		for (size_t i = 0; i < sizeof event_classes / sizeof event_classes[0]; i++)
+			printf("%s%s\n", event_classes[i], i == 0 ? ":" : "");
+		for (size_t i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
+			printf("  %s\n", event_types[i]);
+		return HVCTL_OK;
+	}
+	if (opt_u64(a, "timeout", 1, 86400ull * 365, &timeout) != 0 || opt_u64(a, "count", 1, UINT32_MAX, &count) != 0 ||
+	    opt_u64(a, "from", 0, UINT64_MAX, &from) != 0)
 		return HVCTL_USAGE;
-	if (timeout_s && (parse_number(timeout_s, 86400 * 365, &timeout) != 0 || timeout == 0))
-		return hvctl_usage(cmd, "--timeout '%s' is not a positive number of seconds", timeout_s);
-	if (count_s && (parse_number(count_s, UINT32_MAX, &count) != 0 || count == 0))
-		return hvctl_usage(cmd, "--count '%s' is not a positive number", count_s);
-	if (from_s && parse_number(from_s, UINT64_MAX, &from) != 0)
-		return hvctl_usage(cmd, "--from '%s' is not an event sequence number", from_s);
 	if (from_s && oldest)
-		return hvctl_usage(cmd, "--from and --oldest exclude each other");
+		return hvctl_usage(a->cmd, "--from and --oldest exclude each other");
+	if (dom && a->npos)
+		return hvctl_usage(a->cmd, "name the VM once: --domain %s or %s", dom, a->pos[0]);
+	if (filter && !event_word_known(filter))
+		return hvctl_usage(a->cmd, "unknown event type '%s' (see hvctl event --list)", filter);
 	if (!loop && !count)
 		count = 1; /* virsh: without --loop, wait for one event */
-	if (npos) {
-		hvctl_selector(&sel, pos[0]);
+	if (a->npos)
+		dom = a->pos[0];
+	if (dom) {
+		hvctl_selector(&sel, dom);
 		req.vm = &sel;
 	}
 	req.start = from_s ? HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_AT_SEQ
@@ -141,12 +179,12 @@ HVCTL_HANDLER(cmd_event)
 
 	struct hvc *c = hvctl_conn(h);
 	if (!c)
-		return HVCTL_FAIL;
+		return h->conn_rc;
 	if (hvc_stream_open(c, HVMGR("WatchEvents"), &req.base, &s, &st) != 0)
 		return hvctl_fail("event", &st);
 	catch_sigint();
 	uint64_t deadline = timeout ? now_ms() + timeout * 1000u : 0, received = 0;
-	int rc = HVCTL_OK, timed_out = 0;
+	int rc = HVCTL_OK, timed_out = 0, gone = 0;
 	while (!interrupted && (!count || received < count)) {
 		uint64_t wait = POLL_MS;
 		if (deadline) {
@@ -160,12 +198,23 @@ HVCTL_HANDLER(cmd_event)
 		}
 		ProtobufCMessage *m;
 		int r = hvc_stream_next(s, &hvmgr__v1__event__descriptor, &m, (unsigned)wait, &st);
-		if (r == -2)
+		if (r == -2) {
+			if (stdout_gone()) {
+				gone = 1;
+				break;
+			}
 			continue;
+		}
 		if (r == 1) {
-			print_event((const Hvmgr__V1__Event *)m, json);
+			const Hvmgr__V1__Event *e = (const Hvmgr__V1__Event *)m;
+			if (event_matches(e, filter)) {
+				received++;
+				if (!print_event(e, json, opt_flag(a, "timestamp")))
+					gone = 1;
+			}
 			protobuf_c_message_free_unpacked(m, NULL);
-			received++;
+			if (gone)
+				break;
 			continue;
 		}
 		if (r < 0)
@@ -173,7 +222,7 @@ HVCTL_HANDLER(cmd_event)
 		break;
 	}
 	hvc_stream_close(s);
-	if (!json) {
+	if (!json && !gone) {
 		if (timed_out)
 			printf("event loop timed out\n");
 		if (loop || timed_out)
@@ -182,49 +231,110 @@ HVCTL_HANDLER(cmd_event)
 	return rc;
 }
 
-HVCTL_HANDLER(cmd_console)
-{
-	bool follow = false;
-	const char *from_s = NULL;
-	const struct hvctl_opt opts[] = { { "follow", false, &follow, NULL }, { "from", true, NULL, &from_s }, { 0 } };
-	const char *pos[1];
-	int npos;
-	uint64_t from = 0;
-	Hvmgr__V1__VmSelector sel;
-	struct hv_status st;
+/* ---- console ---- */
 
-	if (hvctl_parse(cmd, argc, argv, opts, pos, 1, 1, &npos) != 0)
-		return HVCTL_USAGE;
-	if (from_s && parse_number(from_s, UINT64_MAX, &from) != 0)
-		return hvctl_usage(cmd, "--from '%s' is not a byte position", from_s);
-	struct hvc *c = hvctl_conn(h);
-	if (!c)
-		return HVCTL_FAIL;
-	hvctl_selector(&sel, pos[0]);
+static struct termios saved_tio;
+static bool tio_saved;
+
+/* Raw input so that Ctrl-] arrives as a byte; ISIG stays on so Ctrl-C still
+ * ends hvctl, OPOST stays on so the guest's "\n" starts a new line. */
+static void tty_raw(void)
+{
+	struct termios t;
+
+	if (tcgetattr(0, &saved_tio) != 0)
+		return;
+	tio_saved = true;
+	t = saved_tio;
+	t.c_lflag &= (tcflag_t) ~(ICANON | ECHO | IEXTEN);
+	t.c_iflag &= (tcflag_t) ~(IXON | ICRNL | INLCR | ISTRIP);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	tcsetattr(0, TCSADRAIN, &t); /* keep what was typed already (a Ctrl-]) */
+}
+
+static void tty_restore(void)
+{
+	if (tio_saved)
+		tcsetattr(0, TCSAFLUSH, &saved_tio);
+	tio_saved = false;
+}
+
+/* Waits up to CONSOLE_POLL_MS for the user; 1 = detach (Ctrl-] or stdout
+ * gone), 0 = keep following. */
+static int console_wait(bool interactive)
+{
+	struct pollfd p[2] = { { 1, 0, 0 }, { 0, POLLIN, 0 } };
+	int n = poll(p, interactive ? 2 : 1, CONSOLE_POLL_MS);
+
+	if (n <= 0)
+		return 0;
+	if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+		return 1;
+	if (interactive && (p[1].revents & POLLIN)) {
+		unsigned char buf[64];
+		ssize_t got = read(0, buf, sizeof buf);
+		if (got == 0)
+			return 1; /* stdin closed */
+		for (ssize_t i = 0; i < got; i++)
+			if (buf[i] == DETACH_CHAR)
+				return 1;
+		/* GetConsole carries output only: other input is not sent to the guest. */
+	}
+	return 0;
+}
+
+int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
+{
+	Hvmgr__V1__VmSelector sel;
+	bool interactive = isatty(0), banner = false;
+	int rc = HVCTL_OK;
+
+	follow = follow || interactive;
+	hvctl_selector(&sel, vm);
 	catch_sigint();
 	while (!interrupted) {
 		Hvmgr__V1__GetConsoleRequest req = HVMGR__V1__GET_CONSOLE_REQUEST__INIT;
 		Hvmgr__V1__GetConsoleResponse *r;
 		req.vm = &sel;
 		req.from_position = from;
-		if (hvc_call(c, HVMGR("GetConsole"), &req.base, &hvmgr__v1__get_console_response__descriptor,
-			     (ProtobufCMessage **)&r, HVCTL_CALL_TIMEOUT_MS, &st) != 0)
-			return hvctl_fail("console", &st);
+		if ((rc = hvctl_call(h, "GetConsole", &req.base, &hvmgr__v1__get_console_response__descriptor,
+				     (ProtobufCMessage **)&r)) != 0)
+			break;
+		if (interactive && !banner) {
+			/* virsh's words, once the VM is known to exist */
+			printf("Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n", vm);
+			fflush(stdout);
+			tty_raw();
+			banner = true;
+		}
 		if (r->lost_bytes)
 			fprintf(stderr, "hvctl: console: %" PRIu64 " bytes were overwritten before they could be read\n",
 				r->lost_bytes);
-		if (r->data.len)
-			fwrite(r->data.data, 1, r->data.len, stdout);
-		fflush(stdout);
 		size_t got = r->data.len;
+		bool ok = !got || fwrite(r->data.data, 1, got, stdout) == got;
+		ok = fflush(stdout) == 0 && ok;
 		from = r->next_position;
 		protobuf_c_message_free_unpacked(&r->base, NULL);
+		if (!ok)
+			break; /* the reader went away: not an error */
 		if (got)
 			continue; /* there may be more right away */
-		if (!follow)
+		if (!follow || console_wait(interactive))
 			break;
-		struct timespec ts = { 0, 100 * 1000000L };
-		nanosleep(&ts, NULL);
 	}
-	return HVCTL_OK;
+	if (banner) {
+		tty_restore();
+		printf("\n");
+	}
+	return rc;
+}
+
+HVCTL_HANDLER(cmd_console)
+{
+	uint64_t from = 0;
+
+	if (opt_u64(a, "from", 0, UINT64_MAX, &from) != 0)
+		return HVCTL_USAGE;
+	return console_attach(h, a->pos[0], opt_flag(a, "follow"), from);
 }

@@ -1,21 +1,27 @@
-/* commands.h - the handlers of hvctl's command table (main.c), by file. */
+/* commands.h - the handlers of hvctl's command table (table.c), by file. */
 #ifndef HVCTL_COMMANDS_H
 #define HVCTL_COMMANDS_H
 
 #include "hvctl.h"
 
-#define HVCTL_HANDLER(name) int name(struct hvctl *h, const struct hvctl_cmd *cmd, int argc, char **argv)
+#define HVCTL_HANDLER(name) int name(struct hvctl *h, const struct hvctl_args *a)
 
 /* cmd_info.c: reads */
 HVCTL_HANDLER(cmd_list);
 HVCTL_HANDLER(cmd_dominfo);
 HVCTL_HANDLER(cmd_domstate);
+HVCTL_HANDLER(cmd_domid);
+HVCTL_HANDLER(cmd_domname);
+HVCTL_HANDLER(cmd_domuuid);
 HVCTL_HANDLER(cmd_domstats);
+
+/* cmd_diag.c: the agent and the hypervisor */
 HVCTL_HANDLER(cmd_faults);
 HVCTL_HANDLER(cmd_selftest);
 HVCTL_HANDLER(cmd_diag);
 HVCTL_HANDLER(cmd_health);
 HVCTL_HANDLER(cmd_version);
+HVCTL_HANDLER(cmd_audit);
 
 /* cmd_life.c: lifecycle */
 HVCTL_HANDLER(cmd_start);
@@ -25,11 +31,24 @@ HVCTL_HANDLER(cmd_reboot);
 HVCTL_HANDLER(cmd_reset);
 HVCTL_HANDLER(cmd_suspend);
 HVCTL_HANDLER(cmd_resume);
-HVCTL_HANDLER(cmd_define);
 HVCTL_HANDLER(cmd_undefine);
+HVCTL_HANDLER(cmd_autostart);
+
+/* cmd_config.c: stored configurations */
+HVCTL_HANDLER(cmd_define);
+HVCTL_HANDLER(cmd_dumpconfig);
+HVCTL_HANDLER(cmd_edit);
+HVCTL_HANDLER(cmd_config_history);
+HVCTL_HANDLER(cmd_config_rollback);
 
 /* cmd_watch.c: streams and rings */
 HVCTL_HANDLER(cmd_event);
 HVCTL_HANDLER(cmd_console);
+/* Attaches to VM's console as `console` does (start --console). */
+int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from);
+
+/* main.c: local */
+HVCTL_HANDLER(cmd_help);
+HVCTL_HANDLER(cmd_pki);
 
 #endif /* HVCTL_COMMANDS_H */

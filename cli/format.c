@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NAME_OR(table, i, unknown) \
 	((i) >= 0 && (size_t)(i) < sizeof(table) / sizeof(table[0]) && (table)[i] ? (table)[i] : (unknown))
@@ -81,6 +82,24 @@ void fmt_cpuset(uint64_t mask, char *buf, size_t len)
 	}
 	if (!used)
 		snprintf(buf, len, "-");
+}
+
+void fmt_time_ms(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || !gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, len, "-");
+}
+
+void fmt_hex(const uint8_t *p, size_t n, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used + 3 <= len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%02x", p[i]);
 }
 
 /* ---- virsh's table ---- */
@@ -169,7 +188,7 @@ json_t *json_vm(const Hvmgr__V1__Vm *vm)
 	char cpus[256];
 
 	fmt_cpuset(vm->pcpu_mask, cpus, sizeof cpus);
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:s}",
+	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:s}",
 			 "id", (json_int_t)vm->id,
 			 "name", vm->name ? vm->name : "",
 			 "uuid", vm->uuid ? vm->uuid : "",
@@ -189,6 +208,11 @@ json_t *json_vm(const Hvmgr__V1__Vm *vm)
 			 "guest_state", fmt_guest_state(vm->guest_state),
 			 "health_code", (json_int_t)vm->health_code,
 			 "image_version", vm->image_version ? vm->image_version : "");
+	/* From hv-agent's store. */
+	json_object_set_new(j, "autostart", json_boolean(vm->autostart));
+	json_object_set_new(j, "config_revision", json_integer((json_int_t)vm->config_revision));
+	json_object_set_new(j, "desired_state", json_string(vm->desired_state ? fmt_state(vm->desired_state) : ""));
+	return j;
 }
 
 void json_print(json_t *j)

@@ -1,102 +1,104 @@
 /*
- * main.c - hvctl, the command-line client of hv-agent: global options, the
- * command table, and the helpers every command uses. Like vmctl, the table is
- * the single list of commands; `hvctl help` is generated from it. Verbs and
- * output follow virsh where virsh has the verb (REQ-STD-02).
+ * main.c - hvctl, the command-line client of hv-agent: global options,
+ * argument parsing against the command table (table.c), the connection and
+ * the helpers every command uses for calls, errors and exit statuses.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
-#include "hvctl.h"
 #include "uuid.h"
 
 #define DEFAULT_CONNECT "./var/hv-agent.sock"
-
-static int cmd_help(struct hvctl *h, const struct hvctl_cmd *cmd, int argc, char **argv);
+#define DEFAULT_PKI "./var/pki"
 
 #ifdef HVCTL_WITH_PKI
 #include "pki.h"
 
 /* `hvctl pki ...` is served by the PKI module (agent/pki/); it works on files
  * only and needs no connection. */
-static int cmd_pki(struct hvctl *h, const struct hvctl_cmd *cmd, int argc, char **argv)
+HVCTL_HANDLER(cmd_pki)
 {
-	return pki_cli_main(argc + 1, argv - 1); /* argv[-1] is "pki" */
+	(void)h;
+	return pki_cli_main(a->argc + 1, a->argv - 1); /* argv[-1] is "pki" */
 }
 #endif
 
-static const struct hvctl_cmd commands[] = {
-	{ "list", "[--all] [--json]", "list active VMs, or all defined VMs with --all", cmd_list },
-	{ "dominfo", "VM [--json]", "show a VM's state, resources and health", cmd_dominfo },
-	{ "domstate", "VM [--reason] [--json]", "show a VM's state", cmd_domstate },
-	{ "domstats", "[VM] [--json]", "show counters of one or all VMs", cmd_domstats },
-	{ "start", "VM", "start a defined VM", cmd_start },
-	{ "shutdown", "VM [--timeout-ms N]", "ask a VM's guest to power off", cmd_shutdown },
-	{ "destroy", "VM", "stop a VM at once", cmd_destroy },
-	{ "reboot", "VM", "restart a VM's guest", cmd_reboot },
-	{ "reset", "VM", "reset a VM like a power cycle", cmd_reset },
-	{ "suspend", "VM", "pause a VM's vCPUs", cmd_suspend },
-	{ "resume", "VM", "continue a paused VM", cmd_resume },
-	{ "define", "FILE.dtb", "define a VM from a configuration device tree", cmd_define },
-	{ "undefine", "VM", "remove a stopped VM's definition", cmd_undefine },
-	{ "event", "[VM] [--loop] [--timeout SECS] [--count N] [--from SEQ | --oldest] [--json]",
-	  "wait for lifecycle and fault events", cmd_event },
-	{ "console", "VM [--follow] [--from POS]", "print a VM's console output", cmd_console },
-	{ "faults", "[VM] [--json]", "show the saved context of VMs' last faults", cmd_faults },
-	{ "selftest", "[--json]", "show the hypervisor's boot self-test result", cmd_selftest },
-	{ "diag", "[--json]", "show hv-agent's link to the hypervisor", cmd_diag },
-	{ "health", "[--json]", "ask hv-agent whether it is serving (grpc.health.v1)", cmd_health },
-	{ "version", "[--json]", "show versions and capabilities", cmd_version },
-#ifdef HVCTL_WITH_PKI
-	{ "pki", "init [--dir DIR] [--force] | issue --role ROLE [--dir DIR] [--out DIR] NAME",
-	  "create the development PKI, issue client certificates (no agent needed)", cmd_pki },
-#endif
-	{ "help", "[COMMAND]", "show this list, or one command's usage", cmd_help },
-};
-
-#define NCOMMANDS (sizeof commands / sizeof commands[0])
-
-static void usage(FILE *f)
+HVCTL_HANDLER(cmd_help)
 {
-	fprintf(f, "usage: hvctl [--connect URI] COMMAND [ARGS]\n"
-		   "  --connect URI   hv-agent socket, unix:///path (default %s, or $HVCTL_CONNECT)\n\n"
-		   "commands:\n",
-		DEFAULT_CONNECT);
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nVM is a name, a numeric id or a uuid. `hvctl help COMMAND` shows its arguments.\n");
-}
-
-static const struct hvctl_cmd *find_cmd(const char *name)
-{
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
-}
-
-static int cmd_help(struct hvctl *h, const struct hvctl_cmd *cmd, int argc, char **argv)
-{
-	const char *pos[1];
-	int npos;
-
-	if (hvctl_parse(cmd, argc, argv, NULL, pos, 0, 1, &npos) != 0)
-		return HVCTL_USAGE;
-	if (npos == 0) {
-		usage(stdout);
+	(void)h;
+	if (a->npos == 0) {
+		doc_usage(stdout);
 		return HVCTL_OK;
 	}
-	const struct hvctl_cmd *c = find_cmd(pos[0]);
+	const struct hvctl_cmd *c = hvctl_find_cmd(a->pos[0]);
 	if (!c) {
-		fprintf(stderr, "hvctl: help: unknown command '%s'\n", pos[0]);
+		fprintf(stderr, "hvctl: help: unknown command '%s' (see hvctl help)\n", a->pos[0]);
 		return HVCTL_USAGE;
 	}
-	printf("usage: hvctl %s %s\n  %s\n", c->name, c->usage, c->summary);
+	doc_command(stdout, c);
 	return HVCTL_OK;
 }
+
+/* ---- errors and exit statuses ---- */
+
+int hvctl_exit_for(int code)
+{
+	switch (code) {
+	case HV_OK: return HVCTL_OK;
+	case HV_NOT_FOUND: return HVCTL_NOT_FOUND;
+	case HV_PERMISSION_DENIED:
+	case HV_UNAUTHENTICATED: return HVCTL_DENIED;
+	default: return HVCTL_FAIL;
+	}
+}
+
+int hvctl_fail(const char *verb, const struct hv_status *st)
+{
+	fprintf(stderr, "hvctl: %s: %s [%s]\n", verb, st->msg, hv_code_name(st->code));
+	return hvctl_exit_for(st->code);
+}
+
+int hvctl_error(int rc, const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hvctl: %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return rc;
+}
+
+int hvctl_usage(const struct hvctl_cmd *cmd, const char *fmt, ...)
+{
+	char syn[512];
+	va_list ap;
+
+	fprintf(stderr, "hvctl: %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	hvctl_synopsis(cmd, syn, sizeof syn);
+	fprintf(stderr, "\nusage: %s\n", syn);
+	return HVCTL_USAGE;
+}
+
+void hvctl_synopsis(const struct hvctl_cmd *cmd, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "hvctl %s", cmd->name);
+
+	for (const struct hvctl_optdef *o = cmd->opts; o && o->name && n < len; o++)
+		n += (size_t)snprintf(buf + n, len - n, o->arg ? " [--%s %s]" : " [--%s]", o->name, o->arg);
+	if (cmd->args[0] && n < len)
+		snprintf(buf + n, len - n, " %s", cmd->args);
+}
+
+/* ---- the connection ---- */
 
 struct hvc *hvctl_conn(struct hvctl *h)
 {
@@ -104,85 +106,30 @@ struct hvc *hvctl_conn(struct hvctl *h)
 
 	if (h->conn)
 		return h->conn;
-	h->conn = hvc_connect(h->connect, &st);
-	if (!h->conn)
-		fprintf(stderr, "hvctl: %s\n", st.msg);
+	h->conn = hvc_connect(&h->conn_opts, &st);
+	if (!h->conn) {
+		fprintf(stderr, "hvctl: %s: %s [%s]\n", h->verb, st.msg, hv_code_name(st.code));
+		h->conn_rc = st.code == HV_INVALID_ARGUMENT ? HVCTL_USAGE : HVCTL_UNREACHABLE;
+	}
 	return h->conn;
 }
 
-int hvctl_fail(const char *verb, const struct hv_status *st)
+int hvctl_call(struct hvctl *h, const char *method, const ProtobufCMessage *req,
+	       const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp)
 {
-	fprintf(stderr, "hvctl: %s: %s [%s]\n", verb, st->msg, hv_code_name(st->code));
-	return HVCTL_FAIL;
-}
+	char path[128];
+	struct hv_status st;
+	struct hvc *c = hvctl_conn(h);
 
-int hvctl_usage(const struct hvctl_cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "hvctl: %s: ", cmd->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage: hvctl %s %s\n", cmd->name, cmd->usage);
-	return HVCTL_USAGE;
-}
-
-int hvctl_parse(const struct hvctl_cmd *cmd, int argc, char **argv, const struct hvctl_opt *opts,
-		const char **pos, int min_pos, int max_pos, int *npos)
-{
-	int n = 0, only_pos = 0;
-
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (only_pos || a[0] != '-' || a[1] != '-') {
-			if (a[0] == '-' && a[1] && !only_pos) {
-				hvctl_usage(cmd, "unknown option '%s'", a);
-				return -1;
-			}
-			if (n == max_pos) {
-				hvctl_usage(cmd, "unexpected argument '%s'", a);
-				return -1;
-			}
-			pos[n++] = a;
-			continue;
-		}
-		if (a[2] == '\0') {
-			only_pos = 1;
-			continue;
-		}
-		const char *name = a + 2, *eq = strchr(name, '=');
-		size_t len = eq ? (size_t)(eq - name) : strlen(name);
-		const struct hvctl_opt *o = NULL;
-		for (int k = 0; opts && opts[k].name; k++)
-			if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0)
-				o = &opts[k];
-		if (!o) {
-			hvctl_usage(cmd, "unknown option '%s'", a);
-			return -1;
-		}
-		if (!o->takes_value) {
-			if (eq) {
-				hvctl_usage(cmd, "option --%s takes no value", o->name);
-				return -1;
-			}
-			*o->flag = true;
-			continue;
-		}
-		if (eq) {
-			*o->value = eq + 1;
-		} else if (i + 1 < argc) {
-			*o->value = argv[++i];
-		} else {
-			hvctl_usage(cmd, "option --%s needs a value", o->name);
-			return -1;
-		}
+	*resp = NULL;
+	if (!c)
+		return h->conn_rc;
+	if (method[0] != '/') {
+		snprintf(path, sizeof path, "/hvmgr.v1.Hvmgr/%s", method);
+		method = path;
 	}
-	if (n < min_pos) {
-		hvctl_usage(cmd, "missing argument");
-		return -1;
-	}
-	*npos = n;
+	if (hvc_call(c, method, req, desc, resp, HVCTL_CALL_TIMEOUT_MS, &st) != 0)
+		return hvctl_fail(h->verb, &st);
 	return 0;
 }
 
@@ -205,45 +152,205 @@ void hvctl_selector(Hvmgr__V1__VmSelector *sel, const char *arg)
 	}
 }
 
+/* ---- arguments ---- */
+
+static int opt_index(const struct hvctl_cmd *cmd, const char *name, size_t len)
+{
+	for (int k = 0; cmd->opts && cmd->opts[k].name; k++)
+		if (strlen(cmd->opts[k].name) == len && strncmp(cmd->opts[k].name, name, len) == 0)
+			return k;
+	return -1;
+}
+
+int hvctl_parse(const struct hvctl_cmd *cmd, int argc, char **argv, struct hvctl_args *a)
+{
+	int only_pos = 0;
+
+	memset(a, 0, sizeof *a);
+	a->cmd = cmd;
+	a->argc = argc;
+	a->argv = argv;
+	if (cmd->flags & HVCTL_F_RAW)
+		return 0;
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		if (only_pos || arg[0] != '-' || arg[1] == '\0') {
+			if (a->npos == cmd->max_pos) {
+				hvctl_usage(cmd, "unexpected argument '%s'", arg);
+				return -1;
+			}
+			a->pos[a->npos++] = arg;
+			continue;
+		}
+		if (arg[1] != '-') {
+			hvctl_usage(cmd, "unknown option '%s'", arg);
+			return -1;
+		}
+		if (arg[2] == '\0') {
+			only_pos = 1;
+			continue;
+		}
+		const char *name = arg + 2, *eq = strchr(name, '=');
+		int k = opt_index(cmd, name, eq ? (size_t)(eq - name) : strlen(name));
+		if (k < 0) {
+			hvctl_usage(cmd, "unknown option '%s'", arg);
+			return -1;
+		}
+		const struct hvctl_optdef *o = &cmd->opts[k];
+		if (!o->arg) {
+			if (eq) {
+				hvctl_usage(cmd, "option --%s takes no value", o->name);
+				return -1;
+			}
+			a->set[k] = true;
+			continue;
+		}
+		if (eq) {
+			a->val[k] = eq + 1;
+		} else if (i + 1 < argc) {
+			a->val[k] = argv[++i];
+		} else {
+			hvctl_usage(cmd, "option --%s needs a value (%s)", o->name, o->arg);
+			return -1;
+		}
+		a->set[k] = true;
+	}
+	if (a->npos < cmd->min_pos) {
+		hvctl_usage(cmd, "missing argument (%s)", cmd->args);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_lookup(const struct hvctl_args *a, const char *name)
+{
+	int k = opt_index(a->cmd, name, strlen(name));
+
+	if (k < 0) /* a handler asking for an option its table entry lacks */
+		fprintf(stderr, "hvctl: %s: internal error: no option --%s in the command table\n", a->cmd->name, name);
+	return k;
+}
+
+bool opt_flag(const struct hvctl_args *a, const char *name)
+{
+	int k = opt_lookup(a, name);
+	return k >= 0 && a->set[k];
+}
+
+const char *opt_str(const struct hvctl_args *a, const char *name)
+{
+	int k = opt_lookup(a, name);
+	return k >= 0 && a->set[k] ? a->val[k] : NULL;
+}
+
+int opt_u64(const struct hvctl_args *a, const char *name, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *s = opt_str(a, name);
+	char *end;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || s[0] == ' ' || v < min || v > max) {
+		hvctl_usage(a->cmd, "--%s '%s' is not a whole number from %llu to %llu", name, s,
+			    (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- main ---- */
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
+/* Global option with a value: "--name V", "--name=V" or the short form. */
+static int global_value(int argc, char **argv, int *i, const char *name, const char *shortname, const char **out)
+{
+	size_t n = strlen(name);
+	const char *arg = argv[*i];
+
+	if (strncmp(arg, name, n) == 0 && arg[n] == '=') {
+		*out = arg + n + 1;
+		return 1;
+	}
+	if (strcmp(arg, name) != 0 && !(shortname && strcmp(arg, shortname) == 0))
+		return 0;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "hvctl: %s needs a value\n", name);
+		return -1;
+	}
+	*out = argv[++*i];
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
-	struct hvctl h = { 0 };
+	struct hvctl h;
 	int i = 1;
 
-	h.connect = getenv("HVCTL_CONNECT");
-	if (!h.connect || !*h.connect)
-		h.connect = DEFAULT_CONNECT;
-	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "--connect") == 0 || strcmp(argv[i], "-c") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "hvctl: --connect needs a URI\n");
+	memset(&h, 0, sizeof h);
+	h.conn_opts.uri = env_or("HVCTL_CONNECT", DEFAULT_CONNECT);
+	h.conn_opts.ca = env_or("HVCTL_CA", DEFAULT_PKI "/ca.crt");
+	h.conn_opts.cert = env_or("HVCTL_CERT", DEFAULT_PKI "/admin.crt");
+	h.conn_opts.key = env_or("HVCTL_KEY", DEFAULT_PKI "/admin.key");
+	h.conn_opts.readonly = getenv("HVCTL_READONLY") && strcmp(getenv("HVCTL_READONLY"), "1") == 0;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *arg = argv[i], *shell = NULL;
+		int r;
+		if ((r = global_value(argc, argv, &i, "--connect", "-c", &h.conn_opts.uri)) ||
+		    (r = global_value(argc, argv, &i, "--ca", NULL, &h.conn_opts.ca)) ||
+		    (r = global_value(argc, argv, &i, "--cert", NULL, &h.conn_opts.cert)) ||
+		    (r = global_value(argc, argv, &i, "--key", NULL, &h.conn_opts.key))) {
+			if (r < 0)
+				return HVCTL_USAGE;
+		} else if ((r = global_value(argc, argv, &i, "--completion", NULL, &shell))) {
+			if (r < 0)
+				return HVCTL_USAGE;
+			if (strcmp(shell, "bash") != 0) {
+				fprintf(stderr, "hvctl: --completion: unsupported shell '%s' (bash is)\n", shell);
 				return HVCTL_USAGE;
 			}
-			h.connect = argv[i + 1];
-			i += 2;
-		} else if (strncmp(argv[i], "--connect=", 10) == 0) {
-			h.connect = argv[i] + 10;
-			i++;
-		} else if (strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
+			doc_completion_bash(stdout);
+			return HVCTL_OK;
+		} else if (strcmp(arg, "--readonly") == 0 || strcmp(arg, "-r") == 0) {
+			h.conn_opts.readonly = true;
+		} else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			doc_usage(stdout);
+			return HVCTL_OK;
+		} else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+			printf("hvctl %s\n", HV_VERSION);
+			return HVCTL_OK;
+		} else if (strcmp(arg, "--man") == 0) {
+			doc_man(stdout);
 			return HVCTL_OK;
 		} else {
-			fprintf(stderr, "hvctl: unknown option '%s'\n", argv[i]);
-			usage(stderr);
+			fprintf(stderr, "hvctl: unknown option '%s' (see hvctl help)\n", arg);
 			return HVCTL_USAGE;
 		}
 	}
 	if (i >= argc) {
-		usage(stderr);
+		doc_usage(stderr);
 		return HVCTL_USAGE;
 	}
-	const struct hvctl_cmd *cmd = find_cmd(argv[i]);
+	const struct hvctl_cmd *cmd = hvctl_find_cmd(argv[i]);
 	if (!cmd) {
 		fprintf(stderr, "hvctl: unknown command '%s' (see hvctl help)\n", argv[i]);
 		return HVCTL_USAGE;
 	}
+	struct hvctl_args a;
+	if (hvctl_parse(cmd, argc - i - 1, argv + i + 1, &a) != 0)
+		return HVCTL_USAGE;
+	h.verb = cmd->name;
+	if (cmd->flags & HVCTL_F_LOCAL)
+		return cmd->fn(&h, &a);
 	hvc_global_init();
-	int rc = cmd->fn(&h, cmd, argc - i - 1, argv + i + 1);
+	int rc = cmd->fn(&h, &a);
 	hvc_close(h.conn);
 	hvc_global_shutdown();
 	return rc;

@@ -184,14 +184,14 @@ Test(agent_cli, dominfo_json)
 
 Test(agent_cli, unknown_vm_fails_with_one_line_naming_it)
 {
-	cr_assert_eq(HVCTL("dominfo", "nope"), 1);
+	cr_assert_eq(HVCTL("dominfo", "nope"), 4); /* hvctl: 4 = not found */
 	cr_assert_str_eq(out, "");
 	cr_assert_not_null(strstr(err, "no VM named 'nope'"), "%s", err);
 	cr_assert_not_null(strstr(err, "[NOT_FOUND]"), "%s", err);
 	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line expected: %s", err);
-	cr_assert_eq(HVCTL("dominfo", "9"), 1);
+	cr_assert_eq(HVCTL("dominfo", "9"), 4);
 	cr_assert_not_null(strstr(err, "no VM with id 9"), "%s", err);
-	cr_assert_eq(HVCTL("dominfo", "00000000-0000-0000-0000-0000000000ff"), 1);
+	cr_assert_eq(HVCTL("dominfo", "00000000-0000-0000-0000-0000000000ff"), 4);
 	cr_assert_not_null(strstr(err, "[NOT_FOUND]"), "%s", err);
 	expect_clean_stop();
 }
@@ -201,7 +201,7 @@ Test(agent_cli, unreachable_agent_fails_with_a_reason)
 	char uri[256];
 
 	snprintf(uri, sizeof uri, "unix://%s/none.sock", dir);
-	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "list", "--all", NULL }), 1);
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "list", "--all", NULL }), 3); /* unreachable */
 	cr_assert_str_eq(out, "");
 	cr_assert_not_null(strstr(err, "cannot reach hv-agent"), "%s", err);
 	cr_assert_not_null(strstr(err, "none.sock"), "%s", err);
@@ -215,7 +215,7 @@ Test(agent_cli, unreachable_agent_fails_with_a_reason)
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	close(fd);
 	snprintf(uri, sizeof uri, "unix://%s", path);
-	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "list", NULL }), 1);
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "list", NULL }), 3);
 	cr_assert_not_null(strstr(err, "[UNAVAILABLE]"), "%s", err);
 	expect_clean_stop();
 }
@@ -229,7 +229,7 @@ Test(agent_cli, command_line_errors_exit_2)
 	cr_assert_not_null(strstr(err, "unknown option '--bogus'"), "%s", err);
 	cr_assert_eq(hvctl_run((const char *const[]){ "-c", rw_uri, "list", NULL }), 0, "%s", err);
 	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", NULL }), 2);
-	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", "tcp://127.0.0.1:1", "list", NULL }), 1);
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", "tcp://127.0.0.1:1", "list", NULL }), 2);
 	cr_assert_not_null(strstr(err, "unsupported connection URI"), "%s", err);
 	cr_assert_eq(HVCTL("help"), 0);
 	cr_assert_not_null(strstr(out, "dominfo"), "%s", out);
@@ -353,7 +353,7 @@ Test(agent_cli, read_only_socket_refuses_changes)
 {
 	cr_assert_eq(HVCTL_RO("list", "--all"), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "rtos"), "%s", out);
-	cr_assert_eq(HVCTL_RO("start", "rtos"), 1);
+	cr_assert_eq(HVCTL_RO("start", "rtos"), 5); /* permission denied */
 	cr_assert_not_null(strstr(err, "[PERMISSION_DENIED]"), "%s", err);
 	cr_assert_not_null(strstr(err, "read-only"), "%s", err);
 	cr_assert_eq(HVCTL("domstate", "rtos"), 0, "%s", err);
@@ -382,14 +382,15 @@ Test(agent_cli, define_and_undefine)
 
 	snprintf(path, sizeof path, "%s/newvm.dtb", dir);
 	write_dtb(path, "newvm");
-	cr_assert_eq(HVCTL("define", path), 0, "%s", err);
+	cr_assert_eq(HVCTL("define", "--no-validate", path), 0, "%s", err); /* a minimal blob for the test double */
 	cr_assert_not_null(strstr(out, "Domain 'newvm' defined from"), "%s", out);
 	cr_assert_eq(HVCTL("dominfo", "newvm"), 0, "%s", err);
-	cr_assert_eq(HVCTL("define", path), 1);
-	cr_assert_not_null(strstr(err, "[ALREADY_EXISTS]"), "%s", err);
+	/* defining a shut-off VM again stores a new revision of its configuration */
+	cr_assert_eq(HVCTL("define", "--no-validate", path), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "Domain 'newvm' defined from"), "%s", out);
 	cr_assert_eq(HVCTL("undefine", "newvm"), 0, "%s", err);
 	cr_assert_str_eq(out, "Domain 'newvm' has been undefined\n\n");
-	cr_assert_eq(HVCTL("dominfo", "newvm"), 1);
+	cr_assert_eq(HVCTL("dominfo", "newvm"), 4, "%s%s", out, err);
 
 	snprintf(bad, sizeof bad, "%s/bad.dtb", dir);
 	FILE *f = fopen(bad, "w");

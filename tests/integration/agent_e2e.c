@@ -89,7 +89,7 @@ Test(agent_e2e, hvctl_sees_hv_core_vms_and_events)
 
 	cr_assert_eq(HVCTL("health"), 0, "%s", err);
 	cr_assert_str_eq(out, "SERVING\n");
-	cr_assert_eq(HVCTL("dominfo", "no-such-vm"), 1);
+	cr_assert_eq(HVCTL("dominfo", "no-such-vm"), 4); /* hvctl: 4 = not found */
 	cr_assert_not_null(strstr(err, "[NOT_FOUND]"), "%s", err);
 
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
