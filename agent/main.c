@@ -373,7 +373,8 @@ int main(int argc, char **argv)
 
 	memset(&ag, 0, sizeof ag);
 	pthread_mutex_init(&ag.live_lock, NULL);
-	pthread_mutex_init(&ag.op_lock, NULL);
+	agent_audit_init(&ag);
+	hv_opqueue_init(&ag.ops, AGENT_OPS_MAX);
 	ag.db_path = o.db;
 	ag.started_ns = agent_now_ns();
 	ag.ram_file = o.ram_file;
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
 	/* Reconcile before serving, so that no client sees hv-core half-way
 	 * (docs/reconcile.md); if hv-core is not up yet, the watcher does it
 	 * when it comes. */
-	struct reconcile_config rcfg = { .link = ag.link, .store = ag.store, .op_lock = &ag.op_lock };
+	struct reconcile_config rcfg = { .link = ag.link, .store = ag.store, .ops = &ag.ops };
 	ag.reconcile = reconcile_new(&rcfg);
 	if (!ag.reconcile) {
 		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
@@ -422,6 +423,7 @@ int main(int argc, char **argv)
 	size_t nmethods;
 	const struct rpc_method *methods = agent_methods(&nmethods);
 	srv = rpc_server_new(methods, nmethods, &ag, agent_authorize, &st);
+	ag.srv = srv;
 	if (!srv || rpc_server_add_unix(srv, o.socket, 0660, false, &st) != 0 ||
 	    rpc_server_add_unix(srv, o.ro_socket, 0666, true, &st) != 0 ||
 	    (o.listen && add_tls_listener(srv, &o, &st) != 0) || rpc_server_start(srv, o.threads, &st) != 0)
@@ -449,9 +451,11 @@ fail_rpc:
 	}
 	/* In-flight calls get the command timeout plus a second to finish. */
 	rpc_server_stop_and_free(srv, o.cmd_timeout_ms + 1000);
+	ag.srv = NULL;
 	reconcile_free(ag.reconcile);
 	eventlog_stop_and_free(ag.events);
 	hvlink_close(ag.link);
+	agent_audit_flush(&ag); /* summary rows of suppressed refusals */
 	store_close(ag.store);
 	rpc_global_shutdown();
 	goto out;
@@ -463,6 +467,7 @@ fail_quiet:
 	reconcile_free(ag.reconcile);
 	eventlog_stop_and_free(ag.events);
 	hvlink_close(ag.link);
+	agent_audit_flush(&ag); /* summary rows of suppressed refusals */
 	store_close(ag.store);
 out:
 	if (pid_fd >= 0) {
@@ -470,7 +475,8 @@ out:
 		close(pid_fd);
 	}
 	pthread_mutex_destroy(&ag.live_lock);
-	pthread_mutex_destroy(&ag.op_lock);
+	agent_audit_fini(&ag);
+	hv_opqueue_destroy(&ag.ops);
 	if (rc == 0)
 		log_info("stopped");
 	return rc;

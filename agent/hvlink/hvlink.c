@@ -143,8 +143,8 @@ static int validate(struct hvlink *l, struct hvlink_layout *out, struct hv_statu
 	uint16_t major = r->abi_major, minor = r->abi_minor;
 	if (major != HVM_ABI_MAJOR)
 		return hv_status_set(st, HV_FAILED_PRECONDITION,
-				     "management ABI %u.%u is not supported (hv-agent speaks %u.x)",
-				     major, minor, HVM_ABI_MAJOR);
+				     "hv-core speaks management ABI %u.%u, hv-agent speaks ABI %u.%u: the major versions differ (MGMT-002); use an hv-agent built for ABI %u",
+				     major, minor, HVM_ABI_MAJOR, HVM_ABI_MINOR, major);
 	uint32_t hv_state = __atomic_load_n(&r->hv_state, __ATOMIC_ACQUIRE);
 	if (hv_state == HVM_HV_BOOTING)
 		return hv_status_set(st, HV_UNAVAILABLE, "hv-core is still booting (hv_state BOOTING)");
@@ -316,6 +316,7 @@ void hvlink_counters(struct hvlink *l, struct hvlink_counters *out)
 	out->queue_stopped = qs.stopped;
 	out->queue_waiting = qs.waiting;
 	out->queue_peak = qs.peak;
+	out->queue_max = qs.max;
 }
 
 const char *hvlink_cmd_name(uint32_t cmd)

@@ -75,6 +75,7 @@ struct hvlink_counters {
 	uint64_t queue_stopped;      /* not sent: server stopping           */
 	uint32_t queue_waiting;      /* commands waiting right now          */
 	uint32_t queue_peak;         /* most commands ever waiting at once  */
+	uint32_t queue_max;          /* the limit (hvlink_config.queue_max) */
 };
 
 /* A command to submit. data_in is copied to the command data area before

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "callscope.h"
 #include "log.h"
 #include "uuid.h"
 
@@ -23,6 +24,7 @@ struct reconcile {
 	int need;             /* a pass is due (hv-core came up or restarted) */
 	uint64_t last_uptime; /* hv-core's uptime when last seen */
 	int stop;
+	int stopping;         /* atomic copy of stop: the watcher's call scope */
 	int started;
 	pthread_t thread;
 };
@@ -70,6 +72,7 @@ void reconcile_free(struct reconcile *r)
 	if (r->started) {
 		pthread_mutex_lock(&r->lock);
 		r->stop = 1;
+		__atomic_store_n(&r->stopping, 1, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&r->cond);
 		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->thread, NULL);
@@ -219,7 +222,7 @@ static void audit_pass(struct reconcile *r, const char *why, const char *summary
 
 int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status *st)
 {
-	static struct reconcile_stats ns; /* under the operation lock */
+	static struct reconcile_stats ns; /* one pass at a time: it holds the operation */
 	struct hvm_vm_slot slots[HVM_MAX_VMS];
 	struct hvlink_info info;
 	struct store_vm *vms = NULL;
@@ -343,11 +346,23 @@ failed:
 	return -1;
 }
 
+static int nap(struct reconcile *r, unsigned ms);
+
 int reconcile_run(struct reconcile *r, const char *why, struct hv_status *st)
 {
-	pthread_mutex_lock(r->cfg.op_lock);
+	/* A full queue means clients are busy, not that the pass is unwanted:
+	 * come back shortly. Anything else (hv-agent stopping) ends the pass. */
+	while (hv_opqueue_enter(r->cfg.ops, "reconciliation", 0, st) != 0) {
+		if (st->code != HV_RESOURCE_EXHAUSTED || nap(r, RECONCILE_RETRY_MS)) {
+			pthread_mutex_lock(&r->lock);
+			r->need = 1;
+			pthread_mutex_unlock(&r->lock);
+			log_info("reconcile: %s", st->msg);
+			return -1;
+		}
+	}
 	int rc = reconcile_run_locked(r, why, st);
-	pthread_mutex_unlock(r->cfg.op_lock);
+	hv_opqueue_leave(r->cfg.ops);
 	return rc;
 }
 
@@ -379,7 +394,12 @@ static void *watch(void *arg)
 	int down_logged = 0;
 	unsigned wait_ms = r->cfg.poll_ms;
 	const char *why = "hv-core came up";
+	/* The watcher's own call scope: no deadline, and stopping once
+	 * reconcile_free begins, so a pass waiting for its turn (or a command
+	 * of it waiting for the register interface) gives up then. */
+	const struct hv_callscope cs = { .deadline_ns = 0, .stopping = &r->stopping };
 
+	hv_callscope_enter(&cs);
 	while (!nap(r, wait_ms)) {
 		wait_ms = r->cfg.poll_ms;
 		if (hvlink_info(r->cfg.link, &info, &st) != 0) {
@@ -406,6 +426,7 @@ static void *watch(void *arg)
 		if (need && reconcile_run(r, why, &st) != 0)
 			wait_ms = 1000; /* hv-core up but not answering: do not hammer it */
 	}
+	hv_callscope_leave();
 	return NULL;
 }
 

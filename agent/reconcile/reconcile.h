@@ -18,8 +18,10 @@
  *
  * Passes run at start (reconcile_run from main) and from a watcher thread
  * whenever hv-core comes up or restarts (its uptime goes back, or the link
- * was down). A pass holds the agent's operation lock, so it never interleaves
- * with a state-changing RPC.
+ * was down). A pass is an operation of the agent's operation queue
+ * (opqueue.h), like every state-changing RPC, so the two never interleave.
+ * A pass that finds the queue full waits and tries again rather than fail:
+ * reconciliation is not a client that can be told to come back later.
  */
 #ifndef RECONCILE_H
 #define RECONCILE_H
@@ -31,6 +33,7 @@
 
 #include "coreops.h"
 #include "hvlink.h"
+#include "opqueue.h"
 #include "store.h"
 
 #define RECONCILE_LIST_MAX 32
@@ -40,7 +43,7 @@ struct reconcile;
 struct reconcile_config {
 	struct hvlink *link;
 	struct store *store;
-	pthread_mutex_t *op_lock; /* held by every state-changing RPC as well */
+	struct hv_opqueue *ops;   /* entered by every state-changing RPC as well */
 	unsigned poll_ms;         /* watcher period; 0 = 250 ms */
 };
 
@@ -57,12 +60,15 @@ struct reconcile *reconcile_new(const struct reconcile_config *cfg);
 /* Stops the watcher if started, then frees. */
 void reconcile_free(struct reconcile *r);
 
-/* One pass now (takes the operation lock). 0 when it completed (individual
- * VMs may still have failed: see the stats); -1 when hv-core could not be
- * reached or stopped answering (UNAVAILABLE, DEADLINE_EXCEEDED), or the
- * store failed. */
+/* One pass now, as an operation of the queue (waits for its turn; a full
+ * queue is retried every RECONCILE_RETRY_MS). 0 when it completed
+ * (individual VMs may still have failed: see the stats); -1 when hv-core
+ * could not be reached or stopped answering (UNAVAILABLE, DEADLINE_EXCEEDED),
+ * the store failed, or hv-agent began to stop while the pass waited
+ * (UNAVAILABLE). */
 int reconcile_run(struct reconcile *r, const char *why, struct hv_status *st);
-/* The same, for a caller that already holds the operation lock. */
+#define RECONCILE_RETRY_MS 50u
+/* The same, for a caller that already holds the operation. */
 int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status *st);
 
 /* Starts the watcher thread. */

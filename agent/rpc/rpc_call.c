@@ -285,7 +285,10 @@ void rpc_handle_call(struct rpc_call *c)
 	__atomic_add_fetch(&c->lis->calls, 1, __ATOMIC_RELAXED);
 	if (srv->authorize && srv->authorize(srv->app, &c->peer, m->path, &res.st) != 0) {
 		__atomic_add_fetch(&c->lis->refused, 1, __ATOMIC_RELAXED);
-		log_info("%s refused for %s: %s", m->path, c->peer_str ? c->peer_str : "?", res.st.msg);
+		/* Debug only: anyone on the read-only socket can be refused at
+		 * will, and the log must not grow with it. The audit log keeps
+		 * refusals, at a bounded rate (agent/service/audit_limit.h). */
+		log_debug("%s refused for %s: %s", m->path, c->peer_str ? c->peer_str : "?", res.st.msg);
 		reply(c, &res);
 		return;
 	}

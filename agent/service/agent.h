@@ -9,9 +9,11 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "audit_limit.h"
 #include "eventlog.h"
 #include "hvlink.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
+#include "opqueue.h"
 #include "rpc_server.h"
 #include "status_map.h"
 
@@ -23,6 +25,10 @@ struct store;
 struct store_vm;
 struct reconcile;
 
+/* Operations waiting behind the one in progress, at most (the same bound as
+ * hvlink's command queue: one waiting operation issues one command at a time). */
+#define AGENT_OPS_MAX 16u
+
 struct agent {
 	struct hvlink *link;
 	struct eventlog *events;
@@ -31,19 +37,37 @@ struct agent {
 	uint64_t mgmt_base;
 
 	/* The persistent store (REQ-PRD-04) and reconciliation with hv-core
-	 * (docs/reconcile.md). op_lock serializes every state-changing RPC with
+	 * (docs/reconcile.md). `ops` serializes every state-changing RPC with
 	 * the others and with reconciliation passes: each of them is a short
-	 * sequence of store writes and hv-core commands that must not interleave. */
+	 * sequence of store writes and hv-core commands that must not
+	 * interleave. It is a bounded queue (opqueue.h), not a mutex, so a
+	 * waiting call honors its deadline and shutdown, and the 17th waiter
+	 * is refused at once (docs/api.md "Limits, deadlines and shutdown"). */
 	struct store *store;
 	const char *db_path;
 	struct reconcile *reconcile;
-	pthread_mutex_t op_lock;
+	struct hv_opqueue ops;
 	uint64_t audit_failures; /* atomic */
+	/* Refused calls get audit rows at a bounded rate (audit_limit.h);
+	 * audit_lock orders the summary rows with the others. */
+	pthread_mutex_t audit_lock;
+	struct audit_limit refusals;
+
+	/* The RPC server, for its listener counters (GetDiagnostics); set
+	 * before it starts serving. */
+	struct rpc_server *srv;
 
 	/* MGMT-011 liveness: when hv_ticks last changed, as seen by us. */
 	pthread_mutex_t live_lock;
 	uint64_t last_ticks, last_change_ns;
 };
+
+/* Waits for the turn of a state-changing operation `what` ("START") in
+ * ag->ops, honoring the call's deadline and shutdown (callscope.h). 0 when
+ * the caller holds it (release with agent_op_leave); -1 with a status for the
+ * client (RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, UNAVAILABLE): not started. */
+int agent_op_enter(struct agent *ag, const char *what, struct hv_status *st);
+void agent_op_leave(struct agent *ag);
 
 /* The method table of hvmgr.v1 and grpc.health.v1. */
 const struct rpc_method *agent_methods(size_t *count);
@@ -96,7 +120,7 @@ int vm_msg_merged(struct agent *ag, struct vm_msg *m, const struct hvm_vm_slot *
 
 /* Gives a stored VM a new configuration revision and defines it in hv-core
  * (which must have it shut off, or not have it): blob, or with rollback_of
- * != 0 a copy of that revision. Caller holds op_lock. author is recorded with
+ * != 0 a copy of that revision. Caller holds the operation (agent_op_enter). author is recorded with
  * the revision. A refusal by hv-core puts the previous configuration back
  * (as a new revision that copies it) and returns -1 with hv-core's status. */
 int agent_set_config(struct agent *ag, const char *name, const void *blob, size_t len, uint32_t rollback_of,
@@ -117,6 +141,20 @@ void agent_caller(const struct rpc_peer *peer, struct agent_caller *c);
  * logged and counted (GetDiagnostics audit_failures); the call's result stands. */
 void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const char *args,
 		 const struct hv_status *outcome);
+
+/* A call refused before its request was read (authorization). Recorded like
+ * agent_audit, but at most AUDIT_REFUSED_PER_SEC a second per listener; the
+ * rest are counted in one summary row (caller hv-agent, rpc agent.refusals,
+ * "K refused calls suppressed"), written before the listener's next refusal
+ * row, before any other row, on GetAudit and at exit. */
+void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const struct hv_status *st);
+/* Writes pending summary rows now. */
+void agent_audit_flush(struct agent *ag);
+/* Refused calls recorded only in summary rows, since start. */
+uint64_t agent_audit_suppressed(struct agent *ag);
+void agent_audit_init(struct agent *ag);
+/* Releases what agent_audit_init set up (flush before closing the store). */
+void agent_audit_fini(struct agent *ag);
 
 /* "name=web" / "id=3" / "uuid=..." for audit arguments. */
 void audit_selector(const Hvmgr__V1__VmSelector *sel, char *buf, size_t len);

@@ -79,8 +79,20 @@ int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, 
 	/* REQ-SAF-16: a refused call is recorded like any other; its request
 	 * was never decoded, so its arguments are not known. */
 	const char *slash = strrchr(method, '/');
-	agent_audit(app, peer, slash && slash[1] ? slash + 1 : method, "(refused before the request was read)", st);
+	agent_audit_refused(app, peer, slash && slash[1] ? slash + 1 : method, st);
 	return -1;
+}
+
+int agent_op_enter(struct agent *ag, const char *what, struct hv_status *st)
+{
+	/* The deadline and the stopping flag come from the call scope the RPC
+	 * layer set for this handler. */
+	return hv_opqueue_enter(&ag->ops, what, 0, st);
+}
+
+void agent_op_leave(struct agent *ag)
+{
+	hv_opqueue_leave(&ag->ops);
 }
 
 uint64_t agent_now_ns(void)

@@ -3,10 +3,13 @@
  * state-changing RPC, with what, and how it ended, appended to the store's
  * hash-chained log (docs/store.md "The audit chain"); and GetAudit, which
  * reads it back. Calls refused before they reached a handler (the read-only
- * socket, a role too low) are recorded by agent_authorize (services.c).
+ * socket, a role too low) are recorded through agent_authorize (services.c),
+ * at most AUDIT_REFUSED_PER_SEC a second per listener with a summary row for
+ * the rest (audit_limit.h).
  */
 #include "agent.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,16 +73,58 @@ static void printable(char *s)
 			*s = '?';
 }
 
-void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const char *args,
-		 const struct hv_status *outcome)
+/* One row as given; a row that cannot be written is logged and counted. */
+static void write_row(struct agent *ag, const char *caller, const char *role, const char *rpc, const char *args,
+		      const char *outcome)
 {
-	struct agent_caller c;
 	struct store_audit_entry e;
 	struct store_err err;
+
+	memset(&e, 0, sizeof e);
+	e.caller = caller;
+	e.role = role;
+	e.rpc = rpc;
+	e.args = args;
+	e.outcome = outcome;
+	if (store_audit_append(ag->store, &e, &err) != STORE_OK) {
+		__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
+		log_error("audit: cannot record %s by %s (%s): %s", rpc, caller, outcome, err.msg);
+	}
+}
+
+static const char *const listener_names[AUDIT_LIMIT_LISTENERS] = { "unix-rw", "unix-ro", "tls" };
+
+/* The summary row of n refused calls of listener lis that got no row of
+ * their own (audit_limit.h). Under audit_lock. */
+static void write_summary(struct agent *ag, unsigned lis, uint64_t n)
+{
+	char args[64], out[STORE_OUTCOME_MAX + 1];
+
+	snprintf(args, sizeof args, "listener=%s", listener_names[lis]);
+	snprintf(out, sizeof out,
+		 "%" PRIu64 " refused calls suppressed (more than %u a second on this listener; counted, not recorded one by one)",
+		 n, ag->refusals.per_sec);
+	write_row(ag, "hv-agent", "system", "agent.refusals", args, out);
+	log_warn("audit: %" PRIu64 " refused calls on %s recorded as one row (more than %u a second)", n,
+		 listener_names[lis], ag->refusals.per_sec);
+}
+
+/* Writes every pending summary row. Under audit_lock. */
+static void flush_locked(struct agent *ag)
+{
+	for (unsigned i = 0; i < AUDIT_LIMIT_LISTENERS; i++) {
+		uint64_t n = audit_limit_take(&ag->refusals, i);
+		if (n)
+			write_summary(ag, i, n);
+	}
+}
+
+static void audit_row(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const char *args,
+		      const struct hv_status *outcome)
+{
+	struct agent_caller c;
 	char rpcname[STORE_RPC_MAX + 1], argbuf[512], out[STORE_OUTCOME_MAX + 1];
 
-	if (!ag->store)
-		return;
 	agent_caller(peer, &c);
 	printable(c.name);
 	snprintf(rpcname, sizeof rpcname, "hvmgr.v1.Hvmgr/%s", rpc);
@@ -90,16 +135,64 @@ void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
 	else if (snprintf(out, sizeof out, "%s: %s", hv_code_name(outcome->code), outcome->msg) < 0)
 		out[0] = '\0'; /* a long message is cut at the store's limit */
 	printable(out);
-	memset(&e, 0, sizeof e);
-	e.caller = c.name;
-	e.role = c.role;
-	e.rpc = rpcname;
-	e.args = argbuf;
-	e.outcome = out;
-	if (store_audit_append(ag->store, &e, &err) != STORE_OK) {
-		__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
-		log_error("audit: cannot record %s by %s (%s): %s", rpc, c.name, out, err.msg);
+	write_row(ag, c.name, c.role, rpcname, argbuf, out);
+}
+
+void agent_audit_init(struct agent *ag)
+{
+	pthread_mutex_init(&ag->audit_lock, NULL);
+	audit_limit_init(&ag->refusals, AUDIT_REFUSED_PER_SEC);
+}
+
+void agent_audit_fini(struct agent *ag)
+{
+	pthread_mutex_destroy(&ag->audit_lock);
+}
+
+void agent_audit_flush(struct agent *ag)
+{
+	if (!ag->store)
+		return;
+	pthread_mutex_lock(&ag->audit_lock);
+	flush_locked(ag);
+	pthread_mutex_unlock(&ag->audit_lock);
+}
+
+uint64_t agent_audit_suppressed(struct agent *ag)
+{
+	pthread_mutex_lock(&ag->audit_lock);
+	uint64_t n = ag->refusals.suppressed;
+	pthread_mutex_unlock(&ag->audit_lock);
+	return n;
+}
+
+void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const char *args,
+		 const struct hv_status *outcome)
+{
+	if (!ag->store)
+		return;
+	/* Suppressed refusals came before this call ended: their summary
+	 * goes first, so the log keeps the order of events. */
+	pthread_mutex_lock(&ag->audit_lock);
+	flush_locked(ag);
+	audit_row(ag, peer, rpc, args, outcome);
+	pthread_mutex_unlock(&ag->audit_lock);
+}
+
+void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const struct hv_status *st)
+{
+	unsigned lis = (unsigned)peer->kind < AUDIT_LIMIT_LISTENERS ? (unsigned)peer->kind : AUDIT_LIMIT_LISTENERS - 1;
+	uint64_t before;
+
+	if (!ag->store)
+		return;
+	pthread_mutex_lock(&ag->audit_lock);
+	if (audit_limit_admit(&ag->refusals, lis, agent_now_ns(), &before)) {
+		if (before)
+			write_summary(ag, lis, before);
+		audit_row(ag, peer, rpc, "(refused before the request was read)", st);
 	}
+	pthread_mutex_unlock(&ag->audit_lock);
 }
 
 #define AUDIT_PAGE_DEFAULT 100u
@@ -116,6 +209,7 @@ void svc_get_audit(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 
 	if (max > AUDIT_PAGE_MAX)
 		max = AUDIT_PAGE_MAX;
+	agent_audit_flush(ag); /* a reader sees suppressed refusals counted */
 	if (store_audit_list(ag->store, req->from_seq, max, &rows, &n, &e) != STORE_OK) {
 		rpc_result_error(res, e.code == STORE_ETAMPER ? HV_DATA_LOSS : HV_INTERNAL, "audit log: %s", e.msg);
 		return;

@@ -184,9 +184,10 @@ void svc_rollback_config(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 
 	audit_selector(req->vm, args, sizeof args);
 	snprintf(args + strlen(args), sizeof args - strlen(args), " revision=%u", req->revision);
-	pthread_mutex_lock(&ag->op_lock);
-	rollback_locked(ctx, req, res);
-	pthread_mutex_unlock(&ag->op_lock);
+	if (agent_op_enter(ag, "RollbackConfig", &res->st) == 0) {
+		rollback_locked(ctx, req, res);
+		agent_op_leave(ag);
+	}
 	agent_audit(ag, ctx->peer, "RollbackConfig", args, &res->st);
 }
 
@@ -230,8 +231,9 @@ void svc_set_autostart(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m
 
 	audit_selector(req->vm, args, sizeof args);
 	snprintf(args + strlen(args), sizeof args - strlen(args), " enabled=%s", req->enabled ? "true" : "false");
-	pthread_mutex_lock(&ag->op_lock);
-	autostart_locked(ag, req, res);
-	pthread_mutex_unlock(&ag->op_lock);
+	if (agent_op_enter(ag, "SetAutostart", &res->st) == 0) {
+		autostart_locked(ag, req, res);
+		agent_op_leave(ag);
+	}
 	agent_audit(ag, ctx->peer, "SetAutostart", args, &res->st);
 }

@@ -1,7 +1,8 @@
 /*
  * svc_diag.c - the diagnostic RPCs of hvmgr.v1: GetFaults (saved fault
- * context, REQ-SAF-22), GetSelfTest (REQ-SAF-02/03), GetDiagnostics (the link
- * and the agent itself) and GetVersion with capabilities.
+ * context, REQ-SAF-22), GetSelfTest (REQ-SAF-02/03), GetDiagnostics (the link,
+ * the agent itself, its queues and listeners) and GetVersion with
+ * capabilities.
  */
 #include "agent.h"
 #include "reconcile.h"
@@ -104,6 +105,22 @@ void svc_get_self_test(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m
 	rpc_result_message(res, &resp.base);
 }
 
+/* hv-agent has three listeners at most (read-write, read-only, TLS). */
+#define DIAG_LISTENERS_MAX 8
+
+static const char *listener_kind_name(enum rpc_listener_kind k)
+{
+	switch (k) {
+	case RPC_LISTENER_UNIX_RW:
+		return "unix-rw";
+	case RPC_LISTENER_UNIX_RO:
+		return "unix-ro";
+	case RPC_LISTENER_TCP_MTLS:
+		return "tls";
+	}
+	return "unknown";
+}
+
 void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
 {
 	struct agent *ag = ctx->app;
@@ -141,6 +158,45 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 	resp.mgmt_base = ag->mgmt_base;
 	resp.database = (char *)(ag->db_path ? ag->db_path : "");
 	resp.audit_failures = __atomic_load_n(&ag->audit_failures, __ATOMIC_RELAXED);
+	resp.audit_refusals_suppressed = agent_audit_suppressed(ag);
+
+	/* The two queues: hv-core's register interface and the operations. */
+	Hvmgr__V1__QueueCounters cq = HVMGR__V1__QUEUE_COUNTERS__INIT, oq = HVMGR__V1__QUEUE_COUNTERS__INIT;
+	struct hv_opqueue_stats os;
+	cq.full = cnt.queue_full;
+	cq.expired = cnt.queue_expired;
+	cq.stopped = cnt.queue_stopped;
+	cq.waiting = cnt.queue_waiting;
+	cq.peak = cnt.queue_peak;
+	cq.max = cnt.queue_max;
+	resp.command_queue = &cq;
+	hv_opqueue_stats(&ag->ops, &os);
+	oq.full = os.full;
+	oq.expired = os.expired;
+	oq.stopped = os.stopped;
+	oq.waiting = os.waiting;
+	oq.peak = os.peak;
+	oq.max = os.max;
+	resp.operation_queue = &oq;
+
+	/* Each listener's counters (rpc_server_counters). */
+	struct rpc_listener_counters lc[DIAG_LISTENERS_MAX];
+	Hvmgr__V1__ListenerCounters lm[DIAG_LISTENERS_MAX], *lp[DIAG_LISTENERS_MAX];
+	size_t nl = ag->srv ? rpc_server_counters(ag->srv, lc, DIAG_LISTENERS_MAX) : 0;
+	for (size_t i = 0; i < nl; i++) {
+		Hvmgr__V1__ListenerCounters init = HVMGR__V1__LISTENER_COUNTERS__INIT;
+		lm[i] = init;
+		lm[i].address = (char *)(lc[i].addr ? lc[i].addr : "");
+		lm[i].kind = (char *)listener_kind_name(lc[i].kind);
+		lm[i].calls = lc[i].calls;
+		lm[i].refused = lc[i].refused;
+		lm[i].expired = lc[i].expired;
+		lm[i].handled = lc[i].handled;
+		lm[i].threads = lc[i].threads;
+		lp[i] = &lm[i];
+	}
+	resp.n_listeners = nl;
+	resp.listeners = lp;
 
 	/* Reconciliation: what the last pass left unmanaged or undefined. */
 	static _Thread_local struct reconcile_stats rs;

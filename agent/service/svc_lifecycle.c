@@ -1,8 +1,10 @@
 /*
  * svc_lifecycle.c - the state-changing RPCs of hvmgr.v1: Define, Undefine and
- * the lifecycle commands (MGMT-045). Each runs under the agent's operation
- * lock as a short sequence of store writes and one or more management
- * commands, ordered so that a crash at any point leaves something
+ * the lifecycle commands (MGMT-045). Each runs as the agent's one operation
+ * in progress (agent_op_enter: a bounded queue that honors the caller's
+ * deadline and shutdown; a call refused there changed nothing), as a short
+ * sequence of store writes and one or more management commands, ordered so
+ * that a crash at any point leaves something
  * reconciliation completes without losing or duplicating a VM
  * (docs/reconcile.md "Crash points"):
  *   - Define of a new VM: store the VM and its configuration revision first,
@@ -193,9 +195,10 @@ static void lifecycle(const struct rpc_call_ctx *ctx, const Hvmgr__V1__VmSelecto
 	audit_selector(sel, args, sizeof args);
 	if (cmd == HVM_CMD_SHUTDOWN)
 		snprintf(args + strlen(args), sizeof args - strlen(args), " timeout_ms=%" PRIu64, arg0);
-	pthread_mutex_lock(&ag->op_lock);
-	lifecycle_locked(ag, sel, cmd, verb, arg0, res);
-	pthread_mutex_unlock(&ag->op_lock);
+	if (agent_op_enter(ag, hvlink_cmd_name(cmd), &res->st) == 0) {
+		lifecycle_locked(ag, sel, cmd, verb, arg0, res);
+		agent_op_leave(ag);
+	}
 	agent_audit(ag, ctx->peer, rpc, args, &res->st);
 }
 
@@ -388,9 +391,10 @@ void svc_define(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struc
 	} else {
 		snprintf(args, sizeof args, "name=%s uuid=%s config_dtb=%zu bytes", bid.name,
 			 bid.uuid[0] ? bid.uuid : "(none)", req->config_dtb.len);
-		pthread_mutex_lock(&ag->op_lock);
-		define_locked(ctx, req, &bid, res);
-		pthread_mutex_unlock(&ag->op_lock);
+		if (agent_op_enter(ag, "DEFINE", &res->st) == 0) {
+			define_locked(ctx, req, &bid, res);
+			agent_op_leave(ag);
+		}
 	}
 	agent_audit(ag, ctx->peer, "Define", args, &res->st);
 }

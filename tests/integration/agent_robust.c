@@ -2,8 +2,10 @@
  * agent_robust.c - hv-agent's gateway under pressure, over real gRPC with the
  * independent Python client (agent_robust_client.py): client deadlines reach
  * the register interface (a command whose deadline passes while it waits is
- * never executed), the bounded command queue answers RESOURCE_EXHAUSTED when
- * full while reads keep being served, message size limits, many concurrent
+ * never executed), the bounded queues (hv-agent's operation queue for
+ * state-changing RPCs, hvlink's command queue) answer RESOURCE_EXHAUSTED when
+ * full while reads keep being served, refused calls reach the audit log at a
+ * bounded rate, message size limits, many concurrent
  * clients, SIGTERM with a call in flight, and 10,000 mixed calls under ASan
  * with no leak at exit.
  *
@@ -187,15 +189,31 @@ static void hold_start(char *outfile, size_t len)
 	WAIT_FOR(outstanding(), "the Start to reach hv-core");
 }
 
+/* The audit log has a row containing needle (a line "rpc|identity|outcome"). */
+static int audit_has(const char *needle)
+{
+	char *out = CLIENT_RUN("audit", agent.sock);
+	int yes = strstr(out, needle) != NULL;
+	free(out);
+	return yes;
+}
+
 Test(agent_robust, deadline_passing_in_the_queue_means_the_command_never_runs)
 {
 	char held[160];
 
 	hold_start(held, sizeof held);
-	/* Destroy with a 1 s deadline waits behind the held Start. */
+	/* Destroy with a 1 s deadline waits behind the held Start in hv-agent's
+	 * operation queue, where every state-changing RPC waits. */
 	char *out = CLIENT_RUN("call", agent.sock, "Destroy", "linux", "1");
 	cr_expect(strncmp(out, "DEADLINE_EXCEEDED|", 18) == 0, "%s", out);
 	free(out);
+	/* Its handler gave up at the deadline, while the Start is still held:
+	 * its audit row (written when the handler ends) is there before the
+	 * fake hv-core is released, and says the command was not sent. */
+	WAIT_FOR(audit_has("hvmgr.v1.Hvmgr/Destroy|unix-rw|DEADLINE_EXCEEDED: DESTROY not sent: the caller's deadline passed while it waited for its turn (1 operation ahead of it)"),
+		 "the Destroy's audit row while the Start is held");
+	cr_expect(outstanding(), "the Start is still held");
 
 	fakecore_pause(fc, false);
 	out = client_wait(0, held);
@@ -233,6 +251,60 @@ Test(agent_robust, full_command_queue_is_resource_exhausted_and_reads_still_serv
 	free(out);
 	cr_expect_eq(fakecore_commands(fc), 17, "the held Start and the 16 queued commands, nothing else");
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+Test(agent_robust, full_operation_queue_is_resource_exhausted_and_never_reaches_hv_core)
+{
+	char held[160], flood[160], marker[160];
+
+	/* The held Start is the operation in progress; 16 Resets wait behind
+	 * it in hv-agent's operation queue (AGENT_OPS_MAX) and the client
+	 * probes with more until one is refused at once, then reads. */
+	hold_start(held, sizeof held);
+	snprintf(flood, sizeof flood, "%s/flood.out", dir);
+	snprintf(marker, sizeof marker, "%s/flood.full", dir);
+	CLIENT_BG(1, flood, "flood_ops", agent.sock, "16", marker);
+	WAIT_FOR(access(marker, F_OK) == 0 || waitpid(kids[1], NULL, WNOHANG) != 0, "the queue to fill");
+	cr_assert_eq(access(marker, F_OK), 0, "flood client ended early: %s", read_file_text(flood));
+	cr_expect_eq(fakecore_commands(fc), 0, "nothing but the held Start reached hv-core yet");
+	fakecore_pause(fc, false);
+	char *out = client_wait(1, flood);
+	cr_expect(strncmp(out, "ok|", 3) == 0, "%s", out);
+	cr_log_info("operation queue full: %s", out);
+	free(out);
+	out = client_wait(0, held);
+	cr_expect_str_eq(out, "OK|\n");
+	free(out);
+	/* Refused and expired probes never reached hv-core. */
+	cr_expect_eq(fakecore_commands(fc), 17, "the held Start and the 16 queued Resets, nothing else");
+	cr_expect(audit_has("RESOURCE_EXHAUSTED: RESET not sent: hv-core executes one management operation at a time and 16 more are already waiting"),
+		  "the refusal is audited");
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+Test(agent_robust, refused_calls_flood_the_audit_log_at_a_bounded_rate)
+{
+	enum { N = 300 };
+	char n[16];
+	unsigned rows, suppressed, summaries;
+	double secs;
+
+	snprintf(n, sizeof n, "%d", N);
+	char *out = CLIENT_RUN("refusals", agent.ro_sock, agent.sock, n);
+	cr_assert_eq(sscanf(out, "ok|%u|%u|%u|%lf", &rows, &suppressed, &summaries, &secs), 4, "%s", out);
+	cr_log_info("%d refusals in %.2f s: %u rows, %u counted in %u summaries", N, secs, rows, suppressed,
+		    summaries);
+	free(out);
+	/* Every refusal is accounted for, one by one or in a summary ... */
+	cr_expect_eq(rows + suppressed, N, "%u rows + %u suppressed", rows, suppressed);
+	cr_expect_eq(summaries > 0, suppressed > 0);
+	/* ... and one-by-one rows never exceed the budget of the windows the
+	 * calls spanned (10 a second; a true bound however slow the machine). */
+	cr_expect_leq(rows, 10u * ((unsigned)secs + 1), "%u rows in %.2f s", rows, secs);
+	/* The chain still verifies: hv-agent checks it when it starts. */
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+	static const char *const extra[] = { "--cmd-timeout-ms", "120000", NULL };
+	cr_assert_eq(agent_start(&agent, dir, extra), 0, "restart: %s", agent.err);
 }
 
 Test(agent_robust, oversized_requests_are_resource_exhausted_without_harm)

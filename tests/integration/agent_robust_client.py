@@ -10,6 +10,14 @@ usage: agent_robust_client.py PROTO_DIR WORK_DIR MODE ARGS...
                                    probes until the queue is full, checks that
                                    reads are served meanwhile, writes MARKER,
                                    then waits for the N calls
+  flood_ops SOCKET N MARKER        the same with N Reset calls: state-changing
+                                   RPCs wait in hv-agent's operation queue
+  audit SOCKET                     every audit row, one "rpc|identity|outcome"
+                                   line each
+  refusals RO RW N                 N Destroy calls refused on the read-only
+                                   socket; prints "ok|ROWS|SUPPRESSED|SUMMARIES|SECONDS"
+                                   from the audit log (checked against
+                                   GetDiagnostics)
   big SOCKET                       message size limits
   mixed RW RO CALLS CLIENTS        CALLS mixed calls from CLIENTS channels;
                                    prints "ok|CALLS|SECONDS"
@@ -66,6 +74,9 @@ class Api:
             "GetVersion": (pb.GetVersionRequest, pb.GetVersionResponse),
             "GetSelfTest": (pb.GetSelfTestRequest, pb.GetSelfTestResponse),
             "Define": (pb.DefineRequest, pb.DefineResponse),
+            "Reset": (pb.ResetRequest, pb.LifecycleResponse),
+            "GetAudit": (pb.GetAuditRequest, pb.GetAuditResponse),
+            "GetDiagnostics": (pb.GetDiagnosticsRequest, pb.GetDiagnosticsResponse),
         }
 
     def call(self, name, vm=None, timeout=10, **fields):
@@ -90,14 +101,14 @@ def mode_call(pb, sock, method, vm, timeout):
     print("%s|%s" % (code.name, details), flush=True)
 
 
-def mode_flood(pb, sock, n, marker):
+def mode_flood(pb, sock, n, marker, method="GetSelfTest", vm=None, what="not sent"):
     n = int(n)
     results = [None] * n
 
     def held(i):
         api = Api(pb, channel(sock))
         for _ in range(600):  # a full queue refuses: come back until admitted
-            code, details = api.code("GetSelfTest", timeout=120)
+            code, details = api.code(method, vm, timeout=120)
             if code != grpc.StatusCode.RESOURCE_EXHAUSTED:
                 break
             time.sleep(0.05)
@@ -109,13 +120,13 @@ def mode_flood(pb, sock, n, marker):
     probe = Api(pb, channel(sock))
     full = None
     for _ in range(300):
-        code, details = probe.code("GetSelfTest", timeout=2)
+        code, details = probe.code(method, vm, timeout=2)
         if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
             full = details
             break
         check(code == grpc.StatusCode.DEADLINE_EXCEEDED, "probe: %s %s" % (code, details))
     check(full is not None, "the command queue never reported full")
-    check("not sent" in full and "waiting" in full, "queue-full message: %s" % full)
+    check(what in full and "waiting" in full, "queue-full message: %s" % full)
     # Every handler of this socket that could wait is waiting for hv-core:
     # reads through the same socket are still answered.
     for i in range(100):
@@ -130,6 +141,55 @@ def mode_flood(pb, sock, n, marker):
     for i, (code, details) in enumerate(results):
         check(code == grpc.StatusCode.OK, "held call %d: %s %s" % (i, code, details))
     print("ok|%s" % full, flush=True)
+
+
+def mode_flood_ops(pb, sock, n, marker):
+    mode_flood(pb, sock, n, marker, "Reset", "linux", "RESET not sent")
+
+
+def audit_rows(api):
+    rows, seq = [], 1
+    while True:
+        r = api.call("GetAudit", from_seq=seq, max=1000)
+        if not r.entries:
+            return rows
+        rows.extend(r.entries)
+        seq = r.entries[-1].seq + 1
+
+
+def mode_audit(pb, sock):
+    for e in audit_rows(Api(pb, channel(sock))):
+        print("%s|%s|%s" % (e.rpc, e.identity, e.outcome), flush=True)
+
+
+def mode_refusals(pb, ro, rw, n):
+    n = int(n)
+    ro_api, api = Api(pb, channel(ro)), Api(pb, channel(rw))
+    t0 = time.monotonic()
+    for i in range(n):
+        code, details = ro_api.code("Destroy", vm="linux")
+        check(code == grpc.StatusCode.PERMISSION_DENIED, "refusal %d: %s %s" % (i, code, details))
+    secs = time.monotonic() - t0
+    rows = suppressed = summaries = 0
+    for e in audit_rows(api):
+        if e.rpc == "hvmgr.v1.Hvmgr/Destroy" and e.identity == "unix-ro":
+            check(e.outcome.startswith("PERMISSION_DENIED"), "refusal row: %r" % e)
+            rows += 1
+        elif e.rpc == "agent.refusals":
+            check(e.identity == "hv-agent" and e.arguments == "listener=unix-ro", "summary row: %r" % e)
+            check(" refused calls suppressed" in e.outcome, "summary row: %r" % e)
+            suppressed += int(e.outcome.split(" ", 1)[0])
+            summaries += 1
+    d = api.call("GetDiagnostics")
+    check(d.audit_refusals_suppressed == suppressed,
+          "GetDiagnostics counts %d suppressed, the audit log %d" % (d.audit_refusals_suppressed, suppressed))
+    lis = {l.kind: l for l in d.listeners}
+    check(set(lis) == {"unix-rw", "unix-ro"}, "listeners: %r" % d.listeners)
+    check(lis["unix-ro"].refused == n and lis["unix-ro"].address.endswith("hv-agent-ro.sock"),
+          "read-only listener: %r" % lis["unix-ro"])
+    check(d.operation_queue.max == 16 and d.command_queue.max == 16,
+          "queue limits: %r %r" % (d.operation_queue, d.command_queue))
+    print("ok|%d|%d|%d|%.2f" % (rows, suppressed, summaries, secs), flush=True)
 
 
 def mode_big(pb, sock):
@@ -205,7 +265,8 @@ def main():
     proto_dir, work, mode = sys.argv[1:4]
     args = sys.argv[4:]
     pb = load_pb(proto_dir, work)
-    {"call": mode_call, "flood": mode_flood, "big": mode_big, "mixed": mode_mixed}[mode](pb, *args)
+    {"call": mode_call, "flood": mode_flood, "flood_ops": mode_flood_ops, "audit": mode_audit,
+     "refusals": mode_refusals, "big": mode_big, "mixed": mode_mixed}[mode](pb, *args)
 
 
 if __name__ == "__main__":

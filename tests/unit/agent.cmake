@@ -12,3 +12,25 @@ if(TARGET hvagent)
     LIBS hvagent
     LABELS unit)
 endif()
+if(TARGET hvagent)
+  # The budget of refusal rows in the audit log (docs/security.md).
+  hv_criterion_test(agent_auditlimit_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_auditlimit_test.c
+    LIBS hvagent
+    LABELS unit)
+endif()
+if(TARGET hvauth)
+  # docs/security.md's role table against agent/auth/roles.c.
+  hv_criterion_test(agent_rolesdoc_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_rolesdoc_test.c
+    LIBS hvauth
+    LABELS unit)
+endif()
+if(TARGET hvagent)
+  # Reconciliation takes its turn in the operation queue (docs/reconcile.md).
+  hv_criterion_test(agent_reconcile_queue_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_reconcile_queue_test.c ${CMAKE_CURRENT_LIST_DIR}/hvlink_fakecore.c
+    LIBS hvagent ${HV_HOST_FDT_LIB} pthread
+    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
+    LABELS unit)
+endif()

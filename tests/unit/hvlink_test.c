@@ -128,13 +128,18 @@ Test(hvlink_region, bad_magic_is_refused_with_the_value)
 Test(hvlink_region, other_abi_major_is_refused)
 {
 	struct hv_status st;
+	char ours[32];
 
 	make_core();
 	fakecore_regs(fc)->abi_major = 2;
+	fakecore_regs(fc)->abi_minor = 0;
 	open_link(0);
 	cr_assert_eq(hvlink_ensure(lnk, &st), -1);
 	cr_assert_eq(st.code, HV_FAILED_PRECONDITION);
+	/* MGMT-002: the message names both versions, hv-core's and hv-agent's. */
+	snprintf(ours, sizeof ours, "ABI %u.%u", HVM_ABI_MAJOR, HVM_ABI_MINOR);
 	cr_assert_not_null(strstr(st.msg, "ABI 2.0"), "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, ours), "%s", st.msg);
 }
 
 Test(hvlink_region, larger_abi_minor_is_accepted)
