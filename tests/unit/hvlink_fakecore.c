@@ -300,7 +300,15 @@ static uint32_t do_define(struct fakecore *fc, volatile struct hvm_regs *r)
 		return refuse(r, HVM_E_NO_SPACE, "VM table full");
 	struct fakecore_vm vm = { .name = name, .state = HVM_VM_SHUTOFF, .reason = HVM_R_DEFINED,
 				  .vcpus = 1, .pcpu_mask = 1, .mem_bytes = 64ull << 20 };
-	vm.uuid[0] = (uint8_t)(0xd0 + free_id);
+	/* As hv-core does: the configuration's uuid property (16 bytes), zeros without one. */
+	for (int node = 0, d = 0; node >= 0; node = fdt_next_node(blob, node, &d)) {
+		int ulen = 0;
+		const void *u = fdt_getprop(blob, node, "uuid", &ulen);
+		if (u && ulen == 16) {
+			memcpy(vm.uuid, u, 16);
+			break;
+		}
+	}
 	set_vm_locked(fc, free_id, &vm);
 	r->ret[0] = free_id;
 	event_locked(fc, HVM_EV_DEFINED, free_id, 0, HVM_R_DEFINED);
