@@ -4,9 +4,8 @@
  * hv-core allocates at run time is one page (stage-2 tables, cooperation
  * pages), so a singly linked list through the freed pages themselves is enough:
  * it cannot fragment, and UNDEFINE gives back what DEFINE took, so any number
- * of DEFINE/UNDEFINE cycles runs in bounded memory. The free page count is
- * published in the register page (MGMT-100 heap_pages_free) so a client can
- * check that.
+ * of DEFINE/UNDEFINE cycles runs in bounded memory. GET_INFO answers the free
+ * page count (MGMT-101) so a client can check that.
  */
 #include <string.h>
 #include "heap.h"

@@ -18,7 +18,6 @@
 #include "vm_life.h"
 #include "heartbeat.h"
 #include "timer.h"
-#include "heap.h"
 #include "fmt.h"
 #include "hvconfig.h"
 #include "spinlock.h"
@@ -73,8 +72,6 @@ void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64
 	r->staging_base = staging_base;
 	r->staging_size = staging_size;
 	r->pcpu_count = pcpu_count;
-	r->heap_pages_total = heap_total_pages();
-	r->heap_pages_free = heap_free_pages();
 	strlcpy((char *)r->hv_version, HV_VERSION, sizeof(r->hv_version));
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
 		mgmt_slot(i)->id = i;
@@ -168,7 +165,6 @@ static void poll_command(void)
 		r->ret_msg[i] = rep.msg[i];
 	r->status = rep.status;
 	r->vm_count = vm_count();
-	r->heap_pages_free = heap_free_pages(); /* MGMT-101: current after DEFINE/UNDEFINE */
 	__atomic_store_n(&r->done_seq, req, __ATOMIC_RELEASE);
 }
 
@@ -178,7 +174,6 @@ void mgmt_tick(void)
 	uint64_t now = timer_uptime_ns();
 	r->uptime_ns = now;
 	r->vm_count = vm_count();
-	r->heap_pages_free = heap_free_pages(); /* MGMT-101 */
 	mgmt_cmd_lock();
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
 		if (!vms[i].used)

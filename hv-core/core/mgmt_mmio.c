@@ -134,9 +134,6 @@ static void submit(uint32_t req)
 	shadow.status = rep.status;
 	volatile struct hvm_regs *r = mgmt_regs();
 	r->vm_count = mgmt_be_vm_count();
-	uint64_t free_pages, total_pages;
-	mgmt_be_heap_pages(&free_pages, &total_pages);
-	r->heap_pages_free = (uint32_t)free_pages; /* MGMT-101: current after DEFINE/UNDEFINE */
 	__atomic_store_n(&shadow.done_seq, req, __ATOMIC_RELEASE);
 }
 

@@ -20,7 +20,7 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 1u
-#define HVM_ABI_MINOR 1u /* 1.1 added heap_pages_free/total (MGMT-101) */
+#define HVM_ABI_MINOR 1u /* 1.1: GET_INFO also answers the page-heap counts (MGMT-101) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -230,9 +230,7 @@ struct hvm_regs {
 	uint32_t pcpu_count;      /* 0x068 physical CPUs found in the platform DT */
 	uint32_t selftest_failed; /* 0x06C bitmask of failed boot self-test checks */
 	char     hv_version[32];  /* 0x070 NUL-terminated                       */
-	uint32_t heap_pages_free; /* 0x090 MGMT-101: hv-core pages still free (ABI 1.1) */
-	uint32_t heap_pages_total;/* 0x094 MGMT-101: pages of hv-core's page heap      */
-	uint8_t  _rsvd0[0x100 - 0x098];
+	uint8_t  _rsvd0[0x100 - 0x090];
 
 	/* MGMT-110: command block. Written by the client, then req_seq (release). */
 	uint32_t cmd;             /* 0x100 enum hvm_cmd                         */

@@ -6,7 +6,8 @@
  *   hvctl dominfo linux     the heartbeat advances, the image version is the
  *                           kernel release (written by /init, GABI-020/022);
  *   hvctl shutdown linux    /init acknowledges the cooperation-page request
- *                           and powers off: shut off, reason shutdown;
+ *                           and powers off: shut off, reason shutdown
+ *                           (GABI-024, MGMT-046);
  *   hvctl start linux       Linux boots again to /init and beats again.
  * rtos-demo's heartbeat is sampled at every step and never stalls. The test
  * reads the management region only (slots, console rings): every command goes
