@@ -54,8 +54,7 @@ HVCTL_HANDLER(cmd_list)
 			printf("%s\n", names ? vm->name : vm->uuid);
 		} else {
 			char id[16];
-			snprintf(id, sizeof id, "%u", vm->id);
-			const char *row[] = { id, vm->name, fmt_state(vm->state) };
+			const char *row[] = { fmt_vm_id(vm, id, sizeof id), vm->name, fmt_state(vm->state) };
 			fmt_table_row(t, row);
 		}
 	}
@@ -102,9 +101,9 @@ HVCTL_HANDLER(cmd_dominfo)
 	if (opt_flag(a, "json")) {
 		json_print(json_vm(vm));
 	} else {
-		char cpus[256];
+		char cpus[256], id[16];
 		fmt_cpuset(vm->pcpu_mask, cpus, sizeof cpus);
-		ROW("Id:", "%u", vm->id);
+		ROW("Id:", "%s", fmt_vm_id(vm, id, sizeof id));
 		ROW("Name:", "%s", vm->name);
 		ROW("UUID:", "%s", vm->uuid);
 		ROW("State:", "%s", fmt_state(vm->state));
@@ -159,8 +158,9 @@ static int one_value(struct hvctl *h, const struct hvctl_args *a, char what)
 
 	if (rc)
 		return rc;
+	char id[16];
 	if (what == 'i')
-		printf("%u\n\n", resp->vm->id);
+		printf("%s\n\n", fmt_vm_id(resp->vm, id, sizeof id));
 	else
 		printf("%s\n\n", what == 'n' ? resp->vm->name : resp->vm->uuid);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);

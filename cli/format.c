@@ -181,6 +181,14 @@ void fmt_table_free(struct fmt_table *t)
 	free(t);
 }
 
+const char *fmt_vm_id(const Hvmgr__V1__Vm *vm, char *buf, size_t len)
+{
+	if (!vm->in_hypervisor)
+		return "-";
+	snprintf(buf, len, "%u", vm->id);
+	return buf;
+}
+
 /* ---- JSON ---- */
 
 json_t *json_vm(const Hvmgr__V1__Vm *vm)
@@ -208,7 +216,12 @@ json_t *json_vm(const Hvmgr__V1__Vm *vm)
 			 "guest_state", fmt_guest_state(vm->guest_state),
 			 "health_code", (json_int_t)vm->health_code,
 			 "image_version", vm->image_version ? vm->image_version : "");
+	/* A VM only the store holds has no slot: null, not the wire's
+	 * 4294967295 (docs/hvctl.md). */
+	if (!vm->in_hypervisor)
+		json_object_set_new(j, "id", json_null());
 	/* From hv-agent's store. */
+	json_object_set_new(j, "in_hypervisor", json_boolean(vm->in_hypervisor));
 	json_object_set_new(j, "autostart", json_boolean(vm->autostart));
 	json_object_set_new(j, "config_revision", json_integer((json_int_t)vm->config_revision));
 	json_object_set_new(j, "desired_state", json_string(vm->desired_state ? fmt_state(vm->desired_state) : ""));

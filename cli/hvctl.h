@@ -118,7 +118,10 @@ int hvctl_call(struct hvctl *h, const char *method, const ProtobufCMessage *req,
 
 /* The exit status for a failed call's code. */
 int hvctl_exit_for(int code);
-/* "hvctl: VERB: message [CODE]" on stderr; returns hvctl_exit_for(code). */
+/* "hvctl: VERB: message [CODE]" on stderr, or "hvctl: message [CODE]" when
+ * the message already begins with VERB (the verb is said once). */
+void hvctl_print_failure(const char *verb, const char *msg, int code);
+/* hvctl_print_failure for a failed call; returns hvctl_exit_for(code). */
 int hvctl_fail(const char *verb, const struct hv_status *st);
 /* "hvctl: VERB: message" on stderr for a local failure; returns rc. */
 int hvctl_error(int rc, const char *verb, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -138,6 +141,9 @@ void doc_completion_bash(FILE *f);                      /* hvctl --completion ba
 
 /* ---- format.c ---- */
 const char *fmt_state(int state);      /* "running", "shut off", ...  */
+/* The VM's id, or "-" for a VM only hv-agent's store holds (no slot in
+ * hv-core), as virsh shows an inactive domain's id. */
+const char *fmt_vm_id(const Hvmgr__V1__Vm *vm, char *buf, size_t len);
 const char *fmt_reason(int reason);    /* "booted", "destroyed", ...  */
 const char *fmt_event(int type);       /* "Started", "Stopped", ...   */
 const char *fmt_criticality(int c);    /* "QM", "ASIL-B", ...         */

@@ -56,9 +56,23 @@ int hvctl_exit_for(int code)
 	}
 }
 
+/* hv-agent's messages often begin with the operation they describe
+ * ("resume 'web': hv-core refused RESUME ...", "define: config_dtb is
+ * empty"); hvctl then does not put its own "VERB: " in front, so the verb is
+ * said once. */
+void hvctl_print_failure(const char *verb, const char *msg, int code)
+{
+	size_t n = strlen(verb);
+
+	if (strncmp(msg, verb, n) == 0 && (msg[n] == ':' || msg[n] == ' '))
+		fprintf(stderr, "hvctl: %s [%s]\n", msg, hv_code_name(code));
+	else
+		fprintf(stderr, "hvctl: %s: %s [%s]\n", verb, msg, hv_code_name(code));
+}
+
 int hvctl_fail(const char *verb, const struct hv_status *st)
 {
-	fprintf(stderr, "hvctl: %s: %s [%s]\n", verb, st->msg, hv_code_name(st->code));
+	hvctl_print_failure(verb, st->msg, st->code);
 	return hvctl_exit_for(st->code);
 }
 
@@ -108,7 +122,7 @@ struct hvc *hvctl_conn(struct hvctl *h)
 		return h->conn;
 	h->conn = hvc_connect(&h->conn_opts, &st);
 	if (!h->conn) {
-		fprintf(stderr, "hvctl: %s: %s [%s]\n", h->verb, st.msg, hv_code_name(st.code));
+		hvctl_print_failure(h->verb, st.msg, st.code);
 		h->conn_rc = st.code == HV_INVALID_ARGUMENT ? HVCTL_USAGE : HVCTL_UNREACHABLE;
 	}
 	return h->conn;

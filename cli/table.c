@@ -10,18 +10,23 @@
 
 #include "commands.h"
 
+/* docs/hvctl.md "Exit status" and docs/api.md carry this table word for word
+ * (hvctl_local::exit_status_tables_in_the_docs_match_help checks it). */
 const struct hvctl_exit_doc hvctl_exit_codes[] = {
 	{ HVCTL_OK, "ok", "the command did what was asked" },
 	{ HVCTL_FAIL, "failed",
 	  "the operation failed: hv-agent or hv-core refused it (illegal state transition, invalid "
-	  "configuration, ...), dtc failed, or the hypervisor is not available" },
-	{ HVCTL_USAGE, "usage", "the command line is wrong: unknown command or option, missing or extra argument, "
-				"malformed value or connection URI" },
+	  "configuration, ...), dtc failed, the hypervisor is not available (UNAVAILABLE), or hv-core does not "
+	  "implement the command (UNIMPLEMENTED)" },
+	{ HVCTL_USAGE, "usage",
+	  "the command line is wrong: unknown command or option, missing or extra argument, malformed value, "
+	  "unsupported connection URI, or an unreadable --ca, --cert or --key" },
 	{ HVCTL_UNREACHABLE, "unreachable",
 	  "hv-agent could not be reached: no socket, nobody serving it, connection refused, or the TLS handshake failed" },
-	{ HVCTL_NOT_FOUND, "not found", "the VM, configuration revision or file named does not exist" },
+	{ HVCTL_NOT_FOUND, "not found", "the VM, configuration revision or file named does not exist (NOT_FOUND)" },
 	{ HVCTL_DENIED, "denied",
-	  "permission denied: a change through the read-only socket, or a role (TLS certificate) that may not do it" },
+	  "a change through the read-only socket, or a role (TLS certificate) that may not make it "
+	  "(PERMISSION_DENIED)" },
 	{ 0, NULL, NULL },
 };
 

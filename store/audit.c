@@ -190,7 +190,44 @@ enum store_status store_audit_append(struct store *st, struct store_audit_entry 
 
 /* Rows are gathered with string offsets into one arena, then copied into a single block
  * (entries first, strings after) so that one free releases everything. */
-struct row_offsets { size_t off[5]; };
+/* A listed row before its strings move into the caller's block: the strings
+ * wait in one arena, as offsets (the arena may move while it grows). */
+struct audit_row {
+	struct store_audit_entry e;
+	size_t off[5];
+};
+
+struct arena {
+	char *p;
+	size_t used, cap;
+};
+
+static enum store_status audit_fill(sqlite3_stmt *stmt, void *elem, void *ctx, struct store_err *err)
+{
+	struct audit_row *r = elem;
+	struct arena *ar = ctx;
+
+	r->e.seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+	r->e.time_ms = sqlite3_column_int64(stmt, 1);
+	if (sqlite3_column_bytes(stmt, 7) == 32)
+		memcpy(r->e.hash, sqlite3_column_blob(stmt, 7), 32);
+	for (int k = 0; k < 5; k++) {
+		const char *t = (const char *)sqlite3_column_text(stmt, 2 + k);
+		size_t len = t ? strlen(t) : 0;
+		if (ar->used + len + 1 > ar->cap) {
+			size_t na = (ar->cap ? ar->cap * 2 : 1024) + len + 1;
+			char *a = realloc(ar->p, na);
+			if (!a)
+				return err_set(err, STORE_ENOMEM, "out of memory listing the audit log");
+			ar->p = a;
+			ar->cap = na;
+		}
+		memcpy(ar->p + ar->used, t ? t : "", len + 1);
+		r->off[k] = ar->used;
+		ar->used += len + 1;
+	}
+	return STORE_OK;
+}
 
 static enum store_status audit_list_locked(struct store *st, uint64_t from_seq, size_t max,
 					   struct store_audit_entry **out, size_t *n,
@@ -205,78 +242,34 @@ static enum store_status audit_list_locked(struct store *st, uint64_t from_seq, 
 	sqlite3_bind_int64(stmt, 1, from_seq > INT64_MAX ? INT64_MAX : (int64_t)from_seq);
 	sqlite3_bind_int64(stmt, 2, max == 0 || max > INT64_MAX ? -1 : (int64_t)max);
 
-	struct store_audit_entry *rows = NULL;
-	struct row_offsets *offs = NULL;
-	char *arena = NULL;
-	size_t count = 0, cap = 0, used = 0, acap = 0;
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			void *r = realloc(rows, nc * sizeof *rows);
-			if (r)
-				rows = r;
-			void *o = r ? realloc(offs, nc * sizeof *offs) : NULL;
-			if (!o) {
-				s = err_set(err, STORE_ENOMEM, "out of memory listing the audit log");
-				break;
-			}
-			offs = o;
-			cap = nc;
-		}
-		struct store_audit_entry *e = &rows[count];
-		memset(e, 0, sizeof *e);
-		e->seq = (uint64_t)sqlite3_column_int64(stmt, 0);
-		e->time_ms = sqlite3_column_int64(stmt, 1);
-		if (sqlite3_column_bytes(stmt, 7) == 32)
-			memcpy(e->hash, sqlite3_column_blob(stmt, 7), 32);
-		for (int k = 0; k < 5 && !s; k++) {
-			const char *t = (const char *)sqlite3_column_text(stmt, 2 + k);
-			size_t len = t ? strlen(t) : 0;
-			if (used + len + 1 > acap) {
-				size_t na = (acap ? acap * 2 : 1024) + len + 1;
-				char *a = realloc(arena, na);
-				if (!a) {
-					s = err_set(err, STORE_ENOMEM, "out of memory listing the audit log");
-					break;
-				}
-				arena = a;
-				acap = na;
-			}
-			memcpy(arena + used, t ? t : "", len + 1);
-			offs[count].off[k] = used;
-			used += len + 1;
-		}
-		if (s)
-			break;
-		count++;
-	}
-	if (!s && rc != SQLITE_DONE)
-		s = err_sqlite(err, st->db, rc, "listing the audit log");
-	sqlite3_finalize(stmt);
-
+	struct arena ar = { NULL, 0, 0 };
+	void *v = NULL;
+	size_t count = 0;
+	s = store_collect_rows(st, stmt, sizeof(struct audit_row), audit_fill, &ar, "the audit log", &v,
+			       &count, err);
+	struct audit_row *rows = v;
+	/* One block, entries then their strings: one free() releases it. */
 	if (!s && count > 0) {
-		struct store_audit_entry *blk = malloc(count * sizeof *blk + used);
+		struct store_audit_entry *blk = malloc(count * sizeof *blk + ar.used);
 		if (!blk) {
 			s = err_set(err, STORE_ENOMEM, "out of memory listing the audit log");
 		} else {
 			char *strs = (char *)(blk + count);
-			memcpy(strs, arena, used);
+			memcpy(strs, ar.p, ar.used);
 			for (size_t i = 0; i < count; i++) {
-				blk[i] = rows[i];
-				blk[i].caller = strs + offs[i].off[0];
-				blk[i].role = strs + offs[i].off[1];
-				blk[i].rpc = strs + offs[i].off[2];
-				blk[i].args = strs + offs[i].off[3];
-				blk[i].outcome = strs + offs[i].off[4];
+				blk[i] = rows[i].e;
+				blk[i].caller = strs + rows[i].off[0];
+				blk[i].role = strs + rows[i].off[1];
+				blk[i].rpc = strs + rows[i].off[2];
+				blk[i].args = strs + rows[i].off[3];
+				blk[i].outcome = strs + rows[i].off[4];
 			}
 			*out = blk;
 			*n = count;
 		}
 	}
 	free(rows);
-	free(offs);
-	free(arena);
+	free(ar.p);
 	return s;
 }
 

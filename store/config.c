@@ -211,6 +211,14 @@ void store_config_rev_free(struct store_config_rev *r)
 	r->len = 0;
 }
 
+static enum store_status rev_fill(sqlite3_stmt *stmt, void *elem, void *ctx, struct store_err *err)
+{
+	(void)ctx;
+	(void)err;
+	rev_meta(stmt, elem);
+	return STORE_OK;
+}
+
 static enum store_status history_locked(struct store *st, const char *vm,
 					struct store_config_rev **out, size_t *n,
 					struct store_err *err)
@@ -225,32 +233,12 @@ static enum store_status history_locked(struct store *st, const char *vm,
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, id);
-	struct store_config_rev *v = NULL;
-	size_t count = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			void *p = realloc(v, nc * sizeof *v);
-			if (!p) {
-				s = err_set(err, STORE_ENOMEM, "out of memory listing revisions");
-				break;
-			}
-			v = p;
-			cap = nc;
-		}
-		rev_meta(stmt, &v[count++]);
-	}
-	if (!s && rc != SQLITE_DONE)
-		s = err_sqlite(err, st->db, rc, "listing configuration revisions");
-	sqlite3_finalize(stmt);
-	if (s) {
-		free(v);
-		return s;
-	}
-	*out = v;
-	*n = count;
-	return STORE_OK;
+	void *v;
+	s = store_collect_rows(st, stmt, sizeof(struct store_config_rev), rev_fill, NULL,
+			       "configuration revisions", &v, n, err);
+	if (!s)
+		*out = v;
+	return s;
 }
 
 enum store_status store_config_history(struct store *st, const char *vm,

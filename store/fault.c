@@ -116,6 +116,18 @@ enum store_status store_fault_get(struct store *st, const char *vm, const char *
 	return s;
 }
 
+static enum store_status fault_fill(sqlite3_stmt *stmt, void *elem, void *ctx, struct store_err *err)
+{
+	struct store_fault *f = elem;
+	const char *k = (const char *)sqlite3_column_text(stmt, 0);
+
+	(void)ctx;
+	(void)err;
+	snprintf(f->kind, sizeof f->kind, "%s", k ? k : "");
+	f->count = (uint64_t)sqlite3_column_int64(stmt, 1);
+	return STORE_OK;
+}
+
 static enum store_status list_locked(struct store *st, const char *vm,
 				     struct store_fault **out, size_t *n, struct store_err *err)
 {
@@ -129,35 +141,12 @@ static enum store_status list_locked(struct store *st, const char *vm,
 	if (s)
 		return s;
 	sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
-	struct store_fault *v = NULL;
-	size_t count = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			void *p = realloc(v, nc * sizeof *v);
-			if (!p) {
-				s = err_set(err, STORE_ENOMEM, "out of memory listing fault counters");
-				break;
-			}
-			v = p;
-			cap = nc;
-		}
-		const char *k = (const char *)sqlite3_column_text(stmt, 0);
-		snprintf(v[count].kind, sizeof v[count].kind, "%s", k ? k : "");
-		v[count].count = (uint64_t)sqlite3_column_int64(stmt, 1);
-		count++;
-	}
-	if (!s && rc != SQLITE_DONE)
-		s = err_sqlite(err, st->db, rc, "listing fault counters");
-	sqlite3_finalize(stmt);
-	if (s) {
-		free(v);
-		return s;
-	}
-	*out = v;
-	*n = count;
-	return STORE_OK;
+	void *v;
+	s = store_collect_rows(st, stmt, sizeof(struct store_fault), fault_fill, NULL, "fault counters",
+			       &v, n, err);
+	if (!s)
+		*out = v;
+	return s;
 }
 
 enum store_status store_fault_list(struct store *st, const char *vm, struct store_fault **out,

@@ -49,6 +49,18 @@ void store_tx_rollback(struct store *st);
 enum store_status store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt,
 				struct store_err *err);
 
+/* Fills elem (zeroed) from the statement's current row; STORE_OK, or a status
+ * with err set, which ends the listing. */
+typedef enum store_status (*store_row_fn)(sqlite3_stmt *stmt, void *elem, void *ctx,
+					  struct store_err *err);
+/* Steps stmt to its end, one elem_size element per row filled by fill, into a
+ * malloc'd array for *out (NULL when there is no row) and its length for *n;
+ * finalizes stmt in every case. what names the rows in errors ("VMs": "out of
+ * memory listing VMs"). On failure *out and *n are left alone (rows.c). */
+enum store_status store_collect_rows(struct store *st, sqlite3_stmt *stmt, size_t elem_size,
+				     store_row_fn fill, void *ctx, const char *what, void **out,
+				     size_t *n, struct store_err *err);
+
 /* Argument checks shared by the modules. */
 enum store_status check_name(const char *name, struct store_err *err);
 enum store_status check_text(const char *what, const char *s, size_t max, bool allow_empty,

@@ -173,6 +173,14 @@ enum store_status store_vm_get(struct store *st, const char *name, struct store_
 	return s;
 }
 
+static enum store_status vm_fill(sqlite3_stmt *stmt, void *elem, void *ctx, struct store_err *err)
+{
+	(void)ctx;
+	(void)err;
+	vm_row(stmt, elem);
+	return STORE_OK;
+}
+
 static enum store_status vm_list_locked(struct store *st, struct store_vm **out, size_t *n,
 					struct store_err *err)
 {
@@ -181,32 +189,11 @@ static enum store_status vm_list_locked(struct store *st, struct store_vm **out,
 					    &stmt, err);
 	if (s)
 		return s;
-	struct store_vm *v = NULL;
-	size_t count = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			void *p = realloc(v, nc * sizeof *v);
-			if (!p) {
-				s = err_set(err, STORE_ENOMEM, "out of memory listing VMs");
-				break;
-			}
-			v = p;
-			cap = nc;
-		}
-		vm_row(stmt, &v[count++]);
-	}
-	if (!s && rc != SQLITE_DONE)
-		s = err_sqlite(err, st->db, rc, "listing VMs");
-	sqlite3_finalize(stmt);
-	if (s) {
-		free(v);
-		return s;
-	}
-	*out = v;
-	*n = count;
-	return STORE_OK;
+	void *v;
+	s = store_collect_rows(st, stmt, sizeof(struct store_vm), vm_fill, NULL, "VMs", &v, n, err);
+	if (!s)
+		*out = v;
+	return s;
 }
 
 enum store_status store_vm_list(struct store *st, struct store_vm **out, size_t *n,

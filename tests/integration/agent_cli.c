@@ -401,6 +401,96 @@ Test(agent_cli, define_and_undefine)
 	expect_clean_stop();
 }
 
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* One line names the command once: hv-agent's message already begins with
+ * the operation ("define: ...", "define 'x' ...") and hvctl does not put a
+ * second "define: " in front of it. */
+Test(agent_cli, define_errors_name_the_command_once)
+{
+	char path[200], noname[200];
+	char buf[512];
+
+	snprintf(noname, sizeof noname, "%s/noname.dtb", dir);
+	cr_assert_eq(fdt_create(buf, sizeof buf), 0);
+	fdt_finish_reservemap(buf);
+	fdt_begin_node(buf, "");
+	fdt_end_node(buf);
+	cr_assert_eq(fdt_finish(buf), 0);
+	FILE *f = fopen(noname, "wb");
+	cr_assert_not_null(f);
+	fwrite(buf, 1, fdt_totalsize(buf), f);
+	fclose(f);
+	cr_assert_eq(HVCTL("define", "--no-validate", noname), 1);
+	cr_assert_str_eq(err, "hvctl: define: configuration has no vm-name string in its root node (VMCFG-020) "
+			      "[INVALID_ARGUMENT]\n");
+
+	/* a name hv-core uses for a VM hv-agent does not manage */
+	snprintf(path, sizeof path, "%s/linux.dtb", dir);
+	write_dtb(path, "linux");
+	cr_assert_eq(HVCTL("define", "--no-validate", path), 1);
+	cr_assert(starts_with(err, "hvctl: define 'linux': hv-core already has a VM of this name"), "%s", err);
+
+	/* hv-core's refusal keeps its command, status and text */
+	fakecore_disable_cmd(fc, HVM_CMD_DEFINE);
+	snprintf(path, sizeof path, "%s/newvm.dtb", dir);
+	write_dtb(path, "newvm");
+	cr_assert_eq(HVCTL("define", "--no-validate", path), 1);
+	cr_assert(starts_with(err, "hvctl: define 'newvm' revision 1: hv-core refused DEFINE (E_UNKNOWN_CMD): "), "%s", err);
+	cr_assert_not_null(strstr(err, " [UNIMPLEMENTED]\n"), "%s", err);
+
+	/* the same rule for lifecycle verbs */
+	cr_assert_eq(HVCTL("start", "linux"), 1);
+	cr_assert(starts_with(err, "hvctl: start 'linux': hv-core refused START (E_STATE): "), "%s", err);
+	expect_clean_stop();
+}
+
+/* A VM only hv-agent's store holds has no id: "-" like virsh's inactive
+ * domains, null in JSON; never the wire's 4294967295. */
+Test(agent_cli, store_only_vm_shows_no_id)
+{
+	char path[200];
+
+	snprintf(path, sizeof path, "%s/newvm.dtb", dir);
+	write_dtb(path, "newvm");
+	cr_assert_eq(HVCTL("define", "--no-validate", path), 0, "%s", err);
+	cr_assert_eq(HVCTL("domid", "newvm"), 0, "%s", err);
+	unsigned id = (unsigned)strtoul(out, NULL, 10);
+	cr_assert_str_neq(out, "-\n\n");
+	/* hv-core loses it (as after a refused definition at reconciliation) */
+	fakecore_clear_vm(fc, id);
+	cr_assert_eq(HVCTL("list", "--all"), 0, "%s", err);
+	cr_assert_str_eq(out, " Id   Name    State\n"
+			      "------------------------\n"
+			      " 0    linux   running\n"
+			      " 1    rtos    shut off\n"
+			      " -    newvm   shut off\n"
+			      "\n");
+	cr_assert_null(strstr(out, "4294967295"), "%s", out);
+	cr_assert_eq(HVCTL("dominfo", "newvm"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "Id:             -\n"), "%s", out);
+	cr_assert_eq(HVCTL("domid", "newvm"), 0, "%s", err);
+	cr_assert_str_eq(out, "-\n\n");
+	cr_assert_eq(HVCTL("dominfo", "newvm", "--json"), 0, "%s", err);
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+	cr_assert_not_null(j, "%s: %s", je.text, out);
+	cr_expect(json_is_null(json_object_get(j, "id")), "%s", out);
+	cr_expect(json_is_false(json_object_get(j, "in_hypervisor")), "%s", out);
+	json_decref(j);
+	cr_assert_eq(HVCTL("list", "--all", "--json"), 0, "%s", err);
+	j = json_loads(out, 0, &je);
+	cr_assert_not_null(j, "%s: %s", je.text, out);
+	cr_assert_eq(json_array_size(j), 3, "%s", out);
+	cr_expect(json_is_integer(json_object_get(json_array_get(j, 0), "id")), "%s", out);
+	cr_expect(json_is_null(json_object_get(json_array_get(j, 2), "id")), "%s", out);
+	json_decref(j);
+	expect_clean_stop();
+}
+
 Test(agent_cli, events_stream_and_resume)
 {
 	json_error_t jerr;

@@ -32,9 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent_harness.h"
+#include "agent_stack.h"
 #include "agent_store_util.h"
-#include "hvqemu.h"
 #include "store.h"
 
 #define NVMS 2
@@ -53,23 +52,10 @@ static char dtb[NVMS][2][300]; /* two configuration variants each */
 static unsigned run_seed; /* for failure messages */
 static int forgotten;       /* interrupted Defines without configuration */
 
-static const char *core_dir(void)
-{
-	const char *env = getenv("HV_CORE_OUT");
-	return env && *env ? env : HV_CORE_OUT;
-}
-
 static void setup(void)
 {
-	char bin[512];
-	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-
 	memset(&agent, 0, sizeof agent);
-	snprintf(bin, sizeof bin, "%s/hvcore.bin", core_dir());
-	if (access(bin, R_OK) != 0)
-		cr_skip_test("no hv-core image at %s (build hv-core, or set HV_CORE_OUT)", bin);
-	o.core_dir = core_dir();
-	cr_assert_eq(hvq_start(&q, &o), 0, "%s", q.err);
+	agent_stack_start_core(&q, NULL);
 	for (int i = 0; i < NVMS; i++)
 		for (unsigned k = 0; k < 2; k++)
 			cr_assert_eq(st_prepare(&q, &vms[i], q.dir, k, dtb[i][k], sizeof dtb[i][k]), 0, "%s", q.err);

@@ -5,7 +5,7 @@ function(hv_agent_crash_test)
   if(TARGET hv-agent AND TARGET hvctl AND TARGET hvqemu AND TARGET hvcore_mgmt_util AND TARGET hvstore)
     hv_criterion_test(agent_crash
       SOURCES ${HV_SOURCE_DIR}/tests/integration/agent_crash.c
-              ${HV_SOURCE_DIR}/tests/integration/agent_harness.c
+              ${HV_SOURCE_DIR}/tests/integration/agent_harness.c ${HV_SOURCE_DIR}/tests/integration/agent_stack.c
               ${HV_SOURCE_DIR}/tests/integration/agent_store_util.c
       LIBS hvcore_mgmt_util hvqemu hvstore
       INCLUDES ${HV_SOURCE_DIR}/tests/integration

@@ -15,41 +15,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_harness.h"
-#include "hvqemu.h"
+#include "agent_stack.h"
 
 static struct hvq q;
 static struct agent_proc agent;
 static char uri[320];
 static char *out, *err;
 
-static const char *core_dir(void)
-{
-	const char *env = getenv("HV_CORE_OUT");
-	return env && *env ? env : HV_CORE_OUT;
-}
-
 static void setup(void)
 {
-	char bin[512];
-	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-
 	out = err = NULL;
-	memset(&agent, 0, sizeof agent);
-	memset(&q, 0, sizeof q);
-	snprintf(bin, sizeof bin, "%s/hvcore.bin", core_dir());
-	if (access(bin, R_OK) != 0)
-		cr_skip_test("no hv-core image at %s (build hv-core, or set HV_CORE_OUT)", bin);
-	o.core_dir = core_dir();
-	cr_assert_eq(hvq_start(&q, &o), 0, "%s", q.err);
-	cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "%s", agent.err);
-	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+	agent_stack_start(&q, &agent, NULL, uri, sizeof uri);
 }
 
 static void teardown(void)
 {
-	agent_stop(&agent);
-	hvq_stop(&q);
+	agent_stack_stop(&q, &agent);
 	free(out);
 	free(err);
 }

@@ -18,8 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_harness.h"
-#include "hvqemu.h"
+#include "agent_stack.h"
 
 #define VM "rtos-demo"
 
@@ -28,27 +27,10 @@ static struct agent_proc agent;
 static pid_t watcher;
 static char uri[320], work[300], marker[300], wout[300];
 
-static const char *core_dir(void)
-{
-	const char *env = getenv("HV_CORE_OUT");
-	return env && *env ? env : HV_CORE_OUT;
-}
-
 static void setup(void)
 {
-	char bin[512];
-	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-
 	watcher = 0;
-	memset(&agent, 0, sizeof agent);
-	memset(&q, 0, sizeof q);
-	snprintf(bin, sizeof bin, "%s/hvcore.bin", core_dir());
-	if (access(bin, R_OK) != 0)
-		cr_skip_test("no hv-core image at %s (build hv-core, or set HV_CORE_OUT)", bin);
-	o.core_dir = core_dir();
-	cr_assert_eq(hvq_start(&q, &o), 0, "%s", q.err);
-	cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "%s", agent.err);
-	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+	agent_stack_start(&q, &agent, NULL, uri, sizeof uri);
 	snprintf(work, sizeof work, "%s/py", q.dir);
 	snprintf(marker, sizeof marker, "%s/watch.open", q.dir);
 	snprintf(wout, sizeof wout, "%s/watch.out", q.dir);

@@ -21,9 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_harness.h"
+#include "agent_stack.h"
 #include "agent_store_util.h"
-#include "hvqemu.h"
 #include "store.h"
 
 #define WAIT_S 60
@@ -39,12 +38,6 @@ static struct st_vm vm1 = { .name = "st1", .uuid = "5eed0000-0000-4000-8000-0000
 static struct st_vm vm0b = { .name = "st0b", .uuid = "5eed0000-0000-4000-8000-00000000000b", .cpu = 2,
 			     .mem_pa = 0x54000000, .store_pa = 0x44800000 };
 static char dtb0[300], dtb1[300], dtb0b[300];
-
-static const char *core_dir(void)
-{
-	const char *env = getenv("HV_CORE_OUT");
-	return env && *env ? env : HV_CORE_OUT;
-}
 
 static void point_link(const char *target)
 {
@@ -63,7 +56,7 @@ static void setup(void)
 	out = err = NULL;
 	memset(&agent, 0, sizeof agent);
 	memset(&q2, 0, sizeof q2);
-	snprintf(bin, sizeof bin, "%s/hvcore.bin", core_dir());
+	snprintf(bin, sizeof bin, "%s/hvcore.bin", agent_stack_core_dir());
 	if (access(bin, R_OK) != 0)
 		cr_skip_test("no hv-core image at %s (build hv-core, or set HV_CORE_OUT)", bin);
 	snprintf(dir, sizeof dir, "/tmp/agent-rec-XXXXXX");
@@ -71,7 +64,7 @@ static void setup(void)
 	snprintf(link_path, sizeof link_path, "%s/ram", dir);
 	snprintf(uri, sizeof uri, "unix://%s/hv-agent.sock", dir);
 	snprintf(db, sizeof db, "%s/hv-agent.db", dir);
-	o.core_dir = core_dir();
+	o.core_dir = agent_stack_core_dir();
 	cr_assert_eq(hvq_start(&q1, &o), 0, "%s", q1.err);
 	cr_assert_eq(st_prepare(&q1, &vm0, dir, 0, dtb0, sizeof dtb0), 0, "%s", q1.err);
 	cr_assert_eq(st_prepare(&q1, &vm1, dir, 0, dtb1, sizeof dtb1), 0, "%s", q1.err);
@@ -148,7 +141,7 @@ Test(agent_reconcile, hv_core_restart_brings_back_stored_vms_and_their_desired_s
 	/* hv-core goes away and comes back empty but for its boot VM. */
 	hvq_stop(&q1);
 	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-	o.core_dir = core_dir();
+	o.core_dir = agent_stack_core_dir();
 	cr_assert_eq(hvq_start(&q2, &o), 0, "%s", q2.err);
 	cr_assert_eq(st_restage(&q2, &vm0), 0, "%s", q2.err);
 	cr_assert_eq(st_restage(&q2, &vm1), 0, "%s", q2.err);

@@ -23,7 +23,7 @@ function(hv_agent_python_qemu_test)
   if(TARGET hv-agent AND TARGET hvctl AND TARGET hvqemu AND HV_SYSTEM_PYTHON AND HV_PROTOC)
     hv_criterion_test(agent_python_qemu
       SOURCES ${HV_SOURCE_DIR}/tests/integration/agent_python_qemu.c
-              ${HV_SOURCE_DIR}/tests/integration/agent_harness.c
+              ${HV_SOURCE_DIR}/tests/integration/agent_harness.c ${HV_SOURCE_DIR}/tests/integration/agent_stack.c
       LIBS hvqemu
       INCLUDES ${HV_SOURCE_DIR}/tests/integration
       LABELS "integration;agent;python;qemu"

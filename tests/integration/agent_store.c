@@ -22,9 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_harness.h"
+#include "agent_stack.h"
 #include "agent_store_util.h"
-#include "hvqemu.h"
 
 /* ---- a damaged database: no hv-core needed ---------------------------------- */
 
@@ -175,12 +174,6 @@ static char work[320], pki[320], v1[300], v2[300], port[16];
 static struct st_vm st0 = { .name = "st0", .uuid = "0c7a55e1-0000-4000-8000-0000000000aa", .cpu = 2,
 			    .mem_pa = 0x50000000, .store_pa = 0x44000000 };
 
-static const char *core_dir(void)
-{
-	const char *env = getenv("HV_CORE_OUT");
-	return env && *env ? env : HV_CORE_OUT;
-}
-
 static int free_port(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -196,15 +189,10 @@ static int free_port(void)
 
 static void qemu_setup(void)
 {
-	char bin[512], listen[64], *out, *err;
-	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	char listen[64], *out, *err;
 
 	memset(&agent, 0, sizeof agent);
-	snprintf(bin, sizeof bin, "%s/hvcore.bin", core_dir());
-	if (access(bin, R_OK) != 0)
-		cr_skip_test("no hv-core image at %s (build hv-core, or set HV_CORE_OUT)", bin);
-	o.core_dir = core_dir();
-	cr_assert_eq(hvq_start(&q, &o), 0, "%s", q.err);
+	agent_stack_start_core(&q, NULL);
 	cr_assert_eq(st_prepare(&q, &st0, q.dir, 0, v1, sizeof v1), 0, "%s", q.err);
 	cr_assert_eq(st_prepare(&q, &st0, q.dir, 1, v2, sizeof v2), 0, "%s", q.err);
 	snprintf(work, sizeof work, "%s/py", q.dir);

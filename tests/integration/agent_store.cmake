@@ -8,7 +8,7 @@ function(hv_agent_store_test)
      AND HV_STORE_PYTHON)
     hv_criterion_test(agent_store
       SOURCES ${HV_SOURCE_DIR}/tests/integration/agent_store.c
-              ${HV_SOURCE_DIR}/tests/integration/agent_harness.c
+              ${HV_SOURCE_DIR}/tests/integration/agent_harness.c ${HV_SOURCE_DIR}/tests/integration/agent_stack.c
               ${HV_SOURCE_DIR}/tests/integration/agent_store_util.c
       LIBS hvcore_mgmt_util hvqemu hvstore
       INCLUDES ${HV_SOURCE_DIR}/tests/integration

@@ -8,6 +8,7 @@ function(hv_hvctl_cli_test)
     hv_criterion_test(hvctl_cli
       SOURCES ${HV_SOURCE_DIR}/tests/integration/hvctl_cli.c ${HV_SOURCE_DIR}/tests/integration/hvctl_cmdline.c
               ${HV_SOURCE_DIR}/tests/integration/hvctl_testlib.c ${HV_SOURCE_DIR}/tests/integration/agent_harness.c
+              ${HV_SOURCE_DIR}/tests/integration/agent_stack.c
       LIBS hvqemu PkgConfig::HVCTL_T_JANSSON
       INCLUDES ${HV_SOURCE_DIR}/tests/integration
       LABELS "integration;cli;qemu"

@@ -70,6 +70,88 @@ Test(hvctl_local, help_lists_every_verb_and_the_exit_statuses)
 	free(help);
 }
 
+/* The exit-status table of `hvctl help` as "N|name|meaning\n" lines, its
+ * wrapped lines joined. */
+static void help_exit_table(const char *help, char *buf, size_t len)
+{
+	const char *p = strstr(help, "\nexit status:\n");
+	size_t n = 0;
+
+	cr_assert_not_null(p, "%s", help);
+	buf[0] = '\0';
+	for (p = strchr(p + 1, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
+		const char *eol = strchr(p, '\n');
+		cr_assert_not_null(eol);
+		const char *t = p + strspn(p, " ");
+		if (t - p == 2) { /* "  N  name (12 columns) meaning..." */
+			int nl = 12;
+			cr_assert(t[0] >= '0' && t[0] <= '9' && eol - t > 3 + 13, "%.*s", (int)(eol - p), p);
+			while (nl && t[3 + nl - 1] == ' ')
+				nl--;
+			if (n)
+				buf[n - 1] = '\n'; /* the space a continuation would have added */
+			n += (size_t)snprintf(buf + n, len - n, "%c|%.*s|", t[0], nl, t + 3);
+			t += 3 + 13;
+		}
+		n += (size_t)snprintf(buf + n, len - n, "%.*s ", (int)(eol - t), t);
+		cr_assert_lt(n, len);
+	}
+	if (n)
+		buf[n - 1] = '\n';
+}
+
+/* The "| N | name | meaning |" rows after heading in a Markdown file, in the
+ * same form. */
+static void doc_exit_table(const char *file, const char *heading, char *buf, size_t len)
+{
+	char path[512];
+	size_t n = 0;
+
+	snprintf(path, sizeof path, "%s/%s", HV_SOURCE_DIR, file);
+	char *text = read_file_text(path);
+	cr_assert_not_null(text, "cannot read %s", path);
+	const char *p = strstr(text, heading);
+	cr_assert_not_null(p, "%s has no '%s'", file, heading);
+	p = strstr(p, "| Status | Name | When |\n|---|---|---|\n");
+	cr_assert_not_null(p, "%s: no exit-status table after '%s'", file, heading);
+	p = strchr(strchr(p, '\n') + 1, '\n') + 1;
+	buf[0] = '\0';
+	while (p[0] == '|') {
+		int code, a, b;
+		char name[32];
+		const char *eol = strchr(p, '\n');
+		cr_assert_not_null(eol);
+		cr_assert_eq(sscanf(p, "| %d | %n%31[a-z ]%n", &code, &a, name, &b), 2, "%.*s", (int)(eol - p), p);
+		size_t nl = strlen(name);
+		while (nl && name[nl - 1] == ' ')
+			name[--nl] = '\0';
+		const char *m = p + b + strspn(p + b, "| ");
+		const char *end = eol;
+		while (end > m && (end[-1] == '|' || end[-1] == ' '))
+			end--;
+		n += (size_t)snprintf(buf + n, len - n, "%d|%s|%.*s\n", code, name, (int)(end - m), m);
+		cr_assert_lt(n, len);
+		p = eol + 1;
+	}
+	free(text);
+}
+
+/* docs/hvctl.md is the one description of hvctl; docs/api.md repeats only the
+ * exit statuses. Both tables must say exactly what `hvctl help` (cli/table.c)
+ * says. */
+Test(hvctl_local, exit_status_tables_in_the_docs_match_help)
+{
+	char help[4096], doc[4096];
+
+	cr_assert_eq(HVRAW("help"), OK, "%s", err);
+	help_exit_table(out, help, sizeof help);
+	cr_assert_eq(count_of(help, "\n"), 6, "%s", help);
+	doc_exit_table("docs/hvctl.md", "## Exit status", doc, sizeof doc);
+	cr_expect_str_eq(doc, help, "docs/hvctl.md differs from hvctl help:\n%s\n---\n%s", doc, help);
+	doc_exit_table("docs/api.md", "## hvctl", doc, sizeof doc);
+	cr_expect_str_eq(doc, help, "docs/api.md differs from hvctl help:\n%s\n---\n%s", doc, help);
+}
+
 Test(hvctl_local, help_verb_shows_usage_and_options)
 {
 	for (size_t i = 0; i < NVERBS; i++) {
