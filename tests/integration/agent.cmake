@@ -36,6 +36,7 @@ function(hv_agent_e2e_test)
   if(TARGET hv-agent AND TARGET hvctl AND TARGET hvqemu)
     hv_criterion_test(agent_e2e
       SOURCES ${HV_SOURCE_DIR}/tests/integration/agent_e2e.c ${HV_SOURCE_DIR}/tests/integration/agent_harness.c
+              ${HV_SOURCE_DIR}/tests/integration/agent_stack.c
       LIBS hvqemu
       INCLUDES ${HV_SOURCE_DIR}/tests/integration
       LABELS "integration;agent;qemu"
