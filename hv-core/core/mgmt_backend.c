@@ -74,7 +74,7 @@ enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg
 		vm_op_destroy(vm, HVM_R_DESTROYED);
 		return HVM_OK;
 	case HVM_CMD_REBOOT:
-		return vm_op_restart(vm, HVM_R_REBOOTED, msg, mlen);
+		return vm_op_reboot(vm, arg[0], msg, mlen); /* MGMT-044 */
 	case HVM_CMD_RESET:
 		return vm_op_restart(vm, HVM_R_RESET, msg, mlen);
 	case HVM_CMD_SUSPEND:

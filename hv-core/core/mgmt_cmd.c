@@ -16,6 +16,8 @@
 #define ANY_DEFINED (ST(HVM_VM_NOSTATE) | ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | \
 		     ST(HVM_VM_PAUSED) | ST(HVM_VM_SHUTDOWN) | ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED))
 
+static void run_command(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data);
+
 typedef void (*cmd_fn)(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data);
 
 static const char *const state_names[] = { "NOSTATE", "RUNNING", "BLOCKED", "PAUSED",
@@ -27,7 +29,7 @@ static void fail(struct mgmt_reply *r, uint32_t status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	hv_vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	hv_vsnprintf(r->full, sizeof(r->full), fmt, ap);
 	va_end(ap);
 	r->status = status;
 }
@@ -72,14 +74,14 @@ static void cmd_define(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile 
 	for (uint64_t i = 0; i < len; i++)
 		define_copy[i] = d[off + i];
 	uint32_t id = 0;
-	r->status = mgmt_be_define(define_copy, (size_t)len, &id, r->msg, sizeof(r->msg));
+	r->status = mgmt_be_define(define_copy, (size_t)len, &id, r->full, sizeof(r->full));
 	if (r->status == HVM_OK)
 		r->ret[0] = id;
 }
 
 static void cmd_lifecycle(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
-	r->status = mgmt_be_lifecycle(c->cmd, c->vm_id, c->arg, r->msg, sizeof(r->msg));
+	r->status = mgmt_be_lifecycle(c->cmd, c->vm_id, c->arg, r->full, sizeof(r->full));
 }
 
 /* MGMT-048: arg[0] = staging offset, arg[1] = length, arg[2] = image index
@@ -97,7 +99,8 @@ static void cmd_load_image(const struct mgmt_cmd *c, struct mgmt_reply *r, volat
 		     (unsigned long long)off, (unsigned long long)len);
 		return;
 	}
-	r->status = mgmt_be_load_image(c->vm_id, off, len, (uint32_t)c->arg[2], r->msg, sizeof(r->msg));
+	r->status = mgmt_be_load_image(c->vm_id, off, len, (uint32_t)c->arg[2], r->full,
+				       sizeof(r->full));
 }
 
 static void copy_out(volatile uint8_t *d, const void *src, size_t len)
@@ -133,7 +136,7 @@ static void cmd_read_console(const struct mgmt_cmd *c, struct mgmt_reply *r, vol
 {
 	uint64_t count = 0, next = 0, lost = 0;
 	r->status = mgmt_be_console(c->vm_id, c->arg[0], d, HVM_DATA_SIZE, &count, &next, &lost,
-				    r->msg, sizeof(r->msg));
+				    r->full, sizeof(r->full));
 	if (r->status != HVM_OK)
 		return;
 	r->ret[0] = count;
@@ -197,9 +200,98 @@ const char *mgmt_cmd_name(uint32_t cmd)
 	return cmd < HVM_CMD__COUNT && commands[cmd].name ? commands[cmd].name : "?";
 }
 
+/* Length of a clause id ("VMCFG-041", "MGMT-047", "GABI-035") at s, or 0. */
+static size_t clause_id_len(const char *s)
+{
+	static const char *const prefixes[] = { "VMCFG-", "MGMT-", "GABI-" };
+	for (unsigned i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t n = strlen(prefixes[i]);
+		if (strncmp(s, prefixes[i], n) != 0)
+			continue;
+		size_t d = 0;
+		while (s[n + d] >= '0' && s[n + d] <= '9')
+			d++;
+		return d == 3 ? n + d : 0;
+	}
+	return 0;
+}
+
+static void put(char *out, size_t max, size_t *o, char ch)
+{
+	if (*o < max)
+		out[(*o)++] = ch;
+}
+
+void mgmt_msg_fit(const char *full, char *out, size_t outlen)
+{
+	if (outlen == 0)
+		return;
+	size_t len = strnlen(full, MGMT_MSG_FULL);
+	if (len < outlen || outlen < 8) {
+		if (len >= outlen)
+			len = outlen - 1;
+		memcpy(out, full, len);
+		out[len] = 0;
+		return;
+	}
+	/* the first clause id the message names, and where */
+	const char *id = NULL;
+	size_t idlen = 0;
+	for (size_t i = 0; i < len && !id; i++)
+		if ((i == 0 || !(full[i - 1] >= 'A' && full[i - 1] <= 'Z')) &&
+		    (idlen = clause_id_len(full + i)) != 0)
+			id = full + i;
+	/* room for the text: outlen - 1 bytes, of which "..." takes 3 */
+	size_t max = outlen - 1 - 3, o = 0;
+	size_t skip_from = 0, skip_to = 0;
+	if (id && id != full) {
+		for (size_t i = 0; i < idlen; i++)
+			put(out, max, &o, id[i]);
+		put(out, max, &o, ':');
+		put(out, max, &o, ' ');
+		/* drop the id from the text, with its "(...)" or "ID: " around it */
+		skip_from = (size_t)(id - full);
+		skip_to = skip_from + idlen;
+		if (skip_from > 0 && full[skip_from - 1] == '(' && full[skip_to] == ')') {
+			skip_from--;
+			skip_to++;
+			if (skip_from > 0 && full[skip_from - 1] == ' ')
+				skip_from--;
+		} else if (full[skip_to] == ':' && full[skip_to + 1] == ' ') {
+			skip_to += 2;
+		}
+	}
+	for (size_t i = 0; i < len && o < max; i++) {
+		if (i >= skip_from && i < skip_to)
+			continue;
+		put(out, max, &o, full[i]);
+	}
+	/* never end inside a UTF-8 sequence: drop a lead byte whose
+	 * continuation bytes did not all fit */
+	size_t end = o, k = o;
+	while (k > 0 && (out[k - 1] & 0xC0) == 0x80)
+		k--;
+	if (k > 0 && (out[k - 1] & 0xC0) == 0xC0) {
+		unsigned char lead = (unsigned char)out[k - 1];
+		size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+		if (end - (k - 1) < need)
+			end = k - 1;
+	}
+	while (end > 0 && out[end - 1] == ' ')
+		end--;
+	memcpy(out + end, "...", 4);
+}
+
 void mgmt_cmd_execute(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data)
 {
 	memset(r, 0, sizeof(*r));
+	run_command(c, r, data);
+	r->full[sizeof(r->full) - 1] = 0;
+	mgmt_msg_fit(r->full, r->msg, sizeof(r->msg)); /* MGMT-121 */
+}
+
+static void run_command(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data)
+{
 	if (c->cmd >= HVM_CMD__COUNT || !commands[c->cmd].fn) {
 		fail(r, HVM_E_UNKNOWN_CMD, "unknown command %u", c->cmd);
 		return;

@@ -22,11 +22,21 @@ struct mgmt_cmd {
 	uint64_t arg[6];
 };
 
+/* MGMT-121: handlers write the whole message to full; mgmt_cmd_execute()
+ * fits it into msg (ret_msg, 64 bytes) with the clause id first. */
+#define MGMT_MSG_FULL 192u
 struct mgmt_reply {
 	uint32_t status;
 	uint64_t ret[6];
 	char msg[64];
+	char full[MGMT_MSG_FULL];
 };
+
+/* MGMT-121: fits a message into out (outlen bytes, NUL included). A message
+ * that fits is copied as it is; a longer one starts with the first clause id
+ * it names ("VMCFG-041: ..."), is cut at a UTF-8 character boundary and ends
+ * with "...". Portable and pure: unit-testable on the host. */
+void mgmt_msg_fit(const char *full, char *out, size_t outlen);
 
 /* MGMT-112: DEFINE blobs are copied out of the data area before they are
  * parsed, so a client cannot change them under the parser. */

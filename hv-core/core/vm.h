@@ -86,6 +86,8 @@ struct vm {
 	volatile int pending_boot;    /* reload and boot once no vCPU is live       */
 	uint64_t shutdown_deadline_ns;/* state SHUTDOWN: fallback at this time      */
 	uint32_t shutdown_seq;        /* hv_request_seq of the shutdown request     */
+	uint64_t reboot_deadline_ns;  /* REBOOT asked of the guest: hard reset at   */
+	                              /* this time; 0 = no reboot request pending   */
 	int      selftest_blocked;    /* depends on a failed boot self-test check   */
 	uint64_t restart_times[100];  /* ring of recent policy restarts (budget)    */
 	uint32_t restart_ring;

@@ -135,8 +135,12 @@ static void stop_vcpus(struct vm *vm)
 	vm_kick(vm);
 }
 
+/* Every change of state ends a pending REBOOT request (MGMT-044): the guest
+ * rebooted, or something else (SUSPEND, SHUTDOWN, DESTROY, RESET, a fault)
+ * took over, and hv-core no longer forces the reboot. */
 static void set_state(struct vm *vm, uint32_t state, uint32_t reason)
 {
+	vm->reboot_deadline_ns = 0;
 	vm->state = state;
 	vm->reason = reason;
 }
@@ -230,6 +234,10 @@ static enum hvm_status boot_now(struct vm *vm, char *msg, unsigned len)
 	if (st != HVM_OK)
 		return st;
 	dcache_clean_range(ram, c->mem_size);
+	/* The image is new instructions at addresses another VM (or an earlier run of
+	 * this one) may have executed: invalidate every CPU's instruction cache to the
+	 * point of unification before any vCPU of this VM fetches from it. */
+	__asm__ volatile("dsb ish\n\tic ialluis\n\tdsb ish\n\tisb" : : : "memory");
 	coop_reset(vm);
 	vm->entry_ipa = entry;
 	spin_lock(&vm->lock);
@@ -327,6 +335,35 @@ enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, un
 	set_state(vm, HVM_VM_SHUTDOWN, HVM_R_USER);
 	publish_event(vm, HVM_EV_SHUTDOWN, (uint32_t)timeout_ms);
 	vm_kick(vm);
+	return HVM_OK;
+}
+
+/* REBOOT is graceful (MGMT-044, GABI-025): the guest is asked through its
+ * cooperation page and restarts itself (PSCI SYSTEM_RESET, vm_guest_reset()).
+ * The VM stays RUNNING meanwhile; vm_tick() resets it at the deadline, so a
+ * guest that never answers (no cooperation support) is rebooted all the same. */
+enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len)
+{
+	if (timeout_ms == 0)
+		timeout_ms = VM_SHUTDOWN_DEFAULT_MS;
+	if (timeout_ms > VM_SHUTDOWN_MAX_MS) {
+		hv_snprintf(msg, len, "REBOOT: timeout %lu ms is above %u ms (MGMT-044)",
+			    (unsigned long)timeout_ms, VM_SHUTDOWN_MAX_MS);
+		return HVM_E_BAD_ARG;
+	}
+	uint64_t copy, off, entry;
+	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
+	if (st != HVM_OK)
+		return st; /* the fallback could not boot it: refuse now, change nothing */
+	volatile struct hvg_coop_page *c = vm->coop;
+	uint32_t seq = c->hv_request_seq + 1;
+	c->hv_request = HVG_REQ_REBOOT;
+	__atomic_store_n(&c->hv_request_seq, seq, __ATOMIC_RELEASE);
+	dcache_clean_range((const void *)c, sizeof(*c));
+	vm->reboot_deadline_ns = timer_uptime_ns() + timeout_ms * 1000000ull;
+	vm_kick(vm);
+	hv_log("vm %u '%s': reboot requested (%lu ms to answer)", vm->id, vm->cfg.name,
+	       (unsigned long)timeout_ms);
 	return HVM_OK;
 }
 
@@ -572,6 +609,16 @@ void vm_tick(struct vm *vm, uint64_t now)
 		} else if (now >= vm->shutdown_deadline_ns) {
 			hv_log("vm %u '%s' did not shut down in time: destroyed", vm->id, vm->cfg.name);
 			vm_op_destroy(vm, HVM_R_DESTROYED);
+		}
+		return;
+	}
+	/* MGMT-044: a REBOOT the guest did not carry out in time */
+	if (vm->reboot_deadline_ns && (vm->state == HVM_VM_RUNNING || vm->state == HVM_VM_BLOCKED) &&
+	    now >= vm->reboot_deadline_ns) {
+		hv_log("vm %u '%s' did not reboot in time: reset", vm->id, vm->cfg.name);
+		if (vm_op_restart(vm, HVM_R_REBOOTED, msg, sizeof(msg)) != HVM_OK) {
+			hv_log("vm %u '%s' could not boot: %s", vm->id, vm->cfg.name, msg);
+			vm_op_destroy(vm, HVM_R_FAILED);
 		}
 		return;
 	}

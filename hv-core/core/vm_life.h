@@ -22,13 +22,17 @@ struct vm;
 enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned len);
 void vm_op_destroy(struct vm *vm, uint32_t reason);
 enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len);
-/* REBOOT (reason REBOOTED) and RESET (reason RESET): boot again from the image. */
+/* RESET (reason RESET), and REBOOT's fallback (reason REBOOTED): boot again
+ * from the image at once. */
 enum hvm_status vm_op_restart(struct vm *vm, uint32_t reason, char *msg, unsigned len);
+/* REBOOT (MGMT-044, GABI-025): asks the guest through the cooperation page;
+ * after timeout_ms (0: VM_SHUTDOWN_DEFAULT_MS) the service tick resets it. */
+enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len);
 void vm_op_suspend(struct vm *vm);
 void vm_op_resume(struct vm *vm);
 enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len);
 /* Makes the VM's running vCPUs trap to EL2 so they see a request. */
 void vm_kick(struct vm *vm);
-/* Per service tick: deferred boots, shutdown timeouts, the watchdog. */
+/* Per service tick: deferred boots, shutdown and reboot timeouts, the watchdog. */
 void vm_tick(struct vm *vm, uint64_t now_ns);
 #endif

@@ -120,27 +120,27 @@ static enum hvm_status refuse(const struct vmcfg_err *e, char *msg, unsigned len
 static enum hvm_status check_supported(const struct vmcfg *v, char *msg, unsigned len)
 {
 	if (v->nmem != 1) {
-		hv_snprintf(msg, len, "'%s': hv-core maps exactly one memory region per VM", v->name);
+		hv_snprintf(msg, len, "MGMT-047: '%s': hv-core maps exactly one memory region per VM", v->name);
 		return HVM_E_BAD_CONFIG;
 	}
 	uint32_t spis = 0;
 	for (uint32_t i = 0; i < v->ndev; i++)
 		spis += v->dev[i].nspi;
 	if (spis > 8) {
-		hv_snprintf(msg, len, "'%s': at most 8 pass-through SPIs per VM", v->name);
+		hv_snprintf(msg, len, "MGMT-047: '%s': at most 8 pass-through SPIs per VM", v->name);
 		return HVM_E_BAD_CONFIG;
 	}
 	if (v->vcpus > HV_MAX_VCPUS) {
-		hv_snprintf(msg, len, "'%s': at most %u vCPUs per VM", v->name, HV_MAX_VCPUS);
+		hv_snprintf(msg, len, "MGMT-047: '%s': at most %u vCPUs per VM", v->name, HV_MAX_VCPUS);
 		return HVM_E_CPU;
 	}
 	for (uint32_t i = 1; i < v->vcpus; i++)
 		if (v->pcpu[i] < v->pcpu[i - 1]) {
-			hv_snprintf(msg, len, "'%s': cpus must be listed in ascending order", v->name);
+			hv_snprintf(msg, len, "MGMT-047: '%s': cpus must be listed in ascending order", v->name);
 			return HVM_E_CPU;
 		}
 	if (v->boot.entry == 0) {
-		hv_snprintf(msg, len, "'%s': entry 0 is not supported", v->name);
+		hv_snprintf(msg, len, "MGMT-047: '%s': entry 0 is not supported", v->name);
 		return HVM_E_BAD_CONFIG;
 	}
 	return HVM_OK;

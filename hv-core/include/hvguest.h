@@ -58,7 +58,7 @@ enum hvg_guest_state {
 enum hvg_request {
 	HVG_REQ_NONE = 0,
 	HVG_REQ_SHUTDOWN = 1, /* please power off (REQ-SAF-21)  */
-	HVG_REQ_REBOOT = 2    /* please restart                 */
+	HVG_REQ_REBOOT = 2    /* please restart (GABI-025)      */
 };
 
 struct hvg_coop_page {

@@ -60,7 +60,7 @@ enum hvm_cmd {
 	HVM_CMD_START = 5,
 	HVM_CMD_SHUTDOWN = 6,
 	HVM_CMD_DESTROY = 7,
-	HVM_CMD_REBOOT = 8,
+	HVM_CMD_REBOOT = 8,          /* asks the guest, resets at arg[0] ms (MGMT-044) */
 	HVM_CMD_RESET = 9,
 	HVM_CMD_SUSPEND = 10,
 	HVM_CMD_RESUME = 11,
@@ -245,6 +245,7 @@ struct hvm_regs {
 	uint32_t status;          /* 0x184 enum hvm_status                      */
 	uint64_t ret[6];          /* 0x188 command results                      */
 	char     ret_msg[64];     /* 0x1B8 NUL-terminated reason for a refusal  */
+	                          /* (fitted with its clause id first, MGMT-121) */
 	uint8_t  _rsvd3[0x200 - 0x1F8];
 
 	/* MGMT-130: event ring indices. */

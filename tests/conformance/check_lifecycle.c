@@ -173,15 +173,40 @@ static void check_destroy_start(struct conf *c, struct conf_result *res)
 		alive_again(c, res, (uint32_t)vm, "START");
 }
 
+/* MGMT-044: REBOOT asks the guest and the VM stays RUNNING; it ends RUNNING
+ * (REBOOTED) with one STARTED (REBOOTED) event, whether the guest restarts
+ * itself or the hypervisor resets it at the 1 s timeout. */
 static void check_reboot(struct conf *c, struct conf_result *res)
 {
 	int vm = subject(c, res);
 	if (vm < 0 || !need(c, res, HVM_CMD_REBOOT, HVM_CMD_REBOOT))
 		return;
-	if (!conf_expect(c, res, "REBOOT", HVM_CMD_REBOOT, (uint32_t)vm, NULL, HVM_OK, NULL))
+	struct conf_snap before;
+	if (!conf_snap_take(c, &before)) {
+		conf_fail(res, "slots never read consistently");
 		return;
-	if (reach(c, res, (uint32_t)vm, HVM_VM_RUNNING, HVM_R_REBOOTED, 0, -1, NULL))
-		alive_again(c, res, (uint32_t)vm, "REBOOT");
+	}
+	uint64_t args[6] = { 600001 };
+	conf_expect(c, res, "REBOOT 600001 ms", HVM_CMD_REBOOT, (uint32_t)vm, args, HVM_E_BAD_ARG, NULL);
+	conf_expect_unchanged(c, res, "refused REBOOT", &before);
+	uint64_t head = LD64(c->r->ev_head), seq = UINT64_MAX;
+	args[0] = 1000;
+	if (!conf_expect(c, res, "REBOOT", HVM_CMD_REBOOT, (uint32_t)vm, args, HVM_OK, NULL))
+		return;
+	struct hvm_vm_slot s;
+	if (conf_read_slot(c, (uint32_t)vm, &s) && s.state != HVM_VM_RUNNING)
+		conf_fail(res, "vm %d is %s right after REBOOT, expected RUNNING", vm,
+			  conf_state_name(s.state));
+	if (!reach(c, res, (uint32_t)vm, HVM_VM_RUNNING, HVM_R_REBOOTED, head, HVM_EV_STARTED, &seq))
+		return;
+	struct hvm_event e;
+	if (conf_find_event(c, seq + 1, HVM_EV_STARTED, (uint32_t)vm, 0, &e))
+		conf_fail(res, "a second STARTED event (seq %llu) for one REBOOT",
+			  (unsigned long long)e.seq);
+	for (uint64_t n = head; n < LD64(c->r->ev_head); n++)
+		if (conf_read_event(c, n, &e) == 1 && e.vm_id == (uint32_t)vm && e.type == HVM_EV_STOPPED)
+			conf_fail(res, "REBOOT appended STOPPED (seq %llu)", (unsigned long long)n);
+	alive_again(c, res, (uint32_t)vm, "REBOOT");
 }
 
 static void check_reset(struct conf *c, struct conf_result *res)
@@ -232,7 +257,7 @@ const struct conf_check conf_checks_lifecycle[] = {
 	{ "MGMT-045", "CRASHED: SHUTDOWN/REBOOT/SUSPEND/RESUME answer E_STATE", check_illegal_crashed },
 	{ "MGMT-045", "SUSPEND -> PAUSED/USER, illegal set, RESUME -> RUNNING", check_suspend_resume },
 	{ "MGMT-045", "DESTROY -> SHUTOFF/DESTROYED, illegal set, START", check_destroy_start },
-	{ "MGMT-045", "REBOOT -> RUNNING/REBOOTED", check_reboot },
+	{ "MGMT-044", "REBOOT -> RUNNING, then RUNNING/REBOOTED + STARTED", check_reboot },
 	{ "MGMT-045", "RESET -> RUNNING/RESET", check_reset },
 	{ "MGMT-045", "SHUTDOWN -> SHUTOFF (SHUTDOWN or DESTROYED), START", check_shutdown },
 	{ 0 },

@@ -29,6 +29,10 @@ struct conf {
 	uint32_t max_vms;             /* min(published max_vms, HVM_MAX_VMS) */
 	bool wedged;                  /* a command timed out: later ones fail fast */
 	char wedge_msg[160];
+	/* MGMT-121, seen on every reply: messages cut with "...", and the first
+	 * one that did not start with its clause id */
+	unsigned msgs_cut, msgs_cut_bad;
+	char msg_cut_bad[80];
 };
 
 /* One check: a clause id, what it checks, and the function. */
@@ -52,7 +56,11 @@ extern const struct conf_check conf_checks_records[];
 extern const struct conf_check conf_checks_lifecycle[];
 extern const struct conf_check conf_checks_guest[];
 extern const struct conf_check conf_checks_define[];
+extern const struct conf_check conf_checks_clauses[];
 extern const struct conf_check conf_checks_stress[];
+
+/* MGMT-121: whether a ret_msg that ends with "..." starts with "ID-nnn: ". */
+bool conf_msg_cut_ok(const char *msg);
 
 /* Recording. The first failure decides the verdict; later messages are appended. */
 void conf_fail(struct conf_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

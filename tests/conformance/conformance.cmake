@@ -16,6 +16,8 @@ add_library(hvconf STATIC
   ${HVCONF_DIR}/check_guest.c
   ${HVCONF_DIR}/check_define.c
   ${HVCONF_DIR}/check_lifecycle.c
+  ${HVCONF_DIR}/check_clauses.c
+  ${HVCONF_DIR}/coverage.c
   ${HVCONF_DIR}/stress.c)
 target_include_directories(hvconf PUBLIC ${HVCONF_DIR} ${CMAKE_SOURCE_DIR}/hv-core/include)
 target_link_libraries(hvconf PUBLIC ${HVCONF_FDT_LIB})
@@ -35,13 +37,19 @@ hv_criterion_test(conformance_selftest
 # (exit 77) only when this build has no hv-core image.
 add_test(NAME conformance_hvcore
   COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/conformance.sh --build ${CMAKE_BINARY_DIR}
-          -- --stress 400 --seed 20261121)
+          -- --stress 400 --seed 20261121 --coverage)
 set_tests_properties(conformance_hvcore PROPERTIES
   TIMEOUT 900
   LABELS "integration;conformance"
   SKIP_RETURN_CODE 77
   FAIL_REGULAR_EXPRESSION "ERROR: (Address|Leak)Sanitizer|runtime error:"
   ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+
+# The suite's clause list (coverage.c) names exactly the clauses the documents
+# define, so --coverage accounts for the whole specification.
+add_test(NAME conformance_clause_list
+  COMMAND bash ${HVCONF_DIR}/clause_list.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(conformance_clause_list PROPERTIES LABELS "unit;conformance")
 
 # Bad command lines are refused with a message naming the problem (exit 2).
 add_test(NAME conformance_cli_bad_number COMMAND hv-conformance --ram-file x --stress 12abc)

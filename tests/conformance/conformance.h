@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CONF_MAX_ROWS 128
+#define CONF_MAX_ROWS 192
 #define CONF_DETAIL_LEN 320
 
 struct conf_opts {
@@ -29,9 +29,13 @@ struct conf_opts {
 	const char *examples_dir; /* docs/examples for the DEFINE checks; NULL = skip    */
 	const char *dtc;          /* device-tree compiler used on the examples           */
 	bool verbose;             /* progress lines on stderr                            */
+	bool coverage;            /* also print every clause with its verdict            */
 };
 
-enum conf_verdict { CONF_PASS = 0, CONF_FAIL = 1, CONF_SKIP = 2 };
+/* CONF_NA: the clause cannot be checked through the shared page (it needs a
+ * management VM, a cooperating guest, a special boot); its row says why and is
+ * not counted in passed, failed or skipped (docs/conformance.md). */
+enum conf_verdict { CONF_PASS = 0, CONF_FAIL = 1, CONF_SKIP = 2, CONF_NA = 3 };
 
 struct conf_row {
 	const char *clause; /* "MGMT-045" */
@@ -45,7 +49,17 @@ struct conf_report {
 	unsigned n_rows;
 	struct conf_row rows[CONF_MAX_ROWS];
 	unsigned passed, failed, skipped;
+	unsigned na;              /* N/A rows, not counted in the three above */
 };
+
+/* The clauses of docs/mgmt-abi.md and the guest-visible clauses of
+ * docs/guest-abi.md, in document order, each with the reason when it cannot
+ * be checked through the shared page (NULL when the suite checks it). */
+struct conf_clause {
+	const char *id;
+	const char *na_reason;
+};
+extern const struct conf_clause conf_clauses[];
 
 /* Fills defaults (RAM 0x40000000, region 0x41000000, 5 s per command). */
 void conf_opts_init(struct conf_opts *o);
@@ -57,7 +71,15 @@ int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size
 
 /* The report as the text table ending "N passed, M failed, K skipped". */
 void conf_print_table(const struct conf_report *rep, FILE *out);
-/* The report as one JSON object. */
+/* The report as one JSON object; with coverage, a "coverage" array as well. */
 void conf_print_json(const struct conf_report *rep, FILE *out);
+void conf_print_json_coverage(const struct conf_report *rep, FILE *out);
+/* The rows, then (coverage) one line per clause of conf_clauses with its
+ * combined verdict, then the totals line, which is always the last. */
+void conf_print_table_coverage(const struct conf_report *rep, FILE *out);
+/* Combined verdict of a clause over the report's rows: FAIL if any row
+ * failed, else PASS if any passed, else SKIP if any was skipped, else N/A.
+ * Returns -1 when no row names the clause. */
+int conf_clause_verdict(const struct conf_report *rep, const char *id);
 
 #endif /* HV_CONFORMANCE_H */

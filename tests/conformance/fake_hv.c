@@ -110,10 +110,21 @@ struct reply {
 	char msg[64];
 };
 
+static const char *const cmd_names[HVM_CMD__COUNT] = {
+	"NOP", "GET_INFO", "LIST", "DEFINE", "UNDEFINE", "START", "SHUTDOWN", "DESTROY",
+	"REBOOT", "RESET", "SUSPEND", "RESUME", "GET_STATS", "LOAD_IMAGE", "READ_CONSOLE",
+	"READ_FAULT", "SELFTEST_RESULT",
+};
+
+/* MGMT-121: a message longer than 63 bytes keeps its clause id in front (the
+ * fake's messages start with it) and is cut with "...". */
 static void refuse(struct reply *rp, uint32_t st, const char *msg)
 {
 	rp->status = st;
-	snprintf(rp->msg, sizeof(rp->msg), "%s", msg);
+	if (strlen(msg) < sizeof(rp->msg))
+		snprintf(rp->msg, sizeof(rp->msg), "%s", msg);
+	else
+		snprintf(rp->msg, sizeof(rp->msg), "%.60s...", msg);
 }
 
 /* The legal-in column of MGMT-045, as state bit masks. */
@@ -141,18 +152,23 @@ static int legal(uint32_t cmd, uint32_t st)
 static void do_define(struct fake_hv *f, uint64_t off, uint64_t len, struct reply *rp)
 {
 	uint64_t dsize = HVM_DATA_SIZE;
-	if (len == 0 || off > dsize || len > dsize - off)
-		return refuse(rp, HVM_E_BAD_ARG, "blob outside the data area");
+	if (len == 0 || off > dsize || len > dsize - off || len > 0x10000 || (off & 7))
+		return refuse(rp, HVM_E_BAD_ARG, "DEFINE: blob outside the data area, unaligned or too long");
 	void *blob = malloc(len);
 	if (!blob)
 		return refuse(rp, HVM_E_INTERNAL, "out of memory");
 	memcpy(blob, f->base + HVM_OFF_DATA + off, len);
 	const char *name = NULL;
+	int mlen = 0;
 	if (fdt_check_header(blob) != 0 || fdt_totalsize(blob) > len || fdt_check_full(blob, len) != 0) {
 		refuse(rp, HVM_E_FDT, "not a valid device tree");
 	} else if (fdt_node_check_compatible(blob, 0, "avirt,vm-config-v1") != 0 ||
 		   !(name = fdt_getprop(blob, 0, "vm-name", NULL)) || !fdt_getprop(blob, 0, "vcpus", NULL)) {
 		refuse(rp, HVM_E_BAD_CONFIG, "not a complete vm-config node");
+	} else if (fdt_getprop(blob, 0, "memory", &mlen) && mlen > 24) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "VMCFG-041: vm '%s': memory region 1 overlaps region 0 (fake)", name);
+		refuse(rp, HVM_E_OVERLAP, msg);
 	} else {
 		int id = -1;
 		for (int i = 0; i < (int)HVM_MAX_VMS; i++) {
@@ -189,11 +205,16 @@ static void execute(struct fake_hv *f, uint32_t cmd, uint32_t id, const uint64_t
 	if (f->flaw == FAKE_CAPS_LIE && (cmd == HVM_CMD_SUSPEND || cmd == HVM_CMD_RESUME))
 		return refuse(rp, HVM_E_UNKNOWN_CMD, "not implemented");
 	if (cmd >= HVM_CMD_UNDEFINE && cmd <= HVM_CMD_READ_FAULT) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "%s: vm not defined", cmd_names[cmd]);
 		if (id >= HVM_MAX_VMS || !f->vm[id].used)
-			return refuse(rp, HVM_E_BAD_VM, "vm not defined");
+			return refuse(rp, HVM_E_BAD_VM, msg);
 		int lax = f->flaw == FAKE_LAX_STATE && cmd == HVM_CMD_RESUME;
+		snprintf(msg, sizeof(msg), "%s: illegal in this state", cmd_names[cmd]);
 		if (!legal(cmd, f->vm[id].state) && !lax)
-			return refuse(rp, HVM_E_STATE, "illegal in this state");
+			return refuse(rp, HVM_E_STATE, msg);
+		if ((cmd == HVM_CMD_SHUTDOWN || cmd == HVM_CMD_REBOOT) && arg[0] > 600000)
+			return refuse(rp, HVM_E_BAD_ARG, "timeout above 600000 ms");
 	}
 	switch (cmd) {
 	case HVM_CMD_NOP:
@@ -205,6 +226,8 @@ static void execute(struct fake_hv *f, uint32_t cmd, uint32_t id, const uint64_t
 		rp->ret[0] = n;
 		rp->ret[1] = caps;
 		rp->ret[2] = uptime(f);
+		rp->ret[3] = 100; /* MGMT-101: a heap of 256 pages, 100 free */
+		rp->ret[4] = 256;
 		break;
 	}
 	case HVM_CMD_LIST:
@@ -240,12 +263,24 @@ static void execute(struct fake_hv *f, uint32_t cmd, uint32_t id, const uint64_t
 	case HVM_CMD_RESUME:
 		set_state(f, id, HVM_VM_RUNNING, HVM_R_USER, HVM_EV_RESUMED);
 		break;
-	case HVM_CMD_GET_STATS:
-		memset(f->base + HVM_OFF_DATA, 0, 64);
-		rp->ret[0] = 64;
+	case HVM_CMD_GET_STATS: {
+		struct hvm_stats st;
+		memset(&st, 0, sizeof(st));
+		st.magic = HVM_STATS_MAGIC;
+		st.version = HVM_STATS_VERSION;
+		st.size = sizeof(st);
+		st.vm_id = id;
+		st.state = f->vm[id].state;
+		st.time_ns = uptime(f);
+		st.heartbeat = f->vm[id].heartbeat;
+		memcpy(f->base + HVM_OFF_DATA, &st, sizeof(st));
+		rp->ret[0] = sizeof(st);
 		break;
+	}
 	case HVM_CMD_LOAD_IMAGE:
-		if (arg[0] > f->r->staging_size || arg[1] > f->r->staging_size - arg[0])
+		if (arg[2] > 1)
+			refuse(rp, HVM_E_BAD_ARG, "image index");
+		else if (arg[0] > f->r->staging_size || arg[1] > f->r->staging_size - arg[0])
 			refuse(rp, HVM_E_BAD_ARG, "image outside the staging area");
 		break;
 	case HVM_CMD_READ_CONSOLE: {
@@ -253,8 +288,10 @@ static void execute(struct fake_hv *f, uint32_t cmd, uint32_t id, const uint64_t
 		uint64_t head = k->head, from = arg[0];
 		if (from > head)
 			return refuse(rp, HVM_E_BAD_ARG, "position beyond head");
-		if (head - from > HVM_CONSOLE_SIZE)
+		if (head - from > HVM_CONSOLE_SIZE) {
+			rp->ret[2] = head - HVM_CONSOLE_SIZE - from;
 			from = head - HVM_CONSOLE_SIZE;
+		}
 		uint64_t n = head - from;
 		for (uint64_t j = 0; j < n; j++)
 			f->base[HVM_OFF_DATA + j] = k->buf[(from + j) % HVM_CONSOLE_SIZE];
@@ -268,7 +305,7 @@ static void execute(struct fake_hv *f, uint32_t cmd, uint32_t id, const uint64_t
 		break;
 	case HVM_CMD_SELFTEST_RESULT:
 		rp->ret[0] = f->r->selftest_failed;
-		rp->ret[1] = 4;
+		rp->ret[1] = 7;
 		break;
 	}
 }

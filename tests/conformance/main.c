@@ -5,7 +5,11 @@
  *   hv-conformance --ram-file PATH [--ram-base 0x40000000] [--mgmt-base 0x41000000]
  *                  [--only MGMT-1xx,...] [--stress N] [--seed S] [--json]
  *                  [--timeout-ms 5000] [--ready-timeout-ms 30000]
- *                  [--examples DIR] [--dtc PATH] [--verbose]
+ *                  [--examples DIR] [--dtc PATH] [--verbose] [--coverage]
+ *
+ * --coverage also prints every clause of docs/mgmt-abi.md and the guest-visible
+ * clauses of docs/guest-abi.md with PASS, FAIL, SKIP or N-A (not checkable
+ * through the shared page, with the reason), before the totals line.
  *
  * Exit status: 0 every selected check passed or was skipped, 1 a check failed,
  * 2 bad usage or no live region.
@@ -25,7 +29,7 @@ static void usage(FILE *f)
 	fputs("usage: hv-conformance --ram-file PATH [--ram-base ADDR] [--mgmt-base ADDR]\n"
 	      "                      [--only CLAUSE[,CLAUSE...]] [--stress N] [--seed S] [--json]\n"
 	      "                      [--timeout-ms MS] [--ready-timeout-ms MS] [--examples DIR]\n"
-	      "                      [--dtc PATH] [--verbose]\n"
+	      "                      [--dtc PATH] [--verbose] [--coverage]\n"
 	      "Checks the management register interface behind PATH against docs/mgmt-abi.md.\n",
 	      f);
 }
@@ -94,6 +98,8 @@ int main(int argc, char **argv)
 			json = true, takes = false;
 		else if (!strcmp(a, "--verbose"))
 			o.verbose = true, takes = false;
+		else if (!strcmp(a, "--coverage"))
+			o.coverage = true, takes = false;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
@@ -132,8 +138,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (json)
-		conf_print_json(&rep, stdout);
+		(o.coverage ? conf_print_json_coverage : conf_print_json)(&rep, stdout);
 	else
-		conf_print_table(&rep, stdout);
+		(o.coverage ? conf_print_table_coverage : conf_print_table)(&rep, stdout);
 	return rep.failed ? 1 : 0;
 }

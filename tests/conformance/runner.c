@@ -5,7 +5,9 @@
  * Order matters: read-only checks first (the guest-visible ones while a
  * faulted VM still shows its fault), then DEFINE, then the state machine
  * (which leaves the driven VM RUNNING again), then the robustness pass, which
- * needs running VMs as witnesses.
+ * needs running VMs as witnesses. Clauses that cannot be checked through the
+ * shared page get an N/A row with the reason (coverage.c), so the report
+ * accounts for every clause of the documents.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -66,7 +68,8 @@ int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size
 
 	const struct conf_check *const tables[] = {
 		conf_checks_region, conf_checks_commands, conf_checks_records,
-		conf_checks_guest, conf_checks_define, conf_checks_lifecycle, conf_checks_stress,
+		conf_checks_guest, conf_checks_define, conf_checks_lifecycle, conf_checks_clauses,
+		conf_checks_stress,
 	};
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct conf_check *k = tables[t]; k->clause; k++) {
@@ -89,16 +92,47 @@ int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size
 				rep->skipped++;
 		}
 	}
+	for (const struct conf_clause *k = conf_clauses; k->id; k++) {
+		if (!k->na_reason || !selected(o->only, k->id) || rep->n_rows >= CONF_MAX_ROWS)
+			continue;
+		struct conf_row *row = &rep->rows[rep->n_rows++];
+		row->clause = k->id;
+		row->title = "not checkable through the shared page";
+		row->verdict = CONF_NA;
+		snprintf(row->detail, sizeof(row->detail), "%s", k->na_reason);
+		rep->na++;
+	}
 	conf_close(&c);
 	return 0;
 }
 
 static const char *verdict_name(enum conf_verdict v)
 {
-	return v == CONF_PASS ? "PASS" : v == CONF_FAIL ? "FAIL" : "SKIP";
+	return v == CONF_PASS ? "PASS" : v == CONF_FAIL ? "FAIL" : v == CONF_SKIP ? "SKIP" : "N/A";
 }
 
-void conf_print_table(const struct conf_report *rep, FILE *out)
+int conf_clause_verdict(const struct conf_report *rep, const char *id)
+{
+	bool any = false, pass = false, skip = false;
+	for (unsigned i = 0; i < rep->n_rows; i++) {
+		const struct conf_row *r = &rep->rows[i];
+		if (strcmp(r->clause, id) != 0)
+			continue;
+		any = true;
+		if (r->verdict == CONF_FAIL)
+			return CONF_FAIL;
+		pass |= r->verdict == CONF_PASS;
+		skip |= r->verdict == CONF_SKIP;
+	}
+	return !any ? -1 : pass ? CONF_PASS : skip ? CONF_SKIP : CONF_NA;
+}
+
+static const char *coverage_name(int v)
+{
+	return v < 0 ? "NOT-RUN" : v == CONF_NA ? "N-A" : verdict_name((enum conf_verdict)v);
+}
+
+static void print_rows(const struct conf_report *rep, FILE *out)
 {
 	fprintf(out, "implementation: %s\n", rep->implementation);
 	fprintf(out, "%-9s %-5s %-64s %s\n", "CLAUSE", "RESULT", "CHECK", "DETAIL");
@@ -107,10 +141,42 @@ void conf_print_table(const struct conf_report *rep, FILE *out)
 		fprintf(out, "%-9s %-5s  %-64s %s\n", r->clause, verdict_name(r->verdict), r->title,
 			r->detail);
 	}
+}
+
+/* Every clause of the documents with its combined verdict; NOT-RUN when
+ * --only left it out. */
+static void print_coverage(const struct conf_report *rep, FILE *out)
+{
+	unsigned n[5] = { 0 };
+	fprintf(out, "coverage of docs/mgmt-abi.md and docs/guest-abi.md:\n");
+	for (const struct conf_clause *k = conf_clauses; k->id; k++) {
+		int v = conf_clause_verdict(rep, k->id);
+		n[v < 0 ? 4 : v]++;
+		fprintf(out, "  %-9s %-7s %s\n", k->id, coverage_name(v), k->na_reason ? k->na_reason : "");
+	}
+	fprintf(out, "clauses: %u pass, %u fail, %u skip, %u n-a, %u not run\n", n[CONF_PASS],
+		n[CONF_FAIL], n[CONF_SKIP], n[CONF_NA], n[4]);
+}
+
+static void print_totals(const struct conf_report *rep, FILE *out)
+{
 	fprintf(out, "%u passed, %u failed", rep->passed, rep->failed);
 	if (rep->skipped)
 		fprintf(out, ", %u skipped", rep->skipped);
 	fputc('\n', out);
+}
+
+void conf_print_table(const struct conf_report *rep, FILE *out)
+{
+	print_rows(rep, out);
+	print_totals(rep, out);
+}
+
+void conf_print_table_coverage(const struct conf_report *rep, FILE *out)
+{
+	print_rows(rep, out);
+	print_coverage(rep, out);
+	print_totals(rep, out);
 }
 
 static void json_str(FILE *out, const char *s)
@@ -128,7 +194,7 @@ static void json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-void conf_print_json(const struct conf_report *rep, FILE *out)
+static void print_json(const struct conf_report *rep, FILE *out, bool coverage)
 {
 	fputs("{\"implementation\":", out);
 	json_str(out, rep->implementation);
@@ -143,6 +209,19 @@ void conf_print_json(const struct conf_report *rep, FILE *out)
 		json_str(out, r->detail);
 		fputc('}', out);
 	}
-	fprintf(out, "],\"passed\":%u,\"failed\":%u,\"skipped\":%u}\n", rep->passed, rep->failed,
-		rep->skipped);
+	fputc(']', out);
+	if (coverage) {
+		fputs(",\"coverage\":[", out);
+		for (const struct conf_clause *k = conf_clauses; k->id; k++) {
+			fputs(k == conf_clauses ? "{\"clause\":" : ",{\"clause\":", out);
+			json_str(out, k->id);
+			fprintf(out, ",\"result\":\"%s\"}", coverage_name(conf_clause_verdict(rep, k->id)));
+		}
+		fputc(']', out);
+	}
+	fprintf(out, ",\"passed\":%u,\"failed\":%u,\"skipped\":%u,\"na\":%u}\n", rep->passed,
+		rep->failed, rep->skipped, rep->na);
 }
+
+void conf_print_json(const struct conf_report *rep, FILE *out) { print_json(rep, out, false); }
+void conf_print_json_coverage(const struct conf_report *rep, FILE *out) { print_json(rep, out, true); }

@@ -7,6 +7,7 @@
  * This is written from docs/mgmt-abi.md alone, independently of hv-agent's
  * hvlink, so the suite does not inherit the agent's reading of the document.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -274,7 +275,44 @@ bool conf_cmd(struct conf *c, uint32_t cmd, uint32_t vm, const uint64_t args[6],
 	rep->msg_terminated = memchr(msg, 0, sizeof(msg)) != NULL;
 	memcpy(rep->msg, msg, sizeof(msg));
 	rep->msg[64] = 0;
+	size_t n = strlen(rep->msg);
+	if (n >= 3 && strcmp(rep->msg + n - 3, "...") == 0) { /* MGMT-121 */
+		c->msgs_cut++;
+		if (!conf_msg_cut_ok(rep->msg) && c->msgs_cut_bad++ == 0)
+			snprintf(c->msg_cut_bad, sizeof(c->msg_cut_bad), "%s", rep->msg);
+	}
 	return true;
+}
+
+/* The clause id at s ("VMCFG-041"), as its length, or 0; a cut id
+ * ("VMCFG-0") counts with partial set. */
+static size_t id_at(const char *s, bool *partial)
+{
+	static const char *const prefixes[] = { "VMCFG-", "MGMT-", "GABI-" };
+	*partial = false;
+	for (unsigned i = 0; i < 3; i++) {
+		size_t p = strlen(prefixes[i]), d = 0;
+		if (strncmp(s, prefixes[i], p) != 0)
+			continue;
+		while (d < 3 && isdigit((unsigned char)s[p + d]))
+			d++;
+		*partial = d < 3;
+		return p + d;
+	}
+	return 0;
+}
+
+bool conf_msg_cut_ok(const char *msg)
+{
+	bool partial;
+	size_t n = id_at(msg, &partial);
+	if (n && !partial && msg[n] == ':' && msg[n + 1] == ' ')
+		return strlen(msg) <= 63;
+	/* not led by an id: then the message must name none (not even a cut one) */
+	for (const char *p = msg; *p; p++)
+		if ((p == msg || !isupper((unsigned char)p[-1])) && id_at(p, &partial))
+			return false;
+	return strlen(msg) <= 63;
 }
 
 bool conf_expect(struct conf *c, struct conf_result *res, const char *what, uint32_t cmd,

@@ -2,7 +2,8 @@
  * hvcore_mgmt.c - the management command set of docs/mgmt-abi.md against the
  * real hv-core under QEMU: DEFINE (with each refusal rule), LOAD_IMAGE (with
  * the digest check of REQ-SAF-12), START, SHUTDOWN (acknowledged, powered off,
- * timed out), DESTROY, REBOOT, RESET, SUSPEND, RESUME, UNDEFINE, GET_STATS,
+ * timed out), DESTROY, REBOOT (carried out by the guest, or by hv-core at the
+ * timeout), RESET, long refusals fitted into ret_msg (MGMT-121), SUSPEND, RESUME, UNDEFINE, GET_STATS,
  * READ_CONSOLE, READ_FAULT, SELFTEST_RESULT, the caps word and the state
  * machine (MGMT-045): every illegal command answers E_STATE and changes
  * nothing. Waits are bounded; nothing asserts a duration.
@@ -164,6 +165,44 @@ Test(hvcore_mgmt, define_refusals_name_the_rule_and_change_nothing)
 	define("after", "shutdown-ack", 3, 0x54000000, STAGE_B);
 }
 
+/* MGMT-121: a refusal longer than ret_msg keeps its clause id in front, ends
+ * with "..." and is terminated. A 31-character name (the longest, VMCFG-002)
+ * twice in an overlap message (VMCFG-082) makes it far longer than 63 bytes. */
+Test(hvcore_mgmt, long_refusal_keeps_the_clause_id_and_fits_ret_msg)
+{
+	uint64_t ev0 = q.regs->ev_head;
+	uint32_t count0 = q.regs->vm_count;
+	const char *name = "a-vm-name-of-thirty-one-chars-x";
+	cr_assert_eq(strlen(name), 31);
+	struct mu_vm v = { .name = name, .cpu = 2, .mem_pa = 0x49000000 }; /* rtos-demo's RAM */
+	char *dts = mu_vm_dts(&v);
+	size_t len;
+	char err[512];
+	void *blob = mu_dtc(dts, &len, err, sizeof(err));
+	free(dts);
+	cr_assert_not_null(blob, "%s", err);
+	struct hvq_reply r;
+	cr_assert_eq(mu_define_blob(&q, blob, len, &r), 0, "%s", q.err);
+	free(blob);
+	expect(r, HVM_E_OVERLAP, "DEFINE over rtos-demo's memory");
+	const char *nul = memchr(r.msg, 0, sizeof(r.msg));
+	cr_assert_not_null(nul, "ret_msg is not NUL-terminated");
+	size_t n = (size_t)(nul - r.msg);
+	cr_assert_leq(n, 63);
+	cr_assert_eq(strncmp(r.msg, "VMCFG-082: ", 11), 0, "ret_msg does not start with the rule: '%s'",
+		     r.msg);
+	cr_assert_geq(n, 3);
+	cr_assert_str_eq(r.msg + n - 3, "...", "a cut message ends with '...': '%s'", r.msg);
+	cr_assert(strstr(r.msg, "a-vm-name"), "the text follows the rule: '%s'", r.msg);
+	cr_assert_eq(q.regs->vm_count, count0, "a refused DEFINE defined nothing");
+	cr_assert_eq(q.regs->ev_head, ev0, "a refused DEFINE appended no event");
+	/* a short refusal is written as it is, without "..." */
+	r = cmd(HVM_CMD_START, HVM_MAX_VMS + 5, 0, 0, 0);
+	expect(r, HVM_E_BAD_VM, "START out of range");
+	n = strlen(r.msg);
+	cr_assert(n < 3 || strcmp(r.msg + n - 3, "..."), "'%s'", r.msg);
+}
+
 /* MGMT-045: illegal commands answer E_STATE and change nothing; a bad vm_id
  * answers E_BAD_VM. */
 Test(hvcore_mgmt, state_machine_refuses_illegal_commands)
@@ -282,25 +321,73 @@ static int fresh_heartbeat(struct hvq *h, void *arg)
 	return hvq_read_slot(h, (uint32_t)*(int *)arg, &s) == 0 && s.heartbeat > 0 && s.heartbeat < 10;
 }
 
-/* MGMT-045 REBOOT and RESET: booted again from the stored image. */
-Test(hvcore_mgmt, reboot_and_reset_boot_again_from_the_image)
+/* Counts STARTED events of vm with the given reason from event number from. */
+static int count_started(uint32_t vm, uint32_t reason, uint64_t from)
+{
+	int n = 0;
+	for (uint64_t s = from; s < q.regs->ev_head; s++) {
+		struct hvm_event e;
+		if (hvq_read_event(&q, s, &e) == 0 && e.type == HVM_EV_STARTED && e.vm_id == vm &&
+		    e.reason == reason)
+			n++;
+	}
+	return n;
+}
+
+/* MGMT-044, GABI-025: REBOOT asks the guest; shutdown-ack answers with PSCI
+ * SYSTEM_RESET and boots again: RUNNING (REBOOTED), one STARTED (REBOOTED).
+ * The longest timeout, so the reboot seen is the guest's, not the fallback. */
+Test(hvcore_mgmt, reboot_acknowledged_by_the_guest_restarts_it)
+{
+	int id = define("rb", "shutdown-ack", 2, 0x50000000, STAGE_A);
+	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 20, WAIT_S), 0, "%s", q.err);
+	uint64_t ev0 = q.regs->ev_head;
+	expect(cmd(HVM_CMD_REBOOT, id, 600000, 0, 0), HVM_OK, "REBOOT");
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_RUNNING, HVM_R_REBOOTED, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_wait_console(&q, id, "reboot requested, restarting", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &id, WAIT_S), 0, "heartbeat did not start again: %s",
+		     q.err);
+	cr_assert_eq(count_started((uint32_t)id, HVM_R_REBOOTED, ev0), 1, "one STARTED (REBOOTED)");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)id, ev0), 0, "never stopped");
+	cr_assert_eq(mu_slot(&q, rtos).state, HVM_VM_RUNNING, "other VMs are not affected");
+}
+
+/* MGMT-044: a guest that ignores the request (rtos-demo has no handler for it)
+ * is reset by hv-core at the timeout. Until then it runs on untouched; a
+ * second REBOOT asks again with its own timeout. */
+Test(hvcore_mgmt, reboot_ignored_by_the_guest_resets_it_at_the_timeout)
 {
 	cr_assert_eq(mu_wait_heartbeat(&q, rtos, 10, WAIT_S), 0, "%s", q.err);
 	uint64_t ev0 = q.regs->ev_head;
-	expect(cmd(HVM_CMD_REBOOT, rtos, 0, 0, 0), HVM_OK, "REBOOT");
-	cr_assert_eq(mu_slot(&q, rtos).reason, HVM_R_REBOOTED);
-	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)rtos, ev0), 1);
-	/* a fresh boot starts its heartbeat from 1 again */
+	expect(cmd(HVM_CMD_REBOOT, rtos, 600001, 0, 0), HVM_E_BAD_ARG, "timeout too long");
+	expect(cmd(HVM_CMD_REBOOT, rtos, 600000, 0, 0), HVM_OK, "REBOOT, 10 min to answer");
+	struct hvm_vm_slot s = mu_slot(&q, rtos);
+	cr_assert_eq(s.state, HVM_VM_RUNNING);
+	cr_assert_eq(s.reason, HVM_R_BOOTED, "nothing happens before the guest or the timeout");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)rtos, ev0), 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, s.heartbeat + 2, WAIT_S), 0, "it runs on: %s", q.err);
+	expect(cmd(HVM_CMD_REBOOT, rtos, 100, 0, 0), HVM_OK, "REBOOT, 100 ms to answer");
 	cr_assert_eq(mu_wait_state(&q, rtos, HVM_VM_RUNNING, HVM_R_REBOOTED, WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &rtos, WAIT_S), 0, "heartbeat did not start again: %s",
 		     q.err);
+	cr_assert_eq(count_started((uint32_t)rtos, HVM_R_REBOOTED, ev0), 1, "one STARTED (REBOOTED)");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)rtos, ev0), 0, "never stopped");
+}
 
+/* MGMT-045 RESET: the immediate hard reset, also from PAUSED. */
+Test(hvcore_mgmt, reset_boots_again_from_the_image_at_once)
+{
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, 10, WAIT_S), 0, "%s", q.err);
 	expect(cmd(HVM_CMD_SUSPEND, rtos, 0, 0, 0), HVM_OK, "SUSPEND");
 	expect(cmd(HVM_CMD_REBOOT, rtos, 0, 0, 0), HVM_E_STATE, "REBOOT when PAUSED");
+	uint64_t ev0 = q.regs->ev_head;
 	expect(cmd(HVM_CMD_RESET, rtos, 0, 0, 0), HVM_OK, "RESET when PAUSED");
 	cr_assert_eq(mu_slot(&q, rtos).state, HVM_VM_RUNNING);
 	cr_assert_eq(mu_slot(&q, rtos).reason, HVM_R_RESET);
-	cr_assert_eq(mu_wait_heartbeat(&q, rtos, 2, WAIT_S), 0, "no heartbeat after RESET: %s", q.err);
+	cr_assert_eq(count_started((uint32_t)rtos, HVM_R_RESET, ev0), 1, "STARTED (RESET) at once");
+	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &rtos, WAIT_S), 0, "heartbeat did not start again: %s",
+		     q.err);
 }
 
 /* MGMT-180 GET_STATS: the documented record. */

@@ -4,11 +4,13 @@
  * poll hv_request; on HVG_REQ_SHUTDOWN they acknowledge (guest_ack_seq), say
  * SHUTTING_DOWN while they "save their data", then either declare
  * READY_FOR_OFF (shutdown-ack) or power off through PSCI SYSTEM_OFF
- * (shutdown-off, built with POWER_OFF).
+ * (shutdown-off, built with POWER_OFF). On HVG_REQ_REBOOT (GABI-025) both
+ * acknowledge and restart through PSCI SYSTEM_RESET.
  */
 #include "guest.h"
 
-#define PSCI_SYSTEM_OFF 0x84000008u
+#define PSCI_SYSTEM_OFF   0x84000008u
+#define PSCI_SYSTEM_RESET 0x84000009u
 
 void guest_main(uint64_t dtb);
 
@@ -23,6 +25,13 @@ void guest_main(uint64_t dtb)
 	for (uint64_t n = 1;; n++) {
 		cp->heartbeat = n;
 		uint32_t seq = __atomic_load_n(&cp->hv_request_seq, __ATOMIC_ACQUIRE);
+		if (seq != cp->guest_ack_seq && cp->hv_request == HVG_REQ_REBOOT) {
+			cp->guest_ack_seq = seq;
+			g_puts("shutdown-ack: reboot requested, restarting\n");
+			g_hvc(PSCI_SYSTEM_RESET, 0, 0, 0);
+			for (;;) /* not reached: the VM boots again */
+				g_sleep_ms(1000);
+		}
 		if (seq != cp->guest_ack_seq && cp->hv_request == HVG_REQ_SHUTDOWN) {
 			cp->guest_state = HVG_GS_SHUTTING_DOWN;
 			cp->guest_ack_seq = seq;
