@@ -356,7 +356,7 @@ HVCTL_HANDLER(cmd_config_rollback)
 
 	errno = 0;
 	unsigned long rev = strtoul(revs, &end, 10);
-	if (errno || end == revs || *end || revs[0] == '-' || rev == 0 || rev > UINT32_MAX)
+	if (errno || revs[0] < '0' || revs[0] > '9' || *end || rev == 0 || rev > UINT32_MAX)
 		return hvctl_usage(a->cmd, "revision '%s' is not a revision number (1, 2, ...: see config-history)", revs);
 	hvctl_selector(&sel, a->pos[0]);
 	req.vm = &sel;

@@ -96,7 +96,10 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  0, cmd_shutdown },
 	{ "destroy", G_LIFE, "VM", 1, 1, HC_VM, NULL, "stop a VM at once",
 	  "Stops the VM immediately, without asking its guest.", 0, cmd_destroy },
-	{ "reboot", G_LIFE, "VM", 1, 1, HC_VM, NULL, "restart a VM's guest", "Asks the guest to restart.", 0, cmd_reboot },
+	{ "reboot", G_LIFE, "VM", 1, 1, HC_VM, NULL, "restart a VM's guest",
+	  "Asks the guest to restart; returns at once (\"Domain 'x' is being rebooted\"). hv-core resets the VM itself "
+	  "when the guest has not restarted after 5 s. Follow `hvctl event` for STARTED (REBOOTED).",
+	  0, cmd_reboot },
 	{ "reset", G_LIFE, "VM", 1, 1, HC_VM, NULL, "reset a VM like a power cycle",
 	  "Resets the VM at once, like pressing a reset button.", 0, cmd_reset },
 	{ "suspend", G_LIFE, "VM", 1, 1, HC_VM, NULL, "pause a VM's vCPUs", "Pauses a running VM.", 0, cmd_suspend },

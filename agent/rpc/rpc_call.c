@@ -266,6 +266,12 @@ static ProtobufCMessage *decode(struct rpc_call *c, struct hv_status *st)
 	}
 	grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
+	char bad[160];
+	if (rpc_wire_check_strings(m->request, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), bad, sizeof bad) != 0) {
+		grpc_slice_unref(all);
+		hv_status_set(st, HV_INVALID_ARGUMENT, "%s: %s", m->path, bad);
+		return NULL;
+	}
 	msg = protobuf_c_message_unpack(m->request, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
 	grpc_slice_unref(all);
 	if (!msg)

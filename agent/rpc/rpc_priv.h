@@ -121,6 +121,13 @@ int rpc_stream_begin(struct rpc_call *c, ProtobufCMessage *req, struct hv_status
 /* Called by a completion-queue thread for TAG_STREAM_OP / TAG_STREAM_CLOSED. */
 void rpc_stream_complete(struct rpc_tag *tag, int success);
 
+/* rpc_wire.c: 0 when every string field of the encoded message `d` describes
+ * (nested messages included) is valid UTF-8 without a NUL byte; otherwise -1
+ * and `bad` names the field and the fault. Malformed encodings pass: the
+ * decoder refuses them. */
+int rpc_wire_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len, char *bad,
+			   size_t bad_len);
+
 /* Sends status (and initial metadata if first) as the only reply of a call,
  * with RECV_CLOSE_ON_SERVER; the completion comes back with `tag`. */
 grpc_call_error rpc_send_final(grpc_call *call, int send_md, grpc_byte_buffer *msg,

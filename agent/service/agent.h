@@ -169,6 +169,10 @@ void audit_selector(const Hvmgr__V1__VmSelector *sel, char *buf, size_t len);
 int resolve_vm(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm_slot *out,
 	       char *label, size_t label_len, struct hv_status *st);
 
+/* 0 when a selector's name can name a VM; otherwise INVALID_ARGUMENT saying
+ * why (empty, longer than any VM name, control characters). */
+int resolve_check_name(const char *name, struct hv_status *st);
+
 /* ---- the handlers, by file ---- */
 void svc_list_vms(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_get_vm(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);

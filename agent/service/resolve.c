@@ -2,10 +2,28 @@
  * resolve.c - from a VmSelector (name, id or uuid) to the VM's status slot.
  */
 #include "agent.h"
+#include "store.h"
 #include "uuid.h"
 
 #include <stdio.h>
 #include <string.h>
+
+int resolve_check_name(const char *name, struct hv_status *st)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "empty VM name");
+	/* The store's bound: it is the larger (hv-core's is HVM_NAME_LEN - 1). */
+	if (n > STORE_NAME_MAX)
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "VM name of %zu bytes: a VM name has at most %d", n,
+				     STORE_NAME_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return hv_status_set(st, HV_INVALID_ARGUMENT,
+					     "VM name holds control character 0x%02x at byte %zu", (unsigned char)name[i], i);
+	return 0;
+}
 
 int resolve_vm(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm_slot *out, char *label,
 	       size_t label_len, struct hv_status *st)
@@ -17,9 +35,9 @@ int resolve_vm(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm
 		return hv_status_set(st, HV_INVALID_ARGUMENT, "no VM named: set vm.name, vm.id or vm.uuid");
 	switch (sel->by_case) {
 	case HVMGR__V1__VM_SELECTOR__BY_NAME:
+		if (resolve_check_name(sel->name, st) != 0)
+			return -1;
 		snprintf(label, label_len, "'%s'", sel->name);
-		if (!sel->name[0])
-			return hv_status_set(st, HV_INVALID_ARGUMENT, "empty VM name");
 		return hvlink_find_by_name(ag->link, sel->name, out, st);
 	case HVMGR__V1__VM_SELECTOR__BY_ID:
 		snprintf(label, label_len, "id %u", sel->id);

@@ -113,9 +113,9 @@ int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct st
 		return hv_status_set(st, HV_INVALID_ARGUMENT, "no VM named: set vm.name, vm.id or vm.uuid");
 	switch (sel->by_case) {
 	case HVMGR__V1__VM_SELECTOR__BY_NAME:
+		if (resolve_check_name(sel->name, st) != 0)
+			return -1;
 		snprintf(label, label_len, "'%s'", sel->name);
-		if (!sel->name[0])
-			return hv_status_set(st, HV_INVALID_ARGUMENT, "empty VM name");
 		if (store_vm_get(ag->store, sel->name, out, &e) == STORE_OK)
 			return 0;
 		if (e.code != STORE_ENOTFOUND && e.code != STORE_EINVAL)

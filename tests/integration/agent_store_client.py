@@ -92,6 +92,15 @@ def main():
     check(c == IA, "GetConfig malformed uuid: %s %s" % (c, m))
     c, m = code(rw, "GetConfig", pb.GetConfigRequest())
     check(c == IA, "GetConfig without a VM: %s %s" % (c, m))
+    # protobuf-c would cut a name at a NUL byte ("st0\0x" naming st0): refused
+    # before decoding; control characters and overlong names are refused too.
+    c, m = code(rw, "GetConfig", pb.GetConfigRequest(vm=sel("st0\x00x")))
+    check(c == IA and "VmSelector.name holds a NUL byte" in m, "GetConfig name with NUL: %s %s" % (c, m))
+    c, m = code(rw, "Start", pb.StartRequest(vm=sel("st0\nx")))
+    check(c == IA and "control character 0x0a" in m, "Start name with a newline: %s %s" % (c, m))
+    c, m = code(rw, "Undefine", pb.UndefineRequest(vm=sel("s" * 200)))
+    check(c == IA and "at most 63" in m, "Undefine overlong name: %s %s" % (c, m))
+    check(call(viewer, "GetConfig", pb.GetConfigRequest(vm=sel("st0"))).config_dtb == v1, "st0 changed by refused calls")
     c, m = code(rw, "ListConfigRevisions", pb.ListConfigRevisionsRequest(vm=sel("nope")))
     check(c == NF, "ListConfigRevisions unknown VM: %s %s" % (c, m))
 

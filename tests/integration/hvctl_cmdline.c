@@ -310,6 +310,11 @@ Test(hvctl_local, command_line_errors_exit_2_with_the_usage)
 	cr_assert_eq(HV("config-rollback", "vm", "latest"), USAGE);
 	cr_assert_not_null(strstr(err, "revision 'latest'"), "%s", err);
 	cr_assert_eq(HV("config-rollback", "vm", "0"), USAGE);
+	/* strtoul alone takes a sign and leading blanks. */
+	cr_assert_eq(HV("config-rollback", "vm", "+2"), USAGE);
+	cr_assert_eq(HV("config-rollback", "vm", " 2"), USAGE);
+	cr_assert_eq(HV("config-rollback", "vm", "4294967296"), USAGE);
+	cr_assert_not_null(strstr(err, "revision '4294967296'"), "%s", err);
 	cr_assert_eq(HV("dumpconfig", "vm", "--revision", "x"), USAGE);
 	cr_assert_eq(HV("console", "vm", "--from", "-5"), USAGE);
 	cr_assert_eq(HV("audit", "--max", "0"), USAGE);

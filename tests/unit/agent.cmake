@@ -34,3 +34,10 @@ if(TARGET hvagent)
     INCLUDES ${CMAKE_CURRENT_LIST_DIR}
     LABELS unit)
 endif()
+if(TARGET hvrpc)
+  # Request string fields checked before decoding (agent/rpc/rpc_wire.c).
+  hv_criterion_test(agent_wire_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_wire_test.c
+    LIBS hvrpc
+    LABELS unit)
+endif()
