@@ -23,6 +23,9 @@
 #include "spinlock.h"
 
 static volatile uint8_t *region;
+/* hv-core's own copy of the staging area: hvm_regs.staging_base/size only
+ * publish it (see mgmt.h) */
+static uint64_t staging_pa, staging_len;
 /* MGMT-214: one command at a time across both transports (this polled page
  * and mgmt_mmio.c's trapped page), and no command while the tick supervises
  * the VMs: lifecycle code was written for one caller at a time. */
@@ -33,6 +36,10 @@ void mgmt_cmd_lock(void) { spin_lock(&cmd_lock); }
 void mgmt_cmd_unlock(void) { spin_unlock(&cmd_lock); }
 
 volatile struct hvm_regs *mgmt_regs(void) { return (volatile struct hvm_regs *)region; }
+
+uint64_t mgmt_staging_base(void) { return staging_pa; }
+
+uint64_t mgmt_staging_size(void) { return staging_len; }
 
 volatile struct hvm_vm_slot *mgmt_slot(uint32_t id) { return HVM_SLOT_AT(region, id); }
 
@@ -49,6 +56,8 @@ volatile struct hvm_console *mgmt_console(uint32_t id)
 void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64_t staging_size)
 {
 	region = (volatile uint8_t *)(uintptr_t)base;
+	staging_pa = staging_base;
+	staging_len = staging_size;
 	volatile struct hvm_regs *r = mgmt_regs();
 	/* A region left over from an earlier boot must not look READY while we set up. */
 	__atomic_store_n(&r->hv_state, HVM_HV_BOOTING, __ATOMIC_RELEASE);
@@ -83,6 +92,10 @@ void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64
 
 void mgmt_set_ready(void)
 {
+	/* MGMT-100: vm_count agrees with the slots (the boot configuration's
+	 * VMs are published already) from the moment a client may look, not
+	 * only from the first service tick on */
+	mgmt_regs()->vm_count = vm_count();
 	/* MGMT-010: live either way; SELFTEST_FAILED says some VMs were held back */
 	__atomic_store_n(&mgmt_regs()->hv_state,
 			 mgmt_regs()->selftest_failed ? HVM_HV_SELFTEST_FAILED : HVM_HV_READY,

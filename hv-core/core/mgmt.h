@@ -28,6 +28,11 @@ void mgmt_cmd_lock(void);
 void mgmt_cmd_unlock(void);
 
 volatile struct hvm_regs *mgmt_regs(void);
+/* The image staging area as hv-core set it up. Never read back from the
+ * register page: a client can write there, and LOAD_IMAGE must not copy from
+ * wherever it points (REQ-SAF-09). */
+uint64_t mgmt_staging_base(void);
+uint64_t mgmt_staging_size(void);
 volatile struct hvm_vm_slot *mgmt_slot(uint32_t id);
 volatile struct hvm_fault *mgmt_fault(uint32_t id);
 volatile struct hvm_console *mgmt_console(uint32_t id);

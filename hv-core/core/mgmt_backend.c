@@ -40,7 +40,7 @@ void mgmt_be_heap_pages(uint64_t *free_pages, uint64_t *total_pages)
 	*free_pages = heap_free_pages();
 	*total_pages = heap_total_pages();
 }
-uint64_t mgmt_be_staging_size(void) { return mgmt_regs()->staging_size; }
+uint64_t mgmt_be_staging_size(void) { return mgmt_staging_size(); }
 
 void mgmt_be_selftest(uint64_t *failed, uint64_t *run)
 {
@@ -98,7 +98,7 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 	struct vm *vm = &vms[id];
 	const struct vm_config *c = &vm->cfg;
 	const struct vmcfg *vc = vmdef_config(id);
-	const uint8_t *src = (const uint8_t *)(uintptr_t)(mgmt_regs()->staging_base + off);
+	const uint8_t *src = (const uint8_t *)(uintptr_t)(mgmt_staging_base() + off);
 	int has_sha = c->has_sha256;
 	const uint8_t *want = c->image_sha256;
 	uint64_t size = has_sha ? c->image_size : c->image_max, max = c->image_max, slot = c->image_pa;
@@ -181,8 +181,13 @@ enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *ds
 				unsigned mlen)
 {
 	volatile struct hvm_console *c = mgmt_console(id);
+	/* the guest's vCPUs write the ring meanwhile (console_putc): without
+	 * the console lock a writer lapping the copy would overwrite bytes
+	 * between their being counted and their being copied (MGMT-170) */
+	spin_lock(&vms[id].console_lock);
 	uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
 	if (from > head) {
+		spin_unlock(&vms[id].console_lock);
 		hv_snprintf(msg, mlen, "position %lu is beyond the %lu bytes written", (unsigned long)from,
 			    (unsigned long)head);
 		return HVM_E_BAD_ARG;
@@ -195,6 +200,7 @@ enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *ds
 		n = max;
 	for (uint64_t i = 0; i < n; i++)
 		dst[i] = c->buf[(pos + i) % HVM_CONSOLE_SIZE];
+	spin_unlock(&vms[id].console_lock);
 	*count = n;
 	*next = pos + n;
 	return HVM_OK;

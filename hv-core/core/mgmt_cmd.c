@@ -54,6 +54,13 @@ static void cmd_list(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile ui
 	r->ret[0] = mgmt_be_defined_mask();
 }
 
+/* [off, off + len) is non-empty and inside an area of size bytes; written so
+ * that no sum can wrap in 64 bits (off and len are the client's). */
+static int range_inside(uint64_t off, uint64_t len, uint64_t size)
+{
+	return len != 0 && off <= size && len <= size - off;
+}
+
 static uint8_t define_copy[MGMT_DEFINE_MAX] __attribute__((aligned(8)));
 
 /* MGMT-047: arg[0] = offset of the blob in the data area (8-byte aligned),
@@ -61,7 +68,7 @@ static uint8_t define_copy[MGMT_DEFINE_MAX] __attribute__((aligned(8)));
 static void cmd_define(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
 	uint64_t off = c->arg[0], len = c->arg[1];
-	if (len == 0 || len > MGMT_DEFINE_MAX || off > HVM_DATA_SIZE || len > HVM_DATA_SIZE - off) {
+	if (len > MGMT_DEFINE_MAX || !range_inside(off, len, HVM_DATA_SIZE)) {
 		fail(r, HVM_E_BAD_ARG, "DEFINE: blob 0x%llx+0x%llx outside the data area or over %u bytes",
 		     (unsigned long long)off, (unsigned long long)len, MGMT_DEFINE_MAX);
 		return;
@@ -94,7 +101,7 @@ static void cmd_load_image(const struct mgmt_cmd *c, struct mgmt_reply *r, volat
 		     (unsigned long long)c->arg[2]);
 		return;
 	}
-	if (len == 0 || off > size || len > size - off) {
+	if (!range_inside(off, len, size)) {
 		fail(r, HVM_E_BAD_ARG, "LOAD_IMAGE: 0x%llx+0x%llx is outside the staging area",
 		     (unsigned long long)off, (unsigned long long)len);
 		return;

@@ -317,15 +317,26 @@ void vm_op_destroy(struct vm *vm, uint32_t reason)
 	hv_log("vm %u '%s' shut off (reason %u)", vm->id, vm->cfg.name, reason);
 }
 
-enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len)
+/* The time a guest gets to answer SHUTDOWN (MGMT-046) or REBOOT (MGMT-044):
+ * 0 means the default, above the maximum is refused. */
+static enum hvm_status answer_timeout(const char *cmd, const char *clause, uint64_t *timeout_ms,
+				      char *msg, unsigned len)
 {
-	if (timeout_ms == 0)
-		timeout_ms = VM_SHUTDOWN_DEFAULT_MS;
-	if (timeout_ms > VM_SHUTDOWN_MAX_MS) {
-		hv_snprintf(msg, len, "shutdown timeout %lu ms is above %u ms", (unsigned long)timeout_ms,
-			    VM_SHUTDOWN_MAX_MS);
+	if (*timeout_ms == 0)
+		*timeout_ms = VM_SHUTDOWN_DEFAULT_MS;
+	if (*timeout_ms > VM_SHUTDOWN_MAX_MS) {
+		hv_snprintf(msg, len, "%s: timeout %lu ms is above %u ms (%s)", cmd,
+			    (unsigned long)*timeout_ms, VM_SHUTDOWN_MAX_MS, clause);
 		return HVM_E_BAD_ARG;
 	}
+	return HVM_OK;
+}
+
+enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len)
+{
+	enum hvm_status st = answer_timeout("SHUTDOWN", "MGMT-046", &timeout_ms, msg, len);
+	if (st != HVM_OK)
+		return st;
 	volatile struct hvg_coop_page *c = vm->coop;
 	vm->shutdown_seq = c->hv_request_seq + 1;
 	c->hv_request = HVG_REQ_SHUTDOWN;
@@ -344,15 +355,11 @@ enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, un
  * guest that never answers (no cooperation support) is rebooted all the same. */
 enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len)
 {
-	if (timeout_ms == 0)
-		timeout_ms = VM_SHUTDOWN_DEFAULT_MS;
-	if (timeout_ms > VM_SHUTDOWN_MAX_MS) {
-		hv_snprintf(msg, len, "REBOOT: timeout %lu ms is above %u ms (MGMT-044)",
-			    (unsigned long)timeout_ms, VM_SHUTDOWN_MAX_MS);
-		return HVM_E_BAD_ARG;
-	}
+	enum hvm_status st = answer_timeout("REBOOT", "MGMT-044", &timeout_ms, msg, len);
+	if (st != HVM_OK)
+		return st;
 	uint64_t copy, off, entry;
-	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
+	st = image_plan(vm, &copy, &off, &entry, msg, len);
 	if (st != HVM_OK)
 		return st; /* the fallback could not boot it: refuse now, change nothing */
 	volatile struct hvg_coop_page *c = vm->coop;

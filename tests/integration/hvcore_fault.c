@@ -207,6 +207,9 @@ Test(hvcore_fault, doorbell_flood_is_refused_counted_and_contained)
 {
 	uint64_t ev0 = q.regs->ev_head;
 	int id = run_guest("flood", "db-flood", "stop", 0, 0);
+	/* GABI-032, GABI-034: out-of-range arguments answer INVALID (-2) */
+	cr_assert_eq(mu_wait_console(&q, id, "db-flood: invalid id 16 2 id 2^40 2 putc 256 2 (negated)",
+				     WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_wait_console(&q, id, "db-flood: denied 16 other 0", WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 200, WAIT_S), 0, "%s", q.err);
 	struct hvm_vm_slot s = mu_slot(&q, id);

@@ -501,6 +501,30 @@ Test(hvcore_mgmt, load_image_refuses_a_wrong_digest_and_keeps_the_old_image)
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 1, WAIT_S), 0, "%s", q.err);
 }
 
+/* REQ-SAF-09, MGMT-048: staging_base/staging_size in the register page only
+ * publish the staging area. A client that overwrites them must not make
+ * LOAD_IMAGE read anywhere else: an offset past the real area is refused, an
+ * offset inside it still reads the real area. */
+Test(hvcore_mgmt, load_image_ignores_staging_fields_a_client_overwrote)
+{
+	int id = define("stg", "shutdown-ack", 2, 0x50000000, STAGE_A);
+	uint64_t size;
+	struct mu_vm tmp;
+	cr_assert_eq(mu_stage(&q, "shutdown-ack", STAGE_A, &size, tmp.sha256), 0, "%s", q.err);
+	uint64_t base = q.regs->staging_base, len = q.regs->staging_size;
+	q.regs->staging_base = 0;
+	q.regs->staging_size = ~0ull;
+	struct hvq_reply far = cmd(HVM_CMD_LOAD_IMAGE, id, 1ull << 40, size, 0);
+	struct hvq_reply good = cmd(HVM_CMD_LOAD_IMAGE, id, STAGE_A, size, 0);
+	q.regs->staging_base = base;
+	q.regs->staging_size = len;
+	expect(far, HVM_E_BAD_ARG, "offset 2^40 with staging_size overwritten");
+	expect(good, HVM_OK, "the real staging area with staging_base overwritten");
+	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 1, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_slot(&q, rtos).state, HVM_VM_RUNNING);
+}
+
 /* MGMT-049 READ_CONSOLE, MGMT-160 READ_FAULT, MGMT-190 SELFTEST_RESULT. */
 Test(hvcore_mgmt, readers_console_fault_and_selftest)
 {

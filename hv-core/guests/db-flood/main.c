@@ -3,7 +3,9 @@
  * doorbell of every channel id as fast as it can, none of them granted by its
  * configuration. Each ring must be refused (HVG_HC_E_DENIED) and counted
  * (REQ-SAF-07, REQ-SAF-09) without slowing other VMs down; it keeps its own
- * heartbeat so it is not a watchdog case.
+ * heartbeat so it is not a watchdog case. First it passes arguments out of
+ * range once each: a channel id above 15 (also one above 32 bits) and a
+ * console byte above 255 must answer INVALID (GABI-032, GABI-034).
  */
 #include "guest.h"
 
@@ -17,6 +19,13 @@ void guest_main(uint64_t dtb)
 		return;
 	g_set_version(cp, "db-flood 1.0.0");
 	cp->guest_state = HVG_GS_RUNNING;
+	g_puts("db-flood: invalid id 16 ");
+	g_putu((uint64_t)-(int64_t)g_hvc(HVG_HC_DOORBELL, 16, 0, 0).a0);
+	g_puts(" id 2^40 ");
+	g_putu((uint64_t)-(int64_t)g_hvc(HVG_HC_DOORBELL, 1ull << 40, 0, 0).a0);
+	g_puts(" putc 256 ");
+	g_putu((uint64_t)-(int64_t)g_hvc(HVG_HC_CONSOLE_PUTC, 0x100 | 'X', 0, 0).a0);
+	g_puts(" (negated)\n");
 	uint64_t denied = 0, other = 0;
 	for (uint64_t n = 1;; n++) {
 		for (uint64_t ch = 0; ch < 16; ch++) {
