@@ -519,3 +519,104 @@ void hvc_stream_close(struct hvc_stream *s)
 	grpc_call_unref(s->call);
 	free(s);
 }
+
+int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first, hvc_next_fn next, void *arg,
+	       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, struct hv_status *st)
+{
+	grpc_metadata_array md_init, md_trail;
+	grpc_byte_buffer *in = NULL;
+	grpc_status_code status = GRPC_STATUS_UNKNOWN;
+	grpc_slice details = grpc_empty_slice();
+	struct hv_status local;
+	grpc_op ops[3];
+	int send_tag, status_tag, rc = -1, local_err = 0, status_started = 0;
+
+	*resp = NULL;
+	hv_status_ok(&local);
+	grpc_metadata_array_init(&md_init);
+	grpc_metadata_array_init(&md_trail);
+	grpc_slice mslice = grpc_slice_from_copied_string(method);
+	/* No deadline: an upload takes as long as the image is large. */
+	grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice, NULL,
+						   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	grpc_slice_unref(mslice);
+
+	/* The first message with the initial metadata, then the reply batch. */
+	const ProtobufCMessage *msg = first;
+	int sent_md = 0;
+	for (;;) {
+		grpc_byte_buffer *bb = pack(msg);
+		size_t n = 0;
+		if (!bb) {
+			hv_status_set(&local, HV_RESOURCE_EXHAUSTED, "out of memory");
+			local_err = 1;
+			break;
+		}
+		memset(ops, 0, sizeof ops);
+		if (!sent_md) {
+			ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+			n++;
+		}
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n].data.send_message.send_message = bb;
+		n++;
+		int ok = grpc_call_start_batch(call, ops, n, &send_tag, NULL) == GRPC_CALL_OK &&
+			 wait_tag(c, &send_tag, gpr_inf_future(GPR_CLOCK_REALTIME)) == 0;
+		grpc_byte_buffer_destroy(bb);
+		sent_md = 1;
+		if (!status_started) {
+			memset(ops, 0, sizeof ops);
+			ops[0].op = GRPC_OP_RECV_INITIAL_METADATA;
+			ops[0].data.recv_initial_metadata.recv_initial_metadata = &md_init;
+			ops[1].op = GRPC_OP_RECV_MESSAGE;
+			ops[1].data.recv_message.recv_message = &in;
+			ops[2].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+			ops[2].data.recv_status_on_client.trailing_metadata = &md_trail;
+			ops[2].data.recv_status_on_client.status = &status;
+			ops[2].data.recv_status_on_client.status_details = &details;
+			if (grpc_call_start_batch(call, ops, 3, &status_tag, NULL) != GRPC_CALL_OK) {
+				hv_status_set(&local, HV_INTERNAL, "cannot start the call");
+				local_err = 1;
+				grpc_call_cancel(call, NULL);
+				break;
+			}
+			status_started = 1;
+		}
+		if (!ok)
+			break; /* the server ended the call: its status says why */
+		int more = next(arg, &msg, &local);
+		if (more < 0) {
+			local_err = 1;
+			grpc_call_cancel(call, NULL);
+			break;
+		}
+		if (more == 0) {
+			memset(ops, 0, sizeof ops);
+			ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+			if (grpc_call_start_batch(call, ops, 1, &send_tag, NULL) == GRPC_CALL_OK)
+				wait_tag(c, &send_tag, gpr_inf_future(GPR_CLOCK_REALTIME));
+			break;
+		}
+	}
+	if (status_started)
+		wait_tag(c, &status_tag, gpr_inf_future(GPR_CLOCK_REALTIME));
+	if (local_err) {
+		*st = local;
+	} else if (!status_started) {
+		hv_status_set(st, HV_UNAVAILABLE, "the call to %s failed", method);
+	} else if (status != GRPC_STATUS_OK) {
+		status_from_grpc(st, status, details);
+	} else if (!in || !(*resp = unpack(in, resp_desc))) {
+		hv_status_set(st, HV_INTERNAL, "malformed %s reply from hv-agent", method);
+	} else {
+		hv_status_ok(st);
+		rc = 0;
+	}
+	if (in)
+		grpc_byte_buffer_destroy(in);
+	grpc_slice_unref(details);
+	grpc_metadata_array_destroy(&md_init);
+	grpc_metadata_array_destroy(&md_trail);
+	grpc_call_unref(call);
+	return rc;
+}

@@ -1,5 +1,6 @@
 /*
- * client.h - hvctl's connection to hv-agent: unary calls and server streams
+ * client.h - hvctl's connection to hv-agent: unary calls, server streams and
+ * client-streaming uploads
  * over gRPC, with protobuf-c messages in and out. The only file of hvctl that
  * uses the gRPC C core API.
  */
@@ -48,6 +49,15 @@ int hvc_stream_next(struct hvc_stream *s, const ProtobufCMessageDescriptor *desc
 		    ProtobufCMessage **msg, unsigned timeout_ms, struct hv_status *st);
 /* Cancels the stream if it is still open, and frees it. */
 void hvc_stream_close(struct hvc_stream *s);
+
+/* Client streaming: sends `first`, then every message next() hands out
+ * (1: *msg set, valid until the next call; 0: no more; -1: a local error in
+ * st, the call is cancelled), half-closes, and decodes the one reply into
+ * *resp. A server that ends the call early (a refusal) stops the sending;
+ * its status is returned. No deadline: uploads take their time. */
+typedef int (*hvc_next_fn)(void *arg, const ProtobufCMessage **msg, struct hv_status *st);
+int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first, hvc_next_fn next, void *arg,
+	       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, struct hv_status *st);
 
 void hvc_global_init(void);
 void hvc_global_shutdown(void);

@@ -171,6 +171,60 @@ HVCTL_HANDLER(cmd_domid) { return one_value(h, a, 'i'); }
 HVCTL_HANDLER(cmd_domname) { return one_value(h, a, 'n'); }
 HVCTL_HANDLER(cmd_domuuid) { return one_value(h, a, 'u'); }
 
+/* domstats' counters: the JSON key and the virsh-style "group.key" name
+ * (NULL: printed elsewhere). One table keeps both forms in step. */
+#define STATS_GETTER(field) \
+	static uint64_t get_##field(const Hvmgr__V1__VmStats *v) { return (uint64_t)v->field; }
+STATS_GETTER(cpu_time_ns)
+STATS_GETTER(exits)
+STATS_GETTER(irqs_injected)
+STATS_GETTER(faults)
+STATS_GETTER(faults_ignored)
+STATS_GETTER(watchdog_expiries)
+STATS_GETTER(restarts)
+STATS_GETTER(doorbells_sent)
+STATS_GETTER(doorbells_received)
+STATS_GETTER(doorbells_denied)
+STATS_GETTER(heartbeat)
+STATS_GETTER(heartbeat_age_ns)
+STATS_GETTER(fault_count)
+STATS_GETTER(restart_count)
+static const struct {
+	const char *json, *text;
+	uint64_t (*get)(const Hvmgr__V1__VmStats *v);
+} stats_counters[] = {
+	{ "cpu_time_ns", NULL, get_cpu_time_ns },
+	{ "exits", NULL, get_exits },
+	{ "irqs_injected", "hv.irqs_injected", get_irqs_injected },
+	{ "faults", "fault.count", get_faults },
+	{ "faults_ignored", "fault.ignored", get_faults_ignored },
+	{ "watchdog_expiries", "watchdog.expiries", get_watchdog_expiries },
+	{ "restarts", "restart.count", get_restarts },
+	{ "doorbells_sent", "doorbell.sent", get_doorbells_sent },
+	{ "doorbells_received", "doorbell.received", get_doorbells_received },
+	{ "doorbells_denied", "doorbell.denied", get_doorbells_denied },
+	{ "heartbeat", "guest.heartbeat", get_heartbeat },
+	{ "heartbeat_age_ns", "guest.heartbeat_age_ns", get_heartbeat_age_ns },
+	{ "fault_count", NULL, get_fault_count },
+	{ "restart_count", NULL, get_restart_count },
+};
+#define STATS_COUNTERS (sizeof stats_counters / sizeof stats_counters[0])
+
+/* MGMT-180's exit classes, in the record's order. */
+static const struct {
+	const char *name;
+} exit_classes[] = { { "wfx" }, { "hvc" }, { "smc" }, { "dabt" }, { "iabt" }, { "sysreg" }, { "irq" }, { "other" } };
+#define EXIT_CLASSES (sizeof exit_classes / sizeof exit_classes[0])
+
+static uint64_t exit_class(const Hvmgr__V1__VmStats *v, size_t k)
+{
+	const Hvmgr__V1__ExitsByClass *e = v->exits_by_class;
+	if (!e)
+		return 0;
+	const uint64_t all[] = { e->wfx, e->hvc, e->smc, e->dabt, e->iabt, e->sysreg, e->irq, e->other };
+	return all[k];
+}
+
 HVCTL_HANDLER(cmd_domstats)
 {
 	Hvmgr__V1__GetStatsRequest req = HVMGR__V1__GET_STATS_REQUEST__INIT;
@@ -189,31 +243,39 @@ HVCTL_HANDLER(cmd_domstats)
 		json_t *arr = json_array();
 		for (size_t i = 0; i < resp->n_vms; i++) {
 			const Hvmgr__V1__VmStats *v = resp->vms[i];
-			json_array_append_new(arr, json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-				"id", (json_int_t)v->id, "name", v->name, "cpu_time_ns", (json_int_t)v->cpu_time_ns,
-				"exits", (json_int_t)v->exits, "irqs_injected", (json_int_t)v->irqs_injected,
-				"doorbells_denied", (json_int_t)v->doorbells_denied,
-				"heartbeat", (json_int_t)v->heartbeat, "heartbeat_age_ns", (json_int_t)v->heartbeat_age_ns,
-				"fault_count", (json_int_t)v->fault_count, "restart_count", (json_int_t)v->restart_count));
+			json_t *o = json_pack("{s:I, s:s}", "id", (json_int_t)v->id, "name", v->name);
+			json_t *ex = json_object();
+			for (size_t k = 0; k < STATS_COUNTERS; k++)
+				json_object_set_new(o, stats_counters[k].json,
+						    json_integer((json_int_t)stats_counters[k].get(v)));
+			for (size_t k = 0; k < EXIT_CLASSES; k++)
+				json_object_set_new(ex, exit_classes[k].name,
+						    json_integer((json_int_t)exit_class(v, k)));
+			json_object_set_new(o, "exits_by_class", ex);
+			json_object_set_new(o, "vcpus", json_integer(v->vcpus));
+			json_object_set_new(o, "memory_bytes", json_integer((json_int_t)v->memory_bytes));
+			json_array_append_new(arr, o);
 		}
 		json_t *hv = json_object();
 		if (resp->hypervisor)
 			json_object_set_new(hv, "uptime_ns", json_integer((json_int_t)resp->hypervisor->uptime_ns));
 		json_print(json_pack("{s:o, s:o}", "hypervisor", hv, "vms", arr));
 	} else {
+		/* virsh domstats: "Domain: 'name'", then name.key=value lines. */
 		for (size_t i = 0; i < resp->n_vms; i++) {
 			const Hvmgr__V1__VmStats *v = resp->vms[i];
 			printf("Domain: '%s'\n", v->name);
+			printf("  state.state=%d\n", (int)v->state);
 			printf("  cpu.time=%" PRIu64 "\n", v->cpu_time_ns);
 			printf("  vcpu.current=%u\n", v->vcpus);
 			printf("  balloon.maximum=%" PRIu64 "\n", v->memory_bytes / 1024);
 			printf("  hv.exits=%" PRIu64 "\n", v->exits);
-			printf("  hv.irqs_injected=%" PRIu64 "\n", v->irqs_injected);
-			printf("  hv.doorbells_denied=%" PRIu64 "\n", v->doorbells_denied);
-			printf("  guest.heartbeat=%" PRIu64 "\n", v->heartbeat);
-			printf("  guest.heartbeat_age_ns=%" PRIu64 "\n", v->heartbeat_age_ns);
-			printf("  fault.count=%u\n", v->fault_count);
-			printf("  restart.count=%u\n\n", v->restart_count);
+			for (size_t k = 0; k < EXIT_CLASSES; k++)
+				printf("  hv.exits.%s=%" PRIu64 "\n", exit_classes[k].name, exit_class(v, k));
+			for (size_t k = 0; k < STATS_COUNTERS; k++)
+				if (stats_counters[k].text)
+					printf("  %s=%" PRIu64 "\n", stats_counters[k].text, stats_counters[k].get(v));
+			printf("\n");
 		}
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);

@@ -33,6 +33,7 @@ HVCTL_HANDLER(cmd_suspend);
 HVCTL_HANDLER(cmd_resume);
 HVCTL_HANDLER(cmd_undefine);
 HVCTL_HANDLER(cmd_autostart);
+HVCTL_HANDLER(cmd_load_image);
 
 /* cmd_config.c: stored configurations */
 HVCTL_HANDLER(cmd_define);

@@ -111,6 +111,17 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "--disable unmarks it.",
 	  0, cmd_autostart },
 
+	{ "load-image", G_LIFE, "VM FILE", 2, 2, HC_VM,
+	  (const struct hvctl_optdef[]){ { "initrd", NULL, HC_NONE, "load the VM's initrd instead of its boot image" },
+					 END_OPT },
+	  "replace a shut-off VM's boot image (or initrd)",
+	  "Streams FILE to hv-agent in 64 KiB chunks with its SHA-256, computed here. hv-agent refuses a transfer "
+	  "whose bytes do not have that digest; hv-core refuses an image whose digest differs from the VM's "
+	  "configuration (image-sha256, initrd-sha256) and keeps the previous one. The VM must be shut off or "
+	  "crashed. Prints progress on a terminal, then \"Image boot (N bytes) loaded into domain 'x'\". Needs the "
+	  "admin role.",
+	  0, cmd_load_image },
+
 	/* ---- configuration ---- */
 	{ "define", G_CONF, "FILE", 1, 1, HC_FILE,
 	  (const struct hvctl_optdef[]){

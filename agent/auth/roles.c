@@ -26,6 +26,7 @@ static const struct roles_method table[] = {
     /* what is defined */
     {SVC "Define", HV_ROLE_ADMIN, true},
     {SVC "Undefine", HV_ROLE_ADMIN, true},
+    {SVC "LoadImage", HV_ROLE_ADMIN, true},
     /* reads */
     {SVC "ListVms", HV_ROLE_VIEWER, false},
     {SVC "GetVm", HV_ROLE_VIEWER, false},

@@ -169,6 +169,17 @@ int hvlink_event_start(struct hvlink *link, uint64_t *pos, uint64_t *head, struc
 /* Tell hv-core that all events below pos were consumed (writes ev_ack). */
 int hvlink_ack_events(struct hvlink *link, uint64_t pos, struct hv_status *st);
 
+/* The image staging area (MGMT-004 staging_base/staging_size, MGMT-048):
+ * its physical base and size as the register page publishes them, checked
+ * to lie inside the RAM file. */
+int hvlink_staging_info(struct hvlink *link, uint64_t *base, uint64_t *size, struct hv_status *st);
+
+/* Copies len bytes to [staging_base + off, + len). Refuses (INVALID_ARGUMENT,
+ * naming the area's size) anything that does not lie wholly inside the
+ * staging area; writes nothing then. Does not take the command queue: the
+ * caller orders it with the LOAD_IMAGE that reads the bytes. */
+int hvlink_staging_write(struct hvlink *link, uint64_t off, const void *data, size_t len, struct hv_status *st);
+
 /* Names for logs and messages. */
 const char *hvlink_cmd_name(uint32_t cmd);      /* "START", "cmd 42" ... */
 const char *hvlink_hvm_status_name(uint32_t status);

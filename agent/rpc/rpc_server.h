@@ -95,6 +95,17 @@ int rpc_stream_send(struct rpc_stream *s, const ProtobufCMessage *msg, struct hv
 /* False once the client cancelled or the server is stopping. */
 bool rpc_stream_alive(struct rpc_stream *s);
 
+/* Client streaming: the handler gets the first message as its request, and
+ * the following ones from rpc_stream_recv, decoded with desc (string fields
+ * checked as for requests). 1: a message in *out (free it with
+ * protobuf_c_message_free_unpacked); 0: the client half-closed, no more
+ * messages; -1: error in st (INVALID_ARGUMENT for a malformed message,
+ * CANCELLED, UNAVAILABLE when stopping). Its one reply is sent with
+ * rpc_stream_send before the handler returns OK. Every message is bounded by
+ * RPC_MAX_RECV_BYTES like a request. */
+int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+		    struct hv_status *st);
+
 /* A streaming handler returns the final status in *st (OK to end normally). */
 typedef void (*rpc_stream_fn)(const struct rpc_call_ctx *ctx, const ProtobufCMessage *req,
 			      struct rpc_stream *stream, struct hv_status *st);

@@ -1,6 +1,7 @@
 /*
- * rpc_stream.c - server-streaming calls (rpc_server.h): one thread per open
- * stream runs the handler, which sends messages one at a time.
+ * rpc_stream.c - streaming calls (rpc_server.h): one thread per open stream
+ * runs the handler, which sends messages one at a time (server streaming) or
+ * receives the client's messages after the first one (client streaming).
  *
  * The call's batches complete on the listener's completion queue; the
  * completion-queue thread hands each completion to the stream's record
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <grpc/byte_buffer_reader.h>
 #include <grpc/slice.h>
 
 #include "callscope.h"
@@ -119,6 +121,47 @@ int rpc_stream_send(struct rpc_stream *s, const ProtobufCMessage *msg, struct hv
 		return hv_status_set(st, HV_CANCELLED, "the client closed the stream");
 	s->sent_md = 1;
 	return 0;
+}
+
+int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+		    struct hv_status *st)
+{
+	grpc_byte_buffer *bb = NULL;
+	grpc_op op;
+
+	*out = NULL;
+	if (!rpc_stream_alive(s)) {
+		if (__atomic_load_n(&s->call->lis->srv->stopping, __ATOMIC_ACQUIRE))
+			return hv_status_set(st, HV_UNAVAILABLE, "hv-agent is shutting down");
+		return hv_status_set(st, HV_CANCELLED, "the client closed the stream");
+	}
+	memset(&op, 0, sizeof op);
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &bb;
+	if (run_op(s, &op, 1) != 0) {
+		if (bb)
+			grpc_byte_buffer_destroy(bb);
+		return hv_status_set(st, HV_CANCELLED, "the client went away in the middle of the stream");
+	}
+	if (!bb)
+		return 0; /* the client half-closed: no more messages */
+	grpc_byte_buffer_reader rd;
+	if (!grpc_byte_buffer_reader_init(&rd, bb)) {
+		grpc_byte_buffer_destroy(bb);
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "%s: unreadable message", s->call->ctx.method);
+	}
+	grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+	grpc_byte_buffer_reader_destroy(&rd);
+	grpc_byte_buffer_destroy(bb);
+	char bad[160];
+	int rc = 0;
+	if (rpc_wire_check_strings(desc, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), bad, sizeof bad) != 0)
+		rc = hv_status_set(st, HV_INVALID_ARGUMENT, "%s: %s", s->call->ctx.method, bad);
+	else if (!(*out = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all))))
+		rc = hv_status_set(st, HV_INVALID_ARGUMENT, "%s: malformed %s message", s->call->ctx.method,
+				   desc->name);
+	grpc_slice_unref(all);
+	return rc < 0 ? -1 : 1;
 }
 
 static void stream_free(struct rpc_stream *s)

@@ -57,6 +57,10 @@ struct agent {
 	 * before it starts serving. */
 	struct rpc_server *srv;
 
+	/* 1 while a LoadImage owns the image staging area (atomic exchange):
+	 * a second upload is refused rather than mixed into the first. */
+	int staging_busy;
+
 	/* MGMT-011 liveness: when hv_ticks last changed, as seen by us. */
 	pthread_mutex_t live_lock;
 	uint64_t last_ticks, last_change_ns;
@@ -188,6 +192,9 @@ void svc_reboot(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rp
 void svc_reset(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_suspend(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_resume(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+
+void svc_load_image(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
+		    struct hv_status *);
 
 void svc_get_faults(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_get_self_test(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);

@@ -22,6 +22,8 @@ static const struct rpc_method methods[] = {
 	{ HVMGR("Reset"), &hvmgr__v1__reset_request__descriptor, svc_reset, NULL },
 	{ HVMGR("Suspend"), &hvmgr__v1__suspend_request__descriptor, svc_suspend, NULL },
 	{ HVMGR("Resume"), &hvmgr__v1__resume_request__descriptor, svc_resume, NULL },
+	/* client streaming: the header is the request, chunks come by rpc_stream_recv */
+	{ HVMGR("LoadImage"), &hvmgr__v1__load_image_request__descriptor, NULL, svc_load_image },
 	{ HVMGR("ListVms"), &hvmgr__v1__list_vms_request__descriptor, svc_list_vms, NULL },
 	{ HVMGR("GetVm"), &hvmgr__v1__get_vm_request__descriptor, svc_get_vm, NULL },
 	{ HVMGR("GetStats"), &hvmgr__v1__get_stats_request__descriptor, svc_get_stats, NULL },

@@ -1,13 +1,18 @@
 /*
  * svc_read.c - the read RPCs of hvmgr.v1: ListVms, GetVm, GetStats and
- * GetConsole. They answer from the shared region (status slots, console
- * rings) and never submit a command, so reads work while a long command runs.
+ * GetConsole. ListVms, GetVm and GetConsole answer from the shared region
+ * (status slots, console rings) and never submit a command, so they work
+ * while a long command runs. GetStats runs hv-core's GET_STATS (MGMT-180)
+ * for the full record; it waits for the command hv-core is running, never
+ * for the state changes queued in the operation queue.
  */
 #include "agent.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats_record.h"
 #include "store.h"
 
 static int is_active(uint32_t state)
@@ -102,23 +107,79 @@ void svc_get_vm(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struc
 	rpc_result_message(res, &resp.base);
 }
 
-static void stats_from_slot(Hvmgr__V1__VmStats *v, const struct hvm_vm_slot *s)
+/* One VM's statistics: the slot's identity and configuration (name, vCPUs,
+ * memory) and hv-core's GET_STATS record (MGMT-180) for every counter. */
+struct stats_msg {
+	Hvmgr__V1__VmStats v;
+	Hvmgr__V1__ExitsByClass exits;
+	char name[HVM_NAME_LEN + 1];
+};
+
+static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const struct hvm_stats *r)
 {
 	Hvmgr__V1__VmStats init = HVMGR__V1__VM_STATS__INIT;
+	Hvmgr__V1__ExitsByClass einit = HVMGR__V1__EXITS_BY_CLASS__INIT;
+	Hvmgr__V1__VmStats *v = &m->v;
 
 	*v = init;
+	m->exits = einit;
+	memcpy(m->name, s->name, HVM_NAME_LEN);
+	m->name[HVM_NAME_LEN] = '\0';
 	v->id = s->id;
-	v->name = (char *)s->name;
-	v->cpu_time_ns = s->cpu_time_ns;
-	v->exits = s->exits;
-	v->irqs_injected = s->irqs_injected;
-	v->doorbells_denied = s->doorbells_denied;
-	v->heartbeat = s->heartbeat;
-	v->heartbeat_age_ns = s->heartbeat_age_ns;
-	v->fault_count = s->fault_count;
-	v->restart_count = s->restart_count;
+	v->name = m->name;
 	v->memory_bytes = s->mem_bytes;
 	v->vcpus = s->vcpus;
+	v->state = (Hvmgr__V1__VmState)r->state;
+	v->stats_time_ns = r->time_ns;
+	v->cpu_time_ns = r->cpu_time_ns;
+	v->exits = r->exits;
+	m->exits.wfx = r->exits_by_class[HVM_EXIT_WFX];
+	m->exits.hvc = r->exits_by_class[HVM_EXIT_HVC];
+	m->exits.smc = r->exits_by_class[HVM_EXIT_SMC];
+	m->exits.dabt = r->exits_by_class[HVM_EXIT_DABT];
+	m->exits.iabt = r->exits_by_class[HVM_EXIT_IABT];
+	m->exits.sysreg = r->exits_by_class[HVM_EXIT_SYSREG];
+	m->exits.irq = r->exits_by_class[HVM_EXIT_IRQ];
+	m->exits.other = r->exits_by_class[HVM_EXIT_OTHER];
+	v->exits_by_class = &m->exits;
+	v->irqs_injected = r->irqs_injected;
+	v->faults = r->faults;
+	v->faults_ignored = r->faults_ignored;
+	v->watchdog_expiries = r->watchdog_expiries;
+	v->restarts = r->restarts;
+	v->doorbells_sent = r->doorbells_sent;
+	v->doorbells_received = r->doorbells_received;
+	v->doorbells_denied = r->doorbells_denied;
+	v->heartbeat = r->heartbeat;
+	v->heartbeat_age_ns = r->heartbeat_age_ns;
+	/* The slot's 32-bit counters, kept for older clients (same values). */
+	v->fault_count = (uint32_t)r->faults;
+	v->restart_count = (uint32_t)r->restarts;
+}
+
+/* Runs GET_STATS for VM `id`. It goes straight to hvlink's command queue,
+ * not through the operation queue (agent_op_enter): a read waits for the one
+ * command hv-core runs (MGMT-111), never for state changes queued behind it.
+ * 1 = record in *out, 0 = the VM is gone (E_BAD_VM: undefined meanwhile;
+ * only when `gone_ok`), -1 = error in st. */
+static int stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok, struct hvm_stats *out,
+		       struct hv_status *st)
+{
+	struct hvlink_cmd c = { .cmd = HVM_CMD_GET_STATS, .vm_id = id };
+	struct hvlink_reply rep;
+	uint8_t buf[sizeof(struct hvm_stats)];
+	char what[96];
+
+	c.data_out = buf;
+	c.data_out_cap = sizeof buf;
+	if (hvlink_command(ag->link, &c, &rep, st) != 0)
+		return -1;
+	if (rep.status == HVM_E_BAD_VM && gone_ok)
+		return 0;
+	snprintf(what, sizeof what, "stats %s", label);
+	if (rep.status != HVM_OK)
+		return status_from_reply(st, what, HVM_CMD_GET_STATS, &rep);
+	return stats_record_check(buf, sizeof buf, rep.ret[0], id, out, st) == 0 ? 1 : -1;
 }
 
 void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
@@ -126,7 +187,7 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 	const Hvmgr__V1__GetStatsRequest *req = (const Hvmgr__V1__GetStatsRequest *)m;
 	struct agent *ag = ctx->app;
 	struct hvm_vm_slot slots[HVM_MAX_VMS];
-	Hvmgr__V1__VmStats vs[HVM_MAX_VMS];
+	struct stats_msg *vs = NULL;
 	Hvmgr__V1__VmStats *ptrs[HVM_MAX_VMS];
 	Hvmgr__V1__HypervisorStats hs = HVMGR__V1__HYPERVISOR_STATS__INIT;
 	Hvmgr__V1__GetStatsResponse resp = HVMGR__V1__GET_STATS_RESPONSE__INIT;
@@ -144,11 +205,27 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 	} else if (hvlink_read_slots(ag->link, slots, &mask, &res->st) != 0) {
 		return;
 	}
+	vs = calloc(HVM_MAX_VMS, sizeof *vs);
+	if (!vs) {
+		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	for (unsigned i = 0; i < HVM_MAX_VMS; i++) {
+		struct hvm_stats rec;
+		char vlabel[HVM_NAME_LEN + 8];
+
 		if (!(mask & (1u << i)))
 			continue;
-		stats_from_slot(&vs[n], &slots[i]);
-		ptrs[n] = &vs[n];
+		snprintf(vlabel, sizeof vlabel, "'%.*s'", (int)HVM_NAME_LEN, slots[i].name);
+		/* A VM undefined between the slot read and its GET_STATS is left
+		 * out of a listing; a VM the caller named is an error. */
+		int rc = stats_fetch(ag, slots[i].id, req->vm ? label : vlabel, !req->vm, &rec, &res->st);
+		if (rc < 0)
+			goto out;
+		if (rc == 0)
+			continue;
+		stats_fill(&vs[n], &slots[i], &rec);
+		ptrs[n] = &vs[n].v;
 		n++;
 	}
 	hs.uptime_ns = info.uptime_ns;
@@ -161,6 +238,8 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 	resp.n_vms = n;
 	resp.vms = ptrs;
 	rpc_result_message(res, &resp.base);
+out:
+	free(vs);
 }
 
 #define CONSOLE_DEFAULT_MAX (16u * 1024u)

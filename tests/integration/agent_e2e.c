@@ -89,3 +89,37 @@ Test(agent_e2e, destroy_then_start)
 	cr_assert_str_eq(out, "running\n\n");
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
+
+/* The value of "  key=N" in domstats' text output; -1 when absent. */
+static long long stat_value(const char *text, const char *key)
+{
+	char needle[96];
+	snprintf(needle, sizeof needle, "  %s=", key);
+	const char *p = strstr(text, needle);
+	return p ? strtoll(p + strlen(needle), NULL, 10) : -1;
+}
+
+Test(agent_e2e, domstats_shows_hv_core_get_stats_record)
+{
+	/* MGMT-180 through GetStats: the demo guest takes timer interrupts and
+	 * makes hypercalls (heartbeat), so hv-core counts exits by class and
+	 * injected interrupts. */
+	cr_assert_eq(HVCTL("domstats", "rtos-demo"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "Domain: 'rtos-demo'\n"), "%s", out);
+	static const char *const keys[] = { "hv.exits.wfx", "hv.exits.hvc", "hv.exits.smc", "hv.exits.dabt",
+					     "hv.exits.iabt", "hv.exits.sysreg", "hv.exits.irq", "hv.exits.other",
+					     "hv.irqs_injected", "fault.count", "fault.ignored",
+					     "watchdog.expiries", "restart.count", "doorbell.sent",
+					     "doorbell.received", "doorbell.denied", "guest.heartbeat",
+					     "guest.heartbeat_age_ns" };
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		cr_assert_geq(stat_value(out, keys[i]), 0, "%s missing: %s", keys[i], out);
+	cr_assert(stat_value(out, "hv.exits.hvc") > 0 || stat_value(out, "hv.exits.irq") > 0, "%s", out);
+	cr_assert_gt(stat_value(out, "hv.irqs_injected"), 0, "%s", out);
+	cr_assert_gt(stat_value(out, "hv.exits"), 0, "%s", out);
+
+	cr_assert_eq(HVCTL("domstats", "--json"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\"exits_by_class\""), "%s", out);
+	cr_assert_not_null(strstr(out, "\"doorbells_received\""), "%s", out);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}

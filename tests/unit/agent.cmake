@@ -41,3 +41,12 @@ if(TARGET hvrpc)
     LIBS hvrpc
     LABELS unit)
 endif()
+if(TARGET hvagent)
+  # The GET_STATS record check (MGMT-180) against the fake region's records.
+  find_library(HV_HOST_FDT_LIB fdt REQUIRED)
+  hv_criterion_test(agent_stats_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_stats_test.c ${CMAKE_CURRENT_LIST_DIR}/hvlink_fakecore.c
+    LIBS hvagent ${HV_HOST_FDT_LIB} pthread
+    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
+    LABELS unit)
+endif()

@@ -23,7 +23,8 @@
 	(HVM_CAP(HVM_CMD_NOP) | HVM_CAP(HVM_CMD_GET_INFO) | HVM_CAP(HVM_CMD_LIST) | HVM_CAP(HVM_CMD_DEFINE) | \
 	 HVM_CAP(HVM_CMD_UNDEFINE) | HVM_CAP(HVM_CMD_START) | HVM_CAP(HVM_CMD_SHUTDOWN) |                   \
 	 HVM_CAP(HVM_CMD_DESTROY) | HVM_CAP(HVM_CMD_REBOOT) | HVM_CAP(HVM_CMD_RESET) |                       \
-	 HVM_CAP(HVM_CMD_SUSPEND) | HVM_CAP(HVM_CMD_RESUME) | HVM_CAP(HVM_CMD_SELFTEST_RESULT))
+	 HVM_CAP(HVM_CMD_SUSPEND) | HVM_CAP(HVM_CMD_RESUME) | HVM_CAP(HVM_CMD_SELFTEST_RESULT) |           \
+	 HVM_CAP(HVM_CMD_GET_STATS))
 
 struct fakecore {
 	int fd;
@@ -33,6 +34,7 @@ struct fakecore {
 	int running, stop, paused;
 	uint64_t commands;
 	uint64_t disabled; /* cmd bits answered E_UNKNOWN_CMD */
+	enum fakecore_stats_defect stats_defect;
 };
 
 volatile struct hvm_regs *fakecore_regs(struct fakecore *fc)
@@ -53,7 +55,9 @@ struct fakecore *fakecore_create(const char *path, uint64_t ram_base, uint64_t m
 	if (!fc)
 		return NULL;
 	fc->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fc->fd < 0 || ftruncate(fc->fd, (off_t)(off + HVM_REGION_SIZE)) != 0)
+	/* A small image staging area (MGMT-004) after the region: the file
+	 * stays sparse, so it costs nothing. */
+	if (fc->fd < 0 || ftruncate(fc->fd, (off_t)(off + HVM_REGION_SIZE + FAKECORE_STAGING_SIZE)) != 0)
 		goto fail;
 	void *p = mmap(NULL, HVM_REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fc->fd, (off_t)off);
 	if (p == MAP_FAILED)
@@ -78,6 +82,8 @@ struct fakecore *fakecore_create(const char *path, uint64_t ram_base, uint64_t m
 	r->off_data = HVM_OFF_DATA;
 	r->data_size = HVM_DATA_SIZE;
 	r->pcpu_count = 4;
+	r->staging_base = mgmt_base + HVM_REGION_SIZE;
+	r->staging_size = FAKECORE_STAGING_SIZE;
 	snprintf((char *)r->hv_version, sizeof r->hv_version, "fakecore-test-double");
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
 		volatile struct hvm_console *c = (volatile struct hvm_console *)(fc->base + HVM_OFF_CONSOLES +
@@ -315,6 +321,63 @@ static uint32_t do_define(struct fakecore *fc, volatile struct hvm_regs *r)
 	return HVM_OK;
 }
 
+/* MGMT-180: a record built from the slot, with fixed per-class exit counts so
+ * tests can check each one reaches the client; or the defect a test asked for. */
+static uint32_t do_stats(struct fakecore *fc, volatile struct hvm_regs *r, uint32_t id)
+{
+	volatile struct hvm_vm_slot *sl = slot_at(fc, id);
+	struct hvm_stats s;
+
+	memset(&s, 0, sizeof s);
+	s.magic = HVM_STATS_MAGIC;
+	s.version = HVM_STATS_VERSION;
+	s.size = sizeof s;
+	s.vm_id = id;
+	s.state = sl->state;
+	s.time_ns = r->uptime_ns;
+	s.cpu_time_ns = sl->cpu_time_ns;
+	for (unsigned c = 0; c < HVM_EXIT__COUNT; c++) {
+		s.exits_by_class[c] = 10u + c;
+		s.exits += s.exits_by_class[c];
+	}
+	s.irqs_injected = 7;
+	s.faults = sl->fault_count;
+	s.faults_ignored = 1;
+	s.watchdog_expiries = 2;
+	s.restarts = sl->restart_count;
+	s.doorbells_sent = 3;
+	s.doorbells_received = 4;
+	s.doorbells_denied = 5;
+	s.heartbeat = sl->heartbeat;
+	s.heartbeat_age_ns = sl->heartbeat_age_ns;
+	r->ret[0] = sizeof s;
+	switch (fc->stats_defect) {
+	case FAKECORE_STATS_OK:
+		break;
+	case FAKECORE_STATS_BAD_MAGIC:
+		s.magic = 0x12345678u;
+		break;
+	case FAKECORE_STATS_BAD_VERSION:
+		s.version = 9;
+		break;
+	case FAKECORE_STATS_BAD_SIZE:
+		s.size = 128;
+		break;
+	case FAKECORE_STATS_SHORT:
+		r->ret[0] = 64;
+		break;
+	}
+	memcpy((void *)(fc->base + HVM_OFF_DATA), &s, sizeof s);
+	return HVM_OK;
+}
+
+void fakecore_stats_defect(struct fakecore *fc, enum fakecore_stats_defect d)
+{
+	pthread_mutex_lock(&fc->lock);
+	fc->stats_defect = d;
+	pthread_mutex_unlock(&fc->lock);
+}
+
 static uint32_t execute(struct fakecore *fc, volatile struct hvm_regs *r)
 {
 	uint32_t cmd = r->cmd, id = r->vm_id;
@@ -396,6 +459,8 @@ static uint32_t execute(struct fakecore *fc, volatile struct hvm_regs *r)
 		set_state(fc, id, HVM_VM_RUNNING, HVM_R_USER);
 		event_locked(fc, HVM_EV_RESUMED, id, 0, HVM_R_USER);
 		return HVM_OK;
+	case HVM_CMD_GET_STATS:
+		return do_stats(fc, r, id);
 	default:
 		return refuse(r, HVM_E_UNKNOWN_CMD, "command not implemented");
 	}

@@ -18,6 +18,8 @@
 #include "hvmgmt.h"
 
 #define FAKECORE_RAM_BASE 0x40000000ull
+/* The staging area follows the management region in the file. */
+#define FAKECORE_STAGING_SIZE (4ull << 20)
 
 struct fakecore;
 
@@ -58,6 +60,18 @@ void fakecore_pause(struct fakecore *fc, bool paused);
 
 /* Makes a command code answer E_UNKNOWN_CMD (and clears its caps bit). */
 void fakecore_disable_cmd(struct fakecore *fc, uint32_t cmd);
+
+/* GET_STATS answers a valid MGMT-180 record (exits_by_class[c] = 10 + c,
+ * irqs_injected 7, faults_ignored 1, watchdog_expiries 2, doorbells sent 3,
+ * received 4, denied 5), or one with the defect set here. */
+enum fakecore_stats_defect {
+	FAKECORE_STATS_OK,
+	FAKECORE_STATS_BAD_MAGIC,
+	FAKECORE_STATS_BAD_VERSION,
+	FAKECORE_STATS_BAD_SIZE,
+	FAKECORE_STATS_SHORT, /* ret[0] = 64 */
+};
+void fakecore_stats_defect(struct fakecore *fc, enum fakecore_stats_defect d);
 
 /* Commands answered so far; the last command's code and data length. */
 uint64_t fakecore_commands(struct fakecore *fc);

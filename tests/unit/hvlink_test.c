@@ -674,3 +674,67 @@ Test(hvlink_rings, corrupt_console_header_is_an_error)
 	cr_assert_eq(hvlink_read_console(lnk, 0, 0, buf, sizeof buf, &n, &start, &next, &lost, &st), -1);
 	cr_assert_eq(st.code, HV_DATA_LOSS);
 }
+
+/* ---- the image staging area (MGMT-004, MGMT-048) ---- */
+
+TestSuite(hvlink_staging, .init = setup, .fini = teardown);
+
+Test(hvlink_staging, a_write_lands_in_the_staging_area_of_the_ram_file)
+{
+	struct hv_status st;
+	uint64_t base, size;
+	const char msg[] = "guest image bytes";
+
+	make_core();
+	open_link(0);
+	cr_assert_eq(hvlink_staging_info(lnk, &base, &size, &st), 0, "%s", st.msg);
+	cr_assert_eq(base, HVM_DEFAULT_BASE + HVM_REGION_SIZE);
+	cr_assert_eq(size, FAKECORE_STAGING_SIZE);
+	/* Across a page boundary and at the very end. */
+	cr_assert_eq(hvlink_staging_write(lnk, 4090, msg, sizeof msg, &st), 0, "%s", st.msg);
+	cr_assert_eq(hvlink_staging_write(lnk, size - 3, "end", 3, &st), 0, "%s", st.msg);
+	int fd = open(ram, O_RDONLY);
+	char got[sizeof msg], end[3];
+	uint64_t at = base - FAKECORE_RAM_BASE;
+	cr_assert_eq(pread(fd, got, sizeof got, (off_t)(at + 4090)), (ssize_t)sizeof got);
+	cr_assert_eq(pread(fd, end, 3, (off_t)(at + size - 3)), 3);
+	close(fd);
+	cr_assert_eq(memcmp(got, msg, sizeof msg), 0);
+	cr_assert_eq(memcmp(end, "end", 3), 0);
+}
+
+Test(hvlink_staging, a_write_beyond_the_area_is_refused_naming_its_size)
+{
+	struct hv_status st;
+
+	make_core();
+	open_link(0);
+	cr_assert_eq(hvlink_staging_write(lnk, FAKECORE_STAGING_SIZE - 2, "abc", 3, &st), -1);
+	cr_assert_eq(st.code, HV_INVALID_ARGUMENT);
+	cr_assert_not_null(strstr(st.msg, "do not fit the 4194304-byte staging area"), "%s", st.msg);
+	cr_assert_eq(hvlink_staging_write(lnk, UINT64_MAX - 1, "abc", 3, &st), -1);
+	cr_assert_eq(st.code, HV_INVALID_ARGUMENT, "%s", st.msg);
+}
+
+Test(hvlink_staging, a_staging_area_the_region_publishes_badly_is_refused)
+{
+	struct hv_status st;
+	uint64_t base, size;
+
+	make_core();
+	open_link(0);
+	fakecore_regs(fc)->staging_size = 0;
+	cr_assert_eq(hvlink_staging_write(lnk, 0, "a", 1, &st), -1);
+	cr_assert_eq(st.code, HV_FAILED_PRECONDITION, "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, "staging_size 0"), "%s", st.msg);
+	/* Beyond the end of the RAM file: never mapped. */
+	fakecore_regs(fc)->staging_size = 1ull << 40;
+	cr_assert_eq(hvlink_staging_info(lnk, &base, &size, &st), -1);
+	cr_assert_eq(st.code, HV_UNAVAILABLE, "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, "beyond the end of"), "%s", st.msg);
+	/* Below guest RAM. */
+	fakecore_regs(fc)->staging_size = 4096;
+	fakecore_regs(fc)->staging_base = 0x1000;
+	cr_assert_eq(hvlink_staging_write(lnk, 0, "a", 1, &st), -1);
+	cr_assert_not_null(strstr(st.msg, "outside guest RAM"), "%s", st.msg);
+}
