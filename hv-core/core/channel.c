@@ -86,17 +86,33 @@ int64_t channel_doorbell(struct vm *vm, uint64_t id)
 		struct vm *p = &vms[i];
 		if (!p->used || p == vm || strcmp(p->cfg.name, ch->peer) != 0)
 			continue;
-		const struct vmcfg_channel *pe = peer_end(vmdef_config(i), vm->cfg.name, ch);
-		if (!pe || (p->state != HVM_VM_RUNNING && p->state != HVM_VM_PAUSED &&
-			    p->state != HVM_VM_SHUTDOWN))
-			break; /* peer not (or no longer) a party, or not running */
-		__atomic_add_fetch(&p->coop->doorbells[pe->id], 1, __ATOMIC_RELEASE);
-		__atomic_add_fetch(&p->stats.doorbells_received, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&vm->stats.doorbells_sent, 1, __ATOMIC_RELAXED);
-		/* counted in irqs_injected when it reaches a list register (vgic_flush) */
-		if (pe->doorbell_spi != VMCFG_NO_SPI)
-			vgic_inject(p, NULL, 32 + pe->doorbell_spi);
-		return 0;
+		/* The look above raced nothing harmful (a name being rewritten is
+		 * still a terminated string). Before anything of the peer is used,
+		 * its lock: vm_create() reuses a slot, and vm_op_undefine() gives
+		 * one up, under it, so the slot is the same defined VM (gen) for as
+		 * long as this ring uses it. The state is checked before the
+		 * peer's configuration is read: that changes only while the VM is
+		 * not running. */
+		uint32_t gen = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+		int rung = 0;
+		spin_lock(&p->lock);
+		if (p->used && p->gen == gen && strcmp(p->cfg.name, ch->peer) == 0 &&
+		    (p->state == HVM_VM_RUNNING || p->state == HVM_VM_PAUSED ||
+		     p->state == HVM_VM_SHUTDOWN)) {
+			const struct vmcfg_channel *pe = peer_end(vmdef_config(i), vm->cfg.name, ch);
+			if (pe) { /* else: peer not (or no longer) a party */
+				__atomic_add_fetch(&p->coop->doorbells[pe->id], 1, __ATOMIC_RELEASE);
+				__atomic_add_fetch(&p->stats.doorbells_received, 1, __ATOMIC_RELAXED);
+				__atomic_add_fetch(&vm->stats.doorbells_sent, 1, __ATOMIC_RELAXED);
+				/* counted in irqs_injected when it reaches a list
+				 * register (vgic_flush) */
+				if (pe->doorbell_spi != VMCFG_NO_SPI)
+					vgic_inject(p, NULL, 32 + pe->doorbell_spi);
+				rung = 1;
+			}
+		}
+		spin_unlock(&p->lock);
+		return rung ? 0 : deny(vm, id, HVG_HC_E_DENIED);
 	}
 	return deny(vm, id, HVG_HC_E_DENIED);
 }

@@ -100,6 +100,32 @@ static enum hvm_status check_config(const struct vm_config *c, char *msg, unsign
 	return HVM_OK;
 }
 
+/* Clears a slot for a new VM, all but what a peer may be using at this very
+ * moment: a doorbell of another VM (channel.c) may be waiting for or holding
+ * this slot's locks, or be about to write its cooperation page. Zeroing a held
+ * ticket lock would let two CPUs in (or none); a NULL coop would fault
+ * hv-core. So the three locks, coop and gen survive; everything else is
+ * zeroed. Caller holds vm->lock (a doorbell holds it while it uses the slot). */
+#define VM_OFF(f) __builtin_offsetof(struct vm, f)
+_Static_assert(VM_OFF(vgic) < VM_OFF(coop) && VM_OFF(coop) < VM_OFF(lock) &&
+		       VM_OFF(console_lock) == VM_OFF(lock) + sizeof(spinlock_t) &&
+		       VM_OFF(gen) == VM_OFF(console_lock) + sizeof(spinlock_t) &&
+		       __builtin_offsetof(struct vgic_dist, lock) == 0,
+	       "slot_reset() keeps the locks, coop and gen");
+
+static void zero(struct vm *vm, size_t from, size_t to)
+{
+	memset((uint8_t *)vm + from, 0, to - from);
+}
+
+static void slot_reset(struct vm *vm)
+{
+	zero(vm, 0, VM_OFF(vgic));
+	zero(vm, VM_OFF(vgic) + sizeof(spinlock_t), VM_OFF(coop));
+	zero(vm, VM_OFF(coop) + sizeof(vm->coop), VM_OFF(lock));
+	zero(vm, VM_OFF(gen) + sizeof(vm->gen), sizeof(*vm));
+}
+
 enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *msg, unsigned msglen)
 {
 	enum hvm_status st = check_config(cfg, msg, msglen);
@@ -113,17 +139,18 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 		return HVM_E_NO_SPACE;
 	}
 	struct vm *vm = &vms[id];
-	/* a slot used before keeps its cooperation page (one page per slot at
-	 * most): a peer's doorbell racing an UNDEFINE may still write to it */
-	volatile struct hvg_coop_page *coop = vm->coop;
-	memset(vm, 0, sizeof(*vm));
-	vm->id = id;
-	vm->cfg = *cfg;
-	vm->coop = coop ? coop : page_alloc(1);
+	if (!vm->coop) /* one page per slot, for good: see slot_reset() */
+		vm->coop = page_alloc(1);
 	if (!vm->coop) {
 		hv_snprintf(msg, msglen, "'%s': out of memory for the cooperation page", cfg->name);
 		return HVM_E_INTERNAL;
 	}
+	spin_lock(&vm->lock); /* a peer's doorbell checks used and gen under it */
+	slot_reset(vm);
+	vm->gen++;
+	vm->id = id;
+	vm->cfg = *cfg;
+	spin_unlock(&vm->lock);
 	vm->coop_ipa = HV_COOP_IPA;
 	/* VMID 0 is left unused so a stale VTTBR never matches a live VM */
 	if ((st = stage2_init(&vm->s2, (uint16_t)(id + 1), msg, msglen)) != HVM_OK ||
@@ -141,9 +168,11 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 			p++;
 		vm->vcpu[i] = (struct vcpu){ .vm = vm, .id = i, .pcpu = p++ };
 	}
+	spin_lock(&vm->lock);
 	vm->state = HVM_VM_SHUTOFF;
 	vm->reason = HVM_R_DEFINED;
 	vm->used = 1;
+	spin_unlock(&vm->lock);
 	console_init(vm);
 	heartbeat_reset(vm, timer_uptime_ns());
 	mgmt_publish_slot(vm);

@@ -15,6 +15,7 @@
 #include "vcpu.h"
 
 #define HV_MAX_VCPUS 4
+#define VM_FAULT_KINDS 8 /* > the largest enum hvm_fault_kind */
 
 /* What a VM is made of (docs/vm-config.md will define the device-tree form). */
 struct vm_config {
@@ -73,8 +74,12 @@ struct vm {
 	uint64_t entry_ipa;
 	struct vpl011 uart;
 	struct vm_console_line line;
+	/* Kept across reuse of the slot (vm_create()): a peer's doorbell may be
+	 * waiting for or holding these locks, and may write the cooperation page
+	 * (coop above), while the slot is undefined and defined again. */
 	spinlock_t lock;         /* state changes, slot and fault record writes     */
 	spinlock_t console_lock;
+	uint32_t gen;            /* incremented by every vm_create() of this slot   */
 	uint64_t hb_last;        /* heartbeat.c */
 	uint64_t hb_changed_ns;
 	uint32_t fault_count;
@@ -91,6 +96,10 @@ struct vm {
 	int      selftest_blocked;    /* depends on a failed boot self-test check   */
 	uint64_t restart_times[100];  /* ring of recent policy restarts (budget)    */
 	uint32_t restart_ring;
+	/* MGMT-052: rate limit of FAULT/WATCHDOG events, per fault kind */
+	uint64_t fault_ev_ns[VM_FAULT_KINDS];   /* time of the last event            */
+	uint32_t fault_ev_quiet[VM_FAULT_KINDS];/* faults not reported since          */
+	uint64_t fault_ev_seq[VM_FAULT_KINDS];  /* event number of the last event    */
 	struct vm_stats {             /* GET_STATS counters not kept per vCPU       */
 		uint64_t irqs_injected;
 		uint64_t doorbells_sent;

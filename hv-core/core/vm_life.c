@@ -425,7 +425,9 @@ enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len)
 			__atomic_store_n(&p->vcpu, NULL, __ATOMIC_RELEASE);
 	}
 	hv_log("vm %u '%s' undefined", id, vm->cfg.name);
+	spin_lock(&vm->lock); /* a peer's doorbell in progress finishes first */
 	vm->used = 0;
+	spin_unlock(&vm->lock);
 	stage2_destroy(&vm->s2); /* its table pages back to the heap: no leak per cycle */
 	mgmt_clear_slot(id);
 	events_append(HVM_EV_UNDEFINED, id, 0, HVM_R_UNKNOWN);
@@ -434,12 +436,41 @@ enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len)
 
 /* ---- faults ------------------------------------------------------------------ */
 
+/* MGMT-052: a fault that leaves the VM running (policy ignore, a guest
+ * report) appends its FAULT/WATCHDOG event and logs its line at most once per
+ * VM and fault kind per FAULT_EVENT_GAP_NS, so a guest faulting or reporting in
+ * a loop can neither push other VMs' events out of the ring nor hold the log.
+ * Every occurrence is still counted (fault_count, faults_ignored) and written
+ * to the fault record. The next event of that kind carries the number left
+ * unreported in detail bits 8..31 (HVM_EV_FAULT_SUPPRESSED). A fault that
+ * stops or restarts the VM is always reported. Caller holds vm->lock.
+ * Returns 1 when the event is due, with *quiet = occurrences not reported. */
+#define FAULT_EVENT_GAP_NS 100000000ull
+
+static int fault_event_due(struct vm *vm, uint32_t kind, int always, uint64_t now, uint32_t *quiet)
+{
+	uint32_t k = kind < VM_FAULT_KINDS ? kind : 0;
+	*quiet = 0;
+	if (!always && vm->fault_ev_ns[k] && now - vm->fault_ev_ns[k] < FAULT_EVENT_GAP_NS) {
+		if (vm->fault_ev_quiet[k] < HVM_EV_FAULT_SUPPRESSED_MAX)
+			vm->fault_ev_quiet[k]++;
+		return 0;
+	}
+	*quiet = vm->fault_ev_quiet[k];
+	vm->fault_ev_quiet[k] = 0;
+	vm->fault_ev_ns[k] = now ? now : 1;
+	return 1;
+}
+
 /* Fills the fault record (MGMT-160) with the gen protocol; caller holds vm->lock.
- * f may be NULL (watchdog: no guest context is at hand on the service CPU). */
+ * f may be NULL (watchdog: no guest context is at hand on the service CPU).
+ * With emit 0 (MGMT-052) no event is appended and seq keeps naming the last
+ * event of that kind. */
 static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, uint32_t kind,
-			 uint64_t esr, uint32_t action, uint32_t event_type, uint32_t detail)
+			 uint64_t esr, uint32_t action, uint32_t event_type, uint32_t detail, int emit)
 {
 	volatile struct hvm_fault *r = mgmt_fault(vm->id);
+	uint32_t k = kind < VM_FAULT_KINDS ? kind : 0;
 	uint32_t gen = r->gen;
 	__atomic_store_n(&r->gen, gen | 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -455,7 +486,9 @@ static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, ui
 	r->sp_el1 = f ? read_sysreg(sp_el1) : 0;
 	for (unsigned i = 0; i < 31; i++)
 		r->x[i] = f ? f->x[i] : 0;
-	r->seq = events_append(event_type, vm->id, detail, vm->reason);
+	if (emit)
+		vm->fault_ev_seq[k] = events_append(event_type, vm->id, detail, vm->reason);
+	r->seq = vm->fault_ev_seq[k];
 	__atomic_store_n(&r->gen, (gen | 1) + 1, __ATOMIC_RELEASE);
 }
 
@@ -487,7 +520,7 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 {
 	uint64_t now = timer_uptime_ns();
 	uint32_t fault_ev = kind == HVM_F_WATCHDOG ? HVM_EV_WATCHDOG : HVM_EV_FAULT;
-	uint32_t action, lifecycle_ev = 0;
+	uint32_t action, lifecycle_ev = 0, quiet;
 	spin_lock(&vm->lock);
 	vm->fault_count++;
 	if (kind == HVM_F_WATCHDOG)
@@ -513,7 +546,9 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 		set_state(vm, HVM_VM_CRASHED, kind == HVM_F_WATCHDOG ? HVM_R_WATCHDOG : HVM_R_CRASHED);
 		lifecycle_ev = HVM_EV_CRASHED;
 	}
-	record_fault(vm, v, f, kind, esr, action, fault_ev, kind);
+	int emit = fault_event_due(vm, kind, action != HVM_ACT_IGNORE, now, &quiet);
+	record_fault(vm, v, f, kind, esr, action, fault_ev, kind | quiet << HVM_EV_FAULT_SUPPRESSED_SHIFT,
+		     emit);
 	if (lifecycle_ev)
 		events_append(lifecycle_ev, vm->id,
 			      lifecycle_ev == HVM_EV_RESTARTED ? vm->restart_count : kind, vm->reason);
@@ -523,9 +558,10 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 		vm_kick(vm);
 	static const char *const act_names[] = { "recorded", "ignored", "VM stopped", "VM restarting",
 						 "restart budget exhausted, VM stopped" };
-	hv_log("vm %u '%s' FAULT: %s (ESR 0x%lx, ELR 0x%lx): %s", vm->id, vm->cfg.name,
-	       fault_name(kind), (unsigned long)esr, (unsigned long)(f ? f->elr : 0),
-	       action < 5 ? act_names[action] : "?");
+	if (emit)
+		hv_log("vm %u '%s' FAULT: %s (ESR 0x%lx, ELR 0x%lx): %s (%u more not reported)",
+		       vm->id, vm->cfg.name, fault_name(kind), (unsigned long)esr,
+		       (unsigned long)(f ? f->elr : 0), action < 5 ? act_names[action] : "?", quiet);
 	return action;
 }
 
@@ -546,12 +582,17 @@ void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr)
 void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code)
 {
 	struct vm *vm = v->vm;
-	hv_log("vm %u '%s' reports fault code 0x%lx", vm->id, vm->cfg.name, (unsigned long)code);
+	uint32_t quiet;
 	spin_lock(&vm->lock);
 	vm->fault_count++;
+	/* MGMT-052, GABI-033: a guest reporting in a loop is rate-limited */
+	int emit = fault_event_due(vm, HVM_F_GUEST_REPORT, 0, timer_uptime_ns(), &quiet);
 	record_fault(vm, v, f, HVM_F_GUEST_REPORT, read_sysreg(esr_el2), HVM_ACT_NONE, HVM_EV_FAULT,
-		     HVM_F_GUEST_REPORT);
+		     HVM_F_GUEST_REPORT | quiet << HVM_EV_FAULT_SUPPRESSED_SHIFT, emit);
 	spin_unlock(&vm->lock);
+	if (emit)
+		hv_log("vm %u '%s' reports fault code 0x%lx (%u more reports not logged)", vm->id,
+		       vm->cfg.name, (unsigned long)code, quiet);
 }
 
 void vm_guest_reset(struct vcpu *v)

@@ -133,12 +133,19 @@ enum hvm_event_type {
 	HVM_EV_SHUTDOWN = 6,
 	HVM_EV_PMSUSPENDED = 7,
 	HVM_EV_CRASHED = 8,
-	HVM_EV_FAULT = 16,          /* detail: fault kind, see hvm_fault_kind      */
-	HVM_EV_WATCHDOG = 17,       /* heartbeat missed                            */
+	HVM_EV_FAULT = 16,          /* detail: fault kind (bits 0..7), see below   */
+	HVM_EV_WATCHDOG = 17,       /* heartbeat missed; detail as for FAULT       */
 	HVM_EV_RESTARTED = 18,      /* restarted by fault policy; detail = count   */
 	HVM_EV_SELFTEST = 19,       /* detail: failed check bits                   */
 	HVM_EV_DOORBELL_DENIED = 20 /* detail: channel id                          */
 };
+
+/* MGMT-052: FAULT and WATCHDOG events of a VM that runs on are appended at
+ * most once per VM and fault kind per 100 ms; detail bits 8..31 count the
+ * faults of that kind not reported since the previous event (saturating). */
+#define HVM_EV_FAULT_KIND_MASK        0xFFu
+#define HVM_EV_FAULT_SUPPRESSED_SHIFT 8u
+#define HVM_EV_FAULT_SUPPRESSED_MAX   0xFFFFFFu
 
 /* MGMT-050: vm_id of an event that concerns no single VM (e.g. a self-test
  * failure when no VM is defined). */

@@ -50,6 +50,8 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-140", NULL },
 	{ "MGMT-050", NULL },
 	{ "MGMT-051", NULL },
+	{ "MGMT-052", "needs a guest faulting in a loop; tests hvcore_fault (fault_reports_in_a_loop_*, "
+		      "ignored_faults_in_a_loop_*)" },
 	{ "MGMT-160", NULL },
 	{ "MGMT-161", NULL },
 	{ "MGMT-060", NULL },

@@ -222,6 +222,125 @@ Test(hvcore_fault, doorbell_flood_is_refused_counted_and_contained)
 	rtos_is_healthy();
 }
 
+/* MGMT-052, GABI-033: guest name faults in a tight loop (kind, policy) beside
+ * rtos-demo for a few seconds of hv-core ticks: every fault is counted, but
+ * its FAULT events are rate-limited and carry how many were left unreported,
+ * so an event of another VM appended meanwhile is not pushed out of the ring. */
+static void fault_flood_is_counted_but_rate_limited(const char *name, const char *guest,
+						    const char *policy, uint32_t kind)
+{
+	uint64_t ev0 = q.regs->ev_head, ov0 = q.regs->ev_overflow;
+	int id = run_guest(name, guest, policy, 0, 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 1000, WAIT_S), 0, "%s", q.err);
+	/* an event of another VM while the flood goes on */
+	cr_assert_eq(cmd(HVM_CMD_SUSPEND, rtos, 0).status, HVM_OK);
+	cr_assert_eq(cmd(HVM_CMD_RESUME, rtos, 0).status, HVM_OK);
+	struct hvm_event e;
+	int64_t susp = -1;
+	for (uint64_t s = ev0; s < q.regs->ev_head && susp < 0; s++)
+		if (hvq_read_event(&q, s, &e) == 0 && e.type == HVM_EV_SUSPENDED && e.vm_id == (uint32_t)rtos)
+			susp = (int64_t)s;
+	cr_assert_geq(susp, 0, "rtos-demo's SUSPENDED event was appended");
+	cr_assert_eq(mu_wait_ticks(&q, 300), 0, "%s", q.err); /* about 3 s of flooding */
+
+	struct hvm_vm_slot s = mu_slot(&q, id);
+	cr_assert_eq(s.state, HVM_VM_RUNNING);
+	cr_assert_geq(s.fault_count, 1000, "every fault is counted");
+	cr_assert_eq(q.regs->ev_overflow, ov0, "the flood pushed no event out of the ring");
+	cr_assert_eq(hvq_read_event(&q, (uint64_t)susp, &e), 0, "%s", q.err);
+	cr_assert_eq(e.type, HVM_EV_SUSPENDED, "rtos-demo's event is still in the ring");
+	cr_assert_eq(e.vm_id, (uint32_t)rtos);
+	/* few events, each naming the kind and what it did not report */
+	uint64_t events = 0, reported = 0, carried = 0;
+	for (uint64_t n = ev0; n < q.regs->ev_head; n++) {
+		if (hvq_read_event(&q, n, &e) != 0 || e.type != HVM_EV_FAULT || e.vm_id != (uint32_t)id)
+			continue;
+		cr_assert_eq(e.detail & HVM_EV_FAULT_KIND_MASK, kind);
+		uint64_t quiet = e.detail >> HVM_EV_FAULT_SUPPRESSED_SHIFT;
+		events++;
+		reported += 1 + quiet;
+		carried += quiet ? 1 : 0;
+	}
+	cr_assert_gt(events, 0);
+	cr_assert_lt(events, s.fault_count / 10, "%lu events for %u faults", (unsigned long)events,
+		     s.fault_count);
+	cr_assert_gt(carried, 0, "an event carries the number of faults not reported");
+	cr_assert_leq(reported, s.fault_count);
+	struct hvm_fault f = fault_of(id);
+	cr_assert_eq(f.kind, kind);
+	cr_assert_eq(hvq_read_event(&q, f.seq, &e), 0, "the record names the kind's latest event");
+	cr_assert_eq(e.type, HVM_EV_FAULT);
+	cr_assert_eq(e.vm_id, (uint32_t)id);
+	/* and the count goes on */
+	cr_assert_eq(mu_wait_ticks(&q, 10), 0, "%s", q.err);
+	cr_assert_gt(mu_slot(&q, id).fault_count, s.fault_count);
+	rtos_is_healthy();
+}
+
+Test(hvcore_fault, fault_reports_in_a_loop_are_counted_but_rate_limited)
+{
+	fault_flood_is_counted_but_rate_limited("reporter", "fault-loop", "stop", HVM_F_GUEST_REPORT);
+}
+
+Test(hvcore_fault, ignored_faults_in_a_loop_are_counted_but_rate_limited)
+{
+	fault_flood_is_counted_but_rate_limited("abuser", "access-loop", "ignore", HVM_F_STAGE2_ABORT);
+	struct hvq_reply r = cmd(HVM_CMD_GET_STATS, hvq_find_vm(&q, "abuser"), 0);
+	cr_assert_eq(r.status, HVM_OK);
+	struct hvm_stats st;
+	memcpy(&st, (const void *)(q.mgmt + HVM_OFF_DATA), sizeof(st));
+	cr_assert_geq(st.faults_ignored, 1000);
+	cr_assert_eq(st.faults_ignored, st.faults);
+}
+
+/* vm_create() reusing a slot while a peer's doorbells hit it: the peer of a
+ * granted channel is defined, started, destroyed and undefined over and over
+ * while "db-ring" rings it as fast as it can. hv-core must neither fault nor
+ * wedge: its ticks advance, commands answer, rtos-demo beats, and rings that
+ * found the peer running reached it. */
+Test(hvcore_fault, slot_reuse_under_a_doorbell_flood_is_safe)
+{
+	const char *ring_end =
+		"  to-peer { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"reused\";"
+		" shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\", \"write\", \"doorbell-send\"; };\n";
+	const char *peer_end =
+		"  to-ring { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"ringer\";"
+		" shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\"; doorbell-spi = <10>; };\n";
+	struct mu_vm ring = { .name = "ringer", .cpu = 2, .mem_pa = 0x50000000, .extra = ring_end };
+	struct mu_vm peer = { .name = "reused", .cpu = 3, .mem_pa = 0x52000000, .extra = peer_end };
+	int ip = mu_define_guest(&q, &peer, "chan-ping", STAGE_B);
+	cr_assert_geq(ip, 0, "%s", q.err);
+	int ir = mu_define_guest(&q, &ring, "db-ring", STAGE_A);
+	cr_assert_geq(ir, 0, "%s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_START, ir, 0).status, HVM_OK);
+	cr_assert_eq(mu_wait_heartbeat(&q, ir, 1000, WAIT_S), 0, "%s", q.err);
+	for (int i = 0; i < 25; i++) {
+		if (ip < 0) {
+			ip = mu_define_guest(&q, &peer, "chan-ping", STAGE_B);
+			cr_assert_geq(ip, 0, "round %d: %s", i, q.err);
+		}
+		struct hvq_reply r = cmd(HVM_CMD_START, ip, 0);
+		cr_assert_eq(r.status, HVM_OK, "round %d: START %s", i, r.msg);
+		cr_assert_eq(mu_wait_ticks(&q, 2), 0, "round %d: %s", i, q.err);
+		cr_assert_eq(cmd(HVM_CMD_DESTROY, ip, 0).status, HVM_OK, "round %d", i);
+		r = cmd(HVM_CMD_UNDEFINE, ip, 0);
+		cr_assert_eq(r.status, HVM_OK, "round %d: UNDEFINE %s", i, r.msg);
+		ip = -1;
+	}
+	cr_assert_eq(mu_wait_ticks(&q, 10), 0, "hv-core still ticks: %s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_GET_INFO, 0, 0).status, HVM_OK);
+	struct hvm_vm_slot s = mu_slot(&q, ir);
+	cr_assert_eq(s.state, HVM_VM_RUNNING);
+	cr_assert_eq(s.fault_count, 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, ir, s.heartbeat, WAIT_S), 0, "the ringer runs on: %s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_GET_STATS, ir, 0).status, HVM_OK);
+	struct hvm_stats st;
+	memcpy(&st, (const void *)(q.mgmt + HVM_OFF_DATA), sizeof(st));
+	cr_assert_gt(st.doorbells_sent, 0, "rings reached the peer while it ran");
+	cr_assert_gt(st.doorbells_denied, 0, "and were refused while it did not");
+	rtos_is_healthy();
+}
+
 /* REQ-SAF-07: a granted doorbell reaches the peer; the reverse direction,
  * not granted, is refused. */
 Test(hvcore_fault, channel_doorbells_follow_the_configured_direction)
