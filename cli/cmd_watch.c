@@ -93,11 +93,11 @@ static bool event_matches(const Hvmgr__V1__Event *e, const char *filter)
 static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 {
 	if (json) {
-		json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:I}", "seq", (json_int_t)e->seq,
+		json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:I}", "seq", (json_int_t)e->seq,
 				      "time_ns", (json_int_t)e->time_ns, "class", event_class(e->type), "type",
 				      fmt_event(e->type), "vm_id", (json_int_t)e->vm_id, "vm_name", e->vm_name,
 				      "detail", (json_int_t)e->detail, "reason", fmt_reason(e->reason), "lost_before",
-				      (json_int_t)e->lost_before);
+				      (json_int_t)e->lost_before, "suppressed", (json_int_t)e->suppressed);
 		json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(j);
@@ -121,6 +121,9 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 	if (e->type <= 8)
 		printf("event 'lifecycle' for domain '%s': %s %s (seq %" PRIu64 ")\n", name, fmt_event(e->type),
 		       reason, e->seq);
+	else if (e->type == 16 && e->suppressed)
+		printf("event 'fault' for domain '%s': %s, %u more held back by the rate limit (seq %" PRIu64 ")\n",
+		       name, fmt_fault_kind((int)e->detail), e->suppressed, e->seq);
 	else if (e->type == 16)
 		printf("event 'fault' for domain '%s': %s (seq %" PRIu64 ")\n", name, fmt_fault_kind((int)e->detail),
 		       e->seq);

@@ -61,6 +61,11 @@ void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
 			ev.vm_id = r->ev.vm_id;
 			ev.vm_name = (char *)r->vm_name;
 			ev.detail = r->ev.detail;
+			if (r->ev.type == HVM_EV_FAULT || r->ev.type == HVM_EV_WATCHDOG) {
+				/* MGMT-052: kind in the low bits, suppressed count above */
+				ev.detail = r->ev.detail & HVM_EV_FAULT_KIND_MASK;
+				ev.suppressed = r->ev.detail >> HVM_EV_FAULT_SUPPRESSED_SHIFT;
+			}
 			ev.reason = (Hvmgr__V1__VmReason)r->ev.reason;
 			ev.lost_before = carried_lost;
 			if (rpc_stream_send(s, &ev.base, st) != 0) {

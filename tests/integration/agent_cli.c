@@ -520,6 +520,25 @@ Test(agent_cli, events_stream_and_resume)
 	expect_clean_stop();
 }
 
+Test(agent_cli, fault_events_split_kind_and_suppressed_count)
+{
+	json_error_t jerr;
+
+	/* MGMT-052: hv-core carries the kind in bits 0..7 and the number of events its rate
+	 * limit held back in bits 8..31; the agent hands them out as two fields. */
+	fakecore_event(fc, HVM_EV_FAULT, 0, HVM_F_GUEST_REPORT | (41u << HVM_EV_FAULT_SUPPRESSED_SHIFT),
+		       HVM_R_BOOTED);
+	cr_assert_eq(HVCTL("event", "--oldest", "--count", "1"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "41 more held back by the rate limit"), "%s", out);
+	cr_assert_eq(HVCTL("event", "--oldest", "--count", "1", "--json"), 0, "%s", err);
+	json_t *j = json_loads(out, 0, &jerr);
+	cr_assert_not_null(j, "%s: %s", jerr.text, out);
+	cr_assert_eq(json_integer_value(json_object_get(j, "detail")), HVM_F_GUEST_REPORT, "%s", out);
+	cr_assert_eq(json_integer_value(json_object_get(j, "suppressed")), 41, "%s", out);
+	json_decref(j);
+	expect_clean_stop();
+}
+
 Test(agent_cli, console_prints_the_ring)
 {
 	fakecore_console(fc, 0, "boot ok\nlogin: ", 15);
