@@ -60,7 +60,7 @@ static enum store_status insert_rev(struct store *st, int64_t vm_id, const void 
 				    size_t len, const char *author, uint32_t rollback_of,
 				    uint32_t *rev_out, struct store_err *err)
 {
-	uint32_t rev;
+	uint32_t rev = 0;
 	enum store_status s = latest_rev(st, vm_id, &rev, err);
 	if (s)
 		return s;

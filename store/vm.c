@@ -218,7 +218,7 @@ void store_vm_list_free(struct store_vm *list)
 static enum store_status vm_update_tx(struct store *st, const char *name, const char *sql,
 				      const char *text, int64_t num, struct store_err *err)
 {
-	int64_t id;
+	int64_t id = 0;
 	enum store_status s = vm_lookup(st, name, &id, NULL, err);
 	if (s)
 		return s;

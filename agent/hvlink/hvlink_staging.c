@@ -52,7 +52,7 @@ int hvlink_staging_info(struct hvlink *l, uint64_t *base, uint64_t *size, struct
 
 int hvlink_staging_write(struct hvlink *l, uint64_t off, const void *data, size_t len, struct hv_status *st)
 {
-	uint64_t base, size;
+	uint64_t base = 0, size = 0;
 
 	if (link_get(l, st) != 0)
 		return -1;

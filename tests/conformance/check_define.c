@@ -191,11 +191,11 @@ struct example {
 static bool describe(const char *dir, const char *file, struct example *ex, char **text)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	snprintf(path, sizeof(path), "%.255s/%.255s", dir, file);
 	*text = slurp(path, BLOB_MAX, NULL);
 	if (!*text)
 		return false;
-	snprintf(ex->name, sizeof(ex->name), "%s", file);
+	snprintf(ex->name, sizeof(ex->name), "%.*s", (int)sizeof(ex->name) - 1, file);
 	ex->expect = -1;
 	const char *e = strstr(*text, "expect: HVM_");
 	if (e)
@@ -320,7 +320,7 @@ static void run_examples(struct conf *c, struct conf_result *res, bool valid)
 		}
 		char path[512], err[256];
 		size_t len = 0;
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		snprintf(path, sizeof(path), "%.255s/%.255s", dir, names[i]);
 		if (!compile_dts(c->opt, path, blob, &len, err, sizeof(err))) {
 			conf_skip(res, "%s", err);
 			return;

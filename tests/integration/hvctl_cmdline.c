@@ -259,7 +259,7 @@ Test(hvctl_local, bash_completion_is_generated_from_the_table)
 	cr_expect_str_eq(built, script);
 	free(built);
 	for (int i = 0; i < n; i++) {
-		snprintf(needle, sizeof needle, "\n        %s) opts=", names[i]);
+		snprintf(needle, sizeof needle, "\n        %.60s) opts=", names[i]);
 		cr_expect_not_null(strstr(script, needle), "completion lacks command %s", names[i]);
 	}
 	cr_assert_not_null(strstr(script, "list --all --name"), "VM names do not come from list --all --name");
