@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,24 @@ enum store_status store_prepare(struct store *st, const char *sql, sqlite3_stmt 
 	return STORE_OK;
 }
 
+static _Atomic uint64_t write_gen = 1;
+
+uint64_t store_write_gen(void)
+{
+	return atomic_load(&write_gen);
+}
+
+/* Bumped before a write transaction starts and again after it ends (commit or
+ * rollback): a reader that filled a cache from the pre-commit snapshot while another
+ * handle's transaction was open sees a newer generation once that commit is visible. */
+static void write_gen_bump(void)
+{
+	atomic_fetch_add(&write_gen, 1);
+}
+
 enum store_status store_tx_begin(struct store *st, struct store_err *err)
 {
+	write_gen_bump();
 	/* IMMEDIATE takes the write lock up front, so a read-then-write (next revision
 	 * number, audit chain head) cannot interleave with another connection's write. */
 	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -91,6 +108,7 @@ enum store_status store_tx_begin(struct store *st, struct store_err *err)
 enum store_status store_tx_commit(struct store *st, struct store_err *err)
 {
 	int rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	write_gen_bump();
 	if (rc != SQLITE_OK) {
 		enum store_status s = err_sqlite(err, st->db, rc, "committing");
 		store_tx_rollback(st);
@@ -103,6 +121,7 @@ void store_tx_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	write_gen_bump();
 }
 
 enum store_status check_text(const char *what, const char *s, size_t max, bool allow_empty,
@@ -393,6 +412,7 @@ void store_close(struct store *st)
 		return;
 	if (st->db)
 		sqlite3_close_v2(st->db);
+	store_vm_cache_drop(st);
 	pthread_mutex_destroy(&st->lock);
 	free(st->path);
 	free(st);

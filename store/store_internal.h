@@ -14,7 +14,21 @@ struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	char *path;
+	/* The vms rows (VM_COLUMNS, ordered by name) as of write generation
+	 * vm_cache_gen; store_vm_get and store_vm_list answer from it so a GetVm costs
+	 * no sqlite read transaction (docs/store.md "Threading rule"). Guarded by lock. */
+	struct store_vm *vm_cache;
+	size_t vm_cache_n;
+	uint64_t vm_cache_gen;
+	bool vm_cache_valid;
 };
+
+/* Process-wide write generation: bumped when any handle in this process begins,
+ * commits or rolls back a write transaction (store_tx_*), so a cache filled under
+ * an older generation is never used after a write on any handle. */
+uint64_t store_write_gen(void);
+/* Drops st's VM cache; called with st->lock held (and by store_close). */
+void store_vm_cache_drop(struct store *st);
 
 /* err_set formats into err (if not NULL) and returns code. */
 enum store_status err_set(struct store_err *err, enum store_status code, const char *fmt, ...)

@@ -146,33 +146,6 @@ static void vm_row(sqlite3_stmt *stmt, struct store_vm *v)
 	v->latest_rev = (uint32_t)sqlite3_column_int64(stmt, 5);
 }
 
-enum store_status store_vm_get(struct store *st, const char *name, struct store_vm *out,
-			       struct store_err *err)
-{
-	if (!st || !out)
-		return err_set(err, STORE_EINVAL, "store_vm_get: NULL %s",
-			       !st ? "store handle" : "output pointer");
-	enum store_status s = check_name(name, err);
-	if (s)
-		return s;
-	pthread_mutex_lock(&st->lock);
-	sqlite3_stmt *stmt;
-	s = store_prepare(st, "SELECT " VM_COLUMNS " FROM vms WHERE name = ?", &stmt, err);
-	if (!s) {
-		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(stmt);
-		if (rc == SQLITE_ROW)
-			vm_row(stmt, out);
-		else if (rc == SQLITE_DONE)
-			s = err_set(err, STORE_ENOTFOUND, "no VM named \"%s\"", name);
-		else
-			s = err_sqlite(err, st->db, rc, "reading a VM");
-		sqlite3_finalize(stmt);
-	}
-	pthread_mutex_unlock(&st->lock);
-	return s;
-}
-
 static enum store_status vm_fill(sqlite3_stmt *stmt, void *elem, void *ctx, struct store_err *err)
 {
 	(void)ctx;
@@ -196,6 +169,59 @@ static enum store_status vm_list_locked(struct store *st, struct store_vm **out,
 	return s;
 }
 
+void store_vm_cache_drop(struct store *st)
+{
+	free(st->vm_cache);
+	st->vm_cache = NULL;
+	st->vm_cache_n = 0;
+	st->vm_cache_valid = false;
+}
+
+/* Makes st->vm_cache current; st->lock held. The generation is read before the
+ * rows, so a write that commits while they are read leaves the cache marked older
+ * than that write and the next call reads again. */
+static enum store_status vm_cache_fill(struct store *st, struct store_err *err)
+{
+	uint64_t gen = store_write_gen();
+	if (st->vm_cache_valid && st->vm_cache_gen == gen)
+		return STORE_OK;
+	struct store_vm *rows = NULL;
+	size_t n = 0;
+	enum store_status s = vm_list_locked(st, &rows, &n, err);
+	if (s)
+		return s;
+	store_vm_cache_drop(st);
+	st->vm_cache = rows;
+	st->vm_cache_n = n;
+	st->vm_cache_gen = gen;
+	st->vm_cache_valid = true;
+	return STORE_OK;
+}
+
+enum store_status store_vm_get(struct store *st, const char *name, struct store_vm *out,
+			       struct store_err *err)
+{
+	if (!st || !out)
+		return err_set(err, STORE_EINVAL, "store_vm_get: NULL %s",
+			       !st ? "store handle" : "output pointer");
+	enum store_status s = check_name(name, err);
+	if (s)
+		return s;
+	pthread_mutex_lock(&st->lock);
+	s = vm_cache_fill(st, err);
+	if (!s) {
+		s = err_set(err, STORE_ENOTFOUND, "no VM named \"%s\"", name);
+		for (size_t i = 0; i < st->vm_cache_n; i++)
+			if (!strcmp(st->vm_cache[i].name, name)) {
+				*out = st->vm_cache[i];
+				s = STORE_OK;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&st->lock);
+	return s;
+}
+
 enum store_status store_vm_list(struct store *st, struct store_vm **out, size_t *n,
 				struct store_err *err)
 {
@@ -205,7 +231,17 @@ enum store_status store_vm_list(struct store *st, struct store_vm **out, size_t 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&st->lock);
-	enum store_status s = vm_list_locked(st, out, n, err);
+	enum store_status s = vm_cache_fill(st, err);
+	if (!s && st->vm_cache_n) {
+		struct store_vm *v = malloc(st->vm_cache_n * sizeof *v);
+		if (!v) {
+			s = err_set(err, STORE_ENOMEM, "out of memory listing VMs");
+		} else {
+			memcpy(v, st->vm_cache, st->vm_cache_n * sizeof *v);
+			*out = v;
+			*n = st->vm_cache_n;
+		}
+	}
 	pthread_mutex_unlock(&st->lock);
 	return s;
 }

@@ -66,6 +66,17 @@ def main():
     def sel(name):
         return pb.VmSelector(name=name)
 
+    def observed(what, **want):
+        """What the last write changed is what the very next GetVm (by name and by
+        uuid) and ListVms report: the store's VM cache must not answer from before
+        the write."""
+        got = [call(rw, "GetVm", pb.GetVmRequest(vm=sel("st0"))).vm,
+               call(ro, "GetVm", pb.GetVmRequest(vm=pb.VmSelector(uuid="0c7a55e1-0000-4000-8000-0000000000aa"))).vm,
+               {v.name: v for v in call(rw, "ListVms", pb.ListVmsRequest()).vms}["st0"]]
+        for field, value in want.items():
+            check(all(getattr(v, field) == value for v in got),
+                  "%s: %s should be %r in GetVm/ListVms: %r" % (what, field, value, [getattr(v, field) for v in got]))
+
     NF, FP, PD, IA = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION,
                       grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT)
 
@@ -77,6 +88,7 @@ def main():
     vms = {v.name: v for v in call(rw, "ListVms", pb.ListVmsRequest()).vms}
     check(vms["rtos-demo"].unmanaged and vms["rtos-demo"].config_revision == 0, "boot VM unmanaged: %r" % vms)
     check(not vms["st0"].unmanaged, "st0 managed: %r" % vms)
+    observed("Define v1", config_revision=1, autostart=False, desired_state=pb.VM_STATE_SHUTOFF)
 
     # GetConfig and its error paths.
     r = call(viewer, "GetConfig", pb.GetConfigRequest(vm=sel("st0")))
@@ -107,6 +119,7 @@ def main():
     # A second Define of the shut-off VM is a new revision.
     r = call(rw, "Define", pb.DefineRequest(config_dtb=v2))
     check(r.vm.config_revision == 2, "Define v2: %r" % r)
+    observed("Define v2", config_revision=2)
     revs = call(rw, "ListConfigRevisions", pb.ListConfigRevisionsRequest(vm=sel("st0"))).revisions
     check([x.revision for x in revs] == [1, 2] and revs[1].size == len(v2), "revisions: %r" % revs)
     r = call(rw, "GetConfig", pb.GetConfigRequest(vm=pb.VmSelector(uuid="0C7A55E1-0000-4000-8000-0000000000aa")))
@@ -115,6 +128,7 @@ def main():
     # Rollback: refused while running, by role, on the read-only socket, for bad revisions.
     r = call(operator, "Start", pb.StartRequest(vm=sel("st0")))
     check(r.vm.state == pb.VM_STATE_RUNNING and r.vm.desired_state == pb.VM_STATE_RUNNING, "Start: %r" % r)
+    observed("Start", desired_state=pb.VM_STATE_RUNNING, config_revision=2)
     c, m = code(rw, "RollbackConfig", pb.RollbackConfigRequest(vm=sel("st0"), revision=1))
     check(c == FP and "running" in m, "RollbackConfig of a running VM: %s %s" % (c, m))
     c, m = code(viewer, "RollbackConfig", pb.RollbackConfigRequest(vm=sel("st0"), revision=1))
@@ -133,6 +147,7 @@ def main():
     # SetAutostart: operator may; unknown and unmanaged VMs are refused.
     r = call(operator, "SetAutostart", pb.SetAutostartRequest(vm=sel("st0"), enabled=True))
     check(r.vm.autostart and r.vm.state == pb.VM_STATE_RUNNING, "SetAutostart: %r" % r)
+    observed("SetAutostart on", autostart=True)
     c, m = code(viewer, "SetAutostart", pb.SetAutostartRequest(vm=sel("st0"), enabled=False))
     check(c == PD, "viewer SetAutostart: %s %s" % (c, m))
     c, m = code(rw, "SetAutostart", pb.SetAutostartRequest(vm=sel("nope"), enabled=True))
@@ -142,11 +157,15 @@ def main():
 
     # Shut off, the rollback goes through: a new revision copying revision 1.
     call(rw, "Destroy", pb.DestroyRequest(vm=sel("st0")))
+    observed("Destroy", desired_state=pb.VM_STATE_SHUTOFF, autostart=True)
     r = call(rw, "RollbackConfig", pb.RollbackConfigRequest(vm=sel("st0"), revision=1))
     check(r.revision.revision == 3 and r.revision.rolled_back_from == 1, "RollbackConfig: %r" % r.revision)
     check(r.vm.in_hypervisor and r.vm.state == pb.VM_STATE_SHUTOFF and r.vm.config_revision == 3,
           "RollbackConfig vm: %r" % r.vm)
     check(call(rw, "GetConfig", pb.GetConfigRequest(vm=sel("st0"))).config_dtb == v1, "latest is a copy of 1")
+    observed("RollbackConfig", config_revision=3)
+    call(operator, "SetAutostart", pb.SetAutostartRequest(vm=sel("st0"), enabled=False))
+    observed("SetAutostart off", autostart=False, config_revision=3)
 
     # The audit log: every state-changing call, refused ones included, chained.
     entries = call(viewer, "GetAudit", pb.GetAuditRequest()).entries

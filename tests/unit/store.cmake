@@ -6,6 +6,7 @@ if(TARGET hvstore)
             ${CMAKE_CURRENT_LIST_DIR}/store_open_test.c
             ${CMAKE_CURRENT_LIST_DIR}/store_migrate_test.c
             ${CMAKE_CURRENT_LIST_DIR}/store_vm_test.c
+            ${CMAKE_CURRENT_LIST_DIR}/store_vmcache_test.c
             ${CMAKE_CURRENT_LIST_DIR}/store_config_test.c
             ${CMAKE_CURRENT_LIST_DIR}/store_audit_test.c
             ${CMAKE_CURRENT_LIST_DIR}/store_fault_slot_test.c
