@@ -553,7 +553,14 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 		events_append(lifecycle_ev, vm->id,
 			      lifecycle_ev == HVM_EV_RESTARTED ? vm->restart_count : kind, vm->reason);
 	spin_unlock(&vm->lock);
-	mgmt_publish_slot(vm);
+	/* MGMT-052, MGMT-150: an ignored fault republishes the VM's status slot
+	 * only with its (rate-limited) event; the service tick refreshes
+	 * fault_count every tick anyway. Rewriting the slot on every fault of a
+	 * guest faulting in a loop kept it odd or changing nearly all the time,
+	 * so hv-agent (and any reader of the gen protocol) could not get a
+	 * consistent copy of it, nor of the whole slot table, while it lasted. */
+	if (emit || action != HVM_ACT_IGNORE)
+		mgmt_publish_slot(vm);
 	if (action != HVM_ACT_IGNORE)
 		vm_kick(vm);
 	static const char *const act_names[] = { "recorded", "ignored", "VM stopped", "VM restarting",
