@@ -336,6 +336,34 @@ static int wait_tag(struct hvc *c, void *tag, gpr_timespec deadline)
 	return ev.type == GRPC_OP_COMPLETE && ev.success ? 0 : -1;
 }
 
+/* How a finished unary-reply call turned out: hv-agent's status, then its reply. */
+static int reply_outcome(const char *method, grpc_status_code status, grpc_slice details, grpc_byte_buffer *in,
+			 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, struct hv_status *st)
+{
+	if (status != GRPC_STATUS_OK) {
+		status_from_grpc(st, status, details);
+		return -1;
+	}
+	if (!in || !(*resp = unpack(in, resp_desc))) {
+		hv_status_set(st, HV_INTERNAL, "malformed %s reply from hv-agent", method);
+		return -1;
+	}
+	hv_status_ok(st);
+	return 0;
+}
+
+/* Releases what a call holds once it is over. */
+static void release_call(grpc_call *call, grpc_byte_buffer *in, grpc_slice details, grpc_metadata_array *md_init,
+			 grpc_metadata_array *md_trail)
+{
+	if (in)
+		grpc_byte_buffer_destroy(in);
+	grpc_slice_unref(details);
+	grpc_metadata_array_destroy(md_init);
+	grpc_metadata_array_destroy(md_trail);
+	grpc_call_unref(call);
+}
+
 int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
 	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, unsigned timeout_ms,
 	     struct hv_status *st)
@@ -372,25 +400,14 @@ int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
 	ops[5].data.recv_status_on_client.trailing_metadata = &md_trail;
 	ops[5].data.recv_status_on_client.status = &status;
 	ops[5].data.recv_status_on_client.status_details = &details;
-	if (grpc_call_start_batch(call, ops, 6, &tag, NULL) != GRPC_CALL_OK) {
+	if (grpc_call_start_batch(call, ops, 6, &tag, NULL) != GRPC_CALL_OK)
 		hv_status_set(st, HV_INTERNAL, "cannot start the call");
-	} else if (wait_tag(c, &tag, gpr_inf_future(GPR_CLOCK_REALTIME)) != 0) {
+	else if (wait_tag(c, &tag, gpr_inf_future(GPR_CLOCK_REALTIME)) != 0)
 		hv_status_set(st, HV_UNAVAILABLE, "the call to %s failed", method);
-	} else if (status != GRPC_STATUS_OK) {
-		status_from_grpc(st, status, details);
-	} else if (!in || !(*resp = unpack(in, resp_desc))) {
-		hv_status_set(st, HV_INTERNAL, "malformed %s reply from hv-agent", method);
-	} else {
-		hv_status_ok(st);
-		rc = 0;
-	}
-	if (in)
-		grpc_byte_buffer_destroy(in);
+	else
+		rc = reply_outcome(method, status, details, in, resp_desc, resp, st);
 	grpc_byte_buffer_destroy(out);
-	grpc_slice_unref(details);
-	grpc_metadata_array_destroy(&md_init);
-	grpc_metadata_array_destroy(&md_trail);
-	grpc_call_unref(call);
+	release_call(call, in, details, &md_init, &md_trail);
 	return rc;
 }
 
@@ -604,19 +621,9 @@ int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first,
 		*st = local;
 	} else if (!status_started) {
 		hv_status_set(st, HV_UNAVAILABLE, "the call to %s failed", method);
-	} else if (status != GRPC_STATUS_OK) {
-		status_from_grpc(st, status, details);
-	} else if (!in || !(*resp = unpack(in, resp_desc))) {
-		hv_status_set(st, HV_INTERNAL, "malformed %s reply from hv-agent", method);
 	} else {
-		hv_status_ok(st);
-		rc = 0;
+		rc = reply_outcome(method, status, details, in, resp_desc, resp, st);
 	}
-	if (in)
-		grpc_byte_buffer_destroy(in);
-	grpc_slice_unref(details);
-	grpc_metadata_array_destroy(&md_init);
-	grpc_metadata_array_destroy(&md_trail);
-	grpc_call_unref(call);
+	release_call(call, in, details, &md_init, &md_trail);
 	return rc;
 }

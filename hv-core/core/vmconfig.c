@@ -267,9 +267,9 @@ static int bad_len(struct pctx *c, const char *name, int len, const char *expect
 	                  "%s: property '%s' is %d bytes, must be %s", c->who, name, len, expect);
 }
 
-/* A u32 property. *found tells whether it was present. */
-static int get_u32(struct pctx *c, int node, const char *name, const char *rule,
-                   bool required, uint32_t *out, bool *found)
+/* A property of one or two cells into *out. *found tells whether it was present. */
+static int get_cells(struct pctx *c, int node, const char *name, const char *rule, bool required,
+                     int cells, uint64_t *out, bool *found)
 {
 	const uint8_t *v;
 	int len, rc = prop(c, node, name, &v, &len);
@@ -279,30 +279,30 @@ static int get_u32(struct pctx *c, int node, const char *name, const char *rule,
 		return rc;
 	if (!v)
 		return required ? missing(c, name, rule) : HVM_OK;
-	if (len != 4)
-		return bad_len(c, name, len, "4 (one cell)");
-	*out = be32(v);
+	if (len != 4 * cells)
+		return bad_len(c, name, len, cells == 1 ? "4 (one cell)" : "8 (two cells)");
+	*out = cells == 1 ? be32(v) : be64(v);
 	*found = true;
 	return HVM_OK;
+}
+
+/* A u32 property. */
+static int get_u32(struct pctx *c, int node, const char *name, const char *rule,
+                   bool required, uint32_t *out, bool *found)
+{
+	uint64_t v = 0;
+	int rc = get_cells(c, node, name, rule, required, 1, &v, found);
+
+	if (rc == HVM_OK && *found)
+		*out = (uint32_t)v;
+	return rc;
 }
 
 /* A u64 property: two cells. */
 static int get_u64(struct pctx *c, int node, const char *name, const char *rule,
                    bool required, uint64_t *out, bool *found)
 {
-	const uint8_t *v;
-	int len, rc = prop(c, node, name, &v, &len);
-
-	*found = false;
-	if (rc)
-		return rc;
-	if (!v)
-		return required ? missing(c, name, rule) : HVM_OK;
-	if (len != 8)
-		return bad_len(c, name, len, "8 (two cells)");
-	*out = be64(v);
-	*found = true;
-	return HVM_OK;
+	return get_cells(c, node, name, rule, required, 2, out, found);
 }
 
 /* A single NUL-terminated string of at most max characters into buf. */
