@@ -321,30 +321,22 @@ void hvlink_counters(struct hvlink *l, struct hvlink_counters *out)
 
 const char *hvlink_cmd_name(uint32_t cmd)
 {
-	static const char *const names[] = {
-		"NOP", "GET_INFO", "LIST", "DEFINE", "UNDEFINE", "START", "SHUTDOWN",
-		"DESTROY", "REBOOT", "RESET", "SUSPEND", "RESUME", "GET_STATS",
-		"LOAD_IMAGE", "READ_CONSOLE", "READ_FAULT", "SELFTEST_RESULT",
-	};
 	static _Thread_local char other[24];
+	const char *n = hvm_cmd_name(cmd); /* MGMT-020: hv-core's own table */
 
-	if (cmd < sizeof names / sizeof names[0])
-		return names[cmd];
+	if (n)
+		return n;
 	snprintf(other, sizeof other, "command %u", cmd);
 	return other;
 }
 
 const char *hvlink_hvm_status_name(uint32_t status)
 {
-	static const char *const names[] = {
-		"OK", "E_UNKNOWN_CMD", "E_BAD_VM", "E_STATE", "E_BAD_CONFIG", "E_OVERLAP",
-		"E_CPU", "E_CHANNEL", "E_FDT", "E_BAD_ARG", "E_NO_SPACE", "E_HASH",
-		"E_EXISTS", "E_SELFTEST", "E_INTERNAL",
-	};
 	static _Thread_local char other[24];
+	const char *n = hvm_status_name(status); /* MGMT-030 */
 
-	if (status < sizeof names / sizeof names[0])
-		return names[status];
+	if (n)
+		return n;
 	snprintf(other, sizeof other, "status %u", status);
 	return other;
 }

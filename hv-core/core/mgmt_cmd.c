@@ -12,16 +12,9 @@
 #include "mgmt_cmd.h"
 #include "fmt.h"
 
-#define ST(s) (1u << (s))
-#define ANY_DEFINED (ST(HVM_VM_NOSTATE) | ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | \
-		     ST(HVM_VM_PAUSED) | ST(HVM_VM_SHUTDOWN) | ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED))
-
 static void run_command(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data);
 
 typedef void (*cmd_fn)(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data);
-
-static const char *const state_names[] = { "NOSTATE", "RUNNING", "BLOCKED", "PAUSED",
-					   "SHUTDOWN", "SHUTOFF", "CRASHED" };
 
 static void fail(struct mgmt_reply *r, uint32_t status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -160,51 +153,42 @@ static void cmd_selftest(const struct mgmt_cmd *c, struct mgmt_reply *r, volatil
 	r->ret[1] = run;
 }
 
-/* MGMT-045: the states each command is legal in. needs_vm: vm_id must name a
- * defined VM. */
-static const struct {
-	const char *name;
-	cmd_fn fn;
-	int needs_vm;
-	uint32_t legal;
-} commands[HVM_CMD__COUNT] = {
-	[HVM_CMD_NOP] = { "NOP", cmd_nop, 0, 0 },
-	[HVM_CMD_GET_INFO] = { "GET_INFO", cmd_get_info, 0, 0 },
-	[HVM_CMD_LIST] = { "LIST", cmd_list, 0, 0 },
-	[HVM_CMD_DEFINE] = { "DEFINE", cmd_define, 0, 0 },
-	[HVM_CMD_UNDEFINE] = { "UNDEFINE", cmd_lifecycle, 1, ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED) },
-	[HVM_CMD_START] = { "START", cmd_lifecycle, 1, ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED) },
-	[HVM_CMD_SHUTDOWN] = { "SHUTDOWN", cmd_lifecycle, 1,
-			       ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | ST(HVM_VM_PAUSED) },
-	[HVM_CMD_DESTROY] = { "DESTROY", cmd_lifecycle, 1,
-			      ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | ST(HVM_VM_PAUSED) |
-				      ST(HVM_VM_SHUTDOWN) | ST(HVM_VM_CRASHED) },
-	[HVM_CMD_REBOOT] = { "REBOOT", cmd_lifecycle, 1, ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) },
-	[HVM_CMD_RESET] = { "RESET", cmd_lifecycle, 1,
-			    ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | ST(HVM_VM_PAUSED) |
-				    ST(HVM_VM_CRASHED) },
-	[HVM_CMD_SUSPEND] = { "SUSPEND", cmd_lifecycle, 1, ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) },
-	[HVM_CMD_RESUME] = { "RESUME", cmd_lifecycle, 1, ST(HVM_VM_PAUSED) },
-	[HVM_CMD_GET_STATS] = { "GET_STATS", cmd_get_stats, 1, ANY_DEFINED },
-	[HVM_CMD_LOAD_IMAGE] = { "LOAD_IMAGE", cmd_load_image, 1,
-				 ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED) },
-	[HVM_CMD_READ_CONSOLE] = { "READ_CONSOLE", cmd_read_console, 1, ANY_DEFINED },
-	[HVM_CMD_READ_FAULT] = { "READ_FAULT", cmd_read_fault, 1, ANY_DEFINED },
-	[HVM_CMD_SELFTEST_RESULT] = { "SELFTEST_RESULT", cmd_selftest, 0, 0 },
+/* The handler of each command; which VM and states it needs come from
+ * HVM_COMMAND_TABLE in hvmgmt.h (MGMT-020, MGMT-045), the list hv-agent and the
+ * test double read too. */
+static const cmd_fn handlers[HVM_CMD__COUNT] = {
+	[HVM_CMD_NOP] = cmd_nop,
+	[HVM_CMD_GET_INFO] = cmd_get_info,
+	[HVM_CMD_LIST] = cmd_list,
+	[HVM_CMD_DEFINE] = cmd_define,
+	[HVM_CMD_UNDEFINE] = cmd_lifecycle,
+	[HVM_CMD_START] = cmd_lifecycle,
+	[HVM_CMD_SHUTDOWN] = cmd_lifecycle,
+	[HVM_CMD_DESTROY] = cmd_lifecycle,
+	[HVM_CMD_REBOOT] = cmd_lifecycle,
+	[HVM_CMD_RESET] = cmd_lifecycle,
+	[HVM_CMD_SUSPEND] = cmd_lifecycle,
+	[HVM_CMD_RESUME] = cmd_lifecycle,
+	[HVM_CMD_GET_STATS] = cmd_get_stats,
+	[HVM_CMD_LOAD_IMAGE] = cmd_load_image,
+	[HVM_CMD_READ_CONSOLE] = cmd_read_console,
+	[HVM_CMD_READ_FAULT] = cmd_read_fault,
+	[HVM_CMD_SELFTEST_RESULT] = cmd_selftest,
 };
 
 uint64_t mgmt_cmd_caps(void)
 {
 	uint64_t caps = 0;
 	for (uint32_t i = 0; i < HVM_CMD__COUNT; i++)
-		if (commands[i].fn)
+		if (handlers[i])
 			caps |= HVM_CAP(i);
 	return caps;
 }
 
 const char *mgmt_cmd_name(uint32_t cmd)
 {
-	return cmd < HVM_CMD__COUNT && commands[cmd].name ? commands[cmd].name : "?";
+	const char *n = hvm_cmd_name(cmd);
+	return n ? n : "?";
 }
 
 /* Length of a clause id ("VMCFG-041", "MGMT-047", "GABI-035") at s, or 0. */
@@ -299,21 +283,23 @@ void mgmt_cmd_execute(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile u
 
 static void run_command(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *data)
 {
-	if (c->cmd >= HVM_CMD__COUNT || !commands[c->cmd].fn) {
+	if (c->cmd >= HVM_CMD__COUNT || !handlers[c->cmd]) {
 		fail(r, HVM_E_UNKNOWN_CMD, "unknown command %u", c->cmd);
 		return;
 	}
-	if (commands[c->cmd].needs_vm) {
+	const char *name = hvm_cmd_name(c->cmd);
+	if (hvm_cmd_needs_vm(c->cmd)) {
 		int st = c->vm_id < HVM_MAX_VMS ? mgmt_be_state(c->vm_id) : -1;
 		if (st < 0) {
-			fail(r, HVM_E_BAD_VM, "%s: no VM with id %u", commands[c->cmd].name, c->vm_id);
+			fail(r, HVM_E_BAD_VM, "%s: no VM with id %u", name, c->vm_id);
 			return;
 		}
-		if (st > HVM_VM_CRASHED || !(commands[c->cmd].legal & ST(st))) {
-			fail(r, HVM_E_STATE, "%s is illegal in state %s (MGMT-045)",
-			     commands[c->cmd].name, st <= HVM_VM_CRASHED ? state_names[st] : "?");
+		const char *st_name = hvm_vm_state_name((uint32_t)st);
+		if (!st_name || !(hvm_cmd_legal_states(c->cmd) & HVM_ST(st))) {
+			fail(r, HVM_E_STATE, "%s is illegal in state %s (MGMT-045)", name,
+			     st_name ? st_name : "?");
 			return;
 		}
 	}
-	commands[c->cmd].fn(c, r, data);
+	handlers[c->cmd](c, r, data);
 }

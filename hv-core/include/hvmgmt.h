@@ -50,50 +50,6 @@ enum hvm_hv_state {
 	HVM_HV_SELFTEST_FAILED = 2 /* live, but affected VMs were not started       */
 };
 
-/* MGMT-020: commands (hvm_regs.cmd). A libvirt subset by function (REQ-STD-02). */
-enum hvm_cmd {
-	HVM_CMD_NOP = 0,
-	HVM_CMD_GET_INFO = 1,
-	HVM_CMD_LIST = 2,
-	HVM_CMD_DEFINE = 3,
-	HVM_CMD_UNDEFINE = 4,
-	HVM_CMD_START = 5,
-	HVM_CMD_SHUTDOWN = 6,
-	HVM_CMD_DESTROY = 7,
-	HVM_CMD_REBOOT = 8,          /* asks the guest, resets at arg[0] ms (MGMT-044) */
-	HVM_CMD_RESET = 9,
-	HVM_CMD_SUSPEND = 10,
-	HVM_CMD_RESUME = 11,
-	HVM_CMD_GET_STATS = 12,
-	HVM_CMD_LOAD_IMAGE = 13,
-	HVM_CMD_READ_CONSOLE = 14,
-	HVM_CMD_READ_FAULT = 15,
-	HVM_CMD_SELFTEST_RESULT = 16,
-	HVM_CMD__COUNT
-};
-
-/* MGMT-021: capability bits (hvm_regs.caps): bit n set = command n supported. */
-#define HVM_CAP(cmd) (1ull << (cmd))
-
-/* MGMT-030: status codes (hvm_regs.status). Each names one kind of refusal. */
-enum hvm_status {
-	HVM_OK = 0,
-	HVM_E_UNKNOWN_CMD = 1,  /* command code not known or not supported          */
-	HVM_E_BAD_VM = 2,       /* VM id out of range or not defined                 */
-	HVM_E_STATE = 3,        /* command illegal in the VM's current state         */
-	HVM_E_BAD_CONFIG = 4,   /* configuration violates a rule of vm-config.md      */
-	HVM_E_OVERLAP = 5,      /* memory overlaps another VM or the hypervisor       */
-	HVM_E_CPU = 6,          /* CPU absent, over-committed or reserved for safety  */
-	HVM_E_CHANNEL = 7,      /* channel names an unknown VM or bad rights          */
-	HVM_E_FDT = 8,          /* configuration blob is not a valid device tree      */
-	HVM_E_BAD_ARG = 9,      /* argument out of range (offset, length, ...)        */
-	HVM_E_NO_SPACE = 10,    /* VM table full                                      */
-	HVM_E_HASH = 11,        /* image SHA-256 differs from the configuration       */
-	HVM_E_EXISTS = 12,      /* name or uuid already defined                       */
-	HVM_E_SELFTEST = 13,    /* refused: boot self-test failed for this resource   */
-	HVM_E_INTERNAL = 14     /* hypervisor-side failure, details in ret_msg        */
-};
-
 /* MGMT-040: VM states, libvirt's vocabulary and numbering. */
 enum hvm_vm_state {
 	HVM_VM_NOSTATE = 0,
@@ -104,6 +60,128 @@ enum hvm_vm_state {
 	HVM_VM_SHUTOFF = 5,
 	HVM_VM_CRASHED = 6
 };
+
+/* A set of VM states, for the legality column below. */
+#define HVM_ST(s) (1u << (s))
+#define HVM_ST_ACTIVE (HVM_ST(HVM_VM_RUNNING) | HVM_ST(HVM_VM_BLOCKED) | HVM_ST(HVM_VM_PAUSED))
+#define HVM_ST_STOPPED (HVM_ST(HVM_VM_SHUTOFF) | HVM_ST(HVM_VM_CRASHED))
+#define HVM_ST_ANY_DEFINED                                                                       \
+	(HVM_ST(HVM_VM_NOSTATE) | HVM_ST_ACTIVE | HVM_ST(HVM_VM_SHUTDOWN) | HVM_ST_STOPPED)
+
+/*
+ * MGMT-020, MGMT-045: the command table, the one list both sides expand. A row:
+ * X(NAME, code, needs_vm, legal) - needs_vm: vm_id must name a defined VM;
+ * legal: the VM states the command is legal in (0 when it names no VM). hv-core's
+ * decoder, hv-agent's command names and the test double all read this list, so a
+ * new command or a changed rule cannot leave one of them behind.
+ */
+#define HVM_COMMAND_TABLE(X)                                                                     \
+	X(NOP, 0, 0, 0)                                                                          \
+	X(GET_INFO, 1, 0, 0)                                                                     \
+	X(LIST, 2, 0, 0)                                                                         \
+	X(DEFINE, 3, 0, 0)                                                                       \
+	X(UNDEFINE, 4, 1, HVM_ST_STOPPED)                                                        \
+	X(START, 5, 1, HVM_ST_STOPPED)                                                           \
+	X(SHUTDOWN, 6, 1, HVM_ST_ACTIVE)                                                         \
+	X(DESTROY, 7, 1, HVM_ST_ACTIVE | HVM_ST(HVM_VM_SHUTDOWN) | HVM_ST(HVM_VM_CRASHED))      \
+	/* REBOOT asks the guest, resets at arg[0] ms (MGMT-044) */                             \
+	X(REBOOT, 8, 1, HVM_ST(HVM_VM_RUNNING) | HVM_ST(HVM_VM_BLOCKED))                         \
+	X(RESET, 9, 1, HVM_ST_ACTIVE | HVM_ST(HVM_VM_CRASHED))                                   \
+	X(SUSPEND, 10, 1, HVM_ST(HVM_VM_RUNNING) | HVM_ST(HVM_VM_BLOCKED))                       \
+	X(RESUME, 11, 1, HVM_ST(HVM_VM_PAUSED))                                                  \
+	X(GET_STATS, 12, 1, HVM_ST_ANY_DEFINED)                                                  \
+	X(LOAD_IMAGE, 13, 1, HVM_ST_STOPPED)                                                     \
+	X(READ_CONSOLE, 14, 1, HVM_ST_ANY_DEFINED)                                               \
+	X(READ_FAULT, 15, 1, HVM_ST_ANY_DEFINED)                                                 \
+	X(SELFTEST_RESULT, 16, 0, 0)
+
+/* MGMT-020: commands (hvm_regs.cmd). A libvirt subset by function (REQ-STD-02). */
+enum hvm_cmd {
+#define HVM_X_ENUM(name, code, needs_vm, legal) HVM_CMD_##name = code,
+	HVM_COMMAND_TABLE(HVM_X_ENUM)
+#undef HVM_X_ENUM
+	HVM_CMD__COUNT
+};
+
+/* The command's name ("START"), or NULL for a code that is not a command. */
+static inline const char *hvm_cmd_name(uint32_t cmd)
+{
+	switch (cmd) {
+#define HVM_X_NAME(name, code, needs_vm, legal) case code: return #name;
+		HVM_COMMAND_TABLE(HVM_X_NAME)
+#undef HVM_X_NAME
+	}
+	return 0;
+}
+
+/* MGMT-045: whether vm_id must name a defined VM, and the states the command is
+ * legal in; both 0 for a code that is not a command. */
+static inline int hvm_cmd_needs_vm(uint32_t cmd)
+{
+	switch (cmd) {
+#define HVM_X_NEEDS(name, code, needs_vm, legal) case code: return needs_vm;
+		HVM_COMMAND_TABLE(HVM_X_NEEDS)
+#undef HVM_X_NEEDS
+	}
+	return 0;
+}
+
+static inline uint32_t hvm_cmd_legal_states(uint32_t cmd)
+{
+	switch (cmd) {
+#define HVM_X_LEGAL(name, code, needs_vm, legal) case code: return legal;
+		HVM_COMMAND_TABLE(HVM_X_LEGAL)
+#undef HVM_X_LEGAL
+	}
+	return 0;
+}
+
+/* MGMT-021: capability bits (hvm_regs.caps): bit n set = command n supported. */
+#define HVM_CAP(cmd) (1ull << (cmd))
+
+/* MGMT-030: status codes (hvm_regs.status). Each names one kind of refusal.
+ * A row: X(NAME, code, meaning). */
+#define HVM_STATUS_TABLE(X)                                                                      \
+	X(OK, 0, "done")                                                                         \
+	X(E_UNKNOWN_CMD, 1, "command code not known or not supported")                          \
+	X(E_BAD_VM, 2, "VM id out of range or not defined")                                      \
+	X(E_STATE, 3, "command illegal in the VM's current state")                               \
+	X(E_BAD_CONFIG, 4, "configuration violates a rule of vm-config.md")                      \
+	X(E_OVERLAP, 5, "memory overlaps another VM or the hypervisor")                          \
+	X(E_CPU, 6, "CPU absent, over-committed or reserved for safety")                         \
+	X(E_CHANNEL, 7, "channel names an unknown VM or bad rights")                             \
+	X(E_FDT, 8, "configuration blob is not a valid device tree")                             \
+	X(E_BAD_ARG, 9, "argument out of range (offset, length, ...)")                           \
+	X(E_NO_SPACE, 10, "VM table full")                                                       \
+	X(E_HASH, 11, "image SHA-256 differs from the configuration")                            \
+	X(E_EXISTS, 12, "name or uuid already defined")                                          \
+	X(E_SELFTEST, 13, "refused: boot self-test failed for this resource")                    \
+	X(E_INTERNAL, 14, "hypervisor-side failure, details in ret_msg")
+
+enum hvm_status {
+#define HVM_X_ENUM(name, code, meaning) HVM_##name = code,
+	HVM_STATUS_TABLE(HVM_X_ENUM)
+#undef HVM_X_ENUM
+};
+
+/* The status's name ("E_STATE"), or NULL for a code that is not a status. */
+static inline const char *hvm_status_name(uint32_t status)
+{
+	switch (status) {
+#define HVM_X_NAME(name, code, meaning) case code: return #name;
+		HVM_STATUS_TABLE(HVM_X_NAME)
+#undef HVM_X_NAME
+	}
+	return 0;
+}
+
+/* MGMT-040: the state's name ("RUNNING"), or NULL. */
+static inline const char *hvm_vm_state_name(uint32_t st)
+{
+	static const char *const names[] = { "NOSTATE", "RUNNING", "BLOCKED", "PAUSED",
+					     "SHUTDOWN", "SHUTOFF", "CRASHED" };
+	return st < sizeof(names) / sizeof(names[0]) ? names[st] : 0;
+}
 
 /* MGMT-041: the reason that accompanies a state. */
 enum hvm_vm_reason {
