@@ -1,9 +1,11 @@
 /*
- * selftest.c - unit test of the conformance suite itself, against the test
- * double in fake_hv.c: a conforming fake passes every check, and each flawed
- * fake makes the check of the clause it breaks fail (a suite that cannot fail
- * proves nothing). A fake that never completes must give a timeout FAIL and
- * the run must end, not hang.
+ * selftest.c - unit test of the conformance suite itself. Runs against the
+ * test double of hv-core (tests/double/hvcore_double.h), playing one RUNNING
+ * VM with a live guest: the conforming double passes every check, and each
+ * flaw of the double makes the check of the clause it breaks fail (a suite
+ * that cannot fail proves nothing). A double that never completes must give a
+ * timeout FAIL and the run must end, not hang. It shows the suite notices, not
+ * that hv-core conforms: that is conformance_hvcore.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -11,7 +13,7 @@
 #include <unistd.h>
 
 #include "conformance.h"
-#include "fake_hv.h"
+#include "hvcore_double.h"
 
 static char dir[64];
 static char path[96];
@@ -31,16 +33,35 @@ static void teardown(void)
 
 TestSuite(conformance_selftest, .init = setup, .fini = teardown, .timeout = 120);
 
-/* Runs the suite against a fake with the given flaw; returns the report. */
-static struct conf_report *run_against(enum fake_flaw flaw, const char *only, unsigned stress)
+/* The double with the given flaw, its region at the start of the file at path,
+ * playing one RUNNING VM ("witness") whose guest beats and has written to its
+ * console. */
+static struct fakecore *start_double(enum fakecore_flaw flaw)
 {
-	struct fake_hv *f = fake_hv_start(path, flaw);
-	cr_assert_not_null(f, "fake hypervisor did not start");
+	static const struct fakecore_vm witness = {
+		.name = "witness", .state = HVM_VM_RUNNING, .reason = HVM_R_BOOTED,
+		.vcpus = 1, .pcpu_mask = 2, .mem_bytes = 16u << 20,
+	};
+	struct fakecore *f = fakecore_create(path, FAKECORE_RAM_BASE, FAKECORE_RAM_BASE);
+	cr_assert_not_null(f, "the test double did not start");
+	fakecore_flaw(f, flaw);
+	fakecore_set_vm(f, 0, &witness);
+	fakecore_event(f, HVM_EV_STARTED, 0, 0, HVM_R_BOOTED);
+	fakecore_console(f, 0, "witness: booted\n", 16);
+	fakecore_live_guests(f, true);
+	cr_assert_eq(fakecore_start(f), 0);
+	return f;
+}
+
+/* Runs the suite against the double with the given flaw; returns the report. */
+static struct conf_report *run_against(enum fakecore_flaw flaw, const char *only, unsigned stress)
+{
+	struct fakecore *f = start_double(flaw);
 	struct conf_opts o;
 	conf_opts_init(&o);
 	o.ram_file = path;
 	o.ram_base = 0x40000000ull;
-	o.mgmt_base = 0x40000000ull; /* the fake's region starts the file */
+	o.mgmt_base = 0x40000000ull; /* the double's region starts the file */
 	o.only = only;
 	o.stress = stress;
 	o.seed = 42;
@@ -50,7 +71,7 @@ static struct conf_report *run_against(enum fake_flaw flaw, const char *only, un
 	static struct conf_report rep;
 	char err[256];
 	int rc = conf_run(&o, &rep, err, sizeof(err));
-	fake_hv_stop(f);
+	fakecore_destroy(f);
 	cr_assert_eq(rc, 0, "conf_run: %s", err);
 	return &rep;
 }
@@ -78,7 +99,7 @@ static enum conf_verdict verdict(const struct conf_report *rep, const char *clau
 
 Test(conformance_selftest, conforming_fake_passes_everything)
 {
-	struct conf_report *rep = run_against(FAKE_GOOD, NULL, 300);
+	struct conf_report *rep = run_against(FAKECORE_GOOD, NULL, 300);
 	if (rep->failed || getenv("HV_CONF_DUMP"))
 		dump(rep);
 	cr_expect_eq(rep->failed, 0, "%u checks failed against the conforming fake", rep->failed);
@@ -103,7 +124,7 @@ Test(conformance_selftest, conforming_fake_passes_everything)
  * totals line, which stays the last. */
 Test(conformance_selftest, coverage_lists_every_clause_and_keeps_the_totals_last)
 {
-	struct conf_report *rep = run_against(FAKE_LAX_STATE, "MGMT-04,MGMT-21", 0);
+	struct conf_report *rep = run_against(FAKECORE_LAX_STATE, "MGMT-04,MGMT-21", 0);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
@@ -128,7 +149,7 @@ Test(conformance_selftest, coverage_lists_every_clause_and_keeps_the_totals_last
 
 Test(conformance_selftest, ok_to_unknown_commands_fails_mgmt_030)
 {
-	struct conf_report *rep = run_against(FAKE_OK_UNKNOWN, "MGMT-02,MGMT-03,MGMT-12", 0);
+	struct conf_report *rep = run_against(FAKECORE_OK_UNKNOWN, "MGMT-02,MGMT-03,MGMT-12", 0);
 	cr_expect_eq(verdict(rep, "MGMT-030", "unknown codes", NULL), CONF_FAIL);
 	cr_expect_eq(verdict(rep, "MGMT-120", "status/ret_msg", NULL), CONF_FAIL);
 	cr_expect_eq(verdict(rep, "MGMT-021", "caps bit", NULL), CONF_PASS);
@@ -136,7 +157,7 @@ Test(conformance_selftest, ok_to_unknown_commands_fails_mgmt_030)
 
 Test(conformance_selftest, caps_that_lie_fail_mgmt_021)
 {
-	struct conf_report *rep = run_against(FAKE_CAPS_LIE, "MGMT-021,MGMT-045", 0);
+	struct conf_report *rep = run_against(FAKECORE_CAPS_LIE, "MGMT-021,MGMT-045", 0);
 	const char *d;
 	cr_expect_eq(verdict(rep, "MGMT-021", "caps bit", &d), CONF_FAIL);
 	cr_expect(strstr(d, "SUSPEND is in caps but answers E_UNKNOWN_CMD") != NULL, "%s", d);
@@ -145,7 +166,7 @@ Test(conformance_selftest, caps_that_lie_fail_mgmt_021)
 
 Test(conformance_selftest, never_completing_gives_timeout_fail_not_hang)
 {
-	struct conf_report *rep = run_against(FAKE_NEVER_COMPLETE, NULL, 50);
+	struct conf_report *rep = run_against(FAKECORE_NEVER_COMPLETE, NULL, 50);
 	const char *d;
 	cr_expect_eq(verdict(rep, "MGMT-111", "NOP round trip", &d), CONF_FAIL);
 	cr_expect(strstr(d, "timeout") != NULL, "detail: %s", d);
@@ -157,7 +178,7 @@ Test(conformance_selftest, never_completing_gives_timeout_fail_not_hang)
 
 Test(conformance_selftest, standing_ticks_fail_mgmt_011)
 {
-	struct conf_report *rep = run_against(FAKE_NO_TICKS, "MGMT-011", 0);
+	struct conf_report *rep = run_against(FAKECORE_NO_TICKS, "MGMT-011", 0);
 	const char *d;
 	cr_expect_eq(verdict(rep, "MGMT-011", "hv_ticks", &d), CONF_FAIL);
 	cr_expect(strstr(d, "stood still") != NULL, "detail: %s", d);
@@ -165,7 +186,7 @@ Test(conformance_selftest, standing_ticks_fail_mgmt_011)
 
 Test(conformance_selftest, lax_state_machine_fails_mgmt_045)
 {
-	struct conf_report *rep = run_against(FAKE_LAX_STATE, "MGMT-045", 0);
+	struct conf_report *rep = run_against(FAKECORE_LAX_STATE, "MGMT-045", 0);
 	const char *d;
 	cr_expect_eq(verdict(rep, "MGMT-045", "RUNNING:", &d), CONF_FAIL);
 	cr_expect(strstr(d, "RESUME on RUNNING") != NULL, "detail: %s", d);
@@ -174,7 +195,7 @@ Test(conformance_selftest, lax_state_machine_fails_mgmt_045)
 
 Test(conformance_selftest, wedging_on_a_skipped_seq_fails_mgmt_113)
 {
-	struct conf_report *rep = run_against(FAKE_WEDGE_ON_ABUSE, "MGMT-113", 0);
+	struct conf_report *rep = run_against(FAKECORE_WEDGE_ON_ABUSE, "MGMT-113", 0);
 	const char *d;
 	cr_expect_eq(verdict(rep, "MGMT-113", "wrong and doubled", &d), CONF_FAIL);
 	cr_expect(strstr(d, "wedged") != NULL, "detail: %s", d);
@@ -182,8 +203,7 @@ Test(conformance_selftest, wedging_on_a_skipped_seq_fails_mgmt_113)
 
 Test(conformance_selftest, wrong_magic_is_refused_with_a_reason)
 {
-	struct fake_hv *f = fake_hv_start(path, FAKE_BAD_MAGIC);
-	cr_assert_not_null(f);
+	struct fakecore *f = start_double(FAKECORE_BAD_MAGIC);
 	struct conf_opts o;
 	conf_opts_init(&o);
 	o.ram_file = path;
@@ -192,7 +212,7 @@ Test(conformance_selftest, wrong_magic_is_refused_with_a_reason)
 	static struct conf_report rep;
 	char err[256] = "";
 	int rc = conf_run(&o, &rep, err, sizeof(err));
-	fake_hv_stop(f);
+	fakecore_destroy(f);
 	cr_expect_eq(rc, -1);
 	cr_expect(strstr(err, "magic 0x12345678") != NULL, "err: %s", err);
 	cr_expect_eq(rep.n_rows, 0);
@@ -218,7 +238,7 @@ Test(conformance_selftest, missing_or_small_file_is_refused)
 
 Test(conformance_selftest, only_selects_by_clause_prefix)
 {
-	struct conf_report *rep = run_against(FAKE_GOOD, "mgmt-00", 0);
+	struct conf_report *rep = run_against(FAKECORE_GOOD, "mgmt-00", 0);
 	cr_expect_eq(rep->n_rows, 5); /* MGMT-001..005 */
 	for (unsigned i = 0; i < rep->n_rows; i++)
 		cr_expect(strncmp(rep->rows[i].clause, "MGMT-00", 7) == 0);
@@ -228,7 +248,7 @@ Test(conformance_selftest, only_selects_by_clause_prefix)
  * scripts and CI parse it. */
 Test(conformance_selftest, table_and_json_formats)
 {
-	struct conf_report *rep = run_against(FAKE_LAX_STATE, "MGMT-00,MGMT-045", 0);
+	struct conf_report *rep = run_against(FAKECORE_LAX_STATE, "MGMT-00,MGMT-045", 0);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
@@ -248,7 +268,7 @@ Test(conformance_selftest, table_and_json_formats)
 	cr_assert_not_null(m);
 	conf_print_json(rep, m);
 	fclose(m);
-	cr_expect(strncmp(buf, "{\"implementation\":\"\\\"fake-hv (test double)\\\"", 44) == 0, "%s", buf);
+	cr_expect(strncmp(buf, "{\"implementation\":\"\\\"" FAKECORE_VERSION "\\\"", 41) == 0, "%s", buf);
 	cr_expect(strstr(buf, "{\"clause\":\"MGMT-045\",\"check\":") != NULL, "%s", buf);
 	snprintf(want, sizeof(want), "\"passed\":%u,\"failed\":%u,\"skipped\":%u,\"na\":%u}\n",
 		 rep->passed, rep->failed, rep->skipped, rep->na);

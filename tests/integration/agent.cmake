@@ -1,15 +1,15 @@
 # hv-agent + hvctl integration tests: the real daemon and CLI over real gRPC,
-# with the management region played by the hvlink_fakecore test double.
+# with the management region played by the test double of hv-core (tests/double/).
 if(TARGET hv-agent AND TARGET hvctl)
   find_library(HV_HOST_FDT_LIB fdt REQUIRED)
   pkg_check_modules(HV_JANSSON REQUIRED IMPORTED_TARGET jansson)
   hv_criterion_test(agent_cli
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_cli.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
-            ${HV_SOURCE_DIR}/tests/unit/hvlink_fakecore.c
     LIBS ${HV_HOST_FDT_LIB} PkgConfig::HV_JANSSON pthread
-    INCLUDES ${CMAKE_CURRENT_LIST_DIR} ${HV_SOURCE_DIR}/tests/unit
+    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
     LABELS "integration;agent"
-    TIMEOUT 600)
+    TIMEOUT 600
+    DOUBLE)
   add_dependencies(agent_cli hv-agent hvctl)
 endif()
 
@@ -20,11 +20,11 @@ find_program(HV_PROTOC protoc)
 if(TARGET hv-agent AND TARGET hvctl AND HV_SYSTEM_PYTHON AND HV_PROTOC)
   hv_criterion_test(agent_python
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_python.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
-            ${HV_SOURCE_DIR}/tests/unit/hvlink_fakecore.c
     LIBS ${HV_HOST_FDT_LIB} pthread
-    INCLUDES ${CMAKE_CURRENT_LIST_DIR} ${HV_SOURCE_DIR}/tests/unit
+    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
     LABELS "integration;agent;python"
-    TIMEOUT 600)
+    TIMEOUT 600
+    DOUBLE)
   target_compile_definitions(agent_python PRIVATE HV_SYSTEM_PYTHON="${HV_SYSTEM_PYTHON}")
   add_dependencies(agent_python hv-agent hvctl)
 endif()

@@ -1,9 +1,9 @@
 /*
  * agent_cli.c - integration tests of hv-agent and hvctl together: the real
- * daemon, real gRPC over its unix sockets, the real CLI, with the management
- * region played by hvlink_fakecore (a TEST DOUBLE of hv-core, from
- * tests/unit/) so every answer of the hypervisor side is under the test's
- * control. The same paths against the real hv-core under QEMU are in
+ * daemon, real gRPC over its unix sockets, the real CLI. Runs against the
+ * test double of hv-core (tests/double/hvcore_double.h), which plays the
+ * management region, so every answer of the hypervisor side is under the
+ * test's control. The same paths against the real hv-core under QEMU are in
  * agent_e2e.c.
  *
  * Every test runs in a fresh mkdtemp directory, stops hv-agent with SIGTERM
@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
-#include "hvlink_fakecore.h"
+#include "hvcore_double.h"
 
 static char dir[64], ram[128], rw_uri[256], ro_uri[256];
 static struct fakecore *fc;
@@ -325,7 +325,7 @@ Test(agent_cli, refused_transition_maps_to_failed_precondition)
 	cr_assert_eq(HVCTL("start", "linux"), 1);
 	cr_assert_not_null(strstr(err, "[FAILED_PRECONDITION]"), "%s", err);
 	cr_assert_not_null(strstr(err, "E_STATE"), "%s", err);
-	cr_assert_not_null(strstr(err, "already running"), "%s", err);
+	cr_assert_not_null(strstr(err, "START is illegal in state RUNNING"), "%s", err);
 	cr_assert_eq(HVCTL("shutdown", "linux", "--timeout-ms", "soon"), 2);
 	expect_clean_stop();
 }
@@ -367,7 +367,9 @@ static void write_dtb(const char *path, const char *name)
 	cr_assert_eq(fdt_create(buf, sizeof buf), 0);
 	fdt_finish_reservemap(buf);
 	fdt_begin_node(buf, "");
+	fdt_property_string(buf, "compatible", "avirt,vm-config-v1");
 	fdt_property_string(buf, "vm-name", name);
+	fdt_property_u32(buf, "vcpus", 1);
 	fdt_end_node(buf);
 	cr_assert_eq(fdt_finish(buf), 0);
 	FILE *f = fopen(path, "wb");
@@ -564,7 +566,7 @@ Test(agent_cli, faults_selftest_diag_version_health)
 	cr_assert_eq(HVCTL("diag"), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "Link:           up"), "%s", out);
 	cr_assert_eq(HVCTL("version", "--json"), 0, "%s", err);
-	cr_assert_not_null(strstr(out, "fakecore-test-double"), "%s", out);
+	cr_assert_not_null(strstr(out, FAKECORE_VERSION), "%s", out);
 	cr_assert_not_null(strstr(out, "\"start\""), "%s", out);
 	cr_assert_eq(HVCTL("health"), 0, "%s", err);
 	cr_assert_str_eq(out, "SERVING\n");

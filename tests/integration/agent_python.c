@@ -1,8 +1,8 @@
 /*
  * agent_python.c - runs the independent Python client (agent_grpc_client.py,
  * Debian's python3-grpcio with protoc-generated messages) against a live
- * hv-agent, whose management region is played by the hvlink_fakecore test
- * double. Also: hv-agent ends an open event stream cleanly on SIGTERM.
+ * hv-agent. Runs against the test double of hv-core
+ * (tests/double/hvcore_double.h), which plays the management region. Also: hv-agent ends an open event stream cleanly on SIGTERM.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
-#include "hvlink_fakecore.h"
+#include "hvcore_double.h"
 
 static char dir[64], ram[128], work[128];
 static struct fakecore *fc;

@@ -9,9 +9,9 @@
  * clients, SIGTERM with a call in flight, and 10,000 mixed calls under ASan
  * with no leak at exit.
  *
- * The management region is played by hvlink_fakecore (a test double); a
- * "slow hv-core command" is a command the paused fake holds until the test
- * releases it. Waits are bounded polls for states, never timing assertions.
+ * Runs against the test double of hv-core (tests/double/hvcore_double.h),
+ * which plays the management region; a "slow hv-core command" is a command
+ * the paused double holds until the test releases it. Waits are bounded polls for states, never timing assertions.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
-#include "hvlink_fakecore.h"
+#include "hvcore_double.h"
 
 #define CLIENT HV_SOURCE_DIR "/tests/integration/agent_robust_client.py"
 

@@ -1,17 +1,17 @@
 # hv-agent's gateway under pressure (deadlines, the bounded command queue,
 # message size limits, concurrency, SIGTERM, 10,000 calls under ASan), driven
-# by the independent Python client; hv-core played by hvlink_fakecore.
+# by the independent Python client; hv-core played by its test double.
 find_program(HV_SYSTEM_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
 find_program(HV_PROTOC protoc)
 if(TARGET hv-agent AND HV_SYSTEM_PYTHON AND HV_PROTOC)
   find_library(HV_HOST_FDT_LIB fdt REQUIRED)
   hv_criterion_test(agent_robust
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_robust.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
-            ${HV_SOURCE_DIR}/tests/unit/hvlink_fakecore.c
     LIBS ${HV_HOST_FDT_LIB} pthread
-    INCLUDES ${CMAKE_CURRENT_LIST_DIR} ${HV_SOURCE_DIR}/tests/unit
+    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
     LABELS "integration;agent;python"
-    TIMEOUT 900)
+    TIMEOUT 900
+    DOUBLE)
   target_compile_definitions(agent_robust PRIVATE HV_SYSTEM_PYTHON="${HV_SYSTEM_PYTHON}")
   add_dependencies(agent_robust hv-agent)
 endif()

@@ -1,12 +1,12 @@
 # hv-agent unit tests: the event log over hvlink and the fake management
-# region (hvlink_fakecore.c, a test double), and the status mapping tables.
+# region (the test double of hv-core, tests/double/), and the status mapping tables.
 if(TARGET hvagent)
   find_library(HV_HOST_FDT_LIB fdt REQUIRED)
   hv_criterion_test(agent_eventlog_test
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_eventlog_test.c ${CMAKE_CURRENT_LIST_DIR}/hvlink_fakecore.c
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_eventlog_test.c
     LIBS hvagent ${HV_HOST_FDT_LIB} pthread
-    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
-    LABELS unit)
+    LABELS unit
+    DOUBLE)
   hv_criterion_test(agent_status_test
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_status_test.c
     LIBS hvagent
@@ -29,10 +29,10 @@ endif()
 if(TARGET hvagent)
   # Reconciliation takes its turn in the operation queue (docs/reconcile.md).
   hv_criterion_test(agent_reconcile_queue_test
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_reconcile_queue_test.c ${CMAKE_CURRENT_LIST_DIR}/hvlink_fakecore.c
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_reconcile_queue_test.c
     LIBS hvagent ${HV_HOST_FDT_LIB} pthread
-    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
-    LABELS unit)
+    LABELS unit
+    DOUBLE)
 endif()
 if(TARGET hvrpc)
   # Request string fields checked before decoding (agent/rpc/rpc_wire.c).
@@ -42,11 +42,11 @@ if(TARGET hvrpc)
     LABELS unit)
 endif()
 if(TARGET hvagent)
-  # The GET_STATS record check (MGMT-180) against the fake region's records.
+  # The GET_STATS record check (MGMT-180) against the test double's records.
   find_library(HV_HOST_FDT_LIB fdt REQUIRED)
   hv_criterion_test(agent_stats_test
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_stats_test.c ${CMAKE_CURRENT_LIST_DIR}/hvlink_fakecore.c
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_stats_test.c
     LIBS hvagent ${HV_HOST_FDT_LIB} pthread
-    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
-    LABELS unit)
+    LABELS unit
+    DOUBLE)
 endif()

@@ -1,7 +1,7 @@
 /*
  * agent_eventlog_test.c - unit tests of hv-agent's event log (agent/events/)
- * over hvlink and the fake management region (hvlink_fakecore, a test
- * double): names attached to events, acknowledgement (MGMT-130), losses
+ * over hvlink. Runs against the test double of hv-core
+ * (tests/double/hvcore_double.h), the fake management region: names attached to events, acknowledgement (MGMT-130), losses
  * reported as lost_before (MGMT-140), resume points older than the history,
  * and a hypervisor restart that begins numbering again.
  */
@@ -13,7 +13,7 @@
 
 #include "eventlog.h"
 #include "hvlink.h"
-#include "hvlink_fakecore.h"
+#include "hvcore_double.h"
 
 static char dir[64], ram[128];
 static struct fakecore *fc;

@@ -2,8 +2,8 @@
  * agent_reconcile_queue_test.c - a reconciliation pass is an operation of
  * hv-agent's operation queue (agent/reconcile/reconcile.h): it waits for the
  * operation in progress, never interleaves with one, and a full queue makes
- * it wait and try again rather than fail. hv-core is the fake management
- * region (hvlink_fakecore, a test double); the store is a real sqlite file.
+ * it wait and try again rather than fail. Runs against the test double of
+ * hv-core (tests/double/hvcore_double.h); the store is a real sqlite file.
  * Waits are bounded polls for states, never timing assertions.
  */
 #include <criterion/criterion.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "hvlink.h"
-#include "hvlink_fakecore.h"
+#include "hvcore_double.h"
 #include "opqueue.h"
 #include "reconcile.h"
 #include "store.h"

@@ -1,7 +1,8 @@
 /*
  * agent_stats_test.c - UNIT: the GET_STATS record check (MGMT-180,
- * agent/service/stats_record.c) against records from the fake management
- * region (hvlink_fakecore, a test double of hv-core) and hand-made bytes.
+ * agent/service/stats_record.c) against hand-made bytes and records from the
+ * fake management region: runs against the test double of hv-core
+ * (tests/double/hvcore_double.h).
  * A record with a wrong magic, version, size, length or VM id must be refused
  * as INTERNAL naming the field; a good one must come through whole.
  */
@@ -12,7 +13,7 @@
 #include <unistd.h>
 
 #include "hvlink.h"
-#include "hvlink_fakecore.h"
+#include "hvcore_double.h"
 #include "stats_record.h"
 
 static char dir[64], ram[128];

@@ -1,10 +1,10 @@
 # hvlink unit tests: the register transport against a fake management region
-# (hvlink_fakecore.c, a test double of hv-core's side).
+# (the test double of hv-core, tests/double/).
 if(TARGET hvlink)
   find_library(HV_HOST_FDT_LIB fdt REQUIRED)
   hv_criterion_test(hvlink_test
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/hvlink_test.c ${CMAKE_CURRENT_LIST_DIR}/hvlink_fakecore.c
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/hvlink_test.c
     LIBS hvlink ${HV_HOST_FDT_LIB} pthread
-    INCLUDES ${CMAKE_CURRENT_LIST_DIR}
-    LABELS unit)
+    LABELS unit
+    DOUBLE)
 endif()

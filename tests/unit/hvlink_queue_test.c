@@ -1,12 +1,13 @@
 /*
  * hvlink_queue_test.c - unit tests of hvlink's command queue (hvlink_cmd.c)
- * against the fake management region (hvlink_fakecore, a test double): one
+ * against the fake management region: runs against the test double of hv-core
+ * (tests/double/hvcore_double.h). One
  * command on the register interface at a time (MGMT-111), a bounded queue
  * behind it that refuses with RESOURCE_EXHAUSTED when full, a caller's
  * deadline or a stopping server taking a waiting command out of the queue
  * before it is ever sent, FIFO order, and reads that never wait for a command.
  *
- * "Stuck" commands are made by pausing the fake hv-core; the tests wait for
+ * "Stuck" commands are made by pausing the double; the tests wait for
  * states (bounded polls), never for time.
  */
 #define _GNU_SOURCE
@@ -19,7 +20,7 @@
 
 #include "callscope.h"
 #include "hvlink.h"
-#include "hvlink_fakecore.h"
+#include "hvcore_double.h"
 
 #define QMAX 3
 

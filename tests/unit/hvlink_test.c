@@ -1,6 +1,6 @@
 /*
- * hvlink_test.c - unit tests of hvlink (agent/hvlink/) against the fake
- * management region (hvlink_fakecore, a test double of hv-core's side):
+ * hvlink_test.c - unit tests of hvlink (agent/hvlink/). Runs against the test
+ * double of hv-core (tests/double/hvcore_double.h), the fake management region:
  * validation of the region (MGMT-001/002/010, MGMT-004), slot decoding with
  * the gen protocol (MGMT-150), the command protocol (MGMT-111) including its
  * timeout, the event ring (MGMT-140) and console rings (MGMT-170).
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "hvlink.h"
-#include "hvlink_fakecore.h"
+#include "hvcore_double.h"
 
 static char dir[64];
 static char ram[128];
@@ -233,7 +233,7 @@ Test(hvlink_region, info_copies_the_register_page)
 	cr_assert_eq(info.hv_state, HVM_HV_READY);
 	cr_assert_eq(info.vm_count, 1);
 	cr_assert_eq(info.pcpu_count, 4);
-	cr_assert_str_eq(info.hv_version, "fakecore-test-double");
+	cr_assert_str_eq(info.hv_version, FAKECORE_VERSION);
 }
 
 TestSuite(hvlink_slots, .init = setup, .fini = teardown);
@@ -420,7 +420,9 @@ TestSuite(hvlink_cmd, .init = setup, .fini = teardown);
 static int build_dtb(const char *name, void *buf, int size)
 {
 	if (fdt_create(buf, size) || fdt_finish_reservemap(buf) || fdt_begin_node(buf, "") ||
-	    fdt_property_string(buf, "vm-name", name) || fdt_end_node(buf) || fdt_finish(buf))
+	    fdt_property_string(buf, "compatible", "avirt,vm-config-v1") ||
+	    fdt_property_string(buf, "vm-name", name) || fdt_property_u32(buf, "vcpus", 1) ||
+	    fdt_end_node(buf) || fdt_finish(buf))
 		return -1;
 	return 0;
 }
@@ -461,7 +463,7 @@ Test(hvlink_cmd, refusal_comes_back_with_status_and_message)
 	open_link(0);
 	cr_assert_eq(run_cmd(HVM_CMD_START, 0, &rep, &st), 0, "%s", st.msg);
 	cr_assert_eq(rep.status, HVM_E_STATE);
-	cr_assert_str_eq(rep.msg, "VM is already running");
+	cr_assert_str_eq(rep.msg, "START is illegal in state RUNNING (MGMT-045)");
 	cr_assert_eq(run_cmd(HVM_CMD_START, 9, &rep, &st), 0, "%s", st.msg);
 	cr_assert_eq(rep.status, HVM_E_BAD_VM);
 	struct hvlink_counters cnt;
