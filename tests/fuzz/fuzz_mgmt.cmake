@@ -5,34 +5,30 @@
 # number of inputs and time (a bound, not a timing assertion).
 include(${CMAKE_SOURCE_DIR}/tests/unit/vmconfig_examples.cmake)
 
-find_program(CLANG_EXECUTABLE clang)
-if(CLANG_EXECUTABLE)
-  set(FUZZ_MGMT ${CMAKE_BINARY_DIR}/bin/fuzz_mgmt)
-  set(FUZZ_MGMT_SOURCES
-    ${CMAKE_CURRENT_LIST_DIR}/fuzz_mgmt.c
-    ${CMAKE_SOURCE_DIR}/hv-core/core/mgmt_cmd.c
-    ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig.c
-    ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig_system.c
-    ${CMAKE_SOURCE_DIR}/hv-core/lib/fmt.c)
-  add_custom_command(OUTPUT ${FUZZ_MGMT}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/bin
-    COMMAND ${CLANG_EXECUTABLE} -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter
-            -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-            -I${CMAKE_SOURCE_DIR}/hv-core/core -I${CMAKE_SOURCE_DIR}/hv-core/include
-            -I${CMAKE_SOURCE_DIR}/hv-core/lib
-            ${FUZZ_MGMT_SOURCES} -lfdt -o ${FUZZ_MGMT}
-    DEPENDS ${FUZZ_MGMT_SOURCES} ${CMAKE_SOURCE_DIR}/hv-core/core/mgmt_cmd.h
-            ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig.h ${CMAKE_SOURCE_DIR}/hv-core/include/hvmgmt.h
-    COMMENT "clang libFuzzer fuzz_mgmt")
-  add_custom_target(fuzz_mgmt ALL DEPENDS ${FUZZ_MGMT} vmconfig_examples)
+include(${CMAKE_CURRENT_LIST_DIR}/clang_fuzzer.cmake)
+set(FUZZ_MGMT ${CMAKE_BINARY_DIR}/bin/fuzz_mgmt)
+set(FUZZ_MGMT_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/fuzz_mgmt.c
+  ${CMAKE_SOURCE_DIR}/hv-core/core/mgmt_cmd.c
+  ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig.c
+  ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig_system.c
+  ${CMAKE_SOURCE_DIR}/hv-core/lib/fmt.c)
+add_custom_command(OUTPUT ${FUZZ_MGMT}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/bin
+  COMMAND ${CLANG_EXECUTABLE} -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter
+          -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+          -I${CMAKE_SOURCE_DIR}/hv-core/core -I${CMAKE_SOURCE_DIR}/hv-core/include
+          -I${CMAKE_SOURCE_DIR}/hv-core/lib
+          ${FUZZ_MGMT_SOURCES} -lfdt -o ${FUZZ_MGMT}
+  DEPENDS ${FUZZ_MGMT_SOURCES} ${CMAKE_SOURCE_DIR}/hv-core/core/mgmt_cmd.h
+          ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig.h ${CMAKE_SOURCE_DIR}/hv-core/include/hvmgmt.h
+  COMMENT "clang libFuzzer fuzz_mgmt")
+add_custom_target(fuzz_mgmt ALL DEPENDS ${FUZZ_MGMT} vmconfig_examples)
 
-  # seeds are written to a fresh directory so new inputs never land in the source tree
-  add_test(NAME mgmt_fuzz
-    COMMAND sh -c "d=$(mktemp -d) && for f in ${VMCFG_EXAMPLES_DIR}/*.dtb; do \
+# seeds are written to a fresh directory so new inputs never land in the source tree
+add_test(NAME mgmt_fuzz
+  COMMAND sh -c "d=$(mktemp -d) && for f in ${VMCFG_EXAMPLES_DIR}/*.dtb; do \
 { printf '\\003\\000\\001'; head -c 48 /dev/zero; cat \"$f\"; } > \"$d/$(basename \"$f\")\"; done && \
 ${FUZZ_MGMT} -dict=${CMAKE_CURRENT_LIST_DIR}/vmconfig.dict -runs=200000 -max_total_time=20 -max_len=8192 -rss_limit_mb=1024 \"$d\"; \
 rc=$?; rm -rf \"$d\"; exit $rc")
-  set_tests_properties(mgmt_fuzz PROPERTIES TIMEOUT 120 LABELS "fuzz")
-else()
-  message(STATUS "clang not found: fuzz_mgmt is not built")
-endif()
+set_tests_properties(mgmt_fuzz PROPERTIES TIMEOUT 120 LABELS "fuzz")

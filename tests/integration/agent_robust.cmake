@@ -1,9 +1,8 @@
 # hv-agent's gateway under pressure (deadlines, the bounded command queue,
 # message size limits, concurrency, SIGTERM, 10,000 calls under ASan), driven
 # by the independent Python client; hv-core played by its test double.
-find_program(HV_SYSTEM_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
-find_program(HV_PROTOC protoc)
-if(TARGET hv-agent AND HV_SYSTEM_PYTHON AND HV_PROTOC)
+include(${CMAKE_CURRENT_LIST_DIR}/python_client.cmake)
+if(TARGET hv-agent)
   find_library(HV_HOST_FDT_LIB fdt REQUIRED)
   hv_criterion_test(agent_robust
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_robust.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
@@ -20,7 +19,7 @@ endif()
 # real hv-core under QEMU while hvctl stops and starts a VM. hvqemu's library
 # is defined by the hv-core suite's fragment, possibly after this one: deferred.
 function(hv_agent_python_qemu_test)
-  if(TARGET hv-agent AND TARGET hvctl AND TARGET hvqemu AND HV_SYSTEM_PYTHON AND HV_PROTOC)
+  if(TARGET hv-agent AND TARGET hvctl AND TARGET hvqemu)
     hv_criterion_test(agent_python_qemu
       SOURCES ${HV_SOURCE_DIR}/tests/integration/agent_python_qemu.c
               ${HV_SOURCE_DIR}/tests/integration/agent_harness.c ${HV_SOURCE_DIR}/tests/integration/agent_stack.c

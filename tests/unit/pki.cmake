@@ -5,11 +5,8 @@ if(TARGET hvpki)
   hv_criterion_test(unit_pki SOURCES ${CMAKE_CURRENT_LIST_DIR}/pki_test.c
     ${CMAKE_CURRENT_LIST_DIR}/pki_testutil.c LIBS hvpki LABELS unit TIMEOUT 120)
   # The system interpreter: it is the one python3-grpcio is installed for.
-  find_program(HV_SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
-  if(NOT HV_SYSTEM_PYTHON3)
-    find_program(HV_SYSTEM_PYTHON3 python3 REQUIRED)
-  endif()
+  include(${HV_SOURCE_DIR}/tests/integration/python_client.cmake)
   hv_criterion_test(unit_pki_interop SOURCES ${CMAKE_CURRENT_LIST_DIR}/pki_interop_test.c
     ${CMAKE_CURRENT_LIST_DIR}/pki_testutil.c LIBS hvpki LABELS unit TIMEOUT 120)
-  target_compile_definitions(unit_pki_interop PRIVATE HV_PYTHON3="${HV_SYSTEM_PYTHON3}")
+  target_compile_definitions(unit_pki_interop PRIVATE HV_PYTHON3="${HV_SYSTEM_PYTHON}")
 endif()
