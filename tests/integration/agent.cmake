@@ -7,7 +7,7 @@ if(TARGET hv-agent AND TARGET hvctl)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_cli.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
     LIBS ${HV_HOST_FDT_LIB} PkgConfig::HV_JANSSON pthread
     INCLUDES ${CMAKE_CURRENT_LIST_DIR}
-    LABELS "integration;agent"
+    LABELS "component;agent"
     TIMEOUT 600
     DOUBLE)
   add_dependencies(agent_cli hv-agent hvctl)
@@ -21,7 +21,7 @@ if(TARGET hv-agent AND TARGET hvctl)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_python.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
     LIBS ${HV_HOST_FDT_LIB} pthread
     INCLUDES ${CMAKE_CURRENT_LIST_DIR}
-    LABELS "integration;agent;python"
+    LABELS "component;agent;python"
     TIMEOUT 600
     DOUBLE)
   target_compile_definitions(agent_python PRIVATE HV_SYSTEM_PYTHON="${HV_SYSTEM_PYTHON}")

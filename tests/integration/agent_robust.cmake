@@ -8,7 +8,7 @@ if(TARGET hv-agent)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_robust.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
     LIBS ${HV_HOST_FDT_LIB} pthread
     INCLUDES ${CMAKE_CURRENT_LIST_DIR}
-    LABELS "integration;agent;python"
+    LABELS "component;agent;python"
     TIMEOUT 900
     DOUBLE)
   target_compile_definitions(agent_robust PRIVATE HV_SYSTEM_PYTHON="${HV_SYSTEM_PYTHON}")
