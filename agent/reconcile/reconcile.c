@@ -13,6 +13,7 @@
 
 #include "callscope.h"
 #include "log.h"
+#include "store_status.h"
 #include "uuid.h"
 
 struct reconcile {
@@ -91,8 +92,7 @@ enum core_result reconcile_define_stored(struct hvlink *l, struct store *s, cons
 
 	memset(&cr, 0, sizeof cr);
 	if (store_config_get(s, name, 0, &cr, &e) != STORE_OK) {
-		hv_status_set(st, e.code == STORE_ENOTFOUND ? HV_NOT_FOUND : HV_DATA_LOSS,
-			      "stored configuration of '%s': %s", name, e.msg);
+		status_from_store(st, &e, "stored configuration of '%s'", name);
 		return CORE_REFUSED;
 	}
 	snprintf(what, sizeof what, "define '%s' revision %u", name, cr.rev);
@@ -239,7 +239,7 @@ int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status 
 		goto failed;
 	}
 	if (store_vm_list(r->cfg.store, &vms, &n, &e) != STORE_OK) {
-		hv_status_set(st, HV_INTERNAL, "reconciliation (%s): reading the store: %s", why, e.msg);
+		status_from_store(st, &e, "reconciliation (%s): reading the store", why);
 		goto failed;
 	}
 	log_info("reconcile: pass (%s): %zu VMs in the store, %d in hv-core", why, n, __builtin_popcount(mask));

@@ -15,7 +15,7 @@
 #include "hvmgr/v1/hvmgr.pb-c.h"
 #include "opqueue.h"
 #include "rpc_server.h"
-#include "status_map.h"
+#include "outcome.h"
 
 #ifndef HV_VERSION
 #define HV_VERSION "0.0.0"
@@ -163,7 +163,7 @@ void agent_audit_fini(struct agent *ag);
 /* "name=web" / "id=3" / "uuid=..." for audit arguments. */
 void audit_selector(const Hvmgr__V1__VmSelector *sel, char *buf, size_t len);
 
-/* ---- status_map.c: see status_map.h ---- */
+/* ---- hv-core outcomes: see outcome.h ---- */
 
 /* ---- resolve.c ---- */
 

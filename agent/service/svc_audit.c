@@ -17,6 +17,7 @@
 #include "log.h"
 #include "roles.h"
 #include "store.h"
+#include "store_status.h"
 
 void agent_caller(const struct rpc_peer *peer, struct agent_caller *c)
 {
@@ -211,7 +212,7 @@ void svc_get_audit(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 		max = AUDIT_PAGE_MAX;
 	agent_audit_flush(ag); /* a reader sees suppressed refusals counted */
 	if (store_audit_list(ag->store, req->from_seq, max, &rows, &n, &e) != STORE_OK) {
-		rpc_result_error(res, e.code == STORE_ETAMPER ? HV_DATA_LOSS : HV_INTERNAL, "audit log: %s", e.msg);
+		status_from_store(&res->st, &e, "audit log");
 		return;
 	}
 	Hvmgr__V1__AuditEntry *ents = n ? calloc(n, sizeof *ents) : NULL;

@@ -92,12 +92,8 @@ void svc_get_self_test(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m
 	if (info.caps & HVM_CAP(HVM_CMD_SELFTEST_RESULT)) {
 		memset(&c, 0, sizeof c);
 		c.cmd = HVM_CMD_SELFTEST_RESULT;
-		if (hvlink_command(ag->link, &c, &rep, &res->st) != 0)
+		if (core_submit(ag->link, &c, &rep, "self-test result", &res->st) != CORE_OK)
 			return;
-		if (rep.status != HVM_OK) {
-			status_from_reply(&res->st, "self-test result", c.cmd, &rep);
-			return;
-		}
 		resp.failed_mask = (uint32_t)rep.ret[0];
 		resp.checks_run = (uint32_t)rep.ret[1];
 	}

@@ -10,6 +10,7 @@
 
 #include "reconcile.h"
 #include "store.h"
+#include "store_status.h"
 #include "uuid.h"
 
 static Hvmgr__V1__VmState desired_to_proto(enum store_vm_state d)
@@ -55,18 +56,6 @@ void vm_msg_from_stored(struct agent *ag, struct vm_msg *m, const struct store_v
 	vm_msg_apply_store(m, v);
 }
 
-static enum hv_code code_of(const struct store_err *e)
-{
-	switch (e->code) {
-	case STORE_ENOTFOUND: return HV_NOT_FOUND;
-	case STORE_EEXIST: return HV_ALREADY_EXISTS;
-	case STORE_EINVAL: return HV_INVALID_ARGUMENT;
-	case STORE_ETAMPER:
-	case STORE_ECORRUPT: return HV_DATA_LOSS;
-	default: return HV_INTERNAL;
-	}
-}
-
 int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct store_vm *out, struct hv_status *st)
 {
 	struct store_err e;
@@ -80,7 +69,7 @@ int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct stor
 	case STORE_EINVAL: /* a name the store cannot hold is not stored */
 		return 0;
 	default:
-		return hv_status_set(st, code_of(&e), "store: %s", e.msg);
+		return status_from_store(st, &e, "store");
 	}
 	if (memcmp(s->uuid, zero, 16) == 0)
 		return 1;
@@ -119,7 +108,7 @@ int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct st
 		if (store_vm_get(ag->store, sel->name, out, &e) == STORE_OK)
 			return 0;
 		if (e.code != STORE_ENOTFOUND && e.code != STORE_EINVAL)
-			return hv_status_set(st, code_of(&e), "store: %s", e.msg);
+			return status_from_store(st, &e, "store");
 		break;
 	case HVMGR__V1__VM_SELECTOR__BY_ID:
 		if (resolve_vm(ag, sel, &slot, label, label_len, st) != 0)
@@ -141,7 +130,7 @@ int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct st
 		size_t n;
 		hv_uuid_format(u, canon);
 		if (store_vm_list(ag->store, &list, &n, &e) != STORE_OK)
-			return hv_status_set(st, code_of(&e), "store: %s", e.msg);
+			return status_from_store(st, &e, "store");
 		int found = 0;
 		for (size_t i = 0; i < n && !found; i++)
 			if (strcmp(list[i].uuid, canon) == 0) {
