@@ -20,14 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t link_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void link_backoff(unsigned *round)
 {
 	unsigned r = (*round)++;

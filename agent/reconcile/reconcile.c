@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "callscope.h"
+#include "deadline.h"
 #include "log.h"
 #include "store_status.h"
 #include "uuid.h"
@@ -369,15 +370,8 @@ int reconcile_run(struct reconcile *r, const char *why, struct hv_status *st)
 /* Waits ms or until stop; returns stop. */
 static int nap(struct reconcile *r, unsigned ms)
 {
-	struct timespec ts;
+	struct timespec ts = hv_timespec_after_ms(CLOCK_REALTIME, ms);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop && pthread_cond_timedwait(&r->cond, &r->lock, &ts) != ETIMEDOUT)
 		;

@@ -10,12 +10,13 @@
 #include <stdint.h>
 
 #include "audit_limit.h"
+#include "deadline.h"
 #include "eventlog.h"
 #include "hvlink.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
 #include "opqueue.h"
-#include "rpc_server.h"
 #include "outcome.h"
+#include "rpc_server.h"
 
 #ifndef HV_VERSION
 #define HV_VERSION "0.0.0"
@@ -81,8 +82,6 @@ const struct rpc_method *agent_methods(size_t *count);
  * what does not change state, TLS callers what their certificate's role
  * allows (agent/auth/roles.h). */
 int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, struct hv_status *st);
-
-uint64_t agent_now_ns(void);
 
 /* True when hv_ticks advanced within the last second (MGMT-011). */
 int agent_hv_alive(struct agent *ag, uint64_t ticks);

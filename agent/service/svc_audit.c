@@ -188,7 +188,7 @@ void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const ch
 	if (!ag->store)
 		return;
 	pthread_mutex_lock(&ag->audit_lock);
-	if (audit_limit_admit(&ag->refusals, lis, agent_now_ns(), &before)) {
+	if (audit_limit_admit(&ag->refusals, lis, hv_mono_ns(), &before)) {
 		if (before)
 			write_summary(ag, lis, before);
 		audit_row(ag, peer, rpc, "(refused before the request was read)", st);

@@ -149,7 +149,7 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 		eventlog_stats(ag->events, &es);
 		resp.events_lost_by_agent = es.lost;
 	}
-	resp.agent_uptime_ns = agent_now_ns() - ag->started_ns;
+	resp.agent_uptime_ns = hv_mono_ns() - ag->started_ns;
 	resp.ram_file = (char *)ag->ram_file;
 	resp.mgmt_base = ag->mgmt_base;
 	resp.database = (char *)(ag->db_path ? ag->db_path : "");
