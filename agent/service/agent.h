@@ -172,6 +172,17 @@ void audit_selector(const Hvmgr__V1__VmSelector *sel, char *buf, size_t len);
 int resolve_vm(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm_slot *out,
 	       char *label, size_t label_len, struct hv_status *st);
 
+/* The checks every selector passes before it is looked up: one of name, id
+ * or uuid set, the name one a VM can have, the uuid well-formed (parsed into
+ * uuid). label as for resolve_vm. 0, or -1 with INVALID_ARGUMENT. */
+int resolve_check_selector(const Hvmgr__V1__VmSelector *sel, uint8_t uuid[16], char *label, size_t label_len,
+			   struct hv_status *st);
+
+/* The slots a request is about: the VM sel names (bit 0 of *mask), or with
+ * no selector every defined slot. Errors as resolve_vm / hvlink_read_slots. */
+int resolve_slots(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm_slot slots[HVM_MAX_VMS],
+		  uint32_t *mask, char *label, size_t label_len, struct hv_status *st);
+
 /* 0 when a selector's name can name a VM; otherwise INVALID_ARGUMENT saying
  * why (empty, longer than any VM name, control characters). */
 int resolve_check_name(const char *name, struct hv_status *st);

@@ -50,13 +50,8 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	size_t n = 0;
 	char label[64];
 
-	if (req->vm) {
-		if (resolve_vm(ag, req->vm, &slots[0], label, sizeof label, &res->st) != 0)
-			return;
-		mask = 1;
-	} else if (hvlink_read_slots(ag->link, slots, &mask, &res->st) != 0) {
+	if (resolve_slots(ag, req->vm, slots, &mask, label, sizeof label, &res->st) != 0)
 		return;
-	}
 	for (unsigned i = 0; i < HVM_MAX_VMS; i++) {
 		if (!(mask & (1u << i)))
 			continue;
@@ -117,6 +112,20 @@ static const char *listener_kind_name(enum rpc_listener_kind k)
 	return "unknown";
 }
 
+static Hvmgr__V1__QueueCounters *queue_msg(Hvmgr__V1__QueueCounters *m, const struct hv_opqueue_stats *s)
+{
+	Hvmgr__V1__QueueCounters init = HVMGR__V1__QUEUE_COUNTERS__INIT;
+
+	*m = init;
+	m->full = s->full;
+	m->expired = s->expired;
+	m->stopped = s->stopped;
+	m->waiting = s->waiting;
+	m->peak = s->peak;
+	m->max = s->max;
+	return m;
+}
+
 void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
 {
 	struct agent *ag = ctx->app;
@@ -157,23 +166,12 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 	resp.audit_refusals_suppressed = agent_audit_suppressed(ag);
 
 	/* The two queues: hv-core's register interface and the operations. */
-	Hvmgr__V1__QueueCounters cq = HVMGR__V1__QUEUE_COUNTERS__INIT, oq = HVMGR__V1__QUEUE_COUNTERS__INIT;
-	struct hv_opqueue_stats os;
-	cq.full = cnt.queue_full;
-	cq.expired = cnt.queue_expired;
-	cq.stopped = cnt.queue_stopped;
-	cq.waiting = cnt.queue_waiting;
-	cq.peak = cnt.queue_peak;
-	cq.max = cnt.queue_max;
-	resp.command_queue = &cq;
-	hv_opqueue_stats(&ag->ops, &os);
-	oq.full = os.full;
-	oq.expired = os.expired;
-	oq.stopped = os.stopped;
-	oq.waiting = os.waiting;
-	oq.peak = os.peak;
-	oq.max = os.max;
-	resp.operation_queue = &oq;
+	Hvmgr__V1__QueueCounters cq, oq;
+	struct hv_opqueue_stats qs;
+	hvlink_queue_stats(ag->link, &qs);
+	resp.command_queue = queue_msg(&cq, &qs);
+	hv_opqueue_stats(&ag->ops, &qs);
+	resp.operation_queue = queue_msg(&oq, &qs);
 
 	/* Each listener's counters (rpc_server_counters). */
 	struct rpc_listener_counters lc[DIAG_LISTENERS_MAX];

@@ -205,13 +205,8 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 
 	if (hvlink_info(ag->link, &info, &res->st) != 0)
 		return;
-	if (req->vm) {
-		if (resolve_vm(ag, req->vm, &slots[0], label, sizeof label, &res->st) != 0)
-			return;
-		mask = 1;
-	} else if (hvlink_read_slots(ag->link, slots, &mask, &res->st) != 0) {
+	if (resolve_slots(ag, req->vm, slots, &mask, label, sizeof label, &res->st) != 0)
 		return;
-	}
 	vs = calloc(HVM_MAX_VMS, sizeof *vs);
 	if (!vs) {
 		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");

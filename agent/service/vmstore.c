@@ -97,14 +97,10 @@ int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct st
 	struct hvm_vm_slot slot;
 	uint8_t u[16];
 
-	snprintf(label, label_len, "?");
-	if (!sel || sel->by_case == HVMGR__V1__VM_SELECTOR__BY__NOT_SET)
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "no VM named: set vm.name, vm.id or vm.uuid");
+	if (resolve_check_selector(sel, u, label, label_len, st) != 0)
+		return -1;
 	switch (sel->by_case) {
 	case HVMGR__V1__VM_SELECTOR__BY_NAME:
-		if (resolve_check_name(sel->name, st) != 0)
-			return -1;
-		snprintf(label, label_len, "'%s'", sel->name);
 		if (store_vm_get(ag->store, sel->name, out, &e) == STORE_OK)
 			return 0;
 		if (e.code != STORE_ENOTFOUND && e.code != STORE_EINVAL)
@@ -121,10 +117,6 @@ int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct st
 			return 0;
 		break;
 	case HVMGR__V1__VM_SELECTOR__BY_UUID: {
-		snprintf(label, label_len, "uuid %s", sel->uuid);
-		if (hv_uuid_parse(sel->uuid, u) != 0)
-			return hv_status_set(st, HV_INVALID_ARGUMENT,
-					     "malformed uuid '%s' (expected 8-4-4-4-12 hex digits)", sel->uuid);
 		char canon[HV_UUID_STR_LEN];
 		struct store_vm *list;
 		size_t n;
