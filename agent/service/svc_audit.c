@@ -78,15 +78,9 @@ static void printable(char *s)
 static void write_row(struct agent *ag, const char *caller, const char *role, const char *rpc, const char *args,
 		      const char *outcome)
 {
-	struct store_audit_entry e;
+	struct store_audit_entry e = { .caller = caller, .role = role, .rpc = rpc, .args = args, .outcome = outcome };
 	struct store_err err;
 
-	memset(&e, 0, sizeof e);
-	e.caller = caller;
-	e.role = role;
-	e.rpc = rpc;
-	e.args = args;
-	e.outcome = outcome;
 	if (store_audit_append(ag->store, &e, &err) != STORE_OK) {
 		__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
 		log_error("audit: cannot record %s by %s (%s): %s", rpc, caller, outcome, err.msg);
