@@ -376,7 +376,7 @@ int main(int argc, char **argv)
 	agent_audit_init(&ag);
 	hv_opqueue_init(&ag.ops, AGENT_OPS_MAX);
 	ag.db_path = o.db;
-	ag.started_ns = agent_now_ns();
+	ag.started_ns = hv_mono_ns();
 	ag.ram_file = o.ram_file;
 	ag.mgmt_base = o.mgmt_base;
 

@@ -12,7 +12,6 @@
  * Over TCP the channel uses mutual TLS with DIR/ca.crt and the client pair
  * DIR/ROLE.crt + DIR/ROLE.key (as written by `hvctl pki init`).
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +20,12 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
 #include "bench_driver.h"
+#include "grpc_setup.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
 
 #define METHOD "/hvmgr.v1.Hvmgr/GetVm"
@@ -48,64 +47,17 @@ struct rpc_client {
 	grpc_slice method;
 };
 
-static char *read_file(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-
-	if (!f) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (cap - n < 4097) {
-			char *p = cap >= 1 << 20 ? NULL : realloc(buf, cap + 16384);
-			if (!p) {
-				snprintf(err, errlen, "%s: too large for a PEM file", path);
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = p;
-			cap += 16384;
-		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
 static grpc_channel *make_channel(const struct rpc_args *a)
 {
-	grpc_arg args[2];
-	size_t nargs = 0;
-	grpc_channel_credentials *creds;
+	const struct hvc_tls_pem pem = { a->ca_pem, a->cert_pem, a->key_pem };
+	const struct hvc_channel_opts o = {
+		.target = a->target,
+		.tls = strncmp(a->target, "unix:", 5) == 0 ? NULL : &pem,
+		.name_override = a->name_override,
+		.own_subchannel_pool = true,
+	};
 
-	args[nargs].type = GRPC_ARG_INTEGER;
-	args[nargs].key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL;
-	args[nargs].value.integer = 1;
-	nargs++;
-	if (strncmp(a->target, "unix:", 5) == 0) {
-		creds = grpc_local_credentials_create(UDS);
-	} else {
-		grpc_ssl_pem_key_cert_pair pair = { a->key_pem, a->cert_pem };
-		creds = grpc_ssl_credentials_create(a->ca_pem, &pair, NULL, NULL);
-		if (a->name_override) {
-			args[nargs].type = GRPC_ARG_STRING;
-			args[nargs].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-			args[nargs].value.string = (char *)a->name_override;
-			nargs++;
-		}
-	}
-	grpc_channel_args cargs = { nargs, args };
-	grpc_channel *ch = grpc_channel_create(a->target, creds, &cargs);
-	grpc_channel_credentials_release(creds);
-	return ch;
+	return hvc_channel_create(&o);
 }
 
 static int check_response(const struct rpc_args *a, grpc_byte_buffer *bb, char *err, size_t errlen)
@@ -148,30 +100,11 @@ static int rpc_call(void *client, char *err, size_t errlen)
 						   c->method, NULL, deadline, NULL);
 	grpc_slice req = grpc_slice_from_static_buffer(c->a->req, c->a->req_len);
 	grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&req, 1);
-	grpc_byte_buffer *recv = NULL;
-	grpc_metadata_array initial, trailing;
-	grpc_status_code status = GRPC_STATUS_UNKNOWN;
-	grpc_slice details = grpc_empty_slice();
-	grpc_op ops[6];
+	struct hvc_unary u;
 	int rc = -1;
 
-	grpc_metadata_array_init(&initial);
-	grpc_metadata_array_init(&trailing);
-	memset(ops, 0, sizeof ops);
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = send;
-	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
-	ops[4].op = GRPC_OP_RECV_MESSAGE;
-	ops[4].data.recv_message.recv_message = &recv;
-	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
-	ops[5].data.recv_status_on_client.status = &status;
-	ops[5].data.recv_status_on_client.status_details = &details;
-
-	if (grpc_call_start_batch(call, ops, 6, c, NULL) != GRPC_CALL_OK) {
+	hvc_unary_init(&u, send);
+	if (grpc_call_start_batch(call, u.ops, 6, c, NULL) != GRPC_CALL_OK) {
 		snprintf(err, errlen, "GetVm: cannot start the call");
 		grpc_call_cancel(call, NULL);
 	} else {
@@ -181,19 +114,15 @@ static int rpc_call(void *client, char *err, size_t errlen)
 		while (ev.type != GRPC_OP_COMPLETE);
 		if (!ev.success)
 			snprintf(err, errlen, "GetVm: the call failed at the transport");
-		else if (status != GRPC_STATUS_OK) {
-			char *d = grpc_slice_to_c_string(details);
-			snprintf(err, errlen, "GetVm: status %d: %s", (int)status, d);
+		else if (u.status != GRPC_STATUS_OK) {
+			char *d = grpc_slice_to_c_string(u.details);
+			snprintf(err, errlen, "GetVm: status %d: %s", (int)u.status, d);
 			gpr_free(d);
 		} else
-			rc = check_response(c->a, recv, err, errlen);
+			rc = check_response(c->a, u.in, err, errlen);
 	}
 	grpc_byte_buffer_destroy(send);
-	if (recv)
-		grpc_byte_buffer_destroy(recv);
-	grpc_slice_unref(details);
-	grpc_metadata_array_destroy(&initial);
-	grpc_metadata_array_destroy(&trailing);
+	hvc_unary_release(&u);
 	grpc_call_unref(call);
 	return rc;
 }
@@ -251,20 +180,21 @@ static void usage(FILE *f)
 
 static int load_tls(struct rpc_args *a, const char *dir, const char *role)
 {
-	char path[PATH_MAX], err[BENCH_ERR_LEN];
+	char path[PATH_MAX];
+	struct hv_status st;
 
 	snprintf(path, sizeof path, "%s/ca.crt", dir);
-	if (!(a->ca_pem = read_file(path, err, sizeof err)))
+	if (!(a->ca_pem = hvc_read_pem("CA certificate", path, &st)))
 		goto fail;
 	snprintf(path, sizeof path, "%s/%s.crt", dir, role);
-	if (!(a->cert_pem = read_file(path, err, sizeof err)))
+	if (!(a->cert_pem = hvc_read_pem("client certificate", path, &st)))
 		goto fail;
 	snprintf(path, sizeof path, "%s/%s.key", dir, role);
-	if (!(a->key_pem = read_file(path, err, sizeof err)))
+	if (!(a->key_pem = hvc_read_pem("client key", path, &st)))
 		goto fail;
 	return 0;
 fail:
-	fprintf(stderr, "hv-rpc-bench: %s\n", err);
+	fprintf(stderr, "hv-rpc-bench: %s\n", st.msg);
 	return -1;
 }
 

@@ -2,9 +2,11 @@
  * client.c - gRPC C core client for hvctl (client.h). One channel, one
  * pluck completion queue; every operation waits for its own tag, so the code
  * reads top to bottom like a blocking API. Transports: unix sockets with
- * gRPC's local credentials, TCP with mutual TLS (grpc_ssl_credentials_create).
+ * gRPC's local credentials, TCP with mutual TLS (grpc_setup.c makes the
+ * channel and the batches the benchmark shares).
  */
 #include "client.h"
+
 
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +25,8 @@
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+
+#include "grpc_setup.h"
 
 struct hvc {
 	grpc_channel *ch;
@@ -58,34 +62,16 @@ const char *hvc_target(const struct hvc *c)
 	return c->target;
 }
 
-/* A PEM file read whole (NUL-terminated), or NULL with st naming it. */
+/* hvc_read_pem, pointing at the options that name the files. */
 static char *read_pem(const char *what, const char *path, struct hv_status *st)
 {
-	FILE *f = path ? fopen(path, "rb") : NULL;
-	char *buf = NULL;
-	size_t len = 0;
+	char *pem = hvc_read_pem(what, path, st);
 
-	if (!f) {
-		hv_status_set(st, HV_INVALID_ARGUMENT, "cannot read the %s %s: %s (see --ca, --cert, --key)", what,
-			      path ? path : "(none)", path ? strerror(errno) : "no file given");
-		return NULL;
+	if (!pem && strncmp(st->msg, "cannot read", 11) == 0) {
+		size_t n = strlen(st->msg);
+		snprintf(st->msg + n, sizeof st->msg - n, " (see --ca, --cert, --key)");
 	}
-	buf = malloc(64 * 1024 + 1);
-	if (buf)
-		len = fread(buf, 1, 64 * 1024 + 1, f);
-	fclose(f);
-	if (!buf || len == 0 || len > 64 * 1024) {
-		free(buf);
-		hv_status_set(st, HV_INVALID_ARGUMENT, "the %s %s is %s", what, path, len ? "larger than 64 KiB" : "empty");
-		return NULL;
-	}
-	buf[len] = '\0';
-	if (!strstr(buf, "-----BEGIN ")) {
-		free(buf);
-		hv_status_set(st, HV_INVALID_ARGUMENT, "the %s %s is not a PEM file", what, path);
-		return NULL;
-	}
-	return buf;
+	return pem;
 }
 
 /* A plain TCP connect to host:port, to tell "nothing listens" apart from a
@@ -193,11 +179,10 @@ static struct hvc *connect_tls(const struct hvc_opts *o, const char *hostport, s
 	}
 	struct hvc *c = NULL;
 	if (probe_tcp(host, port, st) == 0 && (c = calloc(1, sizeof *c)) != NULL) {
-		grpc_ssl_pem_key_cert_pair pair = { key, crt };
-		grpc_channel_credentials *creds = grpc_ssl_credentials_create(ca, &pair, NULL, NULL);
+		const struct hvc_tls_pem pem = { ca, crt, key };
+		const struct hvc_channel_opts co = { .target = hostport, .tls = &pem };
 		snprintf(c->target, sizeof c->target, "%s", hostport);
-		c->ch = grpc_channel_create(hostport, creds, NULL);
-		grpc_channel_credentials_release(creds);
+		c->ch = hvc_channel_create(&co);
 		c->cq = grpc_completion_queue_create_for_pluck(NULL);
 		if (wait_ready(c, hostport, st) != 0) {
 			hvc_close(c);
@@ -269,9 +254,8 @@ struct hvc *hvc_connect(const struct hvc_opts *o, struct hv_status *st)
 		return NULL;
 	}
 	snprintf(c->target, sizeof c->target, "unix:%s", path);
-	grpc_channel_credentials *creds = grpc_local_credentials_create(UDS);
-	c->ch = grpc_channel_create(c->target, creds, NULL);
-	grpc_channel_credentials_release(creds);
+	const struct hvc_channel_opts co = { .target = c->target };
+	c->ch = hvc_channel_create(&co);
 	c->cq = grpc_completion_queue_create_for_pluck(NULL);
 	return c;
 
@@ -337,14 +321,14 @@ static int wait_tag(struct hvc *c, void *tag, gpr_timespec deadline)
 }
 
 /* How a finished unary-reply call turned out: hv-agent's status, then its reply. */
-static int reply_outcome(const char *method, grpc_status_code status, grpc_slice details, grpc_byte_buffer *in,
-			 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, struct hv_status *st)
+static int reply_outcome(const char *method, const struct hvc_unary *u, const ProtobufCMessageDescriptor *resp_desc,
+			 ProtobufCMessage **resp, struct hv_status *st)
 {
-	if (status != GRPC_STATUS_OK) {
-		status_from_grpc(st, status, details);
+	if (u->status != GRPC_STATUS_OK) {
+		status_from_grpc(st, u->status, u->details);
 		return -1;
 	}
-	if (!in || !(*resp = unpack(in, resp_desc))) {
+	if (!u->in || !(*resp = unpack(u->in, resp_desc))) {
 		hv_status_set(st, HV_INTERNAL, "malformed %s reply from hv-agent", method);
 		return -1;
 	}
@@ -352,27 +336,12 @@ static int reply_outcome(const char *method, grpc_status_code status, grpc_slice
 	return 0;
 }
 
-/* Releases what a call holds once it is over. */
-static void release_call(grpc_call *call, grpc_byte_buffer *in, grpc_slice details, grpc_metadata_array *md_init,
-			 grpc_metadata_array *md_trail)
-{
-	if (in)
-		grpc_byte_buffer_destroy(in);
-	grpc_slice_unref(details);
-	grpc_metadata_array_destroy(md_init);
-	grpc_metadata_array_destroy(md_trail);
-	grpc_call_unref(call);
-}
-
 int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
 	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, unsigned timeout_ms,
 	     struct hv_status *st)
 {
-	grpc_metadata_array md_init, md_trail;
-	grpc_byte_buffer *in = NULL, *out;
-	grpc_status_code status = GRPC_STATUS_UNKNOWN;
-	grpc_slice details = grpc_empty_slice();
-	grpc_op ops[6];
+	struct hvc_unary u;
+	grpc_byte_buffer *out;
 	int tag, rc = -1;
 
 	*resp = NULL;
@@ -385,29 +354,16 @@ int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
 	grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice, NULL,
 						   dl, NULL);
 	grpc_slice_unref(mslice);
-	grpc_metadata_array_init(&md_init);
-	grpc_metadata_array_init(&md_trail);
-	memset(ops, 0, sizeof ops);
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = out;
-	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[3].data.recv_initial_metadata.recv_initial_metadata = &md_init;
-	ops[4].op = GRPC_OP_RECV_MESSAGE;
-	ops[4].data.recv_message.recv_message = &in;
-	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[5].data.recv_status_on_client.trailing_metadata = &md_trail;
-	ops[5].data.recv_status_on_client.status = &status;
-	ops[5].data.recv_status_on_client.status_details = &details;
-	if (grpc_call_start_batch(call, ops, 6, &tag, NULL) != GRPC_CALL_OK)
+	hvc_unary_init(&u, out);
+	if (grpc_call_start_batch(call, u.ops, 6, &tag, NULL) != GRPC_CALL_OK)
 		hv_status_set(st, HV_INTERNAL, "cannot start the call");
 	else if (wait_tag(c, &tag, gpr_inf_future(GPR_CLOCK_REALTIME)) != 0)
 		hv_status_set(st, HV_UNAVAILABLE, "the call to %s failed", method);
 	else
-		rc = reply_outcome(method, status, details, in, resp_desc, resp, st);
+		rc = reply_outcome(method, &u, resp_desc, resp, st);
 	grpc_byte_buffer_destroy(out);
-	release_call(call, in, details, &md_init, &md_trail);
+	hvc_unary_release(&u);
+	grpc_call_unref(call);
 	return rc;
 }
 
@@ -434,22 +390,14 @@ int hvc_stream_open(struct hvc *c, const char *method, const ProtobufCMessage *r
 					   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	grpc_slice_unref(mslice);
 
-	memset(ops, 0, sizeof ops);
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = bb;
-	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	hvc_send_ops(ops, bb);
 	int rc = grpc_call_start_batch(s->call, ops, 3, &tag, NULL) == GRPC_CALL_OK
 			 ? wait_tag(c, &tag, gpr_inf_future(GPR_CLOCK_REALTIME))
 			 : -1;
 	grpc_byte_buffer_destroy(bb);
 
 	/* The final status, whenever it comes. */
-	memset(ops, 0, sizeof ops);
-	ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[0].data.recv_status_on_client.trailing_metadata = &s->md_trail;
-	ops[0].data.recv_status_on_client.status = &s->status;
-	ops[0].data.recv_status_on_client.status_details = &s->details;
+	hvc_status_op(&ops[0], &s->md_trail, &s->status, &s->details);
 	if (grpc_call_start_batch(s->call, ops, 1, &s->status_tag, NULL) != GRPC_CALL_OK) {
 		grpc_call_unref(s->call);
 		grpc_metadata_array_destroy(&s->md_init);
@@ -540,18 +488,14 @@ void hvc_stream_close(struct hvc_stream *s)
 int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first, hvc_next_fn next, void *arg,
 	       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, struct hv_status *st)
 {
-	grpc_metadata_array md_init, md_trail;
-	grpc_byte_buffer *in = NULL;
-	grpc_status_code status = GRPC_STATUS_UNKNOWN;
-	grpc_slice details = grpc_empty_slice();
+	struct hvc_unary u; /* its receiving half: the reply and the status */
 	struct hv_status local;
-	grpc_op ops[3];
+	grpc_op ops[2];
 	int send_tag, status_tag, rc = -1, local_err = 0, status_started = 0;
 
 	*resp = NULL;
 	hv_status_ok(&local);
-	grpc_metadata_array_init(&md_init);
-	grpc_metadata_array_init(&md_trail);
+	hvc_unary_init(&u, NULL);
 	grpc_slice mslice = grpc_slice_from_copied_string(method);
 	/* No deadline: an upload takes as long as the image is large. */
 	grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice, NULL,
@@ -582,16 +526,7 @@ int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first,
 		grpc_byte_buffer_destroy(bb);
 		sent_md = 1;
 		if (!status_started) {
-			memset(ops, 0, sizeof ops);
-			ops[0].op = GRPC_OP_RECV_INITIAL_METADATA;
-			ops[0].data.recv_initial_metadata.recv_initial_metadata = &md_init;
-			ops[1].op = GRPC_OP_RECV_MESSAGE;
-			ops[1].data.recv_message.recv_message = &in;
-			ops[2].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-			ops[2].data.recv_status_on_client.trailing_metadata = &md_trail;
-			ops[2].data.recv_status_on_client.status = &status;
-			ops[2].data.recv_status_on_client.status_details = &details;
-			if (grpc_call_start_batch(call, ops, 3, &status_tag, NULL) != GRPC_CALL_OK) {
+			if (grpc_call_start_batch(call, &u.ops[HVC_UNARY_RECV_OPS], 3, &status_tag, NULL) != GRPC_CALL_OK) {
 				hv_status_set(&local, HV_INTERNAL, "cannot start the call");
 				local_err = 1;
 				grpc_call_cancel(call, NULL);
@@ -622,8 +557,9 @@ int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first,
 	} else if (!status_started) {
 		hv_status_set(st, HV_UNAVAILABLE, "the call to %s failed", method);
 	} else {
-		rc = reply_outcome(method, status, details, in, resp_desc, resp, st);
+		rc = reply_outcome(method, &u, resp_desc, resp, st);
 	}
-	release_call(call, in, details, &md_init, &md_trail);
+	hvc_unary_release(&u);
+	grpc_call_unref(call);
 	return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * client.h - hvctl's connection to hv-agent: unary calls, server streams and
  * client-streaming uploads
- * over gRPC, with protobuf-c messages in and out. The only file of hvctl that
- * uses the gRPC C core API.
+ * over gRPC, with protobuf-c messages in and out. With grpc_setup.c (channels
+ * and batches, shared with bench/rpc_bench.c) the only files of hvctl that
+ * use the gRPC C core API.
  */
 #ifndef HVCTL_CLIENT_H
 #define HVCTL_CLIENT_H

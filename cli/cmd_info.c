@@ -113,7 +113,10 @@ HVCTL_HANDLER(cmd_dominfo)
 		ROW("CPU time:", "%.1fs", (double)vm->cpu_time_ns / 1e9);
 		ROW("Max memory:", "%" PRIu64 " KiB", vm->memory_bytes / 1024);
 		ROW("Criticality:", "%s", fmt_criticality(vm->criticality));
-		ROW("Fault policy:", "%u", vm->fault_policy);
+		if (strcmp(fmt_fault_policy((int)vm->fault_policy), "unknown") != 0)
+			ROW("Fault policy:", "%s", fmt_fault_policy((int)vm->fault_policy));
+		else
+			ROW("Fault policy:", "unknown (%u)", vm->fault_policy);
 		ROW("Heartbeat:", "%" PRIu64 " (%.1fs ago)", vm->heartbeat, (double)vm->heartbeat_age_ns / 1e9);
 		ROW("Guest state:", "%s", fmt_guest_state(vm->guest_state));
 		ROW("Health code:", "%u", vm->health_code);

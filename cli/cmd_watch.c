@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "deadline.h"
 
 #define HVMGR(m) "/hvmgr.v1.Hvmgr/" m
 #define CONSOLE_POLL_MS 100
@@ -133,14 +134,6 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 	return fflush(stdout) == 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 HVCTL_HANDLER(cmd_event)
 {
 	bool loop = opt_flag(a, "loop"), json = opt_flag(a, "json"), oldest = opt_flag(a, "oldest");
@@ -186,18 +179,18 @@ HVCTL_HANDLER(cmd_event)
 	if (hvc_stream_open(c, HVMGR("WatchEvents"), &req.base, &s, &st) != 0)
 		return hvctl_fail("event", &st);
 	catch_sigint();
-	uint64_t deadline = timeout ? now_ms() + timeout * 1000u : 0, received = 0;
+	uint64_t deadline = timeout ? hv_deadline_after_ms(timeout * 1000u) : 0, received = 0;
 	int rc = HVCTL_OK, timed_out = 0, gone = 0;
 	while (!interrupted && (!count || received < count)) {
 		uint64_t wait = POLL_MS;
 		if (deadline) {
-			uint64_t now = now_ms();
-			if (now >= deadline) {
+			uint64_t left_ms = (hv_ns_left(deadline) + HV_NS_PER_MS - 1) / HV_NS_PER_MS;
+			if (left_ms == 0) {
 				timed_out = 1;
 				break;
 			}
-			if (deadline - now < wait)
-				wait = deadline - now;
+			if (left_ms < wait)
+				wait = left_ms;
 		}
 		ProtobufCMessage *m;
 		int r = hvc_stream_next(s, &hvmgr__v1__event__descriptor, &m, (unsigned)wait, &st);

@@ -149,19 +149,20 @@ static void roff(FILE *f, const char *s)
 	}
 }
 
+/* before, then s escaped for roff, then after: one formatted piece of a line. */
+static void roff_put(FILE *f, const char *before, const char *s, const char *after)
+{
+	fputs(before, f);
+	roff(f, s);
+	fputs(after, f);
+}
+
 static void man_opt(FILE *f, const struct hvctl_optdef *o)
 {
-	fputs(".TP\n\\fB\\-\\-", f);
-	roff(f, o->name);
-	fputs("\\fR", f);
-	if (o->arg) {
-		fputs(" \\fI", f);
-		roff(f, o->arg);
-		fputs("\\fR", f);
-	}
-	fputc('\n', f);
-	roff(f, o->help);
-	fputc('\n', f);
+	roff_put(f, ".TP\n\\fB\\-\\-", o->name, "\\fR");
+	if (o->arg)
+		roff_put(f, " \\fI", o->arg, "\\fR");
+	roff_put(f, "\n", o->help, "\n");
 }
 
 void doc_man(FILE *f)
@@ -183,16 +184,12 @@ void doc_man(FILE *f)
 		man_opt(f, o);
 	fputs(".SH COMMANDS\n", f);
 	for (int g = 0; groups[g]; g++) {
-		fputs(".SS ", f);
-		roff(f, groups[g]);
-		fputc('\n', f);
+		roff_put(f, ".SS ", groups[g], "\n");
 		for (unsigned i = 0; i < hvctl_ncommands; i++) {
 			const struct hvctl_cmd *c = &hvctl_commands[i];
 			if (strcmp(c->group, groups[g]) != 0)
 				continue;
-			fputs(".TP\n.B ", f);
-			roff(f, c->name);
-			fputc('\n', f);
+			roff_put(f, ".TP\n.B ", c->name, "\n");
 			for (const struct hvctl_optdef *o = c->opts; o && o->name; o++) {
 				fputs("[\\fB\\-\\-", f);
 				roff(f, o->name);
@@ -202,14 +199,9 @@ void doc_man(FILE *f)
 				}
 				fputs("\\fR]\n", f);
 			}
-			if (c->args[0]) {
-				fputs("\\fI", f);
-				roff(f, c->args);
-				fputs("\\fR\n", f);
-			}
-			fputs(".br\n", f);
-			roff(f, c->description);
-			fputc('\n', f);
+			if (c->args[0])
+				roff_put(f, "\\fI", c->args, "\\fR\n");
+			roff_put(f, ".br\n", c->description, "\n");
 			if (c->opts && c->opts[0].name) {
 				fputs(".RS\n", f);
 				for (const struct hvctl_optdef *o = c->opts; o->name; o++)
@@ -231,19 +223,13 @@ void doc_man(FILE *f)
 	      "status name (NOT_FOUND, FAILED_PRECONDITION, ...).\n.SH ENVIRONMENT\n",
 	      f);
 	for (int i = 0; env_doc[i][0]; i++) {
-		fputs(".TP\n.B ", f);
-		roff(f, env_doc[i][0]);
-		fputc('\n', f);
-		roff(f, env_doc[i][1]);
-		fputc('\n', f);
+		roff_put(f, ".TP\n.B ", env_doc[i][0], "\n");
+		roff_put(f, "", env_doc[i][1], "\n");
 	}
 	fputs(".SH FILES\n", f);
 	for (int i = 0; files_doc[i][0]; i++) {
-		fputs(".TP\n.I ", f);
-		roff(f, files_doc[i][0]);
-		fputc('\n', f);
-		roff(f, files_doc[i][1]);
-		fputc('\n', f);
+		roff_put(f, ".TP\n.I ", files_doc[i][0], "\n");
+		roff_put(f, "", files_doc[i][1], "\n");
 	}
 	fputs(".SH EXAMPLES\n.nf\n"
 	      "hvctl list \\-\\-all\n"

@@ -49,6 +49,13 @@ const char *fmt_criticality(int c)
 	return NAME_OR(t, c, "unknown");
 }
 
+const char *fmt_fault_policy(int p)
+{
+	/* docs/vm-config.md VMCFG-023: the strings of `fault-policy`, by number. */
+	static const char *const t[] = { "ignore", "stop", "restart" };
+	return NAME_OR(t, p, "unknown");
+}
+
 const char *fmt_guest_state(int g)
 {
 	static const char *const t[] = { "unknown", "booting", "running", "shutting down", "ready for off" };
@@ -221,6 +228,7 @@ json_t *json_vm(const Hvmgr__V1__Vm *vm)
 	if (!vm->in_hypervisor)
 		json_object_set_new(j, "id", json_null());
 	/* From hv-agent's store. */
+	json_object_set_new(j, "fault_policy_name", json_string(fmt_fault_policy((int)vm->fault_policy)));
 	json_object_set_new(j, "in_hypervisor", json_boolean(vm->in_hypervisor));
 	json_object_set_new(j, "autostart", json_boolean(vm->autostart));
 	json_object_set_new(j, "config_revision", json_integer((json_int_t)vm->config_revision));

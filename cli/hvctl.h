@@ -147,6 +147,7 @@ const char *fmt_vm_id(const Hvmgr__V1__Vm *vm, char *buf, size_t len);
 const char *fmt_reason(int reason);    /* "booted", "destroyed", ...  */
 const char *fmt_event(int type);       /* "Started", "Stopped", ...   */
 const char *fmt_criticality(int c);    /* "QM", "ASIL-B", ...         */
+const char *fmt_fault_policy(int p);   /* "ignore", "stop", "restart" */
 const char *fmt_guest_state(int g);    /* "running", "booting", ...   */
 const char *fmt_fault_kind(int k);     /* "stage2-abort", ...         */
 void fmt_cpuset(uint64_t mask, char *buf, size_t len); /* "0-1,3" */

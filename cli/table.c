@@ -32,6 +32,7 @@ const struct hvctl_exit_doc hvctl_exit_codes[] = {
 
 #define JSON_OPT { "json", NULL, HC_NONE, "print one JSON document instead of text" }
 #define END_OPT { NULL, NULL, HC_NONE, NULL }
+#define JSON_ONLY ((const struct hvctl_optdef[]){ JSON_OPT, END_OPT })
 
 #define G_INFO "Domain information"
 #define G_LIFE "Domain lifecycle"
@@ -58,7 +59,7 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "Name, State. The --state-* options select states and may be combined; any of them considers every "
 	  "defined VM. Unlike virsh, a shut-off VM keeps its id.",
 	  0, cmd_list },
-	{ "dominfo", G_INFO, "VM", 1, 1, HC_VM, (const struct hvctl_optdef[]){ JSON_OPT, END_OPT },
+	{ "dominfo", G_INFO, "VM", 1, 1, HC_VM, JSON_ONLY,
 	  "show a VM's state, resources and health",
 	  "Prints a VM's id, name, UUID, state and reason, vCPUs and their physical CPUs, memory, criticality, "
 	  "fault policy, the guest's heartbeat, state, health code and image version, fault and restart counts, "
@@ -74,7 +75,7 @@ const struct hvctl_cmd hvctl_commands[] = {
 	{ "domname", G_INFO, "VM", 1, 1, HC_VM, NULL, "print a VM's name", "Prints the VM's name (VM is an id or a UUID).",
 	  0, cmd_domname },
 	{ "domuuid", G_INFO, "VM", 1, 1, HC_VM, NULL, "print a VM's UUID", "Prints the VM's UUID.", 0, cmd_domuuid },
-	{ "domstats", G_INFO, "[VM]", 0, 1, HC_VM, (const struct hvctl_optdef[]){ JSON_OPT, END_OPT },
+	{ "domstats", G_INFO, "[VM]", 0, 1, HC_VM, JSON_ONLY,
 	  "show counters of one or all VMs",
 	  "Prints CPU time, exits, injected interrupts, denied doorbells, heartbeat, faults and restarts of one VM or "
 	  "of every defined VM, as virsh's \"Domain: 'x'\" blocks of key=value lines.",
@@ -148,7 +149,7 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "when it was changed defines the result as a new revision. When the result is refused the error is "
 	  "printed and the temporary file is kept, with its path, for another try with `hvctl define FILE`.",
 	  0, cmd_edit },
-	{ "config-history", G_CONF, "VM", 1, 1, HC_VM, (const struct hvctl_optdef[]){ JSON_OPT, END_OPT },
+	{ "config-history", G_CONF, "VM", 1, 1, HC_VM, JSON_ONLY,
 	  "list the stored revisions of a VM's configuration",
 	  "Lists every stored revision: number, time, who stored it, size, SHA-256 and whether it was a rollback.",
 	  0, cmd_config_history },
@@ -189,13 +190,13 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  0, cmd_event },
 
 	/* ---- agent and hypervisor ---- */
-	{ "faults", G_AGENT, "[VM]", 0, 1, HC_VM, (const struct hvctl_optdef[]){ JSON_OPT, END_OPT },
+	{ "faults", G_AGENT, "[VM]", 0, 1, HC_VM, JSON_ONLY,
 	  "show the saved context of VMs' last faults",
 	  "Prints each VM's last fault: kind, time, vCPU, the policy applied, the exception registers and x0..x30.",
 	  0, cmd_faults },
-	{ "selftest", G_AGENT, "", 0, 0, HC_NONE, (const struct hvctl_optdef[]){ JSON_OPT, END_OPT },
+	{ "selftest", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
 	  "show the hypervisor's boot self-test result", "Prints whether hv-core's boot self-test passed.", 0, cmd_selftest },
-	{ "diag", G_AGENT, "", 0, 0, HC_NONE, (const struct hvctl_optdef[]){ JSON_OPT, END_OPT },
+	{ "diag", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
 	  "show hv-agent's link to the hypervisor",
 	  "Prints whether hv-agent's management link is up (and why not), the hypervisor's state and liveness, event "
 	  "and command counters.",
@@ -206,10 +207,10 @@ const struct hvctl_cmd hvctl_commands[] = {
 					 JSON_OPT, END_OPT },
 	  "show hv-agent's audit log", "Prints who called which state-changing RPC, when, and with what outcome.", 0,
 	  cmd_audit },
-	{ "health", G_AGENT, "", 0, 0, HC_NONE, (const struct hvctl_optdef[]){ JSON_OPT, END_OPT },
+	{ "health", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
 	  "ask hv-agent whether it is serving (grpc.health.v1)",
 	  "Prints SERVING or NOT_SERVING; the exit status is 0 only for SERVING.", 0, cmd_health },
-	{ "version", G_AGENT, "", 0, 0, HC_NONE, (const struct hvctl_optdef[]){ JSON_OPT, END_OPT },
+	{ "version", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
 	  "show versions and capabilities",
 	  "Prints the versions of hvctl, hv-agent and hv-core, the management ABI and the capabilities.", 0, cmd_version },
 

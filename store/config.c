@@ -101,15 +101,22 @@ static enum store_status config_add_tx(struct store *st, const char *vm, const v
 	return insert_rev(st, id, blob, len, author, 0, rev_out, err);
 }
 
+/* The arguments every new revision is checked for: a store, a VM name, an author. */
+static enum store_status check_rev_args(struct store *st, const char *vm, const char *author,
+					struct store_err *err)
+{
+	if (!st)
+		return err_set(err, STORE_EINVAL, "store handle is NULL");
+	enum store_status s = check_name(vm, err);
+	return s ? s : check_text("author", author, STORE_AUTHOR_MAX, false, err);
+}
+
 enum store_status store_config_add(struct store *st, const char *vm, const void *blob,
 				   size_t len, const char *author, uint32_t *rev_out,
 				   struct store_err *err)
 {
-	if (!st)
-		return err_set(err, STORE_EINVAL, "store handle is NULL");
 	enum store_status s;
-	if ((s = check_name(vm, err)) || (s = check_fdt_blob(blob, len, err)) ||
-	    (s = check_text("author", author, STORE_AUTHOR_MAX, false, err)))
+	if ((s = check_rev_args(st, vm, author, err)) || (s = check_fdt_blob(blob, len, err)))
 		return s;
 	WRITE_TX(st, err, config_add_tx(st, vm, blob, len, author, rev_out, err));
 	return s;
@@ -284,11 +291,8 @@ enum store_status store_config_rollback(struct store *st, const char *vm, uint32
 					const char *author, uint32_t *rev_out,
 					struct store_err *err)
 {
-	if (!st)
-		return err_set(err, STORE_EINVAL, "store handle is NULL");
 	enum store_status s;
-	if ((s = check_name(vm, err)) ||
-	    (s = check_text("author", author, STORE_AUTHOR_MAX, false, err)))
+	if ((s = check_rev_args(st, vm, author, err)))
 		return s;
 	if (rev == 0)
 		return err_set(err, STORE_EINVAL, "rollback needs a revision number (revisions "

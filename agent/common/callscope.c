@@ -4,8 +4,6 @@
  */
 #include "callscope.h"
 
-#include <time.h>
-
 static _Thread_local struct hv_callscope scope;
 
 void hv_callscope_enter(const struct hv_callscope *cs)
@@ -27,12 +25,4 @@ uint64_t hv_callscope_deadline(void)
 bool hv_callscope_stopping(void)
 {
 	return scope.stopping && __atomic_load_n(scope.stopping, __ATOMIC_ACQUIRE) != 0;
-}
-
-uint64_t hv_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }

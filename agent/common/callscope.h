@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "deadline.h" /* hv_mono_ns: the clock of deadline_ns */
+
 struct hv_callscope {
 	uint64_t deadline_ns;  /* CLOCK_MONOTONIC (hv_mono_ns); 0 = none      */
 	const int *stopping;   /* read atomically; nonzero = server stopping;
@@ -27,8 +29,5 @@ void hv_callscope_leave(void);
 /* The calling thread's deadline (0 = none) and stopping flag. */
 uint64_t hv_callscope_deadline(void);
 bool hv_callscope_stopping(void);
-
-/* CLOCK_MONOTONIC in nanoseconds: the clock deadlines are measured on. */
-uint64_t hv_mono_ns(void);
 
 #endif /* HV_CALLSCOPE_H */

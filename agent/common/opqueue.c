@@ -8,8 +8,9 @@
 #include <time.h>
 
 #include "callscope.h"
+#include "deadline.h"
 
-#define QUEUE_POLL_NS 20000000ull
+#define QUEUE_POLL_NS (20u * HV_NS_PER_MS)
 
 struct hv_opqueue_waiter {
 	struct hv_opqueue_waiter *next;
@@ -71,7 +72,7 @@ int hv_opqueue_enter(struct hv_opqueue *q, const char *what, uint64_t deadline, 
 	if (!deadline)
 		deadline = hv_callscope_deadline();
 	pthread_mutex_lock(&q->lock);
-	if (deadline && hv_mono_ns() >= deadline) {
+	if (hv_deadline_passed(deadline)) {
 		q->expired++;
 		pthread_mutex_unlock(&q->lock);
 		return hv_status_set(st, HV_DEADLINE_EXCEEDED, "%s not sent: the caller's deadline has passed", what);
@@ -125,7 +126,7 @@ int hv_opqueue_enter(struct hv_opqueue *q, const char *what, uint64_t deadline, 
 		uint64_t wake = now + QUEUE_POLL_NS;
 		if (deadline && deadline < wake)
 			wake = deadline;
-		struct timespec ts = { (time_t)(wake / 1000000000ull), (long)(wake % 1000000000ull) };
+		struct timespec ts = hv_timespec_of_ns(wake);
 		pthread_cond_timedwait(&q->cond, &q->lock, &ts);
 	}
 }

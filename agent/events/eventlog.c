@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "log.h"
 
 #define READ_BATCH 64
@@ -64,20 +65,6 @@ struct eventlog *eventlog_new(struct hvlink *link, unsigned capacity, unsigned p
 	pthread_cond_init(&l->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	return l;
-}
-
-static struct timespec deadline_in(unsigned ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
 }
 
 static void refresh_names(struct eventlog *l)
@@ -176,7 +163,7 @@ static void *follower(void *arg)
 		pthread_mutex_unlock(&l->lock);
 		poll_once(l);
 		pthread_mutex_lock(&l->lock);
-		struct timespec dl = deadline_in(l->poll_ms);
+		struct timespec dl = hv_timespec_after_ms(CLOCK_MONOTONIC, l->poll_ms);
 		while (!l->stop && pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
 			;
 	}
@@ -246,7 +233,7 @@ size_t eventlog_read(struct eventlog *l, uint64_t *pos, struct eventlog_rec *out
 	pthread_mutex_lock(&l->lock);
 	size_t n = copy_from(l, pos, out, max);
 	if (n == 0 && wait_ms) {
-		struct timespec dl = deadline_in(wait_ms);
+		struct timespec dl = hv_timespec_after_ms(CLOCK_MONOTONIC, wait_ms);
 		while (!l->stop && n == 0 && pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
 			n = copy_from(l, pos, out, max);
 		if (n == 0)

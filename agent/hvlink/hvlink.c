@@ -20,14 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t link_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void link_backoff(unsigned *round)
 {
 	unsigned r = (*round)++;
@@ -310,13 +302,18 @@ void hvlink_counters(struct hvlink *l, struct hvlink_counters *out)
 	out->commands_timed_out = __atomic_load_n(&l->cnt.commands_timed_out, __ATOMIC_RELAXED);
 	out->maps = __atomic_load_n(&l->cnt.maps, __ATOMIC_RELAXED);
 	struct hv_opqueue_stats qs;
-	hv_opqueue_stats(&l->cmdq, &qs);
+	hvlink_queue_stats(l, &qs);
 	out->queue_full = qs.full;
 	out->queue_expired = qs.expired;
 	out->queue_stopped = qs.stopped;
 	out->queue_waiting = qs.waiting;
 	out->queue_peak = qs.peak;
 	out->queue_max = qs.max;
+}
+
+void hvlink_queue_stats(struct hvlink *l, struct hv_opqueue_stats *out)
+{
+	hv_opqueue_stats(&l->cmdq, out);
 }
 
 const char *hvlink_cmd_name(uint32_t cmd)

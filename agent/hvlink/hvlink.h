@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "hvmgmt.h"
+#include "opqueue.h"
 #include "status.h"
 
 #define HVLINK_DEFAULT_RAM_BASE 0x40000000ull
@@ -117,6 +118,8 @@ void hvlink_last_error(struct hvlink *link, char *buf, size_t len);
 
 int hvlink_info(struct hvlink *link, struct hvlink_info *out, struct hv_status *st);
 void hvlink_counters(struct hvlink *link, struct hvlink_counters *out);
+/* The command queue's counters alone, in the operation queue's form. */
+void hvlink_queue_stats(struct hvlink *link, struct hv_opqueue_stats *out);
 
 /* Copy slot `id` with the gen protocol. out->defined tells whether it holds a VM. */
 int hvlink_read_slot(struct hvlink *link, uint32_t id, struct hvm_vm_slot *out, struct hv_status *st);

@@ -29,7 +29,7 @@ static int wait_done(volatile struct hvm_regs *r, uint32_t seq, uint64_t deadlin
 	for (;;) {
 		if (__atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE) == seq)
 			return 0;
-		if (link_now_ns() > deadline)
+		if (hv_mono_ns() > deadline)
 			return -1;
 		link_backoff(&round);
 	}
@@ -40,7 +40,6 @@ static int submit_locked(struct hvlink *l, const struct hvlink_cmd *c, struct hv
 {
 	volatile struct hvm_regs *r = link_regs(l);
 	const char *name = hvlink_cmd_name(c->cmd);
-	uint64_t timeout_ns = (uint64_t)l->cmd_timeout_ms * 1000000ull;
 
 	if (c->data_in_len > l->lay.data_size)
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
@@ -51,7 +50,7 @@ static int submit_locked(struct hvlink *l, const struct hvlink_cmd *c, struct hv
 	 * previous hv-agent gets the usual time to finish first. */
 	uint32_t req = __atomic_load_n(&r->req_seq, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE) != req &&
-	    wait_done(r, req, link_now_ns() + timeout_ns) != 0)
+	    wait_done(r, req, hv_deadline_after_ms(l->cmd_timeout_ms)) != 0)
 		return hv_status_set(st, HV_UNAVAILABLE,
 				     "%s not sent: an earlier command (seq %u) is still outstanding in hv-core after %u ms",
 				     name, req, l->cmd_timeout_ms);
@@ -71,7 +70,7 @@ static int submit_locked(struct hvlink *l, const struct hvlink_cmd *c, struct hv
 	__atomic_add_fetch(&l->cnt.commands_sent, 1, __ATOMIC_RELAXED);
 
 	/* Step 4: wait for completion. */
-	if (wait_done(r, seq, link_now_ns() + timeout_ns) != 0) {
+	if (wait_done(r, seq, hv_deadline_after_ms(l->cmd_timeout_ms)) != 0) {
 		uint64_t ticks1 = __atomic_load_n(&r->hv_ticks, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&l->cnt.commands_timed_out, 1, __ATOMIC_RELAXED);
 		return hv_status_set(st, HV_DEADLINE_EXCEEDED,

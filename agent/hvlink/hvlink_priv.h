@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "deadline.h"
 #include "hvlink.h"
 #include "opqueue.h"
 
@@ -57,7 +58,6 @@ int link_get(struct hvlink *l, struct hv_status *st);
 void link_put(struct hvlink *l);
 
 /* Monotonic clock in nanoseconds. */
-uint64_t link_now_ns(void);
 
 /* Back off while polling: spins briefly, then sleeps up to 1 ms. */
 void link_backoff(unsigned *round);

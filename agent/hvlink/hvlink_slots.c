@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GEN_RETRY_NS (200ull * 1000000ull) /* give a busy writer 200 ms */
+#define GEN_RETRY_MS 200u /* give a busy writer 200 ms */
 
 static int gen_copy(const volatile void *src, const volatile uint32_t *gen, void *dst, size_t len,
 		    const char *what, uint32_t id, struct hv_status *st)
 {
-	uint64_t deadline = link_now_ns() + GEN_RETRY_NS;
+	uint64_t deadline = hv_deadline_after_ms(GEN_RETRY_MS);
 	unsigned round = 0;
 
 	for (;;) {
@@ -29,10 +29,10 @@ static int gen_copy(const volatile void *src, const volatile uint32_t *gen, void
 			if (g1 == g2)
 				return 0;
 		}
-		if (link_now_ns() > deadline)
+		if (hv_mono_ns() > deadline)
 			return hv_status_set(st, HV_UNAVAILABLE,
-					     "%s %u stayed inconsistent for 200 ms (gen %u): hv-core stopped while writing it",
-					     what, id, __atomic_load_n(gen, __ATOMIC_RELAXED));
+					     "%s %u stayed inconsistent for %u ms (gen %u): hv-core stopped while writing it",
+					     what, id, GEN_RETRY_MS, __atomic_load_n(gen, __ATOMIC_RELAXED));
 		link_backoff(&round);
 	}
 }

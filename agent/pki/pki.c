@@ -118,24 +118,31 @@ static void x509_time_string(const mbedtls_x509_time *t, char out[32])
              t->sec);
 }
 
-/* extendedKeyUsage ::= SEQUENCE OF KeyPurposeId, with one purpose. */
-static int set_eku(mbedtls_x509write_cert *crt, const char *oid, size_t oid_len)
+/* Wraps the len bytes written backwards down to p (in buf) in a SEQUENCE
+ * and sets that as the certificate's non-critical extension ext_oid. */
+static int set_sequence_extension(mbedtls_x509write_cert *crt, const char *ext_oid, size_t ext_oid_len,
+                                  unsigned char *p, unsigned char *buf, int len)
 {
-    unsigned char buf[32];
-    unsigned char *p = buf + sizeof buf;
-    int len = 0, rc;
-    if ((rc = mbedtls_asn1_write_oid(&p, buf, oid, oid_len)) < 0)
-        return rc;
-    len += rc;
+    int rc;
     if ((rc = mbedtls_asn1_write_len(&p, buf, (size_t)len)) < 0)
         return rc;
     len += rc;
     if ((rc = mbedtls_asn1_write_tag(&p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) < 0)
         return rc;
     len += rc;
-    return mbedtls_x509write_crt_set_extension(crt, MBEDTLS_OID_EXTENDED_KEY_USAGE,
-                                               MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE),
-                                               0, p, (size_t)len);
+    return mbedtls_x509write_crt_set_extension(crt, ext_oid, ext_oid_len, 0, p, (size_t)len);
+}
+
+/* extendedKeyUsage ::= SEQUENCE OF KeyPurposeId, with one purpose. */
+static int set_eku(mbedtls_x509write_cert *crt, const char *oid, size_t oid_len)
+{
+    unsigned char buf[32];
+    unsigned char *p = buf + sizeof buf;
+    int rc;
+    if ((rc = mbedtls_asn1_write_oid(&p, buf, oid, oid_len)) < 0)
+        return rc;
+    return set_sequence_extension(crt, MBEDTLS_OID_EXTENDED_KEY_USAGE,
+                                  MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), p, buf, rc);
 }
 
 /* One GeneralName: [tag] IMPLICIT primitive VALUE. */
@@ -169,15 +176,8 @@ static int set_server_san(mbedtls_x509write_cert *crt)
     if ((rc = write_general_name(&p, buf, 2, "localhost", 9)) < 0)
         return rc;
     len += rc;
-    if ((rc = mbedtls_asn1_write_len(&p, buf, (size_t)len)) < 0)
-        return rc;
-    len += rc;
-    if ((rc = mbedtls_asn1_write_tag(&p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) < 0)
-        return rc;
-    len += rc;
-    return mbedtls_x509write_crt_set_extension(crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
-                                               MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME),
-                                               0, p, (size_t)len);
+    return set_sequence_extension(crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
+                                  MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), p, buf, len);
 }
 
 /* The issuer name copied attribute by attribute from the CA's subject, so

@@ -12,7 +12,9 @@
 #include <time.h>
 
 #include "callscope.h"
+#include "deadline.h"
 #include "log.h"
+#include "store_status.h"
 #include "uuid.h"
 
 struct reconcile {
@@ -91,8 +93,7 @@ enum core_result reconcile_define_stored(struct hvlink *l, struct store *s, cons
 
 	memset(&cr, 0, sizeof cr);
 	if (store_config_get(s, name, 0, &cr, &e) != STORE_OK) {
-		hv_status_set(st, e.code == STORE_ENOTFOUND ? HV_NOT_FOUND : HV_DATA_LOSS,
-			      "stored configuration of '%s': %s", name, e.msg);
+		status_from_store(st, &e, "stored configuration of '%s'", name);
 		return CORE_REFUSED;
 	}
 	snprintf(what, sizeof what, "define '%s' revision %u", name, cr.rev);
@@ -239,7 +240,7 @@ int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status 
 		goto failed;
 	}
 	if (store_vm_list(r->cfg.store, &vms, &n, &e) != STORE_OK) {
-		hv_status_set(st, HV_INTERNAL, "reconciliation (%s): reading the store: %s", why, e.msg);
+		status_from_store(st, &e, "reconciliation (%s): reading the store", why);
 		goto failed;
 	}
 	log_info("reconcile: pass (%s): %zu VMs in the store, %d in hv-core", why, n, __builtin_popcount(mask));
@@ -369,15 +370,8 @@ int reconcile_run(struct reconcile *r, const char *why, struct hv_status *st)
 /* Waits ms or until stop; returns stop. */
 static int nap(struct reconcile *r, unsigned ms)
 {
-	struct timespec ts;
+	struct timespec ts = hv_timespec_after_ms(CLOCK_REALTIME, ms);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop && pthread_cond_timedwait(&r->cond, &r->lock, &ts) != ETIMEDOUT)
 		;

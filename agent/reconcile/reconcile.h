@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "coreops.h"
+#include "outcome.h"
 #include "hvlink.h"
 #include "opqueue.h"
 #include "store.h"

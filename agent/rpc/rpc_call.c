@@ -109,7 +109,7 @@ static uint64_t mono_deadline(gpr_timespec dl)
 		return now;
 	if (left.tv_sec > 100ll * 365 * 24 * 3600) /* "forever" in another form */
 		return 0;
-	return now + (uint64_t)left.tv_sec * 1000000000ull + (uint64_t)left.tv_nsec;
+	return now + (uint64_t)left.tv_sec * HV_NS_PER_SEC + (uint64_t)left.tv_nsec;
 }
 
 void rpc_call_identify(struct rpc_call *c)

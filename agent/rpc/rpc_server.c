@@ -19,6 +19,7 @@
 
 #include <grpc/grpc_security.h>
 
+#include "deadline.h"
 #include "log.h"
 /* ------------------------------------------------------------------------ */
 /* Completion-queue threads                                                  */
@@ -397,14 +398,7 @@ void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms)
 							&srv->lis[i]->shutdown_tag);
 
 	/* Let in-flight calls finish; cancel whatever is left after the grace. */
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += grace_ms / 1000;
-	dl.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	struct timespec dl = hv_timespec_after_ms(CLOCK_REALTIME, grace_ms);
 	pthread_mutex_lock(&srv->lock);
 	int rc = 0;
 	while (!all_quiet(srv) && rc != ETIMEDOUT)

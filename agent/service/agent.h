@@ -10,12 +10,13 @@
 #include <stdint.h>
 
 #include "audit_limit.h"
+#include "deadline.h"
 #include "eventlog.h"
 #include "hvlink.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
 #include "opqueue.h"
+#include "outcome.h"
 #include "rpc_server.h"
-#include "status_map.h"
 
 #ifndef HV_VERSION
 #define HV_VERSION "0.0.0"
@@ -81,8 +82,6 @@ const struct rpc_method *agent_methods(size_t *count);
  * what does not change state, TLS callers what their certificate's role
  * allows (agent/auth/roles.h). */
 int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, struct hv_status *st);
-
-uint64_t agent_now_ns(void);
 
 /* True when hv_ticks advanced within the last second (MGMT-011). */
 int agent_hv_alive(struct agent *ag, uint64_t ticks);
@@ -163,7 +162,7 @@ void agent_audit_fini(struct agent *ag);
 /* "name=web" / "id=3" / "uuid=..." for audit arguments. */
 void audit_selector(const Hvmgr__V1__VmSelector *sel, char *buf, size_t len);
 
-/* ---- status_map.c: see status_map.h ---- */
+/* ---- hv-core outcomes: see outcome.h ---- */
 
 /* ---- resolve.c ---- */
 
@@ -172,6 +171,17 @@ void audit_selector(const Hvmgr__V1__VmSelector *sel, char *buf, size_t len);
  * for messages ("'web'", "id 3", "uuid ..."). */
 int resolve_vm(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm_slot *out,
 	       char *label, size_t label_len, struct hv_status *st);
+
+/* The checks every selector passes before it is looked up: one of name, id
+ * or uuid set, the name one a VM can have, the uuid well-formed (parsed into
+ * uuid). label as for resolve_vm. 0, or -1 with INVALID_ARGUMENT. */
+int resolve_check_selector(const Hvmgr__V1__VmSelector *sel, uint8_t uuid[16], char *label, size_t label_len,
+			   struct hv_status *st);
+
+/* The slots a request is about: the VM sel names (bit 0 of *mask), or with
+ * no selector every defined slot. Errors as resolve_vm / hvlink_read_slots. */
+int resolve_slots(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm_slot slots[HVM_MAX_VMS],
+		  uint32_t *mask, char *label, size_t label_len, struct hv_status *st);
 
 /* 0 when a selector's name can name a VM; otherwise INVALID_ARGUMENT saying
  * why (empty, longer than any VM name, control characters). */

@@ -5,7 +5,6 @@
 #include "agent.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "roles.h"
@@ -97,17 +96,9 @@ void agent_op_leave(struct agent *ag)
 	hv_opqueue_leave(&ag->ops);
 }
 
-uint64_t agent_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int agent_hv_alive(struct agent *ag, uint64_t ticks)
 {
-	uint64_t now = agent_now_ns();
+	uint64_t now = hv_mono_ns();
 	int alive;
 
 	pthread_mutex_lock(&ag->live_lock);
@@ -116,7 +107,7 @@ int agent_hv_alive(struct agent *ag, uint64_t ticks)
 		ag->last_change_ns = now;
 	}
 	/* MGMT-011: ticks advance at least every 100 ms; allow ten of them. */
-	alive = now - ag->last_change_ns < 1000000000ull;
+	alive = now - ag->last_change_ns < HV_NS_PER_SEC;
 	pthread_mutex_unlock(&ag->live_lock);
 	return alive;
 }

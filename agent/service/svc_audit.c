@@ -17,6 +17,7 @@
 #include "log.h"
 #include "roles.h"
 #include "store.h"
+#include "store_status.h"
 
 void agent_caller(const struct rpc_peer *peer, struct agent_caller *c)
 {
@@ -77,15 +78,9 @@ static void printable(char *s)
 static void write_row(struct agent *ag, const char *caller, const char *role, const char *rpc, const char *args,
 		      const char *outcome)
 {
-	struct store_audit_entry e;
+	struct store_audit_entry e = { .caller = caller, .role = role, .rpc = rpc, .args = args, .outcome = outcome };
 	struct store_err err;
 
-	memset(&e, 0, sizeof e);
-	e.caller = caller;
-	e.role = role;
-	e.rpc = rpc;
-	e.args = args;
-	e.outcome = outcome;
 	if (store_audit_append(ag->store, &e, &err) != STORE_OK) {
 		__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
 		log_error("audit: cannot record %s by %s (%s): %s", rpc, caller, outcome, err.msg);
@@ -187,7 +182,7 @@ void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const ch
 	if (!ag->store)
 		return;
 	pthread_mutex_lock(&ag->audit_lock);
-	if (audit_limit_admit(&ag->refusals, lis, agent_now_ns(), &before)) {
+	if (audit_limit_admit(&ag->refusals, lis, hv_mono_ns(), &before)) {
 		if (before)
 			write_summary(ag, lis, before);
 		audit_row(ag, peer, rpc, "(refused before the request was read)", st);
@@ -211,7 +206,7 @@ void svc_get_audit(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 		max = AUDIT_PAGE_MAX;
 	agent_audit_flush(ag); /* a reader sees suppressed refusals counted */
 	if (store_audit_list(ag->store, req->from_seq, max, &rows, &n, &e) != STORE_OK) {
-		rpc_result_error(res, e.code == STORE_ETAMPER ? HV_DATA_LOSS : HV_INTERNAL, "audit log: %s", e.msg);
+		status_from_store(&res->st, &e, "audit log");
 		return;
 	}
 	Hvmgr__V1__AuditEntry *ents = n ? calloc(n, sizeof *ents) : NULL;

@@ -13,19 +13,7 @@
 
 #include "log.h"
 #include "store.h"
-
-static int store_fail(struct rpc_result *res, const char *what, const struct store_err *e)
-{
-	enum hv_code c = HV_INTERNAL;
-
-	if (e->code == STORE_ENOTFOUND)
-		c = HV_NOT_FOUND;
-	else if (e->code == STORE_EINVAL)
-		c = HV_INVALID_ARGUMENT;
-	else if (e->code == STORE_ETAMPER || e->code == STORE_ECORRUPT)
-		c = HV_DATA_LOSS;
-	return rpc_result_error(res, c, "%s: %s", what, e->msg);
-}
+#include "store_status.h"
 
 static void rev_msg(Hvmgr__V1__ConfigRevision *m, struct store_config_rev *r, size_t len)
 {
@@ -64,7 +52,7 @@ static int get_rev(struct agent *ag, const struct store_vm *v, uint32_t rev, str
 		return rpc_result_error(res, HV_NOT_FOUND, "VM '%s' has no configuration revision %u (the newest is %u)",
 					v->name, rev, v->latest_rev);
 	if (store_config_get(ag->store, v->name, rev, out, &e) != STORE_OK)
-		return store_fail(res, "stored configuration", &e);
+		return status_from_store(&res->st, &e, "stored configuration");
 	return 0;
 }
 
@@ -103,7 +91,7 @@ void svc_list_config_revisions(const struct rpc_call_ctx *ctx, const ProtobufCMe
 	if (resolve_stored(ag, req->vm, &v, label, sizeof label, &res->st) != 0)
 		return;
 	if (store_config_history(ag->store, v.name, &hist, &n, &e) != STORE_OK) {
-		store_fail(res, "configuration history", &e);
+		status_from_store(&res->st, &e, "configuration history");
 		return;
 	}
 	Hvmgr__V1__ConfigRevision *ms = n ? calloc(n, sizeof *ms) : NULL;
@@ -118,7 +106,7 @@ void svc_list_config_revisions(const struct rpc_call_ctx *ctx, const ProtobufCMe
 		struct store_config_rev full;
 		size_t len = 0;
 		if (store_config_get(ag->store, v.name, hist[i].rev, &full, &e) != STORE_OK) {
-			store_fail(res, "stored configuration", &e);
+			status_from_store(&res->st, &e, "stored configuration");
 			goto out;
 		}
 		len = full.len;
@@ -166,7 +154,7 @@ static void rollback_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__Rol
 	if (hvlink_read_slot(ag->link, id, &slot, &res->st) != 0 || vm_msg_merged(ag, &vm, &slot, &res->st) != 0)
 		return;
 	if (store_config_get(ag->store, v.name, rev, &now, &e) != STORE_OK) {
-		store_fail(res, "stored configuration", &e);
+		status_from_store(&res->st, &e, "stored configuration");
 		return;
 	}
 	rev_msg(&rm, &now, now.len);
@@ -210,7 +198,7 @@ static void autostart_locked(struct agent *ag, const Hvmgr__V1__SetAutostartRequ
 		return;
 	}
 	if (store_vm_set_autostart(ag->store, v.name, req->enabled, &e) != STORE_OK) {
-		store_fail(res, "autostart", &e);
+		status_from_store(&res->st, &e, "autostart");
 		return;
 	}
 	log_info("autostart '%s': %s", v.name, req->enabled ? "enabled" : "disabled");

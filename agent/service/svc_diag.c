@@ -50,13 +50,8 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	size_t n = 0;
 	char label[64];
 
-	if (req->vm) {
-		if (resolve_vm(ag, req->vm, &slots[0], label, sizeof label, &res->st) != 0)
-			return;
-		mask = 1;
-	} else if (hvlink_read_slots(ag->link, slots, &mask, &res->st) != 0) {
+	if (resolve_slots(ag, req->vm, slots, &mask, label, sizeof label, &res->st) != 0)
 		return;
-	}
 	for (unsigned i = 0; i < HVM_MAX_VMS; i++) {
 		if (!(mask & (1u << i)))
 			continue;
@@ -92,12 +87,8 @@ void svc_get_self_test(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m
 	if (info.caps & HVM_CAP(HVM_CMD_SELFTEST_RESULT)) {
 		memset(&c, 0, sizeof c);
 		c.cmd = HVM_CMD_SELFTEST_RESULT;
-		if (hvlink_command(ag->link, &c, &rep, &res->st) != 0)
+		if (core_submit(ag->link, &c, &rep, "self-test result", &res->st) != CORE_OK)
 			return;
-		if (rep.status != HVM_OK) {
-			status_from_reply(&res->st, "self-test result", c.cmd, &rep);
-			return;
-		}
 		resp.failed_mask = (uint32_t)rep.ret[0];
 		resp.checks_run = (uint32_t)rep.ret[1];
 	}
@@ -119,6 +110,20 @@ static const char *listener_kind_name(enum rpc_listener_kind k)
 		return "tls";
 	}
 	return "unknown";
+}
+
+static Hvmgr__V1__QueueCounters *queue_msg(Hvmgr__V1__QueueCounters *m, const struct hv_opqueue_stats *s)
+{
+	Hvmgr__V1__QueueCounters init = HVMGR__V1__QUEUE_COUNTERS__INIT;
+
+	*m = init;
+	m->full = s->full;
+	m->expired = s->expired;
+	m->stopped = s->stopped;
+	m->waiting = s->waiting;
+	m->peak = s->peak;
+	m->max = s->max;
+	return m;
 }
 
 void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
@@ -153,7 +158,7 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 		eventlog_stats(ag->events, &es);
 		resp.events_lost_by_agent = es.lost;
 	}
-	resp.agent_uptime_ns = agent_now_ns() - ag->started_ns;
+	resp.agent_uptime_ns = hv_mono_ns() - ag->started_ns;
 	resp.ram_file = (char *)ag->ram_file;
 	resp.mgmt_base = ag->mgmt_base;
 	resp.database = (char *)(ag->db_path ? ag->db_path : "");
@@ -161,23 +166,12 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 	resp.audit_refusals_suppressed = agent_audit_suppressed(ag);
 
 	/* The two queues: hv-core's register interface and the operations. */
-	Hvmgr__V1__QueueCounters cq = HVMGR__V1__QUEUE_COUNTERS__INIT, oq = HVMGR__V1__QUEUE_COUNTERS__INIT;
-	struct hv_opqueue_stats os;
-	cq.full = cnt.queue_full;
-	cq.expired = cnt.queue_expired;
-	cq.stopped = cnt.queue_stopped;
-	cq.waiting = cnt.queue_waiting;
-	cq.peak = cnt.queue_peak;
-	cq.max = cnt.queue_max;
-	resp.command_queue = &cq;
-	hv_opqueue_stats(&ag->ops, &os);
-	oq.full = os.full;
-	oq.expired = os.expired;
-	oq.stopped = os.stopped;
-	oq.waiting = os.waiting;
-	oq.peak = os.peak;
-	oq.max = os.max;
-	resp.operation_queue = &oq;
+	Hvmgr__V1__QueueCounters cq, oq;
+	struct hv_opqueue_stats qs;
+	hvlink_queue_stats(ag->link, &qs);
+	resp.command_queue = queue_msg(&cq, &qs);
+	hv_opqueue_stats(&ag->ops, &qs);
+	resp.operation_queue = queue_msg(&oq, &qs);
 
 	/* Each listener's counters (rpc_server_counters). */
 	struct rpc_listener_counters lc[DIAG_LISTENERS_MAX];

@@ -146,14 +146,9 @@ static int load(struct upload *u, struct hv_status *st)
 	c.arg[0] = u->stage_off;
 	c.arg[1] = u->received;
 	c.arg[2] = u->hdr->image_index;
-	if (hvlink_command(u->ag->link, &c, &rep, st) != 0)
-		goto out;
 	snprintf(what, sizeof what, "load-image %s", u->label);
-	if (rep.status != HVM_OK) {
-		status_from_reply(st, what, HVM_CMD_LOAD_IMAGE, &rep);
-		goto out;
-	}
-	rc = 0;
+	if (core_submit(u->ag->link, &c, &rep, what, st) == CORE_OK)
+		rc = 0;
 out:
 	agent_op_leave(u->ag);
 	return rc;

@@ -27,26 +27,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "coreops.h"
 #include "log.h"
+#include "outcome.h"
 #include "reconcile.h"
 #include "store.h"
+#include "store_status.h"
 #include "vmblob.h"
-
-static int store_error(struct hv_status *st, const char *what, const struct store_err *e)
-{
-	enum hv_code c = HV_INTERNAL;
-
-	if (e->code == STORE_EEXIST)
-		c = HV_ALREADY_EXISTS;
-	else if (e->code == STORE_EINVAL)
-		c = HV_INVALID_ARGUMENT;
-	else if (e->code == STORE_ENOTFOUND)
-		c = HV_NOT_FOUND;
-	else if (e->code == STORE_ETAMPER || e->code == STORE_ECORRUPT)
-		c = HV_DATA_LOSS;
-	return hv_status_set(st, c, "%s: store: %s", what, e->msg);
-}
 
 /* The desired state a command leaves (REQ-PRD-04); 0 = unchanged. */
 static int desired_after(uint32_t cmd, enum store_vm_state *d)
@@ -111,7 +97,7 @@ static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint3
 		return 0;
 	if (cmd == HVM_CMD_UNDEFINE) {
 		if (store_vm_delete(ag->store, v.name, &e) != STORE_OK) {
-			store_error(&res->st, "undefine", &e);
+			status_from_store(&res->st, &e, "undefine: store");
 			return 1;
 		}
 		log_info("undefine '%s': hv-core did not have it; removed from the store", v.name);
@@ -157,7 +143,7 @@ static void lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel,
 	if (stored && desired_after(cmd, &want) && want != v.desired) {
 		/* Write-ahead: the wish is recorded before hv-core acts on it. */
 		if (store_vm_set_desired(ag->store, v.name, want, &e) != STORE_OK) {
-			store_error(&res->st, what, &e);
+			status_from_store(&res->st, &e, "%s: store", what);
 			return;
 		}
 		prev = v.desired;
@@ -258,7 +244,7 @@ int agent_set_config(struct agent *ag, const char *name, const void *blob, size_
 
 	snprintf(what, sizeof what, "define '%s'", name);
 	if (store_vm_get(ag->store, name, &v, &e) != STORE_OK)
-		return store_error(st, what, &e);
+		return status_from_store(st, &e, "%s: store", what);
 	in_core = hvlink_find_by_name(ag->link, name, &slot, st) == 0;
 	if (!in_core && st->code != HV_NOT_FOUND) {
 		hv_status_prefix(st, "%s: ", what);
@@ -277,7 +263,7 @@ int agent_set_config(struct agent *ag, const char *name, const void *blob, size_
 	enum store_status s = rollback_of ? store_config_rollback(ag->store, name, rollback_of, author, rev_out, &e)
 					  : store_config_add(ag->store, name, blob, len, author, rev_out, &e);
 	if (s != STORE_OK) {
-		store_error(st, what, &e);
+		status_from_store(st, &e, "%s: store", what);
 		if (in_core)
 			restore_previous(ag, name, 0, 1);
 		return -1;
@@ -325,7 +311,7 @@ static void define_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__Defin
 	case STORE_ENOTFOUND:
 		break;
 	default:
-		store_error(&res->st, what, &e);
+		status_from_store(&res->st, &e, "%s: store", what);
 		return;
 	}
 	if (hvlink_find_by_name(ag->link, bid->name, &slot, &res->st) == 0) {
@@ -341,18 +327,18 @@ static void define_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__Defin
 	if (bid->uuid[0])
 		snprintf(uuid, sizeof uuid, "%s", bid->uuid);
 	else if (store_uuid_generate(uuid, &e) != STORE_OK) {
-		store_error(&res->st, what, &e);
+		status_from_store(&res->st, &e, "%s: store", what);
 		return;
 	}
 	/* Write-ahead: the VM and its configuration are stored before hv-core
 	 * sees them; a crash in between leaves the definition to reconciliation. */
 	if (store_vm_create(ag->store, bid->name, uuid, &e) != STORE_OK) {
-		store_error(&res->st, what, &e);
+		status_from_store(&res->st, &e, "%s: store", what);
 		return;
 	}
 	if (store_config_add(ag->store, bid->name, req->config_dtb.data, req->config_dtb.len, caller.name, &rev,
 			     &e) != STORE_OK) {
-		store_error(&res->st, what, &e);
+		status_from_store(&res->st, &e, "%s: store", what);
 		store_vm_delete(ag->store, bid->name, &e);
 		return;
 	}

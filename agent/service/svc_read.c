@@ -14,6 +14,7 @@
 
 #include "stats_record.h"
 #include "store.h"
+#include "store_status.h"
 
 static int is_active(uint32_t state)
 {
@@ -34,7 +35,7 @@ void svc_list_vms(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, str
 	if (hvlink_read_slots(ag->link, slots, &mask, &res->st) != 0)
 		return;
 	if (store_vm_list(ag->store, &stored, &ns, &e) != STORE_OK) {
-		rpc_result_error(res, HV_INTERNAL, "store: %s", e.msg);
+		status_from_store(&res->st, &e, "store");
 		return;
 	}
 	struct vm_msg *vms = calloc(HVM_MAX_VMS + ns, sizeof *vms);
@@ -172,13 +173,19 @@ static int stats_fetch(struct agent *ag, uint32_t id, const char *label, int gon
 
 	c.data_out = buf;
 	c.data_out_cap = sizeof buf;
-	if (hvlink_command(ag->link, &c, &rep, st) != 0)
-		return -1;
-	if (rep.status == HVM_E_BAD_VM && gone_ok)
-		return 0;
 	snprintf(what, sizeof what, "stats %s", label);
-	if (rep.status != HVM_OK)
-		return status_from_reply(st, what, HVM_CMD_GET_STATS, &rep);
+	switch (core_submit(ag->link, &c, &rep, what, st)) {
+	case CORE_OK:
+		break;
+	case CORE_REFUSED:
+		if (rep.status == HVM_E_BAD_VM && gone_ok) {
+			hv_status_ok(st);
+			return 0;
+		}
+		return -1;
+	case CORE_NO_ANSWER:
+		return -1;
+	}
 	return stats_record_check(buf, sizeof buf, rep.ret[0], id, out, st) == 0 ? 1 : -1;
 }
 
@@ -198,13 +205,8 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 
 	if (hvlink_info(ag->link, &info, &res->st) != 0)
 		return;
-	if (req->vm) {
-		if (resolve_vm(ag, req->vm, &slots[0], label, sizeof label, &res->st) != 0)
-			return;
-		mask = 1;
-	} else if (hvlink_read_slots(ag->link, slots, &mask, &res->st) != 0) {
+	if (resolve_slots(ag, req->vm, slots, &mask, label, sizeof label, &res->st) != 0)
 		return;
-	}
 	vs = calloc(HVM_MAX_VMS, sizeof *vs);
 	if (!vs) {
 		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");

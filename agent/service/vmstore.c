@@ -10,6 +10,7 @@
 
 #include "reconcile.h"
 #include "store.h"
+#include "store_status.h"
 #include "uuid.h"
 
 static Hvmgr__V1__VmState desired_to_proto(enum store_vm_state d)
@@ -55,18 +56,6 @@ void vm_msg_from_stored(struct agent *ag, struct vm_msg *m, const struct store_v
 	vm_msg_apply_store(m, v);
 }
 
-static enum hv_code code_of(const struct store_err *e)
-{
-	switch (e->code) {
-	case STORE_ENOTFOUND: return HV_NOT_FOUND;
-	case STORE_EEXIST: return HV_ALREADY_EXISTS;
-	case STORE_EINVAL: return HV_INVALID_ARGUMENT;
-	case STORE_ETAMPER:
-	case STORE_ECORRUPT: return HV_DATA_LOSS;
-	default: return HV_INTERNAL;
-	}
-}
-
 int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct store_vm *out, struct hv_status *st)
 {
 	struct store_err e;
@@ -80,7 +69,7 @@ int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct stor
 	case STORE_EINVAL: /* a name the store cannot hold is not stored */
 		return 0;
 	default:
-		return hv_status_set(st, code_of(&e), "store: %s", e.msg);
+		return status_from_store(st, &e, "store");
 	}
 	if (memcmp(s->uuid, zero, 16) == 0)
 		return 1;
@@ -108,18 +97,14 @@ int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct st
 	struct hvm_vm_slot slot;
 	uint8_t u[16];
 
-	snprintf(label, label_len, "?");
-	if (!sel || sel->by_case == HVMGR__V1__VM_SELECTOR__BY__NOT_SET)
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "no VM named: set vm.name, vm.id or vm.uuid");
+	if (resolve_check_selector(sel, u, label, label_len, st) != 0)
+		return -1;
 	switch (sel->by_case) {
 	case HVMGR__V1__VM_SELECTOR__BY_NAME:
-		if (resolve_check_name(sel->name, st) != 0)
-			return -1;
-		snprintf(label, label_len, "'%s'", sel->name);
 		if (store_vm_get(ag->store, sel->name, out, &e) == STORE_OK)
 			return 0;
 		if (e.code != STORE_ENOTFOUND && e.code != STORE_EINVAL)
-			return hv_status_set(st, code_of(&e), "store: %s", e.msg);
+			return status_from_store(st, &e, "store");
 		break;
 	case HVMGR__V1__VM_SELECTOR__BY_ID:
 		if (resolve_vm(ag, sel, &slot, label, label_len, st) != 0)
@@ -132,16 +117,12 @@ int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct st
 			return 0;
 		break;
 	case HVMGR__V1__VM_SELECTOR__BY_UUID: {
-		snprintf(label, label_len, "uuid %s", sel->uuid);
-		if (hv_uuid_parse(sel->uuid, u) != 0)
-			return hv_status_set(st, HV_INVALID_ARGUMENT,
-					     "malformed uuid '%s' (expected 8-4-4-4-12 hex digits)", sel->uuid);
 		char canon[HV_UUID_STR_LEN];
 		struct store_vm *list;
 		size_t n;
 		hv_uuid_format(u, canon);
 		if (store_vm_list(ag->store, &list, &n, &e) != STORE_OK)
-			return hv_status_set(st, code_of(&e), "store: %s", e.msg);
+			return status_from_store(st, &e, "store");
 		int found = 0;
 		for (size_t i = 0; i < n && !found; i++)
 			if (strcmp(list[i].uuid, canon) == 0) {

@@ -31,7 +31,7 @@ static char *out, *err;
 
 static const struct fakecore_vm vm_linux = {
 	.name = "linux", .state = HVM_VM_RUNNING, .reason = HVM_R_BOOTED, .vcpus = 2,
-	.pcpu_mask = 0x6, .mem_bytes = 256ull << 20, .criticality = 2, .fault_policy = 3,
+	.pcpu_mask = 0x6, .mem_bytes = 256ull << 20, .criticality = 2, .fault_policy = 2,
 	.heartbeat = 1234, .image_version = "1.2.3",
 	.uuid = { 0x6a, 0x95, 0xeb, 0x01, 0xf6, 0xa4, 0x83, 0x04, 0x79, 0xaa, 0x97, 0xf2, 0x50, 0x2e, 0x19, 0x3f },
 };
@@ -136,7 +136,7 @@ Test(agent_cli, dominfo_shows_state_resources_and_health)
 		"Id:             0\n", "Name:           linux\n",
 		"UUID:           6a95eb01-f6a4-8304-79aa-97f2502e193f\n", "State:          running\n",
 		"Reason:         booted\n", "CPU(s):         2\n", "CPU affinity:   1-2\n",
-		"Max memory:     262144 KiB\n", "Criticality:    ASIL-B\n", "Fault policy:   3\n",
+		"Max memory:     262144 KiB\n", "Criticality:    ASIL-B\n", "Fault policy:   restart\n",
 		"Heartbeat:      1234 (", "Image version:  1.2.3\n", "Faults:         0\n",
 	};
 	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
@@ -178,6 +178,8 @@ Test(agent_cli, dominfo_json)
 	cr_expect_str_eq(json_string_value(json_object_get(j, "reason")), "booted");
 	cr_expect_eq(json_integer_value(json_object_get(j, "heartbeat")), 1234);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "image_version")), "1.2.3");
+	cr_expect_eq(json_integer_value(json_object_get(j, "fault_policy")), 2);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "fault_policy_name")), "restart");
 	json_decref(j);
 	expect_clean_stop();
 }

@@ -8,7 +8,7 @@ function(hv_agent_image_test)
       SOURCES ${HV_SOURCE_DIR}/tests/integration/agent_image.c
               ${HV_SOURCE_DIR}/tests/integration/agent_harness.c ${HV_SOURCE_DIR}/tests/integration/agent_stack.c
               ${HV_SOURCE_DIR}/tests/integration/agent_store_util.c ${HV_SOURCE_DIR}/cli/client.c
-      LIBS hvcore_mgmt_util hvqemu hvcommon hvproto PkgConfig::HV_IMG_GRPC
+      LIBS hvcore_mgmt_util hvqemu hvcgrpc hvcommon hvproto PkgConfig::HV_IMG_GRPC
       INCLUDES ${HV_SOURCE_DIR}/tests/integration ${HV_SOURCE_DIR}/cli
       LABELS "integration;agent;qemu"
       TIMEOUT 600)

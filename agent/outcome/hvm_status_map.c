@@ -1,8 +1,8 @@
 /*
- * status_map.c - hypervisor status codes (MGMT-030) to RPC status codes. The
- * table is normative for clients: docs/api.md reproduces it.
+ * hvm_status_map.c - hypervisor status codes (MGMT-030) to RPC status codes
+ * (outcome.h). The table is normative for clients: docs/api.md reproduces it.
  */
-#include "status_map.h"
+#include "outcome.h"
 
 #include <stdio.h>
 
