@@ -302,6 +302,8 @@ static void execute(struct fake_hv *f, uint32_t cmd, uint32_t id, const uint64_t
 	case HVM_CMD_READ_FAULT:
 		memcpy(f->base + HVM_OFF_DATA, f->base + HVM_OFF_FAULTS + id * sizeof(struct hvm_fault),
 		       sizeof(struct hvm_fault));
+		rp->ret[0] = sizeof(struct hvm_fault);
+		rp->ret[1] = ((struct hvm_fault *)(f->base + HVM_OFF_DATA))->kind;
 		break;
 	case HVM_CMD_SELFTEST_RESULT:
 		rp->ret[0] = f->r->selftest_failed;
@@ -405,6 +407,10 @@ struct fake_hv *fake_hv_start(const char *path, enum fake_flaw flaw)
 	snprintf(r->hv_version, sizeof(r->hv_version), "fake-hv (test double)");
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
 		slot(f, i)->id = i;
+		struct hvm_fault *fr = (struct hvm_fault *)(f->base + HVM_OFF_FAULTS + i * sizeof(struct hvm_fault));
+		fr->magic = HVM_FAULT_MAGIC; /* MGMT-162 */
+		fr->version = HVM_FAULT_VERSION;
+		fr->size = sizeof(struct hvm_fault);
 		console(f, i)->size = HVM_CONSOLE_SIZE;
 		console(f, i)->vm_id = i;
 	}

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <libfdt.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,11 @@ void fakecore_set_fault(struct fakecore *fc, uint32_t id, const struct hvm_fault
 	uint32_t gen = d->gen;
 	__atomic_store_n(&d->gen, gen + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	memcpy((uint8_t *)d + 4, (const uint8_t *)f + 4, sizeof *f - 4);
+	/* like hv-core: the header is the writer's (MGMT-162), the rest follows gen */
+	d->magic = HVM_FAULT_MAGIC;
+	d->version = HVM_FAULT_VERSION;
+	d->size = sizeof *f;
+	memcpy((uint8_t *)&d->kind, &f->kind, sizeof *f - offsetof(struct hvm_fault, kind));
 	__atomic_store_n(&d->gen, gen + 2, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&fc->lock);
 }
