@@ -88,7 +88,7 @@ image_of() {
 loaders=()
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-rm -f "$dir/guest-ram" "$dir/serial.log" "$dir/qemu.pid"
+rm -f "$dir/guest-ram" "$dir/serial.log" "$dir/qemu.pid" "$dir/guests.dts" "$dir/bootcfg.dts" "$dir/bootcfg.dtb"
 # A fresh, sparse file: nothing from an earlier run may look like a live region.
 truncate -s "$mem" "$dir/guest-ram"
 
