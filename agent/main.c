@@ -43,6 +43,7 @@ struct options {
 	char logfile[PATH_MAX];
 	char db[PATH_MAX];
 	const char *listen;
+	const char *boot_config;
 	uint64_t ram_base, mgmt_base;
 	unsigned cmd_timeout_ms;
 	unsigned threads;
@@ -63,6 +64,7 @@ static void usage(FILE *f)
 		"  --listen ADDR         also serve gRPC with mutual TLS on a loopback ADDR (e.g. 127.0.0.1:50051)\n"
 		"  --tls-dir DIR         ca.crt, server.crt, server.key for --listen (default STATE/pki)\n"
 		"  --db PATH             the sqlite store (default STATE/hv-agent.db)\n"
+		"  --boot-config FILE    hv-core's boot configuration (.dtb): its VMs are adopted into the store\n"
 		"  --cmd-timeout-ms N    how long a management command may take (default %u)\n"
 		"  --threads N           RPC threads per listener (default 4)\n"
 		"  --foreground          do not detach; log to stderr\n"
@@ -100,7 +102,7 @@ static int copy_path(char *dst, const char *src)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_STATE = 256, O_RAM, O_RAMBASE, O_MGMTBASE, O_SOCK, O_ROSOCK, O_LISTEN, O_TLS,
-	       O_TIMEOUT, O_THREADS, O_FG, O_VERBOSE, O_VERSION, O_HELP, O_DB };
+	       O_TIMEOUT, O_THREADS, O_FG, O_VERBOSE, O_VERSION, O_HELP, O_DB, O_BOOTCFG };
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "ram-file", required_argument, NULL, O_RAM },
@@ -111,6 +113,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "tls-dir", required_argument, NULL, O_TLS },
 		{ "db", required_argument, NULL, O_DB },
+		{ "boot-config", required_argument, NULL, O_BOOTCFG },
 		{ "cmd-timeout-ms", required_argument, NULL, O_TIMEOUT },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "foreground", no_argument, NULL, O_FG },
@@ -139,6 +142,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_LISTEN: o->listen = optarg; break;
 		case O_TLS: tls = optarg; break;
 		case O_DB: db = optarg; break;
+		case O_BOOTCFG: o->boot_config = optarg; break;
 		case O_FG: o->foreground = 1; break;
 		case O_VERBOSE: o->verbose = 1; break;
 		case O_RAMBASE:
@@ -342,6 +346,7 @@ int main(int argc, char **argv)
 	struct options o;
 	struct hv_status st;
 	struct agent ag;
+	struct bootconf *boot = NULL;
 	static char fatal[FATAL_LEN];
 	struct rpc_server *srv = NULL;
 	int notify_fd = -1, pid_fd = -1, rc = 1;
@@ -349,6 +354,11 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) != 0)
 		return 2;
+	/* Bad input changes nothing: the file is read before anything starts. */
+	if (o.boot_config && bootconf_load(o.boot_config, &boot, &st) != 0) {
+		fprintf(stderr, "hv-agent: --boot-config: %s\n", st.msg);
+		return 2;
+	}
 	if (o.verbose)
 		hv_log_set_level(HV_LOG_DEBUG);
 	/* 0755: other users must be able to reach the read-only socket inside;
@@ -356,10 +366,12 @@ int main(int argc, char **argv)
 	 * carries its own mode. */
 	if (mkdir(o.state_dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "hv-agent: cannot create state directory %s: %s\n", o.state_dir, strerror(errno));
+		bootconf_free(boot);
 		return 1;
 	}
 	if (!o.foreground && daemonize(&o, &notify_fd) != 0) {
 		fprintf(stderr, "hv-agent: cannot detach: %s\n", strerror(errno));
+		bootconf_free(boot);
 		return 1;
 	}
 
@@ -407,7 +419,10 @@ int main(int argc, char **argv)
 	/* Reconcile before serving, so that no client sees hv-core half-way
 	 * (docs/reconcile.md); if hv-core is not up yet, the watcher does it
 	 * when it comes. */
-	struct reconcile_config rcfg = { .link = ag.link, .store = ag.store, .ops = &ag.ops };
+	struct reconcile_config rcfg = { .link = ag.link, .store = ag.store, .ops = &ag.ops, .boot = boot };
+	if (boot)
+		log_info("boot configuration %s: %zu VM(s), adopted into the store when hv-core has them", boot->source,
+			 boot->n);
 	ag.reconcile = reconcile_new(&rcfg);
 	if (!ag.reconcile) {
 		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
@@ -476,6 +491,7 @@ out:
 	}
 	pthread_mutex_destroy(&ag.live_lock);
 	agent_audit_fini(&ag);
+	bootconf_free(boot);
 	hv_opqueue_destroy(&ag.ops);
 	if (rc == 0)
 		log_info("stopped");

@@ -34,7 +34,7 @@ BENCH_SECS=${BENCH_SECS:-3}
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_CMD_RUNS=${BENCH_CMD_RUNS:-21}
 BENCH_CLIENTS=${BENCH_CLIENTS:-"1 8 64"}
-VM=rtos-demo        # hv-core's built-in demo VM (scripts/hv-qemu.sh's default guest)
+VM=rtos-demo        # the demo VM of scripts/hv-qemu.sh's default boot configuration (hv-core/guests/vms)
 VIRT_DOMAIN=test    # the libvirt test driver's built-in running domain
 LIBVIRT_PKGS=(libvirt-daemon libvirt-clients libvirt-dev)
 

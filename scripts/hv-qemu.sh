@@ -10,23 +10,26 @@
 # DIR/serial.log  the physical UART (hv-core's log and the guests' console lines).
 # DIR/qemu.pid    QEMU's process id.
 #
-# --guest NAME    places CORE/guests/NAME.bin in NAME's image-store slot; hv-core
-#                 defines and starts exactly the built-in VMs whose slot holds an
-#                 image. Default: --guest rtos-demo. Known slots:
-#                   rtos-demo  0x42000000      bad-access 0x42200000
-#                   irq-test   0x42400000
-#                   linux      Image 0x42600000 (34 MiB), initramfs 0x44800000 (8 MiB)
-#                 The linux guest's files come from --linux DIR (default
-#                 CORE/../linux-guest: the build's linux-guest target output).
-# --linux DIR     DIR/Image and DIR/initramfs.cpio.gz for --guest linux.
+# --guest NAME    boots the VM of hv-core/guests/vms/NAME.dtsi: the VM nodes of
+#                 all --guest options (in the order given) are composed into
+#                 one boot configuration, DIR/guests.dts, which is then handled
+#                 as --config handles FILE (below). Default: --guest rtos-demo.
+#                 Known: the .dtsi files of hv-core/guests/vms (rtos-demo,
+#                 bad-access, irq-test, linux).
+# --linux DIR     DIR/Image and DIR/initramfs.cpio.gz, the images @...:linux@ and
+#                 @...:linux-initramfs@ name (default CORE/../linux-guest: the
+#                 build's linux-guest target output).
+# --no-config     boots hv-core without a boot configuration: it defines no VM.
 # --qemu-arg ARG  one more argument for QEMU (repeatable; e.g. -plugin, -d).
 # --config FILE.dts  boot configuration (docs/vm-config.md section 9): a system
-#                 configuration compiled with dtc and placed at 0x41F00000;
-#                 hv-core then defines its VMs instead of the built-in table.
+#                 configuration compiled with dtc (DIR/bootcfg.dtb) and placed
+#                 at 0x41F00000; hv-core defines its VMs.
 #                 @STORE:NAME@, @SIZE:NAME@ and @SHA256:NAME@ in FILE are
 #                 replaced by an image-store address (2 MiB slots from
 #                 0x42000000, in order of appearance), the size and the digest
-#                 of CORE/guests/NAME.bin, which is placed at that address.
+#                 of CORE/guests/NAME.bin (linux, linux-initramfs: see --linux),
+#                 which is placed at that address. --config and --guest
+#                 exclude each other.
 # --selftest-inject MASK  boot self-test fault injection (MGMT-191): places
 #                 the flag word at 0x41FFF000 so check n sees its subject
 #                 corrupted for each bit n of MASK.
@@ -36,9 +39,9 @@
 # --foreground: exec's QEMU in place, so the caller's child *is* QEMU.
 set -euo pipefail
 
-usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-dir= core= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject=
+dir= core= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=${2:?}; shift 2 ;;
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
     --linux) linux=${2:?}; shift 2 ;;
     --qemu-arg) qemu_extra+=("${2:?}"); shift 2 ;;
     --config) config=${2:?}; shift 2 ;;
+    --no-config) noconfig=1; shift ;;
     --selftest-inject) inject=${2:?}; shift 2 ;;
     --mem) mem=${2:?}; shift 2 ;;
     --smp) smp=${2:?}; shift 2 ;;
@@ -59,55 +63,63 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$dir" ] && [ -n "$core" ] || { echo "hv-qemu.sh: --dir and --core are required" >&2; usage; }
 [ -f "$core/hvcore.bin" ] || { echo "hv-qemu.sh: no hvcore.bin in '$core' (build hv-core first)" >&2; exit 1; }
-[ ${#guests[@]} -gt 0 ] || [ -n "$config" ] || guests=(rtos-demo)
+[ ${#guests[@]} -eq 0 ] || [ -z "$config" ] || { echo "hv-qemu.sh: --guest and --config exclude each other (put the VMs in FILE)" >&2; exit 2; }
+if [ "$noconfig" = 1 ] && { [ ${#guests[@]} -gt 0 ] || [ -n "$config" ]; }; then
+  echo "hv-qemu.sh: --no-config excludes --guest and --config" >&2; exit 2
+fi
+[ ${#guests[@]} -gt 0 ] || [ -n "$config" ] || [ "$noconfig" = 1 ] || guests=(rtos-demo)
 [ -z "$config" ] || [ -f "$config" ] || { echo "hv-qemu.sh: configuration '$config' not found" >&2; exit 1; }
+src=$(cd "$(dirname "$0")/.." && pwd)
+vmdir="$src/hv-core/guests/vms"
+for g in ${guests[@]+"${guests[@]}"}; do
+  [ -f "$vmdir/$g.dtsi" ] || { echo "hv-qemu.sh: unknown guest '$g' (known: $(cd "$vmdir" && ls *.dtsi | sed 's/\.dtsi$//' | tr '\n' ' '))" >&2; exit 1; }
+done
+[ -n "$linux" ] || linux="$core/../linux-guest"
 
-slot_of() {
+# The file behind an image placeholder name.
+image_of() {
   case "$1" in
-    rtos-demo) echo 0x42000000 ;;
-    bad-access) echo 0x42200000 ;;
-    irq-test) echo 0x42400000 ;;
-    *) return 1 ;;
+    linux) echo "$linux/Image" ;;
+    linux-initramfs) echo "$linux/initramfs.cpio.gz" ;;
+    *) echo "$core/guests/$1.bin" ;;
   esac
 }
 
 loaders=()
-for g in ${guests[@]+"${guests[@]}"}; do
-  if [ "$g" = linux ]; then
-    # the kernel and initramfs of the linux-guest build target (docs/linux-guest.md)
-    [ -n "$linux" ] || linux="$core/../linux-guest"
-    for f in Image initramfs.cpio.gz; do
-      [ -f "$linux/$f" ] || { echo "hv-qemu.sh: '$linux/$f' not found (build the linux-guest target)" >&2; exit 1; }
-    done
-    [ "$(stat -c %s "$linux/Image")" -le $((34 << 20)) ] || { echo "hv-qemu.sh: '$linux/Image' is larger than its 34 MiB slot" >&2; exit 1; }
-    [ "$(stat -c %s "$linux/initramfs.cpio.gz")" -le $((8 << 20)) ] || { echo "hv-qemu.sh: '$linux/initramfs.cpio.gz' is larger than its 8 MiB slot" >&2; exit 1; }
-    loaders+=(-device "loader,file=$linux/Image,addr=0x42600000,force-raw=on")
-    loaders+=(-device "loader,file=$linux/initramfs.cpio.gz,addr=0x44800000,force-raw=on")
-    continue
-  fi
-  addr=$(slot_of "$g") || { echo "hv-qemu.sh: unknown guest '$g' (known: rtos-demo, bad-access, irq-test, linux)" >&2; exit 1; }
-  img="$core/guests/$g.bin"
-  [ -f "$img" ] || { echo "hv-qemu.sh: guest image '$img' not found" >&2; exit 1; }
-  loaders+=(-device "loader,file=$img,addr=$addr,force-raw=on")
-done
-
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-rm -f "$dir/guest-ram" "$dir/serial.log" "$dir/qemu.pid"
+rm -f "$dir/guest-ram" "$dir/serial.log" "$dir/qemu.pid" "$dir/guests.dts" "$dir/bootcfg.dts" "$dir/bootcfg.dtb"
 # A fresh, sparse file: nothing from an earlier run may look like a live region.
 truncate -s "$mem" "$dir/guest-ram"
 
+if [ ${#guests[@]} -gt 0 ]; then
+  # one boot configuration of the named guests' VM nodes
+  config="$dir/guests.dts"
+  {
+    echo "/dts-v1/;"
+    echo "/* composed by hv-qemu.sh from hv-core/guests/vms: ${guests[*]} */"
+    echo "/ {"
+    echo "	compatible = \"avirt,system-config-v1\";"
+    echo "	vms {"
+    for g in $(printf '%s\n' "${guests[@]}" | awk '!seen[$0]++'); do
+      cat "$vmdir/$g.dtsi"
+    done
+    echo "	};"
+    echo "};"
+  } > "$config"
+fi
 if [ -n "$config" ]; then
   # the boot configuration: placeholders filled from the guest images (REQ-SAF-12
   # digests computed here, checked by hv-core before each boot)
   sed_args=() next=$((0x42000000))
   for n in $(grep -o '@\(STORE\|SIZE\|SHA256\):[a-z0-9_-]*@' "$config" | sed 's/^@[A-Z0-9]*:\(.*\)@$/\1/' | awk '!seen[$0]++'); do
-    img="$core/guests/$n.bin"
-    [ -f "$img" ] || { echo "hv-qemu.sh: '$config' names guest image '$img', not found" >&2; exit 1; }
+    img=$(image_of "$n")
+    [ -f "$img" ] || { echo "hv-qemu.sh: '$config' names guest image '$img', not found (build it first)" >&2; exit 1; }
     size=$(stat -c %s "$img")
     sha=$(sha256sum "$img" | cut -c1-64 | sed 's/../& /g')
     store=$(printf '0x%x' "$next")
     next=$(( next + ((size + 0x1fffff) & ~0x1fffff) ))
+    [ "$next" -le $((0x48000000)) ] || { echo "hv-qemu.sh: the images of '$config' do not fit the image store (0x42000000..0x47ffffff)" >&2; exit 1; }
     sed_args+=(-e "s/@STORE:$n@/$store/g" -e "s/@SIZE:$n@/$(printf '0x%x' "$size")/g" -e "s/@SHA256:$n@/$sha/g")
     loaders+=(-device "loader,file=$img,addr=$store,force-raw=on")
   done

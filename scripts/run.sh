@@ -2,6 +2,14 @@
 # `make run`: boots hv-core with its guests under QEMU, starts hv-agent against it with the
 # state directory ./var, prints what to type next, and stays in the foreground until
 # interrupted; then it stops everything it started.
+#
+# The VMs are those of a boot configuration (docs/vm-config.md section 9): scripts/hv-qemu.sh
+# composes hv-core/guests/vms/rtos-demo.dtsi and linux.dtsi into $STATE/guests.dts, fills in
+# the images' store addresses, sizes and SHA-256 digests, compiles it with dtc to
+# $STATE/bootcfg.dtb and hands it to hv-core. hv-agent gets the same file (--boot-config) and
+# adopts those VMs into its store as revision 1 (docs/reconcile.md "Adoption"), so dumpconfig,
+# edit and config-history work for them. HV_QEMU_ARGS replaces the guest selection (e.g.
+# "--config FILE.dts").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -42,9 +50,11 @@ fi
 echo "run: booting hv-core under QEMU (console log: $STATE/serial.log)"
 bash scripts/hv-qemu.sh --dir "$STATE" --core "$BUILD/hv-core-out" ${HV_QEMU_ARGS:---guest rtos-demo --guest linux}
 
+boot_config=()
+[ -f "$STATE/bootcfg.dtb" ] && boot_config=(--boot-config "$STATE/bootcfg.dtb")
 echo "run: starting hv-agent (log: $STATE/hv-agent.log)"
 "$BUILD/bin/hv-agent" --state-dir "$STATE" --listen "$LISTEN" --tls-dir "$STATE/pki" \
-  --foreground >>"$STATE/hv-agent.log" 2>&1 &
+  ${boot_config[@]+"${boot_config[@]}"} --foreground >>"$STATE/hv-agent.log" 2>&1 &
 agent_pid=$!
 
 for _ in $(seq 1 100); do
@@ -61,6 +71,8 @@ cat <<MSG
     build/bin/hvctl dominfo rtos-demo     # one VM, with its heartbeat
     build/bin/hvctl dominfo linux         # the Debian Linux guest
     build/bin/hvctl console linux         # its console (Ctrl-] detaches)
+    build/bin/hvctl dumpconfig linux      # its configuration (from $STATE/guests.dts)
+    build/bin/hvctl config-history linux  # its stored revisions
     build/bin/hvctl list --all --json     # the same as JSON
     build/bin/hvctl help                  # every command
 

@@ -142,6 +142,23 @@ int hvlink_find_by_id(struct hvlink *l, uint32_t id, struct hvm_vm_slot *out, st
 	return 0;
 }
 
+/* MGMT-162: a record without its header is not believed (like a slot that
+ * claims another index): its registers would be read at the wrong offsets. */
+static int check_fault_header(const struct hvm_fault *f, uint32_t id, struct hv_status *st)
+{
+	if (f->magic != HVM_FAULT_MAGIC)
+		return hv_status_set(st, HV_DATA_LOSS,
+				     "fault record %u: magic 0x%08x, expected 0x%08x \"HVFR\" (MGMT-162)", id, f->magic,
+				     HVM_FAULT_MAGIC);
+	if (f->version != HVM_FAULT_VERSION)
+		return hv_status_set(st, HV_DATA_LOSS, "fault record %u: version %u, expected %u (MGMT-162)", id,
+				     f->version, HVM_FAULT_VERSION);
+	if (f->size != sizeof *f)
+		return hv_status_set(st, HV_DATA_LOSS, "fault record %u: size field %u, expected %zu (MGMT-162)", id,
+				     f->size, sizeof *f);
+	return 0;
+}
+
 int hvlink_read_fault(struct hvlink *l, uint32_t id, struct hvm_fault *out, struct hv_status *st)
 {
 	if (link_get(l, st) != 0)
@@ -153,6 +170,8 @@ int hvlink_read_fault(struct hvlink *l, uint32_t id, struct hvm_fault *out, stru
 		const volatile uint8_t *p = l->base + l->lay.off_faults + (size_t)id * l->lay.fault_size;
 		const volatile struct hvm_fault *f = (const volatile struct hvm_fault *)p;
 		rc = gen_copy(f, &f->gen, out, sizeof *out, "fault record", id, st);
+		if (rc == 0)
+			rc = check_fault_header(out, id, st);
 	}
 	link_put(l);
 	return rc;

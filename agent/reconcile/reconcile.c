@@ -33,7 +33,7 @@ struct reconcile {
 
 /* Counters of one pass, for its summary line. */
 struct tally {
-	unsigned stored, defined, started, resumed, suspended, shut, failed, left, forgotten;
+	unsigned stored, defined, started, resumed, suspended, shut, failed, left, forgotten, adopted;
 };
 
 const char *reconcile_state_name(uint32_t s)
@@ -221,6 +221,87 @@ static void audit_pass(struct reconcile *r, const char *why, const char *summary
 		log_error("reconcile: cannot write the audit row: %s", err.msg);
 }
 
+static enum store_vm_state desired_of(uint32_t hvm_state)
+{
+	switch (hvm_state) {
+	case HVM_VM_RUNNING:
+	case HVM_VM_BLOCKED:
+		return STORE_VM_RUNNING;
+	case HVM_VM_PAUSED:
+		return STORE_VM_PAUSED;
+	default:
+		return STORE_VM_STOPPED;
+	}
+}
+
+static void audit_adoption(struct reconcile *r, const char *name, const char *uuid, const char *outcome)
+{
+	struct store_audit_entry e;
+	struct store_err err;
+	char args[400];
+
+	memset(&e, 0, sizeof e);
+	snprintf(args, sizeof args, "name=%s uuid=%s source=%s", name, uuid, r->cfg.boot->source);
+	e.caller = "hv-agent";
+	e.role = "system";
+	e.rpc = "agent.adopt";
+	e.args = args;
+	e.outcome = outcome;
+	if (store_audit_append(r->cfg.store, &e, &err) != STORE_OK)
+		log_error("reconcile: cannot write the audit row: %s", err.msg);
+}
+
+/* A VM hv-core has and the store lacks: adopted when hv-core's boot
+ * configuration (--boot-config) describes it under the same name and uuid
+ * (docs/reconcile.md, "Adoption"). 1 when it was stored. */
+static int adopt(struct reconcile *r, const struct hvm_vm_slot *s, struct tally *t, struct reconcile_stats *ns)
+{
+	const struct bootconf_vm *bv = bootconf_find(r->cfg.boot, s->name);
+	char u[HV_UUID_STR_LEN] = "", what[96], outcome[640];
+	struct store_err e;
+	uint32_t rev = 0;
+
+	if (!bv)
+		return 0;
+	if (!uuid_is_zero(s->uuid))
+		hv_uuid_format(s->uuid, u);
+	snprintf(what, sizeof what, "adopt '%s' (id %u, %s)", s->name, s->id, reconcile_state_name(s->state));
+	if (!u[0] || strcmp(u, bv->id.uuid) != 0) {
+		snprintf(outcome, sizeof outcome, "hv-core's VM has uuid %s, the boot configuration %s says %s: not adopted",
+			 u[0] ? u : "(none)", r->cfg.boot->source, bv->id.uuid[0] ? bv->id.uuid : "(none)");
+		log_warn("reconcile: %s: %s", what, outcome);
+		add_inactive(ns, s->name, "uuid differs from the boot configuration's: not adopted");
+		return 0;
+	}
+	if (store_vm_create(r->cfg.store, s->name, u, &e) != STORE_OK) {
+		snprintf(outcome, sizeof outcome, "storing the VM: %s", e.msg);
+		goto failed;
+	}
+	if (store_config_add(r->cfg.store, s->name, bv->blob, bv->len, "boot configuration", &rev, &e) != STORE_OK) {
+		snprintf(outcome, sizeof outcome, "storing its configuration: %s", e.msg);
+		if (store_vm_delete(r->cfg.store, s->name, &e) != STORE_OK)
+			log_error("reconcile: %s: cannot remove the half-stored VM: %s", what, e.msg);
+		goto failed;
+	}
+	/* What hv-core does with it now is what is wanted: adoption changes nothing. */
+	if (store_vm_set_autostart(r->cfg.store, s->name, bv->autostart, &e) != STORE_OK ||
+	    store_vm_set_desired(r->cfg.store, s->name, desired_of(s->state), &e) != STORE_OK)
+		log_warn("reconcile: %s: recording its autostart and desired state: %s", what, e.msg);
+	snprintf(outcome, sizeof outcome, "stored as revision %u, origin boot configuration", rev);
+	log_info("reconcile: %s: hv-core defined it from its boot configuration %s: %s", what, r->cfg.boot->source,
+		 outcome);
+	audit_adoption(r, s->name, u, outcome);
+	t->adopted++;
+	return 1;
+
+failed:
+	log_warn("reconcile: %s: %s", what, outcome);
+	audit_adoption(r, s->name, u, outcome);
+	add_inactive(ns, s->name, outcome);
+	t->failed++;
+	return 0;
+}
+
 int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status *st)
 {
 	static struct reconcile_stats ns; /* one pass at a time: it holds the operation */
@@ -316,16 +397,18 @@ int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status 
 	for (int i = 0; i < (int)HVM_MAX_VMS; i++) {
 		if (!(mask & (1u << i)) || (matched & (1u << i)))
 			continue;
+		if (adopt(r, &slots[i], &t, &ns))
+			continue;
 		log_info("reconcile: leave '%s' (id %d, %s): in hv-core but not in the store (unmanaged: hv-core's boot configuration or another client defined it)",
 			 slots[i].name, i, reconcile_state_name(slots[i].state));
 		snprintf(ns.unmanaged[ns.n_unmanaged++], sizeof ns.unmanaged[0], "%s", slots[i].name);
 	}
 	snprintf(ns.last, sizeof ns.last,
-		 "%s: %u stored, %u defined, %u started, %u resumed, %u suspended, %u shut down, %u forgotten, %u left alone, %u failed, %zu unmanaged",
-		 why, t.stored, t.defined, t.started, t.resumed, t.suspended, t.shut, t.forgotten, t.left, t.failed,
-		 ns.n_unmanaged);
+		 "%s: %u stored, %u defined, %u started, %u resumed, %u suspended, %u shut down, %u forgotten, %u adopted, %u left alone, %u failed, %zu unmanaged",
+		 why, t.stored, t.defined, t.started, t.resumed, t.suspended, t.shut, t.forgotten, t.adopted, t.left,
+		 t.failed, ns.n_unmanaged);
 	log_info("reconcile: complete (%s)", ns.last);
-	if (t.defined + t.started + t.resumed + t.suspended + t.shut + t.forgotten + t.failed)
+	if (t.defined + t.started + t.resumed + t.suspended + t.shut + t.forgotten + t.adopted + t.failed)
 		audit_pass(r, why, ns.last);
 	pthread_mutex_lock(&r->lock);
 	ns.runs = r->stats.runs + 1;

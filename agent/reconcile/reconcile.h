@@ -11,8 +11,13 @@
  *   - resumes, suspends or shuts down VMs whose state differs from a desired
  *     state an interrupted request left behind;
  *   - leaves CRASHED VMs alone (hv-core's fault policy decided, REQ-SAF-20);
- *   - never touches a VM hv-core has and the store lacks ("unmanaged": hv-core's
- *     boot configuration or another client defined it).
+ *   - adopts a VM hv-core has and the store lacks when hv-agent was given the
+ *     boot configuration hv-core defined it from (--boot-config) and the VM's
+ *     name and uuid are in it: stored as revision 1, author "boot
+ *     configuration", audited, desired state as hv-core shows it;
+ *   - otherwise never touches a VM hv-core has and the store lacks
+ *     ("unmanaged": another client defined it, or its uuid differs from the
+ *     boot configuration's).
  * Every decision is one log line (what, why, outcome). docs/reconcile.md has
  * the rules and the crash points they cover.
  *
@@ -31,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bootconf.h"
 #include "outcome.h"
 #include "hvlink.h"
 #include "opqueue.h"
@@ -45,6 +51,7 @@ struct reconcile_config {
 	struct store *store;
 	struct hv_opqueue *ops;   /* entered by every state-changing RPC as well */
 	unsigned poll_ms;         /* watcher period; 0 = 250 ms */
+	const struct bootconf *boot; /* hv-core's boot configuration, or NULL (no adoption) */
 };
 
 struct reconcile_stats {

@@ -10,8 +10,9 @@
  * that is present but invalid defines no VM at all (a partial system is not
  * what its author validated); the reason is logged.
  *
- * Only when no blob is present, the built-in table (builtin_config.c) is the
- * fallback: each of its VMs whose image slot holds an image is defined.
+ * With no blob present hv-core defines no VM: it says so on its console, and
+ * comes up READY with vm_count 0, its management interface live, so a client
+ * can define VMs (VMCFG-103). There is no compiled-in VM table (REQ-STD-06).
  *
  * Then the self-test runs (selftest.c) with the fault-injection mask from the
  * blob's /hv-core/selftest-inject property or the loader-placed word at
@@ -27,7 +28,6 @@
 #include "vmdef.h"
 #include "vmconfig.h"
 #include "selftest.h"
-#include "builtin_config.h"
 #include "platform.h"
 #include "mgmt.h"
 #include "log.h"
@@ -89,26 +89,6 @@ static void define_from_blob(long len, uint32_t *inject)
 	       (unsigned long)HV_BOOTCFG_BASE);
 }
 
-static void define_builtin(void)
-{
-	unsigned n;
-	const struct vm_config *cfg = builtin_vm_configs(&n);
-	for (unsigned i = 0; i < n; i++) {
-		char msg[96];
-		uint32_t magic;
-		memcpy(&magic, (const void *)(uintptr_t)(cfg[i].image_pa + 0x38), 4);
-		if (magic != 0x644D5241u)
-			continue; /* no image in its store slot: this VM is not wanted */
-		struct vm *vm;
-		if (vm_create(&cfg[i], &vm, msg, sizeof(msg)) != HVM_OK) {
-			hv_log("vm '%s' not defined: %s", cfg[i].name, msg);
-			continue;
-		}
-		autostart[vm->id] = cfg[i].autostart;
-		boot_order[vm->id] = cfg[i].boot_order;
-	}
-}
-
 static void report_selftest(uint32_t failed)
 {
 	volatile struct hvm_regs *r = mgmt_regs();
@@ -139,7 +119,8 @@ void bootcfg_start(void)
 	else if (len > 0)
 		define_from_blob(len, &inject);
 	else
-		define_builtin(); /* no blob: the built-in table is the fallback */
+		hv_log("no boot configuration at 0x%lx: no VM defined; VMs can be defined through the management interface",
+		       (unsigned long)HV_BOOTCFG_BASE);
 
 	report_selftest(selftest_run(inject));
 

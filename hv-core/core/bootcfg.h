@@ -1,7 +1,7 @@
 /*
  * bootcfg.h - boot-time VMs: the boot configuration blob (docs/vm-config.md
- * section 9) or, when none is present, the built-in table; then the boot
- * self-test and the autostart (bootcfg.c).
+ * section 9), none when it is absent; then the boot self-test and the
+ * autostart (bootcfg.c).
  *
  * Physical placement on QEMU virt (the boot loader, QEMU -device loader, puts
  * them there; hv-core only reads them):

@@ -63,7 +63,7 @@ void hv_main(uint64_t dtb)
 	pcpus[0].online = 1;
 
 	cpu_start_secondaries();
-	/* boot configuration (or the built-in table), self-test, autostart */
+	/* boot configuration (none: no VM), self-test, autostart */
 	bootcfg_start();
 
 	mgmt_set_ready();

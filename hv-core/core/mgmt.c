@@ -48,6 +48,13 @@ volatile struct hvm_fault *mgmt_fault(uint32_t id)
 	return (volatile struct hvm_fault *)(region + HVM_OFF_FAULTS + id * sizeof(struct hvm_fault));
 }
 
+void mgmt_fault_header(volatile struct hvm_fault *f)
+{
+	f->magic = HVM_FAULT_MAGIC;
+	f->version = HVM_FAULT_VERSION;
+	f->size = sizeof(struct hvm_fault);
+}
+
 volatile struct hvm_console *mgmt_console(uint32_t id)
 {
 	return (volatile struct hvm_console *)(region + HVM_OFF_CONSOLES + id * sizeof(struct hvm_console));
@@ -84,6 +91,7 @@ void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64
 	strlcpy((char *)r->hv_version, HV_VERSION, sizeof(r->hv_version));
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
 		mgmt_slot(i)->id = i;
+		mgmt_fault_header(mgmt_fault(i)); /* MGMT-162 */
 		mgmt_console(i)->size = HVM_CONSOLE_SIZE;
 		mgmt_console(i)->vm_id = i;
 	}

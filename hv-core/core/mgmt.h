@@ -35,6 +35,8 @@ uint64_t mgmt_staging_base(void);
 uint64_t mgmt_staging_size(void);
 volatile struct hvm_vm_slot *mgmt_slot(uint32_t id);
 volatile struct hvm_fault *mgmt_fault(uint32_t id);
+/* Writes the record's magic, version and size (MGMT-162). */
+void mgmt_fault_header(volatile struct hvm_fault *f);
 volatile struct hvm_console *mgmt_console(uint32_t id);
 
 /* Appends an event (MGMT-140); returns its sequence number. Any CPU may call. */

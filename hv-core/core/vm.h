@@ -1,8 +1,8 @@
 /*
  * vm.h - the VM table: one struct vm per defined VM, its configuration, state,
  * stage-2 tables, cooperation page and virtual devices. VMs are created from a
- * struct vm_config by vm_create(), whatever produced the configuration (the
- * built-in table now, the device-tree configuration parser later).
+ * struct vm_config by vm_create(); vmdef.c produces it from a device-tree
+ * configuration (DEFINE or the boot configuration).
  */
 #ifndef HV_VM_H
 #define HV_VM_H

@@ -474,6 +474,7 @@ static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, ui
 	uint32_t gen = r->gen;
 	__atomic_store_n(&r->gen, gen | 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
+	mgmt_fault_header(r);
 	r->kind = kind;
 	r->time_ns = timer_uptime_ns();
 	r->vcpu = v ? v->id : 0;

@@ -19,8 +19,8 @@
 /* MGMT-001: the region starts with this magic ("HVMG" read as a little-endian u32). */
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
-#define HVM_ABI_MAJOR 1u
-#define HVM_ABI_MINOR 1u /* 1.1: GET_INFO also answers the page-heap counts (MGMT-101) */
+#define HVM_ABI_MAJOR 2u
+#define HVM_ABI_MINOR 0u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -380,22 +380,29 @@ struct hvm_vm_slot {
 	uint8_t  _rsvd[0x200 - 0xC0];
 };
 
-/* MGMT-160: saved fault context of the last fault of a VM (REQ-SAF-22). */
+/* MGMT-160: saved fault context of the last fault of a VM (REQ-SAF-22).
+ * MGMT-162: like struct hvm_stats it starts with magic, version and size,
+ * written by hv-core when the region is set up and with every fault. */
+#define HVM_FAULT_MAGIC   0x52465648u /* "HVFR" */
+#define HVM_FAULT_VERSION 1u
 struct hvm_fault {
-	uint32_t gen;             /* 0x000 odd while written                    */
-	uint32_t kind;            /* 0x004 enum hvm_fault_kind                  */
-	uint64_t seq;             /* 0x008 event sequence of the fault event    */
-	uint64_t time_ns;         /* 0x010                                      */
-	uint32_t vcpu;            /* 0x018                                      */
-	uint32_t action;          /* 0x01C fault policy applied                 */
-	uint64_t esr;             /* 0x020 ESR_EL2                              */
-	uint64_t far;             /* 0x028 FAR_EL2                              */
-	uint64_t hpfar;           /* 0x030 HPFAR_EL2                            */
-	uint64_t elr;             /* 0x038 ELR_EL2: guest PC                    */
-	uint64_t spsr;            /* 0x040 SPSR_EL2                             */
-	uint64_t sp_el1;          /* 0x048                                      */
-	uint64_t x[31];           /* 0x050 general registers                    */
-	uint8_t  _rsvd[0x400 - 0x148];
+	uint32_t magic;           /* 0x000 HVM_FAULT_MAGIC                      */
+	uint16_t version;         /* 0x004 HVM_FAULT_VERSION                    */
+	uint16_t size;            /* 0x006 sizeof(struct hvm_fault)             */
+	uint32_t gen;             /* 0x008 odd while written                    */
+	uint32_t kind;            /* 0x00C enum hvm_fault_kind                  */
+	uint64_t seq;             /* 0x010 event sequence of the fault event    */
+	uint64_t time_ns;         /* 0x018                                      */
+	uint32_t vcpu;            /* 0x020                                      */
+	uint32_t action;          /* 0x024 fault policy applied                 */
+	uint64_t esr;             /* 0x028 ESR_EL2                              */
+	uint64_t far;             /* 0x030 FAR_EL2                              */
+	uint64_t hpfar;           /* 0x038 HPFAR_EL2                            */
+	uint64_t elr;             /* 0x040 ELR_EL2: guest PC                    */
+	uint64_t spsr;            /* 0x048 SPSR_EL2                             */
+	uint64_t sp_el1;          /* 0x050                                      */
+	uint64_t x[31];           /* 0x058 general registers                    */
+	uint8_t  _rsvd[0x400 - 0x150];
 };
 
 /* MGMT-170: per-VM console ring. hv-core appends; head counts every byte ever
@@ -420,7 +427,10 @@ _Static_assert(sizeof(struct hvm_console) == 16 * 1024, "hvm_console is 16 KiB")
 _Static_assert(sizeof(struct hvm_stats) == 0x100, "hvm_stats is 256 bytes");
 _Static_assert(HVM_OFF_EVENTS + HVM_EVENT_COUNT * 32 <= HVM_OFF_SLOTS, "events fit");
 _Static_assert(HVM_OFF_SLOTS + HVM_MAX_VMS * 0x200 <= HVM_OFF_FAULTS, "slots fit");
-_Static_assert(HVM_OFF_FAULTS + HVM_MAX_VMS * 0x400 <= HVM_OFF_CONSOLES, "faults fit");
+_Static_assert(HVM_OFF_FAULTS + HVM_MAX_VMS * sizeof(struct hvm_fault) <= HVM_OFF_CONSOLES, "faults fit");
+_Static_assert(sizeof(struct hvm_fault) <= 0xFFFFu, "hvm_fault.size holds its size");
+_Static_assert(__builtin_offsetof(struct hvm_fault, gen) == 0x08, "MGMT-162");
+_Static_assert(__builtin_offsetof(struct hvm_fault, x) == 0x58, "MGMT-160");
 _Static_assert(HVM_OFF_CONSOLES + HVM_MAX_VMS * 16 * 1024 <= HVM_OFF_DATA, "consoles fit");
 _Static_assert(HVM_OFF_DATA + HVM_DATA_SIZE <= HVM_REGION_SIZE, "data fits");
 #endif

@@ -177,6 +177,53 @@ static void check_faults(struct conf *c, struct conf_result *res)
 		conf_note(res, "%u record(s) hold a fault", recorded);
 }
 
+/* MGMT-162: every record, defined VM or not, and READ_FAULT's copy carry the header. */
+static bool fault_header_ok(struct conf_result *res, const char *where, const struct hvm_fault *f)
+{
+	if (f->magic != HVM_FAULT_MAGIC)
+		conf_fail(res, "%s: magic 0x%08x, expected 0x%08x", where, f->magic, HVM_FAULT_MAGIC);
+	else if (f->version != HVM_FAULT_VERSION)
+		conf_fail(res, "%s: version %u, expected %u", where, f->version, HVM_FAULT_VERSION);
+	else if (f->size != sizeof(*f))
+		conf_fail(res, "%s: size %u, expected %zu", where, f->size, sizeof(*f));
+	else
+		return true;
+	return false;
+}
+
+static void check_fault_header(struct conf *c, struct conf_result *res)
+{
+	char where[48];
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		struct hvm_fault f;
+		if (!conf_read_fault(c, i, &f)) {
+			conf_fail(res, "fault record %u: gen odd or changing for 1 s", i);
+			return;
+		}
+		snprintf(where, sizeof(where), "fault record %u", i);
+		if (!fault_header_ok(res, where, &f))
+			return;
+	}
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		struct hvm_vm_slot s;
+		if (!conf_read_slot(c, i, &s) || s.defined != 1)
+			continue;
+		struct conf_reply rep;
+		if (!conf_expect(c, res, "READ_FAULT", HVM_CMD_READ_FAULT, i, NULL, HVM_OK, &rep))
+			return;
+		if (rep.ret[0] != sizeof(struct hvm_fault)) {
+			conf_fail(res, "READ_FAULT vm %u: ret[0] %llu, expected %zu", i,
+				  (unsigned long long)rep.ret[0], sizeof(struct hvm_fault));
+			return;
+		}
+		struct hvm_fault copy;
+		conf_copy_in(&copy, conf_data_ptr(c), sizeof(copy));
+		snprintf(where, sizeof(where), "READ_FAULT copy of vm %u", i);
+		fault_header_ok(res, where, &copy);
+		return;
+	}
+}
+
 static void check_read_fault(struct conf *c, struct conf_result *res)
 {
 	/* a VM with a recorded fault if there is one, else any defined VM */
@@ -300,6 +347,7 @@ const struct conf_check conf_checks_records[] = {
 	{ "MGMT-130", "ev_ack is left to the client", check_ev_ack },
 	{ "MGMT-160", "fault records: gen protocol, kinds, event reference", check_faults },
 	{ "MGMT-160", "READ_FAULT copies the record to the data area", check_read_fault },
+	{ "MGMT-162", "fault records and READ_FAULT's copy: magic, version, size", check_fault_header },
 	{ "MGMT-020", "GET_STATS answers a record within the data area", check_get_stats },
 	{ "MGMT-170", "consoles: size, vm_id, head monotonic", check_consoles },
 	{ "MGMT-170", "READ_CONSOLE returns the ring's bytes", check_read_console },

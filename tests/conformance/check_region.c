@@ -92,7 +92,7 @@ static void check_reserved(struct conf *c, struct conf_result *res)
 		snprintf(what, sizeof(what), "slot %u", i);
 		expect_zero(res, (const volatile uint8_t *)conf_slot_ptr(c, i) + 0xC0, 0x200 - 0xC0, what);
 		snprintf(what, sizeof(what), "fault record %u", i);
-		expect_zero(res, (const volatile uint8_t *)conf_fault_ptr(c, i) + 0x148, 0x400 - 0x148, what);
+		expect_zero(res, (const volatile uint8_t *)conf_fault_ptr(c, i) + 0x150, 0x400 - 0x150, what);
 		snprintf(what, sizeof(what), "console %u header", i);
 		expect_zero(res, (const volatile uint8_t *)conf_console_ptr(c, i) + 0x10, 0x40 - 0x10, what);
 	}
@@ -191,7 +191,7 @@ static void check_liveness(struct conf *c, struct conf_result *res)
 
 const struct conf_check conf_checks_region[] = {
 	{ "MGMT-001", "magic is 0x474D5648 (\"HVMG\")", check_magic },
-	{ "MGMT-002", "abi_major is 1", check_version },
+	{ "MGMT-002", "abi_major is 2", check_version },
 	{ "MGMT-003", "region_size is 1 MiB; staging area outside it", check_placement },
 	{ "MGMT-004", "published offsets and sizes match the 1.0 layout", check_layout },
 	{ "MGMT-005", "reserved bytes read as zero", check_reserved },

@@ -54,6 +54,7 @@ const struct conf_clause conf_clauses[] = {
 		      "ignored_faults_in_a_loop_*)" },
 	{ "MGMT-160", NULL },
 	{ "MGMT-161", NULL },
+	{ "MGMT-162", NULL },
 	{ "MGMT-060", NULL },
 	{ "MGMT-061", NULL },
 	{ "MGMT-062", NULL },

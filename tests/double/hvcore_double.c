@@ -101,6 +101,9 @@ static uint64_t caps_of(const struct fakecore *fc)
 static void fault_record(struct hvm_fault *out, const struct hvm_fault *in)
 {
 	*out = *in;
+	out->magic = HVM_FAULT_MAGIC; /* MGMT-162: the header is the writer's */
+	out->version = HVM_FAULT_VERSION;
+	out->size = sizeof *out;
 }
 
 /* Writes the record of VM id with the gen protocol. Called with the lock. */

@@ -289,3 +289,46 @@ Test(hvcore_fault, guest_access_outside_its_memory_crashes_only_that_vm)
 	w = (struct slot_wait){ .id = good, .heartbeat_above = s.heartbeat ? s.heartbeat : 1 };
 	cr_assert_eq(hvq_wait(&q, slot_matches, &w, WAIT_S), 0, "rtos-demo heartbeat stopped: %s", q.err);
 }
+
+/* VMCFG-103: without a boot configuration hv-core defines no VM (there is no
+ * compiled-in table), says so on its console, and is READY with vm_count 0,
+ * its management interface live. */
+static void boot_none(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.extra[0] = "--no-config";
+	if (hvq_start(&q, &o) != 0)
+		cr_assert_fail("%s", q.err);
+}
+
+TestSuite(hvcore_no_config, .init = boot_none, .fini = teardown, .timeout = 120);
+
+static int serial_has(struct hvq *h, void *arg)
+{
+	char buf[16384];
+	FILE *f = fopen(h->serial, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, (const char *)arg) != NULL;
+}
+
+Test(hvcore_no_config, no_boot_configuration_defines_no_vm_and_says_so)
+{
+	cr_assert_eq(q.regs->hv_state, HVM_HV_READY);
+	cr_assert_eq(q.regs->vm_count, 0);
+	struct hvq_reply rep;
+	cr_assert_eq(hvq_command(&q, HVM_CMD_LIST, 0, NULL, &rep), 0, "%s", q.err);
+	cr_assert_eq(rep.status, HVM_OK);
+	cr_assert_eq(rep.ret[0], 0, "LIST mask 0x%llx", (unsigned long long)rep.ret[0]);
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		struct hvm_vm_slot s = slot_of((int)i);
+		cr_assert_eq(s.defined, 0, "slot %u defined ('%s')", i, s.name);
+	}
+	cr_assert_eq(hvq_wait(&q, serial_has, "no boot configuration at 0x41f00000: no VM defined", WAIT_S), 0,
+		     "the console never said that no VM is defined: %s", q.err);
+	cr_assert_eq(hvq_wait(&q, serial_has, "ready: management region at 0x41000000, 0 VM(s)", WAIT_S), 0,
+		     "%s", q.err);
+}

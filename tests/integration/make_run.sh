@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The `make run` path (scripts/run.sh) end to end: it boots hv-core with the RTOS and Linux
-# guests, starts hv-agent with a development PKI, `hvctl list --all` shows both guests running,
-# and an interrupt (what Ctrl-C sends) stops QEMU and hv-agent. Uses a fresh state directory
+# guests of its boot configuration, starts hv-agent with a development PKI and that boot
+# configuration, `hvctl list --all` shows both guests running, both are in the store as
+# revision 1 of origin "boot configuration" (dumpconfig, config-history), and an interrupt
+# (what Ctrl-C sends) stops QEMU and hv-agent. Uses a fresh state directory
 # and a free loopback port so it can run beside other tests.
 # Usage: make_run.sh SOURCE_DIR BUILD_DIR
 set -u
@@ -42,6 +44,27 @@ for f in ca.crt server.crt server.key admin.crt admin.key operator.crt viewer.cr
   [ -f "$state/pki/$f" ] || fail "development PKI lacks $f"
 done
 [ -S "$state/hv-agent-ro.sock" ] || fail "no read-only socket"
+# The VMs come from the boot configuration and are adopted by hv-agent (docs/reconcile.md).
+grep -q 'vm-name = "rtos-demo"' "$state/bootcfg.dts" || fail "no rtos-demo in the boot configuration"
+# (hv-agent may have started before hv-core was READY: its watcher's pass adopts them then)
+for _ in $(seq 1 300); do
+  grep -q "adopt 'linux'" "$state/hv-agent.log" && grep -q "adopt 'rtos-demo'" "$state/hv-agent.log" && break
+  sleep 0.1
+done
+grep -q "adopt 'linux'.*stored as revision 1, origin boot configuration" "$state/hv-agent.log" ||
+  fail "hv-agent did not adopt linux: $(grep reconcile "$state/hv-agent.log" | tail -5)"
+dump=$(hvctl dumpconfig linux --revision 1) || fail "hvctl dumpconfig linux --revision 1: $dump"
+echo "$dump" | grep -q 'vm-name = "linux"' || fail "dumpconfig linux does not show its configuration: $dump"
+echo "$dump" | grep -q 'image-sha256 = ' || fail "dumpconfig linux shows no image digest: $dump"
+[ "$(hvctl dumpconfig linux)" = "$dump" ] || fail "the latest configuration of linux is not revision 1"
+hvctl dominfo linux | grep -q "^Config rev: *1$" || fail "dominfo linux: $(hvctl dominfo linux)"
+hist=$(hvctl config-history rtos-demo) || fail "hvctl config-history rtos-demo: $hist"
+[ "$(echo "$hist" | grep -c '^ *[0-9]')" = 1 ] || fail "config-history rtos-demo is not one revision: $hist"
+echo "$hist" | grep -q '^ *1 .*boot configuration' || fail "config-history rtos-demo lacks revision 1 by the boot configuration: $hist"
+json=$(hvctl config-history rtos-demo --json) || fail "config-history --json: $json"
+echo "$json" | grep -q '"revision": *1' || fail "config-history --json: $json"
+echo "$json" | grep -q '"author": *"boot configuration"' || fail "config-history --json: $json"
+
 hb1=$(hvctl dominfo rtos-demo | awk '/^Heartbeat:/{print $2}')
 sleep 1
 hb2=$(hvctl dominfo rtos-demo | awk '/^Heartbeat:/{print $2}')
@@ -57,4 +80,5 @@ run_pid=""
 for _ in $(seq 1 50); do kill -0 "$qemu" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$qemu" 2>/dev/null && fail "QEMU still running after the interrupt"
 [ -S "$state/hv-agent.sock" ] && fail "hv-agent socket left behind"
+echo "$hist"
 echo "make run path: ok"

@@ -50,3 +50,11 @@ if(TARGET hvagent)
     LABELS unit
     DOUBLE)
 endif()
+if(TARGET hvagent)
+  # Adoption of the boot configuration's VMs into the store (docs/reconcile.md).
+  hv_criterion_test(agent_adopt_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_adopt_test.c
+    LIBS hvagent ${HV_HOST_FDT_LIB} pthread
+    LABELS unit
+    DOUBLE)
+endif()

@@ -12,6 +12,7 @@
 #include <libfdt.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,17 +129,18 @@ Test(hvlink_region, bad_magic_is_refused_with_the_value)
 Test(hvlink_region, other_abi_major_is_refused)
 {
 	struct hv_status st;
-	char ours[32];
+	char ours[32], theirs[32];
 
 	make_core();
-	fakecore_regs(fc)->abi_major = 2;
+	fakecore_regs(fc)->abi_major = HVM_ABI_MAJOR + 1;
 	fakecore_regs(fc)->abi_minor = 0;
 	open_link(0);
 	cr_assert_eq(hvlink_ensure(lnk, &st), -1);
 	cr_assert_eq(st.code, HV_FAILED_PRECONDITION);
 	/* MGMT-002: the message names both versions, hv-core's and hv-agent's. */
 	snprintf(ours, sizeof ours, "ABI %u.%u", HVM_ABI_MAJOR, HVM_ABI_MINOR);
-	cr_assert_not_null(strstr(st.msg, "ABI 2.0"), "%s", st.msg);
+	snprintf(theirs, sizeof theirs, "ABI %u.0", HVM_ABI_MAJOR + 1);
+	cr_assert_not_null(strstr(st.msg, theirs), "%s", st.msg);
 	cr_assert_not_null(strstr(st.msg, ours), "%s", st.msg);
 }
 
@@ -412,6 +414,42 @@ Test(hvlink_slots, fault_record_is_copied)
 	cr_assert_eq(out.esr, 0x92000046);
 	cr_assert_eq(out.far, 0x12345000);
 	cr_assert_eq(out.x[30], 0xabc);
+	cr_assert_eq(out.magic, HVM_FAULT_MAGIC);
+	cr_assert_eq(out.size, sizeof out);
+}
+
+/* MGMT-162: a record whose magic, version or size is wrong is refused, naming the field. */
+Test(hvlink_slots, fault_record_with_a_bad_header_is_refused)
+{
+	static const struct {
+		size_t off, width;
+		uint32_t value;
+		const char *says;
+	} bad[] = {
+		{ offsetof(struct hvm_fault, magic), 4, 0x12345678u, "magic 0x12345678" },
+		{ offsetof(struct hvm_fault, version), 2, 7, "version 7" },
+		{ offsetof(struct hvm_fault, size), 2, 0x148, "size field 328" },
+	};
+	struct hvm_fault f, out;
+	struct hv_status st;
+
+	make_core();
+	memset(&f, 0, sizeof f);
+	f.kind = HVM_F_UNDEF_TRAP;
+	open_link(0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		fakecore_set_fault(fc, 2, &f);
+		volatile uint8_t *rec = fakecore_base(fc) + HVM_OFF_FAULTS + 2 * sizeof(struct hvm_fault);
+		if (bad[i].width == 4)
+			*(volatile uint32_t *)(rec + bad[i].off) = bad[i].value;
+		else
+			*(volatile uint16_t *)(rec + bad[i].off) = (uint16_t)bad[i].value;
+		cr_assert_eq(hvlink_read_fault(lnk, 2, &out, &st), -1, "%s accepted", bad[i].says);
+		cr_assert_eq(st.code, HV_DATA_LOSS);
+		cr_assert_not_null(strstr(st.msg, bad[i].says), "%s", st.msg);
+		cr_assert_not_null(strstr(st.msg, "fault record 2"), "%s", st.msg);
+		cr_assert_not_null(strstr(st.msg, "MGMT-162"), "%s", st.msg);
+	}
 }
 
 TestSuite(hvlink_cmd, .init = setup, .fini = teardown);

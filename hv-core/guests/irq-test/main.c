@@ -22,7 +22,7 @@
 #define PSCI_CPU_ON     0xC4000003u
 #define PSCI_AFF_INFO   0xC4000004u
 #define PSCI_FEATURES   0x8400000Au
-#define PT_INTID        92u          /* SPI 60, see builtin_config.c */
+#define PT_INTID        92u          /* SPI 60, see guests/vms/irq-test.dtsi */
 #define TICK_HZ 100u
 
 void guest_main(uint64_t dtb);
