@@ -21,7 +21,7 @@
 
 #include "commands.h"
 #include "dtc.h"
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 
 #define MAX_DTB (512u * 1024u)       /* the command data area of ABI 1.0 */
 #define MAX_SOURCE (4u * 1024u * 1024u)

@@ -25,7 +25,7 @@
 #include "vm.h"
 #include "vm_life.h"
 #include "vmdef.h"
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 #include "selftest.h"
 #include "builtin_config.h"
 #include "platform.h"

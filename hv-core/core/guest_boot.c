@@ -6,7 +6,7 @@
  */
 #include <string.h>
 #include "guest_boot.h"
-#include "guest_fdt.h"
+#include "hvvmconfig.h"
 #include "vm.h"
 #include "vgic.h"
 #include "vpl011.h"

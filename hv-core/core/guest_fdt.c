@@ -11,7 +11,8 @@
  */
 #include <libfdt.h>
 
-#include "guest_fdt.h"
+#include "fmt.h"
+#include "vmcfg_read.h"
 
 #define PHANDLE_GIC 1u
 #define PHANDLE_CLK 2u
@@ -21,24 +22,10 @@
 #define IRQ_EDGE_RISING 1u
 #define IRQ_LEVEL_HIGH 4u
 
-/* Node name "base@hex" into buf (libfdt has no printf and neither do we). */
+/* Node name "base@hex" into buf. */
 static void unit_name(char *buf, size_t cap, const char *base, uint64_t addr)
 {
-	char hex[17];
-	size_t pos = 0;
-	int n = 0;
-
-	while (*base && pos + 1 < cap)
-		buf[pos++] = *base++;
-	if (pos + 1 < cap)
-		buf[pos++] = '@';
-	do {
-		hex[n++] = "0123456789abcdef"[addr & 0xf];
-		addr >>= 4;
-	} while (addr && n < 16);
-	while (n && pos + 1 < cap)
-		buf[pos++] = hex[--n];
-	buf[pos] = '\0';
+	hv_snprintf(buf, cap, "%s@%lx", base, (unsigned long)addr);
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -75,11 +62,6 @@ static int prop_irq(void *fdt, uint32_t type, uint32_t num, uint32_t flags)
 	return fdt_property(fdt, "interrupts", v, sizeof(v));
 }
 
-static bool overlaps(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
-{
-	return a < b + bs && b < a + as;
-}
-
 /* VMCFG-091: the platform windows must not land on the VM's memory or channels. */
 static int check_windows(const struct vmcfg *cfg, const struct guest_fdt_platform *plat,
                          struct vmcfg_err *err)
@@ -101,20 +83,20 @@ static int check_windows(const struct vmcfg *cfg, const struct guest_fdt_platfor
 	for (k = 0; k < 5; k++) {
 		if (w[k].base >= VMCFG_IPA_LIMIT || w[k].size > VMCFG_IPA_LIMIT - w[k].base)
 			return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-091",
-			                  "vm '%s': guest device tree: %s at %x is outside the IPA space",
+			                  "vm '%s': guest device tree: %s at 0x%lx is outside the IPA space",
 			                  cfg->name, w[k].what, w[k].base);
 		for (i = 0; i < cfg->nmem; i++)
-			if (overlaps(w[k].base, w[k].size, cfg->mem[i].ipa, cfg->mem[i].size))
+			if (cfg_overlaps(w[k].base, w[k].size, cfg->mem[i].ipa, cfg->mem[i].size))
 				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-091",
-				                  "vm '%s': guest device tree: %s at %x overlaps memory region %u",
+				                  "vm '%s': guest device tree: %s at 0x%lx overlaps memory region %u",
 				                  cfg->name, w[k].what, w[k].base, i);
 		for (i = 0; i < cfg->nchan; i++)
-			if (overlaps(w[k].base, w[k].size, cfg->chan[i].shm.ipa, cfg->chan[i].shm.size))
+			if (cfg_overlaps(w[k].base, w[k].size, cfg->chan[i].shm.ipa, cfg->chan[i].shm.size))
 				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-091",
-				                  "vm '%s': guest device tree: %s at %x overlaps channel %u",
+				                  "vm '%s': guest device tree: %s at 0x%lx overlaps channel %u",
 				                  cfg->name, w[k].what, w[k].base, cfg->chan[i].id);
 		for (i = 0; i < k; i++)
-			if (overlaps(w[k].base, w[k].size, w[i].base, w[i].size))
+			if (cfg_overlaps(w[k].base, w[k].size, w[i].base, w[i].size))
 				return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-091",
 				                  "vm '%s': guest device tree: %s overlaps %s", cfg->name,
 				                  w[k].what, w[i].what);
@@ -323,7 +305,7 @@ int guest_fdt_build(const struct vmcfg *cfg, const struct guest_fdt_platform *pl
 		rc = emit(buf, cfg, plat);
 	if (rc == -FDT_ERR_NOSPACE)
 		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-090",
-		                  "vm '%s': guest device tree does not fit in %U bytes", cfg->name,
+		                  "vm '%s': guest device tree does not fit in %lu bytes", cfg->name,
 		                  (uint64_t)bufsize);
 	if (rc < 0)
 		return vmcfg_fail(err, HVM_E_INTERNAL, "VMCFG-090",

@@ -11,17 +11,7 @@
  */
 #include <libfdt.h>
 
-#include "vmconfig.h"
-
-static bool overlaps(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
-{
-	return a < b + bs && b < a + as;
-}
-
-static bool inside(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
-{
-	return a >= b && as <= bs && a - b <= bs - as;
-}
+#include "vmcfg_read.h"
 
 static bool zero_uuid(const uint8_t u[16])
 {
@@ -53,11 +43,11 @@ static int check_ends(const struct vmcfg *v, const struct vmcfg_channel *ch,
 
 	if (!o)
 		return vmcfg_fail(err, HVM_E_CHANNEL, "VMCFG-086",
-		                  "vm '%s': channel %u: vm '%s' has no channel back with shm PA %x",
+		                  "vm '%s': channel %u: vm '%s' has no channel back with shm PA 0x%lx",
 		                  v->name, ch->id, peer->name, ch->shm.pa);
 	if (o->shm.size != ch->shm.size)
 		return vmcfg_fail(err, HVM_E_CHANNEL, "VMCFG-086",
-		                  "vm '%s': channel %u: shm size %x differs from vm '%s' (%x)", v->name,
+		                  "vm '%s': channel %u: shm size 0x%lx differs from vm '%s' (0x%lx)", v->name,
 		                  ch->id, ch->shm.size, peer->name, o->shm.size);
 	if ((ch->rights & VMCFG_R_DOORBELL_SEND) && o->doorbell_spi == VMCFG_NO_SPI)
 		return vmcfg_fail(err, HVM_E_CHANNEL, "VMCFG-086",
@@ -124,24 +114,24 @@ static int check_memory(const struct vmcfg *v, const struct vmcfg *existing, siz
 			bool in_ram = false;
 
 			for (r = 0; r < plat->nram && r < VMCFG_PLAT_MAX_RANGES; r++)
-				if (inside(a.base, a.size, plat->ram[r].base, plat->ram[r].size))
+				if (cfg_inside(a.base, a.size, plat->ram[r].base, plat->ram[r].size))
 					in_ram = true;
 			if (!in_ram)
 				return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-081",
-				                  "vm '%s': %s %u at PA %x is not inside platform RAM", v->name,
+				                  "vm '%s': %s %u at PA 0x%lx is not inside platform RAM", v->name,
 				                  pa_what(a.kind), a.index, a.base);
 		}
 		for (r = 0; plat && r < plat->nreserved && r < VMCFG_PLAT_MAX_RANGES; r++)
-			if (overlaps(a.base, a.size, plat->reserved[r].base, plat->reserved[r].size))
+			if (cfg_overlaps(a.base, a.size, plat->reserved[r].base, plat->reserved[r].size))
 				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-081",
-				                  "vm '%s': %s %u at PA %x overlaps the hypervisor's reserved range %x",
+				                  "vm '%s': %s %u at PA 0x%lx overlaps the hypervisor's reserved range 0x%lx",
 				                  v->name, pa_what(a.kind), a.index, a.base,
 				                  plat->reserved[r].base);
 		for (e = 0; e < n; e++) {
 			const struct vmcfg *o = &existing[e];
 
 			for (m = 0; pa_at(o, m, &b); m++) {
-				if (!overlaps(a.base, a.size, b.base, b.size))
+				if (!cfg_overlaps(a.base, a.size, b.base, b.size))
 					continue;
 				/* the one sharing allowed: the two ends of one channel */
 				if (a.kind == PA_SHM && b.kind == PA_SHM &&
@@ -150,7 +140,7 @@ static int check_memory(const struct vmcfg *v, const struct vmcfg *existing, siz
 				    a.size == b.size)
 					continue;
 				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-082",
-				                  "vm '%s': %s %u at PA %x overlaps %s %u of vm '%s'", v->name,
+				                  "vm '%s': %s %u at PA 0x%lx overlaps %s %u of vm '%s'", v->name,
 				                  pa_what(a.kind), a.index, a.base, pa_what(b.kind), b.index,
 				                  o->name);
 			}

@@ -6,7 +6,7 @@
 #define HV_VMDEF_H
 #include <stddef.h>
 #include <stdint.h>
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 
 /* The platform facts for the cross-VM rules (VMCFG-081..085). */
 void vmdef_platform(struct vmcfg_platform *p);

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "mgmt_cmd.h"
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 
 static volatile uint8_t data_area[HVM_DATA_SIZE];
 static int state[HVM_MAX_VMS]; /* -1 = not defined */

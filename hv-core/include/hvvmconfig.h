@@ -1,16 +1,20 @@
 /*
- * vmconfig.h - the VM resource configuration (docs/vm-config.md) as C data, and
- * the parser/validator that turns an untrusted device-tree blob into it.
+ * hvvmconfig.h - the VM configuration interface (docs/vm-config.md) in C: the
+ * binding's limits and types, the parser/validator that turns an untrusted
+ * device-tree blob into them, the cross-VM checks and the guest device tree
+ * generator. The clause ids (VMCFG-xxx) refer to docs/vm-config.md.
  *
- * Portable C: compiled for the host (unit tests, fuzzing, hv-agent) and for
+ * Portable C: compiled for the host (hvctl, unit tests, fuzzing) and for
  * hv-core (freestanding AArch64 at EL2). No allocation, no stdio: every limit
  * below is a fixed array size and is also a clause of docs/vm-config.md
  * (VMCFG-003). Every input is hostile until checked (REQ-SAF-09): a bad blob
  * yields an HVM_E_* status, the id of the clause it breaks and a message that
  * names the VM, the property and the rule, never a crash.
+ *
+ * Host programs link hv-core's portable sources through hv-core/host.cmake.
  */
-#ifndef VMCONFIG_H
-#define VMCONFIG_H
+#ifndef HVVMCONFIG_H
+#define HVVMCONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -205,10 +209,48 @@ int vmcfg_check_channels(const struct vmcfg *cfg, const struct vmcfg *all, size_
 const char *vmcfg_criticality_name(uint32_t c);
 const char *vmcfg_fault_policy_name(uint32_t p);
 
-/* Shared by vmconfig*.c and guest_fdt.c: fill err with code, rule and a message
- * built from fmt, which knows %s (string), %u (unsigned int), %d (int),
- * %U (uint64_t, decimal) and %x (uint64_t, as 0x...). Always returns code. */
-int vmcfg_fail(struct vmcfg_err *err, int code, const char *rule, const char *fmt, ...);
+/* Fill err with code, rule and a message formatted like printf (the
+ * conversions of hv-core's lib/fmt.h) followed by " (<rule>)", cut to fit
+ * err->msg. Always returns code; err may be NULL. */
+int vmcfg_fail(struct vmcfg_err *err, int code, const char *rule, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* err says "no error": HVM_OK, rule "", empty message. */
 void vmcfg_err_clear(struct vmcfg_err *err);
 
-#endif /* VMCONFIG_H */
+/* ---- the guest device tree (VMCFG-090..098) -------------------------------
+ * Built from a validated configuration and the platform's facts. The platform
+ * facts (GIC, UART, timer interrupts, where the cooperation page sits) come
+ * from the caller, who takes them from the platform device tree (REQ-STD-06);
+ * nothing board-specific is compiled in. */
+
+/* What the guest sees of the machine, all as guest-physical addresses.
+ * QEMU virt values in parentheses (docs/vm-config.md, VMCFG-091). */
+struct guest_fdt_platform {
+	uint64_t gicd_ipa;      /* GICv3 distributor (0x08000000)               */
+	uint64_t gicd_size;     /* (0x10000)                                    */
+	uint64_t gicr_ipa;      /* first redistributor (0x080A0000)             */
+	uint64_t gicr_stride;   /* bytes per vCPU's redistributor (0x20000)     */
+	uint64_t uart_ipa;      /* virtual PL011 (0x09000000)                   */
+	uint64_t uart_size;     /* (0x1000)                                     */
+	uint32_t uart_spi;      /* SPI number of the PL011 (1, INTID 33)        */
+	uint32_t uart_clock_hz; /* the fixed clock feeding it (24000000)        */
+	/* arch timer PPIs (INTID - 16), in the order of the arm,armv8-timer
+	 * binding: secure physical, non-secure physical, virtual, hypervisor
+	 * (13, 14, 11, 10) */
+	uint32_t timer_ppi[4];
+	uint64_t coop_ipa;      /* the VM's cooperation page, 4 KiB (GABI-010)  */
+	/* VMCFG-098: where the management VM sees the management region
+	 * (VMCFG_MGMT_IPA, VMCFG_MGMT_SIZE); used only for that VM */
+	uint64_t mgmt_ipa;
+	uint64_t mgmt_size;
+};
+
+/* Write the guest's device tree (a complete DTB) into buf. The management VM
+ * (cfg->management, VMCFG-027) also gets /reserved-memory/hv-mgmt@<ipa>
+ * (docs/mgmt-abi.md MGMT-003); plat->mgmt_size 0 then refuses (HVM_E_BAD_ARG). Returns HVM_OK, or
+ * HVM_E_BAD_ARG (no room, bad arguments), HVM_E_OVERLAP (a platform window
+ * collides with the VM's memory or channels) or HVM_E_INTERNAL, with err set. */
+int guest_fdt_build(const struct vmcfg *cfg, const struct guest_fdt_platform *plat, void *buf,
+                    size_t bufsize, struct vmcfg_err *err);
+
+#endif /* HVVMCONFIG_H */
