@@ -110,14 +110,20 @@ static void copy_out(volatile uint8_t *d, const void *src, size_t len)
 		d[i] = s[i];
 }
 
+/* A record copied into the data area, its size in ret[0]. */
+static void reply_record(struct mgmt_reply *r, volatile uint8_t *d, const void *rec, size_t len)
+{
+	copy_out(d, rec, len);
+	r->status = HVM_OK;
+	r->ret[0] = len;
+}
+
 static void cmd_get_stats(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
 	struct hvm_stats st;
 	memset(&st, 0, sizeof(st));
 	mgmt_be_stats(c->vm_id, &st);
-	copy_out(d, &st, sizeof(st));
-	r->status = HVM_OK;
-	r->ret[0] = sizeof(st);
+	reply_record(r, d, &st, sizeof(st));
 }
 
 static void cmd_read_fault(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
@@ -125,9 +131,7 @@ static void cmd_read_fault(const struct mgmt_cmd *c, struct mgmt_reply *r, volat
 	struct hvm_fault f;
 	memset(&f, 0, sizeof(f));
 	mgmt_be_fault(c->vm_id, &f);
-	copy_out(d, &f, sizeof(f));
-	r->status = HVM_OK;
-	r->ret[0] = sizeof(f);
+	reply_record(r, d, &f, sizeof(f));
 	r->ret[1] = f.kind;
 }
 

@@ -602,6 +602,23 @@ void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code)
 		       vm->cfg.name, (unsigned long)code, quiet);
 }
 
+/* The guest ended its run (PSCI SYSTEM_RESET or SYSTEM_OFF): every vCPU stops,
+ * the VM takes state for reason, to boot again when pending_boot is set, and
+ * the change is published. Called with vm->lock held; releases it. */
+static void guest_ended(struct vm *vm, int pending_boot, uint32_t state, uint32_t event,
+			uint32_t reason)
+{
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+		__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
+	vm->paused = 0;
+	vm->pending_boot = pending_boot;
+	set_state(vm, state, reason);
+	events_append(event, vm->id, 0, reason);
+	spin_unlock(&vm->lock);
+	mgmt_publish_slot(vm);
+	vm_kick(vm);
+}
+
 void vm_guest_reset(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -612,15 +629,8 @@ void vm_guest_reset(struct vcpu *v)
 		spin_unlock(&vm->lock);
 		vm_guest_poweroff(v);
 	}
-	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
-		__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
-	vm->paused = 0;
-	vm->pending_boot = 1; /* vm_tick() boots it once every vCPU has parked */
-	set_state(vm, HVM_VM_RUNNING, HVM_R_REBOOTED);
-	events_append(HVM_EV_STARTED, vm->id, 0, HVM_R_REBOOTED);
-	spin_unlock(&vm->lock);
-	mgmt_publish_slot(vm);
-	vm_kick(vm);
+	/* vm_tick() boots it once every vCPU has parked */
+	guest_ended(vm, 1, HVM_VM_RUNNING, HVM_EV_STARTED, HVM_R_REBOOTED);
 	hv_log("vm %u '%s' reset by the guest (PSCI SYSTEM_RESET): booting again", vm->id, vm->cfg.name);
 	park_vcpu(v);
 }
@@ -629,15 +639,7 @@ void vm_guest_poweroff(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	spin_lock(&vm->lock);
-	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
-		__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
-	vm->paused = 0;
-	vm->pending_boot = 0;
-	set_state(vm, HVM_VM_SHUTOFF, HVM_R_SHUTDOWN);
-	events_append(HVM_EV_STOPPED, vm->id, 0, HVM_R_SHUTDOWN);
-	spin_unlock(&vm->lock);
-	mgmt_publish_slot(vm);
-	vm_kick(vm);
+	guest_ended(vm, 0, HVM_VM_SHUTOFF, HVM_EV_STOPPED, HVM_R_SHUTDOWN);
 	hv_log("vm %u '%s' powered off", vm->id, vm->cfg.name);
 	park_vcpu(v);
 }

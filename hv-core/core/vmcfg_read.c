@@ -183,28 +183,42 @@ int cfg_bad_len(struct cfg_ctx *c, const char *name, int len, const char *expect
 	                  "%s: property '%s' is %d bytes, must be %s", c->who, name, len, expect);
 }
 
+/* The start of every typed reader: HVM_OK with *v the property's bytes, or
+ * *v NULL when it is absent (refused when required). When want >= 0, any
+ * other length is refused, naming want_text. */
+static int lookup(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
+                  int want, const char *want_text, const uint8_t **v, int *len, bool *found)
+{
+	int rc = cfg_prop(c, node, name, v, len);
+
+	*found = false;
+	if (rc != HVM_OK)
+		return rc;
+	if (!*v)
+		return required ? cfg_missing(c, name, rule) : HVM_OK;
+	if (want >= 0 && *len != want)
+		return cfg_bad_len(c, name, *len, want_text);
+	return HVM_OK;
+}
+
 /* A property of one or two cells into *out. *found tells whether it was present. */
 static int read_cells(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
                       int cells, uint64_t *out, bool *found)
 {
 	const uint8_t *v;
-	int len, rc = cfg_prop(c, node, name, &v, &len);
+	int len, rc = lookup(c, node, name, rule, required, 4 * cells,
+	                     cells == 1 ? "4 (one cell)" : "8 (two cells)", &v, &len, found);
 
-	*found = false;
-	if (rc)
-		return rc;
-	if (!v)
-		return required ? cfg_missing(c, name, rule) : HVM_OK;
-	if (len != 4 * cells)
-		return cfg_bad_len(c, name, len, cells == 1 ? "4 (one cell)" : "8 (two cells)");
-	*out = cells == 1 ? cfg_be32(v) : cfg_be64(v);
-	*found = true;
-	return HVM_OK;
+	if (rc == HVM_OK && v) {
+		*out = cells == 1 ? cfg_be32(v) : cfg_be64(v);
+		*found = true;
+	}
+	return rc;
 }
 
 /* A u32 property. */
 int cfg_u32(struct cfg_ctx *c, int node, const char *name, const char *rule,
-                   bool required, uint32_t *out, bool *found)
+            bool required, uint32_t *out, bool *found)
 {
 	uint64_t v = 0;
 	int rc = read_cells(c, node, name, rule, required, 1, &v, found);
@@ -216,7 +230,7 @@ int cfg_u32(struct cfg_ctx *c, int node, const char *name, const char *rule,
 
 /* A u64 property: two cells. */
 int cfg_u64(struct cfg_ctx *c, int node, const char *name, const char *rule,
-                   bool required, uint64_t *out, bool *found)
+            bool required, uint64_t *out, bool *found)
 {
 	return read_cells(c, node, name, rule, required, 2, out, found);
 }
@@ -244,16 +258,13 @@ int cfg_flag(struct cfg_ctx *c, int node, const char *name, const char *rule, bo
 
 /* A single NUL-terminated string of at most max characters into buf. */
 int cfg_string(struct cfg_ctx *c, int node, const char *name, const char *rule,
-                      bool required, char *buf, size_t max, bool *found)
+               bool required, char *buf, size_t max, bool *found)
 {
 	const uint8_t *v;
-	int len, rc = cfg_prop(c, node, name, &v, &len);
+	int len, rc = lookup(c, node, name, rule, required, -1, NULL, &v, &len, found);
 
-	*found = false;
-	if (rc)
+	if (rc || !v)
 		return rc;
-	if (!v)
-		return required ? cfg_missing(c, name, rule) : HVM_OK;
 	if (len < 1 || v[len - 1] != '\0' || strnlen((const char *)v, (size_t)len) != (size_t)len - 1)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-002",
 		                  "%s: property '%s' is not one NUL-terminated string", c->who, name);
@@ -268,26 +279,22 @@ int cfg_string(struct cfg_ctx *c, int node, const char *name, const char *rule,
 
 /* A 32-byte digest. */
 int cfg_sha256(struct cfg_ctx *c, int node, const char *name, const char *rule,
-                      bool required, uint8_t out[32], bool *found)
+               bool required, uint8_t out[32], bool *found)
 {
 	const uint8_t *v;
-	int len, rc = cfg_prop(c, node, name, &v, &len);
+	int len, rc = lookup(c, node, name, rule, required, 32, "32 (a SHA-256 digest)", &v, &len,
+	                     found);
 
-	*found = false;
-	if (rc)
-		return rc;
-	if (!v)
-		return required ? cfg_missing(c, name, rule) : HVM_OK;
-	if (len != 32)
-		return cfg_bad_len(c, name, len, "32 (a SHA-256 digest)");
-	memcpy(out, v, 32);
-	*found = true;
-	return HVM_OK;
+	if (rc == HVM_OK && v) {
+		memcpy(out, v, 32);
+		*found = true;
+	}
+	return rc;
 }
 
 /* A list of <ipa(2) pa(2) size(2)> triplets, 1..max of them. */
 int cfg_ranges(struct cfg_ctx *c, int node, const char *name, const char *rule,
-                      struct vmcfg_range *out, uint32_t max, uint32_t *n)
+               struct vmcfg_range *out, uint32_t max, uint32_t *n)
 {
 	const uint8_t *v;
 	int len, rc = cfg_prop(c, node, name, &v, &len);

@@ -209,6 +209,16 @@ static int check_spis(const struct vmcfg *v, const struct vmcfg *existing, size_
 	return HVM_OK;
 }
 
+/* The start of both entry points below: err cleared, the arguments there. */
+static int check_args(const struct vmcfg *cfg, const struct vmcfg *others, size_t n,
+                      const char *rule, const char *fn, struct vmcfg_err *err)
+{
+	vmcfg_err_clear(err);
+	if (!cfg || (n && !others))
+		return vmcfg_fail(err, HVM_E_BAD_ARG, rule, "%s: no configuration", fn);
+	return HVM_OK;
+}
+
 int vmcfg_check_against(const struct vmcfg *cfg, const struct vmcfg *existing, size_t n,
                         const struct vmcfg_platform *plat, struct vmcfg_err *err)
 {
@@ -216,9 +226,9 @@ int vmcfg_check_against(const struct vmcfg *cfg, const struct vmcfg *existing, s
 	uint32_t i;
 	int rc;
 
-	vmcfg_err_clear(err);
-	if (!cfg || (n && !existing))
-		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-080", "vmcfg_check_against: no configuration");
+	rc = check_args(cfg, existing, n, "VMCFG-080", "vmcfg_check_against", err);
+	if (rc)
+		return rc;
 	/* VMCFG-080 */
 	for (e = 0; e < n; e++) {
 		if (strcmp(existing[e].name, cfg->name) == 0)
@@ -266,9 +276,9 @@ int vmcfg_check_channels(const struct vmcfg *cfg, const struct vmcfg *all, size_
 	size_t e;
 	int rc;
 
-	vmcfg_err_clear(err);
-	if (!cfg || (n && !all))
-		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-087", "vmcfg_check_channels: no configuration");
+	rc = check_args(cfg, all, n, "VMCFG-087", "vmcfg_check_channels", err);
+	if (rc)
+		return rc;
 	for (i = 0; i < cfg->nchan; i++) {
 		const struct vmcfg *peer = NULL;
 
