@@ -15,18 +15,19 @@
 #   HVCORE_MGMT_CMD_SOURCES, HVCORE_SHA256_SOURCES, HVCORE_HOST_SOURCES.
 set(HVCORE_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(HVCORE_INCLUDE_DIR ${HVCORE_DIR}/include)
-set(HVCORE_HOST_INTERNAL_DIRS ${HVCORE_DIR}/core ${HVCORE_DIR}/lib)
+set(HVCORE_HOST_INTERNAL_DIRS
+  ${HVCORE_DIR}/core/mgmt ${HVCORE_DIR}/core/base ${HVCORE_DIR}/lib)
 
 set(HVCORE_FMT_SOURCES ${HVCORE_DIR}/lib/fmt.c)
 # the VM configuration interface: blob reader, rules, cross-VM rules, guest device tree
 set(HVCORE_VMCFG_SOURCES
-  ${HVCORE_DIR}/core/vmcfg_read.c
-  ${HVCORE_DIR}/core/vmconfig.c
-  ${HVCORE_DIR}/core/vmconfig_system.c
-  ${HVCORE_DIR}/core/guest_fdt.c)
+  ${HVCORE_DIR}/core/config/vmcfg_read.c
+  ${HVCORE_DIR}/core/config/vmconfig.c
+  ${HVCORE_DIR}/core/config/vmconfig_system.c
+  ${HVCORE_DIR}/core/config/guest_fdt.c)
 # the management command decoder; its back end (mgmt_be_*) is the user's
-set(HVCORE_MGMT_CMD_SOURCES ${HVCORE_DIR}/core/mgmt_cmd.c)
-set(HVCORE_SHA256_SOURCES ${HVCORE_DIR}/core/sha256.c)
+set(HVCORE_MGMT_CMD_SOURCES ${HVCORE_DIR}/core/mgmt/mgmt_cmd.c)
+set(HVCORE_SHA256_SOURCES ${HVCORE_DIR}/core/base/sha256.c)
 set(HVCORE_HOST_SOURCES ${HVCORE_FMT_SOURCES} ${HVCORE_VMCFG_SOURCES}
   ${HVCORE_MGMT_CMD_SOURCES} ${HVCORE_SHA256_SOURCES})
 
