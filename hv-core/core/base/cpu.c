@@ -1,6 +1,7 @@
 /*
  * cpu.c - physical CPU bookkeeping: per-CPU data and stacks, secondary CPU
- * bring-up through the firmware's PSCI CPU_ON, and the idle loop.
+ * bring-up through the firmware's PSCI CPU_ON. Their idle loop, which runs
+ * the vCPU pinned to them, is vcpu.c's cpu_idle().
  */
 #include "cpu.h"
 #include "platform.h"
@@ -8,10 +9,7 @@
 #include "log.h"
 #include "sysregs.h"
 #include "timer.h"
-#include "vcpu.h"
 #include "gicv3.h"
-#include "irq.h"
-#include "vgic.h"
 
 struct pcpu pcpus[HV_MAX_CPUS];
 uint8_t hv_stacks[HV_MAX_CPUS][HV_STACK_SIZE] __attribute__((aligned(16)));
@@ -55,18 +53,5 @@ void cpu_start_secondaries(void)
 		if (!pcpus[i].online)
 			hv_log("cpu %u (mpidr 0x%lx): did not come online within 1 s", i,
 			       (unsigned long)platform.cpu_mpidr[i]);
-	}
-}
-
-void cpu_idle(void)
-{
-	struct pcpu *c = cpu_current();
-	vgic_cpu_idle(); /* whatever a vCPU that ran here left behind */
-	for (;;) {
-		struct vcpu *v = __atomic_load_n(&c->vcpu, __ATOMIC_ACQUIRE);
-		if (v && vcpu_runnable(v))
-			vcpu_run(v);
-		wfi();
-		irq_handle_all(); /* the wake-up SGI (ipi.h), or a stopped guest's leftovers */
 	}
 }

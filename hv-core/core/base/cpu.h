@@ -24,6 +24,4 @@ struct pcpu *cpu_current(void);
 /* Powers on every CPU but the boot CPU through PSCI CPU_ON; waits (bounded) for each. */
 void cpu_start_secondaries(void);
 void hv_halt_cpu(void) __attribute__((noreturn));
-/* Parks the calling CPU in a WFI loop (no busy waiting). */
-void cpu_idle(void) __attribute__((noreturn));
 #endif

@@ -29,7 +29,7 @@
 #include "selftest.h"
 #include "builtin_config.h"
 #include "platform.h"
-#include "mgmt.h"
+#include "region.h"
 #include "log.h"
 
 static uint8_t blob_copy[HV_BOOTCFG_SIZE] __attribute__((aligned(8)));
@@ -121,7 +121,7 @@ static void report_selftest(uint32_t failed)
 		if (!vm->used || !vm->selftest_blocked)
 			continue;
 		vm->reason = HVM_R_SELFTEST;
-		mgmt_publish_slot(vm);
+		vm_publish_slot(vm);
 		events_append(HVM_EV_SELFTEST, i, failed, HVM_R_SELFTEST);
 		any = 1;
 	}
@@ -158,7 +158,7 @@ void bootcfg_start(void)
 		if (st != HVM_OK) {
 			hv_log("vm '%s' not started: %s (status %u)", vms[next].cfg.name, msg, st);
 			vms[next].reason = HVM_R_FAILED;
-			mgmt_publish_slot(&vms[next]);
+			vm_publish_slot(&vms[next]);
 			events_append(HVM_EV_STOPPED, (uint32_t)next, 0, HVM_R_FAILED); /* MGMT-050 */
 		}
 	}

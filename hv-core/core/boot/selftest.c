@@ -28,13 +28,13 @@
 #include <string.h>
 #include "selftest.h"
 #include "vm.h"
-#include "vmdef.h"
+#include "hvvmconfig.h"
 #include "cpu.h"
 #include "platform.h"
 #include "sysregs.h"
 #include "gicv3.h"
 #include "log.h"
-#include "mgmt_mmio.h"
+#include "mgmt_window.h"
 
 #define R32(a) (*(volatile uint32_t *)(uintptr_t)(a))
 
@@ -220,7 +220,7 @@ static int allowed(const struct vm *vm, const struct vmcfg *vc, uint64_t ipa, ui
 		return pa == ipa - c->mem_ipa + c->mem_pa;
 	if (ipa == vm->coop_ipa && size == 0x1000)
 		return pa == (uint64_t)(uintptr_t)vm->coop;
-	if (mgmt_mmio_allowed(vm, ipa, pa, size)) /* the management VM's window (MGMT-211) */
+	if (mgmt_window_allowed(vm, ipa, pa, size)) /* the management VM's window (MGMT-211) */
 		return 1;
 	for (uint32_t i = 0; vc && i < vc->nchan; i++) {
 		const struct vmcfg_range *w = &vc->chan[i].shm;
@@ -238,7 +238,7 @@ static int allowed(const struct vm *vm, const struct vmcfg *vc, uint64_t ipa, ui
 
 static int check_stage2(struct vm *vm, int inject)
 {
-	const struct vmcfg *vc = vmdef_config(vm->id);
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
 	uint64_t *l1 = vm->s2.l1, mapped_mem = 0, inj_slot_saved = 0, *inj_slot = NULL;
 	int ok = 1;
 	if (inject) {

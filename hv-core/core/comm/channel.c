@@ -16,8 +16,8 @@
 #include <string.h>
 #include "channel.h"
 #include "vm.h"
-#include "vmdef.h"
-#include "mgmt.h"
+#include "hvvmconfig.h"
+#include "region.h"
 #include "timer.h"
 #include "vgic.h"
 #include "fmt.h"
@@ -78,7 +78,7 @@ int64_t channel_doorbell(struct vm *vm, uint64_t id)
 {
 	if (id > VMCFG_MAX_CHANNEL_ID)
 		return deny(vm, id, HVG_HC_E_INVALID);
-	const struct vmcfg *self = vmdef_config(vm->id);
+	const struct vmcfg *self = vm_vmcfg(vm->id);
 	const struct vmcfg_channel *ch = end_with_id(self, (uint32_t)id);
 	if (!ch || !(ch->rights & VMCFG_R_DOORBELL_SEND))
 		return deny(vm, id, HVG_HC_E_DENIED);
@@ -99,7 +99,7 @@ int64_t channel_doorbell(struct vm *vm, uint64_t id)
 		if (p->used && p->gen == gen && strcmp(p->cfg.name, ch->peer) == 0 &&
 		    (p->state == HVM_VM_RUNNING || p->state == HVM_VM_PAUSED ||
 		     p->state == HVM_VM_SHUTDOWN)) {
-			const struct vmcfg_channel *pe = peer_end(vmdef_config(i), vm->cfg.name, ch);
+			const struct vmcfg_channel *pe = peer_end(vm_vmcfg(i), vm->cfg.name, ch);
 			if (pe) { /* else: peer not (or no longer) a party */
 				__atomic_add_fetch(&p->coop->doorbells[pe->id], 1, __ATOMIC_RELEASE);
 				__atomic_add_fetch(&p->stats.doorbells_received, 1, __ATOMIC_RELAXED);

@@ -11,12 +11,9 @@
 #include "vm.h"
 #include "vm_life.h"
 #include "channel.h"
-#include "mgmt_mmio.h"
+#include "mgmt_window.h"
 #include "platform.h"
 #include "fmt.h"
-
-static struct vmcfg vcfg[HVM_MAX_VMS];   /* the description of each defined VM */
-static int vcfg_valid[HVM_MAX_VMS];      /* 0: a built-in VM, described by vm_config only */
 
 #define MIB2 0x200000ull
 
@@ -36,8 +33,9 @@ void vmdef_platform(struct vmcfg_platform *p)
 /* The description of defined VM id (synthesised for a built-in VM). */
 static void describe(uint32_t id, struct vmcfg *out)
 {
-	if (vcfg_valid[id]) {
-		*out = vcfg[id];
+	const struct vmcfg *known = vm_vmcfg(id);
+	if (known) {
+		*out = *known;
 		return;
 	}
 	const struct vm_config *c = &vms[id].cfg;
@@ -211,14 +209,13 @@ enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg,
 			st = stage2_map(&vm->s2, v->dev[i].reg[j].ipa, v->dev[i].reg[j].pa,
 					v->dev[i].reg[j].size, S2_DEVICE_RW, msg, len);
 	if (st == HVM_OK && v->management) /* VMCFG-027, MGMT-211 */
-		st = mgmt_mmio_map(vm, msg, len);
+		st = mgmt_window_map(vm, msg, len);
 	if (st != HVM_OK || (st = channel_map(vm, v, msg, len)) != HVM_OK) {
 		char ignored[64];
 		vm_op_undefine(vm, ignored, sizeof(ignored));
 		return st;
 	}
-	vcfg[vm->id] = *v;
-	vcfg_valid[vm->id] = 1;
+	vm_set_vmcfg(vm->id, v);
 	*id_out = vm->id;
 	return HVM_OK;
 }
@@ -232,28 +229,18 @@ enum hvm_status vmdef_define_blob(const void *blob, size_t blen, uint32_t *id, c
 	return vmdef_define(&v, id, msg, len);
 }
 
-void vmdef_forget(uint32_t id)
-{
-	if (id < HVM_MAX_VMS)
-		vcfg_valid[id] = 0;
-}
-
 enum hvm_status vmdef_check_peers(uint32_t id, char *msg, unsigned len)
 {
 	static struct vmcfg all[HVM_MAX_VMS];
 	struct vmcfg_err err;
-	if (!vcfg_valid[id] || vcfg[id].nchan == 0)
+	const struct vmcfg *v = vm_vmcfg(id);
+	if (!v || v->nchan == 0)
 		return HVM_OK;
 	size_t n = 0;
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
 		if (vms[i].used)
 			describe(i, &all[n++]);
-	if (vmcfg_check_channels(&vcfg[id], all, n, &err) != HVM_OK)
+	if (vmcfg_check_channels(v, all, n, &err) != HVM_OK)
 		return refuse(&err, msg, len);
 	return HVM_OK;
-}
-
-const struct vmcfg *vmdef_config(uint32_t id)
-{
-	return id < HVM_MAX_VMS && vcfg_valid[id] ? &vcfg[id] : NULL;
 }

@@ -1,5 +1,5 @@
 /*
- * vmdef.h - defining VMs from vm-config descriptions (core/vmdef.c): DEFINE
+ * vmdef.h - defining VMs from vm-config descriptions (vmdef.c): DEFINE
  * and the boot configuration both come through here.
  */
 #ifndef HV_VMDEF_H
@@ -16,10 +16,7 @@ void vmdef_platform(struct vmcfg_platform *p);
 enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id, char *msg, unsigned len);
 /* The same from an untrusted single-VM blob (VMCFG-010). */
 enum hvm_status vmdef_define_blob(const void *blob, size_t blen, uint32_t *id, char *msg, unsigned len);
-/* UNDEFINE: the description of id is gone. */
-void vmdef_forget(uint32_t id);
 /* VMCFG-087 at START: every channel of id finds its peer among defined VMs. */
 enum hvm_status vmdef_check_peers(uint32_t id, char *msg, unsigned len);
-/* The description of id, or NULL for a built-in VM. */
-const struct vmcfg *vmdef_config(uint32_t id);
+/* The description a VM was defined from: vm_vmcfg() (vm.h). */
 #endif

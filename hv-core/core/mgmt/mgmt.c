@@ -16,16 +16,11 @@
 #include "mgmt_cmd.h"
 #include "vm.h"
 #include "vm_life.h"
-#include "heartbeat.h"
 #include "timer.h"
 #include "fmt.h"
 #include "hvconfig.h"
 #include "spinlock.h"
 
-static volatile uint8_t *region;
-/* hv-core's own copy of the staging area: hvm_regs.staging_base/size only
- * publish it (see mgmt.h) */
-static uint64_t staging_pa, staging_len;
 /* MGMT-214: one command at a time across both transports (this polled page
  * and mgmt_mmio.c's trapped page), and no command while the tick supervises
  * the VMs: lifecycle code was written for one caller at a time. */
@@ -35,34 +30,14 @@ void mgmt_cmd_lock(void) { spin_lock(&cmd_lock); }
 
 void mgmt_cmd_unlock(void) { spin_unlock(&cmd_lock); }
 
-volatile struct hvm_regs *mgmt_regs(void) { return (volatile struct hvm_regs *)region; }
-
-uint64_t mgmt_staging_base(void) { return staging_pa; }
-
-uint64_t mgmt_staging_size(void) { return staging_len; }
-
-volatile struct hvm_vm_slot *mgmt_slot(uint32_t id) { return HVM_SLOT_AT(region, id); }
-
-volatile struct hvm_fault *mgmt_fault(uint32_t id)
-{
-	return (volatile struct hvm_fault *)(region + HVM_OFF_FAULTS + id * sizeof(struct hvm_fault));
-}
-
-volatile struct hvm_console *mgmt_console(uint32_t id)
-{
-	return (volatile struct hvm_console *)(region + HVM_OFF_CONSOLES + id * sizeof(struct hvm_console));
-}
-
 void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64_t staging_size)
 {
-	region = (volatile uint8_t *)(uintptr_t)base;
-	staging_pa = staging_base;
-	staging_len = staging_size;
+	mgmt_region_set(base, staging_base, staging_size);
 	volatile struct hvm_regs *r = mgmt_regs();
 	/* A region left over from an earlier boot must not look READY while we set up. */
 	__atomic_store_n(&r->hv_state, HVM_HV_BOOTING, __ATOMIC_RELEASE);
 	__atomic_store_n(&r->magic, 0, __ATOMIC_RELEASE);
-	memset((void *)region, 0, HVM_REGION_SIZE);
+	memset((void *)r, 0, HVM_REGION_SIZE);
 	r->abi_major = HVM_ABI_MAJOR;
 	r->abi_minor = HVM_ABI_MINOR;
 	r->region_size = HVM_REGION_SIZE;
@@ -102,63 +77,6 @@ void mgmt_set_ready(void)
 			 __ATOMIC_RELEASE);
 }
 
-void mgmt_publish_slot(struct vm *vm)
-{
-	volatile struct hvm_vm_slot *s = mgmt_slot(vm->id);
-	uint64_t now = timer_uptime_ns();
-	spin_lock(&vm->lock);
-	heartbeat_sample(vm, now);
-	uint64_t exits = 0, cpu_ns = 0;
-	for (uint32_t i = 0; i < vm->cfg.vcpus; i++) {
-		exits += vm->vcpu[i].exits;
-		cpu_ns += vm->vcpu[i].cpu_time_ns;
-	}
-	uint32_t gen = s->gen;
-	__atomic_store_n(&s->gen, gen | 1, __ATOMIC_RELAXED); /* odd: being written */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	s->defined = 1;
-	s->id = vm->id;
-	s->state = vm->state;
-	s->reason = vm->reason;
-	s->vcpus = vm->cfg.vcpus;
-	s->pcpu_mask = vm->cfg.pcpu_mask;
-	s->mem_bytes = vm->cfg.mem_size;
-	s->heartbeat = vm->hb_last;
-	s->heartbeat_age_ns = now - vm->hb_changed_ns;
-	s->cpu_time_ns = cpu_ns;
-	s->criticality = vm->cfg.criticality;
-	s->fault_policy = vm->cfg.fault_policy;
-	s->fault_count = vm->fault_count;
-	s->restart_count = vm->restart_count;
-	s->guest_state = vm->coop->guest_state;
-	s->health_code = vm->coop->health_code;
-	for (unsigned i = 0; i < 16; i++)
-		s->uuid[i] = vm->cfg.uuid[i];
-	for (unsigned i = 0; i < HVM_NAME_LEN; i++)
-		s->name[i] = vm->cfg.name[i];
-	/* the guest writes image_version: copy it bounded and always terminated */
-	for (unsigned i = 0; i < HVM_VERSION_LEN; i++)
-		s->image_version[i] = i == HVM_VERSION_LEN - 1 ? 0 : vm->coop->image_version[i];
-	s->exits = exits;
-	s->irqs_injected = vm->stats.irqs_injected;
-	s->doorbells_denied = vm->stats.doorbells_denied;
-	__atomic_store_n(&s->gen, (gen | 1) + 1, __ATOMIC_RELEASE); /* even: consistent */
-	spin_unlock(&vm->lock);
-}
-
-/* MGMT-150: a slot whose VM was undefined reads defined = 0, everything zero. */
-void mgmt_clear_slot(uint32_t id)
-{
-	volatile struct hvm_vm_slot *s = mgmt_slot(id);
-	uint32_t gen = s->gen;
-	__atomic_store_n(&s->gen, gen | 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	for (unsigned i = 4; i < sizeof(*s); i++)
-		((volatile uint8_t *)s)[i] = 0;
-	s->id = id;
-	__atomic_store_n(&s->gen, (gen | 1) + 1, __ATOMIC_RELEASE);
-}
-
 /* MGMT-111: copy the command block once (a client changing it meanwhile cannot
  * make hv-core act on a mix), run it, publish the reply, then done_seq. */
 static void poll_command(void)
@@ -171,7 +89,7 @@ static void poll_command(void)
 	for (unsigned i = 0; i < 6; i++)
 		c.arg[i] = r->arg[i];
 	struct mgmt_reply rep;
-	mgmt_cmd_execute(&c, &rep, region + HVM_OFF_DATA);
+	mgmt_cmd_execute(&c, &rep, (volatile uint8_t *)r + HVM_OFF_DATA);
 	for (unsigned i = 0; i < 6; i++)
 		r->ret[i] = rep.ret[i];
 	for (unsigned i = 0; i < sizeof(rep.msg); i++)
@@ -192,7 +110,7 @@ void mgmt_tick(void)
 		if (!vms[i].used)
 			continue;
 		vms[i].coop->hv_time_ns = now;
-		mgmt_publish_slot(&vms[i]);
+		vm_publish_slot(&vms[i]);
 		vm_tick(&vms[i], now);
 	}
 	poll_command();

@@ -62,7 +62,7 @@ enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg
 	case HVM_CMD_UNDEFINE:
 		st = vm_op_undefine(vm, msg, mlen);
 		if (st == HVM_OK)
-			vmdef_forget(id);
+			vm_forget_vmcfg(id);
 		return st;
 	case HVM_CMD_START:
 		if ((st = vmdef_check_peers(id, msg, mlen)) != HVM_OK)
@@ -97,7 +97,7 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 {
 	struct vm *vm = &vms[id];
 	const struct vm_config *c = &vm->cfg;
-	const struct vmcfg *vc = vmdef_config(id);
+	const struct vmcfg *vc = vm_vmcfg(id);
 	const uint8_t *src = (const uint8_t *)(uintptr_t)(mgmt_staging_base() + off);
 	int has_sha = c->has_sha256;
 	const uint8_t *want = c->image_sha256;
@@ -139,7 +139,7 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
 {
 	struct vm *vm = &vms[id];
-	mgmt_publish_slot(vm); /* fresh heartbeat age */
+	vm_publish_slot(vm); /* fresh heartbeat age */
 	spin_lock(&vm->lock);
 	s->magic = HVM_STATS_MAGIC;
 	s->version = HVM_STATS_VERSION;

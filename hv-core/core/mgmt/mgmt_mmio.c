@@ -7,7 +7,8 @@
  * VMCFG_MGMT_IPA. Its stage 2 leaves the register page out, so every access
  * to it traps here; the event ring, slots, fault records and consoles are
  * mapped read-only (hv-core alone writes them), and the command data area is
- * mapped read-write from a data area of this transport's own.
+ * mapped read-write from a data area of this transport's own (that mapping
+ * and the transport's state are comm/mgmt_window.c).
  *
  * Why a command block and data area of its own (MGMT-213): the polled page is
  * still served on the service CPU for a client outside the machine. Were the
@@ -25,16 +26,14 @@
  */
 #include <string.h>
 #include "mgmt_mmio.h"
+#include "mgmt_window.h"
 #include "mgmt.h"
 #include "mgmt_cmd.h"
 #include "vm.h"
-#include "vmdef.h"
-#include "heap.h"
+#include "hvvmconfig.h"
 #include "trap.h"
 #include "sysregs.h"
-#include "fmt.h"
 
-#define REG_PAGE      0x1000ull
 #define BLOCK_START   0x100u /* MGMT-110 command block ...              */
 #define BLOCK_END     0x200u /* ... to the end of the MGMT-120 completion */
 #define OFF_REQ_SEQ   0x138u
@@ -46,53 +45,6 @@ _Static_assert(__builtin_offsetof(struct hvm_regs, req_seq) == OFF_REQ_SEQ, "MGM
 _Static_assert(__builtin_offsetof(struct hvm_regs, ev_ack) == OFF_EV_ACK, "MGMT-130");
 _Static_assert(__builtin_offsetof(struct hvm_regs, cmd) == BLOCK_START, "MGMT-110");
 _Static_assert(__builtin_offsetof(struct hvm_regs, ev_head) == BLOCK_END, "MGMT-130");
-
-/* The transport's command/completion blocks (only 0x100..0x1FF are used) and
- * data area; one management VM at most (VMCFG-088). Guarded by the command
- * lock. */
-static struct hvm_regs shadow;
-static uint8_t data_area[HVM_DATA_SIZE] __attribute__((aligned(4096)));
-
-static int is_mgmt_vm(const struct vm *vm)
-{
-	const struct vmcfg *vc = vmdef_config(vm->id);
-	return vc && vc->management;
-}
-
-enum hvm_status mgmt_mmio_map(struct vm *vm, char *msg, unsigned len)
-{
-	uint64_t pa = (uint64_t)(uintptr_t)mgmt_regs();
-	enum hvm_status st;
-	/* MGMT-211: a fresh transport for each management VM defined: nothing of
-	 * an earlier one's commands or data is left to read. Defining runs at
-	 * boot or inside a command, so the command lock is already held (or not
-	 * needed yet). */
-	memset(&shadow, 0, sizeof(shadow));
-	memset(data_area, 0, sizeof(data_area));
-	st = stage2_map(&vm->s2, VMCFG_MGMT_IPA + REG_PAGE, pa + REG_PAGE, HVM_OFF_DATA - REG_PAGE,
-			S2_NORMAL_RO, msg, len);
-	if (st == HVM_OK)
-		st = stage2_map(&vm->s2, VMCFG_MGMT_IPA + HVM_OFF_DATA, (uint64_t)(uintptr_t)data_area,
-				HVM_DATA_SIZE, S2_NORMAL_RW, msg, len);
-	return st;
-}
-
-int mgmt_mmio_allowed(const struct vm *vm, uint64_t ipa, uint64_t pa, uint64_t size)
-{
-	uint64_t base = (uint64_t)(uintptr_t)mgmt_regs();
-	if (!is_mgmt_vm(vm))
-		return 0;
-	if (ipa >= VMCFG_MGMT_IPA + REG_PAGE && ipa + size <= VMCFG_MGMT_IPA + HVM_OFF_DATA)
-		return pa == base + (ipa - VMCFG_MGMT_IPA);
-	if (ipa >= VMCFG_MGMT_IPA + HVM_OFF_DATA && ipa + size <= VMCFG_MGMT_IPA + VMCFG_MGMT_SIZE)
-		return pa == (uint64_t)(uintptr_t)data_area + (ipa - VMCFG_MGMT_IPA - HVM_OFF_DATA);
-	return 0;
-}
-
-int mgmt_mmio_claims(const struct vm *vm, uint64_t ipa)
-{
-	return ipa >= VMCFG_MGMT_IPA && ipa < VMCFG_MGMT_IPA + REG_PAGE && is_mgmt_vm(vm);
-}
 
 /* Naturally aligned loads and stores of 1, 2, 4 or 8 bytes: single-copy
  * atomic, so an 8-byte ev_head or uptime_ns is never torn. */
@@ -120,28 +72,28 @@ static void store(volatile void *p, unsigned bytes, uint64_t v)
  * command lock. */
 static void submit(uint32_t req)
 {
-	if (req == shadow.done_seq)
+	if (req == mgmt_window_shadow.done_seq)
 		return; /* nothing new: the store only set req_seq */
-	struct mgmt_cmd c = { .cmd = shadow.cmd, .vm_id = shadow.vm_id };
+	struct mgmt_cmd c = { .cmd = mgmt_window_shadow.cmd, .vm_id = mgmt_window_shadow.vm_id };
 	for (unsigned i = 0; i < 6; i++)
-		c.arg[i] = shadow.arg[i];
+		c.arg[i] = mgmt_window_shadow.arg[i];
 	struct mgmt_reply rep;
-	mgmt_cmd_execute(&c, &rep, data_area);
+	mgmt_cmd_execute(&c, &rep, mgmt_window_data);
 	for (unsigned i = 0; i < 6; i++)
-		shadow.ret[i] = rep.ret[i];
-	memcpy(shadow.ret_msg, rep.msg, sizeof(shadow.ret_msg));
-	shadow.ret_msg[sizeof(shadow.ret_msg) - 1] = 0;
-	shadow.status = rep.status;
+		mgmt_window_shadow.ret[i] = rep.ret[i];
+	memcpy(mgmt_window_shadow.ret_msg, rep.msg, sizeof(mgmt_window_shadow.ret_msg));
+	mgmt_window_shadow.ret_msg[sizeof(mgmt_window_shadow.ret_msg) - 1] = 0;
+	mgmt_window_shadow.status = rep.status;
 	volatile struct hvm_regs *r = mgmt_regs();
 	r->vm_count = mgmt_be_vm_count();
-	__atomic_store_n(&shadow.done_seq, req, __ATOMIC_RELEASE);
+	__atomic_store_n(&mgmt_window_shadow.done_seq, req, __ATOMIC_RELEASE);
 }
 
 static uint64_t reg_read(uint32_t off, unsigned bytes)
 {
 	if (off >= BLOCK_START && off < BLOCK_END) {
 		mgmt_cmd_lock();
-		uint64_t v = load((uint8_t *)&shadow + off, bytes);
+		uint64_t v = load((uint8_t *)&mgmt_window_shadow + off, bytes);
 		mgmt_cmd_unlock();
 		return v;
 	}
@@ -154,12 +106,12 @@ static void reg_write(uint32_t off, unsigned bytes, uint64_t val)
 {
 	if (off >= BLOCK_START && off < OFF_REQ_SEQ + 4) {
 		mgmt_cmd_lock();
-		store((uint8_t *)&shadow + off, bytes, val);
+		store((uint8_t *)&mgmt_window_shadow + off, bytes, val);
 		/* the store covers req_seq (a 4-byte one, or an 8-byte one at
 		 * 0x138 whose upper half is reserved): submit */
 		if (off <= OFF_REQ_SEQ && off + bytes >= OFF_REQ_SEQ + 4) {
-			shadow._rsvd1 = 0;
-			submit(shadow.req_seq);
+			mgmt_window_shadow._rsvd1 = 0;
+			submit(mgmt_window_shadow.req_seq);
 		}
 		mgmt_cmd_unlock();
 		return;

@@ -3,7 +3,7 @@
  * event number seq; its seq field is written last with release ordering, then
  * ev_head. A writer that laps a reader's ev_ack counts the loss in ev_overflow.
  */
-#include "mgmt.h"
+#include "region.h"
 #include "spinlock.h"
 #include "timer.h"
 

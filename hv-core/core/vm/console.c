@@ -5,7 +5,7 @@
  */
 #include "console.h"
 #include "vm.h"
-#include "mgmt.h"
+#include "region.h"
 #include "log.h"
 
 void console_init(struct vm *vm)

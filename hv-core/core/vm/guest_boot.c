@@ -13,7 +13,6 @@
 #include "mmu.h"
 #include "spinlock.h"
 #include "fmt.h"
-#include "vmdef.h"
 
 #define UART_SPI       1u          /* INTID 33, as QEMU virt's PL011 */
 #define UART_CLOCK_HZ  24000000u
@@ -99,7 +98,7 @@ enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t i
 	};
 	struct vmcfg_err err;
 	spin_lock(&scratch_lock);
-	const struct vmcfg *def = vmdef_config(vm->id);
+	const struct vmcfg *def = vm_vmcfg(vm->id);
 	if (def) {
 		/* defined from a vm-config description: its channels and bootargs
 		 * go into the tree as written there */

@@ -125,3 +125,16 @@ void vcpu_account_entry(struct vcpu *v)
 {
 	v->entered_at = timer_count();
 }
+
+void cpu_idle(void)
+{
+	struct pcpu *c = cpu_current();
+	vgic_cpu_idle(); /* whatever a vCPU that ran here left behind */
+	for (;;) {
+		struct vcpu *v = __atomic_load_n(&c->vcpu, __ATOMIC_ACQUIRE);
+		if (v && vcpu_runnable(v))
+			vcpu_run(v);
+		wfi();
+		irq_handle_all(); /* the wake-up SGI (ipi.h), or a stopped guest's leftovers */
+	}
+}

@@ -30,6 +30,9 @@ struct vcpu {
 int vcpu_runnable(const struct vcpu *v);
 /* Loads the VM's EL2 controls and EL1 reset state on this CPU and enters the guest. */
 void vcpu_run(struct vcpu *v) __attribute__((noreturn));
+/* The idle loop of the calling physical CPU: runs the vCPU pinned to it when
+ * runnable, else waits in WFI (no busy waiting). */
+void cpu_idle(void) __attribute__((noreturn));
 /* A trapped WFI: sleep until a virtual interrupt is pending for the vCPU, its
  * virtual timer deadline passes, or a bounded time (GABI-050). */
 void vcpu_wfi(struct vcpu *v);

@@ -1,13 +1,15 @@
 /*
  * vm.c - VM creation from a configuration: checks against the platform and
- * the other VMs, stage-2 tables, cooperation page, vCPU pinning. Starting,
- * stopping and faults are in vm_life.c.
+ * the other VMs, stage-2 tables, cooperation page, vCPU pinning; the
+ * vm-config description each VM was defined from; a VM's status slot.
+ * Starting, stopping and faults are in vm_life.c.
  */
 #include <string.h>
 #include "vm.h"
 #include "cpu.h"
 #include "platform.h"
-#include "mgmt.h"
+#include "region.h"
+#include "hvvmconfig.h"
 #include "console.h"
 #include "heartbeat.h"
 #include "heap.h"
@@ -20,6 +22,26 @@
 #include "fmt.h"
 
 struct vm vms[HVM_MAX_VMS];
+
+static struct vmcfg vcfg[HVM_MAX_VMS];   /* the description of each defined VM */
+static int vcfg_valid[HVM_MAX_VMS];      /* 0: a built-in VM, described by vm_config only */
+
+void vm_set_vmcfg(uint32_t id, const struct vmcfg *v)
+{
+	vcfg[id] = *v;
+	vcfg_valid[id] = 1;
+}
+
+void vm_forget_vmcfg(uint32_t id)
+{
+	if (id < HVM_MAX_VMS)
+		vcfg_valid[id] = 0;
+}
+
+const struct vmcfg *vm_vmcfg(uint32_t id)
+{
+	return id < HVM_MAX_VMS && vcfg_valid[id] ? &vcfg[id] : NULL;
+}
 
 uint32_t vm_count(void)
 {
@@ -175,7 +197,7 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 	spin_unlock(&vm->lock);
 	console_init(vm);
 	heartbeat_reset(vm, timer_uptime_ns());
-	mgmt_publish_slot(vm);
+	vm_publish_slot(vm);
 	events_append(HVM_EV_DEFINED, id, 0, HVM_R_DEFINED);
 	hv_log("vm %u '%s' defined: %u vCPU(s) on CPUs 0x%lx, %lu MiB at 0x%lx (IPA 0x%lx)", id,
 	       cfg->name, cfg->vcpus, (unsigned long)cfg->pcpu_mask,
@@ -186,3 +208,47 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 }
 
 /* vm_start(), faults and the rest of a VM's life: core/vm_life.c */
+
+void vm_publish_slot(struct vm *vm)
+{
+	volatile struct hvm_vm_slot *s = mgmt_slot(vm->id);
+	uint64_t now = timer_uptime_ns();
+	spin_lock(&vm->lock);
+	heartbeat_sample(vm, now);
+	uint64_t exits = 0, cpu_ns = 0;
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++) {
+		exits += vm->vcpu[i].exits;
+		cpu_ns += vm->vcpu[i].cpu_time_ns;
+	}
+	uint32_t gen = s->gen;
+	__atomic_store_n(&s->gen, gen | 1, __ATOMIC_RELAXED); /* odd: being written */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	s->defined = 1;
+	s->id = vm->id;
+	s->state = vm->state;
+	s->reason = vm->reason;
+	s->vcpus = vm->cfg.vcpus;
+	s->pcpu_mask = vm->cfg.pcpu_mask;
+	s->mem_bytes = vm->cfg.mem_size;
+	s->heartbeat = vm->hb_last;
+	s->heartbeat_age_ns = now - vm->hb_changed_ns;
+	s->cpu_time_ns = cpu_ns;
+	s->criticality = vm->cfg.criticality;
+	s->fault_policy = vm->cfg.fault_policy;
+	s->fault_count = vm->fault_count;
+	s->restart_count = vm->restart_count;
+	s->guest_state = vm->coop->guest_state;
+	s->health_code = vm->coop->health_code;
+	for (unsigned i = 0; i < 16; i++)
+		s->uuid[i] = vm->cfg.uuid[i];
+	for (unsigned i = 0; i < HVM_NAME_LEN; i++)
+		s->name[i] = vm->cfg.name[i];
+	/* the guest writes image_version: copy it bounded and always terminated */
+	for (unsigned i = 0; i < HVM_VERSION_LEN; i++)
+		s->image_version[i] = i == HVM_VERSION_LEN - 1 ? 0 : vm->coop->image_version[i];
+	s->exits = exits;
+	s->irqs_injected = vm->stats.irqs_injected;
+	s->doorbells_denied = vm->stats.doorbells_denied;
+	__atomic_store_n(&s->gen, (gen | 1) + 1, __ATOMIC_RELEASE); /* even: consistent */
+	spin_unlock(&vm->lock);
+}

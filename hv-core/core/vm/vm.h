@@ -120,6 +120,16 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
  * page and hands the vCPUs to their physical CPUs. */
 enum hvm_status vm_start(struct vm *vm, char *msg, unsigned msglen);
 uint32_t vm_count(void);
+/* Refreshes a VM's status slot from the VM and its cooperation page (MGMT-150). */
+void vm_publish_slot(struct vm *vm);
+
+/* The vm-config description (docs/vm-config.md) VM id was defined from, or
+ * NULL for a VM built into hv-core. Kept by vm_set_vmcfg() when the VM is
+ * defined, dropped by vm_forget_vmcfg() when it is undefined. */
+struct vmcfg;
+const struct vmcfg *vm_vmcfg(uint32_t id);
+void vm_set_vmcfg(uint32_t id, const struct vmcfg *v);
+void vm_forget_vmcfg(uint32_t id);
 
 /* Guest fault: record it and apply the VM's fault policy (REQ-SAF-20):
  * ignore returns (an abort or trapped instruction is skipped); stop and

@@ -23,7 +23,7 @@
 #include <string.h>
 #include "vm.h"
 #include "cpu.h"
-#include "mgmt.h"
+#include "region.h"
 #include "heartbeat.h"
 #include "trap.h"
 #include "timer.h"
@@ -36,7 +36,7 @@
 #include "vgic.h"
 #include "ipi.h"
 #include "vm_life.h"
-#include "vmdef.h"
+#include "hvvmconfig.h"
 #include "guest_boot.h"
 #include "stage2.h"
 
@@ -189,7 +189,7 @@ static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_o
 			return HVM_E_HASH;
 		}
 	}
-	const struct vmcfg *vc = vmdef_config(vm->id);
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
 	if (vc && vc->boot.has_initrd) { /* REQ-SAF-12 for the initrd as well */
 		uint8_t d[32];
 		sha256((const void *)(uintptr_t)c->initrd_pa, vc->boot.initrd_size, d);
@@ -271,7 +271,7 @@ static enum hvm_status boot_or_defer(struct vm *vm, char *msg, unsigned len)
 
 static void publish_event(struct vm *vm, uint32_t ev, uint32_t detail)
 {
-	mgmt_publish_slot(vm);
+	vm_publish_slot(vm);
 	events_append(ev, vm->id, detail, vm->reason);
 }
 
@@ -560,7 +560,7 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 	 * so hv-agent (and any reader of the gen protocol) could not get a
 	 * consistent copy of it, nor of the whole slot table, while it lasted. */
 	if (emit || action != HVM_ACT_IGNORE)
-		mgmt_publish_slot(vm);
+		vm_publish_slot(vm);
 	if (action != HVM_ACT_IGNORE)
 		vm_kick(vm);
 	static const char *const act_names[] = { "recorded", "ignored", "VM stopped", "VM restarting",
@@ -615,7 +615,7 @@ static void guest_ended(struct vm *vm, int pending_boot, uint32_t state, uint32_
 	set_state(vm, state, reason);
 	events_append(event, vm->id, 0, reason);
 	spin_unlock(&vm->lock);
-	mgmt_publish_slot(vm);
+	vm_publish_slot(vm);
 	vm_kick(vm);
 }
 
