@@ -5,7 +5,7 @@
  * .dtb, and dtc converts between them (dtc.c).
  *
  * define checks a configuration with the same validator hv-core runs
- * (hv-core/core/vmconfig.c, portable C) before sending it, so a mistake is
+ * (hv-core/include/hvvmconfig.h, portable C) before sending it, so a mistake is
  * reported with the property and the rule it breaks (VMCFG-xxx) without a
  * round trip; hv-core still validates everything it receives (REQ-SAF-09),
  * and its refusals are printed as they come.

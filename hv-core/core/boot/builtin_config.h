@@ -1,6 +1,6 @@
 /*
  * builtin_config.h - the VM configurations compiled into hv-core until the
- * device-tree configuration (core/vmconfig.c, docs/vm-config.md) replaces them.
+ * device-tree configuration (core/config/, docs/vm-config.md) replaces them.
  */
 #ifndef HV_BUILTIN_CONFIG_H
 #define HV_BUILTIN_CONFIG_H

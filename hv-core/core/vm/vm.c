@@ -207,7 +207,7 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 	return HVM_OK;
 }
 
-/* vm_start(), faults and the rest of a VM's life: core/vm_life.c */
+/* vm_start(), faults and the rest of a VM's life: vm_life.c */
 
 void vm_publish_slot(struct vm *vm)
 {

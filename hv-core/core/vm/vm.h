@@ -32,7 +32,7 @@ struct vm_config {
 	uint32_t fault_policy;
 	uint32_t watchdog_ms;    /* 0 = none                                        */
 	int      autostart;
-	/* lifecycle and fault containment (core/vm_life.c) */
+	/* lifecycle and fault containment (vm_life.c) */
 	uint32_t restart_max;    /* policy restarts allowed within restart_window_ms */
 	uint32_t restart_window_ms;
 	uint32_t boot_order;
@@ -84,7 +84,7 @@ struct vm {
 	uint64_t hb_changed_ns;
 	uint32_t fault_count;
 	uint32_t restart_count;
-	/* lifecycle (core/vm_life.c): requests to the VM's vCPUs, acted on at
+	/* lifecycle (vm_life.c): requests to the VM's vCPUs, acted on at
 	 * their next exit (a kick makes that prompt) */
 	volatile uint32_t live_mask;  /* vCPU i is in (or entering) guest context  */
 	volatile int paused;          /* SUSPEND: vCPUs wait at their next exit     */
@@ -137,7 +137,7 @@ void vm_forget_vmcfg(uint32_t id);
 struct trap_frame;
 void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr);
 /* Called on every guest exit before the guest resumes: acts on stop, pause
- * and reset requests (core/vm_life.c). May not return (the vCPU parks). */
+ * and reset requests (vm_life.c). May not return (the vCPU parks). */
 void vm_vcpu_check(struct vcpu *v, uint32_t exit_kind, uint64_t esr);
 #define VM_EXIT_SYNC   0 /* exit_kind: a synchronous exception, esr = ESR_EL2 */
 #define VM_EXIT_IRQ    1

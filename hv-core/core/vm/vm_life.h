@@ -1,5 +1,5 @@
 /*
- * vm_life.h - lifecycle operations and fault containment of core/vm_life.c:
+ * vm_life.h - lifecycle operations and fault containment of vm_life.c:
  * what the management command decoder calls (after it checked the state
  * machine of MGMT-045) and what the service tick runs for every VM.
  */
