@@ -5,7 +5,7 @@
  * .dtb, and dtc converts between them (dtc.c).
  *
  * define checks a configuration with the same validator hv-core runs
- * (hv-core/core/vmconfig.c, portable C) before sending it, so a mistake is
+ * (hv-core/include/hvvmconfig.h, portable C) before sending it, so a mistake is
  * reported with the property and the rule it breaks (VMCFG-xxx) without a
  * round trip; hv-core still validates everything it receives (REQ-SAF-09),
  * and its refusals are printed as they come.
@@ -21,7 +21,7 @@
 
 #include "commands.h"
 #include "dtc.h"
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 
 #define MAX_DTB (512u * 1024u)       /* the command data area of ABI 1.0 */
 #define MAX_SOURCE (4u * 1024u * 1024u)

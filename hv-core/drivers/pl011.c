@@ -1,7 +1,7 @@
 /*
  * pl011.c - polled output on the physical PL011. The base comes from the
  * platform device tree; before it is parsed, QEMU virt's 0x09000000 is used so
- * early failures are still visible. Callers serialize (core/log.c holds a lock).
+ * early failures are still visible. Callers serialize (core/base/log.c holds a lock).
  */
 #include "pl011.h"
 

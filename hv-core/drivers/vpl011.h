@@ -1,7 +1,7 @@
 /*
  * vpl011.h - the virtual PL011 every VM gets (GABI-040): transmit through the
  * data register, a flag register that never reports "full", ID registers of a
- * real PL011. Bytes go to the VM's console ring (core/console.c).
+ * real PL011. Bytes go to the VM's console ring (core/vm/console.c).
  */
 #ifndef HV_VPL011_H
 #define HV_VPL011_H

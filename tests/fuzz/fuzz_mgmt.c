@@ -1,6 +1,6 @@
 /*
  * fuzz_mgmt.c - libFuzzer target for hv-core's management command decoder
- * (hv-core/core/mgmt_cmd.c) and the DEFINE configuration path (vmconfig.c,
+ * (hv-core/core/mgmt/mgmt_cmd.c) and the DEFINE configuration path (vmconfig.c,
  * vmconfig_system.c), compiled for the host with ASan and UBSan.
  *
  * The back end is a stub standing in for the VM table: it keeps a state per
@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "mgmt_cmd.h"
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 
 static volatile uint8_t data_area[HVM_DATA_SIZE];
 static int state[HVM_MAX_VMS]; /* -1 = not defined */

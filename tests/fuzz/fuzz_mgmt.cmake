@@ -4,24 +4,20 @@
 # in front of each compiled docs/examples blob. ctest runs it for a bounded
 # number of inputs and time (a bound, not a timing assertion).
 include(${CMAKE_SOURCE_DIR}/tests/unit/vmconfig_examples.cmake)
+include(${CMAKE_SOURCE_DIR}/hv-core/host.cmake)
 
 include(${CMAKE_CURRENT_LIST_DIR}/clang_fuzzer.cmake)
 set(FUZZ_MGMT ${CMAKE_BINARY_DIR}/bin/fuzz_mgmt)
 set(FUZZ_MGMT_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/fuzz_mgmt.c
-  ${CMAKE_SOURCE_DIR}/hv-core/core/mgmt_cmd.c
-  ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig.c
-  ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig_system.c
-  ${CMAKE_SOURCE_DIR}/hv-core/lib/fmt.c)
+  ${HVCORE_MGMT_CMD_SOURCES} ${HVCORE_VMCFG_SOURCES} ${HVCORE_FMT_SOURCES})
 add_custom_command(OUTPUT ${FUZZ_MGMT}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/bin
   COMMAND ${CLANG_EXECUTABLE} -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter
           -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-          -I${CMAKE_SOURCE_DIR}/hv-core/core -I${CMAKE_SOURCE_DIR}/hv-core/include
-          -I${CMAKE_SOURCE_DIR}/hv-core/lib
+          ${HVCORE_HOST_INCLUDE_FLAGS}
           ${FUZZ_MGMT_SOURCES} -lfdt -o ${FUZZ_MGMT}
-  DEPENDS ${FUZZ_MGMT_SOURCES} ${CMAKE_SOURCE_DIR}/hv-core/core/mgmt_cmd.h
-          ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig.h ${CMAKE_SOURCE_DIR}/hv-core/include/hvmgmt.h
+  DEPENDS ${FUZZ_MGMT_SOURCES} ${HVCORE_HOST_HEADERS}
   COMMENT "clang libFuzzer fuzz_mgmt")
 add_custom_target(fuzz_mgmt ALL DEPENDS ${FUZZ_MGMT} vmconfig_examples)
 

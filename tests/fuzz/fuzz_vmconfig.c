@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guest_fdt.h"
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

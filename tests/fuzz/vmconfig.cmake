@@ -3,23 +3,19 @@
 # compiled docs/examples. ctest runs it for a bounded number of inputs and a
 # bounded time (a bound, not a timing assertion), so `make test` includes it.
 include(${CMAKE_SOURCE_DIR}/tests/unit/vmconfig_examples.cmake)
+include(${CMAKE_SOURCE_DIR}/hv-core/host.cmake)
 
 include(${CMAKE_CURRENT_LIST_DIR}/clang_fuzzer.cmake)
 set(FUZZ_VMCFG ${CMAKE_BINARY_DIR}/bin/fuzz_vmconfig)
 set(FUZZ_VMCFG_SOURCES
-  ${CMAKE_CURRENT_LIST_DIR}/fuzz_vmconfig.c
-  ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig.c
-  ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig_system.c
-  ${CMAKE_SOURCE_DIR}/hv-core/core/guest_fdt.c)
+  ${CMAKE_CURRENT_LIST_DIR}/fuzz_vmconfig.c ${HVCORE_VMCFG_SOURCES} ${HVCORE_FMT_SOURCES})
 add_custom_command(OUTPUT ${FUZZ_VMCFG}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/bin
   COMMAND ${CLANG_EXECUTABLE} -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter
           -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-          -I${CMAKE_SOURCE_DIR}/hv-core/core -I${CMAKE_SOURCE_DIR}/hv-core/include
+          ${HVCORE_HOST_INCLUDE_FLAGS}
           ${FUZZ_VMCFG_SOURCES} -lfdt -o ${FUZZ_VMCFG}
-  DEPENDS ${FUZZ_VMCFG_SOURCES}
-          ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig.h
-          ${CMAKE_SOURCE_DIR}/hv-core/core/guest_fdt.h
+  DEPENDS ${FUZZ_VMCFG_SOURCES} ${HVCORE_HOST_HEADERS}
   COMMENT "clang libFuzzer fuzz_vmconfig")
 add_custom_target(fuzz_vmconfig ALL DEPENDS ${FUZZ_VMCFG})
 

@@ -1,12 +1,12 @@
 # hvcore_mgmt.cmake - the management command set against the real hv-core
 # under QEMU (docs/mgmt-abi.md). vm-config blobs are compiled with dtc; the
-# SHA-256 of staged images comes from hv-core's own portable sha256.c.
-add_library(hvcore_mgmt_util STATIC
-  ${CMAKE_CURRENT_LIST_DIR}/hvcore_mgmt_util.c ${HV_SOURCE_DIR}/hv-core/core/sha256.c)
-target_include_directories(hvcore_mgmt_util PUBLIC ${CMAKE_CURRENT_LIST_DIR}
-  ${HV_SOURCE_DIR}/hv-core/core ${HV_SOURCE_DIR}/tests/lib ${HV_SOURCE_DIR}/hv-core/include)
+# SHA-256 of staged images comes from hv-core's own portable sha256.c
+# (hv-core/host.cmake).
+include(${HV_SOURCE_DIR}/hv-core/host.cmake)
+add_library(hvcore_mgmt_util STATIC ${CMAKE_CURRENT_LIST_DIR}/hvcore_mgmt_util.c)
+target_include_directories(hvcore_mgmt_util PUBLIC ${CMAKE_CURRENT_LIST_DIR} ${HV_SOURCE_DIR}/tests/lib)
 target_compile_definitions(hvcore_mgmt_util PRIVATE HV_CORE_OUT="${HV_CORE_OUT}")
-target_link_libraries(hvcore_mgmt_util PUBLIC hvqemu)
+target_link_libraries(hvcore_mgmt_util PUBLIC hvqemu PRIVATE hvcore_host_internal)
 
 hv_criterion_test(hvcore_mgmt
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/hvcore_mgmt.c

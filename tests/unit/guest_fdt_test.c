@@ -12,8 +12,7 @@
 
 #include <libfdt.h>
 
-#include "guest_fdt.h"
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 #include "vmconfig_blob.h"
 
 #define EX(name) VMCFG_EXAMPLES_DIR "/" name ".dtb"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 
 bool blob_from_file(const char *path, struct blob *b)
 {

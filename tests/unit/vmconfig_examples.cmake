@@ -18,7 +18,3 @@ foreach(dts ${VMCFG_EXAMPLE_DTS})
   list(APPEND VMCFG_EXAMPLE_DTBS ${dtb})
 endforeach()
 add_custom_target(vmconfig_examples ALL DEPENDS ${VMCFG_EXAMPLE_DTBS})
-
-set(VMCFG_CORE_SOURCES
-  ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig.c
-  ${CMAKE_SOURCE_DIR}/hv-core/core/vmconfig_system.c)

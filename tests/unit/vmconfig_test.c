@@ -13,7 +13,7 @@
 
 #include <libfdt.h>
 
-#include "vmconfig.h"
+#include "hvvmconfig.h"
 #include "vmconfig_blob.h"
 
 #define EX(name) VMCFG_EXAMPLES_DIR "/" name ".dtb"
@@ -1077,12 +1077,12 @@ Test(errors, message_is_bounded)
 
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	vmcfg_fail(&err, HVM_E_BAD_CONFIG, "VMCFG-999", "%s %s %U %x %d %u", longname, longname,
-	           (uint64_t)18446744073709551615ull, (uint64_t)0xdeadbeef, -5, 7u);
+	vmcfg_fail(&err, HVM_E_BAD_CONFIG, "VMCFG-999", "%s %s %lu 0x%lx %d %u", longname, longname,
+	           18446744073709551615ul, 0xdeadbeeful, -5, 7u);
 	cr_assert_eq(strlen(err.msg), sizeof(err.msg) - 1);
-	vmcfg_fail(&err, HVM_E_BAD_CONFIG, "VMCFG-999", "%U %x %d %u %q", (uint64_t)0, (uint64_t)0xff,
+	vmcfg_fail(&err, HVM_E_BAD_CONFIG, "VMCFG-999", "%lu 0x%lx %d %u", 0ul, 0xfful,
 	           -2147483647 - 1, 4294967295u);
-	cr_assert_str_eq(err.msg, "0 0xff -2147483648 4294967295 %q (VMCFG-999)");
+	cr_assert_str_eq(err.msg, "0 0xff -2147483648 4294967295 (VMCFG-999)");
 	cr_assert_eq(vmcfg_fail(NULL, 4, "x", "y"), 4);
 	cr_assert_str_eq(vmcfg_fault_policy_name(9), "?");
 }

@@ -1,7 +1,7 @@
 /*
  * hvconfig.h - build-time limits of hv-core, shared by C and assembly.
  * Platform facts (addresses of RAM, GIC, UART, CPUs) are not here: they come
- * from the platform device tree (REQ-STD-06); see core/platform.h.
+ * from the platform device tree (REQ-STD-06); see core/base/platform.h.
  */
 #ifndef HV_CONFIG_H
 #define HV_CONFIG_H

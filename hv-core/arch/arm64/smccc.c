@@ -1,7 +1,7 @@
 /*
  * smccc.c - a guest's SMCCC calls (GABI-011, GABI-030): the SMCCC architecture
  * calls, PSCI (psci.c), the vendor-specific hypervisor service discovery calls
- * (CALL_COUNT, CALL_UID, REVISION) and hv-core's hypercalls (core/hypercall.c).
+ * (CALL_COUNT, CALL_UID, REVISION) and hv-core's hypercalls (core/comm/hypercall.c).
  * Anything else answers NOT_SUPPORTED (-1) and changes nothing (REQ-SAF-09).
  */
 #include "smccc.h"

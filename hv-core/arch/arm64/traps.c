@@ -18,6 +18,7 @@
 #include "irq.h"
 #include "vgic.h"
 #include "mgmt_mmio.h"
+#include "mgmt_window.h"
 #include "log.h"
 
 static const char *const kind_names[] = {
@@ -69,7 +70,7 @@ static void data_abort(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 		}
 	}
 	/* the management VM's register page (MGMT-112, MGMT-212) */
-	if (mgmt_mmio_claims(vm, ipa) && mgmt_mmio_trap(v, f, esr, ipa) == 0)
+	if (mgmt_window_claims(vm, ipa) && mgmt_mmio_trap(v, f, esr, ipa) == 0)
 		return;
 	vm_fault(v, f, HVM_F_STAGE2_ABORT, esr);
 }

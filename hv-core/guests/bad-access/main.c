@@ -12,13 +12,9 @@ void guest_main(uint64_t dtb);
 
 void guest_main(uint64_t dtb)
 {
-	g_puts("bad-access: hello from EL1\n");
-	volatile struct hvg_coop_page *cp = g_coop_page();
-	if (cp) {
-		g_set_version(cp, "bad-access 1.0.0");
-		cp->guest_state = HVG_GS_RUNNING;
+	volatile struct hvg_coop_page *cp = g_start("bad-access", "bad-access 1.0.0");
+	if (cp)
 		cp->heartbeat = 1;
-	}
 	g_puts("bad-access: reading 0x7f000000\n");
 	volatile uint32_t *p = (volatile uint32_t *)BAD_IPA;
 	uint32_t v = *p;

@@ -13,12 +13,9 @@ void guest_main(uint64_t dtb);
 
 void guest_main(uint64_t dtb)
 {
-	g_puts("bad-hvc: hello from EL1\n");
-	volatile struct hvg_coop_page *cp = g_coop_page();
+	volatile struct hvg_coop_page *cp = g_start("bad-hvc", "bad-hvc 1.0.0");
 	if (!cp)
 		return;
-	g_set_version(cp, "bad-hvc 1.0.0");
-	cp->guest_state = HVG_GS_RUNNING;
 	cp->heartbeat = 1;
 	g_puts("bad-hvc: calling an undefined hypercall\n");
 	struct smccc_res r = g_hvc(HVG_HC_UNDEFINED, 1, 2, 3);

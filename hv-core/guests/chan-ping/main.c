@@ -11,12 +11,9 @@ void guest_main(uint64_t dtb);
 
 void guest_main(uint64_t dtb)
 {
-	g_puts("chan-ping: hello from EL1\n");
-	volatile struct hvg_coop_page *cp = g_coop_page();
+	volatile struct hvg_coop_page *cp = g_start("chan-ping", "chan-ping 1.0.0");
 	if (!cp)
 		return;
-	g_set_version(cp, "chan-ping 1.0.0");
-	cp->guest_state = HVG_GS_RUNNING;
 	uint64_t ok = 0, denied = 0;
 	for (uint64_t n = 1;; n++) {
 		struct smccc_res r = g_hvc(HVG_HC_DOORBELL, 0, 0, 0);

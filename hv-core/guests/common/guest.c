@@ -71,6 +71,18 @@ void g_set_version(volatile struct hvg_coop_page *cp, const char *v)
 		cp->image_version[i] = 0;
 }
 
+volatile struct hvg_coop_page *g_start(const char *name, const char *version)
+{
+	g_puts(name);
+	g_puts(": hello from EL1\n");
+	volatile struct hvg_coop_page *cp = g_coop_page();
+	if (cp) {
+		g_set_version(cp, version);
+		cp->guest_state = HVG_GS_RUNNING;
+	}
+	return cp;
+}
+
 static uint64_t cntvct(void)
 {
 	uint64_t v;

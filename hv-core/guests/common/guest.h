@@ -18,5 +18,9 @@ struct smccc_res g_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3);
 /* Returns the cooperation page (GABI-031), or NULL with a console message. */
 volatile struct hvg_coop_page *g_coop_page(void);
 void g_set_version(volatile struct hvg_coop_page *cp, const char *v);
+/* The start of a test guest: says "<name>: hello from EL1" on the console,
+ * finds the cooperation page and marks the guest RUNNING with image version
+ * `version`. Returns the page, or NULL (with a console message) when none. */
+volatile struct hvg_coop_page *g_start(const char *name, const char *version);
 void g_sleep_ms(uint64_t ms);
 #endif

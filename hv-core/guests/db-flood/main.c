@@ -13,12 +13,9 @@ void guest_main(uint64_t dtb);
 
 void guest_main(uint64_t dtb)
 {
-	g_puts("db-flood: hello from EL1\n");
-	volatile struct hvg_coop_page *cp = g_coop_page();
+	volatile struct hvg_coop_page *cp = g_start("db-flood", "db-flood 1.0.0");
 	if (!cp)
 		return;
-	g_set_version(cp, "db-flood 1.0.0");
-	cp->guest_state = HVG_GS_RUNNING;
 	g_puts("db-flood: invalid id 16 ");
 	g_putu((uint64_t)-(int64_t)g_hvc(HVG_HC_DOORBELL, 16, 0, 0).a0);
 	g_puts(" id 2^40 ");

@@ -10,12 +10,9 @@ void guest_main(uint64_t dtb);
 
 void guest_main(uint64_t dtb)
 {
-	g_puts("hb-stop: hello from EL1\n");
-	volatile struct hvg_coop_page *cp = g_coop_page();
+	volatile struct hvg_coop_page *cp = g_start("hb-stop", "hb-stop 1.0.0");
 	if (!cp)
 		return;
-	g_set_version(cp, "hb-stop 1.0.0");
-	cp->guest_state = HVG_GS_RUNNING;
 	for (uint64_t n = 1; n <= 5; n++) {
 		cp->heartbeat = n;
 		g_sleep_ms(20);

@@ -11,12 +11,9 @@ void guest_main(uint64_t dtb);
 
 void guest_main(uint64_t dtb)
 {
-	g_puts("irq-spin: hello from EL1\n");
-	volatile struct hvg_coop_page *cp = g_coop_page();
+	volatile struct hvg_coop_page *cp = g_start("irq-spin", "irq-spin 1.0.0");
 	if (!cp)
 		return;
-	g_set_version(cp, "irq-spin 1.0.0");
-	cp->guest_state = HVG_GS_RUNNING;
 	cp->heartbeat = 1;
 	g_puts("irq-spin: masking interrupts and spinning\n");
 	__asm__ volatile("msr daifset, #0xf" ::: "memory");

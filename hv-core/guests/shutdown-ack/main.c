@@ -16,12 +16,9 @@ void guest_main(uint64_t dtb);
 
 void guest_main(uint64_t dtb)
 {
-	g_puts("shutdown-ack: hello from EL1\n");
-	volatile struct hvg_coop_page *cp = g_coop_page();
+	volatile struct hvg_coop_page *cp = g_start("shutdown-ack", "shutdown-ack 1.0.0");
 	if (!cp)
 		return;
-	g_set_version(cp, "shutdown-ack 1.0.0");
-	cp->guest_state = HVG_GS_RUNNING;
 	for (uint64_t n = 1;; n++) {
 		cp->heartbeat = n;
 		uint32_t seq = __atomic_load_n(&cp->hv_request_seq, __ATOMIC_ACQUIRE);

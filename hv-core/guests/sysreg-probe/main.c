@@ -41,12 +41,9 @@ static void check(const char *what, uint64_t got, uint64_t want)
 
 void guest_main(uint64_t dtb)
 {
-	g_puts("sysreg-probe: hello from EL1\n");
-	volatile struct hvg_coop_page *cp = g_coop_page();
+	volatile struct hvg_coop_page *cp = g_start("sysreg-probe", "sysreg-probe 1.0.0");
 	if (!cp)
 		return;
-	g_set_version(cp, "sysreg-probe 1.0.0");
-	cp->guest_state = HVG_GS_RUNNING;
 	cp->heartbeat = 1;
 
 	/* CPACR_EL1.FPEN = 3: FP/SIMD usable at EL1 */

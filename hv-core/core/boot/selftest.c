@@ -1,0 +1,322 @@
+/*
+ * selftest.c - hv-core's boot self-test (REQ-SAF-02, REQ-SAF-03), run once on
+ * the service CPU after every CPU is up and every boot-time VM is defined, and
+ * before any of them starts. Each check reads back what hv-core configured
+ * (or walks the tables it built) and compares with what it intended; the
+ * check numbers are the bits of hvm_regs.selftest_failed (MGMT-190):
+ *
+ *   0 GICD      distributor control: affinity routing and Group 1 enabled
+ *   1 GICR      every online CPU's redistributor awake, its SGI 0 (IPIs) and
+ *               PPI 26 (hypervisor timer) enabled
+ *   2 HCR       HCR_EL2 holds the guest controls written (stage 2, IRQ/FIQ/
+ *               SError routing, WFI and SMC traps, AArch64 EL1)
+ *   3 VTCR      VTCR_EL2 holds the stage-2 geometry written, for each VM
+ *   4 VTTBR     VTTBR_EL2 holds each VM's table base and VMID
+ *   5 EL2 MMU   hv-core's own translation tables: identity map, device
+ *               window below RAM never executable, RAM only where the
+ *               platform has RAM, nothing else; TCR_EL2/SCTLR_EL2 as set
+ *   6 STAGE2    each VM's stage-2 tables map exactly its memory, its
+ *               cooperation page, its channel windows and its pass-through
+ *               device windows, nothing else
+ *
+ * Fault injection (docs/mgmt-abi.md MGMT-191): bit n of `inject` corrupts the
+ * subject of check n just before the check reads it (and repairs it after),
+ * which proves each check detects a corruption. Check 6's corruption (a
+ * mapping of the management region) goes into the first VM's tables only. A failure of checks 0..5
+ * affects every VM; a failure of check 6 only the VM whose tables differ.
+ */
+#include <string.h>
+#include "selftest.h"
+#include "vm.h"
+#include "hvvmconfig.h"
+#include "cpu.h"
+#include "platform.h"
+#include "sysregs.h"
+#include "gicv3.h"
+#include "log.h"
+#include "mgmt_window.h"
+
+#define R32(a) (*(volatile uint32_t *)(uintptr_t)(a))
+
+#define GICD_CTLR       0x0000
+#define GICD_CTLR_ARE   (1u << 4)
+#define GICD_CTLR_G1    (1u << 1)
+#define GICR_TYPER      0x0008
+#define GICR_WAKER      0x0014
+#define GICR_FRAME      0x20000
+#define GICR_SGI        0x10000
+#define GICR_ISENABLER0 0x0100
+#define GICR_ICENABLER0 0x0180
+
+/* The controls vcpu.c loads for every guest (REQ-SAF-19: stage 2 and the traps
+ * that keep a guest inside its partition). */
+#define GUEST_HCR_EXPECT (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | \
+			  HCR_TIDCP | HCR_TACR | HCR_RW)
+/* stage2.c's geometry: T0SZ=32, SL0=1, WBWA, inner shareable, 4K, 40-bit PS */
+#define VTCR_EXPECT ((1ull << 31) | (2ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | \
+		     (1ull << 6) | 32ull)
+
+#define PTE_VALID 1ull
+#define PTE_TYPE  3ull
+#define PTE_AF    (1ull << 10)
+#define PTE_XN    (1ull << 54)
+#define ADDR_1G   0x0000FFFFC0000000ull
+#define ADDR_2M   0x0000FFFFFFE00000ull
+#define ADDR_4K   0x0000FFFFFFFFF000ull
+
+#define CHECKS 7u
+
+static uint32_t failed, run;
+
+static uint32_t vm_blocked_mask; /* VMs a check-6 failure affects */
+
+static int fail(unsigned check, const char *what)
+{
+	static const char *const names[CHECKS] = { "GICD", "GICR", "HCR_EL2", "VTCR_EL2",
+						   "VTTBR_EL2", "EL2 tables", "stage-2 tables" };
+	hv_log("self-test %u (%s) FAILED: %s", check, names[check], what);
+	failed |= 1u << check;
+	return 0;
+}
+
+static int check_gicd(int inject)
+{
+	uint64_t ctlr = platform.gicd + GICD_CTLR;
+	uint32_t want = GICD_CTLR_ARE | GICD_CTLR_G1;
+	if (inject)
+		R32(ctlr) = GICD_CTLR_ARE;
+	uint32_t got = R32(ctlr) & (GICD_CTLR_ARE | GICD_CTLR_G1 | 1u);
+	if (inject)
+		R32(ctlr) = want;
+	return got == want || fail(0, "GICD_CTLR is not ARE | EnableGrp1");
+}
+
+static uint64_t redist_of(uint64_t mpidr)
+{
+	uint64_t aff = ((mpidr >> 32) & 0xFF) << 24 | (mpidr & 0xFFFFFF);
+	for (uint64_t rd = platform.gicr; rd + GICR_FRAME <= platform.gicr + platform.gicr_size;
+	     rd += GICR_FRAME) {
+		uint64_t typer = *(volatile uint64_t *)(uintptr_t)(rd + GICR_TYPER);
+		if ((typer >> 32) == aff)
+			return rd;
+		if (typer & (1u << 4)) /* Last */
+			break;
+	}
+	return 0;
+}
+
+static int check_gicr(int inject)
+{
+	int ok = 1;
+	uint32_t need = (1u << 0) | (1u << GIC_INTID_HYP_TIMER);
+	for (uint32_t i = 0; i < platform.ncpus && i < HV_MAX_CPUS; i++) {
+		if (!pcpus[i].online)
+			continue;
+		uint64_t rd = redist_of(pcpus[i].mpidr);
+		if (!rd) {
+			ok = fail(1, "an online CPU has no redistributor");
+			continue;
+		}
+		int corrupt = inject && i == platform.ncpus - 1;
+		if (corrupt)
+			R32(rd + GICR_SGI + GICR_ICENABLER0) = 1u << GIC_INTID_HYP_TIMER;
+		uint32_t waker = R32(rd + GICR_WAKER);
+		uint32_t en = R32(rd + GICR_SGI + GICR_ISENABLER0);
+		if (corrupt)
+			R32(rd + GICR_SGI + GICR_ISENABLER0) = 1u << GIC_INTID_HYP_TIMER;
+		if (waker & 6u)
+			ok = fail(1, "a redistributor is asleep");
+		if ((en & need) != need)
+			ok = fail(1, "SGI 0 or PPI 26 disabled in a redistributor");
+	}
+	return ok;
+}
+
+static int check_hcr(int inject)
+{
+	write_sysreg(hcr_el2, GUEST_HCR_EXPECT);
+	if (inject)
+		write_sysreg(hcr_el2, GUEST_HCR_EXPECT & ~HCR_TSC);
+	isb();
+	uint64_t got = read_sysreg(hcr_el2);
+	write_sysreg(hcr_el2, 0);
+	isb();
+	return got == GUEST_HCR_EXPECT || fail(2, "HCR_EL2 differs from the guest controls written");
+}
+
+static int check_vtcr_vttbr(int inject_vtcr, int inject_vttbr)
+{
+	int ok = 1;
+	/* the geometry stage2_activate() writes, read back once on its own */
+	write_sysreg(vtcr_el2, VTCR_EXPECT);
+	if (inject_vtcr)
+		write_sysreg(vtcr_el2, VTCR_EXPECT & ~0x3Full); /* T0SZ 0 */
+	isb();
+	if ((read_sysreg(vtcr_el2) & 0xFFFFFull) != (VTCR_EXPECT & 0xFFFFFull))
+		ok = fail(3, "VTCR_EL2 differs from the stage-2 geometry written");
+	struct stage2 none = { 0 };
+	int any = 0;
+	for (uint32_t i = 0; i <= HVM_MAX_VMS; i++) {
+		if (i < HVM_MAX_VMS && !vms[i].used)
+			continue;
+		if (i == HVM_MAX_VMS && any)
+			break;
+		const struct stage2 *s2 = i < HVM_MAX_VMS ? &vms[i].s2 : &none;
+		any = 1;
+		stage2_activate(s2);
+		if (inject_vttbr)
+			write_sysreg(vttbr_el2, stage2_vttbr(s2) ^ (1ull << 48));
+		isb();
+		if ((read_sysreg(vtcr_el2) & 0xFFFFFull) != (VTCR_EXPECT & 0xFFFFFull))
+			ok = fail(3, "VTCR_EL2 differs from the stage-2 geometry written");
+		if (read_sysreg(vttbr_el2) != stage2_vttbr(s2))
+			ok = fail(4, "VTTBR_EL2 differs from the VM's table base and VMID");
+		inject_vttbr = 0; /* one corruption is enough */
+	}
+	write_sysreg(vttbr_el2, 0);
+	isb();
+	return ok;
+}
+
+static int check_el2_tables(int inject)
+{
+	uint64_t *l1 = (uint64_t *)(uintptr_t)(read_sysreg(ttbr0_el2) & ADDR_4K);
+	uint64_t tcr = read_sysreg(tcr_el2), sctlr = read_sysreg(sctlr_el2);
+	int ok = 1;
+	if ((tcr & 0x3F) != 32 || !(sctlr & SCTLR_M))
+		ok = fail(5, "TCR_EL2.T0SZ or SCTLR_EL2.M not as set");
+	uint64_t saved = l1[0];
+	if (inject)
+		l1[0] &= ~PTE_XN;
+	for (uint64_t g = 0; g < 512; g++) {
+		uint64_t e = l1[g];
+		if (g >= 4 && e) {
+			ok = fail(5, "an entry beyond the 4 GiB address space");
+			continue;
+		}
+		if (!(e & PTE_VALID))
+			continue;
+		if ((e & PTE_TYPE) != 1 || (e & ADDR_1G) != g << 30) {
+			ok = fail(5, "an entry is not an identity 1 GiB block");
+			continue;
+		}
+		uint64_t attr = (e >> 2) & 7;
+		int ram = g << 30 >= platform.ram_base && g << 30 < platform.ram_base + platform.ram_size;
+		if (!ram && (attr != 0 || !(e & PTE_XN)))
+			ok = fail(5, "a device window is cacheable or executable");
+		if (ram && attr != 1)
+			ok = fail(5, "RAM is not mapped Normal");
+	}
+	l1[0] = saved;
+	dsb(ish);
+	return ok;
+}
+
+/* Whether [ipa, +size) -> pa is something VM vm may have mapped. */
+static int allowed(const struct vm *vm, const struct vmcfg *vc, uint64_t ipa, uint64_t pa, uint64_t size)
+{
+	const struct vm_config *c = &vm->cfg;
+	if (ipa >= c->mem_ipa && ipa + size <= c->mem_ipa + c->mem_size)
+		return pa == ipa - c->mem_ipa + c->mem_pa;
+	if (ipa == vm->coop_ipa && size == 0x1000)
+		return pa == (uint64_t)(uintptr_t)vm->coop;
+	if (mgmt_window_allowed(vm, ipa, pa, size)) /* the management VM's window (MGMT-211) */
+		return 1;
+	for (uint32_t i = 0; vc && i < vc->nchan; i++) {
+		const struct vmcfg_range *w = &vc->chan[i].shm;
+		if (ipa >= w->ipa && ipa + size <= w->ipa + w->size)
+			return pa == ipa - w->ipa + w->pa;
+	}
+	for (uint32_t i = 0; vc && i < vc->ndev; i++)
+		for (uint32_t j = 0; j < vc->dev[i].nreg; j++) {
+			const struct vmcfg_range *w = &vc->dev[i].reg[j];
+			if (ipa >= w->ipa && ipa + size <= w->ipa + w->size)
+				return pa == ipa - w->ipa + w->pa;
+		}
+	return 0;
+}
+
+static int check_stage2(struct vm *vm, int inject)
+{
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	uint64_t *l1 = vm->s2.l1, mapped_mem = 0, inj_slot_saved = 0, *inj_slot = NULL;
+	int ok = 1;
+	if (inject) {
+		/* a block mapping hv-core's management region at IPA 3 GiB + 510 MiB */
+		char msg[64];
+		if (stage2_map(&vm->s2, 0xDFC00000ull, HV_MGMT_BASE & ~0x1FFFFFull, 0x200000, S2_NORMAL_RW,
+			       msg, sizeof(msg)) == HVM_OK) {
+			uint64_t *l2 = (uint64_t *)(uintptr_t)(l1[3] & ADDR_4K);
+			inj_slot = &l2[(0xDFC00000ull >> 21) & 511];
+		}
+	}
+	for (uint64_t i = 0; i < 512; i++) {
+		uint64_t e1 = l1[i];
+		if (!(e1 & PTE_VALID))
+			continue;
+		if (i >= 4 || (e1 & PTE_TYPE) != 3) {
+			ok = fail(6, "a stage-2 level-1 entry outside the IPA space or a 1 GiB block");
+			continue;
+		}
+		uint64_t *l2 = (uint64_t *)(uintptr_t)(e1 & ADDR_4K);
+		for (uint64_t j = 0; j < 512; j++) {
+			uint64_t e2 = l2[j], ipa2 = i << 30 | j << 21;
+			if (!(e2 & PTE_VALID))
+				continue;
+			if ((e2 & PTE_TYPE) == 1) {
+				if (!(e2 & PTE_AF) || !allowed(vm, vc, ipa2, e2 & ADDR_2M, 0x200000))
+					ok = fail(6, "a stage-2 block maps what the VM does not own");
+				else if (ipa2 >= vm->cfg.mem_ipa && ipa2 < vm->cfg.mem_ipa + vm->cfg.mem_size)
+					mapped_mem += 0x200000;
+				continue;
+			}
+			uint64_t *l3 = (uint64_t *)(uintptr_t)(e2 & ADDR_4K);
+			for (uint64_t k = 0; k < 512; k++) {
+				uint64_t e3 = l3[k], ipa3 = ipa2 | k << 12;
+				if (!(e3 & PTE_VALID))
+					continue;
+				if ((e3 & PTE_TYPE) != 3 || !(e3 & PTE_AF) ||
+				    !allowed(vm, vc, ipa3, e3 & ADDR_4K, 0x1000))
+					ok = fail(6, "a stage-2 page maps what the VM does not own");
+				else if (ipa3 >= vm->cfg.mem_ipa && ipa3 < vm->cfg.mem_ipa + vm->cfg.mem_size)
+					mapped_mem += 0x1000;
+			}
+		}
+	}
+	if (mapped_mem != vm->cfg.mem_size)
+		ok = fail(6, "a VM's memory is not mapped completely");
+	if (inj_slot) {
+		*inj_slot = inj_slot_saved;
+		dsb(ishst);
+	}
+	if (!ok)
+		vm_blocked_mask |= 1u << vm->id;
+	return ok;
+}
+
+uint32_t selftest_run(uint32_t inject)
+{
+	failed = 0;
+	vm_blocked_mask = 0;
+	check_gicd(inject & 1);
+	check_gicr(inject & 2);
+	check_hcr(inject & 4);
+	check_vtcr_vttbr(inject & 8, inject & 16);
+	check_el2_tables(inject & 32);
+	int inject_s2 = (inject & 64) != 0; /* the first VM only: shows the per-VM scope */
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
+		if (vms[i].used) {
+			check_stage2(&vms[i], inject_s2);
+			inject_s2 = 0;
+		}
+	run = CHECKS;
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
+		if (vms[i].used && ((failed & 0x3Fu) || (vm_blocked_mask & (1u << i))))
+			vms[i].selftest_blocked = 1;
+	hv_log("self-test: %u checks, failed mask 0x%x%s", run, failed,
+	       inject ? " (fault injection on)" : "");
+	return failed;
+}
+
+uint32_t selftest_failed_mask(void) { return failed; }
+uint32_t selftest_checks_run(void) { return run; }

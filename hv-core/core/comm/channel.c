@@ -1,0 +1,118 @@
+/*
+ * channel.c - inter-VM channels (REQ-SAF-07). The configuration (VMCFG-070)
+ * is the only source of permission: a window is mapped into a VM only when its
+ * configuration has that channel end (read-only without "write"), and every
+ * doorbell is checked against the ringing VM's end ("doorbell-send") and the
+ * peer's matching end at the moment of the ring, so an undefined, stopped or
+ * re-defined peer is never reached by a stale grant.
+ *
+ * A granted ring increments the peer's cooperation-page counter for that
+ * channel id (hvg_coop_page.doorbells[], GABI-032) and, when the peer's end
+ * has a doorbell-spi, makes that virtual SPI pending (vgic_inject). A refused
+ * ring is counted in the ringing VM's slot (doorbells_denied) and reported as
+ * HVM_EV_DOORBELL_DENIED, at most once per VM and channel id per 100 ms
+ * (MGMT-051) so a flooding guest cannot push other events out of the ring.
+ */
+#include <string.h>
+#include "channel.h"
+#include "vm.h"
+#include "hvvmconfig.h"
+#include "region.h"
+#include "timer.h"
+#include "vgic.h"
+#include "fmt.h"
+#include "hvguest.h"
+
+#define DENIED_EVENT_GAP_NS 100000000ull
+
+static uint64_t last_denied_event[HVM_MAX_VMS][VMCFG_MAX_CHANNEL_ID + 1];
+
+enum hvm_status channel_map(struct vm *vm, const struct vmcfg *cfg, char *msg, unsigned len)
+{
+	for (uint32_t i = 0; i < cfg->nchan; i++) {
+		const struct vmcfg_channel *ch = &cfg->chan[i];
+		enum s2_attr a = (ch->rights & VMCFG_R_WRITE) ? S2_NORMAL_RW : S2_NORMAL_RO;
+		if (!(ch->rights & (VMCFG_R_READ | VMCFG_R_WRITE)))
+			continue; /* a doorbell-only end has no window */
+		enum hvm_status st = stage2_map(&vm->s2, ch->shm.ipa, ch->shm.pa, ch->shm.size, a, msg, len);
+		if (st != HVM_OK)
+			return st;
+	}
+	return HVM_OK;
+}
+
+static const struct vmcfg_channel *end_with_id(const struct vmcfg *c, uint32_t id)
+{
+	for (uint32_t i = 0; c && i < c->nchan; i++)
+		if (c->chan[i].id == id)
+			return &c->chan[i];
+	return NULL;
+}
+
+/* The peer's end of ch: names us, same window (VMCFG-086). */
+static const struct vmcfg_channel *peer_end(const struct vmcfg *peer, const char *self,
+					    const struct vmcfg_channel *ch)
+{
+	for (uint32_t i = 0; peer && i < peer->nchan; i++)
+		if (strcmp(peer->chan[i].peer, self) == 0 && peer->chan[i].shm.pa == ch->shm.pa &&
+		    peer->chan[i].shm.size == ch->shm.size)
+			return &peer->chan[i];
+	return NULL;
+}
+
+static int64_t deny(struct vm *vm, uint64_t id, int64_t code)
+{
+	__atomic_add_fetch(&vm->stats.doorbells_denied, 1, __ATOMIC_RELAXED);
+	uint32_t slot = id <= VMCFG_MAX_CHANNEL_ID ? (uint32_t)id : VMCFG_MAX_CHANNEL_ID;
+	uint64_t now = timer_uptime_ns();
+	uint64_t *last = &last_denied_event[vm->id][slot];
+	if (*last == 0 || now - *last >= DENIED_EVENT_GAP_NS) {
+		*last = now ? now : 1;
+		events_append(HVM_EV_DOORBELL_DENIED, vm->id, (uint32_t)(id > 0xFFFFFFFFu ? 0xFFFFFFFFu : id),
+			      vm->reason);
+	}
+	return code;
+}
+
+int64_t channel_doorbell(struct vm *vm, uint64_t id)
+{
+	if (id > VMCFG_MAX_CHANNEL_ID)
+		return deny(vm, id, HVG_HC_E_INVALID);
+	const struct vmcfg *self = vm_vmcfg(vm->id);
+	const struct vmcfg_channel *ch = end_with_id(self, (uint32_t)id);
+	if (!ch || !(ch->rights & VMCFG_R_DOORBELL_SEND))
+		return deny(vm, id, HVG_HC_E_DENIED);
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		struct vm *p = &vms[i];
+		if (!p->used || p == vm || strcmp(p->cfg.name, ch->peer) != 0)
+			continue;
+		/* The look above raced nothing harmful (a name being rewritten is
+		 * still a terminated string). Before anything of the peer is used,
+		 * its lock: vm_create() reuses a slot, and vm_op_undefine() gives
+		 * one up, under it, so the slot is the same defined VM (gen) for as
+		 * long as this ring uses it. The state is checked before the
+		 * peer's configuration is read: that changes only while the VM is
+		 * not running. */
+		uint32_t gen = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+		int rung = 0;
+		spin_lock(&p->lock);
+		if (p->used && p->gen == gen && strcmp(p->cfg.name, ch->peer) == 0 &&
+		    (p->state == HVM_VM_RUNNING || p->state == HVM_VM_PAUSED ||
+		     p->state == HVM_VM_SHUTDOWN)) {
+			const struct vmcfg_channel *pe = peer_end(vm_vmcfg(i), vm->cfg.name, ch);
+			if (pe) { /* else: peer not (or no longer) a party */
+				__atomic_add_fetch(&p->coop->doorbells[pe->id], 1, __ATOMIC_RELEASE);
+				__atomic_add_fetch(&p->stats.doorbells_received, 1, __ATOMIC_RELAXED);
+				__atomic_add_fetch(&vm->stats.doorbells_sent, 1, __ATOMIC_RELAXED);
+				/* counted in irqs_injected when it reaches a list
+				 * register (vgic_flush) */
+				if (pe->doorbell_spi != VMCFG_NO_SPI)
+					vgic_inject(p, NULL, 32 + pe->doorbell_spi);
+				rung = 1;
+			}
+		}
+		spin_unlock(&p->lock);
+		return rung ? 0 : deny(vm, id, HVG_HC_E_DENIED);
+	}
+	return deny(vm, id, HVG_HC_E_DENIED);
+}

@@ -1,0 +1,120 @@
+/*
+ * mgmt.c - the management region on hv-core's side: layout set-up, the service
+ * tick and the command decoder.
+ *
+ * The command protocol (MGMT-110/120): a client writes cmd, vm_id, arg[], then
+ * req_seq = done_seq + 1 (release). Each tick the service CPU loads req_seq
+ * (acquire); when it differs from done_seq it copies the command block once
+ * (so a client changing it meanwhile cannot make hv-core act on a mix), runs it,
+ * writes ret[], ret_msg and status, and stores done_seq = req_seq (release).
+ *
+ * The decoder itself is mgmt_cmd.c (portable, fuzzed on the host); what it
+ * calls is mgmt_backend.c.
+ */
+#include <string.h>
+#include "mgmt.h"
+#include "mgmt_cmd.h"
+#include "vm.h"
+#include "vm_life.h"
+#include "timer.h"
+#include "fmt.h"
+#include "hvconfig.h"
+#include "spinlock.h"
+
+/* MGMT-214: one command at a time across both transports (this polled page
+ * and mgmt_mmio.c's trapped page), and no command while the tick supervises
+ * the VMs: lifecycle code was written for one caller at a time. */
+static spinlock_t cmd_lock;
+
+void mgmt_cmd_lock(void) { spin_lock(&cmd_lock); }
+
+void mgmt_cmd_unlock(void) { spin_unlock(&cmd_lock); }
+
+void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64_t staging_size)
+{
+	mgmt_region_set(base, staging_base, staging_size);
+	volatile struct hvm_regs *r = mgmt_regs();
+	/* A region left over from an earlier boot must not look READY while we set up. */
+	__atomic_store_n(&r->hv_state, HVM_HV_BOOTING, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->magic, 0, __ATOMIC_RELEASE);
+	memset((void *)r, 0, HVM_REGION_SIZE);
+	r->abi_major = HVM_ABI_MAJOR;
+	r->abi_minor = HVM_ABI_MINOR;
+	r->region_size = HVM_REGION_SIZE;
+	r->caps = mgmt_cmd_caps(); /* MGMT-021: exactly the decoder's table */
+	r->max_vms = HVM_MAX_VMS;
+	r->off_events = HVM_OFF_EVENTS;
+	r->event_count = HVM_EVENT_COUNT;
+	r->off_slots = HVM_OFF_SLOTS;
+	r->slot_size = sizeof(struct hvm_vm_slot);
+	r->off_faults = HVM_OFF_FAULTS;
+	r->fault_size = sizeof(struct hvm_fault);
+	r->off_consoles = HVM_OFF_CONSOLES;
+	r->console_size = sizeof(struct hvm_console);
+	r->off_data = HVM_OFF_DATA;
+	r->data_size = HVM_DATA_SIZE;
+	r->staging_base = staging_base;
+	r->staging_size = staging_size;
+	r->pcpu_count = pcpu_count;
+	strlcpy((char *)r->hv_version, HV_VERSION, sizeof(r->hv_version));
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		mgmt_slot(i)->id = i;
+		mgmt_fault_header(mgmt_fault(i)); /* MGMT-162 */
+		mgmt_console(i)->size = HVM_CONSOLE_SIZE;
+		mgmt_console(i)->vm_id = i;
+	}
+	__atomic_store_n(&r->magic, HVM_MAGIC, __ATOMIC_RELEASE);
+}
+
+void mgmt_set_ready(void)
+{
+	/* MGMT-100: vm_count agrees with the slots (the boot configuration's
+	 * VMs are published already) from the moment a client may look, not
+	 * only from the first service tick on */
+	mgmt_regs()->vm_count = vm_count();
+	/* MGMT-010: live either way; SELFTEST_FAILED says some VMs were held back */
+	__atomic_store_n(&mgmt_regs()->hv_state,
+			 mgmt_regs()->selftest_failed ? HVM_HV_SELFTEST_FAILED : HVM_HV_READY,
+			 __ATOMIC_RELEASE);
+}
+
+/* MGMT-111: copy the command block once (a client changing it meanwhile cannot
+ * make hv-core act on a mix), run it, publish the reply, then done_seq. */
+static void poll_command(void)
+{
+	volatile struct hvm_regs *r = mgmt_regs();
+	uint32_t req = __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE);
+	if (req == r->done_seq)
+		return;
+	struct mgmt_cmd c = { .cmd = r->cmd, .vm_id = r->vm_id };
+	for (unsigned i = 0; i < 6; i++)
+		c.arg[i] = r->arg[i];
+	struct mgmt_reply rep;
+	mgmt_cmd_execute(&c, &rep, (volatile uint8_t *)r + HVM_OFF_DATA);
+	for (unsigned i = 0; i < 6; i++)
+		r->ret[i] = rep.ret[i];
+	for (unsigned i = 0; i < sizeof(rep.msg); i++)
+		r->ret_msg[i] = rep.msg[i];
+	r->status = rep.status;
+	r->vm_count = vm_count();
+	__atomic_store_n(&r->done_seq, req, __ATOMIC_RELEASE);
+}
+
+void mgmt_tick(void)
+{
+	volatile struct hvm_regs *r = mgmt_regs();
+	uint64_t now = timer_uptime_ns();
+	r->uptime_ns = now;
+	r->vm_count = vm_count();
+	mgmt_cmd_lock();
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		if (!vms[i].used)
+			continue;
+		vms[i].coop->hv_time_ns = now;
+		vm_publish_slot(&vms[i]);
+		vm_tick(&vms[i], now);
+	}
+	poll_command();
+	mgmt_cmd_unlock();
+	__atomic_store_n(&r->hv_ticks, r->hv_ticks + 1, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,23 @@
+/*
+ * mgmt.h - the management service (docs/mgmt-abi.md, include/hvmgmt.h):
+ * set-up of the management region, the service tick on the service CPU and
+ * the command lock. The accessors of the region's parts are region.h.
+ */
+#ifndef HV_MGMT_H
+#define HV_MGMT_H
+#include <stdint.h>
+#include "hvmgmt.h"
+#include "region.h"
+
+/* Zeroes the region and writes its identification; hv_state stays BOOTING. */
+void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64_t staging_size);
+/* Publishes READY with release ordering: the last step of boot (MGMT-010). */
+void mgmt_set_ready(void);
+/* One service tick: uptime, ticks, every VM slot, and at most one command. */
+void mgmt_tick(void);
+/* MGMT-214: held while a command runs (either transport) and while the tick
+ * supervises the VMs. Never taken by code a command calls. */
+void mgmt_cmd_lock(void);
+void mgmt_cmd_unlock(void);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * mgmt_backend.c - what the command decoder (mgmt_cmd.c) asks of hv-core: the
+ * VM table, the lifecycle operations of vm_life.c, images, statistics, fault
+ * records, console rings and the self-test result. The decoder has already
+ * checked the VM id, its state (MGMT-045) and the argument ranges.
+ */
+#include <string.h>
+#include "mgmt_cmd.h"
+#include "heap.h"
+#include "mgmt.h"
+#include "vm.h"
+#include "vm_life.h"
+#include "vmdef.h"
+#include "selftest.h"
+#include "sha256.h"
+#include "platform.h"
+#include "timer.h"
+#include "mmu.h"
+#include "fmt.h"
+#include "log.h"
+
+int mgmt_be_state(uint32_t id)
+{
+	return id < HVM_MAX_VMS && vms[id].used ? (int)vms[id].state : -1;
+}
+
+uint64_t mgmt_be_defined_mask(void)
+{
+	uint64_t m = 0;
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
+		if (vms[i].used)
+			m |= 1ull << i;
+	return m;
+}
+
+uint32_t mgmt_be_vm_count(void) { return vm_count(); }
+uint64_t mgmt_be_uptime_ns(void) { return timer_uptime_ns(); }
+void mgmt_be_heap_pages(uint64_t *free_pages, uint64_t *total_pages)
+{
+	*free_pages = heap_free_pages();
+	*total_pages = heap_total_pages();
+}
+uint64_t mgmt_be_staging_size(void) { return mgmt_staging_size(); }
+
+void mgmt_be_selftest(uint64_t *failed, uint64_t *run)
+{
+	*failed = selftest_failed_mask();
+	*run = selftest_checks_run();
+}
+
+enum hvm_status mgmt_be_define(const uint8_t *blob, size_t len, uint32_t *id, char *msg, unsigned mlen)
+{
+	return vmdef_define_blob(blob, len, id, msg, mlen);
+}
+
+enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg, char *msg,
+				  unsigned mlen)
+{
+	struct vm *vm = &vms[id];
+	enum hvm_status st;
+	switch (cmd) {
+	case HVM_CMD_UNDEFINE:
+		st = vm_op_undefine(vm, msg, mlen);
+		if (st == HVM_OK)
+			vm_forget_vmcfg(id);
+		return st;
+	case HVM_CMD_START:
+		if ((st = vmdef_check_peers(id, msg, mlen)) != HVM_OK)
+			return st;
+		return vm_op_start(vm, HVM_R_BOOTED, msg, mlen);
+	case HVM_CMD_SHUTDOWN:
+		return vm_op_shutdown(vm, arg[0], msg, mlen);
+	case HVM_CMD_DESTROY:
+		vm_op_destroy(vm, HVM_R_DESTROYED);
+		return HVM_OK;
+	case HVM_CMD_REBOOT:
+		return vm_op_reboot(vm, arg[0], msg, mlen); /* MGMT-044 */
+	case HVM_CMD_RESET:
+		return vm_op_restart(vm, HVM_R_RESET, msg, mlen);
+	case HVM_CMD_SUSPEND:
+		vm_op_suspend(vm);
+		return HVM_OK;
+	case HVM_CMD_RESUME:
+		vm_op_resume(vm);
+		return HVM_OK;
+	default:
+		hv_snprintf(msg, mlen, "command %u is not a lifecycle command", cmd);
+		return HVM_E_INTERNAL;
+	}
+}
+
+/* REQ-SAF-12: the staged bytes must have the configured digest before they
+ * replace the VM's image. START checks the store slot again, so a client that
+ * changes the staging area during the copy gains nothing. */
+enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint32_t index,
+				   char *msg, unsigned mlen)
+{
+	struct vm *vm = &vms[id];
+	const struct vm_config *c = &vm->cfg;
+	const struct vmcfg *vc = vm_vmcfg(id);
+	const uint8_t *src = (const uint8_t *)(uintptr_t)(mgmt_staging_base() + off);
+	int has_sha = c->has_sha256;
+	const uint8_t *want = c->image_sha256;
+	uint64_t size = has_sha ? c->image_size : c->image_max, max = c->image_max, slot = c->image_pa;
+	if (index == 1) {
+		if (!vc || !vc->boot.has_initrd) {
+			hv_snprintf(msg, mlen, "'%s' has no initrd in its configuration", c->name);
+			return HVM_E_BAD_ARG;
+		}
+		has_sha = 1;
+		want = vc->boot.initrd_sha256;
+		size = vc->boot.initrd_size;
+		max = c->initrd_max;
+		slot = c->initrd_pa;
+	}
+	if (len > max || (has_sha && len != size)) {
+		hv_snprintf(msg, mlen, "'%s': %lu bytes, the configuration says %lu", c->name,
+			    (unsigned long)len, (unsigned long)size);
+		return HVM_E_BAD_ARG;
+	}
+	if (has_sha) {
+		uint8_t d[32];
+		sha256(src, len, d);
+		if (memcmp(d, want, 32) != 0) {
+			hv_snprintf(msg, mlen, "'%s': staged %s SHA-256 differs from its configuration",
+				    c->name, index ? "initrd" : "image");
+			return HVM_E_HASH;
+		}
+	}
+	uint8_t *dst = (uint8_t *)(uintptr_t)slot;
+	if (dst != src)
+		memmove(dst, src, len);
+	dcache_clean_range(dst, len);
+	hv_log("vm %u '%s': %s of %lu bytes loaded into the store at 0x%lx", id, c->name,
+	       index ? "initrd" : "image", (unsigned long)len, (unsigned long)slot);
+	return HVM_OK;
+}
+
+void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
+{
+	struct vm *vm = &vms[id];
+	vm_publish_slot(vm); /* fresh heartbeat age */
+	spin_lock(&vm->lock);
+	s->magic = HVM_STATS_MAGIC;
+	s->version = HVM_STATS_VERSION;
+	s->size = sizeof(*s);
+	s->vm_id = id;
+	s->state = vm->state;
+	s->time_ns = timer_uptime_ns();
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++) {
+		s->cpu_time_ns += vm->vcpu[i].cpu_time_ns;
+		s->exits += vm->vcpu[i].exits;
+	}
+	for (unsigned i = 0; i < HVM_EXIT__COUNT; i++)
+		s->exits_by_class[i] = vm->stats.exits_by_class[i];
+	s->irqs_injected = vm->stats.irqs_injected;
+	s->faults = vm->fault_count;
+	s->faults_ignored = vm->stats.faults_ignored;
+	s->watchdog_expiries = vm->stats.watchdog_expiries;
+	s->restarts = vm->restart_count;
+	s->doorbells_sent = vm->stats.doorbells_sent;
+	s->doorbells_received = vm->stats.doorbells_received;
+	s->doorbells_denied = vm->stats.doorbells_denied;
+	s->heartbeat = vm->hb_last;
+	s->heartbeat_age_ns = s->time_ns - vm->hb_changed_ns;
+	spin_unlock(&vm->lock);
+}
+
+void mgmt_be_fault(uint32_t id, struct hvm_fault *out)
+{
+	struct vm *vm = &vms[id];
+	spin_lock(&vm->lock); /* fault records are written under vm->lock */
+	volatile struct hvm_fault *f = mgmt_fault(id);
+	for (unsigned i = 0; i < sizeof(*out); i++)
+		((uint8_t *)out)[i] = ((volatile uint8_t *)f)[i];
+	spin_unlock(&vm->lock);
+}
+
+enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *dst, uint64_t max,
+				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg,
+				unsigned mlen)
+{
+	volatile struct hvm_console *c = mgmt_console(id);
+	/* the guest's vCPUs write the ring meanwhile (console_putc): without
+	 * the console lock a writer lapping the copy would overwrite bytes
+	 * between their being counted and their being copied (MGMT-170) */
+	spin_lock(&vms[id].console_lock);
+	uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+	if (from > head) {
+		spin_unlock(&vms[id].console_lock);
+		hv_snprintf(msg, mlen, "position %lu is beyond the %lu bytes written", (unsigned long)from,
+			    (unsigned long)head);
+		return HVM_E_BAD_ARG;
+	}
+	uint64_t oldest = head > HVM_CONSOLE_SIZE ? head - HVM_CONSOLE_SIZE : 0;
+	*lost = from < oldest ? oldest - from : 0;
+	uint64_t pos = from + *lost;
+	uint64_t n = head - pos;
+	if (n > max)
+		n = max;
+	for (uint64_t i = 0; i < n; i++)
+		dst[i] = c->buf[(pos + i) % HVM_CONSOLE_SIZE];
+	spin_unlock(&vms[id].console_lock);
+	*count = n;
+	*next = pos + n;
+	return HVM_OK;
+}

@@ -1,0 +1,32 @@
+/*
+ * events.c - the event ring (MGMT-130, MGMT-140). Entry (seq % count) holds
+ * event number seq; its seq field is written last with release ordering, then
+ * ev_head. A writer that laps a reader's ev_ack counts the loss in ev_overflow.
+ */
+#include "region.h"
+#include "spinlock.h"
+#include "timer.h"
+
+static spinlock_t events_lock;
+
+uint64_t events_append(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason)
+{
+	volatile struct hvm_regs *r = mgmt_regs();
+	volatile struct hvm_event *ring =
+		(volatile struct hvm_event *)((volatile uint8_t *)r + HVM_OFF_EVENTS);
+	spin_lock(&events_lock);
+	uint64_t seq = r->ev_head;
+	uint64_t ack = __atomic_load_n(&r->ev_ack, __ATOMIC_ACQUIRE);
+	if (seq >= HVM_EVENT_COUNT && seq - HVM_EVENT_COUNT >= ack)
+		r->ev_overflow = r->ev_overflow + 1;
+	volatile struct hvm_event *e = &ring[seq % HVM_EVENT_COUNT];
+	e->time_ns = timer_uptime_ns();
+	e->type = type;
+	e->vm_id = vm_id;
+	e->detail = detail;
+	e->reason = reason;
+	__atomic_store_n(&e->seq, seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->ev_head, seq + 1, __ATOMIC_RELEASE);
+	spin_unlock(&events_lock);
+	return seq;
+}

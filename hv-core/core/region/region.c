@@ -1,0 +1,55 @@
+/*
+ * region.c - where the management region lies, and the accessors of its parts
+ * (docs/mgmt-abi.md, include/hvmgmt.h).
+ */
+#include "region.h"
+
+static volatile uint8_t *region;
+/* hv-core's own copy of the staging area: hvm_regs.staging_base/size only
+ * publish it (see region.h) */
+static uint64_t staging_pa, staging_len;
+
+void mgmt_region_set(uint64_t base, uint64_t staging_base, uint64_t staging_size)
+{
+	region = (volatile uint8_t *)(uintptr_t)base;
+	staging_pa = staging_base;
+	staging_len = staging_size;
+}
+
+volatile struct hvm_regs *mgmt_regs(void) { return (volatile struct hvm_regs *)region; }
+
+uint64_t mgmt_staging_base(void) { return staging_pa; }
+
+uint64_t mgmt_staging_size(void) { return staging_len; }
+
+volatile struct hvm_vm_slot *mgmt_slot(uint32_t id) { return HVM_SLOT_AT(region, id); }
+
+volatile struct hvm_fault *mgmt_fault(uint32_t id)
+{
+	return (volatile struct hvm_fault *)(region + HVM_OFF_FAULTS + id * sizeof(struct hvm_fault));
+}
+
+void mgmt_fault_header(volatile struct hvm_fault *f)
+{
+	f->magic = HVM_FAULT_MAGIC; /* MGMT-162 */
+	f->version = HVM_FAULT_VERSION;
+	f->size = sizeof(struct hvm_fault);
+}
+
+volatile struct hvm_console *mgmt_console(uint32_t id)
+{
+	return (volatile struct hvm_console *)(region + HVM_OFF_CONSOLES + id * sizeof(struct hvm_console));
+}
+
+/* MGMT-150: a slot whose VM was undefined reads defined = 0, everything zero. */
+void mgmt_clear_slot(uint32_t id)
+{
+	volatile struct hvm_vm_slot *s = mgmt_slot(id);
+	uint32_t gen = s->gen;
+	__atomic_store_n(&s->gen, gen | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (unsigned i = 4; i < sizeof(*s); i++)
+		((volatile uint8_t *)s)[i] = 0;
+	s->id = id;
+	__atomic_store_n(&s->gen, (gen | 1) + 1, __ATOMIC_RELEASE);
+}

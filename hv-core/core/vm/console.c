@@ -1,0 +1,41 @@
+/*
+ * console.c - per-VM console rings. head counts every byte ever written and is
+ * stored with release ordering after the byte, so a reader that loads head with
+ * acquire sees the bytes before it (MGMT-170).
+ */
+#include "console.h"
+#include "vm.h"
+#include "region.h"
+#include "log.h"
+
+void console_init(struct vm *vm)
+{
+	volatile struct hvm_console *c = mgmt_console(vm->id);
+	c->size = HVM_CONSOLE_SIZE;
+	c->vm_id = vm->id;
+	vm->line.len = 0;
+}
+
+static void flush_line(struct vm *vm)
+{
+	hv_log_guest_line(vm->cfg.name, vm->line.buf, vm->line.len);
+	vm->line.len = 0;
+}
+
+void console_putc(struct vm *vm, uint8_t ch)
+{
+	volatile struct hvm_console *c = mgmt_console(vm->id);
+	spin_lock(&vm->console_lock);
+	uint64_t head = c->head;
+	c->buf[head % HVM_CONSOLE_SIZE] = ch;
+	__atomic_store_n(&c->head, head + 1, __ATOMIC_RELEASE);
+	if (ch == '\n') {
+		flush_line(vm);
+	} else if (ch != '\r') {
+		/* non-printable bytes are shown as '.' on the physical UART only */
+		vm->line.buf[vm->line.len++] = (ch >= 0x20 && ch < 0x7F) ? (char)ch : '.';
+		if (vm->line.len == sizeof(vm->line.buf) - 1)
+			flush_line(vm);
+	}
+	spin_unlock(&vm->console_lock);
+}

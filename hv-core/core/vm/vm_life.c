@@ -1,0 +1,691 @@
+/*
+ * vm_life.c - a VM's life after it is defined: boot from the image store, the
+ * management lifecycle operations (start, shutdown, destroy, reboot, reset,
+ * suspend, resume, undefine), the fault policy (REQ-SAF-01, REQ-SAF-18,
+ * REQ-SAF-20, REQ-SAF-22) and the per-tick supervision (shutdown timeouts,
+ * watchdog, deferred boots).
+ *
+ * Who does what. Lifecycle operations run on the service CPU; they never touch
+ * a running vCPU's registers. They set a request in struct vm (v->run = 0 to
+ * stop, vm->paused to hold, vm->pending_boot to boot again) and kick the vCPU's
+ * physical CPU with SGI 0. A physical interrupt always traps a running guest to
+ * EL2 (HCR_EL2.IMO), even one that masks its own interrupts, so the vCPU acts
+ * on the request at its very next exit (vm_vcpu_check()). A vCPU that stops
+ * "parks": it clears its bit in vm->live_mask and returns its CPU to the idle
+ * loop on a fresh stack. Memory of a VM is reloaded only when live_mask is 0,
+ * i.e. no vCPU can be executing its code (REQ-SAF-19).
+ *
+ * Faults are decided on the CPU where they happen: the faulting vCPU records
+ * the context (MGMT-160), applies the policy, and for stop/restart parks
+ * itself after asking the VM's other vCPUs to stop. A restart is completed by
+ * the service tick once every vCPU has parked. Neither path waits for hv-agent.
+ */
+#include <string.h>
+#include "vm.h"
+#include "cpu.h"
+#include "region.h"
+#include "heartbeat.h"
+#include "trap.h"
+#include "timer.h"
+#include "sysregs.h"
+#include "mmu.h"
+#include "sha256.h"
+#include "log.h"
+#include "fmt.h"
+#include "vcpu.h"
+#include "vgic.h"
+#include "ipi.h"
+#include "vm_life.h"
+#include "hvvmconfig.h"
+#include "guest_boot.h"
+#include "stage2.h"
+
+#define IMAGE_MAGIC 0x644D5241u /* "ARM\x64" at 0x38 of an arm64 Image */
+
+extern uint8_t hv_stacks[HV_MAX_CPUS][HV_STACK_SIZE];
+
+static const char *const fault_names[] = {
+	"none", "stage-2 abort (access outside its memory)", "trapped instruction not emulated",
+	"watchdog (heartbeat missed)", "guest-reported fault", "forbidden hypercall",
+};
+
+static const char *fault_name(uint32_t kind)
+{
+	return kind < sizeof(fault_names) / sizeof(fault_names[0]) ? fault_names[kind] : "fault";
+}
+
+/* ---- kicking and parking ------------------------------------------------- */
+
+/* Makes every vCPU of vm trap to EL2 soon: IPI_KICK to its CPU. A physical
+ * interrupt traps the guest even while it masks its own interrupts. */
+void vm_kick(struct vm *vm)
+{
+	uint32_t self = cpu_index();
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+		if (vm->vcpu[i].pcpu != self)
+			ipi_send(vm->vcpu[i].pcpu, IPI_KICK);
+}
+
+/* Gives this CPU back to the idle loop on a fresh stack: the frames below (a
+ * trap from the guest) are abandoned with the guest context, so any number of
+ * stops and restarts never deepens the stack. */
+static void __attribute__((noreturn)) park_cpu(void)
+{
+	uintptr_t top = (uintptr_t)&hv_stacks[cpu_index()][0] + HV_STACK_SIZE;
+	write_sysreg(hcr_el2, 0);
+	isb();
+	__asm__ volatile("mov sp, %0\n\tb cpu_idle" : : "r"(top) : "memory");
+	__builtin_unreachable();
+}
+
+static void __attribute__((noreturn)) park_vcpu(struct vcpu *v)
+{
+	vgic_vcpu_stop(v);
+	__atomic_and_fetch(&v->vm->live_mask, ~(1u << v->id), __ATOMIC_SEQ_CST);
+	park_cpu();
+}
+
+void vm_vcpu_entering(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	/* Dekker with stop_vcpus(): set live, then look at run; the stopper
+	 * clears run, then looks at live. One of the two sees the other. */
+	__atomic_or_fetch(&vm->live_mask, 1u << v->id, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&v->run, __ATOMIC_SEQ_CST))
+		park_vcpu(v);
+}
+
+/* Exit classes counted in GET_STATS (struct hvm_stats.exits_by_class). */
+static uint32_t exit_class(uint32_t kind, uint64_t esr)
+{
+	if (kind == VM_EXIT_IRQ)
+		return HVM_EXIT_IRQ;
+	if (kind == VM_EXIT_SERROR)
+		return HVM_EXIT_OTHER;
+	switch (ESR_EC(esr)) {
+	case EC_WFX: return HVM_EXIT_WFX;
+	case EC_HVC64: return HVM_EXIT_HVC;
+	case EC_SMC64: return HVM_EXIT_SMC;
+	case EC_DABT_LOW: return HVM_EXIT_DABT;
+	case EC_IABT_LOW: return HVM_EXIT_IABT;
+	case EC_SYSREG: return HVM_EXIT_SYSREG;
+	default: return HVM_EXIT_OTHER;
+	}
+}
+
+void vm_vcpu_check(struct vcpu *v, uint32_t kind, uint64_t esr)
+{
+	struct vm *vm = v->vm;
+	__atomic_add_fetch(&vm->stats.exits_by_class[exit_class(kind, esr)], 1, __ATOMIC_RELAXED);
+	for (;;) {
+		if (!__atomic_load_n(&v->run, __ATOMIC_SEQ_CST))
+			park_vcpu(v);
+		if (!__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE))
+			return;
+		/* SUSPEND: the vCPU does not run until RESUME or DESTROY kicks it */
+		timer_sleep_until(timer_count() + timer_ns_to_count(10000000ull));
+	}
+}
+
+/* Clears run for every vCPU and kicks them; they park at their next exit. */
+static void stop_vcpus(struct vm *vm)
+{
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+		__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
+	vm_kick(vm);
+}
+
+/* Every change of state ends a pending REBOOT request (MGMT-044): the guest
+ * rebooted, or something else (SUSPEND, SHUTDOWN, DESTROY, RESET, a fault)
+ * took over, and hv-core no longer forces the reboot. */
+static void set_state(struct vm *vm, uint32_t state, uint32_t reason)
+{
+	vm->reboot_deadline_ns = 0;
+	vm->state = state;
+	vm->reason = reason;
+}
+
+/* ---- images and boot --------------------------------------------------------- */
+
+/* Where the image lies, how many bytes to copy and where to: validated against
+ * the VM's memory, and its digest checked (REQ-SAF-12). Changes nothing. */
+static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_off, uint64_t *entry,
+				  char *msg, unsigned len)
+{
+	const struct vm_config *c = &vm->cfg;
+	const uint8_t *img = (const uint8_t *)(uintptr_t)c->image_pa;
+	if (c->entry_ipa == 0) {
+		uint32_t magic;
+		uint64_t text_offset, image_size;
+		memcpy(&magic, img + 0x38, 4);
+		memcpy(&text_offset, img + 0x08, 8);
+		memcpy(&image_size, img + 0x10, 8);
+		if (magic != IMAGE_MAGIC) {
+			hv_snprintf(msg, len, "'%s': no arm64 Image at 0x%lx in the image store", c->name,
+				    (unsigned long)c->image_pa);
+			return HVM_E_BAD_CONFIG;
+		}
+		*copy = image_size ? image_size : c->image_max;
+		if (*copy > c->image_max)
+			*copy = c->image_max;
+		*dst_off = text_offset;
+		*entry = c->mem_ipa + text_offset;
+	} else {
+		*copy = c->image_size;
+		*dst_off = c->load_ipa - c->mem_ipa;
+		*entry = c->entry_ipa;
+	}
+	if (*dst_off >= c->mem_size || *copy > c->mem_size - *dst_off || *copy > c->image_max) {
+		hv_snprintf(msg, len, "'%s': image (0x%lx bytes at offset 0x%lx) does not fit", c->name,
+			    (unsigned long)*copy, (unsigned long)*dst_off);
+		return HVM_E_BAD_CONFIG;
+	}
+	if (c->has_sha256) {
+		uint8_t d[32];
+		sha256(img, c->image_size, d);
+		if (memcmp(d, c->image_sha256, 32) != 0) {
+			hv_snprintf(msg, len, "'%s': image SHA-256 differs from the configuration",
+				    c->name);
+			return HVM_E_HASH;
+		}
+	}
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	if (vc && vc->boot.has_initrd) { /* REQ-SAF-12 for the initrd as well */
+		uint8_t d[32];
+		sha256((const void *)(uintptr_t)c->initrd_pa, vc->boot.initrd_size, d);
+		if (memcmp(d, vc->boot.initrd_sha256, 32) != 0) {
+			hv_snprintf(msg, len, "'%s': initrd SHA-256 differs from the configuration",
+				    c->name);
+			return HVM_E_HASH;
+		}
+	}
+	return HVM_OK;
+}
+
+static void coop_reset(struct vm *vm)
+{
+	volatile struct hvg_coop_page *c = vm->coop;
+	memset((void *)c, 0, sizeof(*c));
+	c->major = HVG_COOP_MAJOR;
+	c->minor = HVG_COOP_MINOR;
+	c->size = sizeof(struct hvg_coop_page);
+	c->vm_id = vm->id;
+	c->watchdog_ms = vm->cfg.watchdog_ms;
+	c->hv_time_ns = timer_uptime_ns();
+	__atomic_store_n(&c->magic, HVG_COOP_MAGIC, __ATOMIC_RELEASE);
+	dcache_clean_range((const void *)c, sizeof(*c));
+}
+
+/* Loads the image into clean memory and hands vCPU 0 to its CPU. Only with no
+ * vCPU live. Secondary vCPUs wait for the guest's PSCI CPU_ON. */
+static enum hvm_status boot_now(struct vm *vm, char *msg, unsigned len)
+{
+	uint64_t copy, off, entry;
+	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
+	if (st != HVM_OK)
+		return st;
+	const struct vm_config *c = &vm->cfg;
+	/* REQ-SAF-19: a VM starts from clean memory, nothing left from an earlier run */
+	uint8_t *ram = (uint8_t *)(uintptr_t)c->mem_pa;
+	memset(ram, 0, c->mem_size);
+	memcpy(ram + off, (const void *)(uintptr_t)c->image_pa, copy);
+	uint64_t x0 = 0; /* device tree, initrd, fresh vGIC (guest_boot.c) */
+	st = guest_boot_prepare(vm, c->mem_ipa + off, copy, &x0, msg, len);
+	if (st != HVM_OK)
+		return st;
+	dcache_clean_range(ram, c->mem_size);
+	/* The image is new instructions at addresses another VM (or an earlier run of
+	 * this one) may have executed: invalidate every CPU's instruction cache to the
+	 * point of unification before any vCPU of this VM fetches from it. */
+	__asm__ volatile("dsb ish\n\tic ialluis\n\tdsb ish\n\tisb" : : : "memory");
+	coop_reset(vm);
+	vm->entry_ipa = entry;
+	spin_lock(&vm->lock);
+	heartbeat_reset(vm, timer_uptime_ns());
+	spin_unlock(&vm->lock);
+	struct vcpu *v = &vm->vcpu[0];
+	v->entry = entry;
+	v->x0 = x0; /* IPA of its device tree */
+	__atomic_store_n(&v->run, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&pcpus[v->pcpu].vcpu, v, __ATOMIC_RELEASE);
+	if (v->pcpu != cpu_index())
+		ipi_send(v->pcpu, IPI_WAKE);
+	hv_log("vm %u '%s' booting at IPA 0x%lx (%lu bytes from 0x%lx)", vm->id, c->name,
+	       (unsigned long)entry, (unsigned long)copy, (unsigned long)c->image_pa);
+	return HVM_OK;
+}
+
+/* Boots now, or once the vCPUs of the previous run have parked. */
+static enum hvm_status boot_or_defer(struct vm *vm, char *msg, unsigned len)
+{
+	if (__atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) == 0)
+		return boot_now(vm, msg, len);
+	uint64_t copy, off, entry;
+	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
+	if (st == HVM_OK)
+		vm->pending_boot = 1;
+	return st;
+}
+
+/* ---- management operations (service CPU; the decoder checked MGMT-045) ------ */
+
+static void publish_event(struct vm *vm, uint32_t ev, uint32_t detail)
+{
+	vm_publish_slot(vm);
+	events_append(ev, vm->id, detail, vm->reason);
+}
+
+enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned len)
+{
+	if (mgmt_regs()->selftest_failed && vm->selftest_blocked) {
+		hv_snprintf(msg, len, "'%s': a boot self-test it depends on failed", vm->cfg.name);
+		return HVM_E_SELFTEST;
+	}
+	uint64_t copy, off, entry;
+	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
+	if (st != HVM_OK)
+		return st; /* refused: nothing changed */
+	/* the state is RUNNING before a vCPU can run: a guest that faults at once
+	 * must find it so, or its CRASHED would be overwritten */
+	vm->paused = 0;
+	set_state(vm, HVM_VM_RUNNING, reason);
+	publish_event(vm, HVM_EV_STARTED, 0);
+	st = boot_or_defer(vm, msg, len);
+	if (st != HVM_OK) {
+		set_state(vm, HVM_VM_SHUTOFF, HVM_R_FAILED);
+		publish_event(vm, HVM_EV_STOPPED, 0);
+	}
+	return st;
+}
+
+enum hvm_status vm_start(struct vm *vm, char *msg, unsigned msglen)
+{
+	if (vm->state != HVM_VM_SHUTOFF && vm->state != HVM_VM_CRASHED) {
+		hv_snprintf(msg, msglen, "'%s' is not shut off or crashed", vm->cfg.name);
+		return HVM_E_STATE;
+	}
+	return vm_op_start(vm, HVM_R_BOOTED, msg, msglen);
+}
+
+void vm_op_destroy(struct vm *vm, uint32_t reason)
+{
+	stop_vcpus(vm);
+	vm->paused = 0;
+	vm->pending_boot = 0;
+	set_state(vm, HVM_VM_SHUTOFF, reason);
+	publish_event(vm, HVM_EV_STOPPED, 0);
+	hv_log("vm %u '%s' shut off (reason %u)", vm->id, vm->cfg.name, reason);
+}
+
+/* The time a guest gets to answer SHUTDOWN (MGMT-046) or REBOOT (MGMT-044):
+ * 0 means the default, above the maximum is refused. */
+static enum hvm_status answer_timeout(const char *cmd, const char *clause, uint64_t *timeout_ms,
+				      char *msg, unsigned len)
+{
+	if (*timeout_ms == 0)
+		*timeout_ms = VM_SHUTDOWN_DEFAULT_MS;
+	if (*timeout_ms > VM_SHUTDOWN_MAX_MS) {
+		hv_snprintf(msg, len, "%s: timeout %lu ms is above %u ms (%s)", cmd,
+			    (unsigned long)*timeout_ms, VM_SHUTDOWN_MAX_MS, clause);
+		return HVM_E_BAD_ARG;
+	}
+	return HVM_OK;
+}
+
+enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len)
+{
+	enum hvm_status st = answer_timeout("SHUTDOWN", "MGMT-046", &timeout_ms, msg, len);
+	if (st != HVM_OK)
+		return st;
+	volatile struct hvg_coop_page *c = vm->coop;
+	vm->shutdown_seq = c->hv_request_seq + 1;
+	c->hv_request = HVG_REQ_SHUTDOWN;
+	__atomic_store_n(&c->hv_request_seq, vm->shutdown_seq, __ATOMIC_RELEASE); /* GABI: REQ-SAF-21 */
+	vm->shutdown_deadline_ns = timer_uptime_ns() + timeout_ms * 1000000ull;
+	vm->paused = 0; /* a paused guest must run to shut down */
+	set_state(vm, HVM_VM_SHUTDOWN, HVM_R_USER);
+	publish_event(vm, HVM_EV_SHUTDOWN, (uint32_t)timeout_ms);
+	vm_kick(vm);
+	return HVM_OK;
+}
+
+/* REBOOT is graceful (MGMT-044, GABI-025): the guest is asked through its
+ * cooperation page and restarts itself (PSCI SYSTEM_RESET, vm_guest_reset()).
+ * The VM stays RUNNING meanwhile; vm_tick() resets it at the deadline, so a
+ * guest that never answers (no cooperation support) is rebooted all the same. */
+enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len)
+{
+	enum hvm_status st = answer_timeout("REBOOT", "MGMT-044", &timeout_ms, msg, len);
+	if (st != HVM_OK)
+		return st;
+	uint64_t copy, off, entry;
+	st = image_plan(vm, &copy, &off, &entry, msg, len);
+	if (st != HVM_OK)
+		return st; /* the fallback could not boot it: refuse now, change nothing */
+	volatile struct hvg_coop_page *c = vm->coop;
+	uint32_t seq = c->hv_request_seq + 1;
+	c->hv_request = HVG_REQ_REBOOT;
+	__atomic_store_n(&c->hv_request_seq, seq, __ATOMIC_RELEASE);
+	dcache_clean_range((const void *)c, sizeof(*c));
+	vm->reboot_deadline_ns = timer_uptime_ns() + timeout_ms * 1000000ull;
+	vm_kick(vm);
+	hv_log("vm %u '%s': reboot requested (%lu ms to answer)", vm->id, vm->cfg.name,
+	       (unsigned long)timeout_ms);
+	return HVM_OK;
+}
+
+enum hvm_status vm_op_restart(struct vm *vm, uint32_t reason, char *msg, unsigned len)
+{
+	uint64_t copy, off, entry;
+	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
+	if (st != HVM_OK)
+		return st;
+	stop_vcpus(vm);
+	vm->paused = 0;
+	vm->pending_boot = 1; /* completed by vm_tick() once the vCPUs parked */
+	set_state(vm, HVM_VM_RUNNING, reason);
+	publish_event(vm, HVM_EV_STARTED, 0);
+	return HVM_OK;
+}
+
+void vm_op_suspend(struct vm *vm)
+{
+	__atomic_store_n(&vm->paused, 1, __ATOMIC_RELEASE);
+	vm_kick(vm);
+	set_state(vm, HVM_VM_PAUSED, HVM_R_USER);
+	publish_event(vm, HVM_EV_SUSPENDED, 0);
+}
+
+void vm_op_resume(struct vm *vm)
+{
+	spin_lock(&vm->lock);
+	heartbeat_reset_age(vm, timer_uptime_ns()); /* paused time is not a missed heartbeat */
+	spin_unlock(&vm->lock);
+	__atomic_store_n(&vm->paused, 0, __ATOMIC_RELEASE);
+	vm_kick(vm);
+	set_state(vm, HVM_VM_RUNNING, HVM_R_USER);
+	publish_event(vm, HVM_EV_RESUMED, 0);
+}
+
+enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len)
+{
+	/* a VM just stopped may still have a vCPU on its way out: the kick makes
+	 * that a matter of microseconds, so wait for it, bounded */
+	uint64_t until = timer_count() + timer_ns_to_count(200000000ull);
+	while (__atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) != 0 && timer_count() < until)
+		__asm__ volatile("yield");
+	if (__atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) != 0) {
+		hv_snprintf(msg, len, "'%s' is still stopping its vCPUs; try again", vm->cfg.name);
+		return HVM_E_STATE;
+	}
+	uint32_t id = vm->id;
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++) {
+		struct pcpu *p = &pcpus[vm->vcpu[i].pcpu];
+		if (__atomic_load_n(&p->vcpu, __ATOMIC_ACQUIRE) == &vm->vcpu[i])
+			__atomic_store_n(&p->vcpu, NULL, __ATOMIC_RELEASE);
+	}
+	hv_log("vm %u '%s' undefined", id, vm->cfg.name);
+	spin_lock(&vm->lock); /* a peer's doorbell in progress finishes first */
+	vm->used = 0;
+	spin_unlock(&vm->lock);
+	stage2_destroy(&vm->s2); /* its table pages back to the heap: no leak per cycle */
+	mgmt_clear_slot(id);
+	events_append(HVM_EV_UNDEFINED, id, 0, HVM_R_UNKNOWN);
+	return HVM_OK;
+}
+
+/* ---- faults ------------------------------------------------------------------ */
+
+/* MGMT-052: a fault that leaves the VM running (policy ignore, a guest
+ * report) appends its FAULT/WATCHDOG event and logs its line at most once per
+ * VM and fault kind per FAULT_EVENT_GAP_NS, so a guest faulting or reporting in
+ * a loop can neither push other VMs' events out of the ring nor hold the log.
+ * Every occurrence is still counted (fault_count, faults_ignored) and written
+ * to the fault record. The next event of that kind carries the number left
+ * unreported in detail bits 8..31 (HVM_EV_FAULT_SUPPRESSED). A fault that
+ * stops or restarts the VM is always reported. Caller holds vm->lock.
+ * Returns 1 when the event is due, with *quiet = occurrences not reported. */
+#define FAULT_EVENT_GAP_NS 100000000ull
+
+static int fault_event_due(struct vm *vm, uint32_t kind, int always, uint64_t now, uint32_t *quiet)
+{
+	uint32_t k = kind < VM_FAULT_KINDS ? kind : 0;
+	*quiet = 0;
+	if (!always && vm->fault_ev_ns[k] && now - vm->fault_ev_ns[k] < FAULT_EVENT_GAP_NS) {
+		if (vm->fault_ev_quiet[k] < HVM_EV_FAULT_SUPPRESSED_MAX)
+			vm->fault_ev_quiet[k]++;
+		return 0;
+	}
+	*quiet = vm->fault_ev_quiet[k];
+	vm->fault_ev_quiet[k] = 0;
+	vm->fault_ev_ns[k] = now ? now : 1;
+	return 1;
+}
+
+/* Fills the fault record (MGMT-160) with the gen protocol; caller holds vm->lock.
+ * f may be NULL (watchdog: no guest context is at hand on the service CPU).
+ * With emit 0 (MGMT-052) no event is appended and seq keeps naming the last
+ * event of that kind. */
+static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, uint32_t kind,
+			 uint64_t esr, uint32_t action, uint32_t event_type, uint32_t detail, int emit)
+{
+	volatile struct hvm_fault *r = mgmt_fault(vm->id);
+	uint32_t k = kind < VM_FAULT_KINDS ? kind : 0;
+	uint32_t gen = r->gen;
+	__atomic_store_n(&r->gen, gen | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	mgmt_fault_header(r);
+	r->kind = kind;
+	r->time_ns = timer_uptime_ns();
+	r->vcpu = v ? v->id : 0;
+	r->action = action;
+	r->esr = esr;
+	r->far = f ? read_sysreg(far_el2) : 0;
+	r->hpfar = f ? read_sysreg(hpfar_el2) : 0;
+	r->elr = f ? f->elr : 0;
+	r->spsr = f ? f->spsr : 0;
+	r->sp_el1 = f ? read_sysreg(sp_el1) : 0;
+	for (unsigned i = 0; i < 31; i++)
+		r->x[i] = f ? f->x[i] : 0;
+	if (emit)
+		vm->fault_ev_seq[k] = events_append(event_type, vm->id, detail, vm->reason);
+	r->seq = vm->fault_ev_seq[k];
+	__atomic_store_n(&r->gen, (gen | 1) + 1, __ATOMIC_RELEASE);
+}
+
+/* REQ-SAF-20 (VMCFG-025): a restart is allowed while fewer than restart_max
+ * restarts happened in the last restart_window_ms. Caller holds vm->lock. */
+static int restart_allowed(struct vm *vm, uint64_t now)
+{
+	uint32_t max = vm->cfg.restart_max;
+	if (max > VM_RESTART_RING)
+		max = VM_RESTART_RING;
+	uint64_t window = (uint64_t)vm->cfg.restart_window_ms * 1000000ull;
+	uint32_t recent = 0;
+	for (uint32_t i = 0; i < VM_RESTART_RING && i < vm->restart_ring; i++) {
+		uint64_t t = vm->restart_times[i];
+		if (t && now - t < window)
+			recent++;
+	}
+	if (recent >= max)
+		return 0;
+	vm->restart_times[vm->restart_ring % VM_RESTART_RING] = now;
+	vm->restart_ring++;
+	return 1;
+}
+
+/* Applies the fault policy to vm; returns the action taken (HVM_ACT_*). The
+ * caller parks the faulting vCPU for STOP and RESTART. */
+static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f, uint32_t kind,
+			     uint64_t esr)
+{
+	uint64_t now = timer_uptime_ns();
+	uint32_t fault_ev = kind == HVM_F_WATCHDOG ? HVM_EV_WATCHDOG : HVM_EV_FAULT;
+	uint32_t action, lifecycle_ev = 0, quiet;
+	spin_lock(&vm->lock);
+	vm->fault_count++;
+	if (kind == HVM_F_WATCHDOG)
+		vm->stats.watchdog_expiries++;
+	if (vm->cfg.fault_policy == VM_FP_IGNORE) {
+		action = HVM_ACT_IGNORE;
+		vm->stats.faults_ignored++;
+	} else if (vm->cfg.fault_policy == VM_FP_RESTART && restart_allowed(vm, now)) {
+		action = HVM_ACT_RESTART;
+		vm->restart_count++;
+		for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+			__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
+		vm->paused = 0;
+		vm->pending_boot = 1;
+		set_state(vm, HVM_VM_RUNNING, HVM_R_RESTARTED);
+		lifecycle_ev = HVM_EV_RESTARTED;
+	} else {
+		action = vm->cfg.fault_policy == VM_FP_RESTART ? HVM_ACT_BUDGET_STOP : HVM_ACT_STOP;
+		for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+			__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
+		vm->paused = 0;
+		vm->pending_boot = 0;
+		set_state(vm, HVM_VM_CRASHED, kind == HVM_F_WATCHDOG ? HVM_R_WATCHDOG : HVM_R_CRASHED);
+		lifecycle_ev = HVM_EV_CRASHED;
+	}
+	int emit = fault_event_due(vm, kind, action != HVM_ACT_IGNORE, now, &quiet);
+	record_fault(vm, v, f, kind, esr, action, fault_ev, kind | quiet << HVM_EV_FAULT_SUPPRESSED_SHIFT,
+		     emit);
+	if (lifecycle_ev)
+		events_append(lifecycle_ev, vm->id,
+			      lifecycle_ev == HVM_EV_RESTARTED ? vm->restart_count : kind, vm->reason);
+	spin_unlock(&vm->lock);
+	/* MGMT-052, MGMT-150: an ignored fault republishes the VM's status slot
+	 * only with its (rate-limited) event; the service tick refreshes
+	 * fault_count every tick anyway. Rewriting the slot on every fault of a
+	 * guest faulting in a loop kept it odd or changing nearly all the time,
+	 * so hv-agent (and any reader of the gen protocol) could not get a
+	 * consistent copy of it, nor of the whole slot table, while it lasted. */
+	if (emit || action != HVM_ACT_IGNORE)
+		vm_publish_slot(vm);
+	if (action != HVM_ACT_IGNORE)
+		vm_kick(vm);
+	static const char *const act_names[] = { "recorded", "ignored", "VM stopped", "VM restarting",
+						 "restart budget exhausted, VM stopped" };
+	if (emit)
+		hv_log("vm %u '%s' FAULT: %s (ESR 0x%lx, ELR 0x%lx): %s (%u more not reported)",
+		       vm->id, vm->cfg.name, fault_name(kind), (unsigned long)esr,
+		       (unsigned long)(f ? f->elr : 0), action < 5 ? act_names[action] : "?", quiet);
+	return action;
+}
+
+void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr)
+{
+	/* REQ-SAF-01/22: contain and record it here, without waiting for the agent */
+	uint32_t action = apply_policy(v->vm, v, f, kind, esr);
+	if (action != HVM_ACT_IGNORE)
+		park_vcpu(v);
+	/* ignore: step over the faulting instruction (an SError has none) */
+	if (kind == HVM_F_STAGE2_ABORT || kind == HVM_F_UNDEF_TRAP) {
+		uint32_t ec = ESR_EC(esr);
+		if (ec != 0x2F) /* not an SError */
+			f->elr += (esr & ESR_IL) ? 4 : 2;
+	}
+}
+
+void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code)
+{
+	struct vm *vm = v->vm;
+	uint32_t quiet;
+	spin_lock(&vm->lock);
+	vm->fault_count++;
+	/* MGMT-052, GABI-033: a guest reporting in a loop is rate-limited */
+	int emit = fault_event_due(vm, HVM_F_GUEST_REPORT, 0, timer_uptime_ns(), &quiet);
+	record_fault(vm, v, f, HVM_F_GUEST_REPORT, read_sysreg(esr_el2), HVM_ACT_NONE, HVM_EV_FAULT,
+		     HVM_F_GUEST_REPORT | quiet << HVM_EV_FAULT_SUPPRESSED_SHIFT, emit);
+	spin_unlock(&vm->lock);
+	if (emit)
+		hv_log("vm %u '%s' reports fault code 0x%lx (%u more reports not logged)", vm->id,
+		       vm->cfg.name, (unsigned long)code, quiet);
+}
+
+/* The guest ended its run (PSCI SYSTEM_RESET or SYSTEM_OFF): every vCPU stops,
+ * the VM takes state for reason, to boot again when pending_boot is set, and
+ * the change is published. Called with vm->lock held; releases it. */
+static void guest_ended(struct vm *vm, int pending_boot, uint32_t state, uint32_t event,
+			uint32_t reason)
+{
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+		__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
+	vm->paused = 0;
+	vm->pending_boot = pending_boot;
+	set_state(vm, state, reason);
+	events_append(event, vm->id, 0, reason);
+	spin_unlock(&vm->lock);
+	vm_publish_slot(vm);
+	vm_kick(vm);
+}
+
+void vm_guest_reset(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	spin_lock(&vm->lock);
+	if (vm->state == HVM_VM_SHUTDOWN) {
+		/* a guest answering a SHUTDOWN request with a reboot is off:
+		 * what was asked for is a VM that stops (MGMT-046) */
+		spin_unlock(&vm->lock);
+		vm_guest_poweroff(v);
+	}
+	/* vm_tick() boots it once every vCPU has parked */
+	guest_ended(vm, 1, HVM_VM_RUNNING, HVM_EV_STARTED, HVM_R_REBOOTED);
+	hv_log("vm %u '%s' reset by the guest (PSCI SYSTEM_RESET): booting again", vm->id, vm->cfg.name);
+	park_vcpu(v);
+}
+
+void vm_guest_poweroff(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	spin_lock(&vm->lock);
+	guest_ended(vm, 0, HVM_VM_SHUTOFF, HVM_EV_STOPPED, HVM_R_SHUTDOWN);
+	hv_log("vm %u '%s' powered off", vm->id, vm->cfg.name);
+	park_vcpu(v);
+}
+
+/* ---- service tick ---------------------------------------------------------------- */
+
+void vm_tick(struct vm *vm, uint64_t now)
+{
+	char msg[96];
+	if (vm->pending_boot && __atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) == 0) {
+		vm->pending_boot = 0;
+		if (boot_now(vm, msg, sizeof(msg)) != HVM_OK) {
+			hv_log("vm %u '%s' could not boot: %s", vm->id, vm->cfg.name, msg);
+			set_state(vm, HVM_VM_SHUTOFF, HVM_R_FAILED);
+			publish_event(vm, HVM_EV_STOPPED, 0);
+		}
+		return;
+	}
+	if (vm->state == HVM_VM_SHUTDOWN) {
+		volatile struct hvg_coop_page *c = vm->coop;
+		if (c->guest_state == HVG_GS_READY_FOR_OFF && c->guest_ack_seq == vm->shutdown_seq) {
+			hv_log("vm %u '%s' is ready for off", vm->id, vm->cfg.name);
+			vm_op_destroy(vm, HVM_R_SHUTDOWN);
+		} else if (now >= vm->shutdown_deadline_ns) {
+			hv_log("vm %u '%s' did not shut down in time: destroyed", vm->id, vm->cfg.name);
+			vm_op_destroy(vm, HVM_R_DESTROYED);
+		}
+		return;
+	}
+	/* MGMT-044: a REBOOT the guest did not carry out in time */
+	if (vm->reboot_deadline_ns && (vm->state == HVM_VM_RUNNING || vm->state == HVM_VM_BLOCKED) &&
+	    now >= vm->reboot_deadline_ns) {
+		hv_log("vm %u '%s' did not reboot in time: reset", vm->id, vm->cfg.name);
+		if (vm_op_restart(vm, HVM_R_REBOOTED, msg, sizeof(msg)) != HVM_OK) {
+			hv_log("vm %u '%s' could not boot: %s", vm->id, vm->cfg.name, msg);
+			vm_op_destroy(vm, HVM_R_FAILED);
+		}
+		return;
+	}
+	/* REQ-SAF-13: the watchdog, only while the guest is supposed to run */
+	/* (hb_changed_ns may be a little after now: the slot refresh samples later) */
+	if (vm->state == HVM_VM_RUNNING && vm->cfg.watchdog_ms && !vm->pending_boot &&
+	    now > vm->hb_changed_ns &&
+	    now - vm->hb_changed_ns > (uint64_t)vm->cfg.watchdog_ms * 1000000ull) {
+		vm->hb_changed_ns = now; /* re-armed: an ignored expiry fires once per timeout */
+		apply_policy(vm, NULL, NULL, HVM_F_WATCHDOG, 0);
+	}
+}

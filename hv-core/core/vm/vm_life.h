@@ -1,0 +1,38 @@
+/*
+ * vm_life.h - lifecycle operations and fault containment of vm_life.c:
+ * what the management command decoder calls (after it checked the state
+ * machine of MGMT-045) and what the service tick runs for every VM.
+ */
+#ifndef HV_VM_LIFE_H
+#define HV_VM_LIFE_H
+#include <stdint.h>
+#include "hvmgmt.h"
+
+struct vm;
+
+/* Fault policies, numbered as vm-config.md (VMCFG-023) and hvm_vm_slot.fault_policy. */
+#define VM_FP_IGNORE  0
+#define VM_FP_STOP    1
+#define VM_FP_RESTART 2
+
+#define VM_SHUTDOWN_DEFAULT_MS 5000u   /* MGMT-046: SHUTDOWN with arg[0] = 0    */
+#define VM_SHUTDOWN_MAX_MS     600000u /* MGMT-046: larger timeouts are refused */
+#define VM_RESTART_RING        100u    /* VMCFG-025: restart-budget count max   */
+
+enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned len);
+void vm_op_destroy(struct vm *vm, uint32_t reason);
+enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len);
+/* RESET (reason RESET), and REBOOT's fallback (reason REBOOTED): boot again
+ * from the image at once. */
+enum hvm_status vm_op_restart(struct vm *vm, uint32_t reason, char *msg, unsigned len);
+/* REBOOT (MGMT-044, GABI-025): asks the guest through the cooperation page;
+ * after timeout_ms (0: VM_SHUTDOWN_DEFAULT_MS) the service tick resets it. */
+enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len);
+void vm_op_suspend(struct vm *vm);
+void vm_op_resume(struct vm *vm);
+enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len);
+/* Makes the VM's running vCPUs trap to EL2 so they see a request. */
+void vm_kick(struct vm *vm);
+/* Per service tick: deferred boots, shutdown and reboot timeouts, the watchdog. */
+void vm_tick(struct vm *vm, uint64_t now_ns);
+#endif
