@@ -7,7 +7,7 @@
  * (store vs hv-core, docs/reconcile.md), rpc (gRPC) and service (the hvmgr.v1
  * handlers).
  *
- * hv-agent is quality-managed software (DESIGN.md "Safety split"): it may stop
+ * hv-agent is quality-managed software (docs/architecture.md, "The parts"): it may stop
  * or restart at any moment without disturbing running VMs, and it starts even
  * when hv-core is not up yet, answering UNAVAILABLE with the reason until the
  * management region becomes valid.

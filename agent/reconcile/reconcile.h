@@ -1,6 +1,6 @@
 /*
  * reconcile.h - bringing hv-core to the state hv-agent's store describes
- * (REQ-PRD-04, DESIGN.md "Safety split": hv-agent may restart at any moment
+ * (REQ-PRD-04, docs/architecture.md, "The parts": hv-agent may restart at any moment
  * and, on start, reconciles what sqlite says with what hv-core reports).
  *
  * One pass compares the store's VMs with hv-core's status slots, matched by

@@ -1,12 +1,12 @@
 /*
  * rpc_server.h - hv-agent's RPC server: the one module that uses the gRPC C
- * core API (FACTS.md: it is not stable across gRPC versions, so it stays here).
+ * core API (docs/dependencies.md: it is not stable across gRPC versions, so it stays here).
  *
  * A server serves a table of methods on one or more listeners. Each listener is
  * one gRPC server object with its own completion queue and worker threads, so a
  * call always knows which listener it came through: the read-write unix
  * socket, the read-only unix socket (libvirt's split: authorization by socket
- * file permissions, FACTS.md), or TCP with mutual TLS (identity from the client
+ * file permissions, docs/security.md), or TCP with mutual TLS (identity from the client
  * certificate). Before a handler runs, the server asks the application's
  * authorize() callback, and decodes the request with the method's protobuf-c
  * descriptor: handlers see typed messages, never bytes.

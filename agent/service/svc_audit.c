@@ -26,7 +26,7 @@ void agent_caller(const struct rpc_peer *peer, struct agent_caller *c)
 
 	switch (peer->kind) {
 	case RPC_LISTENER_UNIX_RW:
-		/* gRPC's local credentials report no peer uid (FACTS.md): the
+		/* gRPC's local credentials report no peer uid (docs/security.md): the
 		 * socket's file mode is the authentication, and it admits admins. */
 		snprintf(c->name, sizeof c->name, "unix-rw");
 		snprintf(c->role, sizeof c->role, "admin");

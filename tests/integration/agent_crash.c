@@ -1,7 +1,7 @@
 /*
  * agent_crash.c - hv-agent killed with SIGKILL at random points, against the
  * real hv-core under QEMU and a real sqlite store (REQ-PRD-04, REQ-SAF-14,
- * DESIGN.md "Safety split": hv-agent may crash at any moment and reconciles
+ * docs/architecture.md, "The parts": hv-agent may crash at any moment and reconciles
  * on start; docs/reconcile.md "Crash points").
  *
  * Each iteration: hv-agent is running (it reconciled before serving); the

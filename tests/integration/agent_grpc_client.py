@@ -3,7 +3,7 @@
 
 Proves hvmgr.v1 is usable from outside C: Debian's python3-grpcio with message
 classes generated from proto/ by `protoc --python_out` (python3-grpc-tools is
-too old to generate stubs, so methods are called by path, FACTS.md). Run by
+too old to generate stubs, so methods are called by path, docs/dependencies.md). Run by
 agent_python.c against a live hv-agent whose management region is the fake
 hv-core of the tests, which defines VM 0 "linux" (running) and VM 1 "rtos"
 (shut off).

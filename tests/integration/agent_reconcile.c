@@ -1,6 +1,6 @@
 /*
  * agent_reconcile.c - reconciliation when hv-core restarts under a running
- * hv-agent (docs/reconcile.md; DESIGN.md "Safety split"), with the real
+ * hv-agent (docs/reconcile.md; docs/architecture.md, "The parts"), with the real
  * hv-core under QEMU, twice: hv-agent maps the guest RAM through a symbolic
  * link, which the test points at the second QEMU's file, as a QEMU restart
  * that recreates the file would look to it.

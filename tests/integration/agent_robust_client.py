@@ -60,7 +60,7 @@ def channel(sock):
 
 
 class Api:
-    """Methods by name, called through the channel by path (FACTS.md)."""
+    """Methods by name, called through the channel by path (docs/dependencies.md)."""
 
     def __init__(self, pb, ch):
         self.pb = pb
