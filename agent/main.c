@@ -101,8 +101,24 @@ static int copy_path(char *dst, const char *src)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_STATE = 256, O_RAM, O_RAMBASE, O_MGMTBASE, O_SOCK, O_ROSOCK, O_LISTEN, O_TLS,
-	       O_TIMEOUT, O_THREADS, O_FG, O_VERBOSE, O_VERSION, O_HELP, O_DB, O_BOOTCFG };
+	enum {
+		O_STATE = 256,
+		O_RAM,
+		O_RAMBASE,
+		O_MGMTBASE,
+		O_SOCK,
+		O_ROSOCK,
+		O_LISTEN,
+		O_TLS,
+		O_TIMEOUT,
+		O_THREADS,
+		O_FG,
+		O_VERBOSE,
+		O_VERSION,
+		O_HELP,
+		O_DB,
+		O_BOOTCFG
+	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "ram-file", required_argument, NULL, O_RAM },
@@ -135,16 +151,36 @@ static int parse_args(int argc, char **argv, struct options *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case O_STATE: o->state_dir = optarg; break;
-		case O_RAM: ram = optarg; break;
-		case O_SOCK: sock = optarg; break;
-		case O_ROSOCK: ro = optarg; break;
-		case O_LISTEN: o->listen = optarg; break;
-		case O_TLS: tls = optarg; break;
-		case O_DB: db = optarg; break;
-		case O_BOOTCFG: o->boot_config = optarg; break;
-		case O_FG: o->foreground = 1; break;
-		case O_VERBOSE: o->verbose = 1; break;
+		case O_STATE:
+			o->state_dir = optarg;
+			break;
+		case O_RAM:
+			ram = optarg;
+			break;
+		case O_SOCK:
+			sock = optarg;
+			break;
+		case O_ROSOCK:
+			ro = optarg;
+			break;
+		case O_LISTEN:
+			o->listen = optarg;
+			break;
+		case O_TLS:
+			tls = optarg;
+			break;
+		case O_DB:
+			db = optarg;
+			break;
+		case O_BOOTCFG:
+			o->boot_config = optarg;
+			break;
+		case O_FG:
+			o->foreground = 1;
+			break;
+		case O_VERBOSE:
+			o->verbose = 1;
+			break;
 		case O_RAMBASE:
 		case O_MGMTBASE:
 			if (parse_u64(optarg, &v) != 0) {
@@ -156,7 +192,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_TIMEOUT:
 		case O_THREADS:
-			if (parse_u64(optarg, &v) != 0 || v == 0 || v > (c == O_THREADS ? 64 : 600000)) {
+			if (parse_u64(optarg, &v) != 0 || v == 0 ||
+			    v > (c == O_THREADS ? 64 : 600000)) {
 				fprintf(stderr, "hv-agent: --%s: '%s' is not a number in range\n",
 					c == O_TIMEOUT ? "cmd-timeout-ms" : "threads", optarg);
 				return -1;
@@ -164,8 +201,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			*(c == O_TIMEOUT ? &o->cmd_timeout_ms : &o->threads) = (unsigned)v;
 			break;
 		case O_VERSION:
-			printf("hv-agent %s (hvmgr.v1, management ABI %u.%u)\n", HV_VERSION, HVM_ABI_MAJOR,
-			       HVM_ABI_MINOR);
+			printf("hv-agent %s (hvmgr.v1, management ABI %u.%u)\n", HV_VERSION,
+			       HVM_ABI_MAJOR, HVM_ABI_MINOR);
 			exit(0);
 		case O_HELP:
 			usage(stdout);
@@ -182,7 +219,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if ((ram ? copy_path(o->ram_file, ram) : path_in(o->ram_file, o->state_dir, "guest-ram")) ||
 	    (sock ? copy_path(o->socket, sock) : path_in(o->socket, o->state_dir, "hv-agent.sock")) ||
-	    (ro ? copy_path(o->ro_socket, ro) : path_in(o->ro_socket, o->state_dir, "hv-agent-ro.sock")) ||
+	    (ro ? copy_path(o->ro_socket, ro)
+		: path_in(o->ro_socket, o->state_dir, "hv-agent-ro.sock")) ||
 	    (tls ? copy_path(o->tls_dir, tls) : path_in(o->tls_dir, o->state_dir, "pki")) ||
 	    (db ? copy_path(o->db, db) : path_in(o->db, o->state_dir, "hv-agent.db")) ||
 	    path_in(o->pidfile, o->state_dir, "hv-agent.pid") ||
@@ -201,7 +239,8 @@ static char *read_text(const char *path, struct hv_status *st)
 	size_t n;
 
 	if (!f) {
-		hv_status_set(st, HV_FAILED_PRECONDITION, "cannot read %s: %s", path, strerror(errno));
+		hv_status_set(st, HV_FAILED_PRECONDITION, "cannot read %s: %s", path,
+			      strerror(errno));
 		return NULL;
 	}
 	buf = malloc(256 * 1024 + 1);
@@ -215,7 +254,8 @@ static char *read_text(const char *path, struct hv_status *st)
 	fclose(f);
 	if (big) {
 		free(buf);
-		hv_status_set(st, HV_INVALID_ARGUMENT, "%s is larger than 256 KiB: not a PEM file", path);
+		hv_status_set(st, HV_INVALID_ARGUMENT, "%s is larger than 256 KiB: not a PEM file",
+			      path);
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -233,7 +273,8 @@ static int add_tls_listener(struct rpc_server *srv, const struct options *o, str
 	if (path_in(ca, o->tls_dir, "ca.crt") || path_in(crt, o->tls_dir, "server.crt") ||
 	    path_in(key, o->tls_dir, "server.key"))
 		return hv_status_set(st, HV_INVALID_ARGUMENT, "--tls-dir path too long");
-	if ((ca_pem = read_text(ca, st)) && (crt_pem = read_text(crt, st)) && (key_pem = read_text(key, st)))
+	if ((ca_pem = read_text(ca, st)) && (crt_pem = read_text(crt, st)) &&
+	    (key_pem = read_text(key, st)))
 		rc = rpc_server_add_tcp_mtls(srv, o->listen, ca_pem, crt_pem, key_pem, st);
 	free(ca_pem);
 	free(crt_pem);
@@ -261,8 +302,8 @@ static int open_store(struct agent *ag, const char *path, char *fatal)
 			 "refusing to start: database %s failed its integrity check (%s): %s; the file was left untouched (recovery: docs/reconcile.md)",
 			 path, store_status_name(s), e.msg);
 	else
-		snprintf(fatal, FATAL_LEN, "refusing to start: cannot open database %s (%s): %s", path,
-			 store_status_name(s), e.msg);
+		snprintf(fatal, FATAL_LEN, "refusing to start: cannot open database %s (%s): %s",
+			 path, store_status_name(s), e.msg);
 	return -1;
 }
 
@@ -273,7 +314,8 @@ static int take_pidfile(const char *path, struct hv_status *st)
 	char buf[32];
 
 	if (fd < 0)
-		return hv_status_set(st, HV_FAILED_PRECONDITION, "cannot create %s: %s", path, strerror(errno));
+		return hv_status_set(st, HV_FAILED_PRECONDITION, "cannot create %s: %s", path,
+				     strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		ssize_t n = read(fd, buf, sizeof buf - 1);
 		buf[n > 0 ? n : 0] = '\0';
@@ -365,7 +407,8 @@ int main(int argc, char **argv)
 	 * what needs protecting (database, PKI keys, the read-write socket)
 	 * carries its own mode. */
 	if (mkdir(o.state_dir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "hv-agent: cannot create state directory %s: %s\n", o.state_dir, strerror(errno));
+		fprintf(stderr, "hv-agent: cannot create state directory %s: %s\n", o.state_dir,
+			strerror(errno));
 		bootconf_free(boot);
 		return 1;
 	}
@@ -400,14 +443,17 @@ int main(int argc, char **argv)
 		notify_parent(&notify_fd, fatal);
 		goto fail_quiet;
 	}
-	struct hvlink_config cfg = { .ram_file = o.ram_file, .ram_base = o.ram_base,
-				     .mgmt_base = o.mgmt_base, .cmd_timeout_ms = o.cmd_timeout_ms };
+	struct hvlink_config cfg = { .ram_file = o.ram_file,
+				     .ram_base = o.ram_base,
+				     .mgmt_base = o.mgmt_base,
+				     .cmd_timeout_ms = o.cmd_timeout_ms };
 	if (hvlink_open(&ag.link, &cfg, &st) != 0)
 		goto fail;
 	if (hvlink_ensure(ag.link, &st) == 0)
 		log_info("management region at 0x%" PRIx64 " in %s is live", o.mgmt_base, o.ram_file);
 	else
-		log_warn("hv-core not reachable yet (%s); calls answer UNAVAILABLE until it is", st.msg);
+		log_warn("hv-core not reachable yet (%s); calls answer UNAVAILABLE until it is",
+			 st.msg);
 	ag.events = eventlog_new(ag.link, 1024, 20);
 	if (!ag.events) {
 		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
@@ -419,10 +465,12 @@ int main(int argc, char **argv)
 	/* Reconcile before serving, so that no client sees hv-core half-way
 	 * (docs/reconcile.md); if hv-core is not up yet, the watcher does it
 	 * when it comes. */
-	struct reconcile_config rcfg = { .link = ag.link, .store = ag.store, .ops = &ag.ops, .boot = boot };
+	struct reconcile_config rcfg = {
+		.link = ag.link, .store = ag.store, .ops = &ag.ops, .boot = boot
+	};
 	if (boot)
-		log_info("boot configuration %s: %zu VM(s), adopted into the store when hv-core has them", boot->source,
-			 boot->n);
+		log_info("boot configuration %s: %zu VM(s), adopted into the store when hv-core has them",
+			 boot->source, boot->n);
 	ag.reconcile = reconcile_new(&rcfg);
 	if (!ag.reconcile) {
 		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
@@ -441,7 +489,8 @@ int main(int argc, char **argv)
 	ag.srv = srv;
 	if (!srv || rpc_server_add_unix(srv, o.socket, 0660, false, &st) != 0 ||
 	    rpc_server_add_unix(srv, o.ro_socket, 0666, true, &st) != 0 ||
-	    (o.listen && add_tls_listener(srv, &o, &st) != 0) || rpc_server_start(srv, o.threads, &st) != 0)
+	    (o.listen && add_tls_listener(srv, &o, &st) != 0) ||
+	    rpc_server_start(srv, o.threads, &st) != 0)
 		goto fail_rpc;
 
 	log_info("hv-agent %s serving (state directory %s)", HV_VERSION, o.state_dir);

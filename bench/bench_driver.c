@@ -18,7 +18,11 @@
 #include <string.h>
 #include <time.h>
 
-enum { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
+enum {
+	PHASE_WARMUP,
+	PHASE_MEASURE,
+	PHASE_STOP
+};
 
 const char bench_common_usage[] =
 	"  --clients N      concurrent clients, each a thread with its own connection (default 1)\n"
@@ -184,7 +188,8 @@ int bench_run(const struct bench_client_ops *ops, void *arg, const struct bench_
 	}
 	if (started < o->clients) {
 		/* The barriers count on every thread: without them nobody can go on. */
-		fprintf(stderr, "bench: cannot create client thread %u of %u\n", started + 1, o->clients);
+		fprintf(stderr, "bench: cannot create client thread %u of %u\n", started + 1,
+			o->clients);
 		abort();
 	}
 	pthread_barrier_wait(&sh.ready);
@@ -216,7 +221,8 @@ int bench_run(const struct bench_client_ops *ops, void *arg, const struct bench_
 	}
 	uint64_t *all = malloc((total ? total : 1) * sizeof *all);
 	if (!all || oom) {
-		snprintf(res->first_error, sizeof res->first_error, "out of memory for latency samples");
+		snprintf(res->first_error, sizeof res->first_error,
+			 "out of memory for latency samples");
 		goto out;
 	}
 	size_t k = 0;

@@ -87,7 +87,8 @@ int main(int argc, char **argv)
 		} else if (i + 1 < argc && !strcmp(argv[i], "--label"))
 			label = argv[++i];
 		else {
-			fprintf(stderr, "usage: hv-cmd-bench [--runs N] [--warmup W] [--label L] -- PROGRAM [ARGS...]\n");
+			fprintf(stderr,
+				"usage: hv-cmd-bench [--runs N] [--warmup W] [--label L] -- PROGRAM [ARGS...]\n");
 			return 2;
 		}
 	}
@@ -109,7 +110,8 @@ int main(int argc, char **argv)
 			goto fail;
 	qsort(ns, runs, sizeof *ns, cmp_u64);
 	/* The median of an even count is the mean of the two middle runs. */
-	double med = runs % 2 ? (double)ns[runs / 2] : ((double)ns[runs / 2 - 1] + (double)ns[runs / 2]) / 2;
+	double med = runs % 2 ? (double)ns[runs / 2]
+			      : ((double)ns[runs / 2 - 1] + (double)ns[runs / 2]) / 2;
 	printf("%s runs=%lu median_ms=%.3f min_ms=%.3f max_ms=%.3f\n", label, runs, med / 1e6,
 	       (double)ns[0] / 1e6, (double)ns[runs - 1] / 1e6);
 	free(ns);

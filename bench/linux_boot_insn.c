@@ -44,8 +44,14 @@ typedef struct qemu_info_t {
 	};
 } qemu_info_t;
 struct qemu_plugin_tb;
-enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_CB_RW_REGS };
-enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
+enum qemu_plugin_cb_flags {
+	QEMU_PLUGIN_CB_NO_REGS,
+	QEMU_PLUGIN_CB_R_REGS,
+	QEMU_PLUGIN_CB_RW_REGS
+};
+enum qemu_plugin_op {
+	QEMU_PLUGIN_INLINE_ADD_U64
+};
 typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
 typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
 typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
@@ -62,7 +68,7 @@ void qemu_plugin_outs(const char *string);
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 
-static uint64_t insn_count;      /* executed instructions, all vCPUs */
+static uint64_t insn_count; /* executed instructions, all vCPUs */
 static uint64_t user_below = 0x40000000u;
 static bool user_seen;
 
@@ -102,8 +108,8 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
 	out("total_insn", insn_count);
 }
 
-QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
-					   int argc, char **argv)
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
+					   char **argv)
 {
 	if (!info->system_emulation) {
 		fprintf(stderr, "linux_boot_insn: needs system emulation\n");
@@ -113,12 +119,15 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		char *end;
 
 		if (strncmp(argv[i], "below=", 6) != 0) {
-			fprintf(stderr, "linux_boot_insn: unknown argument '%s' (expected below=ADDR)\n", argv[i]);
+			fprintf(stderr,
+				"linux_boot_insn: unknown argument '%s' (expected below=ADDR)\n",
+				argv[i]);
 			return -1;
 		}
 		user_below = strtoull(argv[i] + 6, &end, 0);
 		if (end == argv[i] + 6 || *end != '\0') {
-			fprintf(stderr, "linux_boot_insn: below= wants a number, got '%s'\n", argv[i] + 6);
+			fprintf(stderr, "linux_boot_insn: below= wants a number, got '%s'\n",
+				argv[i] + 6);
 			return -1;
 		}
 	}

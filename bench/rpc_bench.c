@@ -77,7 +77,8 @@ static int check_response(const struct rpc_args *a, grpc_byte_buffer *bb, char *
 	s = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
 	Hvmgr__V1__GetVmResponse *resp =
-		hvmgr__v1__get_vm_response__unpack(NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+		hvmgr__v1__get_vm_response__unpack(NULL, GRPC_SLICE_LENGTH(s),
+						   GRPC_SLICE_START_PTR(s));
 	if (!resp)
 		snprintf(err, errlen, "GetVm: response does not decode as GetVmResponse");
 	else if (!resp->vm || strcmp(resp->vm->name, a->vm) != 0)
@@ -110,7 +111,8 @@ static int rpc_call(void *client, char *err, size_t errlen)
 	} else {
 		grpc_event ev;
 		do
-			ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+			ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC),
+							NULL);
 		while (ev.type != GRPC_OP_COMPLETE);
 		if (!ev.success)
 			snprintf(err, errlen, "GetVm: the call failed at the transport");
@@ -167,14 +169,15 @@ static void *rpc_open(void *arg, unsigned index, char *err, size_t errlen)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hv-rpc-bench --target TARGET --vm NAME [--tls-dir DIR [--role ROLE]] [options]\n"
-		   "  --target unix:PATH       hv-agent's unix socket (local credentials)\n"
-		   "  --target HOST:PORT       hv-agent's mutual-TLS listener (needs --tls-dir)\n"
-		   "  --tls-dir DIR            ca.crt and the client pair ROLE.crt/ROLE.key\n"
-		   "  --role ROLE              which client pair (default viewer)\n"
-		   "  --name-override NAME     expected server name when it differs from HOST\n"
-		   "  --vm NAME                the VM GetVm asks for\n"
-		   "%s",
+	fprintf(f,
+		"usage: hv-rpc-bench --target TARGET --vm NAME [--tls-dir DIR [--role ROLE]] [options]\n"
+		"  --target unix:PATH       hv-agent's unix socket (local credentials)\n"
+		"  --target HOST:PORT       hv-agent's mutual-TLS listener (needs --tls-dir)\n"
+		"  --tls-dir DIR            ca.crt and the client pair ROLE.crt/ROLE.key\n"
+		"  --role ROLE              which client pair (default viewer)\n"
+		"  --name-override NAME     expected server name when it differs from HOST\n"
+		"  --vm NAME                the VM GetVm asks for\n"
+		"%s",
 		bench_common_usage);
 }
 
@@ -228,7 +231,8 @@ int main(int argc, char **argv)
 		else if (i + 1 < argc && !strcmp(argv[i], "--name-override"))
 			a.name_override = argv[++i];
 		else {
-			fprintf(stderr, "hv-rpc-bench: unknown option or missing value: '%s'\n", argv[i]);
+			fprintf(stderr, "hv-rpc-bench: unknown option or missing value: '%s'\n",
+				argv[i]);
 			usage(stderr);
 			return 2;
 		}
@@ -240,7 +244,8 @@ int main(int argc, char **argv)
 	}
 	int is_unix = strncmp(a.target, "unix:", 5) == 0;
 	if (!is_unix && !tls_dir) {
-		fprintf(stderr, "hv-rpc-bench: a TCP target needs --tls-dir (hv-agent serves TCP only with mutual TLS)\n");
+		fprintf(stderr,
+			"hv-rpc-bench: a TCP target needs --tls-dir (hv-agent serves TCP only with mutual TLS)\n");
 		return 2;
 	}
 	if (!is_unix && load_tls(&a, tls_dir, role) != 0)

@@ -114,12 +114,13 @@ static void virt_close(void *client)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hv-virt-bench --uri URI --domain NAME [--op dominfo|getinfo] [options]\n"
-		   "  --uri URI        libvirt connection, e.g. test+unix:///default?socket=PATH\n"
-		   "  --domain NAME    domain to ask about (the test driver has \"test\")\n"
-		   "  --op dominfo     per call: virDomainLookupByName + virDomainGetInfo (default)\n"
-		   "  --op getinfo     per call: virDomainGetInfo only (one RPC)\n"
-		   "%s",
+	fprintf(f,
+		"usage: hv-virt-bench --uri URI --domain NAME [--op dominfo|getinfo] [options]\n"
+		"  --uri URI        libvirt connection, e.g. test+unix:///default?socket=PATH\n"
+		"  --domain NAME    domain to ask about (the test driver has \"test\")\n"
+		"  --op dominfo     per call: virDomainLookupByName + virDomainGetInfo (default)\n"
+		"  --op getinfo     per call: virDomainGetInfo only (one RPC)\n"
+		"%s",
 		bench_common_usage);
 }
 
@@ -149,11 +150,14 @@ int main(int argc, char **argv)
 			if (!strcmp(op, "getinfo"))
 				a.getinfo_only = 1;
 			else if (strcmp(op, "dominfo")) {
-				fprintf(stderr, "hv-virt-bench: --op: '%s' is neither dominfo nor getinfo\n", op);
+				fprintf(stderr,
+					"hv-virt-bench: --op: '%s' is neither dominfo nor getinfo\n",
+					op);
 				return 2;
 			}
 		} else {
-			fprintf(stderr, "hv-virt-bench: unknown option or missing value: '%s'\n", argv[i]);
+			fprintf(stderr, "hv-virt-bench: unknown option or missing value: '%s'\n",
+				argv[i]);
 			usage(stderr);
 			return 2;
 		}

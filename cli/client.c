@@ -7,7 +7,6 @@
  */
 #include "client.h"
 
-
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -40,7 +39,7 @@ struct hvc_stream {
 	grpc_metadata_array md_init, md_trail;
 	grpc_status_code status;
 	grpc_slice details;
-	int status_tag, recv_tag;  /* addresses used as tags */
+	int status_tag, recv_tag; /* addresses used as tags */
 	int recv_pending;
 	int got_md;
 	int ended;
@@ -78,11 +77,13 @@ static char *read_pem(const char *what, const char *path, struct hv_status *st)
  * refused TLS handshake. */
 static int probe_tcp(const char *host, const char *port, struct hv_status *st)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL,
+			*ai;
 	int rc = getaddrinfo(host, port, &hints, &res), err = 0;
 
 	if (rc != 0)
-		return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s", host, gai_strerror(rc));
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s", host,
+				     gai_strerror(rc));
 	for (ai = res; ai; ai = ai->ai_next) {
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0)
@@ -108,17 +109,21 @@ static int probe_unix(const char *path, struct hv_status *st)
 	int fd;
 
 	if (strlen(path) >= sizeof sa.sun_path)
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "socket path %s is longer than %zu bytes", path,
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "socket path %s is longer than %zu bytes", path,
 				     sizeof sa.sun_path - 1);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: socket: %s", strerror(errno));
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: socket: %s",
+				     strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		int e = errno;
 		close(fd);
-		return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s%s", path, strerror(e),
-				     e == ECONNREFUSED ? " (a stale socket: is hv-agent running?)" : "");
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s%s", path,
+				     strerror(e),
+				     e == ECONNREFUSED ? " (a stale socket: is hv-agent running?)"
+						       : "");
 	}
 	close(fd);
 	return 0;
@@ -128,7 +133,8 @@ static int probe_unix(const char *path, struct hv_status *st)
  * leaves it in TRANSIENT_FAILURE. */
 static int wait_ready(struct hvc *c, const char *what, struct hv_status *st)
 {
-	gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(10000, GPR_TIMESPAN));
+	gpr_timespec dl =
+		gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(10000, GPR_TIMESPAN));
 	grpc_connectivity_state s = grpc_channel_check_connectivity_state(c->ch, 1);
 	int tag;
 
@@ -139,9 +145,11 @@ static int wait_ready(struct hvc *c, const char *what, struct hv_status *st)
 					     "certificate from --ca, and the client pair from the same CA?)",
 					     what);
 		grpc_channel_watch_connectivity_state(c->ch, s, dl, c->cq, &tag);
-		grpc_event ev = grpc_completion_queue_pluck(c->cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		grpc_event ev = grpc_completion_queue_pluck(c->cq, &tag,
+							    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 		if (ev.type != GRPC_OP_COMPLETE || !ev.success)
-			return hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent at %s: no connection within 10 s",
+			return hv_status_set(st, HV_UNAVAILABLE,
+					     "cannot reach hv-agent at %s: no connection within 10 s",
 					     what);
 		s = grpc_channel_check_connectivity_state(c->ch, 0);
 	}
@@ -160,7 +168,8 @@ static struct hvc *connect_tls(const struct hvc_opts *o, const char *hostport, s
 	}
 	if (!colon || colon == hostport || !colon[1] || (size_t)(colon - hostport) >= sizeof host ||
 	    strlen(colon + 1) >= sizeof port || strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
-		hv_status_set(st, HV_INVALID_ARGUMENT, "connection URI 'tls://%s' is not tls://HOST:PORT", hostport);
+		hv_status_set(st, HV_INVALID_ARGUMENT,
+			      "connection URI 'tls://%s' is not tls://HOST:PORT", hostport);
 		return NULL;
 	}
 	memcpy(host, hostport, (size_t)(colon - hostport));
@@ -224,7 +233,8 @@ struct hvc *hvc_connect(const struct hvc_opts *o, struct hv_status *st)
 	} else {
 		while (p[0] == '.' && p[1] == '/')
 			p += 2;
-		if (!getcwd(cwd, sizeof cwd) || snprintf(path, sizeof path, "%s/%s", cwd, p) >= (int)sizeof path)
+		if (!getcwd(cwd, sizeof cwd) ||
+		    snprintf(path, sizeof path, "%s/%s", cwd, p) >= (int)sizeof path)
 			goto toolong;
 	}
 	if (o->readonly) {
@@ -238,7 +248,8 @@ struct hvc *hvc_connect(const struct hvc_opts *o, struct hv_status *st)
 		}
 	}
 	if (stat(path, &sb) != 0) {
-		hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s%s", path, strerror(errno),
+		hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s: %s%s", path,
+			      strerror(errno),
 			      errno == ENOENT ? " (is hv-agent running? see --connect)" : "");
 		return NULL;
 	}
@@ -297,8 +308,8 @@ static ProtobufCMessage *unpack(grpc_byte_buffer *bb, const ProtobufCMessageDesc
 		return NULL;
 	grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
-	ProtobufCMessage *m =
-		protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all),
+							GRPC_SLICE_START_PTR(all));
 	grpc_slice_unref(all);
 	return m;
 }
@@ -321,8 +332,9 @@ static int wait_tag(struct hvc *c, void *tag, gpr_timespec deadline)
 }
 
 /* How a finished unary-reply call turned out: hv-agent's status, then its reply. */
-static int reply_outcome(const char *method, const struct hvc_unary *u, const ProtobufCMessageDescriptor *resp_desc,
-			 ProtobufCMessage **resp, struct hv_status *st)
+static int reply_outcome(const char *method, const struct hvc_unary *u,
+			 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+			 struct hv_status *st)
 {
 	if (u->status != GRPC_STATUS_OK) {
 		status_from_grpc(st, u->status, u->details);
@@ -337,8 +349,8 @@ static int reply_outcome(const char *method, const struct hvc_unary *u, const Pr
 }
 
 int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
-	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, unsigned timeout_ms,
-	     struct hv_status *st)
+	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+	     unsigned timeout_ms, struct hv_status *st)
 {
 	struct hvc_unary u;
 	grpc_byte_buffer *out;
@@ -351,8 +363,8 @@ int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
 	gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
 				       gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
 	grpc_slice mslice = grpc_slice_from_copied_string(method);
-	grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice, NULL,
-						   dl, NULL);
+	grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq,
+						   mslice, NULL, dl, NULL);
 	grpc_slice_unref(mslice);
 	hvc_unary_init(&u, out);
 	if (grpc_call_start_batch(call, u.ops, 6, &tag, NULL) != GRPC_CALL_OK)
@@ -367,8 +379,8 @@ int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
 	return rc;
 }
 
-int hvc_stream_open(struct hvc *c, const char *method, const ProtobufCMessage *req, struct hvc_stream **out,
-		    struct hv_status *st)
+int hvc_stream_open(struct hvc *c, const char *method, const ProtobufCMessage *req,
+		    struct hvc_stream **out, struct hv_status *st)
 {
 	struct hvc_stream *s;
 	grpc_op ops[3];
@@ -386,8 +398,8 @@ int hvc_stream_open(struct hvc *c, const char *method, const ProtobufCMessage *r
 	grpc_metadata_array_init(&s->md_init);
 	grpc_metadata_array_init(&s->md_trail);
 	grpc_slice mslice = grpc_slice_from_copied_string(method);
-	s->call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice, NULL,
-					   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	s->call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice,
+					   NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	grpc_slice_unref(mslice);
 
 	hvc_send_ops(ops, bb);
@@ -417,8 +429,8 @@ int hvc_stream_open(struct hvc *c, const char *method, const ProtobufCMessage *r
 	return 0;
 }
 
-int hvc_stream_next(struct hvc_stream *s, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg,
-		    unsigned timeout_ms, struct hv_status *st)
+int hvc_stream_next(struct hvc_stream *s, const ProtobufCMessageDescriptor *desc,
+		    ProtobufCMessage **msg, unsigned timeout_ms, struct hv_status *st)
 {
 	*msg = NULL;
 	if (s->ended)
@@ -485,8 +497,9 @@ void hvc_stream_close(struct hvc_stream *s)
 	free(s);
 }
 
-int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first, hvc_next_fn next, void *arg,
-	       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, struct hv_status *st)
+int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first, hvc_next_fn next,
+	       void *arg, const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+	       struct hv_status *st)
 {
 	struct hvc_unary u; /* its receiving half: the reply and the status */
 	struct hv_status local;
@@ -498,8 +511,9 @@ int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first,
 	hvc_unary_init(&u, NULL);
 	grpc_slice mslice = grpc_slice_from_copied_string(method);
 	/* No deadline: an upload takes as long as the image is large. */
-	grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice, NULL,
-						   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	grpc_call *call =
+		grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, mslice, NULL,
+					 gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	grpc_slice_unref(mslice);
 
 	/* The first message with the initial metadata, then the reply batch. */
@@ -526,7 +540,8 @@ int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first,
 		grpc_byte_buffer_destroy(bb);
 		sent_md = 1;
 		if (!status_started) {
-			if (grpc_call_start_batch(call, &u.ops[HVC_UNARY_RECV_OPS], 3, &status_tag, NULL) != GRPC_CALL_OK) {
+			if (grpc_call_start_batch(call, &u.ops[HVC_UNARY_RECV_OPS], 3, &status_tag,
+						  NULL) != GRPC_CALL_OK) {
 				hv_status_set(&local, HV_INTERNAL, "cannot start the call");
 				local_err = 1;
 				grpc_call_cancel(call, NULL);

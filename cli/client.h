@@ -57,8 +57,9 @@ void hvc_stream_close(struct hvc_stream *s);
  * *resp. A server that ends the call early (a refusal) stops the sending;
  * its status is returned. No deadline: uploads take their time. */
 typedef int (*hvc_next_fn)(void *arg, const ProtobufCMessage **msg, struct hv_status *st);
-int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first, hvc_next_fn next, void *arg,
-	       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, struct hv_status *st);
+int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first, hvc_next_fn next,
+	       void *arg, const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+	       struct hv_status *st);
 
 void hvc_global_init(void);
 void hvc_global_shutdown(void);

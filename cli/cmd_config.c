@@ -23,7 +23,7 @@
 #include "dtc.h"
 #include "hvvmconfig.h"
 
-#define MAX_DTB (512u * 1024u)       /* the command data area of ABI 1.0 */
+#define MAX_DTB (512u * 1024u) /* the command data area of ABI 1.0 */
 #define MAX_SOURCE (4u * 1024u * 1024u)
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -42,8 +42,8 @@ static int load_config(const char *verb, const char *path, uint8_t **blob, size_
 	*blob = NULL;
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return hvctl_error(errno == ENOENT ? HVCTL_NOT_FOUND : HVCTL_FAIL, verb, "cannot read %s: %s", path,
-				   strerror(errno));
+		return hvctl_error(errno == ENOENT ? HVCTL_NOT_FOUND : HVCTL_FAIL, verb,
+				   "cannot read %s: %s", path, strerror(errno));
 	uint8_t *buf = malloc(MAX_SOURCE + 1);
 	size_t n = buf ? fread(buf, 1, MAX_SOURCE + 1, f) : 0;
 	int rerr = ferror(f);
@@ -73,7 +73,8 @@ static int load_config(const char *verb, const char *path, uint8_t **blob, size_
 	if (*len > MAX_DTB) {
 		free(*blob);
 		*blob = NULL;
-		return hvctl_error(HVCTL_FAIL, verb, "%s is %zu bytes as a blob; at most %u fit the command data area",
+		return hvctl_error(HVCTL_FAIL, verb,
+				   "%s is %zu bytes as a blob; at most %u fit the command data area",
 				   path, *len, MAX_DTB);
 	}
 	return 0;
@@ -96,8 +97,8 @@ static int validate(const char *verb, const char *path, const uint8_t *blob, siz
 	/* err.msg names the VM, the property and the rule; the clause id is
 	 * added when the message does not carry it already. */
 	bool has_rule = !err.rule || !err.rule[0] || strstr(err.msg, err.rule);
-	return hvctl_error(HVCTL_FAIL, verb, "%s: %s%s%s%s [INVALID_ARGUMENT]", path, err.msg, has_rule ? "" : " (",
-			   has_rule ? "" : err.rule, has_rule ? "" : ")");
+	return hvctl_error(HVCTL_FAIL, verb, "%s: %s%s%s%s [INVALID_ARGUMENT]", path, err.msg,
+			   has_rule ? "" : " (", has_rule ? "" : err.rule, has_rule ? "" : ")");
 }
 
 /* Sends a blob to Define; 0 with the new VM (free with
@@ -108,7 +109,8 @@ static int define_blob(struct hvctl *h, uint8_t *blob, size_t len, Hvmgr__V1__De
 
 	req.config_dtb.data = blob;
 	req.config_dtb.len = len;
-	return hvctl_call(h, "Define", &req.base, &hvmgr__v1__define_response__descriptor, (ProtobufCMessage **)resp);
+	return hvctl_call(h, "Define", &req.base, &hvmgr__v1__define_response__descriptor,
+			  (ProtobufCMessage **)resp);
 }
 
 HVCTL_HANDLER(cmd_define)
@@ -135,7 +137,8 @@ HVCTL_HANDLER(cmd_define)
 	if (rc)
 		return rc;
 	if (resp->vm && resp->vm->config_revision)
-		printf("Domain '%s' defined from %s (revision %u)\n\n", resp->vm->name, path, resp->vm->config_revision);
+		printf("Domain '%s' defined from %s (revision %u)\n\n", resp->vm->name, path,
+		       resp->vm->config_revision);
 	else
 		printf("Domain '%s' defined from %s\n\n", resp->vm ? resp->vm->name : "?", path);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -143,7 +146,8 @@ HVCTL_HANDLER(cmd_define)
 }
 
 /* GetConfig as DTS text; 0, or the exit status after printing. */
-static int get_config_dts(struct hvctl *h, const char *vm, uint32_t revision, char **dts, uint32_t *got_rev)
+static int get_config_dts(struct hvctl *h, const char *vm, uint32_t revision, char **dts,
+			  uint32_t *got_rev)
 {
 	Hvmgr__V1__GetConfigRequest req = HVMGR__V1__GET_CONFIG_REQUEST__INIT;
 	Hvmgr__V1__GetConfigResponse *resp;
@@ -259,7 +263,8 @@ HVCTL_HANDLER(cmd_edit)
 	int ed = run_editor(path);
 	if (ed != 0) {
 		free(dts);
-		hvctl_error(HVCTL_FAIL, "edit", "the editor exited with status %d; nothing was defined", ed);
+		hvctl_error(HVCTL_FAIL, "edit",
+			    "the editor exited with status %d; nothing was defined", ed);
 		fprintf(stderr, "hvctl: edit: the file is kept in %s\n", path);
 		return HVCTL_FAIL;
 	}
@@ -282,13 +287,15 @@ HVCTL_HANDLER(cmd_edit)
 		free(blob);
 	}
 	if (rc) {
-		fprintf(stderr, "hvctl: edit: the edited configuration is kept in %s (hvctl define %s)\n", path, path);
+		fprintf(stderr,
+			"hvctl: edit: the edited configuration is kept in %s (hvctl define %s)\n",
+			path, path);
 		return rc;
 	}
 	unlink(path);
 	if (resp->vm && resp->vm->config_revision)
-		printf("Domain '%s' configuration edited (revision %u, was %u).\n\n", resp->vm->name,
-		       resp->vm->config_revision, rev);
+		printf("Domain '%s' configuration edited (revision %u, was %u).\n\n",
+		       resp->vm->name, resp->vm->config_revision, rev);
 	else
 		printf("Domain '%s' configuration edited.\n\n", resp->vm ? resp->vm->name : vm);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -300,9 +307,10 @@ static json_t *json_revision(const Hvmgr__V1__ConfigRevision *r)
 	char sha[65];
 
 	fmt_hex(r->sha256.data, r->sha256.len, sha, sizeof sha);
-	return json_pack("{s:I, s:s, s:I, s:s, s:I, s:I}", "revision", (json_int_t)r->revision, "author", r->author,
-			 "time_ms", (json_int_t)r->time_ms, "sha256", sha, "size", (json_int_t)r->size,
-			 "rolled_back_from", (json_int_t)r->rolled_back_from);
+	return json_pack("{s:I, s:s, s:I, s:s, s:I, s:I}", "revision", (json_int_t)r->revision,
+			 "author", r->author, "time_ms", (json_int_t)r->time_ms, "sha256", sha,
+			 "size", (json_int_t)r->size, "rolled_back_from",
+			 (json_int_t)r->rolled_back_from);
 }
 
 HVCTL_HANDLER(cmd_config_history)
@@ -314,7 +322,8 @@ HVCTL_HANDLER(cmd_config_history)
 
 	hvctl_selector(&sel, a->pos[0]);
 	req.vm = &sel;
-	if ((rc = hvctl_call(h, "ListConfigRevisions", &req.base, &hvmgr__v1__list_config_revisions_response__descriptor,
+	if ((rc = hvctl_call(h, "ListConfigRevisions", &req.base,
+			     &hvmgr__v1__list_config_revisions_response__descriptor,
 			     (ProtobufCMessage **)&resp)) != 0)
 		return rc;
 	if (opt_flag(a, "json")) {
@@ -323,7 +332,8 @@ HVCTL_HANDLER(cmd_config_history)
 			json_array_append_new(arr, json_revision(resp->revisions[i]));
 		json_print(arr);
 	} else {
-		static const char *const hdr[] = { "Revision", "Time", "Author", "Size", "SHA-256", "Note" };
+		static const char *const hdr[] = { "Revision", "Time",    "Author",
+						   "Size",     "SHA-256", "Note" };
 		struct fmt_table *t = fmt_table_new(6, hdr);
 		for (size_t i = 0; i < resp->n_revisions; i++) {
 			const Hvmgr__V1__ConfigRevision *r = resp->revisions[i];
@@ -331,7 +341,8 @@ HVCTL_HANDLER(cmd_config_history)
 			snprintf(num, sizeof num, "%u", r->revision);
 			fmt_time_ms(r->time_ms, when, sizeof when);
 			snprintf(size, sizeof size, "%u", r->size);
-			fmt_hex(r->sha256.data, r->sha256.len < 8 ? r->sha256.len : 8, sha, sizeof sha);
+			fmt_hex(r->sha256.data, r->sha256.len < 8 ? r->sha256.len : 8, sha,
+				sizeof sha);
 			if (r->rolled_back_from)
 				snprintf(note, sizeof note, "rollback to %u", r->rolled_back_from);
 			const char *row[] = { num, when, r->author, size, sha, note };
@@ -357,17 +368,20 @@ HVCTL_HANDLER(cmd_config_rollback)
 	errno = 0;
 	unsigned long rev = strtoul(revs, &end, 10);
 	if (errno || revs[0] < '0' || revs[0] > '9' || *end || rev == 0 || rev > UINT32_MAX)
-		return hvctl_usage(a->cmd, "revision '%s' is not a revision number (1, 2, ...: see config-history)", revs);
+		return hvctl_usage(a->cmd,
+				   "revision '%s' is not a revision number (1, 2, ...: see config-history)",
+				   revs);
 	hvctl_selector(&sel, a->pos[0]);
 	req.vm = &sel;
 	req.revision = (uint32_t)rev;
-	if ((rc = hvctl_call(h, "RollbackConfig", &req.base, &hvmgr__v1__rollback_config_response__descriptor,
+	if ((rc = hvctl_call(h, "RollbackConfig", &req.base,
+			     &hvmgr__v1__rollback_config_response__descriptor,
 			     (ProtobufCMessage **)&resp)) != 0)
 		return rc;
 	const char *name = resp->vm && resp->vm->name[0] ? resp->vm->name : a->pos[0];
 	if (resp->revision)
-		printf("Domain '%s' rolled back to revision %lu (stored as revision %u)\n\n", name, rev,
-		       resp->revision->revision);
+		printf("Domain '%s' rolled back to revision %lu (stored as revision %u)\n\n", name,
+		       rev, resp->revision->revision);
 	else
 		printf("Domain '%s' rolled back to revision %lu\n\n", name, rev);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);

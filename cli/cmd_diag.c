@@ -23,7 +23,7 @@ HVCTL_HANDLER(cmd_faults)
 		req.vm = &sel;
 	}
 	if ((rc = hvctl_call(h, "GetFaults", &req.base, &hvmgr__v1__get_faults_response__descriptor,
-		 (ProtobufCMessage **)&resp)) != 0)
+			     (ProtobufCMessage **)&resp)) != 0)
 		return rc;
 	bool json = opt_flag(a, "json");
 	json_t *arr = json ? json_array() : NULL;
@@ -33,21 +33,32 @@ HVCTL_HANDLER(cmd_faults)
 			json_t *x = json_array();
 			for (size_t k = 0; k < f->n_x; k++)
 				json_array_append_new(x, json_integer((json_int_t)f->x[k]));
-			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-				"vm_id", (json_int_t)f->vm_id, "vm_name", f->vm_name, "kind", fmt_fault_kind(f->kind),
-				"seq", (json_int_t)f->seq, "time_ns", (json_int_t)f->time_ns, "vcpu", (json_int_t)f->vcpu,
-				"action", (json_int_t)f->action, "esr", (json_int_t)f->esr, "far", (json_int_t)f->far,
-				"hpfar", (json_int_t)f->hpfar, "elr", (json_int_t)f->elr, "spsr", (json_int_t)f->spsr,
-				"sp_el1", (json_int_t)f->sp_el1, "x", x));
+			json_array_append_new(arr,
+					      json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+							"vm_id", (json_int_t)f->vm_id, "vm_name",
+							f->vm_name, "kind", fmt_fault_kind(f->kind),
+							"seq", (json_int_t)f->seq, "time_ns",
+							(json_int_t)f->time_ns, "vcpu",
+							(json_int_t)f->vcpu, "action",
+							(json_int_t)f->action, "esr",
+							(json_int_t)f->esr, "far", (json_int_t)f->far,
+							"hpfar", (json_int_t)f->hpfar, "elr",
+							(json_int_t)f->elr, "spsr",
+							(json_int_t)f->spsr, "sp_el1",
+							(json_int_t)f->sp_el1, "x", x));
 			continue;
 		}
 		printf("Domain: '%s' (id %u)\n", f->vm_name, f->vm_id);
-		printf("  %-8s %s (event %" PRIu64 ", %.3fs after boot, vCPU %u, action %u, faults %u)\n", "kind:",
-		       fmt_fault_kind(f->kind), f->seq, (double)f->time_ns / 1e9, f->vcpu, f->action, f->fault_count);
-		printf("  ESR_EL2=0x%016" PRIx64 " FAR_EL2=0x%016" PRIx64 " HPFAR_EL2=0x%016" PRIx64 "\n", f->esr,
-		       f->far, f->hpfar);
-		printf("  ELR_EL2=0x%016" PRIx64 " SPSR_EL2=0x%016" PRIx64 " SP_EL1=0x%016" PRIx64 "\n", f->elr,
-		       f->spsr, f->sp_el1);
+		printf("  %-8s %s (event %" PRIu64
+		       ", %.3fs after boot, vCPU %u, action %u, faults %u)\n",
+		       "kind:", fmt_fault_kind(f->kind), f->seq, (double)f->time_ns / 1e9, f->vcpu,
+		       f->action, f->fault_count);
+		printf("  ESR_EL2=0x%016" PRIx64 " FAR_EL2=0x%016" PRIx64 " HPFAR_EL2=0x%016" PRIx64
+		       "\n",
+		       f->esr, f->far, f->hpfar);
+		printf("  ELR_EL2=0x%016" PRIx64 " SPSR_EL2=0x%016" PRIx64 " SP_EL1=0x%016" PRIx64
+		       "\n",
+		       f->elr, f->spsr, f->sp_el1);
 		for (size_t k = 0; k < f->n_x; k++)
 			printf("%s x%-2zu=0x%016" PRIx64 "%s", k % 4 == 0 ? " " : "", k, f->x[k],
 			       k % 4 == 3 || k + 1 == f->n_x ? "\n" : "");
@@ -72,13 +83,15 @@ HVCTL_HANDLER(cmd_selftest)
 	Hvmgr__V1__GetSelfTestRequest req = HVMGR__V1__GET_SELF_TEST_REQUEST__INIT;
 	Hvmgr__V1__GetSelfTestResponse *resp;
 
-	if ((rc = hvctl_call(h, "GetSelfTest", &req.base, &hvmgr__v1__get_self_test_response__descriptor,
-		 (ProtobufCMessage **)&resp)) != 0)
+	if ((rc = hvctl_call(h, "GetSelfTest", &req.base,
+			     &hvmgr__v1__get_self_test_response__descriptor,
+			     (ProtobufCMessage **)&resp)) != 0)
 		return rc;
 	if (opt_flag(a, "json"))
-		json_print(json_pack("{s:b, s:s, s:I, s:I}", "passed", resp->passed, "hypervisor_state",
-				     hv_state_name(resp->hypervisor_state), "failed_mask",
-				     (json_int_t)resp->failed_mask, "checks_run", (json_int_t)resp->checks_run));
+		json_print(json_pack("{s:b, s:s, s:I, s:I}", "passed", resp->passed,
+				     "hypervisor_state", hv_state_name(resp->hypervisor_state),
+				     "failed_mask", (json_int_t)resp->failed_mask, "checks_run",
+				     (json_int_t)resp->checks_run));
 	else {
 		ROW("Self-test:", "%s", resp->passed ? "passed" : "FAILED");
 		ROW("Hypervisor:", "%s", hv_state_name(resp->hypervisor_state));
@@ -95,21 +108,26 @@ HVCTL_HANDLER(cmd_diag)
 	Hvmgr__V1__GetDiagnosticsRequest req = HVMGR__V1__GET_DIAGNOSTICS_REQUEST__INIT;
 	Hvmgr__V1__GetDiagnosticsResponse *r;
 
-	if ((rc = hvctl_call(h, "GetDiagnostics", &req.base, &hvmgr__v1__get_diagnostics_response__descriptor,
-		 (ProtobufCMessage **)&r)) != 0)
+	if ((rc = hvctl_call(h, "GetDiagnostics", &req.base,
+			     &hvmgr__v1__get_diagnostics_response__descriptor,
+			     (ProtobufCMessage **)&r)) != 0)
 		return rc;
 	if (opt_flag(a, "json")) {
 		json_print(json_pack("{s:b, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I}",
-			"link_up", r->link_up, "link_error", r->link_error,
-			"hypervisor_state", hv_state_name(r->hypervisor_state), "hypervisor_alive", r->hypervisor_alive,
-			"hypervisor_uptime_ns", (json_int_t)r->hypervisor_uptime_ns,
-			"hypervisor_ticks", (json_int_t)r->hypervisor_ticks, "events_head", (json_int_t)r->events_head,
-			"events_acked", (json_int_t)r->events_acked, "events_overflow", (json_int_t)r->events_overflow,
-			"events_lost_by_agent", (json_int_t)r->events_lost_by_agent,
-			"commands_sent", (json_int_t)r->commands_sent, "commands_failed", (json_int_t)r->commands_failed,
-			"commands_timed_out", (json_int_t)r->commands_timed_out,
-			"agent_uptime_ns", (json_int_t)r->agent_uptime_ns, "ram_file", r->ram_file,
-			"mgmt_base", (json_int_t)r->mgmt_base));
+				     "link_up", r->link_up, "link_error", r->link_error,
+				     "hypervisor_state", hv_state_name(r->hypervisor_state),
+				     "hypervisor_alive", r->hypervisor_alive,
+				     "hypervisor_uptime_ns", (json_int_t)r->hypervisor_uptime_ns,
+				     "hypervisor_ticks", (json_int_t)r->hypervisor_ticks,
+				     "events_head", (json_int_t)r->events_head, "events_acked",
+				     (json_int_t)r->events_acked, "events_overflow",
+				     (json_int_t)r->events_overflow, "events_lost_by_agent",
+				     (json_int_t)r->events_lost_by_agent, "commands_sent",
+				     (json_int_t)r->commands_sent, "commands_failed",
+				     (json_int_t)r->commands_failed, "commands_timed_out",
+				     (json_int_t)r->commands_timed_out, "agent_uptime_ns",
+				     (json_int_t)r->agent_uptime_ns, "ram_file", r->ram_file,
+				     "mgmt_base", (json_int_t)r->mgmt_base));
 	} else {
 		ROW("Link:", "%s", r->link_up ? "up" : "down");
 		if (!r->link_up)
@@ -120,11 +138,14 @@ HVCTL_HANDLER(cmd_diag)
 			ROW("Hypervisor:", "%s, %s", hv_state_name(r->hypervisor_state),
 			    r->hypervisor_alive ? "alive" : "NOT ticking");
 			ROW("HV uptime:", "%.1fs", (double)r->hypervisor_uptime_ns / 1e9);
-			ROW("Events:", "head %" PRIu64 ", acked %" PRIu64 ", overflow %" PRIu64 ", lost by agent %" PRIu64,
-			    r->events_head, r->events_acked, r->events_overflow, r->events_lost_by_agent);
+			ROW("Events:",
+			    "head %" PRIu64 ", acked %" PRIu64 ", overflow %" PRIu64
+			    ", lost by agent %" PRIu64,
+			    r->events_head, r->events_acked, r->events_overflow,
+			    r->events_lost_by_agent);
 		}
-		ROW("Commands:", "%" PRIu64 " sent, %" PRIu64 " refused, %" PRIu64 " timed out", r->commands_sent,
-		    r->commands_failed, r->commands_timed_out);
+		ROW("Commands:", "%" PRIu64 " sent, %" PRIu64 " refused, %" PRIu64 " timed out",
+		    r->commands_sent, r->commands_failed, r->commands_timed_out);
 		ROW("Agent uptime:", "%.1fs", (double)r->agent_uptime_ns / 1e9);
 	}
 	protobuf_c_message_free_unpacked(&r->base, NULL);
@@ -140,14 +161,16 @@ HVCTL_HANDLER(cmd_health)
 
 	req.service = "";
 	if ((rc = hvctl_call(h, "/grpc.health.v1.Health/Check", &req.base,
-		 &grpc__health__v1__health_check_response__descriptor, (ProtobufCMessage **)&resp)) != 0)
+			     &grpc__health__v1__health_check_response__descriptor,
+			     (ProtobufCMessage **)&resp)) != 0)
 		return rc;
 	const char *s = resp->status < 4 ? names[resp->status] : "UNKNOWN";
 	if (opt_flag(a, "json"))
 		json_print(json_pack("{s:s}", "status", s));
 	else
 		printf("%s\n", s);
-	int serving = resp->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+	int serving =
+		resp->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	return serving ? HVCTL_OK : HVCTL_FAIL;
 }
@@ -159,21 +182,22 @@ HVCTL_HANDLER(cmd_version)
 	Hvmgr__V1__GetVersionResponse *r;
 
 	if ((rc = hvctl_call(h, "GetVersion", &req.base, &hvmgr__v1__get_version_response__descriptor,
-		 (ProtobufCMessage **)&r)) != 0)
+			     (ProtobufCMessage **)&r)) != 0)
 		return rc;
 	if (opt_flag(a, "json")) {
 		json_t *caps = json_array();
 		for (size_t i = 0; i < r->n_capabilities; i++)
 			json_array_append_new(caps, json_string(r->capabilities[i]));
-		json_print(json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "agent_version", r->agent_version, "api", r->api,
-				     "hypervisor_version", r->hypervisor_version, "abi_major", (json_int_t)r->abi_major,
+		json_print(json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "agent_version",
+				     r->agent_version, "api", r->api, "hypervisor_version",
+				     r->hypervisor_version, "abi_major", (json_int_t)r->abi_major,
 				     "abi_minor", (json_int_t)r->abi_minor, "capabilities", caps));
 	} else {
 		printf("Compiled against hvctl %s\n", HV_VERSION);
 		printf("Running against hv-agent %s (%s)\n", r->agent_version, r->api);
 		if (r->hypervisor_version[0])
-			printf("Running hypervisor: hv-core %s, management ABI %u.%u\n", r->hypervisor_version,
-			       r->abi_major, r->abi_minor);
+			printf("Running hypervisor: hv-core %s, management ABI %u.%u\n",
+			       r->hypervisor_version, r->abi_major, r->abi_minor);
 		else
 			printf("Running hypervisor: not reachable\n");
 		printf("Capabilities:");
@@ -205,21 +229,26 @@ HVCTL_HANDLER(cmd_audit)
 			const Hvmgr__V1__AuditEntry *e = r->entries[i];
 			char hash[2 * 64 + 1];
 			fmt_hex(e->hash.data, e->hash.len, hash, sizeof hash);
-			json_array_append_new(arr, json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "seq",
-							     (json_int_t)e->seq, "time_ms", (json_int_t)e->time_ms,
-							     "identity", e->identity, "role", e->role, "rpc", e->rpc,
-							     "arguments", e->arguments, "outcome", e->outcome, "hash", hash));
+			json_array_append_new(arr,
+					      json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s}",
+							"seq", (json_int_t)e->seq, "time_ms",
+							(json_int_t)e->time_ms, "identity",
+							e->identity, "role", e->role, "rpc", e->rpc,
+							"arguments", e->arguments, "outcome",
+							e->outcome, "hash", hash));
 		}
 		json_print(arr);
 	} else {
-		static const char *const hdr[] = { "Seq", "Time", "Identity", "Role", "RPC", "Arguments", "Outcome" };
+		static const char *const hdr[] = { "Seq", "Time",      "Identity", "Role",
+						   "RPC", "Arguments", "Outcome" };
 		struct fmt_table *t = fmt_table_new(7, hdr);
 		for (size_t i = 0; i < r->n_entries; i++) {
 			const Hvmgr__V1__AuditEntry *e = r->entries[i];
 			char seq[24], when[40];
 			snprintf(seq, sizeof seq, "%" PRIu64, e->seq);
 			fmt_time_ms(e->time_ms, when, sizeof when);
-			const char *row[] = { seq, when, e->identity, e->role, e->rpc, e->arguments, e->outcome };
+			const char *row[] = { seq,    when,         e->identity, e->role,
+					      e->rpc, e->arguments, e->outcome };
 			fmt_table_row(t, row);
 		}
 		fmt_table_print(t);

@@ -40,7 +40,8 @@ static int next_chunk(void *arg, const ProtobufCMessage **out, struct hv_status 
 		return 0;
 	size_t want = fd->size - fd->sent < CHUNK ? (size_t)(fd->size - fd->sent) : CHUNK;
 	if (fread(fd->buf, 1, want, fd->f) != want)
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "%s: read failed after %" PRIu64 " bytes (file changed?)",
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "%s: read failed after %" PRIu64 " bytes (file changed?)",
 				     fd->path, fd->sent);
 	fd->msg = init;
 	fd->msg.part_case = HVMGR__V1__LOAD_IMAGE_REQUEST__PART_DATA;
@@ -48,8 +49,8 @@ static int next_chunk(void *arg, const ProtobufCMessage **out, struct hv_status 
 	fd->msg.data.len = want;
 	fd->sent += want;
 	if (fd->progress)
-		fprintf(stderr, "\rload-image: %" PRIu64 " of %" PRIu64 " bytes (%" PRIu64 "%%)", fd->sent, fd->size,
-			fd->sent * 100 / fd->size);
+		fprintf(stderr, "\rload-image: %" PRIu64 " of %" PRIu64 " bytes (%" PRIu64 "%%)",
+			fd->sent, fd->size, fd->sent * 100 / fd->size);
 	*out = &fd->msg.base;
 	return 1;
 }
@@ -94,7 +95,8 @@ HVCTL_HANDLER(cmd_load_image)
 	if (!fd->f) {
 		int e = errno;
 		free(fd);
-		return hvctl_error(e == ENOENT ? HVCTL_NOT_FOUND : HVCTL_FAIL, h->verb, "%s: %s", path, strerror(e));
+		return hvctl_error(e == ENOENT ? HVCTL_NOT_FOUND : HVCTL_FAIL, h->verb, "%s: %s",
+				   path, strerror(e));
 	}
 	if (fstat(fileno(fd->f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
 		rc = hvctl_error(HVCTL_FAIL, h->verb, "%s: not a regular, non-empty file", path);
@@ -121,15 +123,17 @@ HVCTL_HANDLER(cmd_load_image)
 		goto out;
 	}
 	int r = hvc_upload(c, "/hvmgr.v1.Hvmgr/LoadImage", &first.base, next_chunk, fd,
-			   &hvmgr__v1__load_image_response__descriptor, (ProtobufCMessage **)&resp, &st);
+			   &hvmgr__v1__load_image_response__descriptor, (ProtobufCMessage **)&resp,
+			   &st);
 	if (fd->progress && fd->sent)
 		fputc('\n', stderr);
 	if (r != 0) {
 		rc = hvctl_fail(h->verb, &st);
 		goto out;
 	}
-	printf("Image %s (%" PRIu64 " bytes) loaded into domain '%s'\n\n", hdr.image_index ? "initrd" : "boot",
-	       resp->bytes, resp->vm ? resp->vm->name : a->pos[0]);
+	printf("Image %s (%" PRIu64 " bytes) loaded into domain '%s'\n\n",
+	       hdr.image_index ? "initrd" : "boot", resp->bytes,
+	       resp->vm ? resp->vm->name : a->pos[0]);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	rc = HVCTL_OK;
 out:

@@ -18,10 +18,12 @@ static bool list_keeps(const struct hvctl_args *a, int state, bool any_filter)
 		return true;
 	if (opt_flag(a, "state-paused") && state == HVMGR__V1__VM_STATE__VM_STATE_PAUSED)
 		return true;
-	if ((opt_flag(a, "state-shutoff") || opt_flag(a, "inactive")) && state == HVMGR__V1__VM_STATE__VM_STATE_SHUTOFF)
+	if ((opt_flag(a, "state-shutoff") || opt_flag(a, "inactive")) &&
+	    state == HVMGR__V1__VM_STATE__VM_STATE_SHUTOFF)
 		return true;
 	if (opt_flag(a, "state-other") && state != HVMGR__V1__VM_STATE__VM_STATE_RUNNING &&
-	    state != HVMGR__V1__VM_STATE__VM_STATE_PAUSED && state != HVMGR__V1__VM_STATE__VM_STATE_SHUTOFF)
+	    state != HVMGR__V1__VM_STATE__VM_STATE_PAUSED &&
+	    state != HVMGR__V1__VM_STATE__VM_STATE_SHUTOFF)
 		return true;
 	return false;
 }
@@ -30,8 +32,9 @@ HVCTL_HANDLER(cmd_list)
 {
 	Hvmgr__V1__ListVmsRequest req = HVMGR__V1__LIST_VMS_REQUEST__INIT;
 	Hvmgr__V1__ListVmsResponse *resp;
-	bool filter = opt_flag(a, "state-running") || opt_flag(a, "state-paused") || opt_flag(a, "state-shutoff") ||
-		      opt_flag(a, "state-other") || opt_flag(a, "inactive");
+	bool filter = opt_flag(a, "state-running") || opt_flag(a, "state-paused") ||
+		      opt_flag(a, "state-shutoff") || opt_flag(a, "state-other") ||
+		      opt_flag(a, "inactive");
 	bool json = opt_flag(a, "json"), names = opt_flag(a, "name"), uuids = opt_flag(a, "uuid");
 	int rc;
 
@@ -54,7 +57,8 @@ HVCTL_HANDLER(cmd_list)
 			printf("%s\n", names ? vm->name : vm->uuid);
 		} else {
 			char id[16];
-			const char *row[] = { fmt_vm_id(vm, id, sizeof id), vm->name, fmt_state(vm->state) };
+			const char *row[] = { fmt_vm_id(vm, id, sizeof id), vm->name,
+					      fmt_state(vm->state) };
 			fmt_table_row(t, row);
 		}
 	}
@@ -117,7 +121,8 @@ HVCTL_HANDLER(cmd_dominfo)
 			ROW("Fault policy:", "%s", fmt_fault_policy((int)vm->fault_policy));
 		else
 			ROW("Fault policy:", "unknown (%u)", vm->fault_policy);
-		ROW("Heartbeat:", "%" PRIu64 " (%.1fs ago)", vm->heartbeat, (double)vm->heartbeat_age_ns / 1e9);
+		ROW("Heartbeat:", "%" PRIu64 " (%.1fs ago)", vm->heartbeat,
+		    (double)vm->heartbeat_age_ns / 1e9);
 		ROW("Guest state:", "%s", fmt_guest_state(vm->guest_state));
 		ROW("Health code:", "%u", vm->health_code);
 		ROW("Image version:", "%s", vm->image_version[0] ? vm->image_version : "-");
@@ -144,7 +149,8 @@ HVCTL_HANDLER(cmd_domstate)
 		return rc;
 	const Hvmgr__V1__Vm *vm = resp->vm;
 	if (opt_flag(a, "json"))
-		json_print(json_pack("{s:s, s:s}", "state", fmt_state(vm->state), "reason", fmt_reason(vm->reason)));
+		json_print(json_pack("{s:s, s:s}", "state", fmt_state(vm->state), "reason",
+				     fmt_reason(vm->reason)));
 	else if (opt_flag(a, "reason"))
 		printf("%s (%s)\n\n", fmt_state(vm->state), fmt_reason(vm->reason));
 	else
@@ -170,14 +176,26 @@ static int one_value(struct hvctl *h, const struct hvctl_args *a, char what)
 	return HVCTL_OK;
 }
 
-HVCTL_HANDLER(cmd_domid) { return one_value(h, a, 'i'); }
-HVCTL_HANDLER(cmd_domname) { return one_value(h, a, 'n'); }
-HVCTL_HANDLER(cmd_domuuid) { return one_value(h, a, 'u'); }
+HVCTL_HANDLER(cmd_domid)
+{
+	return one_value(h, a, 'i');
+}
+HVCTL_HANDLER(cmd_domname)
+{
+	return one_value(h, a, 'n');
+}
+HVCTL_HANDLER(cmd_domuuid)
+{
+	return one_value(h, a, 'u');
+}
 
 /* domstats' counters: the JSON key and the virsh-style "group.key" name
  * (NULL: printed elsewhere). One table keeps both forms in step. */
-#define STATS_GETTER(field) \
-	static uint64_t get_##field(const Hvmgr__V1__VmStats *v) { return (uint64_t)v->field; }
+#define STATS_GETTER(field)                                                                        \
+	static uint64_t get_##field(const Hvmgr__V1__VmStats *v)                                   \
+	{                                                                                          \
+		return (uint64_t)v->field;                                                         \
+	}
 STATS_GETTER(cpu_time_ns)
 STATS_GETTER(exits)
 STATS_GETTER(irqs_injected)
@@ -216,7 +234,8 @@ static const struct {
 /* MGMT-180's exit classes, in the record's order. */
 static const struct {
 	const char *name;
-} exit_classes[] = { { "wfx" }, { "hvc" }, { "smc" }, { "dabt" }, { "iabt" }, { "sysreg" }, { "irq" }, { "other" } };
+} exit_classes[] = { { "wfx" },  { "hvc" },    { "smc" }, { "dabt" },
+		     { "iabt" }, { "sysreg" }, { "irq" }, { "other" } };
 #define EXIT_CLASSES (sizeof exit_classes / sizeof exit_classes[0])
 
 static uint64_t exit_class(const Hvmgr__V1__VmStats *v, size_t k)
@@ -224,7 +243,8 @@ static uint64_t exit_class(const Hvmgr__V1__VmStats *v, size_t k)
 	const Hvmgr__V1__ExitsByClass *e = v->exits_by_class;
 	if (!e)
 		return 0;
-	const uint64_t all[] = { e->wfx, e->hvc, e->smc, e->dabt, e->iabt, e->sysreg, e->irq, e->other };
+	const uint64_t all[] = { e->wfx,  e->hvc,    e->smc, e->dabt,
+				 e->iabt, e->sysreg, e->irq, e->other };
 	return all[k];
 }
 
@@ -250,18 +270,21 @@ HVCTL_HANDLER(cmd_domstats)
 			json_t *ex = json_object();
 			for (size_t k = 0; k < STATS_COUNTERS; k++)
 				json_object_set_new(o, stats_counters[k].json,
-						    json_integer((json_int_t)stats_counters[k].get(v)));
+						    json_integer(
+							    (json_int_t)stats_counters[k].get(v)));
 			for (size_t k = 0; k < EXIT_CLASSES; k++)
 				json_object_set_new(ex, exit_classes[k].name,
 						    json_integer((json_int_t)exit_class(v, k)));
 			json_object_set_new(o, "exits_by_class", ex);
 			json_object_set_new(o, "vcpus", json_integer(v->vcpus));
-			json_object_set_new(o, "memory_bytes", json_integer((json_int_t)v->memory_bytes));
+			json_object_set_new(o, "memory_bytes",
+					    json_integer((json_int_t)v->memory_bytes));
 			json_array_append_new(arr, o);
 		}
 		json_t *hv = json_object();
 		if (resp->hypervisor)
-			json_object_set_new(hv, "uptime_ns", json_integer((json_int_t)resp->hypervisor->uptime_ns));
+			json_object_set_new(hv, "uptime_ns",
+					    json_integer((json_int_t)resp->hypervisor->uptime_ns));
 		json_print(json_pack("{s:o, s:o}", "hypervisor", hv, "vms", arr));
 	} else {
 		/* virsh domstats: "Domain: 'name'", then name.key=value lines. */
@@ -274,10 +297,12 @@ HVCTL_HANDLER(cmd_domstats)
 			printf("  balloon.maximum=%" PRIu64 "\n", v->memory_bytes / 1024);
 			printf("  hv.exits=%" PRIu64 "\n", v->exits);
 			for (size_t k = 0; k < EXIT_CLASSES; k++)
-				printf("  hv.exits.%s=%" PRIu64 "\n", exit_classes[k].name, exit_class(v, k));
+				printf("  hv.exits.%s=%" PRIu64 "\n", exit_classes[k].name,
+				       exit_class(v, k));
 			for (size_t k = 0; k < STATS_COUNTERS; k++)
 				if (stats_counters[k].text)
-					printf("  %s=%" PRIu64 "\n", stats_counters[k].text, stats_counters[k].get(v));
+					printf("  %s=%" PRIu64 "\n", stats_counters[k].text,
+					       stats_counters[k].get(v));
 			printf("\n");
 		}
 	}

@@ -24,13 +24,18 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "start", HVMGR("Start"), &hvmgr__v1__start_request__descriptor, "Domain '", "' started" },
-	{ "shutdown", HVMGR("Shutdown"), &hvmgr__v1__shutdown_request__descriptor, "Domain '", "' is being shutdown" },
-	{ "destroy", HVMGR("Destroy"), &hvmgr__v1__destroy_request__descriptor, "Domain '", "' destroyed" },
-	{ "reboot", HVMGR("Reboot"), &hvmgr__v1__reboot_request__descriptor, "Domain '", "' is being rebooted" },
+	{ "shutdown", HVMGR("Shutdown"), &hvmgr__v1__shutdown_request__descriptor, "Domain '",
+	  "' is being shutdown" },
+	{ "destroy", HVMGR("Destroy"), &hvmgr__v1__destroy_request__descriptor, "Domain '",
+	  "' destroyed" },
+	{ "reboot", HVMGR("Reboot"), &hvmgr__v1__reboot_request__descriptor, "Domain '",
+	  "' is being rebooted" },
 	{ "reset", HVMGR("Reset"), &hvmgr__v1__reset_request__descriptor, "Domain '", "' was reset" },
-	{ "suspend", HVMGR("Suspend"), &hvmgr__v1__suspend_request__descriptor, "Domain '", "' suspended" },
+	{ "suspend", HVMGR("Suspend"), &hvmgr__v1__suspend_request__descriptor, "Domain '",
+	  "' suspended" },
 	{ "resume", HVMGR("Resume"), &hvmgr__v1__resume_request__descriptor, "Domain '", "' resumed" },
-	{ "undefine", HVMGR("Undefine"), &hvmgr__v1__undefine_request__descriptor, "Domain '", "' has been undefined" },
+	{ "undefine", HVMGR("Undefine"), &hvmgr__v1__undefine_request__descriptor, "Domain '",
+	  "' has been undefined" },
 };
 
 static const struct verb *find_verb(const char *name)
@@ -50,7 +55,8 @@ struct vm_request {
 };
 _Static_assert(offsetof(struct vm_request, vm) == offsetof(Hvmgr__V1__StartRequest, vm), "layout");
 _Static_assert(offsetof(struct vm_request, vm) == offsetof(Hvmgr__V1__UndefineRequest, vm), "layout");
-_Static_assert(offsetof(struct vm_request, timeout_ms) == offsetof(Hvmgr__V1__ShutdownRequest, timeout_ms),
+_Static_assert(offsetof(struct vm_request, timeout_ms) ==
+		       offsetof(Hvmgr__V1__ShutdownRequest, timeout_ms),
 	       "layout");
 
 static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
@@ -62,7 +68,8 @@ static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 	uint64_t timeout = 0;
 	int rc;
 
-	if (strcmp(a->cmd->name, "shutdown") == 0 && opt_u64(a, "timeout-ms", 0, 3600000, &timeout) != 0)
+	if (strcmp(a->cmd->name, "shutdown") == 0 &&
+	    opt_u64(a, "timeout-ms", 0, 3600000, &timeout) != 0)
 		return HVCTL_USAGE;
 	memset(&req, 0, sizeof req);
 	protobuf_c_message_init(v->req, &req);
@@ -95,13 +102,34 @@ HVCTL_HANDLER(cmd_start)
 	return console_attach(h, a->pos[0], false, 0);
 }
 
-HVCTL_HANDLER(cmd_shutdown) { return lifecycle(h, a); }
-HVCTL_HANDLER(cmd_destroy) { return lifecycle(h, a); }
-HVCTL_HANDLER(cmd_reboot) { return lifecycle(h, a); }
-HVCTL_HANDLER(cmd_reset) { return lifecycle(h, a); }
-HVCTL_HANDLER(cmd_suspend) { return lifecycle(h, a); }
-HVCTL_HANDLER(cmd_resume) { return lifecycle(h, a); }
-HVCTL_HANDLER(cmd_undefine) { return lifecycle(h, a); }
+HVCTL_HANDLER(cmd_shutdown)
+{
+	return lifecycle(h, a);
+}
+HVCTL_HANDLER(cmd_destroy)
+{
+	return lifecycle(h, a);
+}
+HVCTL_HANDLER(cmd_reboot)
+{
+	return lifecycle(h, a);
+}
+HVCTL_HANDLER(cmd_reset)
+{
+	return lifecycle(h, a);
+}
+HVCTL_HANDLER(cmd_suspend)
+{
+	return lifecycle(h, a);
+}
+HVCTL_HANDLER(cmd_resume)
+{
+	return lifecycle(h, a);
+}
+HVCTL_HANDLER(cmd_undefine)
+{
+	return lifecycle(h, a);
+}
 
 HVCTL_HANDLER(cmd_autostart)
 {
@@ -113,7 +141,8 @@ HVCTL_HANDLER(cmd_autostart)
 	hvctl_selector(&sel, a->pos[0]);
 	req.vm = &sel;
 	req.enabled = !opt_flag(a, "disable");
-	if ((rc = hvctl_call(h, "SetAutostart", &req.base, &hvmgr__v1__set_autostart_response__descriptor,
+	if ((rc = hvctl_call(h, "SetAutostart", &req.base,
+			     &hvmgr__v1__set_autostart_response__descriptor,
 			     (ProtobufCMessage **)&resp)) != 0)
 		return rc;
 	const char *name = resp->vm && resp->vm->name[0] ? resp->vm->name : a->pos[0];

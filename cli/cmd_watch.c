@@ -59,20 +59,27 @@ static const char *event_class(int type)
 	if (type >= 0 && type <= 8)
 		return "lifecycle";
 	switch (type) {
-	case 16: return "fault";
-	case 17: return "watchdog";
-	case 18: return "restart";
-	case 19: return "selftest";
-	case 20: return "doorbell-denied";
-	default: return "unknown";
+	case 16:
+		return "fault";
+	case 17:
+		return "watchdog";
+	case 18:
+		return "restart";
+	case 19:
+		return "selftest";
+	case 20:
+		return "doorbell-denied";
+	default:
+		return "unknown";
 	}
 }
 
 /* The words --event accepts: a class, or a type by its lowercase name. */
-static const char *const event_types[] = { "defined", "undefined", "started", "suspended", "resumed",
-					   "stopped", "shutdown", "pmsuspended", "crashed" };
-static const char *const event_classes[] = { "lifecycle", "fault", "watchdog", "restart", "selftest",
-					     "doorbell-denied" };
+static const char *const event_types[] = { "defined",   "undefined",   "started",
+					   "suspended", "resumed",     "stopped",
+					   "shutdown",  "pmsuspended", "crashed" };
+static const char *const event_classes[] = { "lifecycle", "fault",    "watchdog",
+					     "restart",   "selftest", "doorbell-denied" };
 
 static bool event_word_known(const char *w)
 {
@@ -87,18 +94,21 @@ static bool event_word_known(const char *w)
 
 static bool event_matches(const Hvmgr__V1__Event *e, const char *filter)
 {
-	return !filter || strcasecmp(filter, event_class(e->type)) == 0 || strcasecmp(filter, fmt_event(e->type)) == 0;
+	return !filter || strcasecmp(filter, event_class(e->type)) == 0 ||
+	       strcasecmp(filter, fmt_event(e->type)) == 0;
 }
 
 /* Prints one event; false when stdout can no longer be written. */
 static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 {
 	if (json) {
-		json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:I}", "seq", (json_int_t)e->seq,
-				      "time_ns", (json_int_t)e->time_ns, "class", event_class(e->type), "type",
-				      fmt_event(e->type), "vm_id", (json_int_t)e->vm_id, "vm_name", e->vm_name,
-				      "detail", (json_int_t)e->detail, "reason", fmt_reason(e->reason), "lost_before",
-				      (json_int_t)e->lost_before, "suppressed", (json_int_t)e->suppressed);
+		json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:I}", "seq",
+				      (json_int_t)e->seq, "time_ns", (json_int_t)e->time_ns,
+				      "class", event_class(e->type), "type", fmt_event(e->type),
+				      "vm_id", (json_int_t)e->vm_id, "vm_name", e->vm_name, "detail",
+				      (json_int_t)e->detail, "reason", fmt_reason(e->reason),
+				      "lost_before", (json_int_t)e->lost_before, "suppressed",
+				      (json_int_t)e->suppressed);
 		json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(j);
@@ -120,24 +130,26 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 	reason[0] = (char)toupper((unsigned char)reason[0]);
 	const char *name = e->vm_name[0] ? e->vm_name : "?";
 	if (e->type <= 8)
-		printf("event 'lifecycle' for domain '%s': %s %s (seq %" PRIu64 ")\n", name, fmt_event(e->type),
-		       reason, e->seq);
+		printf("event 'lifecycle' for domain '%s': %s %s (seq %" PRIu64 ")\n", name,
+		       fmt_event(e->type), reason, e->seq);
 	else if (e->type == 16 && e->suppressed)
-		printf("event 'fault' for domain '%s': %s, %u more held back by the rate limit (seq %" PRIu64 ")\n",
+		printf("event 'fault' for domain '%s': %s, %u more held back by the rate limit (seq %" PRIu64
+		       ")\n",
 		       name, fmt_fault_kind((int)e->detail), e->suppressed, e->seq);
 	else if (e->type == 16)
-		printf("event 'fault' for domain '%s': %s (seq %" PRIu64 ")\n", name, fmt_fault_kind((int)e->detail),
-		       e->seq);
+		printf("event 'fault' for domain '%s': %s (seq %" PRIu64 ")\n", name,
+		       fmt_fault_kind((int)e->detail), e->seq);
 	else
-		printf("event '%s' for domain '%s': detail %u (seq %" PRIu64 ")\n", event_class(e->type), name,
-		       e->detail, e->seq);
+		printf("event '%s' for domain '%s': detail %u (seq %" PRIu64 ")\n",
+		       event_class(e->type), name, e->detail, e->seq);
 	return fflush(stdout) == 0;
 }
 
 HVCTL_HANDLER(cmd_event)
 {
 	bool loop = opt_flag(a, "loop"), json = opt_flag(a, "json"), oldest = opt_flag(a, "oldest");
-	const char *from_s = opt_str(a, "from"), *filter = opt_str(a, "event"), *dom = opt_str(a, "domain");
+	const char *from_s = opt_str(a, "from"), *filter = opt_str(a, "event"),
+		   *dom = opt_str(a, "domain");
 	uint64_t timeout = 0, count = 0, from = 0;
 	Hvmgr__V1__WatchEventsRequest req = HVMGR__V1__WATCH_EVENTS_REQUEST__INIT;
 	Hvmgr__V1__VmSelector sel;
@@ -151,7 +163,8 @@ HVCTL_HANDLER(cmd_event)
 			printf("  %s\n", event_types[i]);
 		return HVCTL_OK;
 	}
-	if (opt_u64(a, "timeout", 1, 86400ull * 365, &timeout) != 0 || opt_u64(a, "count", 1, UINT32_MAX, &count) != 0 ||
+	if (opt_u64(a, "timeout", 1, 86400ull * 365, &timeout) != 0 ||
+	    opt_u64(a, "count", 1, UINT32_MAX, &count) != 0 ||
 	    opt_u64(a, "from", 0, UINT64_MAX, &from) != 0)
 		return HVCTL_USAGE;
 	if (from_s && oldest)
@@ -159,7 +172,8 @@ HVCTL_HANDLER(cmd_event)
 	if (dom && a->npos)
 		return hvctl_usage(a->cmd, "name the VM once: --domain %s or %s", dom, a->pos[0]);
 	if (filter && !event_word_known(filter))
-		return hvctl_usage(a->cmd, "unknown event type '%s' (see hvctl event --list)", filter);
+		return hvctl_usage(a->cmd, "unknown event type '%s' (see hvctl event --list)",
+				   filter);
 	if (!loop && !count)
 		count = 1; /* virsh: without --loop, wait for one event */
 	if (a->npos)
@@ -168,7 +182,7 @@ HVCTL_HANDLER(cmd_event)
 		hvctl_selector(&sel, dom);
 		req.vm = &sel;
 	}
-	req.start = from_s ? HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_AT_SEQ
+	req.start = from_s   ? HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_AT_SEQ
 		    : oldest ? HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_OLDEST
 			     : HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_NOW;
 	req.seq = from;
@@ -294,7 +308,8 @@ int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
 		Hvmgr__V1__GetConsoleResponse *r;
 		req.vm = &sel;
 		req.from_position = from;
-		if ((rc = hvctl_call(h, "GetConsole", &req.base, &hvmgr__v1__get_console_response__descriptor,
+		if ((rc = hvctl_call(h, "GetConsole", &req.base,
+				     &hvmgr__v1__get_console_response__descriptor,
 				     (ProtobufCMessage **)&r)) != 0)
 			break;
 		if (interactive && !banner) {
@@ -305,7 +320,9 @@ int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
 			banner = true;
 		}
 		if (r->lost_bytes)
-			fprintf(stderr, "hvctl: console: %" PRIu64 " bytes were overwritten before they could be read\n",
+			fprintf(stderr,
+				"hvctl: console: %" PRIu64
+				" bytes were overwritten before they could be read\n",
 				r->lost_bytes);
 		size_t got = r->data.len;
 		bool ok = !got || fwrite(r->data.data, 1, got, stdout) == got;

@@ -41,7 +41,8 @@ static int buf_read(struct buf *b, int fd)
 	return n > 0;
 }
 
-int run_capture(const char *const argv[], char **out, size_t *out_len, char **err, int *status, struct hv_status *st)
+int run_capture(const char *const argv[], char **out, size_t *out_len, char **err, int *status,
+		struct hv_status *st)
 {
 	int po[2], pe[2];
 	struct buf bo = { 0 }, be = { 0 };
@@ -102,8 +103,9 @@ int run_capture(const char *const argv[], char **out, size_t *out_len, char **er
 	if (failed) {
 		free(bo.p);
 		free(be.p);
-		return hv_status_set(st, HV_INTERNAL, "reading the output of %s failed (more than %u bytes?)", argv[0],
-				     CAPTURE_MAX);
+		return hv_status_set(st, HV_INTERNAL,
+				     "reading the output of %s failed (more than %u bytes?)",
+				     argv[0], CAPTURE_MAX);
 	}
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	*out = bo.p ? bo.p : calloc(1, 1);
@@ -128,12 +130,14 @@ static void indent_lines(const char *text, char *msg, size_t len)
 		const char *nl = strchr(line, '\n');
 		size_t n = nl ? (size_t)(nl - line) : strlen(line);
 		if (n)
-			used += (size_t)snprintf(msg + used, len - used, "%s  %.*s", used ? "\n" : "", (int)n, line);
+			used += (size_t)snprintf(msg + used, len - used, "%s  %.*s",
+						 used ? "\n" : "", (int)n, line);
 		line += n + (nl ? 1 : 0);
 	}
 }
 
-int dtc_compile(const char *path, uint8_t **dtb, size_t *len, char *msg, size_t msglen, struct hv_status *st)
+int dtc_compile(const char *path, uint8_t **dtb, size_t *len, char *msg, size_t msglen,
+		struct hv_status *st)
 {
 	const char *const argv[] = { "dtc", "-q", "-I", "dts", "-O", "dtb", path, NULL };
 	char *out, *err;
@@ -147,7 +151,8 @@ int dtc_compile(const char *path, uint8_t **dtb, size_t *len, char *msg, size_t 
 		free(out);
 		free(err);
 		return hv_status_set(st, HV_FAILED_PRECONDITION,
-				     "dtc is needed to compile %s: install device-tree-compiler, or pass a .dtb", path);
+				     "dtc is needed to compile %s: install device-tree-compiler, or pass a .dtb",
+				     path);
 	}
 	if (status != 0 || *len == 0) {
 		indent_lines(err, msg, msglen);
@@ -179,7 +184,8 @@ int dtc_decompile(const uint8_t *dtb, size_t len, char **dts, struct hv_status *
 		if (n <= 0) {
 			close(fd);
 			unlink(path);
-			return hv_status_set(st, HV_INTERNAL, "cannot write %s: %s", path, strerror(errno));
+			return hv_status_set(st, HV_INTERNAL, "cannot write %s: %s", path,
+					     strerror(errno));
 		}
 		off += (size_t)n;
 	}
@@ -197,7 +203,8 @@ int dtc_decompile(const uint8_t *dtb, size_t len, char **dts, struct hv_status *
 		if (status == 127)
 			return hv_status_set(st, HV_FAILED_PRECONDITION,
 					     "dtc is needed to print the configuration: install device-tree-compiler");
-		return hv_status_set(st, HV_DATA_LOSS, "dtc could not decompile the stored configuration:\n%s", msg);
+		return hv_status_set(st, HV_DATA_LOSS,
+				     "dtc could not decompile the stored configuration:\n%s", msg);
 	}
 	free(err);
 	return 0;

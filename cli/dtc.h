@@ -17,7 +17,8 @@ int run_capture(const char *const argv[], char **out, size_t *out_len, char **er
 /* Compiles the .dts at path into a blob (*dtb malloc'd). On a compile error
  * returns -1 with st naming the file and msg holding dtc's error lines
  * (indented, one per line). */
-int dtc_compile(const char *path, uint8_t **dtb, size_t *len, char *msg, size_t msglen, struct hv_status *st);
+int dtc_compile(const char *path, uint8_t **dtb, size_t *len, char *msg, size_t msglen,
+		struct hv_status *st);
 
 /* Decompiles a blob to DTS text (*dts malloc'd, NUL-terminated). */
 int dtc_decompile(const uint8_t *dtb, size_t len, char **dts, struct hv_status *st);

@@ -13,31 +13,34 @@
 #include <string.h>
 #include <time.h>
 
-#define NAME_OR(table, i, unknown) \
-	((i) >= 0 && (size_t)(i) < sizeof(table) / sizeof(table[0]) && (table)[i] ? (table)[i] : (unknown))
+#define NAME_OR(table, i, unknown)                                                                 \
+	((i) >= 0 && (size_t)(i) < sizeof(table) / sizeof(table[0]) && (table)[i] ? (table)[i]     \
+										  : (unknown))
 
 const char *fmt_state(int s)
 {
 	/* virsh's words, virDomainState order (MGMT-040). */
-	static const char *const t[] = { "no state", "running", "idle", "paused",
+	static const char *const t[] = { "no state",    "running",  "idle",    "paused",
 					 "in shutdown", "shut off", "crashed", "pmsuspended" };
 	return NAME_OR(t, s, "unknown");
 }
 
 const char *fmt_reason(int r)
 {
-	static const char *const t[] = { "unknown", "booted", "user", "shutdown", "destroyed",
-					 "crashed", "watchdog", "restarted", "self-test failed",
-					 "defined", "reset", "rebooted", "failed" };
+	static const char *const t[] = { "unknown",  "booted",    "user",
+					 "shutdown", "destroyed", "crashed",
+					 "watchdog", "restarted", "self-test failed",
+					 "defined",  "reset",     "rebooted",
+					 "failed" };
 	return NAME_OR(t, r, "unknown");
 }
 
 const char *fmt_event(int e)
 {
 	static const char *const t[] = {
-		[0] = "Defined", [1] = "Undefined", [2] = "Started", [3] = "Suspended",
-		[4] = "Resumed", [5] = "Stopped", [6] = "Shutdown", [7] = "PMSuspended",
-		[8] = "Crashed", [16] = "Fault", [17] = "Watchdog", [18] = "Restarted",
+		[0] = "Defined",   [1] = "Undefined",       [2] = "Started",   [3] = "Suspended",
+		[4] = "Resumed",   [5] = "Stopped",         [6] = "Shutdown",  [7] = "PMSuspended",
+		[8] = "Crashed",   [16] = "Fault",          [17] = "Watchdog", [18] = "Restarted",
 		[19] = "SelfTest", [20] = "DoorbellDenied",
 	};
 	return NAME_OR(t, e, "Unknown");
@@ -58,14 +61,15 @@ const char *fmt_fault_policy(int p)
 
 const char *fmt_guest_state(int g)
 {
-	static const char *const t[] = { "unknown", "booting", "running", "shutting down", "ready for off" };
+	static const char *const t[] = { "unknown", "booting", "running", "shutting down",
+					 "ready for off" };
 	return NAME_OR(t, g, "unknown");
 }
 
 const char *fmt_fault_kind(int k)
 {
-	static const char *const t[] = { "none", "stage2-abort", "undef-trap", "watchdog",
-					 "guest-report", "hypercall" };
+	static const char *const t[] = { "none",     "stage2-abort", "undef-trap",
+					 "watchdog", "guest-report", "hypercall" };
 	return NAME_OR(t, k, "unknown");
 }
 
@@ -203,36 +207,32 @@ json_t *json_vm(const Hvmgr__V1__Vm *vm)
 	char cpus[256];
 
 	fmt_cpuset(vm->pcpu_mask, cpus, sizeof cpus);
-	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:s}",
-			 "id", (json_int_t)vm->id,
-			 "name", vm->name ? vm->name : "",
-			 "uuid", vm->uuid ? vm->uuid : "",
-			 "state", fmt_state(vm->state),
-			 "reason", fmt_reason(vm->reason),
-			 "state_code", (json_int_t)vm->state,
-			 "vcpus", (json_int_t)vm->vcpus,
-			 "cpu_affinity", cpus,
-			 "memory_bytes", (json_int_t)vm->memory_bytes,
-			 "cpu_time_ns", (json_int_t)vm->cpu_time_ns,
-			 "criticality", fmt_criticality(vm->criticality),
-			 "fault_policy", (json_int_t)vm->fault_policy,
-			 "heartbeat", (json_int_t)vm->heartbeat,
-			 "heartbeat_age_ns", (json_int_t)vm->heartbeat_age_ns,
-			 "fault_count", (json_int_t)vm->fault_count,
-			 "restart_count", (json_int_t)vm->restart_count,
-			 "guest_state", fmt_guest_state(vm->guest_state),
-			 "health_code", (json_int_t)vm->health_code,
-			 "image_version", vm->image_version ? vm->image_version : "");
+	json_t *j =
+		json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:s}",
+			  "id", (json_int_t)vm->id, "name", vm->name ? vm->name : "", "uuid",
+			  vm->uuid ? vm->uuid : "", "state", fmt_state(vm->state), "reason",
+			  fmt_reason(vm->reason), "state_code", (json_int_t)vm->state, "vcpus",
+			  (json_int_t)vm->vcpus, "cpu_affinity", cpus, "memory_bytes",
+			  (json_int_t)vm->memory_bytes, "cpu_time_ns", (json_int_t)vm->cpu_time_ns,
+			  "criticality", fmt_criticality(vm->criticality), "fault_policy",
+			  (json_int_t)vm->fault_policy, "heartbeat", (json_int_t)vm->heartbeat,
+			  "heartbeat_age_ns", (json_int_t)vm->heartbeat_age_ns, "fault_count",
+			  (json_int_t)vm->fault_count, "restart_count", (json_int_t)vm->restart_count,
+			  "guest_state", fmt_guest_state(vm->guest_state), "health_code",
+			  (json_int_t)vm->health_code, "image_version",
+			  vm->image_version ? vm->image_version : "");
 	/* A VM only the store holds has no slot: null, not the wire's
 	 * 4294967295 (docs/hvctl.md). */
 	if (!vm->in_hypervisor)
 		json_object_set_new(j, "id", json_null());
 	/* From hv-agent's store. */
-	json_object_set_new(j, "fault_policy_name", json_string(fmt_fault_policy((int)vm->fault_policy)));
+	json_object_set_new(j, "fault_policy_name",
+			    json_string(fmt_fault_policy((int)vm->fault_policy)));
 	json_object_set_new(j, "in_hypervisor", json_boolean(vm->in_hypervisor));
 	json_object_set_new(j, "autostart", json_boolean(vm->autostart));
 	json_object_set_new(j, "config_revision", json_integer((json_int_t)vm->config_revision));
-	json_object_set_new(j, "desired_state", json_string(vm->desired_state ? fmt_state(vm->desired_state) : ""));
+	json_object_set_new(j, "desired_state",
+			    json_string(vm->desired_state ? fmt_state(vm->desired_state) : ""));
 	return j;
 }
 

@@ -52,7 +52,8 @@ void hvc_send_ops(grpc_op ops[3], grpc_byte_buffer *out)
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
 }
 
-void hvc_status_op(grpc_op *op, grpc_metadata_array *md_trail, grpc_status_code *status, grpc_slice *details)
+void hvc_status_op(grpc_op *op, grpc_metadata_array *md_trail, grpc_status_code *status,
+		   grpc_slice *details)
 {
 	memset(op, 0, sizeof *op);
 	op->op = GRPC_OP_RECV_STATUS_ON_CLIENT;
@@ -94,8 +95,8 @@ char *hvc_read_pem(const char *what, const char *path, struct hv_status *st)
 	size_t len = 0;
 
 	if (!f) {
-		hv_status_set(st, HV_INVALID_ARGUMENT, "cannot read the %s %s: %s", what, path ? path : "(none)",
-			      path ? strerror(errno) : "no file given");
+		hv_status_set(st, HV_INVALID_ARGUMENT, "cannot read the %s %s: %s", what,
+			      path ? path : "(none)", path ? strerror(errno) : "no file given");
 		return NULL;
 	}
 	buf = malloc(PEM_MAX + 1);
@@ -104,7 +105,8 @@ char *hvc_read_pem(const char *what, const char *path, struct hv_status *st)
 	fclose(f);
 	if (!buf || len == 0 || len > PEM_MAX) {
 		free(buf);
-		hv_status_set(st, HV_INVALID_ARGUMENT, "the %s %s is %s", what, path, len ? "larger than 64 KiB" : "empty");
+		hv_status_set(st, HV_INVALID_ARGUMENT, "the %s %s is %s", what, path,
+			      len ? "larger than 64 KiB" : "empty");
 		return NULL;
 	}
 	buf[len] = '\0';

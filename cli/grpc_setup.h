@@ -44,7 +44,8 @@ struct hvc_unary {
 /* The three operations that send a call's one request `out` and half-close. */
 void hvc_send_ops(grpc_op ops[3], grpc_byte_buffer *out);
 /* The operation that receives a call's final status. */
-void hvc_status_op(grpc_op *op, grpc_metadata_array *md_trail, grpc_status_code *status, grpc_slice *details);
+void hvc_status_op(grpc_op *op, grpc_metadata_array *md_trail, grpc_status_code *status,
+		   grpc_slice *details);
 
 /* Prepares u for a call that sends `out` (not taken over). */
 void hvc_unary_init(struct hvc_unary *u, grpc_byte_buffer *out);

@@ -64,13 +64,13 @@ struct hvctl_args;
 
 struct hvctl_cmd {
 	const char *name;
-	const char *group;       /* section in help and the man page */
-	const char *args;        /* positional synopsis: "VM", "[VM]", "FILE" */
+	const char *group; /* section in help and the man page */
+	const char *args;  /* positional synopsis: "VM", "[VM]", "FILE" */
 	int min_pos, max_pos;
-	enum hvctl_complete complete; /* of the positional arguments */
+	enum hvctl_complete complete;    /* of the positional arguments */
 	const struct hvctl_optdef *opts; /* ends with name NULL; may be NULL */
-	const char *summary;     /* one line for `hvctl help` */
-	const char *description; /* for `hvctl help VERB` and the man page */
+	const char *summary;             /* one line for `hvctl help` */
+	const char *description;         /* for `hvctl help VERB` and the man page */
 	unsigned flags;
 	int (*fn)(struct hvctl *h, const struct hvctl_args *a);
 };
@@ -126,7 +126,8 @@ int hvctl_fail(const char *verb, const struct hv_status *st);
 /* "hvctl: VERB: message" on stderr for a local failure; returns rc. */
 int hvctl_error(int rc, const char *verb, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* "hvctl: VERB: message" + usage line on stderr; returns HVCTL_USAGE. */
-int hvctl_usage(const struct hvctl_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int hvctl_usage(const struct hvctl_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* "hvctl VERB [OPTIONS...] ARGS" into buf. */
 void hvctl_synopsis(const struct hvctl_cmd *cmd, char *buf, size_t len);
 
@@ -134,24 +135,24 @@ void hvctl_synopsis(const struct hvctl_cmd *cmd, char *buf, size_t len);
 void hvctl_selector(Hvmgr__V1__VmSelector *sel, const char *arg);
 
 /* ---- doc.c: generated from the table ---- */
-void doc_usage(FILE *f);                                /* hvctl help */
-void doc_command(FILE *f, const struct hvctl_cmd *c);   /* hvctl help VERB */
-void doc_man(FILE *f);                                  /* hvctl --man */
-void doc_completion_bash(FILE *f);                      /* hvctl --completion bash */
+void doc_usage(FILE *f);                              /* hvctl help */
+void doc_command(FILE *f, const struct hvctl_cmd *c); /* hvctl help VERB */
+void doc_man(FILE *f);                                /* hvctl --man */
+void doc_completion_bash(FILE *f);                    /* hvctl --completion bash */
 
 /* ---- format.c ---- */
-const char *fmt_state(int state);      /* "running", "shut off", ...  */
+const char *fmt_state(int state); /* "running", "shut off", ...  */
 /* The VM's id, or "-" for a VM only hv-agent's store holds (no slot in
  * hv-core), as virsh shows an inactive domain's id. */
 const char *fmt_vm_id(const Hvmgr__V1__Vm *vm, char *buf, size_t len);
-const char *fmt_reason(int reason);    /* "booted", "destroyed", ...  */
-const char *fmt_event(int type);       /* "Started", "Stopped", ...   */
-const char *fmt_criticality(int c);    /* "QM", "ASIL-B", ...         */
-const char *fmt_fault_policy(int p);   /* "ignore", "stop", "restart" */
-const char *fmt_guest_state(int g);    /* "running", "booting", ...   */
-const char *fmt_fault_kind(int k);     /* "stage2-abort", ...         */
+const char *fmt_reason(int reason);                    /* "booted", "destroyed", ...  */
+const char *fmt_event(int type);                       /* "Started", "Stopped", ...   */
+const char *fmt_criticality(int c);                    /* "QM", "ASIL-B", ...         */
+const char *fmt_fault_policy(int p);                   /* "ignore", "stop", "restart" */
+const char *fmt_guest_state(int g);                    /* "running", "booting", ...   */
+const char *fmt_fault_kind(int k);                     /* "stage2-abort", ...         */
 void fmt_cpuset(uint64_t mask, char *buf, size_t len); /* "0-1,3" */
-void fmt_time_ms(int64_t ms, char *buf, size_t len);  /* "2026-11-21 12:00:00 UTC" */
+void fmt_time_ms(int64_t ms, char *buf, size_t len);   /* "2026-11-21 12:00:00 UTC" */
 void fmt_hex(const uint8_t *p, size_t n, char *buf, size_t len);
 
 /* virsh's table layout: " Id   Name   State" and a dashed line. */

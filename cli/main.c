@@ -48,11 +48,15 @@ HVCTL_HANDLER(cmd_help)
 int hvctl_exit_for(int code)
 {
 	switch (code) {
-	case HV_OK: return HVCTL_OK;
-	case HV_NOT_FOUND: return HVCTL_NOT_FOUND;
+	case HV_OK:
+		return HVCTL_OK;
+	case HV_NOT_FOUND:
+		return HVCTL_NOT_FOUND;
 	case HV_PERMISSION_DENIED:
-	case HV_UNAUTHENTICATED: return HVCTL_DENIED;
-	default: return HVCTL_FAIL;
+	case HV_UNAUTHENTICATED:
+		return HVCTL_DENIED;
+	default:
+		return HVCTL_FAIL;
 	}
 }
 
@@ -107,7 +111,8 @@ void hvctl_synopsis(const struct hvctl_cmd *cmd, char *buf, size_t len)
 	size_t n = (size_t)snprintf(buf, len, "hvctl %s", cmd->name);
 
 	for (const struct hvctl_optdef *o = cmd->opts; o && o->name && n < len; o++)
-		n += (size_t)snprintf(buf + n, len - n, o->arg ? " [--%s %s]" : " [--%s]", o->name, o->arg);
+		n += (size_t)snprintf(buf + n, len - n, o->arg ? " [--%s %s]" : " [--%s]", o->name,
+				      o->arg);
 	if (cmd->args[0] && n < len)
 		snprintf(buf + n, len - n, " %s", cmd->args);
 }
@@ -241,7 +246,8 @@ static int opt_lookup(const struct hvctl_args *a, const char *name)
 	int k = opt_index(a->cmd, name, strlen(name));
 
 	if (k < 0) /* a handler asking for an option its table entry lacks */
-		fprintf(stderr, "hvctl: %s: internal error: no option --%s in the command table\n", a->cmd->name, name);
+		fprintf(stderr, "hvctl: %s: internal error: no option --%s in the command table\n",
+			a->cmd->name, name);
 	return k;
 }
 
@@ -266,7 +272,8 @@ int opt_u64(const struct hvctl_args *a, const char *name, uint64_t min, uint64_t
 		return 0;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || s[0] == ' ' || v < min || v > max) {
+	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || s[0] == ' ' || v < min ||
+	    v > max) {
 		hvctl_usage(a->cmd, "--%s '%s' is not a whole number from %llu to %llu", name, s,
 			    (unsigned long long)min, (unsigned long long)max);
 		return -1;
@@ -284,7 +291,8 @@ static const char *env_or(const char *name, const char *dflt)
 }
 
 /* Global option with a value: "--name V", "--name=V" or the short form. */
-static int global_value(int argc, char **argv, int *i, const char *name, const char *shortname, const char **out)
+static int global_value(int argc, char **argv, int *i, const char *name, const char *shortname,
+			const char **out)
 {
 	size_t n = strlen(name);
 	const char *arg = argv[*i];
@@ -327,7 +335,9 @@ int main(int argc, char **argv)
 			if (r < 0)
 				return HVCTL_USAGE;
 			if (strcmp(shell, "bash") != 0) {
-				fprintf(stderr, "hvctl: --completion: unsupported shell '%s' (bash is)\n", shell);
+				fprintf(stderr,
+					"hvctl: --completion: unsupported shell '%s' (bash is)\n",
+					shell);
 				return HVCTL_USAGE;
 			}
 			doc_completion_bash(stdout);

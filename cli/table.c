@@ -23,15 +23,22 @@ const struct hvctl_exit_doc hvctl_exit_codes[] = {
 	  "unsupported connection URI, or an unreadable --ca, --cert or --key" },
 	{ HVCTL_UNREACHABLE, "unreachable",
 	  "hv-agent could not be reached: no socket, nobody serving it, connection refused, or the TLS handshake failed" },
-	{ HVCTL_NOT_FOUND, "not found", "the VM, configuration revision or file named does not exist (NOT_FOUND)" },
+	{ HVCTL_NOT_FOUND, "not found",
+	  "the VM, configuration revision or file named does not exist (NOT_FOUND)" },
 	{ HVCTL_DENIED, "denied",
 	  "a change through the read-only socket, or a role (TLS certificate) that may not make it "
 	  "(PERMISSION_DENIED)" },
 	{ 0, NULL, NULL },
 };
 
-#define JSON_OPT { "json", NULL, HC_NONE, "print one JSON document instead of text" }
-#define END_OPT { NULL, NULL, HC_NONE, NULL }
+#define JSON_OPT                                                                                   \
+	{                                                                                          \
+		"json", NULL, HC_NONE, "print one JSON document instead of text"                   \
+	}
+#define END_OPT                                                                                    \
+	{                                                                                          \
+		NULL, NULL, HC_NONE, NULL                                                          \
+	}
 #define JSON_ONLY ((const struct hvctl_optdef[]){ JSON_OPT, END_OPT })
 
 #define G_INFO "Domain information"
@@ -47,36 +54,42 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  (const struct hvctl_optdef[]){
 		  { "all", NULL, HC_NONE, "list every defined VM, not only active ones" },
 		  { "inactive", NULL, HC_NONE, "list only shut-off VMs" },
-		  { "state-running", NULL, HC_NONE, "list running VMs (implies every defined VM is considered)" },
+		  { "state-running", NULL, HC_NONE,
+		    "list running VMs (implies every defined VM is considered)" },
 		  { "state-paused", NULL, HC_NONE, "list paused VMs" },
 		  { "state-shutoff", NULL, HC_NONE, "list shut-off VMs" },
-		  { "state-other", NULL, HC_NONE, "list VMs in any other state (in shutdown, crashed, ...)" },
+		  { "state-other", NULL, HC_NONE,
+		    "list VMs in any other state (in shutdown, crashed, ...)" },
 		  { "name", NULL, HC_NONE, "print only the names, one a line" },
 		  { "uuid", NULL, HC_NONE, "print only the UUIDs, one a line" },
-		  JSON_OPT, END_OPT },
+		  JSON_OPT,
+		  END_OPT },
 	  "list VMs",
 	  "Lists the active VMs (every state but shut off), or with --all every defined VM, in virsh's table: Id, "
 	  "Name, State. The --state-* options select states and may be combined; any of them considers every "
 	  "defined VM. Unlike virsh, a shut-off VM keeps its id.",
 	  0, cmd_list },
-	{ "dominfo", G_INFO, "VM", 1, 1, HC_VM, JSON_ONLY,
-	  "show a VM's state, resources and health",
+	{ "dominfo", G_INFO, "VM", 1, 1, HC_VM, JSON_ONLY, "show a VM's state, resources and health",
 	  "Prints a VM's id, name, UUID, state and reason, vCPUs and their physical CPUs, memory, criticality, "
 	  "fault policy, the guest's heartbeat, state, health code and image version, fault and restart counts, "
 	  "autostart and the stored configuration revision, as \"Label: value\" lines like virsh.",
 	  0, cmd_dominfo },
 	{ "domstate", G_INFO, "VM", 1, 1, HC_VM,
-	  (const struct hvctl_optdef[]){ { "reason", NULL, HC_NONE, "also print why the VM is in its state" },
-					 JSON_OPT, END_OPT },
-	  "show a VM's state", "Prints the VM's state (running, paused, shut off, ...), and with --reason the reason.",
+	  (const struct hvctl_optdef[]){
+		  { "reason", NULL, HC_NONE, "also print why the VM is in its state" },
+		  JSON_OPT,
+		  END_OPT },
+	  "show a VM's state",
+	  "Prints the VM's state (running, paused, shut off, ...), and with --reason the reason.",
 	  0, cmd_domstate },
 	{ "domid", G_INFO, "VM", 1, 1, HC_VM, NULL, "print a VM's id",
-	  "Prints the VM's id (the hypervisor's slot index; stable while the VM stays defined).", 0, cmd_domid },
-	{ "domname", G_INFO, "VM", 1, 1, HC_VM, NULL, "print a VM's name", "Prints the VM's name (VM is an id or a UUID).",
-	  0, cmd_domname },
-	{ "domuuid", G_INFO, "VM", 1, 1, HC_VM, NULL, "print a VM's UUID", "Prints the VM's UUID.", 0, cmd_domuuid },
-	{ "domstats", G_INFO, "[VM]", 0, 1, HC_VM, JSON_ONLY,
-	  "show counters of one or all VMs",
+	  "Prints the VM's id (the hypervisor's slot index; stable while the VM stays defined).", 0,
+	  cmd_domid },
+	{ "domname", G_INFO, "VM", 1, 1, HC_VM, NULL, "print a VM's name",
+	  "Prints the VM's name (VM is an id or a UUID).", 0, cmd_domname },
+	{ "domuuid", G_INFO, "VM", 1, 1, HC_VM, NULL, "print a VM's UUID", "Prints the VM's UUID.",
+	  0, cmd_domuuid },
+	{ "domstats", G_INFO, "[VM]", 0, 1, HC_VM, JSON_ONLY, "show counters of one or all VMs",
 	  "Prints CPU time, exits, injected interrupts, denied doorbells, heartbeat, faults and restarts of one VM or "
 	  "of every defined VM, as virsh's \"Domain: 'x'\" blocks of key=value lines.",
 	  0, cmd_domstats },
@@ -84,8 +97,11 @@ const struct hvctl_cmd hvctl_commands[] = {
 	/* ---- lifecycle ---- */
 	{ "start", G_LIFE, "VM", 1, 1, HC_VM,
 	  (const struct hvctl_optdef[]){
-		  { "console", NULL, HC_NONE, "attach to the VM's console after starting it (see console)" }, END_OPT },
-	  "start a defined VM", "Starts a shut-off or crashed VM: \"Domain 'x' started\".", 0, cmd_start },
+		  { "console", NULL, HC_NONE,
+		    "attach to the VM's console after starting it (see console)" },
+		  END_OPT },
+	  "start a defined VM", "Starts a shut-off or crashed VM: \"Domain 'x' started\".", 0,
+	  cmd_start },
 	{ "shutdown", G_LIFE, "VM", 1, 1, HC_VM,
 	  (const struct hvctl_optdef[]){
 		  { "timeout-ms", "N", HC_NONE,
@@ -103,18 +119,22 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  0, cmd_reboot },
 	{ "reset", G_LIFE, "VM", 1, 1, HC_VM, NULL, "reset a VM like a power cycle",
 	  "Resets the VM at once, like pressing a reset button.", 0, cmd_reset },
-	{ "suspend", G_LIFE, "VM", 1, 1, HC_VM, NULL, "pause a VM's vCPUs", "Pauses a running VM.", 0, cmd_suspend },
-	{ "resume", G_LIFE, "VM", 1, 1, HC_VM, NULL, "continue a paused VM", "Resumes a paused VM.", 0, cmd_resume },
+	{ "suspend", G_LIFE, "VM", 1, 1, HC_VM, NULL, "pause a VM's vCPUs", "Pauses a running VM.",
+	  0, cmd_suspend },
+	{ "resume", G_LIFE, "VM", 1, 1, HC_VM, NULL, "continue a paused VM", "Resumes a paused VM.",
+	  0, cmd_resume },
 	{ "autostart", G_LIFE, "VM", 1, 1, HC_VM,
-	  (const struct hvctl_optdef[]){ { "disable", NULL, HC_NONE, "do not start the VM with hv-agent" }, END_OPT },
+	  (const struct hvctl_optdef[]){
+		  { "disable", NULL, HC_NONE, "do not start the VM with hv-agent" }, END_OPT },
 	  "start a VM whenever hv-agent starts",
 	  "Marks the VM to be started by hv-agent when it starts (\"Domain 'x' marked as autostarted\"), or with "
 	  "--disable unmarks it.",
 	  0, cmd_autostart },
 
 	{ "load-image", G_LIFE, "VM FILE", 2, 2, HC_VM,
-	  (const struct hvctl_optdef[]){ { "initrd", NULL, HC_NONE, "load the VM's initrd instead of its boot image" },
-					 END_OPT },
+	  (const struct hvctl_optdef[]){
+		  { "initrd", NULL, HC_NONE, "load the VM's initrd instead of its boot image" },
+		  END_OPT },
 	  "replace a shut-off VM's boot image (or initrd)",
 	  "Streams FILE to hv-agent in 64 KiB chunks with its SHA-256, computed here. hv-agent refuses a transfer "
 	  "whose bytes do not have that digest; hv-core refuses an image whose digest differs from the VM's "
@@ -127,7 +147,8 @@ const struct hvctl_cmd hvctl_commands[] = {
 	{ "define", G_CONF, "FILE", 1, 1, HC_FILE,
 	  (const struct hvctl_optdef[]){
 		  { "validate-only", NULL, HC_NONE, "check the configuration, do not define it" },
-		  { "no-validate", NULL, HC_NONE, "send it without hvctl's own check (hv-core still validates it)" },
+		  { "no-validate", NULL, HC_NONE,
+		    "send it without hvctl's own check (hv-core still validates it)" },
 		  END_OPT },
 	  "define a VM (or a new revision of it) from a configuration",
 	  "Reads a VM configuration (docs/vm-config.md): a device tree source (.dts, compiled with dtc, whose error "
@@ -136,7 +157,8 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "defines it, and their refusals are printed as they come.",
 	  0, cmd_define },
 	{ "undefine", G_CONF, "VM", 1, 1, HC_VM, NULL, "remove a stopped VM's definition",
-	  "Removes a shut-off or crashed VM's definition: \"Domain 'x' has been undefined\".", 0, cmd_undefine },
+	  "Removes a shut-off or crashed VM's definition: \"Domain 'x' has been undefined\".", 0,
+	  cmd_undefine },
 	{ "dumpconfig", G_CONF, "VM", 1, 1, HC_VM,
 	  (const struct hvctl_optdef[]){
 		  { "revision", "N", HC_NONE, "this stored revision instead of the latest" }, END_OPT },
@@ -153,15 +175,18 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "list the stored revisions of a VM's configuration",
 	  "Lists every stored revision: number, time, who stored it, size, SHA-256 and whether it was a rollback.",
 	  0, cmd_config_history },
-	{ "config-rollback", G_CONF, "VM REVISION", 2, 2, HC_VM, NULL, "define an earlier revision again",
+	{ "config-rollback", G_CONF, "VM REVISION", 2, 2, HC_VM, NULL,
+	  "define an earlier revision again",
 	  "Stores revision REVISION again as the newest revision and defines it (the VM must be shut off).",
 	  0, cmd_config_rollback },
 
 	/* ---- console and events ---- */
 	{ "console", G_WATCH, "VM", 1, 1, HC_VM,
 	  (const struct hvctl_optdef[]){
-		  { "follow", NULL, HC_NONE, "keep following new output even when stdin is not a terminal" },
-		  { "from", "POS", HC_NONE, "start at this byte position of the console ring (0 = the oldest held)" },
+		  { "follow", NULL, HC_NONE,
+		    "keep following new output even when stdin is not a terminal" },
+		  { "from", "POS", HC_NONE,
+		    "start at this byte position of the console ring (0 = the oldest held)" },
 		  END_OPT },
 	  "follow a VM's console output",
 	  "Prints the VM's console output. On a terminal it attaches like `virsh console`: the output is followed "
@@ -178,11 +203,13 @@ const struct hvctl_cmd hvctl_commands[] = {
 		  { "loop", NULL, HC_NONE, "keep waiting for events instead of ending after the first" },
 		  { "timeout", "SECS", HC_NONE, "end after SECS seconds" },
 		  { "count", "N", HC_NONE, "end after N events" },
-		  { "from", "SEQ", HC_NONE, "start at event sequence number SEQ (resume after a disconnect)" },
+		  { "from", "SEQ", HC_NONE,
+		    "start at event sequence number SEQ (resume after a disconnect)" },
 		  { "oldest", NULL, HC_NONE, "start at the oldest event hv-agent holds" },
 		  { "timestamp", NULL, HC_NONE, "prefix each event with the local time" },
 		  { "list", NULL, HC_NONE, "list the event classes and types and end" },
-		  { "json", NULL, HC_NONE, "print each event as one compact JSON object a line" }, END_OPT },
+		  { "json", NULL, HC_NONE, "print each event as one compact JSON object a line" },
+		  END_OPT },
 	  "wait for lifecycle and fault events",
 	  "Waits for events, printed like virsh: \"event 'lifecycle' for domain 'x': Started Booted\". Without --loop "
 	  "it ends after the first event (or --count); Ctrl-C ends the loop. Sequence numbers are hv-core's and "
@@ -195,39 +222,43 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "Prints each VM's last fault: kind, time, vCPU, the policy applied, the exception registers and x0..x30.",
 	  0, cmd_faults },
 	{ "selftest", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
-	  "show the hypervisor's boot self-test result", "Prints whether hv-core's boot self-test passed.", 0, cmd_selftest },
-	{ "diag", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
-	  "show hv-agent's link to the hypervisor",
+	  "show the hypervisor's boot self-test result",
+	  "Prints whether hv-core's boot self-test passed.", 0, cmd_selftest },
+	{ "diag", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY, "show hv-agent's link to the hypervisor",
 	  "Prints whether hv-agent's management link is up (and why not), the hypervisor's state and liveness, event "
 	  "and command counters.",
 	  0, cmd_diag },
 	{ "audit", G_AGENT, "", 0, 0, HC_NONE,
-	  (const struct hvctl_optdef[]){ { "from", "SEQ", HC_NONE, "first entry to show" },
-					 { "max", "N", HC_NONE, "at most N entries (default: hv-agent's page size)" },
-					 JSON_OPT, END_OPT },
-	  "show hv-agent's audit log", "Prints who called which state-changing RPC, when, and with what outcome.", 0,
-	  cmd_audit },
+	  (const struct hvctl_optdef[]){
+		  { "from", "SEQ", HC_NONE, "first entry to show" },
+		  { "max", "N", HC_NONE, "at most N entries (default: hv-agent's page size)" },
+		  JSON_OPT,
+		  END_OPT },
+	  "show hv-agent's audit log",
+	  "Prints who called which state-changing RPC, when, and with what outcome.", 0, cmd_audit },
 	{ "health", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
 	  "ask hv-agent whether it is serving (grpc.health.v1)",
 	  "Prints SERVING or NOT_SERVING; the exit status is 0 only for SERVING.", 0, cmd_health },
-	{ "version", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
-	  "show versions and capabilities",
-	  "Prints the versions of hvctl, hv-agent and hv-core, the management ABI and the capabilities.", 0, cmd_version },
+	{ "version", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY, "show versions and capabilities",
+	  "Prints the versions of hvctl, hv-agent and hv-core, the management ABI and the capabilities.",
+	  0, cmd_version },
 
-	/* ---- local ---- */
+/* ---- local ---- */
 #ifdef HVCTL_WITH_PKI
 	{ "pki", G_LOCAL, "init | issue NAME", 1, 2, HC_PKI,
-	  (const struct hvctl_optdef[]){ { "dir", "DIR", HC_FILE, "the PKI directory (default ./var/pki)" },
-					 { "force", NULL, HC_NONE, "init: replace an existing PKI" },
-					 { "role", "ROLE", HC_NONE, "issue: admin, operator or viewer" },
-					 { "out", "DIR", HC_FILE, "issue: where to write NAME.crt and NAME.key" },
-					 END_OPT },
+	  (const struct hvctl_optdef[]){
+		  { "dir", "DIR", HC_FILE, "the PKI directory (default ./var/pki)" },
+		  { "force", NULL, HC_NONE, "init: replace an existing PKI" },
+		  { "role", "ROLE", HC_NONE, "issue: admin, operator or viewer" },
+		  { "out", "DIR", HC_FILE, "issue: where to write NAME.crt and NAME.key" },
+		  END_OPT },
 	  "create the development PKI, issue client certificates",
 	  "`pki init` creates a CA, hv-agent's server pair and one client pair per role; `pki issue --role ROLE "
 	  "NAME` issues a client certificate (docs/security.md). Works on files only.",
 	  HVCTL_F_RAW | HVCTL_F_LOCAL, cmd_pki },
 #endif
-	{ "help", G_LOCAL, "[COMMAND]", 0, 1, HC_COMMAND, NULL, "show the commands, or one command's usage",
+	{ "help", G_LOCAL, "[COMMAND]", 0, 1, HC_COMMAND, NULL,
+	  "show the commands, or one command's usage",
 	  "Without an argument lists every command; with one prints its usage, options and description.",
 	  HVCTL_F_LOCAL, cmd_help },
 };

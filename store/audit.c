@@ -49,9 +49,9 @@ static void put_str(mbedtls_sha256_context *c, const char *s)
 	sha_update(c, (const uint8_t *)s, n);
 }
 
-void store_audit_row_hash(const uint8_t prev[32], uint64_t seq, int64_t time_ms,
-			  const char *caller, const char *role, const char *rpc,
-			  const char *args, const char *outcome, uint8_t out[32])
+void store_audit_row_hash(const uint8_t prev[32], uint64_t seq, int64_t time_ms, const char *caller,
+			  const char *role, const char *rpc, const char *args, const char *outcome,
+			  uint8_t out[32])
 {
 	mbedtls_sha256_context c;
 	mbedtls_sha256_init(&c);
@@ -82,8 +82,10 @@ static enum store_status check_entry(const struct store_audit_entry *e, struct s
 	/* Fault rows are written only by store_fault_increment: verify.c trusts them to
 	 * recompute the counters. */
 	if (!strcmp(e->rpc, STORE_FAULT_RPC))
-		return err_set(err, STORE_EINVAL, "audit rpc \"%s\" is reserved for fault "
-			       "counters", STORE_FAULT_RPC);
+		return err_set(err, STORE_EINVAL,
+			       "audit rpc \"%s\" is reserved for fault "
+			       "counters",
+			       STORE_FAULT_RPC);
 	return STORE_OK;
 }
 
@@ -93,8 +95,8 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 	sqlite3_stmt *stmt;
 	uint64_t seq = 0;
 	uint8_t prev[32];
-	enum store_status s = store_prepare(st, "SELECT seq, hash FROM audit_head WHERE id = 1",
-					    &stmt, err);
+	enum store_status s =
+		store_prepare(st, "SELECT seq, hash FROM audit_head WHERE id = 1", &stmt, err);
 	if (s)
 		return s;
 	int rc = sqlite3_step(stmt);
@@ -111,8 +113,8 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 		return s;
 
 	/* Never extend a chain whose head no longer matches its last row. */
-	s = store_prepare(st, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-			  &stmt, err);
+	s = store_prepare(st, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &stmt,
+			  err);
 	if (s)
 		return s;
 	rc = sqlite3_step(stmt);
@@ -120,13 +122,16 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 		if ((uint64_t)sqlite3_column_int64(stmt, 0) != seq ||
 		    sqlite3_column_bytes(stmt, 1) != 32 ||
 		    memcmp(sqlite3_column_blob(stmt, 1), prev, 32) != 0)
-			s = err_set(err, STORE_ETAMPER, "audit log's last row (%lld) does not match "
+			s = err_set(err, STORE_ETAMPER,
+				    "audit log's last row (%lld) does not match "
 				    "the recorded head (%" PRIu64 "); refusing to append",
 				    (long long)sqlite3_column_int64(stmt, 0), seq);
 	} else if (rc == SQLITE_DONE) {
 		if (seq != 0)
-			s = err_set(err, STORE_ETAMPER, "audit log is empty but its head records "
-				    "row %" PRIu64 "; refusing to append", seq);
+			s = err_set(err, STORE_ETAMPER,
+				    "audit log is empty but its head records "
+				    "row %" PRIu64 "; refusing to append",
+				    seq);
 	} else {
 		s = err_sqlite(err, st->db, rc, "reading the last audit row");
 	}
@@ -138,8 +143,10 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 	e->time_ms = store_now_ms();
 	store_audit_row_hash(prev, e->seq, e->time_ms, e->caller, e->role, e->rpc, e->args,
 			     e->outcome, e->hash);
-	s = store_prepare(st, "INSERT INTO audit_log (seq, time_ms, caller, role, rpc, args, "
-			  "outcome, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &stmt, err);
+	s = store_prepare(st,
+			  "INSERT INTO audit_log (seq, time_ms, caller, role, rpc, args, "
+			  "outcome, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			  &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, (int64_t)e->seq);
@@ -218,7 +225,8 @@ static enum store_status audit_fill(sqlite3_stmt *stmt, void *elem, void *ctx, s
 			size_t na = (ar->cap ? ar->cap * 2 : 1024) + len + 1;
 			char *a = realloc(ar->p, na);
 			if (!a)
-				return err_set(err, STORE_ENOMEM, "out of memory listing the audit log");
+				return err_set(err, STORE_ENOMEM,
+					       "out of memory listing the audit log");
 			ar->p = a;
 			ar->cap = na;
 		}
@@ -234,9 +242,11 @@ static enum store_status audit_list_locked(struct store *st, uint64_t from_seq, 
 					   struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st, "SELECT seq, time_ms, caller, role, rpc, args, "
+	enum store_status s = store_prepare(st,
+					    "SELECT seq, time_ms, caller, role, rpc, args, "
 					    "outcome, hash FROM audit_log WHERE seq >= ? "
-					    "ORDER BY seq LIMIT ?", &stmt, err);
+					    "ORDER BY seq LIMIT ?",
+					    &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, from_seq > INT64_MAX ? INT64_MAX : (int64_t)from_seq);
@@ -245,8 +255,8 @@ static enum store_status audit_list_locked(struct store *st, uint64_t from_seq, 
 	struct arena ar = { NULL, 0, 0 };
 	void *v = NULL;
 	size_t count = 0;
-	s = store_collect_rows(st, stmt, sizeof(struct audit_row), audit_fill, &ar, "the audit log", &v,
-			       &count, err);
+	s = store_collect_rows(st, stmt, sizeof(struct audit_row), audit_fill, &ar, "the audit log",
+			       &v, &count, err);
 	struct audit_row *rows = v;
 	/* One block, entries then their strings: one free() releases it. */
 	if (!s && count > 0) {
@@ -274,8 +284,7 @@ static enum store_status audit_list_locked(struct store *st, uint64_t from_seq, 
 }
 
 enum store_status store_audit_list(struct store *st, uint64_t from_seq, size_t max,
-				   struct store_audit_entry **out, size_t *n,
-				   struct store_err *err)
+				   struct store_audit_entry **out, size_t *n, struct store_err *err)
 {
 	if (!st || !out || !n)
 		return err_set(err, STORE_EINVAL, "store_audit_list: NULL %s",
@@ -295,8 +304,7 @@ void store_audit_list_free(struct store_audit_entry *list)
 
 /* The args of a fault-counter audit row; verify.c parses them back to recompute every
  * counter from the chain. */
-int store_fault_args(char *buf, size_t size, const char *uuid, const char *kind,
-		     uint64_t count)
+int store_fault_args(char *buf, size_t size, const char *uuid, const char *kind, uint64_t count)
 {
 	return snprintf(buf, size, "vm=%s kind=%s count=%" PRIu64, uuid, kind, count);
 }

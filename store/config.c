@@ -23,18 +23,26 @@ enum store_status check_fdt_blob(const void *blob, size_t len, struct store_err 
 	if (!blob)
 		return err_set(err, STORE_EINVAL, "configuration blob is NULL");
 	if (len > STORE_CONFIG_MAX)
-		return err_set(err, STORE_EINVAL, "configuration blob is %zu bytes, more than "
-			       "the %u allowed", len, STORE_CONFIG_MAX);
+		return err_set(err, STORE_EINVAL,
+			       "configuration blob is %zu bytes, more than "
+			       "the %u allowed",
+			       len, STORE_CONFIG_MAX);
 	if (len < FDT_HEADER_SIZE)
-		return err_set(err, STORE_EINVAL, "configuration blob is %zu bytes, shorter than "
-			       "a device-tree header", len);
+		return err_set(err, STORE_EINVAL,
+			       "configuration blob is %zu bytes, shorter than "
+			       "a device-tree header",
+			       len);
 	const uint8_t *p = blob;
 	if (be32(p) != FDT_MAGIC)
-		return err_set(err, STORE_EINVAL, "configuration blob is not a flattened device "
-			       "tree (magic 0x%08x)", be32(p));
+		return err_set(err, STORE_EINVAL,
+			       "configuration blob is not a flattened device "
+			       "tree (magic 0x%08x)",
+			       be32(p));
 	if (be32(p + 4) != len)
-		return err_set(err, STORE_EINVAL, "configuration blob is %zu bytes but its "
-			       "device-tree header says %u", len, be32(p + 4));
+		return err_set(err, STORE_EINVAL,
+			       "configuration blob is %zu bytes but its "
+			       "device-tree header says %u",
+			       len, be32(p + 4));
 	return STORE_OK;
 }
 
@@ -42,8 +50,10 @@ static enum store_status latest_rev(struct store *st, int64_t vm_id, uint32_t *r
 				    struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st, "SELECT coalesce(max(rev), 0) FROM vm_config "
-					    "WHERE vm_id = ?", &stmt, err);
+	enum store_status s = store_prepare(st,
+					    "SELECT coalesce(max(rev), 0) FROM vm_config "
+					    "WHERE vm_id = ?",
+					    &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, vm_id);
@@ -56,9 +66,9 @@ static enum store_status latest_rev(struct store *st, int64_t vm_id, uint32_t *r
 	return s;
 }
 
-static enum store_status insert_rev(struct store *st, int64_t vm_id, const void *blob,
-				    size_t len, const char *author, uint32_t rollback_of,
-				    uint32_t *rev_out, struct store_err *err)
+static enum store_status insert_rev(struct store *st, int64_t vm_id, const void *blob, size_t len,
+				    const char *author, uint32_t rollback_of, uint32_t *rev_out,
+				    struct store_err *err)
 {
 	uint32_t rev = 0;
 	enum store_status s = latest_rev(st, vm_id, &rev, err);
@@ -70,8 +80,10 @@ static enum store_status insert_rev(struct store *st, int64_t vm_id, const void 
 	uint8_t h[32];
 	store_sha256(blob, len, h);
 	sqlite3_stmt *stmt;
-	s = store_prepare(st, "INSERT INTO vm_config (vm_id, rev, time_ms, author, sha256, blob, "
-			  "rollback_of) VALUES (?, ?, ?, ?, ?, ?, ?)", &stmt, err);
+	s = store_prepare(st,
+			  "INSERT INTO vm_config (vm_id, rev, time_ms, author, sha256, blob, "
+			  "rollback_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			  &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, vm_id);
@@ -90,9 +102,8 @@ static enum store_status insert_rev(struct store *st, int64_t vm_id, const void 
 	return STORE_OK;
 }
 
-static enum store_status config_add_tx(struct store *st, const char *vm, const void *blob,
-				       size_t len, const char *author, uint32_t *rev_out,
-				       struct store_err *err)
+static enum store_status config_add_tx(struct store *st, const char *vm, const void *blob, size_t len,
+				       const char *author, uint32_t *rev_out, struct store_err *err)
 {
 	int64_t id;
 	enum store_status s = vm_lookup(st, vm, &id, NULL, err);
@@ -111,9 +122,8 @@ static enum store_status check_rev_args(struct store *st, const char *vm, const 
 	return s ? s : check_text("author", author, STORE_AUTHOR_MAX, false, err);
 }
 
-enum store_status store_config_add(struct store *st, const char *vm, const void *blob,
-				   size_t len, const char *author, uint32_t *rev_out,
-				   struct store_err *err)
+enum store_status store_config_add(struct store *st, const char *vm, const void *blob, size_t len,
+				   const char *author, uint32_t *rev_out, struct store_err *err)
 {
 	enum store_status s;
 	if ((s = check_rev_args(st, vm, author, err)) || (s = check_fdt_blob(blob, len, err)))
@@ -144,11 +154,12 @@ static enum store_status read_rev(struct store *st, const char *vm, uint32_t rev
 	if (s)
 		return s;
 	sqlite3_stmt *stmt;
-	s = store_prepare(st, rev ?
-			  "SELECT rev, time_ms, author, sha256, rollback_of, blob FROM vm_config "
-			  "WHERE vm_id = ? AND rev = ?" :
-			  "SELECT rev, time_ms, author, sha256, rollback_of, blob FROM vm_config "
-			  "WHERE vm_id = ? ORDER BY rev DESC LIMIT 1", &stmt, err);
+	s = store_prepare(st,
+			  rev ? "SELECT rev, time_ms, author, sha256, rollback_of, blob FROM vm_config "
+				"WHERE vm_id = ? AND rev = ?"
+			      : "SELECT rev, time_ms, author, sha256, rollback_of, blob FROM vm_config "
+				"WHERE vm_id = ? ORDER BY rev DESC LIMIT 1",
+			  &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -165,8 +176,10 @@ static enum store_status read_rev(struct store *st, const char *vm, uint32_t rev
 		if (!out->blob)
 			s = err_set(err, STORE_ENOMEM, "out of memory reading a configuration");
 		else if (memcmp(h, out->sha256, 32) != 0)
-			s = err_set(err, STORE_ETAMPER, "VM %s: configuration revision %u does not "
-				    "match its sha256 (changed or corrupt)", vm, out->rev);
+			s = err_set(err, STORE_ETAMPER,
+				    "VM %s: configuration revision %u does not "
+				    "match its sha256 (changed or corrupt)",
+				    vm, out->rev);
 		else {
 			if (len)
 				memcpy(out->blob, b, len);
@@ -180,8 +193,10 @@ static enum store_status read_rev(struct store *st, const char *vm, uint32_t rev
 		if (!s && latest == 0)
 			s = err_set(err, STORE_ENOTFOUND, "VM %s has no configuration revisions", vm);
 		else if (!s)
-			s = err_set(err, STORE_ENOTFOUND, "VM %s has no configuration revision %u "
-				    "(latest is %u)", vm, rev, latest);
+			s = err_set(err, STORE_ENOTFOUND,
+				    "VM %s has no configuration revision %u "
+				    "(latest is %u)",
+				    vm, rev, latest);
 	} else {
 		s = err_sqlite(err, st->db, rc, "reading a configuration revision");
 	}
@@ -235,8 +250,10 @@ static enum store_status history_locked(struct store *st, const char *vm,
 	if (s)
 		return s;
 	sqlite3_stmt *stmt;
-	s = store_prepare(st, "SELECT rev, time_ms, author, sha256, rollback_of FROM vm_config "
-			  "WHERE vm_id = ? ORDER BY rev", &stmt, err);
+	s = store_prepare(st,
+			  "SELECT rev, time_ms, author, sha256, rollback_of FROM vm_config "
+			  "WHERE vm_id = ? ORDER BY rev",
+			  &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -272,8 +289,7 @@ void store_config_history_free(struct store_config_rev *list)
 }
 
 static enum store_status rollback_tx(struct store *st, const char *vm, uint32_t rev,
-				     const char *author, uint32_t *rev_out,
-				     struct store_err *err)
+				     const char *author, uint32_t *rev_out, struct store_err *err)
 {
 	struct store_config_rev r;
 	enum store_status s = read_rev(st, vm, rev, &r, err);
@@ -288,14 +304,14 @@ static enum store_status rollback_tx(struct store *st, const char *vm, uint32_t 
 }
 
 enum store_status store_config_rollback(struct store *st, const char *vm, uint32_t rev,
-					const char *author, uint32_t *rev_out,
-					struct store_err *err)
+					const char *author, uint32_t *rev_out, struct store_err *err)
 {
 	enum store_status s;
 	if ((s = check_rev_args(st, vm, author, err)))
 		return s;
 	if (rev == 0)
-		return err_set(err, STORE_EINVAL, "rollback needs a revision number (revisions "
+		return err_set(err, STORE_EINVAL,
+			       "rollback needs a revision number (revisions "
 			       "start at 1)");
 	WRITE_TX(st, err, rollback_tx(st, vm, rev, author, rev_out, err));
 	return s;

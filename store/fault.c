@@ -15,10 +15,11 @@ enum store_status check_fault_kind(const char *kind, struct store_err *err)
 	if (s)
 		return s;
 	for (const char *p = kind; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-		      *p == '-'))
-			return err_set(err, STORE_EINVAL, "fault kind \"%s\" may only contain "
-				       "a-z, 0-9, _ and -", kind);
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return err_set(err, STORE_EINVAL,
+				       "fault kind \"%s\" may only contain "
+				       "a-z, 0-9, _ and -",
+				       kind);
 	return STORE_OK;
 }
 
@@ -26,8 +27,10 @@ static enum store_status read_count(struct store *st, const char *uuid, const ch
 				    uint64_t *count, struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st, "SELECT count FROM fault_counters WHERE "
-					    "vm_uuid = ? AND kind = ?", &stmt, err);
+	enum store_status s = store_prepare(st,
+					    "SELECT count FROM fault_counters WHERE "
+					    "vm_uuid = ? AND kind = ?",
+					    &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
@@ -60,17 +63,22 @@ static enum store_status increment_tx(struct store *st, const char *vm, const ch
 	char args[128];
 	store_fault_args(args, sizeof args, uuid, kind, count);
 	struct store_audit_entry e = {
-		.caller = STORE_FAULT_CALLER, .role = STORE_FAULT_ROLE, .rpc = STORE_FAULT_RPC,
-		.args = args, .outcome = "ok",
+		.caller = STORE_FAULT_CALLER,
+		.role = STORE_FAULT_ROLE,
+		.rpc = STORE_FAULT_RPC,
+		.args = args,
+		.outcome = "ok",
 	};
 	s = store_audit_append_tx(st, &e, err);
 	if (s)
 		return s;
 
 	sqlite3_stmt *stmt;
-	s = store_prepare(st, "INSERT INTO fault_counters (vm_uuid, kind, count, audit_seq) "
+	s = store_prepare(st,
+			  "INSERT INTO fault_counters (vm_uuid, kind, count, audit_seq) "
 			  "VALUES (?, ?, ?, ?) ON CONFLICT (vm_uuid, kind) DO UPDATE SET "
-			  "count = excluded.count, audit_seq = excluded.audit_seq", &stmt, err);
+			  "count = excluded.count, audit_seq = excluded.audit_seq",
+			  &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
@@ -128,22 +136,24 @@ static enum store_status fault_fill(sqlite3_stmt *stmt, void *elem, void *ctx, s
 	return STORE_OK;
 }
 
-static enum store_status list_locked(struct store *st, const char *vm,
-				     struct store_fault **out, size_t *n, struct store_err *err)
+static enum store_status list_locked(struct store *st, const char *vm, struct store_fault **out,
+				     size_t *n, struct store_err *err)
 {
 	char uuid[STORE_UUID_LEN + 1];
 	enum store_status s = vm_lookup(st, vm, NULL, uuid, err);
 	if (s)
 		return s;
 	sqlite3_stmt *stmt;
-	s = store_prepare(st, "SELECT kind, count FROM fault_counters WHERE vm_uuid = ? "
-			  "ORDER BY kind", &stmt, err);
+	s = store_prepare(st,
+			  "SELECT kind, count FROM fault_counters WHERE vm_uuid = ? "
+			  "ORDER BY kind",
+			  &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
 	void *v;
-	s = store_collect_rows(st, stmt, sizeof(struct store_fault), fault_fill, NULL, "fault counters",
-			       &v, n, err);
+	s = store_collect_rows(st, stmt, sizeof(struct store_fault), fault_fill, NULL,
+			       "fault counters", &v, n, err);
 	if (!s)
 		*out = v;
 	return s;

@@ -6,8 +6,7 @@
 
 #include "store_internal.h"
 
-static const char *const slot_states[] = { "empty", "writing", "ready", "trial", "active",
-					   "failed" };
+static const char *const slot_states[] = { "empty", "writing", "ready", "trial", "active", "failed" };
 #define NSTATES (sizeof slot_states / sizeof slot_states[0])
 
 const char *store_slot_state_name(enum store_slot_state s)
@@ -27,18 +26,20 @@ static enum store_status check_slot_id(enum store_slot_id id, struct store_err *
 	return STORE_OK;
 }
 
-static enum store_status slot_set_tx(struct store *st, const char *vm,
-				     const struct store_slot *sl, struct store_err *err)
+static enum store_status slot_set_tx(struct store *st, const char *vm, const struct store_slot *sl,
+				     struct store_err *err)
 {
 	int64_t id;
 	enum store_status s = vm_lookup(st, vm, &id, NULL, err);
 	if (s)
 		return s;
 	sqlite3_stmt *stmt;
-	s = store_prepare(st, "INSERT INTO image_slots (vm_id, slot, version, sha256, state, "
+	s = store_prepare(st,
+			  "INSERT INTO image_slots (vm_id, slot, version, sha256, state, "
 			  "updated_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vm_id, slot) DO "
 			  "UPDATE SET version = excluded.version, sha256 = excluded.sha256, "
-			  "state = excluded.state, updated_ms = excluded.updated_ms", &stmt, err);
+			  "state = excluded.state, updated_ms = excluded.updated_ms",
+			  &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -64,8 +65,10 @@ enum store_status store_slot_set(struct store *st, const char *vm, const struct 
 	if ((s = check_name(vm, err)) || (s = check_slot_id(sl->slot, err)))
 		return s;
 	if ((unsigned)sl->state >= NSTATES)
-		return err_set(err, STORE_EINVAL, "image slot state %d is not one of empty, "
-			       "writing, ready, trial, active, failed", (int)sl->state);
+		return err_set(err, STORE_EINVAL,
+			       "image slot state %d is not one of empty, "
+			       "writing, ready, trial, active, failed",
+			       (int)sl->state);
 	if (sl->version > INT64_MAX)
 		return err_set(err, STORE_EINVAL, "image version %llu is above the maximum %lld",
 			       (unsigned long long)sl->version, (long long)INT64_MAX);
@@ -73,17 +76,18 @@ enum store_status store_slot_set(struct store *st, const char *vm, const struct 
 	return s;
 }
 
-static enum store_status slot_get_locked(struct store *st, const char *vm,
-					 enum store_slot_id slot, struct store_slot *out,
-					 struct store_err *err)
+static enum store_status slot_get_locked(struct store *st, const char *vm, enum store_slot_id slot,
+					 struct store_slot *out, struct store_err *err)
 {
 	int64_t id;
 	enum store_status s = vm_lookup(st, vm, &id, NULL, err);
 	if (s)
 		return s;
 	sqlite3_stmt *stmt;
-	s = store_prepare(st, "SELECT version, sha256, state, updated_ms FROM image_slots "
-			  "WHERE vm_id = ? AND slot = ?", &stmt, err);
+	s = store_prepare(st,
+			  "SELECT version, sha256, state, updated_ms FROM image_slots "
+			  "WHERE vm_id = ? AND slot = ?",
+			  &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, id);

@@ -38,10 +38,16 @@ enum store_status err_sqlite(struct store_err *err, sqlite3 *db, int rc, const c
 {
 	enum store_status code;
 	switch (rc & 0xff) {
-	case SQLITE_NOMEM: code = STORE_ENOMEM; break;
+	case SQLITE_NOMEM:
+		code = STORE_ENOMEM;
+		break;
 	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB: code = STORE_ECORRUPT; break;
-	default: code = STORE_EIO; break;
+	case SQLITE_NOTADB:
+		code = STORE_ECORRUPT;
+		break;
+	default:
+		code = STORE_EIO;
+		break;
 	}
 	const char *m = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 	return err_set(err, code, "%s: %s (sqlite %d)", what, m, rc);
@@ -50,15 +56,24 @@ enum store_status err_sqlite(struct store_err *err, sqlite3 *db, int rc, const c
 const char *store_status_name(enum store_status s)
 {
 	switch (s) {
-	case STORE_OK: return "ok";
-	case STORE_EINVAL: return "invalid argument";
-	case STORE_ENOTFOUND: return "not found";
-	case STORE_EEXIST: return "already exists";
-	case STORE_ECORRUPT: return "database corrupt";
-	case STORE_ETAMPER: return "integrity check failed";
-	case STORE_ESCHEMA: return "incompatible database";
-	case STORE_EIO: return "i/o error";
-	case STORE_ENOMEM: return "out of memory";
+	case STORE_OK:
+		return "ok";
+	case STORE_EINVAL:
+		return "invalid argument";
+	case STORE_ENOTFOUND:
+		return "not found";
+	case STORE_EEXIST:
+		return "already exists";
+	case STORE_ECORRUPT:
+		return "database corrupt";
+	case STORE_ETAMPER:
+		return "integrity check failed";
+	case STORE_ESCHEMA:
+		return "incompatible database";
+	case STORE_EIO:
+		return "i/o error";
+	case STORE_ENOMEM:
+		return "out of memory";
 	}
 	return "unknown status";
 }
@@ -144,12 +159,13 @@ enum store_status check_name(const char *name, struct store_err *err)
 		return s;
 	for (const char *p = name; *p; p++) {
 		char c = *p;
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!alnum && (p == name || (c != '-' && c != '_' && c != '.')))
 			return err_set(err, STORE_EINVAL,
 				       "VM name \"%s\" has character '%c' at %zu (allowed: letters, "
-				       "digits, and . _ - after the first)", name,
-				       (c >= 0x20 && c < 0x7f) ? c : '?', (size_t)(p - name));
+				       "digits, and . _ - after the first)",
+				       name, (c >= 0x20 && c < 0x7f) ? c : '?', (size_t)(p - name));
 	}
 	return STORE_OK;
 }
@@ -168,7 +184,8 @@ enum store_status check_uuid(const char *uuid, struct store_err *err)
 		if (!ok)
 			return err_set(err, STORE_EINVAL,
 				       "VM uuid \"%s\" is not canonical lower-case 8-4-4-4-12 hex "
-				       "(position %d)", uuid, i);
+				       "(position %d)",
+				       uuid, i);
 	}
 	return STORE_OK;
 }
@@ -183,9 +200,9 @@ enum store_status store_uuid_generate(char out[STORE_UUID_LEN + 1], struct store
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	snprintf(out, STORE_UUID_LEN + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-		 b[12], b[13], b[14], b[15]);
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+		 b[15]);
 	return STORE_OK;
 }
 
@@ -245,8 +262,10 @@ static enum store_status configure(struct store *st, struct store_err *err)
 			bool wal = mode && strcmp(mode, "wal") == 0;
 			sqlite3_finalize(stmt);
 			if (!wal)
-				return err_set(err, STORE_EIO, "%s: could not switch to WAL journal "
-					       "mode (got %s)", st->path, mode ? mode : "nothing");
+				return err_set(err, STORE_EIO,
+					       "%s: could not switch to WAL journal "
+					       "mode (got %s)",
+					       st->path, mode ? mode : "nothing");
 			return STORE_OK;
 		}
 		sqlite3_finalize(stmt);
@@ -262,19 +281,23 @@ static enum store_status check_identity(struct store *st, struct store_err *err)
 	if (s)
 		return s;
 	if (app != STORE_APPLICATION_ID)
-		return err_set(err, STORE_ESCHEMA, "%s is not an hv-agent database "
-			       "(application_id 0x%08llx, expected 0x%08x)", st->path,
-			       (unsigned long long)(uint32_t)app, STORE_APPLICATION_ID);
+		return err_set(err, STORE_ESCHEMA,
+			       "%s is not an hv-agent database "
+			       "(application_id 0x%08llx, expected 0x%08x)",
+			       st->path, (unsigned long long)(uint32_t)app, STORE_APPLICATION_ID);
 	s = pragma_int(st, "user_version", &ver, err);
 	if (s)
 		return s;
 	if (ver > STORE_SCHEMA_VERSION)
-		return err_set(err, STORE_ESCHEMA, "%s has schema version %lld, newer than the "
-			       "%d this build knows; refusing to touch it", st->path,
-			       (long long)ver, STORE_SCHEMA_VERSION);
+		return err_set(err, STORE_ESCHEMA,
+			       "%s has schema version %lld, newer than the "
+			       "%d this build knows; refusing to touch it",
+			       st->path, (long long)ver, STORE_SCHEMA_VERSION);
 	if (ver < 1)
-		return err_set(err, STORE_ECORRUPT, "%s has the hv-agent application_id but "
-			       "schema version %lld", st->path, (long long)ver);
+		return err_set(err, STORE_ECORRUPT,
+			       "%s has the hv-agent application_id but "
+			       "schema version %lld",
+			       st->path, (long long)ver);
 	return STORE_OK;
 }
 
@@ -348,7 +371,7 @@ static enum store_status create_db(const char *path, struct store_err *err)
 	s = configure(st, err);
 	if (!s)
 		s = store_migrate(st, err);
-	store_close(st);   /* checkpoints the WAL into the file and removes it */
+	store_close(st); /* checkpoints the WAL into the file and removes it */
 	if (!s && link(tmp, path) != 0 && errno != EEXIST)
 		s = err_set(err, STORE_EIO, "creating %s: %s", path, strerror(errno));
 	unlink_db_files(tmp);
@@ -380,8 +403,10 @@ enum store_status store_open(const char *path, struct store **out, struct store_
 		return err_set(err, STORE_EINVAL, "%s is not a regular file", path);
 	/* We never leave an empty file behind (create_db), so an empty one lost its data. */
 	if (sb.st_size == 0)
-		return err_set(err, STORE_ECORRUPT, "%s is empty (truncated?); refusing to "
-			       "start over with an empty database", path);
+		return err_set(err, STORE_ECORRUPT,
+			       "%s is empty (truncated?); refusing to "
+			       "start over with an empty database",
+			       path);
 
 	struct store *st;
 	s = open_conn(path, SQLITE_OPEN_READWRITE, &st, err);

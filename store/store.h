@@ -43,14 +43,14 @@ struct store_err {
 };
 
 /* Limits on what callers may store; longer input is rejected with STORE_EINVAL. */
-#define STORE_NAME_MAX 63          /* VM name: [A-Za-z0-9][A-Za-z0-9._-]* */
-#define STORE_UUID_LEN 36          /* canonical 8-4-4-4-12 lower-case hex */
-#define STORE_AUTHOR_MAX 127       /* caller identity (certificate CN, unix user) */
+#define STORE_NAME_MAX 63    /* VM name: [A-Za-z0-9][A-Za-z0-9._-]* */
+#define STORE_UUID_LEN 36    /* canonical 8-4-4-4-12 lower-case hex */
+#define STORE_AUTHOR_MAX 127 /* caller identity (certificate CN, unix user) */
 #define STORE_ROLE_MAX 31
 #define STORE_RPC_MAX 63
 #define STORE_ARGS_MAX 4096
 #define STORE_OUTCOME_MAX 255
-#define STORE_FAULT_KIND_MAX 31    /* [a-z0-9_-]+ */
+#define STORE_FAULT_KIND_MAX 31     /* [a-z0-9_-]+ */
 #define STORE_CONFIG_MAX (1u << 20) /* VM configuration device-tree blob */
 
 /* The schema version this build writes; older files are migrated on open. */
@@ -87,10 +87,10 @@ const char *store_vm_state_name(enum store_vm_state s);
 struct store_vm {
 	char name[STORE_NAME_MAX + 1];
 	char uuid[STORE_UUID_LEN + 1];
-	int64_t created_ms;               /* Unix time, milliseconds */
+	int64_t created_ms; /* Unix time, milliseconds */
 	enum store_vm_state desired;
 	bool autostart;
-	uint32_t latest_rev;              /* 0 when no configuration was stored yet */
+	uint32_t latest_rev; /* 0 when no configuration was stored yet */
 };
 
 /* Fills out with a fresh random (version 4) uuid. */
@@ -115,20 +115,19 @@ enum store_status store_vm_set_autostart(struct store *st, const char *name, boo
 /* ---- configuration revisions ------------------------------------------------------ */
 
 struct store_config_rev {
-	uint32_t rev;                     /* 1, 2, 3 ... per VM */
+	uint32_t rev; /* 1, 2, 3 ... per VM */
 	int64_t time_ms;
 	char author[STORE_AUTHOR_MAX + 1];
 	uint8_t sha256[32];
-	uint32_t rollback_of;             /* revision copied by a rollback, else 0 */
-	uint8_t *blob;                    /* NULL in history listings */
+	uint32_t rollback_of; /* revision copied by a rollback, else 0 */
+	uint8_t *blob;        /* NULL in history listings */
 	size_t len;
 };
 
 /* Stores blob (a flattened device tree: magic and totalsize are checked) as the VM's
  * next revision; every revision is kept. */
-enum store_status store_config_add(struct store *st, const char *vm, const void *blob,
-				   size_t len, const char *author, uint32_t *rev_out,
-				   struct store_err *err);
+enum store_status store_config_add(struct store *st, const char *vm, const void *blob, size_t len,
+				   const char *author, uint32_t *rev_out, struct store_err *err);
 /* Revision rev of the VM, or the latest when rev is 0. The blob's sha256 is checked
  * against the stored one (STORE_ETAMPER on mismatch). Free with store_config_rev_free. */
 enum store_status store_config_get(struct store *st, const char *vm, uint32_t rev,
@@ -141,20 +140,19 @@ enum store_status store_config_history(struct store *st, const char *vm,
 void store_config_history_free(struct store_config_rev *list);
 /* Adds a new revision whose blob is a copy of revision rev (history is never rewritten). */
 enum store_status store_config_rollback(struct store *st, const char *vm, uint32_t rev,
-					const char *author, uint32_t *rev_out,
-					struct store_err *err);
+					const char *author, uint32_t *rev_out, struct store_err *err);
 
 /* ---- audit log (REQ-SAF-16) -------------------------------------------------------- */
 
 struct store_audit_entry {
-	uint64_t seq;                     /* 1, 2, 3 ... (set by the store) */
-	int64_t time_ms;                  /* set by the store */
-	const char *caller;               /* identity, e.g. certificate CN or uid */
-	const char *role;                 /* admin, operator, viewer, system */
-	const char *rpc;                  /* e.g. "hvmgr.v1.Vm/Start" */
-	const char *args;                 /* printable summary of the arguments */
-	const char *outcome;              /* e.g. "ok" or the error returned */
-	uint8_t hash[32];                 /* SHA-256(previous hash || row contents) */
+	uint64_t seq;        /* 1, 2, 3 ... (set by the store) */
+	int64_t time_ms;     /* set by the store */
+	const char *caller;  /* identity, e.g. certificate CN or uid */
+	const char *role;    /* admin, operator, viewer, system */
+	const char *rpc;     /* e.g. "hvmgr.v1.Vm/Start" */
+	const char *args;    /* printable summary of the arguments */
+	const char *outcome; /* e.g. "ok" or the error returned */
+	uint8_t hash[32];    /* SHA-256(previous hash || row contents) */
 };
 
 /* Appends one row to the chain; seq, time_ms and hash are filled in *e. */
@@ -163,8 +161,7 @@ enum store_status store_audit_append(struct store *st, struct store_audit_entry 
 /* Up to max rows (0: no limit) with seq >= from_seq, oldest first. The strings live in the
  * returned array's allocation; free with store_audit_list_free. */
 enum store_status store_audit_list(struct store *st, uint64_t from_seq, size_t max,
-				   struct store_audit_entry **out, size_t *n,
-				   struct store_err *err);
+				   struct store_audit_entry **out, size_t *n, struct store_err *err);
 void store_audit_list_free(struct store_audit_entry *list);
 
 /* ---- fault counters (REQ-SAF-16) --------------------------------------------------- */
@@ -188,24 +185,27 @@ void store_fault_list_free(struct store_fault *list);
 
 /* ---- image slots (for OTA, REQ-SAF-15) -------------------------------------------- */
 
-enum store_slot_id { STORE_SLOT_A = 0, STORE_SLOT_B = 1 };
+enum store_slot_id {
+	STORE_SLOT_A = 0,
+	STORE_SLOT_B = 1
+};
 
 enum store_slot_state {
 	STORE_SLOT_EMPTY = 0,
-	STORE_SLOT_WRITING,   /* image being written */
-	STORE_SLOT_READY,     /* written and verified, not booted */
-	STORE_SLOT_TRIAL,     /* booted once, waiting for confirmation */
-	STORE_SLOT_ACTIVE,    /* confirmed, the slot the VM boots */
-	STORE_SLOT_FAILED,    /* trial failed or verification failed */
+	STORE_SLOT_WRITING, /* image being written */
+	STORE_SLOT_READY,   /* written and verified, not booted */
+	STORE_SLOT_TRIAL,   /* booted once, waiting for confirmation */
+	STORE_SLOT_ACTIVE,  /* confirmed, the slot the VM boots */
+	STORE_SLOT_FAILED,  /* trial failed or verification failed */
 };
 const char *store_slot_state_name(enum store_slot_state s);
 
 struct store_slot {
 	enum store_slot_id slot;
-	uint64_t version;                 /* anti-rollback version, <= INT64_MAX */
+	uint64_t version; /* anti-rollback version, <= INT64_MAX */
 	uint8_t sha256[32];
 	enum store_slot_state state;
-	int64_t updated_ms;               /* set by the store */
+	int64_t updated_ms; /* set by the store */
 };
 
 /* Creates or replaces the slot record (s->slot selects A or B). */

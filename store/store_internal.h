@@ -46,18 +46,18 @@ void store_tx_rollback(struct store *st);
 
 /* Runs call (which sets no transaction itself) inside one IMMEDIATE transaction under
  * the handle's lock, and leaves its status in the caller's variable s. */
-#define WRITE_TX(st, err, call)                                   \
-	do {                                                      \
-		pthread_mutex_lock(&(st)->lock);                  \
-		s = store_tx_begin((st), (err));                  \
-		if (!s) {                                         \
-			s = (call);                               \
-			if (s)                                    \
-				store_tx_rollback(st);            \
-			else                                      \
-				s = store_tx_commit((st), (err)); \
-		}                                                 \
-		pthread_mutex_unlock(&(st)->lock);                \
+#define WRITE_TX(st, err, call)                                                                    \
+	do {                                                                                       \
+		pthread_mutex_lock(&(st)->lock);                                                   \
+		s = store_tx_begin((st), (err));                                                   \
+		if (!s) {                                                                          \
+			s = (call);                                                                \
+			if (s)                                                                     \
+				store_tx_rollback(st);                                             \
+			else                                                                       \
+				s = store_tx_commit((st), (err));                                  \
+		}                                                                                  \
+		pthread_mutex_unlock(&(st)->lock);                                                 \
 	} while (0)
 
 enum store_status store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt,
@@ -87,8 +87,8 @@ enum store_status vm_lookup(struct store *st, const char *name, int64_t *id,
 
 /* ---- schema migrations (schema.c) ---- */
 struct store_migration {
-	int version;          /* user_version after this step */
-	const char *sql;      /* statements run in the migration transaction */
+	int version;     /* user_version after this step */
+	const char *sql; /* statements run in the migration transaction */
 };
 extern const struct store_migration store_migrations[];
 extern const size_t store_migration_count;
@@ -107,9 +107,9 @@ enum store_status store_verify_locked(struct store *st, struct store_err *err);
 /* ---- audit chain (audit.c) ---- */
 void store_sha256(const void *data, size_t len, uint8_t out[32]);
 /* SHA-256(prev || canonical encoding of the row), the chain's link. */
-void store_audit_row_hash(const uint8_t prev[32], uint64_t seq, int64_t time_ms,
-			  const char *caller, const char *role, const char *rpc,
-			  const char *args, const char *outcome, uint8_t out[32]);
+void store_audit_row_hash(const uint8_t prev[32], uint64_t seq, int64_t time_ms, const char *caller,
+			  const char *role, const char *rpc, const char *args, const char *outcome,
+			  uint8_t out[32]);
 /* Appends a row inside the caller's open transaction. */
 enum store_status store_audit_append_tx(struct store *st, struct store_audit_entry *e,
 					struct store_err *err);
@@ -117,8 +117,7 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 #define STORE_FAULT_RPC "store.fault"
 #define STORE_FAULT_CALLER "hv-agent"
 #define STORE_FAULT_ROLE "system"
-int store_fault_args(char *buf, size_t size, const char *uuid, const char *kind,
-		     uint64_t count);
+int store_fault_args(char *buf, size_t size, const char *uuid, const char *kind, uint64_t count);
 bool store_fault_args_parse(const char *args, char uuid[STORE_UUID_LEN + 1],
 			    char kind[STORE_FAULT_KIND_MAX + 1], uint64_t *count);
 enum store_status check_fault_kind(const char *kind, struct store_err *err);

@@ -40,9 +40,10 @@ enum store_status store_check_structure(struct store *st, struct store_err *err)
 		return s;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
-		s = err_set(err, STORE_ECORRUPT, "%s: row %lld of table %s refers to a missing "
-			    "row of table %s (foreign_key_check)", st->path,
-			    (long long)sqlite3_column_int64(stmt, 1),
+		s = err_set(err, STORE_ECORRUPT,
+			    "%s: row %lld of table %s refers to a missing "
+			    "row of table %s (foreign_key_check)",
+			    st->path, (long long)sqlite3_column_int64(stmt, 1),
 			    (const char *)sqlite3_column_text(stmt, 0),
 			    (const char *)sqlite3_column_text(stmt, 2));
 	else if (rc != SQLITE_DONE)
@@ -54,9 +55,11 @@ enum store_status store_check_structure(struct store *st, struct store_err *err)
 static enum store_status check_configs(struct store *st, struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st, "SELECT v.id, v.name, c.rev, c.sha256, c.blob "
+	enum store_status s = store_prepare(st,
+					    "SELECT v.id, v.name, c.rev, c.sha256, c.blob "
 					    "FROM vm_config c JOIN vms v ON v.id = c.vm_id "
-					    "ORDER BY c.vm_id, c.rev", &stmt, err);
+					    "ORDER BY c.vm_id, c.rev",
+					    &stmt, err);
 	if (s)
 		return s;
 	int64_t last_vm = -1;
@@ -71,9 +74,10 @@ static enum store_status check_configs(struct store *st, struct store_err *err)
 			expect = 1;
 		}
 		if (rev != expect) {
-			s = err_set(err, STORE_ETAMPER, "VM %s: configuration revision %lld is "
-				    "missing (next stored is %lld)", name, (long long)expect,
-				    (long long)rev);
+			s = err_set(err, STORE_ETAMPER,
+				    "VM %s: configuration revision %lld is "
+				    "missing (next stored is %lld)",
+				    name, (long long)expect, (long long)rev);
 			break;
 		}
 		expect++;
@@ -83,8 +87,10 @@ static enum store_status check_configs(struct store *st, struct store_err *err)
 		store_sha256(blob ? blob : "", (size_t)len, h);
 		if (sqlite3_column_bytes(stmt, 3) != 32 ||
 		    memcmp(sqlite3_column_blob(stmt, 3), h, 32) != 0)
-			s = err_set(err, STORE_ETAMPER, "VM %s: configuration revision %lld does "
-				    "not match its sha256 (changed or corrupt)", name, (long long)rev);
+			s = err_set(err, STORE_ETAMPER,
+				    "VM %s: configuration revision %lld does "
+				    "not match its sha256 (changed or corrupt)",
+				    name, (long long)rev);
 	}
 	if (!s && rc != SQLITE_DONE)
 		s = err_sqlite(err, st->db, rc, "reading configuration revisions");
@@ -105,8 +111,7 @@ struct fault_set {
 	size_t n, cap;
 };
 
-static struct fault_expect *fault_find(struct fault_set *fs, const char *uuid,
-				       const char *kind)
+static struct fault_expect *fault_find(struct fault_set *fs, const char *uuid, const char *kind)
 {
 	for (size_t i = 0; i < fs->n; i++)
 		if (!strcmp(fs->v[i].uuid, uuid) && !strcmp(fs->v[i].kind, kind))
@@ -121,19 +126,24 @@ static enum store_status fault_fold(struct fault_set *fs, uint64_t seq, const ch
 	char uuid[STORE_UUID_LEN + 1], kind[STORE_FAULT_KIND_MAX + 1];
 	uint64_t count;
 	if (!store_fault_args_parse(args, uuid, kind, &count))
-		return err_set(err, STORE_ETAMPER, "audit row %" PRIu64 ": malformed fault "
-			       "counter record \"%.80s\"", seq, args);
+		return err_set(err, STORE_ETAMPER,
+			       "audit row %" PRIu64 ": malformed fault "
+			       "counter record \"%.80s\"",
+			       seq, args);
 	struct fault_expect *f = fault_find(fs, uuid, kind);
 	uint64_t before = f ? f->count : 0;
 	if (count != before + 1)
-		return err_set(err, STORE_ETAMPER, "audit row %" PRIu64 ": fault counter %s/%s "
-			       "jumps from %" PRIu64 " to %" PRIu64, seq, uuid, kind, before, count);
+		return err_set(err, STORE_ETAMPER,
+			       "audit row %" PRIu64 ": fault counter %s/%s "
+			       "jumps from %" PRIu64 " to %" PRIu64,
+			       seq, uuid, kind, before, count);
 	if (!f) {
 		if (fs->n == fs->cap) {
 			size_t nc = fs->cap ? fs->cap * 2 : 16;
 			void *p = realloc(fs->v, nc * sizeof *fs->v);
 			if (!p)
-				return err_set(err, STORE_ENOMEM, "out of memory checking fault counters");
+				return err_set(err, STORE_ENOMEM,
+					       "out of memory checking fault counters");
 			fs->v = p;
 			fs->cap = nc;
 		}
@@ -151,8 +161,10 @@ static enum store_status check_audit_chain(struct store *st, struct fault_set *f
 					   struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st, "SELECT seq, time_ms, caller, role, rpc, args, "
-					    "outcome, hash FROM audit_log ORDER BY seq", &stmt, err);
+	enum store_status s = store_prepare(st,
+					    "SELECT seq, time_ms, caller, role, rpc, args, "
+					    "outcome, hash FROM audit_log ORDER BY seq",
+					    &stmt, err);
 	if (s)
 		return s;
 	uint8_t prev[32] = { 0 };
@@ -167,8 +179,10 @@ static enum store_status check_audit_chain(struct store *st, struct fault_set *f
 				t[k] = "";
 		}
 		if (seq != expect) {
-			s = err_set(err, STORE_ETAMPER, "audit log: row %" PRIu64 " is missing "
-				    "(next stored row is %" PRIu64 ")", expect, seq);
+			s = err_set(err, STORE_ETAMPER,
+				    "audit log: row %" PRIu64 " is missing "
+				    "(next stored row is %" PRIu64 ")",
+				    expect, seq);
 			break;
 		}
 		uint8_t h[32];
@@ -176,9 +190,11 @@ static enum store_status check_audit_chain(struct store *st, struct fault_set *f
 				     t[3], t[4], h);
 		if (sqlite3_column_bytes(stmt, 7) != 32 ||
 		    memcmp(sqlite3_column_blob(stmt, 7), h, 32) != 0) {
-			s = err_set(err, STORE_ETAMPER, "audit log: row %" PRIu64 " does not match "
+			s = err_set(err, STORE_ETAMPER,
+				    "audit log: row %" PRIu64 " does not match "
 				    "its chained hash (row changed, reordered or a row before it "
-				    "was altered)", seq);
+				    "was altered)",
+				    seq);
 			break;
 		}
 		memcpy(prev, h, 32);
@@ -200,13 +216,16 @@ static enum store_status check_audit_chain(struct store *st, struct fault_set *f
 	if (rc == SQLITE_ROW) {
 		uint64_t head = (uint64_t)sqlite3_column_int64(stmt, 0);
 		if (head != expect - 1)
-			s = err_set(err, STORE_ETAMPER, "audit log ends at row %" PRIu64 " but its "
+			s = err_set(err, STORE_ETAMPER,
+				    "audit log ends at row %" PRIu64 " but its "
 				    "head records row %" PRIu64 " (rows lost or head altered)",
 				    expect - 1, head);
 		else if (sqlite3_column_bytes(stmt, 1) != 32 ||
 			 memcmp(sqlite3_column_blob(stmt, 1), prev, 32) != 0)
-			s = err_set(err, STORE_ETAMPER, "audit log: head hash does not match row "
-				    "%" PRIu64, head);
+			s = err_set(err, STORE_ETAMPER,
+				    "audit log: head hash does not match row "
+				    "%" PRIu64,
+				    head);
 	} else if (rc == SQLITE_DONE) {
 		s = err_set(err, STORE_ETAMPER, "audit log: head row is missing");
 	} else {
@@ -220,8 +239,10 @@ static enum store_status check_fault_counters(struct store *st, struct fault_set
 					      struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st, "SELECT vm_uuid, kind, count, audit_seq "
-					    "FROM fault_counters", &stmt, err);
+	enum store_status s = store_prepare(st,
+					    "SELECT vm_uuid, kind, count, audit_seq "
+					    "FROM fault_counters",
+					    &stmt, err);
 	if (s)
 		return s;
 	int rc = SQLITE_DONE;
@@ -232,11 +253,15 @@ static enum store_status check_fault_counters(struct store *st, struct fault_set
 		uint64_t seq = (uint64_t)sqlite3_column_int64(stmt, 3);
 		struct fault_expect *f = fault_find(fs, uuid ? uuid : "", kind ? kind : "");
 		if (!f)
-			s = err_set(err, STORE_ETAMPER, "fault counter %s/%s = %" PRIu64 " has no "
-				    "record in the audit chain", uuid, kind, count);
+			s = err_set(err, STORE_ETAMPER,
+				    "fault counter %s/%s = %" PRIu64 " has no "
+				    "record in the audit chain",
+				    uuid, kind, count);
 		else if (f->count != count || f->seq != seq)
-			s = err_set(err, STORE_ETAMPER, "fault counter %s/%s is %" PRIu64 " but the "
-				    "audit chain records %" PRIu64, uuid, kind, count, f->count);
+			s = err_set(err, STORE_ETAMPER,
+				    "fault counter %s/%s is %" PRIu64 " but the "
+				    "audit chain records %" PRIu64,
+				    uuid, kind, count, f->count);
 		else
 			f->seen = true;
 	}
@@ -245,9 +270,10 @@ static enum store_status check_fault_counters(struct store *st, struct fault_set
 	sqlite3_finalize(stmt);
 	for (size_t i = 0; !s && i < fs->n; i++)
 		if (!fs->v[i].seen)
-			s = err_set(err, STORE_ETAMPER, "fault counter %s/%s is missing (the audit "
-				    "chain records %" PRIu64 ")", fs->v[i].uuid, fs->v[i].kind,
-				    fs->v[i].count);
+			s = err_set(err, STORE_ETAMPER,
+				    "fault counter %s/%s is missing (the audit "
+				    "chain records %" PRIu64 ")",
+				    fs->v[i].uuid, fs->v[i].kind, fs->v[i].count);
 	return s;
 }
 

@@ -27,8 +27,8 @@ enum store_status vm_lookup(struct store *st, const char *name, int64_t *id,
 			    char uuid[STORE_UUID_LEN + 1], struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st, "SELECT id, uuid FROM vms WHERE name = ?",
-					    &stmt, err);
+	enum store_status s =
+		store_prepare(st, "SELECT id, uuid FROM vms WHERE name = ?", &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -53,8 +53,10 @@ static enum store_status vm_create_tx(struct store *st, const char *name, const 
 				      struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st, "SELECT name, uuid FROM vms WHERE name = ? "
-					    "OR uuid = ?", &stmt, err);
+	enum store_status s = store_prepare(st,
+					    "SELECT name, uuid FROM vms WHERE name = ? "
+					    "OR uuid = ?",
+					    &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -73,8 +75,8 @@ static enum store_status vm_create_tx(struct store *st, const char *name, const 
 	sqlite3_finalize(stmt);
 	if (s)
 		return s;
-	s = store_prepare(st, "INSERT INTO vms (name, uuid, created_ms) VALUES (?, ?, ?)",
-			  &stmt, err);
+	s = store_prepare(st, "INSERT INTO vms (name, uuid, created_ms) VALUES (?, ?, ?)", &stmt,
+			  err);
 	if (s)
 		return s;
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -99,8 +101,7 @@ enum store_status store_vm_create(struct store *st, const char *name, const char
 	return s;
 }
 
-static enum store_status vm_delete_tx(struct store *st, const char *name,
-				      struct store_err *err)
+static enum store_status vm_delete_tx(struct store *st, const char *name, struct store_err *err)
 {
 	int64_t id;
 	enum store_status s = vm_lookup(st, name, &id, NULL, err);
@@ -129,7 +130,8 @@ enum store_status store_vm_delete(struct store *st, const char *name, struct sto
 	return s;
 }
 
-#define VM_COLUMNS "name, uuid, created_ms, desired_state, autostart, " \
+#define VM_COLUMNS                                                                                 \
+	"name, uuid, created_ms, desired_state, autostart, "                                       \
 	"(SELECT coalesce(max(rev), 0) FROM vm_config c WHERE c.vm_id = vms.id)"
 
 static void vm_row(sqlite3_stmt *stmt, struct store_vm *v)
@@ -141,7 +143,7 @@ static void vm_row(sqlite3_stmt *stmt, struct store_vm *v)
 	snprintf(v->uuid, sizeof v->uuid, "%s", t ? t : "");
 	v->created_ms = sqlite3_column_int64(stmt, 2);
 	if (!state_parse((const char *)sqlite3_column_text(stmt, 3), &v->desired))
-		v->desired = STORE_VM_STOPPED;   /* the CHECK constraint rules this out */
+		v->desired = STORE_VM_STOPPED; /* the CHECK constraint rules this out */
 	v->autostart = sqlite3_column_int(stmt, 4) != 0;
 	v->latest_rev = (uint32_t)sqlite3_column_int64(stmt, 5);
 }
@@ -158,8 +160,8 @@ static enum store_status vm_list_locked(struct store *st, struct store_vm **out,
 					struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st, "SELECT " VM_COLUMNS " FROM vms ORDER BY name",
-					    &stmt, err);
+	enum store_status s =
+		store_prepare(st, "SELECT " VM_COLUMNS " FROM vms ORDER BY name", &stmt, err);
 	if (s)
 		return s;
 	void *v;
@@ -283,10 +285,13 @@ enum store_status store_vm_set_desired(struct store *st, const char *name,
 	if (s)
 		return s;
 	if ((unsigned)desired >= 3)
-		return err_set(err, STORE_EINVAL, "desired state %d is not stopped, running or "
-			       "paused", (int)desired);
-	WRITE_TX(st, err, vm_update_tx(st, name, "UPDATE vms SET desired_state = ? WHERE id = ?",
-				       state_names[desired], 0, err));
+		return err_set(err, STORE_EINVAL,
+			       "desired state %d is not stopped, running or "
+			       "paused",
+			       (int)desired);
+	WRITE_TX(st, err,
+		 vm_update_tx(st, name, "UPDATE vms SET desired_state = ? WHERE id = ?",
+			      state_names[desired], 0, err));
 	return s;
 }
 
@@ -298,7 +303,8 @@ enum store_status store_vm_set_autostart(struct store *st, const char *name, boo
 	enum store_status s = check_name(name, err);
 	if (s)
 		return s;
-	WRITE_TX(st, err, vm_update_tx(st, name, "UPDATE vms SET autostart = ? WHERE id = ?",
-				       NULL, autostart ? 1 : 0, err));
+	WRITE_TX(st, err,
+		 vm_update_tx(st, name, "UPDATE vms SET autostart = ? WHERE id = ?", NULL,
+			      autostart ? 1 : 0, err));
 	return s;
 }

@@ -10,10 +10,10 @@
 
 /* Ordered: a higher role may do everything a lower one may. */
 enum hv_role {
-    HV_ROLE_NONE = 0,     /* not a role: parse failures, unknown strings */
-    HV_ROLE_VIEWER = 1,   /* reads */
-    HV_ROLE_OPERATOR = 2, /* reads + lifecycle of defined VMs */
-    HV_ROLE_ADMIN = 3,    /* everything, including define/undefine and OTA */
+	HV_ROLE_NONE = 0,     /* not a role: parse failures, unknown strings */
+	HV_ROLE_VIEWER = 1,   /* reads */
+	HV_ROLE_OPERATOR = 2, /* reads + lifecycle of defined VMs */
+	HV_ROLE_ADMIN = 3,    /* everything, including define/undefine and OTA */
 };
 
 /* The organization every fleet identity carries in its subject (O=...). */
@@ -23,15 +23,15 @@ enum hv_role {
 #define ROLES_NAME_MAX 64
 
 struct roles_identity {
-    char name[ROLES_NAME_MAX + 1];
-    enum hv_role role;
+	char name[ROLES_NAME_MAX + 1];
+	enum hv_role role;
 };
 
 /* One RPC and the lowest role allowed to call it. */
 struct roles_method {
-    const char *method;    /* full gRPC path, "/hvmgr.v1.Hvmgr/Destroy" */
-    enum hv_role min_role;
-    bool mutates;          /* changes state: refused on the read-only socket */
+	const char *method; /* full gRPC path, "/hvmgr.v1.Hvmgr/Destroy" */
+	enum hv_role min_role;
+	bool mutates; /* changes state: refused on the read-only socket */
 };
 
 /* The policy table and its size. */
@@ -60,7 +60,7 @@ bool roles_name_valid(const char *name, char *msg, size_t msglen);
  * O=hv-fleet; refuses escapes and multi-valued RDNs. The name is the peer
  * identity when given, else the CN. Returns 0, or -1 with a message. */
 int roles_parse_identity(const char *peer_identity, const char *x509_subject,
-                         struct roles_identity *out, char *msg, size_t msglen);
+			 struct roles_identity *out, char *msg, size_t msglen);
 
 /* Flags for roles_check. */
 #define ROLES_READ_ONLY 0x1u /* caller came through the read-only socket */
@@ -69,7 +69,6 @@ int roles_parse_identity(const char *peer_identity, const char *x509_subject,
  * otherwise false with a refusal such as "role 'viewer' may not call
  * Destroy (requires operator)". Unknown methods are refused (default deny);
  * with ROLES_READ_ONLY every state-changing method is refused. */
-bool roles_check(enum hv_role role, const char *method, unsigned flags,
-                 char *msg, size_t msglen);
+bool roles_check(enum hv_role role, const char *method, unsigned flags, char *msg, size_t msglen);
 
 #endif

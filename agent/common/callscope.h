@@ -17,8 +17,8 @@
 #include "deadline.h" /* hv_mono_ns: the clock of deadline_ns */
 
 struct hv_callscope {
-	uint64_t deadline_ns;  /* CLOCK_MONOTONIC (hv_mono_ns); 0 = none      */
-	const int *stopping;   /* read atomically; nonzero = server stopping;
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC (hv_mono_ns); 0 = none      */
+	const int *stopping;  /* read atomically; nonzero = server stopping;
 	                          NULL = never                                */
 };
 

@@ -75,7 +75,8 @@ int hv_opqueue_enter(struct hv_opqueue *q, const char *what, uint64_t deadline, 
 	if (hv_deadline_passed(deadline)) {
 		q->expired++;
 		pthread_mutex_unlock(&q->lock);
-		return hv_status_set(st, HV_DEADLINE_EXCEEDED, "%s not sent: the caller's deadline has passed", what);
+		return hv_status_set(st, HV_DEADLINE_EXCEEDED,
+				     "%s not sent: the caller's deadline has passed", what);
 	}
 	if (!q->busy && !q->head) {
 		q->busy = 1;
@@ -105,7 +106,8 @@ int hv_opqueue_enter(struct hv_opqueue *q, const char *what, uint64_t deadline, 
 			unlink_waiter(q, &w);
 			q->stopped++;
 			pthread_mutex_unlock(&q->lock);
-			return hv_status_set(st, HV_UNAVAILABLE, "%s not sent: hv-agent is shutting down", what);
+			return hv_status_set(st, HV_UNAVAILABLE,
+					     "%s not sent: hv-agent is shutting down", what);
 		}
 		uint64_t now = hv_mono_ns();
 		if (deadline && now >= deadline) {

@@ -22,8 +22,8 @@ struct hv_opqueue_waiter;
 
 struct hv_opqueue {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;       /* CLOCK_MONOTONIC */
-	int busy;                  /* an operation holds the resource */
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
+	int busy;            /* an operation holds the resource */
 	struct hv_opqueue_waiter *head, *tail;
 	unsigned len, max, peak;
 	uint64_t full, expired, stopped; /* refusals, by reason */
@@ -43,7 +43,8 @@ void hv_opqueue_destroy(struct hv_opqueue *q);
  * holds the resource (release with hv_opqueue_leave); -1 with a status
  * "<what> not sent: ..." otherwise. A deadline that has already passed is
  * refused even when the resource is free. */
-int hv_opqueue_enter(struct hv_opqueue *q, const char *what, uint64_t deadline_ns, struct hv_status *st);
+int hv_opqueue_enter(struct hv_opqueue *q, const char *what, uint64_t deadline_ns,
+		     struct hv_status *st);
 void hv_opqueue_leave(struct hv_opqueue *q);
 
 void hv_opqueue_stats(struct hv_opqueue *q, struct hv_opqueue_stats *out);

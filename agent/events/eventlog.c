@@ -26,14 +26,14 @@ struct eventlog {
 	int running;
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond;       /* new events, or stop                */
+	pthread_cond_t cond; /* new events, or stop                */
 	int stop;
 	struct eventlog_rec *recs; /* capacity entries, ring by arrival  */
 	size_t cap, first, count;
 	uint64_t next_seq;
 	uint64_t recorded, lost;
-	uint64_t pending_lost;     /* to attach to the next event        */
-	uint64_t old_end;          /* next_seq before hv-core restarted  */
+	uint64_t pending_lost; /* to attach to the next event        */
+	uint64_t old_end;      /* next_seq before hv-core restarted  */
 
 	/* follower-private */
 	int have_pos;
@@ -125,8 +125,8 @@ static void poll_once(struct eventlog *l)
 		if (!l->count)
 			l->next_seq = l->pos;
 		pthread_mutex_unlock(&l->lock);
-		log_info("following hv-core events from %llu (head %llu)", (unsigned long long)l->pos,
-			 (unsigned long long)head);
+		log_info("following hv-core events from %llu (head %llu)",
+			 (unsigned long long)l->pos, (unsigned long long)head);
 	}
 	for (int batch = 0; batch < 16; batch++) {
 		if (hvlink_read_events(l->link, &l->pos, evs, READ_BATCH, &n, &lost, &st) != 0) {
@@ -140,7 +140,8 @@ static void poll_once(struct eventlog *l)
 		if (lost) {
 			l->lost += lost;
 			l->pending_lost += lost;
-			log_warn("lost %llu hv-core events (ring overflow)", (unsigned long long)lost);
+			log_warn("lost %llu hv-core events (ring overflow)",
+				 (unsigned long long)lost);
 		}
 		for (size_t i = 0; i < n; i++) {
 			append(l, &evs[i], l->pending_lost);
@@ -174,7 +175,8 @@ static void *follower(void *arg)
 int eventlog_start(struct eventlog *l, struct hv_status *st)
 {
 	if (pthread_create(&l->thread, NULL, follower, l) != 0)
-		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "cannot start the event follower thread");
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+				     "cannot start the event follower thread");
 	l->running = 1;
 	return 0;
 }
@@ -234,7 +236,8 @@ size_t eventlog_read(struct eventlog *l, uint64_t *pos, struct eventlog_rec *out
 	size_t n = copy_from(l, pos, out, max);
 	if (n == 0 && wait_ms) {
 		struct timespec dl = hv_timespec_after_ms(CLOCK_MONOTONIC, wait_ms);
-		while (!l->stop && n == 0 && pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
+		while (!l->stop && n == 0 &&
+		       pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
 			n = copy_from(l, pos, out, max);
 		if (n == 0)
 			n = copy_from(l, pos, out, max);

@@ -19,16 +19,16 @@
 struct eventlog;
 
 struct eventlog_rec {
-	struct hvm_event ev;      /* ev.seq is hv-core's event number             */
-	uint64_t lost_before;     /* events lost right before this one            */
+	struct hvm_event ev;  /* ev.seq is hv-core's event number             */
+	uint64_t lost_before; /* events lost right before this one            */
 	char vm_name[HVM_NAME_LEN];
 };
 
 struct eventlog_stats {
-	uint64_t next_seq;        /* number the next event will carry             */
-	uint64_t oldest_seq;      /* oldest event still held                      */
+	uint64_t next_seq;   /* number the next event will carry             */
+	uint64_t oldest_seq; /* oldest event still held                      */
 	uint64_t recorded;
-	uint64_t lost;            /* lost between hv-core's ring and this log     */
+	uint64_t lost; /* lost between hv-core's ring and this log     */
 };
 
 /* capacity: events held (rounded to a power of two, at least 64).

@@ -50,7 +50,8 @@ int hvlink_open(struct hvlink **out, const struct hvlink_config *cfg, struct hv_
 	long page = sysconf(_SC_PAGESIZE);
 	if (page <= 0 || (cfg->mgmt_base - cfg->ram_base) % (uint64_t)page != 0)
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
-				     "management base 0x%" PRIx64 " is not page-aligned relative to RAM base 0x%" PRIx64,
+				     "management base 0x%" PRIx64
+				     " is not page-aligned relative to RAM base 0x%" PRIx64,
 				     cfg->mgmt_base, cfg->ram_base);
 	l = calloc(1, sizeof *l);
 	if (!l)
@@ -126,11 +127,13 @@ static int validate(struct hvlink *l, struct hvlink_layout *out, struct hv_statu
 
 	if (magic == 0)
 		return hv_status_set(st, HV_UNAVAILABLE,
-				     "no management region at 0x%" PRIx64 " in %s yet (hv-core not started)",
+				     "no management region at 0x%" PRIx64
+				     " in %s yet (hv-core not started)",
 				     l->mgmt_base, l->ram_file);
 	if (magic != HVM_MAGIC)
 		return hv_status_set(st, HV_UNAVAILABLE,
-				     "bad magic 0x%08x at 0x%" PRIx64 " in %s (expected 0x%08x \"HVMG\"; wrong --mgmt-base or --ram-base?)",
+				     "bad magic 0x%08x at 0x%" PRIx64
+				     " in %s (expected 0x%08x \"HVMG\"; wrong --mgmt-base or --ram-base?)",
 				     magic, l->mgmt_base, l->ram_file, HVM_MAGIC);
 	uint16_t major = r->abi_major, minor = r->abi_minor;
 	if (major != HVM_ABI_MAJOR)
@@ -139,18 +142,25 @@ static int validate(struct hvlink *l, struct hvlink_layout *out, struct hv_statu
 				     major, minor, HVM_ABI_MAJOR, HVM_ABI_MINOR, major);
 	uint32_t hv_state = __atomic_load_n(&r->hv_state, __ATOMIC_ACQUIRE);
 	if (hv_state == HVM_HV_BOOTING)
-		return hv_status_set(st, HV_UNAVAILABLE, "hv-core is still booting (hv_state BOOTING)");
+		return hv_status_set(st, HV_UNAVAILABLE,
+				     "hv-core is still booting (hv_state BOOTING)");
 
 	struct hvlink_layout lay = {
 		.max_vms = r->max_vms,
-		.off_events = r->off_events, .event_count = r->event_count,
-		.off_slots = r->off_slots, .slot_size = r->slot_size,
-		.off_faults = r->off_faults, .fault_size = r->fault_size,
-		.off_consoles = r->off_consoles, .console_size = r->console_size,
-		.off_data = r->off_data, .data_size = r->data_size,
+		.off_events = r->off_events,
+		.event_count = r->event_count,
+		.off_slots = r->off_slots,
+		.slot_size = r->slot_size,
+		.off_faults = r->off_faults,
+		.fault_size = r->fault_size,
+		.off_consoles = r->off_consoles,
+		.console_size = r->console_size,
+		.off_data = r->off_data,
+		.data_size = r->data_size,
 	};
 	if (r->region_size < HVM_REGION_SIZE)
-		return hv_status_set(st, HV_UNAVAILABLE, "management region claims %u bytes, ABI %u needs %u",
+		return hv_status_set(st, HV_UNAVAILABLE,
+				     "management region claims %u bytes, ABI %u needs %u",
 				     r->region_size, HVM_ABI_MAJOR, HVM_REGION_SIZE);
 	if (lay.max_vms == 0)
 		return hv_status_set(st, HV_UNAVAILABLE, "management region publishes max_vms 0");
@@ -158,7 +168,8 @@ static int validate(struct hvlink *l, struct hvlink_layout *out, struct hv_statu
 	 * served up to that many. */
 	if (lay.max_vms > HVM_MAX_VMS)
 		lay.max_vms = HVM_MAX_VMS;
-	if (!area_ok(lay.off_events, lay.event_count, sizeof(struct hvm_event), sizeof(struct hvm_event)) ||
+	if (!area_ok(lay.off_events, lay.event_count, sizeof(struct hvm_event),
+		     sizeof(struct hvm_event)) ||
 	    !area_ok(lay.off_slots, lay.max_vms, lay.slot_size, sizeof(struct hvm_vm_slot)) ||
 	    !area_ok(lay.off_faults, lay.max_vms, lay.fault_size, sizeof(struct hvm_fault)) ||
 	    !area_ok(lay.off_consoles, lay.max_vms, lay.console_size, 0x40 + 1) ||
@@ -182,16 +193,20 @@ static int map_region(struct hvlink *l, struct hv_status *st)
 	unmap(l);
 	fd = open(l->ram_file, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return hv_status_set(st, HV_UNAVAILABLE, "cannot open guest RAM file %s: %s%s", l->ram_file,
-				     strerror(errno), errno == ENOENT ? " (is hv-core running under QEMU?)" : "");
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot open guest RAM file %s: %s%s",
+				     l->ram_file, strerror(errno),
+				     errno == ENOENT ? " (is hv-core running under QEMU?)" : "");
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return hv_status_set(st, HV_UNAVAILABLE, "guest RAM file %s is not a regular file", l->ram_file);
+		return hv_status_set(st, HV_UNAVAILABLE, "guest RAM file %s is not a regular file",
+				     l->ram_file);
 	}
 	if ((uint64_t)sb.st_size < off + HVM_REGION_SIZE) {
 		close(fd);
 		return hv_status_set(st, HV_UNAVAILABLE,
-				     "guest RAM file %s is %lld bytes, too small for the management region at 0x%" PRIx64 " (offset 0x%" PRIx64 " + 1 MiB; wrong --ram-base or --mgmt-base?)",
+				     "guest RAM file %s is %lld bytes, too small for the management region at 0x%" PRIx64
+				     " (offset 0x%" PRIx64
+				     " + 1 MiB; wrong --ram-base or --mgmt-base?)",
 				     l->ram_file, (long long)sb.st_size, l->mgmt_base, off);
 	}
 	void *p = mmap(NULL, HVM_REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);

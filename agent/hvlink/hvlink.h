@@ -56,7 +56,7 @@ struct hvlink_config {
 struct hvlink_info {
 	uint32_t abi_major, abi_minor;
 	uint32_t region_size;
-	uint32_t hv_state;        /* enum hvm_hv_state */
+	uint32_t hv_state; /* enum hvm_hv_state */
 	uint64_t caps;
 	uint32_t max_vms, vm_count;
 	uint64_t uptime_ns, hv_ticks;
@@ -68,15 +68,15 @@ struct hvlink_info {
 /* Counters of what the link did, for diagnostics. */
 struct hvlink_counters {
 	uint64_t commands_sent;
-	uint64_t commands_failed;    /* completed with status != HVM_OK      */
+	uint64_t commands_failed; /* completed with status != HVM_OK      */
 	uint64_t commands_timed_out;
-	uint64_t maps;               /* successful (re)mappings             */
-	uint64_t queue_full;         /* refused: the queue was full         */
-	uint64_t queue_expired;      /* not sent: deadline passed in queue  */
-	uint64_t queue_stopped;      /* not sent: server stopping           */
-	uint32_t queue_waiting;      /* commands waiting right now          */
-	uint32_t queue_peak;         /* most commands ever waiting at once  */
-	uint32_t queue_max;          /* the limit (hvlink_config.queue_max) */
+	uint64_t maps;          /* successful (re)mappings             */
+	uint64_t queue_full;    /* refused: the queue was full         */
+	uint64_t queue_expired; /* not sent: deadline passed in queue  */
+	uint64_t queue_stopped; /* not sent: server stopping           */
+	uint32_t queue_waiting; /* commands waiting right now          */
+	uint32_t queue_peak;    /* most commands ever waiting at once  */
+	uint32_t queue_max;     /* the limit (hvlink_config.queue_max) */
 };
 
 /* A command to submit. data_in is copied to the command data area before
@@ -97,9 +97,9 @@ struct hvlink_cmd {
 };
 
 struct hvlink_reply {
-	uint32_t status;          /* enum hvm_status                 */
+	uint32_t status; /* enum hvm_status                 */
 	uint64_t ret[6];
-	char msg[65];             /* ret_msg, always NUL-terminated */
+	char msg[65]; /* ret_msg, always NUL-terminated */
 };
 
 /* Create a link. Never fails for a hypervisor that is not up yet: mapping is
@@ -181,10 +181,11 @@ int hvlink_staging_info(struct hvlink *link, uint64_t *base, uint64_t *size, str
  * naming the area's size) anything that does not lie wholly inside the
  * staging area; writes nothing then. Does not take the command queue: the
  * caller orders it with the LOAD_IMAGE that reads the bytes. */
-int hvlink_staging_write(struct hvlink *link, uint64_t off, const void *data, size_t len, struct hv_status *st);
+int hvlink_staging_write(struct hvlink *link, uint64_t off, const void *data, size_t len,
+			 struct hv_status *st);
 
 /* Names for logs and messages. */
-const char *hvlink_cmd_name(uint32_t cmd);      /* "START", "cmd 42" ... */
+const char *hvlink_cmd_name(uint32_t cmd); /* "START", "cmd 42" ... */
 const char *hvlink_hvm_status_name(uint32_t status);
 
 #endif /* HVLINK_H */

@@ -43,8 +43,8 @@ static int submit_locked(struct hvlink *l, const struct hvlink_cmd *c, struct hv
 
 	if (c->data_in_len > l->lay.data_size)
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
-				     "%s: %zu bytes of data do not fit the %u-byte command data area", name,
-				     c->data_in_len, l->lay.data_size);
+				     "%s: %zu bytes of data do not fit the %u-byte command data area",
+				     name, c->data_in_len, l->lay.data_size);
 
 	/* Step 1: nothing outstanding. A command left over by a timeout or by a
 	 * previous hv-agent gets the usual time to finish first. */

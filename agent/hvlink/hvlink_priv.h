@@ -32,7 +32,7 @@ struct hvlink {
 
 	/* Held shared by every reader of the mapping, exclusive to (re)map it. */
 	pthread_rwlock_t map_lock;
-	volatile uint8_t *base;     /* MAP_FAILED-free: NULL when unmapped     */
+	volatile uint8_t *base; /* MAP_FAILED-free: NULL when unmapped     */
 	int fd;
 	dev_t dev;
 	ino_t ino;

@@ -14,7 +14,8 @@
 static volatile struct hvm_event *event_at(struct hvlink *l, uint64_t n)
 {
 	return (volatile struct hvm_event *)(l->base + l->lay.off_events +
-					     (size_t)(n % l->lay.event_count) * sizeof(struct hvm_event));
+					     (size_t)(n % l->lay.event_count) *
+						     sizeof(struct hvm_event));
 }
 
 static uint64_t oldest_of(uint64_t head, uint64_t count)
@@ -39,8 +40,8 @@ int hvlink_event_start(struct hvlink *l, uint64_t *pos, uint64_t *head_out, stru
 	return 0;
 }
 
-int hvlink_read_events(struct hvlink *l, uint64_t *pos, struct hvm_event *out, size_t max, size_t *n,
-		       uint64_t *lost, struct hv_status *st)
+int hvlink_read_events(struct hvlink *l, uint64_t *pos, struct hvm_event *out, size_t max,
+		       size_t *n, uint64_t *lost, struct hv_status *st)
 {
 	*n = 0;
 	*lost = 0;
@@ -95,8 +96,9 @@ int hvlink_ack_events(struct hvlink *l, uint64_t pos, struct hv_status *st)
 	return 0;
 }
 
-int hvlink_read_console(struct hvlink *l, uint32_t id, uint64_t from, void *buf, size_t cap, size_t *n,
-			uint64_t *start, uint64_t *next, uint64_t *lost, struct hv_status *st)
+int hvlink_read_console(struct hvlink *l, uint32_t id, uint64_t from, void *buf, size_t cap,
+			size_t *n, uint64_t *start, uint64_t *next, uint64_t *lost,
+			struct hv_status *st)
 {
 	*n = 0;
 	*lost = 0;
@@ -108,12 +110,13 @@ int hvlink_read_console(struct hvlink *l, uint32_t id, uint64_t from, void *buf,
 		return hv_status_set(st, HV_NOT_FOUND, "no VM with id %u", id);
 	}
 	volatile struct hvm_console *c =
-		(volatile struct hvm_console *)(l->base + l->lay.off_consoles + (size_t)id * l->lay.console_size);
+		(volatile struct hvm_console *)(l->base + l->lay.off_consoles +
+						(size_t)id * l->lay.console_size);
 	uint64_t size = c->size;
 	if (size == 0 || size > l->lay.console_size - offsetof(struct hvm_console, buf)) {
 		link_put(l);
-		return hv_status_set(st, HV_DATA_LOSS, "console ring %u has an invalid size %llu", id,
-				     (unsigned long long)size);
+		return hv_status_set(st, HV_DATA_LOSS, "console ring %u has an invalid size %llu",
+				     id, (unsigned long long)size);
 	}
 	uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
 	uint64_t oldest = oldest_of(head, size);

@@ -32,7 +32,8 @@ static int gen_copy(const volatile void *src, const volatile uint32_t *gen, void
 		if (hv_mono_ns() > deadline)
 			return hv_status_set(st, HV_UNAVAILABLE,
 					     "%s %u stayed inconsistent for %u ms (gen %u): hv-core stopped while writing it",
-					     what, id, GEN_RETRY_MS, __atomic_load_n(gen, __ATOMIC_RELAXED));
+					     what, id, GEN_RETRY_MS,
+					     __atomic_load_n(gen, __ATOMIC_RELAXED));
 		link_backoff(&round);
 	}
 }
@@ -44,7 +45,8 @@ static void terminate_strings(struct hvm_vm_slot *s)
 }
 
 /* With the mapping held. */
-static int read_slot_locked(struct hvlink *l, uint32_t id, struct hvm_vm_slot *out, struct hv_status *st)
+static int read_slot_locked(struct hvlink *l, uint32_t id, struct hvm_vm_slot *out,
+			    struct hv_status *st)
 {
 	const volatile uint8_t *p = l->base + l->lay.off_slots + (size_t)id * l->lay.slot_size;
 	const volatile struct hvm_vm_slot *s = (const volatile struct hvm_vm_slot *)p;
@@ -65,8 +67,8 @@ int hvlink_read_slot(struct hvlink *l, uint32_t id, struct hvm_vm_slot *out, str
 		return -1;
 	int rc;
 	if (id >= l->lay.max_vms)
-		rc = hv_status_set(st, HV_NOT_FOUND, "no VM with id %u (the hypervisor has %u slots)", id,
-				   l->lay.max_vms);
+		rc = hv_status_set(st, HV_NOT_FOUND, "no VM with id %u (the hypervisor has %u slots)",
+				   id, l->lay.max_vms);
 	else
 		rc = read_slot_locked(l, id, out, st);
 	link_put(l);
@@ -94,7 +96,10 @@ int hvlink_read_slots(struct hvlink *l, struct hvm_vm_slot out[HVM_MAX_VMS], uin
 	return 0;
 }
 
-enum find_by { BY_NAME, BY_UUID };
+enum find_by {
+	BY_NAME,
+	BY_UUID
+};
 
 static int find(struct hvlink *l, enum find_by by, const void *key, struct hvm_vm_slot *out,
 		struct hv_status *st)
@@ -118,11 +123,12 @@ static int find(struct hvlink *l, enum find_by by, const void *key, struct hvm_v
 	const uint8_t *u = key;
 	return hv_status_set(st, HV_NOT_FOUND,
 			     "no VM with uuid %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			     u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-			     u[13], u[14], u[15]);
+			     u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
+			     u[11], u[12], u[13], u[14], u[15]);
 }
 
-int hvlink_find_by_name(struct hvlink *l, const char *name, struct hvm_vm_slot *out, struct hv_status *st)
+int hvlink_find_by_name(struct hvlink *l, const char *name, struct hvm_vm_slot *out,
+			struct hv_status *st)
 {
 	return find(l, BY_NAME, name, out, st);
 }
@@ -148,13 +154,15 @@ static int check_fault_header(const struct hvm_fault *f, uint32_t id, struct hv_
 {
 	if (f->magic != HVM_FAULT_MAGIC)
 		return hv_status_set(st, HV_DATA_LOSS,
-				     "fault record %u: magic 0x%08x, expected 0x%08x \"HVFR\" (MGMT-162)", id, f->magic,
-				     HVM_FAULT_MAGIC);
+				     "fault record %u: magic 0x%08x, expected 0x%08x \"HVFR\" (MGMT-162)",
+				     id, f->magic, HVM_FAULT_MAGIC);
 	if (f->version != HVM_FAULT_VERSION)
-		return hv_status_set(st, HV_DATA_LOSS, "fault record %u: version %u, expected %u (MGMT-162)", id,
+		return hv_status_set(st, HV_DATA_LOSS,
+				     "fault record %u: version %u, expected %u (MGMT-162)", id,
 				     f->version, HVM_FAULT_VERSION);
 	if (f->size != sizeof *f)
-		return hv_status_set(st, HV_DATA_LOSS, "fault record %u: size field %u, expected %zu (MGMT-162)", id,
+		return hv_status_set(st, HV_DATA_LOSS,
+				     "fault record %u: size field %u, expected %zu (MGMT-162)", id,
 				     f->size, sizeof *f);
 	return 0;
 }
@@ -167,7 +175,8 @@ int hvlink_read_fault(struct hvlink *l, uint32_t id, struct hvm_fault *out, stru
 	if (id >= l->lay.max_vms) {
 		rc = hv_status_set(st, HV_NOT_FOUND, "no VM with id %u", id);
 	} else {
-		const volatile uint8_t *p = l->base + l->lay.off_faults + (size_t)id * l->lay.fault_size;
+		const volatile uint8_t *p =
+			l->base + l->lay.off_faults + (size_t)id * l->lay.fault_size;
 		const volatile struct hvm_fault *f = (const volatile struct hvm_fault *)p;
 		rc = gen_copy(f, &f->gen, out, sizeof *out, "fault record", id, st);
 		if (rc == 0)

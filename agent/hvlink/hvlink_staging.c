@@ -27,14 +27,17 @@ static int staging_area(struct hvlink *l, uint64_t *base, uint64_t *size, struct
 	struct stat sb;
 
 	if (s == 0)
-		return hv_status_set(st, HV_FAILED_PRECONDITION, "hv-core publishes no image staging area (staging_size 0)");
+		return hv_status_set(st, HV_FAILED_PRECONDITION,
+				     "hv-core publishes no image staging area (staging_size 0)");
 	if (b < l->ram_base || b + s < b)
 		return hv_status_set(st, HV_UNAVAILABLE,
-				     "the staging area 0x%" PRIx64 "+0x%" PRIx64 " lies outside guest RAM (base 0x%" PRIx64 ")",
+				     "the staging area 0x%" PRIx64 "+0x%" PRIx64
+				     " lies outside guest RAM (base 0x%" PRIx64 ")",
 				     b, s, l->ram_base);
 	if (fstat(l->fd, &sb) != 0 || (uint64_t)sb.st_size < b - l->ram_base + s)
 		return hv_status_set(st, HV_UNAVAILABLE,
-				     "the staging area 0x%" PRIx64 "+0x%" PRIx64 " lies beyond the end of %s",
+				     "the staging area 0x%" PRIx64 "+0x%" PRIx64
+				     " lies beyond the end of %s",
 				     b, s, l->ram_file);
 	*base = b;
 	*size = s;
@@ -50,7 +53,8 @@ int hvlink_staging_info(struct hvlink *l, uint64_t *base, uint64_t *size, struct
 	return rc;
 }
 
-int hvlink_staging_write(struct hvlink *l, uint64_t off, const void *data, size_t len, struct hv_status *st)
+int hvlink_staging_write(struct hvlink *l, uint64_t off, const void *data, size_t len,
+			 struct hv_status *st)
 {
 	uint64_t base = 0, size = 0;
 
@@ -59,7 +63,8 @@ int hvlink_staging_write(struct hvlink *l, uint64_t off, const void *data, size_
 	int rc = staging_area(l, &base, &size, st);
 	if (rc == 0 && (off > size || len > size - off))
 		rc = hv_status_set(st, HV_INVALID_ARGUMENT,
-				   "%zu bytes at staging offset 0x%" PRIx64 " do not fit the %" PRIu64 "-byte staging area",
+				   "%zu bytes at staging offset 0x%" PRIx64
+				   " do not fit the %" PRIu64 "-byte staging area",
 				   len, off, size);
 	if (rc == 0 && len) {
 		long page = sysconf(_SC_PAGESIZE);
@@ -68,7 +73,8 @@ int hvlink_staging_write(struct hvlink *l, uint64_t off, const void *data, size_
 		size_t maplen = (size_t)(file_off - start) + len;
 		void *p = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, l->fd, (off_t)start);
 		if (p == MAP_FAILED) {
-			rc = hv_status_set(st, HV_UNAVAILABLE, "cannot map the staging area of %s at 0x%" PRIx64 ": %s",
+			rc = hv_status_set(st, HV_UNAVAILABLE,
+					   "cannot map the staging area of %s at 0x%" PRIx64 ": %s",
 					   l->ram_file, start, strerror(errno));
 		} else {
 			memcpy((uint8_t *)p + (file_off - start), data, len);

@@ -36,14 +36,15 @@ enum hv_code status_from_hvm(uint32_t hvm_status)
 	return HV_UNKNOWN;
 }
 
-int status_from_reply(struct hv_status *st, const char *what, uint32_t cmd, const struct hvlink_reply *rep)
+int status_from_reply(struct hv_status *st, const char *what, uint32_t cmd,
+		      const struct hvlink_reply *rep)
 {
 	const char *text = "unknown hypervisor status";
 
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		if (table[i].hvm == rep->status)
 			text = table[i].text;
-	return hv_status_set(st, status_from_hvm(rep->status), "%s: hv-core refused %s (%s): %s", what,
-			     hvlink_cmd_name(cmd), hvlink_hvm_status_name(rep->status),
+	return hv_status_set(st, status_from_hvm(rep->status), "%s: hv-core refused %s (%s): %s",
+			     what, hvlink_cmd_name(cmd), hvlink_hvm_status_name(rep->status),
 			     rep->msg[0] ? rep->msg : text);
 }

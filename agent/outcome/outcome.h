@@ -38,12 +38,12 @@ enum core_result core_submit(struct hvlink *l, const struct hvlink_cmd *c, struc
 
 /* Runs cmd on VM id; `what` prefixes messages ("start 'web'"), including
  * those of a command that got no answer. */
-enum core_result core_cmd(struct hvlink *l, uint32_t cmd, uint32_t id, uint64_t arg0, const char *what,
-			  struct hv_status *st);
+enum core_result core_cmd(struct hvlink *l, uint32_t cmd, uint32_t id, uint64_t arg0,
+			  const char *what, struct hv_status *st);
 
 /* DEFINE of a configuration blob; *id gets the new VM's slot. */
-enum core_result core_define(struct hvlink *l, const void *blob, size_t len, const char *what, uint32_t *id,
-			     struct hv_status *st);
+enum core_result core_define(struct hvlink *l, const void *blob, size_t len, const char *what,
+			     uint32_t *id, struct hv_status *st);
 
 /* ---- hvm_status_map.c: hv-core status codes to RPC codes ---- */
 
@@ -52,6 +52,7 @@ enum hv_code status_from_hvm(uint32_t hvm_status);
 
 /* Fills st from a completed command that hv-core refused:
  * "<what>: hv-core refused START (E_STATE): <ret_msg>". Returns -1. */
-int status_from_reply(struct hv_status *st, const char *what, uint32_t cmd, const struct hvlink_reply *rep);
+int status_from_reply(struct hv_status *st, const char *what, uint32_t cmd,
+		      const struct hvlink_reply *rep);
 
 #endif /* OUTCOME_H */

@@ -18,8 +18,8 @@ enum core_result core_submit(struct hvlink *l, const struct hvlink_cmd *c, struc
 }
 
 /* core_submit, with `what` also prefixing the status of a command that got no answer. */
-static enum core_result submit_named(struct hvlink *l, const struct hvlink_cmd *c, struct hvlink_reply *rep,
-				     const char *what, struct hv_status *st)
+static enum core_result submit_named(struct hvlink *l, const struct hvlink_cmd *c,
+				     struct hvlink_reply *rep, const char *what, struct hv_status *st)
 {
 	enum core_result rc = core_submit(l, c, rep, what, st);
 
@@ -28,8 +28,8 @@ static enum core_result submit_named(struct hvlink *l, const struct hvlink_cmd *
 	return rc;
 }
 
-enum core_result core_cmd(struct hvlink *l, uint32_t cmd, uint32_t id, uint64_t arg0, const char *what,
-			  struct hv_status *st)
+enum core_result core_cmd(struct hvlink *l, uint32_t cmd, uint32_t id, uint64_t arg0,
+			  const char *what, struct hv_status *st)
 {
 	const struct hvlink_cmd c = { .cmd = cmd, .vm_id = id, .arg = { arg0 } };
 	struct hvlink_reply rep;
@@ -37,12 +37,15 @@ enum core_result core_cmd(struct hvlink *l, uint32_t cmd, uint32_t id, uint64_t 
 	return submit_named(l, &c, &rep, what, st);
 }
 
-enum core_result core_define(struct hvlink *l, const void *blob, size_t len, const char *what, uint32_t *id,
-			     struct hv_status *st)
+enum core_result core_define(struct hvlink *l, const void *blob, size_t len, const char *what,
+			     uint32_t *id, struct hv_status *st)
 {
 	/* arg[0]: the blob's offset in the data area; arg[1]: its length. */
 	const struct hvlink_cmd c = {
-		.cmd = HVM_CMD_DEFINE, .arg = { 0, len }, .data_in = blob, .data_in_len = len,
+		.cmd = HVM_CMD_DEFINE,
+		.arg = { 0, len },
+		.data_in = blob,
+		.data_in_len = len,
 	};
 	struct hvlink_reply rep;
 

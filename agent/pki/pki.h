@@ -11,13 +11,13 @@
 
 /* Errors are values: a message naming the file or input and the reason. */
 struct pki_err {
-    char msg[1024];
+	char msg[1024];
 };
 
 struct pki_opts {
-    bool force;              /* replace an existing PKI in DIR */
-    unsigned ca_days;        /* CA validity; 0 = 3653 (10 years) */
-    unsigned leaf_days;      /* server/client validity; 0 = 825 */
+	bool force;         /* replace an existing PKI in DIR */
+	unsigned ca_days;   /* CA validity; 0 = 3653 (10 years) */
+	unsigned leaf_days; /* server/client validity; 0 = 825 */
 };
 
 /* Files pki_init writes into DIR, NULL-terminated: ca.crt, ca.key,
@@ -37,7 +37,7 @@ int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err);
  * means DIR). Refuses an invalid role or name, and existing output files.
  * Returns 0, or -1 with ERR set and nothing written. */
 int pki_issue(const char *dir, const char *role, const char *name, const char *out_dir,
-              struct pki_err *err);
+	      struct pki_err *err);
 
 /* The `hvctl pki ...` command. ARGV[0] is the verb ("pki"):
  *   pki init [--dir DIR] [--force]

@@ -9,127 +9,128 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: hvctl pki init [--dir DIR] [--force]\n"
-            "       hvctl pki issue --role ROLE [--dir DIR] [--out DIR] NAME\n"
-            "\n"
-            "init   create a CA, the agent's server pair and one client pair per role\n"
-            "       (admin, operator, viewer) in DIR (default %s)\n"
-            "issue  create NAME.crt/NAME.key for a client with ROLE (admin, operator,\n"
-            "       viewer), signed by the CA in DIR, written to --out (default DIR)\n",
-            PKI_DEFAULT_DIR);
+	fprintf(out,
+		"usage: hvctl pki init [--dir DIR] [--force]\n"
+		"       hvctl pki issue --role ROLE [--dir DIR] [--out DIR] NAME\n"
+		"\n"
+		"init   create a CA, the agent's server pair and one client pair per role\n"
+		"       (admin, operator, viewer) in DIR (default %s)\n"
+		"issue  create NAME.crt/NAME.key for a client with ROLE (admin, operator,\n"
+		"       viewer), signed by the CA in DIR, written to --out (default DIR)\n",
+		PKI_DEFAULT_DIR);
 }
 
 /* Value of an option given as "--opt VALUE" or "--opt=VALUE"; NULL if ARGV[*I]
  * is not OPT. Sets *MISSING when OPT has no value. */
 static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
 {
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
+	size_t n = strlen(opt);
+	if (strncmp(argv[*i], opt, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = 1;
+		return NULL;
+	}
+	return argv[++*i];
 }
 
 static void print_written(const char *dir, const char *const *files)
 {
-    char path[PKI_PATH_BUF];
-    for (int i = 0; files[i]; i++) {
-        pki_join(path, sizeof path, dir, files[i]);
-        printf("wrote %s\n", path);
-    }
+	char path[PKI_PATH_BUF];
+	for (int i = 0; files[i]; i++) {
+		pki_join(path, sizeof path, dir, files[i]);
+		printf("wrote %s\n", path);
+	}
 }
 
 static int cmd_init(int argc, char **argv)
 {
-    const char *dir = PKI_DEFAULT_DIR, *v;
-    struct pki_opts opts = {0};
-    for (int i = 2; i < argc; i++) {
-        int missing = 0;
-        if ((v = opt_value(argc, argv, &i, "--dir", &missing)) != NULL)
-            dir = v;
-        else if (strcmp(argv[i], "--force") == 0)
-            opts.force = true;
-        else {
-            fprintf(stderr, "hvctl pki init: %s '%s'\n",
-                    missing ? "missing value for" : "unexpected argument", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    struct pki_err err;
-    if (pki_init(dir, &opts, &err) < 0) {
-        fprintf(stderr, "hvctl pki init: %s\n", err.msg);
-        return 1;
-    }
-    print_written(dir, pki_init_files);
-    return 0;
+	const char *dir = PKI_DEFAULT_DIR, *v;
+	struct pki_opts opts = { 0 };
+	for (int i = 2; i < argc; i++) {
+		int missing = 0;
+		if ((v = opt_value(argc, argv, &i, "--dir", &missing)) != NULL)
+			dir = v;
+		else if (strcmp(argv[i], "--force") == 0)
+			opts.force = true;
+		else {
+			fprintf(stderr, "hvctl pki init: %s '%s'\n",
+				missing ? "missing value for" : "unexpected argument", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	struct pki_err err;
+	if (pki_init(dir, &opts, &err) < 0) {
+		fprintf(stderr, "hvctl pki init: %s\n", err.msg);
+		return 1;
+	}
+	print_written(dir, pki_init_files);
+	return 0;
 }
 
 static int cmd_issue(int argc, char **argv)
 {
-    const char *dir = PKI_DEFAULT_DIR, *out = NULL, *role = NULL, *name = NULL, *v;
-    int only_args = 0;
-    for (int i = 2; i < argc; i++) {
-        int missing = 0;
-        if (!only_args && strcmp(argv[i], "--") == 0)
-            only_args = 1;
-        else if (!only_args && (v = opt_value(argc, argv, &i, "--dir", &missing)) != NULL)
-            dir = v;
-        else if (!only_args && (v = opt_value(argc, argv, &i, "--out", &missing)) != NULL)
-            out = v;
-        else if (!only_args && (v = opt_value(argc, argv, &i, "--role", &missing)) != NULL)
-            role = v;
-        else if (missing || (!only_args && argv[i][0] == '-') || name != NULL) {
-            fprintf(stderr, "hvctl pki issue: %s '%s'\n",
-                    missing ? "missing value for" : "unexpected argument", argv[i]);
-            usage(stderr);
-            return 2;
-        } else
-            name = argv[i];
-    }
-    if (role == NULL || name == NULL) {
-        fprintf(stderr, "hvctl pki issue: %s is required\n", role == NULL ? "--role" : "NAME");
-        usage(stderr);
-        return 2;
-    }
-    struct pki_err err;
-    if (pki_issue(dir, role, name, out, &err) < 0) {
-        fprintf(stderr, "hvctl pki issue: %s\n", err.msg);
-        return 1;
-    }
-    char crt[PKI_NAME_BUF], key[PKI_NAME_BUF];
-    snprintf(crt, sizeof crt, "%s.crt", name);
-    snprintf(key, sizeof key, "%s.key", name);
-    const char *files[] = {crt, key, NULL};
-    print_written(out ? out : dir, files);
-    printf("identity: CN=%s,OU=%s,O=hv-fleet\n", name, role);
-    return 0;
+	const char *dir = PKI_DEFAULT_DIR, *out = NULL, *role = NULL, *name = NULL, *v;
+	int only_args = 0;
+	for (int i = 2; i < argc; i++) {
+		int missing = 0;
+		if (!only_args && strcmp(argv[i], "--") == 0)
+			only_args = 1;
+		else if (!only_args && (v = opt_value(argc, argv, &i, "--dir", &missing)) != NULL)
+			dir = v;
+		else if (!only_args && (v = opt_value(argc, argv, &i, "--out", &missing)) != NULL)
+			out = v;
+		else if (!only_args && (v = opt_value(argc, argv, &i, "--role", &missing)) != NULL)
+			role = v;
+		else if (missing || (!only_args && argv[i][0] == '-') || name != NULL) {
+			fprintf(stderr, "hvctl pki issue: %s '%s'\n",
+				missing ? "missing value for" : "unexpected argument", argv[i]);
+			usage(stderr);
+			return 2;
+		} else
+			name = argv[i];
+	}
+	if (role == NULL || name == NULL) {
+		fprintf(stderr, "hvctl pki issue: %s is required\n",
+			role == NULL ? "--role" : "NAME");
+		usage(stderr);
+		return 2;
+	}
+	struct pki_err err;
+	if (pki_issue(dir, role, name, out, &err) < 0) {
+		fprintf(stderr, "hvctl pki issue: %s\n", err.msg);
+		return 1;
+	}
+	char crt[PKI_NAME_BUF], key[PKI_NAME_BUF];
+	snprintf(crt, sizeof crt, "%s.crt", name);
+	snprintf(key, sizeof key, "%s.key", name);
+	const char *files[] = { crt, key, NULL };
+	print_written(out ? out : dir, files);
+	printf("identity: CN=%s,OU=%s,O=hv-fleet\n", name, role);
+	return 0;
 }
 
 int pki_cli_main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "init") == 0)
-        return cmd_init(argc, argv);
-    if (strcmp(argv[1], "issue") == 0)
-        return cmd_issue(argc, argv);
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    fprintf(stderr, "hvctl pki: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc, argv);
+	if (strcmp(argv[1], "issue") == 0)
+		return cmd_issue(argc, argv);
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "hvctl pki: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
 }

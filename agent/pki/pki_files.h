@@ -9,20 +9,20 @@
 #include "pki.h"
 
 #define PKI_PATH_BUF 4096
-#define PKI_NAME_BUF 80    /* a validated name plus ".crt"/".key" */
+#define PKI_NAME_BUF 80 /* a validated name plus ".crt"/".key" */
 #define PKI_STAGE_MAX 12
 
 struct pki_staged {
-    char name[PKI_NAME_BUF];
-    unsigned char *data;   /* NUL-terminated copy, LEN bytes before the NUL */
-    size_t len;
-    mode_t mode;
+	char name[PKI_NAME_BUF];
+	unsigned char *data; /* NUL-terminated copy, LEN bytes before the NUL */
+	size_t len;
+	mode_t mode;
 };
 
 struct pki_stage {
-    char dir[PKI_PATH_BUF - PKI_NAME_BUF - 16]; /* room for "/.NAME.XXXXXX" */
-    struct pki_staged files[PKI_STAGE_MAX];
-    int n;
+	char dir[PKI_PATH_BUF - PKI_NAME_BUF - 16]; /* room for "/.NAME.XXXXXX" */
+	struct pki_staged files[PKI_STAGE_MAX];
+	int n;
 };
 
 void pki_fail(struct pki_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -38,7 +38,7 @@ int pki_stage_begin(struct pki_stage *st, const char *dir, struct pki_err *err);
 /* 1 when DIR/NAME exists, 0 when it does not, -1 (ERR set) when unknown. */
 int pki_stage_exists(const struct pki_stage *st, const char *name, struct pki_err *err);
 int pki_stage_add(struct pki_stage *st, const char *name, const unsigned char *data, size_t len,
-                  mode_t mode, struct pki_err *err);
+		  mode_t mode, struct pki_err *err);
 /* Creates the directory if needed (0700, parents 0755), writes every file
  * to a temporary name and then moves them into place. Without REPLACE an
  * existing file is an error and nothing of the set stays behind. */

@@ -16,14 +16,16 @@ static int emit_node(const void *src, int sn, void *dst)
 {
 	int off, child;
 
-	fdt_for_each_property_offset(off, src, sn) {
+	fdt_for_each_property_offset(off, src, sn)
+	{
 		const char *name;
 		int len;
 		const void *val = fdt_getprop_by_offset(src, off, &name, &len);
 		if (!val || fdt_property(dst, name, val, len) != 0)
 			return -1;
 	}
-	fdt_for_each_subnode(child, src, sn) {
+	fdt_for_each_subnode(child, src, sn)
+	{
 		const char *name = fdt_get_name(src, child, NULL);
 		if (!name || fdt_begin_node(dst, name) != 0 || emit_node(src, child, dst) != 0 ||
 		    fdt_end_node(dst) != 0)
@@ -40,8 +42,9 @@ static void *extract(const void *src, int sn, size_t *len)
 
 	if (!buf)
 		return NULL;
-	if (fdt_create(buf, (int)size) != 0 || fdt_finish_reservemap(buf) != 0 || fdt_begin_node(buf, "") != 0 ||
-	    emit_node(src, sn, buf) != 0 || fdt_end_node(buf) != 0 || fdt_finish(buf) != 0) {
+	if (fdt_create(buf, (int)size) != 0 || fdt_finish_reservemap(buf) != 0 ||
+	    fdt_begin_node(buf, "") != 0 || emit_node(src, sn, buf) != 0 ||
+	    fdt_end_node(buf) != 0 || fdt_finish(buf) != 0) {
 		free(buf);
 		return NULL;
 	}
@@ -63,7 +66,8 @@ int bootconf_parse(const void *blob, size_t len, const char *source, struct boot
 	int vms, node;
 
 	*out = NULL;
-	if (len < sizeof(struct fdt_header) || fdt_check_header(blob) != 0 || fdt_totalsize(blob) > len)
+	if (len < sizeof(struct fdt_header) || fdt_check_header(blob) != 0 ||
+	    fdt_totalsize(blob) > len)
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
 				     "boot configuration %s is not a valid flattened device tree (compile the .dts with dtc -O dtb)",
 				     source);
@@ -73,13 +77,14 @@ int bootconf_parse(const void *blob, size_t len, const char *source, struct boot
 				     source);
 	vms = fdt_subnode_offset(blob, 0, "vms");
 	if (vms < 0)
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "boot configuration %s has no /vms node (VMCFG-011)",
-				     source);
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "boot configuration %s has no /vms node (VMCFG-011)", source);
 	b = calloc(1, sizeof *b);
 	if (!b)
 		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
 	snprintf(b->source, sizeof b->source, "%s", source);
-	fdt_for_each_subnode(node, blob, vms) {
+	fdt_for_each_subnode(node, blob, vms)
+	{
 		const char *nn = fdt_get_name(blob, node, NULL);
 		struct bootconf_vm *v;
 
@@ -90,20 +95,23 @@ int bootconf_parse(const void *blob, size_t len, const char *source, struct boot
 			goto fail;
 		}
 		if (b->n == HVM_MAX_VMS) {
-			hv_status_set(st, HV_INVALID_ARGUMENT, "boot configuration %s has more than %u VMs", source,
+			hv_status_set(st, HV_INVALID_ARGUMENT,
+				      "boot configuration %s has more than %u VMs", source,
 				      HVM_MAX_VMS);
 			goto fail;
 		}
 		v = &b->vm[b->n];
 		v->blob = extract(blob, node, &v->len);
 		if (!v->blob) {
-			hv_status_set(st, HV_RESOURCE_EXHAUSTED, "boot configuration %s: cannot copy /vms/%s", source,
+			hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+				      "boot configuration %s: cannot copy /vms/%s", source,
 				      nn ? nn : "?");
 			goto fail;
 		}
 		b->n++;
 		if (vmblob_identity(v->blob, v->len, &v->id, st) != 0) {
-			hv_status_prefix(st, "boot configuration %s: /vms/%s: ", source, nn ? nn : "?");
+			hv_status_prefix(st, "boot configuration %s: /vms/%s: ", source,
+					 nn ? nn : "?");
 			goto fail;
 		}
 		v->autostart = flag(v->blob, 0, "autostart");
@@ -123,8 +131,8 @@ int bootconf_load(const char *path, struct bootconf **out, struct hv_status *st)
 
 	*out = NULL;
 	if (!f)
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "cannot read boot configuration %s: %s", path,
-				     strerror(errno));
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "cannot read boot configuration %s: %s", path, strerror(errno));
 	buf = malloc(BOOTCONF_MAX_SIZE + 1);
 	if (!buf) {
 		fclose(f);
@@ -135,11 +143,12 @@ int bootconf_load(const char *path, struct bootconf **out, struct hv_status *st)
 	fclose(f);
 	int rc;
 	if (err)
-		rc = hv_status_set(st, HV_INVALID_ARGUMENT, "cannot read boot configuration %s", path);
+		rc = hv_status_set(st, HV_INVALID_ARGUMENT, "cannot read boot configuration %s",
+				   path);
 	else if (n > BOOTCONF_MAX_SIZE)
 		rc = hv_status_set(st, HV_INVALID_ARGUMENT,
-				   "boot configuration %s is larger than the %u bytes hv-core reads", path,
-				   BOOTCONF_MAX_SIZE);
+				   "boot configuration %s is larger than the %u bytes hv-core reads",
+				   path, BOOTCONF_MAX_SIZE);
 	else
 		rc = bootconf_parse(buf, n, path, out, st);
 	free(buf);

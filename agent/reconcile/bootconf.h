@@ -21,14 +21,14 @@
 #define BOOTCONF_MAX_SIZE (256u * 1024u) /* what hv-core reads (HV_BOOTCFG_SIZE) */
 
 struct bootconf_vm {
-	struct vmblob_id id;   /* vm-name, uuid ("" when it has none) */
-	void *blob;            /* the VM node as a single-VM configuration */
+	struct vmblob_id id; /* vm-name, uuid ("" when it has none) */
+	void *blob;          /* the VM node as a single-VM configuration */
 	size_t len;
 	bool autostart;
 };
 
 struct bootconf {
-	char source[256];      /* the file it came from, for log lines and audit rows */
+	char source[256]; /* the file it came from, for log lines and audit rows */
 	size_t n;
 	struct bootconf_vm vm[HVM_MAX_VMS];
 };

@@ -26,7 +26,7 @@ struct reconcile {
 	int need;             /* a pass is due (hv-core came up or restarted) */
 	uint64_t last_uptime; /* hv-core's uptime when last seen */
 	int stop;
-	int stopping;         /* atomic copy of stop: the watcher's call scope */
+	int stopping; /* atomic copy of stop: the watcher's call scope */
 	int started;
 	pthread_t thread;
 };
@@ -38,16 +38,17 @@ struct tally {
 
 const char *reconcile_state_name(uint32_t s)
 {
-	static const char *const names[] = { "no state", "running", "blocked", "paused",
+	static const char *const names[] = { "no state",        "running",  "blocked", "paused",
 					     "being shut down", "shut off", "crashed" };
 	return s < sizeof names / sizeof names[0] ? names[s] : "unknown state";
 }
 
 const char *reconcile_reason_name(uint32_t r)
 {
-	static const char *const names[] = { "unknown", "booted", "user", "shutdown", "destroyed",
-					     "crashed", "watchdog", "restarted", "selftest", "defined",
-					     "reset", "rebooted", "failed" };
+	static const char *const names[] = { "unknown",   "booted",  "user",     "shutdown",
+					     "destroyed", "crashed", "watchdog", "restarted",
+					     "selftest",  "defined", "reset",    "rebooted",
+					     "failed" };
 	return r < sizeof names / sizeof names[0] ? names[r] : "unknown reason";
 }
 
@@ -84,8 +85,8 @@ void reconcile_free(struct reconcile *r)
 	free(r);
 }
 
-enum core_result reconcile_define_stored(struct hvlink *l, struct store *s, const char *name, uint32_t *id,
-					 uint32_t *rev, struct hv_status *st)
+enum core_result reconcile_define_stored(struct hvlink *l, struct store *s, const char *name,
+					 uint32_t *id, uint32_t *rev, struct hv_status *st)
 {
 	struct store_config_rev cr;
 	struct store_err e;
@@ -118,8 +119,8 @@ static int uuid_is_zero(const uint8_t u[16])
 }
 
 /* One command of a pass, logged as what, why, outcome. */
-static enum core_result act(struct reconcile *r, uint32_t cmd, const struct hvm_vm_slot *s, const char *verb,
-			    const char *why, struct tally *t, struct hv_status *st)
+static enum core_result act(struct reconcile *r, uint32_t cmd, const struct hvm_vm_slot *s,
+			    const char *verb, const char *why, struct tally *t, struct hv_status *st)
 {
 	char what[96];
 
@@ -137,16 +138,17 @@ static enum core_result act(struct reconcile *r, uint32_t cmd, const struct hvm_
 /* Brings one VM that hv-core has towards its desired state. fresh: the pass
  * itself just defined it (hv-core did not have it: a fresh hv-core, so
  * autostart applies). */
-static enum core_result converge(struct reconcile *r, const struct store_vm *v, const struct hvm_vm_slot *s,
-				 int fresh, struct tally *t, struct hv_status *st)
+static enum core_result converge(struct reconcile *r, const struct store_vm *v,
+				 const struct hvm_vm_slot *s, int fresh, struct tally *t,
+				 struct hv_status *st)
 {
 	char why[160];
 	uint32_t state = s->state;
 	enum core_result rc = CORE_OK;
 
-	snprintf(why, sizeof why, "desired %s%s, hv-core shows %s (%s)", store_vm_state_name(v->desired),
-		 v->autostart ? " (autostart)" : "", reconcile_state_name(state),
-		 reconcile_reason_name(s->reason));
+	snprintf(why, sizeof why, "desired %s%s, hv-core shows %s (%s)",
+		 store_vm_state_name(v->desired), v->autostart ? " (autostart)" : "",
+		 reconcile_state_name(state), reconcile_reason_name(s->reason));
 	switch (v->desired) {
 	case STORE_VM_RUNNING:
 		if (state == HVM_VM_SHUTOFF) {
@@ -178,11 +180,13 @@ static enum core_result converge(struct reconcile *r, const struct store_vm *v, 
 			if ((rc = act(r, HVM_CMD_START, s, "start", why, t, st)) == CORE_OK) {
 				struct store_err e;
 				t->started++;
-				if (store_vm_set_desired(r->cfg.store, v->name, STORE_VM_RUNNING, &e) != STORE_OK)
-					log_warn("reconcile: '%s': cannot record desired state running: %s", v->name,
-						 e.msg);
+				if (store_vm_set_desired(r->cfg.store, v->name, STORE_VM_RUNNING,
+							 &e) != STORE_OK)
+					log_warn("reconcile: '%s': cannot record desired state running: %s",
+						 v->name, e.msg);
 			}
-		} else if (state == HVM_VM_RUNNING || state == HVM_VM_BLOCKED || state == HVM_VM_PAUSED) {
+		} else if (state == HVM_VM_RUNNING || state == HVM_VM_BLOCKED ||
+			   state == HVM_VM_PAUSED) {
 			/* A Shutdown or Destroy was interrupted between recording the
 			 * wish and hv-core acting on it: finish it gracefully (the
 			 * VM's shutdown timeout and fallback apply, MGMT-046). */
@@ -234,7 +238,8 @@ static enum store_vm_state desired_of(uint32_t hvm_state)
 	}
 }
 
-static void audit_adoption(struct reconcile *r, const char *name, const char *uuid, const char *outcome)
+static void audit_adoption(struct reconcile *r, const char *name, const char *uuid,
+			   const char *outcome)
 {
 	struct store_audit_entry e;
 	struct store_err err;
@@ -254,7 +259,8 @@ static void audit_adoption(struct reconcile *r, const char *name, const char *uu
 /* A VM hv-core has and the store lacks: adopted when hv-core's boot
  * configuration (--boot-config) describes it under the same name and uuid
  * (docs/reconcile.md, "Adoption"). 1 when it was stored. */
-static int adopt(struct reconcile *r, const struct hvm_vm_slot *s, struct tally *t, struct reconcile_stats *ns)
+static int adopt(struct reconcile *r, const struct hvm_vm_slot *s, struct tally *t,
+		 struct reconcile_stats *ns)
 {
 	const struct bootconf_vm *bv = bootconf_find(r->cfg.boot, s->name);
 	char u[HV_UUID_STR_LEN] = "", what[96], outcome[640];
@@ -265,10 +271,13 @@ static int adopt(struct reconcile *r, const struct hvm_vm_slot *s, struct tally 
 		return 0;
 	if (!uuid_is_zero(s->uuid))
 		hv_uuid_format(s->uuid, u);
-	snprintf(what, sizeof what, "adopt '%s' (id %u, %s)", s->name, s->id, reconcile_state_name(s->state));
+	snprintf(what, sizeof what, "adopt '%s' (id %u, %s)", s->name, s->id,
+		 reconcile_state_name(s->state));
 	if (!u[0] || strcmp(u, bv->id.uuid) != 0) {
-		snprintf(outcome, sizeof outcome, "hv-core's VM has uuid %s, the boot configuration %s says %s: not adopted",
-			 u[0] ? u : "(none)", r->cfg.boot->source, bv->id.uuid[0] ? bv->id.uuid : "(none)");
+		snprintf(outcome, sizeof outcome,
+			 "hv-core's VM has uuid %s, the boot configuration %s says %s: not adopted",
+			 u[0] ? u : "(none)", r->cfg.boot->source,
+			 bv->id.uuid[0] ? bv->id.uuid : "(none)");
 		log_warn("reconcile: %s: %s", what, outcome);
 		add_inactive(ns, s->name, "uuid differs from the boot configuration's: not adopted");
 		return 0;
@@ -277,7 +286,8 @@ static int adopt(struct reconcile *r, const struct hvm_vm_slot *s, struct tally 
 		snprintf(outcome, sizeof outcome, "storing the VM: %s", e.msg);
 		goto failed;
 	}
-	if (store_config_add(r->cfg.store, s->name, bv->blob, bv->len, "boot configuration", &rev, &e) != STORE_OK) {
+	if (store_config_add(r->cfg.store, s->name, bv->blob, bv->len, "boot configuration", &rev,
+			     &e) != STORE_OK) {
 		snprintf(outcome, sizeof outcome, "storing its configuration: %s", e.msg);
 		if (store_vm_delete(r->cfg.store, s->name, &e) != STORE_OK)
 			log_error("reconcile: %s: cannot remove the half-stored VM: %s", what, e.msg);
@@ -288,8 +298,8 @@ static int adopt(struct reconcile *r, const struct hvm_vm_slot *s, struct tally 
 	    store_vm_set_desired(r->cfg.store, s->name, desired_of(s->state), &e) != STORE_OK)
 		log_warn("reconcile: %s: recording its autostart and desired state: %s", what, e.msg);
 	snprintf(outcome, sizeof outcome, "stored as revision %u, origin boot configuration", rev);
-	log_info("reconcile: %s: hv-core defined it from its boot configuration %s: %s", what, r->cfg.boot->source,
-		 outcome);
+	log_info("reconcile: %s: hv-core defined it from its boot configuration %s: %s", what,
+		 r->cfg.boot->source, outcome);
 	audit_adoption(r, s->name, u, outcome);
 	t->adopted++;
 	return 1;
@@ -316,7 +326,8 @@ int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status 
 
 	memset(&t, 0, sizeof t);
 	memset(&ns, 0, sizeof ns);
-	if (hvlink_info(r->cfg.link, &info, st) != 0 || hvlink_read_slots(r->cfg.link, slots, &mask, st) != 0) {
+	if (hvlink_info(r->cfg.link, &info, st) != 0 ||
+	    hvlink_read_slots(r->cfg.link, slots, &mask, st) != 0) {
 		hv_status_prefix(st, "reconciliation (%s) deferred: ", why);
 		goto failed;
 	}
@@ -324,7 +335,8 @@ int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status 
 		status_from_store(st, &e, "reconciliation (%s): reading the store", why);
 		goto failed;
 	}
-	log_info("reconcile: pass (%s): %zu VMs in the store, %d in hv-core", why, n, __builtin_popcount(mask));
+	log_info("reconcile: pass (%s): %zu VMs in the store, %d in hv-core", why, n,
+		 __builtin_popcount(mask));
 	t.stored = (unsigned)n;
 	for (size_t i = 0; i < n && !aborted; i++) {
 		const struct store_vm *v = &vms[i];
@@ -336,9 +348,11 @@ int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status 
 			char u[HV_UUID_STR_LEN];
 			hv_uuid_format(slots[id].uuid, u);
 			if (strcmp(u, v->uuid) != 0) {
-				snprintf(msg, sizeof msg, "hv-core has another VM of this name (uuid %s; stored %s)", u,
-					 v->uuid);
-				log_warn("reconcile: leave '%s': %s: neither is changed", v->name, msg);
+				snprintf(msg, sizeof msg,
+					 "hv-core has another VM of this name (uuid %s; stored %s)",
+					 u, v->uuid);
+				log_warn("reconcile: leave '%s': %s: neither is changed", v->name,
+					 msg);
 				add_inactive(&ns, v->name, msg);
 				t.failed++;
 				continue;
@@ -363,20 +377,23 @@ int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status 
 				}
 				continue;
 			}
-			enum core_result rc = reconcile_define_stored(r->cfg.link, r->cfg.store, v->name, &nid, &rev, st);
+			enum core_result rc = reconcile_define_stored(r->cfg.link, r->cfg.store,
+								      v->name, &nid, &rev, st);
 			if (rc == CORE_NO_ANSWER) {
-				log_warn("reconcile: define '%s': hv-core lacks it: %s", v->name, st->msg);
+				log_warn("reconcile: define '%s': hv-core lacks it: %s", v->name,
+					 st->msg);
 				aborted = 1;
 				break;
 			}
 			if (rc == CORE_REFUSED) {
-				log_warn("reconcile: define '%s': hv-core lacks it: %s", v->name, st->msg);
+				log_warn("reconcile: define '%s': hv-core lacks it: %s", v->name,
+					 st->msg);
 				add_inactive(&ns, v->name, st->msg);
 				t.failed++;
 				continue;
 			}
-			log_info("reconcile: define '%s' revision %u: hv-core lacked it: defined as id %u", v->name, rev,
-				 nid);
+			log_info("reconcile: define '%s' revision %u: hv-core lacked it: defined as id %u",
+				 v->name, rev, nid);
 			t.defined++;
 			if (hvlink_read_slot(r->cfg.link, nid, &slots[nid], st) != 0) {
 				aborted = 1;
@@ -405,10 +422,11 @@ int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status 
 	}
 	snprintf(ns.last, sizeof ns.last,
 		 "%s: %u stored, %u defined, %u started, %u resumed, %u suspended, %u shut down, %u forgotten, %u adopted, %u left alone, %u failed, %zu unmanaged",
-		 why, t.stored, t.defined, t.started, t.resumed, t.suspended, t.shut, t.forgotten, t.adopted, t.left,
-		 t.failed, ns.n_unmanaged);
+		 why, t.stored, t.defined, t.started, t.resumed, t.suspended, t.shut, t.forgotten,
+		 t.adopted, t.left, t.failed, ns.n_unmanaged);
 	log_info("reconcile: complete (%s)", ns.last);
-	if (t.defined + t.started + t.resumed + t.suspended + t.shut + t.forgotten + t.adopted + t.failed)
+	if (t.defined + t.started + t.resumed + t.suspended + t.shut + t.forgotten + t.adopted +
+	    t.failed)
 		audit_pass(r, why, ns.last);
 	pthread_mutex_lock(&r->lock);
 	ns.runs = r->stats.runs + 1;
@@ -484,7 +502,8 @@ static void *watch(void *arg)
 			r->need = 1;
 			pthread_mutex_unlock(&r->lock);
 			if (!down_logged)
-				log_info("reconcile: hv-core not reachable (%s); will reconcile when it is", st.msg);
+				log_info("reconcile: hv-core not reachable (%s); will reconcile when it is",
+					 st.msg);
 			down_logged = 1;
 			why = "hv-core came up";
 			continue;
@@ -492,7 +511,8 @@ static void *watch(void *arg)
 		down_logged = 0;
 		pthread_mutex_lock(&r->lock);
 		if (info.uptime_ns < r->last_uptime) {
-			log_info("reconcile: hv-core restarted (uptime went back from %" PRIu64 " ms to %" PRIu64 " ms)",
+			log_info("reconcile: hv-core restarted (uptime went back from %" PRIu64
+				 " ms to %" PRIu64 " ms)",
 				 r->last_uptime / 1000000u, info.uptime_ns / 1000000u);
 			r->need = 1;
 			why = "hv-core restarted";
@@ -512,8 +532,8 @@ int reconcile_start(struct reconcile *r, struct hv_status *st)
 	int e = pthread_create(&r->thread, NULL, watch, r);
 
 	if (e != 0)
-		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "cannot start the reconciliation thread: %s",
-				     strerror(e));
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+				     "cannot start the reconciliation thread: %s", strerror(e));
 	r->started = 1;
 	return 0;
 }

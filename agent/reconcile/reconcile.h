@@ -49,14 +49,14 @@ struct reconcile;
 struct reconcile_config {
 	struct hvlink *link;
 	struct store *store;
-	struct hv_opqueue *ops;   /* entered by every state-changing RPC as well */
-	unsigned poll_ms;         /* watcher period; 0 = 250 ms */
+	struct hv_opqueue *ops;      /* entered by every state-changing RPC as well */
+	unsigned poll_ms;            /* watcher period; 0 = 250 ms */
 	const struct bootconf *boot; /* hv-core's boot configuration, or NULL (no adoption) */
 };
 
 struct reconcile_stats {
-	uint64_t runs;               /* passes completed */
-	char last[256];              /* summary of the last pass (or why it stopped) */
+	uint64_t runs;  /* passes completed */
+	char last[256]; /* summary of the last pass (or why it stopped) */
 	size_t n_unmanaged;
 	char unmanaged[HVM_MAX_VMS][HVM_NAME_LEN];
 	size_t n_inactive;
@@ -88,8 +88,8 @@ bool reconcile_vm_failed(struct reconcile *r, const char *name, char *why, size_
 
 /* Defines a stored VM in hv-core from its latest revision (used by passes
  * and by Start of a VM hv-core lacks). *rev gets the revision used. */
-enum core_result reconcile_define_stored(struct hvlink *l, struct store *s, const char *name, uint32_t *id,
-					 uint32_t *rev, struct hv_status *st);
+enum core_result reconcile_define_stored(struct hvlink *l, struct store *s, const char *name,
+					 uint32_t *id, uint32_t *rev, struct hv_status *st);
 
 /* Human names for log lines: "running", "shut off", ... */
 const char *reconcile_state_name(uint32_t hvm_state);

@@ -25,7 +25,8 @@ int vmblob_identity(const void *blob, size_t len, struct vmblob_id *out, struct 
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
 				     "configuration has no vm-name string in its root node (VMCFG-020)");
 	if ((size_t)plen - 1 > VMBLOB_NAME_MAX)
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "vm-name is longer than %d characters (VMCFG-020)",
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "vm-name is longer than %d characters (VMCFG-020)",
 				     VMBLOB_NAME_MAX);
 	memcpy(out->name, p, (size_t)plen);
 

@@ -17,7 +17,7 @@
 
 struct vmblob_id {
 	char name[VMBLOB_NAME_MAX + 1];
-	char uuid[37];  /* canonical lower-case text; "" when the blob has none (or all zero) */
+	char uuid[37]; /* canonical lower-case text; "" when the blob has none (or all zero) */
 };
 
 /* 0, or -1 with INVALID_ARGUMENT naming what is wrong (not a device tree,

@@ -155,17 +155,18 @@ int rpc_post_request(struct rpc_listener *lis, size_t midx)
 	c->lis = lis;
 	c->midx = midx;
 	grpc_metadata_array_init(&c->md);
-	grpc_call_error e = grpc_server_request_registered_call(
-		lis->server, lis->handles[midx], &c->call, &c->deadline, &c->md, &c->payload, lis->cq,
-		lis->cq, &c->tag);
+	grpc_call_error e =
+		grpc_server_request_registered_call(lis->server, lis->handles[midx], &c->call,
+						    &c->deadline, &c->md, &c->payload, lis->cq,
+						    lis->cq, &c->tag);
 	if (e != GRPC_CALL_OK) {
-		log_error("cannot request calls for %s: grpc error %d", lis->srv->methods[midx].path, e);
+		log_error("cannot request calls for %s: grpc error %d",
+			  lis->srv->methods[midx].path, e);
 		rpc_call_free(c);
 		return -1;
 	}
 	return 0;
 }
-
 
 void rpc_unknown_free(struct rpc_unknown *u)
 {
@@ -241,8 +242,8 @@ static void reply(struct rpc_call *c, const struct rpc_result *res)
 	}
 	c->tag.kind = TAG_CALL_DONE;
 	c->has_details = 1;
-	grpc_call_error e = rpc_send_final(c->call, 1, c->resp_bb, &res->st, &c->details, &c->cancelled,
-					   &c->tag);
+	grpc_call_error e = rpc_send_final(c->call, 1, c->resp_bb, &res->st, &c->details,
+					   &c->cancelled, &c->tag);
 	if (e != GRPC_CALL_OK) {
 		log_error("%s: cannot send reply: grpc error %d", c->ctx.method, e);
 		rpc_call_free(c);
@@ -267,15 +268,18 @@ static ProtobufCMessage *decode(struct rpc_call *c, struct hv_status *st)
 	grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
 	char bad[160];
-	if (rpc_wire_check_strings(m->request, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), bad, sizeof bad) != 0) {
+	if (rpc_wire_check_strings(m->request, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all),
+				   bad, sizeof bad) != 0) {
 		grpc_slice_unref(all);
 		hv_status_set(st, HV_INVALID_ARGUMENT, "%s: %s", m->path, bad);
 		return NULL;
 	}
-	msg = protobuf_c_message_unpack(m->request, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+	msg = protobuf_c_message_unpack(m->request, NULL, GRPC_SLICE_LENGTH(all),
+					GRPC_SLICE_START_PTR(all));
 	grpc_slice_unref(all);
 	if (!msg)
-		hv_status_set(st, HV_INVALID_ARGUMENT, "%s: malformed %s message", m->path, m->request->name);
+		hv_status_set(st, HV_INVALID_ARGUMENT, "%s: malformed %s message", m->path,
+			      m->request->name);
 	return msg;
 }
 
@@ -294,7 +298,8 @@ void rpc_handle_call(struct rpc_call *c)
 		/* Debug only: anyone on the read-only socket can be refused at
 		 * will, and the log must not grow with it. The audit log keeps
 		 * refusals, at a bounded rate (agent/service/audit_limit.h). */
-		log_debug("%s refused for %s: %s", m->path, c->peer_str ? c->peer_str : "?", res.st.msg);
+		log_debug("%s refused for %s: %s", m->path, c->peer_str ? c->peer_str : "?",
+			  res.st.msg);
 		reply(c, &res);
 		return;
 	}
@@ -302,9 +307,11 @@ void rpc_handle_call(struct rpc_call *c)
 	 * a state-changing request must not take effect after its deadline. */
 	if (c->ctx.deadline_ns && hv_mono_ns() >= c->ctx.deadline_ns) {
 		__atomic_add_fetch(&c->lis->expired, 1, __ATOMIC_RELAXED);
-		hv_status_set(&res.st, HV_DEADLINE_EXCEEDED, "%s: the deadline passed before hv-agent could start the call",
+		hv_status_set(&res.st, HV_DEADLINE_EXCEEDED,
+			      "%s: the deadline passed before hv-agent could start the call",
 			      m->path);
-		log_info("%s from %s not run: %s", m->path, c->peer_str ? c->peer_str : "?", res.st.msg);
+		log_info("%s from %s not run: %s", m->path, c->peer_str ? c->peer_str : "?",
+			 res.st.msg);
 		reply(c, &res);
 		return;
 	}
@@ -344,6 +351,7 @@ void rpc_handle_unknown(struct rpc_unknown *u)
 	gpr_free(method);
 	u->tag.kind = TAG_UNKNOWN_DONE;
 	u->has_details = 1;
-	if (rpc_send_final(u->call, 1, NULL, &st, &u->status_details, &u->cancelled, &u->tag) != GRPC_CALL_OK)
+	if (rpc_send_final(u->call, 1, NULL, &st, &u->status_details, &u->cancelled, &u->tag) !=
+	    GRPC_CALL_OK)
 		rpc_unknown_free(u);
 }

@@ -35,19 +35,19 @@ struct rpc_tag {
 struct rpc_listener {
 	struct rpc_server *srv;
 	enum rpc_listener_kind kind;
-	char *addr;                /* as given to grpc_server_add_http2_port */
-	char *unix_path;           /* removed at stop                        */
+	char *addr;      /* as given to grpc_server_add_http2_port */
+	char *unix_path; /* removed at stop                        */
 	grpc_server *server;
 	grpc_completion_queue *cq;
-	void **handles;            /* per method, from register_method       */
-	pthread_t *threads;        /* RPC_MAX_THREADS entries                 */
-	unsigned nthreads;         /* under srv->lock                         */
-	unsigned busy;             /* threads inside a handler; srv->lock     */
+	void **handles;                            /* per method, from register_method       */
+	pthread_t *threads;                        /* RPC_MAX_THREADS entries                 */
+	unsigned nthreads;                         /* under srv->lock                         */
+	unsigned busy;                             /* threads inside a handler; srv->lock     */
 	uint64_t calls, refused, expired, handled; /* atomic                  */
-	int started;               /* grpc_server_start was called           */
-	int has_port;              /* a port was added (and is bound)        */
+	int started;                               /* grpc_server_start was called           */
+	int has_port;                              /* a port was added (and is bound)        */
 	struct rpc_tag shutdown_tag;
-	int shutdown_done;         /* under srv->lock */
+	int shutdown_done; /* under srv->lock */
 };
 
 struct rpc_server {
@@ -58,10 +58,10 @@ struct rpc_server {
 	struct rpc_listener *lis[RPC_MAX_LISTENERS];
 	size_t nlis;
 	int started;
-	int stopping;              /* atomic */
+	int stopping; /* atomic */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	unsigned live_streams;     /* under lock */
+	unsigned live_streams; /* under lock */
 };
 
 /* One call to a registered method, from request to final batch. */
@@ -125,8 +125,8 @@ void rpc_stream_complete(struct rpc_tag *tag, int success);
  * (nested messages included) is valid UTF-8 without a NUL byte; otherwise -1
  * and `bad` names the field and the fault. Malformed encodings pass: the
  * decoder refuses them. */
-int rpc_wire_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len, char *bad,
-			   size_t bad_len);
+int rpc_wire_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len,
+			   char *bad, size_t bad_len);
 
 /* Sends status (and initial metadata if first) as the only reply of a call,
  * with RECV_CLOSE_ON_SERVER; the completion comes back with `tag`. */

@@ -30,7 +30,8 @@ static void *cq_thread(void *arg)
 	struct rpc_server *srv = lis->srv;
 
 	for (;;) {
-		grpc_event ev = grpc_completion_queue_next(lis->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		grpc_event ev = grpc_completion_queue_next(lis->cq,
+							   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
@@ -169,7 +170,8 @@ static struct rpc_listener *listener_new(struct rpc_server *srv, enum rpc_listen
 	struct rpc_listener *lis;
 
 	if (srv->started) {
-		hv_status_set(st, HV_FAILED_PRECONDITION, "listeners must be added before the server starts");
+		hv_status_set(st, HV_FAILED_PRECONDITION,
+			      "listeners must be added before the server starts");
 		return NULL;
 	}
 	if (srv->nlis == RPC_MAX_LISTENERS) {
@@ -209,8 +211,9 @@ static struct rpc_listener *listener_new(struct rpc_server *srv, enum rpc_listen
 	lis->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(lis->server, lis->cq, NULL);
 	for (size_t i = 0; i < srv->nmethods; i++)
-		lis->handles[i] = grpc_server_register_method(lis->server, srv->methods[i].path, NULL,
-							      GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+		lis->handles[i] =
+			grpc_server_register_method(lis->server, srv->methods[i].path, NULL,
+						    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
 	return lis;
 }
 
@@ -223,7 +226,9 @@ static void listener_discard(struct rpc_listener *lis)
 		grpc_server_start(lis->server);
 		grpc_server_shutdown_and_notify(lis->server, lis->cq, &lis->shutdown_tag);
 		for (;;) {
-			grpc_event ev = grpc_completion_queue_next(lis->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+			grpc_event ev =
+				grpc_completion_queue_next(lis->cq,
+							   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 			if (ev.type == GRPC_OP_COMPLETE && ev.tag == &lis->shutdown_tag)
 				break;
 		}
@@ -248,11 +253,12 @@ static int clear_stale_socket(const char *path, struct hv_status *st)
 	struct stat sb;
 
 	if (lstat(path, &sb) < 0)
-		return errno == ENOENT ? 0
-				       : hv_status_set(st, HV_UNAVAILABLE, "%s: %s", path, strerror(errno));
+		return errno == ENOENT
+			       ? 0
+			       : hv_status_set(st, HV_UNAVAILABLE, "%s: %s", path, strerror(errno));
 	if (!S_ISSOCK(sb.st_mode))
-		return hv_status_set(st, HV_FAILED_PRECONDITION, "%s exists and is not a socket; not replacing it",
-				     path);
+		return hv_status_set(st, HV_FAILED_PRECONDITION,
+				     "%s exists and is not a socket; not replacing it", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
@@ -261,7 +267,8 @@ static int clear_stale_socket(const char *path, struct hv_status *st)
 		close(fd);
 	if (live)
 		return hv_status_set(st, HV_FAILED_PRECONDITION,
-				     "another process is serving %s (is hv-agent already running?)", path);
+				     "another process is serving %s (is hv-agent already running?)",
+				     path);
 	if (unlink(path) < 0)
 		return hv_status_set(st, HV_UNAVAILABLE, "cannot remove stale socket %s: %s", path,
 				     strerror(errno));
@@ -277,8 +284,8 @@ int rpc_server_add_unix(struct rpc_server *srv, const char *path, mode_t mode, b
 
 	if (strlen(path) >= sizeof sa.sun_path)
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
-				     "socket path %s is %zu bytes, longer than the %zu a unix socket allows", path,
-				     strlen(path), sizeof sa.sun_path - 1);
+				     "socket path %s is %zu bytes, longer than the %zu a unix socket allows",
+				     path, strlen(path), sizeof sa.sun_path - 1);
 	if (clear_stale_socket(path, st) != 0)
 		return -1;
 	snprintf(addr, sizeof addr, "unix:%s", path);
@@ -296,7 +303,8 @@ int rpc_server_add_unix(struct rpc_server *srv, const char *path, mode_t mode, b
 	grpc_server_credentials_release(creds);
 	if (port == 0 || !lis->unix_path) {
 		listener_discard(lis);
-		return hv_status_set(st, HV_UNAVAILABLE, "cannot listen on %s (directory missing or not writable?)",
+		return hv_status_set(st, HV_UNAVAILABLE,
+				     "cannot listen on %s (directory missing or not writable?)",
 				     addr);
 	}
 	lis->has_port = 1;
@@ -328,17 +336,21 @@ int rpc_server_add_tcp_mtls(struct rpc_server *srv, const char *addr, const char
 	if (!lis)
 		return -1;
 	grpc_ssl_pem_key_cert_pair pair = { .private_key = key_pem, .cert_chain = cert_pem };
-	grpc_server_credentials *creds = grpc_ssl_server_credentials_create_ex(
-		ca_pem, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+	grpc_server_credentials *creds =
+		grpc_ssl_server_credentials_create_ex(ca_pem, &pair, 1,
+						      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY,
+						      NULL);
 	if (!creds) {
 		listener_discard(lis);
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "TLS credentials for %s were refused", addr);
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "TLS credentials for %s were refused",
+				     addr);
 	}
 	int port = grpc_server_add_http2_port(lis->server, addr, creds);
 	grpc_server_credentials_release(creds);
 	if (port == 0) {
 		listener_discard(lis);
-		return hv_status_set(st, HV_UNAVAILABLE, "cannot listen on %s (address in use?)", addr);
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot listen on %s (address in use?)",
+				     addr);
 	}
 	lis->has_port = 1;
 	srv->lis[srv->nlis++] = lis;
@@ -355,9 +367,11 @@ int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status 
 		lis->started = 1;
 		for (size_t m = 0; m < srv->nmethods; m++)
 			if (rpc_post_request(lis, m) != 0)
-				return hv_status_set(st, HV_INTERNAL, "cannot post call requests on %s", lis->addr);
+				return hv_status_set(st, HV_INTERNAL,
+						     "cannot post call requests on %s", lis->addr);
 		if (rpc_post_unknown(lis) != 0)
-			return hv_status_set(st, HV_INTERNAL, "cannot post call requests on %s", lis->addr);
+			return hv_status_set(st, HV_INTERNAL, "cannot post call requests on %s",
+					     lis->addr);
 		lis->threads = calloc(RPC_MAX_THREADS, sizeof(pthread_t));
 		if (!lis->threads)
 			return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
@@ -365,13 +379,15 @@ int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status 
 		for (unsigned t = 0; t < threads && t < RPC_MAX_THREADS; t++) {
 			if (spawn_thread(lis) != 0) {
 				pthread_mutex_unlock(&srv->lock);
-				return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "cannot start RPC threads");
+				return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+						     "cannot start RPC threads");
 			}
 		}
 		pthread_mutex_unlock(&srv->lock);
 		log_info("listening on %s%s", lis->addr,
-			 lis->kind == RPC_LISTENER_UNIX_RO ? " (read-only)"
-			 : lis->kind == RPC_LISTENER_TCP_MTLS ? " (mutual TLS)" : "");
+			 lis->kind == RPC_LISTENER_UNIX_RO    ? " (read-only)"
+			 : lis->kind == RPC_LISTENER_TCP_MTLS ? " (mutual TLS)"
+							      : "");
 	}
 	srv->started = 1;
 	return 0;
@@ -422,8 +438,9 @@ void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms)
 			continue;
 		}
 		log_info("%s: %llu calls, %llu refused by authorization, %llu past their deadline, %llu handled; %u RPC threads",
-			 lis->addr, (unsigned long long)lis->calls, (unsigned long long)lis->refused,
-			 (unsigned long long)lis->expired, (unsigned long long)lis->handled, lis->nthreads);
+			 lis->addr, (unsigned long long)lis->calls,
+			 (unsigned long long)lis->refused, (unsigned long long)lis->expired,
+			 (unsigned long long)lis->handled, lis->nthreads);
 		grpc_server_destroy(lis->server);
 		grpc_completion_queue_shutdown(lis->cq);
 		/* A thread may still add one while it finishes a call: re-read. */
@@ -436,7 +453,8 @@ void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms)
 			pthread_join(lis->threads[t], NULL);
 		}
 		if (!lis->nthreads) /* started but no thread ever drained it */
-			while (grpc_completion_queue_next(lis->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+			while (grpc_completion_queue_next(lis->cq,
+							  gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
 				       .type != GRPC_QUEUE_SHUTDOWN)
 				;
 		grpc_completion_queue_destroy(lis->cq);

@@ -47,9 +47,9 @@ enum rpc_listener_kind {
 /* Who is calling, as far as the transport knows. */
 struct rpc_peer {
 	enum rpc_listener_kind kind;
-	const char *peer;          /* transport address, for logs           */
-	const char *identity;      /* mTLS: SAN or CN; NULL on unix sockets  */
-	const char *x509_subject;  /* mTLS: "CN=..,OU=..,O=.."; else NULL   */
+	const char *peer;         /* transport address, for logs           */
+	const char *identity;     /* mTLS: SAN or CN; NULL on unix sockets  */
+	const char *x509_subject; /* mTLS: "CN=..,OU=..,O=.."; else NULL   */
 };
 
 /* Requests up to 1 MiB plus room for the framing of a message that carries a
@@ -63,17 +63,17 @@ struct rpc_peer {
 
 struct rpc_call_ctx {
 	const struct rpc_peer *peer;
-	const char *method;        /* full path, "/hvmgr.v1.Hvmgr/GetVm"    */
-	void *app;                 /* rpc_server_new's app pointer            */
+	const char *method; /* full path, "/hvmgr.v1.Hvmgr/GetVm"    */
+	void *app;          /* rpc_server_new's app pointer            */
 	bool (*stopping)(const struct rpc_call_ctx *ctx); /* server shutting down */
-	uint64_t deadline_ns;      /* client's deadline (hv_mono_ns); 0 = none */
-	void *priv_;               /* the server's call record                */
+	uint64_t deadline_ns; /* client's deadline (hv_mono_ns); 0 = none */
+	void *priv_;          /* the server's call record                */
 };
 
 /* The result of a unary call: either a response message or an error status. */
 struct rpc_result {
 	struct hv_status st;
-	uint8_t *resp;             /* packed response, owned by the result   */
+	uint8_t *resp; /* packed response, owned by the result   */
 	size_t resp_len;
 };
 
@@ -103,17 +103,17 @@ bool rpc_stream_alive(struct rpc_stream *s);
  * CANCELLED, UNAVAILABLE when stopping). Its one reply is sent with
  * rpc_stream_send before the handler returns OK. Every message is bounded by
  * RPC_MAX_RECV_BYTES like a request. */
-int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
-		    struct hv_status *st);
+int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc,
+		    ProtobufCMessage **out, struct hv_status *st);
 
 /* A streaming handler returns the final status in *st (OK to end normally). */
 typedef void (*rpc_stream_fn)(const struct rpc_call_ctx *ctx, const ProtobufCMessage *req,
 			      struct rpc_stream *stream, struct hv_status *st);
 
 struct rpc_method {
-	const char *path;                              /* "/pkg.Service/Method" */
+	const char *path; /* "/pkg.Service/Method" */
 	const ProtobufCMessageDescriptor *request;
-	rpc_unary_fn unary;                            /* exactly one of these */
+	rpc_unary_fn unary; /* exactly one of these */
 	rpc_stream_fn stream;
 };
 
@@ -154,12 +154,12 @@ void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms);
 /* What a listener has seen since it started, for diagnostics. */
 struct rpc_listener_counters {
 	enum rpc_listener_kind kind;
-	const char *addr;          /* valid while the server lives */
-	uint64_t calls;            /* calls that reached hv-agent (any method) */
-	uint64_t refused;          /* ... refused by authorize()               */
-	uint64_t expired;          /* ... whose deadline passed before a handler */
-	uint64_t handled;          /* ... given to a handler                   */
-	unsigned threads;          /* completion-queue threads now             */
+	const char *addr; /* valid while the server lives */
+	uint64_t calls;   /* calls that reached hv-agent (any method) */
+	uint64_t refused; /* ... refused by authorize()               */
+	uint64_t expired; /* ... whose deadline passed before a handler */
+	uint64_t handled; /* ... given to a handler                   */
+	unsigned threads; /* completion-queue threads now             */
 };
 
 /* Fills up to max entries, one per listener; returns how many. */

@@ -27,11 +27,11 @@ struct rpc_stream {
 	pthread_mutex_t m;
 	pthread_cond_t c;
 	int op_pending, op_ok;
-	int closed;               /* RECV_CLOSE_ON_SERVER completed   */
-	int cancelled;            /* ... and the client cancelled     */
+	int closed;    /* RECV_CLOSE_ON_SERVER completed   */
+	int cancelled; /* ... and the client cancelled     */
 	int sent_md;
-	int failed;               /* a send failed: the call is dead  */
-	int orphan;               /* no thread: free when closed      */
+	int failed; /* a send failed: the call is dead  */
+	int orphan; /* no thread: free when closed      */
 };
 
 static void stream_free(struct rpc_stream *s);
@@ -123,8 +123,8 @@ int rpc_stream_send(struct rpc_stream *s, const ProtobufCMessage *msg, struct hv
 	return 0;
 }
 
-int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
-		    struct hv_status *st)
+int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc,
+		    ProtobufCMessage **out, struct hv_status *st)
 {
 	grpc_byte_buffer *bb = NULL;
 	grpc_op op;
@@ -141,25 +141,29 @@ int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc
 	if (run_op(s, &op, 1) != 0) {
 		if (bb)
 			grpc_byte_buffer_destroy(bb);
-		return hv_status_set(st, HV_CANCELLED, "the client went away in the middle of the stream");
+		return hv_status_set(st, HV_CANCELLED,
+				     "the client went away in the middle of the stream");
 	}
 	if (!bb)
 		return 0; /* the client half-closed: no more messages */
 	grpc_byte_buffer_reader rd;
 	if (!grpc_byte_buffer_reader_init(&rd, bb)) {
 		grpc_byte_buffer_destroy(bb);
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "%s: unreadable message", s->call->ctx.method);
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "%s: unreadable message",
+				     s->call->ctx.method);
 	}
 	grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
 	grpc_byte_buffer_destroy(bb);
 	char bad[160];
 	int rc = 0;
-	if (rpc_wire_check_strings(desc, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), bad, sizeof bad) != 0)
+	if (rpc_wire_check_strings(desc, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), bad,
+				   sizeof bad) != 0)
 		rc = hv_status_set(st, HV_INVALID_ARGUMENT, "%s: %s", s->call->ctx.method, bad);
-	else if (!(*out = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all))))
-		rc = hv_status_set(st, HV_INVALID_ARGUMENT, "%s: malformed %s message", s->call->ctx.method,
-				   desc->name);
+	else if (!(*out = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all),
+						    GRPC_SLICE_START_PTR(all))))
+		rc = hv_status_set(st, HV_INVALID_ARGUMENT, "%s: malformed %s message",
+				   s->call->ctx.method, desc->name);
 	grpc_slice_unref(all);
 	return rc < 0 ? -1 : 1;
 }
@@ -194,7 +198,8 @@ static void *stream_thread(void *arg)
 	if (run_op(s, &md, 1) == 0)
 		s->sent_md = 1;
 	hv_status_ok(&st);
-	struct hv_callscope cs = { .deadline_ns = c->ctx.deadline_ns, .stopping = &c->lis->srv->stopping };
+	struct hv_callscope cs = { .deadline_ns = c->ctx.deadline_ns,
+				   .stopping = &c->lis->srv->stopping };
 	hv_callscope_enter(&cs);
 	m->stream(&c->ctx, s->req, s, &st);
 	hv_callscope_leave();
@@ -206,7 +211,8 @@ static void *stream_thread(void *arg)
 	s->op_pending = 1;
 	pthread_mutex_unlock(&s->m);
 	c->has_details = 1;
-	if (rpc_send_final(c->call, !s->sent_md, NULL, &st, &c->details, NULL, &s->op_tag) == GRPC_CALL_OK) {
+	if (rpc_send_final(c->call, !s->sent_md, NULL, &st, &c->details, NULL, &s->op_tag) ==
+	    GRPC_CALL_OK) {
 		pthread_mutex_lock(&s->m);
 		while (s->op_pending)
 			pthread_cond_wait(&s->c, &s->m);

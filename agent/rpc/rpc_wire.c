@@ -55,15 +55,16 @@ static int utf8_ok(const uint8_t *s, size_t n)
 				return 0;
 			cp = cp << 6 | (s[i + j] & 0x3f);
 		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
 			return 0;
 		i += k + 1;
 	}
 	return 1;
 }
 
-static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, int depth,
-		char *bad, size_t bad_len)
+static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end,
+		int depth, char *bad, size_t bad_len)
 {
 	while (p < end) {
 		uint64_t key, len;
@@ -92,9 +93,13 @@ static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uin
 		if (varint(&p, end, &len) != 0 || len > (uint64_t)(end - p))
 			return 0;
 		const ProtobufCFieldDescriptor *f =
-			key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3)) : NULL;
+			key >> 3 <= UINT32_MAX
+				? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+				: NULL;
 		if (f && f->type == PROTOBUF_C_TYPE_STRING) {
-			const char *why = memchr(p, 0, len) ? "holds a NUL byte" : !utf8_ok(p, len) ? "is not valid UTF-8" : NULL;
+			const char *why = memchr(p, 0, len)  ? "holds a NUL byte"
+					  : !utf8_ok(p, len) ? "is not valid UTF-8"
+							     : NULL;
 			if (why) {
 				snprintf(bad, bad_len, "field %s.%s %s", d->short_name, f->name, why);
 				return -1;
@@ -108,8 +113,8 @@ static int walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uin
 	return 0;
 }
 
-int rpc_wire_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len, char *bad,
-			   size_t bad_len)
+int rpc_wire_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len,
+			   char *bad, size_t bad_len)
 {
 	return walk(d, data, data + len, 0, bad, bad_len);
 }

@@ -109,15 +109,17 @@ void vm_msg_from_stored(struct agent *ag, struct vm_msg *m, const struct store_v
 
 /* The stored VM matching hv-core's slot (same name, and same uuid unless
  * hv-core reports none): 1 found, 0 not stored, -1 store error (st set). */
-int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct store_vm *out, struct hv_status *st);
+int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct store_vm *out,
+		      struct hv_status *st);
 
 /* The stored VM a selector names; by id through hv-core's slot. NOT_FOUND
  * ("hv-agent holds no configuration for VM 'x'") when the store lacks it. */
-int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct store_vm *out, char *label,
-		   size_t label_len, struct hv_status *st);
+int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct store_vm *out,
+		   char *label, size_t label_len, struct hv_status *st);
 
 /* A merged Vm message for a VM hv-core has (store fields added when stored). */
-int vm_msg_merged(struct agent *ag, struct vm_msg *m, const struct hvm_vm_slot *s, struct hv_status *st);
+int vm_msg_merged(struct agent *ag, struct vm_msg *m, const struct hvm_vm_slot *s,
+		  struct hv_status *st);
 
 /* ---- svc_lifecycle.c ---- */
 
@@ -126,8 +128,9 @@ int vm_msg_merged(struct agent *ag, struct vm_msg *m, const struct hvm_vm_slot *
  * != 0 a copy of that revision. Caller holds the operation (agent_op_enter). author is recorded with
  * the revision. A refusal by hv-core puts the previous configuration back
  * (as a new revision that copies it) and returns -1 with hv-core's status. */
-int agent_set_config(struct agent *ag, const char *name, const void *blob, size_t len, uint32_t rollback_of,
-		     const char *author, uint32_t *rev_out, uint32_t *id_out, struct hv_status *st);
+int agent_set_config(struct agent *ag, const char *name, const void *blob, size_t len,
+		     uint32_t rollback_of, const char *author, uint32_t *rev_out, uint32_t *id_out,
+		     struct hv_status *st);
 
 /* ---- svc_audit.c: the audit log (REQ-SAF-16) ---- */
 
@@ -150,7 +153,8 @@ void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
  * rest are counted in one summary row (caller hv-agent, rpc agent.refusals,
  * "K refused calls suppressed"), written before the listener's next refusal
  * row, before any other row, on GetAudit and at exit. */
-void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const struct hv_status *st);
+void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
+			 const struct hv_status *st);
 /* Writes pending summary rows now. */
 void agent_audit_flush(struct agent *ag);
 /* Refused calls recorded only in summary rows, since start. */
@@ -175,13 +179,14 @@ int resolve_vm(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm
 /* The checks every selector passes before it is looked up: one of name, id
  * or uuid set, the name one a VM can have, the uuid well-formed (parsed into
  * uuid). label as for resolve_vm. 0, or -1 with INVALID_ARGUMENT. */
-int resolve_check_selector(const Hvmgr__V1__VmSelector *sel, uint8_t uuid[16], char *label, size_t label_len,
-			   struct hv_status *st);
+int resolve_check_selector(const Hvmgr__V1__VmSelector *sel, uint8_t uuid[16], char *label,
+			   size_t label_len, struct hv_status *st);
 
 /* The slots a request is about: the VM sel names (bit 0 of *mask), or with
  * no selector every defined slot. Errors as resolve_vm / hvlink_read_slots. */
-int resolve_slots(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct hvm_vm_slot slots[HVM_MAX_VMS],
-		  uint32_t *mask, char *label, size_t label_len, struct hv_status *st);
+int resolve_slots(struct agent *ag, const Hvmgr__V1__VmSelector *sel,
+		  struct hvm_vm_slot slots[HVM_MAX_VMS], uint32_t *mask, char *label,
+		  size_t label_len, struct hv_status *st);
 
 /* 0 when a selector's name can name a VM; otherwise INVALID_ARGUMENT saying
  * why (empty, longer than any VM name, control characters). */
@@ -212,7 +217,8 @@ void svc_get_diagnostics(const struct rpc_call_ctx *, const ProtobufCMessage *, 
 void svc_get_version(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 
 void svc_get_config(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
-void svc_list_config_revisions(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_list_config_revisions(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			       struct rpc_result *);
 void svc_rollback_config(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_set_autostart(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_get_audit(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);

@@ -20,21 +20,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define AUDIT_LIMIT_LISTENERS 3    /* enum rpc_listener_kind */
-#define AUDIT_REFUSED_PER_SEC 10u  /* rows of their own, per listener and second */
+#define AUDIT_LIMIT_LISTENERS 3   /* enum rpc_listener_kind */
+#define AUDIT_REFUSED_PER_SEC 10u /* rows of their own, per listener and second */
 #define AUDIT_LIMIT_WINDOW_NS 1000000000ull
 
 struct audit_limit_window {
-	bool open;            /* a window has begun                       */
-	uint64_t start_ns;    /* when the current window began            */
-	unsigned rows;        /* refusal rows written in it               */
-	uint64_t pending;     /* suppressed since the last summary row    */
+	bool open;         /* a window has begun                       */
+	uint64_t start_ns; /* when the current window began            */
+	unsigned rows;     /* refusal rows written in it               */
+	uint64_t pending;  /* suppressed since the last summary row    */
 };
 
 struct audit_limit {
 	unsigned per_sec;
 	struct audit_limit_window w[AUDIT_LIMIT_LISTENERS];
-	uint64_t suppressed;  /* in all, since start */
+	uint64_t suppressed; /* in all, since start */
 };
 
 void audit_limit_init(struct audit_limit *l, unsigned per_sec);

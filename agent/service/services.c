@@ -29,14 +29,18 @@ static const struct rpc_method methods[] = {
 	{ HVMGR("GetConsole"), &hvmgr__v1__get_console_request__descriptor, svc_get_console, NULL },
 	{ HVMGR("WatchEvents"), &hvmgr__v1__watch_events_request__descriptor, NULL, svc_watch_events },
 	{ HVMGR("GetFaults"), &hvmgr__v1__get_faults_request__descriptor, svc_get_faults, NULL },
-	{ HVMGR("GetSelfTest"), &hvmgr__v1__get_self_test_request__descriptor, svc_get_self_test, NULL },
-	{ HVMGR("GetDiagnostics"), &hvmgr__v1__get_diagnostics_request__descriptor, svc_get_diagnostics, NULL },
+	{ HVMGR("GetSelfTest"), &hvmgr__v1__get_self_test_request__descriptor, svc_get_self_test,
+	  NULL },
+	{ HVMGR("GetDiagnostics"), &hvmgr__v1__get_diagnostics_request__descriptor,
+	  svc_get_diagnostics, NULL },
 	{ HVMGR("GetVersion"), &hvmgr__v1__get_version_request__descriptor, svc_get_version, NULL },
 	{ HVMGR("GetConfig"), &hvmgr__v1__get_config_request__descriptor, svc_get_config, NULL },
 	{ HVMGR("ListConfigRevisions"), &hvmgr__v1__list_config_revisions_request__descriptor,
 	  svc_list_config_revisions, NULL },
-	{ HVMGR("RollbackConfig"), &hvmgr__v1__rollback_config_request__descriptor, svc_rollback_config, NULL },
-	{ HVMGR("SetAutostart"), &hvmgr__v1__set_autostart_request__descriptor, svc_set_autostart, NULL },
+	{ HVMGR("RollbackConfig"), &hvmgr__v1__rollback_config_request__descriptor,
+	  svc_rollback_config, NULL },
+	{ HVMGR("SetAutostart"), &hvmgr__v1__set_autostart_request__descriptor, svc_set_autostart,
+	  NULL },
 	{ HVMGR("GetAudit"), &hvmgr__v1__get_audit_request__descriptor, svc_get_audit, NULL },
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
 	  svc_health_check, NULL },
@@ -64,7 +68,8 @@ static int decide(const struct rpc_peer *peer, const char *method, struct hv_sta
 			return hv_status_set(st, HV_PERMISSION_DENIED, "read-only socket: %s", msg);
 		return 0;
 	case RPC_LISTENER_TCP_MTLS:
-		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) != 0)
+		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) !=
+		    0)
 			return hv_status_set(st, HV_PERMISSION_DENIED, "client certificate: %s", msg);
 		if (!roles_check(id.role, method, 0, msg, sizeof msg))
 			return hv_status_set(st, HV_PERMISSION_DENIED, "%s: %s", id.name, msg);

@@ -8,14 +8,15 @@
 #include <inttypes.h>
 #include <string.h>
 
-int stats_record_check(const void *buf, size_t len, uint64_t ret0, uint32_t vm_id, struct hvm_stats *out,
-		       struct hv_status *st)
+int stats_record_check(const void *buf, size_t len, uint64_t ret0, uint32_t vm_id,
+		       struct hvm_stats *out, struct hv_status *st)
 {
 	struct hvm_stats s;
 
 	if (ret0 != sizeof s)
 		return hv_status_set(st, HV_INTERNAL,
-				     "GET_STATS record for VM %u: hv-core answered a length of %" PRIu64 " bytes, expected %zu (MGMT-180)",
+				     "GET_STATS record for VM %u: hv-core answered a length of %" PRIu64
+				     " bytes, expected %zu (MGMT-180)",
 				     vm_id, ret0, sizeof s);
 	if (len < sizeof s)
 		return hv_status_set(st, HV_INTERNAL,
@@ -28,15 +29,16 @@ int stats_record_check(const void *buf, size_t len, uint64_t ret0, uint32_t vm_i
 				     vm_id, s.magic, HVM_STATS_MAGIC);
 	if (s.version != HVM_STATS_VERSION)
 		return hv_status_set(st, HV_INTERNAL,
-				     "GET_STATS record for VM %u: version %u, expected %u (MGMT-180)", vm_id,
-				     s.version, HVM_STATS_VERSION);
+				     "GET_STATS record for VM %u: version %u, expected %u (MGMT-180)",
+				     vm_id, s.version, HVM_STATS_VERSION);
 	if (s.size != sizeof s)
 		return hv_status_set(st, HV_INTERNAL,
-				     "GET_STATS record for VM %u: size field %u, expected %zu (MGMT-180)", vm_id,
-				     s.size, sizeof s);
+				     "GET_STATS record for VM %u: size field %u, expected %zu (MGMT-180)",
+				     vm_id, s.size, sizeof s);
 	if (s.vm_id != vm_id)
 		return hv_status_set(st, HV_INTERNAL,
-				     "GET_STATS record for VM %u: it describes VM %u (MGMT-180)", vm_id, s.vm_id);
+				     "GET_STATS record for VM %u: it describes VM %u (MGMT-180)",
+				     vm_id, s.vm_id);
 	*out = s;
 	return 0;
 }

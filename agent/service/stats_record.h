@@ -17,7 +17,7 @@
  * vm_id must be MGMT-180's. 0 with *out filled; otherwise -1 with INTERNAL
  * naming the field that is wrong and what it held ("GET_STATS record for
  * VM 3: magic 0x00000000, expected 0x54535648 \"HVST\" (MGMT-180)"). */
-int stats_record_check(const void *buf, size_t len, uint64_t ret0, uint32_t vm_id, struct hvm_stats *out,
-		       struct hv_status *st);
+int stats_record_check(const void *buf, size_t len, uint64_t ret0, uint32_t vm_id,
+		       struct hvm_stats *out, struct hv_status *st);
 
 #endif /* STATS_RECORD_H */

@@ -36,7 +36,8 @@ void agent_caller(const struct rpc_peer *peer, struct agent_caller *c)
 		snprintf(c->role, sizeof c->role, "viewer");
 		return;
 	case RPC_LISTENER_TCP_MTLS:
-		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) == 0) {
+		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) ==
+		    0) {
 			snprintf(c->name, sizeof c->name, "%s", id.name);
 			snprintf(c->role, sizeof c->role, "%s", roles_name(id.role));
 		} else {
@@ -75,10 +76,12 @@ static void printable(char *s)
 }
 
 /* One row as given; a row that cannot be written is logged and counted. */
-static void write_row(struct agent *ag, const char *caller, const char *role, const char *rpc, const char *args,
-		      const char *outcome)
+static void write_row(struct agent *ag, const char *caller, const char *role, const char *rpc,
+		      const char *args, const char *outcome)
 {
-	struct store_audit_entry e = { .caller = caller, .role = role, .rpc = rpc, .args = args, .outcome = outcome };
+	struct store_audit_entry e = {
+		.caller = caller, .role = role, .rpc = rpc, .args = args, .outcome = outcome
+	};
 	struct store_err err;
 
 	if (store_audit_append(ag->store, &e, &err) != STORE_OK) {
@@ -97,11 +100,12 @@ static void write_summary(struct agent *ag, unsigned lis, uint64_t n)
 
 	snprintf(args, sizeof args, "listener=%s", listener_names[lis]);
 	snprintf(out, sizeof out,
-		 "%" PRIu64 " refused calls suppressed (more than %u a second on this listener; counted, not recorded one by one)",
+		 "%" PRIu64
+		 " refused calls suppressed (more than %u a second on this listener; counted, not recorded one by one)",
 		 n, ag->refusals.per_sec);
 	write_row(ag, "hv-agent", "system", "agent.refusals", args, out);
-	log_warn("audit: %" PRIu64 " refused calls on %s recorded as one row (more than %u a second)", n,
-		 listener_names[lis], ag->refusals.per_sec);
+	log_warn("audit: %" PRIu64 " refused calls on %s recorded as one row (more than %u a second)",
+		 n, listener_names[lis], ag->refusals.per_sec);
 }
 
 /* Writes every pending summary row. Under audit_lock. */
@@ -114,8 +118,8 @@ static void flush_locked(struct agent *ag)
 	}
 }
 
-static void audit_row(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const char *args,
-		      const struct hv_status *outcome)
+static void audit_row(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
+		      const char *args, const struct hv_status *outcome)
 {
 	struct agent_caller c;
 	char rpcname[STORE_RPC_MAX + 1], argbuf[512], out[STORE_OUTCOME_MAX + 1];
@@ -174,9 +178,11 @@ void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
 	pthread_mutex_unlock(&ag->audit_lock);
 }
 
-void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const char *rpc, const struct hv_status *st)
+void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
+			 const struct hv_status *st)
 {
-	unsigned lis = (unsigned)peer->kind < AUDIT_LIMIT_LISTENERS ? (unsigned)peer->kind : AUDIT_LIMIT_LISTENERS - 1;
+	unsigned lis = (unsigned)peer->kind < AUDIT_LIMIT_LISTENERS ? (unsigned)peer->kind
+								    : AUDIT_LIMIT_LISTENERS - 1;
 	uint64_t before;
 
 	if (!ag->store)

@@ -30,26 +30,28 @@ static void rev_msg(Hvmgr__V1__ConfigRevision *m, struct store_config_rev *r, si
 }
 
 /* The stored VM with at least one revision, or an error naming it. */
-static int stored_with_config(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct store_vm *v, char *label,
-			      size_t len, struct rpc_result *res)
+static int stored_with_config(struct agent *ag, const Hvmgr__V1__VmSelector *sel,
+			      struct store_vm *v, char *label, size_t len, struct rpc_result *res)
 {
 	if (resolve_stored(ag, sel, v, label, len, &res->st) != 0)
 		return -1;
 	if (v->latest_rev == 0)
-		return rpc_result_error(res, HV_NOT_FOUND, "VM %s has no stored configuration", label);
+		return rpc_result_error(res, HV_NOT_FOUND, "VM %s has no stored configuration",
+					label);
 	return 0;
 }
 
 /* A revision of the VM, with the same message for a missing revision
  * everywhere: NOT_FOUND naming the revision and the newest one. */
-static int get_rev(struct agent *ag, const struct store_vm *v, uint32_t rev, struct store_config_rev *out,
-		   struct rpc_result *res)
+static int get_rev(struct agent *ag, const struct store_vm *v, uint32_t rev,
+		   struct store_config_rev *out, struct rpc_result *res)
 {
 	struct store_err e;
 
 	memset(out, 0, sizeof out[0]);
 	if (rev > v->latest_rev)
-		return rpc_result_error(res, HV_NOT_FOUND, "VM '%s' has no configuration revision %u (the newest is %u)",
+		return rpc_result_error(res, HV_NOT_FOUND,
+					"VM '%s' has no configuration revision %u (the newest is %u)",
 					v->name, rev, v->latest_rev);
 	if (store_config_get(ag->store, v->name, rev, out, &e) != STORE_OK)
 		return status_from_store(&res->st, &e, "stored configuration");
@@ -77,9 +79,11 @@ void svc_get_config(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	store_config_rev_free(&r);
 }
 
-void svc_list_config_revisions(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+void svc_list_config_revisions(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+			       struct rpc_result *res)
 {
-	const Hvmgr__V1__ListConfigRevisionsRequest *req = (const Hvmgr__V1__ListConfigRevisionsRequest *)m;
+	const Hvmgr__V1__ListConfigRevisionsRequest *req =
+		(const Hvmgr__V1__ListConfigRevisionsRequest *)m;
 	struct agent *ag = ctx->app;
 	Hvmgr__V1__ListConfigRevisionsResponse resp = HVMGR__V1__LIST_CONFIG_REVISIONS_RESPONSE__INIT;
 	struct store_config_rev *hist = NULL;
@@ -123,8 +127,8 @@ out:
 	store_config_history_free(hist);
 }
 
-static void rollback_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__RollbackConfigRequest *req,
-			    struct rpc_result *res)
+static void rollback_locked(const struct rpc_call_ctx *ctx,
+			    const Hvmgr__V1__RollbackConfigRequest *req, struct rpc_result *res)
 {
 	struct agent *ag = ctx->app;
 	struct agent_caller caller;
@@ -139,7 +143,8 @@ static void rollback_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__Rol
 	uint32_t rev, id;
 
 	if (req->revision == 0) {
-		rpc_result_error(res, HV_INVALID_ARGUMENT, "rollback: name the revision to go back to (1, 2, ...)");
+		rpc_result_error(res, HV_INVALID_ARGUMENT,
+				 "rollback: name the revision to go back to (1, 2, ...)");
 		return;
 	}
 	if (stored_with_config(ag, req->vm, &v, label, sizeof label, res) != 0 ||
@@ -147,11 +152,13 @@ static void rollback_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__Rol
 		return;
 	store_config_rev_free(&r);
 	agent_caller(ctx->peer, &caller);
-	if (agent_set_config(ag, v.name, NULL, 0, req->revision, caller.name, &rev, &id, &res->st) != 0)
+	if (agent_set_config(ag, v.name, NULL, 0, req->revision, caller.name, &rev, &id, &res->st) !=
+	    0)
 		return;
-	log_info("rollback '%s' to revision %u: stored as revision %u, defined as id %u", v.name, req->revision, rev,
-		 id);
-	if (hvlink_read_slot(ag->link, id, &slot, &res->st) != 0 || vm_msg_merged(ag, &vm, &slot, &res->st) != 0)
+	log_info("rollback '%s' to revision %u: stored as revision %u, defined as id %u", v.name,
+		 req->revision, rev, id);
+	if (hvlink_read_slot(ag->link, id, &slot, &res->st) != 0 ||
+	    vm_msg_merged(ag, &vm, &slot, &res->st) != 0)
 		return;
 	if (store_config_get(ag->store, v.name, rev, &now, &e) != STORE_OK) {
 		status_from_store(&res->st, &e, "stored configuration");
@@ -164,7 +171,8 @@ static void rollback_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__Rol
 	store_config_rev_free(&now);
 }
 
-void svc_rollback_config(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+void svc_rollback_config(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+			 struct rpc_result *res)
 {
 	const Hvmgr__V1__RollbackConfigRequest *req = (const Hvmgr__V1__RollbackConfigRequest *)m;
 	struct agent *ag = ctx->app;
@@ -179,7 +187,8 @@ void svc_rollback_config(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 	agent_audit(ag, ctx->peer, "RollbackConfig", args, &res->st);
 }
 
-static void autostart_locked(struct agent *ag, const Hvmgr__V1__SetAutostartRequest *req, struct rpc_result *res)
+static void autostart_locked(struct agent *ag, const Hvmgr__V1__SetAutostartRequest *req,
+			     struct rpc_result *res)
 {
 	Hvmgr__V1__SetAutostartResponse resp = HVMGR__V1__SET_AUTOSTART_RESPONSE__INIT;
 	struct store_err e;
@@ -211,14 +220,16 @@ static void autostart_locked(struct agent *ag, const Hvmgr__V1__SetAutostartRequ
 	rpc_result_message(res, &resp.base);
 }
 
-void svc_set_autostart(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+void svc_set_autostart(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+		       struct rpc_result *res)
 {
 	const Hvmgr__V1__SetAutostartRequest *req = (const Hvmgr__V1__SetAutostartRequest *)m;
 	struct agent *ag = ctx->app;
 	char args[160];
 
 	audit_selector(req->vm, args, sizeof args);
-	snprintf(args + strlen(args), sizeof args - strlen(args), " enabled=%s", req->enabled ? "true" : "false");
+	snprintf(args + strlen(args), sizeof args - strlen(args), " enabled=%s",
+		 req->enabled ? "true" : "false");
 	if (agent_op_enter(ag, "SetAutostart", &res->st) == 0) {
 		autostart_locked(ag, req, res);
 		agent_op_leave(ag);

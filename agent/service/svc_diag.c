@@ -70,7 +70,8 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	rpc_result_message(res, &resp.base);
 }
 
-void svc_get_self_test(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+void svc_get_self_test(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+		       struct rpc_result *res)
 {
 	struct agent *ag = ctx->app;
 	struct hvlink_info info;
@@ -112,7 +113,8 @@ static const char *listener_kind_name(enum rpc_listener_kind k)
 	return "unknown";
 }
 
-static Hvmgr__V1__QueueCounters *queue_msg(Hvmgr__V1__QueueCounters *m, const struct hv_opqueue_stats *s)
+static Hvmgr__V1__QueueCounters *queue_msg(Hvmgr__V1__QueueCounters *m,
+					   const struct hv_opqueue_stats *s)
 {
 	Hvmgr__V1__QueueCounters init = HVMGR__V1__QUEUE_COUNTERS__INIT;
 
@@ -126,7 +128,8 @@ static Hvmgr__V1__QueueCounters *queue_msg(Hvmgr__V1__QueueCounters *m, const st
 	return m;
 }
 
-void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+			 struct rpc_result *res)
 {
 	struct agent *ag = ctx->app;
 	Hvmgr__V1__GetDiagnosticsResponse resp = HVMGR__V1__GET_DIAGNOSTICS_RESPONSE__INIT;
@@ -223,13 +226,14 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
 {
 	static const char *const cmd_caps[HVM_CMD__COUNT] = {
-		"nop", "get_info", "list", "define", "undefine", "start", "shutdown", "destroy",
-		"reboot", "reset", "suspend", "resume", "get_stats", "load_image", "read_console",
+		"nop",        "get_info",        "list",      "define",     "undefine",
+		"start",      "shutdown",        "destroy",   "reboot",     "reset",
+		"suspend",    "resume",          "get_stats", "load_image", "read_console",
 		"read_fault", "selftest_result",
 	};
 	static const char *const agent_caps[] = {
-		"agent.watch-events", "agent.read-only-socket", "agent.health", "agent.store",
-		"agent.reconcile", "agent.audit",
+		"agent.watch-events", "agent.read-only-socket", "agent.health",
+		"agent.store",        "agent.reconcile",        "agent.audit",
 	};
 	struct agent *ag = ctx->app;
 	Hvmgr__V1__GetVersionResponse resp = HVMGR__V1__GET_VERSION_RESPONSE__INIT;

@@ -9,8 +9,8 @@
 #define BATCH 32
 #define WAIT_MS 200 /* how often a waiting stream checks for cancellation */
 
-void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_stream *s,
-		      struct hv_status *st)
+void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+		      struct rpc_stream *s, struct hv_status *st)
 {
 	const Hvmgr__V1__WatchEventsRequest *req = (const Hvmgr__V1__WatchEventsRequest *)m;
 	struct agent *ag = ctx->app;

@@ -20,13 +20,16 @@ static Grpc__Health__V1__HealthCheckResponse__ServingStatus current(struct agent
 {
 	struct hv_status st;
 
-	return hvlink_ensure(ag->link, &st) == 0 ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-						 : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+	return hvlink_ensure(ag->link, &st) == 0
+		       ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+		       : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 }
 
-void svc_health_check(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+void svc_health_check(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+		      struct rpc_result *res)
 {
-	const Grpc__Health__V1__HealthCheckRequest *req = (const Grpc__Health__V1__HealthCheckRequest *)m;
+	const Grpc__Health__V1__HealthCheckRequest *req =
+		(const Grpc__Health__V1__HealthCheckRequest *)m;
 	Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
 
 	if (!known_service(req->service)) {
@@ -37,18 +40,20 @@ void svc_health_check(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
 	rpc_result_message(res, &resp.base);
 }
 
-void svc_health_watch(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_stream *s,
-		      struct hv_status *st)
+void svc_health_watch(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+		      struct rpc_stream *s, struct hv_status *st)
 {
-	const Grpc__Health__V1__HealthCheckRequest *req = (const Grpc__Health__V1__HealthCheckRequest *)m;
+	const Grpc__Health__V1__HealthCheckRequest *req =
+		(const Grpc__Health__V1__HealthCheckRequest *)m;
 	Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
 	int last = -1;
 
 	/* Watch reports an unknown service as SERVICE_UNKNOWN, not an error. */
 	while (rpc_stream_alive(s)) {
-		int now = known_service(req->service)
-				  ? (int)current(ctx->app)
-				  : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+		int now =
+			known_service(req->service)
+				? (int)current(ctx->app)
+				: GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
 		if (now != last) {
 			resp.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)now;
 			if (rpc_stream_send(s, &resp.base, st) != 0) {

@@ -56,10 +56,12 @@ static int check_header(struct upload *u, struct hv_status *st)
 
 	if (h->image_index > 1)
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
-				     "load-image: image_index %u is not 0 (boot image) or 1 (initrd)", h->image_index);
+				     "load-image: image_index %u is not 0 (boot image) or 1 (initrd)",
+				     h->image_index);
 	if (h->sha256.len != 32)
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
-				     "load-image: sha256 is %zu bytes, a SHA-256 digest is 32", h->sha256.len);
+				     "load-image: sha256 is %zu bytes, a SHA-256 digest is 32",
+				     h->sha256.len);
 	if (h->total_size == 0)
 		return hv_status_set(st, HV_INVALID_ARGUMENT, "load-image: total_size is 0");
 	if (resolve_vm(u->ag, h->vm, &u->slot, u->label, sizeof u->label, st) != 0)
@@ -72,7 +74,8 @@ static int check_header(struct upload *u, struct hv_status *st)
 		return -1;
 	if (h->total_size > size)
 		return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
-				     "load-image %s: %" PRIu64 " bytes do not fit the %" PRIu64 "-byte image staging area",
+				     "load-image %s: %" PRIu64 " bytes do not fit the %" PRIu64
+				     "-byte image staging area",
 				     u->label, h->total_size, size);
 	u->stage_off = (size - h->total_size) & ~(STAGE_ALIGN - 1);
 	return 0;
@@ -96,14 +99,15 @@ static int receive(struct upload *u, struct rpc_stream *s, uint8_t digest[32], s
 		const Hvmgr__V1__LoadImageRequest *r = (const Hvmgr__V1__LoadImageRequest *)m;
 		if (r->part_case != HVMGR__V1__LOAD_IMAGE_REQUEST__PART_DATA) {
 			hv_status_set(st, HV_INVALID_ARGUMENT,
-				      "load-image %s: only the first message may be a header; message after byte %" PRIu64 " is not data",
+				      "load-image %s: only the first message may be a header; message after byte %" PRIu64
+				      " is not data",
 				      u->label, u->received);
 		} else if (r->data.len > u->hdr->total_size - u->received) {
 			hv_status_set(st, HV_INVALID_ARGUMENT,
-				      "load-image %s: more bytes than the declared total_size %" PRIu64, u->label,
-				      u->hdr->total_size);
-		} else if (hvlink_staging_write(u->ag->link, u->stage_off + u->received, r->data.data, r->data.len,
-						st) == 0) {
+				      "load-image %s: more bytes than the declared total_size %" PRIu64,
+				      u->label, u->hdr->total_size);
+		} else if (hvlink_staging_write(u->ag->link, u->stage_off + u->received,
+						r->data.data, r->data.len, st) == 0) {
 			mbedtls_sha256_update_ret(&sha, r->data.data, r->data.len);
 			u->received += r->data.len;
 			protobuf_c_message_free_unpacked(m, NULL);
@@ -114,8 +118,9 @@ static int receive(struct upload *u, struct rpc_stream *s, uint8_t digest[32], s
 	}
 	if (u->received != u->hdr->total_size) {
 		hv_status_set(st, HV_INVALID_ARGUMENT,
-			      "load-image %s: the stream ended after %" PRIu64 " of the declared %" PRIu64 " bytes", u->label,
-			      u->received, u->hdr->total_size);
+			      "load-image %s: the stream ended after %" PRIu64
+			      " of the declared %" PRIu64 " bytes",
+			      u->label, u->received, u->hdr->total_size);
 		goto out;
 	}
 	mbedtls_sha256_finish_ret(&sha, digest);
@@ -138,8 +143,10 @@ static int load(struct upload *u, struct hv_status *st)
 	/* The VM may have been undefined and its id reused during the upload. */
 	if (hvlink_read_slot(u->ag->link, u->slot.id, &now, st) != 0)
 		goto out;
-	if (!now.defined || memcmp(now.uuid, u->slot.uuid, 16) != 0 || strcmp(now.name, u->slot.name) != 0) {
-		hv_status_set(st, HV_NOT_FOUND, "load-image %s: the VM was undefined during the upload", u->label);
+	if (!now.defined || memcmp(now.uuid, u->slot.uuid, 16) != 0 ||
+	    strcmp(now.name, u->slot.name) != 0) {
+		hv_status_set(st, HV_NOT_FOUND,
+			      "load-image %s: the VM was undefined during the upload", u->label);
 		goto out;
 	}
 	struct hvlink_cmd c = { .cmd = HVM_CMD_LOAD_IMAGE, .vm_id = u->slot.id };
@@ -166,19 +173,21 @@ void svc_load_image(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 
 	snprintf(args, sizeof args, "(no header)");
 	if (req->part_case != HVMGR__V1__LOAD_IMAGE_REQUEST__PART_HEADER || !req->header) {
-		hv_status_set(st, HV_INVALID_ARGUMENT, "load-image: the first message must be the header (VM, image_index, total_size, sha256)");
+		hv_status_set(st, HV_INVALID_ARGUMENT,
+			      "load-image: the first message must be the header (VM, image_index, total_size, sha256)");
 		goto audit;
 	}
 	u.hdr = req->header;
 	audit_selector(u.hdr->vm, sel, sizeof sel);
 	if (u.hdr->sha256.len == 32)
 		hex32(u.hdr->sha256.data, want);
-	snprintf(args, sizeof args, "%s image_index=%u size=%" PRIu64 " sha256=%s", sel, u.hdr->image_index,
-		 u.hdr->total_size, want[0] ? want : "(malformed)");
+	snprintf(args, sizeof args, "%s image_index=%u size=%" PRIu64 " sha256=%s", sel,
+		 u.hdr->image_index, u.hdr->total_size, want[0] ? want : "(malformed)");
 	if (check_header(&u, st) != 0)
 		goto audit;
 	if (__atomic_exchange_n(&ag->staging_busy, 1, __ATOMIC_ACQ_REL) != 0) {
-		hv_status_set(st, HV_ABORTED, "load-image %s: another image upload is using the staging area; try again",
+		hv_status_set(st, HV_ABORTED,
+			      "load-image %s: another image upload is using the staging area; try again",
 			      u.label);
 		goto audit;
 	}
@@ -189,18 +198,21 @@ void svc_load_image(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	if (memcmp(digest, u.hdr->sha256.data, 32) != 0) {
 		hex32(digest, got);
 		hv_status_set(st, HV_INVALID_ARGUMENT,
-			      "load-image %s: the %" PRIu64 " bytes received have SHA-256 %s, not the declared %s; not passed to hv-core",
+			      "load-image %s: the %" PRIu64
+			      " bytes received have SHA-256 %s, not the declared %s; not passed to hv-core",
 			      u.label, u.received, got, want);
 		goto audit;
 	}
 	if (load(&u, st) != 0)
 		goto audit;
-	log_info("load-image %s: image %u, %" PRIu64 " bytes loaded", u.label, u.hdr->image_index, u.received);
+	log_info("load-image %s: image %u, %" PRIu64 " bytes loaded", u.label, u.hdr->image_index,
+		 u.received);
 
 	Hvmgr__V1__LoadImageResponse resp = HVMGR__V1__LOAD_IMAGE_RESPONSE__INIT;
 	struct hvm_vm_slot after;
 	struct vm_msg vm;
-	if (hvlink_read_slot(ag->link, u.slot.id, &after, st) == 0 && vm_msg_merged(ag, &vm, &after, st) == 0) {
+	if (hvlink_read_slot(ag->link, u.slot.id, &after, st) == 0 &&
+	    vm_msg_merged(ag, &vm, &after, st) == 0) {
 		resp.vm = &vm.vm;
 		resp.bytes = u.received;
 		if (rpc_stream_send(s, &resp.base, st) == 0)

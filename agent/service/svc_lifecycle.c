@@ -61,7 +61,8 @@ static void answer_vm(struct agent *ag, uint32_t id, int define, struct rpc_resu
 	struct hvm_vm_slot after;
 	struct vm_msg vm;
 
-	if (hvlink_read_slot(ag->link, id, &after, &res->st) != 0 || vm_msg_merged(ag, &vm, &after, &res->st) != 0)
+	if (hvlink_read_slot(ag->link, id, &after, &res->st) != 0 ||
+	    vm_msg_merged(ag, &vm, &after, &res->st) != 0)
 		return;
 	if (define) {
 		Hvmgr__V1__DefineResponse resp = HVMGR__V1__DEFINE_RESPONSE__INIT;
@@ -83,8 +84,8 @@ static void answer_undefined(struct rpc_result *res)
 /* A VM the store holds and hv-core lacks: Undefine forgets it, Start defines
  * it from its latest revision first (virsh starts inactive domains the same
  * way). 1 when handled (res set), 0 when the store lacks it too. */
-static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd, uint32_t *id,
-		       struct rpc_result *res)
+static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd,
+		       uint32_t *id, struct rpc_result *res)
 {
 	struct store_vm v;
 	struct store_err e;
@@ -93,7 +94,8 @@ static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint3
 	uint32_t rev;
 
 	if ((cmd != HVM_CMD_START && cmd != HVM_CMD_UNDEFINE) || !sel ||
-	    sel->by_case == HVMGR__V1__VM_SELECTOR__BY_ID || resolve_stored(ag, sel, &v, label, sizeof label, &st) != 0)
+	    sel->by_case == HVMGR__V1__VM_SELECTOR__BY_ID ||
+	    resolve_stored(ag, sel, &v, label, sizeof label, &st) != 0)
 		return 0;
 	if (cmd == HVM_CMD_UNDEFINE) {
 		if (store_vm_delete(ag->store, v.name, &e) != STORE_OK) {
@@ -104,7 +106,8 @@ static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint3
 		answer_undefined(res);
 		return 1;
 	}
-	enum core_result rc = reconcile_define_stored(ag->link, ag->store, v.name, id, &rev, &res->st);
+	enum core_result rc =
+		reconcile_define_stored(ag->link, ag->store, v.name, id, &rev, &res->st);
 	if (rc != CORE_OK) {
 		hv_status_prefix(&res->st, "start '%s' (defined in the store only): ", v.name);
 		return 1;
@@ -113,8 +116,8 @@ static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint3
 	return -1; /* defined: go on with the command on *id */
 }
 
-static void lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd, const char *verb,
-			     uint64_t arg0, struct rpc_result *res)
+static void lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd,
+			     const char *verb, uint64_t arg0, struct rpc_result *res)
 {
 	struct hvm_vm_slot slot;
 	struct store_vm v;
@@ -154,8 +157,10 @@ static void lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel,
 		log_info("%s", res->st.msg);
 		/* A definite refusal changed nothing: neither does the store.
 		 * Without an answer the wish stays recorded for reconciliation. */
-		if (rc == CORE_REFUSED && changed && store_vm_set_desired(ag->store, v.name, prev, &e) != STORE_OK)
-			log_error("%s: cannot restore the desired state %s: %s", what, store_vm_state_name(prev), e.msg);
+		if (rc == CORE_REFUSED && changed &&
+		    store_vm_set_desired(ag->store, v.name, prev, &e) != STORE_OK)
+			log_error("%s: cannot restore the desired state %s: %s", what,
+				  store_vm_state_name(prev), e.msg);
 		return;
 	}
 	log_info("%s: done", what);
@@ -180,7 +185,8 @@ static void lifecycle(const struct rpc_call_ctx *ctx, const Hvmgr__V1__VmSelecto
 
 	audit_selector(sel, args, sizeof args);
 	if (cmd == HVM_CMD_SHUTDOWN)
-		snprintf(args + strlen(args), sizeof args - strlen(args), " timeout_ms=%" PRIu64, arg0);
+		snprintf(args + strlen(args), sizeof args - strlen(args), " timeout_ms=%" PRIu64,
+			 arg0);
 	if (agent_op_enter(ag, hvlink_cmd_name(cmd), &res->st) == 0) {
 		lifecycle_locked(ag, sel, cmd, verb, arg0, res);
 		agent_op_leave(ag);
@@ -224,17 +230,21 @@ static void restore_previous(struct agent *ag, const char *name, uint32_t prev_r
 	struct hv_status st;
 	uint32_t rev, id;
 
-	if (prev_rev && store_config_rollback(ag->store, name, prev_rev, "hv-agent", &rev, &e) != STORE_OK) {
-		log_error("define '%s': cannot store revision %u again after the refusal: %s", name, prev_rev, e.msg);
+	if (prev_rev &&
+	    store_config_rollback(ag->store, name, prev_rev, "hv-agent", &rev, &e) != STORE_OK) {
+		log_error("define '%s': cannot store revision %u again after the refusal: %s", name,
+			  prev_rev, e.msg);
 		return;
 	}
-	if (was_defined && reconcile_define_stored(ag->link, ag->store, name, &id, &rev, &st) != CORE_OK)
+	if (was_defined &&
+	    reconcile_define_stored(ag->link, ag->store, name, &id, &rev, &st) != CORE_OK)
 		log_error("define '%s': cannot define the previous configuration again: %s (reconciliation retries)",
 			  name, st.msg);
 }
 
-int agent_set_config(struct agent *ag, const char *name, const void *blob, size_t len, uint32_t rollback_of,
-		     const char *author, uint32_t *rev_out, uint32_t *id_out, struct hv_status *st)
+int agent_set_config(struct agent *ag, const char *name, const void *blob, size_t len,
+		     uint32_t rollback_of, const char *author, uint32_t *rev_out, uint32_t *id_out,
+		     struct hv_status *st)
 {
 	struct hvm_vm_slot slot;
 	struct store_vm v;
@@ -253,15 +263,17 @@ int agent_set_config(struct agent *ag, const char *name, const void *blob, size_
 	if (in_core) {
 		if (slot.state != HVM_VM_SHUTOFF && slot.state != HVM_VM_CRASHED)
 			return hv_status_set(st, HV_FAILED_PRECONDITION,
-					     "%s: the VM is %s; shut it off before changing its configuration", what,
-					     reconcile_state_name(slot.state));
+					     "%s: the VM is %s; shut it off before changing its configuration",
+					     what, reconcile_state_name(slot.state));
 		/* hv-core first: a crash before the new revision is stored
 		 * leaves the old one for reconciliation to define again. */
 		if (core_cmd(ag->link, HVM_CMD_UNDEFINE, slot.id, 0, what, st) != CORE_OK)
 			return -1;
 	}
-	enum store_status s = rollback_of ? store_config_rollback(ag->store, name, rollback_of, author, rev_out, &e)
-					  : store_config_add(ag->store, name, blob, len, author, rev_out, &e);
+	enum store_status s =
+		rollback_of
+			? store_config_rollback(ag->store, name, rollback_of, author, rev_out, &e)
+			: store_config_add(ag->store, name, blob, len, author, rev_out, &e);
 	if (s != STORE_OK) {
 		status_from_store(st, &e, "%s: store", what);
 		if (in_core)
@@ -300,12 +312,12 @@ static void define_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__Defin
 		/* A new configuration for a VM hv-agent already holds. */
 		if (bid->uuid[0] && strcmp(bid->uuid, v.uuid) != 0) {
 			rpc_result_error(res, HV_INVALID_ARGUMENT,
-					 "%s: the configuration's uuid %s differs from the VM's uuid %s", what,
-					 bid->uuid, v.uuid);
+					 "%s: the configuration's uuid %s differs from the VM's uuid %s",
+					 what, bid->uuid, v.uuid);
 			return;
 		}
-		if (agent_set_config(ag, bid->name, req->config_dtb.data, req->config_dtb.len, 0, caller.name, &rev,
-				     &id, &res->st) == 0)
+		if (agent_set_config(ag, bid->name, req->config_dtb.data, req->config_dtb.len, 0,
+				     caller.name, &rev, &id, &res->st) == 0)
 			answer_vm(ag, id, 1, res);
 		return;
 	case STORE_ENOTFOUND:
@@ -336,13 +348,14 @@ static void define_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__Defin
 		status_from_store(&res->st, &e, "%s: store", what);
 		return;
 	}
-	if (store_config_add(ag->store, bid->name, req->config_dtb.data, req->config_dtb.len, caller.name, &rev,
-			     &e) != STORE_OK) {
+	if (store_config_add(ag->store, bid->name, req->config_dtb.data, req->config_dtb.len,
+			     caller.name, &rev, &e) != STORE_OK) {
 		status_from_store(&res->st, &e, "%s: store", what);
 		store_vm_delete(ag->store, bid->name, &e);
 		return;
 	}
-	enum core_result rc = reconcile_define_stored(ag->link, ag->store, bid->name, &id, &rev, &res->st);
+	enum core_result rc =
+		reconcile_define_stored(ag->link, ag->store, bid->name, &id, &rev, &res->st);
 	if (rc == CORE_REFUSED) {
 		log_info("%s refused: %s", what, res->st.msg);
 		if (store_vm_delete(ag->store, bid->name, &e) != STORE_OK)

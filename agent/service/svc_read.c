@@ -163,8 +163,8 @@ static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const s
  * command hv-core runs (MGMT-111), never for state changes queued behind it.
  * 1 = record in *out, 0 = the VM is gone (E_BAD_VM: undefined meanwhile;
  * only when `gone_ok`), -1 = error in st. */
-static int stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok, struct hvm_stats *out,
-		       struct hv_status *st)
+static int stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
+		       struct hvm_stats *out, struct hv_status *st)
 {
 	struct hvlink_cmd c = { .cmd = HVM_CMD_GET_STATS, .vm_id = id };
 	struct hvlink_reply rep;
@@ -221,7 +221,8 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 		snprintf(vlabel, sizeof vlabel, "'%.*s'", (int)HVM_NAME_LEN, slots[i].name);
 		/* A VM undefined between the slot read and its GET_STATS is left
 		 * out of a listing; a VM the caller named is an error. */
-		int rc = stats_fetch(ag, slots[i].id, req->vm ? label : vlabel, !req->vm, &rec, &res->st);
+		int rc = stats_fetch(ag, slots[i].id, req->vm ? label : vlabel, !req->vm, &rec,
+				     &res->st);
 		if (rc < 0)
 			goto out;
 		if (rc == 0)
@@ -266,8 +267,8 @@ void svc_get_console(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, 
 		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	if (hvlink_read_console(ag->link, slot.id, req->from_position, buf, cap, &n, &start, &next, &lost,
-				&res->st) == 0) {
+	if (hvlink_read_console(ag->link, slot.id, req->from_position, buf, cap, &n, &start, &next,
+				&lost, &res->st) == 0) {
 		resp.data.data = buf;
 		resp.data.len = n;
 		resp.start_position = start;

@@ -16,9 +16,12 @@
 static Hvmgr__V1__VmState desired_to_proto(enum store_vm_state d)
 {
 	switch (d) {
-	case STORE_VM_RUNNING: return HVMGR__V1__VM_STATE__VM_STATE_RUNNING;
-	case STORE_VM_PAUSED: return HVMGR__V1__VM_STATE__VM_STATE_PAUSED;
-	case STORE_VM_STOPPED: break;
+	case STORE_VM_RUNNING:
+		return HVMGR__V1__VM_STATE__VM_STATE_RUNNING;
+	case STORE_VM_PAUSED:
+		return HVMGR__V1__VM_STATE__VM_STATE_PAUSED;
+	case STORE_VM_STOPPED:
+		break;
 	}
 	return HVMGR__V1__VM_STATE__VM_STATE_SHUTOFF;
 }
@@ -56,7 +59,8 @@ void vm_msg_from_stored(struct agent *ag, struct vm_msg *m, const struct store_v
 	vm_msg_apply_store(m, v);
 }
 
-int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct store_vm *out, struct hv_status *st)
+int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct store_vm *out,
+		      struct hv_status *st)
 {
 	struct store_err e;
 	char u[HV_UUID_STR_LEN];
@@ -77,7 +81,8 @@ int store_vm_for_slot(struct agent *ag, const struct hvm_vm_slot *s, struct stor
 	return strcmp(u, out->uuid) == 0;
 }
 
-int vm_msg_merged(struct agent *ag, struct vm_msg *m, const struct hvm_vm_slot *s, struct hv_status *st)
+int vm_msg_merged(struct agent *ag, struct vm_msg *m, const struct hvm_vm_slot *s,
+		  struct hv_status *st)
 {
 	struct store_vm v;
 
@@ -90,8 +95,8 @@ int vm_msg_merged(struct agent *ag, struct vm_msg *m, const struct hvm_vm_slot *
 	return 0;
 }
 
-int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct store_vm *out, char *label,
-		   size_t label_len, struct hv_status *st)
+int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct store_vm *out,
+		   char *label, size_t label_len, struct hv_status *st)
 {
 	struct store_err e;
 	struct hvm_vm_slot slot;
@@ -135,7 +140,8 @@ int resolve_stored(struct agent *ag, const Hvmgr__V1__VmSelector *sel, struct st
 		break;
 	}
 	default:
-		return hv_status_set(st, HV_INVALID_ARGUMENT, "unknown VM selector %d", (int)sel->by_case);
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "unknown VM selector %d",
+				     (int)sel->by_case);
 	}
 	return hv_status_set(st, HV_NOT_FOUND, "hv-agent holds no configuration for VM %s", label);
 }

@@ -47,8 +47,7 @@ void hv_main(uint64_t dtb)
 	       platform.ncpus, (unsigned long)platform.ram_base, (unsigned long)platform.ram_size,
 	       (unsigned long)platform.gicd, (unsigned long)platform.gicr,
 	       (unsigned long)platform.uart);
-	if (platform.ram_base > HV_IMAGE_BASE ||
-	    platform.ram_base + platform.ram_size < HV_GUEST_BASE)
+	if (platform.ram_base > HV_IMAGE_BASE || platform.ram_base + platform.ram_size < HV_GUEST_BASE)
 		hv_panic("RAM 0x%lx+0x%lx does not cover hv-core's memory map",
 			 (unsigned long)platform.ram_base, (unsigned long)platform.ram_size);
 
@@ -67,7 +66,8 @@ void hv_main(uint64_t dtb)
 	bootcfg_start();
 
 	mgmt_set_ready();
-	hv_log("ready: management region at 0x%lx, %u VM(s)", (unsigned long)HV_MGMT_BASE, vm_count());
+	hv_log("ready: management region at 0x%lx, %u VM(s)", (unsigned long)HV_MGMT_BASE,
+	       vm_count());
 
 	uint64_t period = timer_ns_to_count(SERVICE_TICK_NS);
 	uint64_t next = timer_count() + period;

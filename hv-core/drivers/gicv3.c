@@ -6,28 +6,28 @@
 #include "gicv3.h"
 #include "sysregs.h"
 
-#define GICD_CTLR      0x0000
-#define GICD_TYPER     0x0004
+#define GICD_CTLR 0x0000
+#define GICD_TYPER 0x0004
 #define GICD_ISENABLER 0x0100
 #define GICD_ICENABLER 0x0180
-#define GICD_ISPENDR   0x0200
-#define GICD_IGROUPR   0x0080
+#define GICD_ISPENDR 0x0200
+#define GICD_IGROUPR 0x0080
 #define GICD_IPRIORITYR 0x0400
-#define GICD_IROUTER   0x6000
-#define GICD_CTLR_RWP  (1u << 31)
-#define GICD_CTLR_ARE  (1u << 4)
-#define GICD_CTLR_G1   (1u << 1)
-#define GICR_TYPER     0x0008
-#define GICR_WAKER     0x0014
-#define GICR_SGI       0x10000
-#define GICR_IGROUPR0  (GICR_SGI + 0x0080)
+#define GICD_IROUTER 0x6000
+#define GICD_CTLR_RWP (1u << 31)
+#define GICD_CTLR_ARE (1u << 4)
+#define GICD_CTLR_G1 (1u << 1)
+#define GICR_TYPER 0x0008
+#define GICR_WAKER 0x0014
+#define GICR_SGI 0x10000
+#define GICR_IGROUPR0 (GICR_SGI + 0x0080)
 #define GICR_ISENABLER0 (GICR_SGI + 0x0100)
 #define GICR_ICENABLER0 (GICR_SGI + 0x0180)
 #define GICR_IPRIORITYR (GICR_SGI + 0x0400)
-#define WAKER_PS       (1u << 1)
-#define WAKER_CA       (1u << 2)
-#define TYPER_LAST     (1ull << 4)
-#define GICR_FRAME     0x20000
+#define WAKER_PS (1u << 1)
+#define WAKER_CA (1u << 2)
+#define TYPER_LAST (1ull << 4)
+#define GICR_FRAME 0x20000
 
 static uint64_t gicd_base, gicr_base, gicr_len;
 
@@ -89,9 +89,9 @@ int gicv3_init_cpu(uint64_t mpidr)
 	/* ICC_SRE_EL2: SRE | Enable (EL1 uses the system register interface too) */
 	write_sysreg(S3_4_C12_C9_5, 0x9);
 	isb();
-	write_sysreg(S3_0_C4_C6_0, 0xFF);   /* ICC_PMR_EL1: let every priority through */
+	write_sysreg(S3_0_C4_C6_0, 0xFF);      /* ICC_PMR_EL1: let every priority through */
 	write_sysreg(S3_0_C12_C12_4, 1u << 1); /* ICC_CTLR_EL1.EOImode = 1: split drop/deactivate */
-	write_sysreg(S3_0_C12_C12_7, 1);    /* ICC_IGRPEN1_EL1 */
+	write_sysreg(S3_0_C12_C12_7, 1);       /* ICC_IGRPEN1_EL1 */
 	isb();
 	gicv3_vcpu_if_reset();
 	return 0;
@@ -167,7 +167,8 @@ void gicv3_eoi(uint32_t intid)
 void gicv3_send_sgi(uint64_t mpidr, unsigned intid)
 {
 	uint64_t v = ((mpidr >> 32) & 0xFF) << 48 | ((mpidr >> 16) & 0xFF) << 32 |
-		     (uint64_t)(intid & 0xF) << 24 | ((mpidr >> 8) & 0xFF) << 16 | (1ull << (mpidr & 0xF));
+		     (uint64_t)(intid & 0xF) << 24 | ((mpidr >> 8) & 0xFF) << 16 |
+		     (1ull << (mpidr & 0xF));
 	dsb(ish);
 	write_sysreg(S3_0_C12_C11_5, v); /* ICC_SGI1R_EL1 */
 	isb();
@@ -183,62 +184,130 @@ unsigned gicv3_lr_count(void)
 uint64_t gicv3_read_lr(unsigned n)
 {
 	switch (n) {
-	case 0: return read_sysreg(S3_4_C12_C12_0);
-	case 1: return read_sysreg(S3_4_C12_C12_1);
-	case 2: return read_sysreg(S3_4_C12_C12_2);
-	case 3: return read_sysreg(S3_4_C12_C12_3);
-	case 4: return read_sysreg(S3_4_C12_C12_4);
-	case 5: return read_sysreg(S3_4_C12_C12_5);
-	case 6: return read_sysreg(S3_4_C12_C12_6);
-	case 7: return read_sysreg(S3_4_C12_C12_7);
-	case 8: return read_sysreg(S3_4_C12_C13_0);
-	case 9: return read_sysreg(S3_4_C12_C13_1);
-	case 10: return read_sysreg(S3_4_C12_C13_2);
-	case 11: return read_sysreg(S3_4_C12_C13_3);
-	case 12: return read_sysreg(S3_4_C12_C13_4);
-	case 13: return read_sysreg(S3_4_C12_C13_5);
-	case 14: return read_sysreg(S3_4_C12_C13_6);
-	case 15: return read_sysreg(S3_4_C12_C13_7);
-	default: return 0;
+	case 0:
+		return read_sysreg(S3_4_C12_C12_0);
+	case 1:
+		return read_sysreg(S3_4_C12_C12_1);
+	case 2:
+		return read_sysreg(S3_4_C12_C12_2);
+	case 3:
+		return read_sysreg(S3_4_C12_C12_3);
+	case 4:
+		return read_sysreg(S3_4_C12_C12_4);
+	case 5:
+		return read_sysreg(S3_4_C12_C12_5);
+	case 6:
+		return read_sysreg(S3_4_C12_C12_6);
+	case 7:
+		return read_sysreg(S3_4_C12_C12_7);
+	case 8:
+		return read_sysreg(S3_4_C12_C13_0);
+	case 9:
+		return read_sysreg(S3_4_C12_C13_1);
+	case 10:
+		return read_sysreg(S3_4_C12_C13_2);
+	case 11:
+		return read_sysreg(S3_4_C12_C13_3);
+	case 12:
+		return read_sysreg(S3_4_C12_C13_4);
+	case 13:
+		return read_sysreg(S3_4_C12_C13_5);
+	case 14:
+		return read_sysreg(S3_4_C12_C13_6);
+	case 15:
+		return read_sysreg(S3_4_C12_C13_7);
+	default:
+		return 0;
 	}
 }
 
 void gicv3_write_lr(unsigned n, uint64_t v)
 {
 	switch (n) {
-	case 0: write_sysreg(S3_4_C12_C12_0, v); break;
-	case 1: write_sysreg(S3_4_C12_C12_1, v); break;
-	case 2: write_sysreg(S3_4_C12_C12_2, v); break;
-	case 3: write_sysreg(S3_4_C12_C12_3, v); break;
-	case 4: write_sysreg(S3_4_C12_C12_4, v); break;
-	case 5: write_sysreg(S3_4_C12_C12_5, v); break;
-	case 6: write_sysreg(S3_4_C12_C12_6, v); break;
-	case 7: write_sysreg(S3_4_C12_C12_7, v); break;
-	case 8: write_sysreg(S3_4_C12_C13_0, v); break;
-	case 9: write_sysreg(S3_4_C12_C13_1, v); break;
-	case 10: write_sysreg(S3_4_C12_C13_2, v); break;
-	case 11: write_sysreg(S3_4_C12_C13_3, v); break;
-	case 12: write_sysreg(S3_4_C12_C13_4, v); break;
-	case 13: write_sysreg(S3_4_C12_C13_5, v); break;
-	case 14: write_sysreg(S3_4_C12_C13_6, v); break;
-	case 15: write_sysreg(S3_4_C12_C13_7, v); break;
-	default: break;
+	case 0:
+		write_sysreg(S3_4_C12_C12_0, v);
+		break;
+	case 1:
+		write_sysreg(S3_4_C12_C12_1, v);
+		break;
+	case 2:
+		write_sysreg(S3_4_C12_C12_2, v);
+		break;
+	case 3:
+		write_sysreg(S3_4_C12_C12_3, v);
+		break;
+	case 4:
+		write_sysreg(S3_4_C12_C12_4, v);
+		break;
+	case 5:
+		write_sysreg(S3_4_C12_C12_5, v);
+		break;
+	case 6:
+		write_sysreg(S3_4_C12_C12_6, v);
+		break;
+	case 7:
+		write_sysreg(S3_4_C12_C12_7, v);
+		break;
+	case 8:
+		write_sysreg(S3_4_C12_C13_0, v);
+		break;
+	case 9:
+		write_sysreg(S3_4_C12_C13_1, v);
+		break;
+	case 10:
+		write_sysreg(S3_4_C12_C13_2, v);
+		break;
+	case 11:
+		write_sysreg(S3_4_C12_C13_3, v);
+		break;
+	case 12:
+		write_sysreg(S3_4_C12_C13_4, v);
+		break;
+	case 13:
+		write_sysreg(S3_4_C12_C13_5, v);
+		break;
+	case 14:
+		write_sysreg(S3_4_C12_C13_6, v);
+		break;
+	case 15:
+		write_sysreg(S3_4_C12_C13_7, v);
+		break;
+	default:
+		break;
 	}
 }
 
-uint64_t gicv3_read_ich_hcr(void) { return read_sysreg(S3_4_C12_C11_0); }
-void gicv3_write_ich_hcr(uint64_t v) { write_sysreg(S3_4_C12_C11_0, v); isb(); }
-uint64_t gicv3_read_ich_misr(void) { return read_sysreg(S3_4_C12_C11_2); }
-uint64_t gicv3_read_ich_elrsr(void) { return read_sysreg(S3_4_C12_C11_5); }
-void gicv3_write_ich_vmcr(uint64_t v) { write_sysreg(S3_4_C12_C11_7, v); isb(); }
+uint64_t gicv3_read_ich_hcr(void)
+{
+	return read_sysreg(S3_4_C12_C11_0);
+}
+void gicv3_write_ich_hcr(uint64_t v)
+{
+	write_sysreg(S3_4_C12_C11_0, v);
+	isb();
+}
+uint64_t gicv3_read_ich_misr(void)
+{
+	return read_sysreg(S3_4_C12_C11_2);
+}
+uint64_t gicv3_read_ich_elrsr(void)
+{
+	return read_sysreg(S3_4_C12_C11_5);
+}
+void gicv3_write_ich_vmcr(uint64_t v)
+{
+	write_sysreg(S3_4_C12_C11_7, v);
+	isb();
+}
 
 void gicv3_vcpu_if_reset(void)
 {
 	write_sysreg(S3_4_C12_C11_0, 0); /* ICH_HCR_EL2 */
 	for (unsigned n = 0; n < gicv3_lr_count(); n++)
 		gicv3_write_lr(n, 0);
-	unsigned apr = 1u << (((read_sysreg(S3_4_C12_C11_1) >> 29) & 7) + 1 > 5 ?
-			      (((read_sysreg(S3_4_C12_C11_1) >> 29) & 7) + 1 - 5) : 0);
+	unsigned apr = 1u << (((read_sysreg(S3_4_C12_C11_1) >> 29) & 7) + 1 > 5
+				      ? (((read_sysreg(S3_4_C12_C11_1) >> 29) & 7) + 1 - 5)
+				      : 0);
 	/* ICH_AP0R<n>/AP1R<n>: 1, 2 or 4 registers by the number of priority bits */
 	write_sysreg(S3_4_C12_C8_0, 0);
 	write_sysreg(S3_4_C12_C9_0, 0);

@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 #define GIC_INTID_HYP_TIMER 26
-#define GIC_INTID_VTIMER    27
-#define GIC_INTID_MAINT     25
-#define GIC_INTID_SPURIOUS  1023
+#define GIC_INTID_VTIMER 27
+#define GIC_INTID_MAINT 25
+#define GIC_INTID_SPURIOUS 1023
 
 /* Returns 0, or -1 when no redistributor matches this CPU's MPIDR. */
 int gicv3_init_dist(uint64_t gicd, uint64_t gicr, uint64_t gicr_size);
@@ -39,16 +39,16 @@ void gicv3_deactivate(uint32_t intid);
 void gicv3_send_sgi(uint64_t mpidr, unsigned intid);
 
 /* Virtual CPU interface (EL2 view), Arm IHI 0069 chapter 12 */
-#define ICH_HCR_EN      (1ull << 0)
-#define ICH_HCR_UIE     (1ull << 1)
-#define ICH_MISR_EOI    (1ull << 0)
-#define ICH_MISR_U      (1ull << 1)
-#define ICH_LR_STATE_P  (1ull << 62)
-#define ICH_LR_STATE_A  (1ull << 63)
-#define ICH_LR_STATE    (3ull << 62)
-#define ICH_LR_HW       (1ull << 61)
-#define ICH_LR_GROUP1   (1ull << 60)
-#define ICH_LR_EOI      (1ull << 41)
+#define ICH_HCR_EN (1ull << 0)
+#define ICH_HCR_UIE (1ull << 1)
+#define ICH_MISR_EOI (1ull << 0)
+#define ICH_MISR_U (1ull << 1)
+#define ICH_LR_STATE_P (1ull << 62)
+#define ICH_LR_STATE_A (1ull << 63)
+#define ICH_LR_STATE (3ull << 62)
+#define ICH_LR_HW (1ull << 61)
+#define ICH_LR_GROUP1 (1ull << 60)
+#define ICH_LR_EOI (1ull << 41)
 #define ICH_LR_PRIO_SHIFT 48
 #define ICH_LR_PINTID_SHIFT 32
 

@@ -26,7 +26,8 @@ void pl011_putc(char c)
 {
 	if (c == '\n')
 		pl011_putc('\r');
-	for (unsigned spin = 0; (*(volatile uint32_t *)(uart + UARTFR) & FR_TXFF) && spin < 1000000; spin++)
+	for (unsigned spin = 0; (*(volatile uint32_t *)(uart + UARTFR) & FR_TXFF) && spin < 1000000;
+	     spin++)
 		;
 	*(volatile uint32_t *)(uart + UARTDR) = (uint8_t)c;
 }

@@ -18,7 +18,10 @@ void timer_init(void)
 	boot_count = read_sysreg(cntpct_el0);
 }
 
-uint64_t timer_freq(void) { return freq; }
+uint64_t timer_freq(void)
+{
+	return freq;
+}
 
 uint64_t timer_count(void)
 {

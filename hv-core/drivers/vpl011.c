@@ -7,16 +7,16 @@
 #include "vm.h"
 #include "console.h"
 
-#define DR    0x000
-#define FR    0x018
-#define IBRD  0x024
-#define FBRD  0x028
+#define DR 0x000
+#define FR 0x018
+#define IBRD 0x024
+#define FBRD 0x028
 #define LCR_H 0x02C
-#define CR    0x030
-#define IFLS  0x034
-#define IMSC  0x038
-#define RIS   0x03C
-#define MIS   0x040
+#define CR 0x030
+#define IFLS 0x034
+#define IMSC 0x038
+#define RIS 0x03C
+#define MIS 0x040
 #define FR_RXFE (1u << 4)
 #define FR_TXFE (1u << 7)
 
@@ -37,14 +37,29 @@ void vpl011_write(struct vm *vm, uint64_t ipa, uint64_t val, unsigned bytes)
 {
 	struct vpl011 *u = &vm->uart;
 	switch (ipa - u->ipa) {
-	case DR:    console_putc(vm, (uint8_t)val); break;
-	case IBRD:  u->ibrd = (uint32_t)val; break;
-	case FBRD:  u->fbrd = (uint32_t)val; break;
-	case LCR_H: u->lcr = (uint32_t)val; break;
-	case CR:    u->cr = (uint32_t)val; break;
-	case IFLS:  u->ifls = (uint32_t)val; break;
-	case IMSC:  u->imsc = (uint32_t)val; break;
-	default:    break; /* other registers: writes ignored */
+	case DR:
+		console_putc(vm, (uint8_t)val);
+		break;
+	case IBRD:
+		u->ibrd = (uint32_t)val;
+		break;
+	case FBRD:
+		u->fbrd = (uint32_t)val;
+		break;
+	case LCR_H:
+		u->lcr = (uint32_t)val;
+		break;
+	case CR:
+		u->cr = (uint32_t)val;
+		break;
+	case IFLS:
+		u->ifls = (uint32_t)val;
+		break;
+	case IMSC:
+		u->imsc = (uint32_t)val;
+		break;
+	default:
+		break; /* other registers: writes ignored */
 	}
 }
 
@@ -53,13 +68,20 @@ uint64_t vpl011_read(struct vm *vm, uint64_t ipa, unsigned bytes)
 	struct vpl011 *u = &vm->uart;
 	uint64_t off = ipa - u->ipa;
 	switch (off) {
-	case FR:    return FR_TXFE | FR_RXFE; /* transmit always empty, nothing received */
-	case IBRD:  return u->ibrd;
-	case FBRD:  return u->fbrd;
-	case LCR_H: return u->lcr;
-	case CR:    return u->cr;
-	case IFLS:  return u->ifls;
-	case IMSC:  return u->imsc;
+	case FR:
+		return FR_TXFE | FR_RXFE; /* transmit always empty, nothing received */
+	case IBRD:
+		return u->ibrd;
+	case FBRD:
+		return u->fbrd;
+	case LCR_H:
+		return u->lcr;
+	case CR:
+		return u->cr;
+	case IFLS:
+		return u->ifls;
+	case IMSC:
+		return u->imsc;
 	default:
 		if (off >= 0xFE0 && off <= 0xFFC && (off & 3) == 0)
 			return ids[(off - 0xFE0) / 4];

@@ -21,31 +21,31 @@
 #define HVG_UID_W3 0x1C2D3E4Fu
 
 /* GABI-011: SMCCC function ids the hypervisor answers. */
-#define SMCCC_VERSION            0x80000000u
-#define SMCCC_ARCH_FEATURES      0x80000001u
-#define HVG_CALL_COUNT           0x8600FF00u
-#define HVG_CALL_UID             0x8600FF01u
-#define HVG_CALL_REVISION        0x8600FF03u
-#define SMCCC_NOT_SUPPORTED      (-1)
+#define SMCCC_VERSION 0x80000000u
+#define SMCCC_ARCH_FEATURES 0x80000001u
+#define HVG_CALL_COUNT 0x8600FF00u
+#define HVG_CALL_UID 0x8600FF01u
+#define HVG_CALL_REVISION 0x8600FF03u
+#define SMCCC_NOT_SUPPORTED (-1)
 
 /* GABI-030: hypercalls (SMC64/HVC64, vendor-specific hypervisor service, owner 6).
  * x0 = function id, x1.. = arguments; x0 = status on return (0 ok, <0 error). */
-#define HVG_HC_NULL         0xC6000000u /* no-op round trip                        */
-#define HVG_HC_COOP_PAGE    0xC6000001u /* x1 <- IPA of the cooperation page         */
-#define HVG_HC_DOORBELL     0xC6000002u /* x1 = channel id: ring the peer            */
+#define HVG_HC_NULL 0xC6000000u         /* no-op round trip                        */
+#define HVG_HC_COOP_PAGE 0xC6000001u    /* x1 <- IPA of the cooperation page         */
+#define HVG_HC_DOORBELL 0xC6000002u     /* x1 = channel id: ring the peer            */
 #define HVG_HC_FAULT_REPORT 0xC6000003u /* x1 = health/fault code: guest-detected    */
 #define HVG_HC_CONSOLE_PUTC 0xC6000004u /* x1 = byte: early console without a UART   */
-#define HVG_HC_COUNT        5u
+#define HVG_HC_COUNT 5u
 
-#define HVG_HC_E_INVALID   (-2) /* invalid parameter                               */
-#define HVG_HC_E_DENIED    (-3) /* not granted by the VM's configuration           */
+#define HVG_HC_E_INVALID (-2) /* invalid parameter                               */
+#define HVG_HC_E_DENIED (-3)  /* not granted by the VM's configuration           */
 
 /* GABI-020: the cooperation page, one 4 KiB page per VM, mapped read-write in
  * the guest. "hv" fields are written by hv-core only, "guest" fields by the guest
  * only. Magic "HVCP" as a little-endian u32. */
-#define HVG_COOP_MAGIC  0x50435648u
-#define HVG_COOP_MAJOR  1u
-#define HVG_COOP_MINOR  0u
+#define HVG_COOP_MAGIC 0x50435648u
+#define HVG_COOP_MAJOR 1u
+#define HVG_COOP_MINOR 0u
 
 enum hvg_guest_state {
 	HVG_GS_UNKNOWN = 0,
@@ -62,24 +62,24 @@ enum hvg_request {
 };
 
 struct hvg_coop_page {
-	uint32_t magic;            /* 0x00 hv: HVG_COOP_MAGIC                     */
-	uint16_t major;            /* 0x04 hv                                     */
-	uint16_t minor;            /* 0x06 hv                                     */
-	uint32_t size;             /* 0x08 hv: 4096                               */
-	uint32_t vm_id;            /* 0x0C hv                                     */
-	uint64_t heartbeat;        /* 0x10 guest: incremented while healthy       */
-	uint32_t guest_state;      /* 0x18 guest: enum hvg_guest_state            */
-	uint32_t health_code;      /* 0x1C guest: 0 healthy, else guest-defined   */
-	char     image_version[32];/* 0x20 guest: NUL-terminated version string   */
-	uint32_t hv_request;       /* 0x40 hv: enum hvg_request                   */
-	uint32_t hv_request_seq;   /* 0x44 hv: incremented with each request      */
-	uint32_t guest_ack_seq;    /* 0x48 guest: the hv_request_seq it accepted  */
-	uint32_t watchdog_ms;      /* 0x4C hv: heartbeat timeout, 0 = none        */
-	uint64_t hv_time_ns;       /* 0x50 hv: hypervisor uptime, refreshed       */
-	uint32_t doorbells[16];    /* 0x58 hv: per channel id, doorbells the peer
+	uint32_t magic;          /* 0x00 hv: HVG_COOP_MAGIC                     */
+	uint16_t major;          /* 0x04 hv                                     */
+	uint16_t minor;          /* 0x06 hv                                     */
+	uint32_t size;           /* 0x08 hv: 4096                               */
+	uint32_t vm_id;          /* 0x0C hv                                     */
+	uint64_t heartbeat;      /* 0x10 guest: incremented while healthy       */
+	uint32_t guest_state;    /* 0x18 guest: enum hvg_guest_state            */
+	uint32_t health_code;    /* 0x1C guest: 0 healthy, else guest-defined   */
+	char image_version[32];  /* 0x20 guest: NUL-terminated version string   */
+	uint32_t hv_request;     /* 0x40 hv: enum hvg_request                   */
+	uint32_t hv_request_seq; /* 0x44 hv: incremented with each request      */
+	uint32_t guest_ack_seq;  /* 0x48 guest: the hv_request_seq it accepted  */
+	uint32_t watchdog_ms;    /* 0x4C hv: heartbeat timeout, 0 = none        */
+	uint64_t hv_time_ns;     /* 0x50 hv: hypervisor uptime, refreshed       */
+	uint32_t doorbells[16];  /* 0x58 hv: per channel id, doorbells the peer
 	                              rang (wrapping count, GABI-032); taken from
 	                              reserved space, which read as zero before  */
-	uint8_t  _rsvd[4096 - 0x98];
+	uint8_t _rsvd[4096 - 0x98];
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L

@@ -26,22 +26,22 @@
  * physical address is published to the ServiceOS in the device tree hv-core hands
  * on: /reserved-memory/hv-mgmt@41000000, compatible "avirt,mgmt-v1". */
 #define HVM_DEFAULT_BASE 0x41000000ull
-#define HVM_REGION_SIZE  0x00100000u
+#define HVM_REGION_SIZE 0x00100000u
 
 /* MGMT-004: fixed offsets inside the region (also published in the register page). */
-#define HVM_OFF_REGS      0x00000u /* struct hvm_regs, 4 KiB                     */
-#define HVM_OFF_EVENTS    0x01000u /* struct hvm_event[HVM_EVENT_COUNT]          */
-#define HVM_OFF_SLOTS     0x04000u /* struct hvm_vm_slot[HVM_MAX_VMS]            */
-#define HVM_OFF_FAULTS    0x08000u /* struct hvm_fault[HVM_MAX_VMS]              */
-#define HVM_OFF_CONSOLES  0x10000u /* struct hvm_console[HVM_MAX_VMS]            */
-#define HVM_OFF_DATA      0x80000u /* command data area, HVM_DATA_SIZE bytes     */
+#define HVM_OFF_REGS 0x00000u     /* struct hvm_regs, 4 KiB                     */
+#define HVM_OFF_EVENTS 0x01000u   /* struct hvm_event[HVM_EVENT_COUNT]          */
+#define HVM_OFF_SLOTS 0x04000u    /* struct hvm_vm_slot[HVM_MAX_VMS]            */
+#define HVM_OFF_FAULTS 0x08000u   /* struct hvm_fault[HVM_MAX_VMS]              */
+#define HVM_OFF_CONSOLES 0x10000u /* struct hvm_console[HVM_MAX_VMS]            */
+#define HVM_OFF_DATA 0x80000u     /* command data area, HVM_DATA_SIZE bytes     */
 
-#define HVM_MAX_VMS       16u
-#define HVM_EVENT_COUNT   256u
-#define HVM_NAME_LEN      32u
-#define HVM_VERSION_LEN   32u
-#define HVM_CONSOLE_SIZE  (16u * 1024u - 64u) /* ring bytes; header makes it 16 KiB */
-#define HVM_DATA_SIZE     0x80000u
+#define HVM_MAX_VMS 16u
+#define HVM_EVENT_COUNT 256u
+#define HVM_NAME_LEN 32u
+#define HVM_VERSION_LEN 32u
+#define HVM_CONSOLE_SIZE (16u * 1024u - 64u) /* ring bytes; header makes it 16 KiB */
+#define HVM_DATA_SIZE 0x80000u
 
 /* MGMT-010: hypervisor states (hvm_regs.hv_state). */
 enum hvm_hv_state {
@@ -65,7 +65,7 @@ enum hvm_vm_state {
 #define HVM_ST(s) (1u << (s))
 #define HVM_ST_ACTIVE (HVM_ST(HVM_VM_RUNNING) | HVM_ST(HVM_VM_BLOCKED) | HVM_ST(HVM_VM_PAUSED))
 #define HVM_ST_STOPPED (HVM_ST(HVM_VM_SHUTOFF) | HVM_ST(HVM_VM_CRASHED))
-#define HVM_ST_ANY_DEFINED                                                                       \
+#define HVM_ST_ANY_DEFINED                                                                         \
 	(HVM_ST(HVM_VM_NOSTATE) | HVM_ST_ACTIVE | HVM_ST(HVM_VM_SHUTDOWN) | HVM_ST_STOPPED)
 
 /*
@@ -75,24 +75,24 @@ enum hvm_vm_state {
  * decoder, hv-agent's command names and the test double all read this list, so a
  * new command or a changed rule cannot leave one of them behind.
  */
-#define HVM_COMMAND_TABLE(X)                                                                     \
-	X(NOP, 0, 0, 0)                                                                          \
-	X(GET_INFO, 1, 0, 0)                                                                     \
-	X(LIST, 2, 0, 0)                                                                         \
-	X(DEFINE, 3, 0, 0)                                                                       \
-	X(UNDEFINE, 4, 1, HVM_ST_STOPPED)                                                        \
-	X(START, 5, 1, HVM_ST_STOPPED)                                                           \
-	X(SHUTDOWN, 6, 1, HVM_ST_ACTIVE)                                                         \
-	X(DESTROY, 7, 1, HVM_ST_ACTIVE | HVM_ST(HVM_VM_SHUTDOWN) | HVM_ST(HVM_VM_CRASHED))      \
-	/* REBOOT asks the guest, resets at arg[0] ms (MGMT-044) */                             \
-	X(REBOOT, 8, 1, HVM_ST(HVM_VM_RUNNING) | HVM_ST(HVM_VM_BLOCKED))                         \
-	X(RESET, 9, 1, HVM_ST_ACTIVE | HVM_ST(HVM_VM_CRASHED))                                   \
-	X(SUSPEND, 10, 1, HVM_ST(HVM_VM_RUNNING) | HVM_ST(HVM_VM_BLOCKED))                       \
-	X(RESUME, 11, 1, HVM_ST(HVM_VM_PAUSED))                                                  \
-	X(GET_STATS, 12, 1, HVM_ST_ANY_DEFINED)                                                  \
-	X(LOAD_IMAGE, 13, 1, HVM_ST_STOPPED)                                                     \
-	X(READ_CONSOLE, 14, 1, HVM_ST_ANY_DEFINED)                                               \
-	X(READ_FAULT, 15, 1, HVM_ST_ANY_DEFINED)                                                 \
+#define HVM_COMMAND_TABLE(X)                                                                       \
+	X(NOP, 0, 0, 0)                                                                            \
+	X(GET_INFO, 1, 0, 0)                                                                       \
+	X(LIST, 2, 0, 0)                                                                           \
+	X(DEFINE, 3, 0, 0)                                                                         \
+	X(UNDEFINE, 4, 1, HVM_ST_STOPPED)                                                          \
+	X(START, 5, 1, HVM_ST_STOPPED)                                                             \
+	X(SHUTDOWN, 6, 1, HVM_ST_ACTIVE)                                                           \
+	X(DESTROY, 7, 1, HVM_ST_ACTIVE | HVM_ST(HVM_VM_SHUTDOWN) | HVM_ST(HVM_VM_CRASHED))         \
+	/* REBOOT asks the guest, resets at arg[0] ms (MGMT-044) */                                \
+	X(REBOOT, 8, 1, HVM_ST(HVM_VM_RUNNING) | HVM_ST(HVM_VM_BLOCKED))                           \
+	X(RESET, 9, 1, HVM_ST_ACTIVE | HVM_ST(HVM_VM_CRASHED))                                     \
+	X(SUSPEND, 10, 1, HVM_ST(HVM_VM_RUNNING) | HVM_ST(HVM_VM_BLOCKED))                         \
+	X(RESUME, 11, 1, HVM_ST(HVM_VM_PAUSED))                                                    \
+	X(GET_STATS, 12, 1, HVM_ST_ANY_DEFINED)                                                    \
+	X(LOAD_IMAGE, 13, 1, HVM_ST_STOPPED)                                                       \
+	X(READ_CONSOLE, 14, 1, HVM_ST_ANY_DEFINED)                                                 \
+	X(READ_FAULT, 15, 1, HVM_ST_ANY_DEFINED)                                                   \
 	X(SELFTEST_RESULT, 16, 0, 0)
 
 /* MGMT-020: commands (hvm_regs.cmd). A libvirt subset by function (REQ-STD-02). */
@@ -107,7 +107,9 @@ enum hvm_cmd {
 static inline const char *hvm_cmd_name(uint32_t cmd)
 {
 	switch (cmd) {
-#define HVM_X_NAME(name, code, needs_vm, legal) case code: return #name;
+#define HVM_X_NAME(name, code, needs_vm, legal)                                                    \
+	case code:                                                                                 \
+		return #name;
 		HVM_COMMAND_TABLE(HVM_X_NAME)
 #undef HVM_X_NAME
 	}
@@ -119,7 +121,9 @@ static inline const char *hvm_cmd_name(uint32_t cmd)
 static inline int hvm_cmd_needs_vm(uint32_t cmd)
 {
 	switch (cmd) {
-#define HVM_X_NEEDS(name, code, needs_vm, legal) case code: return needs_vm;
+#define HVM_X_NEEDS(name, code, needs_vm, legal)                                                   \
+	case code:                                                                                 \
+		return needs_vm;
 		HVM_COMMAND_TABLE(HVM_X_NEEDS)
 #undef HVM_X_NEEDS
 	}
@@ -129,7 +133,9 @@ static inline int hvm_cmd_needs_vm(uint32_t cmd)
 static inline uint32_t hvm_cmd_legal_states(uint32_t cmd)
 {
 	switch (cmd) {
-#define HVM_X_LEGAL(name, code, needs_vm, legal) case code: return legal;
+#define HVM_X_LEGAL(name, code, needs_vm, legal)                                                   \
+	case code:                                                                                 \
+		return legal;
 		HVM_COMMAND_TABLE(HVM_X_LEGAL)
 #undef HVM_X_LEGAL
 	}
@@ -141,21 +147,21 @@ static inline uint32_t hvm_cmd_legal_states(uint32_t cmd)
 
 /* MGMT-030: status codes (hvm_regs.status). Each names one kind of refusal.
  * A row: X(NAME, code, meaning). */
-#define HVM_STATUS_TABLE(X)                                                                      \
-	X(OK, 0, "done")                                                                         \
-	X(E_UNKNOWN_CMD, 1, "command code not known or not supported")                          \
-	X(E_BAD_VM, 2, "VM id out of range or not defined")                                      \
-	X(E_STATE, 3, "command illegal in the VM's current state")                               \
-	X(E_BAD_CONFIG, 4, "configuration violates a rule of vm-config.md")                      \
-	X(E_OVERLAP, 5, "memory overlaps another VM or the hypervisor")                          \
-	X(E_CPU, 6, "CPU absent, over-committed or reserved for safety")                         \
-	X(E_CHANNEL, 7, "channel names an unknown VM or bad rights")                             \
-	X(E_FDT, 8, "configuration blob is not a valid device tree")                             \
-	X(E_BAD_ARG, 9, "argument out of range (offset, length, ...)")                           \
-	X(E_NO_SPACE, 10, "VM table full")                                                       \
-	X(E_HASH, 11, "image SHA-256 differs from the configuration")                            \
-	X(E_EXISTS, 12, "name or uuid already defined")                                          \
-	X(E_SELFTEST, 13, "refused: boot self-test failed for this resource")                    \
+#define HVM_STATUS_TABLE(X)                                                                        \
+	X(OK, 0, "done")                                                                           \
+	X(E_UNKNOWN_CMD, 1, "command code not known or not supported")                             \
+	X(E_BAD_VM, 2, "VM id out of range or not defined")                                        \
+	X(E_STATE, 3, "command illegal in the VM's current state")                                 \
+	X(E_BAD_CONFIG, 4, "configuration violates a rule of vm-config.md")                        \
+	X(E_OVERLAP, 5, "memory overlaps another VM or the hypervisor")                            \
+	X(E_CPU, 6, "CPU absent, over-committed or reserved for safety")                           \
+	X(E_CHANNEL, 7, "channel names an unknown VM or bad rights")                               \
+	X(E_FDT, 8, "configuration blob is not a valid device tree")                               \
+	X(E_BAD_ARG, 9, "argument out of range (offset, length, ...)")                             \
+	X(E_NO_SPACE, 10, "VM table full")                                                         \
+	X(E_HASH, 11, "image SHA-256 differs from the configuration")                              \
+	X(E_EXISTS, 12, "name or uuid already defined")                                            \
+	X(E_SELFTEST, 13, "refused: boot self-test failed for this resource")                      \
 	X(E_INTERNAL, 14, "hypervisor-side failure, details in ret_msg")
 
 enum hvm_status {
@@ -168,7 +174,9 @@ enum hvm_status {
 static inline const char *hvm_status_name(uint32_t status)
 {
 	switch (status) {
-#define HVM_X_NAME(name, code, meaning) case code: return #name;
+#define HVM_X_NAME(name, code, meaning)                                                            \
+	case code:                                                                                 \
+		return #name;
 		HVM_STATUS_TABLE(HVM_X_NAME)
 #undef HVM_X_NAME
 	}
@@ -178,7 +186,7 @@ static inline const char *hvm_status_name(uint32_t status)
 /* MGMT-040: the state's name ("RUNNING"), or NULL. */
 static inline const char *hvm_vm_state_name(uint32_t st)
 {
-	static const char *const names[] = { "NOSTATE", "RUNNING", "BLOCKED", "PAUSED",
+	static const char *const names[] = { "NOSTATE",  "RUNNING", "BLOCKED", "PAUSED",
 					     "SHUTDOWN", "SHUTOFF", "CRASHED" };
 	return st < sizeof(names) / sizeof(names[0]) ? names[st] : 0;
 }
@@ -221,9 +229,9 @@ enum hvm_event_type {
 /* MGMT-052: FAULT and WATCHDOG events of a VM that runs on are appended at
  * most once per VM and fault kind per 100 ms; detail bits 8..31 count the
  * faults of that kind not reported since the previous event (saturating). */
-#define HVM_EV_FAULT_KIND_MASK        0xFFu
+#define HVM_EV_FAULT_KIND_MASK 0xFFu
 #define HVM_EV_FAULT_SUPPRESSED_SHIFT 8u
-#define HVM_EV_FAULT_SUPPRESSED_MAX   0xFFFFFFu
+#define HVM_EV_FAULT_SUPPRESSED_MAX 0xFFFFFFu
 
 /* MGMT-050: vm_id of an event that concerns no single VM (e.g. a self-test
  * failure when no VM is defined). */
@@ -241,11 +249,11 @@ enum hvm_fault_kind {
 
 /* MGMT-161: hvm_fault.action, what the fault policy did (REQ-SAF-20). */
 enum hvm_fault_action {
-	HVM_ACT_NONE = 0,        /* recorded only (a guest-reported fault)          */
-	HVM_ACT_IGNORE = 1,      /* policy ignore: counted, instruction skipped      */
-	HVM_ACT_STOP = 2,        /* policy stop: CRASHED                             */
-	HVM_ACT_RESTART = 3,     /* policy restart: booted again from its image      */
-	HVM_ACT_BUDGET_STOP = 4  /* policy restart, budget exhausted: CRASHED        */
+	HVM_ACT_NONE = 0,       /* recorded only (a guest-reported fault)          */
+	HVM_ACT_IGNORE = 1,     /* policy ignore: counted, instruction skipped      */
+	HVM_ACT_STOP = 2,       /* policy stop: CRASHED                             */
+	HVM_ACT_RESTART = 3,    /* policy restart: booted again from its image      */
+	HVM_ACT_BUDGET_STOP = 4 /* policy restart, budget exhausted: CRASHED        */
 };
 
 /* MGMT-180: exit classes counted in hvm_stats.exits_by_class. */
@@ -262,7 +270,7 @@ enum hvm_exit_class {
 };
 
 /* MGMT-180: the GET_STATS record, written at the start of the data area. */
-#define HVM_STATS_MAGIC   0x54535648u /* "HVST" */
+#define HVM_STATS_MAGIC 0x54535648u /* "HVST" */
 #define HVM_STATS_VERSION 1u
 struct hvm_stats {
 	uint32_t magic;              /* 0x00 HVM_STATS_MAGIC                      */
@@ -284,7 +292,7 @@ struct hvm_stats {
 	uint64_t doorbells_denied;   /* 0xA0 doorbells refused (not granted)      */
 	uint64_t heartbeat;          /* 0xA8 last heartbeat value seen            */
 	uint64_t heartbeat_age_ns;   /* 0xB0                                      */
-	uint8_t  _rsvd[0x100 - 0xB8];
+	uint8_t _rsvd[0x100 - 0xB8];
 };
 
 /* MGMT-100: the register page at offset 0. Offsets are part of the ABI. */
@@ -314,109 +322,110 @@ struct hvm_regs {
 	uint64_t hv_ticks;        /* 0x060 service ticks since boot (liveness)  */
 	uint32_t pcpu_count;      /* 0x068 physical CPUs found in the platform DT */
 	uint32_t selftest_failed; /* 0x06C bitmask of failed boot self-test checks */
-	char     hv_version[32];  /* 0x070 NUL-terminated                       */
-	uint8_t  _rsvd0[0x100 - 0x090];
+	char hv_version[32];      /* 0x070 NUL-terminated                       */
+	uint8_t _rsvd0[0x100 - 0x090];
 
 	/* MGMT-110: command block. Written by the client, then req_seq (release). */
-	uint32_t cmd;             /* 0x100 enum hvm_cmd                         */
-	uint32_t vm_id;           /* 0x104                                      */
-	uint64_t arg[6];          /* 0x108 command arguments                    */
-	uint32_t req_seq;         /* 0x138 client: done_seq + 1 to submit       */
-	uint32_t _rsvd1;          /* 0x13C                                      */
-	uint8_t  _rsvd2[0x180 - 0x140];
+	uint32_t cmd;     /* 0x100 enum hvm_cmd                         */
+	uint32_t vm_id;   /* 0x104                                      */
+	uint64_t arg[6];  /* 0x108 command arguments                    */
+	uint32_t req_seq; /* 0x138 client: done_seq + 1 to submit       */
+	uint32_t _rsvd1;  /* 0x13C                                      */
+	uint8_t _rsvd2[0x180 - 0x140];
 
 	/* MGMT-120: completion. Written by hv-core, then done_seq (release). */
-	uint32_t done_seq;        /* 0x180 equals req_seq when the reply is ready */
-	uint32_t status;          /* 0x184 enum hvm_status                      */
-	uint64_t ret[6];          /* 0x188 command results                      */
-	char     ret_msg[64];     /* 0x1B8 NUL-terminated reason for a refusal  */
-	                          /* (fitted with its clause id first, MGMT-121) */
-	uint8_t  _rsvd3[0x200 - 0x1F8];
+	uint32_t done_seq; /* 0x180 equals req_seq when the reply is ready */
+	uint32_t status;   /* 0x184 enum hvm_status                      */
+	uint64_t ret[6];   /* 0x188 command results                      */
+	char ret_msg[64];  /* 0x1B8 NUL-terminated reason for a refusal  */
+			   /* (fitted with its clause id first, MGMT-121) */
+	uint8_t _rsvd3[0x200 - 0x1F8];
 
 	/* MGMT-130: event ring indices. */
-	uint64_t ev_head;         /* 0x200 hv-core: sequence of the next event  */
-	uint64_t ev_ack;          /* 0x208 client: all events < ev_ack consumed */
-	uint64_t ev_overflow;     /* 0x210 hv-core: events overwritten unacked  */
-	uint8_t  _rsvd4[0x1000 - 0x218];
+	uint64_t ev_head;     /* 0x200 hv-core: sequence of the next event  */
+	uint64_t ev_ack;      /* 0x208 client: all events < ev_ack consumed */
+	uint64_t ev_overflow; /* 0x210 hv-core: events overwritten unacked  */
+	uint8_t _rsvd4[0x1000 - 0x218];
 };
 
 /* MGMT-140: one event. Entry (seq % event_count) holds event number seq. */
 struct hvm_event {
-	uint64_t seq;       /* written last (release); equals the event number */
-	uint64_t time_ns;   /* hv-core uptime at the event                     */
-	uint32_t type;      /* enum hvm_event_type                             */
+	uint64_t seq;     /* written last (release); equals the event number */
+	uint64_t time_ns; /* hv-core uptime at the event                     */
+	uint32_t type;    /* enum hvm_event_type                             */
 	uint32_t vm_id;
 	uint32_t detail;
-	uint32_t reason;    /* enum hvm_vm_reason after the event              */
+	uint32_t reason; /* enum hvm_vm_reason after the event              */
 };
 
 /* MGMT-150: per-VM status slot, refreshed by hv-core on every service tick
  * and at every state change. A reader takes gen before and after copying the
  * slot; an odd or changed gen means it raced a writer and must read again. */
 struct hvm_vm_slot {
-	uint32_t gen;             /* 0x00 odd while hv-core writes the slot     */
-	uint32_t defined;         /* 0x04 1 when the slot holds a VM            */
-	uint32_t id;              /* 0x08 equals the slot index                 */
-	uint32_t state;           /* 0x0C enum hvm_vm_state                     */
-	uint32_t reason;          /* 0x10 enum hvm_vm_reason                    */
-	uint32_t vcpus;           /* 0x14                                       */
-	uint64_t pcpu_mask;       /* 0x18 physical CPUs the vCPUs are pinned to */
-	uint64_t mem_bytes;       /* 0x20                                       */
-	uint64_t heartbeat;       /* 0x28 copied from the cooperation page      */
-	uint64_t heartbeat_age_ns;/* 0x30 time since the heartbeat last changed */
-	uint64_t cpu_time_ns;     /* 0x38 guest execution time, all vCPUs       */
-	uint32_t criticality;     /* 0x40 0 = QM, 1..4 = ASIL-A..D              */
-	uint32_t fault_policy;    /* 0x44 enum in vm-config.md                  */
-	uint32_t fault_count;     /* 0x48                                       */
-	uint32_t restart_count;   /* 0x4C                                       */
-	uint32_t guest_state;     /* 0x50 from the cooperation page             */
-	uint32_t health_code;     /* 0x54 from the cooperation page             */
-	uint8_t  uuid[16];        /* 0x58                                       */
-	char     name[HVM_NAME_LEN];          /* 0x68 NUL-terminated            */
-	char     image_version[HVM_VERSION_LEN]; /* 0x88 from the cooperation page */
-	uint64_t exits;           /* 0xA8 traps to EL2, all reasons             */
-	uint64_t irqs_injected;   /* 0xB0                                       */
-	uint64_t doorbells_denied;/* 0xB8                                       */
-	uint8_t  _rsvd[0x200 - 0xC0];
+	uint32_t gen;                        /* 0x00 odd while hv-core writes the slot     */
+	uint32_t defined;                    /* 0x04 1 when the slot holds a VM            */
+	uint32_t id;                         /* 0x08 equals the slot index                 */
+	uint32_t state;                      /* 0x0C enum hvm_vm_state                     */
+	uint32_t reason;                     /* 0x10 enum hvm_vm_reason                    */
+	uint32_t vcpus;                      /* 0x14                                       */
+	uint64_t pcpu_mask;                  /* 0x18 physical CPUs the vCPUs are pinned to */
+	uint64_t mem_bytes;                  /* 0x20                                       */
+	uint64_t heartbeat;                  /* 0x28 copied from the cooperation page      */
+	uint64_t heartbeat_age_ns;           /* 0x30 time since the heartbeat last changed */
+	uint64_t cpu_time_ns;                /* 0x38 guest execution time, all vCPUs       */
+	uint32_t criticality;                /* 0x40 0 = QM, 1..4 = ASIL-A..D              */
+	uint32_t fault_policy;               /* 0x44 enum in vm-config.md                  */
+	uint32_t fault_count;                /* 0x48                                       */
+	uint32_t restart_count;              /* 0x4C                                       */
+	uint32_t guest_state;                /* 0x50 from the cooperation page             */
+	uint32_t health_code;                /* 0x54 from the cooperation page             */
+	uint8_t uuid[16];                    /* 0x58                                       */
+	char name[HVM_NAME_LEN];             /* 0x68 NUL-terminated            */
+	char image_version[HVM_VERSION_LEN]; /* 0x88 from the cooperation page */
+	uint64_t exits;                      /* 0xA8 traps to EL2, all reasons             */
+	uint64_t irqs_injected;              /* 0xB0                                       */
+	uint64_t doorbells_denied;           /* 0xB8                                       */
+	uint8_t _rsvd[0x200 - 0xC0];
 };
 
 /* MGMT-160: saved fault context of the last fault of a VM (REQ-SAF-22).
  * MGMT-162: like struct hvm_stats it starts with magic, version and size,
  * written by hv-core when the region is set up and with every fault. */
-#define HVM_FAULT_MAGIC   0x52465648u /* "HVFR" */
+#define HVM_FAULT_MAGIC 0x52465648u /* "HVFR" */
 #define HVM_FAULT_VERSION 1u
 struct hvm_fault {
-	uint32_t magic;           /* 0x000 HVM_FAULT_MAGIC                      */
-	uint16_t version;         /* 0x004 HVM_FAULT_VERSION                    */
-	uint16_t size;            /* 0x006 sizeof(struct hvm_fault)             */
-	uint32_t gen;             /* 0x008 odd while written                    */
-	uint32_t kind;            /* 0x00C enum hvm_fault_kind                  */
-	uint64_t seq;             /* 0x010 event sequence of the fault event    */
-	uint64_t time_ns;         /* 0x018                                      */
-	uint32_t vcpu;            /* 0x020                                      */
-	uint32_t action;          /* 0x024 fault policy applied                 */
-	uint64_t esr;             /* 0x028 ESR_EL2                              */
-	uint64_t far;             /* 0x030 FAR_EL2                              */
-	uint64_t hpfar;           /* 0x038 HPFAR_EL2                            */
-	uint64_t elr;             /* 0x040 ELR_EL2: guest PC                    */
-	uint64_t spsr;            /* 0x048 SPSR_EL2                             */
-	uint64_t sp_el1;          /* 0x050                                      */
-	uint64_t x[31];           /* 0x058 general registers                    */
-	uint8_t  _rsvd[0x400 - 0x150];
+	uint32_t magic;   /* 0x000 HVM_FAULT_MAGIC                      */
+	uint16_t version; /* 0x004 HVM_FAULT_VERSION                    */
+	uint16_t size;    /* 0x006 sizeof(struct hvm_fault)             */
+	uint32_t gen;     /* 0x008 odd while written                    */
+	uint32_t kind;    /* 0x00C enum hvm_fault_kind                  */
+	uint64_t seq;     /* 0x010 event sequence of the fault event    */
+	uint64_t time_ns; /* 0x018                                      */
+	uint32_t vcpu;    /* 0x020                                      */
+	uint32_t action;  /* 0x024 fault policy applied                 */
+	uint64_t esr;     /* 0x028 ESR_EL2                              */
+	uint64_t far;     /* 0x030 FAR_EL2                              */
+	uint64_t hpfar;   /* 0x038 HPFAR_EL2                            */
+	uint64_t elr;     /* 0x040 ELR_EL2: guest PC                    */
+	uint64_t spsr;    /* 0x048 SPSR_EL2                             */
+	uint64_t sp_el1;  /* 0x050                                      */
+	uint64_t x[31];   /* 0x058 general registers                    */
+	uint8_t _rsvd[0x400 - 0x150];
 };
 
 /* MGMT-170: per-VM console ring. hv-core appends; head counts every byte ever
  * written, so a reader detects bytes it missed (head - its position > size). */
 struct hvm_console {
-	uint64_t head;            /* 0x00 total bytes written (release)         */
-	uint32_t size;            /* 0x08 HVM_CONSOLE_SIZE                      */
-	uint32_t vm_id;           /* 0x0C                                       */
-	uint8_t  _rsvd[0x40 - 0x10];
-	uint8_t  buf[HVM_CONSOLE_SIZE];
+	uint64_t head;  /* 0x00 total bytes written (release)         */
+	uint32_t size;  /* 0x08 HVM_CONSOLE_SIZE                      */
+	uint32_t vm_id; /* 0x0C                                       */
+	uint8_t _rsvd[0x40 - 0x10];
+	uint8_t buf[HVM_CONSOLE_SIZE];
 };
 
-#define HVM_SLOT_AT(base, i) \
-	((volatile struct hvm_vm_slot *)((volatile uint8_t *)(base) + HVM_OFF_SLOTS + (i) * sizeof(struct hvm_vm_slot)))
+#define HVM_SLOT_AT(base, i)                                                                       \
+	((volatile struct hvm_vm_slot *)((volatile uint8_t *)(base) + HVM_OFF_SLOTS +              \
+					 (i) * sizeof(struct hvm_vm_slot)))
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(struct hvm_regs) == 0x1000, "hvm_regs is one page");
@@ -427,7 +436,8 @@ _Static_assert(sizeof(struct hvm_console) == 16 * 1024, "hvm_console is 16 KiB")
 _Static_assert(sizeof(struct hvm_stats) == 0x100, "hvm_stats is 256 bytes");
 _Static_assert(HVM_OFF_EVENTS + HVM_EVENT_COUNT * 32 <= HVM_OFF_SLOTS, "events fit");
 _Static_assert(HVM_OFF_SLOTS + HVM_MAX_VMS * 0x200 <= HVM_OFF_FAULTS, "slots fit");
-_Static_assert(HVM_OFF_FAULTS + HVM_MAX_VMS * sizeof(struct hvm_fault) <= HVM_OFF_CONSOLES, "faults fit");
+_Static_assert(HVM_OFF_FAULTS + HVM_MAX_VMS * sizeof(struct hvm_fault) <= HVM_OFF_CONSOLES,
+	       "faults fit");
 _Static_assert(sizeof(struct hvm_fault) <= 0xFFFFu, "hvm_fault.size holds its size");
 _Static_assert(__builtin_offsetof(struct hvm_fault, gen) == 0x08, "MGMT-162");
 _Static_assert(__builtin_offsetof(struct hvm_fault, x) == 0x58, "MGMT-160");

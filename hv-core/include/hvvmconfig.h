@@ -23,40 +23,40 @@
 #include "hvmgmt.h"
 
 /* VMCFG-003: limits. */
-#define VMCFG_NAME_MAX        31u   /* characters in a VM name, without the NUL   */
-#define VMCFG_MAX_VCPUS       8u
-#define VMCFG_MAX_PCPUS       64u   /* physical CPU ids 0..63 (pcpu_mask is u64)  */
-#define VMCFG_MAX_MEM         8u    /* memory regions per VM                      */
-#define VMCFG_MAX_DEVS        8u    /* pass-through devices per VM                */
-#define VMCFG_MAX_DEV_RANGES  4u    /* MMIO ranges per pass-through device        */
-#define VMCFG_MAX_DEV_SPIS    8u    /* SPIs per pass-through device               */
-#define VMCFG_MAX_CHANNELS    8u    /* inter-VM channels per VM                   */
-#define VMCFG_MAX_CHANNEL_ID  15u   /* channel-id is 0..15                        */
-#define VMCFG_MAX_SPI         987u  /* SPI n is INTID 32 + n; INTID 1019 is last  */
-#define VMCFG_BOOTARGS_MAX    255u  /* characters, without the NUL                */
-#define VMCFG_MAX_VMS         HVM_MAX_VMS
-#define VMCFG_PAGE            0x1000ull
-#define VMCFG_IPA_LIMIT       (1ull << 40) /* guest-physical space: 40-bit IPA    */
-#define VMCFG_PA_LIMIT        (1ull << 48)
-#define VMCFG_FDT_SIZE        0x10000ull   /* room reserved for the guest DTB     */
+#define VMCFG_NAME_MAX 31u /* characters in a VM name, without the NUL   */
+#define VMCFG_MAX_VCPUS 8u
+#define VMCFG_MAX_PCPUS 64u      /* physical CPU ids 0..63 (pcpu_mask is u64)  */
+#define VMCFG_MAX_MEM 8u         /* memory regions per VM                      */
+#define VMCFG_MAX_DEVS 8u        /* pass-through devices per VM                */
+#define VMCFG_MAX_DEV_RANGES 4u  /* MMIO ranges per pass-through device        */
+#define VMCFG_MAX_DEV_SPIS 8u    /* SPIs per pass-through device               */
+#define VMCFG_MAX_CHANNELS 8u    /* inter-VM channels per VM                   */
+#define VMCFG_MAX_CHANNEL_ID 15u /* channel-id is 0..15                        */
+#define VMCFG_MAX_SPI 987u       /* SPI n is INTID 32 + n; INTID 1019 is last  */
+#define VMCFG_BOOTARGS_MAX 255u  /* characters, without the NUL                */
+#define VMCFG_MAX_VMS HVM_MAX_VMS
+#define VMCFG_PAGE 0x1000ull
+#define VMCFG_IPA_LIMIT (1ull << 40) /* guest-physical space: 40-bit IPA    */
+#define VMCFG_PA_LIMIT (1ull << 48)
+#define VMCFG_FDT_SIZE 0x10000ull /* room reserved for the guest DTB     */
 #define VMCFG_WATCHDOG_MIN_MS 10u
 #define VMCFG_WATCHDOG_MAX_MS 3600000u
-#define VMCFG_RESTART_MAX     100u
-#define VMCFG_WINDOW_MAX_MS   86400000u
-#define VMCFG_BOOT_ORDER_MAX  65535u
-#define VMCFG_NO_SPI          0xFFFFFFFFu
+#define VMCFG_RESTART_MAX 100u
+#define VMCFG_WINDOW_MAX_MS 86400000u
+#define VMCFG_BOOT_ORDER_MAX 65535u
+#define VMCFG_NO_SPI 0xFFFFFFFFu
 /* VMCFG-027: where the management VM sees the management region
  * (docs/mgmt-abi.md MGMT-210); no window of that VM may overlap it. */
-#define VMCFG_MGMT_IPA        0x41000000ull
-#define VMCFG_MGMT_SIZE       0x00100000ull
+#define VMCFG_MGMT_IPA 0x41000000ull
+#define VMCFG_MGMT_SIZE 0x00100000ull
 
 /* VMCFG-010: compatible strings. */
-#define VMCFG_COMPAT_VM      "avirt,vm-config-v1"
-#define VMCFG_COMPAT_SYSTEM  "avirt,system-config-v1"
+#define VMCFG_COMPAT_VM "avirt,vm-config-v1"
+#define VMCFG_COMPAT_SYSTEM "avirt,system-config-v1"
 #define VMCFG_COMPAT_PASSTHROUGH "avirt,passthrough-v1"
-#define VMCFG_COMPAT_VUART   "avirt,vuart-v1"
+#define VMCFG_COMPAT_VUART "avirt,vuart-v1"
 #define VMCFG_COMPAT_CHANNEL "avirt,channel-v1"
-#define VMCFG_COMPAT_VIRTIO  "virtio,mmio"
+#define VMCFG_COMPAT_VIRTIO "virtio,mmio"
 
 /* VMCFG-022: criticality, numbered as hvm_vm_slot.criticality. */
 enum vmcfg_criticality {
@@ -75,8 +75,8 @@ enum vmcfg_fault_policy {
 };
 
 /* VMCFG-070: channel rights bits. */
-#define VMCFG_R_READ          0x1u
-#define VMCFG_R_WRITE         0x2u
+#define VMCFG_R_READ 0x1u
+#define VMCFG_R_WRITE 0x2u
 #define VMCFG_R_DOORBELL_SEND 0x4u
 
 /* One mapping: guest-physical (IPA) base, physical base, size in bytes. */
@@ -88,11 +88,11 @@ struct vmcfg_range {
 
 /* VMCFG-060: a device handed to the VM: its MMIO ranges and its SPIs. */
 struct vmcfg_dev {
-	char name[32];                                /* node name, for messages */
+	char name[32]; /* node name, for messages */
 	uint32_t nreg;
 	struct vmcfg_range reg[VMCFG_MAX_DEV_RANGES];
 	uint32_t nspi;
-	uint32_t spi[VMCFG_MAX_DEV_SPIS];             /* SPI numbers (INTID - 32) */
+	uint32_t spi[VMCFG_MAX_DEV_SPIS]; /* SPI numbers (INTID - 32) */
 };
 
 /* VMCFG-070: one end of an inter-VM channel. */
@@ -107,24 +107,24 @@ struct vmcfg_channel {
 
 /* VMCFG-050..054: what to load and how to enter the guest. */
 struct vmcfg_boot {
-	uint64_t entry;          /* IPA of the first instruction                  */
-	uint64_t load_ipa;       /* IPA the image is copied to                    */
-	uint64_t image_size;     /* bytes                                         */
-	uint64_t image_store;    /* PA where the image lies, 0 = LOAD_IMAGE staging */
-	uint8_t  image_sha256[32];
-	bool     has_initrd;
+	uint64_t entry;       /* IPA of the first instruction                  */
+	uint64_t load_ipa;    /* IPA the image is copied to                    */
+	uint64_t image_size;  /* bytes                                         */
+	uint64_t image_store; /* PA where the image lies, 0 = LOAD_IMAGE staging */
+	uint8_t image_sha256[32];
+	bool has_initrd;
 	uint64_t initrd_ipa;
 	uint64_t initrd_size;
-	uint64_t initrd_store;   /* PA, 0 = LOAD_IMAGE staging                    */
-	uint8_t  initrd_sha256[32];
-	uint64_t fdt_ipa;        /* where the guest DTB goes (VMCFG_FDT_SIZE room) */
-	char     bootargs[VMCFG_BOOTARGS_MAX + 1];
+	uint64_t initrd_store; /* PA, 0 = LOAD_IMAGE staging                    */
+	uint8_t initrd_sha256[32];
+	uint64_t fdt_ipa; /* where the guest DTB goes (VMCFG_FDT_SIZE room) */
+	char bootargs[VMCFG_BOOTARGS_MAX + 1];
 };
 
 /* One VM, fully validated on its own (VMCFG-020..071). */
 struct vmcfg {
-	char     name[VMCFG_NAME_MAX + 1];
-	uint8_t  uuid[16];       /* all zero = not assigned                       */
+	char name[VMCFG_NAME_MAX + 1];
+	uint8_t uuid[16]; /* all zero = not assigned                       */
 	uint32_t vcpus;
 	uint32_t pcpu[VMCFG_MAX_VCPUS]; /* vCPU i runs on physical CPU pcpu[i]     */
 	uint64_t pcpu_mask;
@@ -132,17 +132,17 @@ struct vmcfg {
 	struct vmcfg_range mem[VMCFG_MAX_MEM];
 	uint32_t ndev;
 	struct vmcfg_dev dev[VMCFG_MAX_DEVS];
-	bool     vuart;
+	bool vuart;
 	uint32_t nchan;
 	struct vmcfg_channel chan[VMCFG_MAX_CHANNELS];
-	uint32_t criticality;    /* enum vmcfg_criticality                        */
-	uint32_t fault_policy;   /* enum vmcfg_fault_policy                       */
-	uint32_t watchdog_ms;    /* 0 = no watchdog                               */
-	uint32_t restart_max;    /* restarts allowed within restart_window_ms     */
+	uint32_t criticality;  /* enum vmcfg_criticality                        */
+	uint32_t fault_policy; /* enum vmcfg_fault_policy                       */
+	uint32_t watchdog_ms;  /* 0 = no watchdog                               */
+	uint32_t restart_max;  /* restarts allowed within restart_window_ms     */
 	uint32_t restart_window_ms;
 	uint32_t boot_order;
-	bool     autostart;
-	bool     management;     /* VMCFG-027: drives the hypervisor (at most one) */
+	bool autostart;
+	bool management; /* VMCFG-027: drives the hypervisor (at most one) */
 	struct vmcfg_boot boot;
 };
 
@@ -157,20 +157,20 @@ struct vmcfg_pa_range {
 /* Platform facts for the cross-VM checks (REQ-STD-06: taken from the platform
  * device tree by hv-core, never compiled in). */
 struct vmcfg_platform {
-	uint32_t pcpu_count;          /* physical CPUs present                     */
-	uint64_t reserved_cpu_mask;   /* CPUs no guest may use (hypervisor, ...)   */
-	uint32_t spi_count;           /* SPIs the GIC implements; 0 = don't check  */
+	uint32_t pcpu_count;        /* physical CPUs present                     */
+	uint64_t reserved_cpu_mask; /* CPUs no guest may use (hypervisor, ...)   */
+	uint32_t spi_count;         /* SPIs the GIC implements; 0 = don't check  */
 	uint32_t nram;
 	struct vmcfg_pa_range ram[VMCFG_PLAT_MAX_RANGES];
-	uint32_t nreserved;           /* hypervisor image, management region, ...  */
+	uint32_t nreserved; /* hypervisor image, management region, ...  */
 	struct vmcfg_pa_range reserved[VMCFG_PLAT_MAX_RANGES];
 };
 
 /* An error: the HVM_E_* status, the clause broken and a readable reason. */
 struct vmcfg_err {
-	int         code;     /* enum hvm_status; HVM_OK when no error             */
-	const char *rule;     /* "VMCFG-041", or "" when no error                  */
-	char        msg[128]; /* "vm 'nav': memory region 1 overlaps region 0 ..." */
+	int code;         /* enum hvm_status; HVM_OK when no error             */
+	const char *rule; /* "VMCFG-041", or "" when no error                  */
+	char msg[128];    /* "vm 'nav': memory region 1 overlaps region 0 ..." */
 };
 
 /* VMCFG-001: check that [fdt, fdt+len) is a well-formed device tree blob that
@@ -181,8 +181,7 @@ int vmcfg_check_blob(const void *fdt, size_t len, struct vmcfg_err *err);
  * of a single-VM blob; a child of /vms in a system blob). Checks the blob
  * itself first (VMCFG-001). Returns HVM_OK or an HVM_E_* code; on error *out
  * is unspecified and err says why. */
-int vmcfg_parse(const void *fdt, size_t len, int node, struct vmcfg *out,
-                struct vmcfg_err *err);
+int vmcfg_parse(const void *fdt, size_t len, int node, struct vmcfg *out, struct vmcfg_err *err);
 
 /* The same for a blob vmcfg_check_blob() has already accepted. */
 int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_err *err);
@@ -190,20 +189,19 @@ int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_
 /* Parse a whole system configuration (VMCFG-011) or a single-VM blob, validate
  * every VM alone, then against each other and the platform (VMCFG-080..087).
  * Fills out[0..*count). plat may be NULL to skip the platform checks. */
-int vmcfg_parse_system(const void *fdt, size_t len, struct vmcfg *out, size_t max,
-                       size_t *count, const struct vmcfg_platform *plat,
-                       struct vmcfg_err *err);
+int vmcfg_parse_system(const void *fdt, size_t len, struct vmcfg *out, size_t max, size_t *count,
+		       const struct vmcfg_platform *plat, struct vmcfg_err *err);
 
 /* Cross-VM checks of a new VM against VMs already defined and the platform
  * (VMCFG-080..086): what DEFINE runs. A channel whose peer is not among
  * `existing` is accepted (VMCFG-087); plat may be NULL. */
 int vmcfg_check_against(const struct vmcfg *cfg, const struct vmcfg *existing, size_t n,
-                        const struct vmcfg_platform *plat, struct vmcfg_err *err);
+			const struct vmcfg_platform *plat, struct vmcfg_err *err);
 
 /* VMCFG-087: every channel of cfg has its peer among `all` with a matching end.
  * What a whole system configuration requires, and what START requires. */
 int vmcfg_check_channels(const struct vmcfg *cfg, const struct vmcfg *all, size_t n,
-                         struct vmcfg_err *err);
+			 struct vmcfg_err *err);
 
 /* Names of the enumerations, for messages and for writers of configurations. */
 const char *vmcfg_criticality_name(uint32_t c);
@@ -238,7 +236,7 @@ struct guest_fdt_platform {
 	 * binding: secure physical, non-secure physical, virtual, hypervisor
 	 * (13, 14, 11, 10) */
 	uint32_t timer_ppi[4];
-	uint64_t coop_ipa;      /* the VM's cooperation page, 4 KiB (GABI-010)  */
+	uint64_t coop_ipa; /* the VM's cooperation page, 4 KiB (GABI-010)  */
 	/* VMCFG-098: where the management VM sees the management region
 	 * (VMCFG_MGMT_IPA, VMCFG_MGMT_SIZE); used only for that VM */
 	uint64_t mgmt_ipa;
@@ -251,6 +249,6 @@ struct guest_fdt_platform {
  * HVM_E_BAD_ARG (no room, bad arguments), HVM_E_OVERLAP (a platform window
  * collides with the VM's memory or channels) or HVM_E_INTERNAL, with err set. */
 int guest_fdt_build(const struct vmcfg *cfg, const struct guest_fdt_platform *plat, void *buf,
-                    size_t bufsize, struct vmcfg_err *err);
+		    size_t bufsize, struct vmcfg_err *err);
 
 #endif /* HVVMCONFIG_H */

@@ -18,8 +18,8 @@ static void put(struct out *o, char c)
 	o->len++;
 }
 
-static void put_num(struct out *o, uint64_t v, unsigned base, int upper, int neg,
-		    int width, int zero, int left)
+static void put_num(struct out *o, uint64_t v, unsigned base, int upper, int neg, int width,
+		    int zero, int left)
 {
 	char tmp[24];
 	int n = 0;
@@ -107,7 +107,8 @@ int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'p':
 			put(&o, '0');
 			put(&o, 'x');
-			put_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, 0, 0, width, zero, left);
+			put_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, 0, 0, width, zero,
+				left);
 			break;
 		case '%':
 			put(&o, '%');

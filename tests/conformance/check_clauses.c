@@ -24,7 +24,8 @@ static int vm_in(struct conf *c, uint32_t mask)
 {
 	for (uint32_t i = 0; i < c->max_vms; i++) {
 		struct hvm_vm_slot s;
-		if (conf_read_slot(c, i, &s) && s.defined == 1 && s.state < 32 && (mask >> s.state & 1u))
+		if (conf_read_slot(c, i, &s) && s.defined == 1 && s.state < 32 &&
+		    (mask >> s.state & 1u))
 			return (int)i;
 	}
 	return -1;
@@ -52,8 +53,8 @@ static void check_order(struct conf *c, struct conf_result *res)
 	int run = conf_first_vm_in_state(c, HVM_VM_RUNNING);
 	if (run >= 0) {
 		uint64_t bad_index[6] = { 0, 4096, 7 };
-		if (conf_expect(c, res, "LOAD_IMAGE with a bad index on RUNNING", HVM_CMD_LOAD_IMAGE,
-				(uint32_t)run, bad_index, HVM_E_STATE, &rep) &&
+		if (conf_expect(c, res, "LOAD_IMAGE with a bad index on RUNNING",
+				HVM_CMD_LOAD_IMAGE, (uint32_t)run, bad_index, HVM_E_STATE, &rep) &&
 		    !strstr(rep.msg, "LOAD_IMAGE"))
 			conf_fail(res, "E_STATE ret_msg \"%s\" does not name the command", rep.msg);
 		conf_expect(c, res, "SHUTDOWN with a bad timeout on RUNNING", HVM_CMD_SHUTDOWN,
@@ -81,7 +82,8 @@ static void check_numbering(struct conf *c, struct conf_result *res)
 	for (uint64_t n = from; n < head; n++) {
 		struct hvm_event e;
 		if (conf_read_event(c, n, &e) == 1 && e.reason > HVM_R_FAILED)
-			conf_fail(res, "event %llu: reason %u is not 0..12", (unsigned long long)n, e.reason);
+			conf_fail(res, "event %llu: reason %u is not 0..12", (unsigned long long)n,
+				  e.reason);
 	}
 }
 
@@ -116,9 +118,10 @@ static size_t long_refusal_blob(void *buf, size_t size)
 {
 	static const char name[] = "conformance-vm-with-a-long-name";
 	const fdt32_t mem[12] = {
-		cpu_to_fdt32(0), cpu_to_fdt32(0x40000000), cpu_to_fdt32(0), cpu_to_fdt32(0x70000000),
-		cpu_to_fdt32(0), cpu_to_fdt32(0x01000000), cpu_to_fdt32(0), cpu_to_fdt32(0x40800000),
-		cpu_to_fdt32(0), cpu_to_fdt32(0x72000000), cpu_to_fdt32(0), cpu_to_fdt32(0x01000000),
+		cpu_to_fdt32(0),          cpu_to_fdt32(0x40000000), cpu_to_fdt32(0),
+		cpu_to_fdt32(0x70000000), cpu_to_fdt32(0),          cpu_to_fdt32(0x01000000),
+		cpu_to_fdt32(0),          cpu_to_fdt32(0x40800000), cpu_to_fdt32(0),
+		cpu_to_fdt32(0x72000000), cpu_to_fdt32(0),          cpu_to_fdt32(0x01000000),
 	};
 	const fdt32_t load[2] = { cpu_to_fdt32(0), cpu_to_fdt32(0x40000000) };
 	const fdt32_t isize[2] = { cpu_to_fdt32(0), cpu_to_fdt32(0x00100000) };
@@ -173,8 +176,8 @@ static void check_msg_fit(struct conf *c, struct conf_result *res)
 	if (rep.status == HVM_OK) {
 		conf_fail(res, "DEFINE of overlapping memory regions answered OK");
 		uint64_t none[6] = { 0 };
-		conf_expect(c, res, "UNDEFINE of it", HVM_CMD_UNDEFINE, (uint32_t)rep.ret[0], none, HVM_OK,
-			    NULL);
+		conf_expect(c, res, "UNDEFINE of it", HVM_CMD_UNDEFINE, (uint32_t)rep.ret[0], none,
+			    HVM_OK, NULL);
 		return;
 	}
 	if (!rep.msg_terminated)
@@ -182,17 +185,21 @@ static void check_msg_fit(struct conf *c, struct conf_result *res)
 	size_t n = strlen(rep.msg);
 	if (n >= 3 && strcmp(rep.msg + n - 3, "...") == 0) {
 		if (!conf_msg_cut_ok(rep.msg))
-			conf_fail(res, "cut ret_msg \"%s\" does not start with its clause id", rep.msg);
+			conf_fail(res, "cut ret_msg \"%s\" does not start with its clause id",
+				  rep.msg);
 	} else if (n == 63) {
-		conf_fail(res, "ret_msg fills all 63 bytes without '...' (cut without a mark?): \"%s\"",
+		conf_fail(res,
+			  "ret_msg fills all 63 bytes without '...' (cut without a mark?): \"%s\"",
 			  rep.msg);
 	} else {
 		conf_note(res, "refusal fit without cutting: \"%s\"", rep.msg);
 	}
 	conf_expect_unchanged(c, res, "the refused DEFINE", &before);
 	if (c->msgs_cut_bad)
-		conf_fail(res, "%u of %u cut messages seen in the run lack the clause id in front, first: "
-			  "\"%s\"", c->msgs_cut_bad, c->msgs_cut, c->msg_cut_bad);
+		conf_fail(res,
+			  "%u of %u cut messages seen in the run lack the clause id in front, first: "
+			  "\"%s\"",
+			  c->msgs_cut_bad, c->msgs_cut, c->msg_cut_bad);
 	else if (!conf_failed(res))
 		conf_note(res, "%u cut messages in the run, each led by its clause id", c->msgs_cut);
 }
@@ -212,11 +219,11 @@ static void check_shutdown_args(struct conf *c, struct conf_result *res)
 	}
 	uint64_t head = LD64(c->r->ev_head);
 	uint64_t args[6] = { 600001 };
-	conf_expect(c, res, "SHUTDOWN 600001 ms", HVM_CMD_SHUTDOWN, (uint32_t)vm, args, HVM_E_BAD_ARG,
-		    NULL);
+	conf_expect(c, res, "SHUTDOWN 600001 ms", HVM_CMD_SHUTDOWN, (uint32_t)vm, args,
+		    HVM_E_BAD_ARG, NULL);
 	args[0] = ~0ull;
-	conf_expect(c, res, "SHUTDOWN 2^64-1 ms", HVM_CMD_SHUTDOWN, (uint32_t)vm, args, HVM_E_BAD_ARG,
-		    NULL);
+	conf_expect(c, res, "SHUTDOWN 2^64-1 ms", HVM_CMD_SHUTDOWN, (uint32_t)vm, args,
+		    HVM_E_BAD_ARG, NULL);
 	conf_expect_unchanged(c, res, "refused SHUTDOWN", &before);
 	if (LD64(c->r->ev_head) != head)
 		conf_fail(res, "a refused SHUTDOWN appended an event");
@@ -254,16 +261,16 @@ static void check_load_image_args(struct conf *c, struct conf_result *res)
 	}
 	uint64_t size = LD64(c->r->staging_size);
 	uint64_t args[6] = { 0, 4096, 2 };
-	conf_expect(c, res, "LOAD_IMAGE index 2", HVM_CMD_LOAD_IMAGE, (uint32_t)vm, args, HVM_E_BAD_ARG,
-		    NULL);
+	conf_expect(c, res, "LOAD_IMAGE index 2", HVM_CMD_LOAD_IMAGE, (uint32_t)vm, args,
+		    HVM_E_BAD_ARG, NULL);
 	args[0] = size;
 	args[2] = 0;
-	conf_expect(c, res, "LOAD_IMAGE past the staging area", HVM_CMD_LOAD_IMAGE, (uint32_t)vm, args,
-		    HVM_E_BAD_ARG, NULL);
+	conf_expect(c, res, "LOAD_IMAGE past the staging area", HVM_CMD_LOAD_IMAGE, (uint32_t)vm,
+		    args, HVM_E_BAD_ARG, NULL);
 	args[0] = ~0ull - 8;
 	args[1] = 4096;
-	conf_expect(c, res, "LOAD_IMAGE with a wrapping range", HVM_CMD_LOAD_IMAGE, (uint32_t)vm, args,
-		    HVM_E_BAD_ARG, NULL);
+	conf_expect(c, res, "LOAD_IMAGE with a wrapping range", HVM_CMD_LOAD_IMAGE, (uint32_t)vm,
+		    args, HVM_E_BAD_ARG, NULL);
 	conf_expect_unchanged(c, res, "refused LOAD_IMAGE", &before);
 }
 
@@ -281,12 +288,13 @@ static void check_read_console_args(struct conf *c, struct conf_result *res)
 		    HVM_E_BAD_ARG, NULL);
 	struct conf_reply rep;
 	args[0] = 0;
-	if (!conf_expect(c, res, "READ_CONSOLE from 0", HVM_CMD_READ_CONSOLE, (uint32_t)vm, args, HVM_OK,
-			 &rep))
+	if (!conf_expect(c, res, "READ_CONSOLE from 0", HVM_CMD_READ_CONSOLE, (uint32_t)vm, args,
+			 HVM_OK, &rep))
 		return;
 	if (rep.ret[1] != rep.ret[2] + rep.ret[0])
-		conf_fail(res, "next %llu != skipped %llu + count %llu", (unsigned long long)rep.ret[1],
-			  (unsigned long long)rep.ret[2], (unsigned long long)rep.ret[0]);
+		conf_fail(res, "next %llu != skipped %llu + count %llu",
+			  (unsigned long long)rep.ret[1], (unsigned long long)rep.ret[2],
+			  (unsigned long long)rep.ret[0]);
 	if (rep.ret[0] > LD32(c->r->data_size))
 		conf_fail(res, "count %llu above the data area", (unsigned long long)rep.ret[0]);
 }
@@ -315,12 +323,16 @@ static void check_events_per_change(struct conf *c, struct conf_result *res)
 		if (e.vm_id != (uint32_t)vm || e.type >= HVM_EV_FAULT)
 			continue; /* other VMs, and faults, may happen meanwhile */
 		if (seen >= 2 || e.type != want[seen]) {
-			conf_fail(res, "event %llu: type %u for vm %d, expected %s", (unsigned long long)n,
-				  e.type, vm, seen >= 2 ? "nothing more" : seen ? "RESUMED" : "SUSPENDED");
+			conf_fail(res, "event %llu: type %u for vm %d, expected %s",
+				  (unsigned long long)n, e.type, vm,
+				  seen >= 2 ? "nothing more"
+				  : seen    ? "RESUMED"
+					    : "SUSPENDED");
 			return;
 		}
 		if (e.reason != HVM_R_USER)
-			conf_fail(res, "event %llu: reason %u, expected USER", (unsigned long long)n, e.reason);
+			conf_fail(res, "event %llu: reason %u, expected USER",
+				  (unsigned long long)n, e.reason);
 		seen++;
 	}
 	if (seen != 2)
@@ -343,14 +355,14 @@ static void check_doorbell_rate(struct conf *c, struct conf_result *res)
 			continue;
 		n++;
 		if (e.vm_id >= HVM_MAX_VMS || e.detail > 15) {
-			conf_fail(res, "event %llu: vm %u channel %u out of range", (unsigned long long)s,
-				  e.vm_id, e.detail);
+			conf_fail(res, "event %llu: vm %u channel %u out of range",
+				  (unsigned long long)s, e.vm_id, e.detail);
 			continue;
 		}
 		uint64_t *l = &last[e.vm_id][e.detail];
 		if (*l && e.time_ns - *l < 100000000ull)
-			conf_fail(res, "two DOORBELL_DENIED for vm %u channel %u %llu ns apart", e.vm_id,
-				  e.detail, (unsigned long long)(e.time_ns - *l));
+			conf_fail(res, "two DOORBELL_DENIED for vm %u channel %u %llu ns apart",
+				  e.vm_id, e.detail, (unsigned long long)(e.time_ns - *l));
 		*l = e.time_ns;
 	}
 	if (n == 0)
@@ -376,7 +388,8 @@ static unsigned each_fault(struct conf *c, struct conf_result *res,
 		fn(res, i, &s, &f);
 	}
 	if (n == 0)
-		conf_skip(res, "no VM has faulted (boot one that does, e.g. hv-qemu.sh --guest bad-access)");
+		conf_skip(res,
+			  "no VM has faulted (boot one that does, e.g. hv-qemu.sh --guest bad-access)");
 	return n;
 }
 
@@ -395,8 +408,8 @@ static void fault_action(struct conf_result *res, uint32_t i, const struct hvm_v
 	if (f->action > HVM_ACT_BUDGET_STOP)
 		conf_fail(res, "vm %u: action %u is not 0..4", i, f->action);
 	if ((f->kind == HVM_F_GUEST_REPORT) != (f->action == HVM_ACT_NONE))
-		conf_fail(res, "vm %u: kind %u with action %u (NONE is for guest reports only)", i, f->kind,
-			  f->action);
+		conf_fail(res, "vm %u: kind %u with action %u (NONE is for guest reports only)", i,
+			  f->kind, f->action);
 }
 
 /* MGMT-061: what the hypervisor found, against the state it left. */
@@ -410,7 +423,8 @@ static void fault_what(struct conf_result *res, uint32_t i, const struct hvm_vm_
 		conf_fail(res, "vm %u: CRASHED/CRASHED but the record's kind is %u", i, f->kind);
 	uint32_t ec = (uint32_t)(f->esr >> 26) & 0x3Fu;
 	if (f->kind == HVM_F_STAGE2_ABORT && ec != 0x24 && ec != 0x20)
-		conf_fail(res, "vm %u: STAGE2_ABORT with ESR class 0x%x (not a lower-EL abort)", i, ec);
+		conf_fail(res, "vm %u: STAGE2_ABORT with ESR class 0x%x (not a lower-EL abort)", i,
+			  ec);
 	if (f->kind == HVM_F_WATCHDOG && (f->esr || f->elr))
 		conf_fail(res, "vm %u: WATCHDOG record with registers (MGMT-160: zero)", i);
 }
@@ -424,20 +438,34 @@ static void fault_policy(struct conf_result *res, uint32_t i, const struct hvm_v
 	static const char *const pol[] = { "ignore", "stop", "restart" };
 	bool ok = (s->fault_policy == 0 && f->action == HVM_ACT_IGNORE) ||
 		  (s->fault_policy == 1 && f->action == HVM_ACT_STOP) ||
-		  (s->fault_policy == 2 && (f->action == HVM_ACT_RESTART || f->action == HVM_ACT_BUDGET_STOP));
+		  (s->fault_policy == 2 &&
+		   (f->action == HVM_ACT_RESTART || f->action == HVM_ACT_BUDGET_STOP));
 	if (!ok)
 		conf_fail(res, "vm %u: action %u under policy %s", i, f->action,
 			  s->fault_policy < 3 ? pol[s->fault_policy] : "?");
-	if (s->state == HVM_VM_CRASHED && f->action != HVM_ACT_STOP && f->action != HVM_ACT_BUDGET_STOP)
+	if (s->state == HVM_VM_CRASHED && f->action != HVM_ACT_STOP &&
+	    f->action != HVM_ACT_BUDGET_STOP)
 		conf_fail(res, "vm %u: CRASHED after action %u", i, f->action);
 	if (s->fault_policy == 2 && s->restart_count == 0 && f->action == HVM_ACT_RESTART)
 		conf_fail(res, "vm %u: restarted by policy with restart_count 0", i);
 }
 
-static void check_fault_kinds(struct conf *c, struct conf_result *res) { each_fault(c, res, fault_kind); }
-static void check_fault_actions(struct conf *c, struct conf_result *res) { each_fault(c, res, fault_action); }
-static void check_fault_what(struct conf *c, struct conf_result *res) { each_fault(c, res, fault_what); }
-static void check_fault_policy(struct conf *c, struct conf_result *res) { each_fault(c, res, fault_policy); }
+static void check_fault_kinds(struct conf *c, struct conf_result *res)
+{
+	each_fault(c, res, fault_kind);
+}
+static void check_fault_actions(struct conf *c, struct conf_result *res)
+{
+	each_fault(c, res, fault_action);
+}
+static void check_fault_what(struct conf *c, struct conf_result *res)
+{
+	each_fault(c, res, fault_what);
+}
+static void check_fault_policy(struct conf *c, struct conf_result *res)
+{
+	each_fault(c, res, fault_policy);
+}
 
 /* MGMT-101: GET_INFO ret[3] free pages <= ret[4] heap pages, the size stable. */
 static void check_heap_pages(struct conf *c, struct conf_result *res)
@@ -455,13 +483,14 @@ static void check_heap_pages(struct conf *c, struct conf_result *res)
 	if (a.ret[4] == 0)
 		conf_fail(res, "ret[4] (heap size in pages) is 0");
 	if (a.ret[3] > a.ret[4])
-		conf_fail(res, "ret[3] free %llu above ret[4] size %llu", (unsigned long long)a.ret[3],
-			  (unsigned long long)a.ret[4]);
+		conf_fail(res, "ret[3] free %llu above ret[4] size %llu",
+			  (unsigned long long)a.ret[3], (unsigned long long)a.ret[4]);
 	if (b.ret[4] != a.ret[4])
 		conf_fail(res, "heap size changed from %llu to %llu", (unsigned long long)a.ret[4],
 			  (unsigned long long)b.ret[4]);
 	if (b.ret[3] != a.ret[3])
-		conf_fail(res, "free pages changed between two GET_INFOs (%llu, %llu) with no DEFINE between",
+		conf_fail(res,
+			  "free pages changed between two GET_INFOs (%llu, %llu) with no DEFINE between",
 			  (unsigned long long)a.ret[3], (unsigned long long)b.ret[3]);
 	if (!conf_failed(res))
 		conf_note(res, "%llu of %llu pages free", (unsigned long long)a.ret[3],
@@ -486,34 +515,39 @@ static void check_stats_record(struct conf *c, struct conf_result *res)
 			continue;
 		n++;
 		if (rep.ret[0] != sizeof(st))
-			conf_fail(res, "vm %u: ret[0] %llu, expected 256", i, (unsigned long long)rep.ret[0]);
+			conf_fail(res, "vm %u: ret[0] %llu, expected 256", i,
+				  (unsigned long long)rep.ret[0]);
 		if (st.magic != HVM_STATS_MAGIC || st.version != 1 || st.size != 256)
-			conf_fail(res, "vm %u: magic 0x%x version %u size %u", i, st.magic, st.version,
-				  st.size);
+			conf_fail(res, "vm %u: magic 0x%x version %u size %u", i, st.magic,
+				  st.version, st.size);
 		if (st.vm_id != i)
 			conf_fail(res, "vm %u: record vm_id %u", i, st.vm_id);
 		if (s0.state == s1.state && st.state != s0.state)
 			conf_fail(res, "vm %u: record state %u, slot %u", i, st.state, s0.state);
 		if (st.time_ns == 0 || st.time_ns > up + 100000000ull)
-			conf_fail(res, "vm %u: time_ns %llu, uptime %llu", i, (unsigned long long)st.time_ns,
-				  (unsigned long long)up);
+			conf_fail(res, "vm %u: time_ns %llu, uptime %llu", i,
+				  (unsigned long long)st.time_ns, (unsigned long long)up);
 		if (st.faults < s0.fault_count || st.faults > s1.fault_count)
 			conf_fail(res, "vm %u: faults %llu, slot fault_count %u", i,
 				  (unsigned long long)st.faults, s1.fault_count);
 		if (st.restarts < s0.restart_count || st.restarts > s1.restart_count)
 			conf_fail(res, "vm %u: restarts %llu, slot restart_count %u", i,
 				  (unsigned long long)st.restarts, s1.restart_count);
-		if (st.doorbells_denied < s0.doorbells_denied || st.doorbells_denied > s1.doorbells_denied)
+		if (st.doorbells_denied < s0.doorbells_denied ||
+		    st.doorbells_denied > s1.doorbells_denied)
 			conf_fail(res, "vm %u: doorbells_denied %llu, slot %llu", i,
 				  (unsigned long long)st.doorbells_denied,
 				  (unsigned long long)s1.doorbells_denied);
 		if (st.faults_ignored > st.faults || st.watchdog_expiries > st.faults)
-			conf_fail(res, "vm %u: faults_ignored %llu / watchdog_expiries %llu above faults %llu", i,
-				  (unsigned long long)st.faults_ignored,
-				  (unsigned long long)st.watchdog_expiries, (unsigned long long)st.faults);
+			conf_fail(res,
+				  "vm %u: faults_ignored %llu / watchdog_expiries %llu above faults %llu",
+				  i, (unsigned long long)st.faults_ignored,
+				  (unsigned long long)st.watchdog_expiries,
+				  (unsigned long long)st.faults);
 		for (size_t b = 0; b < sizeof(st._rsvd); b++)
 			if (st._rsvd[b]) {
-				conf_fail(res, "vm %u: reserved byte 0x%zx is 0x%x", i, 0xB8 + b, st._rsvd[b]);
+				conf_fail(res, "vm %u: reserved byte 0x%zx is 0x%x", i, 0xB8 + b,
+					  st._rsvd[b]);
 				break;
 			}
 	}
@@ -530,9 +564,11 @@ static void check_selftest(struct conf *c, struct conf_result *res)
 		return;
 	uint32_t mask = LD32(c->r->selftest_failed), st = LD32(c->r->hv_state);
 	if (rep.ret[0] != mask)
-		conf_fail(res, "ret[0] 0x%llx, selftest_failed 0x%x", (unsigned long long)rep.ret[0], mask);
+		conf_fail(res, "ret[0] 0x%llx, selftest_failed 0x%x",
+			  (unsigned long long)rep.ret[0], mask);
 	if (rep.ret[1] != 7)
-		conf_fail(res, "ret[1] %llu checks run, the table has 7", (unsigned long long)rep.ret[1]);
+		conf_fail(res, "ret[1] %llu checks run, the table has 7",
+			  (unsigned long long)rep.ret[1]);
 	if (mask >> 7)
 		conf_fail(res, "mask 0x%x has bits beyond check 6", mask);
 	if ((mask != 0) != (st == HVM_HV_SELFTEST_FAILED))
@@ -564,7 +600,8 @@ static void check_placement_virt(struct conf *c, struct conf_result *res)
 static void check_tick(struct conf *c, struct conf_result *res)
 {
 	if (c->opt->ram_base != 0x40000000ull || c->opt->mgmt_base != 0x41000000ull) {
-		conf_skip(res, "not the QEMU virt placement (section 11 is about hv-core on QEMU virt)");
+		conf_skip(res,
+			  "not the QEMU virt placement (section 11 is about hv-core on QEMU virt)");
 		return;
 	}
 	uint64_t t0 = LD64(c->r->hv_ticks), u0 = LD64(c->r->uptime_ns);
@@ -598,7 +635,8 @@ const struct conf_check conf_checks_clauses[] = {
 	{ "MGMT-046", "SHUTDOWN above 600000 ms answers E_BAD_ARG", check_shutdown_args },
 	{ "MGMT-047", "DEFINE: unaligned offset, length > 65536 refused", check_define_args },
 	{ "MGMT-048", "LOAD_IMAGE: bad index and ranges refused", check_load_image_args },
-	{ "MGMT-049", "READ_CONSOLE: beyond head refused; next = skipped + count", check_read_console_args },
+	{ "MGMT-049", "READ_CONSOLE: beyond head refused; next = skipped + count",
+	  check_read_console_args },
 	{ "MGMT-050", "SUSPEND/RESUME append exactly SUSPENDED, RESUMED", check_events_per_change },
 	{ "MGMT-051", "DOORBELL_DENIED at most once per VM/channel per 100 ms", check_doorbell_rate },
 	{ "MGMT-060", "fault kinds are 1..5", check_fault_kinds },

@@ -22,7 +22,8 @@ static void check_nop(struct conf *c, struct conf_result *res)
 	if (!conf_expect(c, res, "NOP", HVM_CMD_NOP, 0, NULL, HVM_OK, &rep))
 		return;
 	if (LD32(c->r->done_seq) != rep.seq)
-		conf_fail(res, "done_seq %u after the reply to seq %u", LD32(c->r->done_seq), rep.seq);
+		conf_fail(res, "done_seq %u after the reply to seq %u", LD32(c->r->done_seq),
+			  rep.seq);
 }
 
 static void check_seq_tracking(struct conf *c, struct conf_result *res)
@@ -34,7 +35,8 @@ static void check_seq_tracking(struct conf *c, struct conf_result *res)
 		if (!conf_expect(c, res, "NOP/LIST series", cmd, 0, NULL, HVM_OK, &rep))
 			return;
 		if (rep.seq != prev + 1u)
-			conf_fail(res, "command %d completed as seq %u, expected %u", i, rep.seq, prev + 1u);
+			conf_fail(res, "command %d completed as seq %u, expected %u", i, rep.seq,
+				  prev + 1u);
 		prev = rep.seq;
 	}
 	if (!conf_failed(res))
@@ -71,9 +73,11 @@ static void check_protocol_abuse(struct conf *c, struct conf_result *res)
 		if (i & 1)
 			ST32(r->req_seq, d + skew[i] + 1u);
 		if (!conf_settle(c, c->opt->timeout_ms)) {
-			conf_fail(res, "req_seq written as done_seq+%u%s: done_seq %u never caught up with "
-				  "req_seq %u (wedged)", skew[i], i & 1 ? " twice" : "",
-				  LD32(r->done_seq), LD32(r->req_seq));
+			conf_fail(res,
+				  "req_seq written as done_seq+%u%s: done_seq %u never caught up with "
+				  "req_seq %u (wedged)",
+				  skew[i], i & 1 ? " twice" : "", LD32(r->done_seq),
+				  LD32(r->req_seq));
 			c->wedged = true;
 			return;
 		}
@@ -130,11 +134,11 @@ static void check_list(struct conf *c, struct conf_result *res)
 			mask |= 1ull << i;
 	}
 	if (rep.ret[0] != mask)
-		conf_fail(res, "ret[0] 0x%llx, slots say defined 0x%llx", (unsigned long long)rep.ret[0],
-			  (unsigned long long)mask);
+		conf_fail(res, "ret[0] 0x%llx, slots say defined 0x%llx",
+			  (unsigned long long)rep.ret[0], (unsigned long long)mask);
 	if ((uint32_t)__builtin_popcountll(rep.ret[0]) != LD32(c->r->vm_count))
-		conf_fail(res, "LIST names %d VMs, vm_count is %u", __builtin_popcountll(rep.ret[0]),
-			  LD32(c->r->vm_count));
+		conf_fail(res, "LIST names %d VMs, vm_count is %u",
+			  __builtin_popcountll(rep.ret[0]), LD32(c->r->vm_count));
 }
 
 static void check_selftest_result(struct conf *c, struct conf_result *res)
@@ -220,8 +224,8 @@ static void check_unknown_codes(struct conf *c, struct conf_result *res)
 		if (conf_read_event(c, p, &e) == 1 &&
 		    (e.type == HVM_EV_DEFINED || e.type == HVM_EV_UNDEFINED ||
 		     e.type == HVM_EV_SUSPENDED || e.type == HVM_EV_RESUMED))
-			conf_fail(res, "lifecycle event type %u for vm %u after refused commands", e.type,
-				  e.vm_id);
+			conf_fail(res, "lifecycle event type %u for vm %u after refused commands",
+				  e.type, e.vm_id);
 }
 
 static void check_bad_vm(struct conf *c, struct conf_result *res)
@@ -232,7 +236,8 @@ static void check_bad_vm(struct conf *c, struct conf_result *res)
 		return;
 	}
 	int free_id = conf_first_free_id(c);
-	uint32_t ids[3] = { c->max_vms, 0xFFFFFFFFu, free_id >= 0 ? (uint32_t)free_id : c->max_vms + 1 };
+	uint32_t ids[3] = { c->max_vms, 0xFFFFFFFFu,
+			    free_id >= 0 ? (uint32_t)free_id : c->max_vms + 1 };
 	unsigned tried = 0;
 	for (uint32_t cmd = HVM_CMD_UNDEFINE; cmd <= HVM_CMD_READ_FAULT; cmd++) {
 		if (!conf_has_cap(c, cmd)) {

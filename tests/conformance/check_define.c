@@ -48,11 +48,13 @@ static void refuse(struct conf *c, struct conf_result *res, const char *what, ui
 	for (size_t i = 0; i < nwant; i++)
 		ok |= rep.status == want[i];
 	if (!ok) {
-		conf_fail(res, "%s: answered %s, expected %s%s%s", what, conf_status_name(rep.status),
-			  conf_status_name(want[0]), nwant > 1 ? " or " : "",
-			  nwant > 1 ? conf_status_name(want[1]) : "");
-		if (rep.status == HVM_OK && rep.ret[0] < c->max_vms && conf_has_cap(c, HVM_CMD_UNDEFINE))
-			conf_cmd(c, HVM_CMD_UNDEFINE, (uint32_t)rep.ret[0], NULL, &rep, err, sizeof(err));
+		conf_fail(res, "%s: answered %s, expected %s%s%s", what,
+			  conf_status_name(rep.status), conf_status_name(want[0]),
+			  nwant > 1 ? " or " : "", nwant > 1 ? conf_status_name(want[1]) : "");
+		if (rep.status == HVM_OK && rep.ret[0] < c->max_vms &&
+		    conf_has_cap(c, HVM_CMD_UNDEFINE))
+			conf_cmd(c, HVM_CMD_UNDEFINE, (uint32_t)rep.ret[0], NULL, &rep, err,
+				 sizeof(err));
 		return;
 	}
 	if (!rep.msg[0] || !rep.msg_terminated)
@@ -140,8 +142,8 @@ static char *slurp(const char *path, size_t max, size_t *len)
 }
 
 /* dtc -I dts -O dtb, into a buffer. */
-static bool compile_dts(const struct conf_opts *o, const char *dts, void *out, size_t *len, char *err,
-			size_t errlen)
+static bool compile_dts(const struct conf_opts *o, const char *dts, void *out, size_t *len,
+			char *err, size_t errlen)
 {
 	char dir[] = "/tmp/hv-conformance-XXXXXX";
 	if (!mkdtemp(dir)) {
@@ -158,7 +160,8 @@ static bool compile_dts(const struct conf_opts *o, const char *dts, void *out, s
 	int st = 0;
 	bool ok = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	if (!ok)
-		snprintf(err, errlen, "%.60s failed on %.160s (status %d)", o->dtc, dts, WEXITSTATUS(st));
+		snprintf(err, errlen, "%.60s failed on %.160s (status %d)", o->dtc, dts,
+			 WEXITSTATUS(st));
 	char *blob = ok ? slurp(dtb, BLOB_MAX, len) : NULL;
 	if (blob)
 		memcpy(out, blob, *len);
@@ -183,7 +186,7 @@ static int status_by_name(const char *s)
 
 struct example {
 	char name[64];
-	int expect;         /* -1: a valid configuration */
+	int expect; /* -1: a valid configuration */
 	char vm_name[HVM_NAME_LEN];
 };
 
@@ -250,10 +253,11 @@ static void define_valid(struct conf *c, struct conf_result *res, const struct e
 		conf_fail(res, "%s: slot %u is %s, not SHUTOFF after DEFINE", ex->name, id,
 			  conf_state_name(s.state));
 	else if (s.reason != HVM_R_DEFINED)
-		conf_fail(res, "%s: reason %u after DEFINE, expected DEFINED (9)", ex->name, s.reason);
+		conf_fail(res, "%s: reason %u after DEFINE, expected DEFINED (9)", ex->name,
+			  s.reason);
 	if (ex->vm_name[0] && strncmp(s.name, ex->vm_name, HVM_NAME_LEN) != 0)
-		conf_fail(res, "%s: slot name '%.32s', the configuration says '%s'", ex->name, s.name,
-			  ex->vm_name);
+		conf_fail(res, "%s: slot name '%.32s', the configuration says '%s'", ex->name,
+			  s.name, ex->vm_name);
 	if (!conf_find_event(c, head, HVM_EV_DEFINED, id, 5000, NULL))
 		conf_fail(res, "%s: no DEFINED event for vm %u", ex->name, id);
 	head = LD64(c->r->ev_head);
@@ -274,7 +278,10 @@ static void define_valid(struct conf *c, struct conf_result *res, const struct e
 		conf_note(res, "%s defined as vm %u and undefined", ex->name, id);
 }
 
-static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
 
 static void run_examples(struct conf *c, struct conf_result *res, bool valid)
 {
@@ -340,12 +347,19 @@ static void run_examples(struct conf *c, struct conf_result *res, bool valid)
 		conf_note(res, "%u example(s)", done);
 }
 
-static void check_examples_invalid(struct conf *c, struct conf_result *res) { run_examples(c, res, false); }
-static void check_examples_valid(struct conf *c, struct conf_result *res) { run_examples(c, res, true); }
+static void check_examples_invalid(struct conf *c, struct conf_result *res)
+{
+	run_examples(c, res, false);
+}
+static void check_examples_valid(struct conf *c, struct conf_result *res)
+{
+	run_examples(c, res, true);
+}
 
 const struct conf_check conf_checks_define[] = {
 	{ "MGMT-030", "DEFINE: malformed blobs and ranges refused, nothing changes", check_malformed },
-	{ "MGMT-030", "DEFINE: invalid docs/examples answer their expected status", check_examples_invalid },
+	{ "MGMT-030", "DEFINE: invalid docs/examples answer their expected status",
+	  check_examples_invalid },
 	{ "MGMT-020", "DEFINE/UNDEFINE: valid docs/examples, slot and events", check_examples_valid },
 	{ 0 },
 };

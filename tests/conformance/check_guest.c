@@ -24,7 +24,8 @@ static void check_heartbeat_publication(struct conf *c, struct conf_result *res)
 			continue;
 		n++;
 		if (!conf_heartbeat_advances(c, i, 5000)) {
-			conf_fail(res, "vm %u heartbeat stayed %llu for 5 s", i, (unsigned long long)s.heartbeat);
+			conf_fail(res, "vm %u heartbeat stayed %llu for 5 s", i,
+				  (unsigned long long)s.heartbeat);
 			continue;
 		}
 		conf_read_slot(c, i, &s);
@@ -32,8 +33,9 @@ static void check_heartbeat_publication(struct conf *c, struct conf_result *res)
 		/* just changed, so its age is at most the time since boot and far
 		 * below the 10 s bound given here for a loaded emulator */
 		if (s.heartbeat_age_ns > up + 1000000000ull || s.heartbeat_age_ns > 10000000000ull)
-			conf_fail(res, "vm %u heartbeat advancing but heartbeat_age_ns is %llu (uptime %llu)", i,
-				  (unsigned long long)s.heartbeat_age_ns, (unsigned long long)up);
+			conf_fail(res,
+				  "vm %u heartbeat advancing but heartbeat_age_ns is %llu (uptime %llu)",
+				  i, (unsigned long long)s.heartbeat_age_ns, (unsigned long long)up);
 	}
 	if (!n)
 		conf_skip(res, "no RUNNING VM");
@@ -52,7 +54,8 @@ static void check_guest_fields(struct conf *c, struct conf_result *res)
 		if (!memchr(s.image_version, 0, sizeof(s.image_version)))
 			conf_fail(res, "vm %u image_version not terminated", i);
 		else if (!conf_failed(res))
-			conf_note(res, "vm %u state %u version '%s'", i, s.guest_state, s.image_version);
+			conf_note(res, "vm %u state %u version '%s'", i, s.guest_state,
+				  s.image_version);
 	}
 	if (!n)
 		conf_skip(res, "no VM defined");
@@ -96,7 +99,8 @@ static void check_fault_containment(struct conf *c, struct conf_result *res)
 			conf_sleep_ms(50);
 	} while (vm < 0 && conf_now_ms() < deadline);
 	if (vm < 0) {
-		conf_skip(res, "no VM has faulted (boot one that does, e.g. hv-qemu.sh --guest bad-access)");
+		conf_skip(res,
+			  "no VM has faulted (boot one that does, e.g. hv-qemu.sh --guest bad-access)");
 		return;
 	}
 	struct hvm_vm_slot s;
@@ -116,7 +120,8 @@ static void check_fault_containment(struct conf *c, struct conf_result *res)
 	int rc = conf_read_event(c, f.seq, &e);
 	if (rc == 1 && (e.type != HVM_EV_FAULT || e.vm_id != (uint32_t)vm ||
 			(e.detail & HVM_EV_FAULT_KIND_MASK) != f.kind))
-		conf_fail(res, "event %llu is type %u vm %u detail %u, expected FAULT for vm %d detail %u",
+		conf_fail(res,
+			  "event %llu is type %u vm %u detail %u, expected FAULT for vm %d detail %u",
 			  (unsigned long long)f.seq, e.type, e.vm_id, e.detail, vm, f.kind);
 	else if (rc == 0)
 		conf_note(res, "event %llu no longer in the ring", (unsigned long long)f.seq);
@@ -128,24 +133,27 @@ static void check_fault_containment(struct conf *c, struct conf_result *res)
 			conf_fail(res, "no CRASHED event for vm %d after its FAULT event %llu", vm,
 				  (unsigned long long)f.seq);
 	} else if (!(s.state == HVM_VM_RUNNING && s.reason == HVM_R_RESTARTED)) {
-		conf_note(res, "vm %d is %s/%u after its fault", vm, conf_state_name(s.state), s.reason);
+		conf_note(res, "vm %d is %s/%u after its fault", vm, conf_state_name(s.state),
+			  s.reason);
 	}
 	/* REQ-SAF-20: the others keep running */
 	for (uint32_t i = 0; i < c->max_vms; i++) {
 		struct hvm_vm_slot o;
-		if ((int)i != vm && conf_read_slot(c, i, &o) && o.defined == 1 && o.state == HVM_VM_RUNNING &&
-		    !conf_heartbeat_advances(c, i, 5000))
+		if ((int)i != vm && conf_read_slot(c, i, &o) && o.defined == 1 &&
+		    o.state == HVM_VM_RUNNING && !conf_heartbeat_advances(c, i, 5000))
 			conf_fail(res, "vm %u stopped beating after vm %d faulted", i, vm);
 	}
 	if (!conf_failed(res))
-		conf_note(res, "vm %d ('%s') fault kind %u, ESR 0x%llx, ELR 0x%llx", vm, s.name, f.kind,
-			  (unsigned long long)f.esr, (unsigned long long)f.elr);
+		conf_note(res, "vm %d ('%s') fault kind %u, ESR 0x%llx, ELR 0x%llx", vm, s.name,
+			  f.kind, (unsigned long long)f.esr, (unsigned long long)f.elr);
 }
 
 const struct conf_check conf_checks_guest[] = {
-	{ "GABI-021", "heartbeat published: advances, heartbeat_age_ns sane", check_heartbeat_publication },
+	{ "GABI-021", "heartbeat published: advances, heartbeat_age_ns sane",
+	  check_heartbeat_publication },
 	{ "GABI-022", "guest_state in range, image_version terminated", check_guest_fields },
 	{ "GABI-040", "vPL011 output reaches the VM's console ring", check_console_output },
-	{ "GABI-060", "a guest fault: record, FAULT+CRASHED events, others run", check_fault_containment },
+	{ "GABI-060", "a guest fault: record, FAULT+CRASHED events, others run",
+	  check_fault_containment },
 	{ 0 },
 };

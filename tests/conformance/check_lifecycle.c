@@ -68,18 +68,19 @@ static void illegal_here(struct conf *c, struct conf_result *res, uint32_t vm, c
 }
 
 /* The state and reason after a legal command, and its event if it has one. */
-static bool reach(struct conf *c, struct conf_result *res, uint32_t vm, uint32_t state, uint32_t reason,
-		  uint64_t ev_from, int ev_type, uint64_t *ev_seq)
+static bool reach(struct conf *c, struct conf_result *res, uint32_t vm, uint32_t state,
+		  uint32_t reason, uint64_t ev_from, int ev_type, uint64_t *ev_seq)
 {
 	struct hvm_vm_slot s;
 	uint64_t deadline = conf_now_ms() + STATE_WAIT_MS;
 	for (;;) {
-		if (conf_read_slot(c, vm, &s) && s.defined == 1 && s.state == state && s.reason == reason)
+		if (conf_read_slot(c, vm, &s) && s.defined == 1 && s.state == state &&
+		    s.reason == reason)
 			break;
 		if (conf_now_ms() >= deadline) {
 			conf_fail(res, "vm %u is %s/%u after %u ms, expected %s/%u", vm,
-				  conf_state_name(s.state), s.reason, STATE_WAIT_MS, conf_state_name(state),
-				  reason);
+				  conf_state_name(s.state), s.reason, STATE_WAIT_MS,
+				  conf_state_name(state), reason);
 			return false;
 		}
 		conf_sleep_ms(10);
@@ -88,16 +89,16 @@ static bool reach(struct conf *c, struct conf_result *res, uint32_t vm, uint32_t
 		return true;
 	struct hvm_event e;
 	if (!conf_find_event(c, ev_from, (uint32_t)ev_type, vm, 5000, &e)) {
-		conf_fail(res, "no event type %d for vm %u at or after seq %llu (MGMT-050)", ev_type, vm,
-			  (unsigned long long)ev_from);
+		conf_fail(res, "no event type %d for vm %u at or after seq %llu (MGMT-050)",
+			  ev_type, vm, (unsigned long long)ev_from);
 		return false;
 	}
 	if (ev_seq && e.seq <= *ev_seq && *ev_seq != UINT64_MAX)
-		conf_fail(res, "event seq %llu not after the previous %llu", (unsigned long long)e.seq,
-			  (unsigned long long)*ev_seq);
+		conf_fail(res, "event seq %llu not after the previous %llu",
+			  (unsigned long long)e.seq, (unsigned long long)*ev_seq);
 	if (e.reason != reason)
-		conf_note(res, "event %llu carries reason %u, slot says %u", (unsigned long long)e.seq,
-			  e.reason, reason);
+		conf_note(res, "event %llu carries reason %u, slot says %u",
+			  (unsigned long long)e.seq, e.reason, reason);
 	if (ev_seq)
 		*ev_seq = e.seq;
 	return true;
@@ -123,7 +124,8 @@ static void check_illegal_crashed(struct conf *c, struct conf_result *res)
 {
 	int vm = conf_first_vm_in_state(c, HVM_VM_CRASHED);
 	if (vm < 0) {
-		conf_skip(res, "no CRASHED VM (boot one that faults, e.g. hv-qemu.sh --guest bad-access)");
+		conf_skip(res,
+			  "no CRASHED VM (boot one that faults, e.g. hv-qemu.sh --guest bad-access)");
 		return;
 	}
 	static const uint32_t cmds[] = { HVM_CMD_SHUTDOWN, HVM_CMD_REBOOT, HVM_CMD_SUSPEND,
@@ -139,7 +141,8 @@ static void check_suspend_resume(struct conf *c, struct conf_result *res)
 	uint64_t head = LD64(c->r->ev_head), seq = UINT64_MAX;
 	if (!conf_expect(c, res, "SUSPEND", HVM_CMD_SUSPEND, (uint32_t)vm, NULL, HVM_OK, NULL))
 		return;
-	bool paused = reach(c, res, (uint32_t)vm, HVM_VM_PAUSED, HVM_R_USER, head, HVM_EV_SUSPENDED, &seq);
+	bool paused =
+		reach(c, res, (uint32_t)vm, HVM_VM_PAUSED, HVM_R_USER, head, HVM_EV_SUSPENDED, &seq);
 	if (paused) {
 		static const uint32_t cmds[] = { HVM_CMD_SUSPEND, HVM_CMD_REBOOT, HVM_CMD_START,
 						 HVM_CMD_UNDEFINE };
@@ -163,7 +166,7 @@ static void check_destroy_start(struct conf *c, struct conf_result *res)
 		return;
 	if (reach(c, res, (uint32_t)vm, HVM_VM_SHUTOFF, HVM_R_DESTROYED, head, HVM_EV_STOPPED, &seq)) {
 		static const uint32_t cmds[] = { HVM_CMD_SHUTDOWN, HVM_CMD_DESTROY, HVM_CMD_REBOOT,
-						 HVM_CMD_RESET, HVM_CMD_SUSPEND, HVM_CMD_RESUME };
+						 HVM_CMD_RESET,    HVM_CMD_SUSPEND, HVM_CMD_RESUME };
 		illegal_here(c, res, (uint32_t)vm, "SHUTOFF", cmds, sizeof(cmds) / sizeof(cmds[0]));
 	}
 	head = LD64(c->r->ev_head);
@@ -187,7 +190,8 @@ static void check_reboot(struct conf *c, struct conf_result *res)
 		return;
 	}
 	uint64_t args[6] = { 600001 };
-	conf_expect(c, res, "REBOOT 600001 ms", HVM_CMD_REBOOT, (uint32_t)vm, args, HVM_E_BAD_ARG, NULL);
+	conf_expect(c, res, "REBOOT 600001 ms", HVM_CMD_REBOOT, (uint32_t)vm, args, HVM_E_BAD_ARG,
+		    NULL);
 	conf_expect_unchanged(c, res, "refused REBOOT", &before);
 	uint64_t head = LD64(c->r->ev_head), seq = UINT64_MAX;
 	args[0] = 1000;
@@ -204,7 +208,8 @@ static void check_reboot(struct conf *c, struct conf_result *res)
 		conf_fail(res, "a second STARTED event (seq %llu) for one REBOOT",
 			  (unsigned long long)e.seq);
 	for (uint64_t n = head; n < LD64(c->r->ev_head); n++)
-		if (conf_read_event(c, n, &e) == 1 && e.vm_id == (uint32_t)vm && e.type == HVM_EV_STOPPED)
+		if (conf_read_event(c, n, &e) == 1 && e.vm_id == (uint32_t)vm &&
+		    e.type == HVM_EV_STOPPED)
 			conf_fail(res, "REBOOT appended STOPPED (seq %llu)", (unsigned long long)n);
 	alive_again(c, res, (uint32_t)vm, "REBOOT");
 }
@@ -237,24 +242,29 @@ static void check_shutdown(struct conf *c, struct conf_result *res)
 			  conf_state_name(s.state), s.reason);
 	} else {
 		if (s.reason != HVM_R_SHUTDOWN && s.reason != HVM_R_DESTROYED)
-			conf_fail(res, "SHUTOFF with reason %u, expected SHUTDOWN (3) or DESTROYED (4)",
+			conf_fail(res,
+				  "SHUTOFF with reason %u, expected SHUTDOWN (3) or DESTROYED (4)",
 				  s.reason);
 		else
-			conf_note(res, "guest %s", s.reason == HVM_R_SHUTDOWN ? "powered off"
-									       : "timed out, destroyed");
+			conf_note(res, "guest %s",
+				  s.reason == HVM_R_SHUTDOWN ? "powered off"
+							     : "timed out, destroyed");
 		if (!conf_find_event(c, head, HVM_EV_STOPPED, (uint32_t)vm, 5000, NULL))
 			conf_fail(res, "no STOPPED event for vm %d", vm);
 	}
 	head = LD64(c->r->ev_head);
-	if (!conf_expect(c, res, "START after SHUTDOWN", HVM_CMD_START, (uint32_t)vm, NULL, HVM_OK, NULL))
+	if (!conf_expect(c, res, "START after SHUTDOWN", HVM_CMD_START, (uint32_t)vm, NULL, HVM_OK,
+			 NULL))
 		return;
 	if (reach(c, res, (uint32_t)vm, HVM_VM_RUNNING, HVM_R_BOOTED, head, HVM_EV_STARTED, NULL))
 		alive_again(c, res, (uint32_t)vm, "START");
 }
 
 const struct conf_check conf_checks_lifecycle[] = {
-	{ "MGMT-045", "RUNNING: START/RESUME/UNDEFINE/LOAD_IMAGE answer E_STATE", check_illegal_running },
-	{ "MGMT-045", "CRASHED: SHUTDOWN/REBOOT/SUSPEND/RESUME answer E_STATE", check_illegal_crashed },
+	{ "MGMT-045", "RUNNING: START/RESUME/UNDEFINE/LOAD_IMAGE answer E_STATE",
+	  check_illegal_running },
+	{ "MGMT-045", "CRASHED: SHUTDOWN/REBOOT/SUSPEND/RESUME answer E_STATE",
+	  check_illegal_crashed },
 	{ "MGMT-045", "SUSPEND -> PAUSED/USER, illegal set, RESUME -> RUNNING", check_suspend_resume },
 	{ "MGMT-045", "DESTROY -> SHUTOFF/DESTROYED, illegal set, START", check_destroy_start },
 	{ "MGMT-044", "REBOOT -> RUNNING, then RUNNING/REBOOTED + STARTED", check_reboot },

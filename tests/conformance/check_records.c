@@ -83,8 +83,8 @@ static void check_heartbeat(struct conf *c, struct conf_result *res)
 			continue;
 		n++;
 		if (!conf_heartbeat_advances(c, i, 5000))
-			conf_fail(res, "vm %u ('%s') RUNNING but its heartbeat stayed %llu for 5 s", i,
-				  s.name, (unsigned long long)s.heartbeat);
+			conf_fail(res, "vm %u ('%s') RUNNING but its heartbeat stayed %llu for 5 s",
+				  i, s.name, (unsigned long long)s.heartbeat);
 	}
 	if (!n)
 		conf_skip(res, "no RUNNING VM");
@@ -113,7 +113,8 @@ static void check_ring(struct conf *c, struct conf_result *res)
 		}
 		read++;
 		if (!known_event(e.type))
-			conf_fail(res, "event %llu: type %u (MGMT-050)", (unsigned long long)p, e.type);
+			conf_fail(res, "event %llu: type %u (MGMT-050)", (unsigned long long)p,
+				  e.type);
 		if (e.vm_id >= c->max_vms && e.type != HVM_EV_SELFTEST)
 			conf_fail(res, "event %llu: vm_id %u", (unsigned long long)p, e.vm_id);
 		if (e.time_ns < prev_t)
@@ -122,11 +123,12 @@ static void check_ring(struct conf *c, struct conf_result *res)
 	}
 	/* entries past head are not yet written: their seq must not claim a number >= head */
 	for (uint32_t k = 0; k < HVM_EVENT_COUNT; k++) {
-		volatile struct hvm_event *e = (volatile struct hvm_event *)(c->base + HVM_OFF_EVENTS) + k;
+		volatile struct hvm_event *e =
+			(volatile struct hvm_event *)(c->base + HVM_OFF_EVENTS) + k;
 		uint64_t s = LD64(e->seq);
 		if (s > LD64(c->r->ev_head) || (s && s % HVM_EVENT_COUNT != k))
-			conf_fail(res, "ring entry %u holds seq %llu (head %llu)", k, (unsigned long long)s,
-				  (unsigned long long)LD64(c->r->ev_head));
+			conf_fail(res, "ring entry %u holds seq %llu (head %llu)", k,
+				  (unsigned long long)s, (unsigned long long)LD64(c->r->ev_head));
 	}
 	if (ovf > head)
 		conf_fail(res, "ev_overflow %llu > ev_head %llu", (unsigned long long)ovf,
@@ -166,12 +168,13 @@ static void check_faults(struct conf *c, struct conf_result *res)
 			continue;
 		recorded++;
 		if (f.seq >= head)
-			conf_fail(res, "fault record %u: event seq %llu not yet in the ring (head %llu)", i,
-				  (unsigned long long)f.seq, (unsigned long long)head);
+			conf_fail(res,
+				  "fault record %u: event seq %llu not yet in the ring (head %llu)",
+				  i, (unsigned long long)f.seq, (unsigned long long)head);
 		struct hvm_event e;
 		if (conf_read_event(c, f.seq, &e) == 1 && (e.type != HVM_EV_FAULT || e.vm_id != i))
-			conf_fail(res, "fault record %u: event %llu is type %u for vm %u, not FAULT", i,
-				  (unsigned long long)f.seq, e.type, e.vm_id);
+			conf_fail(res, "fault record %u: event %llu is type %u for vm %u, not FAULT",
+				  i, (unsigned long long)f.seq, e.type, e.vm_id);
 	}
 	if (!conf_failed(res))
 		conf_note(res, "%u record(s) hold a fault", recorded);
@@ -251,9 +254,10 @@ static void check_read_fault(struct conf *c, struct conf_result *res)
 		return;
 	}
 	/* the record may be replaced by a new fault in between; compare when it was not */
-	if (rec.seq == copy.seq && (copy.kind != rec.kind || copy.esr != rec.esr || copy.elr != rec.elr))
-		conf_fail(res, "data area copy differs from fault record %d (kind %u/%u)", vm, copy.kind,
-			  rec.kind);
+	if (rec.seq == copy.seq &&
+	    (copy.kind != rec.kind || copy.esr != rec.esr || copy.elr != rec.elr))
+		conf_fail(res, "data area copy differs from fault record %d (kind %u/%u)", vm,
+			  copy.kind, rec.kind);
 }
 
 static void check_get_stats(struct conf *c, struct conf_result *res)
@@ -284,7 +288,8 @@ static void check_consoles(struct conf *c, struct conf_result *res)
 		volatile struct hvm_console *k = conf_console_ptr(c, i);
 		uint32_t size = LD32(k->size), id = LD32(k->vm_id);
 		if (size + 0x40u != csize)
-			conf_fail(res, "console %u: size %u + 64-byte header != console_size %u", i, size, csize);
+			conf_fail(res, "console %u: size %u + 64-byte header != console_size %u", i,
+				  size, csize);
 		if (id != i)
 			conf_fail(res, "console %u: vm_id %u", i, id);
 		head0[i] = LD64(k->head);
@@ -314,12 +319,14 @@ static void check_read_console(struct conf *c, struct conf_result *res)
 	uint64_t head = LD64(k->head), from = head > 64 ? head - 64 : 0;
 	uint64_t args[6] = { from };
 	struct conf_reply rep;
-	if (!conf_expect(c, res, "READ_CONSOLE", HVM_CMD_READ_CONSOLE, (uint32_t)vm, args, HVM_OK, &rep))
+	if (!conf_expect(c, res, "READ_CONSOLE", HVM_CMD_READ_CONSOLE, (uint32_t)vm, args, HVM_OK,
+			 &rep))
 		return;
 	uint64_t n = rep.ret[0];
 	if (n > LD32(c->r->data_size) || rep.ret[1] != from + n) {
 		conf_fail(res, "from %llu: count %llu, next %llu (expected next = from + count)",
-			  (unsigned long long)from, (unsigned long long)n, (unsigned long long)rep.ret[1]);
+			  (unsigned long long)from, (unsigned long long)n,
+			  (unsigned long long)rep.ret[1]);
 		return;
 	}
 	if (n < head - from)
@@ -347,7 +354,8 @@ const struct conf_check conf_checks_records[] = {
 	{ "MGMT-130", "ev_ack is left to the client", check_ev_ack },
 	{ "MGMT-160", "fault records: gen protocol, kinds, event reference", check_faults },
 	{ "MGMT-160", "READ_FAULT copies the record to the data area", check_read_fault },
-	{ "MGMT-162", "fault records and READ_FAULT's copy: magic, version, size", check_fault_header },
+	{ "MGMT-162", "fault records and READ_FAULT's copy: magic, version, size",
+	  check_fault_header },
 	{ "MGMT-020", "GET_STATS answers a record within the data area", check_get_stats },
 	{ "MGMT-170", "consoles: size, vm_id, head monotonic", check_consoles },
 	{ "MGMT-170", "READ_CONSOLE returns the ring's bytes", check_read_console },

@@ -31,7 +31,8 @@ static void check_placement(struct conf *c, struct conf_result *res)
 {
 	uint32_t size = LD32(c->r->region_size);
 	if (size != HVM_REGION_SIZE)
-		conf_fail(res, "region_size 0x%x, version 1.0 says 0x%x (1 MiB)", size, HVM_REGION_SIZE);
+		conf_fail(res, "region_size 0x%x, version 1.0 says 0x%x (1 MiB)", size,
+			  HVM_REGION_SIZE);
 	uint64_t sb = LD64(c->r->staging_base), ss = LD64(c->r->staging_size);
 	uint64_t mb = c->opt->mgmt_base;
 	if (ss && sb < mb + HVM_REGION_SIZE && mb < sb + ss)
@@ -58,14 +59,17 @@ static void check_layout(struct conf *c, struct conf_result *res)
 		{ "off_faults", offsetof(struct hvm_regs, off_faults), HVM_OFF_FAULTS },
 		{ "fault_size", offsetof(struct hvm_regs, fault_size), sizeof(struct hvm_fault) },
 		{ "off_consoles", offsetof(struct hvm_regs, off_consoles), HVM_OFF_CONSOLES },
-		{ "console_size", offsetof(struct hvm_regs, console_size), sizeof(struct hvm_console) },
+		{ "console_size", offsetof(struct hvm_regs, console_size),
+		  sizeof(struct hvm_console) },
 		{ "off_data", offsetof(struct hvm_regs, off_data), HVM_OFF_DATA },
 		{ "data_size", offsetof(struct hvm_regs, data_size), HVM_DATA_SIZE },
 	};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		uint32_t v = __atomic_load_n((volatile uint32_t *)(c->base + f[i].off), __ATOMIC_ACQUIRE);
+		uint32_t v =
+			__atomic_load_n((volatile uint32_t *)(c->base + f[i].off), __ATOMIC_ACQUIRE);
 		if (v != f[i].want)
-			conf_fail(res, "%s = 0x%x, the 1.0 layout says 0x%x", f[i].name, v, f[i].want);
+			conf_fail(res, "%s = 0x%x, the 1.0 layout says 0x%x", f[i].name, v,
+				  f[i].want);
 	}
 }
 
@@ -90,11 +94,14 @@ static void check_reserved(struct conf *c, struct conf_result *res)
 	char what[64];
 	for (uint32_t i = 0; i < c->max_vms; i++) {
 		snprintf(what, sizeof(what), "slot %u", i);
-		expect_zero(res, (const volatile uint8_t *)conf_slot_ptr(c, i) + 0xC0, 0x200 - 0xC0, what);
+		expect_zero(res, (const volatile uint8_t *)conf_slot_ptr(c, i) + 0xC0, 0x200 - 0xC0,
+			    what);
 		snprintf(what, sizeof(what), "fault record %u", i);
-		expect_zero(res, (const volatile uint8_t *)conf_fault_ptr(c, i) + 0x150, 0x400 - 0x150, what);
+		expect_zero(res, (const volatile uint8_t *)conf_fault_ptr(c, i) + 0x150,
+			    0x400 - 0x150, what);
 		snprintf(what, sizeof(what), "console %u header", i);
-		expect_zero(res, (const volatile uint8_t *)conf_console_ptr(c, i) + 0x10, 0x40 - 0x10, what);
+		expect_zero(res, (const volatile uint8_t *)conf_console_ptr(c, i) + 0x10,
+			    0x40 - 0x10, what);
 	}
 }
 
@@ -124,8 +131,8 @@ static void check_ident(struct conf *c, struct conf_result *res)
 		conf_ticks_advance(c, 1000);
 		conf_ticks_advance(c, 1000);
 		uint32_t later = LD32(c->r->vm_count);
-		conf_fail(res, "vm_count %u but %u slots say defined, read just after READY%s", vc, n,
-			  later == n ? " (correct two ticks later: published after READY)" : "");
+		conf_fail(res, "vm_count %u but %u slots say defined, read just after READY%s", vc,
+			  n, later == n ? " (correct two ticks later: published after READY)" : "");
 	}
 	/* "written once": the identification must not move while we look. */
 	uint64_t caps = LD64(c->r->caps);
@@ -161,8 +168,8 @@ static void check_liveness(struct conf *c, struct conf_result *res)
 		conf_sleep_ms(2);
 		uint64_t t = LD64(c->r->hv_ticks), up = LD64(c->r->uptime_ns), now = conf_now_ms();
 		if (t < prev) {
-			conf_fail(res, "hv_ticks went backwards %llu -> %llu", (unsigned long long)prev,
-				  (unsigned long long)t);
+			conf_fail(res, "hv_ticks went backwards %llu -> %llu",
+				  (unsigned long long)prev, (unsigned long long)t);
 			return;
 		}
 		if (up < prev_up) {
@@ -185,8 +192,8 @@ static void check_liveness(struct conf *c, struct conf_result *res)
 	if (LD64(c->r->uptime_ns) == up0)
 		conf_fail(res, "uptime_ns is not refreshed (stayed %llu)", (unsigned long long)up0);
 	else
-		conf_note(res, "%llu ticks in 1 s, largest gap seen %llu ms", (unsigned long long)changes,
-			  (unsigned long long)max_gap);
+		conf_note(res, "%llu ticks in 1 s, largest gap seen %llu ms",
+			  (unsigned long long)changes, (unsigned long long)max_gap);
 }
 
 const struct conf_check conf_checks_region[] = {

@@ -21,13 +21,13 @@
 
 struct conf {
 	const struct conf_opts *opt;
-	volatile uint8_t *base;       /* the management region             */
+	volatile uint8_t *base; /* the management region             */
 	volatile struct hvm_regs *r;
 	void *map;
 	size_t map_len;
 	uint64_t caps;
-	uint32_t max_vms;             /* min(published max_vms, HVM_MAX_VMS) */
-	bool wedged;                  /* a command timed out: later ones fail fast */
+	uint32_t max_vms; /* min(published max_vms, HVM_MAX_VMS) */
+	bool wedged;      /* a command timed out: later ones fail fast */
 	char wedge_msg[160];
 	/* MGMT-121, seen on every reply: messages cut with "...", and the first
 	 * one that did not start with its clause id */
@@ -109,7 +109,7 @@ struct conf_reply {
 	uint32_t seq;
 	uint32_t status;
 	uint64_t ret[6];
-	char msg[65];     /* ret_msg, always terminated here                 */
+	char msg[65];        /* ret_msg, always terminated here                 */
 	bool msg_terminated; /* whether the implementation terminated it     */
 };
 
@@ -157,7 +157,7 @@ bool conf_wait_state(struct conf *c, uint32_t vm, uint32_t state, unsigned timeo
 		     struct hvm_vm_slot *out);
 bool conf_heartbeat_advances(struct conf *c, uint32_t vm, unsigned timeout_ms);
 /* Looks for an event of type (and vm) with seq >= from, waiting up to timeout. */
-bool conf_find_event(struct conf *c, uint64_t from, uint32_t type, uint32_t vm,
-		     unsigned timeout_ms, struct hvm_event *out);
+bool conf_find_event(struct conf *c, uint64_t from, uint32_t type, uint32_t vm, unsigned timeout_ms,
+		     struct hvm_event *out);
 
 #endif /* HV_CONF_INTERNAL_H */

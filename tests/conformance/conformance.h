@@ -18,24 +18,29 @@
 #define CONF_DETAIL_LEN 320
 
 struct conf_opts {
-	const char *ram_file;     /* the guest-RAM file (or any file holding the region) */
-	uint64_t ram_base;        /* physical address of file offset 0                  */
-	uint64_t mgmt_base;       /* physical address of the management region           */
-	const char *only;         /* comma-separated clause ids or prefixes; NULL = all   */
-	unsigned stress;          /* random commands in the robustness pass; 0 = none    */
-	uint64_t seed;            /* seed of the robustness pass                         */
-	unsigned timeout_ms;      /* bound on every command completion                   */
-	unsigned ready_timeout_ms;/* bound on waiting for hv_state to leave BOOTING      */
-	const char *examples_dir; /* docs/examples for the DEFINE checks; NULL = skip    */
-	const char *dtc;          /* device-tree compiler used on the examples           */
-	bool verbose;             /* progress lines on stderr                            */
-	bool coverage;            /* also print every clause with its verdict            */
+	const char *ram_file;      /* the guest-RAM file (or any file holding the region) */
+	uint64_t ram_base;         /* physical address of file offset 0                  */
+	uint64_t mgmt_base;        /* physical address of the management region           */
+	const char *only;          /* comma-separated clause ids or prefixes; NULL = all   */
+	unsigned stress;           /* random commands in the robustness pass; 0 = none    */
+	uint64_t seed;             /* seed of the robustness pass                         */
+	unsigned timeout_ms;       /* bound on every command completion                   */
+	unsigned ready_timeout_ms; /* bound on waiting for hv_state to leave BOOTING      */
+	const char *examples_dir;  /* docs/examples for the DEFINE checks; NULL = skip    */
+	const char *dtc;           /* device-tree compiler used on the examples           */
+	bool verbose;              /* progress lines on stderr                            */
+	bool coverage;             /* also print every clause with its verdict            */
 };
 
 /* CONF_NA: the clause cannot be checked through the shared page (it needs a
  * management VM, a cooperating guest, a special boot); its row says why and is
  * not counted in passed, failed or skipped (docs/conformance.md). */
-enum conf_verdict { CONF_PASS = 0, CONF_FAIL = 1, CONF_SKIP = 2, CONF_NA = 3 };
+enum conf_verdict {
+	CONF_PASS = 0,
+	CONF_FAIL = 1,
+	CONF_SKIP = 2,
+	CONF_NA = 3
+};
 
 struct conf_row {
 	const char *clause; /* "MGMT-045" */
@@ -49,7 +54,7 @@ struct conf_report {
 	unsigned n_rows;
 	struct conf_row rows[CONF_MAX_ROWS];
 	unsigned passed, failed, skipped;
-	unsigned na;              /* N/A rows, not counted in the three above */
+	unsigned na; /* N/A rows, not counted in the three above */
 };
 
 /* The clauses of docs/mgmt-abi.md and the guest-visible clauses of

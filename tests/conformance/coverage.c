@@ -70,7 +70,8 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-212", NEEDS_MGMT_VM },
 	{ "MGMT-213", NEEDS_MGMT_VM },
 	{ "MGMT-214", NEEDS_MGMT_VM },
-	{ "MGMT-215", "needs a guest that accesses the management window's IPA; tests hvcore_mgmt_mmio" },
+	{ "MGMT-215",
+	  "needs a guest that accesses the management window's IPA; tests hvcore_mgmt_mmio" },
 	/* docs/guest-abi.md, guest-visible clauses */
 	{ "GABI-001", NEEDS_GUEST " (entry registers, memory map); tests hvcore_boot, hvcore_linux" },
 	{ "GABI-010", NEEDS_GUEST " (device tree, CALL_UID); tests hvcore_boot, hvcore_linux" },
@@ -81,9 +82,9 @@ const struct conf_clause conf_clauses[] = {
 	{ "GABI-022", NULL },
 	{ "GABI-023", NEEDS_GUEST " (store discipline of the guest, not observable here)" },
 	{ "GABI-024", NEEDS_GUEST " (acknowledging the request); the hypervisor side is MGMT-046; "
-		      "tests hvcore_mgmt shutdown_*" },
+				  "tests hvcore_mgmt shutdown_*" },
 	{ "GABI-025", NEEDS_GUEST " (answering with SYSTEM_RESET); the hypervisor side is MGMT-044; "
-		      "tests hvcore_mgmt reboot_*" },
+				  "tests hvcore_mgmt reboot_*" },
 	{ "GABI-030", NEEDS_GUEST " (hypercalls); tests hvcore_boot, hvcore_fault" },
 	{ "GABI-031", NEEDS_GUEST " (HVG_HC_COOP_PAGE); tests hvcore_boot, linux_direct" },
 	{ "GABI-032", NEEDS_GUEST " (HVG_HC_DOORBELL); tests hvcore_fault" },

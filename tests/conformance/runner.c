@@ -67,9 +67,8 @@ int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size
 		 ver, c.r->abi_major, c.r->abi_minor, (unsigned long long)c.caps);
 
 	const struct conf_check *const tables[] = {
-		conf_checks_region, conf_checks_commands, conf_checks_records,
-		conf_checks_guest, conf_checks_define, conf_checks_lifecycle, conf_checks_clauses,
-		conf_checks_stress,
+		conf_checks_region, conf_checks_commands,  conf_checks_records, conf_checks_guest,
+		conf_checks_define, conf_checks_lifecycle, conf_checks_clauses, conf_checks_stress,
 	};
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct conf_check *k = tables[t]; k->clause; k++) {
@@ -152,7 +151,8 @@ static void print_coverage(const struct conf_report *rep, FILE *out)
 	for (const struct conf_clause *k = conf_clauses; k->id; k++) {
 		int v = conf_clause_verdict(rep, k->id);
 		n[v < 0 ? 4 : v]++;
-		fprintf(out, "  %-9s %-7s %s\n", k->id, coverage_name(v), k->na_reason ? k->na_reason : "");
+		fprintf(out, "  %-9s %-7s %s\n", k->id, coverage_name(v),
+			k->na_reason ? k->na_reason : "");
 	}
 	fprintf(out, "clauses: %u pass, %u fail, %u skip, %u n-a, %u not run\n", n[CONF_PASS],
 		n[CONF_FAIL], n[CONF_SKIP], n[CONF_NA], n[4]);
@@ -215,7 +215,8 @@ static void print_json(const struct conf_report *rep, FILE *out, bool coverage)
 		for (const struct conf_clause *k = conf_clauses; k->id; k++) {
 			fputs(k == conf_clauses ? "{\"clause\":" : ",{\"clause\":", out);
 			json_str(out, k->id);
-			fprintf(out, ",\"result\":\"%s\"}", coverage_name(conf_clause_verdict(rep, k->id)));
+			fprintf(out, ",\"result\":\"%s\"}",
+				coverage_name(conf_clause_verdict(rep, k->id)));
 		}
 		fputc(']', out);
 	}
@@ -223,5 +224,11 @@ static void print_json(const struct conf_report *rep, FILE *out, bool coverage)
 		rep->failed, rep->skipped, rep->na);
 }
 
-void conf_print_json(const struct conf_report *rep, FILE *out) { print_json(rep, out, false); }
-void conf_print_json_coverage(const struct conf_report *rep, FILE *out) { print_json(rep, out, true); }
+void conf_print_json(const struct conf_report *rep, FILE *out)
+{
+	print_json(rep, out, false);
+}
+void conf_print_json_coverage(const struct conf_report *rep, FILE *out)
+{
+	print_json(rep, out, true);
+}

@@ -39,8 +39,12 @@ TestSuite(conformance_selftest, .init = setup, .fini = teardown, .timeout = 120)
 static struct fakecore *start_double(enum fakecore_flaw flaw)
 {
 	static const struct fakecore_vm witness = {
-		.name = "witness", .state = HVM_VM_RUNNING, .reason = HVM_R_BOOTED,
-		.vcpus = 1, .pcpu_mask = 2, .mem_bytes = 16u << 20,
+		.name = "witness",
+		.state = HVM_VM_RUNNING,
+		.reason = HVM_R_BOOTED,
+		.vcpus = 1,
+		.pcpu_mask = 2,
+		.mem_bytes = 16u << 20,
 	};
 	struct fakecore *f = fakecore_create(path, FAKECORE_RAM_BASE, FAKECORE_RAM_BASE);
 	cr_assert_not_null(f, "the test double did not start");
@@ -82,8 +86,8 @@ static void dump(const struct conf_report *rep)
 }
 
 /* The verdict of the first row of clause whose title contains words. */
-static enum conf_verdict verdict(const struct conf_report *rep, const char *clause, const char *words,
-				 const char **detail)
+static enum conf_verdict verdict(const struct conf_report *rep, const char *clause,
+				 const char *words, const char **detail)
 {
 	for (unsigned i = 0; i < rep->n_rows; i++) {
 		const struct conf_row *r = &rep->rows[i];
@@ -256,10 +260,11 @@ Test(conformance_selftest, table_and_json_formats)
 	conf_print_table(rep, m);
 	fclose(m);
 	char want[64];
-	snprintf(want, sizeof(want), "\n%u passed, %u failed, %u skipped\n", rep->passed, rep->failed,
-		 rep->skipped);
+	snprintf(want, sizeof(want), "\n%u passed, %u failed, %u skipped\n", rep->passed,
+		 rep->failed, rep->skipped);
 	cr_expect(rep->failed > 0 && rep->skipped > 0);
-	cr_expect(len > strlen(want) && strcmp(buf + len - strlen(want), want) == 0, "table ends: %s", buf);
+	cr_expect(len > strlen(want) && strcmp(buf + len - strlen(want), want) == 0,
+		  "table ends: %s", buf);
 	cr_expect(strstr(buf, "\nMGMT-001  PASS") != NULL, "%s", buf);
 	cr_expect(strstr(buf, "\nMGMT-045  FAIL") != NULL, "%s", buf);
 	free(buf);
@@ -268,7 +273,8 @@ Test(conformance_selftest, table_and_json_formats)
 	cr_assert_not_null(m);
 	conf_print_json(rep, m);
 	fclose(m);
-	cr_expect(strncmp(buf, "{\"implementation\":\"\\\"" FAKECORE_VERSION "\\\"", 41) == 0, "%s", buf);
+	cr_expect(strncmp(buf, "{\"implementation\":\"\\\"" FAKECORE_VERSION "\\\"", 41) == 0, "%s",
+		  buf);
 	cr_expect(strstr(buf, "{\"clause\":\"MGMT-045\",\"check\":") != NULL, "%s", buf);
 	snprintf(want, sizeof(want), "\"passed\":%u,\"failed\":%u,\"skipped\":%u,\"na\":%u}\n",
 		 rep->passed, rep->failed, rep->skipped, rep->na);

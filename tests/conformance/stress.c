@@ -99,8 +99,8 @@ static void scribble_data(struct conf *c, uint64_t *s)
 	conf_copy_out(conf_data_ptr(c) + off, buf, sizeof(buf));
 }
 
-static bool check_reply(struct conf *c, struct conf_result *res, unsigned i, uint32_t cmd, uint32_t vm,
-			const struct conf_reply *rep)
+static bool check_reply(struct conf *c, struct conf_result *res, unsigned i, uint32_t cmd,
+			uint32_t vm, const struct conf_reply *rep)
 {
 	const char *bad = NULL;
 	char why[96];
@@ -158,20 +158,22 @@ static void check_stress(struct conf *c, struct conf_result *res)
 			struct conf_reply rep;
 			char err[200];
 			if (!conf_cmd(c, cmd, vm, args, &rep, err, sizeof(err))) {
-				conf_fail(res, "op %u (seed %llu): %s", i, (unsigned long long)pass.seed, err);
+				conf_fail(res, "op %u (seed %llu): %s", i,
+					  (unsigned long long)pass.seed, err);
 				return;
 			}
 			if (!check_reply(c, res, i, cmd, vm, &rep) && ++bad_replies >= 5)
 				return;
 			/* a DEFINE that random bytes got through must not hold a slot */
 			if (cmd == HVM_CMD_DEFINE && rep.status == HVM_OK && rep.ret[0] < c->max_vms)
-				conf_cmd(c, HVM_CMD_UNDEFINE, (uint32_t)rep.ret[0], NULL, &rep, err, sizeof(err));
+				conf_cmd(c, HVM_CMD_UNDEFINE, (uint32_t)rep.ret[0], NULL, &rep, err,
+					 sizeof(err));
 			continue;
 		}
 		/* protocol abuse (MGMT-113): the command itself gets no guarantee */
 		if (!conf_settle(c, c->opt->timeout_ms)) {
-			conf_fail(res, "op %u: interface busy (req_seq %u, done_seq %u)", i, LD32(r->req_seq),
-				  LD32(r->done_seq));
+			conf_fail(res, "op %u: interface busy (req_seq %u, done_seq %u)", i,
+				  LD32(r->req_seq), LD32(r->done_seq));
 			return;
 		}
 		abuse++;
@@ -190,13 +192,16 @@ static void check_stress(struct conf *c, struct conf_result *res)
 			ST32(r->done_seq, (uint32_t)rng_next(&s));
 		} else { /* the block changes under an outstanding command */
 			ST32(r->req_seq, d + 1u);
-			ST32(r->cmd, random_cmd(&s) % HVM_CMD__COUNT == HVM_CMD_DEFINE ? HVM_CMD_DEFINE
-										     : HVM_CMD_NOP);
+			ST32(r->cmd, random_cmd(&s) % HVM_CMD__COUNT == HVM_CMD_DEFINE
+					     ? HVM_CMD_DEFINE
+					     : HVM_CMD_NOP);
 			ST64(r->arg[1], rng_next(&s));
 		}
 		if (!conf_settle(c, c->opt->timeout_ms)) {
-			conf_fail(res, "op %u (seed %llu): done_seq %u never caught up with req_seq %u after "
-				  "protocol abuse", i, (unsigned long long)pass.seed, LD32(r->done_seq),
+			conf_fail(res,
+				  "op %u (seed %llu): done_seq %u never caught up with req_seq %u after "
+				  "protocol abuse",
+				  i, (unsigned long long)pass.seed, LD32(r->done_seq),
 				  LD32(r->req_seq));
 			c->wedged = true;
 			return;
@@ -228,13 +233,14 @@ static void check_after_stress(struct conf *c, struct conf_result *res)
 		n++;
 		struct hvm_vm_slot sl;
 		if (!conf_read_slot(c, i, &sl) || sl.defined != 1 || sl.state != HVM_VM_RUNNING)
-			conf_fail(res, "witness vm %u is %s/%u, was RUNNING", i, conf_state_name(sl.state),
-				  sl.reason);
+			conf_fail(res, "witness vm %u is %s/%u, was RUNNING", i,
+				  conf_state_name(sl.state), sl.reason);
 		else if (!conf_heartbeat_advances(c, i, 5000))
 			conf_fail(res, "witness vm %u ('%s') heartbeat stopped", i, sl.name);
 	}
 	if (!conf_failed(res))
-		conf_note(res, "%u witness VM(s) alive (seed %llu)", n, (unsigned long long)pass.seed);
+		conf_note(res, "%u witness VM(s) alive (seed %llu)", n,
+			  (unsigned long long)pass.seed);
 }
 
 const struct conf_check conf_checks_stress[] = {

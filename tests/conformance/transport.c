@@ -88,7 +88,8 @@ int conf_open(struct conf *c, const struct conf_opts *o, char *err, size_t errle
 			break;
 		if (conf_now_ms() >= deadline) {
 			if (magic != HVM_MAGIC)
-				snprintf(err, errlen, "no management region at 0x%llx: magic 0x%08x, "
+				snprintf(err, errlen,
+					 "no management region at 0x%llx: magic 0x%08x, "
 					 "expected 0x%08x (MGMT-001) after %u ms",
 					 (unsigned long long)o->mgmt_base, magic, HVM_MAGIC,
 					 o->ready_timeout_ms);
@@ -135,26 +136,33 @@ void conf_copy_out(volatile void *dst, const void *src, size_t n)
 
 volatile struct hvm_vm_slot *conf_slot_ptr(struct conf *c, uint32_t i)
 {
-	return (volatile struct hvm_vm_slot *)(c->base + HVM_OFF_SLOTS + (size_t)i * sizeof(struct hvm_vm_slot));
+	return (volatile struct hvm_vm_slot *)(c->base + HVM_OFF_SLOTS +
+					       (size_t)i * sizeof(struct hvm_vm_slot));
 }
 
 volatile struct hvm_fault *conf_fault_ptr(struct conf *c, uint32_t i)
 {
-	return (volatile struct hvm_fault *)(c->base + HVM_OFF_FAULTS + (size_t)i * sizeof(struct hvm_fault));
+	return (volatile struct hvm_fault *)(c->base + HVM_OFF_FAULTS +
+					     (size_t)i * sizeof(struct hvm_fault));
 }
 
 volatile struct hvm_console *conf_console_ptr(struct conf *c, uint32_t i)
 {
-	return (volatile struct hvm_console *)(c->base + HVM_OFF_CONSOLES + (size_t)i * sizeof(struct hvm_console));
+	return (volatile struct hvm_console *)(c->base + HVM_OFF_CONSOLES +
+					       (size_t)i * sizeof(struct hvm_console));
 }
 
 volatile struct hvm_event *conf_event_ptr(struct conf *c, uint64_t seq)
 {
 	return (volatile struct hvm_event *)(c->base + HVM_OFF_EVENTS +
-					     (size_t)(seq % HVM_EVENT_COUNT) * sizeof(struct hvm_event));
+					     (size_t)(seq % HVM_EVENT_COUNT) *
+						     sizeof(struct hvm_event));
 }
 
-volatile uint8_t *conf_data_ptr(struct conf *c) { return c->base + HVM_OFF_DATA; }
+volatile uint8_t *conf_data_ptr(struct conf *c)
+{
+	return c->base + HVM_OFF_DATA;
+}
 
 /* The gen protocol shared by slots and fault records: gen, copy, gen again. */
 static bool read_gen(volatile uint32_t *gen, const volatile void *src, void *dst, size_t n)
@@ -237,7 +245,8 @@ bool conf_cmd(struct conf *c, uint32_t cmd, uint32_t vm, const uint64_t args[6],
 	 * interface gets one short chance to catch up before we give up at once,
 	 * so that a wedged implementation costs one timeout, not one per check. */
 	if (!conf_settle(c, c->wedged ? 50 : c->opt->timeout_ms)) {
-		snprintf(err, errlen, "%s: a command is still outstanding (req_seq %u, done_seq %u)%s%s",
+		snprintf(err, errlen,
+			 "%s: a command is still outstanding (req_seq %u, done_seq %u)%s%s",
 			 conf_cmd_name(cmd), LD32(r->req_seq), LD32(r->done_seq),
 			 c->wedged ? "; " : "", c->wedged ? c->wedge_msg : "");
 		c->wedged = true;
@@ -327,9 +336,10 @@ bool conf_expect(struct conf *c, struct conf_result *res, const char *what, uint
 		return false;
 	}
 	if (rep->status != want) {
-		conf_fail(res, "%s: %s(vm %u) answered %s, expected %s%s%s%s", what, conf_cmd_name(cmd),
-			  vm, conf_status_name(rep->status), conf_status_name(want),
-			  rep->msg[0] ? " (\"" : "", rep->msg, rep->msg[0] ? "\")" : "");
+		conf_fail(res, "%s: %s(vm %u) answered %s, expected %s%s%s%s", what,
+			  conf_cmd_name(cmd), vm, conf_status_name(rep->status),
+			  conf_status_name(want), rep->msg[0] ? " (\"" : "", rep->msg,
+			  rep->msg[0] ? "\")" : "");
 		return false;
 	}
 	/* MGMT-120: ret_msg is empty on success and names the reason otherwise. */
@@ -352,9 +362,9 @@ bool conf_expect(struct conf *c, struct conf_result *res, const char *what, uint
 /* ---- names ---------------------------------------------------------------- */
 
 static const char *const cmd_names[HVM_CMD__COUNT] = {
-	"NOP", "GET_INFO", "LIST", "DEFINE", "UNDEFINE", "START", "SHUTDOWN", "DESTROY",
-	"REBOOT", "RESET", "SUSPEND", "RESUME", "GET_STATS", "LOAD_IMAGE", "READ_CONSOLE",
-	"READ_FAULT", "SELFTEST_RESULT",
+	"NOP",       "GET_INFO",   "LIST",         "DEFINE",     "UNDEFINE",        "START",
+	"SHUTDOWN",  "DESTROY",    "REBOOT",       "RESET",      "SUSPEND",         "RESUME",
+	"GET_STATS", "LOAD_IMAGE", "READ_CONSOLE", "READ_FAULT", "SELFTEST_RESULT",
 };
 
 const char *conf_cmd_name(uint32_t cmd)
@@ -365,16 +375,16 @@ const char *conf_cmd_name(uint32_t cmd)
 const char *conf_status_name(uint32_t st)
 {
 	static const char *const n[] = {
-		"OK", "E_UNKNOWN_CMD", "E_BAD_VM", "E_STATE", "E_BAD_CONFIG", "E_OVERLAP",
-		"E_CPU", "E_CHANNEL", "E_FDT", "E_BAD_ARG", "E_NO_SPACE", "E_HASH",
-		"E_EXISTS", "E_SELFTEST", "E_INTERNAL",
+		"OK",         "E_UNKNOWN_CMD", "E_BAD_VM",  "E_STATE",    "E_BAD_CONFIG",
+		"E_OVERLAP",  "E_CPU",         "E_CHANNEL", "E_FDT",      "E_BAD_ARG",
+		"E_NO_SPACE", "E_HASH",        "E_EXISTS",  "E_SELFTEST", "E_INTERNAL",
 	};
 	return st < sizeof(n) / sizeof(n[0]) ? n[st] : "status out of range";
 }
 
 const char *conf_state_name(uint32_t st)
 {
-	static const char *const n[] = { "NOSTATE", "RUNNING", "BLOCKED", "PAUSED",
+	static const char *const n[] = { "NOSTATE",  "RUNNING", "BLOCKED", "PAUSED",
 					 "SHUTDOWN", "SHUTOFF", "CRASHED" };
 	return st < sizeof(n) / sizeof(n[0]) ? n[st] : "state out of range";
 }
@@ -437,4 +447,7 @@ void conf_note(struct conf_result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
-bool conf_failed(const struct conf_result *res) { return res->verdict == CONF_FAIL; }
+bool conf_failed(const struct conf_result *res)
+{
+	return res->verdict == CONF_FAIL;
+}

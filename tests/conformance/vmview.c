@@ -42,12 +42,14 @@ bool conf_snap_same(const struct conf_snap *a, const struct conf_snap *b, char *
 		if (!(a->defined & (1ull << i)))
 			continue;
 		if (a->state[i] != b->state[i] || a->reason[i] != b->reason[i]) {
-			snprintf(why, n, "vm %u changed %s/%u -> %s/%u", i, conf_state_name(a->state[i]),
-				 a->reason[i], conf_state_name(b->state[i]), b->reason[i]);
+			snprintf(why, n, "vm %u changed %s/%u -> %s/%u", i,
+				 conf_state_name(a->state[i]), a->reason[i],
+				 conf_state_name(b->state[i]), b->reason[i]);
 			return false;
 		}
 		if (strcmp(a->name[i], b->name[i]) != 0) {
-			snprintf(why, n, "vm %u name changed '%s' -> '%s'", i, a->name[i], b->name[i]);
+			snprintf(why, n, "vm %u name changed '%s' -> '%s'", i, a->name[i],
+				 b->name[i]);
 			return false;
 		}
 	}
@@ -125,8 +127,8 @@ bool conf_heartbeat_advances(struct conf *c, uint32_t vm, unsigned timeout_ms)
 	return false;
 }
 
-bool conf_find_event(struct conf *c, uint64_t from, uint32_t type, uint32_t vm,
-		     unsigned timeout_ms, struct hvm_event *out)
+bool conf_find_event(struct conf *c, uint64_t from, uint32_t type, uint32_t vm, unsigned timeout_ms,
+		     struct hvm_event *out)
 {
 	uint64_t deadline = conf_now_ms() + timeout_ms, p = from;
 	for (;;) {

@@ -22,10 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TICK_NS 200000L          /* the service tick of the double: 200 us   */
-#define DEFINE_MAX 0x10000u      /* the largest blob hv-core accepts         */
-#define SHUTDOWN_MAX_MS 600000u  /* MGMT-044: the longest SHUTDOWN timeout   */
-#define SELFTEST_CHECKS 7u       /* MGMT-190: boot self-test checks hv-core runs */
+#define TICK_NS 200000L         /* the service tick of the double: 200 us   */
+#define DEFINE_MAX 0x10000u     /* the largest blob hv-core accepts         */
+#define SHUTDOWN_MAX_MS 600000u /* MGMT-044: the longest SHUTDOWN timeout   */
+#define SELFTEST_CHECKS 7u      /* MGMT-190: boot self-test checks hv-core runs */
 #define BAD_MAGIC 0x12345678u
 
 struct fakecore {
@@ -72,12 +72,14 @@ static volatile struct hvm_vm_slot *slot_at(struct fakecore *fc, uint32_t id)
 
 static volatile struct hvm_fault *fault_at(struct fakecore *fc, uint32_t id)
 {
-	return (volatile struct hvm_fault *)(fc->base + HVM_OFF_FAULTS + id * sizeof(struct hvm_fault));
+	return (volatile struct hvm_fault *)(fc->base + HVM_OFF_FAULTS +
+					     id * sizeof(struct hvm_fault));
 }
 
 static volatile struct hvm_console *console_at(struct fakecore *fc, uint32_t id)
 {
-	return (volatile struct hvm_console *)(fc->base + HVM_OFF_CONSOLES + id * sizeof(struct hvm_console));
+	return (volatile struct hvm_console *)(fc->base + HVM_OFF_CONSOLES +
+					       id * sizeof(struct hvm_console));
 }
 
 /* The commands the double implements: every row of hv-core's table but those
@@ -131,7 +133,8 @@ struct fakecore *fakecore_create(const char *path, uint64_t ram_base, uint64_t m
 	fc->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	/* A small image staging area (MGMT-004) after the region: the file
 	 * stays sparse, so it costs nothing. */
-	if (fc->fd < 0 || ftruncate(fc->fd, (off_t)(off + HVM_REGION_SIZE + FAKECORE_STAGING_SIZE)) != 0)
+	if (fc->fd < 0 ||
+	    ftruncate(fc->fd, (off_t)(off + HVM_REGION_SIZE + FAKECORE_STAGING_SIZE)) != 0)
 		goto fail;
 	void *p = mmap(NULL, HVM_REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fc->fd, (off_t)off);
 	if (p == MAP_FAILED)
@@ -220,7 +223,8 @@ static void set_vm_locked(struct fakecore *fc, uint32_t id, const struct fakecor
 	memset((void *)s->name, 0, HVM_NAME_LEN);
 	strncpy((char *)s->name, vm->name ? vm->name : "", HVM_NAME_LEN - 1);
 	memset((void *)s->image_version, 0, HVM_VERSION_LEN);
-	strncpy((char *)s->image_version, vm->image_version ? vm->image_version : "", HVM_VERSION_LEN - 1);
+	strncpy((char *)s->image_version, vm->image_version ? vm->image_version : "",
+		HVM_VERSION_LEN - 1);
 	slot_end(s);
 	count_vms(fc);
 }
@@ -261,12 +265,14 @@ void fakecore_hold_slot(struct fakecore *fc, uint32_t id, bool held)
 	pthread_mutex_unlock(&fc->lock);
 }
 
-static void event_locked(struct fakecore *fc, uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason)
+static void event_locked(struct fakecore *fc, uint32_t type, uint32_t vm_id, uint32_t detail,
+			 uint32_t reason)
 {
 	volatile struct hvm_regs *r = fakecore_regs(fc);
 	uint64_t n = r->ev_head;
 	volatile struct hvm_event *e =
-		(volatile struct hvm_event *)(fc->base + HVM_OFF_EVENTS + (n % HVM_EVENT_COUNT) * sizeof(struct hvm_event));
+		(volatile struct hvm_event *)(fc->base + HVM_OFF_EVENTS +
+					      (n % HVM_EVENT_COUNT) * sizeof(struct hvm_event));
 
 	if (n - __atomic_load_n(&r->ev_ack, __ATOMIC_ACQUIRE) >= HVM_EVENT_COUNT)
 		r->ev_overflow++;
@@ -279,7 +285,8 @@ static void event_locked(struct fakecore *fc, uint32_t type, uint32_t vm_id, uin
 	__atomic_store_n(&r->ev_head, n + 1, __ATOMIC_RELEASE);
 }
 
-void fakecore_event(struct fakecore *fc, uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason)
+void fakecore_event(struct fakecore *fc, uint32_t type, uint32_t vm_id, uint32_t detail,
+		    uint32_t reason)
 {
 	pthread_mutex_lock(&fc->lock);
 	event_locked(fc, type, vm_id, detail, reason);
@@ -332,8 +339,8 @@ void fakecore_flaw(struct fakecore *fc, enum fakecore_flaw flaw)
 {
 	pthread_mutex_lock(&fc->lock);
 	fc->flaw = flaw;
-	__atomic_store_n(&fakecore_regs(fc)->magic, flaw == FAKECORE_BAD_MAGIC ? BAD_MAGIC : HVM_MAGIC,
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&fakecore_regs(fc)->magic,
+			 flaw == FAKECORE_BAD_MAGIC ? BAD_MAGIC : HVM_MAGIC, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&fc->lock);
 }
 
@@ -355,7 +362,8 @@ struct reply {
 
 /* A refusal. MGMT-121: a message too long for ret_msg is cut and ends in
  * "..."; the double's long messages start with their clause id, so it stays. */
-static void refuse(struct reply *rp, uint32_t status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void refuse(struct reply *rp, uint32_t status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void refuse(struct reply *rp, uint32_t status, const char *fmt, ...)
 {
 	char full[160];
@@ -381,7 +389,8 @@ static void set_state(struct fakecore *fc, uint32_t id, uint32_t state, uint32_t
 	slot_end(s);
 }
 
-static void transition(struct fakecore *fc, uint32_t id, uint32_t state, uint32_t reason, uint32_t event)
+static void transition(struct fakecore *fc, uint32_t id, uint32_t state, uint32_t reason,
+		       uint32_t event)
 {
 	set_state(fc, id, state, reason);
 	event_locked(fc, event, id, 0, reason);
@@ -393,7 +402,8 @@ static void do_define(struct fakecore *fc, const uint64_t *arg, struct reply *rp
 {
 	uint64_t off = arg[0], len = arg[1];
 	if (len == 0 || len > DEFINE_MAX || off > HVM_DATA_SIZE || len > HVM_DATA_SIZE - off) {
-		refuse(rp, HVM_E_BAD_ARG, "DEFINE: blob outside the data area or over %u bytes", DEFINE_MAX);
+		refuse(rp, HVM_E_BAD_ARG, "DEFINE: blob outside the data area or over %u bytes",
+		       DEFINE_MAX);
 		return;
 	}
 	if (off & 7) {
@@ -409,15 +419,17 @@ static void do_define(struct fakecore *fc, const uint64_t *arg, struct reply *rp
 	const char *name = NULL;
 	int mlen = 0;
 	uint32_t free_id = HVM_MAX_VMS;
-	if (fdt_check_header(blob) != 0 || fdt_totalsize(blob) > len || fdt_check_full(blob, len) != 0) {
+	if (fdt_check_header(blob) != 0 || fdt_totalsize(blob) > len ||
+	    fdt_check_full(blob, len) != 0) {
 		refuse(rp, HVM_E_FDT, "configuration blob is not a device tree");
 	} else if (fdt_node_check_compatible(blob, 0, "avirt,vm-config-v1") != 0 ||
-		   !(name = fdt_getprop(blob, 0, "vm-name", NULL)) || !name[0] || strlen(name) >= HVM_NAME_LEN ||
-		   !fdt_getprop(blob, 0, "vcpus", NULL)) {
+		   !(name = fdt_getprop(blob, 0, "vm-name", NULL)) || !name[0] ||
+		   strlen(name) >= HVM_NAME_LEN || !fdt_getprop(blob, 0, "vcpus", NULL)) {
 		refuse(rp, HVM_E_BAD_CONFIG, "not a vm-config root with vm-name and vcpus");
 	} else if (fdt_getprop(blob, 0, "memory", &mlen) && mlen > 24) {
 		/* a second memory region: the double places VMs in one region only */
-		refuse(rp, HVM_E_OVERLAP, "VMCFG-041: vm '%s': memory region 1 overlaps region 0 (double)", name);
+		refuse(rp, HVM_E_OVERLAP,
+		       "VMCFG-041: vm '%s': memory region 1 overlaps region 0 (double)", name);
 	} else {
 		for (uint32_t i = 0; i < HVM_MAX_VMS && rp->status == HVM_OK; i++) {
 			volatile struct hvm_vm_slot *s = slot_at(fc, i);
@@ -430,8 +442,12 @@ static void do_define(struct fakecore *fc, const uint64_t *arg, struct reply *rp
 			refuse(rp, HVM_E_NO_SPACE, "DEFINE: VM table full");
 	}
 	if (rp->status == HVM_OK) {
-		struct fakecore_vm vm = { .name = name, .state = HVM_VM_SHUTOFF, .reason = HVM_R_DEFINED,
-					  .vcpus = 1, .pcpu_mask = 1, .mem_bytes = 64ull << 20 };
+		struct fakecore_vm vm = { .name = name,
+					  .state = HVM_VM_SHUTOFF,
+					  .reason = HVM_R_DEFINED,
+					  .vcpus = 1,
+					  .pcpu_mask = 1,
+					  .mem_bytes = 64ull << 20 };
 		/* As hv-core does: the configuration's uuid property (16 bytes), zeros without one. */
 		int ulen = 0;
 		const void *u = fdt_getprop(blob, 0, "uuid", &ulen);
@@ -501,7 +517,7 @@ static void do_read_console(struct fakecore *fc, uint32_t id, uint64_t from, str
 
 	if (from > head) {
 		refuse(rp, HVM_E_BAD_ARG, "READ_CONSOLE: position %llu is beyond head %llu",
-			      (unsigned long long)from, (unsigned long long)head);
+		       (unsigned long long)from, (unsigned long long)head);
 		return;
 	}
 	if (head - from > HVM_CONSOLE_SIZE) {
@@ -526,7 +542,8 @@ static void do_read_fault(struct fakecore *fc, uint32_t id, struct reply *rp)
 	rp->ret[1] = rec.kind;
 }
 
-static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64_t *arg, struct reply *rp)
+static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64_t *arg,
+		    struct reply *rp)
 {
 	volatile struct hvm_regs *r = fakecore_regs(fc);
 
@@ -611,7 +628,8 @@ static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64
 		break;
 	case HVM_CMD_LOAD_IMAGE: /* MGMT-048: the ranges only; the double loads nothing */
 		if (arg[2] > 1)
-			refuse(rp, HVM_E_BAD_ARG, "LOAD_IMAGE: image index %llu: only 0 (image), 1 (initrd)",
+			refuse(rp, HVM_E_BAD_ARG,
+			       "LOAD_IMAGE: image index %llu: only 0 (image), 1 (initrd)",
 			       (unsigned long long)arg[2]);
 		else if (arg[1] == 0 || arg[0] > r->staging_size || arg[1] > r->staging_size - arg[0])
 			refuse(rp, HVM_E_BAD_ARG, "LOAD_IMAGE: outside the staging area");

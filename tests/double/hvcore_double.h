@@ -60,7 +60,8 @@ void fakecore_clear_vm(struct fakecore *fc, uint32_t id);
 /* Leaves slot id's gen odd (a writer that died mid-write) or even again. */
 void fakecore_hold_slot(struct fakecore *fc, uint32_t id, bool held);
 
-void fakecore_event(struct fakecore *fc, uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason);
+void fakecore_event(struct fakecore *fc, uint32_t type, uint32_t vm_id, uint32_t detail,
+		    uint32_t reason);
 void fakecore_console(struct fakecore *fc, uint32_t id, const void *data, size_t len);
 /* The VM's fault record (MGMT-160) as hv-core would publish it after a fault
  * with these fields; READ_FAULT answers it. */

@@ -36,7 +36,8 @@ static const uint32_t legal[HVM_CMD__COUNT] = {
 	[HVM_CMD_DESTROY] = ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | ST(HVM_VM_PAUSED) |
 			    ST(HVM_VM_SHUTDOWN) | ST(HVM_VM_CRASHED),
 	[HVM_CMD_REBOOT] = ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED),
-	[HVM_CMD_RESET] = ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | ST(HVM_VM_PAUSED) | ST(HVM_VM_CRASHED),
+	[HVM_CMD_RESET] =
+		ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED) | ST(HVM_VM_PAUSED) | ST(HVM_VM_CRASHED),
 	[HVM_CMD_SUSPEND] = ST(HVM_VM_RUNNING) | ST(HVM_VM_BLOCKED),
 	[HVM_CMD_RESUME] = ST(HVM_VM_PAUSED),
 	[HVM_CMD_LOAD_IMAGE] = ST(HVM_VM_SHUTOFF) | ST(HVM_VM_CRASHED),
@@ -68,14 +69,23 @@ uint64_t mgmt_be_defined_mask(void)
 	return m;
 }
 
-uint32_t mgmt_be_vm_count(void) { return (uint32_t)__builtin_popcountll(mgmt_be_defined_mask()); }
-uint64_t mgmt_be_uptime_ns(void) { return 1; }
+uint32_t mgmt_be_vm_count(void)
+{
+	return (uint32_t)__builtin_popcountll(mgmt_be_defined_mask());
+}
+uint64_t mgmt_be_uptime_ns(void)
+{
+	return 1;
+}
 void mgmt_be_heap_pages(uint64_t *free_pages, uint64_t *total_pages)
 {
 	*free_pages = 100;
 	*total_pages = 200;
 }
-uint64_t mgmt_be_staging_size(void) { return 0x06000000; }
+uint64_t mgmt_be_staging_size(void)
+{
+	return 0x06000000;
+}
 
 void mgmt_be_selftest(uint64_t *failed, uint64_t *run)
 {
@@ -90,8 +100,11 @@ enum hvm_status mgmt_be_define(const uint8_t *blob, size_t len, uint32_t *id, ch
 	must(len > 0 && len <= MGMT_DEFINE_MAX);
 	int rc = vmcfg_parse(blob, len, 0, &v, &err);
 	if (rc == HVM_OK) {
-		struct vmcfg_platform plat = { .pcpu_count = 4, .reserved_cpu_mask = 1, .nram = 1,
-					       .ram = { { 0x40000000, 0x40000000 } }, .nreserved = 1,
+		struct vmcfg_platform plat = { .pcpu_count = 4,
+					       .reserved_cpu_mask = 1,
+					       .nram = 1,
+					       .ram = { { 0x40000000, 0x40000000 } },
+					       .nreserved = 1,
 					       .reserved = { { 0x40000000, 0x09000000 } } };
 		size_t n = 0;
 		for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
@@ -100,7 +113,8 @@ enum hvm_status mgmt_be_define(const uint8_t *blob, size_t len, uint32_t *id, ch
 		rc = vmcfg_check_against(&v, existing, n, &plat, &err);
 	}
 	if (rc != HVM_OK) {
-		must(err.msg[sizeof(err.msg) - 1] == 0 || strnlen(err.msg, sizeof(err.msg)) < sizeof(err.msg));
+		must(err.msg[sizeof(err.msg) - 1] == 0 ||
+		     strnlen(err.msg, sizeof(err.msg)) < sizeof(err.msg));
 		strncpy(msg, err.msg, mlen - 1);
 		msg[mlen - 1] = 0;
 		return (enum hvm_status)rc;
@@ -116,28 +130,43 @@ enum hvm_status mgmt_be_define(const uint8_t *blob, size_t len, uint32_t *id, ch
 	return HVM_E_NO_SPACE;
 }
 
-enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg, char *msg, unsigned mlen)
+enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg, char *msg,
+				  unsigned mlen)
 {
 	must_be_defined(id);
 	must(cmd < HVM_CMD__COUNT && (legal[cmd] & ST(state[id])));
 	switch (cmd) {
-	case HVM_CMD_UNDEFINE: state[id] = -1; break;
-	case HVM_CMD_START: case HVM_CMD_REBOOT: case HVM_CMD_RESET: case HVM_CMD_RESUME:
-		state[id] = HVM_VM_RUNNING; break;
-	case HVM_CMD_SHUTDOWN: state[id] = arg[0] & 1 ? HVM_VM_SHUTDOWN : HVM_VM_SHUTOFF; break;
-	case HVM_CMD_DESTROY: state[id] = HVM_VM_SHUTOFF; break;
-	case HVM_CMD_SUSPEND: state[id] = HVM_VM_PAUSED; break;
-	default: abort();
+	case HVM_CMD_UNDEFINE:
+		state[id] = -1;
+		break;
+	case HVM_CMD_START:
+	case HVM_CMD_REBOOT:
+	case HVM_CMD_RESET:
+	case HVM_CMD_RESUME:
+		state[id] = HVM_VM_RUNNING;
+		break;
+	case HVM_CMD_SHUTDOWN:
+		state[id] = arg[0] & 1 ? HVM_VM_SHUTDOWN : HVM_VM_SHUTOFF;
+		break;
+	case HVM_CMD_DESTROY:
+		state[id] = HVM_VM_SHUTOFF;
+		break;
+	case HVM_CMD_SUSPEND:
+		state[id] = HVM_VM_PAUSED;
+		break;
+	default:
+		abort();
 	}
 	return HVM_OK;
 }
 
-enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint32_t index, char *msg,
-				   unsigned mlen)
+enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint32_t index,
+				   char *msg, unsigned mlen)
 {
 	must_be_defined(id);
 	must(legal[HVM_CMD_LOAD_IMAGE] & ST(state[id]));
-	must(len > 0 && off <= mgmt_be_staging_size() && len <= mgmt_be_staging_size() - off && index <= 1);
+	must(len > 0 && off <= mgmt_be_staging_size() && len <= mgmt_be_staging_size() - off &&
+	     index <= 1);
 	return HVM_OK;
 }
 
@@ -147,10 +176,14 @@ void mgmt_be_stats(uint32_t id, struct hvm_stats *out)
 	out->vm_id = id;
 }
 
-void mgmt_be_fault(uint32_t id, struct hvm_fault *out) { must_be_defined(id); }
+void mgmt_be_fault(uint32_t id, struct hvm_fault *out)
+{
+	must_be_defined(id);
+}
 
 enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *dst, uint64_t max,
-				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg, unsigned mlen)
+				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg,
+				unsigned mlen)
 {
 	must_be_defined(id);
 	must(dst == data_area && max == HVM_DATA_SIZE);

@@ -18,15 +18,24 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct vmcfg_platform plat = {
-	.pcpu_count = 4, .reserved_cpu_mask = 1, .spi_count = 256,
-	.nram = 1, .ram = { { 0x40000000, 0x40000000 } },
-	.nreserved = 1, .reserved = { { 0x40000000, 0x02000000 } },
+	.pcpu_count = 4,
+	.reserved_cpu_mask = 1,
+	.spi_count = 256,
+	.nram = 1,
+	.ram = { { 0x40000000, 0x40000000 } },
+	.nreserved = 1,
+	.reserved = { { 0x40000000, 0x02000000 } },
 };
 
 static const struct guest_fdt_platform gplat = {
-	.gicd_ipa = 0x08000000, .gicd_size = 0x10000,
-	.gicr_ipa = 0x080A0000, .gicr_stride = 0x20000,
-	.uart_ipa = 0x09000000, .uart_size = 0x1000, .uart_spi = 1, .uart_clock_hz = 24000000,
+	.gicd_ipa = 0x08000000,
+	.gicd_size = 0x10000,
+	.gicr_ipa = 0x080A0000,
+	.gicr_stride = 0x20000,
+	.uart_ipa = 0x09000000,
+	.uart_size = 0x1000,
+	.uart_spi = 1,
+	.uart_clock_hz = 24000000,
 	.timer_ppi = { 13, 14, 11, 10 },
 	.coop_ipa = 0x0BFFF000,
 };
@@ -36,7 +45,7 @@ static void check_err(int rc, const struct vmcfg_err *err)
 	if (rc != err->code)
 		abort();
 	if (rc != HVM_OK && (!err->rule || strncmp(err->rule, "VMCFG-", 6) != 0 || !err->msg[0] ||
-	                     strnlen(err->msg, sizeof(err->msg)) == sizeof(err->msg)))
+			     strnlen(err->msg, sizeof(err->msg)) == sizeof(err->msg)))
 		abort();
 }
 

@@ -30,15 +30,28 @@ static struct agent_proc agent;
 static char *out, *err;
 
 static const struct fakecore_vm vm_linux = {
-	.name = "linux", .state = HVM_VM_RUNNING, .reason = HVM_R_BOOTED, .vcpus = 2,
-	.pcpu_mask = 0x6, .mem_bytes = 256ull << 20, .criticality = 2, .fault_policy = 2,
-	.heartbeat = 1234, .image_version = "1.2.3",
-	.uuid = { 0x6a, 0x95, 0xeb, 0x01, 0xf6, 0xa4, 0x83, 0x04, 0x79, 0xaa, 0x97, 0xf2, 0x50, 0x2e, 0x19, 0x3f },
+	.name = "linux",
+	.state = HVM_VM_RUNNING,
+	.reason = HVM_R_BOOTED,
+	.vcpus = 2,
+	.pcpu_mask = 0x6,
+	.mem_bytes = 256ull << 20,
+	.criticality = 2,
+	.fault_policy = 2,
+	.heartbeat = 1234,
+	.image_version = "1.2.3",
+	.uuid = { 0x6a, 0x95, 0xeb, 0x01, 0xf6, 0xa4, 0x83, 0x04, 0x79, 0xaa, 0x97, 0xf2, 0x50,
+		  0x2e, 0x19, 0x3f },
 };
 
 static const struct fakecore_vm vm_rtos = {
-	.name = "rtos", .state = HVM_VM_SHUTOFF, .reason = HVM_R_DEFINED, .vcpus = 1,
-	.pcpu_mask = 0x1, .mem_bytes = 16ull << 20, .criticality = 4,
+	.name = "rtos",
+	.state = HVM_VM_SHUTOFF,
+	.reason = HVM_R_DEFINED,
+	.vcpus = 1,
+	.pcpu_mask = 0x1,
+	.mem_bytes = 16ull << 20,
+	.criticality = 4,
 };
 
 static void make_dir(void)
@@ -133,11 +146,19 @@ Test(agent_cli, dominfo_shows_state_resources_and_health)
 {
 	cr_assert_eq(HVCTL("dominfo", "linux"), 0, "%s", err);
 	static const char *const lines[] = {
-		"Id:             0\n", "Name:           linux\n",
-		"UUID:           6a95eb01-f6a4-8304-79aa-97f2502e193f\n", "State:          running\n",
-		"Reason:         booted\n", "CPU(s):         2\n", "CPU affinity:   1-2\n",
-		"Max memory:     262144 KiB\n", "Criticality:    ASIL-B\n", "Fault policy:   restart\n",
-		"Heartbeat:      1234 (", "Image version:  1.2.3\n", "Faults:         0\n",
+		"Id:             0\n",
+		"Name:           linux\n",
+		"UUID:           6a95eb01-f6a4-8304-79aa-97f2502e193f\n",
+		"State:          running\n",
+		"Reason:         booted\n",
+		"CPU(s):         2\n",
+		"CPU affinity:   1-2\n",
+		"Max memory:     262144 KiB\n",
+		"Criticality:    ASIL-B\n",
+		"Fault policy:   restart\n",
+		"Heartbeat:      1234 (",
+		"Image version:  1.2.3\n",
+		"Faults:         0\n",
 	};
 	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
 		cr_expect_not_null(strstr(out, lines[i]), "missing '%s' in:\n%s", lines[i], out);
@@ -174,7 +195,8 @@ Test(agent_cli, dominfo_json)
 	cr_assert_eq(HVCTL("dominfo", "linux", "--json"), 0, "%s", err);
 	json_t *j = json_loads(out, 0, &jerr);
 	cr_assert_not_null(j, "not JSON: %s\n%s", jerr.text, out);
-	cr_expect_str_eq(json_string_value(json_object_get(j, "uuid")), "6a95eb01-f6a4-8304-79aa-97f2502e193f");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "uuid")),
+			 "6a95eb01-f6a4-8304-79aa-97f2502e193f");
 	cr_expect_str_eq(json_string_value(json_object_get(j, "reason")), "booted");
 	cr_expect_eq(json_integer_value(json_object_get(j, "heartbeat")), 1234);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "image_version")), "1.2.3");
@@ -203,7 +225,8 @@ Test(agent_cli, unreachable_agent_fails_with_a_reason)
 	char uri[256];
 
 	snprintf(uri, sizeof uri, "unix://%s/none.sock", dir);
-	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "list", "--all", NULL }), 3); /* unreachable */
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "list", "--all", NULL }),
+		     3); /* unreachable */
 	cr_assert_str_eq(out, "");
 	cr_assert_not_null(strstr(err, "cannot reach hv-agent"), "%s", err);
 	cr_assert_not_null(strstr(err, "none.sock"), "%s", err);
@@ -231,7 +254,8 @@ Test(agent_cli, command_line_errors_exit_2)
 	cr_assert_not_null(strstr(err, "unknown option '--bogus'"), "%s", err);
 	cr_assert_eq(hvctl_run((const char *const[]){ "-c", rw_uri, "list", NULL }), 0, "%s", err);
 	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", NULL }), 2);
-	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", "tcp://127.0.0.1:1", "list", NULL }), 2);
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", "tcp://127.0.0.1:1", "list", NULL }),
+		     2);
 	cr_assert_not_null(strstr(err, "unsupported connection URI"), "%s", err);
 	cr_assert_eq(HVCTL("help"), 0);
 	cr_assert_not_null(strstr(out, "dominfo"), "%s", out);
@@ -264,7 +288,8 @@ Test(agent_cli, agent_started_before_hypervisor_reports_then_recovers)
 Test(agent_cli, second_agent_on_same_state_dir_is_refused)
 {
 	int rc = run_program(HV_BIN_DIR "/hv-agent",
-			     (const char *const[]){ "--foreground", "--state-dir", dir, NULL }, &out, &err);
+			     (const char *const[]){ "--foreground", "--state-dir", dir, NULL },
+			     &out, &err);
 	cr_assert_eq(rc, 1, "second hv-agent: status %d, %s", rc, err);
 	cr_assert_not_null(strstr(err, "another hv-agent"), "%s", err);
 	free(out);
@@ -280,7 +305,8 @@ Test(agent_cli, daemon_mode_detaches_and_stops_on_sigterm)
 	char pidfile[200], logfile[200];
 
 	agent_stop(&agent);
-	int rc = run_program(HV_BIN_DIR "/hv-agent", (const char *const[]){ "--state-dir", dir, NULL }, &out, &err);
+	int rc = run_program(HV_BIN_DIR "/hv-agent",
+			     (const char *const[]){ "--state-dir", dir, NULL }, &out, &err);
 	cr_assert_eq(rc, 0, "daemon start: %d %s", rc, err);
 	snprintf(pidfile, sizeof pidfile, "%s/hv-agent.pid", dir);
 	snprintf(logfile, sizeof logfile, "%s/hv-agent.log", dir);
@@ -386,7 +412,8 @@ Test(agent_cli, define_and_undefine)
 
 	snprintf(path, sizeof path, "%s/newvm.dtb", dir);
 	write_dtb(path, "newvm");
-	cr_assert_eq(HVCTL("define", "--no-validate", path), 0, "%s", err); /* a minimal blob for the test double */
+	cr_assert_eq(HVCTL("define", "--no-validate", path), 0, "%s",
+		     err); /* a minimal blob for the test double */
 	cr_assert_not_null(strstr(out, "Domain 'newvm' defined from"), "%s", out);
 	cr_assert_eq(HVCTL("dominfo", "newvm"), 0, "%s", err);
 	/* defining a shut-off VM again stores a new revision of its configuration */
@@ -429,26 +456,31 @@ Test(agent_cli, define_errors_name_the_command_once)
 	fwrite(buf, 1, fdt_totalsize(buf), f);
 	fclose(f);
 	cr_assert_eq(HVCTL("define", "--no-validate", noname), 1);
-	cr_assert_str_eq(err, "hvctl: define: configuration has no vm-name string in its root node (VMCFG-020) "
-			      "[INVALID_ARGUMENT]\n");
+	cr_assert_str_eq(err,
+			 "hvctl: define: configuration has no vm-name string in its root node (VMCFG-020) "
+			 "[INVALID_ARGUMENT]\n");
 
 	/* a name hv-core uses for a VM hv-agent does not manage */
 	snprintf(path, sizeof path, "%s/linux.dtb", dir);
 	write_dtb(path, "linux");
 	cr_assert_eq(HVCTL("define", "--no-validate", path), 1);
-	cr_assert(starts_with(err, "hvctl: define 'linux': hv-core already has a VM of this name"), "%s", err);
+	cr_assert(starts_with(err, "hvctl: define 'linux': hv-core already has a VM of this name"),
+		  "%s", err);
 
 	/* hv-core's refusal keeps its command, status and text */
 	fakecore_disable_cmd(fc, HVM_CMD_DEFINE);
 	snprintf(path, sizeof path, "%s/newvm.dtb", dir);
 	write_dtb(path, "newvm");
 	cr_assert_eq(HVCTL("define", "--no-validate", path), 1);
-	cr_assert(starts_with(err, "hvctl: define 'newvm' revision 1: hv-core refused DEFINE (E_UNKNOWN_CMD): "), "%s", err);
+	cr_assert(starts_with(err,
+			      "hvctl: define 'newvm' revision 1: hv-core refused DEFINE (E_UNKNOWN_CMD): "),
+		  "%s", err);
 	cr_assert_not_null(strstr(err, " [UNIMPLEMENTED]\n"), "%s", err);
 
 	/* the same rule for lifecycle verbs */
 	cr_assert_eq(HVCTL("start", "linux"), 1);
-	cr_assert(starts_with(err, "hvctl: start 'linux': hv-core refused START (E_STATE): "), "%s", err);
+	cr_assert(starts_with(err, "hvctl: start 'linux': hv-core refused START (E_STATE): "), "%s",
+		  err);
 	expect_clean_stop();
 }
 
@@ -503,8 +535,10 @@ Test(agent_cli, events_stream_and_resume)
 	cr_assert_eq(HVCTL("suspend", "rtos"), 0, "%s", err);
 	/* From the oldest event the agent holds: STARTED then SUSPENDED. */
 	cr_assert_eq(HVCTL("event", "--oldest", "--count", "2"), 0, "%s", err);
-	cr_assert_not_null(strstr(out, "event 'lifecycle' for domain 'rtos': Started Booted"), "%s", out);
-	cr_assert_not_null(strstr(out, "event 'lifecycle' for domain 'rtos': Suspended User"), "%s", out);
+	cr_assert_not_null(strstr(out, "event 'lifecycle' for domain 'rtos': Started Booted"), "%s",
+			   out);
+	cr_assert_not_null(strstr(out, "event 'lifecycle' for domain 'rtos': Suspended User"), "%s",
+			   out);
 	/* JSON lines, and resuming after the first event. */
 	cr_assert_eq(HVCTL("event", "--oldest", "--json"), 0, "%s", err);
 	json_t *j = json_loads(out, 0, &jerr);
@@ -530,8 +564,8 @@ Test(agent_cli, fault_events_split_kind_and_suppressed_count)
 
 	/* MGMT-052: hv-core carries the kind in bits 0..7 and the number of events its rate
 	 * limit held back in bits 8..31; the agent hands them out as two fields. */
-	fakecore_event(fc, HVM_EV_FAULT, 0, HVM_F_GUEST_REPORT | (41u << HVM_EV_FAULT_SUPPRESSED_SHIFT),
-		       HVM_R_BOOTED);
+	fakecore_event(fc, HVM_EV_FAULT, 0,
+		       HVM_F_GUEST_REPORT | (41u << HVM_EV_FAULT_SUPPRESSED_SHIFT), HVM_R_BOOTED);
 	cr_assert_eq(HVCTL("event", "--oldest", "--count", "1"), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "41 more held back by the rate limit"), "%s", out);
 	cr_assert_eq(HVCTL("event", "--oldest", "--count", "1", "--json"), 0, "%s", err);

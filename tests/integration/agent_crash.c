@@ -43,14 +43,20 @@ static struct hvq q;
 static struct agent_proc agent;
 static char uri[320], dbpath[320];
 static struct st_vm vms[NVMS] = {
-	{ .name = "ct0", .uuid = "0c7a55e1-0000-4000-8000-000000000001", .cpu = 2, .mem_pa = 0x50000000,
+	{ .name = "ct0",
+	  .uuid = "0c7a55e1-0000-4000-8000-000000000001",
+	  .cpu = 2,
+	  .mem_pa = 0x50000000,
 	  .store_pa = 0x44000000 },
-	{ .name = "ct1", .uuid = "0c7a55e1-0000-4000-8000-000000000002", .cpu = 3, .mem_pa = 0x52000000,
+	{ .name = "ct1",
+	  .uuid = "0c7a55e1-0000-4000-8000-000000000002",
+	  .cpu = 3,
+	  .mem_pa = 0x52000000,
 	  .store_pa = 0x44400000 },
 };
 static char dtb[NVMS][2][300]; /* two configuration variants each */
-static unsigned run_seed; /* for failure messages */
-static int forgotten;       /* interrupted Defines without configuration */
+static unsigned run_seed;      /* for failure messages */
+static int forgotten;          /* interrupted Defines without configuration */
 
 static void setup(void)
 {
@@ -58,7 +64,8 @@ static void setup(void)
 	agent_stack_start_core(&q, NULL);
 	for (int i = 0; i < NVMS; i++)
 		for (unsigned k = 0; k < 2; k++)
-			cr_assert_eq(st_prepare(&q, &vms[i], q.dir, k, dtb[i][k], sizeof dtb[i][k]), 0, "%s", q.err);
+			cr_assert_eq(st_prepare(&q, &vms[i], q.dir, k, dtb[i][k], sizeof dtb[i][k]),
+				     0, "%s", q.err);
 	snprintf(uri, sizeof uri, "unix://%s/hv-agent.sock", q.dir);
 	snprintf(dbpath, sizeof dbpath, "%s/hv-agent.db", q.dir);
 }
@@ -78,8 +85,8 @@ static size_t snapshot(struct store_vm **out)
 	struct store_err e;
 	size_t n = 0;
 
-	cr_assert_eq(store_open(dbpath, &st, &e), STORE_OK, "the store fails its integrity check after SIGKILL: %s",
-		     e.msg);
+	cr_assert_eq(store_open(dbpath, &st, &e), STORE_OK,
+		     "the store fails its integrity check after SIGKILL: %s", e.msg);
 	cr_assert_eq(store_vm_list(st, out, &n, &e), STORE_OK, "%s", e.msg);
 	store_close(st);
 	return n;
@@ -97,7 +104,8 @@ static int settled(struct hvq *qq, void *arg)
 
 static const char *state_name(uint32_t s)
 {
-	static const char *const n[] = { "nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed" };
+	static const char *const n[] = { "nostate",  "running", "blocked", "paused",
+					 "shutdown", "shutoff", "crashed" };
 	return s < 7 ? n[s] : "?";
 }
 
@@ -105,8 +113,9 @@ static const char *state_name(uint32_t s)
 static void check(const struct store_vm *sv, size_t n, int iter)
 {
 	/* An interrupted Shutdown/Destroy is finished by a graceful SHUTDOWN. */
-	cr_assert_eq(hvq_wait(&q, settled, NULL, SETTLE_S), 0, "iteration %d (seed %u): a VM stays in state SHUTDOWN: %s",
-		     iter, run_seed, q.err);
+	cr_assert_eq(hvq_wait(&q, settled, NULL, SETTLE_S), 0,
+		     "iteration %d (seed %u): a VM stays in state SHUTDOWN: %s", iter, run_seed,
+		     q.err);
 	for (size_t i = 0; i < n; i++) {
 		int id = -1;
 		uint32_t state = 0;
@@ -114,16 +123,20 @@ static void check(const struct store_vm *sv, size_t n, int iter)
 		if (sv[i].latest_rev == 0) {
 			/* Killed between storing the VM and its configuration:
 			 * reconciliation forgets it (docs/reconcile.md). */
-			cr_assert_eq(c, 0, "iteration %d (seed %u): '%s' without configuration is in hv-core", iter,
-				     run_seed, sv[i].name);
+			cr_assert_eq(c, 0,
+				     "iteration %d (seed %u): '%s' without configuration is in hv-core",
+				     iter, run_seed, sv[i].name);
 			forgotten++;
 			continue;
 		}
-		cr_assert_eq(c, 1, "iteration %d (seed %u): stored VM '%s' is defined %d times in hv-core", iter, run_seed, sv[i].name, c);
+		cr_assert_eq(c, 1,
+			     "iteration %d (seed %u): stored VM '%s' is defined %d times in hv-core",
+			     iter, run_seed, sv[i].name, c);
 		uint32_t want = sv[i].desired == STORE_VM_RUNNING  ? HVM_VM_RUNNING
 				: sv[i].desired == STORE_VM_PAUSED ? HVM_VM_PAUSED
 								   : HVM_VM_SHUTOFF;
-		cr_assert_eq(state, want, "iteration %d (seed %u): '%s' is %s, desired %s", iter, run_seed, sv[i].name, state_name(state),
+		cr_assert_eq(state, want, "iteration %d (seed %u): '%s' is %s, desired %s", iter,
+			     run_seed, sv[i].name, state_name(state),
 			     store_vm_state_name(sv[i].desired));
 	}
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
@@ -133,7 +146,9 @@ static void check(const struct store_vm *sv, size_t n, int iter)
 		int stored = 0;
 		for (size_t j = 0; j < n; j++)
 			stored |= strcmp(sv[j].name, s.name) == 0 && sv[j].latest_rev > 0;
-		cr_assert(stored, "iteration %d (seed %u): hv-core has '%s' (id %u), which the store lost", iter, run_seed, s.name, i);
+		cr_assert(stored,
+			  "iteration %d (seed %u): hv-core has '%s' (id %u), which the store lost",
+			  iter, run_seed, s.name, i);
 	}
 }
 
@@ -228,7 +243,8 @@ static int pick_op(unsigned *seed, const struct store_vm *sv, size_t n, const ch
 Test(agent_crash, sigkill_at_random_points_never_loses_or_duplicates_a_vm)
 {
 	const char *env = getenv("HV_CRASH_SEED");
-	const unsigned seed0 = env && *env ? (unsigned)strtoul(env, NULL, 0) : (unsigned)time(NULL) ^ (unsigned)getpid();
+	const unsigned seed0 = env && *env ? (unsigned)strtoul(env, NULL, 0)
+					   : (unsigned)time(NULL) ^ (unsigned)getpid();
 	unsigned seed = seed0;
 	run_seed = seed0;
 	long latency = -1;
@@ -236,14 +252,15 @@ Test(agent_crash, sigkill_at_random_points_never_loses_or_duplicates_a_vm)
 	static const char *const ops[] = { "define", "start", "destroy", "undefine" };
 	int done[4] = { 0 }, ok[4] = { 0 };
 
-	fprintf(stderr, "agent_crash: seed %u (HV_CRASH_SEED=%u repeats this run), %d iterations\n", seed0, seed0,
-		iters);
+	fprintf(stderr, "agent_crash: seed %u (HV_CRASH_SEED=%u repeats this run), %d iterations\n",
+		seed0, seed0, iters);
 	struct store_vm *sv = NULL;
 	size_t n = 0;
 	for (int it = 0; it < iters; it++) {
 		for (int i = 0; i < NVMS; i++)
 			cr_assert_eq(st_restage(&q, &vms[i]), 0, "%s", q.err);
-		cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "iteration %d (seed %u): %s", it, seed0, agent.err);
+		cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "iteration %d (seed %u): %s", it,
+			     seed0, agent.err);
 		if (it > 0)
 			check(sv, n, it);
 		if (latency < 0)
@@ -252,7 +269,9 @@ Test(agent_crash, sigkill_at_random_points_never_loses_or_duplicates_a_vm)
 		int v = rand_r(&seed) % NVMS, op = pick_op(&seed, sv, n, vms[v].name);
 		pid_t c;
 		if (op == 0) /* a stored VM gets the other variant: a new revision */
-			c = spawn_hvctl((const char *const[]){ "define", dtb[v][stored(sv, n, vms[v].name) ? rand_r(&seed) % 2 : 0], NULL });
+			c = spawn_hvctl((const char *const[]){
+				"define",
+				dtb[v][stored(sv, n, vms[v].name) ? rand_r(&seed) % 2 : 0], NULL });
 		else
 			c = spawn_hvctl((const char *const[]){ ops[op], vms[v].name, NULL });
 		cr_assert_gt(c, 0);
@@ -283,6 +302,8 @@ Test(agent_crash, sigkill_at_random_points_never_loses_or_duplicates_a_vm)
 	check(sv, n, iters);
 	store_vm_list_free(sv);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
-	fprintf(stderr, "agent_crash: seed %u: client latency %ld us; define %d (%d answered OK), start %d (%d), destroy %d (%d), undefine %d (%d); %d interrupted defines forgotten\n",
-		seed0, latency, done[0], ok[0], done[1], ok[1], done[2], ok[2], done[3], ok[3], forgotten);
+	fprintf(stderr,
+		"agent_crash: seed %u: client latency %ld us; define %d (%d answered OK), start %d (%d), destroy %d (%d), undefine %d (%d); %d interrupted defines forgotten\n",
+		seed0, latency, done[0], ok[0], done[1], ok[1], done[2], ok[2], done[3], ok[3],
+		forgotten);
 }

@@ -106,15 +106,18 @@ Test(agent_e2e, domstats_shows_hv_core_get_stats_record)
 	 * injected interrupts. */
 	cr_assert_eq(HVCTL("domstats", "rtos-demo"), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "Domain: 'rtos-demo'\n"), "%s", out);
-	static const char *const keys[] = { "hv.exits.wfx", "hv.exits.hvc", "hv.exits.smc", "hv.exits.dabt",
-					     "hv.exits.iabt", "hv.exits.sysreg", "hv.exits.irq", "hv.exits.other",
-					     "hv.irqs_injected", "fault.count", "fault.ignored",
-					     "watchdog.expiries", "restart.count", "doorbell.sent",
-					     "doorbell.received", "doorbell.denied", "guest.heartbeat",
-					     "guest.heartbeat_age_ns" };
+	static const char *const keys[] = {
+		"hv.exits.wfx",    "hv.exits.hvc",    "hv.exits.smc",
+		"hv.exits.dabt",   "hv.exits.iabt",   "hv.exits.sysreg",
+		"hv.exits.irq",    "hv.exits.other",  "hv.irqs_injected",
+		"fault.count",     "fault.ignored",   "watchdog.expiries",
+		"restart.count",   "doorbell.sent",   "doorbell.received",
+		"doorbell.denied", "guest.heartbeat", "guest.heartbeat_age_ns"
+	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		cr_assert_geq(stat_value(out, keys[i]), 0, "%s missing: %s", keys[i], out);
-	cr_assert(stat_value(out, "hv.exits.hvc") > 0 || stat_value(out, "hv.exits.irq") > 0, "%s", out);
+	cr_assert(stat_value(out, "hv.exits.hvc") > 0 || stat_value(out, "hv.exits.irq") > 0, "%s",
+		  out);
 	cr_assert_gt(stat_value(out, "hv.irqs_injected"), 0, "%s", out);
 	cr_assert_gt(stat_value(out, "hv.exits"), 0, "%s", out);
 

@@ -73,7 +73,8 @@ int agent_start(struct agent_proc *a, const char *dir, const char *const *extra)
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			a->pid = 0;
 			char *log = read_file_text(a->log);
-			snprintf(a->err, sizeof a->err, "hv-agent exited during startup: %s", log ? log : "");
+			snprintf(a->err, sizeof a->err, "hv-agent exited during startup: %s",
+				 log ? log : "");
 			free(log);
 			return -1;
 		}

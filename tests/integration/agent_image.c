@@ -30,8 +30,11 @@ static struct hvq q;
 static struct agent_proc agent;
 static char uri[320], dtb[300], image[320], bad_image[320];
 static char *out, *err;
-static struct st_vm vm = { .name = "img0", .uuid = "0c7a55e1-0000-4000-8000-0000000000b1", .cpu = 2,
-			   .mem_pa = 0x50000000, .store_pa = 0x44000000 };
+static struct st_vm vm = { .name = "img0",
+			   .uuid = "0c7a55e1-0000-4000-8000-0000000000b1",
+			   .cpu = 2,
+			   .mem_pa = 0x50000000,
+			   .store_pa = 0x44000000 };
 
 static void write_file(const char *path, const void *data, size_t len)
 {
@@ -104,7 +107,8 @@ Test(agent_image, load_image_then_start_runs_the_guest_and_a_wrong_image_changes
 	snprintf(want, sizeof want, "Image boot (%llu bytes) loaded into domain 'img0'\n",
 		 (unsigned long long)vm.image_size);
 	cr_assert_not_null(strstr(out, want), "%s", out);
-	cr_assert_eq(strstr(err, "load-image:"), NULL, "progress printed without a terminal: %s", err);
+	cr_assert_eq(strstr(err, "load-image:"), NULL, "progress printed without a terminal: %s",
+		     err);
 	cr_assert_eq(HVCTL("start", vm.name), 0, "%s", err);
 	int id = vm_id();
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 2, WAIT_S), 0, "%s", q.err);
@@ -132,7 +136,8 @@ Test(agent_image, load_image_then_start_runs_the_guest_and_a_wrong_image_changes
 Test(agent_image, the_read_only_socket_may_not_load_an_image)
 {
 	cr_assert_eq(HVCTL("define", dtb), 0, "%s", err);
-	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "--readonly", "load-image", vm.name, image, NULL }),
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "--readonly", "load-image",
+						      vm.name, image, NULL }),
 		     5, "%s", out);
 	cr_assert_not_null(strstr(err, "[PERMISSION_DENIED]"), "%s", err);
 	cr_assert_not_null(strstr(err, "LoadImage"), "%s", err);
@@ -164,8 +169,8 @@ static int next(void *arg, const ProtobufCMessage **msg, struct hv_status *st)
 	return 1;
 }
 
-static int upload(uint64_t total, const uint8_t sha[32], size_t sha_len, const void *data, size_t len,
-		  struct hv_status *st)
+static int upload(uint64_t total, const uint8_t sha[32], size_t sha_len, const void *data,
+		  size_t len, struct hv_status *st)
 {
 	struct hvc_opts o = { .uri = uri };
 	struct hvc *c = hvc_connect(&o, st);

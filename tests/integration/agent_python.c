@@ -25,13 +25,23 @@ static struct fakecore *fc;
 static struct agent_proc agent;
 
 static const struct fakecore_vm vm_linux = {
-	.name = "linux", .state = HVM_VM_RUNNING, .reason = HVM_R_BOOTED, .vcpus = 2,
-	.pcpu_mask = 0x3, .mem_bytes = 256ull << 20, .image_version = "1.2.3",
+	.name = "linux",
+	.state = HVM_VM_RUNNING,
+	.reason = HVM_R_BOOTED,
+	.vcpus = 2,
+	.pcpu_mask = 0x3,
+	.mem_bytes = 256ull << 20,
+	.image_version = "1.2.3",
 	.uuid = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 },
 };
 static const struct fakecore_vm vm_rtos = {
-	.name = "rtos", .state = HVM_VM_SHUTOFF, .reason = HVM_R_DEFINED, .vcpus = 1,
-	.pcpu_mask = 0x4, .mem_bytes = 16ull << 20, .criticality = 4,
+	.name = "rtos",
+	.state = HVM_VM_SHUTOFF,
+	.reason = HVM_R_DEFINED,
+	.vcpus = 1,
+	.pcpu_mask = 0x4,
+	.mem_bytes = 16ull << 20,
+	.criticality = 4,
 };
 
 static void setup(void)
@@ -62,8 +72,9 @@ Test(agent_python, independent_python_client)
 {
 	char *out, *err;
 	int rc = run_program(HV_SYSTEM_PYTHON,
-			     (const char *const[]){ HV_SOURCE_DIR "/tests/integration/agent_grpc_client.py",
-						    HV_SOURCE_DIR "/proto", work, agent.sock, agent.ro_sock, NULL },
+			     (const char *const[]){
+				     HV_SOURCE_DIR "/tests/integration/agent_grpc_client.py",
+				     HV_SOURCE_DIR "/proto", work, agent.sock, agent.ro_sock, NULL },
 			     &out, &err);
 	cr_expect_eq(rc, 0, "python client: status %d\nstdout: %s\nstderr: %s", rc, out, err);
 	cr_expect_str_eq(out, "ok\n");
@@ -113,8 +124,9 @@ Test(agent_python, mutual_tls_with_roles)
 	cr_assert_eq(agent_start(&agent, dir, extra), 0, "%s", agent.err);
 
 	rc = run_program(HV_SYSTEM_PYTHON,
-			 (const char *const[]){ HV_SOURCE_DIR "/tests/integration/agent_mtls_client.py",
-						HV_SOURCE_DIR "/proto", work, pki, port, foreign, NULL },
+			 (const char *const[]){
+				 HV_SOURCE_DIR "/tests/integration/agent_mtls_client.py",
+				 HV_SOURCE_DIR "/proto", work, pki, port, foreign, NULL },
 			 &out, &err);
 	cr_expect_eq(rc, 0, "mTLS client: status %d\nstdout: %s\nstderr: %s", rc, out, err);
 	cr_expect_str_eq(out, "ok\n");
@@ -128,7 +140,8 @@ Test(agent_python, mutual_tls_with_roles)
 	char want[160];
 	snprintf(want, sizeof want, "%s: 5 calls, 2 refused by authorization", listen);
 	char *log = read_file_text(agent.log);
-	cr_expect(log && strstr(log, want), "expected '%s' in hv-agent's log:\n%s", want, log ? log : "");
+	cr_expect(log && strstr(log, want), "expected '%s' in hv-agent's log:\n%s", want,
+		  log ? log : "");
 	free(log);
 }
 
@@ -137,8 +150,8 @@ Test(agent_python, listen_refuses_non_loopback_addresses)
 	char *out, *err;
 	agent_stop(&agent);
 	int rc = run_program(HV_BIN_DIR "/hv-agent",
-			     (const char *const[]){ "--foreground", "--state-dir", dir, "--listen", "0.0.0.0:50051",
-						    NULL },
+			     (const char *const[]){ "--foreground", "--state-dir", dir, "--listen",
+						    "0.0.0.0:50051", NULL },
 			     &out, &err);
 	cr_expect_eq(rc, 1, "status %d: %s", rc, err);
 	cr_expect_not_null(strstr(err, "not loopback"), "%s", err);
@@ -148,8 +161,8 @@ Test(agent_python, listen_refuses_non_loopback_addresses)
 	/* Loopback but no PKI: refused after the unix sockets were set up; they
 	 * are torn down again, nothing crashes, nothing is left behind. */
 	rc = run_program(HV_BIN_DIR "/hv-agent",
-			 (const char *const[]){ "--foreground", "--state-dir", dir, "--listen", "127.0.0.1:1",
-						"--tls-dir", "/nonexistent", NULL },
+			 (const char *const[]){ "--foreground", "--state-dir", dir, "--listen",
+						"127.0.0.1:1", "--tls-dir", "/nonexistent", NULL },
 			 &out, &err);
 	cr_expect_eq(rc, 1, "status %d: %s", rc, err);
 	cr_expect_not_null(strstr(err, "cannot read /nonexistent/ca.crt"), "%s", err);
@@ -171,7 +184,8 @@ Test(agent_python, sigterm_ends_an_open_event_stream)
 	if (pid == 0) {
 		freopen(outp, "w", stdout);
 		freopen(errp, "w", stderr);
-		execl(HV_BIN_DIR "/hvctl", "hvctl", "--connect", uri, "event", "--loop", (char *)NULL);
+		execl(HV_BIN_DIR "/hvctl", "hvctl", "--connect", uri, "event", "--loop",
+		      (char *)NULL);
 		_exit(127);
 	}
 	/* Wait (bounded) until the stream is open: the agent logs nothing per
@@ -195,6 +209,7 @@ Test(agent_python, sigterm_ends_an_open_event_stream)
 	cr_assert(WIFEXITED(status));
 	cr_expect_eq(WEXITSTATUS(status), 1);
 	char *e = read_file_text(errp);
-	cr_expect_not_null(e && strstr(e, "shutting down") ? e : NULL, "hvctl stderr: %s", e ? e : "");
+	cr_expect_not_null(e && strstr(e, "shutting down") ? e : NULL, "hvctl stderr: %s",
+			   e ? e : "");
 	free(e);
 }

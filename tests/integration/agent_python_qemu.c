@@ -75,7 +75,8 @@ Test(agent_python_qemu, python_follows_events_while_hvctl_destroys_and_starts)
 			dup2(fd, 2);
 			close(fd);
 		}
-		execl(HV_SYSTEM_PYTHON, HV_SYSTEM_PYTHON, HV_SOURCE_DIR "/tests/integration/agent_python_watch.py",
+		execl(HV_SYSTEM_PYTHON, HV_SYSTEM_PYTHON,
+		      HV_SOURCE_DIR "/tests/integration/agent_python_watch.py",
 		      HV_SOURCE_DIR "/proto", work, agent.sock, VM, marker, (char *)NULL);
 		_exit(127);
 	}
@@ -101,8 +102,10 @@ Test(agent_python_qemu, python_follows_events_while_hvctl_destroys_and_starts)
 	cr_assert_eq(waitpid(watcher, &status, 0), watcher);
 	watcher = 0;
 	char *text = read_file_text(wout);
-	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "Python watcher failed:\n%s", text ? text : "");
-	cr_expect(text && strstr(text, "STOPPED " VM " reason=VM_REASON_DESTROYED"), "%s", text ? text : "");
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "Python watcher failed:\n%s",
+		  text ? text : "");
+	cr_expect(text && strstr(text, "STOPPED " VM " reason=VM_REASON_DESTROYED"), "%s",
+		  text ? text : "");
 	cr_expect(text && strstr(text, "\nok\n"), "%s", text ? text : "");
 	cr_log_info("events seen by the Python client:\n%s", text ? text : "");
 	free(text);

@@ -31,12 +31,21 @@ static struct hvq q1, q2;
 static struct agent_proc agent;
 static char dir[64], link_path[128], uri[256], db[128];
 static char *out, *err;
-static struct st_vm vm0 = { .name = "st0", .uuid = "5eed0000-0000-4000-8000-000000000000", .cpu = 2,
-			    .mem_pa = 0x50000000, .store_pa = 0x44000000 };
-static struct st_vm vm1 = { .name = "st1", .uuid = "5eed0000-0000-4000-8000-000000000001", .cpu = 3,
-			    .mem_pa = 0x52000000, .store_pa = 0x44400000 };
-static struct st_vm vm0b = { .name = "st0b", .uuid = "5eed0000-0000-4000-8000-00000000000b", .cpu = 2,
-			     .mem_pa = 0x54000000, .store_pa = 0x44800000 };
+static struct st_vm vm0 = { .name = "st0",
+			    .uuid = "5eed0000-0000-4000-8000-000000000000",
+			    .cpu = 2,
+			    .mem_pa = 0x50000000,
+			    .store_pa = 0x44000000 };
+static struct st_vm vm1 = { .name = "st1",
+			    .uuid = "5eed0000-0000-4000-8000-000000000001",
+			    .cpu = 3,
+			    .mem_pa = 0x52000000,
+			    .store_pa = 0x44400000 };
+static struct st_vm vm0b = { .name = "st0b",
+			     .uuid = "5eed0000-0000-4000-8000-00000000000b",
+			     .cpu = 2,
+			     .mem_pa = 0x54000000,
+			     .store_pa = 0x44800000 };
 static char dtb0[300], dtb1[300], dtb0b[300];
 
 static void point_link(const char *target)
@@ -134,7 +143,8 @@ Test(agent_reconcile, hv_core_restart_brings_back_stored_vms_and_their_desired_s
 	cr_assert_eq(store_open(db, &st, &e), STORE_OK, "%s", e.msg);
 	cr_assert_eq(store_vm_set_autostart(st, "st1", true, &e), STORE_OK, "%s", e.msg);
 	cr_assert_eq(store_vm_create(st, "st0b", vm0b.uuid, &e), STORE_OK, "%s", e.msg);
-	cr_assert_eq(store_config_add(st, "st0b", blob, len, "test", &rev, &e), STORE_OK, "%s", e.msg);
+	cr_assert_eq(store_config_add(st, "st0b", blob, len, "test", &rev, &e), STORE_OK, "%s",
+		     e.msg);
 	store_close(st);
 	free(blob);
 
@@ -149,12 +159,15 @@ Test(agent_reconcile, hv_core_restart_brings_back_stored_vms_and_their_desired_s
 	snprintf(ram, sizeof ram, "%s/guest-ram", q2.dir);
 	point_link(ram);
 
-	struct want w[] = { { "rtos-demo", HVM_VM_RUNNING }, { "st0", HVM_VM_RUNNING }, { "st1", HVM_VM_RUNNING },
+	struct want w[] = { { "rtos-demo", HVM_VM_RUNNING },
+			    { "st0", HVM_VM_RUNNING },
+			    { "st1", HVM_VM_RUNNING },
 			    { NULL, 0 } };
 	int rc = hvq_wait(&q2, all_there, w, WAIT_S);
 	if (rc != 0) {
 		char *log = read_file_text(agent.log);
-		cr_assert_fail("hv-agent did not reconcile the new hv-core: %s\n%s", q2.err, log ? log : "");
+		cr_assert_fail("hv-agent did not reconcile the new hv-core: %s\n%s", q2.err,
+			       log ? log : "");
 	}
 	cr_expect_eq(st_count(&q2, "st0b", NULL, NULL), 0, "st0b defined despite the CPU conflict");
 
@@ -177,15 +190,23 @@ Test(agent_reconcile, hv_core_restart_brings_back_stored_vms_and_their_desired_s
 	/* Each decision is one line in the log: what, why, outcome. */
 	char *log = read_file_text(agent.log);
 	cr_assert_not_null(log);
-	cr_expect_not_null(strstr(log, "reconcile: hv-core restarted") ? log : strstr(log, "reconcile: pass (hv-core came up)"),
+	cr_expect_not_null(strstr(log, "reconcile: hv-core restarted")
+				   ? log
+				   : strstr(log, "reconcile: pass (hv-core came up)"),
 			   "%s", log);
-	cr_expect_not_null(strstr(log, "reconcile: define 'st0' revision 1: hv-core lacked it: defined as id"), "%s", log);
-	cr_expect_not_null(strstr(log, "reconcile: start 'st0': desired running, hv-core shows shut off (defined): done"),
+	cr_expect_not_null(strstr(log,
+				  "reconcile: define 'st0' revision 1: hv-core lacked it: defined as id"),
 			   "%s", log);
-	cr_expect_not_null(strstr(log, "reconcile: start 'st1': desired stopped (autostart)"), "%s", log);
-	cr_expect_not_null(strstr(log, "reconcile: define 'st0b': hv-core lacks it: define 'st0b' revision 1: hv-core refused DEFINE (E_CPU)"),
+	cr_expect_not_null(strstr(log,
+				  "reconcile: start 'st0': desired running, hv-core shows shut off (defined): done"),
 			   "%s", log);
-	cr_expect_not_null(strstr(log, "reconcile: leave 'rtos-demo' (id 0, running): in hv-core but not in the store"),
+	cr_expect_not_null(strstr(log, "reconcile: start 'st1': desired stopped (autostart)"), "%s",
+			   log);
+	cr_expect_not_null(strstr(log,
+				  "reconcile: define 'st0b': hv-core lacks it: define 'st0b' revision 1: hv-core refused DEFINE (E_CPU)"),
+			   "%s", log);
+	cr_expect_not_null(strstr(log,
+				  "reconcile: leave 'rtos-demo' (id 0, running): in hv-core but not in the store"),
 			   "%s", log);
 	free(log);
 

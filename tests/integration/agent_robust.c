@@ -36,13 +36,23 @@ static struct agent_proc agent;
 static pid_t kids[4];
 
 static const struct fakecore_vm vm_linux = {
-	.name = "linux", .state = HVM_VM_RUNNING, .reason = HVM_R_BOOTED, .vcpus = 2,
-	.pcpu_mask = 0x3, .mem_bytes = 256ull << 20, .image_version = "1.2.3",
+	.name = "linux",
+	.state = HVM_VM_RUNNING,
+	.reason = HVM_R_BOOTED,
+	.vcpus = 2,
+	.pcpu_mask = 0x3,
+	.mem_bytes = 256ull << 20,
+	.image_version = "1.2.3",
 	.uuid = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 },
 };
 static const struct fakecore_vm vm_rtos = {
-	.name = "rtos", .state = HVM_VM_SHUTOFF, .reason = HVM_R_DEFINED, .vcpus = 1,
-	.pcpu_mask = 0x4, .mem_bytes = 16ull << 20, .criticality = 4,
+	.name = "rtos",
+	.state = HVM_VM_SHUTOFF,
+	.reason = HVM_R_DEFINED,
+	.vcpus = 1,
+	.pcpu_mask = 0x4,
+	.mem_bytes = 16ull << 20,
+	.criticality = 4,
 };
 
 static void setup(void)
@@ -136,24 +146,25 @@ static char *client_wait(int i, const char *outfile)
 }
 
 /* Bounded poll (60 s) for a condition; the message says what never came. */
-#define WAIT_FOR(cond, what)                                      \
-	do {                                                      \
-		int ok_ = 0;                                      \
-		for (int i_ = 0; i_ < 6000; i_++) {               \
-			if (cond) {                               \
-				ok_ = 1;                          \
-				break;                            \
-			}                                         \
-			usleep(10000);                            \
-		}                                                 \
-		cr_assert(ok_, "timed out waiting for %s", what); \
+#define WAIT_FOR(cond, what)                                                                       \
+	do {                                                                                       \
+		int ok_ = 0;                                                                       \
+		for (int i_ = 0; i_ < 6000; i_++) {                                                \
+			if (cond) {                                                                \
+				ok_ = 1;                                                           \
+				break;                                                             \
+			}                                                                          \
+			usleep(10000);                                                             \
+		}                                                                                  \
+		cr_assert(ok_, "timed out waiting for %s", what);                                  \
 	} while (0)
 
 /* A command submitted to the fake hv-core and not completed yet. */
 static int outstanding(void)
 {
 	volatile struct hvm_regs *r = fakecore_regs(fc);
-	return __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE) != __atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE);
 }
 
 static int file_has(const char *path, const char *needle)
@@ -239,7 +250,8 @@ Test(agent_robust, full_command_queue_is_resource_exhausted_and_reads_still_serv
 	 * client probes until it is refused, then reads through the same
 	 * socket while all of them wait. */
 	CLIENT_BG(1, flood, "flood", agent.sock, "16", marker);
-	WAIT_FOR(access(marker, F_OK) == 0 || waitpid(kids[1], NULL, WNOHANG) != 0, "the queue to fill");
+	WAIT_FOR(access(marker, F_OK) == 0 || waitpid(kids[1], NULL, WNOHANG) != 0,
+		 "the queue to fill");
 	cr_assert_eq(access(marker, F_OK), 0, "flood client ended early: %s", read_file_text(flood));
 	fakecore_pause(fc, false);
 	char *out = client_wait(1, flood);
@@ -249,7 +261,8 @@ Test(agent_robust, full_command_queue_is_resource_exhausted_and_reads_still_serv
 	out = client_wait(0, held);
 	cr_expect_str_eq(out, "OK|\n");
 	free(out);
-	cr_expect_eq(fakecore_commands(fc), 17, "the held Start and the 16 queued commands, nothing else");
+	cr_expect_eq(fakecore_commands(fc), 17,
+		     "the held Start and the 16 queued commands, nothing else");
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
 
@@ -264,7 +277,8 @@ Test(agent_robust, full_operation_queue_is_resource_exhausted_and_never_reaches_
 	snprintf(flood, sizeof flood, "%s/flood.out", dir);
 	snprintf(marker, sizeof marker, "%s/flood.full", dir);
 	CLIENT_BG(1, flood, "flood_ops", agent.sock, "16", marker);
-	WAIT_FOR(access(marker, F_OK) == 0 || waitpid(kids[1], NULL, WNOHANG) != 0, "the queue to fill");
+	WAIT_FOR(access(marker, F_OK) == 0 || waitpid(kids[1], NULL, WNOHANG) != 0,
+		 "the queue to fill");
 	cr_assert_eq(access(marker, F_OK), 0, "flood client ended early: %s", read_file_text(flood));
 	cr_expect_eq(fakecore_commands(fc), 0, "nothing but the held Start reached hv-core yet");
 	fakecore_pause(fc, false);
@@ -276,7 +290,8 @@ Test(agent_robust, full_operation_queue_is_resource_exhausted_and_never_reaches_
 	cr_expect_str_eq(out, "OK|\n");
 	free(out);
 	/* Refused and expired probes never reached hv-core. */
-	cr_expect_eq(fakecore_commands(fc), 17, "the held Start and the 16 queued Resets, nothing else");
+	cr_expect_eq(fakecore_commands(fc), 17,
+		     "the held Start and the 16 queued Resets, nothing else");
 	cr_expect(audit_has("RESOURCE_EXHAUSTED: RESET not sent: hv-core executes one management operation at a time and 16 more are already waiting"),
 		  "the refusal is audited");
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
@@ -284,16 +299,19 @@ Test(agent_robust, full_operation_queue_is_resource_exhausted_and_never_reaches_
 
 Test(agent_robust, refused_calls_flood_the_audit_log_at_a_bounded_rate)
 {
-	enum { N = 300 };
+	enum {
+		N = 300
+	};
 	char n[16];
 	unsigned rows, suppressed, summaries;
 	double secs;
 
 	snprintf(n, sizeof n, "%d", N);
 	char *out = CLIENT_RUN("refusals", agent.ro_sock, agent.sock, n);
-	cr_assert_eq(sscanf(out, "ok|%u|%u|%u|%lf", &rows, &suppressed, &summaries, &secs), 4, "%s", out);
-	cr_log_info("%d refusals in %.2f s: %u rows, %u counted in %u summaries", N, secs, rows, suppressed,
-		    summaries);
+	cr_assert_eq(sscanf(out, "ok|%u|%u|%u|%lf", &rows, &suppressed, &summaries, &secs), 4, "%s",
+		     out);
+	cr_log_info("%d refusals in %.2f s: %u rows, %u counted in %u summaries", N, secs, rows,
+		    suppressed, summaries);
 	free(out);
 	/* Every refusal is accounted for, one by one or in a summary ... */
 	cr_expect_eq(rows + suppressed, N, "%u rows + %u suppressed", rows, suppressed);
@@ -358,7 +376,8 @@ Test(agent_robust, ten_thousand_mixed_calls_twice_leak_nothing)
 	cr_assert_eq(agent_stop(&agent), 0);
 	char opts[512];
 	const char *old = getenv("ASAN_OPTIONS");
-	snprintf(opts, sizeof opts, "%s%squarantine_size_mb=1:detect_leaks=1", old ? old : "", old && *old ? ":" : "");
+	snprintf(opts, sizeof opts, "%s%squarantine_size_mb=1:detect_leaks=1", old ? old : "",
+		 old && *old ? ":" : "");
 	setenv("ASAN_OPTIONS", opts, 1);
 	static const char *const extra[] = { "--cmd-timeout-ms", "120000", NULL };
 	cr_assert_eq(agent_start(&agent, dir, extra), 0, "%s", agent.err);
@@ -379,10 +398,12 @@ Test(agent_robust, ten_thousand_mixed_calls_twice_leak_nothing)
 		strrchr(out, '|') + 1, strrchr(again, '|') + 1, before, after, after2);
 	free(out);
 	free(again);
-	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not exit 0 (a LeakSanitizer report exits 23)");
+	cr_assert_eq(agent_stop(&agent), 0,
+		     "hv-agent did not exit 0 (a LeakSanitizer report exits 23)");
 	cr_expect(!file_has(agent.log, "LeakSanitizer"), "leak report in %s", agent.log);
 	cr_expect(!file_has(agent.log, "AddressSanitizer"), "ASan report in %s", agent.log);
 	cr_expect(file_has(agent.log, "hv-agent-ro.sock: 8000 calls, 4000 refused by authorization"),
 		  "counters in %s", agent.log);
-	cr_expect(file_has(agent.log, "hv-agent.sock: 12000 calls, 0 refused"), "counters in %s", agent.log);
+	cr_expect(file_has(agent.log, "hv-agent.sock: 12000 calls, 0 refused"), "counters in %s",
+		  agent.log);
 }

@@ -31,8 +31,8 @@ void agent_stack_start_core(struct hvq *q, const struct hvq_opts *opts)
 	cr_assert_eq(hvq_start(q, &o), 0, "%s", q->err);
 }
 
-void agent_stack_start(struct hvq *q, struct agent_proc *agent, const char *const *agent_extra, char *uri,
-		       size_t uri_len)
+void agent_stack_start(struct hvq *q, struct agent_proc *agent, const char *const *agent_extra,
+		       char *uri, size_t uri_len)
 {
 	memset(agent, 0, sizeof *agent);
 	agent_stack_start_core(q, NULL);

@@ -25,8 +25,8 @@ void agent_stack_start_core(struct hvq *q, const struct hvq_opts *opts);
 /* agent_stack_start_core, then hv-agent on q->dir (agent_extra as for
  * agent_start, may be NULL); uri gets "unix://" and its read-write socket.
  * Fails the test when hv-agent does not start. */
-void agent_stack_start(struct hvq *q, struct agent_proc *agent, const char *const *agent_extra, char *uri,
-		       size_t uri_len);
+void agent_stack_start(struct hvq *q, struct agent_proc *agent, const char *const *agent_extra,
+		       char *uri, size_t uri_len);
 
 /* Stops hv-agent (if started) and QEMU; safe after a failed or skipped start. */
 void agent_stack_stop(struct hvq *q, struct agent_proc *agent);

@@ -63,7 +63,8 @@ static void expect_refusal(const char *problem)
 	char *out, *err;
 
 	cr_assert_not_null(before);
-	int rc = run_program(HV_BIN_DIR "/hv-agent", (const char *const[]){ "--foreground", "--state-dir", dir, NULL },
+	int rc = run_program(HV_BIN_DIR "/hv-agent",
+			     (const char *const[]){ "--foreground", "--state-dir", dir, NULL },
 			     &out, &err);
 	cr_expect_neq(rc, 0, "hv-agent started on a damaged database:\n%s", err);
 	char want[200];
@@ -85,7 +86,8 @@ static void expect_refusal(const char *problem)
 	free(err);
 
 	/* Detached (the default), the same line comes from the starting command. */
-	rc = run_program(HV_BIN_DIR "/hv-agent", (const char *const[]){ "--state-dir", dir, NULL }, &out, &err);
+	rc = run_program(HV_BIN_DIR "/hv-agent", (const char *const[]){ "--state-dir", dir, NULL },
+			 &out, &err);
 	cr_expect_neq(rc, 0);
 	cr_expect_not_null(strstr(err, want), "detached start: %s", err);
 	free(out);
@@ -137,7 +139,8 @@ Test(agent_store_db, tampered_audit_row_is_refused)
 	cr_assert_eq(agent_start(&agent, dir, NULL), 0, "%s", agent.err);
 	snprintf(ro, sizeof ro, "unix://%s", agent.ro_sock);
 	for (int i = 0; i < 2; i++) {
-		int rc = run_hvctl((const char *const[]){ "--connect", ro, "destroy", "web", NULL }, &out, &err);
+		int rc = run_hvctl((const char *const[]){ "--connect", ro, "destroy", "web", NULL },
+				   &out, &err);
 		cr_assert_neq(rc, 0);
 		cr_assert_not_null(strstr(err, "PERMISSION_DENIED"), "%s", err);
 		free(out);
@@ -171,8 +174,11 @@ Test(agent_store_db, deleted_audit_row_is_refused)
 
 static struct hvq q;
 static char work[320], pki[320], v1[300], v2[300], port[16];
-static struct st_vm st0 = { .name = "st0", .uuid = "0c7a55e1-0000-4000-8000-0000000000aa", .cpu = 2,
-			    .mem_pa = 0x50000000, .store_pa = 0x44000000 };
+static struct st_vm st0 = { .name = "st0",
+			    .uuid = "0c7a55e1-0000-4000-8000-0000000000aa",
+			    .cpu = 2,
+			    .mem_pa = 0x50000000,
+			    .store_pa = 0x44000000 };
 
 static int free_port(void)
 {
@@ -222,9 +228,10 @@ Test(agent_store, config_autostart_audit_rpcs_and_their_errors)
 {
 	char *out, *err;
 	int rc = run_program(HV_SYSTEM_PYTHON,
-			     (const char *const[]){ HV_SOURCE_DIR "/tests/integration/agent_store_client.py",
-						    HV_SOURCE_DIR "/proto", work, agent.sock, agent.ro_sock, pki, port,
-						    v1, v2, NULL },
+			     (const char *const[]){ HV_SOURCE_DIR
+						    "/tests/integration/agent_store_client.py",
+						    HV_SOURCE_DIR "/proto", work, agent.sock,
+						    agent.ro_sock, pki, port, v1, v2, NULL },
 			     &out, &err);
 	cr_expect_eq(rc, 0, "python client: status %d\nstdout: %s\nstderr: %s", rc, out, err);
 	cr_expect_str_eq(out, "ok\n");

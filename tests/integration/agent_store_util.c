@@ -12,10 +12,12 @@
 
 int st_restage(struct hvq *q, struct st_vm *v)
 {
-	return mu_stage(q, "shutdown-ack", v->store_pa - q->regs->staging_base, &v->image_size, v->sha256);
+	return mu_stage(q, "shutdown-ack", v->store_pa - q->regs->staging_base, &v->image_size,
+			v->sha256);
 }
 
-int st_prepare(struct hvq *q, struct st_vm *v, const char *dir, unsigned variant, char *dtb, size_t dtb_len)
+int st_prepare(struct hvq *q, struct st_vm *v, const char *dir, unsigned variant, char *dtb,
+	       size_t dtb_len)
 {
 	char sha[32 * 3 + 1] = "", *dts = NULL, err[256] = "";
 	size_t len = 0;

@@ -17,9 +17,9 @@
 struct st_vm {
 	const char *name;
 	const char *uuid;
-	unsigned cpu;       /* 2 or 3: CPU 0 is hv-core's, CPU 1 rtos-demo's */
-	uint64_t mem_pa;    /* 16 MiB */
-	uint64_t store_pa;  /* its image-store slot (0x42000000 is rtos-demo's) */
+	unsigned cpu;      /* 2 or 3: CPU 0 is hv-core's, CPU 1 rtos-demo's */
+	uint64_t mem_pa;   /* 16 MiB */
+	uint64_t store_pa; /* its image-store slot (0x42000000 is rtos-demo's) */
 	uint64_t image_size;
 	uint8_t sha256[32];
 };
@@ -27,7 +27,8 @@ struct st_vm {
 /* Stages the guest in v's slot (fills size and digest) and writes
  * DIR/NAME[-vVARIANT].dtb; variant changes the restart budget so that two
  * variants are different configurations. 0, or -1 with q->err set. */
-int st_prepare(struct hvq *q, struct st_vm *v, const char *dir, unsigned variant, char *dtb, size_t dtb_len);
+int st_prepare(struct hvq *q, struct st_vm *v, const char *dir, unsigned variant, char *dtb,
+	       size_t dtb_len);
 /* Stages the image again (hv-core may reuse a freed slot's bytes). */
 int st_restage(struct hvq *q, struct st_vm *v);
 

@@ -27,9 +27,18 @@ static void boot(const char *g1, const char *g2)
 	cr_log_info("hv-core READY after %llu ms", (unsigned long long)q.ready_ms);
 }
 
-static void boot_rtos(void) { boot("rtos-demo", NULL); }
-static void boot_both(void) { boot("rtos-demo", "bad-access"); }
-static void teardown(void) { hvq_stop(&q); }
+static void boot_rtos(void)
+{
+	boot("rtos-demo", NULL);
+}
+static void boot_both(void)
+{
+	boot("rtos-demo", "bad-access");
+}
+static void teardown(void)
+{
+	hvq_stop(&q);
+}
 
 static struct hvm_vm_slot slot_of(int id)
 {
@@ -142,7 +151,8 @@ Test(hvcore_boot, rtos_demo_runs_and_reports_through_its_cooperation_page)
 	cr_assert_eq(s.mem_bytes, 16u << 20);
 
 	struct slot_wait w = { .id = id, .guest_state = HVG_GS_RUNNING };
-	cr_assert_eq(hvq_wait(&q, slot_matches, &w, WAIT_S), 0, "guest_state never RUNNING: %s", q.err);
+	cr_assert_eq(hvq_wait(&q, slot_matches, &w, WAIT_S), 0, "guest_state never RUNNING: %s",
+		     q.err);
 	s = slot_of(id);
 	cr_assert_str_eq(s.image_version, "rtos-demo 1.0.0");
 	cr_assert_eq(s.health_code, 0);
@@ -160,9 +170,11 @@ Test(hvcore_boot, console_ring_holds_the_guest_greeting)
 {
 	int id = find("rtos-demo");
 	struct slot_wait w = { .id = id, .console_has = "rtos-demo: hello from EL1\n" };
-	cr_assert_eq(hvq_wait(&q, slot_matches, &w, WAIT_S), 0, "greeting not in console ring: %s", q.err);
-	volatile struct hvm_console *c = (volatile struct hvm_console *)
-		(q.mgmt + HVM_OFF_CONSOLES + (size_t)id * sizeof(struct hvm_console));
+	cr_assert_eq(hvq_wait(&q, slot_matches, &w, WAIT_S), 0, "greeting not in console ring: %s",
+		     q.err);
+	volatile struct hvm_console *c =
+		(volatile struct hvm_console *)(q.mgmt + HVM_OFF_CONSOLES +
+						(size_t)id * sizeof(struct hvm_console));
 	cr_assert_eq(c->size, HVM_CONSOLE_SIZE);
 	cr_assert_eq(c->vm_id, (uint32_t)id);
 }
@@ -250,7 +262,8 @@ Test(hvcore_fault, guest_access_outside_its_memory_crashes_only_that_vm)
 	int bad = find("bad-access");
 	int good = find("rtos-demo");
 	struct slot_wait w = { .id = bad, .state = HVM_VM_CRASHED };
-	cr_assert_eq(hvq_wait(&q, slot_matches, &w, WAIT_S), 0, "bad-access never CRASHED: %s", q.err);
+	cr_assert_eq(hvq_wait(&q, slot_matches, &w, WAIT_S), 0, "bad-access never CRASHED: %s",
+		     q.err);
 	struct hvm_vm_slot s = slot_of(bad);
 	cr_assert_eq(s.reason, HVM_R_CRASHED);
 	cr_assert_eq(s.fault_count, 1);
@@ -258,14 +271,16 @@ Test(hvcore_fault, guest_access_outside_its_memory_crashes_only_that_vm)
 	struct hvm_fault f;
 	cr_assert_eq(hvq_read_fault(&q, (uint32_t)bad, &f), 0, "%s", q.err);
 	cr_assert_eq(f.kind, HVM_F_STAGE2_ABORT);
-	cr_assert_eq(f.esr >> 26, 0x24, "data abort from a lower EL, ESR 0x%llx", (unsigned long long)f.esr);
+	cr_assert_eq(f.esr >> 26, 0x24, "data abort from a lower EL, ESR 0x%llx",
+		     (unsigned long long)f.esr);
 	cr_assert_eq(f.far, 0x7F000000ull);
 	cr_assert_eq(f.hpfar, 0x7F000000ull >> 8);
 	cr_assert(f.elr >= 0x40000000ull && f.elr < 0x41000000ull, "ELR 0x%llx inside the guest",
 		  (unsigned long long)f.elr);
 	cr_assert_eq(f.vcpu, 0);
 	struct hvm_event e;
-	cr_assert_eq(hvq_read_event(&q, f.seq, &e), 0, "fault seq %llu names an event", (unsigned long long)f.seq);
+	cr_assert_eq(hvq_read_event(&q, f.seq, &e), 0, "fault seq %llu names an event",
+		     (unsigned long long)f.seq);
 	cr_assert_eq(e.type, HVM_EV_FAULT);
 	cr_assert_eq(e.vm_id, (uint32_t)bad);
 	cr_assert_eq(e.detail, HVM_F_STAGE2_ABORT);
@@ -287,7 +302,8 @@ Test(hvcore_fault, guest_access_outside_its_memory_crashes_only_that_vm)
 	cr_assert_eq(s.state, HVM_VM_RUNNING);
 	cr_assert_eq(s.fault_count, 0);
 	w = (struct slot_wait){ .id = good, .heartbeat_above = s.heartbeat ? s.heartbeat : 1 };
-	cr_assert_eq(hvq_wait(&q, slot_matches, &w, WAIT_S), 0, "rtos-demo heartbeat stopped: %s", q.err);
+	cr_assert_eq(hvq_wait(&q, slot_matches, &w, WAIT_S), 0, "rtos-demo heartbeat stopped: %s",
+		     q.err);
 }
 
 /* VMCFG-103: without a boot configuration hv-core defines no VM (there is no
@@ -327,8 +343,10 @@ Test(hvcore_no_config, no_boot_configuration_defines_no_vm_and_says_so)
 		struct hvm_vm_slot s = slot_of((int)i);
 		cr_assert_eq(s.defined, 0, "slot %u defined ('%s')", i, s.name);
 	}
-	cr_assert_eq(hvq_wait(&q, serial_has, "no boot configuration at 0x41f00000: no VM defined", WAIT_S), 0,
-		     "the console never said that no VM is defined: %s", q.err);
-	cr_assert_eq(hvq_wait(&q, serial_has, "ready: management region at 0x41000000, 0 VM(s)", WAIT_S), 0,
-		     "%s", q.err);
+	cr_assert_eq(hvq_wait(&q, serial_has, "no boot configuration at 0x41f00000: no VM defined",
+			      WAIT_S),
+		     0, "the console never said that no VM is defined: %s", q.err);
+	cr_assert_eq(hvq_wait(&q, serial_has, "ready: management region at 0x41000000, 0 VM(s)",
+			      WAIT_S),
+		     0, "%s", q.err);
 }

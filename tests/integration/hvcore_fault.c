@@ -36,7 +36,10 @@ static void boot(void)
 	cr_assert_eq(mu_wait_heartbeat(&q, rtos, 0, WAIT_S), 0, "rtos-demo never beat: %s", q.err);
 }
 
-static void teardown(void) { hvq_stop(&q); }
+static void teardown(void)
+{
+	hvq_stop(&q);
+}
 
 static struct hvq_reply cmd(uint32_t c, int id, uint64_t a0)
 {
@@ -50,8 +53,12 @@ static struct hvq_reply cmd(uint32_t c, int id, uint64_t a0)
 static int run_guest(const char *name, const char *guest, const char *policy, unsigned watchdog_ms,
 		     unsigned restarts)
 {
-	struct mu_vm v = { .name = name, .cpu = 2, .mem_pa = 0x50000000, .policy = policy,
-			   .watchdog_ms = watchdog_ms, .restarts = restarts };
+	struct mu_vm v = { .name = name,
+			   .cpu = 2,
+			   .mem_pa = 0x50000000,
+			   .policy = policy,
+			   .watchdog_ms = watchdog_ms,
+			   .restarts = restarts };
 	int id = mu_define_guest(&q, &v, guest, STAGE_A);
 	cr_assert_geq(id, 0, "%s", q.err);
 	struct hvq_reply r = cmd(HVM_CMD_START, id, 0);
@@ -65,8 +72,8 @@ static void rtos_is_healthy(void)
 	struct hvm_vm_slot s = mu_slot(&q, rtos);
 	cr_assert_eq(s.state, HVM_VM_RUNNING);
 	cr_assert_eq(s.fault_count, 0);
-	cr_assert_eq(mu_wait_heartbeat(&q, rtos, s.heartbeat, WAIT_S), 0, "rtos-demo heartbeat stalled: %s",
-		     q.err);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, s.heartbeat, WAIT_S), 0,
+		     "rtos-demo heartbeat stalled: %s", q.err);
 }
 
 static struct hvm_fault fault_of(int id)
@@ -165,7 +172,8 @@ Test(hvcore_fault, stage2_abort_under_policy_restart)
 Test(hvcore_fault, guest_spinning_with_interrupts_masked_is_still_controlled)
 {
 	int id = run_guest("spin", "irq-spin", "stop", 300, 0);
-	cr_assert_eq(mu_wait_console(&q, id, "masking interrupts and spinning", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_wait_console(&q, id, "masking interrupts and spinning", WAIT_S), 0, "%s",
+		     q.err);
 	cr_assert_eq(cmd(HVM_CMD_SUSPEND, id, 0).status, HVM_OK);
 	cr_assert_eq(cmd(HVM_CMD_RESUME, id, 0).status, HVM_OK);
 	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_CRASHED, HVM_R_WATCHDOG, WAIT_S), 0, "%s", q.err);
@@ -208,8 +216,10 @@ Test(hvcore_fault, doorbell_flood_is_refused_counted_and_contained)
 	uint64_t ev0 = q.regs->ev_head;
 	int id = run_guest("flood", "db-flood", "stop", 0, 0);
 	/* GABI-032, GABI-034: out-of-range arguments answer INVALID (-2) */
-	cr_assert_eq(mu_wait_console(&q, id, "db-flood: invalid id 16 2 id 2^40 2 putc 256 2 (negated)",
-				     WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_wait_console(&q, id,
+				     "db-flood: invalid id 16 2 id 2^40 2 putc 256 2 (negated)",
+				     WAIT_S),
+		     0, "%s", q.err);
 	cr_assert_eq(mu_wait_console(&q, id, "db-flood: denied 16 other 0", WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 200, WAIT_S), 0, "%s", q.err);
 	struct hvm_vm_slot s = mu_slot(&q, id);
@@ -238,7 +248,8 @@ static void fault_flood_is_counted_but_rate_limited(const char *name, const char
 	struct hvm_event e;
 	int64_t susp = -1;
 	for (uint64_t s = ev0; s < q.regs->ev_head && susp < 0; s++)
-		if (hvq_read_event(&q, s, &e) == 0 && e.type == HVM_EV_SUSPENDED && e.vm_id == (uint32_t)rtos)
+		if (hvq_read_event(&q, s, &e) == 0 && e.type == HVM_EV_SUSPENDED &&
+		    e.vm_id == (uint32_t)rtos)
 			susp = (int64_t)s;
 	cr_assert_geq(susp, 0, "rtos-demo's SUSPENDED event was appended");
 	cr_assert_eq(mu_wait_ticks(&q, 300), 0, "%s", q.err); /* about 3 s of flooding */
@@ -248,7 +259,8 @@ static void fault_flood_is_counted_but_rate_limited(const char *name, const char
 	 * hv-agent scans to find a VM by name */
 	struct hvm_vm_slot s;
 	for (int i = 0; i < 50; i++) {
-		cr_assert_eq(hvq_read_slot(&q, (uint32_t)id, &s), 0, "read %d of %s's slot: %s", i, name, q.err);
+		cr_assert_eq(hvq_read_slot(&q, (uint32_t)id, &s), 0, "read %d of %s's slot: %s", i,
+			     name, q.err);
 		cr_assert_eq(hvq_find_vm(&q, name), id, "scan %d of the slot table: %s", i, q.err);
 	}
 	/* the events to check are those up to ev_end; the slot is read once a
@@ -257,8 +269,8 @@ static void fault_flood_is_counted_but_rate_limited(const char *name, const char
 	uint64_t ev_end = __atomic_load_n(&q.regs->ev_head, __ATOMIC_ACQUIRE);
 	cr_assert_eq(mu_wait_ticks(&q, 2), 0, "%s", q.err);
 	cr_assert_eq(hvq_read_slot(&q, (uint32_t)id, &s), 0, "%s", q.err);
-	cr_assert_eq(s.state, HVM_VM_RUNNING, "%s ended in state %u reason %u after %u faults", name, s.state,
-		     s.reason, s.fault_count);
+	cr_assert_eq(s.state, HVM_VM_RUNNING, "%s ended in state %u reason %u after %u faults",
+		     name, s.state, s.reason, s.fault_count);
 	cr_assert_geq(s.fault_count, 1000, "every fault is counted");
 	cr_assert_eq(q.regs->ev_overflow, ov0, "the flood pushed no event out of the ring");
 	cr_assert_eq(hvq_read_event(&q, (uint64_t)susp, &e), 0, "%s", q.err);
@@ -267,7 +279,8 @@ static void fault_flood_is_counted_but_rate_limited(const char *name, const char
 	/* few events, each naming the kind and what it did not report */
 	uint64_t events = 0, reported = 0, carried = 0;
 	for (uint64_t n = ev0; n < ev_end; n++) {
-		if (hvq_read_event(&q, n, &e) != 0 || e.type != HVM_EV_FAULT || e.vm_id != (uint32_t)id)
+		if (hvq_read_event(&q, n, &e) != 0 || e.type != HVM_EV_FAULT ||
+		    e.vm_id != (uint32_t)id)
 			continue;
 		cr_assert_eq(e.detail & HVM_EV_FAULT_KIND_MASK, kind);
 		uint64_t quiet = e.detail >> HVM_EV_FAULT_SUPPRESSED_SHIFT;
@@ -300,7 +313,8 @@ Test(hvcore_fault, fault_reports_in_a_loop_are_counted_but_rate_limited)
 
 Test(hvcore_fault, ignored_faults_in_a_loop_are_counted_but_rate_limited)
 {
-	fault_flood_is_counted_but_rate_limited("abuser", "access-loop", "ignore", HVM_F_STAGE2_ABORT);
+	fault_flood_is_counted_but_rate_limited("abuser", "access-loop", "ignore",
+						HVM_F_STAGE2_ABORT);
 	int id = hvq_find_vm(&q, "abuser");
 	cr_assert_geq(id, 0, "%s", q.err);
 	struct hvq_reply r = cmd(HVM_CMD_GET_STATS, id, 0);
@@ -350,7 +364,8 @@ Test(hvcore_fault, slot_reuse_under_a_doorbell_flood_is_safe)
 	struct hvm_vm_slot s = mu_slot(&q, ir);
 	cr_assert_eq(s.state, HVM_VM_RUNNING);
 	cr_assert_eq(s.fault_count, 0);
-	cr_assert_eq(mu_wait_heartbeat(&q, ir, s.heartbeat, WAIT_S), 0, "the ringer runs on: %s", q.err);
+	cr_assert_eq(mu_wait_heartbeat(&q, ir, s.heartbeat, WAIT_S), 0, "the ringer runs on: %s",
+		     q.err);
 	cr_assert_eq(cmd(HVM_CMD_GET_STATS, ir, 0).status, HVM_OK);
 	struct hvm_stats st;
 	memcpy(&st, (const void *)(q.mgmt + HVM_OFF_DATA), sizeof(st));
@@ -422,7 +437,8 @@ Test(hvcore_fault, pmu_counter_read_is_an_undef_trap_under_policy_stop)
 	cr_assert_eq(f.esr >> 26, 0x18, "trapped system register access, ESR 0x%llx",
 		     (unsigned long long)f.esr);
 	/* ISS: Op0 3, Op1 3, CRn 9, CRm 13, Op2 0 (PMCCNTR_EL0), a read */
-	cr_assert_eq(f.esr & 0x3FFC1F, (3u << 20) | (0u << 17) | (3u << 14) | (9u << 10) | (13u << 1) | 1u,
+	cr_assert_eq(f.esr & 0x3FFC1F,
+		     (3u << 20) | (0u << 17) | (3u << 14) | (9u << 10) | (13u << 1) | 1u,
 		     "ESR 0x%llx names PMCCNTR_EL0", (unsigned long long)f.esr);
 	cr_assert_eq(console_count(id, "sysreg-probe: reading the PMU cycle counter"), 1);
 	cr_assert_eq(console_count(id, " ok\n"), 5, "every emulated register behaved as documented");
@@ -465,7 +481,8 @@ Test(hvcore_fault, guest_system_reset_reboots_that_vm_alone)
 {
 	uint64_t ev0 = q.regs->ev_head;
 	int id = run_guest("resetter", "reset-self", "stop", 0, 0);
-	cr_assert_eq(mu_wait_console(&q, id, "reset-self: calling SYSTEM_RESET", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_wait_console(&q, id, "reset-self: calling SYSTEM_RESET", WAIT_S), 0, "%s",
+		     q.err);
 	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_RUNNING, HVM_R_REBOOTED, WAIT_S), 0, "%s", q.err);
 	/* booted again from its image: a second greeting */
 	cr_assert_eq(hvq_wait(&q, two_greetings, &id, WAIT_S), 0, "%s", q.err);
@@ -493,7 +510,9 @@ Test(hvcore_fault, guest_system_reset_reboots_that_vm_alone)
 
 /* ---- boot configuration and boot self-test --------------------------------- */
 
-static void no_setup(void) {}
+static void no_setup(void)
+{
+}
 
 static void boot_with(const char *a, const char *b, const char *c, const char *d)
 {
@@ -558,8 +577,10 @@ Test(hvcore_boot_config, injected_selftest_faults_are_detected_and_vms_held_back
 		cr_assert_eq(mu_count_events(&q, HVM_EV_SELFTEST, (uint32_t)id, 0), 1);
 		cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)id, 0), 0);
 		uint64_t args[6] = { 0 };
-		cr_assert_eq(hvq_command(&q, HVM_CMD_START, (uint32_t)id, args, &rep), 0, "%s", q.err);
-		cr_assert_eq(rep.status, HVM_E_SELFTEST, "START refused: %u '%s'", rep.status, rep.msg);
+		cr_assert_eq(hvq_command(&q, HVM_CMD_START, (uint32_t)id, args, &rep), 0, "%s",
+			     q.err);
+		cr_assert_eq(rep.status, HVM_E_SELFTEST, "START refused: %u '%s'", rep.status,
+			     rep.msg);
 	}
 }
 
@@ -570,8 +591,8 @@ Test(hvcore_boot_config, each_check_alone_detects_its_corruption)
 		char mask[16];
 		snprintf(mask, sizeof(mask), "0x%x", 1u << bit);
 		boot_with("--config", BOOT_DEMO, "--selftest-inject", mask);
-		cr_assert_eq(q.regs->selftest_failed, 1u << bit, "inject %s: failed mask 0x%x", mask,
-			     q.regs->selftest_failed);
+		cr_assert_eq(q.regs->selftest_failed, 1u << bit, "inject %s: failed mask 0x%x",
+			     mask, q.regs->selftest_failed);
 		cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
 		hvq_stop(&q);
 	}
@@ -585,8 +606,10 @@ Test(hvcore_boot_config, each_check_alone_detects_its_corruption)
 Test(hvcore_boot_config, perf_guest_reports_instruction_counts)
 {
 	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-	const char *extra[] = { "--config", HV_SOURCE_DIR "/hv-core/guests/perf.dts", "--qemu-arg",
-				"-icount", "--qemu-arg", "shift=0,sleep=off", NULL };
+	const char *extra[] = { "--config",   HV_SOURCE_DIR "/hv-core/guests/perf.dts",
+				"--qemu-arg", "-icount",
+				"--qemu-arg", "shift=0,sleep=off",
+				NULL };
 	memcpy(o.extra, extra, sizeof(extra));
 	if (hvq_start(&q, &o) != 0)
 		cr_assert_fail("%s", q.err);
@@ -598,11 +621,13 @@ Test(hvcore_boot_config, perf_guest_reports_instruction_counts)
 	unsigned long long freq, n, loop, hvc, mmio;
 	const char *line = strstr(buf, "perf: freq");
 	cr_assert_not_null(line, "console: %s", buf);
-	cr_assert_eq(sscanf(line, "perf: freq %llu n %llu loop %llu hvc_null %llu mmio_read %llu", &freq, &n,
-			    &loop, &hvc, &mmio), 5, "%s", line);
+	cr_assert_eq(sscanf(line, "perf: freq %llu n %llu loop %llu hvc_null %llu mmio_read %llu",
+			    &freq, &n, &loop, &hvc, &mmio),
+		     5, "%s", line);
 	cr_assert(hvc > loop && mmio > loop);
 	cr_log_info("per operation at 1 ns/instruction: hvc_null %llu, mmio_read %llu instructions",
-		    (hvc - loop) * (1000000000ull / freq) / n, (mmio - loop) * (1000000000ull / freq) / n);
+		    (hvc - loop) * (1000000000ull / freq) / n,
+		    (mmio - loop) * (1000000000ull / freq) / n);
 }
 
 /* VMCFG-100: a boot configuration that breaks a rule defines no VM at all. */

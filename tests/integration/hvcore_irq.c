@@ -29,7 +29,10 @@ static void boot(void)
 		cr_assert_fail("%s", q.err);
 }
 
-static void teardown(void) { hvq_stop(&q); }
+static void teardown(void)
+{
+	hvq_stop(&q);
+}
 
 struct console_wait {
 	int id;
@@ -50,7 +53,8 @@ static void wait_console(int id, const char *text)
 	if (hvq_wait(&q, console_has, &w, WAIT_S) != 0) {
 		char buf[HVM_CONSOLE_SIZE + 1];
 		hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
-		cr_assert_fail("console of VM %d never showed '%s' (%s); it has:\n%s", id, text, q.err, buf);
+		cr_assert_fail("console of VM %d never showed '%s' (%s); it has:\n%s", id, text,
+			       q.err, buf);
 	}
 }
 
@@ -93,7 +97,8 @@ Test(hvcore_irq, rtos_demo_runs_from_its_virtual_timer_interrupt)
 	wait_console(id, "rtos-demo: heartbeat 100 timer ticks 500");
 	/* the status slot follows the cooperation page at the next service tick */
 	struct slot_wait w = { id, 100 };
-	cr_assert_eq(hvq_wait(&q, heartbeat_at_least, &w, WAIT_S), 0, "heartbeat never reached 100 in the slot: %s", q.err);
+	cr_assert_eq(hvq_wait(&q, heartbeat_at_least, &w, WAIT_S), 0,
+		     "heartbeat never reached 100 in the slot: %s", q.err);
 	struct hvm_vm_slot s;
 	cr_assert_eq(hvq_read_slot(&q, (uint32_t)id, &s), 0, "%s", q.err);
 	cr_expect_eq(s.guest_state, HVG_GS_RUNNING);
@@ -105,14 +110,14 @@ Test(hvcore_irq, psci_starts_the_second_vcpu_and_answers_for_the_vm_alone)
 	wait_console(id, "irq-test: done");
 	expect_line(id, "psci version", "0x10000");
 	expect_line(id, "psci features cpu_on", "0");
-	expect_line(id, "psci affinity_info cpu1 before", "1");   /* OFF until CPU_ON */
+	expect_line(id, "psci affinity_info cpu1 before", "1"); /* OFF until CPU_ON */
 	expect_line(id, "psci cpu_on cpu1", "0");
 	expect_line(id, "cpu1 up", "1");
-	expect_line(id, "psci cpu_on cpu1 again", "-4");          /* ALREADY_ON */
-	expect_line(id, "psci cpu_on cpu5", "-2");                /* not this VM's vCPU */
-	expect_line(id, "psci cpu_on bad entry", "-9");           /* outside its memory */
+	expect_line(id, "psci cpu_on cpu1 again", "-4"); /* ALREADY_ON */
+	expect_line(id, "psci cpu_on cpu5", "-2");       /* not this VM's vCPU */
+	expect_line(id, "psci cpu_on bad entry", "-9");  /* outside its memory */
 	expect_line(id, "psci affinity_info cpu1 after", "0");
-	expect_line(id, "dtb", "0x40ff0000");                      /* x0: its device tree */
+	expect_line(id, "dtb", "0x40ff0000"); /* x0: its device tree */
 }
 
 Test(hvcore_irq, distributor_shows_only_the_vms_own_interrupts)
@@ -144,7 +149,8 @@ Test(hvcore_irq, sgis_reach_the_other_vcpu_also_beyond_the_list_registers)
 	size_t n = fread(serial, 1, sizeof(serial) - 1, fp);
 	fclose(fp);
 	serial[n] = 0;
-	cr_expect(strstr(serial, "'irq-test' vCPU 1: more virtual interrupts than list registers") != NULL,
+	cr_expect(strstr(serial, "'irq-test' vCPU 1: more virtual interrupts than list registers") !=
+			  NULL,
 		  "no maintenance-interrupt refill logged for irq-test vCPU 1");
 }
 

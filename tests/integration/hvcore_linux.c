@@ -29,7 +29,10 @@ static void boot(void)
 		cr_assert_fail("%s", q.err);
 }
 
-static void teardown(void) { hvq_stop(&q); }
+static void teardown(void)
+{
+	hvq_stop(&q);
+}
 
 static int find(const char *name)
 {
@@ -64,8 +67,8 @@ static void wait_console(int id, const char *text)
 	if (hvq_wait(&q, console_has, &w, WAIT_S) != 0) {
 		char buf[HVM_CONSOLE_SIZE + 1];
 		hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
-		cr_assert_fail("console of VM %d never showed '%s' (%s); its end:\n%s", id, text, q.err,
-			       buf + (strlen(buf) > 3000 ? strlen(buf) - 3000 : 0));
+		cr_assert_fail("console of VM %d never showed '%s' (%s); its end:\n%s", id, text,
+			       q.err, buf + (strlen(buf) > 3000 ? strlen(buf) - 3000 : 0));
 	}
 }
 
@@ -86,7 +89,8 @@ static uint64_t rtos_beats_on(int rtos, uint64_t last, const char *when)
 {
 	struct hb_wait w = { rtos, last };
 	cr_assert_eq(hvq_wait(&q, heartbeat_above, &w, WAIT_S), 0,
-		     "rtos-demo's heartbeat stalled at %llu %s: %s", (unsigned long long)last, when, q.err);
+		     "rtos-demo's heartbeat stalled at %llu %s: %s", (unsigned long long)last, when,
+		     q.err);
 	return slot(rtos).heartbeat;
 }
 
@@ -99,7 +103,8 @@ static int state_is(struct hvq *h, void *arg)
 {
 	struct state_wait *w = arg;
 	struct hvm_vm_slot s;
-	return hvq_read_slot(h, (uint32_t)w->id, &s) == 0 && s.state == w->state && s.reason == w->reason;
+	return hvq_read_slot(h, (uint32_t)w->id, &s) == 0 && s.state == w->state &&
+	       s.reason == w->reason;
 }
 
 static void kernel_release(char *buf, size_t len)
@@ -131,11 +136,13 @@ Test(hvcore_linux, debian_kernel_boots_beside_rtos_and_powers_off_on_request)
 
 	/* the guest side of the cooperation page reaches the management slot */
 	struct hb_wait w = { lx, 2 };
-	cr_assert_eq(hvq_wait(&q, heartbeat_above, &w, WAIT_S), 0, "Linux heartbeat never above 2: %s", q.err);
+	cr_assert_eq(hvq_wait(&q, heartbeat_above, &w, WAIT_S), 0,
+		     "Linux heartbeat never above 2: %s", q.err);
 	struct hvm_vm_slot s = slot(lx);
 	char rel[64];
 	kernel_release(rel, sizeof(rel));
-	cr_expect_str_eq(s.image_version, rel, "image version '%s', kernel '%s'", s.image_version, rel);
+	cr_expect_str_eq(s.image_version, rel, "image version '%s', kernel '%s'", s.image_version,
+			 rel);
 	cr_expect_eq(s.guest_state, HVG_GS_RUNNING);
 	cr_expect_eq(s.state, HVM_VM_RUNNING);
 	hb = rtos_beats_on(rtos, hb, "while Linux ran");
@@ -148,7 +155,8 @@ Test(hvcore_linux, debian_kernel_boots_beside_rtos_and_powers_off_on_request)
 	cr_assert_eq(rep.status, HVM_OK, "SHUTDOWN: status %u '%s'", rep.status, rep.msg);
 	wait_console(lx, "hv-linux-guest: shutdown requested");
 	struct state_wait sw = { lx, HVM_VM_SHUTOFF, HVM_R_SHUTDOWN };
-	cr_assert_eq(hvq_wait(&q, state_is, &sw, WAIT_S), 0, "Linux never SHUTOFF/SHUTDOWN: %s", q.err);
+	cr_assert_eq(hvq_wait(&q, state_is, &sw, WAIT_S), 0, "Linux never SHUTOFF/SHUTDOWN: %s",
+		     q.err);
 	hb = rtos_beats_on(rtos, hb, "after Linux powered off");
 	cr_expect_eq(slot(rtos).state, HVM_VM_RUNNING);
 }

@@ -73,7 +73,8 @@ static struct hvm_vm_slot slot(int id)
 
 static volatile struct hvm_console *console(int id)
 {
-	return (volatile struct hvm_console *)(q.mgmt + HVM_OFF_CONSOLES + (size_t)id * sizeof(struct hvm_console));
+	return (volatile struct hvm_console *)(q.mgmt + HVM_OFF_CONSOLES +
+					       (size_t)id * sizeof(struct hvm_console));
 }
 
 static uint64_t console_head(int id)
@@ -107,8 +108,8 @@ static int console_has_since(struct hvq *h, void *arg)
 static void wait_console(int id, uint64_t from, const char *text)
 {
 	struct console_wait w = { id, from, text };
-	cr_assert_eq(hvq_wait(&q, console_has_since, &w, WAIT_S), 0, "console of VM %d never showed '%s': %s",
-		     id, text, q.err);
+	cr_assert_eq(hvq_wait(&q, console_has_since, &w, WAIT_S), 0,
+		     "console of VM %d never showed '%s': %s", id, text, q.err);
 }
 
 struct hb_wait {
@@ -135,7 +136,8 @@ static uint64_t rtos_beats_on(int rtos, uint64_t last, const char *when)
 {
 	struct hb_wait w = { rtos, last };
 	cr_assert_eq(hvq_wait(&q, heartbeat_above, &w, WAIT_S), 0,
-		     "rtos-demo's heartbeat stalled at %llu %s: %s", (unsigned long long)last, when, q.err);
+		     "rtos-demo's heartbeat stalled at %llu %s: %s", (unsigned long long)last, when,
+		     q.err);
 	return slot(rtos).heartbeat;
 }
 
@@ -166,7 +168,8 @@ static uint64_t hvctl_heartbeat_above(const char *name, uint64_t above)
 			return hb;
 		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
 	}
-	cr_assert_fail("hvctl dominfo %s: heartbeat never above %llu", name, (unsigned long long)above);
+	cr_assert_fail("hvctl dominfo %s: heartbeat never above %llu", name,
+		       (unsigned long long)above);
 	return 0;
 }
 
@@ -238,7 +241,8 @@ Test(hvcore_linux_hvctl, dominfo_shutdown_and_start_of_linux_beside_rtos)
 	cr_assert_eq(HVCTL("start", "linux"), 0, "hvctl start linux: %s", err);
 	struct hb_wait fresh = { lx, last_beat };
 	cr_assert_eq(hvq_wait(&q, heartbeat_below, &fresh, WAIT_S), 0,
-		     "heartbeat never started over (was %llu): %s", (unsigned long long)last_beat, q.err);
+		     "heartbeat never started over (was %llu): %s", (unsigned long long)last_beat,
+		     q.err);
 	hb = rtos_beats_on(rtos, hb, "while Linux booted again");
 	wait_console(lx, before_start, "Run /init as init process");
 	wait_console(lx, before_start, "hv-linux-guest: init reached");

@@ -35,7 +35,10 @@ static void boot(void)
 	cr_assert_eq(mu_wait_heartbeat(&q, rtos, 0, WAIT_S), 0, "rtos-demo never beat: %s", q.err);
 }
 
-static void teardown(void) { hvq_stop(&q); }
+static void teardown(void)
+{
+	hvq_stop(&q);
+}
 
 static struct hvq_reply cmd(uint32_t c, int id, uint64_t a0, uint64_t a1, uint64_t a2)
 {
@@ -114,12 +117,16 @@ Test(hvcore_mgmt, define_refusals_name_the_rule_and_change_nothing)
 		{ { .name = "cpu-zero", .cpu = 0, .mem_pa = 0x50000000 }, HVM_E_CPU, "VMCFG-083" },
 		{ { .name = "safety-cpu", .cpu = 1, .mem_pa = 0x50000000 }, HVM_E_CPU, "VMCFG-084" },
 		{ { .name = "rtos-demo", .cpu = 2, .mem_pa = 0x50000000 }, HVM_E_EXISTS, "VMCFG-080" },
-		{ { .name = "self-chan", .cpu = 2, .mem_pa = 0x50000000,
+		{ { .name = "self-chan",
+		    .cpu = 2,
+		    .mem_pa = 0x50000000,
 		    .extra = "  c { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"self-chan\";"
 			     " shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\"; };\n" },
-		  HVM_E_CHANNEL, "VMCFG-070" },
+		  HVM_E_CHANNEL,
+		  "VMCFG-070" },
 		{ { .name = "bad-policy", .cpu = 2, .mem_pa = 0x50000000, .policy = "reboot" },
-		  HVM_E_BAD_CONFIG, "VMCFG-023" },
+		  HVM_E_BAD_CONFIG,
+		  "VMCFG-023" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *dts = mu_vm_dts(&cases[i].v);
@@ -131,8 +138,8 @@ Test(hvcore_mgmt, define_refusals_name_the_rule_and_change_nothing)
 		struct hvq_reply r;
 		cr_assert_eq(mu_define_blob(&q, blob, len, &r), 0, "%s", q.err);
 		free(blob);
-		cr_expect_eq(r.status, cases[i].status, "%s: status %u (want %u): '%s'", cases[i].v.name,
-			     r.status, cases[i].status, r.msg);
+		cr_expect_eq(r.status, cases[i].status, "%s: status %u (want %u): '%s'",
+			     cases[i].v.name, r.status, cases[i].status, r.msg);
 		cr_expect(strstr(r.msg, cases[i].rule), "%s: ret_msg '%s' does not name %s",
 			  cases[i].v.name, r.msg, cases[i].rule);
 	}
@@ -145,9 +152,13 @@ Test(hvcore_mgmt, define_refusals_name_the_rule_and_change_nothing)
 	cr_assert(strstr(q.err, "status 6") && strstr(q.err, "MGMT-047") && strstr(q.err, "CPU 2"),
 		  "over-committed CPU: %s", q.err);
 	/* VMCFG-086: a channel end that does not match its defined peer's end */
-	struct mu_vm a = { .name = "end-a", .cpu = 3, .mem_pa = 0x52000000,
-			   .extra = "  c { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"qm1\";"
-				    " shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\"; };\n" };
+	struct mu_vm a = {
+		.name = "end-a",
+		.cpu = 3,
+		.mem_pa = 0x52000000,
+		.extra = "  c { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"qm1\";"
+			 " shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\"; };\n"
+	};
 	cr_assert_lt(mu_define_guest(&q, &a, "shutdown-ack", STAGE_B), 0);
 	cr_assert(strstr(q.err, "status 7") && strstr(q.err, "VMCFG-086"), "channel: %s", q.err);
 	count0 = q.regs->vm_count;
@@ -155,7 +166,8 @@ Test(hvcore_mgmt, define_refusals_name_the_rule_and_change_nothing)
 	/* not a device tree at all, and bad data-area ranges */
 	memcpy((void *)(q.mgmt + HVM_OFF_DATA), "this is not a device tree blob....", 34);
 	expect(cmd(HVM_CMD_DEFINE, 0, 0, 34, 0), HVM_E_FDT, "garbage blob");
-	expect(cmd(HVM_CMD_DEFINE, 0, HVM_DATA_SIZE - 8, 64, 0), HVM_E_BAD_ARG, "blob past the data area");
+	expect(cmd(HVM_CMD_DEFINE, 0, HVM_DATA_SIZE - 8, 64, 0), HVM_E_BAD_ARG,
+	       "blob past the data area");
 	expect(cmd(HVM_CMD_DEFINE, 0, 0, 0, 0), HVM_E_BAD_ARG, "empty blob");
 	expect(cmd(HVM_CMD_DEFINE, 0, 4, 64, 0), HVM_E_BAD_ARG, "unaligned blob");
 	expect(cmd(HVM_CMD_DEFINE, 0, ~0ull, ~0ull, 0), HVM_E_BAD_ARG, "wrapping range");
@@ -189,8 +201,8 @@ Test(hvcore_mgmt, long_refusal_keeps_the_clause_id_and_fits_ret_msg)
 	cr_assert_not_null(nul, "ret_msg is not NUL-terminated");
 	size_t n = (size_t)(nul - r.msg);
 	cr_assert_leq(n, 63);
-	cr_assert_eq(strncmp(r.msg, "VMCFG-082: ", 11), 0, "ret_msg does not start with the rule: '%s'",
-		     r.msg);
+	cr_assert_eq(strncmp(r.msg, "VMCFG-082: ", 11), 0,
+		     "ret_msg does not start with the rule: '%s'", r.msg);
 	cr_assert_geq(n, 3);
 	cr_assert_str_eq(r.msg + n - 3, "...", "a cut message ends with '...': '%s'", r.msg);
 	cr_assert(strstr(r.msg, "a-vm-name"), "the text follows the rule: '%s'", r.msg);
@@ -210,15 +222,16 @@ Test(hvcore_mgmt, state_machine_refuses_illegal_commands)
 	int id = define("sm", "shutdown-ack", 2, 0x50000000, STAGE_A);
 	uint64_t ev0 = q.regs->ev_head;
 	/* SHUTOFF: only START, UNDEFINE, LOAD_IMAGE and the readers are legal */
-	uint32_t off_illegal[] = { HVM_CMD_SHUTDOWN, HVM_CMD_DESTROY, HVM_CMD_REBOOT, HVM_CMD_RESET,
-				   HVM_CMD_SUSPEND, HVM_CMD_RESUME };
+	uint32_t off_illegal[] = { HVM_CMD_SHUTDOWN, HVM_CMD_DESTROY, HVM_CMD_REBOOT,
+				   HVM_CMD_RESET,    HVM_CMD_SUSPEND, HVM_CMD_RESUME };
 	for (size_t i = 0; i < sizeof(off_illegal) / sizeof(off_illegal[0]); i++) {
 		struct hvq_reply r = cmd(off_illegal[i], id, 0, 0, 0);
 		expect(r, HVM_E_STATE, "illegal in SHUTOFF");
 		cr_assert(strstr(r.msg, "SHUTOFF"), "ret_msg names the state: '%s'", r.msg);
 	}
 	/* RUNNING: START, UNDEFINE, LOAD_IMAGE, RESUME are illegal */
-	uint32_t run_illegal[] = { HVM_CMD_START, HVM_CMD_UNDEFINE, HVM_CMD_LOAD_IMAGE, HVM_CMD_RESUME };
+	uint32_t run_illegal[] = { HVM_CMD_START, HVM_CMD_UNDEFINE, HVM_CMD_LOAD_IMAGE,
+				   HVM_CMD_RESUME };
 	for (size_t i = 0; i < sizeof(run_illegal) / sizeof(run_illegal[0]); i++)
 		expect(cmd(run_illegal[i], rtos, STAGE_A, 16, 0), HVM_E_STATE, "illegal in RUNNING");
 	cr_assert_eq(q.regs->ev_head, ev0, "no event from a refused command");
@@ -247,7 +260,8 @@ Test(hvcore_mgmt, suspend_holds_the_vm_and_resume_lets_it_run)
 	expect(cmd(HVM_CMD_RESUME, rtos, 0, 0, 0), HVM_OK, "RESUME");
 	cr_assert_eq(mu_slot(&q, rtos).state, HVM_VM_RUNNING);
 	cr_assert_eq(mu_count_events(&q, HVM_EV_RESUMED, (uint32_t)rtos, ev0), 1);
-	cr_assert_eq(mu_wait_heartbeat(&q, rtos, hb, WAIT_S), 0, "no heartbeat after RESUME: %s", q.err);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, hb, WAIT_S), 0, "no heartbeat after RESUME: %s",
+		     q.err);
 }
 
 /* MGMT-045 DESTROY, START, UNDEFINE. */
@@ -312,13 +326,15 @@ Test(hvcore_mgmt, shutdown_timeout_destroys_the_vm)
 	expect(cmd(HVM_CMD_SHUTDOWN, rtos, 100, 0, 0), HVM_OK, "SHUTDOWN");
 	cr_assert_eq(mu_slot(&q, rtos).state, HVM_VM_SHUTDOWN);
 	expect(cmd(HVM_CMD_SUSPEND, rtos, 0, 0, 0), HVM_E_STATE, "SUSPEND while shutting down");
-	cr_assert_eq(mu_wait_state(&q, rtos, HVM_VM_SHUTOFF, HVM_R_DESTROYED, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_wait_state(&q, rtos, HVM_VM_SHUTOFF, HVM_R_DESTROYED, WAIT_S), 0, "%s",
+		     q.err);
 }
 
 static int fresh_heartbeat(struct hvq *h, void *arg)
 {
 	struct hvm_vm_slot s;
-	return hvq_read_slot(h, (uint32_t)*(int *)arg, &s) == 0 && s.heartbeat > 0 && s.heartbeat < 10;
+	return hvq_read_slot(h, (uint32_t) * (int *)arg, &s) == 0 && s.heartbeat > 0 &&
+	       s.heartbeat < 10;
 }
 
 /* Counts STARTED events of vm with the given reason from event number from. */
@@ -346,8 +362,8 @@ Test(hvcore_mgmt, reboot_acknowledged_by_the_guest_restarts_it)
 	expect(cmd(HVM_CMD_REBOOT, id, 600000, 0, 0), HVM_OK, "REBOOT");
 	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_RUNNING, HVM_R_REBOOTED, WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_wait_console(&q, id, "reboot requested, restarting", WAIT_S), 0, "%s", q.err);
-	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &id, WAIT_S), 0, "heartbeat did not start again: %s",
-		     q.err);
+	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &id, WAIT_S), 0,
+		     "heartbeat did not start again: %s", q.err);
 	cr_assert_eq(count_started((uint32_t)id, HVM_R_REBOOTED, ev0), 1, "one STARTED (REBOOTED)");
 	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)id, ev0), 0, "never stopped");
 	cr_assert_eq(mu_slot(&q, rtos).state, HVM_VM_RUNNING, "other VMs are not affected");
@@ -366,11 +382,12 @@ Test(hvcore_mgmt, reboot_ignored_by_the_guest_resets_it_at_the_timeout)
 	cr_assert_eq(s.state, HVM_VM_RUNNING);
 	cr_assert_eq(s.reason, HVM_R_BOOTED, "nothing happens before the guest or the timeout");
 	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)rtos, ev0), 0);
-	cr_assert_eq(mu_wait_heartbeat(&q, rtos, s.heartbeat + 2, WAIT_S), 0, "it runs on: %s", q.err);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, s.heartbeat + 2, WAIT_S), 0, "it runs on: %s",
+		     q.err);
 	expect(cmd(HVM_CMD_REBOOT, rtos, 100, 0, 0), HVM_OK, "REBOOT, 100 ms to answer");
 	cr_assert_eq(mu_wait_state(&q, rtos, HVM_VM_RUNNING, HVM_R_REBOOTED, WAIT_S), 0, "%s", q.err);
-	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &rtos, WAIT_S), 0, "heartbeat did not start again: %s",
-		     q.err);
+	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &rtos, WAIT_S), 0,
+		     "heartbeat did not start again: %s", q.err);
 	cr_assert_eq(count_started((uint32_t)rtos, HVM_R_REBOOTED, ev0), 1, "one STARTED (REBOOTED)");
 	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)rtos, ev0), 0, "never stopped");
 }
@@ -386,8 +403,8 @@ Test(hvcore_mgmt, reset_boots_again_from_the_image_at_once)
 	cr_assert_eq(mu_slot(&q, rtos).state, HVM_VM_RUNNING);
 	cr_assert_eq(mu_slot(&q, rtos).reason, HVM_R_RESET);
 	cr_assert_eq(count_started((uint32_t)rtos, HVM_R_RESET, ev0), 1, "STARTED (RESET) at once");
-	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &rtos, WAIT_S), 0, "heartbeat did not start again: %s",
-		     q.err);
+	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &rtos, WAIT_S), 0,
+		     "heartbeat did not start again: %s", q.err);
 }
 
 /* MGMT-180 GET_STATS: the documented record. */
@@ -429,7 +446,8 @@ Test(hvcore_mgmt, irqs_injected_counts_the_virtual_timer)
 	struct hvm_stats st;
 	memcpy(&st, (const void *)(q.mgmt + HVM_OFF_DATA), sizeof(st));
 	cr_assert_geq(st.irqs_injected, s1.irqs_injected);
-	cr_assert_geq(st.irqs_injected, 5 * st.heartbeat, "one timer interrupt per tick, 5 ticks a beat");
+	cr_assert_geq(st.irqs_injected, 5 * st.heartbeat,
+		      "one timer interrupt per tick, 5 ticks a beat");
 }
 
 /* MGMT-101: DEFINE takes pages of hv-core's page heap (stage-2 tables) and
@@ -462,7 +480,8 @@ Test(hvcore_mgmt, define_undefine_cycles_give_back_every_page, .timeout = 900)
 		if (i == 0)
 			baseline = info.ret[3];
 		else
-			cr_assert_eq(info.ret[3], baseline, "cycle %d: %llu pages free, %llu at the start", i,
+			cr_assert_eq(info.ret[3], baseline,
+				     "cycle %d: %llu pages free, %llu at the start", i,
 				     (unsigned long long)info.ret[3], (unsigned long long)baseline);
 	}
 	free(blob);
@@ -493,7 +512,8 @@ Test(hvcore_mgmt, load_image_refuses_a_wrong_digest_and_keeps_the_old_image)
 	cr_assert(strstr(r.msg, "SHA-256"), "'%s'", r.msg);
 	cr_assert_eq(memcmp(slot, good, size), 0, "the stored image changed");
 	expect(cmd(HVM_CMD_LOAD_IMAGE, id, STAGE_A, size - 1, 0), HVM_E_BAD_ARG, "short image");
-	expect(cmd(HVM_CMD_LOAD_IMAGE, id, q.regs->staging_size - 16, 32, 0), HVM_E_BAD_ARG, "past staging");
+	expect(cmd(HVM_CMD_LOAD_IMAGE, id, q.regs->staging_size - 16, 32, 0), HVM_E_BAD_ARG,
+	       "past staging");
 	expect(cmd(HVM_CMD_LOAD_IMAGE, id, STAGE_A, size, 1), HVM_E_BAD_ARG, "image index 1");
 	cr_assert_eq(q.regs->ev_head, ev0);
 	/* and the good image still boots */

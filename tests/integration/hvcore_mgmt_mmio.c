@@ -41,10 +41,14 @@ static void boot(void)
 	rtos = hvq_find_vm(&q, "rtos-demo");
 	client = hvq_find_vm(&q, "mgmt-client");
 	intruder = hvq_find_vm(&q, "mgmt-intruder");
-	cr_assert(rtos >= 0 && client >= 0 && intruder >= 0, "the three VMs of boot-mgmt.dts are defined");
+	cr_assert(rtos >= 0 && client >= 0 && intruder >= 0,
+		  "the three VMs of boot-mgmt.dts are defined");
 }
 
-static void teardown(void) { hvq_stop(&q); }
+static void teardown(void)
+{
+	hvq_stop(&q);
+}
 
 /* The console line of mgmt-client starting with "MC <what> " (or "MC <what>\n"). */
 static const char *client_line(const char *what)

@@ -40,7 +40,8 @@ char *mu_vm_dts(const struct mu_vm *v)
 		     "};\n",
 		     v->name, v->cpu, (unsigned long long)v->mem_pa,
 		     v->criticality ? v->criticality : "QM", v->policy ? v->policy : "stop",
-		     v->watchdog_ms, v->restarts ? v->restarts : 3, v->window_ms ? v->window_ms : 60000,
+		     v->watchdog_ms, v->restarts ? v->restarts : 3,
+		     v->window_ms ? v->window_ms : 60000,
 		     (unsigned long long)(v->image_size ? v->image_size : 0x1000), sha,
 		     v->extra ? v->extra : "") < 0)
 		return NULL;
@@ -142,7 +143,8 @@ int mu_define_guest(struct hvq *q, struct mu_vm *v, const char *guest, uint64_t 
 	if (rc != 0)
 		return -1;
 	if (rep.status != HVM_OK) {
-		snprintf(q->err, sizeof(q->err), "DEFINE %s: status %u: %s", v->name, rep.status, rep.msg);
+		snprintf(q->err, sizeof(q->err), "DEFINE %s: status %u: %s", v->name, rep.status,
+			 rep.msg);
 		return -1;
 	}
 	int id = (int)rep.ret[0];
@@ -150,8 +152,8 @@ int mu_define_guest(struct hvq *q, struct mu_vm *v, const char *guest, uint64_t 
 	if (hvq_command(q, HVM_CMD_LOAD_IMAGE, (uint32_t)id, args, &rep) != 0)
 		return -1;
 	if (rep.status != HVM_OK) {
-		snprintf(q->err, sizeof(q->err), "LOAD_IMAGE %s: status %u: %s", v->name, rep.status,
-			 rep.msg);
+		snprintf(q->err, sizeof(q->err), "LOAD_IMAGE %s: status %u: %s", v->name,
+			 rep.status, rep.msg);
 		return -1;
 	}
 	return id;

@@ -13,15 +13,15 @@
 /* One VM's configuration; zero fields take the defaults in mu_vm_dts(). */
 struct mu_vm {
 	const char *name;
-	unsigned cpu;             /* physical CPU of its one vCPU                 */
-	uint64_t mem_pa;          /* 16 MiB at IPA 0x40000000                     */
-	const char *criticality;  /* "QM" if NULL                                 */
-	const char *policy;       /* fault-policy, "stop" if NULL                 */
-	unsigned watchdog_ms;     /* 0 = none                                     */
+	unsigned cpu;                 /* physical CPU of its one vCPU                 */
+	uint64_t mem_pa;              /* 16 MiB at IPA 0x40000000                     */
+	const char *criticality;      /* "QM" if NULL                                 */
+	const char *policy;           /* fault-policy, "stop" if NULL                 */
+	unsigned watchdog_ms;         /* 0 = none                                     */
 	unsigned restarts, window_ms; /* restart-budget, <3 60000> if 0            */
 	uint64_t image_size;
 	uint8_t sha256[32];
-	const char *extra;        /* more nodes/properties, raw DTS, or NULL     */
+	const char *extra; /* more nodes/properties, raw DTS, or NULL     */
 };
 
 /* DTS source of a single-VM blob (VMCFG-010), malloc'd. */

@@ -41,7 +41,8 @@ Test(hvcore_msgfit, a_message_that_fits_is_kept_as_it_is)
 Test(hvcore_msgfit, a_long_message_starts_with_its_clause_id_and_ends_with_dots)
 {
 	char out[64];
-	fit("VMCFG-041: vm 'a-vm-name-of-thirty-one-chars-x': memory region 1 overlaps region 0", out);
+	fit("VMCFG-041: vm 'a-vm-name-of-thirty-one-chars-x': memory region 1 overlaps region 0",
+	    out);
 	cr_assert_eq(strncmp(out, "VMCFG-041: vm 'a-vm-name", 24), 0, "'%s'", out);
 	cr_assert(ends_with_dots(out), "'%s'", out);
 }
@@ -85,7 +86,8 @@ Test(hvcore_msgfit, the_cut_never_splits_a_utf8_character)
 	size_t len = strlen(out) - 3;
 	/* the last byte before "..." is ASCII or completes a 2-byte sequence */
 	unsigned char last = (unsigned char)out[len - 1];
-	cr_assert(last < 0x80 || ((last & 0xC0) == 0x80 && ((unsigned char)out[len - 2] & 0xE0) == 0xC0),
+	cr_assert(last < 0x80 ||
+			  ((last & 0xC0) == 0x80 && ((unsigned char)out[len - 2] & 0xE0) == 0xC0),
 		  "cut inside a character: 0x%02x", last);
 }
 
@@ -94,30 +96,58 @@ Test(hvcore_msgfit, the_cut_never_splits_a_utf8_character)
 static const char long_msg[] = "'a-vm-name-of-thirty-one-chars-x': image SHA-256 differs from the "
 			       "configuration (MGMT-048)";
 
-int mgmt_be_state(uint32_t id) { return id == 3 ? HVM_VM_SHUTOFF : -1; }
-uint64_t mgmt_be_defined_mask(void) { return 1u << 3; }
-uint32_t mgmt_be_vm_count(void) { return 1; }
-uint64_t mgmt_be_uptime_ns(void) { return 1; }
-void mgmt_be_heap_pages(uint64_t *f, uint64_t *t) { *f = *t = 0; }
-uint64_t mgmt_be_staging_size(void) { return 0; }
-void mgmt_be_selftest(uint64_t *f, uint64_t *r) { *f = *r = 0; }
+int mgmt_be_state(uint32_t id)
+{
+	return id == 3 ? HVM_VM_SHUTOFF : -1;
+}
+uint64_t mgmt_be_defined_mask(void)
+{
+	return 1u << 3;
+}
+uint32_t mgmt_be_vm_count(void)
+{
+	return 1;
+}
+uint64_t mgmt_be_uptime_ns(void)
+{
+	return 1;
+}
+void mgmt_be_heap_pages(uint64_t *f, uint64_t *t)
+{
+	*f = *t = 0;
+}
+uint64_t mgmt_be_staging_size(void)
+{
+	return 0;
+}
+void mgmt_be_selftest(uint64_t *f, uint64_t *r)
+{
+	*f = *r = 0;
+}
 enum hvm_status mgmt_be_define(const uint8_t *b, size_t l, uint32_t *id, char *msg, unsigned ml)
 {
 	return HVM_E_INTERNAL;
 }
-enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg, char *msg, unsigned ml)
+enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg, char *msg,
+				  unsigned ml)
 {
 	snprintf(msg, ml, "%s", long_msg);
 	return HVM_E_HASH;
 }
-enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t o, uint64_t l, uint32_t i, char *msg, unsigned ml)
+enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t o, uint64_t l, uint32_t i, char *msg,
+				   unsigned ml)
 {
 	return HVM_E_INTERNAL;
 }
-void mgmt_be_stats(uint32_t id, struct hvm_stats *s) {}
-void mgmt_be_fault(uint32_t id, struct hvm_fault *f) {}
+void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
+{
+}
+void mgmt_be_fault(uint32_t id, struct hvm_fault *f)
+{
+}
 enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *dst, uint64_t max,
-				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg, unsigned ml)
+				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg,
+				unsigned ml)
 {
 	return HVM_E_INTERNAL;
 }

@@ -71,9 +71,12 @@ Test(hvctl_stack, reads_in_virsh_layout_and_json)
 	cr_assert_null(strstr(out, "rtos-demo"), "%s", out);
 
 	cr_assert_eq(HV("dominfo", "rtos-demo"), OK, "%s", err);
-	static const char *const lines[] = { "Id:             0\n", "Name:           rtos-demo\n",
-					     "State:          running\n", "Reason:         booted\n",
-					     "CPU(s):         1\n", "Criticality:    ", "Autostart:      " };
+	static const char *const lines[] = {
+		"Id:             0\n",       "Name:           rtos-demo\n",
+		"State:          running\n", "Reason:         booted\n",
+		"CPU(s):         1\n",       "Criticality:    ",
+		"Autostart:      "
+	};
 	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
 		cr_expect_not_null(strstr(out, lines[i]), "missing '%s' in:\n%s", lines[i], out);
 	cr_assert_eq(HV("domstate", "rtos-demo", "--reason"), OK, "%s", err);
@@ -90,12 +93,19 @@ Test(hvctl_stack, reads_in_virsh_layout_and_json)
 
 	/* --json on every read command: one parseable document. */
 	static const char *const reads[][3] = {
-		{ "list", "--all", NULL }, { "dominfo", "rtos-demo", NULL }, { "domstate", "rtos-demo", NULL },
-		{ "domstats", NULL, NULL }, { "faults", NULL, NULL }, { "selftest", NULL, NULL },
-		{ "diag", NULL, NULL }, { "version", NULL, NULL }, { "health", NULL, NULL },
+		{ "list", "--all", NULL },
+		{ "dominfo", "rtos-demo", NULL },
+		{ "domstate", "rtos-demo", NULL },
+		{ "domstats", NULL, NULL },
+		{ "faults", NULL, NULL },
+		{ "selftest", NULL, NULL },
+		{ "diag", NULL, NULL },
+		{ "version", NULL, NULL },
+		{ "health", NULL, NULL },
 	};
 	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
-		const char *args[] = { "--connect", uri, reads[i][0], "--json", reads[i][1], reads[i][2], NULL };
+		const char *args[] = { "--connect", uri,         reads[i][0], "--json",
+				       reads[i][1], reads[i][2], NULL };
 		cr_assert_eq(run(args), OK, "%s --json: %s", reads[i][0], err);
 		json_decref(parse_json(out));
 	}
@@ -157,8 +167,8 @@ Test(hvctl_stack, lifecycle_verbs_print_virsh_sentences)
 Test(hvctl_stack, error_paths_have_their_exit_status)
 {
 	/* unknown VM: 4, one line naming it */
-	static const char *const on_vm[] = { "dominfo", "domstate", "domid", "start", "destroy", "console",
-					     "undefine", "domstats", "faults" };
+	static const char *const on_vm[] = { "dominfo", "domstate", "domid",    "start", "destroy",
+					     "console", "undefine", "domstats", "faults" };
 	for (size_t i = 0; i < sizeof on_vm / sizeof on_vm[0]; i++) {
 		cr_expect_eq(HV(on_vm[i], "no-such-vm"), NOT_FOUND, "%s: %s", on_vm[i], err);
 		cr_expect_not_null(strstr(err, "no VM named 'no-such-vm'"), "%s: %s", on_vm[i], err);
@@ -170,8 +180,8 @@ Test(hvctl_stack, error_paths_have_their_exit_status)
 
 	/* illegal transitions: 1, hv-core's reason */
 	cr_assert_eq(HV("resume", "rtos-demo"), FAIL);
-	cr_assert_eq(strncmp(err, "hvctl: resume 'rtos-demo': hv-core refused RESUME (E_STATE): ", 61), 0,
-		     "the verb once: %s", err);
+	cr_assert_eq(strncmp(err, "hvctl: resume 'rtos-demo': hv-core refused RESUME (E_STATE): ", 61),
+		     0, "the verb once: %s", err);
 	cr_assert_not_null(strstr(err, "[FAILED_PRECONDITION]"), "%s", err);
 	cr_assert_not_null(strstr(err, "E_STATE"), "%s", err);
 	cr_assert_eq(HV("start", "rtos-demo"), FAIL);
@@ -180,14 +190,18 @@ Test(hvctl_stack, error_paths_have_their_exit_status)
 	cr_assert_not_null(strstr(err, "[FAILED_PRECONDITION]"), "%s", err);
 
 	/* the read-only socket: reads work, changes exit 5 and change nothing */
-	cr_assert_eq(run((const char *const[]){ "--connect", uri, "--readonly", "list", "--all", NULL }), OK, "%s", err);
+	cr_assert_eq(run((const char *const[]){ "--connect", uri, "--readonly", "list", "--all",
+						NULL }),
+		     OK, "%s", err);
 	cr_assert_not_null(strstr(out, "rtos-demo"), "%s", out);
-	cr_assert_eq(run((const char *const[]){ "--connect", uri, "-r", "destroy", "rtos-demo", NULL }), DENIED);
+	cr_assert_eq(run((const char *const[]){ "--connect", uri, "-r", "destroy", "rtos-demo", NULL }),
+		     DENIED);
 	cr_assert_not_null(strstr(err, "[PERMISSION_DENIED]"), "%s", err);
 	cr_assert_not_null(strstr(err, "read-only"), "%s", err);
 	char ro[256];
 	snprintf(ro, sizeof ro, "unix://%s", agent.ro_sock);
-	cr_assert_eq(run((const char *const[]){ "--connect", ro, "suspend", "rtos-demo", NULL }), DENIED);
+	cr_assert_eq(run((const char *const[]){ "--connect", ro, "suspend", "rtos-demo", NULL }),
+		     DENIED);
 	cr_assert_eq(HV("domstate", "rtos-demo"), OK, "%s", err);
 	cr_assert_str_eq(out, "running\n\n");
 
@@ -195,9 +209,11 @@ Test(hvctl_stack, error_paths_have_their_exit_status)
 	char path[256];
 	snprintf(path, sizeof path, "%s/docs/examples/invalid-criticality.dts", HV_SOURCE_DIR);
 	cr_assert_eq(HV("define", "--no-validate", path), FAIL);
-	cr_assert_not_null(strstr(err, "hv-core refused DEFINE"), "server message not printed: %s", err);
+	cr_assert_not_null(strstr(err, "hv-core refused DEFINE"), "server message not printed: %s",
+			   err);
 	/* one prefix: hv-agent's message names the command, hvctl does not repeat it */
-	cr_assert_eq(strncmp(err, "hvctl: define 'nav' revision 1: hv-core refused DEFINE (E_", 58), 0, "%s", err);
+	cr_assert_eq(strncmp(err, "hvctl: define 'nav' revision 1: hv-core refused DEFINE (E_", 58),
+		     0, "%s", err);
 	cr_assert_eq(count_of(err, "define"), 1, "%s", err);
 	cr_assert_not_null(strstr(err, "VMCFG-022"), "%s", err);
 	cr_assert_not_null(strstr(err, "[INVALID_ARGUMENT]"), "%s", err);
@@ -230,10 +246,12 @@ Test(hvctl_stack, console_follows_live_output_until_sigint)
 	snprintf(outpath, sizeof outpath, "%s/console.out", q.dir);
 	snprintf(errpath, sizeof errpath, "%s/console.err", q.dir);
 	int fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	pid_t pid = spawn_hvctl((const char *const[]){ "--connect", uri, "console", "rtos-demo", "--follow", NULL }, fd,
-				errpath);
+	pid_t pid = spawn_hvctl((const char *const[]){ "--connect", uri, "console", "rtos-demo",
+						       "--follow", NULL },
+				fd, errpath);
 	close(fd);
-	cr_assert_eq(wait_file(outpath, "rtos-demo: hello from EL1", 1, 60), 0, "console printed nothing");
+	cr_assert_eq(wait_file(outpath, "rtos-demo: hello from EL1", 1, 60), 0,
+		     "console printed nothing");
 	/* New output appears while it follows: the guest boots again. */
 	cr_assert_eq(HV("destroy", "rtos-demo"), OK, "%s", err);
 	cr_assert_eq(HV("start", "rtos-demo"), OK, "%s", err);
@@ -259,7 +277,8 @@ Test(hvctl_stack, console_on_a_terminal_detaches_on_ctrl_bracket)
 	cr_assert_not_null(f);
 	fputc(0x1d, f);
 	fclose(f);
-	snprintf(cmd, sizeof cmd, "timeout 100 script -qfec '%s --connect %s console rtos-demo' /dev/null < %s",
+	snprintf(cmd, sizeof cmd,
+		 "timeout 100 script -qfec '%s --connect %s console rtos-demo' /dev/null < %s",
 		 HVCTL_BIN, uri, keys);
 	int rc = run_prog("/bin/sh", (const char *const[]){ "-c", cmd, NULL });
 	cr_assert_eq(rc, 0, "status %d (124 = did not detach): %s %s", rc, out, err);
@@ -276,8 +295,9 @@ Test(hvctl_stack, console_ends_when_its_reader_goes_away)
 
 	snprintf(errpath, sizeof errpath, "%s/console.err", q.dir);
 	cr_assert_eq(pipe(p), 0);
-	pid_t pid = spawn_hvctl((const char *const[]){ "--connect", uri, "console", "rtos-demo", "--follow", NULL }, p[1],
-				errpath);
+	pid_t pid = spawn_hvctl((const char *const[]){ "--connect", uri, "console", "rtos-demo",
+						       "--follow", NULL },
+				p[1], errpath);
 	close(p[1]);
 	ssize_t n = read(p[0], buf, sizeof buf - 1); /* blocks until output comes */
 	got = n > 0;
@@ -285,7 +305,8 @@ Test(hvctl_stack, console_ends_when_its_reader_goes_away)
 	int rc = wait_exit(pid, 60);
 	char *errs = read_file_text(errpath);
 	cr_expect(got, "no console output");
-	cr_expect_eq(rc, 0, "console with a closed stdout: status %d (-1 = still running), %s", rc, errs);
+	cr_expect_eq(rc, 0, "console with a closed stdout: status %d (-1 = still running), %s", rc,
+		     errs);
 	free(errs);
 	expect_clean_stop();
 }
@@ -298,13 +319,15 @@ Test(hvctl_stack, event_loop_sees_stop_and_start_from_another_hvctl)
 	 * watcher takes to connect. */
 	cr_assert_eq(HV("diag", "--json"), OK, "%s", err);
 	json_t *j = parse_json(out);
-	snprintf(from, sizeof from, "%lld", (long long)json_integer_value(json_object_get(j, "events_head")));
+	snprintf(from, sizeof from, "%lld",
+		 (long long)json_integer_value(json_object_get(j, "events_head")));
 	json_decref(j);
 	snprintf(outpath, sizeof outpath, "%s/event.out", q.dir);
 	snprintf(errpath, sizeof errpath, "%s/event.err", q.dir);
 	int fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	pid_t pid = spawn_hvctl((const char *const[]){ "--connect", uri, "event", "--loop", "--domain", "rtos-demo",
-						       "--event", "lifecycle", "--from", from, NULL },
+	pid_t pid = spawn_hvctl((const char *const[]){ "--connect", uri, "event", "--loop",
+						       "--domain", "rtos-demo", "--event",
+						       "lifecycle", "--from", from, NULL },
 				fd, errpath);
 	close(fd);
 	cr_assert_eq(HV("destroy", "rtos-demo"), OK, "%s", err);
@@ -315,15 +338,19 @@ Test(hvctl_stack, event_loop_sees_stop_and_start_from_another_hvctl)
 	char *text = read_file_text(outpath), *errs = read_file_text(errpath);
 	cr_assert_eq(seen, 0, "no STARTED event:\n%s\n%s", text, errs);
 	cr_expect_eq(rc, 0, "event --loop after SIGINT: status %d, %s", rc, errs);
-	const char *stopped = strstr(text, "event 'lifecycle' for domain 'rtos-demo': Stopped Destroyed");
-	const char *started = strstr(text, "event 'lifecycle' for domain 'rtos-demo': Started Booted");
+	const char *stopped =
+		strstr(text, "event 'lifecycle' for domain 'rtos-demo': Stopped Destroyed");
+	const char *started =
+		strstr(text, "event 'lifecycle' for domain 'rtos-demo': Started Booted");
 	cr_expect_not_null(stopped, "%s", text);
-	cr_expect(stopped && started && stopped < started, "STOPPED then STARTED expected:\n%s", text);
+	cr_expect(stopped && started && stopped < started, "STOPPED then STARTED expected:\n%s",
+		  text);
 	cr_expect_not_null(strstr(text, "events received: 2\n"), "%s", text);
 	free(text);
 	free(errs);
 	/* without --loop: one event, then the loop's end by --timeout */
-	cr_assert_eq(HV("event", "--domain", "rtos-demo", "--oldest", "--event", "started"), OK, "%s", err);
+	cr_assert_eq(HV("event", "--domain", "rtos-demo", "--oldest", "--event", "started"), OK,
+		     "%s", err);
 	cr_assert_not_null(strstr(out, "Started Booted"), "%s", out);
 	cr_assert_eq(count_of(out, "event '"), 1, "%s", out);
 	cr_assert_eq(HV("event", "--loop", "--timeout", "1", "--domain", "rtos-demo"), OK, "%s", err);
@@ -334,7 +361,8 @@ Test(hvctl_stack, event_loop_sees_stop_and_start_from_another_hvctl)
 
 Test(hvctl_stack, tls_roles_decide_over_tcp)
 {
-	char pki[300], other[300], listen[32], tls[64], ca[320], vcrt[320], vkey[320], acrt[320], akey[320], oca[320];
+	char pki[300], other[300], listen[32], tls[64], ca[320], vcrt[320], vkey[320], acrt[320],
+		akey[320], oca[320];
 
 	snprintf(pki, sizeof pki, "%s/pki", q.dir);
 	snprintf(other, sizeof other, "%s/other-pki", q.dir);
@@ -344,7 +372,8 @@ Test(hvctl_stack, tls_roles_decide_over_tcp)
 	snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
 	snprintf(tls, sizeof tls, "tls://127.0.0.1:%u", port);
 	agent_stop(&agent);
-	cr_assert_eq(agent_start(&agent, q.dir, (const char *const[]){ "--listen", listen, NULL }), 0, "%s", agent.err);
+	cr_assert_eq(agent_start(&agent, q.dir, (const char *const[]){ "--listen", listen, NULL }),
+		     0, "%s", agent.err);
 	snprintf(ca, sizeof ca, "%s/ca.crt", pki);
 	snprintf(vcrt, sizeof vcrt, "%s/viewer.crt", pki);
 	snprintf(vkey, sizeof vkey, "%s/viewer.key", pki);
@@ -353,9 +382,13 @@ Test(hvctl_stack, tls_roles_decide_over_tcp)
 	snprintf(oca, sizeof oca, "%s/ca.crt", other);
 
 	/* viewer reads, and is refused a change with the role's reason */
-	cr_assert_eq(HVRAW("--connect", tls, "--ca", ca, "--cert", vcrt, "--key", vkey, "list", "--all"), OK, "%s", err);
+	cr_assert_eq(HVRAW("--connect", tls, "--ca", ca, "--cert", vcrt, "--key", vkey, "list",
+			   "--all"),
+		     OK, "%s", err);
 	cr_assert_not_null(strstr(out, "rtos-demo"), "%s", out);
-	cr_assert_eq(HVRAW("--connect", tls, "--ca", ca, "--cert", vcrt, "--key", vkey, "destroy", "rtos-demo"), DENIED);
+	cr_assert_eq(HVRAW("--connect", tls, "--ca", ca, "--cert", vcrt, "--key", vkey, "destroy",
+			   "rtos-demo"),
+		     DENIED);
 	cr_assert_not_null(strstr(err, "role 'viewer' may not call Destroy"), "%s", err);
 	cr_assert_not_null(strstr(err, "[PERMISSION_DENIED]"), "%s", err);
 	cr_assert_eq(HV("domstate", "rtos-demo"), OK);
@@ -466,7 +499,9 @@ Test(hvctl_stack, autostart_marks_and_unmarks)
 	cr_assert_eq(HV("autostart", "--disable", "linux"), OK, "%s", err);
 	cr_assert_str_eq(out, "Domain 'linux' unmarked as autostarted\n\n");
 	cr_assert_eq(HV("autostart", "no-such-vm"), NOT_FOUND);
-	cr_assert_eq(run((const char *const[]){ "--connect", uri, "--readonly", "autostart", "linux", NULL }), DENIED);
+	cr_assert_eq(run((const char *const[]){ "--connect", uri, "--readonly", "autostart",
+						"linux", NULL }),
+		     DENIED);
 	expect_clean_stop();
 }
 
@@ -484,4 +519,3 @@ Test(hvctl_stack, audit_shows_changes)
 	json_decref(j);
 	expect_clean_stop();
 }
-

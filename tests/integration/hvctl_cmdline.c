@@ -25,10 +25,12 @@ static char tmp[64];
 
 /* The verbs the operator's documentation promises (docs/hvctl.md). */
 static const char *const verbs[] = {
-	"list", "dominfo", "domstate", "domid", "domname", "domuuid", "domstats", "start", "shutdown",
-	"destroy", "reboot", "reset", "suspend", "resume", "autostart", "define", "undefine", "dumpconfig",
-	"edit", "config-history", "config-rollback", "console", "event", "faults", "selftest", "diag",
-	"audit", "health", "version", "pki", "help",
+	"list",     "dominfo",        "domstate",        "domid",   "domname",  "domuuid",
+	"domstats", "start",          "shutdown",        "destroy", "reboot",   "reset",
+	"suspend",  "resume",         "autostart",       "define",  "undefine", "dumpconfig",
+	"edit",     "config-history", "config-rollback", "console", "event",    "faults",
+	"selftest", "diag",           "audit",           "health",  "version",  "pki",
+	"help",
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
@@ -59,8 +61,8 @@ Test(hvctl_local, help_lists_every_verb_and_the_exit_statuses)
 		cr_expect_not_null(strstr(out, line), "help lacks '%s':\n%s", verbs[i], out);
 	}
 	cr_assert_not_null(strstr(out, "exit status:"), "%s", out);
-	static const char *const codes[] = { "  0  ok", "  1  failed", "  2  usage", "  3  unreachable",
-					     "  4  not found", "  5  denied" };
+	static const char *const codes[] = { "  0  ok",          "  1  failed",    "  2  usage",
+					     "  3  unreachable", "  4  not found", "  5  denied" };
 	for (size_t i = 0; i < 6; i++)
 		cr_expect_not_null(strstr(out, codes[i]), "help lacks '%s'", codes[i]);
 	/* --help is the same text */
@@ -85,7 +87,8 @@ static void help_exit_table(const char *help, char *buf, size_t len)
 		const char *t = p + strspn(p, " ");
 		if (t - p == 2) { /* "  N  name (12 columns) meaning..." */
 			int nl = 12;
-			cr_assert(t[0] >= '0' && t[0] <= '9' && eol - t > 3 + 13, "%.*s", (int)(eol - p), p);
+			cr_assert(t[0] >= '0' && t[0] <= '9' && eol - t > 3 + 13, "%.*s",
+				  (int)(eol - p), p);
 			while (nl && t[3 + nl - 1] == ' ')
 				nl--;
 			if (n)
@@ -121,7 +124,8 @@ static void doc_exit_table(const char *file, const char *heading, char *buf, siz
 		char name[32];
 		const char *eol = strchr(p, '\n');
 		cr_assert_not_null(eol);
-		cr_assert_eq(sscanf(p, "| %d | %n%31[a-z ]%n", &code, &a, name, &b), 2, "%.*s", (int)(eol - p), p);
+		cr_assert_eq(sscanf(p, "| %d | %n%31[a-z ]%n", &code, &a, name, &b), 2, "%.*s",
+			     (int)(eol - p), p);
 		size_t nl = strlen(name);
 		while (nl && name[nl - 1] == ' ')
 			name[--nl] = '\0';
@@ -129,7 +133,8 @@ static void doc_exit_table(const char *file, const char *heading, char *buf, siz
 		const char *end = eol;
 		while (end > m && (end[-1] == '|' || end[-1] == ' '))
 			end--;
-		n += (size_t)snprintf(buf + n, len - n, "%d|%s|%.*s\n", code, name, (int)(end - m), m);
+		n += (size_t)snprintf(buf + n, len - n, "%d|%s|%.*s\n", code, name, (int)(end - m),
+				      m);
 		cr_assert_lt(n, len);
 		p = eol + 1;
 	}
@@ -161,8 +166,10 @@ Test(hvctl_local, help_verb_shows_usage_and_options)
 		cr_expect_eq(strncmp(out, usage, strlen(usage)), 0, "help %s:\n%s", verbs[i], out);
 	}
 	cr_assert_eq(HVRAW("help", "list"), OK);
-	static const char *const list_opts[] = { "--all", "--state-running", "--state-shutoff", "--state-paused",
-						  "--name", "--uuid", "--json" };
+	static const char *const list_opts[] = { "--all",           "--state-running",
+						 "--state-shutoff", "--state-paused",
+						 "--name",          "--uuid",
+						 "--json" };
 	for (size_t i = 0; i < sizeof list_opts / sizeof list_opts[0]; i++)
 		cr_expect_not_null(strstr(out, list_opts[i]), "help list lacks %s", list_opts[i]);
 	cr_assert_eq(HVRAW("help", "start"), OK);
@@ -172,7 +179,8 @@ Test(hvctl_local, help_verb_shows_usage_and_options)
 	cr_assert_eq(HVRAW("help", "dumpconfig"), OK);
 	cr_expect_not_null(strstr(out, "--revision N"), "%s", out);
 	cr_assert_eq(HVRAW("help", "event"), OK);
-	static const char *const ev_opts[] = { "--loop", "--domain VM", "--event TYPE", "--timeout SECS" };
+	static const char *const ev_opts[] = { "--loop", "--domain VM", "--event TYPE",
+					       "--timeout SECS" };
 	for (size_t i = 0; i < 4; i++)
 		cr_expect_not_null(strstr(out, ev_opts[i]), "help event lacks %s", ev_opts[i]);
 }
@@ -240,7 +248,8 @@ Test(hvctl_local, man_page_is_generated_from_the_table_and_renders)
 	free(built);
 	/* man renders it without a groff warning. */
 	setenv("MANWIDTH", "80", 1);
-	int rc = run_prog("/usr/bin/man", (const char *const[]){ "--warnings", "-l", MAN_FILE, NULL });
+	int rc = run_prog("/usr/bin/man",
+			  (const char *const[]){ "--warnings", "-l", MAN_FILE, NULL });
 	cr_assert_eq(rc, 0, "man -l: %s", err);
 	cr_expect_str_eq(err, "", "man warnings:\n%s", err);
 	cr_expect_not_null(strstr(out, "EXIT STATUS"), "%.400s", out);
@@ -262,7 +271,8 @@ Test(hvctl_local, bash_completion_is_generated_from_the_table)
 		snprintf(needle, sizeof needle, "\n        %.60s) opts=", names[i]);
 		cr_expect_not_null(strstr(script, needle), "completion lacks command %s", names[i]);
 	}
-	cr_assert_not_null(strstr(script, "list --all --name"), "VM names do not come from list --all --name");
+	cr_assert_not_null(strstr(script, "list --all --name"),
+			   "VM names do not come from list --all --name");
 	cr_assert_not_null(strstr(script, "complete -F _hvctl hvctl"));
 	free(script);
 
@@ -372,11 +382,16 @@ Test(hvctl_local, unreachable_agent_exits_3_naming_the_target)
 	char tls[64];
 	snprintf(tls, sizeof tls, "tls://127.0.0.1:%u", ntohs(in.sin_port));
 	close(s); /* bound, never listened: refused */
-	cr_assert_eq(HVRAW("--connect", tls, "--ca", ca, "--cert", crt, "--key", key, "list"), UNREACHABLE);
+	cr_assert_eq(HVRAW("--connect", tls, "--ca", ca, "--cert", crt, "--key", key, "list"),
+		     UNREACHABLE);
 	cr_assert_not_null(strstr(err, "cannot reach hv-agent at 127.0.0.1"), "%s", err);
-	cr_assert_eq(HVRAW("--connect", tls, "--ca", "/nonexistent/ca.crt", "--cert", crt, "--key", key, "list"), USAGE);
+	cr_assert_eq(HVRAW("--connect", tls, "--ca", "/nonexistent/ca.crt", "--cert", crt, "--key",
+			   key, "list"),
+		     USAGE);
 	cr_assert_not_null(strstr(err, "/nonexistent/ca.crt"), "%s", err);
-	cr_assert_eq(HVRAW("--connect", tls, "--readonly", "--ca", ca, "--cert", crt, "--key", key, "list"), USAGE);
+	cr_assert_eq(HVRAW("--connect", tls, "--readonly", "--ca", ca, "--cert", crt, "--key", key,
+			   "list"),
+		     USAGE);
 }
 
 /* The clause id on the "expect:" line of an invalid example. */
@@ -403,7 +418,8 @@ Test(hvctl_local, invalid_configurations_are_refused_before_sending)
 	cr_assert_not_null(d, "%s", dir);
 	for (struct dirent *e; (e = readdir(d));) {
 		size_t len = strlen(e->d_name);
-		if (strncmp(e->d_name, "invalid-", 8) != 0 || len < 5 || strcmp(e->d_name + len - 4, ".dts") != 0)
+		if (strncmp(e->d_name, "invalid-", 8) != 0 || len < 5 ||
+		    strcmp(e->d_name + len - 4, ".dts") != 0)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
 		expected_rule(path, rule, sizeof rule);
@@ -458,4 +474,3 @@ Test(hvctl_local, corrupt_and_missing_files)
 	snprintf(dir, sizeof dir, "%s", tmp);
 	cr_assert_eq(HV("define", dir), FAIL);
 }
-

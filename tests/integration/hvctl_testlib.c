@@ -120,7 +120,6 @@ int wait_file(const char *path, const char *needle, int n, unsigned timeout_s)
 	return -1;
 }
 
-
 /* Runs the completion function in bash for the words given, prints COMPREPLY. */
 int complete_words(const char *script, const char *words)
 {
@@ -129,7 +128,8 @@ int complete_words(const char *script, const char *words)
 		 "source '%s' || exit 9; COMP_WORDS=(%s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
 		 "_hvctl; printf '%%s\\n' \"${COMPREPLY[@]}\"",
 		 script, words);
-	return run_prog("/bin/bash", (const char *const[]){ "--noprofile", "--norc", "-c", cmd, NULL });
+	return run_prog("/bin/bash",
+			(const char *const[]){ "--noprofile", "--norc", "-c", cmd, NULL });
 }
 
 unsigned free_port(void)
@@ -142,4 +142,3 @@ unsigned free_port(void)
 	close(s);
 	return ntohs(in.sin_port);
 }
-

@@ -15,7 +15,14 @@
 #define COMPLETION_FILE HV_BUILD_DIR "/share/bash-completion/completions/hvctl"
 
 /* hvctl's exit statuses (docs/hvctl.md). */
-enum { OK = 0, FAIL = 1, USAGE = 2, UNREACHABLE = 3, NOT_FOUND = 4, DENIED = 5 };
+enum {
+	OK = 0,
+	FAIL = 1,
+	USAGE = 2,
+	UNREACHABLE = 3,
+	NOT_FOUND = 4,
+	DENIED = 5
+};
 
 /* The connection URI the suite's HV() uses; stdout and stderr of the last run. */
 extern char uri[320];

@@ -76,11 +76,19 @@ static void teardown(void)
 
 /* Fixed names in the temporary directory, each with its own buffer so that they
  * can be used side by side. */
-enum tmp_file { F_CONSOLE, F_VIRT_DTB, F_VIRT_DTS, F_COOP_DTB, F_RAM, F_COUNT };
+enum tmp_file {
+	F_CONSOLE,
+	F_VIRT_DTB,
+	F_VIRT_DTS,
+	F_COOP_DTB,
+	F_RAM,
+	F_COUNT
+};
 
 static const char *tmp_path(enum tmp_file f)
 {
-	static const char *const names[F_COUNT] = { "console.log", "virt.dtb", "virt.dts", "coop.dtb", "ram.img" };
+	static const char *const names[F_COUNT] = { "console.log", "virt.dtb", "virt.dts",
+						    "coop.dtb", "ram.img" };
 	static char path[F_COUNT][512];
 
 	snprintf(path[f], sizeof path[f], "%s/%s", tmpdir, names[f]);
@@ -153,8 +161,10 @@ static void start_qemu(const char *append, const char *dtb, const char *ram)
 	argv[n] = NULL;
 
 	struct stat st;
-	cr_assert_eq(stat(GUEST_DIR "/Image", &st), 0, "no %s/Image: build the linux-guest target", GUEST_DIR);
-	cr_assert_eq(stat(GUEST_DIR "/initramfs.cpio.gz", &st), 0, "no %s/initramfs.cpio.gz", GUEST_DIR);
+	cr_assert_eq(stat(GUEST_DIR "/Image", &st), 0, "no %s/Image: build the linux-guest target",
+		     GUEST_DIR);
+	cr_assert_eq(stat(GUEST_DIR "/initramfs.cpio.gz", &st), 0, "no %s/initramfs.cpio.gz",
+		     GUEST_DIR);
 
 	const char *log = tmp_path(F_CONSOLE);
 	qemu = fork();
@@ -246,7 +256,8 @@ static const char *coop_dtb(void)
 		"};\n",
 		COOP_IPA, COOP_IPA, COOP_IPA);
 	fclose(f);
-	snprintf(cmd, sizeof cmd, "dtc -q -I dts -O dtb -o %s %s", tmp_path(F_COOP_DTB), tmp_path(F_VIRT_DTS));
+	snprintf(cmd, sizeof cmd, "dtc -q -I dts -O dtb -o %s %s", tmp_path(F_COOP_DTB),
+		 tmp_path(F_VIRT_DTS));
 	run(cmd);
 	return tmp_path(F_COOP_DTB);
 }
@@ -297,8 +308,10 @@ Test(linux_direct, boots_to_init_and_powers_off, .init = setup, .fini = teardown
 	status = wait_qemu();
 	out = console();
 	expect_clean_exit(status, out);
-	cr_expect_not_null(strstr(out, "hv-linux-guest: init reached"), "/init not reached; console:\n%s", out);
-	cr_expect_not_null(strstr(out, "hv-linux-guest: cpus online 2"), "expected 2 CPUs online; console:\n%s", out);
+	cr_expect_not_null(strstr(out, "hv-linux-guest: init reached"),
+			   "/init not reached; console:\n%s", out);
+	cr_expect_not_null(strstr(out, "hv-linux-guest: cpus online 2"),
+			   "expected 2 CPUs online; console:\n%s", out);
 	cr_expect_not_null(strstr(out, "hv-linux-guest: no hypervisor node"), "console:\n%s", out);
 	cr_expect_not_null(strstr(out, "reboot: Power down"), "no PSCI power-off; console:\n%s", out);
 	free(out);
@@ -322,7 +335,8 @@ static void request_and_check(uint32_t req, uint32_t seq, const char *line)
 			       page->guest_state, (unsigned long long)page->heartbeat);
 	}
 	cr_expect_eq(strncmp((const char *)page->image_version, "6.", 2), 0,
-		     "image_version '%.31s' is not a kernel release", (const char *)page->image_version);
+		     "image_version '%.31s' is not a kernel release",
+		     (const char *)page->image_version);
 	cr_expect_eq(page->image_version[31], 0, "image_version is not NUL-terminated");
 	__atomic_store_n(&page->hv_request_seq, seq, __ATOMIC_RELEASE);
 	__atomic_store_n(&page->hv_request, req, __ATOMIC_RELEASE);
@@ -330,9 +344,10 @@ static void request_and_check(uint32_t req, uint32_t seq, const char *line)
 	status = wait_qemu();
 	out = console();
 	expect_clean_exit(status, out);
-	cr_expect_eq(page->guest_ack_seq, seq, "guest_ack_seq %u, expected %u", page->guest_ack_seq, seq);
-	cr_expect_eq(page->guest_state, HVG_GS_READY_FOR_OFF, "guest_state %u, expected READY_FOR_OFF",
-		     page->guest_state);
+	cr_expect_eq(page->guest_ack_seq, seq, "guest_ack_seq %u, expected %u", page->guest_ack_seq,
+		     seq);
+	cr_expect_eq(page->guest_state, HVG_GS_READY_FOR_OFF,
+		     "guest_state %u, expected READY_FOR_OFF", page->guest_state);
 	cr_expect_not_null(strstr(out, "hv-linux-guest: cooperation page at"), "console:\n%s", out);
 	cr_expect_not_null(strstr(out, line), "no '%s' on the console:\n%s", line, out);
 	free(out);
@@ -360,7 +375,8 @@ Test(linux_direct, page_with_bad_magic_is_refused, .init = setup, .fini = teardo
 	status = wait_qemu();
 	out = console();
 	expect_clean_exit(status, out);
-	cr_expect_not_null(strstr(out, "expected 0x50435648 major 1; not using it"), "console:\n%s", out);
+	cr_expect_not_null(strstr(out, "expected 0x50435648 major 1; not using it"), "console:\n%s",
+			   out);
 	cr_expect_eq(page->heartbeat, 0, "heartbeat written to a refused page");
 	cr_expect_eq(page->guest_state, 0, "guest_state written to a refused page");
 	free(out);

@@ -208,7 +208,9 @@ int hvq_start(struct hvq *q, const struct hvq_opts *o)
 	const char *mem = o->mem ? o->mem : "1G";
 	q->ram_size = parse_size(mem);
 	if (q->ram_size < (HVM_DEFAULT_BASE - RAM_BASE) + HVM_REGION_SIZE) {
-		set_err(q, "memory size '%s' is not understood or too small for the management region", mem);
+		set_err(q,
+			"memory size '%s' is not understood or too small for the management region",
+			mem);
 		return -1;
 	}
 	const char *tmp = getenv("TMPDIR");
@@ -221,7 +223,8 @@ int hvq_start(struct hvq *q, const struct hvq_opts *o)
 	snprintf(q->serial, sizeof(q->serial), "%s/serial.log", q->dir);
 
 	char script[512], smp[16];
-	snprintf(script, sizeof(script), "%s/scripts/hv-qemu.sh", o->source_dir ? o->source_dir : HV_SOURCE_DIR);
+	snprintf(script, sizeof(script), "%s/scripts/hv-qemu.sh",
+		 o->source_dir ? o->source_dir : HV_SOURCE_DIR);
 	snprintf(smp, sizeof(smp), "%d", o->smp ? o->smp : 4);
 	const char *argv[64];
 	int n = 0;
@@ -306,7 +309,8 @@ int hvq_wait(struct hvq *q, int (*pred)(struct hvq *q, void *arg), void *arg, un
 
 void *hvq_pa(struct hvq *q, uint64_t pa, size_t len)
 {
-	if (!q->ram || pa < RAM_BASE || pa - RAM_BASE > q->ram_size || len > q->ram_size - (pa - RAM_BASE))
+	if (!q->ram || pa < RAM_BASE || pa - RAM_BASE > q->ram_size ||
+	    len > q->ram_size - (pa - RAM_BASE))
 		return NULL;
 	return q->ram + (pa - RAM_BASE);
 }
@@ -320,7 +324,8 @@ static int cmd_done(struct hvq *q, void *arg)
 	return __atomic_load_n(&q->regs->done_seq, __ATOMIC_ACQUIRE) == ((struct done_arg *)arg)->seq;
 }
 
-int hvq_command(struct hvq *q, uint32_t cmd, uint32_t vm_id, const uint64_t *args, struct hvq_reply *rep)
+int hvq_command(struct hvq *q, uint32_t cmd, uint32_t vm_id, const uint64_t *args,
+		struct hvq_reply *rep)
 {
 	volatile struct hvm_regs *r = q->regs;
 	if (!r) {
@@ -377,7 +382,8 @@ int hvq_read_fault(struct hvq *q, uint32_t id, struct hvm_fault *out)
 {
 	if (id >= HVM_MAX_VMS)
 		return -1;
-	return read_gen(q, q->mgmt + HVM_OFF_FAULTS + id * sizeof(struct hvm_fault), out, sizeof(*out));
+	return read_gen(q, q->mgmt + HVM_OFF_FAULTS + id * sizeof(struct hvm_fault), out,
+			sizeof(*out));
 }
 
 int hvq_find_vm(struct hvq *q, const char *name)
@@ -396,7 +402,8 @@ size_t hvq_read_console(struct hvq *q, uint32_t id, char *buf, size_t len)
 	if (id >= HVM_MAX_VMS || len == 0)
 		return 0;
 	volatile struct hvm_console *c =
-		(volatile struct hvm_console *)(q->mgmt + HVM_OFF_CONSOLES + id * sizeof(struct hvm_console));
+		(volatile struct hvm_console *)(q->mgmt + HVM_OFF_CONSOLES +
+						id * sizeof(struct hvm_console));
 	uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
 	uint64_t avail = head < HVM_CONSOLE_SIZE ? head : HVM_CONSOLE_SIZE;
 	if (avail > len - 1)

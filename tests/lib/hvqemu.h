@@ -34,26 +34,32 @@
 
 struct hvq_opts {
 	const char *guests[HVQ_MAX_GUESTS]; /* names for --guest; none = rtos-demo    */
-	const char *mem;                     /* "1G" if NULL (must match hv-core's map) */
-	int smp;                             /* 4 if 0                                  */
-	int icount;                          /* pass --icount                           */
-	unsigned ready_timeout_s;            /* 60 if 0                                 */
-	const char *core_dir;                /* HV_CORE_OUT if NULL                     */
-	const char *source_dir;              /* HV_SOURCE_DIR if NULL                   */
-	const char *extra[8];                /* more hv-qemu.sh arguments, verbatim
+	const char *mem;                    /* "1G" if NULL (must match hv-core's map) */
+	int smp;                            /* 4 if 0                                  */
+	int icount;                         /* pass --icount                           */
+	unsigned ready_timeout_s;           /* 60 if 0                                 */
+	const char *core_dir;               /* HV_CORE_OUT if NULL                     */
+	const char *source_dir;             /* HV_SOURCE_DIR if NULL                   */
+	const char *extra[8];               /* more hv-qemu.sh arguments, verbatim
 	                                        (e.g. "--config", FILE), NULL-ended  */
 };
-#define HVQ_OPTS_DEFAULT { { NULL }, NULL, 0, 0, 0, NULL, NULL, { NULL } }
+#define HVQ_OPTS_DEFAULT                                                                           \
+	{                                                                                          \
+		{ NULL }, NULL, 0, 0, 0, NULL, NULL,                                               \
+		{                                                                                  \
+			NULL                                                                       \
+		}                                                                                  \
+	}
 
 struct hvq {
-	char dir[256];                   /* the state directory                      */
-	char serial[300];                /* DIR/serial.log                            */
-	pid_t pid;                       /* QEMU, 0 when not running                  */
-	uint8_t *ram;                    /* DIR/guest-ram mapped; offset = PA - 0x40000000 */
+	char dir[256];    /* the state directory                      */
+	char serial[300]; /* DIR/serial.log                            */
+	pid_t pid;        /* QEMU, 0 when not running                  */
+	uint8_t *ram;     /* DIR/guest-ram mapped; offset = PA - 0x40000000 */
 	size_t ram_size;
-	volatile uint8_t *mgmt;          /* management region (HVM_DEFAULT_BASE)      */
-	volatile struct hvm_regs *regs;  /* == (struct hvm_regs *)mgmt                */
-	uint64_t ready_ms;               /* start to READY, for information only      */
+	volatile uint8_t *mgmt;         /* management region (HVM_DEFAULT_BASE)      */
+	volatile struct hvm_regs *regs; /* == (struct hvm_regs *)mgmt                */
+	uint64_t ready_ms;              /* start to READY, for information only      */
 	char err[512];
 };
 

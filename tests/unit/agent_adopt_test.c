@@ -82,7 +82,8 @@ static void setup(void)
 	cr_assert_eq(store_open(db, &sto, &e), STORE_OK, "%s", e.msg);
 	hv_opqueue_init(&q, 2);
 	build_system(sysblob, sizeof sysblob, "avirt,system-config-v1", "avirt,vm-config-v1");
-	cr_assert_eq(bootconf_parse(sysblob, fdt_totalsize(sysblob), "bootcfg.dtb", &boot, &st), 0, "%s", st.msg);
+	cr_assert_eq(bootconf_parse(sysblob, fdt_totalsize(sysblob), "bootcfg.dtb", &boot, &st), 0,
+		     "%s", st.msg);
 }
 
 static void teardown(void)
@@ -114,8 +115,14 @@ static void start_agent(struct reconcile_stats *stats)
 
 static void hv_core_has(const char *name, const uint8_t uuid[16], uint32_t state)
 {
-	struct fakecore_vm v = { .name = name, .state = state, .reason = HVM_R_BOOTED, .vcpus = 1,
-				 .pcpu_mask = 2, .mem_bytes = 16u << 20, .criticality = 2, .fault_policy = 1 };
+	struct fakecore_vm v = { .name = name,
+				 .state = state,
+				 .reason = HVM_R_BOOTED,
+				 .vcpus = 1,
+				 .pcpu_mask = 2,
+				 .mem_bytes = 16u << 20,
+				 .criticality = 2,
+				 .fault_policy = 1 };
 	if (uuid)
 		memcpy(v.uuid, uuid, 16);
 	fakecore_set_vm(fc, 0, &v);
@@ -142,7 +149,8 @@ Test(adopt, boot_configuration_is_split_into_single_vm_blobs)
 	cr_assert_str_eq(v->id.uuid, DEMO_UUID);
 	cr_assert(v->autostart);
 	cr_assert_eq(fdt_check_header(v->blob), 0);
-	cr_assert_eq(fdt_node_check_compatible(v->blob, 0, "avirt,vm-config-v1"), 0, "root is the VM node");
+	cr_assert_eq(fdt_node_check_compatible(v->blob, 0, "avirt,vm-config-v1"), 0,
+		     "root is the VM node");
 	cr_assert_geq(fdt_path_offset(v->blob, "/boot"), 0);
 	cr_assert_geq(fdt_path_offset(v->blob, "/vuart"), 0);
 	/* children keep their order: boot before vuart */
@@ -162,7 +170,8 @@ Test(adopt, bad_boot_configurations_are_refused_naming_what_is_wrong)
 
 	cr_assert_eq(bootconf_parse("not a device tree at all, no magic", 34, "x.dtb", &b, &st), -1);
 	cr_assert_null(b);
-	cr_assert_not_null(strstr(st.msg, "x.dtb is not a valid flattened device tree"), "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, "x.dtb is not a valid flattened device tree"), "%s",
+			   st.msg);
 
 	build_system(buf, sizeof buf, "avirt,vm-config-v1", "avirt,vm-config-v1");
 	cr_assert_eq(bootconf_parse(buf, fdt_totalsize(buf), "single.dtb", &b, &st), -1);
@@ -207,8 +216,8 @@ Test(adopt, a_vm_of_the_boot_configuration_is_stored_as_revision_1)
 	size_t n, found = 0;
 	cr_assert_eq(store_audit_list(sto, 0, 0, &rows, &n, &e), STORE_OK, "%s", e.msg);
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(rows[i].rpc, "agent.adopt") == 0 && strstr(rows[i].args, "name=rtos-demo") &&
-		    strstr(rows[i].outcome, "revision 1"))
+		if (strcmp(rows[i].rpc, "agent.adopt") == 0 &&
+		    strstr(rows[i].args, "name=rtos-demo") && strstr(rows[i].outcome, "revision 1"))
 			found++;
 	store_audit_list_free(rows);
 	cr_assert_eq(found, 1, "one audit row for the adoption");
@@ -234,7 +243,8 @@ Test(adopt, a_vm_whose_uuid_differs_is_not_adopted)
 
 	hv_core_has("rtos-demo", other, HVM_VM_RUNNING);
 	start_agent(&stats);
-	cr_assert_eq(store_vm_get(sto, "rtos-demo", &v, &e), STORE_ENOTFOUND, "adopted despite another uuid");
+	cr_assert_eq(store_vm_get(sto, "rtos-demo", &v, &e), STORE_ENOTFOUND,
+		     "adopted despite another uuid");
 	cr_assert_eq(stats.n_unmanaged, 1);
 	cr_assert_str_eq(stats.unmanaged[0], "rtos-demo");
 	cr_assert_not_null(strstr(stats.last, "0 adopted"), "%s", stats.last);
@@ -248,7 +258,8 @@ Test(adopt, a_vm_of_the_boot_configuration_without_uuid_is_not_adopted)
 
 	hv_core_has("other", NULL, HVM_VM_SHUTOFF);
 	start_agent(&stats);
-	cr_assert_eq(store_vm_get(sto, "other", &v, &e), STORE_ENOTFOUND, "adopted without a uuid to match");
+	cr_assert_eq(store_vm_get(sto, "other", &v, &e), STORE_ENOTFOUND,
+		     "adopted without a uuid to match");
 	cr_assert_eq(stats.n_unmanaged, 1);
 }
 

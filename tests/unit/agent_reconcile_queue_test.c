@@ -64,17 +64,17 @@ static void teardown(void)
 TestSuite(reconcile_queue, .init = setup, .fini = teardown, .timeout = 120);
 
 /* Bounded poll (60 s) for a condition. */
-#define WAIT_FOR(cond, what)                                      \
-	do {                                                      \
-		int ok_ = 0;                                      \
-		for (int i_ = 0; i_ < 6000; i_++) {               \
-			if (cond) {                               \
-				ok_ = 1;                          \
-				break;                            \
-			}                                         \
-			usleep(10000);                            \
-		}                                                 \
-		cr_assert(ok_, "timed out waiting for %s", what); \
+#define WAIT_FOR(cond, what)                                                                       \
+	do {                                                                                       \
+		int ok_ = 0;                                                                       \
+		for (int i_ = 0; i_ < 6000; i_++) {                                                \
+			if (cond) {                                                                \
+				ok_ = 1;                                                           \
+				break;                                                             \
+			}                                                                          \
+			usleep(10000);                                                             \
+		}                                                                                  \
+		cr_assert(ok_, "timed out waiting for %s", what);                                  \
 	} while (0)
 
 /* A waiter: takes its turn (no deadline), then leaves at once. */

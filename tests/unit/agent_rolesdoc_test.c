@@ -59,7 +59,8 @@ static size_t read_doc(struct doc_row *rows)
 			*reserved = '\0';
 		enum hv_role role = roles_from_name(cells[1]);
 		cr_assert_neq(role, HV_ROLE_NONE, "role '%s' in %s", cells[1], DOC);
-		cr_assert(strcmp(cells[2], "yes") == 0 || strcmp(cells[2], "no") == 0, "'%s' in %s", cells[2], DOC);
+		cr_assert(strcmp(cells[2], "yes") == 0 || strcmp(cells[2], "no") == 0, "'%s' in %s",
+			  cells[2], DOC);
 		/* "A, B, C" and "`/pkg.Svc/A`, `/B`" list several methods. */
 		char service[64] = SVC, *save2 = NULL;
 		for (char *m = strtok_r(cells[0], ",", &save2); m; m = strtok_r(NULL, ",", &save2)) {
@@ -70,7 +71,8 @@ static size_t read_doc(struct doc_row *rows)
 				size_t sl = (size_t)(strrchr(m, '/') - m) + 1;
 				snprintf(service, sizeof service, "%.*s", (int)sl, m);
 			} else {
-				snprintf(rows[n].method, sizeof rows[n].method, "%s%s", service, m[0] == '/' ? m + 1 : m);
+				snprintf(rows[n].method, sizeof rows[n].method, "%s%s", service,
+					 m[0] == '/' ? m + 1 : m);
 			}
 			rows[n].role = role;
 			rows[n].mutates = strcmp(cells[2], "yes") == 0;
@@ -92,12 +94,14 @@ Test(roles_doc, every_enforced_method_has_the_same_row_in_the_document)
 		size_t k = 0;
 		while (k < n && strcmp(rows[k].method, t[i].method) != 0)
 			k++;
-		cr_expect_lt(k, n, "%s is enforced (roles.c) but has no row in docs/security.md", t[i].method);
+		cr_expect_lt(k, n, "%s is enforced (roles.c) but has no row in docs/security.md",
+			     t[i].method);
 		if (k == n)
 			continue;
-		cr_expect_eq(rows[k].role, t[i].min_role, "%s: docs/security.md says %s, roles.c %s", t[i].method,
-			     roles_name(rows[k].role), roles_name(t[i].min_role));
-		cr_expect_eq(rows[k].mutates, t[i].mutates, "%s: 'changes state' differs between docs/security.md and roles.c",
+		cr_expect_eq(rows[k].role, t[i].min_role, "%s: docs/security.md says %s, roles.c %s",
+			     t[i].method, roles_name(rows[k].role), roles_name(t[i].min_role));
+		cr_expect_eq(rows[k].mutates, t[i].mutates,
+			     "%s: 'changes state' differs between docs/security.md and roles.c",
 			     t[i].method);
 	}
 }
@@ -109,5 +113,6 @@ Test(roles_doc, every_documented_method_is_enforced)
 
 	for (size_t k = 0; k < n; k++)
 		cr_expect_not_null(roles_lookup(rows[k].method),
-				   "docs/security.md has a row for %s, which roles.c does not know", rows[k].method);
+				   "docs/security.md has a row for %s, which roles.c does not know",
+				   rows[k].method);
 }

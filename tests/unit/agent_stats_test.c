@@ -20,7 +20,9 @@ static char dir[64], ram[128];
 static struct fakecore *fc;
 static struct hvlink *lnk;
 
-static const struct fakecore_vm vm_a = { .name = "alpha", .state = HVM_VM_RUNNING, .vcpus = 1, .heartbeat = 42 };
+static const struct fakecore_vm vm_a = {
+	.name = "alpha", .state = HVM_VM_RUNNING, .vcpus = 1, .heartbeat = 42
+};
 
 static void setup(void)
 {
@@ -52,7 +54,9 @@ TestSuite(agent_stats, .init = setup, .fini = teardown, .timeout = 30);
 static int fetch(struct hvm_stats *rec, struct hv_status *st)
 {
 	uint8_t buf[sizeof(struct hvm_stats)];
-	struct hvlink_cmd c = { .cmd = HVM_CMD_GET_STATS, .vm_id = 2, .data_out = buf, .data_out_cap = sizeof buf };
+	struct hvlink_cmd c = {
+		.cmd = HVM_CMD_GET_STATS, .vm_id = 2, .data_out = buf, .data_out_cap = sizeof buf
+	};
 	struct hvlink_reply rep;
 
 	cr_assert_eq(hvlink_command(lnk, &c, &rep, st), 0, "%s", st->msg);
@@ -109,7 +113,9 @@ Test(agent_stats, a_wrong_length_is_internal_naming_it)
 
 Test(agent_stats, a_record_of_another_vm_or_too_few_bytes_is_refused)
 {
-	struct hvm_stats good = { .magic = HVM_STATS_MAGIC, .version = HVM_STATS_VERSION, .size = 256, .vm_id = 5 };
+	struct hvm_stats good = {
+		.magic = HVM_STATS_MAGIC, .version = HVM_STATS_VERSION, .size = 256, .vm_id = 5
+	};
 	struct hvm_stats rec;
 	struct hv_status st = { 0 };
 

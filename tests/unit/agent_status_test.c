@@ -11,7 +11,10 @@
 
 Test(agent_status, every_hypervisor_status_has_the_documented_code)
 {
-	static const struct { uint32_t hvm; enum hv_code code; } table[] = {
+	static const struct {
+		uint32_t hvm;
+		enum hv_code code;
+	} table[] = {
 		{ HVM_OK, HV_OK },
 		{ HVM_E_UNKNOWN_CMD, HV_UNIMPLEMENTED },
 		{ HVM_E_BAD_VM, HV_NOT_FOUND },
@@ -29,7 +32,8 @@ Test(agent_status, every_hypervisor_status_has_the_documented_code)
 		{ HVM_E_INTERNAL, HV_INTERNAL },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-		cr_expect_eq(status_from_hvm(table[i].hvm), table[i].code, "hvm status %u", table[i].hvm);
+		cr_expect_eq(status_from_hvm(table[i].hvm), table[i].code, "hvm status %u",
+			     table[i].hvm);
 	cr_expect_eq(status_from_hvm(15), HV_UNKNOWN);
 	cr_expect_eq(status_from_hvm(0xffffffffu), HV_UNKNOWN);
 }
@@ -42,7 +46,8 @@ Test(agent_status, refusal_message_names_command_status_and_reason)
 	strcpy(rep.msg, "VM is already running");
 	cr_assert_eq(status_from_reply(&st, "start 'linux'", HVM_CMD_START, &rep), -1);
 	cr_assert_eq(st.code, HV_FAILED_PRECONDITION);
-	cr_assert_str_eq(st.msg, "start 'linux': hv-core refused START (E_STATE): VM is already running");
+	cr_assert_str_eq(st.msg,
+			 "start 'linux': hv-core refused START (E_STATE): VM is already running");
 
 	/* No ret_msg: the documented meaning stands in. */
 	rep.status = HVM_E_NO_SPACE;

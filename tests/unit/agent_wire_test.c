@@ -56,7 +56,8 @@ Test(agent_wire, nul_in_a_nested_name_is_refused_naming_the_field)
 
 Test(agent_wire, invalid_utf8_is_refused)
 {
-	static const char *const bad_seqs[] = { "\xff", "\xc0\x80", "\xed\xa0\x80", "a\xe2\x82", "\xf4\x90\x80\x80" };
+	static const char *const bad_seqs[] = { "\xff", "\xc0\x80", "\xed\xa0\x80", "a\xe2\x82",
+						"\xf4\x90\x80\x80" };
 	uint8_t buf[64];
 	char bad[128];
 
@@ -74,12 +75,15 @@ Test(agent_wire, malformed_encodings_are_left_to_the_decoder)
 {
 	/* Truncated length, a length past the end, an unterminated varint,
 	 * group wire types: the check passes them, protobuf-c refuses them. */
-	static const uint8_t cases[][6] = { { 0x0a, 0x05, 0x0a }, { 0x0a, 0x7f }, { 0x08, 0xff, 0xff }, { 0x0b } };
+	static const uint8_t cases[][6] = {
+		{ 0x0a, 0x05, 0x0a }, { 0x0a, 0x7f }, { 0x08, 0xff, 0xff }, { 0x0b }
+	};
 	static const size_t lens[] = { 3, 2, 3, 1 };
 	char bad[128];
 
 	for (size_t i = 0; i < 4; i++) {
 		cr_assert_eq(check(cases[i], lens[i], bad, sizeof bad), 0, "case %zu", i);
-		cr_assert_null(hvmgr__v1__get_vm_request__unpack(NULL, lens[i], cases[i]), "case %zu decoded", i);
+		cr_assert_null(hvmgr__v1__get_vm_request__unpack(NULL, lens[i], cases[i]),
+			       "case %zu decoded", i);
 	}
 }

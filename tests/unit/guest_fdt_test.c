@@ -19,9 +19,14 @@
 
 /* QEMU virt, gic-version=3 (../shared FACTS: GICD, GICR, PL011, timer PPIs). */
 static const struct guest_fdt_platform qemu = {
-	.gicd_ipa = 0x08000000, .gicd_size = 0x10000,
-	.gicr_ipa = 0x080A0000, .gicr_stride = 0x20000,
-	.uart_ipa = 0x09000000, .uart_size = 0x1000, .uart_spi = 1, .uart_clock_hz = 24000000,
+	.gicd_ipa = 0x08000000,
+	.gicd_size = 0x10000,
+	.gicr_ipa = 0x080A0000,
+	.gicr_stride = 0x20000,
+	.uart_ipa = 0x09000000,
+	.uart_size = 0x1000,
+	.uart_spi = 1,
+	.uart_clock_hz = 24000000,
 	.timer_ppi = { 13, 14, 11, 10 },
 	.coop_ipa = 0x0B000000, /* docs/guest-abi.md */
 };
@@ -99,7 +104,8 @@ static void dtc_decodes(void)
 	if (f) {
 		fwrite(dtb, 1, fdt_totalsize(dtb), f);
 		fclose(f);
-		snprintf(cmd, sizeof(cmd), "%s -I dtb -O dts -o %s %s 2>%s", DTC_EXECUTABLE, out, in, errf);
+		snprintf(cmd, sizeof(cmd), "%s -I dtb -O dts -o %s %s 2>%s", DTC_EXECUTABLE, out,
+			 in, errf);
 		rc = system(cmd);
 		f = fopen(errf, "r");
 		if (f) {
@@ -137,7 +143,8 @@ Test(guest_fdt, linux_guest) /* VMCFG-092..097 */
 	cr_assert_eq(cell64(p, 2), 0x10000000);
 
 	/* its two vCPUs, PSCI over HVC */
-	fdt_for_each_subnode(off, dtb, node("/cpus")) {
+	fdt_for_each_subnode(off, dtb, node("/cpus"))
+	{
 		cr_assert_str_eq(fdt_getprop(dtb, off, "enable-method", NULL), "psci");
 		cr_assert_str_eq(fdt_getprop(dtb, off, "device_type", NULL), "cpu");
 		cr_assert_eq(cell(fdt_getprop(dtb, off, "reg", NULL), 0), (uint32_t)n);
@@ -236,8 +243,8 @@ Test(guest_fdt, rtos_guest_with_channel) /* VMCFG-097 */
 
 Test(guest_fdt, without_vuart)
 {
-	cr_assert_eq(parse_single(single_dts(vm_body("nav", "0x49000000", 1, NULL)), &cfg, &err), HVM_OK,
-	             "%s", err.msg);
+	cr_assert_eq(parse_single(single_dts(vm_body("nav", "0x49000000", 1, NULL)), &cfg, &err),
+		     HVM_OK, "%s", err.msg);
 	build();
 	cr_assert_lt(fdt_path_offset(dtb, "/pl011@9000000"), 0);
 	cr_assert_lt(fdt_path_offset(dtb, "/apb-pclk"), 0);
@@ -251,10 +258,11 @@ Test(guest_fdt, several_memory_regions)
 	int len;
 
 	cr_assert_eq(parse_single(single_dts(vm_body("nav", "0x49000000", 1, "memory",
-	                                              "<0 0x49000000 0 0x70000000 0 0x01000000>,"
-	                                              "<0 0x80000000 0 0x71000000 0 0x00100000>", NULL)),
-	                          &cfg, &err),
-	             HVM_OK, "%s", err.msg);
+						     "<0 0x49000000 0 0x70000000 0 0x01000000>,"
+						     "<0 0x80000000 0 0x71000000 0 0x00100000>",
+						     NULL)),
+				  &cfg, &err),
+		     HVM_OK, "%s", err.msg);
 	build();
 	p = getprop("/memory@49000000", "reg", &len);
 	cr_assert_eq(len, 32);
@@ -291,7 +299,8 @@ Test(guest_fdt, platform_windows_must_not_hit_the_vm) /* VMCFG-091 */
 	load(EX("linux"));
 	p.coop_ipa = 0x40001000;
 	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_E_OVERLAP);
-	cr_assert(strstr(err.msg, "cooperation page at 0x40001000 overlaps memory region 0"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "cooperation page at 0x40001000 overlaps memory region 0"), "%s",
+		  err.msg);
 	p = qemu;
 	p.uart_ipa = 0x08000000;
 	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_E_BAD_ARG);
@@ -326,8 +335,9 @@ Test(guest_fdt, management_vm_gets_the_mgmt_node)
 
 	p.mgmt_ipa = 0x41000000;
 	p.mgmt_size = 0x100000;
-	cr_assert_eq(parse_single(single_dts(vm_body("svc", "0x49000000", 1, "management", "", NULL)), &cfg, &err),
-	             HVM_OK, "%s", err.msg);
+	cr_assert_eq(parse_single(single_dts(vm_body("svc", "0x49000000", 1, "management", "", NULL)),
+				  &cfg, &err),
+		     HVM_OK, "%s", err.msg);
 	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_OK, "%s", err.msg);
 	cr_assert_eq(fdt_check_full(dtb, sizeof(dtb_words)), 0);
 	cr_assert_str_eq(str("/reserved-memory/hv-mgmt@41000000", "compatible"), "avirt,mgmt-v1");
@@ -343,8 +353,8 @@ Test(guest_fdt, management_vm_gets_the_mgmt_node)
 	dtc_decodes();
 
 	/* any other VM: no such node, even with the window given */
-	cr_assert_eq(parse_single(single_dts(vm_body("app", "0x49000000", 1, NULL)), &cfg, &err), HVM_OK,
-	             "%s", err.msg);
+	cr_assert_eq(parse_single(single_dts(vm_body("app", "0x49000000", 1, NULL)), &cfg, &err),
+		     HVM_OK, "%s", err.msg);
 	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_OK, "%s", err.msg);
 	cr_assert_lt(fdt_path_offset(dtb, "/reserved-memory"), 0);
 }
@@ -353,8 +363,9 @@ Test(guest_fdt, management_vm_needs_a_window) /* VMCFG-098 */
 {
 	struct guest_fdt_platform p = qemu;
 
-	cr_assert_eq(parse_single(single_dts(vm_body("svc", "0x49000000", 1, "management", "", NULL)), &cfg, &err),
-	             HVM_OK, "%s", err.msg);
+	cr_assert_eq(parse_single(single_dts(vm_body("svc", "0x49000000", 1, "management", "", NULL)),
+				  &cfg, &err),
+		     HVM_OK, "%s", err.msg);
 	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_E_BAD_ARG);
 	cr_assert_str_eq(err.rule, "VMCFG-098");
 	cr_assert(strstr(err.msg, "no page-aligned management window"), "%s", err.msg);
@@ -364,5 +375,6 @@ Test(guest_fdt, management_vm_needs_a_window) /* VMCFG-098 */
 	/* a window on the VM's memory is an overlap */
 	p.mgmt_ipa = 0x49000000;
 	cr_assert_eq(guest_fdt_build(&cfg, &p, dtb, sizeof(dtb_words), &err), HVM_E_OVERLAP);
-	cr_assert(strstr(err.msg, "management window at 0x49000000 overlaps memory region 0"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "management window at 0x49000000 overlaps memory region 0"), "%s",
+		  err.msg);
 }

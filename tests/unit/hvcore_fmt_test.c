@@ -26,7 +26,8 @@ Test(hvcore_fmt, conversions)
 	char b[128];
 	hv_snprintf(b, sizeof(b), "%s|%d|%u|%x|%X|%c|%%", "abc", -42, 42u, 0xbeefu, 0xbeefu, 'z');
 	cr_assert_str_eq(b, "abc|-42|42|beef|BEEF|z|%");
-	hv_snprintf(b, sizeof(b), "%lx %lu %ld", 0x123456789abcdefUL, 18446744073709551615UL, -9223372036854775807L - 1);
+	hv_snprintf(b, sizeof(b), "%lx %lu %ld", 0x123456789abcdefUL, 18446744073709551615UL,
+		    -9223372036854775807L - 1);
 	cr_assert_str_eq(b, "123456789abcdef 18446744073709551615 -9223372036854775808");
 	hv_snprintf(b, sizeof(b), "[%5d][%-5d][%05d][%-4s][%4s]", 42, 42, -42, "ab", "ab");
 	cr_assert_str_eq(b, "[   42][42   ][-0042][ab  ][  ab]");

@@ -29,8 +29,12 @@ static struct fakecore *fc;
 static struct hvlink *lnk;
 
 static const struct fakecore_vm vm_rtos = {
-	.name = "rtos", .state = HVM_VM_SHUTOFF, .reason = HVM_R_DEFINED, .vcpus = 1,
-	.pcpu_mask = 0x1, .mem_bytes = 16ull << 20,
+	.name = "rtos",
+	.state = HVM_VM_SHUTOFF,
+	.reason = HVM_R_DEFINED,
+	.vcpus = 1,
+	.pcpu_mask = 0x1,
+	.mem_bytes = 16ull << 20,
 };
 
 static void setup(void)
@@ -46,8 +50,10 @@ static void setup(void)
 	cr_assert_eq(fakecore_start(fc), 0);
 	/* A long command timeout: a paused fake hv-core holds a command until
 	 * the test releases it, never until hvlink gives up. */
-	struct hvlink_config cfg = { .ram_file = ram, .ram_base = FAKECORE_RAM_BASE,
-				     .mgmt_base = HVM_DEFAULT_BASE, .cmd_timeout_ms = 60000,
+	struct hvlink_config cfg = { .ram_file = ram,
+				     .ram_base = FAKECORE_RAM_BASE,
+				     .mgmt_base = HVM_DEFAULT_BASE,
+				     .cmd_timeout_ms = 60000,
 				     .queue_max = QMAX };
 	cr_assert_eq(hvlink_open(&lnk, &cfg, &st), 0, "%s", st.msg);
 }
@@ -67,13 +73,13 @@ TestSuite(hvlink_queue, .init = setup, .fini = teardown, .timeout = 120);
 struct job {
 	pthread_t t;
 	uint32_t cmd;
-	uint64_t deadline_ns;   /* passed in the command             */
-	uint64_t scope_deadline;/* or entered as the call scope       */
+	uint64_t deadline_ns;    /* passed in the command             */
+	uint64_t scope_deadline; /* or entered as the call scope       */
 	const int *stopping;
 	int rc;
 	struct hvlink_reply rep;
 	struct hv_status st;
-	int order;              /* completion order                  */
+	int order; /* completion order                  */
 };
 
 static int finished;
@@ -101,17 +107,17 @@ static void start_job(struct job *j, uint32_t cmd)
 }
 
 /* Bounded wait (30 s) for a condition on the link or the region. */
-#define WAIT_FOR(cond, what)                                  \
-	do {                                                  \
-		int ok_ = 0;                                  \
-		for (int i_ = 0; i_ < 30000; i_++) {          \
-			if (cond) {                           \
-				ok_ = 1;                      \
-				break;                        \
-			}                                     \
-			usleep(1000);                         \
-		}                                             \
-		cr_assert(ok_, "timed out waiting for %s", what); \
+#define WAIT_FOR(cond, what)                                                                       \
+	do {                                                                                       \
+		int ok_ = 0;                                                                       \
+		for (int i_ = 0; i_ < 30000; i_++) {                                               \
+			if (cond) {                                                                \
+				ok_ = 1;                                                           \
+				break;                                                             \
+			}                                                                          \
+			usleep(1000);                                                              \
+		}                                                                                  \
+		cr_assert(ok_, "timed out waiting for %s", what);                                  \
 	} while (0)
 
 static uint32_t waiting(void)
@@ -124,7 +130,8 @@ static uint32_t waiting(void)
 static int outstanding(void)
 {
 	volatile struct hvm_regs *r = fakecore_regs(fc);
-	return __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE) != __atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE);
 }
 
 /* One command submitted and held by the paused fake hv-core. */

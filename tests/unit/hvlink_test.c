@@ -48,8 +48,10 @@ static void teardown(void)
 
 static void open_link(unsigned timeout_ms)
 {
-	struct hvlink_config cfg = { .ram_file = ram, .ram_base = FAKECORE_RAM_BASE,
-				     .mgmt_base = HVM_DEFAULT_BASE, .cmd_timeout_ms = timeout_ms };
+	struct hvlink_config cfg = { .ram_file = ram,
+				     .ram_base = FAKECORE_RAM_BASE,
+				     .mgmt_base = HVM_DEFAULT_BASE,
+				     .cmd_timeout_ms = timeout_ms };
 	struct hv_status st;
 
 	cr_assert_eq(hvlink_open(&lnk, &cfg, &st), 0, "%s", st.msg);
@@ -62,15 +64,28 @@ static void make_core(void)
 }
 
 static const struct fakecore_vm vm_linux = {
-	.name = "linux", .state = HVM_VM_RUNNING, .reason = HVM_R_BOOTED, .vcpus = 2,
-	.pcpu_mask = 0x6, .mem_bytes = 256ull << 20, .criticality = 0, .fault_policy = 2,
-	.heartbeat = 42, .image_version = "1.2.3",
-	.uuid = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00 },
+	.name = "linux",
+	.state = HVM_VM_RUNNING,
+	.reason = HVM_R_BOOTED,
+	.vcpus = 2,
+	.pcpu_mask = 0x6,
+	.mem_bytes = 256ull << 20,
+	.criticality = 0,
+	.fault_policy = 2,
+	.heartbeat = 42,
+	.image_version = "1.2.3",
+	.uuid = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
+		  0xee, 0xff, 0x00 },
 };
 
 static const struct fakecore_vm vm_rtos = {
-	.name = "rtos", .state = HVM_VM_SHUTOFF, .reason = HVM_R_DEFINED, .vcpus = 1,
-	.pcpu_mask = 0x1, .mem_bytes = 16ull << 20, .criticality = 4,
+	.name = "rtos",
+	.state = HVM_VM_SHUTOFF,
+	.reason = HVM_R_DEFINED,
+	.vcpus = 1,
+	.pcpu_mask = 0x1,
+	.mem_bytes = 16ull << 20,
+	.criticality = 4,
 };
 
 TestSuite(hvlink_region, .init = setup, .fini = teardown);
@@ -181,7 +196,8 @@ Test(hvlink_region, published_layout_outside_the_region_is_refused)
 
 Test(hvlink_region, unaligned_mgmt_base_is_a_config_error)
 {
-	struct hvlink_config cfg = { .ram_file = ram, .ram_base = FAKECORE_RAM_BASE,
+	struct hvlink_config cfg = { .ram_file = ram,
+				     .ram_base = FAKECORE_RAM_BASE,
 				     .mgmt_base = HVM_DEFAULT_BASE + 12 };
 	struct hv_status st;
 
@@ -439,7 +455,8 @@ Test(hvlink_slots, fault_record_with_a_bad_header_is_refused)
 	open_link(0);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		fakecore_set_fault(fc, 2, &f);
-		volatile uint8_t *rec = fakecore_base(fc) + HVM_OFF_FAULTS + 2 * sizeof(struct hvm_fault);
+		volatile uint8_t *rec =
+			fakecore_base(fc) + HVM_OFF_FAULTS + 2 * sizeof(struct hvm_fault);
 		if (bad[i].width == 4)
 			*(volatile uint32_t *)(rec + bad[i].off) = bad[i].value;
 		else
@@ -533,7 +550,9 @@ Test(hvlink_cmd, data_area_carries_the_define_blob_and_ret0)
 {
 	uint8_t dtb[512];
 	cr_assert_eq(build_dtb("new", dtb, sizeof dtb), 0);
-	struct hvlink_cmd c = { .cmd = HVM_CMD_DEFINE, .arg = { 0, fdt_totalsize(dtb) }, .data_in = dtb,
+	struct hvlink_cmd c = { .cmd = HVM_CMD_DEFINE,
+				.arg = { 0, fdt_totalsize(dtb) },
+				.data_in = dtb,
 				.data_in_len = fdt_totalsize(dtb) };
 	struct hvlink_reply rep;
 	struct hvm_vm_slot s;
@@ -659,7 +678,8 @@ Test(hvlink_rings, overflow_is_counted_as_lost)
 	open_link(0);
 	for (int i = 0; i < 300; i++)
 		fakecore_event(fc, HVM_EV_STARTED, 0, (uint32_t)i, 0);
-	cr_assert_eq(hvlink_read_events(lnk, &pos, ev, HVM_EVENT_COUNT, &n, &lost, &st), 0, "%s", st.msg);
+	cr_assert_eq(hvlink_read_events(lnk, &pos, ev, HVM_EVENT_COUNT, &n, &lost, &st), 0, "%s",
+		     st.msg);
 	cr_assert_eq(lost, 300 - HVM_EVENT_COUNT);
 	cr_assert_eq(n, HVM_EVENT_COUNT);
 	cr_assert_eq(ev[0].seq, 300 - HVM_EVENT_COUNT);
@@ -678,8 +698,8 @@ Test(hvlink_rings, console_bytes_wrap_and_report_loss)
 	make_core();
 	open_link(0);
 	fakecore_console(fc, 2, "hello\n", 6);
-	cr_assert_eq(hvlink_read_console(lnk, 2, 0, buf, sizeof buf, &n, &start, &next, &lost, &st), 0,
-		     "%s", st.msg);
+	cr_assert_eq(hvlink_read_console(lnk, 2, 0, buf, sizeof buf, &n, &start, &next, &lost, &st),
+		     0, "%s", st.msg);
 	cr_assert_eq(n, 6);
 	cr_assert_eq(memcmp(buf, "hello\n", 6), 0);
 	cr_assert_eq(next, 6);
@@ -690,8 +710,8 @@ Test(hvlink_rings, console_bytes_wrap_and_report_loss)
 	for (size_t i = 0; i < sizeof blob; i++)
 		blob[i] = (char)('a' + i % 26);
 	fakecore_console(fc, 2, blob, sizeof blob);
-	cr_assert_eq(hvlink_read_console(lnk, 2, next, buf, sizeof buf, &n, &start, &next, &lost, &st), 0,
-		     "%s", st.msg);
+	cr_assert_eq(hvlink_read_console(lnk, 2, next, buf, sizeof buf, &n, &start, &next, &lost, &st),
+		     0, "%s", st.msg);
 	cr_assert_eq(lost, 100);
 	cr_assert_eq(n, HVM_CONSOLE_SIZE);
 	cr_assert_eq(start, 6 + 100);
@@ -708,10 +728,12 @@ Test(hvlink_rings, corrupt_console_header_is_an_error)
 	size_t n;
 
 	make_core();
-	volatile struct hvm_console *c = (volatile struct hvm_console *)(fakecore_base(fc) + HVM_OFF_CONSOLES);
+	volatile struct hvm_console *c =
+		(volatile struct hvm_console *)(fakecore_base(fc) + HVM_OFF_CONSOLES);
 	c->size = 0xffffffffu;
 	open_link(0);
-	cr_assert_eq(hvlink_read_console(lnk, 0, 0, buf, sizeof buf, &n, &start, &next, &lost, &st), -1);
+	cr_assert_eq(hvlink_read_console(lnk, 0, 0, buf, sizeof buf, &n, &start, &next, &lost, &st),
+		     -1);
 	cr_assert_eq(st.code, HV_DATA_LOSS);
 }
 

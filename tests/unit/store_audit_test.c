@@ -18,8 +18,9 @@ TestSuite(store_audit, .init = t_setup, .fini = t_teardown);
 static void append(struct store *st, const char *rpc, const char *args)
 {
 	struct store_err e;
-	struct store_audit_entry a = { .caller = "CN=alice", .role = "operator", .rpc = rpc,
-				       .args = args, .outcome = "ok" };
+	struct store_audit_entry a = {
+		.caller = "CN=alice", .role = "operator", .rpc = rpc, .args = args, .outcome = "ok"
+	};
 	cr_assert_eq(store_audit_append(st, &a, &e), STORE_OK, "%s", e.msg);
 }
 
@@ -61,8 +62,11 @@ Test(store_audit, append_list_and_chain)
 {
 	struct store *st = t_open();
 	struct store_err e;
-	struct store_audit_entry a = { .caller = "CN=alice", .role = "admin",
-				       .rpc = "hvmgr.v1.Vm/Define", .args = "", .outcome = "ok" };
+	struct store_audit_entry a = { .caller = "CN=alice",
+				       .role = "admin",
+				       .rpc = "hvmgr.v1.Vm/Define",
+				       .args = "",
+				       .outcome = "ok" };
 	cr_assert_eq(store_audit_append(st, &a, &e), STORE_OK, "%s", e.msg);
 	cr_assert_eq(a.seq, 1);
 	cr_assert_gt(a.time_ms, 0);
@@ -77,7 +81,8 @@ Test(store_audit, append_list_and_chain)
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(l[i].seq, i + 1);
 		doc_hash(prev, &l[i], h);
-		cr_assert_arr_eq(l[i].hash, h, 32, "row %zu does not follow the documented chain", i + 1);
+		cr_assert_arr_eq(l[i].hash, h, 32, "row %zu does not follow the documented chain",
+				 i + 1);
 		memcpy(prev, h, 32);
 	}
 	cr_assert_arr_eq(l[0].hash, a.hash, 32);
@@ -101,8 +106,9 @@ Test(store_audit, invalid_entries)
 {
 	struct store *st = t_open();
 	struct store_err e;
-	struct store_audit_entry a = { .caller = "c", .role = "r", .rpc = "p", .args = "",
-				       .outcome = "ok" };
+	struct store_audit_entry a = {
+		.caller = "c", .role = "r", .rpc = "p", .args = "", .outcome = "ok"
+	};
 	char big[STORE_ARGS_MAX + 2];
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
@@ -236,8 +242,9 @@ Test(store_audit, tampering_while_open_stops_appends)
 	struct store *st = t_open();
 	t_sql("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 3");
 	struct store_err e;
-	struct store_audit_entry a = { .caller = "c", .role = "r", .rpc = "p", .args = "",
-				       .outcome = "ok" };
+	struct store_audit_entry a = {
+		.caller = "c", .role = "r", .rpc = "p", .args = "", .outcome = "ok"
+	};
 	t_expect(store_audit_append(st, &a, &e), &e, STORE_ETAMPER, "refusing to append");
 	t_expect(store_verify(st, &e), &e, STORE_ETAMPER, "ends at row 2");
 	store_close(st);
@@ -249,7 +256,7 @@ Test(store_audit, tampering_while_open_stops_appends)
 #define PER_THREAD 25
 
 struct worker {
-	struct store *st;     /* shared handle, or NULL to open one's own */
+	struct store *st; /* shared handle, or NULL to open one's own */
 	int id;
 	enum store_status status;
 	char msg[STORE_ERR_MSG_MAX];
@@ -266,8 +273,9 @@ static void *worker_main(void *arg)
 	for (int i = 0; i < PER_THREAD && w->status == STORE_OK; i++) {
 		char args[32];
 		snprintf(args, sizeof args, "w%d i%d", w->id, i);
-		struct store_audit_entry a = { .caller = "t", .role = "system", .rpc = "Ping",
-					       .args = args, .outcome = "ok" };
+		struct store_audit_entry a = {
+			.caller = "t", .role = "system", .rpc = "Ping", .args = args, .outcome = "ok"
+		};
 		w->status = store_audit_append(st, &a, &e);
 	}
 	if (!w->st)

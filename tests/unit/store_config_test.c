@@ -11,8 +11,7 @@
 
 TestSuite(store_config, .init = t_setup, .fini = t_teardown);
 
-static uint32_t add(struct store *st, const char *vm, size_t len, uint8_t fill,
-		    const char *author)
+static uint32_t add(struct store *st, const char *vm, size_t len, uint8_t fill, const char *author)
 {
 	struct store_err e;
 	uint32_t rev = 0;
@@ -22,8 +21,8 @@ static uint32_t add(struct store *st, const char *vm, size_t len, uint8_t fill,
 	return rev;
 }
 
-static void expect_blob(struct store *st, const char *vm, uint32_t rev, size_t len,
-			uint8_t fill, uint32_t want_rev)
+static void expect_blob(struct store *st, const char *vm, uint32_t rev, size_t len, uint8_t fill,
+			uint32_t want_rev)
 {
 	struct store_err e;
 	struct store_config_rev r;
@@ -46,7 +45,8 @@ static void flip_byte(int rev, int off)
 	sqlite3_stmt *stmt;
 	cr_assert_eq(sqlite3_open_v2(t_db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT blob FROM vm_config WHERE rev = ?", -1, &stmt,
-					NULL), SQLITE_OK);
+					NULL),
+		     SQLITE_OK);
 	sqlite3_bind_int(stmt, 1, rev);
 	cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
 	int len = sqlite3_column_bytes(stmt, 0);
@@ -55,7 +55,8 @@ static void flip_byte(int rev, int off)
 	sqlite3_finalize(stmt);
 	b[off] ^= 0x40;
 	cr_assert_eq(sqlite3_prepare_v2(db, "UPDATE vm_config SET blob = ? WHERE rev = ?", -1,
-					&stmt, NULL), SQLITE_OK);
+					&stmt, NULL),
+		     SQLITE_OK);
 	sqlite3_bind_blob(stmt, 1, b, len, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 2, rev);
 	cr_assert_eq(sqlite3_step(stmt), SQLITE_DONE, "%s", sqlite3_errmsg(db));
@@ -73,7 +74,7 @@ Test(store_config, revisions_history_and_rollback)
 	cr_assert_eq(add(st, "linux", 200, 0x02, "bob"), 2);
 	cr_assert_eq(add(st, "linux", 300, 0x03, "carol"), 3);
 
-	expect_blob(st, "linux", 0, 300, 0x03, 3);   /* latest */
+	expect_blob(st, "linux", 0, 300, 0x03, 3); /* latest */
 	expect_blob(st, "linux", 1, 100, 0x01, 1);
 	expect_blob(st, "linux", 2, 200, 0x02, 2);
 
@@ -102,7 +103,7 @@ Test(store_config, revisions_history_and_rollback)
 	cr_assert_eq(v.latest_rev, 4);
 	store_close(st);
 
-	st = t_open();   /* all of it survives a restart */
+	st = t_open(); /* all of it survives a restart */
 	expect_blob(st, "linux", 2, 200, 0x02, 2);
 	store_close(st);
 }
@@ -130,8 +131,7 @@ Test(store_config, unknown_vm_and_revision)
 	t_expect(store_config_add(st, "ghost", b, 64, "x", NULL, &e), &e, STORE_ENOTFOUND, "ghost");
 	t_expect(store_config_get(st, "ghost", 0, &r, &e), &e, STORE_ENOTFOUND, "ghost");
 	t_expect(store_config_history(st, "ghost", &h, &n, &e), &e, STORE_ENOTFOUND, "ghost");
-	t_expect(store_config_rollback(st, "ghost", 1, "x", NULL, &e), &e, STORE_ENOTFOUND,
-		 "ghost");
+	t_expect(store_config_rollback(st, "ghost", 1, "x", NULL, &e), &e, STORE_ENOTFOUND, "ghost");
 
 	t_vm(st, "linux", NULL);
 	t_expect(store_config_get(st, "linux", 0, &r, &e), &e, STORE_ENOTFOUND,
@@ -166,8 +166,7 @@ Test(store_config, invalid_blobs_and_authors)
 		 "blob is NULL");
 	t_expect(store_config_add(st, "linux", ok, 39, "x", NULL, &e), &e, STORE_EINVAL,
 		 "shorter than a device-tree header");
-	t_expect(store_config_add(st, "linux", ok, 0, "x", NULL, &e), &e, STORE_EINVAL,
-		 "shorter");
+	t_expect(store_config_add(st, "linux", ok, 0, "x", NULL, &e), &e, STORE_EINVAL, "shorter");
 	t_expect(store_config_add(st, "linux", ok, 63, "x", NULL, &e), &e, STORE_EINVAL,
 		 "63 bytes but its device-tree header says 64");
 	uint8_t bad[64];
@@ -180,9 +179,9 @@ Test(store_config, invalid_blobs_and_authors)
 	t_expect(store_config_add(st, "linux", huge, big, "x", NULL, &e), &e, STORE_EINVAL,
 		 "more than the 1048576 allowed");
 	free(huge);
-	uint8_t *max = t_fdt(STORE_CONFIG_MAX, 0x42);   /* the limit itself is fine */
-	cr_assert_eq(store_config_add(st, "linux", max, STORE_CONFIG_MAX, "x", NULL, &e),
-		     STORE_OK, "%s", e.msg);
+	uint8_t *max = t_fdt(STORE_CONFIG_MAX, 0x42); /* the limit itself is fine */
+	cr_assert_eq(store_config_add(st, "linux", max, STORE_CONFIG_MAX, "x", NULL, &e), STORE_OK,
+		     "%s", e.msg);
 	free(max);
 
 	char author[STORE_AUTHOR_MAX + 2];
@@ -198,8 +197,7 @@ Test(store_config, invalid_blobs_and_authors)
 		 "author is empty");
 	t_expect(store_config_add(st, "", ok, 64, "x", NULL, &e), &e, STORE_EINVAL,
 		 "VM name is empty");
-	t_expect(store_config_add(NULL, "linux", ok, 64, "x", NULL, &e), &e, STORE_EINVAL,
-		 "NULL");
+	t_expect(store_config_add(NULL, "linux", ok, 64, "x", NULL, &e), &e, STORE_EINVAL, "NULL");
 
 	struct store_config_rev r, *h;
 	size_t n;
@@ -207,8 +205,7 @@ Test(store_config, invalid_blobs_and_authors)
 	t_expect(store_config_get(NULL, "linux", 0, &r, &e), &e, STORE_EINVAL, "store handle");
 	t_expect(store_config_history(st, "linux", NULL, &n, &e), &e, STORE_EINVAL, "output");
 	t_expect(store_config_history(st, "linux", &h, NULL, &e), &e, STORE_EINVAL, "output");
-	t_expect(store_config_rollback(NULL, "linux", 1, "x", NULL, &e), &e, STORE_EINVAL,
-		 "NULL");
+	t_expect(store_config_rollback(NULL, "linux", 1, "x", NULL, &e), &e, STORE_EINVAL, "NULL");
 
 	cr_assert_eq(store_config_history(st, "linux", &h, &n, &e), STORE_OK);
 	cr_assert_eq(n, 1, "only the valid blob was stored");
@@ -248,7 +245,7 @@ Test(store_config, changed_blob_is_detected_on_read_and_open)
 	cr_assert_null(r.blob);
 	t_expect(store_config_rollback(st, "linux", 1, "x", NULL, &e), &e, STORE_ETAMPER,
 		 "revision 1 does not match");
-	expect_blob(st, "linux", 2, 128, 0x02, 2);   /* the others still read */
+	expect_blob(st, "linux", 2, 128, 0x02, 2); /* the others still read */
 	t_expect(store_verify(st, &e), &e, STORE_ETAMPER, "revision 1 does not match");
 	store_close(st);
 	t_expect(t_open_fail(&e), &e, STORE_ETAMPER, "configuration revision 1 does not match");
@@ -264,8 +261,7 @@ Test(store_config, lost_revision_is_detected_on_open)
 	store_close(st);
 	t_sql("DELETE FROM vm_config WHERE rev = 2");
 	struct store_err e;
-	t_expect(t_open_fail(&e), &e, STORE_ETAMPER,
-		 "VM linux: configuration revision 2 is missing");
+	t_expect(t_open_fail(&e), &e, STORE_ETAMPER, "VM linux: configuration revision 2 is missing");
 }
 
 Test(store_config, revisions_are_immutable_through_sqlite)
@@ -284,8 +280,7 @@ Test(store_config, disk_full_changes_nothing)
 	t_vm(st, "linux", NULL);
 	add(st, "linux", 64, 1, "x");
 	/* Cap the file at its current size: the next large write hits SQLITE_FULL. */
-	cr_assert_eq(sqlite3_exec(st->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
-		     SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(st->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL), SQLITE_OK);
 	uint8_t *b = t_fdt(256 * 1024, 0x77);
 	enum store_status s = store_config_add(st, "linux", b, 256 * 1024, "x", NULL, &e);
 	free(b);

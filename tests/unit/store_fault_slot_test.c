@@ -67,7 +67,7 @@ Test(store_fault, counters_survive_vm_deletion)
 	bump(st, "rtos", "watchdog");
 	cr_assert_eq(store_vm_delete(st, "rtos", &e), STORE_OK, "%s", e.msg);
 	store_close(st);
-	st = t_open();   /* still verifies */
+	st = t_open(); /* still verifies */
 	/* The same VM (same uuid) defined again sees its history. */
 	cr_assert_eq(store_vm_create(st, "rtos-again", uuid, &e), STORE_OK, "%s", e.msg);
 	cr_assert_eq(bump(st, "rtos-again", "watchdog"), 3);
@@ -188,11 +188,14 @@ Test(store_fault, fault_args_roundtrip)
 	cr_assert_eq(c, 42);
 	cr_assert(!store_fault_args_parse("vm=x kind=wd count=1", uuid, kind, &c));
 	cr_assert(!store_fault_args_parse("vm=00000000-0000-4000-8000-000000000001 kind=wd "
-					  "count=", uuid, kind, &c));
+					  "count=",
+					  uuid, kind, &c));
 	cr_assert(!store_fault_args_parse("vm=00000000-0000-4000-8000-000000000001 kind=WD "
-					  "count=1", uuid, kind, &c));
+					  "count=1",
+					  uuid, kind, &c));
 	cr_assert(!store_fault_args_parse("vm=00000000-0000-4000-8000-000000000001 kind=wd "
-					  "count=1x", uuid, kind, &c));
+					  "count=1x",
+					  uuid, kind, &c));
 	cr_assert(!store_fault_args_parse("", uuid, kind, &c));
 }
 
@@ -202,8 +205,11 @@ Test(store_fault, malformed_fault_row_in_a_valid_chain_is_detected)
 	 * build) is refused at open rather than ignored. */
 	struct store *st = t_open();
 	struct store_err e;
-	struct store_audit_entry a = { .caller = STORE_FAULT_CALLER, .role = "system",
-				       .rpc = STORE_FAULT_RPC, .args = "garbage", .outcome = "ok" };
+	struct store_audit_entry a = { .caller = STORE_FAULT_CALLER,
+				       .role = "system",
+				       .rpc = STORE_FAULT_RPC,
+				       .args = "garbage",
+				       .outcome = "ok" };
 	t_expect(store_audit_append(st, &a, &e), &e, STORE_EINVAL, "reserved for fault counters");
 	cr_assert_eq(store_tx_begin(st, &e), STORE_OK, "%s", e.msg);
 	cr_assert_eq(store_audit_append_tx(st, &a, &e), STORE_OK, "%s", e.msg);
@@ -263,7 +269,7 @@ Test(store_slot, errors)
 	struct store_slot bad = s;
 	bad.slot = (enum store_slot_id)2;
 	t_expect(store_slot_set(st, "linux", &bad, &e), &e, STORE_EINVAL, "neither A nor B");
-	t_expect(store_slot_get(st, "linux", (enum store_slot_id)-1, &g, &e), &e, STORE_EINVAL,
+	t_expect(store_slot_get(st, "linux", (enum store_slot_id) - 1, &g, &e), &e, STORE_EINVAL,
 		 "neither A nor B");
 	bad = s;
 	bad.state = (enum store_slot_state)6;
@@ -276,8 +282,7 @@ Test(store_slot, errors)
 	t_expect(store_slot_set(st, "", &s, &e), &e, STORE_EINVAL, "VM name is empty");
 	t_expect(store_slot_get(st, "linux", STORE_SLOT_A, NULL, &e), &e, STORE_EINVAL, "output");
 	t_expect(store_slot_get(NULL, "linux", STORE_SLOT_A, &g, &e), &e, STORE_EINVAL, "store");
-	t_expect(store_slot_get(st, "linux", STORE_SLOT_A, &g, &e), &e, STORE_ENOTFOUND,
-		 "never set");
+	t_expect(store_slot_get(st, "linux", STORE_SLOT_A, &g, &e), &e, STORE_ENOTFOUND, "never set");
 	store_close(st);
 }
 

@@ -48,9 +48,11 @@ static void insert_rev(sqlite3 *db, int rev, const uint8_t *blob, size_t len)
 	uint8_t h[32];
 	store_sha256(blob, len, h);
 	sqlite3_stmt *stmt;
-	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO vm_config (vm_id, rev, time_ms, author, "
+	cr_assert_eq(sqlite3_prepare_v2(db,
+					"INSERT INTO vm_config (vm_id, rev, time_ms, author, "
 					"sha256, blob) VALUES (1, ?, 1000, 'old-admin', ?, ?)",
-					-1, &stmt, NULL), SQLITE_OK);
+					-1, &stmt, NULL),
+		     SQLITE_OK);
 	sqlite3_bind_int(stmt, 1, rev);
 	sqlite3_bind_blob(stmt, 2, h, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, 3, blob, (int)len, SQLITE_STATIC);
@@ -67,9 +69,11 @@ static void insert_audit(sqlite3 *db, int n)
 		store_audit_row_hash(prev, (uint64_t)seq, 2000 + seq, "op", "operator", "Start",
 				     args, "ok", h);
 		sqlite3_stmt *stmt;
-		cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO audit_log VALUES "
+		cr_assert_eq(sqlite3_prepare_v2(db,
+						"INSERT INTO audit_log VALUES "
 						"(?, ?, 'op', 'operator', 'Start', ?, 'ok', ?)",
-						-1, &stmt, NULL), SQLITE_OK);
+						-1, &stmt, NULL),
+			     SQLITE_OK);
 		sqlite3_bind_int(stmt, 1, seq);
 		sqlite3_bind_int(stmt, 2, 2000 + seq);
 		sqlite3_bind_text(stmt, 3, args, -1, SQLITE_TRANSIENT);
@@ -80,7 +84,8 @@ static void insert_audit(sqlite3 *db, int n)
 	}
 	sqlite3_stmt *stmt;
 	cr_assert_eq(sqlite3_prepare_v2(db, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1",
-					-1, &stmt, NULL), SQLITE_OK);
+					-1, &stmt, NULL),
+		     SQLITE_OK);
 	sqlite3_bind_int(stmt, 1, n);
 	sqlite3_bind_blob(stmt, 2, prev, 32, SQLITE_STATIC);
 	cr_assert_eq(sqlite3_step(stmt), SQLITE_DONE);
@@ -140,8 +145,9 @@ static void check_migrated(int ver, const uint8_t *b1, const uint8_t *b2, size_t
 	store_audit_list_free(a);
 
 	/* The migrated file is fully usable: the chain continues, new tables work. */
-	struct store_audit_entry add = { .caller = "op", .role = "operator", .rpc = "Stop",
-					 .args = "legacy", .outcome = "ok" };
+	struct store_audit_entry add = {
+		.caller = "op", .role = "operator", .rpc = "Stop", .args = "legacy", .outcome = "ok"
+	};
 	cr_assert_eq(store_audit_append(st, &add, &e), STORE_OK, "%s", e.msg);
 	cr_assert_eq(add.seq, ver >= 2 ? 4u : 1u);
 	uint64_t c;
@@ -151,7 +157,7 @@ static void check_migrated(int ver, const uint8_t *b1, const uint8_t *b2, size_t
 	cr_assert_eq(store_slot_set(st, "legacy", &sl, &e), STORE_OK, "%s", e.msg);
 	store_close(st);
 
-	st = t_open();   /* and verifies on the next start */
+	st = t_open(); /* and verifies on the next start */
 	store_close(st);
 }
 

@@ -41,8 +41,9 @@ static void populate(void)
 	cr_assert_eq(store_config_add(st, "vm0", b, 4096, "admin", NULL, &e), STORE_OK, "%s", e.msg);
 	cr_assert_eq(store_config_add(st, "vm0", b, 4096, "admin", NULL, &e), STORE_OK, "%s", e.msg);
 	free(b);
-	struct store_audit_entry a = { .caller = "admin", .role = "admin", .rpc = "Define",
-				       .args = "vm0", .outcome = "ok" };
+	struct store_audit_entry a = {
+		.caller = "admin", .role = "admin", .rpc = "Define", .args = "vm0", .outcome = "ok"
+	};
 	cr_assert_eq(store_audit_append(st, &a, &e), STORE_OK, "%s", e.msg);
 	store_close(st);
 }
@@ -54,7 +55,8 @@ Test(store_open, creates_new_database_with_settings)
 	cr_assert_eq(t_sql_int("PRAGMA application_id"), STORE_APPLICATION_ID);
 	cr_assert_eq(t_sql_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	cr_assert_eq(t_sql_int("SELECT count(*) FROM pragma_journal_mode WHERE "
-			       "journal_mode = 'wal'"), 1);
+			       "journal_mode = 'wal'"),
+		     1);
 	char tmp[400];
 	snprintf(tmp, sizeof tmp, "%s.new", t_db);
 	cr_assert_neq(access(tmp, F_OK), 0, "the temporary creation file was left behind");
@@ -65,9 +67,12 @@ Test(store_open, connection_settings)
 	struct store *st = t_open();
 	sqlite3 *db = st->db;
 	sqlite3_stmt *stmt;
-	static const struct { const char *sql; int64_t want; } checks[] = {
+	static const struct {
+		const char *sql;
+		int64_t want;
+	} checks[] = {
 		{ "PRAGMA foreign_keys", 1 },
-		{ "PRAGMA synchronous", 2 },      /* FULL */
+		{ "PRAGMA synchronous", 2 }, /* FULL */
 		{ "PRAGMA busy_timeout", 5000 },
 		{ "PRAGMA cell_size_check", 1 },
 	};
@@ -199,7 +204,7 @@ Test(store_open, leftover_creation_file_is_ignored)
 {
 	char tmp[400];
 	snprintf(tmp, sizeof tmp, "%s.new", t_db);
-	write_file(tmp, "half-made", 9);   /* as a crash during creation would leave */
+	write_file(tmp, "half-made", 9); /* as a crash during creation would leave */
 	struct store *st = t_open();
 	store_close(st);
 	cr_assert_neq(access(tmp, F_OK), 0);

@@ -24,7 +24,9 @@ void t_setup(void)
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
-	(void)sb; (void)flag; (void)ftw;
+	(void)sb;
+	(void)flag;
+	(void)ftw;
 	return remove(p);
 }
 
@@ -125,6 +127,6 @@ void t_expect(enum store_status got, const struct store_err *e, enum store_statu
 	cr_assert_eq(got, want, "got status %d (%s), want %d (%s); message: %s", got,
 		     store_status_name(got), want, store_status_name(want), e->msg);
 	cr_assert_eq(e->code, want, "err->code %d, want %d", e->code, want);
-	cr_assert_not_null(strstr(e->msg, substr), "message \"%s\" does not mention \"%s\"",
-			   e->msg, substr);
+	cr_assert_not_null(strstr(e->msg, substr), "message \"%s\" does not mention \"%s\"", e->msg,
+			   substr);
 }

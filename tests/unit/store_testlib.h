@@ -8,8 +8,8 @@
 
 #include "store.h"
 
-extern char t_dir[];   /* the test's temporary directory */
-extern char t_db[];    /* t_dir/hv-agent.db */
+extern char t_dir[]; /* the test's temporary directory */
+extern char t_db[];  /* t_dir/hv-agent.db */
 
 /* Criterion .init / .fini: create and remove t_dir. */
 void t_setup(void);
@@ -22,7 +22,7 @@ enum store_status t_open_fail(struct store_err *e);
 
 /* Raw sqlite on t_db (no store checks, no triggers disabled unless the SQL says so). */
 void t_sql(const char *sql);
-int t_sql_rc(const char *sql);   /* sqlite result code, for statements meant to fail */
+int t_sql_rc(const char *sql); /* sqlite result code, for statements meant to fail */
 int64_t t_sql_int(const char *sql);
 
 /* A blob with a valid device-tree header (magic, totalsize = len); body filled with

@@ -152,8 +152,8 @@ Test(store_vm, desired_state_and_autostart_persist)
 	cr_assert_eq(store_vm_set_autostart(st, "linux", true, &e), STORE_OK, "%s", e.msg);
 	t_expect(store_vm_set_desired(st, "linux", (enum store_vm_state)3, &e), &e, STORE_EINVAL,
 		 "desired state 3");
-	t_expect(store_vm_set_desired(st, "linux", (enum store_vm_state)-1, &e), &e,
-		 STORE_EINVAL, "desired state -1");
+	t_expect(store_vm_set_desired(st, "linux", (enum store_vm_state) - 1, &e), &e, STORE_EINVAL,
+		 "desired state -1");
 	store_close(st);
 
 	st = t_open();

@@ -29,7 +29,8 @@ static struct store_vm seen(struct store *st, const char *name)
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(list[i].name, name)) {
 			found = true;
-			cr_assert_eq(memcmp(&list[i], &v, sizeof v), 0, "get and list disagree on %s", name);
+			cr_assert_eq(memcmp(&list[i], &v, sizeof v), 0,
+				     "get and list disagree on %s", name);
 		}
 	store_vm_list_free(list);
 	cr_assert(found, "%s missing from the list", name);
@@ -57,7 +58,7 @@ Test(store_vmcache, every_write_path_is_seen_at_once_on_every_handle)
 	uint8_t *v1 = t_fdt(128, 1), *v2 = t_fdt(256, 2);
 
 	absent(a, "web");
-	absent(b, "web");   /* both caches now filled */
+	absent(b, "web"); /* both caches now filled */
 	cr_assert_eq(store_vm_create(a, "web", UUID1, &e), STORE_OK, "%s", e.msg);
 	for (int i = 0; i < 2; i++) {
 		struct store_vm v = seen(both[i], "web");
@@ -160,8 +161,10 @@ static void *writer_main(void *arg)
 			snprintf(k->why, sizeof k->why, "%s round %d: %s", k->name, i, e.msg);
 		} else if (v.latest_rev != rev || v.autostart != on) {
 			k->failed = true;
-			snprintf(k->why, sizeof k->why, "%s round %d: read rev %u autostart %d, wrote rev %u "
-				 "autostart %d", k->name, i, v.latest_rev, v.autostart, rev, on);
+			snprintf(k->why, sizeof k->why,
+				 "%s round %d: read rev %u autostart %d, wrote rev %u "
+				 "autostart %d",
+				 k->name, i, v.latest_rev, v.autostart, rev, on);
 		}
 	}
 	free(blob);

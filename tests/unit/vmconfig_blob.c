@@ -73,7 +73,7 @@ void blob_free(struct blob *b)
 
 /* A growing string. */
 struct sbuf {
-	char  *s;
+	char *s;
 	size_t len, cap;
 };
 
@@ -107,7 +107,7 @@ struct kv {
 
 /* Emit "key = default;" unless an override replaces or deletes it. */
 static void prop(struct sbuf *b, const char *indent, const char *prefix, const char *key,
-                 const char *def, struct kv *kv, int nkv)
+		 const char *def, struct kv *kv, int nkv)
 {
 	const char *v = def;
 	int i;
@@ -124,7 +124,7 @@ static void prop(struct sbuf *b, const char *indent, const char *prefix, const c
 		}
 		if (strcmp(k, key) == 0) {
 			v = kv[i].v;
-			kv[i].k = "";  /* used */
+			kv[i].k = ""; /* used */
 		}
 	}
 	if (!v)
@@ -174,7 +174,8 @@ char *vm_body(const char *name, const char *mem, unsigned cpu, ...)
 	prop(&b, "\t", NULL, "management", NULL, kv, nkv);
 	/* other unused plain keys are new properties, before any node */
 	for (i = 0; i < nkv; i++)
-		if (*kv[i].k && strcmp(kv[i].k, "+") != 0 && strncmp(kv[i].k, "boot.", 5) != 0 && kv[i].v)
+		if (*kv[i].k && strcmp(kv[i].k, "+") != 0 && strncmp(kv[i].k, "boot.", 5) != 0 &&
+		    kv[i].v)
 			sb_add(&b, "\t%s = %s;\n", kv[i].k, kv[i].v);
 	sb_add(&b, "\tboot {\n");
 	prop(&b, "\t\t", "boot.", "load-address", loadbuf, kv, nkv);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 struct blob {
-	void  *data; /* 8-byte aligned, as vmcfg_check_blob() requires */
+	void *data; /* 8-byte aligned, as vmcfg_check_blob() requires */
 	size_t len;
 };
 

@@ -6,9 +6,10 @@
 #ifndef HV_CONFIG_H
 #define HV_CONFIG_H
 
-#define HV_MAX_CPUS    8
-#define HV_STACK_SIZE  0x8000     /* per physical CPU, EL2 */
-#define HV_IMAGE_SIZE  0x00E00000 /* image + bss + heap, from the load address (RAM base + 2 MiB) up to the management region */
-#define HV_VERSION     "hv-core 0.1.0"
+#define HV_MAX_CPUS 8
+#define HV_STACK_SIZE 0x8000 /* per physical CPU, EL2 */
+#define HV_IMAGE_SIZE                                                                              \
+	0x00E00000 /* image + bss + heap, from the load address (RAM base + 2 MiB) up to the management region */
+#define HV_VERSION "hv-core 0.1.0"
 
 #endif /* HV_CONFIG_H */

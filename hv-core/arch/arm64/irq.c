@@ -53,7 +53,7 @@ unsigned irq_handle_all(void)
 		else if (intid >= 32)
 			gicv3_disable_spi(intid); /* an SPI no VM on this CPU owns (its VM
 						     stopped): keep it from coming back */
-		/* anything else unexpected is dropped */
+						  /* anything else unexpected is dropped */
 	}
 	return n;
 }

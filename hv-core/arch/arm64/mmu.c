@@ -10,17 +10,18 @@
 
 #define MAIR_DEVICE_IDX 0 /* attr0 = 0x00 Device-nGnRnE */
 #define MAIR_NORMAL_IDX 1 /* attr1 = 0xFF Normal, inner/outer WB RW-allocate */
-#define MAIR_VALUE      0xFF00ull
+#define MAIR_VALUE 0xFF00ull
 
-#define PTE_BLOCK   1ull
-#define PTE_AF      (1ull << 10)
-#define PTE_SH_IS   (3ull << 8)
-#define PTE_XN      (1ull << 54) /* EL2: XN */
+#define PTE_BLOCK 1ull
+#define PTE_AF (1ull << 10)
+#define PTE_SH_IS (3ull << 8)
+#define PTE_XN (1ull << 54) /* EL2: XN */
 #define PTE_ATTR(i) ((uint64_t)(i) << 2)
 
 /* TCR_EL2: T0SZ=32, IRGN0/ORGN0 WBWA, SH0 inner shareable, TG0 4K, PS 40 bits, RES1 31/23 */
-#define TCR_VALUE ((1ull << 31) | (1ull << 23) | (2ull << 16) | (3ull << 12) | \
-		   (1ull << 10) | (1ull << 8) | 32ull)
+#define TCR_VALUE                                                                                  \
+	((1ull << 31) | (1ull << 23) | (2ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) |  \
+	 32ull)
 
 static uint64_t el2_l1[512] __attribute__((aligned(4096)));
 
@@ -28,7 +29,8 @@ static void map_gib(uint64_t gib, int normal)
 {
 	uint64_t pa = gib << 30;
 	el2_l1[gib] = pa | PTE_BLOCK | PTE_AF |
-		(normal ? (PTE_ATTR(MAIR_NORMAL_IDX) | PTE_SH_IS) : (PTE_ATTR(MAIR_DEVICE_IDX) | PTE_XN));
+		      (normal ? (PTE_ATTR(MAIR_NORMAL_IDX) | PTE_SH_IS)
+			      : (PTE_ATTR(MAIR_DEVICE_IDX) | PTE_XN));
 }
 
 static void mmu_enable(void)

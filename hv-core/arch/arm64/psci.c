@@ -108,7 +108,8 @@ int psci_guest_call(struct vcpu *v, struct trap_frame *f)
 		return 1;
 	case PSCI_AFFINITY_INFO_32:
 	case PSCI_AFFINITY_INFO_64: {
-		struct vcpu *t = vcpu_by_mpidr(v->vm, fid == PSCI_AFFINITY_INFO_32 ? (uint32_t)f->x[1] : f->x[1]);
+		struct vcpu *t = vcpu_by_mpidr(v->vm, fid == PSCI_AFFINITY_INFO_32 ? (uint32_t)f->x[1]
+										   : f->x[1]);
 		if (!t || f->x[2] != 0)
 			RET(f, PSCI_E_INVALID);
 		else

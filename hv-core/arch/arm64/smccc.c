@@ -27,7 +27,8 @@ void smccc_guest_call(struct vcpu *v, struct trap_frame *f)
 		 * then applies its own (Linux reports what it cannot mitigate) */
 		uint32_t q = (uint32_t)f->x[1];
 		f->x[0] = (q == SMCCC_VERSION || q == SMCCC_ARCH_FEATURES)
-				  ? 0 : (uint64_t)(int64_t)SMCCC_NOT_SUPPORTED;
+				  ? 0
+				  : (uint64_t)(int64_t)SMCCC_NOT_SUPPORTED;
 		return;
 	}
 	case HVG_CALL_COUNT:

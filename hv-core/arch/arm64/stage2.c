@@ -11,22 +11,23 @@
 #include "heap.h"
 #include "fmt.h"
 
-#define S2_VALID    1ull
-#define S2_TABLE    3ull
-#define S2_BLOCK    1ull
-#define S2_PAGE     3ull
-#define S2_AF       (1ull << 10)
-#define S2_SH_IS    (3ull << 8)
-#define S2_AP_RW    (3ull << 6)
-#define S2_AP_RO    (1ull << 6) /* read-only channel windows (REQ-SAF-07) */
+#define S2_VALID 1ull
+#define S2_TABLE 3ull
+#define S2_BLOCK 1ull
+#define S2_PAGE 3ull
+#define S2_AF (1ull << 10)
+#define S2_SH_IS (3ull << 8)
+#define S2_AP_RW (3ull << 6)
+#define S2_AP_RO (1ull << 6)      /* read-only channel windows (REQ-SAF-07) */
 #define S2_MEM_NORM (0xFull << 2) /* Normal, outer and inner write-back */
-#define S2_MEM_DEV  (0x0ull << 2) /* Device-nGnRnE */
-#define S2_XN       (2ull << 53)
-#define ADDR_MASK   0x0000FFFFFFFFF000ull
+#define S2_MEM_DEV (0x0ull << 2)  /* Device-nGnRnE */
+#define S2_XN (2ull << 53)
+#define ADDR_MASK 0x0000FFFFFFFFF000ull
 
 /* VTCR_EL2: T0SZ=32, SL0=1 (level 1), IRGN0/ORGN0 WBWA, SH0 IS, TG0 4K, PS 40 bits */
-#define VTCR_VALUE ((1ull << 31) | (2ull << 16) | (3ull << 12) | (1ull << 10) | \
-		    (1ull << 8) | (1ull << 6) | 32ull)
+#define VTCR_VALUE                                                                                 \
+	((1ull << 31) | (2ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | (1ull << 6) |   \
+	 32ull)
 
 enum hvm_status stage2_init(struct stage2 *s2, uint16_t vmid, char *msg, unsigned msglen)
 {
@@ -55,8 +56,9 @@ enum hvm_status stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_
 			   enum s2_attr attr, char *msg, unsigned msglen)
 {
 	uint64_t leaf = S2_AF | (attr == S2_NORMAL_RO ? S2_AP_RO : S2_AP_RW) |
-		(attr != S2_DEVICE_RW ? (S2_MEM_NORM | S2_SH_IS) : (S2_MEM_DEV | S2_XN));
-	if (((ipa | pa | size) & 0xFFF) || size == 0 || ipa + size > (1ull << 32) || ipa + size < ipa) {
+			(attr != S2_DEVICE_RW ? (S2_MEM_NORM | S2_SH_IS) : (S2_MEM_DEV | S2_XN));
+	if (((ipa | pa | size) & 0xFFF) || size == 0 || ipa + size > (1ull << 32) ||
+	    ipa + size < ipa) {
 		hv_snprintf(msg, msglen, "stage-2 range 0x%lx+0x%lx not page aligned or beyond 4 GiB",
 			    (unsigned long)ipa, (unsigned long)size);
 		return HVM_E_BAD_CONFIG;

@@ -10,11 +10,15 @@
 #include "hvmgmt.h"
 
 struct stage2 {
-	uint64_t *l1;   /* level-1 table: 4 GiB IPA space, 1 GiB per entry */
+	uint64_t *l1; /* level-1 table: 4 GiB IPA space, 1 GiB per entry */
 	uint16_t vmid;
 };
 
-enum s2_attr { S2_NORMAL_RW, S2_DEVICE_RW, S2_NORMAL_RO };
+enum s2_attr {
+	S2_NORMAL_RW,
+	S2_DEVICE_RW,
+	S2_NORMAL_RO
+};
 
 /* Returns HVM_OK or HVM_E_INTERNAL with msg filled (out of table memory). */
 enum hvm_status stage2_init(struct stage2 *s2, uint16_t vmid, char *msg, unsigned msglen);

@@ -8,9 +8,9 @@
 
 struct trap_frame {
 	uint64_t x[31];
-	uint64_t elr;   /* guest PC to resume at                   */
-	uint64_t spsr;  /* guest PSTATE                            */
-	uint64_t pad;   /* keeps the frame a multiple of 16 bytes  */
+	uint64_t elr;  /* guest PC to resume at                   */
+	uint64_t spsr; /* guest PSTATE                            */
+	uint64_t pad;  /* keeps the frame a multiple of 16 bytes  */
 };
 _Static_assert(sizeof(struct trap_frame) == 34 * 8, "frame layout matches vectors.S");
 

@@ -22,16 +22,15 @@
 #include "log.h"
 
 static const char *const kind_names[] = {
-	"exception on SP_EL0", "synchronous exception", "IRQ", "FIQ", "SError",
+	"exception on SP_EL0",    "synchronous exception", "IRQ", "FIQ", "SError",
 	"exception from AArch32",
 };
 
 void trap_current(struct trap_frame *f, uint64_t kind)
 {
 	hv_panic("%s at EL2: ESR 0x%lx FAR 0x%lx ELR 0x%lx SPSR 0x%lx",
-		 kind < 6 ? kind_names[kind] : "exception",
-		 (unsigned long)read_sysreg(esr_el2), (unsigned long)read_sysreg(far_el2),
-		 (unsigned long)f->elr, (unsigned long)f->spsr);
+		 kind < 6 ? kind_names[kind] : "exception", (unsigned long)read_sysreg(esr_el2),
+		 (unsigned long)read_sysreg(far_el2), (unsigned long)f->elr, (unsigned long)f->spsr);
 }
 
 static uint64_t fault_ipa(void)
@@ -89,12 +88,12 @@ static void data_abort(struct vcpu *v, struct trap_frame *f, uint64_t esr)
  *   registers, implementation-defined registers) is not emulated: a guest
  *   fault of kind UNDEF_TRAP under the VM's fault policy; with policy ignore a
  *   read gives 0. */
-#define SYSREG_SGI1R  0x30CBAu /* Op0 3, Op1 0, CRn 12, CRm 11, Op2 5 */
-#define SYSREG_ASGI1R 0x30CBCu /* Op2 6 */
-#define SYSREG_SGI0R  0x30CBEu /* Op2 7 */
-#define SYSREG_OSLSR  0x20118u /* Op0 2, Op1 0, CRn 1, CRm 1, Op2 4 */
+#define SYSREG_SGI1R 0x30CBAu     /* Op0 3, Op1 0, CRn 12, CRm 11, Op2 5 */
+#define SYSREG_ASGI1R 0x30CBCu    /* Op2 6 */
+#define SYSREG_SGI0R 0x30CBEu     /* Op2 7 */
+#define SYSREG_OSLSR 0x20118u     /* Op0 2, Op1 0, CRn 1, CRm 1, Op2 4 */
 #define SYSREG_PMUSERENR 0x339E0u /* Op0 3, Op1 3, CRn 9, CRm 14, Op2 0 */
-#define SYSREG_ACTLR  0x30102u /* Op0 3, Op1 0, CRn 1, CRm 0, Op2 1 */
+#define SYSREG_ACTLR 0x30102u     /* Op0 3, Op1 0, CRn 1, CRm 0, Op2 1 */
 #define OSLSR_OSLM_IMPLEMENTED 0x8u
 
 /* Value a read of the register named by key gives, or -1 when hv-core does
@@ -157,7 +156,7 @@ void trap_lower_sync(struct trap_frame *f)
 		break;
 	case EC_SMC64:
 		smccc_guest_call(v, f);
-		f->elr += 4;            /* a trapped SMC returns to the SMC itself */
+		f->elr += 4; /* a trapped SMC returns to the SMC itself */
 		break;
 	case EC_DABT_LOW:
 		data_abort(v, f, esr);
@@ -193,7 +192,8 @@ void trap_lower_serror(struct trap_frame *f)
 {
 	struct vcpu *v = cpu_current()->vcpu;
 	if (!v)
-		hv_panic("SError with no vCPU on this CPU: ESR 0x%lx", (unsigned long)read_sysreg(esr_el2));
+		hv_panic("SError with no vCPU on this CPU: ESR 0x%lx",
+			 (unsigned long)read_sysreg(esr_el2));
 	uint64_t esr = read_sysreg(esr_el2);
 	vm_fault(v, f, HVM_F_UNDEF_TRAP, esr);
 	vm_vcpu_check(v, VM_EXIT_SERROR, esr);

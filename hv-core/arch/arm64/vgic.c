@@ -31,7 +31,7 @@ int vgic_vm_init(struct vm *vm, uint32_t nr_spis)
 	struct vgic_dist *d = &vm->vgic;
 	if (nr_spis > VGIC_MAX_SPIS)
 		return -1;
-	vgic_vm_reset(vm); /* also turns off the pass-through SPIs of an earlier run */
+	vgic_vm_reset(vm);   /* also turns off the pass-through SPIs of an earlier run */
 	spin_lock(&d->lock); /* the lock itself survives: a doorbell may be injecting */
 	memset(d->owned_hw, 0, sizeof(d->owned_hw));
 	d->nr_spis = (nr_spis + 31) & ~31u;
@@ -193,9 +193,9 @@ static int place(uint32_t intid, uint8_t prio, int hw, uint64_t *free)
 		if ((uint32_t)lr != intid || !(lr & ICH_LR_STATE))
 			continue;
 		if (lr & ICH_LR_STATE_P)
-			return 1;            /* already pending: an edge merges */
+			return 1; /* already pending: an edge merges */
 		if (lr & ICH_LR_HW)
-			return 0;            /* cannot be active and pending: wait */
+			return 0; /* cannot be active and pending: wait */
 		gicv3_write_lr(n, lr | ICH_LR_STATE_P);
 		return 1;
 	}
@@ -251,7 +251,8 @@ void vgic_flush(struct vcpu *v)
 	}
 	spin_unlock(&d->lock);
 	if (c->injected != before) /* GET_STATS/slot irqs_injected: every kind, per VM */
-		__atomic_add_fetch(&v->vm->stats.irqs_injected, c->injected - before, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&v->vm->stats.irqs_injected, c->injected - before,
+				   __ATOMIC_RELAXED);
 	/* more than fits: a maintenance interrupt when the list registers are
 	 * (nearly) empty again brings us back here to refill them */
 	gicv3_write_ich_hcr(ICH_HCR_EN | (left ? ICH_HCR_UIE : 0));

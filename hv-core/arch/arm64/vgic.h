@@ -17,21 +17,21 @@
 #include <stdint.h>
 #include "spinlock.h"
 
-#define VGIC_GICD_IPA    0x08000000ull
-#define VGIC_GICD_SIZE   0x10000ull
-#define VGIC_GICR_IPA    0x080A0000ull
+#define VGIC_GICD_IPA 0x08000000ull
+#define VGIC_GICD_SIZE 0x10000ull
+#define VGIC_GICR_IPA 0x080A0000ull
 #define VGIC_GICR_STRIDE 0x20000ull
-#define VGIC_MAX_SPIS    64u           /* virtual SPIs per VM: INTIDs 32..95 */
-#define VGIC_NR_IRQS     (32u + VGIC_MAX_SPIS)
-#define VGIC_SPI_WORDS   (VGIC_MAX_SPIS / 32u)
+#define VGIC_MAX_SPIS 64u /* virtual SPIs per VM: INTIDs 32..95 */
+#define VGIC_NR_IRQS (32u + VGIC_MAX_SPIS)
+#define VGIC_SPI_WORDS (VGIC_MAX_SPIS / 32u)
 
 /* Per vCPU: its private interrupts (SGIs 0-15, PPIs 16-31), its redistributor. */
 struct vgic_cpu {
-	uint32_t enabled;   /* GICR_ISENABLER0                                   */
-	uint32_t pending;   /* pending, not yet in a list register               */
-	uint32_t hw;        /* pending ones that are a held physical interrupt   */
-	uint32_t icfgr1;    /* PPI trigger configuration                         */
-	uint8_t  prio[32];
+	uint32_t enabled; /* GICR_ISENABLER0                                   */
+	uint32_t pending; /* pending, not yet in a list register               */
+	uint32_t hw;      /* pending ones that are a held physical interrupt   */
+	uint32_t icfgr1;  /* PPI trigger configuration                         */
+	uint8_t prio[32];
 	uint32_t waker;     /* GICR_WAKER.ProcessorSleep                         */
 	uint64_t injected;  /* virtual interrupts written to list registers      */
 	uint64_t maint;     /* maintenance interrupts taken                      */
@@ -40,15 +40,15 @@ struct vgic_cpu {
 
 /* Per VM: the distributor and its SPIs. */
 struct vgic_dist {
-	spinlock_t lock;    /* all vGIC state of the VM, private parts included  */
+	spinlock_t lock; /* all vGIC state of the VM, private parts included  */
 	uint32_t ctlr;
-	uint32_t nr_spis;   /* SPIs this VM has (multiple of 32, <= VGIC_MAX_SPIS) */
+	uint32_t nr_spis; /* SPIs this VM has (multiple of 32, <= VGIC_MAX_SPIS) */
 	uint32_t enabled[VGIC_SPI_WORDS];
 	uint32_t pending[VGIC_SPI_WORDS];
-	uint32_t hw[VGIC_SPI_WORDS];      /* pending ones that are held physical SPIs */
-	uint32_t owned_hw[VGIC_SPI_WORDS];/* pass-through: the physical SPI of the same number */
+	uint32_t hw[VGIC_SPI_WORDS];       /* pending ones that are held physical SPIs */
+	uint32_t owned_hw[VGIC_SPI_WORDS]; /* pass-through: the physical SPI of the same number */
 	uint32_t icfgr[VGIC_SPI_WORDS * 2];
-	uint8_t  prio[VGIC_MAX_SPIS];
+	uint8_t prio[VGIC_MAX_SPIS];
 	uint64_t irouter[VGIC_MAX_SPIS];
 };
 

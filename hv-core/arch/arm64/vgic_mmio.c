@@ -14,30 +14,30 @@
 #include "vm.h"
 #include "ipi.h"
 
-#define GICD_CTLR       0x0000
-#define GICD_TYPER      0x0004
-#define GICD_IIDR       0x0008
-#define GICD_TYPER2     0x000C
-#define GICD_IGROUPR    0x0080
-#define GICD_ISENABLER  0x0100
-#define GICD_ICENABLER  0x0180
-#define GICD_ISPENDR    0x0200
-#define GICD_ICPENDR    0x0280
+#define GICD_CTLR 0x0000
+#define GICD_TYPER 0x0004
+#define GICD_IIDR 0x0008
+#define GICD_TYPER2 0x000C
+#define GICD_IGROUPR 0x0080
+#define GICD_ISENABLER 0x0100
+#define GICD_ICENABLER 0x0180
+#define GICD_ISPENDR 0x0200
+#define GICD_ICPENDR 0x0280
 #define GICD_IPRIORITYR 0x0400
-#define GICD_ICFGR      0x0C00
-#define GICD_IROUTER    0x6000
-#define GICD_ID_BASE    0xFFD0
+#define GICD_ICFGR 0x0C00
+#define GICD_IROUTER 0x6000
+#define GICD_ID_BASE 0xFFD0
 
-#define GICR_CTLR       0x0000
-#define GICR_IIDR       0x0004
-#define GICR_TYPER      0x0008
-#define GICR_WAKER      0x0014
-#define GICR_SGI        0x10000
+#define GICR_CTLR 0x0000
+#define GICR_IIDR 0x0004
+#define GICR_TYPER 0x0008
+#define GICR_WAKER 0x0014
+#define GICR_SGI 0x10000
 
-#define CTLR_DS         (1u << 6)
-#define CTLR_ARE        (1u << 4)
-#define CTLR_ENABLES    0x3u
-#define HV_IIDR         0x0000043Bu /* implementer Arm (JEP106 0x43B), product 0, revision 0 */
+#define CTLR_DS (1u << 6)
+#define CTLR_ARE (1u << 4)
+#define CTLR_ENABLES 0x3u
+#define HV_IIDR 0x0000043Bu /* implementer Arm (JEP106 0x43B), product 0, revision 0 */
 
 /* GICv3 peripheral/component ids from 0xFFD0: PIDR4..7, PIDR0..3, CIDR0..3;
  * PIDR2 = 0x3B says architecture version 3 (Linux checks it). */
@@ -50,7 +50,12 @@ int vgic_mmio_claims(struct vm *vm, uint64_t ipa)
 }
 
 /* Set/clear-enable, set/clear-pending words: bit view of 32 interrupts. */
-enum bitreg { B_SENABLE, B_CENABLE, B_SPEND, B_CPEND };
+enum bitreg {
+	B_SENABLE,
+	B_CENABLE,
+	B_SPEND,
+	B_CPEND
+};
 
 static uint32_t sync_hw_spi(struct vm *vm, uint32_t n)
 {
@@ -62,7 +67,8 @@ static uint32_t sync_hw_spi(struct vm *vm, uint32_t n)
 	if (d->enabled[n / 32] & (1u << (n % 32))) {
 		uint64_t r = d->irouter[n];
 		uint32_t aff0 = (uint32_t)(r & 0xFF);
-		struct vcpu *t = (!(r & (1ull << 31)) && aff0 < vm->cfg.vcpus) ? &vm->vcpu[aff0] : &vm->vcpu[0];
+		struct vcpu *t = (!(r & (1ull << 31)) && aff0 < vm->cfg.vcpus) ? &vm->vcpu[aff0]
+									       : &vm->vcpu[0];
 		gicv3_route_spi(32 + n, pcpus[t->pcpu].mpidr);
 	} else {
 		gicv3_disable_spi(32 + n);
@@ -72,7 +78,9 @@ static uint32_t sync_hw_spi(struct vm *vm, uint32_t n)
 
 static uint64_t id_read(uint32_t off)
 {
-	return off >= GICD_ID_BASE && off < GICD_ID_BASE + 48 && !(off & 3) ? id_regs[(off - GICD_ID_BASE) / 4] : 0;
+	return off >= GICD_ID_BASE && off < GICD_ID_BASE + 48 && !(off & 3)
+		       ? id_regs[(off - GICD_ID_BASE) / 4]
+		       : 0;
 }
 
 static void dist_access(struct vm *vm, uint32_t off, int wr, unsigned bytes, uint64_t *val)
@@ -94,7 +102,7 @@ static void dist_access(struct vm *vm, uint32_t off, int wr, unsigned bytes, uin
 	} else if (off == GICD_IIDR && bytes == 4) {
 		r = HV_IIDR;
 	} else if (off >= GICD_IGROUPR && off < GICD_IGROUPR + 0x80 && bytes == 4) {
-		uint32_t w = (off - GICD_IGROUPR) / 4;        /* word w: INTIDs 32w.. */
+		uint32_t w = (off - GICD_IGROUPR) / 4;            /* word w: INTIDs 32w.. */
 		r = (w >= 1 && w <= nspi / 32) ? 0xFFFFFFFFu : 0; /* all Group 1, RAO/WI */
 	} else if (off >= GICD_ISENABLER && off < GICD_IPRIORITYR && bytes == 4) {
 		enum bitreg kind = (enum bitreg)((off - GICD_ISENABLER) / 0x80);
@@ -107,8 +115,12 @@ static void dist_access(struct vm *vm, uint32_t off, int wr, unsigned bytes, uin
 			} else {
 				uint32_t old_en = *en;
 				switch (kind) {
-				case B_SENABLE: *en |= v32; break;
-				case B_CENABLE: *en &= ~v32; break;
+				case B_SENABLE:
+					*en |= v32;
+					break;
+				case B_CENABLE:
+					*en &= ~v32;
+					break;
 				case B_SPEND:
 					/* pass-through SPIs get pending at the physical
 					 * GIC, as the device would make them */
@@ -120,7 +132,9 @@ static void dist_access(struct vm *vm, uint32_t off, int wr, unsigned bytes, uin
 								*pe |= 1u << b;
 						}
 					break;
-				case B_CPEND: *pe &= ~(v32 & ~d->hw[s]); break;
+				case B_CPEND:
+					*pe &= ~(v32 & ~d->hw[s]);
+					break;
 				}
 				for (uint32_t b = 0; b < 32; b++)
 					if (((old_en ^ *en) >> b) & 1)
@@ -128,7 +142,8 @@ static void dist_access(struct vm *vm, uint32_t off, int wr, unsigned bytes, uin
 			}
 		}
 		/* ISACTIVER/ICACTIVER and registers of absent INTIDs: RAZ/WI */
-	} else if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400 && (bytes == 1 || bytes == 4)) {
+	} else if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400 &&
+		   (bytes == 1 || bytes == 4)) {
 		uint32_t intid = off - GICD_IPRIORITYR;
 		for (unsigned i = 0; i < bytes; i++, intid++) {
 			if (intid < 32 || intid >= 32 + nspi)
@@ -165,7 +180,8 @@ static void dist_access(struct vm *vm, uint32_t off, int wr, unsigned bytes, uin
 		*val = r;
 }
 
-static void redist_access(struct vm *vm, struct vcpu *t, uint32_t off, int wr, unsigned bytes, uint64_t *val)
+static void redist_access(struct vm *vm, struct vcpu *t, uint32_t off, int wr, unsigned bytes,
+			  uint64_t *val)
 {
 	struct vgic_cpu *c = &t->vgic;
 	uint64_t r = 0;
@@ -185,7 +201,8 @@ static void redist_access(struct vm *vm, struct vcpu *t, uint32_t off, int wr, u
 			if (wr)
 				c->waker = v32 & (1u << 1);
 			else
-				r = c->waker | (c->waker << 1); /* ChildrenAsleep follows ProcessorSleep */
+				r = c->waker |
+				    (c->waker << 1); /* ChildrenAsleep follows ProcessorSleep */
 		} else if (!wr && bytes == 4) {
 			r = id_read(off); /* GICR_CTLR, STATUSR, PROPBASER...: RAZ/WI */
 		}
@@ -193,19 +210,29 @@ static void redist_access(struct vm *vm, struct vcpu *t, uint32_t off, int wr, u
 		off -= GICR_SGI;
 		if (off == GICD_IGROUPR && bytes == 4) {
 			r = 0xFFFFFFFFu;
-		} else if (off >= GICD_ISENABLER && off < GICD_ISENABLER + 0x200 && !(off & 0x7F) && bytes == 4) {
+		} else if (off >= GICD_ISENABLER && off < GICD_ISENABLER + 0x200 && !(off & 0x7F) &&
+			   bytes == 4) {
 			enum bitreg kind = (enum bitreg)((off - GICD_ISENABLER) / 0x80);
 			if (!wr) {
 				r = kind <= B_CENABLE ? c->enabled : c->pending;
 			} else {
 				switch (kind) {
-				case B_SENABLE: c->enabled |= v32; break;
-				case B_CENABLE: c->enabled &= ~v32; break;
-				case B_SPEND: c->pending |= v32 & ~(1u << GIC_INTID_VTIMER); break;
-				case B_CPEND: c->pending &= ~(v32 & ~c->hw); break;
+				case B_SENABLE:
+					c->enabled |= v32;
+					break;
+				case B_CENABLE:
+					c->enabled &= ~v32;
+					break;
+				case B_SPEND:
+					c->pending |= v32 & ~(1u << GIC_INTID_VTIMER);
+					break;
+				case B_CPEND:
+					c->pending &= ~(v32 & ~c->hw);
+					break;
 				}
 			}
-		} else if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 32 && (bytes == 1 || bytes == 4)) {
+		} else if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 32 &&
+			   (bytes == 1 || bytes == 4)) {
 			uint32_t intid = off - GICD_IPRIORITYR;
 			for (unsigned i = 0; i < bytes; i++, intid++) {
 				if (wr)
@@ -242,8 +269,10 @@ int vgic_mmio_access(struct vcpu *v, uint64_t ipa, int is_write, unsigned bytes,
 	}
 	spin_unlock(&vm->vgic.lock);
 	/* enabling or pending an interrupt may make it deliverable on another vCPU */
-	uint32_t o = (uint32_t)(ipa < VGIC_GICD_IPA + VGIC_GICD_SIZE ? ipa - VGIC_GICD_IPA
-								     : (ipa - VGIC_GICR_IPA) % VGIC_GICR_STRIDE) & 0xFFFF;
+	uint32_t o = (uint32_t)(ipa < VGIC_GICD_IPA + VGIC_GICD_SIZE
+					? ipa - VGIC_GICD_IPA
+					: (ipa - VGIC_GICR_IPA) % VGIC_GICR_STRIDE) &
+		     0xFFFF;
 	int wake = o == GICD_CTLR || (o >= GICD_ISENABLER && o < GICD_ISENABLER + 0x80) ||
 		   (o >= GICD_ISPENDR && o < GICD_ISPENDR + 0x80);
 	if (is_write && wake)

@@ -40,7 +40,8 @@ void cpu_start_secondaries(void)
 	for (uint32_t i = 1; i < platform.ncpus && i < HV_MAX_CPUS; i++) {
 		pcpus[i].index = i;
 		pcpus[i].mpidr = platform.cpu_mpidr[i];
-		int64_t r = psci_cpu_on(platform.cpu_mpidr[i], (uint64_t)(uintptr_t)hv_secondary_entry, i);
+		int64_t r = psci_cpu_on(platform.cpu_mpidr[i],
+					(uint64_t)(uintptr_t)hv_secondary_entry, i);
 		if (r != 0) {
 			hv_log("cpu %u (mpidr 0x%lx): PSCI CPU_ON failed with %ld", i,
 			       (unsigned long)platform.cpu_mpidr[i], (long)r);

@@ -10,10 +10,10 @@
 struct vcpu;
 
 struct pcpu {
-	uint32_t index;       /* logical index: order in the platform DT       */
+	uint32_t index; /* logical index: order in the platform DT       */
 	uint64_t mpidr;
 	volatile int online;
-	struct vcpu *vcpu;    /* pinned vCPU, NULL = idle (REQ-SAF-19: one vCPU per pCPU) */
+	struct vcpu *vcpu; /* pinned vCPU, NULL = idle (REQ-SAF-19: one vCPU per pCPU) */
 };
 
 extern struct pcpu pcpus[HV_MAX_CPUS];

@@ -12,9 +12,9 @@
 #include "spinlock.h"
 
 extern char __heap_start[], __heap_end[];
-static uintptr_t next;        /* bump pointer; 0 until the first allocation */
-static void *free_list;       /* freed pages, linked through their first word */
-static uint32_t free_listed;  /* pages on free_list */
+static uintptr_t next;       /* bump pointer; 0 until the first allocation */
+static void *free_list;      /* freed pages, linked through their first word */
+static uint32_t free_listed; /* pages on free_list */
 static spinlock_t lock;
 
 static uintptr_t bump(void)

@@ -12,7 +12,10 @@ static spinlock_t uart_lock;
 static int mmu_ready; /* locks need the MMU; before it only CPU 0 runs */
 
 void log_mmu_ready(void);
-void log_mmu_ready(void) { mmu_ready = 1; }
+void log_mmu_ready(void)
+{
+	mmu_ready = 1;
+}
 
 static void put_str(const char *s, unsigned n)
 {

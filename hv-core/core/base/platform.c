@@ -66,13 +66,15 @@ int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen)
 	const void *src = (const void *)(uintptr_t)dtb_pa;
 	platform.dtb_pa = dtb_pa;
 	if (!dtb_pa || fdt_check_header(src) != 0) {
-		hv_snprintf(msg, msglen, "no valid device tree at 0x%lx (x0 at entry)", (unsigned long)dtb_pa);
+		hv_snprintf(msg, msglen, "no valid device tree at 0x%lx (x0 at entry)",
+			    (unsigned long)dtb_pa);
 		return -1;
 	}
 	int err = fdt_open_into(src, fdt_copy, sizeof(fdt_copy));
 	if (err) {
-		hv_snprintf(msg, msglen, "device tree at 0x%lx: %s (size %u, room %u)", (unsigned long)dtb_pa,
-			    fdt_strerror(err), fdt_totalsize(src), (unsigned)sizeof(fdt_copy));
+		hv_snprintf(msg, msglen, "device tree at 0x%lx: %s (size %u, room %u)",
+			    (unsigned long)dtb_pa, fdt_strerror(err), fdt_totalsize(src),
+			    (unsigned)sizeof(fdt_copy));
 		return -1;
 	}
 	void *fdt = fdt_copy;
@@ -91,7 +93,8 @@ int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen)
 	}
 	int cpu;
 	platform.ncpus = 0;
-	fdt_for_each_subnode(cpu, fdt, cpus) {
+	fdt_for_each_subnode(cpu, fdt, cpus)
+	{
 		const char *type = fdt_getprop(fdt, cpu, "device_type", NULL);
 		uint64_t mpidr;
 		if (!type || strcmp(type, "cpu") != 0 || node_reg(fdt, cpu, 0, &mpidr, NULL) != 0)
@@ -108,7 +111,8 @@ int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen)
 	int gic = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
 	if (gic < 0 || node_reg(fdt, gic, 0, &platform.gicd, &platform.gicd_size) != 0 ||
 	    node_reg(fdt, gic, 1, &platform.gicr, &platform.gicr_size) != 0) {
-		hv_snprintf(msg, msglen, "device tree: no arm,gic-v3 node with distributor and redistributor");
+		hv_snprintf(msg, msglen,
+			    "device tree: no arm,gic-v3 node with distributor and redistributor");
 		return -1;
 	}
 
@@ -123,7 +127,8 @@ int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen)
 		psci = fdt_node_offset_by_compatible(fdt, -1, "arm,psci");
 	const char *method = psci >= 0 ? fdt_getprop(fdt, psci, "method", NULL) : NULL;
 	if (platform.ncpus > 1 && (!method || strcmp(method, "smc") != 0)) {
-		hv_snprintf(msg, msglen, "device tree: PSCI method is %s, hv-core at EL2 needs \"smc\"",
+		hv_snprintf(msg, msglen,
+			    "device tree: PSCI method is %s, hv-core at EL2 needs \"smc\"",
 			    method ? method : "missing");
 		return -1;
 	}

@@ -30,14 +30,14 @@
 #include <stdint.h>
 #include "hvconfig.h"
 
-#define HV_IMAGE_BASE   0x40000000ull
-#define HV_MGMT_BASE    0x41000000ull /* == HVM_DEFAULT_BASE */
-#define HV_STORE_BASE   0x42000000ull
-#define HV_STORE_SIZE   0x06000000ull
-#define HV_FWDTB_BASE   0x48000000ull
-#define HV_FWDTB_SIZE   0x01000000ull
-#define HV_GUEST_BASE   0x49000000ull /* lowest physical address a VM's RAM may use */
-#define HV_COOP_IPA     0x0B000000ull
+#define HV_IMAGE_BASE 0x40000000ull
+#define HV_MGMT_BASE 0x41000000ull /* == HVM_DEFAULT_BASE */
+#define HV_STORE_BASE 0x42000000ull
+#define HV_STORE_SIZE 0x06000000ull
+#define HV_FWDTB_BASE 0x48000000ull
+#define HV_FWDTB_SIZE 0x01000000ull
+#define HV_GUEST_BASE 0x49000000ull /* lowest physical address a VM's RAM may use */
+#define HV_COOP_IPA 0x0B000000ull
 #define HV_GUEST_RAM_IPA 0x40000000ull
 
 struct platform {
@@ -47,8 +47,8 @@ struct platform {
 	uint64_t gicd, gicd_size;
 	uint64_t gicr, gicr_size;
 	uint64_t uart;
-	uint64_t dtb_pa;      /* where the boot loader left it            */
-	void *fdt;            /* hv-core's own copy                       */
+	uint64_t dtb_pa; /* where the boot loader left it            */
+	void *fdt;       /* hv-core's own copy                       */
 };
 
 extern struct platform platform;

@@ -10,8 +10,8 @@
 
 struct sha256 {
 	uint32_t h[8];
-	uint64_t len;      /* bytes hashed so far */
-	uint8_t  buf[64];
+	uint64_t len; /* bytes hashed so far */
+	uint8_t buf[64];
 	uint32_t fill;
 };
 

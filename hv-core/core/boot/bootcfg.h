@@ -13,9 +13,9 @@
 #define HV_BOOTCFG_H
 #include <stdint.h>
 
-#define HV_BOOTCFG_BASE       0x41F00000ull
-#define HV_BOOTCFG_SIZE       0x00040000u
-#define HV_SELFTEST_FLAG      0x41FFF000ull
+#define HV_BOOTCFG_BASE 0x41F00000ull
+#define HV_BOOTCFG_SIZE 0x00040000u
+#define HV_SELFTEST_FLAG 0x41FFF000ull
 #define HV_SELFTEST_FLAG_MAGIC 0x4A4E4953u /* "SINJ" */
 
 /* Defines the boot-time VMs, runs the self-test, starts the autostart VMs.

@@ -38,31 +38,33 @@
 
 #define R32(a) (*(volatile uint32_t *)(uintptr_t)(a))
 
-#define GICD_CTLR       0x0000
-#define GICD_CTLR_ARE   (1u << 4)
-#define GICD_CTLR_G1    (1u << 1)
-#define GICR_TYPER      0x0008
-#define GICR_WAKER      0x0014
-#define GICR_FRAME      0x20000
-#define GICR_SGI        0x10000
+#define GICD_CTLR 0x0000
+#define GICD_CTLR_ARE (1u << 4)
+#define GICD_CTLR_G1 (1u << 1)
+#define GICR_TYPER 0x0008
+#define GICR_WAKER 0x0014
+#define GICR_FRAME 0x20000
+#define GICR_SGI 0x10000
 #define GICR_ISENABLER0 0x0100
 #define GICR_ICENABLER0 0x0180
 
 /* The controls vcpu.c loads for every guest (REQ-SAF-19: stage 2 and the traps
  * that keep a guest inside its partition). */
-#define GUEST_HCR_EXPECT (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | \
-			  HCR_TIDCP | HCR_TACR | HCR_RW)
+#define GUEST_HCR_EXPECT                                                                           \
+	(HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | HCR_TIDCP |         \
+	 HCR_TACR | HCR_RW)
 /* stage2.c's geometry: T0SZ=32, SL0=1, WBWA, inner shareable, 4K, 40-bit PS */
-#define VTCR_EXPECT ((1ull << 31) | (2ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | \
-		     (1ull << 6) | 32ull)
+#define VTCR_EXPECT                                                                                \
+	((1ull << 31) | (2ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | (1ull << 6) |   \
+	 32ull)
 
 #define PTE_VALID 1ull
-#define PTE_TYPE  3ull
-#define PTE_AF    (1ull << 10)
-#define PTE_XN    (1ull << 54)
-#define ADDR_1G   0x0000FFFFC0000000ull
-#define ADDR_2M   0x0000FFFFFFE00000ull
-#define ADDR_4K   0x0000FFFFFFFFF000ull
+#define PTE_TYPE 3ull
+#define PTE_AF (1ull << 10)
+#define PTE_XN (1ull << 54)
+#define ADDR_1G 0x0000FFFFC0000000ull
+#define ADDR_2M 0x0000FFFFFFE00000ull
+#define ADDR_4K 0x0000FFFFFFFFF000ull
 
 #define CHECKS 7u
 
@@ -72,8 +74,9 @@ static uint32_t vm_blocked_mask; /* VMs a check-6 failure affects */
 
 static int fail(unsigned check, const char *what)
 {
-	static const char *const names[CHECKS] = { "GICD", "GICR", "HCR_EL2", "VTCR_EL2",
-						   "VTTBR_EL2", "EL2 tables", "stage-2 tables" };
+	static const char *const names[CHECKS] = { "GICD",          "GICR",      "HCR_EL2",
+						   "VTCR_EL2",      "VTTBR_EL2", "EL2 tables",
+						   "stage-2 tables" };
 	hv_log("self-test %u (%s) FAILED: %s", check, names[check], what);
 	failed |= 1u << check;
 	return 0;
@@ -201,7 +204,8 @@ static int check_el2_tables(int inject)
 			continue;
 		}
 		uint64_t attr = (e >> 2) & 7;
-		int ram = g << 30 >= platform.ram_base && g << 30 < platform.ram_base + platform.ram_size;
+		int ram = g << 30 >= platform.ram_base &&
+			  g << 30 < platform.ram_base + platform.ram_size;
 		if (!ram && (attr != 0 || !(e & PTE_XN)))
 			ok = fail(5, "a device window is cacheable or executable");
 		if (ram && attr != 1)
@@ -213,7 +217,8 @@ static int check_el2_tables(int inject)
 }
 
 /* Whether [ipa, +size) -> pa is something VM vm may have mapped. */
-static int allowed(const struct vm *vm, const struct vmcfg *vc, uint64_t ipa, uint64_t pa, uint64_t size)
+static int allowed(const struct vm *vm, const struct vmcfg *vc, uint64_t ipa, uint64_t pa,
+		   uint64_t size)
 {
 	const struct vm_config *c = &vm->cfg;
 	if (ipa >= c->mem_ipa && ipa + size <= c->mem_ipa + c->mem_size)
@@ -244,8 +249,8 @@ static int check_stage2(struct vm *vm, int inject)
 	if (inject) {
 		/* a block mapping hv-core's management region at IPA 3 GiB + 510 MiB */
 		char msg[64];
-		if (stage2_map(&vm->s2, 0xDFC00000ull, HV_MGMT_BASE & ~0x1FFFFFull, 0x200000, S2_NORMAL_RW,
-			       msg, sizeof(msg)) == HVM_OK) {
+		if (stage2_map(&vm->s2, 0xDFC00000ull, HV_MGMT_BASE & ~0x1FFFFFull, 0x200000,
+			       S2_NORMAL_RW, msg, sizeof(msg)) == HVM_OK) {
 			uint64_t *l2 = (uint64_t *)(uintptr_t)(l1[3] & ADDR_4K);
 			inj_slot = &l2[(0xDFC00000ull >> 21) & 511];
 		}
@@ -255,7 +260,8 @@ static int check_stage2(struct vm *vm, int inject)
 		if (!(e1 & PTE_VALID))
 			continue;
 		if (i >= 4 || (e1 & PTE_TYPE) != 3) {
-			ok = fail(6, "a stage-2 level-1 entry outside the IPA space or a 1 GiB block");
+			ok = fail(6,
+				  "a stage-2 level-1 entry outside the IPA space or a 1 GiB block");
 			continue;
 		}
 		uint64_t *l2 = (uint64_t *)(uintptr_t)(e1 & ADDR_4K);
@@ -266,7 +272,8 @@ static int check_stage2(struct vm *vm, int inject)
 			if ((e2 & PTE_TYPE) == 1) {
 				if (!(e2 & PTE_AF) || !allowed(vm, vc, ipa2, e2 & ADDR_2M, 0x200000))
 					ok = fail(6, "a stage-2 block maps what the VM does not own");
-				else if (ipa2 >= vm->cfg.mem_ipa && ipa2 < vm->cfg.mem_ipa + vm->cfg.mem_size)
+				else if (ipa2 >= vm->cfg.mem_ipa &&
+					 ipa2 < vm->cfg.mem_ipa + vm->cfg.mem_size)
 					mapped_mem += 0x200000;
 				continue;
 			}
@@ -278,7 +285,8 @@ static int check_stage2(struct vm *vm, int inject)
 				if ((e3 & PTE_TYPE) != 3 || !(e3 & PTE_AF) ||
 				    !allowed(vm, vc, ipa3, e3 & ADDR_4K, 0x1000))
 					ok = fail(6, "a stage-2 page maps what the VM does not own");
-				else if (ipa3 >= vm->cfg.mem_ipa && ipa3 < vm->cfg.mem_ipa + vm->cfg.mem_size)
+				else if (ipa3 >= vm->cfg.mem_ipa &&
+					 ipa3 < vm->cfg.mem_ipa + vm->cfg.mem_size)
 					mapped_mem += 0x1000;
 			}
 		}
@@ -318,5 +326,11 @@ uint32_t selftest_run(uint32_t inject)
 	return failed;
 }
 
-uint32_t selftest_failed_mask(void) { return failed; }
-uint32_t selftest_checks_run(void) { return run; }
+uint32_t selftest_failed_mask(void)
+{
+	return failed;
+}
+uint32_t selftest_checks_run(void)
+{
+	return run;
+}

@@ -34,7 +34,8 @@ enum hvm_status channel_map(struct vm *vm, const struct vmcfg *cfg, char *msg, u
 		enum s2_attr a = (ch->rights & VMCFG_R_WRITE) ? S2_NORMAL_RW : S2_NORMAL_RO;
 		if (!(ch->rights & (VMCFG_R_READ | VMCFG_R_WRITE)))
 			continue; /* a doorbell-only end has no window */
-		enum hvm_status st = stage2_map(&vm->s2, ch->shm.ipa, ch->shm.pa, ch->shm.size, a, msg, len);
+		enum hvm_status st =
+			stage2_map(&vm->s2, ch->shm.ipa, ch->shm.pa, ch->shm.size, a, msg, len);
 		if (st != HVM_OK)
 			return st;
 	}
@@ -68,8 +69,8 @@ static int64_t deny(struct vm *vm, uint64_t id, int64_t code)
 	uint64_t *last = &last_denied_event[vm->id][slot];
 	if (*last == 0 || now - *last >= DENIED_EVENT_GAP_NS) {
 		*last = now ? now : 1;
-		events_append(HVM_EV_DOORBELL_DENIED, vm->id, (uint32_t)(id > 0xFFFFFFFFu ? 0xFFFFFFFFu : id),
-			      vm->reason);
+		events_append(HVM_EV_DOORBELL_DENIED, vm->id,
+			      (uint32_t)(id > 0xFFFFFFFFu ? 0xFFFFFFFFu : id), vm->reason);
 	}
 	return code;
 }

@@ -33,11 +33,12 @@ enum hvm_status mgmt_window_map(struct vm *vm, char *msg, unsigned len)
 	 * needed yet). */
 	memset(&mgmt_window_shadow, 0, sizeof(mgmt_window_shadow));
 	memset(mgmt_window_data, 0, sizeof(mgmt_window_data));
-	st = stage2_map(&vm->s2, VMCFG_MGMT_IPA + MGMT_WINDOW_REG_PAGE, pa + MGMT_WINDOW_REG_PAGE, HVM_OFF_DATA - MGMT_WINDOW_REG_PAGE,
-			S2_NORMAL_RO, msg, len);
+	st = stage2_map(&vm->s2, VMCFG_MGMT_IPA + MGMT_WINDOW_REG_PAGE, pa + MGMT_WINDOW_REG_PAGE,
+			HVM_OFF_DATA - MGMT_WINDOW_REG_PAGE, S2_NORMAL_RO, msg, len);
 	if (st == HVM_OK)
-		st = stage2_map(&vm->s2, VMCFG_MGMT_IPA + HVM_OFF_DATA, (uint64_t)(uintptr_t)mgmt_window_data,
-				HVM_DATA_SIZE, S2_NORMAL_RW, msg, len);
+		st = stage2_map(&vm->s2, VMCFG_MGMT_IPA + HVM_OFF_DATA,
+				(uint64_t)(uintptr_t)mgmt_window_data, HVM_DATA_SIZE, S2_NORMAL_RW,
+				msg, len);
 	return st;
 }
 
@@ -46,10 +47,12 @@ int mgmt_window_allowed(const struct vm *vm, uint64_t ipa, uint64_t pa, uint64_t
 	uint64_t base = (uint64_t)(uintptr_t)mgmt_regs();
 	if (!is_mgmt_vm(vm))
 		return 0;
-	if (ipa >= VMCFG_MGMT_IPA + MGMT_WINDOW_REG_PAGE && ipa + size <= VMCFG_MGMT_IPA + HVM_OFF_DATA)
+	if (ipa >= VMCFG_MGMT_IPA + MGMT_WINDOW_REG_PAGE &&
+	    ipa + size <= VMCFG_MGMT_IPA + HVM_OFF_DATA)
 		return pa == base + (ipa - VMCFG_MGMT_IPA);
 	if (ipa >= VMCFG_MGMT_IPA + HVM_OFF_DATA && ipa + size <= VMCFG_MGMT_IPA + VMCFG_MGMT_SIZE)
-		return pa == (uint64_t)(uintptr_t)mgmt_window_data + (ipa - VMCFG_MGMT_IPA - HVM_OFF_DATA);
+		return pa == (uint64_t)(uintptr_t)mgmt_window_data +
+				     (ipa - VMCFG_MGMT_IPA - HVM_OFF_DATA);
 	return 0;
 }
 

@@ -64,9 +64,12 @@ static int prop_irq(void *fdt, uint32_t type, uint32_t num, uint32_t flags)
 
 /* VMCFG-091: the platform windows must not land on the VM's memory or channels. */
 static int check_windows(const struct vmcfg *cfg, const struct guest_fdt_platform *plat,
-                         struct vmcfg_err *err)
+			 struct vmcfg_err *err)
 {
-	struct { const char *what; uint64_t base, size; } w[5] = {
+	struct {
+		const char *what;
+		uint64_t base, size;
+	} w[5] = {
 		{ "GIC distributor", plat->gicd_ipa, plat->gicd_size },
 		{ "GIC redistributors", plat->gicr_ipa, plat->gicr_stride * cfg->vcpus },
 		{ "virtual UART", plat->uart_ipa, cfg->vuart ? plat->uart_size : 0 },
@@ -78,28 +81,29 @@ static int check_windows(const struct vmcfg *cfg, const struct guest_fdt_platfor
 
 	if (cfg->management && (plat->mgmt_size == 0 || (plat->mgmt_ipa | plat->mgmt_size) & 0xFFF))
 		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-098",
-		                  "vm '%s': guest device tree: no page-aligned management window given",
-		                  cfg->name);
+				  "vm '%s': guest device tree: no page-aligned management window given",
+				  cfg->name);
 	for (k = 0; k < 5; k++) {
 		if (w[k].base >= VMCFG_IPA_LIMIT || w[k].size > VMCFG_IPA_LIMIT - w[k].base)
 			return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-091",
-			                  "vm '%s': guest device tree: %s at 0x%lx is outside the IPA space",
-			                  cfg->name, w[k].what, w[k].base);
+					  "vm '%s': guest device tree: %s at 0x%lx is outside the IPA space",
+					  cfg->name, w[k].what, w[k].base);
 		for (i = 0; i < cfg->nmem; i++)
 			if (cfg_overlaps(w[k].base, w[k].size, cfg->mem[i].ipa, cfg->mem[i].size))
 				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-091",
-				                  "vm '%s': guest device tree: %s at 0x%lx overlaps memory region %u",
-				                  cfg->name, w[k].what, w[k].base, i);
+						  "vm '%s': guest device tree: %s at 0x%lx overlaps memory region %u",
+						  cfg->name, w[k].what, w[k].base, i);
 		for (i = 0; i < cfg->nchan; i++)
-			if (cfg_overlaps(w[k].base, w[k].size, cfg->chan[i].shm.ipa, cfg->chan[i].shm.size))
+			if (cfg_overlaps(w[k].base, w[k].size, cfg->chan[i].shm.ipa,
+					 cfg->chan[i].shm.size))
 				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-091",
-				                  "vm '%s': guest device tree: %s at 0x%lx overlaps channel %u",
-				                  cfg->name, w[k].what, w[k].base, cfg->chan[i].id);
+						  "vm '%s': guest device tree: %s at 0x%lx overlaps channel %u",
+						  cfg->name, w[k].what, w[k].base, cfg->chan[i].id);
 		for (i = 0; i < k; i++)
 			if (cfg_overlaps(w[k].base, w[k].size, w[i].base, w[i].size))
 				return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-091",
-				                  "vm '%s': guest device tree: %s overlaps %s", cfg->name,
-				                  w[k].what, w[i].what);
+						  "vm '%s': guest device tree: %s overlaps %s",
+						  cfg->name, w[k].what, w[i].what);
 	}
 	return HVM_OK;
 }
@@ -112,7 +116,12 @@ static int emit(void *fdt, const struct vmcfg *cfg, const struct guest_fdt_platf
 	uint32_t i;
 	int rc = 0;
 
-#define TRY(x) do { rc = (x); if (rc < 0) return rc; } while (0)
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		rc = (x);                                                                          \
+		if (rc < 0)                                                                        \
+			return rc;                                                                 \
+	} while (0)
 	TRY(fdt_finish_reservemap(fdt));
 	TRY(fdt_begin_node(fdt, ""));
 	TRY(fdt_property_string(fdt, "compatible", "avirt,guest-v1"));
@@ -130,7 +139,8 @@ static int emit(void *fdt, const struct vmcfg *cfg, const struct guest_fdt_platf
 		TRY(fdt_property_string(fdt, "stdout-path", uart_path));
 	if (cfg->boot.has_initrd) {
 		TRY(fdt_property_u64(fdt, "linux,initrd-start", cfg->boot.initrd_ipa));
-		TRY(fdt_property_u64(fdt, "linux,initrd-end", cfg->boot.initrd_ipa + cfg->boot.initrd_size));
+		TRY(fdt_property_u64(fdt, "linux,initrd-end",
+				     cfg->boot.initrd_ipa + cfg->boot.initrd_size));
 	}
 	TRY(fdt_end_node(fdt));
 
@@ -176,7 +186,8 @@ static int emit(void *fdt, const struct vmcfg *cfg, const struct guest_fdt_platf
 	TRY(fdt_end_node(fdt));
 
 	TRY(fdt_begin_node(fdt, "psci"));
-	TRY(fdt_property(fdt, "compatible", "arm,psci-1.0\0arm,psci-0.2", sizeof("arm,psci-1.0\0arm,psci-0.2")));
+	TRY(fdt_property(fdt, "compatible", "arm,psci-1.0\0arm,psci-0.2",
+			 sizeof("arm,psci-1.0\0arm,psci-0.2")));
 	TRY(fdt_property_string(fdt, "method", "hvc"));
 	TRY(fdt_end_node(fdt));
 
@@ -220,10 +231,12 @@ static int emit(void *fdt, const struct vmcfg *cfg, const struct guest_fdt_platf
 		TRY(fdt_end_node(fdt));
 
 		TRY(fdt_begin_node(fdt, uart_path + 1));
-		TRY(fdt_property(fdt, "compatible", "arm,pl011\0arm,primecell", sizeof("arm,pl011\0arm,primecell")));
+		TRY(fdt_property(fdt, "compatible", "arm,pl011\0arm,primecell",
+				 sizeof("arm,pl011\0arm,primecell")));
 		TRY(prop_reg(fdt, plat->uart_ipa, plat->uart_size));
 		TRY(prop_irq(fdt, GIC_SPI, plat->uart_spi, IRQ_LEVEL_HIGH));
-		TRY(fdt_property(fdt, "clock-names", "uartclk\0apb_pclk", sizeof("uartclk\0apb_pclk")));
+		TRY(fdt_property(fdt, "clock-names", "uartclk\0apb_pclk",
+				 sizeof("uartclk\0apb_pclk")));
 		put_be32(cells, PHANDLE_CLK);
 		put_be32(cells + 4, PHANDLE_CLK);
 		TRY(fdt_property(fdt, "clocks", cells, 8));
@@ -277,24 +290,25 @@ static int emit(void *fdt, const struct vmcfg *cfg, const struct guest_fdt_platf
 }
 
 int guest_fdt_build(const struct vmcfg *cfg, const struct guest_fdt_platform *plat, void *buf,
-                    size_t bufsize, struct vmcfg_err *err)
+		    size_t bufsize, struct vmcfg_err *err)
 {
 	int rc;
 
 	vmcfg_err_clear(err);
 	if (!cfg || !plat || !buf)
-		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-090", "guest device tree: missing argument");
+		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-090",
+				  "guest device tree: missing argument");
 	/* cfg normally comes from vmcfg_parse(); still, never index past an array */
 	if (cfg->vcpus == 0 || cfg->vcpus > VMCFG_MAX_VCPUS || cfg->nmem == 0 ||
 	    cfg->nmem > VMCFG_MAX_MEM || cfg->nchan > VMCFG_MAX_CHANNELS ||
 	    strnlen(cfg->name, sizeof(cfg->name)) == sizeof(cfg->name) ||
 	    strnlen(cfg->boot.bootargs, sizeof(cfg->boot.bootargs)) == sizeof(cfg->boot.bootargs))
 		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-090",
-		                  "guest device tree: configuration was not validated");
+				  "guest device tree: configuration was not validated");
 	for (uint32_t i = 0; i < cfg->nchan; i++)
 		if (strnlen(cfg->chan[i].peer, sizeof(cfg->chan[i].peer)) == sizeof(cfg->chan[i].peer))
 			return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-090",
-			                  "guest device tree: configuration was not validated");
+					  "guest device tree: configuration was not validated");
 	rc = check_windows(cfg, plat, err);
 	if (rc)
 		return rc;
@@ -305,10 +319,11 @@ int guest_fdt_build(const struct vmcfg *cfg, const struct guest_fdt_platform *pl
 		rc = emit(buf, cfg, plat);
 	if (rc == -FDT_ERR_NOSPACE)
 		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-090",
-		                  "vm '%s': guest device tree does not fit in %lu bytes", cfg->name,
-		                  (uint64_t)bufsize);
+				  "vm '%s': guest device tree does not fit in %lu bytes", cfg->name,
+				  (uint64_t)bufsize);
 	if (rc < 0)
 		return vmcfg_fail(err, HVM_E_INTERNAL, "VMCFG-090",
-		                  "vm '%s': guest device tree: libfdt: %s", cfg->name, fdt_strerror(rc));
+				  "vm '%s': guest device tree: libfdt: %s", cfg->name,
+				  fdt_strerror(rc));
 	return HVM_OK;
 }

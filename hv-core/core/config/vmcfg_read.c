@@ -84,8 +84,9 @@ static int scan_struct(const uint8_t *blob, struct vmcfg_err *err)
 			len = cfg_be32(s + off + 4);
 			if (len > size - off - 12)
 				return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001",
-				                  "configuration blob: property length %u at struct offset %u "
-				                  "runs past the structure block", len, off);
+						  "configuration blob: property length %u at struct offset %u "
+						  "runs past the structure block",
+						  len, off);
 			off += 12 + len;
 			off = (off + 3) & ~3u;
 			if (off > size)
@@ -99,7 +100,7 @@ static int scan_struct(const uint8_t *blob, struct vmcfg_err *err)
 	}
 bad:
 	return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001",
-	                  "configuration blob: malformed structure block at offset %u", off);
+			  "configuration blob: malformed structure block at offset %u", off);
 }
 
 int vmcfg_check_blob(const void *fdt, size_t len, struct vmcfg_err *err)
@@ -110,22 +111,23 @@ int vmcfg_check_blob(const void *fdt, size_t len, struct vmcfg_err *err)
 	if (!fdt)
 		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-001", "configuration blob: no buffer");
 	if ((uintptr_t)fdt & 7u)
-		return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001", "configuration blob: not 8-byte aligned");
+		return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001",
+				  "configuration blob: not 8-byte aligned");
 	if (len < sizeof(struct fdt_header))
 		return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001",
-		                  "configuration blob: truncated, %lu bytes is shorter than a header",
-		                  (uint64_t)len);
+				  "configuration blob: truncated, %lu bytes is shorter than a header",
+				  (uint64_t)len);
 	if (fdt_magic(fdt) != FDT_MAGIC)
-		return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001", "configuration blob: bad magic 0x%lx",
-		                  (uint64_t)fdt_magic(fdt));
+		return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001",
+				  "configuration blob: bad magic 0x%lx", (uint64_t)fdt_magic(fdt));
 	if (fdt_totalsize(fdt) > len)
 		return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001",
-		                  "configuration blob: totalsize %lu exceeds the %lu bytes given",
-		                  (uint64_t)fdt_totalsize(fdt), (uint64_t)len);
+				  "configuration blob: totalsize %lu exceeds the %lu bytes given",
+				  (uint64_t)fdt_totalsize(fdt), (uint64_t)len);
 	if (fdt_version(fdt) < 17)
 		return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001",
-		                  "configuration blob: version %u, 17 or later required",
-		                  (unsigned)fdt_version(fdt));
+				  "configuration blob: version %u, 17 or later required",
+				  (unsigned)fdt_version(fdt));
 	rc = fdt_check_header(fdt);
 	if (rc == 0 && scan_struct(fdt, err) != HVM_OK)
 		return err ? err->code : HVM_E_FDT;
@@ -133,12 +135,11 @@ int vmcfg_check_blob(const void *fdt, size_t len, struct vmcfg_err *err)
 		rc = fdt_check_full(fdt, len);
 	if (rc != 0)
 		return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001", "configuration blob: malformed: %s",
-		                  fdt_strerror(rc));
+				  fdt_strerror(rc));
 	return HVM_OK;
 }
 
 /* ---- property readers --------------------------------------------------- */
-
 
 uint32_t cfg_be32(const uint8_t *p)
 {
@@ -168,26 +169,26 @@ int cfg_prop(struct cfg_ctx *c, int node, const char *name, const uint8_t **val,
 		return HVM_OK;
 	}
 	return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: property '%s' unreadable: %s",
-	                  c->who, name, fdt_strerror(*len));
+			  c->who, name, fdt_strerror(*len));
 }
 
 int cfg_missing(struct cfg_ctx *c, const char *name, const char *rule)
 {
 	return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, rule, "%s: missing required property '%s'",
-	                  c->who, name);
+			  c->who, name);
 }
 
 int cfg_bad_len(struct cfg_ctx *c, const char *name, int len, const char *expect)
 {
 	return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-002",
-	                  "%s: property '%s' is %d bytes, must be %s", c->who, name, len, expect);
+			  "%s: property '%s' is %d bytes, must be %s", c->who, name, len, expect);
 }
 
 /* The start of every typed reader: HVM_OK with *v the property's bytes, or
  * *v NULL when it is absent (refused when required). When want >= 0, any
  * other length is refused, naming want_text. */
 static int lookup(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
-                  int want, const char *want_text, const uint8_t **v, int *len, bool *found)
+		  int want, const char *want_text, const uint8_t **v, int *len, bool *found)
 {
 	int rc = cfg_prop(c, node, name, v, len);
 
@@ -202,12 +203,12 @@ static int lookup(struct cfg_ctx *c, int node, const char *name, const char *rul
 }
 
 /* A property of one or two cells into *out. *found tells whether it was present. */
-static int read_cells(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
-                      int cells, uint64_t *out, bool *found)
+static int read_cells(struct cfg_ctx *c, int node, const char *name, const char *rule,
+		      bool required, int cells, uint64_t *out, bool *found)
 {
 	const uint8_t *v;
 	int len, rc = lookup(c, node, name, rule, required, 4 * cells,
-	                     cells == 1 ? "4 (one cell)" : "8 (two cells)", &v, &len, found);
+			     cells == 1 ? "4 (one cell)" : "8 (two cells)", &v, &len, found);
 
 	if (rc == HVM_OK && v) {
 		*out = cells == 1 ? cfg_be32(v) : cfg_be64(v);
@@ -217,8 +218,8 @@ static int read_cells(struct cfg_ctx *c, int node, const char *name, const char 
 }
 
 /* A u32 property. */
-int cfg_u32(struct cfg_ctx *c, int node, const char *name, const char *rule,
-            bool required, uint32_t *out, bool *found)
+int cfg_u32(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
+	    uint32_t *out, bool *found)
 {
 	uint64_t v = 0;
 	int rc = read_cells(c, node, name, rule, required, 1, &v, found);
@@ -229,8 +230,8 @@ int cfg_u32(struct cfg_ctx *c, int node, const char *name, const char *rule,
 }
 
 /* A u64 property: two cells. */
-int cfg_u64(struct cfg_ctx *c, int node, const char *name, const char *rule,
-            bool required, uint64_t *out, bool *found)
+int cfg_u64(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
+	    uint64_t *out, bool *found)
 {
 	return read_cells(c, node, name, rule, required, 2, out, found);
 }
@@ -251,14 +252,14 @@ int cfg_flag(struct cfg_ctx *c, int node, const char *name, const char *rule, bo
 			*out = cfg_be32(p) == 1;
 		else
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, rule,
-			                  "%s: %s must be empty, <0> or <1>", c->who, name);
+					  "%s: %s must be empty, <0> or <1>", c->who, name);
 	}
 	return HVM_OK;
 }
 
 /* A single NUL-terminated string of at most max characters into buf. */
-int cfg_string(struct cfg_ctx *c, int node, const char *name, const char *rule,
-               bool required, char *buf, size_t max, bool *found)
+int cfg_string(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
+	       char *buf, size_t max, bool *found)
 {
 	const uint8_t *v;
 	int len, rc = lookup(c, node, name, rule, required, -1, NULL, &v, &len, found);
@@ -267,23 +268,23 @@ int cfg_string(struct cfg_ctx *c, int node, const char *name, const char *rule,
 		return rc;
 	if (len < 1 || v[len - 1] != '\0' || strnlen((const char *)v, (size_t)len) != (size_t)len - 1)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-002",
-		                  "%s: property '%s' is not one NUL-terminated string", c->who, name);
+				  "%s: property '%s' is not one NUL-terminated string", c->who, name);
 	if ((size_t)len - 1 > max)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, rule,
-		                  "%s: property '%s' is %d characters, at most %u allowed", c->who,
-		                  name, len - 1, (unsigned)max);
+				  "%s: property '%s' is %d characters, at most %u allowed", c->who,
+				  name, len - 1, (unsigned)max);
 	memcpy(buf, v, (size_t)len);
 	*found = true;
 	return HVM_OK;
 }
 
 /* A 32-byte digest. */
-int cfg_sha256(struct cfg_ctx *c, int node, const char *name, const char *rule,
-               bool required, uint8_t out[32], bool *found)
+int cfg_sha256(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
+	       uint8_t out[32], bool *found)
 {
 	const uint8_t *v;
 	int len, rc = lookup(c, node, name, rule, required, 32, "32 (a SHA-256 digest)", &v, &len,
-	                     found);
+			     found);
 
 	if (rc == HVM_OK && v) {
 		memcpy(out, v, 32);
@@ -294,7 +295,7 @@ int cfg_sha256(struct cfg_ctx *c, int node, const char *name, const char *rule,
 
 /* A list of <ipa(2) pa(2) size(2)> triplets, 1..max of them. */
 int cfg_ranges(struct cfg_ctx *c, int node, const char *name, const char *rule,
-               struct vmcfg_range *out, uint32_t max, uint32_t *n)
+	       struct vmcfg_range *out, uint32_t max, uint32_t *n)
 {
 	const uint8_t *v;
 	int len, rc = cfg_prop(c, node, name, &v, &len);
@@ -305,12 +306,13 @@ int cfg_ranges(struct cfg_ctx *c, int node, const char *name, const char *rule,
 	if (!v)
 		return cfg_missing(c, name, rule);
 	if (len == 0 || len % 24 != 0)
-		return cfg_bad_len(c, name, len, "a non-empty multiple of 24 (<ipa pa size>, two cells each)");
+		return cfg_bad_len(c, name, len,
+				   "a non-empty multiple of 24 (<ipa pa size>, two cells each)");
 	count = (uint32_t)len / 24;
 	if (count > max)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-003",
-		                  "%s: property '%s' has %u entries, at most %u allowed", c->who, name,
-		                  count, max);
+				  "%s: property '%s' has %u entries, at most %u allowed", c->who,
+				  name, count, max);
 	for (i = 0; i < count; i++) {
 		out[i].ipa = cfg_be64(v + 24 * i);
 		out[i].pa = cfg_be64(v + 24 * i + 8);
@@ -326,23 +328,26 @@ int cfg_only_props(struct cfg_ctx *c, int node, const char *where, const char *c
 {
 	int off;
 
-	fdt_for_each_property_offset(off, c->fdt, node) {
+	fdt_for_each_property_offset(off, c->fdt, node)
+	{
 		const char *pname;
 		int plen, i;
 		bool ok = false;
 
 		if (!fdt_getprop_by_offset(c->fdt, off, &pname, &plen) || !pname)
-			return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable property in %s: %s",
-			                  c->who, where, fdt_strerror(plen));
+			return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001",
+					  "%s: unreadable property in %s: %s", c->who, where,
+					  fdt_strerror(plen));
 		for (i = 0; allowed[i]; i++)
 			if (strcmp(allowed[i], pname) == 0)
 				ok = true;
 		if (!ok)
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-012",
-			                  "%s: unknown property '%s' in %s", c->who, pname, where);
+					  "%s: unknown property '%s' in %s", c->who, pname, where);
 	}
 	if (off != -FDT_ERR_NOTFOUND)
-		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: properties of %s unreadable: %s",
-		                  c->who, where, fdt_strerror(off));
+		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001",
+				  "%s: properties of %s unreadable: %s", c->who, where,
+				  fdt_strerror(off));
 	return HVM_OK;
 }

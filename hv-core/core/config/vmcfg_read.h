@@ -19,8 +19,8 @@
 
 /* Reading context: the blob, and how to name where we are in a message. */
 struct cfg_ctx {
-	const void       *fdt;
-	char              who[48]; /* "vm 'nav'" or "vm node 'vm@0'" */
+	const void *fdt;
+	char who[48]; /* "vm 'nav'" or "vm node 'vm@0'" */
 	struct vmcfg_err *err;
 };
 
@@ -39,20 +39,20 @@ int cfg_bad_len(struct cfg_ctx *c, const char *name, int len, const char *expect
 
 /* One cell, two cells. */
 int cfg_u32(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
-            uint32_t *out, bool *found);
+	    uint32_t *out, bool *found);
 int cfg_u64(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
-            uint64_t *out, bool *found);
+	    uint64_t *out, bool *found);
 /* One NUL-terminated string of at most max characters, into buf (max + 1 bytes). */
 int cfg_string(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
-               char *buf, size_t max, bool *found);
+	       char *buf, size_t max, bool *found);
 /* A 32-byte digest. */
 int cfg_sha256(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
-               uint8_t out[32], bool *found);
+	       uint8_t out[32], bool *found);
 /* Empty, <0> or <1>; absent reads false. */
 int cfg_flag(struct cfg_ctx *c, int node, const char *name, const char *rule, bool *out);
 /* A required list of 1..max <ipa pa size> triplets (two cells each). */
 int cfg_ranges(struct cfg_ctx *c, int node, const char *name, const char *rule,
-               struct vmcfg_range *out, uint32_t max, uint32_t *n);
+	       struct vmcfg_range *out, uint32_t max, uint32_t *n);
 /* VMCFG-012: the node has no property outside `allowed` (NULL-terminated). */
 int cfg_only_props(struct cfg_ctx *c, int node, const char *where, const char *const *allowed);
 

@@ -44,20 +44,22 @@ static bool name_ok(const char *s)
 
 /* A range whose bases and size are 4 KiB aligned, non-empty, below the limits. */
 static int check_range(struct cfg_ctx *c, const char *what, uint32_t i, const struct vmcfg_range *r,
-                       const char *rule)
+		       const char *rule)
 {
 	if (r->size == 0)
-		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, rule, "%s: %s %u has size 0", c->who, what, i);
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, rule, "%s: %s %u has size 0", c->who,
+				  what, i);
 	if ((r->ipa | r->pa | r->size) & (VMCFG_PAGE - 1))
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, rule,
-		                  "%s: %s %u is not 4 KiB aligned (ipa 0x%lx pa 0x%lx size 0x%lx)", c->who, what,
-		                  i, r->ipa, r->pa, r->size);
+				  "%s: %s %u is not 4 KiB aligned (ipa 0x%lx pa 0x%lx size 0x%lx)",
+				  c->who, what, i, r->ipa, r->pa, r->size);
 	if (r->ipa >= VMCFG_IPA_LIMIT || r->size > VMCFG_IPA_LIMIT - r->ipa)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, rule,
-		                  "%s: %s %u ends beyond the 40-bit guest-physical space", c->who, what, i);
+				  "%s: %s %u ends beyond the 40-bit guest-physical space", c->who,
+				  what, i);
 	if (r->pa >= VMCFG_PA_LIMIT || r->size > VMCFG_PA_LIMIT - r->pa)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, rule,
-		                  "%s: %s %u ends beyond the 48-bit physical space", c->who, what, i);
+				  "%s: %s %u ends beyond the 48-bit physical space", c->who, what, i);
 	return HVM_OK;
 }
 
@@ -86,8 +88,8 @@ static int parse_identity(struct cfg_ctx *c, int node, struct vmcfg *v)
 		return rc;
 	if (!name_ok(v->name))
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-020",
-		                  "%s: vm-name '%s' must be 1..31 characters of [a-z0-9_-]", c->who,
-		                  v->name);
+				  "%s: vm-name '%s' must be 1..31 characters of [a-z0-9_-]", c->who,
+				  v->name);
 	cfg_set_who(c, "vm", v->name);
 
 	/* VMCFG-021: 16 bytes, or the 36-character text form. */
@@ -128,13 +130,13 @@ static int parse_identity(struct cfg_ctx *c, int node, struct vmcfg *v)
 	}
 	if (i != 36)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-021",
-		                  "%s: uuid string is not of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
-		                  c->who);
+				  "%s: uuid string is not of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+				  c->who);
 	return HVM_OK;
 }
 
 static int parse_enum(struct cfg_ctx *c, int node, const char *name, const char *rule, bool required,
-                      const char *const *names, uint32_t count, uint32_t def, uint32_t *out)
+		      const char *const *names, uint32_t count, uint32_t def, uint32_t *out)
 {
 	char buf[16];
 	bool found;
@@ -161,10 +163,10 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 	int len, rc;
 
 	rc = parse_enum(c, node, "criticality", "VMCFG-022", true, crit_names, 5, VMCFG_QM,
-	                &v->criticality);
+			&v->criticality);
 	if (!rc)
 		rc = parse_enum(c, node, "fault-policy", "VMCFG-023", false, policy_names, 3,
-		                VMCFG_FP_STOP, &v->fault_policy);
+				VMCFG_FP_STOP, &v->fault_policy);
 	if (rc)
 		return rc;
 
@@ -176,8 +178,8 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 	if (found) {
 		if (x != 0 && (x < VMCFG_WATCHDOG_MIN_MS || x > VMCFG_WATCHDOG_MAX_MS))
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-024",
-			                  "%s: watchdog-timeout-ms %u is outside 0 or %u..%u", c->who, x,
-			                  VMCFG_WATCHDOG_MIN_MS, VMCFG_WATCHDOG_MAX_MS);
+					  "%s: watchdog-timeout-ms %u is outside 0 or %u..%u",
+					  c->who, x, VMCFG_WATCHDOG_MIN_MS, VMCFG_WATCHDOG_MAX_MS);
 		v->watchdog_ms = x;
 	}
 
@@ -195,13 +197,14 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 		if (v->restart_max > VMCFG_RESTART_MAX || v->restart_window_ms == 0 ||
 		    v->restart_window_ms > VMCFG_WINDOW_MAX_MS)
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-025",
-			                  "%s: restart-budget <%u %u> outside count 0..%u, window 1..%u ms",
-			                  c->who, v->restart_max, v->restart_window_ms, VMCFG_RESTART_MAX,
-			                  VMCFG_WINDOW_MAX_MS);
+					  "%s: restart-budget <%u %u> outside count 0..%u, window 1..%u ms",
+					  c->who, v->restart_max, v->restart_window_ms,
+					  VMCFG_RESTART_MAX, VMCFG_WINDOW_MAX_MS);
 	}
 	if (v->fault_policy == VMCFG_FP_RESTART && v->restart_max == 0)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-025",
-		                  "%s: fault-policy 'restart' with a restart-budget of 0 restarts", c->who);
+				  "%s: fault-policy 'restart' with a restart-budget of 0 restarts",
+				  c->who);
 
 	/* VMCFG-026 */
 	v->boot_order = 0;
@@ -211,7 +214,8 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 	if (found) {
 		if (x > VMCFG_BOOT_ORDER_MAX)
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-026",
-			                  "%s: boot-order %u is above %u", c->who, x, VMCFG_BOOT_ORDER_MAX);
+					  "%s: boot-order %u is above %u", c->who, x,
+					  VMCFG_BOOT_ORDER_MAX);
 		v->boot_order = x;
 	}
 	rc = cfg_flag(c, node, "autostart", "VMCFG-026", &v->autostart);
@@ -235,7 +239,7 @@ static int parse_cpus(struct cfg_ctx *c, int node, struct vmcfg *v)
 		return rc;
 	if (v->vcpus == 0 || v->vcpus > VMCFG_MAX_VCPUS)
 		return vmcfg_fail(c->err, HVM_E_CPU, "VMCFG-030", "%s: vcpus is %u, must be 1..%u",
-		                  c->who, v->vcpus, VMCFG_MAX_VCPUS);
+				  c->who, v->vcpus, VMCFG_MAX_VCPUS);
 	rc = cfg_prop(c, node, "cpus", &p, &len);
 	if (rc)
 		return rc;
@@ -246,19 +250,19 @@ static int parse_cpus(struct cfg_ctx *c, int node, struct vmcfg *v)
 	n = (uint32_t)len / 4;
 	if (n != v->vcpus)
 		return vmcfg_fail(c->err, HVM_E_CPU, "VMCFG-031",
-		                  "%s: cpus lists %u physical CPUs for %u vcpus, must be one per vCPU",
-		                  c->who, n, v->vcpus);
+				  "%s: cpus lists %u physical CPUs for %u vcpus, must be one per vCPU",
+				  c->who, n, v->vcpus);
 	v->pcpu_mask = 0;
 	for (i = 0; i < n; i++) {
 		uint32_t id = cfg_be32(p + 4 * i);
 
 		if (id >= VMCFG_MAX_PCPUS)
 			return vmcfg_fail(c->err, HVM_E_CPU, "VMCFG-031",
-			                  "%s: cpus[%u] = %u is not a physical CPU id 0..%u", c->who, i, id,
-			                  VMCFG_MAX_PCPUS - 1);
+					  "%s: cpus[%u] = %u is not a physical CPU id 0..%u",
+					  c->who, i, id, VMCFG_MAX_PCPUS - 1);
 		if (v->pcpu_mask & (1ull << id))
 			return vmcfg_fail(c->err, HVM_E_CPU, "VMCFG-031",
-			                  "%s: cpus lists physical CPU %u twice", c->who, id);
+					  "%s: cpus lists physical CPU %u twice", c->who, id);
 		v->pcpu[i] = id;
 		v->pcpu_mask |= 1ull << id;
 	}
@@ -280,10 +284,12 @@ static int parse_memory(struct cfg_ctx *c, int node, struct vmcfg *v)
 		for (j = 0; j < i; j++) {
 			if (cfg_overlaps(v->mem[i].ipa, v->mem[i].size, v->mem[j].ipa, v->mem[j].size))
 				return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-041",
-				                  "%s: memory region %u overlaps region %u (IPA)", c->who, i, j);
+						  "%s: memory region %u overlaps region %u (IPA)",
+						  c->who, i, j);
 			if (cfg_overlaps(v->mem[i].pa, v->mem[i].size, v->mem[j].pa, v->mem[j].size))
 				return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-041",
-				                  "%s: memory region %u overlaps region %u (PA)", c->who, i, j);
+						  "%s: memory region %u overlaps region %u (PA)",
+						  c->who, i, j);
 		}
 	}
 	return HVM_OK;
@@ -291,7 +297,7 @@ static int parse_memory(struct cfg_ctx *c, int node, struct vmcfg *v)
 
 /* VMCFG-054: a store range is the destination itself or clear of the VM's memory. */
 static int check_store(struct cfg_ctx *c, const struct vmcfg *v, const char *name, uint64_t store,
-                       uint64_t ipa, uint64_t size)
+		       uint64_t ipa, uint64_t size)
 {
 	int r = region_of(v, ipa, size);
 	uint64_t dest;
@@ -301,78 +307,97 @@ static int check_store(struct cfg_ctx *c, const struct vmcfg *v, const char *nam
 		return HVM_OK;
 	if (store >= VMCFG_PA_LIMIT || size > VMCFG_PA_LIMIT - store)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-054",
-		                  "%s: %s 0x%lx + size ends beyond the 48-bit physical space", c->who, name,
-		                  store);
+				  "%s: %s 0x%lx + size ends beyond the 48-bit physical space",
+				  c->who, name, store);
 	dest = v->mem[r].pa + (ipa - v->mem[r].ipa);
 	if (store == dest)
 		return HVM_OK;
 	for (i = 0; i < v->nmem; i++)
 		if (cfg_overlaps(store, size, v->mem[i].pa, v->mem[i].size))
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-054",
-			                  "%s: %s 0x%lx overlaps memory region %u but is not the load destination",
-			                  c->who, name, store, i);
+					  "%s: %s 0x%lx overlaps memory region %u but is not the load destination",
+					  c->who, name, store, i);
 	return HVM_OK;
 }
 
 /* VMCFG-050..054 */
 static int parse_boot(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
-	static const char *const allowed[] = {
-		"entry", "load-address", "image-size", "image-sha256", "image-store",
-		"initrd-address", "initrd-size", "initrd-sha256", "initrd-store",
-		"fdt-address", "bootargs", "phandle", NULL
-	};
+	static const char *const allowed[] = { "entry",
+					       "load-address",
+					       "image-size",
+					       "image-sha256",
+					       "image-store",
+					       "initrd-address",
+					       "initrd-size",
+					       "initrd-sha256",
+					       "initrd-store",
+					       "fdt-address",
+					       "bootargs",
+					       "phandle",
+					       NULL };
 	struct vmcfg_boot *b = &v->boot;
 	bool f1, f2, f3, found;
 	int rc, r;
 
 	rc = cfg_only_props(c, node, "boot", allowed);
-	if (!rc) rc = cfg_u64(c, node, "load-address", "VMCFG-050", true, &b->load_ipa, &found);
-	if (!rc) rc = cfg_u64(c, node, "image-size", "VMCFG-050", true, &b->image_size, &found);
-	if (!rc) rc = cfg_u64(c, node, "entry", "VMCFG-050", true, &b->entry, &found);
-	if (!rc) rc = cfg_sha256(c, node, "image-sha256", "VMCFG-050", true, b->image_sha256, &found);
-	if (!rc) rc = cfg_u64(c, node, "image-store", "VMCFG-054", false, &b->image_store, &found);
+	if (!rc)
+		rc = cfg_u64(c, node, "load-address", "VMCFG-050", true, &b->load_ipa, &found);
+	if (!rc)
+		rc = cfg_u64(c, node, "image-size", "VMCFG-050", true, &b->image_size, &found);
+	if (!rc)
+		rc = cfg_u64(c, node, "entry", "VMCFG-050", true, &b->entry, &found);
+	if (!rc)
+		rc = cfg_sha256(c, node, "image-sha256", "VMCFG-050", true, b->image_sha256, &found);
+	if (!rc)
+		rc = cfg_u64(c, node, "image-store", "VMCFG-054", false, &b->image_store, &found);
 	if (rc)
 		return rc;
 	if (b->image_size == 0)
-		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-050", "%s: boot image-size is 0", c->who);
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-050", "%s: boot image-size is 0",
+				  c->who);
 	r = region_of(v, b->load_ipa, b->image_size);
 	if (r < 0)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-050",
-		                  "%s: boot image at 0x%lx, %lu bytes, is not inside one memory region",
-		                  c->who, b->load_ipa, b->image_size);
+				  "%s: boot image at 0x%lx, %lu bytes, is not inside one memory region",
+				  c->who, b->load_ipa, b->image_size);
 	if (!cfg_inside(b->entry, 1, b->load_ipa, b->image_size))
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-050",
-		                  "%s: boot entry 0x%lx is outside the loaded image", c->who, b->entry);
+				  "%s: boot entry 0x%lx is outside the loaded image", c->who,
+				  b->entry);
 
 	/* VMCFG-051: an initrd is all three properties or none. */
 	rc = cfg_u64(c, node, "initrd-address", "VMCFG-051", false, &b->initrd_ipa, &f1);
-	if (!rc) rc = cfg_u64(c, node, "initrd-size", "VMCFG-051", false, &b->initrd_size, &f2);
-	if (!rc) rc = cfg_sha256(c, node, "initrd-sha256", "VMCFG-051", false, b->initrd_sha256, &f3);
-	if (!rc) rc = cfg_u64(c, node, "initrd-store", "VMCFG-054", false, &b->initrd_store, &found);
+	if (!rc)
+		rc = cfg_u64(c, node, "initrd-size", "VMCFG-051", false, &b->initrd_size, &f2);
+	if (!rc)
+		rc = cfg_sha256(c, node, "initrd-sha256", "VMCFG-051", false, b->initrd_sha256, &f3);
+	if (!rc)
+		rc = cfg_u64(c, node, "initrd-store", "VMCFG-054", false, &b->initrd_store, &found);
 	if (rc)
 		return rc;
 	b->has_initrd = f1 || f2 || f3;
 	if (b->has_initrd) {
 		if (!(f1 && f2 && f3))
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-051",
-			                  "%s: initrd needs initrd-address, initrd-size and initrd-sha256 together",
-			                  c->who);
+					  "%s: initrd needs initrd-address, initrd-size and initrd-sha256 together",
+					  c->who);
 		if (b->initrd_size == 0 || region_of(v, b->initrd_ipa, b->initrd_size) < 0)
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-051",
-			                  "%s: initrd at 0x%lx, %lu bytes, is not inside one memory region",
-			                  c->who, b->initrd_ipa, b->initrd_size);
+					  "%s: initrd at 0x%lx, %lu bytes, is not inside one memory region",
+					  c->who, b->initrd_ipa, b->initrd_size);
 		if (cfg_overlaps(b->initrd_ipa, b->initrd_size, b->load_ipa, b->image_size))
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-051",
-			                  "%s: initrd overlaps the boot image", c->who);
+					  "%s: initrd overlaps the boot image", c->who);
 	} else if (found) {
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-051",
-		                  "%s: initrd-store given without an initrd", c->who);
+				  "%s: initrd-store given without an initrd", c->who);
 	}
 
 	/* VMCFG-052 */
 	b->bootargs[0] = '\0';
-	rc = cfg_string(c, node, "bootargs", "VMCFG-052", false, b->bootargs, VMCFG_BOOTARGS_MAX, &found);
+	rc = cfg_string(c, node, "bootargs", "VMCFG-052", false, b->bootargs, VMCFG_BOOTARGS_MAX,
+			&found);
 	if (rc)
 		return rc;
 
@@ -384,48 +409,52 @@ static int parse_boot(struct cfg_ctx *c, int node, struct vmcfg *v)
 		b->fdt_ipa = v->mem[r].ipa + v->mem[r].size - VMCFG_FDT_SIZE;
 	if ((b->fdt_ipa & 7) || region_of(v, b->fdt_ipa, VMCFG_FDT_SIZE) < 0)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-053",
-		                  "%s: fdt-address 0x%lx is not 8-byte aligned with 64 KiB inside a memory region",
-		                  c->who, b->fdt_ipa);
+				  "%s: fdt-address 0x%lx is not 8-byte aligned with 64 KiB inside a memory region",
+				  c->who, b->fdt_ipa);
 	if (cfg_overlaps(b->fdt_ipa, VMCFG_FDT_SIZE, b->load_ipa, b->image_size) ||
 	    (b->has_initrd && cfg_overlaps(b->fdt_ipa, VMCFG_FDT_SIZE, b->initrd_ipa, b->initrd_size)))
 		return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-053",
-		                  "%s: the device tree at 0x%lx overlaps the image or initrd; set fdt-address",
-		                  c->who, b->fdt_ipa);
+				  "%s: the device tree at 0x%lx overlaps the image or initrd; set fdt-address",
+				  c->who, b->fdt_ipa);
 
 	rc = check_store(c, v, "image-store", b->image_store, b->load_ipa, b->image_size);
 	if (!rc && b->has_initrd)
-		rc = check_store(c, v, "initrd-store", b->initrd_store, b->initrd_ipa, b->initrd_size);
+		rc = check_store(c, v, "initrd-store", b->initrd_store, b->initrd_ipa,
+				 b->initrd_size);
 	return rc;
 }
 
 /* An IPA range of a device or channel must not collide with memory, devices or
  * channels already parsed (VMCFG-060, VMCFG-070). */
 static int check_ipa_free(struct cfg_ctx *c, const struct vmcfg *v, const char *what,
-                          const struct vmcfg_range *r)
+			  const struct vmcfg_range *r)
 {
 	uint32_t i, j;
 
 	for (i = 0; i < v->nmem; i++) {
 		if (cfg_overlaps(r->ipa, r->size, v->mem[i].ipa, v->mem[i].size))
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-063",
-			                  "%s: %s at IPA 0x%lx overlaps memory region %u", c->who, what, r->ipa, i);
+					  "%s: %s at IPA 0x%lx overlaps memory region %u", c->who,
+					  what, r->ipa, i);
 		if (cfg_overlaps(r->pa, r->size, v->mem[i].pa, v->mem[i].size))
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-063",
-			                  "%s: %s at PA 0x%lx overlaps memory region %u", c->who, what, r->pa, i);
+					  "%s: %s at PA 0x%lx overlaps memory region %u", c->who,
+					  what, r->pa, i);
 	}
 	for (i = 0; i < v->ndev; i++)
 		for (j = 0; j < v->dev[i].nreg; j++)
-			if (cfg_overlaps(r->ipa, r->size, v->dev[i].reg[j].ipa, v->dev[i].reg[j].size) ||
+			if (cfg_overlaps(r->ipa, r->size, v->dev[i].reg[j].ipa,
+					 v->dev[i].reg[j].size) ||
 			    cfg_overlaps(r->pa, r->size, v->dev[i].reg[j].pa, v->dev[i].reg[j].size))
 				return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-063",
-				                  "%s: %s at IPA 0x%lx overlaps device '%s'", c->who, what, r->ipa,
-				                  v->dev[i].name);
+						  "%s: %s at IPA 0x%lx overlaps device '%s'",
+						  c->who, what, r->ipa, v->dev[i].name);
 	for (i = 0; i < v->nchan; i++)
 		if (cfg_overlaps(r->ipa, r->size, v->chan[i].shm.ipa, v->chan[i].shm.size) ||
 		    cfg_overlaps(r->pa, r->size, v->chan[i].shm.pa, v->chan[i].shm.size))
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-063",
-			                  "%s: %s at IPA 0x%lx overlaps channel %u", c->who, what, r->ipa,
-			                  v->chan[i].id);
+					  "%s: %s at IPA 0x%lx overlaps channel %u", c->who, what,
+					  r->ipa, v->chan[i].id);
 	return HVM_OK;
 }
 
@@ -436,18 +465,18 @@ static int check_spi_free(struct cfg_ctx *c, const struct vmcfg *v, const char *
 
 	if (spi > VMCFG_MAX_SPI)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-064",
-		                  "%s: %s SPI %u is above %u", c->who, what, spi, VMCFG_MAX_SPI);
+				  "%s: %s SPI %u is above %u", c->who, what, spi, VMCFG_MAX_SPI);
 	for (i = 0; i < v->ndev; i++)
 		for (j = 0; j < v->dev[i].nspi; j++)
 			if (v->dev[i].spi[j] == spi)
 				return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-064",
-				                  "%s: %s SPI %u is already used by device '%s'", c->who, what,
-				                  spi, v->dev[i].name);
+						  "%s: %s SPI %u is already used by device '%s'",
+						  c->who, what, spi, v->dev[i].name);
 	for (i = 0; i < v->nchan; i++)
 		if (v->chan[i].doorbell_spi == spi)
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-064",
-			                  "%s: %s SPI %u is already the doorbell of channel %u", c->who,
-			                  what, spi, v->chan[i].id);
+					  "%s: %s SPI %u is already the doorbell of channel %u",
+					  c->who, what, spi, v->chan[i].id);
 	return HVM_OK;
 }
 
@@ -463,12 +492,13 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 
 	if (v->ndev >= VMCFG_MAX_DEVS)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-003",
-		                  "%s: more than %u pass-through devices", c->who, VMCFG_MAX_DEVS);
+				  "%s: more than %u pass-through devices", c->who, VMCFG_MAX_DEVS);
 	d = &v->dev[v->ndev];
 	memset(d, 0, sizeof(*d));
 	nm = fdt_get_name(c->fdt, node, &len);
 	if (!nm || len < 0)
-		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable device node name", c->who);
+		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable device node name",
+				  c->who);
 	memcpy(d->name, nm, (size_t)len < sizeof(d->name) - 1 ? (size_t)len : sizeof(d->name) - 1);
 	rc = cfg_only_props(c, node, d->name, allowed);
 	if (!rc)
@@ -490,8 +520,8 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 			return cfg_bad_len(c, "spis", len, "a multiple of 4");
 		if ((uint32_t)len / 4 > VMCFG_MAX_DEV_SPIS)
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-003",
-			                  "%s: device '%s' has more than %u spis", c->who, d->name,
-			                  VMCFG_MAX_DEV_SPIS);
+					  "%s: device '%s' has more than %u spis", c->who, d->name,
+					  VMCFG_MAX_DEV_SPIS);
 		for (i = 0; i < (uint32_t)len / 4; i++) {
 			uint32_t spi = cfg_be32(p + 4 * i);
 
@@ -499,7 +529,8 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 			for (uint32_t j = 0; j < d->nspi; j++)
 				if (d->spi[j] == spi)
 					return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-064",
-					                  "%s: device '%s' lists SPI %u twice", c->who, d->name, spi);
+							  "%s: device '%s' lists SPI %u twice",
+							  c->who, d->name, spi);
 			rc = check_spi_free(c, v, "device", spi);
 			if (rc)
 				return rc;
@@ -509,11 +540,12 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 	/* ranges of one device must not overlap each other */
 	for (i = 0; i < d->nreg; i++)
 		for (uint32_t j = 0; j < i; j++)
-			if (cfg_overlaps(d->reg[i].ipa, d->reg[i].size, d->reg[j].ipa, d->reg[j].size) ||
+			if (cfg_overlaps(d->reg[i].ipa, d->reg[i].size, d->reg[j].ipa,
+					 d->reg[j].size) ||
 			    cfg_overlaps(d->reg[i].pa, d->reg[i].size, d->reg[j].pa, d->reg[j].size))
 				return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-063",
-				                  "%s: device '%s' mmio range %u overlaps range %u", c->who,
-				                  d->name, i, j);
+						  "%s: device '%s' mmio range %u overlaps range %u",
+						  c->who, d->name, i, j);
 	v->ndev++;
 	return HVM_OK;
 }
@@ -521,9 +553,8 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 /* VMCFG-070 */
 static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
-	static const char *const allowed[] = {
-		"compatible", "peer", "channel-id", "shm", "rights", "doorbell-spi", "phandle", NULL
-	};
+	static const char *const allowed[] = { "compatible", "peer",         "channel-id", "shm",
+					       "rights",     "doorbell-spi", "phandle",    NULL };
 	static const char *const right_names[] = { "read", "write", "doorbell-send" };
 	struct vmcfg_channel *ch;
 	const uint8_t *p;
@@ -532,26 +563,28 @@ static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 	int len, rc, pos;
 
 	if (v->nchan >= VMCFG_MAX_CHANNELS)
-		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-003", "%s: more than %u channels",
-		                  c->who, VMCFG_MAX_CHANNELS);
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-003",
+				  "%s: more than %u channels", c->who, VMCFG_MAX_CHANNELS);
 	ch = &v->chan[v->nchan];
 	memset(ch, 0, sizeof(*ch));
 	rc = cfg_only_props(c, node, "channel", allowed);
-	if (!rc) rc = cfg_u32(c, node, "channel-id", "VMCFG-070", true, &ch->id, &found);
-	if (!rc) rc = cfg_string(c, node, "peer", "VMCFG-070", true, ch->peer, VMCFG_NAME_MAX, &found);
+	if (!rc)
+		rc = cfg_u32(c, node, "channel-id", "VMCFG-070", true, &ch->id, &found);
+	if (!rc)
+		rc = cfg_string(c, node, "peer", "VMCFG-070", true, ch->peer, VMCFG_NAME_MAX, &found);
 	if (rc)
 		return rc;
 	if (ch->id > VMCFG_MAX_CHANNEL_ID)
-		return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-070",
-		                  "%s: channel-id %u is above %u", c->who, ch->id, VMCFG_MAX_CHANNEL_ID);
+		return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-070", "%s: channel-id %u is above %u",
+				  c->who, ch->id, VMCFG_MAX_CHANNEL_ID);
 	for (i = 0; i < v->nchan; i++)
 		if (v->chan[i].id == ch->id)
 			return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-070",
-			                  "%s: channel-id %u is used twice", c->who, ch->id);
+					  "%s: channel-id %u is used twice", c->who, ch->id);
 	if (!name_ok(ch->peer) || strcmp(ch->peer, v->name) == 0)
 		return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-070",
-		                  "%s: channel %u peer '%s' is not another VM's name", c->who, ch->id,
-		                  ch->peer);
+				  "%s: channel %u peer '%s' is not another VM's name", c->who,
+				  ch->id, ch->peer);
 	rc = cfg_ranges(c, node, "shm", "VMCFG-070", &ch->shm, 1, &n);
 	if (!rc)
 		rc = check_range(c, "channel shm", ch->id, &ch->shm, "VMCFG-070");
@@ -568,7 +601,7 @@ static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 		return cfg_missing(c, "rights", "VMCFG-070");
 	if (len < 2 || p[len - 1] != '\0')
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-002",
-		                  "%s: channel %u rights is not a list of strings", c->who, ch->id);
+				  "%s: channel %u rights is not a list of strings", c->who, ch->id);
 	for (pos = 0; pos < len;) {
 		const char *w = (const char *)p + pos;
 		size_t wl = strnlen(w, (size_t)(len - pos));
@@ -579,12 +612,13 @@ static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 				known = true;
 				if (ch->rights & (1u << i))
 					return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-070",
-					                  "%s: channel %u lists right '%s' twice", c->who, ch->id, w);
+							  "%s: channel %u lists right '%s' twice",
+							  c->who, ch->id, w);
 				ch->rights |= 1u << i;
 			}
 		if (!known)
 			return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-070",
-			                  "%s: channel %u has unknown right '%s'", c->who, ch->id, w);
+					  "%s: channel %u has unknown right '%s'", c->who, ch->id, w);
 		pos += (int)wl + 1;
 	}
 
@@ -606,11 +640,13 @@ static int parse_children(struct cfg_ctx *c, int node, struct vmcfg *v)
 	static const char *const vuart_allowed[] = { "compatible", "phandle", NULL };
 	int sub, rc, len, nboot = 0;
 
-	fdt_for_each_subnode(sub, c->fdt, node) {
+	fdt_for_each_subnode(sub, c->fdt, node)
+	{
 		const char *nm = fdt_get_name(c->fdt, sub, &len);
 
 		if (!nm)
-			return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable child node", c->who);
+			return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001",
+					  "%s: unreadable child node", c->who);
 		if (strcmp(nm, "boot") == 0) {
 			nboot++;
 			continue; /* parsed last: it needs the memory regions */
@@ -622,27 +658,27 @@ static int parse_children(struct cfg_ctx *c, int node, struct vmcfg *v)
 		} else if (fdt_node_check_compatible(c->fdt, sub, VMCFG_COMPAT_VUART) == 0) {
 			if (v->vuart)
 				return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-061",
-				                  "%s: more than one vuart node", c->who);
+						  "%s: more than one vuart node", c->who);
 			v->vuart = true;
 			rc = cfg_only_props(c, sub, "vuart", vuart_allowed);
 		} else if (fdt_node_check_compatible(c->fdt, sub, VMCFG_COMPAT_VIRTIO) == 0) {
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-062",
-			                  "%s: node '%s': virtio-mmio is reserved, not supported by v1",
-			                  c->who, nm);
+					  "%s: node '%s': virtio-mmio is reserved, not supported by v1",
+					  c->who, nm);
 		} else {
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-013",
-			                  "%s: node '%s' is neither boot nor a known device or channel",
-			                  c->who, nm);
+					  "%s: node '%s' is neither boot nor a known device or channel",
+					  c->who, nm);
 		}
 		if (rc)
 			return rc;
 	}
 	if (sub != -FDT_ERR_NOTFOUND)
 		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: child nodes unreadable: %s",
-		                  c->who, fdt_strerror(sub));
+				  c->who, fdt_strerror(sub));
 	if (nboot != 1)
-		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-050",
-		                  "%s: %s 'boot' node", c->who, nboot ? "more than one" : "missing required");
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-050", "%s: %s 'boot' node",
+				  c->who, nboot ? "more than one" : "missing required");
 	sub = fdt_subnode_offset(c->fdt, node, "boot");
 	if (sub < 0)
 		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: boot node unreadable", c->who);
@@ -665,29 +701,32 @@ static int check_mgmt_window(struct cfg_ctx *c, const struct vmcfg *v)
 	for (i = 0; i < v->nmem; i++)
 		if (ipa_hits_mgmt(&v->mem[i]))
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
-			                  "%s: memory region %u overlaps the management window at IPA 0x%lx",
-			                  c->who, i, (unsigned long)VMCFG_MGMT_IPA);
+					  "%s: memory region %u overlaps the management window at IPA 0x%lx",
+					  c->who, i, (unsigned long)VMCFG_MGMT_IPA);
 	for (i = 0; i < v->ndev; i++)
 		for (j = 0; j < v->dev[i].nreg; j++)
 			if (ipa_hits_mgmt(&v->dev[i].reg[j]))
 				return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
-				                  "%s: device '%s' overlaps the management window at IPA 0x%lx",
-				                  c->who, v->dev[i].name, (unsigned long)VMCFG_MGMT_IPA);
+						  "%s: device '%s' overlaps the management window at IPA 0x%lx",
+						  c->who, v->dev[i].name,
+						  (unsigned long)VMCFG_MGMT_IPA);
 	for (i = 0; i < v->nchan; i++)
 		if (ipa_hits_mgmt(&v->chan[i].shm))
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
-			                  "%s: channel %u overlaps the management window at IPA 0x%lx",
-			                  c->who, v->chan[i].id, (unsigned long)VMCFG_MGMT_IPA);
+					  "%s: channel %u overlaps the management window at IPA 0x%lx",
+					  c->who, v->chan[i].id, (unsigned long)VMCFG_MGMT_IPA);
 	return HVM_OK;
 }
 
 int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_err *err)
 {
 	static const char *const allowed[] = {
-		"compatible", "vm-name", "uuid", "vcpus", "cpus", "memory", "criticality",
-		"fault-policy", "watchdog-timeout-ms", "restart-budget", "boot-order", "autostart",
-		"management",
-		"#address-cells", "#size-cells", "phandle", "model", NULL
+		"compatible",     "vm-name",        "uuid",
+		"vcpus",          "cpus",           "memory",
+		"criticality",    "fault-policy",   "watchdog-timeout-ms",
+		"restart-budget", "boot-order",     "autostart",
+		"management",     "#address-cells", "#size-cells",
+		"phandle",        "model",          NULL
 	};
 	struct vmcfg_err local;
 	struct cfg_ctx c;
@@ -698,24 +737,32 @@ int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_
 		err = &local;
 	vmcfg_err_clear(err);
 	if (!fdt || !out)
-		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-001", "vmcfg_parse_node: no blob or no output");
+		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-001",
+				  "vmcfg_parse_node: no blob or no output");
 	memset(out, 0, sizeof(*out));
 	c.fdt = fdt;
 	c.err = err;
 	nm = fdt_get_name(fdt, node, &len);
 	if (!nm)
-		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-001", "node offset %d is not a node", node);
+		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-001", "node offset %d is not a node",
+				  node);
 	cfg_set_who(&c, "vm node", node == 0 ? "/" : nm);
 	if (fdt_node_check_compatible(fdt, node, VMCFG_COMPAT_VM) != 0)
 		return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-010",
-		                  "%s: compatible is not \"" VMCFG_COMPAT_VM "\"", c.who);
+				  "%s: compatible is not \"" VMCFG_COMPAT_VM "\"", c.who);
 	rc = parse_identity(&c, node, out);
-	if (!rc) rc = cfg_only_props(&c, node, "the vm node", allowed);
-	if (!rc) rc = parse_policy(&c, node, out);
-	if (!rc) rc = parse_cpus(&c, node, out);
-	if (!rc) rc = parse_memory(&c, node, out);
-	if (!rc) rc = parse_children(&c, node, out);
-	if (!rc) rc = check_mgmt_window(&c, out);
+	if (!rc)
+		rc = cfg_only_props(&c, node, "the vm node", allowed);
+	if (!rc)
+		rc = parse_policy(&c, node, out);
+	if (!rc)
+		rc = parse_cpus(&c, node, out);
+	if (!rc)
+		rc = parse_memory(&c, node, out);
+	if (!rc)
+		rc = parse_children(&c, node, out);
+	if (!rc)
+		rc = check_mgmt_window(&c, out);
 	return rc;
 }
 
@@ -728,6 +775,7 @@ int vmcfg_parse(const void *fdt, size_t len, int node, struct vmcfg *out, struct
 	if (!out)
 		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-001", "vmcfg_parse: no output");
 	if (node < 0 || (size_t)node >= fdt_size_dt_struct(fdt))
-		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-001", "node offset %d is not in the blob", node);
+		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-001",
+				  "node offset %d is not in the blob", node);
 	return vmcfg_parse_node(fdt, node, out, err);
 }

@@ -22,7 +22,7 @@ static bool zero_uuid(const uint8_t u[16])
 
 /* The end of a channel in `peer` that matches channel `ch` of VM `self`. */
 static const struct vmcfg_channel *twin(const struct vmcfg *self, const struct vmcfg_channel *ch,
-                                        const struct vmcfg *peer)
+					const struct vmcfg *peer)
 {
 	uint32_t i;
 
@@ -37,39 +37,43 @@ static const struct vmcfg_channel *twin(const struct vmcfg *self, const struct v
 
 /* VMCFG-086: both ends of a channel agree. */
 static int check_ends(const struct vmcfg *v, const struct vmcfg_channel *ch,
-                      const struct vmcfg *peer, struct vmcfg_err *err)
+		      const struct vmcfg *peer, struct vmcfg_err *err)
 {
 	const struct vmcfg_channel *o = twin(v, ch, peer);
 
 	if (!o)
 		return vmcfg_fail(err, HVM_E_CHANNEL, "VMCFG-086",
-		                  "vm '%s': channel %u: vm '%s' has no channel back with shm PA 0x%lx",
-		                  v->name, ch->id, peer->name, ch->shm.pa);
+				  "vm '%s': channel %u: vm '%s' has no channel back with shm PA 0x%lx",
+				  v->name, ch->id, peer->name, ch->shm.pa);
 	if (o->shm.size != ch->shm.size)
 		return vmcfg_fail(err, HVM_E_CHANNEL, "VMCFG-086",
-		                  "vm '%s': channel %u: shm size 0x%lx differs from vm '%s' (0x%lx)", v->name,
-		                  ch->id, ch->shm.size, peer->name, o->shm.size);
+				  "vm '%s': channel %u: shm size 0x%lx differs from vm '%s' (0x%lx)",
+				  v->name, ch->id, ch->shm.size, peer->name, o->shm.size);
 	if ((ch->rights & VMCFG_R_DOORBELL_SEND) && o->doorbell_spi == VMCFG_NO_SPI)
 		return vmcfg_fail(err, HVM_E_CHANNEL, "VMCFG-086",
-		                  "vm '%s': channel %u may ring the doorbell but vm '%s' gives no doorbell-spi",
-		                  v->name, ch->id, peer->name);
+				  "vm '%s': channel %u may ring the doorbell but vm '%s' gives no doorbell-spi",
+				  v->name, ch->id, peer->name);
 	if ((o->rights & VMCFG_R_DOORBELL_SEND) && ch->doorbell_spi == VMCFG_NO_SPI)
 		return vmcfg_fail(err, HVM_E_CHANNEL, "VMCFG-086",
-		                  "vm '%s': channel %u gives no doorbell-spi but vm '%s' may ring it",
-		                  v->name, ch->id, peer->name);
+				  "vm '%s': channel %u gives no doorbell-spi but vm '%s' may ring it",
+				  v->name, ch->id, peer->name);
 	return HVM_OK;
 }
 
 /* Physical memory the VM holds: regions, channel windows and device ranges,
  * walked as one list so every pair of kinds gets the same overlap rule. */
-enum pa_kind { PA_MEM, PA_SHM, PA_DEV };
+enum pa_kind {
+	PA_MEM,
+	PA_SHM,
+	PA_DEV
+};
 
 struct pa_item {
 	enum pa_kind kind;
-	uint32_t     index; /* region, channel id or device index */
-	uint32_t     sub;   /* device range                       */
-	uint64_t     base;
-	uint64_t     size;
+	uint32_t index; /* region, channel id or device index */
+	uint32_t sub;   /* device range                       */
+	uint64_t base;
+	uint64_t size;
 };
 
 static bool pa_at(const struct vmcfg *v, uint32_t k, struct pa_item *it)
@@ -82,13 +86,15 @@ static bool pa_at(const struct vmcfg *v, uint32_t k, struct pa_item *it)
 	}
 	k -= v->nmem;
 	if (k < v->nchan) {
-		*it = (struct pa_item){ PA_SHM, v->chan[k].id, k, v->chan[k].shm.pa, v->chan[k].shm.size };
+		*it = (struct pa_item){ PA_SHM, v->chan[k].id, k, v->chan[k].shm.pa,
+					v->chan[k].shm.size };
 		return true;
 	}
 	k -= v->nchan;
 	for (i = 0; i < v->ndev; i++) {
 		if (k < v->dev[i].nreg) {
-			*it = (struct pa_item){ PA_DEV, i, k, v->dev[i].reg[k].pa, v->dev[i].reg[k].size };
+			*it = (struct pa_item){ PA_DEV, i, k, v->dev[i].reg[k].pa,
+						v->dev[i].reg[k].size };
 			return true;
 		}
 		k -= v->dev[i].nreg;
@@ -103,7 +109,7 @@ static const char *pa_what(enum pa_kind k)
 
 /* VMCFG-081, VMCFG-082 */
 static int check_memory(const struct vmcfg *v, const struct vmcfg *existing, size_t n,
-                        const struct vmcfg_platform *plat, struct vmcfg_err *err)
+			const struct vmcfg_platform *plat, struct vmcfg_err *err)
 {
 	struct pa_item a, b;
 	uint32_t k, m, r;
@@ -118,15 +124,16 @@ static int check_memory(const struct vmcfg *v, const struct vmcfg *existing, siz
 					in_ram = true;
 			if (!in_ram)
 				return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-081",
-				                  "vm '%s': %s %u at PA 0x%lx is not inside platform RAM", v->name,
-				                  pa_what(a.kind), a.index, a.base);
+						  "vm '%s': %s %u at PA 0x%lx is not inside platform RAM",
+						  v->name, pa_what(a.kind), a.index, a.base);
 		}
 		for (r = 0; plat && r < plat->nreserved && r < VMCFG_PLAT_MAX_RANGES; r++)
-			if (cfg_overlaps(a.base, a.size, plat->reserved[r].base, plat->reserved[r].size))
+			if (cfg_overlaps(a.base, a.size, plat->reserved[r].base,
+					 plat->reserved[r].size))
 				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-081",
-				                  "vm '%s': %s %u at PA 0x%lx overlaps the hypervisor's reserved range 0x%lx",
-				                  v->name, pa_what(a.kind), a.index, a.base,
-				                  plat->reserved[r].base);
+						  "vm '%s': %s %u at PA 0x%lx overlaps the hypervisor's reserved range 0x%lx",
+						  v->name, pa_what(a.kind), a.index, a.base,
+						  plat->reserved[r].base);
 		for (e = 0; e < n; e++) {
 			const struct vmcfg *o = &existing[e];
 
@@ -140,9 +147,9 @@ static int check_memory(const struct vmcfg *v, const struct vmcfg *existing, siz
 				    a.size == b.size)
 					continue;
 				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-082",
-				                  "vm '%s': %s %u at PA 0x%lx overlaps %s %u of vm '%s'", v->name,
-				                  pa_what(a.kind), a.index, a.base, pa_what(b.kind), b.index,
-				                  o->name);
+						  "vm '%s': %s %u at PA 0x%lx overlaps %s %u of vm '%s'",
+						  v->name, pa_what(a.kind), a.index, a.base,
+						  pa_what(b.kind), b.index, o->name);
 			}
 		}
 	}
@@ -151,7 +158,7 @@ static int check_memory(const struct vmcfg *v, const struct vmcfg *existing, siz
 
 /* VMCFG-083, VMCFG-084 */
 static int check_cpus(const struct vmcfg *v, const struct vmcfg *existing, size_t n,
-                      const struct vmcfg_platform *plat, struct vmcfg_err *err)
+		      const struct vmcfg_platform *plat, struct vmcfg_err *err)
 {
 	uint32_t i;
 	size_t e;
@@ -159,12 +166,12 @@ static int check_cpus(const struct vmcfg *v, const struct vmcfg *existing, size_
 	for (i = 0; plat && i < v->vcpus; i++) {
 		if (v->pcpu[i] >= plat->pcpu_count)
 			return vmcfg_fail(err, HVM_E_CPU, "VMCFG-083",
-			                  "vm '%s': cpus[%u] = %u, the platform has %u physical CPUs", v->name,
-			                  i, v->pcpu[i], plat->pcpu_count);
+					  "vm '%s': cpus[%u] = %u, the platform has %u physical CPUs",
+					  v->name, i, v->pcpu[i], plat->pcpu_count);
 		if (plat->reserved_cpu_mask & (1ull << v->pcpu[i]))
 			return vmcfg_fail(err, HVM_E_CPU, "VMCFG-083",
-			                  "vm '%s': physical CPU %u is reserved by the platform", v->name,
-			                  v->pcpu[i]);
+					  "vm '%s': physical CPU %u is reserved by the platform",
+					  v->name, v->pcpu[i]);
 	}
 	for (e = 0; e < n; e++) {
 		const struct vmcfg *o = &existing[e];
@@ -175,17 +182,17 @@ static int check_cpus(const struct vmcfg *v, const struct vmcfg *existing, size_
 		for (i = 0; !(shared & (1ull << i)); i++)
 			;
 		return vmcfg_fail(err, HVM_E_CPU, "VMCFG-084",
-		                  "vm '%s': physical CPU %u is shared with vm '%s' but the %s VM needs it alone",
-		                  v->name, i, o->name,
-		                  vmcfg_criticality_name(v->criticality != VMCFG_QM ? v->criticality
-		                                                                   : o->criticality));
+				  "vm '%s': physical CPU %u is shared with vm '%s' but the %s VM needs it alone",
+				  v->name, i, o->name,
+				  vmcfg_criticality_name(v->criticality != VMCFG_QM ? v->criticality
+										    : o->criticality));
 	}
 	return HVM_OK;
 }
 
 /* VMCFG-085: a physical SPI goes to one VM. */
 static int check_spis(const struct vmcfg *v, const struct vmcfg *existing, size_t n,
-                      const struct vmcfg_platform *plat, struct vmcfg_err *err)
+		      const struct vmcfg_platform *plat, struct vmcfg_err *err)
 {
 	uint32_t d, s, od, os;
 	size_t e;
@@ -196,22 +203,24 @@ static int check_spis(const struct vmcfg *v, const struct vmcfg *existing, size_
 
 			if (plat && plat->spi_count && spi >= plat->spi_count)
 				return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-085",
-				                  "vm '%s': device '%s' SPI %u, the platform has %u SPIs",
-				                  v->name, v->dev[d].name, spi, plat->spi_count);
+						  "vm '%s': device '%s' SPI %u, the platform has %u SPIs",
+						  v->name, v->dev[d].name, spi, plat->spi_count);
 			for (e = 0; e < n; e++)
 				for (od = 0; od < existing[e].ndev; od++)
 					for (os = 0; os < existing[e].dev[od].nspi; os++)
 						if (existing[e].dev[od].spi[os] == spi)
-							return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-085",
-							                  "vm '%s': device '%s' SPI %u is already given to vm '%s'",
-							                  v->name, v->dev[d].name, spi, existing[e].name);
+							return vmcfg_fail(err, HVM_E_BAD_CONFIG,
+									  "VMCFG-085",
+									  "vm '%s': device '%s' SPI %u is already given to vm '%s'",
+									  v->name, v->dev[d].name,
+									  spi, existing[e].name);
 		}
 	return HVM_OK;
 }
 
 /* The start of both entry points below: err cleared, the arguments there. */
 static int check_args(const struct vmcfg *cfg, const struct vmcfg *others, size_t n,
-                      const char *rule, const char *fn, struct vmcfg_err *err)
+		      const char *rule, const char *fn, struct vmcfg_err *err)
 {
 	vmcfg_err_clear(err);
 	if (!cfg || (n && !others))
@@ -220,7 +229,7 @@ static int check_args(const struct vmcfg *cfg, const struct vmcfg *others, size_
 }
 
 int vmcfg_check_against(const struct vmcfg *cfg, const struct vmcfg *existing, size_t n,
-                        const struct vmcfg_platform *plat, struct vmcfg_err *err)
+			const struct vmcfg_platform *plat, struct vmcfg_err *err)
 {
 	size_t e;
 	uint32_t i;
@@ -232,18 +241,19 @@ int vmcfg_check_against(const struct vmcfg *cfg, const struct vmcfg *existing, s
 	/* VMCFG-080 */
 	for (e = 0; e < n; e++) {
 		if (strcmp(existing[e].name, cfg->name) == 0)
-			return vmcfg_fail(err, HVM_E_EXISTS, "VMCFG-080", "vm '%s': the name is already defined",
-			                  cfg->name);
+			return vmcfg_fail(err, HVM_E_EXISTS, "VMCFG-080",
+					  "vm '%s': the name is already defined", cfg->name);
 		if (!zero_uuid(cfg->uuid) && memcmp(existing[e].uuid, cfg->uuid, 16) == 0)
 			return vmcfg_fail(err, HVM_E_EXISTS, "VMCFG-080",
-			                  "vm '%s': uuid is already used by vm '%s'", cfg->name, existing[e].name);
+					  "vm '%s': uuid is already used by vm '%s'", cfg->name,
+					  existing[e].name);
 	}
 	/* VMCFG-088: one management VM */
 	for (e = 0; cfg->management && e < n; e++)
 		if (existing[e].management)
 			return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-088",
-			                  "vm '%s': vm '%s' is already the management VM (only one may be)",
-			                  cfg->name, existing[e].name);
+					  "vm '%s': vm '%s' is already the management VM (only one may be)",
+					  cfg->name, existing[e].name);
 	/* VMCFG-086: where the peer is defined, both ends agree (a missing peer is
 	 * allowed here, VMCFG-087). */
 	for (i = 0; i < cfg->nchan; i++)
@@ -264,13 +274,15 @@ int vmcfg_check_against(const struct vmcfg *cfg, const struct vmcfg *existing, s
 	/* channels first: a mismatched channel window would otherwise be
 	 * reported as a plain overlap */
 	rc = check_memory(cfg, existing, n, plat, err);
-	if (!rc) rc = check_cpus(cfg, existing, n, plat, err);
-	if (!rc) rc = check_spis(cfg, existing, n, plat, err);
+	if (!rc)
+		rc = check_cpus(cfg, existing, n, plat, err);
+	if (!rc)
+		rc = check_spis(cfg, existing, n, plat, err);
 	return rc;
 }
 
 int vmcfg_check_channels(const struct vmcfg *cfg, const struct vmcfg *all, size_t n,
-                         struct vmcfg_err *err)
+			 struct vmcfg_err *err)
 {
 	uint32_t i;
 	size_t e;
@@ -287,8 +299,8 @@ int vmcfg_check_channels(const struct vmcfg *cfg, const struct vmcfg *all, size_
 				peer = &all[e];
 		if (!peer)
 			return vmcfg_fail(err, HVM_E_CHANNEL, "VMCFG-087",
-			                  "vm '%s': channel %u names unknown vm '%s'", cfg->name,
-			                  cfg->chan[i].id, cfg->chan[i].peer);
+					  "vm '%s': channel %u names unknown vm '%s'", cfg->name,
+					  cfg->chan[i].id, cfg->chan[i].peer);
 		rc = check_ends(cfg, &cfg->chan[i], peer, err);
 		if (rc)
 			return rc;
@@ -297,8 +309,8 @@ int vmcfg_check_channels(const struct vmcfg *cfg, const struct vmcfg *all, size_
 }
 
 /* VMCFG-011: the VM nodes of a system blob, or the root of a single-VM blob. */
-int vmcfg_parse_system(const void *fdt, size_t len, struct vmcfg *out, size_t max,
-                       size_t *count, const struct vmcfg_platform *plat, struct vmcfg_err *err)
+int vmcfg_parse_system(const void *fdt, size_t len, struct vmcfg *out, size_t max, size_t *count,
+		       const struct vmcfg_platform *plat, struct vmcfg_err *err)
 {
 	struct vmcfg_err local;
 	size_t n = 0, i;
@@ -322,29 +334,31 @@ int vmcfg_parse_system(const void *fdt, size_t len, struct vmcfg *out, size_t ma
 	} else {
 		if (fdt_node_check_compatible(fdt, 0, VMCFG_COMPAT_SYSTEM) != 0)
 			return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-010",
-			                  "root node: compatible is neither \"" VMCFG_COMPAT_SYSTEM
-			                  "\" nor \"" VMCFG_COMPAT_VM "\"");
+					  "root node: compatible is neither \"" VMCFG_COMPAT_SYSTEM
+					  "\" nor \"" VMCFG_COMPAT_VM "\"");
 		vms = fdt_subnode_offset(fdt, 0, "vms");
 		if (vms < 0)
 			return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-011",
-			                  "system configuration: missing the /vms node");
+					  "system configuration: missing the /vms node");
 		rc = HVM_OK;
-		fdt_for_each_subnode(sub, fdt, vms) {
+		fdt_for_each_subnode(sub, fdt, vms)
+		{
 			if (n >= max || n >= VMCFG_MAX_VMS)
 				return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-011",
-				                  "system configuration: more than %u VMs",
-				                  (unsigned)(max < VMCFG_MAX_VMS ? max : VMCFG_MAX_VMS));
+						  "system configuration: more than %u VMs",
+						  (unsigned)(max < VMCFG_MAX_VMS ? max
+										 : VMCFG_MAX_VMS));
 			rc = vmcfg_parse_node(fdt, sub, &out[n], err);
 			if (rc)
 				break;
 			n++;
 		}
 		if (!rc && sub != -FDT_ERR_NOTFOUND)
-			return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001", "/vms: child nodes unreadable: %s",
-			                  fdt_strerror(sub));
+			return vmcfg_fail(err, HVM_E_FDT, "VMCFG-001",
+					  "/vms: child nodes unreadable: %s", fdt_strerror(sub));
 		if (!rc && n == 0)
 			return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-011",
-			                  "system configuration: /vms holds no VM");
+					  "system configuration: /vms holds no VM");
 	}
 	if (rc)
 		return rc;

@@ -76,29 +76,33 @@ static int store_free(uint64_t pa, uint64_t size, uint64_t also_pa, uint64_t als
  * it stays for every boot: `store` when the configuration names one, else the
  * lowest free 2 MiB aligned range. */
 static enum hvm_status store_slot(const char *vm, const char *what, uint64_t store, uint64_t size,
-				  uint64_t also_pa, uint64_t also_size, uint64_t *pa_out, uint64_t *max_out,
-				  char *msg, unsigned len)
+				  uint64_t also_pa, uint64_t also_size, uint64_t *pa_out,
+				  uint64_t *max_out, char *msg, unsigned len)
 {
 	uint64_t need = (size + MIB2 - 1) & ~(MIB2 - 1);
 	if (store) {
 		if (store < HV_STORE_BASE || store > HV_STORE_BASE + HV_STORE_SIZE ||
 		    need > HV_STORE_BASE + HV_STORE_SIZE - store) {
-			hv_snprintf(msg, len, "'%s': %s store 0x%lx is not inside the image store (MGMT-047)",
+			hv_snprintf(msg, len,
+				    "'%s': %s store 0x%lx is not inside the image store (MGMT-047)",
 				    vm, what, (unsigned long)store);
 			return HVM_E_BAD_CONFIG;
 		}
 		if (!store_free(store, need, also_pa, also_size)) {
-			hv_snprintf(msg, len, "'%s': %s store 0x%lx overlaps another image (MGMT-047)", vm,
+			hv_snprintf(msg, len,
+				    "'%s': %s store 0x%lx overlaps another image (MGMT-047)", vm,
 				    what, (unsigned long)store);
 			return HVM_E_OVERLAP;
 		}
 		*pa_out = store;
 	} else {
 		uint64_t pa = HV_STORE_BASE;
-		while (pa + need <= HV_STORE_BASE + HV_STORE_SIZE && !store_free(pa, need, also_pa, also_size))
+		while (pa + need <= HV_STORE_BASE + HV_STORE_SIZE &&
+		       !store_free(pa, need, also_pa, also_size))
 			pa += MIB2;
 		if (pa + need > HV_STORE_BASE + HV_STORE_SIZE) {
-			hv_snprintf(msg, len, "'%s': no room for a %s of 0x%lx bytes in the image store", vm,
+			hv_snprintf(msg, len,
+				    "'%s': no room for a %s of 0x%lx bytes in the image store", vm,
 				    what, (unsigned long)need);
 			return HVM_E_NO_SPACE;
 		}
@@ -118,7 +122,8 @@ static enum hvm_status refuse(const struct vmcfg_err *e, char *msg, unsigned len
 static enum hvm_status check_supported(const struct vmcfg *v, char *msg, unsigned len)
 {
 	if (v->nmem != 1) {
-		hv_snprintf(msg, len, "MGMT-047: '%s': hv-core maps exactly one memory region per VM", v->name);
+		hv_snprintf(msg, len,
+			    "MGMT-047: '%s': hv-core maps exactly one memory region per VM", v->name);
 		return HVM_E_BAD_CONFIG;
 	}
 	uint32_t spis = 0;
@@ -129,12 +134,15 @@ static enum hvm_status check_supported(const struct vmcfg *v, char *msg, unsigne
 		return HVM_E_BAD_CONFIG;
 	}
 	if (v->vcpus > HV_MAX_VCPUS) {
-		hv_snprintf(msg, len, "MGMT-047: '%s': at most %u vCPUs per VM", v->name, HV_MAX_VCPUS);
+		hv_snprintf(msg, len, "MGMT-047: '%s': at most %u vCPUs per VM", v->name,
+			    HV_MAX_VCPUS);
 		return HVM_E_CPU;
 	}
 	for (uint32_t i = 1; i < v->vcpus; i++)
 		if (v->pcpu[i] < v->pcpu[i - 1]) {
-			hv_snprintf(msg, len, "MGMT-047: '%s': cpus must be listed in ascending order", v->name);
+			hv_snprintf(msg, len,
+				    "MGMT-047: '%s': cpus must be listed in ascending order",
+				    v->name);
 			return HVM_E_CPU;
 		}
 	if (v->boot.entry == 0) {
@@ -186,7 +194,8 @@ enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg,
 		return st;
 	if (v->boot.has_initrd) {
 		if ((st = store_slot(v->name, "initrd", v->boot.initrd_store, v->boot.initrd_size,
-				     c.image_pa, c.image_max, &c.initrd_pa, &c.initrd_max, msg, len)) != HVM_OK)
+				     c.image_pa, c.image_max, &c.initrd_pa, &c.initrd_max, msg,
+				     len)) != HVM_OK)
 			return st;
 		c.initrd_size = v->boot.initrd_size;
 		c.initrd_ipa = v->boot.initrd_ipa;

@@ -15,7 +15,8 @@ void vmdef_platform(struct vmcfg_platform *p);
  * the clause broken on refusal; nothing changes then. */
 enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id, char *msg, unsigned len);
 /* The same from an untrusted single-VM blob (VMCFG-010). */
-enum hvm_status vmdef_define_blob(const void *blob, size_t blen, uint32_t *id, char *msg, unsigned len);
+enum hvm_status vmdef_define_blob(const void *blob, size_t blen, uint32_t *id, char *msg,
+				  unsigned len);
 /* VMCFG-087 at START: every channel of id finds its peer among defined VMs. */
 enum hvm_status vmdef_check_peers(uint32_t id, char *msg, unsigned len);
 /* The description a VM was defined from: vm_vmcfg() (vm.h). */

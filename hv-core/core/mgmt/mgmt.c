@@ -26,9 +26,15 @@
  * the VMs: lifecycle code was written for one caller at a time. */
 static spinlock_t cmd_lock;
 
-void mgmt_cmd_lock(void) { spin_lock(&cmd_lock); }
+void mgmt_cmd_lock(void)
+{
+	spin_lock(&cmd_lock);
+}
 
-void mgmt_cmd_unlock(void) { spin_unlock(&cmd_lock); }
+void mgmt_cmd_unlock(void)
+{
+	spin_unlock(&cmd_lock);
+}
 
 void mgmt_init(uint64_t base, uint32_t pcpu_count, uint64_t staging_base, uint64_t staging_size)
 {

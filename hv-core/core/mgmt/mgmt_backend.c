@@ -33,14 +33,23 @@ uint64_t mgmt_be_defined_mask(void)
 	return m;
 }
 
-uint32_t mgmt_be_vm_count(void) { return vm_count(); }
-uint64_t mgmt_be_uptime_ns(void) { return timer_uptime_ns(); }
+uint32_t mgmt_be_vm_count(void)
+{
+	return vm_count();
+}
+uint64_t mgmt_be_uptime_ns(void)
+{
+	return timer_uptime_ns();
+}
 void mgmt_be_heap_pages(uint64_t *free_pages, uint64_t *total_pages)
 {
 	*free_pages = heap_free_pages();
 	*total_pages = heap_total_pages();
 }
-uint64_t mgmt_be_staging_size(void) { return mgmt_staging_size(); }
+uint64_t mgmt_be_staging_size(void)
+{
+	return mgmt_staging_size();
+}
 
 void mgmt_be_selftest(uint64_t *failed, uint64_t *run)
 {
@@ -101,7 +110,8 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 	const uint8_t *src = (const uint8_t *)(uintptr_t)(mgmt_staging_base() + off);
 	int has_sha = c->has_sha256;
 	const uint8_t *want = c->image_sha256;
-	uint64_t size = has_sha ? c->image_size : c->image_max, max = c->image_max, slot = c->image_pa;
+	uint64_t size = has_sha ? c->image_size : c->image_max, max = c->image_max,
+		 slot = c->image_pa;
 	if (index == 1) {
 		if (!vc || !vc->boot.has_initrd) {
 			hv_snprintf(msg, mlen, "'%s' has no initrd in its configuration", c->name);
@@ -122,7 +132,8 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 		uint8_t d[32];
 		sha256(src, len, d);
 		if (memcmp(d, want, 32) != 0) {
-			hv_snprintf(msg, mlen, "'%s': staged %s SHA-256 differs from its configuration",
+			hv_snprintf(msg, mlen,
+				    "'%s': staged %s SHA-256 differs from its configuration",
 				    c->name, index ? "initrd" : "image");
 			return HVM_E_HASH;
 		}
@@ -188,8 +199,8 @@ enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *ds
 	uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
 	if (from > head) {
 		spin_unlock(&vms[id].console_lock);
-		hv_snprintf(msg, mlen, "position %lu is beyond the %lu bytes written", (unsigned long)from,
-			    (unsigned long)head);
+		hv_snprintf(msg, mlen, "position %lu is beyond the %lu bytes written",
+			    (unsigned long)from, (unsigned long)head);
 		return HVM_E_BAD_ARG;
 	}
 	uint64_t oldest = head > HVM_CONSOLE_SIZE ? head - HVM_CONSOLE_SIZE : 0;

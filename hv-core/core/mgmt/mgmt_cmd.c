@@ -62,7 +62,8 @@ static void cmd_define(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile 
 {
 	uint64_t off = c->arg[0], len = c->arg[1];
 	if (len > MGMT_DEFINE_MAX || !range_inside(off, len, HVM_DATA_SIZE)) {
-		fail(r, HVM_E_BAD_ARG, "DEFINE: blob 0x%llx+0x%llx outside the data area or over %u bytes",
+		fail(r, HVM_E_BAD_ARG,
+		     "DEFINE: blob 0x%llx+0x%llx outside the data area or over %u bytes",
 		     (unsigned long long)off, (unsigned long long)len, MGMT_DEFINE_MAX);
 		return;
 	}

@@ -61,7 +61,8 @@ uint64_t mgmt_be_staging_size(void);
 void mgmt_be_selftest(uint64_t *failed_mask, uint64_t *checks_run);
 
 /* DEFINE: blob is a private copy. On success *id is the new VM. */
-enum hvm_status mgmt_be_define(const uint8_t *blob, size_t len, uint32_t *id, char *msg, unsigned mlen);
+enum hvm_status mgmt_be_define(const uint8_t *blob, size_t len, uint32_t *id, char *msg,
+			       unsigned mlen);
 /* UNDEFINE, START, SHUTDOWN, DESTROY, REBOOT, RESET, SUSPEND, RESUME. */
 enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg, char *msg,
 				  unsigned mlen);

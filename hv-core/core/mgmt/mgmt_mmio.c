@@ -34,12 +34,12 @@
 #include "trap.h"
 #include "sysregs.h"
 
-#define BLOCK_START   0x100u /* MGMT-110 command block ...              */
-#define BLOCK_END     0x200u /* ... to the end of the MGMT-120 completion */
-#define OFF_REQ_SEQ   0x138u
-#define OFF_EV_ACK    0x208u
-#define DABT_SSE      (1u << 21) /* load sign-extends                  */
-#define DABT_SF       (1u << 15) /* register is 64-bit (else 32-bit)   */
+#define BLOCK_START 0x100u /* MGMT-110 command block ...              */
+#define BLOCK_END 0x200u   /* ... to the end of the MGMT-120 completion */
+#define OFF_REQ_SEQ 0x138u
+#define OFF_EV_ACK 0x208u
+#define DABT_SSE (1u << 21) /* load sign-extends                  */
+#define DABT_SF (1u << 15)  /* register is 64-bit (else 32-bit)   */
 
 _Static_assert(__builtin_offsetof(struct hvm_regs, req_seq) == OFF_REQ_SEQ, "MGMT-110");
 _Static_assert(__builtin_offsetof(struct hvm_regs, ev_ack) == OFF_EV_ACK, "MGMT-130");
@@ -51,20 +51,32 @@ _Static_assert(__builtin_offsetof(struct hvm_regs, ev_head) == BLOCK_END, "MGMT-
 static uint64_t load(const volatile void *p, unsigned bytes)
 {
 	switch (bytes) {
-	case 1: return *(const volatile uint8_t *)p;
-	case 2: return *(const volatile uint16_t *)p;
-	case 4: return __atomic_load_n((const volatile uint32_t *)p, __ATOMIC_ACQUIRE);
-	default: return __atomic_load_n((const volatile uint64_t *)p, __ATOMIC_ACQUIRE);
+	case 1:
+		return *(const volatile uint8_t *)p;
+	case 2:
+		return *(const volatile uint16_t *)p;
+	case 4:
+		return __atomic_load_n((const volatile uint32_t *)p, __ATOMIC_ACQUIRE);
+	default:
+		return __atomic_load_n((const volatile uint64_t *)p, __ATOMIC_ACQUIRE);
 	}
 }
 
 static void store(volatile void *p, unsigned bytes, uint64_t v)
 {
 	switch (bytes) {
-	case 1: *(volatile uint8_t *)p = (uint8_t)v; break;
-	case 2: *(volatile uint16_t *)p = (uint16_t)v; break;
-	case 4: __atomic_store_n((volatile uint32_t *)p, (uint32_t)v, __ATOMIC_RELEASE); break;
-	default: __atomic_store_n((volatile uint64_t *)p, v, __ATOMIC_RELEASE); break;
+	case 1:
+		*(volatile uint8_t *)p = (uint8_t)v;
+		break;
+	case 2:
+		*(volatile uint16_t *)p = (uint16_t)v;
+		break;
+	case 4:
+		__atomic_store_n((volatile uint32_t *)p, (uint32_t)v, __ATOMIC_RELEASE);
+		break;
+	default:
+		__atomic_store_n((volatile uint64_t *)p, v, __ATOMIC_RELEASE);
+		break;
 	}
 }
 

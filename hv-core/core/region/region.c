@@ -16,13 +16,25 @@ void mgmt_region_set(uint64_t base, uint64_t staging_base, uint64_t staging_size
 	staging_len = staging_size;
 }
 
-volatile struct hvm_regs *mgmt_regs(void) { return (volatile struct hvm_regs *)region; }
+volatile struct hvm_regs *mgmt_regs(void)
+{
+	return (volatile struct hvm_regs *)region;
+}
 
-uint64_t mgmt_staging_base(void) { return staging_pa; }
+uint64_t mgmt_staging_base(void)
+{
+	return staging_pa;
+}
 
-uint64_t mgmt_staging_size(void) { return staging_len; }
+uint64_t mgmt_staging_size(void)
+{
+	return staging_len;
+}
 
-volatile struct hvm_vm_slot *mgmt_slot(uint32_t id) { return HVM_SLOT_AT(region, id); }
+volatile struct hvm_vm_slot *mgmt_slot(uint32_t id)
+{
+	return HVM_SLOT_AT(region, id);
+}
 
 volatile struct hvm_fault *mgmt_fault(uint32_t id)
 {
@@ -38,7 +50,8 @@ void mgmt_fault_header(volatile struct hvm_fault *f)
 
 volatile struct hvm_console *mgmt_console(uint32_t id)
 {
-	return (volatile struct hvm_console *)(region + HVM_OFF_CONSOLES + id * sizeof(struct hvm_console));
+	return (volatile struct hvm_console *)(region + HVM_OFF_CONSOLES +
+					       id * sizeof(struct hvm_console));
 }
 
 /* MGMT-150: a slot whose VM was undefined reads defined = 0, everything zero. */

@@ -14,8 +14,8 @@
 #include "spinlock.h"
 #include "fmt.h"
 
-#define UART_SPI       1u          /* INTID 33, as QEMU virt's PL011 */
-#define UART_CLOCK_HZ  24000000u
+#define UART_SPI 1u /* INTID 33, as QEMU virt's PL011 */
+#define UART_CLOCK_HZ 24000000u
 
 /* struct vmcfg is a few KiB: one copy, used under a lock (boots are rare) */
 static struct vmcfg scratch;
@@ -52,14 +52,15 @@ enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t i
 	}
 	for (uint32_t i = 0; i < c->n_pt_spis && i < 8; i++)
 		if (vgic_assign_hw_spi(vm, 32 + c->pt_spis[i]) != 0) {
-			hv_snprintf(msg, msglen, "'%s': pass-through SPI %u is not available (at most %u)",
+			hv_snprintf(msg, msglen,
+				    "'%s': pass-through SPI %u is not available (at most %u)",
 				    c->name, c->pt_spis[i], VGIC_MAX_SPIS - 1);
 			return HVM_E_BAD_CONFIG;
 		}
 
 	uint64_t fdt_ipa = c->fdt_ipa ? c->fdt_ipa : c->mem_ipa + c->mem_size - VMCFG_FDT_SIZE;
-	if (fdt_ipa < c->mem_ipa || fdt_ipa + VMCFG_FDT_SIZE > c->mem_ipa + c->mem_size || (fdt_ipa & 7) ||
-	    overlaps(fdt_ipa, VMCFG_FDT_SIZE, image_ipa, image_len)) {
+	if (fdt_ipa < c->mem_ipa || fdt_ipa + VMCFG_FDT_SIZE > c->mem_ipa + c->mem_size ||
+	    (fdt_ipa & 7) || overlaps(fdt_ipa, VMCFG_FDT_SIZE, image_ipa, image_len)) {
 		hv_snprintf(msg, msglen, "'%s': no room for the device tree at IPA 0x%lx (VMCFG-053)",
 			    c->name, (unsigned long)fdt_ipa);
 		return HVM_E_OVERLAP;
@@ -68,33 +69,41 @@ enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t i
 	uint64_t initrd_ipa = 0, initrd_len = 0;
 	if (c->initrd_pa) {
 		initrd_len = c->initrd_size ? c->initrd_size
-					    : initrd_length((const uint8_t *)(uintptr_t)c->initrd_pa, c->initrd_max);
+					    : initrd_length((const uint8_t *)(uintptr_t)c->initrd_pa,
+							    c->initrd_max);
 		initrd_ipa = c->initrd_ipa ? c->initrd_ipa
 					   : ((c->mem_ipa + c->mem_size / 2) & ~0x1FFFFFull);
 		if (initrd_len == 0 || (c->initrd_max && initrd_len > c->initrd_max)) {
-			hv_snprintf(msg, msglen, "'%s': no initrd in the image store at 0x%lx", c->name,
-				    (unsigned long)c->initrd_pa);
+			hv_snprintf(msg, msglen, "'%s': no initrd in the image store at 0x%lx",
+				    c->name, (unsigned long)c->initrd_pa);
 			return HVM_E_BAD_CONFIG;
 		}
 		if (initrd_ipa < c->mem_ipa || initrd_ipa + initrd_len > c->mem_ipa + c->mem_size ||
 		    overlaps(initrd_ipa, initrd_len, image_ipa, image_len) ||
 		    overlaps(initrd_ipa, initrd_len, fdt_ipa, VMCFG_FDT_SIZE)) {
-			hv_snprintf(msg, msglen, "'%s': initrd (0x%lx bytes at IPA 0x%lx) does not fit (VMCFG-051)",
+			hv_snprintf(msg, msglen,
+				    "'%s': initrd (0x%lx bytes at IPA 0x%lx) does not fit (VMCFG-051)",
 				    c->name, (unsigned long)initrd_len, (unsigned long)initrd_ipa);
 			return HVM_E_OVERLAP;
 		}
-		memcpy(ram + (initrd_ipa - c->mem_ipa), (const void *)(uintptr_t)c->initrd_pa, initrd_len);
+		memcpy(ram + (initrd_ipa - c->mem_ipa), (const void *)(uintptr_t)c->initrd_pa,
+		       initrd_len);
 		dcache_clean_range(ram + (initrd_ipa - c->mem_ipa), initrd_len);
 	}
 
 	const struct guest_fdt_platform plat = {
-		.gicd_ipa = VGIC_GICD_IPA, .gicd_size = VGIC_GICD_SIZE,
-		.gicr_ipa = VGIC_GICR_IPA, .gicr_stride = VGIC_GICR_STRIDE,
-		.uart_ipa = VPL011_IPA, .uart_size = 0x1000, .uart_spi = UART_SPI,
+		.gicd_ipa = VGIC_GICD_IPA,
+		.gicd_size = VGIC_GICD_SIZE,
+		.gicr_ipa = VGIC_GICR_IPA,
+		.gicr_stride = VGIC_GICR_STRIDE,
+		.uart_ipa = VPL011_IPA,
+		.uart_size = 0x1000,
+		.uart_spi = UART_SPI,
 		.uart_clock_hz = UART_CLOCK_HZ,
 		.timer_ppi = { 13, 14, 11, 10 },
 		.coop_ipa = vm->coop_ipa,
-		.mgmt_ipa = VMCFG_MGMT_IPA, .mgmt_size = VMCFG_MGMT_SIZE, /* VMCFG-098 */
+		.mgmt_ipa = VMCFG_MGMT_IPA,
+		.mgmt_size = VMCFG_MGMT_SIZE, /* VMCFG-098 */
 	};
 	struct vmcfg_err err;
 	spin_lock(&scratch_lock);
@@ -114,7 +123,8 @@ enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t i
 		scratch.mem[0] = (struct vmcfg_range){ c->mem_ipa, c->mem_pa, c->mem_size };
 		scratch.vuart = true;
 		size_t n = strnlen(c->bootargs, sizeof(c->bootargs) - 1);
-		memcpy(scratch.boot.bootargs, c->bootargs, n < VMCFG_BOOTARGS_MAX ? n : VMCFG_BOOTARGS_MAX);
+		memcpy(scratch.boot.bootargs, c->bootargs,
+		       n < VMCFG_BOOTARGS_MAX ? n : VMCFG_BOOTARGS_MAX);
 	}
 	scratch.boot.has_initrd = c->initrd_pa != 0;
 	scratch.boot.initrd_ipa = initrd_ipa;

@@ -19,8 +19,9 @@
  * registers trapped (ACTLR_EL1 reads as zero; the CRn 11/15 ones are a guest
  * fault: they control the physical core), EL1 in AArch64. The table of what a
  * guest sees is docs/guest-abi.md GABI-061. */
-#define GUEST_HCR (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | \
-		   HCR_TIDCP | HCR_TACR | HCR_RW)
+#define GUEST_HCR                                                                                  \
+	(HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | HCR_TIDCP |         \
+	 HCR_TACR | HCR_RW)
 
 /* MDCR_EL2: the PMU (its counters count the physical CPU, whoever ran on it)
  * and the debug registers (breakpoints and watchpoints hit in EL2 or in the
@@ -106,8 +107,8 @@ void vcpu_wfi(struct vcpu *v)
 	for (;;) {
 		/* any interrupt ends the wait: a virtual one for the guest, an IPI
 		 * with a request (vm_vcpu_check acts on it), the deadline */
-		if (irq_handle_all() || vgic_has_pending(v) || !__atomic_load_n(&v->run, __ATOMIC_ACQUIRE) ||
-		    ipi_pending())
+		if (irq_handle_all() || vgic_has_pending(v) ||
+		    !__atomic_load_n(&v->run, __ATOMIC_ACQUIRE) || ipi_pending())
 			return;
 		if (timer_count() >= deadline)
 			return;

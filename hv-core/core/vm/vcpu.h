@@ -14,17 +14,17 @@ struct trap_frame;
 
 struct vcpu {
 	struct vm *vm;
-	uint32_t id;            /* also its MPIDR Aff0 (VMCFG-093)              */
+	uint32_t id; /* also its MPIDR Aff0 (VMCFG-093)              */
 	uint32_t pcpu;
-	volatile int run;       /* on (PSCI): set by vm_start for vCPU 0 and by
+	volatile int run;     /* on (PSCI): set by vm_start for vCPU 0 and by
 				   CPU_ON for the others, cleared when it stops */
-	uint64_t entry;         /* IPA of the first instruction              */
-	uint64_t x0;            /* boot argument: guest DTB IPA for vCPU 0,
+	uint64_t entry;       /* IPA of the first instruction              */
+	uint64_t x0;          /* boot argument: guest DTB IPA for vCPU 0,
 				   the CPU_ON context id for the others       */
-	uint64_t exits;         /* traps to EL2                              */
-	uint64_t cpu_time_ns;   /* time spent running guest code             */
-	uint64_t entered_at;    /* counter value at the last guest entry      */
-	struct vgic_cpu vgic;   /* its private interrupts (vgic.c)           */
+	uint64_t exits;       /* traps to EL2                              */
+	uint64_t cpu_time_ns; /* time spent running guest code             */
+	uint64_t entered_at;  /* counter value at the last guest entry      */
+	struct vgic_cpu vgic; /* its private interrupts (vgic.c)           */
 };
 
 int vcpu_runnable(const struct vcpu *v);

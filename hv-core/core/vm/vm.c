@@ -23,8 +23,8 @@
 
 struct vm vms[HVM_MAX_VMS];
 
-static struct vmcfg vcfg[HVM_MAX_VMS];   /* the description of each defined VM */
-static int vcfg_valid[HVM_MAX_VMS];      /* 0: a built-in VM, described by vm_config only */
+static struct vmcfg vcfg[HVM_MAX_VMS]; /* the description of each defined VM */
+static int vcfg_valid[HVM_MAX_VMS];    /* 0: a built-in VM, described by vm_config only */
 
 void vm_set_vmcfg(uint32_t id, const struct vmcfg *v)
 {
@@ -89,11 +89,13 @@ static enum hvm_status check_config(const struct vm_config *c, char *msg, unsign
 			}
 	}
 	if (c->mem_size == 0 || ((c->mem_pa | c->mem_ipa | c->mem_size) & 0x1FFFFF)) {
-		hv_snprintf(msg, len, "'%s': memory must be a non-empty multiple of 2 MiB, 2 MiB aligned",
+		hv_snprintf(msg, len,
+			    "'%s': memory must be a non-empty multiple of 2 MiB, 2 MiB aligned",
 			    c->name);
 		return HVM_E_BAD_CONFIG;
 	}
-	if (c->mem_pa < HV_GUEST_BASE || c->mem_pa + c->mem_size > platform.ram_base + platform.ram_size ||
+	if (c->mem_pa < HV_GUEST_BASE ||
+	    c->mem_pa + c->mem_size > platform.ram_base + platform.ram_size ||
 	    c->mem_pa + c->mem_size < c->mem_pa) {
 		hv_snprintf(msg, len, "'%s': memory 0x%lx+0x%lx is outside guest RAM 0x%lx..0x%lx",
 			    c->name, (unsigned long)c->mem_pa, (unsigned long)c->mem_size,
@@ -102,14 +104,16 @@ static enum hvm_status check_config(const struct vm_config *c, char *msg, unsign
 		return HVM_E_OVERLAP;
 	}
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
-		if (vms[i].used && overlaps(c->mem_pa, c->mem_size, vms[i].cfg.mem_pa, vms[i].cfg.mem_size)) {
+		if (vms[i].used &&
+		    overlaps(c->mem_pa, c->mem_size, vms[i].cfg.mem_pa, vms[i].cfg.mem_size)) {
 			hv_snprintf(msg, len, "'%s': memory overlaps '%s'", c->name, vms[i].cfg.name);
 			return HVM_E_OVERLAP;
 		}
 	if (c->mem_ipa + c->mem_size > (1ull << 32) ||
 	    overlaps(c->mem_ipa, c->mem_size, VPL011_IPA, 0x1000) ||
 	    overlaps(c->mem_ipa, c->mem_size, HV_COOP_IPA, 0x1000)) {
-		hv_snprintf(msg, len, "'%s': guest-physical memory 0x%lx+0x%lx collides with a device or 4 GiB",
+		hv_snprintf(msg, len,
+			    "'%s': guest-physical memory 0x%lx+0x%lx collides with a device or 4 GiB",
 			    c->name, (unsigned long)c->mem_ipa, (unsigned long)c->mem_size);
 		return HVM_E_BAD_CONFIG;
 	}
@@ -178,8 +182,8 @@ enum hvm_status vm_create(const struct vm_config *cfg, struct vm **out, char *ms
 	if ((st = stage2_init(&vm->s2, (uint16_t)(id + 1), msg, msglen)) != HVM_OK ||
 	    (st = stage2_map(&vm->s2, cfg->mem_ipa, cfg->mem_pa, cfg->mem_size, S2_NORMAL_RW, msg,
 			     msglen)) != HVM_OK ||
-	    (st = stage2_map(&vm->s2, vm->coop_ipa, (uint64_t)(uintptr_t)vm->coop, 0x1000, S2_NORMAL_RW,
-			     msg, msglen)) != HVM_OK) {
+	    (st = stage2_map(&vm->s2, vm->coop_ipa, (uint64_t)(uintptr_t)vm->coop, 0x1000,
+			     S2_NORMAL_RW, msg, msglen)) != HVM_OK) {
 		stage2_destroy(&vm->s2); /* refused: give the table pages back */
 		return st;
 	}

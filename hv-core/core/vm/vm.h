@@ -19,21 +19,21 @@
 
 /* What a VM is made of (docs/vm-config.md will define the device-tree form). */
 struct vm_config {
-	char     name[HVM_NAME_LEN];
-	uint8_t  uuid[16];
-	uint32_t vcpus;          /* vCPU i runs on the i-th CPU set in pcpu_mask   */
+	char name[HVM_NAME_LEN];
+	uint8_t uuid[16];
+	uint32_t vcpus; /* vCPU i runs on the i-th CPU set in pcpu_mask   */
 	uint64_t pcpu_mask;
-	uint64_t mem_ipa;        /* guest-physical base of its RAM                  */
-	uint64_t mem_pa;         /* where that RAM is in physical memory            */
+	uint64_t mem_ipa; /* guest-physical base of its RAM                  */
+	uint64_t mem_pa;  /* where that RAM is in physical memory            */
 	uint64_t mem_size;
-	uint64_t image_pa;       /* the guest image in the image store (arm64 Image) */
-	uint64_t image_max;      /* bytes reserved for it there                     */
-	uint32_t criticality;    /* 0 = QM, 1..4 = ASIL-A..D                        */
+	uint64_t image_pa;    /* the guest image in the image store (arm64 Image) */
+	uint64_t image_max;   /* bytes reserved for it there                     */
+	uint32_t criticality; /* 0 = QM, 1..4 = ASIL-A..D                        */
 	uint32_t fault_policy;
-	uint32_t watchdog_ms;    /* 0 = none                                        */
-	int      autostart;
+	uint32_t watchdog_ms; /* 0 = none                                        */
+	int autostart;
 	/* lifecycle and fault containment (vm_life.c) */
-	uint32_t restart_max;    /* policy restarts allowed within restart_window_ms */
+	uint32_t restart_max; /* policy restarts allowed within restart_window_ms */
 	uint32_t restart_window_ms;
 	uint32_t boot_order;
 	/* image from a vm-config blob (VMCFG-050): copied image_size bytes to
@@ -42,33 +42,33 @@ struct vm_config {
 	uint64_t load_ipa;
 	uint64_t entry_ipa;
 	uint64_t image_size;
-	int      has_sha256;     /* REQ-SAF-12: checked before every load           */
-	uint8_t  image_sha256[32];
+	int has_sha256; /* REQ-SAF-12: checked before every load           */
+	uint8_t image_sha256[32];
 	/* guest device tree and Linux boot (core/guest_boot.c, VMCFG-051..053) */
-	uint64_t initrd_pa;      /* initrd in the image store, 0 = none             */
-	uint64_t initrd_max;     /* bytes reserved for it there                     */
-	uint64_t initrd_size;    /* 0: its length is found in the slot (zero-padded) */
-	uint64_t initrd_ipa;     /* 0: in the middle of its memory                  */
-	uint64_t fdt_ipa;        /* 0: the top 64 KiB of its memory                 */
-	char     bootargs[256];
-	uint32_t n_pt_spis;      /* pass-through SPIs (VMCFG-060), INTID = 32 + n   */
+	uint64_t initrd_pa;   /* initrd in the image store, 0 = none             */
+	uint64_t initrd_max;  /* bytes reserved for it there                     */
+	uint64_t initrd_size; /* 0: its length is found in the slot (zero-padded) */
+	uint64_t initrd_ipa;  /* 0: in the middle of its memory                  */
+	uint64_t fdt_ipa;     /* 0: the top 64 KiB of its memory                 */
+	char bootargs[256];
+	uint32_t n_pt_spis; /* pass-through SPIs (VMCFG-060), INTID = 32 + n   */
 	uint32_t pt_spis[8];
 };
 
 struct vm_console_line {
-	char     buf[128];
+	char buf[128];
 	unsigned len;
 };
 
 struct vm {
-	int      used;
-	uint32_t id;             /* slot index in the management region             */
+	int used;
+	uint32_t id; /* slot index in the management region             */
 	struct vm_config cfg;
-	volatile uint32_t state; /* enum hvm_vm_state                               */
-	volatile uint32_t reason;/* enum hvm_vm_reason                              */
+	volatile uint32_t state;  /* enum hvm_vm_state                               */
+	volatile uint32_t reason; /* enum hvm_vm_reason                              */
 	struct stage2 s2;
 	struct vcpu vcpu[HV_MAX_VCPUS];
-	struct vgic_dist vgic;   /* its virtual GIC distributor (arch/arm64/vgic.c) */
+	struct vgic_dist vgic; /* its virtual GIC distributor (arch/arm64/vgic.c) */
 	volatile struct hvg_coop_page *coop;
 	uint64_t coop_ipa;
 	uint64_t entry_ipa;
@@ -77,30 +77,30 @@ struct vm {
 	/* Kept across reuse of the slot (vm_create()): a peer's doorbell may be
 	 * waiting for or holding these locks, and may write the cooperation page
 	 * (coop above), while the slot is undefined and defined again. */
-	spinlock_t lock;         /* state changes, slot and fault record writes     */
+	spinlock_t lock; /* state changes, slot and fault record writes     */
 	spinlock_t console_lock;
-	uint32_t gen;            /* incremented by every vm_create() of this slot   */
-	uint64_t hb_last;        /* heartbeat.c */
+	uint32_t gen;     /* incremented by every vm_create() of this slot   */
+	uint64_t hb_last; /* heartbeat.c */
 	uint64_t hb_changed_ns;
 	uint32_t fault_count;
 	uint32_t restart_count;
 	/* lifecycle (vm_life.c): requests to the VM's vCPUs, acted on at
 	 * their next exit (a kick makes that prompt) */
-	volatile uint32_t live_mask;  /* vCPU i is in (or entering) guest context  */
-	volatile int paused;          /* SUSPEND: vCPUs wait at their next exit     */
-	volatile int pending_boot;    /* reload and boot once no vCPU is live       */
-	uint64_t shutdown_deadline_ns;/* state SHUTDOWN: fallback at this time      */
-	uint32_t shutdown_seq;        /* hv_request_seq of the shutdown request     */
-	uint64_t reboot_deadline_ns;  /* REBOOT asked of the guest: hard reset at   */
-	                              /* this time; 0 = no reboot request pending   */
-	int      selftest_blocked;    /* depends on a failed boot self-test check   */
-	uint64_t restart_times[100];  /* ring of recent policy restarts (budget)    */
+	volatile uint32_t live_mask;   /* vCPU i is in (or entering) guest context  */
+	volatile int paused;           /* SUSPEND: vCPUs wait at their next exit     */
+	volatile int pending_boot;     /* reload and boot once no vCPU is live       */
+	uint64_t shutdown_deadline_ns; /* state SHUTDOWN: fallback at this time      */
+	uint32_t shutdown_seq;         /* hv_request_seq of the shutdown request     */
+	uint64_t reboot_deadline_ns;   /* REBOOT asked of the guest: hard reset at   */
+				       /* this time; 0 = no reboot request pending   */
+	int selftest_blocked;          /* depends on a failed boot self-test check   */
+	uint64_t restart_times[100];   /* ring of recent policy restarts (budget)    */
 	uint32_t restart_ring;
 	/* MGMT-052: rate limit of FAULT/WATCHDOG events, per fault kind */
-	uint64_t fault_ev_ns[VM_FAULT_KINDS];   /* time of the last event            */
-	uint32_t fault_ev_quiet[VM_FAULT_KINDS];/* faults not reported since          */
-	uint64_t fault_ev_seq[VM_FAULT_KINDS];  /* event number of the last event    */
-	struct vm_stats {             /* GET_STATS counters not kept per vCPU       */
+	uint64_t fault_ev_ns[VM_FAULT_KINDS];    /* time of the last event            */
+	uint32_t fault_ev_quiet[VM_FAULT_KINDS]; /* faults not reported since          */
+	uint64_t fault_ev_seq[VM_FAULT_KINDS];   /* event number of the last event    */
+	struct vm_stats {                        /* GET_STATS counters not kept per vCPU       */
 		uint64_t irqs_injected;
 		uint64_t doorbells_sent;
 		uint64_t doorbells_denied;
@@ -139,8 +139,8 @@ void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr)
 /* Called on every guest exit before the guest resumes: acts on stop, pause
  * and reset requests (vm_life.c). May not return (the vCPU parks). */
 void vm_vcpu_check(struct vcpu *v, uint32_t exit_kind, uint64_t esr);
-#define VM_EXIT_SYNC   0 /* exit_kind: a synchronous exception, esr = ESR_EL2 */
-#define VM_EXIT_IRQ    1
+#define VM_EXIT_SYNC 0 /* exit_kind: a synchronous exception, esr = ESR_EL2 */
+#define VM_EXIT_IRQ 1
 #define VM_EXIT_SERROR 2
 /* Called by vcpu_run() on the vCPU's own CPU just before it enters the guest:
  * vm_life.c reloads a VM's memory only while none of its vCPUs is live. Parks

@@ -45,8 +45,12 @@
 extern uint8_t hv_stacks[HV_MAX_CPUS][HV_STACK_SIZE];
 
 static const char *const fault_names[] = {
-	"none", "stage-2 abort (access outside its memory)", "trapped instruction not emulated",
-	"watchdog (heartbeat missed)", "guest-reported fault", "forbidden hypercall",
+	"none",
+	"stage-2 abort (access outside its memory)",
+	"trapped instruction not emulated",
+	"watchdog (heartbeat missed)",
+	"guest-reported fault",
+	"forbidden hypercall",
 };
 
 static const char *fault_name(uint32_t kind)
@@ -103,13 +107,20 @@ static uint32_t exit_class(uint32_t kind, uint64_t esr)
 	if (kind == VM_EXIT_SERROR)
 		return HVM_EXIT_OTHER;
 	switch (ESR_EC(esr)) {
-	case EC_WFX: return HVM_EXIT_WFX;
-	case EC_HVC64: return HVM_EXIT_HVC;
-	case EC_SMC64: return HVM_EXIT_SMC;
-	case EC_DABT_LOW: return HVM_EXIT_DABT;
-	case EC_IABT_LOW: return HVM_EXIT_IABT;
-	case EC_SYSREG: return HVM_EXIT_SYSREG;
-	default: return HVM_EXIT_OTHER;
+	case EC_WFX:
+		return HVM_EXIT_WFX;
+	case EC_HVC64:
+		return HVM_EXIT_HVC;
+	case EC_SMC64:
+		return HVM_EXIT_SMC;
+	case EC_DABT_LOW:
+		return HVM_EXIT_DABT;
+	case EC_IABT_LOW:
+		return HVM_EXIT_IABT;
+	case EC_SYSREG:
+		return HVM_EXIT_SYSREG;
+	default:
+		return HVM_EXIT_OTHER;
 	}
 }
 
@@ -161,8 +172,8 @@ static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_o
 		memcpy(&text_offset, img + 0x08, 8);
 		memcpy(&image_size, img + 0x10, 8);
 		if (magic != IMAGE_MAGIC) {
-			hv_snprintf(msg, len, "'%s': no arm64 Image at 0x%lx in the image store", c->name,
-				    (unsigned long)c->image_pa);
+			hv_snprintf(msg, len, "'%s': no arm64 Image at 0x%lx in the image store",
+				    c->name, (unsigned long)c->image_pa);
 			return HVM_E_BAD_CONFIG;
 		}
 		*copy = image_size ? image_size : c->image_max;
@@ -176,8 +187,8 @@ static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_o
 		*entry = c->entry_ipa;
 	}
 	if (*dst_off >= c->mem_size || *copy > c->mem_size - *dst_off || *copy > c->image_max) {
-		hv_snprintf(msg, len, "'%s': image (0x%lx bytes at offset 0x%lx) does not fit", c->name,
-			    (unsigned long)*copy, (unsigned long)*dst_off);
+		hv_snprintf(msg, len, "'%s': image (0x%lx bytes at offset 0x%lx) does not fit",
+			    c->name, (unsigned long)*copy, (unsigned long)*dst_off);
 		return HVM_E_BAD_CONFIG;
 	}
 	if (c->has_sha256) {
@@ -467,7 +478,8 @@ static int fault_event_due(struct vm *vm, uint32_t kind, int always, uint64_t no
  * With emit 0 (MGMT-052) no event is appended and seq keeps naming the last
  * event of that kind. */
 static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, uint32_t kind,
-			 uint64_t esr, uint32_t action, uint32_t event_type, uint32_t detail, int emit)
+			 uint64_t esr, uint32_t action, uint32_t event_type, uint32_t detail,
+			 int emit)
 {
 	volatile struct hvm_fault *r = mgmt_fault(vm->id);
 	uint32_t k = kind < VM_FAULT_KINDS ? kind : 0;
@@ -544,15 +556,17 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 			__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
 		vm->paused = 0;
 		vm->pending_boot = 0;
-		set_state(vm, HVM_VM_CRASHED, kind == HVM_F_WATCHDOG ? HVM_R_WATCHDOG : HVM_R_CRASHED);
+		set_state(vm, HVM_VM_CRASHED,
+			  kind == HVM_F_WATCHDOG ? HVM_R_WATCHDOG : HVM_R_CRASHED);
 		lifecycle_ev = HVM_EV_CRASHED;
 	}
 	int emit = fault_event_due(vm, kind, action != HVM_ACT_IGNORE, now, &quiet);
-	record_fault(vm, v, f, kind, esr, action, fault_ev, kind | quiet << HVM_EV_FAULT_SUPPRESSED_SHIFT,
-		     emit);
+	record_fault(vm, v, f, kind, esr, action, fault_ev,
+		     kind | quiet << HVM_EV_FAULT_SUPPRESSED_SHIFT, emit);
 	if (lifecycle_ev)
 		events_append(lifecycle_ev, vm->id,
-			      lifecycle_ev == HVM_EV_RESTARTED ? vm->restart_count : kind, vm->reason);
+			      lifecycle_ev == HVM_EV_RESTARTED ? vm->restart_count : kind,
+			      vm->reason);
 	spin_unlock(&vm->lock);
 	/* MGMT-052, MGMT-150: an ignored fault republishes the VM's status slot
 	 * only with its (rate-limited) event; the service tick refreshes
@@ -632,7 +646,8 @@ void vm_guest_reset(struct vcpu *v)
 	}
 	/* vm_tick() boots it once every vCPU has parked */
 	guest_ended(vm, 1, HVM_VM_RUNNING, HVM_EV_STARTED, HVM_R_REBOOTED);
-	hv_log("vm %u '%s' reset by the guest (PSCI SYSTEM_RESET): booting again", vm->id, vm->cfg.name);
+	hv_log("vm %u '%s' reset by the guest (PSCI SYSTEM_RESET): booting again", vm->id,
+	       vm->cfg.name);
 	park_vcpu(v);
 }
 
@@ -665,7 +680,8 @@ void vm_tick(struct vm *vm, uint64_t now)
 			hv_log("vm %u '%s' is ready for off", vm->id, vm->cfg.name);
 			vm_op_destroy(vm, HVM_R_SHUTDOWN);
 		} else if (now >= vm->shutdown_deadline_ns) {
-			hv_log("vm %u '%s' did not shut down in time: destroyed", vm->id, vm->cfg.name);
+			hv_log("vm %u '%s' did not shut down in time: destroyed", vm->id,
+			       vm->cfg.name);
 			vm_op_destroy(vm, HVM_R_DESTROYED);
 		}
 		return;

@@ -11,13 +11,13 @@
 struct vm;
 
 /* Fault policies, numbered as vm-config.md (VMCFG-023) and hvm_vm_slot.fault_policy. */
-#define VM_FP_IGNORE  0
-#define VM_FP_STOP    1
+#define VM_FP_IGNORE 0
+#define VM_FP_STOP 1
 #define VM_FP_RESTART 2
 
-#define VM_SHUTDOWN_DEFAULT_MS 5000u   /* MGMT-046: SHUTDOWN with arg[0] = 0    */
-#define VM_SHUTDOWN_MAX_MS     600000u /* MGMT-046: larger timeouts are refused */
-#define VM_RESTART_RING        100u    /* VMCFG-025: restart-budget count max   */
+#define VM_SHUTDOWN_DEFAULT_MS 5000u /* MGMT-046: SHUTDOWN with arg[0] = 0    */
+#define VM_SHUTDOWN_MAX_MS 600000u   /* MGMT-046: larger timeouts are refused */
+#define VM_RESTART_RING 100u         /* VMCFG-025: restart-budget count max   */
 
 enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned len);
 void vm_op_destroy(struct vm *vm, uint32_t reason);

@@ -20,7 +20,7 @@ void guest_main(uint64_t dtb)
 	g_puts("bad-hvc: calling an undefined hypercall\n");
 	struct smccc_res r = g_hvc(HVG_HC_UNDEFINED, 1, 2, 3);
 	g_puts("bad-hvc: survived, x0 = ");
-	g_putu((uint64_t)-(int64_t)r.a0);
+	g_putu((uint64_t) - (int64_t)r.a0);
 	g_puts(" (negated)\n");
 	for (uint64_t n = 2;; n++) {
 		cp->heartbeat = n;

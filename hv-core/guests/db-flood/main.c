@@ -17,11 +17,11 @@ void guest_main(uint64_t dtb)
 	if (!cp)
 		return;
 	g_puts("db-flood: invalid id 16 ");
-	g_putu((uint64_t)-(int64_t)g_hvc(HVG_HC_DOORBELL, 16, 0, 0).a0);
+	g_putu((uint64_t) - (int64_t)g_hvc(HVG_HC_DOORBELL, 16, 0, 0).a0);
 	g_puts(" id 2^40 ");
-	g_putu((uint64_t)-(int64_t)g_hvc(HVG_HC_DOORBELL, 1ull << 40, 0, 0).a0);
+	g_putu((uint64_t) - (int64_t)g_hvc(HVG_HC_DOORBELL, 1ull << 40, 0, 0).a0);
 	g_puts(" putc 256 ");
-	g_putu((uint64_t)-(int64_t)g_hvc(HVG_HC_CONSOLE_PUTC, 0x100 | 'X', 0, 0).a0);
+	g_putu((uint64_t) - (int64_t)g_hvc(HVG_HC_CONSOLE_PUTC, 0x100 | 'X', 0, 0).a0);
 	g_puts(" (negated)\n");
 	uint64_t denied = 0, other = 0;
 	for (uint64_t n = 1;; n++) {

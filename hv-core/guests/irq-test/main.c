@@ -18,11 +18,11 @@
 #include "guest.h"
 #include "../rtos/gic.h"
 
-#define PSCI_VERSION    0x84000000u
-#define PSCI_CPU_ON     0xC4000003u
-#define PSCI_AFF_INFO   0xC4000004u
-#define PSCI_FEATURES   0x8400000Au
-#define PT_INTID        92u          /* SPI 60, see guests/vms/irq-test.dtsi */
+#define PSCI_VERSION 0x84000000u
+#define PSCI_CPU_ON 0xC4000003u
+#define PSCI_AFF_INFO 0xC4000004u
+#define PSCI_FEATURES 0x8400000Au
+#define PT_INTID 92u /* SPI 60, see guests/vms/irq-test.dtsi */
 #define TICK_HZ 100u
 
 void guest_main(uint64_t dtb);
@@ -198,11 +198,14 @@ void guest_main(uint64_t dtb)
 
 	/* CPU_ON */
 	uint64_t top = (uint64_t)(uintptr_t)(stack1 + sizeof(stack1));
-	say_signed("psci cpu_on cpu1", g_hvc(PSCI_CPU_ON, 1, (uint64_t)(uintptr_t)secondary_entry, top).a0);
+	say_signed("psci cpu_on cpu1",
+		   g_hvc(PSCI_CPU_ON, 1, (uint64_t)(uintptr_t)secondary_entry, top).a0);
 	say("cpu1 up", wait_for(&cpu1_up, 101));
-	say_signed("psci cpu_on cpu1 again", g_hvc(PSCI_CPU_ON, 1, (uint64_t)(uintptr_t)secondary_entry, top).a0);
+	say_signed("psci cpu_on cpu1 again",
+		   g_hvc(PSCI_CPU_ON, 1, (uint64_t)(uintptr_t)secondary_entry, top).a0);
 	say_signed("psci cpu_on bad entry", g_hvc(PSCI_CPU_ON, 1, 0x10, top).a0);
-	say_signed("psci cpu_on cpu5", g_hvc(PSCI_CPU_ON, 5, (uint64_t)(uintptr_t)secondary_entry, top).a0);
+	say_signed("psci cpu_on cpu5",
+		   g_hvc(PSCI_CPU_ON, 5, (uint64_t)(uintptr_t)secondary_entry, top).a0);
 	say("psci affinity_info cpu1 after", g_hvc(PSCI_AFF_INFO, 1, 0, 0).a0);
 
 	/* one SGI, then vCPU 1 masks; eight more while masked, then unmask */

@@ -24,7 +24,7 @@
 #include "mini_fdt.h"
 
 #define GO_FLAG_IPA 0x40F00000ul /* inside its own memory, far above the image */
-#define TARGET_VM   "rtos-demo"
+#define TARGET_VM "rtos-demo"
 
 void guest_main(uint64_t dtb);
 
@@ -66,7 +66,7 @@ static void w32_release(uint32_t off, uint32_t v)
 	__asm__ volatile("stlr %w0, [%1]" : : "rZ"(v), "r"(regs + off) : "memory");
 }
 
-#define OFF(f) ((uint32_t)__builtin_offsetof(struct hvm_regs, f))
+#define OFF(f) ((uint32_t) __builtin_offsetof(struct hvm_regs, f))
 
 static void puthex(uint64_t v)
 {
@@ -262,8 +262,10 @@ void guest_main(uint64_t dtb)
 	/* the target greets before it is RUNNING from our side: wait for both,
 	 * bounded, so SUSPEND and READ_CONSOLE have something to act on */
 	volatile struct hvm_console *con =
-		(volatile struct hvm_console *)(regs + r32(OFF(off_consoles)) + (uint32_t)id * r32(OFF(console_size)));
-	for (unsigned i = 0; i < 6000 && (slot_state((uint32_t)id) != HVM_VM_RUNNING || con->head == 0); i++)
+		(volatile struct hvm_console *)(regs + r32(OFF(off_consoles)) +
+						(uint32_t)id * r32(OFF(console_size)));
+	for (unsigned i = 0;
+	     i < 6000 && (slot_state((uint32_t)id) != HVM_VM_RUNNING || con->head == 0); i++)
 		g_sleep_ms(10);
 
 	command(HVM_CMD_SUSPEND, (uint32_t)id, 0, &res);

@@ -5,13 +5,13 @@
  */
 #include "mini_fdt.h"
 
-#define FDT_MAGIC      0xd00dfeedu
+#define FDT_MAGIC 0xd00dfeedu
 #define FDT_BEGIN_NODE 1u
-#define FDT_END_NODE   2u
-#define FDT_PROP       3u
-#define FDT_NOP        4u
-#define FDT_END        9u
-#define MAX_DEPTH      8
+#define FDT_END_NODE 2u
+#define FDT_PROP 3u
+#define FDT_NOP 4u
+#define FDT_END 9u
+#define MAX_DEPTH 8
 
 static uint32_t be32(const volatile uint8_t *p)
 {
@@ -82,7 +82,8 @@ int mini_fdt_find_mgmt(uint64_t dtb, struct mgmt_node *out)
 				const char *pre = "/reserved-memory/";
 				while (*pre && o < sizeof(out->path) - 1)
 					out->path[o++] = *pre++;
-				for (const volatile uint8_t *c = names[2]; *c && o < sizeof(out->path) - 1; c++)
+				for (const volatile uint8_t *c = names[2];
+				     *c && o < sizeof(out->path) - 1; c++)
 					out->path[o++] = (char)*c;
 				out->path[o] = 0;
 				out->base = base;

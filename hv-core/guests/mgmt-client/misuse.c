@@ -25,12 +25,14 @@ static void mmu_on(void)
 	/* level-1 blocks of 1 GiB: AF, inner shareable for Normal, AttrIndx */
 	l1_table[0] = 0x00000000ul | (1ul << 10) | (0ul << 2) | 1ul;
 	l1_table[1] = 0x40000000ul | (1ul << 10) | (3ul << 8) | (1ul << 2) | 1ul;
-	uint64_t mair = 0x00ul | (0xFFul << 8);           /* 0: Device-nGnRnE, 1: Normal WB */
+	uint64_t mair = 0x00ul | (0xFFul << 8); /* 0: Device-nGnRnE, 1: Normal WB */
 	uint64_t tcr = 25ul | (1ul << 8) | (1ul << 10) | (3ul << 12) | (1ul << 23) /* EPD1 */ |
-		       (2ul << 32);                          /* T0SZ 25, WBWA, inner, 40-bit IPS */
+		       (2ul << 32); /* T0SZ 25, WBWA, inner, 40-bit IPS */
 	__asm__ volatile("msr mair_el1, %0\n\tmsr tcr_el1, %1\n\tmsr ttbr0_el1, %2\n\t"
 			 "dsb sy\n\ttlbi vmalle1\n\tdsb sy\n\tisb"
-			 : : "r"(mair), "r"(tcr), "r"((uint64_t)(uintptr_t)l1_table) : "memory");
+			 :
+			 : "r"(mair), "r"(tcr), "r"((uint64_t)(uintptr_t)l1_table)
+			 : "memory");
 	uint64_t sctlr;
 	__asm__ volatile("mrs %0, sctlr_el1" : "=r"(sctlr));
 	sctlr |= 1ul | (1ul << 2) | (1ul << 12); /* M, C, I; A stays clear */

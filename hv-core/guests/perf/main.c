@@ -10,8 +10,8 @@
  */
 #include "guest.h"
 
-#define N        1000u
-#define BATCHES  5u
+#define N 1000u
+#define BATCHES 5u
 #define PSCI_SYSTEM_OFF 0x84000008u
 
 void guest_main(uint64_t dtb);

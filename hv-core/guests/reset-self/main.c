@@ -22,7 +22,7 @@ void guest_main(uint64_t dtb)
 	g_puts("reset-self: calling SYSTEM_RESET\n");
 	struct smccc_res r = g_hvc(PSCI_SYSTEM_RESET, 0, 0, 0);
 	g_puts("reset-self: SYSTEM_RESET returned ");
-	g_putu((uint64_t)-(int64_t)r.a0);
+	g_putu((uint64_t) - (int64_t)r.a0);
 	g_puts(" (negated)\n");
 	for (;;)
 		g_sleep_ms(1000);

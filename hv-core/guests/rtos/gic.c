@@ -3,9 +3,9 @@
  */
 #include "gic.h"
 
-#define GICD_CTLR      0x0000
-#define GICR_WAKER     0x0014
-#define GICR_SGI       0x10000
+#define GICD_CTLR 0x0000
+#define GICR_WAKER 0x0014
+#define GICR_SGI 0x10000
 #define GICR_ISENABLER0 (GICR_SGI + 0x0100)
 #define GICR_IPRIORITYR (GICR_SGI + 0x0400)
 
@@ -56,7 +56,7 @@ void gic_cpu_init(unsigned cpu)
 	uint64_t sre;
 	__asm__ volatile("mrs %0, S3_0_C12_C12_5" : "=r"(sre)); /* ICC_SRE_EL1 */
 	__asm__ volatile("msr S3_0_C12_C12_5, %0\n\tisb" : : "r"(sre | 1));
-	__asm__ volatile("msr S3_0_C4_C6_0, %0" : : "r"(0xF0ul));   /* ICC_PMR_EL1 */
+	__asm__ volatile("msr S3_0_C4_C6_0, %0" : : "r"(0xF0ul));       /* ICC_PMR_EL1 */
 	__asm__ volatile("msr S3_0_C12_C12_7, %0\n\tisb" : : "r"(1ul)); /* ICC_IGRPEN1_EL1 */
 }
 
@@ -70,7 +70,10 @@ void gic_enable_private(unsigned cpu, uint32_t intid, uint8_t prio)
 void gic_send_sgi(unsigned target_cpu, uint32_t intid)
 {
 	uint64_t v = ((uint64_t)(intid & 0xF) << 24) | (1ul << target_cpu);
-	__asm__ volatile("dsb ish\n\tmsr S3_0_C12_C11_5, %0\n\tisb" : : "r"(v) : "memory"); /* ICC_SGI1R_EL1 */
+	__asm__ volatile("dsb ish\n\tmsr S3_0_C12_C11_5, %0\n\tisb"
+			 :
+			 : "r"(v)
+			 : "memory"); /* ICC_SGI1R_EL1 */
 }
 
 uint64_t vtimer_freq(void)

@@ -9,7 +9,7 @@
  */
 #include "guest.h"
 
-#define PSCI_SYSTEM_OFF   0x84000008u
+#define PSCI_SYSTEM_OFF 0x84000008u
 #define PSCI_SYSTEM_RESET 0x84000009u
 
 void guest_main(uint64_t dtb);

@@ -17,7 +17,12 @@
 
 void guest_main(uint64_t dtb);
 
-#define MRS(reg) ({ uint64_t v_; __asm__ volatile("mrs %0, " reg : "=r"(v_)); v_; })
+#define MRS(reg)                                                                                   \
+	({                                                                                         \
+		uint64_t v_;                                                                       \
+		__asm__ volatile("mrs %0, " reg : "=r"(v_));                                       \
+		v_;                                                                                \
+	})
 #define MSR(reg, v) __asm__ volatile("msr " reg ", %0" : : "r"((uint64_t)(v)))
 
 static uint64_t read_d31(void)
@@ -49,7 +54,8 @@ void guest_main(uint64_t dtb)
 	/* CPACR_EL1.FPEN = 3: FP/SIMD usable at EL1 */
 	MSR("cpacr_el1", 3ull << 20);
 	__asm__ volatile("isb");
-	int leaked = read_d31() == PATTERN || MRS("tpidr_el0") == PATTERN || MRS("tpidr_el1") == PATTERN;
+	int leaked =
+		read_d31() == PATTERN || MRS("tpidr_el0") == PATTERN || MRS("tpidr_el1") == PATTERN;
 	g_puts(leaked ? "sysreg-probe: state of an earlier run LEAKED\n"
 		      : "sysreg-probe: registers clean at entry\n");
 	write_d31(PATTERN);
