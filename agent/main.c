@@ -27,6 +27,7 @@
 
 #include "agent.h"
 #include "eventlog.h"
+#include "fleet_link.h"
 #include "hvlink.h"
 #include "log.h"
 #include "reconcile.h"
@@ -44,6 +45,12 @@ struct options {
 	char db[PATH_MAX];
 	const char *listen;
 	const char *boot_config;
+	/* the fleet link (docs/fleet.md) */
+	char fleet_host[256];
+	int fleet_port;
+	const char *vehicle;
+	char fleet_dir[PATH_MAX];
+	unsigned fleet_buffer, fleet_backoff_ms;
 	uint64_t ram_base, mgmt_base;
 	unsigned cmd_timeout_ms;
 	unsigned threads;
@@ -61,10 +68,15 @@ static void usage(FILE *f)
 		"  --mgmt-base ADDR      guest physical address of the management region (default 0x%llx)\n"
 		"  --socket PATH         read-write unix socket, mode 0660 (default STATE/hv-agent.sock)\n"
 		"  --ro-socket PATH      read-only unix socket, mode 0666 (default STATE/hv-agent-ro.sock)\n"
-		"  --listen ADDR         also serve gRPC with mutual TLS on a loopback ADDR (e.g. 127.0.0.1:50051)\n"
+		"  --listen ADDR         also serve gRPC with mutual TLS on ADDR (e.g. 127.0.0.1:50051)\n"
 		"  --tls-dir DIR         ca.crt, server.crt, server.key for --listen (default STATE/pki)\n"
 		"  --db PATH             the sqlite store (default STATE/hv-agent.db)\n"
 		"  --boot-config FILE    hv-core's boot configuration (.dtb): its VMs are adopted into the store\n"
+		"  --fleet mqtts://HOST:PORT  connect out to the fleet's MQTT broker (docs/fleet.md)\n"
+		"  --vehicle ID          this vehicle's id on the fleet link (its certificate's CN)\n"
+		"  --fleet-dir DIR       fleet-ca.crt, vehicle.crt, vehicle.key (default STATE/pki)\n"
+		"  --fleet-buffer N      events held while the link is down (default 1024)\n"
+		"  --fleet-backoff-max-ms N  longest wait between connection attempts (default 30000)\n"
 		"  --cmd-timeout-ms N    how long a management command may take (default %u)\n"
 		"  --threads N           RPC threads per listener (default 4)\n"
 		"  --foreground          do not detach; log to stderr\n"
@@ -99,6 +111,24 @@ static int copy_path(char *dst, const char *src)
 	return 0;
 }
 
+/* --fleet mqtts://HOST:PORT (only TLS: the broker sees every request). */
+static int parse_fleet_url(const char *url, struct options *o)
+{
+	const char *p = strncmp(url, "mqtts://", 8) == 0 ? url + 8 : NULL;
+	const char *colon = p ? strrchr(p, ':') : NULL;
+	uint64_t port;
+
+	if (!p || !colon || colon == p || (size_t)(colon - p) >= sizeof o->fleet_host ||
+	    parse_u64(colon + 1, &port) != 0 || port == 0 || port > 65535) {
+		fprintf(stderr, "hv-agent: --fleet: '%s' is not mqtts://HOST:PORT\n", url);
+		return -1;
+	}
+	memcpy(o->fleet_host, p, (size_t)(colon - p));
+	o->fleet_host[colon - p] = '\0';
+	o->fleet_port = (int)port;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum {
@@ -117,7 +147,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_VERSION,
 		O_HELP,
 		O_DB,
-		O_BOOTCFG
+		O_BOOTCFG,
+		O_FLEET,
+		O_VEHICLE,
+		O_FLEETDIR,
+		O_FLEETBUF,
+		O_FLEETBACKOFF
 	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
@@ -130,6 +165,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "tls-dir", required_argument, NULL, O_TLS },
 		{ "db", required_argument, NULL, O_DB },
 		{ "boot-config", required_argument, NULL, O_BOOTCFG },
+		{ "fleet", required_argument, NULL, O_FLEET },
+		{ "vehicle", required_argument, NULL, O_VEHICLE },
+		{ "fleet-dir", required_argument, NULL, O_FLEETDIR },
+		{ "fleet-buffer", required_argument, NULL, O_FLEETBUF },
+		{ "fleet-backoff-max-ms", required_argument, NULL, O_FLEETBACKOFF },
 		{ "cmd-timeout-ms", required_argument, NULL, O_TIMEOUT },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "foreground", no_argument, NULL, O_FG },
@@ -139,6 +179,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ram = NULL, *sock = NULL, *ro = NULL, *tls = NULL, *db = NULL;
+	const char *fleet_dir = NULL;
 	uint64_t v;
 	int c;
 
@@ -174,6 +215,26 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_BOOTCFG:
 			o->boot_config = optarg;
+			break;
+		case O_FLEET:
+			if (parse_fleet_url(optarg, o) != 0)
+				return -1;
+			break;
+		case O_VEHICLE:
+			o->vehicle = optarg;
+			break;
+		case O_FLEETDIR:
+			fleet_dir = optarg;
+			break;
+		case O_FLEETBUF:
+		case O_FLEETBACKOFF:
+			if (parse_u64(optarg, &v) != 0 || v == 0 || v > 10000000) {
+				fprintf(stderr, "hv-agent: --%s: '%s' is not a number in range\n",
+					c == O_FLEETBUF ? "fleet-buffer" : "fleet-backoff-max-ms",
+					optarg);
+				return -1;
+			}
+			*(c == O_FLEETBUF ? &o->fleet_buffer : &o->fleet_backoff_ms) = (unsigned)v;
 			break;
 		case O_FG:
 			o->foreground = 1;
@@ -217,11 +278,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 		fprintf(stderr, "hv-agent: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
+	if (o->fleet_host[0] && !o->vehicle) {
+		fprintf(stderr, "hv-agent: --fleet needs --vehicle ID\n");
+		return -1;
+	}
 	if ((ram ? copy_path(o->ram_file, ram) : path_in(o->ram_file, o->state_dir, "guest-ram")) ||
 	    (sock ? copy_path(o->socket, sock) : path_in(o->socket, o->state_dir, "hv-agent.sock")) ||
 	    (ro ? copy_path(o->ro_socket, ro)
 		: path_in(o->ro_socket, o->state_dir, "hv-agent-ro.sock")) ||
 	    (tls ? copy_path(o->tls_dir, tls) : path_in(o->tls_dir, o->state_dir, "pki")) ||
+	    (fleet_dir ? copy_path(o->fleet_dir, fleet_dir)
+		       : path_in(o->fleet_dir, o->state_dir, "pki")) ||
 	    (db ? copy_path(o->db, db) : path_in(o->db, o->state_dir, "hv-agent.db")) ||
 	    path_in(o->pidfile, o->state_dir, "hv-agent.pid") ||
 	    path_in(o->logfile, o->state_dir, "hv-agent.log")) {
@@ -260,6 +327,33 @@ static char *read_text(const char *path, struct hv_status *st)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+static int start_fleet(struct agent *ag, const struct options *o, struct agent_fleet **out,
+		       struct hv_status *st)
+{
+	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX];
+
+	if (path_in(ca, o->fleet_dir, "fleet-ca.crt") ||
+	    path_in(crt, o->fleet_dir, "vehicle.crt") || path_in(key, o->fleet_dir, "vehicle.key"))
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "--fleet-dir path too long");
+	struct fleet_link_opts fo = {
+		.host = o->fleet_host,
+		.port = o->fleet_port,
+		.vehicle = o->vehicle,
+		.tls_ca = ca,
+		.tls_cert = crt,
+		.tls_key = key,
+		.fleet_ca = ca,
+		.buffer_max = o->fleet_buffer,
+		.backoff_max_ms = o->fleet_backoff_ms,
+		.version = HV_VERSION,
+	};
+	*out = agent_fleet_start(ag, &fo, st);
+	if (!*out)
+		return -1;
+	log_info("fleet: vehicle '%s' dials mqtts://%s:%d", o->vehicle, o->fleet_host, o->fleet_port);
+	return 0;
 }
 
 static int add_tls_listener(struct rpc_server *srv, const struct options *o, struct hv_status *st)
@@ -391,6 +485,7 @@ int main(int argc, char **argv)
 	struct bootconf *boot = NULL;
 	static char fatal[FATAL_LEN];
 	struct rpc_server *srv = NULL;
+	struct agent_fleet *fleet = NULL;
 	int notify_fd = -1, pid_fd = -1, rc = 1;
 	sigset_t sigs;
 
@@ -493,6 +588,9 @@ int main(int argc, char **argv)
 	    rpc_server_start(srv, o.threads, &st) != 0)
 		goto fail_rpc;
 
+	if (o.fleet_host[0] && start_fleet(&ag, &o, &fleet, &st) != 0)
+		goto fail_rpc;
+
 	log_info("hv-agent %s serving (state directory %s)", HV_VERSION, o.state_dir);
 	notify_parent(&notify_fd, "ok\n");
 	for (;;) {
@@ -513,6 +611,7 @@ fail_rpc:
 		log_error("%s", st.msg);
 		notify_parent(&notify_fd, st.msg);
 	}
+	agent_fleet_stop(fleet);
 	/* In-flight calls get the command timeout plus a second to finish. */
 	rpc_server_stop_and_free(srv, o.cmd_timeout_ms + 1000);
 	ag.srv = NULL;

@@ -21,6 +21,9 @@ PKGS=(
   nodejs npm clang-format
   # `make run` and the tests that drive it: sessions, sockets, process tools
   tmux iproute2 procps util-linux coreutils
+  # the fleet link: the MQTT client library, the broker of `make run` and the
+  # tests, and its command-line clients
+  libmosquitto-dev mosquitto mosquitto-clients
 )
 
 # The modules must import in Debian's interpreter, not in whichever python3

@@ -250,7 +250,25 @@ static void reply(struct rpc_call *c, const struct rpc_result *res)
 	}
 }
 
-/* Decodes the request payload with the method's descriptor. */
+/* Decodes a packed request with the method's descriptor. */
+static ProtobufCMessage *decode_bytes(const struct rpc_method *m, const uint8_t *data, size_t len,
+				      struct hv_status *st)
+{
+	char bad[160];
+	ProtobufCMessage *msg;
+
+	if (rpc_wire_check_strings(m->request, data, len, bad, sizeof bad) != 0) {
+		hv_status_set(st, HV_INVALID_ARGUMENT, "%s: %s", m->path, bad);
+		return NULL;
+	}
+	msg = protobuf_c_message_unpack(m->request, NULL, len, data);
+	if (!msg)
+		hv_status_set(st, HV_INVALID_ARGUMENT, "%s: malformed %s message", m->path,
+			      m->request->name);
+	return msg;
+}
+
+/* Decodes the request payload of a gRPC call. */
 static ProtobufCMessage *decode(struct rpc_call *c, struct hv_status *st)
 {
 	const struct rpc_method *m = &c->lis->srv->methods[c->midx];
@@ -267,20 +285,40 @@ static ProtobufCMessage *decode(struct rpc_call *c, struct hv_status *st)
 	}
 	grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
-	char bad[160];
-	if (rpc_wire_check_strings(m->request, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all),
-				   bad, sizeof bad) != 0) {
-		grpc_slice_unref(all);
-		hv_status_set(st, HV_INVALID_ARGUMENT, "%s: %s", m->path, bad);
-		return NULL;
-	}
-	msg = protobuf_c_message_unpack(m->request, NULL, GRPC_SLICE_LENGTH(all),
-					GRPC_SLICE_START_PTR(all));
+	msg = decode_bytes(m, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), st);
 	grpc_slice_unref(all);
-	if (!msg)
-		hv_status_set(st, HV_INVALID_ARGUMENT, "%s: malformed %s message", m->path,
-			      m->request->name);
 	return msg;
+}
+
+/* Runs a decoded request's unary handler within the call's scope. */
+static void run_handler(const struct rpc_method *m, const struct rpc_call_ctx *ctx,
+			const ProtobufCMessage *req, int *stopping, struct rpc_result *res)
+{
+	struct hv_callscope cs = { .deadline_ns = ctx->deadline_ns, .stopping = stopping };
+
+	hv_status_ok(&res->st);
+	hv_callscope_enter(&cs);
+	m->unary(ctx, req, res);
+	hv_callscope_leave();
+	if (res->st.code == HV_OK && !res->resp)
+		rpc_result_error(res, HV_INTERNAL, "%s: handler produced no response", m->path);
+}
+
+int rpc_run_unary(const struct rpc_method *m, const struct rpc_call_ctx *ctx, const uint8_t *data,
+		  size_t len, int *stopping, struct rpc_result *res)
+{
+	if (ctx->deadline_ns && hv_mono_ns() >= ctx->deadline_ns) {
+		hv_status_set(&res->st, HV_DEADLINE_EXCEEDED,
+			      "%s: the deadline passed before hv-agent could start the call",
+			      m->path);
+		return -1;
+	}
+	ProtobufCMessage *req = decode_bytes(m, data, len, &res->st);
+	if (!req)
+		return -1;
+	run_handler(m, ctx, req, stopping, res);
+	protobuf_c_message_free_unpacked(req, NULL);
+	return 0;
 }
 
 void rpc_handle_call(struct rpc_call *c)
@@ -328,16 +366,10 @@ void rpc_handle_call(struct rpc_call *c)
 		}
 		return;
 	}
-	hv_status_ok(&res.st);
-	struct hv_callscope cs = { .deadline_ns = c->ctx.deadline_ns, .stopping = &srv->stopping };
 	rpc_thread_busy(c->lis);
-	hv_callscope_enter(&cs);
-	m->unary(&c->ctx, req, &res);
-	hv_callscope_leave();
+	run_handler(m, &c->ctx, req, &srv->stopping, &res);
 	rpc_thread_idle(c->lis);
 	protobuf_c_message_free_unpacked(req, NULL);
-	if (res.st.code == HV_OK && !res.resp)
-		rpc_result_error(&res, HV_INTERNAL, "%s: handler produced no response", m->path);
 	reply(c, &res);
 	free(res.resp);
 }

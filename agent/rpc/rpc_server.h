@@ -42,6 +42,7 @@ enum rpc_listener_kind {
 	RPC_LISTENER_UNIX_RW,
 	RPC_LISTENER_UNIX_RO,
 	RPC_LISTENER_TCP_MTLS,
+	RPC_LISTENER_FLEET, /* a signed request through the fleet broker (agent/fleet/) */
 };
 
 /* Who is calling, as far as the transport knows. */
@@ -121,6 +122,15 @@ struct rpc_method {
  * (PERMISSION_DENIED, UNAUTHENTICATED) = refused before decoding. */
 typedef int (*rpc_authorize_fn)(void *app, const struct rpc_peer *peer, const char *method,
 				struct hv_status *st);
+
+/* Runs a unary method for a transport other than gRPC (the fleet link):
+ * checks the string fields of the packed request data/len, decodes it with
+ * m->request and runs m->unary within a call scope of ctx->deadline_ns and
+ * *stopping (callscope.h), as a gRPC call would be run. 0 when the handler
+ * ran (its status and response are in res; free res->resp); -1 with
+ * INVALID_ARGUMENT or DEADLINE_EXCEEDED in res->st when it did not. */
+int rpc_run_unary(const struct rpc_method *m, const struct rpc_call_ctx *ctx, const uint8_t *data,
+		  size_t len, int *stopping, struct rpc_result *res);
 
 struct rpc_server;
 

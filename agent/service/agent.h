@@ -225,6 +225,23 @@ void svc_get_audit(const struct rpc_call_ctx *, const ProtobufCMessage *, struct
 
 void svc_watch_events(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
 		      struct hv_status *);
+/* An Event message from an event log record (vm_name points into r). */
+void event_msg_from_rec(Hvmgr__V1__Event *ev, const struct eventlog_rec *r);
+
+/* ---- svc_fleet.c: the fleet link (docs/fleet.md) ---- */
+
+struct fleet_link_opts;
+struct agent_fleet;
+/* Starts the fleet link with the method table, authorization and audit of
+ * gRPC, and a thread that publishes the event log's events on the vehicle's
+ * events topic (from the oldest event held; subscribers drop duplicates by
+ * Event.seq). */
+struct agent_fleet *agent_fleet_start(struct agent *ag, const struct fleet_link_opts *o,
+				      struct hv_status *st);
+/* The link, for other publishers (the telemetry registry publishes with
+ * fleet_link_publish(link, FLEET_TELEMETRY, ...)). */
+struct fleet_link *agent_fleet_link(struct agent_fleet *f);
+void agent_fleet_stop(struct agent_fleet *f);
 
 void svc_health_check(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_health_watch(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,

@@ -68,6 +68,7 @@ static int decide(const struct rpc_peer *peer, const char *method, struct hv_sta
 			return hv_status_set(st, HV_PERMISSION_DENIED, "read-only socket: %s", msg);
 		return 0;
 	case RPC_LISTENER_TCP_MTLS:
+	case RPC_LISTENER_FLEET: /* the signer's certificate, checked by agent/fleet/ */
 		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) !=
 		    0)
 			return hv_status_set(st, HV_PERMISSION_DENIED, "client certificate: %s", msg);

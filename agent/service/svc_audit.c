@@ -36,6 +36,7 @@ void agent_caller(const struct rpc_peer *peer, struct agent_caller *c)
 		snprintf(c->role, sizeof c->role, "viewer");
 		return;
 	case RPC_LISTENER_TCP_MTLS:
+	case RPC_LISTENER_FLEET:
 		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) ==
 		    0) {
 			snprintf(c->name, sizeof c->name, "%s", id.name);

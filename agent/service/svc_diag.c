@@ -109,6 +109,8 @@ static const char *listener_kind_name(enum rpc_listener_kind k)
 		return "unix-ro";
 	case RPC_LISTENER_TCP_MTLS:
 		return "tls";
+	case RPC_LISTENER_FLEET:
+		return "fleet";
 	}
 	return "unknown";
 }

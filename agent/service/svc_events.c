@@ -9,6 +9,26 @@
 #define BATCH 32
 #define WAIT_MS 200 /* how often a waiting stream checks for cancellation */
 
+void event_msg_from_rec(Hvmgr__V1__Event *ev, const struct eventlog_rec *r)
+{
+	Hvmgr__V1__Event init = HVMGR__V1__EVENT__INIT;
+
+	*ev = init;
+	ev->seq = r->ev.seq;
+	ev->time_ns = r->ev.time_ns;
+	ev->type = (Hvmgr__V1__EventType)r->ev.type;
+	ev->vm_id = r->ev.vm_id;
+	ev->vm_name = (char *)r->vm_name;
+	ev->detail = r->ev.detail;
+	if (r->ev.type == HVM_EV_FAULT || r->ev.type == HVM_EV_WATCHDOG) {
+		/* MGMT-052: kind in the low bits, suppressed count above */
+		ev->detail = r->ev.detail & HVM_EV_FAULT_KIND_MASK;
+		ev->suppressed = r->ev.detail >> HVM_EV_FAULT_SUPPRESSED_SHIFT;
+	}
+	ev->reason = (Hvmgr__V1__VmReason)r->ev.reason;
+	ev->lost_before = r->lost_before;
+}
+
 void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
 		      struct rpc_stream *s, struct hv_status *st)
 {
@@ -54,19 +74,8 @@ void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
 			carried_lost += r->lost_before;
 			if (filtered && r->ev.vm_id != filter.id)
 				continue;
-			Hvmgr__V1__Event ev = HVMGR__V1__EVENT__INIT;
-			ev.seq = r->ev.seq;
-			ev.time_ns = r->ev.time_ns;
-			ev.type = (Hvmgr__V1__EventType)r->ev.type;
-			ev.vm_id = r->ev.vm_id;
-			ev.vm_name = (char *)r->vm_name;
-			ev.detail = r->ev.detail;
-			if (r->ev.type == HVM_EV_FAULT || r->ev.type == HVM_EV_WATCHDOG) {
-				/* MGMT-052: kind in the low bits, suppressed count above */
-				ev.detail = r->ev.detail & HVM_EV_FAULT_KIND_MASK;
-				ev.suppressed = r->ev.detail >> HVM_EV_FAULT_SUPPRESSED_SHIFT;
-			}
-			ev.reason = (Hvmgr__V1__VmReason)r->ev.reason;
+			Hvmgr__V1__Event ev;
+			event_msg_from_rec(&ev, r);
 			ev.lost_before = carried_lost;
 			if (rpc_stream_send(s, &ev.base, st) != 0) {
 				if (st->code == HV_CANCELLED)

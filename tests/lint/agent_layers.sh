@@ -16,7 +16,7 @@ layer_of() {
 	case $1 in
 	common) echo 0 ;;
 	hvlink | rpc | auth) echo 1 ;;
-	outcome | storeglue | pki) echo 2 ;;
+	outcome | storeglue | pki | fleet) echo 2 ;;
 	events | reconcile) echo 3 ;;
 	service) echo 4 ;;
 	.) echo 5 ;;

@@ -1,0 +1,686 @@
+/*
+ * fleet_link.c - the MQTT side of the fleet link with libmosquitto (MQTT 5).
+ *
+ * Two threads: the network thread owns the mosquitto handle (connects, runs
+ * its loop, publishes replies and buffered items, reconnects with backoff
+ * and jitter); the worker thread checks and runs requests one at a time, so
+ * a slow management command never stalls the keep-alive. They meet in three
+ * queues under one lock: requests in, replies out, and the offline buffer.
+ */
+#include "fleet_link.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include "callscope.h"
+#include "fleet_envelope.h"
+#include "log.h"
+
+#define REQ_QUEUE_MAX 16u   /* requests waiting for the worker */
+#define REPLY_QUEUE_MAX 64u /* replies waiting for the link */
+#define INFLIGHT_MAX 32u    /* buffered items published, not yet acknowledged */
+#define BACKOFF_MIN_MS 200u
+
+struct fleet_msg {
+	struct fleet_msg *next;
+	char *topic;
+	uint8_t *corr;
+	size_t corr_len;
+	uint8_t *data;
+	size_t len;
+};
+
+struct outbox_item {
+	enum fleet_stream stream;
+	uint8_t *data;
+	size_t len;
+	int mid; /* > 0 while published and not yet acknowledged */
+	bool done;
+};
+
+struct fleet_link {
+	struct fleet_link_opts o;
+	struct fleet_dispatch d;
+	struct fleet_verifier *verifier;
+	struct mosquitto *mosq;
+	char req_topic[160], presence_topic[160], topics[2][160];
+
+	pthread_t net, worker;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop; /* atomic */
+
+	/* under lock */
+	struct fleet_msg *req_head, *req_tail, *rep_head, *rep_tail;
+	unsigned nreq, nrep;
+	struct outbox_item *box; /* ring of o.buffer_max */
+	size_t box_head, box_count, inflight;
+	uint64_t seq;
+	struct fleet_link_stats stats;
+};
+
+static void msg_free(struct fleet_msg *m)
+{
+	if (!m)
+		return;
+	free(m->topic);
+	free(m->corr);
+	free(m->data);
+	free(m);
+}
+
+static struct fleet_msg *msg_new(const char *topic, const void *corr, size_t corr_len,
+				 const void *data, size_t len)
+{
+	struct fleet_msg *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->topic = strdup(topic);
+	m->corr = malloc(corr_len ? corr_len : 1);
+	m->data = malloc(len ? len : 1);
+	if (!m->topic || !m->corr || !m->data) {
+		msg_free(m);
+		return NULL;
+	}
+	if (corr_len)
+		memcpy(m->corr, corr, corr_len);
+	if (len)
+		memcpy(m->data, data, len);
+	m->corr_len = corr_len;
+	m->len = len;
+	return m;
+}
+
+static void push(struct fleet_msg **head, struct fleet_msg **tail, struct fleet_msg *m)
+{
+	m->next = NULL;
+	if (*tail)
+		(*tail)->next = m;
+	else
+		*head = m;
+	*tail = m;
+}
+
+static struct fleet_msg *pop(struct fleet_msg **head, struct fleet_msg **tail)
+{
+	struct fleet_msg *m = *head;
+	if (m) {
+		*head = m->next;
+		if (!*head)
+			*tail = NULL;
+	}
+	return m;
+}
+
+static bool stopping(const struct fleet_link *l)
+{
+	return __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replies                                                                   */
+
+static void queue_reply(struct fleet_link *l, const struct fleet_msg *req,
+			const struct hv_status *st, const uint8_t *resp, size_t resp_len)
+{
+	Hvmgr__V1__FleetReply r = HVMGR__V1__FLEET_REPLY__INIT;
+	r.code = (int32_t)st->code;
+	r.message = (char *)(st->code == HV_OK ? "" : st->msg);
+	r.response.data = (uint8_t *)resp;
+	r.response.len = st->code == HV_OK ? resp_len : 0;
+	size_t len = protobuf_c_message_get_packed_size(&r.base);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return;
+	protobuf_c_message_pack(&r.base, buf);
+	struct fleet_msg *m = msg_new(req->topic, req->corr, req->corr_len, buf, len);
+	free(buf);
+	if (!m)
+		return;
+	pthread_mutex_lock(&l->lock);
+	if (l->nrep >= REPLY_QUEUE_MAX) {
+		pthread_mutex_unlock(&l->lock);
+		log_warn("fleet: reply to %s dropped: %u replies wait for the link", m->topic,
+			 REPLY_QUEUE_MAX);
+		msg_free(m);
+		return;
+	}
+	push(&l->rep_head, &l->rep_tail, m);
+	l->nrep++;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The worker: one request at a time                                         */
+
+static bool ctx_stopping(const struct rpc_call_ctx *ctx)
+{
+	return stopping(ctx->priv_);
+}
+
+static const struct rpc_method *find_method(const struct fleet_link *l, const char *path)
+{
+	for (size_t i = 0; i < l->d.nmethods; i++)
+		if (strcmp(l->d.methods[i].path, path) == 0)
+			return &l->d.methods[i];
+	return NULL;
+}
+
+static const char *short_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s && s[1] ? s + 1 : path;
+}
+
+static void refuse(struct fleet_link *l, const struct rpc_peer *peer, const char *rpc,
+		   const struct hv_status *st)
+{
+	pthread_mutex_lock(&l->lock);
+	l->stats.refused++;
+	pthread_mutex_unlock(&l->lock);
+	log_info("fleet: %s from %s refused: %s", rpc, peer->identity ? peer->identity : "?",
+		 st->msg);
+	if (l->d.refused)
+		l->d.refused(l->d.app, peer, rpc, st);
+}
+
+static void serve(struct fleet_link *l, const struct fleet_msg *req)
+{
+	struct fleet_verified fv;
+	struct rpc_result res;
+	struct rpc_peer peer = { .kind = RPC_LISTENER_FLEET, .peer = "mqtt" };
+	uint64_t now = fleet_now_ms();
+
+	memset(&res, 0, sizeof res);
+	if (fleet_verify(l->verifier, req->data, req->len, now, &fv, &res.st) != 0) {
+		peer.identity = fv.name[0] ? fv.name : NULL;
+		peer.x509_subject = fv.subject[0] ? fv.subject : NULL;
+		refuse(l, &peer, "FleetRequest", &res.st);
+		queue_reply(l, req, &res.st, NULL, 0);
+		return;
+	}
+	peer.identity = fv.name;
+	peer.x509_subject = fv.subject;
+	const char *path = fv.body->method;
+	const struct rpc_method *m = find_method(l, path);
+	if (l->d.authorize && l->d.authorize(l->d.app, &peer, path, &res.st) != 0) {
+		pthread_mutex_lock(&l->lock);
+		l->stats.refused++;
+		pthread_mutex_unlock(&l->lock);
+	} else if (!m || !m->unary) {
+		hv_status_set(&res.st, HV_UNIMPLEMENTED,
+			      m ? "%s streams: the fleet link serves unary methods; events "
+				  "come on the events topic"
+				: "method %s is not served by hv-agent",
+			      path);
+		refuse(l, &peer, short_name(path), &res.st);
+	} else {
+		struct rpc_call_ctx ctx = {
+			.peer = &peer,
+			.method = m->path,
+			.app = l->d.app,
+			.stopping = ctx_stopping,
+			.deadline_ns = hv_mono_ns() + (fv.not_after_ms - now) * 1000000u,
+			.priv_ = l,
+		};
+		if (rpc_run_unary(m, &ctx, fv.body->request.data, fv.body->request.len, &l->stop,
+				  &res) != 0)
+			refuse(l, &peer, short_name(path), &res.st);
+	}
+	queue_reply(l, req, &res.st, res.resp, res.resp_len);
+	free(res.resp);
+	fleet_verified_release(&fv);
+}
+
+static void *worker_main(void *arg)
+{
+	struct fleet_link *l = arg;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		while (!l->req_head && !stopping(l))
+			pthread_cond_wait(&l->cond, &l->lock);
+		struct fleet_msg *m = pop(&l->req_head, &l->req_tail);
+		if (!m)
+			break;
+		l->nreq--;
+		pthread_mutex_unlock(&l->lock);
+		serve(l, m);
+		msg_free(m);
+		pthread_mutex_lock(&l->lock);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* libmosquitto callbacks (on the network thread)                            */
+
+static void presence(struct fleet_link *l, bool online, uint8_t **out, size_t *len)
+{
+	Hvmgr__V1__FleetPresence p = HVMGR__V1__FLEET_PRESENCE__INIT;
+	p.vehicle = (char *)l->o.vehicle;
+	p.online = online;
+	p.agent_version = (char *)(l->o.version ? l->o.version : "");
+	p.since_ms = fleet_now_ms();
+	*len = protobuf_c_message_get_packed_size(&p.base);
+	*out = malloc(*len ? *len : 1);
+	if (*out)
+		protobuf_c_message_pack(&p.base, *out);
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+		       const mosquitto_property *props)
+{
+	struct fleet_link *l = obj;
+	uint8_t *p;
+	size_t len;
+
+	(void)flags;
+	(void)props;
+	if (rc != 0) {
+		log_warn("fleet: broker %s:%d refused the connection: %s", l->o.host, l->o.port,
+			 mosquitto_reason_string(rc));
+		return;
+	}
+	mosquitto_subscribe_v5(mosq, NULL, l->req_topic, 1, 0, NULL);
+	presence(l, true, &p, &len);
+	if (p)
+		mosquitto_publish_v5(mosq, NULL, l->presence_topic, (int)len, p, 1, true, NULL);
+	free(p);
+	pthread_mutex_lock(&l->lock);
+	l->stats.connected = 1;
+	l->stats.connects++;
+	pthread_mutex_unlock(&l->lock);
+	log_info("fleet: connected to %s:%d as vehicle '%s'", l->o.host, l->o.port, l->o.vehicle);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
+{
+	struct fleet_link *l = obj;
+
+	(void)mosq;
+	(void)props;
+	pthread_mutex_lock(&l->lock);
+	if (l->stats.connected && !stopping(l))
+		log_warn("fleet: link to %s:%d lost (%d); buffering", l->o.host, l->o.port, rc);
+	l->stats.connected = 0;
+	/* Unacknowledged items go out again on the next connection. */
+	for (size_t i = 0; i < l->box_count; i++)
+		l->box[(l->box_head + i) % l->o.buffer_max].mid = 0;
+	l->inflight = 0;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+		       const mosquitto_property *props)
+{
+	struct fleet_link *l = obj;
+	char *resp_topic = NULL;
+	void *corr = NULL;
+	uint16_t corr_len = 0;
+
+	(void)mosq;
+	if (!mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic, false)) {
+		log_info("fleet: request without a response topic ignored");
+		return;
+	}
+	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
+	struct fleet_msg *m = msg_new(resp_topic, corr, corr_len, msg->payload,
+				      msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+	free(resp_topic);
+	free(corr);
+	if (!m)
+		return;
+	pthread_mutex_lock(&l->lock);
+	l->stats.requests++;
+	if (l->nreq >= REQ_QUEUE_MAX) {
+		pthread_mutex_unlock(&l->lock);
+		struct hv_status st;
+		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "%u requests are waiting already",
+			      REQ_QUEUE_MAX);
+		queue_reply(l, m, &st, NULL, 0);
+		msg_free(m);
+		return;
+	}
+	push(&l->req_head, &l->req_tail, m);
+	l->nreq++;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int rc,
+		       const mosquitto_property *props)
+{
+	struct fleet_link *l = obj;
+
+	(void)mosq;
+	(void)props;
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < l->box_count; i++) {
+		struct outbox_item *it = &l->box[(l->box_head + i) % l->o.buffer_max];
+		if (it->mid == mid && !it->done) {
+			it->done = rc == 0;
+			it->mid = 0;
+			l->inflight--;
+			if (it->done)
+				l->stats.published++;
+			break;
+		}
+	}
+	while (l->box_count && l->box[l->box_head].done) {
+		free(l->box[l->box_head].data);
+		l->box[l->box_head] = (struct outbox_item){ 0 };
+		l->box_head = (l->box_head + 1) % l->o.buffer_max;
+		l->box_count--;
+	}
+	l->stats.buffered = l->box_count;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The network thread                                                        */
+
+/* Publishes waiting replies and buffered items (caller is connected). */
+static void flush(struct fleet_link *l)
+{
+	pthread_mutex_lock(&l->lock);
+	struct fleet_msg *rep;
+	while ((rep = pop(&l->rep_head, &l->rep_tail)) != NULL) {
+		l->nrep--;
+		pthread_mutex_unlock(&l->lock);
+		mosquitto_property *props = NULL;
+		if (rep->corr_len)
+			mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, rep->corr,
+						      (uint16_t)rep->corr_len);
+		int rc = mosquitto_publish_v5(l->mosq, NULL, rep->topic, (int)rep->len, rep->data,
+					      1, false, props);
+		mosquitto_property_free_all(&props);
+		if (rc != MOSQ_ERR_SUCCESS)
+			log_warn("fleet: reply to %s not sent: %s", rep->topic,
+				 mosquitto_strerror(rc));
+		msg_free(rep);
+		pthread_mutex_lock(&l->lock);
+	}
+	for (size_t i = 0; i < l->box_count && l->inflight < INFLIGHT_MAX; i++) {
+		struct outbox_item *it = &l->box[(l->box_head + i) % l->o.buffer_max];
+		if (it->mid || it->done)
+			continue;
+		int mid = 0;
+		if (mosquitto_publish_v5(l->mosq, &mid, l->topics[it->stream], (int)it->len,
+					 it->data, 1, false, NULL) != MOSQ_ERR_SUCCESS)
+			break;
+		it->mid = mid;
+		l->inflight++;
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void sleep_ms(struct fleet_link *l, unsigned ms)
+{
+	while (ms > 0 && !stopping(l)) {
+		unsigned step = ms < 50 ? ms : 50;
+		struct timespec ts = { 0, (long)step * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+/* The wait before the next attempt: exponential, capped, with full jitter
+ * between half and all of it so a fleet that lost its broker does not come
+ * back in one wave. */
+static unsigned backoff_ms(const struct fleet_link *l, unsigned attempt)
+{
+	uint64_t d = BACKOFF_MIN_MS;
+	for (unsigned i = 0; i < attempt && d < l->o.backoff_max_ms; i++)
+		d *= 2;
+	if (d > l->o.backoff_max_ms)
+		d = l->o.backoff_max_ms;
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof r, 0) != sizeof r)
+		r = (uint32_t)hv_mono_ns();
+	return (unsigned)(d / 2 + r % (d / 2 + 1));
+}
+
+static void *net_main(void *arg)
+{
+	struct fleet_link *l = arg;
+	unsigned attempt = 0;
+	bool session = false;
+
+	while (!stopping(l)) {
+		if (!session) {
+			mosquitto_property *props = NULL;
+			int rc = mosquitto_connect_bind_v5(l->mosq, l->o.host, l->o.port,
+							   (int)l->o.keepalive_s, NULL, props);
+			if (rc != MOSQ_ERR_SUCCESS) {
+				unsigned wait = backoff_ms(l, attempt++);
+				log_debug("fleet: cannot reach %s:%d (%s); next try in %u ms",
+					  l->o.host, l->o.port, mosquitto_strerror(rc), wait);
+				sleep_ms(l, wait);
+				continue;
+			}
+			session = true;
+		}
+		int rc = mosquitto_loop(l->mosq, 50, 1);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			on_disconnect(l->mosq, l, rc, NULL);
+			mosquitto_disconnect(l->mosq);
+			session = false;
+			sleep_ms(l, backoff_ms(l, attempt++));
+			continue;
+		}
+		pthread_mutex_lock(&l->lock);
+		int up = l->stats.connected;
+		pthread_mutex_unlock(&l->lock);
+		if (up) {
+			attempt = 0;
+			flush(l);
+		}
+	}
+	if (session) {
+		uint8_t *p;
+		size_t len;
+		presence(l, false, &p, &len);
+		if (p)
+			mosquitto_publish_v5(l->mosq, NULL, l->presence_topic, (int)len, p, 1, true,
+					     NULL);
+		free(p);
+		for (int i = 0; i < 10; i++)
+			mosquitto_loop(l->mosq, 20, 1);
+		mosquitto_disconnect_v5(l->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+		mosquitto_loop(l->mosq, 20, 1);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start, publish, stop                                                      */
+
+int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t *payload, size_t len)
+{
+	Hvmgr__V1__FleetPublication pub = HVMGR__V1__FLEET_PUBLICATION__INIT;
+	int dropped = 0;
+
+	pthread_mutex_lock(&l->lock);
+	pub.vehicle = (char *)l->o.vehicle;
+	pub.seq = ++l->seq;
+	pub.dropped = l->stats.dropped;
+	pub.queued_ms = fleet_now_ms();
+	pub.payload.data = (uint8_t *)payload;
+	pub.payload.len = len;
+	size_t plen = protobuf_c_message_get_packed_size(&pub.base);
+	uint8_t *buf = malloc(plen ? plen : 1);
+	if (!buf) {
+		l->stats.dropped++;
+		pthread_mutex_unlock(&l->lock);
+		return 1;
+	}
+	protobuf_c_message_pack(&pub.base, buf);
+	if (l->box_count == l->o.buffer_max) {
+		struct outbox_item *old = &l->box[l->box_head];
+		if (old->mid)
+			l->inflight--;
+		free(old->data);
+		*old = (struct outbox_item){ 0 };
+		l->box_head = (l->box_head + 1) % l->o.buffer_max;
+		l->box_count--;
+		l->stats.dropped++;
+		dropped = 1;
+	}
+	struct outbox_item *it = &l->box[(l->box_head + l->box_count) % l->o.buffer_max];
+	*it = (struct outbox_item){ .stream = s, .data = buf, .len = plen };
+	l->box_count++;
+	l->stats.buffered = l->box_count;
+	pthread_mutex_unlock(&l->lock);
+	return dropped;
+}
+
+void fleet_link_get_stats(struct fleet_link *l, struct fleet_link_stats *out)
+{
+	pthread_mutex_lock(&l->lock);
+	*out = l->stats;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static int setup_mosq(struct fleet_link *l, struct hv_status *st)
+{
+	char id[96];
+	uint8_t *p;
+	size_t len;
+
+	snprintf(id, sizeof id, "hv-agent-%s", l->o.vehicle);
+	l->mosq = mosquitto_new(id, true, l);
+	if (!l->mosq)
+		return hv_status_set(st, HV_INTERNAL, "fleet: cannot create an MQTT client");
+	mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	int rc = mosquitto_tls_set(l->mosq, l->o.tls_ca, NULL, l->o.tls_cert, l->o.tls_key, NULL);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "fleet: TLS files %s, %s, %s: %s",
+				     l->o.tls_ca, l->o.tls_cert, l->o.tls_key,
+				     mosquitto_strerror(rc));
+	presence(l, false, &p, &len);
+	if (p)
+		mosquitto_will_set_v5(l->mosq, l->presence_topic, (int)len, p, 1, true, NULL);
+	free(p);
+	mosquitto_connect_v5_callback_set(l->mosq, on_connect);
+	mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
+	mosquitto_message_v5_callback_set(l->mosq, on_message);
+	mosquitto_publish_v5_callback_set(l->mosq, on_publish);
+	return 0;
+}
+
+struct fleet_link *fleet_link_start(const struct fleet_link_opts *o, const struct fleet_dispatch *d,
+				    struct hv_status *st)
+{
+	char why[128];
+	struct fleet_link *l;
+
+	if (!o->host || !o->host[0] || o->port <= 0 || o->port > 65535) {
+		hv_status_set(st, HV_INVALID_ARGUMENT, "fleet: broker address missing or bad port");
+		return NULL;
+	}
+	if (!o->vehicle || !o->vehicle[0] || strlen(o->vehicle) > 64 || strpbrk(o->vehicle, "/+#")) {
+		snprintf(why, sizeof why, "%s", o->vehicle ? o->vehicle : "");
+		hv_status_set(st, HV_INVALID_ARGUMENT,
+			      "fleet: vehicle id '%s' must be 1..64 characters without / + #", why);
+		return NULL;
+	}
+	l = calloc(1, sizeof *l);
+	if (!l) {
+		hv_status_set(st, HV_INTERNAL, "out of memory");
+		return NULL;
+	}
+	l->o = *o;
+	l->d = *d;
+	if (!l->o.keepalive_s)
+		l->o.keepalive_s = 30;
+	if (!l->o.backoff_max_ms)
+		l->o.backoff_max_ms = 30000;
+	if (l->o.backoff_max_ms < BACKOFF_MIN_MS)
+		l->o.backoff_max_ms = BACKOFF_MIN_MS;
+	if (!l->o.buffer_max)
+		l->o.buffer_max = 1024;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	snprintf(l->req_topic, sizeof l->req_topic, FLEET_TOPIC_ROOT "%s/req", o->vehicle);
+	snprintf(l->presence_topic, sizeof l->presence_topic, FLEET_TOPIC_ROOT "%s/presence",
+		 o->vehicle);
+	snprintf(l->topics[FLEET_EVENTS], sizeof l->topics[0], FLEET_TOPIC_ROOT "%s/events",
+		 o->vehicle);
+	snprintf(l->topics[FLEET_TELEMETRY], sizeof l->topics[0], FLEET_TOPIC_ROOT "%s/telemetry",
+		 o->vehicle);
+	l->box = calloc(l->o.buffer_max, sizeof *l->box);
+	if (!l->box) {
+		hv_status_set(st, HV_INTERNAL, "out of memory");
+		goto fail;
+	}
+	l->verifier = fleet_verifier_new(o->fleet_ca, o->vehicle, 0, st);
+	if (!l->verifier)
+		goto fail;
+	mosquitto_lib_init();
+	if (setup_mosq(l, st) != 0)
+		goto fail_lib;
+	if (pthread_create(&l->worker, NULL, worker_main, l) != 0) {
+		hv_status_set(st, HV_INTERNAL, "fleet: cannot start a thread");
+		goto fail_lib;
+	}
+	if (pthread_create(&l->net, NULL, net_main, l) != 0) {
+		hv_status_set(st, HV_INTERNAL, "fleet: cannot start a thread");
+		__atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
+		pthread_mutex_lock(&l->lock);
+		pthread_cond_broadcast(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+		pthread_join(l->worker, NULL);
+		goto fail_lib;
+	}
+	return l;
+fail_lib:
+	if (l->mosq)
+		mosquitto_destroy(l->mosq);
+	l->mosq = NULL;
+	mosquitto_lib_cleanup();
+fail:
+	fleet_verifier_free(l->verifier);
+	free(l->box);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cond);
+	free(l);
+	return NULL;
+}
+
+void fleet_link_stop(struct fleet_link *l)
+{
+	if (!l)
+		return;
+	__atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&l->lock);
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	pthread_join(l->worker, NULL);
+	pthread_join(l->net, NULL);
+	mosquitto_destroy(l->mosq);
+	mosquitto_lib_cleanup();
+	struct fleet_msg *m;
+	while ((m = pop(&l->req_head, &l->req_tail)) != NULL)
+		msg_free(m);
+	while ((m = pop(&l->rep_head, &l->rep_tail)) != NULL)
+		msg_free(m);
+	for (size_t i = 0; i < l->box_count; i++)
+		free(l->box[(l->box_head + i) % l->o.buffer_max].data);
+	if (l->box_count)
+		log_info("fleet: %zu buffered items not sent at stop", l->box_count);
+	free(l->box);
+	fleet_verifier_free(l->verifier);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cond);
+	free(l);
+}

@@ -1,0 +1,104 @@
+/*
+ * svc_fleet.c - hv-agent's side of the fleet link (agent/fleet/,
+ * docs/fleet.md): requests through the broker run hv-agent's own method
+ * table with the same authorization and audit as gRPC, and the event log's
+ * events go out on the vehicle's events topic.
+ */
+#include "agent.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "fleet_link.h"
+#include "log.h"
+
+#define BATCH 32
+#define WAIT_MS 200
+
+struct agent_fleet {
+	struct agent *ag;
+	struct fleet_link *link;
+	pthread_t pump;
+	int pump_started;
+	int stop; /* atomic */
+};
+
+static void refused(void *app, const struct rpc_peer *peer, const char *rpc,
+		    const struct hv_status *st)
+{
+	agent_audit_refused(app, peer, rpc, st);
+}
+
+static void publish_event(struct fleet_link *link, const struct eventlog_rec *r)
+{
+	Hvmgr__V1__Event ev;
+	uint8_t small[256];
+
+	event_msg_from_rec(&ev, r);
+	size_t len = protobuf_c_message_get_packed_size(&ev.base);
+	uint8_t *buf = len <= sizeof small ? small : malloc(len);
+	if (!buf)
+		return;
+	protobuf_c_message_pack(&ev.base, buf);
+	fleet_link_publish(link, FLEET_EVENTS, buf, len);
+	if (buf != small)
+		free(buf);
+}
+
+static void *pump_main(void *arg)
+{
+	struct agent_fleet *f = arg;
+	struct eventlog_rec recs[BATCH];
+	struct eventlog_stats es;
+
+	eventlog_stats(f->ag->events, &es);
+	uint64_t pos = es.oldest_seq;
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
+		size_t n = eventlog_read(f->ag->events, &pos, recs, BATCH, WAIT_MS);
+		for (size_t i = 0; i < n; i++)
+			publish_event(f->link, &recs[i]);
+	}
+	return NULL;
+}
+
+struct agent_fleet *agent_fleet_start(struct agent *ag, const struct fleet_link_opts *o,
+				      struct hv_status *st)
+{
+	struct agent_fleet *f = calloc(1, sizeof *f);
+	struct fleet_dispatch d = { .app = ag, .authorize = agent_authorize, .refused = refused };
+
+	if (!f) {
+		hv_status_set(st, HV_INTERNAL, "out of memory");
+		return NULL;
+	}
+	f->ag = ag;
+	d.methods = agent_methods(&d.nmethods);
+	f->link = fleet_link_start(o, &d, st);
+	if (!f->link) {
+		free(f);
+		return NULL;
+	}
+	if (ag->events) {
+		if (pthread_create(&f->pump, NULL, pump_main, f) == 0)
+			f->pump_started = 1;
+		else
+			log_warn("fleet: no thread for events; events are not published");
+	}
+	return f;
+}
+
+struct fleet_link *agent_fleet_link(struct agent_fleet *f)
+{
+	return f ? f->link : NULL;
+}
+
+void agent_fleet_stop(struct agent_fleet *f)
+{
+	if (!f)
+		return;
+	__atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
+	if (f->pump_started)
+		pthread_join(f->pump, NULL);
+	fleet_link_stop(f->link);
+	free(f);
+}
