@@ -27,6 +27,7 @@
 
 #define CA_SUBJECT "O=" ROLES_ORG ",CN=" ROLES_ORG " CA"
 #define SERVER_SUBJECT "O=" ROLES_ORG ",CN=localhost"
+#define FLEET_CA_SUBJECT "O=" ROLES_ORG ",CN=" ROLES_ORG " fleet CA"
 
 const char *const pki_init_files[] = {
 	"ca.crt",       "ca.key",       "server.crt", "server.key", "admin.crt", "admin.key",
@@ -349,7 +350,18 @@ static int add_leaf(struct pki_stage *st, struct rng *r, enum cert_kind kind, co
 	return rc;
 }
 
-int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err)
+/* One leaf of a PKI tree: its kind, subject and file base name. */
+struct leaf_def {
+	enum cert_kind kind;
+	char subject[160];
+	char base[PKI_NAME_BUF];
+};
+
+/* A CA (CA_BASE.crt/.key, CA_SUBJECT) and the leaves it signs, written into
+ * DIR together or not at all; FILES are the names checked for existence. */
+static int init_tree(const char *dir, const struct pki_opts *opts, const char *const *files,
+		     const char *ca_subject, const char *ca_base, const struct leaf_def *leaves,
+		     size_t nleaves, struct pki_err *err)
 {
 	struct pki_opts o = opts ? *opts : (struct pki_opts){ 0 };
 	unsigned ca_days = o.ca_days ? o.ca_days : 3653; /* 10 years, leap days included */
@@ -367,13 +379,13 @@ int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err)
 	if (pki_stage_begin(&st, dir, err) < 0)
 		return -1;
 	if (!o.force) {
-		for (int i = 0; pki_init_files[i]; i++) {
-			int ex = pki_stage_exists(&st, pki_init_files[i], err);
+		for (int i = 0; files[i]; i++) {
+			int ex = pki_stage_exists(&st, files[i], err);
 			if (ex < 0)
 				return -1;
 			if (ex > 0) {
 				char path[PKI_PATH_BUF];
-				pki_join(path, sizeof path, dir, pki_init_files[i]);
+				pki_join(path, sizeof path, dir, files[i]);
 				pki_fail(err,
 					 "%s already exists: refusing to overwrite an existing PKI "
 					 "(use --force to replace it)",
@@ -389,8 +401,8 @@ int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err)
 		goto out;
 	if (gen_key(&r, &ca_key, err) < 0)
 		goto out;
-	struct cert_spec ca_spec = { CERT_CA, CA_SUBJECT, &ca_key, &ca_key, NULL, ca_days };
-	if (add_pair(&st, &r, &ca_spec, "ca", err) < 0)
+	struct cert_spec ca_spec = { CERT_CA, ca_subject, &ca_key, &ca_key, NULL, ca_days };
+	if (add_pair(&st, &r, &ca_spec, ca_base, err) < 0)
 		goto out;
 	/* The leaves are signed against the parsed CA so the issuer is exact. */
 	const struct pki_staged *ca_crt = &st.files[0];
@@ -401,15 +413,10 @@ int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err)
 			 mbed_reason(prc, why, sizeof why));
 		goto out;
 	}
-	if (add_leaf(&st, &r, CERT_SERVER, SERVER_SUBJECT, &ca_key, &ca, leaf_days, "server", err) < 0)
-		goto out;
-	for (enum hv_role role = HV_ROLE_ADMIN; role >= HV_ROLE_VIEWER; role--) {
-		char subject[128];
-		const char *name = roles_name(role);
-		snprintf(subject, sizeof subject, "O=%s,OU=%s,CN=%s", ROLES_ORG, name, name);
-		if (add_leaf(&st, &r, CERT_CLIENT, subject, &ca_key, &ca, leaf_days, name, err) < 0)
+	for (size_t i = 0; i < nleaves; i++)
+		if (add_leaf(&st, &r, leaves[i].kind, leaves[i].subject, &ca_key, &ca, leaf_days,
+			     leaves[i].base, err) < 0)
 			goto out;
-	}
 	rc = pki_stage_commit(&st, o.force, err);
 out:
 	pki_stage_free(&st);
@@ -417,6 +424,62 @@ out:
 	mbedtls_pk_free(&ca_key);
 	rng_free(&r);
 	return rc;
+}
+
+/* A client leaf per role: subject O=hv-fleet,OU=ROLE,CN=PREFIX+ROLE. */
+static size_t role_leaves(struct leaf_def *out, const char *prefix)
+{
+	size_t n = 0;
+	for (enum hv_role role = HV_ROLE_ADMIN; role >= HV_ROLE_VIEWER; role--, n++) {
+		const char *name = roles_name(role);
+		out[n].kind = CERT_CLIENT;
+		snprintf(out[n].subject, sizeof out[n].subject, "O=%s,OU=%s,CN=%s%s", ROLES_ORG,
+			 name, prefix, name);
+		snprintf(out[n].base, sizeof out[n].base, "%s%s", prefix, name);
+	}
+	return n;
+}
+
+int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err)
+{
+	struct leaf_def leaves[4] = { { CERT_SERVER, SERVER_SUBJECT, "server" } };
+	size_t n = 1 + role_leaves(leaves + 1, "");
+
+	return init_tree(dir, opts, pki_init_files, CA_SUBJECT, "ca", leaves, n, err);
+}
+
+const char *const pki_fleet_files[] = {
+	"fleet-ca.crt",
+	"fleet-ca.key",
+	"broker.crt",
+	"broker.key",
+	"vehicle.crt",
+	"vehicle.key",
+	"fleet-admin.crt",
+	"fleet-admin.key",
+	"fleet-operator.crt",
+	"fleet-operator.key",
+	"fleet-viewer.crt",
+	"fleet-viewer.key",
+	NULL,
+};
+
+int pki_fleet_init(const char *dir, const char *vehicle, const struct pki_opts *opts,
+		   struct pki_err *err)
+{
+	struct leaf_def leaves[5] = { { CERT_SERVER, SERVER_SUBJECT, "broker" },
+				      { CERT_CLIENT, "", "vehicle" } };
+	char why[160];
+
+	if (vehicle == NULL || !roles_name_valid(vehicle, why, sizeof why)) {
+		pki_fail(err, "vehicle id: %s", vehicle ? why : "missing");
+		return -1;
+	}
+	/* OU=vehicle is no role: a vehicle's certificate cannot sign requests. */
+	snprintf(leaves[1].subject, sizeof leaves[1].subject, "O=%s,OU=vehicle,CN=%s", ROLES_ORG,
+		 vehicle);
+	size_t n = 2 + role_leaves(leaves + 2, "fleet-");
+	return init_tree(dir, opts, pki_fleet_files, FLEET_CA_SUBJECT, "fleet-ca", leaves, n, err);
 }
 
 /* Loads DIR/ca.crt and DIR/ca.key and checks that they belong together. */

@@ -31,6 +31,17 @@ extern const char *const pki_init_files[];
  * -1 with ERR set; on failure no file of DIR has been created or replaced. */
 int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err);
 
+/* The fleet PKI of the fleet link (docs/fleet.md), in DIR beside the
+ * above: a second CA (fleet-ca.*) that the MQTT broker, the vehicle and every
+ * request signer chain to; the broker's server pair (broker.*, DNS:localhost
+ * + IP:127.0.0.1); the vehicle's client pair (vehicle.*, CN=VEHICLE,
+ * OU=vehicle: not a role, so it cannot sign requests); and a backend client
+ * pair per role (fleet-admin.*, fleet-operator.*, fleet-viewer.*). Same
+ * rules as pki_init for existing files and failures. */
+extern const char *const pki_fleet_files[];
+int pki_fleet_init(const char *dir, const char *vehicle, const struct pki_opts *opts,
+		   struct pki_err *err);
+
 /* Issues a client certificate for NAME carrying ROLE (admin, operator or
  * viewer), subject "CN=NAME,OU=ROLE,O=hv-fleet", signed by DIR/ca.crt +
  * DIR/ca.key, written to OUT_DIR/NAME.crt and OUT_DIR/NAME.key (OUT_DIR NULL

@@ -12,11 +12,14 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: hvctl pki init [--dir DIR] [--force]\n"
 		"       hvctl pki issue --role ROLE [--dir DIR] [--out DIR] NAME\n"
+		"       hvctl pki fleet-init [--dir DIR] [--vehicle ID] [--force]\n"
 		"\n"
 		"init   create a CA, the agent's server pair and one client pair per role\n"
 		"       (admin, operator, viewer) in DIR (default %s)\n"
 		"issue  create NAME.crt/NAME.key for a client with ROLE (admin, operator,\n"
-		"       viewer), signed by the CA in DIR, written to --out (default DIR)\n",
+		"       viewer), signed by the CA in DIR, written to --out (default DIR)\n"
+		"fleet-init  create the fleet CA, the broker's pair, the vehicle's pair\n"
+		"       (--vehicle, default dev-vehicle) and fleet-ROLE client pairs in DIR\n",
 		PKI_DEFAULT_DIR);
 }
 
@@ -49,27 +52,30 @@ static void print_written(const char *dir, const char *const *files)
 
 static int cmd_init(int argc, char **argv)
 {
-	const char *dir = PKI_DEFAULT_DIR, *v;
+	const char *dir = PKI_DEFAULT_DIR, *vehicle = "dev-vehicle", *v;
+	int fleet = strcmp(argv[1], "fleet-init") == 0;
 	struct pki_opts opts = { 0 };
 	for (int i = 2; i < argc; i++) {
 		int missing = 0;
 		if ((v = opt_value(argc, argv, &i, "--dir", &missing)) != NULL)
 			dir = v;
+		else if (fleet && (v = opt_value(argc, argv, &i, "--vehicle", &missing)) != NULL)
+			vehicle = v;
 		else if (strcmp(argv[i], "--force") == 0)
 			opts.force = true;
 		else {
-			fprintf(stderr, "hvctl pki init: %s '%s'\n",
+			fprintf(stderr, "hvctl pki %s: %s '%s'\n", argv[1],
 				missing ? "missing value for" : "unexpected argument", argv[i]);
 			usage(stderr);
 			return 2;
 		}
 	}
 	struct pki_err err;
-	if (pki_init(dir, &opts, &err) < 0) {
-		fprintf(stderr, "hvctl pki init: %s\n", err.msg);
+	if ((fleet ? pki_fleet_init(dir, vehicle, &opts, &err) : pki_init(dir, &opts, &err)) < 0) {
+		fprintf(stderr, "hvctl pki %s: %s\n", argv[1], err.msg);
 		return 1;
 	}
-	print_written(dir, pki_init_files);
+	print_written(dir, fleet ? pki_fleet_files : pki_init_files);
 	return 0;
 }
 
@@ -121,7 +127,7 @@ int pki_cli_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "init") == 0)
+	if (strcmp(argv[1], "init") == 0 || strcmp(argv[1], "fleet-init") == 0)
 		return cmd_init(argc, argv);
 	if (strcmp(argv[1], "issue") == 0)
 		return cmd_issue(argc, argv);
