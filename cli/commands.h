@@ -48,6 +48,9 @@ HVCTL_HANDLER(cmd_console);
 /* Attaches to VM's console as `console` does (start --console). */
 int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from);
 
+/* cmd_fleet.c: the fleet link */
+HVCTL_HANDLER(cmd_fleet);
+
 /* main.c: local */
 HVCTL_HANDLER(cmd_help);
 HVCTL_HANDLER(cmd_pki);

@@ -27,6 +27,10 @@ static const struct hvctl_optdef global_opts[] = {
 	{ "version", NULL, HC_NONE, "print hvctl's version (no connection)" },
 	{ "man", NULL, HC_NONE, "print this manual page in roff" },
 	{ "completion", "SHELL", HC_NONE, "print the completion script for SHELL (bash)" },
+	{ "fleet", "URL", HC_NONE,
+	  "send the calls through the fleet's MQTT broker, mqtts://HOST:PORT, signed with --cert/--key "
+	  "(default ./var/pki/fleet-admin.crt/.key, CA ./var/pki/fleet-ca.crt; docs/fleet.md)" },
+	{ "vehicle", "ID", HC_NONE, "--fleet: the vehicle the command is for" },
 	{ NULL, NULL, HC_NONE, NULL },
 };
 

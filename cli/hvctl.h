@@ -105,7 +105,17 @@ struct hvctl {
 	struct hvc *conn;
 	int conn_rc; /* exit status when the connection failed */
 	const char *verb;
+	/* --fleet mqtts://HOST:PORT --vehicle ID: calls go through the fleet's
+	 * broker, signed with --cert/--key (docs/fleet.md). */
+	const char *fleet_url;
+	const char *vehicle;
+	struct hvf *fleet;
+	bool tls_given; /* --ca, --cert or --key on the command line */
 };
+
+/* The fleet connection, made on first use (NULL: failure printed, exit
+ * status in h->conn_rc). */
+struct hvf *hvctl_fleet(struct hvctl *h);
 
 /* Connects on first use; prints the reason and returns NULL on failure
  * (h->conn_rc then says which exit status to use). */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "fleet_client.h"
 #include "uuid.h"
 
 #define DEFAULT_CONNECT "./var/hv-agent.sock"
@@ -119,12 +120,35 @@ void hvctl_synopsis(const struct hvctl_cmd *cmd, char *buf, size_t len)
 
 /* ---- the connection ---- */
 
+struct hvf *hvctl_fleet(struct hvctl *h)
+{
+	struct hv_status st;
+
+	if (h->fleet)
+		return h->fleet;
+	h->fleet =
+		hvf_connect(h->fleet_url, h->conn_opts.ca, h->conn_opts.cert, h->conn_opts.key, &st);
+	if (!h->fleet) {
+		hvctl_print_failure(h->verb, st.msg, st.code);
+		h->conn_rc = st.code == HV_INVALID_ARGUMENT ? HVCTL_USAGE : HVCTL_UNREACHABLE;
+	}
+	return h->fleet;
+}
+
 struct hvc *hvctl_conn(struct hvctl *h)
 {
 	struct hv_status st;
 
 	if (h->conn)
 		return h->conn;
+	if (h->fleet_url) {
+		/* Unary calls go through hvctl_call; what gets here streams. */
+		hvctl_error(HVCTL_USAGE, h->verb,
+			    "streams are not served over the fleet link (events arrive on "
+			    "hv/v1/VEHICLE/events, docs/fleet.md)");
+		h->conn_rc = HVCTL_USAGE;
+		return NULL;
+	}
 	h->conn = hvc_connect(&h->conn_opts, &st);
 	if (!h->conn) {
 		hvctl_print_failure(h->verb, st.msg, st.code);
@@ -138,15 +162,25 @@ int hvctl_call(struct hvctl *h, const char *method, const ProtobufCMessage *req,
 {
 	char path[128];
 	struct hv_status st;
-	struct hvc *c = hvctl_conn(h);
 
 	*resp = NULL;
-	if (!c)
-		return h->conn_rc;
 	if (method[0] != '/') {
 		snprintf(path, sizeof path, "/hvmgr.v1.Hvmgr/%s", method);
 		method = path;
 	}
+	if (h->fleet_url) {
+		if (!h->vehicle)
+			return hvctl_error(HVCTL_USAGE, h->verb, "--fleet needs --vehicle ID");
+		struct hvf *f = hvctl_fleet(h);
+		if (!f)
+			return h->conn_rc;
+		if (hvf_call(f, h->vehicle, method, req, desc, resp, HVCTL_CALL_TIMEOUT_MS, &st) != 0)
+			return hvctl_fail(h->verb, &st);
+		return 0;
+	}
+	struct hvc *c = hvctl_conn(h);
+	if (!c)
+		return h->conn_rc;
 	if (hvc_call(c, method, req, desc, resp, HVCTL_CALL_TIMEOUT_MS, &st) != 0)
 		return hvctl_fail(h->verb, &st);
 	return 0;
@@ -331,6 +365,13 @@ int main(int argc, char **argv)
 		    (r = global_value(argc, argv, &i, "--key", NULL, &h.conn_opts.key))) {
 			if (r < 0)
 				return HVCTL_USAGE;
+			if (strcmp(arg, "--connect") != 0 && strcmp(arg, "-c") != 0 &&
+			    strncmp(arg, "--connect=", 10) != 0)
+				h.tls_given = true;
+		} else if ((r = global_value(argc, argv, &i, "--fleet", NULL, &h.fleet_url)) ||
+			   (r = global_value(argc, argv, &i, "--vehicle", NULL, &h.vehicle))) {
+			if (r < 0)
+				return HVCTL_USAGE;
 		} else if ((r = global_value(argc, argv, &i, "--completion", NULL, &shell))) {
 			if (r < 0)
 				return HVCTL_USAGE;
@@ -373,8 +414,15 @@ int main(int argc, char **argv)
 	h.verb = cmd->name;
 	if (cmd->flags & HVCTL_F_LOCAL)
 		return cmd->fn(&h, &a);
+	if (h.fleet_url && !h.tls_given && !getenv("HVCTL_CERT")) {
+		/* The caller's own fleet identity (hvctl pki fleet-init). */
+		h.conn_opts.ca = DEFAULT_PKI "/fleet-ca.crt";
+		h.conn_opts.cert = DEFAULT_PKI "/fleet-admin.crt";
+		h.conn_opts.key = DEFAULT_PKI "/fleet-admin.key";
+	}
 	hvc_global_init();
 	int rc = cmd->fn(&h, &a);
+	hvf_close(h.fleet);
 	hvc_close(h.conn);
 	hvc_global_shutdown();
 	return rc;

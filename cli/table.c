@@ -251,12 +251,26 @@ const struct hvctl_cmd hvctl_commands[] = {
 		  { "force", NULL, HC_NONE, "init: replace an existing PKI" },
 		  { "role", "ROLE", HC_NONE, "issue: admin, operator or viewer" },
 		  { "out", "DIR", HC_FILE, "issue: where to write NAME.crt and NAME.key" },
+		  { "vehicle", "ID", HC_NONE, "fleet-init: the vehicle's id (default dev-vehicle)" },
 		  END_OPT },
 	  "create the development PKI, issue client certificates",
 	  "`pki init` creates a CA, hv-agent's server pair and one client pair per role; `pki issue --role ROLE "
 	  "NAME` issues a client certificate (docs/security.md). Works on files only.",
 	  HVCTL_F_RAW | HVCTL_F_LOCAL, cmd_pki },
 #endif
+	{ "fleet", G_AGENT, "list | run VERB [ARGS...]", 1, 1, HC_NONE,
+	  (const struct hvctl_optdef[]){
+		  { "vehicles", "ID,ID..", HC_NONE,
+		    "run: only these vehicles (default: every online one)" },
+		  { "wait", "MS", HC_NONE, "how long to collect presence messages (default 1000)" },
+		  { "json", NULL, HC_NONE, "list: JSON output" },
+		  END_OPT },
+	  "the vehicles of the fleet broker; one verb on many of them",
+	  "With --fleet mqtts://HOST:PORT: `fleet list` shows the vehicles whose presence the broker "
+	  "holds (online, since when, hv-agent version); `fleet run [--vehicles A,B] VERB ARGS...` runs "
+	  "an hvctl verb on every online vehicle (or those named), with a progress bar on stderr, and "
+	  "ends with one line per vehicle that failed (docs/fleet.md).",
+	  HVCTL_F_RAW, cmd_fleet },
 	{ "help", G_LOCAL, "[COMMAND]", 0, 1, HC_COMMAND, NULL,
 	  "show the commands, or one command's usage",
 	  "Without an argument lists every command; with one prints its usage, options and description.",

@@ -1,0 +1,389 @@
+/*
+ * fleet_client.c - hvctl's MQTT 5 client of the fleet link (libmosquitto,
+ * its own network thread). Replies are matched to requests by their
+ * correlation data; presence messages are collected as they arrive.
+ */
+#include "fleet_client.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include "fleet_envelope.h"
+#include "hvmgr/v1/fleet.pb-c.h"
+
+#define PENDING_MAX 256
+#define VEHICLES_MAX 4096
+#define CORR_LEN 16
+
+struct pending {
+	uint8_t corr[CORR_LEN];
+	bool used, done;
+	uint8_t *data;
+	size_t len;
+};
+
+struct hvf {
+	struct mosquitto *mosq;
+	struct fleet_signer *signer;
+	char resp_topic[96];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int connack; /* 0 waiting, 1 accepted, -1 refused or lost */
+	int suback;  /* SUBACKs received */
+	struct pending pend[PENDING_MAX];
+	struct hvf_vehicle *veh;
+	size_t nveh;
+};
+
+static void deadline_in(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_property *p)
+{
+	struct hvf *f = obj;
+	(void)m;
+	(void)flags;
+	(void)p;
+	pthread_mutex_lock(&f->lock);
+	f->connack = rc == 0 ? 1 : -1;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *qos,
+			 const mosquitto_property *p)
+{
+	struct hvf *f = obj;
+	(void)m;
+	(void)mid;
+	(void)n;
+	(void)qos;
+	(void)p;
+	pthread_mutex_lock(&f->lock);
+	f->suback++;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void on_presence(struct hvf *f, const struct mosquitto_message *msg)
+{
+	Hvmgr__V1__FleetPresence *p =
+		hvmgr__v1__fleet_presence__unpack(NULL, (size_t)msg->payloadlen, msg->payload);
+	if (!p)
+		return;
+	size_t i = 0;
+	while (i < f->nveh && strcmp(f->veh[i].id, p->vehicle) != 0)
+		i++;
+	if (i == f->nveh && f->nveh < VEHICLES_MAX)
+		f->nveh++;
+	if (i < f->nveh) {
+		struct hvf_vehicle *v = &f->veh[i];
+		snprintf(v->id, sizeof v->id, "%s", p->vehicle);
+		snprintf(v->version, sizeof v->version, "%s", p->agent_version);
+		v->online = p->online;
+		v->since_ms = p->since_ms;
+	}
+	hvmgr__v1__fleet_presence__free_unpacked(p, NULL);
+}
+
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
+		       const mosquitto_property *props)
+{
+	struct hvf *f = obj;
+	void *corr = NULL;
+	uint16_t clen = 0;
+	(void)m;
+
+	pthread_mutex_lock(&f->lock);
+	if (strcmp(msg->topic, f->resp_topic) != 0) {
+		if (f->veh && msg->payloadlen > 0)
+			on_presence(f, msg);
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
+	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &clen, false);
+	for (int i = 0; corr && clen == CORR_LEN && i < PENDING_MAX; i++) {
+		struct pending *p = &f->pend[i];
+		if (p->used && !p->done && memcmp(p->corr, corr, CORR_LEN) == 0) {
+			size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+			p->data = malloc(len ? len : 1);
+			if (p->data && len)
+				memcpy(p->data, msg->payload, len);
+			p->len = len;
+			p->done = true;
+			pthread_cond_broadcast(&f->cond);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	free(corr);
+}
+
+static int parse_url(const char *url, char *host, size_t hlen, int *port)
+{
+	const char *p = strncmp(url, "mqtts://", 8) == 0 ? url + 8 : NULL;
+	const char *colon = p ? strrchr(p, ':') : NULL;
+	char *end;
+
+	if (!p || !colon || colon == p || (size_t)(colon - p) >= hlen)
+		return -1;
+	long v = strtol(colon + 1, &end, 10);
+	if (*end || v <= 0 || v > 65535)
+		return -1;
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = '\0';
+	*port = (int)v;
+	return 0;
+}
+
+/* Waits (under f->lock) until *flag reaches want or ms pass; 0 when it did. */
+static int wait_for(struct hvf *f, const int *flag, int want, unsigned ms)
+{
+	struct timespec ts;
+	deadline_in(&ts, ms);
+	while (*flag < want && f->connack >= 0)
+		if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) != 0)
+			break;
+	return *flag >= want ? 0 : -1;
+}
+
+struct hvf *hvf_connect(const char *url, const char *ca, const char *cert, const char *key,
+			struct hv_status *st)
+{
+	char host[256], id[48];
+	uint8_t rnd[8];
+	int port, rc;
+	struct hvf *f;
+
+	if (parse_url(url, host, sizeof host, &port) != 0) {
+		hv_status_set(st, HV_INVALID_ARGUMENT, "--fleet: '%s' is not mqtts://HOST:PORT", url);
+		return NULL;
+	}
+	f = calloc(1, sizeof *f);
+	if (!f) {
+		hv_status_set(st, HV_INTERNAL, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	f->signer = fleet_signer_load(cert, key, st);
+	if (!f->signer)
+		goto fail;
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		hv_status_set(st, HV_INTERNAL, "no random bytes");
+		goto fail;
+	}
+	snprintf(id, sizeof id, "hvctl-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+		 rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	snprintf(f->resp_topic, sizeof f->resp_topic, "hv/v1/client/%s/resp", id);
+	mosquitto_lib_init();
+	f->mosq = mosquitto_new(id, true, f);
+	if (!f->mosq) {
+		hv_status_set(st, HV_INTERNAL, "cannot create an MQTT client");
+		goto fail;
+	}
+	mosquitto_int_option(f->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	rc = mosquitto_tls_set(f->mosq, ca, NULL, cert, key, NULL);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		hv_status_set(st, HV_INVALID_ARGUMENT, "TLS files %s, %s, %s: %s", ca, cert, key,
+			      mosquitto_strerror(rc));
+		goto fail;
+	}
+	mosquitto_connect_v5_callback_set(f->mosq, on_connect);
+	mosquitto_subscribe_v5_callback_set(f->mosq, on_subscribe);
+	mosquitto_message_v5_callback_set(f->mosq, on_message);
+	rc = mosquitto_connect_bind_v5(f->mosq, host, port, 30, NULL, NULL);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_loop_start(f->mosq);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		hv_status_set(st, HV_UNAVAILABLE, "fleet broker %s: %s", url, mosquitto_strerror(rc));
+		goto fail;
+	}
+	pthread_mutex_lock(&f->lock);
+	int ok = wait_for(f, &f->connack, 1, 10000) == 0;
+	pthread_mutex_unlock(&f->lock);
+	if (!ok) {
+		hv_status_set(st, HV_UNAVAILABLE,
+			      "fleet broker %s did not accept the connection (TLS or MQTT 5)", url);
+		goto fail;
+	}
+	mosquitto_subscribe_v5(f->mosq, NULL, f->resp_topic, 1, 0, NULL);
+	pthread_mutex_lock(&f->lock);
+	ok = wait_for(f, &f->suback, 1, 10000) == 0;
+	pthread_mutex_unlock(&f->lock);
+	if (!ok) {
+		hv_status_set(st, HV_UNAVAILABLE, "fleet broker %s: no answer to SUBSCRIBE", url);
+		goto fail;
+	}
+	return f;
+fail:
+	hvf_close(f);
+	return NULL;
+}
+
+void hvf_close(struct hvf *f)
+{
+	if (!f)
+		return;
+	if (f->mosq) {
+		mosquitto_disconnect_v5(f->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+		mosquitto_loop_stop(f->mosq, true);
+		mosquitto_destroy(f->mosq);
+		mosquitto_lib_cleanup();
+	}
+	for (int i = 0; i < PENDING_MAX; i++)
+		free(f->pend[i].data);
+	free(f->veh);
+	fleet_signer_free(f->signer);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->cond);
+	free(f);
+}
+
+int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, size_t len,
+		 uint8_t **reply, size_t *reply_len, unsigned timeout_ms, struct hv_status *st)
+{
+	char topic[160];
+	struct pending *p = NULL;
+	mosquitto_property *props = NULL;
+
+	*reply = NULL;
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < PENDING_MAX && !p; i++)
+		if (!f->pend[i].used)
+			p = &f->pend[i];
+	if (!p) {
+		pthread_mutex_unlock(&f->lock);
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "%d requests in flight already",
+				     PENDING_MAX);
+	}
+	*p = (struct pending){ .used = true };
+	if (getrandom(p->corr, CORR_LEN, 0) != CORR_LEN) {
+		p->used = false;
+		pthread_mutex_unlock(&f->lock);
+		return hv_status_set(st, HV_INTERNAL, "no random bytes");
+	}
+	uint8_t corr[CORR_LEN];
+	memcpy(corr, p->corr, CORR_LEN);
+	pthread_mutex_unlock(&f->lock);
+
+	snprintf(topic, sizeof topic, "hv/v1/%s/req", vehicle);
+	mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, f->resp_topic);
+	mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr, CORR_LEN);
+	int rc = mosquitto_publish_v5(f->mosq, NULL, topic, (int)len, payload, 1, false, props);
+	mosquitto_property_free_all(&props);
+
+	pthread_mutex_lock(&f->lock);
+	if (rc == MOSQ_ERR_SUCCESS) {
+		struct timespec ts;
+		deadline_in(&ts, timeout_ms);
+		while (!p->done)
+			if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) != 0)
+				break;
+	}
+	int got = p->done;
+	*reply = p->data;
+	*reply_len = p->len;
+	*p = (struct pending){ 0 };
+	pthread_mutex_unlock(&f->lock);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot publish to %s: %s", topic,
+				     mosquitto_strerror(rc));
+	if (!got)
+		return hv_status_set(st, HV_DEADLINE_EXCEEDED,
+				     "no reply from vehicle '%s' within %u ms (offline?)", vehicle,
+				     timeout_ms);
+	return 0;
+}
+
+int hvf_sign(struct hvf *f, const char *vehicle, const char *method, const ProtobufCMessage *req,
+	     uint8_t **out, size_t *out_len, struct hv_status *st)
+{
+	size_t len = protobuf_c_message_get_packed_size(req);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return hv_status_set(st, HV_INTERNAL, "out of memory");
+	protobuf_c_message_pack(req, buf);
+	int rc = fleet_sign_request(f->signer, vehicle, method, buf, len, 0, out, out_len, st);
+	free(buf);
+	return rc;
+}
+
+int hvf_call(struct hvf *f, const char *vehicle, const char *method, const ProtobufCMessage *req,
+	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+	     unsigned timeout_ms, struct hv_status *st)
+{
+	uint8_t *signed_req = NULL, *raw = NULL;
+	size_t slen, rlen;
+	int rc = -1;
+
+	*resp = NULL;
+	if (hvf_sign(f, vehicle, method, req, &signed_req, &slen, st) != 0)
+		return -1;
+	if (hvf_call_raw(f, vehicle, signed_req, slen, &raw, &rlen, timeout_ms, st) != 0)
+		goto out;
+	Hvmgr__V1__FleetReply *r = hvmgr__v1__fleet_reply__unpack(NULL, rlen, raw);
+	if (!r) {
+		hv_status_set(st, HV_INTERNAL, "vehicle '%s' sent a malformed reply", vehicle);
+		goto out;
+	}
+	if (r->code != 0) {
+		hv_status_set(st, (enum hv_code)r->code, "%s", r->message);
+	} else {
+		*resp = protobuf_c_message_unpack(resp_desc, NULL, r->response.len, r->response.data);
+		if (*resp)
+			rc = 0;
+		else
+			hv_status_set(st, HV_INTERNAL, "vehicle '%s' sent a malformed %s", vehicle,
+				      resp_desc->name);
+	}
+	hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+out:
+	free(signed_req);
+	free(raw);
+	return rc;
+}
+
+static int cmp_vehicle(const void *a, const void *b)
+{
+	return strcmp(((const struct hvf_vehicle *)a)->id, ((const struct hvf_vehicle *)b)->id);
+}
+
+size_t hvf_vehicles(struct hvf *f, struct hvf_vehicle *out, size_t max, unsigned wait_ms)
+{
+	struct timespec ts = { (time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000L };
+
+	pthread_mutex_lock(&f->lock);
+	if (!f->veh)
+		f->veh = calloc(VEHICLES_MAX, sizeof *f->veh);
+	int subs = f->suback;
+	pthread_mutex_unlock(&f->lock);
+	if (!f->veh)
+		return 0;
+	mosquitto_subscribe_v5(f->mosq, NULL, "hv/v1/+/presence", 1, 0, NULL);
+	pthread_mutex_lock(&f->lock);
+	wait_for(f, &f->suback, subs + 1, 10000);
+	pthread_mutex_unlock(&f->lock);
+	nanosleep(&ts, NULL); /* retained messages follow the SUBACK */
+	pthread_mutex_lock(&f->lock);
+	size_t n = f->nveh < max ? f->nveh : max;
+	memcpy(out, f->veh, n * sizeof *out);
+	pthread_mutex_unlock(&f->lock);
+	qsort(out, n, sizeof *out, cmp_vehicle);
+	return n;
+}

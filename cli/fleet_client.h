@@ -1,0 +1,54 @@
+/*
+ * fleet_client.h - hvctl's side of the fleet link (docs/fleet.md): one MQTT 5
+ * connection to the fleet's broker over mutual TLS, requests signed with the
+ * caller's own certificate and sent to a vehicle's request topic, replies
+ * matched by correlation data on this client's own response topic, and the
+ * vehicles' presence messages for `hvctl fleet list`.
+ */
+#ifndef HVCTL_FLEET_CLIENT_H
+#define HVCTL_FLEET_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "status.h"
+
+struct hvf;
+
+/* url: "mqtts://HOST:PORT"; ca: the broker's CA; cert/key: the caller's pair,
+ * used for TLS and to sign requests. INVALID_ARGUMENT for a malformed URL or
+ * unreadable files, UNAVAILABLE when the broker cannot be reached. */
+struct hvf *hvf_connect(const char *url, const char *ca, const char *cert, const char *key,
+			struct hv_status *st);
+void hvf_close(struct hvf *f);
+
+/* One request to vehicle, as hvc_call. DEADLINE_EXCEEDED "no reply from
+ * vehicle ..." when none came within timeout_ms (the vehicle may be offline:
+ * the request expires on its own). */
+int hvf_call(struct hvf *f, const char *vehicle, const char *method, const ProtobufCMessage *req,
+	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+	     unsigned timeout_ms, struct hv_status *st);
+
+/* Publishes raw bytes on vehicle's request topic with a response topic and
+ * fresh correlation data, and waits for the raw reply (tests, benchmarks). */
+int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, size_t len,
+		 uint8_t **reply, size_t *reply_len, unsigned timeout_ms, struct hv_status *st);
+
+/* Signs a request for vehicle (fleet_sign_request with this client's pair). */
+int hvf_sign(struct hvf *f, const char *vehicle, const char *method, const ProtobufCMessage *req,
+	     uint8_t **out, size_t *out_len, struct hv_status *st);
+
+struct hvf_vehicle {
+	char id[72];
+	bool online;
+	char version[48];
+	uint64_t since_ms;
+};
+
+/* The vehicles whose presence the broker holds, after waiting wait_ms for
+ * the retained messages. Returns how many (at most max), sorted by id. */
+size_t hvf_vehicles(struct hvf *f, struct hvf_vehicle *out, size_t max, unsigned wait_ms);
+
+#endif /* HVCTL_FLEET_CLIENT_H */
