@@ -92,35 +92,19 @@ void fleet_signer_free(struct fleet_signer *s)
 	free(s);
 }
 
-int fleet_sign_request(struct fleet_signer *s, const char *vehicle, const char *method,
-		       const uint8_t *req, size_t req_len, unsigned lifetime_ms, uint8_t **out,
-		       size_t *out_len, struct hv_status *st)
+int fleet_sign_body(struct fleet_signer *s, const Hvmgr__V1__FleetRequestBody *body, uint8_t **out,
+		    size_t *out_len, struct hv_status *st)
 {
-	Hvmgr__V1__FleetRequestBody body = HVMGR__V1__FLEET_REQUEST_BODY__INIT;
 	Hvmgr__V1__FleetRequest fr = HVMGR__V1__FLEET_REQUEST__INIT;
-	uint8_t nonce[FLEET_NONCE_MIN];
 	unsigned char hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
 	size_t sig_len = 0;
-	uint64_t now = fleet_now_ms();
 
 	*out = NULL;
-	if (lifetime_ms == 0 || lifetime_ms > FLEET_MAX_LIFETIME_MS)
-		lifetime_ms = FLEET_MAX_LIFETIME_MS;
-	if (random_bytes(NULL, nonce, sizeof nonce) != 0)
-		return hv_status_set(st, HV_INTERNAL, "no random bytes for the nonce");
-	body.vehicle = (char *)vehicle;
-	body.method = (char *)method;
-	body.request.data = (uint8_t *)req;
-	body.request.len = req_len;
-	body.issued_ms = now;
-	body.not_after_ms = now + lifetime_ms;
-	body.nonce.data = nonce;
-	body.nonce.len = sizeof nonce;
-	size_t blen = protobuf_c_message_get_packed_size(&body.base);
+	size_t blen = protobuf_c_message_get_packed_size(&body->base);
 	uint8_t *bbuf = malloc(blen ? blen : 1);
 	if (!bbuf)
 		return hv_status_set(st, HV_INTERNAL, "out of memory");
-	protobuf_c_message_pack(&body.base, bbuf);
+	protobuf_c_message_pack(&body->base, bbuf);
 	if (sha256(bbuf, blen, hash) != 0 ||
 	    mbedtls_pk_sign(&s->key, MBEDTLS_MD_SHA256, hash, sizeof hash, sig, &sig_len,
 			    random_bytes, NULL) != 0) {
@@ -141,6 +125,30 @@ int fleet_sign_request(struct fleet_signer *s, const char *vehicle, const char *
 	if (!*out)
 		return hv_status_set(st, HV_INTERNAL, "out of memory");
 	return 0;
+}
+
+int fleet_sign_request(struct fleet_signer *s, const char *vehicle, const char *method,
+		       const uint8_t *req, size_t req_len, unsigned lifetime_ms, uint8_t **out,
+		       size_t *out_len, struct hv_status *st)
+{
+	Hvmgr__V1__FleetRequestBody body = HVMGR__V1__FLEET_REQUEST_BODY__INIT;
+	uint8_t nonce[FLEET_NONCE_MIN];
+	uint64_t now = fleet_now_ms();
+
+	*out = NULL;
+	if (lifetime_ms == 0 || lifetime_ms > FLEET_MAX_LIFETIME_MS)
+		lifetime_ms = FLEET_MAX_LIFETIME_MS;
+	if (random_bytes(NULL, nonce, sizeof nonce) != 0)
+		return hv_status_set(st, HV_INTERNAL, "no random bytes for the nonce");
+	body.vehicle = (char *)vehicle;
+	body.method = (char *)method;
+	body.request.data = (uint8_t *)req;
+	body.request.len = req_len;
+	body.issued_ms = now;
+	body.not_after_ms = now + lifetime_ms;
+	body.nonce.data = nonce;
+	body.nonce.len = sizeof nonce;
+	return fleet_sign_body(s, &body, out, out_len, st);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -47,6 +47,11 @@ int fleet_sign_request(struct fleet_signer *s, const char *vehicle, const char *
 		       const uint8_t *req, size_t req_len, unsigned lifetime_ms, uint8_t **out,
 		       size_t *out_len, struct hv_status *st);
 
+/* Signs a body as given (any times and nonce: tests build refused requests
+ * with it) into a packed FleetRequest (malloc'd). */
+int fleet_sign_body(struct fleet_signer *s, const Hvmgr__V1__FleetRequestBody *body, uint8_t **out,
+		    size_t *out_len, struct hv_status *st);
+
 /* ---- the vehicle's side ---- */
 
 struct fleet_verifier;

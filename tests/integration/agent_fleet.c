@@ -1,0 +1,410 @@
+/*
+ * agent_fleet.c - END-TO-END through the fleet link (docs/fleet.md): the
+ * real hv-core under QEMU, the real hv-agent dialling out to a real
+ * Mosquitto broker started here on a free loopback port with the fleet PKI,
+ * and the real hvctl --fleet (or cli/fleet_client.c for requests hvctl would
+ * never send). No test double anywhere.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+
+#include "agent_stack.h"
+#include "fleet_broker.h"
+#include "fleet_client.h"
+#include "fleet_envelope.h"
+#include "hvmgr/v1/fleet.pb-c.h"
+#include "hvmgr/v1/hvmgr.pb-c.h"
+
+#define VEHICLE "test-car"
+#define BUFFER "8"
+
+static struct hvq q;
+static struct agent_proc agent;
+static struct fleet_broker broker;
+static char uri[320], url[64], pki[280], ca[320], admin_crt[320], admin_key[320];
+static char *out, *err;
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int run(const char *const *args)
+{
+	free(out);
+	free(err);
+	out = err = NULL;
+	return run_hvctl(args, &out, &err);
+}
+
+/* hvctl over the agent's unix socket. */
+#define LOCAL(...) run((const char *const[]){ "--connect", uri, __VA_ARGS__, NULL })
+
+static char who_crt[320], who_key[320];
+/* hvctl through the broker as fleet-ROLE. */
+static int fleet_as(const char *role, const char *const *args)
+{
+	const char *argv[32] = { "--fleet", url,      "--vehicle", VEHICLE, "--ca",
+				 ca,        "--cert", who_crt,     "--key", who_key };
+	size_t n = 10;
+	snprintf(who_crt, sizeof who_crt, "%s/fleet-%s.crt", pki, role);
+	snprintf(who_key, sizeof who_key, "%s/fleet-%s.key", pki, role);
+	for (size_t i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return run(argv);
+}
+#define FLEET(role, ...) fleet_as(role, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void setup(void)
+{
+	out = err = NULL;
+	memset(&broker, 0, sizeof broker);
+	agent_stack_start_core(&q, NULL);
+	snprintf(pki, sizeof pki, "%s/pki", q.dir);
+	snprintf(ca, sizeof ca, "%s/fleet-ca.crt", pki);
+	snprintf(admin_crt, sizeof admin_crt, "%s/fleet-admin.crt", pki);
+	snprintf(admin_key, sizeof admin_key, "%s/fleet-admin.key", pki);
+	cr_assert_eq(run((const char *const[]){ "pki", "fleet-init", "--dir", pki, "--vehicle",
+						VEHICLE, NULL }),
+		     0, "%s", err);
+	cr_assert_eq(fleet_broker_start(&broker, q.dir, pki, 0), 0, "%s", broker.err);
+	snprintf(url, sizeof url, "mqtts://127.0.0.1:%d", broker.port);
+	const char *extra[] = { "--fleet",
+				url,
+				"--vehicle",
+				VEHICLE,
+				"--fleet-buffer",
+				BUFFER,
+				"--fleet-backoff-max-ms",
+				"1000",
+				NULL };
+	cr_assert_eq(agent_start(&agent, q.dir, extra), 0, "%s", agent.err);
+	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+}
+
+static void teardown(void)
+{
+	agent_stack_stop(&q, &agent);
+	fleet_broker_stop(&broker);
+	free(out);
+	free(err);
+}
+
+TestSuite(agent_fleet, .init = setup, .fini = teardown, .timeout = 300);
+
+/* The agent connects in the background: wait (bounded) for its first reply. */
+static void wait_vehicle_online(void)
+{
+	for (int i = 0; i < 60; i++) {
+		if (FLEET("viewer", "health") == 0)
+			return;
+		sleep_ms(500);
+	}
+	cr_assert_fail("vehicle never answered through the broker: %s", err);
+}
+
+Test(agent_fleet, hvctl_reaches_hv_core_through_the_broker)
+{
+	wait_vehicle_online();
+	cr_assert_eq(FLEET("viewer", "list", "--all"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, " Id   Name"), "%s", out);
+	cr_assert_not_null(strstr(out, "rtos-demo"), "%s", out);
+	cr_assert_eq(FLEET("viewer", "dominfo", "rtos-demo"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "State:          running\n"), "%s", out);
+	/* The same NOT_FOUND and exit status as over gRPC. */
+	cr_assert_eq(FLEET("viewer", "dominfo", "no-such-vm"), 4, "%s", err);
+	cr_assert_not_null(strstr(err, "[NOT_FOUND]"), "%s", err);
+
+	/* State changes, audited with the signer's identity. */
+	cr_assert_eq(FLEET("operator", "destroy", "rtos-demo"), 0, "%s", err);
+	cr_assert_eq(LOCAL("domstate", "rtos-demo", "--reason"), 0, "%s", err);
+	cr_assert_str_eq(out, "shut off (destroyed)\n\n");
+	cr_assert_eq(FLEET("operator", "start", "rtos-demo"), 0, "%s", err);
+	cr_assert_eq(LOCAL("audit"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "fleet-operator"), "%s", out);
+
+	/* fleet list shows the vehicle online with its agent's version. */
+	const char *argv[] = { "--fleet", url,       "--ca",  ca,     "--cert", admin_crt,
+			       "--key",   admin_key, "fleet", "list", NULL };
+	cr_assert_eq(run(argv), 0, "%s", err);
+	cr_assert_not_null(strstr(out, VEHICLE), "%s", out);
+	cr_assert_not_null(strstr(out, "online"), "%s", out);
+	const char *runv[] = { "--fleet",  url,         "--ca",    ca,      "--cert",
+			       admin_crt,  "--key",     admin_key, "fleet", "run",
+			       "domstate", "rtos-demo", NULL };
+	cr_assert_eq(run(runv), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "1 vehicle(s): 1 ok, 0 failed"), "%s", out);
+
+	/* Streams are named as such, not attempted. */
+	cr_assert_eq(FLEET("viewer", "event"), 2, "%s", err);
+	cr_assert_not_null(strstr(err, "fleet link"), "%s", err);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* ---- refused requests ---- */
+
+static Hvmgr__V1__FleetReply *send_raw(struct hvf *f, const uint8_t *p, size_t len)
+{
+	struct hv_status st;
+	uint8_t *raw;
+	size_t rlen;
+	cr_assert_eq(hvf_call_raw(f, VEHICLE, p, len, &raw, &rlen, 30000, &st), 0, "%s", st.msg);
+	Hvmgr__V1__FleetReply *r = hvmgr__v1__fleet_reply__unpack(NULL, rlen, raw);
+	free(raw);
+	cr_assert_not_null(r, "malformed reply");
+	return r;
+}
+
+static void expect_refused(struct hvf *f, const uint8_t *p, size_t len, int code, const char *needle)
+{
+	Hvmgr__V1__FleetReply *r = send_raw(f, p, len);
+	cr_assert_eq(r->code, code, "code %d: %s", r->code, r->message);
+	cr_assert_not_null(strstr(r->message, needle), "%s", r->message);
+	hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+	/* ... and the audit log has it. */
+	cr_assert_eq(LOCAL("audit"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, needle), "audit lacks '%s':\n%s", needle, out);
+}
+
+static void signed_body(const char *crt, const char *key, const char *method, uint64_t issued,
+			uint64_t not_after, uint8_t **p, size_t *len)
+{
+	struct hv_status st;
+	struct fleet_signer *s = fleet_signer_load(crt, key, &st);
+	cr_assert_not_null(s, "%s", st.msg);
+	Hvmgr__V1__GetVersionRequest gv = HVMGR__V1__GET_VERSION_REQUEST__INIT;
+	uint8_t req[64], nonce[16];
+	size_t rlen = protobuf_c_message_pack(&gv.base, req);
+	for (size_t i = 0; i < sizeof nonce; i++)
+		nonce[i] = (uint8_t)rand();
+	Hvmgr__V1__FleetRequestBody b = HVMGR__V1__FLEET_REQUEST_BODY__INIT;
+	b.vehicle = VEHICLE;
+	b.method = (char *)method;
+	b.request.data = req;
+	b.request.len = rlen;
+	b.issued_ms = issued;
+	b.not_after_ms = not_after;
+	b.nonce.data = nonce;
+	b.nonce.len = sizeof nonce;
+	cr_assert_eq(fleet_sign_body(s, &b, p, len, &st), 0, "%s", st.msg);
+	fleet_signer_free(s);
+}
+
+Test(agent_fleet, bad_requests_are_refused_and_audited)
+{
+	struct hv_status st;
+	char path[300], fcrt[340], fkey[340], vcrt[340], vkey[340];
+
+	wait_vehicle_online();
+	struct hvf *f = hvf_connect(url, ca, admin_crt, admin_key, &st);
+	cr_assert_not_null(f, "%s", st.msg);
+	srand((unsigned)getpid());
+
+	/* A good request, then the very same bytes again: a replay. */
+	Hvmgr__V1__GetVersionRequest gv = HVMGR__V1__GET_VERSION_REQUEST__INIT;
+	uint8_t *p;
+	size_t len;
+	cr_assert_eq(hvf_sign(f, VEHICLE, "/hvmgr.v1.Hvmgr/GetVersion", &gv.base, &p, &len, &st), 0,
+		     "%s", st.msg);
+	Hvmgr__V1__FleetReply *r = send_raw(f, p, len);
+	cr_assert_eq(r->code, 0, "%s", r->message);
+	hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+	expect_refused(f, p, len, HV_ALREADY_EXISTS, "replayed request");
+	free(p);
+
+	/* Expired a minute ago. */
+	uint64_t now = fleet_now_ms();
+	signed_body(admin_crt, admin_key, "/hvmgr.v1.Hvmgr/GetVersion", now - 120000, now - 60000,
+		    &p, &len);
+	expect_refused(f, p, len, HV_DEADLINE_EXCEEDED, "request expired");
+	free(p);
+
+	/* Signed by a backend of another fleet CA (same names, other keys). */
+	snprintf(path, sizeof path, "%s/foreign", q.dir);
+	cr_assert_eq(run((const char *const[]){ "pki", "fleet-init", "--dir", path, NULL }), 0,
+		     "%s", err);
+	snprintf(fcrt, sizeof fcrt, "%s/fleet-admin.crt", path);
+	snprintf(fkey, sizeof fkey, "%s/fleet-admin.key", path);
+	signed_body(fcrt, fkey, "/hvmgr.v1.Hvmgr/GetVersion", now, now + 60000, &p, &len);
+	expect_refused(f, p, len, HV_UNAUTHENTICATED, "certificate of 'O=hv-fleet,OU=admin");
+	free(p);
+
+	/* A viewer asking for Destroy. */
+	snprintf(vcrt, sizeof vcrt, "%s/fleet-viewer.crt", pki);
+	snprintf(vkey, sizeof vkey, "%s/fleet-viewer.key", pki);
+	signed_body(vcrt, vkey, "/hvmgr.v1.Hvmgr/Destroy", now, now + 60000, &p, &len);
+	expect_refused(f, p, len, HV_PERMISSION_DENIED, "role 'viewer' may not call Destroy");
+	free(p);
+
+	/* The vehicle's own certificate is no backend role. */
+	snprintf(vcrt, sizeof vcrt, "%s/vehicle.crt", pki);
+	snprintf(vkey, sizeof vkey, "%s/vehicle.key", pki);
+	signed_body(vcrt, vkey, "/hvmgr.v1.Hvmgr/GetVersion", now, now + 60000, &p, &len);
+	expect_refused(f, p, len, HV_PERMISSION_DENIED, "unknown role 'vehicle'");
+	free(p);
+
+	/* Not a FleetRequest at all. */
+	const uint8_t junk[] = { 0xff, 0xff, 0xff, 0x01, 0x02 };
+	expect_refused(f, junk, sizeof junk, HV_INVALID_ARGUMENT, "malformed request");
+
+	/* Nothing of this changed a VM. */
+	cr_assert_eq(LOCAL("domstate", "rtos-demo"), 0, "%s", err);
+	cr_assert_str_eq(out, "running\n\n");
+	hvf_close(f);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* ---- events through a broker restart ---- */
+
+struct sub {
+	pthread_mutex_t lock;
+	int connected;
+	uint64_t seqs[256];
+	size_t n;
+	uint64_t dropped_max;
+};
+
+static void sub_connect(struct mosquitto *m, void *obj, int rc)
+{
+	struct sub *s = obj;
+	if (rc == 0)
+		mosquitto_subscribe(m, NULL, "hv/v1/" VEHICLE "/events", 1);
+	pthread_mutex_lock(&s->lock);
+	s->connected = rc == 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void sub_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+	struct sub *s = obj;
+	(void)m;
+	Hvmgr__V1__FleetPublication *p =
+		hvmgr__v1__fleet_publication__unpack(NULL, (size_t)msg->payloadlen, msg->payload);
+	if (!p)
+		return;
+	Hvmgr__V1__Event *ev = hvmgr__v1__event__unpack(NULL, p->payload.len, p->payload.data);
+	pthread_mutex_lock(&s->lock);
+	if (p->dropped > s->dropped_max)
+		s->dropped_max = p->dropped;
+	int dup = 0;
+	for (size_t i = 0; ev && i < s->n; i++)
+		dup |= s->seqs[i] == ev->seq;
+	if (ev && !dup && s->n < 256)
+		s->seqs[s->n++] = ev->seq;
+	pthread_mutex_unlock(&s->lock);
+	if (ev)
+		hvmgr__v1__event__free_unpacked(ev, NULL);
+	hvmgr__v1__fleet_publication__free_unpacked(p, NULL);
+}
+
+static int has_seq(struct sub *s, uint64_t seq)
+{
+	int found = 0;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->n; i++)
+		found |= s->seqs[i] == seq;
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+/* The sequence numbers of the events hv-agent holds, newest last. */
+static size_t agent_seqs(uint64_t *seqs, size_t max)
+{
+	size_t n = 0;
+	cr_assert_eq(LOCAL("event", "--oldest", "--loop", "--timeout", "2", "--json"), 0, "%s", err);
+	for (const char *p = strstr(out, "\"seq\":"); p && n < max; p = strstr(p + 1, "\"seq\":"))
+		seqs[n++] = strtoull(p + 6, NULL, 10);
+	return n;
+}
+
+/* Waits (bounded) until the subscriber has every one of seqs. */
+static int sub_has_all(struct sub *s, const uint64_t *seqs, size_t n)
+{
+	for (int t = 0; t < 120; t++) {
+		size_t have = 0;
+		for (size_t i = 0; i < n; i++)
+			have += has_seq(s, seqs[i]) != 0;
+		if (have == n)
+			return 1;
+		sleep_ms(250);
+	}
+	return 0;
+}
+
+static void cycle(void)
+{
+	cr_assert_eq(LOCAL("destroy", "rtos-demo"), 0, "%s", err);
+	cr_assert_eq(LOCAL("start", "rtos-demo"), 0, "%s", err);
+}
+
+Test(agent_fleet, events_survive_a_broker_restart_and_loss_beyond_the_buffer_is_counted)
+{
+	struct sub s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	uint64_t seqs[256];
+	char vcrt[320], vkey[320];
+
+	wait_vehicle_online();
+	/* A subscriber with a persistent session, so that the broker keeps
+	 * what arrives for it while both reconnect. */
+	mosquitto_lib_init();
+	struct mosquitto *m = mosquitto_new("agent-fleet-test-subscriber", false, &s);
+	cr_assert_not_null(m);
+	snprintf(vcrt, sizeof vcrt, "%s/fleet-viewer.crt", pki);
+	snprintf(vkey, sizeof vkey, "%s/fleet-viewer.key", pki);
+	cr_assert_eq(mosquitto_tls_set(m, ca, NULL, vcrt, vkey, NULL), 0);
+	mosquitto_connect_callback_set(m, sub_connect);
+	mosquitto_message_callback_set(m, sub_message);
+	mosquitto_reconnect_delay_set(m, 1, 1, false);
+	cr_assert_eq(mosquitto_connect(m, "127.0.0.1", broker.port, 30), 0);
+	cr_assert_eq(mosquitto_loop_start(m), 0);
+
+	/* Connected: every event hv-agent holds arrives. */
+	cycle();
+	size_t n = agent_seqs(seqs, 256);
+	cr_assert_gt(n, 0);
+	cr_assert(sub_has_all(&s, seqs, n), "events missing before the restart");
+
+	/* The broker goes away; lifecycle work goes on; fewer events than the
+	 * buffer holds are kept and all arrive after the restart. */
+	fleet_broker_stop(&broker);
+	cycle();
+	size_t n2 = agent_seqs(seqs, 256);
+	cr_assert_gt(n2, n);
+	cr_assert_leq(n2 - n, 8, "one destroy/start made %zu events", n2 - n);
+	cr_assert_eq(fleet_broker_start(&broker, q.dir, pki, broker.port), 0, "%s", broker.err);
+	cr_assert(sub_has_all(&s, seqs, n2), "events lost across a broker restart");
+	pthread_mutex_lock(&s.lock);
+	cr_assert_eq(s.dropped_max, 0);
+	pthread_mutex_unlock(&s.lock);
+
+	/* Down again, with more events than the buffer holds: the newest arrive,
+	 * the oldest are dropped and the loss is counted. */
+	fleet_broker_stop(&broker);
+	for (int i = 0; i < 6; i++)
+		cycle();
+	size_t n3 = agent_seqs(seqs, 256);
+	cr_assert_gt(n3 - n2, 8, "only %zu events", n3 - n2);
+	cr_assert_eq(fleet_broker_start(&broker, q.dir, pki, broker.port), 0, "%s", broker.err);
+	cr_assert(sub_has_all(&s, seqs + n3 - 8, 8), "the newest events did not arrive");
+	pthread_mutex_lock(&s.lock);
+	uint64_t dropped = s.dropped_max;
+	pthread_mutex_unlock(&s.lock);
+	cr_assert_eq(has_seq(&s, seqs[n2]), 0, "the oldest buffered event was not dropped");
+	cr_assert_gt(dropped, 0, "the loss was not counted");
+
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, true);
+	mosquitto_destroy(m);
+	mosquitto_lib_cleanup();
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
