@@ -16,10 +16,15 @@ cd "$root"
 BUILD=${BUILD:-build}
 STATE=${STATE:-var}
 LISTEN=${LISTEN:-127.0.0.1:50051}
+# The fleet link (docs/fleet.md): a local Mosquitto broker with mutual TLS, and the
+# vehicle's id hv-agent connects as.
+FLEET=${FLEET:-127.0.0.1:8883}
+VEHICLE=${VEHICLE:-dev-vehicle}
 mkdir -p "$STATE"
 chmod 0750 "$STATE"
 
 agent_pid=""
+broker_pid=""
 cleanup() {
   trap - EXIT INT TERM
   echo
@@ -27,6 +32,10 @@ cleanup() {
   if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
     kill -TERM "$agent_pid" 2>/dev/null || true
     wait "$agent_pid" 2>/dev/null || true
+  fi
+  if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
+    kill -TERM "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
   fi
   if [ -f "$STATE/qemu.pid" ]; then
     kill -TERM "$(cat "$STATE/qemu.pid")" 2>/dev/null || true
@@ -47,6 +56,38 @@ if [ ! -f "$STATE/pki/ca.crt" ]; then
   "$BUILD/bin/hvctl" pki init --dir "$STATE/pki"
 fi
 
+# The fleet PKI on first run: fleet CA, the broker's pair, the vehicle's pair, fleet-ROLE pairs.
+if [ ! -f "$STATE/pki/fleet-ca.crt" ]; then
+  "$BUILD/bin/hvctl" pki fleet-init --dir "$STATE/pki" --vehicle "$VEHICLE"
+fi
+
+# The broker: mutual TLS with the fleet CA on $FLEET; a client is known by its certificate.
+pki_abs=$(cd "$STATE/pki" && pwd)
+fleet_host=${FLEET%:*}
+fleet_port=${FLEET##*:}
+# As root, Mosquitto would switch to a user that cannot read $STATE/pki: stay who we are.
+cat >"$STATE/mosquitto.conf" <<CONF
+per_listener_settings false
+allow_anonymous false
+listener $fleet_port $fleet_host
+cafile $pki_abs/fleet-ca.crt
+certfile $pki_abs/broker.crt
+keyfile $pki_abs/broker.key
+require_certificate true
+use_identity_as_username true
+persistence false
+log_dest stderr
+user $(id -un)
+CONF
+echo "run: starting the fleet broker on $FLEET (log: $STATE/mosquitto.log)"
+mosquitto -c "$STATE/mosquitto.conf" >>"$STATE/mosquitto.log" 2>&1 &
+broker_pid=$!
+for _ in $(seq 1 50); do
+  (exec 3<>"/dev/tcp/$fleet_host/$fleet_port") 2>/dev/null && break
+  kill -0 "$broker_pid" 2>/dev/null || { echo "run: mosquitto exited (is $FLEET in use?); see $STATE/mosquitto.log" >&2; tail -5 "$STATE/mosquitto.log" >&2; exit 1; }
+  sleep 0.1
+done
+
 echo "run: booting hv-core under QEMU (console log: $STATE/serial.log)"
 bash scripts/hv-qemu.sh --dir "$STATE" --core "$BUILD/hv-core-out" ${HV_QEMU_ARGS:---guest rtos-demo --guest linux}
 
@@ -54,6 +95,7 @@ boot_config=()
 [ -f "$STATE/bootcfg.dtb" ] && boot_config=(--boot-config "$STATE/bootcfg.dtb")
 echo "run: starting hv-agent (log: $STATE/hv-agent.log)"
 "$BUILD/bin/hv-agent" --state-dir "$STATE" --listen "$LISTEN" --tls-dir "$STATE/pki" \
+  --fleet "mqtts://$FLEET" --vehicle "$VEHICLE" --fleet-dir "$STATE/pki" \
   ${boot_config[@]+"${boot_config[@]}"} --foreground >>"$STATE/hv-agent.log" 2>&1 &
 agent_pid=$!
 
@@ -76,9 +118,15 @@ cat <<MSG
     build/bin/hvctl list --all --json     # the same as JSON
     build/bin/hvctl help                  # every command
 
+  Through the fleet broker, as backend tooling would (certificates fleet-*.crt in $STATE/pki/):
+
+    build/bin/hvctl --fleet mqtts://$FLEET --vehicle $VEHICLE list --all
+    build/bin/hvctl --fleet mqtts://$FLEET fleet list
+
   State directory: $STATE/   database: $STATE/hv-agent.db
   Sockets: $STATE/hv-agent.sock (read-write), $STATE/hv-agent-ro.sock (read-only)
   gRPC with mutual TLS: $LISTEN (certificates in $STATE/pki/)
+  Fleet broker: mqtts://$FLEET, vehicle '$VEHICLE' (docs/fleet.md)
   Hypervisor console: $STATE/serial.log
 
   Press Ctrl-C to stop everything.

@@ -2,7 +2,8 @@
 # The `make run` path (scripts/run.sh) end to end: it boots hv-core with the RTOS and Linux
 # guests of its boot configuration, starts hv-agent with a development PKI and that boot
 # configuration, `hvctl list --all` shows both guests running, both are in the store as
-# revision 1 of origin "boot configuration" (dumpconfig, config-history), and an interrupt
+# revision 1 of origin "boot configuration" (dumpconfig, config-history), `hvctl --fleet`
+# lists both through the local Mosquitto broker as vehicle dev-vehicle, and an interrupt
 # (what Ctrl-C sends) stops QEMU and hv-agent. Uses a fresh state directory
 # and a free loopback port so it can run beside other tests.
 # Usage: make_run.sh SOURCE_DIR BUILD_DIR
@@ -26,7 +27,9 @@ trap cleanup EXIT
 
 cd "$src" || fail "no source dir"
 # Its own process group, so the interrupt reaches run.sh and its children as Ctrl-C would.
-setsid env BUILD="$build" STATE="$state" LISTEN="127.0.0.1:$port" bash scripts/run.sh \
+fleet_port=$(( port + 1 ))
+setsid env BUILD="$build" STATE="$state" LISTEN="127.0.0.1:$port" FLEET="127.0.0.1:$fleet_port" \
+  bash scripts/run.sh \
   >"$state/run.log" 2>&1 &
 run_pid=$!
 
@@ -68,6 +71,19 @@ echo "$json" | grep -q '"author": *"boot configuration"' || fail "config-history
 hb1=$(hvctl dominfo rtos-demo | awk '/^Heartbeat:/{print $2}')
 sleep 1
 hb2=$(hvctl dominfo rtos-demo | awk '/^Heartbeat:/{print $2}')
+# The fleet link: the same list through the broker, signed with the fleet-admin pair.
+fleet() {
+  "$build/bin/hvctl" --fleet "mqtts://127.0.0.1:$fleet_port" --vehicle dev-vehicle \
+    --ca "$state/pki/fleet-ca.crt" --cert "$state/pki/fleet-admin.crt" \
+    --key "$state/pki/fleet-admin.key" "$@"
+}
+ok=0
+for _ in $(seq 1 60); do
+  if out=$(fleet list --all 2>&1) && echo "$out" | grep -q "rtos-demo *running" &&
+     echo "$out" | grep -q "linux *running"; then ok=1; break; fi
+  sleep 0.5
+done
+[ $ok = 1 ] || fail "hvctl --fleet ... list --all never showed both guests: $out"
 [ "${hb2:-0}" -gt "${hb1:-0}" ] || fail "rtos-demo heartbeat did not advance ($hb1 -> $hb2)"
 qemu=$(cat "$state/qemu.pid")
 
