@@ -362,8 +362,13 @@ static int add_tls_listener(struct rpc_server *srv, const struct options *o, str
 	char *ca_pem = NULL, *crt_pem = NULL, *key_pem = NULL;
 	int rc = -1;
 
-	if (rpc_check_loopback(o->listen, st) != 0)
+	struct hv_status lst;
+	if (rpc_check_listen_addr(o->listen, st) != 0)
 		return -1;
+	if (rpc_check_loopback(o->listen, &lst) != 0)
+		log_warn("gRPC with mutual TLS on %s: reachable beyond this machine, by "
+			 "certificate only",
+			 o->listen);
 	if (path_in(ca, o->tls_dir, "ca.crt") || path_in(crt, o->tls_dir, "server.crt") ||
 	    path_in(key, o->tls_dir, "server.key"))
 		return hv_status_set(st, HV_INVALID_ARGUMENT, "--tls-dir path too long");

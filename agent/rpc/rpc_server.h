@@ -142,10 +142,14 @@ struct rpc_server *rpc_server_new(const struct rpc_method *methods, size_t count
 int rpc_server_add_unix(struct rpc_server *srv, const char *path, mode_t mode, bool read_only,
 			struct hv_status *st);
 
-/* TCP with mutual TLS on a loopback address ("127.0.0.1:50051",
- * "[::1]:50051", "localhost:50051"). PEM strings are copied. */
+/* TCP with mutual TLS on "HOST:PORT": loopback ("127.0.0.1:50051",
+ * "[::1]:50051", "localhost:50051") or, for a workshop tester on the vehicle
+ * network, any address the operator configures; plaintext TCP is never
+ * served. PEM strings are copied. */
 /* 0 when addr is a loopback "HOST:PORT"; INVALID_ARGUMENT otherwise. */
 int rpc_check_loopback(const char *addr, struct hv_status *st);
+/* 0 when addr has the form HOST:PORT; INVALID_ARGUMENT otherwise. */
+int rpc_check_listen_addr(const char *addr, struct hv_status *st);
 
 int rpc_server_add_tcp_mtls(struct rpc_server *srv, const char *addr, const char *ca_pem,
 			    const char *cert_pem, const char *key_pem, struct hv_status *st);
