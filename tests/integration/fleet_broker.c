@@ -141,10 +141,15 @@ void fleet_broker_stop(struct fleet_broker *b)
 
 long fleet_broker_rss_kib(const struct fleet_broker *b)
 {
+	return fleet_rss_kib(b->pid);
+}
+
+long fleet_rss_kib(pid_t pid)
+{
 	char path[64], line[256];
 	long kib = 0;
 
-	snprintf(path, sizeof path, "/proc/%d/status", (int)b->pid);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return 0;

@@ -28,5 +28,7 @@ void fleet_broker_stop(struct fleet_broker *b);
 
 /* The broker's resident memory in KiB (/proc), 0 if unknown. */
 long fleet_broker_rss_kib(const struct fleet_broker *b);
+/* Any process's resident memory in KiB, 0 if unknown. */
+long fleet_rss_kib(pid_t pid);
 
 #endif /* FLEET_BROKER_H */
