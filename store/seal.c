@@ -450,6 +450,13 @@ enum store_status store_open_sealed(const char *path, const struct store_seal *s
 			       "store_open_sealed: key and head paths are required");
 	if (out)
 		*out = NULL;
+	/* The database is its owner's only; sqlite gives its journal files the
+	 * database file's mode. A file from a wider umask is narrowed first. */
+	struct stat sb;
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) &&
+	    chmod(path, sb.st_mode & 0700) != 0)
+		return err_set(err, STORE_EIO, "%s has mode %04o and cannot be narrowed to 0600: %s",
+			       path, (unsigned)(sb.st_mode & 07777), strerror(errno));
 	struct store *st;
 	enum store_status s = store_open_checked(path, &st, content_lenient, err);
 	if (s)

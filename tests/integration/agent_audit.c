@@ -207,6 +207,22 @@ Test(agent_audit, row_deleted_in_the_middle)
 	expect_finding("row 2 is missing");
 }
 
+/* A database from a wider umask (and with it its journal) is narrowed. */
+Test(agent_audit, database_readable_by_others_is_narrowed)
+{
+	history(1);
+	cr_assert_eq(chmod(db, 0644), 0);
+	cr_assert_eq(agent_start(&agent, dir, NULL), 0, "%s", agent.err);
+	struct stat sb;
+	cr_assert_eq(stat(db, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "database mode %o", sb.st_mode & 0777);
+	char wal[340];
+	snprintf(wal, sizeof wal, "%s-wal", db);
+	if (stat(wal, &sb) == 0)
+		cr_assert_eq(sb.st_mode & 0777, 0600, "journal mode %o", sb.st_mode & 0777);
+	cr_assert_eq(agent_stop(&agent), 0);
+}
+
 Test(agent_audit, nothing_to_acknowledge)
 {
 	cr_assert_eq(agent_start(&agent, dir, NULL), 0, "%s", agent.err);
@@ -242,6 +258,12 @@ Test(agent_audit_stack, change_refused_while_a_finding_stands)
 {
 	cr_assert_eq(RW("domstate", "rtos-demo"), 0, "%s", err);
 	cr_assert_str_eq(out, "running\n\n");
+	/* Guest RAM, mapped by hv-agent, is its owner's only. */
+	char ram[340];
+	struct stat sb;
+	snprintf(ram, sizeof ram, "%s/guest-ram", q.dir);
+	cr_assert_eq(stat(ram, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "guest RAM mode %o", sb.st_mode & 0777);
 	cr_assert_eq(RW("destroy", "no-such-vm"), 4, "%s", err); /* rows to lose */
 	cr_assert_eq(agent_stop(&agent), 0);
 	sql("DROP TRIGGER audit_log_no_delete;"
