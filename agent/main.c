@@ -43,6 +43,8 @@ struct options {
 	char pidfile[PATH_MAX];
 	char logfile[PATH_MAX];
 	char db[PATH_MAX];
+	char audit_key[PATH_MAX];
+	char audit_head[PATH_MAX];
 	const char *listen;
 	const char *boot_config;
 	/* the fleet link (docs/fleet.md) */
@@ -71,6 +73,8 @@ static void usage(FILE *f)
 		"  --listen ADDR         also serve gRPC with mutual TLS on ADDR (e.g. 127.0.0.1:50051)\n"
 		"  --tls-dir DIR         ca.crt, server.crt, server.key for --listen (default STATE/pki)\n"
 		"  --db PATH             the sqlite store (default STATE/hv-agent.db)\n"
+		"  --audit-key PATH      the audit chain's HMAC key, mode 0600, made on first start (default STATE/audit.key)\n"
+		"  --audit-head PATH     the audit chain's head, kept outside the database (default STATE/audit.head)\n"
 		"  --boot-config FILE    hv-core's boot configuration (.dtb): its VMs are adopted into the store\n"
 		"  --fleet mqtts://HOST:PORT  connect out to the fleet's MQTT broker (docs/fleet.md)\n"
 		"  --vehicle ID          this vehicle's id on the fleet link (its certificate's CN)\n"
@@ -152,7 +156,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_VEHICLE,
 		O_FLEETDIR,
 		O_FLEETBUF,
-		O_FLEETBACKOFF
+		O_FLEETBACKOFF,
+		O_AUDITKEY,
+		O_AUDITHEAD
 	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
@@ -170,6 +176,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "fleet-dir", required_argument, NULL, O_FLEETDIR },
 		{ "fleet-buffer", required_argument, NULL, O_FLEETBUF },
 		{ "fleet-backoff-max-ms", required_argument, NULL, O_FLEETBACKOFF },
+		{ "audit-key", required_argument, NULL, O_AUDITKEY },
+		{ "audit-head", required_argument, NULL, O_AUDITHEAD },
 		{ "cmd-timeout-ms", required_argument, NULL, O_TIMEOUT },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "foreground", no_argument, NULL, O_FG },
@@ -180,6 +188,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	};
 	const char *ram = NULL, *sock = NULL, *ro = NULL, *tls = NULL, *db = NULL;
 	const char *fleet_dir = NULL;
+	const char *akey = NULL, *ahead = NULL;
 	uint64_t v;
 	int c;
 
@@ -236,6 +245,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 			*(c == O_FLEETBUF ? &o->fleet_buffer : &o->fleet_backoff_ms) = (unsigned)v;
 			break;
+		case O_AUDITKEY:
+			akey = optarg;
+			break;
+		case O_AUDITHEAD:
+			ahead = optarg;
+			break;
 		case O_FG:
 			o->foreground = 1;
 			break;
@@ -290,6 +305,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    (fleet_dir ? copy_path(o->fleet_dir, fleet_dir)
 		       : path_in(o->fleet_dir, o->state_dir, "pki")) ||
 	    (db ? copy_path(o->db, db) : path_in(o->db, o->state_dir, "hv-agent.db")) ||
+	    (akey ? copy_path(o->audit_key, akey) : path_in(o->audit_key, o->state_dir, "audit.key")) ||
+	    (ahead ? copy_path(o->audit_head, ahead)
+		   : path_in(o->audit_head, o->state_dir, "audit.head")) ||
 	    path_in(o->pidfile, o->state_dir, "hv-agent.pid") ||
 	    path_in(o->logfile, o->state_dir, "hv-agent.log")) {
 		fprintf(stderr, "hv-agent: a path is longer than %d bytes\n", PATH_MAX);
@@ -381,19 +399,27 @@ static int add_tls_listener(struct rpc_server *srv, const struct options *o, str
 	return rc;
 }
 
-/* Opens the store, which checks its integrity first (REQ-SAF-14). A damaged,
- * foreign or tampered database is never repaired or replaced here: hv-agent
- * refuses to start and says which file and what is wrong; docs/reconcile.md
- * "Recovery" tells the operator what to do. */
+/* Opens the store, which checks its integrity first (REQ-SAF-14). A damaged
+ * or foreign database is never repaired or replaced here: hv-agent refuses to
+ * start and says which file and what is wrong; docs/reconcile.md "Recovery"
+ * tells the operator what to do. A tampered audit record (docs/security.md
+ * "The audit record") is kept as found: hv-agent serves reads and refuses
+ * changes until an admin acknowledges the finding. */
 #define FATAL_LEN (PATH_MAX + 512)
 
-static int open_store(struct agent *ag, const char *path, char *fatal)
+static int open_store(struct agent *ag, const struct options *o, char *fatal)
 {
 	struct store_err e;
-	enum store_status s = store_open(path, &ag->store, &e);
+	struct store_seal seal = { o->audit_key, o->audit_head };
+	const char *path = o->db;
+	enum store_status s = store_open_sealed(path, &seal, &ag->store, &e);
 
 	if (s == STORE_OK) {
-		log_info("store %s opened (integrity checked)", path);
+		if (store_audit_tampered(ag->store, &e))
+			log_error("audit log of %s failed verification: %s; state-changing calls are refused until an admin runs 'hvctl audit acknowledge'",
+				  path, e.msg);
+		else
+			log_info("store %s opened (integrity and audit chain checked)", path);
 		return 0;
 	}
 	if (s == STORE_ECORRUPT || s == STORE_ETAMPER || s == STORE_ESCHEMA)
@@ -494,6 +520,10 @@ int main(int argc, char **argv)
 	int notify_fd = -1, pid_fd = -1, rc = 1;
 	sigset_t sigs;
 
+	/* Everything hv-agent creates (database, journal, keys, sockets before
+	 * their chmod) is its owner's only. Set once, before any thread: the
+	 * umask is process-wide. */
+	umask(077);
 	if (parse_args(argc, argv, &o) != 0)
 		return 2;
 	/* Bad input changes nothing: the file is read before anything starts. */
@@ -503,10 +533,10 @@ int main(int argc, char **argv)
 	}
 	if (o.verbose)
 		hv_log_set_level(HV_LOG_DEBUG);
-	/* 0755: other users must be able to reach the read-only socket inside;
-	 * what needs protecting (database, PKI keys, the read-write socket)
-	 * carries its own mode. */
-	if (mkdir(o.state_dir, 0755) != 0 && errno != EEXIST) {
+	/* 0711: other users reach the read-only socket inside by its path but
+	 * cannot list or read the directory; what needs protecting (database,
+	 * keys, the read-write socket) carries its own mode as well. */
+	if ((mkdir(o.state_dir, 0711) != 0 && errno != EEXIST) || chmod(o.state_dir, 0711) != 0) {
 		fprintf(stderr, "hv-agent: cannot create state directory %s: %s\n", o.state_dir,
 			strerror(errno));
 		bootconf_free(boot);
@@ -537,7 +567,7 @@ int main(int argc, char **argv)
 
 	if ((pid_fd = take_pidfile(o.pidfile, &st)) < 0)
 		goto fail;
-	if (open_store(&ag, o.db, fatal) != 0) {
+	if (open_store(&ag, &o, fatal) != 0) {
 		/* One line, the whole of it (longer than a status message). */
 		log_error("%s", fatal);
 		notify_parent(&notify_fd, fatal);

@@ -113,7 +113,7 @@ HVCTL_HANDLER(cmd_diag)
 			     (ProtobufCMessage **)&r)) != 0)
 		return rc;
 	if (opt_flag(a, "json")) {
-		json_print(json_pack("{s:b, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I}",
+		json_print(json_pack("{s:b, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:s}",
 				     "link_up", r->link_up, "link_error", r->link_error,
 				     "hypervisor_state", hv_state_name(r->hypervisor_state),
 				     "hypervisor_alive", r->hypervisor_alive,
@@ -127,7 +127,8 @@ HVCTL_HANDLER(cmd_diag)
 				     (json_int_t)r->commands_failed, "commands_timed_out",
 				     (json_int_t)r->commands_timed_out, "agent_uptime_ns",
 				     (json_int_t)r->agent_uptime_ns, "ram_file", r->ram_file,
-				     "mgmt_base", (json_int_t)r->mgmt_base));
+				     "mgmt_base", (json_int_t)r->mgmt_base, "audit_finding",
+				     r->audit_finding));
 	} else {
 		ROW("Link:", "%s", r->link_up ? "up" : "down");
 		if (!r->link_up)
@@ -147,6 +148,8 @@ HVCTL_HANDLER(cmd_diag)
 		ROW("Commands:", "%" PRIu64 " sent, %" PRIu64 " refused, %" PRIu64 " timed out",
 		    r->commands_sent, r->commands_failed, r->commands_timed_out);
 		ROW("Agent uptime:", "%.1fs", (double)r->agent_uptime_ns / 1e9);
+		if (r->audit_finding[0])
+			ROW("Audit finding:", "%s", r->audit_finding);
 	}
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	return HVCTL_OK;
@@ -209,12 +212,61 @@ HVCTL_HANDLER(cmd_version)
 	return HVCTL_OK;
 }
 
+/* hvctl audit verify: the finding, if any, is the failure. */
+static int audit_verify(struct hvctl *h, const struct hvctl_args *a)
+{
+	Hvmgr__V1__VerifyAuditRequest req = HVMGR__V1__VERIFY_AUDIT_REQUEST__INIT;
+	Hvmgr__V1__VerifyAuditResponse *r;
+	int rc;
+
+	if ((rc = hvctl_call(h, "VerifyAudit", &req.base, &hvmgr__v1__verify_audit_response__descriptor,
+			     (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	if (opt_flag(a, "json"))
+		json_print(json_pack("{s:b, s:s}", "ok", r->ok, "finding", r->finding));
+	else if (r->ok)
+		printf("Audit log verified: chain, MACs and head agree\n");
+	else
+		printf("Audit log FAILED verification: %s\n", r->finding);
+	rc = r->ok ? HVCTL_OK : HVCTL_FAIL;
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return rc;
+}
+
+static int audit_acknowledge(struct hvctl *h, const struct hvctl_args *a)
+{
+	Hvmgr__V1__AcknowledgeAuditRequest req = HVMGR__V1__ACKNOWLEDGE_AUDIT_REQUEST__INIT;
+	Hvmgr__V1__AcknowledgeAuditResponse *r;
+	int rc;
+
+	if ((rc = hvctl_call(h, "AcknowledgeAudit", &req.base,
+			     &hvmgr__v1__acknowledge_audit_response__descriptor,
+			     (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	if (opt_flag(a, "json"))
+		json_print(json_pack("{s:I, s:s}", "seq", (json_int_t)r->seq, "finding", r->finding));
+	else
+		printf("Acknowledged (audit row %" PRIu64 "): %s\n", r->seq, r->finding);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return HVCTL_OK;
+}
+
 HVCTL_HANDLER(cmd_audit)
 {
 	Hvmgr__V1__GetAuditRequest req = HVMGR__V1__GET_AUDIT_REQUEST__INIT;
 	Hvmgr__V1__GetAuditResponse *r;
 	uint64_t from = 0, max = 0;
 	int rc;
+
+	if (a->npos == 1 && !strcmp(a->pos[0], "verify"))
+		return audit_verify(h, a);
+	if (a->npos == 1 && !strcmp(a->pos[0], "acknowledge"))
+		return audit_acknowledge(h, a);
+	if (a->npos == 1) {
+		fprintf(stderr, "hvctl: audit: unknown action '%s' (verify or acknowledge)\n",
+			a->pos[0]);
+		return HVCTL_USAGE;
+	}
 
 	if (opt_u64(a, "from", 0, UINT64_MAX, &from) != 0 || opt_u64(a, "max", 1, 100000, &max) != 0)
 		return HVCTL_USAGE;

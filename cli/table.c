@@ -228,14 +228,18 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "Prints whether hv-agent's management link is up (and why not), the hypervisor's state and liveness, event "
 	  "and command counters.",
 	  0, cmd_diag },
-	{ "audit", G_AGENT, "", 0, 0, HC_NONE,
+	{ "audit", G_AGENT, "[verify | acknowledge]", 0, 1, HC_NONE,
 	  (const struct hvctl_optdef[]){
 		  { "from", "SEQ", HC_NONE, "first entry to show" },
 		  { "max", "N", HC_NONE, "at most N entries (default: hv-agent's page size)" },
 		  JSON_OPT,
 		  END_OPT },
-	  "show hv-agent's audit log",
-	  "Prints who called which state-changing RPC, when, and with what outcome.", 0, cmd_audit },
+	  "show hv-agent's audit log, check it, acknowledge a finding",
+	  "Prints who called which state-changing RPC, when, and with what outcome. `audit verify` checks the "
+	  "keyed chain, its MACs and its head again and prints the finding, naming the first bad row (exit status "
+	  "failed when there is one); `audit acknowledge` (admin) records the finding in the log and lets "
+	  "state-changing calls through again (docs/security.md).",
+	  0, cmd_audit },
 	{ "health", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
 	  "ask hv-agent whether it is serving (grpc.health.v1)",
 	  "Prints SERVING or NOT_SERVING; the exit status is 0 only for SERVING.", 0, cmd_health },

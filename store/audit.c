@@ -81,16 +81,18 @@ static enum store_status check_entry(const struct store_audit_entry *e, struct s
 		return s;
 	/* Fault rows are written only by store_fault_increment: verify.c trusts them to
 	 * recompute the counters. */
-	if (!strcmp(e->rpc, STORE_FAULT_RPC))
-		return err_set(err, STORE_EINVAL,
-			       "audit rpc \"%s\" is reserved for fault "
-			       "counters",
-			       STORE_FAULT_RPC);
+	if (!strcmp(e->rpc, STORE_FAULT_RPC) || !strcmp(e->rpc, STORE_SEAL_RPC) ||
+	    !strcmp(e->rpc, STORE_ACK_RPC))
+		return err_set(err, STORE_EINVAL, "audit rpc \"%s\" is reserved for the store",
+			       e->rpc);
 	return STORE_OK;
 }
 
-enum store_status store_audit_append_tx(struct store *st, struct store_audit_entry *e,
-					struct store_err *err)
+/* anchor: a row restarting the keyed chain (STORE_SEAL_RPC, STORE_ACK_RPC). It chains
+ * its hash from the last stored row even where the head disagrees (the disagreement is
+ * what is being acknowledged). */
+static enum store_status append_tx(struct store *st, struct store_audit_entry *e, bool anchor,
+				   struct store_err *err)
 {
 	sqlite3_stmt *stmt;
 	uint64_t seq = 0;
@@ -113,12 +115,25 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 		return s;
 
 	/* Never extend a chain whose head no longer matches its last row. */
-	s = store_prepare(st, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &stmt,
-			  err);
+	uint8_t prev_mac[32] = { 0 };
+	bool have_mac = false;
+	s = store_prepare(st, "SELECT seq, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1",
+			  &stmt, err);
 	if (s)
 		return s;
 	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 2) == 32) {
+		memcpy(prev_mac, sqlite3_column_blob(stmt, 2), 32);
+		have_mac = true;
+	}
+	if (rc == SQLITE_ROW && anchor) {
+		seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+		if (sqlite3_column_bytes(stmt, 1) == 32)
+			memcpy(prev, sqlite3_column_blob(stmt, 1), 32);
+	} else if (rc == SQLITE_DONE && anchor) {
+		seq = 0;
+		memset(prev, 0, sizeof prev);
+	} else if (rc == SQLITE_ROW) {
 		if ((uint64_t)sqlite3_column_int64(stmt, 0) != seq ||
 		    sqlite3_column_bytes(stmt, 1) != 32 ||
 		    memcmp(sqlite3_column_blob(stmt, 1), prev, 32) != 0)
@@ -139,13 +154,23 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 	if (s)
 		return s;
 
+	if (st->sealed && !anchor && !have_mac)
+		return err_set(err, STORE_ETAMPER,
+			       "audit log's last row (%" PRIu64 ") has no MAC; refusing to append",
+			       seq);
 	e->seq = seq + 1;
 	e->time_ms = store_now_ms();
 	store_audit_row_hash(prev, e->seq, e->time_ms, e->caller, e->role, e->rpc, e->args,
 			     e->outcome, e->hash);
+	uint8_t mac[32];
+	if (st->sealed) {
+		if (anchor)
+			memset(prev_mac, 0, sizeof prev_mac);
+		store_audit_mac(st->key, prev_mac, e->hash, mac);
+	}
 	s = store_prepare(st,
 			  "INSERT INTO audit_log (seq, time_ms, caller, role, rpc, args, "
-			  "outcome, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			  "outcome, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			  &stmt, err);
 	if (s)
 		return s;
@@ -157,6 +182,10 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 	sqlite3_bind_text(stmt, 6, e->args, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 7, e->outcome, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, 8, e->hash, 32, SQLITE_STATIC);
+	if (st->sealed)
+		sqlite3_bind_blob(stmt, 9, mac, 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, 9);
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
@@ -171,7 +200,24 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
 		return err_sqlite(err, st->db, rc, "updating the audit head");
+	if (st->sealed) {
+		st->head_dirty = true;
+		st->head_seq = e->seq;
+		memcpy(st->head_mac, mac, 32);
+	}
 	return STORE_OK;
+}
+
+enum store_status store_audit_append_tx(struct store *st, struct store_audit_entry *e,
+					struct store_err *err)
+{
+	return append_tx(st, e, false, err);
+}
+
+enum store_status store_audit_anchor_tx(struct store *st, struct store_audit_entry *e,
+					struct store_err *err)
+{
+	return append_tx(st, e, true, err);
 }
 
 enum store_status store_audit_append(struct store *st, struct store_audit_entry *e,

@@ -83,6 +83,11 @@ const struct store_migration store_migrations[] = {
 	  "  BEGIN SELECT RAISE(ABORT, 'fault counters only increase'); END;"
 	  "CREATE TRIGGER fault_counters_no_delete BEFORE DELETE ON fault_counters"
 	  "  BEGIN SELECT RAISE(ABORT, 'fault counters are never deleted'); END;" },
+	{ 4,
+	  /* Keyed audit chain: each row's HMAC-SHA-256 over the previous row's MAC and its
+	   * own hash (seal.c). NULL in rows written before the database was sealed. */
+	  "ALTER TABLE audit_log ADD COLUMN mac BLOB"
+	  "  CHECK (mac IS NULL OR length(mac) = 32);" },
 };
 const size_t store_migration_count = sizeof store_migrations / sizeof store_migrations[0];
 

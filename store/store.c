@@ -111,6 +111,10 @@ static void write_gen_bump(void)
 
 enum store_status store_tx_begin(struct store *st, struct store_err *err)
 {
+	if (st->tampered && !st->ack_in_progress)
+		return err_set(err, STORE_ETAMPER, "refused until an admin acknowledges: %s",
+			       st->finding);
+	st->head_dirty = false;
 	write_gen_bump();
 	/* IMMEDIATE takes the write lock up front, so a read-then-write (next revision
 	 * number, audit chain head) cannot interleave with another connection's write. */
@@ -129,6 +133,7 @@ enum store_status store_tx_commit(struct store *st, struct store_err *err)
 		store_tx_rollback(st);
 		return s;
 	}
+	store_seal_after_commit(st);
 	return STORE_OK;
 }
 
@@ -136,6 +141,7 @@ void store_tx_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->head_dirty = false;
 	write_gen_bump();
 }
 
@@ -382,6 +388,14 @@ static enum store_status create_db(const char *path, struct store_err *err)
 
 enum store_status store_open(const char *path, struct store **out, struct store_err *err)
 {
+	return store_open_checked(path, out, NULL, err);
+}
+
+enum store_status store_open_checked(const char *path, struct store **out,
+				     enum store_status (*content)(struct store *st,
+								  struct store_err *err),
+				     struct store_err *err)
+{
 	if (!out)
 		return err_set(err, STORE_EINVAL, "store_open: output handle pointer is NULL");
 	*out = NULL;
@@ -420,7 +434,7 @@ enum store_status store_open(const char *path, struct store **out, struct store_
 	if (!s)
 		s = store_check_structure(st, err);
 	if (!s)
-		s = store_check_content(st, err);
+		s = content ? content(st, err) : store_check_content(st, err);
 	if (!s)
 		s = store_migrate(st, err);
 	if (s) {
@@ -438,6 +452,7 @@ void store_close(struct store *st)
 	if (st->db)
 		sqlite3_close_v2(st->db);
 	store_vm_cache_drop(st);
+	store_seal_free(st);
 	pthread_mutex_destroy(&st->lock);
 	free(st->path);
 	free(st);

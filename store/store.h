@@ -54,7 +54,7 @@ struct store_err {
 #define STORE_CONFIG_MAX (1u << 20) /* VM configuration device-tree blob */
 
 /* The schema version this build writes; older files are migrated on open. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* PRAGMA application_id of every hv-agent database: "HVAG". */
 #define STORE_APPLICATION_ID 0x48564147
 
@@ -163,6 +163,36 @@ enum store_status store_audit_append(struct store *st, struct store_audit_entry 
 enum store_status store_audit_list(struct store *st, uint64_t from_seq, size_t max,
 				   struct store_audit_entry **out, size_t *n, struct store_err *err);
 void store_audit_list_free(struct store_audit_entry *list);
+
+/* ---- the keyed audit chain (REQ-SAF-16, docs/security.md) ------------------------- */
+
+struct store_seal {
+	const char *key_path;  /* HMAC-SHA-256 key: 32 bytes, mode 0600, made on first start */
+	const char *head_path; /* the chain's head (seq and MAC), outside the database */
+};
+
+/* Opens like store_open, and keeps the audit chain keyed: every row gets a MAC, and the
+ * head file follows every commit. The key is created (with a first "audit.seal" row)
+ * when neither it nor a head file nor a keyed row exists. Tampering (rows removed from
+ * the tail, a row rewritten with its successors, an older database put back, the key or
+ * the head file removed or altered) does not fail the open: the handle is returned with
+ * a finding (store_audit_tampered), a copy of the database as found is kept next to it
+ * (PATH.evidence-<ms>), and every write fails with STORE_ETAMPER until
+ * store_audit_acknowledge. A bad key file (mode other than owner-only, wrong size) and
+ * sqlite-level damage fail the open as store_open does. */
+enum store_status store_open_sealed(const char *path, const struct store_seal *seal,
+				    struct store **out, struct store_err *err);
+/* True while a finding is unacknowledged; finding (may be NULL) gets its message,
+ * which names the first bad sequence number. */
+bool store_audit_tampered(struct store *st, struct store_err *finding);
+/* Checks the chain, its MACs and the head file again; STORE_ETAMPER with the finding
+ * (which then stands until acknowledged). */
+enum store_status store_audit_verify(struct store *st, struct store_err *err);
+/* Records the finding as an "audit.acknowledge" row by caller (a new key first, when the
+ * key was lost), from which the keyed chain restarts, and lifts the write refusal.
+ * STORE_EINVAL when there is nothing to acknowledge. */
+enum store_status store_audit_acknowledge(struct store *st, const char *caller, const char *role,
+					  uint64_t *seq_out, struct store_err *err);
 
 /* ---- fault counters (REQ-SAF-16) --------------------------------------------------- */
 

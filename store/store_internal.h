@@ -21,6 +21,20 @@ struct store {
 	size_t vm_cache_n;
 	uint64_t vm_cache_gen;
 	bool vm_cache_valid;
+
+	/* The keyed chain (seal.c); all false/zero for a handle from store_open. Guarded
+	 * by lock. */
+	bool sealed;
+	uint8_t key[32];
+	char *key_path, *head_path;
+	/* A verification finding not yet acknowledged: writes are refused, except the
+	 * acknowledgement (ack_in_progress lets its transaction through). */
+	bool tampered, ack_in_progress;
+	char finding[STORE_ERR_MSG_MAX];
+	/* The newest row this handle wrote, for the head file after commit. */
+	bool head_dirty;
+	uint64_t head_seq;
+	uint8_t head_mac[32];
 };
 
 /* Process-wide write generation: bumped when any handle in this process begins,
@@ -101,6 +115,10 @@ enum store_status store_check_structure(struct store *st, struct store_err *err)
 /* Our view: configuration hashes and revision numbering, the audit chain and its head,
  * the fault counters against the chain. */
 enum store_status store_check_content(struct store *st, struct store_err *err);
+/* The same from audit row start_seq on: rows before it (acknowledged history) are read
+ * for the fault counters only. */
+enum store_status store_check_content_from(struct store *st, uint64_t start_seq,
+					   struct store_err *err);
 /* Both of the above. */
 enum store_status store_verify_locked(struct store *st, struct store_err *err);
 
@@ -113,6 +131,9 @@ void store_audit_row_hash(const uint8_t prev[32], uint64_t seq, int64_t time_ms,
 /* Appends a row inside the caller's open transaction. */
 enum store_status store_audit_append_tx(struct store *st, struct store_audit_entry *e,
 					struct store_err *err);
+/* The same for a row that restarts the keyed chain (seal.c). */
+enum store_status store_audit_anchor_tx(struct store *st, struct store_audit_entry *e,
+					struct store_err *err);
 /* The audit row written for a fault counter increment. */
 #define STORE_FAULT_RPC "store.fault"
 #define STORE_FAULT_CALLER "hv-agent"
@@ -121,6 +142,26 @@ int store_fault_args(char *buf, size_t size, const char *uuid, const char *kind,
 bool store_fault_args_parse(const char *args, char uuid[STORE_UUID_LEN + 1],
 			    char kind[STORE_FAULT_KIND_MAX + 1], uint64_t *count);
 enum store_status check_fault_kind(const char *kind, struct store_err *err);
+
+/* store_open with its content check replaced by content (NULL: store_check_content). */
+enum store_status store_open_checked(const char *path, struct store **out,
+				     enum store_status (*content)(struct store *st,
+								  struct store_err *err),
+				     struct store_err *err);
+
+/* ---- keyed chain (seal.c) ---- */
+/* Rows written by the store that restart the keyed chain (their MAC chains from 32
+ * zero bytes): the first row of a sealed database and every acknowledgement. */
+#define STORE_SEAL_RPC "audit.seal"
+#define STORE_ACK_RPC "audit.acknowledge"
+/* HMAC-SHA-256(key, prev_mac || hash). */
+void store_audit_mac(const uint8_t key[32], const uint8_t prev_mac[32], const uint8_t hash[32],
+		     uint8_t out[32]);
+/* Writes the head file for (head_seq, head_mac) when the handle is sealed and a row was
+ * appended; called after every commit. A failure leaves the older head file, which the
+ * next check accepts (the database may be ahead of its head file, never behind). */
+void store_seal_after_commit(struct store *st);
+void store_seal_free(struct store *st);
 
 /* ---- configuration blobs (config.c) ---- */
 enum store_status check_fdt_blob(const void *blob, size_t len, struct store_err *err);

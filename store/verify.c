@@ -157,7 +157,7 @@ static enum store_status fault_fold(struct fault_set *fs, uint64_t seq, const ch
 	return STORE_OK;
 }
 
-static enum store_status check_audit_chain(struct store *st, struct fault_set *fs,
+static enum store_status check_audit_chain(struct store *st, struct fault_set *fs, uint64_t start,
 					   struct store_err *err)
 {
 	sqlite3_stmt *stmt;
@@ -177,6 +177,15 @@ static enum store_status check_audit_chain(struct store *st, struct fault_set *f
 			t[k] = (const char *)sqlite3_column_text(stmt, 2 + k);
 			if (!t[k])
 				t[k] = "";
+		}
+		if (seq < start) {
+			/* Acknowledged history: the chain restarts at start. */
+			if (sqlite3_column_bytes(stmt, 7) == 32)
+				memcpy(prev, sqlite3_column_blob(stmt, 7), 32);
+			expect = seq + 1;
+			if (fs && !strcmp(t[2], STORE_FAULT_RPC) && !strcmp(t[0], STORE_FAULT_CALLER))
+				s = fault_fold(fs, seq, t[3], err);
+			continue;
 		}
 		if (seq != expect) {
 			s = err_set(err, STORE_ETAMPER,
@@ -279,6 +288,11 @@ static enum store_status check_fault_counters(struct store *st, struct fault_set
 
 enum store_status store_check_content(struct store *st, struct store_err *err)
 {
+	return store_check_content_from(st, 1, err);
+}
+
+enum store_status store_check_content_from(struct store *st, uint64_t start_seq, struct store_err *err)
+{
 	/* One read transaction: a consistent snapshot even while other connections write. */
 	int rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -296,7 +310,7 @@ enum store_status store_check_content(struct store *st, struct store_err *err)
 	if (!s && ver >= 1)
 		s = check_configs(st, err);
 	if (!s && ver >= 2)
-		s = check_audit_chain(st, ver >= 3 ? &fs : NULL, err);
+		s = check_audit_chain(st, ver >= 3 ? &fs : NULL, start_seq, err);
 	if (!s && ver >= 3)
 		s = check_fault_counters(st, &fs, err);
 	free(fs.v);

@@ -54,6 +54,10 @@ static const struct roles_method table[] = {
 	{ SVC "OtaRollback", HV_ROLE_ADMIN, true },
 	{ SVC "OtaAbort", HV_ROLE_ADMIN, true },
 	{ SVC "OtaStatus", HV_ROLE_VIEWER, false },
+	/* the keyed audit record: checking it is a read; acknowledging a
+     * finding lifts the refusal of every change (admin) */
+	{ SVC "VerifyAudit", HV_ROLE_VIEWER, false },
+	{ SVC "AcknowledgeAudit", HV_ROLE_ADMIN, true },
 	/* the standard health service answers everyone who authenticated */
 	{ "/grpc.health.v1.Health/Check", HV_ROLE_VIEWER, false },
 	{ "/grpc.health.v1.Health/Watch", HV_ROLE_VIEWER, false },

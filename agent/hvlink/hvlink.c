@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+
 void link_backoff(unsigned *round)
 {
 	unsigned r = (*round)++;
@@ -200,6 +202,16 @@ static int map_region(struct hvlink *l, struct hv_status *st)
 		close(fd);
 		return hv_status_set(st, HV_UNAVAILABLE, "guest RAM file %s is not a regular file",
 				     l->ram_file);
+	}
+	/* Guest RAM holds every guest's memory: its owner's only. A file we own
+	 * that others may read (created under a wider umask) is narrowed. */
+	if ((sb.st_mode & 077) && sb.st_uid == geteuid()) {
+		if (fchmod(fd, sb.st_mode & 0700) == 0)
+			log_warn("guest RAM file %s had mode %04o; narrowed to %04o", l->ram_file,
+				 (unsigned)(sb.st_mode & 07777), (unsigned)(sb.st_mode & 0700));
+		else
+			log_warn("guest RAM file %s has mode %04o and cannot be narrowed: %s",
+				 l->ram_file, (unsigned)(sb.st_mode & 07777), strerror(errno));
 	}
 	if ((uint64_t)sb.st_size < off + HVM_REGION_SIZE) {
 		close(fd);

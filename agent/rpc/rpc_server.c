@@ -295,11 +295,10 @@ int rpc_server_add_unix(struct rpc_server *srv, const char *path, mode_t mode, b
 		return -1;
 	lis->unix_path = strdup(path);
 	grpc_server_credentials *creds = grpc_local_server_credentials_create(UDS);
-	/* The socket is created with the umask applied: narrow it so the file
-	 * never exists with wider permissions than asked, then set them exactly. */
-	mode_t old = umask((mode_t)(~mode & 0777));
+	/* The socket is created with the process umask applied (hv-agent sets
+	 * 077 once at start, before any thread: the umask is process-wide and
+	 * never changed while threads run), then given its mode exactly. */
 	int port = grpc_server_add_http2_port(lis->server, addr, creds);
-	umask(old);
 	grpc_server_credentials_release(creds);
 	if (port == 0 || !lis->unix_path) {
 		listener_discard(lis);

@@ -155,6 +155,12 @@ void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
  * row, before any other row, on GetAudit and at exit. */
 void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
 			 const struct hv_status *st);
+/* The request record of a state-changing call, written before the call is
+ * made (its outcome row follows from agent_audit). 0, or -1 with
+ * FAILED_PRECONDITION when the row cannot be written: the call is then not
+ * made (an unacknowledged audit finding, a full disk). */
+int agent_audit_request(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
+			struct hv_status *st);
 /* Writes pending summary rows now. */
 void agent_audit_flush(struct agent *ag);
 /* Refused calls recorded only in summary rows, since start. */
@@ -222,6 +228,9 @@ void svc_list_config_revisions(const struct rpc_call_ctx *, const ProtobufCMessa
 void svc_rollback_config(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_set_autostart(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_get_audit(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_verify_audit(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_acknowledge_audit(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			   struct rpc_result *);
 
 void svc_watch_events(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
 		      struct hv_status *);

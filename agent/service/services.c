@@ -42,6 +42,9 @@ static const struct rpc_method methods[] = {
 	{ HVMGR("SetAutostart"), &hvmgr__v1__set_autostart_request__descriptor, svc_set_autostart,
 	  NULL },
 	{ HVMGR("GetAudit"), &hvmgr__v1__get_audit_request__descriptor, svc_get_audit, NULL },
+	{ HVMGR("VerifyAudit"), &hvmgr__v1__verify_audit_request__descriptor, svc_verify_audit, NULL },
+	{ HVMGR("AcknowledgeAudit"), &hvmgr__v1__acknowledge_audit_request__descriptor,
+	  svc_acknowledge_audit, NULL },
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
 	  svc_health_check, NULL },
 	{ "/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor, NULL,
@@ -81,12 +84,21 @@ static int decide(const struct rpc_peer *peer, const char *method, struct hv_sta
 
 int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, struct hv_status *st)
 {
-	if (decide(peer, method, st) == 0)
-		return 0;
+	const char *slash = strrchr(method, '/');
+	const char *rpc = slash && slash[1] ? slash + 1 : method;
+
+	if (decide(peer, method, st) == 0) {
+		/* REQ-SAF-16: a change is recorded before it is made; one whose
+		 * record cannot be written is not made. The acknowledgement of a
+		 * finding is recorded by the store itself (svc_audit.c). */
+		const struct roles_method *m = roles_lookup(method);
+		if (!m || !m->mutates || !strcmp(rpc, "AcknowledgeAudit"))
+			return 0;
+		return agent_audit_request(app, peer, rpc, st);
+	}
 	/* REQ-SAF-16: a refused call is recorded like any other; its request
 	 * was never decoded, so its arguments are not known. */
-	const char *slash = strrchr(method, '/');
-	agent_audit_refused(app, peer, slash && slash[1] ? slash + 1 : method, st);
+	agent_audit_refused(app, peer, rpc, st);
 	return -1;
 }
 

@@ -76,19 +76,28 @@ static void printable(char *s)
 			*s = '?';
 }
 
-/* One row as given; a row that cannot be written is logged and counted. */
-static void write_row(struct agent *ag, const char *caller, const char *role, const char *rpc,
-		      const char *args, const char *outcome)
+/* One row as given; a row that cannot be written is logged and counted, and
+ * -1 returned with err filled. */
+static int write_row_err(struct agent *ag, const char *caller, const char *role, const char *rpc,
+			 const char *args, const char *outcome, struct store_err *err)
 {
 	struct store_audit_entry e = {
 		.caller = caller, .role = role, .rpc = rpc, .args = args, .outcome = outcome
 	};
+
+	if (store_audit_append(ag->store, &e, err) == STORE_OK)
+		return 0;
+	__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
+	log_error("audit: cannot record %s by %s (%s): %s", rpc, caller, outcome, err->msg);
+	return -1;
+}
+
+static void write_row(struct agent *ag, const char *caller, const char *role, const char *rpc,
+		      const char *args, const char *outcome)
+{
 	struct store_err err;
 
-	if (store_audit_append(ag->store, &e, &err) != STORE_OK) {
-		__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
-		log_error("audit: cannot record %s by %s (%s): %s", rpc, caller, outcome, err.msg);
-	}
+	write_row_err(ag, caller, role, rpc, args, outcome, &err);
 }
 
 static const char *const listener_names[AUDIT_LIMIT_LISTENERS] = { "unix-rw", "unix-ro", "tls" };
@@ -179,6 +188,33 @@ void agent_audit(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
 	pthread_mutex_unlock(&ag->audit_lock);
 }
 
+int agent_audit_request(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
+			struct hv_status *st)
+{
+	struct agent_caller c;
+	struct store_err err;
+	char rpcname[STORE_RPC_MAX + 1];
+	int rc;
+
+	if (!ag->store)
+		return 0;
+	agent_caller(peer, &c);
+	printable(c.name);
+	snprintf(rpcname, sizeof rpcname, "hvmgr.v1.Hvmgr/%s", rpc);
+	pthread_mutex_lock(&ag->audit_lock);
+	flush_locked(ag);
+	rc = write_row_err(ag, c.name, c.role, rpcname, "-", "requested", &err);
+	pthread_mutex_unlock(&ag->audit_lock);
+	if (rc == 0)
+		return 0;
+	if (err.code == STORE_ETAMPER)
+		return hv_status_set(st, HV_FAILED_PRECONDITION,
+				     "%s refused: %s (an admin runs 'hvctl audit acknowledge')",
+				     rpc, err.msg);
+	return hv_status_set(st, HV_FAILED_PRECONDITION,
+			     "%s refused: its audit record cannot be written: %s", rpc, err.msg);
+}
+
 void agent_audit_refused(struct agent *ag, const struct rpc_peer *peer, const char *rpc,
 			 const struct hv_status *st)
 {
@@ -243,4 +279,58 @@ out:
 	free(ents);
 	free(ptrs);
 	store_audit_list_free(rows);
+}
+
+void svc_verify_audit(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+		      struct rpc_result *res)
+{
+	struct agent *ag = ctx->app;
+	Hvmgr__V1__VerifyAuditResponse resp = HVMGR__V1__VERIFY_AUDIT_RESPONSE__INIT;
+	struct store_err e;
+	enum store_status s;
+
+	(void)m;
+	agent_audit_flush(ag);
+	s = store_audit_verify(ag->store, &e);
+	if (s != STORE_OK && s != STORE_ETAMPER) {
+		status_from_store(&res->st, &e, "audit log");
+		return;
+	}
+	resp.ok = s == STORE_OK;
+	if (!resp.ok) {
+		log_error("audit log verification: %s; state-changing calls are refused until an admin acknowledges it",
+			  e.msg);
+		resp.finding = e.msg;
+	}
+	rpc_result_message(res, &resp.base);
+}
+
+void svc_acknowledge_audit(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+			   struct rpc_result *res)
+{
+	struct agent *ag = ctx->app;
+	Hvmgr__V1__AcknowledgeAuditResponse resp = HVMGR__V1__ACKNOWLEDGE_AUDIT_RESPONSE__INIT;
+	struct agent_caller c;
+	struct store_err finding, e;
+	uint64_t seq = 0;
+
+	(void)m;
+	if (!store_audit_tampered(ag->store, &finding)) {
+		rpc_result_error(res, HV_FAILED_PRECONDITION,
+				 "the audit log has no finding to acknowledge");
+		return;
+	}
+	agent_caller(ctx->peer, &c);
+	printable(c.name);
+	pthread_mutex_lock(&ag->audit_lock);
+	enum store_status s = store_audit_acknowledge(ag->store, c.name, c.role, &seq, &e);
+	pthread_mutex_unlock(&ag->audit_lock);
+	if (s != STORE_OK) {
+		status_from_store(&res->st, &e, "audit acknowledgement");
+		return;
+	}
+	log_warn("audit: finding acknowledged by %s (row %" PRIu64 "): %s", c.name, seq, finding.msg);
+	resp.seq = seq;
+	resp.finding = finding.msg;
+	rpc_result_message(res, &resp.base);
 }

@@ -169,6 +169,9 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 	resp.database = (char *)(ag->db_path ? ag->db_path : "");
 	resp.audit_failures = __atomic_load_n(&ag->audit_failures, __ATOMIC_RELAXED);
 	resp.audit_refusals_suppressed = agent_audit_suppressed(ag);
+	struct store_err finding;
+	if (ag->store && store_audit_tampered(ag->store, &finding))
+		resp.audit_finding = finding.msg;
 
 	/* The two queues: hv-core's register interface and the operations. */
 	Hvmgr__V1__QueueCounters cq, oq;

@@ -210,7 +210,7 @@ Test(store_fault, malformed_fault_row_in_a_valid_chain_is_detected)
 				       .rpc = STORE_FAULT_RPC,
 				       .args = "garbage",
 				       .outcome = "ok" };
-	t_expect(store_audit_append(st, &a, &e), &e, STORE_EINVAL, "reserved for fault counters");
+	t_expect(store_audit_append(st, &a, &e), &e, STORE_EINVAL, "reserved for the store");
 	cr_assert_eq(store_tx_begin(st, &e), STORE_OK, "%s", e.msg);
 	cr_assert_eq(store_audit_append_tx(st, &a, &e), STORE_OK, "%s", e.msg);
 	cr_assert_eq(store_tx_commit(st, &e), STORE_OK, "%s", e.msg);

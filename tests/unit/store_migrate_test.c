@@ -104,7 +104,14 @@ static void build_db(int ver, const uint8_t *b1, const uint8_t *b2, size_t len)
 	insert_rev(db, 2, b2, len);
 	if (ver >= 2) {
 		raw_exec(db, "UPDATE vms SET desired_state = 'running', autostart = 1");
-		raw_exec(db, "UPDATE vm_config SET rollback_of = 1 WHERE rev = 2");
+		/* From version 3 on revisions are immutable: the marker goes in
+		 * with the trigger lifted, as the version-2 file had it. */
+		raw_exec(db, ver >= 3 ? "DROP TRIGGER vm_config_no_update;"
+					"UPDATE vm_config SET rollback_of = 1 WHERE rev = 2;"
+					"CREATE TRIGGER vm_config_no_update BEFORE UPDATE ON vm_config"
+					"  BEGIN SELECT RAISE(ABORT, 'configuration revisions are "
+					"immutable'); END;"
+				      : "UPDATE vm_config SET rollback_of = 1 WHERE rev = 2");
 		insert_audit(db, 3);
 	}
 	sqlite3_close(db);
