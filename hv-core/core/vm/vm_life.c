@@ -552,9 +552,7 @@ static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, ui
 {
 	volatile struct hvm_fault *r = mgmt_fault(vm->id);
 	uint32_t k = kind < VM_FAULT_KINDS ? kind : 0;
-	uint32_t gen = r->gen;
-	__atomic_store_n(&r->gen, gen | 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	mgmt_fault_begin(vm->id);
 	mgmt_fault_header(r);
 	r->kind = kind;
 	r->time_ns = timer_uptime_ns();
@@ -571,7 +569,7 @@ static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, ui
 	if (emit)
 		vm->fault_ev_seq[k] = events_append(event_type, vm->id, detail, vm->reason);
 	r->seq = vm->fault_ev_seq[k];
-	__atomic_store_n(&r->gen, (gen | 1) + 1, __ATOMIC_RELEASE);
+	mgmt_fault_end(vm->id);
 }
 
 /* REQ-SAF-20 (VMCFG-025): a restart is allowed while fewer than restart_max
