@@ -33,6 +33,8 @@
 # --selftest-inject MASK  boot self-test fault injection (MGMT-191): places
 #                 the flag word at 0x41FFF000 so check n sees its subject
 #                 corrupted for each bit n of MASK.
+# --hv-image FILE the hypervisor image to boot instead of CORE/hvcore.bin
+#                 (tests: CORE/hvcore-test.bin, built with the test hooks).
 # --cpu           cortex-a72 by default: no pointer authentication, which QEMU
 #                 emulates slowly and hv-core does not context-switch.
 # Background (default): returns once QEMU has started (-daemonize).
@@ -41,11 +43,12 @@ set -euo pipefail
 
 usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-dir= core= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0
+dir= core= hvimage= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=${2:?}; shift 2 ;;
     --core) core=${2:?}; shift 2 ;;
+    --hv-image) hvimage=${2:?}; shift 2 ;;
     --guest) guests+=("${2:?}"); shift 2 ;;
     --linux) linux=${2:?}; shift 2 ;;
     --qemu-arg) qemu_extra+=("${2:?}"); shift 2 ;;
@@ -62,7 +65,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$dir" ] && [ -n "$core" ] || { echo "hv-qemu.sh: --dir and --core are required" >&2; usage; }
-[ -f "$core/hvcore.bin" ] || { echo "hv-qemu.sh: no hvcore.bin in '$core' (build hv-core first)" >&2; exit 1; }
+[ -n "$hvimage" ] || hvimage="$core/hvcore.bin"
+[ -f "$hvimage" ] || { echo "hv-qemu.sh: no hypervisor image '$hvimage' (build hv-core first)" >&2; exit 1; }
 [ ${#guests[@]} -eq 0 ] || [ -z "$config" ] || { echo "hv-qemu.sh: --guest and --config exclude each other (put the VMs in FILE)" >&2; exit 2; }
 if [ "$noconfig" = 1 ] && { [ ${#guests[@]} -gt 0 ] || [ -n "$config" ]; }; then
   echo "hv-qemu.sh: --no-config excludes --guest and --config" >&2; exit 2
@@ -139,7 +143,7 @@ args=(
   -machine virt,virtualization=on,gic-version=3,memory-backend=ram
   -cpu "$cpu" -smp "$smp" -m "$mem"
   -object "memory-backend-file,id=ram,mem-path=$dir/guest-ram,size=$mem,share=on"
-  -kernel "$core/hvcore.bin"
+  -kernel "$hvimage"
   ${loaders[@]+"${loaders[@]}"}
   -display none -monitor none -serial "file:$dir/serial.log"
   -nodefaults -nic none -no-reboot

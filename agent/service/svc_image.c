@@ -16,9 +16,8 @@
  *      hv-core checks the digest against the VM's configuration and copies
  *      the image into the VM's image-store slot, or answers E_HASH and keeps
  *      the slot as it was.
- * The staging area is the image store itself; an image is staged at its top
- * end (2 MiB aligned), away from the slots hv-core allocates from the bottom
- * (docs/api.md "LoadImage"). One upload owns the staging area at a time; a
+ * The staging area is apart from every image slot (MGMT-302); an image is
+ * staged at its top end, 2 MiB aligned (docs/api.md "LoadImage"). One upload owns the staging area at a time; a
  * second one is refused with ABORTED instead of waiting for a slow client.
  * Every outcome is audited (REQ-SAF-16).
  */

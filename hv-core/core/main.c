@@ -51,7 +51,7 @@ void hv_main(uint64_t dtb)
 		hv_panic("RAM 0x%lx+0x%lx does not cover hv-core's memory map",
 			 (unsigned long)platform.ram_base, (unsigned long)platform.ram_size);
 
-	mgmt_init(HV_MGMT_BASE, platform.ncpus, HV_STORE_BASE, HV_STORE_SIZE);
+	mgmt_init(HV_MGMT_BASE, platform.ncpus, platform.staging, HV_STAGING_SIZE);
 	pcpus[0].mpidr = platform.cpu_mpidr[0];
 	if ((read_sysreg(mpidr_el1) & 0xFF00FFFFFFull) != pcpus[0].mpidr)
 		hv_log("boot CPU mpidr 0x%lx is not the first cpu node (0x%lx)",

@@ -589,8 +589,8 @@ static void check_placement_virt(struct conf *c, struct conf_result *res)
 		return;
 	}
 	uint64_t base = LD64(c->r->staging_base), size = LD64(c->r->staging_size);
-	if (base != 0x42000000ull || size != 0x6000000ull)
-		conf_fail(res, "image store 0x%llx + 0x%llx, expected 0x42000000 + 96 MiB",
+	if (base != 0x7A000000ull || size != 0x6000000ull)
+		conf_fail(res, "staging area 0x%llx + 0x%llx, expected 0x7A000000 + 96 MiB",
 			  (unsigned long long)base, (unsigned long long)size);
 }
 

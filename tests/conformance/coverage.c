@@ -15,6 +15,7 @@
 
 #define NEEDS_MGMT_VM "needs a management VM (trapped transport); tests hvcore_mgmt_mmio"
 #define NEEDS_GUEST "guest side: needs code running in a VM"
+#define PLATFORM_DT "needs the platform device tree the hypervisor was booted with"
 
 const struct conf_clause conf_clauses[] = {
 	/* docs/mgmt-abi.md */
@@ -72,6 +73,20 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-214", NEEDS_MGMT_VM },
 	{ "MGMT-215",
 	  "needs a guest that accesses the management window's IPA; tests hvcore_mgmt_mmio" },
+	{ "MGMT-300", "needs a client racing the hypervisor or a self-test injection boot; tests "
+		      "hvcore_iso (start_gate_*, decisions_hold_*)" },
+	{ "MGMT-301", "needs the test hooks of hvcore-test.bin to rewrite the shared copy mid-request; "
+		      "tests hvcore_iso (decisions_hold_*, event_head_*)" },
+	{ "MGMT-302", "the image slots are not visible through the region (the placement is "
+		      "MGMT-200); tests hvcore_iso (staging_area_*, bad_uploads_*)" },
+	{ "MGMT-303", "needs the test hooks of hvcore-test.bin; tests hvcore_iso "
+		      "(boot_hashes_the_copy_it_runs, decisions_hold_*)" },
+	{ "MGMT-310", PLATFORM_DT " (GIC, UART, RAM addresses); tests hvcore_iso passthrough_*" },
+	{ "MGMT-311", PLATFORM_DT " (its device nodes); tests hvcore_iso passthrough_*" },
+	{ "MGMT-312", PLATFORM_DT " (its DMA masters); tests hvcore_iso passthrough_*, "
+				  "boot_configuration_dma_masters_are_refused" },
+	{ "MGMT-313", PLATFORM_DT " (a device to pass through); tests hvcore_iso passthrough_*" },
+	{ "MGMT-314", PLATFORM_DT " (the UART's SPI); tests hvcore_iso passthrough_*" },
 	/* docs/guest-abi.md, guest-visible clauses */
 	{ "GABI-001", NEEDS_GUEST " (entry registers, memory map); tests hvcore_boot, hvcore_linux" },
 	{ "GABI-010", NEEDS_GUEST " (device tree, CALL_UID); tests hvcore_boot, hvcore_linux" },

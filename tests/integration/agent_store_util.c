@@ -12,8 +12,7 @@
 
 int st_restage(struct hvq *q, struct st_vm *v)
 {
-	return mu_stage(q, "shutdown-ack", v->store_pa - q->regs->staging_base, &v->image_size,
-			v->sha256);
+	return mu_place(q, "shutdown-ack", v->store_pa, &v->image_size, v->sha256);
 }
 
 int st_prepare(struct hvq *q, struct st_vm *v, const char *dir, unsigned variant, char *dtb,

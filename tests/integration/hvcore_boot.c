@@ -123,7 +123,7 @@ Test(hvcore_boot, register_page_identifies_the_region)
 	cr_assert_eq(r->console_size, sizeof(struct hvm_console));
 	cr_assert_eq(r->off_data, HVM_OFF_DATA);
 	cr_assert_eq(r->data_size, HVM_DATA_SIZE);
-	cr_assert_eq(r->staging_base, 0x42000000ull);
+	cr_assert_eq(r->staging_base, 0x7A000000ull, "MGMT-302: the top 96 MiB of RAM");
 	cr_assert_eq(r->staging_size, 0x06000000ull);
 	cr_assert_eq(r->pcpu_count, 4);
 	cr_assert(r->caps & HVM_CAP(HVM_CMD_NOP));

@@ -18,7 +18,7 @@
 #include "hvcore_mgmt_util.h"
 
 #define WAIT_S 30
-#define STAGE_A 0x04000000ull /* staging offsets (0x46000000, ...): no VM slot there */
+#define STAGE_A 0x04000000ull /* staging offsets (MGMT-302: apart from every slot) */
 #define STAGE_B 0x04800000ull
 
 static struct hvq q;

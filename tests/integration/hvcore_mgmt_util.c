@@ -91,7 +91,9 @@ done:
 	return blob;
 }
 
-int mu_stage(struct hvq *q, const char *guest, uint64_t off, uint64_t *size, uint8_t sha[32])
+/* Copies CORE/guests/NAME.bin to physical address pa (inside limit bytes). */
+static int place(struct hvq *q, const char *guest, uint64_t pa, uint64_t limit, uint64_t *size,
+		 uint8_t sha[32])
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/guests/%s.bin", HV_CORE_OUT, guest);
@@ -103,18 +105,28 @@ int mu_stage(struct hvq *q, const char *guest, uint64_t off, uint64_t *size, uin
 	fseek(f, 0, SEEK_END);
 	long n = ftell(f);
 	fseek(f, 0, SEEK_SET);
-	uint8_t *dst = hvq_pa(q, q->regs->staging_base + off, (size_t)n);
-	if (!dst || off + (uint64_t)n > q->regs->staging_size ||
-	    fread(dst, 1, (size_t)n, f) != (size_t)n) {
+	uint8_t *dst = hvq_pa(q, pa, (size_t)n);
+	if (!dst || (uint64_t)n > limit || fread(dst, 1, (size_t)n, f) != (size_t)n) {
 		fclose(f);
-		snprintf(q->err, sizeof(q->err), "cannot stage %.400s at offset 0x%llx", path,
-			 (unsigned long long)off);
+		snprintf(q->err, sizeof(q->err), "cannot place %.400s at 0x%llx", path,
+			 (unsigned long long)pa);
 		return -1;
 	}
 	fclose(f);
 	*size = (uint64_t)n;
 	sha256(dst, (size_t)n, sha);
 	return 0;
+}
+
+int mu_stage(struct hvq *q, const char *guest, uint64_t off, uint64_t *size, uint8_t sha[32])
+{
+	uint64_t limit = q->regs->staging_size;
+	return place(q, guest, q->regs->staging_base + off, off < limit ? limit - off : 0, size, sha);
+}
+
+int mu_place(struct hvq *q, const char *guest, uint64_t pa, uint64_t *size, uint8_t sha[32])
+{
+	return place(q, guest, pa, ~0ull, size, sha);
 }
 
 int mu_define_blob(struct hvq *q, const void *blob, size_t len, struct hvq_reply *rep)

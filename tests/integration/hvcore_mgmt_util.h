@@ -31,6 +31,9 @@ void *mu_dtc(const char *dts, size_t *len, char *err, size_t errlen);
 
 /* Copies CORE/guests/NAME.bin to staging offset off; fills size and digest. */
 int mu_stage(struct hvq *q, const char *guest, uint64_t off, uint64_t *size, uint8_t sha[32]);
+/* Copies CORE/guests/NAME.bin to physical address pa as a boot loader would
+ * place it in the image store (MGMT-200); fills size and digest. */
+int mu_place(struct hvq *q, const char *guest, uint64_t pa, uint64_t *size, uint8_t sha[32]);
 /* Puts a blob at data-area offset 0 and runs DEFINE. */
 int mu_define_blob(struct hvq *q, const void *blob, size_t len, struct hvq_reply *rep);
 /* Stages guest at staging offset off, defines v (size, digest filled in) and

@@ -86,6 +86,14 @@ int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen)
 		return -1;
 	}
 
+	if (platform.ram_size < HV_STAGING_SIZE ||
+	    platform.ram_base + platform.ram_size - HV_STAGING_SIZE < HV_GUEST_BASE) {
+		hv_snprintf(msg, msglen, "device tree: RAM 0x%lx+0x%lx leaves no staging area",
+			    (unsigned long)platform.ram_base, (unsigned long)platform.ram_size);
+		return -1;
+	}
+	platform.staging = platform.ram_base + platform.ram_size - HV_STAGING_SIZE;
+
 	int cpus = fdt_path_offset(fdt, "/cpus");
 	if (cpus < 0) {
 		hv_snprintf(msg, msglen, "device tree: no /cpus node");
@@ -116,11 +124,19 @@ int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen)
 		return -1;
 	}
 
+	platform.gic_node = gic;
+
 	int uart = find_uart(fdt);
-	if (uart < 0 || node_reg(fdt, uart, 0, &platform.uart, NULL) != 0) {
+	if (uart < 0 || node_reg(fdt, uart, 0, &platform.uart, &platform.uart_size) != 0) {
 		hv_snprintf(msg, msglen, "device tree: no PL011 UART");
 		return -1;
 	}
+	platform.uart_node = uart;
+	platform.uart_spi = ~0u;
+	int ilen;
+	const fdt32_t *irq = fdt_getprop(fdt, uart, "interrupts", &ilen);
+	if (irq && ilen >= 12 && fdt32_to_cpu(irq[0]) == 0) /* GIC_SPI */
+		platform.uart_spi = fdt32_to_cpu(irq[1]);
 
 	int psci = fdt_node_offset_by_compatible(fdt, -1, "arm,psci-0.2");
 	if (psci < 0)
@@ -133,4 +149,66 @@ int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen)
 		return -1;
 	}
 	return 0;
+}
+
+static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* Whether a reg entry of node overlaps [pa, +size) (with `inside`: holds it),
+ * the entry widened to whole 4 KiB pages when `pages`. */
+static int node_hits(const void *fdt, int node, uint64_t pa, uint64_t size, int inside, int pages,
+		     int *idx)
+{
+	uint64_t a, n;
+	for (int i = 0; node_reg(fdt, node, i, &a, &n) == 0; i++) {
+		if (pages) {
+			n = ((a + n + 0xFFF) & ~0xFFFull) - (a & ~0xFFFull);
+			a &= ~0xFFFull;
+		}
+		if (inside ? (pa >= a && size <= n && pa - a <= n - size) : overlaps(pa, size, a, n)) {
+			if (idx)
+				*idx = i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+const char *platform_hv_owned(uint64_t pa, uint64_t size)
+{
+	static const char *const gic_frames[] = { "GIC distributor", "GIC redistributors",
+						  "GIC CPU interface", "GIC hypervisor interface",
+						  "GIC virtual CPU interface" };
+	const void *fdt = platform.fdt;
+	int idx, sub;
+	if (overlaps(pa, size, platform.ram_base, platform.ram_size))
+		return "RAM";
+	if (node_hits(fdt, platform.gic_node, pa, size, 0, 0, &idx))
+		return idx < 5 ? gic_frames[idx] : "GIC";
+	fdt_for_each_subnode(sub, fdt, platform.gic_node)
+	{
+		if (node_hits(fdt, sub, pa, size, 0, 0, NULL))
+			return "GIC ITS";
+	}
+	if (overlaps(pa, size, platform.uart, platform.uart_size ? platform.uart_size : 0x1000))
+		return "hv-core's UART";
+	return NULL;
+}
+
+int platform_next_device(int prev, uint64_t pa, uint64_t size, int *holds)
+{
+	const void *fdt = platform.fdt;
+	int node = prev < 0 ? fdt_first_subnode(fdt, 0) : fdt_next_subnode(fdt, prev);
+	for (; node >= 0; node = fdt_next_subnode(fdt, node)) {
+		const char *status = fdt_getprop(fdt, node, "status", NULL);
+		if (status && strcmp(status, "okay") != 0 && strcmp(status, "ok") != 0)
+			continue;
+		if (node_hits(fdt, node, pa, size, 0, 1, NULL)) {
+			*holds = node_hits(fdt, node, pa, size, 1, 1, NULL);
+			return node;
+		}
+	}
+	return -1;
 }

@@ -20,6 +20,10 @@
  *                       0x49000000 rtos-demo, 16 MiB
  *                       0x4A000000 bad-access, 16 MiB
  *
+ *   top 96 MiB  the image staging area (LOAD_IMAGE reads it): the last
+ *               HV_STAGING_SIZE bytes of RAM, apart from every image slot
+ *               (MGMT-302); no VM's memory may lie there
+ *
  * Guest-physical (IPA) map every VM sees:
  *   0x09000000  4 KiB   virtual PL011 (trapped, emulated)
  *   0x0B000000  4 KiB   the VM's cooperation page (GABI-020)
@@ -36,6 +40,7 @@
 #define HV_STORE_SIZE 0x06000000ull
 #define HV_FWDTB_BASE 0x48000000ull
 #define HV_FWDTB_SIZE 0x01000000ull
+#define HV_STAGING_SIZE 0x06000000ull
 #define HV_GUEST_BASE 0x49000000ull /* lowest physical address a VM's RAM may use */
 #define HV_COOP_IPA 0x0B000000ull
 #define HV_GUEST_RAM_IPA 0x40000000ull
@@ -46,9 +51,12 @@ struct platform {
 	uint64_t cpu_mpidr[HV_MAX_CPUS];
 	uint64_t gicd, gicd_size;
 	uint64_t gicr, gicr_size;
-	uint64_t uart;
-	uint64_t dtb_pa; /* where the boot loader left it            */
-	void *fdt;       /* hv-core's own copy                       */
+	uint64_t uart, uart_size;
+	uint32_t uart_spi;       /* its SPI (INTID - 32), ~0u when none is given */
+	int gic_node, uart_node; /* offsets in hv-core's copy of the tree */
+	uint64_t dtb_pa;         /* where the boot loader left it            */
+	void *fdt;               /* hv-core's own copy                       */
+	uint64_t staging;        /* the image staging area: top HV_STAGING_SIZE of RAM */
 };
 
 extern struct platform platform;
@@ -56,4 +64,14 @@ extern struct platform platform;
 /* Copies the DTB at dtb_pa into hv-core memory and reads the facts above.
  * Returns 0, or -1 with msg naming what is missing or malformed. */
 int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen);
+
+/* MGMT-310: what of hv-core's own the physical range [pa, +size) touches -
+ * platform RAM, a register frame of the GIC or its ITS, hv-core's UART - as
+ * a name for a refusal, or NULL when none. */
+const char *platform_hv_owned(uint64_t pa, uint64_t size);
+/* MGMT-311, MGMT-312: the next node after `prev` (-1: the first) directly
+ * under the root of the platform device tree, status okay, one of whose reg
+ * entries (widened to whole 4 KiB pages) overlaps [pa, +size); *holds says
+ * whether that entry holds the whole range. -1 when there is none. */
+int platform_next_device(int prev, uint64_t pa, uint64_t size, int *holds);
 #endif

@@ -5,6 +5,23 @@
  */
 #include "sha256.h"
 
+#ifdef HV_SHA256_CE
+/* arch/arm64/sha256_ce.S: the Armv8 SHA-256 instructions, where the CPU has
+ * them (ID_AA64ISAR0_EL1.SHA2, bits 15:12, non-zero). */
+void sha256_ce_blocks(uint32_t h[8], const uint8_t *p, uint64_t nblocks, const uint32_t k[64]);
+
+static int ce_available(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		uint64_t isar0;
+		__asm__ volatile("mrs %0, id_aa64isar0_el1" : "=r"(isar0));
+		known = ((isar0 >> 12) & 0xF) != 0;
+	}
+	return known;
+}
+#endif
+
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
 	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
@@ -59,6 +76,14 @@ void sha256_update(struct sha256 *s, const void *data, size_t len)
 	s->len += len;
 	while (len) {
 		if (s->fill == 0 && len >= 64) {
+#ifdef HV_SHA256_CE
+			if (ce_available()) {
+				size_t n = len / 64;
+				sha256_ce_blocks(s->h, p, n, K);
+				p += 64 * n, len -= 64 * n;
+				continue;
+			}
+#endif
 			block(s, p);
 			p += 64, len -= 64;
 			continue;

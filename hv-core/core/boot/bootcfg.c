@@ -74,6 +74,9 @@ static void define_from_blob(long len, uint32_t *inject)
 		const fdt32_t *p = fdt_getprop(blob_copy, node, "selftest-inject", &plen);
 		if (p && plen == 4)
 			*inject |= fdt32_to_cpu(*p);
+		const char *dma = fdt_getprop(blob_copy, node, "dma-masters", &plen);
+		if (dma && plen > 0 && dma[plen - 1] == '\0') /* VMCFG-300 */
+			vmdef_set_dma_masters(dma, plen);
 	}
 	for (size_t i = 0; i < n; i++) {
 		char msg[96];

@@ -14,6 +14,9 @@
 #include "mgmt_window.h"
 #include "platform.h"
 #include "fmt.h"
+#include "vgic.h"
+#include "vpl011.h"
+#include <libfdt.h>
 
 #define MIB2 0x200000ull
 
@@ -24,10 +27,11 @@ void vmdef_platform(struct vmcfg_platform *p)
 	p->reserved_cpu_mask = 1; /* CPU 0 runs the management service */
 	p->nram = 1;
 	p->ram[0] = (struct vmcfg_pa_range){ platform.ram_base, platform.ram_size };
-	p->nreserved = 3;
+	p->nreserved = 4;
 	p->reserved[0] = (struct vmcfg_pa_range){ HV_IMAGE_BASE, HV_STORE_BASE - HV_IMAGE_BASE };
 	p->reserved[1] = (struct vmcfg_pa_range){ HV_STORE_BASE, HV_STORE_SIZE };
 	p->reserved[2] = (struct vmcfg_pa_range){ HV_FWDTB_BASE, HV_FWDTB_SIZE };
+	p->reserved[3] = (struct vmcfg_pa_range){ platform.staging, HV_STAGING_SIZE }; /* MGMT-302 */
 }
 
 /* The description of defined VM id (synthesised for a built-in VM). */
@@ -152,6 +156,121 @@ static enum hvm_status check_supported(const struct vmcfg *v, char *msg, unsigne
 	return HVM_OK;
 }
 
+/* ---- pass-through devices (MGMT-310..MGMT-314) -------------------------------- */
+
+static const char *dma_list;
+static int dma_len;
+
+void vmdef_set_dma_masters(const char *list, int len)
+{
+	dma_list = len > 0 ? list : NULL;
+	dma_len = len > 0 ? len : 0;
+}
+
+/* MGMT-312: node masters DMA: the device tree says so (dma-coherent, iommus)
+ * or the system configuration lists its path or a compatible of it. */
+static int dma_master(const void *fdt, int node)
+{
+	char path[128];
+	if (fdt_getprop(fdt, node, "dma-coherent", NULL) || fdt_getprop(fdt, node, "iommus", NULL))
+		return 1;
+	if (fdt_get_path(fdt, node, path, sizeof(path)) != 0)
+		path[0] = 0;
+	for (int pos = 0; dma_list && pos < dma_len;) {
+		const char *w = dma_list + pos;
+		int wl = (int)strnlen(w, (size_t)(dma_len - pos));
+		if (strcmp(w, path) == 0 || fdt_node_check_compatible(fdt, node, w) == 0)
+			return 1;
+		pos += wl + 1;
+	}
+	return 0;
+}
+
+/* MGMT-313: a guest-physical window of the VM and the windows hv-core
+ * emulates or maps for every VM: the vGIC (distributor and one redistributor
+ * per vCPU), the vUART and the cooperation page. */
+static const char *virtual_window(const struct vmcfg *v, uint64_t ipa, uint64_t size)
+{
+	if (overlaps(ipa, size, VGIC_GICD_IPA, VGIC_GICD_SIZE))
+		return "the virtual GIC distributor";
+	if (overlaps(ipa, size, VGIC_GICR_IPA, VGIC_GICR_STRIDE * v->vcpus))
+		return "the virtual GIC redistributors";
+	if (overlaps(ipa, size, VPL011_IPA, 0x1000))
+		return "the virtual UART";
+	if (overlaps(ipa, size, HV_COOP_IPA, 0x1000))
+		return "the cooperation page";
+	return NULL;
+}
+
+static enum hvm_status check_device(const struct vmcfg *v, const struct vmcfg_dev *d, char *msg,
+				    unsigned len)
+{
+	const void *fdt = platform.fdt;
+	for (uint32_t j = 0; j < d->nreg; j++) {
+		const struct vmcfg_range *r = &d->reg[j];
+		const char *what = platform_hv_owned(r->pa, r->size);
+		if (what) {
+			hv_snprintf(msg, len, "MGMT-310: touches %s: '%s' device '%s' at PA 0x%lx",
+				    what, v->name, d->name, (unsigned long)r->pa);
+			return HVM_E_OVERLAP;
+		}
+		int held = 0, holds;
+		for (int node = -1;
+		     (node = platform_next_device(node, r->pa, r->size, &holds)) >= 0;) {
+			held |= holds;
+			if (dma_master(fdt, node)) {
+				hv_snprintf(msg, len, "MGMT-312: %s masters DMA: '%s' device '%s'",
+					    fdt_get_name(fdt, node, NULL), v->name, d->name);
+				return HVM_E_BAD_CONFIG;
+			}
+		}
+		if (!held) {
+			hv_snprintf(msg, len,
+				    "MGMT-311: no platform device at PA 0x%lx: '%s' device '%s'",
+				    (unsigned long)r->pa, v->name, d->name);
+			return HVM_E_BAD_CONFIG;
+		}
+	}
+	for (uint32_t j = 0; j < d->nspi; j++)
+		if (d->spi[j] == platform.uart_spi) {
+			hv_snprintf(msg, len,
+				    "MGMT-314: SPI %u is hv-core's UART's: '%s' device '%s'",
+				    d->spi[j], v->name, d->name);
+			return HVM_E_BAD_CONFIG;
+		}
+	return HVM_OK;
+}
+
+/* MGMT-310..MGMT-314: what a VM's windows may not touch. */
+static enum hvm_status check_windows(const struct vmcfg *v, char *msg, unsigned len)
+{
+	const char *what;
+	for (uint32_t i = 0; i < v->nmem; i++)
+		if ((what = virtual_window(v, v->mem[i].ipa, v->mem[i].size)) != NULL) {
+			hv_snprintf(msg, len, "MGMT-313: overlaps %s: '%s' memory region %u", what,
+				    v->name, i);
+			return HVM_E_OVERLAP;
+		}
+	for (uint32_t i = 0; i < v->nchan; i++)
+		if ((what = virtual_window(v, v->chan[i].shm.ipa, v->chan[i].shm.size)) != NULL) {
+			hv_snprintf(msg, len, "MGMT-313: overlaps %s: '%s' channel %u", what,
+				    v->name, v->chan[i].id);
+			return HVM_E_OVERLAP;
+		}
+	for (uint32_t i = 0; i < v->ndev; i++) {
+		for (uint32_t j = 0; j < v->dev[i].nreg; j++)
+			if ((what = virtual_window(v, v->dev[i].reg[j].ipa, v->dev[i].reg[j].size))) {
+				hv_snprintf(msg, len, "MGMT-313: overlaps %s: '%s' device '%s'",
+					    what, v->name, v->dev[i].name);
+				return HVM_E_OVERLAP;
+			}
+		enum hvm_status st = check_device(v, &v->dev[i], msg, len);
+		if (st != HVM_OK)
+			return st;
+	}
+	return HVM_OK;
+}
+
 enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg, unsigned len)
 {
 	static struct vmcfg existing[HVM_MAX_VMS];
@@ -165,6 +284,8 @@ enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg,
 	if (vmcfg_check_against(v, existing, n, &plat, &err) != HVM_OK)
 		return refuse(&err, msg, len);
 	enum hvm_status st = check_supported(v, msg, len);
+	if (st == HVM_OK)
+		st = check_windows(v, msg, len);
 	if (st != HVM_OK)
 		return st;
 

@@ -19,5 +19,10 @@ enum hvm_status vmdef_define_blob(const void *blob, size_t blen, uint32_t *id, c
 				  unsigned len);
 /* VMCFG-087 at START: every channel of id finds its peer among defined VMs. */
 enum hvm_status vmdef_check_peers(uint32_t id, char *msg, unsigned len);
+/* VMCFG-300: the platform devices that master DMA, from the boot
+ * configuration's /hv-core/dma-masters (a string list of platform
+ * device-tree node paths or compatibles; list = NULL: none listed). The list
+ * must stay where it is (hv-core's copy of the blob). */
+void vmdef_set_dma_masters(const char *list, int len);
 /* The description a VM was defined from: vm_vmcfg() (vm.h). */
 #endif

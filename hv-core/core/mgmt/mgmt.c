@@ -16,6 +16,7 @@
 #include "mgmt_cmd.h"
 #include "vm.h"
 #include "vm_life.h"
+#include "selftest.h"
 #include "timer.h"
 #include "fmt.h"
 #include "hvconfig.h"
@@ -80,9 +81,39 @@ void mgmt_set_ready(void)
 	mgmt_regs()->vm_count = vm_count();
 	/* MGMT-010: live either way; SELFTEST_FAILED says some VMs were held back */
 	__atomic_store_n(&mgmt_regs()->hv_state,
-			 mgmt_regs()->selftest_failed ? HVM_HV_SELFTEST_FAILED : HVM_HV_READY,
+			 selftest_failed_mask() ? HVM_HV_SELFTEST_FAILED : HVM_HV_READY,
 			 __ATOMIC_RELEASE);
 }
+
+#ifdef HV_TEST_HOOKS
+/* MGMT-301, test builds only. While the flag words at HV_TAMPER_FLAG hold
+ * "TAMP" and a mask of hook points, hv-core itself overwrites, at those
+ * points, what a client (or a racing writer) can write: the command block,
+ * the published staging_base/size and selftest_failed, and the bytes [p, +len)
+ * the point names (the staging area after LOAD_IMAGE copied it, the image
+ * slot after START checked it). A test shows that the decision taken does not
+ * change. The third word counts the strikes. */
+#define HV_TAMPER_FLAG 0x41FFF010ull
+#define HV_TAMPER_MAGIC 0x504D4154u /* "TAMP" */
+
+void vm_test_hook(uint32_t point, volatile uint8_t *p, uint64_t len)
+{
+	volatile uint32_t *flag = (volatile uint32_t *)(uintptr_t)HV_TAMPER_FLAG;
+	volatile struct hvm_regs *r = mgmt_regs();
+	if (flag[0] != HV_TAMPER_MAGIC || !(flag[1] & point))
+		return;
+	r->cmd = HVM_CMD_UNDEFINE;
+	r->vm_id = 0;
+	for (unsigned i = 0; i < 6; i++)
+		r->arg[i] = ~0ull;
+	r->selftest_failed = r->selftest_failed ? 0 : ~0u;
+	r->staging_base = 0;
+	r->staging_size = ~0ull;
+	for (uint64_t i = 0; p && i < len; i += 64)
+		p[i] ^= 0x5A;
+	flag[2]++;
+}
+#endif
 
 /* MGMT-111: copy the command block once (a client changing it meanwhile cannot
  * make hv-core act on a mix), run it, publish the reply, then done_seq. */
@@ -95,6 +126,7 @@ static void poll_command(void)
 	struct mgmt_cmd c = { .cmd = r->cmd, .vm_id = r->vm_id };
 	for (unsigned i = 0; i < 6; i++)
 		c.arg[i] = r->arg[i];
+	vm_test_hook(VM_HOOK_COMMAND, NULL, 0);
 	struct mgmt_reply rep;
 	mgmt_cmd_execute(&c, &rep, (volatile uint8_t *)r + HVM_OFF_DATA);
 	for (unsigned i = 0; i < 6; i++)
@@ -105,6 +137,8 @@ static void poll_command(void)
 	r->vm_count = vm_count();
 	__atomic_store_n(&r->done_seq, req, __ATOMIC_RELEASE);
 }
+
+static uint64_t ticks;
 
 void mgmt_tick(void)
 {
@@ -122,5 +156,6 @@ void mgmt_tick(void)
 	}
 	poll_command();
 	mgmt_cmd_unlock();
-	__atomic_store_n(&r->hv_ticks, r->hv_ticks + 1, __ATOMIC_RELEASE);
+	/* MGMT-301: counted in hv-core's memory, only published in the block */
+	__atomic_store_n(&r->hv_ticks, ++ticks, __ATOMIC_RELEASE);
 }

@@ -11,6 +11,7 @@
 #include "vm.h"
 #include "vm_life.h"
 #include "vmdef.h"
+#include "console.h"
 #include "selftest.h"
 #include "sha256.h"
 #include "platform.h"
@@ -99,52 +100,39 @@ enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg
 }
 
 /* REQ-SAF-12: the staged bytes must have the configured digest before they
- * replace the VM's image. START checks the store slot again, so a client that
- * changes the staging area during the copy gains nothing. */
+ * replace the VM's image. The staging area is apart from every slot
+ * (MGMT-302); vm_op_load() copies the bytes once into hv-core's hands and
+ * hashes that copy (MGMT-303), so a client that changes the staging area
+ * meanwhile gains nothing. */
 enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint32_t index,
 				   char *msg, unsigned mlen)
 {
 	struct vm *vm = &vms[id];
 	const struct vm_config *c = &vm->cfg;
 	const struct vmcfg *vc = vm_vmcfg(id);
-	const uint8_t *src = (const uint8_t *)(uintptr_t)(mgmt_staging_base() + off);
-	int has_sha = c->has_sha256;
+	const volatile uint8_t *src =
+		(const volatile uint8_t *)(uintptr_t)(mgmt_staging_base() + off);
 	const uint8_t *want = c->image_sha256;
-	uint64_t size = has_sha ? c->image_size : c->image_max, max = c->image_max,
-		 slot = c->image_pa;
+	uint64_t size = c->image_size;
 	if (index == 1) {
 		if (!vc || !vc->boot.has_initrd) {
 			hv_snprintf(msg, mlen, "'%s' has no initrd in its configuration", c->name);
 			return HVM_E_BAD_ARG;
 		}
-		has_sha = 1;
 		want = vc->boot.initrd_sha256;
 		size = vc->boot.initrd_size;
-		max = c->initrd_max;
-		slot = c->initrd_pa;
 	}
-	if (len > max || (has_sha && len != size)) {
+	if (len != size) {
 		hv_snprintf(msg, mlen, "'%s': %lu bytes, the configuration says %lu", c->name,
 			    (unsigned long)len, (unsigned long)size);
 		return HVM_E_BAD_ARG;
 	}
-	if (has_sha) {
-		uint8_t d[32];
-		sha256(src, len, d);
-		if (memcmp(d, want, 32) != 0) {
-			hv_snprintf(msg, mlen,
-				    "'%s': staged %s SHA-256 differs from its configuration",
-				    c->name, index ? "initrd" : "image");
-			return HVM_E_HASH;
-		}
-	}
-	uint8_t *dst = (uint8_t *)(uintptr_t)slot;
-	if (dst != src)
-		memmove(dst, src, len);
-	dcache_clean_range(dst, len);
-	hv_log("vm %u '%s': %s of %lu bytes loaded into the store at 0x%lx", id, c->name,
-	       index ? "initrd" : "image", (unsigned long)len, (unsigned long)slot);
-	return HVM_OK;
+	enum hvm_status st = vm_op_load(vm, index, src, len, want, msg, mlen);
+	if (st == HVM_OK)
+		hv_log("vm %u '%s': %s of %lu bytes loaded into the store at 0x%lx", id, c->name,
+		       index ? "initrd" : "image", (unsigned long)len,
+		       (unsigned long)(index ? c->initrd_pa : c->image_pa));
+	return st;
 }
 
 void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
@@ -196,7 +184,7 @@ enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *ds
 	 * the console lock a writer lapping the copy would overwrite bytes
 	 * between their being counted and their being copied (MGMT-170) */
 	spin_lock(&vms[id].console_lock);
-	uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+	uint64_t head = console_head(id);
 	if (from > head) {
 		spin_unlock(&vms[id].console_lock);
 		hv_snprintf(msg, mlen, "position %lu is beyond the %lu bytes written",

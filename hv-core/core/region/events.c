@@ -8,6 +8,9 @@
 #include "timer.h"
 
 static spinlock_t events_lock;
+/* MGMT-301: the head and the overflow count are hv-core's; the register page
+ * only publishes them (a client rewriting ev_head must not move the ring) */
+static uint64_t head, overflow;
 
 uint64_t events_append(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason)
 {
@@ -15,10 +18,10 @@ uint64_t events_append(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t 
 	volatile struct hvm_event *ring =
 		(volatile struct hvm_event *)((volatile uint8_t *)r + HVM_OFF_EVENTS);
 	spin_lock(&events_lock);
-	uint64_t seq = r->ev_head;
+	uint64_t seq = head;
 	uint64_t ack = __atomic_load_n(&r->ev_ack, __ATOMIC_ACQUIRE);
 	if (seq >= HVM_EVENT_COUNT && seq - HVM_EVENT_COUNT >= ack)
-		r->ev_overflow = r->ev_overflow + 1;
+		r->ev_overflow = ++overflow;
 	volatile struct hvm_event *e = &ring[seq % HVM_EVENT_COUNT];
 	e->time_ns = timer_uptime_ns();
 	e->type = type;
@@ -26,7 +29,8 @@ uint64_t events_append(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t 
 	e->detail = detail;
 	e->reason = reason;
 	__atomic_store_n(&e->seq, seq, __ATOMIC_RELEASE);
-	__atomic_store_n(&r->ev_head, seq + 1, __ATOMIC_RELEASE);
+	head = seq + 1;
+	__atomic_store_n(&r->ev_head, head, __ATOMIC_RELEASE);
 	spin_unlock(&events_lock);
 	return seq;
 }

@@ -54,15 +54,48 @@ volatile struct hvm_console *mgmt_console(uint32_t id)
 					       id * sizeof(struct hvm_console));
 }
 
+static uint32_t slot_gen[HVM_MAX_VMS], fault_gen[HVM_MAX_VMS];
+
+static void gen_begin(volatile uint32_t *pub, uint32_t *priv)
+{
+	*priv |= 1;
+	__atomic_store_n(pub, *priv, __ATOMIC_RELAXED); /* odd: being written */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void gen_end(volatile uint32_t *pub, uint32_t *priv)
+{
+	*priv += 1;
+	__atomic_store_n(pub, *priv, __ATOMIC_RELEASE); /* even: consistent */
+}
+
+void mgmt_slot_begin(uint32_t id)
+{
+	gen_begin(&mgmt_slot(id)->gen, &slot_gen[id]);
+}
+
+void mgmt_slot_end(uint32_t id)
+{
+	gen_end(&mgmt_slot(id)->gen, &slot_gen[id]);
+}
+
+void mgmt_fault_begin(uint32_t id)
+{
+	gen_begin(&mgmt_fault(id)->gen, &fault_gen[id]);
+}
+
+void mgmt_fault_end(uint32_t id)
+{
+	gen_end(&mgmt_fault(id)->gen, &fault_gen[id]);
+}
+
 /* MGMT-150: a slot whose VM was undefined reads defined = 0, everything zero. */
 void mgmt_clear_slot(uint32_t id)
 {
 	volatile struct hvm_vm_slot *s = mgmt_slot(id);
-	uint32_t gen = s->gen;
-	__atomic_store_n(&s->gen, gen | 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	mgmt_slot_begin(id);
 	for (unsigned i = 4; i < sizeof(*s); i++)
 		((volatile uint8_t *)s)[i] = 0;
 	s->id = id;
-	__atomic_store_n(&s->gen, (gen | 1) + 1, __ATOMIC_RELEASE);
+	mgmt_slot_end(id);
 }

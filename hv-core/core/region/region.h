@@ -25,6 +25,15 @@ volatile struct hvm_fault *mgmt_fault(uint32_t id);
 void mgmt_fault_header(volatile struct hvm_fault *f);
 volatile struct hvm_console *mgmt_console(uint32_t id);
 
+/* The gen protocol of slots and fault records (MGMT-150, MGMT-160) with the
+ * count kept in hv-core's memory (MGMT-301): begin makes the published gen
+ * odd, end makes it even again. A client that rewrites gen misleads only
+ * itself. */
+void mgmt_slot_begin(uint32_t id);
+void mgmt_slot_end(uint32_t id);
+void mgmt_fault_begin(uint32_t id);
+void mgmt_fault_end(uint32_t id);
+
 /* UNDEFINE: slot id reads as not defined (MGMT-150). */
 void mgmt_clear_slot(uint32_t id);
 

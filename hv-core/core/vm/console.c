@@ -8,6 +8,15 @@
 #include "region.h"
 #include "log.h"
 
+/* MGMT-301: bytes written per VM, kept by hv-core; hvm_console.head only
+ * publishes it */
+static uint64_t heads[HVM_MAX_VMS];
+
+uint64_t console_head(uint32_t id)
+{
+	return id < HVM_MAX_VMS ? __atomic_load_n(&heads[id], __ATOMIC_ACQUIRE) : 0;
+}
+
 void console_init(struct vm *vm)
 {
 	volatile struct hvm_console *c = mgmt_console(vm->id);
@@ -26,8 +35,9 @@ void console_putc(struct vm *vm, uint8_t ch)
 {
 	volatile struct hvm_console *c = mgmt_console(vm->id);
 	spin_lock(&vm->console_lock);
-	uint64_t head = c->head;
+	uint64_t head = heads[vm->id];
 	c->buf[head % HVM_CONSOLE_SIZE] = ch;
+	__atomic_store_n(&heads[vm->id], head + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->head, head + 1, __ATOMIC_RELEASE);
 	if (ch == '\n') {
 		flush_line(vm);

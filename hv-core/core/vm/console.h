@@ -9,4 +9,6 @@
 struct vm;
 void console_init(struct vm *vm);
 void console_putc(struct vm *vm, uint8_t c);
+/* Bytes ever written to VM id's ring, as hv-core counts them (MGMT-301). */
+uint64_t console_head(uint32_t id);
 #endif

@@ -224,9 +224,7 @@ void vm_publish_slot(struct vm *vm)
 		exits += vm->vcpu[i].exits;
 		cpu_ns += vm->vcpu[i].cpu_time_ns;
 	}
-	uint32_t gen = s->gen;
-	__atomic_store_n(&s->gen, gen | 1, __ATOMIC_RELAXED); /* odd: being written */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	mgmt_slot_begin(vm->id);
 	s->defined = 1;
 	s->id = vm->id;
 	s->state = vm->state;
@@ -253,6 +251,6 @@ void vm_publish_slot(struct vm *vm)
 	s->exits = exits;
 	s->irqs_injected = vm->stats.irqs_injected;
 	s->doorbells_denied = vm->stats.doorbells_denied;
-	__atomic_store_n(&s->gen, (gen | 1) + 1, __ATOMIC_RELEASE); /* even: consistent */
+	mgmt_slot_end(vm->id);
 	spin_unlock(&vm->lock);
 }

@@ -158,6 +158,35 @@ static void set_state(struct vm *vm, uint32_t state, uint32_t reason)
 
 /* ---- images and boot --------------------------------------------------------- */
 
+/* REQ-SAF-12, MGMT-303: the image (and initrd) at img (initrd) have the digests
+ * hv-core holds for the VM. A VM without a digest boots nothing. */
+static enum hvm_status check_digests(struct vm *vm, const uint8_t *img, const uint8_t *initrd,
+				     char *msg, unsigned len)
+{
+	const struct vm_config *c = &vm->cfg;
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	uint8_t d[32];
+	if (!c->has_sha256) {
+		hv_snprintf(msg, len, "'%s': hv-core holds no image SHA-256 for it (MGMT-303)",
+			    c->name);
+		return HVM_E_HASH;
+	}
+	sha256(img, c->image_size, d);
+	if (memcmp(d, c->image_sha256, 32) != 0) {
+		hv_snprintf(msg, len, "'%s': image SHA-256 differs from the configuration", c->name);
+		return HVM_E_HASH;
+	}
+	if (vc && vc->boot.has_initrd) { /* REQ-SAF-12 for the initrd as well */
+		sha256(initrd, vc->boot.initrd_size, d);
+		if (memcmp(d, vc->boot.initrd_sha256, 32) != 0) {
+			hv_snprintf(msg, len, "'%s': initrd SHA-256 differs from the configuration",
+				    c->name);
+			return HVM_E_HASH;
+		}
+	}
+	return HVM_OK;
+}
+
 /* Where the image lies, how many bytes to copy and where to: validated against
  * the VM's memory, and its digest checked (REQ-SAF-12). Changes nothing. */
 static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_off, uint64_t *entry,
@@ -191,26 +220,7 @@ static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_o
 			    c->name, (unsigned long)*copy, (unsigned long)*dst_off);
 		return HVM_E_BAD_CONFIG;
 	}
-	if (c->has_sha256) {
-		uint8_t d[32];
-		sha256(img, c->image_size, d);
-		if (memcmp(d, c->image_sha256, 32) != 0) {
-			hv_snprintf(msg, len, "'%s': image SHA-256 differs from the configuration",
-				    c->name);
-			return HVM_E_HASH;
-		}
-	}
-	const struct vmcfg *vc = vm_vmcfg(vm->id);
-	if (vc && vc->boot.has_initrd) { /* REQ-SAF-12 for the initrd as well */
-		uint8_t d[32];
-		sha256((const void *)(uintptr_t)c->initrd_pa, vc->boot.initrd_size, d);
-		if (memcmp(d, vc->boot.initrd_sha256, 32) != 0) {
-			hv_snprintf(msg, len, "'%s': initrd SHA-256 differs from the configuration",
-				    c->name);
-			return HVM_E_HASH;
-		}
-	}
-	return HVM_OK;
+	return check_digests(vm, img, (const uint8_t *)(uintptr_t)c->initrd_pa, msg, len);
 }
 
 static void coop_reset(struct vm *vm)
@@ -239,11 +249,20 @@ static enum hvm_status boot_now(struct vm *vm, char *msg, unsigned len)
 	/* REQ-SAF-19: a VM starts from clean memory, nothing left from an earlier run */
 	uint8_t *ram = (uint8_t *)(uintptr_t)c->mem_pa;
 	memset(ram, 0, c->mem_size);
+	vm_test_hook(VM_HOOK_BOOT, (volatile uint8_t *)(uintptr_t)c->image_pa, copy);
 	memcpy(ram + off, (const void *)(uintptr_t)c->image_pa, copy);
 	uint64_t x0 = 0; /* device tree, initrd, fresh vGIC (guest_boot.c) */
 	st = guest_boot_prepare(vm, c->mem_ipa + off, copy, &x0, msg, len);
-	if (st != HVM_OK)
+	/* MGMT-303: the digests of the very bytes the VM runs, in its own memory
+	 * (no vCPU of it is live, nothing else maps it) */
+	if (st == HVM_OK)
+		st = check_digests(vm, ram + off,
+				   c->initrd_ipa ? ram + (c->initrd_ipa - c->mem_ipa) : NULL, msg,
+				   len);
+	if (st != HVM_OK) {
+		memset(ram, 0, c->mem_size);
 		return st;
+	}
 	dcache_clean_range(ram, c->mem_size);
 	/* The image is new instructions at addresses another VM (or an earlier run of
 	 * this one) may have executed: invalidate every CPU's instruction cache to the
@@ -288,7 +307,8 @@ static void publish_event(struct vm *vm, uint32_t ev, uint32_t detail)
 
 enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned len)
 {
-	if (mgmt_regs()->selftest_failed && vm->selftest_blocked) {
+	/* MGMT-300: hv-core's own verdict, never the copy in the shared block */
+	if (vm->selftest_blocked) {
 		hv_snprintf(msg, len, "'%s': a boot self-test it depends on failed", vm->cfg.name);
 		return HVM_E_SELFTEST;
 	}
@@ -418,10 +438,10 @@ void vm_op_resume(struct vm *vm)
 	publish_event(vm, HVM_EV_RESUMED, 0);
 }
 
-enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len)
+/* A VM just stopped may still have a vCPU on its way out: the kick makes that
+ * a matter of microseconds, so wait for it, bounded. */
+static enum hvm_status wait_parked(struct vm *vm, char *msg, unsigned len)
 {
-	/* a VM just stopped may still have a vCPU on its way out: the kick makes
-	 * that a matter of microseconds, so wait for it, bounded */
 	uint64_t until = timer_count() + timer_ns_to_count(200000000ull);
 	while (__atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) != 0 && timer_count() < until)
 		__asm__ volatile("yield");
@@ -429,6 +449,55 @@ enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len)
 		hv_snprintf(msg, len, "'%s' is still stopping its vCPUs; try again", vm->cfg.name);
 		return HVM_E_STATE;
 	}
+	return HVM_OK;
+}
+
+enum hvm_status vm_op_load(struct vm *vm, uint32_t index, const volatile uint8_t *src,
+			   uint64_t size, const uint8_t want[32], char *msg, unsigned len)
+{
+	const struct vm_config *c = &vm->cfg;
+	enum hvm_status st = wait_parked(vm, msg, len);
+	if (st != HVM_OK)
+		return st;
+	uint64_t slot = index ? c->initrd_pa : c->image_pa;
+	uint64_t max = index ? c->initrd_max : c->image_max;
+	if (size > max || size > c->mem_size) { /* MGMT-302: before a byte is written */
+		hv_snprintf(msg, len, "'%s': %lu bytes exceed the %s slot of %lu bytes (MGMT-302)",
+			    c->name, (unsigned long)size, index ? "initrd" : "image",
+			    (unsigned long)max);
+		return HVM_E_BAD_ARG;
+	}
+	/* MGMT-303: copy once into memory no client or guest can write (the
+	 * stopped VM's own RAM, cleared again before its next boot), then hash
+	 * that copy, and only a match replaces the slot */
+	uint8_t *priv = (uint8_t *)(uintptr_t)c->mem_pa;
+	uint64_t t0 = timer_uptime_ns();
+	memcpy(priv, (const void *)src, size); /* read once: only the copy is used */
+	vm_test_hook(VM_HOOK_LOADED, (volatile uint8_t *)src, size);
+	uint64_t t1 = timer_uptime_ns();
+	uint8_t d[32];
+	sha256(priv, size, d);
+	/* docs/performance.md: under -icount shift=0 a nanosecond is an instruction */
+	hv_log("vm %u '%s': %lu bytes staged: copy %lu ns, SHA-256 %lu ns", vm->id, c->name,
+	       (unsigned long)size, (unsigned long)(t1 - t0),
+	       (unsigned long)(timer_uptime_ns() - t1));
+	if (memcmp(d, want, 32) != 0) {
+		memset(priv, 0, size);
+		hv_snprintf(msg, len, "'%s': staged %s SHA-256 differs from its configuration",
+			    c->name, index ? "initrd" : "image");
+		return HVM_E_HASH;
+	}
+	memcpy((uint8_t *)(uintptr_t)slot, priv, size);
+	memset(priv, 0, size);
+	dcache_clean_range((const void *)(uintptr_t)slot, size);
+	return HVM_OK;
+}
+
+enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len)
+{
+	enum hvm_status st = wait_parked(vm, msg, len);
+	if (st != HVM_OK)
+		return st;
 	uint32_t id = vm->id;
 	for (uint32_t i = 0; i < vm->cfg.vcpus; i++) {
 		struct pcpu *p = &pcpus[vm->vcpu[i].pcpu];
@@ -483,9 +552,7 @@ static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, ui
 {
 	volatile struct hvm_fault *r = mgmt_fault(vm->id);
 	uint32_t k = kind < VM_FAULT_KINDS ? kind : 0;
-	uint32_t gen = r->gen;
-	__atomic_store_n(&r->gen, gen | 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	mgmt_fault_begin(vm->id);
 	mgmt_fault_header(r);
 	r->kind = kind;
 	r->time_ns = timer_uptime_ns();
@@ -502,7 +569,7 @@ static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, ui
 	if (emit)
 		vm->fault_ev_seq[k] = events_append(event_type, vm->id, detail, vm->reason);
 	r->seq = vm->fault_ev_seq[k];
-	__atomic_store_n(&r->gen, (gen | 1) + 1, __ATOMIC_RELEASE);
+	mgmt_fault_end(vm->id);
 }
 
 /* REQ-SAF-20 (VMCFG-025): a restart is allowed while fewer than restart_max

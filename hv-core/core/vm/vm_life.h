@@ -31,6 +31,27 @@ enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsi
 void vm_op_suspend(struct vm *vm);
 void vm_op_resume(struct vm *vm);
 enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len);
+/* LOAD_IMAGE (MGMT-048, MGMT-302, MGMT-303): size bytes at src (the staging
+ * area) become image `index` (0 image, 1 initrd) of a stopped VM if their copy
+ * in hv-core's hands has the digest want; otherwise nothing changes. */
+enum hvm_status vm_op_load(struct vm *vm, uint32_t index, const volatile uint8_t *src,
+			   uint64_t size, const uint8_t want[32], char *msg, unsigned len);
+
+/* Test builds only (HV_TEST_HOOKS): points where a test may rewrite what a
+ * client can write while hv-core works on a request (MGMT-301). */
+#define VM_HOOK_COMMAND 1u /* the command block was copied                     */
+#define VM_HOOK_LOADED 2u  /* the staged image was copied into hv-core's hands */
+#define VM_HOOK_BOOT 4u    /* START checked the slot, the copy is still to come */
+#ifdef HV_TEST_HOOKS
+void vm_test_hook(uint32_t point, volatile uint8_t *p, uint64_t len);
+#else
+static inline void vm_test_hook(uint32_t point, volatile uint8_t *p, uint64_t len)
+{
+	(void)point;
+	(void)p;
+	(void)len;
+}
+#endif
 /* Makes the VM's running vCPUs trap to EL2 so they see a request. */
 void vm_kick(struct vm *vm);
 /* Per service tick: deferred boots, shutdown and reboot timeouts, the watchdog. */
