@@ -46,6 +46,10 @@ fi
 if [ ! -f "$STATE/pki/ca.crt" ]; then
   "$BUILD/bin/hvctl" pki init --dir "$STATE/pki"
 fi
+# The update CA and signer of OTA bundles (docs/ota.md) for a PKI made before they existed.
+if [ ! -f "$STATE/pki/update-ca.crt" ]; then
+  "$BUILD/bin/hvctl" pki init-update --dir "$STATE/pki"
+fi
 
 echo "run: booting hv-core under QEMU (console log: $STATE/serial.log)"
 bash scripts/hv-qemu.sh --dir "$STATE" --core "$BUILD/hv-core-out" ${HV_QEMU_ARGS:---guest rtos-demo --guest linux}
@@ -79,6 +83,7 @@ cat <<MSG
   State directory: $STATE/   database: $STATE/hv-agent.db
   Sockets: $STATE/hv-agent.sock (read-write), $STATE/hv-agent-ro.sock (read-only)
   gRPC with mutual TLS: $LISTEN (certificates in $STATE/pki/)
+  OTA bundles: signer $STATE/pki/update-signer.crt/.key, update CA $STATE/pki/update-ca.crt
   Hypervisor console: $STATE/serial.log
 
   Press Ctrl-C to stop everything.

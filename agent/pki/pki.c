@@ -27,10 +27,19 @@
 
 #define CA_SUBJECT "O=" ROLES_ORG ",CN=" ROLES_ORG " CA"
 #define SERVER_SUBJECT "O=" ROLES_ORG ",CN=localhost"
+/* The update CA signs update-signing certificates only; it is not the TLS CA
+ * (docs/ota.md OTA-020), so no TLS identity can sign an update. */
+#define UPDATE_CA_SUBJECT "O=" ROLES_ORG ",CN=" ROLES_ORG " update CA"
+#define UPDATE_SIGNER_OU "update-signer"
 
 const char *const pki_init_files[] = {
-	"ca.crt",       "ca.key",       "server.crt", "server.key", "admin.crt", "admin.key",
-	"operator.crt", "operator.key", "viewer.crt", "viewer.key", NULL,
+	"ca.crt",        "ca.key",        "server.crt",        "server.key",        "admin.crt",
+	"admin.key",     "operator.crt",  "operator.key",      "viewer.crt",        "viewer.key",
+	"update-ca.crt", "update-ca.key", "update-signer.crt", "update-signer.key", NULL,
+};
+
+const char *const pki_update_files[] = {
+	"update-ca.crt", "update-ca.key", "update-signer.crt", "update-signer.key", NULL,
 };
 
 void pki_fail(struct pki_err *err, const char *fmt, ...)
@@ -97,7 +106,8 @@ static int gen_key(struct rng *r, mbedtls_pk_context *key, struct pki_err *err)
 enum cert_kind {
 	CERT_CA,
 	CERT_SERVER,
-	CERT_CLIENT
+	CERT_CLIENT,
+	CERT_SIGNER /* update signing: digitalSignature, extendedKeyUsage codeSigning */
 };
 
 struct cert_spec {
@@ -278,6 +288,7 @@ static int make_cert(struct rng *r, const struct cert_spec *s, unsigned char *ou
 		break;
 	case CERT_SERVER:
 	case CERT_CLIENT:
+	case CERT_SIGNER:
 		if ((rc = mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1)) != 0 ||
 		    (rc = mbedtls_x509write_crt_set_key_usage(&crt,
 							      MBEDTLS_X509_KU_DIGITAL_SIGNATURE)) != 0)
@@ -285,6 +296,9 @@ static int make_cert(struct rng *r, const struct cert_spec *s, unsigned char *ou
 		if (s->kind == CERT_SERVER)
 			rc = set_eku(&crt, MBEDTLS_OID_SERVER_AUTH,
 				     MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH));
+		else if (s->kind == CERT_SIGNER)
+			rc = set_eku(&crt, MBEDTLS_OID_CODE_SIGNING,
+				     MBEDTLS_OID_SIZE(MBEDTLS_OID_CODE_SIGNING));
 		else
 			rc = set_eku(&crt, MBEDTLS_OID_CLIENT_AUTH,
 				     MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH));
@@ -349,6 +363,93 @@ static int add_leaf(struct pki_stage *st, struct rng *r, enum cert_kind kind, co
 	return rc;
 }
 
+/* The subject of the update-signing certificate NAME. */
+static void signer_subject(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "O=%s,OU=%s,CN=%s", ROLES_ORG, UPDATE_SIGNER_OU, name);
+}
+
+/* The update CA (its own key, docs/ota.md OTA-020) and a first signer. */
+static int add_update_pki(struct pki_stage *st, struct rng *r, unsigned ca_days, unsigned leaf_days,
+			  struct pki_err *err)
+{
+	mbedtls_pk_context key;
+	mbedtls_x509_crt ca;
+	char subject[128];
+	int rc = -1;
+	mbedtls_pk_init(&key);
+	mbedtls_x509_crt_init(&ca);
+	struct cert_spec spec = { CERT_CA, UPDATE_CA_SUBJECT, &key, &key, NULL, ca_days };
+	int at = st->n;
+	if (gen_key(r, &key, err) < 0 || add_pair(st, r, &spec, "update-ca", err) < 0)
+		goto out;
+	const struct pki_staged *crt = &st->files[at];
+	if (mbedtls_x509_crt_parse(&ca, crt->data, crt->len + 1) != 0) {
+		pki_fail(err, "cannot parse the new update CA certificate");
+		goto out;
+	}
+	signer_subject(subject, sizeof subject, "update-signer");
+	rc = add_leaf(st, r, CERT_SIGNER, subject, &key, &ca, leaf_days, "update-signer", err);
+out:
+	mbedtls_x509_crt_free(&ca);
+	mbedtls_pk_free(&key);
+	return rc;
+}
+
+/* -1 with ERR set when one of FILES exists in DIR. */
+static int refuse_existing(const struct pki_stage *st, const char *dir, const char *const *files,
+			   struct pki_err *err)
+{
+	for (int i = 0; files[i]; i++) {
+		int ex = pki_stage_exists(st, files[i], err);
+		if (ex < 0)
+			return -1;
+		if (ex > 0) {
+			char path[PKI_PATH_BUF];
+			pki_join(path, sizeof path, dir, files[i]);
+			pki_fail(err,
+				 "%s already exists: refusing to overwrite an existing PKI "
+				 "(use --force to replace it)",
+				 path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The common start of pki_init and pki_init_update: DIR named, staging
+ * begun, none of FILES in the way unless forced. */
+static int begin_init(const char *dir, bool force, const char *const *files, struct pki_stage *st,
+		      struct pki_err *err)
+{
+	if (dir == NULL || dir[0] == '\0') {
+		pki_fail(err, "PKI directory is empty");
+		return -1;
+	}
+	if (pki_stage_begin(st, dir, err) < 0)
+		return -1;
+	if (!force && refuse_existing(st, dir, files, err) < 0)
+		return -1;
+	return 0;
+}
+
+int pki_init_update(const char *dir, const struct pki_opts *opts, struct pki_err *err)
+{
+	struct pki_opts o = opts ? *opts : (struct pki_opts){ 0 };
+	struct pki_stage st;
+	struct rng r;
+	int rc = -1;
+
+	if (begin_init(dir, o.force, pki_update_files, &st, err) < 0)
+		return -1;
+	if (rng_init(&r, err) == 0 && add_update_pki(&st, &r, o.ca_days ? o.ca_days : 3653,
+						     o.leaf_days ? o.leaf_days : 825, err) == 0)
+		rc = pki_stage_commit(&st, o.force, err);
+	pki_stage_free(&st);
+	rng_free(&r);
+	return rc;
+}
+
 int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err)
 {
 	struct pki_opts o = opts ? *opts : (struct pki_opts){ 0 };
@@ -360,28 +461,8 @@ int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err)
 	mbedtls_x509_crt ca;
 	int rc = -1;
 
-	if (dir == NULL || dir[0] == '\0') {
-		pki_fail(err, "PKI directory is empty");
+	if (begin_init(dir, o.force, pki_init_files, &st, err) < 0)
 		return -1;
-	}
-	if (pki_stage_begin(&st, dir, err) < 0)
-		return -1;
-	if (!o.force) {
-		for (int i = 0; pki_init_files[i]; i++) {
-			int ex = pki_stage_exists(&st, pki_init_files[i], err);
-			if (ex < 0)
-				return -1;
-			if (ex > 0) {
-				char path[PKI_PATH_BUF];
-				pki_join(path, sizeof path, dir, pki_init_files[i]);
-				pki_fail(err,
-					 "%s already exists: refusing to overwrite an existing PKI "
-					 "(use --force to replace it)",
-					 path);
-				return -1;
-			}
-		}
-	}
 
 	mbedtls_pk_init(&ca_key);
 	mbedtls_x509_crt_init(&ca);
@@ -410,6 +491,8 @@ int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err)
 		if (add_leaf(&st, &r, CERT_CLIENT, subject, &ca_key, &ca, leaf_days, name, err) < 0)
 			goto out;
 	}
+	if (add_update_pki(&st, &r, ca_days, leaf_days, err) < 0)
+		goto out;
 	rc = pki_stage_commit(&st, o.force, err);
 out:
 	pki_stage_free(&st);
@@ -419,16 +502,20 @@ out:
 	return rc;
 }
 
-/* Loads DIR/ca.crt and DIR/ca.key and checks that they belong together. */
-static int load_ca(const char *dir, mbedtls_x509_crt *ca, mbedtls_pk_context *key, struct pki_err *err)
+/* Loads DIR/BASE.crt and DIR/BASE.key ("ca" or "update-ca") and checks that
+ * they belong together. */
+static int load_ca(const char *dir, const char *base, mbedtls_x509_crt *ca, mbedtls_pk_context *key,
+		   struct pki_err *err)
 {
-	char crt_path[PKI_PATH_BUF], key_path[PKI_PATH_BUF], why[128];
+	char crt_path[PKI_PATH_BUF], key_path[PKI_PATH_BUF], why[128], crt_name[32], key_name[32];
 	unsigned char *buf = NULL;
 	size_t len;
 	int rc;
 
-	if (pki_join(crt_path, sizeof crt_path, dir, "ca.crt") < 0 ||
-	    pki_join(key_path, sizeof key_path, dir, "ca.key") < 0) {
+	snprintf(crt_name, sizeof crt_name, "%s.crt", base);
+	snprintf(key_name, sizeof key_name, "%s.key", base);
+	if (pki_join(crt_path, sizeof crt_path, dir, crt_name) < 0 ||
+	    pki_join(key_path, sizeof key_path, dir, key_name) < 0) {
 		pki_fail(err, "PKI directory path '%s' is too long", dir);
 		return -1;
 	}
@@ -467,8 +554,11 @@ static int load_ca(const char *dir, mbedtls_x509_crt *ca, mbedtls_pk_context *ke
 	return 0;
 }
 
-int pki_issue(const char *dir, const char *role, const char *name, const char *out_dir,
-	      struct pki_err *err)
+/* Issues one leaf NAME.crt/.key of KIND with the subject
+ * "O=hv-fleet,OU=OU,CN=NAME", signed by DIR/CA_BASE, into OUT_DIR (NULL: DIR);
+ * refuses an invalid name and existing output files. */
+static int issue_leaf(const char *dir, const char *ca_base, enum cert_kind kind, const char *ou,
+		      const char *name, const char *out_dir, struct pki_err *err)
 {
 	char why[256], subject[160];
 	struct pki_stage st;
@@ -483,16 +573,11 @@ int pki_issue(const char *dir, const char *role, const char *name, const char *o
 	}
 	if (out_dir == NULL || out_dir[0] == '\0')
 		out_dir = dir;
-	enum hv_role r_id = roles_from_name(role);
-	if (r_id == HV_ROLE_NONE) {
-		pki_fail(err, "unknown role '%s' (expected admin, operator or viewer)",
-			 role ? role : "");
-		return -1;
-	}
 	if (!roles_name_valid(name, why, sizeof why)) {
 		pki_fail(err, "%s", why);
 		return -1;
 	}
+	snprintf(subject, sizeof subject, "O=%s,OU=%s,CN=%s", ROLES_ORG, ou, name);
 	if (pki_stage_begin(&st, out_dir, err) < 0)
 		return -1;
 	const char *exts[] = { ".crt", ".key" };
@@ -513,10 +598,9 @@ int pki_issue(const char *dir, const char *role, const char *name, const char *o
 	mbedtls_pk_init(&ca_key);
 	if (rng_init(&r, err) < 0)
 		goto out;
-	if (load_ca(dir, &ca, &ca_key, err) < 0)
+	if (load_ca(dir, ca_base, &ca, &ca_key, err) < 0)
 		goto out;
-	snprintf(subject, sizeof subject, "O=%s,OU=%s,CN=%s", ROLES_ORG, roles_name(r_id), name);
-	if (add_leaf(&st, &r, CERT_CLIENT, subject, &ca_key, &ca, 825, name, err) < 0)
+	if (add_leaf(&st, &r, kind, subject, &ca_key, &ca, 825, name, err) < 0)
 		goto out;
 	rc = pki_stage_commit(&st, false, err);
 out:
@@ -525,4 +609,22 @@ out:
 	mbedtls_x509_crt_free(&ca);
 	rng_free(&r);
 	return rc;
+}
+
+int pki_issue(const char *dir, const char *role, const char *name, const char *out_dir,
+	      struct pki_err *err)
+{
+	enum hv_role r_id = roles_from_name(role);
+	if (r_id == HV_ROLE_NONE) {
+		pki_fail(err, "unknown role '%s' (expected admin, operator or viewer)",
+			 role ? role : "");
+		return -1;
+	}
+	return issue_leaf(dir, "ca", CERT_CLIENT, roles_name(r_id), name, out_dir, err);
+}
+
+int pki_issue_update_signer(const char *dir, const char *name, const char *out_dir,
+			    struct pki_err *err)
+{
+	return issue_leaf(dir, "update-ca", CERT_SIGNER, UPDATE_SIGNER_OU, name, out_dir, err);
 }
