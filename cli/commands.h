@@ -51,5 +51,6 @@ int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from);
 /* main.c: local */
 HVCTL_HANDLER(cmd_help);
 HVCTL_HANDLER(cmd_pki);
+HVCTL_HANDLER(cmd_ota);
 
 #endif /* HVCTL_COMMANDS_H */
