@@ -180,7 +180,7 @@ static int write_all(struct writer *w, const struct ota_write_opts *o, struct ot
 		return ota_fail(err, OTA_E_IO, "%s: %s", w->tmp, strerror(errno));
 	for (unsigned i = 0; i < m->nimages; i++) {
 		struct ota_image *im = &m->images[i];
-		uint64_t size;
+		uint64_t size = 0;
 		uint8_t digest[32];
 		ota_seg_header(hdr, m->bundle_id, i, im->size);
 		if (ota_write_full(w->fd, hdr, OTA_SEG_SIZE) < 0)

@@ -256,7 +256,7 @@ int ota_manifest_parse(const char *text, size_t len, struct ota_manifest *m, str
 					    "group",           "created", "expires" };
 	const char *p = text, *end = text + len;
 	char w[4][72];
-	uint64_t created, expires;
+	uint64_t created = 0, expires = 0;
 
 	memset(m, 0, sizeof *m);
 	for (int i = 0; i < 6; i++) {
