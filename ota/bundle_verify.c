@@ -255,8 +255,10 @@ int ota_bundle_verify_fd(int fd, const struct ota_verify_opts *o, struct ota_man
 {
 	struct ota_manifest local;
 	struct verifier v = { .fd = fd, .o = o };
-	if (err != NULL)
+	if (err != NULL) {
 		err->code = OTA_OK;
+		err->msg[0] = '\0';
+	}
 	if (o == NULL || o->trust == NULL)
 		return ota_fail(err, OTA_E_USAGE, "no update trust configuration given");
 	mbedtls_x509_crt_init(&v.chain);

@@ -256,8 +256,10 @@ int ota_bundle_write(const char *out_path, const struct ota_write_opts *o,
 {
 	struct ota_manifest local;
 	struct writer w;
-	if (err != NULL)
+	if (err != NULL) {
 		err->code = OTA_OK;
+		err->msg[0] = '\0';
+	}
 	if (out_path == NULL || out_path[0] == '\0')
 		return ota_fail(err, OTA_E_USAGE, "no output file");
 	if (check_opts(o, err) < 0)

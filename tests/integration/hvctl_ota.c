@@ -144,7 +144,8 @@ Test(hvctl_ota, help_and_the_man_page_describe_the_verbs)
 	cr_expect(strstr(out, "--expires-days") && strstr(out, "--trust"), "%s", out);
 	cr_assert_eq(sh("$HVCTL ota help"), 0, "%s", errs);
 	cr_expect(strstr(out, "VM=IMAGE@VERSION") != NULL, "%s", out);
-	cr_assert_eq(sh("$HVCTL --man | grep -c \"signs guest images into an update bundle\""), 0, "%s", errs);
+	cr_assert_eq(sh("$HVCTL --man | grep -c \"signs guest images into an update bundle\""), 0,
+		     "%s", errs);
 }
 
 Test(hvctl_ota, bad_input_exits_2_and_writes_nothing)

@@ -268,11 +268,11 @@ Test(ota, a_manifest_for_another_system_is_wrong_system)
 
 Test(ota, a_truncated_bundle_is_truncated_wherever_it_ends)
 {
-	make_ok(out, &(struct spec){ 0 });
-	long size = file_size(out), pay = payload_at(out);
-	long cuts[] = { 5, 23, 30, pay - 3, pay + 20, pay + 40 + 100, size - 1 };
-	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+	for (int i = 0; i < 7; i++) {
+		/* each bundle is measured: the signature's DER length varies */
 		make_ok(out, &(struct spec){ 0 });
+		long size = file_size(out), pay = payload_at(out);
+		long cuts[] = { 5, 23, 30, pay - 3, pay + 20, pay + 40 + 100, size - 1 };
 		cr_assert_eq(truncate(out, cuts[i]), 0);
 		expect_refused(out, NULL, NULL, OTA_E_TRUNCATED);
 	}
