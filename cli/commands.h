@@ -54,5 +54,6 @@ HVCTL_HANDLER(cmd_fleet);
 /* main.c: local */
 HVCTL_HANDLER(cmd_help);
 HVCTL_HANDLER(cmd_pki);
+HVCTL_HANDLER(cmd_ota);
 
 #endif /* HVCTL_COMMANDS_H */

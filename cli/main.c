@@ -28,6 +28,17 @@ HVCTL_HANDLER(cmd_pki)
 }
 #endif
 
+#ifdef HVCTL_WITH_OTA
+#include "ota.h"
+
+/* `hvctl ota bundle|info` are served by the OTA library (ota/); files only. */
+HVCTL_HANDLER(cmd_ota)
+{
+	(void)h;
+	return ota_cli_main(a->argc + 1, a->argv - 1); /* argv[-1] is "ota" */
+}
+#endif
+
 HVCTL_HANDLER(cmd_help)
 {
 	(void)h;

@@ -249,13 +249,15 @@ const struct hvctl_cmd hvctl_commands[] = {
 
 /* ---- local ---- */
 #ifdef HVCTL_WITH_PKI
-	{ "pki", G_LOCAL, "init | issue NAME", 1, 2, HC_PKI,
+	{ "pki", G_LOCAL, "init | init-update | issue NAME", 1, 2, HC_PKI,
 	  (const struct hvctl_optdef[]){
 		  { "dir", "DIR", HC_FILE, "the PKI directory (default ./var/pki)" },
 		  { "force", NULL, HC_NONE, "init: replace an existing PKI" },
 		  { "role", "ROLE", HC_NONE, "issue: admin, operator or viewer" },
 		  { "out", "DIR", HC_FILE, "issue: where to write NAME.crt and NAME.key" },
 		  { "vehicle", "ID", HC_NONE, "fleet-init: the vehicle's id (default dev-vehicle)" },
+		  { "update-signer", NULL, HC_NONE,
+		    "issue: an update-signing certificate from the update CA (docs/ota.md)" },
 		  END_OPT },
 	  "create the development PKI, issue client certificates",
 	  "`pki init` creates a CA, hv-agent's server pair and one client pair per role; `pki issue --role ROLE "
@@ -275,6 +277,26 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "an hvctl verb on every online vehicle (or those named), with a progress bar on stderr, and "
 	  "ends with one line per vehicle that failed (docs/fleet.md).",
 	  HVCTL_F_RAW, cmd_fleet },
+#ifdef HVCTL_WITH_OTA
+	{ "ota", G_LOCAL, "bundle VM=IMAGE@VERSION... | info BUNDLE", 1, 17, HC_FILE,
+	  (const struct hvctl_optdef[]){
+		  { "key", "KEY", HC_FILE, "bundle: the update-signing key (PEM, ECDSA P-256)" },
+		  { "cert", "CERT", HC_FILE, "bundle: its certificate, then any intermediates (PEM)" },
+		  { "out", "OUT", HC_FILE, "bundle: the bundle file to write (also -o)" },
+		  { "system", "ID", HC_NONE, "the target system (bundle: default avirt-dev)" },
+		  { "group", "NAME", HC_NONE, "bundle: the update group (default update)" },
+		  { "expires-days", "N", HC_NONE, "bundle: days until the bundle expires (default 90)" },
+		  { "ca", "CERT", HC_FILE, "info: the update CA (default ./var/pki/update-ca.crt)" },
+		  { "trust", "CONF", HC_FILE, "info: an update trust configuration (docs/ota.md)" },
+		  { "floor", "SECONDS", HC_NONE, "info: the newest signed time already seen" },
+		  { "max-size", "BYTES", HC_NONE, "info: the size cap (default 1 GiB)" },
+		  JSON_OPT,
+		  END_OPT },
+	  "create and inspect signed OTA bundles",
+	  "`ota bundle` signs guest images into an update bundle; `ota info BUNDLE` verifies it against the "
+	  "update CA and shows its manifest, or names why it is refused (docs/ota.md). Works on files only.",
+	  HVCTL_F_RAW | HVCTL_F_LOCAL, cmd_ota },
+#endif
 	{ "help", G_LOCAL, "[COMMAND]", 0, 1, HC_COMMAND, NULL,
 	  "show the commands, or one command's usage",
 	  "Without an argument lists every command; with one prints its usage, options and description.",

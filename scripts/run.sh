@@ -55,6 +55,10 @@ fi
 if [ ! -f "$STATE/pki/ca.crt" ]; then
   "$BUILD/bin/hvctl" pki init --dir "$STATE/pki"
 fi
+# The update CA and signer of OTA bundles (docs/ota.md) for a PKI made before they existed.
+if [ ! -f "$STATE/pki/update-ca.crt" ]; then
+  "$BUILD/bin/hvctl" pki init-update --dir "$STATE/pki"
+fi
 
 # The fleet PKI on first run: fleet CA, the broker's pair, the vehicle's pair, fleet-ROLE pairs.
 if [ ! -f "$STATE/pki/fleet-ca.crt" ]; then
@@ -127,6 +131,7 @@ cat <<MSG
   Sockets: $STATE/hv-agent.sock (read-write), $STATE/hv-agent-ro.sock (read-only)
   gRPC with mutual TLS: $LISTEN (certificates in $STATE/pki/)
   Fleet broker: mqtts://$FLEET, vehicle '$VEHICLE' (docs/fleet.md)
+  OTA bundles: signer $STATE/pki/update-signer.crt/.key, update CA $STATE/pki/update-ca.crt
   Hypervisor console: $STATE/serial.log
 
   Press Ctrl-C to stop everything.

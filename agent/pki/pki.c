@@ -28,10 +28,19 @@
 #define CA_SUBJECT "O=" ROLES_ORG ",CN=" ROLES_ORG " CA"
 #define SERVER_SUBJECT "O=" ROLES_ORG ",CN=localhost"
 #define FLEET_CA_SUBJECT "O=" ROLES_ORG ",CN=" ROLES_ORG " fleet CA"
+/* The update CA signs update-signing certificates only; it is not the TLS CA
+ * (docs/ota.md OTA-020), so no TLS identity can sign an update. */
+#define UPDATE_CA_SUBJECT "O=" ROLES_ORG ",CN=" ROLES_ORG " update CA"
+#define UPDATE_SIGNER_OU "update-signer"
 
 const char *const pki_init_files[] = {
-	"ca.crt",       "ca.key",       "server.crt", "server.key", "admin.crt", "admin.key",
-	"operator.crt", "operator.key", "viewer.crt", "viewer.key", NULL,
+	"ca.crt",        "ca.key",        "server.crt",        "server.key",        "admin.crt",
+	"admin.key",     "operator.crt",  "operator.key",      "viewer.crt",        "viewer.key",
+	"update-ca.crt", "update-ca.key", "update-signer.crt", "update-signer.key", NULL,
+};
+
+const char *const pki_update_files[] = {
+	"update-ca.crt", "update-ca.key", "update-signer.crt", "update-signer.key", NULL,
 };
 
 void pki_fail(struct pki_err *err, const char *fmt, ...)
@@ -98,7 +107,8 @@ static int gen_key(struct rng *r, mbedtls_pk_context *key, struct pki_err *err)
 enum cert_kind {
 	CERT_CA,
 	CERT_SERVER,
-	CERT_CLIENT
+	CERT_CLIENT,
+	CERT_SIGNER /* update signing: digitalSignature, extendedKeyUsage codeSigning */
 };
 
 struct cert_spec {
@@ -279,6 +289,7 @@ static int make_cert(struct rng *r, const struct cert_spec *s, unsigned char *ou
 		break;
 	case CERT_SERVER:
 	case CERT_CLIENT:
+	case CERT_SIGNER:
 		if ((rc = mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1)) != 0 ||
 		    (rc = mbedtls_x509write_crt_set_key_usage(&crt,
 							      MBEDTLS_X509_KU_DIGITAL_SIGNATURE)) != 0)
@@ -286,6 +297,9 @@ static int make_cert(struct rng *r, const struct cert_spec *s, unsigned char *ou
 		if (s->kind == CERT_SERVER)
 			rc = set_eku(&crt, MBEDTLS_OID_SERVER_AUTH,
 				     MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH));
+		else if (s->kind == CERT_SIGNER)
+			rc = set_eku(&crt, MBEDTLS_OID_CODE_SIGNING,
+				     MBEDTLS_OID_SIZE(MBEDTLS_OID_CODE_SIGNING));
 		else
 			rc = set_eku(&crt, MBEDTLS_OID_CLIENT_AUTH,
 				     MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH));
@@ -440,12 +454,27 @@ static size_t role_leaves(struct leaf_def *out, const char *prefix)
 	return n;
 }
 
+/* The update CA (its own key, docs/ota.md OTA-020) and a first signer. */
+int pki_init_update(const char *dir, const struct pki_opts *opts, struct pki_err *err)
+{
+	struct leaf_def signer = { CERT_SIGNER, "", "update-signer" };
+
+	snprintf(signer.subject, sizeof signer.subject, "O=%s,OU=%s,CN=update-signer", ROLES_ORG,
+		 UPDATE_SIGNER_OU);
+	return init_tree(dir, opts, pki_update_files, UPDATE_CA_SUBJECT, "update-ca", &signer, 1,
+			 err);
+}
+
 int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err)
 {
 	struct leaf_def leaves[4] = { { CERT_SERVER, SERVER_SUBJECT, "server" } };
 	size_t n = 1 + role_leaves(leaves + 1, "");
 
-	return init_tree(dir, opts, pki_init_files, CA_SUBJECT, "ca", leaves, n, err);
+	/* The TLS tree first; its file list names the update tree's files too, so
+	 * a second tree never lands beside a first one that was refused. */
+	if (init_tree(dir, opts, pki_init_files, CA_SUBJECT, "ca", leaves, n, err) < 0)
+		return -1;
+	return pki_init_update(dir, opts, err);
 }
 
 const char *const pki_fleet_files[] = {
@@ -482,16 +511,20 @@ int pki_fleet_init(const char *dir, const char *vehicle, const struct pki_opts *
 	return init_tree(dir, opts, pki_fleet_files, FLEET_CA_SUBJECT, "fleet-ca", leaves, n, err);
 }
 
-/* Loads DIR/ca.crt and DIR/ca.key and checks that they belong together. */
-static int load_ca(const char *dir, mbedtls_x509_crt *ca, mbedtls_pk_context *key, struct pki_err *err)
+/* Loads DIR/BASE.crt and DIR/BASE.key ("ca" or "update-ca") and checks that
+ * they belong together. */
+static int load_ca(const char *dir, const char *base, mbedtls_x509_crt *ca, mbedtls_pk_context *key,
+		   struct pki_err *err)
 {
-	char crt_path[PKI_PATH_BUF], key_path[PKI_PATH_BUF], why[128];
+	char crt_path[PKI_PATH_BUF], key_path[PKI_PATH_BUF], why[128], crt_name[32], key_name[32];
 	unsigned char *buf = NULL;
 	size_t len;
 	int rc;
 
-	if (pki_join(crt_path, sizeof crt_path, dir, "ca.crt") < 0 ||
-	    pki_join(key_path, sizeof key_path, dir, "ca.key") < 0) {
+	snprintf(crt_name, sizeof crt_name, "%s.crt", base);
+	snprintf(key_name, sizeof key_name, "%s.key", base);
+	if (pki_join(crt_path, sizeof crt_path, dir, crt_name) < 0 ||
+	    pki_join(key_path, sizeof key_path, dir, key_name) < 0) {
 		pki_fail(err, "PKI directory path '%s' is too long", dir);
 		return -1;
 	}
@@ -530,8 +563,11 @@ static int load_ca(const char *dir, mbedtls_x509_crt *ca, mbedtls_pk_context *ke
 	return 0;
 }
 
-int pki_issue(const char *dir, const char *role, const char *name, const char *out_dir,
-	      struct pki_err *err)
+/* Issues one leaf NAME.crt/.key of KIND with the subject
+ * "O=hv-fleet,OU=OU,CN=NAME", signed by DIR/CA_BASE, into OUT_DIR (NULL: DIR);
+ * refuses an invalid name and existing output files. */
+static int issue_leaf(const char *dir, const char *ca_base, enum cert_kind kind, const char *ou,
+		      const char *name, const char *out_dir, struct pki_err *err)
 {
 	char why[256], subject[160];
 	struct pki_stage st;
@@ -546,16 +582,11 @@ int pki_issue(const char *dir, const char *role, const char *name, const char *o
 	}
 	if (out_dir == NULL || out_dir[0] == '\0')
 		out_dir = dir;
-	enum hv_role r_id = roles_from_name(role);
-	if (r_id == HV_ROLE_NONE) {
-		pki_fail(err, "unknown role '%s' (expected admin, operator or viewer)",
-			 role ? role : "");
-		return -1;
-	}
 	if (!roles_name_valid(name, why, sizeof why)) {
 		pki_fail(err, "%s", why);
 		return -1;
 	}
+	snprintf(subject, sizeof subject, "O=%s,OU=%s,CN=%s", ROLES_ORG, ou, name);
 	if (pki_stage_begin(&st, out_dir, err) < 0)
 		return -1;
 	const char *exts[] = { ".crt", ".key" };
@@ -576,10 +607,9 @@ int pki_issue(const char *dir, const char *role, const char *name, const char *o
 	mbedtls_pk_init(&ca_key);
 	if (rng_init(&r, err) < 0)
 		goto out;
-	if (load_ca(dir, &ca, &ca_key, err) < 0)
+	if (load_ca(dir, ca_base, &ca, &ca_key, err) < 0)
 		goto out;
-	snprintf(subject, sizeof subject, "O=%s,OU=%s,CN=%s", ROLES_ORG, roles_name(r_id), name);
-	if (add_leaf(&st, &r, CERT_CLIENT, subject, &ca_key, &ca, 825, name, err) < 0)
+	if (add_leaf(&st, &r, kind, subject, &ca_key, &ca, 825, name, err) < 0)
 		goto out;
 	rc = pki_stage_commit(&st, false, err);
 out:
@@ -588,4 +618,22 @@ out:
 	mbedtls_x509_crt_free(&ca);
 	rng_free(&r);
 	return rc;
+}
+
+int pki_issue(const char *dir, const char *role, const char *name, const char *out_dir,
+	      struct pki_err *err)
+{
+	enum hv_role r_id = roles_from_name(role);
+	if (r_id == HV_ROLE_NONE) {
+		pki_fail(err, "unknown role '%s' (expected admin, operator or viewer)",
+			 role ? role : "");
+		return -1;
+	}
+	return issue_leaf(dir, "ca", CERT_CLIENT, roles_name(r_id), name, out_dir, err);
+}
+
+int pki_issue_update_signer(const char *dir, const char *name, const char *out_dir,
+			    struct pki_err *err)
+{
+	return issue_leaf(dir, "update-ca", CERT_SIGNER, UPDATE_SIGNER_OU, name, out_dir, err);
 }

@@ -21,7 +21,8 @@ struct pki_opts {
 };
 
 /* Files pki_init writes into DIR, NULL-terminated: ca.crt, ca.key,
- * server.crt, server.key, admin.crt, admin.key, operator.*, viewer.*. */
+ * server.crt, server.key, admin.crt, admin.key, operator.*, viewer.*, and the
+ * separate update PKI of docs/ota.md: update-ca.crt/.key, update-signer.*. */
 extern const char *const pki_init_files[];
 
 /* Creates DIR (mode 0700; missing parents 0755) holding a self-signed CA,
@@ -41,6 +42,15 @@ int pki_init(const char *dir, const struct pki_opts *opts, struct pki_err *err);
 extern const char *const pki_fleet_files[];
 int pki_fleet_init(const char *dir, const char *vehicle, const struct pki_opts *opts,
 		   struct pki_err *err);
+/* The update PKI of pki_init_files alone, NULL-terminated: update-ca.crt,
+ * update-ca.key, update-signer.crt, update-signer.key. */
+extern const char *const pki_update_files[];
+
+/* Adds the update PKI (docs/ota.md OTA-020) to DIR: a separate update CA and
+ * a first update-signing pair, for a PKI made before it existed. Refuses when
+ * any of pki_update_files exists unless OPTS->force; the TLS files are never
+ * touched. Returns 0, or -1 with ERR set and nothing written. */
+int pki_init_update(const char *dir, const struct pki_opts *opts, struct pki_err *err);
 
 /* Issues a client certificate for NAME carrying ROLE (admin, operator or
  * viewer), subject "CN=NAME,OU=ROLE,O=hv-fleet", signed by DIR/ca.crt +
@@ -49,6 +59,14 @@ int pki_fleet_init(const char *dir, const char *vehicle, const struct pki_opts *
  * Returns 0, or -1 with ERR set and nothing written. */
 int pki_issue(const char *dir, const char *role, const char *name, const char *out_dir,
 	      struct pki_err *err);
+
+/* Issues an update-signing certificate NAME (subject
+ * "CN=NAME,OU=update-signer,O=hv-fleet", extendedKeyUsage codeSigning) signed
+ * by DIR/update-ca.crt + DIR/update-ca.key, written to OUT_DIR/NAME.crt and
+ * .key (OUT_DIR NULL means DIR): a rotated signer (docs/ota.md OTA-022).
+ * Returns 0, or -1 with ERR set and nothing written. */
+int pki_issue_update_signer(const char *dir, const char *name, const char *out_dir,
+			    struct pki_err *err);
 
 /* The `hvctl pki ...` command. ARGV[0] is the verb ("pki"):
  *   pki init [--dir DIR] [--force]

@@ -11,13 +11,19 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: hvctl pki init [--dir DIR] [--force]\n"
+		"       hvctl pki init-update [--dir DIR] [--force]\n"
 		"       hvctl pki issue --role ROLE [--dir DIR] [--out DIR] NAME\n"
 		"       hvctl pki fleet-init [--dir DIR] [--vehicle ID] [--force]\n"
+		"       hvctl pki issue --update-signer [--dir DIR] [--out DIR] NAME\n"
 		"\n"
 		"init   create a CA, the agent's server pair and one client pair per role\n"
-		"       (admin, operator, viewer) in DIR (default %s)\n"
+		"       (admin, operator, viewer) in DIR (default %s), and the separate\n"
+		"       update CA with a first update signer (docs/ota.md)\n"
+		"init-update  only the update CA and signer, for a PKI made without them\n"
 		"issue  create NAME.crt/NAME.key for a client with ROLE (admin, operator,\n"
-		"       viewer), signed by the CA in DIR, written to --out (default DIR)\n"
+		"       viewer), signed by the CA in DIR, written to --out (default DIR);\n"
+		"       with --update-signer an update-signing certificate signed by the\n"
+		"       update CA in DIR (docs/ota.md)\n"
 		"fleet-init  create the fleet CA, the broker's pair, the vehicle's pair\n"
 		"       (--vehicle, default dev-vehicle) and fleet-ROLE client pairs in DIR\n",
 		PKI_DEFAULT_DIR);
@@ -70,19 +76,23 @@ static int cmd_init(int argc, char **argv)
 			return 2;
 		}
 	}
+	int update_only = strcmp(argv[1], "init-update") == 0;
 	struct pki_err err;
-	if ((fleet ? pki_fleet_init(dir, vehicle, &opts, &err) : pki_init(dir, &opts, &err)) < 0) {
+	int prc = fleet	     ? pki_fleet_init(dir, vehicle, &opts, &err)
+		  : update_only ? pki_init_update(dir, &opts, &err)
+				: pki_init(dir, &opts, &err);
+	if (prc < 0) {
 		fprintf(stderr, "hvctl pki %s: %s\n", argv[1], err.msg);
 		return 1;
 	}
-	print_written(dir, fleet ? pki_fleet_files : pki_init_files);
+	print_written(dir, fleet ? pki_fleet_files : update_only ? pki_update_files : pki_init_files);
 	return 0;
 }
 
 static int cmd_issue(int argc, char **argv)
 {
 	const char *dir = PKI_DEFAULT_DIR, *out = NULL, *role = NULL, *name = NULL, *v;
-	int only_args = 0;
+	int only_args = 0, signer = 0;
 	for (int i = 2; i < argc; i++) {
 		int missing = 0;
 		if (!only_args && strcmp(argv[i], "--") == 0)
@@ -93,6 +103,8 @@ static int cmd_issue(int argc, char **argv)
 			out = v;
 		else if (!only_args && (v = opt_value(argc, argv, &i, "--role", &missing)) != NULL)
 			role = v;
+		else if (!only_args && strcmp(argv[i], "--update-signer") == 0)
+			signer = 1;
 		else if (missing || (!only_args && argv[i][0] == '-') || name != NULL) {
 			fprintf(stderr, "hvctl pki issue: %s '%s'\n",
 				missing ? "missing value for" : "unexpected argument", argv[i]);
@@ -101,14 +113,16 @@ static int cmd_issue(int argc, char **argv)
 		} else
 			name = argv[i];
 	}
-	if (role == NULL || name == NULL) {
-		fprintf(stderr, "hvctl pki issue: %s is required\n",
-			role == NULL ? "--role" : "NAME");
+	if ((role == NULL) == !signer || name == NULL) {
+		fprintf(stderr, "hvctl pki issue: %s\n",
+			name == NULL ? "NAME is required"
+				     : "exactly one of --role ROLE and --update-signer is required");
 		usage(stderr);
 		return 2;
 	}
 	struct pki_err err;
-	if (pki_issue(dir, role, name, out, &err) < 0) {
+	if (signer ? pki_issue_update_signer(dir, name, out, &err) < 0
+		   : pki_issue(dir, role, name, out, &err) < 0) {
 		fprintf(stderr, "hvctl pki issue: %s\n", err.msg);
 		return 1;
 	}
@@ -117,7 +131,7 @@ static int cmd_issue(int argc, char **argv)
 	snprintf(key, sizeof key, "%s.key", name);
 	const char *files[] = { crt, key, NULL };
 	print_written(out ? out : dir, files);
-	printf("identity: CN=%s,OU=%s,O=hv-fleet\n", name, role);
+	printf("identity: CN=%s,OU=%s,O=hv-fleet\n", name, signer ? "update-signer" : role);
 	return 0;
 }
 
@@ -127,7 +141,8 @@ int pki_cli_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "init") == 0 || strcmp(argv[1], "fleet-init") == 0)
+	if (strcmp(argv[1], "init") == 0 || strcmp(argv[1], "fleet-init") == 0 ||
+	    strcmp(argv[1], "init-update") == 0)
 		return cmd_init(argc, argv);
 	if (strcmp(argv[1], "issue") == 0)
 		return cmd_issue(argc, argv);

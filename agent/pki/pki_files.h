@@ -10,7 +10,7 @@
 
 #define PKI_PATH_BUF 4096
 #define PKI_NAME_BUF 80 /* a validated name plus ".crt"/".key" */
-#define PKI_STAGE_MAX 12
+#define PKI_STAGE_MAX 16
 
 struct pki_staged {
 	char name[PKI_NAME_BUF];

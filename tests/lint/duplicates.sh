@@ -21,7 +21,7 @@ if [ ! -x "$jscpd" ] || [ "$("$jscpd" --version 2>/dev/null)" != "$version" ]; t
   fi
 fi
 
-dirs=(hv-core/core hv-core/arch hv-core/drivers hv-core/lib agent store cli)
+dirs=(hv-core/core hv-core/arch hv-core/drivers hv-core/lib agent store cli ota)
 cd "$src" || exit 1
 for d in "${dirs[@]}"; do
   [ -d "$d" ] || { echo "duplicates: FAILED: $src/$d does not exist"; exit 1; }

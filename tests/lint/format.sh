@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # format.sh SOURCE_DIR - every tracked C source and header of the product
-# (hv-core, agent, store, cli, bench) and of the tests is formatted as the
+# (hv-core, agent, store, cli, bench, ota) and of the tests is formatted as the
 # repository's .clang-format says: clang-format --dry-run --Werror, which
 # names each file and line that differs.
 set -uo pipefail
@@ -12,7 +12,7 @@ if [ ! -f .clang-format ]; then
   exit 1
 fi
 command -v clang-format >/dev/null || { echo "format: FAILED: clang-format not found (scripts/setup-deps.sh)"; exit 1; }
-if ! files=$(git ls-files -- 'hv-core/*.[ch]' 'agent/*.[ch]' 'store/*.[ch]' 'cli/*.[ch]' 'bench/*.[ch]' \
+if ! files=$(git ls-files -- 'hv-core/*.[ch]' 'agent/*.[ch]' 'store/*.[ch]' 'cli/*.[ch]' 'bench/*.[ch]' 'ota/*.[ch]' \
                                 'tests/*.[ch]'); then
   echo "format: FAILED: $src is not a git work tree; the check reads the tracked files"
   exit 1

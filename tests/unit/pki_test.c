@@ -174,11 +174,85 @@ Test(pki, init_writes_the_documented_layout)
 	int n = 0;
 	for (; pki_init_files[n]; n++)
 		;
-	cr_expect_eq(n, 10);
+	cr_expect_eq(n, 14);
 	cr_expect_eq(pkit_count(pki), n, "stray files in the PKI directory");
-	const char *pairs[] = { "ca", "server", "admin", "operator", "viewer" };
-	for (size_t i = 0; i < 5; i++)
+	const char *pairs[] = { "ca",     "server",    "admin",        "operator",
+				"viewer", "update-ca", "update-signer" };
+	for (size_t i = 0; i < 7; i++)
 		expect_pair(pki, pairs[i]);
+}
+
+/* docs/ota.md OTA-020/021: the update CA is its own CA, not the TLS CA, and
+ * its signer is an end entity for code signing only. */
+Test(pki, the_update_ca_is_separate_and_signs_an_update_signer)
+{
+	init_pki(pki);
+	mbedtls_x509_crt uca, tls, signer;
+	uint32_t flags = 0;
+	pkit_load_crt(&uca, pki, "update-ca.crt");
+	pkit_load_crt(&tls, pki, "ca.crt");
+	pkit_load_crt(&signer, pki, "update-signer.crt");
+	cr_expect(uca.ca_istrue);
+	cr_expect(uca.pk_raw.len != tls.pk_raw.len ||
+			  memcmp(uca.pk_raw.p, tls.pk_raw.p, uca.pk_raw.len) != 0,
+		  "the update CA has the TLS CA's key");
+	cr_expect(uca.subject_raw.len != tls.subject_raw.len ||
+			  memcmp(uca.subject_raw.p, tls.subject_raw.p, uca.subject_raw.len) != 0,
+		  "the update CA has the TLS CA's name");
+	cr_expect_eq(mbedtls_x509_crt_verify(&signer, &uca, NULL, NULL, &flags, NULL, NULL), 0,
+		     "update-signer does not chain to update-ca (flags %x)", flags);
+	cr_expect_neq(mbedtls_x509_crt_verify(&signer, &tls, NULL, NULL, &flags, NULL, NULL), 0,
+		      "update-signer chains to the TLS CA");
+	cr_expect_neq(verify(pki, pki, "update-signer.crt", NULL), 0);
+	cr_expect(!signer.ca_istrue);
+	cr_expect_eq(mbedtls_x509_crt_check_extended_key_usage(&signer, MBEDTLS_OID_CODE_SIGNING,
+							       MBEDTLS_OID_SIZE(
+								       MBEDTLS_OID_CODE_SIGNING)),
+		     0);
+	cr_expect_neq(mbedtls_x509_crt_check_extended_key_usage(&signer, MBEDTLS_OID_CLIENT_AUTH,
+								MBEDTLS_OID_SIZE(
+									MBEDTLS_OID_CLIENT_AUTH)),
+		      0, "an update signer must not be a TLS client");
+	char ou[64];
+	subject_attr(&signer, MBEDTLS_OID_AT_ORG_UNIT, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORG_UNIT),
+		     ou, sizeof ou);
+	cr_expect_str_eq(ou, "update-signer");
+	mbedtls_x509_crt_free(&signer);
+	mbedtls_x509_crt_free(&tls);
+	mbedtls_x509_crt_free(&uca);
+}
+
+/* A PKI made before the update CA existed gains it, TLS files untouched;
+ * a second time is refused; a rotated signer chains to the same update CA. */
+Test(pki, init_update_adds_the_update_pki_and_issues_rotated_signers)
+{
+	init_pki(pki);
+	char path[1024];
+	for (int i = 0; pki_update_files[i]; i++) {
+		pkit_path(path, sizeof path, pki, pki_update_files[i]);
+		cr_assert_eq(unlink(path), 0);
+	}
+	pkit_path(path, sizeof path, pki, "ca.crt");
+	char *before = pkit_slurp(path);
+	struct pki_err err = { "" };
+	cr_assert_eq(pki_init_update(pki, NULL, &err), 0, "%s", err.msg);
+	cr_expect_eq(pkit_count(pki), 14);
+	char *after = pkit_slurp(path);
+	cr_expect_str_eq(before, after, "the TLS CA changed");
+	free(before);
+	free(after);
+	cr_expect_neq(pki_init_update(pki, NULL, &err), 0);
+	cr_expect(strstr(err.msg, "already exists") != NULL, "%s", err.msg);
+	cr_assert_eq(pki_issue_update_signer(pki, "signer-2", NULL, &err), 0, "%s", err.msg);
+	mbedtls_x509_crt uca, s2;
+	uint32_t flags = 0;
+	pkit_load_crt(&uca, pki, "update-ca.crt");
+	pkit_load_crt(&s2, pki, "signer-2.crt");
+	cr_expect_eq(mbedtls_x509_crt_verify(&s2, &uca, NULL, NULL, &flags, NULL, NULL), 0);
+	mbedtls_x509_crt_free(&s2);
+	mbedtls_x509_crt_free(&uca);
+	cr_expect_neq(pki_issue_update_signer(pki, "a/b", NULL, &err), 0);
+	cr_expect_eq(pkit_count(pki), 16);
 }
 
 Test(pki, ca_is_a_ten_year_signing_ca)
@@ -287,7 +361,7 @@ Test(pki, init_refuses_to_overwrite_an_existing_ca)
 	cr_expect(strstr(err.msg, "--force") != NULL, "%s", err.msg);
 	char *after = pkit_slurp(path);
 	cr_expect_str_eq(after, before, "ca.crt changed");
-	cr_expect_eq(pkit_count(pki), 10, "temporary files left behind");
+	cr_expect_eq(pkit_count(pki), 14, "temporary files left behind");
 	free(after);
 
 	/* --force replaces everything with a new CA. */
@@ -295,7 +369,7 @@ Test(pki, init_refuses_to_overwrite_an_existing_ca)
 	cr_assert_eq(pki_init(pki, &force, &err), 0, "%s", err.msg);
 	after = pkit_slurp(path);
 	cr_expect_str_neq(after, before, "forced init kept the old CA");
-	cr_expect_eq(pkit_count(pki), 10);
+	cr_expect_eq(pkit_count(pki), 14);
 	cr_expect_eq(verify(pki, pki, "viewer.crt", NULL), 0);
 	cr_expect_eq(mode_of(pki, "ca.key"), 0600);
 	free(after);
@@ -409,7 +483,7 @@ Test(pki, issue_with_a_bad_role_writes_nothing)
 	}
 	struct pki_err err = { "" };
 	cr_expect_neq(pki_issue(pki, NULL, "mallory", NULL, &err), 0);
-	cr_expect_eq(pkit_count(pki), 10, "something was written");
+	cr_expect_eq(pkit_count(pki), 14, "something was written");
 }
 
 Test(pki, issue_with_a_bad_name_writes_nothing)
@@ -429,7 +503,7 @@ Test(pki, issue_with_a_bad_name_writes_nothing)
 	}
 	struct pki_err err = { "" };
 	cr_expect_neq(pki_issue(pki, "viewer", NULL, NULL, &err), 0);
-	cr_expect_eq(pkit_count(pki), 10, "something was written");
+	cr_expect_eq(pkit_count(pki), 14, "something was written");
 }
 
 Test(pki, issue_refuses_to_overwrite)
@@ -449,7 +523,7 @@ Test(pki, issue_refuses_to_overwrite)
 	/* "admin" collides with the pair init made. */
 	cr_assert_neq(pki_issue(pki, "admin", "admin", NULL, &err), 0);
 	cr_expect(strstr(err.msg, "admin.crt already exists") != NULL, "%s", err.msg);
-	cr_expect_eq(pkit_count(pki), 12);
+	cr_expect_eq(pkit_count(pki), 16);
 }
 
 Test(pki, issue_without_a_usable_ca_fails_clearly)
@@ -492,7 +566,7 @@ Test(pki, cli_init_and_issue)
 {
 	char *init[] = { "pki", "init", "--dir", pki, NULL };
 	cr_assert_eq(pki_cli_main(4, init), 0);
-	cr_expect_eq(pkit_count(pki), 10);
+	cr_expect_eq(pkit_count(pki), 14);
 	cr_expect_eq(pki_cli_main(4, init), 1, "second init must refuse");
 	char *force[] = { "pki", "init", "--force", "--dir", pki, NULL };
 	cr_expect_eq(pki_cli_main(5, force), 0);
@@ -504,7 +578,7 @@ Test(pki, cli_init_and_issue)
 	cr_expect_eq(verify(pki, pki, "dave.crt", NULL), 0);
 	char *bad_role[] = { "pki", "issue", "--role=boss", dirarg, "erin", NULL };
 	cr_expect_eq(pki_cli_main(5, bad_role), 1);
-	cr_expect_eq(pkit_count(pki), 12);
+	cr_expect_eq(pkit_count(pki), 16);
 }
 
 Test(pki, cli_usage_errors)

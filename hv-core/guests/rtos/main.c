@@ -9,9 +9,22 @@
 #include "guest.h"
 #include "gic.h"
 
-#define RTOS_VERSION "rtos-demo 1.0.0"
 #define TICK_HZ 100u
 #define TICKS_PER_BEAT 5u
+#define BROKEN_BEATS 10u /* a broken image stops its heartbeat after these */
+
+/* The image's identity: scripts/guest-image.sh finds this block in the built
+ * image by its marker and rewrites the version and flags, so that demo update
+ * images need no compiler (docs/ota.md OTA-052). Read through volatile so the
+ * compiler keeps the values in the image. */
+#define IMAGE_BROKEN 1u /* never confirms: the heartbeat stops, health_code set */
+struct image_id {
+	char marker[16];
+	char version[32];
+	uint32_t flags;
+};
+static const volatile struct image_id image_id
+	__attribute__((used, aligned(8))) = { "HVGUEST-IMAGEID", "rtos-demo 1.0.0", 0 };
 
 void guest_main(uint64_t dtb);
 
@@ -34,8 +47,16 @@ void guest_main(uint64_t dtb)
 		return;
 	}
 	cp->guest_state = HVG_GS_BOOTING;
-	g_set_version(cp, RTOS_VERSION);
+	char version[sizeof image_id.version];
+	for (unsigned i = 0; i < sizeof version; i++)
+		version[i] = image_id.version[i];
+	version[sizeof version - 1] = '\0';
+	g_set_version(cp, version);
 	cp->health_code = 0;
+	int broken = (image_id.flags & IMAGE_BROKEN) != 0;
+	g_puts("rtos-demo: image version ");
+	g_puts(version);
+	g_puts(broken ? " (broken: its heartbeat will stop)\n" : "\n");
 
 	irq_install(on_irq);
 	gic_dist_init();
@@ -60,6 +81,12 @@ void guest_main(uint64_t dtb)
 		if (t / TICKS_PER_BEAT <= beat)
 			continue;
 		beat = t / TICKS_PER_BEAT;
+		if (broken && beat > BROKEN_BEATS) {
+			if (cp->health_code == 0)
+				g_puts("rtos-demo: broken image: heartbeat stopped\n");
+			cp->health_code = 0xB0;
+			continue;
+		}
 		cp->heartbeat = beat;
 		if (beat % 100 == 0) {
 			g_puts("rtos-demo: heartbeat ");
