@@ -158,13 +158,12 @@ static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const s
 	v->restart_count = (uint32_t)r->restarts;
 }
 
-/* Runs GET_STATS for VM `id`. It goes straight to hvlink's command queue,
+/* GET_STATS for VM `id` (agent.h). It goes straight to hvlink's command queue,
  * not through the operation queue (agent_op_enter): a read waits for the one
  * command hv-core runs (MGMT-111), never for state changes queued behind it.
- * 1 = record in *out, 0 = the VM is gone (E_BAD_VM: undefined meanwhile;
- * only when `gone_ok`), -1 = error in st. */
-static int stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
-		       struct hvm_stats *out, struct hv_status *st)
+ */
+int agent_stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
+		      struct hvm_stats *out, struct hv_status *st)
 {
 	struct hvlink_cmd c = { .cmd = HVM_CMD_GET_STATS, .vm_id = id };
 	struct hvlink_reply rep;
@@ -221,8 +220,8 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 		snprintf(vlabel, sizeof vlabel, "'%.*s'", (int)HVM_NAME_LEN, slots[i].name);
 		/* A VM undefined between the slot read and its GET_STATS is left
 		 * out of a listing; a VM the caller named is an error. */
-		int rc = stats_fetch(ag, slots[i].id, req->vm ? label : vlabel, !req->vm, &rec,
-				     &res->st);
+		int rc = agent_stats_fetch(ag, slots[i].id, req->vm ? label : vlabel, !req->vm,
+					   &rec, &res->st);
 		if (rc < 0)
 			goto out;
 		if (rc == 0)
