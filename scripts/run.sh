@@ -54,7 +54,8 @@ boot_config=()
 [ -f "$STATE/bootcfg.dtb" ] && boot_config=(--boot-config "$STATE/bootcfg.dtb")
 echo "run: starting hv-agent (log: $STATE/hv-agent.log)"
 "$BUILD/bin/hv-agent" --state-dir "$STATE" --listen "$LISTEN" --tls-dir "$STATE/pki" \
-  ${boot_config[@]+"${boot_config[@]}"} --foreground >>"$STATE/hv-agent.log" 2>&1 &
+  ${boot_config[@]+"${boot_config[@]}"} ${METRICS_LISTEN:+--metrics-listen "$METRICS_LISTEN"} \
+  --foreground >>"$STATE/hv-agent.log" 2>&1 &
 agent_pid=$!
 
 for _ in $(seq 1 100); do
@@ -79,6 +80,8 @@ cat <<MSG
   State directory: $STATE/   database: $STATE/hv-agent.db
   Sockets: $STATE/hv-agent.sock (read-write), $STATE/hv-agent-ro.sock (read-only)
   gRPC with mutual TLS: $LISTEN (certificates in $STATE/pki/)
+  Prometheus metrics: http://${METRICS_LISTEN:-127.0.0.1:9477}/metrics
+    (curl -s ${METRICS_LISTEN:-127.0.0.1:9477}/metrics | promtool check metrics)
   Hypervisor console: $STATE/serial.log
 
   Press Ctrl-C to stop everything.
