@@ -42,6 +42,7 @@ static const struct rpc_method methods[] = {
 	{ HVMGR("SetAutostart"), &hvmgr__v1__set_autostart_request__descriptor, svc_set_autostart,
 	  NULL },
 	{ HVMGR("GetAudit"), &hvmgr__v1__get_audit_request__descriptor, svc_get_audit, NULL },
+	{ HVMGR("WatchHealth"), &hvmgr__v1__watch_health_request__descriptor, NULL, svc_watch_health },
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
 	  svc_health_check, NULL },
 	{ "/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor, NULL,

@@ -66,7 +66,21 @@ static void feed_agent(struct agent *ag)
 		telemetry_set_open_streams(ag->telemetry, rpc_server_open_streams(ag->srv));
 }
 
+/* One sample at a time: the feeder and on-change streams both sample, and
+ * an older sample must not replace a newer one. */
+static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int sample(struct agent *ag, struct hv_status *st);
+
 int telemetry_feed_once(struct agent *ag, struct hv_status *st)
+{
+	pthread_mutex_lock(&sample_lock);
+	int rc = sample(ag, st);
+	pthread_mutex_unlock(&sample_lock);
+	return rc;
+}
+
+static int sample(struct agent *ag, struct hv_status *st)
 {
 	struct hvm_vm_slot slots[HVM_MAX_VMS];
 	struct tm_vm *vms;

@@ -322,3 +322,87 @@ Test(agent_telemetry, prometheus_sees_heartbeats_and_a_destroy)
 	stop_prometheus();
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
+
+/* ---- WatchHealth: the Python client sees a fault as an on-change update ---- */
+
+static pid_t watcher;
+static char work[300], marker[300], wout[300];
+
+static void setup_faulty(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+
+	watcher = 0;
+	memset(&agent, 0, sizeof agent);
+	o.guests[0] = "rtos-demo";
+	o.guests[1] = "bad-access";
+	agent_stack_start_core(&q, &o);
+	cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "%s", agent.err);
+	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+	snprintf(work, sizeof work, "%s/py", q.dir);
+	snprintf(marker, sizeof marker, "%s/health.open", q.dir);
+	snprintf(wout, sizeof wout, "%s/health.out", q.dir);
+	cr_assert_eq(mkdir(work, 0755), 0);
+}
+
+static void teardown_faulty(void)
+{
+	if (watcher > 0) {
+		kill(watcher, SIGKILL);
+		waitpid(watcher, NULL, 0);
+	}
+	agent_stack_stop(&q, &agent);
+}
+
+TestSuite(agent_health_stream, .init = setup_faulty, .fini = teardown_faulty, .timeout = 400);
+
+Test(agent_health_stream, python_sees_a_fault_as_an_on_change_update)
+{
+	char *out = NULL, *err = NULL;
+
+	watcher = fork();
+	cr_assert_geq(watcher, 0);
+	if (watcher == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(wout, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(HV_SYSTEM_PYTHON, HV_SYSTEM_PYTHON,
+		      HV_SOURCE_DIR "/tests/integration/agent_python_health.py",
+		      HV_SOURCE_DIR "/proto", work, agent.sock, "bad-access", marker, (char *)NULL);
+		_exit(127);
+	}
+	int open_ = 0;
+	for (int i = 0; i < 3000 && !open_; i++) {
+		open_ = access(marker, F_OK) == 0;
+		if (!open_ && waitpid(watcher, NULL, WNOHANG) == watcher) {
+			watcher = 0;
+			break;
+		}
+		usleep(20000);
+	}
+	cr_assert(open_, "the Python client never received an update: %s", read_file_text(wout));
+
+	/* bad-access faulted at boot and was stopped (policy stop); starting it
+	 * again makes it fault again, now while the stream is open. */
+	int rc = run_hvctl((const char *const[]){ "--connect", uri, "start", "bad-access", NULL },
+			   &out, &err);
+	cr_assert_eq(rc, 0, "hvctl start bad-access: %s", err);
+	free(out);
+	free(err);
+
+	int status;
+	cr_assert_eq(waitpid(watcher, &status, 0), watcher);
+	watcher = 0;
+	char *text = read_file_text(wout);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "Python client failed:\n%s",
+		  text ? text : "");
+	cr_expect(text && strstr(text, "CAUSE_FAULT seq="), "%s", text ? text : "");
+	cr_expect(text && strstr(text, "\nok\n"), "%s", text ? text : "");
+	cr_log_info("updates seen by the Python client:\n%s", text ? text : "");
+	free(text);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
