@@ -261,6 +261,16 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "show the commands, or one command's usage",
 	  "Without an argument lists every command; with one prints its usage, options and description.",
 	  HVCTL_F_LOCAL, cmd_help },
+	{ "top", G_INFO, "", 0, 0, HC_NONE,
+	  (const struct hvctl_optdef[]){
+		  { "delay", "MS", HC_NONE, "refresh every MS milliseconds (default 1000)" },
+		  { "iterations", "N", HC_NONE, "print N screens and end (default: until q)" },
+		  END_OPT },
+	  "live view of every VM, like virt-top",
+	  "Shows every VM, refreshed every second and sorted by exits per second: state, exits per second, "
+	  "CPU share, heartbeat age (hv-core's clock), faults, restarts, health code and image version. "
+	  "q quits. Without a terminal it prints one screen (or --iterations N) and ends.",
+	  0, cmd_top },
 };
 
 const unsigned hvctl_ncommands = sizeof hvctl_commands / sizeof hvctl_commands[0];

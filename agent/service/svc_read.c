@@ -114,6 +114,7 @@ struct stats_msg {
 	Hvmgr__V1__VmStats v;
 	Hvmgr__V1__ExitsByClass exits;
 	char name[HVM_NAME_LEN + 1];
+	char image_version[HVM_VERSION_LEN + 1];
 };
 
 static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const struct hvm_stats *r)
@@ -128,6 +129,11 @@ static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const s
 	m->name[HVM_NAME_LEN] = '\0';
 	v->id = s->id;
 	v->name = m->name;
+	memcpy(m->image_version, s->image_version, HVM_VERSION_LEN);
+	m->image_version[HVM_VERSION_LEN] = '\0';
+	v->image_version = m->image_version;
+	v->health_code = s->health_code;
+	v->criticality = s->criticality;
 	v->memory_bytes = s->mem_bytes;
 	v->vcpus = s->vcpus;
 	v->state = (Hvmgr__V1__VmState)r->state;
