@@ -224,9 +224,12 @@ const struct hvctl_cmd hvctl_commands[] = {
 	{ "selftest", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
 	  "show the hypervisor's boot self-test result",
 	  "Prints whether hv-core's boot self-test passed.", 0, cmd_selftest },
-	{ "diag", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY, "show hv-agent's link to the hypervisor",
+	{ "diag", G_AGENT, "[export FILE]", 0, 2, HC_NONE, JSON_ONLY,
+	  "show hv-agent's link to the hypervisor, or export a diagnostic archive",
 	  "Prints whether hv-agent's management link is up (and why not), the hypervisor's state and liveness, event "
-	  "and command counters.",
+	  "and command counters. `diag export FILE` writes hv-agent's diagnostic archive (a .tar.gz of text files: "
+	  "versions, self-test, VMs, fault records, console tails, configuration revisions, audit tail, metrics) "
+	  "to FILE.",
 	  0, cmd_diag },
 	{ "audit", G_AGENT, "", 0, 0, HC_NONE,
 	  (const struct hvctl_optdef[]){

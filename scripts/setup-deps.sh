@@ -15,6 +15,8 @@ PKGS=(
   # hv-agent's Prometheus endpoint, and the Prometheus server and promtool
   # its tests scrape it with
   libmicrohttpd-dev prometheus
+  # hv-agent's diagnostic archive (.tar.gz)
+  libarchive-dev
   # the independent Python client: Debian's /usr/bin/python3 and its modules
   python3 python3-grpcio python3-protobuf protobuf-compiler
   # the fuzz targets (clang with libFuzzer and the sanitizer runtimes)

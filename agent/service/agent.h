@@ -249,6 +249,8 @@ void svc_get_audit(const struct rpc_call_ctx *, const ProtobufCMessage *, struct
 void svc_watch_events(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
 		      struct hv_status *);
 
+void svc_export_diagnostics(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			    struct rpc_result *);
 void svc_watch_health(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
 		      struct hv_status *);
 

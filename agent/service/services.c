@@ -43,6 +43,8 @@ static const struct rpc_method methods[] = {
 	  NULL },
 	{ HVMGR("GetAudit"), &hvmgr__v1__get_audit_request__descriptor, svc_get_audit, NULL },
 	{ HVMGR("WatchHealth"), &hvmgr__v1__watch_health_request__descriptor, NULL, svc_watch_health },
+	{ HVMGR("ExportDiagnostics"), &hvmgr__v1__export_diagnostics_request__descriptor,
+	  svc_export_diagnostics, NULL },
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
 	  svc_health_check, NULL },
 	{ "/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor, NULL,
