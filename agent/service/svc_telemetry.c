@@ -83,6 +83,7 @@ static void build(struct watch *w, Hvmgr__V1__HealthUpdate__Cause cause, uint64_
 	size_t n, nv = 0, na = 0;
 	uint32_t now_stalled = 0;
 
+	telemetry_mark_read(w->ag->telemetry);
 	telemetry_snapshot(w->ag->telemetry, &m->core, m->vms, &n);
 	m->up = init;
 	for (size_t i = 0; i < n; i++) {
@@ -199,6 +200,11 @@ void svc_watch_health(const struct rpc_call_ctx *ctx, const ProtobufCMessage *ms
 		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
+	/* The registry is read from now on: the next sample has the
+	 * GET_STATS figures (telemetry_recently_read). */
+	telemetry_mark_read(w.ag->telemetry);
+	struct hv_status fst;
+	telemetry_feed_once(w.ag, &fst);
 	eventlog_stats(w.ag->events, &es);
 	pos = req->resume_after_seq ? req->resume_after_seq + 1 : es.next_seq;
 	w.last_seq = pos ? pos - 1 : 0;

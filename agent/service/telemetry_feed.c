@@ -89,6 +89,10 @@ static int sample(struct agent *ag, struct hv_status *st)
 	uint32_t mask;
 	size_t n = 0;
 
+	/* Read within the last 5 minutes: a scrape interval longer than that
+	 * is unusual (Prometheus marks series stale after 5 minutes). */
+	int want_stats = telemetry_recently_read(ag->telemetry, 300ull * 1000000000ull);
+
 	feed_agent(ag);
 	if (hvlink_info(ag->link, &info, st) != 0 ||
 	    hvlink_read_slots(ag->link, slots, &mask, st) != 0) {
@@ -108,9 +112,11 @@ static int sample(struct agent *ag, struct hv_status *st)
 			continue;
 		vm_from_slot(&vms[n], &slots[i]);
 		snprintf(label, sizeof label, "'%s'", vms[n].name);
-		/* A VM undefined meanwhile is left out; another error leaves
-		 * the VM's counters out of this sample (logged once per pass). */
-		int r = agent_stats_fetch(ag, i, label, 1, &vms[n].stats, &vst);
+		/* GET_STATS only while someone reads the registry: an agent
+		 * nobody watches sends hv-core no commands. A VM undefined
+		 * meanwhile is left out; another error leaves the VM's
+		 * counters out of this sample. */
+		int r = want_stats ? agent_stats_fetch(ag, i, label, 1, &vms[n].stats, &vst) : 2;
 		if (r == 0)
 			continue;
 		if (r < 0)

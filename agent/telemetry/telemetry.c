@@ -42,6 +42,7 @@ struct telemetry {
 	struct rpc_series *rpc;
 	size_t nrpc;
 	uint64_t rpc_dropped;
+	uint64_t last_read_ns; /* atomic; 0 = never read */
 };
 
 struct telemetry *telemetry_new(const char *version)
@@ -105,6 +106,17 @@ void telemetry_set_open_streams(struct telemetry *t, unsigned n)
 	pthread_mutex_lock(&t->lock);
 	t->open_streams = n;
 	pthread_mutex_unlock(&t->lock);
+}
+
+void telemetry_mark_read(struct telemetry *t)
+{
+	__atomic_store_n(&t->last_read_ns, hv_mono_ns(), __ATOMIC_RELAXED);
+}
+
+int telemetry_recently_read(struct telemetry *t, uint64_t window_ns)
+{
+	uint64_t last = __atomic_load_n(&t->last_read_ns, __ATOMIC_RELAXED);
+	return last && hv_mono_ns() - last < window_ns;
 }
 
 void telemetry_snapshot(struct telemetry *t, struct tm_core *core, struct tm_vm *vms, size_t *n)
@@ -456,6 +468,7 @@ char *telemetry_render(struct telemetry *t, size_t *len)
 	o.buf = malloc(o.cap);
 	if (!o.buf)
 		return NULL;
+	telemetry_mark_read(t);
 	pthread_mutex_lock(&t->lock);
 	render_core(&o, t);
 	render_vms(&o, t);

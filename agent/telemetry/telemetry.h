@@ -77,6 +77,13 @@ void telemetry_rpc_observe(void *t, const char *method, int code, uint64_t durat
  * NULL when out of memory. */
 char *telemetry_render(struct telemetry *t, size_t *len);
 
+/* Someone reads the registry (a scrape, an open WatchHealth stream). The
+ * feeder asks hv-core for GET_STATS records only while the registry is read
+ * (telemetry_recently_read), so an agent nobody watches sends no commands. */
+void telemetry_mark_read(struct telemetry *t);
+/* True when the registry was read within the last `window_ns`. */
+int telemetry_recently_read(struct telemetry *t, uint64_t window_ns);
+
 /* Copies of the latest sample, for other readers of the same registry. */
 void telemetry_snapshot(struct telemetry *t, struct tm_core *core, struct tm_vm *vms, size_t *n);
 

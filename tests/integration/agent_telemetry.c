@@ -265,7 +265,9 @@ Test(agent_telemetry, scrape_passes_promtool_and_shows_rtos_demo)
 	for (int i = 0; i < 300; i++) {
 		free(body);
 		body = http_get(metrics_port, "/metrics");
-		if (body && strstr(body, "hv_vm_heartbeats_total{name=\"rtos-demo\""))
+		/* The first scrape makes the feeder fetch GET_STATS records:
+		 * their series follow within a sampling interval. */
+		if (body && strstr(body, "hv_vm_exits_total{name=\"rtos-demo\""))
 			break;
 		usleep(100 * 1000);
 	}
