@@ -33,6 +33,7 @@
 #include "reconcile.h"
 #include "rpc_server.h"
 #include "store.h"
+#include "telemetry.h"
 
 struct options {
 	const char *state_dir;
@@ -53,12 +54,19 @@ struct options {
 	const char *vehicle;
 	char fleet_dir[PATH_MAX];
 	unsigned fleet_buffer, fleet_backoff_ms;
+	const char *metrics_listen; /* NULL: metrics off */
+	int metrics_explicit;       /* --metrics-listen given: failing to bind is fatal */
+	int metrics_remote;         /* --metrics-allow-remote */
+	unsigned metrics_interval_ms;
 	uint64_t ram_base, mgmt_base;
 	unsigned cmd_timeout_ms;
 	unsigned threads;
 	int foreground;
 	int verbose;
 };
+
+/* Where /metrics is served unless told otherwise (docs/telemetry.md). */
+#define METRICS_DEFAULT "127.0.0.1:9477"
 
 static void usage(FILE *f)
 {
@@ -81,12 +89,17 @@ static void usage(FILE *f)
 		"  --fleet-dir DIR       fleet-ca.crt, vehicle.crt, vehicle.key (default STATE/pki)\n"
 		"  --fleet-buffer N      events held while the link is down (default 1024)\n"
 		"  --fleet-backoff-max-ms N  longest wait between connection attempts (default 30000)\n"
+		"  --metrics-listen ADDR serve Prometheus metrics at http://ADDR/metrics (default %s;\n"
+		"                        a loopback address unless --metrics-allow-remote)\n"
+		"  --no-metrics          do not serve metrics\n"
+		"  --metrics-allow-remote  let --metrics-listen take a non-loopback address\n"
+		"  --metrics-interval-ms N  how often hv-core is sampled for metrics (default 1000)\n"
 		"  --cmd-timeout-ms N    how long a management command may take (default %u)\n"
 		"  --threads N           RPC threads per listener (default 4)\n"
 		"  --foreground          do not detach; log to stderr\n"
 		"  --verbose             debug logging\n"
 		"  --version, --help\n",
-		(unsigned long long)HVM_DEFAULT_BASE, HVLINK_DEFAULT_CMD_TIMEOUT_MS);
+		(unsigned long long)HVM_DEFAULT_BASE, METRICS_DEFAULT, HVLINK_DEFAULT_CMD_TIMEOUT_MS);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -158,7 +171,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_FLEETBUF,
 		O_FLEETBACKOFF,
 		O_AUDITKEY,
-		O_AUDITHEAD
+		O_AUDITHEAD,
+		O_METRICS,
+		O_NOMETRICS,
+		O_METRICS_REMOTE,
+		O_METRICS_INTERVAL
 	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
@@ -178,6 +195,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "fleet-backoff-max-ms", required_argument, NULL, O_FLEETBACKOFF },
 		{ "audit-key", required_argument, NULL, O_AUDITKEY },
 		{ "audit-head", required_argument, NULL, O_AUDITHEAD },
+		{ "metrics-listen", required_argument, NULL, O_METRICS },
+		{ "no-metrics", no_argument, NULL, O_NOMETRICS },
+		{ "metrics-allow-remote", no_argument, NULL, O_METRICS_REMOTE },
+		{ "metrics-interval-ms", required_argument, NULL, O_METRICS_INTERVAL },
 		{ "cmd-timeout-ms", required_argument, NULL, O_TIMEOUT },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "foreground", no_argument, NULL, O_FG },
@@ -198,6 +219,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->mgmt_base = HVM_DEFAULT_BASE;
 	o->cmd_timeout_ms = HVLINK_DEFAULT_CMD_TIMEOUT_MS;
 	o->threads = 4;
+	o->metrics_listen = METRICS_DEFAULT;
+	o->metrics_interval_ms = 1000;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -251,6 +274,26 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_AUDITHEAD:
 			ahead = optarg;
 			break;
+		case O_METRICS:
+			o->metrics_listen = optarg;
+			o->metrics_explicit = 1;
+			break;
+		case O_NOMETRICS:
+			o->metrics_listen = NULL;
+			o->metrics_explicit = 0;
+			break;
+		case O_METRICS_REMOTE:
+			o->metrics_remote = 1;
+			break;
+		case O_METRICS_INTERVAL:
+			if (parse_u64(optarg, &v) != 0 || v < 10 || v > 3600000) {
+				fprintf(stderr,
+					"hv-agent: --metrics-interval-ms: '%s' is not a number from 10 to 3600000\n",
+					optarg);
+				return -1;
+			}
+			o->metrics_interval_ms = (unsigned)v;
+			break;
 		case O_FG:
 			o->foreground = 1;
 			break;
@@ -286,6 +329,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 		default:
 			fprintf(stderr, "hv-agent: unknown option '%s'\n", argv[optind - 1]);
 			usage(stderr);
+			return -1;
+		}
+	}
+	if (o->metrics_listen && o->metrics_explicit && !o->metrics_remote) {
+		struct hv_status mst;
+		if (rpc_check_loopback(o->metrics_listen, &mst) != 0) {
+			fprintf(stderr,
+				"hv-agent: --metrics-listen: %s (add --metrics-allow-remote to serve metrics beyond this host)\n",
+				mst.msg);
 			return -1;
 		}
 	}
@@ -508,6 +560,29 @@ static void notify_parent(int *fd, const char *msg)
 	*fd = -1;
 }
 
+/* The telemetry registry, its feeder and GET /metrics (docs/telemetry.md).
+ * A busy default address is logged and metrics stay off; an address given
+ * with --metrics-listen that cannot be served stops the start. */
+static int start_metrics(struct agent *ag, const struct options *o, struct telemetry_http **http,
+			 struct telemetry_feed **feed, struct hv_status *st)
+{
+	if (!o->metrics_listen)
+		return 0;
+	ag->telemetry = telemetry_new(HV_VERSION);
+	if (!ag->telemetry)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	rpc_server_set_observer(ag->srv, telemetry_rpc_observe, ag->telemetry);
+	if (telemetry_http_start(ag->telemetry, o->metrics_listen, http, st) != 0) {
+		if (o->metrics_explicit)
+			return -1;
+		log_warn("metrics not served: %s (choose another with --metrics-listen)", st->msg);
+	} else {
+		log_info("metrics at http://%s/metrics", o->metrics_listen);
+	}
+	*feed = telemetry_feed_start(ag, o->metrics_interval_ms, st);
+	return *feed ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -517,6 +592,8 @@ int main(int argc, char **argv)
 	static char fatal[FATAL_LEN];
 	struct rpc_server *srv = NULL;
 	struct agent_fleet *fleet = NULL;
+	struct telemetry_http *metrics = NULL;
+	struct telemetry_feed *feed = NULL;
 	int notify_fd = -1, pid_fd = -1, rc = 1;
 	sigset_t sigs;
 
@@ -620,6 +697,7 @@ int main(int argc, char **argv)
 	if (!srv || rpc_server_add_unix(srv, o.socket, 0660, false, &st) != 0 ||
 	    rpc_server_add_unix(srv, o.ro_socket, 0666, true, &st) != 0 ||
 	    (o.listen && add_tls_listener(srv, &o, &st) != 0) ||
+	    start_metrics(&ag, &o, &metrics, &feed, &st) != 0 ||
 	    rpc_server_start(srv, o.threads, &st) != 0)
 		goto fail_rpc;
 
@@ -647,9 +725,13 @@ fail_rpc:
 		notify_parent(&notify_fd, st.msg);
 	}
 	agent_fleet_stop(fleet);
+	telemetry_http_stop(metrics);
+	telemetry_feed_stop(feed);
 	/* In-flight calls get the command timeout plus a second to finish. */
 	rpc_server_stop_and_free(srv, o.cmd_timeout_ms + 1000);
 	ag.srv = NULL;
+	telemetry_free(ag.telemetry);
+	ag.telemetry = NULL;
 	reconcile_free(ag.reconcile);
 	eventlog_stop_and_free(ag.events);
 	hvlink_close(ag.link);

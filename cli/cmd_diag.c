@@ -2,9 +2,11 @@
  * cmd_diag.c - hvctl's reads about the hypervisor and hv-agent: faults,
  * selftest, diag, health, version and the audit log.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -102,11 +104,50 @@ HVCTL_HANDLER(cmd_selftest)
 	return HVCTL_OK;
 }
 
+/* `diag export FILE`: hv-agent's diagnostic archive, written to FILE through
+ * a temporary file renamed into place, so FILE is whole or untouched. */
+static int diag_export(struct hvctl *h, const char *file)
+{
+	Hvmgr__V1__ExportDiagnosticsRequest req = HVMGR__V1__EXPORT_DIAGNOSTICS_REQUEST__INIT;
+	Hvmgr__V1__ExportDiagnosticsResponse *r;
+	char tmp[4096];
+	int rc;
+
+	if (snprintf(tmp, sizeof tmp, "%s.part", file) >= (int)sizeof tmp)
+		return hvctl_error(HVCTL_USAGE, "diag", "file name too long: %s", file);
+	if ((rc = hvctl_call(h, "ExportDiagnostics", &req.base,
+			     &hvmgr__v1__export_diagnostics_response__descriptor,
+			     (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	FILE *f = fopen(tmp, "wbx");
+	if (!f) {
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		return hvctl_error(HVCTL_FAIL, "diag", "cannot create %s: %s", tmp, strerror(errno));
+	}
+	int ok = fwrite(r->archive.data, 1, r->archive.len, f) == r->archive.len;
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, file) != 0) {
+		int e = errno;
+		unlink(tmp);
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		return hvctl_error(HVCTL_FAIL, "diag", "cannot write %s: %s", file, strerror(e));
+	}
+	printf("%s: %zu bytes, %s archive of %s/\n", file, r->archive.len, r->format, r->name);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return HVCTL_OK;
+}
+
 HVCTL_HANDLER(cmd_diag)
 {
 	int rc;
 	Hvmgr__V1__GetDiagnosticsRequest req = HVMGR__V1__GET_DIAGNOSTICS_REQUEST__INIT;
 	Hvmgr__V1__GetDiagnosticsResponse *r;
+
+	if (a->npos) {
+		if (strcmp(a->pos[0], "export") != 0 || a->npos != 2)
+			return hvctl_usage(a->cmd, "expected `diag` or `diag export FILE`");
+		return diag_export(h, a->pos[1]);
+	}
 
 	if ((rc = hvctl_call(h, "GetDiagnostics", &req.base,
 			     &hvmgr__v1__get_diagnostics_response__descriptor,

@@ -210,6 +210,8 @@ STATS_GETTER(heartbeat)
 STATS_GETTER(heartbeat_age_ns)
 STATS_GETTER(fault_count)
 STATS_GETTER(restart_count)
+STATS_GETTER(health_code)
+STATS_GETTER(criticality)
 static const struct {
 	const char *json, *text;
 	uint64_t (*get)(const Hvmgr__V1__VmStats *v);
@@ -228,6 +230,8 @@ static const struct {
 	{ "heartbeat_age_ns", "guest.heartbeat_age_ns", get_heartbeat_age_ns },
 	{ "fault_count", NULL, get_fault_count },
 	{ "restart_count", NULL, get_restart_count },
+	{ "health_code", "guest.health_code", get_health_code },
+	{ "criticality", "vm.criticality", get_criticality },
 };
 #define STATS_COUNTERS (sizeof stats_counters / sizeof stats_counters[0])
 
@@ -276,6 +280,7 @@ HVCTL_HANDLER(cmd_domstats)
 				json_object_set_new(ex, exit_classes[k].name,
 						    json_integer((json_int_t)exit_class(v, k)));
 			json_object_set_new(o, "exits_by_class", ex);
+			json_object_set_new(o, "image_version", json_string(v->image_version));
 			json_object_set_new(o, "vcpus", json_integer(v->vcpus));
 			json_object_set_new(o, "memory_bytes",
 					    json_integer((json_int_t)v->memory_bytes));
@@ -292,6 +297,7 @@ HVCTL_HANDLER(cmd_domstats)
 			const Hvmgr__V1__VmStats *v = resp->vms[i];
 			printf("Domain: '%s'\n", v->name);
 			printf("  state.state=%d\n", (int)v->state);
+			printf("  guest.image_version=%s\n", v->image_version);
 			printf("  cpu.time=%" PRIu64 "\n", v->cpu_time_ns);
 			printf("  vcpu.current=%u\n", v->vcpus);
 			printf("  balloon.maximum=%" PRIu64 "\n", v->memory_bytes / 1024);

@@ -248,7 +248,7 @@ static bool tio_saved;
 
 /* Raw input so that Ctrl-] arrives as a byte; ISIG stays on so Ctrl-C still
  * ends hvctl, OPOST stays on so the guest's "\n" starts a new line. */
-static void tty_raw(void)
+void tty_raw(void)
 {
 	struct termios t;
 
@@ -263,7 +263,7 @@ static void tty_raw(void)
 	tcsetattr(0, TCSADRAIN, &t); /* keep what was typed already (a Ctrl-]) */
 }
 
-static void tty_restore(void)
+void tty_restore(void)
 {
 	if (tio_saved)
 		tcsetattr(0, TCSAFLUSH, &saved_tio);

@@ -47,6 +47,13 @@ HVCTL_HANDLER(cmd_event);
 HVCTL_HANDLER(cmd_console);
 /* Attaches to VM's console as `console` does (start --console). */
 int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from);
+/* The terminal in raw input mode (no echo, no line editing; signals and
+ * output processing stay on), and back as it was. */
+void tty_raw(void);
+void tty_restore(void);
+
+/* cmd_top.c: the live view */
+HVCTL_HANDLER(cmd_top);
 
 /* cmd_fleet.c: the fleet link */
 HVCTL_HANDLER(cmd_fleet);

@@ -224,9 +224,12 @@ const struct hvctl_cmd hvctl_commands[] = {
 	{ "selftest", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
 	  "show the hypervisor's boot self-test result",
 	  "Prints whether hv-core's boot self-test passed.", 0, cmd_selftest },
-	{ "diag", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY, "show hv-agent's link to the hypervisor",
+	{ "diag", G_AGENT, "[export FILE]", 0, 2, HC_NONE, JSON_ONLY,
+	  "show hv-agent's link to the hypervisor, or export a diagnostic archive",
 	  "Prints whether hv-agent's management link is up (and why not), the hypervisor's state and liveness, event "
-	  "and command counters.",
+	  "and command counters. `diag export FILE` writes hv-agent's diagnostic archive (a .tar.gz of text files: "
+	  "versions, self-test, VMs, fault records, console tails, configuration revisions, audit tail, metrics) "
+	  "to FILE.",
 	  0, cmd_diag },
 	{ "audit", G_AGENT, "[verify | acknowledge]", 0, 1, HC_NONE,
 	  (const struct hvctl_optdef[]){
@@ -301,6 +304,16 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "show the commands, or one command's usage",
 	  "Without an argument lists every command; with one prints its usage, options and description.",
 	  HVCTL_F_LOCAL, cmd_help },
+	{ "top", G_INFO, "", 0, 0, HC_NONE,
+	  (const struct hvctl_optdef[]){
+		  { "delay", "MS", HC_NONE, "refresh every MS milliseconds (default 1000)" },
+		  { "iterations", "N", HC_NONE, "print N screens and end (default: until q)" },
+		  END_OPT },
+	  "live view of every VM, like virt-top",
+	  "Shows every VM, refreshed every second and sorted by exits per second: state, exits per second, "
+	  "CPU share, heartbeat age (hv-core's clock), faults, restarts, health code and image version. "
+	  "q quits. Without a terminal it prints one screen (or --iterations N) and ends.",
+	  0, cmd_top },
 };
 
 const unsigned hvctl_ncommands = sizeof hvctl_commands / sizeof hvctl_commands[0];

@@ -100,7 +100,8 @@ boot_config=()
 echo "run: starting hv-agent (log: $STATE/hv-agent.log)"
 "$BUILD/bin/hv-agent" --state-dir "$STATE" --listen "$LISTEN" --tls-dir "$STATE/pki" \
   --fleet "mqtts://$FLEET" --vehicle "$VEHICLE" --fleet-dir "$STATE/pki" \
-  ${boot_config[@]+"${boot_config[@]}"} --foreground >>"$STATE/hv-agent.log" 2>&1 &
+  ${boot_config[@]+"${boot_config[@]}"} ${METRICS_LISTEN:+--metrics-listen "$METRICS_LISTEN"} \
+  --foreground >>"$STATE/hv-agent.log" 2>&1 &
 agent_pid=$!
 
 for _ in $(seq 1 100); do
@@ -132,6 +133,8 @@ cat <<MSG
   gRPC with mutual TLS: $LISTEN (certificates in $STATE/pki/)
   Fleet broker: mqtts://$FLEET, vehicle '$VEHICLE' (docs/fleet.md)
   OTA bundles: signer $STATE/pki/update-signer.crt/.key, update CA $STATE/pki/update-ca.crt
+  Prometheus metrics: http://${METRICS_LISTEN:-127.0.0.1:9477}/metrics
+    (curl -s ${METRICS_LISTEN:-127.0.0.1:9477}/metrics | promtool check metrics)
   Hypervisor console: $STATE/serial.log
 
   Press Ctrl-C to stop everything.

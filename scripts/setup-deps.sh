@@ -12,6 +12,11 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler
   libgrpc-dev libmbedtls-dev libfdt-dev libsqlite3-dev sqlite3
   libcriterion-dev libjansson-dev
+  # hv-agent's Prometheus endpoint, and the Prometheus server and promtool
+  # its tests scrape it with
+  libmicrohttpd-dev prometheus
+  # hv-agent's diagnostic archive (.tar.gz)
+  libarchive-dev
   # the independent Python client: Debian's /usr/bin/python3 and its modules
   python3 python3-grpcio python3-protobuf protobuf-compiler
   # the fuzz targets (clang with libFuzzer and the sanitizer runtimes)

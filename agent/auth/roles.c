@@ -43,6 +43,8 @@ static const struct roles_method table[] = {
 	{ SVC "GetConfig", HV_ROLE_VIEWER, false },
 	{ SVC "ListConfigRevisions", HV_ROLE_VIEWER, false },
 	{ SVC "GetAudit", HV_ROLE_VIEWER, false },
+	{ SVC "WatchHealth", HV_ROLE_VIEWER, false },
+	{ SVC "ExportDiagnostics", HV_ROLE_VIEWER, false },
 	{ SVC "SetAutostart", HV_ROLE_OPERATOR, true },
 	{ SVC "RollbackConfig", HV_ROLE_ADMIN, true },
 	/* OTA of guest images (reserved until the OTA RPCs land in the proto):

@@ -233,8 +233,18 @@ grpc_call_error rpc_send_final(grpc_call *call, int send_md, grpc_byte_buffer *m
 	return grpc_call_start_batch(call, ops, n, tag, NULL);
 }
 
+void rpc_call_observe(const struct rpc_call *c, int code)
+{
+	const struct rpc_server *srv = c->lis->srv;
+
+	if (srv->observe)
+		srv->observe(srv->observe_arg, srv->methods[c->midx].path, code,
+			     hv_mono_ns() - c->start_ns);
+}
+
 static void reply(struct rpc_call *c, const struct rpc_result *res)
 {
+	rpc_call_observe(c, (int)res->st.code);
 	if (res->st.code == HV_OK) {
 		grpc_slice s = grpc_slice_from_copied_buffer((const char *)res->resp, res->resp_len);
 		c->resp_bb = grpc_raw_byte_buffer_create(&s, 1);
@@ -329,6 +339,7 @@ void rpc_handle_call(struct rpc_call *c)
 	ProtobufCMessage *req;
 
 	memset(&res, 0, sizeof res);
+	c->start_ns = hv_mono_ns();
 	rpc_call_identify(c);
 	__atomic_add_fetch(&c->lis->calls, 1, __ATOMIC_RELAXED);
 	if (srv->authorize && srv->authorize(srv->app, &c->peer, m->path, &res.st) != 0) {

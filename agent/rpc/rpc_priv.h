@@ -61,7 +61,9 @@ struct rpc_server {
 	int stopping; /* atomic */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	unsigned live_streams; /* under lock */
+	unsigned live_streams;  /* under lock */
+	rpc_observe_fn observe; /* rpc_server_set_observer, may be NULL */
+	void *observe_arg;
 };
 
 /* One call to a registered method, from request to final batch. */
@@ -80,6 +82,7 @@ struct rpc_call {
 	char *peer_str, *identity, *subject;
 	struct rpc_peer peer;
 	struct rpc_call_ctx ctx;
+	uint64_t start_ns; /* hv_mono_ns when the call was taken up */
 };
 
 /* Unknown methods: one generic request per listener. */
@@ -135,5 +138,7 @@ grpc_call_error rpc_send_final(grpc_call *call, int send_md, grpc_byte_buffer *m
 			       void *tag);
 
 bool rpc_ctx_stopping(const struct rpc_call_ctx *ctx);
+/* Tells the server's observer (if any) that call c ends with `code`. */
+void rpc_call_observe(const struct rpc_call *c, int code);
 
 #endif /* RPC_PRIV_H */

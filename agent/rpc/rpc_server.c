@@ -133,6 +133,22 @@ size_t rpc_server_counters(struct rpc_server *srv, struct rpc_listener_counters 
 	return n;
 }
 
+void rpc_server_set_observer(struct rpc_server *srv, rpc_observe_fn fn, void *arg)
+{
+	srv->observe = fn;
+	srv->observe_arg = arg;
+}
+
+unsigned rpc_server_open_streams(struct rpc_server *srv)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&srv->lock);
+	n = srv->live_streams;
+	pthread_mutex_unlock(&srv->lock);
+	return n;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Server and listeners                                                      */
 

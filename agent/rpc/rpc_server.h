@@ -179,6 +179,16 @@ struct rpc_listener_counters {
 /* Fills up to max entries, one per listener; returns how many. */
 size_t rpc_server_counters(struct rpc_server *srv, struct rpc_listener_counters *out, size_t max);
 
+/* Told of every call that reached a method when its final status is sent:
+ * the method's path, the status code and the time since the call was taken
+ * from the queue (refused and expired calls included; streams when they end).
+ * Runs on the call's thread: it must be quick and must not block. */
+typedef void (*rpc_observe_fn)(void *arg, const char *method, int code, uint64_t duration_ns);
+/* Sets the observer; before rpc_server_start. */
+void rpc_server_set_observer(struct rpc_server *srv, rpc_observe_fn fn, void *arg);
+/* Server streams open right now. */
+unsigned rpc_server_open_streams(struct rpc_server *srv);
+
 /* Process-wide gRPC library setup and teardown (call once each). */
 void rpc_global_init(void);
 void rpc_global_shutdown(void);

@@ -205,6 +205,7 @@ static void *stream_thread(void *arg)
 	hv_callscope_leave();
 	if (st.code == HV_OK && __atomic_load_n(&c->lis->srv->stopping, __ATOMIC_ACQUIRE))
 		hv_status_set(&st, HV_UNAVAILABLE, "hv-agent is shutting down");
+	rpc_call_observe(c, (int)st.code);
 
 	/* Final status; the outcome does not matter if the client is gone. */
 	pthread_mutex_lock(&s->m);

@@ -17,6 +17,7 @@
 #include "opqueue.h"
 #include "outcome.h"
 #include "rpc_server.h"
+#include "telemetry.h"
 
 #ifndef HV_VERSION
 #define HV_VERSION "0.0.0"
@@ -65,6 +66,10 @@ struct agent {
 	/* MGMT-011 liveness: when hv_ticks last changed, as seen by us. */
 	pthread_mutex_t live_lock;
 	uint64_t last_ticks, last_change_ns;
+
+	/* The telemetry registry (REQ-PRD-06, docs/telemetry.md): filled by
+	 * telemetry_feed.c, read by /metrics; NULL when metrics are off. */
+	struct telemetry *telemetry;
 };
 
 /* Waits for the turn of a state-changing operation `what` ("START") in
@@ -198,6 +203,24 @@ int resolve_slots(struct agent *ag, const Hvmgr__V1__VmSelector *sel,
  * why (empty, longer than any VM name, control characters). */
 int resolve_check_name(const char *name, struct hv_status *st);
 
+/* ---- svc_read.c ---- */
+
+/* Runs GET_STATS for VM `id` (`label` names it in messages) and checks the
+ * record (MGMT-180). 1 = record in *out, 0 = the VM is gone (E_BAD_VM:
+ * undefined meanwhile; only when `gone_ok`), -1 = error in st. */
+int agent_stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
+		      struct hvm_stats *out, struct hv_status *st);
+
+/* ---- telemetry_feed.c: samples hv-core into ag->telemetry ---- */
+
+struct telemetry_feed;
+/* Samples every interval_ms (0 = 1000) on a thread of its own. */
+struct telemetry_feed *telemetry_feed_start(struct agent *ag, unsigned interval_ms,
+					    struct hv_status *st);
+void telemetry_feed_stop(struct telemetry_feed *f);
+/* One sample now: 0, or -1 when hv-core could not be read (st says why). */
+int telemetry_feed_once(struct agent *ag, struct hv_status *st);
+
 /* ---- the handlers, by file ---- */
 void svc_list_vms(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_get_vm(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
@@ -251,6 +274,11 @@ struct agent_fleet *agent_fleet_start(struct agent *ag, const struct fleet_link_
  * fleet_link_publish(link, FLEET_TELEMETRY, ...)). */
 struct fleet_link *agent_fleet_link(struct agent_fleet *f);
 void agent_fleet_stop(struct agent_fleet *f);
+
+void svc_export_diagnostics(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			    struct rpc_result *);
+void svc_watch_health(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
+		      struct hv_status *);
 
 void svc_health_check(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_health_watch(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,

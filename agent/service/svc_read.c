@@ -114,6 +114,7 @@ struct stats_msg {
 	Hvmgr__V1__VmStats v;
 	Hvmgr__V1__ExitsByClass exits;
 	char name[HVM_NAME_LEN + 1];
+	char image_version[HVM_VERSION_LEN + 1];
 };
 
 static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const struct hvm_stats *r)
@@ -128,6 +129,11 @@ static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const s
 	m->name[HVM_NAME_LEN] = '\0';
 	v->id = s->id;
 	v->name = m->name;
+	memcpy(m->image_version, s->image_version, HVM_VERSION_LEN);
+	m->image_version[HVM_VERSION_LEN] = '\0';
+	v->image_version = m->image_version;
+	v->health_code = s->health_code;
+	v->criticality = s->criticality;
 	v->memory_bytes = s->mem_bytes;
 	v->vcpus = s->vcpus;
 	v->state = (Hvmgr__V1__VmState)r->state;
@@ -158,13 +164,12 @@ static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const s
 	v->restart_count = (uint32_t)r->restarts;
 }
 
-/* Runs GET_STATS for VM `id`. It goes straight to hvlink's command queue,
+/* GET_STATS for VM `id` (agent.h). It goes straight to hvlink's command queue,
  * not through the operation queue (agent_op_enter): a read waits for the one
  * command hv-core runs (MGMT-111), never for state changes queued behind it.
- * 1 = record in *out, 0 = the VM is gone (E_BAD_VM: undefined meanwhile;
- * only when `gone_ok`), -1 = error in st. */
-static int stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
-		       struct hvm_stats *out, struct hv_status *st)
+ */
+int agent_stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
+		      struct hvm_stats *out, struct hv_status *st)
 {
 	struct hvlink_cmd c = { .cmd = HVM_CMD_GET_STATS, .vm_id = id };
 	struct hvlink_reply rep;
@@ -221,8 +226,8 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 		snprintf(vlabel, sizeof vlabel, "'%.*s'", (int)HVM_NAME_LEN, slots[i].name);
 		/* A VM undefined between the slot read and its GET_STATS is left
 		 * out of a listing; a VM the caller named is an error. */
-		int rc = stats_fetch(ag, slots[i].id, req->vm ? label : vlabel, !req->vm, &rec,
-				     &res->st);
+		int rc = agent_stats_fetch(ag, slots[i].id, req->vm ? label : vlabel, !req->vm,
+					   &rec, &res->st);
 		if (rc < 0)
 			goto out;
 		if (rc == 0)

@@ -1,0 +1,246 @@
+/*
+ * svc_telemetry.c - WatchHealth (docs/telemetry.md): the telemetry
+ * registry's figures as a stream, sampled at an interval and/or on change.
+ * On-change updates follow hv-core's event log: an event triggers a fresh
+ * sample of the registry (the same one /metrics renders, so the two never
+ * disagree) and an update naming the event; resuming after an update's
+ * event_seq replays the changes since. A running VM whose heartbeat stops
+ * advancing raises an alarm (and an update when on_change is set).
+ */
+#include "agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH 32
+#define POLL_MS 20 /* on-change: how often the stream looks for events */
+#define DEFAULT_STALL_MS 2000u
+
+struct health_msg {
+	Hvmgr__V1__HealthUpdate up;
+	Hvmgr__V1__VmHealth vm[HVM_MAX_VMS];
+	Hvmgr__V1__VmHealth *vmp[HVM_MAX_VMS];
+	Hvmgr__V1__HealthAlarm al[HVM_MAX_VMS];
+	Hvmgr__V1__HealthAlarm *alp[HVM_MAX_VMS];
+	char detail[HVM_MAX_VMS][96];
+	char event_vm[HVM_NAME_LEN + 1];
+	struct tm_core core;
+	struct tm_vm vms[HVM_MAX_VMS];
+};
+
+struct watch {
+	struct agent *ag;
+	struct rpc_stream *s;
+	int filtered;
+	uint32_t filter_id;
+	uint64_t stall_ns;
+	uint64_t last_seq; /* the last event seen */
+	uint32_t stalled;  /* VMs (by id bit) whose alarm is raised */
+	struct health_msg *m;
+};
+
+static int stalled(const struct watch *w, const struct tm_vm *v)
+{
+	return v->state == HVM_VM_RUNNING && v->heartbeat_age_ns >= w->stall_ns;
+}
+
+static void fill_vm(Hvmgr__V1__VmHealth *h, struct tm_vm *v)
+{
+	Hvmgr__V1__VmHealth init = HVMGR__V1__VM_HEALTH__INIT;
+
+	*h = init;
+	h->id = v->id;
+	h->name = v->name;
+	h->uuid = v->uuid;
+	h->state = (Hvmgr__V1__VmState)v->state;
+	h->reason = (Hvmgr__V1__VmReason)v->reason;
+	h->criticality = v->criticality;
+	h->vcpus = v->vcpus;
+	h->memory_bytes = v->mem_bytes;
+	h->heartbeat = v->heartbeat;
+	h->heartbeat_age_ns = v->heartbeat_age_ns;
+	h->health_code = v->health_code;
+	h->image_version = v->image_version;
+	h->cpu_time_ns = v->cpu_time_ns;
+	h->have_stats = v->have_stats != 0;
+	if (v->have_stats) {
+		h->exits = v->stats.exits;
+		h->irqs_injected = v->stats.irqs_injected;
+		h->faults = v->stats.faults;
+		h->watchdog_expiries = v->stats.watchdog_expiries;
+		h->restarts = v->stats.restarts;
+	}
+}
+
+/* Builds the update from the registry; *newly gets the VMs whose heartbeat
+ * alarm is raised in this update for the first time. */
+static void build(struct watch *w, Hvmgr__V1__HealthUpdate__Cause cause, uint64_t seq,
+		  const char *event_vm, uint32_t *newly)
+{
+	struct health_msg *m = w->m;
+	Hvmgr__V1__HealthUpdate init = HVMGR__V1__HEALTH_UPDATE__INIT;
+	size_t n, nv = 0, na = 0;
+	uint32_t now_stalled = 0;
+
+	telemetry_mark_read(w->ag->telemetry);
+	telemetry_snapshot(w->ag->telemetry, &m->core, m->vms, &n);
+	m->up = init;
+	for (size_t i = 0; i < n; i++) {
+		struct tm_vm *v = &m->vms[i];
+		if (w->filtered && v->id != w->filter_id)
+			continue;
+		fill_vm(&m->vm[nv], v);
+		m->vmp[nv] = &m->vm[nv];
+		nv++;
+		if (!stalled(w, v))
+			continue;
+		Hvmgr__V1__HealthAlarm ainit = HVMGR__V1__HEALTH_ALARM__INIT;
+		m->al[na] = ainit;
+		m->al[na].kind = HVMGR__V1__HEALTH_ALARM_KIND__HEALTH_ALARM_HEARTBEAT_STOPPED;
+		m->al[na].vm_name = v->name;
+		snprintf(m->detail[na], sizeof m->detail[na],
+			 "running, heartbeat %llu unchanged for %.3f s",
+			 (unsigned long long)v->heartbeat, (double)v->heartbeat_age_ns / 1e9);
+		m->al[na].detail = m->detail[na];
+		m->alp[na] = &m->al[na];
+		na++;
+		now_stalled |= 1u << (v->id % 32);
+	}
+	if (newly)
+		*newly = now_stalled & ~w->stalled;
+	w->stalled = now_stalled;
+	snprintf(m->event_vm, sizeof m->event_vm, "%s", event_vm ? event_vm : "");
+	m->up.cause = cause;
+	m->up.event_seq = seq;
+	m->up.event_vm = m->event_vm;
+	m->up.hv_up = m->core.up != 0;
+	m->up.hv_uptime_ns = m->core.uptime_ns;
+	m->up.n_vms = nv;
+	m->up.vms = m->vmp;
+	m->up.n_alarms = na;
+	m->up.alarms = m->alp;
+	m->up.sample_time_ns = hv_mono_ns();
+}
+
+static int send(struct watch *w, struct hv_status *st)
+{
+	if (rpc_stream_send(w->s, &w->m->up.base, st) == 0)
+		return 0;
+	if (st->code == HV_CANCELLED)
+		hv_status_ok(st); /* the client left: nothing to report */
+	return -1;
+}
+
+/* Events read since the last call: one update each (fresh sample first). */
+static int on_events(struct watch *w, const struct eventlog_rec *r, size_t n, struct hv_status *st)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct hv_status fst;
+		w->last_seq = r[i].ev.seq;
+		if (w->filtered && r[i].ev.vm_id != w->filter_id)
+			continue;
+		telemetry_feed_once(w->ag, &fst);
+		int fault = r[i].ev.type == HVM_EV_FAULT || r[i].ev.type == HVM_EV_WATCHDOG;
+		char name[HVM_NAME_LEN + 1];
+		memcpy(name, r[i].vm_name, HVM_NAME_LEN);
+		name[HVM_NAME_LEN] = '\0';
+		build(w,
+		      fault ? HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_FAULT
+			    : HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_STATE_CHANGE,
+		      r[i].ev.seq, name, NULL);
+		if (send(w, st) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_request(const Hvmgr__V1__WatchHealthRequest *req, struct agent *ag,
+			 struct hv_status *st)
+{
+	if (!ag->telemetry)
+		return hv_status_set(st, HV_FAILED_PRECONDITION,
+				     "WatchHealth reads the telemetry registry, which is off (hv-agent --no-metrics)");
+	if (!ag->events)
+		return hv_status_set(st, HV_UNAVAILABLE, "event log not running");
+	if (req->interval_ms && req->interval_ms < 100)
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "interval_ms %u is below the least interval, 100 ms",
+				     req->interval_ms);
+	if (!req->interval_ms && !req->on_change)
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "nothing to send: set interval_ms, on_change or both");
+	return 0;
+}
+
+void svc_watch_health(const struct rpc_call_ctx *ctx, const ProtobufCMessage *msg,
+		      struct rpc_stream *s, struct hv_status *st)
+{
+	const Hvmgr__V1__WatchHealthRequest *req = (const Hvmgr__V1__WatchHealthRequest *)msg;
+	struct watch w = { .ag = ctx->app, .s = s };
+	struct eventlog_rec recs[BATCH];
+	struct eventlog_stats es;
+	struct hvm_vm_slot slot;
+	char label[64];
+	uint64_t pos, next_sample;
+
+	if (check_request(req, w.ag, st) != 0)
+		return;
+	if (req->vm) {
+		if (resolve_vm(w.ag, req->vm, &slot, label, sizeof label, st) != 0)
+			return;
+		w.filtered = 1;
+		w.filter_id = slot.id;
+	}
+	w.stall_ns =
+		(uint64_t)(req->heartbeat_stall_ms ? req->heartbeat_stall_ms : DEFAULT_STALL_MS) *
+		1000000ull;
+	w.m = calloc(1, sizeof *w.m);
+	if (!w.m) {
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	/* The registry is read from now on: the next sample has the
+	 * GET_STATS figures (telemetry_recently_read). */
+	telemetry_mark_read(w.ag->telemetry);
+	struct hv_status fst;
+	telemetry_feed_once(w.ag, &fst);
+	eventlog_stats(w.ag->events, &es);
+	pos = req->resume_after_seq ? req->resume_after_seq + 1 : es.next_seq;
+	w.last_seq = pos ? pos - 1 : 0;
+
+	build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_SAMPLE, w.last_seq, NULL, NULL);
+	if (send(&w, st) != 0)
+		goto out;
+	next_sample = req->interval_ms ? hv_mono_ns() + req->interval_ms * 1000000ull : 0;
+	while (rpc_stream_alive(s)) {
+		unsigned wait = POLL_MS;
+		if (!req->on_change) {
+			uint64_t left = hv_ns_left(next_sample) / 1000000u;
+			wait = left > 200 ? 200 : (unsigned)left;
+		}
+		size_t n = eventlog_read(w.ag->events, &pos, recs, BATCH, wait);
+		if (req->on_change) {
+			uint32_t newly = 0;
+			if (on_events(&w, recs, n, st) != 0)
+				goto out;
+			build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_HEARTBEAT_STOPPED,
+			      w.last_seq, NULL, &newly);
+			if (newly && send(&w, st) != 0)
+				goto out;
+		} else if (n) {
+			w.last_seq = recs[n - 1].ev.seq;
+		}
+		if (next_sample && hv_mono_ns() >= next_sample) {
+			build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_SAMPLE, w.last_seq, NULL,
+			      NULL);
+			if (send(&w, st) != 0)
+				goto out;
+			next_sample += req->interval_ms * 1000000ull;
+			if (next_sample < hv_mono_ns())
+				next_sample = hv_mono_ns() + req->interval_ms * 1000000ull;
+		}
+	}
+out:
+	free(w.m);
+}

@@ -1,0 +1,214 @@
+/*
+ * telemetry_feed.c - fills the telemetry registry (telemetry.h) from hv-core
+ * at a fixed interval: the register page and the status slots (memory reads)
+ * and one GET_STATS command per defined VM (MGMT-180), which waits only for
+ * the command hv-core is running, never for queued state changes. Scrapes and
+ * streams read the registry; this thread is the only one that asks hv-core.
+ */
+#include "agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "uuid.h"
+
+struct telemetry_feed {
+	struct agent *ag;
+	unsigned interval_ms;
+	pthread_t thread;
+	pthread_mutex_t m;
+	pthread_cond_t c; /* CLOCK_MONOTONIC */
+	int stop;
+};
+
+static void vm_from_slot(struct tm_vm *v, const struct hvm_vm_slot *s)
+{
+	memset(v, 0, sizeof *v);
+	v->id = s->id;
+	v->state = s->state;
+	v->reason = s->reason;
+	v->criticality = s->criticality;
+	v->vcpus = s->vcpus;
+	v->health_code = s->health_code;
+	v->guest_state = s->guest_state;
+	v->mem_bytes = s->mem_bytes;
+	v->heartbeat = s->heartbeat;
+	v->heartbeat_age_ns = s->heartbeat_age_ns;
+	v->cpu_time_ns = s->cpu_time_ns;
+	memcpy(v->name, s->name, HVM_NAME_LEN);
+	memcpy(v->image_version, s->image_version, HVM_VERSION_LEN);
+	hv_uuid_format(s->uuid, v->uuid);
+}
+
+static void feed_agent(struct agent *ag)
+{
+	struct tm_agent a;
+	struct hv_opqueue_stats ops;
+	struct hvlink_counters lc;
+	struct eventlog_stats es;
+
+	memset(&a, 0, sizeof a);
+	hv_opqueue_stats(&ag->ops, &ops);
+	hvlink_counters(ag->link, &lc);
+	eventlog_stats(ag->events, &es);
+	a.audit_failures = __atomic_load_n(&ag->audit_failures, __ATOMIC_RELAXED);
+	a.store_ok = ag->store != NULL;
+	a.ops_waiting = ops.waiting;
+	a.cmd_waiting = lc.queue_waiting;
+	a.cmd_sent = lc.commands_sent;
+	a.cmd_failed = lc.commands_failed;
+	a.cmd_timed_out = lc.commands_timed_out;
+	a.events_lost = es.lost;
+	telemetry_set_agent(ag->telemetry, &a);
+	if (ag->srv)
+		telemetry_set_open_streams(ag->telemetry, rpc_server_open_streams(ag->srv));
+}
+
+/* One sample at a time: the feeder and on-change streams both sample, and
+ * an older sample must not replace a newer one. */
+static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int sample(struct agent *ag, struct hv_status *st);
+
+int telemetry_feed_once(struct agent *ag, struct hv_status *st)
+{
+	pthread_mutex_lock(&sample_lock);
+	int rc = sample(ag, st);
+	pthread_mutex_unlock(&sample_lock);
+	return rc;
+}
+
+static int sample(struct agent *ag, struct hv_status *st)
+{
+	struct hvm_vm_slot slots[HVM_MAX_VMS];
+	struct tm_vm *vms;
+	struct tm_core core;
+	struct hvlink_info info;
+	uint32_t mask;
+	size_t n = 0;
+
+	/* Read within the last 5 minutes: a scrape interval longer than that
+	 * is unusual (Prometheus marks series stale after 5 minutes). */
+	int want_stats = telemetry_recently_read(ag->telemetry, 300ull * 1000000000ull);
+
+	feed_agent(ag);
+	if (hvlink_info(ag->link, &info, st) != 0 ||
+	    hvlink_read_slots(ag->link, slots, &mask, st) != 0) {
+		telemetry_sample_failed(ag->telemetry);
+		return -1;
+	}
+	vms = calloc(HVM_MAX_VMS, sizeof *vms);
+	if (!vms) {
+		telemetry_sample_failed(ag->telemetry);
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		struct hv_status vst;
+		char label[HVM_NAME_LEN + 8];
+
+		if (!(mask & (1u << i)))
+			continue;
+		vm_from_slot(&vms[n], &slots[i]);
+		snprintf(label, sizeof label, "'%s'", vms[n].name);
+		/* GET_STATS only while someone reads the registry: an agent
+		 * nobody watches sends hv-core no commands. A VM undefined
+		 * meanwhile is left out; another error leaves the VM's
+		 * counters out of this sample. */
+		int r = want_stats ? agent_stats_fetch(ag, i, label, 1, &vms[n].stats, &vst) : 2;
+		if (r == 0)
+			continue;
+		if (r < 0)
+			log_debug("telemetry: %s", vst.msg);
+		vms[n].have_stats = r == 1;
+		n++;
+	}
+	memset(&core, 0, sizeof core);
+	core.up = 1;
+	core.hv_state = info.hv_state;
+	core.abi_major = info.abi_major;
+	core.abi_minor = info.abi_minor;
+	core.pcpu_count = info.pcpu_count;
+	core.selftest_failed = info.selftest_failed;
+	core.uptime_ns = info.uptime_ns;
+	core.hv_ticks = info.hv_ticks;
+	memcpy(core.hv_version, info.hv_version, sizeof core.hv_version);
+	telemetry_set_core(ag->telemetry, &core, vms, n);
+	free(vms);
+	hv_status_ok(st);
+	return 0;
+}
+
+static void *feed_thread(void *arg)
+{
+	struct telemetry_feed *f = arg;
+	int failing = 0;
+
+	pthread_mutex_lock(&f->m);
+	while (!f->stop) {
+		struct hv_status st;
+		struct timespec ts;
+
+		pthread_mutex_unlock(&f->m);
+		int rc = telemetry_feed_once(f->ag, &st);
+		if (rc != 0 && !failing)
+			log_info("telemetry: hv-core not sampled: %s", st.msg);
+		else if (rc == 0 && failing)
+			log_info("telemetry: sampling hv-core again");
+		failing = rc != 0;
+		pthread_mutex_lock(&f->m);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += f->interval_ms / 1000;
+		ts.tv_nsec += (long)(f->interval_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!f->stop && pthread_cond_timedwait(&f->c, &f->m, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&f->m);
+	return NULL;
+}
+
+struct telemetry_feed *telemetry_feed_start(struct agent *ag, unsigned interval_ms,
+					    struct hv_status *st)
+{
+	struct telemetry_feed *f = calloc(1, sizeof *f);
+	pthread_condattr_t ca;
+
+	if (!f) {
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	f->ag = ag;
+	f->interval_ms = interval_ms ? interval_ms : 1000;
+	pthread_mutex_init(&f->m, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->c, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&f->thread, NULL, feed_thread, f) != 0) {
+		pthread_cond_destroy(&f->c);
+		pthread_mutex_destroy(&f->m);
+		free(f);
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "cannot start the telemetry thread");
+		return NULL;
+	}
+	return f;
+}
+
+void telemetry_feed_stop(struct telemetry_feed *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->m);
+	f->stop = 1;
+	pthread_cond_signal(&f->c);
+	pthread_mutex_unlock(&f->m);
+	pthread_join(f->thread, NULL);
+	pthread_cond_destroy(&f->c);
+	pthread_mutex_destroy(&f->m);
+	free(f);
+}
