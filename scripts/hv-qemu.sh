@@ -16,6 +16,9 @@
 #                 as --config handles FILE (below). Default: --guest rtos-demo.
 #                 Known: the .dtsi files of hv-core/guests/vms (rtos-demo,
 #                 bad-access, irq-test, linux).
+#                 The composed configuration is a bench's: the vehicle state
+#                 comes from the management interface, starting parked
+#                 (docs/vm-config.md VMCFG-401; `hvctl vehicle set STATE`).
 # --linux DIR     DIR/Image and DIR/initramfs.cpio.gz, the images @...:linux@ and
 #                 @...:linux-initramfs@ name (default CORE/../linux-guest: the
 #                 build's linux-guest target output).
@@ -41,7 +44,7 @@
 # --foreground: exec's QEMU in place, so the caller's child *is* QEMU.
 set -euo pipefail
 
-usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 dir= core= hvimage= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0
 while [ $# -gt 0 ]; do
@@ -104,6 +107,13 @@ if [ ${#guests[@]} -gt 0 ]; then
     echo "/* composed by hv-qemu.sh from hv-core/guests/vms: ${guests[*]} */"
     echo "/ {"
     echo "	compatible = \"avirt,system-config-v1\";"
+    echo "	hv-core {"
+    echo "		/* a bench: the vehicle state is set through management (VMCFG-401) */"
+    echo "		vehicle-state {"
+    echo "			source = \"management\";"
+    echo "			initial = \"parked\";"
+    echo "		};"
+    echo "	};"
     echo "	vms {"
     for g in $(printf '%s\n' "${guests[@]}" | awk '!seen[$0]++'); do
       cat "$vmdir/$g.dtsi"

@@ -26,6 +26,8 @@ static const struct {
 	{ HVM_E_EXISTS, HV_ALREADY_EXISTS, "a VM with this name or uuid is already defined" },
 	{ HVM_E_SELFTEST, HV_FAILED_PRECONDITION, "refused because a boot self-test failed" },
 	{ HVM_E_INTERNAL, HV_INTERNAL, "hypervisor-side failure" },
+	{ HVM_E_POLICY, HV_FAILED_PRECONDITION,
+	  "refused by the safety policy in the current vehicle state" },
 };
 
 enum hv_code status_from_hvm(uint32_t hvm_status)

@@ -231,10 +231,27 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
 {
 	static const char *const cmd_caps[HVM_CMD__COUNT] = {
-		"nop",        "get_info",        "list",      "define",     "undefine",
-		"start",      "shutdown",        "destroy",   "reboot",     "reset",
-		"suspend",    "resume",          "get_stats", "load_image", "read_console",
-		"read_fault", "selftest_result",
+		"nop",
+		"get_info",
+		"list",
+		"define",
+		"undefine",
+		"start",
+		"shutdown",
+		"destroy",
+		"reboot",
+		"reset",
+		"suspend",
+		"resume",
+		"get_stats",
+		"load_image",
+		"read_console",
+		"read_fault",
+		"selftest_result",
+		[HVM_CMD_GET_VEHICLE_STATE] = "get_vehicle_state",
+		[HVM_CMD_SET_VEHICLE_STATE] = "set_vehicle_state",
+		[HVM_CMD_GET_POLICY] = "get_policy",
+		[HVM_CMD_CHECK_POLICY] = "check_policy",
 	};
 	static const char *const agent_caps[] = {
 		"agent.watch-events", "agent.read-only-socket", "agent.health",
@@ -255,7 +272,7 @@ void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, 
 		resp.abi_major = info.abi_major;
 		resp.abi_minor = info.abi_minor;
 		for (unsigned i = 0; i < HVM_CMD__COUNT; i++)
-			if (info.caps & HVM_CAP(i))
+			if ((info.caps & HVM_CAP(i)) && cmd_caps[i])
 				caps[n++] = (char *)cmd_caps[i];
 	}
 	for (size_t i = 0; i < sizeof agent_caps / sizeof agent_caps[0]; i++)

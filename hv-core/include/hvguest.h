@@ -45,7 +45,7 @@
  * only. Magic "HVCP" as a little-endian u32. */
 #define HVG_COOP_MAGIC 0x50435648u
 #define HVG_COOP_MAJOR 1u
-#define HVG_COOP_MINOR 0u
+#define HVG_COOP_MINOR 1u /* 1.1: vehicle state (GABI-400) */
 
 enum hvg_guest_state {
 	HVG_GS_UNKNOWN = 0,
@@ -79,7 +79,14 @@ struct hvg_coop_page {
 	uint32_t doorbells[16];  /* 0x58 hv: per channel id, doorbells the peer
 	                              rang (wrapping count, GABI-032); taken from
 	                              reserved space, which read as zero before  */
-	uint8_t _rsvd[4096 - 0x98];
+	uint8_t _rsvd[0x100 - 0x98];
+	/* GABI-400: written by the vehicle-state source VM (VMCFG-402) only:
+	 * the state (enum hvm_vehicle_state of hvmgmt.h), then the sequence
+	 * counter incremented with release ordering, at least once per
+	 * freshness period even when the state is unchanged */
+	uint32_t vehicle_state; /* 0x100 guest                                 */
+	uint32_t vehicle_seq;   /* 0x104 guest                                 */
+	uint8_t _rsvd2[4096 - 0x108];
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L

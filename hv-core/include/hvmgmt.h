@@ -20,7 +20,8 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-#define HVM_ABI_MINOR 0u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+#define HVM_ABI_MINOR 1u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+			 /* 2.1: vehicle state and safety policy (MGMT-400..410)        */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -93,7 +94,12 @@ enum hvm_vm_state {
 	X(LOAD_IMAGE, 13, 1, HVM_ST_STOPPED)                                                       \
 	X(READ_CONSOLE, 14, 1, HVM_ST_ANY_DEFINED)                                                 \
 	X(READ_FAULT, 15, 1, HVM_ST_ANY_DEFINED)                                                   \
-	X(SELFTEST_RESULT, 16, 0, 0)
+	X(SELFTEST_RESULT, 16, 0, 0)                                                               \
+	/* MGMT-401..404: the vehicle state and the safety policy */                               \
+	X(GET_VEHICLE_STATE, 20, 0, 0)                                                             \
+	X(SET_VEHICLE_STATE, 21, 0, 0)                                                             \
+	X(GET_POLICY, 22, 0, 0)                                                                    \
+	X(CHECK_POLICY, 23, 1, HVM_ST_ANY_DEFINED)
 
 /* MGMT-020: commands (hvm_regs.cmd). A libvirt subset by function (REQ-STD-02). */
 enum hvm_cmd {
@@ -162,7 +168,8 @@ static inline uint32_t hvm_cmd_legal_states(uint32_t cmd)
 	X(E_HASH, 11, "image SHA-256 differs from the configuration")                              \
 	X(E_EXISTS, 12, "name or uuid already defined")                                            \
 	X(E_SELFTEST, 13, "refused: boot self-test failed for this resource")                      \
-	X(E_INTERNAL, 14, "hypervisor-side failure, details in ret_msg")
+	X(E_INTERNAL, 14, "hypervisor-side failure, details in ret_msg")                           \
+	X(E_POLICY, 15, "refused by the safety policy in the current vehicle state")
 
 enum hvm_status {
 #define HVM_X_ENUM(name, code, meaning) HVM_##name = code,
@@ -219,11 +226,13 @@ enum hvm_event_type {
 	HVM_EV_SHUTDOWN = 6,
 	HVM_EV_PMSUSPENDED = 7,
 	HVM_EV_CRASHED = 8,
-	HVM_EV_FAULT = 16,          /* detail: fault kind (bits 0..7), see below   */
-	HVM_EV_WATCHDOG = 17,       /* heartbeat missed; detail as for FAULT       */
-	HVM_EV_RESTARTED = 18,      /* restarted by fault policy; detail = count   */
-	HVM_EV_SELFTEST = 19,       /* detail: failed check bits                   */
-	HVM_EV_DOORBELL_DENIED = 20 /* detail: channel id                          */
+	HVM_EV_FAULT = 16,           /* detail: fault kind (bits 0..7), see below   */
+	HVM_EV_WATCHDOG = 17,        /* heartbeat missed; detail as for FAULT       */
+	HVM_EV_RESTARTED = 18,       /* restarted by fault policy; detail = count   */
+	HVM_EV_SELFTEST = 19,        /* detail: failed check bits                   */
+	HVM_EV_DOORBELL_DENIED = 20, /* detail: channel id                          */
+	HVM_EV_VEHICLE_STATE = 40,   /* MGMT-405: detail = new | old << 8          */
+	HVM_EV_POLICY_DENIED = 41    /* MGMT-405: detail = cmd | state << 8 | rule << 16 */
 };
 
 /* MGMT-052: FAULT and WATCHDOG events of a VM that runs on are appended at
@@ -423,6 +432,108 @@ struct hvm_console {
 	uint8_t buf[HVM_CONSOLE_SIZE];
 };
 
+/* MGMT-400: vehicle states (VMCFG-400). UNKNOWN is the most restrictive. */
+#define HVM_VEHICLE_STATE_TABLE(X)                                                                 \
+	X(UNKNOWN, 0, "unknown")                                                                   \
+	X(PARKED, 1, "parked")                                                                     \
+	X(READY, 2, "ready")                                                                       \
+	X(DRIVING, 3, "driving")                                                                   \
+	X(CHARGING, 4, "charging")                                                                 \
+	X(SERVICE, 5, "service")
+
+enum hvm_vehicle_state {
+#define HVM_X_ENUM(name, code, text) HVM_VS_##name = code,
+	HVM_VEHICLE_STATE_TABLE(HVM_X_ENUM)
+#undef HVM_X_ENUM
+	HVM_VS__COUNT
+};
+
+/* "parked", or NULL for a number that is not a vehicle state. */
+static inline const char *hvm_vehicle_state_name(uint32_t vs)
+{
+	switch (vs) {
+#define HVM_X_NAME(name, code, text)                                                               \
+	case code:                                                                                 \
+		return text;
+		HVM_VEHICLE_STATE_TABLE(HVM_X_NAME)
+#undef HVM_X_NAME
+	}
+	return 0;
+}
+
+/* MGMT-401: where the vehicle state comes from (VMCFG-401, VMCFG-402). */
+enum hvm_vehicle_source {
+	HVM_VSRC_MANAGEMENT = 0, /* SET_VEHICLE_STATE                          */
+	HVM_VSRC_GUEST = 1       /* the source VM's cooperation page (GABI-400) */
+};
+
+/* MGMT-400: the management operations the safety policy rules on, each with
+ * the command that performs it. X(NAME, number, command, text). */
+#define HVM_POLICY_OP_TABLE(X)                                                                     \
+	X(START, 0, HVM_CMD_START, "start")                                                        \
+	X(SHUTDOWN, 1, HVM_CMD_SHUTDOWN, "shutdown")                                               \
+	X(DESTROY, 2, HVM_CMD_DESTROY, "destroy")                                                  \
+	X(REBOOT, 3, HVM_CMD_REBOOT, "reboot")                                                     \
+	X(RESET, 4, HVM_CMD_RESET, "reset")                                                        \
+	X(SUSPEND, 5, HVM_CMD_SUSPEND, "suspend")                                                  \
+	X(RESUME, 6, HVM_CMD_RESUME, "resume")                                                     \
+	X(UNDEFINE, 7, HVM_CMD_UNDEFINE, "undefine")                                               \
+	X(LOAD_IMAGE, 8, HVM_CMD_LOAD_IMAGE, "load-image")
+
+enum hvm_policy_op {
+#define HVM_X_ENUM(name, num, cmd, text) HVM_OP_##name = num,
+	HVM_POLICY_OP_TABLE(HVM_X_ENUM)
+#undef HVM_X_ENUM
+	HVM_OP__COUNT
+};
+
+/* The policy operation a command performs, or -1 for a command the policy
+ * does not rule on (reading commands, DEFINE, the vehicle-state commands). */
+static inline int hvm_policy_op_of_cmd(uint32_t cmd)
+{
+	switch (cmd) {
+#define HVM_X_OP(name, num, command, text)                                                         \
+	case command:                                                                              \
+		return num;
+		HVM_POLICY_OP_TABLE(HVM_X_OP)
+#undef HVM_X_OP
+	}
+	return -1;
+}
+
+static inline const char *hvm_policy_op_name(uint32_t op)
+{
+	switch (op) {
+#define HVM_X_NAME(name, num, cmd, text)                                                           \
+	case num:                                                                                  \
+		return text;
+		HVM_POLICY_OP_TABLE(HVM_X_NAME)
+#undef HVM_X_NAME
+	}
+	return 0;
+}
+
+/* MGMT-403: the GET_POLICY record, written at the start of the data area.
+ * cell[state][op][criticality]: bit 7 set = allowed; bits 0..6 = the number
+ * (1-based) of the rule that decided, 0 = no rule matched (denied). rule[n - 1]
+ * is rule n as written in the configuration (NUL-terminated). */
+#define HVM_POLICY_MAGIC 0x4F505648u /* "HVPO" */
+#define HVM_POLICY_VERSION 1u
+#define HVM_POLICY_CRITS 5u /* QM, ASIL-A..D */
+#define HVM_POLICY_MAX_RULES 32u
+#define HVM_POLICY_RULE_LEN 48u
+#define HVM_POLICY_ALLOW 0x80u
+struct hvm_policy {
+	uint32_t magic;      /* 0x000 HVM_POLICY_MAGIC                              */
+	uint16_t version;    /* 0x004 HVM_POLICY_VERSION                            */
+	uint16_t size;       /* 0x006 sizeof(struct hvm_policy)                     */
+	uint32_t is_default; /* 0x008 1: no policy in the boot configuration (VMCFG-411) */
+	uint32_t n_rules;    /* 0x00C                                              */
+	uint8_t cell[HVM_VS__COUNT][HVM_OP__COUNT][HVM_POLICY_CRITS]; /* 0x010 (270 bytes)  */
+	uint8_t _rsvd[0x120 - 0x010 - HVM_VS__COUNT * HVM_OP__COUNT * HVM_POLICY_CRITS];
+	char rule[HVM_POLICY_MAX_RULES][HVM_POLICY_RULE_LEN]; /* 0x120 */
+};
+
 #define HVM_SLOT_AT(base, i)                                                                       \
 	((volatile struct hvm_vm_slot *)((volatile uint8_t *)(base) + HVM_OFF_SLOTS +              \
 					 (i) * sizeof(struct hvm_vm_slot)))
@@ -442,6 +553,7 @@ _Static_assert(sizeof(struct hvm_fault) <= 0xFFFFu, "hvm_fault.size holds its si
 _Static_assert(__builtin_offsetof(struct hvm_fault, gen) == 0x08, "MGMT-162");
 _Static_assert(__builtin_offsetof(struct hvm_fault, x) == 0x58, "MGMT-160");
 _Static_assert(HVM_OFF_CONSOLES + HVM_MAX_VMS * 16 * 1024 <= HVM_OFF_DATA, "consoles fit");
+_Static_assert(sizeof(struct hvm_policy) == 0x120 + 32 * 48, "MGMT-403");
 _Static_assert(HVM_OFF_DATA + HVM_DATA_SIZE <= HVM_REGION_SIZE, "data fits");
 #endif
 

@@ -93,7 +93,9 @@ static void check_command_set(struct conf *c, struct conf_result *res)
 {
 	char missing[256] = "";
 	for (uint32_t cmd = 0; cmd < HVM_CMD__COUNT; cmd++) {
-		if (conf_has_cap(c, cmd))
+		/* codes without a row, and the vehicle-state commands of ABI 2.1
+		 * (MGMT-401..404), which a hypervisor without a safety policy leaves out */
+		if (conf_has_cap(c, cmd) || !hvm_cmd_name(cmd) || cmd >= HVM_CMD_GET_VEHICLE_STATE)
 			continue;
 		size_t l = strlen(missing);
 		snprintf(missing + l, sizeof(missing) - l, "%s%s", l ? " " : "", conf_cmd_name(cmd));
@@ -161,6 +163,9 @@ static void harmless(const struct conf *c, uint32_t cmd, uint32_t *vm, uint64_t 
 {
 	memset(args, 0, 6 * sizeof(uint64_t));
 	*vm = conf_cmd_has_vm(cmd) ? c->max_vms : 0;
+	/* MGMT-402: a number that is no vehicle state changes nothing */
+	if (cmd == HVM_CMD_SET_VEHICLE_STATE)
+		args[0] = HVM_VS__COUNT;
 }
 
 static void check_caps_consistent(struct conf *c, struct conf_result *res)

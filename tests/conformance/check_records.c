@@ -94,7 +94,8 @@ static void check_heartbeat(struct conf *c, struct conf_result *res)
 
 static bool known_event(uint32_t t)
 {
-	return t <= HVM_EV_CRASHED || (t >= HVM_EV_FAULT && t <= HVM_EV_DOORBELL_DENIED);
+	return t <= HVM_EV_CRASHED || (t >= HVM_EV_FAULT && t <= HVM_EV_DOORBELL_DENIED) ||
+	       t == HVM_EV_VEHICLE_STATE || t == HVM_EV_POLICY_DENIED;
 }
 
 static void check_ring(struct conf *c, struct conf_result *res)

@@ -111,5 +111,7 @@ const struct conf_clause conf_clauses[] = {
 	{ "GABI-050", NEEDS_GUEST " (WFI and the virtual timer); guest rtos-demo, tests hvcore_irq" },
 	{ "GABI-060", NULL },
 	{ "GABI-061", NEEDS_GUEST " (system register traps); tests hvcore_fault" },
+	{ "GABI-400", NEEDS_GUEST
+	  " (the vehicle-state source writes its cooperation page); tests hvcore_safety" },
 	{ NULL, NULL },
 };

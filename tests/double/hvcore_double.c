@@ -91,6 +91,10 @@ static uint64_t caps_of(const struct fakecore *fc)
 	for (uint32_t c = 0; c < HVM_CMD__COUNT; c++)
 		if (hvm_cmd_name(c))
 			caps |= HVM_CAP(c);
+	/* MGMT-401..404: the double has no vehicle state or safety policy; it
+	 * refuses those commands as unknown, with their caps bits off */
+	caps &= ~(HVM_CAP(HVM_CMD_GET_VEHICLE_STATE) | HVM_CAP(HVM_CMD_SET_VEHICLE_STATE) |
+		  HVM_CAP(HVM_CMD_GET_POLICY) | HVM_CAP(HVM_CMD_CHECK_POLICY));
 	return caps & ~fc->disabled;
 }
 

@@ -129,7 +129,11 @@ Test(hvcore_boot, register_page_identifies_the_region)
 	cr_assert(r->caps & HVM_CAP(HVM_CMD_NOP));
 	cr_assert(r->caps & HVM_CAP(HVM_CMD_GET_INFO));
 	cr_assert(r->caps & HVM_CAP(HVM_CMD_LIST));
-	cr_assert_eq(r->caps, (1ull << HVM_CMD__COUNT) - 1, "caps: exactly the commands of MGMT-020");
+	uint64_t all = 0;
+	for (uint32_t c = 0; c < HVM_CMD__COUNT; c++)
+		if (hvm_cmd_name(c))
+			all |= HVM_CAP(c);
+	cr_assert_eq(r->caps, all, "caps: exactly the commands of MGMT-020");
 	cr_assert_eq(strncmp((const char *)r->hv_version, "hv-core ", 8), 0);
 	cr_assert_eq(r->vm_count, 1);
 	uint64_t t = r->hv_ticks;
@@ -231,7 +235,9 @@ Test(hvcore_boot, unknown_and_unsupported_commands_are_refused_and_change_nothin
 
 	cr_assert_eq(hvq_command(&q, HVM_CMD__COUNT, (uint32_t)id, NULL, &rep), 0, "%s", q.err);
 	cr_assert_eq(rep.status, HVM_E_UNKNOWN_CMD);
-	cr_assert(strstr(rep.msg, "17"), "ret_msg names the command: '%s'", rep.msg);
+	char code[16];
+	snprintf(code, sizeof(code), "%u", HVM_CMD__COUNT);
+	cr_assert(strstr(rep.msg, code), "ret_msg names the command: '%s'", rep.msg);
 
 	cr_assert_eq(hvq_command(&q, 0xFFFFFFFFu, 0xFFFFFFFFu, NULL, &rep), 0, "%s", q.err);
 	cr_assert_eq(rep.status, HVM_E_UNKNOWN_CMD);

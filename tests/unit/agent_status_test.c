@@ -30,11 +30,12 @@ Test(agent_status, every_hypervisor_status_has_the_documented_code)
 		{ HVM_E_EXISTS, HV_ALREADY_EXISTS },
 		{ HVM_E_SELFTEST, HV_FAILED_PRECONDITION },
 		{ HVM_E_INTERNAL, HV_INTERNAL },
+		{ HVM_E_POLICY, HV_FAILED_PRECONDITION },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		cr_expect_eq(status_from_hvm(table[i].hvm), table[i].code, "hvm status %u",
 			     table[i].hvm);
-	cr_expect_eq(status_from_hvm(15), HV_UNKNOWN);
+	cr_expect_eq(status_from_hvm(16), HV_UNKNOWN);
 	cr_expect_eq(status_from_hvm(0xffffffffu), HV_UNKNOWN);
 }
 

@@ -31,6 +31,7 @@
 #include "platform.h"
 #include "region.h"
 #include "log.h"
+#include "safety.h"
 
 static uint8_t blob_copy[HV_BOOTCFG_SIZE] __attribute__((aligned(8)));
 static struct vmcfg sys[HVM_MAX_VMS];
@@ -66,6 +67,13 @@ static void define_from_blob(long len, uint32_t *inject)
 	vmdef_platform(&plat);
 	if (vmcfg_parse_system(blob_copy, (size_t)len, sys, HVM_MAX_VMS, &n, &plat, &err) != HVM_OK) {
 		hv_log("boot configuration refused, no VM defined: %s: %s", err.rule, err.msg);
+		return;
+	}
+	/* VMCFG-400, VMCFG-410: an invalid vehicle-state source or policy
+	 * refuses the whole configuration, as an invalid VM does */
+	char serr[160];
+	if (safety_configure(blob_copy, serr, sizeof(serr)) != 0) {
+		hv_log("boot configuration refused, no VM defined: %s", serr);
 		return;
 	}
 	int node = fdt_path_offset(blob_copy, "/hv-core");

@@ -21,6 +21,7 @@
 #include "fmt.h"
 #include "hvconfig.h"
 #include "spinlock.h"
+#include "safety.h"
 
 /* MGMT-214: one command at a time across both transports (this polled page
  * and mgmt_mmio.c's trapped page), and no command while the tick supervises
@@ -154,6 +155,7 @@ void mgmt_tick(void)
 		vm_publish_slot(&vms[i]);
 		vm_tick(&vms[i], now);
 	}
+	safety_tick(now); /* MGMT-405 */
 	poll_command();
 	mgmt_cmd_unlock();
 	/* MGMT-301: counted in hv-core's memory, only published in the block */

@@ -19,6 +19,7 @@
 #include "mmu.h"
 #include "fmt.h"
 #include "log.h"
+#include "safety.h"
 
 int mgmt_be_state(uint32_t id)
 {
@@ -203,4 +204,40 @@ enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *ds
 	*count = n;
 	*next = pos + n;
 	return HVM_OK;
+}
+
+enum hvm_status mgmt_be_policy_gate(uint32_t cmd, uint32_t id, int dry_run, uint64_t *cell,
+				    uint64_t *vs, char *msg, unsigned mlen)
+{
+	uint8_t c = 0;
+	uint64_t now = timer_uptime_ns();
+	struct safety_view v;
+	safety_view(now, &v);
+	*vs = v.state;
+	enum hvm_status st =
+		safety_check(cmd, id, vms[id].cfg.criticality, dry_run, now, &c, msg, mlen);
+	*cell = c;
+	return st;
+}
+
+void mgmt_be_vehicle(uint64_t *ret)
+{
+	struct safety_view v;
+	safety_view(timer_uptime_ns(), &v);
+	ret[0] = v.state;
+	ret[1] = v.source;
+	ret[2] = v.age_ns;
+	ret[3] = v.src_vm;
+	ret[4] = v.reported;
+	ret[5] = v.fresh_ns;
+}
+
+enum hvm_status mgmt_be_set_vehicle(uint64_t vs, char *msg, unsigned mlen)
+{
+	return safety_set_state(vs, timer_uptime_ns(), msg, mlen);
+}
+
+void mgmt_be_policy(struct hvm_policy *out)
+{
+	policy_record(safety_policy(), out);
 }

@@ -158,6 +158,41 @@ static void cmd_selftest(const struct mgmt_cmd *c, struct mgmt_reply *r, volatil
 	r->ret[1] = run;
 }
 
+/* MGMT-401: ret[0] effective state, [1] source, [2] age ns, [3] source VM,
+ * [4] state as last written by the source, [5] freshness limit ns. */
+static void cmd_get_vehicle(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	r->status = HVM_OK;
+	mgmt_be_vehicle(r->ret);
+}
+
+/* MGMT-402: arg[0] = the vehicle state. */
+static void cmd_set_vehicle(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	r->status = mgmt_be_set_vehicle(c->arg[0], r->full, sizeof(r->full));
+}
+
+/* MGMT-403: the policy record into the data area. */
+static void cmd_get_policy(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	struct hvm_policy p;
+	mgmt_be_policy(&p);
+	reply_record(r, d, &p, sizeof(p));
+}
+
+/* MGMT-404: arg[0] = a command code; answers as that command's policy check
+ * would, doing nothing. ret[0] = vehicle state, ret[1] = matrix cell. */
+static void cmd_check_policy(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	if (c->arg[0] >= HVM_CMD__COUNT || hvm_policy_op_of_cmd((uint32_t)c->arg[0]) < 0) {
+		fail(r, HVM_E_BAD_ARG, "CHECK_POLICY: %llu is not a command the policy rules on",
+		     (unsigned long long)c->arg[0]);
+		return;
+	}
+	r->status = mgmt_be_policy_gate((uint32_t)c->arg[0], c->vm_id, 1, &r->ret[1], &r->ret[0],
+					r->full, sizeof(r->full));
+}
+
 /* The handler of each command; which VM and states it needs come from
  * HVM_COMMAND_TABLE in hvmgmt.h (MGMT-020, MGMT-045), the list hv-agent and the
  * test double read too. */
@@ -179,6 +214,10 @@ static const cmd_fn handlers[HVM_CMD__COUNT] = {
 	[HVM_CMD_READ_CONSOLE] = cmd_read_console,
 	[HVM_CMD_READ_FAULT] = cmd_read_fault,
 	[HVM_CMD_SELFTEST_RESULT] = cmd_selftest,
+	[HVM_CMD_GET_VEHICLE_STATE] = cmd_get_vehicle,
+	[HVM_CMD_SET_VEHICLE_STATE] = cmd_set_vehicle,
+	[HVM_CMD_GET_POLICY] = cmd_get_policy,
+	[HVM_CMD_CHECK_POLICY] = cmd_check_policy,
 };
 
 uint64_t mgmt_cmd_caps(void)
@@ -299,6 +338,12 @@ static void run_command(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile
 			fail(r, HVM_E_BAD_VM, "%s: no VM with id %u", name, c->vm_id);
 			return;
 		}
+		/* MGMT-400: the safety policy, whoever sent the command */
+		uint64_t cell, vs;
+		r->status = mgmt_be_policy_gate(c->cmd, c->vm_id, 0, &cell, &vs, r->full,
+						sizeof(r->full));
+		if (r->status != HVM_OK)
+			return;
 		const char *st_name = hvm_vm_state_name((uint32_t)st);
 		if (!st_name || !(hvm_cmd_legal_states(c->cmd) & HVM_ST(st))) {
 			fail(r, HVM_E_STATE, "%s is illegal in state %s (MGMT-045)", name,

@@ -77,4 +77,17 @@ void mgmt_be_fault(uint32_t id, struct hvm_fault *out);
 enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *dst, uint64_t max,
 				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg,
 				unsigned mlen);
+
+/* MGMT-400: the safety policy's verdict on cmd for VM id (defined; the
+ * decoder calls it before the state check). HVM_OK or HVM_E_POLICY with the
+ * rule in msg; dry_run (CHECK_POLICY) records no refusal. *cell: the matrix
+ * cell (struct hvm_policy), *vs: the vehicle state it was taken in. */
+enum hvm_status mgmt_be_policy_gate(uint32_t cmd, uint32_t id, int dry_run, uint64_t *cell,
+				    uint64_t *vs, char *msg, unsigned mlen);
+/* MGMT-401: ret[0..5] of GET_VEHICLE_STATE. */
+void mgmt_be_vehicle(uint64_t *ret);
+/* MGMT-402 */
+enum hvm_status mgmt_be_set_vehicle(uint64_t vs, char *msg, unsigned mlen);
+/* MGMT-403 */
+void mgmt_be_policy(struct hvm_policy *out);
 #endif
