@@ -78,14 +78,16 @@ static int cmd_init(int argc, char **argv)
 	}
 	int update_only = strcmp(argv[1], "init-update") == 0;
 	struct pki_err err;
-	int prc = fleet	     ? pki_fleet_init(dir, vehicle, &opts, &err)
+	int prc = fleet         ? pki_fleet_init(dir, vehicle, &opts, &err)
 		  : update_only ? pki_init_update(dir, &opts, &err)
 				: pki_init(dir, &opts, &err);
 	if (prc < 0) {
 		fprintf(stderr, "hvctl pki %s: %s\n", argv[1], err.msg);
 		return 1;
 	}
-	print_written(dir, fleet ? pki_fleet_files : update_only ? pki_update_files : pki_init_files);
+	print_written(dir, fleet         ? pki_fleet_files
+			   : update_only ? pki_update_files
+					 : pki_init_files);
 	return 0;
 }
 
