@@ -226,10 +226,12 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
 {
 	static const char *const cmd_caps[HVM_CMD__COUNT] = {
-		"nop",        "get_info",        "list",      "define",     "undefine",
-		"start",      "shutdown",        "destroy",   "reboot",     "reset",
-		"suspend",    "resume",          "get_stats", "load_image", "read_console",
-		"read_fault", "selftest_result",
+		"nop",        "get_info",        "list",
+		"define",     "undefine",        "start",
+		"shutdown",   "destroy",         "reboot",
+		"reset",      "suspend",         "resume",
+		"get_stats",  "load_image",      "read_console",
+		"read_fault", "selftest_result", "read_fault_history",
 	};
 	static const char *const agent_caps[] = {
 		"agent.watch-events", "agent.read-only-socket", "agent.health",

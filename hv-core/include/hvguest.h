@@ -45,7 +45,7 @@
  * only. Magic "HVCP" as a little-endian u32. */
 #define HVG_COOP_MAGIC 0x50435648u
 #define HVG_COOP_MAJOR 1u
-#define HVG_COOP_MINOR 0u
+#define HVG_COOP_MINOR 1u /* 1.1: vcpus_stopped (GABI-330) */
 
 enum hvg_guest_state {
 	HVG_GS_UNKNOWN = 0,
@@ -79,7 +79,10 @@ struct hvg_coop_page {
 	uint32_t doorbells[16];  /* 0x58 hv: per channel id, doorbells the peer
 	                              rang (wrapping count, GABI-032); taken from
 	                              reserved space, which read as zero before  */
-	uint8_t _rsvd[4096 - 0x98];
+	uint32_t vcpus_stopped;  /* 0x98 hv: bit n set = vCPU n was stopped by the
+	                              fault policy stop-vcpu (GABI-330); cleared
+	                              when the VM boots and by PSCI CPU_ON of it */
+	uint8_t _rsvd[4096 - 0x9C];
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L

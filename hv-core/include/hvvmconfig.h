@@ -71,7 +71,8 @@ enum vmcfg_criticality {
 enum vmcfg_fault_policy {
 	VMCFG_FP_IGNORE = 0,
 	VMCFG_FP_STOP = 1,
-	VMCFG_FP_RESTART = 2
+	VMCFG_FP_RESTART = 2,
+	VMCFG_FP_STOP_VCPU = 3 /* VMCFG-330 */
 };
 
 /* VMCFG-070: channel rights bits. */

@@ -550,10 +550,10 @@ Test(policy, criticality_values)
 
 Test(policy, fault_policy_values)
 {
-	static const char *names[] = { "ignore", "stop", "restart" };
+	static const char *names[] = { "ignore", "stop", "restart", "stop-vcpu" /* VMCFG-330 */ };
 	char v[16];
 
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < 4; i++) {
 		snprintf(v, sizeof(v), "\"%s\"", names[i]);
 		expect_ok(parse_single(single_dts(vm_body("nav", MEM, 1, "fault-policy", v, NULL)),
 				       &cfg, &err));

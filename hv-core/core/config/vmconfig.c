@@ -13,7 +13,7 @@
 /* ---- names of enumerations -------------------------------------------- */
 
 static const char *const crit_names[] = { "QM", "ASIL-A", "ASIL-B", "ASIL-C", "ASIL-D" };
-static const char *const policy_names[] = { "ignore", "stop", "restart" };
+static const char *const policy_names[] = { "ignore", "stop", "restart", "stop-vcpu" };
 
 const char *vmcfg_criticality_name(uint32_t c)
 {
@@ -165,7 +165,7 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 	rc = parse_enum(c, node, "criticality", "VMCFG-022", true, crit_names, 5, VMCFG_QM,
 			&v->criticality);
 	if (!rc)
-		rc = parse_enum(c, node, "fault-policy", "VMCFG-023", false, policy_names, 3,
+		rc = parse_enum(c, node, "fault-policy", "VMCFG-023", false, policy_names, 4,
 				VMCFG_FP_STOP, &v->fault_policy);
 	if (rc)
 		return rc;
