@@ -212,3 +212,62 @@ Test(hvcore_faulthist, stop_vcpu_stops_only_the_faulting_vcpu)
 	cr_assert_eq(mu_count_events(&q, HVM_EV_CRASHED, (uint32_t)id, ev0), 1);
 	rtos_is_healthy();
 }
+
+/* ---- stop hook (REQ-SAF-21, VMCFG-331, GABI-331) --------------------------- */
+
+#define HOOK_PA (0x50000000ull + 0xF00000ull) /* hb-hook's HOOK_IPA in its memory */
+#define HOOK_MARKER 0x4556415344524148ull
+
+static const volatile uint64_t *hook_data(void)
+{
+	return (const volatile uint64_t *)(q.ram + (HOOK_PA - 0x40000000ull));
+}
+
+static int run_hook_guest(const char *guest, const char *props)
+{
+	struct mu_vm v = { .name = "hook",
+			   .cpu = 2,
+			   .mem_pa = 0x50000000,
+			   .policy = "stop",
+			   .watchdog_ms = 200,
+			   .props = props };
+	int id = define_and_start(&v, guest);
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_CRASHED, HVM_R_WATCHDOG, WAIT_S), 0, "%s", q.err);
+	struct hvm_fault_history h = history(id, 0);
+	cr_assert_eq(h.count, 1);
+	cr_assert_eq(h.entry[0].kind, HVM_F_WATCHDOG);
+	cr_assert_eq(h.entry[0].action, HVM_ACT_STOP);
+	return id;
+}
+
+/* The watchdog's stop is announced: the guest saves its data in the grace
+ * period, acknowledges, and the VM is stopped with the data in its memory. */
+Test(hvcore_faulthist, watchdog_stop_lets_the_guest_save_its_data_first)
+{
+	int id = run_hook_guest("hb-hook", "  stop-grace-ms = <5000>;\n");
+	const volatile uint64_t *d = hook_data();
+	cr_assert_eq(d[0], HOOK_MARKER, "the guest saved its data before the stop: 0x%llx",
+		     (unsigned long long)d[0]);
+	cr_assert_neq(d[1], 0, "the request's sequence");
+	cr_assert_eq(d[2], HVM_F_WATCHDOG, "the stop reason");
+	cr_assert_neq(d[3], 0, "the stop deadline");
+	cr_assert_eq(mu_wait_console(&q, id, "hb-hook: safety data saved", WAIT_S), 0, "%s", q.err);
+	rtos_is_healthy();
+}
+
+/* Without stop-grace-ms the watchdog stops the VM at once: no request. */
+Test(hvcore_faulthist, no_grace_period_means_no_stop_hook)
+{
+	run_hook_guest("hb-hook", NULL);
+	cr_assert_eq(hook_data()[0], 0, "no stop hook without stop-grace-ms");
+	rtos_is_healthy();
+}
+
+/* A guest that never answers is stopped when the grace period ends. */
+Test(hvcore_faulthist, a_guest_that_ignores_the_stop_hook_is_stopped_at_the_deadline)
+{
+	int id = run_hook_guest("hb-stop", "  stop-grace-ms = <300>;\n");
+	cr_assert_eq(hook_data()[0], 0);
+	cr_assert_eq(mu_slot(&q, id).fault_count, 1);
+	rtos_is_healthy();
+}

@@ -33,6 +33,7 @@ char *mu_vm_dts(const struct mu_vm *v)
 		     "  fault-policy = \"%s\";\n"
 		     "  watchdog-timeout-ms = <%u>;\n"
 		     "  restart-budget = <%u %u>;\n"
+		     "%s"
 		     "  boot {\n"
 		     "    load-address = <0x0 0x40000000>;\n"
 		     "    entry = <0x0 0x40000000>;\n"
@@ -45,7 +46,7 @@ char *mu_vm_dts(const struct mu_vm *v)
 		     v->name, cpus, (unsigned long long)v->mem_pa,
 		     v->criticality ? v->criticality : "QM", v->policy ? v->policy : "stop",
 		     v->watchdog_ms, v->restarts ? v->restarts : 3,
-		     v->window_ms ? v->window_ms : 60000,
+		     v->window_ms ? v->window_ms : 60000, v->props ? v->props : "",
 		     (unsigned long long)(v->image_size ? v->image_size : 0x1000), sha,
 		     v->extra ? v->extra : "") < 0)
 		return NULL;

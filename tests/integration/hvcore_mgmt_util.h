@@ -23,6 +23,7 @@ struct mu_vm {
 	uint8_t sha256[32];
 	const char *extra; /* more nodes/properties, raw DTS, or NULL     */
 	unsigned cpu2;     /* non-zero: a second vCPU, on this CPU        */
+	const char *props; /* more properties, raw DTS before the nodes   */
 };
 
 /* DTS source of a single-VM blob (VMCFG-010), malloc'd. */

@@ -565,6 +565,19 @@ Test(policy, fault_policy_values)
 		    HVM_E_BAD_CONFIG, "VMCFG-023", "unknown fault-policy 'shutdown'");
 }
 
+/* VMCFG-331: stop-grace-ms, 0..10000, default 0 */
+Test(policy, stop_grace_period)
+{
+	expect_ok(parse_single(single_dts(vm_body("nav", MEM, 1, NULL, NULL, NULL)), &cfg, &err));
+	cr_assert_eq(cfg.stop_grace_ms, 0);
+	expect_ok(parse_single(single_dts(vm_body("nav", MEM, 1, "stop-grace-ms", "<500>", NULL)),
+			       &cfg, &err));
+	cr_assert_eq(cfg.stop_grace_ms, 500);
+	expect_fail(parse_single(single_dts(vm_body("nav", MEM, 1, "stop-grace-ms", "<10001>", NULL)),
+				 &cfg, &err),
+		    HVM_E_BAD_CONFIG, "VMCFG-331", "stop-grace-ms 10001 is above 10000");
+}
+
 Test(policy, watchdog_restart_order_autostart)
 {
 	expect_fail(parse_single(single_dts(vm_body("nav", MEM, 1, "watchdog-timeout-ms", "<5>", NULL)),

@@ -222,6 +222,18 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 	if (rc)
 		return rc;
 
+	/* VMCFG-331 */
+	v->stop_grace_ms = 0;
+	rc = cfg_u32(c, node, "stop-grace-ms", "VMCFG-331", false, &x, &found);
+	if (rc)
+		return rc;
+	if (found && x > VMCFG_STOP_GRACE_MAX_MS)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-331",
+				  "%s: stop-grace-ms %u is above %u", c->who, x,
+				  VMCFG_STOP_GRACE_MAX_MS);
+	if (found)
+		v->stop_grace_ms = x;
+
 	/* VMCFG-027 */
 	return cfg_flag(c, node, "management", "VMCFG-027", &v->management);
 }
@@ -720,14 +732,25 @@ static int check_mgmt_window(struct cfg_ctx *c, const struct vmcfg *v)
 
 int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_err *err)
 {
-	static const char *const allowed[] = {
-		"compatible",     "vm-name",        "uuid",
-		"vcpus",          "cpus",           "memory",
-		"criticality",    "fault-policy",   "watchdog-timeout-ms",
-		"restart-budget", "boot-order",     "autostart",
-		"management",     "#address-cells", "#size-cells",
-		"phandle",        "model",          NULL
-	};
+	static const char *const allowed[] = { "compatible",
+					       "vm-name",
+					       "uuid",
+					       "vcpus",
+					       "cpus",
+					       "memory",
+					       "criticality",
+					       "fault-policy",
+					       "watchdog-timeout-ms",
+					       "restart-budget",
+					       "boot-order",
+					       "autostart",
+					       "management",
+					       "#address-cells",
+					       "#size-cells",
+					       "phandle",
+					       "model",
+					       "stop-grace-ms",
+					       NULL };
 	struct vmcfg_err local;
 	struct cfg_ctx c;
 	const char *nm;

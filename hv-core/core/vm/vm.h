@@ -30,7 +30,8 @@ struct vm_config {
 	uint64_t image_max;   /* bytes reserved for it there                     */
 	uint32_t criticality; /* 0 = QM, 1..4 = ASIL-A..D                        */
 	uint32_t fault_policy;
-	uint32_t watchdog_ms; /* 0 = none                                        */
+	uint32_t watchdog_ms;   /* 0 = none                                        */
+	uint32_t stop_grace_ms; /* VMCFG-331: stop hook's grace period, 0 = none */
 	int autostart;
 	/* lifecycle and fault containment (vm_life.c) */
 	uint32_t restart_max; /* policy restarts allowed within restart_window_ms */
@@ -113,6 +114,10 @@ struct vm {
 	struct hvm_fault_entry fault_hist[HVM_FAULT_HISTORY];
 	uint64_t fault_seq;     /* faults since DEFINE (the newest fault_seq)   */
 	uint32_t vcpus_stopped; /* MGMT-333: vCPUs stopped by policy stop-vcpu  */
+	/* GABI-331: a stop hook in progress; the policy acts at this time, or
+	 * when the guest acknowledges request hook_seq (0: none in progress) */
+	uint64_t hook_deadline_ns;
+	uint32_t hook_seq;
 };
 
 extern struct vm vms[HVM_MAX_VMS];

@@ -152,6 +152,7 @@ static void stop_vcpus(struct vm *vm)
 static void set_state(struct vm *vm, uint32_t state, uint32_t reason)
 {
 	vm->reboot_deadline_ns = 0;
+	vm->hook_deadline_ns = 0; /* GABI-331: the stop hook ends with any change */
 	vm->state = state;
 	vm->reason = reason;
 }
@@ -732,6 +733,39 @@ void vm_guest_poweroff(struct vcpu *v)
 	park_vcpu(v);
 }
 
+/* ---- stop hook (REQ-SAF-21, GABI-331) -------------------------------------------- */
+
+/* The watchdog is about to stop or restart vm while its vCPUs can still run:
+ * the guest is asked through its cooperation page and the stop-hook
+ * interrupt on each running vCPU to save its safety data within
+ * stop-grace-ms (VMCFG-331). The policy acts at the deadline, or sooner when
+ * the guest acknowledges the request (READY_FOR_OFF, guest_ack_seq). */
+static void stop_hook_begin(struct vm *vm, uint32_t kind, uint64_t now)
+{
+	volatile struct hvg_coop_page *c = vm->coop;
+	uint64_t grace_ns = (uint64_t)vm->cfg.stop_grace_ms * 1000000ull;
+	vm->hook_seq = c->hv_request_seq + 1;
+	c->stop_reason = kind;
+	c->stop_deadline_ns = now + grace_ns;
+	c->hv_request = HVG_REQ_STOP_IMMINENT;
+	__atomic_store_n(&c->hv_request_seq, vm->hook_seq, __ATOMIC_RELEASE);
+	dcache_clean_range((const void *)c, sizeof(*c));
+	vm->hook_deadline_ns = now + grace_ns;
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+		if (__atomic_load_n(&vm->vcpu[i].run, __ATOMIC_SEQ_CST))
+			vgic_inject(vm, &vm->vcpu[i], HVG_STOP_HOOK_INTID);
+	hv_log("vm %u '%s': %s, stopping in %u ms (stop hook)", vm->id, vm->cfg.name,
+	       fault_name(kind), vm->cfg.stop_grace_ms);
+}
+
+/* Whether the stop hook in progress is over: acknowledged or timed out. */
+static int stop_hook_done(struct vm *vm, uint64_t now)
+{
+	volatile struct hvg_coop_page *c = vm->coop;
+	return now >= vm->hook_deadline_ns ||
+	       (c->guest_state == HVG_GS_READY_FOR_OFF && c->guest_ack_seq == vm->hook_seq);
+}
+
 /* ---- service tick ---------------------------------------------------------------- */
 
 void vm_tick(struct vm *vm, uint64_t now)
@@ -768,11 +802,24 @@ void vm_tick(struct vm *vm, uint64_t now)
 		}
 		return;
 	}
+	/* GABI-331: the watchdog's stop waits for the guest's stop hook */
+	if (vm->hook_deadline_ns) {
+		if (vm->state == HVM_VM_RUNNING && stop_hook_done(vm, now)) {
+			vm->hook_deadline_ns = 0;
+			vm->hb_changed_ns = now;
+			apply_policy(vm, NULL, NULL, HVM_F_WATCHDOG, 0);
+		}
+		return;
+	}
 	/* REQ-SAF-13: the watchdog, only while the guest is supposed to run */
 	/* (hb_changed_ns may be a little after now: the slot refresh samples later) */
 	if (vm->state == HVM_VM_RUNNING && vm->cfg.watchdog_ms && !vm->pending_boot &&
 	    now > vm->hb_changed_ns &&
 	    now - vm->hb_changed_ns > (uint64_t)vm->cfg.watchdog_ms * 1000000ull) {
+		if (vm->cfg.stop_grace_ms && vm->cfg.fault_policy != VM_FP_IGNORE) {
+			stop_hook_begin(vm, HVM_F_WATCHDOG, now);
+			return;
+		}
 		vm->hb_changed_ns = now; /* re-armed: an ignored expiry fires once per timeout */
 		apply_policy(vm, NULL, NULL, HVM_F_WATCHDOG, 0);
 	}
