@@ -63,6 +63,7 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-332", "needs a guest that faults; tests hvcore_faulthist" },
 	{ "MGMT-333", "needs a two-vCPU guest under policy stop-vcpu; tests hvcore_faulthist" },
 	{ "MGMT-334", "needs a guest whose watchdog expires; tests hvcore_faulthist" },
+	{ "MGMT-335", "needs a guest that writes its console; tests hvcore_faulthist" },
 	{ "MGMT-170", NULL },
 	{ "MGMT-180", NULL },
 	{ "MGMT-190", NULL },

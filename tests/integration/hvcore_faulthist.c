@@ -271,3 +271,34 @@ Test(hvcore_faulthist, a_guest_that_ignores_the_stop_hook_is_stopped_at_the_dead
 	cr_assert_eq(mu_slot(&q, id).fault_count, 1);
 	rtos_is_healthy();
 }
+
+/* MGMT-335: a VM defined into a reused slot never shows the console of the
+ * VM that held the slot before. */
+Test(hvcore_faulthist, a_vm_in_a_reused_slot_starts_with_an_empty_console)
+{
+	struct mu_vm v = { .name = "first", .cpu = 2, .mem_pa = 0x50000000 };
+	int id = define_and_start(&v, "hb-stop");
+	cr_assert_eq(mu_wait_console(&q, id, "hb-stop: heartbeat stops now", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_DESTROY, id, 0).status, HVM_OK);
+	mu_wait_ticks(&q, 10);
+	cr_assert_eq(cmd(HVM_CMD_UNDEFINE, id, 0).status, HVM_OK);
+	struct mu_vm w = { .name = "second", .cpu = 2, .mem_pa = 0x50000000, .policy = "ignore" };
+	int id2 = mu_define_guest(&q, &w, "bad-access", STAGE_A);
+	cr_assert_eq(id2, id, "the slot is reused");
+	struct hvq_reply r = cmd(HVM_CMD_READ_CONSOLE, id2, 0);
+	cr_assert_eq(r.status, HVM_OK, "%s", r.msg);
+	cr_assert_eq(r.ret[0], 0, "a new VM's console is empty: %llu bytes",
+		     (unsigned long long)r.ret[0]);
+	volatile struct hvm_console *c =
+		(volatile struct hvm_console *)(q.mgmt + HVM_OFF_CONSOLES + (size_t)id2 * sizeof(*c));
+	cr_assert_eq(c->head, 0);
+	for (unsigned i = 0; i < HVM_CONSOLE_SIZE; i++)
+		cr_assert_eq(c->buf[i], 0, "byte %u of the shared ring is the old VM's", i);
+	cr_assert_eq(cmd(HVM_CMD_START, id2, 0).status, HVM_OK);
+	cr_assert_eq(mu_wait_console(&q, id2, "bad-access: survived the read", WAIT_S), 0, "%s",
+		     q.err);
+	char buf[HVM_CONSOLE_SIZE + 1];
+	hvq_read_console(&q, (uint32_t)id2, buf, sizeof(buf));
+	cr_assert_null(strstr(buf, "hb-stop"), "console: %s", buf);
+	rtos_is_healthy();
+}

@@ -8,12 +8,20 @@
 #include "region.h"
 #include "log.h"
 
+/* A new VM in the slot (vm_create()): it starts with an empty ring, so no
+ * reader is shown what the slot's previous VM wrote (MGMT-335). A reader at a
+ * position beyond the new head knows the ring was reset (MGMT-170). */
 void console_init(struct vm *vm)
 {
 	volatile struct hvm_console *c = mgmt_console(vm->id);
+	spin_lock(&vm->console_lock);
+	for (uint32_t i = 0; i < HVM_CONSOLE_SIZE; i++)
+		c->buf[i] = 0;
 	c->size = HVM_CONSOLE_SIZE;
 	c->vm_id = vm->id;
+	__atomic_store_n(&c->head, 0, __ATOMIC_RELEASE);
 	vm->line.len = 0;
+	spin_unlock(&vm->console_lock);
 }
 
 static void flush_line(struct vm *vm)
