@@ -55,7 +55,7 @@ const char *fmt_criticality(int c)
 const char *fmt_fault_policy(int p)
 {
 	/* docs/vm-config.md VMCFG-023: the strings of `fault-policy`, by number. */
-	static const char *const t[] = { "ignore", "stop", "restart" };
+	static const char *const t[] = { "ignore", "stop", "restart", "stop-vcpu" };
 	return NAME_OR(t, p, "unknown");
 }
 

@@ -155,12 +155,12 @@ const char *fmt_state(int state); /* "running", "shut off", ...  */
 /* The VM's id, or "-" for a VM only hv-agent's store holds (no slot in
  * hv-core), as virsh shows an inactive domain's id. */
 const char *fmt_vm_id(const Hvmgr__V1__Vm *vm, char *buf, size_t len);
-const char *fmt_reason(int reason);                    /* "booted", "destroyed", ...  */
-const char *fmt_event(int type);                       /* "Started", "Stopped", ...   */
-const char *fmt_criticality(int c);                    /* "QM", "ASIL-B", ...         */
-const char *fmt_fault_policy(int p);                   /* "ignore", "stop", "restart" */
-const char *fmt_guest_state(int g);                    /* "running", "booting", ...   */
-const char *fmt_fault_kind(int k);                     /* "stage2-abort", ...         */
+const char *fmt_reason(int reason);  /* "booted", "destroyed", ...  */
+const char *fmt_event(int type);     /* "Started", "Stopped", ...   */
+const char *fmt_criticality(int c);  /* "QM", "ASIL-B", ...         */
+const char *fmt_fault_policy(int p); /* "ignore", "stop", "restart", "stop-vcpu" */
+const char *fmt_guest_state(int g);  /* "running", "booting", ...   */
+const char *fmt_fault_kind(int k);   /* "stage2-abort", ...         */
 void fmt_cpuset(uint64_t mask, char *buf, size_t len); /* "0-1,3" */
 void fmt_time_ms(int64_t ms, char *buf, size_t len);   /* "2026-11-21 12:00:00 UTC" */
 void fmt_hex(const uint8_t *p, size_t n, char *buf, size_t len);

@@ -45,7 +45,8 @@
  * only. Magic "HVCP" as a little-endian u32. */
 #define HVG_COOP_MAGIC 0x50435648u
 #define HVG_COOP_MAJOR 1u
-#define HVG_COOP_MINOR 1u /* 1.1: vehicle state (GABI-400) */
+#define HVG_COOP_MINOR                                                                             \
+	1u /* 1.1: vcpus_stopped, stop hook (GABI-330, -331), vehicle state (GABI-400) */
 
 enum hvg_guest_state {
 	HVG_GS_UNKNOWN = 0,
@@ -57,29 +58,40 @@ enum hvg_guest_state {
 
 enum hvg_request {
 	HVG_REQ_NONE = 0,
-	HVG_REQ_SHUTDOWN = 1, /* please power off (REQ-SAF-21)  */
-	HVG_REQ_REBOOT = 2    /* please restart (GABI-025)      */
+	HVG_REQ_SHUTDOWN = 1,     /* please power off (REQ-SAF-21)  */
+	HVG_REQ_REBOOT = 2,       /* please restart (GABI-025)      */
+	HVG_REQ_STOP_IMMINENT = 3 /* hv-core is about to stop or restart the VM:
+				     save safety data now (GABI-331) */
 };
 
+/* GABI-331: the virtual interrupt (a PPI) that comes with HVG_REQ_STOP_IMMINENT. */
+#define HVG_STOP_HOOK_INTID 21u
+
 struct hvg_coop_page {
-	uint32_t magic;          /* 0x00 hv: HVG_COOP_MAGIC                     */
-	uint16_t major;          /* 0x04 hv                                     */
-	uint16_t minor;          /* 0x06 hv                                     */
-	uint32_t size;           /* 0x08 hv: 4096                               */
-	uint32_t vm_id;          /* 0x0C hv                                     */
-	uint64_t heartbeat;      /* 0x10 guest: incremented while healthy       */
-	uint32_t guest_state;    /* 0x18 guest: enum hvg_guest_state            */
-	uint32_t health_code;    /* 0x1C guest: 0 healthy, else guest-defined   */
-	char image_version[32];  /* 0x20 guest: NUL-terminated version string   */
-	uint32_t hv_request;     /* 0x40 hv: enum hvg_request                   */
-	uint32_t hv_request_seq; /* 0x44 hv: incremented with each request      */
-	uint32_t guest_ack_seq;  /* 0x48 guest: the hv_request_seq it accepted  */
-	uint32_t watchdog_ms;    /* 0x4C hv: heartbeat timeout, 0 = none        */
-	uint64_t hv_time_ns;     /* 0x50 hv: hypervisor uptime, refreshed       */
-	uint32_t doorbells[16];  /* 0x58 hv: per channel id, doorbells the peer
+	uint32_t magic;            /* 0x00 hv: HVG_COOP_MAGIC                     */
+	uint16_t major;            /* 0x04 hv                                     */
+	uint16_t minor;            /* 0x06 hv                                     */
+	uint32_t size;             /* 0x08 hv: 4096                               */
+	uint32_t vm_id;            /* 0x0C hv                                     */
+	uint64_t heartbeat;        /* 0x10 guest: incremented while healthy       */
+	uint32_t guest_state;      /* 0x18 guest: enum hvg_guest_state            */
+	uint32_t health_code;      /* 0x1C guest: 0 healthy, else guest-defined   */
+	char image_version[32];    /* 0x20 guest: NUL-terminated version string   */
+	uint32_t hv_request;       /* 0x40 hv: enum hvg_request                   */
+	uint32_t hv_request_seq;   /* 0x44 hv: incremented with each request      */
+	uint32_t guest_ack_seq;    /* 0x48 guest: the hv_request_seq it accepted  */
+	uint32_t watchdog_ms;      /* 0x4C hv: heartbeat timeout, 0 = none        */
+	uint64_t hv_time_ns;       /* 0x50 hv: hypervisor uptime, refreshed       */
+	uint32_t doorbells[16];    /* 0x58 hv: per channel id, doorbells the peer
 	                              rang (wrapping count, GABI-032); taken from
 	                              reserved space, which read as zero before  */
-	uint8_t _rsvd[0x100 - 0x98];
+	uint32_t vcpus_stopped;    /* 0x98 hv: bit n set = vCPU n was stopped by the
+	                              fault policy stop-vcpu (GABI-330); cleared
+	                              when the VM boots and by PSCI CPU_ON of it */
+	uint32_t stop_reason;      /* 0x9C hv: with STOP_IMMINENT, the fault kind
+	                              (docs/mgmt-abi.md MGMT-060) (GABI-331) */
+	uint64_t stop_deadline_ns; /* 0xA0 hv: hv_time_ns when the stop happens */
+	uint8_t _rsvd[0x100 - 0xA8];
 	/* GABI-400: written by the vehicle-state source VM (VMCFG-402) only:
 	 * the state (enum hvm_vehicle_state of hvmgmt.h), then the sequence
 	 * counter incremented with release ordering, at least once per

@@ -21,7 +21,8 @@
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
 #define HVM_ABI_MINOR 1u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
-			 /* 2.1: vehicle state and safety policy (MGMT-400..410)        */
+			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
+			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -95,6 +96,8 @@ enum hvm_vm_state {
 	X(READ_CONSOLE, 14, 1, HVM_ST_ANY_DEFINED)                                                 \
 	X(READ_FAULT, 15, 1, HVM_ST_ANY_DEFINED)                                                   \
 	X(SELFTEST_RESULT, 16, 0, 0)                                                               \
+	/* the VM's last faults, oldest first (MGMT-330) */                                        \
+	X(READ_FAULT_HISTORY, 17, 1, HVM_ST_ANY_DEFINED)                                           \
 	/* MGMT-401..404: the vehicle state and the safety policy */                               \
 	X(GET_VEHICLE_STATE, 20, 0, 0)                                                             \
 	X(SET_VEHICLE_STATE, 21, 0, 0)                                                             \
@@ -258,11 +261,13 @@ enum hvm_fault_kind {
 
 /* MGMT-161: hvm_fault.action, what the fault policy did (REQ-SAF-20). */
 enum hvm_fault_action {
-	HVM_ACT_NONE = 0,       /* recorded only (a guest-reported fault)          */
-	HVM_ACT_IGNORE = 1,     /* policy ignore: counted, instruction skipped      */
-	HVM_ACT_STOP = 2,       /* policy stop: CRASHED                             */
-	HVM_ACT_RESTART = 3,    /* policy restart: booted again from its image      */
-	HVM_ACT_BUDGET_STOP = 4 /* policy restart, budget exhausted: CRASHED        */
+	HVM_ACT_NONE = 0,        /* recorded only (a guest-reported fault)          */
+	HVM_ACT_IGNORE = 1,      /* policy ignore: counted, instruction skipped      */
+	HVM_ACT_STOP = 2,        /* policy stop: CRASHED                             */
+	HVM_ACT_RESTART = 3,     /* policy restart: booted again from its image      */
+	HVM_ACT_BUDGET_STOP = 4, /* policy restart, budget exhausted: CRASHED        */
+	HVM_ACT_VCPU_STOP = 5    /* policy stop-vcpu: the faulting vCPU stopped, the  */
+				 /* VM's other vCPUs run on (MGMT-333)               */
 };
 
 /* MGMT-180: exit classes counted in hvm_stats.exits_by_class. */
@@ -534,6 +539,42 @@ struct hvm_policy {
 	char rule[HVM_POLICY_MAX_RULES][HVM_POLICY_RULE_LEN]; /* 0x120 */
 };
 
+/* MGMT-330: READ_FAULT_HISTORY writes this record at the start of the data
+ * area: a header, then `count` entries, oldest first. hv-core keeps the last
+ * HVM_FAULT_HISTORY faults of each VM in its own memory, every fault counted
+ * (those MGMT-052 does not report as events too), across restarts of the VM;
+ * DEFINE starts a new history. MGMT-331: fault_seq numbers a VM's faults
+ * from 1, without gaps; arg[0] = the last fault_seq the client has, 0 for all. */
+#define HVM_FAULT_HISTORY 16u
+#define HVM_FHIST_MAGIC 0x48465648u /* "HVFH" */
+#define HVM_FHIST_VERSION 1u
+struct hvm_fault_entry {
+	uint64_t fault_seq; /* 0x00 1 = the VM's first fault since DEFINE      */
+	uint64_t time_ns;   /* 0x08 hypervisor uptime at the fault             */
+	uint64_t event_seq; /* 0x10 its FAULT/WATCHDOG event (MGMT-052: or the */
+			    /*      last one of its kind when not reported)    */
+	uint32_t kind;      /* 0x18 enum hvm_fault_kind                        */
+	uint32_t action;    /* 0x1C enum hvm_fault_action                      */
+	uint32_t vcpu;      /* 0x20 the faulting vCPU (0 for the watchdog)     */
+	uint32_t _rsvd0;    /* 0x24                                            */
+	uint64_t esr;       /* 0x28 ESR_EL2                                    */
+	uint64_t far;       /* 0x30 FAR_EL2                                    */
+	uint64_t hpfar;     /* 0x38 HPFAR_EL2                                  */
+	uint64_t elr;       /* 0x40 guest PC                                   */
+	uint64_t _rsvd1;    /* 0x48                                            */
+};
+struct hvm_fault_history {
+	uint32_t magic;      /* 0x00 HVM_FHIST_MAGIC                            */
+	uint16_t version;    /* 0x04 HVM_FHIST_VERSION                          */
+	uint16_t size;       /* 0x06 sizeof(struct hvm_fault_history)           */
+	uint32_t vm_id;      /* 0x08                                            */
+	uint16_t count;      /* 0x0C entries that follow (0..HVM_FAULT_HISTORY) */
+	uint16_t entry_size; /* 0x0E sizeof(struct hvm_fault_entry)             */
+	uint64_t total;      /* 0x10 faults since DEFINE: the newest fault_seq  */
+	uint64_t lost;       /* 0x18 faults after arg[0] no longer held         */
+	struct hvm_fault_entry entry[HVM_FAULT_HISTORY]; /* 0x20 oldest first   */
+};
+
 #define HVM_SLOT_AT(base, i)                                                                       \
 	((volatile struct hvm_vm_slot *)((volatile uint8_t *)(base) + HVM_OFF_SLOTS +              \
 					 (i) * sizeof(struct hvm_vm_slot)))
@@ -554,6 +595,8 @@ _Static_assert(__builtin_offsetof(struct hvm_fault, gen) == 0x08, "MGMT-162");
 _Static_assert(__builtin_offsetof(struct hvm_fault, x) == 0x58, "MGMT-160");
 _Static_assert(HVM_OFF_CONSOLES + HVM_MAX_VMS * 16 * 1024 <= HVM_OFF_DATA, "consoles fit");
 _Static_assert(sizeof(struct hvm_policy) == 0x120 + 32 * 48, "MGMT-403");
+_Static_assert(sizeof(struct hvm_fault_entry) == 0x50, "MGMT-330");
+_Static_assert(__builtin_offsetof(struct hvm_fault_history, entry) == 0x20, "MGMT-330");
 _Static_assert(HVM_OFF_DATA + HVM_DATA_SIZE <= HVM_REGION_SIZE, "data fits");
 #endif
 

@@ -41,6 +41,7 @@
 #define VMCFG_FDT_SIZE 0x10000ull /* room reserved for the guest DTB     */
 #define VMCFG_WATCHDOG_MIN_MS 10u
 #define VMCFG_WATCHDOG_MAX_MS 3600000u
+#define VMCFG_STOP_GRACE_MAX_MS 10000u /* VMCFG-331 */
 #define VMCFG_RESTART_MAX 100u
 #define VMCFG_WINDOW_MAX_MS 86400000u
 #define VMCFG_BOOT_ORDER_MAX 65535u
@@ -71,7 +72,8 @@ enum vmcfg_criticality {
 enum vmcfg_fault_policy {
 	VMCFG_FP_IGNORE = 0,
 	VMCFG_FP_STOP = 1,
-	VMCFG_FP_RESTART = 2
+	VMCFG_FP_RESTART = 2,
+	VMCFG_FP_STOP_VCPU = 3 /* VMCFG-330 */
 };
 
 /* VMCFG-070: channel rights bits. */
@@ -144,6 +146,7 @@ struct vmcfg {
 	bool autostart;
 	bool management; /* VMCFG-027: drives the hypervisor (at most one) */
 	struct vmcfg_boot boot;
+	uint32_t stop_grace_ms; /* VMCFG-331: time to save safety data, 0 = none */
 };
 
 /* A physical address range of the platform. */

@@ -362,9 +362,12 @@ bool conf_expect(struct conf *c, struct conf_result *res, const char *what, uint
 /* ---- names ---------------------------------------------------------------- */
 
 static const char *const cmd_names[HVM_CMD__COUNT] = {
-	"NOP",       "GET_INFO",   "LIST",         "DEFINE",     "UNDEFINE",        "START",
-	"SHUTDOWN",  "DESTROY",    "REBOOT",       "RESET",      "SUSPEND",         "RESUME",
-	"GET_STATS", "LOAD_IMAGE", "READ_CONSOLE", "READ_FAULT", "SELFTEST_RESULT",
+	"NOP",        "GET_INFO",        "LIST",
+	"DEFINE",     "UNDEFINE",        "START",
+	"SHUTDOWN",   "DESTROY",         "REBOOT",
+	"RESET",      "SUSPEND",         "RESUME",
+	"GET_STATS",  "LOAD_IMAGE",      "READ_CONSOLE",
+	"READ_FAULT", "SELFTEST_RESULT", "READ_FAULT_HISTORY",
 };
 
 const char *conf_cmd_name(uint32_t cmd)

@@ -39,6 +39,9 @@ struct fakecore {
 	uint64_t start_ns;
 	enum fakecore_stats_defect stats_defect;
 	enum fakecore_flaw flaw;
+	/* MGMT-330: every fault record a test set, per VM, as hv-core keeps them */
+	struct hvm_fault_entry hist[HVM_MAX_VMS][HVM_FAULT_HISTORY];
+	uint64_t hist_seq[HVM_MAX_VMS];
 };
 
 static uint64_t now_ns(void)
@@ -125,6 +128,19 @@ static void put_fault_locked(struct fakecore *fc, uint32_t id, const struct hvm_
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy((void *)d, &rec, sizeof rec);
 	__atomic_store_n(&d->gen, gen + 2, __ATOMIC_RELEASE);
+	if (id < HVM_MAX_VMS && in->kind != HVM_F_NONE) {
+		struct hvm_fault_entry *e = &fc->hist[id][fc->hist_seq[id] % HVM_FAULT_HISTORY];
+		*e = (struct hvm_fault_entry){ .fault_seq = ++fc->hist_seq[id],
+					       .time_ns = in->time_ns,
+					       .event_seq = in->seq,
+					       .kind = in->kind,
+					       .action = in->action,
+					       .vcpu = in->vcpu,
+					       .esr = in->esr,
+					       .far = in->far,
+					       .hpfar = in->hpfar,
+					       .elr = in->elr };
+	}
 }
 
 struct fakecore *fakecore_create(const char *path, uint64_t ram_base, uint64_t mgmt_base)
@@ -245,6 +261,7 @@ static void clear_vm_locked(struct fakecore *fc, uint32_t id)
 {
 	volatile struct hvm_vm_slot *s = slot_at(fc, id);
 
+	fc->hist_seq[id] = 0; /* MGMT-330: a new VM, a new history */
 	slot_begin(s);
 	memset((void *)((volatile uint8_t *)s + 4), 0, sizeof(struct hvm_vm_slot) - 4);
 	s->id = id;
@@ -546,6 +563,30 @@ static void do_read_fault(struct fakecore *fc, uint32_t id, struct reply *rp)
 	rp->ret[1] = rec.kind;
 }
 
+/* MGMT-330: the entries after fault_seq `after`, oldest first. */
+static void do_read_fault_history(struct fakecore *fc, uint32_t id, uint64_t after, struct reply *rp)
+{
+	struct hvm_fault_history h = { .magic = HVM_FHIST_MAGIC,
+				       .version = HVM_FHIST_VERSION,
+				       .size = sizeof h,
+				       .vm_id = id,
+				       .entry_size = sizeof(struct hvm_fault_entry) };
+	uint64_t n = fc->hist_seq[id];
+	uint64_t from = after + 1;
+
+	if (n > HVM_FAULT_HISTORY && from < n - HVM_FAULT_HISTORY + 1) {
+		h.lost = n - HVM_FAULT_HISTORY + 1 - from;
+		from = n - HVM_FAULT_HISTORY + 1;
+	}
+	h.total = n;
+	for (uint64_t s = from; s <= n; s++)
+		h.entry[h.count++] = fc->hist[id][(s - 1) % HVM_FAULT_HISTORY];
+	memcpy((void *)(fc->base + HVM_OFF_DATA), &h, sizeof h);
+	rp->ret[0] = sizeof h;
+	rp->ret[1] = h.count;
+	rp->ret[2] = h.total;
+}
+
 static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64_t *arg,
 		    struct reply *rp)
 {
@@ -647,6 +688,9 @@ static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64
 	case HVM_CMD_SELFTEST_RESULT:
 		rp->ret[0] = r->selftest_failed;
 		rp->ret[1] = SELFTEST_CHECKS;
+		break;
+	case HVM_CMD_READ_FAULT_HISTORY:
+		do_read_fault_history(fc, id, arg[0], rp);
 		break;
 	}
 }

@@ -236,7 +236,7 @@ Test(hvcore_boot, unknown_and_unsupported_commands_are_refused_and_change_nothin
 	cr_assert_eq(hvq_command(&q, HVM_CMD__COUNT, (uint32_t)id, NULL, &rep), 0, "%s", q.err);
 	cr_assert_eq(rep.status, HVM_E_UNKNOWN_CMD);
 	char code[16];
-	snprintf(code, sizeof(code), "%u", HVM_CMD__COUNT);
+	snprintf(code, sizeof(code), "%u", (unsigned)HVM_CMD__COUNT);
 	cr_assert(strstr(rep.msg, code), "ret_msg names the command: '%s'", rep.msg);
 
 	cr_assert_eq(hvq_command(&q, 0xFFFFFFFFu, 0xFFFFFFFFu, NULL, &rep), 0, "%s", q.err);

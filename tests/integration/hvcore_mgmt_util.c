@@ -16,19 +16,24 @@
 char *mu_vm_dts(const struct mu_vm *v)
 {
 	char *s = NULL;
-	char sha[32 * 3 + 1] = "";
+	char sha[32 * 3 + 1] = "", cpus[64];
 	for (int i = 0; i < 32; i++)
 		sprintf(sha + 3 * i, "%02x ", v->sha256[i]);
+	if (v->cpu2)
+		snprintf(cpus, sizeof(cpus), "vcpus = <2>;\n  cpus = <%u %u>", v->cpu, v->cpu2);
+	else
+		snprintf(cpus, sizeof(cpus), "vcpus = <1>;\n  cpus = <%u>", v->cpu);
 	if (asprintf(&s,
 		     "/dts-v1/;\n/ {\n"
 		     "  compatible = \"avirt,vm-config-v1\";\n"
 		     "  vm-name = \"%s\";\n"
-		     "  vcpus = <1>;\n  cpus = <%u>;\n"
+		     "  %s;\n"
 		     "  memory = <0x0 0x40000000 0x0 0x%llx 0x0 0x01000000>;\n"
 		     "  criticality = \"%s\";\n"
 		     "  fault-policy = \"%s\";\n"
 		     "  watchdog-timeout-ms = <%u>;\n"
 		     "  restart-budget = <%u %u>;\n"
+		     "%s"
 		     "  boot {\n"
 		     "    load-address = <0x0 0x40000000>;\n"
 		     "    entry = <0x0 0x40000000>;\n"
@@ -38,10 +43,10 @@ char *mu_vm_dts(const struct mu_vm *v)
 		     "  vuart { compatible = \"avirt,vuart-v1\"; };\n"
 		     "%s"
 		     "};\n",
-		     v->name, v->cpu, (unsigned long long)v->mem_pa,
+		     v->name, cpus, (unsigned long long)v->mem_pa,
 		     v->criticality ? v->criticality : "QM", v->policy ? v->policy : "stop",
 		     v->watchdog_ms, v->restarts ? v->restarts : 3,
-		     v->window_ms ? v->window_ms : 60000,
+		     v->window_ms ? v->window_ms : 60000, v->props ? v->props : "",
 		     (unsigned long long)(v->image_size ? v->image_size : 0x1000), sha,
 		     v->extra ? v->extra : "") < 0)
 		return NULL;

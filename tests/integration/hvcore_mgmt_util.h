@@ -22,6 +22,8 @@ struct mu_vm {
 	uint64_t image_size;
 	uint8_t sha256[32];
 	const char *extra; /* more nodes/properties, raw DTS, or NULL     */
+	unsigned cpu2;     /* non-zero: a second vCPU, on this CPU        */
+	const char *props; /* more properties, raw DTS before the nodes   */
 };
 
 /* DTS source of a single-VM blob (VMCFG-010), malloc'd. */

@@ -550,10 +550,10 @@ Test(policy, criticality_values)
 
 Test(policy, fault_policy_values)
 {
-	static const char *names[] = { "ignore", "stop", "restart" };
+	static const char *names[] = { "ignore", "stop", "restart", "stop-vcpu" /* VMCFG-330 */ };
 	char v[16];
 
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < 4; i++) {
 		snprintf(v, sizeof(v), "\"%s\"", names[i]);
 		expect_ok(parse_single(single_dts(vm_body("nav", MEM, 1, "fault-policy", v, NULL)),
 				       &cfg, &err));
@@ -563,6 +563,19 @@ Test(policy, fault_policy_values)
 						    NULL)),
 				 &cfg, &err),
 		    HVM_E_BAD_CONFIG, "VMCFG-023", "unknown fault-policy 'shutdown'");
+}
+
+/* VMCFG-331: stop-grace-ms, 0..10000, default 0 */
+Test(policy, stop_grace_period)
+{
+	expect_ok(parse_single(single_dts(vm_body("nav", MEM, 1, NULL, NULL, NULL)), &cfg, &err));
+	cr_assert_eq(cfg.stop_grace_ms, 0);
+	expect_ok(parse_single(single_dts(vm_body("nav", MEM, 1, "stop-grace-ms", "<500>", NULL)),
+			       &cfg, &err));
+	cr_assert_eq(cfg.stop_grace_ms, 500);
+	expect_fail(parse_single(single_dts(vm_body("nav", MEM, 1, "stop-grace-ms", "<10001>", NULL)),
+				 &cfg, &err),
+		    HVM_E_BAD_CONFIG, "VMCFG-331", "stop-grace-ms 10001 is above 10000");
 }
 
 Test(policy, watchdog_restart_order_autostart)

@@ -63,6 +63,7 @@ static int64_t cpu_on(struct vcpu *v, uint64_t mpidr, uint64_t entry, uint64_t c
 		t->x0 = context;
 		__atomic_store_n(&t->run, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&pcpus[t->pcpu].vcpu, t, __ATOMIC_RELEASE);
+		vm_vcpu_started(vm, t->id);
 	}
 	spin_unlock(&vm->lock);
 	if (r == PSCI_E_SUCCESS)

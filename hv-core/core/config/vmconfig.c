@@ -13,7 +13,7 @@
 /* ---- names of enumerations -------------------------------------------- */
 
 static const char *const crit_names[] = { "QM", "ASIL-A", "ASIL-B", "ASIL-C", "ASIL-D" };
-static const char *const policy_names[] = { "ignore", "stop", "restart" };
+static const char *const policy_names[] = { "ignore", "stop", "restart", "stop-vcpu" };
 
 const char *vmcfg_criticality_name(uint32_t c)
 {
@@ -165,7 +165,7 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 	rc = parse_enum(c, node, "criticality", "VMCFG-022", true, crit_names, 5, VMCFG_QM,
 			&v->criticality);
 	if (!rc)
-		rc = parse_enum(c, node, "fault-policy", "VMCFG-023", false, policy_names, 3,
+		rc = parse_enum(c, node, "fault-policy", "VMCFG-023", false, policy_names, 4,
 				VMCFG_FP_STOP, &v->fault_policy);
 	if (rc)
 		return rc;
@@ -221,6 +221,18 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 	rc = cfg_flag(c, node, "autostart", "VMCFG-026", &v->autostart);
 	if (rc)
 		return rc;
+
+	/* VMCFG-331 */
+	v->stop_grace_ms = 0;
+	rc = cfg_u32(c, node, "stop-grace-ms", "VMCFG-331", false, &x, &found);
+	if (rc)
+		return rc;
+	if (found && x > VMCFG_STOP_GRACE_MAX_MS)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-331",
+				  "%s: stop-grace-ms %u is above %u", c->who, x,
+				  VMCFG_STOP_GRACE_MAX_MS);
+	if (found)
+		v->stop_grace_ms = x;
 
 	/* VMCFG-027 */
 	return cfg_flag(c, node, "management", "VMCFG-027", &v->management);
@@ -720,14 +732,25 @@ static int check_mgmt_window(struct cfg_ctx *c, const struct vmcfg *v)
 
 int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_err *err)
 {
-	static const char *const allowed[] = {
-		"compatible",     "vm-name",        "uuid",
-		"vcpus",          "cpus",           "memory",
-		"criticality",    "fault-policy",   "watchdog-timeout-ms",
-		"restart-budget", "boot-order",     "autostart",
-		"management",     "#address-cells", "#size-cells",
-		"phandle",        "model",          NULL
-	};
+	static const char *const allowed[] = { "compatible",
+					       "vm-name",
+					       "uuid",
+					       "vcpus",
+					       "cpus",
+					       "memory",
+					       "criticality",
+					       "fault-policy",
+					       "watchdog-timeout-ms",
+					       "restart-budget",
+					       "boot-order",
+					       "autostart",
+					       "management",
+					       "#address-cells",
+					       "#size-cells",
+					       "phandle",
+					       "model",
+					       "stop-grace-ms",
+					       NULL };
 	struct vmcfg_err local;
 	struct cfg_ctx c;
 	const char *nm;

@@ -176,6 +176,11 @@ void mgmt_be_fault(uint32_t id, struct hvm_fault *out)
 	spin_unlock(&vm->lock);
 }
 
+void mgmt_be_fault_history(uint32_t id, uint64_t after, struct hvm_fault_history *out)
+{
+	vm_fault_history(&vms[id], after, out);
+}
+
 enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *dst, uint64_t max,
 				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg,
 				unsigned mlen)

@@ -149,6 +149,17 @@ static void cmd_read_console(const struct mgmt_cmd *c, struct mgmt_reply *r, vol
 	r->ret[2] = lost;
 }
 
+/* MGMT-330: arg[0] = the last fault_seq the client has (0: all held). */
+static void cmd_fault_history(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	struct hvm_fault_history h;
+	memset(&h, 0, sizeof(h));
+	mgmt_be_fault_history(c->vm_id, c->arg[0], &h);
+	reply_record(r, d, &h, sizeof(h));
+	r->ret[1] = h.count;
+	r->ret[2] = h.total;
+}
+
 static void cmd_selftest(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
 	uint64_t failed = 0, run = 0;
@@ -214,6 +225,7 @@ static const cmd_fn handlers[HVM_CMD__COUNT] = {
 	[HVM_CMD_READ_CONSOLE] = cmd_read_console,
 	[HVM_CMD_READ_FAULT] = cmd_read_fault,
 	[HVM_CMD_SELFTEST_RESULT] = cmd_selftest,
+	[HVM_CMD_READ_FAULT_HISTORY] = cmd_fault_history,
 	[HVM_CMD_GET_VEHICLE_STATE] = cmd_get_vehicle,
 	[HVM_CMD_SET_VEHICLE_STATE] = cmd_set_vehicle,
 	[HVM_CMD_GET_POLICY] = cmd_get_policy,

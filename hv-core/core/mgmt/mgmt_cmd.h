@@ -71,6 +71,8 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 				   char *msg, unsigned mlen);
 void mgmt_be_stats(uint32_t id, struct hvm_stats *out);
 void mgmt_be_fault(uint32_t id, struct hvm_fault *out);
+/* READ_FAULT_HISTORY: the faults after fault_seq `after` still held (MGMT-330). */
+void mgmt_be_fault_history(uint32_t id, uint64_t after, struct hvm_fault_history *out);
 /* Console bytes from position `from` (<= head, checked by the back end):
  * copies at most max bytes to dst; returns the count, sets *next and *lost
  * (bytes between from and the oldest byte still in the ring). */

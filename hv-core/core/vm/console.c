@@ -17,12 +17,21 @@ uint64_t console_head(uint32_t id)
 	return id < HVM_MAX_VMS ? __atomic_load_n(&heads[id], __ATOMIC_ACQUIRE) : 0;
 }
 
+/* A new VM in the slot (vm_create()): it starts with an empty ring, so no
+ * reader is shown what the slot's previous VM wrote (MGMT-335). A reader at a
+ * position beyond the new head knows the ring was reset (MGMT-170). */
 void console_init(struct vm *vm)
 {
 	volatile struct hvm_console *c = mgmt_console(vm->id);
+	spin_lock(&vm->console_lock);
+	for (uint32_t i = 0; i < HVM_CONSOLE_SIZE; i++)
+		c->buf[i] = 0;
 	c->size = HVM_CONSOLE_SIZE;
 	c->vm_id = vm->id;
+	__atomic_store_n(&heads[vm->id], 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->head, 0, __ATOMIC_RELEASE);
 	vm->line.len = 0;
+	spin_unlock(&vm->console_lock);
 }
 
 static void flush_line(struct vm *vm)

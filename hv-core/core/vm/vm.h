@@ -30,7 +30,8 @@ struct vm_config {
 	uint64_t image_max;   /* bytes reserved for it there                     */
 	uint32_t criticality; /* 0 = QM, 1..4 = ASIL-A..D                        */
 	uint32_t fault_policy;
-	uint32_t watchdog_ms; /* 0 = none                                        */
+	uint32_t watchdog_ms;   /* 0 = none                                        */
+	uint32_t stop_grace_ms; /* VMCFG-331: stop hook's grace period, 0 = none */
 	int autostart;
 	/* lifecycle and fault containment (vm_life.c) */
 	uint32_t restart_max; /* policy restarts allowed within restart_window_ms */
@@ -109,6 +110,14 @@ struct vm {
 		uint64_t watchdog_expiries;
 		uint64_t exits_by_class[8];
 	} stats;
+	/* MGMT-330: its last faults, every one, across restarts; new at DEFINE */
+	struct hvm_fault_entry fault_hist[HVM_FAULT_HISTORY];
+	uint64_t fault_seq;     /* faults since DEFINE (the newest fault_seq)   */
+	uint32_t vcpus_stopped; /* MGMT-333: vCPUs stopped by policy stop-vcpu  */
+	/* GABI-331: a stop hook in progress; the policy acts at this time, or
+	 * when the guest acknowledges request hook_seq (0: none in progress) */
+	uint64_t hook_deadline_ns;
+	uint32_t hook_seq;
 };
 
 extern struct vm vms[HVM_MAX_VMS];
@@ -149,6 +158,11 @@ void vm_vcpu_entering(struct vcpu *v);
 /* Guest asked for a reset (PSCI SYSTEM_RESET): RUNNING/REBOOTED, booted again
  * from its image. Never returns. */
 void vm_guest_reset(struct vcpu *v) __attribute__((noreturn));
+/* MGMT-330: the VM's fault history after fault_seq `after` (0: all it holds). */
+void vm_fault_history(struct vm *vm, uint64_t after, struct hvm_fault_history *out);
+/* PSCI CPU_ON started vCPU vcpu again: no longer stopped by the fault policy
+ * stop-vcpu (GABI-330). Caller holds vm->lock. */
+void vm_vcpu_started(struct vm *vm, uint32_t vcpu);
 /* Guest-reported fault (hypercall): recorded, the VM keeps running. */
 void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code);
 /* Guest asked to power off (PSCI SYSTEM_OFF): SHUTOFF/SHUTDOWN. Never returns. */

@@ -152,6 +152,7 @@ static void stop_vcpus(struct vm *vm)
 static void set_state(struct vm *vm, uint32_t state, uint32_t reason)
 {
 	vm->reboot_deadline_ns = 0;
+	vm->hook_deadline_ns = 0; /* GABI-331: the stop hook ends with any change */
 	vm->state = state;
 	vm->reason = reason;
 }
@@ -226,6 +227,7 @@ static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_o
 static void coop_reset(struct vm *vm)
 {
 	volatile struct hvg_coop_page *c = vm->coop;
+	vm->vcpus_stopped = 0; /* a fresh boot: every vCPU may run again */
 	memset((void *)c, 0, sizeof(*c));
 	c->major = HVG_COOP_MAJOR;
 	c->minor = HVG_COOP_MINOR;
@@ -569,7 +571,66 @@ static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, ui
 	if (emit)
 		vm->fault_ev_seq[k] = events_append(event_type, vm->id, detail, vm->reason);
 	r->seq = vm->fault_ev_seq[k];
+	/* MGMT-330: the history keeps every fault, reported as an event or not */
+	struct hvm_fault_entry *h = &vm->fault_hist[vm->fault_seq % HVM_FAULT_HISTORY];
+	memset(h, 0, sizeof(*h));
+	h->fault_seq = ++vm->fault_seq;
+	h->time_ns = r->time_ns;
+	h->event_seq = r->seq;
+	h->kind = kind;
+	h->action = action;
+	h->vcpu = r->vcpu;
+	h->esr = esr;
+	h->far = r->far;
+	h->hpfar = r->hpfar;
+	h->elr = r->elr;
 	mgmt_fault_end(vm->id);
+}
+
+void vm_fault_history(struct vm *vm, uint64_t after, struct hvm_fault_history *out)
+{
+	spin_lock(&vm->lock); /* the history is written under vm->lock */
+	uint64_t newest = vm->fault_seq;
+	uint64_t oldest = newest > HVM_FAULT_HISTORY ? newest - HVM_FAULT_HISTORY + 1 : 1;
+	uint64_t first = after + 1 > oldest ? after + 1 : oldest;
+	out->magic = HVM_FHIST_MAGIC;
+	out->version = HVM_FHIST_VERSION;
+	out->size = sizeof(*out);
+	out->vm_id = vm->id;
+	out->entry_size = sizeof(struct hvm_fault_entry);
+	out->total = newest;
+	out->lost = after < newest && first > after + 1 ? first - after - 1 : 0;
+	out->count = 0;
+	for (uint64_t s = first; s <= newest; s++)
+		out->entry[out->count++] = vm->fault_hist[(s - 1) % HVM_FAULT_HISTORY];
+	spin_unlock(&vm->lock);
+}
+
+/* MGMT-333: tells the guest which of its vCPUs the policy stopped (GABI-330). */
+static void publish_vcpus_stopped(struct vm *vm)
+{
+	volatile struct hvg_coop_page *c = vm->coop;
+	__atomic_store_n(&c->vcpus_stopped, vm->vcpus_stopped, __ATOMIC_RELEASE);
+	dcache_clean_range((const void *)c, sizeof(*c));
+}
+
+void vm_vcpu_started(struct vm *vm, uint32_t vcpu)
+{
+	if (!(vm->vcpus_stopped & (1u << vcpu)))
+		return;
+	vm->vcpus_stopped &= ~(1u << vcpu);
+	publish_vcpus_stopped(vm);
+}
+
+/* Policy stop-vcpu (VMCFG-330): whether another vCPU of the VM still runs, so
+ * that v alone can stop. Caller holds vm->lock (PSCI CPU_ON and CPU_OFF change
+ * run under it). */
+static int other_vcpu_runs(struct vm *vm, struct vcpu *v)
+{
+	for (uint32_t i = 0; v && i < vm->cfg.vcpus; i++)
+		if (i != v->id && __atomic_load_n(&vm->vcpu[i].run, __ATOMIC_SEQ_CST))
+			return 1;
+	return 0;
 }
 
 /* REQ-SAF-20 (VMCFG-025): a restart is allowed while fewer than restart_max
@@ -608,6 +669,12 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 	if (vm->cfg.fault_policy == VM_FP_IGNORE) {
 		action = HVM_ACT_IGNORE;
 		vm->stats.faults_ignored++;
+	} else if (vm->cfg.fault_policy == VM_FP_STOP_VCPU && other_vcpu_runs(vm, v)) {
+		/* MGMT-333: the faulting vCPU stops alone, the VM stays RUNNING */
+		action = HVM_ACT_VCPU_STOP;
+		__atomic_store_n(&v->run, 0, __ATOMIC_SEQ_CST);
+		vm->vcpus_stopped |= 1u << v->id;
+		publish_vcpus_stopped(vm);
 	} else if (vm->cfg.fault_policy == VM_FP_RESTART && restart_allowed(vm, now)) {
 		action = HVM_ACT_RESTART;
 		vm->restart_count++;
@@ -627,7 +694,7 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 			  kind == HVM_F_WATCHDOG ? HVM_R_WATCHDOG : HVM_R_CRASHED);
 		lifecycle_ev = HVM_EV_CRASHED;
 	}
-	int emit = fault_event_due(vm, kind, action != HVM_ACT_IGNORE, now, &quiet);
+	int emit = fault_event_due(vm, kind, action > HVM_ACT_IGNORE, now, &quiet);
 	record_fault(vm, v, f, kind, esr, action, fault_ev,
 		     kind | quiet << HVM_EV_FAULT_SUPPRESSED_SHIFT, emit);
 	if (lifecycle_ev)
@@ -643,14 +710,20 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 	 * consistent copy of it, nor of the whole slot table, while it lasted. */
 	if (emit || action != HVM_ACT_IGNORE)
 		vm_publish_slot(vm);
-	if (action != HVM_ACT_IGNORE)
+	if (action != HVM_ACT_IGNORE && action != HVM_ACT_VCPU_STOP)
 		vm_kick(vm);
-	static const char *const act_names[] = { "recorded", "ignored", "VM stopped", "VM restarting",
-						 "restart budget exhausted, VM stopped" };
+	static const char *const act_names[] = { "recorded",
+						 "ignored",
+						 "VM stopped",
+						 "VM restarting",
+						 "restart budget exhausted, VM stopped",
+						 "faulting vCPU stopped, the others run on" };
 	if (emit)
-		hv_log("vm %u '%s' FAULT: %s (ESR 0x%lx, ELR 0x%lx): %s (%u more not reported)",
+		hv_log("vm %u '%s' FAULT: %s (ESR 0x%lx, ELR 0x%lx, vCPU %u): %s (%u more not "
+		       "reported)",
 		       vm->id, vm->cfg.name, fault_name(kind), (unsigned long)esr,
-		       (unsigned long)(f ? f->elr : 0), action < 5 ? act_names[action] : "?", quiet);
+		       (unsigned long)(f ? f->elr : 0), v ? v->id : 0,
+		       action < 6 ? act_names[action] : "?", quiet);
 	return action;
 }
 
@@ -727,6 +800,39 @@ void vm_guest_poweroff(struct vcpu *v)
 	park_vcpu(v);
 }
 
+/* ---- stop hook (REQ-SAF-21, GABI-331) -------------------------------------------- */
+
+/* The watchdog is about to stop or restart vm while its vCPUs can still run:
+ * the guest is asked through its cooperation page and the stop-hook
+ * interrupt on each running vCPU to save its safety data within
+ * stop-grace-ms (VMCFG-331). The policy acts at the deadline, or sooner when
+ * the guest acknowledges the request (READY_FOR_OFF, guest_ack_seq). */
+static void stop_hook_begin(struct vm *vm, uint32_t kind, uint64_t now)
+{
+	volatile struct hvg_coop_page *c = vm->coop;
+	uint64_t grace_ns = (uint64_t)vm->cfg.stop_grace_ms * 1000000ull;
+	vm->hook_seq = c->hv_request_seq + 1;
+	c->stop_reason = kind;
+	c->stop_deadline_ns = now + grace_ns;
+	c->hv_request = HVG_REQ_STOP_IMMINENT;
+	__atomic_store_n(&c->hv_request_seq, vm->hook_seq, __ATOMIC_RELEASE);
+	dcache_clean_range((const void *)c, sizeof(*c));
+	vm->hook_deadline_ns = now + grace_ns;
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+		if (__atomic_load_n(&vm->vcpu[i].run, __ATOMIC_SEQ_CST))
+			vgic_inject(vm, &vm->vcpu[i], HVG_STOP_HOOK_INTID);
+	hv_log("vm %u '%s': %s, stopping in %u ms (stop hook)", vm->id, vm->cfg.name,
+	       fault_name(kind), vm->cfg.stop_grace_ms);
+}
+
+/* Whether the stop hook in progress is over: acknowledged or timed out. */
+static int stop_hook_done(struct vm *vm, uint64_t now)
+{
+	volatile struct hvg_coop_page *c = vm->coop;
+	return now >= vm->hook_deadline_ns ||
+	       (c->guest_state == HVG_GS_READY_FOR_OFF && c->guest_ack_seq == vm->hook_seq);
+}
+
 /* ---- service tick ---------------------------------------------------------------- */
 
 void vm_tick(struct vm *vm, uint64_t now)
@@ -763,11 +869,24 @@ void vm_tick(struct vm *vm, uint64_t now)
 		}
 		return;
 	}
+	/* GABI-331: the watchdog's stop waits for the guest's stop hook */
+	if (vm->hook_deadline_ns) {
+		if (vm->state == HVM_VM_RUNNING && stop_hook_done(vm, now)) {
+			vm->hook_deadline_ns = 0;
+			vm->hb_changed_ns = now;
+			apply_policy(vm, NULL, NULL, HVM_F_WATCHDOG, 0);
+		}
+		return;
+	}
 	/* REQ-SAF-13: the watchdog, only while the guest is supposed to run */
 	/* (hb_changed_ns may be a little after now: the slot refresh samples later) */
 	if (vm->state == HVM_VM_RUNNING && vm->cfg.watchdog_ms && !vm->pending_boot &&
 	    now > vm->hb_changed_ns &&
 	    now - vm->hb_changed_ns > (uint64_t)vm->cfg.watchdog_ms * 1000000ull) {
+		if (vm->cfg.stop_grace_ms && vm->cfg.fault_policy != VM_FP_IGNORE) {
+			stop_hook_begin(vm, HVM_F_WATCHDOG, now);
+			return;
+		}
 		vm->hb_changed_ns = now; /* re-armed: an ignored expiry fires once per timeout */
 		apply_policy(vm, NULL, NULL, HVM_F_WATCHDOG, 0);
 	}

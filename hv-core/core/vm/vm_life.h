@@ -14,6 +14,7 @@ struct vm;
 #define VM_FP_IGNORE 0
 #define VM_FP_STOP 1
 #define VM_FP_RESTART 2
+#define VM_FP_STOP_VCPU 3 /* VMCFG-330: stop the faulting vCPU, the others run on */
 
 #define VM_SHUTDOWN_DEFAULT_MS 5000u /* MGMT-046: SHUTDOWN with arg[0] = 0    */
 #define VM_SHUTDOWN_MAX_MS 600000u   /* MGMT-046: larger timeouts are refused */
