@@ -28,6 +28,20 @@ const char *vmcfg_fault_policy_name(uint32_t p)
 /* ---- value rules -------------------------------------------------------- */
 
 /* VMCFG-020: names are [a-z0-9_-], 1..31 characters. */
+/* VMCFG-480: the VIRTIO devices served, by VIRTIO device id */
+static const struct {
+	const char *word;
+	uint32_t type;
+} virtio_types[] = { { "console", 3 }, { "rng", 4 } };
+
+const char *vmcfg_virtio_type_name(uint32_t type)
+{
+	for (uint32_t i = 0; i < sizeof(virtio_types) / sizeof(virtio_types[0]); i++)
+		if (virtio_types[i].type == type)
+			return virtio_types[i].word;
+	return NULL;
+}
+
 static bool name_ok(const char *s)
 {
 	size_t i, n = strnlen(s, VMCFG_NAME_MAX + 1);
@@ -455,6 +469,11 @@ static int check_ipa_free(struct cfg_ctx *c, const struct vmcfg *v, const char *
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-063",
 					  "%s: %s at IPA 0x%lx overlaps channel %u", c->who, what,
 					  r->ipa, v->chan[i].id);
+	for (i = 0; i < v->nvirtio; i++)
+		if (cfg_overlaps(r->ipa, r->size, v->virtio[i].ipa, VMCFG_VIRTIO_WINDOW))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+					  "%s: %s at IPA 0x%lx overlaps virtio device '%s'", c->who,
+					  what, r->ipa, v->virtio[i].name);
 	return HVM_OK;
 }
 
@@ -477,6 +496,84 @@ static int check_spi_free(struct cfg_ctx *c, const struct vmcfg *v, const char *
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-064",
 					  "%s: %s SPI %u is already the doorbell of channel %u",
 					  c->who, what, spi, v->chan[i].id);
+	for (i = 0; i < v->nvirtio; i++)
+		if (v->virtio[i].spi == spi)
+			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-064",
+					  "%s: %s SPI %u is already used by virtio device '%s'",
+					  c->who, what, spi, v->virtio[i].name);
+	return HVM_OK;
+}
+
+/* VMCFG-480..482: a VIRTIO device served over virtio-mmio. */
+static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
+{
+	static const char *const allowed[] = { "compatible", "device",  "window",
+					       "spi",        "phandle", NULL };
+	struct vmcfg_virtio *d;
+	char word[16];
+	const char *nm;
+	bool found;
+	uint32_t i;
+	int len, rc;
+
+	if (v->nvirtio >= VMCFG_MAX_VIRTIO)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-480",
+				  "%s: more than %u virtio devices", c->who, VMCFG_MAX_VIRTIO);
+	d = &v->virtio[v->nvirtio];
+	memset(d, 0, sizeof(*d));
+	nm = fdt_get_name(c->fdt, node, &len);
+	if (!nm || len < 0)
+		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable device node name",
+				  c->who);
+	memcpy(d->name, nm, (size_t)len < sizeof(d->name) - 1 ? (size_t)len : sizeof(d->name) - 1);
+	rc = cfg_only_props(c, node, d->name, allowed);
+	if (!rc)
+		rc = cfg_string(c, node, "device", "VMCFG-480", true, word, sizeof(word) - 1, &found);
+	if (!rc)
+		rc = cfg_u64(c, node, "window", "VMCFG-481", true, &d->ipa, &found);
+	if (!rc)
+		rc = cfg_u32(c, node, "spi", "VMCFG-482", true, &d->spi, &found);
+	if (rc)
+		return rc;
+	for (i = 0; i < sizeof(virtio_types) / sizeof(virtio_types[0]); i++)
+		if (strcmp(word, virtio_types[i].word) == 0)
+			d->type = virtio_types[i].type;
+	if (!d->type)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-480",
+				  "%s: virtio device '%s' has unknown device '%s'", c->who, d->name,
+				  word);
+	if ((d->ipa & (VMCFG_VIRTIO_WINDOW - 1)) || d->ipa >= VMCFG_IPA_LIMIT)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-481",
+				  "%s: virtio device '%s' window 0x%lx is not 512-byte aligned "
+				  "below the IPA limit",
+				  c->who, d->name, d->ipa);
+	/* IPA only: no physical memory is behind the window */
+	for (i = 0; i < v->nmem; i++)
+		if (cfg_overlaps(d->ipa, VMCFG_VIRTIO_WINDOW, v->mem[i].ipa, v->mem[i].size))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+					  "%s: virtio device '%s' window overlaps memory region %u",
+					  c->who, d->name, i);
+	for (i = 0; i < v->ndev; i++)
+		for (uint32_t j = 0; j < v->dev[i].nreg; j++)
+			if (cfg_overlaps(d->ipa, VMCFG_VIRTIO_WINDOW, v->dev[i].reg[j].ipa,
+					 v->dev[i].reg[j].size))
+				return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+						  "%s: virtio device '%s' window overlaps device '%s'",
+						  c->who, d->name, v->dev[i].name);
+	for (i = 0; i < v->nchan; i++)
+		if (cfg_overlaps(d->ipa, VMCFG_VIRTIO_WINDOW, v->chan[i].shm.ipa, v->chan[i].shm.size))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+					  "%s: virtio device '%s' window overlaps channel %u",
+					  c->who, d->name, v->chan[i].id);
+	for (i = 0; i < v->nvirtio; i++)
+		if (v->virtio[i].ipa == d->ipa)
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+					  "%s: virtio device '%s' window is that of '%s'", c->who,
+					  d->name, v->virtio[i].name);
+	rc = check_spi_free(c, v, "virtio", d->spi);
+	if (rc)
+		return rc;
+	v->nvirtio++;
 	return HVM_OK;
 }
 
@@ -662,9 +759,7 @@ static int parse_children(struct cfg_ctx *c, int node, struct vmcfg *v)
 			v->vuart = true;
 			rc = cfg_only_props(c, sub, "vuart", vuart_allowed);
 		} else if (fdt_node_check_compatible(c->fdt, sub, VMCFG_COMPAT_VIRTIO) == 0) {
-			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-062",
-					  "%s: node '%s': virtio-mmio is reserved, not supported by v1",
-					  c->who, nm);
+			rc = parse_virtio(c, sub, v);
 		} else {
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-013",
 					  "%s: node '%s' is neither boot nor a known device or channel",
@@ -715,6 +810,11 @@ static int check_mgmt_window(struct cfg_ctx *c, const struct vmcfg *v)
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
 					  "%s: channel %u overlaps the management window at IPA 0x%lx",
 					  c->who, v->chan[i].id, (unsigned long)VMCFG_MGMT_IPA);
+	for (i = 0; i < v->nvirtio; i++)
+		if (ipa_hits_mgmt(&(struct vmcfg_range){ v->virtio[i].ipa, 0, VMCFG_VIRTIO_WINDOW }))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
+					  "%s: virtio device '%s' overlaps the management window at IPA 0x%lx",
+					  c->who, v->virtio[i].name, (unsigned long)VMCFG_MGMT_IPA);
 	return HVM_OK;
 }
 

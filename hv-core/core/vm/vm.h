@@ -13,6 +13,7 @@
 #include "spinlock.h"
 #include "vpl011.h"
 #include "vcpu.h"
+#include "virtio_mmio.h"
 
 #define HV_MAX_VCPUS 4
 #define VM_FAULT_KINDS 8 /* > the largest enum hvm_fault_kind */
@@ -53,6 +54,9 @@ struct vm_config {
 	char bootargs[256];
 	uint32_t n_pt_spis; /* pass-through SPIs (VMCFG-060), INTID = 32 + n   */
 	uint32_t pt_spis[8];
+	/* VIRTIO devices served by hv-core (VMCFG-480, core/virtio/) */
+	uint32_t n_virtio;
+	struct virtio_dev_cfg virtio[VIRTIO_MAX_DEVS];
 };
 
 struct vm_console_line {
@@ -109,6 +113,7 @@ struct vm {
 		uint64_t watchdog_expiries;
 		uint64_t exits_by_class[8];
 	} stats;
+	struct virtio_set virtio; /* reset at every boot (guest_boot.c) */
 };
 
 extern struct vm vms[HVM_MAX_VMS];
