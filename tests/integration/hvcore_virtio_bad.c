@@ -1,0 +1,107 @@
+/*
+ * hvcore_virtio_bad.c - bad input from a guest to a VIRTIO device of the real
+ * hv-core under QEMU (docs/guest-abi.md GABI-482..486, REQ-SAF-09): the
+ * bare-metal guest hv-core/guests/virtio-bad drives a virtio-rng device the
+ * way no driver should (a legacy driver, notifications for queues never set
+ * up, rings outside its RAM or too large, chains that loop, buffers outside
+ * its RAM or on the GIC, heads and indices outside the table, an indirect
+ * descriptor, readable after writable, a reset while a request is
+ * available). hv-core refuses each one with DEVICE_NEEDS_RESET and never
+ * touches memory outside that VM's RAM; the guest takes no fault and, after a
+ * reset, gets random bytes from a well-formed request with its interrupt.
+ * rtos-demo runs beside it all along. Waits are bounded; nothing asserts a
+ * duration.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hvqemu.h"
+#include "hvguest.h"
+#include "hvcore_mgmt_util.h"
+
+#define WAIT_S 60
+#define STAGE_A 0x04000000ull
+
+static struct hvq q;
+static int rtos;
+
+static void boot(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.guests[0] = "rtos-demo";
+	if (hvq_start(&q, &o) != 0)
+		cr_assert_fail("%s", q.err);
+	rtos = hvq_find_vm(&q, "rtos-demo");
+	cr_assert_geq(rtos, 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, 0, WAIT_S), 0, "rtos-demo never beat: %s", q.err);
+}
+
+static void teardown(void)
+{
+	hvq_stop(&q);
+}
+
+static void console_shows(int id, const char *text)
+{
+	if (mu_wait_console(&q, id, text, WAIT_S) != 0) {
+		char buf[HVM_CONSOLE_SIZE + 1];
+		hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
+		cr_assert_fail("console never showed '%s' (%s); it holds:\n%s", text, q.err, buf);
+	}
+}
+
+TestSuite(hvcore_virtio_bad, .init = boot, .fini = teardown, .timeout = 900);
+
+Test(hvcore_virtio_bad, every_bad_input_is_refused_and_contained)
+{
+	struct mu_vm v = { .name = "vbad",
+			   .cpu = 2,
+			   .mem_pa = 0x50000000,
+			   .policy = "stop",
+			   .extra = "  rng { compatible = \"virtio,mmio\"; device = \"rng\";"
+				    " window = <0x0 0x0a000000>; spi = <16>; };\n" };
+	int id = mu_define_guest(&q, &v, "virtio-bad", STAGE_A);
+	cr_assert_geq(id, 0, "%s", q.err);
+	struct hvq_reply rep;
+	uint64_t args[6] = { 0 };
+	cr_assert_eq(hvq_command(&q, HVM_CMD_START, (uint32_t)id, args, &rep), 0, "%s", q.err);
+	cr_assert_eq(rep.status, HVM_OK, "START: %s", rep.msg);
+
+	/* GABI-481: the transport's identity; 1953655158 = 0x74726976 "virt" */
+	console_shows(id, "virtio-bad: magic 1953655158 version 2 device 4");
+	console_shows(id, "virtio-bad: legacy driver: refused");
+	console_shows(id, "virtio-bad: notify unset queues: ignored (status 0)");
+	console_shows(id, "virtio-bad: bad rings: refused");
+	static const char *const cases[] = {
+		"looping chain",          "buffer outside RAM",     "buffer across the end of RAM",
+		"buffer on the GIC",      "head outside the table", "available index too far ahead",
+		"next outside the table", "indirect descriptor",    "readable after writable",
+	};
+	char want[96];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* status 79 = NEEDS_RESET | FEATURES_OK | DRIVER_OK | DRIVER | ACKNOWLEDGE */
+		snprintf(want, sizeof(want), "virtio-bad: %s: refused (status 79)", cases[i]);
+		console_shows(id, want);
+	}
+	/* GABI-485: reset mid-transfer, then one well-formed request: used
+	 * entry 1 with 32 bytes, random, the used-buffer interrupt bit set */
+	console_shows(id, "virtio-bad: after reset: used 1 len 32 nonzero bytes");
+	console_shows(id, "interrupt 1 status 15");
+	console_shows(id, "virtio-bad: done");
+	char buf[HVM_CONSOLE_SIZE + 1];
+	hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
+	cr_expect_null(strstr(buf, "NOT refused"), "a bad input was served:\n%s", buf);
+
+	/* no guest fault: the VM runs on, its heartbeat moves */
+	struct hvm_vm_slot s = mu_slot(&q, id);
+	cr_expect_eq(s.state, HVM_VM_RUNNING);
+	cr_expect_eq(s.fault_count, 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, s.heartbeat, WAIT_S), 0, "%s", q.err);
+	/* the other VM is untouched */
+	s = mu_slot(&q, rtos);
+	cr_expect_eq(s.state, HVM_VM_RUNNING);
+	cr_expect_eq(s.fault_count, 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, s.heartbeat, WAIT_S), 0,
+		     "rtos-demo heartbeat stalled: %s", q.err);
+}
