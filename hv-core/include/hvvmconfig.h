@@ -109,10 +109,11 @@ struct vmcfg_channel {
 
 /* VMCFG-480: a VIRTIO device served over virtio-mmio. */
 struct vmcfg_virtio {
-	char name[32]; /* node name, for messages                       */
-	uint32_t type; /* VIRTIO device id: 3 console, 4 rng            */
-	uint64_t ipa;  /* register window, VMCFG_VIRTIO_WINDOW bytes     */
-	uint32_t spi;  /* its interrupt (INTID 32 + spi), edge-triggered */
+	char name[32];    /* node name, for messages                       */
+	uint32_t type;    /* VIRTIO device id: 1 net, 3 console, 4 rng     */
+	uint64_t ipa;     /* register window, VMCFG_VIRTIO_WINDOW bytes     */
+	uint32_t spi;     /* its interrupt (INTID 32 + spi), edge-triggered */
+	uint32_t channel; /* "net": the channel-id of its channel end     */
 };
 
 /* VMCFG-050..054: what to load and how to enter the guest. */

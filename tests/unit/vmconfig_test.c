@@ -931,6 +931,31 @@ Test(devices, virtio_rules) /* VMCFG-480..482, VMCFG-064 */
 		    HVM_E_BAD_CONFIG, "VMCFG-480", "more than 4 virtio devices");
 }
 
+#define NET(name, win, spi, chan)                                                                  \
+	"\t" name " { compatible = \"virtio,mmio\"; device = \"net\"; window = <" win              \
+	">; spi = <" spi ">; channel = <" chan ">; };"
+
+Test(devices, virtio_net_channel) /* VMCFG-485 */
+{
+	/* the device may come before or after its channel */
+	expect_ok(virtio_one(NET("eth", "0 0xa000000", "16", "1") "\n" CHAN("")));
+	cr_assert_eq(cfg.nvirtio, 1);
+	cr_expect_eq(cfg.virtio[0].type, 1);
+	cr_expect_eq(cfg.virtio[0].channel, 1);
+	expect_ok(virtio_one(CHAN("") "\n" NET("eth", "0 0xa000000", "16", "1")));
+	expect_fail(virtio_one(NET("eth", "0 0xa000000", "16", "2") "\n" CHAN("")), HVM_E_CHANNEL,
+		    "VMCFG-485", "names channel 2, which the VM does not have");
+	expect_fail(virtio_one(CHAN("") "\n" NET("a", "0 0xa000000", "16",
+						 "1") "\n" NET("b", "0 0xa000200", "17", "1")),
+		    HVM_E_CHANNEL, "VMCFG-485", "share channel 1");
+	expect_fail(virtio_one("\teth { compatible = \"virtio,mmio\"; device = \"net\"; window = <0 "
+			       "0xa000000>; spi = <16>; };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-485", "needs a channel");
+	expect_fail(virtio_one("\tr { compatible = \"virtio,mmio\"; device = \"rng\"; window = <0 "
+			       "0xa000000>; spi = <16>; channel = <1>; };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-485", "only a \"net\" device has a channel");
+}
+
 Test(channels, single_vm_rules)
 {
 	expect_ok(parse_single(single_dts(vm_body("nav", MEM, 1, "+", CHAN("doorbell-spi = <10>;"),

@@ -32,7 +32,7 @@ const char *vmcfg_fault_policy_name(uint32_t p)
 static const struct {
 	const char *word;
 	uint32_t type;
-} virtio_types[] = { { "console", 3 }, { "rng", 4 } };
+} virtio_types[] = { { "net", 1 }, { "console", 3 }, { "rng", 4 } };
 
 const char *vmcfg_virtio_type_name(uint32_t type)
 {
@@ -507,8 +507,8 @@ static int check_spi_free(struct cfg_ctx *c, const struct vmcfg *v, const char *
 /* VMCFG-480..482: a VIRTIO device served over virtio-mmio. */
 static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
-	static const char *const allowed[] = { "compatible", "device",  "window",
-					       "spi",        "phandle", NULL };
+	static const char *const allowed[] = { "compatible", "device",  "window", "spi",
+					       "channel",    "phandle", NULL };
 	struct vmcfg_virtio *d;
 	char word[16];
 	const char *nm;
@@ -533,8 +533,15 @@ static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
 		rc = cfg_u64(c, node, "window", "VMCFG-481", true, &d->ipa, &found);
 	if (!rc)
 		rc = cfg_u32(c, node, "spi", "VMCFG-482", true, &d->spi, &found);
+	if (!rc)
+		rc = cfg_u32(c, node, "channel", "VMCFG-485", false, &d->channel, &found);
 	if (rc)
 		return rc;
+	if (found != (strcmp(word, "net") == 0))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-485",
+				  "%s: virtio device '%s': %s", c->who, d->name,
+				  found ? "only a \"net\" device has a channel"
+					: "a \"net\" device needs a channel");
 	for (i = 0; i < sizeof(virtio_types) / sizeof(virtio_types[0]); i++)
 		if (strcmp(word, virtio_types[i].word) == 0)
 			d->type = virtio_types[i].type;
@@ -731,6 +738,32 @@ static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 	return HVM_OK;
 }
 
+/* VMCFG-485: a virtio-net device names a channel end of its VM, one device
+ * per channel; the channel's rights say which way frames may go. */
+static int check_virtio_channels(struct cfg_ctx *c, const struct vmcfg *v)
+{
+	for (uint32_t i = 0; i < v->nvirtio; i++) {
+		const struct vmcfg_virtio *d = &v->virtio[i];
+		bool found = false;
+
+		if (d->type != 1)
+			continue;
+		for (uint32_t k = 0; k < v->nchan; k++)
+			found = found || v->chan[k].id == d->channel;
+		if (!found)
+			return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-485",
+					  "%s: virtio device '%s' names channel %u, which the VM "
+					  "does not have",
+					  c->who, d->name, d->channel);
+		for (uint32_t k = 0; k < i; k++)
+			if (v->virtio[k].type == 1 && v->virtio[k].channel == d->channel)
+				return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-485",
+						  "%s: virtio devices '%s' and '%s' share channel %u",
+						  c->who, v->virtio[k].name, d->name, d->channel);
+	}
+	return HVM_OK;
+}
+
 /* VMCFG-013: the children of a VM node, told apart by name (boot) or compatible. */
 static int parse_children(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
@@ -774,6 +807,9 @@ static int parse_children(struct cfg_ctx *c, int node, struct vmcfg *v)
 	if (nboot != 1)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-050", "%s: %s 'boot' node",
 				  c->who, nboot ? "more than one" : "missing required");
+	rc = check_virtio_channels(c, v);
+	if (rc)
+		return rc;
 	sub = fdt_subnode_offset(c->fdt, node, "boot");
 	if (sub < 0)
 		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: boot node unreadable", c->who);

@@ -213,8 +213,9 @@ enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg,
 		for (uint32_t j = 0; j < v->dev[i].nspi && c.n_pt_spis < 8; j++)
 			c.pt_spis[c.n_pt_spis++] = v->dev[i].spi[j];
 	for (uint32_t i = 0; i < v->nvirtio && i < VIRTIO_MAX_DEVS; i++)
-		c.virtio[c.n_virtio++] = (struct virtio_dev_cfg){ v->virtio[i].type, v->virtio[i].spi,
-								  v->virtio[i].ipa };
+		c.virtio[c.n_virtio++] =
+			(struct virtio_dev_cfg){ v->virtio[i].type, v->virtio[i].spi,
+						 v->virtio[i].ipa, v->virtio[i].channel };
 	struct vm *vm;
 	char why[96];
 	st = vm_create(&c, &vm, why, sizeof(why));

@@ -57,9 +57,20 @@ const char *virtio_type_name(uint32_t type)
 	return "unknown";
 }
 
+#define NET_RX 0u
+#define NET_TX 1u
+#define VIRTIO_NET_F_MAC (1ull << 5)
+
+static virtio_net_switch_fn net_switch;
+
+void virtio_set_net_switch(virtio_net_switch_fn fn)
+{
+	net_switch = fn;
+}
+
 static uint32_t nqueues(const struct virtio_dev *d)
 {
-	return d->cfg.type == VIRTIO_ID_CONSOLE ? 2 : 1;
+	return d->cfg.type == VIRTIO_ID_CONSOLE || d->cfg.type == VIRTIO_ID_NET ? 2 : 1;
 }
 
 /* GABI-482: VIRTIO_F_VERSION_1 and nothing else; no indirect descriptors, no
@@ -67,7 +78,7 @@ static uint32_t nqueues(const struct virtio_dev *d)
  * guest's own addresses). */
 static uint64_t dev_features(const struct virtio_dev *d)
 {
-	return VIRTIO_F_VERSION_1;
+	return VIRTIO_F_VERSION_1 | (d->cfg.type == VIRTIO_ID_NET ? VIRTIO_NET_F_MAC : 0);
 }
 
 static void raise(struct virtio_dev *d, uint32_t why)
@@ -161,8 +172,9 @@ static void notify(struct virtio_dev *d, uint32_t qi)
 	}
 	if (!(d->status & VIRTIO_S_DRIVER_OK) || (d->status & VIRTIO_S_NEEDS_RESET))
 		return;
-	if (d->cfg.type == VIRTIO_ID_CONSOLE && qi == CONSOLE_RX)
-		return;
+	if ((d->cfg.type == VIRTIO_ID_CONSOLE && qi == CONSOLE_RX) ||
+	    (d->cfg.type == VIRTIO_ID_NET && qi == NET_RX))
+		return; /* receive buffers wait for input */
 	q = &d->q[qi];
 	while ((rc = vq_pop(q, &d->mem, &c)) == 1) {
 		vq_push(q, c.head, serve(d, qi, &c));
@@ -173,6 +185,89 @@ static void notify(struct virtio_dev *d, uint32_t qi)
 		refuse(d, rc);
 	if (used && !vq_no_interrupt(q))
 		raise(d, VIRTIO_INT_USED);
+}
+
+/* GABI-493: virtio-net's transmit queue. Each frame is copied out under the
+ * device's lock, which is dropped before the frame goes to the peer device:
+ * two VMs sending to each other at once never hold each other's lock. */
+static void net_tx(struct virtio_dev *d)
+{
+	uint8_t frame[VIRTIO_NET_FRAME_MAX];
+	struct vq_chain c;
+	int first = 1;
+
+	for (;;) {
+		struct vq *q = &d->q[NET_TX];
+		uint32_t len = 0;
+		int rc = 0, ok = 0;
+
+		spin_lock(&d->lock);
+		if (first)
+			d->stats.notifies++;
+		if (!q->ready) {
+			if (first) {
+				d->stats.errors++;
+				d->last_error = VQ_E_RING;
+			}
+		} else if ((d->status & VIRTIO_S_DRIVER_OK) && !(d->status & VIRTIO_S_NEEDS_RESET)) {
+			rc = vq_pop(q, &d->mem, &c);
+		}
+		first = 0;
+		if (rc < 0)
+			refuse(d, rc);
+		if (rc == 1) {
+			/* no offloads were offered: a header and one whole frame */
+			if (c.rd_len >= VIRTIO_NET_HDR + 14 &&
+			    c.rd_len <= VIRTIO_NET_HDR + VIRTIO_NET_FRAME_MAX) {
+				len = c.rd_len - VIRTIO_NET_HDR;
+				ok = vq_read(&c, VIRTIO_NET_HDR, frame, len) == len;
+			}
+			vq_push(q, c.head, 0);
+			d->stats.requests++;
+			d->stats.bytes += len;
+			if (!vq_no_interrupt(q))
+				raise(d, VIRTIO_INT_USED);
+		}
+		spin_unlock(&d->lock);
+		if (rc != 1)
+			return;
+		if (!ok || !net_switch || net_switch(d, frame, len) != 0)
+			__atomic_add_fetch(&d->stats.dropped, 1, __ATOMIC_RELAXED);
+	}
+}
+
+int virtio_net_receive(struct virtio_dev *d, const uint8_t *frame, uint32_t len)
+{
+	uint8_t hdr[VIRTIO_NET_HDR] = { 0 };
+	struct vq_chain c;
+	struct vq *q = &d->q[NET_RX];
+	int rc, out = -1;
+
+	hdr[10] = 1; /* num_buffers */
+	spin_lock(&d->lock);
+	if (d->cfg.type == VIRTIO_ID_NET && q->ready && (d->status & VIRTIO_S_DRIVER_OK) &&
+	    !(d->status & VIRTIO_S_NEEDS_RESET) && len <= VIRTIO_NET_FRAME_MAX) {
+		rc = vq_pop(q, &d->mem, &c);
+		if (rc < 0)
+			refuse(d, rc);
+		if (rc == 1 && c.wr_len >= VIRTIO_NET_HDR + len) {
+			vq_write(&c, 0, hdr, VIRTIO_NET_HDR);
+			vq_write(&c, VIRTIO_NET_HDR, frame, len);
+			vq_push(q, c.head, VIRTIO_NET_HDR + len);
+			d->stats.requests++;
+			d->stats.bytes += len;
+			out = 0;
+		} else if (rc == 1) {
+			vq_push(q, c.head, 0); /* a buffer too small for the frame */
+			d->stats.errors++;
+		}
+		if (rc == 1 && !vq_no_interrupt(q))
+			raise(d, VIRTIO_INT_USED);
+	}
+	if (out)
+		d->stats.dropped++;
+	spin_unlock(&d->lock);
+	return out;
 }
 
 static void write_status(struct virtio_dev *d, uint32_t val)
@@ -338,6 +433,14 @@ void virtio_set_reset(struct virtio_set *s, struct vm *vm, const struct vq_mem *
 		d->last_error = 0;
 		memset(&d->stats, 0, sizeof(d->stats));
 		sha256(seed, sizeof(seed), d->rng_key);
+		/* a locally administered MAC, the same at every boot of the slot */
+		uint64_t who[3] = { (uint64_t)(uintptr_t)vm, cfg[i].ipa, cfg[i].channel };
+		uint8_t h[32];
+		sha256(who, sizeof(who), h);
+		d->mac[0] = 0x02;
+		d->mac[1] = 0x41;
+		d->mac[2] = 0x56;
+		memcpy(d->mac + 3, h, 3);
 		d->rng_ctr = 0;
 		spin_unlock(&d->lock);
 	}
@@ -366,13 +469,24 @@ int virtio_access(struct virtio_dev *d, uint64_t ipa, int is_write, unsigned byt
 		spin_unlock(&d->lock);
 		if (bytes > 4)
 			return -1;
-		if (!is_write)
+		if (!is_write) {
 			*val = 0;
+			/* virtio-net: mac[6] at offset 0 (GABI-493) */
+			for (uint64_t k = 0; d->cfg.type == VIRTIO_ID_NET && k < bytes; k++)
+				if (off - R_CONFIG + k < sizeof(d->mac))
+					*val |= (uint64_t)d->mac[off - R_CONFIG + k] << (8 * k);
+		}
 		return 0;
 	}
 	if (bytes != 4) {
 		spin_unlock(&d->lock);
 		return -1;
+	}
+	if (is_write && off == R_QUEUE_NOTIFY && d->cfg.type == VIRTIO_ID_NET &&
+	    (uint32_t)*val == NET_TX) {
+		spin_unlock(&d->lock);
+		net_tx(d);
+		return 0;
 	}
 	if (is_write)
 		reg_write(d, off, (uint32_t)*val);

@@ -45,9 +45,10 @@
 
 /* One device as the VM's configuration declares it. */
 struct virtio_dev_cfg {
-	uint32_t type; /* VIRTIO_ID_*                                     */
-	uint32_t spi;  /* its interrupt: INTID 32 + spi                    */
-	uint64_t ipa;  /* its register window, VIRTIO_WINDOW bytes         */
+	uint32_t type;    /* VIRTIO_ID_*                                     */
+	uint32_t spi;     /* its interrupt: INTID 32 + spi                    */
+	uint64_t ipa;     /* its register window, VIRTIO_WINDOW bytes         */
+	uint32_t channel; /* virtio-net: id of the channel end it sends on  */
 };
 
 /* Counters of one device (hvctl domstats). */
@@ -57,6 +58,7 @@ struct virtio_stats {
 	uint64_t bytes;    /* bytes moved to or from the guest's buffers     */
 	uint64_t errors;   /* bad input refused (GABI-486)                    */
 	uint64_t irqs;     /* interrupts raised                              */
+	uint64_t dropped;  /* virtio-net: frames not delivered               */
 };
 
 struct vm;
@@ -77,6 +79,7 @@ struct virtio_dev {
 	int last_error; /* VQ_E_* of the last refusal                      */
 	struct vq q[VIRTIO_MAX_QUEUES];
 	struct virtio_stats stats;
+	uint8_t mac[6];      /* virtio-net: its MAC address (config space)      */
 	uint8_t rng_key[32]; /* virtio-rng: SHA-256 in counter mode        */
 	uint64_t rng_ctr;
 };
@@ -96,6 +99,18 @@ struct virtio_dev *virtio_claims(struct virtio_set *s, uint64_t ipa);
  * for an access the transport does not allow (a register not read or
  * written 32 bits wide, misaligned): a guest fault. */
 int virtio_access(struct virtio_dev *d, uint64_t ipa, int is_write, unsigned bytes, uint64_t *val);
+/* virtio-net (GABI-493): a frame is at most this long, without the header */
+#define VIRTIO_NET_FRAME_MAX 1514u
+#define VIRTIO_NET_HDR 12u
+/* Delivers a frame the guest of `from` sent to the device at the other end
+ * of its channel; 0 when delivered, -1 when refused or dropped. Registered by
+ * the inter-VM channel code; called with no device lock held. */
+typedef int (*virtio_net_switch_fn)(struct virtio_dev *from, const uint8_t *frame, uint32_t len);
+void virtio_set_net_switch(virtio_net_switch_fn fn);
+/* Puts a frame into d's receive queue: 0, or -1 when d's driver has no
+ * buffer for it (the frame is dropped and counted) or d is not live. */
+int virtio_net_receive(struct virtio_dev *d, const uint8_t *frame, uint32_t len);
+
 /* Name of a device type for logs and hvctl ("rng", "console", ...). */
 const char *virtio_type_name(uint32_t type);
 #endif
