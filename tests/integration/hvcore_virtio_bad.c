@@ -22,6 +22,7 @@
 
 #define WAIT_S 60
 #define STAGE_A 0x04000000ull
+#define STAGE_B 0x04800000ull
 
 static struct hvq q;
 static int rtos;
@@ -104,4 +105,54 @@ Test(hvcore_virtio_bad, every_bad_input_is_refused_and_contained)
 	cr_expect_eq(s.fault_count, 0);
 	cr_assert_eq(mu_wait_heartbeat(&q, rtos, s.heartbeat, WAIT_S), 0,
 		     "rtos-demo heartbeat stalled: %s", q.err);
+}
+
+/* GABI-493, VMCFG-485, REQ-SAF-07: npeer (the answering net-peer) and nprobe
+ * (net-probe, which asks for 10.0.0.2 ten times) share channel 0; nprobe's
+ * end has the rights given. Returns nothing; the consoles say the rest. */
+static void define_pair(const char *probe_rights, int *peer, int *probe)
+{
+	static char peer_extra[512], probe_extra[512];
+#define PAIR_FMT                                                                                   \
+	"  net { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"%s\";"              \
+	" shm = <0x0 0x0c000000 0x0 0x5e000000 0x0 0x1000>; rights = %s; };\n"                     \
+	"  eth { compatible = \"virtio,mmio\"; device = \"net\";"                                  \
+	" window = <0x0 0x0a000000>; spi = <16>; channel = <0>; };\n"
+	snprintf(peer_extra, sizeof(peer_extra), PAIR_FMT, "nprobe", "\"read\", \"write\"");
+	snprintf(probe_extra, sizeof(probe_extra), PAIR_FMT, "npeer", probe_rights);
+	struct mu_vm a = { .name = "npeer", .cpu = 2, .mem_pa = 0x50000000, .extra = peer_extra };
+	struct mu_vm b = { .name = "nprobe", .cpu = 3, .mem_pa = 0x52000000, .extra = probe_extra };
+	*peer = mu_define_guest(&q, &a, "net-peer", STAGE_A);
+	cr_assert_geq(*peer, 0, "%s", q.err);
+	*probe = mu_define_guest(&q, &b, "net-probe", STAGE_B);
+	cr_assert_geq(*probe, 0, "%s", q.err);
+	struct hvq_reply rep;
+	uint64_t args[6] = { 0 };
+	cr_assert_eq(hvq_command(&q, HVM_CMD_START, (uint32_t)*peer, args, &rep), 0, "%s", q.err);
+	cr_assert_eq(rep.status, HVM_OK, "START npeer: %s", rep.msg);
+	console_shows(*peer, "net-peer: virtio-net up");
+	cr_assert_eq(hvq_command(&q, HVM_CMD_START, (uint32_t)*probe, args, &rep), 0, "%s", q.err);
+	cr_assert_eq(rep.status, HVM_OK, "START nprobe: %s", rep.msg);
+}
+
+Test(hvcore_virtio_bad, net_frames_flow_where_the_channel_grants_write)
+{
+	int peer, probe;
+	define_pair("\"read\", \"write\"", &peer, &probe);
+	console_shows(probe, "net-probe: sent 10 used 10 answers 10");
+	console_shows(peer, "net-peer: ARP reply 10");
+}
+
+Test(hvcore_virtio_bad, net_frames_stop_where_the_channel_does_not_grant_write)
+{
+	int peer, probe;
+	define_pair("\"read\"", &peer, &probe);
+	/* the probe's device took all ten frames; hv-core forwarded none */
+	console_shows(probe, "net-probe: sent 10 used 10 answers 0");
+	char buf[HVM_CONSOLE_SIZE + 1];
+	hvq_read_console(&q, (uint32_t)peer, buf, sizeof(buf));
+	cr_expect_null(strstr(buf, "ARP reply"), "a frame reached npeer:\n%s", buf);
+	struct hvm_vm_slot s = mu_slot(&q, probe);
+	cr_expect_eq(s.state, HVM_VM_RUNNING);
+	cr_expect_eq(s.fault_count, 0);
 }
