@@ -20,9 +20,7 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-/* 2.0: the fault record starts with magic, version, size (MGMT-162);
- * 2.1: GET_VIRTIO (MGMT-480) */
-#define HVM_ABI_MINOR 1u
+#define HVM_ABI_MINOR 0u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -95,9 +93,7 @@ enum hvm_vm_state {
 	X(LOAD_IMAGE, 13, 1, HVM_ST_STOPPED)                                                       \
 	X(READ_CONSOLE, 14, 1, HVM_ST_ANY_DEFINED)                                                 \
 	X(READ_FAULT, 15, 1, HVM_ST_ANY_DEFINED)                                                   \
-	X(SELFTEST_RESULT, 16, 0, 0)                                                               \
-	/* a VM's VIRTIO devices and their counters (MGMT-480) */                                  \
-	X(GET_VIRTIO, 32, 1, HVM_ST_ANY_DEFINED)
+	X(SELFTEST_RESULT, 16, 0, 0)
 
 /* MGMT-020: commands (hvm_regs.cmd). A libvirt subset by function (REQ-STD-02). */
 enum hvm_cmd {
@@ -299,34 +295,6 @@ struct hvm_stats {
 	uint8_t _rsvd[0x100 - 0xB8];
 };
 
-/* MGMT-480: the GET_VIRTIO record, written at the start of the data area:
- * the VM's VIRTIO devices (docs/vm-config.md VMCFG-480) in configuration
- * order and their counters since the VM's last boot. */
-#define HVM_VIRTIO_MAGIC 0x4F495648u /* "HVIO" */
-#define HVM_VIRTIO_VERSION 1u
-#define HVM_VIRTIO_MAX 4u
-struct hvm_virtio_dev {
-	uint32_t type;     /* 0x00 VIRTIO device id: 1 net, 3 console, 4 rng */
-	uint32_t spi;      /* 0x04 its interrupt, INTID 32 + spi            */
-	uint64_t ipa;      /* 0x08 its register window                       */
-	uint32_t status;   /* 0x10 the device status register (GABI-481)     */
-	uint32_t channel;  /* 0x14 net: its channel id                       */
-	uint64_t notifies; /* 0x18 queue notifications                       */
-	uint64_t requests; /* 0x20 chains completed                          */
-	uint64_t bytes;    /* 0x28 bytes moved to or from guest buffers      */
-	uint64_t errors;   /* 0x30 bad input refused (GABI-486)              */
-	uint64_t irqs;     /* 0x38 interrupts raised                         */
-	uint64_t dropped;  /* 0x40 net: frames not delivered                 */
-};
-struct hvm_virtio {
-	uint32_t magic;   /* 0x00 HVM_VIRTIO_MAGIC                          */
-	uint16_t version; /* 0x04 HVM_VIRTIO_VERSION                        */
-	uint16_t size;    /* 0x06 sizeof(struct hvm_virtio)                 */
-	uint32_t vm_id;   /* 0x08                                           */
-	uint32_t count;   /* 0x0C devices in dev[]                          */
-	struct hvm_virtio_dev dev[HVM_VIRTIO_MAX];
-};
-
 /* MGMT-100: the register page at offset 0. Offsets are part of the ABI. */
 struct hvm_regs {
 	/* identification, written once by hv-core before hv_state becomes READY */
@@ -466,8 +434,6 @@ _Static_assert(sizeof(struct hvm_vm_slot) == 0x200, "hvm_vm_slot is 512 bytes");
 _Static_assert(sizeof(struct hvm_fault) == 0x400, "hvm_fault is 1 KiB");
 _Static_assert(sizeof(struct hvm_console) == 16 * 1024, "hvm_console is 16 KiB");
 _Static_assert(sizeof(struct hvm_stats) == 0x100, "hvm_stats is 256 bytes");
-_Static_assert(sizeof(struct hvm_virtio_dev) == 0x48, "hvm_virtio_dev is 72 bytes");
-_Static_assert(sizeof(struct hvm_virtio) == 0x10 + 4 * 0x48, "hvm_virtio is 304 bytes");
 _Static_assert(HVM_OFF_EVENTS + HVM_EVENT_COUNT * 32 <= HVM_OFF_SLOTS, "events fit");
 _Static_assert(HVM_OFF_SLOTS + HVM_MAX_VMS * 0x200 <= HVM_OFF_FAULTS, "slots fit");
 _Static_assert(HVM_OFF_FAULTS + HVM_MAX_VMS * sizeof(struct hvm_fault) <= HVM_OFF_CONSOLES,

@@ -145,9 +145,6 @@ void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
 void mgmt_be_fault(uint32_t id, struct hvm_fault *f)
 {
 }
-void mgmt_be_virtio(uint32_t id, struct hvm_virtio *v)
-{
-}
 enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *dst, uint64_t max,
 				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg,
 				unsigned ml)

@@ -147,32 +147,6 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 	return HVM_OK;
 }
 
-void mgmt_be_virtio(uint32_t id, struct hvm_virtio *out)
-{
-	const struct vm *vm = &vms[id];
-	out->magic = HVM_VIRTIO_MAGIC;
-	out->version = HVM_VIRTIO_VERSION;
-	out->size = sizeof(*out);
-	out->vm_id = id;
-	for (uint32_t i = 0; i < vm->cfg.n_virtio && i < HVM_VIRTIO_MAX; i++) {
-		const struct virtio_dev *d = &vm->virtio.dev[i];
-		struct hvm_virtio_dev *o = &out->dev[out->count++];
-		o->type = vm->cfg.virtio[i].type;
-		o->spi = vm->cfg.virtio[i].spi;
-		o->ipa = vm->cfg.virtio[i].ipa;
-		o->channel = vm->cfg.virtio[i].channel;
-		if (i >= vm->virtio.n)
-			continue; /* not booted yet: no counters */
-		o->status = d->status;
-		o->notifies = d->stats.notifies;
-		o->requests = d->stats.requests;
-		o->bytes = d->stats.bytes;
-		o->errors = d->stats.errors;
-		o->irqs = d->stats.irqs;
-		o->dropped = d->stats.dropped;
-	}
-}
-
 void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
 {
 	struct vm *vm = &vms[id];

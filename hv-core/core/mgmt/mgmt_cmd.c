@@ -127,16 +127,6 @@ static void cmd_get_stats(const struct mgmt_cmd *c, struct mgmt_reply *r, volati
 	reply_record(r, d, &st, sizeof(st));
 }
 
-/* MGMT-480 */
-static void cmd_get_virtio(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
-{
-	struct hvm_virtio v;
-	memset(&v, 0, sizeof(v));
-	mgmt_be_virtio(c->vm_id, &v);
-	reply_record(r, d, &v, sizeof(v));
-	r->ret[1] = v.count;
-}
-
 static void cmd_read_fault(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
 	struct hvm_fault f;
@@ -189,7 +179,6 @@ static const cmd_fn handlers[HVM_CMD__COUNT] = {
 	[HVM_CMD_READ_CONSOLE] = cmd_read_console,
 	[HVM_CMD_READ_FAULT] = cmd_read_fault,
 	[HVM_CMD_SELFTEST_RESULT] = cmd_selftest,
-	[HVM_CMD_GET_VIRTIO] = cmd_get_virtio,
 };
 
 uint64_t mgmt_cmd_caps(void)

@@ -70,8 +70,6 @@ enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg
 enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint32_t index,
 				   char *msg, unsigned mlen);
 void mgmt_be_stats(uint32_t id, struct hvm_stats *out);
-/* MGMT-480: out is zeroed; fill the header and the VM's devices. */
-void mgmt_be_virtio(uint32_t id, struct hvm_virtio *out);
 void mgmt_be_fault(uint32_t id, struct hvm_fault *out);
 /* Console bytes from position `from` (<= head, checked by the back end):
  * copies at most max bytes to dst; returns the count, sets *next and *lost
