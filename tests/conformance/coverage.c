@@ -96,5 +96,7 @@ const struct conf_clause conf_clauses[] = {
 	{ "GABI-050", NEEDS_GUEST " (WFI and the virtual timer); guest rtos-demo, tests hvcore_irq" },
 	{ "GABI-060", NULL },
 	{ "GABI-061", NEEDS_GUEST " (system register traps); tests hvcore_fault" },
+	{ "GABI-480", NEEDS_GUEST " (VIRTIO devices over virtio-mmio); tests hvcore_virtio, "
+				  "hvcore_virtio_net, hvcore_virtio_bad, virtqueue_fuzz" },
 	{ NULL, NULL },
 };
