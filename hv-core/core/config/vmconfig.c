@@ -504,6 +504,20 @@ static int check_spi_free(struct cfg_ctx *c, const struct vmcfg *v, const char *
 	return HVM_OK;
 }
 
+/* A device node's name into name[cap] (cut to fit) and VMCFG-012 on its
+ * properties. */
+static int device_node(struct cfg_ctx *c, int node, char *name, size_t cap, const char *const *allowed)
+{
+	int len;
+	const char *nm = fdt_get_name(c->fdt, node, &len);
+
+	if (!nm || len < 0)
+		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable device node name",
+				  c->who);
+	memcpy(name, nm, (size_t)len < cap - 1 ? (size_t)len : cap - 1);
+	return cfg_only_props(c, node, name, allowed);
+}
+
 /* VMCFG-480..482: a VIRTIO device served over virtio-mmio. */
 static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
@@ -511,22 +525,16 @@ static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
 					       "channel",    "phandle", NULL };
 	struct vmcfg_virtio *d;
 	char word[16];
-	const char *nm;
 	bool found;
 	uint32_t i;
-	int len, rc;
+	int rc;
 
 	if (v->nvirtio >= VMCFG_MAX_VIRTIO)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-480",
 				  "%s: more than %u virtio devices", c->who, VMCFG_MAX_VIRTIO);
 	d = &v->virtio[v->nvirtio];
 	memset(d, 0, sizeof(*d));
-	nm = fdt_get_name(c->fdt, node, &len);
-	if (!nm || len < 0)
-		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable device node name",
-				  c->who);
-	memcpy(d->name, nm, (size_t)len < sizeof(d->name) - 1 ? (size_t)len : sizeof(d->name) - 1);
-	rc = cfg_only_props(c, node, d->name, allowed);
+	rc = device_node(c, node, d->name, sizeof(d->name), allowed);
 	if (!rc)
 		rc = cfg_string(c, node, "device", "VMCFG-480", true, word, sizeof(word) - 1, &found);
 	if (!rc)
@@ -590,7 +598,6 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 	static const char *const allowed[] = { "compatible", "mmio", "spis", "phandle", NULL };
 	struct vmcfg_dev *d;
 	const uint8_t *p;
-	const char *nm;
 	uint32_t i;
 	int len, rc;
 
@@ -599,12 +606,7 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 				  "%s: more than %u pass-through devices", c->who, VMCFG_MAX_DEVS);
 	d = &v->dev[v->ndev];
 	memset(d, 0, sizeof(*d));
-	nm = fdt_get_name(c->fdt, node, &len);
-	if (!nm || len < 0)
-		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable device node name",
-				  c->who);
-	memcpy(d->name, nm, (size_t)len < sizeof(d->name) - 1 ? (size_t)len : sizeof(d->name) - 1);
-	rc = cfg_only_props(c, node, d->name, allowed);
+	rc = device_node(c, node, d->name, sizeof(d->name), allowed);
 	if (!rc)
 		rc = cfg_ranges(c, node, "mmio", "VMCFG-060", d->reg, VMCFG_MAX_DEV_RANGES, &d->nreg);
 	if (rc)
