@@ -11,6 +11,7 @@
 #include "mgmt.h"
 #include "vm.h"
 #include "bootcfg.h"
+#include "channel.h"
 #include "pl011.h"
 #include "gicv3.h"
 #include "timer.h"
@@ -62,6 +63,8 @@ void hv_main(uint64_t dtb)
 	pcpus[0].online = 1;
 
 	cpu_start_secondaries();
+	/* virtio-net frames between VMs go through the channel checks (GABI-493) */
+	virtio_set_net_switch(channel_net_switch);
 	/* boot configuration (none: no VM), self-test, autostart */
 	bootcfg_start();
 

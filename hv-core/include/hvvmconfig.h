@@ -46,6 +46,8 @@
 #define VMCFG_WINDOW_MAX_MS 86400000u
 #define VMCFG_BOOT_ORDER_MAX 65535u
 #define VMCFG_NO_SPI 0xFFFFFFFFu
+#define VMCFG_MAX_VIRTIO 4u          /* VIRTIO devices per VM (VMCFG-480)    */
+#define VMCFG_VIRTIO_WINDOW 0x200ull /* bytes of a virtio-mmio window          */
 /* VMCFG-027: where the management VM sees the management region
  * (docs/mgmt-abi.md MGMT-210); no window of that VM may overlap it. */
 #define VMCFG_MGMT_IPA 0x41000000ull
@@ -107,6 +109,15 @@ struct vmcfg_channel {
 	struct vmcfg_range shm; /* shared memory: this VM's IPA, the common PA     */
 };
 
+/* VMCFG-480: a VIRTIO device served over virtio-mmio. */
+struct vmcfg_virtio {
+	char name[32];    /* node name, for messages                       */
+	uint32_t type;    /* VIRTIO device id: 1 net, 3 console, 4 rng     */
+	uint64_t ipa;     /* register window, VMCFG_VIRTIO_WINDOW bytes     */
+	uint32_t spi;     /* its interrupt (INTID 32 + spi), edge-triggered */
+	uint32_t channel; /* "net": the channel-id of its channel end     */
+};
+
 /* VMCFG-050..054: what to load and how to enter the guest. */
 struct vmcfg_boot {
 	uint64_t entry;       /* IPA of the first instruction                  */
@@ -147,6 +158,8 @@ struct vmcfg {
 	bool management; /* VMCFG-027: drives the hypervisor (at most one) */
 	struct vmcfg_boot boot;
 	uint32_t stop_grace_ms; /* VMCFG-331: time to save safety data, 0 = none */
+	uint32_t nvirtio; /* VMCFG-480 */
+	struct vmcfg_virtio virtio[VMCFG_MAX_VIRTIO];
 };
 
 /* A physical address range of the platform. */
@@ -209,6 +222,9 @@ int vmcfg_check_channels(const struct vmcfg *cfg, const struct vmcfg *all, size_
 /* Names of the enumerations, for messages and for writers of configurations. */
 const char *vmcfg_criticality_name(uint32_t c);
 const char *vmcfg_fault_policy_name(uint32_t p);
+/* VMCFG-480: the `device` word of a VIRTIO device id ("rng", "console"), or
+ * NULL for a type this version does not serve. */
+const char *vmcfg_virtio_type_name(uint32_t type);
 
 /* Fill err with code, rule and a message formatted like printf (the
  * conversions of hv-core's lib/fmt.h) followed by " (<rule>)", cut to fit

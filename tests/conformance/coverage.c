@@ -121,5 +121,7 @@ const struct conf_clause conf_clauses[] = {
 	{ "GABI-331", NEEDS_GUEST " (the stop hook); tests hvcore_faulthist" },
 	{ "GABI-400", NEEDS_GUEST
 	  " (the vehicle-state source writes its cooperation page); tests hvcore_safety" },
+	{ "GABI-480", NEEDS_GUEST " (VIRTIO devices over virtio-mmio); tests hvcore_virtio, "
+				  "hvcore_virtio_net, hvcore_virtio_bad, virtqueue_fuzz" },
 	{ NULL, NULL },
 };

@@ -378,3 +378,33 @@ Test(guest_fdt, management_vm_needs_a_window) /* VMCFG-098 */
 	cr_assert(strstr(err.msg, "management window at 0x49000000 overlaps memory region 0"), "%s",
 		  err.msg);
 }
+
+Test(guest_fdt, virtio_devices) /* VMCFG-484, VMCFG-091 */
+{
+	load(EX("linux"));
+	cfg.nvirtio = 2;
+	cfg.virtio[0] = (struct vmcfg_virtio){ "rng", 4, 0x0a000000, 16, 0 };
+	cfg.virtio[1] = (struct vmcfg_virtio){ "con", 3, 0x0a000200, 17, 0 };
+	build();
+	dtc_decodes();
+	int len;
+	cr_expect_str_eq(str("/virtio_mmio@a000000", "compatible"), "virtio,mmio");
+	const void *reg = getprop("/virtio_mmio@a000200", "reg", &len);
+	cr_assert_eq(len, 16);
+	cr_expect_eq(cell64(reg, 0), 0x0a000200);
+	cr_expect_eq(cell64(reg, 2), 0x200);
+	const void *irq = getprop("/virtio_mmio@a000200", "interrupts", &len);
+	cr_assert_eq(len, 12);
+	cr_expect_eq(cell(irq, 0), 0); /* SPI */
+	cr_expect_eq(cell(irq, 1), 17);
+	cr_expect_eq(cell(irq, 2), 1); /* edge */
+	getprop("/virtio_mmio@a000000", "dma-coherent", &len);
+	cr_expect_eq(len, 0);
+
+	/* a virtio window on a platform window */
+	cfg.virtio[1].ipa = qemu.uart_ipa + 0x200;
+	cr_assert_eq(guest_fdt_build(&cfg, &qemu, dtb, sizeof(dtb_words), &err), HVM_E_OVERLAP);
+	cr_expect_str_eq(err.rule, "VMCFG-091");
+	cr_expect(strstr(err.msg, "virtual UART") && strstr(err.msg, "virtio device 'con'"), "%s",
+		  err.msg);
+}

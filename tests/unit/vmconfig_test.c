@@ -468,7 +468,7 @@ Test(props, unknown_property_and_node) /* VMCFG-012, VMCFG-013, VMCFG-062 */
 						    "\tvirtio { compatible = \"virtio,mmio\"; };",
 						    NULL)),
 				 &cfg, &err),
-		    HVM_E_BAD_CONFIG, "VMCFG-062", "virtio-mmio is reserved");
+		    HVM_E_BAD_CONFIG, "VMCFG-480", "device");
 	expect_fail(parse_single(single_dts(vm_body("nav", MEM, 1, "+",
 						    "\tu0 { compatible = \"avirt,vuart-v1\"; };\n"
 						    "\tu1 { compatible = \"avirt,vuart-v1\"; };",
@@ -885,6 +885,88 @@ Test(devices, passthrough_rules)
 						    NULL)),
 				 &cfg, &err),
 		    HVM_E_BAD_CONFIG, "VMCFG-003", "spis");
+}
+
+#define VIRTIO(name, dev, win, spi)                                                                \
+	"\t" name " { compatible = \"virtio,mmio\"; device = \"" dev "\"; window = <" win          \
+	">; spi = <" spi ">; };"
+
+static int virtio_one(const char *body)
+{
+	return parse_single(single_dts(vm_body("nav", MEM, 1, "+", body, NULL)), &cfg, &err);
+}
+
+Test(devices, virtio_rules) /* VMCFG-480..482, VMCFG-064 */
+{
+	expect_ok(virtio_one(VIRTIO("rng", "rng", "0 0xa000000",
+				    "16") "\n" VIRTIO("con", "console", "0 0xa000200", "17")));
+	cr_assert_eq(cfg.nvirtio, 2);
+	cr_expect_eq(cfg.virtio[0].type, 4);
+	cr_expect_eq(cfg.virtio[0].ipa, 0xa000000);
+	cr_expect_eq(cfg.virtio[0].spi, 16);
+	cr_expect_eq(cfg.virtio[1].type, 3);
+	cr_expect_str_eq(vmcfg_virtio_type_name(3), "console");
+	cr_expect_null(vmcfg_virtio_type_name(9));
+	expect_fail(virtio_one(VIRTIO("x", "gpu", "0 0xa000000", "16")), HVM_E_BAD_CONFIG,
+		    "VMCFG-480", "unknown device 'gpu'");
+	expect_fail(virtio_one(VIRTIO("x", "rng", "0 0xa000100", "16")), HVM_E_BAD_CONFIG,
+		    "VMCFG-481", "not 512-byte aligned");
+	expect_fail(virtio_one(VIRTIO("x", "rng", "0x100 0", "16")), HVM_E_BAD_CONFIG, "VMCFG-481",
+		    "not 512-byte aligned");
+	expect_fail(virtio_one(VIRTIO("x", "rng", "0 0x49000200", "16")), HVM_E_OVERLAP,
+		    "VMCFG-481", "overlaps memory region 0");
+	expect_fail(virtio_one(VIRTIO("a", "rng", "0 0xa000000",
+				      "16") "\n" VIRTIO("b", "console", "0 0xa000000", "17")),
+		    HVM_E_OVERLAP, "VMCFG-481", "window is that of 'a'");
+	expect_fail(virtio_one(VIRTIO("a", "rng", "0 0xa000000",
+				      "16") "\n" VIRTIO("b", "console", "0 0xa000200", "16")),
+		    HVM_E_BAD_CONFIG, "VMCFG-064", "already used by virtio device 'a'");
+	expect_fail(virtio_one(VIRTIO("a", "rng", "0 0x9030000",
+				      "16") "\n" DEV("0 0x9030000 0 0x9030000 0 0x1000", "")),
+		    HVM_E_OVERLAP, "VMCFG-481", "overlaps virtio device 'a'");
+	expect_fail(virtio_one(VIRTIO("a", "rng", "0 0xa000000", "988")), HVM_E_BAD_CONFIG,
+		    "VMCFG-064", "SPI 988");
+	expect_fail(virtio_one("\tx { compatible = \"virtio,mmio\"; device = \"rng\"; spi = <1>; };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-481", "window");
+	expect_fail(virtio_one("\tx { compatible = \"virtio,mmio\"; device = \"rng\"; window = <0 "
+			       "0xa000000>; spi = <1>; queue = <4>; };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-012", "queue");
+	expect_fail(virtio_one(
+			    VIRTIO("a", "rng", "0 0xa000000",
+				   "16") "\n" VIRTIO("b", "rng", "0 0xa000200",
+						     "17") "\n" VIRTIO("c", "rng", "0 0xa000400",
+								       "18") "\n" VIRTIO("d", "rng",
+											 "0 0xa000600",
+											 "19") "\n" VIRTIO("e",
+													   "rng",
+													   "0 0xa000800",
+													   "20")),
+		    HVM_E_BAD_CONFIG, "VMCFG-480", "more than 4 virtio devices");
+}
+
+#define NET(name, win, spi, chan)                                                                  \
+	"\t" name " { compatible = \"virtio,mmio\"; device = \"net\"; window = <" win              \
+	">; spi = <" spi ">; channel = <" chan ">; };"
+
+Test(devices, virtio_net_channel) /* VMCFG-485 */
+{
+	/* the device may come before or after its channel */
+	expect_ok(virtio_one(NET("eth", "0 0xa000000", "16", "1") "\n" CHAN("")));
+	cr_assert_eq(cfg.nvirtio, 1);
+	cr_expect_eq(cfg.virtio[0].type, 1);
+	cr_expect_eq(cfg.virtio[0].channel, 1);
+	expect_ok(virtio_one(CHAN("") "\n" NET("eth", "0 0xa000000", "16", "1")));
+	expect_fail(virtio_one(NET("eth", "0 0xa000000", "16", "2") "\n" CHAN("")), HVM_E_CHANNEL,
+		    "VMCFG-485", "names channel 2, which the VM does not have");
+	expect_fail(virtio_one(CHAN("") "\n" NET("a", "0 0xa000000", "16",
+						 "1") "\n" NET("b", "0 0xa000200", "17", "1")),
+		    HVM_E_CHANNEL, "VMCFG-485", "share channel 1");
+	expect_fail(virtio_one("\teth { compatible = \"virtio,mmio\"; device = \"net\"; window = <0 "
+			       "0xa000000>; spi = <16>; };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-485", "needs a channel");
+	expect_fail(virtio_one("\tr { compatible = \"virtio,mmio\"; device = \"rng\"; window = <0 "
+			       "0xa000000>; spi = <16>; channel = <1>; };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-485", "only a \"net\" device has a channel");
 }
 
 Test(channels, single_vm_rules)

@@ -19,6 +19,7 @@
 #include "vgic.h"
 #include "mgmt_mmio.h"
 #include "mgmt_window.h"
+#include "virtio_mmio.h"
 #include "log.h"
 
 static const char *const kind_names[] = {
@@ -64,6 +65,19 @@ static void data_abort(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 		if (vgic_mmio_access(v, ipa, (iss & DABT_WNR) != 0, 1u << DABT_SAS(iss), &val) == 0) {
 			if (!(iss & DABT_WNR) && srt != 31)
 				f->x[srt] = val;
+			f->elr += (esr & ESR_IL) ? 4 : 2;
+			return;
+		}
+	}
+	/* a VIRTIO device's register window (GABI-481) */
+	struct virtio_dev *vd = (iss & DABT_ISV) ? virtio_claims(&vm->virtio, ipa) : 0;
+	if (vd) {
+		unsigned reg = DABT_SRT(iss);
+		int wr = (iss & DABT_WNR) != 0;
+		uint64_t data = wr && reg != 31 ? f->x[reg] : 0;
+		if (virtio_access(vd, ipa, wr, 1u << DABT_SAS(iss), &data) == 0) {
+			if (!wr && reg != 31)
+				f->x[reg] = data;
 			f->elr += (esr & ESR_IL) ? 4 : 2;
 			return;
 		}

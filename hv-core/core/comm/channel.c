@@ -75,6 +75,35 @@ static int64_t deny(struct vm *vm, uint64_t id, int64_t code)
 	return code;
 }
 
+/* The running peer at the other end of ch, locked, with its end in *pe; or
+ * NULL. The look for the name races nothing harmful (a name being rewritten
+ * is still a terminated string). Before anything of the peer is used, its
+ * lock: vm_create() reuses a slot, and vm_op_undefine() gives one up, under
+ * it, so the slot is the same defined VM (gen) for as long as the caller
+ * holds it. The state is checked before the peer's configuration is read:
+ * that changes only while the VM is not running. */
+static struct vm *lock_peer(struct vm *vm, const struct vmcfg_channel *ch,
+			    const struct vmcfg_channel **pe)
+{
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		struct vm *p = &vms[i];
+		if (!p->used || p == vm || strcmp(p->cfg.name, ch->peer) != 0)
+			continue;
+		uint32_t gen = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+		spin_lock(&p->lock);
+		if (p->used && p->gen == gen && strcmp(p->cfg.name, ch->peer) == 0 &&
+		    (p->state == HVM_VM_RUNNING || p->state == HVM_VM_PAUSED ||
+		     p->state == HVM_VM_SHUTDOWN)) {
+			*pe = peer_end(vm_vmcfg(i), vm->cfg.name, ch);
+			if (*pe) /* else: peer not (or no longer) a party */
+				return p;
+		}
+		spin_unlock(&p->lock);
+		return NULL;
+	}
+	return NULL;
+}
+
 int64_t channel_doorbell(struct vm *vm, uint64_t id)
 {
 	if (id > VMCFG_MAX_CHANNEL_ID)
@@ -83,37 +112,39 @@ int64_t channel_doorbell(struct vm *vm, uint64_t id)
 	const struct vmcfg_channel *ch = end_with_id(self, (uint32_t)id);
 	if (!ch || !(ch->rights & VMCFG_R_DOORBELL_SEND))
 		return deny(vm, id, HVG_HC_E_DENIED);
-	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
-		struct vm *p = &vms[i];
-		if (!p->used || p == vm || strcmp(p->cfg.name, ch->peer) != 0)
-			continue;
-		/* The look above raced nothing harmful (a name being rewritten is
-		 * still a terminated string). Before anything of the peer is used,
-		 * its lock: vm_create() reuses a slot, and vm_op_undefine() gives
-		 * one up, under it, so the slot is the same defined VM (gen) for as
-		 * long as this ring uses it. The state is checked before the
-		 * peer's configuration is read: that changes only while the VM is
-		 * not running. */
-		uint32_t gen = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
-		int rung = 0;
-		spin_lock(&p->lock);
-		if (p->used && p->gen == gen && strcmp(p->cfg.name, ch->peer) == 0 &&
-		    (p->state == HVM_VM_RUNNING || p->state == HVM_VM_PAUSED ||
-		     p->state == HVM_VM_SHUTDOWN)) {
-			const struct vmcfg_channel *pe = peer_end(vm_vmcfg(i), vm->cfg.name, ch);
-			if (pe) { /* else: peer not (or no longer) a party */
-				__atomic_add_fetch(&p->coop->doorbells[pe->id], 1, __ATOMIC_RELEASE);
-				__atomic_add_fetch(&p->stats.doorbells_received, 1, __ATOMIC_RELAXED);
-				__atomic_add_fetch(&vm->stats.doorbells_sent, 1, __ATOMIC_RELAXED);
-				/* counted in irqs_injected when it reaches a list
-				 * register (vgic_flush) */
-				if (pe->doorbell_spi != VMCFG_NO_SPI)
-					vgic_inject(p, NULL, 32 + pe->doorbell_spi);
-				rung = 1;
+	const struct vmcfg_channel *pe;
+	struct vm *p = lock_peer(vm, ch, &pe);
+	if (!p)
+		return deny(vm, id, HVG_HC_E_DENIED);
+	__atomic_add_fetch(&p->coop->doorbells[pe->id], 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&p->stats.doorbells_received, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&vm->stats.doorbells_sent, 1, __ATOMIC_RELAXED);
+	/* counted in irqs_injected when it reaches a list register (vgic_flush) */
+	if (pe->doorbell_spi != VMCFG_NO_SPI)
+		vgic_inject(p, NULL, 32 + pe->doorbell_spi);
+	spin_unlock(&p->lock);
+	return 0;
+}
+
+int channel_net_switch(struct virtio_dev *from, const uint8_t *frame, uint32_t len)
+{
+	struct vm *vm = from->vm;
+	const struct vmcfg_channel *ch = end_with_id(vm_vmcfg(vm->id), from->cfg.channel);
+	/* GABI-493, REQ-SAF-07: this end may write, the peer's end may read */
+	if (!ch || !(ch->rights & VMCFG_R_WRITE))
+		return -1;
+	const struct vmcfg_channel *pe;
+	struct vm *p = lock_peer(vm, ch, &pe);
+	if (!p)
+		return -1;
+	int rc = -1;
+	if (pe->rights & VMCFG_R_READ)
+		for (uint32_t i = 0; i < p->virtio.n && i < VIRTIO_MAX_DEVS; i++)
+			if (p->virtio.dev[i].cfg.type == VIRTIO_ID_NET &&
+			    p->virtio.dev[i].cfg.channel == pe->id) {
+				rc = virtio_net_receive(&p->virtio.dev[i], frame, len);
+				break;
 			}
-		}
-		spin_unlock(&p->lock);
-		return rung ? 0 : deny(vm, id, HVG_HC_E_DENIED);
-	}
-	return deny(vm, id, HVG_HC_E_DENIED);
+	spin_unlock(&p->lock);
+	return rc;
 }

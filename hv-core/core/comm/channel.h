@@ -18,4 +18,10 @@ enum hvm_status channel_map(struct vm *vm, const struct vmcfg *cfg, char *msg, u
  * counted in doorbells_denied, reported as HVM_EV_DOORBELL_DENIED), or
  * HVG_HC_E_INVALID (id out of range, also counted as denied). */
 int64_t channel_doorbell(struct vm *vm, uint64_t id);
+/* virtio-net between two VMs (GABI-493): delivers a frame from device `from`
+ * to the virtio-net device at the peer's end of its channel, when this end
+ * has "write" and the peer's end "read" and the peer is running. 0 or -1. The
+ * switch of virtio_set_net_switch(). */
+struct virtio_dev;
+int channel_net_switch(struct virtio_dev *from, const uint8_t *frame, uint32_t len);
 #endif

@@ -99,6 +99,13 @@ static int check_windows(const struct vmcfg *cfg, const struct guest_fdt_platfor
 				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-091",
 						  "vm '%s': guest device tree: %s at 0x%lx overlaps channel %u",
 						  cfg->name, w[k].what, w[k].base, cfg->chan[i].id);
+		for (i = 0; i < cfg->nvirtio && i < VMCFG_MAX_VIRTIO; i++)
+			if (cfg_overlaps(w[k].base, w[k].size, cfg->virtio[i].ipa,
+					 VMCFG_VIRTIO_WINDOW))
+				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-091",
+						  "vm '%s': guest device tree: %s at 0x%lx overlaps virtio device '%s'",
+						  cfg->name, w[k].what, w[k].base,
+						  cfg->virtio[i].name);
 		for (i = 0; i < k; i++)
 			if (cfg_overlaps(w[k].base, w[k].size, w[i].base, w[i].size))
 				return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-091",
@@ -243,6 +250,18 @@ static int emit(void *fdt, const struct vmcfg *cfg, const struct guest_fdt_platf
 		TRY(fdt_end_node(fdt));
 	}
 
+	/* VMCFG-484: VIRTIO devices, as the virtio-mmio binding of Linux and QEMU
+	 * virt write them */
+	for (i = 0; i < cfg->nvirtio && i < VMCFG_MAX_VIRTIO; i++) {
+		unit_name(name, sizeof(name), "virtio_mmio", cfg->virtio[i].ipa);
+		TRY(fdt_begin_node(fdt, name));
+		TRY(fdt_property_string(fdt, "compatible", VMCFG_COMPAT_VIRTIO));
+		TRY(prop_reg(fdt, cfg->virtio[i].ipa, VMCFG_VIRTIO_WINDOW));
+		TRY(prop_irq(fdt, GIC_SPI, cfg->virtio[i].spi, IRQ_EDGE_RISING));
+		TRY(fdt_property(fdt, "dma-coherent", NULL, 0));
+		TRY(fdt_end_node(fdt));
+	}
+
 	/* VMCFG-097: the hypervisor node of the guest ABI, channels inside it */
 	unit_name(name, sizeof(name), "hypervisor", plat->coop_ipa);
 	TRY(fdt_begin_node(fdt, name));
@@ -301,6 +320,7 @@ int guest_fdt_build(const struct vmcfg *cfg, const struct guest_fdt_platform *pl
 	/* cfg normally comes from vmcfg_parse(); still, never index past an array */
 	if (cfg->vcpus == 0 || cfg->vcpus > VMCFG_MAX_VCPUS || cfg->nmem == 0 ||
 	    cfg->nmem > VMCFG_MAX_MEM || cfg->nchan > VMCFG_MAX_CHANNELS ||
+	    cfg->nvirtio > VMCFG_MAX_VIRTIO ||
 	    strnlen(cfg->name, sizeof(cfg->name)) == sizeof(cfg->name) ||
 	    strnlen(cfg->boot.bootargs, sizeof(cfg->boot.bootargs)) == sizeof(cfg->boot.bootargs))
 		return vmcfg_fail(err, HVM_E_BAD_ARG, "VMCFG-090",

@@ -28,6 +28,20 @@ const char *vmcfg_fault_policy_name(uint32_t p)
 /* ---- value rules -------------------------------------------------------- */
 
 /* VMCFG-020: names are [a-z0-9_-], 1..31 characters. */
+/* VMCFG-480: the VIRTIO devices served, by VIRTIO device id */
+static const struct {
+	const char *word;
+	uint32_t type;
+} virtio_types[] = { { "net", 1 }, { "console", 3 }, { "rng", 4 } };
+
+const char *vmcfg_virtio_type_name(uint32_t type)
+{
+	for (uint32_t i = 0; i < sizeof(virtio_types) / sizeof(virtio_types[0]); i++)
+		if (virtio_types[i].type == type)
+			return virtio_types[i].word;
+	return NULL;
+}
+
 static bool name_ok(const char *s)
 {
 	size_t i, n = strnlen(s, VMCFG_NAME_MAX + 1);
@@ -467,6 +481,11 @@ static int check_ipa_free(struct cfg_ctx *c, const struct vmcfg *v, const char *
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-063",
 					  "%s: %s at IPA 0x%lx overlaps channel %u", c->who, what,
 					  r->ipa, v->chan[i].id);
+	for (i = 0; i < v->nvirtio; i++)
+		if (cfg_overlaps(r->ipa, r->size, v->virtio[i].ipa, VMCFG_VIRTIO_WINDOW))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+					  "%s: %s at IPA 0x%lx overlaps virtio device '%s'", c->who,
+					  what, r->ipa, v->virtio[i].name);
 	return HVM_OK;
 }
 
@@ -489,6 +508,99 @@ static int check_spi_free(struct cfg_ctx *c, const struct vmcfg *v, const char *
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-064",
 					  "%s: %s SPI %u is already the doorbell of channel %u",
 					  c->who, what, spi, v->chan[i].id);
+	for (i = 0; i < v->nvirtio; i++)
+		if (v->virtio[i].spi == spi)
+			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-064",
+					  "%s: %s SPI %u is already used by virtio device '%s'",
+					  c->who, what, spi, v->virtio[i].name);
+	return HVM_OK;
+}
+
+/* A device node's name into name[cap] (cut to fit) and VMCFG-012 on its
+ * properties. */
+static int device_node(struct cfg_ctx *c, int node, char *name, size_t cap, const char *const *allowed)
+{
+	int len;
+	const char *nm = fdt_get_name(c->fdt, node, &len);
+
+	if (!nm || len < 0)
+		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable device node name",
+				  c->who);
+	memcpy(name, nm, (size_t)len < cap - 1 ? (size_t)len : cap - 1);
+	return cfg_only_props(c, node, name, allowed);
+}
+
+/* VMCFG-480..482: a VIRTIO device served over virtio-mmio. */
+static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
+{
+	static const char *const allowed[] = { "compatible", "device",  "window", "spi",
+					       "channel",    "phandle", NULL };
+	struct vmcfg_virtio *d;
+	char word[16];
+	bool found;
+	uint32_t i;
+	int rc;
+
+	if (v->nvirtio >= VMCFG_MAX_VIRTIO)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-480",
+				  "%s: more than %u virtio devices", c->who, VMCFG_MAX_VIRTIO);
+	d = &v->virtio[v->nvirtio];
+	memset(d, 0, sizeof(*d));
+	rc = device_node(c, node, d->name, sizeof(d->name), allowed);
+	if (!rc)
+		rc = cfg_string(c, node, "device", "VMCFG-480", true, word, sizeof(word) - 1, &found);
+	if (!rc)
+		rc = cfg_u64(c, node, "window", "VMCFG-481", true, &d->ipa, &found);
+	if (!rc)
+		rc = cfg_u32(c, node, "spi", "VMCFG-482", true, &d->spi, &found);
+	if (!rc)
+		rc = cfg_u32(c, node, "channel", "VMCFG-485", false, &d->channel, &found);
+	if (rc)
+		return rc;
+	if (found != (strcmp(word, "net") == 0))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-485",
+				  "%s: virtio device '%s': %s", c->who, d->name,
+				  found ? "only a \"net\" device has a channel"
+					: "a \"net\" device needs a channel");
+	for (i = 0; i < sizeof(virtio_types) / sizeof(virtio_types[0]); i++)
+		if (strcmp(word, virtio_types[i].word) == 0)
+			d->type = virtio_types[i].type;
+	if (!d->type)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-480",
+				  "%s: virtio device '%s' has unknown device '%s'", c->who, d->name,
+				  word);
+	if ((d->ipa & (VMCFG_VIRTIO_WINDOW - 1)) || d->ipa >= VMCFG_IPA_LIMIT)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-481",
+				  "%s: virtio device '%s' window 0x%lx is not 512-byte aligned "
+				  "below the IPA limit",
+				  c->who, d->name, d->ipa);
+	/* IPA only: no physical memory is behind the window */
+	for (i = 0; i < v->nmem; i++)
+		if (cfg_overlaps(d->ipa, VMCFG_VIRTIO_WINDOW, v->mem[i].ipa, v->mem[i].size))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+					  "%s: virtio device '%s' window overlaps memory region %u",
+					  c->who, d->name, i);
+	for (i = 0; i < v->ndev; i++)
+		for (uint32_t j = 0; j < v->dev[i].nreg; j++)
+			if (cfg_overlaps(d->ipa, VMCFG_VIRTIO_WINDOW, v->dev[i].reg[j].ipa,
+					 v->dev[i].reg[j].size))
+				return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+						  "%s: virtio device '%s' window overlaps device '%s'",
+						  c->who, d->name, v->dev[i].name);
+	for (i = 0; i < v->nchan; i++)
+		if (cfg_overlaps(d->ipa, VMCFG_VIRTIO_WINDOW, v->chan[i].shm.ipa, v->chan[i].shm.size))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+					  "%s: virtio device '%s' window overlaps channel %u",
+					  c->who, d->name, v->chan[i].id);
+	for (i = 0; i < v->nvirtio; i++)
+		if (v->virtio[i].ipa == d->ipa)
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-481",
+					  "%s: virtio device '%s' window is that of '%s'", c->who,
+					  d->name, v->virtio[i].name);
+	rc = check_spi_free(c, v, "virtio", d->spi);
+	if (rc)
+		return rc;
+	v->nvirtio++;
 	return HVM_OK;
 }
 
@@ -498,7 +610,6 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 	static const char *const allowed[] = { "compatible", "mmio", "spis", "phandle", NULL };
 	struct vmcfg_dev *d;
 	const uint8_t *p;
-	const char *nm;
 	uint32_t i;
 	int len, rc;
 
@@ -507,12 +618,7 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 				  "%s: more than %u pass-through devices", c->who, VMCFG_MAX_DEVS);
 	d = &v->dev[v->ndev];
 	memset(d, 0, sizeof(*d));
-	nm = fdt_get_name(c->fdt, node, &len);
-	if (!nm || len < 0)
-		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: unreadable device node name",
-				  c->who);
-	memcpy(d->name, nm, (size_t)len < sizeof(d->name) - 1 ? (size_t)len : sizeof(d->name) - 1);
-	rc = cfg_only_props(c, node, d->name, allowed);
+	rc = device_node(c, node, d->name, sizeof(d->name), allowed);
 	if (!rc)
 		rc = cfg_ranges(c, node, "mmio", "VMCFG-060", d->reg, VMCFG_MAX_DEV_RANGES, &d->nreg);
 	if (rc)
@@ -646,6 +752,32 @@ static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 	return HVM_OK;
 }
 
+/* VMCFG-485: a virtio-net device names a channel end of its VM, one device
+ * per channel; the channel's rights say which way frames may go. */
+static int check_virtio_channels(struct cfg_ctx *c, const struct vmcfg *v)
+{
+	for (uint32_t i = 0; i < v->nvirtio; i++) {
+		const struct vmcfg_virtio *d = &v->virtio[i];
+		bool found = false;
+
+		if (d->type != 1)
+			continue;
+		for (uint32_t k = 0; k < v->nchan; k++)
+			found = found || v->chan[k].id == d->channel;
+		if (!found)
+			return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-485",
+					  "%s: virtio device '%s' names channel %u, which the VM "
+					  "does not have",
+					  c->who, d->name, d->channel);
+		for (uint32_t k = 0; k < i; k++)
+			if (v->virtio[k].type == 1 && v->virtio[k].channel == d->channel)
+				return vmcfg_fail(c->err, HVM_E_CHANNEL, "VMCFG-485",
+						  "%s: virtio devices '%s' and '%s' share channel %u",
+						  c->who, v->virtio[k].name, d->name, d->channel);
+	}
+	return HVM_OK;
+}
+
 /* VMCFG-013: the children of a VM node, told apart by name (boot) or compatible. */
 static int parse_children(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
@@ -674,9 +806,7 @@ static int parse_children(struct cfg_ctx *c, int node, struct vmcfg *v)
 			v->vuart = true;
 			rc = cfg_only_props(c, sub, "vuart", vuart_allowed);
 		} else if (fdt_node_check_compatible(c->fdt, sub, VMCFG_COMPAT_VIRTIO) == 0) {
-			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-062",
-					  "%s: node '%s': virtio-mmio is reserved, not supported by v1",
-					  c->who, nm);
+			rc = parse_virtio(c, sub, v);
 		} else {
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-013",
 					  "%s: node '%s' is neither boot nor a known device or channel",
@@ -691,6 +821,9 @@ static int parse_children(struct cfg_ctx *c, int node, struct vmcfg *v)
 	if (nboot != 1)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-050", "%s: %s 'boot' node",
 				  c->who, nboot ? "more than one" : "missing required");
+	rc = check_virtio_channels(c, v);
+	if (rc)
+		return rc;
 	sub = fdt_subnode_offset(c->fdt, node, "boot");
 	if (sub < 0)
 		return vmcfg_fail(c->err, HVM_E_FDT, "VMCFG-001", "%s: boot node unreadable", c->who);
@@ -727,6 +860,11 @@ static int check_mgmt_window(struct cfg_ctx *c, const struct vmcfg *v)
 			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
 					  "%s: channel %u overlaps the management window at IPA 0x%lx",
 					  c->who, v->chan[i].id, (unsigned long)VMCFG_MGMT_IPA);
+	for (i = 0; i < v->nvirtio; i++)
+		if (ipa_hits_mgmt(&(struct vmcfg_range){ v->virtio[i].ipa, 0, VMCFG_VIRTIO_WINDOW }))
+			return vmcfg_fail(c->err, HVM_E_OVERLAP, "VMCFG-027",
+					  "%s: virtio device '%s' overlaps the management window at IPA 0x%lx",
+					  c->who, v->virtio[i].name, (unsigned long)VMCFG_MGMT_IPA);
 	return HVM_OK;
 }
 

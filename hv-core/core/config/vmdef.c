@@ -13,6 +13,7 @@
 #include "channel.h"
 #include "mgmt_window.h"
 #include "platform.h"
+#include "vgic.h"
 #include "fmt.h"
 #include "vgic.h"
 #include "vpl011.h"
@@ -148,6 +149,12 @@ static enum hvm_status check_supported(const struct vmcfg *v, char *msg, unsigne
 				    "MGMT-047: '%s': cpus must be listed in ascending order",
 				    v->name);
 			return HVM_E_CPU;
+		}
+	for (uint32_t i = 0; i < v->nvirtio; i++)
+		if (v->virtio[i].spi >= VGIC_MAX_SPIS) {
+			hv_snprintf(msg, len, "MGMT-047: '%s': virtio device '%s' SPI %u is above %u",
+				    v->name, v->virtio[i].name, v->virtio[i].spi, VGIC_MAX_SPIS - 1);
+			return HVM_E_BAD_CONFIG;
 		}
 	if (v->boot.entry == 0) {
 		hv_snprintf(msg, len, "MGMT-047: '%s': entry 0 is not supported", v->name);
@@ -327,6 +334,10 @@ enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg,
 	for (uint32_t i = 0; i < v->ndev; i++)
 		for (uint32_t j = 0; j < v->dev[i].nspi && c.n_pt_spis < 8; j++)
 			c.pt_spis[c.n_pt_spis++] = v->dev[i].spi[j];
+	for (uint32_t i = 0; i < v->nvirtio && i < VIRTIO_MAX_DEVS; i++)
+		c.virtio[c.n_virtio++] =
+			(struct virtio_dev_cfg){ v->virtio[i].type, v->virtio[i].spi,
+						 v->virtio[i].ipa, v->virtio[i].channel };
 	struct vm *vm;
 	char why[96];
 	st = vm_create(&c, &vm, why, sizeof(why));

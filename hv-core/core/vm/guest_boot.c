@@ -10,6 +10,7 @@
 #include "vm.h"
 #include "vgic.h"
 #include "vpl011.h"
+#include "console.h"
 #include "mmu.h"
 #include "spinlock.h"
 #include "fmt.h"
@@ -40,6 +41,13 @@ static uint64_t initrd_length(const uint8_t *p, uint64_t max)
 	return n > max ? max : n;
 }
 
+/* virtio-console output goes where the vPL011's does (GABI-492) */
+static void virtio_console_out(struct vm *vm, const uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		console_putc(vm, p[i]);
+}
+
 enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t image_len,
 				   uint64_t *x0, char *msg, unsigned msglen)
 {
@@ -57,6 +65,9 @@ enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t i
 				    c->name, c->pt_spis[i], VGIC_MAX_SPIS - 1);
 			return HVM_E_BAD_CONFIG;
 		}
+	/* its VIRTIO devices in their reset state, serving only its RAM (GABI-485) */
+	const struct vq_mem mem = { c->mem_ipa, c->mem_size, ram };
+	virtio_set_reset(&vm->virtio, vm, &mem, c->virtio, c->n_virtio, virtio_console_out);
 
 	uint64_t fdt_ipa = c->fdt_ipa ? c->fdt_ipa : c->mem_ipa + c->mem_size - VMCFG_FDT_SIZE;
 	if (fdt_ipa < c->mem_ipa || fdt_ipa + VMCFG_FDT_SIZE > c->mem_ipa + c->mem_size ||

@@ -13,6 +13,7 @@
 #include "spinlock.h"
 #include "vpl011.h"
 #include "vcpu.h"
+#include "virtio_mmio.h"
 
 #define HV_MAX_VCPUS 4
 #define VM_FAULT_KINDS 8 /* > the largest enum hvm_fault_kind */
@@ -54,6 +55,9 @@ struct vm_config {
 	char bootargs[256];
 	uint32_t n_pt_spis; /* pass-through SPIs (VMCFG-060), INTID = 32 + n   */
 	uint32_t pt_spis[8];
+	/* VIRTIO devices served by hv-core (VMCFG-480, core/virtio/) */
+	uint32_t n_virtio;
+	struct virtio_dev_cfg virtio[VIRTIO_MAX_DEVS];
 };
 
 struct vm_console_line {
@@ -118,6 +122,7 @@ struct vm {
 	 * when the guest acknowledges request hook_seq (0: none in progress) */
 	uint64_t hook_deadline_ns;
 	uint32_t hook_seq;
+	struct virtio_set virtio; /* reset at every boot (guest_boot.c) */
 };
 
 extern struct vm vms[HVM_MAX_VMS];

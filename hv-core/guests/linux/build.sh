@@ -60,9 +60,19 @@ stage=$out/initramfs-root
 rm -rf "$stage"
 mkdir -p "$stage"/{bin,dev,proc,sys,tmp}
 install -m 0755 "$root/bin/busybox" "$stage/bin/busybox"
-applets="sh mount mkdir cat echo printf uname nproc od tr grep devmem sleep poweroff reboot sync dmesg ls"
+applets="sh mount mkdir cat echo printf uname nproc od tr grep devmem sleep poweroff reboot sync dmesg ls insmod readlink basename ifconfig ping"
 for a in $applets; do ln -s busybox "$stage/bin/$a"; done
 install -m 0755 "$here/init" "$stage/init"
+# Debian's own VIRTIO drivers of the same kernel (docs/guest-abi.md GABI-480):
+# the transport and the devices hv-core serves; /init loads them in this order.
+mods=$root/lib/modules/$release/kernel
+mkdir -p "$stage/lib/modules/$release"
+for m in drivers/virtio/virtio_mmio.ko drivers/char/hw_random/virtio-rng.ko \
+	drivers/char/virtio_console.ko net/core/failover.ko drivers/net/net_failover.ko \
+	drivers/net/virtio_net.ko; do
+	[ -f "$mods/$m" ] || die "no $m in the kernel package of $release"
+	install -m 0644 "$mods/$m" "$stage/lib/modules/$release/"
+done
 
 # The kernel opens /dev/console for init's stdio before /init can mount devtmpfs, so
 # the node must be in the archive. Creating it needs root; fakeroot stands in for it.
