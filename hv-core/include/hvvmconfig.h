@@ -158,7 +158,7 @@ struct vmcfg {
 	bool management; /* VMCFG-027: drives the hypervisor (at most one) */
 	struct vmcfg_boot boot;
 	uint32_t stop_grace_ms; /* VMCFG-331: time to save safety data, 0 = none */
-	uint32_t nvirtio; /* VMCFG-480 */
+	uint32_t nvirtio;       /* VMCFG-480 */
 	struct vmcfg_virtio virtio[VMCFG_MAX_VIRTIO];
 };
 
