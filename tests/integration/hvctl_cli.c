@@ -552,6 +552,10 @@ Test(hvctl_stack, safety_policy_gates_the_asil_vm_while_driving)
 	cr_assert_not_null(strstr(out, "start would be allowed (vehicle driving, QM)"), "%s", out);
 	cr_assert_eq(HV("undefine", "linux"), OK, "%s", err);
 
+	cr_assert_eq(HV("policy"), OK, "%s", err);
+	cr_expect_not_null(strstr(out, "STATE     OPERATION   QM         ASIL-A"), "%s", out);
+	cr_expect_not_null(strstr(out, "\ndriving   shutdown    allow/"), "%s", out);
+	cr_expect_not_null(strstr(out, "\nrule 1: "), "%s", out);
 	cr_assert_eq(HV("policy", "--json"), OK, "%s", err);
 	j = parse_json(out);
 	size_t i, n_deny = 0;
