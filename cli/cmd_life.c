@@ -52,12 +52,41 @@ struct vm_request {
 	ProtobufCMessage base;
 	Hvmgr__V1__VmSelector *vm;
 	uint32_t timeout_ms; /* ShutdownRequest only */
+	/* room for dry_run (field 40), set through the descriptor */
+	protobuf_c_boolean tail[4];
 };
 _Static_assert(offsetof(struct vm_request, vm) == offsetof(Hvmgr__V1__StartRequest, vm), "layout");
 _Static_assert(offsetof(struct vm_request, vm) == offsetof(Hvmgr__V1__UndefineRequest, vm), "layout");
 _Static_assert(offsetof(struct vm_request, timeout_ms) ==
 		       offsetof(Hvmgr__V1__ShutdownRequest, timeout_ms),
 	       "layout");
+
+/* Sets the request's dry_run field, wherever its type keeps it. */
+static void set_dry_run(const ProtobufCMessageDescriptor *d, struct vm_request *req)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(d, "dry_run");
+
+	if (f && f->offset + sizeof(protobuf_c_boolean) <= sizeof *req)
+		*(protobuf_c_boolean *)((char *)req + f->offset) = 1;
+}
+
+/* --dry-run: hv-core's policy verdict; denied is a failure (exit status 1). */
+static int print_verdict(const char *verb, const char *name, const Hvmgr__V1__PolicyVerdict *pv)
+{
+	if (!pv) {
+		fprintf(stderr, "hvctl: %s --dry-run: hv-agent did not answer with a verdict\n",
+			verb);
+		return HVCTL_FAIL;
+	}
+	if (pv->allowed) {
+		printf("Domain '%s': %s would be allowed (vehicle %s, %s)\n", name, verb,
+		       pv->vehicle_state, pv->criticality);
+		return HVCTL_OK;
+	}
+	printf("Domain '%s': %s would be denied: %s\n", name, verb, pv->message);
+	return HVCTL_FAIL;
+}
 
 static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 {
@@ -76,16 +105,27 @@ static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 	hvctl_selector(&sel, a->pos[0]);
 	req.vm = &sel;
 	req.timeout_ms = (uint32_t)timeout;
+	if (opt_flag(a, "dry-run"))
+		set_dry_run(v->req, &req);
 	const ProtobufCMessageDescriptor *rd = strcmp(a->cmd->name, "undefine") == 0
 						       ? &hvmgr__v1__undefine_response__descriptor
 						       : &hvmgr__v1__lifecycle_response__descriptor;
 	if ((rc = hvctl_call(h, v->method, &req.base, rd, &resp)) != 0)
 		return rc;
 	const char *name = a->pos[0];
+	const Hvmgr__V1__PolicyVerdict *pv;
 	if (rd == &hvmgr__v1__lifecycle_response__descriptor) {
 		const Hvmgr__V1__LifecycleResponse *lr = (const Hvmgr__V1__LifecycleResponse *)resp;
 		if (lr->vm && lr->vm->name[0])
 			name = lr->vm->name;
+		pv = lr->verdict;
+	} else {
+		pv = ((const Hvmgr__V1__UndefineResponse *)resp)->verdict;
+	}
+	if (opt_flag(a, "dry-run")) {
+		rc = print_verdict(v->name, name, pv);
+		protobuf_c_message_free_unpacked(resp, NULL);
+		return rc;
 	}
 	printf("%s%s%s\n\n", v->before, name, v->after);
 	fflush(stdout);

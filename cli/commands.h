@@ -23,6 +23,10 @@ HVCTL_HANDLER(cmd_health);
 HVCTL_HANDLER(cmd_version);
 HVCTL_HANDLER(cmd_audit);
 
+/* cmd_safety.c: the vehicle state and the safety policy */
+HVCTL_HANDLER(cmd_vehicle);
+HVCTL_HANDLER(cmd_policy);
+
 /* cmd_life.c: lifecycle */
 HVCTL_HANDLER(cmd_start);
 HVCTL_HANDLER(cmd_shutdown);

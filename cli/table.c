@@ -40,6 +40,12 @@ const struct hvctl_exit_doc hvctl_exit_codes[] = {
 		NULL, NULL, HC_NONE, NULL                                                          \
 	}
 #define JSON_ONLY ((const struct hvctl_optdef[]){ JSON_OPT, END_OPT })
+#define DRY_RUN_OPT                                                                                \
+	{                                                                                          \
+		"dry-run", NULL, HC_NONE,                                                          \
+			"only ask whether the safety policy allows it now; change nothing"         \
+	}
+#define DRY_RUN_ONLY ((const struct hvctl_optdef[]){ DRY_RUN_OPT, END_OPT })
 
 #define G_INFO "Domain information"
 #define G_LIFE "Domain lifecycle"
@@ -99,6 +105,7 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  (const struct hvctl_optdef[]){
 		  { "console", NULL, HC_NONE,
 		    "attach to the VM's console after starting it (see console)" },
+		  DRY_RUN_OPT,
 		  END_OPT },
 	  "start a defined VM", "Starts a shut-off or crashed VM: \"Domain 'x' started\".", 0,
 	  cmd_start },
@@ -106,23 +113,24 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  (const struct hvctl_optdef[]){
 		  { "timeout-ms", "N", HC_NONE,
 		    "how long the guest gets to power off before the VM's fallback applies (0 = the VM's default)" },
+		  DRY_RUN_OPT,
 		  END_OPT },
 	  "ask a VM's guest to power off",
 	  "Asks the guest to shut down through its cooperation page; returns at once (\"Domain 'x' is being shutdown\"). "
 	  "Follow `hvctl event` for the STOPPED event.",
 	  0, cmd_shutdown },
-	{ "destroy", G_LIFE, "VM", 1, 1, HC_VM, NULL, "stop a VM at once",
+	{ "destroy", G_LIFE, "VM", 1, 1, HC_VM, DRY_RUN_ONLY, "stop a VM at once",
 	  "Stops the VM immediately, without asking its guest.", 0, cmd_destroy },
-	{ "reboot", G_LIFE, "VM", 1, 1, HC_VM, NULL, "restart a VM's guest",
+	{ "reboot", G_LIFE, "VM", 1, 1, HC_VM, DRY_RUN_ONLY, "restart a VM's guest",
 	  "Asks the guest to restart; returns at once (\"Domain 'x' is being rebooted\"). hv-core resets the VM itself "
 	  "when the guest has not restarted after 5 s. Follow `hvctl event` for STARTED (REBOOTED).",
 	  0, cmd_reboot },
-	{ "reset", G_LIFE, "VM", 1, 1, HC_VM, NULL, "reset a VM like a power cycle",
+	{ "reset", G_LIFE, "VM", 1, 1, HC_VM, DRY_RUN_ONLY, "reset a VM like a power cycle",
 	  "Resets the VM at once, like pressing a reset button.", 0, cmd_reset },
-	{ "suspend", G_LIFE, "VM", 1, 1, HC_VM, NULL, "pause a VM's vCPUs", "Pauses a running VM.",
-	  0, cmd_suspend },
-	{ "resume", G_LIFE, "VM", 1, 1, HC_VM, NULL, "continue a paused VM", "Resumes a paused VM.",
-	  0, cmd_resume },
+	{ "suspend", G_LIFE, "VM", 1, 1, HC_VM, DRY_RUN_ONLY, "pause a VM's vCPUs",
+	  "Pauses a running VM.", 0, cmd_suspend },
+	{ "resume", G_LIFE, "VM", 1, 1, HC_VM, DRY_RUN_ONLY, "continue a paused VM",
+	  "Resumes a paused VM.", 0, cmd_resume },
 	{ "autostart", G_LIFE, "VM", 1, 1, HC_VM,
 	  (const struct hvctl_optdef[]){
 		  { "disable", NULL, HC_NONE, "do not start the VM with hv-agent" }, END_OPT },
@@ -156,7 +164,7 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "and names the property and the rule it breaks; then hv-agent stores it as a new revision and hv-core "
 	  "defines it, and their refusals are printed as they come.",
 	  0, cmd_define },
-	{ "undefine", G_CONF, "VM", 1, 1, HC_VM, NULL, "remove a stopped VM's definition",
+	{ "undefine", G_CONF, "VM", 1, 1, HC_VM, DRY_RUN_ONLY, "remove a stopped VM's definition",
 	  "Removes a shut-off or crashed VM's definition: \"Domain 'x' has been undefined\".", 0,
 	  cmd_undefine },
 	{ "dumpconfig", G_CONF, "VM", 1, 1, HC_VM,
@@ -249,6 +257,18 @@ const struct hvctl_cmd hvctl_commands[] = {
 	{ "version", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY, "show versions and capabilities",
 	  "Prints the versions of hvctl, hv-agent and hv-core, the management ABI and the capabilities.",
 	  0, cmd_version },
+	{ "vehicle", G_AGENT, "[set STATE]", 0, 2, HC_NONE, JSON_ONLY,
+	  "show or declare the vehicle state hv-core's safety policy acts on",
+	  "Prints the vehicle state hv-core acts on, its source (management or a guest) and its age. "
+	  "`vehicle set STATE` (admin) declares it: parked, ready, driving, charging, service or unknown; "
+	  "hv-core refuses it when the source is a guest (docs/vm-config.md section 10).",
+	  0, cmd_vehicle },
+	{ "policy", G_AGENT, "", 0, 0, HC_NONE, JSON_ONLY,
+	  "show the safety policy: what each vehicle state allows",
+	  "Prints hv-core's policy matrix: one line per vehicle state and operation, one column per "
+	  "criticality (QM, ASIL-A..D), each cell allow or deny with the number of the rule that decided, "
+	  "then the rules.",
+	  0, cmd_policy },
 
 /* ---- local ---- */
 #ifdef HVCTL_WITH_PKI

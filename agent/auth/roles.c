@@ -60,6 +60,11 @@ static const struct roles_method table[] = {
      * finding lifts the refusal of every change (admin) */
 	{ SVC "VerifyAudit", HV_ROLE_VIEWER, false },
 	{ SVC "AcknowledgeAudit", HV_ROLE_ADMIN, true },
+	/* the vehicle state and the safety policy: reading them is a read;
+     * declaring the vehicle state (management source only) is an admin's */
+	{ SVC "GetVehicleState", HV_ROLE_VIEWER, false },
+	{ SVC "SetVehicleState", HV_ROLE_ADMIN, true },
+	{ SVC "GetPolicy", HV_ROLE_VIEWER, false },
 	/* the standard health service answers everyone who authenticated */
 	{ "/grpc.health.v1.Health/Check", HV_ROLE_VIEWER, false },
 	{ "/grpc.health.v1.Health/Watch", HV_ROLE_VIEWER, false },

@@ -245,6 +245,24 @@ void svc_get_self_test(const struct rpc_call_ctx *, const ProtobufCMessage *, st
 void svc_get_diagnostics(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_get_version(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 
+/* ---- svc_safety.c: the vehicle state and the safety policy (MGMT-400..404) ---- */
+void svc_get_vehicle_state(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			   struct rpc_result *);
+void svc_set_vehicle_state(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			   struct rpc_result *);
+void svc_get_policy(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+/* "QM", "ASIL-A" .. "ASIL-D" for hvm_vm_slot.criticality. */
+const char *agent_criticality_name(uint32_t criticality);
+/* The dry run of cmd on a VM hv-core holds (MGMT-404): 0 with out filled
+ * (allowed or denied, with hv-core's message naming the rule); -1 with st
+ * for any other answer (unknown VM, no answer). */
+struct agent_verdict {
+	Hvmgr__V1__PolicyVerdict v;
+	char msg[sizeof((struct hvlink_reply *)0)->msg];
+};
+int agent_policy_verdict(struct agent *ag, const struct hvm_vm_slot *slot, uint32_t cmd,
+			 struct agent_verdict *out, const char *what, struct hv_status *st);
+
 void svc_get_config(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_list_config_revisions(const struct rpc_call_ctx *, const ProtobufCMessage *,
 			       struct rpc_result *);

@@ -177,8 +177,37 @@ static void lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel,
 	answer_undefined(res);
 }
 
-static void lifecycle(const struct rpc_call_ctx *ctx, const Hvmgr__V1__VmSelector *sel, uint32_t cmd,
-		      const char *rpc, const char *verb, uint64_t arg0, struct rpc_result *res)
+/* dry_run: hv-core's policy verdict on the command, nothing done (MGMT-404). */
+static void dry_run(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd,
+		    const char *verb, struct rpc_result *res)
+{
+	struct hvm_vm_slot slot;
+	struct agent_verdict v;
+	struct vm_msg vm;
+	char label[64], what[96];
+
+	if (resolve_vm(ag, sel, &slot, label, sizeof label, &res->st) != 0)
+		return;
+	snprintf(what, sizeof what, "%s %s (dry run)", verb, label);
+	if (agent_policy_verdict(ag, &slot, cmd, &v, what, &res->st) != 0)
+		return;
+	if (cmd == HVM_CMD_UNDEFINE) {
+		Hvmgr__V1__UndefineResponse resp = HVMGR__V1__UNDEFINE_RESPONSE__INIT;
+		resp.verdict = &v.v;
+		rpc_result_message(res, &resp.base);
+		return;
+	}
+	if (vm_msg_merged(ag, &vm, &slot, &res->st) != 0)
+		return;
+	Hvmgr__V1__LifecycleResponse resp = HVMGR__V1__LIFECYCLE_RESPONSE__INIT;
+	resp.vm = &vm.vm;
+	resp.verdict = &v.v;
+	rpc_result_message(res, &resp.base);
+}
+
+static void lifecycle(const struct rpc_call_ctx *ctx, const Hvmgr__V1__VmSelector *sel,
+		      uint32_t cmd, const char *rpc, const char *verb, uint64_t arg0, int dry,
+		      struct rpc_result *res)
 {
 	struct agent *ag = ctx->app;
 	char args[160];
@@ -187,6 +216,11 @@ static void lifecycle(const struct rpc_call_ctx *ctx, const Hvmgr__V1__VmSelecto
 	if (cmd == HVM_CMD_SHUTDOWN)
 		snprintf(args + strlen(args), sizeof args - strlen(args), " timeout_ms=%" PRIu64,
 			 arg0);
+	if (dry) {
+		/* Changes nothing, so it is not audited, like the reads. */
+		dry_run(ag, sel, cmd, verb, res);
+		return;
+	}
 	if (agent_op_enter(ag, hvlink_cmd_name(cmd), &res->st) == 0) {
 		lifecycle_locked(ag, sel, cmd, verb, arg0, res);
 		agent_op_leave(ag);
@@ -198,7 +232,7 @@ static void lifecycle(const struct rpc_call_ctx *ctx, const Hvmgr__V1__VmSelecto
 	void fn(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res) \
 	{                                                                                          \
 		const type *req = (const type *)m;                                                 \
-		lifecycle(ctx, req->vm, cmd, rpc, verb, 0, res);                                   \
+		lifecycle(ctx, req->vm, cmd, rpc, verb, 0, req->dry_run, res);                     \
 	}
 
 LIFECYCLE_HANDLER(svc_undefine, Hvmgr__V1__UndefineRequest, HVM_CMD_UNDEFINE, "Undefine", "undefine")
@@ -213,7 +247,8 @@ void svc_shutdown(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, str
 {
 	const Hvmgr__V1__ShutdownRequest *req = (const Hvmgr__V1__ShutdownRequest *)m;
 
-	lifecycle(ctx, req->vm, HVM_CMD_SHUTDOWN, "Shutdown", "shutdown", req->timeout_ms, res);
+	lifecycle(ctx, req->vm, HVM_CMD_SHUTDOWN, "Shutdown", "shutdown", req->timeout_ms,
+		  req->dry_run, res);
 }
 
 /* FDT header magic, big-endian (devicetree specification). */

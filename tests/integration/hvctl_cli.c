@@ -519,3 +519,65 @@ Test(hvctl_stack, audit_shows_changes)
 	json_decref(j);
 	expect_clean_stop();
 }
+
+/* ---- the safety policy (REQ-SAF-15.5, REQ-PRD-05; docs/mgmt-abi.md section 14) ---- */
+
+/* While driving, hv-core refuses to shut down the ASIL-B rtos-demo, naming
+ * the rule, and it keeps running; a dry run answers the same without doing
+ * anything; a QM VM stays free; parked, the shutdown goes through. */
+Test(hvctl_stack, safety_policy_gates_the_asil_vm_while_driving)
+{
+	cr_assert_eq(HV("vehicle"), OK, "%s", err);
+	cr_assert_not_null(strstr(out, "Source:   management"), "%s", out);
+	cr_assert_eq(HV("vehicle", "set", "moving"), FAIL, "%s", out);
+	cr_assert_not_null(strstr(err, "'moving' is not a vehicle state"), "%s", err);
+	cr_assert_eq(HV("vehicle", "set", "driving"), OK, "%s", err);
+	cr_assert_not_null(strstr(out, "State:    driving"), "%s", out);
+	cr_assert_eq(HV("vehicle", "--json"), OK, "%s", err);
+	json_t *j = parse_json(out);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "state")), "driving");
+	json_decref(j);
+
+	cr_assert_eq(HV("shutdown", "--dry-run", "rtos-demo"), FAIL, "%s", err);
+	cr_assert_not_null(strstr(out, "shutdown would be denied: "), "%s", out);
+	cr_assert_eq(HV("shutdown", "rtos-demo"), FAIL, "%s", out);
+	cr_assert_not_null(strstr(err, "(E_POLICY)"), "%s", err);
+	cr_assert_not_null(strstr(err, "driving"), "the refusal names the state: %s", err);
+	cr_assert_eq(HV("domstate", "rtos-demo"), OK, "%s", err);
+	cr_assert_str_eq(out, "running\n\n");
+
+	/* A QM VM is free while driving. */
+	define_linux();
+	cr_assert_eq(HV("start", "--dry-run", "linux"), OK, "%s", out);
+	cr_assert_not_null(strstr(out, "start would be allowed (vehicle driving, QM)"), "%s", out);
+	cr_assert_eq(HV("undefine", "linux"), OK, "%s", err);
+
+	cr_assert_eq(HV("policy"), OK, "%s", err);
+	cr_expect_not_null(strstr(out, "STATE     OPERATION   QM         ASIL-A"), "%s", out);
+	cr_expect_not_null(strstr(out, "\ndriving   shutdown    allow/"), "%s", out);
+	cr_expect_not_null(strstr(out, "\nrule 1: "), "%s", out);
+	cr_assert_eq(HV("policy", "--json"), OK, "%s", err);
+	j = parse_json(out);
+	size_t i, n_deny = 0;
+	json_t *c;
+	json_array_foreach(json_object_get(j, "cells"), i, c)
+	{
+		if (!strcmp(json_string_value(json_object_get(c, "state")), "driving") &&
+		    !strcmp(json_string_value(json_object_get(c, "operation")), "shutdown") &&
+		    !strcmp(json_string_value(json_object_get(c, "criticality")), "ASIL-B"))
+			n_deny += !json_is_true(json_object_get(c, "allowed"));
+	}
+	json_decref(j);
+	cr_expect_eq(n_deny, 1, "the matrix shows driving/shutdown/ASIL-B denied");
+
+	cr_assert_eq(HV("vehicle", "set", "parked"), OK, "%s", err);
+	cr_assert_eq(HV("shutdown", "--dry-run", "rtos-demo"), OK, "%s", out);
+	cr_assert_eq(HV("domstate", "rtos-demo"), OK, "%s", err);
+	cr_assert_str_eq(out, "running\n\n");
+	cr_assert_eq(HV("shutdown", "rtos-demo"), OK, "%s", err);
+	cr_assert_str_eq(out, "Domain 'rtos-demo' is being shutdown\n\n");
+	cr_assert_eq(HV("audit", "--json"), OK, "%s", err);
+	cr_expect_eq(count_of(out, "\"state=driving\""), 1, "%s", out);
+	cr_expect_eq(count_of(out, "\"state=parked\""), 1, "%s", out);
+	expect_clean_stop();
+}
