@@ -63,6 +63,7 @@ struct options {
 	unsigned threads;
 	int foreground;
 	int verbose;
+	struct roles_unix unix_roles; /* --unix-admin-uids, --unix-operator-gid */
 };
 
 /* Where /metrics is served unless told otherwise (docs/telemetry.md). */
@@ -98,6 +99,9 @@ static void usage(FILE *f)
 		"  --threads N           RPC threads per listener (default 4)\n"
 		"  --foreground          do not detach; log to stderr\n"
 		"  --verbose             debug logging\n"
+		"  --unix-admin-uids LIST  uids that are admin on the read-write socket (default 0 and\n"
+		"                        hv-agent's own uid); other uids are refused there\n"
+		"  --unix-operator-gid GID  callers whose gid is GID are operators on the read-write socket\n"
 		"  --version, --help\n",
 		(unsigned long long)HVM_DEFAULT_BASE, METRICS_DEFAULT, HVLINK_DEFAULT_CMD_TIMEOUT_MS);
 }
@@ -161,6 +165,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_THREADS,
 		O_FG,
 		O_VERBOSE,
+		O_UNIX_ADMINS,
+		O_UNIX_OPGID,
 		O_VERSION,
 		O_HELP,
 		O_DB,
@@ -203,6 +209,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "foreground", no_argument, NULL, O_FG },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "unix-admin-uids", required_argument, NULL, O_UNIX_ADMINS },
+		{ "unix-operator-gid", required_argument, NULL, O_UNIX_OPGID },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -221,6 +229,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->threads = 4;
 	o->metrics_listen = METRICS_DEFAULT;
 	o->metrics_interval_ms = 1000;
+	roles_unix_default(&o->unix_roles, geteuid());
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -300,6 +309,22 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_VERBOSE:
 			o->verbose = 1;
 			break;
+		case O_UNIX_ADMINS:
+		case O_UNIX_OPGID: {
+			char msg[160];
+			int rc = c == O_UNIX_ADMINS
+					 ? roles_unix_set_admins(&o->unix_roles, optarg, msg,
+								 sizeof msg)
+					 : roles_unix_set_operator_gid(&o->unix_roles, optarg, msg,
+								       sizeof msg);
+			if (rc != 0) {
+				fprintf(stderr, "hv-agent: --%s: %s\n",
+					c == O_UNIX_ADMINS ? "unix-admin-uids" : "unix-operator-gid",
+					msg);
+				return -1;
+			}
+			break;
+		}
 		case O_RAMBASE:
 		case O_MGMTBASE:
 			if (parse_u64(optarg, &v) != 0) {
@@ -641,6 +666,7 @@ int main(int argc, char **argv)
 	ag.started_ns = hv_mono_ns();
 	ag.ram_file = o.ram_file;
 	ag.mgmt_base = o.mgmt_base;
+	ag.unix_roles = o.unix_roles;
 
 	if ((pid_fd = take_pidfile(o.pidfile, &st)) < 0)
 		goto fail;

@@ -135,6 +135,7 @@ void rpc_call_identify(struct rpc_call *c)
 	}
 	c->peer.identity = c->identity;
 	c->peer.x509_subject = c->subject;
+	rpc_peercred_identify(c);
 	c->ctx.peer = &c->peer;
 	c->ctx.method = c->lis->srv->methods[c->midx].path;
 	c->ctx.app = c->lis->srv->app;

@@ -14,6 +14,16 @@
 
 #define RPC_MAX_LISTENERS 4
 #define RPC_MAX_STREAMS 64
+/* Unix connections are accepted while their descriptor is below this. */
+#define RPC_MAX_PEER_FD 4096
+
+/* The credentials of the unix connection on one descriptor. */
+struct rpc_peercred {
+	int valid;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
 
 /* Every completion-queue tag points at one of these; kind says what the
  * completion means and obj which record it belongs to. */
@@ -48,6 +58,12 @@ struct rpc_listener {
 	int has_port;                              /* a port was added (and is bound)        */
 	struct rpc_tag shutdown_tag;
 	int shutdown_done; /* under srv->lock */
+	/* Unix listeners: connections accepted here (rpc_peercred.c). */
+	int listen_fd; /* -1 when gRPC listens itself          */
+	int wake[2];   /* tells the accept thread to end       */
+	pthread_t accept_thread;
+	int accepting;              /* the accept thread runs               */
+	struct rpc_peercred *creds; /* by descriptor; under srv->lock       */
 };
 
 struct rpc_server {
@@ -112,6 +128,16 @@ void rpc_thread_idle(struct rpc_listener *lis);
 
 /* Frees a call record and everything it holds (grpc_call unref included). */
 void rpc_call_free(struct rpc_call *c);
+
+/* rpc_peercred.c: a unix listener accepts on fd (bound and listening)
+ * itself; rpc_peercred_start starts its accept thread once gRPC's server
+ * has started; _stop ends it and closes fd; _free also frees the table.
+ * rpc_peercred_identify fills c->peer's uid/gid/pid from c->peer_str. */
+int rpc_peercred_listen(struct rpc_listener *lis, int fd);
+int rpc_peercred_start(struct rpc_listener *lis);
+void rpc_peercred_stop(struct rpc_listener *lis);
+void rpc_peercred_free(struct rpc_listener *lis);
+void rpc_peercred_identify(struct rpc_call *c);
 
 /* Fills c->peer and c->ctx from the transport. */
 void rpc_call_identify(struct rpc_call *c);

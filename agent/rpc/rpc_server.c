@@ -210,6 +210,7 @@ static struct rpc_listener *listener_new(struct rpc_server *srv, enum rpc_listen
 	}
 	lis->srv = srv;
 	lis->kind = kind;
+	lis->listen_fd = -1;
 	lis->shutdown_tag.kind = TAG_SHUTDOWN;
 	lis->shutdown_tag.obj = lis;
 	/* Explicit limits rather than gRPC's defaults (4 MiB in, unlimited out):
@@ -255,6 +256,7 @@ static void listener_discard(struct rpc_listener *lis)
 	       GRPC_QUEUE_SHUTDOWN)
 		;
 	grpc_completion_queue_destroy(lis->cq);
+	rpc_peercred_free(lis);
 	if (lis->unix_path && lis->has_port)
 		unlink(lis->unix_path);
 	free(lis->handles);
@@ -310,17 +312,26 @@ int rpc_server_add_unix(struct rpc_server *srv, const char *path, mode_t mode, b
 	if (!lis)
 		return -1;
 	lis->unix_path = strdup(path);
-	grpc_server_credentials *creds = grpc_local_server_credentials_create(UDS);
-	/* The socket is created with the process umask applied (hv-agent sets
-	 * 077 once at start, before any thread: the umask is process-wide and
-	 * never changed while threads run), then given its mode exactly. */
-	int port = grpc_server_add_http2_port(lis->server, addr, creds);
-	grpc_server_credentials_release(creds);
-	if (port == 0 || !lis->unix_path) {
+	/* hv-agent accepts the connections itself to learn who connected
+	 * (rpc_peercred.c). The socket is created with the process umask
+	 * applied (hv-agent sets 077 once at start, before any thread: the
+	 * umask is process-wide and never changed while threads run), then
+	 * given its mode exactly. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	int bound = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	if (!bound || listen(fd, 64) != 0 || !lis->unix_path || rpc_peercred_listen(lis, fd) != 0) {
+		int err = errno;
+		if (fd >= 0 && lis->listen_fd != fd)
+			close(fd);
+		if (bound)
+			unlink(path);
 		listener_discard(lis);
 		return hv_status_set(st, HV_UNAVAILABLE,
-				     "cannot listen on %s (directory missing or not writable?)",
-				     addr);
+				     "cannot listen on %s: %s (directory missing or not writable?)",
+				     addr, strerror(err));
 	}
 	lis->has_port = 1;
 	if (chmod(path, mode) < 0)
@@ -415,6 +426,9 @@ int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status 
 			}
 		}
 		pthread_mutex_unlock(&srv->lock);
+		if (rpc_peercred_start(lis) != 0)
+			return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+					     "cannot start the accept thread of %s", lis->addr);
 		log_info("listening on %s%s", lis->addr,
 			 lis->kind == RPC_LISTENER_UNIX_RO    ? " (read-only)"
 			 : lis->kind == RPC_LISTENER_TCP_MTLS ? " (mutual TLS)"
@@ -439,6 +453,8 @@ void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms)
 	if (!srv)
 		return;
 	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < srv->nlis; i++)
+		rpc_peercred_stop(srv->lis[i]); /* no new connections */
 	for (size_t i = 0; i < srv->nlis; i++)
 		if (srv->lis[i]->started)
 			grpc_server_shutdown_and_notify(srv->lis[i]->server, srv->lis[i]->cq,
@@ -489,6 +505,7 @@ void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms)
 				       .type != GRPC_QUEUE_SHUTDOWN)
 				;
 		grpc_completion_queue_destroy(lis->cq);
+		rpc_peercred_free(lis);
 		if (lis->unix_path)
 			unlink(lis->unix_path);
 		free(lis->threads);

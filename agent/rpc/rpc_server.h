@@ -51,6 +51,12 @@ struct rpc_peer {
 	const char *peer;         /* transport address, for logs           */
 	const char *identity;     /* mTLS: SAN or CN; NULL on unix sockets  */
 	const char *x509_subject; /* mTLS: "CN=..,OU=..,O=.."; else NULL   */
+	/* Unix sockets: the connecting process as the kernel saw it when it
+	 * connected (SO_PEERCRED); has_cred is false elsewhere. */
+	bool has_cred;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
 };
 
 /* Requests up to 1 MiB plus room for the framing of a message that carries a

@@ -16,6 +16,7 @@
 #include "hvmgr/v1/hvmgr.pb-c.h"
 #include "opqueue.h"
 #include "outcome.h"
+#include "roles_unix.h"
 #include "rpc_server.h"
 #include "telemetry.h"
 
@@ -58,6 +59,10 @@ struct agent {
 	/* The RPC server, for its listener counters (GetDiagnostics); set
 	 * before it starts serving. */
 	struct rpc_server *srv;
+
+	/* Roles of callers on the unix sockets by uid/gid (roles_unix.h);
+	 * set before the server starts. */
+	struct roles_unix unix_roles;
 
 	/* 1 while a LoadImage owns the image staging area (atomic exchange):
 	 * a second upload is refused rather than mixed into the first. */

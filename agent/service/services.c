@@ -65,14 +65,29 @@ const struct rpc_method *agent_methods(size_t *count)
 	return methods;
 }
 
-static int decide(const struct rpc_peer *peer, const char *method, struct hv_status *st)
+static int decide(const struct agent *ag, const struct rpc_peer *peer, const char *method,
+		  struct hv_status *st)
 {
 	char msg[200];
 	struct roles_identity id;
+	enum hv_role role;
 
 	switch (peer->kind) {
 	case RPC_LISTENER_UNIX_RW:
-		/* The socket's mode (0660) already decided who may connect. */
+		/* The socket's mode (0660) decided who may connect; the uid the
+		 * kernel reports for the caller decides what it may do. */
+		if (!peer->has_cred)
+			return hv_status_set(st, HV_PERMISSION_DENIED,
+					     "read-write socket: the caller's uid is unknown");
+		role = roles_unix_role(&ag->unix_roles, peer->uid, peer->gid);
+		if (role == HV_ROLE_NONE)
+			return hv_status_set(st, HV_PERMISSION_DENIED,
+					     "read-write socket: uid %u (gid %u) has no role "
+					     "(hv-agent --unix-admin-uids, --unix-operator-gid)",
+					     (unsigned)peer->uid, (unsigned)peer->gid);
+		if (!roles_check(role, method, 0, msg, sizeof msg))
+			return hv_status_set(st, HV_PERMISSION_DENIED, "uid %u: %s",
+					     (unsigned)peer->uid, msg);
 		return 0;
 	case RPC_LISTENER_UNIX_RO:
 		if (!roles_check(HV_ROLE_ADMIN, method, ROLES_READ_ONLY, msg, sizeof msg))
@@ -95,7 +110,7 @@ int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, 
 	const char *slash = strrchr(method, '/');
 	const char *rpc = slash && slash[1] ? slash + 1 : method;
 
-	if (decide(peer, method, st) == 0) {
+	if (decide(app, peer, method, st) == 0) {
 		/* REQ-SAF-16: a change is recorded before it is made; one whose
 		 * record cannot be written is not made. The acknowledgement of a
 		 * finding is recorded by the store itself (svc_audit.c). */
