@@ -12,7 +12,9 @@
 #   (-I flags of both, for builds that call a compiler directly),
 #   HVCORE_HOST_HEADERS (the headers behind those flags) and the
 #   source lists HVCORE_FMT_SOURCES, HVCORE_VMCFG_SOURCES,
-#   HVCORE_MGMT_CMD_SOURCES, HVCORE_SHA256_SOURCES, HVCORE_HOST_SOURCES.
+#   HVCORE_MGMT_CMD_SOURCES, HVCORE_SHA256_SOURCES, HVCORE_HOST_SOURCES;
+#   HVCORE_VIRTQ_SOURCES, HVCORE_VIRTQ_INCLUDE_FLAGS and HVCORE_VIRTQ_HEADERS
+#   (the split-virtqueue walker, self-contained, for its fuzzer).
 set(HVCORE_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(HVCORE_INCLUDE_DIR ${HVCORE_DIR}/include)
 set(HVCORE_HOST_INTERNAL_DIRS
@@ -28,6 +30,10 @@ set(HVCORE_VMCFG_SOURCES
 # the management command decoder; its back end (mgmt_be_*) is the user's
 set(HVCORE_MGMT_CMD_SOURCES ${HVCORE_DIR}/core/mgmt/mgmt_cmd.c)
 set(HVCORE_SHA256_SOURCES ${HVCORE_DIR}/core/base/sha256.c)
+# the split-virtqueue walker (GABI-483, GABI-486): portable, with its own header
+set(HVCORE_VIRTQ_SOURCES ${HVCORE_DIR}/core/virtio/virtqueue.c)
+set(HVCORE_VIRTQ_INCLUDE_FLAGS -I${HVCORE_DIR}/core/virtio)
+set(HVCORE_VIRTQ_HEADERS ${HVCORE_DIR}/core/virtio/virtqueue.h)
 set(HVCORE_HOST_SOURCES ${HVCORE_FMT_SOURCES} ${HVCORE_VMCFG_SOURCES}
   ${HVCORE_MGMT_CMD_SOURCES} ${HVCORE_SHA256_SOURCES})
 

@@ -4,16 +4,17 @@
 # with clang; ctest runs it for a bounded number of inputs and a bounded time
 # (a bound, not a timing assertion), so `make test` includes it.
 include(${CMAKE_CURRENT_LIST_DIR}/clang_fuzzer.cmake)
+include(${CMAKE_SOURCE_DIR}/hv-core/host.cmake)
 set(FUZZ_VQ ${CMAKE_BINARY_DIR}/bin/fuzz_virtqueue)
 set(FUZZ_VQ_SOURCES
-  ${CMAKE_CURRENT_LIST_DIR}/fuzz_virtqueue.c ${CMAKE_SOURCE_DIR}/hv-core/core/virtio/virtqueue.c)
+  ${CMAKE_CURRENT_LIST_DIR}/fuzz_virtqueue.c ${HVCORE_VIRTQ_SOURCES})
 add_custom_command(OUTPUT ${FUZZ_VQ}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/bin
   COMMAND ${CLANG_EXECUTABLE} -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter
           -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-          -I${CMAKE_SOURCE_DIR}/hv-core/core/virtio
+          ${HVCORE_VIRTQ_INCLUDE_FLAGS}
           ${FUZZ_VQ_SOURCES} -o ${FUZZ_VQ}
-  DEPENDS ${FUZZ_VQ_SOURCES} ${CMAKE_SOURCE_DIR}/hv-core/core/virtio/virtqueue.h
+  DEPENDS ${FUZZ_VQ_SOURCES} ${HVCORE_VIRTQ_HEADERS}
   COMMENT "clang libFuzzer fuzz_virtqueue")
 add_custom_target(fuzz_virtqueue ALL DEPENDS ${FUZZ_VQ})
 
