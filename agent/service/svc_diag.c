@@ -9,6 +9,7 @@
 #include "store.h"
 
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 
 static void fault_msg(Hvmgr__V1__Fault *f, const struct hvm_fault *r, const struct hvm_vm_slot *s,
@@ -230,30 +231,6 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 
 void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
 {
-	static const char *const cmd_caps[HVM_CMD__COUNT] = {
-		"nop",
-		"get_info",
-		"list",
-		"define",
-		"undefine",
-		"start",
-		"shutdown",
-		"destroy",
-		"reboot",
-		"reset",
-		"suspend",
-		"resume",
-		"get_stats",
-		"load_image",
-		"read_console",
-		"read_fault",
-		"selftest_result",
-		"read_fault_history",
-		[HVM_CMD_GET_VEHICLE_STATE] = "get_vehicle_state",
-		[HVM_CMD_SET_VEHICLE_STATE] = "set_vehicle_state",
-		[HVM_CMD_GET_POLICY] = "get_policy",
-		[HVM_CMD_CHECK_POLICY] = "check_policy",
-	};
 	static const char *const agent_caps[] = {
 		"agent.watch-events", "agent.read-only-socket", "agent.health",
 		"agent.store",        "agent.reconcile",        "agent.audit",
@@ -261,6 +238,7 @@ void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, 
 	struct agent *ag = ctx->app;
 	Hvmgr__V1__GetVersionResponse resp = HVMGR__V1__GET_VERSION_RESPONSE__INIT;
 	char *caps[HVM_CMD__COUNT + sizeof agent_caps / sizeof agent_caps[0]];
+	char names[HVM_CMD__COUNT][32]; /* "get_info": hv-core's names (MGMT-020), lower case */
 	struct hvlink_info info;
 	struct hv_status st;
 	size_t n = 0;
@@ -272,9 +250,16 @@ void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, 
 		resp.hypervisor_version = info.hv_version;
 		resp.abi_major = info.abi_major;
 		resp.abi_minor = info.abi_minor;
-		for (unsigned i = 0; i < HVM_CMD__COUNT; i++)
-			if ((info.caps & HVM_CAP(i)) && cmd_caps[i])
-				caps[n++] = (char *)cmd_caps[i];
+		for (unsigned i = 0; i < HVM_CMD__COUNT; i++) {
+			const char *name = hvm_cmd_name(i);
+			if (!(info.caps & HVM_CAP(i)) || !name)
+				continue;
+			size_t k = 0;
+			for (; name[k] && k + 1 < sizeof names[i]; k++)
+				names[i][k] = (char)tolower((unsigned char)name[k]);
+			names[i][k] = 0;
+			caps[n++] = names[i];
+		}
 	}
 	for (size_t i = 0; i < sizeof agent_caps / sizeof agent_caps[0]; i++)
 		caps[n++] = (char *)agent_caps[i];

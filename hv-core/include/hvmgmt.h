@@ -112,43 +112,45 @@ enum hvm_cmd {
 	HVM_CMD__COUNT
 };
 
-/* The command's name ("START"), or NULL for a code that is not a command. */
-static inline const char *hvm_cmd_name(uint32_t cmd)
+/* One row of the command table (MGMT-020, MGMT-045): the name ("START"),
+ * whether vm_id must name a defined VM, and the states the command is legal
+ * in. NULL for a code that is not a command. */
+struct hvm_cmd_info {
+	const char *name;
+	int needs_vm;
+	uint32_t legal;
+};
+
+static inline const struct hvm_cmd_info *hvm_cmd_info(uint32_t cmd)
 {
 	switch (cmd) {
-#define HVM_X_NAME(name, code, needs_vm, legal)                                                    \
-	case code:                                                                                 \
-		return #name;
-		HVM_COMMAND_TABLE(HVM_X_NAME)
-#undef HVM_X_NAME
+#define HVM_X_INFO(name, code, needs_vm, legal)                                                    \
+	case code: {                                                                               \
+		static const struct hvm_cmd_info row = { #name, needs_vm, legal };                 \
+		return &row;                                                                       \
+	}
+		HVM_COMMAND_TABLE(HVM_X_INFO)
+#undef HVM_X_INFO
 	}
 	return 0;
 }
 
-/* MGMT-045: whether vm_id must name a defined VM, and the states the command is
- * legal in; both 0 for a code that is not a command. */
+static inline const char *hvm_cmd_name(uint32_t cmd)
+{
+	const struct hvm_cmd_info *i = hvm_cmd_info(cmd);
+	return i ? i->name : 0;
+}
+
 static inline int hvm_cmd_needs_vm(uint32_t cmd)
 {
-	switch (cmd) {
-#define HVM_X_NEEDS(name, code, needs_vm, legal)                                                   \
-	case code:                                                                                 \
-		return needs_vm;
-		HVM_COMMAND_TABLE(HVM_X_NEEDS)
-#undef HVM_X_NEEDS
-	}
-	return 0;
+	const struct hvm_cmd_info *i = hvm_cmd_info(cmd);
+	return i ? i->needs_vm : 0;
 }
 
 static inline uint32_t hvm_cmd_legal_states(uint32_t cmd)
 {
-	switch (cmd) {
-#define HVM_X_LEGAL(name, code, needs_vm, legal)                                                   \
-	case code:                                                                                 \
-		return legal;
-		HVM_COMMAND_TABLE(HVM_X_LEGAL)
-#undef HVM_X_LEGAL
-	}
-	return 0;
+	const struct hvm_cmd_info *i = hvm_cmd_info(cmd);
+	return i ? i->legal : 0;
 }
 
 /* MGMT-021: capability bits (hvm_regs.caps): bit n set = command n supported. */

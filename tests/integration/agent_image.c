@@ -112,7 +112,8 @@ Test(agent_image, load_image_then_start_runs_the_guest_and_a_wrong_image_changes
 	cr_assert_eq(HVCTL("start", vm.name), 0, "%s", err);
 	int id = vm_id();
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 2, WAIT_S), 0, "%s", q.err);
-	cr_assert_eq(mu_wait_console(&q, id, "shutdown-ack: hello from EL1", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "shutdown-ack: hello from EL1", WAIT_S), 0, "%s",
+		     q.err);
 
 	/* A running VM is refused (MGMT-045), before anything is sent to hv-core. */
 	cr_assert_eq(HVCTL("load-image", vm.name, image), 1);

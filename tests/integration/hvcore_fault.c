@@ -132,7 +132,7 @@ Test(hvcore_fault, watchdog_restarts_within_the_budget_then_stops)
 	rtos_is_healthy();
 	/* a crashed VM can be started again by command */
 	cr_assert_eq(cmd(HVM_CMD_START, id, 0).status, HVM_OK);
-	cr_assert_eq(mu_wait_console(&q, id, "heartbeat stops now", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "heartbeat stops now", WAIT_S), 0, "%s", q.err);
 }
 
 /* REQ-SAF-22, MGMT-160: a stage-2 abort under policy ignore: counted, recorded,
@@ -140,7 +140,7 @@ Test(hvcore_fault, watchdog_restarts_within_the_budget_then_stops)
 Test(hvcore_fault, stage2_abort_under_policy_ignore_is_skipped)
 {
 	int id = run_guest("badign", "bad-access", "ignore", 0, 0);
-	cr_assert_eq(mu_wait_console(&q, id, "survived the read", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "survived the read", WAIT_S), 0, "%s", q.err);
 	struct hvm_vm_slot s = mu_slot(&q, id);
 	cr_assert_eq(s.state, HVM_VM_RUNNING);
 	cr_assert_eq(s.fault_count, 1);
@@ -172,7 +172,7 @@ Test(hvcore_fault, stage2_abort_under_policy_restart)
 Test(hvcore_fault, guest_spinning_with_interrupts_masked_is_still_controlled)
 {
 	int id = run_guest("spin", "irq-spin", "stop", 300, 0);
-	cr_assert_eq(mu_wait_console(&q, id, "masking interrupts and spinning", WAIT_S), 0, "%s",
+	cr_assert_eq(hvq_wait_console(&q, id, "masking interrupts and spinning", WAIT_S), 0, "%s",
 		     q.err);
 	cr_assert_eq(cmd(HVM_CMD_SUSPEND, id, 0).status, HVM_OK);
 	cr_assert_eq(cmd(HVM_CMD_RESUME, id, 0).status, HVM_OK);
@@ -202,7 +202,7 @@ Test(hvcore_fault, undefined_hypercall_stops_the_vm_under_policy_stop)
 Test(hvcore_fault, undefined_hypercall_under_policy_ignore_answers_not_supported)
 {
 	int id = run_guest("hvcign", "bad-hvc", "ignore", 0, 0);
-	cr_assert_eq(mu_wait_console(&q, id, "survived, x0 = 1 (negated)", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "survived, x0 = 1 (negated)", WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 3, WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_slot(&q, id).state, HVM_VM_RUNNING);
 	cr_assert_eq(fault_of(id).action, HVM_ACT_IGNORE);
@@ -216,11 +216,11 @@ Test(hvcore_fault, doorbell_flood_is_refused_counted_and_contained)
 	uint64_t ev0 = q.regs->ev_head;
 	int id = run_guest("flood", "db-flood", "stop", 0, 0);
 	/* GABI-032, GABI-034: out-of-range arguments answer INVALID (-2) */
-	cr_assert_eq(mu_wait_console(&q, id,
-				     "db-flood: invalid id 16 2 id 2^40 2 putc 256 2 (negated)",
-				     WAIT_S),
+	cr_assert_eq(hvq_wait_console(&q, id,
+				      "db-flood: invalid id 16 2 id 2^40 2 putc 256 2 (negated)",
+				      WAIT_S),
 		     0, "%s", q.err);
-	cr_assert_eq(mu_wait_console(&q, id, "db-flood: denied 16 other 0", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "db-flood: denied 16 other 0", WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 200, WAIT_S), 0, "%s", q.err);
 	struct hvm_vm_slot s = mu_slot(&q, id);
 	cr_assert_geq(s.doorbells_denied, 16 * 200);
@@ -453,7 +453,7 @@ Test(hvcore_fault, pmu_counter_read_is_an_undef_trap_under_policy_stop)
 Test(hvcore_fault, pmu_read_ignored_reads_zero_and_no_state_survives_a_restart)
 {
 	int id = run_guest("probeign", "sysreg-probe", "ignore", 0, 0);
-	cr_assert_eq(mu_wait_console(&q, id, "survived, PMCCNTR_EL0 = 0\n", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "survived, PMCCNTR_EL0 = 0\n", WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 3, WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_slot(&q, id).state, HVM_VM_RUNNING);
 	struct hvm_fault f = fault_of(id);
@@ -481,7 +481,7 @@ Test(hvcore_fault, guest_system_reset_reboots_that_vm_alone)
 {
 	uint64_t ev0 = q.regs->ev_head;
 	int id = run_guest("resetter", "reset-self", "stop", 0, 0);
-	cr_assert_eq(mu_wait_console(&q, id, "reset-self: calling SYSTEM_RESET", WAIT_S), 0, "%s",
+	cr_assert_eq(hvq_wait_console(&q, id, "reset-self: calling SYSTEM_RESET", WAIT_S), 0, "%s",
 		     q.err);
 	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_RUNNING, HVM_R_REBOOTED, WAIT_S), 0, "%s", q.err);
 	/* booted again from its image: a second greeting */

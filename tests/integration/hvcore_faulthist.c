@@ -186,14 +186,14 @@ Test(hvcore_faulthist, stop_vcpu_stops_only_the_faulting_vcpu)
 		.name = "vcpufault", .cpu = 2, .cpu2 = 3, .mem_pa = 0x50000000, .policy = "stop-vcpu"
 	};
 	int id = define_and_start(&v, "vcpu-fault");
-	cr_assert_eq(mu_wait_console(&q, id, "vcpu-fault: vcpus_stopped 2", WAIT_S), 0,
+	cr_assert_eq(hvq_wait_console(&q, id, "vcpu-fault: vcpus_stopped 2", WAIT_S), 0,
 		     "the guest saw vCPU 1 stopped: %s", q.err);
-	cr_assert_eq(mu_wait_console(&q, id, "vcpu-fault: vcpu 0 still beats 1", WAIT_S), 0, "%s",
+	cr_assert_eq(hvq_wait_console(&q, id, "vcpu-fault: vcpu 0 still beats 1", WAIT_S), 0, "%s",
 		     q.err);
-	cr_assert_eq(mu_wait_console(&q, id, "vcpu-fault: affinity_info 1 1", WAIT_S), 0, "%s",
+	cr_assert_eq(hvq_wait_console(&q, id, "vcpu-fault: affinity_info 1 1", WAIT_S), 0, "%s",
 		     q.err);
-	cr_assert_eq(mu_wait_console(&q, id, "vcpu-fault: vcpu 1 back, vcpus_stopped 0", WAIT_S), 0,
-		     "CPU_ON clears the bit: %s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "vcpu-fault: vcpu 1 back, vcpus_stopped 0", WAIT_S),
+		     0, "CPU_ON clears the bit: %s", q.err);
 	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_CRASHED, HVM_R_CRASHED, WAIT_S), 0, "%s", q.err);
 	struct hvm_fault_history h = history(id, 0);
 	cr_assert_eq(h.count, 2);
@@ -251,7 +251,7 @@ Test(hvcore_faulthist, watchdog_stop_lets_the_guest_save_its_data_first)
 	cr_assert_neq(d[1], 0, "the request's sequence");
 	cr_assert_eq(d[2], HVM_F_WATCHDOG, "the stop reason");
 	cr_assert_neq(d[3], 0, "the stop deadline");
-	cr_assert_eq(mu_wait_console(&q, id, "hb-hook: safety data saved", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "hb-hook: safety data saved", WAIT_S), 0, "%s", q.err);
 	rtos_is_healthy();
 }
 
@@ -278,7 +278,8 @@ Test(hvcore_faulthist, a_vm_in_a_reused_slot_starts_with_an_empty_console)
 {
 	struct mu_vm v = { .name = "first", .cpu = 2, .mem_pa = 0x50000000 };
 	int id = define_and_start(&v, "hb-stop");
-	cr_assert_eq(mu_wait_console(&q, id, "hb-stop: heartbeat stops now", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "hb-stop: heartbeat stops now", WAIT_S), 0, "%s",
+		     q.err);
 	cr_assert_eq(cmd(HVM_CMD_DESTROY, id, 0).status, HVM_OK);
 	mu_wait_ticks(&q, 10);
 	cr_assert_eq(cmd(HVM_CMD_UNDEFINE, id, 0).status, HVM_OK);
@@ -295,7 +296,7 @@ Test(hvcore_faulthist, a_vm_in_a_reused_slot_starts_with_an_empty_console)
 	for (unsigned i = 0; i < HVM_CONSOLE_SIZE; i++)
 		cr_assert_eq(c->buf[i], 0, "byte %u of the shared ring is the old VM's", i);
 	cr_assert_eq(cmd(HVM_CMD_START, id2, 0).status, HVM_OK);
-	cr_assert_eq(mu_wait_console(&q, id2, "bad-access: survived the read", WAIT_S), 0, "%s",
+	cr_assert_eq(hvq_wait_console(&q, id2, "bad-access: survived the read", WAIT_S), 0, "%s",
 		     q.err);
 	char buf[HVM_CONSOLE_SIZE + 1];
 	hvq_read_console(&q, (uint32_t)id2, buf, sizeof(buf));

@@ -254,7 +254,8 @@ Test(hvcore_iso, decisions_hold_when_the_shared_copy_is_rewritten_meanwhile)
 
 	/* and the VM whose image was loaded under attack boots */
 	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
-	cr_assert_eq(mu_wait_console(&q, id, "shutdown-ack: hello from EL1", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "shutdown-ack: hello from EL1", WAIT_S), 0, "%s",
+		     q.err);
 }
 
 /* MGMT-303: the digest checked at boot is that of the bytes the VM runs. A
@@ -376,7 +377,7 @@ Test(hvcore_iso, passthrough_gpio_is_driven_by_its_guest)
 	int id = mu_define_guest(&q, &v, "gpio", 0);
 	cr_assert_geq(id, 0, "%s", q.err);
 	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
-	cr_assert_eq(mu_wait_console(&q, id, "gpio: direction 255", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "gpio: direction 255", WAIT_S), 0, "%s", q.err);
 	char buf[512];
 	hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
 	cr_assert(strstr(buf, "gpio: periph id 97 16"), "PL061 identification: '%s'", buf);

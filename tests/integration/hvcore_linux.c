@@ -48,28 +48,10 @@ static struct hvm_vm_slot slot(int id)
 	return s;
 }
 
-struct console_wait {
-	int id;
-	const char *text;
-};
-
-static int console_has(struct hvq *h, void *arg)
-{
-	struct console_wait *w = arg;
-	char buf[HVM_CONSOLE_SIZE + 1];
-	hvq_read_console(h, (uint32_t)w->id, buf, sizeof(buf));
-	return strstr(buf, w->text) != NULL;
-}
-
 static void wait_console(int id, const char *text)
 {
-	struct console_wait w = { id, text };
-	if (hvq_wait(&q, console_has, &w, WAIT_S) != 0) {
-		char buf[HVM_CONSOLE_SIZE + 1];
-		hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
-		cr_assert_fail("console of VM %d never showed '%s' (%s); its end:\n%s", id, text,
-			       q.err, buf + (strlen(buf) > 3000 ? strlen(buf) - 3000 : 0));
-	}
+	if (hvq_wait_console(&q, id, text, WAIT_S) != 0)
+		cr_assert_fail("%s", q.err);
 }
 
 struct hb_wait {

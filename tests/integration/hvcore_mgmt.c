@@ -99,7 +99,8 @@ Test(hvcore_mgmt, define_load_image_and_start_a_vm)
 	cr_assert_eq(mu_slot(&q, id).reason, HVM_R_BOOTED);
 	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)id, ev0), 1);
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 2, WAIT_S), 0, "%s", q.err);
-	cr_assert_eq(mu_wait_console(&q, id, "shutdown-ack: hello from EL1", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "shutdown-ack: hello from EL1", WAIT_S), 0, "%s",
+		     q.err);
 	struct hvq_reply r = cmd(HVM_CMD_LIST, 0, 0, 0, 0);
 	cr_assert_eq(r.ret[0], (1ull << rtos) | (1ull << id));
 }
@@ -283,7 +284,7 @@ Test(hvcore_mgmt, destroy_start_and_undefine)
 	cr_assert_eq(mu_slot(&q, rtos).heartbeat, hb, "a destroyed VM does not run");
 
 	expect(cmd(HVM_CMD_START, rtos, 0, 0, 0), HVM_OK, "START after DESTROY");
-	cr_assert_eq(mu_wait_console(&q, rtos, "running, vm id", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, rtos, "running, vm id", WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_wait_heartbeat(&q, rtos, 1, WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)rtos, ev0), 1);
 
@@ -309,7 +310,7 @@ Test(hvcore_mgmt, shutdown_acknowledged_by_the_guest)
 	expect(cmd(HVM_CMD_SHUTDOWN, id, 30000, 0, 0), HVM_OK, "SHUTDOWN");
 	cr_assert_eq(mu_count_events(&q, HVM_EV_SHUTDOWN, (uint32_t)id, ev0), 1);
 	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_SHUTDOWN, WAIT_S), 0, "%s", q.err);
-	cr_assert_eq(mu_wait_console(&q, id, "ready for off", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "ready for off", WAIT_S), 0, "%s", q.err);
 	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)id, ev0), 1);
 }
 
@@ -321,7 +322,7 @@ Test(hvcore_mgmt, shutdown_answered_by_power_off)
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 1, WAIT_S), 0, "%s", q.err);
 	expect(cmd(HVM_CMD_SHUTDOWN, id, 0, 0, 0), HVM_OK, "SHUTDOWN, default timeout");
 	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_SHUTDOWN, WAIT_S), 0, "%s", q.err);
-	cr_assert_eq(mu_wait_console(&q, id, "powering off", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "powering off", WAIT_S), 0, "%s", q.err);
 }
 
 /* SHUTDOWN ignored by the guest: at the timeout the VM is destroyed. */
@@ -365,7 +366,8 @@ Test(hvcore_mgmt, reboot_acknowledged_by_the_guest_restarts_it)
 	uint64_t ev0 = q.regs->ev_head;
 	expect(cmd(HVM_CMD_REBOOT, id, 600000, 0, 0), HVM_OK, "REBOOT");
 	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_RUNNING, HVM_R_REBOOTED, WAIT_S), 0, "%s", q.err);
-	cr_assert_eq(mu_wait_console(&q, id, "reboot requested, restarting", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, id, "reboot requested, restarting", WAIT_S), 0, "%s",
+		     q.err);
 	cr_assert_eq(hvq_wait(&q, fresh_heartbeat, &id, WAIT_S), 0,
 		     "heartbeat did not start again: %s", q.err);
 	cr_assert_eq(count_started((uint32_t)id, HVM_R_REBOOTED, ev0), 1, "one STARTED (REBOOTED)");
@@ -552,7 +554,7 @@ Test(hvcore_mgmt, load_image_ignores_staging_fields_a_client_overwrote)
 /* MGMT-049 READ_CONSOLE, MGMT-160 READ_FAULT, MGMT-190 SELFTEST_RESULT. */
 Test(hvcore_mgmt, readers_console_fault_and_selftest)
 {
-	cr_assert_eq(mu_wait_console(&q, rtos, "hello from EL1", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, rtos, "hello from EL1", WAIT_S), 0, "%s", q.err);
 	struct hvq_reply r = cmd(HVM_CMD_READ_CONSOLE, rtos, 0, 0, 0);
 	expect(r, HVM_OK, "READ_CONSOLE");
 	cr_assert_gt(r.ret[0], 0);

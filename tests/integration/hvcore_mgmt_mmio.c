@@ -116,7 +116,7 @@ TestSuite(hvcore_mgmt_mmio, .init = boot, .fini = teardown, .timeout = 240);
  * req_seq retires; SUSPEND/RESUME really act on rtos-demo. */
 Test(hvcore_mgmt_mmio, the_management_vm_drives_hv_core_through_the_trapped_page)
 {
-	cr_assert_eq(mu_wait_console(&q, client, "MC WAIT-GO", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, client, "MC WAIT-GO", WAIT_S), 0, "%s", q.err);
 
 	char s[80];
 	const char *l = client_line("DT");
@@ -168,7 +168,7 @@ Test(hvcore_mgmt_mmio, the_management_vm_drives_hv_core_through_the_trapped_page
 	uint64_t hb_paused = sl.heartbeat;
 
 	set_go();
-	cr_assert_eq(mu_wait_console(&q, client, "MC DONE", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, client, "MC DONE", WAIT_S), 0, "%s", q.err);
 
 	l = client_line("RESUME");
 	cr_assert_eq(field(l, "status"), HVM_OK);
@@ -203,7 +203,7 @@ Test(hvcore_mgmt_mmio, the_management_vm_drives_hv_core_through_the_trapped_page
  * management VM runs its own: neither reply nor data area is disturbed. */
 Test(hvcore_mgmt_mmio, commands_of_the_two_transports_do_not_mix)
 {
-	cr_assert_eq(mu_wait_console(&q, client, "MC WAIT-GO", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, client, "MC WAIT-GO", WAIT_S), 0, "%s", q.err);
 	volatile struct hvm_regs *r = q.regs;
 	/* the management VM's commands so far left the polled page alone */
 	cr_assert_eq(r->req_seq, 0, "the trapped transport has its own command block");
@@ -218,7 +218,7 @@ Test(hvcore_mgmt_mmio, commands_of_the_two_transports_do_not_mix)
 		r->arg[i] = 0;
 	__atomic_store_n(&r->req_seq, seq, __ATOMIC_RELEASE);
 	set_go();
-	cr_assert_eq(mu_wait_console(&q, client, "MC DONE", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, client, "MC DONE", WAIT_S), 0, "%s", q.err);
 	struct hvq_reply rep;
 	/* a NOP after it: completes only once GET_STATS did */
 	cr_assert_eq(hvq_command(&q, HVM_CMD_NOP, 0, NULL, &rep), 0, "%s", q.err);
@@ -246,7 +246,7 @@ Test(hvcore_mgmt_mmio, commands_of_the_two_transports_do_not_mix)
  * at the same IPA is a stage-2 fault under its own policy (ignore here). */
 Test(hvcore_mgmt_mmio, another_vm_touching_the_window_faults)
 {
-	cr_assert_eq(mu_wait_console(&q, intruder, "INTRUDER DONE", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, intruder, "INTRUDER DONE", WAIT_S), 0, "%s", q.err);
 	/* MGMT-052: an ignored fault's count reaches the slot with the next service tick */
 	cr_assert_eq(mu_wait_ticks(&q, 2), 0, "%s", q.err);
 	struct hvm_vm_slot sl = mu_slot(&q, intruder);
@@ -298,7 +298,7 @@ TestSuite(hvcore_mgmt_misuse, .init = boot_misuse, .fini = teardown, .timeout = 
  * polled page answers, and rtos-demo runs on (REQ-SAF-19). */
 Test(hvcore_mgmt_misuse, pairs_writeback_and_unaligned_accesses_are_faults)
 {
-	cr_assert_eq(mu_wait_console(&q, misuse, "MM DONE", WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(hvq_wait_console(&q, misuse, "MM DONE", WAIT_S), 0, "%s", q.err);
 	hvq_read_console(&q, (uint32_t)misuse, con, sizeof(con));
 	char want[64];
 	snprintf(want, sizeof(want), "MM MAGIC-BEFORE magic=%u\n", HVM_MAGIC);

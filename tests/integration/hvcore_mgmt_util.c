@@ -190,7 +190,6 @@ struct state_arg {
 	int id;
 	uint32_t state, reason;
 	uint64_t above;
-	const char *text;
 };
 
 static int state_is(struct hvq *q, void *p)
@@ -218,20 +217,6 @@ int mu_wait_heartbeat(struct hvq *q, int id, uint64_t above, unsigned timeout_s)
 {
 	struct state_arg a = { .id = id, .above = above };
 	return hvq_wait(q, hb_above, &a, timeout_s);
-}
-
-static int console_has(struct hvq *q, void *p)
-{
-	struct state_arg *a = p;
-	static char buf[HVM_CONSOLE_SIZE + 1];
-	hvq_read_console(q, (uint32_t)a->id, buf, sizeof(buf));
-	return strstr(buf, a->text) != NULL;
-}
-
-int mu_wait_console(struct hvq *q, int id, const char *text, unsigned timeout_s)
-{
-	struct state_arg a = { .id = id, .text = text };
-	return hvq_wait(q, console_has, &a, timeout_s);
 }
 
 static int ticks_reach(struct hvq *q, void *p)

@@ -46,8 +46,6 @@ int mu_define_guest(struct hvq *q, struct mu_vm *v, const char *guest, uint64_t 
 int mu_wait_state(struct hvq *q, int id, uint32_t state, uint32_t reason, unsigned timeout_s);
 /* Waits until slot id's heartbeat is above `above`. */
 int mu_wait_heartbeat(struct hvq *q, int id, uint64_t above, unsigned timeout_s);
-/* Waits until VM id's console ring holds text. */
-int mu_wait_console(struct hvq *q, int id, const char *text, unsigned timeout_s);
 /* Waits until n more service ticks passed. */
 int mu_wait_ticks(struct hvq *q, uint64_t n);
 /* Events of type for vm in the ring (from event number `from`). */

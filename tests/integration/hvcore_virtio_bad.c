@@ -45,7 +45,7 @@ static void teardown(void)
 
 static void console_shows(int id, const char *text)
 {
-	if (mu_wait_console(&q, id, text, WAIT_S) != 0) {
+	if (hvq_wait_console(&q, id, text, WAIT_S) != 0) {
 		char buf[HVM_CONSOLE_SIZE + 1];
 		hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
 		cr_assert_fail("console never showed '%s' (%s); it holds:\n%s", text, q.err, buf);

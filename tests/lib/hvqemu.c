@@ -307,6 +307,34 @@ int hvq_wait(struct hvq *q, int (*pred)(struct hvq *q, void *arg), void *arg, un
 	}
 }
 
+struct console_text {
+	int id;
+	const char *text;
+	char buf[HVM_CONSOLE_SIZE + 1];
+};
+
+static int console_has(struct hvq *q, void *arg)
+{
+	struct console_text *c = arg;
+	hvq_read_console(q, (uint32_t)c->id, c->buf, sizeof(c->buf));
+	return strstr(c->buf, c->text) != NULL;
+}
+
+int hvq_wait_console(struct hvq *q, int id, const char *text, unsigned timeout_s)
+{
+	static struct console_text c; /* 16 KiB: not on a test's stack */
+	c.id = id;
+	c.text = text;
+	if (hvq_wait(q, console_has, &c, timeout_s) == 0)
+		return 0;
+	char why[sizeof(q->err)];
+	memcpy(why, q->err, sizeof(why));
+	size_t n = strlen(c.buf);
+	fprintf(stderr, "console of VM %d, its end:\n%s\n", id, c.buf + (n > 3000 ? n - 3000 : 0));
+	set_err(q, "console of VM %d never showed '%s' (%s)", id, text, why);
+	return -1;
+}
+
 void *hvq_pa(struct hvq *q, uint64_t pa, size_t len)
 {
 	if (!q->ram || pa < RAM_BASE || pa - RAM_BASE > q->ram_size ||

@@ -95,6 +95,9 @@ int hvq_read_event(struct hvq *q, uint64_t seq, struct hvm_event *out);
 /* Polls pred(q, arg) every 20 ms until it returns nonzero (0) or timeout_s
  * passes or QEMU exits (-1, q->err says which). No timing is asserted. */
 int hvq_wait(struct hvq *q, int (*pred)(struct hvq *q, void *arg), void *arg, unsigned timeout_s);
+/* hvq_wait until VM id's console ring holds text. On -1, q->err names the VM,
+ * the text and why, and the ring's last 3000 bytes go to stderr. */
+int hvq_wait_console(struct hvq *q, int id, const char *text, unsigned timeout_s);
 
 /* Whether QEMU is still running (reaps it and clears q->pid if not). */
 int hvq_alive(struct hvq *q);
