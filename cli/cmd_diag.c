@@ -48,6 +48,9 @@ HVCTL_HANDLER(cmd_faults)
 							(json_int_t)f->elr, "spsr",
 							(json_int_t)f->spsr, "sp_el1",
 							(json_int_t)f->sp_el1, "x", x));
+			json_object_set_new(json_array_get(arr, json_array_size(arr) - 1),
+					    "registers_redacted",
+					    json_boolean(f->registers_redacted));
 			continue;
 		}
 		printf("Domain: '%s' (id %u)\n", f->vm_name, f->vm_id);
@@ -55,6 +58,10 @@ HVCTL_HANDLER(cmd_faults)
 		       ", %.3fs after boot, vCPU %u, action %u, faults %u)\n",
 		       "kind:", fmt_fault_kind(f->kind), f->seq, (double)f->time_ns / 1e9, f->vcpu,
 		       f->action, f->fault_count);
+		if (f->registers_redacted) {
+			printf("  registers redacted: guest registers require role operator\n\n");
+			continue;
+		}
 		printf("  ESR_EL2=0x%016" PRIx64 " FAR_EL2=0x%016" PRIx64 " HPFAR_EL2=0x%016" PRIx64
 		       "\n",
 		       f->esr, f->far, f->hpfar);

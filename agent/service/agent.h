@@ -144,13 +144,26 @@ int agent_set_config(struct agent *ag, const char *name, const void *blob, size_
 
 /* ---- svc_audit.c: the audit log (REQ-SAF-16) ---- */
 
-/* Who is calling, as recorded: certificate name and role, or "unix-rw"
- * (role admin) / "unix-ro" (role viewer). */
+/* Who is calling, as recorded: certificate name and role, or on a unix
+ * socket the listener and the caller's credentials from the kernel,
+ * "unix-rw:uid=1000,gid=1000,pid=4321", with the role its uid/gid maps to. */
 struct agent_caller {
 	char name[128];
 	char role[32];
 };
-void agent_caller(const struct rpc_peer *peer, struct agent_caller *c);
+void agent_caller(const struct agent *ag, const struct rpc_peer *peer, struct agent_caller *c);
+
+/* The caller's role: the certificate's on TLS and the fleet link; by uid/gid
+ * on the unix sockets (roles_unix.h), where an unmapped uid is HV_ROLE_NONE
+ * on the read-write socket and a viewer on the read-only one. The read-only
+ * socket refuses every change whatever the role; the role decides there
+ * what a read may show (console contents and guest registers need operator). */
+enum hv_role agent_peer_role(const struct agent *ag, const struct rpc_peer *peer);
+/* Guest contents (console output, the registers of a fault record) need
+ * operator: 0 when the caller has it, else -1 with PERMISSION_DENIED naming
+ * `what` ("console contents"), the caller and its role. */
+int agent_require_guest_view(const struct agent *ag, const struct rpc_peer *peer, const char *what,
+			     struct hv_status *st);
 
 /* Appends one audit row: caller, the RPC's short name, printable arguments
  * and the outcome ("OK" or "CODE: message"). A row that cannot be written is

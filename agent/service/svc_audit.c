@@ -19,22 +19,64 @@
 #include "store.h"
 #include "store_status.h"
 
-void agent_caller(const struct rpc_peer *peer, struct agent_caller *c)
+enum hv_role agent_peer_role(const struct agent *ag, const struct rpc_peer *peer)
+{
+	struct roles_identity id;
+	char msg[128];
+	enum hv_role role;
+
+	switch (peer->kind) {
+	case RPC_LISTENER_UNIX_RW:
+		return peer->has_cred ? roles_unix_role(&ag->unix_roles, peer->uid, peer->gid)
+				      : HV_ROLE_NONE;
+	case RPC_LISTENER_UNIX_RO:
+		/* Anyone may connect; a uid mapped to a role keeps it for
+		 * reads (console contents, fault registers), never for changes. */
+		role = peer->has_cred ? roles_unix_role(&ag->unix_roles, peer->uid, peer->gid)
+				      : HV_ROLE_NONE;
+		return role == HV_ROLE_NONE ? HV_ROLE_VIEWER : role;
+	case RPC_LISTENER_TCP_MTLS:
+	case RPC_LISTENER_FLEET:
+		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) ==
+		    0)
+			return id.role;
+		return HV_ROLE_NONE;
+	}
+	return HV_ROLE_NONE;
+}
+
+int agent_require_guest_view(const struct agent *ag, const struct rpc_peer *peer, const char *what,
+			     struct hv_status *st)
+{
+	struct agent_caller c;
+
+	if (agent_peer_role(ag, peer) >= HV_ROLE_OPERATOR)
+		return 0;
+	agent_caller(ag, peer, &c);
+	return hv_status_set(st, HV_PERMISSION_DENIED,
+			     "%s require role operator; %s is a %s (on the unix sockets "
+			     "hv-agent --unix-operator-gid makes a group operator)",
+			     what, c.name, c.role);
+}
+
+void agent_caller(const struct agent *ag, const struct rpc_peer *peer, struct agent_caller *c)
 {
 	struct roles_identity id;
 	char msg[128];
 
 	switch (peer->kind) {
 	case RPC_LISTENER_UNIX_RW:
-		/* gRPC's local credentials report no peer uid (docs/security.md): the
-		 * socket's file mode is the authentication, and it admits admins. */
-		snprintf(c->name, sizeof c->name, "unix-rw");
-		snprintf(c->role, sizeof c->role, "admin");
+	case RPC_LISTENER_UNIX_RO: {
+		/* The kernel's word on who connected (SO_PEERCRED). */
+		const char *lis = peer->kind == RPC_LISTENER_UNIX_RW ? "unix-rw" : "unix-ro";
+		if (peer->has_cred)
+			snprintf(c->name, sizeof c->name, "%s:uid=%u,gid=%u,pid=%d", lis,
+				 (unsigned)peer->uid, (unsigned)peer->gid, (int)peer->pid);
+		else
+			snprintf(c->name, sizeof c->name, "%s:uid=?", lis);
+		snprintf(c->role, sizeof c->role, "%s", roles_name(agent_peer_role(ag, peer)));
 		return;
-	case RPC_LISTENER_UNIX_RO:
-		snprintf(c->name, sizeof c->name, "unix-ro");
-		snprintf(c->role, sizeof c->role, "viewer");
-		return;
+	}
 	case RPC_LISTENER_TCP_MTLS:
 	case RPC_LISTENER_FLEET:
 		if (roles_parse_identity(peer->identity, peer->x509_subject, &id, msg, sizeof msg) ==
@@ -134,7 +176,7 @@ static void audit_row(struct agent *ag, const struct rpc_peer *peer, const char 
 	struct agent_caller c;
 	char rpcname[STORE_RPC_MAX + 1], argbuf[512], out[STORE_OUTCOME_MAX + 1];
 
-	agent_caller(peer, &c);
+	agent_caller(ag, peer, &c);
 	printable(c.name);
 	snprintf(rpcname, sizeof rpcname, "hvmgr.v1.Hvmgr/%s", rpc);
 	snprintf(argbuf, sizeof argbuf, "%s", args && args[0] ? args : "-");
@@ -198,7 +240,7 @@ int agent_audit_request(struct agent *ag, const struct rpc_peer *peer, const cha
 
 	if (!ag->store)
 		return 0;
-	agent_caller(peer, &c);
+	agent_caller(ag, peer, &c);
 	printable(c.name);
 	snprintf(rpcname, sizeof rpcname, "hvmgr.v1.Hvmgr/%s", rpc);
 	pthread_mutex_lock(&ag->audit_lock);
@@ -320,7 +362,7 @@ void svc_acknowledge_audit(const struct rpc_call_ctx *ctx, const ProtobufCMessag
 				 "the audit log has no finding to acknowledge");
 		return;
 	}
-	agent_caller(ctx->peer, &c);
+	agent_caller(ag, ctx->peer, &c);
 	printable(c.name);
 	pthread_mutex_lock(&ag->audit_lock);
 	enum store_status s = store_audit_acknowledge(ag->store, c.name, c.role, &seq, &e);

@@ -151,7 +151,7 @@ static void rollback_locked(const struct rpc_call_ctx *ctx,
 	    get_rev(ag, &v, req->revision, &r, res) != 0)
 		return;
 	store_config_rev_free(&r);
-	agent_caller(ctx->peer, &caller);
+	agent_caller(ag, ctx->peer, &caller);
 	if (agent_set_config(ag, v.name, NULL, 0, req->revision, caller.name, &rev, &id, &res->st) !=
 	    0)
 		return;

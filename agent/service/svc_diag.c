@@ -13,7 +13,7 @@
 #include <string.h>
 
 static void fault_msg(Hvmgr__V1__Fault *f, const struct hvm_fault *r, const struct hvm_vm_slot *s,
-		      uint64_t *xs)
+		      uint64_t *xs, bool redact)
 {
 	Hvmgr__V1__Fault init = HVMGR__V1__FAULT__INIT;
 
@@ -25,6 +25,11 @@ static void fault_msg(Hvmgr__V1__Fault *f, const struct hvm_fault *r, const stru
 	f->time_ns = r->time_ns;
 	f->vcpu = r->vcpu;
 	f->action = r->action;
+	f->fault_count = s->fault_count;
+	if (redact) {
+		f->registers_redacted = true;
+		return;
+	}
 	f->esr = r->esr;
 	f->far = r->far;
 	f->hpfar = r->hpfar;
@@ -34,7 +39,6 @@ static void fault_msg(Hvmgr__V1__Fault *f, const struct hvm_fault *r, const stru
 	memcpy(xs, r->x, sizeof r->x);
 	f->n_x = 31;
 	f->x = xs;
-	f->fault_count = s->fault_count;
 }
 
 void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
@@ -50,6 +54,10 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	uint32_t mask;
 	size_t n = 0;
 	char label[64];
+	struct hv_status why;
+	/* A viewer sees that a VM faulted, how and when, not the guest's
+	 * registers. */
+	bool redact = agent_require_guest_view(ag, ctx->peer, "guest registers", &why) != 0;
 
 	if (resolve_slots(ag, req->vm, slots, &mask, label, sizeof label, &res->st) != 0)
 		return;
@@ -62,7 +70,7 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 		 * still answers with an empty list rather than an error. */
 		if (recs[n].kind == HVM_F_NONE)
 			continue;
-		fault_msg(&fs[n], &recs[n], &slots[i], xs[n]);
+		fault_msg(&fs[n], &recs[n], &slots[i], xs[n], redact);
 		ptrs[n] = &fs[n];
 		n++;
 	}

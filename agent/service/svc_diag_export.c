@@ -119,10 +119,14 @@ static void export_core(struct exporter *x, struct agent *ag, const struct hvlin
 	}
 }
 
-static void export_fault(struct txt *t, const struct hvm_fault *f)
+static void export_fault(struct txt *t, const struct hvm_fault *f, bool guest)
 {
 	tput(t, "kind %u seq %" PRIu64 " time_ns %" PRIu64 " vcpu %u action %u\n", f->kind, f->seq,
 	     f->time_ns, f->vcpu, f->action);
+	if (!guest) {
+		tput(t, "registers redacted: guest registers require role operator\n");
+		return;
+	}
 	tput(t,
 	     "esr 0x%016" PRIx64 " far 0x%016" PRIx64 " hpfar 0x%016" PRIx64 "\nelr 0x%016" PRIx64
 	     " spsr 0x%016" PRIx64 " sp_el1 0x%016" PRIx64 "\n",
@@ -131,7 +135,9 @@ static void export_fault(struct txt *t, const struct hvm_fault *f)
 		tput(t, "x%-2d 0x%016" PRIx64 "%s", r, f->x[r], r % 4 == 3 || r == 30 ? "\n" : "  ");
 }
 
-static void export_vms(struct exporter *x, struct agent *ag, uint32_t console_bytes)
+/* guest: the caller may see guest contents (agent_require_guest_view);
+ * otherwise fault registers and console output are left out, saying so. */
+static void export_vms(struct exporter *x, struct agent *ag, uint32_t console_bytes, bool guest)
 {
 	struct hvm_vm_slot slots[HVM_MAX_VMS];
 	struct hv_status st;
@@ -164,14 +170,14 @@ static void export_vms(struct exporter *x, struct agent *ag, uint32_t console_by
 		     s->health_code, ver);
 		if (hvlink_read_fault(ag->link, i, &f, &st) == 0 && f.seq) {
 			tput(&faults, "== %s (VM %u), %u faults in all\n", name, i, s->fault_count);
-			export_fault(&faults, &f);
+			export_fault(&faults, &f, guest);
 		}
 		/* The console's last bytes: read from position 0 after the
 		 * newest ones, hvlink skips what was overwritten. */
 		size_t n = 0;
 		uint64_t start = 0, next = 0, lost = 0;
-		if (hvlink_read_console(ag->link, i, 0, buf, CONSOLE_MAX, &n, &start, &next, &lost,
-					&st) == 0) {
+		if (guest && hvlink_read_console(ag->link, i, 0, buf, CONSOLE_MAX, &n, &start,
+						 &next, &lost, &st) == 0) {
 			size_t keep = n > console_bytes ? console_bytes : n;
 			char cname[HVM_NAME_LEN + 16];
 			snprintf(cname, sizeof cname, "console/%s.log", name);
@@ -179,6 +185,8 @@ static void export_vms(struct exporter *x, struct agent *ag, uint32_t console_by
 		}
 	}
 	free(buf);
+	if (!guest)
+		tput(&vms, "console output left out: console contents require role operator\n");
 	add_txt(x, "vms.txt", &vms);
 	if (!faults.len)
 		tput(&faults, "no VM has a saved fault record\n");
@@ -284,8 +292,11 @@ void svc_export_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessa
 	snprintf(x.dir, sizeof x.dir, "hv-diag-%lld", (long long)x.now);
 	int up = hvlink_info(ag->link, &info, &st) == 0;
 	export_core(&x, ag, up ? &info : NULL);
-	if (up)
-		export_vms(&x, ag, console);
+	if (up) {
+		struct hv_status why;
+		export_vms(&x, ag, console,
+			   agent_require_guest_view(ag, ctx->peer, "guest contents", &why) == 0);
+	}
 	export_store(&x, ag, audit);
 	if (ag->telemetry) {
 		size_t len;

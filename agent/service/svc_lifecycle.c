@@ -340,7 +340,7 @@ static void define_locked(const struct rpc_call_ctx *ctx, const Hvmgr__V1__Defin
 	char what[96], uuid[STORE_UUID_LEN + 1];
 	uint32_t rev, id;
 
-	agent_caller(ctx->peer, &caller);
+	agent_caller(ag, ctx->peer, &caller);
 	snprintf(what, sizeof what, "define '%s'", bid->name);
 	switch (store_vm_get(ag->store, bid->name, &v, &e)) {
 	case STORE_OK:

@@ -265,6 +265,8 @@ void svc_get_console(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, 
 
 	if (cap > CONSOLE_LIMIT)
 		cap = CONSOLE_LIMIT;
+	if (agent_require_guest_view(ag, ctx->peer, "console contents", &res->st) != 0)
+		return;
 	if (resolve_vm(ag, req->vm, &slot, label, sizeof label, &res->st) != 0)
 		return;
 	uint8_t *buf = malloc(cap);

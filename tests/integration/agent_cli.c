@@ -611,4 +611,39 @@ Test(agent_cli, faults_selftest_diag_version_health)
 	expect_clean_stop();
 }
 
+/* A caller whose uid maps to no role reads through the read-only socket as
+ * a viewer: it learns that a VM faulted, not the guest's registers, and gets
+ * no console contents; the read-write socket refuses it. */
+Test(agent_cli, read_only_viewer_gets_no_guest_registers_or_console)
+{
+	struct hvm_fault f;
+	char other[16];
+
+	agent_stop(&agent);
+	snprintf(other, sizeof other, "%u", getuid() == 4242 ? 4243u : 4242u);
+	const char *const extra[] = { "--cmd-timeout-ms", "2000", "--unix-admin-uids", other, NULL };
+	cr_assert_eq(agent_start(&agent, dir, extra), 0, "%s", agent.err);
+	memset(&f, 0, sizeof f);
+	f.kind = HVM_F_STAGE2_ABORT;
+	f.far = 0xdead0000;
+	f.x[0] = 0x5ec2e7;
+	fakecore_set_fault(fc, 0, &f);
+	fakecore_console(fc, 0, "secret-boot-log\n", 16);
+
+	cr_assert_eq(HVCTL_RO("faults", "linux"), 0, "%s", err);
+	cr_expect_not_null(strstr(out, "stage2-abort"), "%s", out);
+	cr_expect_not_null(strstr(out, "registers redacted"), "%s", out);
+	cr_expect_null(strstr(out, "dead0000"), "%s", out);
+	cr_assert_eq(HVCTL_RO("faults", "linux", "--json"), 0, "%s", err);
+	cr_expect_not_null(strstr(out, "\"registers_redacted\": true"), "%s", out);
+	cr_expect_null(strstr(out, "6138087"), "x0 leaked: %s", out); /* 0x5ec2e7 */
+	cr_expect_neq(HVCTL_RO("console", "linux"), 0, "%s", out);
+	cr_expect_not_null(strstr(err, "console contents require role operator"), "%s", err);
+	cr_expect_not_null(strstr(err, "is a viewer"), "%s", err);
+	cr_expect_null(strstr(out, "secret-boot-log"), "%s", out);
+	cr_expect_neq(HVCTL("faults", "linux"), 0, "%s", out);
+	cr_expect_not_null(strstr(err, "has no role"), "%s", err);
+	expect_clean_stop();
+}
+
 /* The same client paths against the real hv-core under QEMU: agent_e2e.c. */

@@ -17,6 +17,11 @@ import sys
 import grpc
 
 
+# How hv-agent records this process on its unix sockets (the pid varies).
+UNIX_RW = "unix-rw:uid=%d,gid=%d,pid=" % (os.getuid(), os.getgid())
+UNIX_RO = "unix-ro:uid=%d,gid=%d,pid=" % (os.getuid(), os.getgid())
+
+
 def check(cond, what):
     if not cond:
         print("FAILED: " + what, file=sys.stderr)
@@ -93,7 +98,7 @@ def main():
     # GetConfig and its error paths.
     r = call(viewer, "GetConfig", pb.GetConfigRequest(vm=sel("st0")))
     check(r.config_dtb == v1 and r.revision.revision == 1 and r.revision.size == len(v1), "GetConfig: %r" % r.revision)
-    check(r.revision.author == "unix-rw" and len(r.revision.sha256) == 32, "GetConfig author/sha: %r" % r.revision)
+    check(r.revision.author.startswith(UNIX_RW) and len(r.revision.sha256) == 32, "GetConfig author/sha: %r" % r.revision)
     c, m = code(rw, "GetConfig", pb.GetConfigRequest(vm=sel("nope")))
     check(c == NF and "nope" in m, "GetConfig unknown VM: %s %s" % (c, m))
     c, m = code(rw, "GetConfig", pb.GetConfigRequest(vm=sel("st0"), revision=9))
@@ -172,11 +177,16 @@ def main():
     check(len(entries) >= 10, "audit rows: %d" % len(entries))
     check([e.seq for e in entries] == list(range(entries[0].seq, entries[0].seq + len(entries))), "seq gapless")
     check(all(len(e.hash) == 32 for e in entries), "hashes")
-    by = [(e.identity, e.role, e.rpc.split("/")[-1], e.outcome.split(":")[0]) for e in entries]
+    # Unix callers are recorded with the uid, gid and pid the kernel gave
+    # (SO_PEERCRED); this test's uid is admin by default, on either socket.
+    check(all(e.identity.split(":")[0] not in ("unix-rw", "unix-ro") or
+              e.identity.startswith(UNIX_RW) or e.identity.startswith(UNIX_RO) for e in entries),
+          "unix callers carry uid, gid and pid: %r" % [e.identity for e in entries])
+    by = [(e.identity.split(":")[0], e.role, e.rpc.split("/")[-1], e.outcome.split(":")[0]) for e in entries]
     check(("unix-rw", "admin", "Define", "OK") in by, "Define recorded: %r" % by)
     check(("operator", "operator", "Start", "OK") in by, "operator's Start recorded: %r" % by)
     check(("viewer", "viewer", "RollbackConfig", "PERMISSION_DENIED") in by, "refusal recorded: %r" % by)
-    check(("unix-ro", "viewer", "RollbackConfig", "PERMISSION_DENIED") in by, "ro refusal recorded: %r" % by)
+    check(("unix-ro", "admin", "RollbackConfig", "PERMISSION_DENIED") in by, "ro refusal recorded: %r" % by)
     check(("unix-rw", "admin", "RollbackConfig", "FAILED_PRECONDITION") in by, "precondition recorded: %r" % by)
     check(any(e.rpc.endswith("/SetAutostart") and "enabled=true" in e.arguments for e in entries), "arguments")
     page = call(rw, "GetAudit", pb.GetAuditRequest(from_seq=entries[1].seq, max=2)).entries
