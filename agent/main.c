@@ -63,7 +63,8 @@ struct options {
 	unsigned threads;
 	int foreground;
 	int verbose;
-	struct roles_unix unix_roles; /* --unix-admin-uids, --unix-operator-gid */
+	struct roles_unix unix_roles;                /* --unix-admin-uids, --unix-operator-gid */
+	unsigned streams_listener, streams_identity; /* --max-streams-per-* */
 };
 
 /* Where /metrics is served unless told otherwise (docs/telemetry.md). */
@@ -102,6 +103,8 @@ static void usage(FILE *f)
 		"  --unix-admin-uids LIST  uids that are admin on the read-write socket (default 0 and\n"
 		"                        hv-agent's own uid); other uids are refused there\n"
 		"  --unix-operator-gid GID  callers whose gid is GID are operators on the read-write socket\n"
+		"  --max-streams-per-listener N  streams open at once on one socket or address (default 32, at most 64)\n"
+		"  --max-streams-per-identity N  ... by one uid or certificate on one of them (default 8)\n"
 		"  --version, --help\n",
 		(unsigned long long)HVM_DEFAULT_BASE, METRICS_DEFAULT, HVLINK_DEFAULT_CMD_TIMEOUT_MS);
 }
@@ -181,7 +184,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_METRICS,
 		O_NOMETRICS,
 		O_METRICS_REMOTE,
-		O_METRICS_INTERVAL
+		O_METRICS_INTERVAL,
+		O_STREAMS_LIS,
+		O_STREAMS_ID
 	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
@@ -211,6 +216,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "unix-admin-uids", required_argument, NULL, O_UNIX_ADMINS },
 		{ "unix-operator-gid", required_argument, NULL, O_UNIX_OPGID },
+		{ "max-streams-per-listener", required_argument, NULL, O_STREAMS_LIS },
+		{ "max-streams-per-identity", required_argument, NULL, O_STREAMS_ID },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -230,6 +237,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->metrics_listen = METRICS_DEFAULT;
 	o->metrics_interval_ms = 1000;
 	roles_unix_default(&o->unix_roles, geteuid());
+	o->streams_listener = 32;
+	o->streams_identity = 8;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -325,6 +334,18 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 			break;
 		}
+		case O_STREAMS_LIS:
+		case O_STREAMS_ID:
+			if (parse_u64(optarg, &v) != 0 || v == 0 || v > 64) {
+				fprintf(stderr, "hv-agent: --%s: '%s' is not a number from 1 to 64\n",
+					c == O_STREAMS_LIS ? "max-streams-per-listener"
+							   : "max-streams-per-identity",
+					optarg);
+				return -1;
+			}
+			*(c == O_STREAMS_LIS ? &o->streams_listener : &o->streams_identity) =
+				(unsigned)v;
+			break;
 		case O_RAMBASE:
 		case O_MGMTBASE:
 			if (parse_u64(optarg, &v) != 0) {
@@ -368,6 +389,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "hv-agent: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (o->streams_identity > o->streams_listener) {
+		fprintf(stderr,
+			"hv-agent: --max-streams-per-identity %u is more than --max-streams-per-listener %u\n",
+			o->streams_identity, o->streams_listener);
 		return -1;
 	}
 	if (o->fleet_host[0] && !o->vehicle) {
@@ -720,7 +747,9 @@ int main(int argc, char **argv)
 	const struct rpc_method *methods = agent_methods(&nmethods);
 	srv = rpc_server_new(methods, nmethods, &ag, agent_authorize, &st);
 	ag.srv = srv;
-	if (!srv || rpc_server_add_unix(srv, o.socket, 0660, false, &st) != 0 ||
+	if (!srv ||
+	    rpc_server_set_stream_limits(srv, o.streams_listener, o.streams_identity, &st) != 0 ||
+	    rpc_server_add_unix(srv, o.socket, 0660, false, &st) != 0 ||
 	    rpc_server_add_unix(srv, o.ro_socket, 0666, true, &st) != 0 ||
 	    (o.listen && add_tls_listener(srv, &o, &st) != 0) ||
 	    start_metrics(&ag, &o, &metrics, &feed, &st) != 0 ||

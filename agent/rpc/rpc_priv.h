@@ -13,7 +13,12 @@
 #include "rpc_server.h"
 
 #define RPC_MAX_LISTENERS 4
+/* Server streams open on one listener, at most (each has a thread). */
 #define RPC_MAX_STREAMS 64
+/* Defaults of rpc_server_set_stream_limits. */
+#define RPC_STREAMS_PER_LISTENER 32
+#define RPC_STREAMS_PER_IDENTITY 8
+#define RPC_STREAM_KEY_LEN 96
 /* Unix connections are accepted while their descriptor is below this. */
 #define RPC_MAX_PEER_FD 4096
 
@@ -23,6 +28,14 @@ struct rpc_peercred {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+};
+
+/* The streams one caller has open on one listener. Key: "uid N" on a unix
+ * socket, the certificate's name (or subject) on TLS. A free entry has n 0. */
+struct rpc_stream_owner {
+	const struct rpc_listener *lis;
+	char key[RPC_STREAM_KEY_LEN];
+	unsigned n;
 };
 
 /* Every completion-queue tag points at one of these; kind says what the
@@ -64,6 +77,7 @@ struct rpc_listener {
 	pthread_t accept_thread;
 	int accepting;              /* the accept thread runs               */
 	struct rpc_peercred *creds; /* by descriptor; under srv->lock       */
+	unsigned live_streams;      /* streams open here; under srv->lock   */
 };
 
 struct rpc_server {
@@ -77,7 +91,9 @@ struct rpc_server {
 	int stopping; /* atomic */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	unsigned live_streams;  /* under lock */
+	unsigned live_streams;                                               /* under lock */
+	unsigned max_streams_listener, max_streams_identity;                 /* set before start */
+	struct rpc_stream_owner owners[RPC_MAX_LISTENERS * RPC_MAX_STREAMS]; /* under lock */
 	rpc_observe_fn observe; /* rpc_server_set_observer, may be NULL */
 	void *observe_arg;
 };

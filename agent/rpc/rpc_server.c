@@ -175,9 +175,27 @@ struct rpc_server *rpc_server_new(const struct rpc_method *methods, size_t count
 	srv->nmethods = count;
 	srv->app = app;
 	srv->authorize = authorize;
+	srv->max_streams_listener = RPC_STREAMS_PER_LISTENER;
+	srv->max_streams_identity = RPC_STREAMS_PER_IDENTITY;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
 	return srv;
+}
+
+int rpc_server_set_stream_limits(struct rpc_server *srv, unsigned per_listener,
+				 unsigned per_identity, struct hv_status *st)
+{
+	if (per_listener < 1 || per_listener > RPC_MAX_STREAMS)
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "streams per listener must be 1 to %d (got %u)",
+				     RPC_MAX_STREAMS, per_listener);
+	if (per_identity < 1 || per_identity > per_listener)
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "streams per caller must be 1 to the streams per listener, %u (got %u)",
+				     per_listener, per_identity);
+	srv->max_streams_listener = per_listener;
+	srv->max_streams_identity = per_identity;
+	return 0;
 }
 
 static struct rpc_listener *listener_new(struct rpc_server *srv, enum rpc_listener_kind kind,

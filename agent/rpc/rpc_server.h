@@ -195,6 +195,17 @@ void rpc_server_set_observer(struct rpc_server *srv, rpc_observe_fn fn, void *ar
 /* Server streams open right now. */
 unsigned rpc_server_open_streams(struct rpc_server *srv);
 
+/* Server streams open at once: at most per_listener on one listener (1 to
+ * 64; default 32) and per_identity for one caller on one listener (default
+ * 8): a uid on a unix socket, a certificate's name on TLS. A stream beyond
+ * either is refused with RESOURCE_EXHAUSTED naming the limit, so callers of
+ * one listener (the read-only socket anyone may open) cannot take the
+ * streams of another (the read-write socket), and one caller cannot take
+ * all of a listener's. Before rpc_server_start; INVALID_ARGUMENT when out of
+ * range or per_identity > per_listener. */
+int rpc_server_set_stream_limits(struct rpc_server *srv, unsigned per_listener,
+				 unsigned per_identity, struct hv_status *st);
+
 /* Process-wide gRPC library setup and teardown (call once each). */
 void rpc_global_init(void);
 void rpc_global_shutdown(void);

@@ -11,6 +11,7 @@
  */
 #include "rpc_priv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +31,9 @@ struct rpc_stream {
 	int closed;    /* RECV_CLOSE_ON_SERVER completed   */
 	int cancelled; /* ... and the client cancelled     */
 	int sent_md;
-	int failed; /* a send failed: the call is dead  */
-	int orphan; /* no thread: free when closed      */
+	int failed;                     /* a send failed: the call is dead  */
+	int orphan;                     /* no thread: free when closed      */
+	struct rpc_stream_owner *owner; /* the caller's count (srv->lock) */
 };
 
 static void stream_free(struct rpc_stream *s);
@@ -168,9 +170,76 @@ int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc
 	return rc < 0 ? -1 : 1;
 }
 
+/* The caller's key for the per-identity limit. */
+static void owner_key(const struct rpc_peer *p, char *key, size_t len)
+{
+	if (p->has_cred)
+		snprintf(key, len, "uid %u", (unsigned)p->uid);
+	else if (p->identity && p->identity[0])
+		snprintf(key, len, "%s", p->identity);
+	else if (p->x509_subject && p->x509_subject[0])
+		snprintf(key, len, "%s", p->x509_subject);
+	else
+		snprintf(key, len, "an unnamed caller");
+}
+
+/* Counts a stream for c's listener and caller; under srv->lock. 0, or -1
+ * with RESOURCE_EXHAUSTED when a limit is reached. */
+static int streams_take(struct rpc_server *srv, struct rpc_call *c, struct rpc_stream_owner **out,
+			struct hv_status *st)
+{
+	struct rpc_listener *lis = c->lis;
+	struct rpc_stream_owner *own = NULL, *free_slot = NULL;
+	char key[RPC_STREAM_KEY_LEN];
+
+	owner_key(&c->peer, key, sizeof key);
+	for (size_t i = 0; i < sizeof srv->owners / sizeof srv->owners[0]; i++) {
+		struct rpc_stream_owner *o = &srv->owners[i];
+		if (!o->n) {
+			if (!free_slot)
+				free_slot = o;
+		} else if (o->lis == lis && !strcmp(o->key, key)) {
+			own = o;
+		}
+	}
+	if (lis->live_streams >= srv->max_streams_listener)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+				     "too many open streams on %s: %u, the most one listener allows "
+				     "(other listeners keep their own)",
+				     lis->addr, srv->max_streams_listener);
+	if (own && own->n >= srv->max_streams_identity)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+				     "too many open streams for %s on %s: %u, the most one caller "
+				     "may have open on one listener",
+				     key, lis->addr, srv->max_streams_identity);
+	if (!own) {
+		if (!free_slot) /* cannot happen: entries >= streams */
+			return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "too many open streams");
+		own = free_slot;
+		own->lis = lis;
+		snprintf(own->key, sizeof own->key, "%s", key);
+	}
+	own->n++;
+	lis->live_streams++;
+	srv->live_streams++;
+	*out = own;
+	return 0;
+}
+
+/* Undoes streams_take; under srv->lock. */
+static void streams_put(struct rpc_server *srv, struct rpc_listener *lis, struct rpc_stream_owner *own)
+{
+	own->n--;
+	lis->live_streams--;
+	srv->live_streams--;
+	pthread_cond_broadcast(&srv->cond);
+}
+
 static void stream_free(struct rpc_stream *s)
 {
 	struct rpc_server *srv = s->call->lis->srv;
+	struct rpc_listener *lis = s->call->lis;
+	struct rpc_stream_owner *own = s->owner;
 
 	protobuf_c_message_free_unpacked(s->req, NULL);
 	rpc_call_free(s->call);
@@ -178,8 +247,7 @@ static void stream_free(struct rpc_stream *s)
 	pthread_cond_destroy(&s->c);
 	free(s);
 	pthread_mutex_lock(&srv->lock);
-	srv->live_streams--;
-	pthread_cond_broadcast(&srv->cond);
+	streams_put(srv, lis, own);
 	pthread_mutex_unlock(&srv->lock);
 }
 
@@ -233,20 +301,21 @@ static void *stream_thread(void *arg)
 int rpc_stream_begin(struct rpc_call *c, ProtobufCMessage *req, struct hv_status *st)
 {
 	struct rpc_server *srv = c->lis->srv;
+	struct rpc_stream_owner *own;
 	struct rpc_stream *s;
 
 	pthread_mutex_lock(&srv->lock);
-	if (srv->live_streams >= RPC_MAX_STREAMS) {
-		pthread_mutex_unlock(&srv->lock);
-		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "too many open streams (limit %d)",
-				     RPC_MAX_STREAMS);
-	}
-	srv->live_streams++;
+	int rc = streams_take(srv, c, &own, st);
 	pthread_mutex_unlock(&srv->lock);
+	if (rc != 0) {
+		log_debug("%s: %s", c->ctx.method, st->msg);
+		return -1;
+	}
 
 	s = calloc(1, sizeof *s);
 	if (!s)
 		goto fail;
+	s->owner = own;
 	s->call = c;
 	s->req = req;
 	s->op_tag.kind = TAG_STREAM_OP;
@@ -271,7 +340,7 @@ int rpc_stream_begin(struct rpc_call *c, ProtobufCMessage *req, struct hv_status
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int rc = pthread_create(&t, &attr, stream_thread, s);
+	rc = pthread_create(&t, &attr, stream_thread, s);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		/* RECV_CLOSE is already pending: cancel the call; its completion
@@ -287,8 +356,7 @@ int rpc_stream_begin(struct rpc_call *c, ProtobufCMessage *req, struct hv_status
 
 fail:
 	pthread_mutex_lock(&srv->lock);
-	srv->live_streams--;
-	pthread_cond_broadcast(&srv->cond);
+	streams_put(srv, c->lis, own);
 	pthread_mutex_unlock(&srv->lock);
 	return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "cannot open a stream");
 }

@@ -13,12 +13,15 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <libfdt.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent_harness.h"
@@ -644,6 +647,81 @@ Test(agent_cli, read_only_viewer_gets_no_guest_registers_or_console)
 	cr_expect_neq(HVCTL("faults", "linux"), 0, "%s", out);
 	cr_expect_not_null(strstr(err, "has no role"), "%s", err);
 	expect_clean_stop();
+}
+
+/* `hvctl event --loop` on uri in the background: a stream held open. */
+static pid_t spawn_watch(const char *uri)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(HV_BIN_DIR "/hvctl", "hvctl", "--connect", uri, "event", "--loop",
+		      "--timeout", "300", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_gt(pid, 0, "fork");
+	return pid;
+}
+
+static void stop_watches(pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		kill(pids[i], SIGTERM);
+		waitpid(pids[i], NULL, 0);
+	}
+}
+
+/* Waits (bounded) until one more stream on uri is refused with a message
+ * containing `what`; every try that got a stream holds it a second. */
+static bool stream_refused(const char *uri, const char *what)
+{
+	for (int i = 0; i < 60; i++) {
+		int rc = hvctl_run((const char *const[]){ "--connect", uri, "event", "--loop",
+							  "--timeout", "1", NULL });
+		if (rc != 0)
+			return strstr(err, what) != NULL && strstr(err, "RESOURCE_EXHAUSTED");
+	}
+	return false;
+}
+
+/* A local client opening streams until none are left takes those of the
+ * read-only socket only, and within it only its own share: the read-write
+ * socket (where an admin connects) keeps its streams. */
+Test(agent_cli, streams_are_capped_per_listener_and_per_caller)
+{
+	pid_t w[2];
+	char want[64];
+
+	agent_stop(&agent);
+	const char *const full[] = { "--max-streams-per-listener", "2",
+				     "--max-streams-per-identity", "2", NULL };
+	cr_assert_eq(agent_start(&agent, dir, full), 0, "%s", agent.err);
+	w[0] = spawn_watch(ro_uri);
+	w[1] = spawn_watch(ro_uri);
+	cr_expect(stream_refused(ro_uri, "the most one listener allows"), "%s", err);
+	cr_expect_eq(HVCTL("event", "--loop", "--timeout", "1"), 0, "read-write stream: %s", err);
+	cr_expect_not_null(strstr(out, "event loop timed out"), "%s", out);
+	stop_watches(w, 2);
+	expect_clean_stop();
+
+	const char *const mine[] = { "--max-streams-per-listener", "4",
+				     "--max-streams-per-identity", "1", NULL };
+	cr_assert_eq(agent_start(&agent, dir, mine), 0, "%s", agent.err);
+	w[0] = spawn_watch(ro_uri);
+	snprintf(want, sizeof want, "too many open streams for uid %u", (unsigned)getuid());
+	cr_expect(stream_refused(ro_uri, want), "%s", err);
+	stop_watches(w, 1);
+	expect_clean_stop();
+
+	const char *const bad[] = { "--max-streams-per-listener", "2", "--max-streams-per-identity",
+				    "3", NULL };
+	cr_expect_neq(agent_start(&agent, dir, bad), 0, "more per caller than per listener");
 }
 
 /* The same client paths against the real hv-core under QEMU: agent_e2e.c. */
