@@ -69,6 +69,8 @@ static const char *event_class(int type)
 		return "selftest";
 	case 20:
 		return "doorbell-denied";
+	case 60:
+		return "audit";
 	default:
 		return "unknown";
 	}
@@ -78,8 +80,8 @@ static const char *event_class(int type)
 static const char *const event_types[] = { "defined",   "undefined",   "started",
 					   "suspended", "resumed",     "stopped",
 					   "shutdown",  "pmsuspended", "crashed" };
-static const char *const event_classes[] = { "lifecycle", "fault",    "watchdog",
-					     "restart",   "selftest", "doorbell-denied" };
+static const char *const event_classes[] = { "lifecycle", "fault",           "watchdog", "restart",
+					     "selftest",  "doorbell-denied", "audit" };
 
 static bool event_word_known(const char *w)
 {
@@ -109,6 +111,8 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 				      (json_int_t)e->detail, "reason", fmt_reason(e->reason),
 				      "lost_before", (json_int_t)e->lost_before, "suppressed",
 				      (json_int_t)e->suppressed);
+		if (e->message && e->message[0])
+			json_object_set_new(j, "message", json_string(e->message));
 		json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(j);
@@ -129,7 +133,9 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 	snprintf(reason, sizeof reason, "%s", fmt_reason(e->reason));
 	reason[0] = (char)toupper((unsigned char)reason[0]);
 	const char *name = e->vm_name[0] ? e->vm_name : "?";
-	if (e->type <= 8)
+	if (e->type == 60)
+		printf("event 'audit' for hv-agent: audit log finding: %s\n", e->message);
+	else if (e->type <= 8)
 		printf("event 'lifecycle' for domain '%s': %s %s (seq %" PRIu64 ")\n", name,
 		       fmt_event(e->type), reason, e->seq);
 	else if (e->type == 16 && e->suppressed)

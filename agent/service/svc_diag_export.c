@@ -238,6 +238,14 @@ static void export_store(struct exporter *x, struct agent *ag, uint32_t audit_ro
 		store_audit_list_free(rows);
 	}
 	add_txt(x, "audit-tail.txt", &t);
+	/* A detected finding is evidence: it travels with every archive. */
+	if (store_audit_tampered(ag->store, &e))
+		tput(&t,
+		     "FINDING: %s\nstate-changing calls are refused until an admin runs 'hvctl audit acknowledge'\n",
+		     e.msg);
+	else
+		tput(&t, "no finding: the audit chain verified at start and since\n");
+	add_txt(x, "audit-finding.txt", &t);
 }
 
 static la_ssize_t to_mem(struct archive *a, void *cls, const void *buf, size_t len)

@@ -4,7 +4,10 @@
  */
 #include "agent.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "store.h"
 
 #define BATCH 32
 #define WAIT_MS 200 /* how often a waiting stream checks for cancellation */
@@ -27,6 +30,30 @@ void event_msg_from_rec(Hvmgr__V1__Event *ev, const struct eventlog_rec *r)
 	}
 	ev->reason = (Hvmgr__V1__VmReason)r->ev.reason;
 	ev->lost_before = r->lost_before;
+}
+
+/* Sends the audit finding, if there is one that `told` does not hold yet;
+ * told is then the finding ("" while there is none). 0, or -1 when the
+ * stream failed (st). */
+static int audit_finding_event(struct agent *ag, char *told, size_t len, struct rpc_stream *s,
+			       struct hv_status *st)
+{
+	struct store_err f;
+
+	if (!ag->store || !store_audit_tampered(ag->store, &f)) {
+		told[0] = '\0';
+		return 0;
+	}
+	if (!strncmp(told, f.msg, len - 1))
+		return 0;
+	Hvmgr__V1__Event ev = HVMGR__V1__EVENT__INIT;
+	ev.type = HVMGR__V1__EVENT_TYPE__EVENT_TYPE_AUDIT_FINDING;
+	ev.vm_name = "";
+	ev.message = f.msg;
+	if (rpc_stream_send(s, &ev.base, st) != 0)
+		return -1;
+	snprintf(told, len, "%s", f.msg);
+	return 0;
 }
 
 void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
@@ -67,7 +94,16 @@ void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
 	}
 
 	uint64_t carried_lost = 0;
+	char told[STORE_ERR_MSG_MAX] = "";
 	while (rpc_stream_alive(s)) {
+		/* REQ-SAF-16: an audit finding is announced to every watcher of
+		 * all VMs, once per finding (again after it was acknowledged and
+		 * a new one was found). */
+		if (!filtered && audit_finding_event(ag, told, sizeof told, s, st) != 0) {
+			if (st->code == HV_CANCELLED)
+				hv_status_ok(st);
+			return;
+		}
 		size_t n = eventlog_read(ag->events, &pos, recs, BATCH, WAIT_MS);
 		for (size_t i = 0; i < n; i++) {
 			const struct eventlog_rec *r = &recs[i];

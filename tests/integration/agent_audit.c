@@ -134,6 +134,19 @@ static void expect_finding(const char *want)
 	cr_assert_not_null(strstr(out, want), "%s", out);
 	cr_assert_eq(RO("diag", "--json"), 0, "%s", err);
 	cr_assert_not_null(strstr(out, want), "diag lacks the finding: %s", out);
+	/* A watcher of events hears of it, and the diagnostic archive keeps it. */
+	cr_assert_eq(RO("event", "--timeout", "60"), 0, "%s", err);
+	cr_assert(strstr(out, "event 'audit' for hv-agent") && strstr(out, want),
+		  "no audit event naming \"%s\": %s", want, out);
+	char file[200], cmd[400];
+	snprintf(file, sizeof file, "%s/diag.tar.gz", dir);
+	cr_assert_eq(RO("diag", "export", file), 0, "%s", err);
+	snprintf(cmd, sizeof cmd, "tar -xzOf '%s' --wildcards '*/audit-finding.txt'", file);
+	free(out);
+	free(err);
+	run_program("/bin/sh", (const char *const[]){ "-c", cmd, NULL }, &out, &err);
+	cr_assert(strstr(out, "FINDING: ") && strstr(out, want), "archive: %s", out);
+	unlink(file);
 
 	/* hv-core is down: a handler that ran would answer UNAVAILABLE. */
 	cr_assert_neq(RW("destroy", "web"), 0);
@@ -158,7 +171,6 @@ static void expect_finding(const char *want)
 	cr_assert_eq(agent_start(&agent, dir, NULL), 0, "%s", agent.err);
 	cr_assert_eq(RO("audit", "verify"), 0, "%s%s", out, err);
 	cr_assert_eq(agent_stop(&agent), 0);
-	char cmd[400];
 	snprintf(cmd, sizeof cmd, "ls %s.evidence-* >/dev/null 2>&1", db);
 	cr_assert_eq(system(cmd), 0, "no evidence copy of the database");
 }
