@@ -283,16 +283,14 @@ static enum store_status audit_fill(sqlite3_stmt *stmt, void *elem, void *ctx, s
 	return STORE_OK;
 }
 
-static enum store_status audit_list_locked(struct store *st, uint64_t from_seq, size_t max,
-					   struct store_audit_entry **out, size_t *n,
-					   struct store_err *err)
+/* sql selects the columns audit_fill reads, with two parameters: from_seq
+ * and max (-1 for no limit). */
+static enum store_status audit_query_locked(struct store *st, const char *sql, uint64_t from_seq,
+					    size_t max, struct store_audit_entry **out, size_t *n,
+					    struct store_err *err)
 {
 	sqlite3_stmt *stmt;
-	enum store_status s = store_prepare(st,
-					    "SELECT seq, time_ms, caller, role, rpc, args, "
-					    "outcome, hash FROM audit_log WHERE seq >= ? "
-					    "ORDER BY seq LIMIT ?",
-					    &stmt, err);
+	enum store_status s = store_prepare(st, sql, &stmt, err);
 	if (s)
 		return s;
 	sqlite3_bind_int64(stmt, 1, from_seq > INT64_MAX ? INT64_MAX : (int64_t)from_seq);
@@ -326,6 +324,38 @@ static enum store_status audit_list_locked(struct store *st, uint64_t from_seq, 
 	}
 	free(rows);
 	free(ar.p);
+	return s;
+}
+
+static enum store_status audit_list_locked(struct store *st, uint64_t from_seq, size_t max,
+					   struct store_audit_entry **out, size_t *n,
+					   struct store_err *err)
+{
+	return audit_query_locked(st,
+				  "SELECT seq, time_ms, caller, role, rpc, args, "
+				  "outcome, hash FROM audit_log WHERE seq >= ? "
+				  "ORDER BY seq LIMIT ?",
+				  from_seq, max, out, n, err);
+}
+
+enum store_status store_fault_history(struct store *st, size_t max, struct store_audit_entry **out,
+				      size_t *n, struct store_err *err)
+{
+	if (!st || !out || !n)
+		return err_set(err, STORE_EINVAL, "store_fault_history: NULL %s",
+			       !st ? "store handle" : "output pointer");
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&st->lock);
+	enum store_status s =
+		audit_query_locked(st,
+				   "SELECT * FROM (SELECT seq, time_ms, caller, role, rpc, args, outcome, hash "
+				   "FROM audit_log WHERE seq >= ? AND caller = '" STORE_FAULT_CALLER
+				   "' AND rpc IN ('" STORE_FAULT_RPC "', '" STORE_FAULT_GAP_RPC
+				   "', '" STORE_FAULT_MARK_RPC "') ORDER BY seq DESC LIMIT ?) "
+				   "ORDER BY seq",
+				   0, max, out, n, err);
+	pthread_mutex_unlock(&st->lock);
 	return s;
 }
 

@@ -46,18 +46,18 @@ static enum store_status read_count(struct store *st, const char *uuid, const ch
 	return s;
 }
 
-static enum store_status increment_tx(struct store *st, const char *vm, const char *kind,
-				      uint64_t *count_out, struct store_err *err)
+/* Counter (uuid, kind) plus one, recorded by a chain row whose outcome is
+ * `outcome`; under the write transaction. */
+static enum store_status bump_tx(struct store *st, const char *uuid, const char *kind,
+				 const char *outcome, uint64_t *count_out, struct store_err *err)
 {
-	char uuid[STORE_UUID_LEN + 1];
 	uint64_t count;
-	enum store_status s = vm_lookup(st, vm, NULL, uuid, err);
-	if (!s)
-		s = read_count(st, uuid, kind, &count, err);
+	enum store_status s = read_count(st, uuid, kind, &count, err);
 	if (s)
 		return s;
 	if (count >= INT64_MAX)
-		return err_set(err, STORE_EINVAL, "fault counter %s/%s is at its maximum", vm, kind);
+		return err_set(err, STORE_EINVAL, "fault counter %s/%s is at its maximum", uuid,
+			       kind);
 	count++;
 
 	char args[128];
@@ -67,7 +67,7 @@ static enum store_status increment_tx(struct store *st, const char *vm, const ch
 		.role = STORE_FAULT_ROLE,
 		.rpc = STORE_FAULT_RPC,
 		.args = args,
-		.outcome = "ok",
+		.outcome = outcome,
 	};
 	s = store_audit_append_tx(st, &e, err);
 	if (s)
@@ -92,6 +92,47 @@ static enum store_status increment_tx(struct store *st, const char *vm, const ch
 	if (count_out)
 		*count_out = count;
 	return STORE_OK;
+}
+
+static enum store_status increment_tx(struct store *st, const char *vm, const char *kind,
+				      uint64_t *count_out, struct store_err *err)
+{
+	char uuid[STORE_UUID_LEN + 1];
+	enum store_status s = vm_lookup(st, vm, NULL, uuid, err);
+	if (s)
+		return s;
+	return bump_tx(st, uuid, kind, "ok", count_out, err);
+}
+
+enum store_status store_fault_event(struct store *st, const char *vm_uuid, const char *kind,
+				    const char *detail, uint64_t *count_out, struct store_err *err)
+{
+	if (!st)
+		return err_set(err, STORE_EINVAL, "store handle is NULL");
+	enum store_status s;
+	if ((s = check_uuid(vm_uuid, err)) || (s = check_fault_kind(kind, err)) ||
+	    (s = check_text("fault detail", detail, STORE_OUTCOME_MAX, false, err)))
+		return s;
+	WRITE_TX(st, err, bump_tx(st, vm_uuid, kind, detail, count_out, err));
+	return s;
+}
+
+enum store_status store_fault_note(struct store *st, const char *rpc, const char *detail,
+				   struct store_err *err)
+{
+	if (!st)
+		return err_set(err, STORE_EINVAL, "store handle is NULL");
+	if (!rpc || (strcmp(rpc, STORE_FAULT_GAP_RPC) && strcmp(rpc, STORE_FAULT_MARK_RPC)))
+		return err_set(err, STORE_EINVAL, "fault history note \"%s\" is neither %s nor %s",
+			       rpc ? rpc : "(null)", STORE_FAULT_GAP_RPC, STORE_FAULT_MARK_RPC);
+	struct store_audit_entry e = {
+		.caller = STORE_FAULT_CALLER,
+		.role = STORE_FAULT_ROLE,
+		.rpc = rpc,
+		.args = "-",
+		.outcome = detail,
+	};
+	return store_audit_append(st, &e, err);
 }
 
 enum store_status store_fault_increment(struct store *st, const char *vm, const char *kind,

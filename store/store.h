@@ -213,6 +213,28 @@ enum store_status store_fault_list(struct store *st, const char *vm, struct stor
 				   size_t *n, struct store_err *err);
 void store_fault_list_free(struct store_fault *list);
 
+/* ---- fault history (REQ-SAF-16, docs/store.md "Fault history") --------------------- */
+
+/* The fault history is kept in the audit chain (caller "hv-agent", role "system"), so it
+ * is protected exactly as the chain is. Its rows, by rpc: */
+#define STORE_FAULT_RPC "store.fault"           /* a fault counter went up (an event)   */
+#define STORE_FAULT_GAP_RPC "store.fault.gap"   /* events were lost, and why            */
+#define STORE_FAULT_MARK_RPC "store.fault.mark" /* how far the events were read         */
+
+/* Persists one FAULT or WATCHDOG event of hv-core: the counter (vm_uuid, kind) goes up by
+ * one and a "store.fault" row records it (args "vm=<uuid> kind=<kind> count=<n>", which
+ * verification folds into the counters; outcome `detail`, printable, at most
+ * STORE_OUTCOME_MAX), in one transaction. The VM need not be stored. */
+enum store_status store_fault_event(struct store *st, const char *vm_uuid, const char *kind,
+				    const char *detail, uint64_t *count_out, struct store_err *err);
+/* Appends a STORE_FAULT_GAP_RPC or STORE_FAULT_MARK_RPC row with outcome `detail`. */
+enum store_status store_fault_note(struct store *st, const char *rpc, const char *detail,
+				   struct store_err *err);
+/* The newest max rows (0: all) of the fault history, oldest first; free with
+ * store_audit_list_free. */
+enum store_status store_fault_history(struct store *st, size_t max, struct store_audit_entry **out,
+				      size_t *n, struct store_err *err);
+
 /* ---- image slots (for OTA, REQ-SAF-15) -------------------------------------------- */
 
 enum store_slot_id {

@@ -135,7 +135,6 @@ enum store_status store_audit_append_tx(struct store *st, struct store_audit_ent
 enum store_status store_audit_anchor_tx(struct store *st, struct store_audit_entry *e,
 					struct store_err *err);
 /* The audit row written for a fault counter increment. */
-#define STORE_FAULT_RPC "store.fault"
 #define STORE_FAULT_CALLER "hv-agent"
 #define STORE_FAULT_ROLE "system"
 int store_fault_args(char *buf, size_t size, const char *uuid, const char *kind, uint64_t count);

@@ -57,6 +57,54 @@ Test(store_fault, increment_get_list)
 	store_close(st);
 }
 
+/* hv-core's fault events, gaps and read marks form the fault history, kept in the
+ * chain: they survive a reopen, a VM the store does not hold has counters too, the
+ * history lists them newest-last, and a counter changed behind the chain's back is
+ * a finding. */
+Test(store_fault, event_history_gaps_and_marks)
+{
+	static const char *const u = "6a95eb01-f6a4-8304-79aa-97f2502e193f";
+	struct store *st = t_open();
+	struct store_err e;
+	uint64_t c = 0;
+
+	cr_assert_eq(store_fault_event(st, u, "stage2-abort", "hv_seq=4 hv_ns=10 vm=linux", &c, &e),
+		     STORE_OK, "%s", e.msg);
+	cr_assert_eq(c, 1);
+	cr_assert_eq(store_fault_note(st, STORE_FAULT_GAP_RPC, "hv_seq=9 lost=3", &e), STORE_OK);
+	cr_assert_eq(store_fault_event(st, u, "stage2-abort", "hv_seq=12", &c, &e), STORE_OK);
+	cr_assert_eq(c, 2);
+	cr_assert_eq(store_fault_note(st, STORE_FAULT_MARK_RPC, "hv_seq=20", &e), STORE_OK);
+	/* Bad input is refused and changes nothing. */
+	cr_assert_eq(store_fault_note(st, "store.fault", "x", &e), STORE_EINVAL);
+	cr_assert_eq(store_fault_event(st, "not-a-uuid", "watchdog", "x", NULL, &e), STORE_EINVAL);
+	cr_assert_eq(store_fault_event(st, u, "Bad Kind", "x", NULL, &e), STORE_EINVAL);
+	store_close(st);
+
+	st = t_open();
+	struct store_audit_entry *h;
+	size_t n;
+	cr_assert_eq(store_fault_history(st, 0, &h, &n, &e), STORE_OK, "%s", e.msg);
+	cr_assert_eq(n, 4);
+	cr_assert_str_eq(h[0].rpc, STORE_FAULT_RPC);
+	cr_assert_str_eq(h[0].outcome, "hv_seq=4 hv_ns=10 vm=linux");
+	cr_assert_str_eq(h[1].rpc, STORE_FAULT_GAP_RPC);
+	cr_assert_not_null(strstr(h[2].args, "kind=stage2-abort count=2"), "%s", h[2].args);
+	cr_assert_str_eq(h[3].rpc, STORE_FAULT_MARK_RPC);
+	store_audit_list_free(h);
+	cr_assert_eq(store_fault_history(st, 2, &h, &n, &e), STORE_OK, "%s", e.msg);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(h[1].rpc, STORE_FAULT_MARK_RPC);
+	store_audit_list_free(h);
+	store_close(st);
+
+	/* The counter is checked against the chain at every open. */
+	t_sql("DROP TRIGGER fault_counters_monotonic;"
+	      "UPDATE fault_counters SET count = 1 WHERE kind = 'stage2-abort';");
+	t_expect(t_open_fail(&e), &e, STORE_ETAMPER,
+		 "/stage2-abort is 1 but the audit chain records 2");
+}
+
 Test(store_fault, counters_survive_vm_deletion)
 {
 	struct store *st = t_open();
