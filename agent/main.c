@@ -644,6 +644,7 @@ int main(int argc, char **argv)
 	static char fatal[FATAL_LEN];
 	struct rpc_server *srv = NULL;
 	struct agent_fleet *fleet = NULL;
+	struct faultlog *faults = NULL;
 	struct telemetry_http *metrics = NULL;
 	struct telemetry_feed *feed = NULL;
 	int notify_fd = -1, pid_fd = -1, rc = 1;
@@ -721,6 +722,9 @@ int main(int argc, char **argv)
 	}
 	if (eventlog_start(ag.events, &st) != 0)
 		goto fail;
+	faults = faultlog_start(&ag, &st);
+	if (!faults)
+		goto fail;
 
 	/* Reconcile before serving, so that no client sees hv-core half-way
 	 * (docs/reconcile.md); if hv-core is not up yet, the watcher does it
@@ -788,6 +792,7 @@ fail_rpc:
 	telemetry_free(ag.telemetry);
 	ag.telemetry = NULL;
 	reconcile_free(ag.reconcile);
+	faultlog_stop(faults);
 	eventlog_stop_and_free(ag.events);
 	hvlink_close(ag.link);
 	agent_audit_flush(&ag); /* summary rows of suppressed refusals */
@@ -800,6 +805,7 @@ fail:
 	notify_parent(&notify_fd, st.msg);
 fail_quiet:
 	reconcile_free(ag.reconcile);
+	faultlog_stop(faults);
 	eventlog_stop_and_free(ag.events);
 	hvlink_close(ag.link);
 	agent_audit_flush(&ag); /* summary rows of suppressed refusals */

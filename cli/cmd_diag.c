@@ -73,10 +73,35 @@ HVCTL_HANDLER(cmd_faults)
 			       k % 4 == 3 || k + 1 == f->n_x ? "\n" : "");
 		putchar('\n');
 	}
+	/* hv-agent's persisted history: every FAULT and WATCHDOG event, and
+	 * the gaps where events were lost (REQ-SAF-16). */
+	json_t *hist = json ? json_array() : NULL;
+	if (!json && resp->n_faults == 0)
+		printf("no saved fault context in hv-core\n\n");
+	if (!json)
+		printf("Fault history kept by hv-agent (%zu newest rows):\n", resp->n_history);
+	for (size_t i = 0; i < resp->n_history; i++) {
+		const Hvmgr__V1__FaultHistoryEntry *e = resp->history[i];
+		if (json) {
+			json_array_append_new(hist,
+					      json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:s}",
+							"audit_seq", (json_int_t)e->audit_seq,
+							"time_ms", (json_int_t)e->time_ms, "record",
+							e->record, "kind", e->kind, "vm_uuid",
+							e->vm_uuid, "count", (json_int_t)e->count,
+							"detail", e->detail));
+			continue;
+		}
+		if (!strcmp(e->record, "fault"))
+			printf("  #%-6" PRIu64 " fault %-13s count %-4" PRIu64 " %s\n",
+			       e->audit_seq, e->kind, e->count, e->detail);
+		else
+			printf("  #%-6" PRIu64 " %-5s %s\n", e->audit_seq, e->record, e->detail);
+	}
 	if (json)
-		json_print(arr);
-	else if (resp->n_faults == 0)
-		printf("no faults recorded\n");
+		json_print(json_pack("{s:o, s:o}", "faults", arr, "history", hist));
+	else if (resp->n_history == 0)
+		printf("  none\n");
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	return HVCTL_OK;
 }

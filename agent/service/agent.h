@@ -239,6 +239,16 @@ void telemetry_feed_stop(struct telemetry_feed *f);
 /* One sample now: 0, or -1 when hv-core could not be read (st says why). */
 int telemetry_feed_once(struct agent *ag, struct hv_status *st);
 
+/* ---- faultlog.c: hv-core's FAULT and WATCHDOG events into the store ---- */
+
+/* Follows the event log on a thread of its own and persists every FAULT and
+ * WATCHDOG event in the store's fault counters and fault history, with gap
+ * rows where events were lost (REQ-SAF-16). Needs ag->store and ag->events. */
+struct faultlog;
+struct faultlog *faultlog_start(struct agent *ag, struct hv_status *st);
+/* Ends the thread, first recording how far it read. */
+void faultlog_stop(struct faultlog *f);
+
 /* ---- the handlers, by file ---- */
 void svc_list_vms(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_get_vm(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);

@@ -8,9 +8,12 @@
 #include "reconcile.h"
 #include "store.h"
 
-#include <stdio.h>
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "store_status.h"
 
 static void fault_msg(Hvmgr__V1__Fault *f, const struct hvm_fault *r, const struct hvm_vm_slot *s,
 		      uint64_t *xs, bool redact)
@@ -41,6 +44,71 @@ static void fault_msg(Hvmgr__V1__Fault *f, const struct hvm_fault *r, const stru
 	f->x = xs;
 }
 
+#define HISTORY_DEFAULT 100u
+#define HISTORY_MAX 1000u
+
+/* The persisted fault history (faultlog.c) into resp; rows of faults of
+ * other VMs than `vm` (when not NULL) left out. 0, or -1 with res set. */
+static int fault_history(struct agent *ag, uint32_t max, const char *vm,
+			 Hvmgr__V1__GetFaultsResponse *resp, struct store_audit_entry **rows_out,
+			 Hvmgr__V1__FaultHistoryEntry **ents_out, struct rpc_result *res)
+{
+	struct store_audit_entry *rows = NULL;
+	struct store_err e;
+	size_t n = 0, k = 0;
+	char want[HVM_NAME_LEN + 8];
+
+	if (!ag->store)
+		return 0;
+	if (store_fault_history(ag->store, max ? max : HISTORY_DEFAULT, &rows, &n, &e) != STORE_OK) {
+		status_from_store(&res->st, &e, "fault history");
+		return -1;
+	}
+	*rows_out = rows;
+	Hvmgr__V1__FaultHistoryEntry *ents = n ? calloc(n, sizeof *ents) : NULL;
+	Hvmgr__V1__FaultHistoryEntry **ptrs = n ? calloc(n, sizeof *ptrs) : NULL;
+	*ents_out = ents;
+	if (n && (!ents || !ptrs)) {
+		free(ptrs);
+		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return -1;
+	}
+	snprintf(want, sizeof want, " vm=%s ", vm ? vm : "");
+	for (size_t i = 0; i < n; i++) {
+		Hvmgr__V1__FaultHistoryEntry init = HVMGR__V1__FAULT_HISTORY_ENTRY__INIT;
+		Hvmgr__V1__FaultHistoryEntry *h = &ents[k];
+		static const char nil[] = "";
+		*h = init;
+		h->audit_seq = rows[i].seq;
+		h->time_ms = rows[i].time_ms;
+		h->detail = (char *)rows[i].outcome;
+		h->kind = (char *)nil;
+		h->vm_uuid = (char *)nil;
+		if (!strcmp(rows[i].rpc, STORE_FAULT_RPC)) {
+			/* args "vm=<uuid> kind=<kind> count=<n>", in place: the
+			 * row's strings are ours until freed. */
+			char *a = (char *)rows[i].args, *kp = strstr(a, " kind="),
+			     *cp = strstr(a, " count=");
+			if (vm && !strstr(rows[i].outcome, want))
+				continue;
+			h->record = "fault";
+			if (!strncmp(a, "vm=", 3) && kp && cp && kp < cp) {
+				*kp = '\0';
+				*cp = '\0';
+				h->vm_uuid = a + 3;
+				h->kind = kp + 6;
+				h->count = strtoull(cp + 7, NULL, 10);
+			}
+		} else {
+			h->record = !strcmp(rows[i].rpc, STORE_FAULT_GAP_RPC) ? "gap" : "mark";
+		}
+		ptrs[k++] = h;
+	}
+	resp->n_history = k;
+	resp->history = ptrs;
+	return 0;
+}
+
 void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
 {
 	const Hvmgr__V1__GetFaultsRequest *req = (const Hvmgr__V1__GetFaultsRequest *)m;
@@ -59,13 +127,36 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	 * registers. */
 	bool redact = agent_require_guest_view(ag, ctx->peer, "guest registers", &why) != 0;
 
-	if (resolve_slots(ag, req->vm, slots, &mask, label, sizeof label, &res->st) != 0)
+	struct store_audit_entry *rows = NULL;
+	Hvmgr__V1__FaultHistoryEntry *ents = NULL;
+	const char *vm = NULL;
+	char vmname[HVM_NAME_LEN + 1];
+
+	if (req->history_max > HISTORY_MAX) {
+		rpc_result_error(res, HV_INVALID_ARGUMENT, "history_max is at most %u (got %u)",
+				 HISTORY_MAX, req->history_max);
 		return;
+	}
+	if (resolve_slots(ag, req->vm, slots, &mask, label, sizeof label, &res->st) != 0) {
+		/* hv-core down: the persisted history still answers, for all
+		 * VMs or one named by name. */
+		if (res->st.code != HV_UNAVAILABLE ||
+		    (req->vm && req->vm->by_case != HVMGR__V1__VM_SELECTOR__BY_NAME))
+			return;
+		hv_status_ok(&res->st);
+		mask = 0;
+		if (req->vm)
+			vm = req->vm->name;
+	} else if (req->vm) {
+		memcpy(vmname, slots[0].name, HVM_NAME_LEN);
+		vmname[HVM_NAME_LEN] = '\0';
+		vm = vmname;
+	}
 	for (unsigned i = 0; i < HVM_MAX_VMS; i++) {
 		if (!(mask & (1u << i)))
 			continue;
 		if (hvlink_read_fault(ag->link, slots[i].id, &recs[n], &res->st) != 0)
-			return;
+			goto out;
 		/* A VM that never faulted has no record; asked by name, it
 		 * still answers with an empty list rather than an error. */
 		if (recs[n].kind == HVM_F_NONE)
@@ -76,7 +167,12 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	}
 	resp.n_faults = n;
 	resp.faults = ptrs;
-	rpc_result_message(res, &resp.base);
+	if (fault_history(ag, req->history_max, vm, &resp, &rows, &ents, res) == 0)
+		rpc_result_message(res, &resp.base);
+out:
+	free(resp.history);
+	free(ents);
+	store_audit_list_free(rows);
 }
 
 void svc_get_self_test(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,

@@ -724,4 +724,57 @@ Test(agent_cli, streams_are_capped_per_listener_and_per_caller)
 	cr_expect_neq(agent_start(&agent, dir, bad), 0, "more per caller than per listener");
 }
 
+/* Waits (bounded) until `hvctl faults` on the read-write socket prints
+ * `want` in the persisted history. */
+static bool history_shows(const char *want)
+{
+	for (int i = 0; i < 300; i++) {
+		if (HVCTL("faults") == 0 && strstr(out, want))
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+/* REQ-SAF-16: every FAULT and WATCHDOG event is persisted, including those
+ * hv-core raised while hv-agent was stopped; events the ring overwrote while
+ * hv-agent was away and a restart of hv-core are explicit gap rows. */
+Test(agent_cli, faults_are_persisted_across_restarts_with_gaps_named)
+{
+	fakecore_event(fc, HVM_EV_FAULT, 0,
+		       HVM_F_STAGE2_ABORT | (2u << HVM_EV_FAULT_SUPPRESSED_SHIFT), HVM_R_BOOTED);
+	cr_assert(history_shows("fault stage2-abort  count 1"), "%s%s", out, err);
+	cr_expect_not_null(strstr(out, "vm=linux id=0 suppressed=2 criticality=2"), "%s", out);
+	expect_clean_stop();
+
+	/* While hv-agent is stopped: a watchdog expiry, read from the ring. */
+	fakecore_event(fc, HVM_EV_WATCHDOG, 1, HVM_F_WATCHDOG, HVM_R_WATCHDOG);
+	start_agent();
+	cr_assert(history_shows("fault watchdog      count 1"), "%s%s", out, err);
+	cr_expect_not_null(strstr(out, "fault stage2-abort  count 1"), "kept: %s", out);
+	expect_clean_stop();
+
+	/* While it is stopped again, the ring wraps: a gap, then the fault. */
+	for (unsigned i = 0; i < HVM_EVENT_COUNT + 10; i++)
+		fakecore_event(fc, HVM_EV_STARTED, 1, 0, HVM_R_BOOTED);
+	fakecore_event(fc, HVM_EV_FAULT, 1, HVM_F_UNDEF_TRAP, HVM_R_BOOTED);
+	start_agent();
+	cr_assert(history_shows("fault undef-trap"), "%s%s", out, err);
+	cr_expect_not_null(strstr(out, "gap   hv_seq="), "no gap row: %s", out);
+	cr_expect_not_null(strstr(out, "were never read (ring overwritten"), "%s", out);
+	expect_clean_stop();
+
+	/* hv-core restarts while hv-agent is stopped: its numbers begin again. */
+	fakecore_destroy(fc);
+	make_core();
+	fakecore_event(fc, HVM_EV_FAULT, 0, HVM_F_STAGE2_ABORT, HVM_R_BOOTED);
+	start_agent();
+	cr_assert(history_shows("fault stage2-abort  count 2"), "%s%s", out, err);
+	cr_expect_not_null(strstr(out, "restart: hv-core restarted"), "no restart gap: %s", out);
+	cr_assert_eq(HVCTL("faults", "--json"), 0, "%s", err);
+	cr_expect_not_null(strstr(out, "\"history\""), "%s", out);
+	cr_assert_eq(HVCTL("audit", "verify"), 0, "the chain holds: %s%s", out, err);
+	expect_clean_stop();
+}
+
 /* The same client paths against the real hv-core under QEMU: agent_e2e.c. */
