@@ -24,6 +24,7 @@ HVCTL_HANDLER(cmd_faults)
 		hvctl_selector(&sel, a->pos[0]);
 		req.vm = &sel;
 	}
+	req.recent = true; /* hv-core's own ring too (MGMT-330) */
 	if ((rc = hvctl_call(h, "GetFaults", &req.base, &hvmgr__v1__get_faults_response__descriptor,
 			     (ProtobufCMessage **)&resp)) != 0)
 		return rc;
@@ -73,6 +74,42 @@ HVCTL_HANDLER(cmd_faults)
 			       k % 4 == 3 || k + 1 == f->n_x ? "\n" : "");
 		putchar('\n');
 	}
+	/* hv-core's ring of each VM's recent faults. */
+	json_t *recent = json ? json_array() : NULL;
+	if (!json && resp->n_recent)
+		printf("Recent faults kept by hv-core:\n");
+	for (size_t i = 0; i < resp->n_recent; i++) {
+		const Hvmgr__V1__RecentFault *f = resp->recent[i];
+		if (json) {
+			json_array_append_new(recent,
+					      json_pack("{s:I, s:s, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+							"vm_id", (json_int_t)f->vm_id, "vm_name",
+							f->vm_name, "fault_seq",
+							(json_int_t)f->fault_seq, "time_ns",
+							(json_int_t)f->time_ns, "event_seq",
+							(json_int_t)f->event_seq, "kind",
+							fmt_fault_kind(f->kind), "action",
+							(json_int_t)f->action, "vcpu",
+							(json_int_t)f->vcpu, "esr",
+							(json_int_t)f->esr, "far", (json_int_t)f->far,
+							"hpfar", (json_int_t)f->hpfar, "elr",
+							(json_int_t)f->elr, "total",
+							(json_int_t)f->total, "registers_redacted",
+							f->registers_redacted));
+			continue;
+		}
+		printf("  %s #%" PRIu64 " of %" PRIu64 ": %s (event %" PRIu64
+		       ", %.3fs after boot, vCPU %u, action %u)",
+		       f->vm_name, f->fault_seq, f->total, fmt_fault_kind(f->kind), f->event_seq,
+		       (double)f->time_ns / 1e9, f->vcpu, f->action);
+		if (f->registers_redacted)
+			printf(" registers redacted\n");
+		else
+			printf(" ESR_EL2=0x%016" PRIx64 " FAR_EL2=0x%016" PRIx64 "\n", f->esr,
+			       f->far);
+	}
+	if (!json && resp->n_recent)
+		putchar('\n');
 	/* hv-agent's persisted history: every FAULT and WATCHDOG event, and
 	 * the gaps where events were lost (REQ-SAF-16). */
 	json_t *hist = json ? json_array() : NULL;
@@ -99,7 +136,8 @@ HVCTL_HANDLER(cmd_faults)
 			printf("  #%-6" PRIu64 " %-5s %s\n", e->audit_seq, e->record, e->detail);
 	}
 	if (json)
-		json_print(json_pack("{s:o, s:o}", "faults", arr, "history", hist));
+		json_print(json_pack("{s:o, s:o, s:o}", "faults", arr, "recent", recent, "history",
+				     hist));
 	else if (resp->n_history == 0)
 		printf("  none\n");
 	protobuf_c_message_free_unpacked(&resp->base, NULL);

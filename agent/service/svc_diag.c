@@ -109,6 +109,61 @@ static int fault_history(struct agent *ag, uint32_t max, const char *vm,
 	return 0;
 }
 
+/* hv-core's ring of VM `s`'s recent faults (MGMT-330) appended to out[*n]
+ * (room for HVM_FAULT_HISTORY more). A hv-core without the command adds
+ * nothing; 0, or -1 with st. */
+static int recent_faults(struct agent *ag, const struct hvm_vm_slot *s, bool redact,
+			 Hvmgr__V1__RecentFault *out, size_t *n, struct hv_status *st)
+{
+	static _Thread_local struct hvm_fault_history h;
+	struct hvlink_info info;
+	struct hvlink_cmd c;
+	struct hvlink_reply rep;
+	char what[HVM_NAME_LEN + 48];
+
+	if (hvlink_info(ag->link, &info, st) != 0)
+		return -1;
+	if (!(info.caps & HVM_CAP(HVM_CMD_READ_FAULT_HISTORY)))
+		return 0;
+	memset(&c, 0, sizeof c);
+	memset(&h, 0, sizeof h);
+	c.cmd = HVM_CMD_READ_FAULT_HISTORY;
+	c.vm_id = s->id;
+	c.data_out = &h;
+	c.data_out_cap = sizeof h;
+	snprintf(what, sizeof what, "fault history of VM %u", s->id);
+	if (core_submit(ag->link, &c, &rep, what, st) != CORE_OK)
+		return -1;
+	if (h.magic != HVM_FHIST_MAGIC || h.version != HVM_FHIST_VERSION ||
+	    h.entry_size != sizeof(struct hvm_fault_entry) || h.count > HVM_FAULT_HISTORY)
+		return hv_status_set(st, HV_INTERNAL,
+				     "%s: malformed record (magic 0x%08x, version %u, %u entries)",
+				     what, h.magic, h.version, h.count);
+	for (unsigned i = 0; i < h.count; i++) {
+		Hvmgr__V1__RecentFault init = HVMGR__V1__RECENT_FAULT__INIT;
+		Hvmgr__V1__RecentFault *r = &out[(*n)++];
+		const struct hvm_fault_entry *e = &h.entry[i];
+		*r = init;
+		r->vm_id = s->id;
+		r->vm_name = (char *)s->name;
+		r->fault_seq = e->fault_seq;
+		r->time_ns = e->time_ns;
+		r->event_seq = e->event_seq;
+		r->kind = (Hvmgr__V1__FaultKind)e->kind;
+		r->action = e->action;
+		r->vcpu = e->vcpu;
+		r->total = h.total;
+		r->registers_redacted = redact;
+		if (!redact) {
+			r->esr = e->esr;
+			r->far = e->far;
+			r->hpfar = e->hpfar;
+			r->elr = e->elr;
+		}
+	}
+	return 0;
+}
+
 void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
 {
 	const Hvmgr__V1__GetFaultsRequest *req = (const Hvmgr__V1__GetFaultsRequest *)m;
@@ -131,6 +186,8 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	Hvmgr__V1__FaultHistoryEntry *ents = NULL;
 	const char *vm = NULL;
 	char vmname[HVM_NAME_LEN + 1];
+	Hvmgr__V1__RecentFault *recent = NULL, **rptrs = NULL;
+	size_t nrecent = 0;
 
 	if (req->history_max > HISTORY_MAX) {
 		rpc_result_error(res, HV_INVALID_ARGUMENT, "history_max is at most %u (got %u)",
@@ -152,6 +209,14 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 		vmname[HVM_NAME_LEN] = '\0';
 		vm = vmname;
 	}
+	if (req->recent && mask) {
+		recent = calloc((size_t)HVM_MAX_VMS * HVM_FAULT_HISTORY, sizeof *recent);
+		rptrs = calloc((size_t)HVM_MAX_VMS * HVM_FAULT_HISTORY, sizeof *rptrs);
+		if (!recent || !rptrs) {
+			rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
+			goto out;
+		}
+	}
 	for (unsigned i = 0; i < HVM_MAX_VMS; i++) {
 		if (!(mask & (1u << i)))
 			continue;
@@ -159,6 +224,9 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 			goto out;
 		/* A VM that never faulted has no record; asked by name, it
 		 * still answers with an empty list rather than an error. */
+		if (req->recent &&
+		    recent_faults(ag, &slots[i], redact, recent, &nrecent, &res->st) != 0)
+			goto out;
 		if (recs[n].kind == HVM_F_NONE)
 			continue;
 		fault_msg(&fs[n], &recs[n], &slots[i], xs[n], redact);
@@ -167,9 +235,15 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	}
 	resp.n_faults = n;
 	resp.faults = ptrs;
+	for (size_t i = 0; i < nrecent; i++)
+		rptrs[i] = &recent[i];
+	resp.n_recent = nrecent;
+	resp.recent = rptrs;
 	if (fault_history(ag, req->history_max, vm, &resp, &rows, &ents, res) == 0)
 		rpc_result_message(res, &resp.base);
 out:
+	free(recent);
+	free(rptrs);
 	free(resp.history);
 	free(ents);
 	store_audit_list_free(rows);

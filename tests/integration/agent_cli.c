@@ -600,6 +600,13 @@ Test(agent_cli, faults_selftest_diag_version_health)
 	cr_assert_eq(HVCTL("faults", "linux"), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "stage2-abort"), "%s", out);
 	cr_assert_not_null(strstr(out, "FAR_EL2=0x00000000dead0000"), "%s", out);
+	/* hv-core's own ring of recent faults (MGMT-330) follows. */
+	cr_assert_not_null(strstr(out,
+				  "Recent faults kept by hv-core:\n  linux #1 of 1: stage2-abort"),
+			   "%s", out);
+	cr_assert_eq(HVCTL("faults", "linux", "--json"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\"recent\": ["), "%s", out);
+	cr_assert_not_null(strstr(out, "\"fault_seq\": 1,"), "%s", out);
 	cr_assert_eq(HVCTL("selftest"), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "passed"), "%s", out);
 	cr_assert_eq(HVCTL("diag"), 0, "%s", err);
@@ -636,6 +643,7 @@ Test(agent_cli, read_only_viewer_gets_no_guest_registers_or_console)
 	cr_assert_eq(HVCTL_RO("faults", "linux"), 0, "%s", err);
 	cr_expect_not_null(strstr(out, "stage2-abort"), "%s", out);
 	cr_expect_not_null(strstr(out, "registers redacted"), "%s", out);
+	cr_expect_not_null(strstr(out, "linux #1 of 1: stage2-abort"), "%s", out);
 	cr_expect_null(strstr(out, "dead0000"), "%s", out);
 	cr_assert_eq(HVCTL_RO("faults", "linux", "--json"), 0, "%s", err);
 	cr_expect_not_null(strstr(out, "\"registers_redacted\": true"), "%s", out);
