@@ -152,6 +152,9 @@ static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 
 HVCTL_HANDLER(cmd_start)
 {
+	if (opt_flag(a, "console") && opt_flag(a, "when-allowed"))
+		return hvctl_usage(a->cmd, "--console and --when-allowed exclude each other (a queued "
+					   "start has no console to attach to yet)");
 	int rc = lifecycle(h, a);
 
 	if (rc != HVCTL_OK || !opt_flag(a, "console"))

@@ -170,6 +170,7 @@ Test(safety_stack, vehicle_state_changes_and_refusals_are_events)
 Test(safety_stack, a_queued_shutdown_survives_an_agent_restart_and_runs_when_parked)
 {
 	cr_assert_eq(HV("shutdown", "--dry-run", "--when-allowed", "rtos-demo"), USAGE, "%s", err);
+	cr_assert_eq(HV("start", "--console", "--when-allowed", "rtos-demo"), USAGE, "%s", err);
 	/* Allowed now (parked): runs at once, nothing is queued. */
 	cr_assert_eq(HV("suspend", "--when-allowed", "rtos-demo"), OK, "%s", err);
 	cr_assert_str_eq(out, "Domain 'rtos-demo' suspended\n\n");
