@@ -745,6 +745,9 @@ int main(int argc, char **argv)
 		reconcile_run(ag.reconcile, "hv-agent started", &rst);
 	if (reconcile_start(ag.reconcile, &st) != 0)
 		goto fail;
+	/* Commands queued with when_allowed run when the policy allows them. */
+	if (!(ag.pending = pending_start(&ag, &st)))
+		goto fail;
 
 	rpc_global_init();
 	size_t nmethods;
@@ -791,6 +794,7 @@ fail_rpc:
 	ag.srv = NULL;
 	telemetry_free(ag.telemetry);
 	ag.telemetry = NULL;
+	pending_stop(ag.pending);
 	reconcile_free(ag.reconcile);
 	faultlog_stop(faults);
 	eventlog_stop_and_free(ag.events);
@@ -804,6 +808,7 @@ fail:
 	log_error("%s", st.msg);
 	notify_parent(&notify_fd, st.msg);
 fail_quiet:
+	pending_stop(ag.pending);
 	reconcile_free(ag.reconcile);
 	faultlog_stop(faults);
 	eventlog_stop_and_free(ag.events);

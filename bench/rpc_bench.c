@@ -5,8 +5,10 @@
  * and calls /hvmgr.v1.Hvmgr/GetVm by name, back to back, through the gRPC C
  * core API with the protobuf-c messages of proto/. A call counts when the
  * status is OK and the answer decodes and names the VM that was asked for.
+ * With --dry-run it calls Shutdown with dry_run set instead (hv-core's policy
+ * verdict, MGMT-404; nothing is done): the answer must also carry a verdict.
  *
- *   hv-rpc-bench --target unix:PATH --vm NAME [common options]
+ *   hv-rpc-bench --target unix:PATH --vm NAME [--dry-run] [common options]
  *   hv-rpc-bench --target 127.0.0.1:PORT --tls-dir DIR [--role ROLE] --vm NAME ...
  *
  * Over TCP the channel uses mutual TLS with DIR/ca.crt and the client pair
@@ -29,11 +31,13 @@
 #include "hvmgr/v1/hvmgr.pb-c.h"
 
 #define METHOD "/hvmgr.v1.Hvmgr/GetVm"
+#define METHOD_DRY "/hvmgr.v1.Hvmgr/Shutdown"
 #define CALL_DEADLINE_MS 10000
 
 struct rpc_args {
 	const char *target;
 	const char *vm;
+	int dry; /* Shutdown with dry_run instead of GetVm */
 	const char *name_override;
 	char *ca_pem, *cert_pem, *key_pem; /* TLS only */
 	uint8_t *req;                      /* the encoded GetVmRequest, shared read-only */
@@ -76,6 +80,19 @@ static int check_response(const struct rpc_args *a, grpc_byte_buffer *bb, char *
 	}
 	s = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
+	if (a->dry) {
+		Hvmgr__V1__LifecycleResponse *lr =
+			hvmgr__v1__lifecycle_response__unpack(NULL, GRPC_SLICE_LENGTH(s),
+							      GRPC_SLICE_START_PTR(s));
+		if (!lr || !lr->verdict || !lr->vm || strcmp(lr->vm->name, a->vm) != 0)
+			snprintf(err, errlen, "Shutdown (dry run): no verdict for VM '%s'", a->vm);
+		else
+			rc = 0;
+		if (lr)
+			hvmgr__v1__lifecycle_response__free_unpacked(lr, NULL);
+		grpc_slice_unref(s);
+		return rc;
+	}
 	Hvmgr__V1__GetVmResponse *resp =
 		hvmgr__v1__get_vm_response__unpack(NULL, GRPC_SLICE_LENGTH(s),
 						   GRPC_SLICE_START_PTR(s));
@@ -157,7 +174,7 @@ static void *rpc_open(void *arg, unsigned index, char *err, size_t errlen)
 	c->a = arg;
 	c->ch = make_channel(c->a);
 	c->cq = grpc_completion_queue_create_for_next(NULL);
-	c->method = grpc_slice_from_static_string(METHOD);
+	c->method = grpc_slice_from_static_string(c->a->dry ? METHOD_DRY : METHOD);
 	if (rpc_call(c, err, errlen) != 0) {
 		size_t n = strlen(err);
 		snprintf(err + n, errlen - n, " (first call to %s)", c->a->target);
@@ -177,6 +194,7 @@ static void usage(FILE *f)
 		"  --role ROLE              which client pair (default viewer)\n"
 		"  --name-override NAME     expected server name when it differs from HOST\n"
 		"  --vm NAME                the VM GetVm asks for\n"
+		"  --dry-run                call Shutdown with dry_run (the policy verdict) instead\n"
 		"%s",
 		bench_common_usage);
 }
@@ -224,6 +242,8 @@ int main(int argc, char **argv)
 			a.target = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--vm"))
 			a.vm = argv[++i];
+		else if (!strcmp(argv[i], "--dry-run"))
+			a.dry = 1;
 		else if (i + 1 < argc && !strcmp(argv[i], "--tls-dir"))
 			tls_dir = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--role"))
@@ -256,19 +276,28 @@ int main(int argc, char **argv)
 	sel.by_case = HVMGR__V1__VM_SELECTOR__BY_NAME;
 	sel.name = (char *)a.vm;
 	req.vm = &sel;
-	a.req_len = hvmgr__v1__get_vm_request__get_packed_size(&req);
+	Hvmgr__V1__ShutdownRequest dreq = HVMGR__V1__SHUTDOWN_REQUEST__INIT;
+	dreq.vm = &sel;
+	dreq.dry_run = 1;
+	a.req_len = a.dry ? hvmgr__v1__shutdown_request__get_packed_size(&dreq)
+			  : hvmgr__v1__get_vm_request__get_packed_size(&req);
 	a.req = malloc(a.req_len ? a.req_len : 1);
 	if (!a.req) {
 		fprintf(stderr, "hv-rpc-bench: out of memory\n");
 		goto out;
 	}
-	hvmgr__v1__get_vm_request__pack(&req, a.req);
+	if (a.dry)
+		hvmgr__v1__shutdown_request__pack(&dreq, a.req);
+	else
+		hvmgr__v1__get_vm_request__pack(&req, a.req);
 
 	grpc_init();
 	if (bench_run(&ops, &a, &o, &res) != 0)
 		fprintf(stderr, "hv-rpc-bench: %s\n", res.first_error);
 	else {
-		bench_print(is_unix ? "hvagent-unix" : "hvagent-tls", &res);
+		bench_print(a.dry ? (is_unix ? "hvagent-unix-dryrun" : "hvagent-tls-dryrun")
+				  : (is_unix ? "hvagent-unix" : "hvagent-tls"),
+			    &res);
 		rc = res.errors ? 1 : 0;
 	}
 	grpc_shutdown();

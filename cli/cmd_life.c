@@ -52,7 +52,8 @@ struct vm_request {
 	ProtobufCMessage base;
 	Hvmgr__V1__VmSelector *vm;
 	uint32_t timeout_ms; /* ShutdownRequest only */
-	/* room for dry_run (field 40), set through the descriptor */
+	/* room for dry_run (field 40) and when_allowed (50), set through the
+	 * descriptor */
 	protobuf_c_boolean tail[4];
 };
 _Static_assert(offsetof(struct vm_request, vm) == offsetof(Hvmgr__V1__StartRequest, vm), "layout");
@@ -61,11 +62,10 @@ _Static_assert(offsetof(struct vm_request, timeout_ms) ==
 		       offsetof(Hvmgr__V1__ShutdownRequest, timeout_ms),
 	       "layout");
 
-/* Sets the request's dry_run field, wherever its type keeps it. */
-static void set_dry_run(const ProtobufCMessageDescriptor *d, struct vm_request *req)
+/* Sets the request's boolean field `name`, wherever its type keeps it. */
+static void set_flag(const ProtobufCMessageDescriptor *d, struct vm_request *req, const char *name)
 {
-	const ProtobufCFieldDescriptor *f =
-		protobuf_c_message_descriptor_get_field_by_name(d, "dry_run");
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, name);
 
 	if (f && f->offset + sizeof(protobuf_c_boolean) <= sizeof *req)
 		*(protobuf_c_boolean *)((char *)req + f->offset) = 1;
@@ -105,8 +105,12 @@ static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 	hvctl_selector(&sel, a->pos[0]);
 	req.vm = &sel;
 	req.timeout_ms = (uint32_t)timeout;
+	if (opt_flag(a, "dry-run") && opt_flag(a, "when-allowed"))
+		return hvctl_usage(a->cmd, "--dry-run and --when-allowed exclude each other");
 	if (opt_flag(a, "dry-run"))
-		set_dry_run(v->req, &req);
+		set_flag(v->req, &req, "dry_run");
+	if (opt_flag(a, "when-allowed"))
+		set_flag(v->req, &req, "when_allowed");
 	const ProtobufCMessageDescriptor *rd = strcmp(a->cmd->name, "undefine") == 0
 						       ? &hvmgr__v1__undefine_response__descriptor
 						       : &hvmgr__v1__lifecycle_response__descriptor;
@@ -114,13 +118,26 @@ static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 		return rc;
 	const char *name = a->pos[0];
 	const Hvmgr__V1__PolicyVerdict *pv;
+	const Hvmgr__V1__PendingOp *po;
 	if (rd == &hvmgr__v1__lifecycle_response__descriptor) {
 		const Hvmgr__V1__LifecycleResponse *lr = (const Hvmgr__V1__LifecycleResponse *)resp;
 		if (lr->vm && lr->vm->name[0])
 			name = lr->vm->name;
 		pv = lr->verdict;
+		po = lr->pending;
 	} else {
 		pv = ((const Hvmgr__V1__UndefineResponse *)resp)->verdict;
+		po = ((const Hvmgr__V1__UndefineResponse *)resp)->pending;
+	}
+	if (po) {
+		/* --when-allowed and denied now: queued (MGMT-450) */
+		printf("Domain '%s': %s denied now (%s); queued as pending command %llu, run when the "
+		       "vehicle state allows it\n\n",
+		       name, v->name, pv ? pv->message : "refused by the safety policy",
+		       (unsigned long long)po->id);
+		fflush(stdout);
+		protobuf_c_message_free_unpacked(resp, NULL);
+		return HVCTL_OK;
 	}
 	if (opt_flag(a, "dry-run")) {
 		rc = print_verdict(v->name, name, pv);
@@ -135,6 +152,9 @@ static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 
 HVCTL_HANDLER(cmd_start)
 {
+	if (opt_flag(a, "console") && opt_flag(a, "when-allowed"))
+		return hvctl_usage(a->cmd, "--console and --when-allowed exclude each other (a queued "
+					   "start has no console to attach to yet)");
 	int rc = lifecycle(h, a);
 
 	if (rc != HVCTL_OK || !opt_flag(a, "console"))

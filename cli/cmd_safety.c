@@ -3,7 +3,9 @@
  * declaring it where the source is the management interface) and hvctl
  * policy (the safety policy's matrix). hv-core decides; these only show.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -129,6 +131,87 @@ HVCTL_HANDLER(cmd_policy)
 		policy_json(r);
 	else
 		policy_table(r);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return HVCTL_OK;
+}
+
+/* ---- pending: commands waiting for the safety policy (MGMT-450..452) ---- */
+
+static json_t *pending_json(const Hvmgr__V1__PendingOp *p)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:s}", "id",
+			 (json_int_t)p->id, "operation", p->operation, "vm", p->vm_name, "uuid",
+			 p->vm_uuid, "timeout_ms", (json_int_t)p->timeout_ms, "caller", p->caller,
+			 "queued_ms", (json_int_t)p->queued_ms, "state", p->state, "finished_ms",
+			 (json_int_t)p->finished_ms, "outcome", p->outcome);
+}
+
+static int pending_cancel(struct hvctl *h, const struct hvctl_args *a, const char *id_s)
+{
+	Hvmgr__V1__CancelPendingRequest req = HVMGR__V1__CANCEL_PENDING_REQUEST__INIT;
+	Hvmgr__V1__CancelPendingResponse *r;
+	char *end;
+	int rc;
+
+	errno = 0;
+	unsigned long long id = strtoull(id_s, &end, 10);
+	if (!*id_s || *end || errno || id == 0 || id_s[0] == '-') {
+		fprintf(stderr,
+			"hvctl: pending cancel: '%s' is not a pending command's id (1, 2, ...)\n",
+			id_s);
+		return HVCTL_USAGE;
+	}
+	req.id = id;
+	if ((rc = hvctl_call(h, "CancelPending", &req.base,
+			     &hvmgr__v1__cancel_pending_response__descriptor,
+			     (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	if (opt_flag(a, "json"))
+		json_print(r->op ? pending_json(r->op) : json_object());
+	else if (r->op)
+		printf("Pending command %llu (%s '%s') cancelled\n\n",
+		       (unsigned long long)r->op->id, r->op->operation, r->op->vm_name);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return HVCTL_OK;
+}
+
+HVCTL_HANDLER(cmd_pending)
+{
+	Hvmgr__V1__ListPendingRequest req = HVMGR__V1__LIST_PENDING_REQUEST__INIT;
+	Hvmgr__V1__ListPendingResponse *r;
+	int rc;
+
+	if (a->npos == 2 && !strcmp(a->pos[0], "cancel"))
+		return pending_cancel(h, a, a->pos[1]);
+	if (a->npos != 0) {
+		fprintf(stderr, "hvctl: pending: expected no argument or 'cancel ID', got '%s'%s\n",
+			a->pos[0],
+			a->npos == 1 && !strcmp(a->pos[0], "cancel") ? " without an id" : "");
+		return HVCTL_USAGE;
+	}
+	req.all = opt_flag(a, "all");
+	if ((rc = hvctl_call(h, "ListPending", &req.base, &hvmgr__v1__list_pending_response__descriptor,
+			     (ProtobufCMessage **)&r)) != 0)
+		return rc;
+	if (opt_flag(a, "json")) {
+		json_t *ops = json_array();
+		for (size_t i = 0; i < r->n_ops; i++)
+			json_array_append_new(ops, pending_json(r->ops[i]));
+		json_print(ops);
+	} else {
+		printf(" %-4s %-9s %-16s %-10s %-23s %s\n", "Id", "Operation", "Domain", "State",
+		       "Queued", "Outcome");
+		printf("%s\n", "----------------------------------------------------------------------"
+			       "--------");
+		for (size_t i = 0; i < r->n_ops; i++) {
+			const Hvmgr__V1__PendingOp *p = r->ops[i];
+			char when[40];
+			fmt_time_ms((int64_t)p->queued_ms, when, sizeof when);
+			printf(" %-4llu %-9s %-16s %-10s %-23s %s\n", (unsigned long long)p->id,
+			       p->operation, p->vm_name, p->state, when, p->outcome);
+		}
+		printf("\n");
+	}
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	return HVCTL_OK;
 }

@@ -69,6 +69,12 @@ static const char *event_class(int type)
 		return "selftest";
 	case 20:
 		return "doorbell-denied";
+	case 40:
+		return "vehicle-state";
+	case 41:
+		return "policy-denied";
+	case 42:
+		return "pending-done";
 	case 60:
 		return "audit";
 	default:
@@ -80,8 +86,9 @@ static const char *event_class(int type)
 static const char *const event_types[] = { "defined",   "undefined",   "started",
 					   "suspended", "resumed",     "stopped",
 					   "shutdown",  "pmsuspended", "crashed" };
-static const char *const event_classes[] = { "lifecycle", "fault",           "watchdog", "restart",
-					     "selftest",  "doorbell-denied", "audit" };
+static const char *const event_classes[] = { "lifecycle",     "fault",         "watchdog",
+					     "restart",       "selftest",      "doorbell-denied",
+					     "vehicle-state", "policy-denied", "pending-done", "audit" };
 
 static bool event_word_known(const char *w)
 {
@@ -111,6 +118,19 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 				      (json_int_t)e->detail, "reason", fmt_reason(e->reason),
 				      "lost_before", (json_int_t)e->lost_before, "suppressed",
 				      (json_int_t)e->suppressed);
+		if (e->type == 40 || e->type == 41) /* MGMT-405 */
+			json_object_set_new(j, "vehicle_state", json_string(e->vehicle_state));
+		if (e->type == 40)
+			json_object_set_new(j, "previous_vehicle_state",
+					    json_string(e->previous_vehicle_state));
+		if (e->type == 41 || e->type == 42) {
+			json_object_set_new(j, "operation", json_string(e->operation));
+			json_object_set_new(j, "rule", json_integer(e->rule));
+		}
+		if (e->type == 42) { /* MGMT-451 */
+			json_object_set_new(j, "pending_id", json_integer((json_int_t)e->pending_id));
+			json_object_set_new(j, "outcome", json_string(e->outcome));
+		}
 		if (e->message && e->message[0])
 			json_object_set_new(j, "message", json_string(e->message));
 		json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -145,6 +165,16 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 	else if (e->type == 16)
 		printf("event 'fault' for domain '%s': %s (seq %" PRIu64 ")\n", name,
 		       fmt_fault_kind((int)e->detail), e->seq);
+	else if (e->type == 40)
+		printf("event 'vehicle-state': %s (was %s) (seq %" PRIu64 ")\n", e->vehicle_state,
+		       e->previous_vehicle_state, e->seq);
+	else if (e->type == 41)
+		printf("event 'policy-denied' for domain '%s': %s refused when %s, rule %u (seq %" PRIu64
+		       ")\n",
+		       name, e->operation, e->vehicle_state, e->rule, e->seq);
+	else if (e->type == 42)
+		printf("event 'pending-done' for domain '%s': pending command %" PRIu64 " (%s) %s\n",
+		       name, e->pending_id, e->operation, e->message);
 	else
 		printf("event '%s' for domain '%s': detail %u (seq %" PRIu64 ")\n",
 		       event_class(e->type), name, e->detail, e->seq);

@@ -26,6 +26,7 @@ HVCTL_HANDLER(cmd_audit);
 /* cmd_safety.c: the vehicle state and the safety policy */
 HVCTL_HANDLER(cmd_vehicle);
 HVCTL_HANDLER(cmd_policy);
+HVCTL_HANDLER(cmd_pending);
 
 /* cmd_life.c: lifecycle */
 HVCTL_HANDLER(cmd_start);

@@ -52,10 +52,12 @@ static const char *const files_doc[][2] = {
 	{ NULL, NULL },
 };
 
-static const char *const event_words[] = { "lifecycle", "fault",           "watchdog", "restart",
-					   "selftest",  "doorbell-denied", "defined",  "undefined",
-					   "started",   "suspended",       "resumed",  "stopped",
-					   "shutdown",  "crashed",         NULL };
+static const char *const event_words[] = { "lifecycle",     "fault",         "watchdog",
+					   "restart",       "selftest",      "doorbell-denied",
+					   "vehicle-state", "policy-denied", "pending-done",
+					   "defined",       "undefined",     "started",
+					   "suspended",     "resumed",       "stopped",
+					   "shutdown",      "crashed",       NULL };
 
 static const char *const groups[] = { "Domain information",
 				      "Domain lifecycle",

@@ -45,7 +45,13 @@ const struct hvctl_exit_doc hvctl_exit_codes[] = {
 		"dry-run", NULL, HC_NONE,                                                          \
 			"only ask whether the safety policy allows it now; change nothing"         \
 	}
-#define DRY_RUN_ONLY ((const struct hvctl_optdef[]){ DRY_RUN_OPT, END_OPT })
+#define WHEN_ALLOWED_OPT                                                                           \
+	{                                                                                          \
+		"when-allowed", NULL, HC_NONE,                                                     \
+			"when the safety policy denies it now, queue it to run as soon as the "    \
+			"vehicle state allows it (see pending)"                                    \
+	}
+#define DRY_RUN_ONLY ((const struct hvctl_optdef[]){ DRY_RUN_OPT, WHEN_ALLOWED_OPT, END_OPT })
 
 #define G_INFO "Domain information"
 #define G_LIFE "Domain lifecycle"
@@ -106,6 +112,7 @@ const struct hvctl_cmd hvctl_commands[] = {
 		  { "console", NULL, HC_NONE,
 		    "attach to the VM's console after starting it (see console)" },
 		  DRY_RUN_OPT,
+		  WHEN_ALLOWED_OPT,
 		  END_OPT },
 	  "start a defined VM", "Starts a shut-off or crashed VM: \"Domain 'x' started\".", 0,
 	  cmd_start },
@@ -114,6 +121,7 @@ const struct hvctl_cmd hvctl_commands[] = {
 		  { "timeout-ms", "N", HC_NONE,
 		    "how long the guest gets to power off before the VM's fallback applies (0 = the VM's default)" },
 		  DRY_RUN_OPT,
+		  WHEN_ALLOWED_OPT,
 		  END_OPT },
 	  "ask a VM's guest to power off",
 	  "Asks the guest to shut down through its cooperation page; returns at once (\"Domain 'x' is being shutdown\"). "
@@ -206,7 +214,8 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  (const struct hvctl_optdef[]){
 		  { "domain", "VM", HC_VM, "only this VM's events" },
 		  { "event", "TYPE", HC_EVENT_TYPE,
-		    "only events of this class (lifecycle, fault, watchdog, restart, selftest, doorbell-denied) or "
+		    "only events of this class (lifecycle, fault, watchdog, restart, selftest, doorbell-denied, "
+		    "vehicle-state, policy-denied, pending-done) or "
 		    "type (started, stopped, ...)" },
 		  { "loop", NULL, HC_NONE, "keep waiting for events instead of ending after the first" },
 		  { "timeout", "SECS", HC_NONE, "end after SECS seconds" },
@@ -269,6 +278,19 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "criticality (QM, ASIL-A..D), each cell allow or deny with the number of the rule that decided, "
 	  "then the rules.",
 	  0, cmd_policy },
+	{ "pending", G_AGENT, "[cancel ID]", 0, 2, HC_NONE,
+	  (const struct hvctl_optdef[]){
+		  { "all", NULL, HC_NONE,
+		    "also the finished ones (done, failed, cancelled), newest first" },
+		  JSON_OPT,
+		  END_OPT },
+	  "list or cancel commands waiting for the safety policy",
+	  "Lists the lifecycle commands queued with --when-allowed that wait for a vehicle state in which hv-core's "
+	  "safety policy allows them: id, operation, VM, who queued it, since when, and the refusal they wait on. "
+	  "hv-agent keeps them in its store across restarts and runs each as soon as the vehicle state changes so "
+	  "that the policy allows it; the outcome is audited and sent as a pending-done event. `pending cancel ID` "
+	  "(operator) withdraws one that has not run yet.",
+	  0, cmd_pending },
 
 /* ---- local ---- */
 #ifdef HVCTL_WITH_PKI

@@ -88,6 +88,23 @@ const struct store_migration store_migrations[] = {
 	   * own hash (seal.c). NULL in rows written before the database was sealed. */
 	  "ALTER TABLE audit_log ADD COLUMN mac BLOB"
 	  "  CHECK (mac IS NULL OR length(mac) = 32);" },
+	{ 5,
+	  /* Migration "pending_ops": lifecycle commands queued until the safety policy
+	   * allows them (when_allowed, docs/mgmt-abi.md MGMT-450). Rows are kept after
+	   * they finish, as the history `hvctl pending --all` shows. */
+	  "CREATE TABLE pending_ops ("
+	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  "  op TEXT NOT NULL,"
+	  "  vm_name TEXT NOT NULL,"
+	  "  vm_uuid TEXT NOT NULL,"
+	  "  arg INTEGER NOT NULL DEFAULT 0 CHECK (arg >= 0),"
+	  "  caller TEXT NOT NULL,"
+	  "  queued_ms INTEGER NOT NULL,"
+	  "  state TEXT NOT NULL DEFAULT 'pending'"
+	  "    CHECK (state IN ('pending', 'done', 'failed', 'cancelled')),"
+	  "  finished_ms INTEGER NOT NULL DEFAULT 0,"
+	  "  outcome TEXT NOT NULL DEFAULT ''"
+	  ");" },
 };
 const size_t store_migration_count = sizeof store_migrations / sizeof store_migrations[0];
 

@@ -54,7 +54,7 @@ struct store_err {
 #define STORE_CONFIG_MAX (1u << 20) /* VM configuration device-tree blob */
 
 /* The schema version this build writes; older files are migrated on open. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 /* PRAGMA application_id of every hv-agent database: "HVAG". */
 #define STORE_APPLICATION_ID 0x48564147
 
@@ -266,6 +266,49 @@ enum store_status store_slot_set(struct store *st, const char *vm, const struct 
 /* STORE_ENOTFOUND when the slot was never set. */
 enum store_status store_slot_get(struct store *st, const char *vm, enum store_slot_id slot,
 				 struct store_slot *out, struct store_err *err);
+
+/* ---- commands waiting for the safety policy (migration "pending_ops") ------------ */
+
+enum store_pending_state {
+	STORE_PENDING = 0,
+	STORE_PENDING_DONE,
+	STORE_PENDING_FAILED,
+	STORE_PENDING_CANCELLED,
+};
+const char *store_pending_state_name(enum store_pending_state s);
+
+#define STORE_PENDING_OP_MAX 15
+
+struct store_pending {
+	uint64_t id;                       /* 1, 2, 3 ... never reused */
+	char op[STORE_PENDING_OP_MAX + 1]; /* "shutdown", "destroy", ... */
+	char vm_name[STORE_NAME_MAX + 1];
+	char vm_uuid[STORE_UUID_LEN + 1];
+	uint64_t arg; /* shutdown: timeout_ms */
+	char caller[STORE_AUTHOR_MAX + 1];
+	int64_t queued_ms;
+	enum store_pending_state state;
+	int64_t finished_ms; /* 0 while pending */
+	char outcome[STORE_OUTCOME_MAX + 1];
+};
+
+/* Queues a command (state pending); *id gets its number. op is [a-z]+, vm_name a VM
+ * name, vm_uuid a canonical uuid; outcome says why it waits (may be empty). */
+enum store_status store_pending_add(struct store *st, const char *op, const char *vm_name,
+				    const char *vm_uuid, uint64_t arg, const char *caller,
+				    const char *outcome, uint64_t *id, struct store_err *err);
+/* The pending commands oldest first, or (all) every command newest first, at most
+ * max of them; *out is NULL when n is 0. */
+enum store_status store_pending_list(struct store *st, bool all, size_t max,
+				     struct store_pending **out, size_t *n, struct store_err *err);
+void store_pending_list_free(struct store_pending *list);
+enum store_status store_pending_get(struct store *st, uint64_t id, struct store_pending *out,
+				    struct store_err *err);
+/* Ends a pending command with state (done, failed or cancelled) and its outcome.
+ * STORE_ENOTFOUND when there is no such command; STORE_EINVAL when it is not pending
+ * any more (the message names the state it ended in). */
+enum store_status store_pending_finish(struct store *st, uint64_t id, enum store_pending_state state,
+				       const char *outcome, struct store_err *err);
 
 #ifdef __cplusplus
 }

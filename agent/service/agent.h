@@ -75,6 +75,9 @@ struct agent {
 	/* The telemetry registry (REQ-PRD-06, docs/telemetry.md): filled by
 	 * telemetry_feed.c, read by /metrics; NULL when metrics are off. */
 	struct telemetry *telemetry;
+	/* Commands waiting for the safety policy (pending.c); NULL until
+	 * pending_start. */
+	struct pending *pending;
 };
 
 /* Waits for the turn of a state-changing operation `what` ("START") in
@@ -141,6 +144,46 @@ int vm_msg_merged(struct agent *ag, struct vm_msg *m, const struct hvm_vm_slot *
 int agent_set_config(struct agent *ag, const char *name, const void *blob, size_t len,
 		     uint32_t rollback_of, const char *author, uint32_t *rev_out, uint32_t *id_out,
 		     struct hv_status *st);
+
+/* Runs a lifecycle command (cmd, `verb` for messages) on the VM sel names as
+ * the RPC does: desired state first, then hv-core; res gets the response or
+ * the error. Caller holds the operation (agent_op_enter). */
+void agent_lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd,
+			    const char *verb, uint64_t arg0, struct rpc_result *res);
+
+/* ---- pending.c: commands that wait for the safety policy (MGMT-450..452) ---- */
+struct pending;
+struct store_pending;
+/* Starts the thread that runs queued commands when the vehicle state changes. */
+struct pending *pending_start(struct agent *ag, struct hv_status *st);
+/* Stops and frees it (NULL is ignored). */
+void pending_stop(struct pending *p);
+/* Asks for a pass over the queue soon. */
+void pending_kick(struct pending *p);
+/* Queues `verb` (arg0: shutdown's timeout) on the VM in slot for the caller
+ * of peer, `why` being the policy's refusal; *out gets the stored row. */
+int agent_pending_queue(struct agent *ag, const struct rpc_peer *peer,
+			const struct hvm_vm_slot *slot, const char *verb, uint64_t arg0,
+			const char *why, struct store_pending *out, struct hv_status *st);
+/* A PendingOp message whose strings point into p. */
+void pending_msg_from_store(Hvmgr__V1__PendingOp *m, const struct store_pending *p);
+/* The end of a queued command, for WatchEvents (EVENT_TYPE_PENDING_DONE). */
+struct pending_note {
+	uint64_t n; /* 0, 1, 2 ... since hv-agent started */
+	uint64_t time_ns;
+	uint64_t id;
+	uint32_t vm_id;
+	char op[16];
+	char vm_name[HVM_NAME_LEN];
+	char outcome[16]; /* "done", "failed", "cancelled" */
+	char msg[256];
+};
+/* The number the next note will carry. */
+uint64_t pending_notes_next(struct pending *p);
+/* Copies notes numbered *pos and on (at most max) and advances *pos. */
+size_t pending_notes_read(struct pending *p, uint64_t *pos, struct pending_note *out, size_t max);
+void svc_list_pending(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_cancel_pending(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 
 /* ---- svc_audit.c: the audit log (REQ-SAF-16) ---- */
 

@@ -30,6 +30,36 @@ void event_msg_from_rec(Hvmgr__V1__Event *ev, const struct eventlog_rec *r)
 	}
 	ev->reason = (Hvmgr__V1__VmReason)r->ev.reason;
 	ev->lost_before = r->lost_before;
+	if (r->ev.type == HVM_EV_VEHICLE_STATE) {
+		/* MGMT-405: detail = new | old << 8 */
+		const char *now = hvm_vehicle_state_name(r->ev.detail & 0xFFu);
+		const char *was = hvm_vehicle_state_name((r->ev.detail >> 8) & 0xFFu);
+		ev->vehicle_state = (char *)(now ? now : "unknown");
+		ev->previous_vehicle_state = (char *)(was ? was : "unknown");
+	} else if (r->ev.type == HVM_EV_POLICY_DENIED) {
+		/* MGMT-405: detail = cmd | state << 8 | rule << 16 */
+		const char *vs = hvm_vehicle_state_name((r->ev.detail >> 8) & 0xFFu);
+		int op = hvm_policy_op_of_cmd(r->ev.detail & 0xFFu);
+		ev->vehicle_state = (char *)(vs ? vs : "unknown");
+		ev->operation = (char *)(op >= 0 ? hvm_policy_op_name((uint32_t)op) : "");
+		ev->rule = r->ev.detail >> 16;
+	}
+}
+
+/* A PENDING_DONE event (MGMT-451): hv-agent's own, seq 0, not replayed. */
+static void event_msg_from_note(Hvmgr__V1__Event *ev, const struct pending_note *n)
+{
+	Hvmgr__V1__Event init = HVMGR__V1__EVENT__INIT;
+
+	*ev = init;
+	ev->type = HVMGR__V1__EVENT_TYPE__EVENT_TYPE_PENDING_DONE;
+	ev->time_ns = n->time_ns;
+	ev->vm_id = n->vm_id;
+	ev->vm_name = (char *)n->vm_name;
+	ev->operation = (char *)n->op;
+	ev->pending_id = n->id;
+	ev->outcome = (char *)n->outcome;
+	ev->message = (char *)n->msg;
 }
 
 /* Sends the audit finding, if there is one that `told` does not hold yet;
@@ -93,7 +123,7 @@ void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
 		return;
 	}
 
-	uint64_t carried_lost = 0;
+	uint64_t carried_lost = 0, npos = pending_notes_next(ag->pending);
 	char told[STORE_ERR_MSG_MAX] = "";
 	while (rpc_stream_alive(s)) {
 		/* REQ-SAF-16: an audit finding is announced to every watcher of
@@ -104,6 +134,20 @@ void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
 				hv_status_ok(st);
 			return;
 		}
+		struct pending_note notes[8];
+		size_t nn;
+		while ((nn = pending_notes_read(ag->pending, &npos, notes, 8)) > 0)
+			for (size_t i = 0; i < nn; i++) {
+				if (filtered && strcmp(notes[i].vm_name, filter.name) != 0)
+					continue;
+				Hvmgr__V1__Event ev;
+				event_msg_from_note(&ev, &notes[i]);
+				if (rpc_stream_send(s, &ev.base, st) != 0) {
+					if (st->code == HV_CANCELLED)
+						hv_status_ok(st);
+					return;
+				}
+			}
 		size_t n = eventlog_read(ag->events, &pos, recs, BATCH, WAIT_MS);
 		for (size_t i = 0; i < n; i++) {
 			const struct eventlog_rec *r = &recs[i];

@@ -116,8 +116,8 @@ static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint3
 	return -1; /* defined: go on with the command on *id */
 }
 
-static void lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd,
-			     const char *verb, uint64_t arg0, struct rpc_result *res)
+void agent_lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd,
+			    const char *verb, uint64_t arg0, struct rpc_result *res)
 {
 	struct hvm_vm_slot slot;
 	struct store_vm v;
@@ -205,12 +205,57 @@ static void dry_run(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t
 	rpc_result_message(res, &resp.base);
 }
 
+/* when_allowed (MGMT-450): a command hv-core's policy denies now is queued
+ * instead of run. 0 when it is allowed now (the caller runs it); 1 when res
+ * is set (queued, or an error). Caller holds the operation. */
+static int queue_if_denied(struct agent *ag, const struct rpc_peer *peer,
+			   const Hvmgr__V1__VmSelector *sel, uint32_t cmd, const char *verb,
+			   uint64_t arg0, uint64_t *queued, struct rpc_result *res)
+{
+	struct hvm_vm_slot slot;
+	struct agent_verdict v;
+	struct store_pending p;
+	Hvmgr__V1__PendingOp op;
+	struct vm_msg vm;
+	char label[64], what[96];
+
+	if (resolve_vm(ag, sel, &slot, label, sizeof label, &res->st) != 0) {
+		if (res->st.code != HV_NOT_FOUND)
+			return 1;
+		return 0; /* stored only: the command itself says what becomes of it */
+	}
+	snprintf(what, sizeof what, "%s %s (when allowed)", verb, label);
+	if (agent_policy_verdict(ag, &slot, cmd, &v, what, &res->st) != 0)
+		return 1;
+	if (v.v.allowed)
+		return 0;
+	if (agent_pending_queue(ag, peer, &slot, verb, arg0, v.msg, &p, &res->st) != 0)
+		return 1;
+	*queued = p.id;
+	pending_msg_from_store(&op, &p);
+	if (cmd == HVM_CMD_UNDEFINE) {
+		Hvmgr__V1__UndefineResponse resp = HVMGR__V1__UNDEFINE_RESPONSE__INIT;
+		resp.verdict = &v.v;
+		resp.pending = &op;
+		rpc_result_message(res, &resp.base);
+		return 1;
+	}
+	if (vm_msg_merged(ag, &vm, &slot, &res->st) != 0)
+		return 1;
+	Hvmgr__V1__LifecycleResponse resp = HVMGR__V1__LIFECYCLE_RESPONSE__INIT;
+	resp.vm = &vm.vm;
+	resp.verdict = &v.v;
+	resp.pending = &op;
+	rpc_result_message(res, &resp.base);
+	return 1;
+}
+
 static void lifecycle(const struct rpc_call_ctx *ctx, const Hvmgr__V1__VmSelector *sel,
 		      uint32_t cmd, const char *rpc, const char *verb, uint64_t arg0, int dry,
-		      struct rpc_result *res)
+		      int when, struct rpc_result *res)
 {
 	struct agent *ag = ctx->app;
-	char args[160];
+	char args[180];
 
 	audit_selector(sel, args, sizeof args);
 	if (cmd == HVM_CMD_SHUTDOWN)
@@ -221,10 +266,16 @@ static void lifecycle(const struct rpc_call_ctx *ctx, const Hvmgr__V1__VmSelecto
 		dry_run(ag, sel, cmd, verb, res);
 		return;
 	}
+	if (when)
+		snprintf(args + strlen(args), sizeof args - strlen(args), " when_allowed");
+	uint64_t queued = 0;
 	if (agent_op_enter(ag, hvlink_cmd_name(cmd), &res->st) == 0) {
-		lifecycle_locked(ag, sel, cmd, verb, arg0, res);
+		if (!when || queue_if_denied(ag, ctx->peer, sel, cmd, verb, arg0, &queued, res) == 0)
+			agent_lifecycle_locked(ag, sel, cmd, verb, arg0, res);
 		agent_op_leave(ag);
 	}
+	if (queued)
+		snprintf(args + strlen(args), sizeof args - strlen(args), " queued=%" PRIu64, queued);
 	agent_audit(ag, ctx->peer, rpc, args, &res->st);
 }
 
@@ -232,7 +283,7 @@ static void lifecycle(const struct rpc_call_ctx *ctx, const Hvmgr__V1__VmSelecto
 	void fn(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res) \
 	{                                                                                          \
 		const type *req = (const type *)m;                                                 \
-		lifecycle(ctx, req->vm, cmd, rpc, verb, 0, req->dry_run, res);                     \
+		lifecycle(ctx, req->vm, cmd, rpc, verb, 0, req->dry_run, req->when_allowed, res);  \
 	}
 
 LIFECYCLE_HANDLER(svc_undefine, Hvmgr__V1__UndefineRequest, HVM_CMD_UNDEFINE, "Undefine", "undefine")
@@ -248,7 +299,7 @@ void svc_shutdown(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, str
 	const Hvmgr__V1__ShutdownRequest *req = (const Hvmgr__V1__ShutdownRequest *)m;
 
 	lifecycle(ctx, req->vm, HVM_CMD_SHUTDOWN, "Shutdown", "shutdown", req->timeout_ms,
-		  req->dry_run, res);
+		  req->dry_run, req->when_allowed, res);
 }
 
 /* FDT header magic, big-endian (devicetree specification). */

@@ -238,6 +238,8 @@ enum hvm_event_type {
 	HVM_EV_DOORBELL_DENIED = 20, /* detail: channel id                          */
 	HVM_EV_VEHICLE_STATE = 40,   /* MGMT-405: detail = new | old << 8          */
 	HVM_EV_POLICY_DENIED = 41    /* MGMT-405: detail = cmd | state << 8 | rule << 16 */
+	/* 42 is taken by hv-agent's own PENDING_DONE event (MGMT-451, hvmgr.v1
+	 * EventType): hv-core never writes it into its ring. */
 };
 
 /* MGMT-052: FAULT and WATCHDOG events of a VM that runs on are appended at

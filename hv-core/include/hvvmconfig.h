@@ -187,6 +187,10 @@ struct vmcfg_err {
 	int code;         /* enum hvm_status; HVM_OK when no error             */
 	const char *rule; /* "VMCFG-041", or "" when no error                  */
 	char msg[128];    /* "vm 'nav': memory region 1 overlaps region 0 ..." */
+	/* VMCFG-455: an admission refusal says first which resource is taken
+	 * and by whom, short enough for ret_msg (MGMT-030: 64 bytes):
+	 * "CPU 2 held by 'brake'". Empty for other refusals. */
+	char held[48];
 };
 
 /* VMCFG-001: check that [fdt, fdt+len) is a well-formed device tree blob that
@@ -233,6 +237,8 @@ int vmcfg_fail(struct vmcfg_err *err, int code, const char *rule, const char *fm
 	__attribute__((format(printf, 4, 5)));
 /* err says "no error": HVM_OK, rule "", empty message. */
 void vmcfg_err_clear(struct vmcfg_err *err);
+/* VMCFG-455: fills err->held (after vmcfg_fail) and returns err->code. */
+int vmcfg_held(struct vmcfg_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- the guest device tree (VMCFG-090..098) -------------------------------
  * Built from a validated configuration and the platform's facts. The platform

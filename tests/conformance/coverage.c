@@ -121,6 +121,10 @@ const struct conf_clause conf_clauses[] = {
 	{ "GABI-331", NEEDS_GUEST " (the stop hook); tests hvcore_faulthist" },
 	{ "GABI-400", NEEDS_GUEST
 	  " (the vehicle-state source writes its cooperation page); tests hvcore_safety" },
+	{ "GABI-450", NEEDS_GUEST " (a shutdown request hv-agent held back until the policy allowed "
+				  "it); tests hvctl_safety, make_run" },
+	{ "GABI-455", "needs two VMs defined onto one resource (admission control, VMCFG-455); "
+		      "tests hvcore_admission" },
 	{ "GABI-480", NEEDS_GUEST " (VIRTIO devices over virtio-mmio); tests hvcore_virtio, "
 				  "hvcore_virtio_net, hvcore_virtio_bad, virtqueue_fuzz" },
 	{ NULL, NULL },

@@ -184,14 +184,16 @@ Test(hvcore_mgmt, define_refusals_name_the_rule_and_change_nothing)
 
 /* MGMT-121: a refusal longer than ret_msg keeps its clause id in front, ends
  * with "..." and is terminated. A 31-character name (the longest, VMCFG-002)
- * twice in an overlap message (VMCFG-082) makes it far longer than 63 bytes. */
+ * in a fault-policy refusal (VMCFG-023) makes it longer than 63 bytes. (An
+ * admission refusal, VMCFG-455, names the resource and its holder first and
+ * fits: hvcore_admission.) */
 Test(hvcore_mgmt, long_refusal_keeps_the_clause_id_and_fits_ret_msg)
 {
 	uint64_t ev0 = q.regs->ev_head;
 	uint32_t count0 = q.regs->vm_count;
 	const char *name = "a-vm-name-of-thirty-one-chars-x";
 	cr_assert_eq(strlen(name), 31);
-	struct mu_vm v = { .name = name, .cpu = 2, .mem_pa = 0x49000000 }; /* rtos-demo's RAM */
+	struct mu_vm v = { .name = name, .cpu = 2, .mem_pa = 0x50000000, .policy = "reboot" };
 	char *dts = mu_vm_dts(&v);
 	size_t len;
 	char err[512];
@@ -201,12 +203,12 @@ Test(hvcore_mgmt, long_refusal_keeps_the_clause_id_and_fits_ret_msg)
 	struct hvq_reply r;
 	cr_assert_eq(mu_define_blob(&q, blob, len, &r), 0, "%s", q.err);
 	free(blob);
-	expect(r, HVM_E_OVERLAP, "DEFINE over rtos-demo's memory");
+	expect(r, HVM_E_BAD_CONFIG, "DEFINE with an unknown fault policy");
 	const char *nul = memchr(r.msg, 0, sizeof(r.msg));
 	cr_assert_not_null(nul, "ret_msg is not NUL-terminated");
 	size_t n = (size_t)(nul - r.msg);
 	cr_assert_leq(n, 63);
-	cr_assert_eq(strncmp(r.msg, "VMCFG-082: ", 11), 0,
+	cr_assert_eq(strncmp(r.msg, "VMCFG-023: ", 11), 0,
 		     "ret_msg does not start with the rule: '%s'", r.msg);
 	cr_assert_geq(n, 3);
 	cr_assert_str_eq(r.msg + n - 3, "...", "a cut message ends with '...': '%s'", r.msg);

@@ -3,8 +3,11 @@
 # guests of its boot configuration, starts hv-agent with a development PKI and that boot
 # configuration, `hvctl list --all` shows both guests running, both are in the store as
 # revision 1 of origin "boot configuration" (dumpconfig, config-history), `hvctl --fleet`
-# lists both through the local Mosquitto broker as vehicle dev-vehicle, and an interrupt
-# (what Ctrl-C sends) stops QEMU and hv-agent. Uses a fresh state directory
+# lists both through the local Mosquitto broker as vehicle dev-vehicle, the safety policy's
+# "Done when" flow (the vehicle starts parked from the management source; while driving the
+# ASIL rtos-demo is refused a shutdown with the rule named and keeps running, the running QM
+# linux shuts down, and a shutdown of rtos-demo queued with --when-allowed is pending and runs
+# once parked), and an interrupt (what Ctrl-C sends) stops QEMU and hv-agent. Uses a fresh state directory
 # and a free loopback port so it can run beside other tests.
 # Usage: make_run.sh SOURCE_DIR BUILD_DIR
 set -u
@@ -85,6 +88,35 @@ for _ in $(seq 1 60); do
 done
 [ $ok = 1 ] || fail "hvctl --fleet ... list --all never showed both guests: $out"
 [ "${hb2:-0}" -gt "${hb1:-0}" ] || fail "rtos-demo heartbeat did not advance ($hb1 -> $hb2)"
+
+# The safety policy (docs/mgmt-abi.md section 14, MGMT-450): the "Done when" flow.
+# Bounded wait until `hvctl domstate VM` prints STATE.
+wait_state() {
+  for _ in $(seq 1 600); do
+    [ "$(hvctl domstate "$1" 2>/dev/null)" = "$2" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+veh=$(hvctl vehicle) || fail "hvctl vehicle: $veh"
+echo "$veh" | grep -q "^State: *parked$" || fail "make run does not start parked: $veh"
+echo "$veh" | grep -q "^Source: *management$" || fail "make run's source is not management: $veh"
+out=$(hvctl vehicle set driving 2>&1) || fail "hvctl vehicle set driving: $out"
+out=$(hvctl shutdown rtos-demo 2>&1) && fail "shutdown rtos-demo while driving was not refused: $out"
+echo "$out" | grep -q "(E_POLICY).*rule [0-9]*: no shutdown of ASIL-B when driving" ||
+  fail "the refusal does not name the rule: $out"
+[ "$(hvctl domstate rtos-demo)" = "running" ] || fail "rtos-demo is not running after the refusal"
+out=$(hvctl shutdown linux 2>&1) || fail "shutdown linux (QM) while driving: $out"
+wait_state linux "shut off" || fail "linux did not shut off: $(hvctl domstate linux 2>&1)"
+out=$(hvctl shutdown rtos-demo --when-allowed 2>&1) || fail "shutdown rtos-demo --when-allowed: $out"
+echo "$out" | grep -q "queued as pending command [0-9]*," || fail "not queued: $out"
+out=$(hvctl pending) || fail "hvctl pending: $out"
+echo "$out" | grep -q " shutdown  *rtos-demo  *pending " || fail "hvctl pending does not list it: $out"
+[ "$(hvctl domstate rtos-demo)" = "running" ] || fail "the queued shutdown ran while driving"
+out=$(hvctl vehicle set parked 2>&1) || fail "hvctl vehicle set parked: $out"
+wait_state rtos-demo "shut off" || fail "the queued shutdown did not run when parked: $(hvctl pending --all 2>&1)"
+out=$(hvctl pending --all) || fail "hvctl pending --all: $out"
+echo "$out" | grep -q " shutdown  *rtos-demo  *done " || fail "the queued shutdown is not done: $out"
 qemu=$(cat "$state/qemu.pid")
 
 kill -INT -- -"$run_pid"

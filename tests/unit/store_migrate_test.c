@@ -70,7 +70,8 @@ static void insert_audit(sqlite3 *db, int n)
 				     args, "ok", h);
 		sqlite3_stmt *stmt;
 		cr_assert_eq(sqlite3_prepare_v2(db,
-						"INSERT INTO audit_log VALUES "
+						"INSERT INTO audit_log (seq, time_ms, caller, "
+						"role, rpc, args, outcome, hash) VALUES "
 						"(?, ?, 'op', 'operator', 'Start', ?, 'ok', ?)",
 						-1, &stmt, NULL),
 			     SQLITE_OK);
@@ -162,6 +163,9 @@ static void check_migrated(int ver, const uint8_t *b1, const uint8_t *b2, size_t
 	cr_assert_eq(c, 1);
 	struct store_slot sl = { .slot = STORE_SLOT_A, .version = 1, .state = STORE_SLOT_ACTIVE };
 	cr_assert_eq(store_slot_set(st, "legacy", &sl, &e), STORE_OK, "%s", e.msg);
+	uint64_t pid;
+	cr_assert_eq(store_pending_add(st, "shutdown", "legacy", UUID0, 0, "op", "", &pid, &e),
+		     STORE_OK, "%s", e.msg);
 	store_close(st);
 
 	st = t_open(); /* and verifies on the next start */

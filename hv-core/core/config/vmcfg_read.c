@@ -30,6 +30,7 @@ int vmcfg_fail(struct vmcfg_err *err, int code, const char *rule, const char *fm
 		return code;
 	err->code = code;
 	err->rule = rule;
+	err->held[0] = '\0';
 	va_start(ap, fmt);
 	len = hv_vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
@@ -46,6 +47,19 @@ void vmcfg_err_clear(struct vmcfg_err *err)
 	err->code = HVM_OK;
 	err->rule = "";
 	err->msg[0] = '\0';
+	err->held[0] = '\0';
+}
+
+int vmcfg_held(struct vmcfg_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return HVM_OK;
+	va_start(ap, fmt);
+	hv_vsnprintf(err->held, sizeof(err->held), fmt, ap);
+	va_end(ap);
+	return err->code;
 }
 
 /* ---- the blob (VMCFG-001) ---------------------------------------------- */

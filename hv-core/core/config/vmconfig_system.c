@@ -122,10 +122,12 @@ static int check_memory(const struct vmcfg *v, const struct vmcfg *existing, siz
 			for (r = 0; r < plat->nram && r < VMCFG_PLAT_MAX_RANGES; r++)
 				if (cfg_inside(a.base, a.size, plat->ram[r].base, plat->ram[r].size))
 					in_ram = true;
-			if (!in_ram)
-				return vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-081",
-						  "vm '%s': %s %u at PA 0x%lx is not inside platform RAM",
-						  v->name, pa_what(a.kind), a.index, a.base);
+			if (!in_ram) {
+				vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-081",
+					   "vm '%s': %s %u at PA 0x%lx is not inside platform RAM",
+					   v->name, pa_what(a.kind), a.index, a.base);
+				return vmcfg_held(err, "PA 0x%lx: not platform RAM", a.base);
+			}
 		}
 		for (r = 0; plat && r < plat->nreserved && r < VMCFG_PLAT_MAX_RANGES; r++)
 			if (cfg_overlaps(a.base, a.size, plat->reserved[r].base,
@@ -146,10 +148,15 @@ static int check_memory(const struct vmcfg *v, const struct vmcfg *existing, siz
 				    strcmp(o->chan[b.sub].peer, v->name) == 0 && a.base == b.base &&
 				    a.size == b.size)
 					continue;
-				return vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-082",
-						  "vm '%s': %s %u at PA 0x%lx overlaps %s %u of vm '%s'",
-						  v->name, pa_what(a.kind), a.index, a.base,
-						  pa_what(b.kind), b.index, o->name);
+				vmcfg_fail(err, HVM_E_OVERLAP, "VMCFG-082",
+					   "vm '%s': %s %u at PA 0x%lx overlaps %s %u of vm '%s'",
+					   v->name, pa_what(a.kind), a.index, a.base,
+					   pa_what(b.kind), b.index, o->name);
+				return vmcfg_held(err, "%s PA 0x%lx held by '%s'",
+						  b.kind == PA_MEM   ? "memory"
+						  : b.kind == PA_SHM ? "channel"
+								     : "device",
+						  a.base > b.base ? a.base : b.base, o->name);
 			}
 		}
 	}
@@ -164,14 +171,19 @@ static int check_cpus(const struct vmcfg *v, const struct vmcfg *existing, size_
 	size_t e;
 
 	for (i = 0; plat && i < v->vcpus; i++) {
-		if (v->pcpu[i] >= plat->pcpu_count)
-			return vmcfg_fail(err, HVM_E_CPU, "VMCFG-083",
-					  "vm '%s': cpus[%u] = %u, the platform has %u physical CPUs",
-					  v->name, i, v->pcpu[i], plat->pcpu_count);
-		if (plat->reserved_cpu_mask & (1ull << v->pcpu[i]))
-			return vmcfg_fail(err, HVM_E_CPU, "VMCFG-083",
-					  "vm '%s': physical CPU %u is reserved by the platform",
-					  v->name, v->pcpu[i]);
+		if (v->pcpu[i] >= plat->pcpu_count) {
+			vmcfg_fail(err, HVM_E_CPU, "VMCFG-083",
+				   "vm '%s': cpus[%u] = %u, the platform has %u physical CPUs",
+				   v->name, i, v->pcpu[i], plat->pcpu_count);
+			return vmcfg_held(err, "CPU %u: the platform has %u CPUs", v->pcpu[i],
+					  plat->pcpu_count);
+		}
+		if (plat->reserved_cpu_mask & (1ull << v->pcpu[i])) {
+			vmcfg_fail(err, HVM_E_CPU, "VMCFG-083",
+				   "vm '%s': physical CPU %u is reserved by the platform", v->name,
+				   v->pcpu[i]);
+			return vmcfg_held(err, "CPU %u held by the platform", v->pcpu[i]);
+		}
 	}
 	for (e = 0; e < n; e++) {
 		const struct vmcfg *o = &existing[e];
@@ -181,11 +193,12 @@ static int check_cpus(const struct vmcfg *v, const struct vmcfg *existing, size_
 			continue;
 		for (i = 0; !(shared & (1ull << i)); i++)
 			;
-		return vmcfg_fail(err, HVM_E_CPU, "VMCFG-084",
-				  "vm '%s': physical CPU %u is shared with vm '%s' but the %s VM needs it alone",
-				  v->name, i, o->name,
-				  vmcfg_criticality_name(v->criticality != VMCFG_QM ? v->criticality
-										    : o->criticality));
+		vmcfg_fail(err, HVM_E_CPU, "VMCFG-084",
+			   "vm '%s': physical CPU %u is shared with vm '%s' but the %s VM needs it alone",
+			   v->name, i, o->name,
+			   vmcfg_criticality_name(v->criticality != VMCFG_QM ? v->criticality
+									     : o->criticality));
+		return vmcfg_held(err, "CPU %u held by '%s'", i, o->name);
 	}
 	return HVM_OK;
 }
@@ -208,12 +221,14 @@ static int check_spis(const struct vmcfg *v, const struct vmcfg *existing, size_
 			for (e = 0; e < n; e++)
 				for (od = 0; od < existing[e].ndev; od++)
 					for (os = 0; os < existing[e].dev[od].nspi; os++)
-						if (existing[e].dev[od].spi[os] == spi)
-							return vmcfg_fail(err, HVM_E_BAD_CONFIG,
-									  "VMCFG-085",
-									  "vm '%s': device '%s' SPI %u is already given to vm '%s'",
-									  v->name, v->dev[d].name,
+						if (existing[e].dev[od].spi[os] == spi) {
+							vmcfg_fail(err, HVM_E_BAD_CONFIG, "VMCFG-085",
+								   "vm '%s': device '%s' SPI %u is already given to vm '%s'",
+								   v->name, v->dev[d].name, spi,
+								   existing[e].name);
+							return vmcfg_held(err, "SPI %u held by '%s'",
 									  spi, existing[e].name);
+						}
 		}
 	return HVM_OK;
 }

@@ -119,7 +119,9 @@ static enum hvm_status store_slot(const char *vm, const char *what, uint64_t sto
 
 static enum hvm_status refuse(const struct vmcfg_err *e, char *msg, unsigned len)
 {
-	hv_snprintf(msg, len, "%s: %s", e->rule[0] ? e->rule : "VMCFG", e->msg);
+	/* VMCFG-455: the resource and its holder first; ret_msg holds 63 bytes */
+	hv_snprintf(msg, len, "%s: %s", e->rule[0] ? e->rule : "VMCFG",
+		    e->held[0] ? e->held : e->msg);
 	return (enum hvm_status)e->code;
 }
 
