@@ -68,9 +68,13 @@ static int64_t deny(struct vm *vm, uint64_t id, int64_t code)
 	uint64_t now = timer_uptime_ns();
 	uint64_t *last = &last_denied_event[vm->id][slot];
 	if (*last == 0 || now - *last >= DENIED_EVENT_GAP_NS) {
-		*last = now ? now : 1;
-		events_append(HVM_EV_DOORBELL_DENIED, vm->id,
-			      (uint32_t)(id > 0xFFFFFFFFu ? 0xFFFFFFFFu : id), vm->reason);
+		/* the gap is kept between the events' own times, which are taken
+		 * a little later than now (the ring's lock) */
+		uint64_t stamp = 0;
+		events_append_stamped(HVM_EV_DOORBELL_DENIED, vm->id,
+				      (uint32_t)(id > 0xFFFFFFFFu ? 0xFFFFFFFFu : id), vm->reason,
+				      &stamp);
+		*last = stamp ? stamp : 1;
 	}
 	return code;
 }

@@ -568,8 +568,12 @@ static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, ui
 	r->sp_el1 = f ? read_sysreg(sp_el1) : 0;
 	for (unsigned i = 0; i < 31; i++)
 		r->x[i] = f ? f->x[i] : 0;
-	if (emit)
-		vm->fault_ev_seq[k] = events_append(event_type, vm->id, detail, vm->reason);
+	if (emit) { /* MGMT-052: the gap counts from the event's own time */
+		uint64_t stamp = 0;
+		vm->fault_ev_seq[k] =
+			events_append_stamped(event_type, vm->id, detail, vm->reason, &stamp);
+		vm->fault_ev_ns[k] = stamp ? stamp : 1;
+	}
 	r->seq = vm->fault_ev_seq[k];
 	/* MGMT-330: the history keeps every fault, reported as an event or not */
 	struct hvm_fault_entry *h = &vm->fault_hist[vm->fault_seq % HVM_FAULT_HISTORY];
