@@ -122,8 +122,16 @@ struct vm {
 	 * when the guest acknowledges request hook_seq (0: none in progress) */
 	uint64_t hook_deadline_ns;
 	uint32_t hook_seq;
+	uint32_t hook_then;       /* what the hook's end does: VM_HOOK_THEN_*        */
+	uint32_t hook_action;     /* VM_HOOK_THEN_ACTION: the policy's decision      */
+	uint32_t hook_kind;       /* VM_HOOK_THEN_ACTION: the fault kind behind it   */
 	struct virtio_set virtio; /* reset at every boot (guest_boot.c) */
 };
+
+/* What the end of a stop hook (GABI-331) carries out. */
+#define VM_HOOK_THEN_POLICY 0  /* watchdog: the fault policy, decided then  */
+#define VM_HOOK_THEN_ACTION 1  /* a vCPU's fault: the action decided at it  */
+#define VM_HOOK_THEN_DESTROY 2 /* a SHUTDOWN whose timeout ran out          */
 
 extern struct vm vms[HVM_MAX_VMS];
 
