@@ -78,6 +78,12 @@ enum vmcfg_fault_policy {
 	VMCFG_FP_STOP_VCPU = 3 /* VMCFG-330 */
 };
 
+/* VMCFG-700: the response to a stage-2 abort, per error type (REQ-SAF-18). */
+enum vmcfg_abort_policy {
+	VMCFG_AP_POLICY = 0, /* the VM's fault-policy                           */
+	VMCFG_AP_INJECT = 1  /* a synchronous external abort in the guest      */
+};
+
 /* VMCFG-070: channel rights bits. */
 #define VMCFG_R_READ 0x1u
 #define VMCFG_R_WRITE 0x2u
@@ -158,6 +164,7 @@ struct vmcfg {
 	bool management; /* VMCFG-027: drives the hypervisor (at most one) */
 	struct vmcfg_boot boot;
 	uint32_t stop_grace_ms; /* VMCFG-331: time to save safety data, 0 = none */
+	uint32_t abort_policy;  /* VMCFG-700: enum vmcfg_abort_policy           */
 	uint32_t nvirtio;       /* VMCFG-480 */
 	struct vmcfg_virtio virtio[VMCFG_MAX_VIRTIO];
 };

@@ -453,8 +453,8 @@ static void fault_action(struct conf_result *res, uint32_t i, const struct hvm_v
 			 const struct hvm_fault *f)
 {
 	(void)s;
-	if (f->action > HVM_ACT_BUDGET_STOP)
-		conf_fail(res, "vm %u: action %u is not 0..4", i, f->action);
+	if (f->action > HVM_ACT_INJECTED)
+		conf_fail(res, "vm %u: action %u is not 0..6", i, f->action);
 	if ((f->kind == HVM_F_GUEST_REPORT) != (f->action == HVM_ACT_NONE))
 		conf_fail(res, "vm %u: kind %u with action %u (NONE is for guest reports only)", i,
 			  f->kind, f->action);
@@ -483,6 +483,11 @@ static void fault_policy(struct conf_result *res, uint32_t i, const struct hvm_v
 {
 	if (f->action == HVM_ACT_NONE)
 		return;
+	if (f->action == HVM_ACT_INJECTED) { /* MGMT-700: abort-policy inject */
+		if (f->kind != HVM_F_STAGE2_ABORT)
+			conf_fail(res, "vm %u: INJECTED for fault kind %u", i, f->kind);
+		return;
+	}
 	static const char *const pol[] = { "ignore", "stop", "restart" };
 	bool ok = (s->fault_policy == 0 && f->action == HVM_ACT_IGNORE) ||
 		  (s->fault_policy == 1 && f->action == HVM_ACT_STOP) ||

@@ -65,6 +65,8 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-333", "needs a two-vCPU guest under policy stop-vcpu; tests hvcore_faulthist" },
 	{ "MGMT-334", "needs a guest whose watchdog expires; tests hvcore_faulthist" },
 	{ "MGMT-335", "needs a guest that writes its console; tests hvcore_faulthist" },
+	{ "MGMT-700", "needs a guest that takes its own abort (abort-policy inject); tests "
+		      "hvcore_fault abort_policy_inject_*" },
 	{ "MGMT-170", NULL },
 	{ "MGMT-180", NULL },
 	{ "MGMT-190", NULL },
@@ -117,6 +119,8 @@ const struct conf_clause conf_clauses[] = {
 	{ "GABI-050", NEEDS_GUEST " (WFI and the virtual timer); guest rtos-demo, tests hvcore_irq" },
 	{ "GABI-060", NULL },
 	{ "GABI-061", NEEDS_GUEST " (system register traps); tests hvcore_fault" },
+	{ "GABI-700",
+	  NEEDS_GUEST " (its own abort handler); tests hvcore_fault abort_policy_inject_*" },
 	{ "GABI-330", NEEDS_GUEST " (policy stop-vcpu); tests hvcore_faulthist" },
 	{ "GABI-331", NEEDS_GUEST " (the stop hook); tests hvcore_faulthist" },
 	{ "GABI-400", NEEDS_GUEST

@@ -153,6 +153,53 @@ Test(hvcore_fault, stage2_abort_under_policy_ignore_is_skipped)
 	rtos_is_healthy();
 }
 
+/* VMCFG-700, REQ-SAF-18: with abort-policy "inject" a stage-2 abort is the
+ * guest's: a synchronous external abort at its EL1 (ESR_EL1 class 0x25, FSC
+ * 0x10, FAR the address), which its handler survives; hv-core counts and
+ * records it (action INJECTED) and the VM runs on under policy stop. */
+Test(hvcore_fault, abort_policy_inject_delivers_a_synchronous_external_abort)
+{
+	struct mu_vm v = { .name = "seacatch",
+			   .cpu = 2,
+			   .mem_pa = 0x50000000,
+			   .policy = "stop",
+			   .props = "  abort-policy = \"inject\";\n" };
+	int id = mu_define_guest(&q, &v, "sea-catch", STAGE_A);
+	cr_assert_geq(id, 0, "%s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_START, id, 0).status, HVM_OK);
+	cr_assert_eq(hvq_wait_console(&q, id, "sea-catch: aborts after the second read 0x2", WAIT_S),
+		     0, "%s", q.err);
+	char buf[HVM_CONSOLE_SIZE + 1];
+	hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
+	cr_assert_not_null(strstr(buf, "sea-catch: aborts 0x1\n"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "sea-catch: esr 0x96000010\n"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "sea-catch: far 0x7f000000\n"), "%s", buf);
+	struct hvm_vm_slot s = mu_slot(&q, id);
+	cr_assert_eq(s.state, HVM_VM_RUNNING);
+	cr_assert_eq(s.fault_count, 2);
+	struct hvm_fault f = fault_of(id);
+	cr_assert_eq(f.kind, HVM_F_STAGE2_ABORT);
+	cr_assert_eq(f.action, HVM_ACT_INJECTED);
+	cr_assert_eq(f.far, 0x7F000000ull);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, s.heartbeat, WAIT_S), 0, "%s", q.err);
+	rtos_is_healthy();
+}
+
+/* VMCFG-700: an abort-policy hv-core does not know is refused by name. */
+Test(hvcore_fault, unknown_abort_policy_is_refused)
+{
+	struct mu_vm v = { .name = "seabad",
+			   .cpu = 2,
+			   .mem_pa = 0x50000000,
+			   .props = "  abort-policy = \"maybe\";\n" };
+	uint32_t before = q.regs->vm_count;
+	cr_assert_lt(mu_define_guest(&q, &v, "sea-catch", STAGE_A), 0);
+	cr_assert_not_null(strstr(q.err, "VMCFG-700"), "%s", q.err);
+	cr_assert_not_null(strstr(q.err, "unknown abort-policy 'maybe'"), "%s", q.err);
+	cr_assert_eq(q.regs->vm_count, before);
+	rtos_is_healthy();
+}
+
 /* A stage-2 abort under policy restart with a budget of one. */
 Test(hvcore_fault, stage2_abort_under_policy_restart)
 {

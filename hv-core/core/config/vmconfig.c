@@ -14,6 +14,7 @@
 
 static const char *const crit_names[] = { "QM", "ASIL-A", "ASIL-B", "ASIL-C", "ASIL-D" };
 static const char *const policy_names[] = { "ignore", "stop", "restart", "stop-vcpu" };
+static const char *const abort_policy_names[] = { "policy", "inject" };
 
 const char *vmcfg_criticality_name(uint32_t c)
 {
@@ -247,6 +248,12 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 				  VMCFG_STOP_GRACE_MAX_MS);
 	if (found)
 		v->stop_grace_ms = x;
+
+	/* VMCFG-700 */
+	rc = parse_enum(c, node, "abort-policy", "VMCFG-700", false, abort_policy_names, 2,
+			VMCFG_AP_POLICY, &v->abort_policy);
+	if (rc)
+		return rc;
 
 	/* VMCFG-027 */
 	return cfg_flag(c, node, "management", "VMCFG-027", &v->management);
@@ -888,6 +895,7 @@ int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_
 					       "phandle",
 					       "model",
 					       "stop-grace-ms",
+					       "abort-policy",
 					       NULL };
 	struct vmcfg_err local;
 	struct cfg_ctx c;

@@ -33,6 +33,7 @@ struct vm_config {
 	uint32_t fault_policy;
 	uint32_t watchdog_ms;   /* 0 = none                                        */
 	uint32_t stop_grace_ms; /* VMCFG-331: stop hook's grace period, 0 = none */
+	uint32_t abort_policy;  /* VMCFG-700: enum vmcfg_abort_policy            */
 	int autostart;
 	/* lifecycle and fault containment (vm_life.c) */
 	uint32_t restart_max; /* policy restarts allowed within restart_window_ms */

@@ -763,8 +763,40 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 	return action;
 }
 
+/* VMCFG-700 (REQ-SAF-18): under abort-policy inject, a stage-2 abort (a data
+ * or instruction abort at a guest-physical address outside the VM's memory
+ * and devices) is the guest's to handle: counted and recorded like any fault
+ * (rate-limited events, MGMT-052), then delivered as a synchronous external
+ * abort, so a guest OS contains it in the faulting process. */
+static int abort_injected(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr)
+{
+	struct vm *vm = v->vm;
+	uint32_t ec = ESR_EC(esr);
+	if (kind != HVM_F_STAGE2_ABORT || vm->cfg.abort_policy != VMCFG_AP_INJECT ||
+	    (ec != EC_DABT_LOW && ec != EC_IABT_LOW))
+		return 0;
+	uint32_t quiet;
+	spin_lock(&vm->lock);
+	vm->fault_count++;
+	int emit = fault_event_due(vm, kind, 0, timer_uptime_ns(), &quiet);
+	record_fault(vm, v, f, kind, esr, HVM_ACT_INJECTED, HVM_EV_FAULT,
+		     kind | quiet << HVM_EV_FAULT_SUPPRESSED_SHIFT, emit);
+	spin_unlock(&vm->lock);
+	if (emit) {
+		vm_publish_slot(vm);
+		hv_log("vm %u '%s' FAULT: %s (ESR 0x%lx, ELR 0x%lx, vCPU %u): delivered to the guest "
+		       "as a synchronous external abort (%u more not reported)",
+		       vm->id, vm->cfg.name, fault_name(kind), (unsigned long)esr,
+		       (unsigned long)f->elr, v->id, quiet);
+	}
+	trap_inject_sea(f, esr);
+	return 1;
+}
+
 void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr)
 {
+	if (abort_injected(v, f, kind, esr))
+		return;
 	/* REQ-SAF-01/22: contain and record it here, without waiting for the agent */
 	uint32_t action = apply_policy(v->vm, v, f, kind, esr);
 	if (action != HVM_ACT_IGNORE)
