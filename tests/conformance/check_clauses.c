@@ -283,6 +283,54 @@ static void check_load_image_args(struct conf *c, struct conf_result *res)
 	conf_expect_unchanged(c, res, "refused LOAD_IMAGE", &before);
 }
 
+/* MGMT-701 (ABI 2.2): every defined VM publishes its image slot's size, and
+ * a LOAD_IMAGE one page larger than that is refused and changes nothing. */
+static void check_slot_sizes(struct conf *c, struct conf_result *res)
+{
+	if (c->r->abi_major == 2 && c->r->abi_minor < 2) {
+		conf_fail(res, "ABI %u.%u has no slot sizes (MGMT-701 needs 2.2)", c->r->abi_major,
+			  c->r->abi_minor);
+		return;
+	}
+	unsigned n = 0;
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		struct hvm_vm_slot s;
+		if (!conf_read_slot(c, i, &s) || s.defined != 1)
+			continue;
+		n++;
+		if (s.image_slot_bytes == 0)
+			conf_fail(res, "vm %u ('%s'): image_slot_bytes 0", i, s.name);
+	}
+	if (n == 0) {
+		conf_skip(res, "no VM defined");
+		return;
+	}
+	int vm = vm_in(c, SM(HVM_VM_SHUTOFF) | SM(HVM_VM_CRASHED));
+	struct hvm_vm_slot s;
+	if (vm < 0 || !conf_read_slot(c, (uint32_t)vm, &s) || conf_failed(res)) {
+		conf_note(res, "%u VMs publish their slot size; no SHUTOFF or CRASHED VM to load", n);
+		return;
+	}
+	uint64_t too_big = s.image_slot_bytes + 4096, size = LD64(c->r->staging_size);
+	if (too_big > size) {
+		conf_note(res, "%u VMs publish their slot size; vm %d's slot is the staging area's",
+			  n, vm);
+		return;
+	}
+	struct conf_snap before;
+	if (!conf_snap_take(c, &before)) {
+		conf_fail(res, "slots never read consistently");
+		return;
+	}
+	uint64_t args[6] = { 0, too_big, 0 };
+	conf_expect(c, res, "LOAD_IMAGE one page larger than the image slot", HVM_CMD_LOAD_IMAGE,
+		    (uint32_t)vm, args, HVM_E_BAD_ARG, NULL);
+	conf_expect_unchanged(c, res, "refused LOAD_IMAGE", &before);
+	if (!conf_failed(res))
+		conf_note(res, "%u VMs publish their slot size; vm %d: %llu bytes refused", n, vm,
+			  (unsigned long long)too_big);
+}
+
 /* MGMT-049: a position beyond head is refused; next = from + skipped + count. */
 static void check_read_console_args(struct conf *c, struct conf_result *res)
 {
@@ -688,6 +736,7 @@ const struct conf_check conf_checks_clauses[] = {
 	{ "MGMT-046", "SHUTDOWN above 600000 ms answers E_BAD_ARG", check_shutdown_args },
 	{ "MGMT-047", "DEFINE: unaligned offset, length > 65536 refused", check_define_args },
 	{ "MGMT-048", "LOAD_IMAGE: bad index and ranges refused", check_load_image_args },
+	{ "MGMT-701", "slot sizes published; a larger LOAD_IMAGE refused", check_slot_sizes },
 	{ "MGMT-049", "READ_CONSOLE: beyond head refused; next = skipped + count",
 	  check_read_console_args },
 	{ "MGMT-050", "SUSPEND/RESUME append exactly SUSPENDED, RESUMED", check_events_per_change },

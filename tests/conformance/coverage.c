@@ -65,6 +65,7 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-333", "needs a two-vCPU guest under policy stop-vcpu; tests hvcore_faulthist" },
 	{ "MGMT-334", "needs a guest whose watchdog expires; tests hvcore_faulthist" },
 	{ "MGMT-335", "needs a guest that writes its console; tests hvcore_faulthist" },
+	{ "MGMT-701", NULL },
 	{ "MGMT-700", "needs a guest that takes its own abort (abort-policy inject); tests "
 		      "hvcore_fault abort_policy_inject_*" },
 	{ "MGMT-170", NULL },
