@@ -39,6 +39,7 @@
 
 #define HVG_HC_E_INVALID (-2) /* invalid parameter                               */
 #define HVG_HC_E_DENIED (-3)  /* not granted by the VM's configuration           */
+#define HVG_HC_E_BUSY (-4)    /* over the channel's doorbell rate: ring later    */
 
 /* GABI-020: the cooperation page, one 4 KiB page per VM, mapped read-write in
  * the guest. "hv" fields are written by hv-core only, "guest" fields by the guest

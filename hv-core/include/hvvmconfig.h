@@ -46,6 +46,9 @@
 #define VMCFG_WINDOW_MAX_MS 86400000u
 #define VMCFG_BOOT_ORDER_MAX 65535u
 #define VMCFG_NO_SPI 0xFFFFFFFFu
+/* VMCFG-701: doorbells a channel end may ring per second */
+#define VMCFG_DOORBELL_RATE_DEFAULT 10000u
+#define VMCFG_DOORBELL_RATE_MAX 1000000u
 #define VMCFG_MAX_VIRTIO 4u          /* VIRTIO devices per VM (VMCFG-480)    */
 #define VMCFG_VIRTIO_WINDOW 0x200ull /* bytes of a virtio-mmio window          */
 /* VMCFG-027: where the management VM sees the management region
@@ -112,6 +115,7 @@ struct vmcfg_channel {
 	uint32_t rights;        /* VMCFG_R_* bits                                  */
 	uint32_t doorbell_spi;  /* virtual SPI raised by the peer's doorbell, or
 	                           VMCFG_NO_SPI when this end receives none        */
+	uint32_t doorbell_rate; /* VMCFG-701: rings per second this end may send */
 	struct vmcfg_range shm; /* shared memory: this VM's IPA, the common PA     */
 };
 

@@ -424,6 +424,60 @@ Test(hvcore_fault, slot_reuse_under_a_doorbell_flood_is_safe)
 	rtos_is_healthy();
 }
 
+/* VMCFG-701, REQ-SAF-19: a granted channel end rings at most doorbell-rate
+ * times per second. db-ring rings its running peer as fast as it can through
+ * an end limited to 200 per second: what reached the peer stays within the
+ * rate over hv-core's own time since the start (plus the burst of a tenth of
+ * a second), the rest is refused and counted, and both VMs run on. */
+Test(hvcore_fault, doorbells_are_held_to_the_channel_rate)
+{
+	const char *ring_end =
+		"  to-peer { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"dbpeer\";"
+		" shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\", \"write\", \"doorbell-send\";"
+		" doorbell-rate = <200>; };\n";
+	const char *peer_end =
+		"  to-ring { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"dbrate\";"
+		" shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\"; doorbell-spi = <10>; };\n";
+	struct mu_vm ring = { .name = "dbrate", .cpu = 2, .mem_pa = 0x50000000, .extra = ring_end };
+	struct mu_vm peer = { .name = "dbpeer", .cpu = 3, .mem_pa = 0x52000000, .extra = peer_end };
+	int ip = mu_define_guest(&q, &peer, "chan-ping", STAGE_B);
+	cr_assert_geq(ip, 0, "%s", q.err);
+	int ir = mu_define_guest(&q, &ring, "db-ring", STAGE_A);
+	cr_assert_geq(ir, 0, "%s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_START, ip, 0).status, HVM_OK);
+	uint64_t t0 = q.regs->uptime_ns;
+	cr_assert_eq(cmd(HVM_CMD_START, ir, 0).status, HVM_OK);
+	cr_assert_eq(mu_wait_heartbeat(&q, ir, 20000, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_GET_STATS, ir, 0).status, HVM_OK);
+	struct hvm_stats st;
+	memcpy(&st, (const void *)(q.mgmt + HVM_OFF_DATA), sizeof(st));
+	/* the stats' time is taken after every ring they count */
+	uint64_t allowed = 20 + (st.time_ns - t0) / 5000000ull + 1;
+	cr_assert_gt(st.doorbells_sent, 0, "rings reached the running peer");
+	cr_assert_leq(st.doorbells_sent, allowed, "%llu rings in %llu ns at 200 per second",
+		      (unsigned long long)st.doorbells_sent, (unsigned long long)(st.time_ns - t0));
+	cr_assert_gt(st.doorbells_denied, st.doorbells_sent, "the flood's excess was refused");
+	struct hvm_vm_slot s = mu_slot(&q, ir);
+	cr_assert_eq(s.state, HVM_VM_RUNNING);
+	cr_assert_eq(s.fault_count, 0);
+	cr_assert_eq(mu_slot(&q, ip).state, HVM_VM_RUNNING);
+	rtos_is_healthy();
+}
+
+/* VMCFG-701: a doorbell-rate of 0 is refused by name. */
+Test(hvcore_fault, doorbell_rate_zero_is_refused)
+{
+	const char *end =
+		"  to-x { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"other\";"
+		" shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"doorbell-send\";"
+		" doorbell-rate = <0>; };\n";
+	struct mu_vm v = { .name = "dbzero", .cpu = 2, .mem_pa = 0x50000000, .extra = end };
+	cr_assert_lt(mu_define_guest(&q, &v, "db-ring", STAGE_A), 0);
+	cr_assert_not_null(strstr(q.err, "VMCFG-701"), "%s", q.err);
+	cr_assert_not_null(strstr(q.err, "doorbell-rate 0 is outside"), "%s", q.err);
+	rtos_is_healthy();
+}
+
 /* REQ-SAF-07: a granted doorbell reaches the peer; the reverse direction,
  * not granted, is refused. */
 Test(hvcore_fault, channel_doorbells_follow_the_configured_direction)

@@ -678,8 +678,9 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 /* VMCFG-070 */
 static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
-	static const char *const allowed[] = { "compatible", "peer",         "channel-id", "shm",
-					       "rights",     "doorbell-spi", "phandle",    NULL };
+	static const char *const allowed[] = { "compatible",    "peer",    "channel-id",
+					       "shm",           "rights",  "doorbell-spi",
+					       "doorbell-rate", "phandle", NULL };
 	static const char *const right_names[] = { "read", "write", "doorbell-send" };
 	struct vmcfg_channel *ch;
 	const uint8_t *p;
@@ -755,6 +756,17 @@ static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 	}
 	if (rc)
 		return rc;
+	/* VMCFG-701 */
+	ch->doorbell_rate = VMCFG_DOORBELL_RATE_DEFAULT;
+	rc = cfg_u32(c, node, "doorbell-rate", "VMCFG-701", false, &i, &found);
+	if (rc)
+		return rc;
+	if (found && (i == 0 || i > VMCFG_DOORBELL_RATE_MAX))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-701",
+				  "%s: channel %u doorbell-rate %u is outside 1..%u per second",
+				  c->who, ch->id, i, VMCFG_DOORBELL_RATE_MAX);
+	if (found)
+		ch->doorbell_rate = i;
 	v->nchan++;
 	return HVM_OK;
 }

@@ -127,6 +127,9 @@ struct vm {
 	uint32_t hook_action;     /* VM_HOOK_THEN_ACTION: the policy's decision      */
 	uint32_t hook_kind;       /* VM_HOOK_THEN_ACTION: the fault kind behind it   */
 	struct virtio_set virtio; /* reset at every boot (guest_boot.c) */
+	/* VMCFG-701: per channel id, the time the next ring is due at the
+	 * configured rate (a virtual-schedule rate limit); reset at DEFINE */
+	uint64_t db_due_ns[16];
 };
 
 /* What the end of a stop hook (GABI-331) carries out. */
