@@ -71,8 +71,8 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-170", NULL },
 	{ "MGMT-180", NULL },
 	{ "MGMT-190", NULL },
-	{ "MGMT-191", "needs a boot with a self-test injection mask (hv-qemu.sh --selftest-inject); "
-		      "tests hvcore_boot_config" },
+	{ "MGMT-191", "needs hvcore-test.bin booted with a self-test injection mask (hv-qemu.sh "
+		      "--selftest-inject); tests hvcore_boot_config" },
 	{ "MGMT-200", NULL },
 	{ "MGMT-201", NULL },
 	{ "MGMT-210", NEEDS_MGMT_VM },

@@ -630,6 +630,21 @@ static void boot_with(const char *a, const char *b, const char *c, const char *d
 }
 
 #define BOOT_DEMO HV_SOURCE_DIR "/hv-core/guests/boot-demo.dts"
+#define TEST_IMAGE HV_CORE_OUT "/hvcore-test.bin"
+
+/* MGMT-191: self-test fault injection exists only in hvcore-test.bin. */
+static void boot_injecting(const char *config, const char *mask)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	const char *x[6] = {
+		"--hv-image", TEST_IMAGE, "--config", config, mask ? "--selftest-inject" : NULL,
+		mask
+	};
+	for (int i = 0; i < 6; i++)
+		o.extra[i] = x[i];
+	if (hvq_start(&q, &o) != 0)
+		cr_assert_fail("%s", q.err);
+}
 
 TestSuite(hvcore_boot_config, .init = no_setup, .fini = teardown, .timeout = 120);
 
@@ -666,7 +681,7 @@ Test(hvcore_boot_config, vms_come_from_the_boot_configuration_blob)
  * are not started; the result is reported everywhere. */
 Test(hvcore_boot_config, injected_selftest_faults_are_detected_and_vms_held_back)
 {
-	boot_with("--config", BOOT_DEMO, "--selftest-inject", "0x7f");
+	boot_injecting(BOOT_DEMO, "0x7f");
 	cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
 	cr_assert_eq(q.regs->selftest_failed, 0x7f, "every check detected its corruption: 0x%x",
 		     q.regs->selftest_failed);
@@ -688,13 +703,38 @@ Test(hvcore_boot_config, injected_selftest_faults_are_detected_and_vms_held_back
 	}
 }
 
+/* MGMT-191: the image `make run` and releases boot has no fault injection:
+ * asked for it by the loader's flag word or by the boot configuration, it
+ * runs the real self-test, passes, starts the VMs and logs the refusal. */
+Test(hvcore_boot_config, the_release_image_ignores_fault_injection)
+{
+	boot_with("--config", BOOT_DEMO, "--selftest-inject", "0x7f");
+	cr_assert_eq(q.regs->hv_state, HVM_HV_READY);
+	cr_assert_eq(q.regs->selftest_failed, 0, "mask 0x%x", q.regs->selftest_failed);
+	int r = hvq_find_vm(&q, "rtos-demo");
+	cr_assert_geq(r, 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, r, 0, WAIT_S), 0, "rtos-demo runs: %s", q.err);
+	char serial[1 << 16];
+	FILE *fp = fopen(q.serial, "r");
+	cr_assert(fp, "cannot open %s", q.serial);
+	size_t n = fread(serial, 1, sizeof(serial) - 1, fp);
+	fclose(fp);
+	serial[n] = 0;
+	cr_assert_not_null(strstr(serial, "self-test fault injection 0x7f requested: ignored"),
+			   "%s", serial);
+	hvq_stop(&q);
+	boot_with("--config", HV_SOURCE_DIR "/hv-core/guests/boot-selftest.dts", NULL, NULL);
+	cr_assert_eq(q.regs->hv_state, HVM_HV_READY);
+	cr_assert_eq(q.regs->selftest_failed, 0, "the blob's injection too");
+}
+
 /* MGMT-191: each check, corrupted alone, reports exactly itself. */
 Test(hvcore_boot_config, each_check_alone_detects_its_corruption)
 {
 	for (unsigned bit = 0; bit < 7; bit++) {
 		char mask[16];
 		snprintf(mask, sizeof(mask), "0x%x", 1u << bit);
-		boot_with("--config", BOOT_DEMO, "--selftest-inject", mask);
+		boot_injecting(BOOT_DEMO, mask);
 		cr_assert_eq(q.regs->selftest_failed, 1u << bit, "inject %s: failed mask 0x%x",
 			     mask, q.regs->selftest_failed);
 		cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
@@ -768,7 +808,7 @@ Test(hvcore_boot_config, an_image_with_a_wrong_digest_is_not_booted)
  * failure holds back only the VM it concerns. */
 Test(hvcore_boot_config, stage2_selftest_failure_holds_back_only_its_vm)
 {
-	boot_with("--config", HV_SOURCE_DIR "/hv-core/guests/boot-selftest.dts", NULL, NULL);
+	boot_injecting(HV_SOURCE_DIR "/hv-core/guests/boot-selftest.dts", NULL);
 	cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
 	cr_assert_eq(q.regs->selftest_failed, 0x40);
 	int r = hvq_find_vm(&q, "rtos-demo"), a = hvq_find_vm(&q, "ack");
