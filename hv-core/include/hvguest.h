@@ -47,7 +47,8 @@
 #define HVG_COOP_MAGIC 0x50435648u
 #define HVG_COOP_MAJOR 1u
 #define HVG_COOP_MINOR                                                                             \
-	1u /* 1.1: vcpus_stopped, stop hook (GABI-330, -331), vehicle state (GABI-400) */
+	2u /* 1.1: vcpus_stopped, stop hook (GABI-330, -331), vehicle state (GABI-400);
+	      1.2: selftest_failed (GABI-701) */
 
 enum hvg_guest_state {
 	HVG_GS_UNKNOWN = 0,
@@ -92,7 +93,9 @@ struct hvg_coop_page {
 	uint32_t stop_reason;      /* 0x9C hv: with STOP_IMMINENT, the fault kind
 	                              (docs/mgmt-abi.md MGMT-060) (GABI-331) */
 	uint64_t stop_deadline_ns; /* 0xA0 hv: hv_time_ns when the stop happens */
-	uint8_t _rsvd[0x100 - 0xA8];
+	uint32_t selftest_failed;  /* 0xA8 hv: hv-core's boot self-test, bit n set
+	                              = check n failed (GABI-701; minor 2)      */
+	uint8_t _rsvd[0x100 - 0xAC];
 	/* GABI-400: written by the vehicle-state source VM (VMCFG-402) only:
 	 * the state (enum hvm_vehicle_state of hvmgmt.h), then the sequence
 	 * counter incremented with release ordering, at least once per

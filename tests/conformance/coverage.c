@@ -122,6 +122,8 @@ const struct conf_clause conf_clauses[] = {
 	{ "GABI-061", NEEDS_GUEST " (system register traps); tests hvcore_fault" },
 	{ "GABI-700",
 	  NEEDS_GUEST " (its own abort handler); tests hvcore_fault abort_policy_inject_*" },
+	{ "GABI-701", NEEDS_GUEST " (the cooperation page is not in the region); tests "
+				  "hvcore_boot_config stage2_selftest_failure_*" },
 	{ "GABI-330", NEEDS_GUEST " (policy stop-vcpu); tests hvcore_faulthist" },
 	{ "GABI-331", NEEDS_GUEST " (the stop hook); tests hvcore_faulthist" },
 	{ "GABI-400", NEEDS_GUEST

@@ -820,4 +820,8 @@ Test(hvcore_boot_config, stage2_selftest_failure_holds_back_only_its_vm)
 	cr_assert_eq(mu_count_events(&q, HVM_EV_SELFTEST, (uint32_t)a, 0), 0);
 	cr_assert_eq(mu_wait_heartbeat(&q, a, 0, WAIT_S), 0, "ack runs: %s", q.err);
 	cr_assert_eq(mu_slot(&q, a).state, HVM_VM_RUNNING);
+	/* GABI-701: the guest that runs is told through its cooperation page */
+	cr_assert_eq(hvq_wait_console(&q, a, "shutdown-ack: hypervisor self-test failed checks 64",
+				      WAIT_S),
+		     0, "%s", q.err);
 }

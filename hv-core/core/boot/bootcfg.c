@@ -104,6 +104,7 @@ static void report_selftest(uint32_t failed)
 {
 	volatile struct hvm_regs *r = mgmt_regs();
 	r->selftest_failed = failed;
+	vm_selftest_failed = failed; /* GABI-701: every guest is told at its boot */
 	if (!failed)
 		return;
 	int any = 0;

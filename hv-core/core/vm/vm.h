@@ -138,6 +138,9 @@ struct vm {
 #define VM_HOOK_THEN_DESTROY 2 /* a SHUTDOWN whose timeout ran out          */
 
 extern struct vm vms[HVM_MAX_VMS];
+/* REQ-SAF-03, GABI-701: the boot self-test's failed-check mask, set before
+ * any VM boots and told to every guest through its cooperation page. */
+extern uint32_t vm_selftest_failed;
 
 /* REQ-SAF-09: validates cfg against the platform and the other VMs; on refusal
  * nothing changes and msg names what was wrong. */

@@ -44,6 +44,8 @@
 
 extern uint8_t hv_stacks[HV_MAX_CPUS][HV_STACK_SIZE];
 
+uint32_t vm_selftest_failed;
+
 static const char *const fault_names[] = {
 	"none",
 	"stage-2 abort (access outside its memory)",
@@ -234,6 +236,7 @@ static void coop_reset(struct vm *vm)
 	c->size = sizeof(struct hvg_coop_page);
 	c->vm_id = vm->id;
 	c->watchdog_ms = vm->cfg.watchdog_ms;
+	c->selftest_failed = vm_selftest_failed; /* GABI-701 */
 	c->hv_time_ns = timer_uptime_ns();
 	__atomic_store_n(&c->magic, HVG_COOP_MAGIC, __ATOMIC_RELEASE);
 	dcache_clean_range((const void *)c, sizeof(*c));
