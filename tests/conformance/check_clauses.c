@@ -612,6 +612,11 @@ static void check_stats_record(struct conf *c, struct conf_result *res)
 		struct hvm_stats st;
 		conf_copy_in(&st, conf_data_ptr(c), sizeof(st));
 		uint64_t up = LD64(c->r->uptime_ns);
+		/* the upper bounds come from a slot refreshed after the record was
+		 * taken: counters that run on (a guest ringing refused doorbells
+		 * all the time) are in the record ahead of the slot read at once */
+		conf_ticks_advance(c, 1000);
+		conf_ticks_advance(c, 1000);
 		if (!conf_read_slot(c, i, &s1))
 			continue;
 		n++;
