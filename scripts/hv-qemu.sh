@@ -35,7 +35,7 @@
 #                 exclude each other.
 # --selftest-inject MASK  boot self-test fault injection (MGMT-191): places
 #                 the flag word at 0x41FFF000 so check n sees its subject
-#                 corrupted for each bit n of MASK.
+#                 corrupted for each bit n of MASK (hvcore-test.bin only).
 # --hv-image FILE the hypervisor image to boot instead of CORE/hvcore.bin
 #                 (tests: CORE/hvcore-test.bin, built with the test hooks).
 # --cpu           cortex-a72 by default: no pointer authentication, which QEMU

@@ -5,8 +5,10 @@
  * The order is chosen so that nothing reaches hv-core that hv-agent already
  * knows to be wrong, and a refusal changes nothing:
  *   1. the header: VM, image index (0 boot image, 1 initrd), size (at most
+ *      the VM's image or initrd slot as hv-core publishes it, MGMT-701, and
  *      the staging area) and a 32-byte SHA-256; the VM must be shut off or
- *      crashed (MGMT-045), so a running VM is refused before any upload;
+ *      crashed (MGMT-045), so a running VM and an oversized image are
+ *      refused before any upload;
  *   2. the chunks go straight into the staging area (hvlink_staging_write),
  *      never more than the declared size, while their SHA-256 is computed
  *      (mbedTLS);
@@ -76,6 +78,17 @@ static int check_header(struct upload *u, struct hv_status *st)
 				     "load-image %s: %" PRIu64 " bytes do not fit the %" PRIu64
 				     "-byte image staging area",
 				     u->label, h->total_size, size);
+	/* MGMT-701: an image larger than the VM's slot is refused before a byte
+	 * reaches the staging area (hv-core refuses it too, MGMT-302). An
+	 * hv-core older than ABI 2.2 publishes no slot sizes (image_slot_bytes
+	 * 0): it alone decides then. */
+	uint64_t slot = h->image_index ? u->slot.initrd_slot_bytes : u->slot.image_slot_bytes;
+	if (u->slot.image_slot_bytes && h->total_size > slot)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+				     "load-image %s: %" PRIu64 " bytes exceed the VM's %" PRIu64
+				     "-byte %s slot (MGMT-701); nothing was written",
+				     u->label, h->total_size, slot,
+				     h->image_index ? "initrd" : "image");
 	u->stage_off = (size - h->total_size) & ~(STAGE_ALIGN - 1);
 	return 0;
 }

@@ -13,6 +13,7 @@
 
 #define GIC_INTID_HYP_TIMER 26
 #define GIC_INTID_VTIMER 27
+#define GIC_INTID_PTIMER 30 /* EL1 physical timer (CNTP), the guest's as well */
 #define GIC_INTID_MAINT 25
 #define GIC_INTID_SPURIOUS 1023
 

@@ -39,6 +39,7 @@
 
 #define HVG_HC_E_INVALID (-2) /* invalid parameter                               */
 #define HVG_HC_E_DENIED (-3)  /* not granted by the VM's configuration           */
+#define HVG_HC_E_BUSY (-4)    /* over the channel's doorbell rate: ring later    */
 
 /* GABI-020: the cooperation page, one 4 KiB page per VM, mapped read-write in
  * the guest. "hv" fields are written by hv-core only, "guest" fields by the guest
@@ -46,7 +47,8 @@
 #define HVG_COOP_MAGIC 0x50435648u
 #define HVG_COOP_MAJOR 1u
 #define HVG_COOP_MINOR                                                                             \
-	1u /* 1.1: vcpus_stopped, stop hook (GABI-330, -331), vehicle state (GABI-400) */
+	2u /* 1.1: vcpus_stopped, stop hook (GABI-330, -331), vehicle state (GABI-400);
+	      1.2: selftest_failed (GABI-701) */
 
 enum hvg_guest_state {
 	HVG_GS_UNKNOWN = 0,
@@ -91,7 +93,9 @@ struct hvg_coop_page {
 	uint32_t stop_reason;      /* 0x9C hv: with STOP_IMMINENT, the fault kind
 	                              (docs/mgmt-abi.md MGMT-060) (GABI-331) */
 	uint64_t stop_deadline_ns; /* 0xA0 hv: hv_time_ns when the stop happens */
-	uint8_t _rsvd[0x100 - 0xA8];
+	uint32_t selftest_failed;  /* 0xA8 hv: hv-core's boot self-test, bit n set
+	                              = check n failed (GABI-701; minor 2)      */
+	uint8_t _rsvd[0x100 - 0xAC];
 	/* GABI-400: written by the vehicle-state source VM (VMCFG-402) only:
 	 * the state (enum hvm_vehicle_state of hvmgmt.h), then the sequence
 	 * counter incremented with release ordering, at least once per

@@ -20,9 +20,11 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-#define HVM_ABI_MINOR 1u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+#define HVM_ABI_MINOR 2u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
+			 /* 2.2: action INJECTED (MGMT-700), the slots' image and
+			  *      initrd slot sizes (MGMT-701) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -270,8 +272,10 @@ enum hvm_fault_action {
 	HVM_ACT_STOP = 2,        /* policy stop: CRASHED                             */
 	HVM_ACT_RESTART = 3,     /* policy restart: booted again from its image      */
 	HVM_ACT_BUDGET_STOP = 4, /* policy restart, budget exhausted: CRASHED        */
-	HVM_ACT_VCPU_STOP = 5    /* policy stop-vcpu: the faulting vCPU stopped, the  */
+	HVM_ACT_VCPU_STOP = 5,   /* policy stop-vcpu: the faulting vCPU stopped, the  */
 				 /* VM's other vCPUs run on (MGMT-333)               */
+	HVM_ACT_INJECTED = 6     /* abort-policy inject: delivered to the guest as a  */
+				 /* synchronous external abort (VMCFG-700, MGMT-700) */
 };
 
 /* MGMT-180: exit classes counted in hvm_stats.exits_by_class. */
@@ -403,7 +407,9 @@ struct hvm_vm_slot {
 	uint64_t exits;                      /* 0xA8 traps to EL2, all reasons             */
 	uint64_t irqs_injected;              /* 0xB0                                       */
 	uint64_t doorbells_denied;           /* 0xB8                                       */
-	uint8_t _rsvd[0x200 - 0xC0];
+	uint64_t image_slot_bytes;           /* 0xC0 MGMT-701: bytes its image slot holds  */
+	uint64_t initrd_slot_bytes;          /* 0xC8 MGMT-701: its initrd slot, 0 = none   */
+	uint8_t _rsvd[0x200 - 0xD0];
 };
 
 /* MGMT-160: saved fault context of the last fault of a VM (REQ-SAF-22).

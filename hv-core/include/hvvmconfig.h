@@ -46,6 +46,9 @@
 #define VMCFG_WINDOW_MAX_MS 86400000u
 #define VMCFG_BOOT_ORDER_MAX 65535u
 #define VMCFG_NO_SPI 0xFFFFFFFFu
+/* VMCFG-701: doorbells a channel end may ring per second */
+#define VMCFG_DOORBELL_RATE_DEFAULT 10000u
+#define VMCFG_DOORBELL_RATE_MAX 1000000u
 #define VMCFG_MAX_VIRTIO 4u          /* VIRTIO devices per VM (VMCFG-480)    */
 #define VMCFG_VIRTIO_WINDOW 0x200ull /* bytes of a virtio-mmio window          */
 /* VMCFG-027: where the management VM sees the management region
@@ -78,6 +81,12 @@ enum vmcfg_fault_policy {
 	VMCFG_FP_STOP_VCPU = 3 /* VMCFG-330 */
 };
 
+/* VMCFG-700: the response to a stage-2 abort, per error type (REQ-SAF-18). */
+enum vmcfg_abort_policy {
+	VMCFG_AP_POLICY = 0, /* the VM's fault-policy                           */
+	VMCFG_AP_INJECT = 1  /* a synchronous external abort in the guest      */
+};
+
 /* VMCFG-070: channel rights bits. */
 #define VMCFG_R_READ 0x1u
 #define VMCFG_R_WRITE 0x2u
@@ -106,6 +115,7 @@ struct vmcfg_channel {
 	uint32_t rights;        /* VMCFG_R_* bits                                  */
 	uint32_t doorbell_spi;  /* virtual SPI raised by the peer's doorbell, or
 	                           VMCFG_NO_SPI when this end receives none        */
+	uint32_t doorbell_rate; /* VMCFG-701: rings per second this end may send */
 	struct vmcfg_range shm; /* shared memory: this VM's IPA, the common PA     */
 };
 
@@ -158,6 +168,7 @@ struct vmcfg {
 	bool management; /* VMCFG-027: drives the hypervisor (at most one) */
 	struct vmcfg_boot boot;
 	uint32_t stop_grace_ms; /* VMCFG-331: time to save safety data, 0 = none */
+	uint32_t abort_policy;  /* VMCFG-700: enum vmcfg_abort_policy           */
 	uint32_t nvirtio;       /* VMCFG-480 */
 	struct vmcfg_virtio virtio[VMCFG_MAX_VIRTIO];
 };

@@ -94,7 +94,7 @@ static void check_reserved(struct conf *c, struct conf_result *res)
 	char what[64];
 	for (uint32_t i = 0; i < c->max_vms; i++) {
 		snprintf(what, sizeof(what), "slot %u", i);
-		expect_zero(res, (const volatile uint8_t *)conf_slot_ptr(c, i) + 0xC0, 0x200 - 0xC0,
+		expect_zero(res, (const volatile uint8_t *)conf_slot_ptr(c, i) + 0xD0, 0x200 - 0xD0,
 			    what);
 		snprintf(what, sizeof(what), "fault record %u", i);
 		expect_zero(res, (const volatile uint8_t *)conf_fault_ptr(c, i) + 0x150,

@@ -78,3 +78,8 @@ add_test(NAME conformance_cli_region_outside_ram
 set_tests_properties(conformance_cli_region_outside_ram PROPERTIES
   PASS_REGULAR_EXPRESSION "management base 0x40000000 is not a page inside RAM at 0x41000000"
   LABELS "unit;conformance")
+add_test(NAME conformance_cli_na_without_reason
+  COMMAND hv-conformance --ram-file x --not-applicable MGMT-051)
+set_tests_properties(conformance_cli_na_without_reason PROPERTIES
+  PASS_REGULAR_EXPRESSION "--not-applicable needs CLAUSE=REASON, got 'MGMT-051'"
+  LABELS "unit;conformance")

@@ -16,6 +16,16 @@
 
 #define CONF_MAX_ROWS 192
 #define CONF_DETAIL_LEN 320
+#define CONF_MAX_DECLARED_NA 32
+
+/* A clause the user declares not applicable to the implementation under test
+ * (--not-applicable CLAUSE=REASON): a check of it that would be skipped is an
+ * N/A row carrying the reason instead. A check of it that runs still passes
+ * or fails. */
+struct conf_declared_na {
+	const char *clause;
+	const char *reason;
+};
 
 struct conf_opts {
 	const char *ram_file;      /* the guest-RAM file (or any file holding the region) */
@@ -30,11 +40,15 @@ struct conf_opts {
 	const char *dtc;           /* device-tree compiler used on the examples           */
 	bool verbose;              /* progress lines on stderr                            */
 	bool coverage;             /* also print every clause with its verdict            */
+	unsigned n_na;             /* clauses declared not applicable, with the reason    */
+	struct conf_declared_na na[CONF_MAX_DECLARED_NA];
 };
 
 /* CONF_NA: the clause cannot be checked through the shared page (it needs a
- * management VM, a cooperating guest, a special boot); its row says why and is
- * not counted in passed, failed or skipped (docs/conformance.md). */
+ * management VM, a cooperating guest, a special boot), or the user declared it
+ * not applicable to this implementation with a reason; its row says why and
+ * is not counted in passed, failed or skipped (docs/conformance.md). A
+ * skipped check is not a pass: any CONF_SKIP makes the run unsuccessful. */
 enum conf_verdict {
 	CONF_PASS = 0,
 	CONF_FAIL = 1,
@@ -73,6 +87,15 @@ void conf_opts_init(struct conf_opts *o);
  * went), -1 when the region could not be mapped or never became live; then
  * err names the reason and the report holds no rows. */
 int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size_t errlen);
+
+/* Adds a --not-applicable declaration "CLAUSE=REASON" to o (arg is kept, not
+ * copied). Returns false with err naming what is wrong: no '=', an empty
+ * reason, a clause id not of the form MGMT-nnn or GABI-nnn, too many. */
+bool conf_declare_na(struct conf_opts *o, char *arg, char *err, size_t errlen);
+
+/* The exit status of a run: 0 when every check passed (N/A rows are no
+ * checks), 1 when a check failed or was skipped. */
+int conf_exit_status(const struct conf_report *rep);
 
 /* The report as the text table ending "N passed, M failed, K skipped". */
 void conf_print_table(const struct conf_report *rep, FILE *out);

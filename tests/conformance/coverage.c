@@ -65,11 +65,14 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-333", "needs a two-vCPU guest under policy stop-vcpu; tests hvcore_faulthist" },
 	{ "MGMT-334", "needs a guest whose watchdog expires; tests hvcore_faulthist" },
 	{ "MGMT-335", "needs a guest that writes its console; tests hvcore_faulthist" },
+	{ "MGMT-701", NULL },
+	{ "MGMT-700", "needs a guest that takes its own abort (abort-policy inject); tests "
+		      "hvcore_fault abort_policy_inject_*" },
 	{ "MGMT-170", NULL },
 	{ "MGMT-180", NULL },
 	{ "MGMT-190", NULL },
-	{ "MGMT-191", "needs a boot with a self-test injection mask (hv-qemu.sh --selftest-inject); "
-		      "tests hvcore_boot_config" },
+	{ "MGMT-191", "needs hvcore-test.bin booted with a self-test injection mask (hv-qemu.sh "
+		      "--selftest-inject); tests hvcore_boot_config" },
 	{ "MGMT-200", NULL },
 	{ "MGMT-201", NULL },
 	{ "MGMT-210", NEEDS_MGMT_VM },
@@ -117,6 +120,10 @@ const struct conf_clause conf_clauses[] = {
 	{ "GABI-050", NEEDS_GUEST " (WFI and the virtual timer); guest rtos-demo, tests hvcore_irq" },
 	{ "GABI-060", NULL },
 	{ "GABI-061", NEEDS_GUEST " (system register traps); tests hvcore_fault" },
+	{ "GABI-700",
+	  NEEDS_GUEST " (its own abort handler); tests hvcore_fault abort_policy_inject_*" },
+	{ "GABI-701", NEEDS_GUEST " (the cooperation page is not in the region); tests "
+				  "hvcore_boot_config stage2_selftest_failure_*" },
 	{ "GABI-330", NEEDS_GUEST " (policy stop-vcpu); tests hvcore_faulthist" },
 	{ "GABI-331", NEEDS_GUEST " (the stop hook); tests hvcore_faulthist" },
 	{ "GABI-400", NEEDS_GUEST

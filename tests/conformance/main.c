@@ -6,13 +6,18 @@
  *                  [--only MGMT-1xx,...] [--stress N] [--seed S] [--json]
  *                  [--timeout-ms 5000] [--ready-timeout-ms 30000]
  *                  [--examples DIR] [--dtc PATH] [--verbose] [--coverage]
+ *                  [--not-applicable CLAUSE=REASON]...
  *
  * --coverage also prints every clause of docs/mgmt-abi.md and the guest-visible
  * clauses of docs/guest-abi.md with PASS, FAIL, SKIP or N-A (not checkable
  * through the shared page, with the reason), before the totals line.
  *
- * Exit status: 0 every selected check passed or was skipped, 1 a check failed,
- * 2 bad usage or no live region.
+ * --not-applicable CLAUSE=REASON declares a clause not applicable to the
+ * implementation under test: a check of it that would be skipped is reported
+ * N/A with the reason instead (a check that runs still passes or fails).
+ *
+ * Exit status: 0 every selected check passed, 1 a check failed or was skipped
+ * (a skip is not a pass), 2 bad usage or no live region.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +35,10 @@ static void usage(FILE *f)
 	      "                      [--only CLAUSE[,CLAUSE...]] [--stress N] [--seed S] [--json]\n"
 	      "                      [--timeout-ms MS] [--ready-timeout-ms MS] [--examples DIR]\n"
 	      "                      [--dtc PATH] [--verbose] [--coverage]\n"
-	      "Checks the management register interface behind PATH against docs/mgmt-abi.md.\n",
+	      "                      [--not-applicable CLAUSE=REASON]...\n"
+	      "Checks the management register interface behind PATH against docs/mgmt-abi.md.\n"
+	      "Exit status 0 only when every check passed; a skipped check fails the run\n"
+	      "unless its clause is declared not applicable with a reason.\n",
 	      f);
 }
 
@@ -94,7 +102,14 @@ int main(int argc, char **argv)
 			o.examples_dir = v, ok = v != NULL;
 		else if (!strcmp(a, "--dtc"))
 			o.dtc = v, ok = v != NULL;
-		else if (!strcmp(a, "--json"))
+		else if (!strcmp(a, "--not-applicable")) {
+			char why[160];
+			ok = v != NULL;
+			if (ok && !conf_declare_na(&o, argv[i + 1], why, sizeof(why))) {
+				fprintf(stderr, "hv-conformance: %s\n", why);
+				return 2;
+			}
+		} else if (!strcmp(a, "--json"))
 			json = true, takes = false;
 		else if (!strcmp(a, "--verbose"))
 			o.verbose = true, takes = false;
@@ -141,5 +156,5 @@ int main(int argc, char **argv)
 		(o.coverage ? conf_print_json_coverage : conf_print_json)(&rep, stdout);
 	else
 		(o.coverage ? conf_print_table_coverage : conf_print_table)(&rep, stdout);
-	return rep.failed ? 1 : 0;
+	return conf_exit_status(&rep);
 }

@@ -7,7 +7,9 @@
  * (which leaves the driven VM RUNNING again), then the robustness pass, which
  * needs running VMs as witnesses. Clauses that cannot be checked through the
  * shared page get an N/A row with the reason (coverage.c), so the report
- * accounts for every clause of the documents.
+ * accounts for every clause of the documents. A skipped check counts as
+ * skipped, never as passed, and makes the run unsuccessful unless the user
+ * declared its clause not applicable with a reason (--not-applicable).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -51,6 +53,59 @@ static bool selected(const char *only, const char *clause)
 	return false;
 }
 
+/* The reason clause was declared not applicable with, or NULL. */
+static const char *declared_na(const struct conf_opts *o, const char *clause)
+{
+	for (unsigned i = 0; i < o->n_na; i++)
+		if (strcasecmp(o->na[i].clause, clause) == 0)
+			return o->na[i].reason;
+	return NULL;
+}
+
+bool conf_declare_na(struct conf_opts *o, char *arg, char *err, size_t errlen)
+{
+	char *eq = arg ? strchr(arg, '=') : NULL;
+	if (!eq) {
+		snprintf(err, errlen, "--not-applicable needs CLAUSE=REASON, got '%s'",
+			 arg ? arg : "");
+		return false;
+	}
+	*eq = 0;
+	const char *reason = eq + 1;
+	while (isspace((unsigned char)*reason))
+		reason++;
+	bool id_ok = strlen(arg) == 8 &&
+		     (strncasecmp(arg, "MGMT-", 5) == 0 || strncasecmp(arg, "GABI-", 5) == 0) &&
+		     isdigit((unsigned char)arg[5]) && isdigit((unsigned char)arg[6]) &&
+		     isdigit((unsigned char)arg[7]);
+	if (!id_ok) {
+		snprintf(err, errlen,
+			 "--not-applicable: '%s' is not a clause id (MGMT-nnn, GABI-nnn)", arg);
+		*eq = '=';
+		return false;
+	}
+	if (!*reason) {
+		snprintf(err, errlen, "--not-applicable %s: the reason is empty", arg);
+		*eq = '=';
+		return false;
+	}
+	if (o->n_na >= CONF_MAX_DECLARED_NA) {
+		snprintf(err, errlen, "--not-applicable: more than %u clauses declared",
+			 CONF_MAX_DECLARED_NA);
+		*eq = '=';
+		return false;
+	}
+	o->na[o->n_na].clause = arg;
+	o->na[o->n_na].reason = reason;
+	o->n_na++;
+	return true;
+}
+
+int conf_exit_status(const struct conf_report *rep)
+{
+	return rep->failed || rep->skipped ? 1 : 0;
+}
+
 int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size_t errlen)
 {
 	memset(rep, 0, sizeof(*rep));
@@ -71,6 +126,10 @@ int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size
 		conf_checks_define, conf_checks_lifecycle, conf_checks_clauses, conf_checks_stress,
 	};
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		/* a robustness pass not asked for (--stress 0) is left out as
+		 * --only leaves clauses out: no row, not a skip */
+		if (tables[t] == conf_checks_stress && !o->stress)
+			continue;
 		for (const struct conf_check *k = tables[t]; k->clause; k++) {
 			if (!selected(o->only, k->clause) || rep->n_rows >= CONF_MAX_ROWS)
 				continue;
@@ -83,10 +142,18 @@ int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size
 			row->title = k->title;
 			row->verdict = res.verdict;
 			snprintf(row->detail, sizeof(row->detail), "%s", res.detail);
-			if (res.verdict == CONF_PASS)
+			const char *why = declared_na(o, k->clause);
+			if (res.verdict == CONF_SKIP && why) {
+				row->verdict = CONF_NA;
+				snprintf(row->detail, sizeof(row->detail),
+					 "declared not applicable: %s (%s)", why, res.detail);
+			}
+			if (row->verdict == CONF_PASS)
 				rep->passed++;
-			else if (res.verdict == CONF_FAIL)
+			else if (row->verdict == CONF_FAIL)
 				rep->failed++;
+			else if (row->verdict == CONF_NA)
+				rep->na++;
 			else
 				rep->skipped++;
 		}
@@ -160,10 +227,7 @@ static void print_coverage(const struct conf_report *rep, FILE *out)
 
 static void print_totals(const struct conf_report *rep, FILE *out)
 {
-	fprintf(out, "%u passed, %u failed", rep->passed, rep->failed);
-	if (rep->skipped)
-		fprintf(out, ", %u skipped", rep->skipped);
-	fputc('\n', out);
+	fprintf(out, "%u passed, %u failed, %u skipped\n", rep->passed, rep->failed, rep->skipped);
 }
 
 void conf_print_table(const struct conf_report *rep, FILE *out)

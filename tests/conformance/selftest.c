@@ -57,8 +57,11 @@ static struct fakecore *start_double(enum fakecore_flaw flaw)
 	return f;
 }
 
-/* Runs the suite against the double with the given flaw; returns the report. */
-static struct conf_report *run_against(enum fakecore_flaw flaw, const char *only, unsigned stress)
+/* Runs the suite against the double with the given flaw, with the clause
+ * declaration "CLAUSE=REASON" (--not-applicable) unless na is NULL; returns
+ * the report. */
+static struct conf_report *run_declared(enum fakecore_flaw flaw, const char *only, unsigned stress,
+					const char *na)
 {
 	struct fakecore *f = start_double(flaw);
 	struct conf_opts o;
@@ -72,12 +75,22 @@ static struct conf_report *run_against(enum fakecore_flaw flaw, const char *only
 	o.timeout_ms = 300;
 	o.ready_timeout_ms = 1000;
 	o.examples_dir = NULL;
-	static struct conf_report rep;
+	static char na_arg[128];
 	char err[256];
+	if (na) {
+		snprintf(na_arg, sizeof(na_arg), "%s", na);
+		cr_assert(conf_declare_na(&o, na_arg, err, sizeof(err)), "%s", err);
+	}
+	static struct conf_report rep;
 	int rc = conf_run(&o, &rep, err, sizeof(err));
 	fakecore_destroy(f);
 	cr_assert_eq(rc, 0, "conf_run: %s", err);
 	return &rep;
+}
+
+static struct conf_report *run_against(enum fakecore_flaw flaw, const char *only, unsigned stress)
+{
+	return run_declared(flaw, only, stress, NULL);
 }
 
 static void dump(const struct conf_report *rep)
@@ -280,4 +293,59 @@ Test(conformance_selftest, table_and_json_formats)
 		 rep->passed, rep->failed, rep->skipped, rep->na);
 	cr_expect(strstr(buf, want) != NULL, "%s", buf);
 	free(buf);
+}
+
+/* A skipped check is not a pass: it is counted, printed in the totals line
+ * and makes the run unsuccessful. The double's VM rings no doorbell, so
+ * MGMT-051 has nothing to check. */
+Test(conformance_selftest, a_skip_fails_the_run)
+{
+	struct conf_report *rep = run_against(FAKECORE_GOOD, "MGMT-001,MGMT-051", 0);
+	cr_expect_eq(verdict(rep, "MGMT-051", "DOORBELL_DENIED", NULL), CONF_SKIP);
+	cr_expect_eq(rep->passed, 1);
+	cr_expect_eq(rep->skipped, 1);
+	cr_expect_eq(conf_exit_status(rep), 1, "a run with a skip must not succeed");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	cr_assert_not_null(m);
+	conf_print_table(rep, m);
+	fclose(m);
+	cr_expect(strstr(buf, "\n1 passed, 0 failed, 1 skipped\n") != NULL, "%s", buf);
+	free(buf);
+}
+
+/* Declared not applicable with a reason, the same skip is an N/A row that
+ * names the reason, and the run succeeds; a declared clause that runs is
+ * still checked. */
+Test(conformance_selftest, a_declared_clause_is_na_with_its_reason)
+{
+	struct conf_report *rep = run_declared(FAKECORE_GOOD, "MGMT-001,MGMT-051", 0,
+					       "mgmt-051=no VM of this target has channels");
+	const char *d;
+	cr_expect_eq(verdict(rep, "MGMT-051", "DOORBELL_DENIED", &d), CONF_NA);
+	cr_expect(strstr(d, "declared not applicable: no VM of this target has channels") != NULL,
+		  "%s", d);
+	cr_expect_eq(rep->skipped, 0);
+	cr_expect_eq(rep->na, 1);
+	cr_expect_eq(conf_exit_status(rep), 0);
+	rep = run_declared(FAKECORE_GOOD, "MGMT-001", 0, "MGMT-001=not a skip");
+	cr_expect_eq(verdict(rep, "MGMT-001", "magic", NULL), CONF_PASS);
+}
+
+/* A declaration without a reason, or of something that is no clause id, is
+ * refused with a message naming the problem. */
+Test(conformance_selftest, bad_declarations_are_refused)
+{
+	struct conf_opts o;
+	conf_opts_init(&o);
+	char err[160];
+	char a1[] = "MGMT-051", a2[] = "MGMT-051=  ", a3[] = "MGMT-51=why";
+	cr_expect_not(conf_declare_na(&o, a1, err, sizeof(err)));
+	cr_expect(strstr(err, "needs CLAUSE=REASON") != NULL, "%s", err);
+	cr_expect_not(conf_declare_na(&o, a2, err, sizeof(err)));
+	cr_expect(strstr(err, "MGMT-051: the reason is empty") != NULL, "%s", err);
+	cr_expect_not(conf_declare_na(&o, a3, err, sizeof(err)));
+	cr_expect(strstr(err, "'MGMT-51' is not a clause id") != NULL, "%s", err);
+	cr_expect_eq(o.n_na, 0);
 }

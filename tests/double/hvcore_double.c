@@ -27,6 +27,7 @@
 #define SHUTDOWN_MAX_MS 600000u /* MGMT-044: the longest SHUTDOWN timeout   */
 #define SELFTEST_CHECKS 7u      /* MGMT-190: boot self-test checks hv-core runs */
 #define BAD_MAGIC 0x12345678u
+#define FAKE_IMAGE_SLOT 0x200000ull /* MGMT-701: every fake VM has a 2 MiB image slot */
 
 struct fakecore {
 	int fd;
@@ -236,6 +237,7 @@ static void set_vm_locked(struct fakecore *fc, uint32_t id, const struct fakecor
 	s->vcpus = vm->vcpus;
 	s->pcpu_mask = vm->pcpu_mask;
 	s->mem_bytes = vm->mem_bytes;
+	s->image_slot_bytes = FAKE_IMAGE_SLOT; /* MGMT-701; no initrd slot */
 	s->heartbeat = vm->heartbeat;
 	s->criticality = vm->criticality;
 	s->fault_policy = vm->fault_policy;
@@ -678,6 +680,9 @@ static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64
 			       (unsigned long long)arg[2]);
 		else if (arg[1] == 0 || arg[0] > r->staging_size || arg[1] > r->staging_size - arg[0])
 			refuse(rp, HVM_E_BAD_ARG, "LOAD_IMAGE: outside the staging area");
+		else if (arg[1] > (arg[2] ? 0 : FAKE_IMAGE_SLOT)) /* MGMT-302, MGMT-701 */
+			refuse(rp, HVM_E_BAD_ARG, "LOAD_IMAGE: %llu bytes exceed the slot",
+			       (unsigned long long)arg[1]);
 		break;
 	case HVM_CMD_READ_CONSOLE:
 		do_read_console(fc, id, arg[0], rp);

@@ -230,6 +230,31 @@ Test(agent_image, bad_uploads_are_refused_by_hv_agent)
 	cr_assert_eq(upload(len, vm.sha256, 20, bytes, len, &st), -1);
 	cr_assert_not_null(strstr(st.msg, "sha256 is 20 bytes"), "%s", st.msg);
 
+	/* MGMT-701: larger than the VM's image slot (as hv-core publishes it):
+	 * refused at the header, before a byte reaches the staging area, even
+	 * though the staging area would hold it. The bytes that would have been
+	 * staged at the top of the area are marked first and read back after. */
+	struct hvm_vm_slot slot;
+	cr_assert_eq(hvq_read_slot(&q, (uint32_t)vm_id(), &slot), 0, "%s", q.err);
+	cr_assert_gt(slot.image_slot_bytes, len, "the slot holds the image");
+	uint64_t big = slot.image_slot_bytes + 1, sbase = q.regs->staging_base,
+		 ssize = q.regs->staging_size;
+	cr_assert_lt(big, ssize, "the staging area would hold it");
+	uint64_t soff = (ssize - big) & ~(0x200000ull - 1);
+	uint8_t *staged = hvq_pa(&q, sbase + soff, big);
+	cr_assert_not_null(staged);
+	memset(staged, 0x5A, big);
+	uint8_t *huge = malloc(big);
+	cr_assert_not_null(huge);
+	memset(huge, 0xA5, big);
+	cr_assert_eq(upload(big, vm.sha256, 32, huge, big, &st), -1);
+	free(huge);
+	cr_assert_eq(st.code, HV_RESOURCE_EXHAUSTED, "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, "-byte image slot (MGMT-701)"), "%s", st.msg);
+	for (uint64_t i = 0; i < big; i++)
+		cr_assert_eq(staged[i], 0x5A, "staging byte 0x%llx was written",
+			     (unsigned long long)(soff + i));
+
 	/* None of it reached the VM's slot: START still finds no valid image. */
 	cr_assert_eq(HVCTL("start", vm.name), 1, "%s", out);
 	cr_assert_not_null(strstr(err, "E_HASH"), "%s", err);

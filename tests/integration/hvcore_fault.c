@@ -153,6 +153,56 @@ Test(hvcore_fault, stage2_abort_under_policy_ignore_is_skipped)
 	rtos_is_healthy();
 }
 
+/* VMCFG-700, REQ-SAF-18: with abort-policy "inject" a stage-2 abort is the
+ * guest's: a synchronous external abort at its EL1 (ESR_EL1 class 0x25, FSC
+ * 0x10, FAR the address), which its handler survives; hv-core counts and
+ * records it (action INJECTED) and the VM runs on under policy stop. */
+Test(hvcore_fault, abort_policy_inject_delivers_a_synchronous_external_abort)
+{
+	struct mu_vm v = { .name = "seacatch",
+			   .cpu = 2,
+			   .mem_pa = 0x50000000,
+			   .policy = "stop",
+			   .props = "  abort-policy = \"inject\";\n" };
+	int id = mu_define_guest(&q, &v, "sea-catch", STAGE_A);
+	cr_assert_geq(id, 0, "%s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_START, id, 0).status, HVM_OK);
+	cr_assert_eq(hvq_wait_console(&q, id, "sea-catch: aborts after the second read 0x2", WAIT_S),
+		     0, "%s", q.err);
+	char buf[HVM_CONSOLE_SIZE + 1];
+	hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
+	cr_assert_not_null(strstr(buf, "sea-catch: aborts 0x1\n"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "sea-catch: esr 0x96000010\n"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "sea-catch: far 0x7f000000\n"), "%s", buf);
+	/* the second abort's event is rate-limited (MGMT-052): the service tick
+	 * brings fault_count to the slot */
+	cr_assert_eq(mu_wait_ticks(&q, 3), 0, "%s", q.err);
+	struct hvm_vm_slot s = mu_slot(&q, id);
+	cr_assert_eq(s.state, HVM_VM_RUNNING);
+	cr_assert_eq(s.fault_count, 2);
+	struct hvm_fault f = fault_of(id);
+	cr_assert_eq(f.kind, HVM_F_STAGE2_ABORT);
+	cr_assert_eq(f.action, HVM_ACT_INJECTED);
+	cr_assert_eq(f.far, 0x7F000000ull);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, s.heartbeat, WAIT_S), 0, "%s", q.err);
+	rtos_is_healthy();
+}
+
+/* VMCFG-700: an abort-policy hv-core does not know is refused by name. */
+Test(hvcore_fault, unknown_abort_policy_is_refused)
+{
+	struct mu_vm v = { .name = "seabad",
+			   .cpu = 2,
+			   .mem_pa = 0x50000000,
+			   .props = "  abort-policy = \"maybe\";\n" };
+	uint32_t before = q.regs->vm_count;
+	cr_assert_lt(mu_define_guest(&q, &v, "sea-catch", STAGE_A), 0);
+	cr_assert_not_null(strstr(q.err, "VMCFG-700"), "%s", q.err);
+	cr_assert_not_null(strstr(q.err, "unknown abort-policy 'maybe'"), "%s", q.err);
+	cr_assert_eq(q.regs->vm_count, before);
+	rtos_is_healthy();
+}
+
 /* A stage-2 abort under policy restart with a budget of one. */
 Test(hvcore_fault, stage2_abort_under_policy_restart)
 {
@@ -374,6 +424,60 @@ Test(hvcore_fault, slot_reuse_under_a_doorbell_flood_is_safe)
 	rtos_is_healthy();
 }
 
+/* VMCFG-701, REQ-SAF-19: a granted channel end rings at most doorbell-rate
+ * times per second. db-ring rings its running peer as fast as it can through
+ * an end limited to 200 per second: what reached the peer stays within the
+ * rate over hv-core's own time since the start (plus the burst of a tenth of
+ * a second), the rest is refused and counted, and both VMs run on. */
+Test(hvcore_fault, doorbells_are_held_to_the_channel_rate)
+{
+	const char *ring_end =
+		"  to-peer { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"dbpeer\";"
+		" shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\", \"write\", \"doorbell-send\";"
+		" doorbell-rate = <200>; };\n";
+	const char *peer_end =
+		"  to-ring { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"dbrate\";"
+		" shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"read\"; doorbell-spi = <10>; };\n";
+	struct mu_vm ring = { .name = "dbrate", .cpu = 2, .mem_pa = 0x50000000, .extra = ring_end };
+	struct mu_vm peer = { .name = "dbpeer", .cpu = 3, .mem_pa = 0x52000000, .extra = peer_end };
+	int ip = mu_define_guest(&q, &peer, "chan-ping", STAGE_B);
+	cr_assert_geq(ip, 0, "%s", q.err);
+	int ir = mu_define_guest(&q, &ring, "db-ring", STAGE_A);
+	cr_assert_geq(ir, 0, "%s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_START, ip, 0).status, HVM_OK);
+	uint64_t t0 = q.regs->uptime_ns;
+	cr_assert_eq(cmd(HVM_CMD_START, ir, 0).status, HVM_OK);
+	cr_assert_eq(mu_wait_heartbeat(&q, ir, 20000, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(cmd(HVM_CMD_GET_STATS, ir, 0).status, HVM_OK);
+	struct hvm_stats st;
+	memcpy(&st, (const void *)(q.mgmt + HVM_OFF_DATA), sizeof(st));
+	/* the stats' time is taken after every ring they count */
+	uint64_t allowed = 20 + (st.time_ns - t0) / 5000000ull + 1;
+	cr_assert_gt(st.doorbells_sent, 0, "rings reached the running peer");
+	cr_assert_leq(st.doorbells_sent, allowed, "%llu rings in %llu ns at 200 per second",
+		      (unsigned long long)st.doorbells_sent, (unsigned long long)(st.time_ns - t0));
+	cr_assert_gt(st.doorbells_denied, st.doorbells_sent, "the flood's excess was refused");
+	struct hvm_vm_slot s = mu_slot(&q, ir);
+	cr_assert_eq(s.state, HVM_VM_RUNNING);
+	cr_assert_eq(s.fault_count, 0);
+	cr_assert_eq(mu_slot(&q, ip).state, HVM_VM_RUNNING);
+	rtos_is_healthy();
+}
+
+/* VMCFG-701: a doorbell-rate of 0 is refused by name. */
+Test(hvcore_fault, doorbell_rate_zero_is_refused)
+{
+	const char *end =
+		"  to-x { compatible = \"avirt,channel-v1\"; channel-id = <0>; peer = \"other\";"
+		" shm = <0x0 0x60000000 0x0 0x60000000 0x0 0x10000>; rights = \"doorbell-send\";"
+		" doorbell-rate = <0>; };\n";
+	struct mu_vm v = { .name = "dbzero", .cpu = 2, .mem_pa = 0x50000000, .extra = end };
+	cr_assert_lt(mu_define_guest(&q, &v, "db-ring", STAGE_A), 0);
+	cr_assert_not_null(strstr(q.err, "VMCFG-701"), "%s", q.err);
+	cr_assert_not_null(strstr(q.err, "doorbell-rate 0 is outside"), "%s", q.err);
+	rtos_is_healthy();
+}
+
 /* REQ-SAF-07: a granted doorbell reaches the peer; the reverse direction,
  * not granted, is refused. */
 Test(hvcore_fault, channel_doorbells_follow_the_configured_direction)
@@ -526,6 +630,21 @@ static void boot_with(const char *a, const char *b, const char *c, const char *d
 }
 
 #define BOOT_DEMO HV_SOURCE_DIR "/hv-core/guests/boot-demo.dts"
+#define TEST_IMAGE HV_CORE_OUT "/hvcore-test.bin"
+
+/* MGMT-191: self-test fault injection exists only in hvcore-test.bin. */
+static void boot_injecting(const char *config, const char *mask)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	const char *x[6] = {
+		"--hv-image", TEST_IMAGE, "--config", config, mask ? "--selftest-inject" : NULL,
+		mask
+	};
+	for (int i = 0; i < 6; i++)
+		o.extra[i] = x[i];
+	if (hvq_start(&q, &o) != 0)
+		cr_assert_fail("%s", q.err);
+}
 
 TestSuite(hvcore_boot_config, .init = no_setup, .fini = teardown, .timeout = 120);
 
@@ -562,7 +681,7 @@ Test(hvcore_boot_config, vms_come_from_the_boot_configuration_blob)
  * are not started; the result is reported everywhere. */
 Test(hvcore_boot_config, injected_selftest_faults_are_detected_and_vms_held_back)
 {
-	boot_with("--config", BOOT_DEMO, "--selftest-inject", "0x7f");
+	boot_injecting(BOOT_DEMO, "0x7f");
 	cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
 	cr_assert_eq(q.regs->selftest_failed, 0x7f, "every check detected its corruption: 0x%x",
 		     q.regs->selftest_failed);
@@ -584,13 +703,38 @@ Test(hvcore_boot_config, injected_selftest_faults_are_detected_and_vms_held_back
 	}
 }
 
+/* MGMT-191: the image `make run` and releases boot has no fault injection:
+ * asked for it by the loader's flag word or by the boot configuration, it
+ * runs the real self-test, passes, starts the VMs and logs the refusal. */
+Test(hvcore_boot_config, the_release_image_ignores_fault_injection)
+{
+	boot_with("--config", BOOT_DEMO, "--selftest-inject", "0x7f");
+	cr_assert_eq(q.regs->hv_state, HVM_HV_READY);
+	cr_assert_eq(q.regs->selftest_failed, 0, "mask 0x%x", q.regs->selftest_failed);
+	int r = hvq_find_vm(&q, "rtos-demo");
+	cr_assert_geq(r, 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, r, 0, WAIT_S), 0, "rtos-demo runs: %s", q.err);
+	char serial[1 << 16];
+	FILE *fp = fopen(q.serial, "r");
+	cr_assert(fp, "cannot open %s", q.serial);
+	size_t n = fread(serial, 1, sizeof(serial) - 1, fp);
+	fclose(fp);
+	serial[n] = 0;
+	cr_assert_not_null(strstr(serial, "self-test fault injection 0x7f requested: ignored"),
+			   "%s", serial);
+	hvq_stop(&q);
+	boot_with("--config", HV_SOURCE_DIR "/hv-core/guests/boot-selftest.dts", NULL, NULL);
+	cr_assert_eq(q.regs->hv_state, HVM_HV_READY);
+	cr_assert_eq(q.regs->selftest_failed, 0, "the blob's injection too");
+}
+
 /* MGMT-191: each check, corrupted alone, reports exactly itself. */
 Test(hvcore_boot_config, each_check_alone_detects_its_corruption)
 {
 	for (unsigned bit = 0; bit < 7; bit++) {
 		char mask[16];
 		snprintf(mask, sizeof(mask), "0x%x", 1u << bit);
-		boot_with("--config", BOOT_DEMO, "--selftest-inject", mask);
+		boot_injecting(BOOT_DEMO, mask);
 		cr_assert_eq(q.regs->selftest_failed, 1u << bit, "inject %s: failed mask 0x%x",
 			     mask, q.regs->selftest_failed);
 		cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
@@ -664,7 +808,7 @@ Test(hvcore_boot_config, an_image_with_a_wrong_digest_is_not_booted)
  * failure holds back only the VM it concerns. */
 Test(hvcore_boot_config, stage2_selftest_failure_holds_back_only_its_vm)
 {
-	boot_with("--config", HV_SOURCE_DIR "/hv-core/guests/boot-selftest.dts", NULL, NULL);
+	boot_injecting(HV_SOURCE_DIR "/hv-core/guests/boot-selftest.dts", NULL);
 	cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
 	cr_assert_eq(q.regs->selftest_failed, 0x40);
 	int r = hvq_find_vm(&q, "rtos-demo"), a = hvq_find_vm(&q, "ack");
@@ -676,4 +820,8 @@ Test(hvcore_boot_config, stage2_selftest_failure_holds_back_only_its_vm)
 	cr_assert_eq(mu_count_events(&q, HVM_EV_SELFTEST, (uint32_t)a, 0), 0);
 	cr_assert_eq(mu_wait_heartbeat(&q, a, 0, WAIT_S), 0, "ack runs: %s", q.err);
 	cr_assert_eq(mu_slot(&q, a).state, HVM_VM_RUNNING);
+	/* GABI-701: the guest that runs is told through its cooperation page */
+	cr_assert_eq(hvq_wait_console(&q, a, "shutdown-ack: hypervisor self-test failed checks 64",
+				      WAIT_S),
+		     0, "%s", q.err);
 }

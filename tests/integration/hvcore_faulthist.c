@@ -272,6 +272,70 @@ Test(hvcore_faulthist, a_guest_that_ignores_the_stop_hook_is_stopped_at_the_dead
 	rtos_is_healthy();
 }
 
+/* GABI-331, REQ-SAF-21: a SHUTDOWN whose timeout runs out would destroy a
+ * VM that still runs: the guest is told first, through its cooperation page
+ * and the stop-hook interrupt, which it takes and counts, saves its data and
+ * acknowledges; then the VM is destroyed. */
+Test(hvcore_faulthist, shutdown_timeout_runs_the_stop_hook_first)
+{
+	struct mu_vm v = {
+		.name = "hook", .cpu = 2, .mem_pa = 0x50000000, .props = "  stop-grace-ms = <5000>;\n"
+	};
+	int id = define_and_start(&v, "hook-irq");
+	cr_assert_eq(hvq_wait_console(&q, id, "hook-irq: ignoring shutdown requests", WAIT_S), 0,
+		     "%s", q.err);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 0, WAIT_S), 0, "%s", q.err);
+	struct hvq_reply r = cmd(HVM_CMD_SHUTDOWN, id, 300);
+	cr_assert_eq(r.status, HVM_OK, "SHUTDOWN: %s", r.msg);
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_DESTROYED, WAIT_S), 0, "%s", q.err);
+	const volatile uint64_t *d = hook_data();
+	cr_assert_eq(d[0], HOOK_MARKER, "the guest saved its data before the stop: 0x%llx",
+		     (unsigned long long)d[0]);
+	cr_assert_neq(d[1], 0, "the request's sequence");
+	cr_assert_eq(d[2], HVM_F_NONE, "a shutdown is no fault: stop reason %llu",
+		     (unsigned long long)d[2]);
+	cr_assert_geq(d[3], 1, "the stop-hook interrupt arrived in the guest");
+	cr_assert_eq(hvq_wait_console(&q, id, "hook: safety data saved on interrupt 21", WAIT_S), 0,
+		     "%s", q.err);
+	cr_assert_eq(mu_slot(&q, id).fault_count, 0);
+	rtos_is_healthy();
+}
+
+/* GABI-331, REQ-SAF-21: policy stop for a fault of vCPU 1 while vCPU 0 is
+ * healthy: vCPU 1 stops at once, vCPU 0 takes the stop-hook interrupt and
+ * saves its data, then the VM stops; the fault is recorded once, with the
+ * faulting vCPU's context. */
+Test(hvcore_faulthist, fault_stop_with_a_healthy_vcpu_runs_the_stop_hook_first)
+{
+	uint64_t ev0 = q.regs->ev_head;
+	struct mu_vm v = { .name = "hookfault",
+			   .cpu = 2,
+			   .cpu2 = 3,
+			   .mem_pa = 0x50000000,
+			   .policy = "stop",
+			   .props = "  stop-grace-ms = <5000>;\n" };
+	int id = define_and_start(&v, "hook-fault");
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_CRASHED, HVM_R_CRASHED, WAIT_S), 0, "%s", q.err);
+	const volatile uint64_t *d = hook_data();
+	cr_assert_eq(d[0], HOOK_MARKER, "the guest saved its data before the stop: 0x%llx",
+		     (unsigned long long)d[0]);
+	cr_assert_eq(d[2], HVM_F_STAGE2_ABORT, "the stop reason: %llu", (unsigned long long)d[2]);
+	cr_assert_geq(d[3], 1, "the stop-hook interrupt arrived in the guest");
+	struct hvm_fault_history h = history(id, 0);
+	cr_assert_eq(h.count, 1);
+	cr_assert_eq(h.entry[0].kind, HVM_F_STAGE2_ABORT);
+	cr_assert_eq(h.entry[0].vcpu, 1);
+	cr_assert_eq(h.entry[0].action, HVM_ACT_STOP);
+	cr_assert_eq(h.entry[0].far, 0x7F000000ull);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_CRASHED, (uint32_t)id, ev0), 1);
+	char buf[HVM_CONSOLE_SIZE + 1];
+	hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
+	cr_assert_null(strstr(buf, "survived"), "console: %s", buf);
+	cr_assert_not_null(strstr(buf, "hook: safety data saved on interrupt 21"), "console: %s",
+			   buf);
+	rtos_is_healthy();
+}
+
 /* MGMT-335: a VM defined into a reused slot never shows the console of the
  * VM that held the slot before. */
 Test(hvcore_faulthist, a_vm_in_a_reused_slot_starts_with_an_empty_console)

@@ -144,6 +144,15 @@ Test(hvcore_irq, passthrough_spi_is_delivered_to_the_vcpu_it_is_routed_to)
 	expect_line(id, "passthrough spi on cpu1", "1");
 }
 
+/* GABI-050: the EL1 physical timer's interrupt (INTID 30) reaches the guest
+ * as the virtual timer's does; the guest re-arms it twice from its handler. */
+Test(hvcore_irq, el1_physical_timer_interrupt_arrives)
+{
+	int id = find("irq-test");
+	wait_console(id, "irq-test: done");
+	expect_line(id, "ptimer interrupts", "3");
+}
+
 Test(hvcore_irq, irq_test_timer_keeps_ticking_after_the_tests)
 {
 	int id = find("irq-test");

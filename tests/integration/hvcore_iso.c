@@ -170,7 +170,7 @@ Test(hvcore_iso, bad_uploads_leave_every_slot_byte_identical)
  * does not keep a healthy VM from starting. */
 Test(hvcore_iso, start_gate_uses_hv_cores_own_selftest_result)
 {
-	boot("--config", BOOT_DEMO, "--selftest-inject", "0x1", NULL, NULL);
+	boot("--hv-image", TEST_IMAGE, "--config", BOOT_DEMO, "--selftest-inject", "0x1");
 	cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
 	int r = hvq_find_vm(&q, "rtos-demo");
 	cr_assert_geq(r, 0);

@@ -3,7 +3,8 @@
  *
  * Interrupts hv-core consumes itself are finished (priority drop and
  * deactivation) before their handler runs, because an IPI handler may never
- * return. Interrupts handed to a guest (virtual timer, pass-through SPIs) only
+ * return. Interrupts handed to a guest (its virtual and EL1 physical timers,
+ * pass-through SPIs) only
  * get their priority dropped: they stay active until the guest deactivates the
  * virtual interrupt, which the hardware-linked list register forwards to the
  * physical one (vgic.c).
@@ -27,12 +28,15 @@ unsigned irq_handle_all(void)
 			return n;
 		n++;
 		struct vcpu *v = cpu_current()->vcpu;
-		if (intid == GIC_INTID_VTIMER || (intid >= 32 && v && vgic_owns_hw_spi(v, intid))) {
+		if (intid == GIC_INTID_VTIMER || intid == GIC_INTID_PTIMER ||
+		    (intid >= 32 && v && vgic_owns_hw_spi(v, intid))) {
 			gicv3_drop(intid);
 			if (!v || !vcpu_runnable(v) || vgic_inject_hw(v, intid) != 0) {
 				/* nobody to give it to: silence the source, then finish it */
 				if (intid == GIC_INTID_VTIMER)
 					write_sysreg(cntv_ctl_el0, 0);
+				else if (intid == GIC_INTID_PTIMER)
+					write_sysreg(cntp_ctl_el0, 0);
 				else
 					gicv3_disable_spi(intid);
 				gicv3_deactivate(intid);

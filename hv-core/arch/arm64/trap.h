@@ -18,6 +18,11 @@ void trap_lower_sync(struct trap_frame *f);
 void trap_lower_irq(struct trap_frame *f);
 void trap_lower_serror(struct trap_frame *f);
 void trap_current(struct trap_frame *f, uint64_t kind);
+/* VMCFG-700: turns the guest's stage-2 abort (ESR_EL2 esr, a data or
+ * instruction abort from EL1 or EL0) into a synchronous external abort taken
+ * at its EL1: ESR_EL1, FAR_EL1, ELR_EL1 and SPSR_EL1 are set as the hardware
+ * would, and f resumes at the guest's vector for it. */
+void trap_inject_sea(struct trap_frame *f, uint64_t esr);
 /* Resumes a frame at EL1; never returns. */
 void hv_enter_guest(struct trap_frame *f) __attribute__((noreturn));
 #endif

@@ -34,6 +34,26 @@ void trap_current(struct trap_frame *f, uint64_t kind)
 		 (unsigned long)read_sysreg(far_el2), (unsigned long)f->elr, (unsigned long)f->spsr);
 }
 
+void trap_inject_sea(struct trap_frame *f, uint64_t esr)
+{
+	uint64_t mode = f->spsr & 0xF; /* M[3:0]: 0 EL0t, 4 EL1t, 5 EL1h */
+	int from_el1 = (mode >> 2) == 1;
+	int data = ESR_EC(esr) == EC_DABT_LOW;
+	uint64_t ec = data ? (from_el1 ? EC_DABT_CUR : EC_DABT_LOW)
+			   : (from_el1 ? EC_IABT_CUR : EC_IABT_LOW);
+	/* FSC 0x10: synchronous external abort, not on a table walk; FAR valid;
+	 * a data abort keeps WnR, no instruction syndrome (ISV 0) */
+	uint64_t iss = 0x10u | (data ? (ESR_ISS(esr) & DABT_WNR) : 0);
+	write_sysreg(esr_el1, ec << 26 | ESR_IL | iss);
+	write_sysreg(far_el1, read_sysreg(far_el2));
+	write_sysreg(elr_el1, f->elr);
+	write_sysreg(spsr_el1, f->spsr);
+	/* vector: current EL with SP_EL0 0x000, with SP_ELx 0x200, lower EL 0x400 */
+	uint64_t off = !from_el1 ? 0x400 : mode == 5 ? 0x200 : 0x000;
+	f->elr = read_sysreg(vbar_el1) + off;
+	f->spsr = 0x3C5; /* EL1h, D, A, I, F masked: the state of an exception entry */
+}
+
 static uint64_t fault_ipa(void)
 {
 	uint64_t hpfar = read_sysreg(hpfar_el2);

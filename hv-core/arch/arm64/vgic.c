@@ -68,12 +68,21 @@ void vgic_vm_reset(struct vm *vm)
 	spin_unlock(&d->lock);
 }
 
+/* The guest's timers (virtual and EL1 physical) off, their physical
+ * interrupts not active: nothing of a vCPU's timers outlives it on this CPU. */
+static void timers_silence(void)
+{
+	write_sysreg(cntv_ctl_el0, 0);
+	write_sysreg(cntp_ctl_el0, 0);
+	isb();
+	gicv3_deactivate(GIC_INTID_VTIMER);
+	gicv3_deactivate(GIC_INTID_PTIMER);
+}
+
 void vgic_vcpu_reset(struct vcpu *v)
 {
 	struct vgic_dist *d = &v->vm->vgic;
-	write_sysreg(cntv_ctl_el0, 0);
-	isb();
-	gicv3_deactivate(GIC_INTID_VTIMER); /* in case an earlier run left it active */
+	timers_silence(); /* in case an earlier run left them active */
 	gicv3_vcpu_if_reset();
 	spin_lock(&d->lock);
 	struct vgic_cpu *c = &v->vgic;
@@ -87,15 +96,14 @@ void vgic_vcpu_reset(struct vcpu *v)
 	spin_unlock(&d->lock);
 	uint64_t mpidr = cpu_mpidr();
 	gicv3_enable_ppi(mpidr, GIC_INTID_VTIMER);
+	gicv3_enable_ppi(mpidr, GIC_INTID_PTIMER); /* GABI-050: CNTP as well */
 	gicv3_enable_ppi(mpidr, GIC_INTID_MAINT);
 	gicv3_write_ich_hcr(ICH_HCR_EN);
 }
 
 void vgic_vcpu_stop(struct vcpu *v)
 {
-	write_sysreg(cntv_ctl_el0, 0);
-	isb();
-	gicv3_deactivate(GIC_INTID_VTIMER);
+	timers_silence();
 	gicv3_vcpu_if_reset();
 	spin_lock(&v->vm->vgic.lock);
 	v->vgic.pending = 0;
@@ -105,9 +113,7 @@ void vgic_vcpu_stop(struct vcpu *v)
 
 void vgic_cpu_idle(void)
 {
-	write_sysreg(cntv_ctl_el0, 0);
-	isb();
-	gicv3_deactivate(GIC_INTID_VTIMER);
+	timers_silence();
 	gicv3_vcpu_if_reset();
 }
 
@@ -161,7 +167,7 @@ int vgic_inject_hw(struct vcpu *v, uint32_t intid)
 {
 	struct vgic_dist *d = &v->vm->vgic;
 	struct vcpu *target = v;
-	if (intid == GIC_INTID_VTIMER) {
+	if (intid == GIC_INTID_VTIMER || intid == GIC_INTID_PTIMER) {
 		spin_lock(&d->lock);
 		v->vgic.pending |= 1u << intid;
 		v->vgic.hw |= 1u << intid;

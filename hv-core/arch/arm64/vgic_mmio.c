@@ -224,7 +224,8 @@ static void redist_access(struct vm *vm, struct vcpu *t, uint32_t off, int wr, u
 					c->enabled &= ~v32;
 					break;
 				case B_SPEND:
-					c->pending |= v32 & ~(1u << GIC_INTID_VTIMER);
+					c->pending |= v32 & ~((1u << GIC_INTID_VTIMER) |
+							      (1u << GIC_INTID_PTIMER));
 					break;
 				case B_CPEND:
 					c->pending &= ~(v32 & ~c->hw);

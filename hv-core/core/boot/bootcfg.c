@@ -104,6 +104,7 @@ static void report_selftest(uint32_t failed)
 {
 	volatile struct hvm_regs *r = mgmt_regs();
 	r->selftest_failed = failed;
+	vm_selftest_failed = failed; /* GABI-701: every guest is told at its boot */
 	if (!failed)
 		return;
 	int any = 0;
@@ -120,6 +121,23 @@ static void report_selftest(uint32_t failed)
 		events_append(HVM_EV_SELFTEST, HVM_EV_NO_VM, failed, HVM_R_SELFTEST);
 }
 
+/* MGMT-191: fault injection exists only in the build with the test hooks
+ * (hvcore-test.bin, HV_TEST_HOOKS); the image `make run` and releases boot
+ * ignores a request for it, from the loader's flag word or the blob, and
+ * says so. */
+static uint32_t injection_allowed(uint32_t inject)
+{
+#if defined(HV_TEST_HOOKS)
+	return inject;
+#else
+	if (inject)
+		hv_log("self-test fault injection 0x%x requested: ignored, this build has none "
+		       "(MGMT-191)",
+		       inject);
+	return 0;
+#endif
+}
+
 void bootcfg_start(void)
 {
 	uint32_t inject = loader_inject_flag();
@@ -133,7 +151,7 @@ void bootcfg_start(void)
 		hv_log("no boot configuration at 0x%lx: no VM defined; VMs can be defined through the management interface",
 		       (unsigned long)HV_BOOTCFG_BASE);
 
-	report_selftest(selftest_run(inject));
+	report_selftest(selftest_run(injection_allowed(inject)));
 
 	/* VMCFG-026: lowest boot-order first, ties in definition order */
 	for (;;) {

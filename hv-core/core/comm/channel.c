@@ -12,6 +12,9 @@
  * ring is counted in the ringing VM's slot (doorbells_denied) and reported as
  * HVM_EV_DOORBELL_DENIED, at most once per VM and channel id per 100 ms
  * (MGMT-051) so a flooding guest cannot push other events out of the ring.
+ * A granted end rings at most doorbell-rate times per second (VMCFG-701):
+ * a guest flooding its peer is held to that, the excess refused as BUSY and
+ * counted as denied.
  */
 #include <string.h>
 #include "channel.h"
@@ -29,6 +32,8 @@ static uint64_t last_denied_event[HVM_MAX_VMS][VMCFG_MAX_CHANNEL_ID + 1];
 
 enum hvm_status channel_map(struct vm *vm, const struct vmcfg *cfg, char *msg, unsigned len)
 {
+	for (uint32_t i = 0; i < sizeof(vm->db_due_ns) / sizeof(vm->db_due_ns[0]); i++)
+		__atomic_store_n(&vm->db_due_ns[i], 0, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < cfg->nchan; i++) {
 		const struct vmcfg_channel *ch = &cfg->chan[i];
 		enum s2_attr a = (ch->rights & VMCFG_R_WRITE) ? S2_NORMAL_RW : S2_NORMAL_RO;
@@ -68,9 +73,13 @@ static int64_t deny(struct vm *vm, uint64_t id, int64_t code)
 	uint64_t now = timer_uptime_ns();
 	uint64_t *last = &last_denied_event[vm->id][slot];
 	if (*last == 0 || now - *last >= DENIED_EVENT_GAP_NS) {
-		*last = now ? now : 1;
-		events_append(HVM_EV_DOORBELL_DENIED, vm->id,
-			      (uint32_t)(id > 0xFFFFFFFFu ? 0xFFFFFFFFu : id), vm->reason);
+		/* the gap is kept between the events' own times, which are taken
+		 * a little later than now (the ring's lock) */
+		uint64_t stamp = 0;
+		events_append_stamped(HVM_EV_DOORBELL_DENIED, vm->id,
+				      (uint32_t)(id > 0xFFFFFFFFu ? 0xFFFFFFFFu : id), vm->reason,
+				      &stamp);
+		*last = stamp ? stamp : 1;
 	}
 	return code;
 }
@@ -104,6 +113,27 @@ static struct vm *lock_peer(struct vm *vm, const struct vmcfg_channel *ch,
 	return NULL;
 }
 
+/* VMCFG-701: at most doorbell_rate rings per second through end ch, with a
+ * burst of a tenth of a second's worth (at least one). Each accepted ring
+ * moves the end's schedule on by one interval; a ring that would run more
+ * than the burst ahead of the clock is refused. Lock-free: the VM's vCPUs
+ * may ring the same channel at once. */
+static int doorbell_rate_ok(struct vm *vm, const struct vmcfg_channel *ch, uint64_t now)
+{
+	uint32_t rate = ch->doorbell_rate ? ch->doorbell_rate : VMCFG_DOORBELL_RATE_DEFAULT;
+	uint64_t interval = 1000000000ull / rate;
+	uint64_t burst = (rate / 10 ? rate / 10 : 1) * interval;
+	uint64_t *due = &vm->db_due_ns[ch->id & VMCFG_MAX_CHANNEL_ID];
+	uint64_t old = __atomic_load_n(due, __ATOMIC_RELAXED), next;
+	do {
+		uint64_t t = old > now ? old : now;
+		if (t - now >= burst)
+			return 0;
+		next = t + interval;
+	} while (!__atomic_compare_exchange_n(due, &old, next, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return 1;
+}
+
 int64_t channel_doorbell(struct vm *vm, uint64_t id)
 {
 	if (id > VMCFG_MAX_CHANNEL_ID)
@@ -112,6 +142,8 @@ int64_t channel_doorbell(struct vm *vm, uint64_t id)
 	const struct vmcfg_channel *ch = end_with_id(self, (uint32_t)id);
 	if (!ch || !(ch->rights & VMCFG_R_DOORBELL_SEND))
 		return deny(vm, id, HVG_HC_E_DENIED);
+	if (!doorbell_rate_ok(vm, ch, timer_uptime_ns()))
+		return deny(vm, id, HVG_HC_E_BUSY); /* VMCFG-701 */
 	const struct vmcfg_channel *pe;
 	struct vm *p = lock_peer(vm, ch, &pe);
 	if (!p)

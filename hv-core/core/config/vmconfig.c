@@ -14,6 +14,7 @@
 
 static const char *const crit_names[] = { "QM", "ASIL-A", "ASIL-B", "ASIL-C", "ASIL-D" };
 static const char *const policy_names[] = { "ignore", "stop", "restart", "stop-vcpu" };
+static const char *const abort_policy_names[] = { "policy", "inject" };
 
 const char *vmcfg_criticality_name(uint32_t c)
 {
@@ -247,6 +248,12 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 				  VMCFG_STOP_GRACE_MAX_MS);
 	if (found)
 		v->stop_grace_ms = x;
+
+	/* VMCFG-700 */
+	rc = parse_enum(c, node, "abort-policy", "VMCFG-700", false, abort_policy_names, 2,
+			VMCFG_AP_POLICY, &v->abort_policy);
+	if (rc)
+		return rc;
 
 	/* VMCFG-027 */
 	return cfg_flag(c, node, "management", "VMCFG-027", &v->management);
@@ -671,8 +678,9 @@ static int parse_passthrough(struct cfg_ctx *c, int node, struct vmcfg *v)
 /* VMCFG-070 */
 static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
-	static const char *const allowed[] = { "compatible", "peer",         "channel-id", "shm",
-					       "rights",     "doorbell-spi", "phandle",    NULL };
+	static const char *const allowed[] = { "compatible",    "peer",    "channel-id",
+					       "shm",           "rights",  "doorbell-spi",
+					       "doorbell-rate", "phandle", NULL };
 	static const char *const right_names[] = { "read", "write", "doorbell-send" };
 	struct vmcfg_channel *ch;
 	const uint8_t *p;
@@ -748,6 +756,17 @@ static int parse_channel(struct cfg_ctx *c, int node, struct vmcfg *v)
 	}
 	if (rc)
 		return rc;
+	/* VMCFG-701 */
+	ch->doorbell_rate = VMCFG_DOORBELL_RATE_DEFAULT;
+	rc = cfg_u32(c, node, "doorbell-rate", "VMCFG-701", false, &i, &found);
+	if (rc)
+		return rc;
+	if (found && (i == 0 || i > VMCFG_DOORBELL_RATE_MAX))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-701",
+				  "%s: channel %u doorbell-rate %u is outside 1..%u per second",
+				  c->who, ch->id, i, VMCFG_DOORBELL_RATE_MAX);
+	if (found)
+		ch->doorbell_rate = i;
 	v->nchan++;
 	return HVM_OK;
 }
@@ -888,6 +907,7 @@ int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_
 					       "phandle",
 					       "model",
 					       "stop-grace-ms",
+					       "abort-policy",
 					       NULL };
 	struct vmcfg_err local;
 	struct cfg_ctx c;

@@ -311,6 +311,7 @@ enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg,
 	c.fault_policy = v->fault_policy;
 	c.watchdog_ms = v->watchdog_ms;
 	c.stop_grace_ms = v->stop_grace_ms;
+	c.abort_policy = v->abort_policy;
 	c.autostart = v->autostart;
 	c.restart_max = v->restart_max;
 	c.restart_window_ms = v->restart_window_ms;

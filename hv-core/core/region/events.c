@@ -3,6 +3,7 @@
  * event number seq; its seq field is written last with release ordering, then
  * ev_head. A writer that laps a reader's ev_ack counts the loss in ev_overflow.
  */
+#include <stddef.h>
 #include "region.h"
 #include "spinlock.h"
 #include "timer.h"
@@ -12,7 +13,8 @@ static spinlock_t events_lock;
  * only publishes them (a client rewriting ev_head must not move the ring) */
 static uint64_t head, overflow;
 
-uint64_t events_append(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason)
+uint64_t events_append_stamped(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason,
+			       uint64_t *time_ns)
 {
 	volatile struct hvm_regs *r = mgmt_regs();
 	volatile struct hvm_event *ring =
@@ -23,7 +25,8 @@ uint64_t events_append(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t 
 	if (seq >= HVM_EVENT_COUNT && seq - HVM_EVENT_COUNT >= ack)
 		r->ev_overflow = ++overflow;
 	volatile struct hvm_event *e = &ring[seq % HVM_EVENT_COUNT];
-	e->time_ns = timer_uptime_ns();
+	uint64_t now = timer_uptime_ns();
+	e->time_ns = now;
 	e->type = type;
 	e->vm_id = vm_id;
 	e->detail = detail;
@@ -32,5 +35,12 @@ uint64_t events_append(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t 
 	head = seq + 1;
 	__atomic_store_n(&r->ev_head, head, __ATOMIC_RELEASE);
 	spin_unlock(&events_lock);
+	if (time_ns)
+		*time_ns = now;
 	return seq;
+}
+
+uint64_t events_append(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason)
+{
+	return events_append_stamped(type, vm_id, detail, reason, NULL);
 }

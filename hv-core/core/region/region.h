@@ -39,4 +39,8 @@ void mgmt_clear_slot(uint32_t id);
 
 /* Appends an event (MGMT-140); returns its sequence number. Any CPU may call. */
 uint64_t events_append(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason);
+/* events_append() that also gives the time the event carries (time_ns), for
+ * a rate limit measured between the events' own times (MGMT-051, MGMT-052). */
+uint64_t events_append_stamped(uint32_t type, uint32_t vm_id, uint32_t detail, uint32_t reason,
+			       uint64_t *time_ns);
 #endif

@@ -95,14 +95,19 @@ void vcpu_wfi(struct vcpu *v)
 {
 	uint64_t now = timer_count();
 	uint64_t deadline = now + timer_ns_to_count(WFI_MAX_NS);
-	uint64_t ctl = read_sysreg(cntv_ctl_el0);
-	if (ctl & CNT_CTL_ENABLE) {
-		/* a masked timer that expired: the guest polls it (GABI-050) */
-		if ((ctl & (CNT_CTL_ISTATUS | CNT_CTL_IMASK)) == (CNT_CTL_ISTATUS | CNT_CTL_IMASK))
+	/* GABI-050: the virtual and the EL1 physical timer alike; an unmasked
+	 * one wakes this CPU with its own interrupt */
+	const uint64_t ctls[2] = { read_sysreg(cntv_ctl_el0), read_sysreg(cntp_ctl_el0) };
+	const uint64_t cvals[2] = { read_sysreg(cntv_cval_el0) + read_sysreg(cntvoff_el2),
+				    read_sysreg(cntp_cval_el0) };
+	for (unsigned t = 0; t < 2; t++) {
+		if (!(ctls[t] & CNT_CTL_ENABLE))
+			continue;
+		/* a masked timer that expired: the guest polls it */
+		if ((ctls[t] & (CNT_CTL_ISTATUS | CNT_CTL_IMASK)) == (CNT_CTL_ISTATUS | CNT_CTL_IMASK))
 			return;
-		uint64_t cval = read_sysreg(cntv_cval_el0) + read_sysreg(cntvoff_el2);
-		if ((ctl & CNT_CTL_IMASK) && cval < deadline)
-			deadline = cval;
+		if ((ctls[t] & CNT_CTL_IMASK) && cvals[t] < deadline)
+			deadline = cvals[t];
 	}
 	for (;;) {
 		/* any interrupt ends the wait: a virtual one for the guest, an IPI

@@ -251,6 +251,8 @@ void vm_publish_slot(struct vm *vm)
 	s->exits = exits;
 	s->irqs_injected = vm->stats.irqs_injected;
 	s->doorbells_denied = vm->stats.doorbells_denied;
+	s->image_slot_bytes = vm->cfg.image_max; /* MGMT-701 */
+	s->initrd_slot_bytes = vm->cfg.initrd_pa ? vm->cfg.initrd_max : 0;
 	mgmt_slot_end(vm->id);
 	spin_unlock(&vm->lock);
 }

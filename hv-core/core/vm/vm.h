@@ -33,6 +33,7 @@ struct vm_config {
 	uint32_t fault_policy;
 	uint32_t watchdog_ms;   /* 0 = none                                        */
 	uint32_t stop_grace_ms; /* VMCFG-331: stop hook's grace period, 0 = none */
+	uint32_t abort_policy;  /* VMCFG-700: enum vmcfg_abort_policy            */
 	int autostart;
 	/* lifecycle and fault containment (vm_life.c) */
 	uint32_t restart_max; /* policy restarts allowed within restart_window_ms */
@@ -122,10 +123,24 @@ struct vm {
 	 * when the guest acknowledges request hook_seq (0: none in progress) */
 	uint64_t hook_deadline_ns;
 	uint32_t hook_seq;
+	uint32_t hook_then;       /* what the hook's end does: VM_HOOK_THEN_*        */
+	uint32_t hook_action;     /* VM_HOOK_THEN_ACTION: the policy's decision      */
+	uint32_t hook_kind;       /* VM_HOOK_THEN_ACTION: the fault kind behind it   */
 	struct virtio_set virtio; /* reset at every boot (guest_boot.c) */
+	/* VMCFG-701: per channel id, the time the next ring is due at the
+	 * configured rate (a virtual-schedule rate limit); reset at DEFINE */
+	uint64_t db_due_ns[16];
 };
 
+/* What the end of a stop hook (GABI-331) carries out. */
+#define VM_HOOK_THEN_POLICY 0  /* watchdog: the fault policy, decided then  */
+#define VM_HOOK_THEN_ACTION 1  /* a vCPU's fault: the action decided at it  */
+#define VM_HOOK_THEN_DESTROY 2 /* a SHUTDOWN whose timeout ran out          */
+
 extern struct vm vms[HVM_MAX_VMS];
+/* REQ-SAF-03, GABI-701: the boot self-test's failed-check mask, set before
+ * any VM boots and told to every guest through its cooperation page. */
+extern uint32_t vm_selftest_failed;
 
 /* REQ-SAF-09: validates cfg against the platform and the other VMs; on refusal
  * nothing changes and msg names what was wrong. */

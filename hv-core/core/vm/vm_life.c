@@ -44,6 +44,8 @@
 
 extern uint8_t hv_stacks[HV_MAX_CPUS][HV_STACK_SIZE];
 
+uint32_t vm_selftest_failed;
+
 static const char *const fault_names[] = {
 	"none",
 	"stage-2 abort (access outside its memory)",
@@ -234,6 +236,7 @@ static void coop_reset(struct vm *vm)
 	c->size = sizeof(struct hvg_coop_page);
 	c->vm_id = vm->id;
 	c->watchdog_ms = vm->cfg.watchdog_ms;
+	c->selftest_failed = vm_selftest_failed; /* GABI-701 */
 	c->hv_time_ns = timer_uptime_ns();
 	__atomic_store_n(&c->magic, HVG_COOP_MAGIC, __ATOMIC_RELEASE);
 	dcache_clean_range((const void *)c, sizeof(*c));
@@ -568,8 +571,12 @@ static void record_fault(struct vm *vm, struct vcpu *v, struct trap_frame *f, ui
 	r->sp_el1 = f ? read_sysreg(sp_el1) : 0;
 	for (unsigned i = 0; i < 31; i++)
 		r->x[i] = f ? f->x[i] : 0;
-	if (emit)
-		vm->fault_ev_seq[k] = events_append(event_type, vm->id, detail, vm->reason);
+	if (emit) { /* MGMT-052: the gap counts from the event's own time */
+		uint64_t stamp = 0;
+		vm->fault_ev_seq[k] =
+			events_append_stamped(event_type, vm->id, detail, vm->reason, &stamp);
+		vm->fault_ev_ns[k] = stamp ? stamp : 1;
+	}
 	r->seq = vm->fault_ev_seq[k];
 	/* MGMT-330: the history keeps every fault, reported as an event or not */
 	struct hvm_fault_entry *h = &vm->fault_hist[vm->fault_seq % HVM_FAULT_HISTORY];
@@ -654,45 +661,71 @@ static int restart_allowed(struct vm *vm, uint64_t now)
 	return 1;
 }
 
+/* The fault policy's decision for a fault of v (NULL: the watchdog). Caller
+ * holds vm->lock; a restart it allows is counted against the budget. */
+static uint32_t decide(struct vm *vm, struct vcpu *v, uint64_t now)
+{
+	if (vm->cfg.fault_policy == VM_FP_IGNORE)
+		return HVM_ACT_IGNORE;
+	if (vm->cfg.fault_policy == VM_FP_STOP_VCPU && other_vcpu_runs(vm, v))
+		return HVM_ACT_VCPU_STOP; /* MGMT-333 */
+	if (vm->cfg.fault_policy == VM_FP_RESTART && restart_allowed(vm, now))
+		return HVM_ACT_RESTART;
+	return vm->cfg.fault_policy == VM_FP_RESTART ? HVM_ACT_BUDGET_STOP : HVM_ACT_STOP;
+}
+
+/* Stops every vCPU of vm for action (STOP, RESTART, BUDGET_STOP) decided on a
+ * fault of kind, and sets the state; returns the lifecycle event to append.
+ * Caller holds vm->lock. */
+static uint32_t enact(struct vm *vm, uint32_t action, uint32_t kind)
+{
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+		__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
+	vm->paused = 0;
+	if (action == HVM_ACT_RESTART) {
+		vm->restart_count++;
+		vm->pending_boot = 1;
+		set_state(vm, HVM_VM_RUNNING, HVM_R_RESTARTED);
+		return HVM_EV_RESTARTED;
+	}
+	vm->pending_boot = 0;
+	set_state(vm, HVM_VM_CRASHED, kind == HVM_F_WATCHDOG ? HVM_R_WATCHDOG : HVM_R_CRASHED);
+	return HVM_EV_CRASHED;
+}
+
+static void stop_hook_begin(struct vm *vm, uint32_t kind, uint64_t now);
+
 /* Applies the fault policy to vm; returns the action taken (HVM_ACT_*). The
- * caller parks the faulting vCPU for STOP and RESTART. */
+ * caller parks the faulting vCPU for STOP and RESTART. A stop or restart of
+ * the whole VM for a vCPU's fault waits for the stop hook (GABI-331) when the
+ * VM has a grace period and another of its vCPUs still runs: the faulting
+ * vCPU stops now, the others are told, and the service tick carries the
+ * decision out when the guest acknowledges or the grace period ends. */
 static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f, uint32_t kind,
 			     uint64_t esr)
 {
 	uint64_t now = timer_uptime_ns();
 	uint32_t fault_ev = kind == HVM_F_WATCHDOG ? HVM_EV_WATCHDOG : HVM_EV_FAULT;
-	uint32_t action, lifecycle_ev = 0, quiet;
+	uint32_t lifecycle_ev = 0, quiet;
+	int hook = 0;
 	spin_lock(&vm->lock);
 	vm->fault_count++;
 	if (kind == HVM_F_WATCHDOG)
 		vm->stats.watchdog_expiries++;
-	if (vm->cfg.fault_policy == VM_FP_IGNORE) {
-		action = HVM_ACT_IGNORE;
+	uint32_t action = decide(vm, v, now);
+	if (action == HVM_ACT_IGNORE) {
 		vm->stats.faults_ignored++;
-	} else if (vm->cfg.fault_policy == VM_FP_STOP_VCPU && other_vcpu_runs(vm, v)) {
+	} else if (action == HVM_ACT_VCPU_STOP) {
 		/* MGMT-333: the faulting vCPU stops alone, the VM stays RUNNING */
-		action = HVM_ACT_VCPU_STOP;
 		__atomic_store_n(&v->run, 0, __ATOMIC_SEQ_CST);
 		vm->vcpus_stopped |= 1u << v->id;
 		publish_vcpus_stopped(vm);
-	} else if (vm->cfg.fault_policy == VM_FP_RESTART && restart_allowed(vm, now)) {
-		action = HVM_ACT_RESTART;
-		vm->restart_count++;
-		for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
-			__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
-		vm->paused = 0;
-		vm->pending_boot = 1;
-		set_state(vm, HVM_VM_RUNNING, HVM_R_RESTARTED);
-		lifecycle_ev = HVM_EV_RESTARTED;
+	} else if (v && vm->cfg.stop_grace_ms && vm->state == HVM_VM_RUNNING &&
+		   !vm->hook_deadline_ns && other_vcpu_runs(vm, v)) {
+		hook = 1; /* GABI-331: the faulting vCPU stops now, the VM at the hook's end */
+		__atomic_store_n(&v->run, 0, __ATOMIC_SEQ_CST);
 	} else {
-		action = vm->cfg.fault_policy == VM_FP_RESTART ? HVM_ACT_BUDGET_STOP : HVM_ACT_STOP;
-		for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
-			__atomic_store_n(&vm->vcpu[i].run, 0, __ATOMIC_SEQ_CST);
-		vm->paused = 0;
-		vm->pending_boot = 0;
-		set_state(vm, HVM_VM_CRASHED,
-			  kind == HVM_F_WATCHDOG ? HVM_R_WATCHDOG : HVM_R_CRASHED);
-		lifecycle_ev = HVM_EV_CRASHED;
+		lifecycle_ev = enact(vm, action, kind);
 	}
 	int emit = fault_event_due(vm, kind, action > HVM_ACT_IGNORE, now, &quiet);
 	record_fault(vm, v, f, kind, esr, action, fault_ev,
@@ -701,6 +734,12 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 		events_append(lifecycle_ev, vm->id,
 			      lifecycle_ev == HVM_EV_RESTARTED ? vm->restart_count : kind,
 			      vm->reason);
+	if (hook) {
+		vm->hook_then = VM_HOOK_THEN_ACTION;
+		vm->hook_action = action;
+		vm->hook_kind = kind;
+		stop_hook_begin(vm, kind, now);
+	}
 	spin_unlock(&vm->lock);
 	/* MGMT-052, MGMT-150: an ignored fault republishes the VM's status slot
 	 * only with its (rate-limited) event; the service tick refreshes
@@ -710,7 +749,7 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 	 * consistent copy of it, nor of the whole slot table, while it lasted. */
 	if (emit || action != HVM_ACT_IGNORE)
 		vm_publish_slot(vm);
-	if (action != HVM_ACT_IGNORE && action != HVM_ACT_VCPU_STOP)
+	if (action != HVM_ACT_IGNORE && action != HVM_ACT_VCPU_STOP && !hook)
 		vm_kick(vm);
 	static const char *const act_names[] = { "recorded",
 						 "ignored",
@@ -727,8 +766,40 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 	return action;
 }
 
+/* VMCFG-700 (REQ-SAF-18): under abort-policy inject, a stage-2 abort (a data
+ * or instruction abort at a guest-physical address outside the VM's memory
+ * and devices) is the guest's to handle: counted and recorded like any fault
+ * (rate-limited events, MGMT-052), then delivered as a synchronous external
+ * abort, so a guest OS contains it in the faulting process. */
+static int abort_injected(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr)
+{
+	struct vm *vm = v->vm;
+	uint32_t ec = ESR_EC(esr);
+	if (kind != HVM_F_STAGE2_ABORT || vm->cfg.abort_policy != VMCFG_AP_INJECT ||
+	    (ec != EC_DABT_LOW && ec != EC_IABT_LOW))
+		return 0;
+	uint32_t quiet;
+	spin_lock(&vm->lock);
+	vm->fault_count++;
+	int emit = fault_event_due(vm, kind, 0, timer_uptime_ns(), &quiet);
+	record_fault(vm, v, f, kind, esr, HVM_ACT_INJECTED, HVM_EV_FAULT,
+		     kind | quiet << HVM_EV_FAULT_SUPPRESSED_SHIFT, emit);
+	spin_unlock(&vm->lock);
+	if (emit) {
+		vm_publish_slot(vm);
+		hv_log("vm %u '%s' FAULT: %s (ESR 0x%lx, ELR 0x%lx, vCPU %u): delivered to the guest "
+		       "as a synchronous external abort (%u more not reported)",
+		       vm->id, vm->cfg.name, fault_name(kind), (unsigned long)esr,
+		       (unsigned long)f->elr, v->id, quiet);
+	}
+	trap_inject_sea(f, esr);
+	return 1;
+}
+
 void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr)
 {
+	if (abort_injected(v, f, kind, esr))
+		return;
 	/* REQ-SAF-01/22: contain and record it here, without waiting for the agent */
 	uint32_t action = apply_policy(v->vm, v, f, kind, esr);
 	if (action != HVM_ACT_IGNORE)
@@ -802,11 +873,13 @@ void vm_guest_poweroff(struct vcpu *v)
 
 /* ---- stop hook (REQ-SAF-21, GABI-331) -------------------------------------------- */
 
-/* The watchdog is about to stop or restart vm while its vCPUs can still run:
- * the guest is asked through its cooperation page and the stop-hook
- * interrupt on each running vCPU to save its safety data within
- * stop-grace-ms (VMCFG-331). The policy acts at the deadline, or sooner when
- * the guest acknowledges the request (READY_FOR_OFF, guest_ack_seq). */
+/* hv-core is about to stop or restart vm while its vCPUs can still run (the
+ * watchdog, a vCPU's fault under policy stop or restart, a SHUTDOWN whose
+ * timeout ran out): the guest is asked through its cooperation page and the
+ * stop-hook interrupt on each running vCPU to save its safety data within
+ * stop-grace-ms (VMCFG-331). The stop happens at the deadline, or sooner when
+ * the guest acknowledges the request (READY_FOR_OFF, guest_ack_seq). kind is
+ * the fault kind, HVM_F_NONE for a SHUTDOWN. The caller sets hook_then. */
 static void stop_hook_begin(struct vm *vm, uint32_t kind, uint64_t now)
 {
 	volatile struct hvg_coop_page *c = vm->coop;
@@ -822,7 +895,16 @@ static void stop_hook_begin(struct vm *vm, uint32_t kind, uint64_t now)
 		if (__atomic_load_n(&vm->vcpu[i].run, __ATOMIC_SEQ_CST))
 			vgic_inject(vm, &vm->vcpu[i], HVG_STOP_HOOK_INTID);
 	hv_log("vm %u '%s': %s, stopping in %u ms (stop hook)", vm->id, vm->cfg.name,
-	       fault_name(kind), vm->cfg.stop_grace_ms);
+	       kind == HVM_F_NONE ? "shutdown timeout" : fault_name(kind), vm->cfg.stop_grace_ms);
+}
+
+/* Whether any vCPU of vm may still run guest code: the stop hook needs one. */
+static int any_vcpu_runs(struct vm *vm)
+{
+	for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
+		if (__atomic_load_n(&vm->vcpu[i].run, __ATOMIC_SEQ_CST))
+			return 1;
+	return 0;
 }
 
 /* Whether the stop hook in progress is over: acknowledged or timed out. */
@@ -831,6 +913,21 @@ static int stop_hook_done(struct vm *vm, uint64_t now)
 	volatile struct hvg_coop_page *c = vm->coop;
 	return now >= vm->hook_deadline_ns ||
 	       (c->guest_state == HVG_GS_READY_FOR_OFF && c->guest_ack_seq == vm->hook_seq);
+}
+
+/* The end of the stop hook of a vCPU's fault: the stop or restart decided at
+ * the fault (recorded then, with the faulting vCPU's context). */
+static void hook_enact(struct vm *vm)
+{
+	spin_lock(&vm->lock);
+	uint32_t ev = enact(vm, vm->hook_action, vm->hook_kind);
+	events_append(ev, vm->id, ev == HVM_EV_RESTARTED ? vm->restart_count : vm->hook_kind,
+		      vm->reason);
+	spin_unlock(&vm->lock);
+	vm_publish_slot(vm);
+	vm_kick(vm);
+	hv_log("vm %u '%s': stop hook over, %s", vm->id, vm->cfg.name,
+	       ev == HVM_EV_RESTARTED ? "restarting" : "stopped");
 }
 
 /* ---- service tick ---------------------------------------------------------------- */
@@ -849,10 +946,25 @@ void vm_tick(struct vm *vm, uint64_t now)
 	}
 	if (vm->state == HVM_VM_SHUTDOWN) {
 		volatile struct hvg_coop_page *c = vm->coop;
-		if (c->guest_state == HVG_GS_READY_FOR_OFF && c->guest_ack_seq == vm->shutdown_seq) {
+		if (vm->hook_deadline_ns) { /* GABI-331 after the SHUTDOWN timeout */
+			if (stop_hook_done(vm, now)) {
+				hv_log("vm %u '%s' did not shut down in time: destroyed after its "
+				       "stop hook",
+				       vm->id, vm->cfg.name);
+				vm_op_destroy(vm, HVM_R_DESTROYED);
+			}
+		} else if (c->guest_state == HVG_GS_READY_FOR_OFF &&
+			   c->guest_ack_seq == vm->shutdown_seq) {
 			hv_log("vm %u '%s' is ready for off", vm->id, vm->cfg.name);
 			vm_op_destroy(vm, HVM_R_SHUTDOWN);
 		} else if (now >= vm->shutdown_deadline_ns) {
+			if (vm->cfg.stop_grace_ms && !vm->paused && any_vcpu_runs(vm)) {
+				spin_lock(&vm->lock);
+				vm->hook_then = VM_HOOK_THEN_DESTROY;
+				stop_hook_begin(vm, HVM_F_NONE, now);
+				spin_unlock(&vm->lock);
+				return;
+			}
 			hv_log("vm %u '%s' did not shut down in time: destroyed", vm->id,
 			       vm->cfg.name);
 			vm_op_destroy(vm, HVM_R_DESTROYED);
@@ -869,12 +981,16 @@ void vm_tick(struct vm *vm, uint64_t now)
 		}
 		return;
 	}
-	/* GABI-331: the watchdog's stop waits for the guest's stop hook */
+	/* GABI-331: the stop waits for the guest's stop hook */
 	if (vm->hook_deadline_ns) {
 		if (vm->state == HVM_VM_RUNNING && stop_hook_done(vm, now)) {
 			vm->hook_deadline_ns = 0;
-			vm->hb_changed_ns = now;
-			apply_policy(vm, NULL, NULL, HVM_F_WATCHDOG, 0);
+			if (vm->hook_then == VM_HOOK_THEN_ACTION) {
+				hook_enact(vm);
+			} else {
+				vm->hb_changed_ns = now;
+				apply_policy(vm, NULL, NULL, HVM_F_WATCHDOG, 0);
+			}
 		}
 		return;
 	}
@@ -884,7 +1000,10 @@ void vm_tick(struct vm *vm, uint64_t now)
 	    now > vm->hb_changed_ns &&
 	    now - vm->hb_changed_ns > (uint64_t)vm->cfg.watchdog_ms * 1000000ull) {
 		if (vm->cfg.stop_grace_ms && vm->cfg.fault_policy != VM_FP_IGNORE) {
+			spin_lock(&vm->lock);
+			vm->hook_then = VM_HOOK_THEN_POLICY;
 			stop_hook_begin(vm, HVM_F_WATCHDOG, now);
+			spin_unlock(&vm->lock);
 			return;
 		}
 		vm->hb_changed_ns = now; /* re-armed: an ignored expiry fires once per timeout */

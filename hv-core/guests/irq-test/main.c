@@ -13,6 +13,8 @@
  *   a pass-through SPI (SPI 60, INTID 92) made pending through the guest's
  *   distributor arrives from the physical GIC, on vCPU 0 and, routed by
  *   GICD_IROUTER, on vCPU 1;
+ *   the EL1 physical timer (CNTP) interrupts vCPU 0 like the virtual one
+ *   (INTID 30): three expiries, each re-armed from its handler;
  *   the virtual timer ticks vCPU 0's heartbeat as in rtos-demo.
  */
 #include "guest.h"
@@ -22,7 +24,9 @@
 #define PSCI_CPU_ON 0xC4000003u
 #define PSCI_AFF_INFO 0xC4000004u
 #define PSCI_FEATURES 0x8400000Au
-#define PT_INTID 92u /* SPI 60, see guests/vms/irq-test.dtsi */
+#define PT_INTID 92u     /* SPI 60, see guests/vms/irq-test.dtsi */
+#define INTID_PTIMER 30u /* EL1 physical timer, non-secure */
+#define PTIMER_SHOTS 3u
 #define TICK_HZ 100u
 
 void guest_main(uint64_t dtb);
@@ -33,6 +37,7 @@ static uint8_t stack1[8192] __attribute__((aligned(16)));
 static volatile uint32_t cpu1_up, cpu1_unmask, cpu1_sgi_mask, cpu1_spi, cpu0_spi;
 static volatile uint64_t ticks;
 static volatile uint32_t self_sgis;
+static volatile uint32_t ptimer_irqs;
 #define PERF_N 1000u
 #define PERF_SGI 3u
 
@@ -82,6 +87,14 @@ static void on_irq0(uint32_t intid)
 		cpu0_spi++;
 	} else if (intid == PERF_SGI) {
 		self_sgis++;
+	} else if (intid == INTID_PTIMER) {
+		/* level-triggered: re-arm (or stop) before the end of interrupt */
+		if (++ptimer_irqs < PTIMER_SHOTS)
+			__asm__ volatile("msr cntp_tval_el0, %0\n\tisb"
+					 :
+					 : "r"(vtimer_freq() / 1000));
+		else
+			__asm__ volatile("msr cntp_ctl_el0, xzr\n\tisb");
 	}
 }
 
@@ -226,6 +239,13 @@ void guest_main(uint64_t dtb)
 	say("passthrough spi on cpu1", wait_for(&cpu1_spi, 1));
 
 	*(volatile uint64_t *)(GIC_GICD + 0x6000 + 8 * PT_INTID) = 0; /* back to vCPU 0 */
+
+	/* EL1 physical timer: 1 ms, enabled, not masked; the handler re-arms it */
+	gic_enable_private(0, INTID_PTIMER, 0xA0);
+	__asm__ volatile("msr cntp_tval_el0, %0\n\tmsr cntp_ctl_el0, %1\n\tisb"
+			 :
+			 : "r"(vtimer_freq() / 1000), "r"(1ul));
+	say("ptimer interrupts", wait_for(&ptimer_irqs, PTIMER_SHOTS) ? ptimer_irqs : 0);
 	perf();
 
 	cp->guest_state = HVG_GS_RUNNING;

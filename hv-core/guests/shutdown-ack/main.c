@@ -19,6 +19,11 @@ void guest_main(uint64_t dtb)
 	volatile struct hvg_coop_page *cp = g_start("shutdown-ack", "shutdown-ack 1.0.0");
 	if (!cp)
 		return;
+	if (cp->selftest_failed) { /* GABI-701: the hypervisor's boot self-test */
+		g_puts("shutdown-ack: hypervisor self-test failed checks ");
+		g_putu(cp->selftest_failed);
+		g_puts("\n");
+	}
 	for (uint64_t n = 1;; n++) {
 		cp->heartbeat = n;
 		uint32_t seq = __atomic_load_n(&cp->hv_request_seq, __ATOMIC_ACQUIRE);
