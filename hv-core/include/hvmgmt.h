@@ -20,9 +20,10 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-#define HVM_ABI_MINOR 1u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+#define HVM_ABI_MINOR 2u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
+			 /* 2.2: restart budget in the status slot (MGMT-800) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -401,7 +402,9 @@ struct hvm_vm_slot {
 	uint64_t exits;                      /* 0xA8 traps to EL2, all reasons             */
 	uint64_t irqs_injected;              /* 0xB0                                       */
 	uint64_t doorbells_denied;           /* 0xB8                                       */
-	uint8_t _rsvd[0x200 - 0xC0];
+	uint32_t restart_budget;             /* 0xC0 MGMT-800: restarts allowed per window */
+	uint32_t restarts_left;              /* 0xC4 MGMT-800: ... still allowed now       */
+	uint8_t _rsvd[0x200 - 0xC8];
 };
 
 /* MGMT-160: saved fault context of the last fault of a VM (REQ-SAF-22).

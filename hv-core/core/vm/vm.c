@@ -12,6 +12,7 @@
 #include "hvvmconfig.h"
 #include "console.h"
 #include "heartbeat.h"
+#include "vm_life.h"
 #include "heap.h"
 #include "mmu.h"
 #include "trap.h"
@@ -251,6 +252,8 @@ void vm_publish_slot(struct vm *vm)
 	s->exits = exits;
 	s->irqs_injected = vm->stats.irqs_injected;
 	s->doorbells_denied = vm->stats.doorbells_denied;
+	s->restart_budget = vm->cfg.restart_max;
+	s->restarts_left = vm_restarts_left(vm, now);
 	mgmt_slot_end(vm->id);
 	spin_unlock(&vm->lock);
 }
