@@ -23,7 +23,8 @@
 #define HVM_ABI_MINOR 2u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
-			 /* 2.2: restart budget in the status slot (MGMT-800) */
+			 /* 2.2: restart budget in the status slot (MGMT-800),
+			  *      WRITE_CONSOLE (MGMT-801) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -103,7 +104,9 @@ enum hvm_vm_state {
 	X(GET_VEHICLE_STATE, 20, 0, 0)                                                             \
 	X(SET_VEHICLE_STATE, 21, 0, 0)                                                             \
 	X(GET_POLICY, 22, 0, 0)                                                                    \
-	X(CHECK_POLICY, 23, 1, HVM_ST_ANY_DEFINED)
+	X(CHECK_POLICY, 23, 1, HVM_ST_ANY_DEFINED)                                                 \
+	/* MGMT-801: bytes into the VM's vUART receive FIFO (typed input) */                       \
+	X(WRITE_CONSOLE, 28, 1, HVM_ST_ACTIVE)
 
 /* MGMT-020: commands (hvm_regs.cmd). A libvirt subset by function (REQ-STD-02). */
 enum hvm_cmd {
@@ -441,6 +444,9 @@ struct hvm_console {
 	uint8_t _rsvd[0x40 - 0x10];
 	uint8_t buf[HVM_CONSOLE_SIZE];
 };
+
+/* MGMT-801: WRITE_CONSOLE takes at most this many bytes at once. */
+#define HVM_CONSOLE_INPUT_MAX 256u
 
 /* MGMT-400: vehicle states (VMCFG-400). UNKNOWN is the most restrictive. */
 #define HVM_VEHICLE_STATE_TABLE(X)                                                                 \
