@@ -53,6 +53,8 @@ static const struct rpc_method methods[] = {
 	{ HVMGR("SetVehicleState"), &hvmgr__v1__set_vehicle_state_request__descriptor,
 	  svc_set_vehicle_state, NULL },
 	{ HVMGR("GetPolicy"), &hvmgr__v1__get_policy_request__descriptor, svc_get_policy, NULL },
+	/* bidirectional: the first message is the request, keystrokes follow */
+	{ HVMGR("Console"), &hvmgr__v1__console_input__descriptor, NULL, svc_console },
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
 	  svc_health_check, NULL },
 	{ "/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor, NULL,
