@@ -269,6 +269,9 @@ static void vm_series(struct out *o, const char *metric, const struct tm_vm *v, 
 
 static const char *const state_names[] = { "nostate",  "running", "blocked", "paused",
 					   "shutdown", "shutoff", "crashed" };
+/* enum hvm_fault_kind, [0] unused (MGMT-060) */
+static const char *const fault_kind_names[6] = { "none",     "stage2_abort", "undef_trap",
+						 "watchdog", "guest_report", "hypercall" };
 static const char *const exit_names[HVM_EXIT__COUNT] = { "wfx",  "hvc",    "smc", "dabt",
 							 "iabt", "sysreg", "irq", "other" };
 
@@ -353,6 +356,17 @@ static void render_vms(struct out *o, const struct telemetry *t)
 	VM_STAT(o, t, "hv_vm_faults_total", "Faults of the VM, of any kind.", faults);
 	VM_STAT(o, t, "hv_vm_faults_ignored_total", "Faults the VM's ignore policy let pass.",
 		faults_ignored);
+	head(o, "hv_vm_faults_by_kind_total", "counter",
+	     "Faults of the VM by kind (MGMT-802; 0 from an hv-core before ABI 2.2).");
+	for (size_t i = 0; i < t->nvms; i++) {
+		if (!t->vms[i].have_stats)
+			continue;
+		for (unsigned k = 1; k < sizeof fault_kind_names / sizeof fault_kind_names[0]; k++) {
+			snprintf(extra, sizeof extra, "kind=\"%s\"", fault_kind_names[k]);
+			vm_series(o, "hv_vm_faults_by_kind_total", &t->vms[i], extra);
+			put(o, "%llu\n", (unsigned long long)t->vms[i].stats.faults_by_kind[k]);
+		}
+	}
 	VM_STAT(o, t, "hv_vm_watchdog_expiries_total", "Heartbeat watchdog expiries of the VM.",
 		watchdog_expiries);
 	VM_STAT(o, t, "hv_vm_restarts_total", "Restarts of the VM by its fault policy.", restarts);

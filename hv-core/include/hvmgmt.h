@@ -24,7 +24,7 @@
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
 			 /* 2.2: restart budget in the status slot (MGMT-800),
-			  *      WRITE_CONSOLE (MGMT-801) */
+			  *      WRITE_CONSOLE (MGMT-801), faults by kind (MGMT-802) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -312,7 +312,9 @@ struct hvm_stats {
 	uint64_t doorbells_denied;   /* 0xA0 doorbells refused (not granted)      */
 	uint64_t heartbeat;          /* 0xA8 last heartbeat value seen            */
 	uint64_t heartbeat_age_ns;   /* 0xB0                                      */
-	uint8_t _rsvd[0x100 - 0xB8];
+	uint64_t faults_by_kind[6];  /* 0xB8 MGMT-802: by enum hvm_fault_kind     */
+	/*      ([0] unused; ABI 2.2)                */
+	uint8_t _rsvd[0x100 - 0xE8];
 };
 
 /* MGMT-100: the register page at offset 0. Offsets are part of the ABI. */

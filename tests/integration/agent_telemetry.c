@@ -324,6 +324,7 @@ Test(agent_telemetry, scrape_passes_promtool_and_shows_rtos_demo)
 	cr_expect_not_null(strstr(body, "hv_policy_refusals_total{operation=\"start\"} 0\n"), "%s",
 			   body);
 	cr_expect_not_null(strstr(body, "hv_vm_restart_budget{name=\"rtos-demo\""), "%s", body);
+	cr_expect_not_null(strstr(body, "kind=\"watchdog\"} 0\n"), "%s", body);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fputs(body, f);

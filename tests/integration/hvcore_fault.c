@@ -136,6 +136,9 @@ Test(hvcore_fault, watchdog_restarts_within_the_budget_then_stops)
 	cr_assert_eq(r.status, HVM_OK);
 	cr_assert_eq(st.restarts, 2);
 	cr_assert_eq(st.watchdog_expiries, 3);
+	/* MGMT-802: every one of them a watchdog fault */
+	cr_assert_eq(st.faults_by_kind[HVM_F_WATCHDOG], 3);
+	cr_assert_eq(st.faults_by_kind[HVM_F_STAGE2_ABORT], 0);
 	rtos_is_healthy();
 	/* a crashed VM can be started again by command */
 	cr_assert_eq(cmd(HVM_CMD_START, id, 0).status, HVM_OK);

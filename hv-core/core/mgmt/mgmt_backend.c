@@ -156,6 +156,8 @@ void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
 	s->irqs_injected = vm->stats.irqs_injected;
 	s->faults = vm->fault_count;
 	s->faults_ignored = vm->stats.faults_ignored;
+	for (unsigned k = 0; k < 6; k++) /* MGMT-802 */
+		s->faults_by_kind[k] = vm->stats.faults_by_kind[k];
 	s->watchdog_expiries = vm->stats.watchdog_expiries;
 	s->restarts = vm->restart_count;
 	s->doorbells_sent = vm->stats.doorbells_sent;

@@ -678,6 +678,7 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 	uint32_t action, lifecycle_ev = 0, quiet;
 	spin_lock(&vm->lock);
 	vm->fault_count++;
+	vm->stats.faults_by_kind[kind < VM_FAULT_KINDS ? kind : 0]++;
 	if (kind == HVM_F_WATCHDOG)
 		vm->stats.watchdog_expiries++;
 	if (vm->cfg.fault_policy == VM_FP_IGNORE) {
@@ -761,6 +762,7 @@ void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code)
 	uint32_t quiet;
 	spin_lock(&vm->lock);
 	vm->fault_count++;
+	vm->stats.faults_by_kind[HVM_F_GUEST_REPORT]++;
 	/* MGMT-052, GABI-033: a guest reporting in a loop is rate-limited */
 	int emit = fault_event_due(vm, HVM_F_GUEST_REPORT, 0, timer_uptime_ns(), &quiet);
 	record_fault(vm, v, f, HVM_F_GUEST_REPORT, read_sysreg(esr_el2), HVM_ACT_NONE, HVM_EV_FAULT,
