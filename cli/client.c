@@ -379,8 +379,45 @@ int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
 	return rc;
 }
 
+static int stream_open(struct hvc *c, const char *method, const ProtobufCMessage *req, bool duplex,
+		       struct hvc_stream **out, struct hv_status *st);
+
 int hvc_stream_open(struct hvc *c, const char *method, const ProtobufCMessage *req,
 		    struct hvc_stream **out, struct hv_status *st)
+{
+	return stream_open(c, method, req, false, out, st);
+}
+
+int hvc_duplex_open(struct hvc *c, const char *method, const ProtobufCMessage *first,
+		    struct hvc_stream **out, struct hv_status *st)
+{
+	return stream_open(c, method, first, true, out, st);
+}
+
+int hvc_duplex_send(struct hvc_stream *s, const ProtobufCMessage *msg, struct hv_status *st)
+{
+	grpc_op op;
+	int tag;
+
+	if (s->ended)
+		return hv_status_set(st, HV_FAILED_PRECONDITION, "the stream has ended");
+	grpc_byte_buffer *bb = pack(msg);
+	if (!bb)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	memset(&op, 0, sizeof op);
+	op.op = GRPC_OP_SEND_MESSAGE;
+	op.data.send_message.send_message = bb;
+	int rc = grpc_call_start_batch(s->call, &op, 1, &tag, NULL) == GRPC_CALL_OK
+			 ? wait_tag(s->c, &tag, gpr_inf_future(GPR_CLOCK_REALTIME))
+			 : -1;
+	grpc_byte_buffer_destroy(bb);
+	if (rc != 0)
+		return hv_status_set(st, HV_UNAVAILABLE, "the stream has ended");
+	return 0;
+}
+
+static int stream_open(struct hvc *c, const char *method, const ProtobufCMessage *req, bool duplex,
+		       struct hvc_stream **out, struct hv_status *st)
 {
 	struct hvc_stream *s;
 	grpc_op ops[3];
@@ -403,7 +440,8 @@ int hvc_stream_open(struct hvc *c, const char *method, const ProtobufCMessage *r
 	grpc_slice_unref(mslice);
 
 	hvc_send_ops(ops, bb);
-	int rc = grpc_call_start_batch(s->call, ops, 3, &tag, NULL) == GRPC_CALL_OK
+	/* duplex: the sending side stays open (no SEND_CLOSE_FROM_CLIENT) */
+	int rc = grpc_call_start_batch(s->call, ops, duplex ? 2 : 3, &tag, NULL) == GRPC_CALL_OK
 			 ? wait_tag(c, &tag, gpr_inf_future(GPR_CLOCK_REALTIME))
 			 : -1;
 	grpc_byte_buffer_destroy(bb);

@@ -51,6 +51,15 @@ int hvc_stream_next(struct hvc_stream *s, const ProtobufCMessageDescriptor *desc
 /* Cancels the stream if it is still open, and frees it. */
 void hvc_stream_close(struct hvc_stream *s);
 
+/* Bidirectional streaming: opens method with `first` sent and the sending
+ * side left open; hvc_duplex_send sends more, hvc_stream_next reads the
+ * replies, hvc_stream_close ends it. */
+int hvc_duplex_open(struct hvc *c, const char *method, const ProtobufCMessage *first,
+		    struct hvc_stream **out, struct hv_status *st);
+/* 0 when sent; -1 when the stream has ended (its status follows from
+ * hvc_stream_next). */
+int hvc_duplex_send(struct hvc_stream *s, const ProtobufCMessage *msg, struct hv_status *st);
+
 /* Client streaming: sends `first`, then every message next() hands out
  * (1: *msg set, valid until the next call; 0: no more; -1: a local error in
  * st, the call is cancelled), half-closes, and decodes the one reply into

@@ -325,9 +325,110 @@ static int console_wait(bool interactive)
 		for (ssize_t i = 0; i < got; i++)
 			if (buf[i] == DETACH_CHAR)
 				return 1;
-		/* GetConsole carries output only: other input is not sent to the guest. */
+		/* GetConsole carries output only: other input is not sent to the
+		 * guest (the Console RPC does, for operators and admins). */
 	}
 	return 0;
+}
+
+/* The interactive console (Console RPC): what is typed goes to the VM, its
+ * output comes back, Ctrl-] detaches. ISIG is off too, so Ctrl-C reaches the
+ * guest as it does under `virsh console`. Sets *denied (and returns) when the
+ * caller may not use it, so the read-only console can be used instead. */
+static int console_duplex(struct hvctl *h, const char *vm, Hvmgr__V1__VmSelector *sel, bool *denied)
+{
+	Hvmgr__V1__ConsoleInput first = HVMGR__V1__CONSOLE_INPUT__INIT;
+	Hvmgr__V1__ConsoleOutput *o = NULL;
+	struct hvc_stream *s = NULL;
+	struct hv_status st;
+	struct hvc *c = hvctl_conn(h);
+	int rc = HVCTL_OK;
+
+	*denied = false;
+	if (!c)
+		return h->conn_rc;
+	first.vm = sel;
+	first.history_bytes = 16384 - 64; /* the whole ring, as the read-only console shows */
+	if (hvc_duplex_open(c, HVMGR("Console"), &first.base, &s, &st) != 0 ||
+	    hvc_stream_next(s, &hvmgr__v1__console_output__descriptor, (ProtobufCMessage **)&o, 0,
+			    &st) != 1) {
+		hvc_stream_close(s);
+		if (st.code == HV_PERMISSION_DENIED || st.code == HV_UNIMPLEMENTED) {
+			*denied = true;
+			return HVCTL_OK;
+		}
+		return hvctl_fail("console", &st);
+	}
+	bool writer = o->writer;
+	/* raw before the banner: what is typed once it shows goes to the VM */
+	tty_raw();
+	struct termios t;
+	if (tcgetattr(0, &t) == 0) {
+		t.c_lflag &= (tcflag_t)~ISIG;
+		tcsetattr(0, TCSADRAIN, &t);
+	}
+	printf("Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n", vm);
+	if (!writer)
+		printf("hvctl: console: %s; what you type is not sent\n", o->notice);
+	fflush(stdout);
+	protobuf_c_message_free_unpacked(&o->base, NULL);
+	bool done = false;
+	while (!done) {
+		struct pollfd p[2] = { { 0, POLLIN, 0 }, { 1, 0, 0 } };
+		if (poll(p, 2, 20) > 0) {
+			if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+				break;
+			if (p[0].revents & (POLLIN | POLLHUP)) {
+				uint8_t buf[256];
+				ssize_t got = read(0, buf, sizeof buf), keep = got;
+				if (got <= 0)
+					break;
+				for (ssize_t i = 0; i < got; i++)
+					if (buf[i] == DETACH_CHAR) {
+						keep = i;
+						done = true;
+						break;
+					}
+				if (writer && keep > 0) {
+					Hvmgr__V1__ConsoleInput in = HVMGR__V1__CONSOLE_INPUT__INIT;
+					in.data.data = buf;
+					in.data.len = (size_t)keep;
+					/* a failed send: the stream's status follows from the next read */
+					(void)hvc_duplex_send(s, &in.base, &st);
+				}
+			}
+		}
+		/* Output that arrived meanwhile. */
+		for (;;) {
+			int r = hvc_stream_next(s, &hvmgr__v1__console_output__descriptor,
+						(ProtobufCMessage **)&o, 1, &st);
+			if (r == -2)
+				break;
+			if (r != 1) {
+				if (r < 0)
+					rc = hvctl_fail("console", &st);
+				done = true;
+				break;
+			}
+			if (o->lost_bytes)
+				fprintf(stderr,
+					"\r\nhvctl: console: %" PRIu64
+					" bytes were overwritten before they could be read\r\n",
+					o->lost_bytes);
+			bool ok = !o->data.len ||
+				  fwrite(o->data.data, 1, o->data.len, stdout) == o->data.len;
+			ok = fflush(stdout) == 0 && ok;
+			protobuf_c_message_free_unpacked(&o->base, NULL);
+			if (!ok) {
+				done = true;
+				break;
+			}
+		}
+	}
+	tty_restore();
+	printf("\n");
+	hvc_stream_close(s);
+	return rc;
 }
 
 int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
@@ -339,6 +440,14 @@ int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
 	follow = follow || interactive;
 	hvctl_selector(&sel, vm);
 	catch_sigint();
+	if (interactive && isatty(1) && !from) {
+		bool denied;
+		rc = console_duplex(h, vm, &sel, &denied);
+		if (!denied)
+			return rc;
+		fprintf(stderr, "hvctl: console: typing needs the operator role: "
+				"showing output only\n");
+	}
 	while (!interrupted) {
 		Hvmgr__V1__GetConsoleRequest req = HVMGR__V1__GET_CONSOLE_REQUEST__INIT;
 		Hvmgr__V1__GetConsoleResponse *r;

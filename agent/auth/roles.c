@@ -67,6 +67,9 @@ static const struct roles_method table[] = {
 	{ SVC "GetPolicy", HV_ROLE_VIEWER, false },
 	{ SVC "ListPending", HV_ROLE_VIEWER, false },
 	{ SVC "CancelPending", HV_ROLE_OPERATOR, true },
+	/* the interactive console types into a VM: operators and admins (viewers
+     * read output with GetConsole) */
+	{ SVC "Console", HV_ROLE_OPERATOR, true },
 	/* the standard health service answers everyone who authenticated */
 	{ "/grpc.health.v1.Health/Check", HV_ROLE_VIEWER, false },
 	{ "/grpc.health.v1.Health/Watch", HV_ROLE_VIEWER, false },

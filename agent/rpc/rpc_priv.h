@@ -47,6 +47,7 @@ enum rpc_tag_kind {
 	TAG_UNKNOWN_DONE,  /* ... and its UNIMPLEMENTED reply completed   */
 	TAG_STREAM_OP,     /* a stream's send or finish batch completed   */
 	TAG_STREAM_CLOSED, /* a stream's RECV_CLOSE_ON_SERVER completed   */
+	TAG_STREAM_RECV,   /* a duplex stream's receive completed         */
 	TAG_SHUTDOWN,      /* grpc_server_shutdown_and_notify completed   */
 };
 
@@ -163,7 +164,8 @@ void rpc_call_identify(struct rpc_call *c);
  * thread could be started or too many streams are open. */
 int rpc_stream_begin(struct rpc_call *c, ProtobufCMessage *req, struct hv_status *st);
 
-/* Called by a completion-queue thread for TAG_STREAM_OP / TAG_STREAM_CLOSED. */
+/* Called by a completion-queue thread for TAG_STREAM_OP / TAG_STREAM_CLOSED /
+ * TAG_STREAM_RECV. */
 void rpc_stream_complete(struct rpc_tag *tag, int success);
 
 /* rpc_wire.c: 0 when every string field of the encoded message `d` describes

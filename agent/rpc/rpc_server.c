@@ -69,6 +69,7 @@ static void *cq_thread(void *arg)
 			break;
 		case TAG_STREAM_OP:
 		case TAG_STREAM_CLOSED:
+		case TAG_STREAM_RECV:
 			rpc_stream_complete(t, ev.success);
 			break;
 		case TAG_SHUTDOWN:

@@ -113,6 +113,13 @@ bool rpc_stream_alive(struct rpc_stream *s);
 int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc,
 		    ProtobufCMessage **out, struct hv_status *st);
 
+/* Bidirectional streaming: as rpc_stream_recv, but waits at most wait_ms and
+ * returns 2 when no message came in that time; the receive stays pending and
+ * a later call takes its message, so the handler can send (rpc_stream_send)
+ * between calls. A handler uses either this or rpc_stream_recv. */
+int rpc_stream_recv_wait(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc,
+			 ProtobufCMessage **out, unsigned wait_ms, struct hv_status *st);
+
 /* A streaming handler returns the final status in *st (OK to end normally). */
 typedef void (*rpc_stream_fn)(const struct rpc_call_ctx *ctx, const ProtobufCMessage *req,
 			      struct rpc_stream *stream, struct hv_status *st);

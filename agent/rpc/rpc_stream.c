@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/slice.h>
@@ -34,6 +35,10 @@ struct rpc_stream {
 	int failed;                     /* a send failed: the call is dead  */
 	int orphan;                     /* no thread: free when closed      */
 	struct rpc_stream_owner *owner; /* the caller's count (srv->lock) */
+	/* rpc_stream_recv_wait: one receive at a time, beside sends */
+	struct rpc_tag recv_tag;
+	int recv_pending, recv_done, recv_ok;
+	grpc_byte_buffer *recv_bb;
 };
 
 static void stream_free(struct rpc_stream *s);
@@ -46,6 +51,10 @@ void rpc_stream_complete(struct rpc_tag *tag, int success)
 	if (tag->kind == TAG_STREAM_OP) {
 		s->op_pending = 0;
 		s->op_ok = success;
+	} else if (tag->kind == TAG_STREAM_RECV) {
+		s->recv_pending = 0;
+		s->recv_done = 1;
+		s->recv_ok = success;
 	} else {
 		s->closed = 1;
 	}
@@ -125,6 +134,9 @@ int rpc_stream_send(struct rpc_stream *s, const ProtobufCMessage *msg, struct hv
 	return 0;
 }
 
+static int decode(struct rpc_stream *s, grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc,
+		  ProtobufCMessage **out, struct hv_status *st);
+
 int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc,
 		    ProtobufCMessage **out, struct hv_status *st)
 {
@@ -146,6 +158,13 @@ int rpc_stream_recv(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc
 		return hv_status_set(st, HV_CANCELLED,
 				     "the client went away in the middle of the stream");
 	}
+	return decode(s, bb, desc, out, st);
+}
+
+/* Decodes and frees a received message; bb NULL: the client half-closed. */
+static int decode(struct rpc_stream *s, grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc,
+		  ProtobufCMessage **out, struct hv_status *st)
+{
 	if (!bb)
 		return 0; /* the client half-closed: no more messages */
 	grpc_byte_buffer_reader rd;
@@ -235,11 +254,65 @@ static void streams_put(struct rpc_server *srv, struct rpc_listener *lis, struct
 	pthread_cond_broadcast(&srv->cond);
 }
 
+int rpc_stream_recv_wait(struct rpc_stream *s, const ProtobufCMessageDescriptor *desc,
+			 ProtobufCMessage **out, unsigned wait_ms, struct hv_status *st)
+{
+	*out = NULL;
+	pthread_mutex_lock(&s->m);
+	if (!s->recv_pending && !s->recv_done) {
+		grpc_op op;
+		memset(&op, 0, sizeof op);
+		op.op = GRPC_OP_RECV_MESSAGE;
+		op.data.recv_message.recv_message = &s->recv_bb;
+		s->recv_bb = NULL;
+		s->recv_pending = 1;
+		if (grpc_call_start_batch(s->call->call, &op, 1, &s->recv_tag, NULL) != GRPC_CALL_OK) {
+			s->recv_pending = 0;
+			s->failed = 1;
+			pthread_mutex_unlock(&s->m);
+			return hv_status_set(st, HV_CANCELLED, "the client closed the stream");
+		}
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (s->recv_pending && !s->closed && pthread_cond_timedwait(&s->c, &s->m, &until) == 0)
+		;
+	if (!s->recv_done) {
+		pthread_mutex_unlock(&s->m);
+		if (__atomic_load_n(&s->call->lis->srv->stopping, __ATOMIC_ACQUIRE))
+			return hv_status_set(st, HV_UNAVAILABLE, "hv-agent is shutting down");
+		if (s->closed)
+			return hv_status_set(st, HV_CANCELLED, "the client closed the stream");
+		return 2;
+	}
+	grpc_byte_buffer *bb = s->recv_bb;
+	int ok = s->recv_ok;
+	s->recv_bb = NULL;
+	s->recv_done = 0;
+	pthread_mutex_unlock(&s->m);
+	if (!ok) {
+		if (bb)
+			grpc_byte_buffer_destroy(bb);
+		return hv_status_set(st, HV_CANCELLED,
+				     "the client went away in the middle of the stream");
+	}
+	return decode(s, bb, desc, out, st);
+}
+
 static void stream_free(struct rpc_stream *s)
 {
 	struct rpc_server *srv = s->call->lis->srv;
 	struct rpc_listener *lis = s->call->lis;
 	struct rpc_stream_owner *own = s->owner;
+
+	if (s->recv_bb)
+		grpc_byte_buffer_destroy(s->recv_bb);
 
 	protobuf_c_message_free_unpacked(s->req, NULL);
 	rpc_call_free(s->call);
@@ -289,9 +362,10 @@ static void *stream_thread(void *arg)
 	} else {
 		grpc_call_cancel(c->call, NULL);
 	}
-	/* Wait for RECV_CLOSE_ON_SERVER so no completion refers to s later. */
+	/* Wait for RECV_CLOSE_ON_SERVER (and a receive still pending) so no
+	 * completion refers to s later. */
 	pthread_mutex_lock(&s->m);
-	while (!s->closed)
+	while (!s->closed || s->recv_pending)
 		pthread_cond_wait(&s->c, &s->m);
 	pthread_mutex_unlock(&s->m);
 	stream_free(s);
@@ -322,6 +396,8 @@ int rpc_stream_begin(struct rpc_call *c, ProtobufCMessage *req, struct hv_status
 	s->op_tag.obj = s;
 	s->close_tag.kind = TAG_STREAM_CLOSED;
 	s->close_tag.obj = s;
+	s->recv_tag.kind = TAG_STREAM_RECV;
+	s->recv_tag.obj = s;
 	pthread_mutex_init(&s->m, NULL);
 	pthread_cond_init(&s->c, NULL);
 

@@ -368,6 +368,9 @@ void svc_export_diagnostics(const struct rpc_call_ctx *, const ProtobufCMessage 
 			    struct rpc_result *);
 void svc_watch_health(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
 		      struct hv_status *);
+/* svc_console.c: the interactive console (bidirectional stream) */
+void svc_console(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
+		 struct hv_status *);
 
 void svc_health_check(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_health_watch(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,

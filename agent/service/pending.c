@@ -93,7 +93,7 @@ int agent_pending_queue(struct agent *ag, const struct rpc_peer *peer,
 	char uuid[HV_UUID_STR_LEN];
 	uint64_t id;
 
-	agent_caller(peer, &c);
+	agent_caller(ag, peer, &c);
 	hv_uuid_format(slot->uuid, uuid);
 	if (store_pending_add(ag->store, verb, slot->name, uuid, arg0, c.name, why, &id, &e) !=
 		    STORE_OK ||
@@ -435,7 +435,7 @@ void svc_cancel_pending(const struct rpc_call_ctx *ctx, const ProtobufCMessage *
 	char args[64], why[STORE_OUTCOME_MAX + 1];
 
 	snprintf(args, sizeof args, "id=%" PRIu64, req->id);
-	agent_caller(ctx->peer, &c);
+	agent_caller(ag, ctx->peer, &c);
 	snprintf(why, sizeof why, "cancelled by %s", c.name);
 	/* One operation at a time: the runner never runs a command being
 	 * cancelled, and a cancel never ends one that just ran. */

@@ -56,6 +56,8 @@ static const struct rpc_method methods[] = {
 	{ HVMGR("ListPending"), &hvmgr__v1__list_pending_request__descriptor, svc_list_pending, NULL },
 	{ HVMGR("CancelPending"), &hvmgr__v1__cancel_pending_request__descriptor,
 	  svc_cancel_pending, NULL },
+	/* bidirectional: the first message is the request, keystrokes follow */
+	{ HVMGR("Console"), &hvmgr__v1__console_input__descriptor, NULL, svc_console },
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
 	  svc_health_check, NULL },
 	{ "/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor, NULL,

@@ -21,9 +21,9 @@ struct health_msg {
 	Hvmgr__V1__HealthUpdate up;
 	Hvmgr__V1__VmHealth vm[HVM_MAX_VMS];
 	Hvmgr__V1__VmHealth *vmp[HVM_MAX_VMS];
-	Hvmgr__V1__HealthAlarm al[HVM_MAX_VMS];
-	Hvmgr__V1__HealthAlarm *alp[HVM_MAX_VMS];
-	char detail[HVM_MAX_VMS][96];
+	Hvmgr__V1__HealthAlarm al[2 * HVM_MAX_VMS];
+	Hvmgr__V1__HealthAlarm *alp[2 * HVM_MAX_VMS];
+	char detail[2 * HVM_MAX_VMS][112];
 	char event_vm[HVM_NAME_LEN + 1];
 	struct tm_core core;
 	struct tm_vm vms[HVM_MAX_VMS];
@@ -36,13 +36,46 @@ struct watch {
 	uint32_t filter_id;
 	uint64_t stall_ns;
 	uint64_t last_seq; /* the last event seen */
-	uint32_t stalled;  /* VMs (by id bit) whose alarm is raised */
+	uint32_t stalled;  /* VMs (by id bit) whose heartbeat alarm is raised */
+	uint32_t last_try; /* VMs (by id bit) whose last-attempt alarm is raised */
 	struct health_msg *m;
 };
 
 static int stalled(const struct watch *w, const struct tm_vm *v)
 {
 	return v->state == HVM_VM_RUNNING && v->heartbeat_age_ns >= w->stall_ns;
+}
+
+/* MGMT-800: a running VM of the restart policy whose budget allows no more
+ * restarts in its window: one more fault stops it. */
+static int last_attempt(const struct tm_vm *v)
+{
+	return v->state == HVM_VM_RUNNING && v->fault_policy == 2 && v->restart_budget > 0 &&
+	       v->restarts_left == 0;
+}
+
+/* Adds an alarm to the update being built. */
+static void add_alarm(struct health_msg *m, size_t *na, Hvmgr__V1__HealthAlarmKind kind,
+		      const struct tm_vm *v)
+{
+	Hvmgr__V1__HealthAlarm ainit = HVMGR__V1__HEALTH_ALARM__INIT;
+	size_t i = *na;
+
+	m->al[i] = ainit;
+	m->al[i].kind = kind;
+	m->al[i].vm_name = (char *)v->name;
+	if (kind == HVMGR__V1__HEALTH_ALARM_KIND__HEALTH_ALARM_HEARTBEAT_STOPPED)
+		snprintf(m->detail[i], sizeof m->detail[i],
+			 "running, heartbeat %llu unchanged for %.3f s",
+			 (unsigned long long)v->heartbeat, (double)v->heartbeat_age_ns / 1e9);
+	else
+		snprintf(m->detail[i], sizeof m->detail[i],
+			 "running its last attempt: %u of %u restarts used in the window, one more "
+			 "fault stops it",
+			 v->restart_budget, v->restart_budget);
+	m->al[i].detail = m->detail[i];
+	m->alp[i] = &m->al[i];
+	*na = i + 1;
 }
 
 static void fill_vm(Hvmgr__V1__VmHealth *h, struct tm_vm *v)
@@ -64,6 +97,9 @@ static void fill_vm(Hvmgr__V1__VmHealth *h, struct tm_vm *v)
 	h->image_version = v->image_version;
 	h->cpu_time_ns = v->cpu_time_ns;
 	h->have_stats = v->have_stats != 0;
+	h->restart_budget = v->restart_budget;
+	h->restarts_left = v->restarts_left;
+	h->fault_policy = v->fault_policy;
 	if (v->have_stats) {
 		h->exits = v->stats.exits;
 		h->irqs_injected = v->stats.irqs_injected;
@@ -74,14 +110,15 @@ static void fill_vm(Hvmgr__V1__VmHealth *h, struct tm_vm *v)
 }
 
 /* Builds the update from the registry; *newly gets the VMs whose heartbeat
- * alarm is raised in this update for the first time. */
+ * alarm is raised in this update for the first time, *newly_last those whose
+ * last-attempt alarm is. */
 static void build(struct watch *w, Hvmgr__V1__HealthUpdate__Cause cause, uint64_t seq,
-		  const char *event_vm, uint32_t *newly)
+		  const char *event_vm, uint32_t *newly, uint32_t *newly_last)
 {
 	struct health_msg *m = w->m;
 	Hvmgr__V1__HealthUpdate init = HVMGR__V1__HEALTH_UPDATE__INIT;
 	size_t n, nv = 0, na = 0;
-	uint32_t now_stalled = 0;
+	uint32_t now_stalled = 0, now_last = 0;
 
 	telemetry_mark_read(w->ag->telemetry);
 	telemetry_snapshot(w->ag->telemetry, &m->core, m->vms, &n);
@@ -93,23 +130,23 @@ static void build(struct watch *w, Hvmgr__V1__HealthUpdate__Cause cause, uint64_
 		fill_vm(&m->vm[nv], v);
 		m->vmp[nv] = &m->vm[nv];
 		nv++;
-		if (!stalled(w, v))
-			continue;
-		Hvmgr__V1__HealthAlarm ainit = HVMGR__V1__HEALTH_ALARM__INIT;
-		m->al[na] = ainit;
-		m->al[na].kind = HVMGR__V1__HEALTH_ALARM_KIND__HEALTH_ALARM_HEARTBEAT_STOPPED;
-		m->al[na].vm_name = v->name;
-		snprintf(m->detail[na], sizeof m->detail[na],
-			 "running, heartbeat %llu unchanged for %.3f s",
-			 (unsigned long long)v->heartbeat, (double)v->heartbeat_age_ns / 1e9);
-		m->al[na].detail = m->detail[na];
-		m->alp[na] = &m->al[na];
-		na++;
-		now_stalled |= 1u << (v->id % 32);
+		if (stalled(w, v)) {
+			add_alarm(m, &na,
+				  HVMGR__V1__HEALTH_ALARM_KIND__HEALTH_ALARM_HEARTBEAT_STOPPED, v);
+			now_stalled |= 1u << (v->id % 32);
+		}
+		if (last_attempt(v)) {
+			add_alarm(m, &na,
+				  HVMGR__V1__HEALTH_ALARM_KIND__HEALTH_ALARM_LAST_RESTART_ATTEMPT, v);
+			now_last |= 1u << (v->id % 32);
+		}
 	}
 	if (newly)
 		*newly = now_stalled & ~w->stalled;
+	if (newly_last)
+		*newly_last = now_last & ~w->last_try;
 	w->stalled = now_stalled;
+	w->last_try = now_last;
 	snprintf(m->event_vm, sizeof m->event_vm, "%s", event_vm ? event_vm : "");
 	m->up.cause = cause;
 	m->up.event_seq = seq;
@@ -148,9 +185,39 @@ static int on_events(struct watch *w, const struct eventlog_rec *r, size_t n, st
 		build(w,
 		      fault ? HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_FAULT
 			    : HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_STATE_CHANGE,
-		      r[i].ev.seq, name, NULL);
+		      r[i].ev.seq, name, NULL, NULL);
 		if (send(w, st) != 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* True when hv-core's status slots (memory reads, refreshed every service
+ * tick) show an alarm this stream has not raised yet: a heartbeat that
+ * stopped advancing is seen within a poll, not at the next sample. */
+static int slots_raise_alarm(struct watch *w)
+{
+	struct hvm_vm_slot slots[HVM_MAX_VMS];
+	struct hv_status st;
+	uint32_t mask;
+
+	if (hvlink_read_slots(w->ag->link, slots, &mask, &st) != 0)
+		return 0;
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		struct tm_vm v;
+		uint32_t bit = 1u << (i % 32);
+
+		if (!(mask & (1u << i)) || (w->filtered && i != w->filter_id))
+			continue;
+		memset(&v, 0, sizeof v);
+		v.state = slots[i].state;
+		v.heartbeat_age_ns = slots[i].heartbeat_age_ns;
+		v.fault_policy = slots[i].fault_policy;
+		v.restart_budget = slots[i].restart_budget;
+		v.restarts_left = slots[i].restarts_left;
+		if ((stalled(w, &v) && !(w->stalled & bit)) ||
+		    (last_attempt(&v) && !(w->last_try & bit)))
+			return 1;
 	}
 	return 0;
 }
@@ -209,7 +276,7 @@ void svc_watch_health(const struct rpc_call_ctx *ctx, const ProtobufCMessage *ms
 	pos = req->resume_after_seq ? req->resume_after_seq + 1 : es.next_seq;
 	w.last_seq = pos ? pos - 1 : 0;
 
-	build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_SAMPLE, w.last_seq, NULL, NULL);
+	build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_SAMPLE, w.last_seq, NULL, NULL, NULL);
 	if (send(&w, st) != 0)
 		goto out;
 	next_sample = req->interval_ms ? hv_mono_ns() + req->interval_ms * 1000000ull : 0;
@@ -221,19 +288,28 @@ void svc_watch_health(const struct rpc_call_ctx *ctx, const ProtobufCMessage *ms
 		}
 		size_t n = eventlog_read(w.ag->events, &pos, recs, BATCH, wait);
 		if (req->on_change) {
-			uint32_t newly = 0;
+			uint32_t newly = 0, newly_last = 0;
 			if (on_events(&w, recs, n, st) != 0)
 				goto out;
-			build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_HEARTBEAT_STOPPED,
-			      w.last_seq, NULL, &newly);
-			if (newly && send(&w, st) != 0)
+			/* An alarm the slots show before the next sample: sample
+			 * now, so the update carries it within a poll. */
+			if (slots_raise_alarm(&w)) {
+				struct hv_status fst2;
+				telemetry_feed_once(w.ag, &fst2);
+			}
+			build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_ALARM, w.last_seq, NULL,
+			      &newly, &newly_last);
+			if (newly)
+				w.m->up.cause =
+					HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_HEARTBEAT_STOPPED;
+			if ((newly || newly_last) && send(&w, st) != 0)
 				goto out;
 		} else if (n) {
 			w.last_seq = recs[n - 1].ev.seq;
 		}
 		if (next_sample && hv_mono_ns() >= next_sample) {
 			build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_SAMPLE, w.last_seq, NULL,
-			      NULL);
+			      NULL, NULL);
 			if (send(&w, st) != 0)
 				goto out;
 			next_sample += req->interval_ms * 1000000ull;

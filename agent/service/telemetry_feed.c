@@ -33,6 +33,9 @@ static void vm_from_slot(struct tm_vm *v, const struct hvm_vm_slot *s)
 	v->vcpus = s->vcpus;
 	v->health_code = s->health_code;
 	v->guest_state = s->guest_state;
+	v->fault_policy = s->fault_policy;
+	v->restart_budget = s->restart_budget;
+	v->restarts_left = s->restarts_left;
 	v->mem_bytes = s->mem_bytes;
 	v->heartbeat = s->heartbeat;
 	v->heartbeat_age_ns = s->heartbeat_age_ns;
@@ -71,6 +74,45 @@ static void feed_agent(struct agent *ag)
 static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int sample(struct agent *ag, struct hv_status *st);
+
+/* Counts the POLICY_DENIED events (MGMT-405) the event log got since the
+ * last sample; the first sample counts every one it still holds. Memory
+ * reads only. Called under sample_lock. */
+static void count_refusals(struct agent *ag)
+{
+	static uint64_t pos;
+	struct eventlog_rec recs[32];
+	size_t n;
+
+	if (!ag->events)
+		return;
+	do {
+		n = eventlog_read(ag->events, &pos, recs, 32, 0);
+		for (size_t i = 0; i < n; i++)
+			if (recs[i].ev.type == HVM_EV_POLICY_DENIED) {
+				int op = hvm_policy_op_of_cmd(recs[i].ev.detail & 0xFFu);
+				if (op >= 0)
+					telemetry_count_refusal(ag->telemetry, (uint32_t)op);
+			}
+	} while (n == 32);
+}
+
+/* MGMT-401: the vehicle state into core; nothing when it cannot be read. */
+static void read_vehicle(struct agent *ag, struct tm_core *core)
+{
+	struct hvlink_cmd c = { .cmd = HVM_CMD_GET_VEHICLE_STATE };
+	struct hvlink_reply rep;
+	struct hv_status st;
+
+	if (core_submit(ag->link, &c, &rep, "vehicle state", &st) != CORE_OK) {
+		log_debug("telemetry: %s", st.msg);
+		return;
+	}
+	core->have_vehicle = 1;
+	core->vehicle_state = (uint32_t)rep.ret[0];
+	core->vehicle_source = (uint32_t)rep.ret[1];
+	core->vehicle_age_ns = rep.ret[2];
+}
 
 int telemetry_feed_once(struct agent *ag, struct hv_status *st)
 {
@@ -134,6 +176,9 @@ static int sample(struct agent *ag, struct hv_status *st)
 	core.uptime_ns = info.uptime_ns;
 	core.hv_ticks = info.hv_ticks;
 	memcpy(core.hv_version, info.hv_version, sizeof core.hv_version);
+	if (want_stats && (info.caps & HVM_CAP(HVM_CMD_GET_VEHICLE_STATE)))
+		read_vehicle(ag, &core);
+	count_refusals(ag);
 	telemetry_set_core(ag->telemetry, &core, vms, n);
 	free(vms);
 	hv_status_ok(st);

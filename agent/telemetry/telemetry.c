@@ -39,6 +39,7 @@ struct telemetry {
 	uint64_t sample_mono_ns; /* when the last successful sample was taken */
 	struct tm_agent agent;
 	unsigned open_streams;
+	uint64_t refusals[HVM_OP__COUNT]; /* POLICY_DENIED events by operation */
 	struct rpc_series *rpc;
 	size_t nrpc;
 	uint64_t rpc_dropped;
@@ -105,6 +106,15 @@ void telemetry_set_open_streams(struct telemetry *t, unsigned n)
 {
 	pthread_mutex_lock(&t->lock);
 	t->open_streams = n;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void telemetry_count_refusal(struct telemetry *t, uint32_t op)
+{
+	if (op >= HVM_OP__COUNT)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->refusals[op]++;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -259,6 +269,9 @@ static void vm_series(struct out *o, const char *metric, const struct tm_vm *v, 
 
 static const char *const state_names[] = { "nostate",  "running", "blocked", "paused",
 					   "shutdown", "shutoff", "crashed" };
+/* enum hvm_fault_kind, [0] unused (MGMT-060) */
+static const char *const fault_kind_names[6] = { "none",     "stage2_abort", "undef_trap",
+						 "watchdog", "guest_report", "hypercall" };
 static const char *const exit_names[HVM_EXIT__COUNT] = { "wfx",  "hvc",    "smc", "dabt",
 							 "iabt", "sysreg", "irq", "other" };
 
@@ -343,9 +356,27 @@ static void render_vms(struct out *o, const struct telemetry *t)
 	VM_STAT(o, t, "hv_vm_faults_total", "Faults of the VM, of any kind.", faults);
 	VM_STAT(o, t, "hv_vm_faults_ignored_total", "Faults the VM's ignore policy let pass.",
 		faults_ignored);
+	head(o, "hv_vm_faults_by_kind_total", "counter",
+	     "Faults of the VM by kind (MGMT-802; 0 from an hv-core before ABI 2.2).");
+	for (size_t i = 0; i < t->nvms; i++) {
+		if (!t->vms[i].have_stats)
+			continue;
+		for (unsigned k = 1; k < sizeof fault_kind_names / sizeof fault_kind_names[0]; k++) {
+			snprintf(extra, sizeof extra, "kind=\"%s\"", fault_kind_names[k]);
+			vm_series(o, "hv_vm_faults_by_kind_total", &t->vms[i], extra);
+			put(o, "%llu\n", (unsigned long long)t->vms[i].stats.faults_by_kind[k]);
+		}
+	}
 	VM_STAT(o, t, "hv_vm_watchdog_expiries_total", "Heartbeat watchdog expiries of the VM.",
 		watchdog_expiries);
 	VM_STAT(o, t, "hv_vm_restarts_total", "Restarts of the VM by its fault policy.", restarts);
+	VM_GAUGE(o, t, "hv_vm_restart_budget", "gauge",
+		 "Fault-policy restarts the VM's restart budget allows per window (VMCFG-025).",
+		 "%u", v->restart_budget);
+	VM_GAUGE(o, t, "hv_vm_restarts_left", "gauge",
+		 "Fault-policy restarts the budget still allows now (0 with the restart policy: "
+		 "the VM runs its last attempt).",
+		 "%u", v->restarts_left);
 
 	head(o, "hv_vm_doorbells_total", "counter",
 	     "Doorbells: sent (granted, rung by this VM), received (rung on it by peers), denied.");
@@ -384,6 +415,25 @@ static void render_core(struct out *o, const struct telemetry *t)
 	put(o, "hv_core_selftest_failed_checks %u\n", c->selftest_failed);
 	head(o, "hv_core_physical_cpus", "gauge", "Physical CPUs hv-core found.");
 	put(o, "hv_core_physical_cpus %u\n", c->pcpu_count);
+	if (c->have_vehicle) {
+		head(o, "hv_vehicle_state", "gauge",
+		     "1 for the vehicle state hv-core's safety policy acts on, 0 for the others.");
+		for (uint32_t s = 0; s < HVM_VS__COUNT; s++)
+			put(o, "hv_vehicle_state{state=\"%s\"} %d\n", hvm_vehicle_state_name(s),
+			    c->vehicle_state == s);
+		head(o, "hv_vehicle_state_age_seconds", "gauge",
+		     "Time since the vehicle state's source last wrote it, on hv-core's clock.");
+		put(o, "hv_vehicle_state_age_seconds %.9f\n", (double)c->vehicle_age_ns / 1e9);
+		head(o, "hv_vehicle_state_source_info", "gauge",
+		     "Where the vehicle state comes from: management or a guest (MGMT-401).");
+		put(o, "hv_vehicle_state_source_info{source=\"%s\"} 1\n",
+		    c->vehicle_source == HVM_VSRC_GUEST ? "guest" : "management");
+	}
+	head(o, "hv_policy_refusals_total", "counter",
+	     "Commands hv-core's safety policy refused, by operation (POLICY_DENIED events).");
+	for (uint32_t op = 0; op < HVM_OP__COUNT; op++)
+		put(o, "hv_policy_refusals_total{operation=\"%s\"} %llu\n", hvm_policy_op_name(op),
+		    (unsigned long long)t->refusals[op]);
 }
 
 static void render_rpc(struct out *o, const struct telemetry *t)

@@ -28,6 +28,9 @@
 struct tm_vm {
 	uint32_t id, state, reason, criticality, vcpus;
 	uint32_t health_code, guest_state;
+	uint32_t fault_policy;   /* VMCFG-023: 0 ignore, 1 stop, 2 restart, 3 stop-vcpu */
+	uint32_t restart_budget; /* MGMT-800: restarts allowed per window */
+	uint32_t restarts_left;  /* MGMT-800: ... the budget still allows now */
 	uint64_t mem_bytes, heartbeat, heartbeat_age_ns, cpu_time_ns;
 	char name[HVM_NAME_LEN + 1];
 	char uuid[37];
@@ -42,6 +45,11 @@ struct tm_core {
 	uint32_t hv_state, abi_major, abi_minor, pcpu_count, selftest_failed;
 	uint64_t uptime_ns, hv_ticks;
 	char hv_version[33];
+	/* MGMT-401: the vehicle state hv-core acts on, read with the VMs'
+	 * GET_STATS records (have_vehicle 0 when it was not read) */
+	int have_vehicle;
+	uint32_t vehicle_state, vehicle_source;
+	uint64_t vehicle_age_ns;
 };
 
 /* The agent's own gauges, set by the feeder. */
@@ -68,6 +76,9 @@ void telemetry_set_core(struct telemetry *t, const struct tm_core *core, const s
 void telemetry_sample_failed(struct telemetry *t);
 void telemetry_set_agent(struct telemetry *t, const struct tm_agent *a);
 void telemetry_set_open_streams(struct telemetry *t, unsigned n);
+/* Counts one command the safety policy refused (a POLICY_DENIED event,
+ * MGMT-405): op is its enum hvm_policy_op. */
+void telemetry_count_refusal(struct telemetry *t, uint32_t op);
 
 /* One finished RPC: method path ("/hvmgr.v1.Hvmgr/GetVm"), RPC status code,
  * duration. The signature of rpc_observe_fn (rpc_server.h). */

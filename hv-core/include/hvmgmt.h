@@ -24,7 +24,9 @@
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
 			 /* 2.2: action INJECTED (MGMT-700), the slots' image and
-			  *      initrd slot sizes (MGMT-701) */
+			  *      initrd slot sizes (MGMT-701), restart budget in the
+			  *      status slot (MGMT-800), WRITE_CONSOLE (MGMT-801),
+			  *      faults by kind (MGMT-802) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -104,7 +106,9 @@ enum hvm_vm_state {
 	X(GET_VEHICLE_STATE, 20, 0, 0)                                                             \
 	X(SET_VEHICLE_STATE, 21, 0, 0)                                                             \
 	X(GET_POLICY, 22, 0, 0)                                                                    \
-	X(CHECK_POLICY, 23, 1, HVM_ST_ANY_DEFINED)
+	X(CHECK_POLICY, 23, 1, HVM_ST_ANY_DEFINED)                                                 \
+	/* MGMT-801: bytes into the VM's vUART receive FIFO (typed input) */                       \
+	X(WRITE_CONSOLE, 28, 1, HVM_ST_ACTIVE)
 
 /* MGMT-020: commands (hvm_regs.cmd). A libvirt subset by function (REQ-STD-02). */
 enum hvm_cmd {
@@ -314,7 +318,9 @@ struct hvm_stats {
 	uint64_t doorbells_denied;   /* 0xA0 doorbells refused (not granted)      */
 	uint64_t heartbeat;          /* 0xA8 last heartbeat value seen            */
 	uint64_t heartbeat_age_ns;   /* 0xB0                                      */
-	uint8_t _rsvd[0x100 - 0xB8];
+	uint64_t faults_by_kind[6];  /* 0xB8 MGMT-802: by enum hvm_fault_kind     */
+	/*      ([0] unused; ABI 2.2)                */
+	uint8_t _rsvd[0x100 - 0xE8];
 };
 
 /* MGMT-100: the register page at offset 0. Offsets are part of the ABI. */
@@ -409,7 +415,9 @@ struct hvm_vm_slot {
 	uint64_t doorbells_denied;           /* 0xB8                                       */
 	uint64_t image_slot_bytes;           /* 0xC0 MGMT-701: bytes its image slot holds  */
 	uint64_t initrd_slot_bytes;          /* 0xC8 MGMT-701: its initrd slot, 0 = none   */
-	uint8_t _rsvd[0x200 - 0xD0];
+	uint32_t restart_budget;             /* 0xD0 MGMT-800: restarts allowed per window */
+	uint32_t restarts_left;              /* 0xD4 MGMT-800: ... still allowed now       */
+	uint8_t _rsvd[0x200 - 0xD8];
 };
 
 /* MGMT-160: saved fault context of the last fault of a VM (REQ-SAF-22).
@@ -446,6 +454,9 @@ struct hvm_console {
 	uint8_t _rsvd[0x40 - 0x10];
 	uint8_t buf[HVM_CONSOLE_SIZE];
 };
+
+/* MGMT-801: WRITE_CONSOLE takes at most this many bytes at once. */
+#define HVM_CONSOLE_INPUT_MAX 256u
 
 /* MGMT-400: vehicle states (VMCFG-400). UNKNOWN is the most restrictive. */
 #define HVM_VEHICLE_STATE_TABLE(X)                                                                 \

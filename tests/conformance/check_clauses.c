@@ -652,7 +652,8 @@ static void check_stats_record(struct conf *c, struct conf_result *res)
 				  (unsigned long long)st.faults);
 		for (size_t b = 0; b < sizeof(st._rsvd); b++)
 			if (st._rsvd[b]) {
-				conf_fail(res, "vm %u: reserved byte 0x%zx is 0x%x", i, 0xB8 + b,
+				conf_fail(res, "vm %u: reserved byte 0x%zx is 0x%x", i,
+					  __builtin_offsetof(struct hvm_stats, _rsvd) + b,
 					  st._rsvd[b]);
 				break;
 			}

@@ -92,10 +92,15 @@ static void check_reserved(struct conf *c, struct conf_result *res)
 	expect_zero(res, b + 0x1F8, 0x200 - 0x1F8, "register page 0x1F8..0x1FF");
 	expect_zero(res, b + 0x218, 0x1000 - 0x218, "register page 0x218..0xFFF");
 	char what[64];
+	/* ABI 2.2 adds the slot sizes at 0xC0 (MGMT-701) and restart_budget and
+	 * restarts_left at 0xD0 (MGMT-800) */
+	uint16_t major = __atomic_load_n(&c->r->abi_major, __ATOMIC_ACQUIRE);
+	uint16_t minor = __atomic_load_n(&c->r->abi_minor, __ATOMIC_ACQUIRE);
+	size_t slot_rsvd = major > 2 || (major == 2 && minor >= 2) ? 0xD8 : 0xC0;
 	for (uint32_t i = 0; i < c->max_vms; i++) {
 		snprintf(what, sizeof(what), "slot %u", i);
-		expect_zero(res, (const volatile uint8_t *)conf_slot_ptr(c, i) + 0xD0, 0x200 - 0xD0,
-			    what);
+		expect_zero(res, (const volatile uint8_t *)conf_slot_ptr(c, i) + slot_rsvd,
+			    0x200 - slot_rsvd, what);
 		snprintf(what, sizeof(what), "fault record %u", i);
 		expect_zero(res, (const volatile uint8_t *)conf_fault_ptr(c, i) + 0x150,
 			    0x400 - 0x150, what);

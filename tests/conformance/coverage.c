@@ -117,6 +117,7 @@ const struct conf_clause conf_clauses[] = {
 	{ "GABI-035", NEEDS_GUEST " (forbidden hypercalls); tests hvcore_fault" },
 	{ "GABI-040", NULL },
 	{ "GABI-041", NEEDS_GUEST " (virtual GIC registers); tests hvcore_irq" },
+	{ "GABI-800", NEEDS_GUEST " (a guest that reads its vPL011); tests hvcore_linux" },
 	{ "GABI-050", NEEDS_GUEST " (WFI and the virtual timer); guest rtos-demo, tests hvcore_irq" },
 	{ "GABI-060", NULL },
 	{ "GABI-061", NEEDS_GUEST " (system register traps); tests hvcore_fault" },

@@ -316,16 +316,20 @@ void fakecore_event(struct fakecore *fc, uint32_t type, uint32_t vm_id, uint32_t
 	pthread_mutex_unlock(&fc->lock);
 }
 
-void fakecore_console(struct fakecore *fc, uint32_t id, const void *data, size_t len)
+/* Appends len bytes to VM id's console ring. Called with the lock. */
+static void console_put_locked(struct fakecore *fc, uint32_t id, const volatile uint8_t *p, size_t len)
 {
 	volatile struct hvm_console *c = console_at(fc, id);
-	const uint8_t *p = data;
-
-	pthread_mutex_lock(&fc->lock);
 	uint64_t head = c->head;
 	for (size_t i = 0; i < len; i++)
 		c->buf[(head + i) % HVM_CONSOLE_SIZE] = p[i];
 	__atomic_store_n(&c->head, head + len, __ATOMIC_RELEASE);
+}
+
+void fakecore_console(struct fakecore *fc, uint32_t id, const void *data, size_t len)
+{
+	pthread_mutex_lock(&fc->lock);
+	console_put_locked(fc, id, data, len);
 	pthread_mutex_unlock(&fc->lock);
 }
 
@@ -696,6 +700,17 @@ static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64
 		break;
 	case HVM_CMD_READ_FAULT_HISTORY:
 		do_read_fault_history(fc, id, arg[0], rp);
+		break;
+	case HVM_CMD_WRITE_CONSOLE: /* MGMT-801: the double's guest echoes what it receives */
+		if (arg[0] == 0 || arg[0] > HVM_CONSOLE_INPUT_MAX) {
+			refuse(rp, HVM_E_BAD_ARG,
+			       "WRITE_CONSOLE: %llu bytes; 1..%u at once (MGMT-801)",
+			       (unsigned long long)arg[0], HVM_CONSOLE_INPUT_MAX);
+			break;
+		}
+		console_put_locked(fc, id, fc->base + HVM_OFF_DATA, (size_t)arg[0]);
+		rp->ret[0] = arg[0];
+		rp->ret[1] = 64;
 		break;
 	}
 }

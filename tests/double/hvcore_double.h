@@ -63,6 +63,8 @@ void fakecore_hold_slot(struct fakecore *fc, uint32_t id, bool held);
 void fakecore_event(struct fakecore *fc, uint32_t type, uint32_t vm_id, uint32_t detail,
 		    uint32_t reason);
 void fakecore_console(struct fakecore *fc, uint32_t id, const void *data, size_t len);
+/* WRITE_CONSOLE (MGMT-801): the double's guest echoes every byte it receives
+ * onto its console ring, as a terminal in echo mode does. */
 /* The VM's fault record (MGMT-160) as hv-core would publish it after a fault
  * with these fields; READ_FAULT answers it. */
 void fakecore_set_fault(struct fakecore *fc, uint32_t id, const struct hvm_fault *f);

@@ -187,6 +187,14 @@ void mgmt_be_fault_history(uint32_t id, uint64_t after, struct hvm_fault_history
 	out->vm_id = id;
 }
 
+uint64_t mgmt_be_console_input(uint32_t id, const uint8_t *p, uint32_t n, uint64_t *free_after)
+{
+	must_be_defined(id);
+	(void)p;
+	*free_after = 0;
+	return n;
+}
+
 enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *dst, uint64_t max,
 				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg,
 				unsigned mlen)

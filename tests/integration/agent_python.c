@@ -83,6 +83,23 @@ Test(agent_python, independent_python_client)
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
 
+/* The interactive console over the double (its guest echoes what it gets):
+ * one writer, readers, refusals; the Python client checks each rule. */
+Test(agent_python, console_one_writer_and_readers)
+{
+	char *out, *err;
+	int rc = run_program(HV_SYSTEM_PYTHON,
+			     (const char *const[]){
+				     HV_SOURCE_DIR "/tests/integration/agent_python_console.py",
+				     HV_SOURCE_DIR "/proto", work, agent.sock, agent.ro_sock, NULL },
+			     &out, &err);
+	cr_expect_eq(rc, 0, "python client: status %d\nstdout: %s\nstderr: %s", rc, out, err);
+	cr_expect_str_eq(out, "ok\n");
+	free(out);
+	free(err);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
 /* A free loopback TCP port (bind to 0, read it back, release it). */
 static int free_port(void)
 {

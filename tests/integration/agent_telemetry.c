@@ -294,6 +294,46 @@ Test(agent_telemetry, scrape_passes_promtool_and_shows_rtos_demo)
 	/* Anything but /metrics is not served; the scrape changed nothing. */
 	body = http_get(metrics_port, "/metrics/../etc");
 	cr_assert_null(body);
+
+	/* The vehicle state and a policy refusal (MGMT-401, MGMT-405): driving
+	 * refuses the shutdown of the ASIL-B rtos-demo; the scrape shows both. */
+	rc = run_hvctl((const char *const[]){ "--connect", uri, "vehicle", "set", "driving", NULL },
+		       &out, &err);
+	cr_assert_eq(rc, 0, "hvctl vehicle set driving: %s", err);
+	free(out);
+	free(err);
+	rc = run_hvctl((const char *const[]){ "--connect", uri, "shutdown", "rtos-demo", NULL },
+		       &out, &err);
+	cr_assert_neq(rc, 0, "driving lets the ASIL-B VM be shut down: %s", out);
+	cr_assert_not_null(strstr(err, "(E_POLICY)"), "%s", err);
+	free(out);
+	free(err);
+	for (int i = 0; i < 300; i++) {
+		body = http_get(metrics_port, "/metrics");
+		if (body && strstr(body, "hv_policy_refusals_total{operation=\"shutdown\"} 1\n") &&
+		    strstr(body, "hv_vehicle_state{state=\"driving\"} 1\n"))
+			break;
+		free(body);
+		body = NULL;
+		usleep(100 * 1000);
+	}
+	cr_assert_not_null(body, "no scrape showed the refusal and the vehicle state");
+	cr_expect_not_null(strstr(body, "hv_vehicle_state{state=\"parked\"} 0\n"), "%s", body);
+	cr_expect_not_null(strstr(body, "hv_vehicle_state_source_info{source=\"management\"} 1\n"),
+			   "%s", body);
+	cr_expect_not_null(strstr(body, "hv_policy_refusals_total{operation=\"start\"} 0\n"), "%s",
+			   body);
+	cr_expect_not_null(strstr(body, "hv_vm_restart_budget{name=\"rtos-demo\""), "%s", body);
+	cr_expect_not_null(strstr(body, "kind=\"watchdog\"} 0\n"), "%s", body);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(body, f);
+	fclose(f);
+	free(body);
+	rc = run_program("/bin/sh", (const char *const[]){ "-c", cmd, NULL }, &out, &err);
+	cr_assert_eq(rc, 0, "promtool check metrics: %s%s", out, err);
+	free(out);
+	free(err);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
 
@@ -338,6 +378,7 @@ static void setup_faulty(void)
 	memset(&agent, 0, sizeof agent);
 	o.guests[0] = "rtos-demo";
 	o.guests[1] = "bad-access";
+	o.guests[2] = "hb-restart";
 	agent_stack_start_core(&q, &o);
 	cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "%s", agent.err);
 	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
@@ -414,6 +455,59 @@ Test(agent_health_stream, python_sees_a_fault_as_an_on_change_update)
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "Python client failed:\n%s",
 		  text ? text : "");
 	cr_expect(text && strstr(text, "CAUSE_FAULT seq="), "%s", text ? text : "");
+	cr_expect(text && strstr(text, "\nok\n"), "%s", text ? text : "");
+	cr_log_info("updates seen by the Python client:\n%s", text ? text : "");
+	free(text);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* WatchHealth's alarms and resumption: hb-restart's heartbeat stops, its
+ * watchdog restarts it once (its whole budget), it runs its last attempt and
+ * is stopped. The Python client sees both alarms, then resumes after the
+ * first event update and gets the same event updates again. */
+Test(agent_health_stream, alarms_and_a_resumed_stream)
+{
+	char *out = NULL, *err = NULL;
+
+	watcher = fork();
+	cr_assert_geq(watcher, 0);
+	if (watcher == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(wout, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(HV_SYSTEM_PYTHON, HV_SYSTEM_PYTHON,
+		      HV_SOURCE_DIR "/tests/integration/agent_python_alarms.py",
+		      HV_SOURCE_DIR "/proto", work, agent.sock, "hb-restart", marker, (char *)NULL);
+		_exit(127);
+	}
+	int open_ = 0;
+	for (int i = 0; i < 3000 && !open_; i++) {
+		open_ = access(marker, F_OK) == 0;
+		if (!open_ && waitpid(watcher, NULL, WNOHANG) == watcher) {
+			watcher = 0;
+			break;
+		}
+		usleep(20000);
+	}
+	cr_assert(open_, "the Python client never received an update: %s", read_file_text(wout));
+	int rc = run_hvctl((const char *const[]){ "--connect", uri, "start", "hb-restart", NULL },
+			   &out, &err);
+	cr_assert_eq(rc, 0, "hvctl start hb-restart: %s", err);
+	free(out);
+	free(err);
+
+	int status;
+	cr_assert_eq(waitpid(watcher, &status, 0), watcher);
+	watcher = 0;
+	char *text = read_file_text(wout);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "Python client failed:\n%s",
+		  text ? text : "");
+	cr_expect(text && strstr(text, "HEALTH_ALARM_LAST_RESTART_ATTEMPT:hb-restart"), "%s",
+		  text ? text : "");
 	cr_expect(text && strstr(text, "\nok\n"), "%s", text ? text : "");
 	cr_log_info("updates seen by the Python client:\n%s", text ? text : "");
 	free(text);

@@ -101,6 +101,10 @@ Test(hvcore_fault, missed_heartbeat_stops_the_vm_under_policy_stop)
 	cr_assert_eq(e.type, HVM_EV_WATCHDOG);
 	cr_assert_eq(mu_count_events(&q, HVM_EV_CRASHED, (uint32_t)id, ev0), 1);
 	cr_assert_eq(mu_slot(&q, id).fault_count, 1);
+	/* MGMT-800: the budget (default 3) is in the slot; the stop policy
+	 * uses none of it */
+	cr_assert_eq(mu_slot(&q, id).restart_budget, 3);
+	cr_assert_eq(mu_slot(&q, id).restarts_left, 3);
 	rtos_is_healthy();
 }
 
@@ -113,6 +117,9 @@ Test(hvcore_fault, watchdog_restarts_within_the_budget_then_stops)
 	struct hvm_vm_slot s = mu_slot(&q, id);
 	cr_assert_eq(s.restart_count, 2);
 	cr_assert_eq(s.fault_count, 3);
+	/* MGMT-800: both restarts are within the window: none left */
+	cr_assert_eq(s.restart_budget, 2);
+	cr_assert_eq(s.restarts_left, 0);
 	cr_assert_eq(mu_count_events(&q, HVM_EV_RESTARTED, (uint32_t)id, ev0), 2);
 	cr_assert_eq(mu_count_events(&q, HVM_EV_WATCHDOG, (uint32_t)id, ev0), 3);
 	cr_assert_eq(fault_of(id).action, HVM_ACT_BUDGET_STOP);
@@ -129,6 +136,9 @@ Test(hvcore_fault, watchdog_restarts_within_the_budget_then_stops)
 	cr_assert_eq(r.status, HVM_OK);
 	cr_assert_eq(st.restarts, 2);
 	cr_assert_eq(st.watchdog_expiries, 3);
+	/* MGMT-802: every one of them a watchdog fault */
+	cr_assert_eq(st.faults_by_kind[HVM_F_WATCHDOG], 3);
+	cr_assert_eq(st.faults_by_kind[HVM_F_STAGE2_ABORT], 0);
 	rtos_is_healthy();
 	/* a crashed VM can be started again by command */
 	cr_assert_eq(cmd(HVM_CMD_START, id, 0).status, HVM_OK);

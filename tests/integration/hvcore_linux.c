@@ -129,6 +129,29 @@ Test(hvcore_linux, debian_kernel_boots_beside_rtos_and_powers_off_on_request)
 	cr_expect_eq(s.state, HVM_VM_RUNNING);
 	hb = rtos_beats_on(rtos, hb, "while Linux ran");
 
+	/* MGMT-801, GABI-800: bytes written to the VM's vUART receive FIFO
+	 * reach the shell /init runs on its console, whose answer comes back
+	 * on the console ring */
+	wait_console(lx, "hv-linux-guest: shell on the console");
+	static const char typed[] = "uname -a\r";
+	uint64_t wargs[6] = { sizeof typed - 1 };
+	struct hvq_reply wrep;
+	memcpy((void *)(q.mgmt + HVM_OFF_DATA), typed, sizeof typed - 1);
+	cr_assert_eq(hvq_command(&q, HVM_CMD_WRITE_CONSOLE, (uint32_t)lx, wargs, &wrep), 0, "%s",
+		     q.err);
+	cr_assert_eq(wrep.status, HVM_OK, "WRITE_CONSOLE: status %u '%s'", wrep.status, wrep.msg);
+	cr_assert_eq(wrep.ret[0], sizeof typed - 1, "bytes taken");
+	wait_console(lx, "aarch64 GNU/Linux");
+	/* nothing, or more than one command takes at once, is refused */
+	wargs[0] = 0;
+	cr_assert_eq(hvq_command(&q, HVM_CMD_WRITE_CONSOLE, (uint32_t)lx, wargs, &wrep), 0, "%s",
+		     q.err);
+	cr_expect_eq(wrep.status, HVM_E_BAD_ARG, "%s", wrep.msg);
+	wargs[0] = HVM_CONSOLE_INPUT_MAX + 1;
+	cr_assert_eq(hvq_command(&q, HVM_CMD_WRITE_CONSOLE, (uint32_t)lx, wargs, &wrep), 0, "%s",
+		     q.err);
+	cr_expect_eq(wrep.status, HVM_E_BAD_ARG, "%s", wrep.msg);
+
 	/* SHUTDOWN: request in the cooperation page, /init acknowledges and
 	 * powers off with PSCI SYSTEM_OFF; only this VM stops */
 	uint64_t args[6] = { 60000 };

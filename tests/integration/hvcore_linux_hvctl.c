@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent_harness.h"
 #include "hvguest.h"
@@ -255,4 +256,89 @@ Test(hvcore_linux_hvctl, dominfo_shutdown_and_start_of_linux_beside_rtos)
 	hb = rtos_beats_on(rtos, hb, "after Linux booted again");
 	cr_assert_eq(slot(rtos).state, HVM_VM_RUNNING);
 	cr_assert_eq(slot(rtos).fault_count, 0);
+}
+
+/* ---- the interactive console in a real terminal ---- */
+
+static char tmux_sock[400];
+
+/* tmux on the test's own server with up to eleven arguments (NULL-ended); its
+ * output (capture-pane) in *screen. */
+static int tmux_do(char **screen, const char *const *args)
+{
+	const char *argv[14] = { "-S", tmux_sock };
+	for (size_t i = 0; i < 11 && args[i]; i++)
+		argv[2 + i] = args[i];
+	char *o = NULL, *e = NULL;
+	int rc = run_program("/usr/bin/tmux", argv, &o, &e);
+	free(e);
+	if (screen)
+		*screen = o;
+	else
+		free(o);
+	return rc;
+}
+#define TMUX(...) tmux_do(NULL, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Waits (bounded) until window `win` shows text; returns the screen. */
+static char *screen_with(const char *win, const char *text)
+{
+	char *scr = NULL;
+	for (int i = 0; i < 1200; i++) {
+		free(scr);
+		scr = NULL;
+		tmux_do(&scr,
+			(const char *const[]){ "capture-pane", "-p", "-S", "-", "-t", win, NULL });
+		if (scr && strstr(scr, text))
+			return scr;
+		usleep(100 * 1000);
+	}
+	cr_assert_fail("the terminal never showed '%s':\n%s", text, scr ? scr : "");
+	return NULL;
+}
+
+static void teardown_console(void)
+{
+	if (tmux_sock[0])
+		TMUX("kill-server");
+	tmux_sock[0] = '\0';
+	teardown();
+}
+
+/* `hvctl console linux` as an operator types at it: the shell /init runs on
+ * the console answers `uname -a` (MGMT-801, GABI-800); a second session only
+ * reads; Ctrl-] detaches; both sessions' start and end are in the audit log. */
+Test(hvcore_linux_hvctl, console_in_a_terminal_answers_uname, .fini = teardown_console)
+{
+	char cmd[900];
+	int lx = hvq_find_vm(&q, "linux");
+	cr_assert_geq(lx, 0);
+	wait_console(lx, 0, "hv-linux-guest: shell on the console");
+
+	snprintf(tmux_sock, sizeof tmux_sock, "%s/tmux.sock", q.dir);
+	snprintf(cmd, sizeof cmd, "%s/hvctl --connect %s console linux; echo hvctl-exit=$?; sleep 60",
+		 HV_BIN_DIR, uri);
+	cr_assert_eq(TMUX("new-session", "-d", "-s", "con", "-x", "160", "-y", "40", cmd), 0,
+		     "tmux new-session failed");
+	/* typed once the shell's prompt is on the screen */
+	free(screen_with("con:0", "/ #"));
+	TMUX("send-keys", "-t", "con:0", "uname -a", "Enter");
+	char *scr = screen_with("con:0", "GNU/Linux");
+	cr_expect(strstr(scr, "aarch64"), "%s", scr);
+	free(scr);
+
+	/* A second session while the first one writes: read only. */
+	snprintf(cmd, sizeof cmd, "%s/hvctl --connect %s console linux; sleep 60", HV_BIN_DIR, uri);
+	TMUX("new-window", "-d", "-t", "con:1", cmd);
+	free(screen_with("con:1", "writes to the console of"));
+	TMUX("send-keys", "-t", "con:1", "C-]");
+
+	TMUX("send-keys", "-t", "con:0", "C-]");
+	free(screen_with("con:0", "hvctl-exit=0"));
+
+	/* The sessions are audited: start and end. */
+	cr_assert_eq(hvctl_run((const char *const[]){ "--connect", uri, "audit", NULL }), 0, "%s",
+		     err);
+	cr_expect(strstr(out, "Console.start") && strstr(out, "Console.end"), "%s", out);
+	cr_expect(strstr(out, "mode=read-only"), "%s", out);
 }

@@ -155,6 +155,12 @@ enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *ds
 	return HVM_E_INTERNAL;
 }
 
+uint64_t mgmt_be_console_input(uint32_t id, const uint8_t *p, uint32_t n, uint64_t *free_after)
+{
+	*free_after = 0;
+	return 0;
+}
+
 enum hvm_status mgmt_be_policy_gate(uint32_t cmd, uint32_t id, int dry_run, uint64_t *cell,
 				    uint64_t *vs, char *msg, unsigned ml)
 {

@@ -156,6 +156,8 @@ void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
 	s->irqs_injected = vm->stats.irqs_injected;
 	s->faults = vm->fault_count;
 	s->faults_ignored = vm->stats.faults_ignored;
+	for (unsigned k = 0; k < 6; k++) /* MGMT-802 */
+		s->faults_by_kind[k] = vm->stats.faults_by_kind[k];
 	s->watchdog_expiries = vm->stats.watchdog_expiries;
 	s->restarts = vm->restart_count;
 	s->doorbells_sent = vm->stats.doorbells_sent;
@@ -209,6 +211,16 @@ enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *ds
 	*count = n;
 	*next = pos + n;
 	return HVM_OK;
+}
+
+uint64_t mgmt_be_console_input(uint32_t id, const uint8_t *p, uint32_t n, uint64_t *free_after)
+{
+	struct vm *vm = &vms[id];
+	uint32_t done = vpl011_receive(vm, p, n);
+	spin_lock(&vm->uart.rx_lock);
+	*free_after = VPL011_RX_FIFO - vm->uart.rx_count;
+	spin_unlock(&vm->uart.rx_lock);
+	return done;
 }
 
 enum hvm_status mgmt_be_policy_gate(uint32_t cmd, uint32_t id, int dry_run, uint64_t *cell,

@@ -149,6 +149,25 @@ static void cmd_read_console(const struct mgmt_cmd *c, struct mgmt_reply *r, vol
 	r->ret[2] = lost;
 }
 
+/* MGMT-801: arg[0] bytes (1..HVM_CONSOLE_INPUT_MAX) at the start of the data
+ * area, copied out first (MGMT-112), into the VM's vUART receive FIFO. */
+static void cmd_write_console(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	uint8_t buf[HVM_CONSOLE_INPUT_MAX];
+	uint32_t n = (uint32_t)c->arg[0];
+	if (c->arg[0] == 0 || c->arg[0] > HVM_CONSOLE_INPUT_MAX) {
+		fail(r, HVM_E_BAD_ARG, "WRITE_CONSOLE: %llu bytes; 1..%u at once (MGMT-801)",
+		     (unsigned long long)c->arg[0], HVM_CONSOLE_INPUT_MAX);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		buf[i] = d[i];
+	uint64_t free_after = 0;
+	r->ret[0] = mgmt_be_console_input(c->vm_id, buf, n, &free_after);
+	r->ret[1] = free_after;
+	r->status = HVM_OK;
+}
+
 /* MGMT-330: arg[0] = the last fault_seq the client has (0: all held). */
 static void cmd_fault_history(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
@@ -230,6 +249,7 @@ static const cmd_fn handlers[HVM_CMD__COUNT] = {
 	[HVM_CMD_SET_VEHICLE_STATE] = cmd_set_vehicle,
 	[HVM_CMD_GET_POLICY] = cmd_get_policy,
 	[HVM_CMD_CHECK_POLICY] = cmd_check_policy,
+	[HVM_CMD_WRITE_CONSOLE] = cmd_write_console,
 };
 
 uint64_t mgmt_cmd_caps(void)

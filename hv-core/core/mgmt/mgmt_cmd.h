@@ -79,6 +79,9 @@ void mgmt_be_fault_history(uint32_t id, uint64_t after, struct hvm_fault_history
 enum hvm_status mgmt_be_console(uint32_t id, uint64_t from, volatile uint8_t *dst, uint64_t max,
 				uint64_t *count, uint64_t *next, uint64_t *lost, char *msg,
 				unsigned mlen);
+/* MGMT-801: n bytes into VM id's vUART receive FIFO; returns how many fitted,
+ * *free_after the FIFO space left. */
+uint64_t mgmt_be_console_input(uint32_t id, const uint8_t *p, uint32_t n, uint64_t *free_after);
 
 /* MGMT-400: the safety policy's verdict on cmd for VM id (defined; the
  * decoder calls it before the state check). HVM_OK or HVM_E_POLICY with the

@@ -65,6 +65,7 @@ enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t i
 				    c->name, c->pt_spis[i], VGIC_MAX_SPIS - 1);
 			return HVM_E_BAD_CONFIG;
 		}
+	vpl011_reset(&vm->uart); /* GABI-800: nothing typed before this boot is read */
 	/* its VIRTIO devices in their reset state, serving only its RAM (GABI-485) */
 	const struct vq_mem mem = { c->mem_ipa, c->mem_size, ram };
 	virtio_set_reset(&vm->virtio, vm, &mem, c->virtio, c->n_virtio, virtio_console_out);

@@ -12,6 +12,7 @@
 #include "hvvmconfig.h"
 #include "console.h"
 #include "heartbeat.h"
+#include "vm_life.h"
 #include "heap.h"
 #include "mmu.h"
 #include "trap.h"
@@ -253,6 +254,8 @@ void vm_publish_slot(struct vm *vm)
 	s->doorbells_denied = vm->stats.doorbells_denied;
 	s->image_slot_bytes = vm->cfg.image_max; /* MGMT-701 */
 	s->initrd_slot_bytes = vm->cfg.initrd_pa ? vm->cfg.initrd_max : 0;
+	s->restart_budget = vm->cfg.restart_max; /* MGMT-800 */
+	s->restarts_left = vm_restarts_left(vm, now);
 	mgmt_slot_end(vm->id);
 	spin_unlock(&vm->lock);
 }

@@ -114,6 +114,7 @@ struct vm {
 		uint64_t faults_ignored;
 		uint64_t watchdog_expiries;
 		uint64_t exits_by_class[8];
+		uint64_t faults_by_kind[VM_FAULT_KINDS]; /* MGMT-802: by enum hvm_fault_kind */
 	} stats;
 	/* MGMT-330: its last faults, every one, across restarts; new at DEFINE */
 	struct hvm_fault_entry fault_hist[HVM_FAULT_HISTORY];

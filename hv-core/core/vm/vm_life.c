@@ -640,13 +640,14 @@ static int other_vcpu_runs(struct vm *vm, struct vcpu *v)
 	return 0;
 }
 
-/* REQ-SAF-20 (VMCFG-025): a restart is allowed while fewer than restart_max
- * restarts happened in the last restart_window_ms. Caller holds vm->lock. */
-static int restart_allowed(struct vm *vm, uint64_t now)
+static uint32_t restart_max(const struct vm *vm)
 {
-	uint32_t max = vm->cfg.restart_max;
-	if (max > VM_RESTART_RING)
-		max = VM_RESTART_RING;
+	return vm->cfg.restart_max > VM_RESTART_RING ? VM_RESTART_RING : vm->cfg.restart_max;
+}
+
+/* Policy restarts within the last restart_window_ms. Caller holds vm->lock. */
+static uint32_t restarts_recent(const struct vm *vm, uint64_t now)
+{
 	uint64_t window = (uint64_t)vm->cfg.restart_window_ms * 1000000ull;
 	uint32_t recent = 0;
 	for (uint32_t i = 0; i < VM_RESTART_RING && i < vm->restart_ring; i++) {
@@ -654,7 +655,20 @@ static int restart_allowed(struct vm *vm, uint64_t now)
 		if (t && now - t < window)
 			recent++;
 	}
-	if (recent >= max)
+	return recent;
+}
+
+uint32_t vm_restarts_left(const struct vm *vm, uint64_t now)
+{
+	uint32_t max = restart_max(vm), recent = restarts_recent(vm, now);
+	return recent >= max ? 0 : max - recent;
+}
+
+/* REQ-SAF-20 (VMCFG-025): a restart is allowed while fewer than restart_max
+ * restarts happened in the last restart_window_ms. Caller holds vm->lock. */
+static int restart_allowed(struct vm *vm, uint64_t now)
+{
+	if (restarts_recent(vm, now) >= restart_max(vm))
 		return 0;
 	vm->restart_times[vm->restart_ring % VM_RESTART_RING] = now;
 	vm->restart_ring++;
@@ -710,6 +724,7 @@ static uint32_t apply_policy(struct vm *vm, struct vcpu *v, struct trap_frame *f
 	int hook = 0;
 	spin_lock(&vm->lock);
 	vm->fault_count++;
+	vm->stats.faults_by_kind[kind < VM_FAULT_KINDS ? kind : 0]++;
 	if (kind == HVM_F_WATCHDOG)
 		vm->stats.watchdog_expiries++;
 	uint32_t action = decide(vm, v, now);
@@ -818,6 +833,7 @@ void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code)
 	uint32_t quiet;
 	spin_lock(&vm->lock);
 	vm->fault_count++;
+	vm->stats.faults_by_kind[HVM_F_GUEST_REPORT]++;
 	/* MGMT-052, GABI-033: a guest reporting in a loop is rate-limited */
 	int emit = fault_event_due(vm, HVM_F_GUEST_REPORT, 0, timer_uptime_ns(), &quiet);
 	record_fault(vm, v, f, HVM_F_GUEST_REPORT, read_sysreg(esr_el2), HVM_ACT_NONE, HVM_EV_FAULT,

@@ -53,6 +53,9 @@ static inline void vm_test_hook(uint32_t point, volatile uint8_t *p, uint64_t le
 	(void)len;
 }
 #endif
+/* MGMT-800: policy restarts the budget (VMCFG-025) still allows at `now`.
+ * Caller holds vm->lock. */
+uint32_t vm_restarts_left(const struct vm *vm, uint64_t now);
 /* Makes the VM's running vCPUs trap to EL2 so they see a request. */
 void vm_kick(struct vm *vm);
 /* Per service tick: deferred boots, shutdown and reboot timeouts, the watchdog. */
