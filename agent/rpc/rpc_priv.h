@@ -63,19 +63,29 @@ struct rpc_listener {
 	struct rpc_peercred *creds; /* by descriptor; under srv->lock       */
 };
 
-/* A completion-queue thread's slot. A thread added because the others were
- * busy retires after RPC_IDLE_RETIRE_MS without work; its slot is joined and
- * reused by the next one added, and every used slot is joined at stop. */
+/* A completion-queue thread's slot. Threads are added while handlers wait
+ * and while a thread has a backlog (it slept before fewer than
+ * RPC_LOAD_ADD_PCT % of its events in a window of RPC_LOAD_WINDOW_MS; at most
+ * one per CPU beyond the waiting ones); one so added retires when it has had
+ * no work for RPC_IDLE_RETIRE_MS or slept before RPC_LOAD_RETIRE_PCT % or
+ * more of its events. A retired thread's slot is joined and reused by the
+ * next one added; every used slot is joined at stop. */
 enum {
 	RPC_WORKER_FREE,
 	RPC_WORKER_RUNNING,
 	RPC_WORKER_RETIRED
 };
 #define RPC_IDLE_RETIRE_MS 2000
+#define RPC_LOAD_WINDOW_MS 100
+#define RPC_LOAD_MIN_EVENTS 64
+#define RPC_LOAD_ADD_PCT 20
+#define RPC_LOAD_RETIRE_PCT 60
 struct rpc_worker {
 	struct rpc_server *srv;
 	pthread_t thread;
-	int state; /* RPC_WORKER_*, under srv->lock */
+	int state;                   /* RPC_WORKER_*, under srv->lock          */
+	uint64_t win_ns, win_sleeps; /* the window's start: clock, ru_nvcsw */
+	uint64_t win_events;         /* events taken in the window          */
 };
 
 struct rpc_server {
@@ -95,6 +105,7 @@ struct rpc_server {
 	struct rpc_worker *workers; /* RPC_MAX_THREADS slots; under lock       */
 	unsigned nthreads;          /* threads polling or in a handler; lock  */
 	unsigned base;              /* asked for at start: never retired       */
+	unsigned ncpu;              /* online CPUs, for threads added for load */
 	unsigned busy;              /* threads waiting in a handler; lock      */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

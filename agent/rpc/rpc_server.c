@@ -6,12 +6,14 @@
  * of threads; start, and a graceful stop that lets in-flight calls finish.
  * What happens to one call is in rpc_call.c.
  */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "rpc_priv.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -45,6 +47,45 @@ static int retire(struct rpc_worker *w)
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return gone;
+}
+
+static int spawn_thread(struct rpc_server *srv);
+
+/* Once per RPC_LOAD_WINDOW_MS, counted in events and in the thread's
+ * voluntary context switches (getrusage RUSAGE_THREAD): a thread that
+ * hardly slept between events had a backlog and asks for another (many
+ * clients then get more than one core); one that slept before most events
+ * retires if it was added. Neither CPU time nor wall time says this on a
+ * shared machine: a single client's thread waits for a CPU as long as a busy
+ * one. Returns 1 when the thread is to leave. */
+static int watch_load(struct rpc_worker *w)
+{
+	struct rpc_server *srv = w->srv;
+	uint64_t now = hv_mono_ns();
+	struct rusage ru;
+
+	w->win_events++;
+	if (w->win_ns && now - w->win_ns < RPC_LOAD_WINDOW_MS * 1000000ull)
+		return 0;
+	if (getrusage(RUSAGE_THREAD, &ru) != 0)
+		return 0;
+	uint64_t sleeps = (uint64_t)ru.ru_nvcsw - w->win_sleeps, events = w->win_events;
+	int first = !w->win_ns;
+	w->win_ns = now;
+	w->win_sleeps = (uint64_t)ru.ru_nvcsw;
+	w->win_events = 0;
+	if (first || events < RPC_LOAD_MIN_EVENTS)
+		return 0;
+	if (sleeps * 100 >= events * RPC_LOAD_RETIRE_PCT)
+		return retire(w);
+	if (sleeps * 100 < events * RPC_LOAD_ADD_PCT) {
+		pthread_mutex_lock(&srv->lock);
+		if (srv->nthreads < srv->busy + srv->ncpu &&
+		    !__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE) && spawn_thread(srv) == 0)
+			log_debug("%u RPC threads (a backlog of calls)", srv->nthreads);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	return 0;
 }
 
 static void *cq_thread(void *arg)
@@ -109,6 +150,8 @@ static void *cq_thread(void *arg)
 			break;
 		}
 		}
+		if (watch_load(w)) /* after the event: it is never dropped */
+			break;
 	}
 	return NULL;
 }
@@ -470,6 +513,8 @@ int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status 
 					     lis->addr);
 		pthread_mutex_lock(&srv->lock);
 		srv->base = threads;
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		srv->ncpu = ncpu > 0 ? (unsigned)ncpu : 1;
 		while (srv->nthreads < threads && srv->nthreads < RPC_MAX_THREADS) {
 			if (spawn_thread(srv) != 0) {
 				pthread_mutex_unlock(&srv->lock);
