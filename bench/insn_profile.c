@@ -10,8 +10,7 @@
  * Output (QEMU log, -d plugin -D FILE): one line per executed instruction,
  *   insn_profile: ADDR COUNT
  *
- * The few declarations of the stable plugin API (version 1, QEMU 7.x) it needs
- * are written out, as in linux_boot_insn.c (Debian ships no qemu-plugin.h).
+ * The declarations of QEMU's plugin API it needs are in qemu_plugin_api.h.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -21,37 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- QEMU plugin API, version 1 (include/qemu/qemu-plugin.h of QEMU 7.2) --- */
-#define QEMU_PLUGIN_EXPORT __attribute__((visibility("default")))
-typedef uint64_t qemu_plugin_id_t;
-typedef struct qemu_info_t {
-	const char *target_name;
-	struct {
-		int min;
-		int cur;
-	} version;
-	bool system_emulation;
-	union {
-		struct {
-			int smp_vcpus;
-			int max_vcpus;
-		} system;
-	};
-} qemu_info_t;
-struct qemu_plugin_tb;
-enum qemu_plugin_op {
-	QEMU_PLUGIN_INLINE_ADD_U64
-};
-typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
-typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
-void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
-void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb, enum qemu_plugin_op op,
-					      void *ptr, uint64_t imm);
-size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
-uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
-void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
-void qemu_plugin_outs(const char *string);
-/* --- end of the plugin API declarations --- */
+#include "qemu_plugin_api.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 
