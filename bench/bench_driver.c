@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
 	PHASE_WARMUP,
@@ -28,7 +29,8 @@ const char bench_common_usage[] =
 	"  --clients N      concurrent clients, each a thread with its own connection (default 1)\n"
 	"  --seconds S      length of the measured window (default 3)\n"
 	"  --warmup S       calls made before the window are not counted (default 0.5)\n"
-	"  --calls K        instead of a time window: K measured calls per client\n";
+	"  --calls K        instead of a time window: K measured calls per client\n"
+	"  --server-pid P   also report the CPU time process P (the server) spends per call\n";
 
 struct shared {
 	const struct bench_client_ops *ops;
@@ -137,6 +139,28 @@ out:
 	return NULL;
 }
 
+/* CPU time (user + system, all threads) of process pid in seconds from
+ * /proc/PID/stat, or -1. Read by the server's pid so that the clients' own CPU
+ * does not enter the figure. */
+static double proc_cpu_s(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* Fields 14 and 15 (utime, stime) follow the ")" that ends the name. */
+	char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void sleep_s(double s)
 {
 	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
@@ -166,6 +190,7 @@ int bench_run(const struct bench_client_ops *ops, void *arg, const struct bench_
 	struct shared sh = { .ops = ops, .arg = arg, .o = o };
 	struct worker *w = calloc(o->clients, sizeof *w);
 	uint64_t t0, t1;
+	double cpu0 = -1, cpu1 = -1;
 	unsigned started = 0;
 	int rc = -1;
 
@@ -195,18 +220,22 @@ int bench_run(const struct bench_client_ops *ops, void *arg, const struct bench_
 	pthread_barrier_wait(&sh.ready);
 	pthread_barrier_wait(&sh.go);
 	if (o->calls) {
+		cpu0 = o->server_pid > 0 ? proc_cpu_s(o->server_pid) : -1;
 		t0 = bench_now_ns();
 		for (unsigned i = 0; i < o->clients; i++)
 			pthread_join(w[i].thread, NULL);
 		t1 = bench_now_ns();
+		cpu1 = o->server_pid > 0 ? proc_cpu_s(o->server_pid) : -1;
 	} else {
 		if (!atomic_load(&sh.open_failed))
 			sleep_s(o->warmup_seconds);
+		cpu0 = o->server_pid > 0 ? proc_cpu_s(o->server_pid) : -1;
 		t0 = bench_now_ns();
 		atomic_store_explicit(&sh.phase, PHASE_MEASURE, memory_order_release);
 		if (!atomic_load(&sh.open_failed))
 			sleep_s(o->seconds);
 		t1 = bench_now_ns();
+		cpu1 = o->server_pid > 0 ? proc_cpu_s(o->server_pid) : -1;
 		atomic_store_explicit(&sh.phase, PHASE_STOP, memory_order_release);
 		for (unsigned i = 0; i < o->clients; i++)
 			pthread_join(w[i].thread, NULL);
@@ -242,6 +271,8 @@ int bench_run(const struct bench_client_ops *ops, void *arg, const struct bench_
 		res->mean_us = sum / (double)total / 1000.0;
 	}
 	res->calls_per_second = res->seconds > 0 ? (double)total / res->seconds : 0;
+	res->server_cpu_us =
+		cpu0 >= 0 && cpu1 >= 0 && total ? (cpu1 - cpu0) * 1e6 / (double)total : -1;
 	snprintf(res->first_error, sizeof res->first_error, "%s", sh.first_error);
 	rc = atomic_load(&sh.open_failed) ? -1 : 0;
 out:
@@ -258,9 +289,12 @@ out:
 void bench_print(const char *label, const struct bench_result *r)
 {
 	printf("%s clients=%u calls=%lu errors=%lu seconds=%.3f p50_us=%.1f p99_us=%.1f "
-	       "mean_us=%.1f max_us=%.1f cps=%.0f\n",
+	       "mean_us=%.1f max_us=%.1f cps=%.0f",
 	       label, r->clients, r->calls, r->errors, r->seconds, r->p50_us, r->p99_us, r->mean_us,
 	       r->max_us, r->calls_per_second);
+	if (r->server_cpu_us >= 0)
+		printf(" server_cpu_us=%.2f", r->server_cpu_us);
+	printf("\n");
 	if (r->first_error[0])
 		fprintf(stderr, "%s: first error: %s\n", label, r->first_error);
 	fflush(stdout);
@@ -286,7 +320,7 @@ int bench_parse_common(int argc, char **argv, int *i, struct bench_opts *o)
 	double v;
 
 	if (strcmp(opt, "--clients") && strcmp(opt, "--seconds") && strcmp(opt, "--warmup") &&
-	    strcmp(opt, "--calls"))
+	    strcmp(opt, "--calls") && strcmp(opt, "--server-pid"))
 		return 0;
 	if (*i + 1 >= argc) {
 		fprintf(stderr, "%s needs a value\n", opt);
@@ -297,7 +331,11 @@ int bench_parse_common(int argc, char **argv, int *i, struct bench_opts *o)
 		return parse_num(opt, val, 0.01, 3600, &o->seconds) ? -1 : 1;
 	if (!strcmp(opt, "--warmup"))
 		return parse_num(opt, val, 0, 600, &o->warmup_seconds) ? -1 : 1;
-	if (parse_num(opt, val, 1, !strcmp(opt, "--clients") ? 1024 : 1e9, &v))
+	if (parse_num(opt, val, 1,
+		      !strcmp(opt, "--clients")      ? 1024
+		      : !strcmp(opt, "--server-pid") ? 4194304
+						     : 1e9,
+		      &v))
 		return -1;
 	if (v != floor(v)) {
 		fprintf(stderr, "%s: '%s' is not a whole number\n", opt, val);
@@ -305,6 +343,8 @@ int bench_parse_common(int argc, char **argv, int *i, struct bench_opts *o)
 	}
 	if (!strcmp(opt, "--clients"))
 		o->clients = (unsigned)v;
+	else if (!strcmp(opt, "--server-pid"))
+		o->server_pid = (int)v;
 	else
 		o->calls = (unsigned long)v;
 	return 1;

@@ -30,6 +30,7 @@ struct bench_opts {
 	double seconds;        /* measured window (time mode), when calls == 0 */
 	double warmup_seconds; /* calls before the window are not counted */
 	unsigned long calls;   /* per client (count mode), 0 = time mode */
+	int server_pid;        /* > 0: the server's CPU time over the window is read from /proc */
 };
 
 struct bench_result {
@@ -39,6 +40,7 @@ struct bench_result {
 	double seconds;       /* length of the measured window */
 	double p50_us, p99_us, max_us, mean_us;
 	double calls_per_second;
+	double server_cpu_us; /* the server's CPU (user + system) per call, -1 when not read */
 	char first_error[BENCH_ERR_LEN];
 };
 
@@ -52,7 +54,7 @@ int bench_run(const struct bench_client_ops *ops, void *arg, const struct bench_
 void bench_print(const char *label, const struct bench_result *res);
 
 /* Parses the options every benchmark takes (--clients, --seconds, --warmup,
- * --calls). Returns 1 if argv[*i] was one of them (and advances *i past its
+ * --calls, --server-pid). Returns 1 if argv[*i] was one of them (and advances *i past its
  * value), 0 if not, -1 with a message on stderr for a bad value. */
 int bench_parse_common(int argc, char **argv, int *i, struct bench_opts *o);
 

@@ -21,7 +21,9 @@
 #     (hv-rpc-bench) against lookup-by-name + get-info (hv-virt-bench, what
 #     `virsh dominfo` asks), plus libvirt's get-info alone (one RPC);
 #  6. times whole `hvctl dominfo` and `virsh dominfo` invocations;
-#  7. reads both daemons' peak RSS (VmHWM) and prints medians and ratios.
+#  7. reads both daemons' peak RSS (VmHWM) and prints medians and ratios;
+#     every figure also goes to BUILD/bench-results.json with its unit and its
+#     libvirtd/virsh counterpart, which bench/compare.py compares between runs.
 # Nothing here asserts a timing: the script fails only when something does
 # not work. Everything it starts is stopped on every exit path.
 set -euo pipefail
@@ -228,11 +230,12 @@ virsh -c "$vuri" dominfo "$VIRT_DOMAIN" >/dev/null 2>"$tmp/virsh-probe.log" ||
 
 # --- 5. per-call rounds -------------------------------------------------------------
 
-# One measurement; its key=value line is stored under KEY CLIENTS.
+# One measurement; its key=value line is stored under KEY CLIENTS. PID is the
+# server's: its CPU time over the window, per call, is read from /proc.
 measure() {
-  local key=$1 n=$2 line
-  shift 2
-  if ! line=$("$@" --clients "$n" --seconds "$BENCH_SECS" 2>"$tmp/last.err"); then
+  local key=$1 n=$2 pid=$3 line
+  shift 3
+  if ! line=$("$@" --clients "$n" --seconds "$BENCH_SECS" --server-pid "$pid" 2>"$tmp/last.err"); then
     cat "$tmp/last.err" >&2
     die "$key with $n clients failed"
   fi
@@ -246,21 +249,25 @@ hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 # peak RSS after round 1 is the figure comparable with libvirtd (which serves
 # unix clients only); the peak after the TLS cells is reported beside it.
 say "per-call rounds: $BENCH_RUNS x clients {$BENCH_CLIENTS} x ${BENCH_SECS}s per cell"
-agent_unix_kb=""
+agent_unix_kb="" agent_pretls_kb="" agent_tls_kb=""
+max_clients=$(tr ' ' '\n' <<<"$BENCH_CLIENTS" | sort -n | tail -1)
 for r in $(seq 1 "$BENCH_RUNS"); do
   say "round $r/$BENCH_RUNS"
   for n in $BENCH_CLIENTS; do
-    measure agent-unix "$n" "$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" --vm "$VM"
+    measure agent-unix "$n" "$agent_pid" "$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" --vm "$VM"
   done
   [ -n "$agent_unix_kb" ] || agent_unix_kb=$(hwm_kb "$agent_pid")
   if [ -z "$tls_note" ]; then
     for n in $BENCH_CLIENTS; do
-      measure agent-tls "$n" "$bin/hv-rpc-bench" --target "127.0.0.1:$port" --tls-dir "$tmp/pki" --vm "$VM"
+      [ -n "$agent_pretls_kb" ] || agent_pretls_kb=$(hwm_kb "$agent_pid")
+      measure agent-tls "$n" "$agent_pid" "$bin/hv-rpc-bench" --target "127.0.0.1:$port" --tls-dir "$tmp/pki" --vm "$VM"
+      # The first TLS cells raise the peak by what their connections cost.
+      [ -n "$agent_tls_kb" ] || [ "$n" != "$max_clients" ] || agent_tls_kb=$(hwm_kb "$agent_pid")
     done
   fi
   for n in $BENCH_CLIENTS; do
-    measure virt-dominfo "$n" "$bin/hv-virt-bench" --uri "$vuri" --domain "$VIRT_DOMAIN" --op dominfo
-    measure virt-getinfo "$n" "$bin/hv-virt-bench" --uri "$vuri" --domain "$VIRT_DOMAIN" --op getinfo
+    measure virt-dominfo "$n" "$libvirtd_pid" "$bin/hv-virt-bench" --uri "$vuri" --domain "$VIRT_DOMAIN" --op dominfo
+    measure virt-getinfo "$n" "$libvirtd_pid" "$bin/hv-virt-bench" --uri "$vuri" --domain "$VIRT_DOMAIN" --op getinfo
   done
 done
 
@@ -291,7 +298,7 @@ agent_kb=$(hwm_kb "$agent_pid")
 virt_kb=$(hwm_kb "$libvirtd_pid")
 qemu_cpu=$(ps -o %cpu= -p "$(cat "$tmp/qemu.pid")" 2>/dev/null | tr -d ' ' || echo "?")
 
-export tls_note cmd_note agent_kb agent_unix_kb virt_kb BENCH_SECS BENCH_RUNS BENCH_CMD_RUNS BENCH_CLIENTS VM VIRT_DOMAIN
+export tls_note cmd_note agent_kb agent_unix_kb agent_pretls_kb agent_tls_kb max_clients virt_kb BENCH_SECS BENCH_RUNS BENCH_CMD_RUNS BENCH_CLIENTS VM VIRT_DOMAIN
 export bench_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 export bench_cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 export bench_ncpu=$(nproc)
@@ -301,6 +308,8 @@ export bench_libvirt=$(dpkg-query -W -f='${Version}' libvirt-daemon 2>/dev/null 
 export bench_qemu_cpu=$qemu_cpu
 
 out="$BUILD/bench-results.md"
+export results_json="$BUILD/bench-results.json"
 awk -f "$root/bench/table.awk" "$results" >"$out"
 cat "$out"
 say "table written to $out"
+say "figures written to $results_json (compare two runs: bench/compare.py OLD NEW)"

@@ -38,6 +38,8 @@ $1 ~ /^(agent|virt)-/ {
 	p50[k] = p50[k] " " f["p50_us"]
 	p99[k] = p99[k] " " f["p99_us"]
 	cps[k] = cps[k] " " f["cps"]
+	if ("server_cpu_us" in f)
+		cpu[k] = cpu[k] " " f["server_cpu_us"]
 	runs[k]++
 	next
 }
@@ -49,22 +51,81 @@ $1 ~ /^(virsh|hvctl)(-start)?$/ {
 	cmd_runs[$1] = f["runs"]
 }
 
-function row(key, n, server, transport, call,    k, a50, a99, acps, r50, rcps, v) {
+function row(key, n, server, transport, call,    k, a50, a99, acps, acpu, r50, rcps, r50g, rcpu, v, g) {
 	k = key SUBSEP n
 	v = "virt-dominfo" SUBSEP n
+	g = "virt-getinfo" SUBSEP n
 	if (!(k in runs)) {
-		printf "| %s | %s | %s | %s | not available | not available | not available | | |\n",
+		printf "| %s | %s | %s | %s | not available | not available | not available | | | | | |\n",
 			server, transport, call, n
 		return
 	}
-	a50 = median(p50[k]); a99 = median(p99[k]); acps = median(cps[k])
-	r50 = ""; rcps = ""
+	a50 = median(p50[k]); a99 = median(p99[k]); acps = median(cps[k]); acpu = median(cpu[k])
+	r50 = ""; rcps = ""; r50g = ""; rcpu = ""
 	if (key ~ /^agent-/ && (v in runs)) {
 		r50 = ratio(a50, median(p50[v]))
 		rcps = ratio(acps, median(cps[v]))
 	}
-	printf "| %s | %s | %s | %s | %s | %s | %.0f | %s | %s |\n",
-		server, transport, call, n, us(a50), us(a99), acps, r50, rcps
+	if (key ~ /^agent-/ && (g in runs)) {
+		r50g = ratio(a50, median(p50[g]))
+		rcpu = ratio(acpu, median(cpu[g]))
+	}
+	printf "| %s | %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s |\n",
+		server, transport, call, n, us(a50), us(a99), acps, acpu == "" ? "" : sprintf("%.1f", acpu),
+		r50, rcps, r50g, rcpu
+}
+
+# The machine-readable result file (bench/compare.py reads it): every figure
+# with its unit, which direction is better, and the name of its libvirtd or
+# virsh counterpart in the same file, if it has one.
+function jfig(name, value, unit, better, vs) {
+	if (value == "")
+		return
+	printf "%s    \"%s\": {\"value\": %s, \"unit\": \"%s\", \"better\": \"%s\"%s}", jsep, name,
+		value + 0, unit, better, vs == "" ? "" : ", \"vs\": \"" vs "\"" > json
+	jsep = ",\n"
+}
+function jstr(s) { gsub(/[\\"]/, "", s); return "\"" s "\"" }
+function json_out(    i, n, key, keys, nk, k, j, vs, a, t, v, pt, tl) {
+	json = ENVIRON["results_json"]
+	if (json == "")
+		return
+	printf "{\n  \"format\": \"hv-bench 1\",\n  \"machine\": {\"date\": %s, \"cpu\": %s, \"cpus\": %s, \"load\": %s, \"grpc\": %s, \"libvirt\": %s},\n",
+		jstr(ENVIRON["bench_date"]), jstr(ENVIRON["bench_cpu"]), jstr(ENVIRON["bench_ncpu"]),
+		jstr(ENVIRON["bench_load"]), jstr(ENVIRON["bench_grpc"]), jstr(ENVIRON["bench_libvirt"]) > json
+	printf "  \"settings\": {\"seconds\": %s, \"runs\": %s, \"cmd_runs\": %s, \"clients\": %s},\n",
+		jstr(ENVIRON["BENCH_SECS"]), jstr(ENVIRON["BENCH_RUNS"]), jstr(ENVIRON["BENCH_CMD_RUNS"]),
+		jstr(ENVIRON["BENCH_CLIENTS"]) > json
+	printf "  \"figures\": {\n" > json
+	jsep = ""
+	nk = split("agent-unix agent-tls virt-dominfo virt-getinfo", keys, " ")
+	n = split(ENVIRON["BENCH_CLIENTS"], clients, " ")
+	for (j = 1; j <= nk; j++)
+		for (i = 1; i <= n; i++) {
+			key = keys[j]; k = key SUBSEP clients[i]
+			if (!(k in runs))
+				continue
+			vs = key ~ /^agent-/ ? "virt-getinfo.c" clients[i] : ""
+			jfig(key ".c" clients[i] ".p50", median(p50[k]), "us", "lower", vs == "" ? "" : vs ".p50")
+			jfig(key ".c" clients[i] ".p99", median(p99[k]), "us", "lower", vs == "" ? "" : vs ".p99")
+			jfig(key ".c" clients[i] ".calls_per_s", median(cps[k]), "calls/s", "higher",
+			     vs == "" ? "" : vs ".calls_per_s")
+			jfig(key ".c" clients[i] ".server_cpu", median(cpu[k]), "us/call", "lower",
+			     vs == "" ? "" : vs ".server_cpu")
+		}
+	a = ENVIRON["agent_unix_kb"]; t = ENVIRON["agent_kb"]; v = ENVIRON["virt_kb"]
+	pt = ENVIRON["agent_pretls_kb"]; tl = ENVIRON["agent_tls_kb"]
+	jfig("agent.rss_peak_unix", a, "KiB", "lower", "libvirtd.rss_peak")
+	jfig("agent.rss_peak_all", t, "KiB", "lower", "")
+	if (pt != "" && tl != "" && ENVIRON["max_clients"] > 0)
+		jfig("agent.tls_connection", sprintf("%.1f", (tl - pt) / ENVIRON["max_clients"]), "KiB", "lower", "")
+	jfig("libvirtd.rss_peak", v, "KiB", "lower", "")
+	jfig("cmd.hvctl_dominfo", cmd_med["hvctl"], "ms", "lower", "cmd.virsh_dominfo")
+	jfig("cmd.virsh_dominfo", cmd_med["virsh"], "ms", "lower", "")
+	jfig("cmd.hvctl_help", cmd_med["hvctl-start"], "ms", "lower", "cmd.virsh_help")
+	jfig("cmd.virsh_help", cmd_med["virsh-start"], "ms", "lower", "")
+	printf "\n  }\n}\n" > json
+	close(json)
 }
 
 END {
@@ -85,10 +146,12 @@ END {
 	print "## Per call"
 	print ""
 	print "Ratios are hv-agent's figure divided by libvirtd's \"dominfo\" figure for the same number"
-	print "of clients: below 1× the latency is lower, above 1× the throughput is higher."
+	print "of clients: below 1× the latency is lower, above 1× the throughput is higher. The last two"
+	print "columns divide by libvirtd's \"GetInfo only\" (one RPC). Server CPU is the daemon's user +"
+	print "system time over the window (/proc/PID/stat) divided by the calls it answered."
 	print ""
-	print "| server | transport | one call | clients | p50 µs | p99 µs | calls/s | p50 vs libvirtd | calls/s vs libvirtd |"
-	print "|---|---|---|---:|---:|---:|---:|---:|---:|"
+	print "| server | transport | one call | clients | p50 µs | p99 µs | calls/s | server CPU µs/call | p50 vs libvirtd | calls/s vs libvirtd | p50 vs GetInfo | CPU vs GetInfo |"
+	print "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (i = 1; i <= nclients; i++) {
 		n = clients[i]
 		row("agent-unix", n, "hv-agent", "unix socket", "GetVm(" vm ")")
@@ -111,6 +174,13 @@ END {
 	if (ENVIRON["tls_note"] == "")
 		printf "| hv-agent | all runs, mutual TLS included | %s | %s |\n", mb(t), ratio(t, v)
 	printf "| libvirtd (test driver) | all runs | %s | 1.00× |\n", mb(v)
+	pt = ENVIRON["agent_pretls_kb"]; tl = ENVIRON["agent_tls_kb"]
+	if (pt != "" && tl != "" && ENVIRON["max_clients"] > 0) {
+		print ""
+		printf "Each mutual-TLS connection: %.0f KB (peak after the %s-client TLS cell minus the peak\n",
+			(tl - pt) / ENVIRON["max_clients"], ENVIRON["max_clients"]
+		print "before the first TLS cell, divided by the number of connections)."
+	}
 	print ""
 	print "## Whole commands"
 	print ""
@@ -142,4 +212,5 @@ END {
 		if (ENVIRON["cmd_note"] != "")
 			print "- hvctl dominfo: " ENVIRON["cmd_note"] "."
 	}
+	json_out()
 }

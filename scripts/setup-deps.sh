@@ -26,6 +26,8 @@ PKGS=(
   nodejs npm clang-format
   # `make run` and the tests that drive it: sessions, sockets, process tools
   tmux iproute2 procps util-linux coreutils
+  # the profiler of bench/profile_agent.sh (docs/performance.md)
+  linux-perf
   # the fleet link: the MQTT client library, the broker of `make run` and the
   # tests, and its command-line clients
   libmosquitto-dev mosquitto mosquitto-clients

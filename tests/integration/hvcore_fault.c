@@ -755,35 +755,6 @@ Test(hvcore_boot_config, each_check_alone_detects_its_corruption)
 	cr_assert_eq(q.regs->hv_state, HVM_HV_READY);
 }
 
-/* docs/performance.md ("Hypervisor"): the measuring guest runs under -icount and
- * reports its counts (the figures are read from the log, not asserted). */
-Test(hvcore_boot_config, perf_guest_reports_instruction_counts)
-{
-	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-	const char *extra[] = { "--config",   HV_SOURCE_DIR "/hv-core/guests/perf.dts",
-				"--qemu-arg", "-icount",
-				"--qemu-arg", "shift=0,sleep=off",
-				NULL };
-	memcpy(o.extra, extra, sizeof(extra));
-	if (hvq_start(&q, &o) != 0)
-		cr_assert_fail("%s", q.err);
-	int id = hvq_find_vm(&q, "perf");
-	cr_assert_geq(id, 0);
-	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_SHUTDOWN, 120), 0, "%s", q.err);
-	char buf[HVM_CONSOLE_SIZE + 1];
-	hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
-	unsigned long long freq, n, loop, hvc, mmio;
-	const char *line = strstr(buf, "perf: freq");
-	cr_assert_not_null(line, "console: %s", buf);
-	cr_assert_eq(sscanf(line, "perf: freq %llu n %llu loop %llu hvc_null %llu mmio_read %llu",
-			    &freq, &n, &loop, &hvc, &mmio),
-		     5, "%s", line);
-	cr_assert(hvc > loop && mmio > loop);
-	cr_log_info("per operation at 1 ns/instruction: hvc_null %llu, mmio_read %llu instructions",
-		    (hvc - loop) * (1000000000ull / freq) / n,
-		    (mmio - loop) * (1000000000ull / freq) / n);
-}
-
 /* VMCFG-100: a boot configuration that breaks a rule defines no VM at all. */
 Test(hvcore_boot_config, an_invalid_boot_configuration_defines_nothing)
 {

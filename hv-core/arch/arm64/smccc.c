@@ -10,7 +10,7 @@
 #include "hypercall.h"
 #include "hvguest.h"
 
-void smccc_guest_call(struct vcpu *v, struct trap_frame *f)
+void smccc_other_call(struct vcpu *v, struct trap_frame *f)
 {
 	uint32_t fid = (uint32_t)f->x[0];
 	if (psci_guest_call(v, f))
@@ -47,7 +47,7 @@ void smccc_guest_call(struct vcpu *v, struct trap_frame *f)
 	default:
 		/* the whole vendor-specific hypervisor service range (owner 6) is
 		 * hv-core's: an id it does not define is a forbidden hypercall */
-		if ((fid & 0x80000000u) && ((fid >> 24) & 0x3F) == 6) {
+		if (smccc_hyp_service(fid)) {
 			hypercall_handle(v, f);
 			return;
 		}

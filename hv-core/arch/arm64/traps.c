@@ -122,13 +122,15 @@ static void data_abort(struct vcpu *v, struct trap_frame *f, uint64_t esr)
  *   registers, implementation-defined registers) is not emulated: a guest
  *   fault of kind UNDEF_TRAP under the VM's fault policy; with policy ignore a
  *   read gives 0. */
-#define SYSREG_SGI1R 0x30CBAu     /* Op0 3, Op1 0, CRn 12, CRm 11, Op2 5 */
-#define SYSREG_ASGI1R 0x30CBCu    /* Op2 6 */
-#define SYSREG_SGI0R 0x30CBEu     /* Op2 7 */
 #define SYSREG_OSLSR 0x20118u     /* Op0 2, Op1 0, CRn 1, CRm 1, Op2 4 */
 #define SYSREG_PMUSERENR 0x339E0u /* Op0 3, Op1 3, CRn 9, CRm 14, Op2 0 */
 #define SYSREG_ACTLR 0x30102u     /* Op0 3, Op1 0, CRn 1, CRm 0, Op2 1 */
 #define OSLSR_OSLM_IMPLEMENTED 0x8u
+/* The ISS of a trapped MSR/MRS without its Rt field: Op0, Op2, Op1, CRn,
+ * CRm and the direction (0 = write), compared in one step. */
+#define ISS_SYSREG_NO_RT 0x3FFC1Fu
+#define ISS_SYSREG_WRITE(op0, op1, crn, crm, op2)                                                  \
+	(((op0) << 20) | ((op2) << 17) | ((op1) << 14) | ((crn) << 10) | ((crm) << 1))
 
 /* Value a read of the register named by key gives, or -1 when hv-core does
  * not emulate it. */
@@ -149,16 +151,21 @@ static int sysreg_emulated(uint32_t key, uint64_t *val)
 static void sysreg_trap(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 {
 	uint32_t iss = ESR_ISS(esr);
-	/* ISS: Op0[21:20] Op2[19:17] Op1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] dir[0] */
-	uint32_t op0 = (iss >> 20) & 3, op2 = (iss >> 17) & 7, op1 = (iss >> 14) & 7;
-	uint32_t crn = (iss >> 10) & 15, crm = (iss >> 1) & 15, rt = (iss >> 5) & 31;
-	uint32_t key = (op0 << 16) | (op1 << 12) | (crn << 8) | (crm << 4) | (op2 << 1);
-	int is_read = iss & 1;
-	if (!is_read && (key == SYSREG_SGI1R || key == SYSREG_ASGI1R || key == SYSREG_SGI0R)) {
+	uint32_t rt = (iss >> 5) & 31;
+	/* An SGI write first, the trap a running guest takes most (its IPIs) */
+	uint32_t what = iss & ISS_SYSREG_NO_RT;
+	if (what == ISS_SYSREG_WRITE(3, 0, 12, 11, 5) || /* ICC_SGI1R_EL1 */
+	    what == ISS_SYSREG_WRITE(3, 0, 12, 11, 6) || /* ICC_ASGI1R_EL1 */
+	    what == ISS_SYSREG_WRITE(3, 0, 12, 11, 7)) { /* ICC_SGI0R_EL1 */
 		vgic_sgi_write(v, rt == 31 ? 0 : f->x[rt]);
 		f->elr += 4;
 		return;
 	}
+	/* ISS: Op0[21:20] Op2[19:17] Op1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] dir[0] */
+	uint32_t op0 = (iss >> 20) & 3, op2 = (iss >> 17) & 7, op1 = (iss >> 14) & 7;
+	uint32_t crn = (iss >> 10) & 15, crm = (iss >> 1) & 15;
+	uint32_t key = (op0 << 16) | (op1 << 12) | (crn << 8) | (crm << 4) | (op2 << 1);
+	int is_read = iss & 1;
 	uint64_t val;
 	if (sysreg_emulated(key, &val) == 0) {
 		if (is_read && rt != 31)
@@ -171,42 +178,71 @@ static void sysreg_trap(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 		f->x[rt] = 0; /* ignored: the read gives 0, never the physical value */
 }
 
+/* The vCPU this CPU runs. A guest exit comes only after TPIDR_EL2 points at
+ * this CPU's struct pcpu (cpu_current() also serves the boot CPU before
+ * that), so the exit path reads it directly. */
+static inline struct vcpu *exit_vcpu(void)
+{
+	return ((struct pcpu *)read_sysreg(tpidr_el2))->vcpu;
+}
+
+/*
+ * A guest's synchronous exception: the path every hypercall, trapped MMIO
+ * access and trapped system register takes, kept short because its length is
+ * what a guest pays per exit (docs/performance.md "Trap path", ceilings in
+ * bench/icount-ceilings.txt):
+ *   1. the vCPU and the syndrome; the exit counted, the guest's time in
+ *      counter ticks (vcpu_account_exit, inline);
+ *   2. the exception handled by its class;
+ *   3. vm_vcpu_check: stop, pause and reset requests, the exit's class counted;
+ *   4. vgic_flush: the list registers filled, skipped when no virtual
+ *      interrupt waits for this vCPU (the common case).
+ */
 void trap_lower_sync(struct trap_frame *f)
 {
-	struct vcpu *v = cpu_current()->vcpu;
+	struct vcpu *v = exit_vcpu();
 	uint64_t esr = read_sysreg(esr_el2);
 	if (!v)
 		hv_panic("guest exception with no vCPU on this CPU: ESR 0x%lx ELR 0x%lx",
 			 (unsigned long)esr, (unsigned long)f->elr);
 	vcpu_account_exit(v);
+	uint32_t cls; /* the exit's class in GET_STATS (exits_by_class) */
 	switch (ESR_EC(esr)) {
 	case EC_WFX:
+		cls = HVM_EXIT_WFX;
 		if (!(ESR_ISS(esr) & 1))
 			vcpu_wfi(v);
 		f->elr += 4;
 		break;
 	case EC_HVC64:
+		cls = HVM_EXIT_HVC;
 		smccc_guest_call(v, f); /* ELR already points past the HVC */
 		break;
 	case EC_SMC64:
+		cls = HVM_EXIT_SMC;
 		smccc_guest_call(v, f);
 		f->elr += 4; /* a trapped SMC returns to the SMC itself */
 		break;
 	case EC_DABT_LOW:
+		cls = HVM_EXIT_DABT;
 		data_abort(v, f, esr);
 		break;
 	case EC_IABT_LOW:
+		cls = HVM_EXIT_IABT;
 		vm_fault(v, f, HVM_F_STAGE2_ABORT, esr);
 		break;
 	case EC_SYSREG:
+		cls = HVM_EXIT_SYSREG;
 		sysreg_trap(v, f, esr);
 		break;
 	default:
+		cls = HVM_EXIT_OTHER;
 		vm_fault(v, f, HVM_F_UNDEF_TRAP, esr);
 		break;
 	}
-	vm_vcpu_check(v, VM_EXIT_SYNC, esr); /* stop, pause, reset requests (vm_life.c) */
-	vgic_flush(v);                       /* pending virtual interrupts to the list registers */
+	vm_vcpu_check(v, cls); /* stop, pause, reset requests */
+	if (vgic_flush_needed(&v->vgic, &v->vm->vgic))
+		vgic_flush(v); /* pending virtual interrupts to the list registers */
 	vcpu_account_entry(v);
 }
 
@@ -215,10 +251,11 @@ void trap_lower_irq(struct trap_frame *f)
 	/* IPIs, the maintenance interrupt, and physical interrupts that become
 	 * virtual ones for this vCPU (virtual timer, pass-through SPIs) */
 	irq_handle_all();
-	struct vcpu *v = cpu_current()->vcpu;
+	struct vcpu *v = exit_vcpu();
 	if (v) {
-		vm_vcpu_check(v, VM_EXIT_IRQ, 0); /* a kick (SGI 0) carries a request */
-		vgic_flush(v);
+		vm_vcpu_check(v, HVM_EXIT_IRQ); /* a kick (SGI 0) carries a request */
+		if (vgic_flush_needed(&v->vgic, &v->vm->vgic))
+			vgic_flush(v);
 	}
 }
 
@@ -230,5 +267,5 @@ void trap_lower_serror(struct trap_frame *f)
 			 (unsigned long)read_sysreg(esr_el2));
 	uint64_t esr = read_sysreg(esr_el2);
 	vm_fault(v, f, HVM_F_UNDEF_TRAP, esr);
-	vm_vcpu_check(v, VM_EXIT_SERROR, esr);
+	vm_vcpu_check(v, HVM_EXIT_OTHER);
 }

@@ -191,10 +191,9 @@ int vgic_inject_hw(struct vcpu *v, uint32_t intid)
  * empty list registers (ICH_ELRSR_EL2) and is updated. */
 static int place(uint32_t intid, uint8_t prio, int hw, uint64_t *free)
 {
-	unsigned nlr = lr_count();
-	for (unsigned n = 0; n < nlr; n++) {
-		if (*free & (1ull << n))
-			continue;
+	/* only the list registers in use can hold intid already */
+	for (uint64_t used = ~*free & ((1ull << lr_count()) - 1); used; used &= used - 1) {
+		unsigned n = (unsigned)__builtin_ctzll(used);
 		uint64_t lr = gicv3_read_lr(n);
 		if ((uint32_t)lr != intid || !(lr & ICH_LR_STATE))
 			continue;
@@ -304,18 +303,21 @@ void vgic_maintenance(void)
 void vgic_sgi_write(struct vcpu *v, uint64_t val)
 {
 	struct vm *vm = v->vm;
+	struct vgic_dist *d = &vm->vgic;
 	uint32_t intid = (uint32_t)(val >> 24) & 0xF;
+	uint32_t all = vm->cfg.vcpus >= 16 ? 0xFFFFu : (1u << vm->cfg.vcpus) - 1, targets;
 	v->vgic.sgis_sent++;
-	if (val & (1ull << 40)) { /* IRM: every vCPU but the sender */
-		for (uint32_t i = 0; i < vm->cfg.vcpus; i++)
-			if (i != v->id)
-				vgic_inject(vm, &vm->vcpu[i], intid);
-		return;
-	}
-	/* vCPU i has affinity 0.0.0.i: other Aff1/Aff2/Aff3/RS name no vCPU */
-	if ((val >> 16) & 0xFF || (val >> 32) & 0xFF || (val >> 44) & 0xF || (val >> 48) & 0xFF)
-		return;
-	for (uint32_t i = 0; i < vm->cfg.vcpus && i < 16; i++)
-		if (val & (1ull << i))
-			vgic_inject(vm, &vm->vcpu[i], intid);
+	if (val & (1ull << 40)) /* IRM: every vCPU but the sender */
+		targets = all & ~(1u << v->id);
+	else if ((val >> 16) & 0xFF || (val >> 32) & 0xFF || (val >> 44) & 0xF || (val >> 48) & 0xFF)
+		return; /* vCPU i has affinity 0.0.0.i: other Aff1/Aff2/Aff3/RS name no vCPU */
+	else
+		targets = (uint32_t)val & all;
+	/* every target under one lock; the sender is on this CPU and needs no kick */
+	spin_lock(&d->lock);
+	for (uint32_t m = targets; m; m &= m - 1)
+		vm->vcpu[__builtin_ctz(m)].vgic.pending |= 1u << intid;
+	spin_unlock(&d->lock);
+	for (uint32_t m = targets & ~(1u << v->id); m; m &= m - 1)
+		kick(&vm->vcpu[__builtin_ctz(m)]);
 }

@@ -88,6 +88,23 @@ int vgic_owns_hw_spi(struct vcpu *v, uint32_t intid);
  * entering the guest. Asks for a maintenance interrupt when the queue does not
  * fit. */
 void vgic_flush(struct vcpu *v);
+
+/* Whether vgic_flush has anything to do for the vCPU with private state c in
+ * the VM with distributor d: one of its private interrupts or any of the
+ * VM's SPIs is pending. Read without the lock: one that another CPU makes
+ * pending after this read comes with a kick (IPI_VGIC), whose exit flushes
+ * it; one left over from an earlier flush is still pending here. So most
+ * exits skip the lock and the list registers (ICH_HCR_EL2 stays as the last
+ * flush left it). */
+static inline int vgic_flush_needed(const struct vgic_cpu *c, const struct vgic_dist *d)
+{
+	if (__atomic_load_n(&c->pending, __ATOMIC_ACQUIRE))
+		return 1;
+	for (uint32_t w = 0; w < d->nr_spis / 32; w++)
+		if (__atomic_load_n(&d->pending[w], __ATOMIC_ACQUIRE))
+			return 1;
+	return 0;
+}
 /* Whether v has a virtual interrupt to take (pending in a list register or
  * queued and enabled): a trapped WFI returns at once. */
 int vgic_has_pending(struct vcpu *v);

@@ -147,10 +147,12 @@ void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
 	s->vm_id = id;
 	s->state = vm->state;
 	s->time_ns = timer_uptime_ns();
+	uint64_t cpu_ticks = 0;
 	for (uint32_t i = 0; i < vm->cfg.vcpus; i++) {
-		s->cpu_time_ns += vm->vcpu[i].cpu_time_ns;
+		cpu_ticks += vm->vcpu[i].cpu_ticks;
 		s->exits += vm->vcpu[i].exits;
 	}
+	s->cpu_time_ns = timer_count_to_ns(cpu_ticks);
 	for (unsigned i = 0; i < HVM_EXIT__COUNT; i++)
 		s->exits_by_class[i] = vm->stats.exits_by_class[i];
 	s->irqs_injected = vm->stats.irqs_injected;

@@ -121,17 +121,6 @@ void vcpu_wfi(struct vcpu *v)
 	}
 }
 
-void vcpu_account_exit(struct vcpu *v)
-{
-	v->exits++;
-	v->cpu_time_ns += timer_count_to_ns(timer_count() - v->entered_at);
-}
-
-void vcpu_account_entry(struct vcpu *v)
-{
-	v->entered_at = timer_count();
-}
-
 void cpu_idle(void)
 {
 	struct pcpu *c = cpu_current();

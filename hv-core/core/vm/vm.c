@@ -220,11 +220,12 @@ void vm_publish_slot(struct vm *vm)
 	uint64_t now = timer_uptime_ns();
 	spin_lock(&vm->lock);
 	heartbeat_sample(vm, now);
-	uint64_t exits = 0, cpu_ns = 0;
+	uint64_t exits = 0, cpu_ticks = 0;
 	for (uint32_t i = 0; i < vm->cfg.vcpus; i++) {
 		exits += vm->vcpu[i].exits;
-		cpu_ns += vm->vcpu[i].cpu_time_ns;
+		cpu_ticks += vm->vcpu[i].cpu_ticks;
 	}
+	uint64_t cpu_ns = timer_count_to_ns(cpu_ticks);
 	mgmt_slot_begin(vm->id);
 	s->defined = 1;
 	s->id = vm->id;

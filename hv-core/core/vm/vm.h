@@ -166,12 +166,19 @@ void vm_forget_vmcfg(uint32_t id);
  * restart park this CPU and do not return. */
 struct trap_frame;
 void vm_fault(struct vcpu *v, struct trap_frame *f, uint32_t kind, uint64_t esr);
-/* Called on every guest exit before the guest resumes: acts on stop, pause
- * and reset requests (vm_life.c). May not return (the vCPU parks). */
-void vm_vcpu_check(struct vcpu *v, uint32_t exit_kind, uint64_t esr);
-#define VM_EXIT_SYNC 0 /* exit_kind: a synchronous exception, esr = ESR_EL2 */
-#define VM_EXIT_IRQ 1
-#define VM_EXIT_SERROR 2
+/* Called on every guest exit before the guest resumes, with the exit's class
+ * (HVM_EXIT_*, counted for GET_STATS): acts on stop, pause and reset
+ * requests. Inline because every exit runs it; vm_vcpu_wait (vm_life.c) acts
+ * on a request and may not return (the vCPU parks). */
+void vm_vcpu_wait(struct vcpu *v);
+static inline void vm_vcpu_check(struct vcpu *v, uint32_t exit_class)
+{
+	struct vm *vm = v->vm;
+	__atomic_add_fetch(&vm->stats.exits_by_class[exit_class], 1, __ATOMIC_RELAXED);
+	if (!__atomic_load_n(&v->run, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE))
+		vm_vcpu_wait(v);
+}
 /* Called by vcpu_run() on the vCPU's own CPU just before it enters the guest:
  * vm_life.c reloads a VM's memory only while none of its vCPUs is live. Parks
  * the CPU instead (does not return) when the vCPU was stopped meanwhile. */

@@ -101,35 +101,10 @@ void vm_vcpu_entering(struct vcpu *v)
 		park_vcpu(v);
 }
 
-/* Exit classes counted in GET_STATS (struct hvm_stats.exits_by_class). */
-static uint32_t exit_class(uint32_t kind, uint64_t esr)
-{
-	if (kind == VM_EXIT_IRQ)
-		return HVM_EXIT_IRQ;
-	if (kind == VM_EXIT_SERROR)
-		return HVM_EXIT_OTHER;
-	switch (ESR_EC(esr)) {
-	case EC_WFX:
-		return HVM_EXIT_WFX;
-	case EC_HVC64:
-		return HVM_EXIT_HVC;
-	case EC_SMC64:
-		return HVM_EXIT_SMC;
-	case EC_DABT_LOW:
-		return HVM_EXIT_DABT;
-	case EC_IABT_LOW:
-		return HVM_EXIT_IABT;
-	case EC_SYSREG:
-		return HVM_EXIT_SYSREG;
-	default:
-		return HVM_EXIT_OTHER;
-	}
-}
-
-void vm_vcpu_check(struct vcpu *v, uint32_t kind, uint64_t esr)
+/* The slow part of vm_vcpu_check (vm.h): a stop or a pause is requested. */
+void vm_vcpu_wait(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	__atomic_add_fetch(&vm->stats.exits_by_class[exit_class(kind, esr)], 1, __ATOMIC_RELAXED);
 	for (;;) {
 		if (!__atomic_load_n(&v->run, __ATOMIC_SEQ_CST))
 			park_vcpu(v);

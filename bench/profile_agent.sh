@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# profile_agent.sh - where hv-agent's time goes while it answers GetVm: boots
+# hv-core under QEMU, starts hv-agent from the release tree bench/run.sh
+# builds (build-bench/), loads it with hv-rpc-bench (CLIENTS clients over the
+# unix socket) and samples hv-agent alone with `perf record -e cpu-clock`
+# (Debian's linux-perf; a software clock, so it works in a VM without
+# hardware counters). Prints hv-agent's CPU per call and the flat profile by
+# shared object and by symbol. docs/performance.md says what it showed.
+#
+#   bench/profile_agent.sh [--clients N] [--seconds S] [--keep DIR] [--agent-arg ARG]...
+#
+# perf needs perf_event_paranoid <= 2 for a process of one's own (or root).
+# Stops everything it started on every exit path.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$root/build-bench}
+bin="$BUILD/bin"
+clients=1 seconds=5 keep="" agent_args=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --clients) clients=${2:?}; shift 2 ;;
+    --seconds) seconds=${2:?}; shift 2 ;;
+    --keep) keep=${2:?}; shift 2 ;;
+    --agent-arg) agent_args+=("${2:?}"); shift 2 ;;
+    *) echo "profile_agent: unknown argument '$1' (--clients N, --seconds S, --keep DIR, --agent-arg ARG)" >&2; exit 2 ;;
+  esac
+done
+command -v perf >/dev/null || { echo "profile_agent: perf not found (Debian package linux-perf)" >&2; exit 1; }
+for f in hv-agent hv-rpc-bench; do
+  [ -x "$bin/$f" ] || { echo "profile_agent: $bin/$f missing: run make bench once (or build it)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/hv-profile.XXXXXX)
+agent_pid=""
+cleanup() {
+  local rc=$? p
+  if [ -n "$agent_pid" ]; then kill -TERM "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
+  if [ -f "$tmp/qemu.pid" ] && p=$(cat "$tmp/qemu.pid" 2>/dev/null); then
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  fi
+  if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$tmp"/perf.data "$tmp"/*.log "$tmp"/*.txt "$keep"/ 2>/dev/null || true; fi
+  if [ "$rc" -eq 0 ]; then rm -rf "$tmp"; else echo "profile_agent: logs kept in $tmp" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bash "$root/scripts/hv-qemu.sh" --dir "$tmp" --core "$BUILD/hv-core-out" >/dev/null
+"$bin/hv-agent" --state-dir "$tmp" --foreground "${agent_args[@]}" >"$tmp/agent.log" 2>&1 &
+agent_pid=$!
+ok=0
+for _ in $(seq 1 200); do
+  if [ -S "$tmp/hv-agent.sock" ] &&
+     "$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" --vm rtos-demo --calls 1 >/dev/null 2>&1; then
+    ok=1; break
+  fi
+  kill -0 "$agent_pid" 2>/dev/null || break
+  sleep 0.2
+done
+[ "$ok" = 1 ] || { tail -5 "$tmp/agent.log" >&2; echo "profile_agent: hv-agent never answered GetVm" >&2; exit 1; }
+
+# The load runs a little longer than the sampling, which starts after its warm-up.
+"$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" --vm rtos-demo --clients "$clients" \
+  --seconds "$((seconds + 4))" --warmup 0.5 --server-pid "$agent_pid" >"$tmp/load.log" 2>&1 &
+load=$!
+sleep 1
+# PERF_RECORD_ARGS adds options, e.g. "--call-graph dwarf" to see callers.
+# shellcheck disable=SC2086
+perf record -q -e cpu-clock -F 4000 ${PERF_RECORD_ARGS:-} -p "$agent_pid" -o "$tmp/perf.data" -- sleep "$seconds" \
+  >"$tmp/perf.log" 2>&1 || { cat "$tmp/perf.log" >&2; exit 1; }
+# Then two seconds of counting: how often hv-agent's threads are switched in.
+perf stat -e task-clock,context-switches,cpu-migrations -p "$agent_pid" -o "$tmp/stat.txt" -- sleep 2 \
+  >/dev/null 2>&1 || true
+wait "$load" || { cat "$tmp/load.log" >&2; exit 1; }
+
+echo "load: $(cat "$tmp/load.log")"
+calls_per_s=$(sed -n 's/.* cps=\([0-9]*\).*/\1/p' "$tmp/load.log")
+grep -E 'task-clock|context-switches|cpu-migrations' "$tmp/stat.txt" | sed 's/^ */  /'
+cs=$(awk '/context-switches/ { gsub(",", "", $1); print $1 }' "$tmp/stat.txt")
+[ -n "$cs" ] && [ -n "$calls_per_s" ] && [ "$calls_per_s" -gt 0 ] &&
+  awk -v cs="$cs" -v cps="$calls_per_s" 'BEGIN { printf "  %.2f context switches of hv-agent per call\n", cs / 2 / cps }'
+echo
+perf report -i "$tmp/perf.data" --stdio --sort dso >"$tmp/by-dso.txt" 2>/dev/null
+perf report -i "$tmp/perf.data" --stdio --sort dso,sym >"$tmp/by-sym.txt" 2>/dev/null
+echo "# hv-agent's samples by shared object"
+grep -v '^#' "$tmp/by-dso.txt" | grep -v '^$' | head -15
+echo
+echo "# hv-agent's samples by symbol (self)"
+grep -v '^#' "$tmp/by-sym.txt" | grep -v '^$' | head -40

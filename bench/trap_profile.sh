@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# trap_profile.sh - where hv-core's trap path spends its instructions: boots the
+# "perf" guest (hv-core/guests/perf) under QEMU -icount shift=0,sleep=off with
+# the instruction-count plugin bench/insn_profile.c, and prints the hv-core
+# functions by instructions executed, divided by the guest's exits (5 batches
+# of 1000 null hypercalls, MMIO reads and SGIs to itself: 15,000 exits),
+# beside the perf guest's own per-operation figures. docs/performance.md
+# ("Hypervisor") explains the method.
+#
+#   bench/trap_profile.sh [BUILD]      (default BUILD=build; hv-core built there)
+#
+# Stops the QEMU it started on every exit path; keeps its directory on failure.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+core="$build/hv-core-out"
+elf="$build/hv-core/hvcore.elf"
+[ -f "$elf" ] || elf=$(find "$build" -name hvcore.elf -print -quit 2>/dev/null || true)
+[ -f "$core/hvcore.bin" ] || { echo "trap_profile: no hv-core in $core (build it first)" >&2; exit 1; }
+[ -n "$elf" ] && [ -f "$elf" ] || { echo "trap_profile: no hvcore.elf under $build" >&2; exit 1; }
+nm=aarch64-linux-gnu-nm
+command -v "$nm" >/dev/null || { echo "trap_profile: $nm not found (binutils-aarch64-linux-gnu)" >&2; exit 1; }
+
+dir=$(mktemp -d /tmp/hv-trap-profile.XXXXXX)
+ok=0
+cleanup() {
+  local p
+  if [ -f "$dir/qemu.pid" ] && p=$(cat "$dir/qemu.pid" 2>/dev/null); then
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  fi
+  if [ "$ok" = 1 ]; then rm -rf "$dir"; else echo "trap_profile: logs kept in $dir" >&2; fi
+}
+trap cleanup EXIT
+
+cc -shared -fPIC -O2 -o "$dir/insn.so" "$root/bench/insn_profile.c"
+bash "$root/scripts/hv-qemu.sh" --dir "$dir" --core "$core" --config "$root/hv-core/guests/perf.dts" \
+  --qemu-arg -icount --qemu-arg shift=0,sleep=off \
+  --qemu-arg -plugin --qemu-arg "$dir/insn.so" \
+  --qemu-arg -d --qemu-arg plugin --qemu-arg -D --qemu-arg "$dir/profile.txt" >/dev/null
+for _ in $(seq 1 600); do
+  grep -q 'perf: freq.* ticks' "$dir/serial.log" 2>/dev/null && break
+  sleep 0.5
+done
+line=$(grep -o 'perf: freq.* ticks' "$dir/serial.log") || { echo "trap_profile: the perf guest did not report" >&2; exit 1; }
+# QEMU writes the profile when it exits.
+qpid=$(cat "$dir/qemu.pid")
+kill -TERM "$qpid"
+for _ in $(seq 1 100); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+rm -f "$dir/qemu.pid"
+
+echo "$line"
+"$nm" -n "$elf" >"$dir/syms.txt"
+/usr/bin/python3 - "$dir/syms.txt" "$dir/profile.txt" 15000 <<'PY'
+import bisect, sys
+syms = []
+for ln in open(sys.argv[1]):
+    f = ln.split()
+    if len(f) == 3 and f[1] in "tTwW":
+        syms.append((int(f[0], 16), f[2]))
+syms.sort()
+addrs = [a for a, _ in syms]
+exits = int(sys.argv[3])
+per, total = {}, 0
+for ln in open(sys.argv[2]):
+    f = ln.split()
+    if len(f) != 3 or f[0] != "insn_profile:":
+        continue
+    a, c = int(f[1], 16), int(f[2])
+    i = bisect.bisect_right(addrs, a) - 1
+    name = syms[i][1] if i >= 0 else "?"
+    per[name] = per.get(name, 0) + c
+    total += c
+for name, c in sorted(per.items(), key=lambda kv: -kv[1]):
+    if c / exits >= 0.5:
+        print(f"{c / exits:10.1f}  {name}")
+print(f"{total / exits:10.1f}  (all of hv-core, per exit)")
+PY
+[ -z "${TRAP_PROFILE_RAW:-}" ] || cp "$dir/profile.txt" "$TRAP_PROFILE_RAW"
+ok=1
