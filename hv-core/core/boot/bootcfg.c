@@ -32,6 +32,7 @@
 #include "region.h"
 #include "log.h"
 #include "safety.h"
+#include "ota.h"
 
 static uint8_t blob_copy[HV_BOOTCFG_SIZE] __attribute__((aligned(8)));
 static struct vmcfg sys[HVM_MAX_VMS];
@@ -134,6 +135,8 @@ void bootcfg_start(void)
 		       (unsigned long)HV_BOOTCFG_BASE);
 
 	report_selftest(selftest_run(inject));
+	/* MGMT-624: each VM's last confirmed slot, before any VM starts */
+	ota_boot();
 
 	/* VMCFG-026: lowest boot-order first, ties in definition order */
 	for (;;) {
