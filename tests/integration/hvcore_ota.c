@@ -329,3 +329,87 @@ Test(hvcore_ota, a_wrong_digest_and_a_reset_during_the_trial)
 	cr_assert_eq(s.slot[1].state, HVM_SLOT_BAD);
 	cr_assert_eq(s.in_trial, 0);
 }
+
+/* MGMT-621: the switch of an ASIL VM (rtos-demo is ASIL-B) obeys the safety
+ * policy as the reset it performs: refused while driving, nothing changed;
+ * allowed once parked. */
+Test(hvcore_ota, the_switch_of_an_asil_vm_obeys_the_safety_policy)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	boot();
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL while parked");
+	expect(cmd(HVM_CMD_SET_VEHICLE_STATE, 0, HVM_VS_DRIVING, 0), HVM_OK, "driving");
+	struct hvm_ota_status before = status(id);
+	struct hvq_reply r = cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000);
+	expect(r, HVM_E_POLICY, "OTA_SWITCH while driving");
+	struct hvm_ota_status after = status(id);
+	cr_assert_eq(after.active, before.active);
+	cr_assert_eq(after.in_trial, 0);
+	cr_assert_eq(after.slot[1].state, HVM_SLOT_READY, "the refused switch changed the slot");
+	wait_runs(id, factory);
+	expect(cmd(HVM_CMD_SET_VEHICLE_STATE, 0, HVM_VS_PARKED, 0), HVM_OK, "parked");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH when parked");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	cr_assert_eq(status(id).last_result, HVM_OTA_CONFIRMED);
+	wait_runs(id, "2.0.0");
+}
+
+/* tmp/cfg.dts: rtos-demo's node with `prop` added, as a boot configuration. */
+static void boot_with(const char *prop)
+{
+	char path[400], dtsi[400], line[512];
+	snprintf(dtsi, sizeof dtsi, "%s/hv-core/guests/vms/rtos-demo.dtsi", HV_SOURCE_DIR);
+	snprintf(path, sizeof path, "%s/cfg.dts", tmp);
+	FILE *in = fopen(dtsi, "r"), *out = fopen(path, "w");
+	cr_assert(in && out);
+	fprintf(out,
+		"/dts-v1/;\n/ {\n\tcompatible = \"avirt,system-config-v1\";\n"
+		"\thv-core { vehicle-state { source = \"management\"; initial = \"parked\"; }; };\n"
+		"\tvms {\n");
+	while (fgets(line, sizeof line, in)) {
+		fputs(line, out);
+		if (strstr(line, "autostart;"))
+			fprintf(out, "\t%s\n", prop);
+	}
+	fprintf(out, "\t};\n};\n");
+	fclose(in);
+	cr_assert_eq(fclose(out), 0);
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.extra[0] = "--nvram";
+	o.extra[1] = nvram;
+	o.extra[2] = "--config";
+	o.extra[3] = path;
+	if (hvq_start(&q, &o) != 0)
+		cr_assert_fail("%s", q.err);
+}
+
+/* VMCFG-600: the confirmation window comes from the VM's configuration when
+ * OTA_SWITCH names none; a value out of range is refused. */
+Test(hvcore_ota, the_confirmation_window_comes_from_the_configuration)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	boot_with("ota-confirm-ms = <300000>;");
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 0, 0), HVM_OK, "OTA_SWITCH with no window");
+	wait_runs(id, "2.0.0");
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.in_trial, 1, "confirmed before the configured window");
+	cr_assert_gt(s.trial_left_ms, 300000, "time left %llu ms: not the configured window",
+		     (unsigned long long)s.trial_left_ms);
+	hvq_stop(&q);
+
+	boot_with("ota-confirm-ms = <5>;");
+	cr_assert_eq(hvq_find_vm(&q, "rtos-demo"), -1, "a window of 5 ms was accepted");
+	char *log = NULL;
+	size_t n = 0;
+	FILE *f = fopen(q.serial, "r");
+	cr_assert_not_null(f);
+	cr_assert_gt(getdelim(&log, &n, 0, f), 0);
+	fclose(f);
+	cr_assert(strstr(log, "VMCFG-600"), "the refusal names no rule:\n%s", log);
+	free(log);
+}

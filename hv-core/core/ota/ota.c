@@ -15,6 +15,7 @@
 #include "ota.h"
 #include "nvstore.h"
 #include "vm.h"
+#include "hvvmconfig.h"
 #include "vm_life.h"
 #include "region.h"
 #include "sha256.h"
@@ -313,15 +314,18 @@ enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_m
 			   unsigned mlen)
 {
 	struct vm_config *c = &vm->cfg;
-	if (window_ms == 0)
-		window_ms = OTA_WINDOW_DEFAULT_MS;
-	if (timeout_ms == 0)
-		timeout_ms = OTA_TIMEOUT_DEFAULT_MS;
-	if (window_ms > OTA_TIME_MAX_MS || timeout_ms > OTA_TIME_MAX_MS || window_ms > timeout_ms) {
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	if (window_ms == 0) /* VMCFG-600: the VM's configured window */
+		window_ms = vc && vc->ota_confirm_ms ? vc->ota_confirm_ms : OTA_WINDOW_DEFAULT_MS;
+	if (timeout_ms == 0) /* time to boot, then the window */
+		timeout_ms = window_ms + OTA_BOOT_ALLOWANCE_MS;
+	if (window_ms > OTA_WINDOW_MAX_MS || timeout_ms > OTA_TIMEOUT_MAX_MS ||
+	    window_ms > timeout_ms) {
 		hv_snprintf(msg, mlen,
 			    "OTA_SWITCH: window %lu ms, timeout %lu ms: window at most "
-			    "the timeout, both at most %u ms (MGMT-621)",
-			    (unsigned long)window_ms, (unsigned long)timeout_ms, OTA_TIME_MAX_MS);
+			    "the timeout and %u ms, timeout at most %u ms (MGMT-621)",
+			    (unsigned long)window_ms, (unsigned long)timeout_ms, OTA_WINDOW_MAX_MS,
+			    OTA_TIMEOUT_MAX_MS);
 		return HVM_E_BAD_ARG;
 	}
 	struct nv_vm *e = nv_vm_find(c->name, 0);

@@ -12,9 +12,10 @@
 
 struct vm;
 
-#define OTA_WINDOW_DEFAULT_MS 3000u   /* MGMT-621: confirmation window         */
-#define OTA_TIMEOUT_DEFAULT_MS 60000u /* MGMT-621: time to confirm at all      */
-#define OTA_TIME_MAX_MS 600000u
+#define OTA_WINDOW_DEFAULT_MS 3000u  /* MGMT-621: confirmation window           */
+#define OTA_BOOT_ALLOWANCE_MS 60000u /* MGMT-621: default timeout = window + this */
+#define OTA_WINDOW_MAX_MS 600000u    /* = VMCFG_OTA_CONFIRM_MAX_MS               */
+#define OTA_TIMEOUT_MAX_MS 660000u
 #define OTA_STALL_DEFAULT_MS 2000u /* MGMT-622: heartbeat stalled (no watchdog) */
 
 /* At boot, after the boot configuration's VMs are defined and before any
