@@ -29,6 +29,7 @@
 #include "eventlog.h"
 #include "fleet_link.h"
 #include "hvlink.h"
+#include "audit_anchor.h"
 #include "log.h"
 #include "reconcile.h"
 #include "rpc_server.h"
@@ -619,6 +620,7 @@ int main(int argc, char **argv)
 	struct agent_fleet *fleet = NULL;
 	struct telemetry_http *metrics = NULL;
 	struct telemetry_feed *feed = NULL;
+	struct audit_anchor *anchor = NULL;
 	int notify_fd = -1, pid_fd = -1, rc = 1;
 	sigset_t sigs;
 
@@ -687,6 +689,14 @@ int main(int argc, char **argv)
 	else
 		log_warn("hv-core not reachable yet (%s); calls answer UNAVAILABLE until it is",
 			 st.msg);
+	/* MGMT-630/631: the restore check, then every head handed to hv-core */
+	if (!(anchor = audit_anchor_new())) {
+		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
+	store_audit_on_head(ag.store, audit_anchor_head, anchor);
+	if (audit_anchor_start(anchor, ag.link, ag.store, &st) != 0)
+		goto fail;
 	ag.events = eventlog_new(ag.link, 1024, 20);
 	if (!ag.events) {
 		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
@@ -760,9 +770,11 @@ fail_rpc:
 	ag.telemetry = NULL;
 	reconcile_free(ag.reconcile);
 	eventlog_stop_and_free(ag.events);
+	audit_anchor_stop(anchor);
 	hvlink_close(ag.link);
 	agent_audit_flush(&ag); /* summary rows of suppressed refusals */
 	store_close(ag.store);
+	audit_anchor_free(anchor);
 	rpc_global_shutdown();
 	goto out;
 
@@ -772,9 +784,11 @@ fail:
 fail_quiet:
 	reconcile_free(ag.reconcile);
 	eventlog_stop_and_free(ag.events);
+	audit_anchor_stop(anchor);
 	hvlink_close(ag.link);
 	agent_audit_flush(&ag); /* summary rows of suppressed refusals */
 	store_close(ag.store);
+	audit_anchor_free(anchor);
 out:
 	if (pid_fd >= 0) {
 		unlink(o.pidfile);
