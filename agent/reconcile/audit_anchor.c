@@ -10,8 +10,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "hvmgmt.h"
 #include "log.h"
+
+#define ANCHOR_QUIET_NS 1000000000ull /* 1 s without a new head */
+#define ANCHOR_MAX_NS 5000000000ull   /* but at least every 5 s   */
 
 struct audit_anchor {
 	pthread_mutex_t lock;
@@ -20,6 +24,7 @@ struct audit_anchor {
 	int running, stop;
 	int checked, enabled; /* the check at start done; hv-core keeps the sequence */
 	uint64_t pending;     /* newest head written by the store */
+	uint64_t last_ns;     /* when the store last wrote a head (hv_mono_ns) */
 	struct hvlink *link;
 	struct store *store;
 };
@@ -42,6 +47,7 @@ void audit_anchor_head(void *anchor, uint64_t seq)
 	pthread_mutex_lock(&a->lock);
 	if (seq > a->pending) {
 		a->pending = seq;
+		a->last_ns = hv_mono_ns();
 		pthread_cond_signal(&a->cond);
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -94,19 +100,46 @@ static int check_at_start(struct audit_anchor *a, int *enabled)
 	return 1;
 }
 
+/* Waits on a->cond (lock held) for at most ns. */
+static void wait_ns(struct audit_anchor *a, uint64_t ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t t = (uint64_t)ts.tv_nsec + ns;
+	ts.tv_sec += (time_t)(t / 1000000000u);
+	ts.tv_nsec = (long)(t % 1000000000u);
+	pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+}
+
 static void *run(void *arg)
 {
 	struct audit_anchor *a = arg;
 	int warned = 0;
-	uint64_t sent = 0;
+	uint64_t sent = 0, due_since = 0;
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		int idle = a->checked && (!a->enabled || a->pending <= sent);
 		if (a->stop && (idle || !a->checked))
 			break; /* handed over what there was, or hv-core is not there */
 		if (idle) {
+			due_since = 0;
 			pthread_cond_wait(&a->cond, &a->lock);
 			continue;
+		}
+		/* A burst of rows is handed over once, when it has been quiet for
+		 * ANCHOR_QUIET_NS (at the latest after ANCHOR_MAX_NS): hv-core writes
+		 * its flash once per burst, not once per row. */
+		uint64_t now = hv_mono_ns();
+		if (a->checked && !a->stop) {
+			if (!due_since)
+				due_since = now;
+			uint64_t quiet_at = a->last_ns + ANCHOR_QUIET_NS,
+				 max_at = due_since + ANCHOR_MAX_NS;
+			uint64_t at = quiet_at < max_at ? quiet_at : max_at;
+			if (now < at) {
+				wait_ns(a, at - now);
+				continue;
+			}
 		}
 		uint64_t want = a->pending;
 		pthread_mutex_unlock(&a->lock);
@@ -122,18 +155,16 @@ static void *run(void *arg)
 					 rep.msg);
 				warned = 1;
 			}
-			if (ok)
+			if (ok) {
 				sent = want; /* refused ones are not retried */
+				due_since = 0;
+			}
 		}
 		pthread_mutex_lock(&a->lock);
 		if (!ok && a->stop)
 			break;
-		if (!ok) { /* hv-core not there: again in a second */
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&a->cond, &a->lock, &ts);
-		}
+		if (!ok) /* hv-core not there: again in a second */
+			wait_ns(a, 1000000000u);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;

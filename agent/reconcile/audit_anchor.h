@@ -8,8 +8,10 @@
  * database and its head file were put back together from an older copy (a
  * restore the keyed chain alone cannot see), and that is reported as a finding
  * of the audit log (store_audit_report): changes are refused until an admin
- * acknowledges it. Afterwards every head the store writes is handed to hv-core
- * by a thread of its own, so no RPC waits for hv-core's service tick. A hv-core
+ * acknowledges it. Afterwards the heads the store writes are handed to hv-core
+ * by a thread of its own, so no RPC waits for hv-core's service tick: a burst
+ * of rows once it has been quiet for a second (at least every 5 s), so that
+ * hv-core writes its flash once per burst, and at stop. A hv-core
  * without the commands (or without non-volatile storage) turns it off.
  */
 #ifndef AGENT_AUDIT_ANCHOR_H

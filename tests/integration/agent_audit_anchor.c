@@ -23,12 +23,13 @@ static struct hvq q;
 static struct agent_proc agent;
 static char uri[320], db[320];
 static char *out, *err;
+static const char *const anchor_opt[] = { "--audit-anchor", NULL };
 
 static void setup(void)
 {
 	out = err = NULL;
 	memset(&agent, 0, sizeof agent);
-	agent_stack_start(&q, &agent, NULL, uri, sizeof uri);
+	agent_stack_start(&q, &agent, anchor_opt, uri, sizeof uri);
 	snprintf(db, sizeof db, "%s/hv-agent.db", q.dir);
 }
 
@@ -109,14 +110,14 @@ Test(agent_audit_anchor, database_and_head_put_back_together_are_caught)
 	history(1);
 	copy(db, old_db);
 	copy(head, old_head);
-	cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "%s", agent.err);
+	cr_assert_eq(agent_start(&agent, q.dir, anchor_opt), 0, "%s", agent.err);
 	/* a clean restart: no finding, changes go through to their handler */
 	cr_assert_eq(RW("audit", "verify"), 0, "%s%s", out, err);
 	history(2);
 
 	copy(old_db, db);
 	copy(old_head, head);
-	cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "hv-agent must start: %s", agent.err);
+	cr_assert_eq(agent_start(&agent, q.dir, anchor_opt), 0, "hv-agent must start: %s", agent.err);
 	char *log = read_file_text(agent.log);
 	cr_assert(log && strstr(log, "put back from an older copy"), "log lacks the finding:\n%s",
 		  log ? log : "");
