@@ -48,21 +48,46 @@ int pflash_erase(uint64_t base, uint64_t off)
 	return rc;
 }
 
+/* Write-to-buffer (0xE8): up to BUF_WORDS words of one aligned buffer in one
+ * operation; the device (and QEMU's model) commits the buffer at once. */
+#define CMD_WRITE_BUFFER 0xE8u
+#define BUF_BYTES 256u
+#define BUF_WORDS (BUF_BYTES / 4u)
+
 int pflash_program(uint64_t base, uint64_t off, const void *src, uint64_t len)
 {
 	const uint8_t *s = src;
 	int rc = 0;
 	volatile uint32_t *first = word(base, off);
 	*first = CMD(CMD_CLEAR_STATUS);
-	for (uint64_t i = 0; i + 4 <= len && rc == 0; i += 4) {
-		uint32_t v;
-		memcpy(&v, s + i, 4);
-		if (v == 0xFFFFFFFFu)
-			continue; /* erased already */
-		volatile uint32_t *w = word(base, off + i);
-		*w = CMD(CMD_PROGRAM);
-		*w = v;
-		rc = wait_ready(w);
+	for (uint64_t i = 0; i + 4 <= len && rc == 0;) {
+		/* the words up to the end of this buffer-aligned chunk */
+		uint64_t chunk_end = ((off + i) / BUF_BYTES + 1) * BUF_BYTES - off;
+		if (chunk_end > (len & ~3ull))
+			chunk_end = len & ~3ull;
+		uint32_t n = (uint32_t)((chunk_end - i) / 4);
+		int blank = 1;
+		for (uint32_t k = 0; k < n && blank; k++) {
+			uint32_t v;
+			memcpy(&v, s + i + 4 * k, 4);
+			blank = v == 0xFFFFFFFFu;
+		}
+		if (!blank) {
+			volatile uint32_t *w = word(base, off + i);
+			*w = CMD(CMD_WRITE_BUFFER);
+			rc = wait_ready(w);
+			if (rc == 0) {
+				*w = CMD(n - 1);
+				for (uint32_t k = 0; k < n; k++) {
+					uint32_t v;
+					memcpy(&v, s + i + 4 * k, 4);
+					*word(base, off + i + 4 * k) = v;
+				}
+				*w = CMD(CMD_CONFIRM);
+				rc = wait_ready(w);
+			}
+		}
+		i = chunk_end;
 	}
 	*first = CMD(CMD_READ_ARRAY);
 	return rc;

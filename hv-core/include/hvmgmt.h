@@ -183,7 +183,8 @@ static inline uint32_t hvm_cmd_legal_states(uint32_t cmd)
 	X(E_INTERNAL, 14, "hypervisor-side failure, details in ret_msg")                           \
 	X(E_POLICY, 15, "refused by the safety policy in the current vehicle state")               \
 	X(E_ROLLBACK, 16, "older than what hv-core's non-volatile state holds")                    \
-	X(E_NV, 17, "non-volatile storage absent, full or failed")
+	X(E_NV, 17, "non-volatile storage absent, full or failed")                                 \
+	X(E_SIGNATURE, 18, "update manifest not signed by a trusted update signer")
 
 enum hvm_status {
 #define HVM_X_ENUM(name, code, meaning) HVM_##name = code,
@@ -620,6 +621,19 @@ struct hvm_ota_image {
 	uint64_t size;                 /* 0x08 image bytes (= arg[1])            */
 	uint8_t sha256[32];            /* 0x10 the manifest's digest of the image */
 	char version[HVM_VERSION_LEN]; /* 0x30 NUL-terminated, "MAJOR.MINOR.PATCH" */
+};
+
+/* MGMT-643: with arg[2] = 1, OTA_INSTALL reads this header at data-area
+ * offset 0, the manifest's bytes right after it and the signature block
+ * (docs/ota.md OTA-004) after those; the struct hvm_ota_image is not read. */
+#define HVM_OTA_SIGNED_MAGIC 0x4D545648u /* "HVTM" */
+#define HVM_OTA_MANIFEST_MAX 8192u       /* OTA-003 */
+#define HVM_OTA_SIGBLOCK_MAX 16384u      /* OTA-003 */
+struct hvm_ota_signed {
+	uint32_t magic;        /* 0x00 HVM_OTA_SIGNED_MAGIC                   */
+	uint32_t manifest_len; /* 0x04 1..HVM_OTA_MANIFEST_MAX                */
+	uint32_t sigblock_len; /* 0x08 1..HVM_OTA_SIGBLOCK_MAX                */
+	uint32_t _rsvd;        /* 0x0C 0                                      */
 };
 
 /* MGMT-613: one slot of a VM in the OTA_STATUS record. */

@@ -356,8 +356,9 @@ Test(hvcore_ota, the_switch_of_an_asil_vm_obeys_the_safety_policy)
 	wait_runs(id, "2.0.0");
 }
 
-/* tmp/cfg.dts: rtos-demo's node with `prop` added, as a boot configuration. */
-static void boot_with(const char *prop)
+/* tmp/cfg.dts: rtos-demo's node with `prop` added, as a boot configuration;
+ * hv_extra (or "") goes into its hv-core node. */
+static void boot_with(const char *prop, const char *hv_extra)
 {
 	char path[400], dtsi[400], line[512];
 	snprintf(dtsi, sizeof dtsi, "%s/hv-core/guests/vms/rtos-demo.dtsi", HV_SOURCE_DIR);
@@ -366,8 +367,9 @@ static void boot_with(const char *prop)
 	cr_assert(in && out);
 	fprintf(out,
 		"/dts-v1/;\n/ {\n\tcompatible = \"avirt,system-config-v1\";\n"
-		"\thv-core { vehicle-state { source = \"management\"; initial = \"parked\"; }; };\n"
-		"\tvms {\n");
+		"\thv-core { vehicle-state { source = \"management\"; initial = \"parked\"; };\n"
+		"%s };\n\tvms {\n",
+		hv_extra);
 	while (fgets(line, sizeof line, in)) {
 		fputs(line, out);
 		if (strstr(line, "autostart;"))
@@ -391,7 +393,7 @@ Test(hvcore_ota, the_confirmation_window_comes_from_the_configuration)
 {
 	char factory[HVM_VERSION_LEN];
 	make_image("v2", "2.0.0", 0);
-	boot_with("ota-confirm-ms = <300000>;");
+	boot_with("ota-confirm-ms = <300000>;", "");
 	int id = rtos_demo(factory);
 	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL");
 	expect(cmd(HVM_CMD_OTA_SWITCH, id, 0, 0), HVM_OK, "OTA_SWITCH with no window");
@@ -402,7 +404,7 @@ Test(hvcore_ota, the_confirmation_window_comes_from_the_configuration)
 		     (unsigned long long)s.trial_left_ms);
 	hvq_stop(&q);
 
-	boot_with("ota-confirm-ms = <5>;");
+	boot_with("ota-confirm-ms = <5>;", "");
 	cr_assert_eq(hvq_find_vm(&q, "rtos-demo"), -1, "a window of 5 ms was accepted");
 	char *log = NULL;
 	size_t n = 0;
@@ -412,4 +414,131 @@ Test(hvcore_ota, the_confirmation_window_comes_from_the_configuration)
 	fclose(f);
 	cr_assert(strstr(log, "VMCFG-600"), "the refusal names no rule:\n%s", log);
 	free(log);
+}
+
+/* ---- hv-core's own check of a signed manifest (MGMT-640..643) --------------- */
+
+/* Runs a shell command line in tmp; its exit status. */
+static int sh(const char *line)
+{
+	char cmdline[2048];
+	snprintf(cmdline, sizeof cmdline,
+		 "cd '%s' && HVCTL='%s/hvctl' bash -c '%s' >/dev/null 2>'%s/.err'", tmp, HV_BIN_DIR,
+		 line, tmp);
+	int rc = system(cmdline);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static uint8_t *slurp(const char *name, size_t *len)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%s", tmp, name);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s", path);
+	static uint8_t buf[4][1 << 20];
+	static int next;
+	uint8_t *b = buf[next++ % 4];
+	*len = fread(b, 1, sizeof buf[0], f);
+	fclose(f);
+	return b;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Stages the image of bundle tmp/NAME.hvota and runs OTA_INSTALL with its
+ * manifest and signature block (MGMT-643); edit, when set, changes the copy
+ * of the manifest first; flip_image changes one staged byte. */
+static struct hvq_reply signed_install(int id, const char *name, void (*edit)(uint8_t *, size_t),
+				       int flip_image)
+{
+	char file[128];
+	size_t n;
+	snprintf(file, sizeof file, "%s.hvota", name);
+	uint8_t *b = slurp(file, &n);
+	cr_assert_gt(n, 24);
+	uint32_t mlen = be32(b + 12), slen = be32(b + 16);
+	uint8_t *man = b + 24, *sig = man + mlen, *seg = sig + slen;
+	cr_assert(seg + 40 <= b + n, "bundle %s too short", name);
+	size_t ilen = n - (size_t)(seg + 40 - b);
+	uint8_t *stage = hvq_pa(&q, q.regs->staging_base, ilen);
+	cr_assert_not_null(stage);
+	memcpy(stage, seg + 40, ilen);
+	if (flip_image)
+		stage[ilen / 2] ^= 0x01;
+	if (edit)
+		edit(man, mlen);
+	struct hvm_ota_signed h = { HVM_OTA_SIGNED_MAGIC, mlen, slen, 0 };
+	volatile uint8_t *d = q.mgmt + HVM_OFF_DATA;
+	memcpy((void *)d, &h, sizeof h);
+	memcpy((void *)(d + sizeof h), man, mlen);
+	memcpy((void *)(d + sizeof h + mlen), sig, slen);
+	struct hvq_reply rep;
+	uint64_t args[6] = { 0, ilen, 1 };
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &rep), 0, "%s", q.err);
+	return rep;
+}
+
+/* The manifest's version 2.0.0 reads 9.0.0: what the signer did not sign. */
+static void raise_version(uint8_t *m, size_t n)
+{
+	for (size_t i = 0; i + 6 <= n; i++)
+		if (memcmp(m + i, " 2.0.0", 6) == 0) {
+			m[i + 1] = '9';
+			return;
+		}
+	cr_assert_fail("no version 2.0.0 in the manifest");
+}
+
+Test(hvcore_ota, hv_core_installs_only_what_a_trusted_signer_signed)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	cr_assert_eq(sh("$HVCTL pki init --dir pki && $HVCTL pki init --dir other"), 0);
+	cr_assert_eq(sh("$HVCTL ota bundle --key pki/update-signer.key --cert "
+			"pki/update-signer.crt -o good.hvota --system car-7 rtos-demo=v2.bin@2.0.0 "
+			"&& $HVCTL ota bundle --key other/update-signer.key --cert "
+			"other/update-signer.crt -o foreign.hvota --system car-7 rtos-demo=v2.bin@2.0.0 "
+			"&& $HVCTL ota bundle --key pki/update-signer.key --cert "
+			"pki/update-signer.crt -o othervm.hvota --system car-7 web=v2.bin@2.0.0 "
+			"&& $HVCTL ota bundle --key pki/update-signer.key --cert "
+			"pki/update-signer.crt -o othersys.hvota --system car-8 rtos-demo=v2.bin@2.0.0 "
+			"&& openssl x509 -in pki/update-ca.crt -outform der -out ca.der"),
+		     0, "PKI or bundles not made");
+	size_t n;
+	uint8_t *der = slurp("ca.der", &n);
+	static char hv[16384];
+	size_t o = (size_t)snprintf(hv, sizeof hv, "\t\tota { system = \"car-7\"; update-ca = [");
+	for (size_t i = 0; i < n && o + 4 < sizeof hv; i++)
+		o += (size_t)snprintf(hv + o, sizeof hv - o, "%02x", der[i]);
+	snprintf(hv + o, sizeof hv - o, "]; };");
+	boot_with("", hv);
+	int id = rtos_demo(factory);
+
+	expect(install(id, "v2", "2.0.0", 0), HVM_E_SIGNATURE, "a bare digest with a trust anchor");
+	struct hvq_reply r = signed_install(id, "good", raise_version, 0);
+	expect(r, HVM_E_SIGNATURE, "a changed manifest");
+	cr_assert(strstr(r.msg, "MGMT-641"), "'%s'", r.msg);
+	r = signed_install(id, "foreign", NULL, 0);
+	expect(r, HVM_E_SIGNATURE, "a signer of another CA");
+	cr_assert(strstr(r.msg, "chain"), "'%s'", r.msg);
+	r = signed_install(id, "othervm", NULL, 0);
+	expect(r, HVM_E_SIGNATURE, "a manifest for another VM");
+	cr_assert(strstr(r.msg, "no image for VM"), "'%s'", r.msg);
+	r = signed_install(id, "othersys", NULL, 0);
+	expect(r, HVM_E_SIGNATURE, "another system");
+	cr_assert(strstr(r.msg, "another system"), "'%s'", r.msg);
+	expect(signed_install(id, "good", NULL, 1), HVM_E_HASH, "a changed image byte");
+	cr_assert_eq(status(id).slot[1].state, HVM_SLOT_EMPTY, "a refused install left a slot");
+
+	expect(signed_install(id, "good", NULL, 0), HVM_OK, "the signed bundle");
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_READY);
+	cr_assert_str_eq(s.slot[1].version, "2.0.0", "the version is the manifest's");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	cr_assert_eq(status(id).last_result, HVM_OTA_CONFIRMED);
+	wait_runs(id, "2.0.0");
 }

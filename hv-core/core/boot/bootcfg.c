@@ -77,6 +77,11 @@ static void define_from_blob(long len, uint32_t *inject)
 		hv_log("boot configuration refused, no VM defined: %s", serr);
 		return;
 	}
+	/* MGMT-640: the update trust anchor */
+	if (ota_configure(blob_copy, serr, sizeof(serr)) != 0) {
+		hv_log("boot configuration refused, no VM defined: %s", serr);
+		return;
+	}
 	int node = fdt_path_offset(blob_copy, "/hv-core");
 	if (node >= 0) {
 		int plen;

@@ -218,7 +218,8 @@ static void cmd_audit_seq_get(const struct mgmt_cmd *c, struct mgmt_reply *r, vo
 }
 
 /* MGMT-620: arg[0] = staging offset, arg[1] = length; struct hvm_ota_image
- * at data-area offset 0 (copied once). */
+ * at data-area offset 0 (copied once); arg[2] = 1: a signed manifest instead
+ * (MGMT-643). */
 static void cmd_ota_install(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
 	uint64_t off = c->arg[0], len = c->arg[1];
@@ -230,7 +231,38 @@ static void cmd_ota_install(const struct mgmt_cmd *c, struct mgmt_reply *r, vola
 	struct hvm_ota_image img;
 	for (size_t i = 0; i < sizeof(img); i++)
 		((uint8_t *)&img)[i] = d[i];
-	r->status = mgmt_be_ota_install(c->vm_id, off, len, &img, r->full, sizeof(r->full));
+	if (c->arg[2] > 1) {
+		fail(r, HVM_E_BAD_ARG,
+		     "OTA_INSTALL: arg[2] %llu: 0 (digest given) or 1 (signed "
+		     "manifest, MGMT-643)",
+		     (unsigned long long)c->arg[2]);
+		return;
+	}
+	if (c->arg[2] == 0) {
+		r->status = mgmt_be_ota_install(c->vm_id, off, len, &img, NULL, 0, NULL, 0, r->full,
+						sizeof(r->full));
+		return;
+	}
+	/* MGMT-643: header, manifest, signature block, copied once */
+	struct hvm_ota_signed h;
+	for (size_t i = 0; i < sizeof(h); i++)
+		((uint8_t *)&h)[i] = d[i];
+	if (h.magic != HVM_OTA_SIGNED_MAGIC || h.manifest_len == 0 ||
+	    h.manifest_len > HVM_OTA_MANIFEST_MAX || h.sigblock_len == 0 ||
+	    h.sigblock_len > HVM_OTA_SIGBLOCK_MAX) {
+		fail(r, HVM_E_BAD_ARG,
+		     "OTA_INSTALL: signed header magic 0x%x, manifest %u, "
+		     "signature block %u bytes (MGMT-643)",
+		     h.magic, h.manifest_len, h.sigblock_len);
+		return;
+	}
+	static uint8_t blobs[HVM_OTA_MANIFEST_MAX + HVM_OTA_SIGBLOCK_MAX];
+	size_t n = (size_t)h.manifest_len + h.sigblock_len;
+	for (size_t i = 0; i < n; i++)
+		blobs[i] = d[sizeof(h) + i];
+	r->status = mgmt_be_ota_install(c->vm_id, off, len, &img, blobs, h.manifest_len,
+					blobs + h.manifest_len, h.sigblock_len, r->full,
+					sizeof(r->full));
 }
 
 /* MGMT-621: arg[0] = confirmation window ms, arg[1] = trial timeout ms

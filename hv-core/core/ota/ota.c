@@ -13,7 +13,9 @@
  */
 #include <string.h>
 #include "ota.h"
+#include <libfdt.h>
 #include "nvstore.h"
+#include "sigcheck.h"
 #include "vm.h"
 #include "hvvmconfig.h"
 #include "vm_life.h"
@@ -186,17 +188,92 @@ static enum hvm_status store_failed(char *msg, unsigned mlen, const char *what)
 	return HVM_E_NV;
 }
 
+/* MGMT-640: the update trust anchor of the boot configuration (DER), and the
+ * system name a manifest must name ("" = any). */
+static uint8_t trust_ca[4096];
+static size_t trust_ca_len;
+static char trust_system[64];
+
+int ota_configure(const void *fdt, char *msg, unsigned mlen)
+{
+	trust_ca_len = 0;
+	trust_system[0] = 0;
+	int node = fdt_path_offset(fdt, "/hv-core/ota");
+	if (node < 0)
+		return 0;
+	int len;
+	const void *ca = fdt_getprop(fdt, node, "update-ca", &len);
+	if (ca && (len <= 0 || (size_t)len > sizeof(trust_ca))) {
+		hv_snprintf(msg, mlen,
+			    "/hv-core/ota: update-ca of %d bytes, 1..%u allowed (MGMT-640)", len,
+			    (unsigned)sizeof(trust_ca));
+		return -1;
+	}
+	int slen;
+	const char *sys = fdt_getprop(fdt, node, "system", &slen);
+	if (sys && (slen < 2 || (size_t)slen > sizeof(trust_system) || sys[slen - 1] != 0)) {
+		hv_snprintf(msg, mlen,
+			    "/hv-core/ota: system must be a string of 1..%u characters "
+			    "(MGMT-640)",
+			    (unsigned)sizeof(trust_system) - 1);
+		return -1;
+	}
+	if (ca) {
+		memcpy(trust_ca, ca, (size_t)len);
+		trust_ca_len = (size_t)len;
+	}
+	if (sys)
+		strlcpy(trust_system, sys, sizeof(trust_system));
+	hv_log("ota: update trust anchor %s, system '%s'", trust_ca_len ? "configured" : "none",
+	       trust_system);
+	return 0;
+}
+
 enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
-			    const struct hvm_ota_image *img, char *msg, unsigned mlen)
+			    const struct hvm_ota_image *given, const struct ota_signed *sg,
+			    char *msg, unsigned mlen)
 {
 	struct vm_config *c = &vm->cfg;
-	char version[HVM_VERSION_LEN];
-	memcpy(version, img->version, sizeof(version));
-	version[HVM_VERSION_LEN - 1] = 0;
+	struct hvm_ota_image want = *given, *img = &want;
 	if (!nv_present()) {
 		hv_snprintf(msg, mlen, "no non-volatile storage on this platform (MGMT-600)");
 		return HVM_E_NV;
 	}
+	if (!sg && trust_ca_len) {
+		hv_snprintf(msg, mlen,
+			    "'%s': hv-core has an update trust anchor: only a signed "
+			    "manifest installs (MGMT-643)",
+			    c->name);
+		return HVM_E_SIGNATURE;
+	}
+	if (sg) {
+		/* MGMT-643: hv-core's own check; the digest and version it then
+		 * enforces are the manifest's */
+		if (!trust_ca_len) {
+			hv_snprintf(msg, mlen,
+				    "hv-core has no update trust anchor in its boot "
+				    "configuration (MGMT-640)");
+			return HVM_E_SIGNATURE;
+		}
+		enum hvm_status st = sig_check(trust_ca, trust_ca_len, sg->manifest, sg->manifest_len,
+					       sg->sigblock, sg->sigblock_len, msg, mlen);
+		if (st == HVM_OK)
+			st = manifest_image(sg->manifest, sg->manifest_len, c->name, trust_system,
+					    want.version, &want.size, want.sha256, msg, mlen);
+		if (st != HVM_OK)
+			return st;
+		want.magic = HVM_OTA_IMAGE_MAGIC;
+		if (want.size != len) {
+			hv_snprintf(msg, mlen,
+				    "'%s': %lu staged bytes, the manifest says %lu "
+				    "(MGMT-643)",
+				    c->name, (unsigned long)len, (unsigned long)want.size);
+			return HVM_E_BAD_ARG;
+		}
+	}
+	char version[HVM_VERSION_LEN];
+	memcpy(version, img->version, sizeof(version));
+	version[HVM_VERSION_LEN - 1] = 0;
 	if (img->magic != HVM_OTA_IMAGE_MAGIC || img->size != len) {
 		hv_snprintf(msg, mlen,
 			    "OTA_INSTALL: data-area header has magic 0x%x, size %lu "

@@ -7,6 +7,7 @@
  */
 #ifndef HV_OTA_H
 #define HV_OTA_H
+#include <stddef.h>
 #include <stdint.h>
 #include "hvmgmt.h"
 
@@ -26,10 +27,24 @@ void ota_boot(void);
 /* MGMT-630/631 */
 enum hvm_status ota_audit_seq_set(uint64_t seq, char *msg, unsigned mlen);
 void ota_audit_seq_get(uint64_t *ret);
+/* MGMT-640: the update trust anchor and system name of the boot
+ * configuration (/hv-core/ota). 0, or -1 with msg for a malformed node. */
+int ota_configure(const void *fdt, char *msg, unsigned mlen);
+
+/* MGMT-643: a signed manifest and its signature block (docs/ota.md OTA-004). */
+struct ota_signed {
+	const uint8_t *manifest;
+	size_t manifest_len;
+	const uint8_t *sigblock;
+	size_t sigblock_len;
+};
+
 /* MGMT-620: len bytes at staging offset off (inside the staging area,
- * checked) into the VM's inactive slot, verified against img. */
+ * checked) into the VM's inactive slot, verified against img, or against the
+ * VM's line of the signed manifest sg (MGMT-643). */
 enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
-			    const struct hvm_ota_image *img, char *msg, unsigned mlen);
+			    const struct hvm_ota_image *img, const struct ota_signed *sg, char *msg,
+			    unsigned mlen);
 /* MGMT-621: boot the installed slot in trial; the policy was checked. */
 enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_ms, char *msg,
 			   unsigned mlen);
