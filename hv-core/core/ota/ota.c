@@ -33,6 +33,8 @@ struct trial {
 	uint32_t vm_gen; /* the VM slot's generation at the switch */
 	uint64_t start_ns, deadline_ns, window_ns, stall_ns;
 	uint64_t ok_since_ns, hb_at_ok;
+	uint64_t hb_seen;  /* the heartbeat at the last look                  */
+	uint32_t advances; /* looks in this window that found it had changed */
 	uint32_t faults0, restarts0;
 	uint64_t wd0;
 	int mismatches;
@@ -553,8 +555,17 @@ static void trial_check(struct vm *vm, struct trial *t, struct nv_vm *e, uint64_
 		uint64_t age = now > vm->hb_changed_ns ? now - vm->hb_changed_ns : 0;
 		if (t->ok_since_ns == 0 || age > fresh) {
 			t->ok_since_ns = now;
-			t->hb_at_ok = vm->hb_last;
-		} else if (now - t->ok_since_ns >= t->window_ns && vm->hb_last != t->hb_at_ok) {
+			t->hb_at_ok = t->hb_seen = vm->hb_last;
+			t->advances = 0;
+		} else {
+			if (vm->hb_last != t->hb_seen)
+				t->advances++;
+			t->hb_seen = vm->hb_last;
+		}
+		/* one late look that finds a changed value proves little (a
+		 * starved host): the window needs OTA_MIN_ADVANCES of them */
+		if (t->ok_since_ns != now && now - t->ok_since_ns >= t->window_ns &&
+		    t->advances >= OTA_MIN_ADVANCES) {
 			trial_end(vm, e, HVM_OTA_CONFIRMED);
 			return;
 		}

@@ -17,6 +17,7 @@ struct vm;
 #define OTA_BOOT_ALLOWANCE_MS 60000u /* MGMT-621: default timeout = window + this */
 #define OTA_WINDOW_MAX_MS 600000u    /* = VMCFG_OTA_CONFIRM_MAX_MS               */
 #define OTA_TIMEOUT_MAX_MS 660000u
+#define OTA_MIN_ADVANCES 3u        /* MGMT-622: looks finding a new heartbeat per window */
 #define OTA_STALL_DEFAULT_MS 2000u /* MGMT-622: heartbeat stalled (no watchdog) */
 
 /* At boot, after the boot configuration's VMs are defined and before any
