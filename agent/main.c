@@ -29,6 +29,7 @@
 #include "eventlog.h"
 #include "fleet_link.h"
 #include "hvlink.h"
+#include "audit_anchor.h"
 #include "log.h"
 #include "reconcile.h"
 #include "rpc_server.h"
@@ -58,6 +59,7 @@ struct options {
 	int metrics_explicit;       /* --metrics-listen given: failing to bind is fatal */
 	int metrics_remote;         /* --metrics-allow-remote */
 	unsigned metrics_interval_ms;
+	int audit_anchor; /* --audit-anchor: MGMT-630/631 */
 	uint64_t ram_base, mgmt_base;
 	unsigned cmd_timeout_ms;
 	unsigned threads;
@@ -94,6 +96,8 @@ static void usage(FILE *f)
 		"  --metrics-listen ADDR serve Prometheus metrics at http://ADDR/metrics (default %s;\n"
 		"                        a loopback address unless --metrics-allow-remote)\n"
 		"  --no-metrics          do not serve metrics\n"
+		"  --audit-anchor        hand each audit head's sequence to hv-core's non-volatile\n"
+		"                        storage and check it at start (docs/security.md)\n"
 		"  --metrics-allow-remote  let --metrics-listen take a non-loopback address\n"
 		"  --metrics-interval-ms N  how often hv-core is sampled for metrics (default 1000)\n"
 		"  --cmd-timeout-ms N    how long a management command may take (default %u)\n"
@@ -186,7 +190,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_METRICS_REMOTE,
 		O_METRICS_INTERVAL,
 		O_STREAMS_LIS,
-		O_STREAMS_ID
+		O_STREAMS_ID,
+		O_AUDIT_ANCHOR
 	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
@@ -208,6 +213,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "audit-head", required_argument, NULL, O_AUDITHEAD },
 		{ "metrics-listen", required_argument, NULL, O_METRICS },
 		{ "no-metrics", no_argument, NULL, O_NOMETRICS },
+		{ "audit-anchor", no_argument, NULL, O_AUDIT_ANCHOR },
 		{ "metrics-allow-remote", no_argument, NULL, O_METRICS_REMOTE },
 		{ "metrics-interval-ms", required_argument, NULL, O_METRICS_INTERVAL },
 		{ "cmd-timeout-ms", required_argument, NULL, O_TIMEOUT },
@@ -299,6 +305,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_NOMETRICS:
 			o->metrics_listen = NULL;
 			o->metrics_explicit = 0;
+			break;
+		case O_AUDIT_ANCHOR:
+			o->audit_anchor = 1;
 			break;
 		case O_METRICS_REMOTE:
 			o->metrics_remote = 1;
@@ -647,6 +656,7 @@ int main(int argc, char **argv)
 	struct faultlog *faults = NULL;
 	struct telemetry_http *metrics = NULL;
 	struct telemetry_feed *feed = NULL;
+	struct audit_anchor *anchor = NULL;
 	int notify_fd = -1, pid_fd = -1, rc = 1;
 	sigset_t sigs;
 
@@ -715,6 +725,16 @@ int main(int argc, char **argv)
 	else
 		log_warn("hv-core not reachable yet (%s); calls answer UNAVAILABLE until it is",
 			 st.msg);
+	/* MGMT-630/631: the restore check, then every head handed to hv-core */
+	if (o.audit_anchor && !(anchor = audit_anchor_new())) {
+		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
+	if (anchor) {
+		store_audit_on_head(ag.store, audit_anchor_head, anchor);
+		if (audit_anchor_start(anchor, ag.link, ag.store, &st) != 0)
+			goto fail;
+	}
 	ag.events = eventlog_new(ag.link, 1024, 20);
 	if (!ag.events) {
 		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
@@ -798,9 +818,11 @@ fail_rpc:
 	reconcile_free(ag.reconcile);
 	faultlog_stop(faults);
 	eventlog_stop_and_free(ag.events);
+	audit_anchor_stop(anchor);
 	hvlink_close(ag.link);
 	agent_audit_flush(&ag); /* summary rows of suppressed refusals */
 	store_close(ag.store);
+	audit_anchor_free(anchor);
 	rpc_global_shutdown();
 	goto out;
 
@@ -812,9 +834,11 @@ fail_quiet:
 	reconcile_free(ag.reconcile);
 	faultlog_stop(faults);
 	eventlog_stop_and_free(ag.events);
+	audit_anchor_stop(anchor);
 	hvlink_close(ag.link);
 	agent_audit_flush(&ag); /* summary rows of suppressed refusals */
 	store_close(ag.store);
+	audit_anchor_free(anchor);
 out:
 	if (pid_fd >= 0) {
 		unlink(o.pidfile);

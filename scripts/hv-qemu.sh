@@ -36,6 +36,10 @@
 # --selftest-inject MASK  boot self-test fault injection (MGMT-191): places
 #                 the flag word at 0x41FFF000 so check n sees its subject
 #                 corrupted for each bit n of MASK (hvcore-test.bin only).
+# --nvram FILE    hv-core's non-volatile storage (docs/mgmt-abi.md MGMT-600):
+#                 QEMU virt's second flash bank, backed by FILE (64 MiB; made
+#                 when missing). Default DIR/nvram.bin, which stays across runs
+#                 in the same DIR: slot, trial and anti-rollback state survive.
 # --hv-image FILE the hypervisor image to boot instead of CORE/hvcore.bin
 #                 (tests: CORE/hvcore-test.bin, built with the test hooks).
 # --cpu           cortex-a72 by default: no pointer authentication, which QEMU
@@ -44,14 +48,15 @@
 # --foreground: exec's QEMU in place, so the caller's child *is* QEMU.
 set -euo pipefail
 
-usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-dir= core= hvimage= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0
+dir= core= hvimage= nvram= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=${2:?}; shift 2 ;;
     --core) core=${2:?}; shift 2 ;;
     --hv-image) hvimage=${2:?}; shift 2 ;;
+    --nvram) nvram=${2:?}; shift 2 ;;
     --guest) guests+=("${2:?}"); shift 2 ;;
     --linux) linux=${2:?}; shift 2 ;;
     --qemu-arg) qemu_extra+=("${2:?}"); shift 2 ;;
@@ -98,6 +103,11 @@ dir=$(cd "$dir" && pwd)
 rm -f "$dir/guest-ram" "$dir/serial.log" "$dir/qemu.pid" "$dir/guests.dts" "$dir/bootcfg.dts" "$dir/bootcfg.dtb"
 # A fresh, sparse file: nothing from an earlier run may look like a live region.
 truncate -s "$mem" "$dir/guest-ram"
+# MGMT-600: the flash bank keeps what hv-core stored in earlier runs
+[ -n "$nvram" ] || nvram="$dir/nvram.bin"
+nvbytes=$((64 << 20))
+[ -e "$nvram" ] || truncate -s "$nvbytes" "$nvram"
+[ "$(stat -c %s "$nvram")" = "$nvbytes" ] || { echo "hv-qemu.sh: '$nvram' is not $nvbytes bytes (a flash bank of QEMU virt)" >&2; exit 1; }
 
 if [ ${#guests[@]} -gt 0 ]; then
   # one boot configuration of the named guests' VM nodes
@@ -154,6 +164,7 @@ args=(
   -cpu "$cpu" -smp "$smp" -m "$mem"
   -object "memory-backend-file,id=ram,mem-path=$dir/guest-ram,size=$mem,share=on"
   -kernel "$hvimage"
+  -drive "if=pflash,unit=1,format=raw,file=$nvram"
   ${loaders[@]+"${loaders[@]}"}
   -display none -monitor none -serial "file:$dir/serial.log"
   -nodefaults -nic none -no-reboot

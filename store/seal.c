@@ -160,8 +160,8 @@ static enum store_status head_write(struct store *st, struct store_err *err)
 
 void store_seal_after_commit(struct store *st)
 {
-	if (st->sealed && st->head_dirty)
-		head_write(st, NULL); /* on failure the older head stays: accepted */
+	if (st->sealed && st->head_dirty && head_write(st, NULL) == STORE_OK && st->head_written)
+		st->head_written(st->head_ctx, st->head_seq); /* on failure the older head stays */
 	st->head_dirty = false;
 }
 
@@ -561,4 +561,38 @@ enum store_status store_audit_acknowledge(struct store *st, const char *caller, 
 	}
 	pthread_mutex_unlock(&st->lock);
 	return s;
+}
+
+void store_audit_on_head(struct store *st, void (*fn)(void *ctx, uint64_t seq), void *ctx)
+{
+	pthread_mutex_lock(&st->lock);
+	st->head_written = fn;
+	st->head_ctx = ctx;
+	pthread_mutex_unlock(&st->lock);
+}
+
+uint64_t store_audit_newest_seq(struct store *st)
+{
+	sqlite3_stmt *stmt;
+	uint64_t seq = 0;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db, "SELECT max(seq) FROM audit_log", -1, &stmt, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return seq;
+}
+
+void store_audit_report(struct store *st, const char *finding)
+{
+	pthread_mutex_lock(&st->lock);
+	if (!st->tampered) {
+		snprintf(st->finding, sizeof st->finding, "%s", finding);
+		keep_evidence(st);
+		st->tampered = true;
+	}
+	pthread_mutex_unlock(&st->lock);
 }

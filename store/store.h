@@ -194,6 +194,16 @@ enum store_status store_audit_verify(struct store *st, struct store_err *err);
 enum store_status store_audit_acknowledge(struct store *st, const char *caller, const char *role,
 					  uint64_t *seq_out, struct store_err *err);
 
+/* fn(ctx, seq) is called with the head's sequence after each later head file write
+ * (under the handle's lock: it must not call the store). */
+void store_audit_on_head(struct store *st, void (*fn)(void *ctx, uint64_t seq), void *ctx);
+/* The sequence of the newest audit row (0 when none). */
+uint64_t store_audit_newest_seq(struct store *st);
+/* A finding from outside the database (e.g. hv-core holds a newer audit sequence than
+ * the log: database and head file were put back together): it stands like one found at
+ * open, writes are refused until store_audit_acknowledge. */
+void store_audit_report(struct store *st, const char *finding);
+
 /* ---- fault counters (REQ-SAF-16) --------------------------------------------------- */
 
 struct store_fault {

@@ -35,6 +35,8 @@ struct store {
 	bool head_dirty;
 	uint64_t head_seq;
 	uint8_t head_mac[32];
+	void (*head_written)(void *ctx, uint64_t seq); /* store_audit_on_head */
+	void *head_ctx;
 };
 
 /* Process-wide write generation: bumped when any handle in this process begins,

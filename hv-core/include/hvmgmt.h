@@ -26,7 +26,8 @@
 			 /* 2.2: action INJECTED (MGMT-700), the slots' image and
 			  *      initrd slot sizes (MGMT-701), restart budget in the
 			  *      status slot (MGMT-800), WRITE_CONSOLE (MGMT-801),
-			  *      faults by kind (MGMT-802) */
+			  *      faults by kind (MGMT-802), non-volatile
+			  *      state and OTA slots (MGMT-600..643) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -108,7 +109,13 @@ enum hvm_vm_state {
 	X(GET_POLICY, 22, 0, 0)                                                                    \
 	X(CHECK_POLICY, 23, 1, HVM_ST_ANY_DEFINED)                                                 \
 	/* MGMT-801: bytes into the VM's vUART receive FIFO (typed input) */                       \
-	X(WRITE_CONSOLE, 28, 1, HVM_ST_ACTIVE)
+	X(WRITE_CONSOLE, 28, 1, HVM_ST_ACTIVE)                                                     \
+	/* MGMT-600..: hv-core's non-volatile state and the A/B image slots */                     \
+	X(AUDIT_SEQ_SET, 36, 0, 0)                                                                 \
+	X(AUDIT_SEQ_GET, 37, 0, 0)                                                                 \
+	X(OTA_INSTALL, 38, 1, HVM_ST_ANY_DEFINED)                                                  \
+	X(OTA_SWITCH, 39, 1, HVM_ST_ACTIVE | HVM_ST_STOPPED)                                       \
+	X(OTA_STATUS, 40, 1, HVM_ST_ANY_DEFINED)
 
 /* MGMT-020: commands (hvm_regs.cmd). A libvirt subset by function (REQ-STD-02). */
 enum hvm_cmd {
@@ -180,7 +187,10 @@ static inline uint32_t hvm_cmd_legal_states(uint32_t cmd)
 	X(E_EXISTS, 12, "name or uuid already defined")                                            \
 	X(E_SELFTEST, 13, "refused: boot self-test failed for this resource")                      \
 	X(E_INTERNAL, 14, "hypervisor-side failure, details in ret_msg")                           \
-	X(E_POLICY, 15, "refused by the safety policy in the current vehicle state")
+	X(E_POLICY, 15, "refused by the safety policy in the current vehicle state")               \
+	X(E_ROLLBACK, 16, "older than what hv-core's non-volatile state holds")                    \
+	X(E_NV, 17, "non-volatile storage absent, full or failed")                                 \
+	X(E_SIGNATURE, 18, "update manifest not signed by a trusted update signer")
 
 enum hvm_status {
 #define HVM_X_ENUM(name, code, meaning) HVM_##name = code,
@@ -243,9 +253,14 @@ enum hvm_event_type {
 	HVM_EV_SELFTEST = 19,        /* detail: failed check bits                   */
 	HVM_EV_DOORBELL_DENIED = 20, /* detail: channel id                          */
 	HVM_EV_VEHICLE_STATE = 40,   /* MGMT-405: detail = new | old << 8          */
-	HVM_EV_POLICY_DENIED = 41    /* MGMT-405: detail = cmd | state << 8 | rule << 16 */
+	HVM_EV_POLICY_DENIED = 41,   /* MGMT-405: detail = cmd | state << 8 | rule << 16 */
 	/* 42 is taken by hv-agent's own PENDING_DONE event (MGMT-451, hvmgr.v1
 	 * EventType): hv-core never writes it into its ring. */
+	HVM_EV_OTA_INSTALLED = 44,   /* MGMT-620: detail = slot                     */
+	HVM_EV_OTA_TRIAL = 45,       /* MGMT-621: detail = slot now booted in trial */
+	HVM_EV_OTA_CONFIRMED = 46,   /* MGMT-622: detail = slot                     */
+	HVM_EV_OTA_ROLLED_BACK = 47, /* MGMT-623: detail = enum hvm_ota_result      */
+	HVM_EV_NV_FAILED = 48        /* MGMT-603: detail = 1 read, 2 write          */
 };
 
 /* MGMT-052: FAULT and WATCHDOG events of a VM that runs on are appended at
@@ -596,6 +611,78 @@ struct hvm_fault_history {
 	struct hvm_fault_entry entry[HVM_FAULT_HISTORY]; /* 0x20 oldest first   */
 };
 
+/* MGMT-610: OTA slot states (struct hvm_ota_slot.state). */
+enum hvm_ota_slot_state {
+	HVM_SLOT_EMPTY = 0,
+	HVM_SLOT_GOOD = 1,  /* confirmed, or the image the VM was defined with   */
+	HVM_SLOT_BAD = 2,   /* failed its trial                                  */
+	HVM_SLOT_TRIAL = 3, /* the VM runs it, not yet confirmed                 */
+	HVM_SLOT_READY = 4  /* installed and verified, not yet switched to       */
+};
+
+/* MGMT-611: the result of a VM's last OTA step (hvm_ota_status.last_result). */
+enum hvm_ota_result {
+	HVM_OTA_NONE = 0,
+	HVM_OTA_INSTALLED = 1,
+	HVM_OTA_CONFIRMED = 2,
+	HVM_OTA_FAIL_TIMEOUT = 3,  /* no confirmation within the trial time          */
+	HVM_OTA_FAIL_VERSION = 4,  /* the guest reported another version             */
+	HVM_OTA_FAIL_FAULT = 5,    /* a fault, a crash or a stop during the trial    */
+	HVM_OTA_FAIL_WATCHDOG = 6, /* watchdog expiry or a heartbeat that stalled    */
+	HVM_OTA_FAIL_RESET = 7     /* hv-core restarted during the trial             */
+};
+
+/* MGMT-612: OTA_INSTALL reads this header at data-area offset 0. */
+#define HVM_OTA_IMAGE_MAGIC 0x49545648u /* "HVTI" */
+struct hvm_ota_image {
+	uint32_t magic;                /* 0x00 HVM_OTA_IMAGE_MAGIC               */
+	uint32_t _rsvd0;               /* 0x04 0                                 */
+	uint64_t size;                 /* 0x08 image bytes (= arg[1])            */
+	uint8_t sha256[32];            /* 0x10 the manifest's digest of the image */
+	char version[HVM_VERSION_LEN]; /* 0x30 NUL-terminated, "MAJOR.MINOR.PATCH" */
+};
+
+/* MGMT-643: with arg[2] = 1, OTA_INSTALL reads this header at data-area
+ * offset 0, the manifest's bytes right after it and the signature block
+ * (docs/ota.md OTA-004) after those; the struct hvm_ota_image is not read. */
+#define HVM_OTA_SIGNED_MAGIC 0x4D545648u /* "HVTM" */
+#define HVM_OTA_MANIFEST_MAX 8192u       /* OTA-003 */
+#define HVM_OTA_SIGBLOCK_MAX 16384u      /* OTA-003 */
+struct hvm_ota_signed {
+	uint32_t magic;        /* 0x00 HVM_OTA_SIGNED_MAGIC                   */
+	uint32_t manifest_len; /* 0x04 1..HVM_OTA_MANIFEST_MAX                */
+	uint32_t sigblock_len; /* 0x08 1..HVM_OTA_SIGBLOCK_MAX                */
+	uint32_t _rsvd;        /* 0x0C 0                                      */
+};
+
+/* MGMT-613: one slot of a VM in the OTA_STATUS record. */
+struct hvm_ota_slot {
+	uint32_t state;                /* 0x00 enum hvm_ota_slot_state           */
+	uint32_t durable;              /* 0x04 1: its bytes are in hv-core's flash */
+	uint64_t size;                 /* 0x08                                   */
+	uint8_t sha256[32];            /* 0x10                                   */
+	char version[HVM_VERSION_LEN]; /* 0x30 "" when not known                 */
+};
+
+/* MGMT-613: OTA_STATUS writes this record at the start of the data area. */
+#define HVM_OTA_STATUS_MAGIC 0x53545648u /* "HVTS" */
+#define HVM_OTA_STATUS_VERSION 1u
+struct hvm_ota_status {
+	uint32_t magic;              /* 0x000 HVM_OTA_STATUS_MAGIC            */
+	uint16_t version;            /* 0x004 HVM_OTA_STATUS_VERSION          */
+	uint16_t size;               /* 0x006 sizeof(struct hvm_ota_status)   */
+	uint32_t vm_id;              /* 0x008                                 */
+	uint32_t active;             /* 0x00C 0 = slot A, 1 = slot B          */
+	uint32_t in_trial;           /* 0x010 1 while the active slot is in trial */
+	uint32_t last_result;        /* 0x014 enum hvm_ota_result             */
+	uint64_t nv_seq;             /* 0x018 sequence of the stored record   */
+	uint64_t trial_left_ms;      /* 0x020 time left to confirm, 0 = none  */
+	char floor[HVM_VERSION_LEN]; /* 0x028 anti-rollback floor, "" = none  */
+	struct hvm_ota_slot slot[2]; /* 0x048 A, B                            */
+	uint32_t nv_present;         /* 0x0E8 1: the non-volatile store works */
+	uint32_t _rsvd;              /* 0x0EC                                 */
+};
+
 #define HVM_SLOT_AT(base, i)                                                                       \
 	((volatile struct hvm_vm_slot *)((volatile uint8_t *)(base) + HVM_OFF_SLOTS +              \
 					 (i) * sizeof(struct hvm_vm_slot)))
@@ -619,6 +706,9 @@ _Static_assert(sizeof(struct hvm_policy) == 0x120 + 32 * 48, "MGMT-403");
 _Static_assert(sizeof(struct hvm_fault_entry) == 0x50, "MGMT-330");
 _Static_assert(__builtin_offsetof(struct hvm_fault_history, entry) == 0x20, "MGMT-330");
 _Static_assert(HVM_OFF_DATA + HVM_DATA_SIZE <= HVM_REGION_SIZE, "data fits");
+_Static_assert(sizeof(struct hvm_ota_image) == 0x50, "MGMT-612");
+_Static_assert(sizeof(struct hvm_ota_slot) == 0x50, "MGMT-613");
+_Static_assert(sizeof(struct hvm_ota_status) == 0xF0, "MGMT-613");
 #endif
 
 #endif /* HVMGMT_H */

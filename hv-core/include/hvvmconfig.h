@@ -41,7 +41,9 @@
 #define VMCFG_FDT_SIZE 0x10000ull /* room reserved for the guest DTB     */
 #define VMCFG_WATCHDOG_MIN_MS 10u
 #define VMCFG_WATCHDOG_MAX_MS 3600000u
-#define VMCFG_STOP_GRACE_MAX_MS 10000u /* VMCFG-331 */
+#define VMCFG_STOP_GRACE_MAX_MS 10000u   /* VMCFG-331 */
+#define VMCFG_OTA_CONFIRM_MIN_MS 100u    /* VMCFG-600 */
+#define VMCFG_OTA_CONFIRM_MAX_MS 600000u /* VMCFG-600 */
 #define VMCFG_RESTART_MAX 100u
 #define VMCFG_WINDOW_MAX_MS 86400000u
 #define VMCFG_BOOT_ORDER_MAX 65535u
@@ -167,9 +169,10 @@ struct vmcfg {
 	bool autostart;
 	bool management; /* VMCFG-027: drives the hypervisor (at most one) */
 	struct vmcfg_boot boot;
-	uint32_t stop_grace_ms; /* VMCFG-331: time to save safety data, 0 = none */
-	uint32_t abort_policy;  /* VMCFG-700: enum vmcfg_abort_policy           */
-	uint32_t nvirtio;       /* VMCFG-480 */
+	uint32_t stop_grace_ms;  /* VMCFG-331: time to save safety data, 0 = none */
+	uint32_t abort_policy;   /* VMCFG-700: enum vmcfg_abort_policy           */
+	uint32_t ota_confirm_ms; /* VMCFG-600: trial confirmation window, 0 = default */
+	uint32_t nvirtio;        /* VMCFG-480 */
 	struct vmcfg_virtio virtio[VMCFG_MAX_VIRTIO];
 };
 

@@ -135,3 +135,6 @@ int hv_snprintf(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+
+/* snprintf for mbedTLS's messages (lib/mbedtls): the same function. */
+int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((alias("hv_snprintf")));

@@ -107,7 +107,7 @@ static bool check_reply(struct conf *c, struct conf_result *res, unsigned i, uin
 {
 	const char *bad = NULL;
 	char why[96];
-	if (rep->status > HVM_E_POLICY)
+	if (!hvm_status_name(rep->status)) /* MGMT-030: a status of the table */
 		bad = "status out of range";
 	else if (!rep->msg_terminated)
 		bad = "ret_msg not terminated";

@@ -99,6 +99,10 @@ static uint64_t caps_of(const struct fakecore *fc)
 	 * refuses those commands as unknown, with their caps bits off */
 	caps &= ~(HVM_CAP(HVM_CMD_GET_VEHICLE_STATE) | HVM_CAP(HVM_CMD_SET_VEHICLE_STATE) |
 		  HVM_CAP(HVM_CMD_GET_POLICY) | HVM_CAP(HVM_CMD_CHECK_POLICY));
+	/* MGMT-600..631: nor non-volatile storage or OTA slots */
+	caps &= ~(HVM_CAP(HVM_CMD_AUDIT_SEQ_SET) | HVM_CAP(HVM_CMD_AUDIT_SEQ_GET) |
+		  HVM_CAP(HVM_CMD_OTA_INSTALL) | HVM_CAP(HVM_CMD_OTA_SWITCH) |
+		  HVM_CAP(HVM_CMD_OTA_STATUS));
 	return caps & ~fc->disabled;
 }
 

@@ -232,6 +232,37 @@ void mgmt_be_policy(struct hvm_policy *out)
 	out->magic = HVM_POLICY_MAGIC;
 }
 
+/* MGMT-600..631: the decoder checked the staging range and the VM */
+enum hvm_status mgmt_be_audit_seq(int set, uint64_t seq, uint64_t *ret, char *msg, unsigned mlen)
+{
+	return HVM_OK;
+}
+
+enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len,
+				    const struct hvm_ota_image *img, const uint8_t *manifest,
+				    size_t manifest_len, const uint8_t *sigblock,
+				    size_t sigblock_len, char *msg, unsigned mlen)
+{
+	must_be_defined(id);
+	must(len > 0 && off <= mgmt_be_staging_size() && len <= mgmt_be_staging_size() - off);
+	must(!manifest || (manifest_len >= 1 && manifest_len <= HVM_OTA_MANIFEST_MAX &&
+			   sigblock_len >= 1 && sigblock_len <= HVM_OTA_SIGBLOCK_MAX));
+	return HVM_E_NV;
+}
+
+enum hvm_status mgmt_be_ota_switch(uint32_t id, uint64_t window_ms, uint64_t timeout_ms, char *msg,
+				   unsigned mlen)
+{
+	must_be_defined(id);
+	return HVM_E_STATE;
+}
+
+void mgmt_be_ota_status(uint32_t id, struct hvm_ota_status *out)
+{
+	must_be_defined(id);
+	out->magic = HVM_OTA_STATUS_MAGIC;
+}
+
 static int initialised;
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len);

@@ -177,6 +177,23 @@ enum hvm_status mgmt_be_set_vehicle(uint64_t vs, char *msg, unsigned ml)
 void mgmt_be_policy(struct hvm_policy *out)
 {
 }
+enum hvm_status mgmt_be_audit_seq(int set, uint64_t seq, uint64_t *ret, char *msg, unsigned ml)
+{
+	return HVM_E_INTERNAL;
+}
+enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len,
+				    const struct hvm_ota_image *img, const uint8_t *m, size_t ml_,
+				    const uint8_t *s, size_t sl, char *msg, unsigned ml)
+{
+	return HVM_E_INTERNAL;
+}
+enum hvm_status mgmt_be_ota_switch(uint32_t id, uint64_t w, uint64_t t, char *msg, unsigned ml)
+{
+	return HVM_E_INTERNAL;
+}
+void mgmt_be_ota_status(uint32_t id, struct hvm_ota_status *out)
+{
+}
 
 Test(hvcore_msgfit, the_decoder_fits_the_back_ends_long_refusal)
 {

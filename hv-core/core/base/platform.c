@@ -138,6 +138,11 @@ int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen)
 	if (irq && ilen >= 12 && fdt32_to_cpu(irq[0]) == 0) /* GIC_SPI */
 		platform.uart_spi = fdt32_to_cpu(irq[1]);
 
+	/* MGMT-600: the second bank of the platform's CFI flash is hv-core's */
+	int flash = fdt_node_offset_by_compatible(fdt, -1, "cfi-flash");
+	if (flash < 0 || node_reg(fdt, flash, 1, &platform.nv_base, &platform.nv_size) != 0)
+		platform.nv_base = platform.nv_size = 0;
+
 	int psci = fdt_node_offset_by_compatible(fdt, -1, "arm,psci-0.2");
 	if (psci < 0)
 		psci = fdt_node_offset_by_compatible(fdt, -1, "arm,psci");
@@ -194,6 +199,8 @@ const char *platform_hv_owned(uint64_t pa, uint64_t size)
 	}
 	if (overlaps(pa, size, platform.uart, platform.uart_size ? platform.uart_size : 0x1000))
 		return "hv-core's UART";
+	if (platform.nv_size && overlaps(pa, size, platform.nv_base, platform.nv_size))
+		return "hv-core's non-volatile storage";
 	return NULL;
 }
 

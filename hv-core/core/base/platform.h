@@ -20,6 +20,10 @@
  *                       0x49000000 rtos-demo, 16 MiB
  *                       0x4A000000 bad-access, 16 MiB
  *
+ *   0x04000000  64 MiB  (flash, not RAM) hv-core's non-volatile storage: QEMU
+ *                       virt's second pflash bank (MGMT-600): two record
+ *                       copies, then the A/B image slots (MGMT-601)
+ *
  *   top 96 MiB  the image staging area (LOAD_IMAGE reads it): the last
  *               HV_STAGING_SIZE bytes of RAM, apart from every image slot
  *               (MGMT-302); no VM's memory may lie there
@@ -52,11 +56,13 @@ struct platform {
 	uint64_t gicd, gicd_size;
 	uint64_t gicr, gicr_size;
 	uint64_t uart, uart_size;
-	uint32_t uart_spi;       /* its SPI (INTID - 32), ~0u when none is given */
-	int gic_node, uart_node; /* offsets in hv-core's copy of the tree */
-	uint64_t dtb_pa;         /* where the boot loader left it            */
-	void *fdt;               /* hv-core's own copy                       */
-	uint64_t staging;        /* the image staging area: top HV_STAGING_SIZE of RAM */
+	uint32_t uart_spi;         /* its SPI (INTID - 32), ~0u when none is given */
+	int gic_node, uart_node;   /* offsets in hv-core's copy of the tree */
+	uint64_t dtb_pa;           /* where the boot loader left it            */
+	void *fdt;                 /* hv-core's own copy                       */
+	uint64_t staging;          /* the image staging area: top HV_STAGING_SIZE of RAM */
+	uint64_t nv_base, nv_size; /* MGMT-600: hv-core's flash bank (the second bank of */
+				   /* the cfi-flash node), 0 when the platform has none */
 };
 
 extern struct platform platform;

@@ -32,6 +32,7 @@
 #include "region.h"
 #include "log.h"
 #include "safety.h"
+#include "ota.h"
 
 static uint8_t blob_copy[HV_BOOTCFG_SIZE] __attribute__((aligned(8)));
 static struct vmcfg sys[HVM_MAX_VMS];
@@ -73,6 +74,11 @@ static void define_from_blob(long len, uint32_t *inject)
 	 * refuses the whole configuration, as an invalid VM does */
 	char serr[160];
 	if (safety_configure(blob_copy, serr, sizeof(serr)) != 0) {
+		hv_log("boot configuration refused, no VM defined: %s", serr);
+		return;
+	}
+	/* MGMT-640: the update trust anchor */
+	if (ota_configure(blob_copy, serr, sizeof(serr)) != 0) {
 		hv_log("boot configuration refused, no VM defined: %s", serr);
 		return;
 	}
@@ -152,6 +158,8 @@ void bootcfg_start(void)
 		       (unsigned long)HV_BOOTCFG_BASE);
 
 	report_selftest(selftest_run(injection_allowed(inject)));
+	/* MGMT-624: each VM's last confirmed slot, before any VM starts */
+	ota_boot();
 
 	/* VMCFG-026: lowest boot-order first, ties in definition order */
 	for (;;) {

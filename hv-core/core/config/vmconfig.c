@@ -255,6 +255,18 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 	if (rc)
 		return rc;
 
+	/* VMCFG-600 */
+	v->ota_confirm_ms = 0;
+	rc = cfg_u32(c, node, "ota-confirm-ms", "VMCFG-600", false, &x, &found);
+	if (rc)
+		return rc;
+	if (found && (x < VMCFG_OTA_CONFIRM_MIN_MS || x > VMCFG_OTA_CONFIRM_MAX_MS))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-600",
+				  "%s: ota-confirm-ms %u is outside %u..%u", c->who, x,
+				  VMCFG_OTA_CONFIRM_MIN_MS, VMCFG_OTA_CONFIRM_MAX_MS);
+	if (found)
+		v->ota_confirm_ms = x;
+
 	/* VMCFG-027 */
 	return cfg_flag(c, node, "management", "VMCFG-027", &v->management);
 }
@@ -908,6 +920,7 @@ int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_
 					       "model",
 					       "stop-grace-ms",
 					       "abort-policy",
+					       "ota-confirm-ms",
 					       NULL };
 	struct vmcfg_err local;
 	struct cfg_ctx c;

@@ -22,6 +22,7 @@
 #include "hvconfig.h"
 #include "spinlock.h"
 #include "safety.h"
+#include "ota.h"
 
 /* MGMT-214: one command at a time across both transports (this polled page
  * and mgmt_mmio.c's trapped page), and no command while the tick supervises
@@ -155,6 +156,7 @@ void mgmt_tick(void)
 		vm_publish_slot(&vms[i]);
 		vm_tick(&vms[i], now);
 	}
+	ota_tick(now);    /* MGMT-622: trials in progress */
 	safety_tick(now); /* MGMT-405 */
 	poll_command();
 	mgmt_cmd_unlock();

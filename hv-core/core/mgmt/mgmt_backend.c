@@ -20,6 +20,7 @@
 #include "fmt.h"
 #include "log.h"
 #include "safety.h"
+#include "ota.h"
 
 int mgmt_be_state(uint32_t id)
 {
@@ -259,4 +260,38 @@ enum hvm_status mgmt_be_set_vehicle(uint64_t vs, char *msg, unsigned mlen)
 void mgmt_be_policy(struct hvm_policy *out)
 {
 	policy_record(safety_policy(), out);
+}
+
+enum hvm_status mgmt_be_audit_seq(int set, uint64_t seq, uint64_t *ret, char *msg, unsigned mlen)
+{
+	if (set)
+		return ota_audit_seq_set(seq, msg, mlen);
+	ota_audit_seq_get(ret);
+	return HVM_OK;
+}
+
+enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len,
+				    const struct hvm_ota_image *img, const uint8_t *manifest,
+				    size_t manifest_len, const uint8_t *sigblock,
+				    size_t sigblock_len, char *msg, unsigned mlen)
+{
+	struct ota_signed sg = { manifest, manifest_len, sigblock, sigblock_len };
+	return ota_install(&vms[id], off, len, img, manifest ? &sg : NULL, msg, mlen);
+}
+
+enum hvm_status mgmt_be_ota_switch(uint32_t id, uint64_t window_ms, uint64_t timeout_ms, char *msg,
+				   unsigned mlen)
+{
+	/* MGMT-621: a switch starts or resets the VM; the policy rules on it so */
+	uint32_t as = vms[id].state == HVM_VM_SHUTOFF ? HVM_CMD_START : HVM_CMD_RESET;
+	uint64_t cell, vs;
+	enum hvm_status st = mgmt_be_policy_gate(as, id, 0, &cell, &vs, msg, mlen);
+	if (st != HVM_OK)
+		return st;
+	return ota_switch(&vms[id], window_ms, timeout_ms, msg, mlen);
+}
+
+void mgmt_be_ota_status(uint32_t id, struct hvm_ota_status *out)
+{
+	ota_status(&vms[id], out);
 }

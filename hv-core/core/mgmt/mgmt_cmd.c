@@ -223,6 +223,84 @@ static void cmd_check_policy(const struct mgmt_cmd *c, struct mgmt_reply *r, vol
 					r->full, sizeof(r->full));
 }
 
+/* MGMT-630: AUDIT_SEQ_SET arg[0] = the sequence of the agent's newest audit
+ * head; MGMT-631: AUDIT_SEQ_GET answers ret[0] = the stored sequence, ret[1] =
+ * the record's sequence, ret[2] = 1 when non-volatile storage is present. */
+static void cmd_audit_seq_set(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	r->status = mgmt_be_audit_seq(1, c->arg[0], r->ret, r->full, sizeof(r->full));
+}
+
+static void cmd_audit_seq_get(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	r->status = mgmt_be_audit_seq(0, 0, r->ret, r->full, sizeof(r->full));
+}
+
+/* MGMT-620: arg[0] = staging offset, arg[1] = length; struct hvm_ota_image
+ * at data-area offset 0 (copied once); arg[2] = 1: a signed manifest instead
+ * (MGMT-643). */
+static void cmd_ota_install(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	uint64_t off = c->arg[0], len = c->arg[1];
+	if (!range_inside(off, len, mgmt_be_staging_size())) {
+		fail(r, HVM_E_BAD_ARG, "OTA_INSTALL: 0x%llx+0x%llx is outside the staging area",
+		     (unsigned long long)off, (unsigned long long)len);
+		return;
+	}
+	struct hvm_ota_image img;
+	for (size_t i = 0; i < sizeof(img); i++)
+		((uint8_t *)&img)[i] = d[i];
+	if (c->arg[2] > 1) {
+		fail(r, HVM_E_BAD_ARG,
+		     "OTA_INSTALL: arg[2] %llu: 0 (digest given) or 1 (signed "
+		     "manifest, MGMT-643)",
+		     (unsigned long long)c->arg[2]);
+		return;
+	}
+	if (c->arg[2] == 0) {
+		r->status = mgmt_be_ota_install(c->vm_id, off, len, &img, NULL, 0, NULL, 0, r->full,
+						sizeof(r->full));
+		return;
+	}
+	/* MGMT-643: header, manifest, signature block, copied once */
+	struct hvm_ota_signed h;
+	for (size_t i = 0; i < sizeof(h); i++)
+		((uint8_t *)&h)[i] = d[i];
+	if (h.magic != HVM_OTA_SIGNED_MAGIC || h.manifest_len == 0 ||
+	    h.manifest_len > HVM_OTA_MANIFEST_MAX || h.sigblock_len == 0 ||
+	    h.sigblock_len > HVM_OTA_SIGBLOCK_MAX) {
+		fail(r, HVM_E_BAD_ARG,
+		     "OTA_INSTALL: signed header magic 0x%x, manifest %u, "
+		     "signature block %u bytes (MGMT-643)",
+		     h.magic, h.manifest_len, h.sigblock_len);
+		return;
+	}
+	static uint8_t blobs[HVM_OTA_MANIFEST_MAX + HVM_OTA_SIGBLOCK_MAX];
+	size_t n = (size_t)h.manifest_len + h.sigblock_len;
+	for (size_t i = 0; i < n; i++)
+		blobs[i] = d[sizeof(h) + i];
+	r->status = mgmt_be_ota_install(c->vm_id, off, len, &img, blobs, h.manifest_len,
+					blobs + h.manifest_len, h.sigblock_len, r->full,
+					sizeof(r->full));
+}
+
+/* MGMT-621: arg[0] = confirmation window ms, arg[1] = trial timeout ms
+ * (0: the defaults). */
+static void cmd_ota_switch(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	r->status = mgmt_be_ota_switch(c->vm_id, c->arg[0], c->arg[1], r->full, sizeof(r->full));
+}
+
+/* MGMT-613: the VM's slots into the data area. */
+static void cmd_ota_status(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	struct hvm_ota_status s;
+	mgmt_be_ota_status(c->vm_id, &s);
+	reply_record(r, d, &s, sizeof(s));
+	r->ret[1] = s.active;
+	r->ret[2] = s.in_trial;
+}
+
 /* The handler of each command; which VM and states it needs come from
  * HVM_COMMAND_TABLE in hvmgmt.h (MGMT-020, MGMT-045), the list hv-agent and the
  * test double read too. */
@@ -250,6 +328,11 @@ static const cmd_fn handlers[HVM_CMD__COUNT] = {
 	[HVM_CMD_GET_POLICY] = cmd_get_policy,
 	[HVM_CMD_CHECK_POLICY] = cmd_check_policy,
 	[HVM_CMD_WRITE_CONSOLE] = cmd_write_console,
+	[HVM_CMD_AUDIT_SEQ_SET] = cmd_audit_seq_set,
+	[HVM_CMD_AUDIT_SEQ_GET] = cmd_audit_seq_get,
+	[HVM_CMD_OTA_INSTALL] = cmd_ota_install,
+	[HVM_CMD_OTA_SWITCH] = cmd_ota_switch,
+	[HVM_CMD_OTA_STATUS] = cmd_ota_status,
 };
 
 uint64_t mgmt_cmd_caps(void)

@@ -95,4 +95,17 @@ void mgmt_be_vehicle(uint64_t *ret);
 enum hvm_status mgmt_be_set_vehicle(uint64_t vs, char *msg, unsigned mlen);
 /* MGMT-403 */
 void mgmt_be_policy(struct hvm_policy *out);
+/* MGMT-630 (set) and MGMT-631 (get: ret[0..2]) */
+enum hvm_status mgmt_be_audit_seq(int set, uint64_t seq, uint64_t *ret, char *msg, unsigned mlen);
+/* MGMT-620: [off, off + len) is inside the staging area (checked); img is a
+ * copy. MGMT-643: manifest and sigblock (copies, lengths checked) or NULL. */
+enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len,
+				    const struct hvm_ota_image *img, const uint8_t *manifest,
+				    size_t manifest_len, const uint8_t *sigblock,
+				    size_t sigblock_len, char *msg, unsigned mlen);
+/* MGMT-621: the safety policy rules on it as on the START or RESET it performs. */
+enum hvm_status mgmt_be_ota_switch(uint32_t id, uint64_t window_ms, uint64_t timeout_ms, char *msg,
+				   unsigned mlen);
+/* MGMT-613 */
+void mgmt_be_ota_status(uint32_t id, struct hvm_ota_status *out);
 #endif

@@ -1,0 +1,183 @@
+/*
+ * nvstore.c - hv-core's non-volatile record (see nvstore.h, MGMT-600..603).
+ *
+ * Crash safety: copy i lives in erase block i. A write goes to the copy that
+ * does not hold the newest record: erase, program, read back. A power cut at
+ * any point leaves the other copy, the newest record stored before, intact;
+ * the half-written copy fails its SHA-256 and is ignored when read.
+ */
+#include <string.h>
+#include "nvstore.h"
+#include "pflash.h"
+#include "platform.h"
+#include "sha256.h"
+#include "log.h"
+
+#define NV_SLOTS_OFF (2ull * PFLASH_BLOCK)
+#define NV_REC_BYTES ((sizeof(struct nv_rec) + 3u) & ~3u)
+
+_Static_assert(sizeof(struct nv_rec) <= PFLASH_BLOCK, "a record copy fits one block");
+_Static_assert(sizeof(struct nv_rec) % 8 == 0, "record size");
+
+static struct nv_rec work, stored;
+static int stored_copy = -1; /* the copy that holds `stored`, -1: none */
+static uint8_t buf[NV_REC_BYTES] __attribute__((aligned(8)));
+
+int nv_present(void)
+{
+	return platform.nv_size >= NV_SLOTS_OFF + 2ull * NV_MAX_VMS * NV_SLOT_SIZE;
+}
+
+static void seal(struct nv_rec *r)
+{
+	r->magic = NV_REC_MAGIC;
+	r->version = NV_REC_VERSION;
+	r->size = sizeof(*r);
+	sha256(r, sizeof(*r) - 32, r->sha256);
+}
+
+static int valid(const struct nv_rec *r)
+{
+	uint8_t d[32];
+	if (r->magic != NV_REC_MAGIC || r->version != NV_REC_VERSION || r->size != sizeof(*r))
+		return 0;
+	sha256(r, sizeof(*r) - 32, d);
+	return memcmp(d, r->sha256, 32) == 0;
+}
+
+void nv_init(void)
+{
+	memset(&work, 0, sizeof(work));
+	stored_copy = -1;
+	if (!nv_present()) {
+		hv_log("non-volatile storage: none on this platform (MGMT-600); OTA slots unavailable");
+		seal(&work);
+		stored = work;
+		return;
+	}
+	int seen[2];
+	for (int i = 0; i < 2; i++) {
+		pflash_read(platform.nv_base, (uint64_t)i * PFLASH_BLOCK, buf, sizeof(struct nv_rec));
+		struct nv_rec *r = (struct nv_rec *)buf;
+		seen[i] = valid(r);
+		if (seen[i] && (stored_copy < 0 || r->seq > work.seq)) {
+			memcpy(&work, r, sizeof(work));
+			stored_copy = i;
+		}
+	}
+	if (stored_copy < 0)
+		seal(&work);
+	stored = work;
+	hv_log("non-volatile storage at 0x%lx: copy A %s, copy B %s; record %lu, audit sequence %lu",
+	       (unsigned long)platform.nv_base, seen[0] ? "valid" : "invalid",
+	       seen[1] ? "valid" : "invalid", (unsigned long)work.seq, (unsigned long)work.audit_seq);
+}
+
+struct nv_rec *nv_rec(void)
+{
+	return &work;
+}
+
+void nv_discard(void)
+{
+	work = stored;
+}
+
+int nv_commit(void)
+{
+	if (!nv_present()) {
+		nv_discard();
+		return -1;
+	}
+	int copy = stored_copy == 0 ? 1 : 0;
+	uint64_t off = (uint64_t)copy * PFLASH_BLOCK;
+	work.seq = stored.seq + 1;
+	seal(&work);
+	int rc = pflash_erase(platform.nv_base, off);
+	if (rc == 0)
+		rc = pflash_program(platform.nv_base, off, &work, sizeof(work));
+	if (rc == 0) {
+		pflash_read(platform.nv_base, off, buf, sizeof(work));
+		rc = memcmp(buf, &work, sizeof(work)) == 0 ? 0 : -1;
+	}
+	if (rc != 0) {
+		hv_log("non-volatile storage: writing record %lu into copy %c failed",
+		       (unsigned long)work.seq, copy ? 'B' : 'A');
+		nv_discard();
+		return -1;
+	}
+	stored = work;
+	stored_copy = copy;
+	return 0;
+}
+
+struct nv_vm *nv_vm_find(const char *name, int create)
+{
+	struct nv_vm *free_e = NULL;
+	for (uint32_t i = 0; i < NV_MAX_VMS; i++) {
+		struct nv_vm *e = &work.vm[i];
+		if (e->name[0] && strncmp(e->name, name, HVM_NAME_LEN) == 0)
+			return e;
+		if (!e->name[0] && !free_e)
+			free_e = e;
+	}
+	if (!create || !free_e)
+		return NULL;
+	memset(free_e, 0, sizeof(*free_e));
+	strlcpy(free_e->name, name, sizeof(free_e->name));
+	return free_e;
+}
+
+static uint64_t slot_off(const struct nv_vm *e, uint32_t s)
+{
+	uint64_t idx = (uint64_t)(e - work.vm);
+	return NV_SLOTS_OFF + (idx * 2 + s) * NV_SLOT_SIZE;
+}
+
+int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src, uint64_t len)
+{
+	uint64_t off = slot_off(e, s);
+	if (!nv_present() || len > NV_SLOT_SIZE)
+		return -1;
+	for (uint64_t b = 0; b < len; b += PFLASH_BLOCK)
+		if (pflash_erase(platform.nv_base, off + b) != 0)
+			return -1;
+	static uint8_t chunk[4096] __attribute__((aligned(8)));
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done > sizeof(chunk) ? sizeof(chunk) : len - done;
+		memset(chunk, 0xFF, sizeof(chunk));
+		for (uint64_t i = 0; i < n; i++)
+			chunk[i] = src[done + i]; /* each byte read once */
+		if (pflash_program(platform.nv_base, off + done, chunk, (n + 3) & ~3ull) != 0)
+			return -1;
+		done += n;
+	}
+	return 0;
+}
+
+void nv_slot_read(const struct nv_vm *e, uint32_t s, void *dst, uint64_t len)
+{
+	uint64_t off = slot_off(e, s);
+	uint8_t *d = dst;
+	uint64_t whole = len & ~3ull;
+	pflash_read(platform.nv_base, off, d, whole);
+	if (whole < len) {
+		uint8_t last[4];
+		pflash_read(platform.nv_base, off + whole, last, 4);
+		memcpy(d + whole, last, len - whole);
+	}
+}
+
+void nv_slot_sha256(const struct nv_vm *e, uint32_t s, uint64_t len, uint8_t out[32])
+{
+	static uint8_t chunk[4096] __attribute__((aligned(8)));
+	struct sha256 h;
+	sha256_init(&h);
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done > sizeof(chunk) ? sizeof(chunk) : len - done;
+		pflash_read(platform.nv_base, slot_off(e, s) + done, chunk, (n + 3) & ~3ull);
+		sha256_update(&h, chunk, n);
+		done += n;
+	}
+	sha256_final(&h, out);
+}

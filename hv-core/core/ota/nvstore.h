@@ -1,0 +1,61 @@
+/*
+ * nvstore.h - hv-core's non-volatile state (docs/mgmt-abi.md MGMT-600..603):
+ * one record, kept in two copies in the first two erase blocks of hv-core's
+ * flash bank, each with a sequence number and a SHA-256. The record names the
+ * A/B image slots of each VM (by name), their states, the anti-rollback floor
+ * and the audit head sequence the agent handed over. The slots' bytes follow
+ * the two copies in the same bank (MGMT-601).
+ */
+#ifndef HV_NVSTORE_H
+#define HV_NVSTORE_H
+#include <stdint.h>
+#include "hvmgmt.h"
+
+#define NV_MAX_VMS 8u            /* VMs with OTA slots       */
+#define NV_SLOT_SIZE 0x3C0000ull /* 3.75 MiB per image slot  */
+#define NV_REC_MAGIC 0x564E5648u /* "HVNV"                   */
+#define NV_REC_VERSION 1u
+
+struct nv_vm {
+	char name[HVM_NAME_LEN];     /* "" = unused entry                    */
+	uint32_t active;             /* 0 = A, 1 = B                          */
+	uint32_t trial;              /* 1: the active slot is in trial        */
+	uint32_t last_result;        /* enum hvm_ota_result                   */
+	uint32_t _rsvd;              /*                                       */
+	char floor[HVM_VERSION_LEN]; /* anti-rollback floor, "" = none        */
+	struct hvm_ota_slot slot[2]; /* A, B                                  */
+};
+
+struct nv_rec {
+	uint32_t magic;   /* NV_REC_MAGIC                                  */
+	uint16_t version; /* NV_REC_VERSION                                */
+	uint16_t _rsvd0;
+	uint32_t size; /* sizeof(struct nv_rec)                          */
+	uint32_t _rsvd1;
+	uint64_t seq;       /* incremented by every write; the higher valid copy wins */
+	uint64_t audit_seq; /* MGMT-630: the agent's newest audit head sequence     */
+	struct nv_vm vm[NV_MAX_VMS];
+	uint8_t sha256[32]; /* over every byte before it                         */
+};
+
+/* Reads both copies and keeps the valid one with the higher sequence (a fresh
+ * record when neither is valid). Logs what it found. */
+void nv_init(void);
+/* 1 when the platform has hv-core's flash bank. */
+int nv_present(void);
+/* The working record: change it, then nv_commit(). */
+struct nv_rec *nv_rec(void);
+/* Writes the working record as the next sequence into the older copy and reads
+ * it back. On failure the working record returns to the last one stored and
+ * -1 is returned: nothing changed. */
+int nv_commit(void);
+/* Forgets changes to the working record since the last commit. */
+void nv_discard(void);
+/* The entry of VM `name`; with create, a free one is taken (NULL when full). */
+struct nv_vm *nv_vm_find(const char *name, int create);
+/* Slot s of entry e: writes len bytes from src (erasing first), reads back. */
+int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src, uint64_t len);
+void nv_slot_read(const struct nv_vm *e, uint32_t s, void *dst, uint64_t len);
+/* SHA-256 of the first len bytes of slot s. */
+void nv_slot_sha256(const struct nv_vm *e, uint32_t s, uint64_t len, uint8_t out[32]);
+#endif

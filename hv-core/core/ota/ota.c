@@ -1,0 +1,592 @@
+/*
+ * ota.c - A/B image slots and the witnessed trial boot (see ota.h).
+ *
+ * Order of durable steps, so that a power cut at any point leaves a VM that
+ * boots its old or its new image, never nothing:
+ *   install:  the target slot is marked empty (stored), its bytes written and
+ *             verified, then marked ready (stored);
+ *   switch:   the trial is stored before the new image is booted;
+ *   confirm:  slot good and the floor raised in one stored record;
+ *   rollback: slot bad and the previous slot active in one stored record,
+ *             then the previous image is booted.
+ * At boot a stored trial means the reset came before confirmation: rollback.
+ */
+#include <string.h>
+#include "ota.h"
+#include <libfdt.h>
+#include "nvstore.h"
+#include "sigcheck.h"
+#include "vm.h"
+#include "hvvmconfig.h"
+#include "vm_life.h"
+#include "region.h"
+#include "sha256.h"
+#include "platform.h"
+#include "timer.h"
+#include "mmu.h"
+#include "fmt.h"
+#include "log.h"
+
+/* A trial in progress, in hv-core's memory only (MGMT-622). */
+struct trial {
+	int on;
+	uint32_t vm_gen; /* the VM slot's generation at the switch */
+	uint64_t start_ns, deadline_ns, window_ns, stall_ns;
+	uint64_t ok_since_ns, hb_at_ok;
+	uint64_t hb_seen;  /* the heartbeat at the last look                  */
+	uint32_t advances; /* looks in this window that found it had changed */
+	uint32_t faults0, restarts0;
+	uint64_t wd0;
+	int mismatches;
+};
+static struct trial trials[HVM_MAX_VMS];
+
+static const char *slot_name(uint32_t s)
+{
+	return s ? "B" : "A";
+}
+
+int ota_version_cmp(const char *a, const char *b)
+{
+	const char *p[2] = { a, b };
+	for (int i = 0; i < 2; i++) {
+		size_t n = strnlen(p[i], HVM_VERSION_LEN);
+		if (n == 0 || n >= HVM_VERSION_LEN || p[i][0] == '.' || p[i][n - 1] == '.')
+			return 2;
+		for (size_t k = 0; k < n; k++)
+			if (!((p[i][k] >= '0' && p[i][k] <= '9') ||
+			      (p[i][k] == '.' && p[i][k + 1] != '.')))
+				return 2;
+	}
+	while (*a || *b) {
+		uint64_t x = 0, y = 0;
+		while (*a >= '0' && *a <= '9')
+			x = x * 10 + (uint64_t)(*a++ - '0');
+		while (*b >= '0' && *b <= '9')
+			y = y * 10 + (uint64_t)(*b++ - '0');
+		if (x != y)
+			return x < y ? -1 : 1;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+	}
+	return 0;
+}
+
+/* The active slot's image becomes the one the VM boots: copied from flash
+ * into its place in the image store, its digest the one checked at boot. */
+static enum hvm_status load_slot(struct vm *vm, const struct nv_vm *e, uint32_t s, char *msg,
+				 unsigned mlen)
+{
+	struct vm_config *c = &vm->cfg;
+	const struct hvm_ota_slot *sl = &e->slot[s];
+	if (!sl->durable)
+		return HVM_OK; /* the image the VM was defined with, still in the store */
+	if (sl->size > c->image_max) {
+		hv_snprintf(msg, mlen, "'%s': slot %s holds %lu bytes, its store place %lu", c->name,
+			    slot_name(s), (unsigned long)sl->size, (unsigned long)c->image_max);
+		return HVM_E_NO_SPACE;
+	}
+	uint8_t *dst = (uint8_t *)(uintptr_t)c->image_pa;
+	nv_slot_read(e, s, dst, sl->size);
+	c->image_size = sl->size;
+	memcpy(c->image_sha256, sl->sha256, 32);
+	c->has_sha256 = 1;
+	dcache_clean_range(dst, sl->size);
+	return HVM_OK;
+}
+
+/* Boots the VM again from its (new) image: a running or crashed VM is reset,
+ * a stopped one started. */
+static enum hvm_status reboot_vm(struct vm *vm, char *msg, unsigned mlen)
+{
+	if (vm->state == HVM_VM_SHUTOFF)
+		return vm_op_start(vm, HVM_R_BOOTED, msg, mlen);
+	return vm_op_restart(vm, HVM_R_RESET, msg, mlen);
+}
+
+void ota_boot(void)
+{
+	nv_init();
+	struct nv_rec *r = nv_rec();
+	int dirty = 0;
+	for (uint32_t i = 0; i < NV_MAX_VMS; i++) {
+		struct nv_vm *e = &r->vm[i];
+		if (e->name[0] && e->trial) {
+			/* MGMT-624: reset before confirmation: the trial failed */
+			uint32_t bad = e->active;
+			e->slot[bad].state = HVM_SLOT_BAD;
+			e->active = 1 - bad;
+			e->trial = 0;
+			e->last_result = HVM_OTA_FAIL_RESET;
+			dirty = 1;
+			hv_log("ota: '%s': reset during the trial of slot %s: back to slot %s",
+			       e->name, slot_name(bad), slot_name(e->active));
+		}
+	}
+	if (dirty && nv_commit() != 0)
+		hv_log("ota: the rollback could not be stored; it is applied for this boot");
+	for (uint32_t id = 0; id < HVM_MAX_VMS; id++) {
+		struct vm *vm = &vms[id];
+		if (!vm->used)
+			continue;
+		const struct nv_vm *e = nv_vm_find(vm->cfg.name, 0);
+		if (!e)
+			continue;
+		char msg[96];
+		if (load_slot(vm, e, e->active, msg, sizeof(msg)) != HVM_OK)
+			hv_log("ota: %s", msg);
+		else
+			hv_log("ota: vm %u '%s' boots slot %s (%s)", id, vm->cfg.name,
+			       slot_name(e->active),
+			       e->slot[e->active].version[0] ? e->slot[e->active].version : "?");
+		if (e->last_result == HVM_OTA_FAIL_RESET)
+			events_append(HVM_EV_OTA_ROLLED_BACK, id, HVM_OTA_FAIL_RESET, vm->reason);
+	}
+}
+
+enum hvm_status ota_audit_seq_set(uint64_t seq, char *msg, unsigned mlen)
+{
+	struct nv_rec *r = nv_rec();
+	if (!nv_present()) {
+		hv_snprintf(msg, mlen, "no non-volatile storage on this platform (MGMT-600)");
+		return HVM_E_NV;
+	}
+	if (seq < r->audit_seq) {
+		hv_snprintf(msg, mlen, "audit sequence %lu is below the stored %lu (MGMT-630)",
+			    (unsigned long)seq, (unsigned long)r->audit_seq);
+		return HVM_E_ROLLBACK;
+	}
+	if (seq == r->audit_seq)
+		return HVM_OK;
+	r->audit_seq = seq;
+	if (nv_commit() != 0) {
+		hv_snprintf(msg, mlen, "the non-volatile record could not be written (MGMT-603)");
+		events_append(HVM_EV_NV_FAILED, HVM_EV_NO_VM, 2, HVM_R_UNKNOWN);
+		return HVM_E_NV;
+	}
+	return HVM_OK;
+}
+
+void ota_audit_seq_get(uint64_t *ret)
+{
+	ret[0] = nv_rec()->audit_seq;
+	ret[1] = nv_rec()->seq;
+	ret[2] = (uint64_t)nv_present();
+}
+
+static void guest_version(struct vm *vm, char out[HVM_VERSION_LEN])
+{
+	for (unsigned i = 0; i < HVM_VERSION_LEN; i++)
+		out[i] = i == HVM_VERSION_LEN - 1 ? 0 : vm->coop->image_version[i];
+}
+
+static enum hvm_status store_failed(char *msg, unsigned mlen, const char *what)
+{
+	nv_discard();
+	events_append(HVM_EV_NV_FAILED, HVM_EV_NO_VM, 2, HVM_R_UNKNOWN);
+	hv_snprintf(msg, mlen, "%s: the non-volatile storage failed (MGMT-603)", what);
+	return HVM_E_NV;
+}
+
+/* MGMT-640: the update trust anchor of the boot configuration (DER), and the
+ * system name a manifest must name ("" = any). */
+static uint8_t trust_ca[4096];
+static size_t trust_ca_len;
+static char trust_system[64];
+
+int ota_configure(const void *fdt, char *msg, unsigned mlen)
+{
+	trust_ca_len = 0;
+	trust_system[0] = 0;
+	int node = fdt_path_offset(fdt, "/hv-core/ota");
+	if (node < 0)
+		return 0;
+	int len;
+	const void *ca = fdt_getprop(fdt, node, "update-ca", &len);
+	if (ca && (len <= 0 || (size_t)len > sizeof(trust_ca))) {
+		hv_snprintf(msg, mlen,
+			    "/hv-core/ota: update-ca of %d bytes, 1..%u allowed (MGMT-640)", len,
+			    (unsigned)sizeof(trust_ca));
+		return -1;
+	}
+	int slen;
+	const char *sys = fdt_getprop(fdt, node, "system", &slen);
+	if (sys && (slen < 2 || (size_t)slen > sizeof(trust_system) || sys[slen - 1] != 0)) {
+		hv_snprintf(msg, mlen,
+			    "/hv-core/ota: system must be a string of 1..%u characters "
+			    "(MGMT-640)",
+			    (unsigned)sizeof(trust_system) - 1);
+		return -1;
+	}
+	if (ca) {
+		memcpy(trust_ca, ca, (size_t)len);
+		trust_ca_len = (size_t)len;
+	}
+	if (sys)
+		strlcpy(trust_system, sys, sizeof(trust_system));
+	hv_log("ota: update trust anchor %s, system '%s'", trust_ca_len ? "configured" : "none",
+	       trust_system);
+	return 0;
+}
+
+enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
+			    const struct hvm_ota_image *given, const struct ota_signed *sg,
+			    char *msg, unsigned mlen)
+{
+	struct vm_config *c = &vm->cfg;
+	struct hvm_ota_image want = *given, *img = &want;
+	if (!nv_present()) {
+		hv_snprintf(msg, mlen, "no non-volatile storage on this platform (MGMT-600)");
+		return HVM_E_NV;
+	}
+	if (!sg && trust_ca_len) {
+		hv_snprintf(msg, mlen,
+			    "'%s': hv-core has an update trust anchor: only a signed "
+			    "manifest installs (MGMT-643)",
+			    c->name);
+		return HVM_E_SIGNATURE;
+	}
+	if (sg) {
+		/* MGMT-643: hv-core's own check; the digest and version it then
+		 * enforces are the manifest's */
+		if (!trust_ca_len) {
+			hv_snprintf(msg, mlen,
+				    "hv-core has no update trust anchor in its boot "
+				    "configuration (MGMT-640)");
+			return HVM_E_SIGNATURE;
+		}
+		enum hvm_status st = sig_check(trust_ca, trust_ca_len, sg->manifest, sg->manifest_len,
+					       sg->sigblock, sg->sigblock_len, msg, mlen);
+		if (st == HVM_OK)
+			st = manifest_image(sg->manifest, sg->manifest_len, c->name, trust_system,
+					    want.version, &want.size, want.sha256, msg, mlen);
+		if (st != HVM_OK)
+			return st;
+		want.magic = HVM_OTA_IMAGE_MAGIC;
+		if (want.size != len) {
+			hv_snprintf(msg, mlen,
+				    "'%s': %lu staged bytes, the manifest says %lu "
+				    "(MGMT-643)",
+				    c->name, (unsigned long)len, (unsigned long)want.size);
+			return HVM_E_BAD_ARG;
+		}
+	}
+	char version[HVM_VERSION_LEN];
+	memcpy(version, img->version, sizeof(version));
+	version[HVM_VERSION_LEN - 1] = 0;
+	if (img->magic != HVM_OTA_IMAGE_MAGIC || img->size != len) {
+		hv_snprintf(msg, mlen,
+			    "OTA_INSTALL: data-area header has magic 0x%x, size %lu "
+			    "for %lu bytes (MGMT-612)",
+			    img->magic, (unsigned long)img->size, (unsigned long)len);
+		return HVM_E_BAD_ARG;
+	}
+	if (ota_version_cmp(version, "0") == 2) {
+		hv_snprintf(msg, mlen, "OTA_INSTALL: version '%s' is not dotted numbers (MGMT-612)",
+			    version);
+		return HVM_E_BAD_ARG;
+	}
+	if (len > c->image_max || len > NV_SLOT_SIZE) {
+		hv_snprintf(msg, mlen,
+			    "'%s': %lu bytes exceed its image place of %lu or a slot of "
+			    "%lu (MGMT-601)",
+			    c->name, (unsigned long)len, (unsigned long)c->image_max,
+			    (unsigned long)NV_SLOT_SIZE);
+		return HVM_E_NO_SPACE;
+	}
+	struct nv_vm *e = nv_vm_find(c->name, 0);
+	if (e && e->trial) {
+		hv_snprintf(msg, mlen, "'%s': a trial is in progress (MGMT-620)", c->name);
+		return HVM_E_STATE;
+	}
+	if (e && e->floor[0] && ota_version_cmp(version, e->floor) < 0) {
+		hv_snprintf(msg, mlen,
+			    "'%s': version %s is below the anti-rollback floor %s "
+			    "(MGMT-625)",
+			    c->name, version, e->floor);
+		return HVM_E_ROLLBACK;
+	}
+	if (!e) {
+		e = nv_vm_find(c->name, 1);
+		if (!e) {
+			hv_snprintf(msg, mlen, "'%s': OTA slots of %u VMs are in use (MGMT-601)",
+				    c->name, NV_MAX_VMS);
+			return HVM_E_NV;
+		}
+		/* slot A: the image the VM was defined with */
+		e->active = 0;
+		e->slot[0].state = HVM_SLOT_GOOD;
+		e->slot[0].size = c->image_size;
+		memcpy(e->slot[0].sha256, c->image_sha256, 32);
+		guest_version(vm, e->slot[0].version);
+	}
+	uint32_t cur = e->active, target = 1 - cur;
+	if (!e->slot[cur].durable) {
+		/* MGMT-601: the running image is kept in flash before anything
+		 * overwrites its place in the store: the rollback target */
+		uint8_t d[32];
+		const volatile uint8_t *store = (const volatile uint8_t *)(uintptr_t)c->image_pa;
+		if (nv_slot_write(e, cur, store, c->image_size) != 0)
+			return store_failed(msg, mlen, "saving the current image");
+		nv_slot_sha256(e, cur, c->image_size, d);
+		if (memcmp(d, c->image_sha256, 32) != 0) {
+			nv_discard();
+			hv_snprintf(msg, mlen,
+				    "'%s': its image in the store no longer has its "
+				    "digest; not kept as rollback target",
+				    c->name);
+			return HVM_E_HASH;
+		}
+		e->slot[cur].durable = 1;
+	}
+	/* the target is empty from now on, until it is verified */
+	memset(&e->slot[target], 0, sizeof(e->slot[target]));
+	if (nv_commit() != 0)
+		return store_failed(msg, mlen, "OTA_INSTALL");
+	e = nv_vm_find(c->name, 0);
+	const volatile uint8_t *src = (const volatile uint8_t *)(uintptr_t)(platform.staging + off);
+	if (nv_slot_write(e, target, src, len) != 0)
+		return store_failed(msg, mlen, "writing the slot");
+	uint8_t d[32];
+	nv_slot_sha256(e, target, len, d); /* MGMT-303: the copy in hv-core's hands */
+	if (memcmp(d, img->sha256, 32) != 0) {
+		hv_snprintf(msg, mlen,
+			    "'%s': staged image SHA-256 differs from the manifest's "
+			    "(MGMT-620); slot %s left empty",
+			    c->name, slot_name(target));
+		return HVM_E_HASH;
+	}
+	struct hvm_ota_slot *t = &e->slot[target];
+	t->state = HVM_SLOT_READY;
+	t->durable = 1;
+	t->size = len;
+	memcpy(t->sha256, img->sha256, 32);
+	strlcpy(t->version, version, sizeof(t->version));
+	e->last_result = HVM_OTA_INSTALLED;
+	if (nv_commit() != 0)
+		return store_failed(msg, mlen, "OTA_INSTALL");
+	events_append(HVM_EV_OTA_INSTALLED, vm->id, target, vm->reason);
+	hv_log("ota: vm %u '%s': version %s installed into slot %s", vm->id, c->name, version,
+	       slot_name(target));
+	return HVM_OK;
+}
+
+static void trial_begin(struct vm *vm, uint64_t window_ms, uint64_t timeout_ms)
+{
+	struct trial *t = &trials[vm->id];
+	uint64_t now = timer_uptime_ns();
+	memset(t, 0, sizeof(*t));
+	t->on = 1;
+	t->vm_gen = vm->gen;
+	t->start_ns = now;
+	t->deadline_ns = now + timeout_ms * 1000000ull;
+	t->window_ns = window_ms * 1000000ull;
+	t->stall_ns = (vm->cfg.watchdog_ms ? vm->cfg.watchdog_ms : OTA_STALL_DEFAULT_MS) * 1000000ull;
+	t->faults0 = vm->fault_count;
+	t->restarts0 = vm->restart_count;
+	t->wd0 = vm->stats.watchdog_expiries;
+}
+
+enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_ms, char *msg,
+			   unsigned mlen)
+{
+	struct vm_config *c = &vm->cfg;
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	if (window_ms == 0) /* VMCFG-600: the VM's configured window */
+		window_ms = vc && vc->ota_confirm_ms ? vc->ota_confirm_ms : OTA_WINDOW_DEFAULT_MS;
+	if (timeout_ms == 0) /* time to boot, then the window */
+		timeout_ms = window_ms + OTA_BOOT_ALLOWANCE_MS;
+	if (window_ms > OTA_WINDOW_MAX_MS || timeout_ms > OTA_TIMEOUT_MAX_MS ||
+	    window_ms > timeout_ms) {
+		hv_snprintf(msg, mlen,
+			    "OTA_SWITCH: window %lu ms, timeout %lu ms: window at most "
+			    "the timeout and %u ms, timeout at most %u ms (MGMT-621)",
+			    (unsigned long)window_ms, (unsigned long)timeout_ms, OTA_WINDOW_MAX_MS,
+			    OTA_TIMEOUT_MAX_MS);
+		return HVM_E_BAD_ARG;
+	}
+	struct nv_vm *e = nv_vm_find(c->name, 0);
+	uint32_t target = e ? 1 - e->active : 1;
+	if (!e || e->trial || e->slot[target].state != HVM_SLOT_READY) {
+		hv_snprintf(msg, mlen, "'%s': %s (MGMT-621)", c->name,
+			    e && e->trial ? "a trial is in progress"
+					  : "no installed image waits in its inactive slot");
+		return HVM_E_STATE;
+	}
+	uint32_t prev = e->active;
+	e->active = target;
+	e->trial = 1;
+	e->slot[target].state = HVM_SLOT_TRIAL;
+	if (nv_commit() != 0) /* stored before the new image runs (MGMT-624) */
+		return store_failed(msg, mlen, "OTA_SWITCH");
+	e = nv_vm_find(c->name, 0);
+	struct vm_config keep = *c;
+	enum hvm_status st = load_slot(vm, e, target, msg, mlen);
+	if (st == HVM_OK)
+		st = reboot_vm(vm, msg, mlen);
+	if (st != HVM_OK) {
+		/* nothing booted from the new slot: the previous one stays */
+		e->active = prev;
+		e->trial = 0;
+		e->slot[target].state = HVM_SLOT_READY;
+		if (nv_commit() != 0)
+			nv_discard();
+		char ignore[64];
+		*c = keep;
+		load_slot(vm, e, prev, ignore, sizeof(ignore));
+		return st;
+	}
+	trial_begin(vm, window_ms, timeout_ms);
+	events_append(HVM_EV_OTA_TRIAL, vm->id, target, vm->reason);
+	hv_log("ota: vm %u '%s': slot %s (%s) booted in trial: window %lu ms, timeout %lu ms",
+	       vm->id, c->name, slot_name(target), e->slot[target].version,
+	       (unsigned long)window_ms, (unsigned long)timeout_ms);
+	return HVM_OK;
+}
+
+void ota_status(struct vm *vm, struct hvm_ota_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->magic = HVM_OTA_STATUS_MAGIC;
+	out->version = HVM_OTA_STATUS_VERSION;
+	out->size = sizeof(*out);
+	out->vm_id = vm->id;
+	out->nv_seq = nv_rec()->seq;
+	out->nv_present = (uint32_t)nv_present();
+	const struct nv_vm *e = nv_vm_find(vm->cfg.name, 0);
+	if (!e) {
+		/* no update yet: slot A is the image it was defined with */
+		out->slot[0].state = HVM_SLOT_GOOD;
+		out->slot[0].size = vm->cfg.image_size;
+		memcpy(out->slot[0].sha256, vm->cfg.image_sha256, 32);
+		guest_version(vm, out->slot[0].version);
+		return;
+	}
+	out->active = e->active;
+	out->in_trial = e->trial;
+	out->last_result = e->last_result;
+	memcpy(out->floor, e->floor, sizeof(out->floor));
+	memcpy(out->slot, e->slot, sizeof(out->slot));
+	const struct trial *t = &trials[vm->id];
+	uint64_t now = timer_uptime_ns();
+	if (t->on && t->deadline_ns > now)
+		out->trial_left_ms = (t->deadline_ns - now) / 1000000ull;
+}
+
+static void trial_end(struct vm *vm, struct nv_vm *e, uint32_t result)
+{
+	struct trial *t = &trials[vm->id];
+	uint32_t s = e->active;
+	t->on = 0;
+	char msg[96];
+	if (result == HVM_OTA_CONFIRMED) {
+		e->slot[s].state = HVM_SLOT_GOOD;
+		e->trial = 0;
+		e->last_result = result;
+		strlcpy(e->floor, e->slot[s].version, sizeof(e->floor)); /* MGMT-625 */
+		if (nv_commit() != 0)
+			hv_log("ota: vm %u '%s': confirmation could not be stored", vm->id,
+			       vm->cfg.name);
+		events_append(HVM_EV_OTA_CONFIRMED, vm->id, s, vm->reason);
+		hv_log("ota: vm %u '%s': slot %s (%s) confirmed; floor %s", vm->id, vm->cfg.name,
+		       slot_name(s), e->slot[s].version, e->floor);
+		return;
+	}
+	/* MGMT-623: back to the previous slot, on hv-core's own */
+	uint32_t prev = 1 - s;
+	e->slot[s].state = HVM_SLOT_BAD;
+	e->active = prev;
+	e->trial = 0;
+	e->last_result = result;
+	if (nv_commit() != 0)
+		hv_log("ota: vm %u '%s': rollback could not be stored", vm->id, vm->cfg.name);
+	e = nv_vm_find(vm->cfg.name, 0);
+	enum hvm_status st = load_slot(vm, e, prev, msg, sizeof(msg));
+	int was_stopped = vm->state == HVM_VM_SHUTOFF && vm->reason != HVM_R_CRASHED &&
+			  vm->reason != HVM_R_WATCHDOG;
+	if (st == HVM_OK && !was_stopped)
+		st = reboot_vm(vm, msg, sizeof(msg));
+	events_append(HVM_EV_OTA_ROLLED_BACK, vm->id, result, vm->reason);
+	hv_log("ota: vm %u '%s': trial of slot %s failed (result %u): slot %s %s", vm->id,
+	       vm->cfg.name, slot_name(s), result, slot_name(prev),
+	       st == HVM_OK ? (was_stopped ? "loaded" : "booted again") : msg);
+}
+
+/* MGMT-622: one look at a VM in trial. */
+static void trial_check(struct vm *vm, struct trial *t, struct nv_vm *e, uint64_t now)
+{
+	if (vm->stats.watchdog_expiries != t->wd0) {
+		trial_end(vm, e, HVM_OTA_FAIL_WATCHDOG);
+		return;
+	}
+	if (vm->fault_count != t->faults0 || vm->restart_count != t->restarts0 ||
+	    (vm->state != HVM_VM_RUNNING && vm->state != HVM_VM_BLOCKED &&
+	     vm->state != HVM_VM_PAUSED)) {
+		trial_end(vm, e, HVM_OTA_FAIL_FAULT);
+		return;
+	}
+	if (vm->pending_boot)
+		return; /* not booted yet */
+	char v[HVM_VERSION_LEN];
+	guest_version(vm, v);
+	const char *want = e->slot[e->active].version;
+	if (v[0] && strncmp(v, want, HVM_VERSION_LEN) != 0) {
+		/* twice in a row: not a version the guest is writing just now */
+		if (++t->mismatches >= 2) {
+			hv_log("ota: vm %u '%s' reports version '%s', the trial wants '%s'", vm->id,
+			       vm->cfg.name, v, want);
+			trial_end(vm, e, HVM_OTA_FAIL_VERSION);
+			return;
+		}
+	} else {
+		t->mismatches = 0;
+	}
+	if (vm->state == HVM_VM_PAUSED) {
+		t->ok_since_ns = 0; /* a paused guest shows no heartbeat */
+	} else if (v[0] && t->mismatches == 0 && vm->hb_last != 0) {
+		if (now > vm->hb_changed_ns && now - vm->hb_changed_ns > t->stall_ns) {
+			trial_end(vm, e, HVM_OTA_FAIL_WATCHDOG);
+			return;
+		}
+		/* the window counts only while every look finds a young heartbeat */
+		uint64_t fresh = t->window_ns / 2 < t->stall_ns ? t->window_ns / 2 : t->stall_ns;
+		uint64_t age = now > vm->hb_changed_ns ? now - vm->hb_changed_ns : 0;
+		if (t->ok_since_ns == 0 || age > fresh) {
+			t->ok_since_ns = now;
+			t->hb_at_ok = t->hb_seen = vm->hb_last;
+			t->advances = 0;
+		} else {
+			if (vm->hb_last != t->hb_seen)
+				t->advances++;
+			t->hb_seen = vm->hb_last;
+		}
+		/* one late look that finds a changed value proves little (a
+		 * starved host): the window needs OTA_MIN_ADVANCES of them */
+		if (t->ok_since_ns != now && now - t->ok_since_ns >= t->window_ns &&
+		    t->advances >= OTA_MIN_ADVANCES) {
+			trial_end(vm, e, HVM_OTA_CONFIRMED);
+			return;
+		}
+	}
+	if (now >= t->deadline_ns)
+		trial_end(vm, e, HVM_OTA_FAIL_TIMEOUT);
+}
+
+void ota_tick(uint64_t now)
+{
+	for (uint32_t id = 0; id < HVM_MAX_VMS; id++) {
+		struct trial *t = &trials[id];
+		struct vm *vm = &vms[id];
+		if (!t->on)
+			continue;
+		struct nv_vm *e =
+			vm->used && vm->gen == t->vm_gen ? nv_vm_find(vm->cfg.name, 0) : NULL;
+		if (!e || !e->trial) {
+			t->on = 0; /* the VM was undefined meanwhile */
+			continue;
+		}
+		trial_check(vm, t, e, now);
+	}
+}

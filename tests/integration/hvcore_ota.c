@@ -1,0 +1,544 @@
+/*
+ * hvcore_ota.c - hv-core's non-volatile state and A/B image slots under QEMU
+ * (docs/mgmt-abi.md MGMT-600..631). The flash bank file lives outside QEMU's
+ * state directory, so a test stops QEMU (as a power cut: SIGKILL) and starts it
+ * again on the same bank.
+ *
+ *  - the audit head sequence survives a restart and never goes back; a torn
+ *    newest copy of the record falls back to the older one;
+ *  - an image installed into the inactive slot, switched to, is confirmed by
+ *    hv-core once the guest reports exactly its version with a beating
+ *    heartbeat; the floor rises; after a restart hv-core boots it on its own;
+ *  - a broken image fails its trial and hv-core boots the previous slot again;
+ *  - a version below the floor, a wrong digest and a restart during the
+ *    trial are each handled with the named result.
+ * Waits are bounded; nothing asserts a duration.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hvqemu.h"
+#include "hvcore_mgmt_util.h"
+#include <openssl/evp.h>
+
+#define WAIT_S 60
+#define NV_BLOCK 0x40000u
+
+static struct hvq q;
+static char tmp[256], nvram[300];
+
+static void mk_tmp(void)
+{
+	snprintf(tmp, sizeof tmp, "/tmp/hv-ota-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(nvram, sizeof nvram, "%s/nvram.bin", tmp);
+}
+
+static void teardown(void)
+{
+	hvq_stop(&q);
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	cr_expect_eq(system(cmd), 0);
+}
+
+static void boot(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.guests[0] = "rtos-demo";
+	o.extra[0] = "--nvram";
+	o.extra[1] = nvram;
+	if (hvq_start(&q, &o) != 0)
+		cr_assert_fail("%s", q.err);
+}
+
+static struct hvq_reply cmd(uint32_t c, int id, uint64_t a0, uint64_t a1)
+{
+	struct hvq_reply rep;
+	uint64_t args[6] = { a0, a1 };
+	cr_assert_eq(hvq_command(&q, c, (uint32_t)id, args, &rep), 0, "%s", q.err);
+	return rep;
+}
+
+static void expect(struct hvq_reply rep, uint32_t status, const char *what)
+{
+	cr_assert_eq(rep.status, status, "%s: status %s (want %s): '%s'", what,
+		     hvm_status_name(rep.status), hvm_status_name(status), rep.msg);
+}
+
+/* ---- the audit head sequence (MGMT-630, MGMT-631) ---------------------------- */
+
+TestSuite(hvcore_ota, .init = mk_tmp, .fini = teardown, .timeout = 600);
+
+Test(hvcore_ota, the_audit_sequence_survives_a_restart_and_never_goes_back)
+{
+	boot();
+	struct hvq_reply r = cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0);
+	expect(r, HVM_OK, "AUDIT_SEQ_GET on a blank bank");
+	cr_assert_eq(r.ret[2], 1, "no non-volatile storage");
+	cr_assert_eq(r.ret[0], 0);
+	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 41, 0), HVM_OK, "set 41");
+	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 41, 0), HVM_OK, "the same again");
+	r = cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 40, 0);
+	expect(r, HVM_E_ROLLBACK, "a lower sequence");
+	cr_assert(strstr(r.msg, "MGMT-630"), "'%s' names no clause", r.msg);
+	hvq_stop(&q); /* a power cut */
+	boot();
+	r = cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0);
+	expect(r, HVM_OK, "AUDIT_SEQ_GET after the restart");
+	cr_assert_eq(r.ret[0], 41, "sequence %llu after the restart", (unsigned long long)r.ret[0]);
+	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 40, 0), HVM_E_ROLLBACK, "lower after the restart");
+}
+
+/* The record copy (0 or 1) in the bank file with the higher sequence. */
+static int newest_copy(FILE *f)
+{
+	uint64_t seq[2] = { 0, 0 };
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(fseek(f, (long)i * NV_BLOCK + 16, SEEK_SET), 0);
+		cr_assert_eq(fread(&seq[i], 8, 1, f), 1);
+	}
+	return seq[1] > seq[0];
+}
+
+Test(hvcore_ota, a_torn_newest_record_falls_back_to_the_copy_before_it)
+{
+	boot();
+	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 5, 0), HVM_OK, "set 5");
+	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 9, 0), HVM_OK, "set 9");
+	hvq_stop(&q);
+	/* a power cut in the middle of writing record "9": one byte of it wrong */
+	FILE *f = fopen(nvram, "r+b");
+	cr_assert_not_null(f);
+	int c = newest_copy(f);
+	cr_assert_eq(fseek(f, (long)c * NV_BLOCK + 24, SEEK_SET), 0);
+	uint8_t b;
+	cr_assert_eq(fread(&b, 1, 1, f), 1);
+	b ^= 0x01;
+	cr_assert_eq(fseek(f, (long)c * NV_BLOCK + 24, SEEK_SET), 0);
+	cr_assert_eq(fwrite(&b, 1, 1, f), 1);
+	cr_assert_eq(fclose(f), 0);
+	boot();
+	struct hvq_reply r = cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0);
+	expect(r, HVM_OK, "AUDIT_SEQ_GET");
+	cr_assert_eq(r.ret[0], 5, "sequence %llu: the torn copy was used",
+		     (unsigned long long)r.ret[0]);
+	/* the next write goes over the torn copy, the good one stays */
+	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 6, 0), HVM_OK, "set 6");
+	hvq_stop(&q);
+	boot();
+	cr_assert_eq(cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0).ret[0], 6);
+}
+
+/* ---- A/B slots and the witnessed trial (MGMT-610..625) ----------------------- */
+
+/* tmp/NAME.bin: rtos-demo reporting version (scripts/guest-image.sh). */
+static void make_image(const char *name, const char *version, int broken)
+{
+	char cmdline[1200];
+	snprintf(cmdline, sizeof cmdline,
+		 "BUILD='%s' bash '%s/scripts/guest-image.sh' rtos-demo --version %s %s -o '%s/%s.bin'",
+		 HV_BUILD_DIR, HV_SOURCE_DIR, version, broken ? "--broken" : "", tmp, name);
+	int rc = system(cmdline);
+	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "guest-image.sh %s failed", version);
+}
+
+/* Stages tmp/NAME.bin and runs OTA_INSTALL with its digest (one bit flipped
+ * with bad_digest) and version. */
+static struct hvq_reply install(int id, const char *name, const char *version, int bad_digest)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%s.bin", tmp, name);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s", path);
+	static uint8_t img[1 << 20];
+	size_t n = fread(img, 1, sizeof img, f);
+	fclose(f);
+	cr_assert_gt(n, 0);
+	uint8_t *stage = hvq_pa(&q, q.regs->staging_base, n);
+	cr_assert_not_null(stage);
+	memcpy(stage, img, n);
+	struct hvm_ota_image h;
+	memset(&h, 0, sizeof h);
+	h.magic = HVM_OTA_IMAGE_MAGIC;
+	h.size = n;
+	cr_assert_eq(EVP_Digest(img, n, h.sha256, NULL, EVP_sha256(), NULL), 1);
+	if (bad_digest)
+		h.sha256[7] ^= 0x10;
+	snprintf(h.version, sizeof h.version, "%s", version);
+	memcpy((void *)(q.mgmt + HVM_OFF_DATA), &h, sizeof h);
+	return cmd(HVM_CMD_OTA_INSTALL, id, 0, n);
+}
+
+static struct hvm_ota_status status(int id)
+{
+	struct hvm_ota_status s;
+	expect(cmd(HVM_CMD_OTA_STATUS, id, 0, 0), HVM_OK, "OTA_STATUS");
+	memcpy(&s, (const void *)(q.mgmt + HVM_OFF_DATA), sizeof s);
+	cr_assert_eq(s.magic, HVM_OTA_STATUS_MAGIC);
+	cr_assert_eq(s.size, sizeof s);
+	return s;
+}
+
+static int trial_over(struct hvq *h, void *arg)
+{
+	struct hvq_reply rep;
+	uint64_t args[6] = { 0 };
+	if (hvq_command(h, HVM_CMD_OTA_STATUS, (uint32_t) * (int *)arg, args, &rep) != 0 ||
+	    rep.status != HVM_OK)
+		return 0;
+	return rep.ret[2] == 0; /* in_trial */
+}
+
+struct want_version {
+	int id;
+	const char *version;
+	uint64_t beat_above;
+};
+
+static int runs_version(struct hvq *h, void *arg)
+{
+	struct want_version *w = arg;
+	struct hvm_vm_slot s;
+	return hvq_read_slot(h, (uint32_t)w->id, &s) == 0 &&
+	       (s.state == HVM_VM_RUNNING || s.state == HVM_VM_BLOCKED) &&
+	       strcmp(s.image_version, w->version) == 0 && s.heartbeat > w->beat_above;
+}
+
+/* Waits until VM id runs `version` with a heartbeat that advances. */
+static void wait_runs(int id, const char *version)
+{
+	struct want_version w = { id, version, 0 };
+	cr_assert_eq(hvq_wait(&q, runs_version, &w, WAIT_S), 0, "version %s never ran: %s", version,
+		     q.err);
+	w.beat_above = mu_slot(&q, id).heartbeat;
+	cr_assert_eq(hvq_wait(&q, runs_version, &w, WAIT_S), 0, "%s: heartbeat stuck: %s", version,
+		     q.err);
+}
+
+/* The VM as booted: its id and the version its built-in image reports. */
+static int rtos_demo(char factory[HVM_VERSION_LEN])
+{
+	int id = hvq_find_vm(&q, "rtos-demo");
+	cr_assert_geq(id, 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 0, WAIT_S), 0, "%s", q.err);
+	struct hvm_vm_slot s = mu_slot(&q, id);
+	memcpy(factory, s.image_version, HVM_VERSION_LEN);
+	return id;
+}
+
+Test(hvcore_ota, an_update_is_confirmed_then_booted_after_a_restart_and_not_undercut)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	make_image("v1", "1.0.0", 0);
+	boot();
+	int id = rtos_demo(factory);
+	uint64_t ev0 = q.regs->ev_head;
+
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL 2.0.0");
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.active, 0);
+	cr_assert_eq(s.slot[0].state, HVM_SLOT_GOOD);
+	cr_assert_eq(s.slot[0].durable, 1, "the running image is kept as the rollback target");
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_READY);
+	cr_assert_str_eq(s.slot[1].version, "2.0.0");
+	wait_runs(id, factory); /* installing does not touch the running VM */
+
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	s = status(id);
+	cr_assert_eq(s.last_result, HVM_OTA_CONFIRMED, "result %u", s.last_result);
+	cr_assert_eq(s.active, 1);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_GOOD);
+	cr_assert_eq(s.slot[0].state, HVM_SLOT_GOOD);
+	cr_assert_str_eq(s.floor, "2.0.0");
+	wait_runs(id, "2.0.0");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_OTA_INSTALLED, (uint32_t)id, ev0), 1);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_OTA_TRIAL, (uint32_t)id, ev0), 1);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_OTA_CONFIRMED, (uint32_t)id, ev0), 1);
+
+	/* MGMT-625: below the floor is a rollback, refused, nothing changed */
+	struct hvq_reply r = install(id, "v1", "1.0.0", 0);
+	expect(r, HVM_E_ROLLBACK, "OTA_INSTALL 1.0.0");
+	cr_assert(strstr(r.msg, "MGMT-625"), "'%s'", r.msg);
+	struct hvm_ota_status after = status(id);
+	cr_assert_eq(memcmp(after.slot, s.slot, sizeof s.slot), 0,
+		     "a refused install changed a slot");
+
+	/* MGMT-624: after a power cut hv-core boots the confirmed slot itself */
+	hvq_stop(&q);
+	boot();
+	wait_runs(id, "2.0.0");
+	s = status(id);
+	cr_assert_eq(s.active, 1);
+	cr_assert_str_eq(s.floor, "2.0.0");
+	expect(install(id, "v1", "1.0.0", 0), HVM_E_ROLLBACK, "1.0.0 after the restart");
+}
+
+Test(hvcore_ota, a_broken_image_fails_its_trial_and_the_old_one_runs_again)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v3", "3.0.0", 1);
+	boot();
+	int id = rtos_demo(factory);
+	uint64_t ev0 = q.regs->ev_head;
+	expect(install(id, "v3", "3.0.0", 0), HVM_OK, "OTA_INSTALL 3.0.0 (broken)");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.last_result, HVM_OTA_FAIL_WATCHDOG, "result %u", s.last_result);
+	cr_assert_eq(s.active, 0);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_BAD);
+	cr_assert_eq(s.slot[0].state, HVM_SLOT_GOOD);
+	cr_assert_str_eq(s.floor, "", "the floor rose without a confirmation");
+	wait_runs(id, factory);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_OTA_ROLLED_BACK, (uint32_t)id, ev0), 1);
+	/* a bad slot is not switched to again */
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 0, 0), HVM_E_STATE, "switch to the bad slot");
+}
+
+Test(hvcore_ota, a_wrong_digest_and_a_reset_during_the_trial)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	boot();
+	int id = rtos_demo(factory);
+	struct hvq_reply r = install(id, "v2", "2.0.0", 1);
+	expect(r, HVM_E_HASH, "OTA_INSTALL with another digest");
+	cr_assert_eq(status(id).slot[1].state, HVM_SLOT_EMPTY);
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 0, 0), HVM_E_STATE, "switch to an empty slot");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 5000, 1000), HVM_E_BAD_ARG, "window above the timeout");
+
+	/* a trial a power cut interrupts is not confirmed: the old slot boots */
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL 2.0.0");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 600000, 600000), HVM_OK, "OTA_SWITCH, long window");
+	wait_runs(id, "2.0.0");
+	cr_assert_eq(status(id).in_trial, 1);
+	hvq_stop(&q);
+	boot();
+	wait_runs(id, factory);
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.last_result, HVM_OTA_FAIL_RESET, "result %u", s.last_result);
+	cr_assert_eq(s.active, 0);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_BAD);
+	cr_assert_eq(s.in_trial, 0);
+}
+
+/* MGMT-621: the switch of an ASIL VM (rtos-demo is ASIL-B) obeys the safety
+ * policy as the reset it performs: refused while driving, nothing changed;
+ * allowed once parked. */
+Test(hvcore_ota, the_switch_of_an_asil_vm_obeys_the_safety_policy)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	boot();
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL while parked");
+	expect(cmd(HVM_CMD_SET_VEHICLE_STATE, 0, HVM_VS_DRIVING, 0), HVM_OK, "driving");
+	struct hvm_ota_status before = status(id);
+	struct hvq_reply r = cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000);
+	expect(r, HVM_E_POLICY, "OTA_SWITCH while driving");
+	struct hvm_ota_status after = status(id);
+	cr_assert_eq(after.active, before.active);
+	cr_assert_eq(after.in_trial, 0);
+	cr_assert_eq(after.slot[1].state, HVM_SLOT_READY, "the refused switch changed the slot");
+	wait_runs(id, factory);
+	expect(cmd(HVM_CMD_SET_VEHICLE_STATE, 0, HVM_VS_PARKED, 0), HVM_OK, "parked");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH when parked");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	cr_assert_eq(status(id).last_result, HVM_OTA_CONFIRMED);
+	wait_runs(id, "2.0.0");
+}
+
+/* tmp/cfg.dts: rtos-demo's node with `prop` added, as a boot configuration;
+ * hv_extra (or "") goes into its hv-core node. */
+static void boot_with(const char *prop, const char *hv_extra)
+{
+	char path[400], dtsi[400], line[512];
+	snprintf(dtsi, sizeof dtsi, "%s/hv-core/guests/vms/rtos-demo.dtsi", HV_SOURCE_DIR);
+	snprintf(path, sizeof path, "%s/cfg.dts", tmp);
+	FILE *in = fopen(dtsi, "r"), *out = fopen(path, "w");
+	cr_assert(in && out);
+	fprintf(out,
+		"/dts-v1/;\n/ {\n\tcompatible = \"avirt,system-config-v1\";\n"
+		"\thv-core { vehicle-state { source = \"management\"; initial = \"parked\"; };\n"
+		"%s };\n\tvms {\n",
+		hv_extra);
+	while (fgets(line, sizeof line, in)) {
+		fputs(line, out);
+		if (strstr(line, "autostart;"))
+			fprintf(out, "\t%s\n", prop);
+	}
+	fprintf(out, "\t};\n};\n");
+	fclose(in);
+	cr_assert_eq(fclose(out), 0);
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.extra[0] = "--nvram";
+	o.extra[1] = nvram;
+	o.extra[2] = "--config";
+	o.extra[3] = path;
+	if (hvq_start(&q, &o) != 0)
+		cr_assert_fail("%s", q.err);
+}
+
+/* VMCFG-600: the confirmation window comes from the VM's configuration when
+ * OTA_SWITCH names none; a value out of range is refused. */
+Test(hvcore_ota, the_confirmation_window_comes_from_the_configuration)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	boot_with("ota-confirm-ms = <300000>;", "");
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 0, 0), HVM_OK, "OTA_SWITCH with no window");
+	wait_runs(id, "2.0.0");
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.in_trial, 1, "confirmed before the configured window");
+	cr_assert_gt(s.trial_left_ms, 300000, "time left %llu ms: not the configured window",
+		     (unsigned long long)s.trial_left_ms);
+	hvq_stop(&q);
+
+	boot_with("ota-confirm-ms = <5>;", "");
+	cr_assert_eq(hvq_find_vm(&q, "rtos-demo"), -1, "a window of 5 ms was accepted");
+	char *log = NULL;
+	size_t n = 0;
+	FILE *f = fopen(q.serial, "r");
+	cr_assert_not_null(f);
+	cr_assert_gt(getdelim(&log, &n, 0, f), 0);
+	fclose(f);
+	cr_assert(strstr(log, "VMCFG-600"), "the refusal names no rule:\n%s", log);
+	free(log);
+}
+
+/* ---- hv-core's own check of a signed manifest (MGMT-640..643) --------------- */
+
+/* Runs a shell command line in tmp; its exit status. */
+static int sh(const char *line)
+{
+	char cmdline[2048];
+	snprintf(cmdline, sizeof cmdline,
+		 "cd '%s' && HVCTL='%s/hvctl' bash -c '%s' >/dev/null 2>'%s/.err'", tmp, HV_BIN_DIR,
+		 line, tmp);
+	int rc = system(cmdline);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static uint8_t *slurp(const char *name, size_t *len)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%s", tmp, name);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s", path);
+	static uint8_t buf[4][1 << 20];
+	static int next;
+	uint8_t *b = buf[next++ % 4];
+	*len = fread(b, 1, sizeof buf[0], f);
+	fclose(f);
+	return b;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Stages the image of bundle tmp/NAME.hvota and runs OTA_INSTALL with its
+ * manifest and signature block (MGMT-643); edit, when set, changes the copy
+ * of the manifest first; flip_image changes one staged byte. */
+static struct hvq_reply signed_install(int id, const char *name, void (*edit)(uint8_t *, size_t),
+				       int flip_image)
+{
+	char file[128];
+	size_t n;
+	snprintf(file, sizeof file, "%s.hvota", name);
+	uint8_t *b = slurp(file, &n);
+	cr_assert_gt(n, 24);
+	uint32_t mlen = be32(b + 12), slen = be32(b + 16);
+	uint8_t *man = b + 24, *sig = man + mlen, *seg = sig + slen;
+	cr_assert(seg + 40 <= b + n, "bundle %s too short", name);
+	size_t ilen = n - (size_t)(seg + 40 - b);
+	uint8_t *stage = hvq_pa(&q, q.regs->staging_base, ilen);
+	cr_assert_not_null(stage);
+	memcpy(stage, seg + 40, ilen);
+	if (flip_image)
+		stage[ilen / 2] ^= 0x01;
+	if (edit)
+		edit(man, mlen);
+	struct hvm_ota_signed h = { HVM_OTA_SIGNED_MAGIC, mlen, slen, 0 };
+	volatile uint8_t *d = q.mgmt + HVM_OFF_DATA;
+	memcpy((void *)d, &h, sizeof h);
+	memcpy((void *)(d + sizeof h), man, mlen);
+	memcpy((void *)(d + sizeof h + mlen), sig, slen);
+	struct hvq_reply rep;
+	uint64_t args[6] = { 0, ilen, 1 };
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &rep), 0, "%s", q.err);
+	return rep;
+}
+
+/* The manifest's version 2.0.0 reads 9.0.0: what the signer did not sign. */
+static void raise_version(uint8_t *m, size_t n)
+{
+	for (size_t i = 0; i + 6 <= n; i++)
+		if (memcmp(m + i, " 2.0.0", 6) == 0) {
+			m[i + 1] = '9';
+			return;
+		}
+	cr_assert_fail("no version 2.0.0 in the manifest");
+}
+
+Test(hvcore_ota, hv_core_installs_only_what_a_trusted_signer_signed)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	cr_assert_eq(sh("$HVCTL pki init --dir pki && $HVCTL pki init --dir other"), 0);
+	cr_assert_eq(sh("$HVCTL ota bundle --key pki/update-signer.key --cert "
+			"pki/update-signer.crt -o good.hvota --system car-7 rtos-demo=v2.bin@2.0.0 "
+			"&& $HVCTL ota bundle --key other/update-signer.key --cert "
+			"other/update-signer.crt -o foreign.hvota --system car-7 rtos-demo=v2.bin@2.0.0 "
+			"&& $HVCTL ota bundle --key pki/update-signer.key --cert "
+			"pki/update-signer.crt -o othervm.hvota --system car-7 web=v2.bin@2.0.0 "
+			"&& $HVCTL ota bundle --key pki/update-signer.key --cert "
+			"pki/update-signer.crt -o othersys.hvota --system car-8 rtos-demo=v2.bin@2.0.0 "
+			"&& openssl x509 -in pki/update-ca.crt -outform der -out ca.der"),
+		     0, "PKI or bundles not made");
+	size_t n;
+	uint8_t *der = slurp("ca.der", &n);
+	static char hv[16384];
+	size_t o = (size_t)snprintf(hv, sizeof hv, "\t\tota { system = \"car-7\"; update-ca = [");
+	for (size_t i = 0; i < n && o + 4 < sizeof hv; i++)
+		o += (size_t)snprintf(hv + o, sizeof hv - o, "%02x", der[i]);
+	snprintf(hv + o, sizeof hv - o, "]; };");
+	boot_with("", hv);
+	int id = rtos_demo(factory);
+
+	expect(install(id, "v2", "2.0.0", 0), HVM_E_SIGNATURE, "a bare digest with a trust anchor");
+	struct hvq_reply r = signed_install(id, "good", raise_version, 0);
+	expect(r, HVM_E_SIGNATURE, "a changed manifest");
+	cr_assert(strstr(r.msg, "MGMT-641"), "'%s'", r.msg);
+	r = signed_install(id, "foreign", NULL, 0);
+	expect(r, HVM_E_SIGNATURE, "a signer of another CA");
+	cr_assert(strstr(r.msg, "chain"), "'%s'", r.msg);
+	r = signed_install(id, "othervm", NULL, 0);
+	expect(r, HVM_E_SIGNATURE, "a manifest for another VM");
+	cr_assert(strstr(r.msg, "no image for VM"), "'%s'", r.msg);
+	r = signed_install(id, "othersys", NULL, 0);
+	expect(r, HVM_E_SIGNATURE, "another system");
+	cr_assert(strstr(r.msg, "another system"), "'%s'", r.msg);
+	expect(signed_install(id, "good", NULL, 1), HVM_E_HASH, "a changed image byte");
+	cr_assert_eq(status(id).slot[1].state, HVM_SLOT_EMPTY, "a refused install left a slot");
+
+	expect(signed_install(id, "good", NULL, 0), HVM_OK, "the signed bundle");
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_READY);
+	cr_assert_str_eq(s.slot[1].version, "2.0.0", "the version is the manifest's");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	cr_assert_eq(status(id).last_result, HVM_OTA_CONFIRMED);
+	wait_runs(id, "2.0.0");
+}
