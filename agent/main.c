@@ -644,6 +644,21 @@ static int start_metrics(struct agent *ag, const struct options *o, struct telem
 	return *feed ? 0 : -1;
 }
 
+/* Stops the threads that use the link and the store, then closes both: the
+ * end of a run and of a failed start alike. */
+static void close_core(struct agent *ag, struct faultlog *faults, struct audit_anchor *anchor)
+{
+	pending_stop(ag->pending);
+	reconcile_free(ag->reconcile);
+	faultlog_stop(faults);
+	eventlog_stop_and_free(ag->events);
+	audit_anchor_stop(anchor);
+	hvlink_close(ag->link);
+	agent_audit_flush(ag); /* summary rows of suppressed refusals */
+	store_close(ag->store);
+	audit_anchor_free(anchor);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -814,15 +829,7 @@ fail_rpc:
 	ag.srv = NULL;
 	telemetry_free(ag.telemetry);
 	ag.telemetry = NULL;
-	pending_stop(ag.pending);
-	reconcile_free(ag.reconcile);
-	faultlog_stop(faults);
-	eventlog_stop_and_free(ag.events);
-	audit_anchor_stop(anchor);
-	hvlink_close(ag.link);
-	agent_audit_flush(&ag); /* summary rows of suppressed refusals */
-	store_close(ag.store);
-	audit_anchor_free(anchor);
+	close_core(&ag, faults, anchor);
 	rpc_global_shutdown();
 	goto out;
 
@@ -830,15 +837,7 @@ fail:
 	log_error("%s", st.msg);
 	notify_parent(&notify_fd, st.msg);
 fail_quiet:
-	pending_stop(ag.pending);
-	reconcile_free(ag.reconcile);
-	faultlog_stop(faults);
-	eventlog_stop_and_free(ag.events);
-	audit_anchor_stop(anchor);
-	hvlink_close(ag.link);
-	agent_audit_flush(&ag); /* summary rows of suppressed refusals */
-	store_close(ag.store);
-	audit_anchor_free(anchor);
+	close_core(&ag, faults, anchor);
 out:
 	if (pid_fd >= 0) {
 		unlink(o.pidfile);

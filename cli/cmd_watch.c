@@ -88,7 +88,8 @@ static const char *const event_types[] = { "defined",   "undefined",   "started"
 					   "shutdown",  "pmsuspended", "crashed" };
 static const char *const event_classes[] = { "lifecycle",     "fault",         "watchdog",
 					     "restart",       "selftest",      "doorbell-denied",
-					     "vehicle-state", "policy-denied", "pending-done", "audit" };
+					     "vehicle-state", "policy-denied", "pending-done",
+					     "audit" };
 
 static bool event_word_known(const char *w)
 {

@@ -43,7 +43,7 @@ const char *fmt_event(int e)
 		[6] = "Shutdown",      [7] = "PMSuspended",     [8] = "Crashed",
 		[16] = "Fault",        [17] = "Watchdog",       [18] = "Restarted",
 		[19] = "SelfTest",     [20] = "DoorbellDenied", [40] = "VehicleState",
-		[41] = "PolicyDenied", [42] = "PendingDone", [60] = "AuditFinding",
+		[41] = "PolicyDenied", [42] = "PendingDone",    [60] = "AuditFinding",
 	};
 	return NAME_OR(t, e, "Unknown");
 }

@@ -131,15 +131,17 @@ uint64_t vpl011_read(struct vm *vm, uint64_t ipa, unsigned bytes)
 		}
 		spin_unlock(&u->rx_lock);
 		return v;
-	case FR:
-		spin_lock(&u->rx_lock);
+	case FR: {
+		/* A status snapshot, read on every polled character: no lock, one
+		 * load of the count (a receive right after changes it anyway). */
+		uint32_t n = __atomic_load_n(&u->rx_count, __ATOMIC_RELAXED);
 		v = FR_TXFE; /* transmit always empty */
-		if (!u->rx_count)
+		if (!n)
 			v |= FR_RXFE;
-		if (u->rx_count == VPL011_RX_FIFO)
+		if (n == VPL011_RX_FIFO)
 			v |= FR_RXFF;
-		spin_unlock(&u->rx_lock);
 		return v;
+	}
 	case RIS:
 	case MIS:
 		spin_lock(&u->rx_lock);

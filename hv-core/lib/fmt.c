@@ -136,5 +136,9 @@ int hv_snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
-/* snprintf for mbedTLS's messages (lib/mbedtls): the same function. */
+/* snprintf for mbedTLS's messages (lib/mbedtls): the same function. Only in
+ * the freestanding hypervisor: host programs that build this file (tests,
+ * tools) keep their C library's snprintf. */
+#if !__STDC_HOSTED__
 int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((alias("hv_snprintf")));
+#endif

@@ -901,27 +901,15 @@ static int check_mgmt_window(struct cfg_ctx *c, const struct vmcfg *v)
 
 int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_err *err)
 {
-	static const char *const allowed[] = { "compatible",
-					       "vm-name",
-					       "uuid",
-					       "vcpus",
-					       "cpus",
-					       "memory",
-					       "criticality",
-					       "fault-policy",
-					       "watchdog-timeout-ms",
-					       "restart-budget",
-					       "boot-order",
-					       "autostart",
-					       "management",
-					       "#address-cells",
-					       "#size-cells",
-					       "phandle",
-					       "model",
-					       "stop-grace-ms",
-					       "abort-policy",
-					       "ota-confirm-ms",
-					       NULL };
+	static const char *const allowed[] = {
+		"compatible",     "vm-name",        "uuid",
+		"vcpus",          "cpus",           "memory",
+		"criticality",    "fault-policy",   "watchdog-timeout-ms",
+		"restart-budget", "boot-order",     "autostart",
+		"management",     "#address-cells", "#size-cells",
+		"phandle",        "model",          "stop-grace-ms",
+		"abort-policy",   "ota-confirm-ms", NULL
+	};
 	struct vmcfg_err local;
 	struct cfg_ctx c;
 	const char *nm;
