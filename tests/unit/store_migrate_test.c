@@ -70,7 +70,8 @@ static void insert_audit(sqlite3 *db, int n)
 				     args, "ok", h);
 		sqlite3_stmt *stmt;
 		cr_assert_eq(sqlite3_prepare_v2(db,
-						"INSERT INTO audit_log VALUES "
+						"INSERT INTO audit_log (seq, time_ms, caller, role, "
+						"rpc, args, outcome, hash) VALUES "
 						"(?, ?, 'op', 'operator', 'Start', ?, 'ok', ?)",
 						-1, &stmt, NULL),
 			     SQLITE_OK);
