@@ -499,7 +499,8 @@ enum store_status store_retention_set(struct store *st, uint64_t max_rows, uint6
 			       max_bytes, STORE_RETAIN_BYTES_MIN);
 	pthread_mutex_lock(&st->lock);
 	enum store_status s = STORE_OK;
-	if (!st->sealed && (max_rows || max_bytes))
+	/* A sealed handle whose key was lost folds again once the finding is acknowledged. */
+	if (!st->key_path && (max_rows || max_bytes))
 		s = err_set(err, STORE_EINVAL,
 			    "retention needs the audit key: open the store with store_open_sealed");
 	else {

@@ -205,7 +205,8 @@ enum store_status store_audit_acknowledge(struct store *st, const char *caller, 
 /* The audit row that records a fold (caller "hv-agent", role "system"). */
 #define STORE_CHECKPOINT_RPC "audit.checkpoint"
 
-/* Bounds the audit log of a sealed handle: after any commit that leaves more than
+/* Bounds the audit log of a handle from store_open_sealed (EINVAL for one from
+ * store_open; no fold runs while a finding stands): after any commit that leaves more than
  * max_rows audit rows, or a database whose used pages exceed max_bytes, the oldest rows
  * are folded into the checkpoint until half the limit is left (0: no such limit). The
  * checkpoint keeps the folded range, the number of rows per rpc, the fault counters

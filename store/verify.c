@@ -183,7 +183,7 @@ static enum store_status check_audit_chain(struct store *st, struct fault_set *f
 			if (!t[k])
 				t[k] = "";
 		}
-		if (seq < expect) {
+		if (seq < expect && seq >= start) {
 			s = err_set(err, STORE_ETAMPER,
 				    "audit log: row %" PRIu64 " is stored but was folded into the "
 				    "checkpoint (checkpoint range altered)",

@@ -170,6 +170,24 @@ Test(store_retain, checkpoint_counts_altered)
 	expect_finding("audit log: row 1 does not verify: the checkpoint of rows 1..");
 }
 
+Test(store_retain, an_altered_checkpoint_is_acknowledged_once)
+{
+	folded_db();
+	t_sql("UPDATE audit_checkpoints SET counts = '1 x' || char(10)");
+	struct store *st = open_limited(32, 0);
+	struct store_err e;
+	cr_assert(store_audit_tampered(st, NULL));
+	cr_assert_eq(store_audit_acknowledge(st, "unix:uid=0", "admin", NULL, &e), STORE_OK, "%s",
+		     e.msg);
+	add_row(st, "after the acknowledgement");
+	cr_assert_eq(store_audit_verify(st, &e), STORE_OK, "%s", e.msg);
+	store_close(st);
+	st = open_limited(32, 0);
+	struct store_err f = { 0 };
+	cr_assert_not(store_audit_tampered(st, &f), "%s", f.msg);
+	store_close(st);
+}
+
 Test(store_retain, checkpoint_fault_counters_altered)
 {
 	const char *vm = "00000000-0000-4000-8000-0000000000aa";
