@@ -47,6 +47,7 @@ struct options {
 	char db[PATH_MAX];
 	char audit_key[PATH_MAX];
 	char audit_head[PATH_MAX];
+	uint64_t audit_max_rows, audit_max_bytes; /* retention (docs/store.md); 0: none */
 	const char *listen;
 	const char *boot_config;
 	/* the fleet link (docs/fleet.md) */
@@ -87,6 +88,10 @@ static void usage(FILE *f)
 		"  --db PATH             the sqlite store (default STATE/hv-agent.db)\n"
 		"  --audit-key PATH      the audit chain's HMAC key, mode 0600, made on first start (default STATE/audit.key)\n"
 		"  --audit-head PATH     the audit chain's head, kept outside the database (default STATE/audit.head)\n"
+		"  --audit-max-rows N    audit rows kept before the oldest are folded into a signed checkpoint\n"
+		"                        (default %u, at least %u; 0: no limit)\n"
+		"  --audit-max-bytes N   database bytes in use before audit rows are folded (default %u,\n"
+		"                        at least %u; 0: no limit)\n"
 		"  --boot-config FILE    hv-core's boot configuration (.dtb): its VMs are adopted into the store\n"
 		"  --fleet mqtts://HOST:PORT  connect out to the fleet's MQTT broker (docs/fleet.md)\n"
 		"  --vehicle ID          this vehicle's id on the fleet link (its certificate's CN)\n"
@@ -110,7 +115,9 @@ static void usage(FILE *f)
 		"  --max-streams-per-listener N  streams open at once on one socket or address (default 32, at most 64)\n"
 		"  --max-streams-per-identity N  ... by one uid or certificate on one of them (default 8)\n"
 		"  --version, --help\n",
-		(unsigned long long)HVM_DEFAULT_BASE, METRICS_DEFAULT, HVLINK_DEFAULT_CMD_TIMEOUT_MS);
+		(unsigned long long)HVM_DEFAULT_BASE, STORE_RETAIN_ROWS_DEFAULT,
+		STORE_RETAIN_ROWS_MIN, STORE_RETAIN_BYTES_DEFAULT, STORE_RETAIN_BYTES_MIN,
+		METRICS_DEFAULT, HVLINK_DEFAULT_CMD_TIMEOUT_MS);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -191,7 +198,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_METRICS_INTERVAL,
 		O_STREAMS_LIS,
 		O_STREAMS_ID,
-		O_AUDIT_ANCHOR
+		O_AUDIT_ANCHOR,
+		O_AUDIT_ROWS,
+		O_AUDIT_BYTES
 	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
@@ -211,6 +220,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "fleet-backoff-max-ms", required_argument, NULL, O_FLEETBACKOFF },
 		{ "audit-key", required_argument, NULL, O_AUDITKEY },
 		{ "audit-head", required_argument, NULL, O_AUDITHEAD },
+		{ "audit-max-rows", required_argument, NULL, O_AUDIT_ROWS },
+		{ "audit-max-bytes", required_argument, NULL, O_AUDIT_BYTES },
 		{ "metrics-listen", required_argument, NULL, O_METRICS },
 		{ "no-metrics", no_argument, NULL, O_NOMETRICS },
 		{ "audit-anchor", no_argument, NULL, O_AUDIT_ANCHOR },
@@ -245,6 +256,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	roles_unix_default(&o->unix_roles, geteuid());
 	o->streams_listener = 32;
 	o->streams_identity = 8;
+	o->audit_max_rows = STORE_RETAIN_ROWS_DEFAULT;
+	o->audit_max_bytes = STORE_RETAIN_BYTES_DEFAULT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -298,6 +311,20 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_AUDITHEAD:
 			ahead = optarg;
 			break;
+		case O_AUDIT_ROWS:
+		case O_AUDIT_BYTES: {
+			unsigned min =
+				c == O_AUDIT_ROWS ? STORE_RETAIN_ROWS_MIN : STORE_RETAIN_BYTES_MIN;
+			if (parse_u64(optarg, &v) != 0 || (v != 0 && v < min)) {
+				fprintf(stderr,
+					"hv-agent: --%s: '%s' is not 0 or a number of at least %u\n",
+					c == O_AUDIT_ROWS ? "audit-max-rows" : "audit-max-bytes",
+					optarg, min);
+				return -1;
+			}
+			*(c == O_AUDIT_ROWS ? &o->audit_max_rows : &o->audit_max_bytes) = v;
+			break;
+		}
 		case O_METRICS:
 			o->metrics_listen = optarg;
 			o->metrics_explicit = 1;
@@ -527,6 +554,13 @@ static int open_store(struct agent *ag, const struct options *o, char *fatal)
 	const char *path = o->db;
 	enum store_status s = store_open_sealed(path, &seal, &ag->store, &e);
 
+	if (s == STORE_OK &&
+	    store_retention_set(ag->store, o->audit_max_rows, o->audit_max_bytes, &e) != STORE_OK) {
+		snprintf(fatal, FATAL_LEN, "refusing to start: %s", e.msg);
+		store_close(ag->store);
+		ag->store = NULL;
+		return -1;
+	}
 	if (s == STORE_OK) {
 		if (store_audit_tampered(ag->store, &e))
 			log_error("audit log of %s failed verification: %s; state-changing calls are refused until an admin runs 'hvctl audit acknowledge'",

@@ -82,7 +82,7 @@ static enum store_status check_entry(const struct store_audit_entry *e, struct s
 	/* Fault rows are written only by store_fault_increment: verify.c trusts them to
 	 * recompute the counters. */
 	if (!strcmp(e->rpc, STORE_FAULT_RPC) || !strcmp(e->rpc, STORE_SEAL_RPC) ||
-	    !strcmp(e->rpc, STORE_ACK_RPC))
+	    !strcmp(e->rpc, STORE_ACK_RPC) || !strcmp(e->rpc, STORE_CHECKPOINT_RPC))
 		return err_set(err, STORE_EINVAL, "audit rpc \"%s\" is reserved for the store",
 			       e->rpc);
 	return STORE_OK;

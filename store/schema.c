@@ -105,6 +105,47 @@ const struct store_migration store_migrations[] = {
 	  "  finished_ms INTEGER NOT NULL DEFAULT 0,"
 	  "  outcome TEXT NOT NULL DEFAULT ''"
 	  ");" },
+	{ 6,
+	  /* audit_checkpoints: retention (retain.c). The oldest audit rows are folded into
+	   * one checkpoint row (their range, counts per rpc, the fault counters at its last
+	   * row, the chain's hash and MAC there, and a MAC of its own) and deleted; only
+	   * rows a checkpoint covers may be deleted. The fault counters no longer refer to
+	   * an audit row by foreign key, since the row of a counter's last increment may
+	   * be folded (the checkpoint records its seq). */
+	  "CREATE TABLE audit_checkpoints ("
+	  "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	  "  first_seq INTEGER NOT NULL CHECK (first_seq >= 1),"
+	  "  last_seq INTEGER NOT NULL CHECK (last_seq >= first_seq),"
+	  "  time_ms INTEGER NOT NULL,"
+	  "  counts TEXT NOT NULL,"
+	  "  faults TEXT NOT NULL,"
+	  "  last_hash BLOB NOT NULL CHECK (length(last_hash) = 32),"
+	  "  last_mac BLOB NOT NULL CHECK (length(last_mac) = 32),"
+	  "  tag BLOB NOT NULL CHECK (length(tag) = 32)"
+	  ");"
+	  "DROP TRIGGER audit_log_no_delete;"
+	  "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+	  "  WHEN NOT EXISTS (SELECT 1 FROM audit_checkpoints"
+	  "    WHERE OLD.seq BETWEEN first_seq AND last_seq)"
+	  "  BEGIN SELECT RAISE(ABORT, 'audit_log rows are removed only by folding them into"
+	  " a checkpoint'); END;"
+	  "CREATE TABLE fault_counters_v5 ("
+	  "  vm_uuid TEXT NOT NULL,"
+	  "  kind TEXT NOT NULL,"
+	  "  count INTEGER NOT NULL CHECK (count >= 1),"
+	  "  audit_seq INTEGER NOT NULL CHECK (audit_seq >= 1),"
+	  "  PRIMARY KEY (vm_uuid, kind)"
+	  ") WITHOUT ROWID;"
+	  "INSERT INTO fault_counters_v5 SELECT vm_uuid, kind, count, audit_seq"
+	  "  FROM fault_counters;"
+	  "DROP TABLE fault_counters;"
+	  "ALTER TABLE fault_counters_v5 RENAME TO fault_counters;"
+	  "CREATE TRIGGER fault_counters_monotonic BEFORE UPDATE ON fault_counters"
+	  "  WHEN NEW.count <= OLD.count OR NEW.vm_uuid IS NOT OLD.vm_uuid"
+	  "    OR NEW.kind IS NOT OLD.kind"
+	  "  BEGIN SELECT RAISE(ABORT, 'fault counters only increase'); END;"
+	  "CREATE TRIGGER fault_counters_no_delete BEFORE DELETE ON fault_counters"
+	  "  BEGIN SELECT RAISE(ABORT, 'fault counters are never deleted'); END;" },
 };
 const size_t store_migration_count = sizeof store_migrations / sizeof store_migrations[0];
 

@@ -265,6 +265,28 @@ enum seal_result {
 
 #define FIND(...) (snprintf(st->finding, sizeof st->finding, __VA_ARGS__), SEAL_FINDING)
 
+/* The checkpoint's own MAC (retain.c); a finding names its first row. */
+static enum seal_result cp_check(struct store *st, struct store_cp *cp, struct store_err *err,
+				 enum store_status *s)
+{
+	*s = store_cp_load(st, cp, err);
+	if (*s || !cp->found)
+		return SEAL_OK;
+	/* A checkpoint before the newest anchor is acknowledged history. */
+	uint64_t anchor;
+	*s = latest_anchor(st, &anchor, err);
+	if (*s || anchor > cp->last)
+		return SEAL_OK;
+	uint8_t want[32];
+	store_cp_tag(st->key, cp, want);
+	if (memcmp(want, cp->tag, 32) != 0)
+		return FIND("audit log: row %" PRIu64 " does not verify: the checkpoint of rows "
+			    "%" PRIu64 "..%" PRIu64 " does not match its MAC (its range, counts or "
+			    "chain MAC altered)",
+			    cp->first, cp->first, cp->last);
+	return SEAL_OK;
+}
+
 /* The MACs from the newest anchor on and the head file. SEAL_NONE: the database was
  * never sealed and no head file exists. */
 static enum seal_result seal_check(struct store *st, struct store_err *err, enum store_status *s)
@@ -274,10 +296,24 @@ static enum seal_result seal_check(struct store *st, struct store_err *err, enum
 	*s = latest_anchor(st, &anchor, err);
 	if (*s)
 		return SEAL_OK;
+	struct store_cp cp;
+	enum seal_result cr = cp_check(st, &cp, err, s);
+	uint8_t prev[32] = { 0 }, mac[32], head_row_mac[32];
+	/* The MAC chain restarts at the newest anchor, or goes on from the checkpoint
+	 * when that is newer. */
+	uint64_t start = anchor;
+	if (cp.found && cp.last >= anchor) {
+		start = cp.last + 1;
+		memcpy(prev, cp.mac, 32);
+	}
+	bool have_cp = cp.found;
+	store_cp_free(&cp);
+	if (*s || cr != SEAL_OK)
+		return cr;
 	head_read(st, &h);
-	if (anchor == 0 && !h.found)
+	if (start == 0 && !h.found)
 		return SEAL_NONE;
-	if (anchor == 0)
+	if (start == 0)
 		return FIND("audit log has no sealed row but head file %s exists (sealed rows "
 			    "removed, or an older database file put back)",
 			    st->head_path);
@@ -287,9 +323,8 @@ static enum seal_result seal_check(struct store *st, struct store_err *err, enum
 			   &stmt, err);
 	if (*s)
 		return SEAL_OK;
-	sqlite3_bind_int64(stmt, 1, (int64_t)anchor);
-	uint8_t prev[32] = { 0 }, mac[32], head_row_mac[32];
-	uint64_t last = anchor - 1;
+	sqlite3_bind_int64(stmt, 1, (int64_t)start);
+	uint64_t last = start - 1;
 	bool head_row_seen = false;
 	enum seal_result r = SEAL_OK;
 	int rc;
@@ -334,14 +369,15 @@ static enum seal_result seal_check(struct store *st, struct store_err *err, enum
 			    " but the head file records row %" PRIu64
 			    " (rows removed from the tail, or an older database file put back)",
 			    last + 1, last, h.seq);
-	if (h.seq >= anchor && (!head_row_seen || memcmp(head_row_mac, h.mac, 32) != 0))
+	if (h.seq >= start && (!head_row_seen || memcmp(head_row_mac, h.mac, 32) != 0))
 		return FIND("audit log: row %" PRIu64 " does not match the head file (rewritten, "
 			    "or an older database file put back)",
 			    h.seq);
-	if (h.seq < anchor)
-		return FIND("audit head file %s records row %" PRIu64 ", before the last seal "
+	if (h.seq < start)
+		return FIND("audit head file %s records row %" PRIu64 ", before the last %s "
 			    "at row %" PRIu64 " (an older head file put back)",
-			    st->head_path, h.seq, anchor);
+			    st->head_path, h.seq, have_cp && start > anchor ? "checkpoint" : "seal",
+			    start);
 	/* A database ahead of its head (crash before the head's rename): catch up. */
 	if (last != h.seq) {
 		st->head_seq = last;
@@ -426,6 +462,13 @@ static enum store_status seal_open(struct store *st, struct store_err *err)
 		created = true;
 	}
 	st->sealed = true;
+	/* A checkpoint altered is named as such, whatever the chain after it shows. */
+	struct store_cp cp;
+	if (cp_check(st, &cp, err, &s) != SEAL_OK || s) {
+		store_cp_free(&cp);
+		return s;
+	}
+	store_cp_free(&cp);
 	if (st->finding[0])
 		return STORE_OK;
 	enum seal_result r = seal_check(st, err, &s);
@@ -504,7 +547,14 @@ enum store_status store_audit_verify(struct store *st, struct store_err *err)
 		goto out;
 	}
 	uint64_t anchor;
-	s = latest_anchor(st, &anchor, err);
+	struct store_cp cp;
+	s = STORE_OK;
+	if (st->sealed && cp_check(st, &cp, err, &s) != SEAL_OK)
+		s = err_set(err, STORE_ETAMPER, "%s", st->finding);
+	if (st->sealed)
+		store_cp_free(&cp);
+	if (!s)
+		s = latest_anchor(st, &anchor, err);
 	if (!s)
 		s = store_check_structure(st, err);
 	if (!s)

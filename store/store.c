@@ -134,6 +134,7 @@ enum store_status store_tx_commit(struct store *st, struct store_err *err)
 		return s;
 	}
 	store_seal_after_commit(st);
+	store_retain_after_commit(st);
 	return STORE_OK;
 }
 

@@ -54,7 +54,7 @@ struct store_err {
 #define STORE_CONFIG_MAX (1u << 20) /* VM configuration device-tree blob */
 
 /* The schema version this build writes; older files are migrated on open. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 /* PRAGMA application_id of every hv-agent database: "HVAG". */
 #define STORE_APPLICATION_ID 0x48564147
 
@@ -203,6 +203,39 @@ uint64_t store_audit_newest_seq(struct store *st);
  * the log: database and head file were put back together): it stands like one found at
  * open, writes are refused until store_audit_acknowledge. */
 void store_audit_report(struct store *st, const char *finding);
+
+/* ---- retention: checkpoints (REQ-SAF-16, docs/store.md "Retention") --------------- */
+
+/* hv-agent's defaults (--audit-max-rows, --audit-max-bytes). */
+#define STORE_RETAIN_ROWS_DEFAULT 100000u
+#define STORE_RETAIN_BYTES_DEFAULT (256u << 20)
+/* Smallest non-zero limits accepted. */
+#define STORE_RETAIN_ROWS_MIN 16u
+#define STORE_RETAIN_BYTES_MIN (1u << 20)
+/* The audit row that records a fold (caller "hv-agent", role "system"). */
+#define STORE_CHECKPOINT_RPC "audit.checkpoint"
+
+/* Bounds the audit log of a handle from store_open_sealed (EINVAL for one from
+ * store_open; no fold runs while a finding stands): after any commit that leaves more than
+ * max_rows audit rows, or a database whose used pages exceed max_bytes, the oldest rows
+ * are folded into the checkpoint until half the limit is left (0: no such limit). The
+ * checkpoint keeps the folded range, the number of rows per rpc, the fault counters
+ * (so they outlive their rows) and the chain's hash and MAC at its last row, with a MAC
+ * of its own made with the audit key; verification starts from it. A fold is one
+ * transaction that also appends a STORE_CHECKPOINT_RPC row. Only audit rows are
+ * folded: configuration revisions count towards max_bytes but are never removed. */
+enum store_status store_retention_set(struct store *st, uint64_t max_rows, uint64_t max_bytes,
+				      struct store_err *err);
+/* Folds now when a limit is exceeded; *folded (may be NULL) gets the rows folded. */
+enum store_status store_audit_retain(struct store *st, uint64_t *folded, struct store_err *err);
+
+struct store_checkpoint {
+	uint64_t first_seq, last_seq; /* audit rows folded, in all */
+	int64_t time_ms;              /* of the newest fold */
+};
+/* The checkpoint; *found is false when no row was ever folded. */
+enum store_status store_audit_checkpoint(struct store *st, struct store_checkpoint *out,
+					 bool *found, struct store_err *err);
 
 /* ---- fault counters (REQ-SAF-16) --------------------------------------------------- */
 

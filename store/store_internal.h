@@ -37,6 +37,11 @@ struct store {
 	uint8_t head_mac[32];
 	void (*head_written)(void *ctx, uint64_t seq); /* store_audit_on_head */
 	void *head_ctx;
+
+	/* Retention (retain.c): limits on the audit rows kept (0: none), and set while
+	 * a fold runs so its own commit does not start another. Guarded by lock. */
+	uint64_t retain_rows, retain_bytes;
+	bool retaining;
 };
 
 /* Process-wide write generation: bumped when any handle in this process begins,
@@ -163,6 +168,48 @@ void store_audit_mac(const uint8_t key[32], const uint8_t prev_mac[32], const ui
  * next check accepts (the database may be ahead of its head file, never behind). */
 void store_seal_after_commit(struct store *st);
 void store_seal_free(struct store *st);
+
+/* ---- fault counters recomputed from the chain (verify.c) ---- */
+struct fault_expect {
+	char uuid[STORE_UUID_LEN + 1];
+	char kind[STORE_FAULT_KIND_MAX + 1];
+	uint64_t count;
+	uint64_t seq;
+	bool seen;
+};
+
+struct fault_set {
+	struct fault_expect *v;
+	size_t n, cap;
+};
+
+/* Folds a "store.fault" row (seq, args) into fs: its count must be one more. */
+enum store_status store_fault_fold(struct fault_set *fs, uint64_t seq, const char *args,
+				   struct store_err *err);
+/* Sets a counter outright (from a checkpoint); STORE_ENOMEM or STORE_OK. */
+enum store_status store_fault_set_put(struct fault_set *fs, const char *uuid, const char *kind,
+				      uint64_t count, uint64_t seq, struct store_err *err);
+
+/* ---- checkpoints (retain.c) ---- */
+/* The newest checkpoint: audit rows first..last were folded into it. counts and faults
+ * are its texts ("rpc=n" and "uuid/kind=count@seq", space separated); hash and mac are
+ * the chain's at row last; tag is HMAC-SHA-256 with the audit key over all of it. */
+struct store_cp {
+	bool found;
+	uint64_t first, last;
+	int64_t time_ms;
+	char *counts, *faults;
+	uint8_t hash[32], mac[32], tag[32];
+};
+/* cp->found is false when there is no checkpoint (or no table for them yet). */
+enum store_status store_cp_load(struct store *st, struct store_cp *cp, struct store_err *err);
+void store_cp_free(struct store_cp *cp);
+void store_cp_tag(const uint8_t key[32], const struct store_cp *cp, uint8_t out[32]);
+/* Seeds fs with the checkpoint's fault counters; STORE_ETAMPER when malformed. */
+enum store_status store_cp_seed_faults(const struct store_cp *cp, struct fault_set *fs,
+				       struct store_err *err);
+/* Called after every commit: folds when a retention limit is exceeded. */
+void store_retain_after_commit(struct store *st);
 
 /* ---- configuration blobs (config.c) ---- */
 enum store_status check_fdt_blob(const void *blob, size_t len, struct store_err *err);

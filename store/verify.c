@@ -98,19 +98,6 @@ static enum store_status check_configs(struct store *st, struct store_err *err)
 	return s;
 }
 
-struct fault_expect {
-	char uuid[STORE_UUID_LEN + 1];
-	char kind[STORE_FAULT_KIND_MAX + 1];
-	uint64_t count;
-	uint64_t seq;
-	bool seen;
-};
-
-struct fault_set {
-	struct fault_expect *v;
-	size_t n, cap;
-};
-
 static struct fault_expect *fault_find(struct fault_set *fs, const char *uuid, const char *kind)
 {
 	for (size_t i = 0; i < fs->n; i++)
@@ -119,9 +106,33 @@ static struct fault_expect *fault_find(struct fault_set *fs, const char *uuid, c
 	return NULL;
 }
 
+enum store_status store_fault_set_put(struct fault_set *fs, const char *uuid, const char *kind,
+				      uint64_t count, uint64_t seq, struct store_err *err)
+{
+	struct fault_expect *f = fault_find(fs, uuid, kind);
+	if (!f) {
+		if (fs->n == fs->cap) {
+			size_t nc = fs->cap ? fs->cap * 2 : 16;
+			void *p = realloc(fs->v, nc * sizeof *fs->v);
+			if (!p)
+				return err_set(err, STORE_ENOMEM,
+					       "out of memory checking fault counters");
+			fs->v = p;
+			fs->cap = nc;
+		}
+		f = &fs->v[fs->n++];
+		memset(f, 0, sizeof *f);
+		snprintf(f->uuid, sizeof f->uuid, "%s", uuid);
+		snprintf(f->kind, sizeof f->kind, "%s", kind);
+	}
+	f->count = count;
+	f->seq = seq;
+	return STORE_OK;
+}
+
 /* A fault row says "this counter is now count"; it must be one more than the last. */
-static enum store_status fault_fold(struct fault_set *fs, uint64_t seq, const char *args,
-				    struct store_err *err)
+enum store_status store_fault_fold(struct fault_set *fs, uint64_t seq, const char *args,
+				   struct store_err *err)
 {
 	char uuid[STORE_UUID_LEN + 1], kind[STORE_FAULT_KIND_MAX + 1];
 	uint64_t count;
@@ -137,24 +148,7 @@ static enum store_status fault_fold(struct fault_set *fs, uint64_t seq, const ch
 			       "audit row %" PRIu64 ": fault counter %s/%s "
 			       "jumps from %" PRIu64 " to %" PRIu64,
 			       seq, uuid, kind, before, count);
-	if (!f) {
-		if (fs->n == fs->cap) {
-			size_t nc = fs->cap ? fs->cap * 2 : 16;
-			void *p = realloc(fs->v, nc * sizeof *fs->v);
-			if (!p)
-				return err_set(err, STORE_ENOMEM,
-					       "out of memory checking fault counters");
-			fs->v = p;
-			fs->cap = nc;
-		}
-		f = &fs->v[fs->n++];
-		memset(f, 0, sizeof *f);
-		memcpy(f->uuid, uuid, sizeof f->uuid);
-		memcpy(f->kind, kind, sizeof f->kind);
-	}
-	f->count = count;
-	f->seq = seq;
-	return STORE_OK;
+	return store_fault_set_put(fs, uuid, kind, count, seq, err);
 }
 
 static enum store_status check_audit_chain(struct store *st, struct fault_set *fs, uint64_t start,
@@ -169,6 +163,17 @@ static enum store_status check_audit_chain(struct store *st, struct fault_set *f
 		return s;
 	uint8_t prev[32] = { 0 };
 	uint64_t expect = 1;
+	/* Rows folded into the newest checkpoint are gone: the chain goes on from the
+	 * hash it recorded, the fault counters from the values it recorded. */
+	struct store_cp cp;
+	s = store_cp_load(st, &cp, err);
+	if (!s && cp.found) {
+		memcpy(prev, cp.hash, 32);
+		expect = cp.last + 1;
+		if (fs)
+			s = store_cp_seed_faults(&cp, fs, err);
+	}
+	store_cp_free(&cp);
 	int rc = SQLITE_DONE;
 	while (!s && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		uint64_t seq = (uint64_t)sqlite3_column_int64(stmt, 0);
@@ -178,13 +183,20 @@ static enum store_status check_audit_chain(struct store *st, struct fault_set *f
 			if (!t[k])
 				t[k] = "";
 		}
+		if (seq < expect && seq >= start) {
+			s = err_set(err, STORE_ETAMPER,
+				    "audit log: row %" PRIu64 " is stored but was folded into the "
+				    "checkpoint (checkpoint range altered)",
+				    seq);
+			break;
+		}
 		if (seq < start) {
 			/* Acknowledged history: the chain restarts at start. */
 			if (sqlite3_column_bytes(stmt, 7) == 32)
 				memcpy(prev, sqlite3_column_blob(stmt, 7), 32);
 			expect = seq + 1;
 			if (fs && !strcmp(t[2], STORE_FAULT_RPC) && !strcmp(t[0], STORE_FAULT_CALLER))
-				s = fault_fold(fs, seq, t[3], err);
+				s = store_fault_fold(fs, seq, t[3], err);
 			continue;
 		}
 		if (seq != expect) {
@@ -209,7 +221,7 @@ static enum store_status check_audit_chain(struct store *st, struct fault_set *f
 		memcpy(prev, h, 32);
 		expect++;
 		if (fs && !strcmp(t[2], STORE_FAULT_RPC) && !strcmp(t[0], STORE_FAULT_CALLER))
-			s = fault_fold(fs, seq, t[3], err);
+			s = store_fault_fold(fs, seq, t[3], err);
 	}
 	if (!s && rc != SQLITE_DONE)
 		s = err_sqlite(err, st->db, rc, "reading the audit log");

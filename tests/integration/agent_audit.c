@@ -235,6 +235,27 @@ Test(agent_audit, database_readable_by_others_is_narrowed)
 	cr_assert_eq(agent_stop(&agent), 0);
 }
 
+/* --audit-max-rows: the log stays under it while calls are made, the oldest
+ * rows folded into the checkpoint; verification passes across it, also after a
+ * restart. */
+Test(agent_audit, retention_folds_into_a_checkpoint)
+{
+	const char *const opt[] = { "--audit-max-rows", "16", NULL };
+	cr_assert_eq(agent_start(&agent, dir, opt), 0, "%s", agent.err);
+	for (int i = 0; i < 12; i++) {
+		cr_assert_neq(RW("destroy", "web"), 0);
+		cr_assert_leq(sql_int("SELECT count(*) FROM audit_log"), 16);
+	}
+	cr_assert_eq(RW("audit", "verify"), 0, "%s%s", out, err);
+	cr_assert_eq(agent_stop(&agent), 0);
+	cr_assert_eq(sql_int("SELECT first_seq FROM audit_checkpoints"), 1);
+	cr_assert_gt(sql_int("SELECT count(*) FROM audit_log WHERE rpc = 'audit.checkpoint'"), 0);
+
+	cr_assert_eq(agent_start(&agent, dir, opt), 0, "%s", agent.err);
+	cr_assert_eq(RO("audit", "verify"), 0, "%s%s", out, err);
+	cr_assert_eq(agent_stop(&agent), 0);
+}
+
 Test(agent_audit, nothing_to_acknowledge)
 {
 	cr_assert_eq(agent_start(&agent, dir, NULL), 0, "%s", agent.err);

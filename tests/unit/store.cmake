@@ -12,6 +12,7 @@ if(TARGET hvstore)
             ${CMAKE_CURRENT_LIST_DIR}/store_fault_slot_test.c
             ${CMAKE_CURRENT_LIST_DIR}/store_seal_test.c
             ${CMAKE_CURRENT_LIST_DIR}/store_pending_test.c
+            ${CMAKE_CURRENT_LIST_DIR}/store_retain_test.c
     LIBS hvstore
     INCLUDES ${CMAKE_CURRENT_LIST_DIR} ${HV_SOURCE_DIR}/store
     LABELS unit store
