@@ -284,7 +284,9 @@ Test(hvctl_stack, console_on_a_terminal_detaches_on_ctrl_bracket)
 	cr_assert_eq(rc, 0, "status %d (124 = did not detach): %s %s", rc, out, err);
 	cr_assert_not_null(strstr(out, "Connected to domain 'rtos-demo'"), "%s", out);
 	cr_assert_not_null(strstr(out, "Escape character is ^] (Ctrl + ])"), "%s", out);
-	cr_assert_not_null(strstr(out, "rtos-demo: hello from EL1"), "%s", out);
+	/* Whether the console's earlier output is printed before the Ctrl-] is
+	 * read depends on which arrives first; the output itself is checked by
+	 * console_follows_live_output_until_sigint. */
 	expect_clean_stop();
 }
 
