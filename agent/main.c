@@ -873,15 +873,16 @@ fail:
 fail_quiet:
 	close_core(&ag, faults, anchor);
 out:
-	if (pid_fd >= 0) {
-		unlink(o.pidfile);
-		close(pid_fd);
-	}
 	pthread_mutex_destroy(&ag.live_lock);
 	agent_audit_fini(&ag);
 	bootconf_free(boot);
 	hv_opqueue_destroy(&ag.ops);
 	if (rc == 0)
 		log_info("stopped");
+	/* Last: a supervisor that waits for the pid file to go sees the whole log. */
+	if (pid_fd >= 0) {
+		unlink(o.pidfile);
+		close(pid_fd);
+	}
 	return rc;
 }
