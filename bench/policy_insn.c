@@ -14,9 +14,8 @@
  * and the counts repeat exactly. Everything the vCPU executes between the
  * markers counts, callees included (an interrupt taken meanwhile too).
  *
- * Debian's QEMU ships no qemu-plugin.h: the few declarations of the stable
- * plugin API (version 1, QEMU 7.x) used here are written out below, as in
- * bench/linux_boot_insn.c.
+ * Debian's QEMU ships no qemu-plugin.h: the declarations of the stable plugin
+ * API it uses come from bench/qemu_plugin_api.h, shared by every plugin here.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -26,39 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- QEMU plugin API, version 1 (include/qemu/qemu-plugin.h of QEMU 7.2) --- */
-#define QEMU_PLUGIN_EXPORT __attribute__((visibility("default")))
-typedef uint64_t qemu_plugin_id_t;
-typedef struct qemu_info_t {
-	const char *target_name;
-	struct {
-		int min;
-		int cur;
-	} version;
-	bool system_emulation;
-	union {
-		struct {
-			int smp_vcpus;
-			int max_vcpus;
-		} system;
-	};
-} qemu_info_t;
-struct qemu_plugin_tb;
-enum qemu_plugin_cb_flags {
-	QEMU_PLUGIN_CB_NO_REGS,
-	QEMU_PLUGIN_CB_R_REGS,
-	QEMU_PLUGIN_CB_RW_REGS
-};
-typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
-typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
-typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
-void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
-void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, qemu_plugin_vcpu_udata_cb_t cb,
-					  enum qemu_plugin_cb_flags flags, void *userdata);
-size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
-uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
-void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
-/* --- end of the plugin API declarations --- */
+#include "qemu_plugin_api.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,

@@ -1,7 +1,7 @@
 /*
  * qemu_plugin_api.h - the few declarations of QEMU's stable TCG plugin API
  * (version 1, include/qemu/qemu-plugin.h of QEMU 7.2) that the benchmark
- * plugins (linux_boot_insn.c, insn_profile.c) use. Debian's QEMU is built with
+ * plugins (linux_boot_insn.c, insn_profile.c, policy_insn.c) use. Debian's QEMU is built with
  * plugin support but ships neither the plugins nor qemu-plugin.h.
  */
 #ifndef BENCH_QEMU_PLUGIN_API_H

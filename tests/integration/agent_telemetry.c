@@ -408,12 +408,13 @@ static void teardown_faulty(void)
 	agent_stack_stop(&q, &agent);
 }
 
-TestSuite(agent_health_stream, .init = setup_faulty, .fini = teardown_faulty, .timeout = 400);
-
-Test(agent_health_stream, python_sees_a_fault_as_an_on_change_update)
+/* Starts the Python client SCRIPT following WatchHealth for VM (its output
+ * in wout) and waits until it has received its first update (marker). */
+static void python_watch(const char *script, const char *vm)
 {
-	char *out = NULL, *err = NULL;
+	char path[512];
 
+	snprintf(path, sizeof path, HV_SOURCE_DIR "/tests/integration/%s", script);
 	watcher = fork();
 	cr_assert_geq(watcher, 0);
 	if (watcher == 0) {
@@ -424,12 +425,11 @@ Test(agent_health_stream, python_sees_a_fault_as_an_on_change_update)
 			dup2(fd, 2);
 			close(fd);
 		}
-		execl(HV_SYSTEM_PYTHON, HV_SYSTEM_PYTHON,
-		      HV_SOURCE_DIR "/tests/integration/agent_python_health.py",
-		      HV_SOURCE_DIR "/proto", work, agent.sock, "bad-access", marker, (char *)NULL);
+		execl(HV_SYSTEM_PYTHON, HV_SYSTEM_PYTHON, path, HV_SOURCE_DIR "/proto", work,
+		      agent.sock, vm, marker, (char *)NULL);
 		_exit(127);
 	}
-	int open_ = 0;
+	bool open_ = false;
 	for (int i = 0; i < 3000 && !open_; i++) {
 		open_ = access(marker, F_OK) == 0;
 		if (!open_ && waitpid(watcher, NULL, WNOHANG) == watcher) {
@@ -438,7 +438,21 @@ Test(agent_health_stream, python_sees_a_fault_as_an_on_change_update)
 		}
 		usleep(20000);
 	}
-	cr_assert(open_, "the Python client never received an update: %s", read_file_text(wout));
+	if (!open_) {
+		char *text = read_file_text(wout);
+		cr_log_error("Python client output:\n%s", text ? text : "");
+		free(text);
+		cr_assert_fail("the Python client never received an update");
+	}
+}
+
+TestSuite(agent_health_stream, .init = setup_faulty, .fini = teardown_faulty, .timeout = 400);
+
+Test(agent_health_stream, python_sees_a_fault_as_an_on_change_update)
+{
+	char *out = NULL, *err = NULL;
+
+	python_watch("agent_python_health.py", "bad-access");
 
 	/* bad-access faulted at boot and was stopped (policy stop); starting it
 	 * again makes it fault again, now while the stream is open. */
@@ -469,31 +483,7 @@ Test(agent_health_stream, alarms_and_a_resumed_stream)
 {
 	char *out = NULL, *err = NULL;
 
-	watcher = fork();
-	cr_assert_geq(watcher, 0);
-	if (watcher == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(wout, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execl(HV_SYSTEM_PYTHON, HV_SYSTEM_PYTHON,
-		      HV_SOURCE_DIR "/tests/integration/agent_python_alarms.py",
-		      HV_SOURCE_DIR "/proto", work, agent.sock, "hb-restart", marker, (char *)NULL);
-		_exit(127);
-	}
-	int open_ = 0;
-	for (int i = 0; i < 3000 && !open_; i++) {
-		open_ = access(marker, F_OK) == 0;
-		if (!open_ && waitpid(watcher, NULL, WNOHANG) == watcher) {
-			watcher = 0;
-			break;
-		}
-		usleep(20000);
-	}
-	cr_assert(open_, "the Python client never received an update: %s", read_file_text(wout));
+	python_watch("agent_python_alarms.py", "hb-restart");
 	int rc = run_hvctl((const char *const[]){ "--connect", uri, "start", "hb-restart", NULL },
 			   &out, &err);
 	cr_assert_eq(rc, 0, "hvctl start hb-restart: %s", err);
