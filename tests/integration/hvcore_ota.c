@@ -75,6 +75,7 @@ static void expect(struct hvq_reply rep, uint32_t status, const char *what)
 
 TestSuite(hvcore_ota, .init = mk_tmp, .fini = teardown, .timeout = 600);
 
+/* MGMT-500: the boot number counts each boot too. */
 Test(hvcore_ota, the_audit_sequence_survives_a_restart_and_never_goes_back)
 {
 	boot();
@@ -82,6 +83,8 @@ Test(hvcore_ota, the_audit_sequence_survives_a_restart_and_never_goes_back)
 	expect(r, HVM_OK, "AUDIT_SEQ_GET on a blank bank");
 	cr_assert_eq(r.ret[2], 1, "no non-volatile storage");
 	cr_assert_eq(r.ret[0], 0);
+	cr_assert_eq(r.ret[3], 1, "boot %llu on a blank bank (MGMT-500)",
+		     (unsigned long long)r.ret[3]);
 	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 41, 0), HVM_OK, "set 41");
 	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 41, 0), HVM_OK, "the same again");
 	r = cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 40, 0);
@@ -92,6 +95,8 @@ Test(hvcore_ota, the_audit_sequence_survives_a_restart_and_never_goes_back)
 	r = cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0);
 	expect(r, HVM_OK, "AUDIT_SEQ_GET after the restart");
 	cr_assert_eq(r.ret[0], 41, "sequence %llu after the restart", (unsigned long long)r.ret[0]);
+	cr_assert_eq(r.ret[3], 2, "boot %llu after the restart (MGMT-500)",
+		     (unsigned long long)r.ret[3]);
 	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 40, 0), HVM_E_ROLLBACK, "lower after the restart");
 }
 

@@ -225,7 +225,8 @@ static void cmd_check_policy(const struct mgmt_cmd *c, struct mgmt_reply *r, vol
 
 /* MGMT-630: AUDIT_SEQ_SET arg[0] = the sequence of the agent's newest audit
  * head; MGMT-631: AUDIT_SEQ_GET answers ret[0] = the stored sequence, ret[1] =
- * the record's sequence, ret[2] = 1 when non-volatile storage is present. */
+ * the record's sequence, ret[2] = 1 when non-volatile storage is present;
+ * MGMT-500: ret[3] = the number of this hv-core boot (0 = not counted). */
 static void cmd_audit_seq_set(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
 	r->status = mgmt_be_audit_seq(1, c->arg[0], r->ret, r->full, sizeof(r->full));

@@ -21,6 +21,7 @@ _Static_assert(sizeof(struct nv_rec) % 8 == 0, "record size");
 
 static struct nv_rec work, stored;
 static int stored_copy = -1; /* the copy that holds `stored`, -1: none */
+static uint32_t boot_no;     /* MGMT-500: this boot, 0: not counted        */
 static uint8_t buf[NV_REC_BYTES] __attribute__((aligned(8)));
 
 int nv_present(void)
@@ -68,9 +69,25 @@ void nv_init(void)
 	if (stored_copy < 0)
 		seal(&work);
 	stored = work;
-	hv_log("non-volatile storage at 0x%lx: copy A %s, copy B %s; record %lu, audit sequence %lu",
+	/* MGMT-500: this boot counted before anything else changes the record */
+	work.boots = stored.boots + 1;
+	if (work.boots == 0 || nv_commit() != 0) {
+		nv_discard();
+		boot_no = 0;
+	} else {
+		boot_no = work.boots;
+	}
+	hv_log("non-volatile storage at 0x%lx: copy A %s, copy B %s; record %lu, audit sequence "
+	       "%lu, boot %lu%s",
 	       (unsigned long)platform.nv_base, seen[0] ? "valid" : "invalid",
-	       seen[1] ? "valid" : "invalid", (unsigned long)work.seq, (unsigned long)work.audit_seq);
+	       seen[1] ? "valid" : "invalid", (unsigned long)work.seq,
+	       (unsigned long)work.audit_seq, (unsigned long)boot_no,
+	       boot_no ? "" : " (not counted: the record could not be written)");
+}
+
+uint32_t nv_boot(void)
+{
+	return boot_no;
 }
 
 struct nv_rec *nv_rec(void)

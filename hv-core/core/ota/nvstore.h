@@ -31,7 +31,9 @@ struct nv_rec {
 	uint16_t version; /* NV_REC_VERSION                                */
 	uint16_t _rsvd0;
 	uint32_t size; /* sizeof(struct nv_rec)                          */
-	uint32_t _rsvd1;
+	/* MGMT-500: hv-core boots counted in this record (the word was reserved,
+	 * zero, before: a record written earlier counts from 0). */
+	uint32_t boots;
 	uint64_t seq;       /* incremented by every write; the higher valid copy wins */
 	uint64_t audit_seq; /* MGMT-630: the agent's newest audit head sequence     */
 	struct nv_vm vm[NV_MAX_VMS];
@@ -39,10 +41,14 @@ struct nv_rec {
 };
 
 /* Reads both copies and keeps the valid one with the higher sequence (a fresh
- * record when neither is valid). Logs what it found. */
+ * record when neither is valid), then counts this boot in it (MGMT-500). Logs
+ * what it found. */
 void nv_init(void);
 /* 1 when the platform has hv-core's flash bank. */
 int nv_present(void);
+/* MGMT-500: the number of this boot (1 = the first one the record saw), 0
+ * without non-volatile storage or when counting it could not be stored. */
+uint32_t nv_boot(void);
 /* The working record: change it, then nv_commit(). */
 struct nv_rec *nv_rec(void);
 /* Writes the working record as the next sequence into the older copy and reads

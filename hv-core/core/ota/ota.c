@@ -174,6 +174,7 @@ void ota_audit_seq_get(uint64_t *ret)
 	ret[0] = nv_rec()->audit_seq;
 	ret[1] = nv_rec()->seq;
 	ret[2] = (uint64_t)nv_present();
+	ret[3] = nv_boot(); /* MGMT-500 */
 }
 
 static void guest_version(struct vm *vm, char out[HVM_VERSION_LEN])
