@@ -146,6 +146,11 @@ int hvlink_read_fault(struct hvlink *link, uint32_t id, struct hvm_fault *out, s
  * and, without submitting it, RESOURCE_EXHAUSTED when queue_max commands
  * already wait, DEADLINE_EXCEEDED when the caller's deadline passed while it
  * waited, UNAVAILABLE when the server began to stop meanwhile. */
+/* Waits (bounded by the command timeout) until no command is outstanding in
+ * hv-core: one a killed hv-agent submitted is carried out by hv-core after
+ * the new one started, so the VM slots are read after it. 0, or -1 with
+ * UNAVAILABLE. */
+int hvlink_wait_idle(struct hvlink *link, struct hv_status *st);
 int hvlink_command(struct hvlink *link, const struct hvlink_cmd *cmd, struct hvlink_reply *reply,
 		   struct hv_status *st);
 

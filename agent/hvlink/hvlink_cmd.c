@@ -95,6 +95,27 @@ static int submit_locked(struct hvlink *l, const struct hvlink_cmd *c, struct hv
 	return 0;
 }
 
+int hvlink_wait_idle(struct hvlink *l, struct hv_status *st)
+{
+	if (hv_opqueue_enter(&l->cmdq, "waiting for hv-core to be idle", 0, st) != 0)
+		return -1;
+	if (link_get(l, st) != 0) {
+		hv_opqueue_leave(&l->cmdq);
+		return -1;
+	}
+	volatile struct hvm_regs *r = link_regs(l);
+	uint32_t req = __atomic_load_n(&r->req_seq, __ATOMIC_RELAXED);
+	int rc = 0;
+	if (__atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE) != req &&
+	    wait_done(r, req, hv_deadline_after_ms(l->cmd_timeout_ms)) != 0)
+		rc = hv_status_set(st, HV_UNAVAILABLE,
+				   "a command (seq %u) submitted earlier, by this or a previous hv-agent, is still outstanding in hv-core after %u ms",
+				   req, l->cmd_timeout_ms);
+	link_put(l);
+	hv_opqueue_leave(&l->cmdq);
+	return rc;
+}
+
 int hvlink_command(struct hvlink *l, const struct hvlink_cmd *c, struct hvlink_reply *rep,
 		   struct hv_status *st)
 {

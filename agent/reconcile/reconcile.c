@@ -326,7 +326,11 @@ int reconcile_run_locked(struct reconcile *r, const char *why, struct hv_status 
 
 	memset(&t, 0, sizeof t);
 	memset(&ns, 0, sizeof ns);
-	if (hvlink_info(r->cfg.link, &info, st) != 0 ||
+	/* A command a killed hv-agent submitted (an UNDEFINE of a VM the store
+	 * still holds) may still be carried out after this hv-agent started:
+	 * the slots are read once it has been, or the pass would see the VM
+	 * that is about to go and leave it undefined. */
+	if (hvlink_wait_idle(r->cfg.link, st) != 0 || hvlink_info(r->cfg.link, &info, st) != 0 ||
 	    hvlink_read_slots(r->cfg.link, slots, &mask, st) != 0) {
 		hv_status_prefix(st, "reconciliation (%s) deferred: ", why);
 		goto failed;

@@ -57,6 +57,9 @@ static struct st_vm vms[NVMS] = {
 static char dtb[NVMS][2][300]; /* two configuration variants each */
 static unsigned run_seed;      /* for failure messages */
 static int forgotten;          /* interrupted Defines without configuration */
+/* The store's VMs of the last snapshot: freed by teardown too, so that a
+ * failed assertion (which ends the test) leaks nothing. */
+static struct store_vm *snap;
 
 static void setup(void)
 {
@@ -72,6 +75,8 @@ static void setup(void)
 
 static void teardown(void)
 {
+	store_vm_list_free(snap);
+	snap = NULL;
 	agent_stop(&agent);
 	hvq_stop(&q);
 }
@@ -87,8 +92,9 @@ static size_t snapshot(struct store_vm **out)
 
 	cr_assert_eq(store_open(dbpath, &st, &e), STORE_OK,
 		     "the store fails its integrity check after SIGKILL: %s", e.msg);
-	cr_assert_eq(store_vm_list(st, out, &n, &e), STORE_OK, "%s", e.msg);
-	store_close(st);
+	enum store_status rc = store_vm_list(st, out, &n, &e);
+	store_close(st); /* before asserting */
+	cr_assert_eq(rc, STORE_OK, "%s", e.msg);
 	return n;
 }
 
@@ -254,7 +260,6 @@ Test(agent_crash, sigkill_at_random_points_never_loses_or_duplicates_a_vm)
 
 	fprintf(stderr, "agent_crash: seed %u (HV_CRASH_SEED=%u repeats this run), %d iterations\n",
 		seed0, seed0, iters);
-	struct store_vm *sv = NULL;
 	size_t n = 0;
 	for (int it = 0; it < iters; it++) {
 		for (int i = 0; i < NVMS; i++)
@@ -262,21 +267,21 @@ Test(agent_crash, sigkill_at_random_points_never_loses_or_duplicates_a_vm)
 		cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "iteration %d (seed %u): %s", it,
 			     seed0, agent.err);
 		if (it > 0)
-			check(sv, n, it);
+			check(snap, n, it);
 		if (latency < 0)
 			latency = client_latency_us();
 
-		int v = rand_r(&seed) % NVMS, op = pick_op(&seed, sv, n, vms[v].name);
+		int v = rand_r(&seed) % NVMS, op = pick_op(&seed, snap, n, vms[v].name);
 		pid_t c;
 		if (op == 0) /* a stored VM gets the other variant: a new revision */
 			c = spawn_hvctl((const char *const[]){
 				"define",
-				dtb[v][stored(sv, n, vms[v].name) ? rand_r(&seed) % 2 : 0], NULL });
+				dtb[v][stored(snap, n, vms[v].name) ? rand_r(&seed) % 2 : 0], NULL });
 		else
 			c = spawn_hvctl((const char *const[]){ ops[op], vms[v].name, NULL });
 		cr_assert_gt(c, 0);
-		store_vm_list_free(sv);
-		sv = NULL;
+		store_vm_list_free(snap);
+		snap = NULL;
 		long delay = random_delay_us(&seed, latency);
 		sleep_us(delay);
 		kill(agent.pid, SIGKILL);
@@ -296,11 +301,12 @@ Test(agent_crash, sigkill_at_random_points_never_loses_or_duplicates_a_vm)
 		done[op]++;
 		if (WIFEXITED(cst) && WEXITSTATUS(cst) == 0)
 			ok[op]++;
-		n = snapshot(&sv);
+		n = snapshot(&snap);
 	}
 	cr_assert_eq(agent_start(&agent, q.dir, NULL), 0, "%s", agent.err);
-	check(sv, n, iters);
-	store_vm_list_free(sv);
+	check(snap, n, iters);
+	store_vm_list_free(snap);
+	snap = NULL;
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 	fprintf(stderr,
 		"agent_crash: seed %u: client latency %ld us; define %d (%d answered OK), start %d (%d), destroy %d (%d), undefine %d (%d); %d interrupted defines forgotten\n",
