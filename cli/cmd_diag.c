@@ -224,7 +224,7 @@ HVCTL_HANDLER(cmd_diag)
 			     (ProtobufCMessage **)&r)) != 0)
 		return rc;
 	if (opt_flag(a, "json")) {
-		json_print(json_pack("{s:b, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:s}",
+		json_print(json_pack("{s:b, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:s, s:s}",
 				     "link_up", r->link_up, "link_error", r->link_error,
 				     "hypervisor_state", hv_state_name(r->hypervisor_state),
 				     "hypervisor_alive", r->hypervisor_alive,
@@ -239,7 +239,7 @@ HVCTL_HANDLER(cmd_diag)
 				     (json_int_t)r->commands_timed_out, "agent_uptime_ns",
 				     (json_int_t)r->agent_uptime_ns, "ram_file", r->ram_file,
 				     "mgmt_base", (json_int_t)r->mgmt_base, "audit_finding",
-				     r->audit_finding));
+				     r->audit_finding, "audit_anchor", r->audit_anchor));
 	} else {
 		ROW("Link:", "%s", r->link_up ? "up" : "down");
 		if (!r->link_up)
@@ -261,6 +261,8 @@ HVCTL_HANDLER(cmd_diag)
 		ROW("Agent uptime:", "%.1fs", (double)r->agent_uptime_ns / 1e9);
 		if (r->audit_finding[0])
 			ROW("Audit finding:", "%s", r->audit_finding);
+		if (r->audit_anchor[0])
+			ROW("Audit anchor:", "%s", r->audit_anchor);
 	}
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	return HVCTL_OK;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -25,9 +26,34 @@ struct audit_anchor {
 	int checked, enabled; /* the check at start done; hv-core keeps the sequence */
 	uint64_t pending;     /* newest head written by the store */
 	uint64_t last_ns;     /* when the store last wrote a head (hv_mono_ns) */
+	char state[AUDIT_ANCHOR_STATE_LEN]; /* audit_anchor_describe, under lock */
 	struct hvlink *link;
 	struct store *store;
 };
+
+static void set_state(struct audit_anchor *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_state(struct audit_anchor *a, const char *fmt, ...)
+{
+	va_list ap;
+	pthread_mutex_lock(&a->lock);
+	va_start(ap, fmt);
+	vsnprintf(a->state, sizeof a->state, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void audit_anchor_describe(struct audit_anchor *a, char *buf, size_t len)
+{
+	if (!a) {
+		snprintf(buf, len, "not anchored: turned off (--no-audit-anchor)");
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	snprintf(buf, len, "%s", a->state);
+	pthread_mutex_unlock(&a->lock);
+}
 
 struct audit_anchor *audit_anchor_new(void)
 {
@@ -36,6 +62,7 @@ struct audit_anchor *audit_anchor_new(void)
 		return NULL;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
+	snprintf(a->state, sizeof a->state, "not anchored yet: hv-core not reached");
 	return a;
 }
 
@@ -61,7 +88,9 @@ static int command(struct audit_anchor *a, uint32_t cmd, uint64_t arg, struct hv
 	return hvlink_command(a->link, &c, rep, &st) == 0;
 }
 
-/* MGMT-631: 1 when checked (or nothing to check with), 0 to try again. */
+/* MGMT-631: 1 when checked (or nothing to check with), 0 to try again. A
+ * hv-core that cannot keep the sequence is said once in the log (a warning:
+ * the restore check is off) and stays in audit_anchor_describe. */
 static int check_at_start(struct audit_anchor *a, int *enabled)
 {
 	struct hvlink_reply rep;
@@ -71,7 +100,10 @@ static int check_at_start(struct audit_anchor *a, int *enabled)
 		return 0;
 	uint64_t need = HVM_CAP(HVM_CMD_AUDIT_SEQ_GET) | HVM_CAP(HVM_CMD_AUDIT_SEQ_SET);
 	if ((info.caps & need) != need) { /* MGMT-021: a hv-core without them */
-		log_info("audit sequence: hv-core %s lacks AUDIT_SEQ_GET/SET; the restore check is off",
+		set_state(a, "not anchored: hv-core %s lacks AUDIT_SEQ_GET/SET (MGMT-630/631)",
+			  info.hv_version);
+		log_warn("audit sequence: not anchored: hv-core %s lacks AUDIT_SEQ_GET/SET; a "
+			 "database and head file put back together from an older copy go undetected",
 			 info.hv_version);
 		*enabled = 0;
 		return 1;
@@ -79,8 +111,12 @@ static int check_at_start(struct audit_anchor *a, int *enabled)
 	if (!command(a, HVM_CMD_AUDIT_SEQ_GET, 0, &rep))
 		return 0;
 	if (rep.status != HVM_OK || rep.ret[2] == 0) {
-		log_info("audit sequence: hv-core keeps none (%s); the restore check is off",
-			 rep.status == HVM_OK ? "no non-volatile storage" : rep.msg);
+		const char *why =
+			rep.status == HVM_OK ? "hv-core has no non-volatile storage" : rep.msg;
+		set_state(a, "not anchored: %s", why);
+		log_warn("audit sequence: not anchored: %s; a database and head file put back "
+			 "together from an older copy go undetected",
+			 why);
 		*enabled = 0;
 		return 1;
 	}
@@ -96,6 +132,10 @@ static int check_at_start(struct audit_anchor *a, int *enabled)
 			  f);
 		store_audit_report(a->store, f);
 	}
+	set_state(a, "anchored: hv-core holds audit sequence %" PRIu64, (uint64_t)rep.ret[0]);
+	log_info("audit sequence: anchored: hv-core holds %" PRIu64 ", the log's newest row is "
+		 "%" PRIu64,
+		 (uint64_t)rep.ret[0], ours);
 	*enabled = 1;
 	return 1;
 }
@@ -150,10 +190,17 @@ static void *run(void *arg)
 		} else {
 			struct hvlink_reply rep;
 			ok = command(a, HVM_CMD_AUDIT_SEQ_SET, want, &rep);
-			if (ok && rep.status != HVM_OK && !warned) {
-				log_warn("audit sequence %" PRIu64 " not kept by hv-core: %s", want,
-					 rep.msg);
+			if (ok && rep.status != HVM_OK) {
+				set_state(a,
+					  "not anchored: hv-core did not keep audit sequence %" PRIu64
+					  ": %s",
+					  want, rep.msg);
+				if (!warned)
+					log_warn("audit sequence %" PRIu64 " not kept by hv-core: %s",
+						 want, rep.msg);
 				warned = 1;
+			} else if (ok) {
+				set_state(a, "anchored: hv-core holds audit sequence %" PRIu64, want);
 			}
 			if (ok) {
 				sent = want; /* refused ones are not retried */

@@ -11,17 +11,22 @@
  * acknowledges it. Afterwards the heads the store writes are handed to hv-core
  * by a thread of its own, so no RPC waits for hv-core's service tick: a burst
  * of rows once it has been quiet for a second (at least every 5 s), so that
- * hv-core writes its flash once per burst, and at stop. A hv-core
- * without the commands (or without non-volatile storage) turns it off.
+ * hv-core writes its flash once per burst, and at stop. hv-agent does this by
+ * default; a hv-core without the commands (or without non-volatile storage)
+ * turns it off, said once in the log as a warning and kept in the state that
+ * diagnostics show (audit_anchor_describe): never a silent pass.
  */
 #ifndef AGENT_AUDIT_ANCHOR_H
 #define AGENT_AUDIT_ANCHOR_H
+#include <stddef.h>
 #include <stdint.h>
 #include "hvlink.h"
 #include "status.h"
 #include "store.h"
 
 struct audit_anchor;
+
+#define AUDIT_ANCHOR_STATE_LEN 160
 
 struct audit_anchor *audit_anchor_new(void);
 /* The store's head_written callback (struct store_seal): records seq. */
@@ -33,6 +38,10 @@ int audit_anchor_start(struct audit_anchor *a, struct hvlink *link, struct store
 /* Hands over the newest head still pending (bounded by the command timeout)
  * and stops the thread (before the link closes). The callback stays harmless. */
 void audit_anchor_stop(struct audit_anchor *a);
+/* One line for diagnostics: "anchored: ...", "not anchored: why", or "not
+ * anchored yet: ..." before hv-core answered; a NULL anchor is one turned off
+ * by --no-audit-anchor. */
+void audit_anchor_describe(struct audit_anchor *a, char *buf, size_t len);
 /* After the store is closed. */
 void audit_anchor_free(struct audit_anchor *a);
 #endif

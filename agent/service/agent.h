@@ -49,6 +49,9 @@ struct agent {
 	struct store *store;
 	const char *db_path;
 	struct reconcile *reconcile;
+	/* The audit head's sequence in hv-core (audit_anchor.h); NULL when
+	 * turned off. Diagnostics show its state. */
+	struct audit_anchor *anchor;
 	struct hv_opqueue ops;
 	uint64_t audit_failures; /* atomic */
 	/* Refused calls get audit rows at a bounded rate (audit_limit.h);

@@ -5,6 +5,7 @@
  * capabilities.
  */
 #include "agent.h"
+#include "audit_anchor.h"
 #include "reconcile.h"
 #include "store.h"
 
@@ -351,6 +352,9 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 	struct store_err finding;
 	if (ag->store && store_audit_tampered(ag->store, &finding))
 		resp.audit_finding = finding.msg;
+	char anchor[AUDIT_ANCHOR_STATE_LEN];
+	audit_anchor_describe(ag->anchor, anchor, sizeof anchor);
+	resp.audit_anchor = anchor;
 
 	/* The two queues: hv-core's register interface and the operations. */
 	Hvmgr__V1__QueueCounters cq, oq;

@@ -7,6 +7,7 @@
  * tree `dtc -I dtb` reads), the audit tail and a metrics snapshot.
  */
 #include "agent.h"
+#include "audit_anchor.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -245,6 +246,9 @@ static void export_store(struct exporter *x, struct agent *ag, uint32_t audit_ro
 		     e.msg);
 	else
 		tput(&t, "no finding: the audit chain verified at start and since\n");
+	char anchor[AUDIT_ANCHOR_STATE_LEN];
+	audit_anchor_describe(ag->anchor, anchor, sizeof anchor);
+	tput(&t, "audit sequence in hv-core: %s\n", anchor);
 	add_txt(x, "audit-finding.txt", &t);
 }
 

@@ -826,4 +826,31 @@ Test(agent_cli, a_command_left_by_a_killed_agent_is_done_before_reconciling)
 	expect_clean_stop();
 }
 
+/* The audit head's sequence goes to hv-core by default; the test double has
+ * no AUDIT_SEQ_GET/SET (nor non-volatile storage), which is no silent pass:
+ * hv-agent says so once in its log and diagnostics keep saying it. */
+Test(agent_cli, an_unanchored_audit_log_is_said_in_log_and_diagnostics)
+{
+	const char *want = "not anchored: hv-core";
+	int ok = 0;
+	for (int i = 0; i < 300 && !ok; i++) { /* until hv-agent has asked hv-core */
+		cr_assert_eq(HVCTL_RO("diag"), 0, "%s", err);
+		ok = strstr(out, want) != NULL;
+		if (!ok)
+			usleep(20000);
+	}
+	cr_assert(ok, "diag does not say it: %s", out);
+	cr_expect_not_null(strstr(out, "lacks AUDIT_SEQ_GET/SET"), "%s", out);
+	cr_assert_eq(HVCTL_RO("diag", "--json"), 0, "%s", err);
+	cr_expect_not_null(strstr(out, "\"audit_anchor\": \"not anchored"), "%s", out);
+	expect_clean_stop();
+	char *log = read_file_text(agent.log);
+	cr_assert_not_null(log);
+	const char *first = strstr(log, "audit sequence: not anchored");
+	cr_expect_not_null(first, "%s", log);
+	cr_expect(first && !strstr(first + 1, "audit sequence: not anchored"), "said twice:\n%s",
+		  log);
+	free(log);
+}
+
 /* The same client paths against the real hv-core under QEMU: agent_e2e.c. */
