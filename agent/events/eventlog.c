@@ -34,6 +34,8 @@ struct eventlog {
 	uint64_t recorded, lost;
 	uint64_t pending_lost; /* to attach to the next event        */
 	uint64_t old_end;      /* next_seq before hv-core restarted  */
+	int began;             /* first_pos is set                    */
+	uint64_t first_pos;    /* where following began, the first time */
 
 	/* follower-private */
 	int have_pos;
@@ -124,6 +126,10 @@ static void poll_once(struct eventlog *l)
 		pthread_mutex_lock(&l->lock);
 		if (!l->count)
 			l->next_seq = l->pos;
+		if (!l->began) {
+			l->began = 1;
+			l->first_pos = l->pos;
+		}
 		pthread_mutex_unlock(&l->lock);
 		log_info("following hv-core events from %llu (head %llu)",
 			 (unsigned long long)l->pos, (unsigned long long)head);
@@ -227,6 +233,15 @@ static size_t copy_from(struct eventlog *l, uint64_t *pos, struct eventlog_rec *
 		*pos = r->ev.seq + 1;
 	}
 	return n;
+}
+
+int eventlog_first(struct eventlog *l, uint64_t *seq)
+{
+	pthread_mutex_lock(&l->lock);
+	int began = l->began;
+	*seq = l->first_pos;
+	pthread_mutex_unlock(&l->lock);
+	return began ? 0 : -1;
 }
 
 size_t eventlog_read(struct eventlog *l, uint64_t *pos, struct eventlog_rec *out, size_t max,

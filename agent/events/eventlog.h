@@ -46,6 +46,9 @@ void eventlog_stop_and_free(struct eventlog *log);
 size_t eventlog_read(struct eventlog *log, uint64_t *pos, struct eventlog_rec *out, size_t max,
 		     unsigned wait_ms);
 
+/* Where following hv-core's events began when hv-agent started (its first
+ * unacknowledged event then): 0, or -1 before it began. */
+int eventlog_first(struct eventlog *log, uint64_t *seq);
 void eventlog_stats(struct eventlog *log, struct eventlog_stats *out);
 
 #endif /* EVENTLOG_H */

@@ -4,13 +4,17 @@
  * history"), which live in the keyed audit chain.
  *
  * A thread reads the agent's event log from the event after the last one it
- * accounted for. Every history row starts with "hv_seq=N hv_ns=T": hv-core's
- * events up to N are accounted for, T being hv-core's uptime at N. On start
- * the last such row says where to resume, so faults that happened while
- * hv-agent was stopped are still read from hv-core's ring. What cannot be
- * read is never a silent hole: events the ring overwrote (or that a stopped
- * hv-agent took and did not record) and a restart of hv-core (its event
- * numbers and fault counters begin again) each get a gap row. A row that
+ * accounted for. Every history row starts with "hv_seq=N hv_ns=T boot=B":
+ * hv-core's events up to N of its boot B are accounted for, T being hv-core's
+ * uptime at N (B, hv-core's boot number of docs/mgmt-abi.md MGMT-500, is left
+ * out when hv-core does not count its boots). On start the last such row says
+ * where to resume, so faults that happened while hv-agent was stopped are
+ * still read from hv-core's ring. What cannot be read is never a silent hole:
+ * events the ring overwrote (or that a stopped hv-agent took and did not
+ * record) and a restart of hv-core (its event numbers and fault counters
+ * begin again) each get a gap row. A restart is known exactly by a new boot
+ * number; only a hv-core without one is judged by its event numbers and
+ * uptime going back. A row that
  * cannot be written (an unacknowledged audit finding, a full disk) is tried
  * again every second; the events wait in the event log meanwhile.
  */
@@ -39,7 +43,8 @@ struct faultlog {
 	/* The thread's own. */
 	int have_cursor; /* cur_seq/cur_ns: the last event accounted for */
 	uint64_t cur_seq, cur_ns;
-	int started; /* pos is where reading goes on               */
+	uint64_t boot; /* MGMT-500: the boot of the events read, 0 = unknown */
+	int started;   /* pos is where reading goes on               */
 	uint64_t pos;
 	int moved;         /* events read since the last history row      */
 	uint64_t gap_done; /* seq + 1 of the event whose gap is recorded  */
@@ -64,7 +69,9 @@ static void pause_ms(struct faultlog *f, unsigned ms)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* The resume point from the newest history row that carries one. */
+/* The resume point from the newest history row: "hv_seq=N hv_ns=T" and, when
+ * hv-core counts its boots, " boot=B"; a restart's gap row names only the
+ * boot ("hv_seq=- boot=B"): its events from the first on are still to read. */
 static void load_cursor(struct faultlog *f)
 {
 	struct store_audit_entry *h = NULL;
@@ -75,10 +82,42 @@ static void load_cursor(struct faultlog *f)
 		log_error("fault history: cannot read where it ended: %s", e.msg);
 		return;
 	}
-	if (n == 1 &&
-	    sscanf(h[0].outcome, "hv_seq=%" SCNu64 " hv_ns=%" SCNu64, &f->cur_seq, &f->cur_ns) == 2)
-		f->have_cursor = 1;
+	if (n == 1) {
+		const char *b = strstr(h[0].outcome, " boot=");
+		if (sscanf(h[0].outcome, "hv_seq=%" SCNu64 " hv_ns=%" SCNu64, &f->cur_seq,
+			   &f->cur_ns) == 2)
+			f->have_cursor = 1;
+		if (b && sscanf(b, " boot=%" SCNu64, &f->boot) != 1)
+			f->boot = 0;
+	}
 	store_audit_list_free(h);
+}
+
+/* MGMT-500: hv-core's boot number now; 0 when it does not count boots (an
+ * older hv-core, the test double, no non-volatile storage) or does not
+ * answer. */
+static uint64_t core_boot(struct faultlog *f)
+{
+	struct hvlink_info info;
+	struct hvlink_reply rep;
+	struct hv_status st;
+	struct hvlink_cmd c = { .cmd = HVM_CMD_AUDIT_SEQ_GET };
+
+	if (hvlink_info(f->ag->link, &info, &st) != 0 ||
+	    !(info.caps & HVM_CAP(HVM_CMD_AUDIT_SEQ_GET)))
+		return 0;
+	if (hvlink_command(f->ag->link, &c, &rep, &st) != 0 || rep.status != HVM_OK)
+		return 0;
+	return rep.ret[3];
+}
+
+/* " boot=B" for a row of boot b, "" when unknown. */
+static const char *boot_tag(uint64_t b, char *buf, size_t len)
+{
+	if (!b)
+		return "";
+	snprintf(buf, len, " boot=%" PRIu64, b);
+	return buf;
 }
 
 /* Writes a row; 0, or -1 (logged once per run of failures). */
@@ -109,24 +148,63 @@ static int gap(struct faultlog *f, const char *detail)
 	return 0;
 }
 
+/* The gap row of a restart known by boot numbers (MGMT-500): from boot
+ * `was` to boot `now`. Then reading begins at the new boot's first event. */
+static int restart_gap(struct faultlog *f, uint64_t was, uint64_t now, const char *read_up_to)
+{
+	char d[STORE_OUTCOME_MAX + 1], unseen[96] = "";
+
+	if (now > was + 1)
+		snprintf(unseen, sizeof unseen,
+			 "; boots %" PRIu64 "..%" PRIu64 " came and went unseen", was + 1, now - 1);
+	snprintf(d, sizeof d,
+		 "hv_seq=- boot=%" PRIu64 " restart: hv-core booted again: boot %" PRIu64
+		 ", the events read before were of boot %" PRIu64 " (%s)%s; its event numbers and "
+		 "fault counters began again, unread events of boot %" PRIu64 " are lost",
+		 now, now, was, read_up_to, unseen, was);
+	if (gap(f, d) != 0)
+		return -1;
+	f->have_cursor = 0;
+	f->pos = 0;
+	f->boot = now;
+	return 0;
+}
+
 /* Where to begin, once hv-core answers: after the last event accounted for,
  * unless hv-core restarted since (then from the start of its new run). */
 static int begin(struct faultlog *f)
 {
 	struct hvlink_info info;
 	struct hv_status st;
-	char d[STORE_OUTCOME_MAX + 1];
+	char d[STORE_OUTCOME_MAX + 1], upto[64];
 
 	if (hvlink_info(f->ag->link, &info, &st) != 0)
 		return -1;
-	if (!f->have_cursor) {
-		f->pos = info.ev_ack;
+	uint64_t now = core_boot(f);
+	if (f->have_cursor)
+		snprintf(upto, sizeof upto, "up to event %" PRIu64, f->cur_seq);
+	else
+		snprintf(upto, sizeof upto, "none since it began");
+	if (now && f->boot) {
+		/* Exact (MGMT-500): the same boot, or another one. */
+		if (now != f->boot) {
+			if (restart_gap(f, f->boot, now, upto) != 0)
+				return -1;
+		} else {
+			f->pos = f->have_cursor ? f->cur_seq + 1 : 0;
+		}
+	} else if (!f->have_cursor) {
+		/* A history begun now: from the first event this hv-agent
+		 * took from hv-core (ev_ack has moved past it since). */
+		if (eventlog_first(f->ag->events, &f->pos) != 0)
+			return -1;
 	} else if (info.ev_head < f->cur_seq + 1 || info.uptime_ns < f->cur_ns) {
+		/* Without boot numbers: event numbers or uptime went back. */
 		snprintf(d, sizeof d,
-			 "hv_seq=- restart: hv-core restarted after its event %" PRIu64
+			 "hv_seq=-%s restart: hv-core restarted after its event %" PRIu64
 			 " (uptime now %" PRIu64 " ns, next event %" PRIu64
 			 "); its event numbers and fault counters began again, unread events of the earlier run are lost",
-			 f->cur_seq, info.uptime_ns, info.ev_head);
+			 boot_tag(now, upto, sizeof upto), f->cur_seq, info.uptime_ns, info.ev_head);
 		if (gap(f, d) != 0)
 			return -1;
 		f->have_cursor = 0;
@@ -134,8 +212,16 @@ static int begin(struct faultlog *f)
 	} else {
 		f->pos = f->cur_seq + 1;
 	}
+	f->boot = now;
 	f->started = 1;
-	log_info("fault history: reading hv-core's events from %" PRIu64, f->pos);
+	if (now)
+		log_info("fault history: reading hv-core's events of its boot %" PRIu64
+			 " from %" PRIu64,
+			 now, f->pos);
+	else
+		log_info("fault history: reading hv-core's events from %" PRIu64
+			 " (hv-core counts no boots: a restart is judged by event numbers and uptime)",
+			 f->pos);
 	return 0;
 }
 
@@ -175,9 +261,11 @@ static int record_fault(struct faultlog *f, const struct eventlog_rec *r)
 		hv_uuid_format(slots[r->ev.vm_id].uuid, uuid);
 		crit = slots[r->ev.vm_id].criticality;
 	}
+	char bt[32];
 	snprintf(d, sizeof d,
-		 "hv_seq=%" PRIu64 " hv_ns=%" PRIu64 " vm=%s id=%u suppressed=%u criticality=%u",
-		 r->ev.seq, r->ev.time_ns, name[0] ? name : "?", r->ev.vm_id, suppressed, crit);
+		 "hv_seq=%" PRIu64 " hv_ns=%" PRIu64 "%s vm=%s id=%u suppressed=%u criticality=%u",
+		 r->ev.seq, r->ev.time_ns, boot_tag(f->boot, bt, sizeof bt), name[0] ? name : "?",
+		 r->ev.vm_id, suppressed, crit);
 	if (wrote(f, store_fault_event(f->ag->store, uuid, kind, d, &count, &e), &e, "a fault") != 0)
 		return -1;
 	/* Log levels by safety relevance: a watchdog expiry or a fault of an
@@ -197,14 +285,15 @@ static int record_fault(struct faultlog *f, const struct eventlog_rec *r)
  * event is read again). */
 static int handle(struct faultlog *f, const struct eventlog_rec *r)
 {
-	char d[STORE_OUTCOME_MAX + 1];
+	char d[STORE_OUTCOME_MAX + 1], bt[32];
 
 	if (r->lost_before && f->gap_done != r->ev.seq + 1) {
 		snprintf(d, sizeof d,
-			 "hv_seq=%" PRIu64 " hv_ns=%" PRIu64 " lost=%" PRIu64 ": %" PRIu64
+			 "hv_seq=%" PRIu64 " hv_ns=%" PRIu64 "%s lost=%" PRIu64 ": %" PRIu64
 			 " hv-core events before event %" PRIu64
 			 " were never read (ring overwritten while hv-agent was away or behind); faults among them are not recorded",
-			 r->ev.seq - 1, r->ev.time_ns, r->lost_before, r->lost_before, r->ev.seq);
+			 r->ev.seq - 1, r->ev.time_ns, boot_tag(f->boot, bt, sizeof bt),
+			 r->lost_before, r->lost_before, r->ev.seq);
 		if (gap(f, d) != 0)
 			return -1;
 		f->gap_done = r->ev.seq + 1;
@@ -241,18 +330,31 @@ static void *run(void *arg)
 		}
 		uint64_t want = f->pos, at = f->pos;
 		size_t n = eventlog_read(f->ag->events, &at, recs, BATCH, WAIT_MS);
-		if (n && recs[0].ev.seq < want) {
-			/* The event log began a new numbering: hv-core restarted. */
+		uint64_t now = n ? core_boot(f) : 0;
+		if (now && f->boot && now != f->boot) {
+			/* MGMT-500: another boot of hv-core, known exactly. */
+			char upto[64];
+			snprintf(upto, sizeof upto, "up to event %" PRIu64, want ? want - 1 : 0);
+			if (restart_gap(f, f->boot, now, upto) != 0) {
+				pause_ms(f, RETRY_MS);
+				continue;
+			}
+		} else if (n && recs[0].ev.seq < want && !(now && f->boot)) {
+			/* Without boot numbers: the event log began a new
+			 * numbering, hv-core restarted. */
+			char bt[32];
 			snprintf(d, sizeof d,
-				 "hv_seq=- restart: hv-core restarted (events read up to %" PRIu64
+				 "hv_seq=-%s restart: hv-core restarted (events read up to %" PRIu64
 				 ", new numbering from %" PRIu64
 				 "); its event numbers and fault counters began again",
-				 want ? want - 1 : 0, recs[0].ev.seq);
+				 boot_tag(now, bt, sizeof bt), want ? want - 1 : 0, recs[0].ev.seq);
 			if (gap(f, d) != 0) {
 				pause_ms(f, RETRY_MS);
 				continue;
 			}
 		}
+		if (now)
+			f->boot = now;
 		for (size_t i = 0; i < n; i++)
 			if (handle(f, &recs[i]) != 0) {
 				pause_ms(f, RETRY_MS);
@@ -261,10 +363,11 @@ static void *run(void *arg)
 	}
 	if (f->moved) {
 		struct store_err e;
+		char bt[32];
 		snprintf(d, sizeof d,
 			 "hv_seq=%" PRIu64 " hv_ns=%" PRIu64
-			 " mark: hv-agent stopped having read hv-core's events up to %" PRIu64,
-			 f->cur_seq, f->cur_ns, f->cur_seq);
+			 "%s mark: hv-agent stopped having read hv-core's events up to %" PRIu64,
+			 f->cur_seq, f->cur_ns, boot_tag(f->boot, bt, sizeof bt), f->cur_seq);
 		wrote(f, store_fault_note(f->ag->store, STORE_FAULT_MARK_RPC, d, &e), &e,
 		      "where reading ended");
 	}
