@@ -135,9 +135,45 @@ HVCTL_HANDLER(cmd_faults)
 		else
 			printf("  #%-6" PRIu64 " %-5s %s\n", e->audit_seq, e->record, e->detail);
 	}
+	/* What retention folded: summed in the checkpoint, never silently
+	 * dropped. */
+	const Hvmgr__V1__FoldedFaultHistory *fold = resp->folded;
+	json_t *folded = NULL;
+	if (fold && json) {
+		json_t *counts = json_array();
+		for (size_t i = 0; i < fold->n_counts; i++)
+			json_array_append_new(counts, json_pack("{s:s, s:s, s:s, s:I}", "vm_uuid",
+								fold->counts[i]->vm_uuid, "vm_name",
+								fold->counts[i]->vm_name, "kind",
+								fold->counts[i]->kind, "count",
+								(json_int_t)fold->counts[i]->count));
+		folded = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "first_audit_seq",
+				   (json_int_t)fold->first_audit_seq, "last_audit_seq",
+				   (json_int_t)fold->last_audit_seq, "time_ms",
+				   (json_int_t)fold->time_ms, "audit_rows",
+				   (json_int_t)fold->audit_rows, "fault_rows",
+				   (json_int_t)fold->fault_rows, "gap_rows",
+				   (json_int_t)fold->gap_rows, "mark_rows",
+				   (json_int_t)fold->mark_rows, "counts", counts);
+	} else if (fold) {
+		printf("Folded by retention into the signed checkpoint: %" PRIu64
+		       " older audit rows (#%" PRIu64 "..#%" PRIu64 "), %" PRIu64
+		       " of them fault history (%" PRIu64 " faults, %" PRIu64 " gaps, %" PRIu64
+		       " marks)\n",
+		       fold->audit_rows, fold->first_audit_seq, fold->last_audit_seq,
+		       fold->fault_rows + fold->gap_rows + fold->mark_rows, fold->fault_rows,
+		       fold->gap_rows, fold->mark_rows);
+		if (fold->n_counts)
+			printf("  fault counts as of the checkpoint:\n");
+		for (size_t i = 0; i < fold->n_counts; i++)
+			printf("    %-16s %s %-13s %" PRIu64 "\n",
+			       fold->counts[i]->vm_name[0] ? fold->counts[i]->vm_name : "-",
+			       fold->counts[i]->vm_uuid, fold->counts[i]->kind,
+			       fold->counts[i]->count);
+	}
 	if (json)
-		json_print(json_pack("{s:o, s:o, s:o}", "faults", arr, "recent", recent, "history",
-				     hist));
+		json_print(json_pack("{s:o, s:o, s:o, s:o}", "faults", arr, "recent", recent,
+				     "history", hist, "folded", folded ? folded : json_null()));
 	else if (resp->n_history == 0)
 		printf("  none\n");
 	protobuf_c_message_free_unpacked(&resp->base, NULL);

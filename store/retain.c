@@ -543,3 +543,77 @@ enum store_status store_audit_checkpoint(struct store *st, struct store_checkpoi
 	store_cp_free(&cp);
 	return STORE_OK;
 }
+
+/* counts' "n rpc" lines: n of rpc (0 when none). */
+static uint64_t count_of(const char *counts, const char *rpc)
+{
+	size_t len = strlen(rpc);
+	for (const char *p = counts; *p;) {
+		uint64_t n;
+		int used = 0;
+		if (sscanf(p, "%" SCNu64 " %n", &n, &used) == 1 && !strncmp(p + used, rpc, len) &&
+		    p[used + len] == '\n')
+			return n;
+		const char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+void store_fold_summary_free(struct store_fold_summary *s)
+{
+	if (!s)
+		return;
+	free(s->faults);
+	s->faults = NULL;
+	s->n_faults = 0;
+}
+
+enum store_status store_fault_folded(struct store *st, struct store_fold_summary *out, bool *found,
+				     struct store_err *err)
+{
+	if (!st || !out || !found)
+		return err_set(err, STORE_EINVAL, "store_fault_folded: NULL %s",
+			       !st ? "store handle" : "output pointer");
+	memset(out, 0, sizeof *out);
+	*found = false;
+	struct store_cp cp;
+	pthread_mutex_lock(&st->lock);
+	enum store_status s = store_cp_load(st, &cp, err);
+	pthread_mutex_unlock(&st->lock);
+	if (s || !cp.found) {
+		store_cp_free(&cp);
+		return s;
+	}
+	out->first_seq = cp.first;
+	out->last_seq = cp.last;
+	out->time_ms = cp.time_ms;
+	out->fault_rows = count_of(cp.counts, STORE_FAULT_RPC);
+	out->gap_rows = count_of(cp.counts, STORE_FAULT_GAP_RPC);
+	out->mark_rows = count_of(cp.counts, STORE_FAULT_MARK_RPC);
+	size_t lines = 0;
+	for (const char *p = cp.faults; *p; p++)
+		lines += *p == '\n';
+	out->faults = lines ? calloc(lines, sizeof *out->faults) : NULL;
+	if (lines && !out->faults) {
+		store_cp_free(&cp);
+		return err_set(err, STORE_ENOMEM, "out of memory reading the audit checkpoint");
+	}
+	/* lines "uuid/kind=count@seq" (their form checked at open, store_cp_seed_faults) */
+	for (const char *p = cp.faults; *p && out->n_faults < lines;) {
+		struct store_fold_fault *f = &out->faults[out->n_faults];
+		uint64_t seq;
+		if (sscanf(p, "%36[0-9a-f-]/%31[a-z0-9_-]=%" SCNu64 "@%" SCNu64, f->vm_uuid,
+			   f->kind, &f->count, &seq) == 4)
+			out->n_faults++;
+		const char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	store_cp_free(&cp);
+	*found = true;
+	return STORE_OK;
+}

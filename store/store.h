@@ -237,6 +237,27 @@ struct store_checkpoint {
 enum store_status store_audit_checkpoint(struct store *st, struct store_checkpoint *out,
 					 bool *found, struct store_err *err);
 
+/* What retention folded of the fault history: the checkpoint's range, how many of its
+ * rows were fault history rows, and the fault counters as of its last row (per VM uuid
+ * and kind). */
+struct store_fold_fault {
+	char vm_uuid[STORE_UUID_LEN + 1];
+	char kind[STORE_FAULT_KIND_MAX + 1];
+	uint64_t count;
+};
+struct store_fold_summary {
+	uint64_t first_seq, last_seq; /* audit rows folded, in all */
+	int64_t time_ms;              /* of the newest fold */
+	uint64_t fault_rows, gap_rows, mark_rows;
+	struct store_fold_fault *faults;
+	size_t n_faults;
+};
+/* *found is false when no row was ever folded (out is then zeroed). Free with
+ * store_fold_summary_free. */
+enum store_status store_fault_folded(struct store *st, struct store_fold_summary *out, bool *found,
+				     struct store_err *err);
+void store_fold_summary_free(struct store_fold_summary *s);
+
 /* ---- fault counters (REQ-SAF-16) --------------------------------------------------- */
 
 struct store_fault {

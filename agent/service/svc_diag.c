@@ -8,6 +8,7 @@
 #include "audit_anchor.h"
 #include "reconcile.h"
 #include "store.h"
+#include "uuid.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -110,6 +111,93 @@ static int fault_history(struct agent *ag, uint32_t max, const char *vm,
 	return 0;
 }
 
+/* What retention folded (store_fault_folded) into resp->folded: the counts
+ * of VM `uuid` only when given. The messages live in *fold (free with
+ * folded_free). 0, or -1 with res set. */
+struct folded {
+	struct store_fold_summary sum;
+	Hvmgr__V1__FoldedFaultHistory msg;
+	Hvmgr__V1__FoldedFaultCount *counts, **ptrs;
+	struct hvm_vm_slot slots[HVM_MAX_VMS];
+	char names[HVM_MAX_VMS][HVM_NAME_LEN + 1];
+};
+
+static void folded_free(struct folded *f)
+{
+	if (!f)
+		return;
+	store_fold_summary_free(&f->sum);
+	free(f->counts);
+	free(f->ptrs);
+}
+
+static int fault_folded(struct agent *ag, const char *uuid, Hvmgr__V1__GetFaultsResponse *resp,
+			struct folded *f, struct rpc_result *res)
+{
+	struct store_err e;
+	struct hv_status st;
+	uint32_t mask = 0;
+	bool found = false;
+
+	if (!ag->store)
+		return 0;
+	if (store_fault_folded(ag->store, &f->sum, &found, &e) != STORE_OK) {
+		status_from_store(&res->st, &e, "fault history folded by retention");
+		return -1;
+	}
+	if (!found)
+		return 0;
+	if (f->sum.n_faults) {
+		f->counts = calloc(f->sum.n_faults, sizeof *f->counts);
+		f->ptrs = calloc(f->sum.n_faults, sizeof *f->ptrs);
+		if (!f->counts || !f->ptrs) {
+			rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
+			return -1;
+		}
+	}
+	/* Names of the VMs hv-core has now, for the reader. */
+	if (hvlink_read_slots(ag->link, f->slots, &mask, &st) != 0)
+		mask = 0;
+	Hvmgr__V1__FoldedFaultHistory init = HVMGR__V1__FOLDED_FAULT_HISTORY__INIT;
+	f->msg = init;
+	f->msg.first_audit_seq = f->sum.first_seq;
+	f->msg.last_audit_seq = f->sum.last_seq;
+	f->msg.time_ms = f->sum.time_ms;
+	f->msg.audit_rows = f->sum.last_seq - f->sum.first_seq + 1;
+	f->msg.fault_rows = f->sum.fault_rows;
+	f->msg.gap_rows = f->sum.gap_rows;
+	f->msg.mark_rows = f->sum.mark_rows;
+	size_t k = 0;
+	for (size_t i = 0; i < f->sum.n_faults; i++) {
+		const struct store_fold_fault *c = &f->sum.faults[i];
+		Hvmgr__V1__FoldedFaultCount ci = HVMGR__V1__FOLDED_FAULT_COUNT__INIT;
+		if (uuid && strcmp(uuid, c->vm_uuid) != 0)
+			continue;
+		f->counts[k] = ci;
+		f->counts[k].vm_uuid = (char *)c->vm_uuid;
+		f->counts[k].kind = (char *)c->kind;
+		f->counts[k].count = c->count;
+		f->counts[k].vm_name = (char *)"";
+		for (unsigned v = 0; v < HVM_MAX_VMS; v++) {
+			char u[HV_UUID_STR_LEN];
+			if (!(mask & (1u << v)))
+				continue;
+			hv_uuid_format(f->slots[v].uuid, u);
+			if (!strcmp(u, c->vm_uuid)) {
+				memcpy(f->names[v], f->slots[v].name, HVM_NAME_LEN);
+				f->names[v][HVM_NAME_LEN] = '\0';
+				f->counts[k].vm_name = f->names[v];
+			}
+		}
+		f->ptrs[k] = &f->counts[k];
+		k++;
+	}
+	f->msg.n_counts = k;
+	f->msg.counts = f->ptrs;
+	resp->folded = &f->msg;
+	return 0;
+}
+
 /* hv-core's ring of VM `s`'s recent faults (MGMT-330) appended to out[*n]
  * (room for HVM_FAULT_HISTORY more). A hv-core without the command adds
  * nothing; 0, or -1 with st. */
@@ -189,6 +277,9 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	char vmname[HVM_NAME_LEN + 1];
 	Hvmgr__V1__RecentFault *recent = NULL, **rptrs = NULL;
 	size_t nrecent = 0;
+	struct folded *fold = NULL;
+	/* the VM asked for, for the folded counts; "" = all (or hv-core down) */
+	char vm_uuid[HV_UUID_STR_LEN] = "";
 
 	if (req->history_max > HISTORY_MAX) {
 		rpc_result_error(res, HV_INVALID_ARGUMENT, "history_max is at most %u (got %u)",
@@ -209,6 +300,12 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 		memcpy(vmname, slots[0].name, HVM_NAME_LEN);
 		vmname[HVM_NAME_LEN] = '\0';
 		vm = vmname;
+		hv_uuid_format(slots[0].uuid, vm_uuid);
+	}
+	fold = calloc(1, sizeof *fold);
+	if (!fold) {
+		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
 	}
 	if (req->recent && mask) {
 		recent = calloc((size_t)HVM_MAX_VMS * HVM_FAULT_HISTORY, sizeof *recent);
@@ -240,9 +337,12 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 		rptrs[i] = &recent[i];
 	resp.n_recent = nrecent;
 	resp.recent = rptrs;
-	if (fault_history(ag, req->history_max, vm, &resp, &rows, &ents, res) == 0)
+	if (fault_history(ag, req->history_max, vm, &resp, &rows, &ents, res) == 0 &&
+	    fault_folded(ag, vm_uuid[0] ? vm_uuid : NULL, &resp, fold, res) == 0)
 		rpc_result_message(res, &resp.base);
 out:
+	folded_free(fold);
+	free(fold);
 	free(recent);
 	free(rptrs);
 	free(resp.history);

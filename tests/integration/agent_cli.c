@@ -853,4 +853,41 @@ Test(agent_cli, an_unanchored_audit_log_is_said_in_log_and_diagnostics)
 	free(log);
 }
 
+/* REQ-SAF-16 with retention: fault history rows folded into the checkpoint
+ * are summed there, and `hvctl faults` says so (how many rows, the counts per
+ * VM and kind as of the checkpoint), never dropping them silently. */
+Test(agent_cli, folded_fault_history_is_summarized)
+{
+	static const char *const extra[] = { "--cmd-timeout-ms", "2000", "--audit-max-rows", "16",
+					     NULL };
+	expect_clean_stop();
+	cr_assert_eq(agent_start(&agent, dir, extra), 0, "%s", agent.err);
+	for (int i = 0; i < 40; i++)
+		fakecore_event(fc, HVM_EV_FAULT, 0, HVM_F_STAGE2_ABORT, HVM_R_BOOTED);
+	fakecore_event(fc, HVM_EV_WATCHDOG, 1, HVM_F_WATCHDOG, HVM_R_WATCHDOG);
+	cr_assert(history_shows("fault watchdog      count 1"), "%s%s", out, err);
+	cr_assert_not_null(strstr(out, "Folded by retention into the signed checkpoint: "), "%s",
+			   out);
+	cr_expect_not_null(strstr(out, " of them fault history ("), "%s", out);
+	cr_expect_not_null(strstr(out, "    linux            "), "counts per VM: %s", out);
+	cr_expect_not_null(strstr(out, " stage2-abort "), "counts per kind: %s", out);
+
+	cr_assert_eq(HVCTL("faults", "linux", "--json"), 0, "%s", err);
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+	cr_assert_not_null(j, "%s: %s", je.text, out);
+	json_t *fold = json_object_get(j, "folded");
+	cr_assert(json_is_object(fold), "%s", out);
+	cr_expect_gt(json_integer_value(json_object_get(fold, "fault_rows")), 0, "%s", out);
+	json_t *counts = json_object_get(fold, "counts");
+	cr_assert_eq(json_array_size(counts), 1, "linux's counts only: %s", out);
+	json_t *c0 = json_array_get(counts, 0);
+	cr_expect_str_eq(json_string_value(json_object_get(c0, "kind")), "stage2-abort");
+	cr_expect_str_eq(json_string_value(json_object_get(c0, "vm_name")), "linux");
+	cr_expect_gt(json_integer_value(json_object_get(c0, "count")), 0);
+	json_decref(j);
+	cr_assert_eq(HVCTL("audit", "verify"), 0, "%s%s", out, err);
+	expect_clean_stop();
+}
+
 /* The same client paths against the real hv-core under QEMU: agent_e2e.c. */

@@ -188,6 +188,35 @@ Test(store_retain, an_altered_checkpoint_is_acknowledged_once)
 	store_close(st);
 }
 
+/* The acknowledged finding stays history: later folds go on, past it, and
+ * neither they nor a reopen raise it again. */
+Test(store_retain, an_acknowledged_checkpoint_finding_does_not_block_later_folds)
+{
+	int64_t last0 = folded_db();
+	t_sql("UPDATE audit_checkpoints SET counts = '1 x' || char(10)");
+	struct store *st = open_limited(32, 0);
+	struct store_err e;
+	cr_assert(store_audit_tampered(st, NULL));
+	cr_assert_eq(store_audit_acknowledge(st, "unix:uid=0", "admin", NULL, &e), STORE_OK, "%s",
+		     e.msg);
+	int64_t ack = (int64_t)store_audit_newest_seq(st);
+	for (int i = 0; i < 100; i++)
+		add_row(st, "after the acknowledgement");
+	int64_t last1 = t_sql_int("SELECT last_seq FROM audit_checkpoints");
+	cr_assert_gt(last1, ack, "no fold past the acknowledgement (row %lld, checkpoint up to %lld)",
+		     (long long)ack, (long long)last1);
+	cr_assert_gt(last1, last0);
+	cr_assert_leq(t_sql_int("SELECT count(*) FROM audit_log"), 32, "the row limit holds");
+	cr_assert_eq(store_audit_verify(st, &e), STORE_OK, "%s", e.msg);
+	store_close(st);
+	st = open_limited(32, 0);
+	struct store_err f = { 0 };
+	cr_assert_not(store_audit_tampered(st, &f), "%s", f.msg);
+	add_row(st, "after the reopen");
+	cr_assert_eq(store_audit_verify(st, &e), STORE_OK, "%s", e.msg);
+	store_close(st);
+}
+
 Test(store_retain, checkpoint_fault_counters_altered)
 {
 	const char *vm = "00000000-0000-4000-8000-0000000000aa";
