@@ -105,12 +105,16 @@ int hvlink_wait_idle(struct hvlink *l, struct hv_status *st)
 	}
 	volatile struct hvm_regs *r = link_regs(l);
 	uint32_t req = __atomic_load_n(&r->req_seq, __ATOMIC_RELAXED);
+	uint64_t ticks0 = __atomic_load_n(&r->hv_ticks, __ATOMIC_RELAXED);
 	int rc = 0;
 	if (__atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE) != req &&
 	    wait_done(r, req, hv_deadline_after_ms(l->cmd_timeout_ms)) != 0)
 		rc = hv_status_set(st, HV_UNAVAILABLE,
-				   "a command (seq %u) submitted earlier, by this or a previous hv-agent, is still outstanding in hv-core after %u ms",
-				   req, l->cmd_timeout_ms);
+				   "a command (%s, seq %u) submitted earlier, by this or a previous hv-agent, is still outstanding in hv-core after %u ms; its service tick %s",
+				   hvlink_cmd_name(r->cmd), req, l->cmd_timeout_ms,
+				   __atomic_load_n(&r->hv_ticks, __ATOMIC_RELAXED) != ticks0
+					   ? "still advances (command stuck)"
+					   : "stands still (hypervisor unresponsive)");
 	link_put(l);
 	hv_opqueue_leave(&l->cmdq);
 	return rc;
