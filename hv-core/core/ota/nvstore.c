@@ -6,6 +6,7 @@
  * any point leaves the other copy, the newest record stored before, intact;
  * the half-written copy fails its SHA-256 and is ignored when read.
  */
+#include <stddef.h>
 #include <string.h>
 #include "nvstore.h"
 #include "pflash.h"
@@ -36,13 +37,32 @@ static void seal(struct nv_rec *r)
 	sha256(r, sizeof(*r) - 32, r->sha256);
 }
 
+/* Version 1 (ABI 2.2): the same record without grp[]. */
+#define NV_REC_V1_BODY offsetof(struct nv_rec, grp)
+
+/* 2: a valid current record; 1: a valid version 1 record; 0: neither. */
 static int valid(const struct nv_rec *r)
 {
 	uint8_t d[32];
-	if (r->magic != NV_REC_MAGIC || r->version != NV_REC_VERSION || r->size != sizeof(*r))
+	if (r->magic != NV_REC_MAGIC)
+		return 0;
+	if (r->version == 1 && r->size == NV_REC_V1_BODY + 32) {
+		sha256(r, NV_REC_V1_BODY, d);
+		return memcmp(d, (const uint8_t *)r + NV_REC_V1_BODY, 32) == 0;
+	}
+	if (r->version != NV_REC_VERSION || r->size != sizeof(*r))
 		return 0;
 	sha256(r, sizeof(*r) - 32, d);
-	return memcmp(d, r->sha256, 32) == 0;
+	return memcmp(d, r->sha256, 32) == 0 ? 2 : 0;
+}
+
+/* A version 1 record read into `to`: its body kept, no VM in a group; the
+ * next commit writes it as version 2. */
+static void upgrade(struct nv_rec *to, const struct nv_rec *v1)
+{
+	memset(to, 0, sizeof(*to));
+	memcpy(to, v1, NV_REC_V1_BODY);
+	seal(to);
 }
 
 void nv_init(void)
@@ -61,16 +81,20 @@ void nv_init(void)
 		struct nv_rec *r = (struct nv_rec *)buf;
 		seen[i] = valid(r);
 		if (seen[i] && (stored_copy < 0 || r->seq > work.seq)) {
-			memcpy(&work, r, sizeof(work));
+			if (seen[i] == 1)
+				upgrade(&work, r);
+			else
+				memcpy(&work, r, sizeof(work));
 			stored_copy = i;
 		}
 	}
 	if (stored_copy < 0)
 		seal(&work);
 	stored = work;
+	static const char *const how[3] = { "invalid", "valid (version 1)", "valid" };
 	hv_log("non-volatile storage at 0x%lx: copy A %s, copy B %s; record %lu, audit sequence %lu",
-	       (unsigned long)platform.nv_base, seen[0] ? "valid" : "invalid",
-	       seen[1] ? "valid" : "invalid", (unsigned long)work.seq, (unsigned long)work.audit_seq);
+	       (unsigned long)platform.nv_base, how[seen[0]], how[seen[1]], (unsigned long)work.seq,
+	       (unsigned long)work.audit_seq);
 }
 
 struct nv_rec *nv_rec(void)
@@ -124,8 +148,14 @@ struct nv_vm *nv_vm_find(const char *name, int create)
 	if (!create || !free_e)
 		return NULL;
 	memset(free_e, 0, sizeof(*free_e));
+	memset(nv_group_of(free_e), 0, sizeof(struct nv_group));
 	strlcpy(free_e->name, name, sizeof(free_e->name));
 	return free_e;
+}
+
+struct nv_group *nv_group_of(const struct nv_vm *e)
+{
+	return &work.grp[e - work.vm];
 }
 
 static uint64_t slot_off(const struct nv_vm *e, uint32_t s)
