@@ -413,6 +413,7 @@ Test(hvcore_ota, the_switch_of_an_asil_vm_obeys_the_safety_policy)
  * from (NULL: the build's). */
 static const char *more_vms = "";
 static const char *core_dir;
+static const char *hv_image; /* --hv-image, NULL: hvcore.bin */
 
 /* tmp/cfg.dts: rtos-demo's node with `prop` added, as a boot configuration;
  * hv_extra (or "") goes into its hv-core node. */
@@ -442,6 +443,8 @@ static void boot_with(const char *prop, const char *hv_extra)
 	o.extra[1] = nvram;
 	o.extra[2] = "--config";
 	o.extra[3] = path;
+	o.extra[4] = hv_image ? "--hv-image" : NULL;
+	o.extra[5] = hv_image;
 	if (hvq_start(&q, &o) != 0)
 		cr_assert_fail("%s", q.err);
 }
@@ -512,11 +515,12 @@ static uint64_t be64(const uint8_t *p)
 	return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
-/* Stages image `index` of bundle tmp/NAME.hvota and runs OTA_INSTALL with its
- * manifest and signature block (MGMT-643); edit, when set, changes the copy
- * of the manifest first; flip_image changes one staged byte. */
-static struct hvq_reply signed_install_nth(int id, const char *name, unsigned index,
-					   void (*edit)(uint8_t *, size_t), int flip_image)
+/* Stages image `index` of bundle tmp/NAME.hvota, and its manifest and
+ * signature block in the data area, for OTA_INSTALL (MGMT-643) with arg[1]
+ * the returned length; edit, when set, changes the copy of the manifest
+ * first; flip_image changes one staged byte. */
+static size_t stage_signed(const char *name, unsigned index, void (*edit)(uint8_t *, size_t),
+			   int flip_image)
 {
 	char file[128];
 	size_t n;
@@ -542,8 +546,14 @@ static struct hvq_reply signed_install_nth(int id, const char *name, unsigned in
 	memcpy((void *)d, &h, sizeof h);
 	memcpy((void *)(d + sizeof h), man, mlen);
 	memcpy((void *)(d + sizeof h + mlen), sig, slen);
+	return ilen;
+}
+
+static struct hvq_reply signed_install_nth(int id, const char *name, unsigned index,
+					   void (*edit)(uint8_t *, size_t), int flip_image)
+{
 	struct hvq_reply rep;
-	uint64_t args[6] = { 0, ilen, 1 };
+	uint64_t args[6] = { 0, stage_signed(name, index, edit, flip_image), 1 };
 	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &rep), 0, "%s", q.err);
 	return rep;
 }
@@ -760,4 +770,222 @@ Test(hvcore_ota, an_update_group_is_switched_confirmed_and_rolled_back_whole)
 	cr_assert_eq(mu_count_events(&q, HVM_EV_OTA_ROLLED_BACK, (uint32_t)w.a, ev0), 1);
 	wait_runs(w.a, "2.0.0");
 	wait_runs(w.b, "2.0.0");
+}
+
+/* ---- power cuts at every persistence point (MGMT-604) ------------------------ */
+
+/* hvcore-test.bin's power-cut words (MGMT-604): "NVCT", the point to cut at,
+ * the points passed since boot, 1 once cut. */
+#define CUT_FLAG 0x41FFF020ull
+#define CUT_MAGIC 0x5443564Eu
+
+static volatile uint32_t *cut_words(struct hvq *h)
+{
+	return hvq_pa(h, CUT_FLAG, 16);
+}
+
+struct step_wait {
+	uint64_t seq, ev0;  /* the command's sequence; events from here */
+	struct both *trial; /* NULL: the command's completion            */
+};
+
+static int trial_ended(struct hvq *h, int id, uint64_t ev0)
+{
+	return mu_count_events(h, HVM_EV_OTA_CONFIRMED, (uint32_t)id, ev0) +
+		       mu_count_events(h, HVM_EV_OTA_ROLLED_BACK, (uint32_t)id, ev0) >
+	       0;
+}
+
+/* Reads only memory, so that a halted hv-core does not stall it. */
+static int step_over(struct hvq *h, void *arg)
+{
+	struct step_wait *w = arg;
+	if (cut_words(h)[3] == 1)
+		return 1;
+	if (w->trial)
+		return trial_ended(h, w->trial->a, w->ev0) && trial_ended(h, w->trial->b, w->ev0);
+	return __atomic_load_n(&h->regs->done_seq, __ATOMIC_ACQUIRE) >= w->seq;
+}
+
+/* One step of an update of the group w: OTA_INSTALL of image `index` of
+ * bundle tmp/NAME.hvota into VM id, or (name NULL) OTA_SWITCH of VM id and
+ * the end of the group's trials. 1 when the power was cut during it. */
+static int step(struct both *w, int id, const char *name, unsigned index)
+{
+	volatile struct hvm_regs *r = q.regs;
+	struct step_wait sw = { __atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE) + 1, r->ev_head,
+				NULL };
+	uint64_t args[6] = { 500, 60000 }; /* OTA_SWITCH: window, timeout */
+	uint32_t c = HVM_CMD_OTA_SWITCH;
+	if (name) {
+		c = HVM_CMD_OTA_INSTALL;
+		args[0] = 0;
+		args[1] = stage_signed(name, index, NULL, 0);
+		args[2] = 1;
+	}
+	r->cmd = c;
+	r->vm_id = (uint32_t)id;
+	for (int i = 0; i < 6; i++)
+		r->arg[i] = args[i];
+	__atomic_store_n(&r->req_seq, sw.seq, __ATOMIC_RELEASE);
+	cr_assert_eq(hvq_wait(&q, step_over, &sw, WAIT_S), 0, "%s", q.err);
+	if (cut_words(&q)[3] == 1)
+		return 1;
+	char msg[64];
+	for (int i = 0; i < 63; i++)
+		msg[i] = r->ret_msg[i];
+	msg[63] = 0;
+	cr_assert_eq(r->status, HVM_OK, "%s of vm %d: %s", name ? name : "switch", id, msg);
+	if (name)
+		return 0;
+	sw.trial = w;
+	cr_assert_eq(hvq_wait(&q, step_over, &sw, WAIT_S), 0, "trials: %s", q.err);
+	return cut_words(&q)[3] == 1;
+}
+
+/* The steps of phase 0 (g2: both VMs to 2.0.0, confirmed) or 1 (g3: rtos-b's
+ * image reports 3.0.0, its manifest line says 3.0.1, so the group rolls
+ * back); bounds[k] = points passed after step k. 1 when the power was cut. */
+static int phase(struct both *w, int ph, uint32_t bounds[3])
+{
+	const char *b = ph ? "g3" : "g2";
+	int cut = step(w, w->a, b, 0);
+	if (bounds)
+		bounds[0] = cut_words(&q)[2];
+	if (!cut)
+		cut = step(w, w->b, b, 1);
+	if (bounds)
+		bounds[1] = cut_words(&q)[2];
+	if (!cut)
+		cut = step(w, w->a, NULL, 0);
+	if (bounds)
+		bounds[2] = cut_words(&q)[2];
+	return cut;
+}
+
+/* The version VM id runs, once it runs one with a beating heartbeat. */
+static void running_version(int id, char v[HVM_VERSION_LEN])
+{
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 0, WAIT_S), 0, "%s", q.err);
+	memcpy(v, mu_slot(&q, id).image_version, HVM_VERSION_LEN);
+	wait_runs(id, v);
+}
+
+/* a >= b in dotted-number order; "" is below every version. */
+static int ota_floor_ge(const char *a, const char *b)
+{
+	unsigned x[4] = { 0 }, y[4] = { 0 };
+	if (!b[0])
+		return 1;
+	if (!a[0])
+		return 0;
+	sscanf(a, "%u.%u.%u.%u", &x[0], &x[1], &x[2], &x[3]);
+	sscanf(b, "%u.%u.%u.%u", &y[0], &y[1], &y[2], &y[3]);
+	for (int i = 0; i < 4; i++)
+		if (x[i] != y[i])
+			return x[i] > y[i];
+	return 1;
+}
+
+/* After the restart that follows a cut at point n: no trial survived; both
+ * VMs run, the same update (old or new), never one without the other; the
+ * floors are equal, not below floor0, and the new version's when it runs. */
+static int check_after_cut(struct both *w, unsigned n, const char *old, const char *new,
+			   const char *floor0)
+{
+	char va[HVM_VERSION_LEN], vb[HVM_VERSION_LEN];
+	running_version(w->a, va);
+	running_version(w->b, vb);
+	struct hvm_ota_status a = status(w->a), b = status(w->b);
+	cr_assert(!a.in_trial && !b.in_trial, "point %u: a trial survived the restart", n);
+	cr_assert(strcmp(va, old) == 0 || strcmp(va, new) == 0, "point %u: rtos-demo runs '%s'", n,
+		  va);
+	cr_assert_str_eq(va, vb, "point %u: a mixed group: rtos-demo %s, rtos-b %s", n, va, vb);
+	cr_assert_str_eq(a.floor, b.floor, "point %u: floors %s and %s", n, a.floor, b.floor);
+	cr_assert(ota_floor_ge(a.floor, floor0), "point %u: floor %s went below %s", n, a.floor,
+		  floor0);
+	if (strcmp(va, new) != 0)
+		return 0;
+	cr_assert_str_eq(a.floor, new, "point %u: %s runs, floor %s", n, new, a.floor);
+	return 1;
+}
+
+/* MGMT-604: the power is cut (hvcore-test.bin halts at persistence point n,
+ * the test kills QEMU) at each point of installing, switching and confirming
+ * a group of two VMs (phase 0), and of installing, switching and rolling back
+ * a failing one (phase 1, from the bank as phase 0 left it); after the
+ * restart, hv-core on its own ends any trial, both VMs run the same update,
+ * old or new, and no floor went down. Every point of the switch and of the
+ * trial's end is cut, and every other point of the installs, so that the
+ * test stays within a few minutes on a loaded machine. */
+Test(hvcore_ota, a_power_cut_at_any_persistence_point_leaves_a_whole_group, .timeout = 900)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	make_image("v3", "3.0.0", 0);
+	cr_assert_eq(sh("$HVCTL pki init --dir pki && openssl x509 -in pki/update-ca.crt "
+			"-outform der -out ca.der && S=\"--key pki/update-signer.key --cert "
+			"pki/update-signer.crt --system car-7\" && "
+			"$HVCTL ota bundle $S -o g2.hvota rtos-demo=v2.bin@2.0.0 rtos-b=v2.bin@2.0.0 && "
+			"$HVCTL ota bundle $S -o g3.hvota rtos-demo=v3.bin@3.0.0 "
+			"rtos-b=v3.bin@3.0.1"),
+		     0, "PKI or bundles not made");
+	two_vm_core();
+	static char img[300], nv0[300];
+	snprintf(img, sizeof img, "%s/hvcore-test.bin", HV_CORE_OUT);
+	hv_image = img;
+	snprintf(nv0, sizeof nv0, "%s/nv-phase1.bin", tmp);
+
+	/* a run without a cut counts the points of each step */
+	uint32_t bounds[2][3];
+	boot_with("", trust_node());
+	struct both w = { rtos_demo(factory), hvq_find_vm(&q, "rtos-b") };
+	cr_assert_geq(w.b, 0);
+	cr_assert_eq(phase(&w, 0, bounds[0]), 0);
+	hvq_stop(&q);
+	char line[700], restore[700];
+	snprintf(line, sizeof line, "cp '%s' '%s'", nvram, nv0);
+	snprintf(restore, sizeof restore, "cp '%s' '%s'", nv0, nvram);
+	cr_assert_eq(system(line), 0);
+	boot_with("", trust_node());
+	check_after_cut(&w, 0, "2.0.0", "2.0.0", "2.0.0");
+	cr_assert_eq(phase(&w, 1, bounds[1]), 0);
+	cr_assert_str_eq(status(w.b).floor, "2.0.0");
+	hvq_stop(&q);
+	cr_log_info("points: phase 0 %u/%u/%u, phase 1 %u/%u/%u", bounds[0][0], bounds[0][1],
+		    bounds[0][2], bounds[1][0], bounds[1][1], bounds[1][2]);
+
+	unsigned cuts = 0, news[2] = { 0, 0 };
+	for (int ph = 0; ph < 2; ph++) {
+		for (uint32_t n = 1; n <= bounds[ph][2]; n++) {
+			/* every point of the switch and of its end; every other
+			 * point of the installs (their points repeat per VM) */
+			if (n <= bounds[ph][1] && (n + (uint32_t)ph) % 2 == 0)
+				continue;
+			if (ph == 0)
+				unlink(nvram);
+			else
+				cr_assert_eq(system(restore), 0);
+			boot_with("", trust_node());
+			cr_assert_eq(mu_wait_heartbeat(&q, w.a, 0, WAIT_S), 0, "%s", q.err);
+			cr_assert_eq(mu_wait_heartbeat(&q, w.b, 0, WAIT_S), 0, "%s", q.err);
+			volatile uint32_t *cw = cut_words(&q);
+			cw[1] = n;
+			cw[0] = CUT_MAGIC;
+			cr_assert_eq(phase(&w, ph, NULL), 1, "phase %d: point %u never came", ph, n);
+			hvq_stop(&q); /* the power cut */
+			boot_with("", trust_node());
+			if (ph == 0)
+				news[0] += check_after_cut(&w, n, factory, "2.0.0", "");
+			else
+				news[1] += check_after_cut(&w, n, "2.0.0", "3.0.0", "2.0.0");
+			hvq_stop(&q);
+			cuts++;
+		}
+	}
+	cr_assert_geq(cuts, 20, "only %u points cut", cuts);
+	/* a cut after the group's confirmation was stored: the new update */
+	cr_assert_geq(news[0], 1, "no cut left the confirmed update of phase 0");
+	cr_assert_eq(news[1], 0, "the failing update of phase 1 survived a cut");
+	cr_log_info("%u power cuts; the new update ran after %u of phase 0's", cuts, news[0]);
 }

@@ -20,6 +20,36 @@
 _Static_assert(sizeof(struct nv_rec) <= PFLASH_BLOCK, "a record copy fits one block");
 _Static_assert(sizeof(struct nv_rec) % 8 == 0, "record size");
 
+#ifdef HV_TEST_HOOKS
+/* MGMT-604, test builds only: power-cut points. Words at NV_CUT_FLAG: "NVCT"
+ * and the point to cut at (written by a test), then, written by hv-core, the
+ * points passed since boot and 1 once it has cut. A point is passed after a
+ * record copy is erased, after the first half of a record is programmed,
+ * after a record is stored (before hv-core acts on it), and after the first
+ * half of a slot's bytes are programmed; at the chosen one
+ * hv-core stops all work on this CPU with the flash as it is, as if the power
+ * went, and the test kills QEMU. */
+#define NV_CUT_FLAG 0x41FFF020ull
+#define NV_CUT_MAGIC 0x5443564Eu /* "NVCT" */
+
+static void cut_point(void)
+{
+	volatile uint32_t *f = (volatile uint32_t *)(uintptr_t)NV_CUT_FLAG;
+	uint32_t n = f[2] + 1;
+	f[2] = n;
+	if (f[0] != NV_CUT_MAGIC || f[1] != n)
+		return;
+	hv_log("non-volatile storage: power cut at point %u (test hook)", n);
+	f[3] = 1;
+	for (;;)
+		__asm__ volatile("msr daifset, #0xf\n\tdsb sy\n\twfi" ::: "memory");
+}
+#else
+static void cut_point(void)
+{
+}
+#endif
+
 static struct nv_rec work, stored;
 static int stored_copy = -1; /* the copy that holds `stored`, -1: none */
 static uint8_t buf[NV_REC_BYTES] __attribute__((aligned(8)));
@@ -118,8 +148,15 @@ int nv_commit(void)
 	work.seq = stored.seq + 1;
 	seal(&work);
 	int rc = pflash_erase(platform.nv_base, off);
+	cut_point();
+	/* in two halves: a power cut between them leaves a torn copy (MGMT-603) */
+	const uint64_t half = (sizeof(work) / 2) & ~3ull;
 	if (rc == 0)
-		rc = pflash_program(platform.nv_base, off, &work, sizeof(work));
+		rc = pflash_program(platform.nv_base, off, &work, half);
+	cut_point();
+	if (rc == 0)
+		rc = pflash_program(platform.nv_base, off + half, (const uint8_t *)&work + half,
+				    sizeof(work) - half);
 	if (rc == 0) {
 		pflash_read(platform.nv_base, off, buf, sizeof(work));
 		rc = memcmp(buf, &work, sizeof(work)) == 0 ? 0 : -1;
@@ -132,6 +169,7 @@ int nv_commit(void)
 	}
 	stored = work;
 	stored_copy = copy;
+	cut_point(); /* stored, not yet acted on */
 	return 0;
 }
 
@@ -180,6 +218,8 @@ int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src
 			chunk[i] = src[done + i]; /* each byte read once */
 		if (pflash_program(platform.nv_base, off + done, chunk, (n + 3) & ~3ull) != 0)
 			return -1;
+		if (done < len / 2 && done + n >= len / 2)
+			cut_point();
 		done += n;
 	}
 	return 0;
