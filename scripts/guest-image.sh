@@ -4,8 +4,8 @@
 # Writes a demo guest image that reports version V in its cooperation page's
 # image_version (docs/guest-abi.md GABI-020), for trying an OTA update
 # (docs/ota.md OTA-052). With --broken the image never confirms: it reports V,
-# beats its heartbeat a few times, then stops it and sets health_code 0xB0, so
-# a trial boot of it fails.
+# beats its heartbeat for half a second, then stops it and sets health_code
+# 0xB0, so a trial boot of it fails.
 #
 # NAME: rtos-demo. The image is the built one (BUILD/hv-core-out/guests/
 # NAME.bin, BUILD defaulting to ./build) with its identity block rewritten: the

@@ -30,6 +30,8 @@
 			  *      state and OTA slots (MGMT-600..643) */
 			 /* 2.3: AUDIT_SEQ_GET's ret[3], hv-core's boot number
 			  *      (MGMT-500) */
+			 /* 2.3: update groups (MGMT-650..656): result FAIL_GROUP,
+			  *      group_vms in the OTA_STATUS record */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -631,7 +633,8 @@ enum hvm_ota_result {
 	HVM_OTA_FAIL_VERSION = 4,  /* the guest reported another version             */
 	HVM_OTA_FAIL_FAULT = 5,    /* a fault, a crash or a stop during the trial    */
 	HVM_OTA_FAIL_WATCHDOG = 6, /* watchdog expiry or a heartbeat that stalled    */
-	HVM_OTA_FAIL_RESET = 7     /* hv-core restarted during the trial             */
+	HVM_OTA_FAIL_RESET = 7,    /* hv-core restarted during the trial             */
+	HVM_OTA_FAIL_GROUP = 8     /* MGMT-653: another VM of its update group failed */
 };
 
 /* MGMT-612: OTA_INSTALL reads this header at data-area offset 0. */
@@ -682,7 +685,9 @@ struct hvm_ota_status {
 	char floor[HVM_VERSION_LEN]; /* 0x028 anti-rollback floor, "" = none  */
 	struct hvm_ota_slot slot[2]; /* 0x048 A, B                            */
 	uint32_t nv_present;         /* 0x0E8 1: the non-volatile store works */
-	uint32_t _rsvd;              /* 0x0EC                                 */
+	uint32_t group_vms;          /* 0x0EC MGMT-655: bit n = VM n shares the
+				      *       update group of the newest slot;
+				      *       0 = updated alone             */
 };
 
 #define HVM_SLOT_AT(base, i)                                                                       \

@@ -11,7 +11,9 @@
  *    heartbeat; the floor rises; after a restart hv-core boots it on its own;
  *  - a broken image fails its trial and hv-core boots the previous slot again;
  *  - a version below the floor, a wrong digest and a restart during the
- *    trial are each handled with the named result.
+ *    trial are each handled with the named result;
+ *  - the VMs of an update group are switched, confirmed and rolled back
+ *    together, never one without the others (MGMT-650..656).
  * Waits are bounded; nothing asserts a duration.
  */
 #include <criterion/criterion.h>
@@ -138,6 +140,57 @@ Test(hvcore_ota, a_torn_newest_record_falls_back_to_the_copy_before_it)
 	hvq_stop(&q);
 	boot();
 	cr_assert_eq(cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0).ret[0], 6);
+}
+
+/* MGMT-602: a bank written by hv-core of ABI 2.2 holds a version 1 record: 32
+ * bytes of header, 8 VM entries of 240 bytes, the SHA-256. Version 2 adds 8
+ * group entries of 24 bytes before the SHA-256. */
+#define NV_V1_BODY (32u + 8u * 240u)
+#define NV_V2_SIZE (NV_V1_BODY + 8u * 24u + 32u)
+
+Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_2)
+{
+	boot();
+	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 41, 0), HVM_OK, "set 41");
+	hvq_stop(&q);
+	/* the newest copy made version 1; the other one erased */
+	FILE *f = fopen(nvram, "r+b");
+	cr_assert_not_null(f);
+	int c = newest_copy(f);
+	uint8_t rec[NV_V2_SIZE], blank[NV_V2_SIZE];
+	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
+	cr_assert_eq(fread(rec, 1, sizeof rec, f), sizeof rec);
+	cr_assert_eq(rec[4] | rec[5] << 8, 2, "hv-core wrote record version %u",
+		     rec[4] | rec[5] << 8);
+	rec[4] = 1;
+	uint32_t size = NV_V1_BODY + 32;
+	memcpy(rec + 8, &size, 4);
+	cr_assert_eq(EVP_Digest(rec, NV_V1_BODY, rec + NV_V1_BODY, NULL, EVP_sha256(), NULL), 1);
+	memset(rec + NV_V1_BODY + 32, 0xFF, sizeof rec - NV_V1_BODY - 32);
+	memset(blank, 0xFF, sizeof blank);
+	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
+	cr_assert_eq(fwrite(rec, 1, sizeof rec, f), sizeof rec);
+	cr_assert_eq(fseek(f, (long)(1 - c) * NV_BLOCK, SEEK_SET), 0);
+	cr_assert_eq(fwrite(blank, 1, sizeof blank, f), sizeof blank);
+	cr_assert_eq(fclose(f), 0);
+	boot();
+	struct hvq_reply r = cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0);
+	cr_assert_eq(r.ret[0], 41, "sequence %llu: the version 1 record was not read",
+		     (unsigned long long)r.ret[0]);
+	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 42, 0), HVM_OK, "set 42");
+	hvq_stop(&q);
+	f = fopen(nvram, "rb");
+	cr_assert_not_null(f);
+	c = newest_copy(f);
+	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
+	cr_assert_eq(fread(rec, 1, sizeof rec, f), sizeof rec);
+	fclose(f);
+	cr_assert_eq(rec[4] | rec[5] << 8, 2, "the change was written as version %u",
+		     rec[4] | rec[5] << 8);
+	memcpy(&size, rec + 8, 4);
+	cr_assert_eq(size, NV_V2_SIZE);
+	boot();
+	cr_assert_eq(cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0).ret[0], 42);
 }
 
 /* ---- A/B slots and the witnessed trial (MGMT-610..625) ----------------------- */
@@ -361,6 +414,12 @@ Test(hvcore_ota, the_switch_of_an_asil_vm_obeys_the_safety_policy)
 	wait_runs(id, "2.0.0");
 }
 
+/* More VM nodes for boot_with(), and the hv-core output directory to boot
+ * from (NULL: the build's). */
+static const char *more_vms = "";
+static const char *core_dir;
+static const char *hv_image; /* --hv-image, NULL: hvcore.bin */
+
 /* tmp/cfg.dts: rtos-demo's node with `prop` added, as a boot configuration;
  * hv_extra (or "") goes into its hv-core node. */
 static void boot_with(const char *prop, const char *hv_extra)
@@ -380,14 +439,17 @@ static void boot_with(const char *prop, const char *hv_extra)
 		if (strstr(line, "autostart;"))
 			fprintf(out, "\t%s\n", prop);
 	}
-	fprintf(out, "\t};\n};\n");
+	fprintf(out, "%s\t};\n};\n", more_vms);
 	fclose(in);
 	cr_assert_eq(fclose(out), 0);
 	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.core_dir = core_dir;
 	o.extra[0] = "--nvram";
 	o.extra[1] = nvram;
 	o.extra[2] = "--config";
 	o.extra[3] = path;
+	o.extra[4] = hv_image ? "--hv-image" : NULL;
+	o.extra[5] = hv_image;
 	if (hvq_start(&q, &o) != 0)
 		cr_assert_fail("%s", q.err);
 }
@@ -453,11 +515,17 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Stages the image of bundle tmp/NAME.hvota and runs OTA_INSTALL with its
- * manifest and signature block (MGMT-643); edit, when set, changes the copy
- * of the manifest first; flip_image changes one staged byte. */
-static struct hvq_reply signed_install(int id, const char *name, void (*edit)(uint8_t *, size_t),
-				       int flip_image)
+static uint64_t be64(const uint8_t *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+/* Stages image `index` of bundle tmp/NAME.hvota, and its manifest and
+ * signature block in the data area, for OTA_INSTALL (MGMT-643) with arg[1]
+ * the returned length; edit, when set, changes the copy of the manifest
+ * first; flip_image changes one staged byte. */
+static size_t stage_signed(const char *name, unsigned index, void (*edit)(uint8_t *, size_t),
+			   int flip_image)
 {
 	char file[128];
 	size_t n;
@@ -466,8 +534,11 @@ static struct hvq_reply signed_install(int id, const char *name, void (*edit)(ui
 	cr_assert_gt(n, 24);
 	uint32_t mlen = be32(b + 12), slen = be32(b + 16);
 	uint8_t *man = b + 24, *sig = man + mlen, *seg = sig + slen;
+	for (unsigned i = 0; i < index && seg + 40 <= b + n; i++)
+		seg += 40 + be64(seg + 32);
 	cr_assert(seg + 40 <= b + n, "bundle %s too short", name);
-	size_t ilen = n - (size_t)(seg + 40 - b);
+	size_t ilen = (size_t)be64(seg + 32);
+	cr_assert(seg + 40 + ilen <= b + n, "bundle %s: segment %u too short", name, index);
 	uint8_t *stage = hvq_pa(&q, q.regs->staging_base, ilen);
 	cr_assert_not_null(stage);
 	memcpy(stage, seg + 40, ilen);
@@ -480,10 +551,22 @@ static struct hvq_reply signed_install(int id, const char *name, void (*edit)(ui
 	memcpy((void *)d, &h, sizeof h);
 	memcpy((void *)(d + sizeof h), man, mlen);
 	memcpy((void *)(d + sizeof h + mlen), sig, slen);
+	return ilen;
+}
+
+static struct hvq_reply signed_install_nth(int id, const char *name, unsigned index,
+					   void (*edit)(uint8_t *, size_t), int flip_image)
+{
 	struct hvq_reply rep;
-	uint64_t args[6] = { 0, ilen, 1 };
+	uint64_t args[6] = { 0, stage_signed(name, index, edit, flip_image), 1 };
 	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &rep), 0, "%s", q.err);
 	return rep;
+}
+
+static struct hvq_reply signed_install(int id, const char *name, void (*edit)(uint8_t *, size_t),
+				       int flip_image)
+{
+	return signed_install_nth(id, name, 0, edit, flip_image);
 }
 
 /* The manifest's version 2.0.0 reads 9.0.0: what the signer did not sign. */
@@ -495,6 +578,19 @@ static void raise_version(uint8_t *m, size_t n)
 			return;
 		}
 	cr_assert_fail("no version 2.0.0 in the manifest");
+}
+
+/* The /hv-core/ota node naming tmp/ca.der as the update CA of system car-7. */
+static const char *trust_node(void)
+{
+	size_t n;
+	uint8_t *der = slurp("ca.der", &n);
+	static char hv[16384];
+	size_t o = (size_t)snprintf(hv, sizeof hv, "\t\tota { system = \"car-7\"; update-ca = [");
+	for (size_t i = 0; i < n && o + 4 < sizeof hv; i++)
+		o += (size_t)snprintf(hv + o, sizeof hv - o, "%02x", der[i]);
+	snprintf(hv + o, sizeof hv - o, "]; };");
+	return hv;
 }
 
 Test(hvcore_ota, hv_core_installs_only_what_a_trusted_signer_signed)
@@ -512,14 +608,7 @@ Test(hvcore_ota, hv_core_installs_only_what_a_trusted_signer_signed)
 			"pki/update-signer.crt -o othersys.hvota --system car-8 rtos-demo=v2.bin@2.0.0 "
 			"&& openssl x509 -in pki/update-ca.crt -outform der -out ca.der"),
 		     0, "PKI or bundles not made");
-	size_t n;
-	uint8_t *der = slurp("ca.der", &n);
-	static char hv[16384];
-	size_t o = (size_t)snprintf(hv, sizeof hv, "\t\tota { system = \"car-7\"; update-ca = [");
-	for (size_t i = 0; i < n && o + 4 < sizeof hv; i++)
-		o += (size_t)snprintf(hv + o, sizeof hv - o, "%02x", der[i]);
-	snprintf(hv + o, sizeof hv - o, "]; };");
-	boot_with("", hv);
+	boot_with("", trust_node());
 	int id = rtos_demo(factory);
 
 	expect(install(id, "v2", "2.0.0", 0), HVM_E_SIGNATURE, "a bare digest with a trust anchor");
@@ -546,4 +635,362 @@ Test(hvcore_ota, hv_core_installs_only_what_a_trusted_signer_signed)
 	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
 	cr_assert_eq(status(id).last_result, HVM_OTA_CONFIRMED);
 	wait_runs(id, "2.0.0");
+}
+
+/* ---- update groups (MGMT-650..656) ------------------------------------------ */
+
+/* A second VM, rtos-b, runs its own copy of the RTOS demo: tmp/core is the
+ * build's hv-core output with guests/rtos-b.bin beside rtos-demo.bin (copies:
+ * hv-qemu.sh takes an image's size from the file it names). */
+static const char rtos_b_node[] =
+	"\trtos-b {\n\t\tcompatible = \"avirt,vm-config-v1\";\n\t\tvm-name = \"rtos-b\";\n"
+	"\t\tuuid = \"5d1e7a00-2b4c-4d6e-9f10-213243546502\";\n"
+	"\t\tvcpus = <1>;\n\t\tcpus = <2>;\n"
+	"\t\tmemory = <0x0 0x40000000  0x0 0x4B000000  0x0 0x01000000>;\n"
+	"\t\tcriticality = \"QM\";\n\t\tfault-policy = \"stop\";\n"
+	"\t\tboot-order = <2>;\n\t\tautostart;\n"
+	"\t\tboot {\n\t\t\tload-address = <0x0 0x40000000>;\n\t\t\tentry = <0x0 0x40000000>;\n"
+	"\t\t\timage-size = <0x0 @SIZE:rtos-b@>;\n\t\t\timage-store = <0x0 @STORE:rtos-b@>;\n"
+	"\t\t\timage-sha256 = [@SHA256:rtos-b@];\n\t\t};\n"
+	"\t\tvuart {\n\t\t\tcompatible = \"avirt,vuart-v1\";\n\t\t};\n\t};\n";
+
+static void two_vm_core(void)
+{
+	static char dir[300];
+	snprintf(dir, sizeof dir, "%s/core", tmp);
+	char line[1200];
+	snprintf(line, sizeof line,
+		 "mkdir -p core/guests && ln -s %s/hvcore.bin %s/hvcore-test.bin core/ && "
+		 "cp %s/guests/rtos-demo.bin core/guests/ && cp core/guests/rtos-demo.bin "
+		 "core/guests/rtos-b.bin",
+		 HV_CORE_OUT, HV_CORE_OUT, HV_CORE_OUT);
+	cr_assert_eq(sh(line), 0, "tmp/core not made");
+	core_dir = dir;
+	more_vms = rtos_b_node;
+}
+
+struct both {
+	int a, b;
+};
+
+static int both_over(struct hvq *h, void *arg)
+{
+	struct both *w = arg;
+	return trial_over(h, &w->a) && trial_over(h, &w->b);
+}
+
+/* MGMT-650..653: a manifest naming two VMs makes them one group: neither is
+ * switched alone or with an image from another bundle; a switch of either
+ * switches both; they are confirmed together, and when one fails its trial
+ * both run their previous images again. A power cut in the group's trial
+ * brings both back (MGMT-654). */
+Test(hvcore_ota, an_update_group_is_switched_confirmed_and_rolled_back_whole)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	make_image("v3", "3.0.0", 0);
+	make_image("v3broken", "3.0.0", 1);
+	cr_assert_eq(sh("$HVCTL pki init --dir pki && openssl x509 -in pki/update-ca.crt "
+			"-outform der -out ca.der && S=\"--key pki/update-signer.key --cert "
+			"pki/update-signer.crt --system car-7\" && "
+			"$HVCTL ota bundle $S -o g2.hvota rtos-demo=v2.bin@2.0.0 rtos-b=v2.bin@2.0.0 && "
+			"$HVCTL ota bundle $S -o g3.hvota rtos-demo=v3.bin@3.0.0 "
+			"rtos-b=v3broken.bin@3.0.0 && $HVCTL ota bundle $S -o b2.hvota "
+			"rtos-b=v2.bin@2.0.0"),
+		     0, "PKI or bundles not made");
+	two_vm_core();
+	boot_with("", trust_node());
+	struct both w = { rtos_demo(factory), hvq_find_vm(&q, "rtos-b") };
+	cr_assert_geq(w.b, 0, "rtos-b not defined");
+	cr_assert_eq(mu_wait_heartbeat(&q, w.b, 0, WAIT_S), 0, "%s", q.err);
+
+	/* one VM of the group installed: neither switches */
+	expect(signed_install_nth(w.a, "g2", 0, NULL, 0), HVM_OK, "rtos-demo of g2");
+	struct hvq_reply r = cmd(HVM_CMD_OTA_SWITCH, w.a, 1000, 60000);
+	expect(r, HVM_E_STATE, "switch of half a group");
+	cr_assert(strstr(r.msg, "1 of the 2") && strstr(r.msg, "MGMT-651"), "'%s'", r.msg);
+	expect(cmd(HVM_CMD_OTA_SWITCH, w.b, 1000, 60000), HVM_E_STATE, "rtos-b, nothing installed");
+	/* the other VM's image from another bundle does not complete it */
+	expect(signed_install(w.b, "b2", NULL, 0), HVM_OK, "rtos-b alone");
+	r = cmd(HVM_CMD_OTA_SWITCH, w.a, 1000, 60000);
+	expect(r, HVM_E_STATE, "images mixed from two bundles");
+	cr_assert(strstr(r.msg, "1 of the 2"), "'%s'", r.msg);
+	cr_assert_eq(status(w.a).in_trial, 0);
+	cr_assert_eq(status(w.b).in_trial, 0);
+
+	/* MGMT-654: a power cut in the group's trial: both back */
+	expect(signed_install_nth(w.b, "g2", 1, NULL, 0), HVM_OK, "rtos-b of g2");
+	struct hvm_ota_status s = status(w.a);
+	cr_assert_eq(s.group_vms, (1u << w.a) | (1u << w.b), "group_vms 0x%x", s.group_vms);
+	expect(cmd(HVM_CMD_OTA_SWITCH, w.b, 600000, 600000), HVM_OK, "switch of rtos-b");
+	cr_assert_eq(status(w.a).in_trial, 1, "rtos-b was switched without rtos-demo");
+	wait_runs(w.a, "2.0.0");
+	wait_runs(w.b, "2.0.0");
+	hvq_stop(&q);
+	boot_with("", trust_node());
+	wait_runs(w.a, factory);
+	wait_runs(w.b, factory);
+	for (int i = 0; i < 2; i++) {
+		s = status(i ? w.b : w.a);
+		cr_assert_eq(s.last_result, HVM_OTA_FAIL_RESET, "vm %d: result %u", i, s.last_result);
+		cr_assert_eq(s.active, 0);
+		cr_assert_eq(s.in_trial, 0);
+	}
+
+	/* installed again, switched by rtos-demo, confirmed together */
+	expect(signed_install_nth(w.a, "g2", 0, NULL, 0), HVM_OK, "rtos-demo of g2 again");
+	expect(signed_install_nth(w.b, "g2", 1, NULL, 0), HVM_OK, "rtos-b of g2 again");
+	uint64_t ev0 = q.regs->ev_head;
+	expect(cmd(HVM_CMD_OTA_SWITCH, w.a, 1000, 60000), HVM_OK, "switch of the group");
+	cr_assert_eq(hvq_wait(&q, both_over, &w, WAIT_S), 0, "trials never ended: %s", q.err);
+	for (int i = 0; i < 2; i++) {
+		s = status(i ? w.b : w.a);
+		cr_assert_eq(s.last_result, HVM_OTA_CONFIRMED, "vm %d: result %u", i, s.last_result);
+		cr_assert_eq(s.active, 1);
+		cr_assert_str_eq(s.floor, "2.0.0");
+		cr_assert_eq(mu_count_events(&q, HVM_EV_OTA_CONFIRMED, (uint32_t)(i ? w.b : w.a), ev0),
+			     1);
+	}
+	wait_runs(w.a, "2.0.0");
+	wait_runs(w.b, "2.0.0");
+
+	/* MGMT-653: rtos-b's 3.0.0 is broken: rtos-demo's good 3.0.0 goes too */
+	expect(signed_install_nth(w.a, "g3", 0, NULL, 0), HVM_OK, "rtos-demo of g3");
+	expect(signed_install_nth(w.b, "g3", 1, NULL, 0), HVM_OK, "rtos-b of g3 (broken)");
+	ev0 = q.regs->ev_head;
+	/* a window well beyond the broken image's half second of heartbeats */
+	expect(cmd(HVM_CMD_OTA_SWITCH, w.a, 5000, 60000), HVM_OK, "switch to g3");
+	cr_assert_eq(hvq_wait(&q, both_over, &w, WAIT_S), 0, "trials never ended: %s", q.err);
+	s = status(w.b);
+	cr_assert_eq(s.last_result, HVM_OTA_FAIL_WATCHDOG, "rtos-b: result %u", s.last_result);
+	cr_assert_eq(s.active, 1);
+	cr_assert_eq(s.slot[0].state, HVM_SLOT_BAD);
+	cr_assert_str_eq(s.floor, "2.0.0");
+	s = status(w.a);
+	cr_assert_eq(s.last_result, HVM_OTA_FAIL_GROUP, "rtos-demo: result %u", s.last_result);
+	cr_assert_eq(s.active, 1);
+	cr_assert_eq(s.slot[0].state, HVM_SLOT_BAD);
+	cr_assert_str_eq(s.floor, "2.0.0", "the floor rose without the group's confirmation");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_OTA_CONFIRMED, (uint32_t)w.a, ev0), 0);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_OTA_ROLLED_BACK, (uint32_t)w.a, ev0), 1);
+	wait_runs(w.a, "2.0.0");
+	wait_runs(w.b, "2.0.0");
+}
+
+/* ---- power cuts at every persistence point (MGMT-604) ------------------------ */
+
+/* hvcore-test.bin's power-cut words (MGMT-604): "NVCT", the point to cut at,
+ * the points passed since boot, 1 once cut. */
+#define CUT_FLAG 0x41FFF020ull
+#define CUT_MAGIC 0x5443564Eu
+
+static volatile uint32_t *cut_words(struct hvq *h)
+{
+	return hvq_pa(h, CUT_FLAG, 16);
+}
+
+struct step_wait {
+	uint64_t seq, ev0;  /* the command's sequence; events from here */
+	struct both *trial; /* NULL: the command's completion            */
+};
+
+static int trial_ended(struct hvq *h, int id, uint64_t ev0)
+{
+	return mu_count_events(h, HVM_EV_OTA_CONFIRMED, (uint32_t)id, ev0) +
+		       mu_count_events(h, HVM_EV_OTA_ROLLED_BACK, (uint32_t)id, ev0) >
+	       0;
+}
+
+/* Reads only memory, so that a halted hv-core does not stall it. */
+static int step_over(struct hvq *h, void *arg)
+{
+	struct step_wait *w = arg;
+	if (cut_words(h)[3] == 1)
+		return 1;
+	if (w->trial)
+		return trial_ended(h, w->trial->a, w->ev0) && trial_ended(h, w->trial->b, w->ev0);
+	return __atomic_load_n(&h->regs->done_seq, __ATOMIC_ACQUIRE) >= w->seq;
+}
+
+/* One step of an update of the group w: OTA_INSTALL of image `index` of
+ * bundle tmp/NAME.hvota into VM id, or (name NULL) OTA_SWITCH of VM id and
+ * the end of the group's trials. 1 when the power was cut during it. */
+static int step(struct both *w, int id, const char *name, unsigned index)
+{
+	volatile struct hvm_regs *r = q.regs;
+	struct step_wait sw = { __atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE) + 1, r->ev_head,
+				NULL };
+	uint64_t args[6] = { 500, 60000 }; /* OTA_SWITCH: window, timeout */
+	uint32_t c = HVM_CMD_OTA_SWITCH;
+	if (name) {
+		c = HVM_CMD_OTA_INSTALL;
+		args[0] = 0;
+		args[1] = stage_signed(name, index, NULL, 0);
+		args[2] = 1;
+	}
+	r->cmd = c;
+	r->vm_id = (uint32_t)id;
+	for (int i = 0; i < 6; i++)
+		r->arg[i] = args[i];
+	__atomic_store_n(&r->req_seq, sw.seq, __ATOMIC_RELEASE);
+	cr_assert_eq(hvq_wait(&q, step_over, &sw, WAIT_S), 0, "%s", q.err);
+	if (cut_words(&q)[3] == 1)
+		return 1;
+	char msg[64];
+	for (int i = 0; i < 63; i++)
+		msg[i] = r->ret_msg[i];
+	msg[63] = 0;
+	cr_assert_eq(r->status, HVM_OK, "%s of vm %d: %s", name ? name : "switch", id, msg);
+	if (name)
+		return 0;
+	sw.trial = w;
+	cr_assert_eq(hvq_wait(&q, step_over, &sw, WAIT_S), 0, "trials: %s", q.err);
+	return cut_words(&q)[3] == 1;
+}
+
+/* The steps of phase 0 (g2: both VMs to 2.0.0, confirmed) or 1 (g3: rtos-b's
+ * image reports 3.0.0, its manifest line says 3.0.1, so the group rolls
+ * back); bounds[k] = points passed after step k. 1 when the power was cut. */
+static int phase(struct both *w, int ph, uint32_t bounds[3])
+{
+	const char *b = ph ? "g3" : "g2";
+	int cut = step(w, w->a, b, 0);
+	if (bounds)
+		bounds[0] = cut_words(&q)[2];
+	if (!cut)
+		cut = step(w, w->b, b, 1);
+	if (bounds)
+		bounds[1] = cut_words(&q)[2];
+	if (!cut)
+		cut = step(w, w->a, NULL, 0);
+	if (bounds)
+		bounds[2] = cut_words(&q)[2];
+	return cut;
+}
+
+/* The version VM id runs, once it runs one with a beating heartbeat. */
+static void running_version(int id, char v[HVM_VERSION_LEN])
+{
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 0, WAIT_S), 0, "%s", q.err);
+	memcpy(v, mu_slot(&q, id).image_version, HVM_VERSION_LEN);
+	wait_runs(id, v);
+}
+
+/* a >= b in dotted-number order; "" is below every version. */
+static int ota_floor_ge(const char *a, const char *b)
+{
+	unsigned x[4] = { 0 }, y[4] = { 0 };
+	if (!b[0])
+		return 1;
+	if (!a[0])
+		return 0;
+	sscanf(a, "%u.%u.%u.%u", &x[0], &x[1], &x[2], &x[3]);
+	sscanf(b, "%u.%u.%u.%u", &y[0], &y[1], &y[2], &y[3]);
+	for (int i = 0; i < 4; i++)
+		if (x[i] != y[i])
+			return x[i] > y[i];
+	return 1;
+}
+
+/* After the restart that follows a cut at point n: no trial survived; both
+ * VMs run, the same update (old or new), never one without the other; the
+ * floors are equal, not below floor0, and the new version's when it runs. */
+static int check_after_cut(struct both *w, unsigned n, const char *old, const char *new,
+			   const char *floor0)
+{
+	char va[HVM_VERSION_LEN], vb[HVM_VERSION_LEN];
+	running_version(w->a, va);
+	running_version(w->b, vb);
+	struct hvm_ota_status a = status(w->a), b = status(w->b);
+	cr_assert(!a.in_trial && !b.in_trial, "point %u: a trial survived the restart", n);
+	cr_assert(strcmp(va, old) == 0 || strcmp(va, new) == 0, "point %u: rtos-demo runs '%s'", n,
+		  va);
+	cr_assert_str_eq(va, vb, "point %u: a mixed group: rtos-demo %s, rtos-b %s", n, va, vb);
+	cr_assert_str_eq(a.floor, b.floor, "point %u: floors %s and %s", n, a.floor, b.floor);
+	cr_assert(ota_floor_ge(a.floor, floor0), "point %u: floor %s went below %s", n, a.floor,
+		  floor0);
+	if (strcmp(va, new) != 0)
+		return 0;
+	cr_assert_str_eq(a.floor, new, "point %u: %s runs, floor %s", n, new, a.floor);
+	return 1;
+}
+
+/* MGMT-604: the power is cut (hvcore-test.bin halts at persistence point n,
+ * the test kills QEMU) at each point of installing, switching and confirming
+ * a group of two VMs (phase 0), and of installing, switching and rolling back
+ * a failing one (phase 1, from the bank as phase 0 left it); after the
+ * restart, hv-core on its own ends any trial, both VMs run the same update,
+ * old or new, and no floor went down. Every point of the switch and of the
+ * trial's end is cut, and every other point of the installs, so that the
+ * test stays within a few minutes on a loaded machine. */
+Test(hvcore_ota, a_power_cut_at_any_persistence_point_leaves_a_whole_group, .timeout = 900)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	make_image("v3", "3.0.0", 0);
+	cr_assert_eq(sh("$HVCTL pki init --dir pki && openssl x509 -in pki/update-ca.crt "
+			"-outform der -out ca.der && S=\"--key pki/update-signer.key --cert "
+			"pki/update-signer.crt --system car-7\" && "
+			"$HVCTL ota bundle $S -o g2.hvota rtos-demo=v2.bin@2.0.0 rtos-b=v2.bin@2.0.0 && "
+			"$HVCTL ota bundle $S -o g3.hvota rtos-demo=v3.bin@3.0.0 "
+			"rtos-b=v3.bin@3.0.1"),
+		     0, "PKI or bundles not made");
+	two_vm_core();
+	static char img[300], nv0[300];
+	snprintf(img, sizeof img, "%s/hvcore-test.bin", HV_CORE_OUT);
+	hv_image = img;
+	snprintf(nv0, sizeof nv0, "%s/nv-phase1.bin", tmp);
+
+	/* a run without a cut counts the points of each step */
+	uint32_t bounds[2][3];
+	boot_with("", trust_node());
+	struct both w = { rtos_demo(factory), hvq_find_vm(&q, "rtos-b") };
+	cr_assert_geq(w.b, 0);
+	cr_assert_eq(phase(&w, 0, bounds[0]), 0);
+	hvq_stop(&q);
+	char line[700], restore[700];
+	snprintf(line, sizeof line, "cp '%s' '%s'", nvram, nv0);
+	snprintf(restore, sizeof restore, "cp '%s' '%s'", nv0, nvram);
+	cr_assert_eq(system(line), 0);
+	boot_with("", trust_node());
+	check_after_cut(&w, 0, "2.0.0", "2.0.0", "2.0.0");
+	cr_assert_eq(phase(&w, 1, bounds[1]), 0);
+	cr_assert_str_eq(status(w.b).floor, "2.0.0");
+	hvq_stop(&q);
+	cr_log_info("points: phase 0 %u/%u/%u, phase 1 %u/%u/%u", bounds[0][0], bounds[0][1],
+		    bounds[0][2], bounds[1][0], bounds[1][1], bounds[1][2]);
+
+	unsigned cuts = 0, news[2] = { 0, 0 };
+	for (int ph = 0; ph < 2; ph++) {
+		for (uint32_t n = 1; n <= bounds[ph][2]; n++) {
+			/* every point of the switch and of its end; every other
+			 * point of the installs (their points repeat per VM) */
+			if (n <= bounds[ph][1] && (n + (uint32_t)ph) % 2 == 0)
+				continue;
+			if (ph == 0)
+				unlink(nvram);
+			else
+				cr_assert_eq(system(restore), 0);
+			boot_with("", trust_node());
+			cr_assert_eq(mu_wait_heartbeat(&q, w.a, 0, WAIT_S), 0, "%s", q.err);
+			cr_assert_eq(mu_wait_heartbeat(&q, w.b, 0, WAIT_S), 0, "%s", q.err);
+			volatile uint32_t *cw = cut_words(&q);
+			cw[1] = n;
+			cw[0] = CUT_MAGIC;
+			cr_assert_eq(phase(&w, ph, NULL), 1, "phase %d: point %u never came", ph, n);
+			hvq_stop(&q); /* the power cut */
+			boot_with("", trust_node());
+			if (ph == 0)
+				news[0] += check_after_cut(&w, n, factory, "2.0.0", "");
+			else
+				news[1] += check_after_cut(&w, n, "2.0.0", "3.0.0", "2.0.0");
+			hvq_stop(&q);
+			cuts++;
+		}
+	}
+	cr_assert_geq(cuts, 20, "only %u points cut", cuts);
+	/* a cut after the group's confirmation was stored: the new update */
+	cr_assert_geq(news[0], 1, "no cut left the confirmed update of phase 0");
+	cr_assert_eq(news[1], 0, "the failing update of phase 1 survived a cut");
+	cr_log_info("%u power cuts; the new update ran after %u of phase 0's", cuts, news[0]);
 }

@@ -282,12 +282,18 @@ enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len,
 enum hvm_status mgmt_be_ota_switch(uint32_t id, uint64_t window_ms, uint64_t timeout_ms, char *msg,
 				   unsigned mlen)
 {
-	/* MGMT-621: a switch starts or resets the VM; the policy rules on it so */
-	uint32_t as = vms[id].state == HVM_VM_SHUTOFF ? HVM_CMD_START : HVM_CMD_RESET;
-	uint64_t cell, vs;
-	enum hvm_status st = mgmt_be_policy_gate(as, id, 0, &cell, &vs, msg, mlen);
-	if (st != HVM_OK)
-		return st;
+	/* MGMT-621: a switch starts or resets the VM; the policy rules on it so,
+	 * for every VM of its update group (MGMT-651) */
+	uint32_t group = ota_group_vms(&vms[id]);
+	for (uint32_t m = 0; m < HVM_MAX_VMS; m++) {
+		if (!(group & (1u << m)))
+			continue;
+		uint32_t as = vms[m].state == HVM_VM_SHUTOFF ? HVM_CMD_START : HVM_CMD_RESET;
+		uint64_t cell, vs;
+		enum hvm_status st = mgmt_be_policy_gate(as, m, 0, &cell, &vs, msg, mlen);
+		if (st != HVM_OK)
+			return st;
+	}
 	return ota_switch(&vms[id], window_ms, timeout_ms, msg, mlen);
 }
 

@@ -6,6 +6,7 @@
  * any point leaves the other copy, the newest record stored before, intact;
  * the half-written copy fails its SHA-256 and is ignored when read.
  */
+#include <stddef.h>
 #include <string.h>
 #include "nvstore.h"
 #include "pflash.h"
@@ -18,6 +19,36 @@
 
 _Static_assert(sizeof(struct nv_rec) <= PFLASH_BLOCK, "a record copy fits one block");
 _Static_assert(sizeof(struct nv_rec) % 8 == 0, "record size");
+
+#ifdef HV_TEST_HOOKS
+/* MGMT-604, test builds only: power-cut points. Words at NV_CUT_FLAG: "NVCT"
+ * and the point to cut at (written by a test), then, written by hv-core, the
+ * points passed since boot and 1 once it has cut. A point is passed after a
+ * record copy is erased, after the first half of a record is programmed,
+ * after a record is stored (before hv-core acts on it), and after the first
+ * half of a slot's bytes are programmed; at the chosen one
+ * hv-core stops all work on this CPU with the flash as it is, as if the power
+ * went, and the test kills QEMU. */
+#define NV_CUT_FLAG 0x41FFF020ull
+#define NV_CUT_MAGIC 0x5443564Eu /* "NVCT" */
+
+static void cut_point(void)
+{
+	volatile uint32_t *f = (volatile uint32_t *)(uintptr_t)NV_CUT_FLAG;
+	uint32_t n = f[2] + 1;
+	f[2] = n;
+	if (f[0] != NV_CUT_MAGIC || f[1] != n)
+		return;
+	hv_log("non-volatile storage: power cut at point %u (test hook)", n);
+	f[3] = 1;
+	for (;;)
+		__asm__ volatile("msr daifset, #0xf\n\tdsb sy\n\twfi" ::: "memory");
+}
+#else
+static void cut_point(void)
+{
+}
+#endif
 
 static struct nv_rec work, stored;
 static int stored_copy = -1; /* the copy that holds `stored`, -1: none */
@@ -37,13 +68,32 @@ static void seal(struct nv_rec *r)
 	sha256(r, sizeof(*r) - 32, r->sha256);
 }
 
+/* Version 1 (ABI 2.2): the same record without grp[]. */
+#define NV_REC_V1_BODY offsetof(struct nv_rec, grp)
+
+/* 2: a valid current record; 1: a valid version 1 record; 0: neither. */
 static int valid(const struct nv_rec *r)
 {
 	uint8_t d[32];
-	if (r->magic != NV_REC_MAGIC || r->version != NV_REC_VERSION || r->size != sizeof(*r))
+	if (r->magic != NV_REC_MAGIC)
+		return 0;
+	if (r->version == 1 && r->size == NV_REC_V1_BODY + 32) {
+		sha256(r, NV_REC_V1_BODY, d);
+		return memcmp(d, (const uint8_t *)r + NV_REC_V1_BODY, 32) == 0;
+	}
+	if (r->version != NV_REC_VERSION || r->size != sizeof(*r))
 		return 0;
 	sha256(r, sizeof(*r) - 32, d);
-	return memcmp(d, r->sha256, 32) == 0;
+	return memcmp(d, r->sha256, 32) == 0 ? 2 : 0;
+}
+
+/* A version 1 record read into `to`: its body kept, no VM in a group; the
+ * next commit writes it as version 2. */
+static void upgrade(struct nv_rec *to, const struct nv_rec *v1)
+{
+	memset(to, 0, sizeof(*to));
+	memcpy(to, v1, NV_REC_V1_BODY);
+	seal(to);
 }
 
 void nv_init(void)
@@ -62,7 +112,10 @@ void nv_init(void)
 		struct nv_rec *r = (struct nv_rec *)buf;
 		seen[i] = valid(r);
 		if (seen[i] && (stored_copy < 0 || r->seq > work.seq)) {
-			memcpy(&work, r, sizeof(work));
+			if (seen[i] == 1)
+				upgrade(&work, r);
+			else
+				memcpy(&work, r, sizeof(work));
 			stored_copy = i;
 		}
 	}
@@ -77,10 +130,10 @@ void nv_init(void)
 	} else {
 		boot_no = work.boots;
 	}
+	static const char *const how[3] = { "invalid", "valid (version 1)", "valid" };
 	hv_log("non-volatile storage at 0x%lx: copy A %s, copy B %s; record %lu, audit sequence "
 	       "%lu, boot %lu%s",
-	       (unsigned long)platform.nv_base, seen[0] ? "valid" : "invalid",
-	       seen[1] ? "valid" : "invalid", (unsigned long)work.seq,
+	       (unsigned long)platform.nv_base, how[seen[0]], how[seen[1]], (unsigned long)work.seq,
 	       (unsigned long)work.audit_seq, (unsigned long)boot_no,
 	       boot_no ? "" : " (not counted: the record could not be written)");
 }
@@ -111,8 +164,15 @@ int nv_commit(void)
 	work.seq = stored.seq + 1;
 	seal(&work);
 	int rc = pflash_erase(platform.nv_base, off);
+	cut_point();
+	/* in two halves: a power cut between them leaves a torn copy (MGMT-603) */
+	const uint64_t half = (sizeof(work) / 2) & ~3ull;
 	if (rc == 0)
-		rc = pflash_program(platform.nv_base, off, &work, sizeof(work));
+		rc = pflash_program(platform.nv_base, off, &work, half);
+	cut_point();
+	if (rc == 0)
+		rc = pflash_program(platform.nv_base, off + half, (const uint8_t *)&work + half,
+				    sizeof(work) - half);
 	if (rc == 0) {
 		pflash_read(platform.nv_base, off, buf, sizeof(work));
 		rc = memcmp(buf, &work, sizeof(work)) == 0 ? 0 : -1;
@@ -125,6 +185,7 @@ int nv_commit(void)
 	}
 	stored = work;
 	stored_copy = copy;
+	cut_point(); /* stored, not yet acted on */
 	return 0;
 }
 
@@ -141,8 +202,14 @@ struct nv_vm *nv_vm_find(const char *name, int create)
 	if (!create || !free_e)
 		return NULL;
 	memset(free_e, 0, sizeof(*free_e));
+	memset(nv_group_of(free_e), 0, sizeof(struct nv_group));
 	strlcpy(free_e->name, name, sizeof(free_e->name));
 	return free_e;
+}
+
+struct nv_group *nv_group_of(const struct nv_vm *e)
+{
+	return &work.grp[e - work.vm];
 }
 
 static uint64_t slot_off(const struct nv_vm *e, uint32_t s)
@@ -167,6 +234,8 @@ int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src
 			chunk[i] = src[done + i]; /* each byte read once */
 		if (pflash_program(platform.nv_base, off + done, chunk, (n + 3) & ~3ull) != 0)
 			return -1;
+		if (done < len / 2 && done + n >= len / 2)
+			cut_point();
 		done += n;
 	}
 	return 0;

@@ -14,7 +14,8 @@
 #define NV_MAX_VMS 8u            /* VMs with OTA slots       */
 #define NV_SLOT_SIZE 0x3C0000ull /* 3.75 MiB per image slot  */
 #define NV_REC_MAGIC 0x564E5648u /* "HVNV"                   */
-#define NV_REC_VERSION 1u
+#define NV_REC_VERSION 2u        /* 2: update groups (nv_group); 1 is read and converted */
+#define NV_BUNDLE_ID_LEN 16u
 
 struct nv_vm {
 	char name[HVM_NAME_LEN];     /* "" = unused entry                    */
@@ -24,6 +25,15 @@ struct nv_vm {
 	uint32_t _rsvd;              /*                                       */
 	char floor[HVM_VERSION_LEN]; /* anti-rollback floor, "" = none        */
 	struct hvm_ota_slot slot[2]; /* A, B                                  */
+};
+
+/* MGMT-650: the update group of the slot an entry installed last (its READY,
+ * TRIAL or confirmed new slot): the manifest's bundle-id and how many VMs the
+ * manifest names. members 0 or 1: the VM is updated alone. */
+struct nv_group {
+	uint8_t bundle[NV_BUNDLE_ID_LEN];
+	uint32_t members;
+	uint32_t _rsvd;
 };
 
 struct nv_rec {
@@ -37,7 +47,8 @@ struct nv_rec {
 	uint64_t seq;       /* incremented by every write; the higher valid copy wins */
 	uint64_t audit_seq; /* MGMT-630: the agent's newest audit head sequence     */
 	struct nv_vm vm[NV_MAX_VMS];
-	uint8_t sha256[32]; /* over every byte before it                         */
+	struct nv_group grp[NV_MAX_VMS]; /* version 2: grp[i] belongs to vm[i]   */
+	uint8_t sha256[32];              /* over every byte before it                         */
 };
 
 /* Reads both copies and keeps the valid one with the higher sequence (a fresh
@@ -57,6 +68,8 @@ struct nv_rec *nv_rec(void);
 int nv_commit(void);
 /* Forgets changes to the working record since the last commit. */
 void nv_discard(void);
+/* The group fields of entry e. */
+struct nv_group *nv_group_of(const struct nv_vm *e);
 /* The entry of VM `name`; with create, a free one is taken (NULL when full). */
 struct nv_vm *nv_vm_find(const char *name, int create);
 /* Slot s of entry e: writes len bytes from src (erasing first), reads back. */

@@ -10,6 +10,10 @@
  *   rollback: slot bad and the previous slot active in one stored record,
  *             then the previous image is booted.
  * At boot a stored trial means the reset came before confirmation: rollback.
+ *
+ * Update groups (MGMT-650..656): the VMs a signed manifest names are switched
+ * in one stored record, confirmed in one and rolled back in one, so a power
+ * cut between any two steps leaves all of them old or all of them new.
  */
 #include <string.h>
 #include "ota.h"
@@ -38,12 +42,41 @@ struct trial {
 	uint32_t faults0, restarts0;
 	uint64_t wd0;
 	int mismatches;
+	int passed; /* MGMT-652: its own window is over; waits for its group */
 };
 static struct trial trials[HVM_MAX_VMS];
 
 static const char *slot_name(uint32_t s)
 {
 	return s ? "B" : "A";
+}
+
+/* The defined VM called `name`, or NULL. */
+static struct vm *vm_named(const char *name)
+{
+	for (uint32_t id = 0; id < HVM_MAX_VMS; id++)
+		if (vms[id].used && strncmp(vms[id].cfg.name, name, HVM_NAME_LEN) == 0)
+			return &vms[id];
+	return NULL;
+}
+
+/* MGMT-650: the entries that share e's update group (e among them), those in
+ * trial only when in_trial. A VM updated alone is its own group of one. */
+static uint32_t group_entries(const struct nv_vm *e, int in_trial, struct nv_vm *out[NV_MAX_VMS])
+{
+	struct nv_rec *r = nv_rec();
+	const struct nv_group *g = nv_group_of(e);
+	uint32_t n = 0;
+	if (g->members <= 1) {
+		out[0] = &r->vm[e - r->vm];
+		return 1;
+	}
+	for (uint32_t i = 0; i < NV_MAX_VMS; i++)
+		if (r->vm[i].name[0] && r->grp[i].members == g->members &&
+		    memcmp(r->grp[i].bundle, g->bundle, NV_BUNDLE_ID_LEN) == 0 &&
+		    (!in_trial || r->vm[i].trial))
+			out[n++] = &r->vm[i];
+	return n;
 }
 
 int ota_version_cmp(const char *a, const char *b)
@@ -238,6 +271,8 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 {
 	struct vm_config *c = &vm->cfg;
 	struct hvm_ota_image want = *given, *img = &want;
+	struct nv_group grp;
+	memset(&grp, 0, sizeof(grp));
 	if (!nv_present()) {
 		hv_snprintf(msg, mlen, "no non-volatile storage on this platform (MGMT-600)");
 		return HVM_E_NV;
@@ -263,6 +298,9 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 		if (st == HVM_OK)
 			st = manifest_image(sg->manifest, sg->manifest_len, c->name, trust_system,
 					    want.version, &want.size, want.sha256, msg, mlen);
+		if (st == HVM_OK) /* MGMT-650: the group is the manifest's */
+			st = manifest_group(sg->manifest, sg->manifest_len, grp.bundle,
+					    &grp.members, msg, mlen);
 		if (st != HVM_OK)
 			return st;
 		want.magic = HVM_OTA_IMAGE_MAGIC;
@@ -344,6 +382,7 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 	}
 	/* the target is empty from now on, until it is verified */
 	memset(&e->slot[target], 0, sizeof(e->slot[target]));
+	memset(nv_group_of(e), 0, sizeof(struct nv_group));
 	if (nv_commit() != 0)
 		return store_failed(msg, mlen, "OTA_INSTALL");
 	e = nv_vm_find(c->name, 0);
@@ -365,12 +404,13 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 	t->size = len;
 	memcpy(t->sha256, img->sha256, 32);
 	strlcpy(t->version, version, sizeof(t->version));
+	*nv_group_of(e) = grp;
 	e->last_result = HVM_OTA_INSTALLED;
 	if (nv_commit() != 0)
 		return store_failed(msg, mlen, "OTA_INSTALL");
 	events_append(HVM_EV_OTA_INSTALLED, vm->id, target, vm->reason);
-	hv_log("ota: vm %u '%s': version %s installed into slot %s", vm->id, c->name, version,
-	       slot_name(target));
+	hv_log("ota: vm %u '%s': version %s installed into slot %s%s", vm->id, c->name, version,
+	       slot_name(target), grp.members > 1 ? " (one VM of an update group)" : "");
 	return HVM_OK;
 }
 
@@ -390,24 +430,84 @@ static void trial_begin(struct vm *vm, uint64_t window_ms, uint64_t timeout_ms)
 	t->wd0 = vm->stats.watchdog_expiries;
 }
 
+/* The window and timeout of VM vm's trial from OTA_SWITCH's arguments
+ * (0: its configured window, the window plus the boot allowance). */
+static enum hvm_status trial_times(struct vm *vm, uint64_t *window_ms, uint64_t *timeout_ms,
+				   char *msg, unsigned mlen)
+{
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	if (*window_ms == 0) /* VMCFG-600: the VM's configured window */
+		*window_ms = vc && vc->ota_confirm_ms ? vc->ota_confirm_ms : OTA_WINDOW_DEFAULT_MS;
+	if (*timeout_ms == 0) /* time to boot, then the window */
+		*timeout_ms = *window_ms + OTA_BOOT_ALLOWANCE_MS;
+	if (*window_ms > OTA_WINDOW_MAX_MS || *timeout_ms > OTA_TIMEOUT_MAX_MS ||
+	    *window_ms > *timeout_ms) {
+		hv_snprintf(msg, mlen,
+			    "OTA_SWITCH: window %lu ms, timeout %lu ms: window at most "
+			    "the timeout and %u ms, timeout at most %u ms (MGMT-621)",
+			    (unsigned long)*window_ms, (unsigned long)*timeout_ms,
+			    OTA_WINDOW_MAX_MS, OTA_TIMEOUT_MAX_MS);
+		return HVM_E_BAD_ARG;
+	}
+	return HVM_OK;
+}
+
+uint32_t ota_group_vms(struct vm *vm)
+{
+	const struct nv_vm *e = nv_vm_find(vm->cfg.name, 0);
+	uint32_t mask = 1u << vm->id;
+	if (!e)
+		return mask;
+	struct nv_vm *g[NV_MAX_VMS];
+	uint32_t n = group_entries(e, 0, g);
+	for (uint32_t k = 0; k < n; k++) {
+		struct vm *v = vm_named(g[k]->name);
+		if (v)
+			mask |= 1u << v->id;
+	}
+	return mask;
+}
+
+/* MGMT-651: every VM of e's group, defined, with a READY inactive slot of the
+ * group and no trial; gv[k] is the VM of g[k]. The count, or 0 with msg. */
+static uint32_t group_ready(struct nv_vm *e, struct nv_vm *g[NV_MAX_VMS], struct vm *gv[NV_MAX_VMS],
+			    char *msg, unsigned mlen)
+{
+	uint32_t n = group_entries(e, 0, g), ready = 0;
+	const struct nv_group *grp = nv_group_of(e);
+	for (uint32_t k = 0; k < n; k++) {
+		if (g[k]->trial) {
+			hv_snprintf(msg, mlen, "'%s' of its update group is in a trial (MGMT-651)",
+				    g[k]->name);
+			return 0;
+		}
+		struct vm *v = vm_named(g[k]->name);
+		if (v && g[k]->slot[1 - g[k]->active].state == HVM_SLOT_READY) {
+			g[ready] = g[k];
+			gv[ready] = v;
+			ready++;
+		}
+	}
+	if (grp->members > 1 && ready != grp->members) {
+		hv_snprintf(msg, mlen,
+			    "'%s': %u of the %u VMs of its update group have its image "
+			    "installed and waiting: the group is switched whole or not at all "
+			    "(MGMT-651)",
+			    e->name, ready, grp->members);
+		return 0;
+	}
+	return ready;
+}
+
 enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_ms, char *msg,
 			   unsigned mlen)
 {
 	struct vm_config *c = &vm->cfg;
-	const struct vmcfg *vc = vm_vmcfg(vm->id);
-	if (window_ms == 0) /* VMCFG-600: the VM's configured window */
-		window_ms = vc && vc->ota_confirm_ms ? vc->ota_confirm_ms : OTA_WINDOW_DEFAULT_MS;
-	if (timeout_ms == 0) /* time to boot, then the window */
-		timeout_ms = window_ms + OTA_BOOT_ALLOWANCE_MS;
-	if (window_ms > OTA_WINDOW_MAX_MS || timeout_ms > OTA_TIMEOUT_MAX_MS ||
-	    window_ms > timeout_ms) {
-		hv_snprintf(msg, mlen,
-			    "OTA_SWITCH: window %lu ms, timeout %lu ms: window at most "
-			    "the timeout and %u ms, timeout at most %u ms (MGMT-621)",
-			    (unsigned long)window_ms, (unsigned long)timeout_ms, OTA_WINDOW_MAX_MS,
-			    OTA_TIMEOUT_MAX_MS);
-		return HVM_E_BAD_ARG;
-	}
+	uint64_t win[NV_MAX_VMS], tmo[NV_MAX_VMS];
+	uint64_t w0 = window_ms, t0 = timeout_ms;
+	enum hvm_status st = trial_times(vm, &w0, &t0, msg, mlen);
+	if (st != HVM_OK)
+		return st;
 	struct nv_vm *e = nv_vm_find(c->name, 0);
 	uint32_t target = e ? 1 - e->active : 1;
 	if (!e || e->trial || e->slot[target].state != HVM_SLOT_READY) {
@@ -416,34 +516,64 @@ enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_m
 					  : "no installed image waits in its inactive slot");
 		return HVM_E_STATE;
 	}
-	uint32_t prev = e->active;
-	e->active = target;
-	e->trial = 1;
-	e->slot[target].state = HVM_SLOT_TRIAL;
-	if (nv_commit() != 0) /* stored before the new image runs (MGMT-624) */
+	struct nv_vm *g[NV_MAX_VMS];
+	struct vm *gv[NV_MAX_VMS];
+	uint32_t n = group_ready(e, g, gv, msg, mlen);
+	if (n == 0)
+		return HVM_E_STATE;
+	for (uint32_t k = 0; k < n; k++) {
+		win[k] = window_ms;
+		tmo[k] = timeout_ms;
+		st = trial_times(gv[k], &win[k], &tmo[k], msg, mlen);
+		if (st != HVM_OK)
+			return st;
+	}
+	/* one stored record puts the whole group in trial (MGMT-624, MGMT-652) */
+	for (uint32_t k = 0; k < n; k++) {
+		g[k]->active = 1 - g[k]->active;
+		g[k]->trial = 1;
+		g[k]->slot[g[k]->active].state = HVM_SLOT_TRIAL;
+	}
+	if (nv_commit() != 0)
 		return store_failed(msg, mlen, "OTA_SWITCH");
-	e = nv_vm_find(c->name, 0);
-	struct vm_config keep = *c;
-	enum hvm_status st = load_slot(vm, e, target, msg, mlen);
-	if (st == HVM_OK)
-		st = reboot_vm(vm, msg, mlen);
+	static struct vm_config keep[NV_MAX_VMS];
+	uint32_t done = 0;
+	for (; done < n; done++) {
+		keep[done] = gv[done]->cfg;
+		st = load_slot(gv[done], g[done], g[done]->active, msg, mlen);
+		if (st == HVM_OK)
+			st = reboot_vm(gv[done], msg, mlen);
+		if (st != HVM_OK)
+			break;
+	}
 	if (st != HVM_OK) {
-		/* nothing booted from the new slot: the previous one stays */
-		e->active = prev;
-		e->trial = 0;
-		e->slot[target].state = HVM_SLOT_READY;
+		/* a VM did not boot its new slot: the whole group stays on (or
+		 * goes back to) its previous slots */
+		for (uint32_t k = 0; k < n; k++) {
+			g[k]->slot[g[k]->active].state = HVM_SLOT_READY;
+			g[k]->active = 1 - g[k]->active;
+			g[k]->trial = 0;
+		}
 		if (nv_commit() != 0)
 			nv_discard();
 		char ignore[64];
-		*c = keep;
-		load_slot(vm, e, prev, ignore, sizeof(ignore));
+		for (uint32_t k = 0; k <= done && k < n; k++) {
+			gv[k]->cfg = keep[k];
+			load_slot(gv[k], g[k], g[k]->active, ignore, sizeof(ignore));
+			if (k < done)
+				reboot_vm(gv[k], ignore, sizeof(ignore));
+		}
 		return st;
 	}
-	trial_begin(vm, window_ms, timeout_ms);
-	events_append(HVM_EV_OTA_TRIAL, vm->id, target, vm->reason);
-	hv_log("ota: vm %u '%s': slot %s (%s) booted in trial: window %lu ms, timeout %lu ms",
-	       vm->id, c->name, slot_name(target), e->slot[target].version,
-	       (unsigned long)window_ms, (unsigned long)timeout_ms);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t s = g[k]->active;
+		trial_begin(gv[k], win[k], tmo[k]);
+		events_append(HVM_EV_OTA_TRIAL, gv[k]->id, s, gv[k]->reason);
+		hv_log("ota: vm %u '%s': slot %s (%s) booted in trial: window %lu ms, timeout "
+		       "%lu ms%s",
+		       gv[k]->id, g[k]->name, slot_name(s), g[k]->slot[s].version,
+		       (unsigned long)win[k], (unsigned long)tmo[k], n > 1 ? " (update group)" : "");
+	}
 	return HVM_OK;
 }
 
@@ -470,49 +600,99 @@ void ota_status(struct vm *vm, struct hvm_ota_status *out)
 	out->last_result = e->last_result;
 	memcpy(out->floor, e->floor, sizeof(out->floor));
 	memcpy(out->slot, e->slot, sizeof(out->slot));
+	if (nv_group_of(e)->members > 1)
+		out->group_vms = ota_group_vms(vm);
 	const struct trial *t = &trials[vm->id];
 	uint64_t now = timer_uptime_ns();
 	if (t->on && t->deadline_ns > now)
 		out->trial_left_ms = (t->deadline_ns - now) / 1000000ull;
 }
 
+/* MGMT-623, MGMT-652, MGMT-653: ends the trial of vm's whole update group in
+ * one stored record: all confirmed, or all back to their previous slots (the
+ * VM that failed with its result, the others with FAIL_GROUP). */
 static void trial_end(struct vm *vm, struct nv_vm *e, uint32_t result)
 {
-	struct trial *t = &trials[vm->id];
-	uint32_t s = e->active;
-	t->on = 0;
-	char msg[96];
+	struct nv_vm *g[NV_MAX_VMS];
+	struct vm *gv[NV_MAX_VMS];
+	uint32_t n = group_entries(e, 1, g);
+	for (uint32_t k = 0; k < n; k++) {
+		gv[k] = vm_named(g[k]->name);
+		if (gv[k])
+			trials[gv[k]->id].on = 0;
+	}
 	if (result == HVM_OTA_CONFIRMED) {
-		e->slot[s].state = HVM_SLOT_GOOD;
-		e->trial = 0;
-		e->last_result = result;
-		strlcpy(e->floor, e->slot[s].version, sizeof(e->floor)); /* MGMT-625 */
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t s = g[k]->active;
+			g[k]->slot[s].state = HVM_SLOT_GOOD;
+			g[k]->trial = 0;
+			g[k]->last_result = result;
+			strlcpy(g[k]->floor, g[k]->slot[s].version, sizeof(g[k]->floor)); /* MGMT-625 */
+		}
 		if (nv_commit() != 0)
 			hv_log("ota: vm %u '%s': confirmation could not be stored", vm->id,
 			       vm->cfg.name);
-		events_append(HVM_EV_OTA_CONFIRMED, vm->id, s, vm->reason);
-		hv_log("ota: vm %u '%s': slot %s (%s) confirmed; floor %s", vm->id, vm->cfg.name,
-		       slot_name(s), e->slot[s].version, e->floor);
+		for (uint32_t k = 0; k < n; k++) {
+			if (!gv[k])
+				continue;
+			uint32_t s = g[k]->active;
+			events_append(HVM_EV_OTA_CONFIRMED, gv[k]->id, s, gv[k]->reason);
+			hv_log("ota: vm %u '%s': slot %s (%s) confirmed; floor %s", gv[k]->id,
+			       g[k]->name, slot_name(s), g[k]->slot[s].version, g[k]->floor);
+		}
 		return;
 	}
 	/* MGMT-623: back to the previous slot, on hv-core's own */
-	uint32_t prev = 1 - s;
-	e->slot[s].state = HVM_SLOT_BAD;
-	e->active = prev;
-	e->trial = 0;
-	e->last_result = result;
+	uint32_t bad[NV_MAX_VMS];
+	for (uint32_t k = 0; k < n; k++) {
+		bad[k] = g[k]->active;
+		g[k]->slot[bad[k]].state = HVM_SLOT_BAD;
+		g[k]->active = 1 - bad[k];
+		g[k]->trial = 0;
+		g[k]->last_result = g[k] == e ? result : HVM_OTA_FAIL_GROUP;
+	}
 	if (nv_commit() != 0)
 		hv_log("ota: vm %u '%s': rollback could not be stored", vm->id, vm->cfg.name);
-	e = nv_vm_find(vm->cfg.name, 0);
-	enum hvm_status st = load_slot(vm, e, prev, msg, sizeof(msg));
-	int was_stopped = vm->state == HVM_VM_SHUTOFF && vm->reason != HVM_R_CRASHED &&
-			  vm->reason != HVM_R_WATCHDOG;
-	if (st == HVM_OK && !was_stopped)
-		st = reboot_vm(vm, msg, sizeof(msg));
-	events_append(HVM_EV_OTA_ROLLED_BACK, vm->id, result, vm->reason);
-	hv_log("ota: vm %u '%s': trial of slot %s failed (result %u): slot %s %s", vm->id,
-	       vm->cfg.name, slot_name(s), result, slot_name(prev),
-	       st == HVM_OK ? (was_stopped ? "loaded" : "booted again") : msg);
+	for (uint32_t k = 0; k < n; k++) {
+		struct vm *v = gv[k];
+		if (!v)
+			continue;
+		char msg[96];
+		enum hvm_status st = load_slot(v, g[k], g[k]->active, msg, sizeof(msg));
+		int was_stopped = v->state == HVM_VM_SHUTOFF && v->reason != HVM_R_CRASHED &&
+				  v->reason != HVM_R_WATCHDOG;
+		if (st == HVM_OK && !was_stopped)
+			st = reboot_vm(v, msg, sizeof(msg));
+		events_append(HVM_EV_OTA_ROLLED_BACK, v->id, g[k]->last_result, v->reason);
+		hv_log("ota: vm %u '%s': trial of slot %s failed (result %u): slot %s %s", v->id,
+		       g[k]->name, slot_name(bad[k]), g[k]->last_result, slot_name(g[k]->active),
+		       st == HVM_OK ? (was_stopped ? "loaded" : "booted again") : msg);
+	}
+}
+
+/* MGMT-652: vm passed its own window (and is looked at again on every tick
+ * until its group ends); the group is confirmed when every VM of it has. A VM
+ * of the group that is no longer defined, or no longer in its trial, fails
+ * the group. */
+static void trial_passed(struct vm *vm, struct trial *t, struct nv_vm *e)
+{
+	struct nv_vm *g[NV_MAX_VMS];
+	uint32_t n = group_entries(e, 1, g);
+	t->passed = 1;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct vm *v = vm_named(g[k]->name);
+		if (!v || !trials[v->id].on) {
+			hv_log("ota: '%s' of the update group left its trial", g[k]->name);
+			trial_end(vm, e, HVM_OTA_FAIL_GROUP);
+			return;
+		}
+	}
+	for (uint32_t k = 0; k < n; k++)
+		if (!trials[vm_named(g[k]->name)->id].passed)
+			return;
+	if (n > 1)
+		hv_log("ota: all %u VMs of the update group passed their trials", n);
+	trial_end(vm, e, HVM_OTA_CONFIRMED);
 }
 
 /* MGMT-622: one look at a VM in trial. */
@@ -565,11 +745,16 @@ static void trial_check(struct vm *vm, struct trial *t, struct nv_vm *e, uint64_
 		}
 		/* one late look that finds a changed value proves little (a
 		 * starved host): the window needs OTA_MIN_ADVANCES of them */
-		if (t->ok_since_ns != now && now - t->ok_since_ns >= t->window_ns &&
+		if (!t->passed && t->ok_since_ns != now && now - t->ok_since_ns >= t->window_ns &&
 		    t->advances >= OTA_MIN_ADVANCES) {
-			trial_end(vm, e, HVM_OTA_CONFIRMED);
+			trial_passed(vm, t, e);
 			return;
 		}
+	}
+	/* a VM that passed is still watched, until its group is confirmed */
+	if (t->passed) {
+		trial_passed(vm, t, e);
+		return;
 	}
 	if (now >= t->deadline_ns)
 		trial_end(vm, e, HVM_OTA_FAIL_TIMEOUT);

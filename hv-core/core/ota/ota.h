@@ -49,6 +49,10 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 /* MGMT-621: boot the installed slot in trial; the policy was checked. */
 enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_ms, char *msg,
 			   unsigned mlen);
+/* MGMT-650: bit n set for each defined VM n of vm's update group (vm's own
+ * bit always): the VMs an OTA_SWITCH of vm switches, each ruled on by the
+ * safety policy. */
+uint32_t ota_group_vms(struct vm *vm);
 /* MGMT-613 */
 void ota_status(struct vm *vm, struct hvm_ota_status *out);
 /* Per service tick: witnesses the trials in progress (MGMT-622, MGMT-623). */

@@ -212,3 +212,35 @@ enum hvm_status manifest_image(const uint8_t *manifest, size_t len, const char *
 	}
 	return HVM_OK;
 }
+
+enum hvm_status manifest_group(const uint8_t *manifest, size_t len, uint8_t bundle[16],
+			       uint32_t *members, char *msg, unsigned mlen)
+{
+	const uint8_t *p = manifest, *end = manifest + len;
+	int have_id = 0;
+	*members = 0;
+	while (p < end) {
+		long n = line_len(p, end);
+		if (n < 0)
+			break;
+		if (n == 10 + 32 && memcmp(p, "bundle-id ", 10) == 0) {
+			have_id = 1;
+			for (size_t j = 0; j < 16; j++) {
+				int hi = hexval(p[10 + 2 * j]), lo = hexval(p[11 + 2 * j]);
+				if (hi < 0 || lo < 0)
+					have_id = 0;
+				bundle[j] = (uint8_t)(hi << 4 | lo);
+			}
+		}
+		if (n > 6 && memcmp(p, "image ", 6) == 0)
+			(*members)++;
+		p += n + 1;
+	}
+	if (!have_id || *members == 0) {
+		hv_snprintf(msg, mlen,
+			    "the manifest has no bundle-id or no image line (OTA-010, "
+			    "MGMT-650)");
+		return HVM_E_SIGNATURE;
+	}
+	return HVM_OK;
+}

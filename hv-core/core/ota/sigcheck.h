@@ -20,4 +20,8 @@ enum hvm_status sig_check(const uint8_t *ca, size_t ca_len, const uint8_t *manif
 enum hvm_status manifest_image(const uint8_t *manifest, size_t len, const char *vm,
 			       const char *system, char version[HVM_VERSION_LEN], uint64_t *size,
 			       uint8_t sha256[32], char *msg, unsigned mlen);
+/* MGMT-650: the manifest's bundle-id (OTA-014) and how many image lines it
+ * has: the VMs of its update group. HVM_OK or HVM_E_SIGNATURE. */
+enum hvm_status manifest_group(const uint8_t *manifest, size_t len, uint8_t bundle[16],
+			       uint32_t *members, char *msg, unsigned mlen);
 #endif
