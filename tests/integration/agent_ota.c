@@ -244,8 +244,7 @@ Test(agent_ota, a_too_slow_sender_is_refused)
 	cr_expect_eq(HVCTL("ota", "install", "--rate", "20000", "--retries", "0",
 			   path_in_dir("v2.hvota")),
 		     1, "%s", err);
-	cr_expect(strstr(err, "below the minimum rate") && strstr(err, "--ota-min-rate"), "%s",
-		  err);
+	cr_expect(strstr(err, "below the minimum rate") && strstr(err, "--ota-min-rate"), "%s", err);
 	cr_expect(strstr(err, "[DEADLINE_EXCEEDED]") != NULL, "%s", err);
 	json_t *j = status_json();
 	cr_expect_str_eq(jpath(j, "slot_b", "state"), "empty");
