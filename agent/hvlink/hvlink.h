@@ -94,6 +94,9 @@ struct hvlink_cmd {
 	 * calling thread's call-scope deadline, if any. Once submitted, a
 	 * command is always waited for (up to cmd_timeout_ms). */
 	uint64_t deadline_ns;
+	/* How long a submitted command may take, when longer than the link's
+	 * cmd_timeout_ms (commands that write hv-core's flash, MGMT-620). */
+	unsigned timeout_ms;
 };
 
 struct hvlink_reply {
@@ -186,7 +189,10 @@ int hvlink_staging_write(struct hvlink *link, uint64_t off, const void *data, si
 
 /* ---- OTA (docs/mgmt-abi.md section 15, hvlink_ota.c) ----
  * The image is staged first (hvlink_staging_write at stage_off); these build
- * the command's data area. Returns as hvlink_command. */
+ * the command's data area. Returns as hvlink_command. OTA_INSTALL and
+ * OTA_SWITCH write hv-core's flash and copy an image: they may take up to
+ * HVLINK_OTA_TIMEOUT_MS (or the link's cmd_timeout_ms, if longer). */
+#define HVLINK_OTA_TIMEOUT_MS 120000u
 
 /* OTA_INSTALL with the bundle's manifest and signature block (MGMT-643):
  * hv-core checks the signature and enforces the manifest's size, digest and

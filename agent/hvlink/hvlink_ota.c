@@ -41,7 +41,8 @@ int hvlink_ota_install_signed(struct hvlink *l, uint32_t vm_id, uint64_t stage_o
 				.vm_id = vm_id,
 				.arg = { stage_off, len, 1 },
 				.data_in = data,
-				.data_in_len = n };
+				.data_in_len = n,
+				.timeout_ms = HVLINK_OTA_TIMEOUT_MS };
 	int rc = hvlink_command(l, &c, rep, st);
 	free(data);
 	return rc;
@@ -64,7 +65,8 @@ int hvlink_ota_install_digest(struct hvlink *l, uint32_t vm_id, uint64_t stage_o
 				.vm_id = vm_id,
 				.arg = { stage_off, len, 0 },
 				.data_in = &img,
-				.data_in_len = sizeof img };
+				.data_in_len = sizeof img,
+				.timeout_ms = HVLINK_OTA_TIMEOUT_MS };
 	return hvlink_command(l, &c, rep, st);
 }
 
@@ -73,7 +75,8 @@ int hvlink_ota_switch(struct hvlink *l, uint32_t vm_id, uint64_t window_ms, uint
 {
 	struct hvlink_cmd c = { .cmd = HVM_CMD_OTA_SWITCH,
 				.vm_id = vm_id,
-				.arg = { window_ms, timeout_ms } };
+				.arg = { window_ms, timeout_ms },
+				.timeout_ms = HVLINK_OTA_TIMEOUT_MS };
 	return hvlink_command(l, &c, rep, st);
 }
 

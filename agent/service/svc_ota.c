@@ -479,7 +479,8 @@ static enum core_result switch_one(struct agent *ag, const struct hvm_vm_slot *s
 {
 	struct hvlink_cmd c = { .cmd = HVM_CMD_OTA_SWITCH,
 				.vm_id = slot->id,
-				.arg = { window_ms, timeout_ms } };
+				.arg = { window_ms, timeout_ms },
+				.timeout_ms = HVLINK_OTA_TIMEOUT_MS };
 	struct hvlink_reply rep;
 	return core_submit(ag->link, &c, &rep, what, st);
 }

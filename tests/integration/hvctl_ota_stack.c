@@ -71,7 +71,7 @@ static void setup(void)
 			     0, "making bundle %s failed (see %s/make.log)", v[i], tmp);
 		snprintf(bundle[k], sizeof bundle[k], "%s/v%d.hvota", tmp, k);
 	}
-	static const char *extra[] = { "--cmd-timeout-ms", "60000", "--ota-ca", ca, NULL };
+	static const char *extra[] = { "--ota-ca", ca, NULL };
 	agent_stack_start(&q, &agent, extra, uri, sizeof uri);
 }
 
