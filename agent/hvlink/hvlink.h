@@ -209,9 +209,10 @@ int hvlink_ota_install_digest(struct hvlink *link, uint32_t vm_id, uint64_t stag
 int hvlink_ota_switch(struct hvlink *link, uint32_t vm_id, uint64_t window_ms, uint64_t timeout_ms,
 		      struct hvlink_reply *reply, struct hv_status *st);
 /* OTA_STATUS (MGMT-613) into *out, checked (magic, version, size, vm) when
- * hv-core accepted; a malformed record is -1 with INTERNAL. */
-int hvlink_ota_status(struct hvlink *link, uint32_t vm_id, struct hvm_ota_status *out,
-		      struct hvlink_reply *reply, struct hv_status *st);
+ * hv-core accepted; a malformed record is -1 with INTERNAL. deadline_ns as
+ * hvlink_cmd's (0: the call scope's). */
+int hvlink_ota_status(struct hvlink *link, uint32_t vm_id, uint64_t deadline_ns,
+		      struct hvm_ota_status *out, struct hvlink_reply *reply, struct hv_status *st);
 
 /* Names for logs and messages. */
 const char *hvlink_cmd_name(uint32_t cmd); /* "START", "cmd 42" ... */

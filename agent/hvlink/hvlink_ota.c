@@ -80,11 +80,12 @@ int hvlink_ota_switch(struct hvlink *l, uint32_t vm_id, uint64_t window_ms, uint
 	return hvlink_command(l, &c, rep, st);
 }
 
-int hvlink_ota_status(struct hvlink *l, uint32_t vm_id, struct hvm_ota_status *out,
-		      struct hvlink_reply *rep, struct hv_status *st)
+int hvlink_ota_status(struct hvlink *l, uint32_t vm_id, uint64_t deadline_ns,
+		      struct hvm_ota_status *out, struct hvlink_reply *rep, struct hv_status *st)
 {
 	struct hvlink_cmd c = { .cmd = HVM_CMD_OTA_STATUS,
 				.vm_id = vm_id,
+				.deadline_ns = deadline_ns,
 				.data_out = out,
 				.data_out_cap = sizeof *out };
 

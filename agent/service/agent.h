@@ -216,8 +216,8 @@ struct ota_status_msg {
 	char vm[HVM_NAME_LEN + 1];
 	struct hvm_ota_status raw;
 };
-int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, struct ota_status_msg *o,
-			 struct hv_status *st);
+int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, uint64_t deadline_ns,
+			 struct ota_status_msg *o, struct hv_status *st);
 /* An audit row (caller hv-core) for each OTA event of hv-core (44..48):
  * the trial's end is hv-core's own step. */
 void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r);

@@ -98,9 +98,10 @@ static enum hv_code code_of(enum ota_code c)
 	}
 }
 
-/* Verifies the bundle in fd (from offset 0) as configured. */
+/* Verifies the bundle in fd (from offset 0) as configured. *refused is set
+ * when the bundle itself was refused (not hv-agent's configuration or disk). */
 static int verify_fd(struct agent *ag, int fd, struct ota_manifest *m, struct ota_signer *signer,
-		     const char *what, struct hv_status *st)
+		     const char *what, int *refused, struct hv_status *st)
 {
 	struct ota_err e = { 0 };
 	struct ota_trust *t = NULL;
@@ -129,10 +130,11 @@ static int verify_fd(struct agent *ag, int fd, struct ota_manifest *m, struct ot
 	int rc = -1;
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		hv_status_set(st, HV_INTERNAL, "%s: seek: %s", what, strerror(errno));
-	else if (ota_bundle_verify_fd(fd, &o, m, signer, &e) != 0)
+	else if (ota_bundle_verify_fd(fd, &o, m, signer, &e) != 0) {
+		*refused = e.code != OTA_E_IO;
 		hv_status_set(st, code_of(e.code), "%s: bundle refused (%s): %s", what,
 			      ota_code_name(e.code), e.msg);
-	else if (ota_floor_raise(ag->ota.floor_path, m->created, &e) != 0)
+	} else if (ota_floor_raise(ag->ota.floor_path, m->created, &e) != 0)
 		hv_status_set(st, HV_INTERNAL, "%s: the time floor: %s", what, e.msg);
 	else
 		rc = 0;
@@ -436,8 +438,9 @@ void svc_ota_upload(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	memcpy(bm->key, u->hdr->manifest_sha256.data, 32);
 	char what[64];
 	snprintf(what, sizeof what, "ota upload %.16s", u->key);
-	if (verify_fd(ag, u->fd, &bm->m, &bm->signer, what, st) != 0) {
-		if (st->code != HV_INTERNAL || !strstr(st->msg, "time floor")) {
+	int refused = 0;
+	if (verify_fd(ag, u->fd, &bm->m, &bm->signer, what, &refused, st) != 0) {
+		if (refused) {
 			unlink(u->part); /* a refused bundle is not kept */
 			fsync_dir(ag->ota.dir);
 		}
@@ -649,7 +652,8 @@ void svc_ota_install(const struct rpc_call_ctx *ctx, const ProtobufCMessage *msg
 	staging = 1;
 	char what[64];
 	snprintf(what, sizeof what, "ota install %.16s", key);
-	if (verify_fd(ag, fd, &bm->m, &bm->signer, what, &res->st) != 0)
+	int refused = 0;
+	if (verify_fd(ag, fd, &bm->m, &bm->signer, what, &refused, &res->st) != 0)
 		goto audit;
 	struct ota_err e;
 	uint64_t need;
@@ -778,14 +782,14 @@ static void slot_msg(Hvmgr__V1__OtaSlot *m, struct hvm_ota_slot *s)
 	}
 }
 
-int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, struct ota_status_msg *o,
-			 struct hv_status *st)
+int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, uint64_t deadline_ns,
+			 struct ota_status_msg *o, struct hv_status *st)
 {
 	struct hvlink_reply rep;
 	char what[96];
 
 	snprintf(what, sizeof what, "ota status '%s'", slot->name);
-	if (hvlink_ota_status(ag->link, slot->id, &o->raw, &rep, st) != 0)
+	if (hvlink_ota_status(ag->link, slot->id, deadline_ns, &o->raw, &rep, st) != 0)
 		return -1;
 	if (rep.status != HVM_OK)
 		return status_from_reply(st, what, HVM_CMD_OTA_STATUS, &rep);
@@ -827,7 +831,7 @@ void svc_ota_status(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		if (agent_ota_status_msg(ag, &slots[i], &msgs[n], &res->st) != 0)
+		if (agent_ota_status_msg(ag, &slots[i], 0, &msgs[n], &res->st) != 0)
 			goto out;
 		ptrs[n] = &msgs[n].m;
 		n++;

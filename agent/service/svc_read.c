@@ -99,9 +99,11 @@ void svc_get_vm(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struc
 	if (resolve_vm(ag, req->vm, &slot, label, sizeof label, &res->st) == 0) {
 		if (vm_msg_merged(ag, &vm, &slot, &res->st) != 0)
 			return;
-		/* the A/B slots when hv-core has them (MGMT-613); a hypervisor
+		/* with_ota: the A/B slots when hv-core has them (MGMT-613),
+		 * waiting at most 100 ms for the command queue; a hypervisor
 		 * without OTA leaves the field unset */
-		if (agent_ota_status_msg(ag, &slot, &ota, &st2) == 0)
+		if (req->with_ota &&
+		    agent_ota_status_msg(ag, &slot, hv_mono_ns() + 100000000ull, &ota, &st2) == 0)
 			resp.ota = &ota.m;
 	} else if (res->st.code == HV_NOT_FOUND && req->vm->by_case != HVMGR__V1__VM_SELECTOR__BY_ID &&
 		   resolve_stored(ag, req->vm, &v, label, sizeof label, &st2) == 0) {

@@ -170,6 +170,11 @@ Test(agent_ota, a_bundle_installs_is_confirmed_and_shows_in_status_get_vm_and_hi
 	json_decref(j);
 	cr_assert_eq(HVCTL("ota", "status"), 0, "%s", err);
 	cr_expect(strstr(out, "rtos-demo") && strstr(out, "2.0.0 (good)"), "%s", out);
+	/* GetVm with_ota, as dominfo shows it */
+	cr_assert_eq(HVCTL("dominfo", "rtos-demo"), 0, "%s", err);
+	cr_expect(strstr(out, "OTA slots:      B active: A 1.0.0 good, B 2.0.0 good; floor 2.0.0; "
+			      "confirmed\n"),
+		  "%s", out);
 
 	/* the same bundle again: stored already, installed again above the floor */
 	cr_assert_eq(HVCTL("ota", "install", "--no-follow", path_in_dir("v2.hvota")), 0, "%s", err);

@@ -822,7 +822,7 @@ Test(hvlink_ota, status_install_switch_and_the_confirmed_slot)
 	uint8_t sha[32] = { 1, 2, 3 };
 
 	ota_core(false);
-	cr_assert_eq(hvlink_ota_status(lnk, 0, &s, &rep, &st), 0, "%s", st.msg);
+	cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
 	cr_assert_eq(rep.status, HVM_OK);
 	cr_expect_eq(s.active, 0);
 	cr_expect_eq(s.slot[0].state, HVM_SLOT_GOOD);
@@ -831,14 +831,14 @@ Test(hvlink_ota, status_install_switch_and_the_confirmed_slot)
 	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, 0, 5, sha, "2.0.0", &rep, &st), 0, "%s",
 		     st.msg);
 	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
-	cr_assert_eq(hvlink_ota_status(lnk, 0, &s, &rep, &st), 0, "%s", st.msg);
+	cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
 	cr_expect_eq(s.slot[1].state, HVM_SLOT_READY);
 	cr_expect_str_eq(s.slot[1].version, "2.0.0");
 	cr_expect_eq(s.slot[1].size, 5);
 	cr_assert_eq(hvlink_ota_switch(lnk, 0, 0, 0, &rep, &st), 0, "%s", st.msg);
 	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
 	for (int i = 0; i < 500; i++) {
-		cr_assert_eq(hvlink_ota_status(lnk, 0, &s, &rep, &st), 0, "%s", st.msg);
+		cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
 		if (!s.in_trial)
 			break;
 		usleep(10000);
@@ -866,7 +866,7 @@ Test(hvlink_ota, the_signed_form_carries_manifest_and_signature_block)
 	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
 	cr_expect_eq(rep.ret[0], sizeof manifest - 1);
 	cr_expect_eq(rep.ret[1], 3);
-	cr_assert_eq(hvlink_ota_status(lnk, 0, &s, &rep, &st), 0, "%s", st.msg);
+	cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
 	cr_expect_str_eq(s.slot[1].version, "3.1.0");
 	/* bounds checked before anything is sent */
 	cr_expect_eq(hvlink_ota_install_signed(lnk, 0, 0, 5, manifest, 0, "sig", 3, &rep, &st), -1);
@@ -890,7 +890,7 @@ Test(hvlink_ota, a_failed_trial_rolls_back)
 	cr_assert_eq(hvlink_ota_switch(lnk, 0, 1000, 60000, &rep, &st), 0, "%s", st.msg);
 	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
 	for (int i = 0; i < 500; i++) {
-		cr_assert_eq(hvlink_ota_status(lnk, 0, &s, &rep, &st), 0, "%s", st.msg);
+		cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
 		if (!s.in_trial)
 			break;
 		usleep(10000);
