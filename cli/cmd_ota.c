@@ -118,7 +118,7 @@ static bool resumable(int code)
 }
 
 struct install_opts {
-	bool when_allowed, follow, json;
+	bool when_allowed, follow, json, upload_only;
 	uint64_t window_ms, timeout_ms, retries, rate, stop_after, follow_s;
 };
 
@@ -250,6 +250,7 @@ static int install(struct hvctl *h, int argc, char **argv)
 		{ "window-ms", required_argument, NULL, 'W' },
 		{ "timeout-ms", required_argument, NULL, 'T' },
 		{ "no-follow", no_argument, NULL, 'n' },
+		{ "upload-only", no_argument, NULL, 'u' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "follow-timeout", required_argument, NULL, 'F' },
 		{ "rate", required_argument, NULL, 'R' },
@@ -257,11 +258,11 @@ static int install(struct hvctl *h, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct install_opts o = { .follow = true, .retries = 5, .follow_s = 900 };
-	int c;
+	int c, li = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		uint64_t *dst = NULL;
 		switch (c) {
 		case 'w':
@@ -269,6 +270,9 @@ static int install(struct hvctl *h, int argc, char **argv)
 			continue;
 		case 'n':
 			o.follow = false;
+			continue;
+		case 'u':
+			o.upload_only = true;
 			continue;
 		case 'W':
 			dst = &o.window_ms;
@@ -298,21 +302,16 @@ static int install(struct hvctl *h, int argc, char **argv)
 		unsigned long long v = strtoull(optarg, &end, 10);
 		if (errno || end == optarg || *end || optarg[0] == '-' || v > 0xFFFFFFFFull) {
 			fprintf(stderr, "hvctl: ota install: --%s: '%s' is not a number up to %u\n",
-				opts[c == 'W'   ? 1
-				     : c == 'T' ? 2
-				     : c == 'r' ? 4
-				     : c == 'F' ? 5
-				     : c == 'R' ? 6
-						: 7]
-					.name,
-				optarg, 0xFFFFFFFFu);
+				opts[li].name, optarg, 0xFFFFFFFFu);
 			return HVCTL_USAGE;
 		}
 		*dst = v;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "hvctl: ota install: one BUNDLE expected\n"
-				"usage: hvctl ota install [--when-allowed] [--no-follow] BUNDLE\n");
+		fprintf(stderr,
+			"hvctl: ota install: one BUNDLE expected\n"
+			"usage: hvctl ota install [--when-allowed] [--no-follow] [--upload-only] "
+			"BUNDLE\n");
 		return HVCTL_USAGE;
 	}
 	const char *path = argv[optind];
@@ -354,6 +353,12 @@ static int install(struct hvctl *h, int argc, char **argv)
 	}
 	if ((rc = upload(h, f, hd->manifest_sha256, &o)) != 0)
 		goto out;
+	if (o.upload_only) {
+		printf("%s: stored and verified by hv-agent (%" PRIu64
+		       " bytes); `hvctl ota install` it later\n",
+		       path, f->size);
+		goto out;
+	}
 
 	Hvmgr__V1__OtaInstallRequest req = HVMGR__V1__OTA_INSTALL_REQUEST__INIT;
 	Hvmgr__V1__OtaInstallResponse *r;

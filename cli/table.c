@@ -343,6 +343,8 @@ const struct hvctl_cmd hvctl_commands[] = {
 		    "install: the trial's confirmation window (default: the VM's ota-confirm-ms)" },
 		  { "timeout-ms", "N", HC_NONE, "install: the trial's timeout (default: hv-core's)" },
 		  { "no-follow", NULL, HC_NONE, "install: do not wait for the trials to end" },
+		  { "upload-only", NULL, HC_NONE,
+		    "install: only upload (hv-agent stores and verifies it); install later" },
 		  { "retries", "N", HC_NONE, "install: resumes of a cut upload (default 5)" },
 		  JSON_OPT,
 		  END_OPT },

@@ -224,8 +224,15 @@ Test(agent_ota, an_upload_cut_in_the_middle_resumes_from_the_stored_offset)
 	char cmd[256];
 	snprintf(cmd, sizeof cmd, "test $(stat -c %%a %s/ota/*.part) = 600", dir);
 	cr_expect_eq(system(cmd), 0, "the stored part is not mode 0600");
-	cr_assert_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 0, "%s\n%s", out, err);
+	cr_assert_eq(HVCTL("ota", "install", "--upload-only", path_in_dir("v2.hvota")), 0, "%s\n%s",
+		     out, err);
 	cr_expect(strstr(err, "resuming the upload at byte 300000") != NULL, "%s", err);
+	cr_expect(strstr(out, "stored and verified by hv-agent") != NULL, "%s", out);
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "empty"); /* uploaded, not installed */
+	json_decref(j);
+	cr_assert_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 0, "%s\n%s", out, err);
+	cr_expect(strstr(err, "already holds") != NULL, "%s", err);
 	cr_expect(strstr(out, "2.0.0 confirmed") != NULL, "%s", out);
 	cr_expect_eq(stat(path_in_dir("ota"), &sb), 0);
 }
