@@ -225,6 +225,7 @@ struct upload {
 	uint8_t head[HEAD_MAX];
 	size_t head_have;
 	int head_ok;
+	int discard; /* the stored bytes are no bundle of this key: delete them */
 };
 
 /* The head, once stored: the key and the declared size must be the
@@ -240,6 +241,7 @@ static int check_head(struct upload *u, struct hv_status *st)
 	if (u->head_ok)
 		return 0;
 	int r = ota_bundle_head(u->head, u->head_have, &h, &need, &e);
+	u->discard = r < 0;
 	if (r < 0)
 		return hv_status_set(st, code_of(e.code), "ota upload %.16s: bundle refused (%s): %s",
 				     u->key, ota_code_name(e.code), e.msg);
@@ -252,6 +254,7 @@ static int check_head(struct upload *u, struct hv_status *st)
 		return 0;
 	}
 	if (memcmp(h.manifest_sha256, u->hdr->manifest_sha256.data, 32) != 0) {
+		u->discard = 1;
 		hex(h.manifest_sha256, 32, got);
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
 				     "ota upload %.16s: the bundle's manifest has SHA-256 %s, not the "
@@ -461,6 +464,10 @@ void svc_ota_upload(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 audit:
 	if (u && u->fd >= 0)
 		close(u->fd);
+	if (u && u->discard) {
+		unlink(u->part);
+		fsync_dir(ag->ota.dir);
+	}
 	if (owner)
 		__atomic_store_n(&ag->ota.upload_busy, 0, __ATOMIC_RELEASE);
 	if (u && u->received && st->code != HV_OK) {

@@ -285,6 +285,14 @@ Test(agent_ota, a_changed_payload_byte_is_refused_and_changes_no_slot)
 		     0);
 	cr_expect_eq(HVCTL("ota", "install", path_in_dir("foreign.hvota")), 1, "%s", err);
 	cr_expect(strstr(err, "bundle refused (untrusted-signer)") != NULL, "%s", err);
+	/* truncated, or a byte appended: not the size the manifest declares */
+	cr_assert_eq(sh("head -c 500000 foreign.hvota > trunc.hvota && cp foreign.hvota long.hvota "
+			"&& printf x >> long.hvota"),
+		     0);
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("trunc.hvota")), 1, "%s", err);
+	cr_expect(strstr(err, "bytes the manifest declares") != NULL, "%s", err);
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("long.hvota")), 1, "%s", err);
+	cr_expect(strstr(err, "bytes the manifest declares") != NULL, "%s", err);
 	/* no file, no bundle */
 	cr_expect_eq(HVCTL("ota", "install", path_in_dir("missing.hvota")), 4, "%s", err);
 	cr_expect_eq(HVCTL("ota", "install", path_in_dir("img")), 1, "%s", err);
