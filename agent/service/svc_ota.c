@@ -5,10 +5,11 @@
  *
  * Upload (OtaUpload, client streaming; OtaUploadOffset). A bundle is known
  * by the SHA-256 of its manifest. Its bytes go to STATE/ota/KEY.part (mode
- * 0600), each message written and fdatasync'd before the next is read, so
- * after a cut link, a killed agent or a power cut the upload resumes from
- * the last byte that reached the disk: OtaUploadOffset tells the client
- * where. Bounded: the declared size is at most --ota-max-bytes, and as soon
+ * 0600); every 4 MiB, and whenever the stream ends, the part is fdatasync'd
+ * and then its durable length written to KEY.len (and synced), so after a
+ * cut link, a killed agent or a power cut the upload resumes from the last
+ * byte known to be on the disk (a longer part is cut back to it):
+ * OtaUploadOffset tells the client where. Bounded: the declared size is at most --ota-max-bytes, and as soon
  * as the head is stored it must equal what the manifest declares (and the
  * manifest's digest the key); a sender slower than --ota-min-rate over
  * --ota-rate-window-ms is refused (what it sent is kept for a resume). The
@@ -46,6 +47,8 @@
 #define WAIT_MS 250u            /* how often a waiting upload looks at its rate */
 #define COPY_BUF (256u * 1024u)
 #define HEAD_MAX (24u + OTA_MANIFEST_MAX + OTA_SIGBLOCK_MAX)
+#define SYNC_BYTES (4u << 20) /* bytes received between two syncs of an upload */
+#define LEN_DIGITS 20u        /* KEY.len: the durable length, zero-padded decimal */
 
 static void hex(const uint8_t *p, size_t n, char *out)
 {
@@ -71,6 +74,22 @@ static int fsync_dir(const char *dir)
 	int rc = fsync(fd);
 	close(fd);
 	return rc;
+}
+
+/* The durable length recorded in path (KEY.len); 0 when there is none. */
+static uint64_t durable_len(const char *path)
+{
+	char buf[LEN_DIGITS + 1] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, LEN_DIGITS);
+	close(fd);
+	if (n != (ssize_t)LEN_DIGITS)
+		return 0;
+	char *end;
+	unsigned long long v = strtoull(buf, &end, 10);
+	return *end == '\0' ? v : 0;
 }
 
 static int ensure_dir(const struct agent *ag, struct hv_status *st)
@@ -207,8 +226,10 @@ void svc_ota_upload_offset(const struct rpc_call_ctx *ctx, const ProtobufCMessag
 		resp.offset = (uint64_t)sb.st_size;
 		resp.complete = true;
 	} else if (bundle_path(ag, req->manifest_sha256.data, "part", path, sizeof path) == 0 &&
-		   stat(path, &sb) == 0) {
-		resp.offset = (uint64_t)sb.st_size;
+		   stat(path, &sb) == 0 &&
+		   bundle_path(ag, req->manifest_sha256.data, "len", path, sizeof path) == 0) {
+		uint64_t d = durable_len(path);
+		resp.offset = d < (uint64_t)sb.st_size ? d : (uint64_t)sb.st_size;
 	}
 	rpc_result_message(res, &resp.base);
 }
@@ -219,14 +240,35 @@ struct upload {
 	struct agent *ag;
 	const Hvmgr__V1__OtaUploadHeader *hdr;
 	char key[65];
-	char part[PATH_MAX], done[PATH_MAX];
-	int fd;
+	char part[PATH_MAX], done[PATH_MAX], len[PATH_MAX];
+	int fd, len_fd;
 	uint64_t stored, received;
+	uint64_t durable; /* what KEY.len says is on the disk */
 	uint8_t head[HEAD_MAX];
 	size_t head_have;
 	int head_ok;
 	int discard; /* the stored bytes are no bundle of this key: delete them */
 };
+
+/* Syncs the part, then records its length in KEY.len (synced too). */
+static int record_len(struct upload *u, struct hv_status *st)
+{
+	char buf[LEN_DIGITS + 1];
+
+	snprintf(buf, sizeof buf, "%0*" PRIu64, (int)LEN_DIGITS, u->stored);
+	if (fdatasync(u->fd) != 0 || pwrite(u->len_fd, buf, LEN_DIGITS, 0) != (ssize_t)LEN_DIGITS ||
+	    fdatasync(u->len_fd) != 0)
+		return hv_status_set(st, HV_INTERNAL, "ota upload: syncing %s: %s", u->part,
+				     strerror(errno));
+	u->durable = u->stored;
+	return 0;
+}
+
+/* record_len when bytes arrived since the last one. */
+static int make_durable(struct upload *u, struct hv_status *st)
+{
+	return u->stored == u->durable ? 0 : record_len(u, st);
+}
 
 /* The head, once stored: the key and the declared size must be the
  * manifest's, the size within the cap (the manifest is not yet known to be
@@ -301,24 +343,28 @@ static int open_part(struct upload *u, struct hv_status *st)
 				     u->key, h->total_size, ag->ota.max_bytes);
 	if (ensure_dir(ag, st) != 0 ||
 	    bundle_path(ag, h->manifest_sha256.data, "part", u->part, sizeof u->part) != 0 ||
-	    bundle_path(ag, h->manifest_sha256.data, "hvota", u->done, sizeof u->done) != 0)
+	    bundle_path(ag, h->manifest_sha256.data, "hvota", u->done, sizeof u->done) != 0 ||
+	    bundle_path(ag, h->manifest_sha256.data, "len", u->len, sizeof u->len) != 0)
 		return -1;
 	if (stat(u->done, &sb) == 0)
 		return hv_status_set(st, HV_ALREADY_EXISTS,
 				     "ota upload %.16s: the bundle is already stored and verified; "
 				     "install it",
 				     u->key);
+	u->durable = durable_len(u->len);
 	u->fd = open(u->part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (u->fd < 0 || fstat(u->fd, &sb) != 0)
+	u->len_fd = open(u->len, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (u->fd < 0 || u->len_fd < 0 || fstat(u->fd, &sb) != 0)
 		return hv_status_set(st, HV_INTERNAL, "ota upload: %s: %s", u->part, strerror(errno));
-	u->stored = (uint64_t)sb.st_size;
-	if (u->stored > h->total_size) {
-		/* not this bundle's bytes: start again */
-		if (ftruncate(u->fd, 0) != 0)
-			return hv_status_set(st, HV_INTERNAL, "ota upload: %s: %s", u->part,
-					     strerror(errno));
+	/* what is not known to be on the disk is sent again; more than this
+	 * bundle declares is no part of it: start again */
+	u->stored = u->durable < (uint64_t)sb.st_size ? u->durable : (uint64_t)sb.st_size;
+	if (u->stored > h->total_size)
 		u->stored = 0;
-	}
+	if ((uint64_t)sb.st_size != u->stored && ftruncate(u->fd, (off_t)u->stored) != 0)
+		return hv_status_set(st, HV_INTERNAL, "ota upload: %s: %s", u->part, strerror(errno));
+	if (record_len(u, st) != 0)
+		return -1;
 	if (h->offset != u->stored)
 		return hv_status_set(st, HV_FAILED_PRECONDITION,
 				     "ota upload %.16s: hv-agent holds %" PRIu64
@@ -361,9 +407,8 @@ static int receive(struct upload *u, struct rpc_stream *s, struct hv_status *st)
 						   "ota upload %.16s: bundle refused (too-large): "
 						   "more bytes than the declared total_size %" PRIu64,
 						   u->key, u->hdr->total_size);
-			else if (r->data.len && (pwrite(u->fd, r->data.data, r->data.len,
-							(off_t)u->stored) != (ssize_t)r->data.len ||
-						 fdatasync(u->fd) != 0))
+			else if (r->data.len && pwrite(u->fd, r->data.data, r->data.len,
+						       (off_t)u->stored) != (ssize_t)r->data.len)
 				rc = hv_status_set(st, HV_INTERNAL, "ota upload: writing %s: %s",
 						   u->part, strerror(errno));
 			if (rc == 0) {
@@ -374,6 +419,8 @@ static int receive(struct upload *u, struct rpc_stream *s, struct hv_status *st)
 			}
 			protobuf_c_message_free_unpacked(m, NULL);
 			if (rc != 0 || check_head(u, st) != 0)
+				return -1;
+			if (u->stored - u->durable >= SYNC_BYTES && make_durable(u, st) != 0)
 				return -1;
 		} else if (got == 0) {
 			return hv_status_set(st, HV_ABORTED,
@@ -416,6 +463,7 @@ void svc_ota_upload(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	}
 	u->ag = ag;
 	u->fd = -1;
+	u->len_fd = -1;
 	if (req->part_case != HVMGR__V1__OTA_UPLOAD_REQUEST__PART_HEADER || !req->header) {
 		hv_status_set(st, HV_INVALID_ARGUMENT,
 			      "ota upload: the first message must be the header (manifest_sha256, "
@@ -443,16 +491,14 @@ void svc_ota_upload(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	snprintf(what, sizeof what, "ota upload %.16s", u->key);
 	int refused = 0;
 	if (verify_fd(ag, u->fd, &bm->m, &bm->signer, what, &refused, st) != 0) {
-		if (refused) {
-			unlink(u->part); /* a refused bundle is not kept */
-			fsync_dir(ag->ota.dir);
-		}
+		u->discard = refused; /* a refused bundle is not kept */
 		goto audit;
 	}
 	if (rename(u->part, u->done) != 0 || fsync_dir(ag->ota.dir) != 0) {
 		hv_status_set(st, HV_INTERNAL, "ota upload: %s: %s", u->done, strerror(errno));
 		goto audit;
 	}
+	unlink(u->len);
 	log_info("ota upload %.16s: %" PRIu64 " bytes stored and verified (bundle %s, %u images)",
 		 u->key, u->stored, u->key, bm->m.nimages);
 	Hvmgr__V1__OtaUploadResponse resp = HVMGR__V1__OTA_UPLOAD_RESPONSE__INIT;
@@ -462,10 +508,19 @@ void svc_ota_upload(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	if (rpc_stream_send(s, &resp.base, st) == 0)
 		hv_status_ok(st);
 audit:
+	if (u && u->fd >= 0 && st->code != HV_OK && !u->discard) {
+		/* what arrived is kept for a resume */
+		struct hv_status sst;
+		if (make_durable(u, &sst) != 0)
+			log_warn("%s", sst.msg);
+	}
 	if (u && u->fd >= 0)
 		close(u->fd);
+	if (u && u->len_fd >= 0)
+		close(u->len_fd);
 	if (u && u->discard) {
 		unlink(u->part);
+		unlink(u->len);
 		fsync_dir(ag->ota.dir);
 	}
 	if (owner)
