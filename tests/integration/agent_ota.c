@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "hvcore_double.h"
 
 static char dir[64], ram[128], rw_uri[256], ca[160];
+static const char *agent_args[16];
 static struct fakecore *fc;
 static struct agent_proc agent;
 static char *out, *err;
@@ -57,8 +59,12 @@ __attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
 
 static void start(bool trials_fail, const char *const *extra)
 {
-	const char *args[16] = { "--cmd-timeout-ms", "5000", "--ota-ca", ca };
-	int n = 4;
+	const char **args = agent_args;
+	int n = 0;
+	args[n++] = "--cmd-timeout-ms";
+	args[n++] = "5000";
+	args[n++] = "--ota-ca";
+	args[n++] = ca;
 	for (int i = 0; extra && extra[i] && n < 15; i++)
 		args[n++] = extra[i];
 	args[n] = NULL;
@@ -298,4 +304,60 @@ Test(agent_ota, a_changed_payload_byte_is_refused_and_changes_no_slot)
 	cr_expect_eq(HVCTL("ota", "install", path_in_dir("img")), 1, "%s", err);
 	cr_expect(strstr(err, "not an OTA bundle") != NULL, "%s", err);
 	cr_expect_eq(HVCTL("ota", "install"), 2, "%s", err);
+}
+
+/* The durable length hv-agent recorded for the one upload in its directory. */
+static unsigned long long recorded_len(void)
+{
+	char cmd[256], buf[64] = "";
+	snprintf(cmd, sizeof cmd, "cat %s/ota/*.len 2>/dev/null", dir);
+	FILE *p = popen(cmd, "r");
+	if (p) {
+		if (!fgets(buf, sizeof buf, p))
+			buf[0] = '\0';
+		pclose(p);
+	}
+	return strtoull(buf, NULL, 10);
+}
+
+Test(agent_ota, an_upload_resumes_after_hv_agent_was_killed_from_what_reached_the_disk)
+{
+	start(false, NULL);
+	/* 12 MiB: more than one 4 MiB sync; sent at 2 MB/s in the background */
+	cr_assert_eq(sh("head -c 12582912 /dev/urandom > big && $HVCTL ota bundle --key "
+			"pki/update-signer.key --cert pki/update-signer.crt -o big.hvota "
+			"rtos-demo=big@2.0.0 && ($HVCTL --connect unix://%s/hv-agent.sock ota install "
+			"--upload-only --retries 0 --rate 2000000 big.hvota > bg.out 2>&1; echo "
+			"exit=$? >> bg.out) &",
+			dir),
+		     0);
+	unsigned long long seen = 0;
+	for (int i = 0; i < 600 && (seen = recorded_len()) < 4194304ull; i++)
+		usleep(50000);
+	cr_assert_geq(seen, 4194304ull, "no 4 MiB were synced");
+	kill(agent.pid, SIGKILL); /* as a power cut: no clean-up */
+	cr_expect_eq(agent_stop(&agent), 128 + SIGKILL);
+	char *bg = NULL;
+	for (int i = 0; i < 600; i++) {
+		free(bg);
+		bg = read_file_text(path_in_dir("bg.out"));
+		if (bg && strstr(bg, "exit="))
+			break;
+		usleep(50000);
+	}
+	cr_assert(bg && strstr(bg, "exit=1"), "the cut upload: %s", bg ? bg : "(no output)");
+	free(bg);
+	unsigned long long durable = recorded_len();
+	cr_assert_geq(durable, seen);
+
+	/* the killed agent's sockets are still there: agent_start waits for new ones */
+	unlink(agent.sock);
+	unlink(agent.ro_sock);
+	cr_assert_eq(agent_start(&agent, dir, agent_args), 0, "%s", agent.err);
+	cr_assert_eq(HVCTL("ota", "install", "--upload-only", path_in_dir("big.hvota")), 0,
+		     "%s\n%s", out, err);
+	char want[96];
+	snprintf(want, sizeof want, "resuming the upload at byte %llu of", durable);
+	cr_expect(strstr(err, want) != NULL, "want '%s': %s", want, err);
+	cr_expect(strstr(out, "stored and verified by hv-agent") != NULL, "%s", out);
 }
