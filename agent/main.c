@@ -68,6 +68,10 @@ struct options {
 	int verbose;
 	struct roles_unix unix_roles;                /* --unix-admin-uids, --unix-operator-gid */
 	unsigned streams_listener, streams_identity; /* --max-streams-per-* */
+	/* OTA updates (docs/ota.md "hv-agent") */
+	char ota_dir[PATH_MAX], ota_floor[PATH_MAX], ota_ca[PATH_MAX];
+	const char *ota_trust, *ota_system;
+	uint64_t ota_max_bytes, ota_min_rate, ota_window_ms;
 };
 
 /* Where /metrics is served unless told otherwise (docs/telemetry.md). */
@@ -116,10 +120,19 @@ static void usage(FILE *f)
 		"  --unix-operator-gid GID  callers whose gid is GID are operators on the read-write socket\n"
 		"  --max-streams-per-listener N  streams open at once on one socket or address (default 32, at most 64)\n"
 		"  --max-streams-per-identity N  ... by one uid or certificate on one of them (default 8)\n"
+		"  --ota-trust CONF      the update trust configuration of OTA bundles (docs/ota.md)\n"
+		"  --ota-ca CERT         ... or just the update CA (default TLS-DIR/update-ca.crt)\n"
+		"  --ota-system ID       the target system a bundle must name (default: not checked)\n"
+		"  --ota-max-bytes N     the largest bundle accepted for upload (default %llu)\n"
+		"  --ota-min-rate N      an upload slower than N bytes/s over the window is refused\n"
+		"                        (default %u; 0: no minimum)\n"
+		"  --ota-rate-window-ms N  the window of --ota-min-rate (default %u)\n"
 		"  --version, --help\n",
 		(unsigned long long)HVM_DEFAULT_BASE, STORE_RETAIN_ROWS_DEFAULT,
 		STORE_RETAIN_ROWS_MIN, STORE_RETAIN_BYTES_DEFAULT, STORE_RETAIN_BYTES_MIN,
-		METRICS_DEFAULT, HVLINK_DEFAULT_CMD_TIMEOUT_MS);
+		METRICS_DEFAULT, HVLINK_DEFAULT_CMD_TIMEOUT_MS,
+		(unsigned long long)AGENT_OTA_MAX_BYTES_DEFAULT, AGENT_OTA_MIN_RATE_DEFAULT,
+		AGENT_OTA_RATE_WINDOW_MS_DEFAULT);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -203,7 +216,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_AUDIT_ANCHOR,
 		O_NO_AUDIT_ANCHOR,
 		O_AUDIT_ROWS,
-		O_AUDIT_BYTES
+		O_AUDIT_BYTES,
+		O_OTA_TRUST,
+		O_OTA_CA,
+		O_OTA_SYSTEM,
+		O_OTA_MAX,
+		O_OTA_RATE,
+		O_OTA_WINDOW
 	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
@@ -239,13 +258,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "unix-operator-gid", required_argument, NULL, O_UNIX_OPGID },
 		{ "max-streams-per-listener", required_argument, NULL, O_STREAMS_LIS },
 		{ "max-streams-per-identity", required_argument, NULL, O_STREAMS_ID },
+		{ "ota-trust", required_argument, NULL, O_OTA_TRUST },
+		{ "ota-ca", required_argument, NULL, O_OTA_CA },
+		{ "ota-system", required_argument, NULL, O_OTA_SYSTEM },
+		{ "ota-max-bytes", required_argument, NULL, O_OTA_MAX },
+		{ "ota-min-rate", required_argument, NULL, O_OTA_RATE },
+		{ "ota-rate-window-ms", required_argument, NULL, O_OTA_WINDOW },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ram = NULL, *sock = NULL, *ro = NULL, *tls = NULL, *db = NULL;
 	const char *fleet_dir = NULL;
-	const char *akey = NULL, *ahead = NULL;
+	const char *akey = NULL, *ahead = NULL, *ota_ca = NULL;
 	uint64_t v;
 	int c;
 
@@ -263,6 +288,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->streams_identity = 8;
 	o->audit_max_rows = STORE_RETAIN_ROWS_DEFAULT;
 	o->audit_max_bytes = STORE_RETAIN_BYTES_DEFAULT;
+	o->ota_max_bytes = AGENT_OTA_MAX_BYTES_DEFAULT;
+	o->ota_min_rate = AGENT_OTA_MIN_RATE_DEFAULT;
+	o->ota_window_ms = AGENT_OTA_RATE_WINDOW_MS_DEFAULT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -316,6 +344,34 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_AUDITHEAD:
 			ahead = optarg;
 			break;
+		case O_OTA_TRUST:
+			o->ota_trust = optarg;
+			break;
+		case O_OTA_CA:
+			ota_ca = optarg;
+			break;
+		case O_OTA_SYSTEM:
+			o->ota_system = optarg;
+			break;
+		case O_OTA_MAX:
+		case O_OTA_RATE:
+		case O_OTA_WINDOW: {
+			const char *name = c == O_OTA_MAX    ? "ota-max-bytes"
+					   : c == O_OTA_RATE ? "ota-min-rate"
+							     : "ota-rate-window-ms";
+			uint64_t lo = c == O_OTA_RATE ? 0 : 1;
+			uint64_t hi = c == O_OTA_WINDOW ? 3600000ull : (1ull << 40);
+			if (parse_u64(optarg, &v) != 0 || v < lo || v > hi) {
+				fprintf(stderr,
+					"hv-agent: --%s: '%s' is not a number from %llu to %llu\n",
+					name, optarg, (unsigned long long)lo, (unsigned long long)hi);
+				return -1;
+			}
+			*(c == O_OTA_MAX    ? &o->ota_max_bytes
+			  : c == O_OTA_RATE ? &o->ota_min_rate
+					    : &o->ota_window_ms) = v;
+			break;
+		}
 		case O_AUDIT_ROWS:
 		case O_AUDIT_BYTES: {
 			unsigned min =
@@ -456,6 +512,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    (akey ? copy_path(o->audit_key, akey) : path_in(o->audit_key, o->state_dir, "audit.key")) ||
 	    (ahead ? copy_path(o->audit_head, ahead)
 		   : path_in(o->audit_head, o->state_dir, "audit.head")) ||
+	    (ota_ca ? copy_path(o->ota_ca, ota_ca) : path_in(o->ota_ca, o->tls_dir, "update-ca.crt")) ||
+	    path_in(o->ota_dir, o->state_dir, "ota") ||
+	    path_in(o->ota_floor, o->ota_dir, "time-floor") ||
 	    path_in(o->pidfile, o->state_dir, "hv-agent.pid") ||
 	    path_in(o->logfile, o->state_dir, "hv-agent.log")) {
 		fprintf(stderr, "hv-agent: a path is longer than %d bytes\n", PATH_MAX);
@@ -762,6 +821,14 @@ int main(int argc, char **argv)
 	ag.ram_file = o.ram_file;
 	ag.mgmt_base = o.mgmt_base;
 	ag.unix_roles = o.unix_roles;
+	ag.ota.dir = o.ota_dir;
+	ag.ota.floor_path = o.ota_floor;
+	ag.ota.trust_conf = o.ota_trust;
+	ag.ota.ca = o.ota_ca;
+	ag.ota.system = o.ota_system;
+	ag.ota.max_bytes = o.ota_max_bytes;
+	ag.ota.min_rate = o.ota_min_rate;
+	ag.ota.rate_window_ms = (unsigned)o.ota_window_ms;
 
 	if ((pid_fd = take_pidfile(o.pidfile, &st)) < 0)
 		goto fail;

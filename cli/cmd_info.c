@@ -74,7 +74,7 @@ HVCTL_HANDLER(cmd_list)
 }
 
 /* GetVm for a VM argument; 0 and *out, or the exit status after printing why. */
-static int get_vm(struct hvctl *h, const char *arg, Hvmgr__V1__GetVmResponse **out)
+static int get_vm_ota(struct hvctl *h, const char *arg, bool with_ota, Hvmgr__V1__GetVmResponse **out)
 {
 	Hvmgr__V1__GetVmRequest req = HVMGR__V1__GET_VM_REQUEST__INIT;
 	Hvmgr__V1__VmSelector sel;
@@ -82,6 +82,7 @@ static int get_vm(struct hvctl *h, const char *arg, Hvmgr__V1__GetVmResponse **o
 
 	hvctl_selector(&sel, arg);
 	req.vm = &sel;
+	req.with_ota = with_ota;
 	if ((rc = hvctl_call(h, "GetVm", &req.base, &hvmgr__v1__get_vm_response__descriptor,
 			     (ProtobufCMessage **)out)) != 0)
 		return rc;
@@ -92,17 +93,39 @@ static int get_vm(struct hvctl *h, const char *arg, Hvmgr__V1__GetVmResponse **o
 	return 0;
 }
 
+static int get_vm(struct hvctl *h, const char *arg, Hvmgr__V1__GetVmResponse **out)
+{
+	return get_vm_ota(h, arg, false, out);
+}
+
 #define ROW(label, fmt, ...) printf("%-15s " fmt "\n", label, __VA_ARGS__)
+
+/* "B active: A 1.0.0 good, B 2.0.0 good; floor 2.0.0; confirmed" */
+static void ota_row(const Hvmgr__V1__OtaVmStatus *o)
+{
+	const Hvmgr__V1__OtaSlot *s[2] = { o->slot_a, o->slot_b };
+	char slots[2][80];
+	for (int i = 0; i < 2; i++) {
+		if (!s[i] || !strcmp(s[i]->state, "empty"))
+			snprintf(slots[i], sizeof slots[i], "%c empty", 'A' + i);
+		else
+			snprintf(slots[i], sizeof slots[i], "%c %s %s", 'A' + i,
+				 s[i]->version[0] ? s[i]->version : "?", s[i]->state);
+	}
+	ROW("OTA slots:", "%s active: %s, %s; floor %s; %s%s", o->active, slots[0], slots[1],
+	    o->floor[0] ? o->floor : "-", o->last_result, o->in_trial ? " (trial running)" : "");
+}
 
 HVCTL_HANDLER(cmd_dominfo)
 {
 	Hvmgr__V1__GetVmResponse *resp;
-	int rc = get_vm(h, a->pos[0], &resp);
+	bool json = opt_flag(a, "json");
+	int rc = get_vm_ota(h, a->pos[0], !json, &resp);
 
 	if (rc)
 		return rc;
 	const Hvmgr__V1__Vm *vm = resp->vm;
-	if (opt_flag(a, "json")) {
+	if (json) {
 		json_print(json_vm(vm));
 	} else {
 		char cpus[256], id[16];
@@ -134,6 +157,8 @@ HVCTL_HANDLER(cmd_dominfo)
 		else
 			ROW("Config rev:", "%s", "-");
 		ROW("Desired state:", "%s", vm->desired_state ? fmt_state(vm->desired_state) : "-");
+		if (resp->ota)
+			ota_row(resp->ota);
 		putchar('\n');
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);

@@ -75,6 +75,13 @@ static const char *event_class(int type)
 		return "policy-denied";
 	case 42:
 		return "pending-done";
+	case 44:
+	case 45:
+	case 46:
+	case 47:
+		return "ota";
+	case 48:
+		return "nv-failed";
 	case 60:
 		return "audit";
 	default:
@@ -89,7 +96,7 @@ static const char *const event_types[] = { "defined",   "undefined",   "started"
 static const char *const event_classes[] = { "lifecycle",     "fault",         "watchdog",
 					     "restart",       "selftest",      "doorbell-denied",
 					     "vehicle-state", "policy-denied", "pending-done",
-					     "audit" };
+					     "audit",         "ota",           "nv-failed" };
 
 static bool event_word_known(const char *w)
 {
@@ -132,6 +139,8 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 			json_object_set_new(j, "pending_id", json_integer((json_int_t)e->pending_id));
 			json_object_set_new(j, "outcome", json_string(e->outcome));
 		}
+		if (e->type >= 44 && e->type <= 47) /* MGMT-632: the slot, or the result */
+			json_object_set_new(j, "outcome", json_string(e->outcome));
 		if (e->message && e->message[0])
 			json_object_set_new(j, "message", json_string(e->message));
 		json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -176,6 +185,12 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 	else if (e->type == 42)
 		printf("event 'pending-done' for domain '%s': pending command %" PRIu64 " (%s) %s\n",
 		       name, e->pending_id, e->operation, e->message);
+	else if (e->type == 47)
+		printf("event 'ota' for domain '%s': %s, %s (seq %" PRIu64 ")\n", name,
+		       fmt_event(e->type), e->outcome, e->seq);
+	else if (e->type >= 44 && e->type <= 46)
+		printf("event 'ota' for domain '%s': %s, slot %s (seq %" PRIu64 ")\n", name,
+		       fmt_event(e->type), e->outcome, e->seq);
 	else
 		printf("event '%s' for domain '%s': detail %u (seq %" PRIu64 ")\n",
 		       event_class(e->type), name, e->detail, e->seq);

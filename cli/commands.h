@@ -67,5 +67,7 @@ HVCTL_HANDLER(cmd_fleet);
 HVCTL_HANDLER(cmd_help);
 HVCTL_HANDLER(cmd_pki);
 HVCTL_HANDLER(cmd_ota);
+/* cmd_ota.c: `ota install|status|history` (argv[0] is the subcommand) */
+int cmd_ota_remote(struct hvctl *h, int argc, char **argv);
 
 #endif /* HVCTL_COMMANDS_H */

@@ -38,12 +38,14 @@ const char *fmt_reason(int r)
 const char *fmt_event(int e)
 {
 	static const char *const t[] = {
-		[0] = "Defined",       [1] = "Undefined",       [2] = "Started",
-		[3] = "Suspended",     [4] = "Resumed",         [5] = "Stopped",
-		[6] = "Shutdown",      [7] = "PMSuspended",     [8] = "Crashed",
-		[16] = "Fault",        [17] = "Watchdog",       [18] = "Restarted",
-		[19] = "SelfTest",     [20] = "DoorbellDenied", [40] = "VehicleState",
-		[41] = "PolicyDenied", [42] = "PendingDone",    [60] = "AuditFinding",
+		[0] = "Defined",        [1] = "Undefined",       [2] = "Started",
+		[3] = "Suspended",      [4] = "Resumed",         [5] = "Stopped",
+		[6] = "Shutdown",       [7] = "PMSuspended",     [8] = "Crashed",
+		[16] = "Fault",         [17] = "Watchdog",       [18] = "Restarted",
+		[19] = "SelfTest",      [20] = "DoorbellDenied", [40] = "VehicleState",
+		[41] = "PolicyDenied",  [42] = "PendingDone",    [60] = "AuditFinding",
+		[44] = "OtaInstalled",  [45] = "OtaTrial",       [46] = "OtaConfirmed",
+		[47] = "OtaRolledBack", [48] = "NvFailed",
 	};
 	return NAME_OR(t, e, "Unknown");
 }

@@ -31,10 +31,13 @@ HVCTL_HANDLER(cmd_pki)
 #ifdef HVCTL_WITH_OTA
 #include "ota.h"
 
-/* `hvctl ota bundle|info` are served by the OTA library (ota/); files only. */
+/* `hvctl ota bundle|info` are served by the OTA library (ota/) on files;
+ * install, status and history talk to hv-agent (cmd_ota.c). */
 HVCTL_HANDLER(cmd_ota)
 {
-	(void)h;
+	if (a->argc > 0 && (!strcmp(a->argv[0], "install") || !strcmp(a->argv[0], "status") ||
+			    !strcmp(a->argv[0], "history")))
+		return cmd_ota_remote(h, a->argc, a->argv);
 	return ota_cli_main(a->argc + 1, a->argv - 1); /* argv[-1] is "ota" */
 }
 #endif

@@ -323,7 +323,9 @@ const struct hvctl_cmd hvctl_commands[] = {
 	  "ends with one line per vehicle that failed (docs/fleet.md).",
 	  HVCTL_F_RAW, cmd_fleet },
 #ifdef HVCTL_WITH_OTA
-	{ "ota", G_LOCAL, "bundle VM=IMAGE@VERSION... | info BUNDLE", 1, 17, HC_FILE,
+	{ "ota", G_LOCAL,
+	  "bundle VM=IMAGE@VERSION... | info BUNDLE | install BUNDLE | status [VM] | history", 1,
+	  17, HC_FILE,
 	  (const struct hvctl_optdef[]){
 		  { "key", "KEY", HC_FILE, "bundle: the update-signing key (PEM, ECDSA P-256)" },
 		  { "cert", "CERT", HC_FILE, "bundle: its certificate, then any intermediates (PEM)" },
@@ -335,11 +337,25 @@ const struct hvctl_cmd hvctl_commands[] = {
 		  { "trust", "CONF", HC_FILE, "info: an update trust configuration (docs/ota.md)" },
 		  { "floor", "SECONDS", HC_NONE, "info: the newest signed time already seen" },
 		  { "max-size", "BYTES", HC_NONE, "info: the size cap (default 1 GiB)" },
+		  { "when-allowed", NULL, HC_NONE,
+		    "install: queue a switch the safety policy refuses now (hvctl pending)" },
+		  { "window-ms", "N", HC_NONE,
+		    "install: the trial's confirmation window (default: the VM's ota-confirm-ms)" },
+		  { "timeout-ms", "N", HC_NONE, "install: the trial's timeout (default: hv-core's)" },
+		  { "no-follow", NULL, HC_NONE, "install: do not wait for the trials to end" },
+		  { "upload-only", NULL, HC_NONE,
+		    "install: only upload (hv-agent stores and verifies it); install later" },
+		  { "retries", "N", HC_NONE, "install: resumes of a cut upload (default 5)" },
 		  JSON_OPT,
 		  END_OPT },
-	  "create and inspect signed OTA bundles",
+	  "create, inspect and install signed OTA bundles",
 	  "`ota bundle` signs guest images into an update bundle; `ota info BUNDLE` verifies it against the "
-	  "update CA and shows its manifest, or names why it is refused (docs/ota.md). Works on files only.",
+	  "update CA and shows its manifest, or names why it is refused (docs/ota.md); both work on files only. "
+	  "`ota install BUNDLE` uploads it to hv-agent (a cut upload resumes from the last byte hv-agent "
+	  "stored), which verifies it, installs each image into its VM's inactive slot and switches; hvctl then "
+	  "follows each trial until hv-core confirms the new version or rolls back to the old one (exit 1). "
+	  "`ota status [VM]` shows the A and B slots, the active one, the anti-rollback floor and the last "
+	  "result; `ota history` the OTA steps of the audit log.",
 	  HVCTL_F_RAW | HVCTL_F_LOCAL, cmd_ota },
 #endif
 	{ "help", G_LOCAL, "[COMMAND]", 0, 1, HC_COMMAND, NULL,

@@ -144,6 +144,24 @@ int ota_bundle_verify_fd(int fd, const struct ota_verify_opts *o, struct ota_man
 int ota_bundle_verify(const char *path, const struct ota_verify_opts *o,
 		      struct ota_manifest *manifest, struct ota_signer *signer, struct ota_err *err);
 
+/* ---- the head of a bundle (bundle_head.c) ---- */
+
+struct ota_head {
+	uint32_t manifest_len, sigblock_len; /* the manifest at byte 24, the block after it */
+	uint64_t head_len;                   /* header + manifest + signature block */
+	uint64_t total_len;                  /* the whole bundle, as the manifest declares */
+	uint8_t manifest_sha256[32];         /* SHA-256 of the manifest bytes: the bundle's key */
+	uint64_t image_off[OTA_MAX_IMAGES];  /* where image i's bytes start */
+	struct ota_manifest manifest;        /* parsed, NOT yet known to be signed */
+};
+
+/* Reads the head from the first LEN bytes of a bundle. 0: *H filled; 1: more
+ * bytes are needed, *NEED says how many in all; -1 with ERR (not-a-bundle,
+ * bad-manifest). The signature is not checked: verify the whole bundle
+ * before using anything of it. */
+int ota_bundle_head(const void *buf, size_t len, struct ota_head *h, uint64_t *need,
+		    struct ota_err *err);
+
 /* ---- the time floor (OTA-041): a file holding decimal seconds ---- */
 
 /* *T = the floor stored in PATH, 0 when PATH does not exist. */

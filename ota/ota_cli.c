@@ -21,11 +21,19 @@ static void usage(FILE *out)
 		"                        [--expires-days N] VM=IMAGE@VERSION [VM=IMAGE@VERSION...]\n"
 		"       hvctl ota info [--ca CERT | --trust CONF] [--system ID] [--floor SECONDS]\n"
 		"                      [--max-size BYTES] [--json] BUNDLE\n"
+		"       hvctl ota install [--when-allowed] [--window-ms N] [--timeout-ms N]\n"
+		"                         [--no-follow] [--upload-only] [--retries N] BUNDLE\n"
+		"       hvctl ota status [VM] [--json]\n"
+		"       hvctl ota history [--json]\n"
 		"\n"
-		"bundle  sign the images into a bundle OUT with the update-signing KEY and its\n"
-		"        certificate CERT (chain); the target system defaults to %s\n"
-		"info    verify BUNDLE against the update CA (default %s) or a trust\n"
-		"        configuration, and show its manifest\n",
+		"bundle   sign the images into a bundle OUT with the update-signing KEY and its\n"
+		"         certificate CERT (chain); the target system defaults to %s\n"
+		"info     verify BUNDLE against the update CA (default %s) or a trust\n"
+		"         configuration, and show its manifest\n"
+		"install  upload BUNDLE to hv-agent (resuming a cut upload), install it into the\n"
+		"         VMs' inactive slots, switch, and follow each trial to hv-core's verdict\n"
+		"status   the A/B slots of each VM, the active one, the floor, the last result\n"
+		"history  the OTA steps of the audit log\n",
 		DEFAULT_SYSTEM, DEFAULT_CA);
 }
 

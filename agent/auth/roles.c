@@ -47,14 +47,12 @@ static const struct roles_method table[] = {
 	{ SVC "ExportDiagnostics", HV_ROLE_VIEWER, false },
 	{ SVC "SetAutostart", HV_ROLE_OPERATOR, true },
 	{ SVC "RollbackConfig", HV_ROLE_ADMIN, true },
-	/* OTA of guest images (reserved until the OTA RPCs land in the proto):
-     * installing software is an admin's decision, its progress is a read. */
-	{ SVC "OtaBegin", HV_ROLE_ADMIN, true },
+	/* OTA of guest images: uploading and installing software is an admin's
+     * decision, as LoadImage is; where an upload resumes is asked by the
+     * uploader; the slots are a read. */
+	{ SVC "OtaUploadOffset", HV_ROLE_ADMIN, false },
 	{ SVC "OtaUpload", HV_ROLE_ADMIN, true },
 	{ SVC "OtaInstall", HV_ROLE_ADMIN, true },
-	{ SVC "OtaConfirm", HV_ROLE_ADMIN, true },
-	{ SVC "OtaRollback", HV_ROLE_ADMIN, true },
-	{ SVC "OtaAbort", HV_ROLE_ADMIN, true },
 	{ SVC "OtaStatus", HV_ROLE_VIEWER, false },
 	/* the keyed audit record: checking it is a read; acknowledging a
      * finding lifts the refusal of every change (admin) */

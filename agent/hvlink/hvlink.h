@@ -94,6 +94,9 @@ struct hvlink_cmd {
 	 * calling thread's call-scope deadline, if any. Once submitted, a
 	 * command is always waited for (up to cmd_timeout_ms). */
 	uint64_t deadline_ns;
+	/* How long a submitted command may take, when longer than the link's
+	 * cmd_timeout_ms (commands that write hv-core's flash, MGMT-620). */
+	unsigned timeout_ms;
 };
 
 struct hvlink_reply {
@@ -188,6 +191,33 @@ int hvlink_staging_info(struct hvlink *link, uint64_t *base, uint64_t *size, str
  * caller orders it with the LOAD_IMAGE that reads the bytes. */
 int hvlink_staging_write(struct hvlink *link, uint64_t off, const void *data, size_t len,
 			 struct hv_status *st);
+
+/* ---- OTA (docs/mgmt-abi.md section 15, hvlink_ota.c) ----
+ * The image is staged first (hvlink_staging_write at stage_off); these build
+ * the command's data area. Returns as hvlink_command. OTA_INSTALL and
+ * OTA_SWITCH write hv-core's flash and copy an image: they may take up to
+ * HVLINK_OTA_TIMEOUT_MS (or the link's cmd_timeout_ms, if longer). */
+#define HVLINK_OTA_TIMEOUT_MS 120000u
+
+/* OTA_INSTALL with the bundle's manifest and signature block (MGMT-643):
+ * hv-core checks the signature and enforces the manifest's size, digest and
+ * version for the VM's inactive slot. */
+int hvlink_ota_install_signed(struct hvlink *link, uint32_t vm_id, uint64_t stage_off, uint64_t len,
+			      const void *manifest, size_t manifest_len, const void *sigblock,
+			      size_t sigblock_len, struct hvlink_reply *reply, struct hv_status *st);
+/* OTA_INSTALL with the digest and version given (MGMT-612): accepted only by
+ * an hv-core without an update trust anchor (MGMT-640). */
+int hvlink_ota_install_digest(struct hvlink *link, uint32_t vm_id, uint64_t stage_off, uint64_t len,
+			      const uint8_t sha256[32], const char *version,
+			      struct hvlink_reply *reply, struct hv_status *st);
+/* OTA_SWITCH (MGMT-621): window_ms and timeout_ms 0 = hv-core's defaults. */
+int hvlink_ota_switch(struct hvlink *link, uint32_t vm_id, uint64_t window_ms, uint64_t timeout_ms,
+		      struct hvlink_reply *reply, struct hv_status *st);
+/* OTA_STATUS (MGMT-613) into *out, checked (magic, version, size, vm) when
+ * hv-core accepted; a malformed record is -1 with INTERNAL. deadline_ns as
+ * hvlink_cmd's (0: the call scope's). */
+int hvlink_ota_status(struct hvlink *link, uint32_t vm_id, uint64_t deadline_ns,
+		      struct hvm_ota_status *out, struct hvlink_reply *reply, struct hv_status *st);
 
 /* Names for logs and messages. */
 const char *hvlink_cmd_name(uint32_t cmd); /* "START", "cmd 42" ... */

@@ -70,12 +70,13 @@ static int submit_locked(struct hvlink *l, const struct hvlink_cmd *c, struct hv
 	__atomic_add_fetch(&l->cnt.commands_sent, 1, __ATOMIC_RELAXED);
 
 	/* Step 4: wait for completion. */
-	if (wait_done(r, seq, hv_deadline_after_ms(l->cmd_timeout_ms)) != 0) {
+	unsigned wait_ms = c->timeout_ms > l->cmd_timeout_ms ? c->timeout_ms : l->cmd_timeout_ms;
+	if (wait_done(r, seq, hv_deadline_after_ms(wait_ms)) != 0) {
 		uint64_t ticks1 = __atomic_load_n(&r->hv_ticks, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&l->cnt.commands_timed_out, 1, __ATOMIC_RELAXED);
 		return hv_status_set(st, HV_DEADLINE_EXCEEDED,
 				     "hv-core did not complete %s (seq %u) within %u ms; its service tick %s",
-				     name, seq, l->cmd_timeout_ms,
+				     name, seq, wait_ms,
 				     ticks1 != ticks0 ? "still advances (command stuck)"
 						      : "stands still (hypervisor unresponsive)");
 	}

@@ -28,6 +28,11 @@ static const struct {
 	{ HVM_E_INTERNAL, HV_INTERNAL, "hypervisor-side failure" },
 	{ HVM_E_POLICY, HV_FAILED_PRECONDITION,
 	  "refused by the safety policy in the current vehicle state" },
+	{ HVM_E_ROLLBACK, HV_FAILED_PRECONDITION,
+	  "older than what hv-core's non-volatile state holds (anti-rollback)" },
+	{ HVM_E_NV, HV_FAILED_PRECONDITION, "non-volatile storage absent, full or failed" },
+	{ HVM_E_SIGNATURE, HV_INVALID_ARGUMENT,
+	  "update manifest not signed by a trusted update signer" },
 };
 
 enum hv_code status_from_hvm(uint32_t hvm_status)

@@ -28,6 +28,22 @@ struct store;
 struct store_vm;
 struct reconcile;
 
+/* OTA updates (svc_ota.c): main.c sets these before serving. */
+struct agent_ota {
+	const char *dir;         /* STATE/ota: uploaded bundles, mode 0700   */
+	const char *floor_path;  /* the time floor (docs/ota.md OTA-041)     */
+	const char *trust_conf;  /* --ota-trust CONF, or NULL               */
+	const char *ca;          /* --ota-ca CERT (default TLS-DIR/update-ca.crt) */
+	const char *system;      /* --ota-system ID; NULL: not checked      */
+	uint64_t max_bytes;      /* --ota-max-bytes: the global size cap     */
+	uint64_t min_rate;       /* --ota-min-rate bytes/s; 0: none         */
+	unsigned rate_window_ms; /* --ota-rate-window-ms                    */
+	int upload_busy;         /* atomic: one upload at a time            */
+};
+#define AGENT_OTA_MAX_BYTES_DEFAULT (256ull << 20)
+#define AGENT_OTA_MIN_RATE_DEFAULT 1024u
+#define AGENT_OTA_RATE_WINDOW_MS_DEFAULT 30000u
+
 /* Operations waiting behind the one in progress, at most (the same bound as
  * hvlink's command queue: one waiting operation issues one command at a time). */
 #define AGENT_OPS_MAX 16u
@@ -81,6 +97,7 @@ struct agent {
 	/* Commands waiting for the safety policy (pending.c); NULL until
 	 * pending_start. */
 	struct pending *pending;
+	struct agent_ota ota;
 };
 
 /* Waits for the turn of a state-changing operation `what` ("START") in
@@ -187,6 +204,33 @@ uint64_t pending_notes_next(struct pending *p);
 size_t pending_notes_read(struct pending *p, uint64_t *pos, struct pending_note *out, size_t max);
 void svc_list_pending(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_cancel_pending(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+
+/* ---- svc_ota.c: OTA updates (docs/ota.md "hv-agent") ---- */
+void svc_ota_upload_offset(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			   struct rpc_result *);
+void svc_ota_upload(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
+		    struct hv_status *);
+void svc_ota_install(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_ota_status(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+/* A VM's OTA_STATUS as an OtaVmStatus message (strings point into it). */
+struct ota_status_msg {
+	Hvmgr__V1__OtaVmStatus m;
+	Hvmgr__V1__OtaSlot a, b;
+	char vm[HVM_NAME_LEN + 1];
+	struct hvm_ota_status raw;
+};
+int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, uint64_t deadline_ns,
+			 struct ota_status_msg *o, struct hv_status *st);
+/* An audit row (caller hv-core) for each OTA event of hv-core (44..48):
+ * the trial's end is hv-core's own step. */
+void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r);
+/* "confirmed", "fail-timeout", ... for enum hvm_ota_result. */
+const char *agent_ota_result_name(uint32_t result);
+/* OTA_SWITCH of the VM as a queued "otaswitch" runs it (pending.c): arg is
+ * the window in its low 32 bits, the trial timeout in its high ones. Caller
+ * holds the operation. 0, or -1 with st (hv-core's refusal or no answer). */
+int agent_ota_switch_locked(struct agent *ag, const struct hvm_vm_slot *slot, uint64_t arg,
+			    struct hv_status *st);
 
 /* ---- svc_audit.c: the audit log (REQ-SAF-16) ---- */
 

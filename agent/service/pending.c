@@ -53,10 +53,16 @@ static const struct {
 	const char *verb;
 	uint32_t cmd;
 } verbs[] = {
-	{ "start", HVM_CMD_START },     { "shutdown", HVM_CMD_SHUTDOWN },
-	{ "destroy", HVM_CMD_DESTROY }, { "reboot", HVM_CMD_REBOOT },
-	{ "reset", HVM_CMD_RESET },     { "suspend", HVM_CMD_SUSPEND },
-	{ "resume", HVM_CMD_RESUME },   { "undefine", HVM_CMD_UNDEFINE },
+	{ "start", HVM_CMD_START },
+	{ "shutdown", HVM_CMD_SHUTDOWN },
+	{ "destroy", HVM_CMD_DESTROY },
+	{ "reboot", HVM_CMD_REBOOT },
+	{ "reset", HVM_CMD_RESET },
+	{ "suspend", HVM_CMD_SUSPEND },
+	{ "resume", HVM_CMD_RESUME },
+	{ "undefine", HVM_CMD_UNDEFINE },
+	/* the switch of an installed OTA image (svc_ota.c): arg = window | timeout << 32 */
+	{ "otaswitch", HVM_CMD_OTA_SWITCH },
 };
 
 static int cmd_of_verb(const char *verb, uint32_t *cmd)
@@ -228,7 +234,13 @@ static enum run_result run_one(struct pending *p, const struct store_pending *op
 		return RUN_NEXT;
 	}
 	snprintf(what, sizeof what, "pending %" PRIu64 ": %s '%s'", op->id, op->op, op->vm_name);
-	if (agent_policy_verdict(ag, &slot, cmd, &v, what, &st) != 0)
+	/* MGMT-621: the policy rules on an OTA switch as on the reset (or, for
+	 * a VM that is shut off, the start) it performs */
+	uint32_t ask = cmd != HVM_CMD_OTA_SWITCH ? cmd
+		       : slot.state == HVM_VM_SHUTOFF || slot.state == HVM_VM_CRASHED
+			       ? HVM_CMD_START
+			       : HVM_CMD_RESET;
+	if (agent_policy_verdict(ag, &slot, ask, &v, what, &st) != 0)
 		return RUN_STOP;
 	if (!v.v.allowed)
 		return RUN_NEXT; /* still denied: it waits for the next change */
@@ -238,7 +250,12 @@ static enum run_result run_one(struct pending *p, const struct store_pending *op
 	struct rpc_result res = { 0 };
 	sel.by_case = HVMGR__V1__VM_SELECTOR__BY_ID;
 	sel.id = slot.id;
-	agent_lifecycle_locked(ag, &sel, cmd, op->op, op->arg, &res);
+	if (cmd == HVM_CMD_OTA_SWITCH) {
+		if (agent_ota_switch_locked(ag, &slot, op->arg, &res.st) == 0)
+			hv_status_ok(&res.st);
+	} else {
+		agent_lifecycle_locked(ag, &sel, cmd, op->op, op->arg, &res);
+	}
 	hv_opqueue_leave(&ag->ops);
 	free(res.resp);
 	if (res.st.code == HV_OK) {
@@ -325,9 +342,13 @@ static void *runner(void *arg)
 		}
 		if (ag->events) {
 			size_t n = eventlog_read(ag->events, &pos, recs, 16, WAIT_MS);
-			for (size_t i = 0; i < n; i++)
+			for (size_t i = 0; i < n; i++) {
 				if (recs[i].ev.type == HVM_EV_VEHICLE_STATE)
 					need = 1;
+				/* the runner follows the events anyway: hv-core's
+				 * OTA steps go to the audit log from here */
+				agent_ota_event_audit(ag, &recs[i]);
+			}
 			if (wait_kick(p, 0))
 				need = 1;
 		} else if (wait_kick(p, WAIT_MS)) {

@@ -58,6 +58,12 @@ static const struct rpc_method methods[] = {
 	  svc_cancel_pending, NULL },
 	/* bidirectional: the first message is the request, keystrokes follow */
 	{ HVMGR("Console"), &hvmgr__v1__console_input__descriptor, NULL, svc_console },
+	{ HVMGR("OtaUploadOffset"), &hvmgr__v1__ota_upload_offset_request__descriptor,
+	  svc_ota_upload_offset, NULL },
+	/* client streaming: the header is the request, the bytes follow */
+	{ HVMGR("OtaUpload"), &hvmgr__v1__ota_upload_request__descriptor, NULL, svc_ota_upload },
+	{ HVMGR("OtaInstall"), &hvmgr__v1__ota_install_request__descriptor, svc_ota_install, NULL },
+	{ HVMGR("OtaStatus"), &hvmgr__v1__ota_status_request__descriptor, svc_ota_status, NULL },
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
 	  svc_health_check, NULL },
 	{ "/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor, NULL,

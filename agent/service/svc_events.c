@@ -43,6 +43,11 @@ void event_msg_from_rec(Hvmgr__V1__Event *ev, const struct eventlog_rec *r)
 		ev->vehicle_state = (char *)(vs ? vs : "unknown");
 		ev->operation = (char *)(op >= 0 ? hvm_policy_op_name((uint32_t)op) : "");
 		ev->rule = r->ev.detail >> 16;
+	} else if (r->ev.type == HVM_EV_OTA_ROLLED_BACK) {
+		/* MGMT-632: detail = the result */
+		ev->outcome = (char *)agent_ota_result_name(r->ev.detail);
+	} else if (r->ev.type >= HVM_EV_OTA_INSTALLED && r->ev.type <= HVM_EV_OTA_CONFIRMED) {
+		ev->outcome = (char *)(r->ev.detail ? "B" : "A"); /* detail = slot */
 	}
 }
 

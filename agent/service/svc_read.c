@@ -94,10 +94,17 @@ void svc_get_vm(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struc
 	struct hv_status st2;
 	char label[96];
 	Hvmgr__V1__GetVmResponse resp = HVMGR__V1__GET_VM_RESPONSE__INIT;
+	struct ota_status_msg ota;
 
 	if (resolve_vm(ag, req->vm, &slot, label, sizeof label, &res->st) == 0) {
 		if (vm_msg_merged(ag, &vm, &slot, &res->st) != 0)
 			return;
+		/* with_ota: the A/B slots when hv-core has them (MGMT-613),
+		 * waiting at most 100 ms for the command queue; a hypervisor
+		 * without OTA leaves the field unset */
+		if (req->with_ota &&
+		    agent_ota_status_msg(ag, &slot, hv_mono_ns() + 100000000ull, &ota, &st2) == 0)
+			resp.ota = &ota.m;
 	} else if (res->st.code == HV_NOT_FOUND && req->vm->by_case != HVMGR__V1__VM_SELECTOR__BY_ID &&
 		   resolve_stored(ag, req->vm, &v, label, sizeof label, &st2) == 0) {
 		vm_msg_from_stored(ag, &vm, &v);

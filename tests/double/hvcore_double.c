@@ -43,6 +43,9 @@ struct fakecore {
 	/* MGMT-330: every fault record a test set, per VM, as hv-core keeps them */
 	struct hvm_fault_entry hist[HVM_MAX_VMS][HVM_FAULT_HISTORY];
 	uint64_t hist_seq[HVM_MAX_VMS];
+	/* MGMT-600..625, when fakecore_ota turned them on: the slots of each VM */
+	int ota_on, ota_fail;
+	struct hvm_ota_status ota[HVM_MAX_VMS];
 };
 
 static uint64_t now_ns(void)
@@ -100,9 +103,10 @@ static uint64_t caps_of(const struct fakecore *fc)
 	caps &= ~(HVM_CAP(HVM_CMD_GET_VEHICLE_STATE) | HVM_CAP(HVM_CMD_SET_VEHICLE_STATE) |
 		  HVM_CAP(HVM_CMD_GET_POLICY) | HVM_CAP(HVM_CMD_CHECK_POLICY));
 	/* MGMT-600..631: nor non-volatile storage or OTA slots */
-	caps &= ~(HVM_CAP(HVM_CMD_AUDIT_SEQ_SET) | HVM_CAP(HVM_CMD_AUDIT_SEQ_GET) |
-		  HVM_CAP(HVM_CMD_OTA_INSTALL) | HVM_CAP(HVM_CMD_OTA_SWITCH) |
-		  HVM_CAP(HVM_CMD_OTA_STATUS));
+	caps &= ~(HVM_CAP(HVM_CMD_AUDIT_SEQ_SET) | HVM_CAP(HVM_CMD_AUDIT_SEQ_GET));
+	if (!fc->ota_on)
+		caps &= ~(HVM_CAP(HVM_CMD_OTA_INSTALL) | HVM_CAP(HVM_CMD_OTA_SWITCH) |
+			  HVM_CAP(HVM_CMD_OTA_STATUS));
 	return caps & ~fc->disabled;
 }
 
@@ -597,6 +601,167 @@ static void do_read_fault_history(struct fakecore *fc, uint32_t id, uint64_t aft
 	rp->ret[2] = h.total;
 }
 
+/* ---- OTA slots (MGMT-610..625), as far as the double goes ---- */
+
+/* Dotted-number order (docs/ota.md OTA-012): <0, 0, >0. */
+static int ver_cmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		unsigned long x = strtoul(a, (char **)&a, 10), y = strtoul(b, (char **)&b, 10);
+		if (x != y)
+			return x < y ? -1 : 1;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+	}
+	return 0;
+}
+
+static struct hvm_ota_status *ota_of(struct fakecore *fc, uint32_t id)
+{
+	struct hvm_ota_status *o = &fc->ota[id];
+	if (o->magic != HVM_OTA_STATUS_MAGIC) {
+		/* before the first update: slot A GOOD with the configured image */
+		memset(o, 0, sizeof *o);
+		o->magic = HVM_OTA_STATUS_MAGIC;
+		o->version = HVM_OTA_STATUS_VERSION;
+		o->size = sizeof *o;
+		o->vm_id = id;
+		o->nv_present = 1;
+		o->slot[0].state = HVM_SLOT_GOOD;
+		o->slot[0].durable = 1;
+		snprintf(o->slot[0].version, sizeof o->slot[0].version, "%s",
+			 (const char *)slot_at(fc, id)->image_version);
+	}
+	return o;
+}
+
+/* The signed form: the version of the manifest's image line for the VM. */
+static int manifest_version(const char *m, size_t len, const char *vm, char *ver, size_t vlen)
+{
+	char line[256], name[64], v[64];
+	for (size_t at = 0; at < len;) {
+		const char *nl = memchr(m + at, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - (m + at)) : len - at;
+		snprintf(line, sizeof line, "%.*s", (int)(n < 255 ? n : 255), m + at);
+		if (sscanf(line, "image %63s %63s", name, v) == 2 && strcmp(name, vm) == 0) {
+			if (strlen(v) >= vlen)
+				return -1;
+			memcpy(ver, v, strlen(v) + 1);
+			return 0;
+		}
+		at += n + 1;
+	}
+	return -1;
+}
+
+static void do_ota_install(struct fakecore *fc, uint32_t id, const uint64_t *arg, struct reply *rp)
+{
+	volatile struct hvm_regs *r = fakecore_regs(fc);
+	const uint8_t *d = (const uint8_t *)fc->base + HVM_OFF_DATA;
+	struct hvm_ota_status *o = ota_of(fc, id);
+	char ver[HVM_VERSION_LEN] = "";
+
+	if (arg[1] == 0 || arg[0] > r->staging_size || arg[1] > r->staging_size - arg[0]) {
+		refuse(rp, HVM_E_BAD_ARG, "OTA_INSTALL: outside the staging area");
+		return;
+	}
+	if (arg[2] == 1) {
+		struct hvm_ota_signed h;
+		memcpy(&h, d, sizeof h);
+		const char *m = (const char *)d + sizeof h;
+		if (h.magic != HVM_OTA_SIGNED_MAGIC || h.manifest_len == 0 ||
+		    h.manifest_len > HVM_OTA_MANIFEST_MAX || h.sigblock_len == 0 ||
+		    h.sigblock_len > HVM_OTA_SIGBLOCK_MAX) {
+			refuse(rp, HVM_E_BAD_ARG, "OTA_INSTALL: bad signed header (MGMT-643)");
+			return;
+		}
+		if (strncmp(m, "hv-ota-manifest 1\n", 18) != 0 ||
+		    manifest_version(m, h.manifest_len, (const char *)slot_at(fc, id)->name, ver,
+				     sizeof ver) != 0) {
+			refuse(rp, HVM_E_SIGNATURE, "OTA_INSTALL: no image line for the VM");
+			return;
+		}
+		rp->ret[0] = h.manifest_len;
+		rp->ret[1] = h.sigblock_len;
+	} else {
+		struct hvm_ota_image img;
+		memcpy(&img, d, sizeof img);
+		if (img.magic != HVM_OTA_IMAGE_MAGIC || img.size != arg[1]) {
+			refuse(rp, HVM_E_BAD_ARG, "OTA_INSTALL: bad image header (MGMT-612)");
+			return;
+		}
+		snprintf(ver, sizeof ver, "%.*s", (int)sizeof img.version - 1, img.version);
+	}
+	if (o->in_trial) {
+		refuse(rp, HVM_E_STATE, "'%s': a trial is in progress (MGMT-620)",
+		       (const char *)slot_at(fc, id)->name);
+		return;
+	}
+	if (o->floor[0] && ver_cmp(ver, o->floor) < 0) {
+		refuse(rp, HVM_E_ROLLBACK, "version %s is below the floor %s (MGMT-625)", ver,
+		       o->floor);
+		return;
+	}
+	struct hvm_ota_slot *t = &o->slot[1 - o->active];
+	memset(t, 0, sizeof *t);
+	t->state = HVM_SLOT_READY;
+	t->durable = 1;
+	t->size = arg[1];
+	snprintf(t->version, sizeof t->version, "%s", ver);
+	o->last_result = HVM_OTA_INSTALLED;
+	event_locked(fc, HVM_EV_OTA_INSTALLED, id, 1 - o->active, 0);
+}
+
+static void do_ota_switch(struct fakecore *fc, uint32_t id, struct reply *rp)
+{
+	struct hvm_ota_status *o = ota_of(fc, id);
+	uint32_t target = 1 - o->active;
+
+	if (o->in_trial || o->slot[target].state != HVM_SLOT_READY) {
+		refuse(rp, HVM_E_STATE, "OTA_SWITCH: no READY slot (MGMT-621)");
+		return;
+	}
+	o->active = target;
+	o->in_trial = 1;
+	o->trial_left_ms = 1000;
+	o->slot[target].state = HVM_SLOT_TRIAL;
+	event_locked(fc, HVM_EV_OTA_TRIAL, id, target, 0);
+}
+
+/* A trial ends on the next tick: confirmed, or rolled back (fakecore_ota). */
+static void ota_tick(struct fakecore *fc)
+{
+	for (uint32_t id = 0; fc->ota_on && id < HVM_MAX_VMS; id++) {
+		struct hvm_ota_status *o = &fc->ota[id];
+		if (o->magic != HVM_OTA_STATUS_MAGIC || !o->in_trial)
+			continue;
+		o->in_trial = 0;
+		o->trial_left_ms = 0;
+		if (!fc->ota_fail) {
+			o->slot[o->active].state = HVM_SLOT_GOOD;
+			snprintf(o->floor, sizeof o->floor, "%s", o->slot[o->active].version);
+			o->last_result = HVM_OTA_CONFIRMED;
+			event_locked(fc, HVM_EV_OTA_CONFIRMED, id, o->active, 0);
+		} else {
+			o->slot[o->active].state = HVM_SLOT_BAD;
+			o->active = 1 - o->active;
+			o->last_result = HVM_OTA_FAIL_TIMEOUT;
+			event_locked(fc, HVM_EV_OTA_ROLLED_BACK, id, HVM_OTA_FAIL_TIMEOUT, 0);
+		}
+	}
+}
+
+void fakecore_ota(struct fakecore *fc, bool on, bool trials_fail)
+{
+	pthread_mutex_lock(&fc->lock);
+	fc->ota_on = on;
+	fc->ota_fail = trials_fail;
+	fakecore_regs(fc)->caps = caps_of(fc);
+	pthread_mutex_unlock(&fc->lock);
+}
+
 static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64_t *arg,
 		    struct reply *rp)
 {
@@ -716,6 +881,15 @@ static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64
 		rp->ret[0] = arg[0];
 		rp->ret[1] = 64;
 		break;
+	case HVM_CMD_OTA_INSTALL:
+		do_ota_install(fc, id, arg, rp);
+		break;
+	case HVM_CMD_OTA_SWITCH:
+		do_ota_switch(fc, id, rp);
+		break;
+	case HVM_CMD_OTA_STATUS:
+		memcpy((void *)(fc->base + HVM_OFF_DATA), ota_of(fc, id), sizeof fc->ota[id]);
+		break;
 	}
 }
 
@@ -763,6 +937,7 @@ static void tick(struct fakecore *fc)
 		s->heartbeat++;
 		slot_end(s);
 	}
+	ota_tick(fc);
 	poll_command(fc);
 }
 

@@ -106,6 +106,15 @@ enum fakecore_flaw {
 };
 void fakecore_flaw(struct fakecore *fc, enum fakecore_flaw flaw);
 
+/* OTA_INSTALL, OTA_SWITCH and OTA_STATUS (MGMT-610..625) on or off (off by
+ * default: their caps bits are clear). A switched slot's trial ends on the
+ * next tick: confirmed (floor raised, OTA_CONFIRMED), or with trials_fail
+ * rolled back (FAIL_TIMEOUT, OTA_ROLLED_BACK). The double checks no digest
+ * or signature; a signed install takes the version of the manifest's image
+ * line for the VM and answers ret[0], ret[1] = manifest and signature block
+ * lengths. */
+void fakecore_ota(struct fakecore *fc, bool on, bool trials_fail);
+
 /* Commands answered so far. */
 uint64_t fakecore_commands(struct fakecore *fc);
 

@@ -7,7 +7,8 @@
 # "Done when" flow (the vehicle starts parked from the management source; while driving the
 # ASIL rtos-demo is refused a shutdown with the rule named and keeps running, the running QM
 # linux shuts down, and a shutdown of rtos-demo queued with --when-allowed is pending and runs
-# once parked), and an interrupt (what Ctrl-C sends) stops QEMU and hv-agent. Uses a fresh state directory
+# once parked), the OTA "Done when" flow (2.0.0 confirmed, a broken 3.0.0 rolled back, 1.0.0
+# refused as a rollback), and an interrupt (what Ctrl-C sends) stops QEMU and hv-agent. Uses a fresh state directory
 # and a free loopback port so it can run beside other tests.
 # Usage: make_run.sh SOURCE_DIR BUILD_DIR
 set -u
@@ -117,6 +118,41 @@ out=$(hvctl vehicle set parked 2>&1) || fail "hvctl vehicle set parked: $out"
 wait_state rtos-demo "shut off" || fail "the queued shutdown did not run when parked: $(hvctl pending --all 2>&1)"
 out=$(hvctl pending --all) || fail "hvctl pending --all: $out"
 echo "$out" | grep -q " shutdown  *rtos-demo  *done " || fail "the queued shutdown is not done: $out"
+
+# OTA (docs/ota.md "hv-agent"): the "Done when" flow as a new user tries it. A 2.0.0
+# rtos-demo image, bundled with the development signer, installs and is confirmed; a
+# --broken 3.0.0 fails its trial and rtos-demo runs 2.0.0 again on its own; a 1.0.0
+# bundle is refused as a rollback.
+out=$(hvctl start rtos-demo 2>&1) || fail "hvctl start rtos-demo: $out"
+try="$state/ota-try"
+mkdir -p "$try"
+bundle() { # VERSION [--broken]
+  BUILD="$build" bash scripts/guest-image.sh rtos-demo --version "$1" ${2:-} -o "$try/rtos-$1.bin" \
+    >/dev/null 2>&1 || fail "guest-image.sh rtos-demo --version $1 ${2:-}"
+  "$build/bin/hvctl" ota bundle --key "$state/pki/update-signer.key" \
+    --cert "$state/pki/update-signer.crt" -o "$try/rtos-$1.hvota" "rtos-demo=$try/rtos-$1.bin@$1" \
+    >/dev/null || fail "hvctl ota bundle $1"
+}
+bundle 2.0.0
+out=$(hvctl ota install "$try/rtos-2.0.0.hvota" 2>&1) || fail "hvctl ota install 2.0.0: $out"
+echo "$out" | grep -q "rtos-demo: 2.0.0 confirmed by hv-core" || fail "2.0.0 not confirmed: $out"
+out=$(hvctl ota status rtos-demo) || fail "hvctl ota status rtos-demo: $out"
+echo "$out" | grep -Eq "rtos-demo .*2\.0\.0 \(good\)" || fail "ota status does not show 2.0.0 good: $out"
+bundle 3.0.0 --broken
+out=$(hvctl ota install "$try/rtos-3.0.0.hvota" 2>&1) && fail "the broken 3.0.0 was confirmed: $out"
+echo "$out" | grep -q "the trial of 3.0.0 failed .*runs 2.0.0 again" || fail "no rollback to 2.0.0: $out"
+for _ in $(seq 1 300); do
+  hvctl dominfo rtos-demo | grep -q "^Image version: *2\.0\.0$" && break
+  sleep 0.2
+done
+hvctl dominfo rtos-demo | grep -q "^Image version: *2\.0\.0$" ||
+  fail "rtos-demo does not run 2.0.0 again: $(hvctl dominfo rtos-demo 2>&1)"
+sleep 1 # the 1.0.0 bundle is signed after the others (docs/ota.md OTA-041)
+bundle 1.0.0
+out=$(hvctl ota install "$try/rtos-1.0.0.hvota" 2>&1) && fail "1.0.0 was installed: $out"
+echo "$out" | grep -q "(E_ROLLBACK)" || fail "1.0.0 not refused as a rollback: $out"
+out=$(hvctl ota history) || fail "hvctl ota history: $out"
+echo "$out" | grep -q "event=rolled-back" || fail "ota history lacks the rollback: $out"
 qemu=$(cat "$state/qemu.pid")
 
 kill -INT -- -"$run_pid"

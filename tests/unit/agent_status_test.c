@@ -31,11 +31,14 @@ Test(agent_status, every_hypervisor_status_has_the_documented_code)
 		{ HVM_E_SELFTEST, HV_FAILED_PRECONDITION },
 		{ HVM_E_INTERNAL, HV_INTERNAL },
 		{ HVM_E_POLICY, HV_FAILED_PRECONDITION },
+		{ HVM_E_ROLLBACK, HV_FAILED_PRECONDITION },
+		{ HVM_E_NV, HV_FAILED_PRECONDITION },
+		{ HVM_E_SIGNATURE, HV_INVALID_ARGUMENT },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		cr_expect_eq(status_from_hvm(table[i].hvm), table[i].code, "hvm status %u",
 			     table[i].hvm);
-	cr_expect_eq(status_from_hvm(16), HV_UNKNOWN);
+	cr_expect_eq(status_from_hvm(200), HV_UNKNOWN);
 	cr_expect_eq(status_from_hvm(0xffffffffu), HV_UNKNOWN);
 }
 

@@ -800,3 +800,105 @@ Test(hvlink_staging, a_staging_area_the_region_publishes_badly_is_refused)
 	cr_assert_eq(hvlink_staging_write(lnk, 0, "a", 1, &st), -1);
 	cr_assert_not_null(strstr(st.msg, "outside guest RAM"), "%s", st.msg);
 }
+
+/* ---- OTA commands (MGMT-612, MGMT-613, MGMT-620, MGMT-621, MGMT-643) ---- */
+
+TestSuite(hvlink_ota, .init = setup, .fini = teardown);
+
+static void ota_core(bool fail)
+{
+	make_core();
+	fakecore_set_vm(fc, 0, &vm_linux);
+	fakecore_ota(fc, true, fail);
+	cr_assert_eq(fakecore_start(fc), 0);
+	open_link(2000);
+}
+
+Test(hvlink_ota, status_install_switch_and_the_confirmed_slot)
+{
+	struct hvm_ota_status s;
+	struct hvlink_reply rep;
+	struct hv_status st;
+	uint8_t sha[32] = { 1, 2, 3 };
+
+	ota_core(false);
+	cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
+	cr_assert_eq(rep.status, HVM_OK);
+	cr_expect_eq(s.active, 0);
+	cr_expect_eq(s.slot[0].state, HVM_SLOT_GOOD);
+	cr_expect_str_eq(s.slot[0].version, "1.2.3");
+	cr_assert_eq(hvlink_staging_write(lnk, 0, "image", 5, &st), 0, "%s", st.msg);
+	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, 0, 5, sha, "2.0.0", &rep, &st), 0, "%s",
+		     st.msg);
+	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
+	cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
+	cr_expect_eq(s.slot[1].state, HVM_SLOT_READY);
+	cr_expect_str_eq(s.slot[1].version, "2.0.0");
+	cr_expect_eq(s.slot[1].size, 5);
+	cr_assert_eq(hvlink_ota_switch(lnk, 0, 0, 0, &rep, &st), 0, "%s", st.msg);
+	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
+	for (int i = 0; i < 500; i++) {
+		cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
+		if (!s.in_trial)
+			break;
+		usleep(10000);
+	}
+	cr_expect_eq(s.active, 1);
+	cr_expect_eq(s.last_result, HVM_OTA_CONFIRMED);
+	cr_expect_str_eq(s.floor, "2.0.0");
+	/* below the floor: E_ROLLBACK, nothing changed */
+	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, 0, 5, sha, "1.0.0", &rep, &st), 0, "%s",
+		     st.msg);
+	cr_expect_eq(rep.status, HVM_E_ROLLBACK, "%s", rep.msg);
+}
+
+Test(hvlink_ota, the_signed_form_carries_manifest_and_signature_block)
+{
+	static const char manifest[] = "hv-ota-manifest 1\nsystem s\nimage linux 3.1.0 5 00\n";
+	struct hvlink_reply rep;
+	struct hv_status st;
+	struct hvm_ota_status s;
+
+	ota_core(false);
+	cr_assert_eq(hvlink_ota_install_signed(lnk, 0, 16, 5, manifest, sizeof manifest - 1, "sig",
+					       3, &rep, &st),
+		     0, "%s", st.msg);
+	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
+	cr_expect_eq(rep.ret[0], sizeof manifest - 1);
+	cr_expect_eq(rep.ret[1], 3);
+	cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
+	cr_expect_str_eq(s.slot[1].version, "3.1.0");
+	/* bounds checked before anything is sent */
+	cr_expect_eq(hvlink_ota_install_signed(lnk, 0, 0, 5, manifest, 0, "sig", 3, &rep, &st), -1);
+	cr_expect_eq(st.code, HV_INVALID_ARGUMENT);
+	cr_expect_eq(hvlink_ota_install_digest(lnk, 0, 0, 5, (const uint8_t *)manifest,
+					       "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15", &rep, &st),
+		     -1);
+	cr_expect_eq(st.code, HV_INVALID_ARGUMENT);
+}
+
+Test(hvlink_ota, a_failed_trial_rolls_back)
+{
+	struct hvm_ota_status s;
+	struct hvlink_reply rep;
+	struct hv_status st;
+	uint8_t sha[32] = { 0 };
+
+	ota_core(true);
+	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, 0, 5, sha, "3.0.0", &rep, &st), 0, "%s",
+		     st.msg);
+	cr_assert_eq(hvlink_ota_switch(lnk, 0, 1000, 60000, &rep, &st), 0, "%s", st.msg);
+	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
+	for (int i = 0; i < 500; i++) {
+		cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
+		if (!s.in_trial)
+			break;
+		usleep(10000);
+	}
+	cr_expect_eq(s.active, 0);
+	cr_expect_eq(s.slot[1].state, HVM_SLOT_BAD);
+	cr_expect_eq(s.last_result, HVM_OTA_FAIL_TIMEOUT);
+	/* a switch to a slot that is not READY */
+	cr_assert_eq(hvlink_ota_switch(lnk, 0, 0, 0, &rep, &st), 0, "%s", st.msg);
+	cr_expect_eq(rep.status, HVM_E_STATE);
+}

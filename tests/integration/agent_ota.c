@@ -1,0 +1,363 @@
+/*
+ * agent_ota.c - OTA through hv-agent and hvctl (docs/ota.md "hv-agent"):
+ * the real daemon and the real hvctl against the test double of hv-core with
+ * its OTA commands on (tests/double/hvcore_double.h), so the agent's side is
+ * tested without QEMU: upload with resume, the caps, the minimum rate, a
+ * refused bundle leaving nothing installed, install, the trial followed to
+ * its end, status, events and history. The real hv-core's side of the same
+ * flow is hvctl_ota_stack.c.
+ *
+ * Every test runs in a fresh directory and stops hv-agent with SIGTERM.
+ * Waits are bounded; nothing asserts a duration.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_harness.h"
+#include "hvcore_double.h"
+
+static char dir[64], ram[128], rw_uri[256], ca[160];
+static const char *agent_args[16];
+static struct fakecore *fc;
+static struct agent_proc agent;
+static char *out, *err;
+
+static const struct fakecore_vm vm_rtos = {
+	.name = "rtos-demo",
+	.state = HVM_VM_RUNNING,
+	.reason = HVM_R_BOOTED,
+	.vcpus = 1,
+	.pcpu_mask = 0x1,
+	.mem_bytes = 16ull << 20,
+	.criticality = 4,
+	.heartbeat = 1,
+	.image_version = "1.0.0",
+};
+
+/* Runs a shell line in dir with HVCTL set; 0 or its exit status. */
+__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
+{
+	char line[1024], cmd[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "cd '%s' && HVCTL='%s/hvctl' bash -c '%s' >/dev/null 2>&1", dir,
+		 HV_BIN_DIR, line);
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void start(bool trials_fail, const char *const *extra)
+{
+	const char **args = agent_args;
+	int n = 0;
+	args[n++] = "--cmd-timeout-ms";
+	args[n++] = "5000";
+	args[n++] = "--ota-ca";
+	args[n++] = ca;
+	for (int i = 0; extra && extra[i] && n < 15; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	snprintf(dir, sizeof dir, "/tmp/agent-ota-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(ram, sizeof ram, "%s/guest-ram", dir);
+	snprintf(rw_uri, sizeof rw_uri, "unix://%s/hv-agent.sock", dir);
+	snprintf(ca, sizeof ca, "%s/pki/update-ca.crt", dir);
+	fc = fakecore_create(ram, FAKECORE_RAM_BASE, HVM_DEFAULT_BASE);
+	cr_assert_not_null(fc);
+	fakecore_set_vm(fc, 0, &vm_rtos);
+	fakecore_ota(fc, true, trials_fail);
+	fakecore_live_guests(fc, true);
+	cr_assert_eq(fakecore_start(fc), 0);
+	/* the update PKI and a 2.0.0 and a 1.0.0 bundle of a 600 KiB image */
+	cr_assert_eq(sh("$HVCTL pki init --dir pki && head -c 614400 /dev/urandom > img && "
+			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
+			"-o v2.hvota rtos-demo=img@2.0.0 && "
+			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
+			"-o v1.hvota rtos-demo=img@1.0.0"),
+		     0);
+	cr_assert_eq(agent_start(&agent, dir, args), 0, "%s", agent.err);
+}
+
+static void setup(void)
+{
+	out = err = NULL;
+	fc = NULL;
+	memset(&agent, 0, sizeof agent);
+	dir[0] = '\0';
+}
+
+static void teardown(void)
+{
+	int rc = agent_stop(&agent);
+	if (agent.pid || rc >= 0) {
+		char *log = read_file_text(agent.log);
+		cr_expect(rc == 0 || rc == -1, "hv-agent exit status %d; log:\n%s", rc,
+			  log ? log : "");
+		free(log);
+	}
+	fakecore_destroy(fc);
+	free(out);
+	free(err);
+	if (dir[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		cr_expect_eq(system(cmd), 0);
+	}
+}
+
+#define HVCTL(...) hvctl_run((const char *const[]){ "--connect", rw_uri, __VA_ARGS__, NULL })
+
+static int hvctl_run(const char *const *args)
+{
+	free(out);
+	free(err);
+	return run_hvctl(args, &out, &err);
+}
+
+static char *path_in_dir(const char *name)
+{
+	static char p[4][192];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+	return p[k];
+}
+
+/* ota status rtos-demo --json, parsed. */
+static json_t *status_json(void)
+{
+	cr_assert_eq(HVCTL("ota", "status", "rtos-demo", "--json"), 0, "%s", err);
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+	cr_assert_not_null(j, "not JSON: %s\n%s", je.text, out);
+	return j;
+}
+
+static const char *jpath(json_t *j, const char *a, const char *b)
+{
+	json_t *v = json_object_get(j, a);
+	if (b)
+		v = json_object_get(v, b);
+	return json_string_value(v) ? json_string_value(v) : "(none)";
+}
+
+TestSuite(agent_ota, .init = setup, .fini = teardown, .timeout = 240);
+
+Test(agent_ota, a_bundle_installs_is_confirmed_and_shows_in_status_get_vm_and_history)
+{
+	start(false, NULL);
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "active", NULL), "A");
+	cr_expect_str_eq(jpath(j, "slot_a", "version"), "1.0.0");
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "empty");
+	json_decref(j);
+
+	cr_assert_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 0, "%s\n%s", out, err);
+	cr_expect(strstr(out, "rtos-demo: 2.0.0 installed, switched") != NULL, "%s", out);
+	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core (slot B active, floor 2.0.0)"),
+		  "%s", out);
+	j = status_json();
+	cr_expect_str_eq(jpath(j, "active", NULL), "B");
+	cr_expect_str_eq(jpath(j, "slot_b", "version"), "2.0.0");
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "good");
+	cr_expect_str_eq(jpath(j, "last_result", NULL), "confirmed");
+	cr_expect_str_eq(jpath(j, "floor", NULL), "2.0.0");
+	json_decref(j);
+	cr_assert_eq(HVCTL("ota", "status"), 0, "%s", err);
+	cr_expect(strstr(out, "rtos-demo") && strstr(out, "2.0.0 (good)"), "%s", out);
+	/* GetVm with_ota, as dominfo shows it */
+	cr_assert_eq(HVCTL("dominfo", "rtos-demo"), 0, "%s", err);
+	cr_expect(strstr(out, "OTA slots:      B active: A 1.0.0 good, B 2.0.0 good; floor 2.0.0; "
+			      "confirmed\n"),
+		  "%s", out);
+
+	/* the same bundle again: stored already, installed again above the floor */
+	cr_assert_eq(HVCTL("ota", "install", "--no-follow", path_in_dir("v2.hvota")), 0, "%s", err);
+	cr_expect(strstr(err, "already holds") != NULL, "%s", err);
+
+	/* a lower version than the floor: hv-core's E_ROLLBACK, named */
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("v1.hvota")), 1, "%s", out);
+	cr_expect(strstr(err, "(E_ROLLBACK)") && strstr(err, "below the floor"), "%s", err);
+
+	/* the steps in the audit log, hv-core's own among them */
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(HVCTL("ota", "history"), 0, "%s", err);
+		if (strstr(out, "hv-core.ota"))
+			break;
+		usleep(100000);
+	}
+	cr_expect(strstr(out, "OtaUpload") && strstr(out, "OtaInstall.install") &&
+			  strstr(out, "OtaInstall.switch") && strstr(out, "event=confirmed"),
+		  "%s", out);
+	cr_assert_eq(HVCTL("ota", "history", "--json"), 0, "%s", err);
+	json_t *h = json_loads(out, 0, NULL);
+	cr_assert(json_is_array(h) && json_array_size(h) >= 4, "%s", out);
+	json_decref(h);
+}
+
+Test(agent_ota, a_failed_trial_ends_with_exit_1_and_the_old_slot_active)
+{
+	start(true, NULL);
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 1, "%s\n%s", out, err);
+	cr_expect(strstr(out, "the trial of 2.0.0 failed (fail-timeout); hv-core runs 1.0.0 again "
+			      "(slot A)"),
+		  "%s", out);
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "active", NULL), "A");
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "bad");
+	json_decref(j);
+}
+
+Test(agent_ota, an_upload_cut_in_the_middle_resumes_from_the_stored_offset)
+{
+	start(false, NULL);
+	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "300000", path_in_dir("v2.hvota")), 1,
+		     "%s", err);
+	cr_expect(strstr(err, "the stream ended at byte 300000") != NULL, "%s", err);
+	struct stat sb;
+	cr_assert_eq(system("true"), 0);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "test $(stat -c %%a %s/ota/*.part) = 600", dir);
+	cr_expect_eq(system(cmd), 0, "the stored part is not mode 0600");
+	cr_assert_eq(HVCTL("ota", "install", "--upload-only", path_in_dir("v2.hvota")), 0, "%s\n%s",
+		     out, err);
+	cr_expect(strstr(err, "resuming the upload at byte 300000") != NULL, "%s", err);
+	cr_expect(strstr(out, "stored and verified by hv-agent") != NULL, "%s", out);
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "empty"); /* uploaded, not installed */
+	json_decref(j);
+	cr_assert_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 0, "%s\n%s", out, err);
+	cr_expect(strstr(err, "already holds") != NULL, "%s", err);
+	cr_expect(strstr(out, "2.0.0 confirmed") != NULL, "%s", out);
+	cr_expect_eq(stat(path_in_dir("ota"), &sb), 0);
+}
+
+Test(agent_ota, a_bundle_over_the_cap_is_refused_before_anything_is_stored)
+{
+	static const char *const extra[] = { "--ota-max-bytes", "100000", NULL };
+	start(false, extra);
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 1, "%s", err);
+	cr_expect(strstr(err, "too-large") && strstr(err, "--ota-max-bytes"), "%s", err);
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "empty");
+	json_decref(j);
+}
+
+Test(agent_ota, a_too_slow_sender_is_refused)
+{
+	static const char *const extra[] = { "--ota-min-rate", "200000", "--ota-rate-window-ms",
+					     "1000", NULL };
+	start(false, extra);
+	cr_expect_eq(HVCTL("ota", "install", "--rate", "20000", "--retries", "0",
+			   path_in_dir("v2.hvota")),
+		     1, "%s", err);
+	cr_expect(strstr(err, "below the minimum rate") && strstr(err, "--ota-min-rate"), "%s", err);
+	cr_expect(strstr(err, "[DEADLINE_EXCEEDED]") != NULL, "%s", err);
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "empty");
+	json_decref(j);
+}
+
+Test(agent_ota, a_changed_payload_byte_is_refused_and_changes_no_slot)
+{
+	start(false, NULL);
+	/* one byte in the middle of the image */
+	cr_assert_eq(sh("printf \"\\\\x55\" | dd of=v2.hvota bs=1 seek=400000 conv=notrunc "
+			"status=none"),
+		     0);
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 1, "%s", err);
+	cr_expect(strstr(err, "bundle refused (payload-digest)") != NULL, "%s", err);
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "active", NULL), "A");
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "empty");
+	json_decref(j);
+	/* nothing kept: a new upload starts from 0 */
+	cr_expect_eq(sh("ls ota/*.part ota/*.hvota"), 2, "a refused bundle was kept");
+	/* a bundle signed by a key of another CA */
+	cr_assert_eq(sh("$HVCTL pki init --dir other && "
+			"$HVCTL ota bundle --key other/update-signer.key --cert "
+			"other/update-signer.crt -o foreign.hvota rtos-demo=img@2.0.0"),
+		     0);
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("foreign.hvota")), 1, "%s", err);
+	cr_expect(strstr(err, "bundle refused (untrusted-signer)") != NULL, "%s", err);
+	/* truncated, or a byte appended: not the size the manifest declares */
+	cr_assert_eq(sh("head -c 500000 foreign.hvota > trunc.hvota && cp foreign.hvota long.hvota "
+			"&& printf x >> long.hvota"),
+		     0);
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("trunc.hvota")), 1, "%s", err);
+	cr_expect(strstr(err, "bytes the manifest declares") != NULL, "%s", err);
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("long.hvota")), 1, "%s", err);
+	cr_expect(strstr(err, "bytes the manifest declares") != NULL, "%s", err);
+	/* no file, no bundle */
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("missing.hvota")), 4, "%s", err);
+	cr_expect_eq(HVCTL("ota", "install", path_in_dir("img")), 1, "%s", err);
+	cr_expect(strstr(err, "not an OTA bundle") != NULL, "%s", err);
+	cr_expect_eq(HVCTL("ota", "install"), 2, "%s", err);
+}
+
+/* The durable length hv-agent recorded for the one upload in its directory. */
+static unsigned long long recorded_len(void)
+{
+	char cmd[256], buf[64] = "";
+	snprintf(cmd, sizeof cmd, "cat %s/ota/*.len 2>/dev/null", dir);
+	FILE *p = popen(cmd, "r");
+	if (p) {
+		if (!fgets(buf, sizeof buf, p))
+			buf[0] = '\0';
+		pclose(p);
+	}
+	return strtoull(buf, NULL, 10);
+}
+
+Test(agent_ota, an_upload_resumes_after_hv_agent_was_killed_from_what_reached_the_disk)
+{
+	start(false, NULL);
+	/* 12 MiB: more than one 4 MiB sync; sent at 2 MB/s in the background */
+	cr_assert_eq(sh("head -c 12582912 /dev/urandom > big && $HVCTL ota bundle --key "
+			"pki/update-signer.key --cert pki/update-signer.crt -o big.hvota "
+			"rtos-demo=big@2.0.0 && ($HVCTL --connect unix://%s/hv-agent.sock ota install "
+			"--upload-only --retries 0 --rate 2000000 big.hvota > bg.out 2>&1; echo "
+			"exit=$? >> bg.out) &",
+			dir),
+		     0);
+	unsigned long long seen = 0;
+	for (int i = 0; i < 600 && (seen = recorded_len()) < 4194304ull; i++)
+		usleep(50000);
+	cr_assert_geq(seen, 4194304ull, "no 4 MiB were synced");
+	kill(agent.pid, SIGKILL); /* as a power cut: no clean-up */
+	cr_expect_eq(agent_stop(&agent), 128 + SIGKILL);
+	char *bg = NULL;
+	for (int i = 0; i < 600; i++) {
+		free(bg);
+		bg = read_file_text(path_in_dir("bg.out"));
+		if (bg && strstr(bg, "exit="))
+			break;
+		usleep(50000);
+	}
+	cr_assert(bg && strstr(bg, "exit=1"), "the cut upload: %s", bg ? bg : "(no output)");
+	free(bg);
+	unsigned long long durable = recorded_len();
+	cr_assert_geq(durable, seen);
+
+	/* the killed agent's sockets are still there: agent_start waits for new ones */
+	unlink(agent.sock);
+	unlink(agent.ro_sock);
+	cr_assert_eq(agent_start(&agent, dir, agent_args), 0, "%s", agent.err);
+	cr_assert_eq(HVCTL("ota", "install", "--upload-only", path_in_dir("big.hvota")), 0,
+		     "%s\n%s", out, err);
+	char want[96];
+	snprintf(want, sizeof want, "resuming the upload at byte %llu of", durable);
+	cr_expect(strstr(err, want) != NULL, "want '%s': %s", want, err);
+	cr_expect(strstr(out, "stored and verified by hv-agent") != NULL, "%s", out);
+}
