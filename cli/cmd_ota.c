@@ -376,13 +376,17 @@ static int install(struct hvctl *h, int argc, char **argv)
 			printf("%s: %s installed; the switch waits for the safety policy as pending "
 			       "command %" PRIu64 " (%s)\n",
 			       v->vm, v->version, v->pending->id, v->pending->outcome);
+		else if (!strcmp(v->state, "pending with its group"))
+			printf("%s: %s installed; switched with its update group once the pending "
+			       "switch runs\n",
+			       v->vm, v->version);
 		else
 			printf("%s: %s installed, switched; hv-core runs its trial\n", v->vm,
 			       v->version);
 	}
 	fflush(stdout);
 	for (size_t i = 0; o.follow && i < r->n_vms; i++) {
-		if (r->vms[i]->pending)
+		if (r->vms[i]->pending || !strcmp(r->vms[i]->state, "pending with its group"))
 			continue;
 		int fr = follow(h, r->vms[i]->vm, r->vms[i]->version, o.follow_s);
 		if (fr != 0 && rc == 0)

@@ -36,6 +36,12 @@
 # --selftest-inject MASK  boot self-test fault injection (MGMT-191): places
 #                 the flag word at 0x41FFF000 so check n sees its subject
 #                 corrupted for each bit n of MASK (hvcore-test.bin only).
+# --update-ca CERT  the update CA (PEM) hv-core checks OTA manifests against
+#                 (docs/vm-config.md VMCFG-601): with --guest, the composed
+#                 configuration gets /hv-core/ota { update-ca = [DER]; }, so
+#                 hv-core installs only images an update signer of CERT signed.
+# --ota-system ID the target system a manifest must name (with --update-ca;
+#                 default: any).
 # --nvram FILE    hv-core's non-volatile storage (docs/mgmt-abi.md MGMT-600):
 #                 QEMU virt's second flash bank, backed by FILE (64 MiB; made
 #                 when missing). Default DIR/nvram.bin, which stays across runs
@@ -48,15 +54,17 @@
 # --foreground: exec's QEMU in place, so the caller's child *is* QEMU.
 set -euo pipefail
 
-usage() { sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,54p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-dir= core= hvimage= nvram= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0
+dir= core= hvimage= nvram= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0 updca= otasys=
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=${2:?}; shift 2 ;;
     --core) core=${2:?}; shift 2 ;;
     --hv-image) hvimage=${2:?}; shift 2 ;;
     --nvram) nvram=${2:?}; shift 2 ;;
+    --update-ca) updca=${2:?}; shift 2 ;;
+    --ota-system) otasys=${2:?}; shift 2 ;;
     --guest) guests+=("${2:?}"); shift 2 ;;
     --linux) linux=${2:?}; shift 2 ;;
     --qemu-arg) qemu_extra+=("${2:?}"); shift 2 ;;
@@ -80,6 +88,12 @@ if [ "$noconfig" = 1 ] && { [ ${#guests[@]} -gt 0 ] || [ -n "$config" ]; }; then
   echo "hv-qemu.sh: --no-config excludes --guest and --config" >&2; exit 2
 fi
 [ ${#guests[@]} -gt 0 ] || [ -n "$config" ] || [ "$noconfig" = 1 ] || guests=(rtos-demo)
+if [ -n "$updca" ]; then
+  [ ${#guests[@]} -gt 0 ] || { echo "hv-qemu.sh: --update-ca goes with --guest (with --config, put /hv-core/ota in FILE)" >&2; exit 2; }
+  [ -f "$updca" ] || { echo "hv-qemu.sh: update CA '$updca' not found" >&2; exit 1; }
+  ca_hex=$(openssl x509 -in "$updca" -outform der 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
+  [ -n "$ca_hex" ] || { echo "hv-qemu.sh: '$updca' is not a PEM certificate" >&2; exit 1; }
+fi
 [ -z "$config" ] || [ -f "$config" ] || { echo "hv-qemu.sh: configuration '$config' not found" >&2; exit 1; }
 src=$(cd "$(dirname "$0")/.." && pwd)
 vmdir="$src/hv-core/guests/vms"
@@ -123,6 +137,13 @@ if [ ${#guests[@]} -gt 0 ]; then
     echo "			source = \"management\";"
     echo "			initial = \"parked\";"
     echo "		};"
+    if [ -n "$updca" ]; then
+      echo "		/* OTA manifests must be signed by a signer of this update CA (VMCFG-601) */"
+      echo "		ota {"
+      [ -z "$otasys" ] || echo "			system = \"$otasys\";"
+      echo "			update-ca = [$ca_hex];"
+      echo "		};"
+    fi
     echo "	};"
     echo "	vms {"
     for g in $(printf '%s\n' "${guests[@]}" | awk '!seen[$0]++'); do

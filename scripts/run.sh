@@ -93,7 +93,7 @@ for _ in $(seq 1 50); do
 done
 
 echo "run: booting hv-core under QEMU (console log: $STATE/serial.log)"
-bash scripts/hv-qemu.sh --dir "$STATE" --core "$BUILD/hv-core-out" ${HV_QEMU_ARGS:---guest rtos-demo --guest linux}
+bash scripts/hv-qemu.sh --dir "$STATE" --core "$BUILD/hv-core-out" ${HV_QEMU_ARGS:---guest rtos-demo --guest linux --update-ca "$STATE/pki/update-ca.crt"}
 
 boot_config=()
 [ -f "$STATE/bootcfg.dtb" ] && boot_config=(--boot-config "$STATE/bootcfg.dtb")

@@ -558,11 +558,30 @@ int agent_ota_switch_locked(struct agent *ag, const struct hvm_vm_slot *slot, ui
 	return switch_one(ag, slot, arg & 0xFFFFFFFFu, arg >> 32, what, st) == CORE_OK ? 0 : -1;
 }
 
-/* The switch of every VM of the bundle (their update group). Each VM is
- * switched on its own (MGMT-621): this is the one place where an update
- * group's atomic switch goes when hv-core has one. results[i] is "switched"
- * or "pending" (pending[i] set); on the first refusal that is not queued the
- * rest are not switched and -1 comes back with st. */
+/* Whether hv-core holds VM `vm` in the update group of `first` (MGMT-655:
+ * it installed both from one signed manifest), and if so whether `vm` is in
+ * its trial already (*in_trial). */
+static int same_group(struct agent *ag, const struct hvm_vm_slot *first,
+		      const struct hvm_vm_slot *vm, int *in_trial)
+{
+	struct hvm_ota_status os;
+	struct hvlink_reply rep;
+	struct hv_status st;
+	if (first->id >= 32 || hvlink_ota_status(ag->link, vm->id, 0, &os, &rep, &st) != 0 ||
+	    rep.status != HVM_OK || !(os.group_vms & (1u << first->id)))
+		return 0;
+	*in_trial = os.in_trial != 0;
+	return 1;
+}
+
+/* The switch of every VM of the bundle (their update group). An hv-core
+ * that verified the manifest itself switches the whole group when its first
+ * VM is switched (MGMT-650..656): the others are then "switched with its
+ * group" (or "pending with its group" when the first was queued), never
+ * switched twice. Otherwise each VM is switched on its own (MGMT-621).
+ * results[i] is "switched" or "pending" (pending[i] set); on the first
+ * refusal that is not queued the rest are not switched and -1 comes back
+ * with st. */
 static int ota_switch_vms(struct agent *ag, const struct rpc_peer *peer,
 			  const struct ota_manifest *m, const struct hvm_vm_slot *slots,
 			  const Hvmgr__V1__OtaInstallRequest *req, const char **results,
@@ -573,6 +592,17 @@ static int ota_switch_vms(struct agent *ag, const struct rpc_peer *peer,
 	for (unsigned i = 0; i < m->nimages; i++) {
 		char what[96], args[160];
 		struct hv_status sst;
+		int trial = 0;
+		if (i > 0 && same_group(ag, &slots[0], &slots[i], &trial)) {
+			if (queued[0]) {
+				results[i] = "pending with its group";
+				continue;
+			}
+			if (trial) {
+				results[i] = "switched with its group";
+				continue;
+			}
+		}
 		snprintf(what, sizeof what, "ota switch '%s'", slots[i].name);
 		snprintf(args, sizeof args, "vm=name:%s version=%s window_ms=%u timeout_ms=%u",
 			 slots[i].name, m->images[i].version, req->confirm_window_ms,

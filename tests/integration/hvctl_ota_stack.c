@@ -12,9 +12,9 @@
  *    and with --when-allowed it waits as a pending command that runs after
  *    `vehicle set parked`.
  *
- * hv-core here has no update trust anchor (MGMT-640): hv-agent verifies the
- * signature and hands the digest form over. Waits are bounded polls; no
- * timing is asserted.
+ * hv-core's boot configuration names the same update CA (VMCFG-601), so both
+ * hv-agent and hv-core check each manifest's signature (MGMT-640..643; the
+ * digest form is refused). Waits are bounded polls; no timing is asserted.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -72,7 +72,15 @@ static void setup(void)
 		snprintf(bundle[k], sizeof bundle[k], "%s/v%d.hvota", tmp, k);
 	}
 	static const char *extra[] = { "--ota-ca", ca, NULL };
-	agent_stack_start(&q, &agent, extra, uri, sizeof uri);
+	/* hv-core gets the same update CA in its boot configuration (VMCFG-601):
+	 * it checks each manifest's signature itself (MGMT-640..643) */
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.extra[0] = "--update-ca";
+	o.extra[1] = ca;
+	memset(&agent, 0, sizeof agent);
+	agent_stack_start_core(&q, &o);
+	cr_assert_eq(agent_start(&agent, q.dir, extra), 0, "%s", agent.err);
+	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
 }
 
 static void teardown(void)
@@ -117,6 +125,12 @@ Test(ota_stack, an_update_is_confirmed_a_broken_one_rolls_back_and_an_older_one_
 	cr_assert_eq(HV("ota", "install", "--window-ms", "1000", "--timeout-ms", "60000", bundle[2]),
 		     OK, "%s\n%s", out, err);
 	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core") != NULL, "%s", out);
+	/* hv-core checked the signature with its own trust anchor (MGMT-643) */
+	char serial[600];
+	snprintf(serial, sizeof serial, "%s/serial.log", q.dir);
+	char *log = read_file_text(serial);
+	cr_expect(log && strstr(log, "ota: update trust anchor configured"), "no trust anchor");
+	free(log);
 	cr_assert_eq(HV("ota", "status", "rtos-demo", "--json"), OK, "%s", err);
 	json_t *j = parse_json(out);
 	const char *act = !strcmp(jstr(j, "active", NULL), "B") ? "slot_b" : "slot_a";
