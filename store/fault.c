@@ -51,7 +51,7 @@ static enum store_status read_count(struct store *st, const char *uuid, const ch
 static enum store_status bump_tx(struct store *st, const char *uuid, const char *kind,
 				 const char *outcome, uint64_t *count_out, struct store_err *err)
 {
-	uint64_t count;
+	uint64_t count = 0; /* set by read_count when it succeeds */
 	enum store_status s = read_count(st, uuid, kind, &count, err);
 	if (s)
 		return s;

@@ -375,7 +375,7 @@ static void *stream_thread(void *arg)
 int rpc_stream_begin(struct rpc_call *c, ProtobufCMessage *req, struct hv_status *st)
 {
 	struct rpc_server *srv = c->lis->srv;
-	struct rpc_stream_owner *own;
+	struct rpc_stream_owner *own = NULL; /* set when streams_take succeeds */
 	struct rpc_stream *s;
 
 	pthread_mutex_lock(&srv->lock);
