@@ -8,6 +8,8 @@
  *    status` shows it active and good; a --broken 3.0.0 fails its trial and
  *    rtos-demo runs 2.0.0 again on its own; a 1.0.0 bundle is refused as a
  *    rollback (E_ROLLBACK);
+ *  - the VM's stored configuration and its revision history are the same
+ *    after the update and the rollback as before (REQ-SAF-15.6);
  *  - the switch of the ASIL rtos-demo while driving is refused (E_POLICY),
  *    and with --when-allowed it waits as a pending command that runs after
  *    `vehicle set parked`.
@@ -71,7 +73,8 @@ static void setup(void)
 			     0, "making bundle %s failed (see %s/make.log)", v[i], tmp);
 		snprintf(bundle[k], sizeof bundle[k], "%s/v%d.hvota", tmp, k);
 	}
-	static const char *extra[] = { "--ota-ca", ca, NULL };
+	static char bootcfg[300];
+	static const char *extra[] = { "--ota-ca", ca, "--boot-config", bootcfg, NULL };
 	/* hv-core gets the same update CA in its boot configuration (VMCFG-601):
 	 * it checks each manifest's signature itself (MGMT-640..643) */
 	struct hvq_opts o = HVQ_OPTS_DEFAULT;
@@ -79,6 +82,9 @@ static void setup(void)
 	o.extra[1] = ca;
 	memset(&agent, 0, sizeof agent);
 	agent_stack_start_core(&q, &o);
+	/* hv-agent adopts the boot configuration's VMs (their stored
+	 * configuration is what REQ-SAF-15.6 compares) */
+	snprintf(bootcfg, sizeof bootcfg, "%s/bootcfg.dtb", q.dir);
 	cr_assert_eq(agent_start(&agent, q.dir, extra), 0, "%s", agent.err);
 	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
 }
@@ -120,8 +126,24 @@ static int wait_guest_version(const char *version, unsigned timeout_s)
 	return -1;
 }
 
+/* What an update must leave alone (REQ-SAF-15.6): the VM's stored
+ * configuration and its revision history, as hvctl prints them. */
+static char *user_data(void)
+{
+	cr_assert_eq(HV("dumpconfig", "rtos-demo"), OK, "%s", err);
+	size_t n = strlen(out);
+	char *cfg = strdup(out);
+	cr_assert_eq(HV("config-history", "rtos-demo"), OK, "%s", err);
+	char *all = malloc(n + strlen(out) + 2);
+	cr_assert_not_null(all);
+	sprintf(all, "%s\n%s", cfg, out);
+	free(cfg);
+	return all;
+}
+
 Test(ota_stack, an_update_is_confirmed_a_broken_one_rolls_back_and_an_older_one_is_refused)
 {
+	char *before = user_data();
 	cr_assert_eq(HV("ota", "install", "--window-ms", "1000", "--timeout-ms", "60000", bundle[2]),
 		     OK, "%s\n%s", out, err);
 	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core") != NULL, "%s", out);
@@ -161,6 +183,12 @@ Test(ota_stack, an_update_is_confirmed_a_broken_one_rolls_back_and_an_older_one_
 
 	cr_assert_eq(HV("ota", "history"), OK, "%s", err);
 	cr_expect(strstr(out, "event=rolled-back") || strstr(out, "event=confirmed"), "%s", out);
+
+	/* REQ-SAF-15.6: an update and a rollback changed no configuration */
+	char *after = user_data();
+	cr_expect_str_eq(after, before, "the VM's configuration changed");
+	free(before);
+	free(after);
 }
 
 Test(ota_stack, an_asil_switch_while_driving_is_refused_or_waits_for_parked)
