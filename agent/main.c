@@ -490,10 +490,11 @@ static char *read_text(const char *path, struct hv_status *st)
 static int start_fleet(struct agent *ag, const struct options *o, struct agent_fleet **out,
 		       struct hv_status *st)
 {
-	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX];
+	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], nonces[PATH_MAX];
 
 	if (path_in(ca, o->fleet_dir, "fleet-ca.crt") ||
-	    path_in(crt, o->fleet_dir, "vehicle.crt") || path_in(key, o->fleet_dir, "vehicle.key"))
+	    path_in(crt, o->fleet_dir, "vehicle.crt") || path_in(key, o->fleet_dir, "vehicle.key") ||
+	    path_in(nonces, o->state_dir, "fleet-nonces"))
 		return hv_status_set(st, HV_INVALID_ARGUMENT, "--fleet-dir path too long");
 	struct fleet_link_opts fo = {
 		.host = o->fleet_host,
@@ -503,6 +504,7 @@ static int start_fleet(struct agent *ag, const struct options *o, struct agent_f
 		.tls_cert = crt,
 		.tls_key = key,
 		.fleet_ca = ca,
+		.nonce_file = nonces,
 		.buffer_max = o->fleet_buffer,
 		.backoff_max_ms = o->fleet_backoff_ms,
 		.version = HV_VERSION,

@@ -25,13 +25,19 @@
 struct pending {
 	uint8_t corr[CORR_LEN];
 	bool used, done;
-	uint8_t *data;
+	uint8_t *data; /* the signed FleetReply, once verified */
 	size_t len;
+	/* what the reply must be bound to */
+	char vehicle[72];
+	uint8_t nonce[FLEET_NONCE_MAX];
+	size_t nonce_len;
+	char refused[320]; /* why the last reply with this correlation data was refused */
 };
 
 struct hvf {
 	struct mosquitto *mosq;
 	struct fleet_signer *signer;
+	struct fleet_opener *opener; /* checks the vehicles' signatures */
 	char resp_topic[96];
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -101,6 +107,46 @@ static void on_presence(struct hvf *f, const struct mosquitto_message *msg)
 	hvmgr__v1__fleet_presence__free_unpacked(p, NULL);
 }
 
+/* A reply counts only when the vehicle asked signed it for this very request
+ * (its correlation data and nonce); anything else is remembered as refused
+ * and the wait goes on: another broker client cannot forge or replay one.
+ * Under f->lock. */
+static void accept_reply(struct hvf *f, struct pending *p, const struct mosquitto_message *msg)
+{
+	struct hv_status st;
+	uint8_t *body;
+	size_t blen;
+
+	if (fleet_open(f->opener, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+		       p->vehicle, NULL, &body, &blen, &st) != 0) {
+		snprintf(p->refused, sizeof p->refused, "%s", st.msg);
+		return;
+	}
+	Hvmgr__V1__FleetReply *r = hvmgr__v1__fleet_reply__unpack(NULL, blen, body);
+	const char *why = NULL;
+	if (!r)
+		why = "signed, but not a FleetReply";
+	else if (strcmp(r->vehicle, p->vehicle) != 0)
+		why = "it names another vehicle";
+	else if (r->correlation.len != CORR_LEN ||
+		 memcmp(r->correlation.data, p->corr, CORR_LEN) != 0 ||
+		 r->request_nonce.len != p->nonce_len ||
+		 (p->nonce_len && memcmp(r->request_nonce.data, p->nonce, p->nonce_len) != 0))
+		why = "it answers another request (a replayed reply)";
+	if (r)
+		hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+	if (why) {
+		snprintf(p->refused, sizeof p->refused, "signed by vehicle '%s', but %s",
+			 p->vehicle, why);
+		free(body);
+		return;
+	}
+	p->data = body;
+	p->len = blen;
+	p->done = true;
+	pthread_cond_broadcast(&f->cond);
+}
+
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
 		       const mosquitto_property *props)
 {
@@ -120,13 +166,7 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	for (int i = 0; corr && clen == CORR_LEN && i < PENDING_MAX; i++) {
 		struct pending *p = &f->pend[i];
 		if (p->used && !p->done && memcmp(p->corr, corr, CORR_LEN) == 0) {
-			size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-			p->data = malloc(len ? len : 1);
-			if (p->data && len)
-				memcpy(p->data, msg->payload, len);
-			p->len = len;
-			p->done = true;
-			pthread_cond_broadcast(&f->cond);
+			accept_reply(f, p, msg);
 			break;
 		}
 	}
@@ -183,6 +223,9 @@ struct hvf *hvf_connect(const char *url, const char *ca, const char *cert, const
 	pthread_cond_init(&f->cond, NULL);
 	f->signer = fleet_signer_load(cert, key, st);
 	if (!f->signer)
+		goto fail;
+	f->opener = fleet_opener_new(ca, st);
+	if (!f->opener)
 		goto fail;
 	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
 		hv_status_set(st, HV_INTERNAL, "no random bytes");
@@ -250,6 +293,7 @@ void hvf_close(struct hvf *f)
 		free(f->pend[i].data);
 	free(f->veh);
 	fleet_signer_free(f->signer);
+	fleet_opener_free(f->opener);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cond);
 	free(f);
@@ -273,6 +317,8 @@ int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, siz
 				     PENDING_MAX);
 	}
 	*p = (struct pending){ .used = true };
+	snprintf(p->vehicle, sizeof p->vehicle, "%s", vehicle);
+	p->nonce_len = fleet_request_nonce(payload, len, p->nonce);
 	if (getrandom(p->corr, CORR_LEN, 0) != CORR_LEN) {
 		p->used = false;
 		pthread_mutex_unlock(&f->lock);
@@ -297,6 +343,8 @@ int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, siz
 				break;
 	}
 	int got = p->done;
+	char refused[sizeof p->refused];
+	snprintf(refused, sizeof refused, "%s", p->refused);
 	*reply = p->data;
 	*reply_len = p->len;
 	*p = (struct pending){ 0 };
@@ -304,6 +352,10 @@ int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, siz
 	if (rc != MOSQ_ERR_SUCCESS)
 		return hv_status_set(st, HV_UNAVAILABLE, "cannot publish to %s: %s", topic,
 				     mosquitto_strerror(rc));
+	if (!got && refused[0])
+		return hv_status_set(st, HV_UNAUTHENTICATED,
+				     "reply from vehicle '%s' refused: %s (no genuine reply within %u ms)",
+				     vehicle, refused, timeout_ms);
 	if (!got)
 		return hv_status_set(st, HV_DEADLINE_EXCEEDED,
 				     "no reply from vehicle '%s' within %u ms (offline?)", vehicle,

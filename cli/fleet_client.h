@@ -32,7 +32,12 @@ int hvf_call(struct hvf *f, const char *vehicle, const char *method, const Proto
 	     unsigned timeout_ms, struct hv_status *st);
 
 /* Publishes raw bytes on vehicle's request topic with a response topic and
- * fresh correlation data, and waits for the raw reply (tests, benchmarks). */
+ * fresh correlation data, and waits for the reply (tests, benchmarks): the
+ * packed FleetReply, accepted only when vehicle signed it (a certificate of
+ * the fleet CA with CN=vehicle, OU=vehicle) for this request (its
+ * correlation data, and the nonce of payload when it is a FleetRequest).
+ * Replies that fail this are ignored; if no genuine one came in time,
+ * UNAUTHENTICATED "reply from vehicle ... refused: WHY". */
 int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, size_t len,
 		 uint8_t **reply, size_t *reply_len, unsigned timeout_ms, struct hv_status *st);
 

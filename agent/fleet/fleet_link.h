@@ -31,6 +31,7 @@ struct fleet_link_opts {
 	const char *tls_cert;    /* PEM: the vehicle's certificate ... */
 	const char *tls_key;     /* ... and key */
 	const char *fleet_ca;    /* PEM: the CA every request signer chains to */
+	const char *nonce_file;  /* the replay cache on disk (state directory); NULL: memory only */
 	unsigned keepalive_s;    /* 0 = 30 */
 	unsigned backoff_max_ms; /* longest wait between connection attempts; 0 = 30000 */
 	size_t buffer_max;       /* offline buffer, items; 0 = 1024 */
