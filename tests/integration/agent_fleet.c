@@ -14,6 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
@@ -142,9 +147,107 @@ Test(agent_fleet, hvctl_reaches_hv_core_through_the_broker)
 	cr_assert_eq(run(runv), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "1 vehicle(s): 1 ok, 0 failed"), "%s", out);
 
-	/* Streams are named as such, not attempted. */
-	cr_assert_eq(FLEET("viewer", "event"), 2, "%s", err);
-	cr_assert_not_null(strstr(err, "fleet link"), "%s", err);
+	/* What needs a direct connection says so, before sending anything. */
+	cr_assert_eq(FLEET("viewer", "load-image", "rtos-demo", ca), 2, "%s", err);
+	cr_assert_not_null(strstr(err, "needs a direct connection"), "%s", err);
+	cr_assert_eq(FLEET("viewer", "event", "--oldest"), 2, "%s", err);
+	cr_assert_not_null(strstr(err, "--oldest and --from need a direct connection"), "%s", err);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* ---- streams: events, the console, top ---- */
+
+/* hvctl through the broker as fleet-viewer in the background, stdout to
+ * outpath; it dies with the test. */
+static pid_t spawn_fleet_viewer(const char *const *args, const char *outpath)
+{
+	const char *argv[40] = { HV_BIN_DIR "/hvctl",
+				 "--fleet",
+				 url,
+				 "--vehicle",
+				 VEHICLE,
+				 "--ca",
+				 ca,
+				 "--cert",
+				 who_crt,
+				 "--key",
+				 who_key };
+	size_t n = 11;
+	snprintf(who_crt, sizeof who_crt, "%s/fleet-viewer.crt", pki);
+	snprintf(who_key, sizeof who_key, "%s/fleet-viewer.key", pki);
+	for (size_t i = 0; args[i] && n < 39; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t parent = getpid(), pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		int fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int in = open("/dev/null", O_RDONLY);
+		dup2(in, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = calloc(1, 65536);
+	if (f && text)
+		text[fread(text, 1, 65535, f)] = '\0';
+	if (f)
+		fclose(f);
+	return text;
+}
+
+static void cycle(void);
+
+Test(agent_fleet, events_console_and_top_through_the_broker)
+{
+	char path[300];
+	int status = -1;
+
+	wait_vehicle_online();
+	/* `event` follows the vehicle's events topic: it ends after two
+	 * lifecycle events of rtos-demo, which destroy and start make (again,
+	 * until it has them: the subscription is made in the background). */
+	snprintf(path, sizeof path, "%s/fleet-event.out", q.dir);
+	pid_t pid = spawn_fleet_viewer((const char *const[]){ "event", "rtos-demo", "--loop",
+							      "--count", "2", "--event", "lifecycle",
+							      "--timeout", "240", NULL },
+				       path);
+	for (int i = 0; i < 40; i++) {
+		cycle();
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		status = -1;
+		sleep_ms(500);
+	}
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		status = -1;
+	}
+	char *text = slurp(path);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "event through the broker did not end: %s", text);
+	cr_assert_not_null(strstr(text, "event 'lifecycle' for domain 'rtos-demo'"), "%s", text);
+	cr_assert_not_null(strstr(text, "events received: 2"), "%s", text);
+	free(text);
+
+	/* The console, read-only, by signed GetConsole requests (operator
+	 * role, as over gRPC). */
+	cr_assert_eq(FLEET("operator", "console", "rtos-demo"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "rtos-demo: hello from EL1"), "%s", out);
+	/* top: one screen by GetStats. */
+	cr_assert_eq(FLEET("viewer", "top", "--iterations", "1"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "rtos-demo"), "%s", out);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
 
