@@ -56,9 +56,10 @@ struct options {
 	const char *vehicle;
 	char fleet_dir[PATH_MAX];
 	unsigned fleet_buffer, fleet_backoff_ms;
-	const char *metrics_listen; /* NULL: metrics off */
-	int metrics_explicit;       /* --metrics-listen given: failing to bind is fatal */
-	int metrics_remote;         /* --metrics-allow-remote */
+	unsigned fleet_telemetry_ms; /* health snapshots on the telemetry topic; 0 = none */
+	const char *metrics_listen;  /* NULL: metrics off */
+	int metrics_explicit;        /* --metrics-listen given: failing to bind is fatal */
+	int metrics_remote;          /* --metrics-allow-remote */
 	unsigned metrics_interval_ms;
 	int audit_anchor; /* --audit-anchor: MGMT-630/631 */
 	uint64_t ram_base, mgmt_base;
@@ -98,6 +99,7 @@ static void usage(FILE *f)
 		"  --fleet-dir DIR       fleet-ca.crt, vehicle.crt, vehicle.key (default STATE/pki)\n"
 		"  --fleet-buffer N      events held while the link is down (default 1024)\n"
 		"  --fleet-backoff-max-ms N  longest wait between connection attempts (default 30000)\n"
+		"  --fleet-telemetry-ms N  publish a health snapshot every N ms (default 60000, 0: none)\n"
 		"  --metrics-listen ADDR serve Prometheus metrics at http://ADDR/metrics (default %s;\n"
 		"                        a loopback address unless --metrics-allow-remote)\n"
 		"  --no-metrics          do not serve metrics\n"
@@ -190,6 +192,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_FLEETDIR,
 		O_FLEETBUF,
 		O_FLEETBACKOFF,
+		O_FLEETTELEM,
 		O_AUDITKEY,
 		O_AUDITHEAD,
 		O_METRICS,
@@ -218,6 +221,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "fleet-dir", required_argument, NULL, O_FLEETDIR },
 		{ "fleet-buffer", required_argument, NULL, O_FLEETBUF },
 		{ "fleet-backoff-max-ms", required_argument, NULL, O_FLEETBACKOFF },
+		{ "fleet-telemetry-ms", required_argument, NULL, O_FLEETTELEM },
 		{ "audit-key", required_argument, NULL, O_AUDITKEY },
 		{ "audit-head", required_argument, NULL, O_AUDITHEAD },
 		{ "audit-max-rows", required_argument, NULL, O_AUDIT_ROWS },
@@ -253,6 +257,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->threads = 4;
 	o->metrics_listen = METRICS_DEFAULT;
 	o->metrics_interval_ms = 1000;
+	o->fleet_telemetry_ms = 60000;
 	roles_unix_default(&o->unix_roles, geteuid());
 	o->streams_listener = 32;
 	o->streams_identity = 8;
@@ -304,6 +309,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			*(c == O_FLEETBUF ? &o->fleet_buffer : &o->fleet_backoff_ms) = (unsigned)v;
+			break;
+		case O_FLEETTELEM:
+			if (parse_u64(optarg, &v) != 0 || (v != 0 && (v < 100 || v > 86400000))) {
+				fprintf(stderr,
+					"hv-agent: --fleet-telemetry-ms: '%s' is not 0 or 100..86400000\n",
+					optarg);
+				return -1;
+			}
+			o->fleet_telemetry_ms = (unsigned)v;
 			break;
 		case O_AUDITKEY:
 			akey = optarg;
@@ -507,6 +521,7 @@ static int start_fleet(struct agent *ag, const struct options *o, struct agent_f
 		.nonce_file = nonces,
 		.buffer_max = o->fleet_buffer,
 		.backoff_max_ms = o->fleet_backoff_ms,
+		.telemetry_ms = o->fleet_telemetry_ms,
 		.version = HV_VERSION,
 	};
 	*out = agent_fleet_start(ag, &fo, st);

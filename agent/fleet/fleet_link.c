@@ -555,6 +555,16 @@ int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t 
 		pthread_mutex_unlock(&l->lock);
 		return 1;
 	}
+	for (size_t i = 0; s == FLEET_TELEMETRY && i < l->box_count; i++) {
+		struct outbox_item *it = &l->box[(l->box_head + i) % l->o.buffer_max];
+		if (it->stream == FLEET_TELEMETRY && !it->mid && !it->done) {
+			free(it->data);
+			it->data = buf;
+			it->len = blen;
+			pthread_mutex_unlock(&l->lock);
+			return 0;
+		}
+	}
 	if (l->box_count == l->o.buffer_max) {
 		struct outbox_item *old = &l->box[l->box_head];
 		if (old->mid)

@@ -71,10 +71,19 @@ static int fleet_as(const char *role, const char *const *args)
 }
 #define FLEET(role, ...) fleet_as(role, (const char *const[]){ __VA_ARGS__, NULL })
 
-static const char *const agent_args[] = {
-	"--fleet", url, "--vehicle", VEHICLE, "--fleet-buffer", BUFFER, "--fleet-backoff-max-ms",
-	"1000",    NULL
-};
+/* Health snapshots off (one test turns them on): the events test counts
+ * what the small buffer holds. */
+static const char *const agent_args[] = { "--fleet",
+					  url,
+					  "--vehicle",
+					  VEHICLE,
+					  "--fleet-buffer",
+					  BUFFER,
+					  "--fleet-backoff-max-ms",
+					  "1000",
+					  "--fleet-telemetry-ms",
+					  "0",
+					  NULL };
 
 static void setup(void)
 {
@@ -752,4 +761,97 @@ Test(agent_fleet, replies_forged_or_replayed_by_another_client_are_refused)
 	mosquitto_lib_cleanup();
 	fleet_signer_free(r.backend);
 	free(r.captured);
+}
+
+/* ---- health snapshots on the telemetry topic ---- */
+
+struct telem {
+	pthread_mutex_t lock;
+	struct fleet_opener *opener;
+	int snapshots, with_vm, hv_up, refused;
+};
+
+static void telem_connect(struct mosquitto *m, void *obj, int rc)
+{
+	(void)obj;
+	if (rc == 0)
+		mosquitto_subscribe(m, NULL, "hv/v1/" VEHICLE "/telemetry", 1);
+}
+
+static void telem_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+	struct telem *t = obj;
+	struct hv_status st;
+	uint8_t *body;
+	size_t blen;
+	(void)m;
+	if (fleet_open(t->opener, msg->payload, (size_t)msg->payloadlen, VEHICLE, NULL, &body,
+		       &blen, &st) != 0) {
+		pthread_mutex_lock(&t->lock);
+		t->refused++;
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	Hvmgr__V1__FleetPublication *p = hvmgr__v1__fleet_publication__unpack(NULL, blen, body);
+	free(body);
+	Hvmgr__V1__HealthUpdate *u =
+		p ? hvmgr__v1__health_update__unpack(NULL, p->payload.len, p->payload.data) : NULL;
+	pthread_mutex_lock(&t->lock);
+	if (u) {
+		t->snapshots++;
+		t->hv_up += u->hv_up;
+		for (size_t i = 0; i < u->n_vms; i++)
+			t->with_vm += strcmp(u->vms[i]->name, "rtos-demo") == 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (u)
+		hvmgr__v1__health_update__free_unpacked(u, NULL);
+	if (p)
+		hvmgr__v1__fleet_publication__free_unpacked(p, NULL);
+}
+
+Test(agent_fleet, health_snapshots_on_the_telemetry_topic)
+{
+	struct telem t = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct hv_status st;
+	char vcrt[320], vkey[320];
+
+	wait_vehicle_online();
+	t.opener = fleet_opener_new(ca, &st);
+	cr_assert_not_null(t.opener, "%s", st.msg);
+	mosquitto_lib_init();
+	struct mosquitto *m = mosquitto_new("agent-fleet-test-telemetry", true, &t);
+	cr_assert_not_null(m);
+	snprintf(vcrt, sizeof vcrt, "%s/fleet-viewer.crt", pki);
+	snprintf(vkey, sizeof vkey, "%s/fleet-viewer.key", pki);
+	cr_assert_eq(mosquitto_tls_set(m, ca, NULL, vcrt, vkey, NULL), 0);
+	mosquitto_connect_callback_set(m, telem_connect);
+	mosquitto_message_callback_set(m, telem_message);
+	cr_assert_eq(mosquitto_connect(m, "127.0.0.1", broker.port, 30), 0);
+	cr_assert_eq(mosquitto_loop_start(m), 0);
+
+	/* hv-agent again, now publishing a snapshot every 500 ms. */
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+	const char *args[16];
+	size_t n = 0;
+	for (; agent_args[n]; n++)
+		args[n] = strcmp(agent_args[n], "0") == 0 ? "500" : agent_args[n];
+	args[n] = NULL;
+	cr_assert_eq(agent_start(&agent, q.dir, args), 0, "%s", agent.err);
+	int got = 0;
+	for (int i = 0; i < 240 && got < 3; i++) {
+		sleep_ms(250);
+		pthread_mutex_lock(&t.lock);
+		got = t.with_vm;
+		pthread_mutex_unlock(&t.lock);
+	}
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, true);
+	mosquitto_destroy(m);
+	mosquitto_lib_cleanup();
+	fleet_opener_free(t.opener);
+	cr_assert_geq(got, 3, "%d snapshots naming rtos-demo (of %d)", got, t.snapshots);
+	cr_assert_gt(t.hv_up, 0, "no snapshot saw hv-core up");
+	cr_assert_eq(t.refused, 0, "%d publications not signed by the vehicle", t.refused);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
