@@ -56,9 +56,10 @@ struct options {
 	const char *vehicle;
 	char fleet_dir[PATH_MAX];
 	unsigned fleet_buffer, fleet_backoff_ms;
-	const char *metrics_listen; /* NULL: metrics off */
-	int metrics_explicit;       /* --metrics-listen given: failing to bind is fatal */
-	int metrics_remote;         /* --metrics-allow-remote */
+	unsigned fleet_telemetry_ms; /* health snapshots on the telemetry topic; 0 = none */
+	const char *metrics_listen;  /* NULL: metrics off */
+	int metrics_explicit;        /* --metrics-listen given: failing to bind is fatal */
+	int metrics_remote;          /* --metrics-allow-remote */
 	unsigned metrics_interval_ms;
 	int audit_anchor; /* MGMT-630/631: on unless --no-audit-anchor */
 	uint64_t ram_base, mgmt_base;
@@ -102,6 +103,7 @@ static void usage(FILE *f)
 		"  --fleet-dir DIR       fleet-ca.crt, vehicle.crt, vehicle.key (default STATE/pki)\n"
 		"  --fleet-buffer N      events held while the link is down (default 1024)\n"
 		"  --fleet-backoff-max-ms N  longest wait between connection attempts (default 30000)\n"
+		"  --fleet-telemetry-ms N  publish a health snapshot every N ms (default 60000, 0: none)\n"
 		"  --metrics-listen ADDR serve Prometheus metrics at http://ADDR/metrics (default %s;\n"
 		"                        a loopback address unless --metrics-allow-remote)\n"
 		"  --no-metrics          do not serve metrics\n"
@@ -205,6 +207,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_FLEETDIR,
 		O_FLEETBUF,
 		O_FLEETBACKOFF,
+		O_FLEETTELEM,
 		O_AUDITKEY,
 		O_AUDITHEAD,
 		O_METRICS,
@@ -240,6 +243,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "fleet-dir", required_argument, NULL, O_FLEETDIR },
 		{ "fleet-buffer", required_argument, NULL, O_FLEETBUF },
 		{ "fleet-backoff-max-ms", required_argument, NULL, O_FLEETBACKOFF },
+		{ "fleet-telemetry-ms", required_argument, NULL, O_FLEETTELEM },
 		{ "audit-key", required_argument, NULL, O_AUDITKEY },
 		{ "audit-head", required_argument, NULL, O_AUDITHEAD },
 		{ "audit-max-rows", required_argument, NULL, O_AUDIT_ROWS },
@@ -283,6 +287,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->audit_anchor = 1;
 	o->metrics_listen = METRICS_DEFAULT;
 	o->metrics_interval_ms = 1000;
+	o->fleet_telemetry_ms = 60000;
 	roles_unix_default(&o->unix_roles, geteuid());
 	o->streams_listener = 32;
 	o->streams_identity = 8;
@@ -337,6 +342,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			*(c == O_FLEETBUF ? &o->fleet_buffer : &o->fleet_backoff_ms) = (unsigned)v;
+			break;
+		case O_FLEETTELEM:
+			if (parse_u64(optarg, &v) != 0 || (v != 0 && (v < 100 || v > 86400000))) {
+				fprintf(stderr,
+					"hv-agent: --fleet-telemetry-ms: '%s' is not 0 or 100..86400000\n",
+					optarg);
+				return -1;
+			}
+			o->fleet_telemetry_ms = (unsigned)v;
 			break;
 		case O_AUDITKEY:
 			akey = optarg;
@@ -557,10 +571,11 @@ static char *read_text(const char *path, struct hv_status *st)
 static int start_fleet(struct agent *ag, const struct options *o, struct agent_fleet **out,
 		       struct hv_status *st)
 {
-	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX];
+	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], nonces[PATH_MAX];
 
 	if (path_in(ca, o->fleet_dir, "fleet-ca.crt") ||
-	    path_in(crt, o->fleet_dir, "vehicle.crt") || path_in(key, o->fleet_dir, "vehicle.key"))
+	    path_in(crt, o->fleet_dir, "vehicle.crt") || path_in(key, o->fleet_dir, "vehicle.key") ||
+	    path_in(nonces, o->state_dir, "fleet-nonces"))
 		return hv_status_set(st, HV_INVALID_ARGUMENT, "--fleet-dir path too long");
 	struct fleet_link_opts fo = {
 		.host = o->fleet_host,
@@ -570,8 +585,10 @@ static int start_fleet(struct agent *ag, const struct options *o, struct agent_f
 		.tls_cert = crt,
 		.tls_key = key,
 		.fleet_ca = ca,
+		.nonce_file = nonces,
 		.buffer_max = o->fleet_buffer,
 		.backoff_max_ms = o->fleet_backoff_ms,
+		.telemetry_ms = o->fleet_telemetry_ms,
 		.version = HV_VERSION,
 	};
 	*out = agent_fleet_start(ag, &fo, st);

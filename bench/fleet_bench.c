@@ -5,11 +5,20 @@
  * of the project's hv-core TEST DOUBLE (tests/double/, run in this process),
  * so no QEMU is needed per vehicle. The figures measure the broker and
  * hv-agent's fleet link, not hv-core. Then, ROUNDS times, one backend client
- * sends one signed ListVms to every vehicle at once and times each reply.
- * Prints the broker's and one agent's resident memory and the fan-out
- * latency p50/p99. Asserts nothing about timing.
+ * sends one signed ListVms to every vehicle at once and times each reply
+ * (each reply's vehicle signature is checked, as a backend would). Prints
+ * the broker's and one agent's resident memory and the fan-out latency
+ * p50/p99. Asserts nothing about timing.
  *
- *   hv-fleet-bench --bin BUILD/bin --dir DIR --vehicles N [--rounds R]
+ * The light mode (--full K) for more vehicles than the machine can run
+ * hv-agents: the first K vehicles are hv-agent processes as above, the
+ * others LINK-ONLY vehicles: the real fleet link (agent/fleet/fleet_link.c:
+ * its MQTT 5 session over TLS, the check of each signed request, the signed
+ * reply) in helper processes of 200 links each, answering ListVms with a fixed response of
+ * one VM instead of hv-agent's method table, gRPC, store and double. Their
+ * figures stand for the broker and the link, not for hv-agent.
+ *
+ *   hv-fleet-bench --bin BUILD/bin --dir DIR --vehicles N [--rounds R] [--full K]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +40,7 @@
 
 #include "fleet_broker.h"
 #include "fleet_envelope.h"
+#include "fleet_link.h"
 #include "hvcore_double.h"
 #include "hvmgr/v1/fleet.pb-c.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
@@ -48,7 +58,8 @@ static struct veh *vs;
 static int nveh;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static int online, replies, connected;
+static int online, replies, connected, refused;
+static struct fleet_opener *opener;
 
 static uint64_t now_ns(void)
 {
@@ -117,8 +128,18 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	if (corr && clen == sizeof(int)) {
 		int i;
 		memcpy(&i, corr, sizeof i);
+		/* The backend's check of the vehicle's signature (every simulated
+		 * vehicle holds the one vehicle certificate of the PKI). */
+		struct hv_status st;
+		uint8_t *body = NULL;
+		size_t blen;
+		int bad = fleet_open(opener, msg->payload, (size_t)msg->payloadlen, NULL, NULL,
+				     &body, &blen, &st) != 0;
+		free(body);
+		t = now_ns();
 		pthread_mutex_lock(&lock);
-		if (i >= 0 && i < nveh && !vs[i].got_ns) {
+		refused += bad;
+		if (!bad && i >= 0 && i < nveh && !vs[i].got_ns) {
 			vs[i].got_ns = t;
 			replies++;
 			pthread_cond_broadcast(&cond);
@@ -143,6 +164,81 @@ static int wait_count(int *counter, int want, int secs)
 	return ok;
 }
 
+/* A link-only vehicle's ListVms: one running VM, as a vehicle of the
+ * benchmark's hv-agents answers. */
+static void stub_list_vms(const struct rpc_call_ctx *ctx, const ProtobufCMessage *req,
+			  struct rpc_result *res)
+{
+	Hvmgr__V1__ListVmsResponse r = HVMGR__V1__LIST_VMS_RESPONSE__INIT;
+	Hvmgr__V1__Vm vm = HVMGR__V1__VM__INIT, *vmp = &vm;
+	(void)ctx;
+	(void)req;
+	vm.id = 0;
+	vm.name = "rtos-demo";
+	vm.state = HVMGR__V1__VM_STATE__VM_STATE_RUNNING;
+	vm.vcpus = 1;
+	vm.pcpu_mask = 2;
+	vm.memory_bytes = 64u << 20;
+	r.n_vms = 1;
+	r.vms = &vmp;
+	rpc_result_message(res, &r.base);
+}
+
+static const struct rpc_method stub_methods[] = {
+	{ "/hvmgr.v1.Hvmgr/ListVms", &hvmgr__v1__list_vms_request__descriptor, stub_list_vms, NULL },
+};
+
+/* Link-only vehicles per helper process: libmosquitto's loop uses select(),
+ * which takes descriptors below 1024 only, and each link holds a few. */
+#define LINKS_PER_HELPER 200
+
+/* A helper process running the link-only vehicles from..to-1 until SIGTERM;
+ * it writes its resident memory before the links to DIR/helper-PID.rss. */
+static pid_t link_helper(int from, int to, const char *dir, const char *pki, int port)
+{
+	char ca[480], vcrt[480], vkey[480], rp[600];
+	struct hv_status st;
+	sigset_t term;
+
+	pid_t parent = getpid(), pid = fork();
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	snprintf(rp, sizeof rp, "%s/helper-%d.rss", dir, (int)getpid());
+	FILE *f = fopen(rp, "w");
+	if (f) {
+		fprintf(f, "%ld\n", fleet_rss_kib(getpid()));
+		fclose(f);
+	}
+	snprintf(ca, sizeof ca, "%s/fleet-ca.crt", pki);
+	snprintf(vcrt, sizeof vcrt, "%s/vehicle.crt", pki);
+	snprintf(vkey, sizeof vkey, "%s/vehicle.key", pki);
+	for (int i = from; i < to; i++) {
+		struct fleet_link_opts lo = { .host = "127.0.0.1",
+					      .port = port,
+					      .vehicle = vs[i].id,
+					      .tls_ca = ca,
+					      .tls_cert = vcrt,
+					      .tls_key = vkey,
+					      .fleet_ca = ca,
+					      .nonce_file = NULL,
+					      .version = "link-only" };
+		struct fleet_dispatch d = { .methods = stub_methods, .nmethods = 1 };
+		if (!fleet_link_start(&lo, &d, &st)) {
+			fprintf(stderr, "hv-fleet-bench: link %d: %s\n", i, st.msg);
+			_exit(1);
+		}
+	}
+	int sig;
+	sigwait(&term, &sig);
+	_exit(0); /* the links die with the process; their sessions end at the broker */
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -152,7 +248,7 @@ static int cmp_u64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	const char *bin = "build/bin", *dir = NULL;
-	int rounds = 20;
+	int rounds = 20, full = -1;
 	char path[512], pki[400], url[64], crt[480], key[480], ca[480];
 	struct fleet_broker broker = { 0 };
 	struct hv_status st;
@@ -161,6 +257,7 @@ int main(int argc, char **argv)
 					      { "dir", required_argument, NULL, 'd' },
 					      { "vehicles", required_argument, NULL, 'n' },
 					      { "rounds", required_argument, NULL, 'r' },
+					      { "full", required_argument, NULL, 'f' },
 					      { NULL, 0, NULL, 0 } };
 	for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
 		if (c == 'b')
@@ -171,12 +268,16 @@ int main(int argc, char **argv)
 			nveh = atoi(optarg);
 		else if (c == 'r')
 			rounds = atoi(optarg);
+		else if (c == 'f')
+			full = atoi(optarg);
 		else
 			return 2;
 	}
-	if (!dir || nveh <= 0 || nveh > 5000 || rounds <= 0) {
-		fprintf(stderr,
-			"usage: hv-fleet-bench --bin DIR --dir DIR --vehicles N [--rounds R]\n");
+	if (full < 0 || full > nveh)
+		full = nveh;
+	if (!dir || nveh <= 0 || nveh > 5000 || rounds <= 0 || full < 1) {
+		fprintf(stderr, "usage: hv-fleet-bench --bin DIR --dir DIR --vehicles N [--rounds R] "
+				"[--full K (1..N)]\n");
 		return 2;
 	}
 	mkdir(dir, 0755);
@@ -198,12 +299,25 @@ int main(int argc, char **argv)
 	snprintf(url, sizeof url, "mqtts://127.0.0.1:%d", broker.port);
 	long broker_idle = fleet_broker_rss_kib(&broker);
 
-	/* The vehicles: a double of hv-core and an hv-agent each. */
+	/* The vehicles: a double of hv-core and an hv-agent each, or (beyond
+	 * --full) a link-only vehicle in a helper process. The helpers are
+	 * forked first, while this process has no thread yet. */
 	vs = calloc((size_t)nveh, sizeof *vs);
 	snprintf(path, sizeof path, "%s/hv-agent", bin);
+	snprintf(ca, sizeof ca, "%s/fleet-ca.crt", pki);
+	for (int i = 0; i < nveh; i++)
+		snprintf(vs[i].id, sizeof vs[i].id, "veh-%05d", i);
+	int nhelpers = 0;
+	pid_t helpers[5000 / LINKS_PER_HELPER + 1];
+	for (int from = full; from < nveh; from += LINKS_PER_HELPER) {
+		int to = from + LINKS_PER_HELPER < nveh ? from + LINKS_PER_HELPER : nveh;
+		helpers[nhelpers++] = link_helper(from, to, dir, pki, broker.port);
+	}
 	for (int i = 0; i < nveh; i++) {
 		char sdir[480], ram[520], log[520];
 		snprintf(vs[i].id, sizeof vs[i].id, "veh-%05d", i);
+		if (i >= full)
+			continue; /* a link-only vehicle, in a helper process */
 		snprintf(sdir, sizeof sdir, "%s/%s", dir, vs[i].id);
 		mkdir(sdir, 0750);
 		snprintf(ram, sizeof ram, "%s/guest-ram", sdir);
@@ -230,7 +344,6 @@ int main(int argc, char **argv)
 		vs[i].pid = spawn(av, log);
 	}
 
-	snprintf(ca, sizeof ca, "%s/fleet-ca.crt", pki);
 	snprintf(crt, sizeof crt, "%s/fleet-admin.crt", pki);
 	snprintf(key, sizeof key, "%s/fleet-admin.key", pki);
 	mosquitto_lib_init();
@@ -251,6 +364,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hv-fleet-bench: only %d of %d vehicles came online\n", online, nveh);
 
 	struct fleet_signer *signer = fleet_signer_load(crt, key, &st);
+	opener = fleet_opener_new(ca, &st);
+	if (!signer || !opener) {
+		fprintf(stderr, "hv-fleet-bench: %s\n", st.msg);
+		return 1;
+	}
 	Hvmgr__V1__ListVmsRequest lr = HVMGR__V1__LIST_VMS_REQUEST__INIT;
 	uint8_t reqbuf[64];
 	size_t rlen = protobuf_c_message_pack(&lr.base, reqbuf);
@@ -295,25 +413,51 @@ int main(int argc, char **argv)
 	double p99 = nlat ? (double)lat[(nlat * 99) / 100 < nlat ? (nlat * 99) / 100 : nlat - 1] / 1e6
 			  : 0;
 	long agents_total = 0;
-	for (int i = 0; i < nveh; i++)
+	for (int i = 0; i < full; i++)
 		agents_total += fleet_rss_kib(vs[i].pid);
-	printf("| %d | %.1f | %ld | %ld | %ld | %ld | %.1f | %.1f | %d |\n", nveh, up_s,
-	       broker_idle, fleet_broker_rss_kib(&broker), fleet_rss_kib(vs[0].pid),
-	       agents_total / nveh, p50, p99, lost);
+	/* What a link-only vehicle adds to its helper: its link's session, TLS
+	 * context, buffers and replay cache. */
+	char per_link[32] = "-";
+	if (nveh > full) {
+		long grown = 0;
+		for (int k = 0; k < nhelpers; k++) {
+			char rp[600];
+			long before = 0;
+			snprintf(rp, sizeof rp, "%s/helper-%d.rss", dir, (int)helpers[k]);
+			FILE *f = fopen(rp, "r");
+			if (f) {
+				if (fscanf(f, "%ld", &before) != 1)
+					before = 0;
+				fclose(f);
+			}
+			grown += fleet_rss_kib(helpers[k]) - before;
+		}
+		snprintf(per_link, sizeof per_link, "%ld", grown / (nveh - full));
+	}
+	printf("| %d | %d + %d | %.1f | %ld | %ld | %ld | %ld | %s | %.1f | %.1f | %d | %d |\n",
+	       nveh, full, nveh - full, up_s, broker_idle, fleet_broker_rss_kib(&broker),
+	       fleet_rss_kib(vs[0].pid), agents_total / full, per_link, p50, p99, lost, refused);
 	fflush(stdout);
 
 	mosquitto_disconnect(m);
 	mosquitto_loop_stop(m, true);
 	mosquitto_destroy(m);
 	mosquitto_lib_cleanup();
-	for (int i = 0; i < nveh; i++)
+	for (int i = 0; i < full; i++)
 		kill(vs[i].pid, SIGTERM);
+	for (int k = 0; k < nhelpers; k++)
+		kill(helpers[k], SIGTERM);
+	for (int k = 0; k < nhelpers; k++)
+		waitpid(helpers[k], NULL, 0);
 	for (int i = 0; i < nveh; i++) {
-		waitpid(vs[i].pid, NULL, 0);
-		fakecore_destroy(vs[i].fc);
+		if (i < full) {
+			waitpid(vs[i].pid, NULL, 0);
+			fakecore_destroy(vs[i].fc);
+		}
 		free(vs[i].req);
 	}
 	fleet_signer_free(signer);
+	fleet_opener_free(opener);
 	fleet_broker_stop(&broker);
 	free(lat);
 	free(vs);

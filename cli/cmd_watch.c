@@ -19,9 +19,13 @@
 
 #include "commands.h"
 #include "deadline.h"
+#include "fleet_client.h"
+#include "uuid.h"
 
 #define HVMGR(m) "/hvmgr.v1.Hvmgr/" m
 #define CONSOLE_POLL_MS 100
+/* Over the fleet link each look is a signed request through the broker. */
+#define CONSOLE_FLEET_POLL_MS 1000
 #define DETACH_CHAR 0x1d /* Ctrl-] */
 #define POLL_MS 200u
 
@@ -197,6 +201,98 @@ static bool print_event(const Hvmgr__V1__Event *e, bool json, bool stamp)
 	return fflush(stdout) == 0;
 }
 
+/* Where `event` reads from: hv-agent's WatchEvents stream, or over the
+ * fleet link the vehicle's events topic (docs/fleet.md "Streams"). */
+struct ev_source {
+	struct hvc_stream *s;
+	struct hvf *f;
+	const char *dom;       /* fleet: the VM filter, applied here */
+	uint64_t last_seq;     /* fleet: a publication sent again is skipped */
+	uint64_t link_dropped; /* fleet: the vehicle's dropped count last seen */
+	bool any;
+};
+
+static bool fleet_vm_matches(const Hvmgr__V1__Event *e, const char *dom)
+{
+	size_t digits = strspn(dom, "0123456789");
+	if (dom[0] && !dom[digits] && digits <= 9)
+		return e->vm_id == (uint32_t)strtoul(dom, NULL, 10);
+	return strcmp(e->vm_name, dom) == 0;
+}
+
+/* As hvc_stream_next: 1 an event, -2 none within wait_ms, 0 the end, -1 error. */
+static int ev_next(struct ev_source *src, ProtobufCMessage **m, unsigned wait_ms, struct hv_status *st)
+{
+	if (!src->f)
+		return hvc_stream_next(src->s, &hvmgr__v1__event__descriptor, m, wait_ms, st);
+	struct hvf_event e;
+	uint64_t missed = 0, refused = 0;
+	char why[256] = "";
+	int got = hvf_event_next(src->f, &e, wait_ms, &missed, &refused, why, sizeof why);
+	if (missed)
+		fprintf(stderr, "hvctl: event: %" PRIu64 " events dropped: hvctl did not keep up\n",
+			missed);
+	if (refused)
+		fprintf(stderr,
+			"hvctl: event: %" PRIu64
+			" publications not signed by the vehicle ignored: %s\n",
+			refused, why);
+	if (!got)
+		return -2;
+	if (src->any && e.link_dropped > src->link_dropped)
+		fprintf(stderr,
+			"hvctl: event: the vehicle's link dropped %" PRIu64
+			" items while it was offline\n",
+			e.link_dropped - src->link_dropped);
+	src->link_dropped = e.link_dropped;
+	/* Sent again after a reconnection, or not for the VM asked. */
+	if ((src->any && e.ev->seq <= src->last_seq) ||
+	    (src->dom && !fleet_vm_matches(e.ev, src->dom))) {
+		src->any = true;
+		if (e.ev->seq > src->last_seq)
+			src->last_seq = e.ev->seq;
+		hvmgr__v1__event__free_unpacked(e.ev, NULL);
+		return -2;
+	}
+	src->any = true;
+	src->last_seq = e.ev->seq;
+	*m = &e.ev->base;
+	return 1;
+}
+
+/* Opens the source: 0, or an exit status (the failure printed). */
+static int ev_open(struct hvctl *h, const struct hvctl_args *a, const char *dom,
+		   const Hvmgr__V1__WatchEventsRequest *req, struct ev_source *src)
+{
+	struct hv_status st;
+	uint8_t u[16];
+
+	memset(src, 0, sizeof *src);
+	if (!h->fleet_url) {
+		struct hvc *c = hvctl_conn(h);
+		if (!c)
+			return h->conn_rc;
+		if (hvc_stream_open(c, HVMGR("WatchEvents"), &req->base, &src->s, &st) != 0)
+			return hvctl_fail("event", &st);
+		return 0;
+	}
+	if (req->start != HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_NOW)
+		return hvctl_usage(a->cmd,
+				   "--oldest and --from need a direct connection: over the fleet "
+				   "link events arrive as the vehicle publishes them");
+	if (dom && hv_uuid_parse(dom, u) == 0)
+		return hvctl_usage(a->cmd, "over the fleet link name the VM by name or id");
+	if (!h->vehicle)
+		return hvctl_error(HVCTL_USAGE, "event", "--fleet needs --vehicle ID");
+	src->f = hvctl_fleet(h);
+	if (!src->f)
+		return h->conn_rc;
+	src->dom = dom;
+	if (hvf_events_open(src->f, h->vehicle, &st) != 0)
+		return hvctl_fail("event", &st);
+	return 0;
+}
+
 HVCTL_HANDLER(cmd_event)
 {
 	bool loop = opt_flag(a, "loop"), json = opt_flag(a, "json"), oldest = opt_flag(a, "oldest");
@@ -205,7 +301,6 @@ HVCTL_HANDLER(cmd_event)
 	uint64_t timeout = 0, count = 0, from = 0;
 	Hvmgr__V1__WatchEventsRequest req = HVMGR__V1__WATCH_EVENTS_REQUEST__INIT;
 	Hvmgr__V1__VmSelector sel;
-	struct hvc_stream *s;
 	struct hv_status st;
 
 	if (opt_flag(a, "list")) {
@@ -239,11 +334,10 @@ HVCTL_HANDLER(cmd_event)
 			     : HVMGR__V1__WATCH_EVENTS_REQUEST__START__START_NOW;
 	req.seq = from;
 
-	struct hvc *c = hvctl_conn(h);
-	if (!c)
-		return h->conn_rc;
-	if (hvc_stream_open(c, HVMGR("WatchEvents"), &req.base, &s, &st) != 0)
-		return hvctl_fail("event", &st);
+	struct ev_source src;
+	int orc = ev_open(h, a, dom, &req, &src);
+	if (orc != 0)
+		return orc;
 	catch_sigint();
 	uint64_t deadline = timeout ? hv_deadline_after_ms(timeout * 1000u) : 0, received = 0;
 	int rc = HVCTL_OK, timed_out = 0, gone = 0;
@@ -259,7 +353,7 @@ HVCTL_HANDLER(cmd_event)
 				wait = left_ms;
 		}
 		ProtobufCMessage *m;
-		int r = hvc_stream_next(s, &hvmgr__v1__event__descriptor, &m, (unsigned)wait, &st);
+		int r = ev_next(&src, &m, (unsigned)wait, &st);
 		if (r == -2) {
 			if (stdout_gone()) {
 				gone = 1;
@@ -283,7 +377,8 @@ HVCTL_HANDLER(cmd_event)
 			rc = hvctl_fail("event", &st);
 		break;
 	}
-	hvc_stream_close(s);
+	if (src.s)
+		hvc_stream_close(src.s);
 	if (!json && !gone) {
 		if (timed_out)
 			printf("event loop timed out\n");
@@ -322,12 +417,12 @@ void tty_restore(void)
 	tio_saved = false;
 }
 
-/* Waits up to CONSOLE_POLL_MS for the user; 1 = detach (Ctrl-] or stdout
- * gone), 0 = keep following. */
-static int console_wait(bool interactive)
+/* Waits up to ms for the user; 1 = detach (Ctrl-] or stdout gone), 0 = keep
+ * following. */
+static int console_wait(bool interactive, int ms)
 {
 	struct pollfd p[2] = { { 1, 0, 0 }, { 0, POLLIN, 0 } };
-	int n = poll(p, interactive ? 2 : 1, CONSOLE_POLL_MS);
+	int n = poll(p, interactive ? 2 : 1, ms);
 
 	if (n <= 0)
 		return 0;
@@ -456,7 +551,9 @@ int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
 	follow = follow || interactive;
 	hvctl_selector(&sel, vm);
 	catch_sigint();
-	if (interactive && isatty(1) && !from) {
+	if (interactive && isatty(1) && !from && h->fleet_url) {
+		fprintf(stderr, "hvctl: console: over the fleet link the console is read-only\n");
+	} else if (interactive && isatty(1) && !from) {
 		bool denied;
 		rc = console_duplex(h, vm, &sel, &denied);
 		if (!denied)
@@ -494,7 +591,8 @@ int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
 			break; /* the reader went away: not an error */
 		if (got)
 			continue; /* there may be more right away */
-		if (!follow || console_wait(interactive))
+		if (!follow || console_wait(interactive,
+					    h->fleet_url ? CONSOLE_FLEET_POLL_MS : CONSOLE_POLL_MS))
 			break;
 	}
 	if (banner) {

@@ -25,13 +25,19 @@
 struct pending {
 	uint8_t corr[CORR_LEN];
 	bool used, done;
-	uint8_t *data;
+	uint8_t *data; /* the signed FleetReply, once verified */
 	size_t len;
+	/* what the reply must be bound to */
+	char vehicle[72];
+	uint8_t nonce[FLEET_NONCE_MAX];
+	size_t nonce_len;
+	char refused[320]; /* why the last reply with this correlation data was refused */
 };
 
 struct hvf {
 	struct mosquitto *mosq;
 	struct fleet_signer *signer;
+	struct fleet_opener *opener; /* checks the vehicles' signatures */
 	char resp_topic[96];
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -40,6 +46,12 @@ struct hvf {
 	struct pending pend[PENDING_MAX];
 	struct hvf_vehicle *veh;
 	size_t nveh;
+	/* hvf_events_open: the vehicle followed and its queue of events */
+	char ev_vehicle[72], ev_topic[160];
+	struct hvf_event evq[HVF_EVENTS_MAX];
+	size_t ev_head, ev_count;
+	uint64_t ev_missed, ev_refused;
+	char ev_why[256];
 };
 
 static void deadline_in(struct timespec *ts, unsigned ms)
@@ -56,10 +68,15 @@ static void deadline_in(struct timespec *ts, unsigned ms)
 static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_property *p)
 {
 	struct hvf *f = obj;
-	(void)m;
 	(void)flags;
 	(void)p;
 	pthread_mutex_lock(&f->lock);
+	if (rc == 0 && f->connack == 1) {
+		/* Connected again (a clean session): subscribe again. */
+		mosquitto_subscribe_v5(m, NULL, f->resp_topic, 1, 0, NULL);
+		if (f->ev_topic[0])
+			mosquitto_subscribe_v5(m, NULL, f->ev_topic, 1, 0, NULL);
+	}
 	f->connack = rc == 0 ? 1 : -1;
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
@@ -101,6 +118,86 @@ static void on_presence(struct hvf *f, const struct mosquitto_message *msg)
 	hvmgr__v1__fleet_presence__free_unpacked(p, NULL);
 }
 
+/* A reply counts only when the vehicle asked signed it for this very request
+ * (its correlation data and nonce); anything else is remembered as refused
+ * and the wait goes on: another broker client cannot forge or replay one.
+ * Under f->lock. */
+static void accept_reply(struct hvf *f, struct pending *p, const struct mosquitto_message *msg)
+{
+	struct hv_status st;
+	uint8_t *body;
+	size_t blen;
+
+	if (fleet_open(f->opener, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+		       p->vehicle, NULL, &body, &blen, &st) != 0) {
+		snprintf(p->refused, sizeof p->refused, "%s", st.msg);
+		return;
+	}
+	Hvmgr__V1__FleetReply *r = hvmgr__v1__fleet_reply__unpack(NULL, blen, body);
+	const char *why = NULL;
+	if (!r)
+		why = "signed, but not a FleetReply";
+	else if (strcmp(r->vehicle, p->vehicle) != 0)
+		why = "it names another vehicle";
+	else if (r->correlation.len != CORR_LEN ||
+		 memcmp(r->correlation.data, p->corr, CORR_LEN) != 0 ||
+		 r->request_nonce.len != p->nonce_len ||
+		 (p->nonce_len && memcmp(r->request_nonce.data, p->nonce, p->nonce_len) != 0))
+		why = "it answers another request (a replayed reply)";
+	if (r)
+		hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+	if (why) {
+		snprintf(p->refused, sizeof p->refused, "signed by vehicle '%s', but %s",
+			 p->vehicle, why);
+		free(body);
+		return;
+	}
+	p->data = body;
+	p->len = blen;
+	p->done = true;
+	pthread_cond_broadcast(&f->cond);
+}
+
+/* A publication of the followed vehicle's events topic. Under f->lock. */
+static void on_event(struct hvf *f, const struct mosquitto_message *msg)
+{
+	struct hv_status st;
+	uint8_t *body;
+	size_t blen;
+
+	if (fleet_open(f->opener, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+		       f->ev_vehicle, NULL, &body, &blen, &st) != 0) {
+		f->ev_refused++;
+		snprintf(f->ev_why, sizeof f->ev_why, "%s", st.msg);
+		return;
+	}
+	Hvmgr__V1__FleetPublication *pub = hvmgr__v1__fleet_publication__unpack(NULL, blen, body);
+	free(body);
+	Hvmgr__V1__Event *ev =
+		pub ? hvmgr__v1__event__unpack(NULL, pub->payload.len, pub->payload.data) : NULL;
+	if (!ev || strcmp(pub->vehicle, f->ev_vehicle) != 0) {
+		f->ev_refused++;
+		snprintf(f->ev_why, sizeof f->ev_why, "signed, but not an event of vehicle '%s'",
+			 f->ev_vehicle);
+		if (ev)
+			hvmgr__v1__event__free_unpacked(ev, NULL);
+	} else {
+		if (f->ev_count == HVF_EVENTS_MAX) {
+			hvmgr__v1__event__free_unpacked(f->evq[f->ev_head].ev, NULL);
+			f->ev_head = (f->ev_head + 1) % HVF_EVENTS_MAX;
+			f->ev_count--;
+			f->ev_missed++;
+		}
+		struct hvf_event *e = &f->evq[(f->ev_head + f->ev_count) % HVF_EVENTS_MAX];
+		e->ev = ev;
+		e->link_dropped = pub->dropped;
+		f->ev_count++;
+		pthread_cond_broadcast(&f->cond);
+	}
+	if (pub)
+		hvmgr__v1__fleet_publication__free_unpacked(pub, NULL);
+}
+
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
 		       const mosquitto_property *props)
 {
@@ -110,6 +207,11 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	(void)m;
 
 	pthread_mutex_lock(&f->lock);
+	if (f->ev_topic[0] && strcmp(msg->topic, f->ev_topic) == 0) {
+		on_event(f, msg);
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
 	if (strcmp(msg->topic, f->resp_topic) != 0) {
 		if (f->veh && msg->payloadlen > 0)
 			on_presence(f, msg);
@@ -120,13 +222,7 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	for (int i = 0; corr && clen == CORR_LEN && i < PENDING_MAX; i++) {
 		struct pending *p = &f->pend[i];
 		if (p->used && !p->done && memcmp(p->corr, corr, CORR_LEN) == 0) {
-			size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-			p->data = malloc(len ? len : 1);
-			if (p->data && len)
-				memcpy(p->data, msg->payload, len);
-			p->len = len;
-			p->done = true;
-			pthread_cond_broadcast(&f->cond);
+			accept_reply(f, p, msg);
 			break;
 		}
 	}
@@ -183,6 +279,9 @@ struct hvf *hvf_connect(const char *url, const char *ca, const char *cert, const
 	pthread_cond_init(&f->cond, NULL);
 	f->signer = fleet_signer_load(cert, key, st);
 	if (!f->signer)
+		goto fail;
+	f->opener = fleet_opener_new(ca, st);
+	if (!f->opener)
 		goto fail;
 	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
 		hv_status_set(st, HV_INTERNAL, "no random bytes");
@@ -248,8 +347,11 @@ void hvf_close(struct hvf *f)
 	}
 	for (int i = 0; i < PENDING_MAX; i++)
 		free(f->pend[i].data);
+	for (size_t i = 0; i < f->ev_count; i++)
+		hvmgr__v1__event__free_unpacked(f->evq[(f->ev_head + i) % HVF_EVENTS_MAX].ev, NULL);
 	free(f->veh);
 	fleet_signer_free(f->signer);
+	fleet_opener_free(f->opener);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cond);
 	free(f);
@@ -273,6 +375,8 @@ int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, siz
 				     PENDING_MAX);
 	}
 	*p = (struct pending){ .used = true };
+	snprintf(p->vehicle, sizeof p->vehicle, "%s", vehicle);
+	p->nonce_len = fleet_request_nonce(payload, len, p->nonce);
 	if (getrandom(p->corr, CORR_LEN, 0) != CORR_LEN) {
 		p->used = false;
 		pthread_mutex_unlock(&f->lock);
@@ -297,6 +401,8 @@ int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, siz
 				break;
 	}
 	int got = p->done;
+	char refused[sizeof p->refused];
+	snprintf(refused, sizeof refused, "%s", p->refused);
 	*reply = p->data;
 	*reply_len = p->len;
 	*p = (struct pending){ 0 };
@@ -304,6 +410,10 @@ int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, siz
 	if (rc != MOSQ_ERR_SUCCESS)
 		return hv_status_set(st, HV_UNAVAILABLE, "cannot publish to %s: %s", topic,
 				     mosquitto_strerror(rc));
+	if (!got && refused[0])
+		return hv_status_set(st, HV_UNAUTHENTICATED,
+				     "reply from vehicle '%s' refused: %s (no genuine reply within %u ms)",
+				     vehicle, refused, timeout_ms);
 	if (!got)
 		return hv_status_set(st, HV_DEADLINE_EXCEEDED,
 				     "no reply from vehicle '%s' within %u ms (offline?)", vehicle,
@@ -311,17 +421,25 @@ int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, siz
 	return 0;
 }
 
-int hvf_sign(struct hvf *f, const char *vehicle, const char *method, const ProtobufCMessage *req,
-	     uint8_t **out, size_t *out_len, struct hv_status *st)
+static int sign_for(struct hvf *f, const char *vehicle, const char *method,
+		    const ProtobufCMessage *req, unsigned lifetime_ms, uint8_t **out,
+		    size_t *out_len, struct hv_status *st)
 {
 	size_t len = protobuf_c_message_get_packed_size(req);
 	uint8_t *buf = malloc(len ? len : 1);
 	if (!buf)
 		return hv_status_set(st, HV_INTERNAL, "out of memory");
 	protobuf_c_message_pack(req, buf);
-	int rc = fleet_sign_request(f->signer, vehicle, method, buf, len, 0, out, out_len, st);
+	int rc = fleet_sign_request(f->signer, vehicle, method, buf, len, lifetime_ms, out, out_len,
+				    st);
 	free(buf);
 	return rc;
+}
+
+int hvf_sign(struct hvf *f, const char *vehicle, const char *method, const ProtobufCMessage *req,
+	     uint8_t **out, size_t *out_len, struct hv_status *st)
+{
+	return sign_for(f, vehicle, method, req, 0, out, out_len, st);
 }
 
 int hvf_call(struct hvf *f, const char *vehicle, const char *method, const ProtobufCMessage *req,
@@ -333,7 +451,11 @@ int hvf_call(struct hvf *f, const char *vehicle, const char *method, const Proto
 	int rc = -1;
 
 	*resp = NULL;
-	if (hvf_sign(f, vehicle, method, req, &signed_req, &slen, st) != 0)
+	/* Valid as long as the caller waits for it plus the clock skew allowed,
+	 * not the full 5 minutes: it cannot run long after the caller gave up,
+	 * and the vehicle forgets its nonce sooner (polling verbs). */
+	if (sign_for(f, vehicle, method, req, timeout_ms + FLEET_CLOCK_SKEW_MS, &signed_req, &slen,
+		     st) != 0)
 		return -1;
 	if (hvf_call_raw(f, vehicle, signed_req, slen, &raw, &rlen, timeout_ms, st) != 0)
 		goto out;
@@ -357,6 +479,53 @@ out:
 	free(signed_req);
 	free(raw);
 	return rc;
+}
+
+int hvf_events_open(struct hvf *f, const char *vehicle, struct hv_status *st)
+{
+	pthread_mutex_lock(&f->lock);
+	snprintf(f->ev_vehicle, sizeof f->ev_vehicle, "%s", vehicle);
+	snprintf(f->ev_topic, sizeof f->ev_topic, "hv/v1/%s/events", vehicle);
+	int subs = f->suback;
+	pthread_mutex_unlock(&f->lock);
+	int rc = mosquitto_subscribe_v5(f->mosq, NULL, f->ev_topic, 1, 0, NULL);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot subscribe to %s: %s", f->ev_topic,
+				     mosquitto_strerror(rc));
+	pthread_mutex_lock(&f->lock);
+	int ok = wait_for(f, &f->suback, subs + 1, 10000) == 0;
+	pthread_mutex_unlock(&f->lock);
+	if (!ok)
+		return hv_status_set(st, HV_UNAVAILABLE,
+				     "the broker did not answer SUBSCRIBE to %s", f->ev_topic);
+	return 0;
+}
+
+int hvf_event_next(struct hvf *f, struct hvf_event *out, unsigned wait_ms, uint64_t *missed,
+		   uint64_t *refused, char *why, size_t why_len)
+{
+	struct timespec ts;
+	int got = 0;
+
+	deadline_in(&ts, wait_ms);
+	pthread_mutex_lock(&f->lock);
+	while (f->ev_count == 0)
+		if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) != 0)
+			break;
+	if (f->ev_count) {
+		*out = f->evq[f->ev_head];
+		f->evq[f->ev_head] = (struct hvf_event){ 0 };
+		f->ev_head = (f->ev_head + 1) % HVF_EVENTS_MAX;
+		f->ev_count--;
+		got = 1;
+	}
+	*missed += f->ev_missed;
+	*refused += f->ev_refused;
+	if (f->ev_refused && why_len)
+		snprintf(why, why_len, "%s", f->ev_why);
+	f->ev_missed = f->ev_refused = 0;
+	pthread_mutex_unlock(&f->lock);
+	return got;
 }
 
 static int cmp_vehicle(const void *a, const void *b)

@@ -13,6 +13,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "hvmgr/v1/hvmgr.pb-c.h"
 #include "status.h"
 
 struct hvf;
@@ -32,13 +33,37 @@ int hvf_call(struct hvf *f, const char *vehicle, const char *method, const Proto
 	     unsigned timeout_ms, struct hv_status *st);
 
 /* Publishes raw bytes on vehicle's request topic with a response topic and
- * fresh correlation data, and waits for the raw reply (tests, benchmarks). */
+ * fresh correlation data, and waits for the reply (tests, benchmarks): the
+ * packed FleetReply, accepted only when vehicle signed it (a certificate of
+ * the fleet CA with CN=vehicle, OU=vehicle) for this request (its
+ * correlation data, and the nonce of payload when it is a FleetRequest).
+ * Replies that fail this are ignored; if no genuine one came in time,
+ * UNAUTHENTICATED "reply from vehicle ... refused: WHY". */
 int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, size_t len,
 		 uint8_t **reply, size_t *reply_len, unsigned timeout_ms, struct hv_status *st);
 
 /* Signs a request for vehicle (fleet_sign_request with this client's pair). */
 int hvf_sign(struct hvf *f, const char *vehicle, const char *method, const ProtobufCMessage *req,
 	     uint8_t **out, size_t *out_len, struct hv_status *st);
+
+/* Follows vehicle's events topic (hv/v1/VEHICLE/events): from now on, the
+ * publications the vehicle signed are decoded and queued (at most
+ * HVF_EVENTS_MAX; the oldest dropped, counted in hvf_event_next's *missed).
+ * The subscription is renewed when the connection to the broker is. */
+#define HVF_EVENTS_MAX 1024
+int hvf_events_open(struct hvf *f, const char *vehicle, struct hv_status *st);
+
+struct hvf_event {
+	Hvmgr__V1__Event *ev;  /* free with hvmgr__v1__event__free_unpacked */
+	uint64_t link_dropped; /* the vehicle's count of items its buffer dropped */
+};
+
+/* The next event within wait_ms: 1 (in *out), 0 when none came. *missed
+ * adds the events dropped here because the caller did not keep up, *refused
+ * the publications that failed the vehicle's signature check (the last
+ * reason in why). */
+int hvf_event_next(struct hvf *f, struct hvf_event *out, unsigned wait_ms, uint64_t *missed,
+		   uint64_t *refused, char *why, size_t why_len);
 
 struct hvf_vehicle {
 	char id[72];

@@ -156,10 +156,11 @@ struct hvc *hvctl_conn(struct hvctl *h)
 	if (h->conn)
 		return h->conn;
 	if (h->fleet_url) {
-		/* Unary calls go through hvctl_call; what gets here streams. */
+		/* Unary calls go through hvctl_call, `event` and `console` have
+		 * their own ways; what gets here streams. */
 		hvctl_error(HVCTL_USAGE, h->verb,
-			    "streams are not served over the fleet link (events arrive on "
-			    "hv/v1/VEHICLE/events, docs/fleet.md)");
+			    "needs a direct connection: the fleet link carries unary calls, "
+			    "events and a read-only console (docs/fleet.md)");
 		h->conn_rc = HVCTL_USAGE;
 		return NULL;
 	}

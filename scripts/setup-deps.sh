@@ -31,6 +31,8 @@ PKGS=(
   # the fleet link: the MQTT client library, the broker of `make run` and the
   # tests, and its command-line clients
   libmosquitto-dev mosquitto mosquitto-clients
+  # update bundles downloaded over HTTPS by the fleet link (agent/fleet/fleet_fetch.c)
+  libcurl4-openssl-dev
 )
 
 # The modules must import in Debian's interpreter, not in whichever python3

@@ -5,18 +5,23 @@
  */
 #include "fleet_envelope.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
+
+#include "log.h"
 
 uint64_t fleet_now_ms(void)
 {
@@ -92,39 +97,67 @@ void fleet_signer_free(struct fleet_signer *s)
 	free(s);
 }
 
-int fleet_sign_body(struct fleet_signer *s, const Hvmgr__V1__FleetRequestBody *body, uint8_t **out,
-		    size_t *out_len, struct hv_status *st)
+int fleet_seal(struct fleet_signer *s, const uint8_t *body, size_t len, uint8_t **out,
+	       size_t *out_len, struct hv_status *st)
 {
-	Hvmgr__V1__FleetRequest fr = HVMGR__V1__FLEET_REQUEST__INIT;
+	Hvmgr__V1__FleetSigned fs = HVMGR__V1__FLEET_SIGNED__INIT;
 	unsigned char hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
 	size_t sig_len = 0;
 
+	*out = NULL;
+	if (sha256(body, len, hash) != 0 ||
+	    mbedtls_pk_sign(&s->key, MBEDTLS_MD_SHA256, hash, sizeof hash, sig, &sig_len,
+			    random_bytes, NULL) != 0)
+		return hv_status_set(st, HV_INTERNAL, "cannot sign");
+	fs.body.data = (uint8_t *)body;
+	fs.body.len = len;
+	fs.signature.data = sig;
+	fs.signature.len = sig_len;
+	fs.certificate.data = s->crt.raw.p;
+	fs.certificate.len = s->crt.raw.len;
+	*out_len = protobuf_c_message_get_packed_size(&fs.base);
+	*out = malloc(*out_len ? *out_len : 1);
+	if (!*out)
+		return hv_status_set(st, HV_INTERNAL, "out of memory");
+	protobuf_c_message_pack(&fs.base, *out);
+	return 0;
+}
+
+int fleet_sign_body(struct fleet_signer *s, const Hvmgr__V1__FleetRequestBody *body, uint8_t **out,
+		    size_t *out_len, struct hv_status *st)
+{
 	*out = NULL;
 	size_t blen = protobuf_c_message_get_packed_size(&body->base);
 	uint8_t *bbuf = malloc(blen ? blen : 1);
 	if (!bbuf)
 		return hv_status_set(st, HV_INTERNAL, "out of memory");
 	protobuf_c_message_pack(&body->base, bbuf);
-	if (sha256(bbuf, blen, hash) != 0 ||
-	    mbedtls_pk_sign(&s->key, MBEDTLS_MD_SHA256, hash, sizeof hash, sig, &sig_len,
-			    random_bytes, NULL) != 0) {
-		free(bbuf);
-		return hv_status_set(st, HV_INTERNAL, "cannot sign the request");
-	}
-	fr.body.data = bbuf;
-	fr.body.len = blen;
-	fr.signature.data = sig;
-	fr.signature.len = sig_len;
-	fr.certificate.data = s->crt.raw.p;
-	fr.certificate.len = s->crt.raw.len;
-	*out_len = protobuf_c_message_get_packed_size(&fr.base);
-	*out = malloc(*out_len ? *out_len : 1);
-	if (*out)
-		protobuf_c_message_pack(&fr.base, *out);
+	/* A FleetRequest is a FleetSigned of its body. */
+	int rc = fleet_seal(s, bbuf, blen, out, out_len, st);
 	free(bbuf);
-	if (!*out)
-		return hv_status_set(st, HV_INTERNAL, "out of memory");
-	return 0;
+	if (rc != 0)
+		hv_status_set(st, st->code, "cannot sign the request");
+	return rc;
+}
+
+size_t fleet_request_nonce(const uint8_t *data, size_t len, uint8_t out[FLEET_NONCE_MAX])
+{
+	size_t n = 0;
+	if (len > FLEET_MAX_REQUEST_BYTES)
+		return 0;
+	Hvmgr__V1__FleetRequest *fr = hvmgr__v1__fleet_request__unpack(NULL, len, data);
+	if (!fr)
+		return 0;
+	Hvmgr__V1__FleetRequestBody *b =
+		hvmgr__v1__fleet_request_body__unpack(NULL, fr->body.len, fr->body.data);
+	if (b && b->nonce.len <= FLEET_NONCE_MAX) {
+		n = b->nonce.len;
+		memcpy(out, b->nonce.data, n);
+	}
+	if (b)
+		hvmgr__v1__fleet_request_body__free_unpacked(b, NULL);
+	hvmgr__v1__fleet_request__free_unpacked(fr, NULL);
+	return n;
 }
 
 int fleet_sign_request(struct fleet_signer *s, const char *vehicle, const char *method,
@@ -159,12 +192,22 @@ struct nonce_entry {
 	uint64_t until_ms;    /* forgotten after this; 0 = free */
 };
 
+/* The replay cache's file: a header, then one record per accepted nonce
+ * (its SHA-256 and until_ms, little-endian), appended in order. */
+#define NONCE_MAGIC "hv-fleet-nonces1"
+#define NONCE_MAGIC_LEN 16u
+#define NONCE_REC 40u
+
 struct fleet_verifier {
 	mbedtls_x509_crt ca;
 	char *vehicle;
 	pthread_mutex_t lock;
 	struct nonce_entry *nonces;
 	size_t cap;
+	/* the persistent copy (fleet_verifier_persist), under lock */
+	char *path;
+	int fd;
+	size_t file_records;
 };
 
 struct fleet_verifier *fleet_verifier_new(const char *fleet_ca_file, const char *vehicle,
@@ -178,6 +221,7 @@ struct fleet_verifier *fleet_verifier_new(const char *fleet_ca_file, const char 
 	}
 	mbedtls_x509_crt_init(&v->ca);
 	pthread_mutex_init(&v->lock, NULL);
+	v->fd = -1;
 	v->cap = nonce_cap ? nonce_cap : 8192;
 	v->nonces = calloc(v->cap, sizeof *v->nonces);
 	v->vehicle = strdup(vehicle);
@@ -202,9 +246,134 @@ void fleet_verifier_free(struct fleet_verifier *v)
 		return;
 	mbedtls_x509_crt_free(&v->ca);
 	pthread_mutex_destroy(&v->lock);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v->path);
 	free(v->nonces);
 	free(v->vehicle);
 	free(v);
+}
+
+static void rec_pack(unsigned char rec[NONCE_REC], const struct nonce_entry *e)
+{
+	memcpy(rec, e->id, sizeof e->id);
+	for (unsigned i = 0; i < 8; i++)
+		rec[32 + i] = (unsigned char)(e->until_ms >> (8 * i));
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Rewrites the file with the live nonces alone (tmp, fsync, rename) and
+ * keeps it open for appending. Caller holds the lock (or owns v). */
+static int nonce_file_rewrite(struct fleet_verifier *v, uint64_t now_ms, struct hv_status *st)
+{
+	char tmp[4096];
+	unsigned char rec[NONCE_REC];
+	size_t n = 0;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", v->path) >= sizeof tmp)
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "%s: path too long", v->path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int bad = fd < 0 || write_all(fd, NONCE_MAGIC, NONCE_MAGIC_LEN) != 0;
+	for (size_t i = 0; !bad && i < v->cap; i++) {
+		struct nonce_entry *e = &v->nonces[i];
+		if (e->until_ms != 0 && e->until_ms < now_ms)
+			e->until_ms = 0;
+		if (e->until_ms == 0)
+			continue;
+		rec_pack(rec, e);
+		bad = write_all(fd, rec, sizeof rec) != 0;
+		n++;
+	}
+	if (!bad)
+		bad = fsync(fd) != 0 || rename(tmp, v->path) != 0;
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (bad) {
+		unlink(tmp);
+		return hv_status_set(st, HV_UNAVAILABLE, "replay cache %s cannot be written: %s",
+				     v->path, strerror(err));
+	}
+	if (v->fd >= 0)
+		close(v->fd);
+	v->fd = open(v->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (v->fd < 0)
+		return hv_status_set(st, HV_UNAVAILABLE, "replay cache %s cannot be opened: %s",
+				     v->path, strerror(errno));
+	v->file_records = n;
+	return 0;
+}
+
+int fleet_verifier_persist(struct fleet_verifier *v, const char *path, uint64_t now_ms,
+			   struct hv_status *st)
+{
+	unsigned char head[NONCE_MAGIC_LEN], rec[NONCE_REC];
+	size_t loaded = 0, dropped = 0;
+
+	free(v->path);
+	v->path = strdup(path);
+	if (!v->path)
+		return hv_status_set(st, HV_INTERNAL, "out of memory");
+	FILE *f = fopen(path, "rbe");
+	if (!f && errno != ENOENT)
+		return hv_status_set(st, HV_INVALID_ARGUMENT, "replay cache %s: %s", path,
+				     strerror(errno));
+	if (f) {
+		size_t got = fread(head, 1, sizeof head, f);
+		if (got != 0 && (got != sizeof head || memcmp(head, NONCE_MAGIC, sizeof head) != 0)) {
+			fclose(f);
+			return hv_status_set(st, HV_INVALID_ARGUMENT,
+					     "%s is not a replay cache of the fleet link", path);
+		}
+		while (fread(rec, 1, sizeof rec, f) == sizeof rec) {
+			struct nonce_entry e;
+			memcpy(e.id, rec, sizeof e.id);
+			e.until_ms = 0;
+			for (unsigned i = 0; i < 8; i++)
+				e.until_ms |= (uint64_t)rec[32 + i] << (8 * i);
+			if (e.until_ms < now_ms)
+				continue;
+			if (loaded == v->cap) {
+				dropped++;
+				continue;
+			}
+			v->nonces[loaded++] = e;
+		}
+		fclose(f);
+	}
+	if (dropped)
+		/* More live nonces than the cache holds cannot have been
+		 * written by this cache size; keep those that fit. */
+		log_warn("replay cache %s: %zu live nonces beyond %zu not loaded", path, dropped,
+			 v->cap);
+	pthread_mutex_lock(&v->lock);
+	int rc = nonce_file_rewrite(v, now_ms, st);
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
+size_t fleet_verifier_nonces(struct fleet_verifier *v)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&v->lock);
+	for (size_t i = 0; i < v->cap; i++)
+		n += v->nonces[i].until_ms != 0;
+	pthread_mutex_unlock(&v->lock);
+	return n;
 }
 
 /* "CN=a,OU=b,O=c" from mbedTLS's "CN=a, OU=b, O=c". */
@@ -231,16 +400,23 @@ static void subject_of(const mbedtls_x509_crt *crt, struct fleet_verified *out)
 	}
 }
 
-/* Remembers a nonce until until_ms; -1 when it is already known (replay) or
- * no room is left (full is 1 then). */
-static int nonce_remember(struct fleet_verifier *v, const uint8_t *nonce, size_t len,
-			  uint64_t now_ms, uint64_t until_ms, int *full)
-{
-	unsigned char id[32];
-	struct nonce_entry *freeslot = NULL;
-	int rc = 0;
+enum nonce_result {
+	NONCE_NEW,
+	NONCE_REPLAY,
+	NONCE_FULL,
+	NONCE_UNWRITTEN
+};
 
-	*full = 0;
+/* Remembers a nonce until until_ms, in memory and (when persistent) on disk
+ * before the request may run. */
+static enum nonce_result nonce_remember(struct fleet_verifier *v, const uint8_t *nonce, size_t len,
+					uint64_t now_ms, uint64_t until_ms, int *err)
+{
+	unsigned char id[32], rec[NONCE_REC];
+	struct nonce_entry *freeslot = NULL;
+	enum nonce_result rc = NONCE_NEW;
+
+	*err = 0;
 	sha256(nonce, len, id);
 	pthread_mutex_lock(&v->lock);
 	for (size_t i = 0; i < v->cap; i++) {
@@ -253,17 +429,29 @@ static int nonce_remember(struct fleet_verifier *v, const uint8_t *nonce, size_t
 			continue;
 		}
 		if (memcmp(e->id, id, sizeof id) == 0) {
-			rc = -1;
+			rc = NONCE_REPLAY;
 			break;
 		}
 	}
-	if (rc == 0) {
-		if (freeslot) {
-			memcpy(freeslot->id, id, sizeof id);
-			freeslot->until_ms = until_ms;
-		} else {
-			*full = 1;
-			rc = -1;
+	if (rc == NONCE_NEW && !freeslot)
+		rc = NONCE_FULL;
+	if (rc == NONCE_NEW) {
+		memcpy(freeslot->id, id, sizeof id);
+		freeslot->until_ms = until_ms;
+		if (v->path) {
+			struct hv_status st;
+			rec_pack(rec, freeslot);
+			if (v->file_records >= 2 * v->cap && nonce_file_rewrite(v, now_ms, &st) != 0)
+				*err = EIO;
+			else if (v->fd < 0 || write_all(v->fd, rec, sizeof rec) != 0 ||
+				 fdatasync(v->fd) != 0)
+				*err = v->fd < 0 ? EBADF : errno;
+			if (*err) {
+				freeslot->until_ms = 0;
+				rc = NONCE_UNWRITTEN;
+			} else {
+				v->file_records++;
+			}
 		}
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -293,15 +481,55 @@ static int check_body(struct fleet_verifier *v, const Hvmgr__V1__FleetRequestBod
 				     FLEET_MAX_LIFETIME_MS / 1000u);
 	if (b->issued_ms > now_ms + FLEET_CLOCK_SKEW_MS)
 		return hv_status_set(st, HV_DEADLINE_EXCEEDED, "request issued in the future");
-	int full;
-	if (nonce_remember(v, b->nonce.data, b->nonce.len, now_ms,
-			   b->not_after_ms + FLEET_CLOCK_SKEW_MS, &full) != 0) {
-		if (full)
-			return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
-					     "too many live requests to remember their nonces");
+	int err;
+	switch (nonce_remember(v, b->nonce.data, b->nonce.len, now_ms,
+			       b->not_after_ms + FLEET_CLOCK_SKEW_MS, &err)) {
+	case NONCE_NEW:
+		return 0;
+	case NONCE_FULL:
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+				     "too many live requests to remember their nonces");
+	case NONCE_UNWRITTEN:
+		return hv_status_set(st, HV_UNAVAILABLE,
+				     "replay cache %s cannot be written (%s): request not run",
+				     v->path, strerror(err));
+	case NONCE_REPLAY:
+	default:
 		return hv_status_set(st, HV_ALREADY_EXISTS,
 				     "replayed request: its nonce was already used");
 	}
+}
+
+/* The signer's certificate (DER) chains to ca and is valid now, and sig is
+ * its signature over SHA-256(body). crt is parsed into (caller inits and
+ * frees it); out->subject and out->name are filled as far as it could be read. */
+static int check_signed(mbedtls_x509_crt *ca, mbedtls_x509_crt *crt, const ProtobufCBinaryData *cert,
+			const ProtobufCBinaryData *body, const ProtobufCBinaryData *sig,
+			struct fleet_verified *out, struct hv_status *st)
+{
+	unsigned char hash[32];
+	uint32_t flags = 0;
+
+	if (mbedtls_x509_crt_parse_der(crt, cert->data, cert->len) != 0)
+		return hv_status_set(st, HV_UNAUTHENTICATED,
+				     "the signer's certificate is not X.509 DER");
+	subject_of(crt, out);
+	if (mbedtls_x509_crt_verify(crt, ca, NULL, NULL, &flags, NULL, NULL) != 0) {
+		char why[160];
+		int n = mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
+		while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
+			why[--n] = '\0';
+		for (char *p = why; *p; p++)
+			if (*p == '\n')
+				*p = ';';
+		return hv_status_set(st, HV_UNAUTHENTICATED, "certificate of '%s' refused: %s",
+				     out->subject, n > 0 ? why : "not issued by the fleet CA");
+	}
+	if (sha256(body->data, body->len, hash) != 0 ||
+	    mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash, sizeof hash, sig->data, sig->len) !=
+		    0)
+		return hv_status_set(st, HV_UNAUTHENTICATED, "signature of '%s' does not match",
+				     out->subject);
 	return 0;
 }
 
@@ -310,8 +538,6 @@ int fleet_verify(struct fleet_verifier *v, const uint8_t *data, size_t len, uint
 {
 	Hvmgr__V1__FleetRequest *fr = NULL;
 	mbedtls_x509_crt crt;
-	unsigned char hash[32];
-	uint32_t flags = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
@@ -328,28 +554,10 @@ int fleet_verify(struct fleet_verifier *v, const uint8_t *data, size_t len, uint
 			      "certificate");
 		goto out;
 	}
-	if (mbedtls_x509_crt_parse_der(&crt, fr->certificate.data, fr->certificate.len) != 0) {
-		hv_status_set(st, HV_UNAUTHENTICATED, "the signer's certificate is not X.509 DER");
-		goto out;
-	}
-	subject_of(&crt, out);
-	if (mbedtls_x509_crt_verify(&crt, &v->ca, NULL, NULL, &flags, NULL, NULL) != 0) {
-		char why[160];
-		int n = mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
-		while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
-			why[--n] = '\0';
-		for (char *p = why; *p; p++)
-			if (*p == '\n')
-				*p = ';';
-		hv_status_set(st, HV_UNAUTHENTICATED, "certificate of '%s' refused: %s",
-			      out->subject, n > 0 ? why : "not issued by the fleet CA");
-		goto out;
-	}
-	if (sha256(fr->body.data, fr->body.len, hash) != 0 ||
-	    mbedtls_pk_verify(&crt.pk, MBEDTLS_MD_SHA256, hash, sizeof hash, fr->signature.data,
-			      fr->signature.len) != 0) {
-		hv_status_set(st, HV_UNAUTHENTICATED,
-			      "signature of '%s' does not match the request", out->subject);
+	if (check_signed(&v->ca, &crt, &fr->certificate, &fr->body, &fr->signature, out, st) != 0) {
+		if (strstr(st->msg, "does not match"))
+			hv_status_set(st, HV_UNAUTHENTICATED,
+				      "signature of '%s' does not match the request", out->subject);
 		goto out;
 	}
 	out->body = hvmgr__v1__fleet_request_body__unpack(NULL, fr->body.len, fr->body.data);
@@ -366,6 +574,101 @@ out:
 		fleet_verified_release(out);
 	if (fr)
 		hvmgr__v1__fleet_request__free_unpacked(fr, NULL);
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The backend's side of what vehicles sign                                  */
+
+struct fleet_opener {
+	mbedtls_x509_crt ca;
+};
+
+struct fleet_opener *fleet_opener_new(const char *fleet_ca_file, struct hv_status *st)
+{
+	struct fleet_opener *o = calloc(1, sizeof *o);
+	if (!o) {
+		hv_status_set(st, HV_INTERNAL, "out of memory");
+		return NULL;
+	}
+	mbedtls_x509_crt_init(&o->ca);
+	if (mbedtls_x509_crt_parse_file(&o->ca, fleet_ca_file) != 0 || !o->ca.ca_istrue) {
+		hv_status_set(st, HV_INVALID_ARGUMENT, "%s: not a readable PEM CA certificate",
+			      fleet_ca_file);
+		fleet_opener_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+void fleet_opener_free(struct fleet_opener *o)
+{
+	if (!o)
+		return;
+	mbedtls_x509_crt_free(&o->ca);
+	free(o);
+}
+
+/* The value of the subject's OU, or "" (into buf). */
+static const char *ou_of(const mbedtls_x509_crt *crt, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (const mbedtls_x509_name *n = &crt->subject; n; n = n->next) {
+		if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_ORG_UNIT, &n->oid) == 0) {
+			size_t l = n->val.len < len - 1 ? n->val.len : len - 1;
+			memcpy(buf, n->val.p, l);
+			buf[l] = '\0';
+		}
+	}
+	return buf;
+}
+
+int fleet_open(struct fleet_opener *o, const uint8_t *data, size_t len, const char *vehicle,
+	       char who[72], uint8_t **body, size_t *body_len, struct hv_status *st)
+{
+	struct fleet_verified fv;
+	mbedtls_x509_crt crt;
+	char ou[32];
+	int rc = -1;
+
+	*body = NULL;
+	*body_len = 0;
+	memset(&fv, 0, sizeof fv);
+	mbedtls_x509_crt_init(&crt);
+	Hvmgr__V1__FleetSigned *fs = len <= FLEET_MAX_REQUEST_BYTES
+					     ? hvmgr__v1__fleet_signed__unpack(NULL, len, data)
+					     : NULL;
+	if (!fs || fs->body.len == 0 || fs->signature.len == 0 || fs->certificate.len == 0) {
+		hv_status_set(st, HV_INVALID_ARGUMENT,
+			      "not signed: no FleetSigned with body, signature and certificate");
+		goto out;
+	}
+	if (check_signed(&o->ca, &crt, &fs->certificate, &fs->body, &fs->signature, &fv, st) != 0)
+		goto out;
+	if (strcmp(ou_of(&crt, ou, sizeof ou), "vehicle") != 0) {
+		hv_status_set(st, HV_UNAUTHENTICATED, "signed by '%s', which is not a vehicle",
+			      fv.subject);
+		goto out;
+	}
+	if (vehicle && strcmp(fv.name, vehicle) != 0) {
+		hv_status_set(st, HV_UNAUTHENTICATED, "signed by vehicle '%s', not by '%s'",
+			      fv.name, vehicle);
+		goto out;
+	}
+	if (who)
+		snprintf(who, 72, "%s", fv.name);
+	*body = malloc(fs->body.len);
+	if (!*body) {
+		hv_status_set(st, HV_INTERNAL, "out of memory");
+		goto out;
+	}
+	memcpy(*body, fs->body.data, fs->body.len);
+	*body_len = fs->body.len;
+	rc = 0;
+out:
+	if (fs)
+		hvmgr__v1__fleet_signed__free_unpacked(fs, NULL);
 	mbedtls_x509_crt_free(&crt);
 	return rc;
 }

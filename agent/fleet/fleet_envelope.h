@@ -52,6 +52,33 @@ int fleet_sign_request(struct fleet_signer *s, const char *vehicle, const char *
 int fleet_sign_body(struct fleet_signer *s, const Hvmgr__V1__FleetRequestBody *body, uint8_t **out,
 		    size_t *out_len, struct hv_status *st);
 
+/* Signs body as is into a packed FleetSigned (malloc'd, *out): how a vehicle
+ * sends replies and publications (FleetRequest has the same layout). */
+int fleet_seal(struct fleet_signer *s, const uint8_t *body, size_t len, uint8_t **out,
+	       size_t *out_len, struct hv_status *st);
+
+/* The nonce of a packed FleetRequest, read without any check (a refused
+ * request's reply still names it): copied to out, its length; 0 when none
+ * could be read. */
+size_t fleet_request_nonce(const uint8_t *data, size_t len, uint8_t out[FLEET_NONCE_MAX]);
+
+/* ---- the backend's side of what vehicles sign ---- */
+
+struct fleet_opener;
+
+/* fleet_ca_file: the PEM of the fleet CA(s) vehicles' certificates chain to. */
+struct fleet_opener *fleet_opener_new(const char *fleet_ca_file, struct hv_status *st);
+void fleet_opener_free(struct fleet_opener *o);
+
+/* Checks a packed FleetSigned: its certificate chains to the fleet CA and is
+ * valid now, is a vehicle's (OU=vehicle) and names vehicle (its CN; NULL:
+ * any vehicle, whose id is copied to who when who is not NULL), and the
+ * signature over the body holds. 0: *body (malloc'd, *body_len) is the
+ * signed body. -1: UNAUTHENTICATED naming what is wrong (INVALID_ARGUMENT
+ * when data is no FleetSigned at all). */
+int fleet_open(struct fleet_opener *o, const uint8_t *data, size_t len, const char *vehicle,
+	       char who[72], uint8_t **body, size_t *body_len, struct hv_status *st);
+
 /* ---- the vehicle's side ---- */
 
 struct fleet_verifier;
@@ -61,6 +88,21 @@ struct fleet_verifier;
 struct fleet_verifier *fleet_verifier_new(const char *fleet_ca_file, const char *vehicle,
 					  size_t nonce_cap, struct hv_status *st);
 void fleet_verifier_free(struct fleet_verifier *v);
+
+/* Keeps the replay cache in the file path (in hv-agent's state directory) as
+ * well as in memory, so that a request captured before hv-agent stopped is
+ * still refused after it starts again. The nonces of path still live at
+ * now_ms are loaded (the file is rewritten with them alone); from then on
+ * every accepted nonce is appended and flushed to disk before
+ * fleet_verify returns, and a nonce that cannot be written refuses its
+ * request (UNAVAILABLE): the cache fails closed. A missing file is an empty
+ * cache; a file that is not a replay cache is INVALID_ARGUMENT naming it and
+ * is left as it is. A record cut short by a crash is ignored. */
+int fleet_verifier_persist(struct fleet_verifier *v, const char *path, uint64_t now_ms,
+			   struct hv_status *st);
+
+/* Nonces remembered now (live or not yet swept), for tests and statistics. */
+size_t fleet_verifier_nonces(struct fleet_verifier *v);
 
 struct fleet_verified {
 	Hvmgr__V1__FleetRequestBody *body; /* set when verified                   */

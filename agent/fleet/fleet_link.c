@@ -50,6 +50,7 @@ struct fleet_link {
 	struct fleet_link_opts o;
 	struct fleet_dispatch d;
 	struct fleet_verifier *verifier;
+	struct fleet_signer *signer; /* the vehicle's pair: replies and publications */
 	struct mosquitto *mosq;
 	char req_topic[160], presence_topic[160], topics[2][160];
 
@@ -132,15 +133,32 @@ static void queue_reply(struct fleet_link *l, const struct fleet_msg *req,
 			const struct hv_status *st, const uint8_t *resp, size_t resp_len)
 {
 	Hvmgr__V1__FleetReply r = HVMGR__V1__FLEET_REPLY__INIT;
+	uint8_t nonce[FLEET_NONCE_MAX], *buf = NULL;
+	size_t len = 0;
+	struct hv_status sst;
+
 	r.code = (int32_t)st->code;
 	r.message = (char *)(st->code == HV_OK ? "" : st->msg);
 	r.response.data = (uint8_t *)resp;
 	r.response.len = st->code == HV_OK ? resp_len : 0;
-	size_t len = protobuf_c_message_get_packed_size(&r.base);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (!buf)
+	/* Bound to the request it answers, signed by the vehicle. */
+	r.vehicle = (char *)l->o.vehicle;
+	r.request_nonce.len = fleet_request_nonce(req->data, req->len, nonce);
+	r.request_nonce.data = nonce;
+	r.correlation.data = req->corr;
+	r.correlation.len = req->corr_len;
+	r.sent_ms = fleet_now_ms();
+	size_t blen = protobuf_c_message_get_packed_size(&r.base);
+	uint8_t *body = malloc(blen ? blen : 1);
+	if (!body)
 		return;
-	protobuf_c_message_pack(&r.base, buf);
+	protobuf_c_message_pack(&r.base, body);
+	int rc = fleet_seal(l->signer, body, blen, &buf, &len, &sst);
+	free(body);
+	if (rc != 0) {
+		log_warn("fleet: reply to %s not signed: %s", req->topic, sst.msg);
+		return;
+	}
 	struct fleet_msg *m = msg_new(req->topic, req->corr, req->corr_len, buf, len);
 	free(buf);
 	if (!m)
@@ -508,23 +526,45 @@ static void *net_main(void *arg)
 int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t *payload, size_t len)
 {
 	Hvmgr__V1__FleetPublication pub = HVMGR__V1__FLEET_PUBLICATION__INIT;
+	struct hv_status st;
+	uint8_t *buf = NULL;
+	size_t blen = 0;
 	int dropped = 0;
 
 	pthread_mutex_lock(&l->lock);
-	pub.vehicle = (char *)l->o.vehicle;
 	pub.seq = ++l->seq;
 	pub.dropped = l->stats.dropped;
+	pthread_mutex_unlock(&l->lock);
+	pub.vehicle = (char *)l->o.vehicle;
 	pub.queued_ms = fleet_now_ms();
 	pub.payload.data = (uint8_t *)payload;
 	pub.payload.len = len;
+	/* Signed by the vehicle outside the lock: the link's thread does not
+	 * wait for a signature. */
 	size_t plen = protobuf_c_message_get_packed_size(&pub.base);
-	uint8_t *buf = malloc(plen ? plen : 1);
+	uint8_t *body = malloc(plen ? plen : 1);
+	if (body) {
+		protobuf_c_message_pack(&pub.base, body);
+		if (fleet_seal(l->signer, body, plen, &buf, &blen, &st) != 0)
+			buf = NULL;
+		free(body);
+	}
+	pthread_mutex_lock(&l->lock);
 	if (!buf) {
 		l->stats.dropped++;
 		pthread_mutex_unlock(&l->lock);
 		return 1;
 	}
-	protobuf_c_message_pack(&pub.base, buf);
+	for (size_t i = 0; s == FLEET_TELEMETRY && i < l->box_count; i++) {
+		struct outbox_item *it = &l->box[(l->box_head + i) % l->o.buffer_max];
+		if (it->stream == FLEET_TELEMETRY && !it->mid && !it->done) {
+			free(it->data);
+			it->data = buf;
+			it->len = blen;
+			pthread_mutex_unlock(&l->lock);
+			return 0;
+		}
+	}
 	if (l->box_count == l->o.buffer_max) {
 		struct outbox_item *old = &l->box[l->box_head];
 		if (old->mid)
@@ -537,7 +577,7 @@ int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t 
 		dropped = 1;
 	}
 	struct outbox_item *it = &l->box[(l->box_head + l->box_count) % l->o.buffer_max];
-	*it = (struct outbox_item){ .stream = s, .data = buf, .len = plen };
+	*it = (struct outbox_item){ .stream = s, .data = buf, .len = blen };
 	l->box_count++;
 	l->stats.buffered = l->box_count;
 	pthread_mutex_unlock(&l->lock);
@@ -626,6 +666,12 @@ struct fleet_link *fleet_link_start(const struct fleet_link_opts *o, const struc
 	l->verifier = fleet_verifier_new(o->fleet_ca, o->vehicle, 0, st);
 	if (!l->verifier)
 		goto fail;
+	if (o->nonce_file &&
+	    fleet_verifier_persist(l->verifier, o->nonce_file, fleet_now_ms(), st) != 0)
+		goto fail;
+	l->signer = fleet_signer_load(o->tls_cert, o->tls_key, st);
+	if (!l->signer)
+		goto fail;
 	mosquitto_lib_init();
 	if (setup_mosq(l, st) != 0)
 		goto fail_lib;
@@ -649,6 +695,7 @@ fail_lib:
 	l->mosq = NULL;
 	mosquitto_lib_cleanup();
 fail:
+	fleet_signer_free(l->signer);
 	fleet_verifier_free(l->verifier);
 	free(l->box);
 	pthread_mutex_destroy(&l->lock);
@@ -680,6 +727,7 @@ void fleet_link_stop(struct fleet_link *l)
 		log_info("fleet: %zu buffered items not sent at stop", l->box_count);
 	free(l->box);
 	fleet_verifier_free(l->verifier);
+	fleet_signer_free(l->signer);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	free(l);

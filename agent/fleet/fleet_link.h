@@ -31,9 +31,11 @@ struct fleet_link_opts {
 	const char *tls_cert;    /* PEM: the vehicle's certificate ... */
 	const char *tls_key;     /* ... and key */
 	const char *fleet_ca;    /* PEM: the CA every request signer chains to */
+	const char *nonce_file;  /* the replay cache on disk (state directory); NULL: memory only */
 	unsigned keepalive_s;    /* 0 = 30 */
 	unsigned backoff_max_ms; /* longest wait between connection attempts; 0 = 30000 */
 	size_t buffer_max;       /* offline buffer, items; 0 = 1024 */
+	unsigned telemetry_ms;   /* hv-agent publishes a health snapshot this often; 0 = never */
 	const char *version;     /* hv-agent's version, in the presence message */
 };
 
@@ -70,9 +72,12 @@ struct fleet_link_stats {
 struct fleet_link *fleet_link_start(const struct fleet_link_opts *o, const struct fleet_dispatch *d,
 				    struct hv_status *st);
 
-/* Queues one item (payload: for FLEET_EVENTS a packed hvmgr.v1.Event) for
- * publication; never blocks. Returns 1 when an older item had to be dropped
- * to make room, else 0. */
+/* Queues one item (payload: for FLEET_EVENTS a packed hvmgr.v1.Event, for
+ * FLEET_TELEMETRY a packed hvmgr.v1.HealthUpdate) for publication, signed by
+ * the vehicle; never blocks. A telemetry item replaces an older one that was
+ * not sent yet (a snapshot supersedes the last), so a link that is down
+ * holds one snapshot, not a backlog. Returns 1 when an older item had to be
+ * dropped to make room, else 0. */
 int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t *payload, size_t len);
 
 void fleet_link_get_stats(struct fleet_link *l, struct fleet_link_stats *out);

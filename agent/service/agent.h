@@ -413,6 +413,10 @@ void agent_fleet_stop(struct agent_fleet *f);
 
 void svc_export_diagnostics(const struct rpc_call_ctx *, const ProtobufCMessage *,
 			    struct rpc_result *);
+/* One health snapshot of the telemetry registry, as WatchHealth sends it
+ * (cause SAMPLE, alarms raised now): a packed hvmgr.v1.HealthUpdate
+ * (malloc'd). UNAVAILABLE when the registry is off. */
+int svc_health_snapshot(struct agent *ag, uint8_t **out, size_t *len, struct hv_status *st);
 void svc_watch_health(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
 		      struct hv_status *);
 /* svc_console.c: the interactive console (bidirectional stream) */

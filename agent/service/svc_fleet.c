@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "fleet_link.h"
 #include "log.h"
@@ -18,8 +19,9 @@
 struct agent_fleet {
 	struct agent *ag;
 	struct fleet_link *link;
-	pthread_t pump;
-	int pump_started;
+	pthread_t pump, telem;
+	int pump_started, telem_started;
+	unsigned telemetry_ms;
 	int stop; /* atomic */
 };
 
@@ -61,6 +63,33 @@ static void *pump_main(void *arg)
 	return NULL;
 }
 
+/* A health snapshot of the telemetry registry every telemetry_ms on the
+ * vehicle's telemetry topic, the first right after the start. */
+static void *telem_main(void *arg)
+{
+	struct agent_fleet *f = arg;
+	uint64_t next = hv_mono_ns();
+	struct hv_status st;
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
+		if (hv_mono_ns() < next) {
+			struct timespec ts = { 0, WAIT_MS * 1000000L };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		uint8_t *buf;
+		size_t len;
+		if (svc_health_snapshot(f->ag, &buf, &len, &st) == 0) {
+			fleet_link_publish(f->link, FLEET_TELEMETRY, buf, len);
+			free(buf);
+		}
+		next += f->telemetry_ms * 1000000ull;
+		if (next < hv_mono_ns())
+			next = hv_mono_ns() + f->telemetry_ms * 1000000ull;
+	}
+	return NULL;
+}
+
 struct agent_fleet *agent_fleet_start(struct agent *ag, const struct fleet_link_opts *o,
 				      struct hv_status *st)
 {
@@ -84,6 +113,15 @@ struct agent_fleet *agent_fleet_start(struct agent *ag, const struct fleet_link_
 		else
 			log_warn("fleet: no thread for events; events are not published");
 	}
+	f->telemetry_ms = o->telemetry_ms;
+	if (f->telemetry_ms && !ag->telemetry) {
+		log_warn("fleet: no health snapshots on the telemetry topic: metrics are off");
+	} else if (f->telemetry_ms) {
+		if (pthread_create(&f->telem, NULL, telem_main, f) == 0)
+			f->telem_started = 1;
+		else
+			log_warn("fleet: no thread for telemetry; snapshots are not published");
+	}
 	return f;
 }
 
@@ -99,6 +137,8 @@ void agent_fleet_stop(struct agent_fleet *f)
 	__atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
 	if (f->pump_started)
 		pthread_join(f->pump, NULL);
+	if (f->telem_started)
+		pthread_join(f->telem, NULL);
 	fleet_link_stop(f->link);
 	free(f);
 }

@@ -14,7 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #include "agent_stack.h"
 #include "fleet_broker.h"
@@ -65,6 +71,20 @@ static int fleet_as(const char *role, const char *const *args)
 }
 #define FLEET(role, ...) fleet_as(role, (const char *const[]){ __VA_ARGS__, NULL })
 
+/* Health snapshots off (one test turns them on): the events test counts
+ * what the small buffer holds. */
+static const char *const agent_args[] = { "--fleet",
+					  url,
+					  "--vehicle",
+					  VEHICLE,
+					  "--fleet-buffer",
+					  BUFFER,
+					  "--fleet-backoff-max-ms",
+					  "1000",
+					  "--fleet-telemetry-ms",
+					  "0",
+					  NULL };
+
 static void setup(void)
 {
 	out = err = NULL;
@@ -79,16 +99,7 @@ static void setup(void)
 		     0, "%s", err);
 	cr_assert_eq(fleet_broker_start(&broker, q.dir, pki, 0), 0, "%s", broker.err);
 	snprintf(url, sizeof url, "mqtts://127.0.0.1:%d", broker.port);
-	const char *extra[] = { "--fleet",
-				url,
-				"--vehicle",
-				VEHICLE,
-				"--fleet-buffer",
-				BUFFER,
-				"--fleet-backoff-max-ms",
-				"1000",
-				NULL };
-	cr_assert_eq(agent_start(&agent, q.dir, extra), 0, "%s", agent.err);
+	cr_assert_eq(agent_start(&agent, q.dir, agent_args), 0, "%s", agent.err);
 	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
 }
 
@@ -145,9 +156,107 @@ Test(agent_fleet, hvctl_reaches_hv_core_through_the_broker)
 	cr_assert_eq(run(runv), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "1 vehicle(s): 1 ok, 0 failed"), "%s", out);
 
-	/* Streams are named as such, not attempted. */
-	cr_assert_eq(FLEET("viewer", "event"), 2, "%s", err);
-	cr_assert_not_null(strstr(err, "fleet link"), "%s", err);
+	/* What needs a direct connection says so, before sending anything. */
+	cr_assert_eq(FLEET("viewer", "load-image", "rtos-demo", ca), 2, "%s", err);
+	cr_assert_not_null(strstr(err, "needs a direct connection"), "%s", err);
+	cr_assert_eq(FLEET("viewer", "event", "--oldest"), 2, "%s", err);
+	cr_assert_not_null(strstr(err, "--oldest and --from need a direct connection"), "%s", err);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* ---- streams: events, the console, top ---- */
+
+/* hvctl through the broker as fleet-viewer in the background, stdout to
+ * outpath; it dies with the test. */
+static pid_t spawn_fleet_viewer(const char *const *args, const char *outpath)
+{
+	const char *argv[40] = { HV_BIN_DIR "/hvctl",
+				 "--fleet",
+				 url,
+				 "--vehicle",
+				 VEHICLE,
+				 "--ca",
+				 ca,
+				 "--cert",
+				 who_crt,
+				 "--key",
+				 who_key };
+	size_t n = 11;
+	snprintf(who_crt, sizeof who_crt, "%s/fleet-viewer.crt", pki);
+	snprintf(who_key, sizeof who_key, "%s/fleet-viewer.key", pki);
+	for (size_t i = 0; args[i] && n < 39; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t parent = getpid(), pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		int fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int in = open("/dev/null", O_RDONLY);
+		dup2(in, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = calloc(1, 65536);
+	if (f && text)
+		text[fread(text, 1, 65535, f)] = '\0';
+	if (f)
+		fclose(f);
+	return text;
+}
+
+static void cycle(void);
+
+Test(agent_fleet, events_console_and_top_through_the_broker)
+{
+	char path[300];
+	int status = -1;
+
+	wait_vehicle_online();
+	/* `event` follows the vehicle's events topic: it ends after two
+	 * lifecycle events of rtos-demo, which destroy and start make (again,
+	 * until it has them: the subscription is made in the background). */
+	snprintf(path, sizeof path, "%s/fleet-event.out", q.dir);
+	pid_t pid = spawn_fleet_viewer((const char *const[]){ "event", "rtos-demo", "--loop",
+							      "--count", "2", "--event", "lifecycle",
+							      "--timeout", "240", NULL },
+				       path);
+	for (int i = 0; i < 40; i++) {
+		cycle();
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		status = -1;
+		sleep_ms(500);
+	}
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		status = -1;
+	}
+	char *text = slurp(path);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "event through the broker did not end: %s", text);
+	cr_assert_not_null(strstr(text, "event 'lifecycle' for domain 'rtos-demo'"), "%s", text);
+	cr_assert_not_null(strstr(text, "events received: 2"), "%s", text);
+	free(text);
+
+	/* The console, read-only, by signed GetConsole requests (operator
+	 * role, as over gRPC). */
+	cr_assert_eq(FLEET("operator", "console", "rtos-demo"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "rtos-demo: hello from EL1"), "%s", out);
+	/* top: one screen by GetStats. */
+	cr_assert_eq(FLEET("viewer", "top", "--iterations", "1"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "rtos-demo"), "%s", out);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
 
@@ -268,6 +377,8 @@ Test(agent_fleet, bad_requests_are_refused_and_audited)
 
 struct sub {
 	pthread_mutex_t lock;
+	struct fleet_opener *opener;
+	int unsigned_seen;
 	int connected;
 	uint64_t seqs[256];
 	size_t n;
@@ -287,9 +398,20 @@ static void sub_connect(struct mosquitto *m, void *obj, int rc)
 static void sub_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
 {
 	struct sub *s = obj;
+	struct hv_status st;
+	uint8_t *body;
+	size_t blen;
 	(void)m;
-	Hvmgr__V1__FleetPublication *p =
-		hvmgr__v1__fleet_publication__unpack(NULL, (size_t)msg->payloadlen, msg->payload);
+	/* Every publication is signed by the vehicle. */
+	if (fleet_open(s->opener, msg->payload, (size_t)msg->payloadlen, VEHICLE, NULL, &body,
+		       &blen, &st) != 0) {
+		pthread_mutex_lock(&s->lock);
+		s->unsigned_seen++;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	Hvmgr__V1__FleetPublication *p = hvmgr__v1__fleet_publication__unpack(NULL, blen, body);
+	free(body);
 	if (!p)
 		return;
 	Hvmgr__V1__Event *ev = hvmgr__v1__event__unpack(NULL, p->payload.len, p->payload.data);
@@ -352,8 +474,11 @@ Test(agent_fleet, events_survive_a_broker_restart_and_loss_beyond_the_buffer_is_
 	struct sub s = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	uint64_t seqs[256];
 	char vcrt[320], vkey[320];
+	struct hv_status st;
 
 	wait_vehicle_online();
+	s.opener = fleet_opener_new(ca, &st);
+	cr_assert_not_null(s.opener, "%s", st.msg);
 	/* A subscriber with a persistent session, so that the broker keeps
 	 * what arrives for it while both reconnect. */
 	mosquitto_lib_init();
@@ -406,5 +531,327 @@ Test(agent_fleet, events_survive_a_broker_restart_and_loss_beyond_the_buffer_is_
 	mosquitto_loop_stop(m, true);
 	mosquitto_destroy(m);
 	mosquitto_lib_cleanup();
+	cr_assert_eq(s.unsigned_seen, 0, "%d publications not signed by the vehicle",
+		     s.unsigned_seen);
+	fleet_opener_free(s.opener);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* ---- the replay cache survives a restart of hv-agent ---- */
+
+Test(agent_fleet, a_request_replayed_after_an_agent_restart_is_refused_and_audited)
+{
+	struct hv_status st;
+	uint8_t *p;
+	size_t len;
+
+	wait_vehicle_online();
+	struct hvf *f = hvf_connect(url, ca, admin_crt, admin_key, &st);
+	cr_assert_not_null(f, "%s", st.msg);
+	Hvmgr__V1__GetVersionRequest gv = HVMGR__V1__GET_VERSION_REQUEST__INIT;
+	cr_assert_eq(hvf_sign(f, VEHICLE, "/hvmgr.v1.Hvmgr/GetVersion", &gv.base, &p, &len, &st), 0,
+		     "%s", st.msg);
+	Hvmgr__V1__FleetReply *r = send_raw(f, p, len);
+	cr_assert_eq(r->code, 0, "%s", r->message);
+	hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+
+	/* hv-agent stops and starts again; the captured request, still within
+	 * its lifetime, is sent once more. */
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+	cr_assert_eq(agent_start(&agent, q.dir, agent_args), 0, "%s", agent.err);
+	wait_vehicle_online();
+	expect_refused(f, p, len, HV_ALREADY_EXISTS, "replayed request");
+	free(p);
+	hvf_close(f);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* ---- replies are signed by the vehicle and bound to their request ---- */
+
+enum rogue_mode {
+	ROGUE_CAPTURE,
+	ROGUE_UNSIGNED,
+	ROGUE_BACKEND,
+	ROGUE_REPLAY
+};
+
+struct rogue {
+	pthread_mutex_t lock;
+	enum rogue_mode mode;
+	uint8_t *captured; /* a genuine reply seen on a response topic */
+	size_t captured_len;
+	int subscribed;
+	struct fleet_signer *backend; /* a fleet-CA certificate, but no vehicle's */
+};
+
+static void rogue_connect(struct mosquitto *m, void *obj, int rc, int flags,
+			  const mosquitto_property *p)
+{
+	(void)obj;
+	(void)flags;
+	(void)p;
+	if (rc == 0) {
+		mosquitto_subscribe_v5(m, NULL, "hv/v1/+/req", 1, 0, NULL);
+		mosquitto_subscribe_v5(m, NULL, "hv/v1/client/+/resp", 1, 0, NULL);
+	}
+}
+
+static void rogue_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *qos,
+			    const mosquitto_property *p)
+{
+	struct rogue *r = obj;
+	(void)m;
+	(void)mid;
+	(void)n;
+	(void)qos;
+	(void)p;
+	pthread_mutex_lock(&r->lock);
+	r->subscribed++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The reply the rogue injects for a request with correlation data corr. */
+static void rogue_reply(struct rogue *r, const void *corr, uint16_t clen, uint8_t **inj, size_t *len)
+{
+	Hvmgr__V1__FleetReply fr = HVMGR__V1__FLEET_REPLY__INIT;
+	Hvmgr__V1__GetVersionResponse gv = HVMGR__V1__GET_VERSION_RESPONSE__INIT;
+	uint8_t resp[128], body[512];
+	struct hv_status st;
+
+	*inj = NULL;
+	if (r->mode == ROGUE_REPLAY) {
+		*inj = malloc(r->captured_len);
+		memcpy(*inj, r->captured, r->captured_len);
+		*len = r->captured_len;
+		return;
+	}
+	gv.agent_version = "forged";
+	fr.response.data = resp;
+	fr.response.len = protobuf_c_message_pack(&gv.base, resp);
+	fr.vehicle = VEHICLE;
+	fr.correlation.data = (uint8_t *)corr;
+	fr.correlation.len = clen;
+	size_t blen = protobuf_c_message_pack(&fr.base, body);
+	if (r->mode == ROGUE_UNSIGNED) {
+		*inj = malloc(blen);
+		memcpy(*inj, body, blen);
+		*len = blen;
+	} else if (fleet_seal(r->backend, body, blen, inj, len, &st) != 0) {
+		*inj = NULL;
+	}
+}
+
+static void rogue_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
+			  const mosquitto_property *props)
+{
+	struct rogue *r = obj;
+	char *resp_topic = NULL;
+	void *corr = NULL;
+	uint16_t clen = 0;
+	uint8_t *inj = NULL;
+	size_t len = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (strncmp(msg->topic, "hv/v1/client/", 13) == 0) {
+		if (r->mode == ROGUE_CAPTURE && !r->captured && msg->payloadlen > 0) {
+			r->captured = malloc((size_t)msg->payloadlen);
+			memcpy(r->captured, msg->payload, (size_t)msg->payloadlen);
+			r->captured_len = (size_t)msg->payloadlen;
+		}
+	} else if (r->mode != ROGUE_CAPTURE &&
+		   mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic,
+						  false) &&
+		   mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &clen,
+						  false)) {
+		rogue_reply(r, corr, clen, &inj, &len);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (inj) {
+		mosquitto_property *rp = NULL;
+		mosquitto_property_add_binary(&rp, MQTT_PROP_CORRELATION_DATA, corr, clen);
+		mosquitto_publish_v5(m, NULL, resp_topic, (int)len, inj, 1, false, rp);
+		mosquitto_property_free_all(&rp);
+	}
+	free(inj);
+	free(resp_topic);
+	free(corr);
+}
+
+static void rogue_expect(struct hvf *f, struct rogue *r, enum rogue_mode mode, const char *needle)
+{
+	Hvmgr__V1__GetVersionRequest gv = HVMGR__V1__GET_VERSION_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	struct hv_status st;
+
+	pthread_mutex_lock(&r->lock);
+	r->mode = mode;
+	pthread_mutex_unlock(&r->lock);
+	cr_assert_eq(hvf_call(f, VEHICLE, "/hvmgr.v1.Hvmgr/GetVersion", &gv.base,
+			      &hvmgr__v1__get_version_response__descriptor, &resp, 3000, &st),
+		     -1, "an injected reply was accepted");
+	cr_assert_eq(st.code, HV_UNAUTHENTICATED, "%d: %s", st.code, st.msg);
+	cr_assert_not_null(strstr(st.msg, "reply from vehicle '" VEHICLE "' refused"), "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, needle), "%s", st.msg);
+}
+
+Test(agent_fleet, replies_forged_or_replayed_by_another_client_are_refused)
+{
+	struct rogue r = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct hv_status st;
+	char vcrt[320], vkey[320], ocrt[320], okey[320];
+
+	wait_vehicle_online();
+	snprintf(ocrt, sizeof ocrt, "%s/fleet-operator.crt", pki);
+	snprintf(okey, sizeof okey, "%s/fleet-operator.key", pki);
+	r.backend = fleet_signer_load(ocrt, okey, &st);
+	cr_assert_not_null(r.backend, "%s", st.msg);
+
+	/* Another client of the broker (a viewer's certificate, no ACL on the
+	 * test broker) sees requests and replies. */
+	mosquitto_lib_init();
+	struct mosquitto *m = mosquitto_new("agent-fleet-test-rogue", true, &r);
+	cr_assert_not_null(m);
+	snprintf(vcrt, sizeof vcrt, "%s/fleet-viewer.crt", pki);
+	snprintf(vkey, sizeof vkey, "%s/fleet-viewer.key", pki);
+	mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	cr_assert_eq(mosquitto_tls_set(m, ca, NULL, vcrt, vkey, NULL), 0);
+	mosquitto_connect_v5_callback_set(m, rogue_connect);
+	mosquitto_subscribe_v5_callback_set(m, rogue_subscribe);
+	mosquitto_message_v5_callback_set(m, rogue_message);
+	cr_assert_eq(mosquitto_connect_bind_v5(m, "127.0.0.1", broker.port, 30, NULL, NULL), 0);
+	cr_assert_eq(mosquitto_loop_start(m), 0);
+	int subscribed = 0;
+	for (int i = 0; i < 100 && subscribed < 2; i++) {
+		sleep_ms(100);
+		pthread_mutex_lock(&r.lock);
+		subscribed = r.subscribed;
+		pthread_mutex_unlock(&r.lock);
+	}
+	cr_assert_eq(subscribed, 2, "the other client did not subscribe");
+
+	/* A genuine reply is accepted; the other client keeps a copy. */
+	struct hvf *f = hvf_connect(url, ca, admin_crt, admin_key, &st);
+	cr_assert_not_null(f, "%s", st.msg);
+	Hvmgr__V1__GetVersionRequest gv = HVMGR__V1__GET_VERSION_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	cr_assert_eq(hvf_call(f, VEHICLE, "/hvmgr.v1.Hvmgr/GetVersion", &gv.base,
+			      &hvmgr__v1__get_version_response__descriptor, &resp, 30000, &st),
+		     0, "%s", st.msg);
+	protobuf_c_message_free_unpacked(resp, NULL);
+	int captured = 0;
+	for (int i = 0; i < 100 && !captured; i++) {
+		pthread_mutex_lock(&r.lock);
+		captured = r.captured != NULL;
+		pthread_mutex_unlock(&r.lock);
+		if (!captured)
+			sleep_ms(100);
+	}
+	cr_assert(captured, "the other client saw no reply");
+
+	/* The vehicle goes away; only the other client answers now. */
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+	rogue_expect(f, &r, ROGUE_UNSIGNED, "not signed");
+	rogue_expect(f, &r, ROGUE_BACKEND, "which is not a vehicle");
+	rogue_expect(f, &r, ROGUE_REPLAY, "answers another request (a replayed reply)");
+
+	hvf_close(f);
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, true);
+	mosquitto_destroy(m);
+	mosquitto_lib_cleanup();
+	fleet_signer_free(r.backend);
+	free(r.captured);
+}
+
+/* ---- health snapshots on the telemetry topic ---- */
+
+struct telem {
+	pthread_mutex_t lock;
+	struct fleet_opener *opener;
+	int snapshots, with_vm, hv_up, refused;
+};
+
+static void telem_connect(struct mosquitto *m, void *obj, int rc)
+{
+	(void)obj;
+	if (rc == 0)
+		mosquitto_subscribe(m, NULL, "hv/v1/" VEHICLE "/telemetry", 1);
+}
+
+static void telem_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+	struct telem *t = obj;
+	struct hv_status st;
+	uint8_t *body;
+	size_t blen;
+	(void)m;
+	if (fleet_open(t->opener, msg->payload, (size_t)msg->payloadlen, VEHICLE, NULL, &body,
+		       &blen, &st) != 0) {
+		pthread_mutex_lock(&t->lock);
+		t->refused++;
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	Hvmgr__V1__FleetPublication *p = hvmgr__v1__fleet_publication__unpack(NULL, blen, body);
+	free(body);
+	Hvmgr__V1__HealthUpdate *u =
+		p ? hvmgr__v1__health_update__unpack(NULL, p->payload.len, p->payload.data) : NULL;
+	pthread_mutex_lock(&t->lock);
+	if (u) {
+		t->snapshots++;
+		t->hv_up += u->hv_up;
+		for (size_t i = 0; i < u->n_vms; i++)
+			t->with_vm += strcmp(u->vms[i]->name, "rtos-demo") == 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (u)
+		hvmgr__v1__health_update__free_unpacked(u, NULL);
+	if (p)
+		hvmgr__v1__fleet_publication__free_unpacked(p, NULL);
+}
+
+Test(agent_fleet, health_snapshots_on_the_telemetry_topic)
+{
+	struct telem t = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct hv_status st;
+	char vcrt[320], vkey[320];
+
+	wait_vehicle_online();
+	t.opener = fleet_opener_new(ca, &st);
+	cr_assert_not_null(t.opener, "%s", st.msg);
+	mosquitto_lib_init();
+	struct mosquitto *m = mosquitto_new("agent-fleet-test-telemetry", true, &t);
+	cr_assert_not_null(m);
+	snprintf(vcrt, sizeof vcrt, "%s/fleet-viewer.crt", pki);
+	snprintf(vkey, sizeof vkey, "%s/fleet-viewer.key", pki);
+	cr_assert_eq(mosquitto_tls_set(m, ca, NULL, vcrt, vkey, NULL), 0);
+	mosquitto_connect_callback_set(m, telem_connect);
+	mosquitto_message_callback_set(m, telem_message);
+	cr_assert_eq(mosquitto_connect(m, "127.0.0.1", broker.port, 30), 0);
+	cr_assert_eq(mosquitto_loop_start(m), 0);
+
+	/* hv-agent again, now publishing a snapshot every 500 ms. */
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+	const char *args[16];
+	size_t n = 0;
+	for (; agent_args[n]; n++)
+		args[n] = strcmp(agent_args[n], "0") == 0 ? "500" : agent_args[n];
+	args[n] = NULL;
+	cr_assert_eq(agent_start(&agent, q.dir, args), 0, "%s", agent.err);
+	int got = 0;
+	for (int i = 0; i < 240 && got < 3; i++) {
+		sleep_ms(250);
+		pthread_mutex_lock(&t.lock);
+		got = t.with_vm;
+		pthread_mutex_unlock(&t.lock);
+	}
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, true);
+	mosquitto_destroy(m);
+	mosquitto_lib_cleanup();
+	fleet_opener_free(t.opener);
+	cr_assert_geq(got, 3, "%d snapshots naming rtos-demo (of %d)", got, t.snapshots);
+	cr_assert_gt(t.hv_up, 0, "no snapshot saw hv-core up");
+	cr_assert_eq(t.refused, 0, "%d publications not signed by the vehicle", t.refused);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
