@@ -71,7 +71,7 @@ struct options {
 	unsigned streams_listener, streams_identity; /* --max-streams-per-* */
 	/* OTA updates (docs/ota.md "hv-agent") */
 	char ota_dir[PATH_MAX], ota_floor[PATH_MAX], ota_ca[PATH_MAX];
-	const char *ota_trust, *ota_system;
+	const char *ota_trust, *ota_system, *ota_fetch_ca;
 	uint64_t ota_max_bytes, ota_min_rate, ota_window_ms;
 };
 
@@ -125,6 +125,7 @@ static void usage(FILE *f)
 		"  --ota-trust CONF      the update trust configuration of OTA bundles (docs/ota.md)\n"
 		"  --ota-ca CERT         ... or just the update CA (default TLS-DIR/update-ca.crt)\n"
 		"  --ota-system ID       the target system a bundle must name (default: not checked)\n"
+		"  --ota-fetch-ca PEM    the CA of HTTPS servers OtaFetch downloads from (default: the system's)\n"
 		"  --ota-max-bytes N     the largest bundle accepted for upload (default %llu)\n"
 		"  --ota-min-rate N      an upload slower than N bytes/s over the window is refused\n"
 		"                        (default %u; 0: no minimum)\n"
@@ -225,7 +226,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_OTA_SYSTEM,
 		O_OTA_MAX,
 		O_OTA_RATE,
-		O_OTA_WINDOW
+		O_OTA_WINDOW,
+		O_OTA_FETCH_CA
 	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
@@ -265,6 +267,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "ota-trust", required_argument, NULL, O_OTA_TRUST },
 		{ "ota-ca", required_argument, NULL, O_OTA_CA },
 		{ "ota-system", required_argument, NULL, O_OTA_SYSTEM },
+		{ "ota-fetch-ca", required_argument, NULL, O_OTA_FETCH_CA },
 		{ "ota-max-bytes", required_argument, NULL, O_OTA_MAX },
 		{ "ota-min-rate", required_argument, NULL, O_OTA_RATE },
 		{ "ota-rate-window-ms", required_argument, NULL, O_OTA_WINDOW },
@@ -363,6 +366,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_OTA_CA:
 			ota_ca = optarg;
+			break;
+		case O_OTA_FETCH_CA:
+			o->ota_fetch_ca = optarg;
 			break;
 		case O_OTA_SYSTEM:
 			o->ota_system = optarg;
@@ -843,6 +849,7 @@ int main(int argc, char **argv)
 	ag.ota.trust_conf = o.ota_trust;
 	ag.ota.ca = o.ota_ca;
 	ag.ota.system = o.ota_system;
+	ag.ota.fetch_ca = o.ota_fetch_ca;
 	ag.ota.max_bytes = o.ota_max_bytes;
 	ag.ota.min_rate = o.ota_min_rate;
 	ag.ota.rate_window_ms = (unsigned)o.ota_window_ms;
@@ -942,6 +949,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		__atomic_store_n(&ag.ota.stopping, 1, __ATOMIC_RELEASE); /* ends an OtaFetch */
 		break;
 	}
 	rc = 0;

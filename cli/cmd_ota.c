@@ -8,6 +8,10 @@
  *       --retries times), installs (OtaInstall) and follows each VM's trial
  *       to its end: confirmed, or rolled back by hv-core. Progress only when
  *       stdout is a terminal.
+ *       With --url URL, hv-agent fetches the bundle from URL itself
+ *       (OtaFetch: HTTPS, resumed after a dropped link) and checks it is
+ *       BUNDLE (the file's and the manifest's SHA-256); nothing is uploaded,
+ *       so this also works through the fleet link (--fleet).
  *   hvctl ota status [VM] [--json]    the A/B slots (OtaStatus)
  *   hvctl ota history [--json]        the OTA rows of the audit log
  *
@@ -119,8 +123,62 @@ static bool resumable(int code)
 
 struct install_opts {
 	bool when_allowed, follow, json, upload_only;
+	const char *url; /* --url: hv-agent fetches the bundle itself (OtaFetch) */
 	uint64_t window_ms, timeout_ms, retries, rate, stop_after, follow_s;
 };
+
+/* The SHA-256 of the whole file fd; 0, or -1 with errno. */
+static int file_sha256(int fd, uint8_t out[32])
+{
+	uint8_t *buf = malloc(CHUNK);
+	struct ota_sha256 *hs = ota_sha256_new();
+	int rc = -1;
+	if (buf && hs) {
+		off_t at = 0;
+		ssize_t n;
+		while ((n = pread(fd, buf, CHUNK, at)) > 0) {
+			ota_sha256_update(hs, buf, (size_t)n);
+			at += n;
+		}
+		if (n == 0) {
+			ota_sha256_final(hs, out);
+			rc = 0;
+		}
+	} else {
+		errno = ENOMEM;
+	}
+	ota_sha256_free(hs);
+	free(buf);
+	return rc;
+}
+
+/* --url: hv-agent downloads the bundle from URL itself (OtaFetch), resumed
+ * after a dropped link, and checks it is this file (its SHA-256 and its
+ * manifest's). Unary, so it also runs through the fleet link. 0, or an exit
+ * status (printed). */
+static int fetch(struct hvctl *h, int fd, const char *path, const uint8_t key[32],
+		 const struct install_opts *o)
+{
+	uint8_t digest[32];
+	if (file_sha256(fd, digest) != 0)
+		return hvctl_error(HVCTL_FAIL, "ota install", "%s: %s", path, strerror(errno));
+	Hvmgr__V1__OtaFetchRequest req = HVMGR__V1__OTA_FETCH_REQUEST__INIT;
+	Hvmgr__V1__OtaUploadResponse *r;
+	req.url = (char *)o->url;
+	req.sha256.data = digest;
+	req.sha256.len = 32;
+	req.manifest_sha256.data = (uint8_t *)key;
+	req.manifest_sha256.len = 32;
+	int rc = hvctl_call(h, "OtaFetch", &req.base, &hvmgr__v1__ota_upload_response__descriptor,
+			    (ProtobufCMessage **)&r);
+	if (rc != 0)
+		return rc;
+	printf("%s: fetched by hv-agent from %s (%" PRIu64 " bytes this time), stored and "
+	       "verified\n",
+	       path, o->url, r->received);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return 0;
+}
 
 /* Uploads the bundle with resume. 0, or an exit status (printed). */
 static int upload(struct hvctl *h, struct feed *f, const uint8_t key[32],
@@ -251,6 +309,7 @@ static int install(struct hvctl *h, int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 'T' },
 		{ "no-follow", no_argument, NULL, 'n' },
 		{ "upload-only", no_argument, NULL, 'u' },
+		{ "url", required_argument, NULL, 'U' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "follow-timeout", required_argument, NULL, 'F' },
 		{ "rate", required_argument, NULL, 'R' },
@@ -273,6 +332,9 @@ static int install(struct hvctl *h, int argc, char **argv)
 			continue;
 		case 'u':
 			o.upload_only = true;
+			continue;
+		case 'U':
+			o.url = optarg;
 			continue;
 		case 'W':
 			dst = &o.window_ms;
@@ -311,7 +373,7 @@ static int install(struct hvctl *h, int argc, char **argv)
 		fprintf(stderr,
 			"hvctl: ota install: one BUNDLE expected\n"
 			"usage: hvctl ota install [--when-allowed] [--no-follow] [--upload-only] "
-			"BUNDLE\n");
+			"[--url URL] BUNDLE\n");
 		return HVCTL_USAGE;
 	}
 	const char *path = argv[optind];
@@ -351,7 +413,8 @@ static int install(struct hvctl *h, int argc, char **argv)
 						    : e.msg);
 		goto out;
 	}
-	if ((rc = upload(h, f, hd->manifest_sha256, &o)) != 0)
+	if ((rc = o.url ? fetch(h, f->fd, path, hd->manifest_sha256, &o)
+			: upload(h, f, hd->manifest_sha256, &o)) != 0)
 		goto out;
 	if (o.upload_only) {
 		printf("%s: stored and verified by hv-agent (%" PRIu64

@@ -346,6 +346,8 @@ const struct hvctl_cmd hvctl_commands[] = {
 		  { "upload-only", NULL, HC_NONE,
 		    "install: only upload (hv-agent stores and verifies it); install later" },
 		  { "retries", "N", HC_NONE, "install: resumes of a cut upload (default 5)" },
+		  { "url", "URL", HC_NONE,
+		    "install: hv-agent fetches BUNDLE from this https:// URL itself (OtaFetch)" },
 		  JSON_OPT,
 		  END_OPT },
 	  "create, inspect and install signed OTA bundles",

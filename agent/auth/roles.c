@@ -54,6 +54,7 @@ static const struct roles_method table[] = {
 	{ SVC "OtaUpload", HV_ROLE_ADMIN, true },
 	{ SVC "OtaInstall", HV_ROLE_ADMIN, true },
 	{ SVC "OtaStatus", HV_ROLE_VIEWER, false },
+	{ SVC "OtaFetch", HV_ROLE_ADMIN, true },
 	/* the keyed audit record: checking it is a read; acknowledging a
      * finding lifts the refusal of every change (admin) */
 	{ SVC "VerifyAudit", HV_ROLE_VIEWER, false },

@@ -38,6 +38,8 @@ struct agent_ota {
 	uint64_t max_bytes;      /* --ota-max-bytes: the global size cap     */
 	uint64_t min_rate;       /* --ota-min-rate bytes/s; 0: none         */
 	unsigned rate_window_ms; /* --ota-rate-window-ms                    */
+	const char *fetch_ca;    /* --ota-fetch-ca PEM for OtaFetch's HTTPS; NULL: the system's */
+	int stopping;            /* atomic: set when hv-agent stops (ends a fetch) */
 	int upload_busy;         /* atomic: one upload at a time            */
 };
 #define AGENT_OTA_MAX_BYTES_DEFAULT (256ull << 20)
@@ -212,6 +214,7 @@ void svc_ota_upload(const struct rpc_call_ctx *, const ProtobufCMessage *, struc
 		    struct hv_status *);
 void svc_ota_install(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_ota_status(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
+void svc_ota_fetch(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 /* A VM's OTA_STATUS as an OtaVmStatus message (strings point into it). */
 struct ota_status_msg {
 	Hvmgr__V1__OtaVmStatus m;

@@ -64,6 +64,7 @@ static const struct rpc_method methods[] = {
 	{ HVMGR("OtaUpload"), &hvmgr__v1__ota_upload_request__descriptor, NULL, svc_ota_upload },
 	{ HVMGR("OtaInstall"), &hvmgr__v1__ota_install_request__descriptor, svc_ota_install, NULL },
 	{ HVMGR("OtaStatus"), &hvmgr__v1__ota_status_request__descriptor, svc_ota_status, NULL },
+	{ HVMGR("OtaFetch"), &hvmgr__v1__ota_fetch_request__descriptor, svc_ota_fetch, NULL },
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
 	  svc_health_check, NULL },
 	{ "/grpc.health.v1.Health/Watch", &grpc__health__v1__health_check_request__descriptor, NULL,

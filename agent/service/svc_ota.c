@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fleet_fetch.h"
 #include "log.h"
 #include "ota.h"
 #include "store.h"
@@ -531,6 +532,118 @@ audit:
 	}
 	agent_audit(ag, ctx->peer, "OtaUpload", args, st);
 	free(u);
+	free(bm);
+}
+
+/* ---- OtaFetch ---- */
+
+/* A bundle named by an HTTPS URL (docs/fleet.md "OTA over the link"):
+ * fleet_fetch() downloads it into KEY.fetch (resumed from KEY.fetch.part
+ * after a dropped link or an earlier call), checks the file's SHA-256; its
+ * head must carry the manifest digest the caller named; then it is verified
+ * as an upload and becomes KEY.hvota. A refused bundle is deleted. */
+void svc_ota_fetch(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
+{
+	const Hvmgr__V1__OtaFetchRequest *req = (const Hvmgr__V1__OtaFetchRequest *)m;
+	struct agent *ag = ctx->app;
+	struct hv_status *st = &res->st;
+	struct bundle_msg *bm = calloc(1, sizeof *bm);
+	struct ota_head *h = calloc(1, sizeof *h);
+	uint8_t *head = malloc(HEAD_MAX);
+	char key[65] = "(malformed)", fetched[PATH_MAX], done[PATH_MAX], args[400];
+	int fd = -1, owner = 0, discard = 0;
+
+	snprintf(args, sizeof args, "url=%.200s", req->url ? req->url : "");
+	if (!bm || !h || !head) {
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "ota fetch: out of memory");
+		goto out;
+	}
+	if (key_of(&req->manifest_sha256, "ota fetch", st) != 0)
+		goto out;
+	if (req->sha256.len != 32) {
+		hv_status_set(st, HV_INVALID_ARGUMENT,
+			      "ota fetch: sha256 must be the 32-byte SHA-256 of the bundle file");
+		goto out;
+	}
+	hex(req->manifest_sha256.data, 32, key);
+	snprintf(args, sizeof args, "url=%.200s manifest_sha256=%s", req->url ? req->url : "", key);
+	if (ensure_dir(ag, st) != 0 ||
+	    bundle_path(ag, req->manifest_sha256.data, "fetch", fetched, sizeof fetched) != 0 ||
+	    bundle_path(ag, req->manifest_sha256.data, "hvota", done, sizeof done) != 0) {
+		if (st->code == HV_OK)
+			hv_status_set(st, HV_INTERNAL, "ota fetch: state directory path too long");
+		goto out;
+	}
+	/* a campaign's request repeated: the stored bundle is answered again */
+	int stored = access(done, F_OK) == 0;
+	if (__atomic_exchange_n(&ag->ota.upload_busy, 1, __ATOMIC_ACQ_REL) != 0) {
+		hv_status_set(st, HV_ABORTED, "ota fetch: an upload is in progress; try again");
+		goto out;
+	}
+	owner = 1;
+	struct fleet_fetch_opts fo = { .url = req->url,
+				       .dest = fetched,
+				       .ca_file = ag->ota.fetch_ca,
+				       .sha256 = req->sha256.data,
+				       .max_bytes = ag->ota.max_bytes,
+				       .stop = &ag->ota.stopping };
+	struct fleet_fetch_result fr = { 0 };
+	if (!stored && fleet_fetch(&fo, &fr, st) != 0)
+		goto out;
+	fd = open(stored ? done : fetched, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	size_t size = fd >= 0 && fstat(fd, &sb) == 0 ? (size_t)sb.st_size : 0;
+	snprintf(args + strlen(args), sizeof args - strlen(args), " size=%zu%s", size,
+		 stored ? " (already stored)" : "");
+	ssize_t got = fd < 0 ? -1 : pread(fd, head, HEAD_MAX, 0);
+	struct ota_err e = { 0 };
+	uint64_t need = 0;
+	if (got < 0) {
+		hv_status_set(st, HV_INTERNAL, "ota fetch: %s: %s", fetched, strerror(errno));
+		goto out;
+	}
+	int hr = ota_bundle_head(head, (size_t)got, h, &need, &e);
+	if (hr != 0 || memcmp(h->manifest_sha256, req->manifest_sha256.data, 32) != 0) {
+		discard = !stored;
+		hv_status_set(st, HV_INVALID_ARGUMENT,
+			      "ota fetch: %s is not the bundle whose manifest has SHA-256 %.16s...: %s",
+			      req->url, key,
+			      hr != 0 ? (e.msg[0] ? e.msg : "no whole bundle head")
+				      : "its manifest has another digest");
+		goto out;
+	}
+	memcpy(bm->key, req->manifest_sha256.data, 32);
+	char what[64];
+	snprintf(what, sizeof what, "ota fetch %.16s", key);
+	int refused = 0;
+	if (verify_fd(ag, fd, &bm->m, &bm->signer, what, &refused, st) != 0) {
+		discard = refused && !stored;
+		goto out;
+	}
+	if (!stored && (rename(fetched, done) != 0 || fsync_dir(ag->ota.dir) != 0)) {
+		hv_status_set(st, HV_INTERNAL, "ota fetch: %s: %s", done, strerror(errno));
+		goto out;
+	}
+	log_info("ota fetch %.16s: %zu bytes from %s (%u attempts, resumed from %" PRIu64
+		 "), stored and verified",
+		 key, size, req->url, fr.attempts, fr.resumed_from);
+	Hvmgr__V1__OtaUploadResponse resp = HVMGR__V1__OTA_UPLOAD_RESPONSE__INIT;
+	bundle_msg_fill(bm, size);
+	resp.bundle = &bm->b;
+	resp.received = stored ? 0 : size - fr.resumed_from;
+	rpc_result_message(res, &resp.base);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (discard) {
+		unlink(fetched);
+		fsync_dir(ag->ota.dir);
+	}
+	if (owner)
+		__atomic_store_n(&ag->ota.upload_busy, 0, __ATOMIC_RELEASE);
+	agent_audit(ag, ctx->peer, "OtaFetch", args, st);
+	free(head);
+	free(h);
 	free(bm);
 }
 

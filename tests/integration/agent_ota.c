@@ -25,7 +25,8 @@
 #include "agent_harness.h"
 #include "hvcore_double.h"
 
-static char dir[64], ram[128], rw_uri[256], ca[160];
+static char dir[64], ram[128], rw_uri[256], ca[160], fetch_ca[160];
+static pid_t servers[2];
 static const char *agent_args[16];
 static struct fakecore *fc;
 static struct agent_proc agent;
@@ -65,6 +66,8 @@ static void start(bool trials_fail, const char *const *extra)
 	args[n++] = "5000";
 	args[n++] = "--ota-ca";
 	args[n++] = ca;
+	args[n++] = "--ota-fetch-ca"; /* OtaFetch's HTTPS servers: the test PKI's server pair */
+	args[n++] = fetch_ca;
 	for (int i = 0; extra && extra[i] && n < 15; i++)
 		args[n++] = extra[i];
 	args[n] = NULL;
@@ -73,6 +76,7 @@ static void start(bool trials_fail, const char *const *extra)
 	snprintf(ram, sizeof ram, "%s/guest-ram", dir);
 	snprintf(rw_uri, sizeof rw_uri, "unix://%s/hv-agent.sock", dir);
 	snprintf(ca, sizeof ca, "%s/pki/update-ca.crt", dir);
+	snprintf(fetch_ca, sizeof fetch_ca, "%s/pki/ca.crt", dir);
 	fc = fakecore_create(ram, FAKECORE_RAM_BASE, HVM_DEFAULT_BASE);
 	cr_assert_not_null(fc);
 	fakecore_set_vm(fc, 0, &vm_rtos);
@@ -99,6 +103,12 @@ static void setup(void)
 
 static void teardown(void)
 {
+	for (int i = 0; i < 2; i++)
+		if (servers[i] > 0) {
+			kill(servers[i], SIGTERM);
+			waitpid(servers[i], NULL, 0);
+			servers[i] = 0;
+		}
 	int rc = agent_stop(&agent);
 	if (agent.pid || rc >= 0) {
 		char *log = read_file_text(agent.log);
@@ -360,4 +370,79 @@ Test(agent_ota, an_upload_resumes_after_hv_agent_was_killed_from_what_reached_th
 	snprintf(want, sizeof want, "resuming the upload at byte %llu of", durable);
 	cr_expect(strstr(err, want) != NULL, "want '%s': %s", want, err);
 	cr_expect(strstr(out, "stored and verified by hv-agent") != NULL, "%s", out);
+}
+
+/* Serves dir/FILE over HTTPS at URL (tests/unit/fleet_fetch_server.py with
+ * the test PKI's server pair, which names 127.0.0.1); drop_after >= 0 cuts
+ * the first answer after that many bytes. Requests are logged to dir/LOG. */
+static void serve(int k, const char *file, const char *log, long drop_after, char *url, size_t url_len)
+{
+	char crt[192], key[192], path[192], logp[192], drop[24];
+	snprintf(crt, sizeof crt, "%s/pki/server.crt", dir);
+	snprintf(key, sizeof key, "%s/pki/server.key", dir);
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	snprintf(logp, sizeof logp, "%s/%s", dir, log);
+	snprintf(drop, sizeof drop, "%ld", drop_after);
+	const char *argv[] = { HV_PYTHON3,
+			       HV_FETCH_SERVER,
+			       crt,
+			       key,
+			       path,
+			       logp,
+			       drop_after >= 0 ? "--drop-after" : NULL,
+			       drop,
+			       NULL };
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	servers[k] = fork();
+	cr_assert_geq(servers[k], 0);
+	if (servers[k] == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	FILE *f = fdopen(p[0], "r");
+	int port = 0;
+	cr_assert_eq(fscanf(f, "%d", &port), 1, "the HTTPS server did not start");
+	fclose(f);
+	snprintf(url, url_len, "https://127.0.0.1:%d/bundle", port);
+}
+
+/* docs/fleet.md "OTA over the link": hv-agent fetches the bundle itself
+ * (OtaFetch), resumes after a dropped connection, and stores it only when it
+ * is the bundle the caller named and verifies; then it installs like an
+ * uploaded one. A file that is not the one named is refused and not kept. */
+Test(agent_ota, hv_agent_fetches_a_bundle_from_an_https_url_resumes_and_installs_it)
+{
+	char url[128], url1[128];
+	start(false, NULL);
+	serve(0, "v2.hvota", "fetch.log", 200000, url, sizeof url);
+	serve(1, "v1.hvota", "fetch1.log", -1, url1, sizeof url1);
+
+	/* the file at url1 is not v2.hvota: refused by its digest, nothing kept */
+	cr_expect_eq(HVCTL("ota", "install", "--url", url1, path_in_dir("v2.hvota")), 1, "%s\n%s",
+		     out, err);
+	cr_expect(strstr(err, "DATA_LOSS") || strstr(err, "digest"), "%s", err);
+	cr_expect_eq(sh("ls ota/*.hvota"), 2, "a refused fetch was kept");
+	/* not https */
+	cr_expect_eq(HVCTL("ota", "install", "--url", "http://127.0.0.1:1/x", path_in_dir("v2.hvota")),
+		     1, "%s", err);
+	cr_expect(strstr(err, "https") != NULL, "%s", err);
+
+	/* the first answer is cut after 200,000 bytes: resumed with a range */
+	cr_assert_eq(HVCTL("ota", "install", "--url", url, path_in_dir("v2.hvota")), 0, "%s\n%s",
+		     out, err);
+	cr_expect(strstr(out, "fetched by hv-agent from") != NULL, "%s", out);
+	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core"), "%s", out);
+	cr_expect_eq(sh("grep -q 'bytes=200000-' fetch.log"), 0, "no resumed range request");
+	cr_expect_eq(sh("ls ota/*.hvota"), 0, "the fetched bundle is not stored");
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "slot_b", "version"), "2.0.0");
+	json_decref(j);
+	/* audited */
+	cr_assert_eq(HVCTL("audit", "--json"), 0, "%s", err);
+	cr_expect(strstr(out, "OtaFetch") != NULL, "%s", out);
 }

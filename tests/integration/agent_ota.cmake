@@ -10,4 +10,8 @@ if(TARGET hv-agent AND TARGET hvctl AND TARGET hvota)
     TIMEOUT 600
     DOUBLE)
   add_dependencies(agent_ota hv-agent hvctl)
+  # OtaFetch: a local HTTPS server with range requests (Debian's python3)
+  include(${CMAKE_CURRENT_LIST_DIR}/python_client.cmake)
+  target_compile_definitions(agent_ota PRIVATE HV_PYTHON3="${HV_SYSTEM_PYTHON}"
+    HV_FETCH_SERVER="${CMAKE_SOURCE_DIR}/tests/unit/fleet_fetch_server.py")
 endif()
