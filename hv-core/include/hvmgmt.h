@@ -20,7 +20,7 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-#define HVM_ABI_MINOR 2u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+#define HVM_ABI_MINOR 3u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
 			 /* 2.2: action INJECTED (MGMT-700), the slots' image and
@@ -28,6 +28,7 @@
 			  *      status slot (MGMT-800), WRITE_CONSOLE (MGMT-801),
 			  *      faults by kind (MGMT-802), non-volatile
 			  *      state and OTA slots (MGMT-600..643) */
+			 /* 2.3: the longest supervision gap (MGMT-710) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -366,7 +367,8 @@ struct hvm_regs {
 	uint32_t pcpu_count;      /* 0x068 physical CPUs found in the platform DT */
 	uint32_t selftest_failed; /* 0x06C bitmask of failed boot self-test checks */
 	char hv_version[32];      /* 0x070 NUL-terminated                       */
-	uint8_t _rsvd0[0x100 - 0x090];
+	uint8_t _rsvd0[0x0F8 - 0x090];
+	uint64_t sup_gap_max_ns; /* 0x0F8 longest time between two supervision passes (MGMT-710) */
 
 	/* MGMT-110: command block. Written by the client, then req_seq (release). */
 	uint32_t cmd;     /* 0x100 enum hvm_cmd                         */
