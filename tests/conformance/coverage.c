@@ -68,6 +68,7 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-701", NULL },
 	{ "MGMT-710", "needs QEMU -icount for a deterministic figure and a Linux-sized image; tests "
 		      "hvcore_supgap" },
+	{ "MGMT-712", "needs the corruption path of hvcore-test.bin; tests hvcore_rtcheck" },
 	{ "MGMT-711", "needs a Linux-sized image to load and boot; tests hvcore_supgap, hvcore_iso, "
 		      "hvcore_linux_hvctl" },
 	{ "MGMT-700", "needs a guest that takes its own abort (abort-policy inject); tests "

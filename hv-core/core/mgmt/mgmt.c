@@ -238,6 +238,7 @@ void mgmt_tick(void)
 	}
 	ota_tick(now);    /* MGMT-622: trials in progress */
 	safety_tick(now); /* MGMT-405 */
+	selftest_tick();  /* MGMT-712 */
 	poll_command();
 	mgmt_cmd_unlock();
 	/* MGMT-301: counted in hv-core's memory, only published in the block */
