@@ -28,14 +28,17 @@
  *               (AT S12E1R, EL1's MMU off)
  *   8 SGI       loopback through the GIC: an SGI the service CPU sends itself
  *               arrives (acknowledged at ICC_IAR1_EL1)
+ *   9 TIMER     loopback of the timer hv-core sleeps on: the EL2 physical
+ *               timer, programmed 100 us ahead, raises PPI 26 and it arrives
  *
  * Fault injection (docs/mgmt-abi.md MGMT-191): bit n of `inject` corrupts the
  * subject of check n just before the check reads it (and repairs it after),
  * which proves each check detects a corruption. Check 6's corruption (a
  * mapping of the management region) and check 7's (the walk without the
- * stage-2 enable) go to the first VM only; check 8's is an SGI never sent. A
- * failure of checks 0..5 and 8 affects every VM; a failure of check 6 or 7
- * only the VM whose tables differ.
+ * stage-2 enable) go to the first VM only; check 8's is an SGI never sent,
+ * check 9's a timer interrupt masked at the timer. A failure of checks 0..5,
+ * 8 and 9 affects every VM; a failure of check 6 or 7 only the VM whose
+ * tables differ.
  */
 #include <string.h>
 #include "selftest.h"
@@ -52,6 +55,7 @@
 #include "vm_life.h"
 #include "mmu.h"
 #include "vcpu.h"
+#include "timer.h"
 
 #define R32(a) (*(volatile uint32_t *)(uintptr_t)(a))
 
@@ -83,7 +87,7 @@
 #define ADDR_2M 0x0000FFFFFFE00000ull
 #define ADDR_4K 0x0000FFFFFFFFF000ull
 
-#define CHECKS 9u
+#define CHECKS 10u
 
 static uint32_t failed, run;
 
@@ -93,7 +97,8 @@ static int fail(unsigned check, const char *what)
 {
 	static const char *const names[CHECKS] = { "GICD",           "GICR",         "HCR_EL2",
 						   "VTCR_EL2",       "VTTBR_EL2",    "EL2 tables",
-						   "stage-2 tables", "stage-2 walk", "SGI loopback" };
+						   "stage-2 tables", "stage-2 walk", "SGI loopback",
+						   "timer loopback" };
 	hv_log("self-test %u (%s) FAILED: %s", check, names[check], what);
 	failed |= 1u << check;
 	return 0;
@@ -396,6 +401,39 @@ static int check_sgi_loop(int inject)
 	return got == 0 || fail(8, "an SGI the CPU sent itself did not arrive");
 }
 
+/* Takes interrupts at ICC_IAR1_EL1 (IRQs masked) until want arrives or the
+ * counter passes until; others are ended (re-raised if still due). */
+static int irq_arrives(uint32_t want, uint64_t until)
+{
+	for (;;) {
+		uint32_t got = gicv3_ack();
+		if (got == want) {
+			gicv3_eoi(got);
+			return 1;
+		}
+		if (got < 1020)
+			gicv3_eoi(got);
+		if (timer_count() >= until)
+			return 0;
+	}
+}
+
+static int check_timer_loop(int inject)
+{
+	uint64_t daif = read_sysreg(daif);
+	__asm__ volatile("msr daifset, #2" ::: "memory");
+	uint64_t now = timer_count();
+	write_sysreg(cnthp_cval_el2, now + timer_ns_to_count(100000ull));
+	/* ENABLE, and IMASK when injected: the interrupt never leaves the timer */
+	write_sysreg(cnthp_ctl_el2, inject ? 3ull : 1ull);
+	isb();
+	int ok = irq_arrives(GIC_INTID_HYP_TIMER, now + timer_ns_to_count(50000000ull));
+	write_sysreg(cnthp_ctl_el2, 0);
+	write_sysreg(daif, daif);
+	isb();
+	return ok || fail(9, "the EL2 timer's interrupt did not arrive");
+}
+
 uint32_t selftest_run(uint32_t inject)
 {
 	failed = 0;
@@ -414,9 +452,10 @@ uint32_t selftest_run(uint32_t inject)
 			inject_s2 = inject_walk = 0;
 		}
 	check_sgi_loop(inject & 256);
+	check_timer_loop(inject & 512);
 	run = CHECKS;
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++)
-		if (vms[i].used && ((failed & 0x13Fu) || (vm_blocked_mask & (1u << i))))
+		if (vms[i].used && ((failed & 0x33Fu) || (vm_blocked_mask & (1u << i))))
 			vms[i].selftest_blocked = 1;
 	hv_log("self-test: %u checks, failed mask 0x%x%s", run, failed,
 	       inject ? " (fault injection on)" : "");
