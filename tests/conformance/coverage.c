@@ -70,7 +70,7 @@ const struct conf_clause conf_clauses[] = {
 		      "hvcore_supgap" },
 	{ "MGMT-712", "needs the corruption path of hvcore-test.bin; tests hvcore_rtcheck" },
 	{ "MGMT-711", "needs a Linux-sized image to load and boot; tests hvcore_supgap, hvcore_iso, "
-		      "hvcore_linux_hvctl" },
+		      "hvcore_mgmt_mmio start_through_the_trapped_page_*" },
 	{ "MGMT-700", "needs a guest that takes its own abort (abort-policy inject); tests "
 		      "hvcore_fault abort_policy_inject_*" },
 	{ "MGMT-170", NULL },
