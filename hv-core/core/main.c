@@ -1,7 +1,8 @@
 /*
  * main.c - hv-core's boot sequence on the boot CPU and on secondary CPUs, and
  * the service loop. CPU 0 stands where the ServiceOS will be: it runs no guest,
- * only the management service tick (about every 10 ms, sleeping in WFI between).
+ * only the management service tick (about every 10 ms, sleeping in WFI between)
+ * and, between ticks, the units of boots and image loads (MGMT-711).
  */
 #include <string.h>
 #include "hvconfig.h"
@@ -76,6 +77,7 @@ void hv_main(uint64_t dtb)
 	uint64_t next = timer_count() + period;
 	for (;;) {
 		mgmt_tick();
+		mgmt_work(next); /* MGMT-711: boots and image loads, between ticks */
 		timer_sleep_until(next);
 		next += period;
 		uint64_t now = timer_count();

@@ -32,6 +32,7 @@
 			  *      (MGMT-500) */
 			 /* 2.3: update groups (MGMT-650..656): result FAIL_GROUP,
 			  *      group_vms in the OTA_STATUS record */
+			 /* 2.3: the longest supervision gap (MGMT-710) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -370,7 +371,8 @@ struct hvm_regs {
 	uint32_t pcpu_count;      /* 0x068 physical CPUs found in the platform DT */
 	uint32_t selftest_failed; /* 0x06C bitmask of failed boot self-test checks */
 	char hv_version[32];      /* 0x070 NUL-terminated                       */
-	uint8_t _rsvd0[0x100 - 0x090];
+	uint8_t _rsvd0[0x0F8 - 0x090];
+	uint64_t sup_gap_max_ns; /* 0x0F8 longest time between two supervision passes (MGMT-710) */
 
 	/* MGMT-110: command block. Written by the client, then req_seq (release). */
 	uint32_t cmd;     /* 0x100 enum hvm_cmd                         */

@@ -673,11 +673,11 @@ static void check_selftest(struct conf *c, struct conf_result *res)
 	if (rep.ret[0] != mask)
 		conf_fail(res, "ret[0] 0x%llx, selftest_failed 0x%x",
 			  (unsigned long long)rep.ret[0], mask);
-	if (rep.ret[1] != 7)
-		conf_fail(res, "ret[1] %llu checks run, the table has 7",
+	if (rep.ret[1] != 10)
+		conf_fail(res, "ret[1] %llu checks run, the table has 10",
 			  (unsigned long long)rep.ret[1]);
-	if (mask >> 7)
-		conf_fail(res, "mask 0x%x has bits beyond check 6", mask);
+	if (mask >> 10)
+		conf_fail(res, "mask 0x%x has bits beyond check 9", mask);
 	if ((mask != 0) != (st == HVM_HV_SELFTEST_FAILED))
 		conf_fail(res, "hv_state %u with mask 0x%x", st, mask);
 	for (uint32_t i = 0; i < c->max_vms; i++) {

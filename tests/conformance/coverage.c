@@ -66,6 +66,11 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-334", "needs a guest whose watchdog expires; tests hvcore_faulthist" },
 	{ "MGMT-335", "needs a guest that writes its console; tests hvcore_faulthist" },
 	{ "MGMT-701", NULL },
+	{ "MGMT-710", "needs QEMU -icount for a deterministic figure and a Linux-sized image; tests "
+		      "hvcore_supgap" },
+	{ "MGMT-712", "needs the corruption path of hvcore-test.bin; tests hvcore_rtcheck" },
+	{ "MGMT-711", "needs a Linux-sized image to load and boot; tests hvcore_supgap, hvcore_iso, "
+		      "hvcore_mgmt_mmio start_through_the_trapped_page_*" },
 	{ "MGMT-700", "needs a guest that takes its own abort (abort-policy inject); tests "
 		      "hvcore_fault abort_policy_inject_*" },
 	{ "MGMT-170", NULL },

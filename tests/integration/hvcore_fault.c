@@ -691,14 +691,14 @@ Test(hvcore_boot_config, vms_come_from_the_boot_configuration_blob)
  * are not started; the result is reported everywhere. */
 Test(hvcore_boot_config, injected_selftest_faults_are_detected_and_vms_held_back)
 {
-	boot_injecting(BOOT_DEMO, "0x7f");
+	boot_injecting(BOOT_DEMO, "0x3ff");
 	cr_assert_eq(q.regs->hv_state, HVM_HV_SELFTEST_FAILED);
-	cr_assert_eq(q.regs->selftest_failed, 0x7f, "every check detected its corruption: 0x%x",
+	cr_assert_eq(q.regs->selftest_failed, 0x3ff, "every check detected its corruption: 0x%x",
 		     q.regs->selftest_failed);
 	struct hvq_reply rep;
 	cr_assert_eq(hvq_command(&q, HVM_CMD_SELFTEST_RESULT, 0, NULL, &rep), 0, "%s", q.err);
-	cr_assert_eq(rep.ret[0], 0x7f);
-	cr_assert_eq(rep.ret[1], 7);
+	cr_assert_eq(rep.ret[0], 0x3ff);
+	cr_assert_eq(rep.ret[1], 10);
 	for (int id = 0; id < 2; id++) {
 		struct hvm_vm_slot s = mu_slot(&q, id);
 		cr_assert_eq(s.state, HVM_VM_SHUTOFF);

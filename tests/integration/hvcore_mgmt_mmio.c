@@ -199,6 +199,31 @@ Test(hvcore_mgmt_mmio, the_management_vm_drives_hv_core_through_the_trapped_page
 	cr_assert_eq(mu_slot(&q, client).state, HVM_VM_RUNNING);
 }
 
+/* MGMT-711: START through the trapped page completes after the store (its
+ * work is done in units between supervision passes), with its result, and
+ * the VM runs again. */
+Test(hvcore_mgmt_mmio, start_through_the_trapped_page_completes_after_its_work)
+{
+	cr_assert_eq(hvq_wait_console(&q, client, "MC WAIT-GO", WAIT_S), 0, "%s", q.err);
+	set_go();
+	cr_assert_eq(hvq_wait_console(&q, client, "MC DONE", WAIT_S), 0, "%s", q.err);
+	uint64_t ev0 = q.regs->ev_head;
+	uint32_t *go2 = hvq_pa(&q, GO_FLAG_PA + 4, 4);
+	cr_assert_not_null(go2);
+	__atomic_store_n(go2, 1, __ATOMIC_RELEASE);
+	cr_assert_eq(hvq_wait_console(&q, client, "MC DONE2", WAIT_S), 0, "%s", q.err);
+	const char *l = client_line("DESTROY");
+	cr_assert_eq(field(l, "status"), HVM_OK);
+	l = client_line("START");
+	cr_assert_eq(field(l, "status"), HVM_OK, "START through the trapped page");
+	cr_assert_eq(field(l, "sync"), 0, "MGMT-711: START completes after the store, not before");
+	cr_assert_eq(field(l, "state"), HVM_VM_RUNNING);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)rtos, ev0), 1);
+	uint64_t hb = mu_slot(&q, rtos).heartbeat;
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, hb, WAIT_S), 0, "rtos-demo runs again: %s", q.err);
+	cr_assert_eq(mu_slot(&q, client).fault_count, 0);
+}
+
 /* MGMT-213, MGMT-214: a command outstanding on the polled page while the
  * management VM runs its own: neither reply nor data area is disturbed. */
 Test(hvcore_mgmt_mmio, commands_of_the_two_transports_do_not_mix)

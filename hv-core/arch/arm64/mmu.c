@@ -5,6 +5,7 @@
  * write-back. Coarse on purpose: hv-core trusts itself; guests are confined by
  * stage 2 (stage2.c), not by this map.
  */
+#include <string.h>
 #include "mmu.h"
 #include "sysregs.h"
 
@@ -76,5 +77,31 @@ void dcache_clean_range(const void *p, size_t len)
 	uint64_t a = (uint64_t)(uintptr_t)p & ~(line - 1);
 	for (; a < (uint64_t)(uintptr_t)p + len; a += line)
 		__asm__ volatile("dc cvac, %0" : : "r"(a) : "memory");
+	dsb(ish);
+}
+
+void mem_zero_to_poc(void *p, size_t len)
+{
+	uint64_t dczid = read_sysreg(dczid_el0);
+	uint8_t *a = p, *end = a + len;
+	if (dczid & 0x10) { /* DZP: DC ZVA prohibited */
+		memset(p, 0, len);
+		dcache_clean_range(p, len);
+		return;
+	}
+	uint64_t block = 4ull << (dczid & 0xF);
+	uint8_t *b = (uint8_t *)(((uintptr_t)a + block - 1) & ~(uintptr_t)(block - 1));
+	uint8_t *e = (uint8_t *)((uintptr_t)end & ~(uintptr_t)(block - 1));
+	if (b >= e) {
+		memset(p, 0, len);
+		dcache_clean_range(p, len);
+		return;
+	}
+	memset(a, 0, (size_t)(b - a));
+	dcache_clean_range(a, (size_t)(b - a));
+	for (uint8_t *q = b; q < e; q += block)
+		__asm__ volatile("dc zva, %0\n\tdc cvac, %0" : : "r"(q) : "memory");
+	memset(e, 0, (size_t)(end - e));
+	dcache_clean_range(e, (size_t)(end - e));
 	dsb(ish);
 }

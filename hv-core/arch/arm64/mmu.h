@@ -16,4 +16,8 @@ void mmu_map_ram(uint64_t base, uint64_t size);
 void mmu_enable_secondary(void);
 /* Cleans data cache lines to the point of coherency (guests run MMU-off at first). */
 void dcache_clean_range(const void *p, size_t len);
+/* Zeroes [p, p + len) and cleans it to the point of coherency: DC ZVA and
+ * DC CVAC a block at a time where the CPU permits DC ZVA, memset and
+ * dcache_clean_range() otherwise (and for unaligned ends). */
+void mem_zero_to_poc(void *p, size_t len);
 #endif

@@ -29,6 +29,9 @@
 	((1ull << 31) | (2ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | (1ull << 6) |   \
 	 32ull)
 
+/* what stage2_activate() loads; the self-test reads this very value back */
+const uint64_t stage2_vtcr = VTCR_VALUE;
+
 enum hvm_status stage2_init(struct stage2 *s2, uint16_t vmid, char *msg, unsigned msglen)
 {
 	s2->vmid = vmid;
@@ -115,6 +118,26 @@ void stage2_destroy(struct stage2 *s2)
 	isb();
 }
 
+/* A checksum of a table page and, depth first, of the tables it points to:
+ * every word with its position folded in, so a changed, moved or swapped
+ * entry changes it. */
+static uint64_t table_sum(const uint64_t *t, unsigned level, uint64_t sum)
+{
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t e = t[i];
+		sum = (sum ^ e ^ ((uint64_t)level << 60 | i)) * 0x100000001B3ull;
+		sum ^= sum >> 29;
+		if (level < 3 && (e & 3) == S2_TABLE)
+			sum = table_sum((const uint64_t *)(uintptr_t)(e & ADDR_MASK), level + 1, sum);
+	}
+	return sum;
+}
+
+uint64_t stage2_checksum(const struct stage2 *s2)
+{
+	return s2->l1 ? table_sum(s2->l1, 1, 0xCBF29CE484222325ull ^ s2->vmid) : 0;
+}
+
 uint64_t stage2_vttbr(const struct stage2 *s2)
 {
 	return ((uint64_t)s2->vmid << 48) | (uint64_t)(uintptr_t)s2->l1;
@@ -122,7 +145,7 @@ uint64_t stage2_vttbr(const struct stage2 *s2)
 
 void stage2_activate(const struct stage2 *s2)
 {
-	write_sysreg(vtcr_el2, VTCR_VALUE);
+	write_sysreg(vtcr_el2, stage2_vtcr);
 	write_sysreg(vttbr_el2, stage2_vttbr(s2));
 	isb();
 	__asm__ volatile("tlbi vmalls12e1" ::: "memory");

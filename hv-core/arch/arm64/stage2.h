@@ -29,6 +29,11 @@ enum hvm_status stage2_map(struct stage2 *s2, uint64_t ipa, uint64_t pa, uint64_
  * afterwards; calling it again does nothing. */
 void stage2_destroy(struct stage2 *s2);
 uint64_t stage2_vttbr(const struct stage2 *s2);
+/* A checksum of every entry of s2's tables (REQ-SAF-04): a change of any
+ * entry changes it. About 4 instructions per entry, 512 entries per page. */
+uint64_t stage2_checksum(const struct stage2 *s2);
+/* VTCR_EL2 as stage2_activate() loads it (REQ-SAF-02: the self-test checks it). */
+extern const uint64_t stage2_vtcr;
 /* Loads VTCR_EL2/VTTBR_EL2 for this VM on the calling CPU and flushes its TLB entries. */
 void stage2_activate(const struct stage2 *s2);
 #endif

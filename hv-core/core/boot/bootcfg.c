@@ -180,4 +180,7 @@ void bootcfg_start(void)
 			events_append(HVM_EV_STOPPED, (uint32_t)next, 0, HVM_R_FAILED); /* MGMT-050 */
 		}
 	}
+	/* their boots (MGMT-711) before the service loop: nothing is
+	 * supervised yet, and a client sees them booted at READY */
+	vm_work_drain();
 }

@@ -12,6 +12,10 @@
  * checks whose subject is corrupted just before the check (fault injection,
  * to prove each check detects corruption), 0 in normal operation. */
 uint32_t selftest_run(uint32_t inject);
+/* MGMT-712 (REQ-SAF-04): the run-time checks of one service tick, after the
+ * supervision pass; command lock held. A failure shuts off and holds back the
+ * VMs it concerns. */
+void selftest_tick(void);
 uint32_t selftest_failed_mask(void);
 uint32_t selftest_checks_run(void);
 #endif

@@ -23,6 +23,7 @@
 #include "spinlock.h"
 #include "safety.h"
 #include "ota.h"
+#include "mgmt_mmio.h"
 
 /* MGMT-214: one command at a time across both transports (this polled page
  * and mgmt_mmio.c's trapped page), and no command while the tick supervises
@@ -117,11 +118,45 @@ void vm_test_hook(uint32_t point, volatile uint8_t *p, uint64_t len)
 }
 #endif
 
+/* MGMT-711: the one command whose work goes on in units (either transport:
+ * one command at a time, MGMT-214), answered when its VM's job ends. */
+static struct {
+	int active, mmio;
+	uint32_t req, vm_id;
+} pending;
+
+int mgmt_cmd_pending(void)
+{
+	return pending.active;
+}
+
+void mgmt_cmd_pend(int mmio, uint32_t req, uint32_t vm_id)
+{
+	pending.active = 1;
+	pending.mmio = mmio;
+	pending.req = req;
+	pending.vm_id = vm_id;
+}
+
+static void publish_reply(uint32_t req, const struct mgmt_reply *rep)
+{
+	volatile struct hvm_regs *r = mgmt_regs();
+	for (unsigned i = 0; i < 6; i++)
+		r->ret[i] = rep->ret[i];
+	for (unsigned i = 0; i < sizeof(rep->msg); i++)
+		r->ret_msg[i] = rep->msg[i];
+	r->status = rep->status;
+	r->vm_count = vm_count();
+	__atomic_store_n(&r->done_seq, req, __ATOMIC_RELEASE);
+}
+
 /* MGMT-111: copy the command block once (a client changing it meanwhile cannot
  * make hv-core act on a mix), run it, publish the reply, then done_seq. */
 static void poll_command(void)
 {
 	volatile struct hvm_regs *r = mgmt_regs();
+	if (pending.active)
+		return; /* MGMT-214: after the command in progress */
 	uint32_t req = __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE);
 	if (req == r->done_seq)
 		return;
@@ -131,16 +166,60 @@ static void poll_command(void)
 	vm_test_hook(VM_HOOK_COMMAND, NULL, 0);
 	struct mgmt_reply rep;
 	mgmt_cmd_execute(&c, &rep, (volatile uint8_t *)r + HVM_OFF_DATA);
-	for (unsigned i = 0; i < 6; i++)
-		r->ret[i] = rep.ret[i];
-	for (unsigned i = 0; i < sizeof(rep.msg); i++)
-		r->ret_msg[i] = rep.msg[i];
-	r->status = rep.status;
-	r->vm_count = vm_count();
-	__atomic_store_n(&r->done_seq, req, __ATOMIC_RELEASE);
+	if (rep.status == VM_PENDING) {
+		mgmt_cmd_pend(0, req, c.vm_id);
+		return;
+	}
+	publish_reply(req, &rep);
+}
+
+/* The pending command's answer, once its job ended. Command lock held. */
+static void finish_pending(void)
+{
+	struct mgmt_reply rep;
+	uint32_t st;
+	if (!pending.active)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	if (!vm_job_result(pending.vm_id, &st, rep.full, sizeof(rep.full)))
+		return;
+	rep.status = st;
+	rep.full[sizeof(rep.full) - 1] = 0;
+	mgmt_msg_fit(rep.full, rep.msg, sizeof(rep.msg)); /* MGMT-121 */
+	pending.active = 0;
+	if (pending.mmio)
+		mgmt_mmio_complete(pending.req, &rep);
+	else
+		publish_reply(pending.req, &rep);
+	mgmt_mmio_poll(); /* a command of the trapped page that waited */
+}
+
+void mgmt_work(uint64_t until)
+{
+	for (;;) {
+		mgmt_cmd_lock();
+		int more = vm_work_unit();
+		finish_pending();
+		mgmt_cmd_unlock();
+		if (!more || timer_count() >= until)
+			return;
+	}
 }
 
 static uint64_t ticks;
+static uint64_t last_pass_ns, gap_max_ns;
+
+/* MGMT-710: the time since the previous supervision pass; the longest is
+ * published (measured here, in hv-core's memory, and only copied out). */
+static void supervision_pass(volatile struct hvm_regs *r)
+{
+	uint64_t now = timer_uptime_ns();
+	if (last_pass_ns && now - last_pass_ns > gap_max_ns) {
+		gap_max_ns = now - last_pass_ns;
+		r->sup_gap_max_ns = gap_max_ns;
+	}
+	last_pass_ns = now;
+}
 
 void mgmt_tick(void)
 {
@@ -149,6 +228,7 @@ void mgmt_tick(void)
 	r->uptime_ns = now;
 	r->vm_count = vm_count();
 	mgmt_cmd_lock();
+	supervision_pass(r);
 	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
 		if (!vms[i].used)
 			continue;
@@ -158,6 +238,7 @@ void mgmt_tick(void)
 	}
 	ota_tick(now);    /* MGMT-622: trials in progress */
 	safety_tick(now); /* MGMT-405 */
+	selftest_tick();  /* MGMT-712 */
 	poll_command();
 	mgmt_cmd_unlock();
 	/* MGMT-301: counted in hv-core's memory, only published in the block */

@@ -19,5 +19,14 @@ void mgmt_tick(void);
  * supervises the VMs. Never taken by code a command calls. */
 void mgmt_cmd_lock(void);
 void mgmt_cmd_unlock(void);
+/* MGMT-711: between service ticks, units of the boots and LOAD_IMAGEs in
+ * progress until the counter reaches `until` (timer_count()) or nothing is
+ * left to do; a pending command is answered when its work ended. */
+void mgmt_work(uint64_t until);
+/* Whether a command of either transport is pending (MGMT-711); and making
+ * the command just run (req, on the trapped page when mmio) the pending one.
+ * Command lock held. */
+int mgmt_cmd_pending(void);
+void mgmt_cmd_pend(int mmio, uint32_t req, uint32_t vm_id);
 
 #endif

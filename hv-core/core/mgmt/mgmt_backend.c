@@ -79,7 +79,7 @@ enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg
 	case HVM_CMD_START:
 		if ((st = vmdef_check_peers(id, msg, mlen)) != HVM_OK)
 			return st;
-		return vm_op_start(vm, HVM_R_BOOTED, msg, mlen);
+		return vm_op_start_cmd(vm, HVM_R_BOOTED, msg, mlen);
 	case HVM_CMD_SHUTDOWN:
 		return vm_op_shutdown(vm, arg[0], msg, mlen);
 	case HVM_CMD_DESTROY:
@@ -105,7 +105,8 @@ enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg
  * replace the VM's image. The staging area is apart from every slot
  * (MGMT-302); vm_op_load() copies the bytes once into hv-core's hands and
  * hashes that copy (MGMT-303), so a client that changes the staging area
- * meanwhile gains nothing. */
+ * meanwhile gains nothing; it does so in units between supervision passes,
+ * and the command is answered at the end (MGMT-711). */
 enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint32_t index,
 				   char *msg, unsigned mlen)
 {
@@ -129,12 +130,7 @@ enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint
 			    (unsigned long)len, (unsigned long)size);
 		return HVM_E_BAD_ARG;
 	}
-	enum hvm_status st = vm_op_load(vm, index, src, len, want, msg, mlen);
-	if (st == HVM_OK)
-		hv_log("vm %u '%s': %s of %lu bytes loaded into the store at 0x%lx", id, c->name,
-		       index ? "initrd" : "image", (unsigned long)len,
-		       (unsigned long)(index ? c->initrd_pa : c->image_pa));
-	return st;
+	return vm_op_load(vm, index, src, len, want, msg, mlen); /* MGMT-711: in units */
 }
 
 void mgmt_be_stats(uint32_t id, struct hvm_stats *s)

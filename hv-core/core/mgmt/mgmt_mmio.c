@@ -30,6 +30,7 @@
 #include "mgmt.h"
 #include "mgmt_cmd.h"
 #include "vm.h"
+#include "vm_life.h"
 #include "hvvmconfig.h"
 #include "trap.h"
 #include "sysregs.h"
@@ -80,25 +81,43 @@ static void store(volatile void *p, unsigned bytes, uint64_t v)
 	}
 }
 
+void mgmt_mmio_complete(uint32_t req, const struct mgmt_reply *rep)
+{
+	for (unsigned i = 0; i < 6; i++)
+		mgmt_window_shadow.ret[i] = rep->ret[i];
+	memcpy(mgmt_window_shadow.ret_msg, rep->msg, sizeof(mgmt_window_shadow.ret_msg));
+	mgmt_window_shadow.ret_msg[sizeof(mgmt_window_shadow.ret_msg) - 1] = 0;
+	mgmt_window_shadow.status = rep->status;
+	volatile struct hvm_regs *r = mgmt_regs();
+	r->vm_count = mgmt_be_vm_count();
+	__atomic_store_n(&mgmt_window_shadow.done_seq, req, __ATOMIC_RELEASE);
+}
+
 /* MGMT-111 on the hypervisor's side, synchronously: the caller holds the
- * command lock. */
+ * command lock. MGMT-711: while a command of either transport is pending,
+ * the new one waits (the service CPU runs it when that one ends), and a
+ * command whose work goes on in units is answered when it ends. */
 static void submit(uint32_t req)
 {
 	if (req == mgmt_window_shadow.done_seq)
 		return; /* nothing new: the store only set req_seq */
+	if (mgmt_cmd_pending())
+		return;
 	struct mgmt_cmd c = { .cmd = mgmt_window_shadow.cmd, .vm_id = mgmt_window_shadow.vm_id };
 	for (unsigned i = 0; i < 6; i++)
 		c.arg[i] = mgmt_window_shadow.arg[i];
 	struct mgmt_reply rep;
 	mgmt_cmd_execute(&c, &rep, mgmt_window_data);
-	for (unsigned i = 0; i < 6; i++)
-		mgmt_window_shadow.ret[i] = rep.ret[i];
-	memcpy(mgmt_window_shadow.ret_msg, rep.msg, sizeof(mgmt_window_shadow.ret_msg));
-	mgmt_window_shadow.ret_msg[sizeof(mgmt_window_shadow.ret_msg) - 1] = 0;
-	mgmt_window_shadow.status = rep.status;
-	volatile struct hvm_regs *r = mgmt_regs();
-	r->vm_count = mgmt_be_vm_count();
-	__atomic_store_n(&mgmt_window_shadow.done_seq, req, __ATOMIC_RELEASE);
+	if (rep.status == VM_PENDING) {
+		mgmt_cmd_pend(1, req, c.vm_id);
+		return;
+	}
+	mgmt_mmio_complete(req, &rep);
+}
+
+void mgmt_mmio_poll(void)
+{
+	submit(mgmt_window_shadow.req_seq);
 }
 
 static uint64_t reg_read(uint32_t off, unsigned bytes)

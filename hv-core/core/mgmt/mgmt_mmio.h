@@ -19,4 +19,11 @@ struct trap_frame;
  * naturally aligned): the caller treats it as a stage-2 fault (MGMT-212). */
 int mgmt_mmio_trap(struct vcpu *v, struct trap_frame *f, uint64_t esr, uint64_t ipa);
 
+/* MGMT-711 (command lock held): the answer to this transport's command req,
+ * which was pending; and running a command of this transport that waited
+ * while another one was pending. */
+struct mgmt_reply;
+void mgmt_mmio_complete(uint32_t req, const struct mgmt_reply *rep);
+void mgmt_mmio_poll(void);
+
 #endif

@@ -122,6 +122,7 @@ static enum hvm_status load_slot(struct vm *vm, const struct nv_vm *e, uint32_t 
 		return HVM_E_NO_SPACE;
 	}
 	uint8_t *dst = (uint8_t *)(uintptr_t)c->image_pa;
+	vm->store_known[0] = 0; /* the image store changes: hashed again before it boots */
 	nv_slot_read(e, s, dst, sl->size);
 	c->image_size = sl->size;
 	memcpy(c->image_sha256, sl->sha256, 32);

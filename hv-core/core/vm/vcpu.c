@@ -23,6 +23,9 @@
 	(HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TSC | HCR_TIDCP |         \
 	 HCR_TACR | HCR_RW)
 
+/* what vcpu_run() loads; the self-test reads this very value back */
+const uint64_t vcpu_guest_hcr = GUEST_HCR;
+
 /* MDCR_EL2: the PMU (its counters count the physical CPU, whoever ran on it)
  * and the debug registers (breakpoints and watchpoints hit in EL2 or in the
  * next VM on this CPU) trap to EL2 (REQ-SAF-19, GABI-061). */
@@ -40,7 +43,7 @@ int vcpu_runnable(const struct vcpu *v)
 
 void vcpu_run(struct vcpu *v)
 {
-	write_sysreg(hcr_el2, GUEST_HCR);
+	write_sysreg(hcr_el2, vcpu_guest_hcr);
 	/* HPMN = PMCR_EL0.N: the value out of reset; every access traps anyway */
 	write_sysreg(mdcr_el2, GUEST_MDCR | ((read_sysreg(pmcr_el0) >> 11) & MDCR_HPMN_MASK));
 	write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_EL2_TTA);

@@ -30,6 +30,9 @@ struct vcpu {
 };
 
 int vcpu_runnable(const struct vcpu *v);
+/* HCR_EL2 as vcpu_run() loads it for every guest (REQ-SAF-02: the self-test
+ * checks it). */
+extern const uint64_t vcpu_guest_hcr;
 /* Loads the VM's EL2 controls and EL1 reset state on this CPU and enters the guest. */
 void vcpu_run(struct vcpu *v) __attribute__((noreturn));
 /* The idle loop of the calling physical CPU: runs the vCPU pinned to it when

@@ -14,6 +14,7 @@
 #include "vpl011.h"
 #include "vcpu.h"
 #include "virtio_mmio.h"
+#include "sha256.h"
 
 #define HV_MAX_VCPUS 4
 #define VM_FAULT_KINDS 8 /* > the largest enum hvm_fault_kind */
@@ -131,7 +132,39 @@ struct vm {
 	/* VMCFG-701: per channel id, the time the next ring is due at the
 	 * configured rate (a virtual-schedule rate limit); reset at DEFINE */
 	uint64_t db_due_ns[16];
+	/* MGMT-711: a boot or a LOAD_IMAGE in progress, done in units between
+	 * supervision passes on the service CPU (vm_life.c, vm_work_unit()) */
+	struct vm_job {
+		uint32_t kind; /* VM_JOB_NONE, _BOOT, _LOAD                   */
+		uint32_t step; /* of the job's kind                          */
+		uint64_t seq;  /* jobs run in the order they began           */
+		uint64_t pos;  /* bytes of the step done                     */
+		struct sha256 sha;
+		int for_cmd;     /* a management command waits for its end     */
+		int begun;       /* BOOT: the state is RUNNING (STARTED sent)   */
+		uint32_t reason; /* BOOT for START: the reason RUNNING takes   */
+		uint32_t status; /* its result so far (HVM_OK until a failure) */
+		uint64_t copy, off, entry,
+			x0; /* BOOT: image_layout(); LOAD: copy, off the ns spent copying, hashing */
+		const volatile uint8_t *src;  /* LOAD: staging bytes   */
+		uint64_t size, park_until_ns; /* LOAD                  */
+		uint32_t index;               /* LOAD: 0 image, 1 initrd */
+		uint8_t want[32];             /* LOAD: the digest      */
+	} job;
+	/* the result of a job a command waited for, until the command takes it */
+	int job_done;
+	uint32_t job_status;
+	char job_msg[192];
+	/* the digests hv-core last found in the image store (0: image,
+	 * 1: initrd), so a START, RESET or REBOOT need not hash it again
+	 * before it answers; every boot still hashes the copy it runs */
+	int store_known[2];
+	uint8_t store_sha256[2][32];
 };
+
+#define VM_JOB_NONE 0
+#define VM_JOB_BOOT 1
+#define VM_JOB_LOAD 2
 
 /* What the end of a stop hook (GABI-331) carries out. */
 #define VM_HOOK_THEN_POLICY 0  /* watchdog: the fault policy, decided then  */

@@ -136,42 +136,74 @@ static void set_state(struct vm *vm, uint32_t state, uint32_t reason)
 
 /* ---- images and boot --------------------------------------------------------- */
 
-/* REQ-SAF-12, MGMT-303: the image (and initrd) at img (initrd) have the digests
- * hv-core holds for the VM. A VM without a digest boots nothing. */
-static enum hvm_status check_digests(struct vm *vm, const uint8_t *img, const uint8_t *initrd,
-				     char *msg, unsigned len)
+/* Whether hv-core found the digest it now holds for image `index` (0 image,
+ * 1 initrd) in the image store the last time it looked, and what it holds. */
+static const uint8_t *store_want(struct vm *vm, unsigned index)
+{
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	if (index == 0)
+		return vm->cfg.image_sha256;
+	return vc && vc->boot.has_initrd ? vc->boot.initrd_sha256 : NULL;
+}
+
+static int store_verified(struct vm *vm, unsigned index)
+{
+	const uint8_t *want = store_want(vm, index);
+	return !want || (vm->store_known[index] && memcmp(vm->store_sha256[index], want, 32) == 0);
+}
+
+static void store_remember(struct vm *vm, unsigned index, const uint8_t d[32])
+{
+	memcpy(vm->store_sha256[index], d, 32);
+	vm->store_known[index] = 1;
+}
+
+static void store_forget(struct vm *vm)
+{
+	vm->store_known[0] = vm->store_known[1] = 0;
+}
+
+/* REQ-SAF-12, MGMT-303: the image (and initrd) in the image store have the
+ * digests hv-core holds for the VM. Hashes only what it has not found there
+ * before (store_verified()); the boot hashes its copy in any case. */
+static enum hvm_status check_store(struct vm *vm, char *msg, unsigned len)
 {
 	const struct vm_config *c = &vm->cfg;
 	const struct vmcfg *vc = vm_vmcfg(vm->id);
 	uint8_t d[32];
-	if (!c->has_sha256) {
-		hv_snprintf(msg, len, "'%s': hv-core holds no image SHA-256 for it (MGMT-303)",
-			    c->name);
-		return HVM_E_HASH;
+	if (!store_verified(vm, 0)) {
+		sha256((const uint8_t *)(uintptr_t)c->image_pa, c->image_size, d);
+		if (memcmp(d, c->image_sha256, 32) != 0) {
+			hv_snprintf(msg, len, "'%s': image SHA-256 differs from the configuration",
+				    c->name);
+			return HVM_E_HASH;
+		}
+		store_remember(vm, 0, d);
 	}
-	sha256(img, c->image_size, d);
-	if (memcmp(d, c->image_sha256, 32) != 0) {
-		hv_snprintf(msg, len, "'%s': image SHA-256 differs from the configuration", c->name);
-		return HVM_E_HASH;
-	}
-	if (vc && vc->boot.has_initrd) { /* REQ-SAF-12 for the initrd as well */
-		sha256(initrd, vc->boot.initrd_size, d);
+	if (!store_verified(vm, 1)) { /* REQ-SAF-12 for the initrd as well */
+		sha256((const uint8_t *)(uintptr_t)c->initrd_pa, vc->boot.initrd_size, d);
 		if (memcmp(d, vc->boot.initrd_sha256, 32) != 0) {
 			hv_snprintf(msg, len, "'%s': initrd SHA-256 differs from the configuration",
 				    c->name);
 			return HVM_E_HASH;
 		}
+		store_remember(vm, 1, d);
 	}
 	return HVM_OK;
 }
 
 /* Where the image lies, how many bytes to copy and where to: validated against
- * the VM's memory, and its digest checked (REQ-SAF-12). Changes nothing. */
-static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_off, uint64_t *entry,
-				  char *msg, unsigned len)
+ * the VM's memory (cheap: the Image header only). Changes nothing. */
+static enum hvm_status image_layout(struct vm *vm, uint64_t *copy, uint64_t *dst_off,
+				    uint64_t *entry, char *msg, unsigned len)
 {
 	const struct vm_config *c = &vm->cfg;
 	const uint8_t *img = (const uint8_t *)(uintptr_t)c->image_pa;
+	if (!c->has_sha256) {
+		hv_snprintf(msg, len, "'%s': hv-core holds no image SHA-256 for it (MGMT-303)",
+			    c->name);
+		return HVM_E_HASH;
+	}
 	if (c->entry_ipa == 0) {
 		uint32_t magic;
 		uint64_t text_offset, image_size;
@@ -198,7 +230,15 @@ static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_o
 			    c->name, (unsigned long)*copy, (unsigned long)*dst_off);
 		return HVM_E_BAD_CONFIG;
 	}
-	return check_digests(vm, img, (const uint8_t *)(uintptr_t)c->initrd_pa, msg, len);
+	return HVM_OK;
+}
+
+/* image_layout() and the digests of the image store (REQ-SAF-12). */
+static enum hvm_status image_plan(struct vm *vm, uint64_t *copy, uint64_t *dst_off, uint64_t *entry,
+				  char *msg, unsigned len)
+{
+	enum hvm_status st = image_layout(vm, copy, dst_off, entry, msg, len);
+	return st == HVM_OK ? check_store(vm, msg, len) : st;
 }
 
 static void coop_reset(struct vm *vm)
@@ -217,64 +257,374 @@ static void coop_reset(struct vm *vm)
 	dcache_clean_range((const void *)c, sizeof(*c));
 }
 
-/* Loads the image into clean memory and hands vCPU 0 to its CPU. Only with no
- * vCPU live. Secondary vCPUs wait for the guest's PSCI CPU_ON. */
-static enum hvm_status boot_now(struct vm *vm, char *msg, unsigned len)
+/* ---- long work in units (MGMT-711) --------------------------------------------
+ *
+ * Clearing a VM's memory, copying an image and hashing it take hundreds of
+ * millions of instructions for a Linux-sized VM. They never run inside a
+ * supervision pass: a boot or a LOAD_IMAGE is a job of its VM, and the service
+ * CPU does one unit of at most WORK_UNIT bytes at a time between passes
+ * (vm_work_unit(), mgmt_work()), so the next pass is late by one unit at most.
+ * A command whose work is such a job stays pending (MGMT-711) until the job
+ * ends; its result is then the command's reply, as if it had run at once. */
+#define WORK_UNIT 0x10000ull
+
+enum {
+	BOOT_VERIFY_IMAGE, /* the image store, unless store_verified()  */
+	BOOT_VERIFY_INITRD,
+	BOOT_BEGIN,      /* START: the state is RUNNING from here on   */
+	BOOT_PARKED,     /* wait until no vCPU of the last run is live */
+	BOOT_CLEAR,      /* REQ-SAF-19: zeroed memory, cleaned to PoC  */
+	BOOT_COPY,       /* the image into its memory                  */
+	BOOT_PREPARE,    /* device tree, initrd, vGIC (guest_boot.c)   */
+	BOOT_HASH_IMAGE, /* MGMT-303: the digests of the copy it runs  */
+	BOOT_HASH_INITRD,
+	BOOT_LAUNCH,
+	BOOT_FAIL_CLEAR, /* a refused copy is cleared again            */
+};
+
+enum {
+	LOAD_PARKED,   /* a VM just stopped: its vCPUs park first        */
+	LOAD_COPY_IN,  /* MGMT-303: once into hv-core's hands            */
+	LOAD_HASH,     /* the copy                                       */
+	LOAD_COPY_OUT, /* into the image slot, cleaned to PoC            */
+	LOAD_CLEAR,    /* the VM's memory used as the private copy       */
+};
+
+static uint64_t job_seq;
+
+static void job_next(struct vm_job *j, uint32_t step)
 {
-	uint64_t copy, off, entry;
-	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
-	if (st != HVM_OK)
-		return st;
-	const struct vm_config *c = &vm->cfg;
-	/* REQ-SAF-19: a VM starts from clean memory, nothing left from an earlier run */
-	uint8_t *ram = (uint8_t *)(uintptr_t)c->mem_pa;
-	memset(ram, 0, c->mem_size);
-	vm_test_hook(VM_HOOK_BOOT, (volatile uint8_t *)(uintptr_t)c->image_pa, copy);
-	memcpy(ram + off, (const void *)(uintptr_t)c->image_pa, copy);
-	uint64_t x0 = 0; /* device tree, initrd, fresh vGIC (guest_boot.c) */
-	st = guest_boot_prepare(vm, c->mem_ipa + off, copy, &x0, msg, len);
-	/* MGMT-303: the digests of the very bytes the VM runs, in its own memory
-	 * (no vCPU of it is live, nothing else maps it) */
-	if (st == HVM_OK)
-		st = check_digests(vm, ram + off,
-				   c->initrd_ipa ? ram + (c->initrd_ipa - c->mem_ipa) : NULL, msg,
-				   len);
-	if (st != HVM_OK) {
-		memset(ram, 0, c->mem_size);
-		return st;
+	j->step = step;
+	j->pos = 0;
+}
+
+/* The length of the next unit of a step over len bytes. */
+static uint64_t job_unit(const struct vm_job *j, uint64_t len)
+{
+	uint64_t n = len - j->pos;
+	return n > WORK_UNIT ? WORK_UNIT : n;
+}
+
+/* One unit of hashing [p, p + len); 1 when the digest is in d. */
+static int job_hash(struct vm_job *j, const uint8_t *p, uint64_t len, uint8_t d[32])
+{
+	if (j->pos == 0)
+		sha256_init(&j->sha);
+	uint64_t n = job_unit(j, len);
+	sha256_update(&j->sha, p + j->pos, n);
+	j->pos += n;
+	if (j->pos < len)
+		return 0;
+	sha256_final(&j->sha, d);
+	return 1;
+}
+
+/* One unit of [dst, dst + len) cleared or copied from src, and cleaned to
+ * the point of coherency (a guest runs MMU-off at first); 1 when done. */
+static int job_copy(struct vm_job *j, uint8_t *dst, const void *src, uint64_t len)
+{
+	uint64_t n = job_unit(j, len);
+	if (src) {
+		memcpy(dst + j->pos, (const uint8_t *)src + j->pos, n);
+		dcache_clean_range(dst + j->pos, n);
+	} else {
+		mem_zero_to_poc(dst + j->pos, n);
 	}
-	dcache_clean_range(ram, c->mem_size);
+	j->pos += n;
+	return j->pos >= len;
+}
+
+/* The command waiting for the job is answered st (message in vm->job_msg). */
+static void job_answer(struct vm *vm, uint32_t st)
+{
+	if (!vm->job.for_cmd)
+		return;
+	vm->job_status = st;
+	vm->job_done = 1;
+	vm->job.for_cmd = 0;
+}
+
+/* The job is over with status st. */
+static void job_end(struct vm *vm, uint32_t st)
+{
+	job_answer(vm, st);
+	vm->job.kind = VM_JOB_NONE;
+}
+
+static void job_fail(struct vm *vm, uint32_t st, uint32_t then)
+{
+	vm->job.status = st;
+	job_next(&vm->job, then);
+}
+
+/* A stop, restart or destroy overtakes a boot in progress. */
+static void job_cancel(struct vm *vm)
+{
+	if (vm->job.kind != VM_JOB_BOOT)
+		return;
+	if (vm->job.for_cmd)
+		hv_snprintf(vm->job_msg, sizeof(vm->job_msg), "'%s': its boot was overtaken",
+			    vm->cfg.name);
+	job_end(vm, HVM_E_STATE);
+}
+
+static void job_start(struct vm *vm, uint32_t kind, uint32_t step, int for_cmd)
+{
+	struct vm_job *j = &vm->job;
+	job_cancel(vm); /* a boot in progress is overtaken */
+	memset(j, 0, sizeof(*j));
+	j->kind = kind;
+	j->seq = ++job_seq;
+	j->for_cmd = for_cmd;
+	j->status = HVM_OK;
+	job_next(j, step);
+	vm->job_done = 0;
+	vm->job_msg[0] = 0;
+}
+
+/* A boot that has its layout: a START (for_cmd, the state still stopped) or
+ * the reload of a VM whose state is RUNNING already (restart, reset, reboot,
+ * the boot configuration). */
+static void boot_start(struct vm *vm, int for_cmd, uint32_t reason, uint64_t copy, uint64_t off,
+		       uint64_t entry)
+{
+	job_start(vm, VM_JOB_BOOT, BOOT_VERIFY_IMAGE, for_cmd);
+	vm->job.begun = !for_cmd;
+	vm->job.reason = reason;
+	vm->job.copy = copy;
+	vm->job.off = off;
+	vm->job.entry = entry;
+	vm->pending_boot = 1; /* the watchdog and OTA trials wait for it */
+}
+
+static void publish_event(struct vm *vm, uint32_t ev, uint32_t detail);
+
+static void boot_launch(struct vm *vm)
+{
+	const struct vm_config *c = &vm->cfg;
+	struct vm_job *j = &vm->job;
 	/* The image is new instructions at addresses another VM (or an earlier run of
 	 * this one) may have executed: invalidate every CPU's instruction cache to the
 	 * point of unification before any vCPU of this VM fetches from it. */
 	__asm__ volatile("dsb ish\n\tic ialluis\n\tdsb ish\n\tisb" : : : "memory");
 	coop_reset(vm);
-	vm->entry_ipa = entry;
+	vm->entry_ipa = j->entry;
 	spin_lock(&vm->lock);
 	heartbeat_reset(vm, timer_uptime_ns());
 	spin_unlock(&vm->lock);
 	struct vcpu *v = &vm->vcpu[0];
-	v->entry = entry;
-	v->x0 = x0; /* IPA of its device tree */
+	v->entry = j->entry;
+	v->x0 = j->x0; /* IPA of its device tree */
+	vm->pending_boot = 0;
 	__atomic_store_n(&v->run, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&pcpus[v->pcpu].vcpu, v, __ATOMIC_RELEASE);
 	if (v->pcpu != cpu_index())
 		ipi_send(v->pcpu, IPI_WAKE);
 	hv_log("vm %u '%s' booting at IPA 0x%lx (%lu bytes from 0x%lx)", vm->id, c->name,
-	       (unsigned long)entry, (unsigned long)copy, (unsigned long)c->image_pa);
-	return HVM_OK;
+	       (unsigned long)j->entry, (unsigned long)j->copy, (unsigned long)c->image_pa);
 }
 
-/* Boots now, or once the vCPUs of the previous run have parked. */
-static enum hvm_status boot_or_defer(struct vm *vm, char *msg, unsigned len)
+/* The boot failed (its status and message are set): the VM stops, SHUTOFF
+ * (FAILED) once it had begun, unchanged for a START refused before. */
+static void boot_failed(struct vm *vm)
 {
-	if (__atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) == 0)
-		return boot_now(vm, msg, len);
+	struct vm_job *j = &vm->job;
+	vm->pending_boot = 0;
+	if (j->begun) {
+		hv_log("vm %u '%s' could not boot: %s", vm->id, vm->cfg.name, vm->job_msg);
+		set_state(vm, HVM_VM_SHUTOFF, HVM_R_FAILED);
+		publish_event(vm, HVM_EV_STOPPED, 0);
+	}
+	job_end(vm, j->status);
+}
+
+/* One unit of vm's boot; 0 when it cannot go on yet (vCPUs still live). */
+static int boot_unit(struct vm *vm)
+{
+	struct vm_job *j = &vm->job;
+	const struct vm_config *c = &vm->cfg;
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	uint8_t *ram = (uint8_t *)(uintptr_t)c->mem_pa;
+	char *msg = vm->job_msg;
+	unsigned len = sizeof(vm->job_msg);
+	uint8_t d[32];
+	switch (j->step) {
+	case BOOT_VERIFY_IMAGE:
+		if (store_verified(vm, 0)) {
+			job_next(j, BOOT_VERIFY_INITRD);
+		} else if (job_hash(j, (const uint8_t *)(uintptr_t)c->image_pa, c->image_size, d)) {
+			if (memcmp(d, c->image_sha256, 32) != 0) {
+				hv_snprintf(msg, len,
+					    "'%s': image SHA-256 differs from the configuration",
+					    c->name);
+				j->status = HVM_E_HASH;
+				boot_failed(vm);
+				return 1;
+			}
+			store_remember(vm, 0, d);
+			job_next(j, BOOT_VERIFY_INITRD);
+		}
+		return 1;
+	case BOOT_VERIFY_INITRD:
+		if (store_verified(vm, 1)) {
+			job_next(j, BOOT_BEGIN);
+		} else if (job_hash(j, (const uint8_t *)(uintptr_t)c->initrd_pa,
+				    vc->boot.initrd_size, d)) {
+			if (memcmp(d, vc->boot.initrd_sha256, 32) != 0) {
+				hv_snprintf(msg, len,
+					    "'%s': initrd SHA-256 differs from the configuration",
+					    c->name);
+				j->status = HVM_E_HASH;
+				boot_failed(vm);
+				return 1;
+			}
+			store_remember(vm, 1, d);
+			job_next(j, BOOT_BEGIN);
+		}
+		return 1;
+	case BOOT_BEGIN:
+		if (!j->begun) {
+			/* the state is RUNNING before a vCPU can run: a guest that
+			 * faults at once must find it so, or its CRASHED would be
+			 * overwritten */
+			vm->paused = 0;
+			set_state(vm, HVM_VM_RUNNING, j->reason);
+			publish_event(vm, HVM_EV_STARTED, 0);
+			j->begun = 1;
+		}
+		job_next(j, BOOT_PARKED);
+		return 1;
+	case BOOT_PARKED:
+		if (__atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) != 0) {
+			/* the vCPUs of the last run are on their way out: a START
+			 * is answered now, as it always was in this case */
+			job_answer(vm, HVM_OK);
+			return 0;
+		}
+		job_next(j, BOOT_CLEAR);
+		return 1;
+	case BOOT_CLEAR: /* REQ-SAF-19: nothing left from an earlier run */
+		if (job_copy(j, ram, NULL, c->mem_size)) {
+			vm_test_hook(VM_HOOK_BOOT, (volatile uint8_t *)(uintptr_t)c->image_pa,
+				     j->copy);
+			job_next(j, BOOT_COPY);
+		}
+		return 1;
+	case BOOT_COPY: /* cleaned unit by unit; guest_boot_prepare() cleans its own */
+		if (job_copy(j, ram + j->off, (const void *)(uintptr_t)c->image_pa, j->copy))
+			job_next(j, BOOT_PREPARE);
+		return 1;
+	case BOOT_PREPARE: {
+		uint32_t st = guest_boot_prepare(vm, c->mem_ipa + j->off, j->copy, &j->x0, msg, len);
+		if (st != HVM_OK)
+			job_fail(vm, st, BOOT_FAIL_CLEAR);
+		else
+			job_next(j, BOOT_HASH_IMAGE);
+		return 1;
+	}
+	case BOOT_HASH_IMAGE:
+		/* MGMT-303: the digests of the very bytes the VM runs, in its own
+		 * memory (no vCPU of it is live, nothing else maps it) */
+		if (job_hash(j, ram + j->off, c->image_size, d)) {
+			if (memcmp(d, c->image_sha256, 32) != 0) {
+				hv_snprintf(msg, len,
+					    "'%s': image SHA-256 differs from the configuration",
+					    c->name);
+				job_fail(vm, HVM_E_HASH, BOOT_FAIL_CLEAR);
+			} else {
+				job_next(j, BOOT_HASH_INITRD);
+			}
+		}
+		return 1;
+	case BOOT_HASH_INITRD:
+		if (!vc || !vc->boot.has_initrd || !c->initrd_ipa) {
+			job_next(j, BOOT_LAUNCH);
+		} else if (job_hash(j, ram + (c->initrd_ipa - c->mem_ipa), vc->boot.initrd_size, d)) {
+			if (memcmp(d, vc->boot.initrd_sha256, 32) != 0) {
+				hv_snprintf(msg, len,
+					    "'%s': initrd SHA-256 differs from the configuration",
+					    c->name);
+				job_fail(vm, HVM_E_HASH, BOOT_FAIL_CLEAR);
+			} else {
+				job_next(j, BOOT_LAUNCH);
+			}
+		}
+		return 1;
+	case BOOT_LAUNCH:
+		boot_launch(vm);
+		job_end(vm, HVM_OK);
+		return 1;
+	case BOOT_FAIL_CLEAR:
+		if (job_copy(j, ram, NULL, c->mem_size)) {
+			store_forget(vm); /* what it copied was not what it had checked */
+			boot_failed(vm);
+		}
+		return 1;
+	default:
+		job_end(vm, HVM_E_INTERNAL);
+		return 1;
+	}
+}
+
+/* The reload of a VM already RUNNING (restart, reset, reboot, its boot
+ * configuration): its boot is done in units from the next one on. */
+static void boot_request(struct vm *vm)
+{
+	char msg[96];
 	uint64_t copy, off, entry;
-	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
-	if (st == HVM_OK)
-		vm->pending_boot = 1;
-	return st;
+	vm->pending_boot = 1;
+	if (image_layout(vm, &copy, &off, &entry, msg, sizeof(msg)) != HVM_OK) {
+		hv_log("vm %u '%s' could not boot: %s", vm->id, vm->cfg.name, msg);
+		vm->pending_boot = 0;
+		set_state(vm, HVM_VM_SHUTOFF, HVM_R_FAILED);
+		publish_event(vm, HVM_EV_STOPPED, 0);
+		return;
+	}
+	boot_start(vm, 0, vm->reason, copy, off, entry);
+}
+
+static int load_unit(struct vm *vm);
+
+int vm_work_unit(void)
+{
+	struct vm *next = NULL;
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		struct vm *vm = &vms[i];
+		if (!vm->used || vm->job.kind == VM_JOB_NONE)
+			continue;
+		if (!next || vm->job.seq < next->job.seq)
+			next = vm;
+	}
+	if (!next)
+		return 0;
+	if (next->job.kind == VM_JOB_LOAD)
+		return load_unit(next);
+	if (boot_unit(next))
+		return 1;
+	/* the oldest waits for its vCPUs to park: any other job meanwhile */
+	for (uint32_t i = 0; i < HVM_MAX_VMS; i++) {
+		struct vm *vm = &vms[i];
+		if (vm != next && vm->used && vm->job.kind != VM_JOB_NONE)
+			return vm->job.kind == VM_JOB_LOAD ? load_unit(vm) : boot_unit(vm);
+	}
+	return 0;
+}
+
+void vm_work_drain(void)
+{
+	while (vm_work_unit())
+		;
+}
+
+int vm_job_result(uint32_t id, uint32_t *status, char *msg, unsigned len)
+{
+	if (id >= HVM_MAX_VMS || !vms[id].job_done)
+		return 0;
+	struct vm *vm = &vms[id];
+	vm->job_done = 0;
+	*status = vm->job_status;
+	strlcpy(msg, vm->job_msg, len);
+	return 1;
 }
 
 /* ---- management operations (service CPU; the decoder checked MGMT-045) ------ */
@@ -285,15 +635,22 @@ static void publish_event(struct vm *vm, uint32_t ev, uint32_t detail)
 	events_append(ev, vm->id, detail, vm->reason);
 }
 
+/* MGMT-300: hv-core's own verdict, never the copy in the shared block */
+static enum hvm_status selftest_gate(struct vm *vm, char *msg, unsigned len)
+{
+	if (!vm->selftest_blocked)
+		return HVM_OK;
+	hv_snprintf(msg, len, "'%s': a boot self-test it depends on failed", vm->cfg.name);
+	return HVM_E_SELFTEST;
+}
+
 enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned len)
 {
-	/* MGMT-300: hv-core's own verdict, never the copy in the shared block */
-	if (vm->selftest_blocked) {
-		hv_snprintf(msg, len, "'%s': a boot self-test it depends on failed", vm->cfg.name);
-		return HVM_E_SELFTEST;
-	}
+	enum hvm_status st = selftest_gate(vm, msg, len);
+	if (st != HVM_OK)
+		return st;
 	uint64_t copy, off, entry;
-	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
+	st = image_plan(vm, &copy, &off, &entry, msg, len);
 	if (st != HVM_OK)
 		return st; /* refused: nothing changed */
 	/* the state is RUNNING before a vCPU can run: a guest that faults at once
@@ -301,12 +658,23 @@ enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned 
 	vm->paused = 0;
 	set_state(vm, HVM_VM_RUNNING, reason);
 	publish_event(vm, HVM_EV_STARTED, 0);
-	st = boot_or_defer(vm, msg, len);
-	if (st != HVM_OK) {
-		set_state(vm, HVM_VM_SHUTOFF, HVM_R_FAILED);
-		publish_event(vm, HVM_EV_STOPPED, 0);
-	}
-	return st;
+	boot_start(vm, 0, reason, copy, off, entry); /* in units (MGMT-711) */
+	return HVM_OK;
+}
+
+enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsigned len)
+{
+	enum hvm_status st = selftest_gate(vm, msg, len);
+	if (st != HVM_OK)
+		return st;
+	uint64_t copy, off, entry;
+	st = image_layout(vm, &copy, &off, &entry, msg, len);
+	if (st != HVM_OK)
+		return st; /* refused: nothing changed */
+	/* the digests of the image store, then the boot, in units: the
+	 * command is answered at the end (MGMT-711) */
+	boot_start(vm, 1, reason, copy, off, entry);
+	return (enum hvm_status)VM_PENDING;
 }
 
 enum hvm_status vm_start(struct vm *vm, char *msg, unsigned msglen)
@@ -321,6 +689,7 @@ enum hvm_status vm_start(struct vm *vm, char *msg, unsigned msglen)
 void vm_op_destroy(struct vm *vm, uint32_t reason)
 {
 	stop_vcpus(vm);
+	job_cancel(vm);
 	vm->paused = 0;
 	vm->pending_boot = 0;
 	set_state(vm, HVM_VM_SHUTOFF, reason);
@@ -393,9 +762,9 @@ enum hvm_status vm_op_restart(struct vm *vm, uint32_t reason, char *msg, unsigne
 		return st;
 	stop_vcpus(vm);
 	vm->paused = 0;
-	vm->pending_boot = 1; /* completed by vm_tick() once the vCPUs parked */
 	set_state(vm, HVM_VM_RUNNING, reason);
 	publish_event(vm, HVM_EV_STARTED, 0);
+	boot_start(vm, 0, reason, copy, off, entry); /* once the vCPUs parked (MGMT-711) */
 	return HVM_OK;
 }
 
@@ -418,6 +787,104 @@ void vm_op_resume(struct vm *vm)
 	publish_event(vm, HVM_EV_RESUMED, 0);
 }
 
+/* LOAD_IMAGE in units (MGMT-711). MGMT-303: the staged bytes are copied once
+ * into memory no client or guest can write (the stopped VM's own RAM, cleared
+ * again before its next boot), that copy is hashed, and only a match replaces
+ * the slot; a client that changes the staging area meanwhile gains nothing. */
+enum hvm_status vm_op_load(struct vm *vm, uint32_t index, const volatile uint8_t *src,
+			   uint64_t size, const uint8_t want[32], char *msg, unsigned len)
+{
+	const struct vm_config *c = &vm->cfg;
+	uint64_t max = index ? c->initrd_max : c->image_max;
+	if (size > max || size > c->mem_size) { /* MGMT-302: before a byte is written */
+		hv_snprintf(msg, len, "'%s': %lu bytes exceed the %s slot of %lu bytes (MGMT-302)",
+			    c->name, (unsigned long)size, index ? "initrd" : "image",
+			    (unsigned long)max);
+		return HVM_E_BAD_ARG;
+	}
+	job_start(vm, VM_JOB_LOAD, LOAD_PARKED, 1);
+	struct vm_job *j = &vm->job;
+	j->src = src;
+	j->size = size;
+	j->index = index;
+	memcpy(j->want, want, 32);
+	/* a VM just stopped may still have a vCPU on its way out: the kick
+	 * makes that a matter of microseconds; waited for, bounded */
+	j->park_until_ns = timer_uptime_ns() + 200000000ull;
+	return (enum hvm_status)VM_PENDING;
+}
+
+static int load_unit(struct vm *vm)
+{
+	struct vm_job *j = &vm->job;
+	const struct vm_config *c = &vm->cfg;
+	uint8_t *priv = (uint8_t *)(uintptr_t)c->mem_pa;
+	uint8_t *slot = (uint8_t *)(uintptr_t)(j->index ? c->initrd_pa : c->image_pa);
+	const char *what = j->index ? "initrd" : "image";
+	uint8_t d[32];
+	switch (j->step) {
+	case LOAD_PARKED:
+		if (__atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) == 0) {
+			job_next(j, LOAD_COPY_IN);
+			return 1;
+		}
+		if (timer_uptime_ns() < j->park_until_ns)
+			return 0;
+		hv_snprintf(vm->job_msg, sizeof(vm->job_msg),
+			    "'%s' is still stopping its vCPUs; try again", c->name);
+		job_end(vm, HVM_E_STATE);
+		return 1;
+	case LOAD_COPY_IN: { /* read once: only the copy is used */
+		uint64_t t0 = timer_uptime_ns(), n = job_unit(j, j->size);
+		memcpy(priv + j->pos, (const void *)(j->src + j->pos), n); /* private: no clean */
+		j->pos += n;
+		j->copy += timer_uptime_ns() - t0; /* the units' own time */
+		if (j->pos >= j->size) {
+			vm_test_hook(VM_HOOK_LOADED, (volatile uint8_t *)j->src, j->size);
+			job_next(j, LOAD_HASH);
+		}
+		return 1;
+	}
+	case LOAD_HASH: {
+		uint64_t t0 = timer_uptime_ns();
+		int end = job_hash(j, priv, j->size, d);
+		j->off += timer_uptime_ns() - t0;
+		if (!end)
+			return 1;
+		/* docs/performance.md: under -icount shift=0 a nanosecond is an
+		 * instruction; the figures count the units only, not the
+		 * supervision passes between them */
+		hv_log("vm %u '%s': %lu bytes staged: copy %lu ns, SHA-256 %lu ns", vm->id, c->name,
+		       (unsigned long)j->size, (unsigned long)j->copy, (unsigned long)j->off);
+	}
+		if (memcmp(d, j->want, 32) != 0) {
+			hv_snprintf(vm->job_msg, sizeof(vm->job_msg),
+				    "'%s': staged %s SHA-256 differs from its configuration",
+				    c->name, what);
+			job_fail(vm, HVM_E_HASH, LOAD_CLEAR);
+			return 1;
+		}
+		vm->store_known[j->index] = 0; /* the slot changes from here on */
+		job_next(j, LOAD_COPY_OUT);
+		return 1;
+	case LOAD_COPY_OUT:
+		if (job_copy(j, slot, priv, j->size)) {
+			store_remember(vm, j->index, j->want);
+			hv_log("vm %u '%s': %s of %lu bytes loaded into the store at 0x%lx", vm->id,
+			       c->name, what, (unsigned long)j->size, (unsigned long)slot);
+			job_next(j, LOAD_CLEAR);
+		}
+		return 1;
+	case LOAD_CLEAR:
+		if (job_copy(j, priv, NULL, j->size))
+			job_end(vm, j->status);
+		return 1;
+	default:
+		job_end(vm, HVM_E_INTERNAL);
+		return 1;
+	}
+}
+
 /* A VM just stopped may still have a vCPU on its way out: the kick makes that
  * a matter of microseconds, so wait for it, bounded. */
 static enum hvm_status wait_parked(struct vm *vm, char *msg, unsigned len)
@@ -429,47 +896,6 @@ static enum hvm_status wait_parked(struct vm *vm, char *msg, unsigned len)
 		hv_snprintf(msg, len, "'%s' is still stopping its vCPUs; try again", vm->cfg.name);
 		return HVM_E_STATE;
 	}
-	return HVM_OK;
-}
-
-enum hvm_status vm_op_load(struct vm *vm, uint32_t index, const volatile uint8_t *src,
-			   uint64_t size, const uint8_t want[32], char *msg, unsigned len)
-{
-	const struct vm_config *c = &vm->cfg;
-	enum hvm_status st = wait_parked(vm, msg, len);
-	if (st != HVM_OK)
-		return st;
-	uint64_t slot = index ? c->initrd_pa : c->image_pa;
-	uint64_t max = index ? c->initrd_max : c->image_max;
-	if (size > max || size > c->mem_size) { /* MGMT-302: before a byte is written */
-		hv_snprintf(msg, len, "'%s': %lu bytes exceed the %s slot of %lu bytes (MGMT-302)",
-			    c->name, (unsigned long)size, index ? "initrd" : "image",
-			    (unsigned long)max);
-		return HVM_E_BAD_ARG;
-	}
-	/* MGMT-303: copy once into memory no client or guest can write (the
-	 * stopped VM's own RAM, cleared again before its next boot), then hash
-	 * that copy, and only a match replaces the slot */
-	uint8_t *priv = (uint8_t *)(uintptr_t)c->mem_pa;
-	uint64_t t0 = timer_uptime_ns();
-	memcpy(priv, (const void *)src, size); /* read once: only the copy is used */
-	vm_test_hook(VM_HOOK_LOADED, (volatile uint8_t *)src, size);
-	uint64_t t1 = timer_uptime_ns();
-	uint8_t d[32];
-	sha256(priv, size, d);
-	/* docs/performance.md: under -icount shift=0 a nanosecond is an instruction */
-	hv_log("vm %u '%s': %lu bytes staged: copy %lu ns, SHA-256 %lu ns", vm->id, c->name,
-	       (unsigned long)size, (unsigned long)(t1 - t0),
-	       (unsigned long)(timer_uptime_ns() - t1));
-	if (memcmp(d, want, 32) != 0) {
-		memset(priv, 0, size);
-		hv_snprintf(msg, len, "'%s': staged %s SHA-256 differs from its configuration",
-			    c->name, index ? "initrd" : "image");
-		return HVM_E_HASH;
-	}
-	memcpy((uint8_t *)(uintptr_t)slot, priv, size);
-	memset(priv, 0, size);
-	dcache_clean_range((const void *)(uintptr_t)slot, size);
 	return HVM_OK;
 }
 
@@ -927,12 +1353,10 @@ void vm_tick(struct vm *vm, uint64_t now)
 {
 	char msg[96];
 	if (vm->pending_boot && __atomic_load_n(&vm->live_mask, __ATOMIC_SEQ_CST) == 0) {
-		vm->pending_boot = 0;
-		if (boot_now(vm, msg, sizeof(msg)) != HVM_OK) {
-			hv_log("vm %u '%s' could not boot: %s", vm->id, vm->cfg.name, msg);
-			set_state(vm, HVM_VM_SHUTOFF, HVM_R_FAILED);
-			publish_event(vm, HVM_EV_STOPPED, 0);
-		}
+		/* a restart the fault policy or the guest asked for: the boot
+		 * is done in units between passes (MGMT-711) */
+		if (vm->job.kind == VM_JOB_NONE)
+			boot_request(vm);
 		return;
 	}
 	if (vm->state == HVM_VM_SHUTDOWN) {

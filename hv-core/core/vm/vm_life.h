@@ -20,7 +20,18 @@ struct vm;
 #define VM_SHUTDOWN_MAX_MS 600000u   /* MGMT-046: larger timeouts are refused */
 #define VM_RESTART_RING 100u         /* VMCFG-025: restart-budget count max   */
 
+/* Starts a stopped VM: the image store's digests are checked at once (a
+ * refusal changes nothing), the VM is RUNNING, and its boot is done in units
+ * (MGMT-711); a boot that fails later leaves it SHUTOFF (FAILED). */
+/* MGMT-711: the status of a command whose work goes on in units after the
+ * call (LOAD_IMAGE, START); its transport answers it once the work ends
+ * (vm_job_result()). Never published. */
+#define VM_PENDING 0xFFFFu
+
 enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned len);
+/* START as the command: everything, the digests included, in units; returns
+ * VM_PENDING, and the command's result comes from vm_job_result(). */
+enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsigned len);
 void vm_op_destroy(struct vm *vm, uint32_t reason);
 enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len);
 /* RESET (reason RESET), and REBOOT's fallback (reason REBOOTED): boot again
@@ -34,9 +45,21 @@ void vm_op_resume(struct vm *vm);
 enum hvm_status vm_op_undefine(struct vm *vm, char *msg, unsigned len);
 /* LOAD_IMAGE (MGMT-048, MGMT-302, MGMT-303): size bytes at src (the staging
  * area) become image `index` (0 image, 1 initrd) of a stopped VM if their copy
- * in hv-core's hands has the digest want; otherwise nothing changes. */
+ * in hv-core's hands has the digest want; otherwise nothing changes. Refuses
+ * at once, or returns VM_PENDING: the work is done in units (MGMT-711). */
 enum hvm_status vm_op_load(struct vm *vm, uint32_t index, const volatile uint8_t *src,
 			   uint64_t size, const uint8_t want[32], char *msg, unsigned len);
+
+/* MGMT-711: one unit of the oldest boot or LOAD_IMAGE in progress (at most
+ * 64 KiB cleared, copied, hashed or cleaned); 0 when there is nothing to do
+ * (or every job waits). Service CPU, command lock held. */
+int vm_work_unit(void);
+/* Every job to its end, at once: the boot configuration's VMs before the
+ * service loop begins. */
+void vm_work_drain(void);
+/* The result of the job a command of VM id waited for: 1 and *status, msg
+ * once it ended (taken once), 0 while it goes on. */
+int vm_job_result(uint32_t id, uint32_t *status, char *msg, unsigned len);
 
 /* Test builds only (HV_TEST_HOOKS): points where a test may rewrite what a
  * client can write while hv-core works on a request (MGMT-301). */

@@ -10,6 +10,9 @@
  * "sync=1" says done_seq equalled req_seq at the first load after the store
  * (the command completed before the store retired).
  *
+ * After "MC DONE" it waits for a second word, GO_FLAG_IPA + 4, then DESTROYs
+ * and STARTs rtos-demo (START completes after the store, MGMT-711).
+ *
  * Between SUSPEND and RESUME it waits (bounded) for a word in its own memory,
  * GO_FLAG_IPA, to become non-zero: the test sets it once it has seen rtos-demo
  * PAUSED from outside, so that observation needs no timing.
@@ -302,6 +305,21 @@ void guest_main(uint64_t dtb)
 	end_line(&res);
 
 	g_puts("MC DONE\n");
+
+	/* MGMT-711: on a second go (the word after GO_FLAG_IPA), DESTROY and
+	 * START the target: START's work goes on in units after the store, and
+	 * done_seq follows when it is over */
+	volatile uint32_t *go2 = (volatile uint32_t *)GO_FLAG_IPA + 1;
+	while (!*go2)
+		g_sleep_ms(10);
+	command(HVM_CMD_DESTROY, (uint32_t)id, 0, &res);
+	head("DESTROY", &res);
+	end_line(&res);
+	command(HVM_CMD_START, (uint32_t)id, 0, &res);
+	head("START", &res);
+	kv("state", slot_state((uint32_t)id));
+	end_line(&res);
+	g_puts("MC DONE2\n");
 	for (;;)
 		g_sleep_ms(1000);
 }
