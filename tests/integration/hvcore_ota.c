@@ -780,7 +780,8 @@ Test(hvcore_ota, an_update_group_is_switched_confirmed_and_rolled_back_whole)
 /* ---- power cuts at every persistence point (MGMT-604) ------------------------ */
 
 /* hvcore-test.bin's power-cut words (MGMT-604): "NVCT", the point to cut at,
- * the points passed since boot, 1 once cut. */
+ * the points passed since boot (the test sets it to 0 before a phase), 1 once
+ * cut. */
 #define CUT_FLAG 0x41FFF020ull
 #define CUT_MAGIC 0x5443564Eu
 
@@ -946,6 +947,9 @@ Test(hvcore_ota, a_power_cut_at_any_persistence_point_leaves_a_whole_group, .tim
 	boot_with("", trust_node());
 	struct both w = { rtos_demo(factory), hvq_find_vm(&q, "rtos-b") };
 	cr_assert_geq(w.b, 0);
+	/* points count from the phase's start: a boot passes some of its own
+	 * (it counts itself in the record, MGMT-500) */
+	cut_words(&q)[2] = 0;
 	cr_assert_eq(phase(&w, 0, bounds[0]), 0);
 	hvq_stop(&q);
 	char line[700], restore[700];
@@ -954,6 +958,7 @@ Test(hvcore_ota, a_power_cut_at_any_persistence_point_leaves_a_whole_group, .tim
 	cr_assert_eq(system(line), 0);
 	boot_with("", trust_node());
 	check_after_cut(&w, 0, "2.0.0", "2.0.0", "2.0.0");
+	cut_words(&q)[2] = 0;
 	cr_assert_eq(phase(&w, 1, bounds[1]), 0);
 	cr_assert_str_eq(status(w.b).floor, "2.0.0");
 	hvq_stop(&q);
@@ -975,6 +980,7 @@ Test(hvcore_ota, a_power_cut_at_any_persistence_point_leaves_a_whole_group, .tim
 			cr_assert_eq(mu_wait_heartbeat(&q, w.a, 0, WAIT_S), 0, "%s", q.err);
 			cr_assert_eq(mu_wait_heartbeat(&q, w.b, 0, WAIT_S), 0, "%s", q.err);
 			volatile uint32_t *cw = cut_words(&q);
+			cw[2] = 0;
 			cw[1] = n;
 			cw[0] = CUT_MAGIC;
 			cr_assert_eq(phase(&w, ph, NULL), 1, "phase %d: point %u never came", ph, n);
