@@ -20,7 +20,7 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-#define HVM_ABI_MINOR 2u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+#define HVM_ABI_MINOR 3u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
 			 /* 2.2: action INJECTED (MGMT-700), the slots' image and
@@ -28,6 +28,7 @@
 			  *      status slot (MGMT-800), WRITE_CONSOLE (MGMT-801),
 			  *      faults by kind (MGMT-802), non-volatile
 			  *      state and OTA slots (MGMT-600..643) */
+			 /* 2.3: GET_VIRTIO (MGMT-850) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -110,6 +111,8 @@ enum hvm_vm_state {
 	X(CHECK_POLICY, 23, 1, HVM_ST_ANY_DEFINED)                                                 \
 	/* MGMT-801: bytes into the VM's vUART receive FIFO (typed input) */                       \
 	X(WRITE_CONSOLE, 28, 1, HVM_ST_ACTIVE)                                                     \
+	/* MGMT-850: a VM's VIRTIO devices and their counters */                                   \
+	X(GET_VIRTIO, 32, 1, HVM_ST_ANY_DEFINED)                                                   \
 	/* MGMT-600..: hv-core's non-volatile state and the A/B image slots */                     \
 	X(AUDIT_SEQ_SET, 36, 0, 0)                                                                 \
 	X(AUDIT_SEQ_GET, 37, 0, 0)                                                                 \
@@ -336,6 +339,38 @@ struct hvm_stats {
 	uint64_t faults_by_kind[6];  /* 0xB8 MGMT-802: by enum hvm_fault_kind     */
 	/*      ([0] unused; ABI 2.2)                */
 	uint8_t _rsvd[0x100 - 0xE8];
+};
+
+/* MGMT-850: the GET_VIRTIO record, written at the start of the data area:
+ * the VM's VIRTIO devices (docs/vm-config.md VMCFG-480) in configuration
+ * order and their counters since the VM's last boot. */
+#define HVM_VIRTIO_MAGIC 0x4F495648u /* "HVIO" */
+#define HVM_VIRTIO_VERSION 1u
+#define HVM_VIRTIO_MAX 4u
+struct hvm_virtio_dev {
+	uint32_t type;     /* 0x00 VIRTIO device id: 1 net, 2 blk, 3 console, 4 rng */
+	uint32_t spi;      /* 0x04 its interrupt, INTID 32 + spi            */
+	uint64_t ipa;      /* 0x08 its register window                       */
+	uint32_t status;   /* 0x10 the device status register (GABI-481)     */
+	uint32_t channel;  /* 0x14 net: its channel id                       */
+	uint64_t notifies; /* 0x18 queue notifications                       */
+	uint64_t requests; /* 0x20 chains completed                          */
+	uint64_t bytes;    /* 0x28 bytes moved to or from guest buffers      */
+	uint64_t errors;   /* 0x30 bad input refused (GABI-486)              */
+	uint64_t irqs;     /* 0x38 interrupts raised                         */
+	uint64_t dropped;  /* 0x40 net: frames not delivered                 */
+	uint64_t limited;  /* 0x48 net: frames over the frame-rate (VMCFG-850) */
+	uint32_t rate;     /* 0x50 net: the frame-rate, frames per second    */
+	uint32_t _rsvd0;   /* 0x54                                           */
+	uint64_t _rsvd[1]; /* 0x58                                           */
+};
+struct hvm_virtio {
+	uint32_t magic;   /* 0x00 HVM_VIRTIO_MAGIC                          */
+	uint16_t version; /* 0x04 HVM_VIRTIO_VERSION                        */
+	uint16_t size;    /* 0x06 sizeof(struct hvm_virtio)                 */
+	uint32_t vm_id;   /* 0x08                                           */
+	uint32_t count;   /* 0x0C devices in dev[]                          */
+	struct hvm_virtio_dev dev[HVM_VIRTIO_MAX];
 };
 
 /* MGMT-100: the register page at offset 0. Offsets are part of the ABI. */
@@ -694,6 +729,8 @@ _Static_assert(sizeof(struct hvm_vm_slot) == 0x200, "hvm_vm_slot is 512 bytes");
 _Static_assert(sizeof(struct hvm_fault) == 0x400, "hvm_fault is 1 KiB");
 _Static_assert(sizeof(struct hvm_console) == 16 * 1024, "hvm_console is 16 KiB");
 _Static_assert(sizeof(struct hvm_stats) == 0x100, "hvm_stats is 256 bytes");
+_Static_assert(sizeof(struct hvm_virtio_dev) == 0x60, "hvm_virtio_dev is 96 bytes");
+_Static_assert(sizeof(struct hvm_virtio) == 0x10 + 4 * 0x60, "hvm_virtio is 400 bytes");
 _Static_assert(HVM_OFF_EVENTS + HVM_EVENT_COUNT * 32 <= HVM_OFF_SLOTS, "events fit");
 _Static_assert(HVM_OFF_SLOTS + HVM_MAX_VMS * 0x200 <= HVM_OFF_FAULTS, "slots fit");
 _Static_assert(HVM_OFF_FAULTS + HVM_MAX_VMS * sizeof(struct hvm_fault) <= HVM_OFF_CONSOLES,

@@ -969,6 +969,29 @@ Test(devices, virtio_net_channel) /* VMCFG-485 */
 		    HVM_E_BAD_CONFIG, "VMCFG-485", "only a \"net\" device has a channel");
 }
 
+#define NET_RATE(rate)                                                                             \
+	"\teth { compatible = \"virtio,mmio\"; device = \"net\"; window = <0 0xa000000>;"          \
+	" spi = <16>; channel = <1>; frame-rate = <" rate ">; };\n" CHAN("")
+
+Test(devices, virtio_net_frame_rate) /* VMCFG-850 */
+{
+	expect_ok(virtio_one(NET("eth", "0 0xa000000", "16", "1") "\n" CHAN("")));
+	cr_expect_eq(cfg.virtio[0].frame_rate, VMCFG_FRAME_RATE_DEFAULT);
+	expect_ok(virtio_one(NET_RATE("25")));
+	cr_expect_eq(cfg.virtio[0].frame_rate, 25);
+	expect_ok(virtio_one(NET_RATE("1000000")));
+	expect_fail(virtio_one(NET_RATE("0")), HVM_E_BAD_CONFIG, "VMCFG-850",
+		    "frame-rate 0 is outside 1..1000000");
+	expect_fail(virtio_one(NET_RATE("1000001")), HVM_E_BAD_CONFIG, "VMCFG-850",
+		    "frame-rate 1000001 is outside");
+	expect_fail(virtio_one("\tr { compatible = \"virtio,mmio\"; device = \"rng\"; window = <0 "
+			       "0xa000000>; spi = <16>; frame-rate = <10>; };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-850", "only a \"net\" device has a frame-rate");
+	/* an rng device has none */
+	expect_ok(virtio_one(VIRTIO("rng", "rng", "0 0xa000000", "16")));
+	cr_expect_eq(cfg.virtio[0].frame_rate, 0);
+}
+
 Test(channels, single_vm_rules)
 {
 	expect_ok(parse_single(single_dts(vm_body("nav", MEM, 1, "+", CHAN("doorbell-spi = <10>;"),

@@ -552,8 +552,8 @@ static int device_node(struct cfg_ctx *c, int node, char *name, size_t cap, cons
 /* VMCFG-480..482: a VIRTIO device served over virtio-mmio. */
 static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
-	static const char *const allowed[] = { "compatible", "device",  "window", "spi",
-					       "channel",    "phandle", NULL };
+	static const char *const allowed[] = { "compatible", "device",     "window",  "spi",
+					       "channel",    "frame-rate", "phandle", NULL };
 	struct vmcfg_virtio *d;
 	char word[16];
 	bool found;
@@ -572,6 +572,18 @@ static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
 		rc = cfg_u64(c, node, "window", "VMCFG-481", true, &d->ipa, &found);
 	if (!rc)
 		rc = cfg_u32(c, node, "spi", "VMCFG-482", true, &d->spi, &found);
+	if (!rc)
+		rc = cfg_u32(c, node, "frame-rate", "VMCFG-850", false, &d->frame_rate, &found);
+	if (!rc && found && strcmp(word, "net") != 0)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-850",
+				  "%s: virtio device '%s': only a \"net\" device has a frame-rate",
+				  c->who, d->name);
+	if (!rc && found && (d->frame_rate == 0 || d->frame_rate > VMCFG_FRAME_RATE_MAX))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-850",
+				  "%s: virtio device '%s' frame-rate %u is outside 1..%u per second",
+				  c->who, d->name, d->frame_rate, VMCFG_FRAME_RATE_MAX);
+	if (!rc && !found && strcmp(word, "net") == 0)
+		d->frame_rate = VMCFG_FRAME_RATE_DEFAULT;
 	if (!rc)
 		rc = cfg_u32(c, node, "channel", "VMCFG-485", false, &d->channel, &found);
 	if (rc)

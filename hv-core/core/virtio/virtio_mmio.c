@@ -187,6 +187,28 @@ static void notify(struct virtio_dev *d, uint32_t qi)
 		raise(d, VIRTIO_INT_USED);
 }
 
+/* VMCFG-850: at most cfg.rate frames per second leave d, with a burst of a
+ * tenth of a second's worth (at least one) after a quiet spell, as doorbells
+ * are bounded (VMCFG-701). Each frame sent moves the device's schedule on by
+ * one interval; a frame that would run more than the burst ahead of the clock
+ * is dropped. Lock-free: the VM's vCPUs may notify the queue at once. */
+static int net_rate_ok(struct virtio_dev *d, uint64_t now)
+{
+	uint32_t rate = d->cfg.rate ? d->cfg.rate : VIRTIO_NET_RATE_DEFAULT;
+	uint64_t interval = 1000000000ull / rate;
+	uint64_t burst = (rate / 10 ? rate / 10 : 1) * interval;
+	uint64_t old = __atomic_load_n(&d->rate_due_ns, __ATOMIC_RELAXED), next;
+
+	do {
+		uint64_t t = old > now ? old : now;
+		if (t - now >= burst)
+			return 0;
+		next = t + interval;
+	} while (!__atomic_compare_exchange_n(&d->rate_due_ns, &old, next, 0, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return 1;
+}
+
 /* GABI-493: virtio-net's transmit queue. Each frame is copied out under the
  * device's lock, which is dropped before the frame goes to the peer device:
  * two VMs sending to each other at once never hold each other's lock. */
@@ -231,7 +253,9 @@ static void net_tx(struct virtio_dev *d)
 		spin_unlock(&d->lock);
 		if (rc != 1)
 			return;
-		if (!ok || !net_switch || net_switch(d, frame, len) != 0)
+		if (ok && !net_rate_ok(d, timer_uptime_ns()))
+			__atomic_add_fetch(&d->stats.limited, 1, __ATOMIC_RELAXED);
+		else if (!ok || !net_switch || net_switch(d, frame, len) != 0)
 			__atomic_add_fetch(&d->stats.dropped, 1, __ATOMIC_RELAXED);
 	}
 }
@@ -442,6 +466,7 @@ void virtio_set_reset(struct virtio_set *s, struct vm *vm, const struct vq_mem *
 		d->mac[2] = 0x56;
 		memcpy(d->mac + 3, h, 3);
 		d->rng_ctr = 0;
+		d->rate_due_ns = 0;
 		spin_unlock(&d->lock);
 	}
 }

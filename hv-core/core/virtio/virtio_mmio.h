@@ -49,6 +49,7 @@ struct virtio_dev_cfg {
 	uint32_t spi;     /* its interrupt: INTID 32 + spi                    */
 	uint64_t ipa;     /* its register window, VIRTIO_WINDOW bytes         */
 	uint32_t channel; /* virtio-net: id of the channel end it sends on  */
+	uint32_t rate;    /* virtio-net: frames per second it may send (VMCFG-850) */
 };
 
 /* Counters of one device (hvctl domstats). */
@@ -59,6 +60,7 @@ struct virtio_stats {
 	uint64_t errors;   /* bad input refused (GABI-486)                    */
 	uint64_t irqs;     /* interrupts raised                              */
 	uint64_t dropped;  /* virtio-net: frames not delivered               */
+	uint64_t limited;  /* virtio-net: frames over its frame-rate, dropped */
 };
 
 struct vm;
@@ -82,6 +84,7 @@ struct virtio_dev {
 	uint8_t mac[6];      /* virtio-net: its MAC address (config space)      */
 	uint8_t rng_key[32]; /* virtio-rng: SHA-256 in counter mode        */
 	uint64_t rng_ctr;
+	uint64_t rate_due_ns; /* virtio-net: when the next frame is due (VMCFG-850) */
 };
 
 struct virtio_set {
@@ -102,6 +105,9 @@ int virtio_access(struct virtio_dev *d, uint64_t ipa, int is_write, unsigned byt
 /* virtio-net (GABI-493): a frame is at most this long, without the header */
 #define VIRTIO_NET_FRAME_MAX 1514u
 #define VIRTIO_NET_HDR 12u
+/* VMCFG-850: frames per second a virtio-net device sends when its
+ * configuration names no frame-rate */
+#define VIRTIO_NET_RATE_DEFAULT 10000u
 /* Delivers a frame the guest of `from` sent to the device at the other end
  * of its channel; 0 when delivered, -1 when refused or dropped. Registered by
  * the inter-VM channel code; called with no device lock held. */
