@@ -42,6 +42,7 @@
 #define HVM_OFF_SLOTS 0x04000u    /* struct hvm_vm_slot[HVM_MAX_VMS]            */
 #define HVM_OFF_FAULTS 0x08000u   /* struct hvm_fault[HVM_MAX_VMS]              */
 #define HVM_OFF_CONSOLES 0x10000u /* struct hvm_console[HVM_MAX_VMS]            */
+#define HVM_OFF_BLK 0x60000u      /* struct hvm_blk_ring[HVM_MAX_VMS] (MGMT-860) */
 #define HVM_OFF_DATA 0x80000u     /* command data area, HVM_DATA_SIZE bytes     */
 
 #define HVM_MAX_VMS 16u
@@ -371,6 +372,60 @@ struct hvm_virtio {
 	uint32_t vm_id;   /* 0x08                                           */
 	uint32_t count;   /* 0x0C devices in dev[]                          */
 	struct hvm_virtio_dev dev[HVM_VIRTIO_MAX];
+};
+
+/* MGMT-860..864: the request ring between hv-core and the backend process
+ * of a VM's virtio-blk device, one 4 KiB page per VM at HVM_OFF_BLK + id *
+ * 4096. hv-core keeps the virtqueue; it posts each request here, with its
+ * buffers as offsets into the device's DMA window, and completes it in the
+ * guest when the backend has advanced `done` past it. The backend writes only
+ * `done`, `backend_pid`, `backend_beat` and each request's `status`. */
+#define HVM_BLK_MAGIC 0x4B425648u /* "HVBK" */
+#define HVM_BLK_VERSION 1u
+#define HVM_BLK_SLOTS 32u   /* requests in flight                          */
+#define HVM_BLK_SEGS 8u     /* data buffers in one request                 */
+#define HVM_BLK_SECTOR 512u /* bytes of a sector                           */
+enum hvm_blk_type {
+	HVM_BLK_IN = 0,
+	HVM_BLK_OUT = 1,
+	HVM_BLK_FLUSH = 4
+};
+enum hvm_blk_status {
+	HVM_BLK_S_OK = 0,
+	HVM_BLK_S_IOERR = 1,
+	HVM_BLK_S_UNSUPP = 2
+};
+struct hvm_blk_seg {
+	uint32_t off; /* from the start of the DMA window                   */
+	uint32_t len;
+};
+struct hvm_blk_req {
+	uint32_t type;                        /* 0x00 enum hvm_blk_type                           */
+	uint32_t nseg;                        /* 0x04 data buffers, 0..HVM_BLK_SEGS               */
+	uint64_t sector;                      /* 0x08 first sector                                */
+	uint32_t status;                      /* 0x10 backend: enum hvm_blk_status                */
+	uint32_t epoch;                       /* 0x14 the ring's epoch when posted                */
+	uint64_t _rsvd;                       /* 0x18                                             */
+	struct hvm_blk_seg seg[HVM_BLK_SEGS]; /* 0x20                         */
+};
+struct hvm_blk_ring {
+	uint32_t magic;        /* 0x00 HVM_BLK_MAGIC                           */
+	uint16_t version;      /* 0x04 HVM_BLK_VERSION                         */
+	uint16_t size;         /* 0x06 4096                                    */
+	uint32_t vm_id;        /* 0x08                                         */
+	uint32_t live;         /* 0x0C 1 while the VM runs with a blk device   */
+	uint64_t capacity;     /* 0x10 bytes of the disk                       */
+	uint64_t window_pa;    /* 0x18 the DMA window, physical               */
+	uint64_t window_size;  /* 0x20                                         */
+	uint64_t window_ipa;   /* 0x28 the same window as the guest sees it    */
+	uint32_t epoch;        /* 0x30 + 1 at every boot and device reset      */
+	uint32_t posted;       /* 0x34 hv-core: requests posted (free-running) */
+	uint32_t done;         /* 0x38 backend: requests completed             */
+	uint32_t backend_pid;  /* 0x3C backend: its process id                 */
+	uint64_t backend_beat; /* 0x40 backend: moves while it serves          */
+	uint8_t _rsvd[0x100 - 0x48];
+	struct hvm_blk_req req[HVM_BLK_SLOTS]; /* 0x100, request n at n % 32 */
+	uint8_t _tail[0x1000 - 0x100 - HVM_BLK_SLOTS * 0x60];
 };
 
 /* MGMT-100: the register page at offset 0. Offsets are part of the ABI. */
@@ -743,6 +798,10 @@ _Static_assert(sizeof(struct hvm_policy) == 0x120 + 32 * 48, "MGMT-403");
 _Static_assert(sizeof(struct hvm_fault_entry) == 0x50, "MGMT-330");
 _Static_assert(__builtin_offsetof(struct hvm_fault_history, entry) == 0x20, "MGMT-330");
 _Static_assert(HVM_OFF_DATA + HVM_DATA_SIZE <= HVM_REGION_SIZE, "data fits");
+_Static_assert(sizeof(struct hvm_blk_req) == 0x60, "hvm_blk_req is 96 bytes");
+_Static_assert(sizeof(struct hvm_blk_ring) == 0x1000, "hvm_blk_ring is 4 KiB");
+_Static_assert(HVM_OFF_CONSOLES + HVM_MAX_VMS * 16 * 1024 <= HVM_OFF_BLK, "rings after consoles");
+_Static_assert(HVM_OFF_BLK + HVM_MAX_VMS * 0x1000 <= HVM_OFF_DATA, "rings fit");
 _Static_assert(sizeof(struct hvm_ota_image) == 0x50, "MGMT-612");
 _Static_assert(sizeof(struct hvm_ota_slot) == 0x50, "MGMT-613");
 _Static_assert(sizeof(struct hvm_ota_status) == 0xF0, "MGMT-613");
