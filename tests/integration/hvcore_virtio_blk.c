@@ -10,7 +10,10 @@
  * The backend maps only the ring page and the DMA window of the RAM file
  * (read from /proc/PID/maps); SIGKILLed while the guest's I/O runs and
  * started again, it continues at the ring's `done` and the guest's I/O
- * completes. Waits are bounded; nothing asserts a duration.
+ * completes. The suite hvcore_linux_blk boots the Linux guest of
+ * hv-core/guests/vms/linux-blk.dtsi: Debian's virtio_blk binds, /init mounts
+ * the disk and counts its boots there. Waits are bounded; nothing asserts a
+ * duration.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -26,7 +29,7 @@
 #include "hvqemu.h"
 #include "hvcore_mgmt_util.h"
 
-#define WAIT_S 120
+#define WAIT_S 300
 #define STAGE_A 0x04000000ull
 #define WINDOW 0x40800000ull
 #define WINDOW_SIZE 0x100000ull
@@ -201,5 +204,34 @@ Test(hvcore_virtio_blk, a_backend_process_serves_the_disk_across_boots_and_its_o
 	struct hvm_vm_slot s;
 	cr_assert_eq(hvq_read_slot(&q, (uint32_t)vm, &s), 0, "%s", q.err);
 	cr_expect_eq(s.state, HVM_VM_RUNNING);
+	cr_expect_eq(s.fault_count, 0);
+}
+
+/* The Linux guest of linux-blk.dtsi: Debian's own virtio_blk binds the
+ * device, /init mounts the disk (an ext2 file system it makes on first use)
+ * and counts its boots there; the count grows across destroy and start. */
+static void boot_linux(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.guests[0] = "linux-blk";
+	o.ready_timeout_s = 300;
+	if (hvq_start(&q, &o) != 0)
+		cr_assert_fail("%s", q.err);
+	vm = hvq_find_vm(&q, "linux");
+	cr_assert_geq(vm, 0, "no VM named linux");
+	start_backend();
+}
+
+TestSuite(hvcore_linux_blk, .init = boot_linux, .fini = teardown, .timeout = 1500);
+
+Test(hvcore_linux_blk, linux_counts_its_boots_on_its_data_disk)
+{
+	console_shows("device 0x0002 driver virtio_blk");
+	console_shows("hv-linux-guest: data boots=1");
+	command(HVM_CMD_DESTROY);
+	command(HVM_CMD_START);
+	console_shows("hv-linux-guest: data boots=2");
+	struct hvm_vm_slot s;
+	cr_assert_eq(hvq_read_slot(&q, (uint32_t)vm, &s), 0, "%s", q.err);
 	cr_expect_eq(s.fault_count, 0);
 }
