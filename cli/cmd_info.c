@@ -73,8 +73,10 @@ HVCTL_HANDLER(cmd_list)
 	return HVCTL_OK;
 }
 
-/* GetVm for a VM argument; 0 and *out, or the exit status after printing why. */
-static int get_vm_ota(struct hvctl *h, const char *arg, bool with_ota, Hvmgr__V1__GetVmResponse **out)
+/* GetVm for a VM argument (with_ota: its A/B slots; with_devices: its VIRTIO
+ * devices, MGMT-850); 0 and *out, or the exit status after printing why. */
+static int get_vm_with(struct hvctl *h, const char *arg, bool with_ota, bool with_devices,
+		       Hvmgr__V1__GetVmResponse **out)
 {
 	Hvmgr__V1__GetVmRequest req = HVMGR__V1__GET_VM_REQUEST__INIT;
 	Hvmgr__V1__VmSelector sel;
@@ -83,6 +85,7 @@ static int get_vm_ota(struct hvctl *h, const char *arg, bool with_ota, Hvmgr__V1
 	hvctl_selector(&sel, arg);
 	req.vm = &sel;
 	req.with_ota = with_ota;
+	req.with_devices = with_devices;
 	if ((rc = hvctl_call(h, "GetVm", &req.base, &hvmgr__v1__get_vm_response__descriptor,
 			     (ProtobufCMessage **)out)) != 0)
 		return rc;
@@ -95,7 +98,7 @@ static int get_vm_ota(struct hvctl *h, const char *arg, bool with_ota, Hvmgr__V1
 
 static int get_vm(struct hvctl *h, const char *arg, Hvmgr__V1__GetVmResponse **out)
 {
-	return get_vm_ota(h, arg, false, out);
+	return get_vm_with(h, arg, false, false, out);
 }
 
 #define ROW(label, fmt, ...) printf("%-15s " fmt "\n", label, __VA_ARGS__)
@@ -116,17 +119,58 @@ static void ota_row(const Hvmgr__V1__OtaVmStatus *o)
 	    o->floor[0] ? o->floor : "-", o->last_result, o->in_trial ? " (trial running)" : "");
 }
 
+/* A VIRTIO device (docs/mgmt-abi.md MGMT-850) as dominfo and domstats show
+ * it in JSON; counters: its counters too. */
+static json_t *json_virtio(const Hvmgr__V1__VirtioDevice *d, bool counters)
+{
+	json_t *o =
+		json_pack("{s:s, s:I, s:I, s:I}", "type", d->type, "window", (json_int_t)d->window,
+			  "spi", (json_int_t)d->spi, "status", (json_int_t)d->status);
+	if (strcmp(d->type, "net") == 0) {
+		json_object_set_new(o, "channel", json_integer(d->channel));
+		json_object_set_new(o, "frame_rate", json_integer(d->frame_rate));
+	}
+	if (!counters)
+		return o;
+	const struct {
+		const char *key;
+		uint64_t v;
+	} c[] = { { "notifies", d->notifies }, { "requests", d->requests },
+		  { "bytes", d->bytes },       { "errors", d->errors },
+		  { "irqs", d->irqs },         { "dropped", d->dropped },
+		  { "limited", d->limited } };
+	for (size_t k = 0; k < sizeof c / sizeof c[0]; k++)
+		json_object_set_new(o, c[k].key, json_integer((json_int_t)c[k].v));
+	return o;
+}
+
+/* "rng at 0x0a000000, SPI 16, status 0x0f" (net: its channel and rate). */
+static void print_virtio(const Hvmgr__V1__VirtioDevice *d)
+{
+	printf("  %-8s window 0x%08" PRIx64 ", SPI %u, status 0x%02x", d->type, d->window, d->spi,
+	       d->status);
+	if (strcmp(d->type, "net") == 0)
+		printf(", channel %u, %u frames/s", d->channel, d->frame_rate);
+	if (d->status & 0x40)
+		printf(" (needs reset)");
+	putchar('\n');
+}
+
 HVCTL_HANDLER(cmd_dominfo)
 {
 	Hvmgr__V1__GetVmResponse *resp;
 	bool json = opt_flag(a, "json");
-	int rc = get_vm_ota(h, a->pos[0], !json, &resp);
+	int rc = get_vm_with(h, a->pos[0], !json, true, &resp);
 
 	if (rc)
 		return rc;
 	const Hvmgr__V1__Vm *vm = resp->vm;
 	if (json) {
-		json_print(json_vm(vm));
+		json_t *o = json_vm(vm), *devs = json_array();
+		for (size_t i = 0; i < vm->n_virtio_devices; i++)
+			json_array_append_new(devs, json_virtio(vm->virtio_devices[i], false));
+		json_object_set_new(o, "virtio_devices", devs);
+		json_print(o);
 	} else {
 		char cpus[256], id[16];
 		fmt_cpuset(vm->pcpu_mask, cpus, sizeof cpus);
@@ -159,6 +203,9 @@ HVCTL_HANDLER(cmd_dominfo)
 		ROW("Desired state:", "%s", vm->desired_state ? fmt_state(vm->desired_state) : "-");
 		if (resp->ota)
 			ota_row(resp->ota);
+		ROW("Virtio devices:", "%zu", vm->n_virtio_devices);
+		for (size_t i = 0; i < vm->n_virtio_devices; i++)
+			print_virtio(vm->virtio_devices[i]);
 		putchar('\n');
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -309,6 +356,10 @@ HVCTL_HANDLER(cmd_domstats)
 			json_object_set_new(o, "vcpus", json_integer(v->vcpus));
 			json_object_set_new(o, "memory_bytes",
 					    json_integer((json_int_t)v->memory_bytes));
+			json_t *devs = json_array();
+			for (size_t k = 0; k < v->n_virtio_devices; k++)
+				json_array_append_new(devs, json_virtio(v->virtio_devices[k], true));
+			json_object_set_new(o, "virtio_devices", devs);
 			json_array_append_new(arr, o);
 		}
 		json_t *hv = json_object();
@@ -334,6 +385,21 @@ HVCTL_HANDLER(cmd_domstats)
 				if (stats_counters[k].text)
 					printf("  %s=%" PRIu64 "\n", stats_counters[k].text,
 					       stats_counters[k].get(v));
+			/* as virsh's block.<n>.* lines: virtio.<n>.* per device */
+			printf("  virtio.count=%zu\n", v->n_virtio_devices);
+			for (size_t k = 0; k < v->n_virtio_devices; k++) {
+				const Hvmgr__V1__VirtioDevice *d = v->virtio_devices[k];
+				printf("  virtio.%zu.type=%s\n", k, d->type);
+				printf("  virtio.%zu.requests=%" PRIu64 "\n", k, d->requests);
+				printf("  virtio.%zu.bytes=%" PRIu64 "\n", k, d->bytes);
+				printf("  virtio.%zu.errors=%" PRIu64 "\n", k, d->errors);
+				printf("  virtio.%zu.notifies=%" PRIu64 "\n", k, d->notifies);
+				printf("  virtio.%zu.irqs=%" PRIu64 "\n", k, d->irqs);
+				if (strcmp(d->type, "net") == 0) {
+					printf("  virtio.%zu.dropped=%" PRIu64 "\n", k, d->dropped);
+					printf("  virtio.%zu.limited=%" PRIu64 "\n", k, d->limited);
+				}
+			}
 			printf("\n");
 		}
 	}

@@ -133,6 +133,15 @@ struct vm_msg {
 
 void vm_msg_from_slot(struct vm_msg *m, const struct hvm_vm_slot *s);
 
+/* A VM's VIRTIO devices as messages (GET_VIRTIO, MGMT-850); the strings are
+ * static, nothing is allocated. */
+struct virtio_msg {
+	Hvmgr__V1__VirtioDevice dev[HVM_VIRTIO_MAX];
+	Hvmgr__V1__VirtioDevice *ptrs[HVM_VIRTIO_MAX];
+	size_t n;
+};
+void virtio_msg_fill(struct virtio_msg *m, const struct hvm_virtio *r);
+
 /* ---- vmstore.c: the store's view of a VM ---- */
 
 /* Adds the store's fields (autostart, revision, desired state) to m. */
@@ -321,6 +330,13 @@ int resolve_check_name(const char *name, struct hv_status *st);
  * undefined meanwhile; only when `gone_ok`), -1 = error in st. */
 int agent_stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
 		      struct hvm_stats *out, struct hv_status *st);
+
+/* Runs GET_VIRTIO for VM `id` and checks the record (MGMT-850). 1 = record
+ * in *out (count 0 when hv-core's caps lack GET_VIRTIO: an older hv-core
+ * reports no devices), 0 = the VM is gone (only when `gone_ok`), -1 = error
+ * in st. */
+int agent_virtio_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
+		       struct hvm_virtio *out, struct hv_status *st);
 
 /* ---- telemetry_feed.c: samples hv-core into ag->telemetry ---- */
 

@@ -5,6 +5,7 @@
  */
 #include "agent.h"
 #include "uuid.h"
+#include "virtio_record.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,4 +41,31 @@ void vm_msg_from_slot(struct vm_msg *m, const struct hvm_vm_slot *s)
 	m->vm.in_hypervisor = 1;
 	m->vm.unmanaged = 1; /* until vm_msg_apply_store finds it stored */
 	m->vm.desired_state = HVMGR__V1__VM_STATE__VM_STATE_NOSTATE;
+}
+
+void virtio_msg_fill(struct virtio_msg *m, const struct hvm_virtio *r)
+{
+	Hvmgr__V1__VirtioDevice init = HVMGR__V1__VIRTIO_DEVICE__INIT;
+
+	m->n = 0;
+	for (uint32_t i = 0; i < r->count && i < HVM_VIRTIO_MAX; i++) {
+		const struct hvm_virtio_dev *d = &r->dev[i];
+		Hvmgr__V1__VirtioDevice *o = &m->dev[m->n];
+
+		*o = init;
+		o->type = (char *)virtio_type_word(d->type);
+		o->window = d->ipa;
+		o->spi = d->spi;
+		o->status = d->status;
+		o->channel = d->channel;
+		o->notifies = d->notifies;
+		o->requests = d->requests;
+		o->bytes = d->bytes;
+		o->errors = d->errors;
+		o->irqs = d->irqs;
+		o->dropped = d->dropped;
+		o->limited = d->limited;
+		o->frame_rate = d->rate;
+		m->ptrs[m->n++] = o;
+	}
 }

@@ -3,8 +3,9 @@
  * GetConsole. ListVms, GetVm and GetConsole answer from the shared region
  * (status slots, console rings) and never submit a command, so they work
  * while a long command runs. GetStats runs hv-core's GET_STATS (MGMT-180)
- * for the full record; it waits for the command hv-core is running, never
- * for the state changes queued in the operation queue.
+ * and GET_VIRTIO (MGMT-850) for the full record, as GetVm does GET_VIRTIO
+ * when asked for the devices; they wait for the command hv-core is running,
+ * never for the state changes queued in the operation queue.
  */
 #include "agent.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "stats_record.h"
+#include "virtio_record.h"
 #include "store.h"
 #include "store_status.h"
 
@@ -91,6 +93,7 @@ void svc_get_vm(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struc
 	struct hvm_vm_slot slot;
 	struct store_vm v;
 	struct vm_msg vm;
+	struct virtio_msg devs;
 	struct hv_status st2;
 	char label[96];
 	Hvmgr__V1__GetVmResponse resp = HVMGR__V1__GET_VM_RESPONSE__INIT;
@@ -105,6 +108,14 @@ void svc_get_vm(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struc
 		if (req->with_ota &&
 		    agent_ota_status_msg(ag, &slot, hv_mono_ns() + 100000000ull, &ota, &st2) == 0)
 			resp.ota = &ota.m;
+		if (req->with_devices) {
+			struct hvm_virtio vr;
+			if (agent_virtio_fetch(ag, slot.id, label, 0, &vr, &res->st) < 0)
+				return;
+			virtio_msg_fill(&devs, &vr);
+			vm.vm.n_virtio_devices = devs.n;
+			vm.vm.virtio_devices = devs.ptrs;
+		}
 	} else if (res->st.code == HV_NOT_FOUND && req->vm->by_case != HVMGR__V1__VM_SELECTOR__BY_ID &&
 		   resolve_stored(ag, req->vm, &v, label, sizeof label, &st2) == 0) {
 		vm_msg_from_stored(ag, &vm, &v);
@@ -122,6 +133,7 @@ struct stats_msg {
 	Hvmgr__V1__ExitsByClass exits;
 	char name[HVM_NAME_LEN + 1];
 	char image_version[HVM_VERSION_LEN + 1];
+	struct virtio_msg virtio;
 };
 
 static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const struct hvm_stats *r)
@@ -171,34 +183,70 @@ static void stats_fill(struct stats_msg *m, const struct hvm_vm_slot *s, const s
 	v->restart_count = (uint32_t)r->restarts;
 }
 
-/* GET_STATS for VM `id` (agent.h). It goes straight to hvlink's command queue,
- * not through the operation queue (agent_op_enter): a read waits for the one
- * command hv-core runs (MGMT-111), never for state changes queued behind it.
- */
-int agent_stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
-		      struct hvm_stats *out, struct hv_status *st)
+/* Runs a record command (GET_STATS, GET_VIRTIO) for VM `id` into buf: 1 with
+ * *rep, 0 when the VM is gone and `gone_ok`, -1 with st. It goes straight to
+ * hvlink's command queue, not through the operation queue (agent_op_enter): a
+ * read waits for the one command hv-core runs (MGMT-111), never for state
+ * changes queued behind it. */
+static int fetch_record(struct agent *ag, uint32_t cmd, uint32_t id, const char *what, int gone_ok,
+			void *buf, size_t cap, struct hvlink_reply *rep, struct hv_status *st)
 {
-	struct hvlink_cmd c = { .cmd = HVM_CMD_GET_STATS, .vm_id = id };
-	struct hvlink_reply rep;
-	uint8_t buf[sizeof(struct hvm_stats)];
-	char what[96];
+	struct hvlink_cmd c = { .cmd = cmd, .vm_id = id };
 
 	c.data_out = buf;
-	c.data_out_cap = sizeof buf;
-	snprintf(what, sizeof what, "stats %s", label);
-	switch (core_submit(ag->link, &c, &rep, what, st)) {
+	c.data_out_cap = cap;
+	switch (core_submit(ag->link, &c, rep, what, st)) {
 	case CORE_OK:
-		break;
+		return 1;
 	case CORE_REFUSED:
-		if (rep.status == HVM_E_BAD_VM && gone_ok) {
+		if (rep->status == HVM_E_BAD_VM && gone_ok) {
 			hv_status_ok(st);
 			return 0;
 		}
 		return -1;
 	case CORE_NO_ANSWER:
-		return -1;
+		break;
 	}
+	return -1;
+}
+
+/* GET_STATS for VM `id` (agent.h). */
+int agent_stats_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
+		      struct hvm_stats *out, struct hv_status *st)
+{
+	struct hvlink_reply rep;
+	uint8_t buf[sizeof(struct hvm_stats)];
+	char what[96];
+
+	snprintf(what, sizeof what, "stats %s", label);
+	int rc = fetch_record(ag, HVM_CMD_GET_STATS, id, what, gone_ok, buf, sizeof buf, &rep, st);
+	if (rc <= 0)
+		return rc;
 	return stats_record_check(buf, sizeof buf, rep.ret[0], id, out, st) == 0 ? 1 : -1;
+}
+
+/* GET_VIRTIO for VM `id` (agent.h). */
+int agent_virtio_fetch(struct agent *ag, uint32_t id, const char *label, int gone_ok,
+		       struct hvm_virtio *out, struct hv_status *st)
+{
+	struct hvlink_reply rep;
+	struct hvlink_info info;
+	uint8_t buf[sizeof(struct hvm_virtio)];
+	char what[96];
+
+	memset(out, 0, sizeof *out);
+	if (hvlink_info(ag->link, &info, st) != 0)
+		return -1;
+	if (!(info.caps & HVM_CAP(HVM_CMD_GET_VIRTIO))) {
+		out->vm_id = id; /* an hv-core before ABI 2.3: no devices to show */
+		return 1;
+	}
+	snprintf(what, sizeof what, "virtio devices of %s", label);
+	int rc = fetch_record(ag, HVM_CMD_GET_VIRTIO, id, what, gone_ok, buf, sizeof buf, &rep, st);
+	if (rc <= 0)
+		return rc;
+	return virtio_record_check(buf, sizeof buf, rep.ret[0], rep.ret[1], id, out, st) == 0 ? 1
+											      : -1;
 }
 
 void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)
@@ -239,7 +287,17 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 			goto out;
 		if (rc == 0)
 			continue;
+		struct hvm_virtio vr;
+		rc = agent_virtio_fetch(ag, slots[i].id, req->vm ? label : vlabel, !req->vm, &vr,
+					&res->st);
+		if (rc < 0)
+			goto out;
+		if (rc == 0)
+			continue;
 		stats_fill(&vs[n], &slots[i], &rec);
+		virtio_msg_fill(&vs[n].virtio, &vr);
+		vs[n].v.n_virtio_devices = vs[n].virtio.n;
+		vs[n].v.virtio_devices = vs[n].virtio.ptrs;
 		ptrs[n] = &vs[n].v;
 		n++;
 	}

@@ -164,6 +164,13 @@ static int sample(struct agent *ag, struct hv_status *st)
 		if (r < 0)
 			log_debug("telemetry: %s", vst.msg);
 		vms[n].have_stats = r == 1;
+		/* MGMT-850: the VIRTIO devices' counters, as GET_STATS' */
+		if (r == 1) {
+			int rv = agent_virtio_fetch(ag, i, label, 1, &vms[n].virtio, &vst);
+			if (rv < 0)
+				log_debug("telemetry: %s", vst.msg);
+			vms[n].have_virtio = rv == 1;
+		}
 		n++;
 	}
 	memset(&core, 0, sizeof core);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -299,6 +300,67 @@ static const char *const exit_names[HVM_EXIT__COUNT] = { "wfx",  "hvc",    "smc"
 		}                                                                                  \
 	} while (0)
 
+static const char *virtio_type_label(uint32_t type)
+{
+	switch (type) {
+	case 1:
+		return "net";
+	case 2:
+		return "blk";
+	case 3:
+		return "console";
+	case 4:
+		return "rng";
+	}
+	return "unknown";
+}
+
+/* GET_VIRTIO's counters (docs/mgmt-abi.md MGMT-850), one series per device:
+ * `device` its index in the VM's configuration, `type` its kind. */
+static void render_virtio(struct out *o, const struct telemetry *t)
+{
+	static const struct {
+		const char *metric, *help;
+		size_t off;
+		int net_only;
+	} c[] = {
+		{ "hv_vm_virtio_requests_total",
+		  "Requests a VIRTIO device completed (net: frames sent and received).",
+		  offsetof(struct hvm_virtio_dev, requests), 0 },
+		{ "hv_vm_virtio_bytes_total", "Bytes a VIRTIO device moved to or from the guest.",
+		  offsetof(struct hvm_virtio_dev, bytes), 0 },
+		{ "hv_vm_virtio_errors_total", "Bad input a VIRTIO device refused (GABI-486).",
+		  offsetof(struct hvm_virtio_dev, errors), 0 },
+		{ "hv_vm_virtio_notifies_total", "Queue notifications a VIRTIO device took.",
+		  offsetof(struct hvm_virtio_dev, notifies), 0 },
+		{ "hv_vm_virtio_dropped_total", "Frames a virtio-net device did not deliver.",
+		  offsetof(struct hvm_virtio_dev, dropped), 1 },
+		{ "hv_vm_virtio_limited_total",
+		  "Frames a virtio-net device dropped over its frame-rate (VMCFG-850).",
+		  offsetof(struct hvm_virtio_dev, limited), 1 },
+	};
+	char extra[64];
+
+	for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+		head(o, c[k].metric, "counter", c[k].help);
+		for (size_t i = 0; i < t->nvms; i++) {
+			const struct tm_vm *v = &t->vms[i];
+			for (uint32_t d = 0;
+			     v->have_virtio && d < v->virtio.count && d < HVM_VIRTIO_MAX; d++) {
+				const struct hvm_virtio_dev *dev = &v->virtio.dev[d];
+				uint64_t val;
+				if (c[k].net_only && dev->type != 1)
+					continue;
+				memcpy(&val, (const uint8_t *)dev + c[k].off, sizeof val);
+				snprintf(extra, sizeof extra, "device=\"%u\",type=\"%s\"", d,
+					 virtio_type_label(dev->type));
+				vm_series(o, c[k].metric, v, extra);
+				put(o, "%llu\n", (unsigned long long)val);
+			}
+		}
+	}
+}
+
 static void render_vms(struct out *o, const struct telemetry *t)
 {
 	char extra[64];
@@ -391,6 +453,7 @@ static void render_vms(struct out *o, const struct telemetry *t)
 		vm_series(o, "hv_vm_doorbells_total", v, "direction=\"denied\"");
 		put(o, "%llu\n", (unsigned long long)v->stats.doorbells_denied);
 	}
+	render_virtio(o, t);
 }
 
 static void render_core(struct out *o, const struct telemetry *t)

@@ -37,6 +37,8 @@ struct tm_vm {
 	char image_version[HVM_VERSION_LEN + 1];
 	int have_stats; /* the GET_STATS record below was read and checked */
 	struct hvm_stats stats;
+	int have_virtio; /* the GET_VIRTIO record below was read and checked */
+	struct hvm_virtio virtio;
 };
 
 /* hv-core as the last sample saw it. */

@@ -33,6 +33,7 @@
 			 /* 2.3: update groups (MGMT-650..656): result FAIL_GROUP,
 			  *      group_vms in the OTA_STATUS record */
 			 /* 2.3: the longest supervision gap (MGMT-710) */
+			 /* 2.3: GET_VIRTIO (MGMT-850) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -46,6 +47,7 @@
 #define HVM_OFF_SLOTS 0x04000u    /* struct hvm_vm_slot[HVM_MAX_VMS]            */
 #define HVM_OFF_FAULTS 0x08000u   /* struct hvm_fault[HVM_MAX_VMS]              */
 #define HVM_OFF_CONSOLES 0x10000u /* struct hvm_console[HVM_MAX_VMS]            */
+#define HVM_OFF_BLK 0x60000u      /* struct hvm_blk_ring[HVM_MAX_VMS] (MGMT-860) */
 #define HVM_OFF_DATA 0x80000u     /* command data area, HVM_DATA_SIZE bytes     */
 
 #define HVM_MAX_VMS 16u
@@ -115,6 +117,8 @@ enum hvm_vm_state {
 	X(CHECK_POLICY, 23, 1, HVM_ST_ANY_DEFINED)                                                 \
 	/* MGMT-801: bytes into the VM's vUART receive FIFO (typed input) */                       \
 	X(WRITE_CONSOLE, 28, 1, HVM_ST_ACTIVE)                                                     \
+	/* MGMT-850: a VM's VIRTIO devices and their counters */                                   \
+	X(GET_VIRTIO, 32, 1, HVM_ST_ANY_DEFINED)                                                   \
 	/* MGMT-600..: hv-core's non-volatile state and the A/B image slots */                     \
 	X(AUDIT_SEQ_SET, 36, 0, 0)                                                                 \
 	X(AUDIT_SEQ_GET, 37, 0, 0)                                                                 \
@@ -341,6 +345,92 @@ struct hvm_stats {
 	uint64_t faults_by_kind[6];  /* 0xB8 MGMT-802: by enum hvm_fault_kind     */
 	/*      ([0] unused; ABI 2.2)                */
 	uint8_t _rsvd[0x100 - 0xE8];
+};
+
+/* MGMT-850: the GET_VIRTIO record, written at the start of the data area:
+ * the VM's VIRTIO devices (docs/vm-config.md VMCFG-480) in configuration
+ * order and their counters since the VM's last boot. */
+#define HVM_VIRTIO_MAGIC 0x4F495648u /* "HVIO" */
+#define HVM_VIRTIO_VERSION 1u
+#define HVM_VIRTIO_MAX 4u
+struct hvm_virtio_dev {
+	uint32_t type;     /* 0x00 VIRTIO device id: 1 net, 2 blk, 3 console, 4 rng */
+	uint32_t spi;      /* 0x04 its interrupt, INTID 32 + spi            */
+	uint64_t ipa;      /* 0x08 its register window                       */
+	uint32_t status;   /* 0x10 the device status register (GABI-481)     */
+	uint32_t channel;  /* 0x14 net: its channel id                       */
+	uint64_t notifies; /* 0x18 queue notifications                       */
+	uint64_t requests; /* 0x20 chains completed                          */
+	uint64_t bytes;    /* 0x28 bytes moved to or from guest buffers      */
+	uint64_t errors;   /* 0x30 bad input refused (GABI-486)              */
+	uint64_t irqs;     /* 0x38 interrupts raised                         */
+	uint64_t dropped;  /* 0x40 net: frames not delivered                 */
+	uint64_t limited;  /* 0x48 net: frames over the frame-rate (VMCFG-850) */
+	uint32_t rate;     /* 0x50 net: the frame-rate, frames per second    */
+	uint32_t _rsvd0;   /* 0x54                                           */
+	uint64_t _rsvd[1]; /* 0x58                                           */
+};
+struct hvm_virtio {
+	uint32_t magic;   /* 0x00 HVM_VIRTIO_MAGIC                          */
+	uint16_t version; /* 0x04 HVM_VIRTIO_VERSION                        */
+	uint16_t size;    /* 0x06 sizeof(struct hvm_virtio)                 */
+	uint32_t vm_id;   /* 0x08                                           */
+	uint32_t count;   /* 0x0C devices in dev[]                          */
+	struct hvm_virtio_dev dev[HVM_VIRTIO_MAX];
+};
+
+/* MGMT-860..864: the request ring between hv-core and the backend process
+ * of a VM's virtio-blk device, one 4 KiB page per VM at HVM_OFF_BLK + id *
+ * 4096. hv-core keeps the virtqueue; it posts each request here, with its
+ * buffers as offsets into the device's DMA window, and completes it in the
+ * guest when the backend has advanced `done` past it. The backend writes only
+ * `done`, `backend_pid`, `backend_beat` and each request's `status`. */
+#define HVM_BLK_MAGIC 0x4B425648u /* "HVBK" */
+#define HVM_BLK_VERSION 1u
+#define HVM_BLK_SLOTS 32u   /* requests in flight                          */
+#define HVM_BLK_SEGS 8u     /* data buffers in one request                 */
+#define HVM_BLK_SECTOR 512u /* bytes of a sector                           */
+enum hvm_blk_type {
+	HVM_BLK_IN = 0,
+	HVM_BLK_OUT = 1,
+	HVM_BLK_FLUSH = 4
+};
+enum hvm_blk_status {
+	HVM_BLK_S_OK = 0,
+	HVM_BLK_S_IOERR = 1,
+	HVM_BLK_S_UNSUPP = 2
+};
+struct hvm_blk_seg {
+	uint32_t off; /* from the start of the DMA window                   */
+	uint32_t len;
+};
+struct hvm_blk_req {
+	uint32_t type;                        /* 0x00 enum hvm_blk_type                           */
+	uint32_t nseg;                        /* 0x04 data buffers, 0..HVM_BLK_SEGS               */
+	uint64_t sector;                      /* 0x08 first sector                                */
+	uint32_t status;                      /* 0x10 backend: enum hvm_blk_status                */
+	uint32_t epoch;                       /* 0x14 the ring's epoch when posted                */
+	uint64_t _rsvd;                       /* 0x18                                             */
+	struct hvm_blk_seg seg[HVM_BLK_SEGS]; /* 0x20                         */
+};
+struct hvm_blk_ring {
+	uint32_t magic;        /* 0x00 HVM_BLK_MAGIC                           */
+	uint16_t version;      /* 0x04 HVM_BLK_VERSION                         */
+	uint16_t size;         /* 0x06 4096                                    */
+	uint32_t vm_id;        /* 0x08                                         */
+	uint32_t live;         /* 0x0C 1 while the VM runs with a blk device   */
+	uint64_t capacity;     /* 0x10 bytes of the disk                       */
+	uint64_t window_pa;    /* 0x18 the DMA window, physical               */
+	uint64_t window_size;  /* 0x20                                         */
+	uint64_t window_ipa;   /* 0x28 the same window as the guest sees it    */
+	uint32_t epoch;        /* 0x30 + 1 at every boot and device reset      */
+	uint32_t posted;       /* 0x34 hv-core: requests posted (free-running) */
+	uint32_t done;         /* 0x38 backend: requests completed             */
+	uint32_t backend_pid;  /* 0x3C backend: its process id                 */
+	uint64_t backend_beat; /* 0x40 backend: moves while it serves          */
+	uint8_t _rsvd[0x100 - 0x48];
+	struct hvm_blk_req req[HVM_BLK_SLOTS]; /* 0x100, request n at n % 32 */
+	uint8_t _tail[0x1000 - 0x100 - HVM_BLK_SLOTS * 0x60];
 };
 
 /* MGMT-100: the register page at offset 0. Offsets are part of the ABI. */
@@ -703,6 +793,8 @@ _Static_assert(sizeof(struct hvm_vm_slot) == 0x200, "hvm_vm_slot is 512 bytes");
 _Static_assert(sizeof(struct hvm_fault) == 0x400, "hvm_fault is 1 KiB");
 _Static_assert(sizeof(struct hvm_console) == 16 * 1024, "hvm_console is 16 KiB");
 _Static_assert(sizeof(struct hvm_stats) == 0x100, "hvm_stats is 256 bytes");
+_Static_assert(sizeof(struct hvm_virtio_dev) == 0x60, "hvm_virtio_dev is 96 bytes");
+_Static_assert(sizeof(struct hvm_virtio) == 0x10 + 4 * 0x60, "hvm_virtio is 400 bytes");
 _Static_assert(HVM_OFF_EVENTS + HVM_EVENT_COUNT * 32 <= HVM_OFF_SLOTS, "events fit");
 _Static_assert(HVM_OFF_SLOTS + HVM_MAX_VMS * 0x200 <= HVM_OFF_FAULTS, "slots fit");
 _Static_assert(HVM_OFF_FAULTS + HVM_MAX_VMS * sizeof(struct hvm_fault) <= HVM_OFF_CONSOLES,
@@ -715,6 +807,10 @@ _Static_assert(sizeof(struct hvm_policy) == 0x120 + 32 * 48, "MGMT-403");
 _Static_assert(sizeof(struct hvm_fault_entry) == 0x50, "MGMT-330");
 _Static_assert(__builtin_offsetof(struct hvm_fault_history, entry) == 0x20, "MGMT-330");
 _Static_assert(HVM_OFF_DATA + HVM_DATA_SIZE <= HVM_REGION_SIZE, "data fits");
+_Static_assert(sizeof(struct hvm_blk_req) == 0x60, "hvm_blk_req is 96 bytes");
+_Static_assert(sizeof(struct hvm_blk_ring) == 0x1000, "hvm_blk_ring is 4 KiB");
+_Static_assert(HVM_OFF_CONSOLES + HVM_MAX_VMS * 16 * 1024 <= HVM_OFF_BLK, "rings after consoles");
+_Static_assert(HVM_OFF_BLK + HVM_MAX_VMS * 0x1000 <= HVM_OFF_DATA, "rings fit");
 _Static_assert(sizeof(struct hvm_ota_image) == 0x50, "MGMT-612");
 _Static_assert(sizeof(struct hvm_ota_slot) == 0x50, "MGMT-613");
 _Static_assert(sizeof(struct hvm_ota_status) == 0xF0, "MGMT-613");

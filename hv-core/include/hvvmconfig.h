@@ -51,8 +51,14 @@
 /* VMCFG-701: doorbells a channel end may ring per second */
 #define VMCFG_DOORBELL_RATE_DEFAULT 10000u
 #define VMCFG_DOORBELL_RATE_MAX 1000000u
-#define VMCFG_MAX_VIRTIO 4u          /* VIRTIO devices per VM (VMCFG-480)    */
-#define VMCFG_VIRTIO_WINDOW 0x200ull /* bytes of a virtio-mmio window          */
+#define VMCFG_FRAME_RATE_DEFAULT 10000u /* VMCFG-850: virtio-net frames per second */
+#define VMCFG_FRAME_RATE_MAX 1000000u
+#define VMCFG_BLK_DISK_MIN 0x10000ull   /* VMCFG-851: 64 KiB                    */
+#define VMCFG_BLK_DISK_MAX (1ull << 40) /* 1 TiB                                */
+#define VMCFG_BLK_DMA_MIN 0x10000ull    /* VMCFG-852: 64 KiB                    */
+#define VMCFG_BLK_DMA_MAX 0x40000000ull /* 1 GiB                                */
+#define VMCFG_MAX_VIRTIO 4u             /* VIRTIO devices per VM (VMCFG-480)    */
+#define VMCFG_VIRTIO_WINDOW 0x200ull    /* bytes of a virtio-mmio window          */
 /* VMCFG-027: where the management VM sees the management region
  * (docs/mgmt-abi.md MGMT-210); no window of that VM may overlap it. */
 #define VMCFG_MGMT_IPA 0x41000000ull
@@ -123,11 +129,15 @@ struct vmcfg_channel {
 
 /* VMCFG-480: a VIRTIO device served over virtio-mmio. */
 struct vmcfg_virtio {
-	char name[32];    /* node name, for messages                       */
-	uint32_t type;    /* VIRTIO device id: 1 net, 3 console, 4 rng     */
-	uint64_t ipa;     /* register window, VMCFG_VIRTIO_WINDOW bytes     */
-	uint32_t spi;     /* its interrupt (INTID 32 + spi), edge-triggered */
-	uint32_t channel; /* "net": the channel-id of its channel end     */
+	char name[32];       /* node name, for messages                       */
+	uint32_t type;       /* VIRTIO device id: 1 net, 3 console, 4 rng     */
+	uint64_t ipa;        /* register window, VMCFG_VIRTIO_WINDOW bytes     */
+	uint32_t spi;        /* its interrupt (INTID 32 + spi), edge-triggered */
+	uint32_t channel;    /* "net": the channel-id of its channel end     */
+	uint32_t frame_rate; /* "net": frames per second it may send (VMCFG-850) */
+	uint64_t disk_size;  /* "blk": bytes of its disk (VMCFG-851)           */
+	uint64_t dma_ipa;    /* "blk": its DMA window in the VM's RAM (VMCFG-852) */
+	uint64_t dma_size;
 };
 
 /* VMCFG-050..054: what to load and how to enter the guest. */

@@ -498,6 +498,21 @@ static void do_define(struct fakecore *fc, const uint64_t *arg, struct reply *rp
 /* MGMT-180: a record built from the slot, with fixed exit, interrupt and
  * doorbell counts so tests can check each one reaches the client; or the
  * defect a test asked for. */
+/* MGMT-850: the double's VMs have no VIRTIO devices. */
+static void do_virtio(struct fakecore *fc, uint32_t id, struct reply *rp)
+{
+	struct hvm_virtio v;
+
+	memset(&v, 0, sizeof v);
+	v.magic = HVM_VIRTIO_MAGIC;
+	v.version = HVM_VIRTIO_VERSION;
+	v.size = sizeof v;
+	v.vm_id = id;
+	rp->ret[0] = sizeof v;
+	rp->ret[1] = 0;
+	memcpy((void *)(fc->base + HVM_OFF_DATA), &v, sizeof v);
+}
+
 static void do_stats(struct fakecore *fc, uint32_t id, struct reply *rp)
 {
 	volatile struct hvm_vm_slot *sl = slot_at(fc, id);
@@ -859,6 +874,9 @@ static void execute(struct fakecore *fc, uint32_t cmd, uint32_t id, const uint64
 		break;
 	case HVM_CMD_READ_CONSOLE:
 		do_read_console(fc, id, arg[0], rp);
+		break;
+	case HVM_CMD_GET_VIRTIO:
+		do_virtio(fc, id, rp);
 		break;
 	case HVM_CMD_READ_FAULT:
 		do_read_fault(fc, id, rp);

@@ -176,6 +176,12 @@ void mgmt_be_stats(uint32_t id, struct hvm_stats *out)
 	out->vm_id = id;
 }
 
+void mgmt_be_virtio(uint32_t id, struct hvm_virtio *out)
+{
+	must_be_defined(id);
+	out->vm_id = id;
+}
+
 void mgmt_be_fault(uint32_t id, struct hvm_fault *out)
 {
 	must_be_defined(id);

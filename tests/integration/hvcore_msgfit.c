@@ -145,6 +145,9 @@ void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
 void mgmt_be_fault(uint32_t id, struct hvm_fault *f)
 {
 }
+void mgmt_be_virtio(uint32_t id, struct hvm_virtio *v)
+{
+}
 void mgmt_be_fault_history(uint32_t id, uint64_t after, struct hvm_fault_history *h)
 {
 }

@@ -15,7 +15,7 @@ agent=$root/agent
 layer_of() {
 	case $1 in
 	common) echo 0 ;;
-	hvlink | rpc | auth | telemetry) echo 1 ;;
+	hvlink | rpc | auth | telemetry | blkback) echo 1 ;;
 	outcome | storeglue | pki | fleet) echo 2 ;;
 	events | reconcile) echo 3 ;;
 	service) echo 4 ;;

@@ -15,6 +15,7 @@
 #include "hvlink.h"
 #include "hvcore_double.h"
 #include "stats_record.h"
+#include "virtio_record.h"
 
 static char dir[64], ram[128];
 static struct fakecore *fc;
@@ -124,4 +125,40 @@ Test(agent_stats, a_record_of_another_vm_or_too_few_bytes_is_refused)
 	cr_assert_eq(stats_record_check(&good, 100, 256, 5, &rec, &st), -1);
 	cr_assert_not_null(strstr(st.msg, "only 100 bytes"), "%s", st.msg);
 	cr_assert_eq(stats_record_check(&good, sizeof good, 256, 5, &rec, &st), 0, "%s", st.msg);
+}
+
+/* MGMT-850: GET_VIRTIO's record is checked as GET_STATS' is. */
+Test(agent_stats, a_wrong_virtio_record_is_internal_naming_the_field)
+{
+	struct hvm_virtio good = { .magic = HVM_VIRTIO_MAGIC,
+				   .version = HVM_VIRTIO_VERSION,
+				   .size = sizeof good,
+				   .vm_id = 2,
+				   .count = 1 };
+	struct hvm_virtio bad, rec;
+	struct hv_status st = { 0 };
+
+	good.dev[0].type = 4;
+	cr_assert_eq(virtio_record_check(&good, sizeof good, sizeof good, 1, 2, &rec, &st), 0, "%s",
+		     st.msg);
+	cr_assert_eq(rec.dev[0].type, 4);
+	cr_assert_str_eq(virtio_type_word(rec.dev[0].type), "rng");
+	cr_assert_eq(virtio_record_check(&good, sizeof good, 304, 1, 2, &rec, &st), -1);
+	cr_assert_not_null(strstr(st.msg, "length of 304 bytes, expected 400"), "%s", st.msg);
+	bad = good;
+	bad.magic = 0;
+	cr_assert_eq(virtio_record_check(&bad, sizeof bad, sizeof bad, 1, 2, &rec, &st), -1);
+	cr_assert_not_null(strstr(st.msg, "magic 0x00000000"), "%s", st.msg);
+	cr_assert_eq(virtio_record_check(&good, sizeof good, sizeof good, 1, 3, &rec, &st), -1);
+	cr_assert_not_null(strstr(st.msg, "it describes VM 2"), "%s", st.msg);
+	cr_assert_eq(virtio_record_check(&good, sizeof good, sizeof good, 2, 2, &rec, &st), -1);
+	cr_assert_not_null(strstr(st.msg, "count 1 (ret[1] 2)"), "%s", st.msg);
+	bad = good;
+	bad.count = 5;
+	cr_assert_eq(virtio_record_check(&bad, sizeof bad, sizeof bad, 5, 2, &rec, &st), -1);
+	cr_assert_not_null(strstr(st.msg, "at most 4"), "%s", st.msg);
+	bad = good;
+	bad.dev[2].bytes = 1;
+	cr_assert_eq(virtio_record_check(&bad, sizeof bad, sizeof bad, 1, 2, &rec, &st), -1);
+	cr_assert_not_null(strstr(st.msg, "entry 2 past the count 1 is not zero"), "%s", st.msg);
 }

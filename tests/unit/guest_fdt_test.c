@@ -383,8 +383,10 @@ Test(guest_fdt, virtio_devices) /* VMCFG-484, VMCFG-091 */
 {
 	load(EX("linux"));
 	cfg.nvirtio = 2;
-	cfg.virtio[0] = (struct vmcfg_virtio){ "rng", 4, 0x0a000000, 16, 0 };
-	cfg.virtio[1] = (struct vmcfg_virtio){ "con", 3, 0x0a000200, 17, 0 };
+	cfg.virtio[0] =
+		(struct vmcfg_virtio){ .name = "rng", .type = 4, .ipa = 0x0a000000, .spi = 16 };
+	cfg.virtio[1] =
+		(struct vmcfg_virtio){ .name = "con", .type = 3, .ipa = 0x0a000200, .spi = 17 };
 	build();
 	dtc_decodes();
 	int len;

@@ -969,6 +969,68 @@ Test(devices, virtio_net_channel) /* VMCFG-485 */
 		    HVM_E_BAD_CONFIG, "VMCFG-485", "only a \"net\" device has a channel");
 }
 
+#define NET_RATE(rate)                                                                             \
+	"\teth { compatible = \"virtio,mmio\"; device = \"net\"; window = <0 0xa000000>;"          \
+	" spi = <16>; channel = <1>; frame-rate = <" rate ">; };\n" CHAN("")
+
+Test(devices, virtio_net_frame_rate) /* VMCFG-850 */
+{
+	expect_ok(virtio_one(NET("eth", "0 0xa000000", "16", "1") "\n" CHAN("")));
+	cr_expect_eq(cfg.virtio[0].frame_rate, VMCFG_FRAME_RATE_DEFAULT);
+	expect_ok(virtio_one(NET_RATE("25")));
+	cr_expect_eq(cfg.virtio[0].frame_rate, 25);
+	expect_ok(virtio_one(NET_RATE("1000000")));
+	expect_fail(virtio_one(NET_RATE("0")), HVM_E_BAD_CONFIG, "VMCFG-850",
+		    "frame-rate 0 is outside 1..1000000");
+	expect_fail(virtio_one(NET_RATE("1000001")), HVM_E_BAD_CONFIG, "VMCFG-850",
+		    "frame-rate 1000001 is outside");
+	expect_fail(virtio_one("\tr { compatible = \"virtio,mmio\"; device = \"rng\"; window = <0 "
+			       "0xa000000>; spi = <16>; frame-rate = <10>; };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-850", "only a \"net\" device has a frame-rate");
+	/* an rng device has none */
+	expect_ok(virtio_one(VIRTIO("rng", "rng", "0 0xa000000", "16")));
+	cr_expect_eq(cfg.virtio[0].frame_rate, 0);
+}
+
+#define BLK(extra)                                                                                 \
+	"\td { compatible = \"virtio,mmio\"; device = \"blk\"; window = <0 0xa000000>;"            \
+	" spi = <16>; " extra " };"
+#define BLK_OK "disk-size = <0 0x100000>; dma-window = <0 0x49800000>; dma-size = <0 0x100000>;"
+
+Test(devices, virtio_blk_disk_and_dma_window) /* VMCFG-851, VMCFG-852 */
+{
+	expect_ok(virtio_one(BLK(BLK_OK)));
+	cr_assert_eq(cfg.nvirtio, 1);
+	cr_expect_eq(cfg.virtio[0].type, 2);
+	cr_expect_eq(cfg.virtio[0].disk_size, 0x100000);
+	cr_expect_eq(cfg.virtio[0].dma_ipa, 0x49800000);
+	cr_expect_eq(cfg.virtio[0].dma_size, 0x100000);
+	cr_expect_str_eq(vmcfg_virtio_type_name(2), "blk");
+	expect_fail(virtio_one(BLK("disk-size = <0 0x100000>;")), HVM_E_BAD_CONFIG, "VMCFG-851",
+		    "needs disk-size, dma-window and dma-size");
+	expect_fail(virtio_one(BLK("disk-size = <0 0x100001>; dma-window = <0 0x49800000>; "
+				   "dma-size = <0 0x100000>;")),
+		    HVM_E_BAD_CONFIG, "VMCFG-851", "not a multiple of 512");
+	/* the window inside memory region 0 (0x49000000 + 16 MiB), aligned */
+	expect_fail(virtio_one(BLK("disk-size = <0 0x100000>; dma-window = <0 0x49f80000>; "
+				   "dma-size = <0 0x100000>;")),
+		    HVM_E_BAD_CONFIG, "VMCFG-852", "not in memory region 0");
+	expect_fail(virtio_one(BLK("disk-size = <0 0x100000>; dma-window = <0 0x49800800>; "
+				   "dma-size = <0 0x100000>;")),
+		    HVM_E_BAD_CONFIG, "VMCFG-852", "not 4 KiB aligned");
+	expect_fail(virtio_one(BLK("disk-size = <0 0x100000>; dma-window = <0 0x49000000>; "
+				   "dma-size = <0 0x80000000>;")),
+		    HVM_E_BAD_CONFIG, "VMCFG-852", "not 64 KiB..1 GiB");
+	expect_fail(virtio_one(VIRTIO("r", "rng", "0 0xa000200", "17") "\n" BLK(
+			    BLK_OK) "\n"
+				    "\te { compatible = \"virtio,mmio\"; device = \"blk\"; "
+				    "window = <0 0xa000400>; spi = <18>; " BLK_OK " };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-851", "has a \"blk\" device already ('d')");
+	expect_fail(virtio_one("\tr { compatible = \"virtio,mmio\"; device = \"rng\"; window = <0 "
+			       "0xa000000>; spi = <16>; disk-size = <0 0x100000>; };"),
+		    HVM_E_BAD_CONFIG, "VMCFG-851", "only a \"blk\" device has a disk-size");
+}
+
 Test(channels, single_vm_rules)
 {
 	expect_ok(parse_single(single_dts(vm_body("nav", MEM, 1, "+", CHAN("doorbell-spi = <10>;"),

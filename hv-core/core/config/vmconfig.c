@@ -33,7 +33,7 @@ const char *vmcfg_fault_policy_name(uint32_t p)
 static const struct {
 	const char *word;
 	uint32_t type;
-} virtio_types[] = { { "net", 1 }, { "console", 3 }, { "rng", 4 } };
+} virtio_types[] = { { "net", 1 }, { "blk", 2 }, { "console", 3 }, { "rng", 4 } };
 
 const char *vmcfg_virtio_type_name(uint32_t type)
 {
@@ -549,11 +549,68 @@ static int device_node(struct cfg_ctx *c, int node, char *name, size_t cap, cons
 	return cfg_only_props(c, node, name, allowed);
 }
 
+/* VMCFG-851, VMCFG-852: a "blk" device's disk and DMA window; is_blk says
+ * whether d is one (the properties are refused on any other). */
+static int parse_blk(struct cfg_ctx *c, int node, const struct vmcfg *v, struct vmcfg_virtio *d,
+		     bool is_blk)
+{
+	bool f1 = false, f2 = false, f3 = false;
+	int rc = cfg_u64(c, node, "disk-size", "VMCFG-851", false, &d->disk_size, &f1);
+
+	if (!rc)
+		rc = cfg_u64(c, node, "dma-window", "VMCFG-852", false, &d->dma_ipa, &f2);
+	if (!rc)
+		rc = cfg_u64(c, node, "dma-size", "VMCFG-852", false, &d->dma_size, &f3);
+	if (rc)
+		return rc;
+	if (!is_blk && (f1 || f2 || f3))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-851",
+				  "%s: virtio device '%s': only a \"blk\" device has a disk-size, "
+				  "dma-window or dma-size",
+				  c->who, d->name);
+	if (!is_blk)
+		return HVM_OK;
+	if (!f1 || !f2 || !f3)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-851",
+				  "%s: virtio device '%s': a \"blk\" device needs disk-size, "
+				  "dma-window and dma-size",
+				  c->who, d->name);
+	if (d->disk_size % 512 || d->disk_size < VMCFG_BLK_DISK_MIN ||
+	    d->disk_size > VMCFG_BLK_DISK_MAX)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-851",
+				  "%s: virtio '%s' disk-size 0x%lx not a multiple of 512 in "
+				  "64 KiB..1 TiB",
+				  c->who, d->name, d->disk_size);
+	if ((d->dma_ipa | d->dma_size) & 0xFFF)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-852",
+				  "%s: virtio '%s' dma-window 0x%lx or dma-size 0x%lx not 4 KiB aligned",
+				  c->who, d->name, d->dma_ipa, d->dma_size);
+	if (d->dma_size < VMCFG_BLK_DMA_MIN || d->dma_size > VMCFG_BLK_DMA_MAX)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-852",
+				  "%s: virtio '%s' dma-size 0x%lx not 64 KiB..1 GiB", c->who,
+				  d->name, d->dma_size);
+	if (v->nmem == 0 || d->dma_ipa < v->mem[0].ipa ||
+	    d->dma_ipa - v->mem[0].ipa > v->mem[0].size ||
+	    d->dma_size > v->mem[0].size - (d->dma_ipa - v->mem[0].ipa))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-852",
+				  "%s: virtio '%s' DMA window 0x%lx+0x%lx not in memory region 0",
+				  c->who, d->name, d->dma_ipa, d->dma_size);
+	for (uint32_t i = 0; i < v->nvirtio; i++)
+		if (v->virtio[i].type == 2)
+			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-851",
+					  "%s: virtio device '%s': the VM has a \"blk\" device "
+					  "already ('%s')",
+					  c->who, d->name, v->virtio[i].name);
+	return HVM_OK;
+}
+
 /* VMCFG-480..482: a VIRTIO device served over virtio-mmio. */
 static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
 {
-	static const char *const allowed[] = { "compatible", "device",  "window", "spi",
-					       "channel",    "phandle", NULL };
+	static const char *const allowed[] = { "compatible", "device",     "window",
+					       "spi",        "channel",    "frame-rate",
+					       "disk-size",  "dma-window", "dma-size",
+					       "phandle",    NULL };
 	struct vmcfg_virtio *d;
 	char word[16];
 	bool found;
@@ -572,6 +629,20 @@ static int parse_virtio(struct cfg_ctx *c, int node, struct vmcfg *v)
 		rc = cfg_u64(c, node, "window", "VMCFG-481", true, &d->ipa, &found);
 	if (!rc)
 		rc = cfg_u32(c, node, "spi", "VMCFG-482", true, &d->spi, &found);
+	if (!rc)
+		rc = cfg_u32(c, node, "frame-rate", "VMCFG-850", false, &d->frame_rate, &found);
+	if (!rc && found && strcmp(word, "net") != 0)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-850",
+				  "%s: virtio device '%s': only a \"net\" device has a frame-rate",
+				  c->who, d->name);
+	if (!rc && found && (d->frame_rate == 0 || d->frame_rate > VMCFG_FRAME_RATE_MAX))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-850",
+				  "%s: virtio device '%s' frame-rate %u is outside 1..%u per second",
+				  c->who, d->name, d->frame_rate, VMCFG_FRAME_RATE_MAX);
+	if (!rc && !found && strcmp(word, "net") == 0)
+		d->frame_rate = VMCFG_FRAME_RATE_DEFAULT;
+	if (!rc)
+		rc = parse_blk(c, node, v, d, strcmp(word, "blk") == 0);
 	if (!rc)
 		rc = cfg_u32(c, node, "channel", "VMCFG-485", false, &d->channel, &found);
 	if (rc)

@@ -167,6 +167,38 @@ void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
 	spin_unlock(&vm->lock);
 }
 
+void mgmt_be_virtio(uint32_t id, struct hvm_virtio *out)
+{
+	struct vm *vm = &vms[id];
+
+	out->magic = HVM_VIRTIO_MAGIC;
+	out->version = HVM_VIRTIO_VERSION;
+	out->size = sizeof(*out);
+	out->vm_id = id;
+	for (uint32_t i = 0; i < vm->cfg.n_virtio && i < HVM_VIRTIO_MAX; i++) {
+		struct virtio_dev *d = &vm->virtio.dev[i];
+		struct hvm_virtio_dev *o = &out->dev[out->count++];
+
+		o->type = vm->cfg.virtio[i].type;
+		o->spi = vm->cfg.virtio[i].spi;
+		o->ipa = vm->cfg.virtio[i].ipa;
+		o->channel = vm->cfg.virtio[i].channel;
+		o->rate = vm->cfg.virtio[i].rate;
+		if (i >= vm->virtio.n)
+			continue; /* never booted: no counters yet */
+		spin_lock(&d->lock);
+		o->status = d->status;
+		o->notifies = d->stats.notifies;
+		o->requests = d->stats.requests;
+		o->bytes = d->stats.bytes;
+		o->errors = d->stats.errors;
+		o->irqs = d->stats.irqs;
+		o->dropped = __atomic_load_n(&d->stats.dropped, __ATOMIC_RELAXED);
+		o->limited = __atomic_load_n(&d->stats.limited, __ATOMIC_RELAXED);
+		spin_unlock(&d->lock);
+	}
+}
+
 void mgmt_be_fault(uint32_t id, struct hvm_fault *out)
 {
 	struct vm *vm = &vms[id];

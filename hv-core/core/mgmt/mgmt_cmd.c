@@ -127,6 +127,16 @@ static void cmd_get_stats(const struct mgmt_cmd *c, struct mgmt_reply *r, volati
 	reply_record(r, d, &st, sizeof(st));
 }
 
+/* MGMT-850 */
+static void cmd_get_virtio(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
+{
+	struct hvm_virtio v;
+	memset(&v, 0, sizeof(v));
+	mgmt_be_virtio(c->vm_id, &v);
+	reply_record(r, d, &v, sizeof(v));
+	r->ret[1] = v.count;
+}
+
 static void cmd_read_fault(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
 	struct hvm_fault f;
@@ -329,6 +339,7 @@ static const cmd_fn handlers[HVM_CMD__COUNT] = {
 	[HVM_CMD_GET_POLICY] = cmd_get_policy,
 	[HVM_CMD_CHECK_POLICY] = cmd_check_policy,
 	[HVM_CMD_WRITE_CONSOLE] = cmd_write_console,
+	[HVM_CMD_GET_VIRTIO] = cmd_get_virtio,
 	[HVM_CMD_AUDIT_SEQ_SET] = cmd_audit_seq_set,
 	[HVM_CMD_AUDIT_SEQ_GET] = cmd_audit_seq_get,
 	[HVM_CMD_OTA_INSTALL] = cmd_ota_install,

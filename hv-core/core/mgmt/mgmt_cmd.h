@@ -70,6 +70,8 @@ enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg
 enum hvm_status mgmt_be_load_image(uint32_t id, uint64_t off, uint64_t len, uint32_t index,
 				   char *msg, unsigned mlen);
 void mgmt_be_stats(uint32_t id, struct hvm_stats *out);
+/* MGMT-850: out is zeroed; fill the header and the VM's devices. */
+void mgmt_be_virtio(uint32_t id, struct hvm_virtio *out);
 void mgmt_be_fault(uint32_t id, struct hvm_fault *out);
 /* READ_FAULT_HISTORY: the faults after fault_seq `after` still held (MGMT-330). */
 void mgmt_be_fault_history(uint32_t id, uint64_t after, struct hvm_fault_history *out);

@@ -36,6 +36,11 @@ volatile struct hvm_vm_slot *mgmt_slot(uint32_t id)
 	return HVM_SLOT_AT(region, id);
 }
 
+volatile struct hvm_blk_ring *mgmt_blk_ring(uint32_t id)
+{
+	return (volatile struct hvm_blk_ring *)(region + HVM_OFF_BLK + id * 0x1000u);
+}
+
 volatile struct hvm_fault *mgmt_fault(uint32_t id)
 {
 	return (volatile struct hvm_fault *)(region + HVM_OFF_FAULTS + id * sizeof(struct hvm_fault));

@@ -73,11 +73,20 @@ static uint32_t nqueues(const struct virtio_dev *d)
 	return d->cfg.type == VIRTIO_ID_CONSOLE || d->cfg.type == VIRTIO_ID_NET ? 2 : 1;
 }
 
+/* virtio-blk (VIRTIO 1.2 section 5.2, GABI-494) */
+#define VIRTIO_BLK_F_SEG_MAX (1ull << 2)
+#define VIRTIO_BLK_F_FLUSH (1ull << 9)
+#define BLK_T_GET_ID 8u
+#define BLK_HDR 16u
+#define BLK_ID_LEN 20u
+
 /* GABI-482: VIRTIO_F_VERSION_1 and nothing else; no indirect descriptors, no
  * event index, no VIRTIO_F_ACCESS_PLATFORM (hv-core reads guest memory as the
  * guest's own addresses). */
 static uint64_t dev_features(const struct virtio_dev *d)
 {
+	if (d->cfg.type == VIRTIO_ID_BLOCK)
+		return VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_FLUSH;
 	return VIRTIO_F_VERSION_1 | (d->cfg.type == VIRTIO_ID_NET ? VIRTIO_NET_F_MAC : 0);
 }
 
@@ -88,9 +97,20 @@ static void raise(struct virtio_dev *d, uint32_t why)
 	vgic_inject(d->vm, NULL, 32 + d->cfg.spi);
 }
 
+/* GABI-494: requests posted before a reset or boot are forgotten; what the
+ * backend still completes of them is dropped (their epoch is gone). */
+static void blk_forget(struct virtio_dev *d)
+{
+	if (!d->ring)
+		return;
+	d->blk_epoch++;
+	__atomic_store_n(&d->ring->epoch, d->blk_epoch, __ATOMIC_RELEASE);
+}
+
 /* Device reset (GABI-485): everything the driver set is forgotten. */
 static void dev_reset(struct virtio_dev *d)
 {
+	blk_forget(d);
 	d->status = 0;
 	d->dev_feat_sel = d->drv_feat_sel = 0;
 	d->drv_features = 0;
@@ -156,6 +176,179 @@ static uint32_t serve(struct virtio_dev *d, uint32_t qi, const struct vq_chain *
 	return written;
 }
 
+/* Completes chain c at once with status st (GABI-494: refused by hv-core). */
+static void blk_finish(struct virtio_dev *d, const struct vq_chain *c, uint8_t st)
+{
+	const struct vq_seg *last = &c->seg[c->nseg - 1];
+
+	last->p[last->len - 1] = st;
+	vq_push(&d->q[0], c->head, 1);
+	d->stats.requests++;
+}
+
+/* Checks chain c as a virtio-blk request and posts it to the backend's ring,
+ * or answers it: 1 posted, 0 answered here. */
+static int blk_request(struct virtio_dev *d, const struct vq_chain *c)
+{
+	uint32_t hdr[4], nseg, total = 0, slot;
+	const struct vq_seg *last = &c->seg[c->nseg - 1];
+	uint8_t *win = d->mem.host + (d->cfg.dma_ipa - d->mem.ipa);
+	volatile struct hvm_blk_req *r;
+	uint64_t sector;
+
+	/* a readable header, data buffers, a writable status byte last */
+	if (c->nseg < 2 || c->seg[0].write || c->seg[0].len < BLK_HDR || !last->write ||
+	    last->len < 1) {
+		d->stats.errors++;
+		if (last->write && last->len)
+			blk_finish(d, c, HVM_BLK_S_IOERR);
+		else
+			vq_push(&d->q[0], c->head, 0);
+		return 0;
+	}
+	memcpy(hdr, c->seg[0].p, sizeof(hdr));
+	sector = hdr[2] | (uint64_t)hdr[3] << 32;
+	nseg = c->nseg - 2;
+	if (hdr[0] == BLK_T_GET_ID) {
+		static const char id[BLK_ID_LEN] = "hv-core virtio-blk";
+		if (nseg != 1 || !c->seg[1].write || c->seg[1].len < BLK_ID_LEN) {
+			blk_finish(d, c, HVM_BLK_S_IOERR);
+			return 0;
+		}
+		memcpy(c->seg[1].p, id, BLK_ID_LEN);
+		last->p[last->len - 1] = HVM_BLK_S_OK;
+		vq_push(&d->q[0], c->head, BLK_ID_LEN + 1);
+		d->stats.requests++;
+		return 0;
+	}
+	if (hdr[0] != HVM_BLK_IN && hdr[0] != HVM_BLK_OUT && hdr[0] != HVM_BLK_FLUSH) {
+		blk_finish(d, c, HVM_BLK_S_UNSUPP);
+		return 0;
+	}
+	int bad = nseg > HVM_BLK_SEGS || (hdr[0] == HVM_BLK_FLUSH && nseg != 0);
+	for (uint32_t i = 1; !bad && i <= nseg; i++) {
+		const struct vq_seg *g = &c->seg[i];
+		/* VMCFG-852: every data buffer inside the DMA window, the
+		 * direction the request type says */
+		bad = g->p < win || (uint64_t)(g->p - win) > d->cfg.dma_size ||
+		      g->len > d->cfg.dma_size - (uint64_t)(g->p - win) ||
+		      g->write != (hdr[0] == HVM_BLK_IN) || (g->len % HVM_BLK_SECTOR);
+		total += g->len;
+	}
+	if (!bad && hdr[0] != HVM_BLK_FLUSH)
+		bad = sector > d->cfg.capacity / HVM_BLK_SECTOR ||
+		      total > d->cfg.capacity - sector * HVM_BLK_SECTOR;
+	if (bad || !d->ring) {
+		d->stats.errors++;
+		blk_finish(d, c, HVM_BLK_S_IOERR);
+		return 0;
+	}
+	slot = d->blk_posted % HVM_BLK_SLOTS;
+	r = &d->ring->req[slot];
+	r->type = hdr[0];
+	r->nseg = nseg;
+	r->sector = sector;
+	r->status = HVM_BLK_S_IOERR;
+	r->epoch = d->blk_epoch;
+	for (uint32_t i = 0; i < nseg; i++) {
+		r->seg[i].off = (uint32_t)(c->seg[1 + i].p - win);
+		r->seg[i].len = c->seg[1 + i].len;
+	}
+	d->flight[slot].head = c->head;
+	d->flight[slot].status = last->p + last->len - 1;
+	d->flight[slot].used_len = (hdr[0] == HVM_BLK_IN ? total : 0) + 1;
+	d->flight[slot].bytes = total;
+	d->blk_posted++;
+	__atomic_store_n(&d->ring->posted, d->blk_posted, __ATOMIC_RELEASE);
+	return 1;
+}
+
+/* Takes available requests while the ring has room; the rest wait in the
+ * available ring until completions free a slot (virtio_set_poll). */
+static void blk_pump(struct virtio_dev *d)
+{
+	struct vq *q = &d->q[0];
+	struct vq_chain c;
+	int rc = 0, answered = 0;
+
+	if (!q->ready || !(d->status & VIRTIO_S_DRIVER_OK) || (d->status & VIRTIO_S_NEEDS_RESET))
+		return;
+	while (d->blk_posted - d->blk_done < HVM_BLK_SLOTS && (rc = vq_pop(q, &d->mem, &c)) == 1)
+		answered |= !blk_request(d, &c);
+	if (rc < 0)
+		refuse(d, rc);
+	if (answered && !vq_no_interrupt(q))
+		raise(d, VIRTIO_INT_USED);
+}
+
+/* The service tick for a virtio-blk device: what the backend completed. */
+static void blk_poll(struct virtio_dev *d)
+{
+	volatile struct hvm_blk_ring *ring = d->ring;
+	uint32_t done, used = 0;
+
+	if (!ring)
+		return;
+	done = __atomic_load_n(&ring->done, __ATOMIC_ACQUIRE);
+	/* a backend that claims more than was posted is not believed */
+	if (done - d->blk_done > d->blk_posted - d->blk_done)
+		return;
+	for (; d->blk_done != done; d->blk_done++) {
+		uint32_t slot = d->blk_done % HVM_BLK_SLOTS;
+		uint32_t st = ring->req[slot].status;
+		const struct virtio_blk_flight *f = &d->flight[slot];
+
+		if (ring->req[slot].epoch != d->blk_epoch || !d->q[0].ready)
+			continue; /* posted before a reset: forgotten */
+		if (st > HVM_BLK_S_UNSUPP)
+			st = HVM_BLK_S_IOERR;
+		*f->status = (uint8_t)st;
+		vq_push(&d->q[0], f->head, st == HVM_BLK_S_OK ? f->used_len : 1);
+		d->stats.requests++;
+		d->stats.bytes += st == HVM_BLK_S_OK ? f->bytes : 0;
+		if (st != HVM_BLK_S_OK)
+			d->stats.errors++;
+		used = 1;
+	}
+	if (used && !vq_no_interrupt(&d->q[0]))
+		raise(d, VIRTIO_INT_USED);
+	blk_pump(d);
+}
+
+void virtio_set_poll(struct virtio_set *s)
+{
+	for (uint32_t i = 0; i < s->n && i < VIRTIO_MAX_DEVS; i++) {
+		struct virtio_dev *d = &s->dev[i];
+		if (d->cfg.type != VIRTIO_ID_BLOCK)
+			continue;
+		spin_lock(&d->lock);
+		blk_poll(d);
+		spin_unlock(&d->lock);
+	}
+}
+
+void virtio_blk_attach(struct virtio_dev *d, volatile struct hvm_blk_ring *ring, uint32_t vm_id)
+{
+	spin_lock(&d->lock);
+	d->ring = ring;
+	ring->live = 0;
+	ring->magic = HVM_BLK_MAGIC;
+	ring->version = HVM_BLK_VERSION;
+	ring->size = sizeof(*ring);
+	ring->vm_id = vm_id;
+	ring->capacity = d->cfg.capacity;
+	ring->window_ipa = d->cfg.dma_ipa;
+	ring->window_pa = (uint64_t)(uintptr_t)(d->mem.host + (d->cfg.dma_ipa - d->mem.ipa));
+	ring->window_size = d->cfg.dma_size;
+	/* a fresh boot: the backend starts from an empty ring */
+	blk_forget(d);
+	d->blk_posted = d->blk_done = 0;
+	ring->posted = 0;
+	ring->done = 0;
+	__atomic_store_n(&ring->live, 1, __ATOMIC_RELEASE);
+	spin_unlock(&d->lock);
+}
+
 /* QueueNotify: serves what the driver made available. The console's receive
  * queue keeps its buffers: hv-core has no console input for the guest yet. */
 static void notify(struct virtio_dev *d, uint32_t qi)
@@ -172,6 +365,10 @@ static void notify(struct virtio_dev *d, uint32_t qi)
 	}
 	if (!(d->status & VIRTIO_S_DRIVER_OK) || (d->status & VIRTIO_S_NEEDS_RESET))
 		return;
+	if (d->cfg.type == VIRTIO_ID_BLOCK) {
+		blk_pump(d);
+		return;
+	}
 	if ((d->cfg.type == VIRTIO_ID_CONSOLE && qi == CONSOLE_RX) ||
 	    (d->cfg.type == VIRTIO_ID_NET && qi == NET_RX))
 		return; /* receive buffers wait for input */
@@ -185,6 +382,28 @@ static void notify(struct virtio_dev *d, uint32_t qi)
 		refuse(d, rc);
 	if (used && !vq_no_interrupt(q))
 		raise(d, VIRTIO_INT_USED);
+}
+
+/* VMCFG-850: at most cfg.rate frames per second leave d, with a burst of a
+ * tenth of a second's worth (at least one) after a quiet spell, as doorbells
+ * are bounded (VMCFG-701). Each frame sent moves the device's schedule on by
+ * one interval; a frame that would run more than the burst ahead of the clock
+ * is dropped. Lock-free: the VM's vCPUs may notify the queue at once. */
+static int net_rate_ok(struct virtio_dev *d, uint64_t now)
+{
+	uint32_t rate = d->cfg.rate ? d->cfg.rate : VIRTIO_NET_RATE_DEFAULT;
+	uint64_t interval = 1000000000ull / rate;
+	uint64_t burst = (rate / 10 ? rate / 10 : 1) * interval;
+	uint64_t old = __atomic_load_n(&d->rate_due_ns, __ATOMIC_RELAXED), next;
+
+	do {
+		uint64_t t = old > now ? old : now;
+		if (t - now >= burst)
+			return 0;
+		next = t + interval;
+	} while (!__atomic_compare_exchange_n(&d->rate_due_ns, &old, next, 0, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return 1;
 }
 
 /* GABI-493: virtio-net's transmit queue. Each frame is copied out under the
@@ -231,7 +450,9 @@ static void net_tx(struct virtio_dev *d)
 		spin_unlock(&d->lock);
 		if (rc != 1)
 			return;
-		if (!ok || !net_switch || net_switch(d, frame, len) != 0)
+		if (ok && !net_rate_ok(d, timer_uptime_ns()))
+			__atomic_add_fetch(&d->stats.limited, 1, __ATOMIC_RELAXED);
+		else if (!ok || !net_switch || net_switch(d, frame, len) != 0)
 			__atomic_add_fetch(&d->stats.dropped, 1, __ATOMIC_RELAXED);
 	}
 }
@@ -442,6 +663,7 @@ void virtio_set_reset(struct virtio_set *s, struct vm *vm, const struct vq_mem *
 		d->mac[2] = 0x56;
 		memcpy(d->mac + 3, h, 3);
 		d->rng_ctr = 0;
+		d->rate_due_ns = 0;
 		spin_unlock(&d->lock);
 	}
 }
@@ -471,6 +693,19 @@ int virtio_access(struct virtio_dev *d, uint64_t ipa, int is_write, unsigned byt
 			return -1;
 		if (!is_write) {
 			*val = 0;
+			/* virtio-blk: capacity (sectors) at 0, size_max at 8,
+			 * seg_max at 12 (GABI-494) */
+			if (d->cfg.type == VIRTIO_ID_BLOCK) {
+				uint8_t cs[16];
+				uint64_t cap = d->cfg.capacity / HVM_BLK_SECTOR;
+				uint32_t size_max = 0x10000u, seg_max = HVM_BLK_SEGS;
+				memcpy(cs, &cap, 8);
+				memcpy(cs + 8, &size_max, 4);
+				memcpy(cs + 12, &seg_max, 4);
+				for (uint64_t k = 0; k < bytes; k++)
+					if (off - R_CONFIG + k < sizeof(cs))
+						*val |= (uint64_t)cs[off - R_CONFIG + k] << (8 * k);
+			}
 			/* virtio-net: mac[6] at offset 0 (GABI-493) */
 			for (uint64_t k = 0; d->cfg.type == VIRTIO_ID_NET && k < bytes; k++)
 				if (off - R_CONFIG + k < sizeof(d->mac))

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include "spinlock.h"
 #include "virtqueue.h"
+#include "hvmgmt.h"
 
 #define VIRTIO_MAX_DEVS 4u             /* devices per VM (VMCFG_MAX_VIRTIO)            */
 #define VIRTIO_MAX_QUEUES 2u           /* queues of the devices served so far          */
@@ -45,10 +46,14 @@
 
 /* One device as the VM's configuration declares it. */
 struct virtio_dev_cfg {
-	uint32_t type;    /* VIRTIO_ID_*                                     */
-	uint32_t spi;     /* its interrupt: INTID 32 + spi                    */
-	uint64_t ipa;     /* its register window, VIRTIO_WINDOW bytes         */
-	uint32_t channel; /* virtio-net: id of the channel end it sends on  */
+	uint32_t type;     /* VIRTIO_ID_*                                     */
+	uint32_t spi;      /* its interrupt: INTID 32 + spi                    */
+	uint64_t ipa;      /* its register window, VIRTIO_WINDOW bytes         */
+	uint32_t channel;  /* virtio-net: id of the channel end it sends on  */
+	uint32_t rate;     /* virtio-net: frames per second it may send (VMCFG-850) */
+	uint64_t capacity; /* virtio-blk: bytes of its disk (VMCFG-851)         */
+	uint64_t dma_ipa;  /* virtio-blk: the window its backend sees (VMCFG-852) */
+	uint64_t dma_size;
 };
 
 /* Counters of one device (hvctl domstats). */
@@ -59,6 +64,7 @@ struct virtio_stats {
 	uint64_t errors;   /* bad input refused (GABI-486)                    */
 	uint64_t irqs;     /* interrupts raised                              */
 	uint64_t dropped;  /* virtio-net: frames not delivered               */
+	uint64_t limited;  /* virtio-net: frames over its frame-rate, dropped */
 };
 
 struct vm;
@@ -82,6 +88,17 @@ struct virtio_dev {
 	uint8_t mac[6];      /* virtio-net: its MAC address (config space)      */
 	uint8_t rng_key[32]; /* virtio-rng: SHA-256 in counter mode        */
 	uint64_t rng_ctr;
+	uint64_t rate_due_ns; /* virtio-net: when the next frame is due (VMCFG-850) */
+	/* virtio-blk (GABI-494): the ring its backend serves (MGMT-860) and
+	 * what hv-core keeps of each request posted there */
+	volatile struct hvm_blk_ring *ring;
+	uint32_t blk_posted, blk_done, blk_epoch;
+	struct virtio_blk_flight {
+		uint16_t head;     /* the chain's head descriptor              */
+		uint8_t *status;   /* its status byte, host address            */
+		uint32_t used_len; /* data bytes + 1 for the status, for IN   */
+		uint32_t bytes;    /* data bytes, either way                   */
+	} flight[HVM_BLK_SLOTS];
 };
 
 struct virtio_set {
@@ -102,6 +119,9 @@ int virtio_access(struct virtio_dev *d, uint64_t ipa, int is_write, unsigned byt
 /* virtio-net (GABI-493): a frame is at most this long, without the header */
 #define VIRTIO_NET_FRAME_MAX 1514u
 #define VIRTIO_NET_HDR 12u
+/* VMCFG-850: frames per second a virtio-net device sends when its
+ * configuration names no frame-rate */
+#define VIRTIO_NET_RATE_DEFAULT 10000u
 /* Delivers a frame the guest of `from` sent to the device at the other end
  * of its channel; 0 when delivered, -1 when refused or dropped. Registered by
  * the inter-VM channel code; called with no device lock held. */
@@ -110,6 +130,12 @@ void virtio_set_net_switch(virtio_net_switch_fn fn);
 /* Puts a frame into d's receive queue: 0, or -1 when d's driver has no
  * buffer for it (the frame is dropped and counted) or d is not live. */
 int virtio_net_receive(struct virtio_dev *d, const uint8_t *frame, uint32_t len);
+
+/* virtio-blk (GABI-494): d serves its requests through ring (MGMT-860);
+ * called after virtio_set_reset at every boot. */
+void virtio_blk_attach(struct virtio_dev *d, volatile struct hvm_blk_ring *ring, uint32_t vm_id);
+/* The service tick: completes in the guest what the backend finished. */
+void virtio_set_poll(struct virtio_set *s);
 
 /* Name of a device type for logs and hvctl ("rng", "console", ...). */
 const char *virtio_type_name(uint32_t type);

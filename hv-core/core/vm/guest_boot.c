@@ -14,6 +14,7 @@
 #include "mmu.h"
 #include "spinlock.h"
 #include "fmt.h"
+#include "region.h"
 
 #define UART_SPI 1u /* INTID 33, as QEMU virt's PL011 */
 #define UART_CLOCK_HZ 24000000u
@@ -69,6 +70,11 @@ enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t i
 	/* its VIRTIO devices in their reset state, serving only its RAM (GABI-485) */
 	const struct vq_mem mem = { c->mem_ipa, c->mem_size, ram };
 	virtio_set_reset(&vm->virtio, vm, &mem, c->virtio, c->n_virtio, virtio_console_out);
+	/* GABI-494: a virtio-blk device's requests go to its backend through
+	 * the VM's ring in the management region (MGMT-860) */
+	for (uint32_t i = 0; i < vm->virtio.n && i < VIRTIO_MAX_DEVS; i++)
+		if (vm->virtio.dev[i].cfg.type == VIRTIO_ID_BLOCK)
+			virtio_blk_attach(&vm->virtio.dev[i], mgmt_blk_ring(vm->id), vm->id);
 
 	uint64_t fdt_ipa = c->fdt_ipa ? c->fdt_ipa : c->mem_ipa + c->mem_size - VMCFG_FDT_SIZE;
 	if (fdt_ipa < c->mem_ipa || fdt_ipa + VMCFG_FDT_SIZE > c->mem_ipa + c->mem_size ||

@@ -1359,6 +1359,9 @@ void vm_tick(struct vm *vm, uint64_t now)
 			boot_request(vm);
 		return;
 	}
+	/* GABI-494: virtio-blk requests the backend completed */
+	if (vm->state != HVM_VM_SHUTOFF && vm->state != HVM_VM_CRASHED)
+		virtio_set_poll(&vm->virtio);
 	if (vm->state == HVM_VM_SHUTDOWN) {
 		volatile struct hvg_coop_page *c = vm->coop;
 		if (vm->hook_deadline_ns) { /* GABI-331 after the SHUTDOWN timeout */

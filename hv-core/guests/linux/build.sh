@@ -60,7 +60,7 @@ stage=$out/initramfs-root
 rm -rf "$stage"
 mkdir -p "$stage"/{bin,dev,proc,sys,tmp}
 install -m 0755 "$root/bin/busybox" "$stage/bin/busybox"
-applets="sh mount mkdir cat echo printf uname nproc od tr grep devmem sleep poweroff reboot sync dmesg ls insmod readlink basename ifconfig ping setsid cttyhack"
+applets="sh mount mkdir cat echo printf uname nproc od tr grep devmem sleep poweroff reboot sync dmesg ls insmod readlink basename ifconfig ping setsid cttyhack mke2fs"
 for a in $applets; do ln -s busybox "$stage/bin/$a"; done
 install -m 0755 "$here/init" "$stage/init"
 # Debian's own VIRTIO drivers of the same kernel (docs/guest-abi.md GABI-480):
@@ -69,7 +69,8 @@ mods=$root/lib/modules/$release/kernel
 mkdir -p "$stage/lib/modules/$release"
 for m in drivers/virtio/virtio_mmio.ko drivers/char/hw_random/virtio-rng.ko \
 	drivers/char/virtio_console.ko net/core/failover.ko drivers/net/net_failover.ko \
-	drivers/net/virtio_net.ko; do
+	drivers/net/virtio_net.ko drivers/block/virtio_blk.ko lib/crc16.ko fs/mbcache.ko \
+	fs/jbd2/jbd2.ko fs/ext4/ext4.ko crypto/crc32c_generic.ko; do
 	[ -f "$mods/$m" ] || die "no $m in the kernel package of $release"
 	install -m 0644 "$mods/$m" "$stage/lib/modules/$release/"
 done
