@@ -238,6 +238,7 @@ int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, uint6
 void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r);
 /* "confirmed", "fail-timeout", ... for enum hvm_ota_result. */
 const char *agent_ota_result_name(uint32_t result);
+const char *agent_ota_slot_state_name(uint32_t state); /* "good", "empty" ... */
 /* OTA_SWITCH of the VM as a queued "otaswitch" runs it (pending.c): arg is
  * the window in its low 32 bits, the trial timeout in its high ones. Caller
  * holds the operation. 0, or -1 with st (hv-core's refusal or no answer). */

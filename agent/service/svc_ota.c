@@ -960,7 +960,7 @@ void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r)
 
 /* ---- OtaStatus and GetVm's ota ---- */
 
-static const char *slot_state_name(uint32_t s)
+const char *agent_ota_slot_state_name(uint32_t s)
 {
 	static const char *const n[] = { "empty", "good", "bad", "trial", "ready" };
 	return s < sizeof n / sizeof n[0] ? n[s] : "unknown";
@@ -977,7 +977,7 @@ const char *agent_ota_result_name(uint32_t r)
 static void slot_msg(Hvmgr__V1__OtaSlot *m, struct hvm_ota_slot *s)
 {
 	hvmgr__v1__ota_slot__init(m);
-	m->state = (char *)slot_state_name(s->state);
+	m->state = (char *)agent_ota_slot_state_name(s->state);
 	m->version = s->version;
 	m->size = s->size;
 	m->durable = s->durable != 0;

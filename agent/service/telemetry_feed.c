@@ -122,6 +122,30 @@ int telemetry_feed_once(struct agent *ag, struct hv_status *st)
 	return rc;
 }
 
+/* The VM's A/B slots into v (have_ota 0 when hv-core did not answer). */
+static void ota_fill(struct agent *ag, uint32_t id, struct tm_vm *v)
+{
+	struct hvm_ota_status os;
+	struct hvlink_reply rep;
+	struct hv_status st;
+	if (hvlink_ota_status(ag->link, id, 0, &os, &rep, &st) != 0 || rep.status != HVM_OK) {
+		log_debug("telemetry: OTA slots of '%s': %s", v->name,
+			  rep.status != HVM_OK ? rep.msg : st.msg);
+		return;
+	}
+	v->have_ota = 1;
+	v->ota_active = os.active ? 1 : 0;
+	v->ota_in_trial = os.in_trial != 0;
+	for (int s = 0; s < 2; s++) {
+		snprintf(v->ota_state[s], sizeof v->ota_state[s], "%s",
+			 agent_ota_slot_state_name(os.slot[s].state));
+		snprintf(v->ota_version[s], sizeof v->ota_version[s], "%.*s", HVM_VERSION_LEN,
+			 os.slot[s].version);
+	}
+	snprintf(v->ota_floor, sizeof v->ota_floor, "%.*s", HVM_VERSION_LEN, os.floor);
+	snprintf(v->ota_result, sizeof v->ota_result, "%s", agent_ota_result_name(os.last_result));
+}
+
 static int sample(struct agent *ag, struct hv_status *st)
 {
 	struct hvm_vm_slot slots[HVM_MAX_VMS];
@@ -171,6 +195,9 @@ static int sample(struct agent *ag, struct hv_status *st)
 				log_debug("telemetry: %s", vst.msg);
 			vms[n].have_virtio = rv == 1;
 		}
+		/* MGMT-613: the A/B slots, for an hv-core with OTA */
+		if (r == 1 && (info.caps & HVM_CAP(HVM_CMD_OTA_STATUS)))
+			ota_fill(ag, i, &vms[n]);
 		n++;
 	}
 	memset(&core, 0, sizeof core);

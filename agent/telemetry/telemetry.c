@@ -259,12 +259,18 @@ static void head(struct out *o, const char *name, const char *type, const char *
 }
 
 /* name{name="web",uuid="..."[,extra]} */
-static void vm_series(struct out *o, const char *metric, const struct tm_vm *v, const char *extra)
+/* "metric{name=...,uuid=..." with the label set still open. */
+static void vm_open(struct out *o, const char *metric, const struct tm_vm *v)
 {
 	put(o, "%s{name=", metric);
 	put_value(o, v->name);
 	put(o, ",uuid=");
 	put_value(o, v->uuid);
+}
+
+static void vm_series(struct out *o, const char *metric, const struct tm_vm *v, const char *extra)
+{
+	vm_open(o, metric, v);
 	put(o, "%s%s} ", extra ? "," : "", extra ? extra : "");
 }
 
@@ -361,6 +367,49 @@ static void render_virtio(struct out *o, const struct telemetry *t)
 	}
 }
 
+/* A VM's OTA slots (docs/mgmt-abi.md MGMT-613): per slot its state and
+ * version, which one is active, the trial, the floor and the last result. */
+static void render_ota(struct out *o, const struct telemetry *t)
+{
+	head(o, "hv_vm_ota_slot_info", "gauge",
+	     "A VM's A/B image slot: its state (good, bad, trial, ready, empty) and version.");
+	for (size_t i = 0; i < t->nvms; i++) {
+		const struct tm_vm *v = &t->vms[i];
+		for (int s = 0; v->have_ota && s < 2; s++) {
+			vm_open(o, "hv_vm_ota_slot_info", v);
+			put(o, ",slot=\"%c\",state=\"%s\",version=", 'A' + s, v->ota_state[s]);
+			put_value(o, v->ota_version[s]);
+			put(o, "} 1\n");
+		}
+	}
+	head(o, "hv_vm_ota_active_slot", "gauge", "1 for the slot the VM boots, 0 for the other.");
+	for (size_t i = 0; i < t->nvms; i++) {
+		const struct tm_vm *v = &t->vms[i];
+		for (int s = 0; v->have_ota && s < 2; s++) {
+			vm_series(o, "hv_vm_ota_active_slot", v, s ? "slot=\"B\"" : "slot=\"A\"");
+			put(o, "%d\n", v->ota_active == s);
+		}
+	}
+	head(o, "hv_vm_ota_in_trial", "gauge",
+	     "1 while hv-core runs the trial boot of the VM's new slot (MGMT-620).");
+	for (size_t i = 0; i < t->nvms; i++)
+		if (t->vms[i].have_ota) {
+			vm_series(o, "hv_vm_ota_in_trial", &t->vms[i], NULL);
+			put(o, "%d\n", t->vms[i].ota_in_trial);
+		}
+	head(o, "hv_vm_ota_info", "gauge",
+	     "A VM's anti-rollback floor and the result of its last update step.");
+	for (size_t i = 0; i < t->nvms; i++) {
+		const struct tm_vm *v = &t->vms[i];
+		if (!v->have_ota)
+			continue;
+		vm_open(o, "hv_vm_ota_info", v);
+		put(o, ",last_result=\"%s\",floor=", v->ota_result);
+		put_value(o, v->ota_floor);
+		put(o, "} 1\n");
+	}
+}
+
 static void render_vms(struct out *o, const struct telemetry *t)
 {
 	char extra[64];
@@ -454,6 +503,7 @@ static void render_vms(struct out *o, const struct telemetry *t)
 		put(o, "%llu\n", (unsigned long long)v->stats.doorbells_denied);
 	}
 	render_virtio(o, t);
+	render_ota(o, t);
 }
 
 static void render_core(struct out *o, const struct telemetry *t)

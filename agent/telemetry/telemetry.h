@@ -39,6 +39,12 @@ struct tm_vm {
 	struct hvm_stats stats;
 	int have_virtio; /* the GET_VIRTIO record below was read and checked */
 	struct hvm_virtio virtio;
+	/* MGMT-613: the A/B slots (OTA_STATUS), names set by the feeder */
+	int have_ota, ota_active, ota_in_trial;
+	char ota_state[2][12];
+	char ota_version[2][HVM_VERSION_LEN + 1];
+	char ota_floor[HVM_VERSION_LEN + 1];
+	char ota_result[20];
 };
 
 /* hv-core as the last sample saw it. */

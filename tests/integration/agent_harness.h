@@ -35,6 +35,8 @@ int run_program(const char *path, const char *const *args, char **out, char **er
 
 /* Reads a whole text file (malloc'd), NULL if missing. */
 char *read_file_text(const char *path);
+/* A loopback TCP port nobody listens on now (bound and released). */
+int loopback_port(void);
 
 /* rm -r of a test directory (files and one level of subdirectories). */
 void remove_tree(const char *dir);

@@ -216,6 +216,38 @@ Test(agent_ota, a_bundle_installs_is_confirmed_and_shows_in_status_get_vm_and_hi
 	json_decref(h);
 }
 
+/* MGMT-613 in /metrics (docs/telemetry.md): the feeder reads each VM's A/B
+ * slots with GET_STATS, and a scrape shows them from memory. */
+Test(agent_ota, the_slots_show_in_the_metrics)
+{
+	char listen[32];
+	int port = loopback_port();
+	cr_assert_gt(port, 0);
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	const char *extra[] = { "--metrics-listen", listen, "--metrics-interval-ms", "100", NULL };
+	start(false, extra);
+	cr_assert_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 0, "%s\n%s", out, err);
+	/* the first scrape marks the registry read; a later sample has the slots */
+	int seen = 0;
+	for (int i = 0; i < 100 && !seen; i++) {
+		seen = sh("exec 3<>/dev/tcp/127.0.0.1/%d && printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" "
+			  ">&3 && cat <&3 > metrics.txt && grep -q \"^hv_vm_ota_slot_info{name=\\\"rtos-demo\\\""
+			  ".*slot=\\\"B\\\",state=\\\"good\\\",version=\\\"2.0.0\\\"} 1\" metrics.txt",
+			  port) == 0;
+		if (!seen)
+			usleep(100000);
+	}
+	cr_assert(seen, "no slot B good 2.0.0 in the metrics");
+	cr_expect_eq(sh("grep -q \"^hv_vm_ota_active_slot{name=\\\"rtos-demo\\\".*slot=\\\"B\\\"} 1\" "
+			"metrics.txt"),
+		     0, "no active slot B in the metrics");
+	cr_expect_eq(sh("grep -q \"^hv_vm_ota_in_trial{name=\\\"rtos-demo\\\".*} 0\" metrics.txt"),
+		     0, "no trial gauge in the metrics");
+	cr_expect_eq(sh("grep -q \"^hv_vm_ota_info{name=\\\"rtos-demo\\\".*last_result=\\\"confirmed\\\","
+			"floor=\\\"2.0.0\\\"} 1\" metrics.txt"),
+		     0, "no last result or floor in the metrics");
+}
+
 Test(agent_ota, a_failed_trial_ends_with_exit_1_and_the_old_slot_active)
 {
 	start(true, NULL);
