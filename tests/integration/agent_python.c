@@ -100,20 +100,6 @@ Test(agent_python, console_one_writer_and_readers)
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
 
-/* A free loopback TCP port (bind to 0, read it back, release it). */
-static int free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
-		return -1;
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 Test(agent_python, mutual_tls_with_roles)
 {
 	char pki[128], listen[64], port[16], *out, *err;
@@ -131,7 +117,7 @@ Test(agent_python, mutual_tls_with_roles)
 	cr_assert_eq(rc, 0, "hvctl pki init (foreign): %s", err);
 	free(out);
 	free(err);
-	int p = free_port();
+	int p = loopback_port();
 	cr_assert_gt(p, 0);
 	snprintf(port, sizeof port, "%d", p);
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", p);

@@ -128,19 +128,6 @@ static struct st_vm st0 = { .name = "st0",
 			    .mem_pa = 0x50000000,
 			    .store_pa = 0x44000000 };
 
-static int free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
-		return -1;
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 static void qemu_setup(void)
 {
 	char listen[64], *out, *err;
@@ -156,7 +143,7 @@ static void qemu_setup(void)
 	cr_assert_eq(rc, 0, "hvctl pki init: %s", err);
 	free(out);
 	free(err);
-	int p = free_port();
+	int p = loopback_port();
 	cr_assert_gt(p, 0);
 	snprintf(port, sizeof port, "%d", p);
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", p);

@@ -40,20 +40,6 @@ static pid_t prom_pid;
 static int metrics_port, prom_port;
 static char prom_dir[300];
 
-/* A loopback TCP port nobody listens on right now. */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0, "%s", strerror(errno));
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 /* GET path on 127.0.0.1:port over HTTP/1.0; the body (malloc'd) or NULL when
  * the connection fails or the status is not 200. */
 static char *http_get(int port, const char *path)
@@ -195,7 +181,7 @@ static void start_prometheus(void)
 		"      - targets: ['127.0.0.1:%d']\n",
 		metrics_port);
 	fclose(f);
-	prom_port = free_port();
+	prom_port = loopback_port();
 	snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", prom_port);
 	snprintf(cfgarg, sizeof cfgarg, "--config.file=%s", cfg);
 	snprintf(dataarg, sizeof dataarg, "--storage.tsdb.path=%s", data);
@@ -241,7 +227,7 @@ static void setup(void)
 {
 	char listen[64];
 
-	metrics_port = free_port();
+	metrics_port = loopback_port();
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", metrics_port);
 	const char *extra[] = { "--metrics-listen", listen, "--metrics-interval-ms", "250", NULL };
 	agent_stack_start(&q, &agent, extra, uri, sizeof uri);

@@ -53,23 +53,6 @@ static void write_config(void)
 	free(vm);
 }
 
-/* A loopback port the kernel just handed out and nobody holds now. */
-static int unused_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t alen = sizeof a;
-	int s = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-		  getsockname(s, (struct sockaddr *)&a, &alen) == 0);
-	port = ntohs(a.sin_port);
-	close(s);
-	return port;
-}
-
 static void setup(void)
 {
 	struct hvq_opts o = HVQ_OPTS_DEFAULT;
@@ -82,7 +65,7 @@ static void setup(void)
 	o.extra[0] = "--config";
 	o.extra[1] = config;
 	agent_stack_start_core(&q, &o);
-	snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", unused_port());
+	snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", loopback_port());
 	const char *extra[] = { "--metrics-listen", listen_at, "--metrics-interval-ms", "250", NULL };
 	cr_assert_eq(agent_start(&agent, q.dir, extra), 0, "%s", agent.err);
 	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
