@@ -30,6 +30,7 @@
 
 #include "agent_harness.h"
 #include "hvqemu.h"
+#include "insn_out.h"
 
 static struct hvq q;
 static struct agent_proc agent;
@@ -41,66 +42,6 @@ static int die(const char *what)
 	agent_stop(&agent);
 	hvq_stop(&q);
 	exit(1);
-}
-
-/* Address (and size) of a symbol of hv-core's ELF, from nm. */
-static int symbol(const char *elf, const char *name, uint64_t *addr, uint64_t *size)
-{
-	char cmd[512], line[256];
-	int found = 0;
-
-	snprintf(cmd, sizeof cmd, "nm -S --defined-only '%s'", elf);
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (fgets(line, sizeof line, p)) {
-		unsigned long long a, s;
-		char t, n[128];
-		if (sscanf(line, "%llx %llx %c %127s", &a, &s, &t, n) == 4 && !strcmp(n, name)) {
-			*addr = a;
-			*size = s;
-			found = 1;
-		}
-	}
-	pclose(p);
-	return found ? 0 : -1;
-}
-
-static size_t lines(void)
-{
-	FILE *f = fopen(out_path, "r");
-	size_t n = 0;
-	int c;
-
-	if (!f)
-		return 0;
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
-}
-
-static int line_at(size_t idx, uint64_t *cmd, uint64_t *part)
-{
-	FILE *f = fopen(out_path, "r");
-	char l[128];
-	size_t i = 0;
-	int rc = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(l, sizeof l, f))
-		if (i++ == idx) {
-			unsigned long long a, b;
-			if (sscanf(l, "cmd_insn=%llu gate_insn=%llu", &a, &b) == 2) {
-				*cmd = a;
-				*part = b;
-				rc = 0;
-			}
-			break;
-		}
-	fclose(f);
-	return rc;
 }
 
 static void nap_ms(long ms)
@@ -120,7 +61,7 @@ static void one(uint32_t c, uint64_t arg, uint64_t *cmd, uint64_t *part)
 {
 	uint64_t args[6] = { arg };
 	struct hvq_reply r;
-	size_t before = lines();
+	size_t before = insn_lines(out_path);
 
 	if (hvq_command(&q, c, 0, args, &r) != 0)
 		die(q.err);
@@ -129,9 +70,9 @@ static void one(uint32_t c, uint64_t arg, uint64_t *cmd, uint64_t *part)
 			arg, r.status, r.msg);
 		die("unexpected status");
 	}
-	for (int i = 0; i < 500 && lines() <= before; i++)
+	for (int i = 0; i < 500 && insn_lines(out_path) <= before; i++)
 		nap_ms(10);
-	if (line_at(before, cmd, part) != 0)
+	if (insn_line_at(out_path, before, cmd, part) != 0)
 		die("the plugin wrote no count for the command");
 }
 
@@ -155,11 +96,11 @@ static void part1(const char *plugin, const char *core, int runs)
 	char elf[300], plug[900], dir[] = "/tmp/hv-anchor-bench-XXXXXX";
 
 	snprintf(elf, sizeof elf, "%s/hvcore.elf", core);
-	if (symbol(elf, "mgmt_cmd_execute", &a_cmd, &s_cmd) != 0 ||
-	    (symbol(elf, "mgmt_msg_fit.part.0", &a_end, &s_end) != 0 &&
-	     symbol(elf, "mgmt_msg_fit", &a_end, &s_end) != 0) ||
-	    symbol(elf, "nv_commit", &a_nv, &s_nv) != 0 ||
-	    symbol(elf, "ota_audit_seq_set", &a_set, &s_set) != 0)
+	if (insn_symbol(elf, "mgmt_cmd_execute", &a_cmd, &s_cmd) != 0 ||
+	    (insn_symbol(elf, "mgmt_msg_fit.part.0", &a_end, &s_end) != 0 &&
+	     insn_symbol(elf, "mgmt_msg_fit", &a_end, &s_end) != 0) ||
+	    insn_symbol(elf, "nv_commit", &a_nv, &s_nv) != 0 ||
+	    insn_symbol(elf, "ota_audit_seq_set", &a_set, &s_set) != 0)
 		die("symbols not found in hvcore.elf");
 	if (!mkdtemp(dir))
 		die("mkdtemp");

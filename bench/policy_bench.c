@@ -24,6 +24,7 @@
 
 #include "hvcore_mgmt_util.h"
 #include "hvqemu.h"
+#include "insn_out.h"
 
 static struct hvq q;
 static char out_path[300];
@@ -33,67 +34,6 @@ static int die(const char *what)
 	fprintf(stderr, "hv-policy-bench: %s\n", what);
 	hvq_stop(&q);
 	exit(1);
-}
-
-/* Address (and size) of a symbol of hv-core's ELF, from nm. */
-static int symbol(const char *elf, const char *name, uint64_t *addr, uint64_t *size)
-{
-	char cmd[512], line[256];
-	int found = 0;
-
-	snprintf(cmd, sizeof cmd, "nm -S --defined-only '%s'", elf);
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (fgets(line, sizeof line, p)) {
-		unsigned long long a, s;
-		char t, n[128];
-		if (sscanf(line, "%llx %llx %c %127s", &a, &s, &t, n) == 4 && !strcmp(n, name)) {
-			*addr = a;
-			*size = s;
-			found = 1;
-		}
-	}
-	pclose(p);
-	return found ? 0 : -1;
-}
-
-static size_t lines(void)
-{
-	FILE *f = fopen(out_path, "r");
-	size_t n = 0;
-	int c;
-
-	if (!f)
-		return 0;
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
-}
-
-/* The counts of line `idx` (0-based) of the plugin's output. */
-static int line_at(size_t idx, uint64_t *cmd, uint64_t *gate)
-{
-	FILE *f = fopen(out_path, "r");
-	char l[128];
-	size_t i = 0;
-	int rc = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(l, sizeof l, f))
-		if (i++ == idx) {
-			unsigned long long a, b;
-			if (sscanf(l, "cmd_insn=%llu gate_insn=%llu", &a, &b) == 2) {
-				*cmd = a;
-				*gate = b;
-				rc = 0;
-			}
-			break;
-		}
-	fclose(f);
-	return rc;
 }
 
 static void nap(void)
@@ -107,7 +47,7 @@ static void one(uint32_t c, int vm, uint64_t arg, uint32_t want, uint64_t *cmd, 
 {
 	uint64_t args[6] = { arg };
 	struct hvq_reply r;
-	size_t before = lines();
+	size_t before = insn_lines(out_path);
 
 	if (hvq_command(&q, c, (uint32_t)vm, args, &r) != 0)
 		die(q.err);
@@ -116,9 +56,9 @@ static void one(uint32_t c, int vm, uint64_t arg, uint32_t want, uint64_t *cmd, 
 			vm, r.status, want, r.msg);
 		die("unexpected status");
 	}
-	for (int i = 0; i < 500 && lines() <= before; i++)
+	for (int i = 0; i < 500 && insn_lines(out_path) <= before; i++)
 		nap();
-	if (line_at(before, cmd, gate) != 0)
+	if (insn_line_at(out_path, before, cmd, gate) != 0)
 		die("the plugin wrote no count for the command");
 }
 
@@ -163,11 +103,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(elf, sizeof elf, "%s/hvcore.elf", core ? core : HV_CORE_OUT);
-	if (symbol(elf, "mgmt_cmd_execute", &a_cmd, &s_cmd) != 0 ||
+	if (insn_symbol(elf, "mgmt_cmd_execute", &a_cmd, &s_cmd) != 0 ||
 	    /* the compiler may tail-call the body of mgmt_msg_fit: its entry */
-	    (symbol(elf, "mgmt_msg_fit.part.0", &a_end, &s_end) != 0 &&
-	     symbol(elf, "mgmt_msg_fit", &a_end, &s_end) != 0) ||
-	    symbol(elf, "mgmt_be_policy_gate", &a_gate, &s_gate) != 0) {
+	    (insn_symbol(elf, "mgmt_msg_fit.part.0", &a_end, &s_end) != 0 &&
+	     insn_symbol(elf, "mgmt_msg_fit", &a_end, &s_end) != 0) ||
+	    insn_symbol(elf, "mgmt_be_policy_gate", &a_gate, &s_gate) != 0) {
 		fprintf(stderr, "hv-policy-bench: symbols not found in %s\n", elf);
 		return 1;
 	}

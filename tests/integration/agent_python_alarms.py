@@ -13,28 +13,17 @@ one line per update and "ok"; any failure: a message and exit 1.
 
 usage: agent_python_alarms.py PROTO_DIR WORK_DIR SOCKET VM MARKER
 """
-import importlib.util
-import os
-import subprocess
 import sys
 
 import grpc
-
-
-def check(cond, what):
-    if not cond:
-        print("FAILED: " + what, file=sys.stderr, flush=True)
-        sys.exit(1)
+from hvmgr_local import check, load_messages, unix_channel
 
 
 def main():
     proto_dir, work, sock, vm, marker = sys.argv[1:6]
-    subprocess.run(["protoc", "-I", proto_dir, "--python_out", work, "hvmgr/v1/hvmgr.proto"], check=True)
-    spec = importlib.util.spec_from_file_location("hvmgr_pb2", os.path.join(work, "hvmgr/v1/hvmgr_pb2.py"))
-    pb = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pb)
+    pb = load_messages(proto_dir, work)
 
-    ch = grpc.secure_channel("unix:" + sock, grpc.local_channel_credentials(grpc.LocalConnectionType.UDS))
+    ch = unix_channel(sock)
     watch = ch.unary_stream("/hvmgr.v1.Hvmgr/WatchHealth",
                             request_serializer=pb.WatchHealthRequest.SerializeToString,
                             response_deserializer=pb.HealthUpdate.FromString)

@@ -12,30 +12,16 @@ deadlines; nothing measures time. Prints "ok"; any failure: a message, exit 1.
 
 usage: agent_python_console.py PROTO_DIR WORK_DIR SOCKET RO_SOCKET
 """
-import importlib.util
-import os
 import queue
-import subprocess
 import sys
 
 import grpc
-
-
-def check(cond, what):
-    if not cond:
-        print("FAILED: " + what, file=sys.stderr, flush=True)
-        sys.exit(1)
+from hvmgr_local import check, load_messages, unix_channel
 
 
 def main():
     proto_dir, work, sock, ro_sock = sys.argv[1:5]
-    subprocess.run(["protoc", "-I", proto_dir, "--python_out", work, "hvmgr/v1/hvmgr.proto"], check=True)
-    spec = importlib.util.spec_from_file_location("hvmgr_pb2", os.path.join(work, "hvmgr/v1/hvmgr_pb2.py"))
-    pb = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pb)
-
-    def channel(path):
-        return grpc.secure_channel("unix:" + path, grpc.local_channel_credentials(grpc.LocalConnectionType.UDS))
+    pb = load_messages(proto_dir, work)
 
     def console_of(ch):
         return ch.stream_stream("/hvmgr.v1.Hvmgr/Console",
@@ -70,7 +56,7 @@ def main():
                 self.seen += next(self.call).data
             return self.seen
 
-    ch = channel(sock)
+    ch = unix_channel(sock)
     a = Session(ch, pb.ConsoleInput(vm=pb.VmSelector(name="linux")))
     fa = a.first()
     check(fa.writer and fa.vm_name == "linux", "the first session writes: %r" % fa)
@@ -91,7 +77,7 @@ def main():
         check(e.code() == grpc.StatusCode.FAILED_PRECONDITION and "read-only" in e.details(),
               "typing in a read-only session: %s %s" % (e.code(), e.details()))
 
-    ro = Session(channel(ro_sock), pb.ConsoleInput(vm=pb.VmSelector(name="linux")))
+    ro = Session(unix_channel(ro_sock), pb.ConsoleInput(vm=pb.VmSelector(name="linux")))
     try:
         ro.first()
         check(False, "the read-only socket opened a console")
