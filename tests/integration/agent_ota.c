@@ -26,7 +26,7 @@
 #include "hvcore_double.h"
 
 static char dir[64], ram[128], rw_uri[256], ca[160], fetch_ca[160];
-static pid_t servers[2];
+static pid_t servers[3];
 static const char *agent_args[16];
 static struct fakecore *fc;
 static struct agent_proc agent;
@@ -103,7 +103,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (servers[i] > 0) {
 			kill(servers[i], SIGTERM);
 			waitpid(servers[i], NULL, 0);
@@ -449,16 +449,27 @@ static void serve(int k, const char *file, const char *log, long drop_after, cha
  * uploaded one. A file that is not the one named is refused and not kept. */
 Test(agent_ota, hv_agent_fetches_a_bundle_from_an_https_url_resumes_and_installs_it)
 {
-	char url[128], url1[128];
+	char url[128], url1[128], url2[128];
 	start(false, NULL);
+	cr_assert_eq(sh("$HVCTL pki init --dir other && $HVCTL ota bundle --key "
+			"other/update-signer.key --cert other/update-signer.crt -o foreign.hvota "
+			"rtos-demo=img@2.0.0"),
+		     0);
 	serve(0, "v2.hvota", "fetch.log", 200000, url, sizeof url);
 	serve(1, "v1.hvota", "fetch1.log", -1, url1, sizeof url1);
+	serve(2, "foreign.hvota", "fetch2.log", -1, url2, sizeof url2);
 
 	/* the file at url1 is not v2.hvota: refused by its digest, nothing kept */
 	cr_expect_eq(HVCTL("ota", "install", "--url", url1, path_in_dir("v2.hvota")), 1, "%s\n%s",
 		     out, err);
 	cr_expect(strstr(err, "DATA_LOSS") || strstr(err, "digest"), "%s", err);
 	cr_expect_eq(sh("ls ota/*.hvota"), 2, "a refused fetch was kept");
+	/* the very file named, but signed by a key of another CA: fetched,
+	 * refused by the verification, deleted */
+	cr_expect_eq(HVCTL("ota", "install", "--url", url2, path_in_dir("foreign.hvota")), 1, "%s",
+		     err);
+	cr_expect(strstr(err, "bundle refused (untrusted-signer)") != NULL, "%s", err);
+	cr_expect_eq(sh("ls ota/*.hvota ota/*.fetch"), 2, "a refused fetch was kept");
 	/* not https */
 	cr_expect_eq(HVCTL("ota", "install", "--url", "http://127.0.0.1:1/x", path_in_dir("v2.hvota")),
 		     1, "%s", err);
@@ -474,6 +485,10 @@ Test(agent_ota, hv_agent_fetches_a_bundle_from_an_https_url_resumes_and_installs
 	json_t *j = status_json();
 	cr_expect_str_eq(jpath(j, "slot_b", "version"), "2.0.0");
 	json_decref(j);
+	/* asked again (a campaign's retry): the stored bundle answers, no download */
+	cr_assert_eq(HVCTL("ota", "install", "--upload-only", "--url", url, path_in_dir("v2.hvota")),
+		     0, "%s\n%s", out, err);
+	cr_expect(strstr(out, "(0 bytes this time)") != NULL, "%s", out);
 	/* audited */
 	cr_assert_eq(HVCTL("audit", "--json"), 0, "%s", err);
 	cr_expect(strstr(out, "OtaFetch") != NULL, "%s", out);
