@@ -100,6 +100,18 @@ static void fill_vm(Hvmgr__V1__VmHealth *h, struct tm_vm *v)
 	h->restart_budget = v->restart_budget;
 	h->restarts_left = v->restarts_left;
 	h->fault_policy = v->fault_policy;
+	/* MGMT-613: the slots, as hv_vm_ota_* renders them */
+	h->have_ota = v->have_ota != 0;
+	if (v->have_ota) {
+		h->ota_active_slot = v->ota_active ? "B" : "A";
+		h->ota_in_trial = v->ota_in_trial != 0;
+		h->ota_a_state = v->ota_state[0];
+		h->ota_a_version = v->ota_version[0];
+		h->ota_b_state = v->ota_state[1];
+		h->ota_b_version = v->ota_version[1];
+		h->ota_floor = v->ota_floor;
+		h->ota_last_result = v->ota_result;
+	}
 	if (v->have_stats) {
 		h->exits = v->stats.exits;
 		h->irqs_injected = v->stats.irqs_injected;
@@ -169,6 +181,22 @@ static int send(struct watch *w, struct hv_status *st)
 	return -1;
 }
 
+static Hvmgr__V1__HealthUpdate__Cause event_cause(uint32_t type)
+{
+	switch (type) {
+	case HVM_EV_FAULT:
+	case HVM_EV_WATCHDOG:
+		return HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_FAULT;
+	case HVM_EV_OTA_INSTALLED:
+	case HVM_EV_OTA_TRIAL:
+	case HVM_EV_OTA_CONFIRMED:
+	case HVM_EV_OTA_ROLLED_BACK:
+		return HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_OTA;
+	default:
+		return HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_STATE_CHANGE;
+	}
+}
+
 /* Events read since the last call: one update each (fresh sample first). */
 static int on_events(struct watch *w, const struct eventlog_rec *r, size_t n, struct hv_status *st)
 {
@@ -178,14 +206,10 @@ static int on_events(struct watch *w, const struct eventlog_rec *r, size_t n, st
 		if (w->filtered && r[i].ev.vm_id != w->filter_id)
 			continue;
 		telemetry_feed_once(w->ag, &fst);
-		int fault = r[i].ev.type == HVM_EV_FAULT || r[i].ev.type == HVM_EV_WATCHDOG;
 		char name[HVM_NAME_LEN + 1];
 		memcpy(name, r[i].vm_name, HVM_NAME_LEN);
 		name[HVM_NAME_LEN] = '\0';
-		build(w,
-		      fault ? HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_FAULT
-			    : HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_STATE_CHANGE,
-		      r[i].ev.seq, name, NULL, NULL);
+		build(w, event_cause(r[i].ev.type), r[i].ev.seq, name, NULL, NULL);
 		if (send(w, st) != 0)
 			return -1;
 	}
