@@ -38,6 +38,7 @@ struct watch {
 	uint64_t last_seq; /* the last event seen */
 	uint32_t stalled;  /* VMs (by id bit) whose heartbeat alarm is raised */
 	uint32_t last_try; /* VMs (by id bit) whose last-attempt alarm is raised */
+	int own_sample;    /* a snapshot that sampled for itself: not a reader */
 	struct health_msg *m;
 };
 
@@ -132,7 +133,8 @@ static void build(struct watch *w, Hvmgr__V1__HealthUpdate__Cause cause, uint64_
 	size_t n, nv = 0, na = 0;
 	uint32_t now_stalled = 0, now_last = 0;
 
-	telemetry_mark_read(w->ag->telemetry);
+	if (!w->own_sample)
+		telemetry_mark_read(w->ag->telemetry);
 	telemetry_snapshot(w->ag->telemetry, &m->core, m->vms, &n);
 	m->up = init;
 	for (size_t i = 0; i < n; i++) {
@@ -292,8 +294,10 @@ void svc_watch_health(const struct rpc_call_ctx *ctx, const ProtobufCMessage *ms
 		return;
 	}
 	/* The registry is read from now on: the next sample has the
-	 * GET_STATS figures (telemetry_recently_read). */
+	 * GET_STATS figures (telemetry_recently_read). The event log reads
+	 * hv-core's ring at its fast rate while the stream lasts. */
 	telemetry_mark_read(w.ag->telemetry);
+	eventlog_live(w.ag->events, 1);
 	struct hv_status fst;
 	telemetry_feed_once(w.ag, &fst);
 	eventlog_stats(w.ag->events, &es);
@@ -342,12 +346,14 @@ void svc_watch_health(const struct rpc_call_ctx *ctx, const ProtobufCMessage *ms
 		}
 	}
 out:
+	eventlog_live(w.ag->events, 0);
 	free(w.m);
 }
 
 int svc_health_snapshot(struct agent *ag, uint8_t **out, size_t *len, struct hv_status *st)
 {
-	struct watch w = { .ag = ag, .stall_ns = DEFAULT_STALL_MS * 1000000ull };
+	struct watch w = { .ag = ag, .stall_ns = DEFAULT_STALL_MS * 1000000ull, .own_sample = 1 };
+	struct hv_status fst;
 
 	*out = NULL;
 	if (!ag->telemetry)
@@ -356,6 +362,11 @@ int svc_health_snapshot(struct agent *ag, uint8_t **out, size_t *len, struct hv_
 	w.m = calloc(1, sizeof *w.m);
 	if (!w.m)
 		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	/* A fresh sample with the GET_STATS figures, taken for this snapshot
+	 * only: a snapshot every minute must not keep the feeder asking
+	 * hv-core for them every second (telemetry_recently_read). A failed
+	 * sample is counted by the registry; the snapshot has the last one. */
+	telemetry_feed_full(ag, &fst);
 	build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_SAMPLE, 0, NULL, NULL, NULL);
 	*len = protobuf_c_message_get_packed_size(&w.m->up.base);
 	*out = malloc(*len ? *len : 1);
