@@ -6,9 +6,16 @@
  * so no QEMU is needed per vehicle. The figures measure the broker and
  * hv-agent's fleet link, not hv-core. Then, ROUNDS times, one backend client
  * sends one signed ListVms to every vehicle at once and times each reply
- * (each reply's vehicle signature is checked, as a backend would). Prints
- * the broker's and one agent's resident memory and the fan-out latency
- * p50/p99. Asserts nothing about timing.
+ * (each reply's vehicle signature is checked, as a backend would). Before
+ * the rounds, with every vehicle online and nothing asked, it measures for
+ * IDLE seconds the CPU time the hv-agents and the doubles spend (per
+ * vehicle, in % of one CPU). Prints the broker's and the hv-agents' memory
+ * (resident; proportional and private from /proc/PID/smaps_rollup), the idle
+ * CPU and the fan-out latency p50/p99. Asserts nothing about timing.
+ *
+ * Each hv-agent is started STAGGER ms after the one before (the broker takes
+ * the TLS handshakes one at a time); the doubles nap up to NAP us when idle
+ * (tests/double/hvcore_double.h; 200 keeps the old fixed 200 us tick).
  *
  * The light mode (--full K) for more vehicles than the machine can run
  * hv-agents: the first K vehicles are hv-agent processes as above, the
@@ -19,6 +26,7 @@
  * figures stand for the broker and the link, not for hv-agent.
  *
  *   hv-fleet-bench --bin BUILD/bin --dir DIR --vehicles N [--rounds R] [--full K]
+ *                  [--idle SECONDS] [--stagger-ms STAGGER] [--double-nap-us NAP]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -239,6 +248,62 @@ static pid_t link_helper(int from, int to, const char *dir, const char *pki, int
 	_exit(0); /* the links die with the process; their sessions end at the broker */
 }
 
+/* utime + stime of a process (all its threads) in clock ticks; 0 if gone. */
+static unsigned long long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ut = 0, st = 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* after "(comm)": state is field 3, utime 14, stime 15 */
+	const char *p = strrchr(buf, ')');
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return ut + st;
+}
+
+/* Pss and Private_Clean + Private_Dirty of a process, KiB. */
+static void pss_kib(pid_t pid, long *pss, long *priv)
+{
+	char path[64], line[256];
+	long v;
+	*pss = *priv = 0;
+	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "Pss: %ld kB", &v) == 1)
+			*pss = v;
+		else if (sscanf(line, "Private_Clean: %ld kB", &v) == 1 ||
+			 sscanf(line, "Private_Dirty: %ld kB", &v) == 1)
+			*priv += v;
+	}
+	fclose(f);
+}
+
+/* Threads of a process (/proc/PID/status). */
+static long threads_of(pid_t pid)
+{
+	char path[64], line[256];
+	long n = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "Threads: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -248,7 +313,8 @@ static int cmp_u64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	const char *bin = "build/bin", *dir = NULL;
-	int rounds = 20, full = -1;
+	int rounds = 20, full = -1, idle_s = 10, stagger_ms = 20;
+	long nap_us = 20000;
 	char path[512], pki[400], url[64], crt[480], key[480], ca[480];
 	struct fleet_broker broker = { 0 };
 	struct hv_status st;
@@ -258,6 +324,9 @@ int main(int argc, char **argv)
 					      { "vehicles", required_argument, NULL, 'n' },
 					      { "rounds", required_argument, NULL, 'r' },
 					      { "full", required_argument, NULL, 'f' },
+					      { "idle", required_argument, NULL, 'i' },
+					      { "stagger-ms", required_argument, NULL, 's' },
+					      { "double-nap-us", required_argument, NULL, 'p' },
 					      { NULL, 0, NULL, 0 } };
 	for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
 		if (c == 'b')
@@ -270,15 +339,29 @@ int main(int argc, char **argv)
 			rounds = atoi(optarg);
 		else if (c == 'f')
 			full = atoi(optarg);
+		else if (c == 'i')
+			idle_s = atoi(optarg);
+		else if (c == 's')
+			stagger_ms = atoi(optarg);
+		else if (c == 'p')
+			nap_us = atol(optarg);
 		else
 			return 2;
 	}
 	if (full < 0 || full > nveh)
 		full = nveh;
-	if (!dir || nveh <= 0 || nveh > 5000 || rounds <= 0 || full < 1) {
+	if (!dir || nveh <= 0 || nveh > 5000 || rounds <= 0 || full < 1 || idle_s < 0 ||
+	    stagger_ms < 0 || nap_us < 200) {
 		fprintf(stderr, "usage: hv-fleet-bench --bin DIR --dir DIR --vehicles N [--rounds R] "
-				"[--full K (1..N)]\n");
+				"[--full K (1..N)] [--idle SECONDS] [--stagger-ms MS] "
+				"[--double-nap-us US (200..)]\n");
 		return 2;
+	}
+	/* 500 doubles hold a descriptor each; the hv-agents inherit the limit */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	mkdir(dir, 0755);
 	snprintf(pki, sizeof pki, "%s/pki", dir);
@@ -333,7 +416,12 @@ int main(int argc, char **argv)
 					  .pcpu_mask = 2,
 					  .mem_bytes = 64u << 20 };
 		fakecore_set_vm(vs[i].fc, 0, &vm);
+		fakecore_idle_nap(vs[i].fc, nap_us * 1000);
 		fakecore_start(vs[i].fc);
+		if (i && stagger_ms) {
+			struct timespec ts = { stagger_ms / 1000, (stagger_ms % 1000) * 1000000L };
+			nanosleep(&ts, NULL);
+		}
 		const char *av[] = { path,          "--foreground",
 				     "--state-dir", sdir,
 				     "--threads",   "1",
@@ -362,6 +450,25 @@ int main(int argc, char **argv)
 	double up_s = (double)(now_ns() - t0) / 1e9;
 	if (!all)
 		fprintf(stderr, "hv-fleet-bench: only %d of %d vehicles came online\n", online, nveh);
+
+	/* Idle: every vehicle online, nothing asked. The doubles are threads
+	 * of this process; the backend client's loop thread is the rest of it. */
+	double idle_agent_pct = 0, idle_double_pct = 0;
+	if (idle_s > 0) {
+		struct timespec settle = { 2, 0 }, span = { idle_s, 0 };
+		nanosleep(&settle, NULL);
+		unsigned long long a0 = 0, a1 = 0, d0 = cpu_ticks(getpid()), d1;
+		for (int i = 0; i < full; i++)
+			a0 += cpu_ticks(vs[i].pid);
+		uint64_t w0 = now_ns();
+		nanosleep(&span, NULL);
+		for (int i = 0; i < full; i++)
+			a1 += cpu_ticks(vs[i].pid);
+		d1 = cpu_ticks(getpid());
+		double secs = (double)(now_ns() - w0) / 1e9, hz = (double)sysconf(_SC_CLK_TCK);
+		idle_agent_pct = 100.0 * (double)(a1 - a0) / hz / secs / full;
+		idle_double_pct = 100.0 * (double)(d1 - d0) / hz / secs / full;
+	}
 
 	struct fleet_signer *signer = fleet_signer_load(crt, key, &st);
 	opener = fleet_opener_new(ca, &st);
@@ -398,7 +505,7 @@ int main(int argc, char **argv)
 					     false, props);
 			mosquitto_property_free_all(&props);
 		}
-		wait_count(&replies, nveh, 60);
+		wait_count(&replies, nveh, 60 + nveh / 5);
 		pthread_mutex_lock(&lock);
 		for (int i = 0; i < nveh; i++) {
 			if (vs[i].got_ns)
@@ -412,9 +519,14 @@ int main(int argc, char **argv)
 	double p50 = nlat ? (double)lat[nlat / 2] / 1e6 : 0;
 	double p99 = nlat ? (double)lat[(nlat * 99) / 100 < nlat ? (nlat * 99) / 100 : nlat - 1] / 1e6
 			  : 0;
-	long agents_total = 0;
-	for (int i = 0; i < full; i++)
+	long agents_total = 0, pss_total = 0, priv_total = 0;
+	for (int i = 0; i < full; i++) {
+		long pss, priv;
 		agents_total += fleet_rss_kib(vs[i].pid);
+		pss_kib(vs[i].pid, &pss, &priv);
+		pss_total += pss;
+		priv_total += priv;
+	}
 	/* What a link-only vehicle adds to its helper: its link's session, TLS
 	 * context, buffers and replay cache. */
 	char per_link[32] = "-";
@@ -434,9 +546,19 @@ int main(int argc, char **argv)
 		}
 		snprintf(per_link, sizeof per_link, "%ld", grown / (nveh - full));
 	}
-	printf("| %d | %d + %d | %.1f | %ld | %ld | %ld | %ld | %s | %.1f | %.1f | %d | %d |\n",
+	double load1 = 0;
+	FILE *lf = fopen("/proc/loadavg", "r");
+	if (lf) {
+		if (fscanf(lf, "%lf", &load1) != 1)
+			load1 = 0;
+		fclose(lf);
+	}
+	printf("| %d | %d + %d | %.1f | %ld | %ld | %ld | %ld | %ld | %.0f | %ld | %.3f | %.3f | %s "
+	       "| %.1f | %.1f | %d | %d | %.1f |\n",
 	       nveh, full, nveh - full, up_s, broker_idle, fleet_broker_rss_kib(&broker),
-	       fleet_rss_kib(vs[0].pid), agents_total / full, per_link, p50, p99, lost, refused);
+	       agents_total / full, pss_total / full, priv_total / full, (double)pss_total / 1024.0,
+	       threads_of(vs[0].pid), idle_agent_pct, idle_double_pct, per_link, p50, p99, lost,
+	       refused, load1);
 	fflush(stdout);
 
 	mosquitto_disconnect(m);

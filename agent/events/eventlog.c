@@ -18,6 +18,12 @@
 #include "log.h"
 
 #define READ_BATCH 64
+/* Idle, the ring is read less often: when no event came for IDLE_AFTER_MS
+ * and nobody follows the log live (eventlog_live), the interval doubles from
+ * poll_ms up to IDLE_POLL_MS; an event or a live follower brings poll_ms
+ * back at once. */
+#define IDLE_AFTER_MS 1000u
+#define IDLE_POLL_MS 200u
 
 struct eventlog {
 	struct hvlink *link;
@@ -28,6 +34,8 @@ struct eventlog {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* new events, or stop                */
 	int stop;
+	unsigned live;             /* followers that want poll_ms (eventlog_live) */
+	int hurry;                 /* a live follower came: poll now              */
 	struct eventlog_rec *recs; /* capacity entries, ring by arrival  */
 	size_t cap, first, count;
 	uint64_t next_seq;
@@ -111,17 +119,18 @@ static void append(struct eventlog *l, const struct hvm_event *ev, uint64_t lost
 	l->recorded++;
 }
 
-static void poll_once(struct eventlog *l)
+/* Reads what the ring holds; returns the number of events (and losses) seen. */
+static size_t poll_once(struct eventlog *l)
 {
 	struct hvm_event evs[READ_BATCH];
 	struct hv_status st;
-	size_t n;
+	size_t n, seen = 0;
 	uint64_t lost;
 
 	if (!l->have_pos) {
 		uint64_t head;
 		if (hvlink_event_start(l->link, &l->pos, &head, &st) != 0)
-			return;
+			return 0;
 		l->have_pos = 1;
 		pthread_mutex_lock(&l->lock);
 		if (!l->count)
@@ -137,10 +146,11 @@ static void poll_once(struct eventlog *l)
 	for (int batch = 0; batch < 16; batch++) {
 		if (hvlink_read_events(l->link, &l->pos, evs, READ_BATCH, &n, &lost, &st) != 0) {
 			l->have_pos = 0; /* link lost: start over from ev_ack when back */
-			return;
+			return seen;
 		}
 		if (n == 0 && lost == 0)
-			return;
+			return seen;
+		seen += n + (lost ? 1 : 0);
 		refresh_names(l);
 		pthread_mutex_lock(&l->lock);
 		if (lost) {
@@ -157,21 +167,34 @@ static void poll_once(struct eventlog *l)
 		pthread_mutex_unlock(&l->lock);
 		hvlink_ack_events(l->link, l->pos, &st);
 		if (n < READ_BATCH)
-			return;
+			return seen;
 	}
+	return seen;
 }
 
 static void *follower(void *arg)
 {
 	struct eventlog *l = arg;
 
+	uint64_t last_ns = hv_mono_ns();
+	unsigned wait_ms = l->poll_ms;
+
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop) {
 		pthread_mutex_unlock(&l->lock);
-		poll_once(l);
+		size_t seen = poll_once(l);
+		uint64_t now = hv_mono_ns();
 		pthread_mutex_lock(&l->lock);
-		struct timespec dl = hv_timespec_after_ms(CLOCK_MONOTONIC, l->poll_ms);
-		while (!l->stop && pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
+		if (seen)
+			last_ns = now;
+		if (l->live || now - last_ns < IDLE_AFTER_MS * 1000000ull)
+			wait_ms = l->poll_ms;
+		else if (wait_ms < IDLE_POLL_MS)
+			wait_ms = wait_ms * 2 < IDLE_POLL_MS ? wait_ms * 2 : IDLE_POLL_MS;
+		l->hurry = 0;
+		struct timespec dl = hv_timespec_after_ms(CLOCK_MONOTONIC, wait_ms);
+		while (!l->stop && !l->hurry &&
+		       pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
 			;
 	}
 	pthread_mutex_unlock(&l->lock);
@@ -202,6 +225,19 @@ void eventlog_stop_and_free(struct eventlog *l)
 	pthread_cond_destroy(&l->cond);
 	free(l->recs);
 	free(l);
+}
+
+void eventlog_live(struct eventlog *l, int follow)
+{
+	pthread_mutex_lock(&l->lock);
+	if (follow) {
+		l->live++;
+		l->hurry = 1;
+		pthread_cond_broadcast(&l->cond);
+	} else if (l->live) {
+		l->live--;
+	}
+	pthread_mutex_unlock(&l->lock);
 }
 
 /* Copies what is available under the lock. */

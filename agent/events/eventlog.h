@@ -32,7 +32,10 @@ struct eventlog_stats {
 };
 
 /* capacity: events held (rounded to a power of two, at least 64).
- * poll_ms: how often the ring is read (0 = 20 ms). */
+ * poll_ms: how often the ring is read (0 = 20 ms) while events come or
+ * someone follows the log live; after a second without events and with
+ * nobody following live, the interval doubles up to 200 ms, so an idle
+ * hv-agent wakes a few times a second, not fifty. */
 struct eventlog *eventlog_new(struct hvlink *link, unsigned capacity, unsigned poll_ms);
 int eventlog_start(struct eventlog *log, struct hv_status *st);
 void eventlog_stop_and_free(struct eventlog *log);
@@ -45,6 +48,11 @@ void eventlog_stop_and_free(struct eventlog *log);
  * event waits for it. Returns the number copied. */
 size_t eventlog_read(struct eventlog *log, uint64_t *pos, struct eventlog_rec *out, size_t max,
 		     unsigned wait_ms);
+
+/* A stream that delivers events as they happen (WatchEvents, WatchHealth)
+ * calls this with 1 when it starts, and 0 when it ends: while any does, the
+ * ring is read every poll_ms (the first read at once). */
+void eventlog_live(struct eventlog *log, int follow);
 
 /* Where following hv-core's events began when hv-agent started (its first
  * unacknowledged event then): 0, or -1 before it began. */

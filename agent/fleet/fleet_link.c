@@ -44,7 +44,17 @@ struct outbox_item {
 	size_t len;
 	int mid; /* > 0 while published and not yet acknowledged */
 	bool done;
+	unsigned tries;    /* acknowledged with a reason code other than 0 */
+	uint64_t retry_ns; /* ... then published again not before this */
 };
+
+/* An item the broker acknowledged with a reason code other than success
+ * (0x10: no subscriber has the topic yet) is kept and published again after
+ * RETRY_MIN_MS, doubling up to RETRY_MAX_MS: a late subscriber still gets it,
+ * and an item nobody subscribes to costs one publication per RETRY_MAX_MS,
+ * not one per round trip. */
+#define RETRY_MIN_MS 100u
+#define RETRY_MAX_MS 5000u
 
 struct fleet_link {
 	struct fleet_link_opts o;
@@ -389,8 +399,16 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int rc,
 			it->done = rc == 0;
 			it->mid = 0;
 			l->inflight--;
-			if (it->done)
+			if (it->done) {
 				l->stats.published++;
+			} else {
+				unsigned shift = it->tries < 6 ? it->tries : 6;
+				unsigned ms = RETRY_MIN_MS << shift;
+				it->retry_ns =
+					hv_mono_ns() +
+					(uint64_t)(ms < RETRY_MAX_MS ? ms : RETRY_MAX_MS) * 1000000u;
+				it->tries++;
+			}
 			break;
 		}
 	}
@@ -428,9 +446,10 @@ static void flush(struct fleet_link *l)
 		msg_free(rep);
 		pthread_mutex_lock(&l->lock);
 	}
+	uint64_t now = hv_mono_ns();
 	for (size_t i = 0; i < l->box_count && l->inflight < INFLIGHT_MAX; i++) {
 		struct outbox_item *it = &l->box[(l->box_head + i) % l->o.buffer_max];
-		if (it->mid || it->done)
+		if (it->mid || it->done || it->retry_ns > now)
 			continue;
 		int mid = 0;
 		if (mosquitto_publish_v5(l->mosq, &mid, l->topics[it->stream], (int)it->len,

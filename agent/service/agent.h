@@ -348,6 +348,11 @@ struct telemetry_feed *telemetry_feed_start(struct agent *ag, unsigned interval_
 void telemetry_feed_stop(struct telemetry_feed *f);
 /* One sample now: 0, or -1 when hv-core could not be read (st says why). */
 int telemetry_feed_once(struct agent *ag, struct hv_status *st);
+/* The same with the GET_STATS records whether or not the registry was read
+ * lately: for a reader that samples for itself, at its own (slow) rate, such
+ * as the fleet link's health snapshot, without keeping the feeder sending
+ * commands every interval. */
+int telemetry_feed_full(struct agent *ag, struct hv_status *st);
 
 /* ---- faultlog.c: hv-core's FAULT and WATCHDOG events into the store ---- */
 

@@ -91,8 +91,8 @@ static int audit_finding_event(struct agent *ag, char *told, size_t len, struct 
 	return 0;
 }
 
-void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
-		      struct rpc_stream *s, struct hv_status *st)
+static void watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+			 struct rpc_stream *s, struct hv_status *st)
 {
 	const Hvmgr__V1__WatchEventsRequest *req = (const Hvmgr__V1__WatchEventsRequest *)m;
 	struct agent *ag = ctx->app;
@@ -170,4 +170,17 @@ void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
 			carried_lost = 0;
 		}
 	}
+}
+
+void svc_watch_events(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
+		      struct rpc_stream *s, struct hv_status *st)
+{
+	struct agent *ag = ctx->app;
+
+	/* followed live: the event log reads hv-core's ring at its fast rate */
+	if (ag->events)
+		eventlog_live(ag->events, 1);
+	watch_events(ctx, m, s, st);
+	if (ag->events)
+		eventlog_live(ag->events, 0);
 }

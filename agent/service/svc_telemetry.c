@@ -38,6 +38,7 @@ struct watch {
 	uint64_t last_seq; /* the last event seen */
 	uint32_t stalled;  /* VMs (by id bit) whose heartbeat alarm is raised */
 	uint32_t last_try; /* VMs (by id bit) whose last-attempt alarm is raised */
+	int own_sample;    /* a snapshot that sampled for itself: not a reader */
 	struct health_msg *m;
 };
 
@@ -100,6 +101,18 @@ static void fill_vm(Hvmgr__V1__VmHealth *h, struct tm_vm *v)
 	h->restart_budget = v->restart_budget;
 	h->restarts_left = v->restarts_left;
 	h->fault_policy = v->fault_policy;
+	/* MGMT-613: the slots, as hv_vm_ota_* renders them */
+	h->have_ota = v->have_ota != 0;
+	if (v->have_ota) {
+		h->ota_active_slot = v->ota_active ? "B" : "A";
+		h->ota_in_trial = v->ota_in_trial != 0;
+		h->ota_a_state = v->ota_state[0];
+		h->ota_a_version = v->ota_version[0];
+		h->ota_b_state = v->ota_state[1];
+		h->ota_b_version = v->ota_version[1];
+		h->ota_floor = v->ota_floor;
+		h->ota_last_result = v->ota_result;
+	}
 	if (v->have_stats) {
 		h->exits = v->stats.exits;
 		h->irqs_injected = v->stats.irqs_injected;
@@ -120,7 +133,8 @@ static void build(struct watch *w, Hvmgr__V1__HealthUpdate__Cause cause, uint64_
 	size_t n, nv = 0, na = 0;
 	uint32_t now_stalled = 0, now_last = 0;
 
-	telemetry_mark_read(w->ag->telemetry);
+	if (!w->own_sample)
+		telemetry_mark_read(w->ag->telemetry);
 	telemetry_snapshot(w->ag->telemetry, &m->core, m->vms, &n);
 	m->up = init;
 	for (size_t i = 0; i < n; i++) {
@@ -169,6 +183,22 @@ static int send(struct watch *w, struct hv_status *st)
 	return -1;
 }
 
+static Hvmgr__V1__HealthUpdate__Cause event_cause(uint32_t type)
+{
+	switch (type) {
+	case HVM_EV_FAULT:
+	case HVM_EV_WATCHDOG:
+		return HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_FAULT;
+	case HVM_EV_OTA_INSTALLED:
+	case HVM_EV_OTA_TRIAL:
+	case HVM_EV_OTA_CONFIRMED:
+	case HVM_EV_OTA_ROLLED_BACK:
+		return HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_OTA;
+	default:
+		return HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_STATE_CHANGE;
+	}
+}
+
 /* Events read since the last call: one update each (fresh sample first). */
 static int on_events(struct watch *w, const struct eventlog_rec *r, size_t n, struct hv_status *st)
 {
@@ -178,14 +208,10 @@ static int on_events(struct watch *w, const struct eventlog_rec *r, size_t n, st
 		if (w->filtered && r[i].ev.vm_id != w->filter_id)
 			continue;
 		telemetry_feed_once(w->ag, &fst);
-		int fault = r[i].ev.type == HVM_EV_FAULT || r[i].ev.type == HVM_EV_WATCHDOG;
 		char name[HVM_NAME_LEN + 1];
 		memcpy(name, r[i].vm_name, HVM_NAME_LEN);
 		name[HVM_NAME_LEN] = '\0';
-		build(w,
-		      fault ? HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_FAULT
-			    : HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_STATE_CHANGE,
-		      r[i].ev.seq, name, NULL, NULL);
+		build(w, event_cause(r[i].ev.type), r[i].ev.seq, name, NULL, NULL);
 		if (send(w, st) != 0)
 			return -1;
 	}
@@ -268,8 +294,10 @@ void svc_watch_health(const struct rpc_call_ctx *ctx, const ProtobufCMessage *ms
 		return;
 	}
 	/* The registry is read from now on: the next sample has the
-	 * GET_STATS figures (telemetry_recently_read). */
+	 * GET_STATS figures (telemetry_recently_read). The event log reads
+	 * hv-core's ring at its fast rate while the stream lasts. */
 	telemetry_mark_read(w.ag->telemetry);
+	eventlog_live(w.ag->events, 1);
 	struct hv_status fst;
 	telemetry_feed_once(w.ag, &fst);
 	eventlog_stats(w.ag->events, &es);
@@ -318,12 +346,14 @@ void svc_watch_health(const struct rpc_call_ctx *ctx, const ProtobufCMessage *ms
 		}
 	}
 out:
+	eventlog_live(w.ag->events, 0);
 	free(w.m);
 }
 
 int svc_health_snapshot(struct agent *ag, uint8_t **out, size_t *len, struct hv_status *st)
 {
-	struct watch w = { .ag = ag, .stall_ns = DEFAULT_STALL_MS * 1000000ull };
+	struct watch w = { .ag = ag, .stall_ns = DEFAULT_STALL_MS * 1000000ull, .own_sample = 1 };
+	struct hv_status fst;
 
 	*out = NULL;
 	if (!ag->telemetry)
@@ -332,6 +362,11 @@ int svc_health_snapshot(struct agent *ag, uint8_t **out, size_t *len, struct hv_
 	w.m = calloc(1, sizeof *w.m);
 	if (!w.m)
 		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	/* A fresh sample with the GET_STATS figures, taken for this snapshot
+	 * only: a snapshot every minute must not keep the feeder asking
+	 * hv-core for them every second (telemetry_recently_read). A failed
+	 * sample is counted by the registry; the snapshot has the last one. */
+	telemetry_feed_full(ag, &fst);
 	build(&w, HVMGR__V1__HEALTH_UPDATE__CAUSE__CAUSE_SAMPLE, 0, NULL, NULL, NULL);
 	*len = protobuf_c_message_get_packed_size(&w.m->up.base);
 	*out = malloc(*len ? *len : 1);

@@ -73,7 +73,7 @@ static void feed_agent(struct agent *ag)
  * an older sample must not replace a newer one. */
 static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int sample(struct agent *ag, struct hv_status *st);
+static int sample(struct agent *ag, int full, struct hv_status *st);
 
 /* Counts the POLICY_DENIED events (MGMT-405) the event log got since the
  * last sample; the first sample counts every one it still holds. Memory
@@ -117,7 +117,15 @@ static void read_vehicle(struct agent *ag, struct tm_core *core)
 int telemetry_feed_once(struct agent *ag, struct hv_status *st)
 {
 	pthread_mutex_lock(&sample_lock);
-	int rc = sample(ag, st);
+	int rc = sample(ag, 0, st);
+	pthread_mutex_unlock(&sample_lock);
+	return rc;
+}
+
+int telemetry_feed_full(struct agent *ag, struct hv_status *st)
+{
+	pthread_mutex_lock(&sample_lock);
+	int rc = sample(ag, 1, st);
 	pthread_mutex_unlock(&sample_lock);
 	return rc;
 }
@@ -146,7 +154,7 @@ static void ota_fill(struct agent *ag, uint32_t id, struct tm_vm *v)
 	snprintf(v->ota_result, sizeof v->ota_result, "%s", agent_ota_result_name(os.last_result));
 }
 
-static int sample(struct agent *ag, struct hv_status *st)
+static int sample(struct agent *ag, int full, struct hv_status *st)
 {
 	struct hvm_vm_slot slots[HVM_MAX_VMS];
 	struct tm_vm *vms;
@@ -157,7 +165,7 @@ static int sample(struct agent *ag, struct hv_status *st)
 
 	/* Read within the last 5 minutes: a scrape interval longer than that
 	 * is unusual (Prometheus marks series stale after 5 minutes). */
-	int want_stats = telemetry_recently_read(ag->telemetry, 300ull * 1000000000ull);
+	int want_stats = full || telemetry_recently_read(ag->telemetry, 300ull * 1000000000ull);
 
 	feed_agent(ag);
 	if (hvlink_info(ag->link, &info, st) != 0 ||

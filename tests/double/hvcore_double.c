@@ -22,7 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TICK_NS 200000L         /* the service tick of the double: 200 us   */
+#define TICK_NS 200000L /* the service tick of the double: 200 us   */
+/* Idle, the double naps longer between ticks, as an idle vehicle should cost
+ * nothing: 100 ms after the last command the nap doubles from one tick up to
+ * fc->max_nap_ns (IDLE_NAP_MAX_NS unless set); the next command it sees brings
+ * the fast tick back. A command that arrives while it naps waits at most one
+ * nap. */
+#define IDLE_AFTER_NS 100000000ull
+#define IDLE_NAP_MAX_NS 20000000L
 #define DEFINE_MAX 0x10000u     /* the largest blob hv-core accepts         */
 #define SHUTDOWN_MAX_MS 600000u /* MGMT-044: the longest SHUTDOWN timeout   */
 #define SELFTEST_CHECKS 10u     /* MGMT-190: boot self-test checks hv-core runs */
@@ -46,6 +53,7 @@ struct fakecore {
 	/* MGMT-600..625, when fakecore_ota turned them on: the slots of each VM */
 	int ota_on, ota_fail;
 	struct hvm_ota_status ota[HVM_MAX_VMS];
+	long max_nap_ns; /* the longest idle nap (fakecore_idle_nap) */
 };
 
 static uint64_t now_ns(void)
@@ -170,6 +178,7 @@ struct fakecore *fakecore_create(const char *path, uint64_t ram_base, uint64_t m
 		goto fail;
 	fc->base = p;
 	fc->start_ns = now_ns();
+	fc->max_nap_ns = IDLE_NAP_MAX_NS;
 	pthread_mutex_init(&fc->lock, NULL);
 
 	volatile struct hvm_regs *r = fakecore_regs(fc);
@@ -963,6 +972,7 @@ static void *serve(void *arg)
 {
 	struct fakecore *fc = arg;
 	struct timespec nap = { 0, TICK_NS };
+	uint64_t seen = 0, busy_ns = now_ns();
 
 	for (;;) {
 		pthread_mutex_lock(&fc->lock);
@@ -972,10 +982,29 @@ static void *serve(void *arg)
 		}
 		if (!fc->paused)
 			tick(fc);
+		uint64_t now = now_ns();
+		if (fc->commands != seen) {
+			seen = fc->commands;
+			busy_ns = now;
+		}
 		pthread_mutex_unlock(&fc->lock);
+		if (now - busy_ns < IDLE_AFTER_NS)
+			nap.tv_nsec = TICK_NS;
+		else if (nap.tv_nsec < fc->max_nap_ns)
+			nap.tv_nsec =
+				nap.tv_nsec * 2 < fc->max_nap_ns ? nap.tv_nsec * 2 : fc->max_nap_ns;
 		nanosleep(&nap, NULL);
 	}
 	return NULL;
+}
+
+void fakecore_idle_nap(struct fakecore *fc, long max_nap_ns)
+{
+	pthread_mutex_lock(&fc->lock);
+	fc->max_nap_ns = max_nap_ns < TICK_NS      ? TICK_NS
+			 : max_nap_ns > 999999999L ? 999999999L
+						   : max_nap_ns;
+	pthread_mutex_unlock(&fc->lock);
 }
 
 int fakecore_start(struct fakecore *fc)

@@ -74,8 +74,15 @@ void fakecore_set_fault(struct fakecore *fc, uint32_t id, const struct hvm_fault
  * the heartbeat it set. */
 void fakecore_live_guests(struct fakecore *fc, bool live);
 
-/* The command thread. While paused it neither answers nor ticks. */
+/* The command thread. While paused it neither answers nor ticks. It ticks
+ * every 200 us while commands come; 100 ms after the last one its nap
+ * doubles up to max_nap_ns (fakecore_idle_nap; default 20 ms), so an idle
+ * double costs next to nothing and a command arriving then waits at most one
+ * nap. */
 int fakecore_start(struct fakecore *fc);
+/* The longest idle nap (set before fakecore_start); 200000 (one tick) keeps
+ * the double ticking every 200 us, busy or not. */
+void fakecore_idle_nap(struct fakecore *fc, long max_nap_ns);
 void fakecore_pause(struct fakecore *fc, bool paused);
 
 /* Makes a command code answer E_UNKNOWN_CMD (and clears its caps bit). */

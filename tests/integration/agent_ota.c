@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "agent_harness.h"
@@ -246,6 +247,67 @@ Test(agent_ota, the_slots_show_in_the_metrics)
 	cr_expect_eq(sh("grep -q \"^hv_vm_ota_info{name=\\\"rtos-demo\\\".*last_result=\\\"confirmed\\\","
 			"floor=\\\"2.0.0\\\"} 1\" metrics.txt"),
 		     0, "no last result or floor in the metrics");
+}
+
+/* The same slots on WatchHealth (docs/telemetry.md): the independent Python
+ * client follows the stream in on-change mode while a bundle is installed,
+ * tried and confirmed; the update of the confirmation (cause OTA) carries the
+ * slots, and they equal what a scrape of /metrics shows. */
+Test(agent_ota, watch_health_carries_the_slots_as_the_metrics_show_them)
+{
+	char listen[32], port_s[8], work[192], marker[192], wout[192], *text;
+	int port = loopback_port(), status = -1;
+	cr_assert_gt(port, 0);
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	snprintf(port_s, sizeof port_s, "%d", port);
+	const char *extra[] = { "--metrics-listen", listen, "--metrics-interval-ms", "100", NULL };
+	start(false, extra);
+	snprintf(work, sizeof work, "%s/py", dir);
+	snprintf(marker, sizeof marker, "%s/py/open", dir);
+	snprintf(wout, sizeof wout, "%s/watch.out", dir);
+	cr_assert_eq(mkdir(work, 0755), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(wout, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(HV_PYTHON3, HV_PYTHON3,
+		      HV_SOURCE_DIR "/tests/integration/agent_python_health_ota.py",
+		      HV_SOURCE_DIR "/proto", work, agent.sock, "rtos-demo", marker, port_s,
+		      "2.0.0", (char *)NULL);
+		_exit(127);
+	}
+	servers[0] = pid; /* teardown stops it if the test ends early */
+	bool open_ = false, exited = false;
+	for (int i = 0; i < 3000 && !open_ && !exited; i++) {
+		open_ = access(marker, F_OK) == 0;
+		exited = !open_ && waitpid(pid, &status, WNOHANG) == pid;
+		if (!open_ && !exited)
+			usleep(20000);
+	}
+	if (exited)
+		servers[0] = 0;
+	text = read_file_text(wout);
+	cr_assert(open_, "the Python client never received an update:\n%s", text ? text : "");
+	free(text);
+	cr_assert_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 0, "%s\n%s", out, err);
+	for (int i = 0; i < 3000 && !exited; i++) {
+		exited = waitpid(pid, &status, WNOHANG) == pid;
+		if (!exited)
+			usleep(20000);
+	}
+	if (exited)
+		servers[0] = 0;
+	text = read_file_text(wout);
+	cr_expect(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the Python client did not end with ok:\n%s", text ? text : "");
+	cr_expect(text && strstr(text, "CAUSE_OTA") && strstr(text, "\nok\n"), "%s",
+		  text ? text : "");
+	free(text);
 }
 
 Test(agent_ota, a_failed_trial_ends_with_exit_1_and_the_old_slot_active)
