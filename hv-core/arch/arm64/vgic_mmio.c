@@ -214,7 +214,9 @@ static void redist_access(struct vm *vm, struct vcpu *t, uint32_t off, int wr, u
 			   bytes == 4) {
 			enum bitreg kind = (enum bitreg)((off - GICD_ISENABLER) / 0x80);
 			if (!wr) {
-				r = kind <= B_CENABLE ? c->enabled : c->pending;
+				r = kind <= B_CENABLE
+					    ? c->enabled
+					    : __atomic_load_n(&c->pending, __ATOMIC_RELAXED);
 			} else {
 				switch (kind) {
 				case B_SENABLE:
@@ -223,12 +225,17 @@ static void redist_access(struct vm *vm, struct vcpu *t, uint32_t off, int wr, u
 				case B_CENABLE:
 					c->enabled &= ~v32;
 					break;
-				case B_SPEND:
-					c->pending |= v32 & ~((1u << GIC_INTID_VTIMER) |
-							      (1u << GIC_INTID_PTIMER));
+				case B_SPEND: /* atomic: the flush takes bits without the lock */
+					__atomic_fetch_or(&c->pending,
+							  v32 & ~((1u << GIC_INTID_VTIMER) |
+								  (1u << GIC_INTID_PTIMER)),
+							  __ATOMIC_RELEASE);
 					break;
 				case B_CPEND:
-					c->pending &= ~(v32 & ~c->hw);
+					__atomic_fetch_and(&c->pending,
+							   ~(v32 & ~__atomic_load_n(&c->hw,
+										    __ATOMIC_RELAXED)),
+							   __ATOMIC_RELAXED);
 					break;
 				}
 			}
