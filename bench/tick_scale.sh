@@ -55,23 +55,7 @@ a_work=$(addr mgmt_work)
 [ -n "$a_tick" ] && [ -n "$a_work" ] || { echo "tick_scale: mgmt_tick/mgmt_work not in $elf" >&2; exit 1; }
 cc -std=gnu11 -shared -fPIC -O2 -fvisibility=hidden -o "$dir/span.so" "$root/bench/policy_insn.c"
 
-# N VMs, defined only
-config() {
-  local n=$1 k
-  echo '/dts-v1/;'
-  echo '/ { compatible = "avirt,system-config-v1"; hv-core { selftest-inject = <0>; }; vms {'
-  for k in $(seq 0 $((n - 1))); do
-    printf '  vm%u { compatible = "avirt,vm-config-v1"; vm-name = "vm%u"; vcpus = <1>; cpus = <%u>;\n' "$k" "$k" $((k + 1))
-    printf '    memory = <0x0 0x40000000  0x0 0x%x  0x0 0x01000000>; criticality = "QM";\n' $((0x49000000 + k * 0x01000000))
-    printf '    fault-policy = "stop"; boot-order = <%u>;\n' $((k + 1))
-    # a boot node each, with its own image store place (MGMT-047); only the
-    # first holds the image, and none is started
-    printf '    boot { load-address = <0x0 0x40000000>; entry = <0x0 0x40000000>; image-size = <0x0 @SIZE:perf@>;\n'
-    printf '      image-store = <0x0 0x%x>; image-sha256 = [@SHA256:perf@]; };\n' $((0x42000000 + k * 0x200000))
-    echo '    vuart { compatible = "avirt,vuart-v1"; }; };'
-  done
-  echo '}; };'
-}
+. "$root/bench/scale_config.sh" # scale_config N: N VMs, defined only
 
 printf '%-6s %12s %12s %12s %14s\n' "VMs" "min" "median" "max" "per VM (median)"
 first_med=
@@ -79,7 +63,7 @@ first_n=
 for n in "${counts[@]}"; do
   run="$dir/n$n"
   mkdir -p "$run"
-  config "$n" >"$run/scale.dts"
+  scale_config "$n" >"$run/scale.dts"
   # the sentinel gate/back addresses are never executed: only whole ticks are counted
   smp=$((n + 1))
   [ "$smp" -ge 4 ] || smp=4
