@@ -123,22 +123,19 @@ static void dist_access(struct vm *vm, uint32_t off, int wr, unsigned bytes, uin
 					break;
 				case B_SPEND:
 					/* pass-through SPIs get pending at the physical
-					 * GIC, as the device would make them */
-					for (uint32_t b = 0; b < 32; b++)
-						if ((v32 >> b) & 1) {
-							if (d->owned_hw[s] & (1u << b))
-								gicv3_set_spi_pending(32 + s * 32 + b);
-							else
-								*pe |= 1u << b;
-						}
+					 * GIC, as the device would make them; only the
+					 * bits written are visited */
+					*pe |= v32 & ~d->owned_hw[s];
+					for (uint32_t m = v32 & d->owned_hw[s]; m; m &= m - 1)
+						gicv3_set_spi_pending(32 + s * 32 +
+								      (uint32_t)__builtin_ctz(m));
 					break;
 				case B_CPEND:
 					*pe &= ~(v32 & ~d->hw[s]);
 					break;
 				}
-				for (uint32_t b = 0; b < 32; b++)
-					if (((old_en ^ *en) >> b) & 1)
-						sync_hw_spi(vm, s * 32 + b);
+				for (uint32_t m = old_en ^ *en; m; m &= m - 1)
+					sync_hw_spi(vm, s * 32 + (uint32_t)__builtin_ctz(m));
 			}
 		}
 		/* ISACTIVER/ICACTIVER and registers of absent INTIDs: RAZ/WI */
