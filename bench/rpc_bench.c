@@ -7,6 +7,9 @@
  * status is OK and the answer decodes and names the VM that was asked for.
  * With --dry-run it calls Shutdown with dry_run set instead (hv-core's policy
  * verdict, MGMT-404; nothing is done): the answer must also carry a verdict.
+ * With --list it calls ListVms (every defined VM) instead: the answer must
+ * name the VM of --vm, and with --expect N hold exactly N VMs
+ * (docs/performance.md "Scale").
  *
  *   hv-rpc-bench --target unix:PATH --vm NAME [--dry-run] [common options]
  *   hv-rpc-bench --target 127.0.0.1:PORT --tls-dir DIR [--role ROLE] --vm NAME ...
@@ -32,12 +35,15 @@
 
 #define METHOD "/hvmgr.v1.Hvmgr/GetVm"
 #define METHOD_DRY "/hvmgr.v1.Hvmgr/Shutdown"
+#define METHOD_LIST "/hvmgr.v1.Hvmgr/ListVms"
 #define CALL_DEADLINE_MS 10000
 
 struct rpc_args {
 	const char *target;
 	const char *vm;
-	int dry; /* Shutdown with dry_run instead of GetVm */
+	int dry;     /* Shutdown with dry_run instead of GetVm */
+	int list;    /* ListVms instead of GetVm */
+	long expect; /* with list: the VMs the answer must hold, or -1 */
 	const char *name_override;
 	char *ca_pem, *cert_pem, *key_pem; /* TLS only */
 	uint8_t *req;                      /* the encoded GetVmRequest, shared read-only */
@@ -80,6 +86,26 @@ static int check_response(const struct rpc_args *a, grpc_byte_buffer *bb, char *
 	}
 	s = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
+	if (a->list) {
+		Hvmgr__V1__ListVmsResponse *lv =
+			hvmgr__v1__list_vms_response__unpack(NULL, GRPC_SLICE_LENGTH(s),
+							     GRPC_SLICE_START_PTR(s));
+		size_t i = 0;
+		while (lv && i < lv->n_vms && strcmp(lv->vms[i]->name, a->vm) != 0)
+			i++;
+		if (!lv)
+			snprintf(err, errlen, "ListVms: response does not decode as ListVmsResponse");
+		else if (i == lv->n_vms)
+			snprintf(err, errlen, "ListVms: VM '%s' is not in the answer", a->vm);
+		else if (a->expect >= 0 && lv->n_vms != (size_t)a->expect)
+			snprintf(err, errlen, "ListVms: %zu VMs, expected %ld", lv->n_vms, a->expect);
+		else
+			rc = 0;
+		if (lv)
+			hvmgr__v1__list_vms_response__free_unpacked(lv, NULL);
+		grpc_slice_unref(s);
+		return rc;
+	}
 	if (a->dry) {
 		Hvmgr__V1__LifecycleResponse *lr =
 			hvmgr__v1__lifecycle_response__unpack(NULL, GRPC_SLICE_LENGTH(s),
@@ -174,7 +200,9 @@ static void *rpc_open(void *arg, unsigned index, char *err, size_t errlen)
 	c->a = arg;
 	c->ch = make_channel(c->a);
 	c->cq = grpc_completion_queue_create_for_next(NULL);
-	c->method = grpc_slice_from_static_string(c->a->dry ? METHOD_DRY : METHOD);
+	c->method = grpc_slice_from_static_string(c->a->list  ? METHOD_LIST
+						  : c->a->dry ? METHOD_DRY
+							      : METHOD);
 	if (rpc_call(c, err, errlen) != 0) {
 		size_t n = strlen(err);
 		snprintf(err + n, errlen - n, " (first call to %s)", c->a->target);
@@ -195,6 +223,8 @@ static void usage(FILE *f)
 		"  --name-override NAME     expected server name when it differs from HOST\n"
 		"  --vm NAME                the VM GetVm asks for\n"
 		"  --dry-run                call Shutdown with dry_run (the policy verdict) instead\n"
+		"  --list                   call ListVms instead; the answer must name --vm\n"
+		"  --expect N               with --list: the answer must hold exactly N VMs\n"
 		"%s",
 		bench_common_usage);
 }
@@ -221,7 +251,7 @@ fail:
 
 int main(int argc, char **argv)
 {
-	struct rpc_args a = { 0 };
+	struct rpc_args a = { .expect = -1 };
 	struct bench_opts o = { .clients = 1, .seconds = 3, .warmup_seconds = 0.5 };
 	struct bench_result res;
 	const struct bench_client_ops ops = { rpc_open, rpc_call, rpc_close };
@@ -244,7 +274,17 @@ int main(int argc, char **argv)
 			a.vm = argv[++i];
 		else if (!strcmp(argv[i], "--dry-run"))
 			a.dry = 1;
-		else if (i + 1 < argc && !strcmp(argv[i], "--tls-dir"))
+		else if (!strcmp(argv[i], "--list"))
+			a.list = 1;
+		else if (i + 1 < argc && !strcmp(argv[i], "--expect")) {
+			char *end;
+			a.expect = strtol(argv[++i], &end, 10);
+			if (*end || a.expect < 0) {
+				fprintf(stderr, "hv-rpc-bench: --expect wants a VM count, got '%s'\n",
+					argv[i]);
+				return 2;
+			}
+		} else if (i + 1 < argc && !strcmp(argv[i], "--tls-dir"))
 			tls_dir = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--role"))
 			role = argv[++i];
@@ -256,6 +296,10 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (a.list && a.dry) {
+		fprintf(stderr, "hv-rpc-bench: --list and --dry-run exclude each other\n");
+		return 2;
 	}
 	if (!a.target || !a.vm) {
 		fprintf(stderr, "hv-rpc-bench: --target and --vm are required\n");
@@ -279,14 +323,18 @@ int main(int argc, char **argv)
 	Hvmgr__V1__ShutdownRequest dreq = HVMGR__V1__SHUTDOWN_REQUEST__INIT;
 	dreq.vm = &sel;
 	dreq.dry_run = 1;
-	a.req_len = a.dry ? hvmgr__v1__shutdown_request__get_packed_size(&dreq)
-			  : hvmgr__v1__get_vm_request__get_packed_size(&req);
+	Hvmgr__V1__ListVmsRequest lreq = HVMGR__V1__LIST_VMS_REQUEST__INIT;
+	a.req_len = a.list  ? hvmgr__v1__list_vms_request__get_packed_size(&lreq)
+		    : a.dry ? hvmgr__v1__shutdown_request__get_packed_size(&dreq)
+			    : hvmgr__v1__get_vm_request__get_packed_size(&req);
 	a.req = malloc(a.req_len ? a.req_len : 1);
 	if (!a.req) {
 		fprintf(stderr, "hv-rpc-bench: out of memory\n");
 		goto out;
 	}
-	if (a.dry)
+	if (a.list)
+		hvmgr__v1__list_vms_request__pack(&lreq, a.req);
+	else if (a.dry)
 		hvmgr__v1__shutdown_request__pack(&dreq, a.req);
 	else
 		hvmgr__v1__get_vm_request__pack(&req, a.req);
@@ -295,8 +343,9 @@ int main(int argc, char **argv)
 	if (bench_run(&ops, &a, &o, &res) != 0)
 		fprintf(stderr, "hv-rpc-bench: %s\n", res.first_error);
 	else {
-		bench_print(a.dry ? (is_unix ? "hvagent-unix-dryrun" : "hvagent-tls-dryrun")
-				  : (is_unix ? "hvagent-unix" : "hvagent-tls"),
+		bench_print(a.list  ? (is_unix ? "hvagent-unix-listvms" : "hvagent-tls-listvms")
+			    : a.dry ? (is_unix ? "hvagent-unix-dryrun" : "hvagent-tls-dryrun")
+				    : (is_unix ? "hvagent-unix" : "hvagent-tls"),
 			    &res);
 		rc = res.errors ? 1 : 0;
 	}

@@ -3,7 +3,8 @@
 # "perf" guest (hv-core/guests/perf) under QEMU -icount shift=0,sleep=off with
 # the instruction-count plugin bench/insn_profile.c, and prints the hv-core
 # functions by instructions executed, divided by the guest's exits (5 batches
-# of 1000 null hypercalls, MMIO reads and SGIs to itself: 15,000 exits),
+# of 1000 null hypercalls, MMIO reads, SGIs to itself and SPI set-pending
+# writes: 20,000 exits),
 # beside the perf guest's own per-operation figures. docs/performance.md
 # ("Hypervisor") explains the method.
 #
@@ -52,7 +53,7 @@ rm -f "$dir/qemu.pid"
 
 echo "$line"
 "$nm" -n "$elf" >"$dir/syms.txt"
-/usr/bin/python3 - "$dir/syms.txt" "$dir/profile.txt" 15000 <<'PY'
+/usr/bin/python3 - "$dir/syms.txt" "$dir/profile.txt" 20000 <<'PY'
 import bisect, sys
 syms = []
 for ln in open(sys.argv[1]):

@@ -181,101 +181,48 @@ unsigned gicv3_lr_count(void)
 	return (unsigned)(read_sysreg(S3_4_C12_C11_1) & 0x1F) + 1; /* ICH_VTR_EL2.ListRegs */
 }
 
-uint64_t gicv3_read_lr(unsigned n)
-{
-	switch (n) {
-	case 0:
-		return read_sysreg(S3_4_C12_C12_0);
-	case 1:
-		return read_sysreg(S3_4_C12_C12_1);
-	case 2:
-		return read_sysreg(S3_4_C12_C12_2);
-	case 3:
-		return read_sysreg(S3_4_C12_C12_3);
-	case 4:
-		return read_sysreg(S3_4_C12_C12_4);
-	case 5:
-		return read_sysreg(S3_4_C12_C12_5);
-	case 6:
-		return read_sysreg(S3_4_C12_C12_6);
-	case 7:
-		return read_sysreg(S3_4_C12_C12_7);
-	case 8:
-		return read_sysreg(S3_4_C12_C13_0);
-	case 9:
-		return read_sysreg(S3_4_C12_C13_1);
-	case 10:
-		return read_sysreg(S3_4_C12_C13_2);
-	case 11:
-		return read_sysreg(S3_4_C12_C13_3);
-	case 12:
-		return read_sysreg(S3_4_C12_C13_4);
-	case 13:
-		return read_sysreg(S3_4_C12_C13_5);
-	case 14:
-		return read_sysreg(S3_4_C12_C13_6);
-	case 15:
-		return read_sysreg(S3_4_C12_C13_7);
-	default:
-		return 0;
+/*
+ * ICH_LR<n>_EL2: a system register names its number in the instruction, so
+ * each list register has its own small accessor and the two tables below pick
+ * one by n (gicv3.h: gicv3_read_lr/gicv3_write_lr). An indexed call is what
+ * the vGIC's flush pays per list register, instead of a 16-way switch.
+ */
+#define LR_ACCESSORS(n, reg)                                                                       \
+	static uint64_t lr_read_##n(void)                                                          \
+	{                                                                                          \
+		return read_sysreg(reg);                                                           \
+	}                                                                                          \
+	static void lr_write_##n(uint64_t v)                                                       \
+	{                                                                                          \
+		write_sysreg(reg, v);                                                              \
 	}
-}
+LR_ACCESSORS(0, S3_4_C12_C12_0)
+LR_ACCESSORS(1, S3_4_C12_C12_1)
+LR_ACCESSORS(2, S3_4_C12_C12_2)
+LR_ACCESSORS(3, S3_4_C12_C12_3)
+LR_ACCESSORS(4, S3_4_C12_C12_4)
+LR_ACCESSORS(5, S3_4_C12_C12_5)
+LR_ACCESSORS(6, S3_4_C12_C12_6)
+LR_ACCESSORS(7, S3_4_C12_C12_7)
+LR_ACCESSORS(8, S3_4_C12_C13_0)
+LR_ACCESSORS(9, S3_4_C12_C13_1)
+LR_ACCESSORS(10, S3_4_C12_C13_2)
+LR_ACCESSORS(11, S3_4_C12_C13_3)
+LR_ACCESSORS(12, S3_4_C12_C13_4)
+LR_ACCESSORS(13, S3_4_C12_C13_5)
+LR_ACCESSORS(14, S3_4_C12_C13_6)
+LR_ACCESSORS(15, S3_4_C12_C13_7)
 
-void gicv3_write_lr(unsigned n, uint64_t v)
-{
-	switch (n) {
-	case 0:
-		write_sysreg(S3_4_C12_C12_0, v);
-		break;
-	case 1:
-		write_sysreg(S3_4_C12_C12_1, v);
-		break;
-	case 2:
-		write_sysreg(S3_4_C12_C12_2, v);
-		break;
-	case 3:
-		write_sysreg(S3_4_C12_C12_3, v);
-		break;
-	case 4:
-		write_sysreg(S3_4_C12_C12_4, v);
-		break;
-	case 5:
-		write_sysreg(S3_4_C12_C12_5, v);
-		break;
-	case 6:
-		write_sysreg(S3_4_C12_C12_6, v);
-		break;
-	case 7:
-		write_sysreg(S3_4_C12_C12_7, v);
-		break;
-	case 8:
-		write_sysreg(S3_4_C12_C13_0, v);
-		break;
-	case 9:
-		write_sysreg(S3_4_C12_C13_1, v);
-		break;
-	case 10:
-		write_sysreg(S3_4_C12_C13_2, v);
-		break;
-	case 11:
-		write_sysreg(S3_4_C12_C13_3, v);
-		break;
-	case 12:
-		write_sysreg(S3_4_C12_C13_4, v);
-		break;
-	case 13:
-		write_sysreg(S3_4_C12_C13_5, v);
-		break;
-	case 14:
-		write_sysreg(S3_4_C12_C13_6, v);
-		break;
-	case 15:
-		write_sysreg(S3_4_C12_C13_7, v);
-		break;
-	default:
-		break;
-	}
-}
+uint64_t (*const gicv3_lr_read[16])(void) = {
+	lr_read_0,  lr_read_1,  lr_read_2,  lr_read_3,  lr_read_4,  lr_read_5,
+	lr_read_6,  lr_read_7,  lr_read_8,  lr_read_9,  lr_read_10, lr_read_11,
+	lr_read_12, lr_read_13, lr_read_14, lr_read_15,
+};
+void (*const gicv3_lr_write[16])(uint64_t v) = {
+	lr_write_0,  lr_write_1,  lr_write_2,  lr_write_3,  lr_write_4,  lr_write_5,
+	lr_write_6,  lr_write_7,  lr_write_8,  lr_write_9,  lr_write_10, lr_write_11,
+	lr_write_12, lr_write_13, lr_write_14, lr_write_15,
+};
 
 uint64_t gicv3_read_ich_hcr(void)
 {
@@ -289,10 +236,6 @@ void gicv3_write_ich_hcr(uint64_t v)
 uint64_t gicv3_read_ich_misr(void)
 {
 	return read_sysreg(S3_4_C12_C11_2);
-}
-uint64_t gicv3_read_ich_elrsr(void)
-{
-	return read_sysreg(S3_4_C12_C11_5);
 }
 void gicv3_write_ich_vmcr(uint64_t v)
 {

@@ -10,6 +10,7 @@
 #ifndef HV_GICV3_H
 #define HV_GICV3_H
 #include <stdint.h>
+#include "sysregs.h"
 
 #define GIC_INTID_HYP_TIMER 26
 #define GIC_INTID_VTIMER 27
@@ -54,12 +55,26 @@ void gicv3_send_sgi(uint64_t mpidr, unsigned intid);
 #define ICH_LR_PINTID_SHIFT 32
 
 unsigned gicv3_lr_count(void);
-uint64_t gicv3_read_lr(unsigned n);
-void gicv3_write_lr(unsigned n, uint64_t v);
+/* List register n (below gicv3_lr_count(), at most 16): one small accessor
+ * per register, chosen by index (gicv3.c). */
+extern uint64_t (*const gicv3_lr_read[16])(void);
+extern void (*const gicv3_lr_write[16])(uint64_t v);
+static inline uint64_t gicv3_read_lr(unsigned n)
+{
+	return gicv3_lr_read[n & 15]();
+}
+static inline void gicv3_write_lr(unsigned n, uint64_t v)
+{
+	gicv3_lr_write[n & 15](v);
+}
 uint64_t gicv3_read_ich_hcr(void);
 void gicv3_write_ich_hcr(uint64_t v);
 uint64_t gicv3_read_ich_misr(void);
-uint64_t gicv3_read_ich_elrsr(void);
+/* ICH_ELRSR_EL2: the empty list registers; inline, read on every flush */
+static inline uint64_t gicv3_read_ich_elrsr(void)
+{
+	return read_sysreg(S3_4_C12_C11_5);
+}
 void gicv3_write_ich_vmcr(uint64_t v);
 /* Clears the virtual interface: list registers, active priorities, VMCR. */
 void gicv3_vcpu_if_reset(void);

@@ -13,7 +13,7 @@
 #include "vgic.h"
 
 #define DR 0x000
-#define FR 0x018
+#define FR VPL011_FR
 #define IBRD 0x024
 #define FBRD 0x028
 #define LCR_H 0x02C
@@ -23,9 +23,6 @@
 #define RIS 0x03C
 #define MIS 0x040
 #define ICR 0x044
-#define FR_RXFE (1u << 4)
-#define FR_RXFF (1u << 6)
-#define FR_TXFE (1u << 7)
 #define INT_RX (1u << 4) /* RXIM / RXRIS */
 #define INT_RT (1u << 6) /* RTIM / RTRIS: receive timeout */
 #define UART_INTID 33u   /* SPI 1, as QEMU virt's PL011 (guest_boot.c) */
@@ -71,11 +68,6 @@ uint32_t vpl011_receive(struct vm *vm, const volatile uint8_t *p, uint32_t n)
 	if (raise)
 		vgic_inject(vm, 0, UART_INTID);
 	return done;
-}
-
-int vpl011_claims(const struct vpl011 *u, uint64_t ipa)
-{
-	return ipa >= u->ipa && ipa < u->ipa + 0x1000;
 }
 
 void vpl011_write(struct vm *vm, uint64_t ipa, uint64_t val, unsigned bytes)
@@ -131,17 +123,8 @@ uint64_t vpl011_read(struct vm *vm, uint64_t ipa, unsigned bytes)
 		}
 		spin_unlock(&u->rx_lock);
 		return v;
-	case FR: {
-		/* A status snapshot, read on every polled character: no lock, one
-		 * load of the count (a receive right after changes it anyway). */
-		uint32_t n = __atomic_load_n(&u->rx_count, __ATOMIC_RELAXED);
-		v = FR_TXFE; /* transmit always empty */
-		if (!n)
-			v |= FR_RXFE;
-		if (n == VPL011_RX_FIFO)
-			v |= FR_RXFF;
-		return v;
-	}
+	case FR:
+		return vpl011_flags(u);
 	case RIS:
 	case MIS:
 		spin_lock(&u->rx_lock);

@@ -1,10 +1,15 @@
 /*
  * vgic.c - virtual interrupt delivery through the GICv3 list registers (see
  * vgic.h). Everything a guest can see of its interrupts lives in struct
- * vgic_dist (per VM) and struct vgic_cpu (per vCPU) under the VM's vGIC lock;
- * the list registers of a physical CPU are only touched by that CPU, right
- * before it enters its vCPU (vgic_flush), so another CPU that makes an
- * interrupt pending only queues it and kicks the owner (IPI_VGIC).
+ * vgic_dist (per VM) and struct vgic_cpu (per vCPU) under the VM's vGIC lock,
+ * with one exception: a vCPU's private pending and hw masks (struct
+ * vgic_cpu) change only by atomic read-modify-writes, so that an SGI or PPI
+ * is queued with one atomic OR and the flush takes the deliverable ones with
+ * one atomic AND, neither under the lock (the injection path of
+ * docs/performance.md "Trap path"). The list registers of a physical CPU are
+ * only touched by that CPU, right before it enters its vCPU (vgic_flush), so
+ * another CPU that makes an interrupt pending only queues it and kicks the
+ * owner (IPI_VGIC).
  */
 #include <string.h>
 #include "vgic.h"
@@ -87,8 +92,8 @@ void vgic_vcpu_reset(struct vcpu *v)
 	spin_lock(&d->lock);
 	struct vgic_cpu *c = &v->vgic;
 	c->enabled = 0;
-	c->pending = 0;
-	c->hw = 0;
+	__atomic_store_n(&c->pending, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->hw, 0, __ATOMIC_RELAXED);
 	c->icfgr1 = 0;
 	memset(c->prio, 0, sizeof(c->prio));
 	c->waker = 1u << 1; /* ProcessorSleep, as out of reset */
@@ -106,8 +111,8 @@ void vgic_vcpu_stop(struct vcpu *v)
 	timers_silence();
 	gicv3_vcpu_if_reset();
 	spin_lock(&v->vm->vgic.lock);
-	v->vgic.pending = 0;
-	v->vgic.hw = 0;
+	__atomic_store_n(&v->vgic.pending, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->vgic.hw, 0, __ATOMIC_RELAXED);
 	spin_unlock(&v->vm->vgic.lock);
 }
 
@@ -140,9 +145,7 @@ int vgic_inject(struct vm *vm, struct vcpu *target, uint32_t intid)
 	if (intid < 32) {
 		if (!target || target->vm != vm)
 			return -1;
-		spin_lock(&d->lock);
-		target->vgic.pending |= 1u << intid;
-		spin_unlock(&d->lock);
+		__atomic_fetch_or(&target->vgic.pending, 1u << intid, __ATOMIC_RELEASE);
 	} else {
 		uint32_t n = intid - 32;
 		if (n >= d->nr_spis)
@@ -168,10 +171,9 @@ int vgic_inject_hw(struct vcpu *v, uint32_t intid)
 	struct vgic_dist *d = &v->vm->vgic;
 	struct vcpu *target = v;
 	if (intid == GIC_INTID_VTIMER || intid == GIC_INTID_PTIMER) {
-		spin_lock(&d->lock);
-		v->vgic.pending |= 1u << intid;
-		v->vgic.hw |= 1u << intid;
-		spin_unlock(&d->lock);
+		/* hw before pending: a flush that takes the pending bit sees it */
+		__atomic_fetch_or(&v->vgic.hw, 1u << intid, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&v->vgic.pending, 1u << intid, __ATOMIC_RELEASE);
 		return 0;
 	}
 	if (!vgic_owns_hw_spi(v, intid))
@@ -189,7 +191,7 @@ int vgic_inject_hw(struct vcpu *v, uint32_t intid)
 /* Puts intid in a list register of this CPU; 1 when done (or merged with an
  * entry already there), 0 when no list register is free. *free holds the
  * empty list registers (ICH_ELRSR_EL2) and is updated. */
-static int place(uint32_t intid, uint8_t prio, int hw, uint64_t *free)
+static inline int place(uint32_t intid, uint8_t prio, int hw, uint64_t *free)
 {
 	/* only the list registers in use can hold intid already */
 	for (uint64_t used = ~*free & ((1ull << lr_count()) - 1); used; used &= used - 1) {
@@ -215,49 +217,78 @@ static int place(uint32_t intid, uint8_t prio, int hw, uint64_t *free)
 	return 1;
 }
 
+/* The VM's pending SPIs that go to v, to the list registers, under the lock.
+ * Returns how many were placed; sets *left when some did not fit. Out of
+ * line: the private interrupts' path in vgic_flush stays small. */
+static __attribute__((noinline)) unsigned flush_spis(struct vcpu *v, uint64_t *free, int *left)
+{
+	struct vgic_dist *d = &v->vm->vgic;
+	unsigned placed = 0;
+	spin_lock(&d->lock);
+	for (uint32_t w = 0; w < d->nr_spis / 32; w++) {
+		uint32_t spis = d->pending[w] & d->enabled[w];
+		while (spis) {
+			uint32_t b = (uint32_t)__builtin_ctz(spis);
+			uint32_t n = w * 32 + b;
+			spis &= spis - 1;
+			if (spi_target(v->vm, n) != v)
+				continue;
+			if (place(32 + n, d->prio[n], (d->hw[w] >> b) & 1, free)) {
+				d->pending[w] &= ~(1u << b);
+				d->hw[w] &= ~(1u << b);
+				placed++;
+			} else {
+				*left = 1;
+			}
+		}
+	}
+	spin_unlock(&d->lock);
+	return placed;
+}
+
+/*
+ * The private interrupts (SGIs, PPIs) first, without the lock: one atomic
+ * AND takes every pending one the vCPU has enabled and leaves the others
+ * pending (a GICR_ICPENDR write that races with it clears what it finds, as
+ * on a GIC that is delivering); what does not fit in a list register is put
+ * back with one atomic OR. The
+ * enables and priorities are read as they are; a guest that changes them
+ * while the interrupt is in flight sees the old or the new value, as on a
+ * GIC. Then the SPIs, under the lock, only when one is pending.
+ */
 void vgic_flush(struct vcpu *v)
 {
 	struct vgic_dist *d = &v->vm->vgic;
 	struct vgic_cpu *c = &v->vgic;
 	uint64_t free = gicv3_read_ich_elrsr() & ((1ull << lr_count()) - 1);
 	int left = 0;
-	uint64_t before = c->injected;
-	spin_lock(&d->lock);
-	if (d->ctlr & GICD_CTLR_G1) {
-		uint32_t cand = c->pending & c->enabled;
-		while (cand) {
-			uint32_t i = (uint32_t)__builtin_ctz(cand);
-			cand &= cand - 1;
-			if (place(i, c->prio[i], (c->hw >> i) & 1, &free)) {
-				c->pending &= ~(1u << i);
-				c->hw &= ~(1u << i);
-				c->injected++;
-			} else {
+	unsigned placed = 0;
+	if (__atomic_load_n(&d->ctlr, __ATOMIC_RELAXED) & GICD_CTLR_G1) {
+		uint32_t en = __atomic_load_n(&c->enabled, __ATOMIC_RELAXED);
+		uint32_t cand = __atomic_fetch_and(&c->pending, ~en, __ATOMIC_ACQUIRE) & en;
+		if (cand) {
+			uint32_t hw = __atomic_load_n(&c->hw, __ATOMIC_RELAXED) & cand, back = 0;
+			for (uint32_t m = cand; m; m &= m - 1) {
+				uint32_t i = (uint32_t)__builtin_ctz(m);
+				if (place(i, c->prio[i], (hw >> i) & 1, &free))
+					placed++;
+				else
+					back |= 1u << i;
+			}
+			if (hw & ~back)
+				__atomic_fetch_and(&c->hw, ~(hw & ~back), __ATOMIC_RELAXED);
+			if (back) {
+				__atomic_fetch_or(&c->pending, back, __ATOMIC_RELAXED);
 				left = 1;
 			}
 		}
-		for (uint32_t w = 0; w < d->nr_spis / 32; w++) {
-			uint32_t spis = d->pending[w] & d->enabled[w];
-			while (spis) {
-				uint32_t b = (uint32_t)__builtin_ctz(spis);
-				uint32_t n = w * 32 + b;
-				spis &= spis - 1;
-				if (spi_target(v->vm, n) != v)
-					continue;
-				if (place(32 + n, d->prio[n], (d->hw[w] >> b) & 1, &free)) {
-					d->pending[w] &= ~(1u << b);
-					d->hw[w] &= ~(1u << b);
-					c->injected++;
-				} else {
-					left = 1;
-				}
-			}
-		}
+		if (vgic_spis_pending(d))
+			placed += flush_spis(v, &free, &left);
 	}
-	spin_unlock(&d->lock);
-	if (c->injected != before) /* GET_STATS/slot irqs_injected: every kind, per VM */
-		__atomic_add_fetch(&v->vm->stats.irqs_injected, c->injected - before,
-				   __ATOMIC_RELAXED);
+	if (placed) { /* GET_STATS/slot irqs_injected: every kind, per VM */
+		c->injected += placed;
+		__atomic_add_fetch(&v->vm->stats.irqs_injected, placed, __ATOMIC_RELAXED);
+	}
 	/* more than fits: a maintenance interrupt when the list registers are
 	 * (nearly) empty again brings us back here to refill them */
 	gicv3_write_ich_hcr(ICH_HCR_EN | (left ? ICH_HCR_UIE : 0));
@@ -274,7 +305,7 @@ int vgic_has_pending(struct vcpu *v)
 	int any = 0;
 	spin_lock(&d->lock);
 	if (d->ctlr & GICD_CTLR_G1) {
-		any = (v->vgic.pending & v->vgic.enabled) != 0;
+		any = (__atomic_load_n(&v->vgic.pending, __ATOMIC_RELAXED) & v->vgic.enabled) != 0;
 		for (uint32_t w = 0; !any && w < d->nr_spis / 32; w++) {
 			uint32_t spis = d->pending[w] & d->enabled[w];
 			while (spis && !any) {
@@ -300,10 +331,34 @@ void vgic_maintenance(void)
 	/* the refill itself happens in vgic_flush() on the way back to the guest */
 }
 
+/*
+ * The fast path of an SGI a vCPU sends to itself alone (Linux's irq_work, the
+ * perf guest's measure): this CPU's list registers hold this vCPU's
+ * interrupts, so the SGI goes straight into one, without the pending mask and
+ * the flush on the way out. Only when the vGIC would deliver it at once: the
+ * distributor on, the SGI enabled and not already queued (an older one must
+ * not be overtaken). Returns 0 when the general path must take it (also when
+ * no list register is free).
+ */
+static int sgi_to_self(struct vcpu *v, uint32_t intid)
+{
+	struct vgic_cpu *c = &v->vgic;
+	uint32_t bit = 1u << intid;
+	if (!(__atomic_load_n(&v->vm->vgic.ctlr, __ATOMIC_RELAXED) & GICD_CTLR_G1) ||
+	    !(__atomic_load_n(&c->enabled, __ATOMIC_RELAXED) & bit) ||
+	    (__atomic_load_n(&c->pending, __ATOMIC_RELAXED) & bit))
+		return 0;
+	uint64_t free = gicv3_read_ich_elrsr() & ((1ull << lr_count()) - 1);
+	if (!place(intid, c->prio[intid], 0, &free))
+		return 0;
+	c->injected++;
+	__atomic_add_fetch(&v->vm->stats.irqs_injected, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
 void vgic_sgi_write(struct vcpu *v, uint64_t val)
 {
 	struct vm *vm = v->vm;
-	struct vgic_dist *d = &vm->vgic;
 	uint32_t intid = (uint32_t)(val >> 24) & 0xF;
 	uint32_t all = vm->cfg.vcpus >= 16 ? 0xFFFFu : (1u << vm->cfg.vcpus) - 1, targets;
 	v->vgic.sgis_sent++;
@@ -313,11 +368,13 @@ void vgic_sgi_write(struct vcpu *v, uint64_t val)
 		return; /* vCPU i has affinity 0.0.0.i: other Aff1/Aff2/Aff3/RS name no vCPU */
 	else
 		targets = (uint32_t)val & all;
-	/* every target under one lock; the sender is on this CPU and needs no kick */
-	spin_lock(&d->lock);
+	if (targets == 1u << v->id && sgi_to_self(v, intid))
+		return;
+	/* one atomic OR per target, no lock; then a kick for each target but the
+	 * sender, which is on this CPU: its own exit flushes */
 	for (uint32_t m = targets; m; m &= m - 1)
-		vm->vcpu[__builtin_ctz(m)].vgic.pending |= 1u << intid;
-	spin_unlock(&d->lock);
+		__atomic_fetch_or(&vm->vcpu[__builtin_ctz(m)].vgic.pending, 1u << intid,
+				  __ATOMIC_RELEASE);
 	for (uint32_t m = targets & ~(1u << v->id); m; m &= m - 1)
 		kick(&vm->vcpu[__builtin_ctz(m)]);
 }

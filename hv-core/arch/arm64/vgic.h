@@ -28,8 +28,9 @@
 /* Per vCPU: its private interrupts (SGIs 0-15, PPIs 16-31), its redistributor. */
 struct vgic_cpu {
 	uint32_t enabled; /* GICR_ISENABLER0                                   */
-	uint32_t pending; /* pending, not yet in a list register               */
-	uint32_t hw;      /* pending ones that are a held physical interrupt   */
+	uint32_t pending; /* pending, not yet in a list register (atomic RMW)   */
+	uint32_t hw;      /* pending ones that are a held physical interrupt
+			   * (atomic RMW, set before pending)                  */
 	uint32_t icfgr1;  /* PPI trigger configuration                         */
 	uint8_t prio[32];
 	uint32_t waker;     /* GICR_WAKER.ProcessorSleep                         */
@@ -96,14 +97,17 @@ void vgic_flush(struct vcpu *v);
  * it; one left over from an earlier flush is still pending here. So most
  * exits skip the lock and the list registers (ICH_HCR_EL2 stays as the last
  * flush left it). */
+static inline int vgic_spis_pending(const struct vgic_dist *d)
+{
+	/* every word, unrolled: the words beyond the VM's nr_spis stay 0 */
+	uint32_t any = 0;
+	for (uint32_t w = 0; w < VGIC_SPI_WORDS; w++)
+		any |= __atomic_load_n(&d->pending[w], __ATOMIC_ACQUIRE);
+	return any != 0;
+}
 static inline int vgic_flush_needed(const struct vgic_cpu *c, const struct vgic_dist *d)
 {
-	if (__atomic_load_n(&c->pending, __ATOMIC_ACQUIRE))
-		return 1;
-	for (uint32_t w = 0; w < d->nr_spis / 32; w++)
-		if (__atomic_load_n(&d->pending[w], __ATOMIC_ACQUIRE))
-			return 1;
-	return 0;
+	return __atomic_load_n(&c->pending, __ATOMIC_ACQUIRE) || vgic_spis_pending(d);
 }
 /* Whether v has a virtual interrupt to take (pending in a list register or
  * queued and enabled): a trapped WFI returns at once. */

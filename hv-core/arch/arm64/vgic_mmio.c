@@ -123,22 +123,19 @@ static void dist_access(struct vm *vm, uint32_t off, int wr, unsigned bytes, uin
 					break;
 				case B_SPEND:
 					/* pass-through SPIs get pending at the physical
-					 * GIC, as the device would make them */
-					for (uint32_t b = 0; b < 32; b++)
-						if ((v32 >> b) & 1) {
-							if (d->owned_hw[s] & (1u << b))
-								gicv3_set_spi_pending(32 + s * 32 + b);
-							else
-								*pe |= 1u << b;
-						}
+					 * GIC, as the device would make them; only the
+					 * bits written are visited */
+					*pe |= v32 & ~d->owned_hw[s];
+					for (uint32_t m = v32 & d->owned_hw[s]; m; m &= m - 1)
+						gicv3_set_spi_pending(32 + s * 32 +
+								      (uint32_t)__builtin_ctz(m));
 					break;
 				case B_CPEND:
 					*pe &= ~(v32 & ~d->hw[s]);
 					break;
 				}
-				for (uint32_t b = 0; b < 32; b++)
-					if (((old_en ^ *en) >> b) & 1)
-						sync_hw_spi(vm, s * 32 + b);
+				for (uint32_t m = old_en ^ *en; m; m &= m - 1)
+					sync_hw_spi(vm, s * 32 + (uint32_t)__builtin_ctz(m));
 			}
 		}
 		/* ISACTIVER/ICACTIVER and registers of absent INTIDs: RAZ/WI */
@@ -214,7 +211,9 @@ static void redist_access(struct vm *vm, struct vcpu *t, uint32_t off, int wr, u
 			   bytes == 4) {
 			enum bitreg kind = (enum bitreg)((off - GICD_ISENABLER) / 0x80);
 			if (!wr) {
-				r = kind <= B_CENABLE ? c->enabled : c->pending;
+				r = kind <= B_CENABLE
+					    ? c->enabled
+					    : __atomic_load_n(&c->pending, __ATOMIC_RELAXED);
 			} else {
 				switch (kind) {
 				case B_SENABLE:
@@ -223,12 +222,17 @@ static void redist_access(struct vm *vm, struct vcpu *t, uint32_t off, int wr, u
 				case B_CENABLE:
 					c->enabled &= ~v32;
 					break;
-				case B_SPEND:
-					c->pending |= v32 & ~((1u << GIC_INTID_VTIMER) |
-							      (1u << GIC_INTID_PTIMER));
+				case B_SPEND: /* atomic: the flush takes bits without the lock */
+					__atomic_fetch_or(&c->pending,
+							  v32 & ~((1u << GIC_INTID_VTIMER) |
+								  (1u << GIC_INTID_PTIMER)),
+							  __ATOMIC_RELEASE);
 					break;
 				case B_CPEND:
-					c->pending &= ~(v32 & ~c->hw);
+					__atomic_fetch_and(&c->pending,
+							   ~(v32 & ~__atomic_load_n(&c->hw,
+										    __ATOMIC_RELAXED)),
+							   __ATOMIC_RELAXED);
 					break;
 				}
 			}

@@ -5,7 +5,10 @@
  * flag register (a trapped, emulated MMIO access) and (d) an SGI to itself
  * (the trapped ICC_SGI1R_EL1 write, the virtual interrupt injected through a
  * list register, taken, acknowledged and ended by a nine-instruction handler,
- * vectors.S) with the virtual counter.
+ * vectors.S) and (e) a virtual SPI made pending by the guest's own write of
+ * GICD_ISPENDR (a trapped distributor write; the SPI goes through the vGIC's
+ * pending bits and flush, the general path of every injection but an SGI to
+ * itself) with the virtual counter.
  * Under QEMU -icount shift=S every instruction advances virtual time by 2^S ns,
  * so counter ticks convert to instructions executed, deterministically.
  * It prints the smallest batch of each kind (the least disturbed by other
@@ -18,6 +21,11 @@
 #define BATCHES 5u
 #define PSCI_SYSTEM_OFF 0x84000008u
 #define PERF_SGI 3u
+#define PERF_SPI 40u           /* a virtual SPI of the VM (every VM has 32..95) */
+#define GICD_BASE 0x08000000ul /* the vGIC's distributor (VMCFG-091) */
+#define GICD_ISENABLER(n) (0x100u + 4u * (n))
+#define GICD_ISPENDR(n) (0x200u + 4u * (n))
+#define GICD_IPRIORITYR 0x400u
 
 void guest_main(uint64_t dtb);
 
@@ -47,6 +55,12 @@ static uint64_t run(int kind)
 				gic_send_sgi(0, PERF_SGI);
 				while (perf_irqs != want)
 					;
+			} else if (kind == 4) {
+				uint32_t want = perf_irqs + 1;
+				mmio_write32(GICD_BASE + GICD_ISPENDR(PERF_SPI / 32),
+					     1u << (PERF_SPI % 32));
+				while (perf_irqs != want)
+					;
 			} else
 				__asm__ volatile("" ::: "memory");
 		}
@@ -65,8 +79,11 @@ void guest_main(uint64_t dtb)
 	gic_dist_init();
 	gic_cpu_init(0);
 	gic_enable_private(0, PERF_SGI, 0x80);
+	/* the SPI: priority, enabled; IROUTER 0 routes it to vCPU 0 */
+	*(volatile uint8_t *)(GICD_BASE + GICD_IPRIORITYR + PERF_SPI) = 0x80;
+	mmio_write32(GICD_BASE + GICD_ISENABLER(PERF_SPI / 32), 1u << (PERF_SPI % 32));
 	irq_unmask();
-	uint64_t base = run(0), hvc = run(1), mmio = run(2), sgi = run(3);
+	uint64_t base = run(0), hvc = run(1), mmio = run(2), sgi = run(3), spi = run(4);
 	g_puts("perf: freq ");
 	g_putu(freq);
 	g_puts(" n ");
@@ -79,6 +96,8 @@ void guest_main(uint64_t dtb)
 	g_putu(mmio);
 	g_puts(" sgi_self ");
 	g_putu(sgi);
+	g_puts(" spi_pend ");
+	g_putu(spi);
 	g_puts(" ticks\n");
 	g_hvc(PSCI_SYSTEM_OFF, 0, 0, 0);
 }
