@@ -123,11 +123,17 @@ static void teardown(void)
 
 TestSuite(agent_blkback, .init = setup, .fini = teardown, .timeout = 300);
 
+static char metrics_at[64];
+
 static void start_agent(const char *program)
 {
-	static const char *args[8];
+	static const char *args[10];
 	int n = 0;
-	args[n++] = "--no-metrics";
+	snprintf(metrics_at, sizeof metrics_at, "127.0.0.1:%d", loopback_port());
+	args[n++] = "--metrics-listen";
+	args[n++] = metrics_at;
+	args[n++] = "--metrics-interval-ms";
+	args[n++] = "200";
 	args[n++] = "--blkback";
 	args[n++] = program;
 	args[n] = NULL;
@@ -180,6 +186,30 @@ static void wait_log(const char *text)
 	free(log);
 }
 
+/* The value of the first series of `metric` in a scrape whose labels hold
+ * `label`; -1 when there is none (after bounded retries). */
+static long scrape(const char *metric, const char *label)
+{
+	char url[96], key[96];
+	snprintf(url, sizeof url, "http://%s/metrics", metrics_at);
+	snprintf(key, sizeof key, "\n%s{", metric);
+	for (int i = 0; i < 100; i++) {
+		free(out);
+		free(err);
+		out = err = NULL;
+		if (run_program(HV_CURL, (const char *const[]){ "-sf", url, NULL }, &out, &err) == 0)
+			for (const char *p = out; (p = strstr(p, key)); p++) {
+				const char *end = strchr(p + 1, '\n');
+				const char *lab = strstr(p, label);
+				const char *close = strstr(p, "} ");
+				if (lab && close && lab < close && (!end || close < end))
+					return strtol(close + 2, NULL, 10);
+			}
+		usleep(100000);
+	}
+	return -1;
+}
+
 static int alive(pid_t p)
 {
 	char path[64], *st;
@@ -221,6 +251,9 @@ Test(agent_blkback, agent_starts_restarts_and_adopts_the_backend_and_stops_it_at
 	cr_expect_eq(win[4096], 0xA5);
 	wait_log("restarted hv-blkback");
 	cr_expect(log_has("killed by signal 9"));
+	/* and in the metrics (MGMT-866) */
+	cr_expect_eq(scrape("hv_vm_blkback_restarts_total", "blkvm"), 1, "%s", out);
+	cr_expect_eq(scrape("hv_vm_blkback_up", "state=\"running\""), 1, "%s", out);
 
 	/* hv-agent SIGKILLed: the backend keeps serving */
 	kill(agent.pid, SIGKILL);
@@ -235,6 +268,9 @@ Test(agent_blkback, agent_starts_restarts_and_adopts_the_backend_and_stops_it_at
 	snprintf(adopted, sizeof adopted, "adopted hv-blkback %d", (int)second);
 	wait_log(adopted);
 	cr_expect(alive(second));
+	free(out);
+	free(err);
+	out = err = NULL;
 	cr_assert_eq(run_hvctl((const char *const[]){ "--connect", uri, "audit", NULL }, &out, &err),
 		     0, "%s", err);
 	cr_expect(strstr(out, "hv-agent.blkback") && strstr(out, "adopted"), "%s", out);
@@ -261,6 +297,9 @@ Test(agent_blkback, a_backend_that_keeps_failing_is_given_up_with_an_alarm)
 	start_agent(prog);
 	wait_log("ALARM: hv-blkback of VM 'blkvm' (id 0) ended 6 times in a row");
 	cr_expect(log_has("exited with status 3"));
+	free(out);
+	free(err);
+	out = err = NULL;
 	cr_assert_eq(run_hvctl((const char *const[]){ "--connect", uri, "audit", NULL }, &out, &err),
 		     0, "%s", err);
 	cr_expect(strstr(out, "FAILED"), "%s", out);
