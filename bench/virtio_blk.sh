@@ -70,7 +70,7 @@ linux=$build/linux-guest
 "$top/hv-core/guests/linux/build.sh" "$linux" >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/virtio_blk.XXXXXX")
-qp= ap=
+ap=''
 stop_hv() {
 	local d=$1 p
 	if [ -n "$ap" ]; then kill -TERM "$ap" 2>/dev/null || true; wait "$ap" 2>/dev/null || true; ap=; fi
@@ -85,7 +85,6 @@ stop_hv() {
 	fi
 }
 cleanup() {
-	[ -n "$qp" ] && kill -TERM "$qp" 2>/dev/null
 	for d in "$work"/hv-*; do [ -d "$d" ] && stop_hv "$d"; done
 	if [ "$keep" = 1 ]; then echo "virtio_blk: logs in $work" >&2; else rm -rf "$work"; fi
 }
@@ -140,7 +139,7 @@ run_direct() { # I
 	echo "$(rate "$log" write) $(rate "$log" read)"
 }
 
-# run_hv NAME BLKBENCH_MB [QEMU args...]: boots hv-core with the linux VM and
+# run_hv_boot NAME BLKBENCH_MB [QEMU args...]: boots hv-core with the linux VM and
 # hv-agent beside it; leaves hv-core running (stop_hv ends it).
 run_hv_boot() {
 	local d=$work/hv-$1 n=$2
@@ -182,12 +181,12 @@ printf '%-8s %14s %14s\n' direct "$(printf '%s\n' "${dw[@]}" | median)" "$(print
 printf '%-8s %14s %14s\n' hv "$(printf '%s\n' "${hw[@]}" | median)" "$(printf '%s\n' "${hr[@]}" | median)"
 # hv/direct of each round (the two ran back to back under the same load), median
 ratios() { # HV... -- DIRECT...
-	local -a h=() d=()
-	while [ "$1" != -- ]; do h+=("$1"); shift; done
+	local -a hv=() dir=()
+	while [ "$1" != -- ]; do hv+=("$1"); shift; done
 	shift
-	d=("$@")
-	for ((k = 0; k < ${#h[@]}; k++)); do
-		awk -v a="${h[$k]}" -v b="${d[$k]}" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.2f\n", a / b }'
+	dir=("$@")
+	for ((k = 0; k < ${#hv[@]}; k++)); do
+		awk -v a="${hv[$k]}" -v b="${dir[$k]}" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.2f\n", a / b }'
 	done | median
 }
 printf '%-8s %14s %14s\n' hv/dir "$(ratios "${hw[@]}" -- "${dw[@]}")" "$(ratios "${hr[@]}" -- "${dr[@]}")"
