@@ -12,7 +12,9 @@
  *     restart;
  *   - hv-agent SIGKILLed: the backend keeps serving; the VM destroyed and
  *     started again (by the test, the command block's one client now) counts
- *     boots=2 on the same disk, served by the same backend process.
+ *     boots=2 on the same disk, served by the same backend process;
+ *   - a new hv-agent adopts that process (dominfo: "adopted", same pid);
+ *   - hvctl destroy and undefine: hv-agent stops the backend; the disk stays.
  * Waits are bounded; nothing asserts a duration.
  */
 #define _GNU_SOURCE
@@ -103,6 +105,17 @@ static void command(uint32_t cmd)
 	cr_assert_eq(rep.status, HVM_OK, "%s: %s", hvm_cmd_name(cmd), rep.msg);
 }
 
+/* pid runs and is no zombie */
+static int alive(pid_t p)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
+	char *st = read_file_text(path);
+	int ok = st && !strstr(st, ") Z ") && !strstr(st, ") X ");
+	free(st);
+	return ok;
+}
+
 /* dominfo --json: the blk device's backend object. */
 static json_t *backend_json(json_t **root)
 {
@@ -172,4 +185,35 @@ Test(agent_blkback_qemu, agent_restarts_a_killed_backend_and_a_killed_agent_leav
 	struct hvm_vm_slot s;
 	cr_assert_eq(hvq_read_slot(&q, (uint32_t)vm, &s), 0, "%s", q.err);
 	cr_expect_eq(s.fault_count, 0);
+
+	/* a new hv-agent adopts the running backend (MGMT-867) */
+	unlink(agent.sock); /* the killed agent's sockets: agent_start waits for new ones */
+	unlink(agent.ro_sock);
+	cr_assert_eq(agent_start(&agent, q.dir, args), 0, "%s", agent.err);
+	for (int i = 0; i < 600; i++) {
+		char *log = read_file_text(agent.log);
+		int seen = log && strstr(log, "adopted hv-blkback");
+		free(log);
+		if (seen)
+			break;
+		usleep(100000);
+	}
+	b = backend_json(&root);
+	cr_expect_str_eq(json_string_value(json_object_get(b, "state")), "adopted", "%s", out);
+	cr_expect_eq(json_integer_value(json_object_get(b, "pid")), second, "%s", out);
+	json_decref(root);
+
+	/* undefined: hv-agent stops the backend; the disk stays */
+	cr_assert_eq(HVCTL("destroy", "blk"), 0, "%s\n%s", out, err);
+	cr_assert_eq(HVCTL("undefine", "blk"), 0, "%s\n%s", out, err);
+	for (int i = 0; i < 600 && alive(second); i++)
+		usleep(100000);
+	cr_expect(!alive(second), "the backend of the undefined VM still runs");
+	char path[320];
+	snprintf(path, sizeof path, "%s/blkback/vm%d.pid", q.dir, vm);
+	for (int i = 0; i < 100 && access(path, F_OK) == 0; i++)
+		usleep(100000);
+	cr_expect_eq(access(path, F_OK), -1, "%s stays", path);
+	snprintf(path, sizeof path, "%s/disks/blk.disk", q.dir);
+	cr_expect_eq(access(path, F_OK), 0, "the data disk stays");
 }
