@@ -33,6 +33,7 @@
 #include "log.h"
 #include "reconcile.h"
 #include "rpc_server.h"
+#include "blksup.h"
 #include "store.h"
 #include "telemetry.h"
 
@@ -73,6 +74,9 @@ struct options {
 	char ota_dir[PATH_MAX], ota_floor[PATH_MAX], ota_ca[PATH_MAX];
 	const char *ota_trust, *ota_system, *ota_fetch_ca;
 	uint64_t ota_max_bytes, ota_min_rate, ota_window_ms;
+	/* the virtio-blk backends (blksup.h); "" after --blkback none */
+	char blkback[PATH_MAX];
+	int blkback_explicit;
 };
 
 /* Where /metrics is served unless told otherwise (docs/telemetry.md). */
@@ -97,6 +101,8 @@ static void usage(FILE *f)
 		"                        (default %u, at least %u; 0: no limit)\n"
 		"  --audit-max-bytes N   database bytes in use before audit rows are folded (default %u,\n"
 		"                        at least %u; 0: no limit)\n"
+		"  --blkback PATH        the virtio-blk backend hv-agent runs per VM (default: hv-blkback\n"
+		"                        beside hv-agent; none: hv-agent runs no backends)\n"
 		"  --boot-config FILE    hv-core's boot configuration (.dtb): its VMs are adopted into the store\n"
 		"  --fleet mqtts://HOST:PORT  connect out to the fleet's MQTT broker (docs/fleet.md)\n"
 		"  --vehicle ID          this vehicle's id on the fleet link (its certificate's CN)\n"
@@ -182,6 +188,28 @@ static int parse_fleet_url(const char *url, struct options *o)
 	return 0;
 }
 
+/* --blkback PATH, "none", or by default the hv-blkback beside this program. */
+static int blkback_path(struct options *o, const char *arg)
+{
+	char self[PATH_MAX];
+
+	if (arg && strcmp(arg, "none") == 0) {
+		o->blkback[0] = '\0';
+		return 0;
+	}
+	o->blkback_explicit = arg != NULL;
+	if (arg)
+		return copy_path(o->blkback, arg);
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return path_in(o->blkback, ".", "hv-blkback");
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	return path_in(o->blkback, self, "hv-blkback");
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum {
@@ -227,7 +255,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_OTA_MAX,
 		O_OTA_RATE,
 		O_OTA_WINDOW,
-		O_OTA_FETCH_CA
+		O_OTA_FETCH_CA,
+		O_BLKBACK
 	};
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, O_STATE },
@@ -271,13 +300,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "ota-max-bytes", required_argument, NULL, O_OTA_MAX },
 		{ "ota-min-rate", required_argument, NULL, O_OTA_RATE },
 		{ "ota-rate-window-ms", required_argument, NULL, O_OTA_WINDOW },
+		{ "blkback", required_argument, NULL, O_BLKBACK },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ram = NULL, *sock = NULL, *ro = NULL, *tls = NULL, *db = NULL;
 	const char *fleet_dir = NULL;
-	const char *akey = NULL, *ahead = NULL, *ota_ca = NULL;
+	const char *akey = NULL, *ahead = NULL, *ota_ca = NULL, *blkback = NULL;
 	uint64_t v;
 	int c;
 
@@ -307,6 +337,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_RAM:
 			ram = optarg;
+			break;
+		case O_BLKBACK:
+			blkback = optarg;
 			break;
 		case O_SOCK:
 			sock = optarg;
@@ -536,8 +569,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    path_in(o->ota_dir, o->state_dir, "ota") ||
 	    path_in(o->ota_floor, o->ota_dir, "time-floor") ||
 	    path_in(o->pidfile, o->state_dir, "hv-agent.pid") ||
-	    path_in(o->logfile, o->state_dir, "hv-agent.log")) {
+	    path_in(o->logfile, o->state_dir, "hv-agent.log") || blkback_path(o, blkback)) {
 		fprintf(stderr, "hv-agent: a path is longer than %d bytes\n", PATH_MAX);
+		return -1;
+	}
+	if (o->blkback_explicit && access(o->blkback, X_OK) != 0) {
+		fprintf(stderr,
+			"hv-agent: --blkback %s: not an executable program (%s); 'none' turns the "
+			"virtio-blk backends off\n",
+			o->blkback, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -772,6 +812,8 @@ static int start_metrics(struct agent *ag, const struct options *o, struct telem
  * end of a run and of a failed start alike. */
 static void close_core(struct agent *ag, struct faultlog *faults, struct audit_anchor *anchor)
 {
+	blksup_stop(ag->blksup); /* the backends keep running */
+	ag->blksup = NULL;
 	pending_stop(ag->pending);
 	reconcile_free(ag->reconcile);
 	faultlog_stop(faults);
@@ -920,6 +962,22 @@ int main(int argc, char **argv)
 	/* Commands queued with when_allowed run when the policy allows them. */
 	if (!(ag.pending = pending_start(&ag, &st)))
 		goto fail;
+	/* The virtio-blk backends (MGMT-865): adopted or started as the VMs need them. */
+	if (o.blkback[0] && !o.blkback_explicit && access(o.blkback, X_OK) != 0) {
+		log_warn("no %s: hv-agent runs no virtio-blk backends (--blkback PATH names one)",
+			 o.blkback);
+		o.blkback[0] = '\0';
+	}
+	if (o.blkback[0]) {
+		struct blksup_config bc = { .ag = &ag,
+					    .state_dir = o.state_dir,
+					    .program = o.blkback,
+					    .ram_file = o.ram_file,
+					    .ram_base = o.ram_base,
+					    .mgmt_base = o.mgmt_base };
+		if (!(ag.blksup = blksup_start(&bc, &st)))
+			goto fail;
+	}
 
 	rpc_global_init();
 	size_t nmethods;

@@ -130,6 +130,14 @@ static json_t *json_virtio(const Hvmgr__V1__VirtioDevice *d, bool counters)
 		json_object_set_new(o, "channel", json_integer(d->channel));
 		json_object_set_new(o, "frame_rate", json_integer(d->frame_rate));
 	}
+	if (d->backend_state && d->backend_state[0]) { /* blk: hv-agent's backend (MGMT-866) */
+		json_object_set_new(o, "backend",
+				    json_pack("{s:s, s:I, s:I, s:s, s:s}", "state", d->backend_state,
+					      "pid", (json_int_t)d->backend_pid, "restarts",
+					      (json_int_t)d->backend_restarts, "last_exit",
+					      d->backend_last_exit ? d->backend_last_exit : "",
+					      "disk", d->disk_path ? d->disk_path : ""));
+	}
 	if (!counters)
 		return o;
 	const struct {
@@ -154,6 +162,15 @@ static void print_virtio(const Hvmgr__V1__VirtioDevice *d)
 	if (d->status & 0x40)
 		printf(" (needs reset)");
 	putchar('\n');
+	if (d->backend_state && d->backend_state[0]) {
+		printf("           backend %s", d->backend_state);
+		if (d->backend_pid)
+			printf(", pid %u", d->backend_pid);
+		printf(", %u restart(s)", d->backend_restarts);
+		if (d->backend_last_exit && d->backend_last_exit[0])
+			printf(", last %s", d->backend_last_exit);
+		printf("\n           disk %s\n", d->disk_path ? d->disk_path : "");
+	}
 }
 
 HVCTL_HANDLER(cmd_dominfo)

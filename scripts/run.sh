@@ -5,7 +5,7 @@
 #
 # The VMs are those of a boot configuration (docs/vm-config.md section 9): scripts/hv-qemu.sh
 # composes hv-core/guests/vms/rtos-demo.dtsi and linux-blk.dtsi (the Linux guest with its data
-# disk, served by hv-blkback, started here) into $STATE/guests.dts, fills in
+# disk, served by hv-blkback, which hv-agent starts and supervises) into $STATE/guests.dts, fills in
 # the images' store addresses, sizes and SHA-256 digests, compiles it with dtc to
 # $STATE/bootcfg.dtb and hands it to hv-core. hv-agent gets the same file (--boot-config) and
 # adopts those VMs into its store as revision 1 (docs/reconcile.md "Adoption"), so dumpconfig,
@@ -26,7 +26,6 @@ chmod 0750 "$STATE"
 
 agent_pid=""
 broker_pid=""
-blkback_pid=""
 cleanup() {
   trap - EXIT INT TERM
   echo
@@ -35,10 +34,15 @@ cleanup() {
     kill -TERM "$agent_pid" 2>/dev/null || true
     wait "$agent_pid" 2>/dev/null || true
   fi
-  if [ -n "$blkback_pid" ] && kill -0 "$blkback_pid" 2>/dev/null; then
-    kill -TERM "$blkback_pid" 2>/dev/null || true
-    wait "$blkback_pid" 2>/dev/null || true
-  fi
+  # hv-agent's virtio-blk backends outlive it by design (a restarted hv-agent
+  # adopts them); this run ends them with the rest.
+  for pidfile in "$STATE"/blkback/vm*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    if [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q hv-blkback; then
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
   if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
     kill -TERM "$broker_pid" 2>/dev/null || true
     wait "$broker_pid" 2>/dev/null || true
@@ -101,6 +105,14 @@ done
 echo "run: booting hv-core under QEMU (console log: $STATE/serial.log)"
 bash scripts/hv-qemu.sh --dir "$STATE" --core "$BUILD/hv-core-out" ${HV_QEMU_ARGS:---guest rtos-demo --guest linux-blk --update-ca "$STATE/pki/update-ca.crt"}
 
+# The Linux guest's data disk (docs/guest-abi.md GABI-494) is $STATE/disks/linux.disk,
+# served by the hv-blkback hv-agent starts (MGMT-865); a disk of an older run moves there.
+if [ -f "$STATE/linux-data.disk" ] && [ ! -e "$STATE/disks/linux.disk" ]; then
+  mkdir -p "$STATE/disks"
+  chmod 0700 "$STATE/disks"
+  mv "$STATE/linux-data.disk" "$STATE/disks/linux.disk"
+fi
+
 boot_config=()
 [ -f "$STATE/bootcfg.dtb" ] && boot_config=(--boot-config "$STATE/bootcfg.dtb")
 echo "run: starting hv-agent (log: $STATE/hv-agent.log)"
@@ -116,16 +128,6 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# The Linux guest's data disk (docs/guest-abi.md GABI-494): its backend process serves
-# $STATE/linux-data.disk, which outlives the VM's restarts and this script's.
-linux_id=$("$BUILD/bin/hvctl" --connect "unix://$STATE/hv-agent.sock" domid linux 2>/dev/null | head -1 || true)
-if [[ "$linux_id" =~ ^[0-9]+$ ]]; then
-  echo "run: starting hv-blkback for linux's data disk (log: $STATE/hv-blkback.log)"
-  "$BUILD/bin/hv-blkback" --ram "$STATE/guest-ram" --vm "$linux_id" --disk "$STATE/linux-data.disk" \
-    >>"$STATE/hv-blkback.log" 2>&1 &
-  blkback_pid=$!
-fi
-
 cat <<MSG
 
   The stack is up. In another terminal, from $root:
@@ -134,6 +136,7 @@ cat <<MSG
     build/bin/hvctl dominfo rtos-demo     # one VM, with its heartbeat
     build/bin/hvctl dominfo linux         # the Debian Linux guest, with its VIRTIO devices
     build/bin/hvctl domstats linux        # its counters, the data disk's among them
+                                          # (its backend: $STATE/blkback/, disk: $STATE/disks/)
     build/bin/hvctl console linux         # its console (Ctrl-] detaches)
     build/bin/hvctl dumpconfig linux      # its configuration (from $STATE/guests.dts)
     build/bin/hvctl config-history linux  # its stored revisions

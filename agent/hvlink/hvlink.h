@@ -139,6 +139,18 @@ int hvlink_find_by_uuid(struct hvlink *link, const uint8_t uuid[16], struct hvm_
 int hvlink_find_by_id(struct hvlink *link, uint32_t id, struct hvm_vm_slot *out,
 		      struct hv_status *st);
 
+/* The header of VM `id`'s virtio-blk request ring (MGMT-860): valid is 1
+ * while hv-core runs the VM with a virtio-blk device (`live`, magic, version,
+ * size and vm_id as MGMT-860 has them); the other fields only then. */
+struct hvlink_blk {
+	int valid;
+	uint64_t capacity; /* bytes of the disk */
+	uint32_t epoch, posted, done;
+	uint32_t backend_pid; /* what the last backend wrote; it may be gone */
+	uint64_t backend_beat;
+};
+int hvlink_read_blk(struct hvlink *link, uint32_t id, struct hvlink_blk *out, struct hv_status *st);
+
 /* Copy the fault record of VM `id` with the gen protocol (MGMT-160). */
 int hvlink_read_fault(struct hvlink *link, uint32_t id, struct hvm_fault *out, struct hv_status *st);
 

@@ -27,6 +27,7 @@
 struct store;
 struct store_vm;
 struct reconcile;
+struct blksup;
 
 /* OTA updates (svc_ota.c): main.c sets these before serving. */
 struct agent_ota {
@@ -100,6 +101,8 @@ struct agent {
 	 * pending_start. */
 	struct pending *pending;
 	struct agent_ota ota;
+	/* The virtio-blk backends hv-agent runs (blksup.h); NULL when off. */
+	struct blksup *blksup;
 };
 
 /* Waits for the turn of a state-changing operation `what` ("START") in
@@ -139,6 +142,8 @@ struct virtio_msg {
 	Hvmgr__V1__VirtioDevice dev[HVM_VIRTIO_MAX];
 	Hvmgr__V1__VirtioDevice *ptrs[HVM_VIRTIO_MAX];
 	size_t n;
+	/* the blk device's backend (blksup_fill_msg) */
+	char backend_state[16], backend_exit[96], disk[4096];
 };
 void virtio_msg_fill(struct virtio_msg *m, const struct hvm_virtio *r);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blksup.h"
 #include "stats_record.h"
 #include "virtio_record.h"
 #include "store.h"
@@ -113,6 +114,7 @@ void svc_get_vm(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struc
 			if (agent_virtio_fetch(ag, slot.id, label, 0, &vr, &res->st) < 0)
 				return;
 			virtio_msg_fill(&devs, &vr);
+			blksup_fill_msg(ag->blksup, slot.id, &devs);
 			vm.vm.n_virtio_devices = devs.n;
 			vm.vm.virtio_devices = devs.ptrs;
 		}
@@ -296,6 +298,7 @@ void svc_get_stats(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 			continue;
 		stats_fill(&vs[n], &slots[i], &rec);
 		virtio_msg_fill(&vs[n].virtio, &vr);
+		blksup_fill_msg(ag->blksup, slots[i].id, &vs[n].virtio);
 		vs[n].v.n_virtio_devices = vs[n].virtio.n;
 		vs[n].v.virtio_devices = vs[n].virtio.ptrs;
 		ptrs[n] = &vs[n].v;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blksup.h"
 #include "log.h"
 #include "uuid.h"
 
@@ -186,6 +187,13 @@ static int sample(struct agent *ag, int full, struct hv_status *st)
 			continue;
 		vm_from_slot(&vms[n], &slots[i]);
 		snprintf(label, sizeof label, "'%s'", vms[n].name);
+		/* MGMT-866: the backend hv-agent runs for it, from memory */
+		struct blksup_info bi;
+		blksup_get(ag->blksup, i, &bi);
+		vms[n].have_blkback = bi.present;
+		vms[n].blkback_up = bi.pid != 0;
+		vms[n].blkback_restarts = bi.restarts;
+		snprintf(vms[n].blkback_state, sizeof vms[n].blkback_state, "%s", bi.state);
 		/* GET_STATS only while someone reads the registry: an agent
 		 * nobody watches sends hv-core no commands. A VM undefined
 		 * meanwhile is left out; another error leaves the VM's

@@ -365,6 +365,27 @@ static void render_virtio(struct out *o, const struct telemetry *t)
 			}
 		}
 	}
+	/* MGMT-866: the virtio-blk backend process hv-agent runs for a VM */
+	head(o, "hv_vm_blkback_up", "gauge",
+	     "1 while the VM's virtio-blk backend process runs; `state` running, adopted, "
+	     "restarting or failed.");
+	for (size_t i = 0; i < t->nvms; i++) {
+		const struct tm_vm *v = &t->vms[i];
+		if (!v->have_blkback)
+			continue;
+		snprintf(extra, sizeof extra, "state=\"%s\"", v->blkback_state);
+		vm_series(o, "hv_vm_blkback_up", v, extra);
+		put(o, "%d\n", v->blkback_up);
+	}
+	head(o, "hv_vm_blkback_restarts_total", "counter",
+	     "Times hv-agent started the VM's virtio-blk backend again after it ended.");
+	for (size_t i = 0; i < t->nvms; i++) {
+		const struct tm_vm *v = &t->vms[i];
+		if (!v->have_blkback)
+			continue;
+		vm_series(o, "hv_vm_blkback_restarts_total", v, NULL);
+		put(o, "%u\n", v->blkback_restarts);
+	}
 }
 
 /* A VM's OTA slots (docs/mgmt-abi.md MGMT-613): per slot its state and

@@ -45,6 +45,10 @@ struct tm_vm {
 	char ota_version[2][HVM_VERSION_LEN + 1];
 	char ota_floor[HVM_VERSION_LEN + 1];
 	char ota_result[20];
+	/* MGMT-866: the virtio-blk backend hv-agent runs for the VM (blksup.h) */
+	int have_blkback, blkback_up;
+	uint32_t blkback_restarts;
+	char blkback_state[16];
 };
 
 /* hv-core as the last sample saw it. */

@@ -60,7 +60,7 @@ stage=$out/initramfs-root
 rm -rf "$stage"
 mkdir -p "$stage"/{bin,dev,proc,sys,tmp}
 install -m 0755 "$root/bin/busybox" "$stage/bin/busybox"
-applets="sh mount mkdir cat echo printf uname nproc od tr grep devmem sleep poweroff reboot sync dmesg ls insmod readlink basename ifconfig ping setsid cttyhack mke2fs"
+applets="sh mount mkdir cat echo printf uname nproc od tr grep devmem sleep poweroff reboot sync dmesg ls insmod readlink basename ifconfig ping setsid cttyhack mke2fs dd"
 for a in $applets; do ln -s busybox "$stage/bin/$a"; done
 install -m 0755 "$here/init" "$stage/init"
 # Debian's own VIRTIO drivers of the same kernel (docs/guest-abi.md GABI-480):
