@@ -32,11 +32,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fleet_fetch.h"
@@ -101,6 +104,145 @@ static int ensure_dir(const struct agent *ag, struct hv_status *st)
 		return hv_status_set(st, HV_INTERNAL, "cannot create %s: %s", ag->ota.dir,
 				     strerror(errno));
 	return 0;
+}
+
+/* OTA-209: the key whose part an upload or fetch is writing (hex, "" when
+ * none). The sweep of abandoned parts holds the lock while it looks at and
+ * removes the files of one key, and an upload names its key here before it
+ * opens its part, so a part is never removed while it is written. One agent
+ * per process. */
+static pthread_mutex_t writing_lock = PTHREAD_MUTEX_INITIALIZER;
+static char writing_key[65];
+
+static void writing_set(const char *key)
+{
+	pthread_mutex_lock(&writing_lock);
+	snprintf(writing_key, sizeof writing_key, "%s", key);
+	pthread_mutex_unlock(&writing_lock);
+}
+
+/* An audit row of hv-agent's own (caller "hv-agent", role "system") or
+ * hv-core's; a failure to write it is counted and logged. */
+static void system_audit(struct agent *ag, const char *caller, const char *rpc, const char *args,
+			 const char *outcome)
+{
+	struct store_audit_entry e = { .caller = caller, .role = "system" };
+	struct store_err err;
+
+	if (!ag->store)
+		return;
+	e.rpc = rpc;
+	e.args = args;
+	e.outcome = outcome;
+	pthread_mutex_lock(&ag->audit_lock);
+	enum store_status ss = store_audit_append(ag->store, &e, &err);
+	pthread_mutex_unlock(&ag->audit_lock);
+	if (ss == STORE_OK)
+		return;
+	__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
+	log_error("audit: cannot record %s (%s): %s", rpc, args, err.msg);
+}
+
+/* ---- abandoned uploads (OTA-209) ---- */
+
+#define SWEEP_KEYS 64u /* keys looked at in one pass; the next pass takes the rest */
+
+static const char *const part_exts[] = { "part", "len", "fetch.part" };
+
+/* Whether name is KEY.part, KEY.len or KEY.fetch.part; the key then. */
+static int part_name(const char *name, char key[65])
+{
+	if (strlen(name) < 66 || name[64] != '.')
+		return 0;
+	for (int i = 0; i < 64; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	for (size_t i = 0; i < sizeof part_exts / sizeof part_exts[0]; i++)
+		if (!strcmp(name + 65, part_exts[i])) {
+			memcpy(key, name, 64);
+			key[64] = '\0';
+			return 1;
+		}
+	return 0;
+}
+
+/* Removes the files of key when the newest of them is older than max_age_s
+ * and no upload writes them; the bytes removed, or -1 when kept. */
+static int64_t expire_key(const struct agent *ag, const char *key, time_t now, uint64_t *age_s)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	time_t newest = 0;
+	int64_t bytes = 0;
+
+	pthread_mutex_lock(&writing_lock);
+	int keep = !strcmp(key, writing_key);
+	for (size_t i = 0; !keep && i < sizeof part_exts / sizeof part_exts[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s.%s", ag->ota.dir, key, part_exts[i]);
+		if (lstat(path, &sb) != 0)
+			continue;
+		if (sb.st_mtime > newest)
+			newest = sb.st_mtime;
+		if (strcmp(part_exts[i], "len"))
+			bytes += (int64_t)sb.st_size;
+	}
+	keep = keep || now < newest || (uint64_t)(now - newest) <= ag->ota.part_max_age_s;
+	for (size_t i = 0; !keep && i < sizeof part_exts / sizeof part_exts[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s.%s", ag->ota.dir, key, part_exts[i]);
+		if (unlink(path) != 0 && errno != ENOENT)
+			log_warn("ota: cannot remove the abandoned %s: %s", path, strerror(errno));
+	}
+	pthread_mutex_unlock(&writing_lock);
+	*age_s = now > newest ? (uint64_t)(now - newest) : 0;
+	return keep ? -1 : bytes;
+}
+
+/* The sweep; keep: a key not to touch (the upload that asks), or NULL. */
+static unsigned sweep_parts(struct agent *ag, const char *why, const char *keep)
+{
+	char keys[SWEEP_KEYS][65];
+	size_t n = 0;
+
+	if (!ag->ota.dir || !ag->ota.part_max_age_s)
+		return 0;
+	DIR *d = opendir(ag->ota.dir);
+	if (!d)
+		return 0; /* no directory: nothing uploaded yet */
+	for (struct dirent *de; n < SWEEP_KEYS && (de = readdir(d));) {
+		char k[65];
+		int seen = !part_name(de->d_name, k) || (keep && !strcmp(k, keep));
+		for (size_t i = 0; !seen && i < n; i++)
+			seen = !strcmp(keys[i], k);
+		if (!seen)
+			memcpy(keys[n++], k, sizeof k);
+	}
+	closedir(d);
+	unsigned removed = 0;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t age;
+		int64_t bytes = expire_key(ag, keys[i], now, &age);
+		if (bytes < 0)
+			continue;
+		char args[256];
+		snprintf(args, sizeof args,
+			 "manifest_sha256=%s bytes=%" PRId64 " age_s=%" PRIu64 " max_age_s=%" PRIu64
+			 " when=%s",
+			 keys[i], bytes, age, ag->ota.part_max_age_s, why);
+		system_audit(ag, "hv-agent", "OtaUpload.expire", args, "OK: removed");
+		log_info("ota: removed the upload %.16s abandoned %" PRIu64 " s ago (%" PRId64
+			 " bytes; --ota-part-max-age %" PRIu64 ")",
+			 keys[i], age, bytes, ag->ota.part_max_age_s);
+		removed++;
+	}
+	if (removed)
+		fsync_dir(ag->ota.dir);
+	return removed;
+}
+
+unsigned agent_ota_sweep_parts(struct agent *ag, const char *why)
+{
+	return sweep_parts(ag, why, NULL);
 }
 
 /* The RPC code of a refused bundle. */
@@ -472,11 +614,16 @@ void svc_ota_upload(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 		goto audit;
 	}
 	u->hdr = req->header;
+	char k[65] = "";
+	if (u->hdr->manifest_sha256.len == 32)
+		hex(u->hdr->manifest_sha256.data, 32, k);
+	sweep_parts(ag, "upload", k); /* not this upload's own part: it resumes */
 	if (__atomic_exchange_n(&ag->ota.upload_busy, 1, __ATOMIC_ACQ_REL) != 0) {
 		hv_status_set(st, HV_ABORTED, "ota upload: another upload is in progress; try again");
 		goto audit;
 	}
 	owner = 1;
+	writing_set(k);
 	int opened = open_part(u, st);
 	snprintf(args, sizeof args, "manifest_sha256=%s total_size=%" PRIu64 " offset=%" PRIu64,
 		 u->key[0] ? u->key : "(malformed)", u->hdr->total_size, u->hdr->offset);
@@ -524,8 +671,10 @@ audit:
 		unlink(u->len);
 		fsync_dir(ag->ota.dir);
 	}
-	if (owner)
+	if (owner) {
+		writing_set("");
 		__atomic_store_n(&ag->ota.upload_busy, 0, __ATOMIC_RELEASE);
+	}
 	if (u && u->received && st->code != HV_OK) {
 		size_t n = strlen(args);
 		snprintf(args + n, sizeof args - n, " stored=%" PRIu64, u->stored);
@@ -581,6 +730,8 @@ void svc_ota_fetch(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 		goto out;
 	}
 	owner = 1;
+	writing_set(key);
+	sweep_parts(ag, "fetch", key);
 	struct fleet_fetch_opts fo = { .url = req->url,
 				       .dest = fetched,
 				       .ca_file = ag->ota.fetch_ca,
@@ -639,8 +790,10 @@ out:
 		unlink(fetched);
 		fsync_dir(ag->ota.dir);
 	}
-	if (owner)
+	if (owner) {
+		writing_set("");
 		__atomic_store_n(&ag->ota.upload_busy, 0, __ATOMIC_RELEASE);
+	}
 	agent_audit(ag, ctx->peer, "OtaFetch", args, st);
 	free(head);
 	free(h);
@@ -970,7 +1123,7 @@ const char *agent_ota_result_name(uint32_t r)
 {
 	static const char *const n[] = { "none",          "installed",    "confirmed",
 					 "fail-timeout",  "fail-version", "fail-fault",
-					 "fail-watchdog", "fail-reset" };
+					 "fail-watchdog", "fail-reset",   "fail-group" };
 	return r < sizeof n / sizeof n[0] ? n[r] : "unknown";
 }
 

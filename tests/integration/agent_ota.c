@@ -493,3 +493,111 @@ Test(agent_ota, hv_agent_fetches_a_bundle_from_an_https_url_resumes_and_installs
 	cr_assert_eq(HVCTL("audit", "--json"), 0, "%s", err);
 	cr_expect(strstr(out, "OtaFetch") != NULL, "%s", out);
 }
+
+/* The arguments of the audit rows of OTA step rpc (hvctl ota history
+ * --json), one a line. */
+static char *audit_rows(const char *rpc)
+{
+	cr_assert_eq(HVCTL("ota", "history", "--json"), 0, "%s", err);
+	size_t cap = strlen(out) + 1, n = 0;
+	char *acc = calloc(1, cap);
+	cr_assert_not_null(acc);
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+	cr_assert_not_null(j, "not JSON: %s", je.text);
+	size_t i;
+	json_t *r;
+	json_array_foreach(j, i, r)
+	{
+		const char *name = json_string_value(json_object_get(r, "step"));
+		const char *args = json_string_value(json_object_get(r, "arguments"));
+		if (name && args && !strcmp(name, rpc) && n + strlen(args) + 2 <= cap)
+			n += (size_t)sprintf(acc + n, "%s\n", args);
+	}
+	json_decref(j);
+	return acc;
+}
+
+/* Polls (bounded) until an audit row of rpc holds want; its rows then. */
+static char *wait_audit(const char *rpc, const char *want)
+{
+	char *rows = NULL;
+	for (int i = 0; i < 300; i++) {
+		free(rows);
+		rows = audit_rows(rpc);
+		if (strstr(rows, want))
+			break;
+		usleep(100000);
+	}
+	return rows;
+}
+
+/* OTA-209: the part of an abandoned upload is removed once its newest byte
+ * is older than --ota-part-max-age (when an upload comes, periodically and
+ * at start-up), each removal an audit row; the part an upload is writing is
+ * never removed, however old its time stamp. Ages are made with touch -d. */
+Test(agent_ota, abandoned_upload_parts_are_removed_after_their_age_never_one_being_written)
+{
+	static const char *const extra[] = { "--ota-part-max-age", "3600", NULL };
+	start(false, extra);
+	/* B: v1 cut after 200,000 bytes, then two hours old */
+	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "200000", path_in_dir("v1.hvota")), 1,
+		     "%s", err);
+	cr_assert_eq(sh("touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
+	/* A: v2 cut after 300,000 bytes; its upload removed B */
+	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "300000", path_in_dir("v2.hvota")), 1,
+		     "%s", err);
+	char *rows = wait_audit("OtaUpload.expire", "bytes=200000");
+	cr_expect(strstr(rows, "when=upload") && strstr(rows, "max_age_s=3600"), "%s", rows);
+	free(rows);
+	cr_expect_eq(sh("test $(ls ota/*.part | wc -l) = 1 && test $(ls ota/*.len | wc -l) = 1"), 0,
+		     "B's files are still there, or A's are gone");
+
+	/* A resumed slowly in the background and made two hours old while it is
+	 * written; another upload (refused: one at a time) sweeps meanwhile */
+	cr_assert_eq(sh("($HVCTL --connect unix://%s/hv-agent.sock ota install --upload-only "
+			"--retries 0 --rate 20000 v2.hvota > bg.out 2>&1; echo exit=$? >> bg.out) &",
+			dir),
+		     0);
+	char *bg = NULL;
+	for (int i = 0; i < 300; i++) {
+		free(bg);
+		bg = read_file_text(path_in_dir("bg.out"));
+		if (bg && strstr(bg, "resuming the upload at byte 300000"))
+			break;
+		usleep(50000);
+	}
+	cr_assert(bg && strstr(bg, "resuming the upload at byte 300000"), "%s", bg ? bg : "");
+	cr_assert_eq(sh("touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
+	cr_expect_eq(HVCTL("ota", "install", "--upload-only", "--retries", "0",
+			   path_in_dir("v1.hvota")),
+		     1, "%s", err);
+	cr_expect(strstr(err, "another upload is in progress") != NULL, "%s", err);
+	for (int i = 0; i < 1200; i++) {
+		free(bg);
+		bg = read_file_text(path_in_dir("bg.out"));
+		if (bg && strstr(bg, "exit="))
+			break;
+		usleep(50000);
+	}
+	cr_expect(bg && strstr(bg, "exit=0"), "the upload being written was disturbed: %s",
+		  bg ? bg : "");
+	free(bg);
+	rows = audit_rows("OtaUpload.expire");
+	cr_expect(strstr(rows, "bytes=300000") == NULL, "the part being written was removed: %s",
+		  rows);
+	free(rows);
+	cr_expect_eq(sh("ls ota/*.hvota"), 0, "the completed upload is not stored");
+
+	/* C: an abandoned part found at start-up */
+	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "100000", path_in_dir("v1.hvota")), 1,
+		     "%s", err);
+	cr_assert_eq(agent_stop(&agent), 0);
+	cr_assert_eq(sh("touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
+	cr_assert_eq(agent_start(&agent, dir, agent_args), 0, "%s", agent.err);
+	rows = wait_audit("OtaUpload.expire", "when=start-up");
+	cr_expect(strstr(rows, "bytes=100000 ") != NULL, "%s", rows);
+	free(rows);
+	cr_expect_eq(sh("ls ota/*.part ota/*.len"), 2, "C's files are still there");
+	cr_expect_eq(sh("ls ota/*.hvota"), 0, "a stored bundle was removed");
+}
