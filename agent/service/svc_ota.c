@@ -1077,38 +1077,107 @@ audit:
 
 /* ---- hv-core's OTA events in the audit log ---- */
 
+/* OTA-210: hv-core's OTA events reach the audit log once, also those that
+ * happened while hv-agent was not running: hv-core keeps them in its event
+ * ring until hv-agent acknowledges them (MGMT-140), hv-agent reads the ring
+ * from there when it starts, and STATE/ota/events-audited remembers the
+ * newest event written ("BOOT SEQ NS": hv-core's boot number, MGMT-500, the
+ * event's number and time), so one seen by an earlier run is not written
+ * again. */
+struct ev_cursor {
+	uint64_t boot, seq, ns;
+};
+
+static int cursor_path(const struct agent *ag, char *out, size_t len)
+{
+	int n = ag->ota.dir ? snprintf(out, len, "%s/events-audited", ag->ota.dir) : -1;
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static void cursor_load(const struct agent *ag, struct ev_cursor *c)
+{
+	char path[PATH_MAX];
+	memset(c, 0, sizeof *c);
+	FILE *f = cursor_path(ag, path, sizeof path) == 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	if (fscanf(f, "%" SCNu64 " %" SCNu64 " %" SCNu64, &c->boot, &c->seq, &c->ns) != 3)
+		memset(c, 0, sizeof *c);
+	fclose(f);
+}
+
+/* Written to a new file, synced, renamed over the old one. */
+static void cursor_store(const struct agent *ag, const struct ev_cursor *c)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 4], buf[80];
+	struct hv_status st;
+	if (cursor_path(ag, path, sizeof path) != 0 || ensure_dir(ag, &st) != 0)
+		return;
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	int n = snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", c->boot, c->seq,
+			 c->ns);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ok = fd >= 0 && write(fd, buf, (size_t)n) == n && fdatasync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!ok || rename(tmp, path) != 0 || fsync_dir(ag->ota.dir) != 0)
+		log_warn("ota: cannot record the newest audited hv-core event in %s: %s", path,
+			 strerror(errno));
+}
+
+/* MGMT-500: the number of hv-core's boot now (0: not counted, or no answer). */
+static uint64_t core_boot_number(struct agent *ag)
+{
+	struct hvlink_cmd c = { .cmd = HVM_CMD_AUDIT_SEQ_GET };
+	struct hvlink_reply rep;
+	struct hv_status st;
+	return hvlink_command(ag->link, &c, &rep, &st) == 0 && rep.status == HVM_OK ? rep.ret[3] : 0;
+}
+
+/* Whether the event was written by an earlier run (or earlier in this one).
+ * Without boot numbers an event of a later hv-core boot can only be told
+ * from an older one by its number and time both being higher. */
+static int cursor_covers(const struct ev_cursor *c, uint64_t boot, const struct hvm_event *ev)
+{
+	if (!c->seq || c->boot != boot)
+		return 0;
+	return ev->seq <= c->seq && (boot || ev->time_ns <= c->ns);
+}
+
 void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r)
 {
 	static const char *const names[] = { "installed", "trial", "confirmed", "rolled-back",
 					     "nv-failed" };
-	struct store_audit_entry e = { .caller = "hv-core", .role = "system" };
-	struct store_err err;
-	char args[160], out[64];
+	static struct ev_cursor cur;
+	static int loaded;
+	char args[200], out[64], tag[32] = "";
 
 	if (r->ev.type < HVM_EV_OTA_INSTALLED || r->ev.type > HVM_EV_NV_FAILED)
 		return;
+	if (!loaded) { /* only the runner of pending.c calls this */
+		cursor_load(ag, &cur);
+		loaded = 1;
+	}
+	uint64_t boot = core_boot_number(ag);
+	if (cursor_covers(&cur, boot, &r->ev))
+		return;
+	if (boot)
+		snprintf(tag, sizeof tag, " boot=%" PRIu64, boot);
 	if (r->ev.type == HVM_EV_NV_FAILED)
-		snprintf(args, sizeof args, "event=nv-failed seq=%" PRIu64 " detail=%s", r->ev.seq,
-			 r->ev.detail == 1 ? "read" : "write");
+		snprintf(args, sizeof args, "event=nv-failed seq=%" PRIu64 "%s detail=%s",
+			 r->ev.seq, tag, r->ev.detail == 1 ? "read" : "write");
 	else
-		snprintf(args, sizeof args, "vm=name:%s event=%s seq=%" PRIu64, r->vm_name,
-			 names[r->ev.type - HVM_EV_OTA_INSTALLED], r->ev.seq);
+		snprintf(args, sizeof args, "vm=name:%s event=%s seq=%" PRIu64 "%s", r->vm_name,
+			 names[r->ev.type - HVM_EV_OTA_INSTALLED], r->ev.seq, tag);
 	if (r->ev.type == HVM_EV_OTA_ROLLED_BACK)
 		snprintf(out, sizeof out, "%s", agent_ota_result_name(r->ev.detail));
 	else if (r->ev.type == HVM_EV_NV_FAILED)
 		snprintf(out, sizeof out, "failed");
 	else
 		snprintf(out, sizeof out, "OK: slot %s", r->ev.detail ? "B" : "A");
-	e.rpc = "hv-core.ota";
-	e.args = args;
-	e.outcome = out;
-	pthread_mutex_lock(&ag->audit_lock);
-	enum store_status ss = store_audit_append(ag->store, &e, &err);
-	pthread_mutex_unlock(&ag->audit_lock);
-	if (ss == STORE_OK)
-		return;
-	__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
-	log_error("audit: cannot record hv-core's OTA event %" PRIu64 ": %s", r->ev.seq, err.msg);
+	system_audit(ag, "hv-core", "hv-core.ota", args, out);
+	cur = (struct ev_cursor){ .boot = boot, .seq = r->ev.seq, .ns = r->ev.time_ns };
+	cursor_store(ag, &cur);
 }
 
 /* ---- OtaStatus and GetVm's ota ---- */

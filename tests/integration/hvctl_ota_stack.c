@@ -12,7 +12,9 @@
  *    after the update and the rollback as before (REQ-SAF-15.6);
  *  - the switch of the ASIL rtos-demo while driving is refused (E_POLICY),
  *    and with --when-allowed it waits as a pending command that runs after
- *    `vehicle set parked`.
+ *    `vehicle set parked`;
+ *  - a rollback that happens while hv-agent is stopped is audited when it
+ *    starts again, once (OTA-210).
  *
  * hv-core's boot configuration names the same update CA (VMCFG-601), so both
  * hv-agent and hv-core check each manifest's signature (MGMT-640..643; the
@@ -32,7 +34,8 @@
 
 static struct hvq q;
 static struct agent_proc agent;
-static char tmp[64], ca[128], bundle[4][128];
+static char tmp[64], ca[128], bundle[4][128], bootcfg[300];
+static const char *extra[5]; /* hv-agent's options: its restarts use them too */
 
 /* A shell line in tmp (BUILD, HVCTL and GI set); its exit status. */
 __attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
@@ -50,9 +53,8 @@ __attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-/* The PKI, images 1.0.0, 2.0.0, 3.0.0 (broken) and their bundles, then
- * the stack with hv-agent trusting the update CA. */
-static void setup(void)
+/* The PKI, images 1.0.0, 2.0.0, 3.0.0 (broken) and their bundles. */
+static void make_bundles(void)
 {
 	out = err = NULL;
 	snprintf(tmp, sizeof tmp, "/tmp/hvctl-ota-stack-XXXXXX");
@@ -73,8 +75,16 @@ static void setup(void)
 			     0, "making bundle %s failed (see %s/make.log)", v[i], tmp);
 		snprintf(bundle[k], sizeof bundle[k], "%s/v%d.hvota", tmp, k);
 	}
-	static char bootcfg[300];
-	static const char *extra[] = { "--ota-ca", ca, "--boot-config", bootcfg, NULL };
+}
+
+/* The bundles, then the stack with hv-agent trusting the update CA. */
+static void setup(void)
+{
+	make_bundles();
+	extra[0] = "--ota-ca";
+	extra[1] = ca;
+	extra[2] = "--boot-config";
+	extra[3] = bootcfg;
 	/* hv-core gets the same update CA in its boot configuration (VMCFG-601):
 	 * it checks each manifest's signature itself (MGMT-640..643) */
 	struct hvq_opts o = HVQ_OPTS_DEFAULT;
@@ -219,4 +229,67 @@ Test(ota_stack, an_asil_switch_while_driving_is_refused_or_waits_for_parked)
 	cr_expect(confirmed, "the queued switch did not run and confirm: %s", out);
 	cr_assert_eq(HV("pending", "--all", "--json"), OK, "%s", err);
 	cr_expect(strstr(out, "\"done\"") != NULL, "%s", out);
+}
+
+/* The hv-core.ota audit rows about rtos-demo holding event, counted. */
+static int core_ota_rows(const char *event)
+{
+	cr_assert_eq(HV("ota", "history", "--json"), OK, "%s", err);
+	json_t *j = parse_json(out);
+	char want[64];
+	snprintf(want, sizeof want, "event=%s ", event);
+	int n = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(j, i, r)
+	{
+		const char *rpc = json_string_value(json_object_get(r, "step"));
+		const char *a = json_string_value(json_object_get(r, "arguments"));
+		n += rpc && a && !strcmp(rpc, "hv-core.ota") && strstr(a, "vm=name:rtos-demo ") &&
+		     strstr(a, want);
+	}
+	json_decref(j);
+	return n;
+}
+
+/* OTA-210: hv-agent is stopped during the trial of the broken 3.0.0;
+ * hv-core rolls back on its own; the started hv-agent audits the rollback
+ * from hv-core's event ring, and a second restart does not audit it again. */
+Test(ota_stack, a_rollback_while_hv_agent_is_stopped_is_audited_once_when_it_starts)
+{
+	cr_assert_eq(HV("ota", "install", "--window-ms", "1000", "--timeout-ms", "60000", bundle[2]),
+		     OK, "%s\n%s", out, err);
+	cr_assert_eq(core_ota_rows("rolled-back"), 0);
+	cr_assert_eq(HV("ota", "install", "--no-follow", "--window-ms", "5000", "--timeout-ms",
+			"60000", bundle[3]),
+		     OK, "%s\n%s", out, err);
+	cr_assert_eq(agent_stop(&agent), 0);
+	/* hv-core alone: its log says when the trial failed */
+	char serial[600];
+	snprintf(serial, sizeof serial, "%s/serial.log", q.dir);
+	int rolled = 0;
+	for (int i = 0; i < 240 && !rolled; i++) {
+		char *log = read_file_text(serial);
+		rolled = log && strstr(log, "'rtos-demo': trial of slot");
+		free(log);
+		if (!rolled)
+			nap_ms(500);
+	}
+	cr_assert(rolled, "hv-core did not roll back");
+	cr_assert_eq(agent_start(&agent, q.dir, extra), 0, "%s", agent.err);
+	int n = 0;
+	for (int i = 0; i < 120 && !(n = core_ota_rows("rolled-back")); i++)
+		nap_ms(500);
+	cr_expect_eq(n, 1, "the rollback is audited %d times", n);
+	cr_assert_eq(HV("ota", "history"), OK, "%s", err);
+	cr_expect(strstr(out, "event=rolled-back") != NULL, "%s", out);
+
+	/* once: a restart reads the ring again, and writes nothing twice */
+	int confirmed = core_ota_rows("confirmed");
+	cr_assert_eq(agent_stop(&agent), 0);
+	cr_assert_eq(agent_start(&agent, q.dir, extra), 0, "%s", agent.err);
+	cr_assert_eq(HV("ota", "status", "rtos-demo"), OK, "%s", err);
+	nap_ms(2000); /* a chance to write a row twice; the count is what is checked */
+	cr_expect_eq(core_ota_rows("rolled-back"), 1);
+	cr_expect_eq(core_ota_rows("confirmed"), confirmed);
 }
