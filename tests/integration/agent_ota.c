@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "fleet_broker.h"
 #include "hvcore_double.h"
 
 static char dir[64], ram[128], rw_uri[256], ca[160], fetch_ca[160];
@@ -31,6 +32,11 @@ static const char *agent_args[16];
 static struct fakecore *fc;
 static struct agent_proc agent;
 static char *out, *err;
+/* the fleet link (one test): a real Mosquitto broker with the fleet PKI */
+static struct fleet_broker broker;
+static int with_broker;
+static char fleet_url[64];
+#define VEHICLE "test-car"
 
 static const struct fakecore_vm vm_rtos = {
 	.name = "rtos-demo",
@@ -90,6 +96,13 @@ static void start(bool trials_fail, const char *const *extra)
 			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
 			"-o v1.hvota rtos-demo=img@1.0.0"),
 		     0);
+	if (with_broker) {
+		char pki[128];
+		snprintf(pki, sizeof pki, "%s/pki", dir);
+		cr_assert_eq(sh("$HVCTL pki fleet-init --dir pki --vehicle " VEHICLE), 0);
+		cr_assert_eq(fleet_broker_start(&broker, dir, pki, 0), 0, "%s", broker.err);
+		snprintf(fleet_url, sizeof fleet_url, "mqtts://127.0.0.1:%d", broker.port);
+	}
 	cr_assert_eq(agent_start(&agent, dir, args), 0, "%s", agent.err);
 }
 
@@ -98,6 +111,7 @@ static void setup(void)
 	out = err = NULL;
 	fc = NULL;
 	memset(&agent, 0, sizeof agent);
+	memset(&broker, 0, sizeof broker);
 	dir[0] = '\0';
 }
 
@@ -110,6 +124,9 @@ static void teardown(void)
 			servers[i] = 0;
 		}
 	int rc = agent_stop(&agent);
+	if (with_broker)
+		fleet_broker_stop(&broker);
+	with_broker = 0;
 	if (agent.pid || rc >= 0) {
 		char *log = read_file_text(agent.log);
 		cr_expect(rc == 0 || rc == -1, "hv-agent exit status %d; log:\n%s", rc,
@@ -600,4 +617,70 @@ Test(agent_ota, abandoned_upload_parts_are_removed_after_their_age_never_one_bei
 	free(rows);
 	cr_expect_eq(sh("ls ota/*.part ota/*.len"), 2, "C's files are still there");
 	cr_expect_eq(sh("ls ota/*.hvota"), 0, "a stored bundle was removed");
+}
+
+/* hvctl through the broker as fleet-ROLE of the test PKI. */
+static int fleet_hvctl(const char *role, const char *const *args)
+{
+	static char ca_p[192], crt[192], key[192];
+	snprintf(ca_p, sizeof ca_p, "%s/pki/fleet-ca.crt", dir);
+	snprintf(crt, sizeof crt, "%s/pki/fleet-%s.crt", dir, role);
+	snprintf(key, sizeof key, "%s/pki/fleet-%s.key", dir, role);
+	const char *argv[32] = { "--fleet", fleet_url, "--vehicle", VEHICLE, "--ca",
+				 ca_p,      "--cert",  crt,         "--key", key };
+	size_t n = 10;
+	for (size_t i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return hvctl_run(argv);
+}
+#define FLEET(role, ...) fleet_hvctl(role, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* docs/fleet.md "OTA over the link", end to end through a real Mosquitto
+ * broker: a backend with no connection to the vehicle but the broker has
+ * hv-agent fetch the bundle from an HTTPS URL (OtaFetch), install it and
+ * follows the trial to its confirmation, every call signed by the backend's
+ * fleet certificate; a viewer may not; the steps are audited with the
+ * signer's identity. */
+Test(agent_ota, a_backend_installs_a_bundle_by_url_through_the_fleet_broker)
+{
+	static const char *const extra[] = { "--fleet",
+					     fleet_url,
+					     "--vehicle",
+					     VEHICLE,
+					     "--fleet-backoff-max-ms",
+					     "1000",
+					     "--fleet-telemetry-ms",
+					     "0",
+					     NULL };
+	char url[128];
+	with_broker = 1;
+	start(false, extra);
+	serve(0, "v2.hvota", "fetch.log", 200000, url, sizeof url);
+	int online = 0;
+	for (int i = 0; i < 60 && !online; i++) {
+		online = FLEET("viewer", "ota", "status", "rtos-demo") == 0;
+		if (!online)
+			usleep(500000);
+	}
+	cr_assert(online, "the vehicle never answered through the broker: %s", err);
+	/* a viewer may read, not install */
+	cr_expect_neq(FLEET("viewer", "ota", "install", "--url", url, path_in_dir("v2.hvota")), 0);
+	cr_expect(strstr(err, "PERMISSION_DENIED") != NULL, "%s", err);
+	cr_expect_eq(sh("ls ota/*.hvota"), 2, "a refused caller's fetch was stored");
+
+	cr_assert_eq(FLEET("admin", "ota", "install", "--url", url, path_in_dir("v2.hvota")), 0,
+		     "%s\n%s", out, err);
+	cr_expect(strstr(out, "2.0.0 confirmed") != NULL, "%s", out);
+	cr_expect_eq(sh("grep -q \"bytes=200000-\" fetch.log"), 0, "no resumed range request");
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "active", NULL), "B");
+	cr_expect_str_eq(jpath(j, "slot_b", "version"), "2.0.0");
+	json_decref(j);
+	char *rows = audit_rows("OtaFetch");
+	cr_expect(strstr(rows, url) != NULL, "%s", rows);
+	free(rows);
+	cr_assert_eq(HVCTL("audit", "--json", "--max", "1000"), 0, "%s", err);
+	cr_expect(strstr(out, "fleet-admin") != NULL, "the fleet caller is not in the audit: %s",
+		  out);
 }
