@@ -293,3 +293,129 @@ Test(ota_stack, a_rollback_while_hv_agent_is_stopped_is_audited_once_when_it_sta
 	cr_expect_eq(core_ota_rows("rolled-back"), 1);
 	cr_expect_eq(core_ota_rows("confirmed"), confirmed);
 }
+
+/* ---- an update group through hv-agent (suite ota_group) ---- */
+
+/* A second VM, rtos-b, running its own copy of the RTOS demo (QM). */
+static const char rtos_b_node[] =
+	"\trtos-b {\n\t\tcompatible = \"avirt,vm-config-v1\";\n\t\tvm-name = \"rtos-b\";\n"
+	"\t\tuuid = \"5d1e7a00-2b4c-4d6e-9f10-213243546502\";\n"
+	"\t\tvcpus = <1>;\n\t\tcpus = <2>;\n"
+	"\t\tmemory = <0x0 0x40000000  0x0 0x4B000000  0x0 0x01000000>;\n"
+	"\t\tcriticality = \"QM\";\n\t\tfault-policy = \"stop\";\n"
+	"\t\tboot-order = <2>;\n\t\tautostart;\n"
+	"\t\tboot {\n\t\t\tload-address = <0x0 0x40000000>;\n\t\t\tentry = <0x0 0x40000000>;\n"
+	"\t\t\timage-size = <0x0 @SIZE:rtos-b@>;\n\t\t\timage-store = <0x0 @STORE:rtos-b@>;\n"
+	"\t\t\timage-sha256 = [@SHA256:rtos-b@];\n\t\t};\n"
+	"\t\tvuart {\n\t\t\tcompatible = \"avirt,vuart-v1\";\n\t\t};\n\t};\n";
+
+/* The PKI; bundles g2 (both VMs 2.0.0) and g3 (rtos-demo 3.0.0, rtos-b a
+ * broken 3.0.0); hv-core from tmp/core (the build's, with rtos-b.bin beside
+ * rtos-demo.bin) booting tmp/cfg.dts: rtos-demo, rtos-b and the update CA;
+ * hv-agent adopting that configuration. */
+static void setup_group(void)
+{
+	out = err = NULL;
+	snprintf(tmp, sizeof tmp, "/tmp/hvctl-ota-group-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(ca, sizeof ca, "%s/pki/update-ca.crt", tmp);
+	cr_assert_eq(sh("$HVCTL pki init --dir pki && bash $GI rtos-demo --version 2.0.0 -o v2.bin "
+			"&& bash $GI rtos-demo --version 3.0.0 -o v3.bin && bash $GI rtos-demo "
+			"--version 3.0.0 --broken -o v3broken.bin && S=\"--key pki/update-signer.key "
+			"--cert pki/update-signer.crt\" && $HVCTL ota bundle $S -o g2.hvota "
+			"rtos-demo=v2.bin@2.0.0 rtos-b=v2.bin@2.0.0 && $HVCTL ota bundle $S -o "
+			"g3.hvota rtos-demo=v3.bin@3.0.0 rtos-b=v3broken.bin@3.0.0"),
+		     0, "images or bundles not made (see %s/make.log)", tmp);
+	snprintf(bundle[2], sizeof bundle[2], "%s/g2.hvota", tmp);
+	snprintf(bundle[3], sizeof bundle[3], "%s/g3.hvota", tmp);
+	const char *core = agent_stack_core_dir();
+	cr_assert_eq(sh("mkdir -p core/guests && ln -s %s/hvcore.bin %s/hvcore-test.bin core/ && "
+			"cp %s/guests/rtos-demo.bin core/guests/ && cp core/guests/rtos-demo.bin "
+			"core/guests/rtos-b.bin && openssl x509 -in pki/update-ca.crt -outform der | "
+			"od -An -v -tx1 | tr -d \" \\n\" > ca.hex",
+			core, core, core),
+		     0, "tmp/core not made");
+	char path[200], hexp[200];
+	snprintf(hexp, sizeof hexp, "%s/ca.hex", tmp);
+	char *cahex = read_file_text(hexp);
+	cr_assert(cahex && *cahex);
+	char dtsi[400], line[512];
+	snprintf(dtsi, sizeof dtsi, "%s/hv-core/guests/vms/rtos-demo.dtsi", HV_SOURCE_DIR);
+	snprintf(path, sizeof path, "%s/cfg.dts", tmp);
+	FILE *in = fopen(dtsi, "r"), *o = fopen(path, "w");
+	cr_assert(in && o);
+	fprintf(o,
+		"/dts-v1/;\n/ {\n\tcompatible = \"avirt,system-config-v1\";\n"
+		"\thv-core {\n\t\tvehicle-state { source = \"management\"; initial = \"parked\"; };\n"
+		"\t\tota { update-ca = [%s]; };\n\t};\n\tvms {\n",
+		cahex);
+	free(cahex);
+	while (fgets(line, sizeof line, in))
+		fputs(line, o);
+	fprintf(o, "%s\t};\n};\n", rtos_b_node);
+	fclose(in);
+	cr_assert_eq(fclose(o), 0);
+	static char core_dir[200];
+	snprintf(core_dir, sizeof core_dir, "%s/core", tmp);
+	struct hvq_opts qo = HVQ_OPTS_DEFAULT;
+	qo.core_dir = core_dir;
+	qo.extra[0] = "--config";
+	qo.extra[1] = path;
+	memset(&agent, 0, sizeof agent);
+	agent_stack_start_core(&q, &qo);
+	snprintf(bootcfg, sizeof bootcfg, "%s/bootcfg.dtb", q.dir);
+	extra[0] = "--ota-ca";
+	extra[1] = ca;
+	extra[2] = "--boot-config";
+	extra[3] = bootcfg;
+	cr_assert_eq(agent_start(&agent, q.dir, extra), 0, "%s", agent.err);
+	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+}
+
+TestSuite(ota_group, .init = setup_group, .fini = teardown, .timeout = 900);
+
+/* VM vm's active slot: its version and the last result. */
+static void active_of(const char *vm, char *version, size_t vlen, char *result, size_t rlen)
+{
+	cr_assert_eq(HV("ota", "status", vm, "--json"), OK, "%s", err);
+	json_t *j = parse_json(out);
+	const char *act = !strcmp(jstr(j, "active", NULL), "B") ? "slot_b" : "slot_a";
+	snprintf(version, vlen, "%s", jstr(j, act, "version"));
+	snprintf(result, rlen, "%s", jstr(j, "last_result", NULL));
+	json_decref(j);
+}
+
+/* REQ-SAF-15.4 through hv-agent and hvctl (MGMT-650..656): a bundle of two
+ * VMs is installed, switched as one group and confirmed only when both
+ * passed; in the next, rtos-b's image never confirms, so both return to
+ * 2.0.0: rtos-b for its own failure, rtos-demo for the group's (FAIL_GROUP). */
+Test(ota_group, a_group_is_confirmed_whole_and_rolled_back_whole_when_one_vm_fails)
+{
+	char v[64], r[64];
+	cr_assert_eq(HV("ota", "install", "--window-ms", "1000", "--timeout-ms", "60000", bundle[2]),
+		     OK, "%s\n%s", out, err);
+	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core") != NULL, "%s", out);
+	cr_expect(strstr(out, "rtos-b: 2.0.0 confirmed by hv-core") != NULL, "%s", out);
+	active_of("rtos-demo", v, sizeof v, r, sizeof r);
+	cr_expect_str_eq(v, "2.0.0");
+	active_of("rtos-b", v, sizeof v, r, sizeof r);
+	cr_expect_str_eq(v, "2.0.0");
+	cr_expect_str_eq(r, "confirmed");
+
+	cr_assert_eq(HV("ota", "install", "--window-ms", "5000", "--timeout-ms", "60000", bundle[3]),
+		     FAIL, "%s\n%s", out, err);
+	cr_expect(strstr(out, "rtos-demo: the trial of 3.0.0 failed (fail-group)") != NULL, "%s",
+		  out);
+	cr_expect(strstr(out, "rtos-b: the trial of 3.0.0 failed") != NULL, "%s", out);
+	active_of("rtos-demo", v, sizeof v, r, sizeof r);
+	cr_expect_str_eq(v, "2.0.0");
+	cr_expect_str_eq(r, "fail-group");
+	active_of("rtos-b", v, sizeof v, r, sizeof r);
+	cr_expect_str_eq(v, "2.0.0");
+	cr_expect(strcmp(r, "fail-group") && strncmp(r, "fail-", 5) == 0, "rtos-b: %s", r);
+	/* the steps in the history: both rolled back */
+	cr_assert_eq(HV("ota", "history", "--json"), OK, "%s", err);
+	cr_expect(strstr(out, "vm=name:rtos-demo event=rolled-back") &&
+			  strstr(out, "vm=name:rtos-b event=rolled-back"),
+		  "%s", out);
+}
