@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -418,4 +420,183 @@ Test(ota_group, a_group_is_confirmed_whole_and_rolled_back_whole_when_one_vm_fai
 	cr_expect(strstr(out, "vm=name:rtos-demo event=rolled-back") &&
 			  strstr(out, "vm=name:rtos-b event=rolled-back"),
 		  "%s", out);
+}
+
+/* ---- power cuts of hv-agent and QEMU together (suite ota_cut) ---- */
+
+/* hv-agent's state lives in tmp/state and hv-core's flash in tmp/nvram.bin,
+ * so both outlive the QEMU they were used with; a cut is SIGKILL of hv-agent
+ * and QEMU at once, and both start again on the same files. */
+static char state[100], nvram[100], ramfile[300];
+
+static void cut_start(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.extra[0] = "--update-ca";
+	o.extra[1] = ca;
+	o.extra[2] = "--nvram";
+	o.extra[3] = nvram;
+	agent_stack_start_core(&q, &o);
+	snprintf(bootcfg, sizeof bootcfg, "%s/bootcfg.dtb", q.dir);
+	snprintf(ramfile, sizeof ramfile, "%s/guest-ram", q.dir);
+	extra[0] = "--ota-ca";
+	extra[1] = ca;
+	extra[2] = "--boot-config";
+	extra[3] = bootcfg;
+	static const char *ex[8];
+	memcpy(ex, extra, 4 * sizeof *ex);
+	ex[4] = "--ram-file";
+	ex[5] = ramfile;
+	ex[6] = NULL;
+	/* the killed agent's sockets are still there: agent_start waits for new ones */
+	char p[160];
+	snprintf(p, sizeof p, "%s/hv-agent.sock", state);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/hv-agent-ro.sock", state);
+	unlink(p);
+	cr_assert_eq(agent_start(&agent, state, ex), 0, "%s", agent.err);
+	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+}
+
+/* The power cut: hv-agent and QEMU killed together, nothing cleaned up. */
+static void cut(void)
+{
+	kill(agent.pid, SIGKILL);
+	hvq_stop(&q);
+	cr_expect_eq(agent_stop(&agent), 128 + SIGKILL);
+}
+
+static void setup_cut(void)
+{
+	make_bundles();
+	memset(&agent, 0, sizeof agent);
+	snprintf(state, sizeof state, "%s/state", tmp);
+	snprintf(nvram, sizeof nvram, "%s/nvram.bin", tmp);
+	cr_assert_eq(mkdir(state, 0700), 0);
+	cut_start();
+}
+
+TestSuite(ota_cut, .init = setup_cut, .fini = teardown, .timeout = 1500);
+
+/* After a restart: the store opened (hv-agent started), its audit chain
+ * verifies, rtos-demo runs one whole version of old or want (never
+ * nothing), no trial survived, and the floor is not below floor. */
+static void consistent(const char *old, const char *want, const char *floor, const char *when)
+{
+	cr_assert_eq(HV("audit", "verify"), OK, "%s: the audit chain: %s", when, err);
+	char v[64] = "";
+	for (int i = 0; i < 240; i++) {
+		if (HV("dominfo", "rtos-demo", "--json") == OK) {
+			json_t *j = parse_json(out);
+			snprintf(v, sizeof v, "%s", jstr(j, "image_version", NULL));
+			json_decref(j);
+			if (!strcmp(v, old) || !strcmp(v, want))
+				break;
+		}
+		nap_ms(500);
+	}
+	cr_assert(!strcmp(v, old) || !strcmp(v, want), "%s: rtos-demo runs '%s', not %s or %s",
+		  when, v, old, want);
+	cr_assert_eq(HV("ota", "status", "rtos-demo", "--json"), OK, "%s", err);
+	json_t *j = parse_json(out);
+	cr_expect(!json_is_true(json_object_get(j, "in_trial")), "%s: a trial survived: %s", when,
+		  out);
+	cr_expect(strcmp(jstr(j, "floor", NULL), floor) >= 0, "%s: the floor went down to %s", when,
+		  jstr(j, "floor", NULL));
+	json_decref(j);
+}
+
+/* Cuts at hv-agent's persistence points of an update: during an upload
+ * (after a synced part), during OtaInstall once hv-core stored the image
+ * (between staging and the switch), and with a --when-allowed switch queued
+ * in the store. After each the state is whole, and the update then
+ * completes: the upload resumes, the install is repeated, the queued
+ * switch runs. */
+Test(ota_cut, a_cut_of_hv_agent_and_qemu_at_its_persistence_points_leaves_a_whole_state)
+{
+	/* 1. a durable part, then a slow resume cut in the middle */
+	cr_expect_eq(HV("ota", "install", "--stop-after", "2000", bundle[2]), FAIL, "%s", err);
+	cr_assert_eq(sh("($HVCTL --connect unix://%s/hv-agent.sock ota install --upload-only "
+			"--retries 0 --rate 400 v2.hvota > bg.out 2>&1; echo exit=$? >> bg.out) &",
+			state),
+		     0);
+	char bgp[160];
+	snprintf(bgp, sizeof bgp, "%s/bg.out", tmp);
+	char *bg = NULL;
+	for (int i = 0; i < 600; i++) {
+		free(bg);
+		bg = read_file_text(bgp);
+		if (bg && strstr(bg, "resuming the upload at byte 2000 "))
+			break;
+		nap_ms(50);
+	}
+	cr_assert(bg && strstr(bg, "resuming"), "%s", bg ? bg : "");
+	free(bg);
+	nap_ms(1000); /* some bytes of the resume on their way */
+	cut();
+	cut_start();
+	consistent("rtos-demo 1.0.0", "rtos-demo 1.0.0", "",
+		   "a cut during the upload"); /* the factory image */
+	cr_assert_eq(HV("ota", "install", "--window-ms", "1000", "--timeout-ms", "60000", bundle[2]),
+		     OK, "%s\n%s", out, err);
+	cr_expect(strstr(err, "resuming the upload at byte 2000 ") != NULL, "%s", err);
+	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core") != NULL, "%s", out);
+	consistent("2.0.0", "2.0.0", "2.0.0", "after the resumed update");
+
+	/* 2. a cut in OtaInstall once hv-core holds the image: 3.0.0 (broken,
+	 * so a switch that got through can only fail) */
+	char serial[400];
+	snprintf(serial, sizeof serial, "%s", q.serial);
+	cr_assert_eq(sh("($HVCTL --connect unix://%s/hv-agent.sock ota install --no-follow "
+			"--window-ms 5000 --timeout-ms 60000 v3.hvota > bg3.out 2>&1 &)",
+			state),
+		     0);
+	int installed = 0;
+	for (int i = 0; i < 1200 && !installed; i++) {
+		char *log = read_file_text(serial);
+		installed = log && strstr(log, "version 3.0.0 installed into slot");
+		free(log);
+		if (!installed)
+			nap_ms(25);
+	}
+	cr_assert(installed, "hv-core never installed 3.0.0");
+	cut();
+	cut_start();
+	consistent("2.0.0", "2.0.0", "2.0.0", "a cut between install and switch");
+	/* the update is repeated from the stored bundle, and ends cleanly: the
+	 * broken image rolls back */
+	cr_expect_eq(HV("ota", "install", "--window-ms", "5000", "--timeout-ms", "60000", bundle[3]),
+		     FAIL, "%s\n%s", out, err);
+	cr_expect(strstr(err, "already holds") != NULL, "%s", err);
+	cr_expect(strstr(out, "runs 2.0.0 again") != NULL, "%s", out);
+	consistent("2.0.0", "2.0.0", "2.0.0", "after the repeated install");
+}
+
+/* A --when-allowed switch queued while driving, then the cut: hv-core comes
+ * back parked (its boot configuration), and the restarted hv-agent runs the
+ * queued switch from its store; 2.0.0 is confirmed. */
+Test(ota_cut, a_queued_switch_survives_a_cut_and_runs_after_it)
+{
+	cr_assert_eq(HV("vehicle", "set", "driving"), OK, "%s", err);
+	cr_assert_eq(HV("ota", "install", "--when-allowed", "--window-ms", "1000", bundle[2]), OK,
+		     "%s\n%s", out, err);
+	cr_expect(strstr(out, "waits for the safety policy") != NULL, "%s", out);
+	cut();
+	cut_start();
+	int confirmed = 0;
+	for (int i = 0; i < 240 && !confirmed; i++) {
+		if (HV("ota", "status", "rtos-demo", "--json") == OK) {
+			json_t *j = parse_json(out);
+			const char *act = !strcmp(jstr(j, "active", NULL), "B") ? "slot_b" : "slot_a";
+			confirmed = !strcmp(jstr(j, "last_result", NULL), "confirmed") &&
+				    !strcmp(jstr(j, act, "version"), "2.0.0");
+			json_decref(j);
+		}
+		if (!confirmed)
+			nap_ms(500);
+	}
+	cr_expect(confirmed, "the queued switch did not run after the cut: %s", out);
+	consistent("2.0.0", "2.0.0", "2.0.0", "after the queued switch");
+	cr_assert_eq(HV("pending", "--all", "--json"), OK, "%s", err);
+	cr_expect(strstr(out, "\"done\"") != NULL, "%s", out);
 }
