@@ -73,7 +73,7 @@ struct options {
 	/* OTA updates (docs/ota.md "hv-agent") */
 	char ota_dir[PATH_MAX], ota_floor[PATH_MAX], ota_ca[PATH_MAX];
 	const char *ota_trust, *ota_system, *ota_fetch_ca;
-	uint64_t ota_max_bytes, ota_min_rate, ota_window_ms;
+	uint64_t ota_max_bytes, ota_min_rate, ota_window_ms, ota_part_age;
 	/* the virtio-blk backends (blksup.h); "" after --blkback none */
 	char blkback[PATH_MAX];
 	int blkback_explicit;
@@ -136,12 +136,14 @@ static void usage(FILE *f)
 		"  --ota-min-rate N      an upload slower than N bytes/s over the window is refused\n"
 		"                        (default %u; 0: no minimum)\n"
 		"  --ota-rate-window-ms N  the window of --ota-min-rate (default %u)\n"
+		"  --ota-part-max-age S  an abandoned upload is removed S seconds after its last byte\n"
+		"                        (default %u; 0: kept)\n"
 		"  --version, --help\n",
 		(unsigned long long)HVM_DEFAULT_BASE, STORE_RETAIN_ROWS_DEFAULT,
 		STORE_RETAIN_ROWS_MIN, STORE_RETAIN_BYTES_DEFAULT, STORE_RETAIN_BYTES_MIN,
 		METRICS_DEFAULT, HVLINK_DEFAULT_CMD_TIMEOUT_MS,
 		(unsigned long long)AGENT_OTA_MAX_BYTES_DEFAULT, AGENT_OTA_MIN_RATE_DEFAULT,
-		AGENT_OTA_RATE_WINDOW_MS_DEFAULT);
+		AGENT_OTA_RATE_WINDOW_MS_DEFAULT, AGENT_OTA_PART_MAX_AGE_DEFAULT);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -255,6 +257,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		O_OTA_MAX,
 		O_OTA_RATE,
 		O_OTA_WINDOW,
+		O_OTA_PART_AGE,
 		O_OTA_FETCH_CA,
 		O_BLKBACK
 	};
@@ -300,6 +303,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "ota-max-bytes", required_argument, NULL, O_OTA_MAX },
 		{ "ota-min-rate", required_argument, NULL, O_OTA_RATE },
 		{ "ota-rate-window-ms", required_argument, NULL, O_OTA_WINDOW },
+		{ "ota-part-max-age", required_argument, NULL, O_OTA_PART_AGE },
 		{ "blkback", required_argument, NULL, O_BLKBACK },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
@@ -329,6 +333,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->ota_max_bytes = AGENT_OTA_MAX_BYTES_DEFAULT;
 	o->ota_min_rate = AGENT_OTA_MIN_RATE_DEFAULT;
 	o->ota_window_ms = AGENT_OTA_RATE_WINDOW_MS_DEFAULT;
+	o->ota_part_age = AGENT_OTA_PART_MAX_AGE_DEFAULT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -425,6 +430,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 					    : &o->ota_window_ms) = v;
 			break;
 		}
+		case O_OTA_PART_AGE:
+			if (parse_u64(optarg, &v) != 0 || v > 365ull * 24 * 3600) {
+				fprintf(stderr,
+					"hv-agent: --ota-part-max-age: '%s' is not a number of seconds "
+					"from 0 to 31536000 (a year)\n",
+					optarg);
+				return -1;
+			}
+			o->ota_part_age = v;
+			break;
 		case O_AUDIT_ROWS:
 		case O_AUDIT_BYTES: {
 			unsigned min =
@@ -895,6 +910,7 @@ int main(int argc, char **argv)
 	ag.ota.max_bytes = o.ota_max_bytes;
 	ag.ota.min_rate = o.ota_min_rate;
 	ag.ota.rate_window_ms = (unsigned)o.ota_window_ms;
+	ag.ota.part_max_age_s = o.ota_part_age;
 
 	if ((pid_fd = take_pidfile(o.pidfile, &st)) < 0)
 		goto fail;

@@ -42,10 +42,13 @@ struct agent_ota {
 	const char *fetch_ca;    /* --ota-fetch-ca PEM for OtaFetch's HTTPS; NULL: the system's */
 	int stopping;            /* atomic: set when hv-agent stops (ends a fetch) */
 	int upload_busy;         /* atomic: one upload at a time            */
+	uint64_t part_max_age_s; /* --ota-part-max-age: an abandoned KEY.part older than
+				  * this is removed (OTA-209); 0: kept   */
 };
 #define AGENT_OTA_MAX_BYTES_DEFAULT (256ull << 20)
 #define AGENT_OTA_MIN_RATE_DEFAULT 1024u
 #define AGENT_OTA_RATE_WINDOW_MS_DEFAULT 30000u
+#define AGENT_OTA_PART_MAX_AGE_DEFAULT (7u * 24u * 3600u) /* a week */
 
 /* Operations waiting behind the one in progress, at most (the same bound as
  * hvlink's command queue: one waiting operation issues one command at a time). */
@@ -241,6 +244,11 @@ int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, uint6
 /* An audit row (caller hv-core) for each OTA event of hv-core (44..48):
  * the trial's end is hv-core's own step. */
 void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r);
+/* OTA-209: removes the parts of abandoned uploads and fetches in STATE/ota
+ * older than --ota-part-max-age, never the one an upload or fetch is
+ * writing; each removal is an audit row "OtaUpload.expire" (why: "start-up",
+ * "periodic", "upload"). Returns how many uploads were removed. */
+unsigned agent_ota_sweep_parts(struct agent *ag, const char *why);
 /* "confirmed", "fail-timeout", ... for enum hvm_ota_result. */
 const char *agent_ota_result_name(uint32_t result);
 const char *agent_ota_slot_state_name(uint32_t state); /* "good", "empty" ... */

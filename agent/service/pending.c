@@ -322,17 +322,25 @@ static void *runner(void *arg)
 	struct pending *p = arg;
 	struct agent *ag = p->ag;
 	struct eventlog_rec recs[16];
-	struct eventlog_stats es;
 	const struct hv_callscope cs = { .deadline_ns = 0, .stopping = &p->stopping };
-	uint64_t pos = 0, retry_at = 0;
+	uint64_t pos = 0, retry_at = 0, sweep_at = 0;
 	int need = 1; /* the state may have changed while hv-agent was down */
+	/* OTA-209: abandoned uploads, at start-up and then every quarter of
+	 * their age (at least a second, at most an hour apart) */
+	uint64_t sweep_s = ag->ota.part_max_age_s / 4;
+	sweep_s = sweep_s < 1 ? 1 : sweep_s > 3600 ? 3600 : sweep_s;
+	const char *sweep_why = "start-up";
 
 	hv_callscope_enter(&cs);
-	if (ag->events) {
-		eventlog_stats(ag->events, &es);
-		pos = es.next_seq;
-	}
+	/* pos 0: every event hv-agent has read since it started, from hv-core's
+	 * first unacknowledged one on, those of the time it was not running
+	 * among them (OTA-210: hv-core's OTA steps are audited once) */
 	while (!stopped(p)) {
+		if (hv_mono_ns() >= sweep_at) {
+			agent_ota_sweep_parts(ag, sweep_why);
+			sweep_why = "periodic";
+			sweep_at = hv_mono_ns() + sweep_s * 1000000000ull;
+		}
 		if (need && hv_mono_ns() >= retry_at) {
 			need = 0;
 			if (run_pass(p) != 0) {

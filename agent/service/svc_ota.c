@@ -32,11 +32,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fleet_fetch.h"
@@ -101,6 +104,145 @@ static int ensure_dir(const struct agent *ag, struct hv_status *st)
 		return hv_status_set(st, HV_INTERNAL, "cannot create %s: %s", ag->ota.dir,
 				     strerror(errno));
 	return 0;
+}
+
+/* OTA-209: the key whose part an upload or fetch is writing (hex, "" when
+ * none). The sweep of abandoned parts holds the lock while it looks at and
+ * removes the files of one key, and an upload names its key here before it
+ * opens its part, so a part is never removed while it is written. One agent
+ * per process. */
+static pthread_mutex_t writing_lock = PTHREAD_MUTEX_INITIALIZER;
+static char writing_key[65];
+
+static void writing_set(const char *key)
+{
+	pthread_mutex_lock(&writing_lock);
+	snprintf(writing_key, sizeof writing_key, "%s", key);
+	pthread_mutex_unlock(&writing_lock);
+}
+
+/* An audit row of hv-agent's own (caller "hv-agent", role "system") or
+ * hv-core's; a failure to write it is counted and logged. */
+static void system_audit(struct agent *ag, const char *caller, const char *rpc, const char *args,
+			 const char *outcome)
+{
+	struct store_audit_entry e = { .caller = caller, .role = "system" };
+	struct store_err err;
+
+	if (!ag->store)
+		return;
+	e.rpc = rpc;
+	e.args = args;
+	e.outcome = outcome;
+	pthread_mutex_lock(&ag->audit_lock);
+	enum store_status ss = store_audit_append(ag->store, &e, &err);
+	pthread_mutex_unlock(&ag->audit_lock);
+	if (ss == STORE_OK)
+		return;
+	__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
+	log_error("audit: cannot record %s (%s): %s", rpc, args, err.msg);
+}
+
+/* ---- abandoned uploads (OTA-209) ---- */
+
+#define SWEEP_KEYS 64u /* keys looked at in one pass; the next pass takes the rest */
+
+static const char *const part_exts[] = { "part", "len", "fetch.part" };
+
+/* Whether name is KEY.part, KEY.len or KEY.fetch.part; the key then. */
+static int part_name(const char *name, char key[65])
+{
+	if (strlen(name) < 66 || name[64] != '.')
+		return 0;
+	for (int i = 0; i < 64; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	for (size_t i = 0; i < sizeof part_exts / sizeof part_exts[0]; i++)
+		if (!strcmp(name + 65, part_exts[i])) {
+			memcpy(key, name, 64);
+			key[64] = '\0';
+			return 1;
+		}
+	return 0;
+}
+
+/* Removes the files of key when the newest of them is older than max_age_s
+ * and no upload writes them; the bytes removed, or -1 when kept. */
+static int64_t expire_key(const struct agent *ag, const char *key, time_t now, uint64_t *age_s)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	time_t newest = 0;
+	int64_t bytes = 0;
+
+	pthread_mutex_lock(&writing_lock);
+	int keep = !strcmp(key, writing_key);
+	for (size_t i = 0; !keep && i < sizeof part_exts / sizeof part_exts[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s.%s", ag->ota.dir, key, part_exts[i]);
+		if (lstat(path, &sb) != 0)
+			continue;
+		if (sb.st_mtime > newest)
+			newest = sb.st_mtime;
+		if (strcmp(part_exts[i], "len"))
+			bytes += (int64_t)sb.st_size;
+	}
+	keep = keep || now < newest || (uint64_t)(now - newest) <= ag->ota.part_max_age_s;
+	for (size_t i = 0; !keep && i < sizeof part_exts / sizeof part_exts[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s.%s", ag->ota.dir, key, part_exts[i]);
+		if (unlink(path) != 0 && errno != ENOENT)
+			log_warn("ota: cannot remove the abandoned %s: %s", path, strerror(errno));
+	}
+	pthread_mutex_unlock(&writing_lock);
+	*age_s = now > newest ? (uint64_t)(now - newest) : 0;
+	return keep ? -1 : bytes;
+}
+
+/* The sweep; keep: a key not to touch (the upload that asks), or NULL. */
+static unsigned sweep_parts(struct agent *ag, const char *why, const char *keep)
+{
+	char keys[SWEEP_KEYS][65];
+	size_t n = 0;
+
+	if (!ag->ota.dir || !ag->ota.part_max_age_s)
+		return 0;
+	DIR *d = opendir(ag->ota.dir);
+	if (!d)
+		return 0; /* no directory: nothing uploaded yet */
+	for (struct dirent *de; n < SWEEP_KEYS && (de = readdir(d));) {
+		char k[65];
+		int seen = !part_name(de->d_name, k) || (keep && !strcmp(k, keep));
+		for (size_t i = 0; !seen && i < n; i++)
+			seen = !strcmp(keys[i], k);
+		if (!seen)
+			memcpy(keys[n++], k, sizeof k);
+	}
+	closedir(d);
+	unsigned removed = 0;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t age;
+		int64_t bytes = expire_key(ag, keys[i], now, &age);
+		if (bytes < 0)
+			continue;
+		char args[256];
+		snprintf(args, sizeof args,
+			 "manifest_sha256=%s bytes=%" PRId64 " age_s=%" PRIu64 " max_age_s=%" PRIu64
+			 " when=%s",
+			 keys[i], bytes, age, ag->ota.part_max_age_s, why);
+		system_audit(ag, "hv-agent", "OtaUpload.expire", args, "OK: removed");
+		log_info("ota: removed the upload %.16s abandoned %" PRIu64 " s ago (%" PRId64
+			 " bytes; --ota-part-max-age %" PRIu64 ")",
+			 keys[i], age, bytes, ag->ota.part_max_age_s);
+		removed++;
+	}
+	if (removed)
+		fsync_dir(ag->ota.dir);
+	return removed;
+}
+
+unsigned agent_ota_sweep_parts(struct agent *ag, const char *why)
+{
+	return sweep_parts(ag, why, NULL);
 }
 
 /* The RPC code of a refused bundle. */
@@ -472,11 +614,16 @@ void svc_ota_upload(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 		goto audit;
 	}
 	u->hdr = req->header;
+	char k[65] = "";
+	if (u->hdr->manifest_sha256.len == 32)
+		hex(u->hdr->manifest_sha256.data, 32, k);
+	sweep_parts(ag, "upload", k); /* not this upload's own part: it resumes */
 	if (__atomic_exchange_n(&ag->ota.upload_busy, 1, __ATOMIC_ACQ_REL) != 0) {
 		hv_status_set(st, HV_ABORTED, "ota upload: another upload is in progress; try again");
 		goto audit;
 	}
 	owner = 1;
+	writing_set(k);
 	int opened = open_part(u, st);
 	snprintf(args, sizeof args, "manifest_sha256=%s total_size=%" PRIu64 " offset=%" PRIu64,
 		 u->key[0] ? u->key : "(malformed)", u->hdr->total_size, u->hdr->offset);
@@ -524,8 +671,10 @@ audit:
 		unlink(u->len);
 		fsync_dir(ag->ota.dir);
 	}
-	if (owner)
+	if (owner) {
+		writing_set("");
 		__atomic_store_n(&ag->ota.upload_busy, 0, __ATOMIC_RELEASE);
+	}
 	if (u && u->received && st->code != HV_OK) {
 		size_t n = strlen(args);
 		snprintf(args + n, sizeof args - n, " stored=%" PRIu64, u->stored);
@@ -581,6 +730,8 @@ void svc_ota_fetch(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, st
 		goto out;
 	}
 	owner = 1;
+	writing_set(key);
+	sweep_parts(ag, "fetch", key);
 	struct fleet_fetch_opts fo = { .url = req->url,
 				       .dest = fetched,
 				       .ca_file = ag->ota.fetch_ca,
@@ -639,8 +790,10 @@ out:
 		unlink(fetched);
 		fsync_dir(ag->ota.dir);
 	}
-	if (owner)
+	if (owner) {
+		writing_set("");
 		__atomic_store_n(&ag->ota.upload_busy, 0, __ATOMIC_RELEASE);
+	}
 	agent_audit(ag, ctx->peer, "OtaFetch", args, st);
 	free(head);
 	free(h);
@@ -924,38 +1077,107 @@ audit:
 
 /* ---- hv-core's OTA events in the audit log ---- */
 
+/* OTA-210: hv-core's OTA events reach the audit log once, also those that
+ * happened while hv-agent was not running: hv-core keeps them in its event
+ * ring until hv-agent acknowledges them (MGMT-140), hv-agent reads the ring
+ * from there when it starts, and STATE/ota/events-audited remembers the
+ * newest event written ("BOOT SEQ NS": hv-core's boot number, MGMT-500, the
+ * event's number and time), so one seen by an earlier run is not written
+ * again. */
+struct ev_cursor {
+	uint64_t boot, seq, ns;
+};
+
+static int cursor_path(const struct agent *ag, char *out, size_t len)
+{
+	int n = ag->ota.dir ? snprintf(out, len, "%s/events-audited", ag->ota.dir) : -1;
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static void cursor_load(const struct agent *ag, struct ev_cursor *c)
+{
+	char path[PATH_MAX];
+	memset(c, 0, sizeof *c);
+	FILE *f = cursor_path(ag, path, sizeof path) == 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	if (fscanf(f, "%" SCNu64 " %" SCNu64 " %" SCNu64, &c->boot, &c->seq, &c->ns) != 3)
+		memset(c, 0, sizeof *c);
+	fclose(f);
+}
+
+/* Written to a new file, synced, renamed over the old one. */
+static void cursor_store(const struct agent *ag, const struct ev_cursor *c)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 4], buf[80];
+	struct hv_status st;
+	if (cursor_path(ag, path, sizeof path) != 0 || ensure_dir(ag, &st) != 0)
+		return;
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	int n = snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", c->boot, c->seq,
+			 c->ns);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ok = fd >= 0 && write(fd, buf, (size_t)n) == n && fdatasync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!ok || rename(tmp, path) != 0 || fsync_dir(ag->ota.dir) != 0)
+		log_warn("ota: cannot record the newest audited hv-core event in %s: %s", path,
+			 strerror(errno));
+}
+
+/* MGMT-500: the number of hv-core's boot now (0: not counted, or no answer). */
+static uint64_t core_boot_number(struct agent *ag)
+{
+	struct hvlink_cmd c = { .cmd = HVM_CMD_AUDIT_SEQ_GET };
+	struct hvlink_reply rep;
+	struct hv_status st;
+	return hvlink_command(ag->link, &c, &rep, &st) == 0 && rep.status == HVM_OK ? rep.ret[3] : 0;
+}
+
+/* Whether the event was written by an earlier run (or earlier in this one).
+ * Without boot numbers an event of a later hv-core boot can only be told
+ * from an older one by its number and time both being higher. */
+static int cursor_covers(const struct ev_cursor *c, uint64_t boot, const struct hvm_event *ev)
+{
+	if (!c->seq || c->boot != boot)
+		return 0;
+	return ev->seq <= c->seq && (boot || ev->time_ns <= c->ns);
+}
+
 void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r)
 {
 	static const char *const names[] = { "installed", "trial", "confirmed", "rolled-back",
 					     "nv-failed" };
-	struct store_audit_entry e = { .caller = "hv-core", .role = "system" };
-	struct store_err err;
-	char args[160], out[64];
+	static struct ev_cursor cur;
+	static int loaded;
+	char args[200], out[64], tag[32] = "";
 
 	if (r->ev.type < HVM_EV_OTA_INSTALLED || r->ev.type > HVM_EV_NV_FAILED)
 		return;
+	if (!loaded) { /* only the runner of pending.c calls this */
+		cursor_load(ag, &cur);
+		loaded = 1;
+	}
+	uint64_t boot = core_boot_number(ag);
+	if (cursor_covers(&cur, boot, &r->ev))
+		return;
+	if (boot)
+		snprintf(tag, sizeof tag, " boot=%" PRIu64, boot);
 	if (r->ev.type == HVM_EV_NV_FAILED)
-		snprintf(args, sizeof args, "event=nv-failed seq=%" PRIu64 " detail=%s", r->ev.seq,
-			 r->ev.detail == 1 ? "read" : "write");
+		snprintf(args, sizeof args, "event=nv-failed seq=%" PRIu64 "%s detail=%s",
+			 r->ev.seq, tag, r->ev.detail == 1 ? "read" : "write");
 	else
-		snprintf(args, sizeof args, "vm=name:%s event=%s seq=%" PRIu64, r->vm_name,
-			 names[r->ev.type - HVM_EV_OTA_INSTALLED], r->ev.seq);
+		snprintf(args, sizeof args, "vm=name:%s event=%s seq=%" PRIu64 "%s", r->vm_name,
+			 names[r->ev.type - HVM_EV_OTA_INSTALLED], r->ev.seq, tag);
 	if (r->ev.type == HVM_EV_OTA_ROLLED_BACK)
 		snprintf(out, sizeof out, "%s", agent_ota_result_name(r->ev.detail));
 	else if (r->ev.type == HVM_EV_NV_FAILED)
 		snprintf(out, sizeof out, "failed");
 	else
 		snprintf(out, sizeof out, "OK: slot %s", r->ev.detail ? "B" : "A");
-	e.rpc = "hv-core.ota";
-	e.args = args;
-	e.outcome = out;
-	pthread_mutex_lock(&ag->audit_lock);
-	enum store_status ss = store_audit_append(ag->store, &e, &err);
-	pthread_mutex_unlock(&ag->audit_lock);
-	if (ss == STORE_OK)
-		return;
-	__atomic_add_fetch(&ag->audit_failures, 1, __ATOMIC_RELAXED);
-	log_error("audit: cannot record hv-core's OTA event %" PRIu64 ": %s", r->ev.seq, err.msg);
+	system_audit(ag, "hv-core", "hv-core.ota", args, out);
+	cur = (struct ev_cursor){ .boot = boot, .seq = r->ev.seq, .ns = r->ev.time_ns };
+	cursor_store(ag, &cur);
 }
 
 /* ---- OtaStatus and GetVm's ota ---- */
@@ -970,7 +1192,7 @@ const char *agent_ota_result_name(uint32_t r)
 {
 	static const char *const n[] = { "none",          "installed",    "confirmed",
 					 "fail-timeout",  "fail-version", "fail-fault",
-					 "fail-watchdog", "fail-reset" };
+					 "fail-watchdog", "fail-reset",   "fail-group" };
 	return r < sizeof n / sizeof n[0] ? n[r] : "unknown";
 }
 

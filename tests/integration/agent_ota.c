@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "fleet_broker.h"
 #include "hvcore_double.h"
 
 static char dir[64], ram[128], rw_uri[256], ca[160], fetch_ca[160];
@@ -32,6 +33,11 @@ static const char *agent_args[16];
 static struct fakecore *fc;
 static struct agent_proc agent;
 static char *out, *err;
+/* the fleet link (one test): a real Mosquitto broker with the fleet PKI */
+static struct fleet_broker broker;
+static int with_broker;
+static char fleet_url[64];
+#define VEHICLE "test-car"
 
 static const struct fakecore_vm vm_rtos = {
 	.name = "rtos-demo",
@@ -91,6 +97,13 @@ static void start(bool trials_fail, const char *const *extra)
 			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
 			"-o v1.hvota rtos-demo=img@1.0.0"),
 		     0);
+	if (with_broker) {
+		char pki[128];
+		snprintf(pki, sizeof pki, "%s/pki", dir);
+		cr_assert_eq(sh("$HVCTL pki fleet-init --dir pki --vehicle " VEHICLE), 0);
+		cr_assert_eq(fleet_broker_start(&broker, dir, pki, 0), 0, "%s", broker.err);
+		snprintf(fleet_url, sizeof fleet_url, "mqtts://127.0.0.1:%d", broker.port);
+	}
 	cr_assert_eq(agent_start(&agent, dir, args), 0, "%s", agent.err);
 }
 
@@ -99,6 +112,7 @@ static void setup(void)
 	out = err = NULL;
 	fc = NULL;
 	memset(&agent, 0, sizeof agent);
+	memset(&broker, 0, sizeof broker);
 	dir[0] = '\0';
 }
 
@@ -111,6 +125,9 @@ static void teardown(void)
 			servers[i] = 0;
 		}
 	int rc = agent_stop(&agent);
+	if (with_broker)
+		fleet_broker_stop(&broker);
+	with_broker = 0;
 	if (agent.pid || rc >= 0) {
 		char *log = read_file_text(agent.log);
 		cr_expect(rc == 0 || rc == -1, "hv-agent exit status %d; log:\n%s", rc,
@@ -554,4 +571,178 @@ Test(agent_ota, hv_agent_fetches_a_bundle_from_an_https_url_resumes_and_installs
 	/* audited */
 	cr_assert_eq(HVCTL("audit", "--json"), 0, "%s", err);
 	cr_expect(strstr(out, "OtaFetch") != NULL, "%s", out);
+}
+
+/* The arguments of the audit rows of OTA step rpc (hvctl ota history
+ * --json), one a line. */
+static char *audit_rows(const char *rpc)
+{
+	cr_assert_eq(HVCTL("ota", "history", "--json"), 0, "%s", err);
+	size_t cap = strlen(out) + 1, n = 0;
+	char *acc = calloc(1, cap);
+	cr_assert_not_null(acc);
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+	cr_assert_not_null(j, "not JSON: %s", je.text);
+	size_t i;
+	json_t *r;
+	json_array_foreach(j, i, r)
+	{
+		const char *name = json_string_value(json_object_get(r, "step"));
+		const char *args = json_string_value(json_object_get(r, "arguments"));
+		if (name && args && !strcmp(name, rpc) && n + strlen(args) + 2 <= cap)
+			n += (size_t)sprintf(acc + n, "%s\n", args);
+	}
+	json_decref(j);
+	return acc;
+}
+
+/* Polls (bounded) until an audit row of rpc holds want; its rows then. */
+static char *wait_audit(const char *rpc, const char *want)
+{
+	char *rows = NULL;
+	for (int i = 0; i < 300; i++) {
+		free(rows);
+		rows = audit_rows(rpc);
+		if (strstr(rows, want))
+			break;
+		usleep(100000);
+	}
+	return rows;
+}
+
+/* OTA-209: the part of an abandoned upload is removed once its newest byte
+ * is older than --ota-part-max-age (when an upload comes, periodically and
+ * at start-up), each removal an audit row; the part an upload is writing is
+ * never removed, however old its time stamp. Ages are made with touch -d. */
+Test(agent_ota, abandoned_upload_parts_are_removed_after_their_age_never_one_being_written)
+{
+	static const char *const extra[] = { "--ota-part-max-age", "3600", NULL };
+	start(false, extra);
+	/* B: v1 cut after 200,000 bytes, then two hours old */
+	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "200000", path_in_dir("v1.hvota")), 1,
+		     "%s", err);
+	cr_assert_eq(sh("touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
+	/* A: v2 cut after 300,000 bytes; its upload removed B */
+	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "300000", path_in_dir("v2.hvota")), 1,
+		     "%s", err);
+	char *rows = wait_audit("OtaUpload.expire", "bytes=200000");
+	cr_expect(strstr(rows, "when=upload") && strstr(rows, "max_age_s=3600"), "%s", rows);
+	free(rows);
+	cr_expect_eq(sh("test $(ls ota/*.part | wc -l) = 1 && test $(ls ota/*.len | wc -l) = 1"), 0,
+		     "B's files are still there, or A's are gone");
+
+	/* A resumed slowly in the background and made two hours old while it is
+	 * written; another upload (refused: one at a time) sweeps meanwhile */
+	cr_assert_eq(sh("($HVCTL --connect unix://%s/hv-agent.sock ota install --upload-only "
+			"--retries 0 --rate 20000 v2.hvota > bg.out 2>&1; echo exit=$? >> bg.out) &",
+			dir),
+		     0);
+	char *bg = NULL;
+	for (int i = 0; i < 300; i++) {
+		free(bg);
+		bg = read_file_text(path_in_dir("bg.out"));
+		if (bg && strstr(bg, "resuming the upload at byte 300000"))
+			break;
+		usleep(50000);
+	}
+	cr_assert(bg && strstr(bg, "resuming the upload at byte 300000"), "%s", bg ? bg : "");
+	cr_assert_eq(sh("touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
+	cr_expect_eq(HVCTL("ota", "install", "--upload-only", "--retries", "0",
+			   path_in_dir("v1.hvota")),
+		     1, "%s", err);
+	cr_expect(strstr(err, "another upload is in progress") != NULL, "%s", err);
+	for (int i = 0; i < 1200; i++) {
+		free(bg);
+		bg = read_file_text(path_in_dir("bg.out"));
+		if (bg && strstr(bg, "exit="))
+			break;
+		usleep(50000);
+	}
+	cr_expect(bg && strstr(bg, "exit=0"), "the upload being written was disturbed: %s",
+		  bg ? bg : "");
+	free(bg);
+	rows = audit_rows("OtaUpload.expire");
+	cr_expect(strstr(rows, "bytes=300000") == NULL, "the part being written was removed: %s",
+		  rows);
+	free(rows);
+	cr_expect_eq(sh("ls ota/*.hvota"), 0, "the completed upload is not stored");
+
+	/* C: an abandoned part found at start-up */
+	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "100000", path_in_dir("v1.hvota")), 1,
+		     "%s", err);
+	cr_assert_eq(agent_stop(&agent), 0);
+	cr_assert_eq(sh("touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
+	cr_assert_eq(agent_start(&agent, dir, agent_args), 0, "%s", agent.err);
+	rows = wait_audit("OtaUpload.expire", "when=start-up");
+	cr_expect(strstr(rows, "bytes=100000 ") != NULL, "%s", rows);
+	free(rows);
+	cr_expect_eq(sh("ls ota/*.part ota/*.len"), 2, "C's files are still there");
+	cr_expect_eq(sh("ls ota/*.hvota"), 0, "a stored bundle was removed");
+}
+
+/* hvctl through the broker as fleet-ROLE of the test PKI. */
+static int fleet_hvctl(const char *role, const char *const *args)
+{
+	static char ca_p[192], crt[192], key[192];
+	snprintf(ca_p, sizeof ca_p, "%s/pki/fleet-ca.crt", dir);
+	snprintf(crt, sizeof crt, "%s/pki/fleet-%s.crt", dir, role);
+	snprintf(key, sizeof key, "%s/pki/fleet-%s.key", dir, role);
+	const char *argv[32] = { "--fleet", fleet_url, "--vehicle", VEHICLE, "--ca",
+				 ca_p,      "--cert",  crt,         "--key", key };
+	size_t n = 10;
+	for (size_t i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return hvctl_run(argv);
+}
+#define FLEET(role, ...) fleet_hvctl(role, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* docs/fleet.md "OTA over the link", end to end through a real Mosquitto
+ * broker: a backend with no connection to the vehicle but the broker has
+ * hv-agent fetch the bundle from an HTTPS URL (OtaFetch), install it and
+ * follows the trial to its confirmation, every call signed by the backend's
+ * fleet certificate; a viewer may not; the steps are audited with the
+ * signer's identity. */
+Test(agent_ota, a_backend_installs_a_bundle_by_url_through_the_fleet_broker)
+{
+	static const char *const extra[] = { "--fleet",
+					     fleet_url,
+					     "--vehicle",
+					     VEHICLE,
+					     "--fleet-backoff-max-ms",
+					     "1000",
+					     "--fleet-telemetry-ms",
+					     "0",
+					     NULL };
+	char url[128];
+	with_broker = 1;
+	start(false, extra);
+	serve(0, "v2.hvota", "fetch.log", 200000, url, sizeof url);
+	int online = 0;
+	for (int i = 0; i < 60 && !online; i++) {
+		online = FLEET("viewer", "ota", "status", "rtos-demo") == 0;
+		if (!online)
+			usleep(500000);
+	}
+	cr_assert(online, "the vehicle never answered through the broker: %s", err);
+	/* a viewer may read, not install */
+	cr_expect_neq(FLEET("viewer", "ota", "install", "--url", url, path_in_dir("v2.hvota")), 0);
+	cr_expect(strstr(err, "PERMISSION_DENIED") != NULL, "%s", err);
+	cr_expect_eq(sh("ls ota/*.hvota"), 2, "a refused caller's fetch was stored");
+
+	cr_assert_eq(FLEET("admin", "ota", "install", "--url", url, path_in_dir("v2.hvota")), 0,
+		     "%s\n%s", out, err);
+	cr_expect(strstr(out, "2.0.0 confirmed") != NULL, "%s", out);
+	cr_expect_eq(sh("grep -q \"bytes=200000-\" fetch.log"), 0, "no resumed range request");
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "active", NULL), "B");
+	cr_expect_str_eq(jpath(j, "slot_b", "version"), "2.0.0");
+	json_decref(j);
+	char *rows = audit_rows("OtaFetch");
+	cr_expect(strstr(rows, url) != NULL, "%s", rows);
+	free(rows);
+	cr_assert_eq(HVCTL("audit", "--json", "--max", "1000"), 0, "%s", err);
+	cr_expect(strstr(out, "fleet-admin") != NULL, "the fleet caller is not in the audit: %s",
+		  out);
 }

@@ -12,7 +12,7 @@ function(hv_hvctl_ota_stack_test)
       LIBS hvqemu PkgConfig::HVCTL_OS_JANSSON
       INCLUDES ${HV_SOURCE_DIR}/tests/integration
       LABELS "integration;cli;qemu;ota"
-      TIMEOUT 1200)
+      TIMEOUT 3600)
     add_dependencies(hvctl_ota_stack hv-agent hvctl)
     if(TARGET hv-core)
       add_dependencies(hvctl_ota_stack hv-core)
