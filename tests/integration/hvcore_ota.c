@@ -32,13 +32,14 @@
 #define NV_BLOCK 0x40000u
 
 static struct hvq q;
-static char tmp[256], nvram[300];
+static char tmp[256], nvram[300], slots[300];
 
 static void mk_tmp(void)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/hv-ota-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmp));
 	snprintf(nvram, sizeof nvram, "%s/nvram.bin", tmp);
+	snprintf(slots, sizeof slots, "%s/slots.bin", tmp);
 }
 
 static void teardown(void)
@@ -55,6 +56,8 @@ static void boot(void)
 	o.guests[0] = "rtos-demo";
 	o.extra[0] = "--nvram";
 	o.extra[1] = nvram;
+	o.extra[2] = "--slot-store";
+	o.extra[3] = slots;
 	if (hvq_start(&q, &o) != 0)
 		cr_assert_fail("%s", q.err);
 }
@@ -76,6 +79,63 @@ static void expect(struct hvq_reply rep, uint32_t status, const char *what)
 /* ---- the audit head sequence (MGMT-630, MGMT-631) ---------------------------- */
 
 TestSuite(hvcore_ota, .init = mk_tmp, .fini = teardown, .timeout = 600);
+
+/* ---- the slot store (MGMT-661) ---------------------------------------------- */
+
+static struct hvq_reply define_at(uint64_t mem_pa, const char *extra)
+{
+	struct mu_vm v = { .name = "st", .cpu = 2, .mem_pa = mem_pa, .extra = extra };
+	uint64_t isz;
+	cr_assert_eq(mu_stage(&q, "rtos-demo", 0, &isz, v.sha256), 0, "%s", q.err);
+	v.image_size = isz;
+	char *dts = mu_vm_dts(&v);
+	char err[512];
+	size_t len;
+	void *blob = mu_dtc(dts, &len, err, sizeof(err));
+	free(dts);
+	cr_assert_not_null(blob, "%s", err);
+	struct hvq_reply rep;
+	cr_assert_eq(mu_define_blob(&q, blob, len, &rep), 0, "%s", q.err);
+	free(blob);
+	return rep;
+}
+
+static int file_has(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, text) != NULL;
+}
+
+/* MGMT-661, MGMT-310: the slot store is the memory node after the RAM, backed
+ * by its own file; hv-core takes it from the boot configuration, and a VM whose
+ * pass-through device or memory touches it is refused, defining nothing. */
+Test(hvcore_ota, the_slot_store_is_hv_cores_own_and_no_vm_touches_it)
+{
+	boot();
+	struct stat st;
+	cr_assert_eq(stat(slots, &st), 0, "no slot store file %s", slots);
+	cr_assert_eq(st.st_size, 256ll << 20, "slot store of %lld bytes", (long long)st.st_size);
+	cr_assert(file_has(q.serial, "ota: slot store 0x80000000+0x10000000"),
+		  "hv-core did not take the slot store (serial.log)");
+	uint32_t count0 = q.regs->vm_count;
+	uint64_t ev0 = q.regs->ev_head;
+	struct hvq_reply r = define_at(0x50000000, "  dev { compatible = \"avirt,passthrough-v1\";"
+						   " mmio = <0x0 0x20000000 0x0 0x80100000"
+						   " 0x0 0x1000>; };\n");
+	expect(r, HVM_E_OVERLAP, "a pass-through range in the slot store");
+	cr_expect(strstr(r.msg, "MGMT-310") && strstr(r.msg, "slot store"), "'%s'", r.msg);
+	r = define_at(0x80000000, NULL);
+	cr_expect_neq(r.status, HVM_OK, "memory in the slot store defined: '%s'", r.msg);
+	cr_expect(strstr(r.msg, "0x80000000"), "'%s' does not name the range", r.msg);
+	cr_assert_eq(q.regs->vm_count, count0, "a refused DEFINE defined nothing");
+	cr_assert_eq(q.regs->ev_head, ev0, "a refused DEFINE appended no event");
+}
 
 /* MGMT-500: the boot number counts each boot too. */
 Test(hvcore_ota, the_audit_sequence_survives_a_restart_and_never_goes_back)

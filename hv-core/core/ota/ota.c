@@ -255,6 +255,24 @@ int ota_configure(const void *fdt, char *msg, unsigned mlen)
 			    (unsigned)sizeof(trust_system) - 1);
 		return -1;
 	}
+	/* MGMT-661: the slot store, <base size> in two cells each */
+	int stlen;
+	const fdt32_t *st = fdt_getprop(fdt, node, "slot-store", &stlen);
+	if (st) {
+		if (stlen != 16) {
+			hv_snprintf(msg, mlen,
+				    "/hv-core/ota: slot-store must be <base size>, two cells each "
+				    "(MGMT-661)");
+			return -1;
+		}
+		uint64_t base = (uint64_t)fdt32_to_cpu(st[0]) << 32 | fdt32_to_cpu(st[1]);
+		uint64_t size = (uint64_t)fdt32_to_cpu(st[2]) << 32 | fdt32_to_cpu(st[3]);
+		if (platform_set_slot_store(base, size, msg, mlen) != 0)
+			return -1;
+		mmu_map_data(base, size);
+		hv_log("ota: slot store 0x%lx+0x%lx (MGMT-661)", (unsigned long)base,
+		       (unsigned long)size);
+	}
 	if (ca) {
 		memcpy(trust_ca, ca, (size_t)len);
 		trust_ca_len = (size_t)len;
