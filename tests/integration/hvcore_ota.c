@@ -123,6 +123,8 @@ Test(hvcore_ota, the_slot_store_is_hv_cores_own_and_no_vm_touches_it)
 	cr_assert_eq(st.st_size, 256ll << 20, "slot store of %lld bytes", (long long)st.st_size);
 	cr_assert(file_has(q.serial, "ota: slot store 0x80000000+0x10000000"),
 		  "hv-core did not take the slot store (serial.log)");
+	/* the self-test passed with the store mapped: the VM runs */
+	cr_assert_eq(mu_wait_heartbeat(&q, hvq_find_vm(&q, "rtos-demo"), 0, WAIT_S), 0, "%s", q.err);
 	uint32_t count0 = q.regs->vm_count;
 	uint64_t ev0 = q.regs->ev_head;
 	struct hvq_reply r = define_at(0x50000000, "  dev { compatible = \"avirt,passthrough-v1\";"
@@ -204,29 +206,33 @@ Test(hvcore_ota, a_torn_newest_record_falls_back_to_the_copy_before_it)
 
 /* MGMT-602: a bank written by hv-core of ABI 2.2 holds a version 1 record: 32
  * bytes of header, 8 VM entries of 240 bytes, the SHA-256. Version 2 adds 8
- * group entries of 24 bytes before the SHA-256. */
+ * group entries of 24 bytes before the SHA-256, version 3 (MGMT-662) 8 slot
+ * store places of 48 bytes after them. */
 #define NV_V1_BODY (32u + 8u * 240u)
-#define NV_V2_SIZE (NV_V1_BODY + 8u * 24u + 32u)
+#define NV_V2_BODY (NV_V1_BODY + 8u * 24u)
+#define NV_V3_SIZE (NV_V2_BODY + 8u * 48u + 32u)
 
-Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_2)
+/* The newest record made version `old` (the other copy erased) is read, and
+ * the next change is written as version 3. */
+static void an_old_record_is_read_and_written_back(unsigned old)
 {
+	uint32_t body = old == 1 ? NV_V1_BODY : NV_V2_BODY;
 	boot();
 	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 41, 0), HVM_OK, "set 41");
 	hvq_stop(&q);
-	/* the newest copy made version 1; the other one erased */
 	FILE *f = fopen(nvram, "r+b");
 	cr_assert_not_null(f);
 	int c = newest_copy(f);
-	uint8_t rec[NV_V2_SIZE], blank[NV_V2_SIZE];
+	uint8_t rec[NV_V3_SIZE], blank[NV_V3_SIZE];
 	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
 	cr_assert_eq(fread(rec, 1, sizeof rec, f), sizeof rec);
-	cr_assert_eq(rec[4] | rec[5] << 8, 2, "hv-core wrote record version %u",
+	cr_assert_eq(rec[4] | rec[5] << 8, 3, "hv-core wrote record version %u",
 		     rec[4] | rec[5] << 8);
-	rec[4] = 1;
-	uint32_t size = NV_V1_BODY + 32;
+	rec[4] = (uint8_t)old;
+	uint32_t size = body + 32;
 	memcpy(rec + 8, &size, 4);
-	cr_assert_eq(EVP_Digest(rec, NV_V1_BODY, rec + NV_V1_BODY, NULL, EVP_sha256(), NULL), 1);
-	memset(rec + NV_V1_BODY + 32, 0xFF, sizeof rec - NV_V1_BODY - 32);
+	cr_assert_eq(EVP_Digest(rec, body, rec + body, NULL, EVP_sha256(), NULL), 1);
+	memset(rec + body + 32, 0xFF, sizeof rec - body - 32);
 	memset(blank, 0xFF, sizeof blank);
 	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
 	cr_assert_eq(fwrite(rec, 1, sizeof rec, f), sizeof rec);
@@ -235,8 +241,8 @@ Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_2)
 	cr_assert_eq(fclose(f), 0);
 	boot();
 	struct hvq_reply r = cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0);
-	cr_assert_eq(r.ret[0], 41, "sequence %llu: the version 1 record was not read",
-		     (unsigned long long)r.ret[0]);
+	cr_assert_eq(r.ret[0], 41, "sequence %llu: the version %u record was not read",
+		     (unsigned long long)r.ret[0], old);
 	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 42, 0), HVM_OK, "set 42");
 	hvq_stop(&q);
 	f = fopen(nvram, "rb");
@@ -245,12 +251,22 @@ Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_2)
 	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
 	cr_assert_eq(fread(rec, 1, sizeof rec, f), sizeof rec);
 	fclose(f);
-	cr_assert_eq(rec[4] | rec[5] << 8, 2, "the change was written as version %u",
+	cr_assert_eq(rec[4] | rec[5] << 8, 3, "the change was written as version %u",
 		     rec[4] | rec[5] << 8);
 	memcpy(&size, rec + 8, 4);
-	cr_assert_eq(size, NV_V2_SIZE);
+	cr_assert_eq(size, NV_V3_SIZE);
 	boot();
 	cr_assert_eq(cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0).ret[0], 42);
+}
+
+Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_3)
+{
+	an_old_record_is_read_and_written_back(1);
+}
+
+Test(hvcore_ota, a_version_2_record_is_read_and_written_back_as_version_3)
+{
+	an_old_record_is_read_and_written_back(2);
 }
 
 /* ---- A/B slots and the witnessed trial (MGMT-610..625) ----------------------- */
@@ -508,8 +524,10 @@ static void boot_with(const char *prop, const char *hv_extra)
 	o.extra[1] = nvram;
 	o.extra[2] = "--config";
 	o.extra[3] = path;
-	o.extra[4] = hv_image ? "--hv-image" : NULL;
-	o.extra[5] = hv_image;
+	o.extra[4] = "--slot-store";
+	o.extra[5] = slots;
+	o.extra[6] = hv_image ? "--hv-image" : NULL;
+	o.extra[7] = hv_image;
 	if (hvq_start(&q, &o) != 0)
 		cr_assert_fail("%s", q.err);
 }
@@ -638,6 +656,63 @@ static void raise_version(uint8_t *m, size_t n)
 			return;
 		}
 	cr_assert_fail("no version 2.0.0 in the manifest");
+}
+
+/* Whether `path` holds the bytes of file `want` at offset off. */
+static int holds_file_at(const char *path, long off, const char *want)
+{
+	FILE *a = fopen(path, "rb"), *b = fopen(want, "rb");
+	int same = a && b && fseek(a, off, SEEK_SET) == 0;
+	for (int x, y; same && (y = fgetc(b)) != EOF;)
+		same = (x = fgetc(a)) == y;
+	if (a)
+		fclose(a);
+	if (b)
+		fclose(b);
+	return same;
+}
+
+#define STORE_CFG "ota { slot-store = @SLOT-STORE@; };"
+
+/* MGMT-662, VMCFG-602: a VM whose ota-slot-size exceeds a flash slot keeps its
+ * A/B slots in the slot store: the installed image is in the store's file
+ * after a power cut (SIGKILL), with the image it replaces beside it, and the
+ * next boot switches to it from there. */
+Test(hvcore_ota, large_slots_live_in_the_slot_store_and_survive_a_power_cut)
+{
+	char factory[HVM_VERSION_LEN], path[400], orig[400];
+	make_image("v2", "2.0.0", 0);
+	boot_with("ota-slot-size = <0x0 0x7ff000>;", STORE_CFG);
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL into the slot store");
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_READY);
+	hvq_stop(&q); /* SIGKILL: the power cut */
+
+	/* slots of 8 MiB (rounded up to 2 MiB): A at 0, B at 8 MiB */
+	snprintf(path, sizeof path, "%s/v2.bin", tmp);
+	snprintf(orig, sizeof orig, "%s/guests/rtos-demo.bin", HV_CORE_OUT);
+	cr_assert(holds_file_at(slots, 0x800000, path), "slot B in the store is not 2.0.0");
+	cr_assert(holds_file_at(slots, 0, orig), "slot A in the store is not the image replaced");
+
+	boot_with("ota-slot-size = <0x0 0x7ff000>;", STORE_CFG);
+	id = rtos_demo(factory);
+	s = status(id);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_READY, "slot B not ready after the restart");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 0, 0), HVM_OK, "OTA_SWITCH");
+	wait_runs(id, "2.0.0");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, 120), 0, "%s", q.err);
+	s = status(id);
+	cr_assert_eq(s.active, 1);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_GOOD);
+}
+
+/* VMCFG-602: a slot size above 1 GiB is refused naming the clause. */
+Test(hvcore_ota, an_oversized_slot_size_is_refused)
+{
+	boot_with("ota-slot-size = <0x1 0x0>;", STORE_CFG);
+	cr_assert_eq(hvq_find_vm(&q, "rtos-demo"), -1, "a slot of 4 GiB was accepted");
+	cr_assert(file_has(q.serial, "VMCFG-602"), "the refusal does not name VMCFG-602");
 }
 
 /* The /hv-core/ota node naming tmp/ca.der as the update CA of system car-7. */

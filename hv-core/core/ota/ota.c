@@ -284,6 +284,33 @@ int ota_configure(const void *fdt, char *msg, unsigned mlen)
 	return 0;
 }
 
+/* MGMT-662: a new entry's slots: in the slot store when the VM's image slot
+ * (VMCFG-602 ota-slot-size, else its image place) exceeds a flash slot or it
+ * has initrd slots (ota-initrd-slot-size, else its initrd place), else in
+ * the flash bank. */
+static enum hvm_status place_slots(struct vm *vm, struct nv_vm *e, char *msg, unsigned mlen)
+{
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	const struct vm_config *c = &vm->cfg;
+	uint64_t img = vc && vc->ota_slot_size ? vc->ota_slot_size : c->image_max;
+	uint64_t initrd = vc && vc->ota_initrd_slot_size ? vc->ota_initrd_slot_size
+			  : c->initrd_pa                 ? c->initrd_max
+							 : 0;
+	if (img <= NV_SLOT_SIZE && initrd == 0)
+		return HVM_OK;
+	if (nv_place_alloc(e, img, initrd) != 0) {
+		hv_snprintf(msg, mlen,
+			    "'%s': slots of 0x%lx and 0x%lx bytes do not fit the slot store "
+			    "(MGMT-662)",
+			    c->name, (unsigned long)img, (unsigned long)initrd);
+		return HVM_E_NO_SPACE;
+	}
+	const struct nv_place *p = nv_place_of(e);
+	hv_log("ota: '%s': slots in the slot store at 0x%lx, 0x%lx bytes each; initrd 0x%lx", c->name,
+	       (unsigned long)p->off[0], (unsigned long)p->size[0], (unsigned long)p->size[1]);
+	return HVM_OK;
+}
+
 enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 			    const struct hvm_ota_image *given, const struct ota_signed *sg,
 			    char *msg, unsigned mlen)
@@ -346,12 +373,9 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 			    version);
 		return HVM_E_BAD_ARG;
 	}
-	if (len > c->image_max || len > NV_SLOT_SIZE) {
-		hv_snprintf(msg, mlen,
-			    "'%s': %lu bytes exceed its image place of %lu or a slot of "
-			    "%lu (MGMT-601)",
-			    c->name, (unsigned long)len, (unsigned long)c->image_max,
-			    (unsigned long)NV_SLOT_SIZE);
+	if (len > c->image_max) {
+		hv_snprintf(msg, mlen, "'%s': %lu bytes exceed its image place of %lu (MGMT-601)",
+			    c->name, (unsigned long)len, (unsigned long)c->image_max);
 		return HVM_E_NO_SPACE;
 	}
 	struct nv_vm *e = nv_vm_find(c->name, 0);
@@ -373,6 +397,10 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 				    c->name, NV_MAX_VMS);
 			return HVM_E_NV;
 		}
+		if (place_slots(vm, e, msg, mlen) != HVM_OK) {
+			nv_discard();
+			return HVM_E_NO_SPACE;
+		}
 		/* slot A: the image the VM was defined with */
 		e->active = 0;
 		e->slot[0].state = HVM_SLOT_GOOD;
@@ -381,6 +409,12 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 		guest_version(vm, e->slot[0].version);
 	}
 	uint32_t cur = e->active, target = 1 - cur;
+	if (len > nv_slot_cap(e, target)) {
+		hv_snprintf(msg, mlen, "'%s': %lu bytes exceed its OTA slot of %lu (MGMT-662)",
+			    c->name, (unsigned long)len, (unsigned long)nv_slot_cap(e, target));
+		nv_discard();
+		return HVM_E_NO_SPACE;
+	}
 	if (!e->slot[cur].durable) {
 		/* MGMT-601: the running image is kept in flash before anything
 		 * overwrites its place in the store: the rollback target */
