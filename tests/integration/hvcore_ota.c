@@ -207,10 +207,10 @@ Test(hvcore_ota, a_torn_newest_record_falls_back_to_the_copy_before_it)
 /* MGMT-602: a bank written by hv-core of ABI 2.2 holds a version 1 record: 32
  * bytes of header, 8 VM entries of 240 bytes, the SHA-256. Version 2 adds 8
  * group entries of 24 bytes before the SHA-256, version 3 (MGMT-662) 8 slot
- * store places of 48 bytes after them. */
+ * store places of 208 bytes after them (MGMT-663: with the initrd slots). */
 #define NV_V1_BODY (32u + 8u * 240u)
 #define NV_V2_BODY (NV_V1_BODY + 8u * 24u)
-#define NV_V3_SIZE (NV_V2_BODY + 8u * 48u + 32u)
+#define NV_V3_SIZE (NV_V2_BODY + 8u * 208u + 32u)
 
 /* The newest record made version `old` (the other copy erased) is read, and
  * the next change is written as version 3. */
@@ -493,6 +493,7 @@ Test(hvcore_ota, the_switch_of_an_asil_vm_obeys_the_safety_policy)
 /* More VM nodes for boot_with(), and the hv-core output directory to boot
  * from (NULL: the build's). */
 static const char *more_vms = "";
+static const char *boot_extra = ""; /* more properties of rtos-demo's boot node */
 static const char *core_dir;
 static const char *hv_image; /* --hv-image, NULL: hvcore.bin */
 
@@ -514,6 +515,8 @@ static void boot_with(const char *prop, const char *hv_extra)
 		fputs(line, out);
 		if (strstr(line, "autostart;"))
 			fprintf(out, "\t%s\n", prop);
+		if (strstr(line, "image-sha256"))
+			fprintf(out, "\t\t%s\n", boot_extra);
 	}
 	fprintf(out, "%s\t};\n};\n", more_vms);
 	fclose(in);
@@ -705,6 +708,78 @@ Test(hvcore_ota, large_slots_live_in_the_slot_store_and_survive_a_power_cut)
 	s = status(id);
 	cr_assert_eq(s.active, 1);
 	cr_assert_eq(s.slot[1].state, HVM_SLOT_GOOD);
+}
+
+/* Stages tmp/NAME.bin and installs it into the initrd slot (arg[3] = 1). */
+static struct hvq_reply install_initrd(int id, const char *name, const char *version)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%s.bin", tmp, name);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s", path);
+	static uint8_t rd[1 << 20];
+	size_t n = fread(rd, 1, sizeof rd, f);
+	fclose(f);
+	uint8_t *stage = hvq_pa(&q, q.regs->staging_base, n);
+	cr_assert_not_null(stage);
+	memcpy(stage, rd, n);
+	struct hvm_ota_image h;
+	memset(&h, 0, sizeof h);
+	h.magic = HVM_OTA_IMAGE_MAGIC;
+	h.size = n;
+	cr_assert_eq(EVP_Digest(rd, n, h.sha256, NULL, EVP_sha256(), NULL), 1);
+	snprintf(h.version, sizeof h.version, "%s", version);
+	memcpy((void *)(q.mgmt + HVM_OFF_DATA), &h, sizeof h);
+	struct hvq_reply rep;
+	uint64_t args[6] = { 0, n, 0, 1 };
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &rep), 0, "%s", q.err);
+	return rep;
+}
+
+/* MGMT-663: a VM that boots an initrd is switched only when the image and
+ * the initrd of the same version are both installed; the switch copies both
+ * from the slot store, so the guest's RAM holds the new initrd; after a power
+ * cut the store's file holds both initrd slots. rtos-demo stands in for Linux
+ * here: its "initrd" is any file, placed where the configuration says. */
+Test(hvcore_ota, the_image_and_its_initrd_are_switched_together)
+{
+	char factory[HVM_VERSION_LEN], path[400];
+	make_image("v2", "2.0.0", 0);
+	snprintf(path, sizeof path, "%s/rd2.bin", tmp);
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 300000; i++)
+		fputc((i * 7 + i / 251) & 0xFF, f);
+	cr_assert_eq(fclose(f), 0);
+	boot_extra = "initrd-address = <0x0 0x40800000>; initrd-size = <0x0 @SIZE:bad-access@>;"
+		     " initrd-store = <0x0 @STORE:bad-access@>;"
+		     " initrd-sha256 = [@SHA256:bad-access@];";
+	boot_with("", STORE_CFG);
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL of the image");
+	struct hvq_reply r = cmd(HVM_CMD_OTA_SWITCH, id, 0, 0);
+	expect(r, HVM_E_STATE, "OTA_SWITCH without the initrd");
+	cr_expect(strstr(r.msg, "MGMT-663"), "'%s'", r.msg);
+	r = install_initrd(id, "rd2", "2.0.0");
+	expect(r, HVM_OK, "OTA_INSTALL of the initrd");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 0, 0), HVM_OK, "OTA_SWITCH with both");
+	wait_runs(id, "2.0.0");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, 120), 0, "%s", q.err);
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.active, 1);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_GOOD);
+	/* the guest's RAM (16 MiB at 0x49000000 for IPA 0x40000000) holds it */
+	const uint8_t *ram = hvq_pa(&q, 0x49800000, 300000);
+	cr_assert_not_null(ram);
+	for (int i = 0; i < 300000; i++)
+		cr_assert_eq(ram[i], (uint8_t)((i * 7 + i / 251) & 0xFF),
+			     "the guest's initrd differs at byte %d", i);
+	/* image slots of 2 MiB (its image place), initrd slots after them */
+	cr_assert(file_has(q.serial, "slots in the slot store at 0x0, 0x200000 bytes each"),
+		  "the slots were not placed as expected");
+	hvq_stop(&q); /* SIGKILL */
+	boot_extra = "";
+	cr_assert(holds_file_at(slots, 0x600000, path), "initrd slot B in the store is not rd2");
 }
 
 /* VMCFG-602: a slot size above 1 GiB is refused naming the clause. */

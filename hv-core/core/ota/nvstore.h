@@ -45,6 +45,9 @@ struct nv_group {
 struct nv_place {
 	uint64_t off[4];
 	uint64_t size[2];
+	/* MGMT-663: initrd A, B: state (that of the image slot of the same
+	 * letter once the pair is switched to), bytes, digest, version */
+	struct hvm_ota_slot initrd[2];
 };
 
 struct nv_rec {
