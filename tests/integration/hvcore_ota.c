@@ -1210,3 +1210,40 @@ Test(hvcore_ota, a_power_cut_at_any_persistence_point_leaves_a_whole_group, .tim
 	cr_assert_eq(news[1], 0, "the failing update of phase 1 survived a cut");
 	cr_log_info("%u power cuts; the new update ran after %u of phase 0's", cuts, news[0]);
 }
+
+/* MGMT-663: a signed bundle with the lines `rtos-demo` and `rtos-demo.initrd`
+ * installs the image and the initrd (arg[3] = 1), each checked against its
+ * own line, and is one VM of its update group: the switch takes both. */
+Test(hvcore_ota, a_signed_bundle_installs_the_image_and_its_initrd)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	cr_assert_eq(sh("head -c 200000 /dev/urandom > rd2.bin && $HVCTL pki init --dir pki && "
+			"$HVCTL ota bundle --key pki/update-signer.key --cert "
+			"pki/update-signer.crt -o both.hvota --system car-7 rtos-demo=v2.bin@2.0.0 "
+			"rtos-demo.initrd=rd2.bin@2.0.0 && "
+			"openssl x509 -in pki/update-ca.crt -outform der -out ca.der"),
+		     0, "PKI or bundle not made");
+	boot_extra = "initrd-address = <0x0 0x40800000>; initrd-size = <0x0 @SIZE:bad-access@>;"
+		     " initrd-store = <0x0 @STORE:bad-access@>;"
+		     " initrd-sha256 = [@SHA256:bad-access@];";
+	static char hv[16500];
+	snprintf(hv, sizeof hv, "%s", trust_node());
+	char *end = strrchr(hv, '}');
+	cr_assert_not_null(end);
+	snprintf(end, sizeof hv - (size_t)(end - hv), "slot-store = @SLOT-STORE@; };");
+	boot_with("", hv);
+	boot_extra = "";
+	int id = rtos_demo(factory);
+	struct hvq_reply r;
+	uint64_t args[6] = { 0, stage_signed("both", 1, NULL, 1), 1, 1 };
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
+	expect(r, HVM_E_HASH, "a changed initrd byte");
+	expect(signed_install(id, "both", NULL, 0), HVM_OK, "the image");
+	args[1] = stage_signed("both", 1, NULL, 0);
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
+	expect(r, HVM_OK, "the initrd");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	cr_assert_eq(status(id).last_result, HVM_OTA_CONFIRMED);
+}
