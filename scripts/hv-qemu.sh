@@ -147,6 +147,7 @@ slotbytes=$(bytes_of "$slotsize" 2>/dev/null) || slotbytes=0
 [ "$slotbytes" -gt 0 ] && [ $((slotbytes & 0x1fffff)) = 0 ] || { echo "hv-qemu.sh: slot store size '$slotsize' is not a positive multiple of 2 MiB" >&2; exit 2; }
 membytes=$(bytes_of "$mem")
 slotbase=$(printf '0x%x' $((0x40000000 + membytes)))
+[ $((slotbase + slotbytes)) -le $((4 << 30)) ] || { echo "hv-qemu.sh: the slot store at $slotbase (after --mem $mem of RAM) does not end below 4 GiB: give less RAM or a smaller --slot-store FILE,SIZE" >&2; exit 2; }
 [ -e "$slotfile" ] || truncate -s "$slotbytes" "$slotfile"
 [ "$(stat -c %s "$slotfile")" = "$slotbytes" ] || { echo "hv-qemu.sh: slot store '$slotfile' is not $slotbytes bytes (give its size: --slot-store FILE,SIZE)" >&2; exit 1; }
 slotprop=$(printf '<0x%x 0x%x 0x%x 0x%x>' $((slotbase >> 32)) $((slotbase & 0xffffffff)) $((slotbytes >> 32)) $((slotbytes & 0xffffffff)))

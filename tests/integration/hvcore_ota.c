@@ -782,6 +782,26 @@ Test(hvcore_ota, the_image_and_its_initrd_are_switched_together)
 	cr_assert(holds_file_at(slots, 0x600000, path), "initrd slot B in the store is not rd2");
 }
 
+/* MGMT-661, MGMT-662: a VM whose slots are in the slot store, booted once
+ * without it, boots the image of its configuration and installs nothing;
+ * nothing of another VM's slots in the flash bank is touched. */
+Test(hvcore_ota, slots_in_a_missing_slot_store_are_not_used)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	boot_with("ota-slot-size = <0x0 0x7ff000>;", STORE_CFG);
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL into the slot store");
+	hvq_stop(&q);
+	boot_with("ota-slot-size = <0x0 0x7ff000>;", "");
+	id = rtos_demo(factory);
+	cr_assert(file_has(q.serial, "a slot store this boot lacks (MGMT-661)"),
+		  "the missing store was not said");
+	struct hvq_reply r = install(id, "v2", "2.0.0", 0);
+	expect(r, HVM_E_NO_SPACE, "OTA_INSTALL without the slot store");
+	cr_expect(strstr(r.msg, "MGMT-662"), "'%s'", r.msg);
+}
+
 /* VMCFG-602: a slot size above 1 GiB is refused naming the clause. */
 Test(hvcore_ota, an_oversized_slot_size_is_refused)
 {

@@ -259,8 +259,8 @@ uint64_t nv_slot_cap(const struct nv_vm *e, uint32_t s)
 	const struct nv_place *p = &work.place[e - work.vm];
 	if (s > 3)
 		return 0;
-	if (p->size[0])
-		return p->size[s >> 1];
+	if (p->size[0]) /* no slot store this boot: none of its slots */
+		return platform.slot_size ? p->size[s >> 1] : 0;
 	return s < 2 ? NV_SLOT_SIZE : 0;
 }
 

@@ -92,7 +92,7 @@ struct nv_place *nv_place_of(const struct nv_vm *e);
  * 0, or -1 when there is no slot store or it has no room (nothing changed). */
 int nv_place_alloc(struct nv_vm *e, uint64_t img, uint64_t initrd);
 /* Bytes slot s of entry e holds: s 0/1 image A/B, 2/3 initrd A/B (0 when the
- * entry has no such slot). */
+ * entry has no such slot, or its slots are in a slot store this boot lacks). */
 uint64_t nv_slot_cap(const struct nv_vm *e, uint32_t s);
 /* The entry of VM `name`; with create, a free one is taken (NULL when full). */
 struct nv_vm *nv_vm_find(const char *name, int create);

@@ -116,6 +116,11 @@ static enum hvm_status load_slot(struct vm *vm, const struct nv_vm *e, uint32_t 
 	const struct hvm_ota_slot *sl = &e->slot[s];
 	if (!sl->durable)
 		return HVM_OK; /* the image the VM was defined with, still in the store */
+	if (nv_slot_cap(e, s) < sl->size) {
+		hv_snprintf(msg, mlen, "'%s': slot %s is in a slot store this boot lacks (MGMT-661)",
+			    c->name, slot_name(s));
+		return HVM_E_NV;
+	}
 	if (sl->size > c->image_max) {
 		hv_snprintf(msg, mlen, "'%s': slot %s holds %lu bytes, its store place %lu", c->name,
 			    slot_name(s), (unsigned long)sl->size, (unsigned long)c->image_max);
@@ -130,7 +135,8 @@ static enum hvm_status load_slot(struct vm *vm, const struct nv_vm *e, uint32_t 
 	dcache_clean_range(dst, sl->size);
 	/* MGMT-663: the initrd of the same slot, when one was kept there */
 	const struct hvm_ota_slot *rd = &nv_place_of(e)->initrd[s];
-	if (rd->durable && c->initrd_pa && rd->size <= c->initrd_max) {
+	if (rd->durable && c->initrd_pa && rd->size <= c->initrd_max &&
+	    rd->size <= nv_slot_cap(e, 2 + s)) {
 		uint8_t *to = (uint8_t *)(uintptr_t)c->initrd_pa;
 		vm->store_known[1] = 0;
 		nv_slot_read(e, 2 + s, to, rd->size);
