@@ -46,6 +46,14 @@
 #                 QEMU virt's second flash bank, backed by FILE (64 MiB; made
 #                 when missing). Default DIR/nvram.bin, which stays across runs
 #                 in the same DIR: slot, trial and anti-rollback state survive.
+# --slot-store FILE[,SIZE]  hv-core's slot store (docs/mgmt-abi.md MGMT-661):
+#                 a second memory node of QEMU virt, right after the RAM
+#                 (0x80000000 with --mem 1G), backed by FILE (SIZE, default
+#                 256M, 2 MiB aligned; made sparse when missing). Default
+#                 DIR/slots.bin, which stays across runs in the same DIR like
+#                 --nvram. With --guest the composed configuration names it
+#                 (/hv-core/ota { slot-store = <base size>; }); with --config,
+#                 FILE's @SLOT-STORE@ is replaced by that <base size>.
 # --hv-image FILE the hypervisor image to boot instead of CORE/hvcore.bin
 #                 (tests: CORE/hvcore-test.bin, built with the test hooks).
 # --cpu           cortex-a72 by default: no pointer authentication, which QEMU
@@ -54,15 +62,16 @@
 # --foreground: exec's QEMU in place, so the caller's child *is* QEMU.
 set -euo pipefail
 
-usage() { sed -n '2,54p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,62p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-dir= core= hvimage= nvram= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0 updca= otasys=
+dir= core= hvimage= nvram= mem=1G smp=4 cpu=cortex-a72 icount=0 fg=0 guests=() linux= qemu_extra=() config= inject= noconfig=0 updca= otasys= slotstore=
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=${2:?}; shift 2 ;;
     --core) core=${2:?}; shift 2 ;;
     --hv-image) hvimage=${2:?}; shift 2 ;;
     --nvram) nvram=${2:?}; shift 2 ;;
+    --slot-store) slotstore=${2:?}; shift 2 ;;
     --update-ca) updca=${2:?}; shift 2 ;;
     --ota-system) otasys=${2:?}; shift 2 ;;
     --guest) guests+=("${2:?}"); shift 2 ;;
@@ -123,6 +132,26 @@ nvbytes=$((64 << 20))
 [ -e "$nvram" ] || truncate -s "$nvbytes" "$nvram"
 [ "$(stat -c %s "$nvram")" = "$nvbytes" ] || { echo "hv-qemu.sh: '$nvram' is not $nvbytes bytes (a flash bank of QEMU virt)" >&2; exit 1; }
 
+# MGMT-661: the slot store keeps what hv-core stored in earlier runs too
+bytes_of() {
+  local v=${1%[KkMmGg]}
+  case "$1" in
+    *[Kk]) echo $((v << 10)) ;; *[Mm]) echo $((v << 20)) ;; *[Gg]) echo $((v << 30)) ;;
+    *) echo $((v)) ;;
+  esac
+}
+slotfile=${slotstore%%,*} slotsize=256M
+[ "$slotfile" = "$slotstore" ] || slotsize=${slotstore#*,}
+[ -n "$slotfile" ] || slotfile="$dir/slots.bin"
+slotbytes=$(bytes_of "$slotsize" 2>/dev/null) || slotbytes=0
+[ "$slotbytes" -gt 0 ] && [ $((slotbytes & 0x1fffff)) = 0 ] || { echo "hv-qemu.sh: slot store size '$slotsize' is not a positive multiple of 2 MiB" >&2; exit 2; }
+membytes=$(bytes_of "$mem")
+slotbase=$(printf '0x%x' $((0x40000000 + membytes)))
+[ $((slotbase + slotbytes)) -le $((4 << 30)) ] || { echo "hv-qemu.sh: the slot store at $slotbase (after --mem $mem of RAM) does not end below 4 GiB: give less RAM or a smaller --slot-store FILE,SIZE" >&2; exit 2; }
+[ -e "$slotfile" ] || truncate -s "$slotbytes" "$slotfile"
+[ "$(stat -c %s "$slotfile")" = "$slotbytes" ] || { echo "hv-qemu.sh: slot store '$slotfile' is not $slotbytes bytes (give its size: --slot-store FILE,SIZE)" >&2; exit 1; }
+slotprop=$(printf '<0x%x 0x%x 0x%x 0x%x>' $((slotbase >> 32)) $((slotbase & 0xffffffff)) $((slotbytes >> 32)) $((slotbytes & 0xffffffff)))
+
 if [ ${#guests[@]} -gt 0 ]; then
   # one boot configuration of the named guests' VM nodes
   config="$dir/guests.dts"
@@ -137,13 +166,15 @@ if [ ${#guests[@]} -gt 0 ]; then
     echo "			source = \"management\";"
     echo "			initial = \"parked\";"
     echo "		};"
+    echo "		ota {"
+    echo "			/* MGMT-660: the A/B slots of Linux-sized images */"
+    echo "			slot-store = $slotprop;"
     if [ -n "$updca" ]; then
-      echo "		/* OTA manifests must be signed by a signer of this update CA (VMCFG-601) */"
-      echo "		ota {"
+      echo "			/* OTA manifests must be signed by a signer of this update CA (VMCFG-601) */"
       [ -z "$otasys" ] || echo "			system = \"$otasys\";"
       echo "			update-ca = [$ca_hex];"
-      echo "		};"
     fi
+    echo "		};"
     echo "	};"
     echo "	vms {"
     for g in $(printf '%s\n' "${guests[@]}" | awk '!seen[$0]++'); do
@@ -168,7 +199,8 @@ if [ -n "$config" ]; then
     sed_args+=(-e "s/@STORE:$n@/$store/g" -e "s/@SIZE:$n@/$(printf '0x%x' "$size")/g" -e "s/@SHA256:$n@/$sha/g")
     loaders+=(-device "loader,file=$img,addr=$store,force-raw=on")
   done
-  sed ${sed_args[@]+"${sed_args[@]}"} "$config" > "$dir/bootcfg.dts"
+  sed_args+=(-e "s/@SLOT-STORE@/$slotprop/g")
+  sed "${sed_args[@]}" "$config" > "$dir/bootcfg.dts"
   dtc -q -I dts -O dtb -o "$dir/bootcfg.dtb" "$dir/bootcfg.dts" || { echo "hv-qemu.sh: dtc failed on '$config'" >&2; exit 1; }
   [ "$(stat -c %s "$dir/bootcfg.dtb")" -le $((256 << 10)) ] || { echo "hv-qemu.sh: boot configuration larger than 256 KiB" >&2; exit 1; }
   loaders+=(-device "loader,file=$dir/bootcfg.dtb,addr=0x41f00000,force-raw=on")
@@ -181,9 +213,12 @@ extra=(${qemu_extra[@]+"${qemu_extra[@]}"})
 [ "$icount" = 1 ] && extra+=(-icount shift=auto,sleep=on)
 
 args=(
-  -machine virt,virtualization=on,gic-version=3,memory-backend=ram
-  -cpu "$cpu" -smp "$smp" -m "$mem"
+  -machine virt,virtualization=on,gic-version=3
+  -cpu "$cpu" -smp "$smp" -m "$(( (membytes + slotbytes) >> 20 ))M"
   -object "memory-backend-file,id=ram,mem-path=$dir/guest-ram,size=$mem,share=on"
+  -object "memory-backend-file,id=slots,mem-path=$slotfile,size=$slotbytes,share=on"
+  -numa "node,nodeid=0,cpus=0-$((smp - 1)),memdev=ram"
+  -numa "node,nodeid=1,memdev=slots"
   -kernel "$hvimage"
   -drive "if=pflash,unit=1,format=raw,file=$nvram"
   ${loaders[@]+"${loaders[@]}"}

@@ -20,7 +20,7 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-#define HVM_ABI_MINOR 3u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+#define HVM_ABI_MINOR 4u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
 			 /* 2.2: action INJECTED (MGMT-700), the slots' image and
@@ -34,6 +34,7 @@
 			  *      group_vms in the OTA_STATUS record */
 			 /* 2.3: the longest supervision gap (MGMT-710) */
 			 /* 2.3: GET_VIRTIO (MGMT-850) */
+			 /* 2.4: OTA_INSTALL's arg[3], the initrd slot (MGMT-663) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands

@@ -44,6 +44,7 @@
 #define VMCFG_STOP_GRACE_MAX_MS 10000u   /* VMCFG-331 */
 #define VMCFG_OTA_CONFIRM_MIN_MS 100u    /* VMCFG-600 */
 #define VMCFG_OTA_CONFIRM_MAX_MS 600000u /* VMCFG-600 */
+#define VMCFG_OTA_SLOT_MAX 0x40000000ull /* VMCFG-602: 1 GiB */
 #define VMCFG_RESTART_MAX 100u
 #define VMCFG_WINDOW_MAX_MS 86400000u
 #define VMCFG_BOOT_ORDER_MAX 65535u
@@ -182,7 +183,9 @@ struct vmcfg {
 	uint32_t stop_grace_ms;  /* VMCFG-331: time to save safety data, 0 = none */
 	uint32_t abort_policy;   /* VMCFG-700: enum vmcfg_abort_policy           */
 	uint32_t ota_confirm_ms; /* VMCFG-600: trial confirmation window, 0 = default */
-	uint32_t nvirtio;        /* VMCFG-480 */
+	/* VMCFG-602: bytes of each OTA image and initrd slot, 0 = default */
+	uint64_t ota_slot_size, ota_initrd_slot_size;
+	uint32_t nvirtio; /* VMCFG-480 */
 	struct vmcfg_virtio virtio[VMCFG_MAX_VIRTIO];
 };
 

@@ -244,12 +244,13 @@ enum hvm_status mgmt_be_audit_seq(int set, uint64_t seq, uint64_t *ret, char *ms
 	return HVM_OK;
 }
 
-enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len,
+enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len, uint32_t kind,
 				    const struct hvm_ota_image *img, const uint8_t *manifest,
 				    size_t manifest_len, const uint8_t *sigblock,
 				    size_t sigblock_len, char *msg, unsigned mlen)
 {
 	must_be_defined(id);
+	must(kind <= 1);
 	must(len > 0 && off <= mgmt_be_staging_size() && len <= mgmt_be_staging_size() - off);
 	must(!manifest || (manifest_len >= 1 && manifest_len <= HVM_OTA_MANIFEST_MAX &&
 			   sigblock_len >= 1 && sigblock_len <= HVM_OTA_SIGBLOCK_MAX));

@@ -184,7 +184,7 @@ enum hvm_status mgmt_be_audit_seq(int set, uint64_t seq, uint64_t *ret, char *ms
 {
 	return HVM_E_INTERNAL;
 }
-enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len,
+enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len, uint32_t kind,
 				    const struct hvm_ota_image *img, const uint8_t *m, size_t ml_,
 				    const uint8_t *s, size_t sl, char *msg, unsigned ml)
 {

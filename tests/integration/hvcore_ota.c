@@ -32,13 +32,14 @@
 #define NV_BLOCK 0x40000u
 
 static struct hvq q;
-static char tmp[256], nvram[300];
+static char tmp[256], nvram[300], slots[300];
 
 static void mk_tmp(void)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/hv-ota-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmp));
 	snprintf(nvram, sizeof nvram, "%s/nvram.bin", tmp);
+	snprintf(slots, sizeof slots, "%s/slots.bin", tmp);
 }
 
 static void teardown(void)
@@ -55,6 +56,8 @@ static void boot(void)
 	o.guests[0] = "rtos-demo";
 	o.extra[0] = "--nvram";
 	o.extra[1] = nvram;
+	o.extra[2] = "--slot-store";
+	o.extra[3] = slots;
 	if (hvq_start(&q, &o) != 0)
 		cr_assert_fail("%s", q.err);
 }
@@ -76,6 +79,65 @@ static void expect(struct hvq_reply rep, uint32_t status, const char *what)
 /* ---- the audit head sequence (MGMT-630, MGMT-631) ---------------------------- */
 
 TestSuite(hvcore_ota, .init = mk_tmp, .fini = teardown, .timeout = 600);
+
+/* ---- the slot store (MGMT-661) ---------------------------------------------- */
+
+static struct hvq_reply define_at(uint64_t mem_pa, const char *extra)
+{
+	struct mu_vm v = { .name = "st", .cpu = 2, .mem_pa = mem_pa, .extra = extra };
+	uint64_t isz;
+	cr_assert_eq(mu_stage(&q, "rtos-demo", 0, &isz, v.sha256), 0, "%s", q.err);
+	v.image_size = isz;
+	char *dts = mu_vm_dts(&v);
+	char err[512];
+	size_t len;
+	void *blob = mu_dtc(dts, &len, err, sizeof(err));
+	free(dts);
+	cr_assert_not_null(blob, "%s", err);
+	struct hvq_reply rep;
+	cr_assert_eq(mu_define_blob(&q, blob, len, &rep), 0, "%s", q.err);
+	free(blob);
+	return rep;
+}
+
+static int file_has(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, text) != NULL;
+}
+
+/* MGMT-661, MGMT-310: the slot store is the memory node after the RAM, backed
+ * by its own file; hv-core takes it from the boot configuration, and a VM whose
+ * pass-through device or memory touches it is refused, defining nothing. */
+Test(hvcore_ota, the_slot_store_is_hv_cores_own_and_no_vm_touches_it)
+{
+	boot();
+	struct stat st;
+	cr_assert_eq(stat(slots, &st), 0, "no slot store file %s", slots);
+	cr_assert_eq(st.st_size, 256ll << 20, "slot store of %lld bytes", (long long)st.st_size);
+	cr_assert(file_has(q.serial, "ota: slot store 0x80000000+0x10000000"),
+		  "hv-core did not take the slot store (serial.log)");
+	/* the self-test passed with the store mapped: the VM runs */
+	cr_assert_eq(mu_wait_heartbeat(&q, hvq_find_vm(&q, "rtos-demo"), 0, WAIT_S), 0, "%s", q.err);
+	uint32_t count0 = q.regs->vm_count;
+	uint64_t ev0 = q.regs->ev_head;
+	struct hvq_reply r = define_at(0x50000000, "  dev { compatible = \"avirt,passthrough-v1\";"
+						   " mmio = <0x0 0x20000000 0x0 0x80100000"
+						   " 0x0 0x1000>; };\n");
+	expect(r, HVM_E_OVERLAP, "a pass-through range in the slot store");
+	cr_expect(strstr(r.msg, "MGMT-310") && strstr(r.msg, "slot store"), "'%s'", r.msg);
+	r = define_at(0x80000000, NULL);
+	cr_expect_neq(r.status, HVM_OK, "memory in the slot store defined: '%s'", r.msg);
+	cr_expect(strstr(r.msg, "0x80000000"), "'%s' does not name the range", r.msg);
+	cr_assert_eq(q.regs->vm_count, count0, "a refused DEFINE defined nothing");
+	cr_assert_eq(q.regs->ev_head, ev0, "a refused DEFINE appended no event");
+}
 
 /* MGMT-500: the boot number counts each boot too. */
 Test(hvcore_ota, the_audit_sequence_survives_a_restart_and_never_goes_back)
@@ -144,29 +206,33 @@ Test(hvcore_ota, a_torn_newest_record_falls_back_to_the_copy_before_it)
 
 /* MGMT-602: a bank written by hv-core of ABI 2.2 holds a version 1 record: 32
  * bytes of header, 8 VM entries of 240 bytes, the SHA-256. Version 2 adds 8
- * group entries of 24 bytes before the SHA-256. */
+ * group entries of 24 bytes before the SHA-256, version 3 (MGMT-662) 8 slot
+ * store places of 208 bytes after them (MGMT-663: with the initrd slots). */
 #define NV_V1_BODY (32u + 8u * 240u)
-#define NV_V2_SIZE (NV_V1_BODY + 8u * 24u + 32u)
+#define NV_V2_BODY (NV_V1_BODY + 8u * 24u)
+#define NV_V3_SIZE (NV_V2_BODY + 8u * 208u + 32u)
 
-Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_2)
+/* The newest record made version `old` (the other copy erased) is read, and
+ * the next change is written as version 3. */
+static void an_old_record_is_read_and_written_back(unsigned old)
 {
+	uint32_t body = old == 1 ? NV_V1_BODY : NV_V2_BODY;
 	boot();
 	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 41, 0), HVM_OK, "set 41");
 	hvq_stop(&q);
-	/* the newest copy made version 1; the other one erased */
 	FILE *f = fopen(nvram, "r+b");
 	cr_assert_not_null(f);
 	int c = newest_copy(f);
-	uint8_t rec[NV_V2_SIZE], blank[NV_V2_SIZE];
+	uint8_t rec[NV_V3_SIZE], blank[NV_V3_SIZE];
 	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
 	cr_assert_eq(fread(rec, 1, sizeof rec, f), sizeof rec);
-	cr_assert_eq(rec[4] | rec[5] << 8, 2, "hv-core wrote record version %u",
+	cr_assert_eq(rec[4] | rec[5] << 8, 3, "hv-core wrote record version %u",
 		     rec[4] | rec[5] << 8);
-	rec[4] = 1;
-	uint32_t size = NV_V1_BODY + 32;
+	rec[4] = (uint8_t)old;
+	uint32_t size = body + 32;
 	memcpy(rec + 8, &size, 4);
-	cr_assert_eq(EVP_Digest(rec, NV_V1_BODY, rec + NV_V1_BODY, NULL, EVP_sha256(), NULL), 1);
-	memset(rec + NV_V1_BODY + 32, 0xFF, sizeof rec - NV_V1_BODY - 32);
+	cr_assert_eq(EVP_Digest(rec, body, rec + body, NULL, EVP_sha256(), NULL), 1);
+	memset(rec + body + 32, 0xFF, sizeof rec - body - 32);
 	memset(blank, 0xFF, sizeof blank);
 	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
 	cr_assert_eq(fwrite(rec, 1, sizeof rec, f), sizeof rec);
@@ -175,8 +241,8 @@ Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_2)
 	cr_assert_eq(fclose(f), 0);
 	boot();
 	struct hvq_reply r = cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0);
-	cr_assert_eq(r.ret[0], 41, "sequence %llu: the version 1 record was not read",
-		     (unsigned long long)r.ret[0]);
+	cr_assert_eq(r.ret[0], 41, "sequence %llu: the version %u record was not read",
+		     (unsigned long long)r.ret[0], old);
 	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 42, 0), HVM_OK, "set 42");
 	hvq_stop(&q);
 	f = fopen(nvram, "rb");
@@ -185,12 +251,22 @@ Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_2)
 	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
 	cr_assert_eq(fread(rec, 1, sizeof rec, f), sizeof rec);
 	fclose(f);
-	cr_assert_eq(rec[4] | rec[5] << 8, 2, "the change was written as version %u",
+	cr_assert_eq(rec[4] | rec[5] << 8, 3, "the change was written as version %u",
 		     rec[4] | rec[5] << 8);
 	memcpy(&size, rec + 8, 4);
-	cr_assert_eq(size, NV_V2_SIZE);
+	cr_assert_eq(size, NV_V3_SIZE);
 	boot();
 	cr_assert_eq(cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0).ret[0], 42);
+}
+
+Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_3)
+{
+	an_old_record_is_read_and_written_back(1);
+}
+
+Test(hvcore_ota, a_version_2_record_is_read_and_written_back_as_version_3)
+{
+	an_old_record_is_read_and_written_back(2);
 }
 
 /* ---- A/B slots and the witnessed trial (MGMT-610..625) ----------------------- */
@@ -417,6 +493,7 @@ Test(hvcore_ota, the_switch_of_an_asil_vm_obeys_the_safety_policy)
 /* More VM nodes for boot_with(), and the hv-core output directory to boot
  * from (NULL: the build's). */
 static const char *more_vms = "";
+static const char *boot_extra = ""; /* more properties of rtos-demo's boot node */
 static const char *core_dir;
 static const char *hv_image; /* --hv-image, NULL: hvcore.bin */
 
@@ -438,6 +515,8 @@ static void boot_with(const char *prop, const char *hv_extra)
 		fputs(line, out);
 		if (strstr(line, "autostart;"))
 			fprintf(out, "\t%s\n", prop);
+		if (strstr(line, "image-sha256"))
+			fprintf(out, "\t\t%s\n", boot_extra);
 	}
 	fprintf(out, "%s\t};\n};\n", more_vms);
 	fclose(in);
@@ -448,8 +527,10 @@ static void boot_with(const char *prop, const char *hv_extra)
 	o.extra[1] = nvram;
 	o.extra[2] = "--config";
 	o.extra[3] = path;
-	o.extra[4] = hv_image ? "--hv-image" : NULL;
-	o.extra[5] = hv_image;
+	o.extra[4] = "--slot-store";
+	o.extra[5] = slots;
+	o.extra[6] = hv_image ? "--hv-image" : NULL;
+	o.extra[7] = hv_image;
 	if (hvq_start(&q, &o) != 0)
 		cr_assert_fail("%s", q.err);
 }
@@ -578,6 +659,155 @@ static void raise_version(uint8_t *m, size_t n)
 			return;
 		}
 	cr_assert_fail("no version 2.0.0 in the manifest");
+}
+
+/* Whether `path` holds the bytes of file `want` at offset off. */
+static int holds_file_at(const char *path, long off, const char *want)
+{
+	FILE *a = fopen(path, "rb"), *b = fopen(want, "rb");
+	int same = a && b && fseek(a, off, SEEK_SET) == 0;
+	for (int x, y; same && (y = fgetc(b)) != EOF;)
+		same = (x = fgetc(a)) == y;
+	if (a)
+		fclose(a);
+	if (b)
+		fclose(b);
+	return same;
+}
+
+#define STORE_CFG "ota { slot-store = @SLOT-STORE@; };"
+
+/* MGMT-662, VMCFG-602: a VM whose ota-slot-size exceeds a flash slot keeps its
+ * A/B slots in the slot store: the installed image is in the store's file
+ * after a power cut (SIGKILL), with the image it replaces beside it, and the
+ * next boot switches to it from there. */
+Test(hvcore_ota, large_slots_live_in_the_slot_store_and_survive_a_power_cut)
+{
+	char factory[HVM_VERSION_LEN], path[400], orig[400];
+	make_image("v2", "2.0.0", 0);
+	boot_with("ota-slot-size = <0x0 0x7ff000>;", STORE_CFG);
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL into the slot store");
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_READY);
+	hvq_stop(&q); /* SIGKILL: the power cut */
+
+	/* slots of 8 MiB (rounded up to 2 MiB): A at 0, B at 8 MiB */
+	snprintf(path, sizeof path, "%s/v2.bin", tmp);
+	snprintf(orig, sizeof orig, "%s/guests/rtos-demo.bin", HV_CORE_OUT);
+	cr_assert(holds_file_at(slots, 0x800000, path), "slot B in the store is not 2.0.0");
+	cr_assert(holds_file_at(slots, 0, orig), "slot A in the store is not the image replaced");
+
+	boot_with("ota-slot-size = <0x0 0x7ff000>;", STORE_CFG);
+	id = rtos_demo(factory);
+	s = status(id);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_READY, "slot B not ready after the restart");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 0, 0), HVM_OK, "OTA_SWITCH");
+	wait_runs(id, "2.0.0");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, 120), 0, "%s", q.err);
+	s = status(id);
+	cr_assert_eq(s.active, 1);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_GOOD);
+}
+
+/* Stages tmp/NAME.bin and installs it into the initrd slot (arg[3] = 1). */
+static struct hvq_reply install_initrd(int id, const char *name, const char *version)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%s.bin", tmp, name);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s", path);
+	static uint8_t rd[1 << 20];
+	size_t n = fread(rd, 1, sizeof rd, f);
+	fclose(f);
+	uint8_t *stage = hvq_pa(&q, q.regs->staging_base, n);
+	cr_assert_not_null(stage);
+	memcpy(stage, rd, n);
+	struct hvm_ota_image h;
+	memset(&h, 0, sizeof h);
+	h.magic = HVM_OTA_IMAGE_MAGIC;
+	h.size = n;
+	cr_assert_eq(EVP_Digest(rd, n, h.sha256, NULL, EVP_sha256(), NULL), 1);
+	snprintf(h.version, sizeof h.version, "%s", version);
+	memcpy((void *)(q.mgmt + HVM_OFF_DATA), &h, sizeof h);
+	struct hvq_reply rep;
+	uint64_t args[6] = { 0, n, 0, 1 };
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &rep), 0, "%s", q.err);
+	return rep;
+}
+
+/* MGMT-663: a VM that boots an initrd is switched only when the image and
+ * the initrd of the same version are both installed; the switch copies both
+ * from the slot store, so the guest's RAM holds the new initrd; after a power
+ * cut the store's file holds both initrd slots. rtos-demo stands in for Linux
+ * here: its "initrd" is any file, placed where the configuration says. */
+Test(hvcore_ota, the_image_and_its_initrd_are_switched_together)
+{
+	char factory[HVM_VERSION_LEN], path[400];
+	make_image("v2", "2.0.0", 0);
+	snprintf(path, sizeof path, "%s/rd2.bin", tmp);
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 300000; i++)
+		fputc((i * 7 + i / 251) & 0xFF, f);
+	cr_assert_eq(fclose(f), 0);
+	boot_extra = "initrd-address = <0x0 0x40800000>; initrd-size = <0x0 @SIZE:bad-access@>;"
+		     " initrd-store = <0x0 @STORE:bad-access@>;"
+		     " initrd-sha256 = [@SHA256:bad-access@];";
+	boot_with("", STORE_CFG);
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL of the image");
+	struct hvq_reply r = cmd(HVM_CMD_OTA_SWITCH, id, 0, 0);
+	expect(r, HVM_E_STATE, "OTA_SWITCH without the initrd");
+	cr_expect(strstr(r.msg, "MGMT-663"), "'%s'", r.msg);
+	r = install_initrd(id, "rd2", "2.0.0");
+	expect(r, HVM_OK, "OTA_INSTALL of the initrd");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 0, 0), HVM_OK, "OTA_SWITCH with both");
+	wait_runs(id, "2.0.0");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, 120), 0, "%s", q.err);
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.active, 1);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_GOOD);
+	/* the guest's RAM (16 MiB at 0x49000000 for IPA 0x40000000) holds it */
+	const uint8_t *ram = hvq_pa(&q, 0x49800000, 300000);
+	cr_assert_not_null(ram);
+	for (int i = 0; i < 300000; i++)
+		cr_assert_eq(ram[i], (uint8_t)((i * 7 + i / 251) & 0xFF),
+			     "the guest's initrd differs at byte %d", i);
+	/* image slots of 2 MiB (its image place), initrd slots after them */
+	cr_assert(file_has(q.serial, "slots in the slot store at 0x0, 0x200000 bytes each"),
+		  "the slots were not placed as expected");
+	hvq_stop(&q); /* SIGKILL */
+	boot_extra = "";
+	cr_assert(holds_file_at(slots, 0x600000, path), "initrd slot B in the store is not rd2");
+}
+
+/* MGMT-661, MGMT-662: a VM whose slots are in the slot store, booted once
+ * without it, boots the image of its configuration and installs nothing;
+ * nothing of another VM's slots in the flash bank is touched. */
+Test(hvcore_ota, slots_in_a_missing_slot_store_are_not_used)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	boot_with("ota-slot-size = <0x0 0x7ff000>;", STORE_CFG);
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL into the slot store");
+	hvq_stop(&q);
+	boot_with("ota-slot-size = <0x0 0x7ff000>;", "");
+	id = rtos_demo(factory);
+	cr_assert(file_has(q.serial, "a slot store this boot lacks (MGMT-661)"),
+		  "the missing store was not said");
+	struct hvq_reply r = install(id, "v2", "2.0.0", 0);
+	expect(r, HVM_E_NO_SPACE, "OTA_INSTALL without the slot store");
+	cr_expect(strstr(r.msg, "MGMT-662"), "'%s'", r.msg);
+}
+
+/* VMCFG-602: a slot size above 1 GiB is refused naming the clause. */
+Test(hvcore_ota, an_oversized_slot_size_is_refused)
+{
+	boot_with("ota-slot-size = <0x1 0x0>;", STORE_CFG);
+	cr_assert_eq(hvq_find_vm(&q, "rtos-demo"), -1, "a slot of 4 GiB was accepted");
+	cr_assert(file_has(q.serial, "VMCFG-602"), "the refusal does not name VMCFG-602");
 }
 
 /* The /hv-core/ota node naming tmp/ca.der as the update CA of system car-7. */
@@ -999,4 +1229,41 @@ Test(hvcore_ota, a_power_cut_at_any_persistence_point_leaves_a_whole_group, .tim
 	cr_assert_geq(news[0], 1, "no cut left the confirmed update of phase 0");
 	cr_assert_eq(news[1], 0, "the failing update of phase 1 survived a cut");
 	cr_log_info("%u power cuts; the new update ran after %u of phase 0's", cuts, news[0]);
+}
+
+/* MGMT-663: a signed bundle with the lines `rtos-demo` and `rtos-demo.initrd`
+ * installs the image and the initrd (arg[3] = 1), each checked against its
+ * own line, and is one VM of its update group: the switch takes both. */
+Test(hvcore_ota, a_signed_bundle_installs_the_image_and_its_initrd)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	cr_assert_eq(sh("head -c 200000 /dev/urandom > rd2.bin && $HVCTL pki init --dir pki && "
+			"$HVCTL ota bundle --key pki/update-signer.key --cert "
+			"pki/update-signer.crt -o both.hvota --system car-7 rtos-demo=v2.bin@2.0.0 "
+			"rtos-demo.initrd=rd2.bin@2.0.0 && "
+			"openssl x509 -in pki/update-ca.crt -outform der -out ca.der"),
+		     0, "PKI or bundle not made");
+	boot_extra = "initrd-address = <0x0 0x40800000>; initrd-size = <0x0 @SIZE:bad-access@>;"
+		     " initrd-store = <0x0 @STORE:bad-access@>;"
+		     " initrd-sha256 = [@SHA256:bad-access@];";
+	static char hv[16500];
+	snprintf(hv, sizeof hv, "%s", trust_node());
+	char *end = strrchr(hv, '}');
+	cr_assert_not_null(end);
+	snprintf(end, sizeof hv - (size_t)(end - hv), "slot-store = @SLOT-STORE@; };");
+	boot_with("", hv);
+	boot_extra = "";
+	int id = rtos_demo(factory);
+	struct hvq_reply r;
+	uint64_t args[6] = { 0, stage_signed("both", 1, NULL, 1), 1, 1 };
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
+	expect(r, HVM_E_HASH, "a changed initrd byte");
+	expect(signed_install(id, "both", NULL, 0), HVM_OK, "the image");
+	args[1] = stage_signed("both", 1, NULL, 0);
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
+	expect(r, HVM_OK, "the initrd");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	cr_assert_eq(status(id).last_result, HVM_OTA_CONFIRMED);
 }

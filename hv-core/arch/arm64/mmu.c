@@ -26,11 +26,12 @@
 
 static uint64_t el2_l1[512] __attribute__((aligned(4096)));
 
+/* normal: 0 device, 1 Normal memory, 2 Normal memory never executed */
 static void map_gib(uint64_t gib, int normal)
 {
 	uint64_t pa = gib << 30;
 	el2_l1[gib] = pa | PTE_BLOCK | PTE_AF |
-		      (normal ? (PTE_ATTR(MAIR_NORMAL_IDX) | PTE_SH_IS)
+		      (normal ? (PTE_ATTR(MAIR_NORMAL_IDX) | PTE_SH_IS | (normal == 2 ? PTE_XN : 0))
 			      : (PTE_ATTR(MAIR_DEVICE_IDX) | PTE_XN));
 }
 
@@ -55,14 +56,24 @@ void mmu_init_primary(void)
 	mmu_enable();
 }
 
-void mmu_map_ram(uint64_t base, uint64_t size)
+static void map_range(uint64_t base, uint64_t size, int how)
 {
 	for (uint64_t g = base >> 30; g < ((base + size + (1ull << 30) - 1) >> 30) && g < 4; g++)
-		map_gib(g, 1);
+		map_gib(g, how);
 	dsb(ish);
 	__asm__ volatile("tlbi alle2is" ::: "memory");
 	dsb(ish);
 	isb();
+}
+
+void mmu_map_ram(uint64_t base, uint64_t size)
+{
+	map_range(base, size, 1);
+}
+
+void mmu_map_data(uint64_t base, uint64_t size)
+{
+	map_range(base, size, 2);
 }
 
 void mmu_enable_secondary(void)

@@ -12,6 +12,9 @@
 void mmu_init_primary(void);
 /* Maps [base, base+size) as Normal memory, whole GiBs (RAM found in the DT). */
 void mmu_map_ram(uint64_t base, uint64_t size);
+/* Maps [base, base+size) as Normal memory never executed, whole GiBs (the
+ * slot store, MGMT-661). */
+void mmu_map_data(uint64_t base, uint64_t size);
 /* Turns on the already built map on a secondary CPU. */
 void mmu_enable_secondary(void);
 /* Cleans data cache lines to the point of coherency (guests run MMU-off at first). */

@@ -41,6 +41,12 @@ static int node_reg(const void *fdt, int node, int idx, uint64_t *addr, uint64_t
 	return 0;
 }
 
+/* The memory node after offset prev (-1: the first), or a negative value. */
+static int next_memory(const void *fdt, int prev)
+{
+	return fdt_node_offset_by_prop_value(fdt, prev, "device_type", "memory", sizeof("memory"));
+}
+
 static int find_uart(const void *fdt)
 {
 	int chosen = fdt_path_offset(fdt, "/chosen");
@@ -80,9 +86,21 @@ int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen)
 	void *fdt = fdt_copy;
 	platform.fdt = fdt;
 
-	int mem = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory", sizeof("memory"));
-	if (mem < 0 || node_reg(fdt, mem, 0, &platform.ram_base, &platform.ram_size) != 0) {
-		hv_snprintf(msg, msglen, "device tree: no memory node with a reg property");
+	/* hv-core's RAM: the memory node holding hv-core's image (a platform may
+	 * list other memory nodes first, such as a slot store's, MGMT-660) */
+	int found = 0;
+	for (int mem = next_memory(fdt, -1); mem >= 0 && !found; mem = next_memory(fdt, mem)) {
+		uint64_t b, n;
+		for (int i = 0; !found && node_reg(fdt, mem, i, &b, &n) == 0; i++)
+			if (b <= HV_IMAGE_BASE && HV_IMAGE_BASE - b < n) {
+				platform.ram_base = b;
+				platform.ram_size = n;
+				found = 1;
+			}
+	}
+	if (!found) {
+		hv_snprintf(msg, msglen, "device tree: no memory node holds 0x%lx (hv-core's image)",
+			    (unsigned long)HV_IMAGE_BASE);
 		return -1;
 	}
 
@@ -181,6 +199,34 @@ static int node_hits(const void *fdt, int node, uint64_t pa, uint64_t size, int 
 	return 0;
 }
 
+int platform_set_slot_store(uint64_t base, uint64_t size, char *msg, unsigned msglen)
+{
+	const void *fdt = platform.fdt;
+	if (size == 0 || ((base | size) & 0x1FFFFF) || base + size < base ||
+	    base + size > (4ull << 30)) {
+		hv_snprintf(msg, msglen,
+			    "slot store 0x%lx+0x%lx: must be non-empty, 2 MiB aligned and below "
+			    "4 GiB (MGMT-661)",
+			    (unsigned long)base, (unsigned long)size);
+		return -1;
+	}
+	if (overlaps(base, size, platform.ram_base, platform.ram_size)) {
+		hv_snprintf(msg, msglen, "slot store 0x%lx+0x%lx: overlaps hv-core's RAM (MGMT-661)",
+			    (unsigned long)base, (unsigned long)size);
+		return -1;
+	}
+	for (int mem = next_memory(fdt, -1); mem >= 0; mem = next_memory(fdt, mem))
+		if (node_hits(fdt, mem, base, size, 1, 0, NULL)) {
+			platform.slot_base = base;
+			platform.slot_size = size;
+			return 0;
+		}
+	hv_snprintf(msg, msglen,
+		    "slot store 0x%lx+0x%lx: not inside a memory node of the platform (MGMT-661)",
+		    (unsigned long)base, (unsigned long)size);
+	return -1;
+}
+
 const char *platform_hv_owned(uint64_t pa, uint64_t size)
 {
 	static const char *const gic_frames[] = { "GIC distributor", "GIC redistributors",
@@ -201,6 +247,8 @@ const char *platform_hv_owned(uint64_t pa, uint64_t size)
 		return "hv-core's UART";
 	if (platform.nv_size && overlaps(pa, size, platform.nv_base, platform.nv_size))
 		return "hv-core's non-volatile storage";
+	if (platform.slot_size && overlaps(pa, size, platform.slot_base, platform.slot_size))
+		return "hv-core's slot store";
 	return NULL;
 }
 

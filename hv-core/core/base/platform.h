@@ -24,6 +24,11 @@
  *                       virt's second pflash bank (MGMT-600): two record
  *                       copies, then the A/B image slots (MGMT-601)
  *
+ *   0x80000000  (RAM, a memory node of its own, when the boot configuration
+ *               names it in /hv-core/ota/slot-store) hv-core's slot store
+ *               (MGMT-661): QEMU backs it with a file of the state
+ *               directory; only hv-core maps it, no VM or device may touch it
+ *
  *   top 96 MiB  the image staging area (LOAD_IMAGE reads it): the last
  *               HV_STAGING_SIZE bytes of RAM, apart from every image slot
  *               (MGMT-302); no VM's memory may lie there
@@ -63,6 +68,9 @@ struct platform {
 	uint64_t staging;          /* the image staging area: top HV_STAGING_SIZE of RAM */
 	uint64_t nv_base, nv_size; /* MGMT-600: hv-core's flash bank (the second bank of */
 				   /* the cfi-flash node), 0 when the platform has none */
+
+	/* MGMT-661: hv-core's slot store, 0 when none */
+	uint64_t slot_base, slot_size;
 };
 
 extern struct platform platform;
@@ -71,8 +79,14 @@ extern struct platform platform;
  * Returns 0, or -1 with msg naming what is missing or malformed. */
 int platform_init(uint64_t dtb_pa, char *msg, unsigned msglen);
 
+/* MGMT-661: takes [base, +size) as hv-core's slot store: 2 MiB aligned,
+ * below 4 GiB, inside one memory node of the platform device tree that is not
+ * hv-core's RAM. 0, or -1 with msg naming what is wrong (nothing changed). */
+int platform_set_slot_store(uint64_t base, uint64_t size, char *msg, unsigned msglen);
+
 /* MGMT-310: what of hv-core's own the physical range [pa, +size) touches -
- * platform RAM, a register frame of the GIC or its ITS, hv-core's UART - as
+ * platform RAM, a register frame of the GIC or its ITS, hv-core's UART, its
+ * non-volatile storage and slot store - as
  * a name for a refusal, or NULL when none. */
 const char *platform_hv_owned(uint64_t pa, uint64_t size);
 /* MGMT-311, MGMT-312: the next node after `prev` (-1: the first) directly

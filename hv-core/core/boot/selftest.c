@@ -234,7 +234,11 @@ static int check_el2_tables(int inject)
 		uint64_t attr = (e >> 2) & 7;
 		int ram = g << 30 >= platform.ram_base &&
 			  g << 30 < platform.ram_base + platform.ram_size;
-		if (!ram && (attr != 0 || !(e & PTE_XN)))
+		int store = platform.slot_size && g << 30 >= (platform.slot_base & ~0x3FFFFFFFull) &&
+			    g << 30 < platform.slot_base + platform.slot_size; /* MGMT-661 */
+		if (store && (attr != 1 || !(e & PTE_XN)))
+			ok = fail(5, "the slot store is not Normal memory never executed");
+		else if (!ram && !store && (attr != 0 || !(e & PTE_XN)))
 			ok = fail(5, "a device window is cacheable or executable");
 		if (ram && attr != 1)
 			ok = fail(5, "RAM is not mapped Normal");

@@ -267,6 +267,22 @@ static int parse_policy(struct cfg_ctx *c, int node, struct vmcfg *v)
 	if (found)
 		v->ota_confirm_ms = x;
 
+	/* VMCFG-602 */
+	v->ota_slot_size = v->ota_initrd_slot_size = 0;
+	rc = cfg_u64(c, node, "ota-slot-size", "VMCFG-602", false, &v->ota_slot_size, &found);
+	if (rc == 0)
+		rc = cfg_u64(c, node, "ota-initrd-slot-size", "VMCFG-602", false,
+			     &v->ota_initrd_slot_size, &found);
+	if (rc)
+		return rc;
+	if (v->ota_slot_size > VMCFG_OTA_SLOT_MAX || v->ota_initrd_slot_size > VMCFG_OTA_SLOT_MAX)
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-602",
+				  "%s: ota-slot-size 0x%llx, ota-initrd-slot-size 0x%llx: at most "
+				  "0x%llx each",
+				  c->who, (unsigned long long)v->ota_slot_size,
+				  (unsigned long long)v->ota_initrd_slot_size,
+				  (unsigned long long)VMCFG_OTA_SLOT_MAX);
+
 	/* VMCFG-027 */
 	return cfg_flag(c, node, "management", "VMCFG-027", &v->management);
 }
@@ -972,15 +988,29 @@ static int check_mgmt_window(struct cfg_ctx *c, const struct vmcfg *v)
 
 int vmcfg_parse_node(const void *fdt, int node, struct vmcfg *out, struct vmcfg_err *err)
 {
-	static const char *const allowed[] = {
-		"compatible",     "vm-name",        "uuid",
-		"vcpus",          "cpus",           "memory",
-		"criticality",    "fault-policy",   "watchdog-timeout-ms",
-		"restart-budget", "boot-order",     "autostart",
-		"management",     "#address-cells", "#size-cells",
-		"phandle",        "model",          "stop-grace-ms",
-		"abort-policy",   "ota-confirm-ms", NULL
-	};
+	static const char *const allowed[] = { "compatible",
+					       "vm-name",
+					       "uuid",
+					       "vcpus",
+					       "cpus",
+					       "memory",
+					       "criticality",
+					       "fault-policy",
+					       "watchdog-timeout-ms",
+					       "restart-budget",
+					       "boot-order",
+					       "autostart",
+					       "management",
+					       "#address-cells",
+					       "#size-cells",
+					       "phandle",
+					       "model",
+					       "stop-grace-ms",
+					       "abort-policy",
+					       "ota-confirm-ms",
+					       "ota-slot-size",
+					       "ota-initrd-slot-size",
+					       NULL };
 	struct vmcfg_err local;
 	struct cfg_ctx c;
 	const char *nm;

@@ -298,13 +298,13 @@ enum hvm_status mgmt_be_audit_seq(int set, uint64_t seq, uint64_t *ret, char *ms
 	return HVM_OK;
 }
 
-enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len,
+enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len, uint32_t kind,
 				    const struct hvm_ota_image *img, const uint8_t *manifest,
 				    size_t manifest_len, const uint8_t *sigblock,
 				    size_t sigblock_len, char *msg, unsigned mlen)
 {
 	struct ota_signed sg = { manifest, manifest_len, sigblock, sigblock_len };
-	return ota_install(&vms[id], off, len, img, manifest ? &sg : NULL, msg, mlen);
+	return ota_install(&vms[id], off, len, kind, img, manifest ? &sg : NULL, msg, mlen);
 }
 
 enum hvm_status mgmt_be_ota_switch(uint32_t id, uint64_t window_ms, uint64_t timeout_ms, char *msg,

@@ -249,7 +249,7 @@ static void cmd_audit_seq_get(const struct mgmt_cmd *c, struct mgmt_reply *r, vo
 
 /* MGMT-620: arg[0] = staging offset, arg[1] = length; struct hvm_ota_image
  * at data-area offset 0 (copied once); arg[2] = 1: a signed manifest instead
- * (MGMT-643). */
+ * (MGMT-643); arg[3] = 1: into the initrd slot (MGMT-663). */
 static void cmd_ota_install(const struct mgmt_cmd *c, struct mgmt_reply *r, volatile uint8_t *d)
 {
 	uint64_t off = c->arg[0], len = c->arg[1];
@@ -268,9 +268,15 @@ static void cmd_ota_install(const struct mgmt_cmd *c, struct mgmt_reply *r, vola
 		     (unsigned long long)c->arg[2]);
 		return;
 	}
+	if (c->arg[3] > 1) {
+		fail(r, HVM_E_BAD_ARG, "OTA_INSTALL: arg[3] %llu: 0 (image) or 1 (initrd, MGMT-663)",
+		     (unsigned long long)c->arg[3]);
+		return;
+	}
+	uint32_t kind = (uint32_t)c->arg[3];
 	if (c->arg[2] == 0) {
-		r->status = mgmt_be_ota_install(c->vm_id, off, len, &img, NULL, 0, NULL, 0, r->full,
-						sizeof(r->full));
+		r->status = mgmt_be_ota_install(c->vm_id, off, len, kind, &img, NULL, 0, NULL, 0,
+						r->full, sizeof(r->full));
 		return;
 	}
 	/* MGMT-643: header, manifest, signature block, copied once */
@@ -290,7 +296,7 @@ static void cmd_ota_install(const struct mgmt_cmd *c, struct mgmt_reply *r, vola
 	size_t n = (size_t)h.manifest_len + h.sigblock_len;
 	for (size_t i = 0; i < n; i++)
 		blobs[i] = d[sizeof(h) + i];
-	r->status = mgmt_be_ota_install(c->vm_id, off, len, &img, blobs, h.manifest_len,
+	r->status = mgmt_be_ota_install(c->vm_id, off, len, kind, &img, blobs, h.manifest_len,
 					blobs + h.manifest_len, h.sigblock_len, r->full,
 					sizeof(r->full));
 }

@@ -101,7 +101,7 @@ void mgmt_be_policy(struct hvm_policy *out);
 enum hvm_status mgmt_be_audit_seq(int set, uint64_t seq, uint64_t *ret, char *msg, unsigned mlen);
 /* MGMT-620: [off, off + len) is inside the staging area (checked); img is a
  * copy. MGMT-643: manifest and sigblock (copies, lengths checked) or NULL. */
-enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len,
+enum hvm_status mgmt_be_ota_install(uint32_t id, uint64_t off, uint64_t len, uint32_t kind,
 				    const struct hvm_ota_image *img, const uint8_t *manifest,
 				    size_t manifest_len, const uint8_t *sigblock,
 				    size_t sigblock_len, char *msg, unsigned mlen);

@@ -12,6 +12,7 @@
 #include "pflash.h"
 #include "platform.h"
 #include "sha256.h"
+#include "mmu.h"
 #include "log.h"
 
 #define NV_SLOTS_OFF (2ull * PFLASH_BLOCK)
@@ -68,31 +69,37 @@ static void seal(struct nv_rec *r)
 	sha256(r, sizeof(*r) - 32, r->sha256);
 }
 
-/* Version 1 (ABI 2.2): the same record without grp[]. */
+/* Version 1 (ABI 2.2): the record without grp[] and place[]; version 2
+ * (ABI 2.3): without place[]. */
 #define NV_REC_V1_BODY offsetof(struct nv_rec, grp)
+#define NV_REC_V2_BODY offsetof(struct nv_rec, place)
 
-/* 2: a valid current record; 1: a valid version 1 record; 0: neither. */
+/* The version of a valid record (1, 2 or NV_REC_VERSION); 0: not valid. */
 static int valid(const struct nv_rec *r)
 {
 	uint8_t d[32];
 	if (r->magic != NV_REC_MAGIC)
 		return 0;
-	if (r->version == 1 && r->size == NV_REC_V1_BODY + 32) {
-		sha256(r, NV_REC_V1_BODY, d);
-		return memcmp(d, (const uint8_t *)r + NV_REC_V1_BODY, 32) == 0;
+	if (r->version == 1 || r->version == 2) {
+		size_t body = r->version == 1 ? NV_REC_V1_BODY : NV_REC_V2_BODY;
+		if (r->size != body + 32)
+			return 0;
+		sha256(r, body, d);
+		return memcmp(d, (const uint8_t *)r + body, 32) == 0 ? r->version : 0;
 	}
 	if (r->version != NV_REC_VERSION || r->size != sizeof(*r))
 		return 0;
 	sha256(r, sizeof(*r) - 32, d);
-	return memcmp(d, r->sha256, 32) == 0 ? 2 : 0;
+	return memcmp(d, r->sha256, 32) == 0 ? NV_REC_VERSION : 0;
 }
 
-/* A version 1 record read into `to`: its body kept, no VM in a group; the
- * next commit writes it as version 2. */
-static void upgrade(struct nv_rec *to, const struct nv_rec *v1)
+/* An older record read into `to`: its body kept, no VM in a group (version
+ * 1), every slot in the flash bank; the next commit writes the current
+ * version. */
+static void upgrade(struct nv_rec *to, const struct nv_rec *old, int version)
 {
 	memset(to, 0, sizeof(*to));
-	memcpy(to, v1, NV_REC_V1_BODY);
+	memcpy(to, old, version == 1 ? NV_REC_V1_BODY : NV_REC_V2_BODY);
 	seal(to);
 }
 
@@ -112,8 +119,8 @@ void nv_init(void)
 		struct nv_rec *r = (struct nv_rec *)buf;
 		seen[i] = valid(r);
 		if (seen[i] && (stored_copy < 0 || r->seq > work.seq)) {
-			if (seen[i] == 1)
-				upgrade(&work, r);
+			if (seen[i] != NV_REC_VERSION)
+				upgrade(&work, r, seen[i]);
 			else
 				memcpy(&work, r, sizeof(work));
 			stored_copy = i;
@@ -130,7 +137,8 @@ void nv_init(void)
 	} else {
 		boot_no = work.boots;
 	}
-	static const char *const how[3] = { "invalid", "valid (version 1)", "valid" };
+	static const char *const how[4] = { "invalid", "valid (version 1)", "valid (version 2)",
+					    "valid" };
 	hv_log("non-volatile storage at 0x%lx: copy A %s, copy B %s; record %lu, audit sequence "
 	       "%lu, boot %lu%s",
 	       (unsigned long)platform.nv_base, how[seen[0]], how[seen[1]], (unsigned long)work.seq,
@@ -203,6 +211,7 @@ struct nv_vm *nv_vm_find(const char *name, int create)
 		return NULL;
 	memset(free_e, 0, sizeof(*free_e));
 	memset(nv_group_of(free_e), 0, sizeof(struct nv_group));
+	memset(nv_place_of(free_e), 0, sizeof(struct nv_place));
 	strlcpy(free_e->name, name, sizeof(free_e->name));
 	return free_e;
 }
@@ -210,6 +219,58 @@ struct nv_vm *nv_vm_find(const char *name, int create)
 struct nv_group *nv_group_of(const struct nv_vm *e)
 {
 	return &work.grp[e - work.vm];
+}
+
+struct nv_place *nv_place_of(const struct nv_vm *e)
+{
+	return &work.place[e - work.vm];
+}
+
+#define MIB2 0x200000ull
+
+int nv_place_alloc(struct nv_vm *e, uint64_t img, uint64_t initrd)
+{
+	img = (img + MIB2 - 1) & ~(MIB2 - 1);
+	initrd = (initrd + MIB2 - 1) & ~(MIB2 - 1);
+	uint64_t end = 0;
+	for (uint32_t i = 0; i < NV_MAX_VMS; i++) {
+		const struct nv_place *p = &work.place[i];
+		if (!work.vm[i].name[0] || &work.vm[i] == e || !p->size[0])
+			continue;
+		uint64_t last = p->size[1] ? p->off[3] + p->size[1] : p->off[1] + p->size[0];
+		if (last > end)
+			end = last;
+	}
+	if (!platform.slot_size || img == 0 || img > platform.slot_size ||
+	    initrd > platform.slot_size || end + 2 * img + 2 * initrd > platform.slot_size)
+		return -1;
+	struct nv_place *p = nv_place_of(e);
+	p->size[0] = img;
+	p->size[1] = initrd;
+	p->off[0] = end;
+	p->off[1] = end + img;
+	p->off[2] = initrd ? end + 2 * img : 0;
+	p->off[3] = initrd ? end + 2 * img + initrd : 0;
+	return 0;
+}
+
+uint64_t nv_slot_cap(const struct nv_vm *e, uint32_t s)
+{
+	const struct nv_place *p = &work.place[e - work.vm];
+	if (s > 3)
+		return 0;
+	if (p->size[0]) /* no slot store this boot: none of its slots */
+		return platform.slot_size ? p->size[s >> 1] : 0;
+	return s < 2 ? NV_SLOT_SIZE : 0;
+}
+
+/* Slot s of e in the slot store, or NULL when it is in the flash bank. */
+static uint8_t *store_slot(const struct nv_vm *e, uint32_t s)
+{
+	const struct nv_place *p = &work.place[e - work.vm];
+	if (!p->size[0] || !platform.slot_size)
+		return NULL;
+	return (uint8_t *)(uintptr_t)(platform.slot_base + p->off[s]);
 }
 
 static uint64_t slot_off(const struct nv_vm *e, uint32_t s)
@@ -220,9 +281,22 @@ static uint64_t slot_off(const struct nv_vm *e, uint32_t s)
 
 int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src, uint64_t len)
 {
-	uint64_t off = slot_off(e, s);
-	if (!nv_present() || len > NV_SLOT_SIZE)
+	if (!nv_present() || len > nv_slot_cap(e, s))
 		return -1;
+	uint8_t *mem = store_slot(e, s);
+	if (mem) {
+		/* MGMT-661: RAM the platform keeps, in two halves (MGMT-604);
+		 * the bytes are hashed afterwards from this copy */
+		const uint8_t *from = (const uint8_t *)(uintptr_t)src;
+		uint64_t half = len / 2;
+		memcpy(mem, from, half);
+		dcache_clean_range(mem, half);
+		cut_point();
+		memcpy(mem + half, from + half, len - half);
+		dcache_clean_range(mem, len);
+		return 0;
+	}
+	uint64_t off = slot_off(e, s);
 	for (uint64_t b = 0; b < len; b += PFLASH_BLOCK)
 		if (pflash_erase(platform.nv_base, off + b) != 0)
 			return -1;
@@ -243,6 +317,11 @@ int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src
 
 void nv_slot_read(const struct nv_vm *e, uint32_t s, void *dst, uint64_t len)
 {
+	const uint8_t *mem = store_slot(e, s);
+	if (mem) {
+		memcpy(dst, mem, len);
+		return;
+	}
 	uint64_t off = slot_off(e, s);
 	uint8_t *d = dst;
 	uint64_t whole = len & ~3ull;
@@ -256,6 +335,11 @@ void nv_slot_read(const struct nv_vm *e, uint32_t s, void *dst, uint64_t len)
 
 void nv_slot_sha256(const struct nv_vm *e, uint32_t s, uint64_t len, uint8_t out[32])
 {
+	const uint8_t *mem = store_slot(e, s);
+	if (mem) {
+		sha256(mem, len, out);
+		return;
+	}
 	static uint8_t chunk[4096] __attribute__((aligned(8)));
 	struct sha256 h;
 	sha256_init(&h);

@@ -14,7 +14,9 @@
 #define NV_MAX_VMS 8u            /* VMs with OTA slots       */
 #define NV_SLOT_SIZE 0x3C0000ull /* 3.75 MiB per image slot  */
 #define NV_REC_MAGIC 0x564E5648u /* "HVNV"                   */
-#define NV_REC_VERSION 2u        /* 2: update groups (nv_group); 1 is read and converted */
+#define NV_REC_VERSION                                                                             \
+	3u /* 3: slot store places (nv_place); 2: update groups (nv_group); \
+			   1 and 2 are read and converted */
 #define NV_BUNDLE_ID_LEN 16u
 
 struct nv_vm {
@@ -36,6 +38,18 @@ struct nv_group {
 	uint32_t _rsvd;
 };
 
+/* MGMT-662: where an entry's slots lie in the slot store (MGMT-661): image A,
+ * image B, initrd A, initrd B at off[0..3]; size[0] bytes per image slot,
+ * size[1] per initrd slot (0: no initrd slots). size[0] 0: the entry's image
+ * slots are in the flash bank (MGMT-601). */
+struct nv_place {
+	uint64_t off[4];
+	uint64_t size[2];
+	/* MGMT-663: initrd A, B: state (that of the image slot of the same
+	 * letter once the pair is switched to), bytes, digest, version */
+	struct hvm_ota_slot initrd[2];
+};
+
 struct nv_rec {
 	uint32_t magic;   /* NV_REC_MAGIC                                  */
 	uint16_t version; /* NV_REC_VERSION                                */
@@ -47,8 +61,9 @@ struct nv_rec {
 	uint64_t seq;       /* incremented by every write; the higher valid copy wins */
 	uint64_t audit_seq; /* MGMT-630: the agent's newest audit head sequence     */
 	struct nv_vm vm[NV_MAX_VMS];
-	struct nv_group grp[NV_MAX_VMS]; /* version 2: grp[i] belongs to vm[i]   */
-	uint8_t sha256[32];              /* over every byte before it                         */
+	struct nv_group grp[NV_MAX_VMS];   /* version 2: grp[i] belongs to vm[i]   */
+	struct nv_place place[NV_MAX_VMS]; /* version 3: place[i] belongs to vm[i] */
+	uint8_t sha256[32];                /* over every byte before it                         */
 };
 
 /* Reads both copies and keeps the valid one with the higher sequence (a fresh
@@ -70,9 +85,19 @@ int nv_commit(void);
 void nv_discard(void);
 /* The group fields of entry e. */
 struct nv_group *nv_group_of(const struct nv_vm *e);
+/* MGMT-662: the slot store place of entry e. */
+struct nv_place *nv_place_of(const struct nv_vm *e);
+/* MGMT-662: gives entry e image slots of img bytes and initrd slots of initrd
+ * bytes (each rounded up to 2 MiB) after every place taken in the slot store.
+ * 0, or -1 when there is no slot store or it has no room (nothing changed). */
+int nv_place_alloc(struct nv_vm *e, uint64_t img, uint64_t initrd);
+/* Bytes slot s of entry e holds: s 0/1 image A/B, 2/3 initrd A/B (0 when the
+ * entry has no such slot, or its slots are in a slot store this boot lacks). */
+uint64_t nv_slot_cap(const struct nv_vm *e, uint32_t s);
 /* The entry of VM `name`; with create, a free one is taken (NULL when full). */
 struct nv_vm *nv_vm_find(const char *name, int create);
-/* Slot s of entry e: writes len bytes from src (erasing first), reads back. */
+/* Slot s of entry e (as nv_slot_cap): writes len bytes from src (erasing
+ * first); -1 when they do not fit or the storage failed. */
 int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src, uint64_t len);
 void nv_slot_read(const struct nv_vm *e, uint32_t s, void *dst, uint64_t len);
 /* SHA-256 of the first len bytes of slot s. */

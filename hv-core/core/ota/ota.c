@@ -116,6 +116,11 @@ static enum hvm_status load_slot(struct vm *vm, const struct nv_vm *e, uint32_t 
 	const struct hvm_ota_slot *sl = &e->slot[s];
 	if (!sl->durable)
 		return HVM_OK; /* the image the VM was defined with, still in the store */
+	if (nv_slot_cap(e, s) < sl->size) {
+		hv_snprintf(msg, mlen, "'%s': slot %s is in a slot store this boot lacks (MGMT-661)",
+			    c->name, slot_name(s));
+		return HVM_E_NV;
+	}
 	if (sl->size > c->image_max) {
 		hv_snprintf(msg, mlen, "'%s': slot %s holds %lu bytes, its store place %lu", c->name,
 			    slot_name(s), (unsigned long)sl->size, (unsigned long)c->image_max);
@@ -128,7 +133,40 @@ static enum hvm_status load_slot(struct vm *vm, const struct nv_vm *e, uint32_t 
 	memcpy(c->image_sha256, sl->sha256, 32);
 	c->has_sha256 = 1;
 	dcache_clean_range(dst, sl->size);
+	/* MGMT-663: the initrd of the same slot, when one was kept there */
+	const struct hvm_ota_slot *rd = &nv_place_of(e)->initrd[s];
+	if (rd->durable && c->initrd_pa && rd->size <= c->initrd_max &&
+	    rd->size <= nv_slot_cap(e, 2 + s)) {
+		uint8_t *to = (uint8_t *)(uintptr_t)c->initrd_pa;
+		vm->store_known[1] = 0;
+		nv_slot_read(e, 2 + s, to, rd->size);
+		dcache_clean_range(to, rd->size);
+		vm_set_initrd(vm->id, rd->size, rd->sha256);
+	}
 	return HVM_OK;
+}
+
+/* MGMT-663: the initrd slots take the state of the image slot of the same
+ * letter once the pair has been switched to (TRIAL, GOOD, BAD). */
+static void initrd_follow(struct nv_vm *e)
+{
+	struct nv_place *p = nv_place_of(e);
+	for (uint32_t s = 0; s < 2; s++)
+		if (p->initrd[s].durable && e->slot[s].state != HVM_SLOT_READY &&
+		    e->slot[s].state != HVM_SLOT_EMPTY)
+			p->initrd[s].state = e->slot[s].state;
+}
+
+/* MGMT-663: 1 when the VM of e boots an initrd and slot s has none of the
+ * image slot's version ready beside it. */
+static int initrd_missing(const struct vm *vm, struct nv_vm *e, uint32_t s)
+{
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	const struct hvm_ota_slot *rd = &nv_place_of(e)->initrd[s];
+	if (!vc || !vc->boot.has_initrd || nv_slot_cap(e, 2) == 0)
+		return 0;
+	return rd->state != HVM_SLOT_READY ||
+	       strncmp(rd->version, e->slot[s].version, HVM_VERSION_LEN) != 0;
 }
 
 /* Boots the VM again from its (new) image: a running or crashed VM is reset,
@@ -154,6 +192,7 @@ void ota_boot(void)
 			e->active = 1 - bad;
 			e->trial = 0;
 			e->last_result = HVM_OTA_FAIL_RESET;
+			initrd_follow(e);
 			dirty = 1;
 			hv_log("ota: '%s': reset during the trial of slot %s: back to slot %s",
 			       e->name, slot_name(bad), slot_name(e->active));
@@ -255,6 +294,24 @@ int ota_configure(const void *fdt, char *msg, unsigned mlen)
 			    (unsigned)sizeof(trust_system) - 1);
 		return -1;
 	}
+	/* MGMT-661: the slot store, <base size> in two cells each */
+	int stlen;
+	const fdt32_t *st = fdt_getprop(fdt, node, "slot-store", &stlen);
+	if (st) {
+		if (stlen != 16) {
+			hv_snprintf(msg, mlen,
+				    "/hv-core/ota: slot-store must be <base size>, two cells each "
+				    "(MGMT-661)");
+			return -1;
+		}
+		uint64_t base = (uint64_t)fdt32_to_cpu(st[0]) << 32 | fdt32_to_cpu(st[1]);
+		uint64_t size = (uint64_t)fdt32_to_cpu(st[2]) << 32 | fdt32_to_cpu(st[3]);
+		if (platform_set_slot_store(base, size, msg, mlen) != 0)
+			return -1;
+		mmu_map_data(base, size);
+		hv_log("ota: slot store 0x%lx+0x%lx (MGMT-661)", (unsigned long)base,
+		       (unsigned long)size);
+	}
 	if (ca) {
 		memcpy(trust_ca, ca, (size_t)len);
 		trust_ca_len = (size_t)len;
@@ -266,7 +323,150 @@ int ota_configure(const void *fdt, char *msg, unsigned mlen)
 	return 0;
 }
 
-enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
+/* MGMT-662: a new entry's slots: in the slot store when the VM's image slot
+ * (VMCFG-602 ota-slot-size, else its image place) exceeds a flash slot or it
+ * has initrd slots (ota-initrd-slot-size, else its initrd place), else in
+ * the flash bank. */
+static enum hvm_status place_slots(struct vm *vm, struct nv_vm *e, char *msg, unsigned mlen)
+{
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	const struct vm_config *c = &vm->cfg;
+	uint64_t img = vc && vc->ota_slot_size ? vc->ota_slot_size : c->image_max;
+	uint64_t initrd = vc && vc->ota_initrd_slot_size ? vc->ota_initrd_slot_size
+			  : c->initrd_pa                 ? c->initrd_max
+							 : 0;
+	if (img <= NV_SLOT_SIZE && initrd == 0)
+		return HVM_OK;
+	if (nv_place_alloc(e, img, initrd) != 0) {
+		hv_snprintf(msg, mlen,
+			    "'%s': slots of 0x%lx and 0x%lx bytes do not fit the slot store "
+			    "(MGMT-662)",
+			    c->name, (unsigned long)img, (unsigned long)initrd);
+		return HVM_E_NO_SPACE;
+	}
+	const struct nv_place *p = nv_place_of(e);
+	hv_log("ota: '%s': slots in the slot store at 0x%lx, 0x%lx bytes each; initrd 0x%lx", c->name,
+	       (unsigned long)p->off[0], (unsigned long)p->size[0], (unsigned long)p->size[1]);
+	return HVM_OK;
+}
+
+/* The entry of vm, made when it has none: slots placed (MGMT-662) and slot A
+ * the image the VM was defined with. NULL with msg and *st when refused
+ * (nothing changed). */
+static struct nv_vm *entry_for(struct vm *vm, enum hvm_status *st, char *msg, unsigned mlen)
+{
+	struct vm_config *c = &vm->cfg;
+	struct nv_vm *e = nv_vm_find(c->name, 0);
+	if (e)
+		return e;
+	e = nv_vm_find(c->name, 1);
+	if (!e) {
+		hv_snprintf(msg, mlen, "'%s': OTA slots of %u VMs are in use (MGMT-601)", c->name,
+			    NV_MAX_VMS);
+		*st = HVM_E_NV;
+		return NULL;
+	}
+	if (place_slots(vm, e, msg, mlen) != HVM_OK) {
+		nv_discard();
+		*st = HVM_E_NO_SPACE;
+		return NULL;
+	}
+	e->active = 0;
+	e->slot[0].state = HVM_SLOT_GOOD;
+	e->slot[0].size = c->image_size;
+	memcpy(e->slot[0].sha256, c->image_sha256, 32);
+	guest_version(vm, e->slot[0].version);
+	return e;
+}
+
+/* MGMT-663: len staged bytes into the inactive initrd slot, verified against
+ * img (the digest given, or the manifest's `NAME.initrd` line). */
+static enum hvm_status install_initrd(struct vm *vm, uint64_t off, uint64_t len,
+				      const struct hvm_ota_image *img, const char *version,
+				      char *msg, unsigned mlen)
+{
+	struct vm_config *c = &vm->cfg;
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	enum hvm_status st = HVM_OK;
+	struct nv_vm *e = nv_vm_find(c->name, 0);
+	if (e && e->trial) {
+		hv_snprintf(msg, mlen, "'%s': a trial is in progress (MGMT-620)", c->name);
+		return HVM_E_STATE;
+	}
+	if (!vc || !vc->boot.has_initrd || !c->initrd_pa) {
+		hv_snprintf(msg, mlen, "'%s' boots no initrd: no initrd slot (MGMT-663)", c->name);
+		return HVM_E_BAD_ARG;
+	}
+	if (e && e->floor[0] && ota_version_cmp(version, e->floor) < 0) {
+		hv_snprintf(msg, mlen,
+			    "'%s': version %s is below the anti-rollback floor %s (MGMT-625)",
+			    c->name, version, e->floor);
+		return HVM_E_ROLLBACK;
+	}
+	e = entry_for(vm, &st, msg, mlen);
+	if (!e)
+		return st;
+	struct nv_place *p = nv_place_of(e);
+	uint32_t cur = e->active, target = 1 - cur;
+	if (len > c->initrd_max || len > nv_slot_cap(e, 2 + target)) {
+		hv_snprintf(msg, mlen,
+			    "'%s': %lu bytes exceed its initrd place of %lu or initrd slot of %lu "
+			    "(MGMT-663)",
+			    c->name, (unsigned long)len, (unsigned long)c->initrd_max,
+			    (unsigned long)nv_slot_cap(e, 2 + target));
+		nv_discard();
+		return HVM_E_NO_SPACE;
+	}
+	if (!p->initrd[cur].durable) {
+		/* the running initrd is kept first: the rollback target */
+		uint8_t d[32];
+		const volatile uint8_t *rd = (const volatile uint8_t *)(uintptr_t)c->initrd_pa;
+		if (nv_slot_write(e, 2 + cur, rd, vc->boot.initrd_size) != 0)
+			return store_failed(msg, mlen, "saving the current initrd");
+		nv_slot_sha256(e, 2 + cur, vc->boot.initrd_size, d);
+		if (memcmp(d, vc->boot.initrd_sha256, 32) != 0) {
+			nv_discard();
+			hv_snprintf(msg, mlen,
+				    "'%s': its initrd in the store no longer has its digest",
+				    c->name);
+			return HVM_E_HASH;
+		}
+		p->initrd[cur].state = e->slot[cur].state;
+		p->initrd[cur].durable = 1;
+		p->initrd[cur].size = vc->boot.initrd_size;
+		memcpy(p->initrd[cur].sha256, d, 32);
+		memcpy(p->initrd[cur].version, e->slot[cur].version, HVM_VERSION_LEN);
+	}
+	memset(&p->initrd[target], 0, sizeof(p->initrd[target]));
+	if (nv_commit() != 0)
+		return store_failed(msg, mlen, "OTA_INSTALL");
+	const volatile uint8_t *src = (const volatile uint8_t *)(uintptr_t)(platform.staging + off);
+	if (nv_slot_write(e, 2 + target, src, len) != 0)
+		return store_failed(msg, mlen, "writing the initrd slot");
+	uint8_t d[32];
+	nv_slot_sha256(e, 2 + target, len, d);
+	if (memcmp(d, img->sha256, 32) != 0) {
+		hv_snprintf(msg, mlen,
+			    "'%s': staged initrd SHA-256 differs from the manifest's (MGMT-663); "
+			    "initrd slot %s left empty",
+			    c->name, slot_name(target));
+		return HVM_E_HASH;
+	}
+	struct hvm_ota_slot *t = &p->initrd[target];
+	t->state = HVM_SLOT_READY;
+	t->durable = 1;
+	t->size = len;
+	memcpy(t->sha256, d, 32);
+	strlcpy(t->version, version, sizeof(t->version));
+	if (nv_commit() != 0)
+		return store_failed(msg, mlen, "OTA_INSTALL");
+	events_append(HVM_EV_OTA_INSTALLED, vm->id, target, vm->reason);
+	hv_log("ota: vm %u '%s': initrd %s installed into initrd slot %s", vm->id, c->name, version,
+	       slot_name(target));
+	return HVM_OK;
+}
+
+enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t kind,
 			    const struct hvm_ota_image *given, const struct ota_signed *sg,
 			    char *msg, unsigned mlen)
 {
@@ -296,10 +496,12 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 		}
 		enum hvm_status st = sig_check(trust_ca, trust_ca_len, sg->manifest, sg->manifest_len,
 					       sg->sigblock, sg->sigblock_len, msg, mlen);
-		if (st == HVM_OK)
-			st = manifest_image(sg->manifest, sg->manifest_len, c->name, trust_system,
+		char line[HVM_NAME_LEN + 8];
+		hv_snprintf(line, sizeof(line), kind ? "%s.initrd" : "%s", c->name);
+		if (st == HVM_OK) /* MGMT-663: `NAME.initrd` names the initrd */
+			st = manifest_image(sg->manifest, sg->manifest_len, line, trust_system,
 					    want.version, &want.size, want.sha256, msg, mlen);
-		if (st == HVM_OK) /* MGMT-650: the group is the manifest's */
+		if (st == HVM_OK && !kind) /* MGMT-650: the group is the manifest's */
 			st = manifest_group(sg->manifest, sg->manifest_len, grp.bundle,
 					    &grp.members, msg, mlen);
 		if (st != HVM_OK)
@@ -328,12 +530,11 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 			    version);
 		return HVM_E_BAD_ARG;
 	}
-	if (len > c->image_max || len > NV_SLOT_SIZE) {
-		hv_snprintf(msg, mlen,
-			    "'%s': %lu bytes exceed its image place of %lu or a slot of "
-			    "%lu (MGMT-601)",
-			    c->name, (unsigned long)len, (unsigned long)c->image_max,
-			    (unsigned long)NV_SLOT_SIZE);
+	if (kind == 1)
+		return install_initrd(vm, off, len, img, version, msg, mlen);
+	if (len > c->image_max) {
+		hv_snprintf(msg, mlen, "'%s': %lu bytes exceed its image place of %lu (MGMT-601)",
+			    c->name, (unsigned long)len, (unsigned long)c->image_max);
 		return HVM_E_NO_SPACE;
 	}
 	struct nv_vm *e = nv_vm_find(c->name, 0);
@@ -349,20 +550,18 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
 		return HVM_E_ROLLBACK;
 	}
 	if (!e) {
-		e = nv_vm_find(c->name, 1);
-		if (!e) {
-			hv_snprintf(msg, mlen, "'%s': OTA slots of %u VMs are in use (MGMT-601)",
-				    c->name, NV_MAX_VMS);
-			return HVM_E_NV;
-		}
-		/* slot A: the image the VM was defined with */
-		e->active = 0;
-		e->slot[0].state = HVM_SLOT_GOOD;
-		e->slot[0].size = c->image_size;
-		memcpy(e->slot[0].sha256, c->image_sha256, 32);
-		guest_version(vm, e->slot[0].version);
+		enum hvm_status st = HVM_OK;
+		e = entry_for(vm, &st, msg, mlen);
+		if (!e)
+			return st;
 	}
 	uint32_t cur = e->active, target = 1 - cur;
+	if (len > nv_slot_cap(e, target)) {
+		hv_snprintf(msg, mlen, "'%s': %lu bytes exceed its OTA slot of %lu (MGMT-662)",
+			    c->name, (unsigned long)len, (unsigned long)nv_slot_cap(e, target));
+		nv_discard();
+		return HVM_E_NO_SPACE;
+	}
 	if (!e->slot[cur].durable) {
 		/* MGMT-601: the running image is kept in flash before anything
 		 * overwrites its place in the store: the rollback target */
@@ -483,7 +682,8 @@ static uint32_t group_ready(struct nv_vm *e, struct nv_vm *g[NV_MAX_VMS], struct
 			return 0;
 		}
 		struct vm *v = vm_named(g[k]->name);
-		if (v && g[k]->slot[1 - g[k]->active].state == HVM_SLOT_READY) {
+		if (v && g[k]->slot[1 - g[k]->active].state == HVM_SLOT_READY &&
+		    !initrd_missing(v, g[k], 1 - g[k]->active)) {
 			g[ready] = g[k];
 			gv[ready] = v;
 			ready++;
@@ -517,6 +717,12 @@ enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_m
 					  : "no installed image waits in its inactive slot");
 		return HVM_E_STATE;
 	}
+	if (initrd_missing(vm, e, target)) {
+		hv_snprintf(msg, mlen,
+			    "'%s': the image %s and its initrd must both be installed (MGMT-663)",
+			    c->name, e->slot[target].version);
+		return HVM_E_STATE;
+	}
 	struct nv_vm *g[NV_MAX_VMS];
 	struct vm *gv[NV_MAX_VMS];
 	uint32_t n = group_ready(e, g, gv, msg, mlen);
@@ -534,6 +740,7 @@ enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_m
 		g[k]->active = 1 - g[k]->active;
 		g[k]->trial = 1;
 		g[k]->slot[g[k]->active].state = HVM_SLOT_TRIAL;
+		initrd_follow(g[k]);
 	}
 	if (nv_commit() != 0)
 		return store_failed(msg, mlen, "OTA_SWITCH");
@@ -552,6 +759,8 @@ enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_m
 		 * goes back to) its previous slots */
 		for (uint32_t k = 0; k < n; k++) {
 			g[k]->slot[g[k]->active].state = HVM_SLOT_READY;
+			if (nv_place_of(g[k])->initrd[g[k]->active].durable)
+				nv_place_of(g[k])->initrd[g[k]->active].state = HVM_SLOT_READY;
 			g[k]->active = 1 - g[k]->active;
 			g[k]->trial = 0;
 		}
@@ -629,6 +838,7 @@ static void trial_end(struct vm *vm, struct nv_vm *e, uint32_t result)
 			g[k]->trial = 0;
 			g[k]->last_result = result;
 			strlcpy(g[k]->floor, g[k]->slot[s].version, sizeof(g[k]->floor)); /* MGMT-625 */
+			initrd_follow(g[k]);
 		}
 		if (nv_commit() != 0)
 			hv_log("ota: vm %u '%s': confirmation could not be stored", vm->id,
@@ -651,6 +861,7 @@ static void trial_end(struct vm *vm, struct nv_vm *e, uint32_t result)
 		g[k]->active = 1 - bad[k];
 		g[k]->trial = 0;
 		g[k]->last_result = g[k] == e ? result : HVM_OTA_FAIL_GROUP;
+		initrd_follow(g[k]);
 	}
 	if (nv_commit() != 0)
 		hv_log("ota: vm %u '%s': rollback could not be stored", vm->id, vm->cfg.name);

@@ -41,9 +41,10 @@ struct ota_signed {
 };
 
 /* MGMT-620: len bytes at staging offset off (inside the staging area,
- * checked) into the VM's inactive slot, verified against img, or against the
+ * checked) into the VM's inactive image slot (kind 0) or initrd slot (kind 1,
+ * MGMT-663), verified against img, or against the
  * VM's line of the signed manifest sg (MGMT-643). */
-enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len,
+enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t kind,
 			    const struct hvm_ota_image *img, const struct ota_signed *sg, char *msg,
 			    unsigned mlen);
 /* MGMT-621: boot the installed slot in trial; the policy was checked. */

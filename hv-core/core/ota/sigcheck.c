@@ -232,7 +232,14 @@ enum hvm_status manifest_group(const uint8_t *manifest, size_t len, uint8_t bund
 				bundle[j] = (uint8_t)(hi << 4 | lo);
 			}
 		}
-		if (n > 6 && memcmp(p, "image ", 6) == 0)
+		/* MGMT-663: `VM.initrd` is the initrd of VM, not one more VM */
+		char vm[HVM_NAME_LEN], ver[HVM_VERSION_LEN];
+		uint64_t sz;
+		uint8_t d[32];
+		size_t vl;
+		if (n > 6 && memcmp(p, "image ", 6) == 0 &&
+		    (image_line((const char *)p, (size_t)n, vm, ver, &sz, d) != 0 ||
+		     (vl = strlen(vm)) < 7 || strcmp(vm + vl - 7, ".initrd") != 0))
 			(*members)++;
 		p += n + 1;
 	}

@@ -44,6 +44,16 @@ const struct vmcfg *vm_vmcfg(uint32_t id)
 	return id < HVM_MAX_VMS && vcfg_valid[id] ? &vcfg[id] : NULL;
 }
 
+void vm_set_initrd(uint32_t id, uint64_t size, const uint8_t sha256[32])
+{
+	if (id >= HVM_MAX_VMS || !vcfg_valid[id])
+		return;
+	vcfg[id].boot.initrd_size = size;
+	memcpy(vcfg[id].boot.initrd_sha256, sha256, 32);
+	if (vms[id].cfg.initrd_size)
+		vms[id].cfg.initrd_size = size;
+}
+
 uint32_t vm_count(void)
 {
 	uint32_t n = 0;

@@ -191,6 +191,9 @@ void vm_publish_slot(struct vm *vm);
  * defined, dropped by vm_forget_vmcfg() when it is undefined. */
 struct vmcfg;
 const struct vmcfg *vm_vmcfg(uint32_t id);
+/* MGMT-663: the initrd an OTA slot gives VM id, size and digest, as if its
+ * configuration named them. */
+void vm_set_initrd(uint32_t id, uint64_t size, const uint8_t sha256[32]);
 void vm_set_vmcfg(uint32_t id, const struct vmcfg *v);
 void vm_forget_vmcfg(uint32_t id);
 
