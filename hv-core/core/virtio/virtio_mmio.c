@@ -354,6 +354,18 @@ void virtio_set_poll(struct virtio_set *s)
 	}
 }
 
+int virtio_set_blk_busy(const struct virtio_set *s)
+{
+	for (uint32_t i = 0; i < s->n && i < VIRTIO_MAX_DEVS; i++) {
+		const struct virtio_dev *d = &s->dev[i];
+		if (d->cfg.type == VIRTIO_ID_BLOCK && d->ring &&
+		    __atomic_load_n(&d->blk_posted, __ATOMIC_RELAXED) !=
+			    __atomic_load_n(&d->blk_done, __ATOMIC_RELAXED))
+			return 1;
+	}
+	return 0;
+}
+
 void virtio_blk_attach(struct virtio_dev *d, volatile struct hvm_blk_ring *ring, uint8_t *bounce,
 		       uint32_t vm_id)
 {

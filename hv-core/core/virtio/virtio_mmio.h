@@ -145,6 +145,12 @@ void virtio_blk_attach(struct virtio_dev *d, volatile struct hvm_blk_ring *ring,
 		       uint32_t vm_id);
 /* The service tick: completes in the guest what the backend finished. */
 void virtio_set_poll(struct virtio_set *s);
+/* MGMT-862: whether a virtio-blk device of s has requests with its backend
+ * (a hint read without the devices' locks). A vCPU of the VM waiting in WFI
+ * then looks at the ring every VIRTIO_BLK_POLL_NS (virtio_set_poll) instead
+ * of leaving the completions to the service tick. */
+#define VIRTIO_BLK_POLL_NS 200000ull
+int virtio_set_blk_busy(const struct virtio_set *s);
 
 /* Name of a device type for logs and hvctl ("rng", "console", ...). */
 const char *virtio_type_name(uint32_t type);
