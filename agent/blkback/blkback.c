@@ -7,9 +7,11 @@
  * file in hv-agent's state directory.
  *
  * It maps two pieces of the machine's RAM file and nothing else: the VM's
- * 4 KiB ring page and the device's DMA window (VMCFG-852). Every buffer of a
- * request is an offset into that window, checked again here; the rest of the
- * VM's RAM, other VMs and hv-core are not in this process's address space.
+ * 4 KiB ring page and the VM's bounce area, hv-core's own memory through which
+ * hv-core copies each request's data to and from the guest's buffers
+ * (VMCFG-852). Every buffer of a request is an offset into that area, checked
+ * again here; no byte of the VM's RAM, other VMs or the rest of hv-core is in
+ * this process's address space.
  *
  * Killed at any moment, it can be started again: the ring (posted, done) lives
  * in hv-core's region, so a new backend continues at `done` and serves again
@@ -102,7 +104,7 @@ static uint32_t serve(int disk, uint8_t *win, uint64_t win_size, uint64_t capaci
 	pos = q.sector * HVM_BLK_SECTOR;
 	for (uint32_t i = 0; i < q.nseg; i++) {
 		uint64_t off = q.seg[i].off, len = q.seg[i].len;
-		/* the window is all this process has: check it again */
+		/* the bounce area is all this process has: check it again */
 		if (off > win_size || len > win_size - off || len > capacity - pos)
 			return HVM_BLK_S_IOERR;
 		ssize_t n = q.type == HVM_BLK_IN ? pread(disk, win + off, len, (off_t)pos)
@@ -180,7 +182,7 @@ int main(int argc, char **argv)
 	}
 	uint64_t capacity = ring->capacity, win_size = ring->window_size;
 	uint8_t *win = map_ram(fd, ram_base, (uint64_t)st.st_size, ring->window_pa, win_size,
-			       "the DMA window");
+			       "the bounce area");
 	if (!win)
 		return 1;
 	close(fd);
@@ -194,7 +196,7 @@ int main(int argc, char **argv)
 	}
 	ring->backend_pid = (uint32_t)getpid();
 	fprintf(stderr,
-		"hv-blkback: VM %" PRIu64 ": %" PRIu64 " bytes of '%s', window 0x%" PRIx64
+		"hv-blkback: VM %" PRIu64 ": %" PRIu64 " bytes of '%s', bounce area 0x%" PRIx64
 		"+0x%" PRIx64 ", continuing at request %u\n",
 		vm, capacity, disk_path, (uint64_t)ring->window_pa, win_size, ring->done);
 

@@ -383,14 +383,20 @@ struct hvm_virtio {
 /* MGMT-860..864: the request ring between hv-core and the backend process
  * of a VM's virtio-blk device, one 4 KiB page per VM at HVM_OFF_BLK + id *
  * 4096. hv-core keeps the virtqueue; it posts each request here, with its
- * buffers as offsets into the device's DMA window, and completes it in the
- * guest when the backend has advanced `done` past it. The backend writes only
- * `done`, `backend_pid`, `backend_beat` and each request's `status`. */
+ * data as offsets into the VM's bounce area (hv-core's own memory, outside
+ * every VM's RAM, into and out of which hv-core copies the guest's buffers),
+ * and completes it in the guest when the backend has advanced `done` past it.
+ * The backend writes only `done`, `backend_pid`, `backend_beat`, each
+ * request's `status` and, for a read, the request's part of the bounce area. */
 #define HVM_BLK_MAGIC 0x4B425648u /* "HVBK" */
 #define HVM_BLK_VERSION 1u
 #define HVM_BLK_SLOTS 32u   /* requests in flight                          */
 #define HVM_BLK_SEGS 8u     /* data buffers in one request                 */
 #define HVM_BLK_SECTOR 512u /* bytes of a sector                           */
+/* MGMT-861: data bytes of one request at most; request n's data lie at
+ * (n % HVM_BLK_SLOTS) * HVM_BLK_REQ_BYTES in the bounce area */
+#define HVM_BLK_REQ_BYTES 0x4000u
+#define HVM_BLK_BOUNCE_SIZE (HVM_BLK_SLOTS * HVM_BLK_REQ_BYTES) /* 512 KiB per VM */
 enum hvm_blk_type {
 	HVM_BLK_IN = 0,
 	HVM_BLK_OUT = 1,
@@ -402,7 +408,7 @@ enum hvm_blk_status {
 	HVM_BLK_S_UNSUPP = 2
 };
 struct hvm_blk_seg {
-	uint32_t off; /* from the start of the DMA window                   */
+	uint32_t off; /* from the start of the bounce area (window_pa)      */
 	uint32_t len;
 };
 struct hvm_blk_req {
@@ -421,9 +427,9 @@ struct hvm_blk_ring {
 	uint32_t vm_id;        /* 0x08                                         */
 	uint32_t live;         /* 0x0C 1 while the VM runs with a blk device   */
 	uint64_t capacity;     /* 0x10 bytes of the disk                       */
-	uint64_t window_pa;    /* 0x18 the DMA window, physical               */
-	uint64_t window_size;  /* 0x20                                         */
-	uint64_t window_ipa;   /* 0x28 the same window as the guest sees it    */
+	uint64_t window_pa;    /* 0x18 the VM's bounce area, physical          */
+	uint64_t window_size;  /* 0x20 HVM_BLK_BOUNCE_SIZE                     */
+	uint64_t window_ipa;   /* 0x28 0: no guest sees the bounce area         */
 	uint32_t epoch;        /* 0x30 + 1 at every boot and device reset      */
 	uint32_t posted;       /* 0x34 hv-core: requests posted (free-running) */
 	uint32_t done;         /* 0x38 backend: requests completed             */

@@ -56,8 +56,6 @@
 #define VMCFG_FRAME_RATE_MAX 1000000u
 #define VMCFG_BLK_DISK_MIN 0x10000ull   /* VMCFG-851: 64 KiB                    */
 #define VMCFG_BLK_DISK_MAX (1ull << 40) /* 1 TiB                                */
-#define VMCFG_BLK_DMA_MIN 0x10000ull    /* VMCFG-852: 64 KiB                    */
-#define VMCFG_BLK_DMA_MAX 0x40000000ull /* 1 GiB                                */
 #define VMCFG_MAX_VIRTIO 4u             /* VIRTIO devices per VM (VMCFG-480)    */
 #define VMCFG_VIRTIO_WINDOW 0x200ull    /* bytes of a virtio-mmio window          */
 /* VMCFG-027: where the management VM sees the management region
@@ -137,8 +135,6 @@ struct vmcfg_virtio {
 	uint32_t channel;    /* "net": the channel-id of its channel end     */
 	uint32_t frame_rate; /* "net": frames per second it may send (VMCFG-850) */
 	uint64_t disk_size;  /* "blk": bytes of its disk (VMCFG-851)           */
-	uint64_t dma_ipa;    /* "blk": its DMA window in the VM's RAM (VMCFG-852) */
-	uint64_t dma_size;
 };
 
 /* VMCFG-050..054: what to load and how to enter the guest. */

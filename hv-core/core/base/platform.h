@@ -9,7 +9,10 @@
  *                       (the arm64 Image header's image_size covers all of it)
  *   0x41000000   1 MiB  management region, layout of include/hvmgmt.h
  *                       (HVM_DEFAULT_BASE; published as staging in hvm_regs)
- *   0x41100000  15 MiB  unused (reserved for hv-core)
+ *   0x41100000   8 MiB  virtio-blk bounce areas: HVM_BLK_BOUNCE_SIZE per VM
+ *                       slot (docs/mgmt-abi.md MGMT-864), the only memory a
+ *                       block backend maps besides its ring page
+ *   0x41900000   7 MiB  unused (reserved for hv-core)
  *   0x42000000  96 MiB  image store: guest images placed by the boot loader
  *                       (QEMU -device loader); kept unchanged for restarts
  *                       0x42000000 rtos-demo (2 MiB slot)
@@ -44,7 +47,8 @@
 #include "hvconfig.h"
 
 #define HV_IMAGE_BASE 0x40000000ull
-#define HV_MGMT_BASE 0x41000000ull /* == HVM_DEFAULT_BASE */
+#define HV_MGMT_BASE 0x41000000ull       /* == HVM_DEFAULT_BASE */
+#define HV_BLK_BOUNCE_BASE 0x41100000ull /* + vm_id * HVM_BLK_BOUNCE_SIZE */
 #define HV_STORE_BASE 0x42000000ull
 #define HV_STORE_SIZE 0x06000000ull
 #define HV_FWDTB_BASE 0x48000000ull

@@ -565,31 +565,32 @@ static int device_node(struct cfg_ctx *c, int node, char *name, size_t cap, cons
 	return cfg_only_props(c, node, name, allowed);
 }
 
-/* VMCFG-851, VMCFG-852: a "blk" device's disk and DMA window; is_blk says
- * whether d is one (the properties are refused on any other). */
+/* VMCFG-851, VMCFG-852: a "blk" device's disk; is_blk says whether d is one
+ * (disk-size is refused on any other). */
 static int parse_blk(struct cfg_ctx *c, int node, const struct vmcfg *v, struct vmcfg_virtio *d,
 		     bool is_blk)
 {
-	bool f1 = false, f2 = false, f3 = false;
+	bool f1 = false;
 	int rc = cfg_u64(c, node, "disk-size", "VMCFG-851", false, &d->disk_size, &f1);
 
-	if (!rc)
-		rc = cfg_u64(c, node, "dma-window", "VMCFG-852", false, &d->dma_ipa, &f2);
-	if (!rc)
-		rc = cfg_u64(c, node, "dma-size", "VMCFG-852", false, &d->dma_size, &f3);
 	if (rc)
 		return rc;
-	if (!is_blk && (f1 || f2 || f3))
+	/* VMCFG-852: the data pass through hv-core's bounce area; a window of
+	 * the VM's RAM for the backend is no longer taken */
+	if (fdt_getprop(c->fdt, node, "dma-window", NULL) ||
+	    fdt_getprop(c->fdt, node, "dma-size", NULL))
+		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-852",
+				  "%s: virtio '%s': no dma-window/dma-size, data use the bounce area",
+				  c->who, d->name);
+	if (!is_blk && f1)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-851",
-				  "%s: virtio device '%s': only a \"blk\" device has a disk-size, "
-				  "dma-window or dma-size",
+				  "%s: virtio device '%s': only a \"blk\" device has a disk-size",
 				  c->who, d->name);
 	if (!is_blk)
 		return HVM_OK;
-	if (!f1 || !f2 || !f3)
+	if (!f1)
 		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-851",
-				  "%s: virtio device '%s': a \"blk\" device needs disk-size, "
-				  "dma-window and dma-size",
+				  "%s: virtio device '%s': a \"blk\" device needs disk-size",
 				  c->who, d->name);
 	if (d->disk_size % 512 || d->disk_size < VMCFG_BLK_DISK_MIN ||
 	    d->disk_size > VMCFG_BLK_DISK_MAX)
@@ -597,20 +598,6 @@ static int parse_blk(struct cfg_ctx *c, int node, const struct vmcfg *v, struct 
 				  "%s: virtio '%s' disk-size 0x%lx not a multiple of 512 in "
 				  "64 KiB..1 TiB",
 				  c->who, d->name, d->disk_size);
-	if ((d->dma_ipa | d->dma_size) & 0xFFF)
-		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-852",
-				  "%s: virtio '%s' dma-window 0x%lx or dma-size 0x%lx not 4 KiB aligned",
-				  c->who, d->name, d->dma_ipa, d->dma_size);
-	if (d->dma_size < VMCFG_BLK_DMA_MIN || d->dma_size > VMCFG_BLK_DMA_MAX)
-		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-852",
-				  "%s: virtio '%s' dma-size 0x%lx not 64 KiB..1 GiB", c->who,
-				  d->name, d->dma_size);
-	if (v->nmem == 0 || d->dma_ipa < v->mem[0].ipa ||
-	    d->dma_ipa - v->mem[0].ipa > v->mem[0].size ||
-	    d->dma_size > v->mem[0].size - (d->dma_ipa - v->mem[0].ipa))
-		return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-852",
-				  "%s: virtio '%s' DMA window 0x%lx+0x%lx not in memory region 0",
-				  c->who, d->name, d->dma_ipa, d->dma_size);
 	for (uint32_t i = 0; i < v->nvirtio; i++)
 		if (v->virtio[i].type == 2)
 			return vmcfg_fail(c->err, HVM_E_BAD_CONFIG, "VMCFG-851",

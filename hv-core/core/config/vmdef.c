@@ -341,8 +341,7 @@ enum hvm_status vmdef_define(const struct vmcfg *v, uint32_t *id_out, char *msg,
 		c.virtio[c.n_virtio++] =
 			(struct virtio_dev_cfg){ v->virtio[i].type,       v->virtio[i].spi,
 						 v->virtio[i].ipa,        v->virtio[i].channel,
-						 v->virtio[i].frame_rate, v->virtio[i].disk_size,
-						 v->virtio[i].dma_ipa,    v->virtio[i].dma_size };
+						 v->virtio[i].frame_rate, v->virtio[i].disk_size };
 	struct vm *vm;
 	char why[96];
 	st = vm_create(&c, &vm, why, sizeof(why));

@@ -3,6 +3,12 @@
  * (docs/mgmt-abi.md, include/hvmgmt.h).
  */
 #include "region.h"
+#include "platform.h"
+
+_Static_assert(HV_BLK_BOUNCE_BASE >= HV_MGMT_BASE + 0x100000 &&
+		       HV_BLK_BOUNCE_BASE + HVM_MAX_VMS * (uint64_t)HVM_BLK_BOUNCE_SIZE <=
+			       HV_STORE_BASE,
+	       "bounce areas between the region and the image store");
 
 static volatile uint8_t *region;
 /* hv-core's own copy of the staging area: hvm_regs.staging_base/size only
@@ -39,6 +45,11 @@ volatile struct hvm_vm_slot *mgmt_slot(uint32_t id)
 volatile struct hvm_blk_ring *mgmt_blk_ring(uint32_t id)
 {
 	return (volatile struct hvm_blk_ring *)(region + HVM_OFF_BLK + id * 0x1000u);
+}
+
+uint8_t *mgmt_blk_bounce(uint32_t id)
+{
+	return (uint8_t *)(uintptr_t)(HV_BLK_BOUNCE_BASE + (uint64_t)id * HVM_BLK_BOUNCE_SIZE);
 }
 
 volatile struct hvm_fault *mgmt_fault(uint32_t id)

@@ -26,6 +26,9 @@ void mgmt_fault_header(volatile struct hvm_fault *f);
 volatile struct hvm_console *mgmt_console(uint32_t id);
 /* VM id's virtio-blk request ring (MGMT-860). */
 volatile struct hvm_blk_ring *mgmt_blk_ring(uint32_t id);
+/* VM id's virtio-blk bounce area, HVM_BLK_BOUNCE_SIZE bytes of hv-core's own
+ * memory outside the region and every VM's RAM (MGMT-864). */
+uint8_t *mgmt_blk_bounce(uint32_t id);
 
 /* The gen protocol of slots and fault records (MGMT-150, MGMT-160) with the
  * count kept in hv-core's memory (MGMT-301): begin makes the published gen

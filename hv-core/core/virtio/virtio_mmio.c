@@ -74,7 +74,11 @@ static uint32_t nqueues(const struct virtio_dev *d)
 }
 
 /* virtio-blk (VIRTIO 1.2 section 5.2, GABI-494) */
+#define VIRTIO_BLK_F_SIZE_MAX (1ull << 1)
 #define VIRTIO_BLK_F_SEG_MAX (1ull << 2)
+/* GABI-494: limits that make every request fit its part of the bounce area */
+#define BLK_SIZE_MAX 0x1000u
+#define BLK_SEG_MAX (HVM_BLK_REQ_BYTES / BLK_SIZE_MAX)
 #define VIRTIO_BLK_F_FLUSH (1ull << 9)
 #define BLK_T_GET_ID 8u
 #define BLK_HDR 16u
@@ -86,7 +90,8 @@ static uint32_t nqueues(const struct virtio_dev *d)
 static uint64_t dev_features(const struct virtio_dev *d)
 {
 	if (d->cfg.type == VIRTIO_ID_BLOCK)
-		return VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_FLUSH;
+		return VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_SIZE_MAX | VIRTIO_BLK_F_SEG_MAX |
+		       VIRTIO_BLK_F_FLUSH;
 	return VIRTIO_F_VERSION_1 | (d->cfg.type == VIRTIO_ID_NET ? VIRTIO_NET_F_MAC : 0);
 }
 
@@ -192,8 +197,9 @@ static int blk_request(struct virtio_dev *d, const struct vq_chain *c)
 {
 	uint32_t hdr[4], nseg, total = 0, slot;
 	const struct vq_seg *last = &c->seg[c->nseg - 1];
-	uint8_t *win = d->mem.host + (d->cfg.dma_ipa - d->mem.ipa);
 	volatile struct hvm_blk_req *r;
+	struct virtio_blk_flight *f;
+	uint8_t *bounce;
 	uint64_t sector;
 
 	/* a readable header, data buffers, a writable status byte last */
@@ -228,12 +234,13 @@ static int blk_request(struct virtio_dev *d, const struct vq_chain *c)
 	int bad = nseg > HVM_BLK_SEGS || (hdr[0] == HVM_BLK_FLUSH && nseg != 0);
 	for (uint32_t i = 1; !bad && i <= nseg; i++) {
 		const struct vq_seg *g = &c->seg[i];
-		/* VMCFG-852: every data buffer inside the DMA window, the
-		 * direction the request type says */
-		bad = g->p < win || (uint64_t)(g->p - win) > d->cfg.dma_size ||
-		      g->len > d->cfg.dma_size - (uint64_t)(g->p - win) ||
-		      g->write != (hdr[0] == HVM_BLK_IN) || (g->len % HVM_BLK_SECTOR);
-		total += g->len;
+		/* every data buffer lies in the VM's RAM (vq_pop checked it) and
+		 * has the direction the request type says; all of them fit the
+		 * request's part of the bounce area (VMCFG-852) */
+		bad = g->write != (hdr[0] == HVM_BLK_IN) || (g->len % HVM_BLK_SECTOR) ||
+		      g->len > HVM_BLK_REQ_BYTES - total;
+		if (!bad)
+			total += g->len;
 	}
 	if (!bad && hdr[0] != HVM_BLK_FLUSH)
 		bad = sector > d->cfg.capacity / HVM_BLK_SECTOR ||
@@ -244,20 +251,31 @@ static int blk_request(struct virtio_dev *d, const struct vq_chain *c)
 		return 0;
 	}
 	slot = d->blk_posted % HVM_BLK_SLOTS;
+	bounce = d->bounce + slot * HVM_BLK_REQ_BYTES;
+	f = &d->flight[slot];
+	f->head = c->head;
+	f->type = (uint8_t)hdr[0];
+	f->nseg = (uint8_t)nseg;
+	f->status = last->p + last->len - 1;
+	f->used_len = (hdr[0] == HVM_BLK_IN ? total : 0) + 1;
+	f->bytes = total;
+	/* the data go through the bounce area: a write's now, a read's when
+	 * the backend has finished it (blk_poll) */
+	for (uint32_t i = 0, at = 0; i < nseg; i++) {
+		f->buf[i].p = c->seg[1 + i].p;
+		f->buf[i].len = c->seg[1 + i].len;
+		if (hdr[0] == HVM_BLK_OUT)
+			memcpy(bounce + at, f->buf[i].p, f->buf[i].len);
+		at += f->buf[i].len;
+	}
 	r = &d->ring->req[slot];
 	r->type = hdr[0];
-	r->nseg = nseg;
+	r->nseg = total ? 1 : 0;
 	r->sector = sector;
 	r->status = HVM_BLK_S_IOERR;
 	r->epoch = d->blk_epoch;
-	for (uint32_t i = 0; i < nseg; i++) {
-		r->seg[i].off = (uint32_t)(c->seg[1 + i].p - win);
-		r->seg[i].len = c->seg[1 + i].len;
-	}
-	d->flight[slot].head = c->head;
-	d->flight[slot].status = last->p + last->len - 1;
-	d->flight[slot].used_len = (hdr[0] == HVM_BLK_IN ? total : 0) + 1;
-	d->flight[slot].bytes = total;
+	r->seg[0].off = slot * HVM_BLK_REQ_BYTES;
+	r->seg[0].len = total;
 	d->blk_posted++;
 	__atomic_store_n(&d->ring->posted, d->blk_posted, __ATOMIC_RELEASE);
 	return 1;
@@ -302,6 +320,15 @@ static void blk_poll(struct virtio_dev *d)
 			continue; /* posted before a reset: forgotten */
 		if (st > HVM_BLK_S_UNSUPP)
 			st = HVM_BLK_S_IOERR;
+		/* a read: from the bounce area into the guest's buffers, only
+		 * as many bytes as the request asked for */
+		if (st == HVM_BLK_S_OK && f->type == HVM_BLK_IN) {
+			const uint8_t *from = d->bounce + slot * HVM_BLK_REQ_BYTES;
+			for (uint32_t i = 0; i < f->nseg && i < HVM_BLK_SEGS; i++) {
+				memcpy(f->buf[i].p, from, f->buf[i].len);
+				from += f->buf[i].len;
+			}
+		}
 		*f->status = (uint8_t)st;
 		vq_push(&d->q[0], f->head, st == HVM_BLK_S_OK ? f->used_len : 1);
 		d->stats.requests++;
@@ -327,19 +354,33 @@ void virtio_set_poll(struct virtio_set *s)
 	}
 }
 
-void virtio_blk_attach(struct virtio_dev *d, volatile struct hvm_blk_ring *ring, uint32_t vm_id)
+int virtio_set_blk_busy(const struct virtio_set *s)
+{
+	for (uint32_t i = 0; i < s->n && i < VIRTIO_MAX_DEVS; i++) {
+		const struct virtio_dev *d = &s->dev[i];
+		if (d->cfg.type == VIRTIO_ID_BLOCK && d->ring &&
+		    __atomic_load_n(&d->blk_posted, __ATOMIC_RELAXED) !=
+			    __atomic_load_n(&d->blk_done, __ATOMIC_RELAXED))
+			return 1;
+	}
+	return 0;
+}
+
+void virtio_blk_attach(struct virtio_dev *d, volatile struct hvm_blk_ring *ring, uint8_t *bounce,
+		       uint32_t vm_id)
 {
 	spin_lock(&d->lock);
 	d->ring = ring;
+	d->bounce = bounce;
 	ring->live = 0;
 	ring->magic = HVM_BLK_MAGIC;
 	ring->version = HVM_BLK_VERSION;
 	ring->size = sizeof(*ring);
 	ring->vm_id = vm_id;
 	ring->capacity = d->cfg.capacity;
-	ring->window_ipa = d->cfg.dma_ipa;
-	ring->window_pa = (uint64_t)(uintptr_t)(d->mem.host + (d->cfg.dma_ipa - d->mem.ipa));
-	ring->window_size = d->cfg.dma_size;
+	ring->window_ipa = 0;
+	ring->window_pa = (uint64_t)(uintptr_t)bounce; /* hv-core's memory is identity-mapped */
+	ring->window_size = HVM_BLK_BOUNCE_SIZE;
 	/* a fresh boot: the backend starts from an empty ring */
 	blk_forget(d);
 	d->blk_posted = d->blk_done = 0;
@@ -698,7 +739,7 @@ int virtio_access(struct virtio_dev *d, uint64_t ipa, int is_write, unsigned byt
 			if (d->cfg.type == VIRTIO_ID_BLOCK) {
 				uint8_t cs[16];
 				uint64_t cap = d->cfg.capacity / HVM_BLK_SECTOR;
-				uint32_t size_max = 0x10000u, seg_max = HVM_BLK_SEGS;
+				uint32_t size_max = BLK_SIZE_MAX, seg_max = BLK_SEG_MAX;
 				memcpy(cs, &cap, 8);
 				memcpy(cs + 8, &size_max, 4);
 				memcpy(cs + 12, &seg_max, 4);

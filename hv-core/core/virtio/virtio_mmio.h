@@ -52,8 +52,6 @@ struct virtio_dev_cfg {
 	uint32_t channel;  /* virtio-net: id of the channel end it sends on  */
 	uint32_t rate;     /* virtio-net: frames per second it may send (VMCFG-850) */
 	uint64_t capacity; /* virtio-blk: bytes of its disk (VMCFG-851)         */
-	uint64_t dma_ipa;  /* virtio-blk: the window its backend sees (VMCFG-852) */
-	uint64_t dma_size;
 };
 
 /* Counters of one device (hvctl domstats). */
@@ -89,15 +87,23 @@ struct virtio_dev {
 	uint8_t rng_key[32]; /* virtio-rng: SHA-256 in counter mode        */
 	uint64_t rng_ctr;
 	uint64_t rate_due_ns; /* virtio-net: when the next frame is due (VMCFG-850) */
-	/* virtio-blk (GABI-494): the ring its backend serves (MGMT-860) and
-	 * what hv-core keeps of each request posted there */
+	/* virtio-blk (GABI-494): the ring its backend serves (MGMT-860), the
+	 * bounce area its data pass through (VMCFG-852) and what hv-core keeps
+	 * of each request posted there */
 	volatile struct hvm_blk_ring *ring;
+	uint8_t *bounce; /* HVM_BLK_BOUNCE_SIZE bytes, request slot n at n * HVM_BLK_REQ_BYTES */
 	uint32_t blk_posted, blk_done, blk_epoch;
 	struct virtio_blk_flight {
 		uint16_t head;     /* the chain's head descriptor              */
+		uint8_t type;      /* HVM_BLK_IN, _OUT or _FLUSH               */
+		uint8_t nseg;      /* the guest's data buffers                 */
 		uint8_t *status;   /* its status byte, host address            */
 		uint32_t used_len; /* data bytes + 1 for the status, for IN   */
 		uint32_t bytes;    /* data bytes, either way                   */
+		struct virtio_blk_buf {
+			uint8_t *p; /* in the VM's RAM, checked by vq_pop   */
+			uint32_t len;
+		} buf[HVM_BLK_SEGS]; /* IN: where the bounce area's bytes go */
 	} flight[HVM_BLK_SLOTS];
 };
 
@@ -131,11 +137,20 @@ void virtio_set_net_switch(virtio_net_switch_fn fn);
  * buffer for it (the frame is dropped and counted) or d is not live. */
 int virtio_net_receive(struct virtio_dev *d, const uint8_t *frame, uint32_t len);
 
-/* virtio-blk (GABI-494): d serves its requests through ring (MGMT-860);
- * called after virtio_set_reset at every boot. */
-void virtio_blk_attach(struct virtio_dev *d, volatile struct hvm_blk_ring *ring, uint32_t vm_id);
+/* virtio-blk (GABI-494): d serves its requests through ring (MGMT-860),
+ * their data copied through bounce (HVM_BLK_BOUNCE_SIZE bytes of hv-core's
+ * own memory, the only data the backend maps); called after virtio_set_reset
+ * at every boot. */
+void virtio_blk_attach(struct virtio_dev *d, volatile struct hvm_blk_ring *ring, uint8_t *bounce,
+		       uint32_t vm_id);
 /* The service tick: completes in the guest what the backend finished. */
 void virtio_set_poll(struct virtio_set *s);
+/* MGMT-862: whether a virtio-blk device of s has requests with its backend
+ * (a hint read without the devices' locks). A vCPU of the VM waiting in WFI
+ * then looks at the ring every VIRTIO_BLK_POLL_NS (virtio_set_poll) instead
+ * of leaving the completions to the service tick. */
+#define VIRTIO_BLK_POLL_NS 200000ull
+int virtio_set_blk_busy(const struct virtio_set *s);
 
 /* Name of a device type for logs and hvctl ("rng", "console", ...). */
 const char *virtio_type_name(uint32_t type);

@@ -74,7 +74,8 @@ enum hvm_status guest_boot_prepare(struct vm *vm, uint64_t image_ipa, uint64_t i
 	 * the VM's ring in the management region (MGMT-860) */
 	for (uint32_t i = 0; i < vm->virtio.n && i < VIRTIO_MAX_DEVS; i++)
 		if (vm->virtio.dev[i].cfg.type == VIRTIO_ID_BLOCK)
-			virtio_blk_attach(&vm->virtio.dev[i], mgmt_blk_ring(vm->id), vm->id);
+			virtio_blk_attach(&vm->virtio.dev[i], mgmt_blk_ring(vm->id),
+					  mgmt_blk_bounce(vm->id), vm->id);
 
 	uint64_t fdt_ipa = c->fdt_ipa ? c->fdt_ipa : c->mem_ipa + c->mem_size - VMCFG_FDT_SIZE;
 	if (fdt_ipa < c->mem_ipa || fdt_ipa + VMCFG_FDT_SIZE > c->mem_ipa + c->mem_size ||

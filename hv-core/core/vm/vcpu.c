@@ -120,6 +120,16 @@ void vcpu_wfi(struct vcpu *v)
 			return;
 		if (timer_count() >= deadline)
 			return;
+		/* MGMT-862: while its virtio-blk requests are with the backend,
+		 * the waiting vCPU completes them itself within
+		 * VIRTIO_BLK_POLL_NS rather than on the next service tick; an
+		 * idle VM sleeps as before */
+		if (virtio_set_blk_busy(&v->vm->virtio)) {
+			uint64_t t = timer_count(), poll = timer_ns_to_count(VIRTIO_BLK_POLL_NS);
+			timer_wfi_until(deadline > t + poll ? t + poll : deadline);
+			virtio_set_poll(&v->vm->virtio);
+			continue;
+		}
 		timer_wfi_until(deadline);
 	}
 }
