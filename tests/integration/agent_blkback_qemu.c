@@ -135,8 +135,7 @@ Test(agent_blkback_qemu, agent_restarts_a_killed_backend_and_a_killed_agent_leav
 	static char extra[512];
 	snprintf(extra, sizeof extra,
 		 "  disk { compatible = \"virtio,mmio\"; device = \"blk\";"
-		 " window = <0x0 0x0a000000>; spi = <16>; disk-size = <0x0 0x100000>;"
-		 " dma-window = <0x0 0x40800000>; dma-size = <0x0 0x100000>; };\n");
+		 " window = <0x0 0x0a000000>; spi = <16>; disk-size = <0x0 0x100000>; };\n");
 	struct mu_vm v = {
 		.name = "blk", .cpu = 2, .mem_pa = 0x50000000, .policy = "stop", .extra = extra
 	};
