@@ -855,3 +855,172 @@ Test(agent_fleet, health_snapshots_on_the_telemetry_topic)
 	cr_assert_eq(t.refused, 0, "%d publications not signed by the vehicle", t.refused);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
+
+/* ---- presence: signed by the vehicle, forged ones shown as such ---- */
+
+struct pub {
+	pthread_mutex_t lock;
+	int connected, published;
+};
+
+static void pub_connect(struct mosquitto *m, void *obj, int rc)
+{
+	struct pub *p = obj;
+	(void)m;
+	pthread_mutex_lock(&p->lock);
+	p->connected = rc == 0 ? 1 : -1;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void pub_publish(struct mosquitto *m, void *obj, int mid)
+{
+	struct pub *p = obj;
+	(void)m;
+	(void)mid;
+	pthread_mutex_lock(&p->lock);
+	p->published++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int pub_count(struct pub *p, const int *what)
+{
+	pthread_mutex_lock(&p->lock);
+	int n = *what;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/* A packed FleetPresence of vehicle id, online; signed by crt/key into a
+ * FleetSigned when crt is not NULL. */
+static void presence_msg(const char *id, const char *crt, const char *key, uint8_t **msg, size_t *len)
+{
+	Hvmgr__V1__FleetPresence p = HVMGR__V1__FLEET_PRESENCE__INIT;
+	struct hv_status st;
+	p.vehicle = (char *)id;
+	p.online = true;
+	p.agent_version = "9.9.9";
+	p.since_ms = fleet_now_ms();
+	size_t blen = protobuf_c_message_get_packed_size(&p.base);
+	uint8_t *body = malloc(blen);
+	cr_assert_not_null(body);
+	protobuf_c_message_pack(&p.base, body);
+	if (!crt) {
+		*msg = body;
+		*len = blen;
+		return;
+	}
+	struct fleet_signer *s = fleet_signer_load(crt, key, &st);
+	cr_assert_not_null(s, "%s", st.msg);
+	cr_assert_eq(fleet_seal(s, body, blen, msg, len, &st), 0, "%s", st.msg);
+	fleet_signer_free(s);
+	free(body);
+}
+
+/* The line of `fleet list` for vehicle id (into line), or fails. */
+static void list_line(const char *id, char *line, size_t size)
+{
+	const char *argv[] = { "--fleet", url,       "--ca",  ca,     "--cert", admin_crt,
+			       "--key",   admin_key, "fleet", "list", NULL };
+	cr_assert_eq(run(argv), 0, "%s", err);
+	char needle[80];
+	snprintf(needle, sizeof needle, "\n %s ", id);
+	const char *at = strstr(out, needle);
+	cr_assert_not_null(at, "no line for %s:\n%s", id, out);
+	at += 2;
+	size_t n = strcspn(at, "\n");
+	snprintf(line, size, "%.*s", (int)(n < size ? n : size - 1), at);
+}
+
+Test(agent_fleet, presence_is_signed_and_a_forged_one_is_shown_unverified)
+{
+	struct pub pb = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	char line[512], foreign[300], fcrt[340], fkey[340], vcrt[320], vkey[320];
+
+	wait_vehicle_online();
+	list_line(VEHICLE, line, sizeof line);
+	cr_assert_not_null(strstr(line, " online "), "%s", line);
+
+	/* Another client of the broker (a viewer's certificate: no ACL on the
+	 * test broker) publishes retained presence for vehicles of its own. */
+	snprintf(foreign, sizeof foreign, "%s/foreign", q.dir);
+	cr_assert_eq(run((const char *const[]){ "pki", "fleet-init", "--dir", foreign, "--vehicle",
+						"forged-car", NULL }),
+		     0, "%s", err);
+	snprintf(fcrt, sizeof fcrt, "%s/vehicle.crt", foreign);
+	snprintf(fkey, sizeof fkey, "%s/vehicle.key", foreign);
+	snprintf(vcrt, sizeof vcrt, "%s/vehicle.crt", pki);
+	snprintf(vkey, sizeof vkey, "%s/vehicle.key", pki);
+	struct {
+		const char *id, *crt, *key;
+	} forged[] = {
+		{ "forged-car", fcrt, fkey }, /* a vehicle certificate of another CA */
+		{ "bare-car", NULL, NULL },   /* not signed at all */
+		{ "other-car", vcrt, vkey },  /* a genuine vehicle speaking for another */
+	};
+	mosquitto_lib_init();
+	struct mosquitto *m = mosquitto_new("agent-fleet-test-forger", true, &pb);
+	cr_assert_not_null(m);
+	char wcrt[320], wkey[320];
+	snprintf(wcrt, sizeof wcrt, "%s/fleet-viewer.crt", pki);
+	snprintf(wkey, sizeof wkey, "%s/fleet-viewer.key", pki);
+	cr_assert_eq(mosquitto_tls_set(m, ca, NULL, wcrt, wkey, NULL), 0);
+	mosquitto_connect_callback_set(m, pub_connect);
+	mosquitto_publish_callback_set(m, pub_publish);
+	cr_assert_eq(mosquitto_connect(m, "127.0.0.1", broker.port, 30), 0);
+	cr_assert_eq(mosquitto_loop_start(m), 0);
+	for (int i = 0; i < 100 && pub_count(&pb, &pb.connected) == 0; i++)
+		sleep_ms(100);
+	cr_assert_eq(pub_count(&pb, &pb.connected), 1, "the forger could not connect");
+	for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+		char topic[96];
+		uint8_t *p;
+		size_t len;
+		presence_msg(forged[i].id, forged[i].crt, forged[i].key, &p, &len);
+		snprintf(topic, sizeof topic, "hv/v1/%s/presence", forged[i].id);
+		cr_assert_eq(mosquitto_publish(m, NULL, topic, (int)len, p, 1, true), 0);
+		free(p);
+	}
+	for (int i = 0; i < 100 && pub_count(&pb, &pb.published) < 3; i++)
+		sleep_ms(100);
+	cr_assert_eq(pub_count(&pb, &pb.published), 3, "the broker did not take the messages");
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, true);
+	mosquitto_destroy(m);
+	mosquitto_lib_cleanup();
+
+	/* fleet list shows each as unverified, with the reason, never online. */
+	list_line("forged-car", line, sizeof line);
+	cr_assert_not_null(strstr(line, " unverified "), "%s", line);
+	cr_assert_not_null(strstr(line, "certificate of '"), "%s", line);
+	cr_assert_not_null(strstr(line, "forged-car"), "%s", line);
+	list_line("bare-car", line, sizeof line);
+	cr_assert_not_null(strstr(line, " unverified "), "%s", line);
+	cr_assert_not_null(strstr(line, "not signed"), "%s", line);
+	list_line("other-car", line, sizeof line);
+	cr_assert_not_null(strstr(line, " unverified "), "%s", line);
+	cr_assert_not_null(strstr(line, "signed by vehicle '" VEHICLE "', not by 'other-car'"),
+			   "%s", line);
+	cr_assert_null(strstr(out, "9.9.9"), "a forged version is shown:\n%s", out);
+	list_line(VEHICLE, line, sizeof line);
+	cr_assert_not_null(strstr(line, " online "), "%s", line);
+	/* fleet run goes to the verified online vehicle only. */
+	const char *runv[] = { "--fleet", url,       "--ca",  ca,    "--cert",  admin_crt,
+			       "--key",   admin_key, "fleet", "run", "version", NULL };
+	cr_assert_eq(run(runv), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "1 vehicle(s): 1 ok, 0 failed"), "%s", out);
+	cr_assert_null(strstr(out, "forged-car"), "%s", out);
+
+	/* The link dies without a goodbye: the broker publishes the will the
+	 * vehicle signed when it connected. */
+	cr_assert_eq(kill(agent.pid, SIGKILL), 0);
+	agent_stop(&agent);
+	bool lost = false;
+	for (int i = 0; i < 60 && !lost; i++) {
+		list_line(VEHICLE, line, sizeof line);
+		lost = strstr(line, " offline (link lost) ") != NULL;
+		if (!lost)
+			sleep_ms(500);
+	}
+	cr_assert(lost, "no signed will seen: %s", line);
+	cr_assert_null(strstr(line, "unverified"), "%s", line);
+}
