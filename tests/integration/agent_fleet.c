@@ -85,11 +85,11 @@ static const char *const agent_args[] = { "--fleet",
 					  "0",
 					  NULL };
 
-static void setup(void)
+static void setup_with(const struct hvq_opts *opts)
 {
 	out = err = NULL;
 	memset(&broker, 0, sizeof broker);
-	agent_stack_start_core(&q, NULL);
+	agent_stack_start_core(&q, opts);
 	snprintf(pki, sizeof pki, "%s/pki", q.dir);
 	snprintf(ca, sizeof ca, "%s/fleet-ca.crt", pki);
 	snprintf(admin_crt, sizeof admin_crt, "%s/fleet-admin.crt", pki);
@@ -101,6 +101,11 @@ static void setup(void)
 	snprintf(url, sizeof url, "mqtts://127.0.0.1:%d", broker.port);
 	cr_assert_eq(agent_start(&agent, q.dir, agent_args), 0, "%s", agent.err);
 	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+}
+
+static void setup(void)
+{
+	setup_with(NULL);
 }
 
 static void teardown(void)
@@ -1023,4 +1028,222 @@ Test(agent_fleet, presence_is_signed_and_a_forged_one_is_shown_unverified)
 	}
 	cr_assert(lost, "no signed will seen: %s", line);
 	cr_assert_null(strstr(line, "unverified"), "%s", line);
+}
+
+/* ---- typing into a console through the broker ---- */
+
+/* rtos-demo and the Linux guest, whose /init runs a shell on its console. */
+static void setup_linux(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.guests[0] = "rtos-demo";
+	o.guests[1] = "linux";
+	setup_with(&o);
+}
+
+TestSuite(agent_fleet_console, .init = setup_linux, .fini = teardown, .timeout = 900);
+
+#define HVMGR_PATH(m) "/hvmgr.v1.Hvmgr/" m
+
+static struct hvf *connect_as(const char *role)
+{
+	char crt[340], key[340];
+	struct hv_status st;
+	snprintf(crt, sizeof crt, "%s/fleet-%s.crt", pki, role);
+	snprintf(key, sizeof key, "%s/fleet-%s.key", pki, role);
+	struct hvf *f = hvf_connect(url, ca, crt, key, &st);
+	cr_assert_not_null(f, "%s", st.msg);
+	return f;
+}
+
+/* Opens a console session of the Linux guest; the call's status code, the
+ * answer in *resp when OK. */
+static int session_open(struct hvf *f, Hvmgr__V1__ConsoleSessionOpenResponse **resp,
+			unsigned idle_ms, struct hv_status *st)
+{
+	Hvmgr__V1__VmSelector sel = HVMGR__V1__VM_SELECTOR__INIT;
+	Hvmgr__V1__ConsoleSessionOpenRequest req = HVMGR__V1__CONSOLE_SESSION_OPEN_REQUEST__INIT;
+	sel.by_case = HVMGR__V1__VM_SELECTOR__BY_NAME;
+	sel.name = "linux";
+	req.vm = &sel;
+	req.idle_ms = idle_ms;
+	*resp = NULL;
+	hv_status_ok(st);
+	hvf_call(f, VEHICLE, HVMGR_PATH("ConsoleSessionOpen"), &req.base,
+		 &hvmgr__v1__console_session_open_response__descriptor, (ProtobufCMessage **)resp,
+		 30000, st);
+	return st->code;
+}
+
+static int session_input(struct hvf *f, const char *session, uint64_t seq, const char *text,
+			 struct hv_status *st)
+{
+	Hvmgr__V1__ConsoleSessionInputRequest req = HVMGR__V1__CONSOLE_SESSION_INPUT_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	req.session = (char *)session;
+	req.seq = seq;
+	req.data.data = (uint8_t *)text;
+	req.data.len = strlen(text);
+	hv_status_ok(st);
+	hvf_call(f, VEHICLE, HVMGR_PATH("ConsoleSessionInput"), &req.base,
+		 &hvmgr__v1__console_session_input_response__descriptor, &resp, 30000, st);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	return st->code;
+}
+
+static int session_close(struct hvf *f, const char *session, struct hv_status *st)
+{
+	Hvmgr__V1__ConsoleSessionCloseRequest req = HVMGR__V1__CONSOLE_SESSION_CLOSE_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	req.session = (char *)session;
+	hv_status_ok(st);
+	hvf_call(f, VEHICLE, HVMGR_PATH("ConsoleSessionClose"), &req.base,
+		 &hvmgr__v1__console_session_close_response__descriptor, &resp, 30000, st);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	return st->code;
+}
+
+/* Reads the Linux guest's console from *pos by signed GetConsole requests
+ * (the guest's output: operator, as over gRPC) until text appears (bounded:
+ * tries, one a second); 1 when it did, else 0 with the last error in why. */
+static int console_until(struct hvf *f, uint64_t *pos, const char *text, int tries,
+			 struct hv_status *why)
+{
+	static char seen[65536];
+	size_t have = 0;
+
+	hv_status_ok(why);
+	for (int i = 0; i < tries; i++) {
+		Hvmgr__V1__VmSelector sel = HVMGR__V1__VM_SELECTOR__INIT;
+		Hvmgr__V1__GetConsoleRequest req = HVMGR__V1__GET_CONSOLE_REQUEST__INIT;
+		Hvmgr__V1__GetConsoleResponse *r = NULL;
+		struct hv_status st;
+		sel.by_case = HVMGR__V1__VM_SELECTOR__BY_NAME;
+		sel.name = "linux";
+		req.vm = &sel;
+		req.from_position = *pos;
+		if (hvf_call(f, VEHICLE, HVMGR_PATH("GetConsole"), &req.base,
+			     &hvmgr__v1__get_console_response__descriptor, (ProtobufCMessage **)&r,
+			     30000, &st) == 0) {
+			size_t n = r->data.len;
+			if (n > sizeof seen - 1 - have) {
+				have = 0; /* keep the newest bytes only */
+				if (n > sizeof seen - 1)
+					n = sizeof seen - 1;
+			}
+			if (n)
+				memcpy(seen + have, r->data.data, n);
+			have += n;
+			seen[have] = '\0';
+			*pos = r->next_position;
+			hvmgr__v1__get_console_response__free_unpacked(r, NULL);
+			if (strstr(seen, text))
+				return 1;
+		} else {
+			*why = st;
+		}
+		sleep_ms(1000);
+	}
+	return 0;
+}
+
+Test(agent_fleet_console, a_typed_line_reaches_the_guest_and_its_answer_comes_back)
+{
+	struct hv_status st;
+	Hvmgr__V1__ConsoleSessionOpenResponse *op = NULL, *other = NULL;
+
+	wait_vehicle_online();
+	struct hvf *oper = connect_as("operator"), *admin = connect_as("admin"),
+		   *viewer = connect_as("viewer");
+	uint64_t pos = 0;
+	cr_assert(console_until(oper, &pos, "hv-linux-guest: shell on the console", 600, &st),
+		  "the Linux guest's shell never came up: %s", st.msg);
+
+	/* A viewer may not type: refused, as the Console stream is. */
+	cr_assert_neq(session_open(viewer, &op, 0, &st), 0, "a viewer opened a console session");
+	cr_assert_not_null(strstr(st.msg, "may not call ConsoleSessionOpen"), "code %d: %s",
+			   st.code, st.msg);
+
+	/* The operator's session writes; the admin's, opened while the
+	 * operator holds the seat, only reads and is told who writes. */
+	cr_assert_eq(session_open(oper, &op, 0, &st), 0, "%s", st.msg);
+	cr_assert(op->writer, "%s", op->notice);
+	cr_assert_str_eq(op->vm_name, "linux");
+	cr_assert_eq(session_open(admin, &other, 0, &st), 0, "%s", st.msg);
+	cr_assert_not(other->writer);
+	cr_assert_not_null(strstr(other->notice, "fleet-operator writes"), "%s", other->notice);
+	cr_assert_eq(session_input(admin, other->session, 1, "reboot\r", &st),
+		     HV_FAILED_PRECONDITION, "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, "read-only"), "%s", st.msg);
+	/* ... nor may anyone else use the operator's session. */
+	cr_assert_eq(session_input(admin, op->session, 1, "reboot\r", &st), HV_PERMISSION_DENIED,
+		     "%s", st.msg);
+
+	/* A typed line reaches the shell; its answer comes back (the echo of
+	 * the line holds "$((6*7))", only the answer "fleet-42"). */
+	pos = op->position;
+	cr_assert_eq(session_input(oper, op->session, 1, "echo fleet-$((6*7))\r", &st), 0, "%s",
+		     st.msg);
+	cr_assert(console_until(oper, &pos, "fleet-42", 120, &st),
+		  "the guest's answer never came: %s", st.msg);
+
+	/* The same signed input again: a replay, refused; an input number taken
+	 * already, refused. */
+	Hvmgr__V1__ConsoleSessionInputRequest in = HVMGR__V1__CONSOLE_SESSION_INPUT_REQUEST__INIT;
+	in.session = op->session;
+	in.seq = 2;
+	in.data.data = (uint8_t *)"\r";
+	in.data.len = 1;
+	uint8_t *p;
+	size_t len;
+	cr_assert_eq(hvf_sign(oper, VEHICLE, HVMGR_PATH("ConsoleSessionInput"), &in.base, &p, &len,
+			      &st),
+		     0, "%s", st.msg);
+	Hvmgr__V1__FleetReply *r = send_raw(oper, p, len);
+	cr_assert_eq(r->code, 0, "%s", r->message);
+	hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+	r = send_raw(oper, p, len);
+	cr_assert_eq(r->code, HV_ALREADY_EXISTS, "%s", r->message);
+	cr_assert_not_null(strstr(r->message, "replayed request"), "%s", r->message);
+	hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+	free(p);
+	cr_assert_eq(session_input(oper, op->session, 2, "\r", &st), HV_ALREADY_EXISTS, "%s", st.msg);
+
+	/* Closing gives the seat up: the admin's next session writes. */
+	cr_assert_eq(session_close(oper, op->session, &st), 0, "%s", st.msg);
+	cr_assert_eq(session_input(oper, op->session, 3, "\r", &st), HV_NOT_FOUND, "%s", st.msg);
+	cr_assert_eq(session_close(admin, other->session, &st), 0, "%s", st.msg);
+	hvmgr__v1__console_session_open_response__free_unpacked(other, NULL);
+	cr_assert_eq(session_open(admin, &other, 1000, &st), 0, "%s", st.msg);
+	cr_assert(other->writer, "%s", other->notice);
+
+	/* A backend that goes silent: its session ends after its idle time,
+	 * and the seat is free again (bounded wait, nothing timed). */
+	hvmgr__v1__console_session_open_response__free_unpacked(op, NULL);
+	op = NULL;
+	for (int i = 0; i < 60 && !(op && op->writer); i++) {
+		if (op)
+			hvmgr__v1__console_session_open_response__free_unpacked(op, NULL);
+		sleep_ms(500);
+		cr_assert_eq(session_open(oper, &op, 0, &st), 0, "%s", st.msg);
+		if (!op->writer)
+			cr_assert_eq(session_close(oper, op->session, &st), 0, "%s", st.msg);
+	}
+	cr_assert(op->writer, "the silent session kept the seat: %s", op->notice);
+
+	/* Start and end of each session audited with the caller. */
+	cr_assert_eq(LOCAL("audit"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "ConsoleSession.start"), "%s", out);
+	cr_assert_not_null(strstr(out, "ConsoleSession.end"), "%s", out);
+	cr_assert_not_null(strstr(out, "no call for 1000 ms"), "%s", out);
+	cr_assert_not_null(strstr(out, "fleet-operator"), "%s", out);
+
+	hvmgr__v1__console_session_open_response__free_unpacked(op, NULL);
+	hvmgr__v1__console_session_open_response__free_unpacked(other, NULL);
+	hvf_close(oper);
+	hvf_close(admin);
+	hvf_close(viewer);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
