@@ -1247,3 +1247,67 @@ Test(agent_fleet_console, a_typed_line_reaches_the_guest_and_its_answer_comes_ba
 	hvf_close(viewer);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
+
+/* What tmux shows in the console's window, until text appears (bounded). */
+static int pane_until(const char *sock, const char *text)
+{
+	for (int i = 0; i < 240; i++) {
+		char *o = NULL, *e = NULL;
+		run_program("/usr/bin/tmux",
+			    (const char *const[]){ "-S", sock, "capture-pane", "-p", "-S", "-",
+						   "-t", "con", NULL },
+			    &o, &e);
+		int found = o && strstr(o, text);
+		free(o);
+		free(e);
+		if (found)
+			return 1;
+		sleep_ms(500);
+	}
+	return 0;
+}
+
+/* tmux on the test's own server (sock); its exit status. */
+static int tmux_run(const char *sock, const char *const *args)
+{
+	const char *argv[16] = { "-S", sock };
+	char *o = NULL, *e = NULL;
+	for (size_t i = 0; i < 13 && args[i]; i++)
+		argv[2 + i] = args[i];
+	int rc = run_program("/usr/bin/tmux", argv, &o, &e);
+	free(o);
+	free(e);
+	return rc;
+}
+#define TMUX(...) tmux_run(tsock, (const char *const[]){ __VA_ARGS__, NULL })
+
+Test(agent_fleet_console, hvctl_console_in_a_terminal_types_through_the_broker)
+{
+	char tsock[320], cmd[2048];
+	struct hv_status st;
+
+	wait_vehicle_online();
+	struct hvf *oper = connect_as("operator");
+	uint64_t pos = 0;
+	cr_assert(console_until(oper, &pos, "hv-linux-guest: shell on the console", 600, &st),
+		  "the Linux guest's shell never came up: %s", st.msg);
+	hvf_close(oper);
+	snprintf(tsock, sizeof tsock, "%s/tmux.sock", q.dir);
+	snprintf(cmd, sizeof cmd,
+		 "%s/hvctl --fleet %s --vehicle %s --ca %s --cert %s/fleet-operator.crt --key "
+		 "%s/fleet-operator.key console linux",
+		 HV_BIN_DIR, url, VEHICLE, ca, pki, pki);
+	cr_assert_eq(TMUX("new-session", "-d", "-s", "con", "-x", "160", "-y", "40", cmd), 0,
+		     "tmux did not start");
+	cr_assert(pane_until(tsock, "Escape character is ^]"), "hvctl did not attach");
+	TMUX("send-keys", "-t", "con", "echo tmux-$((5*5))", "Enter");
+	int answered = pane_until(tsock, "tmux-25");
+	TMUX("send-keys", "-t", "con", "C-]");
+	for (int i = 0; i < 60 && TMUX("has-session", "-t", "con") == 0; i++)
+		sleep_ms(500);
+	TMUX("kill-server");
+	cr_assert(answered, "the typed line was not answered in the terminal");
+	cr_assert_eq(LOCAL("audit"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "ConsoleSession.end"), "%s", out);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
