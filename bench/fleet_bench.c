@@ -118,9 +118,15 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	(void)obj;
 	uint64_t t = now_ns();
 	if (strstr(msg->topic, "/presence")) {
-		Hvmgr__V1__FleetPresence *p =
-			hvmgr__v1__fleet_presence__unpack(NULL, (size_t)msg->payloadlen,
-							  msg->payload);
+		/* Signed by the vehicle like its replies. */
+		struct hv_status st;
+		uint8_t *body = NULL;
+		size_t blen = 0;
+		Hvmgr__V1__FleetPresence *p = NULL;
+		if (fleet_open(opener, msg->payload, (size_t)msg->payloadlen, NULL, NULL, &body,
+			       &blen, &st) == 0)
+			p = hvmgr__v1__fleet_presence__unpack(NULL, blen, body);
+		free(body);
 		if (p && p->online) {
 			pthread_mutex_lock(&lock);
 			online++;
@@ -434,6 +440,11 @@ int main(int argc, char **argv)
 
 	snprintf(crt, sizeof crt, "%s/fleet-admin.crt", pki);
 	snprintf(key, sizeof key, "%s/fleet-admin.key", pki);
+	opener = fleet_opener_new(ca, &st); /* presence messages are checked as they come */
+	if (!opener) {
+		fprintf(stderr, "hv-fleet-bench: %s\n", st.msg);
+		return 1;
+	}
 	mosquitto_lib_init();
 	struct mosquitto *m = mosquitto_new("hv-fleet-bench", true, NULL);
 	mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
@@ -471,8 +482,7 @@ int main(int argc, char **argv)
 	}
 
 	struct fleet_signer *signer = fleet_signer_load(crt, key, &st);
-	opener = fleet_opener_new(ca, &st);
-	if (!signer || !opener) {
+	if (!signer) {
 		fprintf(stderr, "hv-fleet-bench: %s\n", st.msg);
 		return 1;
 	}

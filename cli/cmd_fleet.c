@@ -1,6 +1,7 @@
 /*
  * cmd_fleet.c - `hvctl fleet list` and `hvctl fleet run VERB ...` through the
- * fleet's broker (docs/fleet.md).
+ * fleet's broker (docs/fleet.md). Presence messages are checked against the
+ * fleet CA: an unsigned or forged one is listed as unverified and never run on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,25 +52,51 @@ static int parse(const struct hvctl_args *a, struct fleet_args *fa)
 	return 0;
 }
 
+/* What the State column says: a presence that fails the vehicle's
+ * signature check is never shown as online. */
+static const char *state_of(const struct hvf_vehicle *v)
+{
+	if (!v->verified)
+		return "unverified";
+	if (v->online)
+		return "online";
+	return v->will ? "offline (link lost)" : "offline";
+}
+
 static void print_list(const struct hvf_vehicle *v, size_t n, bool json)
 {
 	if (json) {
 		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:b, s:I, s:s}", "vehicle",
-							     v[i].id, "online", v[i].online,
-							     "since_ms", (json_int_t)v[i].since_ms,
-							     "agent_version", v[i].version));
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_pack("{s:s, s:b, s:b, s:s}", "vehicle", v[i].id, "online",
+					      v[i].online, "verified", v[i].verified, "state",
+					      state_of(&v[i]));
+			if (v[i].verified) {
+				json_object_set_new(o, "since_ms",
+						    json_integer((json_int_t)v[i].since_ms));
+				json_object_set_new(o, "agent_version", json_string(v[i].version));
+				json_object_set_new(o, "link_lost", json_boolean(v[i].will));
+			} else {
+				json_object_set_new(o, "refused", json_string(v[i].why));
+			}
+			json_array_append_new(arr, o);
+		}
 		json_print(arr);
 		return;
 	}
-	const char *hdr[] = { "Vehicle", "State", "Since", "Agent" };
-	struct fmt_table *t = fmt_table_new(4, hdr);
+	const char *hdr[] = { "Vehicle", "State", "Since", "Agent", "Note" };
+	struct fmt_table *t = fmt_table_new(5, hdr);
 	for (size_t i = 0; i < n; i++) {
-		char since[40];
-		fmt_time_ms((int64_t)v[i].since_ms, since, sizeof since);
-		const char *row[] = { v[i].id, v[i].online ? "online" : "offline", since,
-				      v[i].version };
+		char since[40] = "-";
+		const char *note = "";
+		if (v[i].verified)
+			fmt_time_ms((int64_t)v[i].since_ms, since, sizeof since);
+		if (!v[i].verified)
+			note = v[i].why;
+		else if (v[i].will)
+			note = "since: when the lost link was made";
+		const char *row[] = { v[i].id, state_of(&v[i]), since,
+				      v[i].verified ? v[i].version : "-", note };
 		fmt_table_row(t, row);
 	}
 	fmt_table_print(t);
@@ -103,7 +130,7 @@ static size_t targets(struct hvf *f, const struct fleet_args *fa, struct hvf_veh
 	}
 	size_t all = hvf_vehicles(f, v, FLEET_MAX, fa->wait_ms);
 	for (size_t i = 0; i < all; i++)
-		if (v[i].online)
+		if (v[i].online && v[i].verified)
 			v[n++] = v[i];
 	return n;
 }

@@ -542,6 +542,92 @@ static int console_duplex(struct hvctl *h, const char *vm, Hvmgr__V1__VmSelector
 	return rc;
 }
 
+/* The interactive console through the fleet broker: a console session
+ * (ConsoleSessionOpen/Input/Close, docs/fleet.md "Console sessions"), what
+ * is typed sent as numbered inputs, the output read with GetConsole; Ctrl-]
+ * detaches and closes the session. An input that is refused ends it. */
+static int console_fleet_session(struct hvctl *h, const char *vm, Hvmgr__V1__VmSelector *sel)
+{
+	Hvmgr__V1__ConsoleSessionOpenRequest oreq = HVMGR__V1__CONSOLE_SESSION_OPEN_REQUEST__INIT;
+	Hvmgr__V1__ConsoleSessionOpenResponse *op = NULL;
+	int rc;
+
+	oreq.vm = sel;
+	rc = hvctl_call(h, "ConsoleSessionOpen", &oreq.base,
+			&hvmgr__v1__console_session_open_response__descriptor,
+			(ProtobufCMessage **)&op);
+	if (rc != HVCTL_OK)
+		return rc;
+	uint64_t seq = 1, from = op->position > 16384 - 64 ? op->position - (16384 - 64) : 0;
+	uint64_t quiet_ns = (uint64_t)op->idle_ms * 1000000ull / 3, last = hv_mono_ns();
+	tty_raw();
+	printf("Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n", vm);
+	if (!op->writer)
+		printf("hvctl: console: %s; what you type is not sent\n", op->notice);
+	fflush(stdout);
+	bool done = false;
+	while (!done && !interrupted) {
+		Hvmgr__V1__GetConsoleRequest req = HVMGR__V1__GET_CONSOLE_REQUEST__INIT;
+		Hvmgr__V1__GetConsoleResponse *r;
+		req.vm = sel;
+		req.from_position = from;
+		if ((rc = hvctl_call(h, "GetConsole", &req.base,
+				     &hvmgr__v1__get_console_response__descriptor,
+				     (ProtobufCMessage **)&r)) != 0)
+			break;
+		bool ok = !r->data.len || fwrite(r->data.data, 1, r->data.len, stdout) == r->data.len;
+		ok = fflush(stdout) == 0 && ok;
+		from = r->next_position;
+		bool more = r->data.len != 0;
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		if (!ok)
+			break;
+		struct pollfd p[2] = { { 0, POLLIN, 0 }, { 1, 0, 0 } };
+		if (poll(p, 2, more ? 0 : CONSOLE_FLEET_POLL_MS / 5) <= 0) {
+			if (hv_mono_ns() - last < quiet_ns)
+				continue;
+			p[0].revents = 0; /* nothing typed: an empty input keeps the session */
+		}
+		if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+			break;
+		uint8_t buf[256];
+		ssize_t got = 0, keep = 0;
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			got = read(0, buf, sizeof buf);
+			if (got <= 0)
+				break;
+			for (keep = 0; keep < got && buf[keep] != DETACH_CHAR; keep++)
+				;
+			done = keep < got;
+		}
+		if (!op->writer && !(hv_mono_ns() - last >= quiet_ns))
+			continue;
+		Hvmgr__V1__ConsoleSessionInputRequest in =
+			HVMGR__V1__CONSOLE_SESSION_INPUT_REQUEST__INIT;
+		ProtobufCMessage *ir;
+		in.session = op->session;
+		in.seq = seq++;
+		in.data.data = buf;
+		in.data.len = op->writer ? (size_t)keep : 0;
+		if ((rc = hvctl_call(h, "ConsoleSessionInput", &in.base,
+				     &hvmgr__v1__console_session_input_response__descriptor, &ir)) !=
+		    0)
+			break;
+		protobuf_c_message_free_unpacked(ir, NULL);
+		last = hv_mono_ns();
+	}
+	tty_restore();
+	printf("\n");
+	Hvmgr__V1__ConsoleSessionCloseRequest cl = HVMGR__V1__CONSOLE_SESSION_CLOSE_REQUEST__INIT;
+	ProtobufCMessage *cr = NULL;
+	cl.session = op->session;
+	if (hvctl_call(h, "ConsoleSessionClose", &cl.base,
+		       &hvmgr__v1__console_session_close_response__descriptor, &cr) == 0)
+		protobuf_c_message_free_unpacked(cr, NULL);
+	protobuf_c_message_free_unpacked(&op->base, NULL);
+	return rc;
+}
+
 int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
 {
 	Hvmgr__V1__VmSelector sel;
@@ -552,7 +638,7 @@ int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
 	hvctl_selector(&sel, vm);
 	catch_sigint();
 	if (interactive && isatty(1) && !from && h->fleet_url) {
-		fprintf(stderr, "hvctl: console: over the fleet link the console is read-only\n");
+		return console_fleet_session(h, vm, &sel);
 	} else if (interactive && isatty(1) && !from) {
 		bool denied;
 		rc = console_duplex(h, vm, &sel, &denied);

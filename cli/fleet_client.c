@@ -97,25 +97,60 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* The vehicle id of "hv/v1/<id>/presence" into id; -1 when not that. */
+static int presence_vehicle(const char *topic, char id[72])
+{
+	const char *p = strncmp(topic, "hv/v1/", 6) == 0 ? topic + 6 : NULL;
+	const char *slash = p ? strchr(p, '/') : NULL;
+	if (!slash || slash == p || (size_t)(slash - p) >= 72 || strcmp(slash, "/presence") != 0)
+		return -1;
+	memcpy(id, p, (size_t)(slash - p));
+	id[slash - p] = '\0';
+	return 0;
+}
+
+/* A retained presence message: it counts only when signed by the vehicle
+ * its topic names; anything else is listed as unverified with the reason.
+ * Under f->lock. */
 static void on_presence(struct hvf *f, const struct mosquitto_message *msg)
 {
-	Hvmgr__V1__FleetPresence *p =
-		hvmgr__v1__fleet_presence__unpack(NULL, (size_t)msg->payloadlen, msg->payload);
-	if (!p)
+	struct hvf_vehicle got;
+	struct hv_status st;
+	uint8_t *body = NULL;
+	size_t blen = 0;
+
+	memset(&got, 0, sizeof got);
+	if (presence_vehicle(msg->topic, got.id) != 0)
 		return;
+	if (fleet_open(f->opener, msg->payload, (size_t)msg->payloadlen, got.id, NULL, &body, &blen,
+		       &st) != 0) {
+		snprintf(got.why, sizeof got.why, "%s", st.msg);
+	} else {
+		Hvmgr__V1__FleetPresence *p = hvmgr__v1__fleet_presence__unpack(NULL, blen, body);
+		if (!p) {
+			snprintf(got.why, sizeof got.why, "signed, but not a FleetPresence");
+		} else if (strcmp(p->vehicle, got.id) != 0) {
+			snprintf(got.why, sizeof got.why,
+				 "signed by vehicle '%s', but names vehicle '%.64s'", got.id,
+				 p->vehicle);
+		} else {
+			got.verified = true;
+			got.online = p->online;
+			got.will = p->will;
+			got.since_ms = p->since_ms;
+			snprintf(got.version, sizeof got.version, "%s", p->agent_version);
+		}
+		if (p)
+			hvmgr__v1__fleet_presence__free_unpacked(p, NULL);
+	}
+	free(body);
 	size_t i = 0;
-	while (i < f->nveh && strcmp(f->veh[i].id, p->vehicle) != 0)
+	while (i < f->nveh && strcmp(f->veh[i].id, got.id) != 0)
 		i++;
 	if (i == f->nveh && f->nveh < VEHICLES_MAX)
 		f->nveh++;
-	if (i < f->nveh) {
-		struct hvf_vehicle *v = &f->veh[i];
-		snprintf(v->id, sizeof v->id, "%s", p->vehicle);
-		snprintf(v->version, sizeof v->version, "%s", p->agent_version);
-		v->online = p->online;
-		v->since_ms = p->since_ms;
-	}
-	hvmgr__v1__fleet_presence__free_unpacked(p, NULL);
+	if (i < f->nveh)
+		f->veh[i] = got;
 }
 
 /* A reply counts only when the vehicle asked signed it for this very request

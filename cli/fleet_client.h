@@ -70,10 +70,16 @@ struct hvf_vehicle {
 	bool online;
 	char version[48];
 	uint64_t since_ms;
+	bool verified; /* signed by this vehicle's certificate of the fleet CA */
+	bool will;     /* the broker published it: the link was lost */
+	char why[256]; /* when not verified: why (online is then false) */
 };
 
 /* The vehicles whose presence the broker holds, after waiting wait_ms for
- * the retained messages. Returns how many (at most max), sorted by id. */
+ * the retained messages. Returns how many (at most max), sorted by id. Each
+ * presence message is checked like a reply (fleet_open against --ca, signed
+ * by the vehicle its topic names); one that fails is listed with verified
+ * false, online false and the reason in why, never as a healthy vehicle. */
 size_t hvf_vehicles(struct hvf *f, struct hvf_vehicle *out, size_t max, unsigned wait_ms);
 
 #endif /* HVCTL_FLEET_CLIENT_H */

@@ -160,7 +160,7 @@ struct hvc *hvctl_conn(struct hvctl *h)
 		 * their own ways; what gets here streams. */
 		hvctl_error(HVCTL_USAGE, h->verb,
 			    "needs a direct connection: the fleet link carries unary calls, "
-			    "events and a read-only console (docs/fleet.md)");
+			    "events and the console (docs/fleet.md)");
 		h->conn_rc = HVCTL_USAGE;
 		return NULL;
 	}

@@ -318,8 +318,9 @@ const struct hvctl_cmd hvctl_commands[] = {
 		  END_OPT },
 	  "the vehicles of the fleet broker; one verb on many of them",
 	  "With --fleet mqtts://HOST:PORT: `fleet list` shows the vehicles whose presence the broker "
-	  "holds (online, since when, hv-agent version); `fleet run [--vehicles A,B] VERB ARGS...` runs "
-	  "an hvctl verb on every online vehicle (or those named), with a progress bar on stderr, and "
+	  "holds (online, since when, hv-agent version), each checked against the fleet CA: one not "
+	  "signed by its vehicle is listed as unverified; `fleet run [--vehicles A,B] VERB ARGS...` runs "
+	  "an hvctl verb on every verified online vehicle (or those named), with a progress bar on stderr, and "
 	  "ends with one line per vehicle that failed (docs/fleet.md).",
 	  HVCTL_F_RAW, cmd_fleet },
 #ifdef HVCTL_WITH_OTA

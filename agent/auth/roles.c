@@ -69,6 +69,9 @@ static const struct roles_method table[] = {
 	/* the interactive console types into a VM: operators and admins (viewers
      * read output with GetConsole) */
 	{ SVC "Console", HV_ROLE_OPERATOR, true },
+	{ SVC "ConsoleSessionOpen", HV_ROLE_OPERATOR, true },
+	{ SVC "ConsoleSessionInput", HV_ROLE_OPERATOR, true },
+	{ SVC "ConsoleSessionClose", HV_ROLE_OPERATOR, true },
 	/* the standard health service answers everyone who authenticated */
 	{ "/grpc.health.v1.Health/Check", HV_ROLE_VIEWER, false },
 	{ "/grpc.health.v1.Health/Watch", HV_ROLE_VIEWER, false },

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,10 +199,27 @@ struct nonce_entry {
 #define NONCE_MAGIC_LEN 16u
 #define NONCE_REC 40u
 
+/* Verified certificate chains of request signers, by the SHA-256 of the
+ * certificate's DER: a backend signs many requests with one certificate, so
+ * after the first only the signature is checked. An entry lives until the
+ * certificate's notAfter and at most as long as the verifier, which holds
+ * the fleet CA it was checked against (a new CA is a new verifier, with an
+ * empty cache; there is no CRL). Bounded: the least recently used entry
+ * makes room. */
+#define CHAIN_CACHE_MAX 64u
+
+struct chain_entry {
+	unsigned char digest[32];
+	uint64_t until_ms; /* the certificate's notAfter, Unix ms; 0 = free */
+	uint64_t used;     /* when last hit, in lookups */
+};
+
 struct fleet_verifier {
 	mbedtls_x509_crt ca;
 	char *vehicle;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* the nonces, the file and the chain cache */
+	struct chain_entry chains[CHAIN_CACHE_MAX];
+	uint64_t chain_tick, chain_walks, chain_hits;
 	struct nonce_entry *nonces;
 	size_t cap;
 	/* the persistent copy (fleet_verifier_persist), under lock */
@@ -500,21 +518,100 @@ static int check_body(struct fleet_verifier *v, const Hvmgr__V1__FleetRequestBod
 	}
 }
 
+/* The certificate's notAfter in Unix ms. */
+static uint64_t not_after_ms(const mbedtls_x509_crt *crt)
+{
+	struct tm tm = {
+		.tm_year = crt->valid_to.year - 1900,
+		.tm_mon = crt->valid_to.mon - 1,
+		.tm_mday = crt->valid_to.day,
+		.tm_hour = crt->valid_to.hour,
+		.tm_min = crt->valid_to.min,
+		.tm_sec = crt->valid_to.sec,
+	};
+	time_t t = timegm(&tm);
+	return t > 0 ? (uint64_t)t * 1000u : 0;
+}
+
+/* 1 when the chain of the certificate with this digest was verified and
+ * the certificate is still valid at now_ms. */
+static int chain_known(struct fleet_verifier *v, const unsigned char digest[32], uint64_t now_ms)
+{
+	int hit = 0;
+	pthread_mutex_lock(&v->lock);
+	v->chain_tick++;
+	for (size_t i = 0; i < CHAIN_CACHE_MAX; i++) {
+		struct chain_entry *e = &v->chains[i];
+		if (e->until_ms && e->until_ms <= now_ms)
+			e->until_ms = 0; /* the certificate expired */
+		if (e->until_ms && memcmp(e->digest, digest, 32) == 0) {
+			e->used = v->chain_tick;
+			hit = 1;
+		}
+	}
+	if (hit)
+		v->chain_hits++;
+	else
+		v->chain_walks++;
+	pthread_mutex_unlock(&v->lock);
+	return hit;
+}
+
+static void chain_remember(struct fleet_verifier *v, const unsigned char digest[32],
+			   uint64_t until_ms, uint64_t now_ms)
+{
+	if (until_ms <= now_ms)
+		return;
+	pthread_mutex_lock(&v->lock);
+	struct chain_entry *slot = &v->chains[0];
+	for (size_t i = 0; i < CHAIN_CACHE_MAX; i++) {
+		struct chain_entry *e = &v->chains[i];
+		if (!e->until_ms) {
+			slot = e;
+			break;
+		}
+		if (e->used < slot->used)
+			slot = e;
+	}
+	memcpy(slot->digest, digest, 32);
+	slot->until_ms = until_ms;
+	slot->used = v->chain_tick;
+	pthread_mutex_unlock(&v->lock);
+}
+
+void fleet_verifier_chain_stats(struct fleet_verifier *v, uint64_t *walks, uint64_t *hits,
+				size_t *entries)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&v->lock);
+	for (size_t i = 0; i < CHAIN_CACHE_MAX; i++)
+		n += v->chains[i].until_ms != 0;
+	*walks = v->chain_walks;
+	*hits = v->chain_hits;
+	*entries = n;
+	pthread_mutex_unlock(&v->lock);
+}
+
 /* The signer's certificate (DER) chains to ca and is valid now, and sig is
  * its signature over SHA-256(body). crt is parsed into (caller inits and
- * frees it); out->subject and out->name are filled as far as it could be read. */
-static int check_signed(mbedtls_x509_crt *ca, mbedtls_x509_crt *crt, const ProtobufCBinaryData *cert,
+ * frees it); out->subject and out->name are filled as far as it could be
+ * read. With v (the vehicle's side), a chain verified before is not walked
+ * again until the certificate's notAfter. */
+static int check_signed(struct fleet_verifier *v, uint64_t now_ms, mbedtls_x509_crt *ca,
+			mbedtls_x509_crt *crt, const ProtobufCBinaryData *cert,
 			const ProtobufCBinaryData *body, const ProtobufCBinaryData *sig,
 			struct fleet_verified *out, struct hv_status *st)
 {
-	unsigned char hash[32];
+	unsigned char hash[32], digest[32];
 	uint32_t flags = 0;
 
 	if (mbedtls_x509_crt_parse_der(crt, cert->data, cert->len) != 0)
 		return hv_status_set(st, HV_UNAUTHENTICATED,
 				     "the signer's certificate is not X.509 DER");
 	subject_of(crt, out);
-	if (mbedtls_x509_crt_verify(crt, ca, NULL, NULL, &flags, NULL, NULL) != 0) {
+	bool known =
+		v && sha256(cert->data, cert->len, digest) == 0 && chain_known(v, digest, now_ms);
+	if (!known && mbedtls_x509_crt_verify(crt, ca, NULL, NULL, &flags, NULL, NULL) != 0) {
 		char why[160];
 		int n = mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
 		while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
@@ -525,6 +622,8 @@ static int check_signed(mbedtls_x509_crt *ca, mbedtls_x509_crt *crt, const Proto
 		return hv_status_set(st, HV_UNAUTHENTICATED, "certificate of '%s' refused: %s",
 				     out->subject, n > 0 ? why : "not issued by the fleet CA");
 	}
+	if (v && !known)
+		chain_remember(v, digest, not_after_ms(crt), now_ms);
 	if (sha256(body->data, body->len, hash) != 0 ||
 	    mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash, sizeof hash, sig->data, sig->len) !=
 		    0)
@@ -554,7 +653,8 @@ int fleet_verify(struct fleet_verifier *v, const uint8_t *data, size_t len, uint
 			      "certificate");
 		goto out;
 	}
-	if (check_signed(&v->ca, &crt, &fr->certificate, &fr->body, &fr->signature, out, st) != 0) {
+	if (check_signed(v, now_ms, &v->ca, &crt, &fr->certificate, &fr->body, &fr->signature, out,
+			 st) != 0) {
 		if (strstr(st->msg, "does not match"))
 			hv_status_set(st, HV_UNAUTHENTICATED,
 				      "signature of '%s' does not match the request", out->subject);
@@ -644,7 +744,8 @@ int fleet_open(struct fleet_opener *o, const uint8_t *data, size_t len, const ch
 			      "not signed: no FleetSigned with body, signature and certificate");
 		goto out;
 	}
-	if (check_signed(&o->ca, &crt, &fs->certificate, &fs->body, &fs->signature, &fv, st) != 0)
+	if (check_signed(NULL, 0, &o->ca, &crt, &fs->certificate, &fs->body, &fs->signature, &fv,
+			 st) != 0)
 		goto out;
 	if (strcmp(ou_of(&crt, ou, sizeof ou), "vehicle") != 0) {
 		hv_status_set(st, HV_UNAUTHENTICATED, "signed by '%s', which is not a vehicle",

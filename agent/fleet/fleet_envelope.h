@@ -104,6 +104,12 @@ int fleet_verifier_persist(struct fleet_verifier *v, const char *path, uint64_t 
 /* Nonces remembered now (live or not yet swept), for tests and statistics. */
 size_t fleet_verifier_nonces(struct fleet_verifier *v);
 
+/* The cache of verified signer certificate chains (by the SHA-256 of the
+ * certificate, at most 64, each until its notAfter): chain walks done,
+ * requests whose chain was known already, and entries held now. */
+void fleet_verifier_chain_stats(struct fleet_verifier *v, uint64_t *walks, uint64_t *hits,
+				size_t *entries);
+
 struct fleet_verified {
 	Hvmgr__V1__FleetRequestBody *body; /* set when verified                   */
 	char subject[256];                 /* "CN=..,OU=..,O=.." once the certificate was read */

@@ -76,6 +76,7 @@ struct fleet_link {
 	size_t box_head, box_count, inflight;
 	uint64_t seq;
 	struct fleet_link_stats stats;
+	uint64_t link_ms; /* when the current connection was attempted: its presence's since_ms */
 };
 
 static void msg_free(struct fleet_msg *m)
@@ -292,17 +293,41 @@ static void *worker_main(void *arg)
 /* ------------------------------------------------------------------------ */
 /* libmosquitto callbacks (on the network thread)                            */
 
-static void presence(struct fleet_link *l, bool online, uint8_t **out, size_t *len)
+/* A presence message signed by the vehicle (a packed FleetSigned in *out,
+ * malloc'd; NULL when it could not be signed). A will is signed before the
+ * connection it belongs to is made: since_ms is then that connection's time. */
+static void presence(struct fleet_link *l, bool online, bool will, uint64_t since_ms, uint8_t **out,
+		     size_t *len)
 {
 	Hvmgr__V1__FleetPresence p = HVMGR__V1__FLEET_PRESENCE__INIT;
+	struct hv_status st;
 	p.vehicle = (char *)l->o.vehicle;
 	p.online = online;
+	p.will = will;
 	p.agent_version = (char *)(l->o.version ? l->o.version : "");
-	p.since_ms = fleet_now_ms();
-	*len = protobuf_c_message_get_packed_size(&p.base);
-	*out = malloc(*len ? *len : 1);
-	if (*out)
-		protobuf_c_message_pack(&p.base, *out);
+	p.since_ms = since_ms;
+	*out = NULL;
+	*len = 0;
+	size_t blen = protobuf_c_message_get_packed_size(&p.base);
+	uint8_t *body = malloc(blen ? blen : 1);
+	if (!body)
+		return;
+	protobuf_c_message_pack(&p.base, body);
+	if (fleet_seal(l->signer, body, blen, out, len, &st) != 0)
+		log_warn("fleet: presence not signed: %s", st.msg);
+	free(body);
+}
+
+/* The will of the next connection: "offline, link lost", signed now. */
+static void set_will(struct fleet_link *l)
+{
+	uint8_t *p;
+	size_t len;
+	l->link_ms = fleet_now_ms();
+	presence(l, false, true, l->link_ms, &p, &len);
+	if (p)
+		mosquitto_will_set_v5(l->mosq, l->presence_topic, (int)len, p, 1, true, NULL);
+	free(p);
 }
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
@@ -320,7 +345,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 		return;
 	}
 	mosquitto_subscribe_v5(mosq, NULL, l->req_topic, 1, 0, NULL);
-	presence(l, true, &p, &len);
+	presence(l, true, false, l->link_ms, &p, &len);
 	if (p)
 		mosquitto_publish_v5(mosq, NULL, l->presence_topic, (int)len, p, 1, true, NULL);
 	free(p);
@@ -496,6 +521,7 @@ static void *net_main(void *arg)
 	while (!stopping(l)) {
 		if (!session) {
 			mosquitto_property *props = NULL;
+			set_will(l);
 			int rc = mosquitto_connect_bind_v5(l->mosq, l->o.host, l->o.port,
 							   (int)l->o.keepalive_s, NULL, props);
 			if (rc != MOSQ_ERR_SUCCESS) {
@@ -526,7 +552,7 @@ static void *net_main(void *arg)
 	if (session) {
 		uint8_t *p;
 		size_t len;
-		presence(l, false, &p, &len);
+		presence(l, false, false, fleet_now_ms(), &p, &len);
 		if (p)
 			mosquitto_publish_v5(l->mosq, NULL, l->presence_topic, (int)len, p, 1, true,
 					     NULL);
@@ -613,8 +639,6 @@ void fleet_link_get_stats(struct fleet_link *l, struct fleet_link_stats *out)
 static int setup_mosq(struct fleet_link *l, struct hv_status *st)
 {
 	char id[96];
-	uint8_t *p;
-	size_t len;
 
 	snprintf(id, sizeof id, "hv-agent-%s", l->o.vehicle);
 	l->mosq = mosquitto_new(id, true, l);
@@ -626,10 +650,6 @@ static int setup_mosq(struct fleet_link *l, struct hv_status *st)
 		return hv_status_set(st, HV_INVALID_ARGUMENT, "fleet: TLS files %s, %s, %s: %s",
 				     l->o.tls_ca, l->o.tls_cert, l->o.tls_key,
 				     mosquitto_strerror(rc));
-	presence(l, false, &p, &len);
-	if (p)
-		mosquitto_will_set_v5(l->mosq, l->presence_topic, (int)len, p, 1, true, NULL);
-	free(p);
 	mosquitto_connect_v5_callback_set(l->mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
 	mosquitto_message_v5_callback_set(l->mosq, on_message);

@@ -460,6 +460,17 @@ void svc_watch_health(const struct rpc_call_ctx *, const ProtobufCMessage *, str
 /* svc_console.c: the interactive console (bidirectional stream) */
 void svc_console(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,
 		 struct hv_status *);
+/* ... and as a session of unary calls (the fleet link): open, input, close */
+void svc_console_session_open(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			      struct rpc_result *);
+void svc_console_session_input(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			       struct rpc_result *);
+void svc_console_session_close(const struct rpc_call_ctx *, const ProtobufCMessage *,
+			       struct rpc_result *);
+/* Ends the sessions opened through listener kind (with lost as the reason:
+ * that link is gone) when lost is not NULL, and any session idle for longer
+ * than its idle time; each end is audited. */
+void console_sessions_sweep(struct agent *ag, enum rpc_listener_kind kind, const char *lost);
 
 void svc_health_check(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_health_watch(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,

@@ -2,7 +2,8 @@
  * svc_fleet.c - hv-agent's side of the fleet link (agent/fleet/,
  * docs/fleet.md): requests through the broker run hv-agent's own method
  * table with the same authorization and audit as gRPC, and the event log's
- * events go out on the vehicle's events topic.
+ * events go out on the vehicle's events topic. Console sessions opened
+ * through the link end when they go idle or the link is lost.
  */
 #include "agent.h"
 
@@ -19,8 +20,8 @@
 struct agent_fleet {
 	struct agent *ag;
 	struct fleet_link *link;
-	pthread_t pump, telem;
-	int pump_started, telem_started;
+	pthread_t pump, telem, sweep;
+	int pump_started, telem_started, sweep_started;
 	unsigned telemetry_ms;
 	int stop; /* atomic */
 };
@@ -90,6 +91,27 @@ static void *telem_main(void *arg)
 	return NULL;
 }
 
+/* Ends console sessions that went idle, and those of the fleet link when
+ * it is lost (each a backend's; the backend cannot reach them any more). */
+static void *sweep_main(void *arg)
+{
+	struct agent_fleet *f = arg;
+	int was_up = 0;
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
+		struct fleet_link_stats ls;
+		struct timespec ts = { 0, WAIT_MS * 1000000L };
+
+		fleet_link_get_stats(f->link, &ls);
+		console_sessions_sweep(f->ag, RPC_LISTENER_FLEET,
+				       was_up && !ls.connected ? "the fleet link was lost" : NULL);
+		was_up = ls.connected;
+		nanosleep(&ts, NULL);
+	}
+	console_sessions_sweep(f->ag, RPC_LISTENER_FLEET, "hv-agent stops");
+	return NULL;
+}
+
 struct agent_fleet *agent_fleet_start(struct agent *ag, const struct fleet_link_opts *o,
 				      struct hv_status *st)
 {
@@ -113,6 +135,10 @@ struct agent_fleet *agent_fleet_start(struct agent *ag, const struct fleet_link_
 		else
 			log_warn("fleet: no thread for events; events are not published");
 	}
+	if (pthread_create(&f->sweep, NULL, sweep_main, f) == 0)
+		f->sweep_started = 1;
+	else
+		log_warn("fleet: no thread for console sessions; idle ones are not ended");
 	f->telemetry_ms = o->telemetry_ms;
 	if (f->telemetry_ms && !ag->telemetry) {
 		log_warn("fleet: no health snapshots on the telemetry topic: metrics are off");
@@ -139,6 +165,8 @@ void agent_fleet_stop(struct agent_fleet *f)
 		pthread_join(f->pump, NULL);
 	if (f->telem_started)
 		pthread_join(f->telem, NULL);
+	if (f->sweep_started)
+		pthread_join(f->sweep, NULL);
 	fleet_link_stop(f->link);
 	free(f);
 }

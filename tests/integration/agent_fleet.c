@@ -85,11 +85,11 @@ static const char *const agent_args[] = { "--fleet",
 					  "0",
 					  NULL };
 
-static void setup(void)
+static void setup_with(const struct hvq_opts *opts)
 {
 	out = err = NULL;
 	memset(&broker, 0, sizeof broker);
-	agent_stack_start_core(&q, NULL);
+	agent_stack_start_core(&q, opts);
 	snprintf(pki, sizeof pki, "%s/pki", q.dir);
 	snprintf(ca, sizeof ca, "%s/fleet-ca.crt", pki);
 	snprintf(admin_crt, sizeof admin_crt, "%s/fleet-admin.crt", pki);
@@ -101,6 +101,11 @@ static void setup(void)
 	snprintf(url, sizeof url, "mqtts://127.0.0.1:%d", broker.port);
 	cr_assert_eq(agent_start(&agent, q.dir, agent_args), 0, "%s", agent.err);
 	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+}
+
+static void setup(void)
+{
+	setup_with(NULL);
 }
 
 static void teardown(void)
@@ -853,5 +858,456 @@ Test(agent_fleet, health_snapshots_on_the_telemetry_topic)
 	cr_assert_geq(got, 3, "%d snapshots naming rtos-demo (of %d)", got, t.snapshots);
 	cr_assert_gt(t.hv_up, 0, "no snapshot saw hv-core up");
 	cr_assert_eq(t.refused, 0, "%d publications not signed by the vehicle", t.refused);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* ---- presence: signed by the vehicle, forged ones shown as such ---- */
+
+struct pub {
+	pthread_mutex_t lock;
+	int connected, published;
+};
+
+static void pub_connect(struct mosquitto *m, void *obj, int rc)
+{
+	struct pub *p = obj;
+	(void)m;
+	pthread_mutex_lock(&p->lock);
+	p->connected = rc == 0 ? 1 : -1;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void pub_publish(struct mosquitto *m, void *obj, int mid)
+{
+	struct pub *p = obj;
+	(void)m;
+	(void)mid;
+	pthread_mutex_lock(&p->lock);
+	p->published++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int pub_count(struct pub *p, const int *what)
+{
+	pthread_mutex_lock(&p->lock);
+	int n = *what;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/* A packed FleetPresence of vehicle id, online; signed by crt/key into a
+ * FleetSigned when crt is not NULL. */
+static void presence_msg(const char *id, const char *crt, const char *key, uint8_t **msg, size_t *len)
+{
+	Hvmgr__V1__FleetPresence p = HVMGR__V1__FLEET_PRESENCE__INIT;
+	struct hv_status st;
+	p.vehicle = (char *)id;
+	p.online = true;
+	p.agent_version = "9.9.9";
+	p.since_ms = fleet_now_ms();
+	size_t blen = protobuf_c_message_get_packed_size(&p.base);
+	uint8_t *body = malloc(blen);
+	cr_assert_not_null(body);
+	protobuf_c_message_pack(&p.base, body);
+	if (!crt) {
+		*msg = body;
+		*len = blen;
+		return;
+	}
+	struct fleet_signer *s = fleet_signer_load(crt, key, &st);
+	cr_assert_not_null(s, "%s", st.msg);
+	cr_assert_eq(fleet_seal(s, body, blen, msg, len, &st), 0, "%s", st.msg);
+	fleet_signer_free(s);
+	free(body);
+}
+
+/* The line of `fleet list` for vehicle id (into line), or fails. */
+static void list_line(const char *id, char *line, size_t size)
+{
+	const char *argv[] = { "--fleet", url,       "--ca",  ca,     "--cert", admin_crt,
+			       "--key",   admin_key, "fleet", "list", NULL };
+	cr_assert_eq(run(argv), 0, "%s", err);
+	char needle[80];
+	snprintf(needle, sizeof needle, "\n %s ", id);
+	const char *at = strstr(out, needle);
+	cr_assert_not_null(at, "no line for %s:\n%s", id, out);
+	at += 2;
+	size_t n = strcspn(at, "\n");
+	snprintf(line, size, "%.*s", (int)(n < size ? n : size - 1), at);
+}
+
+Test(agent_fleet, presence_is_signed_and_a_forged_one_is_shown_unverified)
+{
+	struct pub pb = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	char line[512], foreign[300], fcrt[340], fkey[340], vcrt[320], vkey[320];
+
+	wait_vehicle_online();
+	list_line(VEHICLE, line, sizeof line);
+	cr_assert_not_null(strstr(line, " online "), "%s", line);
+
+	/* Another client of the broker (a viewer's certificate: no ACL on the
+	 * test broker) publishes retained presence for vehicles of its own. */
+	snprintf(foreign, sizeof foreign, "%s/foreign", q.dir);
+	cr_assert_eq(run((const char *const[]){ "pki", "fleet-init", "--dir", foreign, "--vehicle",
+						"forged-car", NULL }),
+		     0, "%s", err);
+	snprintf(fcrt, sizeof fcrt, "%s/vehicle.crt", foreign);
+	snprintf(fkey, sizeof fkey, "%s/vehicle.key", foreign);
+	snprintf(vcrt, sizeof vcrt, "%s/vehicle.crt", pki);
+	snprintf(vkey, sizeof vkey, "%s/vehicle.key", pki);
+	struct {
+		const char *id, *crt, *key;
+	} forged[] = {
+		{ "forged-car", fcrt, fkey }, /* a vehicle certificate of another CA */
+		{ "bare-car", NULL, NULL },   /* not signed at all */
+		{ "other-car", vcrt, vkey },  /* a genuine vehicle speaking for another */
+	};
+	mosquitto_lib_init();
+	struct mosquitto *m = mosquitto_new("agent-fleet-test-forger", true, &pb);
+	cr_assert_not_null(m);
+	char wcrt[320], wkey[320];
+	snprintf(wcrt, sizeof wcrt, "%s/fleet-viewer.crt", pki);
+	snprintf(wkey, sizeof wkey, "%s/fleet-viewer.key", pki);
+	cr_assert_eq(mosquitto_tls_set(m, ca, NULL, wcrt, wkey, NULL), 0);
+	mosquitto_connect_callback_set(m, pub_connect);
+	mosquitto_publish_callback_set(m, pub_publish);
+	cr_assert_eq(mosquitto_connect(m, "127.0.0.1", broker.port, 30), 0);
+	cr_assert_eq(mosquitto_loop_start(m), 0);
+	for (int i = 0; i < 100 && pub_count(&pb, &pb.connected) == 0; i++)
+		sleep_ms(100);
+	cr_assert_eq(pub_count(&pb, &pb.connected), 1, "the forger could not connect");
+	for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+		char topic[96];
+		uint8_t *p;
+		size_t len;
+		presence_msg(forged[i].id, forged[i].crt, forged[i].key, &p, &len);
+		snprintf(topic, sizeof topic, "hv/v1/%s/presence", forged[i].id);
+		cr_assert_eq(mosquitto_publish(m, NULL, topic, (int)len, p, 1, true), 0);
+		free(p);
+	}
+	for (int i = 0; i < 100 && pub_count(&pb, &pb.published) < 3; i++)
+		sleep_ms(100);
+	cr_assert_eq(pub_count(&pb, &pb.published), 3, "the broker did not take the messages");
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, true);
+	mosquitto_destroy(m);
+	mosquitto_lib_cleanup();
+
+	/* fleet list shows each as unverified, with the reason, never online. */
+	list_line("forged-car", line, sizeof line);
+	cr_assert_not_null(strstr(line, " unverified "), "%s", line);
+	cr_assert_not_null(strstr(line, "certificate of '"), "%s", line);
+	cr_assert_not_null(strstr(line, "forged-car"), "%s", line);
+	list_line("bare-car", line, sizeof line);
+	cr_assert_not_null(strstr(line, " unverified "), "%s", line);
+	cr_assert_not_null(strstr(line, "not signed"), "%s", line);
+	list_line("other-car", line, sizeof line);
+	cr_assert_not_null(strstr(line, " unverified "), "%s", line);
+	cr_assert_not_null(strstr(line, "signed by vehicle '" VEHICLE "', not by 'other-car'"),
+			   "%s", line);
+	cr_assert_null(strstr(out, "9.9.9"), "a forged version is shown:\n%s", out);
+	list_line(VEHICLE, line, sizeof line);
+	cr_assert_not_null(strstr(line, " online "), "%s", line);
+	/* fleet run goes to the verified online vehicle only. */
+	const char *runv[] = { "--fleet", url,       "--ca",  ca,    "--cert",  admin_crt,
+			       "--key",   admin_key, "fleet", "run", "version", NULL };
+	cr_assert_eq(run(runv), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "1 vehicle(s): 1 ok, 0 failed"), "%s", out);
+	cr_assert_null(strstr(out, "forged-car"), "%s", out);
+
+	/* The link dies without a goodbye: the broker publishes the will the
+	 * vehicle signed when it connected. */
+	cr_assert_eq(kill(agent.pid, SIGKILL), 0);
+	agent_stop(&agent);
+	bool lost = false;
+	for (int i = 0; i < 60 && !lost; i++) {
+		list_line(VEHICLE, line, sizeof line);
+		lost = strstr(line, " offline (link lost) ") != NULL;
+		if (!lost)
+			sleep_ms(500);
+	}
+	cr_assert(lost, "no signed will seen: %s", line);
+	cr_assert_null(strstr(line, "unverified"), "%s", line);
+}
+
+/* ---- typing into a console through the broker ---- */
+
+/* rtos-demo and the Linux guest, whose /init runs a shell on its console. */
+static void setup_linux(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.guests[0] = "rtos-demo";
+	o.guests[1] = "linux";
+	setup_with(&o);
+}
+
+TestSuite(agent_fleet_console, .init = setup_linux, .fini = teardown, .timeout = 900);
+
+#define HVMGR_PATH(m) "/hvmgr.v1.Hvmgr/" m
+
+static struct hvf *connect_as(const char *role)
+{
+	char crt[340], key[340];
+	struct hv_status st;
+	snprintf(crt, sizeof crt, "%s/fleet-%s.crt", pki, role);
+	snprintf(key, sizeof key, "%s/fleet-%s.key", pki, role);
+	struct hvf *f = hvf_connect(url, ca, crt, key, &st);
+	cr_assert_not_null(f, "%s", st.msg);
+	return f;
+}
+
+/* Opens a console session of the Linux guest; the call's status code, the
+ * answer in *resp when OK. */
+static int session_open(struct hvf *f, Hvmgr__V1__ConsoleSessionOpenResponse **resp,
+			unsigned idle_ms, struct hv_status *st)
+{
+	Hvmgr__V1__VmSelector sel = HVMGR__V1__VM_SELECTOR__INIT;
+	Hvmgr__V1__ConsoleSessionOpenRequest req = HVMGR__V1__CONSOLE_SESSION_OPEN_REQUEST__INIT;
+	sel.by_case = HVMGR__V1__VM_SELECTOR__BY_NAME;
+	sel.name = "linux";
+	req.vm = &sel;
+	req.idle_ms = idle_ms;
+	*resp = NULL;
+	hv_status_ok(st);
+	hvf_call(f, VEHICLE, HVMGR_PATH("ConsoleSessionOpen"), &req.base,
+		 &hvmgr__v1__console_session_open_response__descriptor, (ProtobufCMessage **)resp,
+		 30000, st);
+	return st->code;
+}
+
+static int session_input(struct hvf *f, const char *session, uint64_t seq, const char *text,
+			 struct hv_status *st)
+{
+	Hvmgr__V1__ConsoleSessionInputRequest req = HVMGR__V1__CONSOLE_SESSION_INPUT_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	req.session = (char *)session;
+	req.seq = seq;
+	req.data.data = (uint8_t *)text;
+	req.data.len = strlen(text);
+	hv_status_ok(st);
+	hvf_call(f, VEHICLE, HVMGR_PATH("ConsoleSessionInput"), &req.base,
+		 &hvmgr__v1__console_session_input_response__descriptor, &resp, 30000, st);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	return st->code;
+}
+
+static int session_close(struct hvf *f, const char *session, struct hv_status *st)
+{
+	Hvmgr__V1__ConsoleSessionCloseRequest req = HVMGR__V1__CONSOLE_SESSION_CLOSE_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	req.session = (char *)session;
+	hv_status_ok(st);
+	hvf_call(f, VEHICLE, HVMGR_PATH("ConsoleSessionClose"), &req.base,
+		 &hvmgr__v1__console_session_close_response__descriptor, &resp, 30000, st);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	return st->code;
+}
+
+/* Reads the Linux guest's console from *pos by signed GetConsole requests
+ * (the guest's output: operator, as over gRPC) until text appears (bounded:
+ * tries, one a second); 1 when it did, else 0 with the last error in why. */
+static int console_until(struct hvf *f, uint64_t *pos, const char *text, int tries,
+			 struct hv_status *why)
+{
+	static char seen[65536];
+	size_t have = 0;
+
+	hv_status_ok(why);
+	for (int i = 0; i < tries; i++) {
+		Hvmgr__V1__VmSelector sel = HVMGR__V1__VM_SELECTOR__INIT;
+		Hvmgr__V1__GetConsoleRequest req = HVMGR__V1__GET_CONSOLE_REQUEST__INIT;
+		Hvmgr__V1__GetConsoleResponse *r = NULL;
+		struct hv_status st;
+		sel.by_case = HVMGR__V1__VM_SELECTOR__BY_NAME;
+		sel.name = "linux";
+		req.vm = &sel;
+		req.from_position = *pos;
+		if (hvf_call(f, VEHICLE, HVMGR_PATH("GetConsole"), &req.base,
+			     &hvmgr__v1__get_console_response__descriptor, (ProtobufCMessage **)&r,
+			     30000, &st) == 0) {
+			size_t n = r->data.len;
+			if (n > sizeof seen - 1 - have) {
+				have = 0; /* keep the newest bytes only */
+				if (n > sizeof seen - 1)
+					n = sizeof seen - 1;
+			}
+			if (n)
+				memcpy(seen + have, r->data.data, n);
+			have += n;
+			seen[have] = '\0';
+			*pos = r->next_position;
+			hvmgr__v1__get_console_response__free_unpacked(r, NULL);
+			if (strstr(seen, text))
+				return 1;
+		} else {
+			*why = st;
+		}
+		sleep_ms(1000);
+	}
+	return 0;
+}
+
+Test(agent_fleet_console, a_typed_line_reaches_the_guest_and_its_answer_comes_back)
+{
+	struct hv_status st;
+	Hvmgr__V1__ConsoleSessionOpenResponse *op = NULL, *other = NULL;
+
+	wait_vehicle_online();
+	struct hvf *oper = connect_as("operator"), *admin = connect_as("admin"),
+		   *viewer = connect_as("viewer");
+	uint64_t pos = 0;
+	cr_assert(console_until(oper, &pos, "hv-linux-guest: shell on the console", 600, &st),
+		  "the Linux guest's shell never came up: %s", st.msg);
+
+	/* A viewer may not type: refused, as the Console stream is. */
+	cr_assert_neq(session_open(viewer, &op, 0, &st), 0, "a viewer opened a console session");
+	cr_assert_not_null(strstr(st.msg, "may not call ConsoleSessionOpen"), "code %d: %s",
+			   st.code, st.msg);
+
+	/* The operator's session writes; the admin's, opened while the
+	 * operator holds the seat, only reads and is told who writes. */
+	cr_assert_eq(session_open(oper, &op, 0, &st), 0, "%s", st.msg);
+	cr_assert(op->writer, "%s", op->notice);
+	cr_assert_str_eq(op->vm_name, "linux");
+	cr_assert_eq(session_open(admin, &other, 0, &st), 0, "%s", st.msg);
+	cr_assert_not(other->writer);
+	cr_assert_not_null(strstr(other->notice, "fleet-operator writes"), "%s", other->notice);
+	cr_assert_eq(session_input(admin, other->session, 1, "reboot\r", &st),
+		     HV_FAILED_PRECONDITION, "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, "read-only"), "%s", st.msg);
+	/* ... nor may anyone else use the operator's session. */
+	cr_assert_eq(session_input(admin, op->session, 1, "reboot\r", &st), HV_PERMISSION_DENIED,
+		     "%s", st.msg);
+
+	/* A typed line reaches the shell; its answer comes back (the echo of
+	 * the line holds "$((6*7))", only the answer "fleet-42"). */
+	pos = op->position;
+	cr_assert_eq(session_input(oper, op->session, 1, "echo fleet-$((6*7))\r", &st), 0, "%s",
+		     st.msg);
+	cr_assert(console_until(oper, &pos, "fleet-42", 120, &st),
+		  "the guest's answer never came: %s", st.msg);
+
+	/* The same signed input again: a replay, refused; an input number taken
+	 * already, refused. */
+	Hvmgr__V1__ConsoleSessionInputRequest in = HVMGR__V1__CONSOLE_SESSION_INPUT_REQUEST__INIT;
+	in.session = op->session;
+	in.seq = 2;
+	in.data.data = (uint8_t *)"\r";
+	in.data.len = 1;
+	uint8_t *p;
+	size_t len;
+	cr_assert_eq(hvf_sign(oper, VEHICLE, HVMGR_PATH("ConsoleSessionInput"), &in.base, &p, &len,
+			      &st),
+		     0, "%s", st.msg);
+	Hvmgr__V1__FleetReply *r = send_raw(oper, p, len);
+	cr_assert_eq(r->code, 0, "%s", r->message);
+	hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+	r = send_raw(oper, p, len);
+	cr_assert_eq(r->code, HV_ALREADY_EXISTS, "%s", r->message);
+	cr_assert_not_null(strstr(r->message, "replayed request"), "%s", r->message);
+	hvmgr__v1__fleet_reply__free_unpacked(r, NULL);
+	free(p);
+	cr_assert_eq(session_input(oper, op->session, 2, "\r", &st), HV_ALREADY_EXISTS, "%s", st.msg);
+
+	/* Closing gives the seat up: the admin's next session writes. */
+	cr_assert_eq(session_close(oper, op->session, &st), 0, "%s", st.msg);
+	cr_assert_eq(session_input(oper, op->session, 3, "\r", &st), HV_NOT_FOUND, "%s", st.msg);
+	cr_assert_eq(session_close(admin, other->session, &st), 0, "%s", st.msg);
+	hvmgr__v1__console_session_open_response__free_unpacked(other, NULL);
+	cr_assert_eq(session_open(admin, &other, 1000, &st), 0, "%s", st.msg);
+	cr_assert(other->writer, "%s", other->notice);
+
+	/* A backend that goes silent: its session ends after its idle time,
+	 * and the seat is free again (bounded wait, nothing timed). */
+	hvmgr__v1__console_session_open_response__free_unpacked(op, NULL);
+	op = NULL;
+	for (int i = 0; i < 60 && !(op && op->writer); i++) {
+		if (op)
+			hvmgr__v1__console_session_open_response__free_unpacked(op, NULL);
+		sleep_ms(500);
+		cr_assert_eq(session_open(oper, &op, 0, &st), 0, "%s", st.msg);
+		if (!op->writer)
+			cr_assert_eq(session_close(oper, op->session, &st), 0, "%s", st.msg);
+	}
+	cr_assert(op->writer, "the silent session kept the seat: %s", op->notice);
+
+	/* Start and end of each session audited with the caller. */
+	cr_assert_eq(LOCAL("audit"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "ConsoleSession.start"), "%s", out);
+	cr_assert_not_null(strstr(out, "ConsoleSession.end"), "%s", out);
+	cr_assert_not_null(strstr(out, "no call for 1000 ms"), "%s", out);
+	cr_assert_not_null(strstr(out, "fleet-operator"), "%s", out);
+
+	hvmgr__v1__console_session_open_response__free_unpacked(op, NULL);
+	hvmgr__v1__console_session_open_response__free_unpacked(other, NULL);
+	hvf_close(oper);
+	hvf_close(admin);
+	hvf_close(viewer);
+	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* What tmux shows in the console's window, until text appears (bounded). */
+static int pane_until(const char *sock, const char *text)
+{
+	for (int i = 0; i < 240; i++) {
+		char *o = NULL, *e = NULL;
+		run_program("/usr/bin/tmux",
+			    (const char *const[]){ "-S", sock, "capture-pane", "-p", "-S", "-",
+						   "-t", "con", NULL },
+			    &o, &e);
+		int found = o && strstr(o, text);
+		free(o);
+		free(e);
+		if (found)
+			return 1;
+		sleep_ms(500);
+	}
+	return 0;
+}
+
+/* tmux on the test's own server (sock); its exit status. */
+static int tmux_run(const char *sock, const char *const *args)
+{
+	const char *argv[16] = { "-S", sock };
+	char *o = NULL, *e = NULL;
+	for (size_t i = 0; i < 13 && args[i]; i++)
+		argv[2 + i] = args[i];
+	int rc = run_program("/usr/bin/tmux", argv, &o, &e);
+	free(o);
+	free(e);
+	return rc;
+}
+#define TMUX(...) tmux_run(tsock, (const char *const[]){ __VA_ARGS__, NULL })
+
+Test(agent_fleet_console, hvctl_console_in_a_terminal_types_through_the_broker)
+{
+	char tsock[320], cmd[2048];
+	struct hv_status st;
+
+	wait_vehicle_online();
+	struct hvf *oper = connect_as("operator");
+	uint64_t pos = 0;
+	cr_assert(console_until(oper, &pos, "hv-linux-guest: shell on the console", 600, &st),
+		  "the Linux guest's shell never came up: %s", st.msg);
+	hvf_close(oper);
+	snprintf(tsock, sizeof tsock, "%s/tmux.sock", q.dir);
+	snprintf(cmd, sizeof cmd,
+		 "%s/hvctl --fleet %s --vehicle %s --ca %s --cert %s/fleet-operator.crt --key "
+		 "%s/fleet-operator.key console linux",
+		 HV_BIN_DIR, url, VEHICLE, ca, pki, pki);
+	cr_assert_eq(TMUX("new-session", "-d", "-s", "con", "-x", "160", "-y", "40", cmd), 0,
+		     "tmux did not start");
+	cr_assert(pane_until(tsock, "Escape character is ^]"), "hvctl did not attach");
+	TMUX("send-keys", "-t", "con", "echo tmux-$((5*5))", "Enter");
+	int answered = pane_until(tsock, "tmux-25");
+	TMUX("send-keys", "-t", "con", "C-]");
+	for (int i = 0; i < 60 && TMUX("has-session", "-t", "con") == 0; i++)
+		sleep_ms(500);
+	TMUX("kill-server");
+	cr_assert(answered, "the typed line was not answered in the terminal");
+	cr_assert_eq(LOCAL("audit"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "ConsoleSession.end"), "%s", out);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }

@@ -2,7 +2,8 @@
  * fleet_envelope_test.c - the fleet link's replay cache on disk: a request
  * accepted before a restart of the verifier is refused after it, expired
  * nonces are forgotten, and a file that is not a replay cache is refused
- * and left as it is.
+ * and left as it is; and its cache of verified signer certificate chains:
+ * walked once per certificate until its notAfter, never for a refused one.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -187,4 +188,89 @@ Test(fleet_envelope, the_file_is_compacted_and_the_cache_stays_bounded)
 	fclose(f);
 	cr_assert_leq(size, 16 + 40 * 2 * 16, "%ld bytes", size);
 	free(p);
+}
+
+/* A request signed at `at` (Unix ms) with crt/key, valid 60 s. */
+static void sign_at(const char *c, const char *k, uint64_t at, uint8_t **p, size_t *len)
+{
+	struct hv_status st;
+	struct fleet_signer *s = fleet_signer_load(c, k, &st);
+	cr_assert_not_null(s, "%s", st.msg);
+	Hvmgr__V1__GetVersionRequest gv = HVMGR__V1__GET_VERSION_REQUEST__INIT;
+	uint8_t req[16], nonce[16];
+	size_t rlen = protobuf_c_message_pack(&gv.base, req);
+	for (size_t i = 0; i < sizeof nonce; i++)
+		nonce[i] = (uint8_t)(at >> (i % 8)) ^ (uint8_t)rand();
+	Hvmgr__V1__FleetRequestBody b = HVMGR__V1__FLEET_REQUEST_BODY__INIT;
+	b.vehicle = VEHICLE;
+	b.method = "/hvmgr.v1.Hvmgr/GetVersion";
+	b.request.data = req;
+	b.request.len = rlen;
+	b.issued_ms = at;
+	b.not_after_ms = at + 60000;
+	b.nonce.data = nonce;
+	b.nonce.len = sizeof nonce;
+	cr_assert_eq(fleet_sign_body(s, &b, p, len, &st), 0, "%s", st.msg);
+	fleet_signer_free(s);
+}
+
+static void expect_chains(struct fleet_verifier *v, uint64_t walks, uint64_t hits, size_t entries)
+{
+	uint64_t w, h;
+	size_t n;
+	fleet_verifier_chain_stats(v, &w, &h, &n);
+	cr_assert(w == walks && h == hits && n == entries,
+		  "chain walks %llu (want %llu), hits %llu (want %llu), entries %zu (want %zu)",
+		  (unsigned long long)w, (unsigned long long)walks, (unsigned long long)h,
+		  (unsigned long long)hits, n, entries);
+}
+
+Test(fleet_envelope, a_signers_chain_is_walked_once_until_its_not_after)
+{
+	struct hv_status st;
+	struct pki_err err;
+	char other[512], fcrt[600], fkey[600];
+	uint8_t *p;
+	size_t len;
+	uint64_t now = fleet_now_ms();
+
+	struct fleet_verifier *v = fleet_verifier_new(ca, VEHICLE, 16, &st);
+	cr_assert_not_null(v, "%s", st.msg);
+	/* The first request walks the chain, the next ones of that
+	 * certificate only check their signature. */
+	sign_at(crt, key, now, &p, &len);
+	cr_assert_eq(verify(v, p, len, now, &st), 0, "%s", st.msg);
+	free(p);
+	expect_chains(v, 1, 0, 1);
+	sign_at(crt, key, now, &p, &len);
+	cr_assert_eq(verify(v, p, len, now, &st), 0, "%s", st.msg);
+	/* ... which still refuses a signature that does not match. */
+	p[6] ^= 0x01; /* in the body: the certificate stays the same */
+	cr_assert_eq(verify(v, p, len, now, &st), -1);
+	cr_assert_eq(st.code, HV_UNAUTHENTICATED, "%d: %s", st.code, st.msg);
+	free(p);
+	expect_chains(v, 1, 2, 1);
+
+	/* A certificate of another CA is refused every time, never cached. */
+	snprintf(other, sizeof other, "%s/other", dir);
+	cr_assert_eq(pki_fleet_init(other, VEHICLE, NULL, &err), 0, "%s", err.msg);
+	snprintf(fcrt, sizeof fcrt, "%s/fleet-operator.crt", other);
+	snprintf(fkey, sizeof fkey, "%s/fleet-operator.key", other);
+	for (int i = 0; i < 2; i++) {
+		sign_at(fcrt, fkey, now, &p, &len);
+		cr_assert_eq(verify(v, p, len, now, &st), -1);
+		cr_assert_eq(st.code, HV_UNAUTHENTICATED, "%d: %s", st.code, st.msg);
+		cr_assert_not_null(strstr(st.msg, "refused"), "%s", st.msg);
+		free(p);
+	}
+	expect_chains(v, 3, 2, 1);
+
+	/* Past the certificate's notAfter (825 days) the entry is gone: the
+	 * chain is walked again and not kept. */
+	uint64_t later = now + 900ull * 86400000ull;
+	sign_at(crt, key, later, &p, &len);
+	verify(v, p, len, later, &st);
+	free(p);
+	expect_chains(v, 4, 2, 0);
+	fleet_verifier_free(v);
 }
