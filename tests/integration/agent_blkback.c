@@ -188,9 +188,14 @@ static void wait_log(const char *text)
 
 /* The value of the first series of `metric` in a scrape whose labels hold
  * `label`; -1 when there is none (after bounded retries). */
-static long scrape(const char *metric, const char *label)
+/* The value of metric's first series whose labels contain label, scraped
+ * until it is want (the registry is refreshed by samples: a scrape right
+ * after a change may still show the previous one); the last value seen, or
+ * -1 when no scrape had the series, after a bounded number of tries. */
+static long scrape(const char *metric, const char *label, long want)
 {
 	char url[96], key[96];
+	long seen = -1;
 	snprintf(url, sizeof url, "http://%s/metrics", metrics_at);
 	snprintf(key, sizeof key, "\n%s{", metric);
 	for (int i = 0; i < 100; i++) {
@@ -202,12 +207,16 @@ static long scrape(const char *metric, const char *label)
 				const char *end = strchr(p + 1, '\n');
 				const char *lab = strstr(p, label);
 				const char *close = strstr(p, "} ");
-				if (lab && close && lab < close && (!end || close < end))
-					return strtol(close + 2, NULL, 10);
+				if (lab && close && lab < close && (!end || close < end)) {
+					seen = strtol(close + 2, NULL, 10);
+					break;
+				}
 			}
+		if (seen == want)
+			return seen;
 		usleep(100000);
 	}
-	return -1;
+	return seen;
 }
 
 static int alive(pid_t p)
@@ -252,8 +261,8 @@ Test(agent_blkback, agent_starts_restarts_and_adopts_the_backend_and_stops_it_at
 	wait_log("restarted hv-blkback");
 	cr_expect(log_has("killed by signal 9"));
 	/* and in the metrics (MGMT-866) */
-	cr_expect_eq(scrape("hv_vm_blkback_restarts_total", "blkvm"), 1, "%s", out);
-	cr_expect_eq(scrape("hv_vm_blkback_up", "state=\"running\""), 1, "%s", out);
+	cr_expect_eq(scrape("hv_vm_blkback_restarts_total", "blkvm", 1), 1, "%s", out);
+	cr_expect_eq(scrape("hv_vm_blkback_up", "state=\"running\"", 1), 1, "%s", out);
 
 	/* hv-agent SIGKILLed: the backend keeps serving */
 	kill(agent.pid, SIGKILL);
