@@ -4,11 +4,12 @@ python3-grpcio, messages from `protoc --python_out`) follows WatchHealth in
 on-change mode while an OTA bundle is installed, tried and confirmed, and
 checks that the update of the confirmation carries the VM's A/B slots with
 the values /metrics shows for them (the same registry). Run by agent_ota.c
-against the real hv-agent and the test double of hv-core.
+against the real hv-agent and the test double of hv-core, and by
+hvctl_ota_stack.c against hv-core under QEMU.
 
 After the first update (the initial sample) it writes MARKER: the stream is
-open. Then it waits for a CAUSE_OTA update about VM whose slot B is good at
-VERSION, scrapes /metrics on 127.0.0.1:PORT, compares every hv_vm_ota_*
+open. Then it waits for a CAUSE_OTA update about VM whose active slot is good
+at VERSION after a confirmation, scrapes /metrics on 127.0.0.1:PORT, compares every hv_vm_ota_*
 series of VM with the update's fields, prints one line per update and "ok",
 and exits 0. Waits are bounded by the call's deadline; nothing here measures
 time. Any failure: a message and exit 1.
@@ -84,7 +85,8 @@ def main():
                 continue
             check(len(mine) == 1 and mine[0].have_ota, "the OTA update carries %s's slots" % vm)
             v = mine[0]
-            if v.ota_b_state == "good" and v.ota_b_version == version and v.ota_last_result == "confirmed":
+            act = (v.ota_a_state, v.ota_a_version) if v.ota_active_slot == "A" else (v.ota_b_state, v.ota_b_version)
+            if act == ("good", version) and v.ota_last_result == "confirmed":
                 compare(v, metrics_of(port, vm))
                 stream.cancel()
                 print("ok", flush=True)

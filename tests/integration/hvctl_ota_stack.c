@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,79 @@ Test(ota_stack, a_rollback_while_hv_agent_is_stopped_is_audited_once_when_it_sta
 	nap_ms(2000); /* a chance to write a row twice; the count is what is checked */
 	cr_expect_eq(core_ota_rows("rolled-back"), 1);
 	cr_expect_eq(core_ota_rows("confirmed"), confirmed);
+}
+
+/* REQ-PRD-06 (docs/telemetry.md): WatchHealth carries each VM's A/B slots
+ * from the same registry as /metrics, here with hv-core under QEMU doing the
+ * install and the confirmation. The Python client (python3-grpcio) follows
+ * the stream in on-change mode while 2.0.0 is installed, and compares the
+ * slot fields of the confirmation's CAUSE_OTA update with a scrape. */
+Test(ota_stack, watch_health_shows_the_slots_as_the_metrics_do)
+{
+	char listen[32], port_s[16], work[120], marker[140], wout[140];
+	int port = loopback_port(), status = 0;
+	cr_assert_gt(port, 0);
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	snprintf(port_s, sizeof port_s, "%d", port);
+	cr_assert_eq(agent_stop(&agent), 0);
+	const char *ex[] = { extra[0],
+			     extra[1],
+			     extra[2],
+			     extra[3],
+			     "--metrics-listen",
+			     listen,
+			     "--metrics-interval-ms",
+			     "100",
+			     NULL };
+	cr_assert_eq(agent_start(&agent, q.dir, ex), 0, "%s", agent.err);
+	snprintf(work, sizeof work, "%s/py", tmp);
+	snprintf(marker, sizeof marker, "%s/open", work);
+	snprintf(wout, sizeof wout, "%s/watch.out", tmp);
+	cr_assert_eq(mkdir(work, 0755), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		if (!freopen(wout, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+			_exit(126);
+		execl(HV_PYTHON3, HV_PYTHON3,
+		      HV_SOURCE_DIR "/tests/integration/agent_python_health_ota.py",
+		      HV_SOURCE_DIR "/proto", work, agent.sock, "rtos-demo", marker, port_s,
+		      "2.0.0", (char *)NULL);
+		_exit(127);
+	}
+	bool open_ = false, exited = false;
+	for (int i = 0; i < 3000 && !open_ && !exited; i++) {
+		open_ = access(marker, F_OK) == 0;
+		exited = !open_ && waitpid(pid, &status, WNOHANG) == pid;
+		if (!open_ && !exited)
+			nap_ms(20);
+	}
+	char *text = NULL;
+	if (!open_) {
+		if (!exited) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+		text = read_file_text(wout);
+		cr_assert_fail("the Python client never received an update:\n%s", text ? text : "");
+	}
+	int rc = HV("ota", "install", "--window-ms", "1000", "--timeout-ms", "60000", bundle[2]);
+	for (int i = 0; i < 6000 && !exited; i++) {
+		exited = waitpid(pid, &status, WNOHANG) == pid;
+		if (!exited)
+			nap_ms(20);
+	}
+	if (!exited) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	text = read_file_text(wout);
+	cr_expect_eq(rc, OK, "%s\n%s", out, err);
+	cr_expect(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the Python client did not end with ok:\n%s", text ? text : "");
+	cr_expect(text && strstr(text, "CAUSE_OTA") && strstr(text, "\nok\n"), "%s",
+		  text ? text : "");
+	free(text);
 }
 
 /* ---- an update group through hv-agent (suite ota_group) ---- */
