@@ -20,7 +20,7 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-#define HVM_ABI_MINOR 3u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+#define HVM_ABI_MINOR 4u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
 			 /* 2.2: action INJECTED (MGMT-700), the slots' image and
@@ -34,6 +34,8 @@
 			  *      group_vms in the OTA_STATUS record */
 			 /* 2.3: the longest supervision gap (MGMT-710) */
 			 /* 2.3: GET_VIRTIO (MGMT-850) */
+			 /* 2.4: START answers at once, event BOOT_FAILED
+			  *      (MGMT-713) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -269,7 +271,8 @@ enum hvm_event_type {
 	HVM_EV_OTA_TRIAL = 45,       /* MGMT-621: detail = slot now booted in trial */
 	HVM_EV_OTA_CONFIRMED = 46,   /* MGMT-622: detail = slot                     */
 	HVM_EV_OTA_ROLLED_BACK = 47, /* MGMT-623: detail = enum hvm_ota_result      */
-	HVM_EV_NV_FAILED = 48        /* MGMT-603: detail = 1 read, 2 write          */
+	HVM_EV_NV_FAILED = 48,       /* MGMT-603: detail = 1 read, 2 write          */
+	HVM_EV_BOOT_FAILED = 52      /* MGMT-713: a START's boot failed; detail = status */
 };
 
 /* MGMT-052: FAULT and WATCHDOG events of a VM that runs on are appended at

@@ -15,6 +15,7 @@
  * build: no wall time is measured or asserted.
  */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,13 @@ static int ticks_reach(struct hvq *h, void *arg)
 	return __atomic_load_n(&h->regs->hv_ticks, __ATOMIC_ACQUIRE) >= w->until;
 }
 
+/* MGMT-713: START is answered before the boot's work; the VM runs after it. */
+static int vm_running(struct hvq *h, void *arg)
+{
+	struct hvm_vm_slot s;
+	return hvq_read_slot(h, (uint32_t)(uintptr_t)arg, &s) == 0 && s.state == HVM_VM_RUNNING;
+}
+
 static struct hvm_stats stats(uint32_t id)
 {
 	struct hvm_stats s;
@@ -135,6 +143,8 @@ Test(hvcore_supgap, linux_load_and_boot_keep_supervision_under_its_ceiling, .fin
 		     "LOAD_IMAGE");
 	unsigned long long after_load = q.regs->sup_gap_max_ns;
 	cr_assert_eq(command(HVM_CMD_START, (uint32_t)lx, 0, 0, 0), HVM_OK, "START");
+	cr_assert_eq(hvq_wait(&q, vm_running, (void *)(uintptr_t)lx, WAIT_S), 0,
+		     "linux never ran: %s", q.err);
 	/* a few passes after the boot's last step */
 	struct ticks_wait w = { q.regs->hv_ticks + 10 };
 	cr_assert_eq(hvq_wait(&q, ticks_reach, &w, WAIT_S), 0, "%s", q.err);
