@@ -299,6 +299,59 @@ Test(hvcore_iso, boot_hashes_the_copy_it_runs)
 	cr_assert_null(strstr(buf, "hello"), "the guest ran: '%s'", buf);
 }
 
+/* The image store's copy of the image staged at [staged, staged + size):
+ * the slot that holds the same bytes (2 MiB aligned), NULL when none does. */
+static uint8_t *slot_holding(const uint8_t *staged, uint64_t size)
+{
+	for (uint64_t pa = STORE_PA; pa + size <= STORE_PA + STORE_SIZE; pa += 0x200000) {
+		uint8_t *p = hvq_pa(&q, pa, size);
+		if (p && memcmp(p, staged, size) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* MGMT-713, REQ-SAF-10/12: RESET does no work on the image while it holds the
+ * command: it is answered at once with the VM BLOCKED, and a slot that no
+ * longer holds the image hv-core checked ends the boot it began with the VM
+ * SHUTOFF (FAILED) and a BOOT_FAILED event saying E_HASH - never the guest
+ * running. Another VM runs on meanwhile; the slot made good again boots. */
+Test(hvcore_iso, reset_of_a_changed_slot_fails_its_boot_not_the_command)
+{
+	boot(NULL, NULL, NULL, NULL, NULL, NULL);
+	int rtos = hvq_find_vm(&q, "rtos-demo");
+	cr_assert_geq(rtos, 0);
+	struct mu_vm v = { .name = "victim", .cpu = 2, .mem_pa = 0x50000000 };
+	int id = mu_define_guest(&q, &v, "shutdown-ack", 0x00800000);
+	cr_assert_geq(id, 0, "%s", q.err);
+	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 1, WAIT_S), 0, "%s", q.err);
+	uint8_t *staged = hvq_pa(&q, q.regs->staging_base + 0x00800000, v.image_size);
+	uint8_t *slot = slot_holding(staged, v.image_size);
+	cr_assert_not_null(slot, "the image is not in the store");
+
+	slot[64] ^= 0x01; /* the slot changes behind hv-core's back */
+	uint64_t ev0 = q.regs->ev_head;
+	struct hvq_reply rep = cmd(HVM_CMD_RESET, id, 0, 0, 0);
+	expect(rep, HVM_OK, "RESET (answered before the boot's work, MGMT-713)");
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_FAILED, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(event_detail(HVM_EV_BOOT_FAILED, (uint32_t)id, ev0), HVM_E_HASH,
+		     "no BOOT_FAILED event with E_HASH");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)id, ev0), 0,
+		     "the changed image was started");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)id, ev0), 1, "STOPPED (FAILED)");
+	/* the other VM was never disturbed */
+	struct hvm_vm_slot r = mu_slot(&q, rtos);
+	cr_assert_eq(r.state, HVM_VM_RUNNING);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)rtos, ev0), 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, r.heartbeat, WAIT_S), 0, "rtos-demo: %s", q.err);
+
+	slot[64] ^= 0x01; /* made good again: checked afresh and booted */
+	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_RUNNING, HVM_R_BOOTED, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 0, WAIT_S), 0, "%s", q.err);
+}
+
 /* ---- pass-through devices (MGMT-310..MGMT-314) ------------------------------ */
 
 static struct hvq_reply define_with(const char *name, const char *extra)

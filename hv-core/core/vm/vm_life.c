@@ -425,9 +425,9 @@ static void boot_launch(struct vm *vm)
 }
 
 /* The boot failed (its status and message are set): the VM stops, SHUTOFF
- * (FAILED) once it had begun, unchanged for a START refused before. A START
- * answered already (MGMT-713: the VM BLOCKED while its boot goes on) gets a
- * BOOT_FAILED event with the status first. */
+ * (FAILED) once it had begun, unchanged for a START refused before. A START,
+ * RESET or REBOOT's fallback answered already (MGMT-713: the VM BLOCKED while
+ * its boot goes on) gets a BOOT_FAILED event with the status first. */
 static void boot_failed(struct vm *vm)
 {
 	struct vm_job *j = &vm->job;
@@ -670,19 +670,12 @@ enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned 
 	return HVM_OK;
 }
 
-enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsigned len)
+/* MGMT-713: the command is answered now; the digests of the image store,
+ * then the boot, in units (MGMT-711) while the VM is BLOCKED with the boot's
+ * reason; RUNNING (STARTED) when it launches, SHUTOFF (FAILED) with a
+ * BOOT_FAILED event when it cannot. For START, RESET and REBOOT's fallback. */
+static void boot_blocked(struct vm *vm, uint32_t reason, uint64_t copy, uint64_t off, uint64_t entry)
 {
-	enum hvm_status st = selftest_gate(vm, msg, len);
-	if (st != HVM_OK)
-		return st;
-	uint64_t copy, off, entry;
-	st = image_layout(vm, &copy, &off, &entry, msg, len);
-	if (st != HVM_OK)
-		return st; /* refused: nothing changed */
-	/* MGMT-713: answered now; the digests of the image store, then the
-	 * boot, in units (MGMT-711) while the VM is BLOCKED with the boot's
-	 * reason; RUNNING (STARTED) when it launches, SHUTOFF (FAILED) with a
-	 * BOOT_FAILED event when it cannot */
 	vm->paused = 0;
 	/* a new run: its slot shows no heartbeat of the last one meanwhile */
 	vm->coop->heartbeat = 0;
@@ -692,6 +685,18 @@ enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsig
 	set_state(vm, HVM_VM_BLOCKED, reason);
 	vm_publish_slot(vm);
 	boot_start(vm, 0, reason, copy, off, entry);
+}
+
+enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsigned len)
+{
+	enum hvm_status st = selftest_gate(vm, msg, len);
+	if (st != HVM_OK)
+		return st;
+	uint64_t copy, off, entry;
+	st = image_layout(vm, &copy, &off, &entry, msg, len);
+	if (st != HVM_OK)
+		return st; /* refused: nothing changed */
+	boot_blocked(vm, reason, copy, off, entry);
 	return HVM_OK;
 }
 
@@ -762,7 +767,9 @@ enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsi
 	if (st != HVM_OK)
 		return st;
 	uint64_t copy, off, entry;
-	st = image_plan(vm, &copy, &off, &entry, msg, len);
+	/* the fallback's layout only: the image store's digests are checked by
+	 * the boot itself, in units (MGMT-713) */
+	st = image_layout(vm, &copy, &off, &entry, msg, len);
 	if (st != HVM_OK)
 		return st; /* the fallback could not boot it: refuse now, change nothing */
 	volatile struct hvg_coop_page *c = vm->coop;
@@ -780,14 +787,13 @@ enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsi
 enum hvm_status vm_op_restart(struct vm *vm, uint32_t reason, char *msg, unsigned len)
 {
 	uint64_t copy, off, entry;
-	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
+	enum hvm_status st = image_layout(vm, &copy, &off, &entry, msg, len);
 	if (st != HVM_OK)
-		return st;
+		return st; /* refused: nothing changed */
 	stop_vcpus(vm);
-	vm->paused = 0;
-	set_state(vm, HVM_VM_RUNNING, reason);
-	publish_event(vm, HVM_EV_STARTED, 0);
-	boot_start(vm, 0, reason, copy, off, entry); /* once the vCPUs parked (MGMT-711) */
+	/* MGMT-713: answered now, the VM BLOCKED while its boot goes on once
+	 * its vCPUs parked (MGMT-711) */
+	boot_blocked(vm, reason, copy, off, entry);
 	return HVM_OK;
 }
 
