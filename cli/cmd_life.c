@@ -89,9 +89,10 @@ static int print_verdict(const char *verb, const char *name, const Hvmgr__V1__Po
 	return HVCTL_FAIL;
 }
 
-/* MGMT-713: Start may answer while hv-core still checks, clears and copies
- * the VM's image (the VM BLOCKED); `start` waits until it runs, or reports
- * that its boot failed. Bounded: START_WAIT_S. */
+/* MGMT-713: Start, Reset and Reboot may answer while hv-core still checks,
+ * clears and copies the VM's image (the VM BLOCKED); `start`, `reset` and
+ * `reboot` wait until it runs, or report that its boot failed. Bounded:
+ * START_WAIT_S. */
 #define START_WAIT_S 600u
 #define START_POLL_NS 100000000l
 
@@ -164,7 +165,8 @@ static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 		if (lr->vm && lr->vm->name[0])
 			name = lr->vm->name;
 		starting = lr->vm && lr->vm->state == HVMGR__V1__VM_STATE__VM_STATE_BLOCKED &&
-			   strcmp(a->cmd->name, "start") == 0;
+			   (strcmp(a->cmd->name, "start") == 0 || strcmp(a->cmd->name, "reset") == 0 ||
+			    strcmp(a->cmd->name, "reboot") == 0);
 		pv = lr->verdict;
 		po = lr->pending;
 	} else {

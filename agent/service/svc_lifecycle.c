@@ -118,11 +118,13 @@ static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint3
 	return -1; /* defined: go on with the command on *id */
 }
 
-/* MGMT-713: hv-core answers START at once and boots the VM in units while it
- * is BLOCKED. Start answers when the VM runs, with the failure when its boot
- * failed (SHUTOFF, FAILED), or with the VM still starting when the client's
- * deadline (less a margin for the answer to arrive) or START_WAIT_MS comes
- * first. 0 when res->st is untouched. */
+/* MGMT-713: hv-core answers START, RESET (and REBOOT's fallback) at once and
+ * boots the VM in units while it is BLOCKED. Start, Reset and Reboot answer
+ * when the VM runs, with the failure when its boot failed (SHUTOFF, FAILED),
+ * or with the VM still starting when the client's deadline (less a margin for
+ * the answer to arrive) or START_WAIT_MS comes first. A REBOOT the guest is
+ * asked for leaves the VM RUNNING: Reboot answers at once then. 0 when
+ * res->st is untouched. */
 #define START_WAIT_MS 600000u
 #define START_ANSWER_MARGIN_NS (500ull * HV_NS_PER_MS)
 #define START_POLL_NS (20ull * HV_NS_PER_MS)
@@ -215,7 +217,8 @@ void agent_lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, 
 	}
 	uint64_t ev_from = 0, ev_head = 0;
 	struct hv_status ev_st;
-	if (cmd == HVM_CMD_START && hvlink_event_start(ag->link, &ev_from, &ev_head, &ev_st) == 0)
+	int boots = cmd == HVM_CMD_START || cmd == HVM_CMD_RESET || cmd == HVM_CMD_REBOOT;
+	if (boots && hvlink_event_start(ag->link, &ev_from, &ev_head, &ev_st) == 0)
 		ev_from = ev_head; /* MGMT-713: a failure of this boot comes after */
 	enum core_result rc = core_cmd(ag->link, cmd, slot.id, arg0, what, &res->st);
 	if (rc != CORE_OK) {
@@ -228,7 +231,7 @@ void agent_lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, 
 				  store_vm_state_name(prev), e.msg);
 		return;
 	}
-	if (cmd == HVM_CMD_START && start_settled(ag, slot.id, what, ev_from, &res->st) != 0) {
+	if (boots && start_settled(ag, slot.id, what, ev_from, &res->st) != 0) {
 		log_info("%s", res->st.msg);
 		return;
 	}
