@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 
@@ -88,6 +89,45 @@ static int print_verdict(const char *verb, const char *name, const Hvmgr__V1__Po
 	return HVCTL_FAIL;
 }
 
+/* MGMT-713: Start, Reset and Reboot may answer while hv-core still checks,
+ * clears and copies the VM's image (the VM BLOCKED); `start`, `reset` and
+ * `reboot` wait until it runs, or report that its boot failed. Bounded:
+ * START_WAIT_S. */
+#define START_WAIT_S 600u
+#define START_POLL_NS 100000000l
+
+static int wait_started(struct hvctl *h, const char *name)
+{
+	for (unsigned i = 0; i < START_WAIT_S * 10; i++) {
+		Hvmgr__V1__GetVmRequest req = HVMGR__V1__GET_VM_REQUEST__INIT;
+		Hvmgr__V1__GetVmResponse *resp;
+		Hvmgr__V1__VmSelector sel;
+		int rc;
+
+		hvctl_selector(&sel, name);
+		req.vm = &sel;
+		if ((rc = hvctl_call(h, "GetVm", &req.base, &hvmgr__v1__get_vm_response__descriptor,
+				     (ProtobufCMessage **)&resp)) != 0)
+			return rc;
+		int state = resp->vm ? (int)resp->vm->state : -1;
+		int reason = resp->vm ? (int)resp->vm->reason : -1;
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+		if (state == HVMGR__V1__VM_STATE__VM_STATE_SHUTOFF &&
+		    reason == HVMGR__V1__VM_REASON__VM_REASON_FAILED)
+			return hvctl_error(HVCTL_FAIL, h->verb,
+					   "'%s': hv-core could not boot it (its image does not match "
+					   "the SHA-256 hv-core holds, or does not fit); it is shut off; "
+					   "see hv-core's log and `hvctl event`",
+					   name);
+		if (state != HVMGR__V1__VM_STATE__VM_STATE_BLOCKED)
+			return HVCTL_OK;
+		struct timespec ts = { 0, START_POLL_NS };
+		nanosleep(&ts, NULL);
+	}
+	return hvctl_error(HVCTL_FAIL, h->verb, "'%s' is still starting after %u s", name,
+			   START_WAIT_S);
+}
+
 static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 {
 	const struct verb *v = find_verb(a->cmd->name);
@@ -119,10 +159,14 @@ static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 	const char *name = a->pos[0];
 	const Hvmgr__V1__PolicyVerdict *pv;
 	const Hvmgr__V1__PendingOp *po;
+	int starting = 0;
 	if (rd == &hvmgr__v1__lifecycle_response__descriptor) {
 		const Hvmgr__V1__LifecycleResponse *lr = (const Hvmgr__V1__LifecycleResponse *)resp;
 		if (lr->vm && lr->vm->name[0])
 			name = lr->vm->name;
+		starting = lr->vm && lr->vm->state == HVMGR__V1__VM_STATE__VM_STATE_BLOCKED &&
+			   (strcmp(a->cmd->name, "start") == 0 || strcmp(a->cmd->name, "reset") == 0 ||
+			    strcmp(a->cmd->name, "reboot") == 0);
 		pv = lr->verdict;
 		po = lr->pending;
 	} else {
@@ -143,6 +187,16 @@ static int lifecycle(struct hvctl *h, const struct hvctl_args *a)
 		rc = print_verdict(v->name, name, pv);
 		protobuf_c_message_free_unpacked(resp, NULL);
 		return rc;
+	}
+	if (starting && !opt_flag(a, "dry-run")) {
+		char n[128];
+		snprintf(n, sizeof n, "%s", name);
+		protobuf_c_message_free_unpacked(resp, NULL);
+		if ((rc = wait_started(h, n)) != HVCTL_OK)
+			return rc;
+		printf("%s%s%s\n\n", v->before, n, v->after);
+		fflush(stdout);
+		return HVCTL_OK;
 	}
 	printf("%s%s%s\n\n", v->before, name, v->after);
 	fflush(stdout);

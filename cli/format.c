@@ -45,7 +45,7 @@ const char *fmt_event(int e)
 		[19] = "SelfTest",      [20] = "DoorbellDenied", [40] = "VehicleState",
 		[41] = "PolicyDenied",  [42] = "PendingDone",    [60] = "AuditFinding",
 		[44] = "OtaInstalled",  [45] = "OtaTrial",       [46] = "OtaConfirmed",
-		[47] = "OtaRolledBack", [48] = "NvFailed",
+		[47] = "OtaRolledBack", [48] = "NvFailed",       [52] = "BootFailed",
 	};
 	return NAME_OR(t, e, "Unknown");
 }

@@ -135,6 +135,24 @@ static enum core_result act(struct reconcile *r, uint32_t cmd, const struct hvm_
 	return rc;
 }
 
+/* MGMT-713: a START is answered while hv-core still boots the VM (BLOCKED);
+ * what follows a start (SUSPEND) waits until the boot is over, at most
+ * STARTING_WAIT_MS. */
+#define STARTING_WAIT_MS 600000u
+
+static void wait_not_starting(struct reconcile *r, uint32_t id)
+{
+	uint64_t until = hv_deadline_after_ms(STARTING_WAIT_MS);
+	struct hvm_vm_slot s;
+	struct hv_status st;
+
+	while (hvlink_read_slot(r->cfg.link, id, &s, &st) == 0 && s.state == HVM_VM_BLOCKED &&
+	       !hv_deadline_passed(until)) {
+		struct timespec ts = { 0, 20000000l };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Brings one VM that hv-core has towards its desired state. fresh: the pass
  * itself just defined it (hv-core did not have it: a fresh hv-core, so
  * autostart applies). */
@@ -169,6 +187,7 @@ static enum core_result converge(struct reconcile *r, const struct store_vm *v,
 			if ((rc = act(r, HVM_CMD_START, s, "start", why, t, st)) != CORE_OK)
 				break;
 			t->started++;
+			wait_not_starting(r, s->id);
 		}
 		if (state == HVM_VM_SHUTOFF || state == HVM_VM_RUNNING || state == HVM_VM_BLOCKED) {
 			if ((rc = act(r, HVM_CMD_SUSPEND, s, "suspend", why, t, st)) == CORE_OK)

@@ -26,7 +26,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "callscope.h"
 #include "log.h"
 #include "outcome.h"
 #include "reconcile.h"
@@ -116,6 +118,67 @@ static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint3
 	return -1; /* defined: go on with the command on *id */
 }
 
+/* MGMT-713: hv-core answers START, RESET (and REBOOT's fallback) at once and
+ * boots the VM in units while it is BLOCKED. Start, Reset and Reboot answer
+ * when the VM runs, with the failure when its boot failed (SHUTOFF, FAILED),
+ * or with the VM still starting when the client's deadline (less a margin for
+ * the answer to arrive) or START_WAIT_MS comes first. A REBOOT the guest is
+ * asked for leaves the VM RUNNING: Reboot answers at once then. 0 when
+ * res->st is untouched. */
+#define START_WAIT_MS 600000u
+#define START_ANSWER_MARGIN_NS (500ull * HV_NS_PER_MS)
+#define START_POLL_NS (20ull * HV_NS_PER_MS)
+
+/* The status of the BOOT_FAILED event of VM id at or after event `from`;
+ * HVM_OK when there is none to read. */
+static uint32_t boot_failure(struct agent *ag, uint32_t id, uint64_t from)
+{
+	struct hvm_event ev[16];
+	struct hv_status st;
+	uint64_t pos = from, lost;
+	size_t n;
+
+	do {
+		if (hvlink_read_events(ag->link, &pos, ev, 16, &n, &lost, &st) != 0)
+			return HVM_OK;
+		for (size_t i = 0; i < n; i++)
+			if (ev[i].type == HVM_EV_BOOT_FAILED && ev[i].vm_id == id)
+				return ev[i].detail;
+	} while (n == 16);
+	return HVM_OK;
+}
+
+static int start_settled(struct agent *ag, uint32_t id, const char *what, uint64_t ev_from,
+			 struct hv_status *st)
+{
+	uint64_t until = hv_deadline_after_ms(START_WAIT_MS);
+	uint64_t dl = hv_callscope_deadline();
+
+	if (dl && dl - START_ANSWER_MARGIN_NS < until)
+		until = dl > START_ANSWER_MARGIN_NS ? dl - START_ANSWER_MARGIN_NS : 0;
+	for (;;) {
+		struct hvm_vm_slot s;
+		if (hvlink_read_slot(ag->link, id, &s, st) != 0)
+			return -1;
+		if (s.state == HVM_VM_SHUTOFF && s.reason == HVM_R_FAILED) {
+			uint32_t why = boot_failure(ag, id, ev_from);
+			hv_status_set(st, why == HVM_E_HASH ? HV_DATA_LOSS : HV_FAILED_PRECONDITION,
+				      "%s: hv-core could not boot it (%s%s); it is shut off (MGMT-713)",
+				      what,
+				      why == HVM_OK ? "see hv-core's log"
+						    : hvlink_hvm_status_name(why),
+				      why == HVM_E_HASH ? ": its image does not match the SHA-256 "
+							  "hv-core holds for it"
+							: "");
+			return -1;
+		}
+		if (s.state != HVM_VM_BLOCKED || hv_mono_ns() >= until || hv_callscope_stopping())
+			return 0;
+		struct timespec ts = { 0, (long)START_POLL_NS };
+		nanosleep(&ts, NULL);
+	}
+}
+
 void agent_lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd,
 			    const char *verb, uint64_t arg0, struct rpc_result *res)
 {
@@ -152,6 +215,11 @@ void agent_lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, 
 		prev = v.desired;
 		changed = 1;
 	}
+	uint64_t ev_from = 0, ev_head = 0;
+	struct hv_status ev_st;
+	int boots = cmd == HVM_CMD_START || cmd == HVM_CMD_RESET || cmd == HVM_CMD_REBOOT;
+	if (boots && hvlink_event_start(ag->link, &ev_from, &ev_head, &ev_st) == 0)
+		ev_from = ev_head; /* MGMT-713: a failure of this boot comes after */
 	enum core_result rc = core_cmd(ag->link, cmd, slot.id, arg0, what, &res->st);
 	if (rc != CORE_OK) {
 		log_info("%s", res->st.msg);
@@ -161,6 +229,10 @@ void agent_lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, 
 		    store_vm_set_desired(ag->store, v.name, prev, &e) != STORE_OK)
 			log_error("%s: cannot restore the desired state %s: %s", what,
 				  store_vm_state_name(prev), e.msg);
+		return;
+	}
+	if (boots && start_settled(ag, slot.id, what, ev_from, &res->st) != 0) {
+		log_info("%s", res->st.msg);
 		return;
 	}
 	log_info("%s: done", what);

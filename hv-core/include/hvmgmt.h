@@ -35,6 +35,8 @@
 			 /* 2.3: the longest supervision gap (MGMT-710) */
 			 /* 2.3: GET_VIRTIO (MGMT-850) */
 			 /* 2.4: OTA_INSTALL's arg[3], the initrd slot (MGMT-663) */
+			 /* 2.4: START answers at once, event BOOT_FAILED
+			  *      (MGMT-713) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -270,7 +272,8 @@ enum hvm_event_type {
 	HVM_EV_OTA_TRIAL = 45,       /* MGMT-621: detail = slot now booted in trial */
 	HVM_EV_OTA_CONFIRMED = 46,   /* MGMT-622: detail = slot                     */
 	HVM_EV_OTA_ROLLED_BACK = 47, /* MGMT-623: detail = enum hvm_ota_result      */
-	HVM_EV_NV_FAILED = 48        /* MGMT-603: detail = 1 read, 2 write          */
+	HVM_EV_NV_FAILED = 48,       /* MGMT-603: detail = 1 read, 2 write          */
+	HVM_EV_BOOT_FAILED = 52      /* MGMT-713: a START's boot failed; detail = status */
 };
 
 /* MGMT-052: FAULT and WATCHDOG events of a VM that runs on are appended at

@@ -134,6 +134,28 @@ Test(agent_image, load_image_then_start_runs_the_guest_and_a_wrong_image_changes
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
 }
 
+/* MGMT-713: Reset answers when the VM runs again, or with the failure of its
+ * boot: a slot that no longer holds the image hv-core checked ends the boot
+ * with E_HASH (DATA_LOSS), the VM shut off, and `hvctl reset` says so. */
+Test(agent_image, reset_of_a_changed_slot_reports_the_failed_boot)
+{
+	cr_assert_eq(HVCTL("define", dtb), 0, "%s", err);
+	cr_assert_eq(HVCTL("load-image", vm.name, image), 0, "%s", err);
+	cr_assert_eq(HVCTL("start", vm.name), 0, "%s", err);
+	int id = vm_id();
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 1, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(HVCTL("reset", vm.name), 0, "%s", err);
+	cr_assert_eq(mu_slot(&q, id).state, HVM_VM_RUNNING, "reset answered before the VM ran");
+
+	((uint8_t *)hvq_pa(&q, vm.store_pa, vm.image_size))[100] ^= 0x40;
+	cr_assert_eq(HVCTL("reset", vm.name), 1, "%s", out);
+	cr_assert_not_null(strstr(err, "E_HASH"), "%s", err);
+	cr_assert_not_null(strstr(err, "[DATA_LOSS]"), "%s", err);
+	struct hvm_vm_slot s = mu_slot(&q, id);
+	cr_assert_eq(s.state, HVM_VM_SHUTOFF);
+	cr_assert_eq(s.reason, HVM_R_FAILED);
+}
+
 Test(agent_image, the_read_only_socket_may_not_load_an_image)
 {
 	cr_assert_eq(HVCTL("define", dtb), 0, "%s", err);

@@ -258,26 +258,98 @@ Test(hvcore_iso, decisions_hold_when_the_shared_copy_is_rewritten_meanwhile)
 		     q.err);
 }
 
+/* The detail of the first event `type` of VM vm at or after event `from`;
+ * -1 when there is none. */
+static int64_t event_detail(uint32_t type, uint32_t vm, uint64_t from)
+{
+	uint64_t head = __atomic_load_n(&q.regs->ev_head, __ATOMIC_ACQUIRE);
+	for (uint64_t s = from; s < head; s++) {
+		struct hvm_event e;
+		if (hvq_read_event(&q, s, &e) == 0 && e.type == type && e.vm_id == vm)
+			return e.detail;
+	}
+	return -1;
+}
+
 /* MGMT-303: the digest checked at boot is that of the bytes the VM runs. A
- * slot changed after START's check and before the copy is not booted. */
+ * slot changed after START's check and before the copy is not booted.
+ * MGMT-713: START is answered before the boot's work; the failure comes
+ * later, as the VM SHUTOFF (FAILED) and a BOOT_FAILED event saying E_HASH. */
 Test(hvcore_iso, boot_hashes_the_copy_it_runs)
 {
 	boot("--hv-image", TEST_IMAGE, NULL, NULL, NULL, NULL);
 	struct mu_vm v = { .name = "late", .cpu = 2, .mem_pa = 0x50000000 };
 	int id = mu_define_guest(&q, &v, "shutdown-ack", 0);
 	cr_assert_geq(id, 0, "%s", q.err);
+	uint64_t ev0 = q.regs->ev_head;
 	tamper_on(HOOK_BOOT);
 	struct hvq_reply rep = cmd(HVM_CMD_START, id, 0, 0, 0);
+	expect(rep, HVM_OK, "START (answered before the boot's work, MGMT-713)");
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_FAILED, WAIT_S), 0, "%s", q.err);
 	uint32_t struck = tamper()[2];
 	tamper_off();
 	cr_assert_eq(struck, 1, "the hook struck once");
-	expect(rep, HVM_E_HASH, "START of an image changed after its check");
-	cr_assert_eq(mu_slot(&q, id).state, HVM_VM_SHUTOFF);
-	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)id, 0), 1,
-		     "the boot began and was stopped before the guest ran");
+	cr_assert_eq(event_detail(HVM_EV_BOOT_FAILED, (uint32_t)id, ev0), HVM_E_HASH,
+		     "no BOOT_FAILED event with E_HASH");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)id, 0), 0,
+		     "the boot was stopped before the VM ran");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)id, ev0), 1, "STOPPED (FAILED)");
 	char buf[256];
 	hvq_read_console(&q, (uint32_t)id, buf, sizeof(buf));
 	cr_assert_null(strstr(buf, "hello"), "the guest ran: '%s'", buf);
+}
+
+/* The image store's copy of the image staged at [staged, staged + size):
+ * the slot that holds the same bytes (2 MiB aligned), NULL when none does. */
+static uint8_t *slot_holding(const uint8_t *staged, uint64_t size)
+{
+	for (uint64_t pa = STORE_PA; pa + size <= STORE_PA + STORE_SIZE; pa += 0x200000) {
+		uint8_t *p = hvq_pa(&q, pa, size);
+		if (p && memcmp(p, staged, size) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* MGMT-713, REQ-SAF-10/12: RESET does no work on the image while it holds the
+ * command: it is answered at once with the VM BLOCKED, and a slot that no
+ * longer holds the image hv-core checked ends the boot it began with the VM
+ * SHUTOFF (FAILED) and a BOOT_FAILED event saying E_HASH - never the guest
+ * running. Another VM runs on meanwhile; the slot made good again boots. */
+Test(hvcore_iso, reset_of_a_changed_slot_fails_its_boot_not_the_command)
+{
+	boot(NULL, NULL, NULL, NULL, NULL, NULL);
+	int rtos = hvq_find_vm(&q, "rtos-demo");
+	cr_assert_geq(rtos, 0);
+	struct mu_vm v = { .name = "victim", .cpu = 2, .mem_pa = 0x50000000 };
+	int id = mu_define_guest(&q, &v, "shutdown-ack", 0x00800000);
+	cr_assert_geq(id, 0, "%s", q.err);
+	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 1, WAIT_S), 0, "%s", q.err);
+	uint8_t *staged = hvq_pa(&q, q.regs->staging_base + 0x00800000, v.image_size);
+	uint8_t *slot = slot_holding(staged, v.image_size);
+	cr_assert_not_null(slot, "the image is not in the store");
+
+	slot[64] ^= 0x01; /* the slot changes behind hv-core's back */
+	uint64_t ev0 = q.regs->ev_head;
+	struct hvq_reply rep = cmd(HVM_CMD_RESET, id, 0, 0, 0);
+	expect(rep, HVM_OK, "RESET (answered before the boot's work, MGMT-713)");
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_FAILED, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(event_detail(HVM_EV_BOOT_FAILED, (uint32_t)id, ev0), HVM_E_HASH,
+		     "no BOOT_FAILED event with E_HASH");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)id, ev0), 0,
+		     "the changed image was started");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)id, ev0), 1, "STOPPED (FAILED)");
+	/* the other VM was never disturbed */
+	struct hvm_vm_slot r = mu_slot(&q, rtos);
+	cr_assert_eq(r.state, HVM_VM_RUNNING);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)rtos, ev0), 0);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, r.heartbeat, WAIT_S), 0, "rtos-demo: %s", q.err);
+
+	slot[64] ^= 0x01; /* made good again: checked afresh and booted */
+	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_RUNNING, HVM_R_BOOTED, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 0, WAIT_S), 0, "%s", q.err);
 }
 
 /* ---- pass-through devices (MGMT-310..MGMT-314) ------------------------------ */

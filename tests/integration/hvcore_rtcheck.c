@@ -2,7 +2,8 @@
  * hvcore_rtcheck.c - hv-core checks at run time that its configuration still
  * holds what it wrote (REQ-SAF-04, docs/mgmt-abi.md MGMT-712): the GIC
  * distributor's and redistributors' settings, and each VM's stage-2 tables against the checksum
- * taken after their full check. hvcore-test.bin (the same hypervisor with the
+ * taken after their full check, and HCR_EL2, VTCR_EL2 and VTTBR_EL2 on
+ * every CPU that runs a guest. hvcore-test.bin (the same hypervisor with the
  * test hooks) corrupts one of them on request, through a debug path release
  * builds do not have; the test sees the corruption caught and contained: the
  * VMs it concerns shut off with reason SELFTEST and held back (START answers
@@ -45,8 +46,9 @@ static volatile uint32_t *corrupt_flag(void)
 	return hvq_pa(&q, CORRUPT_PA, 16);
 }
 
-/* Asks hv-core to corrupt `what` (2: a redistributor, 64: VM id's stage-2 tables)
- * at its next tick, and waits until it did. */
+/* Asks hv-core to corrupt `what` (2: a redistributor, 64: VM id's stage-2 tables;
+ * 4: HCR_EL2, 16: VTTBR_EL2 on the CPU of VM id's vCPU 0) at its next tick,
+ * and waits until it did. */
 static void corrupt(uint32_t what, uint32_t id)
 {
 	volatile uint32_t *f = corrupt_flag();
@@ -116,4 +118,33 @@ Test(hvcore_rtcheck, a_changed_redistributor_setting_stops_every_vm)
 	corrupt(2, 0);
 	held_back(rtos, 1u << 1, ev0);
 	held_back(late, 1u << 1, ev0);
+}
+
+/* Checks 2 and 4 run on every CPU that runs a guest: a register changed on a
+ * secondary CPU stops the VM on that CPU only. */
+static void cpu_register_case(uint32_t what, uint32_t bit)
+{
+	int rtos = hvq_find_vm(&q, "rtos-demo");
+	cr_assert_geq(rtos, 0);
+	int late = started_guest("late", 2, 0x50000000);
+	cr_assert_eq(mu_wait_ticks(&q, 5), 0, "%s", q.err);
+	cr_assert_eq(q.regs->selftest_failed, 0);
+	uint64_t ev0 = q.regs->ev_head;
+	corrupt(what, (uint32_t)late);
+	held_back(late, bit, ev0);
+	struct hvm_vm_slot s = mu_slot(&q, rtos);
+	cr_expect_eq(s.state, HVM_VM_RUNNING, "rtos-demo state %u", s.state);
+	cr_expect_eq(mu_wait_heartbeat(&q, rtos, s.heartbeat, WAIT_S), 0,
+		     "rtos-demo's heartbeat stopped: %s", q.err);
+	cr_expect_eq(mu_count_events(&q, HVM_EV_SELFTEST, (uint32_t)rtos, ev0), 0);
+}
+
+Test(hvcore_rtcheck, a_changed_hcr_on_a_secondary_cpu_stops_the_vm_there)
+{
+	cpu_register_case(4, 1u << 2);
+}
+
+Test(hvcore_rtcheck, a_changed_vttbr_on_a_secondary_cpu_stops_the_vm_there)
+{
+	cpu_register_case(16, 1u << 4);
 }

@@ -21,10 +21,11 @@
 #define IPI_SGI 0u /* the physical SGI used for all kinds (also the idle wake-up) */
 
 enum ipi_kind {
-	IPI_WAKE = 0, /* nothing to run: wake an idle CPU so it looks at its vCPU   */
-	IPI_KICK = 1, /* make the running vCPU exit to EL2 (requests to process)    */
-	IPI_VGIC = 2, /* a virtual interrupt became pending for this CPU's vCPU     */
-	IPI_USER = 3, /* first kind free for other users; kinds go up to 31         */
+	IPI_WAKE = 0,  /* nothing to run: wake an idle CPU so it looks at its vCPU   */
+	IPI_KICK = 1,  /* make the running vCPU exit to EL2 (requests to process)    */
+	IPI_VGIC = 2,  /* a virtual interrupt became pending for this CPU's vCPU     */
+	IPI_CHECK = 3, /* run-time checks of this CPU's EL2 registers (MGMT-712)    */
+	IPI_USER = 4,  /* first kind free for other users; kinds go up to 31         */
 	IPI_KINDS = 32
 };
 

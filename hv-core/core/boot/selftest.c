@@ -56,6 +56,7 @@
 #include "mmu.h"
 #include "vcpu.h"
 #include "timer.h"
+#include "ipi.h"
 
 #define R32(a) (*(volatile uint32_t *)(uintptr_t)(a))
 
@@ -441,8 +442,11 @@ static int check_timer_loop(int inject)
 	return ok || fail(9, "the EL2 timer's interrupt did not arrive");
 }
 
+static void cpu_check_ipi(unsigned kind);
+
 uint32_t selftest_run(uint32_t inject)
 {
+	ipi_register(IPI_CHECK, cpu_check_ipi); /* MGMT-712, run-time checks 2..4 */
 	failed = 0;
 	vm_blocked_mask = 0;
 	check_gicd(inject & 1);
@@ -472,8 +476,9 @@ uint32_t selftest_run(uint32_t inject)
 /* ---- run-time checks (REQ-SAF-04, docs/mgmt-abi.md MGMT-712) -------------------
  *
  * On every service tick, after the supervision pass: the distributor's and the
- * online CPUs' redistributors' settings (checks 0 and 1, as at boot), and the
- * stage-2 tables of one VM, round robin (check 6): the first time a VM is seen
+ * online CPUs' redistributors' settings (checks 0 and 1, as at boot), the EL2
+ * registers of every CPU that runs a guest (checks 2..4, on that CPU, see
+ * cpu_check_ipi), and the stage-2 tables of one VM, round robin (check 6): the first time a VM is seen
  * (after its DEFINE) its tables get the full check of the boot self-test, and
  * their checksum is kept; from then on a checksum that differs is a failure.
  * A failure is a hypervisor fault, contained: the VMs it concerns (every VM
@@ -518,14 +523,82 @@ static void runtime_failed(uint32_t check, struct vm *only)
 		}
 }
 
+/* Checks 2, 3 and 4 on every CPU that runs a guest: the EL2 registers are
+ * per CPU, so each service tick sends IPI_CHECK to every online CPU, and the
+ * handler, on that CPU, with its vCPU exited (or in a trapped WFI), compares
+ * HCR_EL2, VTCR_EL2 and VTTBR_EL2 with what vcpu_run() and stage2_activate()
+ * loaded for that vCPU: three reads and compares per CPU and tick. A CPU
+ * whose vCPU is not live (idle, parking, starting) has nothing loaded and is
+ * skipped. A mismatch stops that vCPU at once (it parks as the handler
+ * returns) and is recorded for the next tick, which contains the VM. */
+static struct {
+	uint32_t bit; /* 0: nothing found; else the failed check's bit */
+	uint32_t vm;
+	uint64_t got, want;
+} cpu_found[HV_MAX_CPUS];
+
+static void cpu_test_corrupt(uint32_t cpu);
+
+static void cpu_check_ipi(unsigned kind)
+{
+	(void)kind;
+	uint32_t cpu = cpu_index();
+	struct vcpu *v = cpu_current()->vcpu;
+	if (!v || !__atomic_load_n(&v->run, __ATOMIC_ACQUIRE) ||
+	    !(__atomic_load_n(&v->vm->live_mask, __ATOMIC_ACQUIRE) & (1u << v->id)) ||
+	    __atomic_load_n(&cpu_found[cpu].bit, __ATOMIC_ACQUIRE))
+		return;
+	const uint64_t want[3] = { vcpu_guest_hcr, stage2_vtcr & 0xFFFFFull,
+				   stage2_vttbr(&v->vm->s2) };
+	const uint64_t got[3] = { read_sysreg(hcr_el2), read_sysreg(vtcr_el2) & 0xFFFFFull,
+				  read_sysreg(vttbr_el2) };
+	for (unsigned n = 0; n < 3; n++)
+		if (got[n] != want[n]) {
+			cpu_found[cpu].vm = v->vm->id;
+			cpu_found[cpu].got = got[n];
+			cpu_found[cpu].want = want[n];
+			__atomic_store_n(&cpu_found[cpu].bit, 1u << (2 + n), __ATOMIC_RELEASE);
+			/* this vCPU does not enter its guest again: it parks when the
+			 * interrupt returns (vm_vcpu_check); the tick stops the rest */
+			__atomic_store_n(&v->run, 0, __ATOMIC_SEQ_CST);
+			return;
+		}
+	cpu_test_corrupt(cpu); /* after the check: the next tick finds it */
+}
+
+/* On the service CPU: what the CPUs found since the last tick, contained;
+ * then every online CPU is asked to check again. */
+static void cpu_checks_tick(void)
+{
+	for (uint32_t c = 0; c < platform.ncpus && c < HV_MAX_CPUS; c++) {
+		uint32_t bit = __atomic_load_n(&cpu_found[c].bit, __ATOMIC_ACQUIRE);
+		if (!bit)
+			continue;
+		uint32_t id = cpu_found[c].vm;
+		static const char *const names[3] = { "HCR_EL2", "VTCR_EL2", "VTTBR_EL2" };
+		hv_log("run-time check %u (%s) FAILED on CPU %u: 0x%lx, loaded 0x%lx; vm %u",
+		       (unsigned)__builtin_ctz(bit), names[__builtin_ctz(bit) - 2], c,
+		       (unsigned long)cpu_found[c].got, (unsigned long)cpu_found[c].want, id);
+		if (id < HVM_MAX_VMS && vms[id].used)
+			runtime_failed((uint32_t)__builtin_ctz(bit), &vms[id]);
+		__atomic_store_n(&cpu_found[c].bit, 0, __ATOMIC_RELEASE);
+	}
+	for (uint32_t c = 0; c < platform.ncpus && c < HV_MAX_CPUS; c++)
+		if (pcpus[c].online && pcpus[c].vcpu)
+			ipi_send(c, IPI_CHECK);
+}
+
 #ifdef HV_TEST_HOOKS
 /* MGMT-712, test builds only: while the words at HV_CORRUPT_FLAG hold
  * "CORR", a mask and a VM id, the next tick corrupts what the mask names
  * (2: the last online CPU's redistributor disables SGI 0; 64: an entry of
- * that VM's stage-2 tables maps 2 MiB more) before the checks, once; the
- * fourth word counts it. */
+ * that VM's stage-2 tables maps 2 MiB more; 4 and 16: on the CPU of that VM's
+ * vCPU 0, HCR_EL2 loses the WFI trap, or VTTBR_EL2 another VMID, done by
+ * that CPU after its next check) before the checks, once; the fourth word
+ * counts it (for 4 and 16: when that CPU made it). */
 #define HV_CORRUPT_FLAG 0x41FFF020ull
-#define HV_CORRUPT_MAGIC 0x52524F43u /* "CORR" */
+#define HV_CORRUPT_MAGIC 0x52524F43u      /* "CORR" */
+static uint32_t cpu_corrupt[HV_MAX_CPUS]; /* per CPU: what it corrupts (mask 4, 16) */
 
 static void test_corrupt(void)
 {
@@ -549,17 +622,41 @@ static void test_corrupt(void)
 			   S2_NORMAL_RW, msg, sizeof(msg));
 		dsb(ishst);
 	}
+	if ((what & 20) && id < HVM_MAX_VMS && vms[id].used) {
+		__atomic_store_n(&cpu_corrupt[vms[id].vcpu[0].pcpu], what & 20, __ATOMIC_RELEASE);
+		return; /* counted by that CPU */
+	}
+	flag[3]++;
+}
+
+static void cpu_test_corrupt(uint32_t cpu)
+{
+	uint32_t what = __atomic_exchange_n(&cpu_corrupt[cpu], 0, __ATOMIC_ACQ_REL);
+	if (!what)
+		return;
+	if (what & 4)
+		write_sysreg(hcr_el2, read_sysreg(hcr_el2) & ~HCR_TWI);
+	if (what & 16)
+		write_sysreg(vttbr_el2, read_sysreg(vttbr_el2) ^ (1ull << 55));
+	isb();
+	volatile uint32_t *flag = (volatile uint32_t *)(uintptr_t)HV_CORRUPT_FLAG;
 	flag[3]++;
 }
 #else
 static void test_corrupt(void)
 {
 }
+
+static void cpu_test_corrupt(uint32_t cpu)
+{
+	(void)cpu;
+}
 #endif
 
 void selftest_tick(void)
 {
 	test_corrupt();
+	cpu_checks_tick(); /* checks 2..4 on the CPUs that run guests */
 	/* checks 0 and 1 as at boot (fail() records and logs), until one fails */
 	if (!(failed & 1u) && !check_gicd(0))
 		runtime_failed(0, NULL);

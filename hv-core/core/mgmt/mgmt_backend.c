@@ -70,6 +70,12 @@ enum hvm_status mgmt_be_lifecycle(uint32_t cmd, uint32_t id, const uint64_t *arg
 {
 	struct vm *vm = &vms[id];
 	enum hvm_status st;
+	if ((cmd == HVM_CMD_SHUTDOWN || cmd == HVM_CMD_REBOOT || cmd == HVM_CMD_SUSPEND) &&
+	    vm_starting(vm)) {
+		hv_snprintf(msg, mlen, "'%s' is starting: %s waits until it runs (MGMT-713)",
+			    vm->cfg.name, hvm_cmd_name(cmd));
+		return HVM_E_STATE;
+	}
 	switch (cmd) {
 	case HVM_CMD_UNDEFINE:
 		st = vm_op_undefine(vm, msg, mlen);

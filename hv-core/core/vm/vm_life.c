@@ -425,14 +425,19 @@ static void boot_launch(struct vm *vm)
 }
 
 /* The boot failed (its status and message are set): the VM stops, SHUTOFF
- * (FAILED) once it had begun, unchanged for a START refused before. */
+ * (FAILED) once it had begun, unchanged for a START refused before. A START,
+ * RESET or REBOOT's fallback answered already (MGMT-713: the VM BLOCKED while
+ * its boot goes on) gets a BOOT_FAILED event with the status first. */
 static void boot_failed(struct vm *vm)
 {
 	struct vm_job *j = &vm->job;
 	vm->pending_boot = 0;
 	if (j->begun) {
 		hv_log("vm %u '%s' could not boot: %s", vm->id, vm->cfg.name, vm->job_msg);
+		int starting = vm->state == HVM_VM_BLOCKED;
 		set_state(vm, HVM_VM_SHUTOFF, HVM_R_FAILED);
+		if (starting)
+			publish_event(vm, HVM_EV_BOOT_FAILED, j->status);
 		publish_event(vm, HVM_EV_STOPPED, 0);
 	}
 	job_end(vm, j->status);
@@ -548,6 +553,12 @@ static int boot_unit(struct vm *vm)
 		}
 		return 1;
 	case BOOT_LAUNCH:
+		if (vm->state == HVM_VM_BLOCKED) {
+			/* MGMT-713: a START's boot is done; RUNNING before a vCPU
+			 * can run (a guest that faults at once finds it so) */
+			set_state(vm, HVM_VM_RUNNING, j->reason);
+			publish_event(vm, HVM_EV_STARTED, 0);
+		}
 		boot_launch(vm);
 		job_end(vm, HVM_OK);
 		return 1;
@@ -659,6 +670,23 @@ enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned 
 	return HVM_OK;
 }
 
+/* MGMT-713: the command is answered now; the digests of the image store,
+ * then the boot, in units (MGMT-711) while the VM is BLOCKED with the boot's
+ * reason; RUNNING (STARTED) when it launches, SHUTOFF (FAILED) with a
+ * BOOT_FAILED event when it cannot. For START, RESET and REBOOT's fallback. */
+static void boot_blocked(struct vm *vm, uint32_t reason, uint64_t copy, uint64_t off, uint64_t entry)
+{
+	vm->paused = 0;
+	/* a new run: its slot shows no heartbeat of the last one meanwhile */
+	vm->coop->heartbeat = 0;
+	spin_lock(&vm->lock);
+	heartbeat_reset(vm, timer_uptime_ns());
+	spin_unlock(&vm->lock);
+	set_state(vm, HVM_VM_BLOCKED, reason);
+	vm_publish_slot(vm);
+	boot_start(vm, 0, reason, copy, off, entry);
+}
+
 enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsigned len)
 {
 	enum hvm_status st = selftest_gate(vm, msg, len);
@@ -668,10 +696,13 @@ enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsig
 	st = image_layout(vm, &copy, &off, &entry, msg, len);
 	if (st != HVM_OK)
 		return st; /* refused: nothing changed */
-	/* the digests of the image store, then the boot, in units: the
-	 * command is answered at the end (MGMT-711) */
-	boot_start(vm, 1, reason, copy, off, entry);
-	return (enum hvm_status)VM_PENDING;
+	boot_blocked(vm, reason, copy, off, entry);
+	return HVM_OK;
+}
+
+int vm_starting(const struct vm *vm)
+{
+	return vm->state == HVM_VM_BLOCKED && vm->job.kind == VM_JOB_BOOT;
 }
 
 enum hvm_status vm_start(struct vm *vm, char *msg, unsigned msglen)
@@ -736,7 +767,9 @@ enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsi
 	if (st != HVM_OK)
 		return st;
 	uint64_t copy, off, entry;
-	st = image_plan(vm, &copy, &off, &entry, msg, len);
+	/* the fallback's layout only: the image store's digests are checked by
+	 * the boot itself, in units (MGMT-713) */
+	st = image_layout(vm, &copy, &off, &entry, msg, len);
 	if (st != HVM_OK)
 		return st; /* the fallback could not boot it: refuse now, change nothing */
 	volatile struct hvg_coop_page *c = vm->coop;
@@ -754,14 +787,13 @@ enum hvm_status vm_op_reboot(struct vm *vm, uint64_t timeout_ms, char *msg, unsi
 enum hvm_status vm_op_restart(struct vm *vm, uint32_t reason, char *msg, unsigned len)
 {
 	uint64_t copy, off, entry;
-	enum hvm_status st = image_plan(vm, &copy, &off, &entry, msg, len);
+	enum hvm_status st = image_layout(vm, &copy, &off, &entry, msg, len);
 	if (st != HVM_OK)
-		return st;
+		return st; /* refused: nothing changed */
 	stop_vcpus(vm);
-	vm->paused = 0;
-	set_state(vm, HVM_VM_RUNNING, reason);
-	publish_event(vm, HVM_EV_STARTED, 0);
-	boot_start(vm, 0, reason, copy, off, entry); /* once the vCPUs parked (MGMT-711) */
+	/* MGMT-713: answered now, the VM BLOCKED while its boot goes on once
+	 * its vCPUs parked (MGMT-711) */
+	boot_blocked(vm, reason, copy, off, entry);
 	return HVM_OK;
 }
 

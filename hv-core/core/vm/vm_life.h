@@ -29,13 +29,19 @@ struct vm;
 #define VM_PENDING 0xFFFFu
 
 enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned len);
-/* START as the command: everything, the digests included, in units; returns
- * VM_PENDING, and the command's result comes from vm_job_result(). */
+/* START as the command (MGMT-713): answered at once; the digests and the
+ * boot in units while the VM is BLOCKED (vm_starting()), then RUNNING, or
+ * SHUTOFF (FAILED) with a BOOT_FAILED event. */
 enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsigned len);
+/* Whether vm is BLOCKED while the boot of a START, RESET or REBOOT's
+ * fallback goes on (MGMT-713). */
+int vm_starting(const struct vm *vm);
 void vm_op_destroy(struct vm *vm, uint32_t reason);
 enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len);
-/* RESET (reason RESET), and REBOOT's fallback (reason REBOOTED): boot again
- * from the image at once. */
+/* RESET (reason RESET), and REBOOT's fallback (reason REBOOTED): answered at
+ * once (MGMT-713); the VM is BLOCKED while its boot, the image store's
+ * digests included, goes on in units, then RUNNING, or SHUTOFF (FAILED) with a
+ * BOOT_FAILED event. */
 enum hvm_status vm_op_restart(struct vm *vm, uint32_t reason, char *msg, unsigned len);
 /* REBOOT (MGMT-044, GABI-025): asks the guest through the cooperation page;
  * after timeout_ms (0: VM_SHUTDOWN_DEFAULT_MS) the service tick resets it. */

@@ -11,7 +11,7 @@
  * (the command completed before the store retired).
  *
  * After "MC DONE" it waits for a second word, GO_FLAG_IPA + 4, then DESTROYs
- * and STARTs rtos-demo (START completes after the store, MGMT-711).
+ * and STARTs rtos-demo (START is answered at once, its boot goes on, MGMT-713).
  *
  * Between SUSPEND and RESUME it waits (bounded) for a word in its own memory,
  * GO_FLAG_IPA, to become non-zero: the test sets it once it has seen rtos-demo
@@ -306,9 +306,9 @@ void guest_main(uint64_t dtb)
 
 	g_puts("MC DONE\n");
 
-	/* MGMT-711: on a second go (the word after GO_FLAG_IPA), DESTROY and
-	 * START the target: START's work goes on in units after the store, and
-	 * done_seq follows when it is over */
+	/* MGMT-713: on a second go (the word after GO_FLAG_IPA), DESTROY and
+	 * START the target: START is answered before the store retires, and its
+	 * boot's work goes on in units afterwards (MGMT-711) */
 	volatile uint32_t *go2 = (volatile uint32_t *)GO_FLAG_IPA + 1;
 	while (!*go2)
 		g_sleep_ms(10);
