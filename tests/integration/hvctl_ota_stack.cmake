@@ -14,7 +14,7 @@ function(hv_hvctl_ota_stack_test)
       LABELS "integration;cli;qemu;ota"
       TIMEOUT 3600)
     # WatchHealth against /metrics: the Python client (python3-grpcio)
-    include(${CMAKE_CURRENT_LIST_DIR}/python_client.cmake)
+    include(${HV_SOURCE_DIR}/tests/integration/python_client.cmake)
     target_compile_definitions(hvctl_ota_stack PRIVATE HV_PYTHON3="${HV_SYSTEM_PYTHON}")
     add_dependencies(hvctl_ota_stack hv-agent hvctl)
     if(TARGET hv-core)
