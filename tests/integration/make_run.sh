@@ -8,7 +8,8 @@
 # ASIL rtos-demo is refused a shutdown with the rule named and keeps running, the running QM
 # linux shuts down, and a shutdown of rtos-demo queued with --when-allowed is pending and runs
 # once parked), the OTA "Done when" flow (2.0.0 confirmed, a broken 3.0.0 rolled back, 1.0.0
-# refused as a rollback), and an interrupt (what Ctrl-C sends) stops QEMU and hv-agent. Uses a fresh state directory
+# refused as a rollback), the Linux guest's data disk counting one more boot across shutdown and
+# start and across destroy and start, and an interrupt (what Ctrl-C sends) stops QEMU and hv-agent. Uses a fresh state directory
 # and a free loopback port so it can run beside other tests.
 # Usage: make_run.sh SOURCE_DIR BUILD_DIR
 set -u
@@ -153,6 +154,22 @@ out=$(hvctl ota install "$try/rtos-1.0.0.hvota" 2>&1) && fail "1.0.0 was install
 echo "$out" | grep -q "(E_ROLLBACK)" || fail "1.0.0 not refused as a rollback: $out"
 out=$(hvctl ota history) || fail "hvctl ota history: $out"
 echo "$out" | grep -q "event=rolled-back" || fail "ota history lacks the rollback: $out"
+# virtio-blk (issue text "Done when"): the Linux guest keeps a boot counter on its data disk,
+# served by the hv-blkback that hv-agent runs; it was shut down while driving above, and a
+# start counts one more boot on the same disk.
+boots() { grep -ao 'hv-linux-guest: data boots=[0-9]*' "$state/serial.log" | tail -1 | sed 's/.*=//'; }
+first=$(boots)
+[ -n "$first" ] || fail "the Linux guest printed no data boots line: $(grep -a 'hv-linux-guest' "$state/serial.log" | tail -5)"
+out=$(hvctl start linux 2>&1) || fail "hvctl start linux: $out"
+for _ in $(seq 1 900); do [ "$(boots)" = "$((first + 1))" ] && break; sleep 0.2; done
+[ "$(boots)" = "$((first + 1))" ] ||
+  fail "data boots did not grow from $first across shutdown and start: $(grep -a 'hv-linux-guest' "$state/serial.log" | tail -5)"
+out=$(hvctl destroy linux 2>&1) || fail "hvctl destroy linux: $out"
+wait_state linux "shut off" || fail "linux did not stop on destroy: $(hvctl domstate linux 2>&1)"
+out=$(hvctl start linux 2>&1) || fail "hvctl start linux after destroy: $out"
+for _ in $(seq 1 900); do [ "$(boots)" = "$((first + 2))" ] && break; sleep 0.2; done
+[ "$(boots)" = "$((first + 2))" ] ||
+  fail "data boots did not grow by one across destroy and start: $(grep -a 'hv-linux-guest' "$state/serial.log" | tail -5)"
 qemu=$(cat "$state/qemu.pid")
 
 kill -INT -- -"$run_pid"
