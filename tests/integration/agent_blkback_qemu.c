@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent_harness.h"
@@ -215,4 +216,68 @@ Test(agent_blkback_qemu, agent_restarts_a_killed_backend_and_a_killed_agent_leav
 	cr_expect_eq(access(path, F_OK), -1, "%s stays", path);
 	snprintf(path, sizeof path, "%s/disks/blk.disk", q.dir);
 	cr_expect_eq(access(path, F_OK), 0, "the data disk stays");
+}
+
+/* MGMT-866 with hv-core under QEMU: a "backend" that fails at once, every
+ * time, is given up after six deaths in a row with an alarm and a FAILED audit
+ * row; the guest's request waits (it is hv-core's, MGMT-863) and rtos-demo,
+ * another VM, keeps its heartbeat. */
+Test(agent_blkback_qemu, a_backend_that_keeps_failing_is_given_up_and_no_other_vm_notices)
+{
+	static char extra[512], prog[320];
+	snprintf(extra, sizeof extra,
+		 "  disk { compatible = \"virtio,mmio\"; device = \"blk\";"
+		 " window = <0x0 0x0a000000>; spi = <16>; disk-size = <0x0 0x100000>; };\n");
+	struct mu_vm v = {
+		.name = "blk", .cpu = 2, .mem_pa = 0x50000000, .policy = "stop", .extra = extra
+	};
+	vm = mu_define_guest(&q, &v, "blk-test", STAGE_A);
+	cr_assert_geq(vm, 0, "%s", q.err);
+	snprintf(prog, sizeof prog, "%s/failing-blkback", q.dir);
+	FILE *f = fopen(prog, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "#!/bin/sh\necho 'cannot serve' >&2\nexit 3\n");
+	fclose(f);
+	cr_assert_eq(chmod(prog, 0700), 0);
+	const char *const args[] = { "--cmd-timeout-ms", "120000", "--no-metrics",
+				     "--blkback",        prog,     NULL };
+	cr_assert_eq(agent_start(&agent, q.dir, args), 0, "%s", agent.err);
+	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+	struct hvm_vm_slot demo0;
+	int demo = hvq_find_vm(&q, "rtos-demo");
+	cr_assert_geq(demo, 0, "%s", q.err);
+	cr_assert_eq(hvq_read_slot(&q, (uint32_t)demo, &demo0), 0, "%s", q.err);
+	cr_assert_eq(HVCTL("start", "blk"), 0, "%s\n%s", out, err);
+
+	int seen = 0;
+	for (int i = 0; i < WAIT_S * 10 && !seen; i++) {
+		char *log = read_file_text(agent.log);
+		seen = log && strstr(log, "ALARM: hv-blkback of VM 'blk'");
+		free(log);
+		if (!seen)
+			usleep(100000);
+	}
+	char *log = read_file_text(agent.log);
+	cr_assert(seen, "no alarm after repeated backend deaths:\n%s", log ? log : "");
+	cr_expect(log && strstr(log, "exited with status 3"), "%s", log ? log : "");
+	free(log);
+	json_t *root;
+	json_t *b = backend_json(&root);
+	cr_expect_str_eq(json_string_value(json_object_get(b, "state")), "failed", "%s", out);
+	json_decref(root);
+	cr_assert_eq(HVCTL("audit"), 0, "%s\n%s", out, err);
+	cr_expect(strstr(out, "FAILED"), "%s", out);
+
+	/* the guest's first request waits: no request finished, no fault */
+	cr_expect_eq(ring()->done, 0u);
+	struct hvm_vm_slot s, demo1;
+	cr_assert_eq(hvq_read_slot(&q, (uint32_t)vm, &s), 0, "%s", q.err);
+	cr_expect_eq(s.fault_count, 0);
+	cr_assert_eq(hvq_read_slot(&q, (uint32_t)demo, &demo1), 0, "%s", q.err);
+	cr_expect_eq(demo1.state, HVM_VM_RUNNING);
+	cr_expect_gt(demo1.heartbeat, demo0.heartbeat, "rtos-demo's heartbeat stood still");
+	/* every "backend" has ended: no pid for the teardown to signal */
+	char path[320];
+	snprintf(path, sizeof path, "%s/blkback/vm%d.pid", q.dir, vm);
+	unlink(path);
 }
