@@ -71,6 +71,9 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-712", "needs the corruption path of hvcore-test.bin; tests hvcore_rtcheck" },
 	{ "MGMT-711", "needs a Linux-sized image to load and boot; tests hvcore_supgap, hvcore_iso, "
 		      "hvcore_mgmt_mmio start_through_the_trapped_page_*" },
+	{ "MGMT-713", "needs an image slot changed after DEFINE (the test hook of hvcore-test.bin) "
+		      "and a Linux-sized image; tests hvcore_iso reset_of_a_changed_slot_*, "
+		      "hvcore_supgap, hvcore_mgmt, agent_image" },
 	{ "MGMT-700", "needs a guest that takes its own abort (abort-policy inject); tests "
 		      "hvcore_fault abort_policy_inject_*" },
 	{ "MGMT-170", NULL },
