@@ -19,7 +19,8 @@
 #                           of the ping run over the idle run, per round trip;
 #      delta_insn_per_rtt   all of hv-core's extra instructions, per round
 #                           trip (timer ticks of the longer run included: an
-#                           upper bound).
+#                           upper bound);
+#    and the ten hv-core functions with the largest extra per round trip.
 #
 # usage: bench/virtio_net.sh [-n N] [--count COUNT] [--size SIZE]
 #                            [--interval SECONDS] [--icount-pings ICOUNT]
@@ -181,6 +182,7 @@ addrs = [a for a, _ in syms]
 virtio = set(sys.argv[5].split())
 def profile(path):
     total = vio = 0
+    per = {}
     for l in open(path):
         f = l.split()
         if len(f) != 3 or f[0] != "insn_profile:":
@@ -188,15 +190,21 @@ def profile(path):
         a, c = int(f[1], 16), int(f[2])
         i = bisect.bisect_right(addrs, a) - 1
         total += c
-        if i >= 0 and syms[i][1] in virtio:
+        name = syms[i][1] if i >= 0 else "?"
+        per[name] = per.get(name, 0) + c
+        if name in virtio:
             vio += c
-    return total, vio
-t1, v1 = profile(sys.argv[2])
-t0, v0 = profile(sys.argv[3])
+    return total, vio, per
+t1, v1, p1 = profile(sys.argv[2])
+t0, v0, p0 = profile(sys.argv[3])
 n = int(sys.argv[4])
 if n <= 0:
     sys.exit("virtio_net: the icount ping run got no answers")
 print(f"round trips (answered pings): {n}; hv-core instructions: ping run {t1}, idle run {t0}; virtio code: {v1}, {v0}")
 print(f"virtio_insn_per_rtt {(v1 - v0) / n:.0f}")
 print(f"delta_insn_per_rtt {(t1 - t0) / n:.0f}")
+delta = sorted(((p1.get(k, 0) - p0.get(k, 0), k) for k in set(p1) | set(p0)), reverse=True)
+print("largest extra per round trip by hv-core function:")
+for d, k in delta[:10]:
+    print(f"  {d / n:10.0f}  {k}")
 PY
