@@ -134,10 +134,10 @@ static long stage_linux(void)
 	return size;
 }
 
-Test(hvcore_supgap, linux_load_and_boot_keep_supervision_under_its_ceiling, .fini = teardown,
-     .timeout = 840)
+/* hv-core under -icount with boot-supgap.dts (rtos-demo and the linux VM);
+ * their VM ids. */
+static void start_supgap(int *rtos, int *lx)
 {
-	unsigned long long ceiling = read_ceiling("supervision_gap");
 	struct hvq_opts o = HVQ_OPTS_DEFAULT;
 	const char *extra[] = { "--config",   HV_SOURCE_DIR "/hv-core/guests/boot-supgap.dts",
 				"--qemu-arg", "-icount",
@@ -147,8 +147,17 @@ Test(hvcore_supgap, linux_load_and_boot_keep_supervision_under_its_ceiling, .fin
 	o.ready_timeout_s = 300;
 	if (hvq_start(&q, &o) != 0)
 		cr_assert_fail("%s", q.err);
-	int rtos = hvq_find_vm(&q, "rtos-demo"), lx = hvq_find_vm(&q, "linux");
-	cr_assert(rtos >= 0 && lx >= 0, "rtos-demo %d, linux %d", rtos, lx);
+	*rtos = hvq_find_vm(&q, "rtos-demo");
+	*lx = hvq_find_vm(&q, "linux");
+	cr_assert(*rtos >= 0 && *lx >= 0, "rtos-demo %d, linux %d", *rtos, *lx);
+}
+
+Test(hvcore_supgap, linux_load_and_boot_keep_supervision_under_its_ceiling, .fini = teardown,
+     .timeout = 840)
+{
+	unsigned long long ceiling = read_ceiling("supervision_gap");
+	int rtos, lx;
+	start_supgap(&rtos, &lx);
 
 	long size = stage_linux();
 	struct hvm_stats s0 = stats((uint32_t)rtos);
@@ -200,17 +209,8 @@ Test(hvcore_supgap, a_reset_that_checks_the_linux_slot_keeps_supervision_under_i
      .fini = teardown, .timeout = 840)
 {
 	unsigned long long ceiling = read_ceiling("reset_gap");
-	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-	const char *extra[] = { "--config",   HV_SOURCE_DIR "/hv-core/guests/boot-supgap.dts",
-				"--qemu-arg", "-icount",
-				"--qemu-arg", "shift=0,sleep=off",
-				NULL };
-	memcpy(o.extra, extra, sizeof(extra));
-	o.ready_timeout_s = 300;
-	if (hvq_start(&q, &o) != 0)
-		cr_assert_fail("%s", q.err);
-	int rtos = hvq_find_vm(&q, "rtos-demo"), lx = hvq_find_vm(&q, "linux");
-	cr_assert(rtos >= 0 && lx >= 0, "rtos-demo %d, linux %d", rtos, lx);
+	int rtos, lx;
+	start_supgap(&rtos, &lx);
 	long size = stage_linux();
 	uint8_t *staging = hvq_pa(&q, q.regs->staging_base, (size_t)size);
 	cr_assert_eq(command(HVM_CMD_LOAD_IMAGE, (uint32_t)lx, 0, (uint64_t)size, 0), HVM_OK,
@@ -264,17 +264,8 @@ Test(hvcore_supgap, a_doorbell_flood_keeps_supervision_under_its_ceiling, .fini 
      .timeout = 840)
 {
 	unsigned long long ceiling = read_ceiling("doorbell_flood_gap");
-	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-	const char *extra[] = { "--config",   HV_SOURCE_DIR "/hv-core/guests/boot-supgap.dts",
-				"--qemu-arg", "-icount",
-				"--qemu-arg", "shift=0,sleep=off",
-				NULL };
-	memcpy(o.extra, extra, sizeof(extra));
-	o.ready_timeout_s = 300;
-	if (hvq_start(&q, &o) != 0)
-		cr_assert_fail("%s", q.err);
-	int rtos = hvq_find_vm(&q, "rtos-demo"), lx = hvq_find_vm(&q, "linux");
-	cr_assert(rtos >= 0 && lx >= 0, "rtos-demo %d, linux %d", rtos, lx);
+	int rtos, lx;
+	start_supgap(&rtos, &lx);
 	/* the Linux VM holds CPUs 2 and 3: undefined, CPU 2 takes the flood */
 	cr_assert_eq(command(HVM_CMD_UNDEFINE, (uint32_t)lx, 0, 0, 0), HVM_OK, "UNDEFINE linux");
 	struct mu_vm v = { .name = "flood", .cpu = 2, .mem_pa = 0x50000000 };
