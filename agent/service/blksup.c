@@ -69,7 +69,6 @@ struct blksup {
 	pthread_cond_t wake;
 	int stopping;
 	struct backend b[HVM_MAX_VMS];
-	uint64_t restarts_total;
 };
 
 /* ---- the audit log ---- */
@@ -409,7 +408,6 @@ static void pass_one(struct blksup *s, uint32_t id, const struct hvm_vm_slot *sl
 	}
 	if (again) {
 		b->restarts++;
-		s->restarts_total++;
 		snprintf(out, sizeof out, "restarted after it %s", b->last_exit);
 	} else {
 		snprintf(out, sizeof out, "started");
@@ -558,21 +556,6 @@ void blksup_get(struct blksup *s, uint32_t id, struct blksup_info *out)
 		snprintf(out->last_exit, sizeof out->last_exit, "%s", b->last_exit);
 		snprintf(out->disk, sizeof out->disk, "%s", b->disk);
 	}
-	pthread_mutex_unlock(&s->lock);
-}
-
-void blksup_totals(struct blksup *s, uint32_t *running, uint64_t *restarts, uint32_t *failed)
-{
-	*running = *failed = 0;
-	*restarts = 0;
-	if (!s)
-		return;
-	pthread_mutex_lock(&s->lock);
-	for (uint32_t id = 0; id < HVM_MAX_VMS; id++) {
-		*running += s->b[id].pid > 0;
-		*failed += s->b[id].state == B_FAILED;
-	}
-	*restarts = s->restarts_total;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -65,7 +65,5 @@ void blksup_get(struct blksup *b, uint32_t id, struct blksup_info *out);
 /* Adds VM `id`'s backend to its blk device in m (GetVm, GetStats). */
 struct virtio_msg;
 void blksup_fill_msg(struct blksup *b, uint32_t id, struct virtio_msg *m);
-/* How many backends run now, how many restarts there were, how many gave up. */
-void blksup_totals(struct blksup *b, uint32_t *running, uint64_t *restarts, uint32_t *failed);
 
 #endif /* BLKSUP_H */
