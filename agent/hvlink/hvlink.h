@@ -151,6 +151,20 @@ struct hvlink_blk {
 };
 int hvlink_read_blk(struct hvlink *link, uint32_t id, struct hvlink_blk *out, struct hv_status *st);
 
+/* What a data record of hv-core must be: its command's name, the clause, its
+ * magic (and the magic's four letters), version and size. */
+struct hvlink_record_kind {
+	const char *what, *clause, *tag;
+	uint32_t magic;
+	uint16_t version;
+	size_t size;
+};
+/* Checks the answered length ret0, the bytes read (len) and the record's
+ * header in buf (magic, version, size, VM id) against k and vm_id: 0, or -1
+ * with INTERNAL naming the wrong field. */
+int hvlink_record_check(const struct hvlink_record_kind *k, const void *buf, size_t len,
+			uint64_t ret0, uint32_t vm_id, struct hv_status *st);
+
 /* Copy the fault record of VM `id` with the gen protocol (MGMT-160). */
 int hvlink_read_fault(struct hvlink *link, uint32_t id, struct hvm_fault *out, struct hv_status *st);
 

@@ -5,6 +5,8 @@
  */
 #include "virtio_record.h"
 
+#include "hvlink.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -29,32 +31,13 @@ int virtio_record_check(const void *buf, size_t len, uint64_t ret0, uint64_t ret
 	static const struct hvm_virtio_dev zero;
 	struct hvm_virtio v;
 
-	if (ret0 != sizeof v)
-		return hv_status_set(st, HV_INTERNAL,
-				     "GET_VIRTIO record for VM %u: hv-core answered a length of %" PRIu64
-				     " bytes, expected %zu (MGMT-850)",
-				     vm_id, ret0, sizeof v);
-	if (len < sizeof v)
-		return hv_status_set(st, HV_INTERNAL,
-				     "GET_VIRTIO record for VM %u: only %zu bytes could be read, expected %zu (MGMT-850)",
-				     vm_id, len, sizeof v);
+	static const struct hvlink_record_kind kind = {
+		"GET_VIRTIO", "MGMT-850", "HVIO", HVM_VIRTIO_MAGIC, HVM_VIRTIO_VERSION, sizeof v
+	};
+
+	if (hvlink_record_check(&kind, buf, len, ret0, vm_id, st) != 0)
+		return -1;
 	memcpy(&v, buf, sizeof v);
-	if (v.magic != HVM_VIRTIO_MAGIC)
-		return hv_status_set(st, HV_INTERNAL,
-				     "GET_VIRTIO record for VM %u: magic 0x%08x, expected 0x%08x \"HVIO\" (MGMT-850)",
-				     vm_id, v.magic, HVM_VIRTIO_MAGIC);
-	if (v.version != HVM_VIRTIO_VERSION)
-		return hv_status_set(st, HV_INTERNAL,
-				     "GET_VIRTIO record for VM %u: version %u, expected %u (MGMT-850)",
-				     vm_id, v.version, HVM_VIRTIO_VERSION);
-	if (v.size != sizeof v)
-		return hv_status_set(st, HV_INTERNAL,
-				     "GET_VIRTIO record for VM %u: size field %u, expected %zu (MGMT-850)",
-				     vm_id, v.size, sizeof v);
-	if (v.vm_id != vm_id)
-		return hv_status_set(st, HV_INTERNAL,
-				     "GET_VIRTIO record for VM %u: it describes VM %u (MGMT-850)",
-				     vm_id, v.vm_id);
 	if (v.count > HVM_VIRTIO_MAX || ret1 != v.count)
 		return hv_status_set(st, HV_INTERNAL,
 				     "GET_VIRTIO record for VM %u: count %u (ret[1] %" PRIu64
