@@ -166,6 +166,14 @@ static int part_name(const char *name, char key[65])
 	return 0;
 }
 
+/* path = DIR/KEY.EXT; nonzero when it does not fit (the key is a 64-digit
+ * manifest hash, so only an over-long directory can make it). */
+static int part_path(char *path, size_t size, const char *dir, const char *key, const char *ext)
+{
+	int n = snprintf(path, size, "%s/%.64s.%s", dir, key, ext);
+	return n < 0 || (size_t)n >= size;
+}
+
 /* Removes the files of key when the newest of them is older than max_age_s
  * and no upload writes them; the bytes removed, or -1 when kept. */
 static int64_t expire_key(const struct agent *ag, const char *key, time_t now, uint64_t *age_s)
@@ -178,8 +186,8 @@ static int64_t expire_key(const struct agent *ag, const char *key, time_t now, u
 	pthread_mutex_lock(&writing_lock);
 	int keep = !strcmp(key, writing_key);
 	for (size_t i = 0; !keep && i < sizeof part_exts / sizeof part_exts[0]; i++) {
-		snprintf(path, sizeof path, "%s/%s.%s", ag->ota.dir, key, part_exts[i]);
-		if (lstat(path, &sb) != 0)
+		if (part_path(path, sizeof path, ag->ota.dir, key, part_exts[i]) ||
+		    lstat(path, &sb) != 0)
 			continue;
 		if (sb.st_mtime > newest)
 			newest = sb.st_mtime;
@@ -188,7 +196,8 @@ static int64_t expire_key(const struct agent *ag, const char *key, time_t now, u
 	}
 	keep = keep || now < newest || (uint64_t)(now - newest) <= ag->ota.part_max_age_s;
 	for (size_t i = 0; !keep && i < sizeof part_exts / sizeof part_exts[0]; i++) {
-		snprintf(path, sizeof path, "%s/%s.%s", ag->ota.dir, key, part_exts[i]);
+		if (part_path(path, sizeof path, ag->ota.dir, key, part_exts[i]))
+			continue;
 		if (unlink(path) != 0 && errno != ENOENT)
 			log_warn("ota: cannot remove the abandoned %s: %s", path, strerror(errno));
 	}
@@ -226,8 +235,8 @@ static unsigned sweep_parts(struct agent *ag, const char *why, const char *keep)
 			continue;
 		char args[256];
 		snprintf(args, sizeof args,
-			 "manifest_sha256=%s bytes=%" PRId64 " age_s=%" PRIu64 " max_age_s=%" PRIu64
-			 " when=%s",
+			 "manifest_sha256=%.64s bytes=%" PRId64 " age_s=%" PRIu64
+			 " max_age_s=%" PRIu64 " when=%.32s",
 			 keys[i], bytes, age, ag->ota.part_max_age_s, why);
 		system_audit(ag, "hv-agent", "OtaUpload.expire", args, "OK: removed");
 		log_info("ota: removed the upload %.16s abandoned %" PRIu64 " s ago (%" PRId64
