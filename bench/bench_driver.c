@@ -9,13 +9,17 @@
  */
 #include "bench_driver.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,10 +143,7 @@ out:
 	return NULL;
 }
 
-/* CPU time (user + system, all threads) of process pid in seconds from
- * /proc/PID/stat, or -1. Read by the server's pid so that the clients' own CPU
- * does not enter the figure. */
-static double proc_cpu_s(int pid)
+int bench_proc_cpu_ticks(int pid, unsigned long long *ticks)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -152,13 +153,51 @@ static double proc_cpu_s(int pid)
 	size_t n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	/* Fields 14 and 15 (utime, stime) follow the ")" that ends the name. */
+	/* Fields 14 and 15 (utime, stime) follow the ")" that ends the name,
+	 * which may itself hold spaces and parentheses. */
 	char *p = strrchr(buf, ')');
 	unsigned long long ut, st;
 	if (!p ||
 	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	*ticks = ut + st;
+	return 0;
+}
+
+int bench_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p = -1;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		p = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return p;
+}
+
+int bench_spawn_logged(const char *log, char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The server's CPU time in seconds, or -1: read by the server's pid so that
+ * the clients' own CPU does not enter the figure. */
+static double proc_cpu_s(int pid)
+{
+	unsigned long long t;
+	return bench_proc_cpu_ticks(pid, &t) == 0 ? (double)t / (double)sysconf(_SC_CLK_TCK) : -1;
 }
 
 static void sleep_s(double s)

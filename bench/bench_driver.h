@@ -63,4 +63,18 @@ extern const char bench_common_usage[];
 
 uint64_t bench_now_ns(void);
 
+/* Process helpers of the benchmarks that start their own daemons. */
+
+/* CPU time (user + system, all threads) of process pid in clock ticks
+ * (sysconf(_SC_CLK_TCK) a second) from /proc/PID/stat: 0 with *ticks set, or
+ * -1 when the process is gone or the file cannot be parsed. */
+int bench_proc_cpu_ticks(int pid, unsigned long long *ticks);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
+int bench_free_port(void);
+
+/* Starts argv[0] with argv, its stdout and stderr appended to log (created);
+ * the child's pid, or -1. */
+int bench_spawn_logged(const char *log, char *const argv[]);
+
 #endif

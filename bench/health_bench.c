@@ -33,31 +33,13 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 
+#include "bench_driver.h"
 #include "grpc_setup.h"
+#include "bench_double.h"
 #include "hvcore_double.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
 
 #define MAX_EVENTS 1000
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		p = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return p;
-}
 
 /* GET /metrics; the bytes of the answer, or -1. */
 static long scrape(int port)
@@ -85,26 +67,11 @@ static long scrape(int port)
 	return total;
 }
 
-/* utime + stime of pid, in clock ticks. */
+/* utime + stime of pid, in clock ticks, 0 when unreadable. */
 static unsigned long long cpu_ticks(pid_t pid)
 {
-	char path[64], buf[2048];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	unsigned long long ut = 0, st = 0;
-	/* after ')': state(3) ... utime is field 14, stime 15 */
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return 0;
-	return ut + st;
+	unsigned long long t = 0;
+	return bench_proc_cpu_ticks((int)pid, &t) == 0 ? t : 0;
 }
 
 /* The stream reader: arrival time of each update by event_seq. */
@@ -128,7 +95,7 @@ static void *reader(void *arg)
 			return NULL;
 		grpc_event ev = grpc_completion_queue_pluck(cq, &tag,
 							    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-		uint64_t t = now_ns();
+		uint64_t t = bench_now_ns();
 		if (ev.type != GRPC_OP_COMPLETE || !ev.success || !bb)
 			return NULL;
 		grpc_byte_buffer_reader rd;
@@ -190,41 +157,20 @@ int main(int argc, char **argv)
 	snprintf(ram, sizeof ram, "%s/guest-ram", dir);
 	snprintf(sock, sizeof sock, "%s/hv-agent.sock", dir);
 	snprintf(log, sizeof log, "%s/hv-agent.log", dir);
-	struct fakecore *fc = fakecore_create(ram, FAKECORE_RAM_BASE, HVM_DEFAULT_BASE);
+	struct fakecore *fc = bench_double_running(ram, 4);
 	if (!fc) {
 		fprintf(stderr, "hv-health-bench: double: %s\n", strerror(errno));
 		return 1;
-	}
-	for (uint32_t i = 0; i < 4; i++) {
-		char name[16];
-		snprintf(name, sizeof name, "vm-%u", i);
-		struct fakecore_vm vm = { .name = name,
-					  .state = HVM_VM_RUNNING,
-					  .vcpus = 1,
-					  .pcpu_mask = 1ull << i,
-					  .mem_bytes = 64u << 20,
-					  .image_version = "1.0" };
-		vm.uuid[0] = (uint8_t)(i + 1);
-		fakecore_set_vm(fc, i, &vm);
 	}
 	/* the 200 us tick throughout, as when the figures in docs/performance.md
 	 * were first taken: hv-agent's cost, not the double's naps, is measured */
 	fakecore_idle_nap(fc, 200000);
 	fakecore_start(fc);
-	int port = free_port();
+	int port = bench_free_port();
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
 	snprintf(path, sizeof path, "%s/hv-agent", bin);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(path, path, "--foreground", "--state-dir", dir, "--metrics-listen", listen,
-		      (char *)NULL);
-		_exit(127);
-	}
+	char *av[] = { path, "--foreground", "--state-dir", dir, "--metrics-listen", listen, NULL };
+	pid_t pid = bench_spawn_logged(log, av);
 	for (int i = 0; i < 200 && scrape(port) < 0; i++)
 		usleep(50 * 1000);
 
@@ -268,14 +214,14 @@ int main(int argc, char **argv)
 	/* 1: CPU at one scrape a second and the 10 Hz stream. */
 	sleep(2); /* past the start-up */
 	unsigned long long t0 = cpu_ticks(pid);
-	uint64_t w0 = now_ns(), u0 = updates;
+	uint64_t w0 = bench_now_ns(), u0 = updates;
 	long bytes = 0;
 	for (int s = 0; s < seconds; s++) {
 		bytes = scrape(port);
 		usleep(1000 * 1000);
 	}
 	unsigned long long t1 = cpu_ticks(pid);
-	double wall = (double)(now_ns() - w0) / 1e9;
+	double wall = (double)(bench_now_ns() - w0) / 1e9;
 	double cpu = (double)(t1 - t0) / (double)sysconf(_SC_CLK_TCK);
 	pthread_mutex_lock(&lock);
 	uint64_t nup = updates - u0;
@@ -290,7 +236,7 @@ int main(int argc, char **argv)
 	int got = 0;
 	for (int i = 0; i < events; i++) {
 		uint64_t seq = r->ev_head;
-		uint64_t te = now_ns();
+		uint64_t te = bench_now_ns();
 		fakecore_event(fc, i % 2 ? HVM_EV_RESUMED : HVM_EV_SUSPENDED, 0, 0, HVM_R_USER);
 		for (int k = 0; k < 200; k++) {
 			usleep(1000);
@@ -329,7 +275,7 @@ int main(int argc, char **argv)
 		__atomic_store_n(&sl->gen, g + 1, __ATOMIC_RELEASE);
 		sl->heartbeat_age_ns = 3000000000ull;
 		__atomic_store_n(&sl->gen, g + 2, __ATOMIC_RELEASE);
-		uint64_t te = now_ns();
+		uint64_t te = bench_now_ns();
 		for (int k = 0; k < 500; k++) {
 			usleep(1000);
 			pthread_mutex_lock(&lock);

@@ -25,21 +25,6 @@
 static int port;
 static size_t last_bytes;
 
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int p = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		p = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return p;
-}
-
 static void *cl_open(void *arg, unsigned index, char *err, size_t errlen)
 {
 	return malloc(1 << 20);
@@ -174,7 +159,7 @@ int main(int argc, char **argv)
 		}
 	}
 	struct telemetry *t = telemetry_new("bench");
-	port = free_port();
+	port = bench_free_port();
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
 	if (!t || port < 0 || telemetry_http_start(t, addr, &h, &st) != 0) {
 		fprintf(stderr, "hv-telemetry-bench: %s\n", t ? st.msg : "out of memory");

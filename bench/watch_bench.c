@@ -32,7 +32,9 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 
+#include "bench_driver.h"
 #include "grpc_setup.h"
+#include "bench_double.h"
 #include "hvcore_double.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
 
@@ -62,30 +64,11 @@ static uint64_t first_at[MAX_EVENTS], last_at[MAX_EVENTS];
 static uint64_t streamed; /* Event messages received in all */
 static int stopping;      /* set before the streams are cancelled: no new receives */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* User + system CPU of pid, in clock ticks, or 0 when unreadable. */
 static unsigned long long proc_cpu(pid_t pid)
 {
-	char path[64], buf[2048];
-	unsigned long long ut = 0, st = 0;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	const char *rp = strrchr(buf, ')'); /* the name may hold spaces */
-	if (!rp ||
-	    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return 0;
-	return ut + st;
+	unsigned long long t = 0;
+	return bench_proc_cpu_ticks((int)pid, &t) == 0 ? t : 0;
 }
 
 /* Asks follower i's stream for its next message (tag: the follower). */
@@ -108,7 +91,7 @@ static void *reader(void *arg)
 			return NULL;
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
-		uint64_t t = mono_ns();
+		uint64_t t = bench_now_ns();
 		struct follower *f = ev.tag;
 		if (!ev.success || !f->in) {
 			pthread_mutex_lock(&lock);
@@ -233,38 +216,25 @@ int main(int argc, char **argv)
 	snprintf(ram, sizeof ram, "%s/guest-ram", dir);
 	snprintf(sock, sizeof sock, "%s/hv-agent.sock", dir);
 	snprintf(log, sizeof log, "%s/hv-agent.log", dir);
-	struct fakecore *fc = fakecore_create(ram, FAKECORE_RAM_BASE, HVM_DEFAULT_BASE);
+	struct fakecore *fc = bench_double_running(ram, 4);
 	if (!fc) {
 		fprintf(stderr, "hv-watch-bench: double: %s\n", strerror(errno));
 		return 1;
 	}
-	for (uint32_t i = 0; i < 4; i++) {
-		char name[16];
-		snprintf(name, sizeof name, "vm-%u", i);
-		struct fakecore_vm vm = { .name = name,
-					  .state = HVM_VM_RUNNING,
-					  .vcpus = 1,
-					  .pcpu_mask = 1ull << i,
-					  .mem_bytes = 64u << 20,
-					  .image_version = "1.0" };
-		vm.uuid[0] = (uint8_t)(i + 1);
-		fakecore_set_vm(fc, i, &vm);
-	}
 	fakecore_start(fc);
 	snprintf(path, sizeof path, "%s/hv-agent", bin);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		/* the streams all come from this uid: lift the per-identity limit
-		 * (default 8) and the listener's (default 32) to the most, 64 */
-		execl(path, path, "--foreground", "--state-dir", dir, "--max-streams-per-listener",
-		      "64", "--max-streams-per-identity", "64", (char *)NULL);
-		_exit(127);
-	}
+	/* the streams all come from this uid: lift the per-identity limit
+	 * (default 8) and the listener's (default 32) to the most, 64 */
+	char *av[] = { path,
+		       "--foreground",
+		       "--state-dir",
+		       dir,
+		       "--max-streams-per-listener",
+		       "64",
+		       "--max-streams-per-identity",
+		       "64",
+		       NULL };
+	pid_t pid = bench_spawn_logged(log, av);
 	struct stat sb;
 	for (int i = 0; i < 200 && stat(sock, &sb) != 0; i++)
 		usleep(50 * 1000);
@@ -297,9 +267,9 @@ int main(int argc, char **argv)
 	uint64_t *last = calloc((size_t)events, sizeof *last);
 	int complete = 0;
 	unsigned long long c0 = proc_cpu(pid);
-	uint64_t w0 = mono_ns();
+	uint64_t w0 = bench_now_ns();
 	for (int i = 0; i < events; i++) {
-		uint64_t te = mono_ns();
+		uint64_t te = bench_now_ns();
 		fakecore_event(fc, i % 2 ? HVM_EV_RESUMED : HVM_EV_SUSPENDED, (uint32_t)(i % 4), 0,
 			       HVM_R_USER);
 		struct timespec dl;
@@ -316,7 +286,7 @@ int main(int argc, char **argv)
 		}
 		pthread_mutex_unlock(&lock);
 	}
-	double wall = (double)(mono_ns() - w0) / 1e9;
+	double wall = (double)(bench_now_ns() - w0) / 1e9;
 	double cpu = (double)(proc_cpu(pid) - c0) / (double)sysconf(_SC_CLK_TCK);
 	if (complete) {
 		qsort(first, (size_t)complete, sizeof *first, cmp_u64);
