@@ -42,8 +42,9 @@ insn=1
 limit=900
 keep=0
 
-usage() { sed -n '/^# usage:/,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
-die() { echo "virtio_blk: $*" >&2; exit 1; }
+NAME=virtio_blk
+# shellcheck source=bench/linux_guest_lib.sh
+. "$top/bench/linux_guest_lib.sh"
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -57,39 +58,21 @@ while [ $# -gt 0 ]; do
 		*) echo "virtio_blk: unknown argument '$1'" >&2; usage ;;
 	esac
 done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number, got '$runs'"
 [[ $mb =~ ^[1-9][0-9]*$ ]] && [ "$mb" -le 192 ] || die "--mb wants 1..192, got '$mb'"
-[[ $limit =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds, got '$limit'"
-command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 not found (scripts/setup-deps.sh)"
-core=$build/hv-core-out
-[ -f "$core/hvcore.bin" ] || die "no $core/hvcore.bin (build hv-core)"
+lg_setup
 for b in hv-agent hvctl hv-blkback; do
 	[ -x "$build/bin/$b" ] || die "no $build/bin/$b (cmake --build $build)"
 done
-linux=$build/linux-guest
-"$top/hv-core/guests/linux/build.sh" "$linux" >/dev/null
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/virtio_blk.XXXXXX")
 ap=''
-stop_hv() {
-	local d=$1 p
+# called by lg_stop_hv before it stops hv-core
+lg_stop_extra() {
+	local d=$1 f p
 	if [ -n "$ap" ]; then kill -TERM "$ap" 2>/dev/null || true; wait "$ap" 2>/dev/null || true; ap=; fi
 	# hv-agent leaves its backends running by design (MGMT-867): end them
 	for f in "$d"/blkback/vm*.pid; do
 		[ -f "$f" ] && p=$(cat "$f") && kill -TERM "$p" 2>/dev/null || true
 	done
-	if [ -f "$d/qemu.pid" ] && p=$(cat "$d/qemu.pid" 2>/dev/null); then
-		kill -TERM "$p" 2>/dev/null || true
-		for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		rm -f "$d/qemu.pid"
-	fi
 }
-cleanup() {
-	for d in "$work"/hv-*; do [ -d "$d" ] && stop_hv "$d"; done
-	if [ "$keep" = 1 ]; then echo "virtio_blk: logs in $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # The hv case's boot configuration: linux-blk.dtsi with the bench's command
 # line and a disk of 2 x MB.
@@ -97,26 +80,13 @@ config() { # BLKBENCH_MB OUT
 	local disk
 	disk=$(printf '0x%08x' $((mb * 2 * 1024 * 1024)))
 	{
-		printf '/dts-v1/;\n/ {\n\tcompatible = "avirt,system-config-v1";\n'
-		printf '\thv-core {\n\t\tvehicle-state {\n\t\t\tsource = "management";\n\t\t\tinitial = "parked";\n\t\t};\n\t};\n'
-		printf '\tvms {\n'
+		lg_config_head
 		sed -e "s|bootargs = \"console=ttyAMA0\";|bootargs = \"console=ttyAMA0 hvtest.blkbench=$1\";|" \
 			-e "s|disk-size = <0x0 0x[0-9a-f]*>;|disk-size = <0x0 $disk>;|" \
 			"$top/hv-core/guests/vms/linux-blk.dtsi"
-		printf '\t};\n};\n'
+		lg_config_tail
 	} >"$2"
 	grep -q "hvtest.blkbench=$1" "$2" || die "linux-blk.dtsi has no bootargs line to extend"
-}
-
-# wait_for FILE TEXT PID: until FILE holds TEXT (0), PID ends or the limit passes (1).
-wait_for() {
-	local i
-	for ((i = 0; i < limit * 5; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || return 1
-		sleep 0.2
-	done
-	return 1
 }
 
 # MB/s (10^6 bytes a second) of /init's line "blkbench write|read mib=MB
@@ -142,29 +112,25 @@ run_direct() { # I
 # run_hv_boot NAME BLKBENCH_MB [QEMU args...]: boots hv-core with the linux VM and
 # hv-agent beside it; leaves hv-core running (stop_hv ends it).
 run_hv_boot() {
-	local d=$work/hv-$1 n=$2
+	local d=$work/hv-$1 n=$2 name=$1
 	shift 2
 	mkdir -p "$d"
 	config "$n" "$d/blk.dts"
-	local extra=()
-	for a in "$@"; do extra+=(--qemu-arg "$a"); done
-	bash "$top/scripts/hv-qemu.sh" --dir "$d" --core "$core" --config "$d/blk.dts" --linux "$linux" \
-		--cpu "$cpu" ${extra[@]+"${extra[@]}"} >/dev/null 2>&1 || die "$1: hv-qemu.sh failed"
+	lg_boot "$name" "$d/blk.dts" "$@"
 	"$build/bin/hv-agent" --state-dir "$d" --foreground --no-metrics --blkback "$build/bin/hv-blkback" \
 		--cmd-timeout-ms 120000 >>"$d/hv-agent.log" 2>&1 &
 	ap=$!
-	wait_for "$d/serial.log" 'hv-linux-guest: blkbench done' "$(cat "$d/qemu.pid")" ||
-		die "$1: the guest did not finish its dd (log $d/serial.log, $d/hv-agent.log)"
+	lg_wait_for "$d/serial.log" 'hv-linux-guest: blkbench done' "$(cat "$d/qemu.pid")" ||
+		die "$name: the guest did not finish its dd (log $d/serial.log, $d/hv-agent.log)"
 }
 
 run_hv() { # I
 	local d=$work/hv-$1
 	run_hv_boot "$1" "$mb"
-	stop_hv "$d"
+	lg_stop_hv "$d"
 	echo "$(rate "$d/serial.log" write) $(rate "$d/serial.log" read)"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; m = int((NR + 1) / 2); if (NR % 2) print v[m]; else printf "%.2f\n", (v[m] + v[m + 1]) / 2 }'; }
 
 echo "virtio_blk: kernel $(cat "$linux/kernel-release"), $runs rounds, $mb MiB, -cpu $cpu" >&2
 dw=() dr=() hw=() hr=()
@@ -177,8 +143,8 @@ for ((i = 1; i <= runs; i++)); do
 	echo "virtio_blk: round $i hv     write $w MB/s read $r MB/s" >&2
 done
 printf '%-8s %14s %14s\n' case write_MB/s read_MB/s
-printf '%-8s %14s %14s\n' direct "$(printf '%s\n' "${dw[@]}" | median)" "$(printf '%s\n' "${dr[@]}" | median)"
-printf '%-8s %14s %14s\n' hv "$(printf '%s\n' "${hw[@]}" | median)" "$(printf '%s\n' "${hr[@]}" | median)"
+printf '%-8s %14s %14s\n' direct "$(printf '%s\n' "${dw[@]}" | lg_median 2)" "$(printf '%s\n' "${dr[@]}" | lg_median 2)"
+printf '%-8s %14s %14s\n' hv "$(printf '%s\n' "${hw[@]}" | lg_median 2)" "$(printf '%s\n' "${hr[@]}" | lg_median 2)"
 # hv/direct of each round (the two ran back to back under the same load), median
 ratios() { # HV... -- DIRECT...
 	local -a hv=() dir=()
@@ -187,48 +153,32 @@ ratios() { # HV... -- DIRECT...
 	dir=("$@")
 	for ((k = 0; k < ${#hv[@]}; k++)); do
 		awk -v a="${hv[$k]}" -v b="${dir[$k]}" 'BEGIN { if (b + 0 > 0 && a != "-") printf "%.2f\n", a / b }'
-	done | median
+	done | lg_median 2
 }
 printf '%-8s %14s %14s\n' hv/dir "$(ratios "${hw[@]}" -- "${dw[@]}")" "$(ratios "${hr[@]}" -- "${dr[@]}")"
 
 [ "$insn" = 1 ] || exit 0
-command -v aarch64-linux-gnu-nm >/dev/null || die "aarch64-linux-gnu-nm not found (binutils-aarch64-linux-gnu)"
-elf=$build/hv-core/hvcore.elf
-[ -f "$elf" ] || elf=$(find "$build/hv-core" -name hvcore.elf -print -quit)
-[ -f "$elf" ] || die "no hvcore.elf under $build/hv-core"
-cc -shared -fPIC -O2 -o "$work/insn.so" "$top/bench/insn_profile.c"
+lg_insn_setup
 # icount_run NAME MB: the profile and the VM's notifications.
 icount_run() {
 	local d=$work/hv-$1
-	run_hv_boot "$1" "$2" -icount shift=0,sleep=off -plugin "$work/insn.so" -d plugin -D "$work/$1-profile.txt"
+	# shellcheck disable=SC2046 # the arguments are words
+	run_hv_boot "$1" "$2" $(lg_icount_args "$1")
 	"$build/bin/hvctl" --connect "unix://$d/hv-agent.sock" domstats linux --json >"$work/$1-stats.json" ||
 		die "$1: hvctl domstats failed"
-	stop_hv "$d" # QEMU writes the profile when it exits
+	lg_stop_hv "$d" # QEMU writes the profile when it exits
 }
 icount_run insn-dd "$mb"
 icount_run insn-idle 0
-# hv-core's virtio functions: the symbols its core/virtio objects define
-virtio_syms=$(find "$build/hv-core" -path '*hvcore.elf.dir/core/virtio/*.obj' -exec aarch64-linux-gnu-nm --defined-only {} + |
-	awk 'NF == 3 && $2 ~ /[tT]/ { print $3 }' | sort -u | tr '\n' ' ')
-aarch64-linux-gnu-nm -n "$elf" >"$work/syms.txt"
-/usr/bin/python3 - "$work/syms.txt" "$work/insn-dd-profile.txt" "$work/insn-idle-profile.txt" \
-	"$work/insn-dd-stats.json" "$work/insn-idle-stats.json" "$virtio_syms" <<'PY'
-import bisect, json, sys
-syms = sorted((int(f[0], 16), f[2]) for f in (l.split() for l in open(sys.argv[1]))
-              if len(f) == 3 and f[1] in "tTwW")
-addrs = [a for a, _ in syms]
-virtio = set(sys.argv[6].split())
+PYTHONPATH="$top/bench" /usr/bin/python3 - "$work/syms.txt" "$work/insn-dd-profile.txt" \
+	"$work/insn-idle-profile.txt" "$work/insn-dd-stats.json" "$work/insn-idle-stats.json" \
+	"$virtio_syms" <<'PY'
+import json, sys
+from insn_map import Symbols
+syms = Symbols(sys.argv[1])
+virtio = sys.argv[6].split()
 def profile(path):
-    total = vio = 0
-    for l in open(path):
-        f = l.split()
-        if len(f) != 3 or f[0] != "insn_profile:":
-            continue
-        a, c = int(f[1], 16), int(f[2])
-        i = bisect.bisect_right(addrs, a) - 1
-        total += c
-        if i >= 0 and syms[i][1] in virtio:
-            vio += c
+    total, vio, _ = syms.profile(path, virtio)
     return total, vio
 def counts(path):
     s = json.load(open(path))

@@ -40,8 +40,9 @@ insn=1
 limit=900
 keep=0
 
-usage() { sed -n '/^# usage:/,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
-die() { echo "virtio_net: $*" >&2; exit 1; }
+NAME=virtio_net
+# shellcheck source=bench/linux_guest_lib.sh
+. "$top/bench/linux_guest_lib.sh"
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -58,77 +59,39 @@ while [ $# -gt 0 ]; do
 		*) echo "virtio_net: unknown argument '$1'" >&2; usage ;;
 	esac
 done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number, got '$runs'"
 [[ $count =~ ^[1-9][0-9]*$ ]] || die "--count wants a positive number, got '$count'"
 [[ $ipings =~ ^[1-9][0-9]*$ ]] || die "--icount-pings wants a positive number, got '$ipings'"
 [[ $size =~ ^[0-9]+$ ]] && [ "$size" -le 1472 ] || die "--size wants 0..1472 (one frame), got '$size'"
 [[ $gap =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v g="$gap" 'BEGIN { exit !(g > 0) }' ||
 	die "--interval wants seconds above 0, got '$gap'"
-[[ $limit =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds, got '$limit'"
-command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 not found (scripts/setup-deps.sh)"
-core=$build/hv-core-out
-[ -f "$core/hvcore.bin" ] || die "no $core/hvcore.bin (build hv-core)"
+lg_setup
 [ -f "$core/guests/net-peer.bin" ] || die "no $core/guests/net-peer.bin (build hv-core)"
-linux=$build/linux-guest
-"$top/hv-core/guests/linux/build.sh" "$linux" >/dev/null
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/virtio_net.XXXXXX")
-stop_hv() {
-	local d=$1 p
-	if [ -f "$d/qemu.pid" ] && p=$(cat "$d/qemu.pid" 2>/dev/null); then
-		kill -TERM "$p" 2>/dev/null || true
-		for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		rm -f "$d/qemu.pid"
-	fi
-}
-cleanup() {
-	for d in "$work"/hv-*; do [ -d "$d" ] && stop_hv "$d"; done
-	if [ "$keep" = 1 ]; then echo "virtio_net: logs in $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # config NETBENCH OUT: linux-net.dtsi and net-peer.dtsi with the bench's
 # command line and frame rate.
 config() {
 	{
-		printf '/dts-v1/;\n/ {\n\tcompatible = "avirt,system-config-v1";\n'
-		printf '\thv-core {\n\t\tvehicle-state {\n\t\t\tsource = "management";\n\t\t\tinitial = "parked";\n\t\t};\n\t};\n'
-		printf '\tvms {\n'
+		lg_config_head
 		sed -e "s|hvtest.ping=10.0.0.2\";|hvtest.ping=10.0.0.2 hvtest.netbench=$1\";|" \
 			-e 's|device = "net";|device = "net";\n\t\tframe-rate = <1000000>;|' \
 			"$top/hv-core/guests/vms/linux-net.dtsi" "$top/hv-core/guests/vms/net-peer.dtsi"
-		printf '\t};\n};\n'
+		lg_config_tail
 	} >"$2"
 	grep -q "hvtest.netbench=$1" "$2" || die "linux-net.dtsi has no bootargs line to extend"
 	[ "$(grep -c 'frame-rate = <1000000>' "$2")" = 2 ] || die "the net devices' frame rate was not set"
 }
 
-# wait_for FILE TEXT PID: until FILE holds TEXT (0), PID ends or the limit passes (1).
-wait_for() {
-	local i
-	for ((i = 0; i < limit * 5; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || return 1
-		sleep 0.2
-	done
-	return 1
-}
-
 # run_hv NAME NETBENCH [QEMU args...]: boots hv-core with both VMs until the
 # Linux guest reports, then stops it; prints the report line.
 run_hv() {
-	local d=$work/hv-$1 nb=$2
+	local d=$work/hv-$1 nb=$2 name=$1
 	shift 2
 	mkdir -p "$d"
 	config "$nb" "$d/net.dts"
-	local extra=()
-	for a in "$@"; do extra+=(--qemu-arg "$a"); done
-	bash "$top/scripts/hv-qemu.sh" --dir "$d" --core "$core" --config "$d/net.dts" --linux "$linux" \
-		--cpu "$cpu" ${extra[@]+"${extra[@]}"} >/dev/null 2>&1 || die "$1: hv-qemu.sh failed"
-	wait_for "$d/serial.log" 'hv-linux-guest: netbench done' "$(cat "$d/qemu.pid")" ||
-		die "$1: the guest did not finish its pings (log $d/serial.log)"
-	stop_hv "$d" # QEMU writes the profile, if any, when it exits
+	lg_boot "$name" "$d/net.dts" "$@"
+	lg_wait_for "$d/serial.log" 'hv-linux-guest: netbench done' "$(cat "$d/qemu.pid")" ||
+		die "$name: the guest did not finish its pings (log $d/serial.log)"
+	lg_stop_hv "$d" # QEMU writes the profile, if any, when it exits
 	grep -a 'hv-linux-guest: netbench count=' "$d/serial.log" | head -1
 }
 
@@ -139,7 +102,6 @@ figures() {
 			printf "%.1f %.1f %.0f %.2f %s %d %d\n", $4 / t, 2 * $4 / t, 2 * $4 * (s + 42) / t, t, w, $3, $4 }'
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; m = int((NR + 1) / 2); if (NR % 2) print v[m]; else printf "%.1f\n", (v[m] + v[m + 1]) / 2 }'; }
 
 echo "virtio_net: kernel $(cat "$linux/kernel-release"), $runs runs of $count pings of $size bytes $gap s apart, -cpu $cpu, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 rt=() fr=() by=() gs=() ws=()
@@ -151,50 +113,30 @@ for ((i = 1; i <= runs; i++)); do
 	echo "virtio_net: run $i: $tx sent $rx answered in $g s (guest), $w s wall: $a round trips/s, $b frames/s, $c bytes/s" >&2
 	rt+=("$a") fr+=("$b") by+=("$c") gs+=("$g") ws+=("$w")
 done
-printf '%-22s %s\n' round_trips/s "$(printf '%s\n' "${rt[@]}" | median)" \
-	frames/s "$(printf '%s\n' "${fr[@]}" | median)" \
-	bytes/s "$(printf '%s\n' "${by[@]}" | median)" \
-	guest_s "$(printf '%s\n' "${gs[@]}" | median)" \
-	wall_s "$(printf '%s\n' "${ws[@]}" | median)"
+printf '%-22s %s\n' round_trips/s "$(printf '%s\n' "${rt[@]}" | lg_median)" \
+	frames/s "$(printf '%s\n' "${fr[@]}" | lg_median)" \
+	bytes/s "$(printf '%s\n' "${by[@]}" | lg_median)" \
+	guest_s "$(printf '%s\n' "${gs[@]}" | lg_median)" \
+	wall_s "$(printf '%s\n' "${ws[@]}" | lg_median)"
 
 [ "$insn" = 1 ] || exit 0
-command -v aarch64-linux-gnu-nm >/dev/null || die "aarch64-linux-gnu-nm not found (binutils-aarch64-linux-gnu)"
-elf=$build/hv-core/hvcore.elf
-[ -f "$elf" ] || elf=$(find "$build/hv-core" -name hvcore.elf -print -quit)
-[ -f "$elf" ] || die "no hvcore.elf under $build/hv-core"
-cc -shared -fPIC -O2 -o "$work/insn.so" "$top/bench/insn_profile.c"
+lg_insn_setup
 icount_run() { # NAME NETBENCH
-	run_hv "$1" "$2" -icount shift=0,sleep=off -plugin "$work/insn.so" -d plugin -D "$work/$1-profile.txt"
+	# shellcheck disable=SC2046 # the arguments are words
+	run_hv "$1" "$2" $(lg_icount_args "$1")
 }
 lping=$(icount_run insn-ping "$ipings,56,0.01")
 lidle=$(icount_run insn-idle "0,56,0.01")
 echo "virtio_net: icount ping run: $lping" >&2
-virtio_syms=$(find "$build/hv-core" -path '*hvcore.elf.dir/core/virtio/*.obj' -exec aarch64-linux-gnu-nm --defined-only {} + |
-	awk 'NF == 3 && $2 ~ /[tT]/ { print $3 }' | sort -u | tr '\n' ' ')
-aarch64-linux-gnu-nm -n "$elf" >"$work/syms.txt"
 rx=$(echo "$lping" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
-/usr/bin/python3 - "$work/syms.txt" "$work/insn-ping-profile.txt" "$work/insn-idle-profile.txt" \
-	"${rx:-0}" "$virtio_syms" <<'PY'
-import bisect, sys
-syms = sorted((int(f[0], 16), f[2]) for f in (l.split() for l in open(sys.argv[1]))
-              if len(f) == 3 and f[1] in "tTwW")
-addrs = [a for a, _ in syms]
-virtio = set(sys.argv[5].split())
+PYTHONPATH="$top/bench" /usr/bin/python3 - "$work/syms.txt" "$work/insn-ping-profile.txt" \
+	"$work/insn-idle-profile.txt" "${rx:-0}" "$virtio_syms" <<'PY'
+import sys
+from insn_map import Symbols
+syms = Symbols(sys.argv[1])
+virtio = sys.argv[5].split()
 def profile(path):
-    total = vio = 0
-    per = {}
-    for l in open(path):
-        f = l.split()
-        if len(f) != 3 or f[0] != "insn_profile:":
-            continue
-        a, c = int(f[1], 16), int(f[2])
-        i = bisect.bisect_right(addrs, a) - 1
-        total += c
-        name = syms[i][1] if i >= 0 else "?"
-        per[name] = per.get(name, 0) + c
-        if name in virtio:
-            vio += c
-    return total, vio, per
+    return syms.profile(path, virtio)
 t1, v1, p1 = profile(sys.argv[2])
 t0, v0, p0 = profile(sys.argv[3])
 n = int(sys.argv[4])
