@@ -127,6 +127,13 @@ void hvlink_queue_stats(struct hvlink *link, struct hv_opqueue_stats *out);
 /* Copy slot `id` with the gen protocol. out->defined tells whether it holds a VM. */
 int hvlink_read_slot(struct hvlink *link, uint32_t id, struct hvm_vm_slot *out, struct hv_status *st);
 
+/* MGMT-713: hv-core answers START, RESET and REBOOT while it still boots the
+ * VM, BLOCKED until its boot job ends. Reads slot id every 20 ms until the VM
+ * is not BLOCKED, the CLOCK_MONOTONIC deadline until_ns passes or stop (may
+ * be NULL) says so; *out holds the last copy. -1 when the slot cannot be read. */
+int hvlink_wait_not_blocked(struct hvlink *link, uint32_t id, uint64_t until_ns, bool (*stop)(void),
+			    struct hvm_vm_slot *out, struct hv_status *st);
+
 /* Copy every slot; *defined_mask gets bit i for each defined slot i. */
 int hvlink_read_slots(struct hvlink *link, struct hvm_vm_slot out[HVM_MAX_VMS],
 		      uint32_t *defined_mask, struct hv_status *st);

@@ -9,8 +9,11 @@
  */
 #include "hvlink_priv.h"
 
+#include "deadline.h"
+
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define GEN_RETRY_MS 200u /* give a busy writer 200 ms */
 
@@ -73,6 +76,19 @@ int hvlink_read_slot(struct hvlink *l, uint32_t id, struct hvm_vm_slot *out, str
 		rc = read_slot_locked(l, id, out, st);
 	link_put(l);
 	return rc;
+}
+
+int hvlink_wait_not_blocked(struct hvlink *l, uint32_t id, uint64_t until_ns, bool (*stop)(void),
+			    struct hvm_vm_slot *out, struct hv_status *st)
+{
+	for (;;) {
+		if (hvlink_read_slot(l, id, out, st) != 0)
+			return -1;
+		if (out->state != HVM_VM_BLOCKED || hv_mono_ns() >= until_ns || (stop && stop()))
+			return 0;
+		struct timespec ts = { 0, 20000000L };
+		nanosleep(&ts, NULL);
+	}
 }
 
 int hvlink_read_slots(struct hvlink *l, struct hvm_vm_slot out[HVM_MAX_VMS], uint32_t *defined_mask,

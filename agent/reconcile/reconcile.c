@@ -142,15 +142,11 @@ static enum core_result act(struct reconcile *r, uint32_t cmd, const struct hvm_
 
 static void wait_not_starting(struct reconcile *r, uint32_t id)
 {
-	uint64_t until = hv_deadline_after_ms(STARTING_WAIT_MS);
 	struct hvm_vm_slot s;
 	struct hv_status st;
 
-	while (hvlink_read_slot(r->cfg.link, id, &s, &st) == 0 && s.state == HVM_VM_BLOCKED &&
-	       !hv_deadline_passed(until)) {
-		struct timespec ts = { 0, 20000000l };
-		nanosleep(&ts, NULL);
-	}
+	(void)hvlink_wait_not_blocked(r->cfg.link, id, hv_deadline_after_ms(STARTING_WAIT_MS), NULL,
+				      &s, &st);
 }
 
 /* Brings one VM that hv-core has towards its desired state. fresh: the pass

@@ -127,7 +127,6 @@ static int stored_only(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint3
  * res->st is untouched. */
 #define START_WAIT_MS 600000u
 #define START_ANSWER_MARGIN_NS (500ull * HV_NS_PER_MS)
-#define START_POLL_NS (20ull * HV_NS_PER_MS)
 
 /* The status of the BOOT_FAILED event of VM id at or after event `from`;
  * HVM_OK when there is none to read. */
@@ -156,27 +155,20 @@ static int start_settled(struct agent *ag, uint32_t id, const char *what, uint64
 
 	if (dl && dl - START_ANSWER_MARGIN_NS < until)
 		until = dl > START_ANSWER_MARGIN_NS ? dl - START_ANSWER_MARGIN_NS : 0;
-	for (;;) {
-		struct hvm_vm_slot s;
-		if (hvlink_read_slot(ag->link, id, &s, st) != 0)
-			return -1;
-		if (s.state == HVM_VM_SHUTOFF && s.reason == HVM_R_FAILED) {
-			uint32_t why = boot_failure(ag, id, ev_from);
-			hv_status_set(st, why == HVM_E_HASH ? HV_DATA_LOSS : HV_FAILED_PRECONDITION,
-				      "%s: hv-core could not boot it (%s%s); it is shut off (MGMT-713)",
-				      what,
-				      why == HVM_OK ? "see hv-core's log"
-						    : hvlink_hvm_status_name(why),
-				      why == HVM_E_HASH ? ": its image does not match the SHA-256 "
-							  "hv-core holds for it"
-							: "");
-			return -1;
-		}
-		if (s.state != HVM_VM_BLOCKED || hv_mono_ns() >= until || hv_callscope_stopping())
-			return 0;
-		struct timespec ts = { 0, (long)START_POLL_NS };
-		nanosleep(&ts, NULL);
+	struct hvm_vm_slot s;
+	if (hvlink_wait_not_blocked(ag->link, id, until, hv_callscope_stopping, &s, st) != 0)
+		return -1;
+	if (s.state == HVM_VM_SHUTOFF && s.reason == HVM_R_FAILED) {
+		uint32_t why = boot_failure(ag, id, ev_from);
+		hv_status_set(st, why == HVM_E_HASH ? HV_DATA_LOSS : HV_FAILED_PRECONDITION,
+			      "%s: hv-core could not boot it (%s%s); it is shut off (MGMT-713)",
+			      what, why == HVM_OK ? "see hv-core's log" : hvlink_hvm_status_name(why),
+			      why == HVM_E_HASH ? ": its image does not match the SHA-256 "
+						  "hv-core holds for it"
+						: "");
+		return -1;
 	}
+	return 0;
 }
 
 void agent_lifecycle_locked(struct agent *ag, const Hvmgr__V1__VmSelector *sel, uint32_t cmd,
