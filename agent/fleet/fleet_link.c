@@ -28,6 +28,9 @@
 #define REPLY_QUEUE_MAX 64u /* replies waiting for the link */
 #define INFLIGHT_MAX 32u    /* buffered items published, not yet acknowledged */
 #define BACKOFF_MIN_MS 200u
+/* How long the broker keeps the vehicle's session after the link dropped:
+ * the longest a request may live, clock skew included. */
+#define SESSION_EXPIRY_S ((FLEET_MAX_LIFETIME_MS + FLEET_CLOCK_SKEW_MS) / 1000u)
 
 struct fleet_msg {
 	struct fleet_msg *next;
@@ -477,11 +480,21 @@ static void flush(struct fleet_link *l)
 		int rc = mosquitto_publish_v5(l->mosq, NULL, rep->topic, (int)rep->len, rep->data,
 					      1, false, props);
 		mosquitto_property_free_all(&props);
+		pthread_mutex_lock(&l->lock);
+		if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NOMEM) {
+			/* The connection just dropped: the reply waits at the
+			 * head for the next one, not lost. */
+			rep->next = l->rep_head;
+			l->rep_head = rep;
+			if (!l->rep_tail)
+				l->rep_tail = rep;
+			l->nrep++;
+			break;
+		}
 		if (rc != MOSQ_ERR_SUCCESS)
 			log_warn("fleet: reply to %s not sent: %s", rep->topic,
 				 mosquitto_strerror(rc));
 		msg_free(rep);
-		pthread_mutex_lock(&l->lock);
 	}
 	uint64_t now = hv_mono_ns();
 	for (size_t i = 0; i < l->box_count && l->inflight < INFLIGHT_MAX; i++) {
@@ -535,8 +548,16 @@ static void *net_main(void *arg)
 		if (!session) {
 			mosquitto_property *props = NULL;
 			set_will(l);
+			/* The broker keeps the session (its subscription and
+			 * the requests for it) as long as a request may live:
+			 * requests sent while the link was down, or in flight
+			 * when it dropped, are delivered when it is back (and
+			 * refused there if they expired meanwhile), not lost. */
+			mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+						     SESSION_EXPIRY_S);
 			int rc = mosquitto_connect_bind_v5(l->mosq, l->o.host, l->o.port,
 							   (int)l->o.keepalive_s, NULL, props);
+			mosquitto_property_free_all(&props);
 			if (rc != MOSQ_ERR_SUCCESS) {
 				unsigned wait = backoff_ms(l, attempt++);
 				log_debug("fleet: cannot reach %s:%d (%s); next try in %u ms",
@@ -675,7 +696,7 @@ static int setup_mosq(struct fleet_link *l, struct hv_status *st)
 	char id[96];
 
 	snprintf(id, sizeof id, "hv-agent-%s", l->o.vehicle);
-	l->mosq = mosquitto_new(id, true, l);
+	l->mosq = mosquitto_new(id, false, l); /* a session the broker keeps (net_main) */
 	if (!l->mosq)
 		return hv_status_set(st, HV_INTERNAL, "fleet: cannot create an MQTT client");
 	mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
