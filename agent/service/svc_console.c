@@ -348,9 +348,8 @@ static struct csession *find_session(const char *id, const char *caller, struct 
 	return NULL;
 }
 
-/* Publishes what the session's console holds from out_pos on (all of it
- * when final, else one read), and with why the last publication of the
- * session. Lock held. */
+/* Publishes what the session's console holds from out_pos on, and with why
+ * (not NULL) the session's last publication. Lock held. */
 static void publish_output(struct agent *ag, struct csession *c, const char *why)
 {
 	uint8_t *buf = malloc(OUT_MAX), *packed = NULL;
@@ -481,11 +480,23 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
+/* A lost link not handled by the timer yet (0 when none). */
+static uint64_t pending_lost(enum rpc_listener_kind *kind, char *why, size_t len)
+{
+	pthread_mutex_lock(&timer_lock);
+	uint64_t at = lost_ns;
+	*kind = lost_kind;
+	snprintf(why, len, "%s", lost_why);
+	pthread_mutex_unlock(&timer_lock);
+	return at;
+}
+
 static void timer_poke(void)
 {
 	pthread_mutex_lock(&timer_lock);
 	timer_kick = 1;
-	pthread_cond_broadcast(&timer_cond);
+	if (timer_started)
+		pthread_cond_broadcast(&timer_cond);
 	pthread_mutex_unlock(&timer_lock);
 }
 
@@ -550,8 +561,13 @@ void svc_console_session_open(const struct rpc_call_ctx *ctx, const ProtobufCMes
 	}
 	caller_of(ctx->peer, who, sizeof who);
 
+	/* Sessions that are due (idle, or of a link lost an instant ago) give
+	 * their seats up before this one asks for one. */
+	enum rpc_listener_kind lk;
+	char lwhy[sizeof lost_why];
+	uint64_t lat = pending_lost(&lk, lwhy, sizeof lwhy);
 	pthread_mutex_lock(&sessions_lock);
-	sweep_locked(ag, 0, ctx->peer->kind, NULL); /* idle ones free their seats */
+	sweep_locked(ag, lat, lk, lwhy);
 	for (size_t i = 0; i < SESSIONS_MAX && !c; i++)
 		if (!sessions[i].used)
 			c = &sessions[i];
@@ -677,7 +693,8 @@ void console_sessions_link_lost(enum rpc_listener_kind kind, const char *why)
 	lost_ns = hv_mono_ns();
 	lost_kind = kind;
 	snprintf(lost_why, sizeof lost_why, "%s", why);
-	pthread_cond_broadcast(&timer_cond);
+	if (timer_started) /* else no session is open */
+		pthread_cond_broadcast(&timer_cond);
 	pthread_mutex_unlock(&timer_lock);
 }
 
