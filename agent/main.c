@@ -1039,6 +1039,7 @@ fail_rpc:
 	/* In-flight calls get the command timeout plus a second to finish. */
 	rpc_server_stop_and_free(srv, o.cmd_timeout_ms + 1000);
 	ag.srv = NULL;
+	console_sessions_stop(&ag);
 	telemetry_free(ag.telemetry);
 	ag.telemetry = NULL;
 	close_core(&ag, faults, anchor);

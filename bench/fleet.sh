@@ -47,8 +47,8 @@ out="$BUILD/fleet-results.md"
   echo "Fleet link on $(nproc) CPUs, $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo);"
   echo "vehicles are hv-agents against the hv-core TEST DOUBLE (+ link-only vehicles beyond $FULL_MAX); started ${STAGGER} ms apart; idle CPU over ${IDLE} s; doubles nap up to ${NAP} us idle; $ROUNDS fan-out rounds of one ListVms each."
   echo
-  echo "| N | hv-agents + link-only | all online (s) | broker idle RSS (KiB) | broker RSS (KiB) | agent RSS (KiB) | agent PSS (KiB) | agent private (KiB) | all agents' PSS (MiB) | agent threads | idle CPU/agent (% of a CPU) | idle CPU/double (% of a CPU) | link-only RSS/vehicle (KiB) | fan-out p50 (ms) | fan-out p99 (ms) | replies missing | replies refused | load (1 min) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| N | hv-agents + link-only | all online (s) | broker idle RSS (KiB) | broker RSS (KiB) | agent RSS (KiB) | agent PSS (KiB) | agent private (KiB) | all agents' PSS (MiB) | agent threads | idle CPU/agent (% of a CPU) | idle CPU/double (% of a CPU) | link-only RSS/vehicle (KiB) | fan-out p50 (ms) | fan-out p99 (ms) | replies missing | replies late | refused: expired | refused: other | replies not verified | load (1 min) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 } | tee "$out"
 for n in $NS; do
   full=$n

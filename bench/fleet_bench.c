@@ -68,6 +68,10 @@ static int nveh;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int online, replies, connected, refused;
+/* replies the vehicle signed with a refusal: the request had expired when it
+ * ran (DEADLINE_EXCEEDED), or another code; replies of an earlier round */
+static int expired, vrefused, late;
+static int round_now;
 static struct fleet_opener *opener;
 
 static uint64_t now_ns(void)
@@ -140,9 +144,10 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	void *corr = NULL;
 	uint16_t clen = 0;
 	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &clen, false);
-	if (corr && clen == sizeof(int)) {
-		int i;
-		memcpy(&i, corr, sizeof i);
+	if (corr && clen == 2 * sizeof(int)) {
+		int i, r;
+		memcpy(&r, corr, sizeof r);
+		memcpy(&i, (char *)corr + sizeof r, sizeof i);
 		/* The backend's check of the vehicle's signature (every simulated
 		 * vehicle holds the one vehicle certificate of the PKI). */
 		struct hv_status st;
@@ -150,11 +155,20 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 		size_t blen;
 		int bad = fleet_open(opener, msg->payload, (size_t)msg->payloadlen, NULL, NULL,
 				     &body, &blen, &st) != 0;
+		Hvmgr__V1__FleetReply *fr =
+			bad ? NULL : hvmgr__v1__fleet_reply__unpack(NULL, blen, body);
+		int code = fr ? fr->code : -1;
+		if (fr)
+			hvmgr__v1__fleet_reply__free_unpacked(fr, NULL);
 		free(body);
 		t = now_ns();
 		pthread_mutex_lock(&lock);
 		refused += bad;
-		if (!bad && i >= 0 && i < nveh && !vs[i].got_ns) {
+		if (!bad && r != round_now) {
+			late++;
+		} else if (!bad && i >= 0 && i < nveh && !vs[i].got_ns) {
+			expired += code == 4; /* DEADLINE_EXCEEDED: the request expired */
+			vrefused += code != 0 && code != 4;
 			vs[i].got_ns = t;
 			replies++;
 			pthread_cond_broadcast(&cond);
@@ -501,6 +515,7 @@ int main(int argc, char **argv)
 		}
 		pthread_mutex_lock(&lock);
 		replies = 0;
+		round_now = r;
 		pthread_mutex_unlock(&lock);
 		for (int i = 0; i < nveh; i++) {
 			char topic[96];
@@ -508,8 +523,9 @@ int main(int argc, char **argv)
 			snprintf(topic, sizeof topic, "hv/v1/%s/req", vs[i].id);
 			mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC,
 						      "hv/v1/client/bench/resp");
-			mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, &i,
-						      sizeof i);
+			int corr[2] = { r, i }; /* a late reply is not taken for this round's */
+			mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
+						      sizeof corr);
 			vs[i].sent_ns = now_ns();
 			mosquitto_publish_v5(m, NULL, topic, (int)vs[i].req_len, vs[i].req, 1,
 					     false, props);
@@ -564,12 +580,31 @@ int main(int argc, char **argv)
 		fclose(lf);
 	}
 	printf("| %d | %d + %d | %.1f | %ld | %ld | %ld | %ld | %ld | %.0f | %ld | %.3f | %.3f | %s "
-	       "| %.1f | %.1f | %d | %d | %.1f |\n",
+	       "| %.1f | %.1f | %d | %d | %d | %d | %d | %.1f |\n",
 	       nveh, full, nveh - full, up_s, broker_idle, fleet_broker_rss_kib(&broker),
 	       agents_total / full, pss_total / full, priv_total / full, (double)pss_total / 1024.0,
 	       threads_of(vs[0].pid), idle_agent_pct, idle_double_pct, per_link, p50, p99, lost,
-	       refused, load1);
+	       late, expired, vrefused, refused, load1);
 	fflush(stdout);
+	/* Where replies could go missing, as the hv-agents and the broker logged
+	 * it (docs/fleet.md "Scale", lost replies). */
+	static const char *const marks[] = { "lost (", "dropped", "not sent", "not signed",
+					     "request expired" };
+	int seen[5] = { 0 };
+	for (int i = 0; i < full; i++) {
+		char lp[520], line[1024];
+		snprintf(lp, sizeof lp, "%s/%s/hv-agent.log", dir, vs[i].id);
+		FILE *f = fopen(lp, "r");
+		while (f && fgets(line, sizeof line, f))
+			for (int k = 0; k < 5; k++)
+				seen[k] += strstr(line, marks[k]) != NULL;
+		if (f)
+			fclose(f);
+	}
+	fprintf(stderr,
+		"hv-fleet-bench: hv-agent logs: link lost %d, dropped %d, not sent %d, "
+		"not signed %d, request expired %d\n",
+		seen[0], seen[1], seen[2], seen[3], seen[4]);
 
 	mosquitto_disconnect(m);
 	mosquitto_loop_stop(m, true);

@@ -151,7 +151,12 @@ static int run(struct hvctl *h, const struct hvctl_args *a, const struct fleet_a
 	int *rcs = calloc(n ? n : 1, sizeof *rcs);
 	if (!rcs)
 		return hvctl_error(HVCTL_FAIL, "fleet", "out of memory");
-	size_t failed = 0;
+	int *expired = calloc(n ? n : 1, sizeof *expired);
+	if (!expired) {
+		free(rcs);
+		return hvctl_error(HVCTL_FAIL, "fleet", "out of memory");
+	}
+	size_t failed = 0, nexp = 0;
 	for (size_t i = 0; i < n; i++) {
 		h->vehicle = v[i].id;
 		h->verb = cmd->name;
@@ -159,15 +164,25 @@ static int run(struct hvctl *h, const struct hvctl_args *a, const struct fleet_a
 		fflush(stdout);
 		rcs[i] = cmd->fn(h, &va);
 		fflush(stdout);
-		failed += rcs[i] != 0;
+		/* A request that expired is told apart from a refusal: its
+		 * vehicle was not reached in time (FLEET-004). */
+		expired[i] = rcs[i] != 0 ? hvf_last_expired(f) : 0;
+		nexp += expired[i] != 0;
+		failed += rcs[i] != 0 && !expired[i];
 		progress(i + 1, n);
 	}
-	printf("%zu vehicle(s): %zu ok, %zu failed\n", n, n - failed, failed);
+	printf("%zu vehicle(s): %zu ok, %zu failed, %zu expired\n", n, n - failed - nexp, failed,
+	       nexp);
 	for (size_t i = 0; i < n; i++)
-		if (rcs[i])
+		if (expired[i])
+			printf("expired: %s (%s)\n", v[i].id,
+			       expired[i] == 1 ? "the vehicle refused the request as expired"
+					       : "no reply before the request expired");
+		else if (rcs[i])
 			printf("failed: %s (exit %d)\n", v[i].id, rcs[i]);
 	free(rcs);
-	return failed ? HVCTL_FAIL : HVCTL_OK;
+	free(expired);
+	return failed || nexp ? HVCTL_FAIL : HVCTL_OK;
 }
 
 HVCTL_HANDLER(cmd_fleet)

@@ -24,8 +24,6 @@
 
 #define HVMGR(m) "/hvmgr.v1.Hvmgr/" m
 #define CONSOLE_POLL_MS 100
-/* Over the fleet link each look is a signed request through the broker. */
-#define CONSOLE_FLEET_POLL_MS 1000
 #define DETACH_CHAR 0x1d /* Ctrl-] */
 #define POLL_MS 200u
 
@@ -542,57 +540,138 @@ static int console_duplex(struct hvctl *h, const char *vm, Hvmgr__V1__VmSelector
 	return rc;
 }
 
-/* The interactive console through the fleet broker: a console session
- * (ConsoleSessionOpen/Input/Close, docs/fleet.md "Console sessions"), what
- * is typed sent as numbered inputs, the output read with GetConsole; Ctrl-]
- * detaches and closes the session. An input that is refused ends it. */
-static int console_fleet_session(struct hvctl *h, const char *vm, Hvmgr__V1__VmSelector *sel)
+/* Prints the console from *from up to to (bytes GetConsole still holds)
+ * and moves *from; the history before a session, and the fill of a gap in
+ * its published output. HVCTL_OK, or the failed call's status. */
+static int console_get_range(struct hvctl *h, Hvmgr__V1__VmSelector *sel, uint64_t *from, uint64_t to)
+{
+	while (*from < to) {
+		Hvmgr__V1__GetConsoleRequest req = HVMGR__V1__GET_CONSOLE_REQUEST__INIT;
+		Hvmgr__V1__GetConsoleResponse *r;
+		req.vm = sel;
+		req.from_position = *from;
+		int rc = hvctl_call(h, "GetConsole", &req.base,
+				    &hvmgr__v1__get_console_response__descriptor,
+				    (ProtobufCMessage **)&r);
+		if (rc != HVCTL_OK)
+			return rc;
+		uint64_t start = r->next_position - r->data.len;
+		size_t skip = start < *from ? (size_t)(*from - start) : 0, n = r->data.len;
+		if (r->next_position > to)
+			n -= (size_t)(r->next_position - to);
+		if (n > skip)
+			fwrite(r->data.data + skip, 1, n - skip, stdout);
+		bool stuck = r->next_position <= *from;
+		*from = r->next_position < to ? r->next_position : to;
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		if (stuck)
+			break; /* nothing more there */
+	}
+	fflush(stdout);
+	return HVCTL_OK;
+}
+
+/* The console through the fleet broker: a console session
+ * (ConsoleSessionOpen/Input/Close, docs/fleet.md "Console sessions"). Its
+ * output comes on the session's own topic, signed by the vehicle and
+ * numbered (FLEET-001); a gap in the numbers, or in the positions, is read
+ * with GetConsole, the only request left for output. On a terminal what is
+ * typed goes as numbered inputs and Ctrl-] detaches; without one (--follow)
+ * the session is read-only. An input that is refused, or the session's
+ * last publication, ends it. */
+static int console_fleet_session(struct hvctl *h, const char *vm, Hvmgr__V1__VmSelector *sel,
+				 bool interactive, uint64_t from)
 {
 	Hvmgr__V1__ConsoleSessionOpenRequest oreq = HVMGR__V1__CONSOLE_SESSION_OPEN_REQUEST__INIT;
 	Hvmgr__V1__ConsoleSessionOpenResponse *op = NULL;
+	struct hv_status st;
+	bool done = false, ended = false;
 	int rc;
 
 	oreq.vm = sel;
+	oreq.read_only = !interactive;
 	rc = hvctl_call(h, "ConsoleSessionOpen", &oreq.base,
 			&hvmgr__v1__console_session_open_response__descriptor,
 			(ProtobufCMessage **)&op);
 	if (rc != HVCTL_OK)
 		return rc;
-	uint64_t seq = 1, from = op->position > 16384 - 64 ? op->position - (16384 - 64) : 0;
-	uint64_t quiet_ns = (uint64_t)op->idle_ms * 1000000ull / 3, last = hv_mono_ns();
-	tty_raw();
-	printf("Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n", vm);
-	if (!op->writer)
-		printf("hvctl: console: %s; what you type is not sent\n", op->notice);
+	struct hvf *f = hvctl_fleet(h);
+	if (!op->output_topic[0]) {
+		rc = hvctl_error(HVCTL_FAIL, "console",
+				 "vehicle '%s' does not publish console output (its hv-agent "
+				 "predates console output topics): use `console VM` without a "
+				 "terminal to read it once",
+				 h->vehicle);
+		goto close;
+	}
+	if (!f || hvf_console_open(f, h->vehicle, op->output_topic, &st) != 0) {
+		rc = f ? hvctl_fail("console", &st) : h->conn_rc;
+		goto close;
+	}
+	uint64_t seq = 1, expect = 1, pos = op->position;
+	if (!from) /* the whole ring, as the read-only console shows */
+		from = pos > 16384 - 64 ? pos - (16384 - 64) : 0;
+	uint64_t quiet_ns = (uint64_t)op->idle_ms * 1000000ull / 3, last = 0, refused = 0;
+	if (interactive) {
+		tty_raw();
+		printf("Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n", vm);
+		if (!op->writer)
+			printf("hvctl: console: %s; what you type is not sent\n", op->notice);
+	}
 	fflush(stdout);
-	bool done = false;
+	if ((rc = console_get_range(h, sel, &from, pos)) != HVCTL_OK)
+		goto restore;
 	while (!done && !interrupted) {
-		Hvmgr__V1__GetConsoleRequest req = HVMGR__V1__GET_CONSOLE_REQUEST__INIT;
-		Hvmgr__V1__GetConsoleResponse *r;
-		req.vm = sel;
-		req.from_position = from;
-		if ((rc = hvctl_call(h, "GetConsole", &req.base,
-				     &hvmgr__v1__get_console_response__descriptor,
-				     (ProtobufCMessage **)&r)) != 0)
-			break;
-		bool ok = !r->data.len || fwrite(r->data.data, 1, r->data.len, stdout) == r->data.len;
-		ok = fflush(stdout) == 0 && ok;
-		from = r->next_position;
-		bool more = r->data.len != 0;
-		protobuf_c_message_free_unpacked(&r->base, NULL);
-		if (!ok)
+		Hvmgr__V1__FleetConsoleOutput *o;
+		char why[256] = "";
+		while (!done && hvf_console_next(f, &o, 0, &refused, why, sizeof why)) {
+			if (o->seq >= expect) {
+				if (o->seq > expect || o->position > pos) {
+					fprintf(stderr,
+						"\r\nhvctl: console: %" PRIu64
+						" publication(s) missing; read with GetConsole\r\n",
+						o->seq - expect);
+					rc = console_get_range(h, sel, &pos, o->position);
+				}
+				uint64_t skip = o->position < pos ? pos - o->position : 0;
+				if (skip < o->data.len)
+					fwrite(o->data.data + skip, 1, o->data.len - skip, stdout);
+				if (o->lost_bytes)
+					fprintf(stderr,
+						"\r\nhvctl: console: %" PRIu64
+						" bytes were overwritten before they could be read\r\n",
+						o->lost_bytes);
+				if (o->next_position > pos)
+					pos = o->next_position;
+				expect = o->seq + 1;
+				if (o->ended[0]) {
+					fprintf(stderr,
+						"\r\nhvctl: console: the session ended: %s\r\n",
+						o->ended);
+					rc = HVCTL_FAIL;
+					done = ended = true;
+				}
+			}
+			hvmgr__v1__fleet_console_output__free_unpacked(o, NULL);
+			if (rc != HVCTL_OK)
+				done = true;
+		}
+		if (refused)
+			fprintf(stderr,
+				"\r\nhvctl: console: %" PRIu64 " publication(s) refused: %s\r\n",
+				refused, why);
+		refused = 0;
+		if (fflush(stdout) != 0 || done)
 			break;
 		struct pollfd p[2] = { { 0, POLLIN, 0 }, { 1, 0, 0 } };
-		if (poll(p, 2, more ? 0 : CONSOLE_FLEET_POLL_MS / 5) <= 0) {
-			if (hv_mono_ns() - last < quiet_ns)
-				continue;
-			p[0].revents = 0; /* nothing typed: an empty input keeps the session */
-		}
-		if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+		bool due = seq == 1 || hv_mono_ns() - last >= quiet_ns; /* input 1 starts the output */
+		if (poll(p, interactive ? 2 : 1, due ? 0 : 20) <= 0 && !due)
+			continue;
+		if (p[interactive ? 1 : 0].revents & (POLLERR | POLLHUP | POLLNVAL))
 			break;
 		uint8_t buf[256];
 		ssize_t got = 0, keep = 0;
-		if (p[0].revents & (POLLIN | POLLHUP)) {
+		if (interactive && (p[0].revents & (POLLIN | POLLHUP))) {
 			got = read(0, buf, sizeof buf);
 			if (got <= 0)
 				break;
@@ -600,7 +679,7 @@ static int console_fleet_session(struct hvctl *h, const char *vm, Hvmgr__V1__VmS
 				;
 			done = keep < got;
 		}
-		if (!op->writer && !(hv_mono_ns() - last >= quiet_ns))
+		if (!(op->writer && keep) && !due)
 			continue;
 		Hvmgr__V1__ConsoleSessionInputRequest in =
 			HVMGR__V1__CONSOLE_SESSION_INPUT_REQUEST__INIT;
@@ -616,13 +695,17 @@ static int console_fleet_session(struct hvctl *h, const char *vm, Hvmgr__V1__VmS
 		protobuf_c_message_free_unpacked(ir, NULL);
 		last = hv_mono_ns();
 	}
-	tty_restore();
-	printf("\n");
+restore:
+	if (interactive) {
+		tty_restore();
+		printf("\n");
+	}
+close:;
 	Hvmgr__V1__ConsoleSessionCloseRequest cl = HVMGR__V1__CONSOLE_SESSION_CLOSE_REQUEST__INIT;
 	ProtobufCMessage *cr = NULL;
 	cl.session = op->session;
-	if (hvctl_call(h, "ConsoleSessionClose", &cl.base,
-		       &hvmgr__v1__console_session_close_response__descriptor, &cr) == 0)
+	if (!ended && hvctl_call(h, "ConsoleSessionClose", &cl.base,
+				 &hvmgr__v1__console_session_close_response__descriptor, &cr) == 0)
 		protobuf_c_message_free_unpacked(cr, NULL);
 	protobuf_c_message_free_unpacked(&op->base, NULL);
 	return rc;
@@ -637,8 +720,8 @@ int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
 	follow = follow || interactive;
 	hvctl_selector(&sel, vm);
 	catch_sigint();
-	if (interactive && isatty(1) && !from && h->fleet_url) {
-		return console_fleet_session(h, vm, &sel);
+	if (h->fleet_url && follow) {
+		return console_fleet_session(h, vm, &sel, interactive && isatty(1) && !from, from);
 	} else if (interactive && isatty(1) && !from) {
 		bool denied;
 		rc = console_duplex(h, vm, &sel, &denied);
@@ -677,8 +760,7 @@ int console_attach(struct hvctl *h, const char *vm, bool follow, uint64_t from)
 			break; /* the reader went away: not an error */
 		if (got)
 			continue; /* there may be more right away */
-		if (!follow || console_wait(interactive,
-					    h->fleet_url ? CONSOLE_FLEET_POLL_MS : CONSOLE_POLL_MS))
+		if (!follow || console_wait(interactive, CONSOLE_POLL_MS))
 			break;
 	}
 	if (banner) {

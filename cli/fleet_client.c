@@ -52,6 +52,15 @@ struct hvf {
 	size_t ev_head, ev_count;
 	uint64_t ev_missed, ev_refused;
 	char ev_why[256];
+	/* hvf_console_open: a console session's output topic and its queue */
+	char co_vehicle[72], co_topic[200];
+	Hvmgr__V1__FleetConsoleOutput *coq[HVF_CONSOLE_MAX];
+	size_t co_head, co_count;
+	uint64_t co_refused;
+	char co_why[256];
+	/* the outcome of the last hvf_call (hvf_last_expired) */
+	int last_code;
+	bool last_no_reply;
 };
 
 static void deadline_in(struct timespec *ts, unsigned ms)
@@ -76,6 +85,8 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const 
 		mosquitto_subscribe_v5(m, NULL, f->resp_topic, 1, 0, NULL);
 		if (f->ev_topic[0])
 			mosquitto_subscribe_v5(m, NULL, f->ev_topic, 1, 0, NULL);
+		if (f->co_topic[0])
+			mosquitto_subscribe_v5(m, NULL, f->co_topic, 1, 0, NULL);
 	}
 	f->connack = rc == 0 ? 1 : -1;
 	pthread_cond_broadcast(&f->cond);
@@ -193,21 +204,36 @@ static void accept_reply(struct hvf *f, struct pending *p, const struct mosquitt
 	pthread_cond_broadcast(&f->cond);
 }
 
-/* A publication of the followed vehicle's events topic. Under f->lock. */
-static void on_event(struct hvf *f, const struct mosquitto_message *msg)
+/* The FleetPublication of msg when vehicle signed it; else NULL, counted in
+ * *refused with the reason in why. */
+static Hvmgr__V1__FleetPublication *open_publication(struct hvf *f,
+						     const struct mosquitto_message *msg,
+						     const char *vehicle, uint64_t *refused,
+						     char *why, size_t why_len)
 {
 	struct hv_status st;
 	uint8_t *body;
 	size_t blen;
 
 	if (fleet_open(f->opener, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
-		       f->ev_vehicle, NULL, &body, &blen, &st) != 0) {
-		f->ev_refused++;
-		snprintf(f->ev_why, sizeof f->ev_why, "%s", st.msg);
-		return;
+		       vehicle, NULL, &body, &blen, &st) != 0) {
+		(*refused)++;
+		snprintf(why, why_len, "%s", st.msg);
+		return NULL;
 	}
 	Hvmgr__V1__FleetPublication *pub = hvmgr__v1__fleet_publication__unpack(NULL, blen, body);
 	free(body);
+	return pub;
+}
+
+/* A publication of the followed vehicle's events topic. Under f->lock. */
+static void on_event(struct hvf *f, const struct mosquitto_message *msg)
+{
+	uint64_t before = f->ev_refused;
+	Hvmgr__V1__FleetPublication *pub =
+		open_publication(f, msg, f->ev_vehicle, &f->ev_refused, f->ev_why, sizeof f->ev_why);
+	if (f->ev_refused != before)
+		return;
 	Hvmgr__V1__Event *ev =
 		pub ? hvmgr__v1__event__unpack(NULL, pub->payload.len, pub->payload.data) : NULL;
 	if (!ev || strcmp(pub->vehicle, f->ev_vehicle) != 0) {
@@ -233,6 +259,35 @@ static void on_event(struct hvf *f, const struct mosquitto_message *msg)
 		hvmgr__v1__fleet_publication__free_unpacked(pub, NULL);
 }
 
+/* A publication of the followed console session. Under f->lock. */
+static void on_console(struct hvf *f, const struct mosquitto_message *msg)
+{
+	uint64_t before = f->co_refused;
+	Hvmgr__V1__FleetPublication *pub =
+		open_publication(f, msg, f->co_vehicle, &f->co_refused, f->co_why, sizeof f->co_why);
+	if (f->co_refused != before)
+		return;
+	Hvmgr__V1__FleetConsoleOutput *o =
+		pub ? hvmgr__v1__fleet_console_output__unpack(NULL, pub->payload.len,
+							      pub->payload.data)
+		    : NULL;
+	if (!o || strcmp(pub->vehicle, f->co_vehicle) != 0) {
+		f->co_refused++;
+		snprintf(f->co_why, sizeof f->co_why,
+			 "signed, but not console output of vehicle '%s'", f->co_vehicle);
+		if (o)
+			hvmgr__v1__fleet_console_output__free_unpacked(o, NULL);
+	} else if (f->co_count == HVF_CONSOLE_MAX) {
+		hvmgr__v1__fleet_console_output__free_unpacked(o, NULL); /* a gap by seq */
+	} else {
+		f->coq[(f->co_head + f->co_count) % HVF_CONSOLE_MAX] = o;
+		f->co_count++;
+		pthread_cond_broadcast(&f->cond);
+	}
+	if (pub)
+		hvmgr__v1__fleet_publication__free_unpacked(pub, NULL);
+}
+
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
 		       const mosquitto_property *props)
 {
@@ -244,6 +299,11 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 	pthread_mutex_lock(&f->lock);
 	if (f->ev_topic[0] && strcmp(msg->topic, f->ev_topic) == 0) {
 		on_event(f, msg);
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
+	if (f->co_topic[0] && strcmp(msg->topic, f->co_topic) == 0) {
+		on_console(f, msg);
 		pthread_mutex_unlock(&f->lock);
 		return;
 	}
@@ -384,6 +444,9 @@ void hvf_close(struct hvf *f)
 		free(f->pend[i].data);
 	for (size_t i = 0; i < f->ev_count; i++)
 		hvmgr__v1__event__free_unpacked(f->evq[(f->ev_head + i) % HVF_EVENTS_MAX].ev, NULL);
+	for (size_t i = 0; i < f->co_count; i++)
+		hvmgr__v1__fleet_console_output__free_unpacked(f->coq[(f->co_head + i) % HVF_CONSOLE_MAX],
+							       NULL);
 	free(f->veh);
 	fleet_signer_free(f->signer);
 	fleet_opener_free(f->opener);
@@ -489,11 +552,16 @@ int hvf_call(struct hvf *f, const char *vehicle, const char *method, const Proto
 	/* Valid as long as the caller waits for it plus the clock skew allowed,
 	 * not the full 5 minutes: it cannot run long after the caller gave up,
 	 * and the vehicle forgets its nonce sooner (polling verbs). */
+	f->last_code = HV_OK;
+	f->last_no_reply = false;
 	if (sign_for(f, vehicle, method, req, timeout_ms + FLEET_CLOCK_SKEW_MS, &signed_req, &slen,
 		     st) != 0)
 		return -1;
-	if (hvf_call_raw(f, vehicle, signed_req, slen, &raw, &rlen, timeout_ms, st) != 0)
+	if (hvf_call_raw(f, vehicle, signed_req, slen, &raw, &rlen, timeout_ms, st) != 0) {
+		f->last_code = st->code;
+		f->last_no_reply = st->code == HV_DEADLINE_EXCEEDED;
 		goto out;
+	}
 	Hvmgr__V1__FleetReply *r = hvmgr__v1__fleet_reply__unpack(NULL, rlen, raw);
 	if (!r) {
 		hv_status_set(st, HV_INTERNAL, "vehicle '%s' sent a malformed reply", vehicle);
@@ -501,6 +569,7 @@ int hvf_call(struct hvf *f, const char *vehicle, const char *method, const Proto
 	}
 	if (r->code != 0) {
 		hv_status_set(st, (enum hv_code)r->code, "%s", r->message);
+		f->last_code = r->code;
 	} else {
 		*resp = protobuf_c_message_unpack(resp_desc, NULL, r->response.len, r->response.data);
 		if (*resp)
@@ -516,37 +585,61 @@ out:
 	return rc;
 }
 
-int hvf_events_open(struct hvf *f, const char *vehicle, struct hv_status *st)
+int hvf_last_expired(const struct hvf *f)
 {
-	pthread_mutex_lock(&f->lock);
-	snprintf(f->ev_vehicle, sizeof f->ev_vehicle, "%s", vehicle);
-	snprintf(f->ev_topic, sizeof f->ev_topic, "hv/v1/%s/events", vehicle);
-	int subs = f->suback;
-	pthread_mutex_unlock(&f->lock);
-	int rc = mosquitto_subscribe_v5(f->mosq, NULL, f->ev_topic, 1, 0, NULL);
+	if (f->last_code != HV_DEADLINE_EXCEEDED)
+		return 0;
+	return f->last_no_reply ? 2 : 1;
+}
+
+/* Subscribes to topic and waits (bounded) for the broker's SUBACK; subs:
+ * the SUBACKs counted before. */
+static int subscribe_wait(struct hvf *f, const char *topic, int subs, struct hv_status *st)
+{
+	int rc = mosquitto_subscribe_v5(f->mosq, NULL, topic, 1, 0, NULL);
 	if (rc != MOSQ_ERR_SUCCESS)
-		return hv_status_set(st, HV_UNAVAILABLE, "cannot subscribe to %s: %s", f->ev_topic,
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot subscribe to %s: %s", topic,
 				     mosquitto_strerror(rc));
 	pthread_mutex_lock(&f->lock);
 	int ok = wait_for(f, &f->suback, subs + 1, 10000) == 0;
 	pthread_mutex_unlock(&f->lock);
 	if (!ok)
 		return hv_status_set(st, HV_UNAVAILABLE,
-				     "the broker did not answer SUBSCRIBE to %s", f->ev_topic);
+				     "the broker did not answer SUBSCRIBE to %s", topic);
 	return 0;
+}
+
+int hvf_events_open(struct hvf *f, const char *vehicle, struct hv_status *st)
+{
+	char topic[sizeof f->ev_topic];
+
+	pthread_mutex_lock(&f->lock);
+	snprintf(f->ev_vehicle, sizeof f->ev_vehicle, "%s", vehicle);
+	snprintf(f->ev_topic, sizeof f->ev_topic, "hv/v1/%s/events", vehicle);
+	snprintf(topic, sizeof topic, "%s", f->ev_topic);
+	int subs = f->suback;
+	pthread_mutex_unlock(&f->lock);
+	return subscribe_wait(f, topic, subs, st);
+}
+
+/* Takes f->lock and waits up to wait_ms while *count is 0. */
+static void lock_until_queued(struct hvf *f, const size_t *count, unsigned wait_ms)
+{
+	struct timespec ts;
+
+	deadline_in(&ts, wait_ms);
+	pthread_mutex_lock(&f->lock);
+	while (*count == 0 && wait_ms)
+		if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) != 0)
+			break;
 }
 
 int hvf_event_next(struct hvf *f, struct hvf_event *out, unsigned wait_ms, uint64_t *missed,
 		   uint64_t *refused, char *why, size_t why_len)
 {
-	struct timespec ts;
 	int got = 0;
 
-	deadline_in(&ts, wait_ms);
-	pthread_mutex_lock(&f->lock);
-	while (f->ev_count == 0)
-		if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) != 0)
-			break;
+	lock_until_queued(f, &f->ev_count, wait_ms);
 	if (f->ev_count) {
 		*out = f->evq[f->ev_head];
 		f->evq[f->ev_head] = (struct hvf_event){ 0 };
@@ -559,6 +652,43 @@ int hvf_event_next(struct hvf *f, struct hvf_event *out, unsigned wait_ms, uint6
 	if (f->ev_refused && why_len)
 		snprintf(why, why_len, "%s", f->ev_why);
 	f->ev_missed = f->ev_refused = 0;
+	pthread_mutex_unlock(&f->lock);
+	return got;
+}
+
+int hvf_console_open(struct hvf *f, const char *vehicle, const char *sub, struct hv_status *st)
+{
+	if (!sub || !sub[0] || strpbrk(sub, "+#"))
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "console output topic '%s' is not one", sub ? sub : "");
+	pthread_mutex_lock(&f->lock);
+	snprintf(f->co_vehicle, sizeof f->co_vehicle, "%s", vehicle);
+	snprintf(f->co_topic, sizeof f->co_topic, "hv/v1/%s/%s", vehicle, sub);
+	char topic[sizeof f->co_topic];
+	snprintf(topic, sizeof topic, "%s", f->co_topic);
+	int subs = f->suback;
+	pthread_mutex_unlock(&f->lock);
+	return subscribe_wait(f, topic, subs, st);
+}
+
+int hvf_console_next(struct hvf *f, Hvmgr__V1__FleetConsoleOutput **out, unsigned wait_ms,
+		     uint64_t *refused, char *why, size_t why_len)
+{
+	int got = 0;
+
+	*out = NULL;
+	lock_until_queued(f, &f->co_count, wait_ms);
+	if (f->co_count) {
+		*out = f->coq[f->co_head];
+		f->coq[f->co_head] = NULL;
+		f->co_head = (f->co_head + 1) % HVF_CONSOLE_MAX;
+		f->co_count--;
+		got = 1;
+	}
+	*refused += f->co_refused;
+	if (f->co_refused && why_len)
+		snprintf(why, why_len, "%s", f->co_why);
+	f->co_refused = 0;
 	pthread_mutex_unlock(&f->lock);
 	return got;
 }

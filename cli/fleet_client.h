@@ -13,6 +13,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "hvmgr/v1/fleet.pb-c.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
 #include "status.h"
 
@@ -31,6 +32,12 @@ void hvf_close(struct hvf *f);
 int hvf_call(struct hvf *f, const char *vehicle, const char *method, const ProtobufCMessage *req,
 	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
 	     unsigned timeout_ms, struct hv_status *st);
+
+/* Whether the last hvf_call ended because its request expired: 1 when the
+ * vehicle refused it as expired (DEADLINE_EXCEEDED in its signed reply), 2
+ * when no reply came within the wait (the request expires unanswered), 0
+ * otherwise. `fleet run` counts these as "expired". */
+int hvf_last_expired(const struct hvf *f);
 
 /* Publishes raw bytes on vehicle's request topic with a response topic and
  * fresh correlation data, and waits for the reply (tests, benchmarks): the
@@ -64,6 +71,21 @@ struct hvf_event {
  * reason in why). */
 int hvf_event_next(struct hvf *f, struct hvf_event *out, unsigned wait_ms, uint64_t *missed,
 		   uint64_t *refused, char *why, size_t why_len);
+
+/* Follows the output topic of a console session (ConsoleSessionOpenResponse
+ * .output_topic, below hv/v1/<vehicle>/): the publications vehicle signed,
+ * queued as they arrive (at most HVF_CONSOLE_MAX; beyond, dropped: the caller
+ * sees the gap by FleetConsoleOutput.seq). Subscribed again with the
+ * connection to the broker. */
+#define HVF_CONSOLE_MAX 256
+int hvf_console_open(struct hvf *f, const char *vehicle, const char *sub, struct hv_status *st);
+
+/* The next console output within wait_ms (0: only what is there): 1 with
+ * *out (free with hvmgr__v1__fleet_console_output__free_unpacked), 0 when
+ * none came. *refused adds the publications that failed the vehicle's
+ * signature check (the last reason in why). */
+int hvf_console_next(struct hvf *f, Hvmgr__V1__FleetConsoleOutput **out, unsigned wait_ms,
+		     uint64_t *refused, char *why, size_t why_len);
 
 struct hvf_vehicle {
 	char id[72];

@@ -28,6 +28,9 @@
 #define REPLY_QUEUE_MAX 64u /* replies waiting for the link */
 #define INFLIGHT_MAX 32u    /* buffered items published, not yet acknowledged */
 #define BACKOFF_MIN_MS 200u
+/* How long the broker keeps the vehicle's session after the link dropped:
+ * the longest a request may live, clock skew included. */
+#define SESSION_EXPIRY_S ((FLEET_MAX_LIFETIME_MS + FLEET_CLOCK_SKEW_MS) / 1000u)
 
 struct fleet_msg {
 	struct fleet_msg *next;
@@ -40,6 +43,7 @@ struct fleet_msg {
 
 struct outbox_item {
 	enum fleet_stream stream;
+	char *topic; /* FLEET_SUBTOPIC: its own topic */
 	uint8_t *data;
 	size_t len;
 	int mid; /* > 0 while published and not yet acknowledged */
@@ -52,7 +56,9 @@ struct outbox_item {
  * (0x10: no subscriber has the topic yet) is kept and published again after
  * RETRY_MIN_MS, doubling up to RETRY_MAX_MS: a late subscriber still gets it,
  * and an item nobody subscribes to costs one publication per RETRY_MAX_MS,
- * not one per round trip. */
+ * not one per round trip. Not so a FLEET_SUBTOPIC item (a console session's
+ * output): published again later it would come out of order; its subscriber
+ * sees the gap by the session's own numbers and reads it from the source. */
 #define RETRY_MIN_MS 100u
 #define RETRY_MAX_MS 5000u
 
@@ -62,7 +68,7 @@ struct fleet_link {
 	struct fleet_verifier *verifier;
 	struct fleet_signer *signer; /* the vehicle's pair: replies and publications */
 	struct mosquitto *mosq;
-	char req_topic[160], presence_topic[160], topics[2][160];
+	char req_topic[160], presence_topic[160], topics[3][160];
 
 	pthread_t net, worker;
 	pthread_mutex_t lock;
@@ -78,6 +84,13 @@ struct fleet_link {
 	struct fleet_link_stats stats;
 	uint64_t link_ms; /* when the current connection was attempted: its presence's since_ms */
 };
+
+static void item_free(struct outbox_item *it)
+{
+	free(it->data);
+	free(it->topic);
+	*it = (struct outbox_item){ 0 };
+}
 
 static void msg_free(struct fleet_msg *m)
 {
@@ -363,7 +376,8 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosqu
 	(void)mosq;
 	(void)props;
 	pthread_mutex_lock(&l->lock);
-	if (l->stats.connected && !stopping(l))
+	bool lost = l->stats.connected && !stopping(l);
+	if (lost)
 		log_warn("fleet: link to %s:%d lost (%d); buffering", l->o.host, l->o.port, rc);
 	l->stats.connected = 0;
 	/* Unacknowledged items go out again on the next connection. */
@@ -371,6 +385,8 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosqu
 		l->box[(l->box_head + i) % l->o.buffer_max].mid = 0;
 	l->inflight = 0;
 	pthread_mutex_unlock(&l->lock);
+	if (lost && l->d.link_lost)
+		l->d.link_lost(l->d.app);
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
@@ -421,7 +437,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int rc,
 	for (size_t i = 0; i < l->box_count; i++) {
 		struct outbox_item *it = &l->box[(l->box_head + i) % l->o.buffer_max];
 		if (it->mid == mid && !it->done) {
-			it->done = rc == 0;
+			it->done = rc == 0 || it->stream == FLEET_SUBTOPIC;
 			it->mid = 0;
 			l->inflight--;
 			if (it->done) {
@@ -438,8 +454,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int rc,
 		}
 	}
 	while (l->box_count && l->box[l->box_head].done) {
-		free(l->box[l->box_head].data);
-		l->box[l->box_head] = (struct outbox_item){ 0 };
+		item_free(&l->box[l->box_head]);
 		l->box_head = (l->box_head + 1) % l->o.buffer_max;
 		l->box_count--;
 	}
@@ -465,11 +480,21 @@ static void flush(struct fleet_link *l)
 		int rc = mosquitto_publish_v5(l->mosq, NULL, rep->topic, (int)rep->len, rep->data,
 					      1, false, props);
 		mosquitto_property_free_all(&props);
+		pthread_mutex_lock(&l->lock);
+		if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NOMEM) {
+			/* The connection just dropped: the reply waits at the
+			 * head for the next one, not lost. */
+			rep->next = l->rep_head;
+			l->rep_head = rep;
+			if (!l->rep_tail)
+				l->rep_tail = rep;
+			l->nrep++;
+			break;
+		}
 		if (rc != MOSQ_ERR_SUCCESS)
 			log_warn("fleet: reply to %s not sent: %s", rep->topic,
 				 mosquitto_strerror(rc));
 		msg_free(rep);
-		pthread_mutex_lock(&l->lock);
 	}
 	uint64_t now = hv_mono_ns();
 	for (size_t i = 0; i < l->box_count && l->inflight < INFLIGHT_MAX; i++) {
@@ -477,8 +502,9 @@ static void flush(struct fleet_link *l)
 		if (it->mid || it->done || it->retry_ns > now)
 			continue;
 		int mid = 0;
-		if (mosquitto_publish_v5(l->mosq, &mid, l->topics[it->stream], (int)it->len,
-					 it->data, 1, false, NULL) != MOSQ_ERR_SUCCESS)
+		const char *topic = it->topic ? it->topic : l->topics[it->stream];
+		if (mosquitto_publish_v5(l->mosq, &mid, topic, (int)it->len, it->data, 1, false,
+					 NULL) != MOSQ_ERR_SUCCESS)
 			break;
 		it->mid = mid;
 		l->inflight++;
@@ -522,8 +548,16 @@ static void *net_main(void *arg)
 		if (!session) {
 			mosquitto_property *props = NULL;
 			set_will(l);
+			/* The broker keeps the session (its subscription and
+			 * the requests for it) as long as a request may live:
+			 * requests sent while the link was down, or in flight
+			 * when it dropped, are delivered when it is back (and
+			 * refused there if they expired meanwhile), not lost. */
+			mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+						     SESSION_EXPIRY_S);
 			int rc = mosquitto_connect_bind_v5(l->mosq, l->o.host, l->o.port,
 							   (int)l->o.keepalive_s, NULL, props);
+			mosquitto_property_free_all(&props);
 			if (rc != MOSQ_ERR_SUCCESS) {
 				unsigned wait = backoff_ms(l, attempt++);
 				log_debug("fleet: cannot reach %s:%d (%s); next try in %u ms",
@@ -568,7 +602,8 @@ static void *net_main(void *arg)
 /* ------------------------------------------------------------------------ */
 /* Start, publish, stop                                                      */
 
-int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t *payload, size_t len)
+static int enqueue(struct fleet_link *l, enum fleet_stream s, const char *sub,
+		   const uint8_t *payload, size_t len)
 {
 	Hvmgr__V1__FleetPublication pub = HVMGR__V1__FLEET_PUBLICATION__INIT;
 	struct hv_status st;
@@ -594,6 +629,17 @@ int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t 
 			buf = NULL;
 		free(body);
 	}
+	char *topic = NULL;
+	if (buf && sub) {
+		size_t tlen = strlen(FLEET_TOPIC_ROOT) + strlen(l->o.vehicle) + strlen(sub) + 2;
+		topic = malloc(tlen);
+		if (topic)
+			snprintf(topic, tlen, FLEET_TOPIC_ROOT "%s/%s", l->o.vehicle, sub);
+		else {
+			free(buf);
+			buf = NULL;
+		}
+	}
 	pthread_mutex_lock(&l->lock);
 	if (!buf) {
 		l->stats.dropped++;
@@ -614,19 +660,28 @@ int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t 
 		struct outbox_item *old = &l->box[l->box_head];
 		if (old->mid)
 			l->inflight--;
-		free(old->data);
-		*old = (struct outbox_item){ 0 };
+		item_free(old);
 		l->box_head = (l->box_head + 1) % l->o.buffer_max;
 		l->box_count--;
 		l->stats.dropped++;
 		dropped = 1;
 	}
 	struct outbox_item *it = &l->box[(l->box_head + l->box_count) % l->o.buffer_max];
-	*it = (struct outbox_item){ .stream = s, .data = buf, .len = blen };
+	*it = (struct outbox_item){ .stream = s, .topic = topic, .data = buf, .len = blen };
 	l->box_count++;
 	l->stats.buffered = l->box_count;
 	pthread_mutex_unlock(&l->lock);
 	return dropped;
+}
+
+int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t *payload, size_t len)
+{
+	return enqueue(l, s == FLEET_SUBTOPIC ? FLEET_EVENTS : s, NULL, payload, len);
+}
+
+int fleet_link_publish_sub(struct fleet_link *l, const char *sub, const uint8_t *payload, size_t len)
+{
+	return enqueue(l, FLEET_SUBTOPIC, sub, payload, len);
 }
 
 void fleet_link_get_stats(struct fleet_link *l, struct fleet_link_stats *out)
@@ -641,7 +696,7 @@ static int setup_mosq(struct fleet_link *l, struct hv_status *st)
 	char id[96];
 
 	snprintf(id, sizeof id, "hv-agent-%s", l->o.vehicle);
-	l->mosq = mosquitto_new(id, true, l);
+	l->mosq = mosquitto_new(id, false, l); /* a session the broker keeps (net_main) */
 	if (!l->mosq)
 		return hv_status_set(st, HV_INTERNAL, "fleet: cannot create an MQTT client");
 	mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
@@ -761,7 +816,7 @@ void fleet_link_stop(struct fleet_link *l)
 	while ((m = pop(&l->rep_head, &l->rep_tail)) != NULL)
 		msg_free(m);
 	for (size_t i = 0; i < l->box_count; i++)
-		free(l->box[(l->box_head + i) % l->o.buffer_max].data);
+		item_free(&l->box[(l->box_head + i) % l->o.buffer_max]);
 	if (l->box_count)
 		log_info("fleet: %zu buffered items not sent at stop", l->box_count);
 	free(l->box);

@@ -49,11 +49,15 @@ struct fleet_dispatch {
 	rpc_authorize_fn authorize;
 	void (*refused)(void *app, const struct rpc_peer *peer, const char *rpc,
 			const struct hv_status *st);
+	/* The connection to the broker was lost (called on the link's network
+	 * thread: it must not block). May be NULL. */
+	void (*link_lost)(void *app);
 };
 
 enum fleet_stream {
 	FLEET_EVENTS,    /* hv/v1/<vehicle>/events */
 	FLEET_TELEMETRY, /* hv/v1/<vehicle>/telemetry (the telemetry registry's hook) */
+	FLEET_SUBTOPIC,  /* a topic of its own below hv/v1/<vehicle>/ (fleet_link_publish_sub) */
 };
 
 struct fleet_link_stats {
@@ -79,6 +83,12 @@ struct fleet_link *fleet_link_start(const struct fleet_link_opts *o, const struc
  * holds one snapshot, not a backlog. Returns 1 when an older item had to be
  * dropped to make room, else 0. */
 int fleet_link_publish(struct fleet_link *l, enum fleet_stream s, const uint8_t *payload, size_t len);
+
+/* Queues one item for hv/v1/<vehicle>/<sub> (sub: e.g. "console/<session>"),
+ * signed and numbered like the others and published in the order queued. An
+ * item the broker does not accept (no subscriber) is not sent again: it
+ * would come out of order. Returns as fleet_link_publish. */
+int fleet_link_publish_sub(struct fleet_link *l, const char *sub, const uint8_t *payload, size_t len);
 
 void fleet_link_get_stats(struct fleet_link *l, struct fleet_link_stats *out);
 

@@ -467,10 +467,19 @@ void svc_console_session_input(const struct rpc_call_ctx *, const ProtobufCMessa
 			       struct rpc_result *);
 void svc_console_session_close(const struct rpc_call_ctx *, const ProtobufCMessage *,
 			       struct rpc_result *);
-/* Ends the sessions opened through listener kind (with lost as the reason:
- * that link is gone) when lost is not NULL, and any session idle for longer
- * than its idle time; each end is audited. */
-void console_sessions_sweep(struct agent *ag, enum rpc_listener_kind kind, const char *lost);
+/* Ends, soon and on the sessions' own thread, every session opened through
+ * listener kind before now, with why as the reason (that link is gone);
+ * never blocks (the fleet link's network thread calls it). Each end is
+ * audited, like that of a session idle past its limit (ended at its limit,
+ * whether or not another session opens). */
+void console_sessions_link_lost(enum rpc_listener_kind kind, const char *why);
+/* Where the output of sessions opened through the fleet link goes: fn gets
+ * the session id and a packed hvmgr.v1.FleetConsoleOutput, called with the
+ * sessions' lock held (it must not call back). NULL: not published. */
+typedef void (*console_publish_fn)(void *arg, const char *session, const uint8_t *packed, size_t len);
+void console_sessions_set_publisher(console_publish_fn fn, void *arg);
+/* Stops the sessions' timer and ends every open session (hv-agent stops). */
+void console_sessions_stop(struct agent *ag);
 
 void svc_health_check(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_result *);
 void svc_health_watch(const struct rpc_call_ctx *, const ProtobufCMessage *, struct rpc_stream *,

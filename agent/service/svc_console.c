@@ -8,11 +8,15 @@
  * The same console as a session of unary calls (ConsoleSessionOpen, Input,
  * Close), for the fleet link where no stream exists: the session holds the
  * VM's writer seat like a stream does and gives it up when it is closed,
- * when no call came for its idle time, or when the fleet link is lost
- * (console_sessions_sweep, from agent/service/svc_fleet.c).
+ * when no call came for its idle time (the sessions' timer, a thread that
+ * sleeps until the nearest idle limit), or when the fleet link is lost
+ * (console_sessions_link_lost, from agent/service/svc_fleet.c). A session
+ * opened through the fleet link has its output published on its own topic
+ * (docs/fleet.md FLEET-001..).
  */
 #include "agent.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +24,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+
+#include "hvmgr/v1/fleet.pb-c.h"
+#include "log.h"
 
 #define POLL_MS 20
 #define OUT_MAX 4096          /* console bytes per message */
@@ -256,6 +263,8 @@ void svc_console(const struct rpc_call_ctx *ctx, const ProtobufCMessage *msg, st
 #define IDLE_DEFAULT_MS 30000u
 #define IDLE_MAX_MS 300000u
 #define SESSION_ID_BYTES 16
+#define ENDED_KEPT 16      /* sessions remembered after their end, for a clear error */
+#define OUT_PUBLISH_MS 50u /* a publishing session's console is read this often */
 
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct csession {
@@ -271,7 +280,31 @@ static struct csession {
 	uint64_t next_seq;
 	uint32_t idle_ms;
 	uint64_t last_ns;
+	uint64_t opened_ns;
+	/* opened through the fleet link: output published from the first input */
+	int publish;
+	uint64_t out_pos, out_seq;
 } sessions[SESSIONS_MAX];
+
+/* Sessions that ended, and why: a later call naming one is told. */
+static struct {
+	char id[2 * SESSION_ID_BYTES + 1];
+	char why[sizeof((struct hv_status *)0)->msg];
+} ended[ENDED_KEPT];
+static size_t ended_next;
+
+/* The sessions' timer (timer_main): sleeps until the nearest idle limit, or
+ * OUT_PUBLISH_MS while a session publishes its output, or until kicked (a
+ * session opened, the fleet link lost, hv-agent stops). */
+static pthread_mutex_t timer_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t timer_cond;
+static pthread_t timer_thread;
+static int timer_started, timer_stop, timer_kick;
+static uint64_t lost_ns; /* when a link was lost, 0 when not (under timer_lock) */
+static enum rpc_listener_kind lost_kind;
+static char lost_why[96];
+static console_publish_fn publisher; /* under sessions_lock */
+static void *publisher_arg;
 
 static const char *or_empty(const char *s)
 {
@@ -304,9 +337,56 @@ static struct csession *find_session(const char *id, const char *caller, struct 
 		}
 		return c;
 	}
+	for (size_t i = 0; i < ENDED_KEPT; i++)
+		if (strcmp(ended[i].id, id) == 0) {
+			hv_status_set(st, HV_NOT_FOUND, "console session %s has ended: %s", id,
+				      ended[i].why);
+			return NULL;
+		}
 	hv_status_set(st, HV_NOT_FOUND,
 		      "no console session %s (closed, or ended after its idle time)", id);
 	return NULL;
+}
+
+/* Publishes what the session's console holds from out_pos on, and with why
+ * (not NULL) the session's last publication. Lock held. */
+static void publish_output(struct agent *ag, struct csession *c, const char *why)
+{
+	uint8_t *buf = malloc(OUT_MAX), *packed = NULL;
+
+	if (!buf || !publisher) {
+		free(buf);
+		return;
+	}
+	for (int more = 1; more;) {
+		Hvmgr__V1__FleetConsoleOutput o = HVMGR__V1__FLEET_CONSOLE_OUTPUT__INIT;
+		struct hv_status rst;
+		size_t n = 0;
+		uint64_t start, next = c->out_pos, lost = 0;
+		if (hvlink_read_console(ag->link, c->vm, c->out_pos, buf, OUT_MAX, &n, &start,
+					&next, &lost, &rst) != 0)
+			n = lost = 0, next = c->out_pos;
+		more = n == OUT_MAX;
+		if (!n && !lost && !why)
+			break;
+		o.session = c->id;
+		o.seq = ++c->out_seq;
+		o.position = next - n;
+		o.next_position = next;
+		o.data.data = buf;
+		o.data.len = n;
+		o.lost_bytes = lost;
+		o.ended = (char *)(more || !why ? "" : why);
+		size_t len = protobuf_c_message_get_packed_size(&o.base);
+		packed = realloc(packed, len ? len : 1);
+		if (!packed)
+			break;
+		protobuf_c_message_pack(&o.base, packed);
+		publisher(publisher_arg, c->id, packed, len);
+		c->out_pos = next;
+	}
+	free(packed);
+	free(buf);
 }
 
 /* Ends a session: the writer seat is given up and the end audited with
@@ -321,7 +401,122 @@ static void end_session(struct agent *ag, struct csession *c, const struct hv_st
 	if (c->writer)
 		drop_writer(c->vm);
 	agent_audit(ag, &p, "ConsoleSession.end", c->args, why);
+	snprintf(ended[ended_next].id, sizeof ended[0].id, "%s", c->id);
+	snprintf(ended[ended_next].why, sizeof ended[0].why, "%s",
+		 why->code == HV_OK ? "closed" : why->msg);
+	ended_next = (ended_next + 1) % ENDED_KEPT;
+	if (c->publish)
+		publish_output(ag, c, ended[(ended_next + ENDED_KEPT - 1) % ENDED_KEPT].why);
 	memset(c, 0, sizeof *c);
+}
+
+/* Ends what is due (lock held): the sessions of kind opened before a link
+ * lost at lost_at (when not 0), and those idle past their limit; publishes
+ * the output of the others. Returns when to look again (UINT64_MAX: only
+ * when kicked). */
+static uint64_t sweep_locked(struct agent *ag, uint64_t lost_at, enum rpc_listener_kind kind,
+			     const char *lost)
+{
+	uint64_t now = hv_mono_ns(), wake = UINT64_MAX;
+
+	for (size_t i = 0; i < SESSIONS_MAX; i++) {
+		struct csession *c = &sessions[i];
+		struct hv_status why;
+		if (!c->used)
+			continue;
+		uint64_t limit = c->last_ns + (uint64_t)c->idle_ms * 1000000ull;
+		if (lost_at && c->kind == kind && c->opened_ns <= lost_at) {
+			hv_status_set(&why, HV_UNAVAILABLE, "console session ended: %s", lost);
+			end_session(ag, c, &why);
+		} else if (now >= limit) {
+			hv_status_set(&why, HV_DEADLINE_EXCEEDED,
+				      "console session ended: no call for %u ms", c->idle_ms);
+			end_session(ag, c, &why);
+		} else {
+			if (limit < wake)
+				wake = limit;
+			if (c->publish) {
+				publish_output(ag, c, NULL);
+				uint64_t soon = now + OUT_PUBLISH_MS * 1000000ull;
+				if (soon < wake)
+					wake = soon;
+			}
+		}
+	}
+	return wake;
+}
+
+static void *timer_main(void *arg)
+{
+	struct agent *ag = arg;
+	char why[sizeof lost_why];
+
+	pthread_mutex_lock(&timer_lock);
+	while (!timer_stop) {
+		uint64_t lost_at = lost_ns;
+		enum rpc_listener_kind kind = lost_kind;
+		snprintf(why, sizeof why, "%s", lost_why);
+		lost_ns = 0;
+		timer_kick = 0;
+		pthread_mutex_unlock(&timer_lock);
+
+		pthread_mutex_lock(&sessions_lock);
+		uint64_t wake = sweep_locked(ag, lost_at, kind, why);
+		pthread_mutex_unlock(&sessions_lock);
+
+		pthread_mutex_lock(&timer_lock);
+		while (!timer_stop && !timer_kick && !lost_ns && hv_mono_ns() < wake) {
+			if (wake == UINT64_MAX) {
+				pthread_cond_wait(&timer_cond, &timer_lock);
+				continue;
+			}
+			struct timespec ts = { (time_t)(wake / 1000000000ull),
+					       (long)(wake % 1000000000ull) };
+			if (pthread_cond_timedwait(&timer_cond, &timer_lock, &ts) == ETIMEDOUT)
+				break;
+		}
+	}
+	pthread_mutex_unlock(&timer_lock);
+	return NULL;
+}
+
+/* A lost link not handled by the timer yet (0 when none). */
+static uint64_t pending_lost(enum rpc_listener_kind *kind, char *why, size_t len)
+{
+	pthread_mutex_lock(&timer_lock);
+	uint64_t at = lost_ns;
+	*kind = lost_kind;
+	snprintf(why, len, "%s", lost_why);
+	pthread_mutex_unlock(&timer_lock);
+	return at;
+}
+
+static void timer_poke(void)
+{
+	pthread_mutex_lock(&timer_lock);
+	timer_kick = 1;
+	if (timer_started)
+		pthread_cond_broadcast(&timer_cond);
+	pthread_mutex_unlock(&timer_lock);
+}
+
+/* Starts the timer with the first session (lock held: sessions_lock). */
+static void timer_start(struct agent *ag)
+{
+	pthread_mutex_lock(&timer_lock);
+	if (!timer_started && !timer_stop) {
+		pthread_condattr_t a;
+		pthread_condattr_init(&a);
+		pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* hv_mono_ns's clock */
+		pthread_cond_init(&timer_cond, &a);
+		pthread_condattr_destroy(&a);
+		if (pthread_create(&timer_thread, NULL, timer_main, ag) == 0)
+			timer_started = 1;
+		else
+			log_warn("console sessions: no timer thread; idle sessions end only "
+				 "when another opens");
+	}
+	pthread_mutex_unlock(&timer_lock);
 }
 
 /* Takes the sessions' lock (the caller releases it) and finds the
@@ -365,9 +560,14 @@ void svc_console_session_open(const struct rpc_call_ctx *ctx, const ProtobufCMes
 		return;
 	}
 	caller_of(ctx->peer, who, sizeof who);
-	console_sessions_sweep(ag, ctx->peer->kind, NULL); /* idle ones free their seats */
 
+	/* Sessions that are due (idle, or of a link lost an instant ago) give
+	 * their seats up before this one asks for one. */
+	enum rpc_listener_kind lk;
+	char lwhy[sizeof lost_why];
+	uint64_t lat = pending_lost(&lk, lwhy, sizeof lwhy);
 	pthread_mutex_lock(&sessions_lock);
+	sweep_locked(ag, lat, lk, lwhy);
 	for (size_t i = 0; i < SESSIONS_MAX && !c; i++)
 		if (!sessions[i].used)
 			c = &sessions[i];
@@ -395,7 +595,7 @@ void svc_console_session_open(const struct rpc_call_ctx *ctx, const ProtobufCMes
 	snprintf(c->peer, sizeof c->peer, "%s", or_empty(ctx->peer->peer));
 	c->next_seq = 1;
 	c->idle_ms = req->idle_ms ? req->idle_ms : IDLE_DEFAULT_MS;
-	c->last_ns = hv_mono_ns();
+	c->last_ns = c->opened_ns = hv_mono_ns();
 
 	uint8_t *all = malloc(HVM_CONSOLE_SIZE);
 	size_t n;
@@ -412,13 +612,21 @@ void svc_console_session_open(const struct rpc_call_ctx *ctx, const ProtobufCMes
 	resp.notice = notice;
 	resp.position = next;
 	resp.idle_ms = c->idle_ms;
+	char topic[80] = "";
+	c->out_pos = next;
+	if (c->kind == RPC_LISTENER_FLEET && publisher) {
+		snprintf(topic, sizeof topic, "console/%s", c->id);
+		resp.output_topic = topic;
+	}
 	agent_audit(ag, ctx->peer, "ConsoleSession.start", c->args, &res->st);
 	if (rpc_result_message(res, &resp.base) != 0) {
 		struct hv_status why;
 		hv_status_set(&why, HV_INTERNAL, "the answer to open could not be sent");
 		end_session(ag, c, &why);
 	}
+	timer_start(ag);
 	pthread_mutex_unlock(&sessions_lock);
+	timer_poke(); /* its idle limit may be the nearest */
 }
 
 void svc_console_session_input(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m,
@@ -447,6 +655,11 @@ void svc_console_session_input(const struct rpc_call_ctx *ctx, const ProtobufCMe
 		goto out;
 	}
 	c->last_ns = hv_mono_ns();
+	/* The backend subscribed before its first input: output from now on. */
+	if (!c->publish && c->kind == RPC_LISTENER_FLEET && publisher) {
+		c->publish = 1;
+		timer_poke();
+	}
 	if (req->data.len &&
 	    type_bytes(ag, NULL, c->vm, c->label, req->data.data, req->data.len, &res->st) != 0)
 		goto out;
@@ -474,24 +687,44 @@ void svc_console_session_close(const struct rpc_call_ctx *ctx, const ProtobufCMe
 	pthread_mutex_unlock(&sessions_lock);
 }
 
-void console_sessions_sweep(struct agent *ag, enum rpc_listener_kind kind, const char *lost)
+void console_sessions_link_lost(enum rpc_listener_kind kind, const char *why)
 {
-	uint64_t now = hv_mono_ns();
+	pthread_mutex_lock(&timer_lock);
+	lost_ns = hv_mono_ns();
+	lost_kind = kind;
+	snprintf(lost_why, sizeof lost_why, "%s", why);
+	if (timer_started) /* else no session is open */
+		pthread_cond_broadcast(&timer_cond);
+	pthread_mutex_unlock(&timer_lock);
+}
 
+void console_sessions_set_publisher(console_publish_fn fn, void *arg)
+{
+	pthread_mutex_lock(&sessions_lock);
+	publisher = fn;
+	publisher_arg = arg;
+	pthread_mutex_unlock(&sessions_lock);
+}
+
+void console_sessions_stop(struct agent *ag)
+{
+	pthread_mutex_lock(&timer_lock);
+	timer_stop = 1;
+	int started = timer_started;
+	if (started)
+		pthread_cond_broadcast(&timer_cond);
+	pthread_mutex_unlock(&timer_lock);
+	if (started) {
+		pthread_join(timer_thread, NULL);
+		pthread_cond_destroy(&timer_cond);
+	}
 	pthread_mutex_lock(&sessions_lock);
 	for (size_t i = 0; i < SESSIONS_MAX; i++) {
-		struct csession *c = &sessions[i];
 		struct hv_status why;
-		if (!c->used)
+		if (!sessions[i].used)
 			continue;
-		if (lost && c->kind == kind) {
-			hv_status_set(&why, HV_UNAVAILABLE, "console session ended: %s", lost);
-			end_session(ag, c, &why);
-		} else if (now - c->last_ns > (uint64_t)c->idle_ms * 1000000ull) {
-			hv_status_set(&why, HV_DEADLINE_EXCEEDED,
-				      "console session ended: no call for %u ms", c->idle_ms);
-			end_session(ag, c, &why);
-		}
+		hv_status_set(&why, HV_UNAVAILABLE, "console session ended: hv-agent stops");
+		end_session(ag, &sessions[i], &why);
 	}
 	pthread_mutex_unlock(&sessions_lock);
 }

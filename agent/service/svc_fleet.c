@@ -3,11 +3,13 @@
  * docs/fleet.md): requests through the broker run hv-agent's own method
  * table with the same authorization and audit as gRPC, and the event log's
  * events go out on the vehicle's events topic. Console sessions opened
- * through the link end when they go idle or the link is lost.
+ * through the link end when the link is lost, and publish their output on
+ * their own topic (hv/v1/<vehicle>/console/<session>).
  */
 #include "agent.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -20,8 +22,8 @@
 struct agent_fleet {
 	struct agent *ag;
 	struct fleet_link *link;
-	pthread_t pump, telem, sweep;
-	int pump_started, telem_started, sweep_started;
+	pthread_t pump, telem;
+	int pump_started, telem_started;
 	unsigned telemetry_ms;
 	int stop; /* atomic */
 };
@@ -91,32 +93,30 @@ static void *telem_main(void *arg)
 	return NULL;
 }
 
-/* Ends console sessions that went idle, and those of the fleet link when
- * it is lost (each a backend's; the backend cannot reach them any more). */
-static void *sweep_main(void *arg)
+/* The link is lost: the backends of its console sessions cannot reach
+ * them any more (svc_console.c ends them on its own thread). */
+static void link_lost(void *app)
+{
+	(void)app;
+	console_sessions_link_lost(RPC_LISTENER_FLEET, "the fleet link was lost");
+}
+
+static void publish_console(void *arg, const char *session, const uint8_t *packed, size_t len)
 {
 	struct agent_fleet *f = arg;
-	int was_up = 0;
+	char sub[64];
 
-	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
-		struct fleet_link_stats ls;
-		struct timespec ts = { 0, WAIT_MS * 1000000L };
-
-		fleet_link_get_stats(f->link, &ls);
-		console_sessions_sweep(f->ag, RPC_LISTENER_FLEET,
-				       was_up && !ls.connected ? "the fleet link was lost" : NULL);
-		was_up = ls.connected;
-		nanosleep(&ts, NULL);
-	}
-	console_sessions_sweep(f->ag, RPC_LISTENER_FLEET, "hv-agent stops");
-	return NULL;
+	snprintf(sub, sizeof sub, "console/%s", session);
+	fleet_link_publish_sub(f->link, sub, packed, len);
 }
 
 struct agent_fleet *agent_fleet_start(struct agent *ag, const struct fleet_link_opts *o,
 				      struct hv_status *st)
 {
 	struct agent_fleet *f = calloc(1, sizeof *f);
-	struct fleet_dispatch d = { .app = ag, .authorize = agent_authorize, .refused = refused };
+	struct fleet_dispatch d = {
+		.app = ag, .authorize = agent_authorize, .refused = refused, .link_lost = link_lost
+	};
 
 	if (!f) {
 		hv_status_set(st, HV_INTERNAL, "out of memory");
@@ -135,10 +135,7 @@ struct agent_fleet *agent_fleet_start(struct agent *ag, const struct fleet_link_
 		else
 			log_warn("fleet: no thread for events; events are not published");
 	}
-	if (pthread_create(&f->sweep, NULL, sweep_main, f) == 0)
-		f->sweep_started = 1;
-	else
-		log_warn("fleet: no thread for console sessions; idle ones are not ended");
+	console_sessions_set_publisher(publish_console, f);
 	f->telemetry_ms = o->telemetry_ms;
 	if (f->telemetry_ms && !ag->telemetry) {
 		log_warn("fleet: no health snapshots on the telemetry topic: metrics are off");
@@ -161,12 +158,11 @@ void agent_fleet_stop(struct agent_fleet *f)
 	if (!f)
 		return;
 	__atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
+	console_sessions_set_publisher(NULL, NULL);
 	if (f->pump_started)
 		pthread_join(f->pump, NULL);
 	if (f->telem_started)
 		pthread_join(f->telem, NULL);
-	if (f->sweep_started)
-		pthread_join(f->sweep, NULL);
 	fleet_link_stop(f->link);
 	free(f);
 }

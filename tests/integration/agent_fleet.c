@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <mqtt_protocol.h>
 
 #include "agent_stack.h"
+#include "client.h"
 #include "fleet_broker.h"
 #include "fleet_client.h"
 #include "fleet_envelope.h"
@@ -159,7 +161,28 @@ Test(agent_fleet, hvctl_reaches_hv_core_through_the_broker)
 			       admin_crt,  "--key",     admin_key, "fleet", "run",
 			       "domstate", "rtos-demo", NULL };
 	cr_assert_eq(run(runv), 0, "%s", err);
-	cr_assert_not_null(strstr(out, "1 vehicle(s): 1 ok, 0 failed"), "%s", out);
+	cr_assert_not_null(strstr(out, "1 vehicle(s): 1 ok, 0 failed, 0 expired"), "%s", out);
+	/* FLEET-004: a vehicle that never answers is counted as expired, not
+	 * missing (one wait of 30 s for ghost-car). */
+	const char *expv[] = { "--fleet",
+			       url,
+			       "--ca",
+			       ca,
+			       "--cert",
+			       admin_crt,
+			       "--key",
+			       admin_key,
+			       "fleet",
+			       "--vehicles",
+			       VEHICLE ",ghost-car",
+			       "run",
+			       "domstate",
+			       "rtos-demo",
+			       NULL };
+	cr_assert_eq(run(expv), 1, "%s", err);
+	cr_assert_not_null(strstr(out, "2 vehicle(s): 1 ok, 0 failed, 1 expired"), "%s", out);
+	cr_assert_not_null(strstr(out, "expired: ghost-car (no reply before the request expired)"),
+			   "%s", out);
 
 	/* What needs a direct connection says so, before sending anything. */
 	cr_assert_eq(FLEET("viewer", "load-image", "rtos-demo", ca), 2, "%s", err);
@@ -173,7 +196,8 @@ Test(agent_fleet, hvctl_reaches_hv_core_through_the_broker)
 
 /* hvctl through the broker as fleet-viewer in the background, stdout to
  * outpath; it dies with the test. */
-static pid_t spawn_fleet_viewer(const char *const *args, const char *outpath)
+/* hvctl --fleet as fleet-ROLE in the background, its output in outpath. */
+static pid_t spawn_fleet_as(const char *role, const char *const *args, const char *outpath)
 {
 	const char *argv[40] = { HV_BIN_DIR "/hvctl",
 				 "--fleet",
@@ -187,8 +211,8 @@ static pid_t spawn_fleet_viewer(const char *const *args, const char *outpath)
 				 "--key",
 				 who_key };
 	size_t n = 11;
-	snprintf(who_crt, sizeof who_crt, "%s/fleet-viewer.crt", pki);
-	snprintf(who_key, sizeof who_key, "%s/fleet-viewer.key", pki);
+	snprintf(who_crt, sizeof who_crt, "%s/fleet-%s.crt", pki, role);
+	snprintf(who_key, sizeof who_key, "%s/fleet-%s.key", pki, role);
 	for (size_t i = 0; args[i] && n < 39; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
@@ -207,6 +231,11 @@ static pid_t spawn_fleet_viewer(const char *const *args, const char *outpath)
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t spawn_fleet_viewer(const char *const *args, const char *outpath)
+{
+	return spawn_fleet_as("viewer", args, outpath);
 }
 
 static char *slurp(const char *path)
@@ -1012,7 +1041,7 @@ Test(agent_fleet, presence_is_signed_and_a_forged_one_is_shown_unverified)
 	const char *runv[] = { "--fleet", url,       "--ca",  ca,    "--cert",  admin_crt,
 			       "--key",   admin_key, "fleet", "run", "version", NULL };
 	cr_assert_eq(run(runv), 0, "%s", err);
-	cr_assert_not_null(strstr(out, "1 vehicle(s): 1 ok, 0 failed"), "%s", out);
+	cr_assert_not_null(strstr(out, "1 vehicle(s): 1 ok, 0 failed, 0 expired"), "%s", out);
 	cr_assert_null(strstr(out, "forged-car"), "%s", out);
 
 	/* The link dies without a goodbye: the broker publishes the will the
@@ -1310,4 +1339,208 @@ Test(agent_fleet_console, hvctl_console_in_a_terminal_types_through_the_broker)
 	cr_assert_eq(LOCAL("audit"), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "ConsoleSession.end"), "%s", out);
 	cr_assert_eq(agent_stop(&agent), 0, "hv-agent did not stop cleanly");
+}
+
+/* ---- console sessions: output on their own topic, link loss, idle end ---- */
+
+TestSuite(agent_fleet_session, .init = setup, .fini = teardown, .timeout = 600);
+
+static int open_vm(struct hvf *f, const char *vm, Hvmgr__V1__ConsoleSessionOpenResponse **resp,
+		   struct hv_status *st)
+{
+	Hvmgr__V1__VmSelector sel = HVMGR__V1__VM_SELECTOR__INIT;
+	Hvmgr__V1__ConsoleSessionOpenRequest req = HVMGR__V1__CONSOLE_SESSION_OPEN_REQUEST__INIT;
+	sel.by_case = HVMGR__V1__VM_SELECTOR__BY_NAME;
+	sel.name = (char *)vm;
+	req.vm = &sel;
+	*resp = NULL;
+	hv_status_ok(st);
+	hvf_call(f, VEHICLE, HVMGR_PATH("ConsoleSessionOpen"), &req.base,
+		 &hvmgr__v1__console_session_open_response__descriptor, (ProtobufCMessage **)resp,
+		 30000, st);
+	return st->code;
+}
+
+/* Collects a session's published output until text appears or the
+ * session's last publication comes (bounded: tries of 1 s); checks that
+ * the numbers and positions follow each other. 1 when text was seen. */
+static int output_until(struct hvf *f, uint64_t *seq, uint64_t *pos, const char *text, char *ended,
+			size_t ended_len, int tries)
+{
+	static char seen[65536];
+	size_t have = 0;
+
+	for (int i = 0; i < tries; i++) {
+		Hvmgr__V1__FleetConsoleOutput *o;
+		uint64_t refused = 0;
+		char why[256] = "";
+		while (hvf_console_next(f, &o, 1000, &refused, why, sizeof why)) {
+			cr_assert_eq(o->seq, *seq + 1, "publication %" PRIu64 " after %" PRIu64,
+				     o->seq, *seq);
+			cr_assert_eq(o->position, *pos, "output from %" PRIu64 ", expected %" PRIu64,
+				     o->position, *pos);
+			cr_assert_eq(o->next_position, o->position + o->data.len);
+			*seq = o->seq;
+			*pos = o->next_position;
+			size_t n = o->data.len < sizeof seen - 1 - have ? o->data.len
+									: sizeof seen - 1 - have;
+			if (n)
+				memcpy(seen + have, o->data.data, n);
+			have += n;
+			seen[have] = '\0';
+			int end = o->ended[0] != '\0';
+			if (end)
+				snprintf(ended, ended_len, "%s", o->ended);
+			hvmgr__v1__fleet_console_output__free_unpacked(o, NULL);
+			if (end || (text && strstr(seen, text)))
+				return text && strstr(seen, text);
+		}
+		cr_assert_eq(refused, 0, "a publication failed the vehicle's signature: %s", why);
+	}
+	return 0;
+}
+
+Test(agent_fleet_session, output_comes_numbered_on_the_sessions_own_topic)
+{
+	struct hv_status st;
+	Hvmgr__V1__ConsoleSessionOpenResponse *op = NULL;
+	char ended[256] = "";
+
+	wait_vehicle_online();
+	struct hvf *oper = connect_as("operator");
+	cr_assert_eq(open_vm(oper, "rtos-demo", &op, &st), 0, "%s", st.msg);
+	cr_assert_not_null(strstr(op->output_topic, op->session), "topic '%s'", op->output_topic);
+	cr_assert_eq(hvf_console_open(oper, VEHICLE, op->output_topic, &st), 0, "%s", st.msg);
+	/* Nothing is published before the first input (the backend subscribes
+	 * first); then the guest's output comes, numbered from 1, signed. */
+	cr_assert_eq(session_input(oper, op->session, 1, "", &st), 0, "%s", st.msg);
+	uint64_t seq = 0, pos = op->position;
+	cr_assert(output_until(oper, &seq, &pos, "rtos-demo: heartbeat", ended, sizeof ended, 120),
+		  "no heartbeat line published (%" PRIu64 " publications; ended: %s)", seq, ended);
+	cr_assert_eq(session_close(oper, op->session, &st), 0, "%s", st.msg);
+	cr_assert_not(output_until(oper, &seq, &pos, NULL, ended, sizeof ended, 30));
+	cr_assert_str_eq(ended, "closed");
+
+	/* hvctl --fleet console --follow (no terminal) reads the same topic. */
+	char path[340];
+	snprintf(path, sizeof path, "%s/follow.out", q.dir);
+	pid_t pid = spawn_fleet_as("operator",
+				   (const char *const[]){ "console", "rtos-demo", "--follow", NULL },
+				   path);
+	/* A heartbeat line printed after hvctl showed what was there (the
+	 * history) came by the topic. */
+	char *text = NULL;
+	size_t first = 0;
+	int live = 0;
+	for (int i = 0; i < 120 && !live; i++) {
+		sleep_ms(1000);
+		free(text);
+		text = slurp(path);
+		if (!text)
+			continue;
+		size_t len = strlen(text);
+		if (!first && len)
+			first = len;
+		else if (first)
+			live = strstr(text + first, "rtos-demo: heartbeat") != NULL;
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	cr_assert(live, "no new heartbeat line followed: %s", text ? text : "(no output)");
+	free(text);
+	hvmgr__v1__console_session_open_response__free_unpacked(op, NULL);
+	hvf_close(oper);
+}
+
+Test(agent_fleet_session, a_broker_restart_ends_the_session_and_frees_the_seat)
+{
+	struct hv_status st;
+	Hvmgr__V1__ConsoleSessionOpenResponse *op = NULL, *again = NULL;
+
+	wait_vehicle_online();
+	struct hvf *oper = connect_as("operator");
+	cr_assert_eq(open_vm(oper, "rtos-demo", &op, &st), 0, "%s", st.msg);
+	cr_assert(op->writer, "%s", op->notice);
+	cr_assert_eq(session_input(oper, op->session, 1, "", &st), 0, "%s", st.msg);
+
+	/* The broker goes away and comes back on the same port: the vehicle's
+	 * link is lost meanwhile, and with it the session. */
+	fleet_broker_stop(&broker);
+	cr_assert_eq(fleet_broker_start(&broker, q.dir, pki, broker.port), 0, "%s", broker.err);
+	wait_vehicle_online();
+	hvf_close(oper);
+	oper = connect_as("operator");
+
+	/* The old session's client is told why it cannot go on ... */
+	cr_assert_eq(session_input(oper, op->session, 2, "\r", &st), HV_NOT_FOUND, "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, "the fleet link was lost"), "%s", st.msg);
+	/* ... the seat is free: a new session writes ... */
+	cr_assert_eq(open_vm(oper, "rtos-demo", &again, &st), 0, "%s", st.msg);
+	cr_assert(again->writer, "the seat was not given up: %s", again->notice);
+	cr_assert_eq(session_close(oper, again->session, &st), 0, "%s", st.msg);
+	/* ... and the end is audited with the reason. */
+	cr_assert_eq(LOCAL("audit"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "the fleet link was lost"), "%s", out);
+
+	hvmgr__v1__console_session_open_response__free_unpacked(op, NULL);
+	hvmgr__v1__console_session_open_response__free_unpacked(again, NULL);
+	hvf_close(oper);
+}
+
+/* No fleet link at all: a console session opened over gRPC (the unix
+ * socket) that nobody calls ends after its idle limit by itself. */
+static void setup_no_fleet(void)
+{
+	out = err = NULL;
+	memset(&broker, 0, sizeof broker);
+	agent_stack_start(&q, &agent, NULL, uri, sizeof uri);
+}
+
+TestSuite(agent_console_idle, .init = setup_no_fleet, .fini = teardown, .timeout = 300);
+
+Test(agent_console_idle, an_idle_grpc_session_ends_with_no_other_session_opening)
+{
+	struct hv_status st;
+	struct hvc_opts o = { .uri = uri };
+	hvc_global_init();
+	struct hvc *c = hvc_connect(&o, &st);
+	cr_assert_not_null(c, "%s", st.msg);
+	Hvmgr__V1__VmSelector sel = HVMGR__V1__VM_SELECTOR__INIT;
+	Hvmgr__V1__ConsoleSessionOpenRequest req = HVMGR__V1__CONSOLE_SESSION_OPEN_REQUEST__INIT;
+	Hvmgr__V1__ConsoleSessionOpenResponse *op = NULL;
+	sel.by_case = HVMGR__V1__VM_SELECTOR__BY_NAME;
+	sel.name = "rtos-demo";
+	req.vm = &sel;
+	req.idle_ms = 300;
+	cr_assert_eq(hvc_call(c, HVMGR_PATH("ConsoleSessionOpen"), &req.base,
+			      &hvmgr__v1__console_session_open_response__descriptor,
+			      (ProtobufCMessage **)&op, 30000, &st),
+		     0, "%s", st.msg);
+	cr_assert(op->writer, "%s", op->notice);
+	cr_assert_str_eq(op->output_topic, "", "a gRPC session has no output topic");
+
+	/* Nothing else happens: its end shows in the audit log (bounded wait). */
+	int seen = 0;
+	for (int i = 0; i < 60 && !seen; i++) {
+		sleep_ms(500);
+		cr_assert_eq(LOCAL("audit"), 0, "%s", err);
+		seen = strstr(out, "no call for 300 ms") != NULL;
+	}
+	cr_assert(seen, "the idle session did not end:\n%s", out);
+
+	/* A call naming it is told it ended, and why. */
+	Hvmgr__V1__ConsoleSessionInputRequest in = HVMGR__V1__CONSOLE_SESSION_INPUT_REQUEST__INIT;
+	ProtobufCMessage *ir = NULL;
+	in.session = op->session;
+	in.seq = 1;
+	cr_assert_neq(hvc_call(c, HVMGR_PATH("ConsoleSessionInput"), &in.base,
+			       &hvmgr__v1__console_session_input_response__descriptor, &ir, 30000,
+			       &st),
+		      0);
+	cr_assert_eq(st.code, HV_NOT_FOUND, "%s", st.msg);
+	cr_assert_not_null(strstr(st.msg, "has ended: console session ended: no call for 300 ms"),
+			   "%s", st.msg);
+	hvmgr__v1__console_session_open_response__free_unpacked(op, NULL);
+	hvc_close(c);
+	hvc_global_shutdown();
 }

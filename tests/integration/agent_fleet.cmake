@@ -4,13 +4,15 @@
 function(hv_agent_fleet_test)
   if(TARGET hv-agent AND TARGET hvctl AND TARGET hvqemu AND TARGET hvfleetenv)
     pkg_check_modules(HV_FLEET_TEST_MOSQ REQUIRED IMPORTED_TARGET libmosquitto)
+    pkg_check_modules(HV_FLEET_TEST_GRPC REQUIRED IMPORTED_TARGET grpc)
     hv_criterion_test(agent_fleet
       SOURCES ${HV_SOURCE_DIR}/tests/integration/agent_fleet.c
               ${HV_SOURCE_DIR}/tests/integration/agent_harness.c
               ${HV_SOURCE_DIR}/tests/integration/agent_stack.c
               ${HV_SOURCE_DIR}/tests/integration/fleet_broker.c
-              ${HV_SOURCE_DIR}/cli/fleet_client.c
-      LIBS hvqemu hvfleetenv hvproto hvcommon PkgConfig::HV_FLEET_TEST_MOSQ pthread
+              ${HV_SOURCE_DIR}/cli/fleet_client.c ${HV_SOURCE_DIR}/cli/client.c
+      LIBS hvqemu hvfleetenv hvcgrpc hvproto hvcommon PkgConfig::HV_FLEET_TEST_MOSQ
+           PkgConfig::HV_FLEET_TEST_GRPC pthread
       INCLUDES ${HV_SOURCE_DIR}/tests/integration ${HV_SOURCE_DIR}/cli
       LABELS "integration;agent;qemu;fleet"
       TIMEOUT 900)
