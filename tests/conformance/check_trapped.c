@@ -148,10 +148,25 @@ static void check_own_blocks(struct conf *c, struct conf_result *res)
 			  rep.seq, pdn + 1u, c->trapped_cmds);
 }
 
+/* MGMT-112 over the whole run (the robustness pass included): every command
+ * but LOAD_IMAGE was complete at the first load of done_seq after its store. */
+static void check_all_at_once(struct conf *c, struct conf_result *res)
+{
+	if (!c->trapped_cmds)
+		conf_fail(res, "no command went over the trapped page");
+	else if (c->trapped_late)
+		conf_fail(res, "%u of %u commands not complete when the store retired, first: %s",
+			  c->trapped_late, c->trapped_cmds, c->trapped_late_what);
+	else
+		conf_note(res, "%u commands, each complete when its store retired", c->trapped_cmds);
+}
+
 const struct conf_check conf_checks_trapped[] = {
 	{ "MGMT-210", "management VM finds the window in its device tree", check_window },
 	{ "MGMT-212", "trapped loads as the region; hypervisor fields ignore stores",
 	  check_loads_and_ignored_stores },
 	{ "MGMT-213", "own command/completion block and data area per transport", check_own_blocks },
+	{ "MGMT-112", "trapped page: every command of the run answered at its store",
+	  check_all_at_once },
 	{ 0 },
 };

@@ -60,7 +60,7 @@ endif()
 # only run on the polled page are N/A with the reason.
 add_test(NAME conformance_trapped
   COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/conformance.sh --build ${CMAKE_BINARY_DIR} --trapped
-          -- --stress 200 --seed 20261206 --coverage)
+          -- --stress 400 --seed 20261206 --coverage)
 set_tests_properties(conformance_trapped PROPERTIES
   TIMEOUT 900
   LABELS "integration;conformance"

@@ -5,11 +5,13 @@
  * Order matters: read-only checks first (the guest-visible ones while a
  * faulted VM still shows its fault), then DEFINE, then the state machine
  * (which leaves the driven VM RUNNING again), then the robustness pass, which
- * needs running VMs as witnesses. Clauses that cannot be checked through the
- * shared page get an N/A row with the reason (coverage.c), so the report
- * accounts for every clause of the documents. A skipped check counts as
- * skipped, never as passed, and makes the run unsuccessful unless the user
- * declared its clause not applicable with a reason (--not-applicable).
+ * needs running VMs as witnesses, then (--transport trapped) the checks of the
+ * trapped page itself, which account for every command of the run. Clauses
+ * that cannot be checked through the shared page get an N/A row with the
+ * reason (coverage.c), so the report accounts for every clause of the
+ * documents. A skipped check counts as skipped, never as passed, and makes the
+ * run unsuccessful unless the user declared its clause not applicable with a
+ * reason (--not-applicable).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -128,7 +130,7 @@ int conf_run(const struct conf_opts *o, struct conf_report *rep, char *err, size
 	const struct conf_check *const tables[] = {
 		conf_checks_region,  conf_checks_commands, conf_checks_records,
 		conf_checks_guest,   conf_checks_define,   conf_checks_lifecycle,
-		conf_checks_clauses, conf_checks_trapped,  conf_checks_stress,
+		conf_checks_clauses, conf_checks_stress,   conf_checks_trapped,
 	};
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		/* a robustness pass not asked for (--stress 0) is left out as
