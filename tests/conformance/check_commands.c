@@ -11,7 +11,8 @@
 
 static void check_idle(struct conf *c, struct conf_result *res)
 {
-	uint32_t rq = LD32(c->r->req_seq), dn = LD32(c->r->done_seq);
+	uint32_t rq = (uint32_t)conf_reg_load(c, CONF_REG(req_seq), 4);
+	uint32_t dn = (uint32_t)conf_reg_load(c, CONF_REG(done_seq), 4);
 	if (rq != dn && !conf_settle(c, c->opt->timeout_ms))
 		conf_fail(res, "req_seq %u != done_seq %u and never settled", rq, dn);
 }
@@ -21,14 +22,14 @@ static void check_nop(struct conf *c, struct conf_result *res)
 	struct conf_reply rep;
 	if (!conf_expect(c, res, "NOP", HVM_CMD_NOP, 0, NULL, HVM_OK, &rep))
 		return;
-	if (LD32(c->r->done_seq) != rep.seq)
-		conf_fail(res, "done_seq %u after the reply to seq %u", LD32(c->r->done_seq),
-			  rep.seq);
+	uint32_t dn = (uint32_t)conf_reg_load(c, CONF_REG(done_seq), 4);
+	if (dn != rep.seq)
+		conf_fail(res, "done_seq %u after the reply to seq %u", dn, rep.seq);
 }
 
 static void check_seq_tracking(struct conf *c, struct conf_result *res)
 {
-	uint32_t prev = LD32(c->r->done_seq);
+	uint32_t prev = (uint32_t)conf_reg_load(c, CONF_REG(done_seq), 4);
 	for (int i = 0; i < 32 && !conf_failed(res); i++) {
 		struct conf_reply rep;
 		uint32_t cmd = i % 3 == 2 ? HVM_CMD_LIST : HVM_CMD_NOP;
@@ -57,27 +58,28 @@ static void check_refusal_msg(struct conf *c, struct conf_result *res)
  * command, but the interface must complete it and keep working. */
 static void check_protocol_abuse(struct conf *c, struct conf_result *res)
 {
-	volatile struct hvm_regs *r = c->r;
 	static const uint32_t skew[] = { 2, 7, 0x8000u, 0xFFFFFFFFu };
 	for (unsigned i = 0; i < sizeof(skew) / sizeof(skew[0]); i++) {
 		if (!conf_settle(c, c->opt->timeout_ms)) {
 			conf_fail(res, "interface busy before step %u", i);
 			return;
 		}
-		ST32(r->cmd, HVM_CMD_NOP);
-		ST32(r->vm_id, 0);
-		uint32_t d = LD32(r->done_seq);
+		conf_reg_store(c, CONF_REG(cmd), 4, HVM_CMD_NOP);
+		conf_reg_store(c, CONF_REG(vm_id), 4, 0);
+		uint32_t d = (uint32_t)conf_reg_load(c, CONF_REG(done_seq), 4);
 		/* a wrong sequence number ... */
-		ST32(r->req_seq, d + skew[i]);
-		/* ... and, every other time, a second write while it is outstanding */
+		conf_reg_store(c, CONF_REG(req_seq), 4, d + skew[i]);
+		/* ... and, every other time, a second write while it is outstanding
+		 * (on the trapped page the first has completed by then) */
 		if (i & 1)
-			ST32(r->req_seq, d + skew[i] + 1u);
+			conf_reg_store(c, CONF_REG(req_seq), 4, d + skew[i] + 1u);
 		if (!conf_settle(c, c->opt->timeout_ms)) {
 			conf_fail(res,
 				  "req_seq written as done_seq+%u%s: done_seq %u never caught up with "
 				  "req_seq %u (wedged)",
-				  skew[i], i & 1 ? " twice" : "", LD32(r->done_seq),
-				  LD32(r->req_seq));
+				  skew[i], i & 1 ? " twice" : "",
+				  (uint32_t)conf_reg_load(c, CONF_REG(done_seq), 4),
+				  (uint32_t)conf_reg_load(c, CONF_REG(req_seq), 4));
 			c->wedged = true;
 			return;
 		}

@@ -18,6 +18,7 @@
 
 #include "conformance.h"
 #include "hvmgmt.h"
+#include "relay_mbox.h"
 
 struct conf {
 	const struct conf_opts *opt;
@@ -33,7 +34,25 @@ struct conf {
 	 * one that did not start with its clause id */
 	unsigned msgs_cut, msgs_cut_bad;
 	char msg_cut_bad[80];
+	/* the trapped transport (opt->trapped): the relay VM's mailbox in the
+	 * guest-RAM file, the relay's VM id (never driven by a check), and what
+	 * MGMT-112 says of the trapped page, seen on every command: answered
+	 * before the req_seq store retired (LOAD_IMAGE excepted, MGMT-711) */
+	volatile struct relay_mbox *mbox;
+	void *mbox_map;
+	size_t mbox_len;
+	int relay_id;
+	bool relay_broken;
+	char relay_msg[160];
+	unsigned trapped_cmds, trapped_late;
+	char trapped_late_what[96];
+	uint32_t polled_req0, polled_done0; /* the polled block when the run began */
 };
+
+/* The pattern the trapped run leaves in the polled page's data area at the
+ * start, which no trapped command may touch (MGMT-213). */
+#define CONF_POLLED_MARK_LEN 256u
+uint8_t conf_polled_mark(unsigned i);
 
 /* One check: a clause id, what it checks, and the function. */
 struct conf_result {
@@ -58,6 +77,7 @@ extern const struct conf_check conf_checks_guest[];
 extern const struct conf_check conf_checks_define[];
 extern const struct conf_check conf_checks_clauses[];
 extern const struct conf_check conf_checks_stress[];
+extern const struct conf_check conf_checks_trapped[]; /* run only with --transport trapped */
 
 /* MGMT-121: whether a ret_msg that ends with "..." starts with "ID-nnn: ". */
 bool conf_msg_cut_ok(const char *msg);
@@ -123,6 +143,18 @@ bool conf_cmd(struct conf *c, uint32_t cmd, uint32_t vm, const uint64_t args[6],
  * want; returns true when the status was want. what names the step. */
 bool conf_expect(struct conf *c, struct conf_result *res, const char *what, uint32_t cmd,
 		 uint32_t vm, const uint64_t args[6], uint32_t want, struct conf_reply *rep);
+
+/* The command and completion blocks of the transport under test, one access
+ * each (MGMT-110, MGMT-120): on the polled page a load or store of the
+ * region, on the trapped page one trapped access through the relay. The rest
+ * of the register page is one and the same for both (MGMT-213) and is read
+ * from the region. A relay that does not answer makes loads return 0 and
+ * later commands fail with the reason. */
+#define CONF_REG(f) ((uint32_t)offsetof(struct hvm_regs, f))
+uint64_t conf_reg_load(struct conf *c, uint32_t off, unsigned width);
+void conf_reg_store(struct conf *c, uint32_t off, unsigned width, uint64_t v);
+/* The transport's name for messages: "polled page" or "trapped page". */
+const char *conf_transport_name(const struct conf *c);
 
 /* Waits for the completion block to settle (done_seq == req_seq) after the
  * client broke the protocol on purpose. */

@@ -40,6 +40,9 @@ struct conf_opts {
 	const char *dtc;           /* device-tree compiler used on the examples           */
 	bool verbose;              /* progress lines on stderr                            */
 	bool coverage;             /* also print every clause with its verdict            */
+	bool trapped;              /* commands over the trapped page, through the relay   */
+	uint64_t relay_mbox;       /* trapped: physical address of the relay's mailbox    */
+	const char *relay_vm;      /* trapped: the relay VM's name (never driven)         */
 	unsigned n_na;             /* clauses declared not applicable, with the reason    */
 	struct conf_declared_na na[CONF_MAX_DECLARED_NA];
 };
@@ -64,11 +67,12 @@ struct conf_row {
 };
 
 struct conf_report {
-	char implementation[128]; /* hv_version, abi and caps as read from the region */
+	char implementation[192]; /* hv_version, abi and caps as read from the region */
 	unsigned n_rows;
 	struct conf_row rows[CONF_MAX_ROWS];
 	unsigned passed, failed, skipped;
-	unsigned na; /* N/A rows, not counted in the three above */
+	unsigned na;  /* N/A rows, not counted in the three above */
+	bool trapped; /* the run's commands went over the trapped page */
 };
 
 /* The clauses of docs/mgmt-abi.md and the guest-visible clauses of
@@ -80,7 +84,14 @@ struct conf_clause {
 };
 extern const struct conf_clause conf_clauses[];
 
-/* Fills defaults (RAM 0x40000000, region 0x41000000, 5 s per command). */
+/* Whether the clause is checked when the commands go over the trapped page
+ * (--transport trapped, test conformance_trapped); its na_reason then applies
+ * only to the polled run. */
+bool conf_clause_trapped(const char *id);
+
+/* Fills defaults (RAM 0x40000000, region 0x41000000, 5 s per command; the
+ * polled transport; for the trapped one the relay "mgmt-relay" with its
+ * mailbox at 0x4c800000, as hv-core/guests/vms/mgmt-relay.dtsi places it). */
 void conf_opts_init(struct conf_opts *o);
 
 /* Runs the suite. Returns 0 when the checks ran (the report says how they

@@ -10,10 +10,13 @@
  * a clause added there without a line here fails the build's tests.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "conformance.h"
 
-#define NEEDS_MGMT_VM "needs a management VM (trapped transport); tests hvcore_mgmt_mmio"
+/* Checked by the run over the trapped page (conformance_trapped); the polled
+ * run names that test. */
+#define TRAPPED_RUN "checked over the trapped page by test conformance_trapped (relay VM)"
 #define NEEDS_GUEST "guest side: needs code running in a VM"
 #define PLATFORM_DT "needs the platform device tree the hypervisor was booted with"
 
@@ -83,11 +86,13 @@ const struct conf_clause conf_clauses[] = {
 		      "--selftest-inject); tests hvcore_boot_config" },
 	{ "MGMT-200", NULL },
 	{ "MGMT-201", NULL },
-	{ "MGMT-210", NEEDS_MGMT_VM },
-	{ "MGMT-211", NEEDS_MGMT_VM },
-	{ "MGMT-212", NEEDS_MGMT_VM },
-	{ "MGMT-213", NEEDS_MGMT_VM },
-	{ "MGMT-214", NEEDS_MGMT_VM },
+	{ "MGMT-210", TRAPPED_RUN },
+	{ "MGMT-211", "a store to the read-only part stops the management VM (its fault policy); "
+		      "tests hvcore_mgmt_misuse, hvcore_mgmt_mmio" },
+	{ "MGMT-212", TRAPPED_RUN },
+	{ "MGMT-213", TRAPPED_RUN },
+	{ "MGMT-214", "needs commands of both transports submitted at the same time; tests "
+		      "hvcore_mgmt_mmio" },
 	{ "MGMT-215",
 	  "needs a guest that accesses the management window's IPA; tests hvcore_mgmt_mmio" },
 	{ "MGMT-300", "needs a client racing the hypervisor or a self-test injection boot; tests "
@@ -145,3 +150,12 @@ const struct conf_clause conf_clauses[] = {
 				  "hvcore_virtio_net, hvcore_virtio_bad, virtqueue_fuzz" },
 	{ NULL, NULL },
 };
+
+bool conf_clause_trapped(const char *id)
+{
+	static const char *const ids[] = { "MGMT-210", "MGMT-212", "MGMT-213" };
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	return false;
+}

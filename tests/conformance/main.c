@@ -7,6 +7,15 @@
  *                  [--timeout-ms 5000] [--ready-timeout-ms 30000]
  *                  [--examples DIR] [--dtc PATH] [--verbose] [--coverage]
  *                  [--not-applicable CLAUSE=REASON]...
+ *                  [--transport polled|trapped] [--relay-mailbox 0x4c800000]
+ *                  [--relay-vm mgmt-relay]
+ *
+ * --transport trapped sends every command over hv-core's trapped register
+ * page (MGMT-112, MGMT-210..215) instead of the polled page: the management
+ * VM --relay-vm (hv-core/guests/mgmt-relay) performs each request it finds in
+ * its mailbox at physical --relay-mailbox with real trapped accesses and
+ * reports what the page answered; the suite decides. Checks that can only run
+ * on the polled page say so (N/A, with the reason).
  *
  * --coverage also prints every clause of docs/mgmt-abi.md and the guest-visible
  * clauses of docs/guest-abi.md with PASS, FAIL, SKIP or N-A (not checkable
@@ -36,6 +45,8 @@ static void usage(FILE *f)
 	      "                      [--timeout-ms MS] [--ready-timeout-ms MS] [--examples DIR]\n"
 	      "                      [--dtc PATH] [--verbose] [--coverage]\n"
 	      "                      [--not-applicable CLAUSE=REASON]...\n"
+	      "                      [--transport polled|trapped] [--relay-mailbox ADDR]\n"
+	      "                      [--relay-vm NAME]\n"
 	      "Checks the management register interface behind PATH against docs/mgmt-abi.md.\n"
 	      "Exit status 0 only when every check passed; a skipped check fails the run\n"
 	      "unless its clause is declared not applicable with a reason.\n",
@@ -100,6 +111,19 @@ int main(int argc, char **argv)
 			ok = parse_u32(a, v, &o.ready_timeout_ms);
 		else if (!strcmp(a, "--examples"))
 			o.examples_dir = v, ok = v != NULL;
+		else if (!strcmp(a, "--transport")) {
+			ok = v != NULL;
+			if (ok && strcmp(v, "polled") != 0 && strcmp(v, "trapped") != 0) {
+				fprintf(stderr,
+					"hv-conformance: --transport is polled or trapped, got '%s'\n",
+					v);
+				return 2;
+			}
+			o.trapped = ok && !strcmp(v, "trapped");
+		} else if (!strcmp(a, "--relay-mailbox"))
+			ok = parse_u64(a, v, &o.relay_mbox);
+		else if (!strcmp(a, "--relay-vm"))
+			o.relay_vm = v, ok = v != NULL;
 		else if (!strcmp(a, "--dtc"))
 			o.dtc = v, ok = v != NULL;
 		else if (!strcmp(a, "--not-applicable")) {

@@ -146,7 +146,6 @@ static void check_stress(struct conf *c, struct conf_result *res)
 			pass.witnesses |= 1ull << i;
 	}
 	uint64_t s = c->opt->seed ? c->opt->seed : 1;
-	volatile struct hvm_regs *r = c->r;
 	unsigned bad_replies = 0, abuse = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t cmd = random_cmd(&s), vm = random_vm(c, &s);
@@ -173,39 +172,44 @@ static void check_stress(struct conf *c, struct conf_result *res)
 					 sizeof(err));
 			continue;
 		}
-		/* protocol abuse (MGMT-113): the command itself gets no guarantee */
+		/* protocol abuse (MGMT-113): the command itself gets no guarantee;
+		 * on the trapped page each store of req_seq completes a command */
 		if (!conf_settle(c, c->opt->timeout_ms)) {
 			conf_fail(res, "op %u: interface busy (req_seq %u, done_seq %u)", i,
-				  LD32(r->req_seq), LD32(r->done_seq));
+				  (uint32_t)conf_reg_load(c, CONF_REG(req_seq), 4),
+				  (uint32_t)conf_reg_load(c, CONF_REG(done_seq), 4));
 			return;
 		}
 		abuse++;
-		ST32(r->cmd, cmd);
-		ST32(r->vm_id, vm);
+		conf_reg_store(c, CONF_REG(cmd), 4, cmd);
+		conf_reg_store(c, CONF_REG(vm_id), 4, vm);
 		for (unsigned k = 0; k < 6; k++)
-			ST64(r->arg[k], args[k]);
-		uint32_t d = LD32(r->done_seq);
+			conf_reg_store(c, CONF_REG(arg[0]) + 8 * k, 8, args[k]);
+		uint32_t d = (uint32_t)conf_reg_load(c, CONF_REG(done_seq), 4);
+		const uint32_t rq = CONF_REG(req_seq);
 		if (op == 12) { /* a wrong sequence number */
-			ST32(r->req_seq, d + 2u + (uint32_t)(rng_next(&s) % 0xFFFFFFF0u));
+			conf_reg_store(c, rq, 4, d + 2u + (uint32_t)(rng_next(&s) % 0xFFFFFFF0u));
 		} else if (op == 13) { /* req_seq rewritten while outstanding */
-			ST32(r->req_seq, d + 1u);
-			ST32(r->req_seq, d + 1u + (uint32_t)(rng_next(&s) % 5));
+			conf_reg_store(c, rq, 4, d + 1u);
+			conf_reg_store(c, rq, 4, d + 1u + (uint32_t)(rng_next(&s) % 5));
 		} else if (op == 14) { /* the client scribbles on done_seq: the old command repeats */
-			ST32(r->cmd, HVM_CMD_NOP);
-			ST32(r->done_seq, (uint32_t)rng_next(&s));
+			conf_reg_store(c, CONF_REG(cmd), 4, HVM_CMD_NOP);
+			conf_reg_store(c, CONF_REG(done_seq), 4, (uint32_t)rng_next(&s));
 		} else { /* the block changes under an outstanding command */
-			ST32(r->req_seq, d + 1u);
-			ST32(r->cmd, random_cmd(&s) % HVM_CMD__COUNT == HVM_CMD_DEFINE
-					     ? HVM_CMD_DEFINE
-					     : HVM_CMD_NOP);
-			ST64(r->arg[1], rng_next(&s));
+			conf_reg_store(c, rq, 4, d + 1u);
+			conf_reg_store(c, CONF_REG(cmd), 4,
+				       random_cmd(&s) % HVM_CMD__COUNT == HVM_CMD_DEFINE
+					       ? HVM_CMD_DEFINE
+					       : HVM_CMD_NOP);
+			conf_reg_store(c, CONF_REG(arg[1]), 8, rng_next(&s));
 		}
 		if (!conf_settle(c, c->opt->timeout_ms)) {
 			conf_fail(res,
 				  "op %u (seed %llu): done_seq %u never caught up with req_seq %u after "
 				  "protocol abuse",
-				  i, (unsigned long long)pass.seed, LD32(r->done_seq),
-				  LD32(r->req_seq));
+				  i, (unsigned long long)pass.seed,
+				  (uint32_t)conf_reg_load(c, CONF_REG(done_seq), 4),
+				  (uint32_t)conf_reg_load(c, CONF_REG(req_seq), 4));
 			c->wedged = true;
 			return;
 		}

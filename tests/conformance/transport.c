@@ -41,6 +41,212 @@ static void poll_pause(void)
 	nanosleep(&ts, NULL);
 }
 
+static void fill_msg(struct conf *c, struct conf_reply *rep, const char msg[64]);
+
+/* ---- the trapped transport: the relay VM's mailbox ------------------------ */
+
+static bool slot_named(struct conf *c, uint32_t i, const char *name)
+{
+	struct hvm_vm_slot s;
+	return conf_read_slot(c, i, &s) && s.defined == 1 &&
+	       strncmp(s.name, name, sizeof(s.name)) == 0;
+}
+
+uint8_t conf_polled_mark(unsigned i)
+{
+	return (uint8_t)(0xA5u ^ (i * 7u));
+}
+
+/* Maps the relay's mailbox, waits (bounded) until the relay serves and finds
+ * its VM id by name. */
+static int relay_open(struct conf *c, const struct conf_opts *o, char *err, size_t errlen)
+{
+	const char *name = o->relay_vm ? o->relay_vm : "mgmt-relay";
+	if (o->relay_mbox < o->ram_base || ((o->relay_mbox - o->ram_base) & 0xFFFu)) {
+		snprintf(err, errlen, "relay mailbox 0x%llx is not a page inside RAM at 0x%llx",
+			 (unsigned long long)o->relay_mbox, (unsigned long long)o->ram_base);
+		return -1;
+	}
+	uint64_t off = o->relay_mbox - o->ram_base;
+	size_t len = RELAY_DATA_OFF + RELAY_DATA_SIZE;
+	int fd = open(o->ram_file, O_RDWR);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size < off + len) {
+		snprintf(err, errlen, "'%s' holds no relay mailbox at 0x%llx (%llu bytes)",
+			 o->ram_file, (unsigned long long)o->relay_mbox, (unsigned long long)len);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	close(fd);
+	if (m == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the relay mailbox at 0x%llx: %s",
+			 (unsigned long long)o->relay_mbox, strerror(errno));
+		return -1;
+	}
+	c->mbox_map = m;
+	c->mbox_len = len;
+	c->mbox = m;
+	uint64_t deadline = conf_now_ms() + o->ready_timeout_ms;
+	for (;;) {
+		c->relay_id = -1;
+		for (uint32_t i = 0; i < c->max_vms && c->relay_id < 0; i++)
+			if (slot_named(c, i, name))
+				c->relay_id = (int)i;
+		if (LD32(c->mbox->magic) == RELAY_MAGIC && c->relay_id >= 0)
+			break;
+		if (conf_now_ms() >= deadline) {
+			snprintf(err, errlen,
+				 "trapped transport: %s after %u ms (relay '%s', mailbox 0x%llx)",
+				 c->relay_id < 0 ? "no VM of that name is defined"
+						 : "the relay never announced its mailbox",
+				 o->ready_timeout_ms, name, (unsigned long long)o->relay_mbox);
+			return -1;
+		}
+		conf_sleep_ms(20);
+	}
+	/* MGMT-213: what the polled page holds now must outlast the trapped run */
+	c->polled_req0 = LD32(c->r->req_seq);
+	c->polled_done0 = LD32(c->r->done_seq);
+	for (unsigned i = 0; i < CONF_POLLED_MARK_LEN; i++)
+		c->base[HVM_OFF_DATA + i] = conf_polled_mark(i);
+	if (LD32(c->mbox->relay_ok) != 1) {
+		snprintf(err, errlen,
+			 "trapped transport: relay '%s' found no register page with the magic at "
+			 "its management window (MGMT-210)",
+			 name);
+		return -1;
+	}
+	return 0;
+}
+
+/* One request to the relay, the fields already written: submit and wait
+ * (bounded) for its answer. False when the relay did not answer: the relay
+ * is then taken as broken and every later command fails with the reason. */
+static bool relay_call(struct conf *c, uint32_t op, const char *what)
+{
+	volatile struct relay_mbox *m = c->mbox;
+	if (c->relay_broken)
+		return false;
+	ST32(m->op, op);
+	ST32(m->error, RELAY_OK);
+	uint32_t req = LD32(m->ack) + 1u;
+	ST32(m->req, req);
+	/* the relay itself waits at most timeout_ms for hv-core (twice for a
+	 * command: step 1 and step 4); the margin covers its own pace */
+	uint64_t deadline = conf_now_ms() + 2ull * c->opt->timeout_ms + 10000u;
+	while (LD32(m->ack) != req) {
+		if (conf_now_ms() >= deadline) {
+			snprintf(c->relay_msg, sizeof(c->relay_msg),
+				 "the relay VM did not answer %s within %llu ms (served %llu)",
+				 what, (unsigned long long)(2ull * c->opt->timeout_ms + 10000u),
+				 (unsigned long long)LD64(m->served));
+			c->relay_broken = true;
+			return false;
+		}
+		poll_pause();
+	}
+	if (LD32(m->error) == RELAY_E_BAD_REQUEST) {
+		snprintf(c->relay_msg, sizeof(c->relay_msg), "the relay VM refused %s as malformed",
+			 what);
+		c->relay_broken = true;
+		return false;
+	}
+	return true;
+}
+
+uint64_t conf_reg_load(struct conf *c, uint32_t off, unsigned width)
+{
+	if (!c->opt->trapped)
+		return width == 8 ? __atomic_load_n((volatile uint64_t *)(c->base + off),
+						    __ATOMIC_ACQUIRE)
+				  : __atomic_load_n((volatile uint32_t *)(c->base + off),
+						    __ATOMIC_ACQUIRE);
+	ST32(c->mbox->width, width);
+	ST32(c->mbox->off, off);
+	if (!relay_call(c, RELAY_OP_LOAD, "a load"))
+		return 0;
+	return LD64(c->mbox->value);
+}
+
+void conf_reg_store(struct conf *c, uint32_t off, unsigned width, uint64_t v)
+{
+	if (!c->opt->trapped) {
+		if (width == 8)
+			__atomic_store_n((volatile uint64_t *)(c->base + off), v, __ATOMIC_RELEASE);
+		else
+			__atomic_store_n((volatile uint32_t *)(c->base + off), (uint32_t)v,
+					 __ATOMIC_RELEASE);
+		return;
+	}
+	ST32(c->mbox->width, width);
+	ST32(c->mbox->off, off);
+	ST64(c->mbox->value, v);
+	relay_call(c, RELAY_OP_STORE, "a store");
+}
+
+const char *conf_transport_name(const struct conf *c)
+{
+	return c->opt->trapped ? "trapped page" : "polled page";
+}
+
+/* MGMT-111 over the trapped page, performed by the relay. */
+static bool relay_cmd(struct conf *c, uint32_t cmd, uint32_t vm, const uint64_t args[6],
+		      struct conf_reply *rep, char *err, size_t errlen)
+{
+	volatile struct relay_mbox *m = c->mbox;
+	if (c->relay_broken) {
+		snprintf(err, errlen, "%s: %s", conf_cmd_name(cmd), c->relay_msg);
+		return false;
+	}
+	ST32(m->cmd, cmd);
+	ST32(m->vm_id, vm);
+	for (unsigned i = 0; i < 6; i++)
+		ST64(m->arg[i], args ? args[i] : 0);
+	/* after a timeout the interface gets one short chance, as on the polled page */
+	ST32(m->wait_ms, c->wedged ? 50u : c->opt->timeout_ms);
+	/* the whole data area, in and out: the relay mirrors it (MGMT-213) */
+	ST64(m->data_len, RELAY_DATA_SIZE);
+	if (!relay_call(c, RELAY_OP_COMMAND, conf_cmd_name(cmd))) {
+		snprintf(err, errlen, "%s: %s", conf_cmd_name(cmd), c->relay_msg);
+		return false;
+	}
+	uint32_t e = LD32(m->error);
+	if (e == RELAY_E_BUSY) {
+		snprintf(err, errlen,
+			 "%s: a command is still outstanding on the trapped page (req_seq %u, "
+			 "done_seq %u)",
+			 conf_cmd_name(cmd), LD32(m->req_before), LD32(m->done_before));
+		c->wedged = true;
+		return false;
+	}
+	if (e == RELAY_E_TIMEOUT) {
+		snprintf(c->wedge_msg, sizeof(c->wedge_msg),
+			 "%s (seq %u) not completed within %u ms on the trapped page (done_seq %u)",
+			 conf_cmd_name(cmd), LD32(m->req_written), c->opt->timeout_ms,
+			 LD32(m->done_last));
+		snprintf(err, errlen, "timeout: %s", c->wedge_msg);
+		c->wedged = true;
+		return false;
+	}
+	c->wedged = false;
+	rep->seq = LD32(m->req_written);
+	rep->status = LD32(m->status);
+	for (unsigned i = 0; i < 6; i++)
+		rep->ret[i] = LD64(m->ret[i]);
+	/* MGMT-112: answered before the store of req_seq retired */
+	c->trapped_cmds++;
+	if (LD32(m->done_first) != rep->seq && cmd != HVM_CMD_LOAD_IMAGE && c->trapped_late++ == 0)
+		snprintf(c->trapped_late_what, sizeof(c->trapped_late_what),
+			 "%s (seq %u): first load of done_seq after the store read %u",
+			 conf_cmd_name(cmd), rep->seq, LD32(m->done_first));
+	char msg[64];
+	conf_copy_in(msg, m->ret_msg, sizeof(msg));
+	fill_msg(c, rep, msg);
+	return true;
+}
+
 int conf_open(struct conf *c, const struct conf_opts *o, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
@@ -104,6 +310,11 @@ int conf_open(struct conf *c, const struct conf_opts *o, char *err, size_t errle
 	c->caps = LD64(c->r->caps);
 	uint32_t mv = LD32(c->r->max_vms);
 	c->max_vms = mv > HVM_MAX_VMS ? HVM_MAX_VMS : mv;
+	c->relay_id = -1;
+	if (o->trapped && relay_open(c, o, err, errlen) != 0) {
+		conf_close(c);
+		return -1;
+	}
 	return 0;
 }
 
@@ -112,6 +323,10 @@ void conf_close(struct conf *c)
 	if (c->map)
 		munmap(c->map, c->map_len);
 	c->map = NULL;
+	if (c->mbox_map)
+		munmap(c->mbox_map, c->mbox_len);
+	c->mbox_map = NULL;
+	c->mbox = NULL;
 }
 
 /* Word-wise copies from and to the shared region (all region structures are
@@ -161,6 +376,8 @@ volatile struct hvm_event *conf_event_ptr(struct conf *c, uint64_t seq)
 
 volatile uint8_t *conf_data_ptr(struct conf *c)
 {
+	if (c->opt->trapped) /* the relay mirrors it into its own data area */
+		return (volatile uint8_t *)c->mbox + RELAY_DATA_OFF;
 	return c->base + HVM_OFF_DATA;
 }
 
@@ -228,8 +445,10 @@ bool conf_settle(struct conf *c, unsigned timeout_ms)
 {
 	uint64_t deadline = conf_now_ms() + timeout_ms;
 	for (;;) {
-		if (LD32(c->r->done_seq) == LD32(c->r->req_seq))
+		if (conf_reg_load(c, CONF_REG(done_seq), 4) == conf_reg_load(c, CONF_REG(req_seq), 4))
 			return true;
+		if (c->relay_broken)
+			return false;
 		if (conf_now_ms() >= deadline)
 			return false;
 		poll_pause();
@@ -241,6 +460,8 @@ bool conf_cmd(struct conf *c, uint32_t cmd, uint32_t vm, const uint64_t args[6],
 {
 	volatile struct hvm_regs *r = c->r;
 	memset(rep, 0, sizeof(*rep));
+	if (c->opt->trapped)
+		return relay_cmd(c, cmd, vm, args, rep, err, errlen);
 	/* MGMT-111 step 1: nothing outstanding. After an earlier timeout the
 	 * interface gets one short chance to catch up before we give up at once,
 	 * so that a wedged implementation costs one timeout, not one per check. */
@@ -281,8 +502,15 @@ bool conf_cmd(struct conf *c, uint32_t cmd, uint32_t vm, const uint64_t args[6],
 		rep->ret[i] = LD64(r->ret[i]);
 	char msg[64];
 	conf_copy_in(msg, r->ret_msg, sizeof(msg));
-	rep->msg_terminated = memchr(msg, 0, sizeof(msg)) != NULL;
-	memcpy(rep->msg, msg, sizeof(msg));
+	fill_msg(c, rep, msg);
+	return true;
+}
+
+/* ret_msg into the reply, and what MGMT-121 says of it. */
+static void fill_msg(struct conf *c, struct conf_reply *rep, const char msg[64])
+{
+	rep->msg_terminated = memchr(msg, 0, 64) != NULL;
+	memcpy(rep->msg, msg, 64);
 	rep->msg[64] = 0;
 	size_t n = strlen(rep->msg);
 	if (n >= 3 && strcmp(rep->msg + n - 3, "...") == 0) { /* MGMT-121 */
@@ -290,7 +518,6 @@ bool conf_cmd(struct conf *c, uint32_t cmd, uint32_t vm, const uint64_t args[6],
 		if (!conf_msg_cut_ok(rep->msg) && c->msgs_cut_bad++ == 0)
 			snprintf(c->msg_cut_bad, sizeof(c->msg_cut_bad), "%s", rep->msg);
 	}
-	return true;
 }
 
 /* The clause id at s ("VMCFG-041"), as its length, or 0; a cut id
