@@ -77,8 +77,8 @@ void hv_main(uint64_t dtb)
 	uint64_t next = timer_count() + period;
 	for (;;) {
 		mgmt_tick();
-		mgmt_work(next); /* MGMT-711: boots and image loads, between ticks */
-		timer_sleep_until(next);
+		mgmt_work(next);        /* MGMT-711: boots and image loads, between ticks */
+		mgmt_serve_until(next); /* MGMT-112: commands between ticks */
 		next += period;
 		uint64_t now = timer_count();
 		if (next < now)

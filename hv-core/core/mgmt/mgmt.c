@@ -206,6 +206,32 @@ void mgmt_work(uint64_t until)
 	}
 }
 
+/* MGMT-112: between two service ticks the polled page is looked at every
+ * CMD_POLL_NS as well, so a client waits about a millisecond for a command
+ * to start, not up to a tick. Not in the last CMD_GUARD_NS before a tick: a
+ * command started there could push the tick's supervision pass back
+ * (MGMT-710); the tick picks it up instead. */
+#define CMD_POLL_NS 1000000ull
+#define CMD_GUARD_NS 2000000ull
+
+void mgmt_serve_until(uint64_t next)
+{
+	volatile struct hvm_regs *r = mgmt_regs();
+	uint64_t poll = timer_ns_to_count(CMD_POLL_NS);
+	uint64_t last = next - timer_ns_to_count(CMD_GUARD_NS);
+
+	for (uint64_t now = timer_count(); now < last; now = timer_count()) {
+		timer_sleep_until(now + poll < last ? now + poll : last);
+		if (__atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE) == r->done_seq)
+			continue; /* nothing asked: a load and a compare */
+		mgmt_cmd_lock();
+		poll_command();
+		mgmt_cmd_unlock();
+		mgmt_work(last); /* the job a START or LOAD_IMAGE began, if any */
+	}
+	timer_sleep_until(next);
+}
+
 static uint64_t ticks;
 static uint64_t last_pass_ns, gap_max_ns;
 

@@ -23,6 +23,10 @@ void mgmt_cmd_unlock(void);
  * progress until the counter reaches `until` (timer_count()) or nothing is
  * left to do; a pending command is answered when its work ended. */
 void mgmt_work(uint64_t until);
+/* MGMT-112: until the counter reaches next (the next tick), commands of the
+ * polled page are run within about 1 ms of their request, except in the last
+ * 2 ms before the tick; then sleeps until next. */
+void mgmt_serve_until(uint64_t next);
 /* Whether a command of either transport is pending (MGMT-711); and making
  * the command just run (req, on the trapped page when mmio) the pending one.
  * Command lock held. */
