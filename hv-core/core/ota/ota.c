@@ -170,11 +170,14 @@ static int initrd_missing(const struct vm *vm, struct nv_vm *e, uint32_t s)
 }
 
 /* Boots the VM again from its (new) image: a running or crashed VM is reset,
- * a stopped one started. */
+ * a stopped one started. Either checks the layout only and answers; the VM is
+ * BLOCKED while the boot job hashes the image store and the copy in units
+ * (MGMT-711, MGMT-713). A boot that fails there leaves the VM SHUTOFF
+ * (FAILED) with BOOT_FAILED, which fails a trial (MGMT-622). */
 static enum hvm_status reboot_vm(struct vm *vm, char *msg, unsigned mlen)
 {
 	if (vm->state == HVM_VM_SHUTOFF)
-		return vm_op_start(vm, HVM_R_BOOTED, msg, mlen);
+		return vm_op_start_cmd(vm, HVM_R_BOOTED, msg, mlen);
 	return vm_op_restart(vm, HVM_R_RESET, msg, mlen);
 }
 
