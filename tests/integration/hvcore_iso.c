@@ -352,6 +352,45 @@ Test(hvcore_iso, reset_of_a_changed_slot_fails_its_boot_not_the_command)
 	cr_assert_eq(mu_wait_heartbeat(&q, id, 0, WAIT_S), 0, "%s", q.err);
 }
 
+/* MGMT-713, GABI-012: a guest's own reset (PSCI SYSTEM_RESET) takes the boot
+ * job as RESET does: a slot that no longer holds the image hv-core checked
+ * ends that boot with the VM SHUTOFF (FAILED), a BOOT_FAILED event with E_HASH
+ * and STOPPED, never a launch. reset-self resets itself after each boot, so
+ * whichever reset comes after the change fails; the other VM runs on. */
+Test(hvcore_iso, a_guests_own_reset_takes_the_boot_job)
+{
+	boot(NULL, NULL, NULL, NULL, NULL, NULL);
+	int rtos = hvq_find_vm(&q, "rtos-demo");
+	cr_assert_geq(rtos, 0);
+	struct mu_vm v = { .name = "resetter", .cpu = 2, .mem_pa = 0x50000000 };
+	int id = mu_define_guest(&q, &v, "reset-self", 0x00800000);
+	cr_assert_geq(id, 0, "%s", q.err);
+	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
+	cr_assert_eq(mu_wait_heartbeat(&q, id, 0, WAIT_S), 0, "%s", q.err);
+	uint8_t *staged = hvq_pa(&q, q.regs->staging_base + 0x00800000, v.image_size);
+	uint8_t *slot = slot_holding(staged, v.image_size);
+	cr_assert_not_null(slot, "the image is not in the store");
+
+	uint64_t ev0 = q.regs->ev_head;
+	slot[64] ^= 0x01; /* the slot changes behind hv-core's back */
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_FAILED, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(event_detail(HVM_EV_BOOT_FAILED, (uint32_t)id, ev0), HVM_E_HASH,
+		     "no BOOT_FAILED event with E_HASH after the guest's reset");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)id, ev0), 1, "STOPPED (FAILED)");
+	cr_assert_eq(mu_slot(&q, id).fault_count, 0);
+	struct hvm_vm_slot r = mu_slot(&q, rtos);
+	cr_assert_eq(r.state, HVM_VM_RUNNING);
+	cr_assert_eq(mu_wait_heartbeat(&q, rtos, r.heartbeat, WAIT_S), 0, "rtos-demo: %s", q.err);
+
+	slot[64] ^= 0x01; /* made good again: it boots, and its own reset boots it again */
+	ev0 = q.regs->ev_head;
+	expect(cmd(HVM_CMD_START, id, 0, 0, 0), HVM_OK, "START");
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_RUNNING, HVM_R_REBOOTED, WAIT_S), 0, "%s", q.err);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_BOOT_FAILED, (uint32_t)id, ev0), 0);
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STOPPED, (uint32_t)id, ev0), 0);
+	expect(cmd(HVM_CMD_DESTROY, id, 0, 0, 0), HVM_OK, "DESTROY");
+}
+
 /* ---- pass-through devices (MGMT-310..MGMT-314) ------------------------------ */
 
 static struct hvq_reply define_with(const char *name, const char *extra)

@@ -710,6 +710,71 @@ Test(hvcore_ota, large_slots_live_in_the_slot_store_and_survive_a_power_cut)
 	cr_assert_eq(s.slot[1].state, HVM_SLOT_GOOD);
 }
 
+/* Flips one bit of the slot store's file at off: QEMU maps the file shared,
+ * so hv-core's slot store changes behind its back (a flash fault). */
+static void flip_slot_store_byte(long off)
+{
+	FILE *f = fopen(slots, "r+b");
+	cr_assert_not_null(f, "%s", slots);
+	cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+	int c = fgetc(f);
+	cr_assert_neq(c, EOF);
+	cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+	cr_assert_neq(fputc(c ^ 0x01, f), EOF);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* The detail of the first event `type` of VM id from ring sequence `from`,
+ * -1 when there is none. */
+static int64_t event_detail(uint32_t type, int id, uint64_t from)
+{
+	uint64_t head = __atomic_load_n(&q.regs->ev_head, __ATOMIC_ACQUIRE);
+	for (uint64_t n = from; n < head; n++) {
+		struct hvm_event e;
+		if (hvq_read_event(&q, n, &e) == 0 && e.type == type && e.vm_id == (uint32_t)id)
+			return e.detail;
+	}
+	return -1;
+}
+
+/* MGMT-621, MGMT-713: the switch of a shut-off VM hashes nothing while it
+ * holds the command: it answers, and the VM is BLOCKED while its boot job
+ * checks the slot's image in units. A slot whose bytes no longer have their
+ * digest fails that boot (BOOT_FAILED, E_HASH), which fails the trial: the
+ * slot BAD, the previous one active again, the VM still off with the old
+ * image in place, which then starts. */
+Test(hvcore_ota, the_switch_of_a_shut_off_vm_hashes_in_its_boot_job)
+{
+	char factory[HVM_VERSION_LEN];
+	make_image("v2", "2.0.0", 0);
+	boot_with("ota-slot-size = <0x0 0x7ff000>;", STORE_CFG);
+	int id = rtos_demo(factory);
+	expect(install(id, "v2", "2.0.0", 0), HVM_OK, "OTA_INSTALL into the slot store");
+	expect(cmd(HVM_CMD_DESTROY, id, 0, 0), HVM_OK, "DESTROY");
+	cr_assert_eq(mu_wait_state(&q, id, HVM_VM_SHUTOFF, HVM_R_DESTROYED, WAIT_S), 0, "%s", q.err);
+	flip_slot_store_byte(0x800000 + 64); /* slot B, after it was verified */
+
+	uint64_t ev0 = q.regs->ev_head;
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK,
+	       "OTA_SWITCH (answered before the boot's work, MGMT-713)");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	cr_assert_eq(event_detail(HVM_EV_BOOT_FAILED, id, ev0), HVM_E_HASH,
+		     "no BOOT_FAILED event with E_HASH");
+	cr_assert_eq(mu_count_events(&q, HVM_EV_STARTED, (uint32_t)id, ev0), 0,
+		     "the changed image was started");
+	struct hvm_ota_status s = status(id);
+	cr_assert_eq(s.last_result, HVM_OTA_FAIL_FAULT, "result %u", s.last_result);
+	cr_assert_eq(s.active, 0);
+	cr_assert_eq(s.slot[1].state, HVM_SLOT_BAD);
+	cr_assert_eq(s.slot[0].state, HVM_SLOT_GOOD);
+	cr_assert_str_eq(s.floor, "");
+	cr_assert_eq(event_detail(HVM_EV_OTA_ROLLED_BACK, id, ev0), HVM_OTA_FAIL_FAULT);
+	cr_assert_eq(mu_slot(&q, id).state, HVM_VM_SHUTOFF, "a VM off before the switch stays off");
+
+	expect(cmd(HVM_CMD_START, id, 0, 0), HVM_OK, "START of the old image");
+	wait_runs(id, factory);
+}
+
 /* Stages tmp/NAME.bin and installs it into the initrd slot (arg[3] = 1). */
 static struct hvq_reply install_initrd(int id, const char *name, const char *version)
 {

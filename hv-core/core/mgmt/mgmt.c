@@ -181,7 +181,8 @@ static void finish_pending(void)
 	if (!pending.active)
 		return;
 	memset(&rep, 0, sizeof(rep));
-	if (!vm_job_result(pending.vm_id, &st, rep.full, sizeof(rep.full)))
+	if (!vm_job_result(pending.vm_id, &st, rep.full, sizeof(rep.full)) &&
+	    !ota_job_result(pending.vm_id, &st, rep.full, sizeof(rep.full)))
 		return;
 	rep.status = st;
 	rep.full[sizeof(rep.full) - 1] = 0;
@@ -198,7 +199,7 @@ void mgmt_work(uint64_t until)
 {
 	for (;;) {
 		mgmt_cmd_lock();
-		int more = vm_work_unit();
+		int more = vm_work_unit() | ota_work_unit(); /* OTA_INSTALL too */
 		finish_pending();
 		mgmt_cmd_unlock();
 		if (!more || timer_count() >= until)

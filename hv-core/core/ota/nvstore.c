@@ -279,39 +279,56 @@ static uint64_t slot_off(const struct nv_vm *e, uint32_t s)
 	return NV_SLOTS_OFF + (idx * 2 + s) * NV_SLOT_SIZE;
 }
 
-int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src, uint64_t len)
+int64_t nv_slot_write_unit(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src,
+			   uint64_t len, uint64_t pos, uint64_t max)
 {
-	if (!nv_present() || len > nv_slot_cap(e, s))
+	if (!nv_present() || len > nv_slot_cap(e, s) || pos > len)
 		return -1;
+	uint64_t half = len / 2;
 	uint8_t *mem = store_slot(e, s);
 	if (mem) {
-		/* MGMT-661: RAM the platform keeps, in two halves (MGMT-604);
-		 * the bytes are hashed afterwards from this copy */
+		/* MGMT-661: RAM the platform keeps, in two halves (MGMT-604): a
+		 * unit ends at the half, where the power-cut point is; the bytes
+		 * are hashed afterwards from this copy */
 		const uint8_t *from = (const uint8_t *)(uintptr_t)src;
-		uint64_t half = len / 2;
-		memcpy(mem, from, half);
-		dcache_clean_range(mem, half);
-		cut_point();
-		memcpy(mem + half, from + half, len - half);
-		dcache_clean_range(mem, len);
-		return 0;
-	}
-	uint64_t off = slot_off(e, s);
-	for (uint64_t b = 0; b < len; b += PFLASH_BLOCK)
-		if (pflash_erase(platform.nv_base, off + b) != 0)
-			return -1;
-	static uint8_t chunk[4096] __attribute__((aligned(8)));
-	for (uint64_t done = 0; done < len;) {
-		uint64_t n = len - done > sizeof(chunk) ? sizeof(chunk) : len - done;
-		memset(chunk, 0xFF, sizeof(chunk));
-		for (uint64_t i = 0; i < n; i++)
-			chunk[i] = src[done + i]; /* each byte read once */
-		if (pflash_program(platform.nv_base, off + done, chunk, (n + 3) & ~3ull) != 0)
-			return -1;
-		if (done < len / 2 && done + n >= len / 2)
+		uint64_t end = pos < half ? half : len;
+		uint64_t n = end - pos > max ? max : end - pos;
+		memcpy(mem + pos, from + pos, n);
+		dcache_clean_range(mem + pos, n);
+		if ((pos < half && pos + n == half) || (half == 0 && pos == 0))
 			cut_point();
-		done += n;
+		return (int64_t)n;
 	}
+	/* the flash bank: each erase block as the write reaches it, then whole
+	 * chunks; the power-cut point after the chunk that passes the half */
+	static uint8_t chunk[4096] __attribute__((aligned(8)));
+	uint64_t off = slot_off(e, s), n = 0;
+	max = max < sizeof(chunk) ? sizeof(chunk) : max & ~(uint64_t)(sizeof(chunk) - 1);
+	while (n < max && pos + n < len) {
+		uint64_t at = pos + n, k = len - at > sizeof(chunk) ? sizeof(chunk) : len - at;
+		if (at % PFLASH_BLOCK == 0 && pflash_erase(platform.nv_base, off + at) != 0)
+			return -1;
+		memset(chunk, 0xFF, sizeof(chunk));
+		for (uint64_t i = 0; i < k; i++)
+			chunk[i] = src[at + i]; /* each byte read once */
+		if (pflash_program(platform.nv_base, off + at, chunk, (k + 3) & ~3ull) != 0)
+			return -1;
+		if (at < half && at + k >= half)
+			cut_point();
+		n += k;
+	}
+	return (int64_t)n;
+}
+
+int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src, uint64_t len)
+{
+	uint64_t pos = 0;
+	do {
+		int64_t n = nv_slot_write_unit(e, s, src, len, pos, len);
+		if (n < 0)
+			return -1;
+		pos += (uint64_t)n;
+	} while (pos < len);
 	return 0;
 }
 
@@ -333,21 +350,26 @@ void nv_slot_read(const struct nv_vm *e, uint32_t s, void *dst, uint64_t len)
 	}
 }
 
-void nv_slot_sha256(const struct nv_vm *e, uint32_t s, uint64_t len, uint8_t out[32])
+void nv_slot_sha256_unit(const struct nv_vm *e, uint32_t s, struct sha256 *h, uint64_t pos, uint64_t n)
 {
 	const uint8_t *mem = store_slot(e, s);
 	if (mem) {
-		sha256(mem, len, out);
+		sha256_update(h, mem + pos, n);
 		return;
 	}
 	static uint8_t chunk[4096] __attribute__((aligned(8)));
+	for (uint64_t done = 0; done < n;) {
+		uint64_t k = n - done > sizeof(chunk) ? sizeof(chunk) : n - done;
+		pflash_read(platform.nv_base, slot_off(e, s) + pos + done, chunk, (k + 3) & ~3ull);
+		sha256_update(h, chunk, k);
+		done += k;
+	}
+}
+
+void nv_slot_sha256(const struct nv_vm *e, uint32_t s, uint64_t len, uint8_t out[32])
+{
 	struct sha256 h;
 	sha256_init(&h);
-	for (uint64_t done = 0; done < len;) {
-		uint64_t n = len - done > sizeof(chunk) ? sizeof(chunk) : len - done;
-		pflash_read(platform.nv_base, slot_off(e, s) + done, chunk, (n + 3) & ~3ull);
-		sha256_update(&h, chunk, n);
-		done += n;
-	}
+	nv_slot_sha256_unit(e, s, &h, 0, len);
 	sha256_final(&h, out);
 }

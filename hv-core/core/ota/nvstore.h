@@ -99,7 +99,19 @@ struct nv_vm *nv_vm_find(const char *name, int create);
 /* Slot s of entry e (as nv_slot_cap): writes len bytes from src (erasing
  * first); -1 when they do not fit or the storage failed. */
 int nv_slot_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src, uint64_t len);
+/* MGMT-711: one unit of nv_slot_write() from byte pos (0 first, then what
+ * the calls before returned): at most max bytes (whole 4 KiB chunks on the
+ * flash bank), the erase blocks as the write reaches them, the power-cut
+ * point (MGMT-604) where the write passes half of len. The bytes written (0
+ * only for len 0), -1 when they do not fit or the storage failed. */
+int64_t nv_slot_write_unit(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src,
+			   uint64_t len, uint64_t pos, uint64_t max);
 void nv_slot_read(const struct nv_vm *e, uint32_t s, void *dst, uint64_t len);
 /* SHA-256 of the first len bytes of slot s. */
 void nv_slot_sha256(const struct nv_vm *e, uint32_t s, uint64_t len, uint8_t out[32]);
+/* MGMT-711: bytes [pos, pos + n) of slot s into the digest h (pos a multiple
+ * of 4 KiB). */
+struct sha256;
+void nv_slot_sha256_unit(const struct nv_vm *e, uint32_t s, struct sha256 *h, uint64_t pos,
+			 uint64_t n);
 #endif

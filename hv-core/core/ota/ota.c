@@ -170,11 +170,14 @@ static int initrd_missing(const struct vm *vm, struct nv_vm *e, uint32_t s)
 }
 
 /* Boots the VM again from its (new) image: a running or crashed VM is reset,
- * a stopped one started. */
+ * a stopped one started. Either checks the layout only and answers; the VM is
+ * BLOCKED while the boot job hashes the image store and the copy in units
+ * (MGMT-711, MGMT-713). A boot that fails there leaves the VM SHUTOFF
+ * (FAILED) with BOOT_FAILED, which fails a trial (MGMT-622). */
 static enum hvm_status reboot_vm(struct vm *vm, char *msg, unsigned mlen)
 {
 	if (vm->state == HVM_VM_SHUTOFF)
-		return vm_op_start(vm, HVM_R_BOOTED, msg, mlen);
+		return vm_op_start_cmd(vm, HVM_R_BOOTED, msg, mlen);
 	return vm_op_restart(vm, HVM_R_RESET, msg, mlen);
 }
 
@@ -379,6 +382,231 @@ static struct nv_vm *entry_for(struct vm *vm, enum hvm_status *st, char *msg, un
 	return e;
 }
 
+/* ---- OTA_INSTALL in units (MGMT-620, MGMT-711) -------------------------------
+ *
+ * Keeping the running image (or initrd) in its slot as the rollback target,
+ * writing the staged bytes into the inactive slot and hashing both from the
+ * slot take hundreds of millions of instructions for a Linux-sized image.
+ * OTA_INSTALL does its checks, then stays pending while the service CPU does
+ * one unit of at most INST_UNIT bytes at a time between supervision passes
+ * (ota_work_unit(), mgmt_work()); its answer, when the work ends, is the one
+ * it had when it ran at once. One install at a time: a command waits while
+ * another is pending (MGMT-214). The stored steps are those of MGMT-620. */
+#define INST_UNIT 0x10000ull
+
+enum {
+	INST_IDLE,
+	INST_KEEP,      /* the running image into the active slot        */
+	INST_KEEP_HASH, /* that copy, against the VM's configured digest */
+	INST_WRITE,     /* the staged bytes into the emptied target      */
+	INST_HASH,      /* that copy, against the digest given           */
+};
+
+static struct {
+	uint32_t step;
+	struct vm *vm;
+	uint32_t kind; /* 0 the image slots, 1 the initrd slots (MGMT-663) */
+	uint32_t cur;  /* the active slot; the target is the other one      */
+	uint64_t pos;
+	struct sha256 h;
+	const volatile uint8_t *src; /* the staged bytes */
+	uint64_t len;
+	const volatile uint8_t *keep; /* the running image or initrd */
+	uint64_t keep_len;
+	uint8_t keep_sha[32];
+	uint8_t want[32];
+	char version[HVM_VERSION_LEN];
+	struct nv_group grp;
+	int done;
+	uint32_t status;
+	char msg[192];
+} inst;
+
+static void inst_begin(struct vm *vm, uint32_t kind, uint32_t cur, uint64_t off, uint64_t len,
+		       const struct hvm_ota_image *img, const char *version)
+{
+	memset(&inst, 0, sizeof(inst));
+	inst.vm = vm;
+	inst.kind = kind;
+	inst.cur = cur;
+	inst.src = (const volatile uint8_t *)(uintptr_t)(platform.staging + off);
+	inst.len = len;
+	memcpy(inst.want, img->sha256, 32);
+	strlcpy(inst.version, version, sizeof(inst.version));
+}
+
+/* Slot s (0 A, 1 B) of the kind being installed, numbered as nv_slot_cap(). */
+static uint32_t inst_slot(uint32_t s)
+{
+	return inst.kind ? 2 + s : s;
+}
+
+static void inst_end(uint32_t status)
+{
+	inst.status = status;
+	inst.done = 1;
+	inst.step = INST_IDLE;
+}
+
+/* The kept copy is the rollback target, and the target slot is empty from
+ * now on, until it is verified: stored, then the write begins. */
+static enum hvm_status inst_target_empty(struct nv_vm *e)
+{
+	uint32_t cur = inst.cur, target = 1 - cur;
+	if (inst.kind) {
+		struct nv_place *p = nv_place_of(e);
+		if (inst.keep) {
+			p->initrd[cur].state = e->slot[cur].state;
+			p->initrd[cur].durable = 1;
+			p->initrd[cur].size = inst.keep_len;
+			memcpy(p->initrd[cur].sha256, inst.keep_sha, 32);
+			memcpy(p->initrd[cur].version, e->slot[cur].version, HVM_VERSION_LEN);
+		}
+		memset(&p->initrd[target], 0, sizeof(p->initrd[target]));
+	} else {
+		if (inst.keep)
+			e->slot[cur].durable = 1;
+		memset(&e->slot[target], 0, sizeof(e->slot[target]));
+		memset(nv_group_of(e), 0, sizeof(struct nv_group));
+	}
+	if (nv_commit() != 0)
+		return store_failed(inst.msg, sizeof(inst.msg), "OTA_INSTALL");
+	inst.step = INST_WRITE;
+	inst.pos = 0;
+	return HVM_OK;
+}
+
+/* One unit of hashing the first len bytes of slot s; 1 with the digest in d. */
+static int inst_hash(const struct nv_vm *e, uint32_t s, uint64_t len, uint8_t d[32])
+{
+	if (inst.pos == 0)
+		sha256_init(&inst.h);
+	uint64_t n = len - inst.pos > INST_UNIT ? INST_UNIT : len - inst.pos;
+	nv_slot_sha256_unit(e, s, &inst.h, inst.pos, n);
+	inst.pos += n;
+	if (inst.pos < len)
+		return 0;
+	sha256_final(&inst.h, d);
+	return 1;
+}
+
+/* One unit of writing len bytes from src into slot s; 1 when they are all
+ * written (inst.pos back at 0), -1 when the storage failed (answered). */
+static int inst_write(const struct nv_vm *e, uint32_t s, const volatile uint8_t *src, uint64_t len,
+		      const char *what)
+{
+	int64_t n = nv_slot_write_unit(e, s, src, len, inst.pos, INST_UNIT);
+	if (n < 0) {
+		inst_end(store_failed(inst.msg, sizeof(inst.msg), what));
+		return -1;
+	}
+	inst.pos += (uint64_t)n;
+	if (inst.pos < len)
+		return 0;
+	inst.pos = 0;
+	return 1;
+}
+
+/* The staged bytes are in the target slot with the digest given: READY. */
+static void inst_ready(struct nv_vm *e)
+{
+	struct vm *vm = inst.vm;
+	uint32_t target = 1 - inst.cur;
+	struct hvm_ota_slot *t = inst.kind ? &nv_place_of(e)->initrd[target] : &e->slot[target];
+	t->state = HVM_SLOT_READY;
+	t->durable = 1;
+	t->size = inst.len;
+	memcpy(t->sha256, inst.want, 32);
+	strlcpy(t->version, inst.version, sizeof(t->version));
+	if (!inst.kind) {
+		*nv_group_of(e) = inst.grp;
+		e->last_result = HVM_OTA_INSTALLED;
+	}
+	if (nv_commit() != 0) {
+		inst_end(store_failed(inst.msg, sizeof(inst.msg), "OTA_INSTALL"));
+		return;
+	}
+	events_append(HVM_EV_OTA_INSTALLED, vm->id, target, vm->reason);
+	hv_log("ota: vm %u '%s': %s %s installed into %sslot %s%s", vm->id, vm->cfg.name,
+	       inst.kind ? "initrd" : "version", inst.version, inst.kind ? "initrd " : "",
+	       slot_name(target), inst.grp.members > 1 ? " (one VM of an update group)" : "");
+	inst_end(HVM_OK);
+}
+
+int ota_work_unit(void)
+{
+	if (inst.step == INST_IDLE)
+		return 0;
+	struct vm_config *c = &inst.vm->cfg;
+	struct nv_vm *e = nv_vm_find(c->name, 0);
+	const char *what = inst.kind ? "initrd" : "image";
+	uint32_t cur = inst.cur, target = 1 - cur;
+	uint8_t d[32];
+	if (!e) { /* cannot be: no command runs meanwhile (MGMT-214) */
+		hv_snprintf(inst.msg, sizeof(inst.msg), "'%s': its OTA entry is gone", c->name);
+		inst_end(HVM_E_INTERNAL);
+		return 1;
+	}
+	switch (inst.step) {
+	case INST_KEEP: {
+		int r = inst_write(e, inst_slot(cur), inst.keep, inst.keep_len,
+				   inst.kind ? "saving the current initrd"
+					     : "saving the current image");
+		if (r > 0)
+			inst.step = INST_KEEP_HASH;
+		return 1;
+	}
+	case INST_KEEP_HASH:
+		if (!inst_hash(e, inst_slot(cur), inst.keep_len, d))
+			return 1;
+		if (memcmp(d, inst.keep_sha, 32) != 0) {
+			nv_discard();
+			hv_snprintf(inst.msg, sizeof(inst.msg),
+				    "'%s': its %s in the store no longer has its digest; not kept as "
+				    "rollback target",
+				    c->name, what);
+			inst_end(HVM_E_HASH);
+			return 1;
+		}
+		if (inst_target_empty(e) != HVM_OK)
+			inst_end(HVM_E_NV);
+		return 1;
+	case INST_WRITE:
+		if (inst_write(e, inst_slot(target), inst.src, inst.len,
+			       inst.kind ? "writing the initrd slot" : "writing the slot") > 0)
+			inst.step = INST_HASH;
+		return 1;
+	case INST_HASH:
+		/* MGMT-303: the copy in hv-core's hands */
+		if (!inst_hash(e, inst_slot(target), inst.len, d))
+			return 1;
+		if (memcmp(d, inst.want, 32) != 0) {
+			hv_snprintf(inst.msg, sizeof(inst.msg),
+				    "'%s': staged %s SHA-256 differs from the manifest's (%s); %sslot %s "
+				    "left empty",
+				    c->name, what, inst.kind ? "MGMT-663" : "MGMT-620",
+				    inst.kind ? "initrd " : "", slot_name(target));
+			inst_end(HVM_E_HASH);
+			return 1;
+		}
+		inst_ready(e);
+		return 1;
+	default:
+		inst_end(HVM_E_INTERNAL);
+		return 1;
+	}
+}
+
+int ota_job_result(uint32_t id, uint32_t *status, char *msg, unsigned len)
+{
+	if (!inst.done || !inst.vm || inst.vm->id != id)
+		return 0;
+	inst.done = 0;
+	*status = inst.status;
+	strlcpy(msg, inst.msg, len);
+	return 1;
+}
+
 /* MGMT-663: len staged bytes into the inactive initrd slot, verified against
  * img (the digest given, or the manifest's `NAME.initrd` line). */
 static enum hvm_status install_initrd(struct vm *vm, uint64_t off, uint64_t len,
@@ -417,53 +645,19 @@ static enum hvm_status install_initrd(struct vm *vm, uint64_t off, uint64_t len,
 		nv_discard();
 		return HVM_E_NO_SPACE;
 	}
+	inst_begin(vm, 1, cur, off, len, img, version);
 	if (!p->initrd[cur].durable) {
 		/* the running initrd is kept first: the rollback target */
-		uint8_t d[32];
-		const volatile uint8_t *rd = (const volatile uint8_t *)(uintptr_t)c->initrd_pa;
-		if (nv_slot_write(e, 2 + cur, rd, vc->boot.initrd_size) != 0)
-			return store_failed(msg, mlen, "saving the current initrd");
-		nv_slot_sha256(e, 2 + cur, vc->boot.initrd_size, d);
-		if (memcmp(d, vc->boot.initrd_sha256, 32) != 0) {
-			nv_discard();
-			hv_snprintf(msg, mlen,
-				    "'%s': its initrd in the store no longer has its digest",
-				    c->name);
-			return HVM_E_HASH;
-		}
-		p->initrd[cur].state = e->slot[cur].state;
-		p->initrd[cur].durable = 1;
-		p->initrd[cur].size = vc->boot.initrd_size;
-		memcpy(p->initrd[cur].sha256, d, 32);
-		memcpy(p->initrd[cur].version, e->slot[cur].version, HVM_VERSION_LEN);
+		inst.keep = (const volatile uint8_t *)(uintptr_t)c->initrd_pa;
+		inst.keep_len = vc->boot.initrd_size;
+		memcpy(inst.keep_sha, vc->boot.initrd_sha256, 32);
+		inst.step = INST_KEEP;
+	} else if (inst_target_empty(e) != HVM_OK) {
+		strlcpy(msg, inst.msg, mlen);
+		inst.step = INST_IDLE;
+		return HVM_E_NV;
 	}
-	memset(&p->initrd[target], 0, sizeof(p->initrd[target]));
-	if (nv_commit() != 0)
-		return store_failed(msg, mlen, "OTA_INSTALL");
-	const volatile uint8_t *src = (const volatile uint8_t *)(uintptr_t)(platform.staging + off);
-	if (nv_slot_write(e, 2 + target, src, len) != 0)
-		return store_failed(msg, mlen, "writing the initrd slot");
-	uint8_t d[32];
-	nv_slot_sha256(e, 2 + target, len, d);
-	if (memcmp(d, img->sha256, 32) != 0) {
-		hv_snprintf(msg, mlen,
-			    "'%s': staged initrd SHA-256 differs from the manifest's (MGMT-663); "
-			    "initrd slot %s left empty",
-			    c->name, slot_name(target));
-		return HVM_E_HASH;
-	}
-	struct hvm_ota_slot *t = &p->initrd[target];
-	t->state = HVM_SLOT_READY;
-	t->durable = 1;
-	t->size = len;
-	memcpy(t->sha256, d, 32);
-	strlcpy(t->version, version, sizeof(t->version));
-	if (nv_commit() != 0)
-		return store_failed(msg, mlen, "OTA_INSTALL");
-	events_append(HVM_EV_OTA_INSTALLED, vm->id, target, vm->reason);
-	hv_log("ota: vm %u '%s': initrd %s installed into initrd slot %s", vm->id, c->name, version,
-	       slot_name(target));
-	return HVM_OK;
+	return (enum hvm_status)VM_PENDING;
 }
 
 enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t kind,
@@ -562,56 +756,21 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 		nv_discard();
 		return HVM_E_NO_SPACE;
 	}
+	inst_begin(vm, 0, cur, off, len, img, version);
+	inst.grp = grp;
 	if (!e->slot[cur].durable) {
 		/* MGMT-601: the running image is kept in flash before anything
 		 * overwrites its place in the store: the rollback target */
-		uint8_t d[32];
-		const volatile uint8_t *store = (const volatile uint8_t *)(uintptr_t)c->image_pa;
-		if (nv_slot_write(e, cur, store, c->image_size) != 0)
-			return store_failed(msg, mlen, "saving the current image");
-		nv_slot_sha256(e, cur, c->image_size, d);
-		if (memcmp(d, c->image_sha256, 32) != 0) {
-			nv_discard();
-			hv_snprintf(msg, mlen,
-				    "'%s': its image in the store no longer has its "
-				    "digest; not kept as rollback target",
-				    c->name);
-			return HVM_E_HASH;
-		}
-		e->slot[cur].durable = 1;
+		inst.keep = (const volatile uint8_t *)(uintptr_t)c->image_pa;
+		inst.keep_len = c->image_size;
+		memcpy(inst.keep_sha, c->image_sha256, 32);
+		inst.step = INST_KEEP;
+	} else if (inst_target_empty(e) != HVM_OK) {
+		strlcpy(msg, inst.msg, mlen);
+		inst.step = INST_IDLE;
+		return HVM_E_NV;
 	}
-	/* the target is empty from now on, until it is verified */
-	memset(&e->slot[target], 0, sizeof(e->slot[target]));
-	memset(nv_group_of(e), 0, sizeof(struct nv_group));
-	if (nv_commit() != 0)
-		return store_failed(msg, mlen, "OTA_INSTALL");
-	e = nv_vm_find(c->name, 0);
-	const volatile uint8_t *src = (const volatile uint8_t *)(uintptr_t)(platform.staging + off);
-	if (nv_slot_write(e, target, src, len) != 0)
-		return store_failed(msg, mlen, "writing the slot");
-	uint8_t d[32];
-	nv_slot_sha256(e, target, len, d); /* MGMT-303: the copy in hv-core's hands */
-	if (memcmp(d, img->sha256, 32) != 0) {
-		hv_snprintf(msg, mlen,
-			    "'%s': staged image SHA-256 differs from the manifest's "
-			    "(MGMT-620); slot %s left empty",
-			    c->name, slot_name(target));
-		return HVM_E_HASH;
-	}
-	struct hvm_ota_slot *t = &e->slot[target];
-	t->state = HVM_SLOT_READY;
-	t->durable = 1;
-	t->size = len;
-	memcpy(t->sha256, img->sha256, 32);
-	strlcpy(t->version, version, sizeof(t->version));
-	*nv_group_of(e) = grp;
-	e->last_result = HVM_OTA_INSTALLED;
-	if (nv_commit() != 0)
-		return store_failed(msg, mlen, "OTA_INSTALL");
-	events_append(HVM_EV_OTA_INSTALLED, vm->id, target, vm->reason);
-	hv_log("ota: vm %u '%s': version %s installed into slot %s%s", vm->id, c->name, version,
-	       slot_name(target), grp.members > 1 ? " (one VM of an update group)" : "");
-	return HVM_OK;
+	return (enum hvm_status)VM_PENDING;
 }
 
 static void trial_begin(struct vm *vm, uint64_t window_ms, uint64_t timeout_ms)

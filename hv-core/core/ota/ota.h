@@ -48,6 +48,13 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 			    const struct hvm_ota_image *img, const struct ota_signed *sg, char *msg,
 			    unsigned mlen);
 /* MGMT-621: boot the installed slot in trial; the policy was checked. */
+/* MGMT-711: one unit of the OTA_INSTALL in progress (OTA_INSTALL answers
+ * VM_PENDING after its checks); 0 when there is none. Service CPU, command
+ * lock held. */
+int ota_work_unit(void);
+/* The answer of the OTA_INSTALL of VM id once its work ended: 1 with
+ * *status and msg (taken once), 0 while it goes on. */
+int ota_job_result(uint32_t id, uint32_t *status, char *msg, unsigned len);
 enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_ms, char *msg,
 			   unsigned mlen);
 /* MGMT-650: bit n set for each defined VM n of vm's update group (vm's own

@@ -581,10 +581,14 @@ static void boot_request(struct vm *vm)
 	char msg[96];
 	uint64_t copy, off, entry;
 	vm->pending_boot = 1;
-	if (image_layout(vm, &copy, &off, &entry, msg, sizeof(msg)) != HVM_OK) {
+	enum hvm_status st = image_layout(vm, &copy, &off, &entry, msg, sizeof(msg));
+	if (st != HVM_OK) {
 		hv_log("vm %u '%s' could not boot: %s", vm->id, vm->cfg.name, msg);
+		int starting = vm->state == HVM_VM_BLOCKED; /* a guest's own reset */
 		vm->pending_boot = 0;
 		set_state(vm, HVM_VM_SHUTOFF, HVM_R_FAILED);
+		if (starting)
+			publish_event(vm, HVM_EV_BOOT_FAILED, st);
 		publish_event(vm, HVM_EV_STOPPED, 0);
 		return;
 	}
@@ -702,7 +706,7 @@ enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsig
 
 int vm_starting(const struct vm *vm)
 {
-	return vm->state == HVM_VM_BLOCKED && vm->job.kind == VM_JOB_BOOT;
+	return vm->state == HVM_VM_BLOCKED && (vm->job.kind == VM_JOB_BOOT || vm->pending_boot);
 }
 
 enum hvm_status vm_start(struct vm *vm, char *msg, unsigned msglen)
@@ -1276,7 +1280,8 @@ void vm_fault_report(struct vcpu *v, struct trap_frame *f, uint64_t code)
 
 /* The guest ended its run (PSCI SYSTEM_RESET or SYSTEM_OFF): every vCPU stops,
  * the VM takes state for reason, to boot again when pending_boot is set, and
- * the change is published. Called with vm->lock held; releases it. */
+ * the change is published with event (0: none). Called with vm->lock held;
+ * releases it. */
 static void guest_ended(struct vm *vm, int pending_boot, uint32_t state, uint32_t event,
 			uint32_t reason)
 {
@@ -1285,7 +1290,8 @@ static void guest_ended(struct vm *vm, int pending_boot, uint32_t state, uint32_
 	vm->paused = 0;
 	vm->pending_boot = pending_boot;
 	set_state(vm, state, reason);
-	events_append(event, vm->id, 0, reason);
+	if (event)
+		events_append(event, vm->id, 0, reason);
 	spin_unlock(&vm->lock);
 	vm_publish_slot(vm);
 	vm_kick(vm);
@@ -1301,8 +1307,12 @@ void vm_guest_reset(struct vcpu *v)
 		spin_unlock(&vm->lock);
 		vm_guest_poweroff(v);
 	}
-	/* vm_tick() boots it once every vCPU has parked */
-	guest_ended(vm, 1, HVM_VM_RUNNING, HVM_EV_STARTED, HVM_R_REBOOTED);
+	/* MGMT-713: BLOCKED (REBOOTED) while its boot goes on; vm_tick() starts
+	 * the boot job once every vCPU has parked, which makes it RUNNING with
+	 * STARTED, or SHUTOFF (FAILED) with BOOT_FAILED */
+	vm->coop->heartbeat = 0;
+	heartbeat_reset(vm, timer_uptime_ns());
+	guest_ended(vm, 1, HVM_VM_BLOCKED, 0, HVM_R_REBOOTED);
 	hv_log("vm %u '%s' reset by the guest (PSCI SYSTEM_RESET): booting again", vm->id,
 	       vm->cfg.name);
 	park_vcpu(v);

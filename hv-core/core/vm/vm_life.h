@@ -33,8 +33,8 @@ enum hvm_status vm_op_start(struct vm *vm, uint32_t reason, char *msg, unsigned 
  * boot in units while the VM is BLOCKED (vm_starting()), then RUNNING, or
  * SHUTOFF (FAILED) with a BOOT_FAILED event. */
 enum hvm_status vm_op_start_cmd(struct vm *vm, uint32_t reason, char *msg, unsigned len);
-/* Whether vm is BLOCKED while the boot of a START, RESET or REBOOT's
- * fallback goes on (MGMT-713). */
+/* Whether vm is BLOCKED while the boot of a START, RESET, REBOOT's
+ * fallback, an OTA switch or a guest's own reset goes on (MGMT-713). */
 int vm_starting(const struct vm *vm);
 void vm_op_destroy(struct vm *vm, uint32_t reason);
 enum hvm_status vm_op_shutdown(struct vm *vm, uint64_t timeout_ms, char *msg, unsigned len);
