@@ -200,31 +200,52 @@ static inline void vgic_count_injected(struct vgic_cpu *c, unsigned n)
 	__atomic_store_n(&c->injected, c->injected + n, __ATOMIC_RELAXED);
 }
 
-/* Puts intid in a list register of this CPU; 1 when done (or merged with an
- * entry already there), 0 when no list register is free. *free holds the
- * empty list registers (ICH_ELRSR_EL2) and is updated. */
-static inline int place(uint32_t intid, uint8_t prio, int hw, uint64_t *free)
+/* A list register that makes intid pending, group 1, at priority prio; hw:
+ * linked to the physical interrupt of the same number. */
+static inline uint64_t lr_value(uint32_t intid, uint8_t prio, int hw)
 {
-	/* only the list registers in use can hold intid already */
-	for (uint64_t used = ~*free & lr_all; used; used &= used - 1) {
+	uint64_t lr = ICH_LR_STATE_P | ICH_LR_GROUP1 | ((uint64_t)prio << ICH_LR_PRIO_SHIFT) | intid;
+	if (hw)
+		lr |= ICH_LR_HW | ((uint64_t)intid << ICH_LR_PINTID_SHIFT);
+	return lr;
+}
+
+/* intid in one of the list registers in use (not free): an edge that is
+ * already pending merges (1), an active hardware-linked one cannot also be
+ * pending and waits (0), an active one becomes active and pending (1); -1
+ * when none holds it. Out of line: most flushes find every list register
+ * empty (the guest has ended what it was given) and never call it. */
+static __attribute__((noinline)) int merge_in_use(uint32_t intid, uint64_t free)
+{
+	for (uint64_t used = ~free & lr_all; used; used &= used - 1) {
 		unsigned n = (unsigned)__builtin_ctzll(used);
 		uint64_t lr = gicv3_read_lr(n);
 		if ((uint32_t)lr != intid || !(lr & ICH_LR_STATE))
 			continue;
 		if (lr & ICH_LR_STATE_P)
-			return 1; /* already pending: an edge merges */
+			return 1;
 		if (lr & ICH_LR_HW)
-			return 0; /* cannot be active and pending: wait */
+			return 0;
 		gicv3_write_lr(n, lr | ICH_LR_STATE_P);
 		return 1;
+	}
+	return -1;
+}
+
+/* Puts intid in a list register of this CPU; 1 when done (or merged with an
+ * entry already there), 0 when no list register is free. *free holds the
+ * empty list registers (ICH_ELRSR_EL2) and is updated. */
+static inline int place(uint32_t intid, uint8_t prio, int hw, uint64_t *free)
+{
+	if (~*free & lr_all) { /* only a list register in use can hold intid already */
+		int merged = merge_in_use(intid, *free);
+		if (merged >= 0)
+			return merged;
 	}
 	if (!*free)
 		return 0;
 	unsigned n = (unsigned)__builtin_ctzll(*free);
-	uint64_t lr = ICH_LR_STATE_P | ICH_LR_GROUP1 | ((uint64_t)prio << ICH_LR_PRIO_SHIFT) | intid;
-	if (hw)
-		lr |= ICH_LR_HW | ((uint64_t)intid << ICH_LR_PINTID_SHIFT);
-	gicv3_write_lr(n, lr);
+	gicv3_write_lr(n, lr_value(intid, prio, hw));
 	*free &= ~(1ull << n);
 	return 1;
 }
@@ -246,6 +267,16 @@ static inline int flush_private(struct vgic_cpu *c)
 		return 0;
 	uint64_t free = gicv3_read_ich_elrsr(); /* RES0 beyond the implemented LRs */
 	uint32_t hw = __atomic_load_n(&c->hw, __ATOMIC_RELAXED) & cand, back = 0;
+	if (!(cand & (cand - 1)) && free == lr_all) {
+		/* the common case: one interrupt, every list register empty (the
+		 * guest has ended what it had), so none holds it: list register 0 */
+		uint32_t i = (uint32_t)__builtin_ctz(cand);
+		gicv3_write_lr(0, lr_value(i, c->prio[i], hw != 0));
+		vgic_count_injected(c, 1);
+		if (hw)
+			__atomic_fetch_and(&c->hw, ~hw, __ATOMIC_RELAXED);
+		return 0;
+	}
 	unsigned placed = 0;
 	for (uint32_t m = cand; m; m &= m - 1) {
 		uint32_t i = (uint32_t)__builtin_ctz(m);
@@ -386,6 +417,14 @@ static int sgi_to_self(struct vcpu *v, uint32_t intid)
 	return 1;
 }
 
+/* Kicks the CPUs of the vCPUs in mask. Out of line: an SGI to the sender
+ * alone kicks nobody and so calls nothing. */
+static __attribute__((noinline)) void kick_each(struct vm *vm, uint32_t mask)
+{
+	for (uint32_t m = mask; m; m &= m - 1)
+		kick(&vm->vcpu[__builtin_ctz(m)]);
+}
+
 /* ICC_SGI1R_EL1 fields: IRM (every vCPU but the sender), and Aff1, Aff2,
  * RS and Aff3, which name no vCPU unless 0 (vCPU i has affinity 0.0.0.i). */
 #define SGIR_IRM (1ull << 40)
@@ -411,6 +450,6 @@ void vgic_sgi_write(struct vcpu *v, uint64_t val)
 	for (uint32_t m = targets; m; m &= m - 1)
 		__atomic_fetch_or(&vm->vcpu[__builtin_ctz(m)].vgic.pending, 1u << intid,
 				  __ATOMIC_RELEASE);
-	for (uint32_t m = targets & ~(1u << v->id); m; m &= m - 1)
-		kick(&vm->vcpu[__builtin_ctz(m)]);
+	if (targets & ~(1u << v->id))
+		kick_each(vm, targets & ~(1u << v->id));
 }
