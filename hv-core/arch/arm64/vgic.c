@@ -443,8 +443,11 @@ void vgic_sgi_write(struct vcpu *v, uint64_t val)
 		return;
 	else
 		targets = (uint32_t)val & all;
-	if (targets == 1u << v->id && sgi_to_self(v, intid))
+	if (targets == 1u << v->id) { /* the sender alone: no kick */
+		if (!sgi_to_self(v, intid))
+			__atomic_fetch_or(&v->vgic.pending, 1u << intid, __ATOMIC_RELEASE);
 		return;
+	}
 	/* one atomic OR per target, no lock; then a kick for each target but the
 	 * sender, which is on this CPU: its own exit flushes */
 	for (uint32_t m = targets; m; m &= m - 1)
