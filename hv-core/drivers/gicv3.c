@@ -224,10 +224,6 @@ void (*const gicv3_lr_write[16])(uint64_t v) = {
 	lr_write_12, lr_write_13, lr_write_14, lr_write_15,
 };
 
-uint64_t gicv3_read_ich_hcr(void)
-{
-	return read_sysreg(S3_4_C12_C11_0);
-}
 void gicv3_write_ich_hcr(uint64_t v)
 {
 	write_sysreg(S3_4_C12_C11_0, v);

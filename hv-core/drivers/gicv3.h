@@ -67,7 +67,11 @@ static inline void gicv3_write_lr(unsigned n, uint64_t v)
 {
 	gicv3_lr_write[n & 15](v);
 }
-uint64_t gicv3_read_ich_hcr(void);
+/* ICH_HCR_EL2: inline, read on every flush (written only when it changes) */
+static inline uint64_t gicv3_read_ich_hcr(void)
+{
+	return read_sysreg(S3_4_C12_C11_0);
+}
 void gicv3_write_ich_hcr(uint64_t v);
 uint64_t gicv3_read_ich_misr(void);
 /* ICH_ELRSR_EL2: the empty list registers; inline, read on every flush */

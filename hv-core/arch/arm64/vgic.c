@@ -31,6 +31,10 @@ static unsigned lr_count(void)
 	return n;
 }
 
+/* The implemented list registers as a mask (the same on every CPU), set by
+ * vgic_vcpu_reset before any vCPU's first flush. */
+static uint64_t lr_all;
+
 int vgic_vm_init(struct vm *vm, uint32_t nr_spis)
 {
 	struct vgic_dist *d = &vm->vgic;
@@ -104,6 +108,7 @@ void vgic_vcpu_reset(struct vcpu *v)
 	gicv3_enable_ppi(mpidr, GIC_INTID_PTIMER); /* GABI-050: CNTP as well */
 	gicv3_enable_ppi(mpidr, GIC_INTID_MAINT);
 	gicv3_write_ich_hcr(ICH_HCR_EN);
+	lr_all = (1ull << lr_count()) - 1;
 }
 
 void vgic_vcpu_stop(struct vcpu *v)
@@ -188,42 +193,117 @@ int vgic_inject_hw(struct vcpu *v, uint32_t intid)
 	return 0;
 }
 
-/* Puts intid in a list register of this CPU; 1 when done (or merged with an
- * entry already there), 0 when no list register is free. *free holds the
- * empty list registers (ICH_ELRSR_EL2) and is updated. */
-static inline int place(uint32_t intid, uint8_t prio, int hw, uint64_t *free)
+/* Only this CPU writes c->injected; GET_STATS reads it from another
+ * (vm_irqs_injected): a plain store, no read-modify-write. */
+static inline void vgic_count_injected(struct vgic_cpu *c, unsigned n)
 {
-	/* only the list registers in use can hold intid already */
-	for (uint64_t used = ~*free & ((1ull << lr_count()) - 1); used; used &= used - 1) {
+	__atomic_store_n(&c->injected, c->injected + n, __ATOMIC_RELAXED);
+}
+
+/* A list register that makes intid pending, group 1, at priority prio; hw:
+ * linked to the physical interrupt of the same number. */
+static inline uint64_t lr_value(uint32_t intid, uint8_t prio, int hw)
+{
+	uint64_t lr = ICH_LR_STATE_P | ICH_LR_GROUP1 | ((uint64_t)prio << ICH_LR_PRIO_SHIFT) | intid;
+	if (hw)
+		lr |= ICH_LR_HW | ((uint64_t)intid << ICH_LR_PINTID_SHIFT);
+	return lr;
+}
+
+/* intid in one of the list registers in use (not free): an edge that is
+ * already pending merges (1), an active hardware-linked one cannot also be
+ * pending and waits (0), an active one becomes active and pending (1); -1
+ * when none holds it. Out of line: most flushes find every list register
+ * empty (the guest has ended what it was given) and never call it. */
+static __attribute__((noinline)) int merge_in_use(uint32_t intid, uint64_t free)
+{
+	for (uint64_t used = ~free & lr_all; used; used &= used - 1) {
 		unsigned n = (unsigned)__builtin_ctzll(used);
 		uint64_t lr = gicv3_read_lr(n);
 		if ((uint32_t)lr != intid || !(lr & ICH_LR_STATE))
 			continue;
 		if (lr & ICH_LR_STATE_P)
-			return 1; /* already pending: an edge merges */
+			return 1;
 		if (lr & ICH_LR_HW)
-			return 0; /* cannot be active and pending: wait */
+			return 0;
 		gicv3_write_lr(n, lr | ICH_LR_STATE_P);
 		return 1;
+	}
+	return -1;
+}
+
+/* Puts intid in a list register of this CPU; 1 when done (or merged with an
+ * entry already there), 0 when no list register is free. *free holds the
+ * empty list registers (ICH_ELRSR_EL2) and is updated. */
+static inline int place(uint32_t intid, uint8_t prio, int hw, uint64_t *free)
+{
+	if (~*free & lr_all) { /* only a list register in use can hold intid already */
+		int merged = merge_in_use(intid, *free);
+		if (merged >= 0)
+			return merged;
 	}
 	if (!*free)
 		return 0;
 	unsigned n = (unsigned)__builtin_ctzll(*free);
-	uint64_t lr = ICH_LR_STATE_P | ICH_LR_GROUP1 | ((uint64_t)prio << ICH_LR_PRIO_SHIFT) | intid;
-	if (hw)
-		lr |= ICH_LR_HW | ((uint64_t)intid << ICH_LR_PINTID_SHIFT);
-	gicv3_write_lr(n, lr);
+	gicv3_write_lr(n, lr_value(intid, prio, hw));
 	*free &= ~(1ull << n);
 	return 1;
 }
 
-/* The VM's pending SPIs that go to v, to the list registers, under the lock.
- * Returns how many were placed; sets *left when some did not fit. Out of
- * line: the private interrupts' path in vgic_flush stays small. */
-static __attribute__((noinline)) unsigned flush_spis(struct vcpu *v, uint64_t *free, int *left)
+/*
+ * The vCPU's pending private interrupts (SGIs, PPIs) that it has enabled, to
+ * the list registers of this CPU, without the lock: one atomic AND takes them
+ * and leaves the others pending (a GICR_ICPENDR write that races with it
+ * clears what it finds, as on a GIC that is delivering); what does not fit
+ * is put back with one atomic OR. The enables and priorities are read as
+ * they are; a guest that changes them while the interrupt is in flight sees
+ * the old or the new value, as on a GIC. Returns 1 when some did not fit.
+ */
+static inline int flush_private(struct vgic_cpu *c)
+{
+	uint32_t en = __atomic_load_n(&c->enabled, __ATOMIC_RELAXED);
+	uint32_t cand = __atomic_fetch_and(&c->pending, ~en, __ATOMIC_ACQUIRE) & en;
+	if (!cand)
+		return 0;
+	uint64_t free = gicv3_read_ich_elrsr(); /* RES0 beyond the implemented LRs */
+	uint32_t hw = __atomic_load_n(&c->hw, __ATOMIC_RELAXED) & cand, back = 0;
+	if (!(cand & (cand - 1)) && free == lr_all) {
+		/* the common case: one interrupt, every list register empty (the
+		 * guest has ended what it had), so none holds it: list register 0 */
+		uint32_t i = (uint32_t)__builtin_ctz(cand);
+		gicv3_write_lr(0, lr_value(i, c->prio[i], hw != 0));
+		vgic_count_injected(c, 1);
+		if (hw)
+			__atomic_fetch_and(&c->hw, ~hw, __ATOMIC_RELAXED);
+		return 0;
+	}
+	unsigned placed = 0;
+	for (uint32_t m = cand; m; m &= m - 1) {
+		uint32_t i = (uint32_t)__builtin_ctz(m);
+		if (place(i, c->prio[i], (hw >> i) & 1, &free))
+			placed++;
+		else
+			back |= 1u << i;
+	}
+	vgic_count_injected(c, placed);
+	if (hw & ~back)
+		__atomic_fetch_and(&c->hw, ~(hw & ~back), __ATOMIC_RELAXED);
+	if (!back)
+		return 0;
+	__atomic_fetch_or(&c->pending, back, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/* The VM's pending SPIs that go to v, to the list registers of this CPU,
+ * under the lock. Returns 1 when some did not fit. Out of line: the private
+ * interrupts' path in vgic_flush stays small. */
+static __attribute__((noinline)) int flush_spis(struct vcpu *v)
 {
 	struct vgic_dist *d = &v->vm->vgic;
 	unsigned placed = 0;
+	int left = 0;
+	isb(); /* the list registers flush_private just wrote count as used */
+	uint64_t free = gicv3_read_ich_elrsr();
 	spin_lock(&d->lock);
 	for (uint32_t w = 0; w < d->nr_spis / 32; w++) {
 		uint32_t spis = d->pending[w] & d->enabled[w];
@@ -233,65 +313,47 @@ static __attribute__((noinline)) unsigned flush_spis(struct vcpu *v, uint64_t *f
 			spis &= spis - 1;
 			if (spi_target(v->vm, n) != v)
 				continue;
-			if (place(32 + n, d->prio[n], (d->hw[w] >> b) & 1, free)) {
+			if (place(32 + n, d->prio[n], (d->hw[w] >> b) & 1, &free)) {
 				d->pending[w] &= ~(1u << b);
 				d->hw[w] &= ~(1u << b);
 				placed++;
 			} else {
-				*left = 1;
+				left = 1;
 			}
 		}
 	}
 	spin_unlock(&d->lock);
-	return placed;
+	vgic_count_injected(&v->vgic, placed);
+	return left;
+}
+
+/* The maintenance interrupt on underflow (ICH_HCR_EL2.UIE) on when some
+ * interrupts did not fit, off otherwise. The register is written only when
+ * that changes, not on every flush. */
+static inline void underflow_irq(int on)
+{
+	uint64_t want = ICH_HCR_EN | (on ? ICH_HCR_UIE : 0);
+	if (gicv3_read_ich_hcr() != want)
+		gicv3_write_ich_hcr(want);
 }
 
 /*
- * The private interrupts (SGIs, PPIs) first, without the lock: one atomic
- * AND takes every pending one the vCPU has enabled and leaves the others
- * pending (a GICR_ICPENDR write that races with it clears what it finds, as
- * on a GIC that is delivering); what does not fit in a list register is put
- * back with one atomic OR. The
- * enables and priorities are read as they are; a guest that changes them
- * while the interrupt is in flight sees the old or the new value, as on a
- * GIC. Then the SPIs, under the lock, only when one is pending.
+ * The private interrupts first, then the SPIs (under the lock, only when one
+ * is pending). Each interrupt placed is counted in the vCPU's injected (only
+ * this CPU writes it; the VM's irqs_injected is their sum, vm_irqs_injected).
  */
 void vgic_flush(struct vcpu *v)
 {
 	struct vgic_dist *d = &v->vm->vgic;
-	struct vgic_cpu *c = &v->vgic;
-	uint64_t free = gicv3_read_ich_elrsr() & ((1ull << lr_count()) - 1);
 	int left = 0;
-	unsigned placed = 0;
 	if (__atomic_load_n(&d->ctlr, __ATOMIC_RELAXED) & GICD_CTLR_G1) {
-		uint32_t en = __atomic_load_n(&c->enabled, __ATOMIC_RELAXED);
-		uint32_t cand = __atomic_fetch_and(&c->pending, ~en, __ATOMIC_ACQUIRE) & en;
-		if (cand) {
-			uint32_t hw = __atomic_load_n(&c->hw, __ATOMIC_RELAXED) & cand, back = 0;
-			for (uint32_t m = cand; m; m &= m - 1) {
-				uint32_t i = (uint32_t)__builtin_ctz(m);
-				if (place(i, c->prio[i], (hw >> i) & 1, &free))
-					placed++;
-				else
-					back |= 1u << i;
-			}
-			if (hw & ~back)
-				__atomic_fetch_and(&c->hw, ~(hw & ~back), __ATOMIC_RELAXED);
-			if (back) {
-				__atomic_fetch_or(&c->pending, back, __ATOMIC_RELAXED);
-				left = 1;
-			}
-		}
+		left = flush_private(&v->vgic);
 		if (vgic_spis_pending(d))
-			placed += flush_spis(v, &free, &left);
-	}
-	if (placed) { /* GET_STATS/slot irqs_injected: every kind, per VM */
-		c->injected += placed;
-		__atomic_add_fetch(&v->vm->stats.irqs_injected, placed, __ATOMIC_RELAXED);
+			left |= flush_spis(v);
 	}
 	/* more than fits: a maintenance interrupt when the list registers are
 	 * (nearly) empty again brings us back here to refill them */
-	gicv3_write_ich_hcr(ICH_HCR_EN | (left ? ICH_HCR_UIE : 0));
+	underflow_irq(left);
 }
 
 int vgic_has_pending(struct vcpu *v)
@@ -348,33 +410,49 @@ static int sgi_to_self(struct vcpu *v, uint32_t intid)
 	    !(__atomic_load_n(&c->enabled, __ATOMIC_RELAXED) & bit) ||
 	    (__atomic_load_n(&c->pending, __ATOMIC_RELAXED) & bit))
 		return 0;
-	uint64_t free = gicv3_read_ich_elrsr() & ((1ull << lr_count()) - 1);
+	uint64_t free = gicv3_read_ich_elrsr();
 	if (!place(intid, c->prio[intid], 0, &free))
 		return 0;
-	c->injected++;
-	__atomic_add_fetch(&v->vm->stats.irqs_injected, 1, __ATOMIC_RELAXED);
+	vgic_count_injected(c, 1);
 	return 1;
 }
+
+/* Kicks the CPUs of the vCPUs in mask. Out of line: an SGI to the sender
+ * alone kicks nobody and so calls nothing. */
+static __attribute__((noinline)) void kick_each(struct vm *vm, uint32_t mask)
+{
+	for (uint32_t m = mask; m; m &= m - 1)
+		kick(&vm->vcpu[__builtin_ctz(m)]);
+}
+
+/* ICC_SGI1R_EL1 fields: IRM (every vCPU but the sender), and Aff1, Aff2,
+ * RS and Aff3, which name no vCPU unless 0 (vCPU i has affinity 0.0.0.i). */
+#define SGIR_IRM (1ull << 40)
+#define SGIR_NOT_AFF0 (0xFFull << 16 | 0xFFull << 32 | 0xFull << 44 | 0xFFull << 48)
+_Static_assert(HV_MAX_VCPUS < 16, "an SGI's target list is 16 bits");
 
 void vgic_sgi_write(struct vcpu *v, uint64_t val)
 {
 	struct vm *vm = v->vm;
 	uint32_t intid = (uint32_t)(val >> 24) & 0xF;
-	uint32_t all = vm->cfg.vcpus >= 16 ? 0xFFFFu : (1u << vm->cfg.vcpus) - 1, targets;
+	uint32_t all = (1u << vm->cfg.vcpus) - 1, targets; /* vcpus <= HV_MAX_VCPUS < 16 */
 	v->vgic.sgis_sent++;
-	if (val & (1ull << 40)) /* IRM: every vCPU but the sender */
+	if (val & SGIR_IRM)
 		targets = all & ~(1u << v->id);
-	else if ((val >> 16) & 0xFF || (val >> 32) & 0xFF || (val >> 44) & 0xF || (val >> 48) & 0xFF)
-		return; /* vCPU i has affinity 0.0.0.i: other Aff1/Aff2/Aff3/RS name no vCPU */
+	else if (val & SGIR_NOT_AFF0)
+		return;
 	else
 		targets = (uint32_t)val & all;
-	if (targets == 1u << v->id && sgi_to_self(v, intid))
+	if (targets == 1u << v->id) { /* the sender alone: no kick */
+		if (!sgi_to_self(v, intid))
+			__atomic_fetch_or(&v->vgic.pending, 1u << intid, __ATOMIC_RELEASE);
 		return;
+	}
 	/* one atomic OR per target, no lock; then a kick for each target but the
 	 * sender, which is on this CPU: its own exit flushes */
 	for (uint32_t m = targets; m; m &= m - 1)
 		__atomic_fetch_or(&vm->vcpu[__builtin_ctz(m)].vgic.pending, 1u << intid,
 				  __ATOMIC_RELEASE);
-	for (uint32_t m = targets & ~(1u << v->id); m; m &= m - 1)
-		kick(&vm->vcpu[__builtin_ctz(m)]);
+	if (targets & ~(1u << v->id))
+		kick_each(vm, targets & ~(1u << v->id));
 }

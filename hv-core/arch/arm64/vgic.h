@@ -24,6 +24,7 @@
 #define VGIC_MAX_SPIS 64u /* virtual SPIs per VM: INTIDs 32..95 */
 #define VGIC_NR_IRQS (32u + VGIC_MAX_SPIS)
 #define VGIC_SPI_WORDS (VGIC_MAX_SPIS / 32u)
+_Static_assert(VGIC_SPI_WORDS * 32u == 64u, "vgic_spis_pending reads the SPIs as one 64-bit word");
 
 /* Per vCPU: its private interrupts (SGIs 0-15, PPIs 16-31), its redistributor. */
 struct vgic_cpu {
@@ -45,7 +46,10 @@ struct vgic_dist {
 	uint32_t ctlr;
 	uint32_t nr_spis; /* SPIs this VM has (multiple of 32, <= VGIC_MAX_SPIS) */
 	uint32_t enabled[VGIC_SPI_WORDS];
-	uint32_t pending[VGIC_SPI_WORDS];
+	union { /* the pending SPIs, by word; pending_any: all of them at once */
+		uint32_t pending[VGIC_SPI_WORDS];
+		uint64_t pending_any;
+	};
 	uint32_t hw[VGIC_SPI_WORDS];       /* pending ones that are held physical SPIs */
 	uint32_t owned_hw[VGIC_SPI_WORDS]; /* pass-through: the physical SPI of the same number */
 	uint32_t icfgr[VGIC_SPI_WORDS * 2];
@@ -99,11 +103,8 @@ void vgic_flush(struct vcpu *v);
  * flush left it). */
 static inline int vgic_spis_pending(const struct vgic_dist *d)
 {
-	/* every word, unrolled: the words beyond the VM's nr_spis stay 0 */
-	uint32_t any = 0;
-	for (uint32_t w = 0; w < VGIC_SPI_WORDS; w++)
-		any |= __atomic_load_n(&d->pending[w], __ATOMIC_ACQUIRE);
-	return any != 0;
+	/* one load: the words beyond the VM's nr_spis stay 0 */
+	return __atomic_load_n(&d->pending_any, __ATOMIC_ACQUIRE) != 0;
 }
 static inline int vgic_flush_needed(const struct vgic_cpu *c, const struct vgic_dist *d)
 {

@@ -158,7 +158,7 @@ void mgmt_be_stats(uint32_t id, struct hvm_stats *s)
 	s->cpu_time_ns = timer_count_to_ns(cpu_ticks);
 	for (unsigned i = 0; i < HVM_EXIT__COUNT; i++)
 		s->exits_by_class[i] = vm->stats.exits_by_class[i];
-	s->irqs_injected = vm->stats.irqs_injected;
+	s->irqs_injected = vm_irqs_injected(vm);
 	s->faults = vm->fault_count;
 	s->faults_ignored = vm->stats.faults_ignored;
 	for (unsigned k = 0; k < 6; k++) /* MGMT-802 */

@@ -261,7 +261,7 @@ void vm_publish_slot(struct vm *vm)
 	for (unsigned i = 0; i < HVM_VERSION_LEN; i++)
 		s->image_version[i] = i == HVM_VERSION_LEN - 1 ? 0 : vm->coop->image_version[i];
 	s->exits = exits;
-	s->irqs_injected = vm->stats.irqs_injected;
+	s->irqs_injected = vm_irqs_injected(vm);
 	s->doorbells_denied = vm->stats.doorbells_denied;
 	s->image_slot_bytes = vm->cfg.image_max; /* MGMT-701 */
 	s->initrd_slot_bytes = vm->cfg.initrd_pa ? vm->cfg.initrd_max : 0;

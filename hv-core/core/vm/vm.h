@@ -108,7 +108,6 @@ struct vm {
 	uint32_t fault_ev_quiet[VM_FAULT_KINDS]; /* faults not reported since          */
 	uint64_t fault_ev_seq[VM_FAULT_KINDS];   /* event number of the last event    */
 	struct vm_stats {                        /* GET_STATS counters not kept per vCPU       */
-		uint64_t irqs_injected;
 		uint64_t doorbells_sent;
 		uint64_t doorbells_denied;
 		uint64_t doorbells_received;
@@ -214,6 +213,16 @@ static inline void vm_vcpu_check(struct vcpu *v, uint32_t exit_class)
 	if (!__atomic_load_n(&v->run, __ATOMIC_SEQ_CST) ||
 	    __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE))
 		vm_vcpu_wait(v);
+}
+/* GET_STATS and the status slot's irqs_injected: the virtual interrupts put
+ * in list registers, every kind, summed over the VM's vCPUs (each vCPU counts
+ * its own on its CPU, vgic.c, so an injection takes no shared atomic). */
+static inline uint64_t vm_irqs_injected(const struct vm *vm)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < vm->cfg.vcpus && i < HV_MAX_VCPUS; i++)
+		n += __atomic_load_n(&vm->vcpu[i].vgic.injected, __ATOMIC_RELAXED);
+	return n;
 }
 /* Called by vcpu_run() on the vCPU's own CPU just before it enters the guest:
  * vm_life.c reloads a VM's memory only while none of its vCPUs is live. Parks

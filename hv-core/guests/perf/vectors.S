@@ -1,8 +1,9 @@
 /*
  * vectors.S - the perf guest's EL1 vector table: an IRQ from the current EL is
- * acknowledged, counted in perf_irqs and ended in nine instructions, so that
- * the SGI figure measures hv-core's injection and the architectural minimum of
- * taking a virtual interrupt, not a guest's interrupt handler. Nothing else is
+ * acknowledged, counted in perf_irqs and ended in ten instructions (the
+ * virtual timer turned off on the way, whichever interrupt it was), so that
+ * the SGI and timer figures measure hv-core's injection and the architectural
+ * minimum of taking a virtual interrupt, not a guest's interrupt handler. Nothing else is
  * expected: any other exception parks the CPU.
  */
 .macro PARK
@@ -23,6 +24,7 @@ perf_vectors:
 	.balign 0x80		/* current EL, SPx: IRQ */
 	stp	x0, x1, [sp, #-16]!
 	mrs	x0, S3_0_C12_C12_0	/* ICC_IAR1_EL1 */
+	msr	cntv_ctl_el0, xzr	/* the virtual timer off (level: before the EOI) */
 	msr	S3_0_C12_C12_1, x0	/* ICC_EOIR1_EL1 */
 	adrp	x1, perf_irqs
 	ldr	w0, [x1, :lo12:perf_irqs]
