@@ -46,6 +46,7 @@
 #include "log.h"
 #include "ota.h"
 #include "store.h"
+#include "testcut.h"
 
 #define STAGE_ALIGN 0x200000ull /* as LoadImage (svc_image.c) */
 #define WAIT_MS 250u            /* how often a waiting upload looks at its rate */
@@ -1086,16 +1087,28 @@ audit:
 
 /* ---- hv-core's OTA events in the audit log ---- */
 
-/* OTA-210: hv-core's OTA events reach the audit log once, also those that
- * happened while hv-agent was not running: hv-core keeps them in its event
- * ring until hv-agent acknowledges them (MGMT-140), hv-agent reads the ring
- * from there when it starts, and STATE/ota/events-audited remembers the
- * newest event written ("BOOT SEQ NS": hv-core's boot number, MGMT-500, the
- * event's number and time), so one seen by an earlier run is not written
- * again. */
+/* OTA-210: hv-core's OTA events reach the audit log exactly once, also
+ * those that happened while hv-agent was not running or that it had read but
+ * not yet written when it was killed: hv-core keeps them in its event ring
+ * until hv-agent acknowledges them (MGMT-140), and the event log holds the
+ * acknowledgement at the oldest OTA event not yet written here
+ * (eventlog_hold, agent_ota_held_events), so a starting hv-agent reads every
+ * one of them again. What was written already is skipped: each row names the
+ * event ("seq=N boot=B ns=T": hv-core's event number, its boot number,
+ * MGMT-500, and the event's time), the newest such row of the audit log is
+ * where a starting hv-agent resumes, and STATE/ota/events-audited (written
+ * after the row) is where it resumes when the log no longer has one. */
 struct ev_cursor {
 	uint64_t boot, seq, ns;
 };
+
+uint64_t agent_ota_held_events(void)
+{
+	uint64_t m = 0;
+	for (unsigned t = HVM_EV_OTA_INSTALLED; t <= HVM_EV_NV_FAILED; t++)
+		m |= 1ull << t;
+	return m;
+}
 
 static int cursor_path(const struct agent *ag, char *out, size_t len)
 {
@@ -1113,6 +1126,53 @@ static void cursor_load(const struct agent *ag, struct ev_cursor *c)
 	if (fscanf(f, "%" SCNu64 " %" SCNu64 " %" SCNu64, &c->boot, &c->seq, &c->ns) != 3)
 		memset(c, 0, sizeof *c);
 	fclose(f);
+}
+
+/* The event an hv-core.ota row names; 0 when it names none with its time. */
+static int cursor_of_row(const struct store_audit_entry *e, struct ev_cursor *c)
+{
+	const char *seq = e->args ? strstr(e->args, " seq=") : NULL;
+	const char *ns = e->args ? strstr(e->args, " ns=") : NULL;
+	const char *boot = e->args ? strstr(e->args, " boot=") : NULL;
+	struct ev_cursor r = { 0, 0, 0 };
+
+	if (strcmp(e->caller, "hv-core") || strcmp(e->rpc, "hv-core.ota") || !seq || !ns ||
+	    sscanf(seq, " seq=%" SCNu64, &r.seq) != 1 || sscanf(ns, " ns=%" SCNu64, &r.ns) != 1 ||
+	    (boot && sscanf(boot, " boot=%" SCNu64, &r.boot) != 1))
+		return 0;
+	*c = r;
+	return 1;
+}
+
+/* The newest hv-core.ota row among the newest AUDIT_LOOK rows of the audit
+ * log, as the cursor: rows are written in the order of the events and before
+ * the cursor file, so it is never older than the file, and after a cut
+ * between the row and the file it is the newer one. */
+#define AUDIT_LOOK 1024u
+static void cursor_from_audit(struct agent *ag, struct ev_cursor *c)
+{
+	uint64_t end = ag->store ? store_audit_newest_seq(ag->store) + 1 : 1;
+
+	for (unsigned looked = 0; end > 1 && looked < AUDIT_LOOK;) {
+		uint64_t from = end > 256 ? end - 256 : 1;
+		struct store_audit_entry *rows = NULL;
+		size_t n = 0;
+		struct store_err err;
+		if (store_audit_list(ag->store, from, (size_t)(end - from), &rows, &n, &err) !=
+		    STORE_OK) {
+			log_warn("ota: cannot read the audit log for audited hv-core events: %s",
+				 err.msg);
+			return;
+		}
+		int found = 0;
+		for (size_t i = n; i-- > 0 && !found;)
+			found = rows[i].seq < end && cursor_of_row(&rows[i], c);
+		store_audit_list_free(rows);
+		if (found)
+			return;
+		looked += (unsigned)(end - from);
+		end = from;
+	}
 }
 
 /* Written to a new file, synced, renamed over the old one. */
@@ -1153,31 +1213,34 @@ static int cursor_covers(const struct ev_cursor *c, uint64_t boot, const struct 
 	return ev->seq <= c->seq && (boot || ev->time_ns <= c->ns);
 }
 
-void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r)
+static void event_audit(struct agent *ag, const struct eventlog_rec *r)
 {
 	static const char *const names[] = { "installed", "trial", "confirmed", "rolled-back",
 					     "nv-failed" };
 	static struct ev_cursor cur;
 	static int loaded;
-	char args[200], out[64], tag[32] = "";
+	char args[240], out[64], tag[64];
+	const char *name = names[r->ev.type - HVM_EV_OTA_INSTALLED];
 
-	if (r->ev.type < HVM_EV_OTA_INSTALLED || r->ev.type > HVM_EV_NV_FAILED)
-		return;
 	if (!loaded) { /* only the runner of pending.c calls this */
 		cursor_load(ag, &cur);
+		cursor_from_audit(ag, &cur);
 		loaded = 1;
 	}
 	uint64_t boot = core_boot_number(ag);
 	if (cursor_covers(&cur, boot, &r->ev))
 		return;
+	hv_test_cut("ota.event-read", name); /* OTA-212: read, its row not written */
 	if (boot)
-		snprintf(tag, sizeof tag, " boot=%" PRIu64, boot);
+		snprintf(tag, sizeof tag, " boot=%" PRIu64 " ns=%" PRIu64, boot, r->ev.time_ns);
+	else
+		snprintf(tag, sizeof tag, " ns=%" PRIu64, r->ev.time_ns);
 	if (r->ev.type == HVM_EV_NV_FAILED)
 		snprintf(args, sizeof args, "event=nv-failed seq=%" PRIu64 "%s detail=%s",
 			 r->ev.seq, tag, r->ev.detail == 1 ? "read" : "write");
 	else
 		snprintf(args, sizeof args, "vm=name:%s event=%s seq=%" PRIu64 "%s", r->vm_name,
-			 names[r->ev.type - HVM_EV_OTA_INSTALLED], r->ev.seq, tag);
+			 name, r->ev.seq, tag);
 	if (r->ev.type == HVM_EV_OTA_ROLLED_BACK)
 		snprintf(out, sizeof out, "%s", agent_ota_result_name(r->ev.detail));
 	else if (r->ev.type == HVM_EV_NV_FAILED)
@@ -1185,8 +1248,19 @@ void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r)
 	else
 		snprintf(out, sizeof out, "OK: slot %s", r->ev.detail ? "B" : "A");
 	system_audit(ag, "hv-core", "hv-core.ota", args, out);
+	hv_test_cut("ota.event-audited", name); /* OTA-212: the row, not the file */
 	cur = (struct ev_cursor){ .boot = boot, .seq = r->ev.seq, .ns = r->ev.time_ns };
 	cursor_store(ag, &cur);
+}
+
+void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r)
+{
+	if (r->ev.type < HVM_EV_OTA_INSTALLED || r->ev.type > HVM_EV_NV_FAILED)
+		return;
+	event_audit(ag, r);
+	/* written (or written before): hv-core may drop it from its ring */
+	if (ag->events)
+		eventlog_release(ag->events, r->ev.seq + 1);
 }
 
 /* ---- OtaStatus and GetVm's ota ---- */
