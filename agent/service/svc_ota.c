@@ -420,7 +420,12 @@ static int record_len(struct upload *u, struct hv_status *st)
 /* record_len when bytes arrived since the last one. */
 static int make_durable(struct upload *u, struct hv_status *st)
 {
-	return u->stored == u->durable ? 0 : record_len(u, st);
+	if (u->stored == u->durable)
+		return 0;
+	if (record_len(u, st) != 0)
+		return -1;
+	hv_test_cut("ota.after-part-sync", NULL); /* OTA-212: bytes arrived, synced, recorded */
+	return 0;
 }
 
 /* The head, once stored: the key and the declared size must be the
@@ -656,6 +661,7 @@ void svc_ota_upload(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 		hv_status_set(st, HV_INTERNAL, "ota upload: %s: %s", u->done, strerror(errno));
 		goto audit;
 	}
+	hv_test_cut("ota.after-upload", NULL); /* OTA-212 */
 	unlink(u->len);
 	log_info("ota upload %.16s: %" PRIu64 " bytes stored and verified (bundle %s, %u images)",
 		 u->key, u->stored, u->key, bm->m.nimages);
@@ -883,8 +889,10 @@ static int ota_switch_vms(struct agent *ag, const struct rpc_peer *peer,
 		snprintf(args, sizeof args, "vm=name:%s version=%s window_ms=%u timeout_ms=%u",
 			 slots[i].name, m->images[i].version, req->confirm_window_ms,
 			 req->trial_timeout_ms);
+		hv_test_cut("ota.before-switch", slots[i].name); /* OTA-212 */
 		enum core_result r = switch_one(ag, &slots[i], req->confirm_window_ms,
 						req->trial_timeout_ms, what, &sst);
+		hv_test_cut("ota.after-switch", slots[i].name); /* OTA-212 */
 		if (r == CORE_REFUSED && req->when_allowed && strstr(sst.msg, "(E_POLICY)")) {
 			agent_audit(ag, peer, "OtaInstall.switch", args, &sst);
 			if (agent_pending_queue(ag, peer, &slots[i], "otaswitch", arg, sst.msg,
@@ -1046,6 +1054,7 @@ void svc_ota_install(const struct rpc_call_ctx *ctx, const ProtobufCMessage *msg
 		agent_audit(ag, ctx->peer, "OtaInstall.install", a, &res->st);
 		if (rc != 0)
 			goto audit;
+		hv_test_cut("ota.after-install", slots[i].name); /* OTA-212 */
 		log_info("%s: '%s' %s installed into its inactive slot", what, slots[i].name,
 			 h->manifest.images[i].version);
 	}
