@@ -99,6 +99,25 @@ static void refresh_names(struct eventlog *l)
 			memcpy(l->names[i], slots[i].name, HVM_NAME_LEN);
 }
 
+static int held(const struct eventlog *l, const struct hvm_event *ev)
+{
+	return ev->type < 64 && (l->hold_mask >> ev->type & 1);
+}
+
+/* Under the lock: the acknowledgement stops at the oldest held event of the
+ * history numbered seq or above, or nowhere. */
+static void hold_from(struct eventlog *l, uint64_t seq)
+{
+	l->hold_at = NO_HOLD;
+	for (size_t i = 0; i < l->count; i++) {
+		const struct hvm_event *ev = &l->recs[(l->first + i) % l->cap].ev;
+		if (ev->seq >= seq && held(l, ev)) {
+			l->hold_at = ev->seq;
+			return;
+		}
+	}
+}
+
 /* Appends under the lock. */
 static void append(struct eventlog *l, const struct hvm_event *ev, uint64_t lost_before)
 {
@@ -115,10 +134,13 @@ static void append(struct eventlog *l, const struct hvm_event *ev, uint64_t lost
 		l->hold_at = NO_HOLD;
 	}
 	size_t idx = (l->first + l->count) % l->cap;
-	if (l->count == l->cap)
+	uint64_t evicted = NO_HOLD;
+	if (l->count == l->cap) {
+		evicted = l->recs[l->first].ev.seq;
 		l->first = (l->first + 1) % l->cap;
-	else
+	} else {
 		l->count++;
+	}
 	struct eventlog_rec *r = &l->recs[idx];
 	r->ev = *ev;
 	r->lost_before = lost_before;
@@ -129,8 +151,9 @@ static void append(struct eventlog *l, const struct hvm_event *ev, uint64_t lost
 	r->vm_name[HVM_NAME_LEN - 1] = '\0';
 	l->next_seq = ev->seq + 1;
 	l->recorded++;
-	if (ev->type < 64 && (l->hold_mask >> ev->type & 1) && ev->seq >= l->released &&
-	    l->hold_at == NO_HOLD)
+	if (evicted != NO_HOLD && evicted == l->hold_at) /* out of the history: held no longer */
+		hold_from(l, evicted + 1);
+	else if (held(l, ev) && ev->seq >= l->released && l->hold_at == NO_HOLD)
 		l->hold_at = ev->seq;
 }
 
@@ -320,17 +343,8 @@ void eventlog_release(struct eventlog *l, uint64_t seq)
 	 * restart (append() began the numbers again): nothing to release */
 	if (seq > l->released && seq <= l->next_seq) {
 		l->released = seq;
-		if (l->hold_at != NO_HOLD && l->hold_at < seq) {
-			l->hold_at = NO_HOLD;
-			for (size_t i = 0; i < l->count; i++) {
-				const struct hvm_event *ev = &l->recs[(l->first + i) % l->cap].ev;
-				if (ev->seq >= seq && ev->type < 64 &&
-				    (l->hold_mask >> ev->type & 1)) {
-					l->hold_at = ev->seq;
-					break;
-				}
-			}
-		}
+		if (l->hold_at != NO_HOLD && l->hold_at < seq)
+			hold_from(l, seq);
 	}
 	pthread_mutex_unlock(&l->lock);
 }

@@ -60,7 +60,8 @@ void eventlog_live(struct eventlog *log, int follow);
  * held event not yet released, so an hv-agent killed after reading one and
  * before recording it reads it again from hv-core's ring when it starts (the
  * events after it as well: a consumer must know what it recorded already).
- * Called before eventlog_start. */
+ * A held event that falls out of the history (capacity events later) is held
+ * no longer: its readers are told of the loss. Called before eventlog_start. */
 void eventlog_hold(struct eventlog *log, uint64_t type_mask);
 
 /* Every held event numbered below seq is recorded (or will never be): the

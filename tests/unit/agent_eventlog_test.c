@@ -209,3 +209,21 @@ Test(agent_eventlog, a_held_event_stays_in_hv_cores_ring_until_released)
 	evl = NULL;
 	cr_assert_eq(fakecore_regs(fc)->ev_ack, 3);
 }
+
+/* A held event that falls out of the history unread (its readers are told
+ * of the loss) holds the acknowledgement no longer. */
+Test(agent_eventlog, a_held_event_out_of_the_history_is_not_held)
+{
+	struct eventlog_rec r[1];
+	uint64_t pos = 100;
+
+	start_held();
+	fakecore_event(fc, HVM_EV_OTA_CONFIRMED, 2, 1, 0);
+	for (int i = 0; i < 100; i++)
+		fakecore_event(fc, HVM_EV_STARTED, 2, 0, HVM_R_BOOTED);
+	cr_assert_eq(read_n(&pos, r, 1), 1);
+	cr_assert_eq(r[0].ev.seq, 100);
+	for (int i = 0; i < 500 && fakecore_regs(fc)->ev_ack != 101; i++)
+		usleep(2000);
+	cr_assert_eq(fakecore_regs(fc)->ev_ack, 101);
+}
