@@ -182,10 +182,12 @@ static size_t poll_once(struct eventlog *l)
 		if (hvlink_event_start(l->link, &at, &head, &st) != 0)
 			return 0;
 		/* The acknowledgement may lag behind what was read (held
-		 * events): with the position read so far still inside hv-core's
-		 * numbering, the same hv-core came back and reading goes on
-		 * from there; an hv-core that restarted numbers from below it. */
-		l->pos = l->began && at <= was && was <= head ? was : at;
+		 * events): when hv-core's acknowledgement is still the one this
+		 * follower set, below the position read so far and that
+		 * position inside hv-core's numbering, the same hv-core came
+		 * back and reading goes on from there. An hv-core that
+		 * restarted has its own acknowledgement (0) and numbering. */
+		l->pos = l->began && at == l->acked && at < was && was <= head ? was : at;
 		l->acked = at;
 		l->have_pos = 1;
 		pthread_mutex_lock(&l->lock);
