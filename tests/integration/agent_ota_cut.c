@@ -231,6 +231,10 @@ Test(agent_ota_cut, a_cut_after_the_upload_keeps_the_verified_bundle)
 	agent_up(NULL);
 	chain_whole("after the cut");
 	cr_expect_str_eq(slots(), "A good empty  no-trial none");
+	/* the request's row only: the completed upload's comes after the answer */
+	int uploads = rows("OtaUpload", NULL);
+	cr_expect_eq(uploads, 1, "%s", out);
+	cr_expect(strstr(out, "\"requested\"") != NULL, "%s", out);
 	cr_expect_eq(rows("OtaInstall.install", NULL), 0);
 	install_completes("after the cut", "already holds");
 }
