@@ -950,6 +950,7 @@ int main(int argc, char **argv)
 		hv_status_set(&st, HV_RESOURCE_EXHAUSTED, "out of memory");
 		goto fail;
 	}
+	eventlog_hold(ag.events, agent_ota_held_events()); /* OTA-210 */
 	if (eventlog_start(ag.events, &st) != 0)
 		goto fail;
 	faults = faultlog_start(&ag, &st);

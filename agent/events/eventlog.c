@@ -24,6 +24,7 @@
  * back at once. */
 #define IDLE_AFTER_MS 1000u
 #define IDLE_POLL_MS 200u
+#define NO_HOLD UINT64_MAX
 
 struct eventlog {
 	struct hvlink *link;
@@ -45,9 +46,16 @@ struct eventlog {
 	int began;             /* first_pos is set                    */
 	uint64_t first_pos;    /* where following began, the first time */
 
+	/* held events (eventlog_hold): the acknowledgement stops at hold_at,
+	 * the oldest held event at or above released (NO_HOLD: none) */
+	uint64_t hold_mask;
+	uint64_t released;
+	uint64_t hold_at;
+
 	/* follower-private */
 	int have_pos;
 	uint64_t pos;
+	uint64_t acked; /* what ev_ack was last set to */
 	char names[HVM_MAX_VMS][HVM_NAME_LEN];
 };
 
@@ -68,6 +76,7 @@ struct eventlog *eventlog_new(struct hvlink *link, unsigned capacity, unsigned p
 	l->cap = cap;
 	l->link = link;
 	l->poll_ms = poll_ms ? poll_ms : 20;
+	l->hold_at = NO_HOLD;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -90,6 +99,25 @@ static void refresh_names(struct eventlog *l)
 			memcpy(l->names[i], slots[i].name, HVM_NAME_LEN);
 }
 
+static int held(const struct eventlog *l, const struct hvm_event *ev)
+{
+	return ev->type < 64 && (l->hold_mask >> ev->type & 1);
+}
+
+/* Under the lock: the acknowledgement stops at the oldest held event of the
+ * history numbered seq or above, or nowhere. */
+static void hold_from(struct eventlog *l, uint64_t seq)
+{
+	l->hold_at = NO_HOLD;
+	for (size_t i = 0; i < l->count; i++) {
+		const struct hvm_event *ev = &l->recs[(l->first + i) % l->cap].ev;
+		if (ev->seq >= seq && held(l, ev)) {
+			l->hold_at = ev->seq;
+			return;
+		}
+	}
+}
+
 /* Appends under the lock. */
 static void append(struct eventlog *l, const struct hvm_event *ev, uint64_t lost_before)
 {
@@ -101,12 +129,18 @@ static void append(struct eventlog *l, const struct hvm_event *ev, uint64_t lost
 		l->old_end = l->next_seq;
 		l->count = 0;
 		l->first = 0;
+		/* what was held describes the old hv-core as well */
+		l->released = 0;
+		l->hold_at = NO_HOLD;
 	}
 	size_t idx = (l->first + l->count) % l->cap;
-	if (l->count == l->cap)
+	uint64_t evicted = NO_HOLD;
+	if (l->count == l->cap) {
+		evicted = l->recs[l->first].ev.seq;
 		l->first = (l->first + 1) % l->cap;
-	else
+	} else {
 		l->count++;
+	}
 	struct eventlog_rec *r = &l->recs[idx];
 	r->ev = *ev;
 	r->lost_before = lost_before;
@@ -117,6 +151,22 @@ static void append(struct eventlog *l, const struct hvm_event *ev, uint64_t lost
 	r->vm_name[HVM_NAME_LEN - 1] = '\0';
 	l->next_seq = ev->seq + 1;
 	l->recorded++;
+	if (evicted != NO_HOLD && evicted == l->hold_at) /* out of the history: held no longer */
+		hold_from(l, evicted + 1);
+	else if (held(l, ev) && ev->seq >= l->released && l->hold_at == NO_HOLD)
+		l->hold_at = ev->seq;
+}
+
+/* Acknowledges what was read, up to the oldest held event not released. */
+static void ack_read(struct eventlog *l)
+{
+	struct hv_status st;
+
+	pthread_mutex_lock(&l->lock);
+	uint64_t to = l->hold_at < l->pos ? l->hold_at : l->pos;
+	pthread_mutex_unlock(&l->lock);
+	if (to != l->acked && hvlink_ack_events(l->link, to, &st) == 0)
+		l->acked = to;
 }
 
 /* Reads what the ring holds; returns the number of events (and losses) seen. */
@@ -128,9 +178,17 @@ static size_t poll_once(struct eventlog *l)
 	uint64_t lost;
 
 	if (!l->have_pos) {
-		uint64_t head;
-		if (hvlink_event_start(l->link, &l->pos, &head, &st) != 0)
+		uint64_t head, was = l->pos, at;
+		if (hvlink_event_start(l->link, &at, &head, &st) != 0)
 			return 0;
+		/* The acknowledgement may lag behind what was read (held
+		 * events): when hv-core's acknowledgement is still the one this
+		 * follower set, below the position read so far and that
+		 * position inside hv-core's numbering, the same hv-core came
+		 * back and reading goes on from there. An hv-core that
+		 * restarted has its own acknowledgement (0) and numbering. */
+		l->pos = l->began && at == l->acked && at < was && was <= head ? was : at;
+		l->acked = at;
 		l->have_pos = 1;
 		pthread_mutex_lock(&l->lock);
 		if (!l->count)
@@ -148,8 +206,10 @@ static size_t poll_once(struct eventlog *l)
 			l->have_pos = 0; /* link lost: start over from ev_ack when back */
 			return seen;
 		}
-		if (n == 0 && lost == 0)
+		if (n == 0 && lost == 0) {
+			ack_read(l); /* a release since the last read */
 			return seen;
+		}
 		seen += n + (lost ? 1 : 0);
 		refresh_names(l);
 		pthread_mutex_lock(&l->lock);
@@ -165,7 +225,7 @@ static size_t poll_once(struct eventlog *l)
 		}
 		pthread_cond_broadcast(&l->cond);
 		pthread_mutex_unlock(&l->lock);
-		hvlink_ack_events(l->link, l->pos, &st);
+		ack_read(l);
 		if (n < READ_BATCH)
 			return seen;
 	}
@@ -269,6 +329,26 @@ static size_t copy_from(struct eventlog *l, uint64_t *pos, struct eventlog_rec *
 		*pos = r->ev.seq + 1;
 	}
 	return n;
+}
+
+void eventlog_hold(struct eventlog *l, uint64_t type_mask)
+{
+	pthread_mutex_lock(&l->lock);
+	l->hold_mask = type_mask;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void eventlog_release(struct eventlog *l, uint64_t seq)
+{
+	pthread_mutex_lock(&l->lock);
+	/* a number ahead of every event read belongs to an hv-core before a
+	 * restart (append() began the numbers again): nothing to release */
+	if (seq > l->released && seq <= l->next_seq) {
+		l->released = seq;
+		if (l->hold_at != NO_HOLD && l->hold_at < seq)
+			hold_from(l, seq);
+	}
+	pthread_mutex_unlock(&l->lock);
 }
 
 int eventlog_first(struct eventlog *l, uint64_t *seq)

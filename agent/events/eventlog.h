@@ -54,6 +54,20 @@ size_t eventlog_read(struct eventlog *log, uint64_t *pos, struct eventlog_rec *o
  * ring is read every poll_ms (the first read at once). */
 void eventlog_live(struct eventlog *log, int follow);
 
+/* Events that must not be lost between reading and recording (OTA-210).
+ * Events of the types in type_mask (bit t for type t < 64) are held: the
+ * follower acknowledges hv-core's ring (MGMT-140) no further than the oldest
+ * held event not yet released, so an hv-agent killed after reading one and
+ * before recording it reads it again from hv-core's ring when it starts (the
+ * events after it as well: a consumer must know what it recorded already).
+ * A held event that falls out of the history (capacity events later) is held
+ * no longer: its readers are told of the loss. Called before eventlog_start. */
+void eventlog_hold(struct eventlog *log, uint64_t type_mask);
+
+/* Every held event numbered below seq is recorded (or will never be): the
+ * acknowledgement may pass it. */
+void eventlog_release(struct eventlog *log, uint64_t seq);
+
 /* Where following hv-core's events began when hv-agent started (its first
  * unacknowledged event then): 0, or -1 before it began. */
 int eventlog_first(struct eventlog *log, uint64_t *seq);

@@ -244,6 +244,9 @@ int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, uint6
 /* An audit row (caller hv-core) for each OTA event of hv-core (44..48):
  * the trial's end is hv-core's own step. */
 void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r);
+/* The event types agent_ota_event_audit writes, as eventlog_hold's mask:
+ * hv-core keeps each in its ring until its row is written (OTA-210). */
+uint64_t agent_ota_held_events(void);
 /* OTA-209: removes the parts of abandoned uploads and fetches in STATE/ota
  * older than --ota-part-max-age, never the one an upload or fetch is
  * writing; each removal is an audit row "OtaUpload.expire" (why: "start-up",

@@ -46,6 +46,7 @@
 #include "log.h"
 #include "ota.h"
 #include "store.h"
+#include "testcut.h"
 
 #define STAGE_ALIGN 0x200000ull /* as LoadImage (svc_image.c) */
 #define WAIT_MS 250u            /* how often a waiting upload looks at its rate */
@@ -419,7 +420,12 @@ static int record_len(struct upload *u, struct hv_status *st)
 /* record_len when bytes arrived since the last one. */
 static int make_durable(struct upload *u, struct hv_status *st)
 {
-	return u->stored == u->durable ? 0 : record_len(u, st);
+	if (u->stored == u->durable)
+		return 0;
+	if (record_len(u, st) != 0)
+		return -1;
+	hv_test_cut("ota.after-part-sync", NULL); /* OTA-212: bytes arrived, synced, recorded */
+	return 0;
 }
 
 /* The head, once stored: the key and the declared size must be the
@@ -655,6 +661,7 @@ void svc_ota_upload(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 		hv_status_set(st, HV_INTERNAL, "ota upload: %s: %s", u->done, strerror(errno));
 		goto audit;
 	}
+	hv_test_cut("ota.after-upload", NULL); /* OTA-212 */
 	unlink(u->len);
 	log_info("ota upload %.16s: %" PRIu64 " bytes stored and verified (bundle %s, %u images)",
 		 u->key, u->stored, u->key, bm->m.nimages);
@@ -882,8 +889,10 @@ static int ota_switch_vms(struct agent *ag, const struct rpc_peer *peer,
 		snprintf(args, sizeof args, "vm=name:%s version=%s window_ms=%u timeout_ms=%u",
 			 slots[i].name, m->images[i].version, req->confirm_window_ms,
 			 req->trial_timeout_ms);
+		hv_test_cut("ota.before-switch", slots[i].name); /* OTA-212 */
 		enum core_result r = switch_one(ag, &slots[i], req->confirm_window_ms,
 						req->trial_timeout_ms, what, &sst);
+		hv_test_cut("ota.after-switch", slots[i].name); /* OTA-212 */
 		if (r == CORE_REFUSED && req->when_allowed && strstr(sst.msg, "(E_POLICY)")) {
 			agent_audit(ag, peer, "OtaInstall.switch", args, &sst);
 			if (agent_pending_queue(ag, peer, &slots[i], "otaswitch", arg, sst.msg,
@@ -1045,6 +1054,7 @@ void svc_ota_install(const struct rpc_call_ctx *ctx, const ProtobufCMessage *msg
 		agent_audit(ag, ctx->peer, "OtaInstall.install", a, &res->st);
 		if (rc != 0)
 			goto audit;
+		hv_test_cut("ota.after-install", slots[i].name); /* OTA-212 */
 		log_info("%s: '%s' %s installed into its inactive slot", what, slots[i].name,
 			 h->manifest.images[i].version);
 	}
@@ -1086,16 +1096,28 @@ audit:
 
 /* ---- hv-core's OTA events in the audit log ---- */
 
-/* OTA-210: hv-core's OTA events reach the audit log once, also those that
- * happened while hv-agent was not running: hv-core keeps them in its event
- * ring until hv-agent acknowledges them (MGMT-140), hv-agent reads the ring
- * from there when it starts, and STATE/ota/events-audited remembers the
- * newest event written ("BOOT SEQ NS": hv-core's boot number, MGMT-500, the
- * event's number and time), so one seen by an earlier run is not written
- * again. */
+/* OTA-210: hv-core's OTA events reach the audit log exactly once, also
+ * those that happened while hv-agent was not running or that it had read but
+ * not yet written when it was killed: hv-core keeps them in its event ring
+ * until hv-agent acknowledges them (MGMT-140), and the event log holds the
+ * acknowledgement at the oldest OTA event not yet written here
+ * (eventlog_hold, agent_ota_held_events), so a starting hv-agent reads every
+ * one of them again. What was written already is skipped: each row names the
+ * event ("seq=N boot=B ns=T": hv-core's event number, its boot number,
+ * MGMT-500, and the event's time), the newest such row of the audit log is
+ * where a starting hv-agent resumes, and STATE/ota/events-audited (written
+ * after the row) is where it resumes when the log no longer has one. */
 struct ev_cursor {
 	uint64_t boot, seq, ns;
 };
+
+uint64_t agent_ota_held_events(void)
+{
+	uint64_t m = 0;
+	for (unsigned t = HVM_EV_OTA_INSTALLED; t <= HVM_EV_NV_FAILED; t++)
+		m |= 1ull << t;
+	return m;
+}
 
 static int cursor_path(const struct agent *ag, char *out, size_t len)
 {
@@ -1113,6 +1135,53 @@ static void cursor_load(const struct agent *ag, struct ev_cursor *c)
 	if (fscanf(f, "%" SCNu64 " %" SCNu64 " %" SCNu64, &c->boot, &c->seq, &c->ns) != 3)
 		memset(c, 0, sizeof *c);
 	fclose(f);
+}
+
+/* The event an hv-core.ota row names; 0 when it names none with its time. */
+static int cursor_of_row(const struct store_audit_entry *e, struct ev_cursor *c)
+{
+	const char *seq = e->args ? strstr(e->args, " seq=") : NULL;
+	const char *ns = e->args ? strstr(e->args, " ns=") : NULL;
+	const char *boot = e->args ? strstr(e->args, " boot=") : NULL;
+	struct ev_cursor r = { 0, 0, 0 };
+
+	if (strcmp(e->caller, "hv-core") || strcmp(e->rpc, "hv-core.ota") || !seq || !ns ||
+	    sscanf(seq, " seq=%" SCNu64, &r.seq) != 1 || sscanf(ns, " ns=%" SCNu64, &r.ns) != 1 ||
+	    (boot && sscanf(boot, " boot=%" SCNu64, &r.boot) != 1))
+		return 0;
+	*c = r;
+	return 1;
+}
+
+/* The newest hv-core.ota row among the newest AUDIT_LOOK rows of the audit
+ * log, as the cursor: rows are written in the order of the events and before
+ * the cursor file, so it is never older than the file, and after a cut
+ * between the row and the file it is the newer one. */
+#define AUDIT_LOOK 1024u
+static void cursor_from_audit(struct agent *ag, struct ev_cursor *c)
+{
+	uint64_t end = ag->store ? store_audit_newest_seq(ag->store) + 1 : 1;
+
+	for (unsigned looked = 0; end > 1 && looked < AUDIT_LOOK;) {
+		uint64_t from = end > 256 ? end - 256 : 1;
+		struct store_audit_entry *rows = NULL;
+		size_t n = 0;
+		struct store_err err;
+		if (store_audit_list(ag->store, from, (size_t)(end - from), &rows, &n, &err) !=
+		    STORE_OK) {
+			log_warn("ota: cannot read the audit log for audited hv-core events: %s",
+				 err.msg);
+			return;
+		}
+		int found = 0;
+		for (size_t i = n; i-- > 0 && !found;)
+			found = rows[i].seq < end && cursor_of_row(&rows[i], c);
+		store_audit_list_free(rows);
+		if (found)
+			return;
+		looked += (unsigned)(end - from);
+		end = from;
+	}
 }
 
 /* Written to a new file, synced, renamed over the old one. */
@@ -1153,31 +1222,34 @@ static int cursor_covers(const struct ev_cursor *c, uint64_t boot, const struct 
 	return ev->seq <= c->seq && (boot || ev->time_ns <= c->ns);
 }
 
-void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r)
+static void event_audit(struct agent *ag, const struct eventlog_rec *r)
 {
 	static const char *const names[] = { "installed", "trial", "confirmed", "rolled-back",
 					     "nv-failed" };
 	static struct ev_cursor cur;
 	static int loaded;
-	char args[200], out[64], tag[32] = "";
+	char args[240], out[64], tag[64];
+	const char *name = names[r->ev.type - HVM_EV_OTA_INSTALLED];
 
-	if (r->ev.type < HVM_EV_OTA_INSTALLED || r->ev.type > HVM_EV_NV_FAILED)
-		return;
 	if (!loaded) { /* only the runner of pending.c calls this */
 		cursor_load(ag, &cur);
+		cursor_from_audit(ag, &cur);
 		loaded = 1;
 	}
 	uint64_t boot = core_boot_number(ag);
 	if (cursor_covers(&cur, boot, &r->ev))
 		return;
+	hv_test_cut("ota.event-read", name); /* OTA-212: read, its row not written */
 	if (boot)
-		snprintf(tag, sizeof tag, " boot=%" PRIu64, boot);
+		snprintf(tag, sizeof tag, " boot=%" PRIu64 " ns=%" PRIu64, boot, r->ev.time_ns);
+	else
+		snprintf(tag, sizeof tag, " ns=%" PRIu64, r->ev.time_ns);
 	if (r->ev.type == HVM_EV_NV_FAILED)
 		snprintf(args, sizeof args, "event=nv-failed seq=%" PRIu64 "%s detail=%s",
 			 r->ev.seq, tag, r->ev.detail == 1 ? "read" : "write");
 	else
 		snprintf(args, sizeof args, "vm=name:%s event=%s seq=%" PRIu64 "%s", r->vm_name,
-			 names[r->ev.type - HVM_EV_OTA_INSTALLED], r->ev.seq, tag);
+			 name, r->ev.seq, tag);
 	if (r->ev.type == HVM_EV_OTA_ROLLED_BACK)
 		snprintf(out, sizeof out, "%s", agent_ota_result_name(r->ev.detail));
 	else if (r->ev.type == HVM_EV_NV_FAILED)
@@ -1185,8 +1257,19 @@ void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r)
 	else
 		snprintf(out, sizeof out, "OK: slot %s", r->ev.detail ? "B" : "A");
 	system_audit(ag, "hv-core", "hv-core.ota", args, out);
+	hv_test_cut("ota.event-audited", name); /* OTA-212: the row, not the file */
 	cur = (struct ev_cursor){ .boot = boot, .seq = r->ev.seq, .ns = r->ev.time_ns };
 	cursor_store(ag, &cur);
+}
+
+void agent_ota_event_audit(struct agent *ag, const struct eventlog_rec *r)
+{
+	if (r->ev.type < HVM_EV_OTA_INSTALLED || r->ev.type > HVM_EV_NV_FAILED)
+		return;
+	event_audit(ag, r);
+	/* written (or written before): hv-core may drop it from its ring */
+	if (ag->events)
+		eventlog_release(ag->events, r->ev.seq + 1);
 }
 
 /* ---- OtaStatus and GetVm's ota ---- */

@@ -41,7 +41,9 @@ int agent_start(struct agent_proc *a, const char *dir, const char *const *extra)
 	snprintf(a->sock, sizeof a->sock, "%s/hv-agent.sock", dir);
 	snprintf(a->ro_sock, sizeof a->ro_sock, "%s/hv-agent-ro.sock", dir);
 	snprintf(a->log, sizeof a->log, "%s/agent.log", dir);
-	argv[n++] = HV_BIN_DIR "/hv-agent";
+	/* a cut point named (docs/ota.md OTA-212): the build with cut points */
+	argv[n++] =
+		getenv("HV_AGENT_TEST_CUT") ? HV_BIN_DIR "/hv-agent-test" : HV_BIN_DIR "/hv-agent";
 	argv[n++] = "--foreground";
 	argv[n++] = "--state-dir";
 	argv[n++] = dir;

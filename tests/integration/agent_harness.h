@@ -20,7 +20,9 @@ struct agent_proc {
 };
 
 /* Starts BIN/hv-agent --foreground --state-dir dir [extra...] and waits
- * (bounded) for both sockets. extra is NULL-terminated, may be NULL. */
+ * (bounded) for both sockets. extra is NULL-terminated, may be NULL. With
+ * HV_AGENT_TEST_CUT set in the environment it starts BIN/hv-agent-test, which
+ * ends with HV_TEST_CUT_EXIT (86) at the cut point named (agent/common/testcut.h). */
 int agent_start(struct agent_proc *a, const char *dir, const char *const *extra);
 
 /* SIGTERM, then waits; SIGKILL if it does not exit in 30 s. Returns the exit

@@ -509,16 +509,10 @@ Test(ota_group, a_group_is_confirmed_whole_and_rolled_back_whole_when_one_vm_fai
  * and QEMU at once, and both start again on the same files. */
 static char state[100], nvram[100], ramfile[300];
 
-static void cut_start(void)
+/* hv-agent on the state of the cut tests, with hv-core's files; with
+ * cut_at, hv-agent-test that cuts itself there (docs/ota.md OTA-212). */
+static void cut_agent_start(const char *cut_at)
 {
-	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-	o.extra[0] = "--update-ca";
-	o.extra[1] = ca;
-	o.extra[2] = "--nvram";
-	o.extra[3] = nvram;
-	agent_stack_start_core(&q, &o);
-	snprintf(bootcfg, sizeof bootcfg, "%s/bootcfg.dtb", q.dir);
-	snprintf(ramfile, sizeof ramfile, "%s/guest-ram", q.dir);
 	extra[0] = "--ota-ca";
 	extra[1] = ca;
 	extra[2] = "--boot-config";
@@ -534,8 +528,25 @@ static void cut_start(void)
 	unlink(p);
 	snprintf(p, sizeof p, "%s/hv-agent-ro.sock", state);
 	unlink(p);
-	cr_assert_eq(agent_start(&agent, state, ex), 0, "%s", agent.err);
+	if (cut_at)
+		setenv("HV_AGENT_TEST_CUT", cut_at, 1);
+	int rc = agent_start(&agent, state, ex);
+	unsetenv("HV_AGENT_TEST_CUT");
+	cr_assert_eq(rc, 0, "%s", agent.err);
 	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+}
+
+static void cut_start(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.extra[0] = "--update-ca";
+	o.extra[1] = ca;
+	o.extra[2] = "--nvram";
+	o.extra[3] = nvram;
+	agent_stack_start_core(&q, &o);
+	snprintf(bootcfg, sizeof bootcfg, "%s/bootcfg.dtb", q.dir);
+	snprintf(ramfile, sizeof ramfile, "%s/guest-ram", q.dir);
+	cut_agent_start(NULL);
 }
 
 /* The power cut: hv-agent and QEMU killed together, nothing cleaned up. */
@@ -624,25 +635,22 @@ Test(ota_cut, a_cut_of_hv_agent_and_qemu_at_its_persistence_points_leaves_a_whol
 	consistent("2.0.0", "2.0.0", "2.0.0", "after the resumed update");
 
 	/* 2. a cut in OtaInstall once hv-core holds the image: 3.0.0 (broken,
-	 * so a switch that got through can only fail) */
-	char serial[400];
-	snprintf(serial, sizeof serial, "%s", q.serial);
-	cr_assert_eq(sh("($HVCTL --connect unix://%s/hv-agent.sock ota install --no-follow "
-			"--window-ms 5000 --timeout-ms 60000 v3.hvota > bg3.out 2>&1 &)",
-			state),
-		     0);
-	int installed = 0;
-	for (int i = 0; i < 1200 && !installed; i++) {
-		char *log = read_file_text(serial);
-		installed = log && strstr(log, "version 3.0.0 installed into slot");
-		free(log);
-		if (!installed)
-			nap_ms(25);
-	}
-	cr_assert(installed, "hv-core never installed 3.0.0");
-	cut();
+	 * so a switch that got through could only fail). hv-agent-test cuts
+	 * itself right after the install (OTA-212 ota.after-install), then
+	 * QEMU goes: the switch was never sent. */
+	cr_assert_eq(agent_stop(&agent), 0);
+	cut_agent_start("ota.after-install:rtos-demo");
+	cr_expect_neq(HV("ota", "install", "--no-follow", "--window-ms", "5000", "--timeout-ms",
+			 "60000", bundle[3]),
+		      OK, "%s", out);
+	cr_assert_eq(agent_stop(&agent), 86, "hv-agent-test did not cut at ota.after-install");
+	hvq_stop(&q);
 	cut_start();
 	consistent("2.0.0", "2.0.0", "2.0.0", "a cut between install and switch");
+	cr_assert_eq(HV("ota", "history", "--json"), OK, "%s", err);
+	cr_expect(strstr(out, "vm=name:rtos-demo version=3.0.0 size=") != NULL, "%s", out);
+	cr_expect(strstr(out, "vm=name:rtos-demo version=3.0.0 window_ms=") == NULL,
+		  "a switch of 3.0.0 before the cut: %s", out);
 	/* the update is repeated from the stored bundle, and ends cleanly: the
 	 * broken image rolls back */
 	cr_expect_eq(HV("ota", "install", "--window-ms", "5000", "--timeout-ms", "60000", bundle[3]),
@@ -650,6 +658,74 @@ Test(ota_cut, a_cut_of_hv_agent_and_qemu_at_its_persistence_points_leaves_a_whol
 	cr_expect(strstr(err, "already holds") != NULL, "%s", err);
 	cr_expect(strstr(out, "runs 2.0.0 again") != NULL, "%s", out);
 	consistent("2.0.0", "2.0.0", "2.0.0", "after the repeated install");
+}
+
+/* OTA-212 with QEMU: hv-agent-test cuts itself right after hv-core took
+ * the switch of 2.0.0 (ota.after-switch), then QEMU goes, in the trial (its
+ * window a minute, so only the cut ends it). No trial survives the restart
+ * (MGMT-623): the factory image runs again with the result fail-reset and
+ * the floor not raised; hv-agent wrote no row of the switch and repeats
+ * nothing on its own; the repeated install completes the update. */
+Test(ota_cut, a_cut_right_after_the_switch_ends_the_trial_in_the_old_slot)
+{
+	cr_assert_eq(agent_stop(&agent), 0);
+	cut_agent_start("ota.after-switch:rtos-demo");
+	cr_expect_neq(HV("ota", "install", "--no-follow", "--window-ms", "60000", "--timeout-ms",
+			 "120000", bundle[2]),
+		      OK, "%s", out);
+	cr_assert_eq(agent_stop(&agent), 86, "hv-agent-test did not cut at ota.after-switch");
+	hvq_stop(&q);
+	cut_start();
+	consistent("rtos-demo 1.0.0", "rtos-demo 1.0.0", "", "a cut right after the switch");
+	cr_assert_eq(HV("ota", "status", "rtos-demo", "--json"), OK, "%s", err);
+	json_t *j = parse_json(out);
+	cr_expect_str_eq(jstr(j, "last_result", NULL), "fail-reset");
+	json_decref(j);
+	cr_assert_eq(HV("ota", "history", "--json"), OK, "%s", err);
+	cr_expect(strstr(out, "vm=name:rtos-demo version=2.0.0 size=") != NULL, "%s", out);
+	cr_expect(strstr(out, "vm=name:rtos-demo version=2.0.0 window_ms=") == NULL,
+		  "a row of the cut switch: %s", out);
+	cr_assert_eq(HV("ota", "install", "--window-ms", "1000", "--timeout-ms", "60000", bundle[2]),
+		     OK, "%s\n%s", out, err);
+	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core") != NULL, "%s", out);
+	consistent("2.0.0", "2.0.0", "2.0.0", "after the repeated install");
+}
+
+/* Waits (bounded) for hv-agent-test to end on its own at a cut point; its
+ * exit status (86 for the cut), or agent_stop's when it did not end. */
+static int cut_exit(void)
+{
+	int status;
+	for (int i = 0; i < 3000; i++) { /* up to 60 s on a loaded machine */
+		if (waitpid(agent.pid, &status, WNOHANG) == agent.pid) {
+			agent.pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		nap_ms(20);
+	}
+	return agent_stop(&agent);
+}
+
+/* OTA-210 under QEMU: hv-agent-test read hv-core's "confirmed" event of
+ * 2.0.0 and was cut before writing its row (ota.event-read:confirmed, OTA-212);
+ * hv-core runs on and still holds the event in its ring (hv-agent had not
+ * acknowledged it): the restarted hv-agent writes it, once, and the trial's
+ * row, written before the cut, stays one. */
+Test(ota_cut, a_confirmation_read_but_not_audited_at_a_cut_is_audited_once_after_it)
+{
+	cr_assert_eq(agent_stop(&agent), 0);
+	cut_agent_start("ota.event-read:confirmed");
+	/* its end races the cut: either */
+	HV("ota", "install", "--window-ms", "1000", "--timeout-ms", "60000", bundle[2]);
+	cr_assert_eq(cut_exit(), 86, "hv-agent-test did not cut at ota.event-read:confirmed");
+	cut_agent_start(NULL);
+	int n = 0;
+	for (int i = 0; i < 240 && (n = core_ota_rows("confirmed")) < 1; i++)
+		nap_ms(250);
+	cr_expect_eq(n, 1, "the confirmation was audited %d times", n);
+	cr_expect_eq(core_ota_rows("trial"), 1);
+	cr_expect_eq(core_ota_rows("installed"), 1);
+	consistent("2.0.0", "2.0.0", "2.0.0", "after the cut between reading and auditing");
 }
 
 /* A --when-allowed switch queued while driving, then the cut: hv-core comes

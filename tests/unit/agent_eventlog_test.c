@@ -3,7 +3,8 @@
  * over hvlink. Runs against the test double of hv-core
  * (tests/double/hvcore_double.h), the fake management region: names attached to events, acknowledgement (MGMT-130), losses
  * reported as lost_before (MGMT-140), resume points older than the history,
- * and a hypervisor restart that begins numbering again.
+ * a hypervisor restart that begins numbering again, and events held until
+ * released (OTA-210).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -159,4 +160,70 @@ Test(agent_eventlog, hypervisor_restart_restarts_numbering)
 	cr_assert_eq(r[0].ev.seq, 0);
 	cr_assert_eq(r[0].ev.type, HVM_EV_DEFINED);
 	cr_assert_eq(r[1].ev.seq, 1);
+}
+
+/* An event log that holds hv-core's CONFIRMED events (eventlog_hold). */
+static void start_held(void)
+{
+	struct hv_status st;
+
+	evl = eventlog_new(lnk, 64, 5);
+	cr_assert_not_null(evl);
+	eventlog_hold(evl, 1ull << HVM_EV_OTA_CONFIRMED);
+	cr_assert_eq(eventlog_start(evl, &st), 0, "%s", st.msg);
+}
+
+/* OTA-210: a held event is not acknowledged before it is released, so an
+ * hv-agent that stops between reading and recording it begins at it again;
+ * once released, the acknowledgement passes it. */
+Test(agent_eventlog, a_held_event_stays_in_hv_cores_ring_until_released)
+{
+	struct eventlog_rec r[4];
+	uint64_t pos = 0, first = 0;
+
+	start_held();
+	fakecore_event(fc, HVM_EV_STARTED, 2, 0, HVM_R_BOOTED);
+	fakecore_event(fc, HVM_EV_OTA_CONFIRMED, 2, 1, 0);
+	fakecore_event(fc, HVM_EV_STOPPED, 2, 0, HVM_R_USER);
+	cr_assert_eq(read_n(&pos, r, 3), 3);
+	/* stopped before the release: acknowledged up to the held event only */
+	eventlog_stop_and_free(evl);
+	cr_assert_eq(fakecore_regs(fc)->ev_ack, 1);
+
+	start_held();
+	pos = 0;
+	cr_assert_eq(read_n(&pos, r, 2), 2);
+	cr_assert_eq(eventlog_first(evl, &first), 0);
+	cr_assert_eq(first, 1);
+	cr_assert_eq(r[0].ev.seq, 1);
+	cr_assert_eq(r[0].ev.type, HVM_EV_OTA_CONFIRMED);
+	eventlog_release(evl, r[0].ev.seq + 1);
+	for (int i = 0; i < 500 && fakecore_regs(fc)->ev_ack != 3; i++)
+		usleep(2000);
+	cr_assert_eq(fakecore_regs(fc)->ev_ack, 3);
+	/* a release from before a restart of hv-core (ahead of every event) is ignored */
+	eventlog_release(evl, 100);
+	fakecore_event(fc, HVM_EV_OTA_CONFIRMED, 2, 1, 0);
+	cr_assert_eq(read_n(&pos, r, 1), 1);
+	eventlog_stop_and_free(evl);
+	evl = NULL;
+	cr_assert_eq(fakecore_regs(fc)->ev_ack, 3);
+}
+
+/* A held event that falls out of the history unread (its readers are told
+ * of the loss) holds the acknowledgement no longer. */
+Test(agent_eventlog, a_held_event_out_of_the_history_is_not_held)
+{
+	struct eventlog_rec r[1];
+	uint64_t pos = 100;
+
+	start_held();
+	fakecore_event(fc, HVM_EV_OTA_CONFIRMED, 2, 1, 0);
+	for (int i = 0; i < 100; i++)
+		fakecore_event(fc, HVM_EV_STARTED, 2, 0, HVM_R_BOOTED);
+	cr_assert_eq(read_n(&pos, r, 1), 1);
+	cr_assert_eq(r[0].ev.seq, 100);
+	for (int i = 0; i < 500 && fakecore_regs(fc)->ev_ack != 101; i++)
+		usleep(2000);
+	cr_assert_eq(fakecore_regs(fc)->ev_ack, 101);
 }
