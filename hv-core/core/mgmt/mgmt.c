@@ -150,9 +150,38 @@ static void publish_reply(uint32_t req, const struct mgmt_reply *rep)
 	__atomic_store_n(&r->done_seq, req, __ATOMIC_RELEASE);
 }
 
+/* MGMT-112: the commands run between service ticks as well: questions whose
+ * answer is read from hv-core's own state, short and of bounded length. A
+ * command that changes state or moves an image waits for the tick, where it
+ * cannot push the next supervision pass back (MGMT-710). */
+static int between_ticks(uint32_t cmd)
+{
+	switch (cmd) {
+	case HVM_CMD_NOP:
+	case HVM_CMD_GET_INFO:
+	case HVM_CMD_LIST:
+	case HVM_CMD_GET_STATS:
+	case HVM_CMD_READ_CONSOLE:
+	case HVM_CMD_READ_FAULT:
+	case HVM_CMD_SELFTEST_RESULT:
+	case HVM_CMD_READ_FAULT_HISTORY:
+	case HVM_CMD_GET_VEHICLE_STATE:
+	case HVM_CMD_GET_POLICY:
+	case HVM_CMD_CHECK_POLICY:
+	case HVM_CMD_GET_VIRTIO:
+	case HVM_CMD_AUDIT_SEQ_GET:
+	case HVM_CMD_OTA_STATUS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* MGMT-111: copy the command block once (a client changing it meanwhile cannot
- * make hv-core act on a mix), run it, publish the reply, then done_seq. */
-static void poll_command(void)
+ * make hv-core act on a mix), run it, publish the reply, then done_seq.
+ * quick_only: between ticks, where only what between_ticks() allows runs (the
+ * decision is taken on the copy that runs). */
+static void poll_command(int quick_only)
 {
 	volatile struct hvm_regs *r = mgmt_regs();
 	if (pending.active)
@@ -163,6 +192,8 @@ static void poll_command(void)
 	struct mgmt_cmd c = { .cmd = r->cmd, .vm_id = r->vm_id };
 	for (unsigned i = 0; i < 6; i++)
 		c.arg[i] = r->arg[i];
+	if (quick_only && !between_ticks(c.cmd))
+		return; /* the tick runs it */
 	vm_test_hook(VM_HOOK_COMMAND, NULL, 0);
 	struct mgmt_reply rep;
 	mgmt_cmd_execute(&c, &rep, (volatile uint8_t *)r + HVM_OFF_DATA);
@@ -208,10 +239,10 @@ void mgmt_work(uint64_t until)
 }
 
 /* MGMT-112: between two service ticks the polled page is looked at every
- * CMD_POLL_NS as well, so a client waits about a millisecond for a command
- * to start, not up to a tick. Not in the last CMD_GUARD_NS before a tick: a
- * command started there could push the tick's supervision pass back
- * (MGMT-710); the tick picks it up instead. */
+ * CMD_POLL_NS as well, so a client waits about a millisecond for the answer
+ * to a question (between_ticks()), not up to a tick. Not in the last
+ * CMD_GUARD_NS before a tick, so that even a question cannot push the tick's
+ * supervision pass back (MGMT-710). */
 #define CMD_POLL_NS 1000000ull
 #define CMD_GUARD_NS 2000000ull
 
@@ -226,9 +257,8 @@ void mgmt_serve_until(uint64_t next)
 		if (__atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE) == r->done_seq)
 			continue; /* nothing asked: a load and a compare */
 		mgmt_cmd_lock();
-		poll_command();
+		poll_command(1);
 		mgmt_cmd_unlock();
-		mgmt_work(last); /* the job a START or LOAD_IMAGE began, if any */
 	}
 	timer_sleep_until(next);
 }
@@ -266,7 +296,7 @@ void mgmt_tick(void)
 	ota_tick(now);    /* MGMT-622: trials in progress */
 	safety_tick(now); /* MGMT-405 */
 	selftest_tick();  /* MGMT-712 */
-	poll_command();
+	poll_command(0);
 	mgmt_cmd_unlock();
 	/* MGMT-301: counted in hv-core's memory, only published in the block */
 	__atomic_store_n(&r->hv_ticks, ++ticks, __ATOMIC_RELEASE);
