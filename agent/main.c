@@ -120,7 +120,7 @@ static void usage(FILE *f)
 		"  --metrics-allow-remote  let --metrics-listen take a non-loopback address\n"
 		"  --metrics-interval-ms N  how often hv-core is sampled for metrics (default 1000)\n"
 		"  --cmd-timeout-ms N    how long a management command may take (default %u)\n"
-		"  --threads N           RPC threads per listener (default 4)\n"
+		"  --threads N           RPC threads the listeners share (default 1; more are added while handlers wait)\n"
 		"  --foreground          do not detach; log to stderr\n"
 		"  --verbose             debug logging\n"
 		"  --unix-admin-uids LIST  uids that are admin on the read-write socket (default 0 and\n"
@@ -320,7 +320,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->ram_base = HVLINK_DEFAULT_RAM_BASE;
 	o->mgmt_base = HVM_DEFAULT_BASE;
 	o->cmd_timeout_ms = HVLINK_DEFAULT_CMD_TIMEOUT_MS;
-	o->threads = 4;
+	o->threads = 1;
 	o->audit_anchor = 1;
 	o->metrics_listen = METRICS_DEFAULT;
 	o->metrics_interval_ms = 1000;
