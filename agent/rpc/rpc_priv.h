@@ -19,6 +19,8 @@
 #define RPC_STREAMS_PER_LISTENER 32
 #define RPC_STREAMS_PER_IDENTITY 8
 #define RPC_STREAM_KEY_LEN 96
+/* Largest TLS record hv-agent sends (grpc.tsi.max_frame_size). */
+#define RPC_TLS_FRAME_BYTES 4096
 /* Unix connections are accepted while their descriptor is below this. */
 #define RPC_MAX_PEER_FD 4096
 
