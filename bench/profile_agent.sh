@@ -160,7 +160,9 @@ echo
 perf report -i "$tmp/perf.data" --stdio --sort dso >"$tmp/by-dso.txt" 2>/dev/null
 perf report -i "$tmp/perf.data" --stdio --sort dso,sym >"$tmp/by-sym.txt" 2>/dev/null
 echo "# hv-agent's samples by shared object"
-grep -v '^#' "$tmp/by-dso.txt" | grep -v '^$' | head -15
+# (awk, not grep | head: head's early exit failed the pipeline and the
+# script, which then kept its directory as if something had gone wrong)
+awk '!/^#/ && NF && ++n <= 15' "$tmp/by-dso.txt"
 echo
 echo "# hv-agent's samples by symbol (self)"
-grep -v '^#' "$tmp/by-sym.txt" | grep -v '^$' | head -40
+awk '!/^#/ && NF && ++n <= 40' "$tmp/by-sym.txt"
