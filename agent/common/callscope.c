@@ -15,6 +15,17 @@ void hv_callscope_leave(void)
 {
 	scope.deadline_ns = 0;
 	scope.stopping = NULL;
+	scope.on_block = NULL;
+	scope.block_arg = NULL;
+}
+
+void hv_callscope_blocking(void)
+{
+	void (*fn)(void *) = scope.on_block;
+
+	scope.on_block = NULL; /* once per scope */
+	if (fn)
+		fn(scope.block_arg);
 }
 
 uint64_t hv_callscope_deadline(void)

@@ -69,6 +69,7 @@ int hv_opqueue_enter(struct hv_opqueue *q, const char *what, uint64_t deadline, 
 {
 	struct hv_opqueue_waiter w = { NULL };
 
+	hv_callscope_blocking(); /* an operation may wait for its turn and for hv-core */
 	if (!deadline)
 		deadline = hv_callscope_deadline();
 	pthread_mutex_lock(&q->lock);

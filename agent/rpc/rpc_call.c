@@ -301,16 +301,42 @@ static ProtobufCMessage *decode(struct rpc_call *c, struct hv_status *st)
 	return msg;
 }
 
-/* Runs a decoded request's unary handler within the call's scope. */
-static void run_handler(const struct rpc_method *m, const struct rpc_call_ctx *ctx,
-			const ProtobufCMessage *req, int *stopping, struct rpc_result *res)
+/* A handler on a completion-queue thread that is about to wait (for a
+ * management operation's turn, for hv-core): the queue gets another thread
+ * if this was its last idle one. Handlers that answer from memory never get
+ * here and keep the thread to themselves, which spares a hand-off between
+ * threads per call (docs/performance.md). */
+struct block_note {
+	struct rpc_listener *lis;
+	int busy;
+};
+
+static void note_block(void *arg)
 {
-	struct hv_callscope cs = { .deadline_ns = ctx->deadline_ns, .stopping = stopping };
+	struct block_note *b = arg;
+
+	rpc_thread_busy(b->lis);
+	b->busy = 1;
+}
+
+/* Runs a decoded request's unary handler within the call's scope; lis is the
+ * completion-queue thread's listener, or NULL for a thread of another kind. */
+static void run_handler(const struct rpc_method *m, const struct rpc_call_ctx *ctx,
+			const ProtobufCMessage *req, int *stopping, struct rpc_listener *lis,
+			struct rpc_result *res)
+{
+	struct block_note note = { .lis = lis };
+	struct hv_callscope cs = { .deadline_ns = ctx->deadline_ns,
+				   .stopping = stopping,
+				   .on_block = lis ? note_block : NULL,
+				   .block_arg = &note };
 
 	hv_status_ok(&res->st);
 	hv_callscope_enter(&cs);
 	m->unary(ctx, req, res);
 	hv_callscope_leave();
+	if (note.busy)
+		rpc_thread_idle(lis);
 	if (res->st.code == HV_OK && !res->resp)
 		rpc_result_error(res, HV_INTERNAL, "%s: handler produced no response", m->path);
 }
@@ -327,7 +353,7 @@ int rpc_run_unary(const struct rpc_method *m, const struct rpc_call_ctx *ctx, co
 	ProtobufCMessage *req = decode_bytes(m, data, len, &res->st);
 	if (!req)
 		return -1;
-	run_handler(m, ctx, req, stopping, res);
+	run_handler(m, ctx, req, stopping, NULL, res);
 	protobuf_c_message_free_unpacked(req, NULL);
 	return 0;
 }
@@ -378,9 +404,7 @@ void rpc_handle_call(struct rpc_call *c)
 		}
 		return;
 	}
-	rpc_thread_busy(c->lis);
-	run_handler(m, &c->ctx, req, &srv->stopping, &res);
-	rpc_thread_idle(c->lis);
+	run_handler(m, &c->ctx, req, &srv->stopping, c->lis, &res);
 	protobuf_c_message_free_unpacked(req, NULL);
 	reply(c, &res);
 	free(res.resp);

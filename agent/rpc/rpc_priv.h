@@ -19,6 +19,8 @@
 #define RPC_STREAMS_PER_LISTENER 32
 #define RPC_STREAMS_PER_IDENTITY 8
 #define RPC_STREAM_KEY_LEN 96
+/* Largest TLS record hv-agent sends (grpc.tsi.max_frame_size). */
+#define RPC_TLS_FRAME_BYTES 4096
 /* Unix connections are accepted while their descriptor is below this. */
 #define RPC_MAX_PEER_FD 4096
 
@@ -62,11 +64,8 @@ struct rpc_listener {
 	char *addr;      /* as given to grpc_server_add_http2_port */
 	char *unix_path; /* removed at stop                        */
 	grpc_server *server;
-	grpc_completion_queue *cq;
+	grpc_completion_queue *cq;                 /* the server's one queue (srv->cq)       */
 	void **handles;                            /* per method, from register_method       */
-	pthread_t *threads;                        /* RPC_MAX_THREADS entries                 */
-	unsigned nthreads;                         /* under srv->lock                         */
-	unsigned busy;                             /* threads inside a handler; srv->lock     */
 	uint64_t calls, refused, expired, handled; /* atomic                  */
 	int started;                               /* grpc_server_start was called           */
 	int has_port;                              /* a port was added (and is bound)        */
@@ -81,6 +80,31 @@ struct rpc_listener {
 	unsigned live_streams;      /* streams open here; under srv->lock   */
 };
 
+/* A completion-queue thread's slot. Threads are added while handlers wait
+ * and while a thread has a backlog (it slept before fewer than
+ * RPC_LOAD_ADD_PCT % of its events in a window of RPC_LOAD_WINDOW_MS; at most
+ * one per CPU beyond the waiting ones); one so added retires when it has had
+ * no work for RPC_IDLE_RETIRE_MS or slept before RPC_LOAD_RETIRE_PCT % or
+ * more of its events. A retired thread's slot is joined and reused by the
+ * next one added; every used slot is joined at stop. */
+enum {
+	RPC_WORKER_FREE,
+	RPC_WORKER_RUNNING,
+	RPC_WORKER_RETIRED
+};
+#define RPC_IDLE_RETIRE_MS 2000
+#define RPC_LOAD_WINDOW_MS 100
+#define RPC_LOAD_MIN_EVENTS 64
+#define RPC_LOAD_ADD_PCT 20
+#define RPC_LOAD_RETIRE_PCT 60
+struct rpc_worker {
+	struct rpc_server *srv;
+	pthread_t thread;
+	int state;                   /* RPC_WORKER_*, under srv->lock          */
+	uint64_t win_ns, win_sleeps; /* the window's start: clock, ru_nvcsw */
+	uint64_t win_events;         /* events taken in the window          */
+};
+
 struct rpc_server {
 	const struct rpc_method *methods;
 	size_t nmethods;
@@ -90,6 +114,16 @@ struct rpc_server {
 	size_t nlis;
 	int started;
 	int stopping; /* atomic */
+	/* One completion queue for every listener, polled by one pool of
+	 * threads: the thread gRPC's poller wakes for a connection's bytes is
+	 * the one that runs the call, instead of handing it to a thread of
+	 * another listener's queue (docs/performance.md). */
+	grpc_completion_queue *cq;
+	struct rpc_worker *workers; /* RPC_MAX_THREADS slots; under lock       */
+	unsigned nthreads;          /* threads polling or in a handler; lock  */
+	unsigned base;              /* asked for at start: never retired       */
+	unsigned ncpu;              /* online CPUs, for threads added for load */
+	unsigned busy;              /* threads waiting in a handler; lock      */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned live_streams;                                               /* under lock */
@@ -137,9 +171,10 @@ void rpc_unknown_free(struct rpc_unknown *u);
 void rpc_handle_call(struct rpc_call *c);
 void rpc_handle_unknown(struct rpc_unknown *u);
 
-/* rpc_server.c: a completion-queue thread is about to run a handler that
- * may block (rpc_thread_busy) or is done with it (rpc_thread_idle). The
- * listener gets another thread when its last idle one becomes busy. */
+/* rpc_server.c: a completion-queue thread runs a handler that is about to
+ * wait (rpc_thread_busy, through the call scope's on_block) or is done with
+ * it (rpc_thread_idle). The server gets another thread when its last idle
+ * one becomes busy. */
 void rpc_thread_busy(struct rpc_listener *lis);
 void rpc_thread_idle(struct rpc_listener *lis);
 

@@ -2,15 +2,18 @@
  * rpc_server.c - listeners and completion-queue threads on the gRPC C core
  * API (rpc_server.h): one gRPC server object per listener (read-write unix
  * socket, read-only unix socket, TCP with mutual TLS), so every call knows
- * where it came from; start, and a graceful stop that lets in-flight calls
- * finish. What happens to one call is in rpc_call.c.
+ * where it came from, all of them on one completion queue polled by one pool
+ * of threads; start, and a graceful stop that lets in-flight calls finish.
+ * What happens to one call is in rpc_call.c.
  */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "rpc_priv.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,15 +27,82 @@
 /* ------------------------------------------------------------------------ */
 /* Completion-queue threads                                                  */
 
+/* One pool of threads polls the one queue of every listener. With a queue
+ * (and threads) per listener, gRPC's poller, which may be any listener's
+ * thread, read a call's bytes and then woke a thread of the call's own
+ * listener to run it: two threads and a context switch per event. */
+/* An added thread with nothing to do leaves when another idle one remains:
+ * every thread beyond need costs a hand-off of gRPC's poller per event. */
+static int retire(struct rpc_worker *w)
+{
+	struct rpc_server *srv = w->srv;
+	int gone = 0;
+
+	pthread_mutex_lock(&srv->lock);
+	if (srv->nthreads > srv->base && srv->busy + 1 < srv->nthreads &&
+	    !__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE)) {
+		srv->nthreads--;
+		w->state = RPC_WORKER_RETIRED;
+		gone = 1;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return gone;
+}
+
+static int spawn_thread(struct rpc_server *srv);
+
+/* Once per RPC_LOAD_WINDOW_MS, counted in events and in the thread's
+ * voluntary context switches (getrusage RUSAGE_THREAD): a thread that
+ * hardly slept between events had a backlog and asks for another (many
+ * clients then get more than one core); one that slept before most events
+ * retires if it was added. Neither CPU time nor wall time says this on a
+ * shared machine: a single client's thread waits for a CPU as long as a busy
+ * one. Returns 1 when the thread is to leave. */
+static int watch_load(struct rpc_worker *w)
+{
+	struct rpc_server *srv = w->srv;
+	uint64_t now = hv_mono_ns();
+	struct rusage ru;
+
+	w->win_events++;
+	if (w->win_ns && now - w->win_ns < RPC_LOAD_WINDOW_MS * 1000000ull)
+		return 0;
+	if (getrusage(RUSAGE_THREAD, &ru) != 0)
+		return 0;
+	uint64_t sleeps = (uint64_t)ru.ru_nvcsw - w->win_sleeps, events = w->win_events;
+	int first = !w->win_ns;
+	w->win_ns = now;
+	w->win_sleeps = (uint64_t)ru.ru_nvcsw;
+	w->win_events = 0;
+	if (first || events < RPC_LOAD_MIN_EVENTS)
+		return 0;
+	if (sleeps * 100 >= events * RPC_LOAD_RETIRE_PCT)
+		return retire(w);
+	if (sleeps * 100 < events * RPC_LOAD_ADD_PCT) {
+		pthread_mutex_lock(&srv->lock);
+		if (srv->nthreads < srv->busy + srv->ncpu &&
+		    !__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE) && spawn_thread(srv) == 0)
+			log_debug("%u RPC threads (a backlog of calls)", srv->nthreads);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	return 0;
+}
+
 static void *cq_thread(void *arg)
 {
-	struct rpc_listener *lis = arg;
-	struct rpc_server *srv = lis->srv;
+	struct rpc_worker *w = arg;
+	struct rpc_server *srv = w->srv;
 
 	for (;;) {
-		grpc_event ev = grpc_completion_queue_next(lis->cq,
-							   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		grpc_event ev =
+			grpc_completion_queue_next(srv->cq,
+						   gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+								gpr_time_from_millis(RPC_IDLE_RETIRE_MS,
+										     GPR_TIMESPAN)),
+						   NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type == GRPC_QUEUE_TIMEOUT && retire(w))
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
@@ -46,7 +116,7 @@ static void *cq_thread(void *arg)
 				break;
 			}
 			if (!stopping)
-				rpc_post_request(lis, c->midx);
+				rpc_post_request(c->lis, c->midx);
 			rpc_handle_call(c);
 			break;
 		}
@@ -60,7 +130,7 @@ static void *cq_thread(void *arg)
 				break;
 			}
 			if (!stopping)
-				rpc_post_unknown(lis);
+				rpc_post_unknown(u->lis);
 			rpc_handle_unknown(u);
 			break;
 		}
@@ -72,25 +142,40 @@ static void *cq_thread(void *arg)
 		case TAG_STREAM_RECV:
 			rpc_stream_complete(t, ev.success);
 			break;
-		case TAG_SHUTDOWN:
+		case TAG_SHUTDOWN: {
+			struct rpc_listener *lis = t->obj;
 			pthread_mutex_lock(&srv->lock);
 			lis->shutdown_done = 1;
 			pthread_cond_broadcast(&srv->cond);
 			pthread_mutex_unlock(&srv->lock);
 			break;
 		}
+		}
+		if (watch_load(w)) /* after the event: it is never dropped */
+			break;
 	}
 	return NULL;
 }
 
-static int spawn_thread(struct rpc_listener *lis)
+/* Caller holds srv->lock. A retired thread's slot is reused once joined
+ * (it has left its loop and takes no lock any more). */
+static int spawn_thread(struct rpc_server *srv)
 {
-	if (lis->nthreads >= RPC_MAX_THREADS)
-		return -1;
-	if (pthread_create(&lis->threads[lis->nthreads], NULL, cq_thread, lis) != 0)
-		return -1;
-	lis->nthreads++;
-	return 0;
+	for (unsigned i = 0; i < RPC_MAX_THREADS; i++) {
+		struct rpc_worker *w = &srv->workers[i];
+		if (w->state == RPC_WORKER_RUNNING)
+			continue;
+		if (w->state == RPC_WORKER_RETIRED)
+			pthread_join(w->thread, NULL);
+		w->state = RPC_WORKER_FREE;
+		w->srv = srv;
+		if (pthread_create(&w->thread, NULL, cq_thread, w) != 0)
+			return -1;
+		w->state = RPC_WORKER_RUNNING;
+		srv->nthreads++;
+		return 0;
+	}
+	return -1;
 }
 
 void rpc_thread_busy(struct rpc_listener *lis)
@@ -98,20 +183,20 @@ void rpc_thread_busy(struct rpc_listener *lis)
 	struct rpc_server *srv = lis->srv;
 
 	pthread_mutex_lock(&srv->lock);
-	lis->busy++;
+	srv->busy++;
 	/* Keep one thread polling the queue: a handler waiting for hv-core must
 	 * not hold up the reads queued behind it. No new threads once the
 	 * server stops (rpc_server_stop_and_free joins what exists). */
-	if (lis->busy >= lis->nthreads && !__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE) &&
-	    spawn_thread(lis) == 0)
-		log_debug("%s: %u RPC threads (all others busy)", lis->addr, lis->nthreads);
+	if (srv->busy >= srv->nthreads && !__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE) &&
+	    spawn_thread(srv) == 0)
+		log_debug("%u RPC threads (all others busy)", srv->nthreads);
 	pthread_mutex_unlock(&srv->lock);
 }
 
 void rpc_thread_idle(struct rpc_listener *lis)
 {
 	pthread_mutex_lock(&lis->srv->lock);
-	lis->busy--;
+	lis->srv->busy--;
 	pthread_mutex_unlock(&lis->srv->lock);
 }
 
@@ -128,7 +213,7 @@ size_t rpc_server_counters(struct rpc_server *srv, struct rpc_listener_counters 
 		out[n].expired = __atomic_load_n(&lis->expired, __ATOMIC_RELAXED);
 		out[n].handled = __atomic_load_n(&lis->handled, __ATOMIC_RELAXED);
 		pthread_mutex_lock(&srv->lock);
-		out[n].threads = lis->nthreads;
+		out[n].threads = srv->nthreads;
 		pthread_mutex_unlock(&srv->lock);
 	}
 	return n;
@@ -172,6 +257,13 @@ struct rpc_server *rpc_server_new(const struct rpc_method *methods, size_t count
 		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
 	}
+	srv->workers = calloc(RPC_MAX_THREADS, sizeof *srv->workers);
+	if (!srv->workers) {
+		free(srv);
+		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	srv->cq = grpc_completion_queue_create_for_next(NULL);
 	srv->methods = methods;
 	srv->nmethods = count;
 	srv->app = app;
@@ -234,7 +326,7 @@ static struct rpc_listener *listener_new(struct rpc_server *srv, enum rpc_listen
 	lis->shutdown_tag.obj = lis;
 	/* Explicit limits rather than gRPC's defaults (4 MiB in, unlimited out):
 	 * an oversized request is refused by gRPC with RESOURCE_EXHAUSTED. */
-	grpc_arg args[2];
+	grpc_arg args[3];
 	memset(args, 0, sizeof args);
 	args[0].type = GRPC_ARG_INTEGER;
 	args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -242,9 +334,16 @@ static struct rpc_listener *listener_new(struct rpc_server *srv, enum rpc_listen
 	args[1].type = GRPC_ARG_INTEGER;
 	args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
 	args[1].value.integer = RPC_MAX_SEND_BYTES;
-	grpc_channel_args cargs = { .num_args = 2, .args = args };
+	/* TLS records of at most 4 KiB from hv-agent: the TSI frame protector
+	 * of each mutual-TLS connection keeps a buffer of this size (16 KiB by
+	 * default). About 8 KB less per connection (docs/performance.md); the
+	 * record overhead of a large response stays below 1 %. */
+	args[2].type = GRPC_ARG_INTEGER;
+	args[2].key = (char *)GRPC_ARG_TSI_MAX_FRAME_SIZE;
+	args[2].value.integer = RPC_TLS_FRAME_BYTES;
+	grpc_channel_args cargs = { .num_args = 3, .args = args };
 	lis->server = grpc_server_create(&cargs, NULL);
-	lis->cq = grpc_completion_queue_create_for_next(NULL);
+	lis->cq = srv->cq;
 	grpc_server_register_completion_queue(lis->server, lis->cq, NULL);
 	for (size_t i = 0; i < srv->nmethods; i++)
 		lis->handles[i] =
@@ -255,13 +354,23 @@ static struct rpc_listener *listener_new(struct rpc_server *srv, enum rpc_listen
 
 /* Frees a listener that never started. gRPC insists that a server with a
  * bound port is shut down before it is destroyed, and only a started server
- * can be: start it, shut it down at once, drain its queue. */
+ * can be: start it, shut it down at once, and wait for the shutdown on the
+ * queue (the threads see it when they run; without threads, read it here:
+ * nothing else is queued before the server starts). The queue stays: it is
+ * the server's. */
 static void listener_discard(struct rpc_listener *lis)
 {
+	struct rpc_server *srv = lis->srv;
+
 	if (lis->has_port) {
 		grpc_server_start(lis->server);
 		grpc_server_shutdown_and_notify(lis->server, lis->cq, &lis->shutdown_tag);
-		for (;;) {
+		pthread_mutex_lock(&srv->lock);
+		unsigned threads = srv->nthreads;
+		while (threads && !lis->shutdown_done)
+			pthread_cond_wait(&srv->cond, &srv->lock);
+		pthread_mutex_unlock(&srv->lock);
+		while (!threads) {
 			grpc_event ev =
 				grpc_completion_queue_next(lis->cq,
 							   gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
@@ -270,11 +379,6 @@ static void listener_discard(struct rpc_listener *lis)
 		}
 	}
 	grpc_server_destroy(lis->server);
-	grpc_completion_queue_shutdown(lis->cq);
-	while (grpc_completion_queue_next(lis->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-	       GRPC_QUEUE_SHUTDOWN)
-		;
-	grpc_completion_queue_destroy(lis->cq);
 	rpc_peercred_free(lis);
 	if (lis->unix_path && lis->has_port)
 		unlink(lis->unix_path);
@@ -433,12 +537,12 @@ int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status 
 		if (rpc_post_unknown(lis) != 0)
 			return hv_status_set(st, HV_INTERNAL, "cannot post call requests on %s",
 					     lis->addr);
-		lis->threads = calloc(RPC_MAX_THREADS, sizeof(pthread_t));
-		if (!lis->threads)
-			return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
 		pthread_mutex_lock(&srv->lock);
-		for (unsigned t = 0; t < threads && t < RPC_MAX_THREADS; t++) {
-			if (spawn_thread(lis) != 0) {
+		srv->base = threads;
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		srv->ncpu = ncpu > 0 ? (unsigned)ncpu : 1;
+		while (srv->nthreads < threads && srv->nthreads < RPC_MAX_THREADS) {
+			if (spawn_thread(srv) != 0) {
 				pthread_mutex_unlock(&srv->lock);
 				return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
 						     "cannot start RPC threads");
@@ -462,7 +566,7 @@ static int all_quiet(struct rpc_server *srv)
 	if (srv->live_streams)
 		return 0;
 	for (size_t i = 0; i < srv->nlis; i++)
-		if (srv->lis[i]->nthreads && !srv->lis[i]->shutdown_done)
+		if (srv->nthreads && srv->lis[i]->started && !srv->lis[i]->shutdown_done)
 			return 0;
 	return 1;
 }
@@ -503,36 +607,37 @@ void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms)
 			listener_discard(lis);
 			continue;
 		}
-		log_info("%s: %llu calls, %llu refused by authorization, %llu past their deadline, %llu handled; %u RPC threads",
-			 lis->addr, (unsigned long long)lis->calls,
-			 (unsigned long long)lis->refused, (unsigned long long)lis->expired,
-			 (unsigned long long)lis->handled, lis->nthreads);
+		log_info("%s: %llu calls, %llu refused by authorization, %llu past their deadline, %llu handled",
+			 lis->addr, (unsigned long long)lis->calls, (unsigned long long)lis->refused,
+			 (unsigned long long)lis->expired, (unsigned long long)lis->handled);
 		grpc_server_destroy(lis->server);
-		grpc_completion_queue_shutdown(lis->cq);
-		/* A thread may still add one while it finishes a call: re-read. */
-		for (unsigned t = 0;; t++) {
-			pthread_mutex_lock(&srv->lock);
-			unsigned n = lis->nthreads;
-			pthread_mutex_unlock(&srv->lock);
-			if (t >= n)
-				break;
-			pthread_join(lis->threads[t], NULL);
-		}
-		if (!lis->nthreads) /* started but no thread ever drained it */
-			while (grpc_completion_queue_next(lis->cq,
-							  gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-				       .type != GRPC_QUEUE_SHUTDOWN)
-				;
-		grpc_completion_queue_destroy(lis->cq);
 		rpc_peercred_free(lis);
 		if (lis->unix_path)
 			unlink(lis->unix_path);
-		free(lis->threads);
 		free(lis->handles);
 		free(lis->addr);
 		free(lis->unix_path);
 		free(lis);
 	}
+	log_info("%u RPC threads", srv->nthreads);
+	grpc_completion_queue_shutdown(srv->cq);
+	/* No thread is added once stopping is set; join every slot ever used. */
+	int any = 0;
+	for (unsigned i = 0; i < RPC_MAX_THREADS; i++) {
+		pthread_mutex_lock(&srv->lock);
+		int used = srv->workers[i].state != RPC_WORKER_FREE;
+		pthread_mutex_unlock(&srv->lock);
+		if (used) {
+			pthread_join(srv->workers[i].thread, NULL);
+			any = 1;
+		}
+	}
+	if (!any) /* no thread ever drained it */
+		while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+		       GRPC_QUEUE_SHUTDOWN)
+			;
+	grpc_completion_queue_destroy(srv->cq);
+	free(srv->workers);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->cond);
 	free(srv);

@@ -3,19 +3,21 @@
  * core API (docs/dependencies.md: it is not stable across gRPC versions, so it stays here).
  *
  * A server serves a table of methods on one or more listeners. Each listener is
- * one gRPC server object with its own completion queue and worker threads, so a
- * call always knows which listener it came through: the read-write unix
+ * one gRPC server object, so a call always knows which listener it came through: the read-write unix
  * socket, the read-only unix socket (libvirt's split: authorization by socket
  * file permissions, docs/security.md), or TCP with mutual TLS (identity from the client
  * certificate). Before a handler runs, the server asks the application's
  * authorize() callback, and decodes the request with the method's protobuf-c
- * descriptor: handlers see typed messages, never bytes.
+ * descriptor: handlers see typed messages, never bytes. The listeners share
+ * one completion queue and one pool of threads that poll it.
  *
  * Unary handlers run on a completion-queue thread and may block briefly (a
- * management command waits at most its timeout). A listener starts with the
- * threads asked for and adds one whenever a handler is about to take its last
- * idle thread (up to RPC_MAX_THREADS), so calls blocked on a slow management
- * command never leave the listener without a thread for reads.
+ * management command waits at most its timeout). The server starts with the
+ * threads asked for and adds one whenever a handler is about to wait for a
+ * management operation (hv_callscope_blocking) on its last idle thread (up to
+ * RPC_MAX_THREADS), so calls blocked on a slow management command never leave
+ * the listeners without a thread for reads; a handler that answers from
+ * memory keeps its thread, and the call needs no hand-off between threads.
  * Server-streaming handlers get a thread of their own and send with
  * rpc_stream_send() until the client goes away or the server stops.
  *
@@ -65,7 +67,7 @@ struct rpc_peer {
 #define RPC_MAX_RECV_BYTES (1024 * 1024 + 16 * 1024)
 /* Responses: GetConsole's 64 KiB is the largest today. */
 #define RPC_MAX_SEND_BYTES (4 * 1024 * 1024)
-/* Completion-queue threads per listener, at most. */
+/* Completion-queue threads of a server, at most. */
 #define RPC_MAX_THREADS 64
 
 struct rpc_call_ctx {
@@ -167,7 +169,8 @@ int rpc_check_listen_addr(const char *addr, struct hv_status *st);
 int rpc_server_add_tcp_mtls(struct rpc_server *srv, const char *addr, const char *ca_pem,
 			    const char *cert_pem, const char *key_pem, struct hv_status *st);
 
-/* Starts every listener with `threads` completion-queue threads each. */
+/* Starts every listener and `threads` completion-queue threads, which all
+ * listeners share. */
 int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status *st);
 
 /* Graceful stop: refuses new calls, lets in-flight unary calls finish, tells
@@ -186,7 +189,7 @@ struct rpc_listener_counters {
 	uint64_t refused; /* ... refused by authorize()               */
 	uint64_t expired; /* ... whose deadline passed before a handler */
 	uint64_t handled; /* ... given to a handler                   */
-	unsigned threads; /* completion-queue threads now             */
+	unsigned threads; /* completion-queue threads now (shared)    */
 };
 
 /* Fills up to max entries, one per listener; returns how many. */

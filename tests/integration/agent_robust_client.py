@@ -127,6 +127,17 @@ def mode_flood(pb, sock, n, marker, method="GetSelfTest", vm=None, what="not sen
         check(code == grpc.StatusCode.DEADLINE_EXCEEDED, "probe: %s %s" % (code, details))
     check(full is not None, "the command queue never reported full")
     check(what in full and "waiting" in full, "queue-full message: %s" % full)
+    # A probe that came back DEADLINE_EXCEEDED here may still wait in
+    # hv-agent's queue, and may be what made it full: gRPC starts a call's
+    # deadline in the server when the server reads the call, which under
+    # load (its thread busy with another handler's audit row) is later than
+    # when this client sent it. Released before that deadline passed, it
+    # would take its turn. Every earlier probe on this channel was read
+    # before the refused one, so its deadline in hv-agent ends less than 2 s
+    # after the refusal: wait that out, with a margin, before hv-core is
+    # released. This orders the release after hv-agent's own deadline
+    # check, which decides; nothing here checks a duration.
+    time.sleep(3)
     # Every handler of this socket that could wait is waiting for hv-core:
     # reads through the same socket are still answered.
     for i in range(100):
