@@ -23,7 +23,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 conformance: build
-	@bash scripts/conformance.sh
+	@bash scripts/conformance.sh && bash scripts/conformance.sh --trapped
 
 bench:
 	@bash bench/run.sh
