@@ -439,6 +439,10 @@ static int install(struct hvctl *h, int argc, char **argv)
 			printf("%s: %s installed; the switch waits for the safety policy as pending "
 			       "command %" PRIu64 " (%s)\n",
 			       v->vm, v->version, v->pending->id, v->pending->outcome);
+		else if (!strncmp(v->state, "switched with its image", 23) ||
+			 !strcmp(v->state, "pending with its image"))
+			printf("%s: %s installed into the initrd slot, %s\n", v->vm, v->version,
+			       v->state);
 		else if (!strcmp(v->state, "pending with its group"))
 			printf("%s: %s installed; switched with its update group once the pending "
 			       "switch runs\n",
@@ -449,7 +453,8 @@ static int install(struct hvctl *h, int argc, char **argv)
 	}
 	fflush(stdout);
 	for (size_t i = 0; o.follow && i < r->n_vms; i++) {
-		if (r->vms[i]->pending || !strcmp(r->vms[i]->state, "pending with its group"))
+		if (r->vms[i]->pending || !strcmp(r->vms[i]->state, "pending with its group") ||
+		    strstr(r->vms[i]->state, "with its image")) /* followed as its image */
 			continue;
 		int fr = follow(h, r->vms[i]->vm, r->vms[i]->version, o.follow_s);
 		if (fr != 0 && rc == 0)
