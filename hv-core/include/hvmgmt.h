@@ -20,7 +20,7 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-#define HVM_ABI_MINOR 4u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+#define HVM_ABI_MINOR 5u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
 			 /* 2.2: action INJECTED (MGMT-700), the slots' image and
@@ -37,6 +37,8 @@
 			 /* 2.4: OTA_INSTALL's arg[3], the initrd slot (MGMT-663) */
 			 /* 2.4: START answers at once, event BOOT_FAILED
 			  *      (MGMT-713) */
+			 /* 2.5: status E_MIXED: image and initrd of
+			  *      different bundles (MGMT-664) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -202,7 +204,8 @@ static inline uint32_t hvm_cmd_legal_states(uint32_t cmd)
 	X(E_POLICY, 15, "refused by the safety policy in the current vehicle state")               \
 	X(E_ROLLBACK, 16, "older than what hv-core's non-volatile state holds")                    \
 	X(E_NV, 17, "non-volatile storage absent, full or failed")                                 \
-	X(E_SIGNATURE, 18, "update manifest not signed by a trusted update signer")
+	X(E_SIGNATURE, 18, "update manifest not signed by a trusted update signer")                \
+	X(E_MIXED, 23, "a VM's image and initrd come from different update bundles")
 
 enum hvm_status {
 #define HVM_X_ENUM(name, code, meaning) HVM_##name = code,

@@ -157,16 +157,36 @@ static void initrd_follow(struct nv_vm *e)
 			p->initrd[s].state = e->slot[s].state;
 }
 
-/* MGMT-663: 1 when the VM of e boots an initrd and slot s has none of the
- * image slot's version ready beside it. */
-static int initrd_missing(const struct vm *vm, struct nv_vm *e, uint32_t s)
+/* MGMT-663, MGMT-664: when the VM of e boots an initrd, whether slot s has
+ * its pair ready: HVM_OK, HVM_E_STATE (no initrd of the image slot's version
+ * READY beside it) or HVM_E_MIXED (image and initrd installed from different
+ * signed manifests), with msg. */
+static enum hvm_status initrd_pair(const struct vm *vm, struct nv_vm *e, uint32_t s, char *msg,
+				   unsigned mlen)
 {
 	const struct vmcfg *vc = vm_vmcfg(vm->id);
 	const struct hvm_ota_slot *rd = &nv_place_of(e)->initrd[s];
 	if (!vc || !vc->boot.has_initrd || nv_slot_cap(e, 2) == 0)
-		return 0;
-	return rd->state != HVM_SLOT_READY ||
-	       strncmp(rd->version, e->slot[s].version, HVM_VERSION_LEN) != 0;
+		return HVM_OK;
+	if (rd->state != HVM_SLOT_READY ||
+	    strncmp(rd->version, e->slot[s].version, HVM_VERSION_LEN) != 0) {
+		hv_snprintf(msg, mlen,
+			    "'%s': the image %s and its initrd must both be installed (MGMT-663)",
+			    e->name, e->slot[s].version);
+		return HVM_E_STATE;
+	}
+	const struct nv_origin *o = nv_origin_of(e);
+	if (memcmp(o->manifest[s], o->manifest[2 + s], NV_ORIGIN_LEN) != 0) {
+		const uint8_t *a = o->manifest[s], *b = o->manifest[2 + s];
+		hv_snprintf(msg, mlen,
+			    "'%s': image and initrd of different bundles (MGMT-664): the image "
+			    "%s in slot %s from manifest %02x%02x%02x%02x..., the initrd from "
+			    "%02x%02x%02x%02x...; install both from one bundle",
+			    e->name, e->slot[s].version, slot_name(s), a[0], a[1], a[2], a[3], b[0],
+			    b[1], b[2], b[3]);
+		return HVM_E_MIXED;
+	}
+	return HVM_OK;
 }
 
 /* Boots the VM again from its (new) image: a running or crashed VM is reset,
@@ -383,7 +403,7 @@ static struct nv_vm *entry_for(struct vm *vm, enum hvm_status *st, char *msg, un
  * img (the digest given, or the manifest's `NAME.initrd` line). */
 static enum hvm_status install_initrd(struct vm *vm, uint64_t off, uint64_t len,
 				      const struct hvm_ota_image *img, const char *version,
-				      char *msg, unsigned mlen)
+				      const uint8_t origin[NV_ORIGIN_LEN], char *msg, unsigned mlen)
 {
 	struct vm_config *c = &vm->cfg;
 	const struct vmcfg *vc = vm_vmcfg(vm->id);
@@ -436,8 +456,12 @@ static enum hvm_status install_initrd(struct vm *vm, uint64_t off, uint64_t len,
 		p->initrd[cur].size = vc->boot.initrd_size;
 		memcpy(p->initrd[cur].sha256, d, 32);
 		memcpy(p->initrd[cur].version, e->slot[cur].version, HVM_VERSION_LEN);
+		/* MGMT-664: the running pair came together */
+		memcpy(nv_origin_of(e)->manifest[2 + cur], nv_origin_of(e)->manifest[cur],
+		       NV_ORIGIN_LEN);
 	}
 	memset(&p->initrd[target], 0, sizeof(p->initrd[target]));
+	memset(nv_origin_of(e)->manifest[2 + target], 0, NV_ORIGIN_LEN);
 	if (nv_commit() != 0)
 		return store_failed(msg, mlen, "OTA_INSTALL");
 	const volatile uint8_t *src = (const volatile uint8_t *)(uintptr_t)(platform.staging + off);
@@ -458,6 +482,7 @@ static enum hvm_status install_initrd(struct vm *vm, uint64_t off, uint64_t len,
 	t->size = len;
 	memcpy(t->sha256, d, 32);
 	strlcpy(t->version, version, sizeof(t->version));
+	memcpy(nv_origin_of(e)->manifest[2 + target], origin, NV_ORIGIN_LEN);
 	if (nv_commit() != 0)
 		return store_failed(msg, mlen, "OTA_INSTALL");
 	events_append(HVM_EV_OTA_INSTALLED, vm->id, target, vm->reason);
@@ -473,7 +498,9 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 	struct vm_config *c = &vm->cfg;
 	struct hvm_ota_image want = *given, *img = &want;
 	struct nv_group grp;
+	uint8_t origin[NV_ORIGIN_LEN];
 	memset(&grp, 0, sizeof(grp));
+	memset(origin, 0, sizeof(origin));
 	if (!nv_present()) {
 		hv_snprintf(msg, mlen, "no non-volatile storage on this platform (MGMT-600)");
 		return HVM_E_NV;
@@ -507,6 +534,9 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 		if (st != HVM_OK)
 			return st;
 		want.magic = HVM_OTA_IMAGE_MAGIC;
+		uint8_t d[32]; /* MGMT-664: the slot's origin */
+		sha256(sg->manifest, sg->manifest_len, d);
+		memcpy(origin, d, NV_ORIGIN_LEN);
 		if (want.size != len) {
 			hv_snprintf(msg, mlen,
 				    "'%s': %lu staged bytes, the manifest says %lu "
@@ -531,7 +561,7 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 		return HVM_E_BAD_ARG;
 	}
 	if (kind == 1)
-		return install_initrd(vm, off, len, img, version, msg, mlen);
+		return install_initrd(vm, off, len, img, version, origin, msg, mlen);
 	if (len > c->image_max) {
 		hv_snprintf(msg, mlen, "'%s': %lu bytes exceed its image place of %lu (MGMT-601)",
 			    c->name, (unsigned long)len, (unsigned long)c->image_max);
@@ -583,6 +613,7 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 	/* the target is empty from now on, until it is verified */
 	memset(&e->slot[target], 0, sizeof(e->slot[target]));
 	memset(nv_group_of(e), 0, sizeof(struct nv_group));
+	memset(nv_origin_of(e)->manifest[target], 0, NV_ORIGIN_LEN);
 	if (nv_commit() != 0)
 		return store_failed(msg, mlen, "OTA_INSTALL");
 	e = nv_vm_find(c->name, 0);
@@ -605,6 +636,7 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 	memcpy(t->sha256, img->sha256, 32);
 	strlcpy(t->version, version, sizeof(t->version));
 	*nv_group_of(e) = grp;
+	memcpy(nv_origin_of(e)->manifest[target], origin, NV_ORIGIN_LEN);
 	e->last_result = HVM_OTA_INSTALLED;
 	if (nv_commit() != 0)
 		return store_failed(msg, mlen, "OTA_INSTALL");
@@ -682,8 +714,9 @@ static uint32_t group_ready(struct nv_vm *e, struct nv_vm *g[NV_MAX_VMS], struct
 			return 0;
 		}
 		struct vm *v = vm_named(g[k]->name);
+		char why[8];
 		if (v && g[k]->slot[1 - g[k]->active].state == HVM_SLOT_READY &&
-		    !initrd_missing(v, g[k], 1 - g[k]->active)) {
+		    initrd_pair(v, g[k], 1 - g[k]->active, why, sizeof(why)) == HVM_OK) {
 			g[ready] = g[k];
 			gv[ready] = v;
 			ready++;
@@ -717,12 +750,9 @@ enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_m
 					  : "no installed image waits in its inactive slot");
 		return HVM_E_STATE;
 	}
-	if (initrd_missing(vm, e, target)) {
-		hv_snprintf(msg, mlen,
-			    "'%s': the image %s and its initrd must both be installed (MGMT-663)",
-			    c->name, e->slot[target].version);
-		return HVM_E_STATE;
-	}
+	st = initrd_pair(vm, e, target, msg, mlen);
+	if (st != HVM_OK)
+		return st;
 	struct nv_vm *g[NV_MAX_VMS];
 	struct vm *gv[NV_MAX_VMS];
 	uint32_t n = group_ready(e, g, gv, msg, mlen);
