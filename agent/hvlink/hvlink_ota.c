@@ -12,6 +12,7 @@
  */
 #include "hvlink_priv.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,14 +107,19 @@ int hvlink_ota_status(struct hvlink *l, uint32_t vm_id, uint64_t deadline_ns,
 	if (rep->status != HVM_OK)
 		return 0;
 	if (out->magic != HVM_OTA_STATUS_MAGIC || out->version != HVM_OTA_STATUS_VERSION ||
-	    out->size < sizeof *out || out->vm_id != vm_id)
+	    out->size < offsetof(struct hvm_ota_status, initrd) || out->vm_id != vm_id)
 		return hv_status_set(st, HV_INTERNAL,
 				     "OTA_STATUS of VM %u: hv-core wrote a record with magic "
 				     "0x%x, version %u, size %u, vm %u (MGMT-613)",
 				     vm_id, out->magic, out->version, out->size, out->vm_id);
+	/* MGMT-665: an hv-core before ABI 2.5 writes no initrd slots */
+	if (out->size < sizeof *out)
+		memset(out->initrd, 0, sizeof out->initrd);
 	/* never trust the region: the strings end inside their fields */
 	out->floor[sizeof out->floor - 1] = '\0';
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		out->slot[i].version[sizeof out->slot[i].version - 1] = '\0';
+		out->initrd[i].version[sizeof out->initrd[i].version - 1] = '\0';
+	}
 	return 0;
 }

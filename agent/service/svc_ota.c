@@ -1282,6 +1282,12 @@ int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, uint6
 	slot_msg(&o->b, &o->raw.slot[1]);
 	o->m.slot_a = &o->a;
 	o->m.slot_b = &o->b;
+	if (o->raw.initrd[0].state != HVM_SLOT_EMPTY || o->raw.initrd[1].state != HVM_SLOT_EMPTY) {
+		slot_msg(&o->ra, &o->raw.initrd[0]); /* MGMT-665 */
+		slot_msg(&o->rb, &o->raw.initrd[1]);
+		o->m.initrd_a = &o->ra;
+		o->m.initrd_b = &o->rb;
+	}
 	return 0;
 }
 

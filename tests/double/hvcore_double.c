@@ -53,8 +53,7 @@ struct fakecore {
 	/* MGMT-600..625, when fakecore_ota turned them on: the slots of each VM */
 	int ota_on, ota_fail;
 	struct hvm_ota_status ota[HVM_MAX_VMS];
-	struct hvm_ota_slot ota_rd[HVM_MAX_VMS][2]; /* MGMT-663: initrd A, B */
-	long max_nap_ns;                            /* the longest idle nap (fakecore_idle_nap) */
+	long max_nap_ns; /* the longest idle nap (fakecore_idle_nap) */
 };
 
 static uint64_t now_ns(void)
@@ -735,7 +734,7 @@ static void do_ota_install(struct fakecore *fc, uint32_t id, const uint64_t *arg
 		       o->floor);
 		return;
 	}
-	struct hvm_ota_slot *t = arg[3] ? &fc->ota_rd[id][1 - o->active] : &o->slot[1 - o->active];
+	struct hvm_ota_slot *t = arg[3] ? &o->initrd[1 - o->active] : &o->slot[1 - o->active];
 	memset(t, 0, sizeof *t);
 	t->state = HVM_SLOT_READY;
 	t->durable = 1;
@@ -754,7 +753,7 @@ static void do_ota_switch(struct fakecore *fc, uint32_t id, struct reply *rp)
 		refuse(rp, HVM_E_STATE, "OTA_SWITCH: no READY slot (MGMT-621)");
 		return;
 	}
-	struct hvm_ota_slot *rd = &fc->ota_rd[id][target];
+	struct hvm_ota_slot *rd = &o->initrd[target];
 	if (rd->state == HVM_SLOT_READY && strcmp(rd->version, o->slot[target].version) != 0) {
 		refuse(rp, HVM_E_STATE, "OTA_SWITCH: image %s and initrd %s (MGMT-663)",
 		       o->slot[target].version, rd->version);
@@ -778,7 +777,7 @@ static void ota_tick(struct fakecore *fc)
 			continue;
 		o->in_trial = 0;
 		o->trial_left_ms = 0;
-		struct hvm_ota_slot *rd = &fc->ota_rd[id][o->active];
+		struct hvm_ota_slot *rd = &o->initrd[o->active];
 		if (rd->state == HVM_SLOT_TRIAL) /* MGMT-663: the initrd follows its image */
 			rd->state = fc->ota_fail ? HVM_SLOT_BAD : HVM_SLOT_GOOD;
 		if (!fc->ota_fail) {
@@ -800,7 +799,7 @@ int fakecore_ota_initrd(struct fakecore *fc, uint32_t id, uint32_t s, struct hvm
 	if (id >= HVM_MAX_VMS || s > 1)
 		return -1;
 	pthread_mutex_lock(&fc->lock);
-	*out = fc->ota_rd[id][s];
+	*out = ota_of(fc, id)->initrd[s];
 	pthread_mutex_unlock(&fc->lock);
 	return 0;
 }

@@ -269,6 +269,11 @@ Test(agent_ota, a_vm_initrd_line_is_installed_into_the_initrd_slot_and_switched_
 	cr_expect_str_eq(jpath(j, "slot_b", "state"), "good");
 	cr_expect_eq(json_integer_value(json_object_get(json_object_get(j, "slot_b"), "size")),
 		     614400);
+	/* MGMT-665: the initrd slots in the status */
+	cr_expect_str_eq(jpath(j, "initrd_b", "state"), "good");
+	cr_expect_str_eq(jpath(j, "initrd_b", "version"), "2.0.0");
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(j, "initrd_b"), "size")),
+		     300000);
 	json_decref(j);
 	cr_assert_eq(HVCTL("ota", "history"), 0, "%s", err);
 	cr_expect(strstr(out, "vm=name:rtos-demo kind=initrd version=2.0.0 size=300000") != NULL,

@@ -180,6 +180,8 @@ Test(hvcore_linux_ota, a_linux_bundle_is_confirmed_and_a_broken_one_rolls_back)
 	cr_expect_str_eq(jstr(j, "active", NULL), "B");
 	cr_expect_str_eq(jstr(j, "slot_b", "version"), "2.0.0");
 	cr_expect_str_eq(jstr(j, "slot_b", "state"), "good");
+	cr_expect_str_eq(jstr(j, "initrd_b", "version"), "2.0.0"); /* MGMT-665 */
+	cr_expect_str_eq(jstr(j, "initrd_b", "state"), "good");
 	cr_expect_str_eq(jstr(j, "last_result", NULL), "confirmed");
 	json_decref(j);
 
@@ -193,6 +195,8 @@ Test(hvcore_linux_ota, a_linux_bundle_is_confirmed_and_a_broken_one_rolls_back)
 	cr_expect_str_eq(jstr(j, "active", NULL), "B");
 	cr_expect_str_eq(jstr(j, "slot_b", "version"), "2.0.0");
 	cr_expect_str_eq(jstr(j, "slot_a", "state"), "bad");
+	cr_expect_str_eq(jstr(j, "initrd_a", "state"), "bad");
+	cr_expect_str_eq(jstr(j, "initrd_a", "version"), "3.0.0");
 	json_decref(j);
 	cr_assert_eq(HVCTL("ota", "history"), 0, "%s", err);
 	cr_expect(strstr(out, "kind=initrd version=3.0.0"), "%s", out);

@@ -1301,6 +1301,8 @@ Test(hvcore_ota, an_image_and_an_initrd_from_different_bundles_are_not_switched)
 	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
 	expect(r, HVM_OK, "the initrd of other.hvota");
 	struct hvm_ota_status before = status(id);
+	cr_expect_eq(before.initrd[1].state, HVM_SLOT_READY, "MGMT-665: initrd B in OTA_STATUS");
+	cr_expect_eq(before.initrd[1].size, 200000u);
 	r = cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000);
 	expect(r, HVM_E_MIXED, "image and initrd of two bundles");
 	cr_expect(strstr(r.msg, "different bundles") != NULL, "%s", r.msg);

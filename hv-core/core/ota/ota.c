@@ -833,8 +833,16 @@ void ota_status(struct vm *vm, struct hvm_ota_status *out)
 		out->slot[0].size = vm->cfg.image_size;
 		memcpy(out->slot[0].sha256, vm->cfg.image_sha256, 32);
 		guest_version(vm, out->slot[0].version);
+		const struct vmcfg *vc = vm_vmcfg(vm->id);
+		if (vc && vc->boot.has_initrd) { /* MGMT-665: its configured initrd */
+			out->initrd[0].state = HVM_SLOT_GOOD;
+			out->initrd[0].size = vc->boot.initrd_size;
+			memcpy(out->initrd[0].sha256, vc->boot.initrd_sha256, 32);
+			memcpy(out->initrd[0].version, out->slot[0].version, HVM_VERSION_LEN);
+		}
 		return;
 	}
+	memcpy(out->initrd, nv_place_of(e)->initrd, sizeof(out->initrd)); /* MGMT-665 */
 	out->active = e->active;
 	out->in_trial = e->trial;
 	out->last_result = e->last_result;
