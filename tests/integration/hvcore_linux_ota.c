@@ -12,7 +12,10 @@
  *    reports 2.0.0 and hv-core confirms; `ota status` shows slot B good;
  *  - 3.0.0 --broken: its /init stops the heartbeat after two beats, hv-core
  *    ends the trial and runs 2.0.0 again on its own (exit 1 of `hvctl ota
- *    install`), /init of slot B reporting 2.0.0 once more.
+ *    install`), /init of slot B reporting 2.0.0 once more;
+ *  - (suite hvcore_linux_ota_disk) the same with the linux-blk VM, whose
+ *    data disk hv-blkback serves under hv-agent: the boot count /init keeps
+ *    on it goes on across the update and the rollback (REQ-SAF-15.6).
  *
  * The Linux boot under hv-core takes tens of seconds under load; every wait
  * is bounded and nothing asserts a duration. QEMU and hv-agent are stopped
@@ -35,7 +38,7 @@
 static struct hvq q;
 static struct agent_proc agent;
 static char tmp[64], ca[128], uri[320];
-static const char *agent_extra[3];
+static const char *agent_extra[5];
 static char *out, *err;
 
 /* A shell line in tmp (BUILD, HVCTL and GI set); its exit status. */
@@ -71,21 +74,37 @@ static void make_bundles(void)
 			     0, "bundle %d.0.0 not made (see %s/make.log)", v, tmp);
 }
 
-static void setup(void)
+/* The stack with guest (linux, or linux-blk with its data disk served by
+ * hv-blkback, which hv-agent starts). */
+static void start(const char *guest)
 {
 	out = err = NULL;
 	memset(&agent, 0, sizeof agent);
 	make_bundles();
 	struct hvq_opts o = HVQ_OPTS_DEFAULT;
-	o.guests[0] = "linux";
+	o.guests[0] = guest;
 	o.ready_timeout_s = 300;
 	o.extra[0] = "--update-ca"; /* hv-core checks each manifest (MGMT-643) */
 	o.extra[1] = ca;
 	cr_assert_eq(hvq_start(&q, &o), 0, "%s", q.err);
 	agent_extra[0] = "--ota-ca";
 	agent_extra[1] = ca;
+	if (strcmp(guest, "linux-blk") == 0) {
+		agent_extra[2] = "--blkback";
+		agent_extra[3] = HV_BIN_DIR "/hv-blkback";
+	}
 	cr_assert_eq(agent_start(&agent, q.dir, agent_extra), 0, "%s", agent.err);
 	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+}
+
+static void setup(void)
+{
+	start("linux");
+}
+
+static void setup_disk(void)
+{
+	start("linux-blk");
 }
 
 static void teardown(void)
@@ -200,4 +219,39 @@ Test(hvcore_linux_ota, a_linux_bundle_is_confirmed_and_a_broken_one_rolls_back)
 	json_decref(j);
 	cr_assert_eq(HVCTL("ota", "history"), 0, "%s", err);
 	cr_expect(strstr(out, "kind=initrd version=3.0.0"), "%s", out);
+}
+
+/* Polls VM id's console until it shows text (bounded). */
+static void wait_console(int id, const char *text)
+{
+	for (int i = 0; i < 600 * 5 && !console_has(id, text); i++)
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	cr_assert(console_has(id, text), "the console never showed '%s'", text);
+}
+
+/* REQ-SAF-15.6: the Linux guest with its persistent data disk (linux-blk,
+ * docs/guest-abi.md GABI-494): /init counts its boots in /data/boots. The
+ * count written before the update goes on after the update (2.0.0) and
+ * after the rollback from the broken 3.0.0: the disk is the VM's, not the
+ * slot's. */
+TestSuite(hvcore_linux_ota_disk, .init = setup_disk, .fini = teardown, .timeout = 2000);
+
+Test(hvcore_linux_ota_disk, the_data_disk_keeps_its_data_across_an_update_and_a_rollback)
+{
+	int id = linux_id();
+	wait_console(id, "hv-linux-guest: data boots=1");
+	char v2[128], v3[128];
+	snprintf(v2, sizeof v2, "%s/v2.hvota", tmp);
+	snprintf(v3, sizeof v3, "%s/v3.hvota", tmp);
+	cr_assert_eq(HVCTL("ota", "install", "--timeout-ms", "600000", v2), 0, "%s\n%s", out, err);
+	cr_expect(strstr(out, "linux: 2.0.0 confirmed by hv-core"), "%s", out);
+	wait_console(id, "hv-linux-guest: data boots=2");
+	cr_assert_eq(HVCTL("ota", "install", "--timeout-ms", "600000", v3), 1, "%s\n%s", out, err);
+	cr_expect(strstr(out, "linux: the trial of 3.0.0 failed"), "%s", out);
+	/* boot 3 was the broken 3.0.0, boot 4 is 2.0.0 again */
+	wait_console(id, "hv-linux-guest: data boots=4");
+	json_t *j = ota_status();
+	cr_expect_str_eq(jstr(j, "active", NULL), "B");
+	cr_expect_str_eq(jstr(j, "slot_b", "version"), "2.0.0");
+	json_decref(j);
 }
