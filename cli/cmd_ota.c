@@ -439,6 +439,10 @@ static int install(struct hvctl *h, int argc, char **argv)
 			printf("%s: %s installed; the switch waits for the safety policy as pending "
 			       "command %" PRIu64 " (%s)\n",
 			       v->vm, v->version, v->pending->id, v->pending->outcome);
+		else if (!strncmp(v->state, "switched with its image", 23) ||
+			 !strcmp(v->state, "pending with its image"))
+			printf("%s: %s installed into the initrd slot, %s\n", v->vm, v->version,
+			       v->state);
 		else if (!strcmp(v->state, "pending with its group"))
 			printf("%s: %s installed; switched with its update group once the pending "
 			       "switch runs\n",
@@ -449,7 +453,8 @@ static int install(struct hvctl *h, int argc, char **argv)
 	}
 	fflush(stdout);
 	for (size_t i = 0; o.follow && i < r->n_vms; i++) {
-		if (r->vms[i]->pending || !strcmp(r->vms[i]->state, "pending with its group"))
+		if (r->vms[i]->pending || !strcmp(r->vms[i]->state, "pending with its group") ||
+		    strstr(r->vms[i]->state, "with its image")) /* followed as its image */
 			continue;
 		int fr = follow(h, r->vms[i]->vm, r->vms[i]->version, o.follow_s);
 		if (fr != 0 && rc == 0)
@@ -510,16 +515,18 @@ static int status(struct hvctl *h, int argc, char **argv)
 		json_t *arr = json_array();
 		for (size_t i = 0; i < r->n_vms; i++) {
 			const Hvmgr__V1__OtaVmStatus *s = r->vms[i];
-			json_array_append_new(arr,
-					      json_pack("{s:s, s:I, s:s, s:b, s:s, s:s, s:I, s:o, s:o, s:b}",
-							"vm", s->vm, "id", (json_int_t)s->vm_id,
-							"active", s->active, "in_trial",
-							s->in_trial, "last_result", s->last_result,
-							"floor", s->floor, "trial_left_ms",
-							(json_int_t)s->trial_left_ms, "slot_a",
-							slot_json(s->slot_a), "slot_b",
-							slot_json(s->slot_b), "nv_present",
-							s->nv_present));
+			json_t *o = json_pack("{s:s, s:I, s:s, s:b, s:s, s:s, s:I, s:o, s:o, s:b}",
+					      "vm", s->vm, "id", (json_int_t)s->vm_id, "active",
+					      s->active, "in_trial", s->in_trial, "last_result",
+					      s->last_result, "floor", s->floor, "trial_left_ms",
+					      (json_int_t)s->trial_left_ms, "slot_a",
+					      slot_json(s->slot_a), "slot_b", slot_json(s->slot_b),
+					      "nv_present", s->nv_present);
+			if (o && s->initrd_a && s->initrd_b) { /* MGMT-665 */
+				json_object_set_new(o, "initrd_a", slot_json(s->initrd_a));
+				json_object_set_new(o, "initrd_b", slot_json(s->initrd_b));
+			}
+			json_array_append_new(arr, o);
 		}
 		json_print(vm && r->n_vms == 1 ? json_incref(json_array_get(arr, 0))
 					       : json_incref(arr));

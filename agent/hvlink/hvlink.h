@@ -234,15 +234,20 @@ int hvlink_staging_write(struct hvlink *link, uint64_t off, const void *data, si
 
 /* OTA_INSTALL with the bundle's manifest and signature block (MGMT-643):
  * hv-core checks the signature and enforces the manifest's size, digest and
- * version for the VM's inactive slot. */
-int hvlink_ota_install_signed(struct hvlink *link, uint32_t vm_id, uint64_t stage_off, uint64_t len,
-			      const void *manifest, size_t manifest_len, const void *sigblock,
-			      size_t sigblock_len, struct hvlink_reply *reply, struct hv_status *st);
-/* OTA_INSTALL with the digest and version given (MGMT-612): accepted only by
- * an hv-core without an update trust anchor (MGMT-640). */
-int hvlink_ota_install_digest(struct hvlink *link, uint32_t vm_id, uint64_t stage_off, uint64_t len,
-			      const uint8_t sha256[32], const char *version,
+ * version for the VM's inactive slot. kind (arg[3]): HVLINK_OTA_IMAGE, or
+ * HVLINK_OTA_INITRD for the VM's inactive initrd slot (MGMT-663; the
+ * manifest's line `NAME.initrd`). */
+#define HVLINK_OTA_IMAGE 0u
+#define HVLINK_OTA_INITRD 1u
+int hvlink_ota_install_signed(struct hvlink *link, uint32_t vm_id, uint32_t kind,
+			      uint64_t stage_off, uint64_t len, const void *manifest,
+			      size_t manifest_len, const void *sigblock, size_t sigblock_len,
 			      struct hvlink_reply *reply, struct hv_status *st);
+/* OTA_INSTALL with the digest and version given (MGMT-612): accepted only by
+ * an hv-core without an update trust anchor (MGMT-640). kind as above. */
+int hvlink_ota_install_digest(struct hvlink *link, uint32_t vm_id, uint32_t kind,
+			      uint64_t stage_off, uint64_t len, const uint8_t sha256[32],
+			      const char *version, struct hvlink_reply *reply, struct hv_status *st);
 /* OTA_SWITCH (MGMT-621): window_ms and timeout_ms 0 = hv-core's defaults. */
 int hvlink_ota_switch(struct hvlink *link, uint32_t vm_id, uint64_t window_ms, uint64_t timeout_ms,
 		      struct hvlink_reply *reply, struct hv_status *st);

@@ -12,17 +12,24 @@
  */
 #include "hvlink_priv.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-int hvlink_ota_install_signed(struct hvlink *l, uint32_t vm_id, uint64_t stage_off, uint64_t len,
-			      const void *manifest, size_t manifest_len, const void *sigblock,
-			      size_t sigblock_len, struct hvlink_reply *rep, struct hv_status *st)
+int hvlink_ota_install_signed(struct hvlink *l, uint32_t vm_id, uint32_t kind, uint64_t stage_off,
+			      uint64_t len, const void *manifest, size_t manifest_len,
+			      const void *sigblock, size_t sigblock_len, struct hvlink_reply *rep,
+			      struct hv_status *st)
 {
 	struct hvm_ota_signed h = { .magic = HVM_OTA_SIGNED_MAGIC,
 				    .manifest_len = (uint32_t)manifest_len,
 				    .sigblock_len = (uint32_t)sigblock_len };
 
+	if (kind > HVLINK_OTA_INITRD)
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "OTA_INSTALL: kind %u is neither the image (0) nor the initrd (1) "
+				     "(MGMT-663)",
+				     kind);
 	if (manifest_len == 0 || manifest_len > HVM_OTA_MANIFEST_MAX || sigblock_len == 0 ||
 	    sigblock_len > HVM_OTA_SIGBLOCK_MAX)
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
@@ -39,7 +46,7 @@ int hvlink_ota_install_signed(struct hvlink *l, uint32_t vm_id, uint64_t stage_o
 	memcpy(data + sizeof h + manifest_len, sigblock, sigblock_len);
 	struct hvlink_cmd c = { .cmd = HVM_CMD_OTA_INSTALL,
 				.vm_id = vm_id,
-				.arg = { stage_off, len, 1 },
+				.arg = { stage_off, len, 1, kind },
 				.data_in = data,
 				.data_in_len = n,
 				.timeout_ms = HVLINK_OTA_TIMEOUT_MS };
@@ -48,12 +55,17 @@ int hvlink_ota_install_signed(struct hvlink *l, uint32_t vm_id, uint64_t stage_o
 	return rc;
 }
 
-int hvlink_ota_install_digest(struct hvlink *l, uint32_t vm_id, uint64_t stage_off, uint64_t len,
-			      const uint8_t sha256[32], const char *version,
+int hvlink_ota_install_digest(struct hvlink *l, uint32_t vm_id, uint32_t kind, uint64_t stage_off,
+			      uint64_t len, const uint8_t sha256[32], const char *version,
 			      struct hvlink_reply *rep, struct hv_status *st)
 {
 	struct hvm_ota_image img = { .magic = HVM_OTA_IMAGE_MAGIC, .size = len };
 
+	if (kind > HVLINK_OTA_INITRD)
+		return hv_status_set(st, HV_INVALID_ARGUMENT,
+				     "OTA_INSTALL: kind %u is neither the image (0) nor the initrd (1) "
+				     "(MGMT-663)",
+				     kind);
 	if (strlen(version) >= sizeof img.version)
 		return hv_status_set(st, HV_INVALID_ARGUMENT,
 				     "OTA_INSTALL: version '%.40s' is longer than %zu characters "
@@ -63,7 +75,7 @@ int hvlink_ota_install_digest(struct hvlink *l, uint32_t vm_id, uint64_t stage_o
 	memcpy(img.version, version, strlen(version));
 	struct hvlink_cmd c = { .cmd = HVM_CMD_OTA_INSTALL,
 				.vm_id = vm_id,
-				.arg = { stage_off, len, 0 },
+				.arg = { stage_off, len, 0, kind },
 				.data_in = &img,
 				.data_in_len = sizeof img,
 				.timeout_ms = HVLINK_OTA_TIMEOUT_MS };
@@ -95,14 +107,19 @@ int hvlink_ota_status(struct hvlink *l, uint32_t vm_id, uint64_t deadline_ns,
 	if (rep->status != HVM_OK)
 		return 0;
 	if (out->magic != HVM_OTA_STATUS_MAGIC || out->version != HVM_OTA_STATUS_VERSION ||
-	    out->size < sizeof *out || out->vm_id != vm_id)
+	    out->size < offsetof(struct hvm_ota_status, initrd) || out->vm_id != vm_id)
 		return hv_status_set(st, HV_INTERNAL,
 				     "OTA_STATUS of VM %u: hv-core wrote a record with magic "
 				     "0x%x, version %u, size %u, vm %u (MGMT-613)",
 				     vm_id, out->magic, out->version, out->size, out->vm_id);
+	/* MGMT-665: an hv-core before ABI 2.5 writes no initrd slots */
+	if (out->size < sizeof *out)
+		memset(out->initrd, 0, sizeof out->initrd);
 	/* never trust the region: the strings end inside their fields */
 	out->floor[sizeof out->floor - 1] = '\0';
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		out->slot[i].version[sizeof out->slot[i].version - 1] = '\0';
+		out->initrd[i].version[sizeof out->initrd[i].version - 1] = '\0';
+	}
 	return 0;
 }

@@ -33,6 +33,8 @@ static const struct {
 	{ HVM_E_NV, HV_FAILED_PRECONDITION, "non-volatile storage absent, full or failed" },
 	{ HVM_E_SIGNATURE, HV_INVALID_ARGUMENT,
 	  "update manifest not signed by a trusted update signer" },
+	{ HVM_E_MIXED, HV_FAILED_PRECONDITION,
+	  "the VM's image and initrd come from different update bundles" },
 };
 
 enum hv_code status_from_hvm(uint32_t hvm_status)

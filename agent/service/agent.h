@@ -235,7 +235,7 @@ void svc_ota_fetch(const struct rpc_call_ctx *, const ProtobufCMessage *, struct
 /* A VM's OTA_STATUS as an OtaVmStatus message (strings point into it). */
 struct ota_status_msg {
 	Hvmgr__V1__OtaVmStatus m;
-	Hvmgr__V1__OtaSlot a, b;
+	Hvmgr__V1__OtaSlot a, b, ra, rb; /* ra, rb: the initrd slots (MGMT-665) */
 	char vm[HVM_NAME_LEN + 1];
 	struct hvm_ota_status raw;
 };

@@ -22,7 +22,9 @@
  * be defined, then for each image: staging area, OTA_INSTALL into the VM's
  * inactive slot with the manifest and its signature block (hv-core checks
  * both itself, MGMT-643; an hv-core without an update trust anchor gets the
- * digest form, MGMT-612), then the switch (ota_switch_vms). A switch the
+ * digest form, MGMT-612), a line `VM.initrd` into VM's inactive initrd slot
+ * (arg[3] = 1, MGMT-663), then the switch (ota_switch_vms; an initrd goes
+ * with its VM's image). A switch the
  * safety policy refuses is E_POLICY, or with when_allowed a pending
  * "otaswitch" command that pending.c runs when allowed. Every step is an
  * audit row; hv-core witnesses the trial and confirms or rolls back alone.
@@ -864,19 +866,29 @@ static int same_group(struct agent *ag, const struct hvm_vm_slot *first,
  * results[i] is "switched" or "pending" (pending[i] set); on the first
  * refusal that is not queued the rest are not switched and -1 comes back
  * with st. */
-static int ota_switch_vms(struct agent *ag, const struct rpc_peer *peer,
-			  const struct ota_manifest *m, const struct hvm_vm_slot *slots,
+static int ota_switch_vms(struct agent *ag, const struct rpc_peer *peer, const struct ota_manifest *m,
+			  const struct hvm_vm_slot *slots, const uint32_t *kind,
 			  const Hvmgr__V1__OtaInstallRequest *req, const char **results,
 			  struct store_pending *pending, int *queued, struct hv_status *st)
 {
 	uint64_t arg = (uint64_t)req->confirm_window_ms | (uint64_t)req->trial_timeout_ms << 32;
+	unsigned first = 0, partner[OTA_MAX_IMAGES];
 
+	while (first + 1 < m->nimages && kind[first] != HVLINK_OTA_IMAGE)
+		first++;
 	for (unsigned i = 0; i < m->nimages; i++) {
 		char what[96], args[160];
 		struct hv_status sst;
 		int trial = 0;
-		if (i > 0 && same_group(ag, &slots[0], &slots[i], &trial)) {
-			if (queued[0]) {
+		/* MGMT-663: an initrd is switched with its VM's image */
+		partner[i] = i;
+		for (unsigned j = 0; kind[i] == HVLINK_OTA_INITRD && j < m->nimages; j++)
+			if (kind[j] == HVLINK_OTA_IMAGE && slots[j].id == slots[i].id)
+				partner[i] = j;
+		if (partner[i] != i)
+			continue;
+		if (i != first && same_group(ag, &slots[first], &slots[i], &trial)) {
+			if (queued[first]) {
 				results[i] = "pending with its group";
 				continue;
 			}
@@ -910,6 +922,11 @@ static int ota_switch_vms(struct agent *ag, const struct rpc_peer *peer,
 		}
 		results[i] = "switched";
 	}
+	for (unsigned i = 0; i < m->nimages; i++)
+		if (partner[i] != i)
+			results[i] = queued[partner[i]] || !strncmp(results[partner[i]], "pending", 7)
+					     ? "pending with its image"
+					     : "switched with its image";
 	return 0;
 }
 
@@ -937,16 +954,32 @@ static int stage_image(struct agent *ag, int fd, uint64_t from, uint64_t len, ui
 	return rc;
 }
 
-/* Stages image i and installs it into the VM's inactive slot. */
+/* MGMT-663: the manifest line `VM.initrd` names VM's initrd. The VM's name
+ * into vm, and the kind of the line's image. */
+static uint32_t image_kind(const char *line, char vm[HVM_NAME_LEN])
+{
+	size_t n = strlen(line);
+	uint32_t kind = HVLINK_OTA_IMAGE;
+	if (n > 7 && strcmp(line + n - 7, ".initrd") == 0) {
+		n -= 7;
+		kind = HVLINK_OTA_INITRD;
+	}
+	snprintf(vm, HVM_NAME_LEN, "%.*s", (int)(n < HVM_NAME_LEN ? n : HVM_NAME_LEN - 1), line);
+	return kind;
+}
+
+/* Stages image i and installs it into the VM's inactive slot, or its
+ * inactive initrd slot (kind HVLINK_OTA_INITRD). */
 static int install_one(struct agent *ag, int fd, const struct ota_head *h, unsigned i,
-		       const struct hvm_vm_slot *slot, struct hv_status *st)
+		       const struct hvm_vm_slot *slot, uint32_t kind, struct hv_status *st)
 {
 	const struct ota_image *im = &h->manifest.images[i];
 	uint64_t base, size;
 	struct hvlink_reply rep;
 	char what[96];
 
-	snprintf(what, sizeof what, "ota install '%s' %s", slot->name, im->version);
+	snprintf(what, sizeof what, "ota install '%s'%s %s", slot->name,
+		 kind == HVLINK_OTA_INITRD ? " initrd" : "", im->version);
 	if (hvlink_staging_info(ag->link, &base, &size, st) != 0)
 		return -1;
 	if (im->size > size)
@@ -964,12 +997,13 @@ static int install_one(struct agent *ag, int fd, const struct ota_head *h, unsig
 	int rc = -1;
 	if (pread(fd, blk, n, 24) != (ssize_t)n) {
 		hv_status_set(st, HV_INTERNAL, "%s: reading the manifest: %s", what, strerror(errno));
-	} else if (hvlink_ota_install_signed(ag->link, slot->id, off, im->size, blk, h->manifest_len,
-					     blk + h->manifest_len, h->sigblock_len, &rep, st) == 0) {
+	} else if (hvlink_ota_install_signed(ag->link, slot->id, kind, off, im->size, blk,
+					     h->manifest_len, blk + h->manifest_len,
+					     h->sigblock_len, &rep, st) == 0) {
 		/* MGMT-640: an hv-core without an update trust anchor takes the
 		 * digest form; hv-agent verified the signature itself */
 		if (rep.status == HVM_E_SIGNATURE && strstr(rep.msg, "MGMT-640"))
-			rc = hvlink_ota_install_digest(ag->link, slot->id, off, im->size,
+			rc = hvlink_ota_install_digest(ag->link, slot->id, kind, off, im->size,
 						       im->sha256, im->version, &rep, st);
 		else
 			rc = 0;
@@ -993,6 +1027,7 @@ void svc_ota_install(const struct rpc_call_ctx *ctx, const ProtobufCMessage *msg
 	Hvmgr__V1__PendingOp pmsg[OTA_MAX_IMAGES];
 	Hvmgr__V1__OtaVmResult vr[OTA_MAX_IMAGES], *vrp[OTA_MAX_IMAGES];
 	const char *results[OTA_MAX_IMAGES];
+	uint32_t kind[OTA_MAX_IMAGES];
 	int queued[OTA_MAX_IMAGES] = { 0 };
 	char path[PATH_MAX], key[65] = "(malformed)", args[200];
 	int fd = -1, op = 0, staging = 0;
@@ -1042,25 +1077,29 @@ void svc_ota_install(const struct rpc_call_ctx *ctx, const ProtobufCMessage *msg
 	}
 	/* every VM first: nothing is installed for a bundle that names one that
 	 * is not here */
-	for (unsigned i = 0; i < h->manifest.nimages; i++)
-		if (hvlink_find_by_name(ag->link, h->manifest.images[i].vm, &slots[i], &res->st) != 0)
+	for (unsigned i = 0; i < h->manifest.nimages; i++) {
+		char vm[HVM_NAME_LEN];
+		kind[i] = image_kind(h->manifest.images[i].vm, vm);
+		if (hvlink_find_by_name(ag->link, vm, &slots[i], &res->st) != 0)
 			goto audit;
+	}
 	for (unsigned i = 0; i < h->manifest.nimages; i++) {
 		char a[200];
-		snprintf(a, sizeof a, "vm=name:%s version=%s size=%" PRIu64 " bundle=%.16s",
-			 slots[i].name, h->manifest.images[i].version, h->manifest.images[i].size,
-			 key);
-		int rc = install_one(ag, fd, h, i, &slots[i], &res->st);
+		const char *rd = kind[i] == HVLINK_OTA_INITRD ? " kind=initrd" : "";
+		snprintf(a, sizeof a, "vm=name:%s%s version=%s size=%" PRIu64 " bundle=%.16s",
+			 slots[i].name, rd, h->manifest.images[i].version,
+			 h->manifest.images[i].size, key);
+		int rc = install_one(ag, fd, h, i, &slots[i], kind[i], &res->st);
 		agent_audit(ag, ctx->peer, "OtaInstall.install", a, &res->st);
 		if (rc != 0)
 			goto audit;
 		hv_test_cut("ota.after-install", slots[i].name); /* OTA-212 */
-		log_info("%s: '%s' %s installed into its inactive slot", what, slots[i].name,
-			 h->manifest.images[i].version);
+		log_info("%s: '%s' %s installed into its inactive %s slot", what, slots[i].name,
+			 h->manifest.images[i].version, *rd ? "initrd" : "image");
 	}
 	__atomic_store_n(&ag->staging_busy, 0, __ATOMIC_RELEASE);
 	staging = 0;
-	if (ota_switch_vms(ag, ctx->peer, &h->manifest, slots, req, results, pend, queued,
+	if (ota_switch_vms(ag, ctx->peer, &h->manifest, slots, kind, req, results, pend, queued,
 			   &res->st) != 0)
 		goto audit;
 
@@ -1326,6 +1365,12 @@ int agent_ota_status_msg(struct agent *ag, const struct hvm_vm_slot *slot, uint6
 	slot_msg(&o->b, &o->raw.slot[1]);
 	o->m.slot_a = &o->a;
 	o->m.slot_b = &o->b;
+	if (o->raw.initrd[0].state != HVM_SLOT_EMPTY || o->raw.initrd[1].state != HVM_SLOT_EMPTY) {
+		slot_msg(&o->ra, &o->raw.initrd[0]); /* MGMT-665 */
+		slot_msg(&o->rb, &o->raw.initrd[1]);
+		o->m.initrd_a = &o->ra;
+		o->m.initrd_b = &o->rb;
+	}
 	return 0;
 }
 

@@ -20,7 +20,7 @@
 #define HVM_MAGIC 0x474D5648u
 /* MGMT-002: ABI version. Major changes break readers; minor only adds fields. */
 #define HVM_ABI_MAJOR 2u
-#define HVM_ABI_MINOR 4u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
+#define HVM_ABI_MINOR 5u /* 2.0: the fault record starts with magic, version, size (MGMT-162) */
 			 /* 2.1: vehicle state and safety policy (MGMT-400..410),
 			  *      READ_FAULT_HISTORY (MGMT-330), action VCPU_STOP (MGMT-333) */
 			 /* 2.2: action INJECTED (MGMT-700), the slots' image and
@@ -37,6 +37,9 @@
 			 /* 2.4: OTA_INSTALL's arg[3], the initrd slot (MGMT-663) */
 			 /* 2.4: START answers at once, event BOOT_FAILED
 			  *      (MGMT-713) */
+			 /* 2.5: status E_MIXED: image and initrd of
+			  *      different bundles (MGMT-664); the initrd
+			  *      slots in the OTA_STATUS record (MGMT-665) */
 
 /* MGMT-003: default placement on QEMU virt (RAM base + 16 MiB), 1 MiB long. The
  * physical address is published to the ServiceOS in the device tree hv-core hands
@@ -202,7 +205,8 @@ static inline uint32_t hvm_cmd_legal_states(uint32_t cmd)
 	X(E_POLICY, 15, "refused by the safety policy in the current vehicle state")               \
 	X(E_ROLLBACK, 16, "older than what hv-core's non-volatile state holds")                    \
 	X(E_NV, 17, "non-volatile storage absent, full or failed")                                 \
-	X(E_SIGNATURE, 18, "update manifest not signed by a trusted update signer")
+	X(E_SIGNATURE, 18, "update manifest not signed by a trusted update signer")                \
+	X(E_MIXED, 23, "a VM's image and initrd come from different update bundles")
 
 enum hvm_status {
 #define HVM_X_ENUM(name, code, meaning) HVM_##name = code,
@@ -775,21 +779,23 @@ struct hvm_ota_slot {
 #define HVM_OTA_STATUS_MAGIC 0x53545648u /* "HVTS" */
 #define HVM_OTA_STATUS_VERSION 1u
 struct hvm_ota_status {
-	uint32_t magic;              /* 0x000 HVM_OTA_STATUS_MAGIC            */
-	uint16_t version;            /* 0x004 HVM_OTA_STATUS_VERSION          */
-	uint16_t size;               /* 0x006 sizeof(struct hvm_ota_status)   */
-	uint32_t vm_id;              /* 0x008                                 */
-	uint32_t active;             /* 0x00C 0 = slot A, 1 = slot B          */
-	uint32_t in_trial;           /* 0x010 1 while the active slot is in trial */
-	uint32_t last_result;        /* 0x014 enum hvm_ota_result             */
-	uint64_t nv_seq;             /* 0x018 sequence of the stored record   */
-	uint64_t trial_left_ms;      /* 0x020 time left to confirm, 0 = none  */
-	char floor[HVM_VERSION_LEN]; /* 0x028 anti-rollback floor, "" = none  */
-	struct hvm_ota_slot slot[2]; /* 0x048 A, B                            */
-	uint32_t nv_present;         /* 0x0E8 1: the non-volatile store works */
-	uint32_t group_vms;          /* 0x0EC MGMT-655: bit n = VM n shares the
+	uint32_t magic;                /* 0x000 HVM_OTA_STATUS_MAGIC            */
+	uint16_t version;              /* 0x004 HVM_OTA_STATUS_VERSION          */
+	uint16_t size;                 /* 0x006 sizeof(struct hvm_ota_status)   */
+	uint32_t vm_id;                /* 0x008                                 */
+	uint32_t active;               /* 0x00C 0 = slot A, 1 = slot B          */
+	uint32_t in_trial;             /* 0x010 1 while the active slot is in trial */
+	uint32_t last_result;          /* 0x014 enum hvm_ota_result             */
+	uint64_t nv_seq;               /* 0x018 sequence of the stored record   */
+	uint64_t trial_left_ms;        /* 0x020 time left to confirm, 0 = none  */
+	char floor[HVM_VERSION_LEN];   /* 0x028 anti-rollback floor, "" = none  */
+	struct hvm_ota_slot slot[2];   /* 0x048 A, B                            */
+	uint32_t nv_present;           /* 0x0E8 1: the non-volatile store works */
+	uint32_t group_vms;            /* 0x0EC MGMT-655: bit n = VM n shares the
 				      *       update group of the newest slot;
 				      *       0 = updated alone             */
+	struct hvm_ota_slot initrd[2]; /* 0x0F0 MGMT-665 (ABI 2.5): initrd A, B;
+					*       both EMPTY: no initrd slots */
 };
 
 #define HVM_SLOT_AT(base, i)                                                                       \
@@ -823,7 +829,7 @@ _Static_assert(HVM_OFF_CONSOLES + HVM_MAX_VMS * 16 * 1024 <= HVM_OFF_BLK, "rings
 _Static_assert(HVM_OFF_BLK + HVM_MAX_VMS * 0x1000 <= HVM_OFF_DATA, "rings fit");
 _Static_assert(sizeof(struct hvm_ota_image) == 0x50, "MGMT-612");
 _Static_assert(sizeof(struct hvm_ota_slot) == 0x50, "MGMT-613");
-_Static_assert(sizeof(struct hvm_ota_status) == 0xF0, "MGMT-613");
+_Static_assert(sizeof(struct hvm_ota_status) == 0x190, "MGMT-613, MGMT-665");
 #endif
 
 #endif /* HVMGMT_H */

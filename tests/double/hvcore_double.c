@@ -685,8 +685,15 @@ static void do_ota_install(struct fakecore *fc, uint32_t id, const uint64_t *arg
 	volatile struct hvm_regs *r = fakecore_regs(fc);
 	const uint8_t *d = (const uint8_t *)fc->base + HVM_OFF_DATA;
 	struct hvm_ota_status *o = ota_of(fc, id);
-	char ver[HVM_VERSION_LEN] = "";
+	char ver[HVM_VERSION_LEN] = "", line[HVM_NAME_LEN + 8];
 
+	if (arg[3] > 1) {
+		refuse(rp, HVM_E_BAD_ARG, "OTA_INSTALL: arg[3] %llu is not 0 or 1 (MGMT-663)",
+		       (unsigned long long)arg[3]);
+		return;
+	}
+	/* MGMT-663: the initrd's manifest line is `NAME.initrd` */
+	snprintf(line, sizeof line, arg[3] ? "%s.initrd" : "%s", (const char *)slot_at(fc, id)->name);
 	if (arg[1] == 0 || arg[0] > r->staging_size || arg[1] > r->staging_size - arg[0]) {
 		refuse(rp, HVM_E_BAD_ARG, "OTA_INSTALL: outside the staging area");
 		return;
@@ -702,8 +709,7 @@ static void do_ota_install(struct fakecore *fc, uint32_t id, const uint64_t *arg
 			return;
 		}
 		if (strncmp(m, "hv-ota-manifest 1\n", 18) != 0 ||
-		    manifest_version(m, h.manifest_len, (const char *)slot_at(fc, id)->name, ver,
-				     sizeof ver) != 0) {
+		    manifest_version(m, h.manifest_len, line, ver, sizeof ver) != 0) {
 			refuse(rp, HVM_E_SIGNATURE, "OTA_INSTALL: no image line for the VM");
 			return;
 		}
@@ -728,7 +734,7 @@ static void do_ota_install(struct fakecore *fc, uint32_t id, const uint64_t *arg
 		       o->floor);
 		return;
 	}
-	struct hvm_ota_slot *t = &o->slot[1 - o->active];
+	struct hvm_ota_slot *t = arg[3] ? &o->initrd[1 - o->active] : &o->slot[1 - o->active];
 	memset(t, 0, sizeof *t);
 	t->state = HVM_SLOT_READY;
 	t->durable = 1;
@@ -747,10 +753,18 @@ static void do_ota_switch(struct fakecore *fc, uint32_t id, struct reply *rp)
 		refuse(rp, HVM_E_STATE, "OTA_SWITCH: no READY slot (MGMT-621)");
 		return;
 	}
+	struct hvm_ota_slot *rd = &o->initrd[target];
+	if (rd->state == HVM_SLOT_READY && strcmp(rd->version, o->slot[target].version) != 0) {
+		refuse(rp, HVM_E_STATE, "OTA_SWITCH: image %s and initrd %s (MGMT-663)",
+		       o->slot[target].version, rd->version);
+		return;
+	}
 	o->active = target;
 	o->in_trial = 1;
 	o->trial_left_ms = 1000;
 	o->slot[target].state = HVM_SLOT_TRIAL;
+	if (rd->state == HVM_SLOT_READY)
+		rd->state = HVM_SLOT_TRIAL;
 	event_locked(fc, HVM_EV_OTA_TRIAL, id, target, 0);
 }
 
@@ -763,6 +777,9 @@ static void ota_tick(struct fakecore *fc)
 			continue;
 		o->in_trial = 0;
 		o->trial_left_ms = 0;
+		struct hvm_ota_slot *rd = &o->initrd[o->active];
+		if (rd->state == HVM_SLOT_TRIAL) /* MGMT-663: the initrd follows its image */
+			rd->state = fc->ota_fail ? HVM_SLOT_BAD : HVM_SLOT_GOOD;
 		if (!fc->ota_fail) {
 			o->slot[o->active].state = HVM_SLOT_GOOD;
 			snprintf(o->floor, sizeof o->floor, "%s", o->slot[o->active].version);
@@ -775,6 +792,16 @@ static void ota_tick(struct fakecore *fc)
 			event_locked(fc, HVM_EV_OTA_ROLLED_BACK, id, HVM_OTA_FAIL_TIMEOUT, 0);
 		}
 	}
+}
+
+int fakecore_ota_initrd(struct fakecore *fc, uint32_t id, uint32_t s, struct hvm_ota_slot *out)
+{
+	if (id >= HVM_MAX_VMS || s > 1)
+		return -1;
+	pthread_mutex_lock(&fc->lock);
+	*out = ota_of(fc, id)->initrd[s];
+	pthread_mutex_unlock(&fc->lock);
+	return 0;
 }
 
 void fakecore_ota(struct fakecore *fc, bool on, bool trials_fail)

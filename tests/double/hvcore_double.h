@@ -121,6 +121,12 @@ void fakecore_flaw(struct fakecore *fc, enum fakecore_flaw flaw);
  * line for the VM and answers ret[0], ret[1] = manifest and signature block
  * lengths. */
 void fakecore_ota(struct fakecore *fc, bool on, bool trials_fail);
+/* MGMT-663: OTA_INSTALL with arg[3] = 1 installs into the VM's initrd slot
+ * (the manifest's line `NAME.initrd`); it is switched with the image slot of
+ * the same letter (refused when their versions differ) and takes its state.
+ * OTA_STATUS shows the initrd slots (MGMT-665).
+ * Initrd slot s (0 A, 1 B) of VM id into *out; -1 for a bad id or s. */
+int fakecore_ota_initrd(struct fakecore *fc, uint32_t id, uint32_t s, struct hvm_ota_slot *out);
 
 /* Commands answered so far. */
 uint64_t fakecore_commands(struct fakecore *fc);

@@ -234,6 +234,52 @@ Test(agent_ota, a_bundle_installs_is_confirmed_and_shows_in_status_get_vm_and_hi
 	json_decref(h);
 }
 
+/* MGMT-663: a bundle's line `VM.initrd` is VM's initrd: hv-agent installs it
+ * with OTA_INSTALL arg[3] = 1 into the VM's initrd slot (the test double of
+ * hv-core keeps it apart from the image slots) and switches it with the
+ * image, not as a second VM; the history names it. An initrd of a VM that is
+ * not defined installs nothing. */
+Test(agent_ota, a_vm_initrd_line_is_installed_into_the_initrd_slot_and_switched_with_its_image)
+{
+	start(false, NULL);
+	cr_assert_eq(sh("head -c 300000 /dev/urandom > rd && "
+			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
+			"-o rd.hvota rtos-demo=img@2.0.0 rtos-demo.initrd=rd@2.0.0 && "
+			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
+			"-o other.hvota rtos-demo=img@2.0.0 nosuch.initrd=rd@2.0.0"),
+		     0);
+	cr_expect_neq(HVCTL("ota", "install", path_in_dir("other.hvota")), 0, "%s", out);
+	cr_expect(strstr(err, "nosuch") != NULL, "%s", err);
+	json_t *j = status_json();
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "empty");
+	json_decref(j);
+
+	cr_assert_eq(HVCTL("ota", "install", path_in_dir("rd.hvota")), 0, "%s\n%s", out, err);
+	cr_expect(strstr(out, "rtos-demo: 2.0.0 installed, switched") != NULL, "%s", out);
+	cr_expect(strstr(out, "rtos-demo.initrd: 2.0.0 installed into the initrd slot, switched "
+			      "with its image\n"),
+		  "%s", out);
+	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core (slot B active"), "%s", out);
+	struct hvm_ota_slot rd;
+	cr_assert_eq(fakecore_ota_initrd(fc, 0, 1, &rd), 0);
+	cr_expect_eq(rd.state, HVM_SLOT_GOOD);
+	cr_expect_eq(rd.size, 300000u);
+	cr_expect_str_eq(rd.version, "2.0.0");
+	j = status_json();
+	cr_expect_str_eq(jpath(j, "slot_b", "state"), "good");
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(j, "slot_b"), "size")),
+		     614400);
+	/* MGMT-665: the initrd slots in the status */
+	cr_expect_str_eq(jpath(j, "initrd_b", "state"), "good");
+	cr_expect_str_eq(jpath(j, "initrd_b", "version"), "2.0.0");
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(j, "initrd_b"), "size")),
+		     300000);
+	json_decref(j);
+	cr_assert_eq(HVCTL("ota", "history"), 0, "%s", err);
+	cr_expect(strstr(out, "vm=name:rtos-demo kind=initrd version=2.0.0 size=300000") != NULL,
+		  "%s", out);
+}
+
 /* MGMT-613 in /metrics (docs/telemetry.md): the feeder reads each VM's A/B
  * slots with GET_STATS, and a scrape shows them from memory. */
 Test(agent_ota, the_slots_show_in_the_metrics)

@@ -207,26 +207,28 @@ Test(hvcore_ota, a_torn_newest_record_falls_back_to_the_copy_before_it)
 /* MGMT-602: a bank written by hv-core of ABI 2.2 holds a version 1 record: 32
  * bytes of header, 8 VM entries of 240 bytes, the SHA-256. Version 2 adds 8
  * group entries of 24 bytes before the SHA-256, version 3 (MGMT-662) 8 slot
- * store places of 208 bytes after them (MGMT-663: with the initrd slots). */
+ * store places of 208 bytes after them (MGMT-663: with the initrd slots),
+ * version 4 (MGMT-664) 8 slot origins of 64 bytes after those. */
 #define NV_V1_BODY (32u + 8u * 240u)
 #define NV_V2_BODY (NV_V1_BODY + 8u * 24u)
-#define NV_V3_SIZE (NV_V2_BODY + 8u * 208u + 32u)
+#define NV_V3_BODY (NV_V2_BODY + 8u * 208u)
+#define NV_V4_SIZE (NV_V3_BODY + 8u * 64u + 32u)
 
 /* The newest record made version `old` (the other copy erased) is read, and
- * the next change is written as version 3. */
+ * the next change is written as version 4. */
 static void an_old_record_is_read_and_written_back(unsigned old)
 {
-	uint32_t body = old == 1 ? NV_V1_BODY : NV_V2_BODY;
+	uint32_t body = old == 1 ? NV_V1_BODY : old == 2 ? NV_V2_BODY : NV_V3_BODY;
 	boot();
 	expect(cmd(HVM_CMD_AUDIT_SEQ_SET, 0, 41, 0), HVM_OK, "set 41");
 	hvq_stop(&q);
 	FILE *f = fopen(nvram, "r+b");
 	cr_assert_not_null(f);
 	int c = newest_copy(f);
-	uint8_t rec[NV_V3_SIZE], blank[NV_V3_SIZE];
+	uint8_t rec[NV_V4_SIZE], blank[NV_V4_SIZE];
 	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
 	cr_assert_eq(fread(rec, 1, sizeof rec, f), sizeof rec);
-	cr_assert_eq(rec[4] | rec[5] << 8, 3, "hv-core wrote record version %u",
+	cr_assert_eq(rec[4] | rec[5] << 8, 4, "hv-core wrote record version %u",
 		     rec[4] | rec[5] << 8);
 	rec[4] = (uint8_t)old;
 	uint32_t size = body + 32;
@@ -251,22 +253,27 @@ static void an_old_record_is_read_and_written_back(unsigned old)
 	cr_assert_eq(fseek(f, (long)c * NV_BLOCK, SEEK_SET), 0);
 	cr_assert_eq(fread(rec, 1, sizeof rec, f), sizeof rec);
 	fclose(f);
-	cr_assert_eq(rec[4] | rec[5] << 8, 3, "the change was written as version %u",
+	cr_assert_eq(rec[4] | rec[5] << 8, 4, "the change was written as version %u",
 		     rec[4] | rec[5] << 8);
 	memcpy(&size, rec + 8, 4);
-	cr_assert_eq(size, NV_V3_SIZE);
+	cr_assert_eq(size, NV_V4_SIZE);
 	boot();
 	cr_assert_eq(cmd(HVM_CMD_AUDIT_SEQ_GET, 0, 0, 0).ret[0], 42);
 }
 
-Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_3)
+Test(hvcore_ota, a_version_1_record_is_read_and_written_back_as_version_4)
 {
 	an_old_record_is_read_and_written_back(1);
 }
 
-Test(hvcore_ota, a_version_2_record_is_read_and_written_back_as_version_3)
+Test(hvcore_ota, a_version_2_record_is_read_and_written_back_as_version_4)
 {
 	an_old_record_is_read_and_written_back(2);
+}
+
+Test(hvcore_ota, a_version_3_record_is_read_and_written_back_as_version_4)
+{
+	an_old_record_is_read_and_written_back(3);
 }
 
 /* ---- A/B slots and the witnessed trial (MGMT-610..625) ----------------------- */
@@ -1299,7 +1306,10 @@ Test(hvcore_ota, a_power_cut_at_any_persistence_point_leaves_a_whole_group, .tim
 /* MGMT-663: a signed bundle with the lines `rtos-demo` and `rtos-demo.initrd`
  * installs the image and the initrd (arg[3] = 1), each checked against its
  * own line, and is one VM of its update group: the switch takes both. */
-Test(hvcore_ota, a_signed_bundle_installs_the_image_and_its_initrd)
+/* hv-core with an update trust anchor and a slot store, rtos-demo booting a
+ * stand-in initrd; both.hvota (and, with other, other.hvota: the same lines,
+ * another bundle) of rtos-demo 2.0.0 and its initrd. rtos-demo's id. */
+static int initrd_core(int other)
 {
 	char factory[HVM_VERSION_LEN];
 	make_image("v2", "2.0.0", 0);
@@ -1309,6 +1319,11 @@ Test(hvcore_ota, a_signed_bundle_installs_the_image_and_its_initrd)
 			"rtos-demo.initrd=rd2.bin@2.0.0 && "
 			"openssl x509 -in pki/update-ca.crt -outform der -out ca.der"),
 		     0, "PKI or bundle not made");
+	if (other)
+		cr_assert_eq(sh("$HVCTL ota bundle --key pki/update-signer.key --cert "
+				"pki/update-signer.crt -o other.hvota --system car-7 "
+				"rtos-demo=v2.bin@2.0.0 rtos-demo.initrd=rd2.bin@2.0.0"),
+			     0, "second bundle not made");
 	boot_extra = "initrd-address = <0x0 0x40800000>; initrd-size = <0x0 @SIZE:bad-access@>;"
 		     " initrd-store = <0x0 @STORE:bad-access@>;"
 		     " initrd-sha256 = [@SHA256:bad-access@];";
@@ -1319,7 +1334,12 @@ Test(hvcore_ota, a_signed_bundle_installs_the_image_and_its_initrd)
 	snprintf(end, sizeof hv - (size_t)(end - hv), "slot-store = @SLOT-STORE@; };");
 	boot_with("", hv);
 	boot_extra = "";
-	int id = rtos_demo(factory);
+	return rtos_demo(factory);
+}
+
+Test(hvcore_ota, a_signed_bundle_installs_the_image_and_its_initrd)
+{
+	int id = initrd_core(0);
 	struct hvq_reply r;
 	uint64_t args[6] = { 0, stage_signed("both", 1, NULL, 1), 1, 1 };
 	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
@@ -1328,6 +1348,37 @@ Test(hvcore_ota, a_signed_bundle_installs_the_image_and_its_initrd)
 	args[1] = stage_signed("both", 1, NULL, 0);
 	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
 	expect(r, HVM_OK, "the initrd");
+	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH");
+	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
+	cr_assert_eq(status(id).last_result, HVM_OTA_CONFIRMED);
+}
+
+/* MGMT-664: the image of one bundle and the initrd of another, of the same
+ * version and the same bytes, are not switched (E_MIXED, nothing changed);
+ * the initrd of the image's own bundle is. */
+Test(hvcore_ota, an_image_and_an_initrd_from_different_bundles_are_not_switched)
+{
+	int id = initrd_core(1);
+	struct hvq_reply r;
+	uint64_t args[6] = { 0, 0, 1, 1 };
+	expect(signed_install(id, "both", NULL, 0), HVM_OK, "the image of both.hvota");
+	args[1] = stage_signed("other", 1, NULL, 0);
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
+	expect(r, HVM_OK, "the initrd of other.hvota");
+	struct hvm_ota_status before = status(id);
+	cr_expect_eq(before.initrd[1].state, HVM_SLOT_READY, "MGMT-665: initrd B in OTA_STATUS");
+	cr_expect_eq(before.initrd[1].size, 200000u);
+	r = cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000);
+	expect(r, HVM_E_MIXED, "image and initrd of two bundles");
+	cr_expect(strstr(r.msg, "different bundles") != NULL, "%s", r.msg);
+	struct hvm_ota_status after = status(id);
+	cr_expect_eq(after.active, before.active);
+	cr_expect_eq(after.in_trial, 0);
+	cr_expect_eq(after.slot[1].state, HVM_SLOT_READY);
+	cr_expect_eq(after.nv_seq, before.nv_seq, "the refused switch wrote the record");
+	args[1] = stage_signed("both", 1, NULL, 0);
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
+	expect(r, HVM_OK, "the initrd of both.hvota");
 	expect(cmd(HVM_CMD_OTA_SWITCH, id, 1000, 60000), HVM_OK, "OTA_SWITCH");
 	cr_assert_eq(hvq_wait(&q, trial_over, &id, WAIT_S), 0, "trial never ended: %s", q.err);
 	cr_assert_eq(status(id).last_result, HVM_OTA_CONFIRMED);

@@ -34,6 +34,7 @@ Test(agent_status, every_hypervisor_status_has_the_documented_code)
 		{ HVM_E_ROLLBACK, HV_FAILED_PRECONDITION },
 		{ HVM_E_NV, HV_FAILED_PRECONDITION },
 		{ HVM_E_SIGNATURE, HV_INVALID_ARGUMENT },
+		{ HVM_E_MIXED, HV_FAILED_PRECONDITION },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		cr_expect_eq(status_from_hvm(table[i].hvm), table[i].code, "hvm status %u",

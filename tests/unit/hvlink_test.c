@@ -828,8 +828,9 @@ Test(hvlink_ota, status_install_switch_and_the_confirmed_slot)
 	cr_expect_eq(s.slot[0].state, HVM_SLOT_GOOD);
 	cr_expect_str_eq(s.slot[0].version, "1.2.3");
 	cr_assert_eq(hvlink_staging_write(lnk, 0, "image", 5, &st), 0, "%s", st.msg);
-	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, 0, 5, sha, "2.0.0", &rep, &st), 0, "%s",
-		     st.msg);
+	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, HVLINK_OTA_IMAGE, 0, 5, sha, "2.0.0", &rep,
+					       &st),
+		     0, "%s", st.msg);
 	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
 	cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
 	cr_expect_eq(s.slot[1].state, HVM_SLOT_READY);
@@ -847,8 +848,9 @@ Test(hvlink_ota, status_install_switch_and_the_confirmed_slot)
 	cr_expect_eq(s.last_result, HVM_OTA_CONFIRMED);
 	cr_expect_str_eq(s.floor, "2.0.0");
 	/* below the floor: E_ROLLBACK, nothing changed */
-	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, 0, 5, sha, "1.0.0", &rep, &st), 0, "%s",
-		     st.msg);
+	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, HVLINK_OTA_IMAGE, 0, 5, sha, "1.0.0", &rep,
+					       &st),
+		     0, "%s", st.msg);
 	cr_expect_eq(rep.status, HVM_E_ROLLBACK, "%s", rep.msg);
 }
 
@@ -860,8 +862,8 @@ Test(hvlink_ota, the_signed_form_carries_manifest_and_signature_block)
 	struct hvm_ota_status s;
 
 	ota_core(false);
-	cr_assert_eq(hvlink_ota_install_signed(lnk, 0, 16, 5, manifest, sizeof manifest - 1, "sig",
-					       3, &rep, &st),
+	cr_assert_eq(hvlink_ota_install_signed(lnk, 0, HVLINK_OTA_IMAGE, 16, 5, manifest,
+					       sizeof manifest - 1, "sig", 3, &rep, &st),
 		     0, "%s", st.msg);
 	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
 	cr_expect_eq(rep.ret[0], sizeof manifest - 1);
@@ -869,9 +871,12 @@ Test(hvlink_ota, the_signed_form_carries_manifest_and_signature_block)
 	cr_assert_eq(hvlink_ota_status(lnk, 0, 0, &s, &rep, &st), 0, "%s", st.msg);
 	cr_expect_str_eq(s.slot[1].version, "3.1.0");
 	/* bounds checked before anything is sent */
-	cr_expect_eq(hvlink_ota_install_signed(lnk, 0, 0, 5, manifest, 0, "sig", 3, &rep, &st), -1);
+	cr_expect_eq(hvlink_ota_install_signed(lnk, 0, HVLINK_OTA_IMAGE, 0, 5, manifest, 0, "sig",
+					       3, &rep, &st),
+		     -1);
 	cr_expect_eq(st.code, HV_INVALID_ARGUMENT);
-	cr_expect_eq(hvlink_ota_install_digest(lnk, 0, 0, 5, (const uint8_t *)manifest,
+	cr_expect_eq(hvlink_ota_install_digest(lnk, 0, HVLINK_OTA_IMAGE, 0, 5,
+					       (const uint8_t *)manifest,
 					       "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15", &rep, &st),
 		     -1);
 	cr_expect_eq(st.code, HV_INVALID_ARGUMENT);
@@ -885,8 +890,9 @@ Test(hvlink_ota, a_failed_trial_rolls_back)
 	uint8_t sha[32] = { 0 };
 
 	ota_core(true);
-	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, 0, 5, sha, "3.0.0", &rep, &st), 0, "%s",
-		     st.msg);
+	cr_assert_eq(hvlink_ota_install_digest(lnk, 0, HVLINK_OTA_IMAGE, 0, 5, sha, "3.0.0", &rep,
+					       &st),
+		     0, "%s", st.msg);
 	cr_assert_eq(hvlink_ota_switch(lnk, 0, 1000, 60000, &rep, &st), 0, "%s", st.msg);
 	cr_assert_eq(rep.status, HVM_OK, "%s", rep.msg);
 	for (int i = 0; i < 500; i++) {

@@ -69,19 +69,26 @@ static void seal(struct nv_rec *r)
 	sha256(r, sizeof(*r) - 32, r->sha256);
 }
 
-/* Version 1 (ABI 2.2): the record without grp[] and place[]; version 2
- * (ABI 2.3): without place[]. */
+/* Version 1 (ABI 2.2): the record without grp[], place[] and origin[];
+ * version 2 (ABI 2.3): without place[] and origin[]; version 3 (ABI 2.4):
+ * without origin[]. */
 #define NV_REC_V1_BODY offsetof(struct nv_rec, grp)
 #define NV_REC_V2_BODY offsetof(struct nv_rec, place)
+#define NV_REC_V3_BODY offsetof(struct nv_rec, origin)
 
-/* The version of a valid record (1, 2 or NV_REC_VERSION); 0: not valid. */
+static size_t old_body(int version)
+{
+	return version == 1 ? NV_REC_V1_BODY : version == 2 ? NV_REC_V2_BODY : NV_REC_V3_BODY;
+}
+
+/* The version of a valid record (1..3 or NV_REC_VERSION); 0: not valid. */
 static int valid(const struct nv_rec *r)
 {
 	uint8_t d[32];
 	if (r->magic != NV_REC_MAGIC)
 		return 0;
-	if (r->version == 1 || r->version == 2) {
-		size_t body = r->version == 1 ? NV_REC_V1_BODY : NV_REC_V2_BODY;
+	if (r->version >= 1 && r->version < NV_REC_VERSION) {
+		size_t body = old_body(r->version);
 		if (r->size != body + 32)
 			return 0;
 		sha256(r, body, d);
@@ -94,12 +101,12 @@ static int valid(const struct nv_rec *r)
 }
 
 /* An older record read into `to`: its body kept, no VM in a group (version
- * 1), every slot in the flash bank; the next commit writes the current
- * version. */
+ * 1), every slot in the flash bank (versions 1, 2), no slot with a known
+ * origin (versions 1..3); the next commit writes the current version. */
 static void upgrade(struct nv_rec *to, const struct nv_rec *old, int version)
 {
 	memset(to, 0, sizeof(*to));
-	memcpy(to, old, version == 1 ? NV_REC_V1_BODY : NV_REC_V2_BODY);
+	memcpy(to, old, old_body(version));
 	seal(to);
 }
 
@@ -137,8 +144,9 @@ void nv_init(void)
 	} else {
 		boot_no = work.boots;
 	}
-	static const char *const how[4] = { "invalid", "valid (version 1)", "valid (version 2)",
-					    "valid" };
+	static const char *const how[NV_REC_VERSION + 1] = { "invalid", "valid (version 1)",
+							     "valid (version 2)",
+							     "valid (version 3)", "valid" };
 	hv_log("non-volatile storage at 0x%lx: copy A %s, copy B %s; record %lu, audit sequence "
 	       "%lu, boot %lu%s",
 	       (unsigned long)platform.nv_base, how[seen[0]], how[seen[1]], (unsigned long)work.seq,
@@ -212,6 +220,7 @@ struct nv_vm *nv_vm_find(const char *name, int create)
 	memset(free_e, 0, sizeof(*free_e));
 	memset(nv_group_of(free_e), 0, sizeof(struct nv_group));
 	memset(nv_place_of(free_e), 0, sizeof(struct nv_place));
+	memset(nv_origin_of(free_e), 0, sizeof(struct nv_origin));
 	strlcpy(free_e->name, name, sizeof(free_e->name));
 	return free_e;
 }
@@ -224,6 +233,11 @@ struct nv_group *nv_group_of(const struct nv_vm *e)
 struct nv_place *nv_place_of(const struct nv_vm *e)
 {
 	return &work.place[e - work.vm];
+}
+
+struct nv_origin *nv_origin_of(const struct nv_vm *e)
+{
+	return &work.origin[e - work.vm];
 }
 
 #define MIB2 0x200000ull

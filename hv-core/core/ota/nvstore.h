@@ -15,8 +15,8 @@
 #define NV_SLOT_SIZE 0x3C0000ull /* 3.75 MiB per image slot  */
 #define NV_REC_MAGIC 0x564E5648u /* "HVNV"                   */
 #define NV_REC_VERSION                                                                             \
-	3u /* 3: slot store places (nv_place); 2: update groups (nv_group); \
-			   1 and 2 are read and converted */
+	4u /* 4: slot origins (nv_origin); 3: slot store places (nv_place); \
+			   2: update groups (nv_group); 1..3 are read and converted */
 #define NV_BUNDLE_ID_LEN 16u
 
 struct nv_vm {
@@ -50,6 +50,15 @@ struct nv_place {
 	struct hvm_ota_slot initrd[2];
 };
 
+/* MGMT-664: the bundle each slot's bytes came from: the first NV_ORIGIN_LEN
+ * bytes of the SHA-256 of the signed manifest that installed it, for image
+ * A, image B, initrd A, initrd B. All zero: installed from a bare digest
+ * (MGMT-612), or the VM's configured image. */
+#define NV_ORIGIN_LEN 16u
+struct nv_origin {
+	uint8_t manifest[4][NV_ORIGIN_LEN];
+};
+
 struct nv_rec {
 	uint32_t magic;   /* NV_REC_MAGIC                                  */
 	uint16_t version; /* NV_REC_VERSION                                */
@@ -61,9 +70,10 @@ struct nv_rec {
 	uint64_t seq;       /* incremented by every write; the higher valid copy wins */
 	uint64_t audit_seq; /* MGMT-630: the agent's newest audit head sequence     */
 	struct nv_vm vm[NV_MAX_VMS];
-	struct nv_group grp[NV_MAX_VMS];   /* version 2: grp[i] belongs to vm[i]   */
-	struct nv_place place[NV_MAX_VMS]; /* version 3: place[i] belongs to vm[i] */
-	uint8_t sha256[32];                /* over every byte before it                         */
+	struct nv_group grp[NV_MAX_VMS];     /* version 2: grp[i] belongs to vm[i]   */
+	struct nv_place place[NV_MAX_VMS];   /* version 3: place[i] belongs to vm[i] */
+	struct nv_origin origin[NV_MAX_VMS]; /* version 4: origin[i] belongs to vm[i] */
+	uint8_t sha256[32];                  /* over every byte before it                         */
 };
 
 /* Reads both copies and keeps the valid one with the higher sequence (a fresh
@@ -87,6 +97,8 @@ void nv_discard(void);
 struct nv_group *nv_group_of(const struct nv_vm *e);
 /* MGMT-662: the slot store place of entry e. */
 struct nv_place *nv_place_of(const struct nv_vm *e);
+/* MGMT-664: the slot origins of entry e. */
+struct nv_origin *nv_origin_of(const struct nv_vm *e);
 /* MGMT-662: gives entry e image slots of img bytes and initrd slots of initrd
  * bytes (each rounded up to 2 MiB) after every place taken in the slot store.
  * 0, or -1 when there is no slot store or it has no room (nothing changed). */

@@ -127,6 +127,7 @@ static enum hvm_status load_slot(struct vm *vm, const struct nv_vm *e, uint32_t 
 		return HVM_E_NO_SPACE;
 	}
 	uint8_t *dst = (uint8_t *)(uintptr_t)c->image_pa;
+	uint64_t t0 = timer_uptime_ns(), rd_bytes = 0;
 	vm->store_known[0] = 0; /* the image store changes: hashed again before it boots */
 	nv_slot_read(e, s, dst, sl->size);
 	c->image_size = sl->size;
@@ -142,7 +143,13 @@ static enum hvm_status load_slot(struct vm *vm, const struct nv_vm *e, uint32_t 
 		nv_slot_read(e, 2 + s, to, rd->size);
 		dcache_clean_range(to, rd->size);
 		vm_set_initrd(vm->id, rd->size, rd->sha256);
+		rd_bytes = rd->size;
 	}
+	/* docs/performance.md "OTA switch copy of the Linux guest": under
+	 * -icount shift=0 a nanosecond is one instruction */
+	hv_log("ota: '%s': slot %s copied into its place: %lu image and %lu initrd bytes in %lu ns",
+	       c->name, slot_name(s), (unsigned long)sl->size, (unsigned long)rd_bytes,
+	       (unsigned long)(timer_uptime_ns() - t0));
 	return HVM_OK;
 }
 
@@ -157,16 +164,36 @@ static void initrd_follow(struct nv_vm *e)
 			p->initrd[s].state = e->slot[s].state;
 }
 
-/* MGMT-663: 1 when the VM of e boots an initrd and slot s has none of the
- * image slot's version ready beside it. */
-static int initrd_missing(const struct vm *vm, struct nv_vm *e, uint32_t s)
+/* MGMT-663, MGMT-664: when the VM of e boots an initrd, whether slot s has
+ * its pair ready: HVM_OK, HVM_E_STATE (no initrd of the image slot's version
+ * READY beside it) or HVM_E_MIXED (image and initrd installed from different
+ * signed manifests), with msg. */
+static enum hvm_status initrd_pair(const struct vm *vm, struct nv_vm *e, uint32_t s, char *msg,
+				   unsigned mlen)
 {
 	const struct vmcfg *vc = vm_vmcfg(vm->id);
 	const struct hvm_ota_slot *rd = &nv_place_of(e)->initrd[s];
 	if (!vc || !vc->boot.has_initrd || nv_slot_cap(e, 2) == 0)
-		return 0;
-	return rd->state != HVM_SLOT_READY ||
-	       strncmp(rd->version, e->slot[s].version, HVM_VERSION_LEN) != 0;
+		return HVM_OK;
+	if (rd->state != HVM_SLOT_READY ||
+	    strncmp(rd->version, e->slot[s].version, HVM_VERSION_LEN) != 0) {
+		hv_snprintf(msg, mlen,
+			    "'%s': the image %s and its initrd must both be installed (MGMT-663)",
+			    e->name, e->slot[s].version);
+		return HVM_E_STATE;
+	}
+	const struct nv_origin *o = nv_origin_of(e);
+	if (memcmp(o->manifest[s], o->manifest[2 + s], NV_ORIGIN_LEN) != 0) {
+		const uint8_t *a = o->manifest[s], *b = o->manifest[2 + s];
+		hv_snprintf(msg, mlen,
+			    "'%s': image and initrd of different bundles (MGMT-664): the image "
+			    "%s in slot %s from manifest %02x%02x%02x%02x..., the initrd from "
+			    "%02x%02x%02x%02x...; install both from one bundle",
+			    e->name, e->slot[s].version, slot_name(s), a[0], a[1], a[2], a[3], b[0],
+			    b[1], b[2], b[3]);
+		return HVM_E_MIXED;
+	}
+	return HVM_OK;
 }
 
 /* Boots the VM again from its (new) image: a running or crashed VM is reset,
@@ -417,15 +444,18 @@ static struct {
 	uint8_t want[32];
 	char version[HVM_VERSION_LEN];
 	struct nv_group grp;
+	uint8_t origin[NV_ORIGIN_LEN]; /* MGMT-664: the manifest that brought it */
 	int done;
 	uint32_t status;
 	char msg[192];
 } inst;
 
 static void inst_begin(struct vm *vm, uint32_t kind, uint32_t cur, uint64_t off, uint64_t len,
-		       const struct hvm_ota_image *img, const char *version)
+		       const struct hvm_ota_image *img, const char *version,
+		       const uint8_t origin[NV_ORIGIN_LEN])
 {
 	memset(&inst, 0, sizeof(inst));
+	memcpy(inst.origin, origin, NV_ORIGIN_LEN);
 	inst.vm = vm;
 	inst.kind = kind;
 	inst.cur = cur;
@@ -461,6 +491,9 @@ static enum hvm_status inst_target_empty(struct nv_vm *e)
 			p->initrd[cur].size = inst.keep_len;
 			memcpy(p->initrd[cur].sha256, inst.keep_sha, 32);
 			memcpy(p->initrd[cur].version, e->slot[cur].version, HVM_VERSION_LEN);
+			/* MGMT-664: the running pair came together */
+			memcpy(nv_origin_of(e)->manifest[2 + cur], nv_origin_of(e)->manifest[cur],
+			       NV_ORIGIN_LEN);
 		}
 		memset(&p->initrd[target], 0, sizeof(p->initrd[target]));
 	} else {
@@ -469,6 +502,7 @@ static enum hvm_status inst_target_empty(struct nv_vm *e)
 		memset(&e->slot[target], 0, sizeof(e->slot[target]));
 		memset(nv_group_of(e), 0, sizeof(struct nv_group));
 	}
+	memset(nv_origin_of(e)->manifest[inst_slot(target)], 0, NV_ORIGIN_LEN);
 	if (nv_commit() != 0)
 		return store_failed(inst.msg, sizeof(inst.msg), "OTA_INSTALL");
 	inst.step = INST_WRITE;
@@ -518,6 +552,7 @@ static void inst_ready(struct nv_vm *e)
 	t->size = inst.len;
 	memcpy(t->sha256, inst.want, 32);
 	strlcpy(t->version, inst.version, sizeof(t->version));
+	memcpy(nv_origin_of(e)->manifest[inst_slot(target)], inst.origin, NV_ORIGIN_LEN);
 	if (!inst.kind) {
 		*nv_group_of(e) = inst.grp;
 		e->last_result = HVM_OTA_INSTALLED;
@@ -611,7 +646,7 @@ int ota_job_result(uint32_t id, uint32_t *status, char *msg, unsigned len)
  * img (the digest given, or the manifest's `NAME.initrd` line). */
 static enum hvm_status install_initrd(struct vm *vm, uint64_t off, uint64_t len,
 				      const struct hvm_ota_image *img, const char *version,
-				      char *msg, unsigned mlen)
+				      const uint8_t origin[NV_ORIGIN_LEN], char *msg, unsigned mlen)
 {
 	struct vm_config *c = &vm->cfg;
 	const struct vmcfg *vc = vm_vmcfg(vm->id);
@@ -645,7 +680,7 @@ static enum hvm_status install_initrd(struct vm *vm, uint64_t off, uint64_t len,
 		nv_discard();
 		return HVM_E_NO_SPACE;
 	}
-	inst_begin(vm, 1, cur, off, len, img, version);
+	inst_begin(vm, 1, cur, off, len, img, version, origin);
 	if (!p->initrd[cur].durable) {
 		/* the running initrd is kept first: the rollback target */
 		inst.keep = (const volatile uint8_t *)(uintptr_t)c->initrd_pa;
@@ -667,7 +702,9 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 	struct vm_config *c = &vm->cfg;
 	struct hvm_ota_image want = *given, *img = &want;
 	struct nv_group grp;
+	uint8_t origin[NV_ORIGIN_LEN];
 	memset(&grp, 0, sizeof(grp));
+	memset(origin, 0, sizeof(origin));
 	if (!nv_present()) {
 		hv_snprintf(msg, mlen, "no non-volatile storage on this platform (MGMT-600)");
 		return HVM_E_NV;
@@ -701,6 +738,9 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 		if (st != HVM_OK)
 			return st;
 		want.magic = HVM_OTA_IMAGE_MAGIC;
+		uint8_t d[32]; /* MGMT-664: the slot's origin */
+		sha256(sg->manifest, sg->manifest_len, d);
+		memcpy(origin, d, NV_ORIGIN_LEN);
 		if (want.size != len) {
 			hv_snprintf(msg, mlen,
 				    "'%s': %lu staged bytes, the manifest says %lu "
@@ -725,7 +765,7 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 		return HVM_E_BAD_ARG;
 	}
 	if (kind == 1)
-		return install_initrd(vm, off, len, img, version, msg, mlen);
+		return install_initrd(vm, off, len, img, version, origin, msg, mlen);
 	if (len > c->image_max) {
 		hv_snprintf(msg, mlen, "'%s': %lu bytes exceed its image place of %lu (MGMT-601)",
 			    c->name, (unsigned long)len, (unsigned long)c->image_max);
@@ -756,7 +796,7 @@ enum hvm_status ota_install(struct vm *vm, uint64_t off, uint64_t len, uint32_t 
 		nv_discard();
 		return HVM_E_NO_SPACE;
 	}
-	inst_begin(vm, 0, cur, off, len, img, version);
+	inst_begin(vm, 0, cur, off, len, img, version, origin);
 	inst.grp = grp;
 	if (!e->slot[cur].durable) {
 		/* MGMT-601: the running image is kept in flash before anything
@@ -841,8 +881,9 @@ static uint32_t group_ready(struct nv_vm *e, struct nv_vm *g[NV_MAX_VMS], struct
 			return 0;
 		}
 		struct vm *v = vm_named(g[k]->name);
+		char why[8];
 		if (v && g[k]->slot[1 - g[k]->active].state == HVM_SLOT_READY &&
-		    !initrd_missing(v, g[k], 1 - g[k]->active)) {
+		    initrd_pair(v, g[k], 1 - g[k]->active, why, sizeof(why)) == HVM_OK) {
 			g[ready] = g[k];
 			gv[ready] = v;
 			ready++;
@@ -876,12 +917,9 @@ enum hvm_status ota_switch(struct vm *vm, uint64_t window_ms, uint64_t timeout_m
 					  : "no installed image waits in its inactive slot");
 		return HVM_E_STATE;
 	}
-	if (initrd_missing(vm, e, target)) {
-		hv_snprintf(msg, mlen,
-			    "'%s': the image %s and its initrd must both be installed (MGMT-663)",
-			    c->name, e->slot[target].version);
-		return HVM_E_STATE;
-	}
+	st = initrd_pair(vm, e, target, msg, mlen);
+	if (st != HVM_OK)
+		return st;
 	struct nv_vm *g[NV_MAX_VMS];
 	struct vm *gv[NV_MAX_VMS];
 	uint32_t n = group_ready(e, g, gv, msg, mlen);
@@ -962,8 +1000,16 @@ void ota_status(struct vm *vm, struct hvm_ota_status *out)
 		out->slot[0].size = vm->cfg.image_size;
 		memcpy(out->slot[0].sha256, vm->cfg.image_sha256, 32);
 		guest_version(vm, out->slot[0].version);
+		const struct vmcfg *vc = vm_vmcfg(vm->id);
+		if (vc && vc->boot.has_initrd) { /* MGMT-665: its configured initrd */
+			out->initrd[0].state = HVM_SLOT_GOOD;
+			out->initrd[0].size = vc->boot.initrd_size;
+			memcpy(out->initrd[0].sha256, vc->boot.initrd_sha256, 32);
+			memcpy(out->initrd[0].version, out->slot[0].version, HVM_VERSION_LEN);
+		}
 		return;
 	}
+	memcpy(out->initrd, nv_place_of(e)->initrd, sizeof(out->initrd)); /* MGMT-665 */
 	out->active = e->active;
 	out->in_trial = e->trial;
 	out->last_result = e->last_result;
