@@ -21,18 +21,37 @@
 #include <curl/curl.h>
 #include <mbedtls/sha256.h>
 
+#include "lazylib.h"
+
 #define DEFAULT_MAX (4ull << 30)
 #define DEFAULT_ATTEMPTS 8u
 #define DEFAULT_BACKOFF_MS 500u
 #define DEFAULT_STALL_S 30u
 #define BACKOFF_MAX_MS 60000u
 
+/* libcurl, loaded on the first download (lazylib.h). */
+#define CU_FNS(X)                                                                                  \
+	X(easy_cleanup)                                                                            \
+	X(easy_getinfo)                                                                            \
+	X(easy_init)                                                                               \
+	X(easy_perform)                                                                            \
+	X(easy_setopt)                                                                             \
+	X(easy_strerror)                                                                           \
+	X(global_init)
+static struct {
+#define CU_PTR(n) __typeof__(curl_##n) *n;
+	CU_FNS(CU_PTR)
+} cu;
+#define CU_NAME(n) "curl_" #n,
+static const char *const cu_names[] = { CU_FNS(CU_NAME) };
+static struct lazylib cu_lib = LAZYLIB_INIT("libcurl.so.4", cu_names, &cu);
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
 
 static void curl_init(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_init_rc = cu.global_init(CURL_GLOBAL_DEFAULT);
 }
 
 /* One attempt's state, shared with libcurl's callbacks. */
@@ -60,7 +79,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 
 	if (x->first) {
 		long code = 0;
-		curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
+		cu.easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
 		x->first = false;
 		x->partial = code == 206;
 		if (!x->partial) {
@@ -115,46 +134,46 @@ static enum outcome attempt(const struct fleet_fetch_opts *o, unsigned stall_s, 
 	char range[48], errbuf[CURL_ERROR_SIZE] = "";
 	long code = 0;
 
-	x->c = curl_easy_init();
+	x->c = cu.easy_init();
 	if (!x->c) {
 		hv_status_set(st, HV_INTERNAL, "out of memory");
 		return FAIL;
 	}
 	x->first = true;
 	x->partial = false;
-	curl_easy_setopt(x->c, CURLOPT_URL, o->url);
-	curl_easy_setopt(x->c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(x->c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	curl_easy_setopt(x->c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(x->c, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(x->c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(x->c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(x->c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(x->c, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu.easy_setopt(x->c, CURLOPT_URL, o->url);
+	cu.easy_setopt(x->c, CURLOPT_PROTOCOLS_STR, "https");
+	cu.easy_setopt(x->c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	cu.easy_setopt(x->c, CURLOPT_FOLLOWLOCATION, 1L);
+	cu.easy_setopt(x->c, CURLOPT_MAXREDIRS, 5L);
+	cu.easy_setopt(x->c, CURLOPT_FAILONERROR, 1L);
+	cu.easy_setopt(x->c, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(x->c, CURLOPT_ERRORBUFFER, errbuf);
+	cu.easy_setopt(x->c, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu.easy_setopt(x->c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->ca_file)
-		curl_easy_setopt(x->c, CURLOPT_CAINFO, o->ca_file);
-	curl_easy_setopt(x->c, CURLOPT_CONNECTTIMEOUT, (long)stall_s);
-	curl_easy_setopt(x->c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(x->c, CURLOPT_LOW_SPEED_TIME, (long)stall_s);
-	curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(x->c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(x->c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(x->c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(x->c, CURLOPT_XFERINFODATA, x);
-	curl_easy_setopt(x->c, CURLOPT_USERAGENT, "hv-agent");
+		cu.easy_setopt(x->c, CURLOPT_CAINFO, o->ca_file);
+	cu.easy_setopt(x->c, CURLOPT_CONNECTTIMEOUT, (long)stall_s);
+	cu.easy_setopt(x->c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	cu.easy_setopt(x->c, CURLOPT_LOW_SPEED_TIME, (long)stall_s);
+	cu.easy_setopt(x->c, CURLOPT_WRITEFUNCTION, on_data);
+	cu.easy_setopt(x->c, CURLOPT_WRITEDATA, x);
+	cu.easy_setopt(x->c, CURLOPT_NOPROGRESS, 0L);
+	cu.easy_setopt(x->c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	cu.easy_setopt(x->c, CURLOPT_XFERINFODATA, x);
+	cu.easy_setopt(x->c, CURLOPT_USERAGENT, "hv-agent");
 	if (x->have > 0) {
 		snprintf(range, sizeof range, "%" PRIu64 "-", x->have);
-		curl_easy_setopt(x->c, CURLOPT_RANGE, range);
+		cu.easy_setopt(x->c, CURLOPT_RANGE, range);
 	}
-	CURLcode rc = curl_easy_perform(x->c);
-	curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(x->c);
+	CURLcode rc = cu.easy_perform(x->c);
+	cu.easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
+	cu.easy_cleanup(x->c);
 	x->c = NULL;
 
 	if (rc == CURLE_OK)
 		return DONE;
-	snprintf(why, why_len, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	snprintf(why, why_len, "%s", errbuf[0] ? errbuf : cu.easy_strerror(rc));
 	if (x->too_big) {
 		hv_status_set(st, HV_OUT_OF_RANGE, "%s: larger than %" PRIu64 " bytes", o->url,
 			      x->max);
@@ -288,10 +307,11 @@ int fleet_fetch(const struct fleet_fetch_opts *o, struct fleet_fetch_result *r, 
 		r->bytes = (uint64_t)sb.st_size;
 		return 0;
 	}
+	if (lazylib_load(&cu_lib, st) != 0)
+		return -1;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK)
-		return hv_status_set(st, HV_INTERNAL, "libcurl: %s",
-				     curl_easy_strerror(curl_init_rc));
+		return hv_status_set(st, HV_INTERNAL, "libcurl: %s", cu.easy_strerror(curl_init_rc));
 
 	struct xfer x = { .max = o->max_bytes ? o->max_bytes : DEFAULT_MAX, .stop = o->stop };
 	x.fd = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

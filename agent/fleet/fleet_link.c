@@ -22,7 +22,42 @@
 
 #include "callscope.h"
 #include "fleet_envelope.h"
+#include "lazylib.h"
 #include "log.h"
+
+/* libmosquitto, loaded when the first link starts (lazylib.h). */
+#define MQ_FNS(X)                                                                                  \
+	X(connect_bind_v5)                                                                         \
+	X(connect_v5_callback_set)                                                                 \
+	X(destroy)                                                                                 \
+	X(disconnect)                                                                              \
+	X(disconnect_v5)                                                                           \
+	X(disconnect_v5_callback_set)                                                              \
+	X(int_option)                                                                              \
+	X(lib_cleanup)                                                                             \
+	X(lib_init)                                                                                \
+	X(loop)                                                                                    \
+	X(message_v5_callback_set)                                                                 \
+	X(new)                                                                                     \
+	X(property_add_binary)                                                                     \
+	X(property_add_int32)                                                                      \
+	X(property_free_all)                                                                       \
+	X(property_read_binary)                                                                    \
+	X(property_read_string)                                                                    \
+	X(publish_v5)                                                                              \
+	X(publish_v5_callback_set)                                                                 \
+	X(reason_string)                                                                           \
+	X(strerror)                                                                                \
+	X(subscribe_v5)                                                                            \
+	X(tls_set)                                                                                 \
+	X(will_set_v5)
+static struct {
+#define MQ_PTR(n) __typeof__(mosquitto_##n) *n;
+	MQ_FNS(MQ_PTR)
+} mq;
+#define MQ_NAME(n) "mosquitto_" #n,
+static const char *const mq_names[] = { MQ_FNS(MQ_NAME) };
+static struct lazylib mq_lib = LAZYLIB_INIT("libmosquitto.so.1", mq_names, &mq);
 
 #define REQ_QUEUE_MAX 16u   /* requests waiting for the worker */
 #define REPLY_QUEUE_MAX 64u /* replies waiting for the link */
@@ -339,7 +374,7 @@ static void set_will(struct fleet_link *l)
 	l->link_ms = fleet_now_ms();
 	presence(l, false, true, l->link_ms, &p, &len);
 	if (p)
-		mosquitto_will_set_v5(l->mosq, l->presence_topic, (int)len, p, 1, true, NULL);
+		mq.will_set_v5(l->mosq, l->presence_topic, (int)len, p, 1, true, NULL);
 	free(p);
 }
 
@@ -354,13 +389,13 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 	(void)props;
 	if (rc != 0) {
 		log_warn("fleet: broker %s:%d refused the connection: %s", l->o.host, l->o.port,
-			 mosquitto_reason_string(rc));
+			 mq.reason_string(rc));
 		return;
 	}
-	mosquitto_subscribe_v5(mosq, NULL, l->req_topic, 1, 0, NULL);
+	mq.subscribe_v5(mosq, NULL, l->req_topic, 1, 0, NULL);
 	presence(l, true, false, l->link_ms, &p, &len);
 	if (p)
-		mosquitto_publish_v5(mosq, NULL, l->presence_topic, (int)len, p, 1, true, NULL);
+		mq.publish_v5(mosq, NULL, l->presence_topic, (int)len, p, 1, true, NULL);
 	free(p);
 	pthread_mutex_lock(&l->lock);
 	l->stats.connected = 1;
@@ -398,11 +433,11 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	uint16_t corr_len = 0;
 
 	(void)mosq;
-	if (!mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic, false)) {
+	if (!mq.property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic, false)) {
 		log_info("fleet: request without a response topic ignored");
 		return;
 	}
-	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
+	mq.property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
 	struct fleet_msg *m = msg_new(resp_topic, corr, corr_len, msg->payload,
 				      msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 	free(resp_topic);
@@ -475,11 +510,11 @@ static void flush(struct fleet_link *l)
 		pthread_mutex_unlock(&l->lock);
 		mosquitto_property *props = NULL;
 		if (rep->corr_len)
-			mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, rep->corr,
-						      (uint16_t)rep->corr_len);
-		int rc = mosquitto_publish_v5(l->mosq, NULL, rep->topic, (int)rep->len, rep->data,
-					      1, false, props);
-		mosquitto_property_free_all(&props);
+			mq.property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, rep->corr,
+					       (uint16_t)rep->corr_len);
+		int rc = mq.publish_v5(l->mosq, NULL, rep->topic, (int)rep->len, rep->data, 1,
+				       false, props);
+		mq.property_free_all(&props);
 		pthread_mutex_lock(&l->lock);
 		if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NOMEM) {
 			/* The connection just dropped: the reply waits at the
@@ -492,8 +527,7 @@ static void flush(struct fleet_link *l)
 			break;
 		}
 		if (rc != MOSQ_ERR_SUCCESS)
-			log_warn("fleet: reply to %s not sent: %s", rep->topic,
-				 mosquitto_strerror(rc));
+			log_warn("fleet: reply to %s not sent: %s", rep->topic, mq.strerror(rc));
 		msg_free(rep);
 	}
 	uint64_t now = hv_mono_ns();
@@ -503,8 +537,8 @@ static void flush(struct fleet_link *l)
 			continue;
 		int mid = 0;
 		const char *topic = it->topic ? it->topic : l->topics[it->stream];
-		if (mosquitto_publish_v5(l->mosq, &mid, topic, (int)it->len, it->data, 1, false,
-					 NULL) != MOSQ_ERR_SUCCESS)
+		if (mq.publish_v5(l->mosq, &mid, topic, (int)it->len, it->data, 1, false, NULL) !=
+		    MOSQ_ERR_SUCCESS)
 			break;
 		it->mid = mid;
 		l->inflight++;
@@ -553,24 +587,24 @@ static void *net_main(void *arg)
 			 * requests sent while the link was down, or in flight
 			 * when it dropped, are delivered when it is back (and
 			 * refused there if they expired meanwhile), not lost. */
-			mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
-						     SESSION_EXPIRY_S);
-			int rc = mosquitto_connect_bind_v5(l->mosq, l->o.host, l->o.port,
-							   (int)l->o.keepalive_s, NULL, props);
-			mosquitto_property_free_all(&props);
+			mq.property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+					      SESSION_EXPIRY_S);
+			int rc = mq.connect_bind_v5(l->mosq, l->o.host, l->o.port,
+						    (int)l->o.keepalive_s, NULL, props);
+			mq.property_free_all(&props);
 			if (rc != MOSQ_ERR_SUCCESS) {
 				unsigned wait = backoff_ms(l, attempt++);
 				log_debug("fleet: cannot reach %s:%d (%s); next try in %u ms",
-					  l->o.host, l->o.port, mosquitto_strerror(rc), wait);
+					  l->o.host, l->o.port, mq.strerror(rc), wait);
 				sleep_ms(l, wait);
 				continue;
 			}
 			session = true;
 		}
-		int rc = mosquitto_loop(l->mosq, 50, 1);
+		int rc = mq.loop(l->mosq, 50, 1);
 		if (rc != MOSQ_ERR_SUCCESS) {
 			on_disconnect(l->mosq, l, rc, NULL);
-			mosquitto_disconnect(l->mosq);
+			mq.disconnect(l->mosq);
 			session = false;
 			sleep_ms(l, backoff_ms(l, attempt++));
 			continue;
@@ -588,13 +622,12 @@ static void *net_main(void *arg)
 		size_t len;
 		presence(l, false, false, fleet_now_ms(), &p, &len);
 		if (p)
-			mosquitto_publish_v5(l->mosq, NULL, l->presence_topic, (int)len, p, 1, true,
-					     NULL);
+			mq.publish_v5(l->mosq, NULL, l->presence_topic, (int)len, p, 1, true, NULL);
 		free(p);
 		for (int i = 0; i < 10; i++)
-			mosquitto_loop(l->mosq, 20, 1);
-		mosquitto_disconnect_v5(l->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
-		mosquitto_loop(l->mosq, 20, 1);
+			mq.loop(l->mosq, 20, 1);
+		mq.disconnect_v5(l->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+		mq.loop(l->mosq, 20, 1);
 	}
 	return NULL;
 }
@@ -696,19 +729,18 @@ static int setup_mosq(struct fleet_link *l, struct hv_status *st)
 	char id[96];
 
 	snprintf(id, sizeof id, "hv-agent-%s", l->o.vehicle);
-	l->mosq = mosquitto_new(id, false, l); /* a session the broker keeps (net_main) */
+	l->mosq = mq.new(id, false, l); /* a session the broker keeps (net_main) */
 	if (!l->mosq)
 		return hv_status_set(st, HV_INTERNAL, "fleet: cannot create an MQTT client");
-	mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	int rc = mosquitto_tls_set(l->mosq, l->o.tls_ca, NULL, l->o.tls_cert, l->o.tls_key, NULL);
+	mq.int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	int rc = mq.tls_set(l->mosq, l->o.tls_ca, NULL, l->o.tls_cert, l->o.tls_key, NULL);
 	if (rc != MOSQ_ERR_SUCCESS)
 		return hv_status_set(st, HV_INVALID_ARGUMENT, "fleet: TLS files %s, %s, %s: %s",
-				     l->o.tls_ca, l->o.tls_cert, l->o.tls_key,
-				     mosquitto_strerror(rc));
-	mosquitto_connect_v5_callback_set(l->mosq, on_connect);
-	mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
-	mosquitto_message_v5_callback_set(l->mosq, on_message);
-	mosquitto_publish_v5_callback_set(l->mosq, on_publish);
+				     l->o.tls_ca, l->o.tls_cert, l->o.tls_key, mq.strerror(rc));
+	mq.connect_v5_callback_set(l->mosq, on_connect);
+	mq.disconnect_v5_callback_set(l->mosq, on_disconnect);
+	mq.message_v5_callback_set(l->mosq, on_message);
+	mq.publish_v5_callback_set(l->mosq, on_publish);
 	return 0;
 }
 
@@ -766,7 +798,11 @@ struct fleet_link *fleet_link_start(const struct fleet_link_opts *o, const struc
 	l->signer = fleet_signer_load(o->tls_cert, o->tls_key, st);
 	if (!l->signer)
 		goto fail;
-	mosquitto_lib_init();
+	if (lazylib_load(&mq_lib, st) != 0) {
+		hv_status_prefix(st, "fleet: ");
+		goto fail;
+	}
+	mq.lib_init();
 	if (setup_mosq(l, st) != 0)
 		goto fail_lib;
 	if (pthread_create(&l->worker, NULL, worker_main, l) != 0) {
@@ -785,9 +821,9 @@ struct fleet_link *fleet_link_start(const struct fleet_link_opts *o, const struc
 	return l;
 fail_lib:
 	if (l->mosq)
-		mosquitto_destroy(l->mosq);
+		mq.destroy(l->mosq);
 	l->mosq = NULL;
-	mosquitto_lib_cleanup();
+	mq.lib_cleanup();
 fail:
 	fleet_signer_free(l->signer);
 	fleet_verifier_free(l->verifier);
@@ -808,8 +844,8 @@ void fleet_link_stop(struct fleet_link *l)
 	pthread_mutex_unlock(&l->lock);
 	pthread_join(l->worker, NULL);
 	pthread_join(l->net, NULL);
-	mosquitto_destroy(l->mosq);
-	mosquitto_lib_cleanup();
+	mq.destroy(l->mosq);
+	mq.lib_cleanup();
 	struct fleet_msg *m;
 	while ((m = pop(&l->req_head, &l->req_tail)) != NULL)
 		msg_free(m);

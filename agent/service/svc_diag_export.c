@@ -19,8 +19,36 @@
 #include <string.h>
 #include <time.h>
 
+#include "lazylib.h"
 #include "store.h"
 #include "uuid.h"
+
+/* libarchive, loaded on the first export (lazylib.h). */
+#define AR_FNS(X)                                                                                  \
+	X(entry_free)                                                                              \
+	X(entry_new)                                                                               \
+	X(entry_set_filetype)                                                                      \
+	X(entry_set_mtime)                                                                         \
+	X(entry_set_pathname)                                                                      \
+	X(entry_set_perm)                                                                          \
+	X(entry_set_size)                                                                          \
+	X(error_string)                                                                            \
+	X(set_error)                                                                               \
+	X(write_add_filter_gzip)                                                                   \
+	X(write_close)                                                                             \
+	X(write_data)                                                                              \
+	X(write_free)                                                                              \
+	X(write_header)                                                                            \
+	X(write_new)                                                                               \
+	X(write_open)                                                                              \
+	X(write_set_format_pax_restricted)
+static struct {
+#define AR_PTR(n) __typeof__(archive_##n) *n;
+	AR_FNS(AR_PTR)
+} ar;
+#define AR_NAME(n) "archive_" #n,
+static const char *const ar_names[] = { AR_FNS(AR_NAME) };
+static struct lazylib ar_lib = LAZYLIB_INIT("libarchive.so.13", ar_names, &ar);
 
 #define CONSOLE_DEFAULT 4096u
 #define CONSOLE_MAX (HVM_CONSOLE_SIZE)
@@ -67,7 +95,7 @@ struct exporter {
 
 static void add_file(struct exporter *x, const char *name, const void *data, size_t len)
 {
-	struct archive_entry *e = archive_entry_new();
+	struct archive_entry *e = ar.entry_new();
 	char path[256];
 
 	if (!e) {
@@ -75,15 +103,15 @@ static void add_file(struct exporter *x, const char *name, const void *data, siz
 		return;
 	}
 	snprintf(path, sizeof path, "%s/%s", x->dir, name);
-	archive_entry_set_pathname(e, path);
-	archive_entry_set_size(e, (la_int64_t)len);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_mtime(e, x->now, 0);
-	if (archive_write_header(x->a, e) != ARCHIVE_OK ||
-	    (len && archive_write_data(x->a, data, len) != (la_ssize_t)len))
+	ar.entry_set_pathname(e, path);
+	ar.entry_set_size(e, (la_int64_t)len);
+	ar.entry_set_filetype(e, AE_IFREG);
+	ar.entry_set_perm(e, 0644);
+	ar.entry_set_mtime(e, x->now, 0);
+	if (ar.write_header(x->a, e) != ARCHIVE_OK ||
+	    (len && ar.write_data(x->a, data, len) != (la_ssize_t)len))
 		x->failed = 1;
-	archive_entry_free(e);
+	ar.entry_free(e);
 }
 
 static void add_txt(struct exporter *x, const char *name, struct txt *t)
@@ -257,7 +285,7 @@ static la_ssize_t to_mem(struct archive *a, void *cls, const void *buf, size_t l
 	struct txt *out = cls;
 
 	if (out->len + len > RPC_MAX_SEND_BYTES - 4096) {
-		archive_set_error(a, ENOMEM, "archive larger than a response may be");
+		ar.set_error(a, ENOMEM, "archive larger than a response may be");
 		return -1;
 	}
 	if (out->len + len > out->cap) {
@@ -293,12 +321,17 @@ void svc_export_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessa
 				 CONSOLE_MAX, AUDIT_MAX, req->console_bytes, req->audit_rows);
 		return;
 	}
-	x.a = archive_write_new();
-	if (!x.a || archive_write_set_format_pax_restricted(x.a) != ARCHIVE_OK ||
-	    archive_write_add_filter_gzip(x.a) != ARCHIVE_OK ||
-	    archive_write_open(x.a, &out, NULL, to_mem, NULL) != ARCHIVE_OK) {
+	struct hv_status lst;
+	if (lazylib_load(&ar_lib, &lst) != 0) {
+		rpc_result_error(res, lst.code, "cannot start the archive: %s", lst.msg);
+		return;
+	}
+	x.a = ar.write_new();
+	if (!x.a || ar.write_set_format_pax_restricted(x.a) != ARCHIVE_OK ||
+	    ar.write_add_filter_gzip(x.a) != ARCHIVE_OK ||
+	    ar.write_open(x.a, &out, NULL, to_mem, NULL) != ARCHIVE_OK) {
 		rpc_result_error(res, HV_INTERNAL, "cannot start the archive: %s",
-				 x.a ? archive_error_string(x.a) : "out of memory");
+				 x.a ? ar.error_string(x.a) : "out of memory");
 		goto done;
 	}
 	snprintf(x.dir, sizeof x.dir, "hv-diag-%lld", (long long)x.now);
@@ -317,10 +350,9 @@ void svc_export_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessa
 			add_file(&x, "metrics.txt", metrics, len);
 		free(metrics);
 	}
-	if (archive_write_close(x.a) != ARCHIVE_OK || x.failed) {
+	if (ar.write_close(x.a) != ARCHIVE_OK || x.failed) {
 		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "cannot write the archive: %s",
-				 archive_error_string(x.a) ? archive_error_string(x.a)
-							   : "out of memory");
+				 ar.error_string(x.a) ? ar.error_string(x.a) : "out of memory");
 		goto done;
 	}
 	resp.archive.data = (uint8_t *)out.buf;
@@ -330,6 +362,6 @@ void svc_export_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessa
 	rpc_result_message(res, &resp.base);
 done:
 	if (x.a)
-		archive_write_free(x.a);
+		ar.write_free(x.a);
 	free(out.buf);
 }

@@ -58,3 +58,10 @@ if(TARGET hvagent)
     LABELS unit
     DOUBLE)
 endif()
+if(TARGET hvcommon)
+  # The loader of hv-agent's optional libraries (agent/common/lazylib.h).
+  hv_criterion_test(agent_lazylib_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_lazylib_test.c
+    LIBS hvcommon
+    LABELS unit)
+endif()
