@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <ftw.h>
+#include <glob.h>
+#include <limits.h>
 
 #define RAM_BASE 0x40000000ull
 
@@ -143,6 +145,39 @@ int hvq_alive(struct hvq *q)
 	return 0;
 }
 
+/* hv-agent leaves the block backends it started running when it stops, by
+ * design (docs/mgmt-abi.md MGMT-867): whoever stops the stack ends them. The
+ * backends of a run are named by DIR/blkback/vmN.pid; a pid is signalled only
+ * while it is still an hv-blkback (a pid can be reused). */
+static void stop_backends(const char *dir)
+{
+	char pat[PATH_MAX];
+	glob_t g;
+	snprintf(pat, sizeof pat, "%s/blkback/vm*.pid", dir);
+	if (glob(pat, 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char buf[32] = { 0 }, path[64], cmd[256] = { 0 };
+		int fd = open(g.gl_pathv[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		pid_t pid = n > 0 ? (pid_t)atoi(buf) : 0;
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, cmd, sizeof cmd - 1);
+		close(fd);
+		if (n > 0 && strstr(cmd, "hv-blkback"))
+			kill(pid, SIGKILL);
+	}
+	globfree(&g);
+}
+
 void hvq_stop(struct hvq *q)
 {
 	if (q->pid > 0) {
@@ -158,6 +193,7 @@ void hvq_stop(struct hvq *q)
 		q->regs = NULL;
 	}
 	if (q->dir[0]) {
+		stop_backends(q->dir);
 		if (keep_dirs())
 			fprintf(stderr, "hvqemu: keeping %s\n", q->dir);
 		else
