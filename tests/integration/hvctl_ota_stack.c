@@ -812,3 +812,82 @@ Test(ota_cut, a_cut_during_hv_cores_boot_time_rollback_ends_in_the_old_version)
 	cr_expect_str_eq(jstr(j, "last_result", NULL), "fail-reset");
 	json_decref(j);
 }
+
+/* Cuts hv-agent-test at cut_at during an install of bundle b (its end
+ * races the cut: either), then QEMU; both start again on the same files. */
+static void cut_both_at(const char *cut_at, const char *b, const char *stop_after)
+{
+	cr_assert_eq(agent_stop(&agent), 0);
+	cut_agent_start(cut_at);
+	if (stop_after)
+		HV("ota", "install", "--stop-after", stop_after, "--retries", "0", b);
+	else
+		HV("ota", "install", "--no-follow", "--window-ms", "1000", "--timeout-ms", "60000",
+		   b);
+	cr_assert_eq(cut_exit(), 86, "hv-agent-test did not cut at %s", cut_at);
+	hvq_stop(&q);
+	cut_start();
+}
+
+/* The repeated install of 2.0.0 completes the update, with note on stderr. */
+static void completes(const char *note)
+{
+	cr_assert_eq(HV("ota", "install", "--window-ms", "1000", "--timeout-ms", "60000", bundle[2]),
+		     OK, "%s\n%s", out, err);
+	cr_expect(strstr(err, note) != NULL, "%s", err);
+	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core") != NULL, "%s", out);
+	consistent("2.0.0", "2.0.0", "2.0.0", "after the repeated install");
+}
+
+/* OTA-212 ota.after-part-sync with QEMU: an upload stopped after 2000
+ * bytes, synced, its length recorded, then the cut. The factory image runs,
+ * and the upload resumes at the recorded length. */
+Test(ota_cut, a_cut_after_a_synced_part_resumes_the_upload_with_qemu)
+{
+	cut_both_at("ota.after-part-sync", bundle[2], "2000");
+	consistent("rtos-demo 1.0.0", "rtos-demo 1.0.0", "", "a cut after a synced part");
+	completes("resuming the upload at byte 2000 ");
+}
+
+/* OTA-212 ota.after-upload with QEMU: the bundle verified and kept, the
+ * client not answered. Nothing was installed; the repeated install uploads
+ * nothing ("already holds") and is confirmed. */
+Test(ota_cut, a_cut_after_the_upload_keeps_the_bundle_with_qemu)
+{
+	cut_both_at("ota.after-upload", bundle[2], NULL);
+	consistent("rtos-demo 1.0.0", "rtos-demo 1.0.0", "", "a cut after the upload");
+	cr_assert_eq(HV("ota", "history", "--json"), OK, "%s", err);
+	cr_expect(strstr(out, "vm=name:rtos-demo version=2.0.0 size=") == NULL,
+		  "an install before the cut: %s", out);
+	completes("already holds");
+}
+
+/* OTA-212 ota.before-switch:VM with QEMU: hv-core holds the image, the
+ * switch not sent. Nothing is switched on its own: the factory image runs,
+ * no row of a switch; the repeated install completes the update. */
+Test(ota_cut, a_cut_before_the_switch_switches_nothing_with_qemu)
+{
+	cut_both_at("ota.before-switch:rtos-demo", bundle[2], NULL);
+	consistent("rtos-demo 1.0.0", "rtos-demo 1.0.0", "", "a cut before the switch");
+	cr_assert_eq(HV("ota", "history", "--json"), OK, "%s", err);
+	cr_expect(strstr(out, "vm=name:rtos-demo version=2.0.0 size=") != NULL, "%s", out);
+	cr_expect(strstr(out, "vm=name:rtos-demo version=2.0.0 window_ms=") == NULL,
+		  "a row of a switch: %s", out);
+	completes("already holds");
+}
+
+/* OTA-212 ota.event-audited:confirmed with QEMU: the row of hv-core's
+ * "confirmed" written, STATE/ota/events-audited not, then the cut. 2.0.0
+ * runs confirmed, and each event of the update is audited once. */
+Test(ota_cut, an_event_audited_at_a_cut_with_qemu_is_audited_once)
+{
+	cut_both_at("ota.event-audited:confirmed", bundle[2], NULL);
+	consistent("2.0.0", "2.0.0", "2.0.0", "a cut after auditing the confirmation");
+	cr_assert_eq(HV("ota", "status", "rtos-demo", "--json"), OK, "%s", err);
+	json_t *j = parse_json(out);
+	cr_expect_str_eq(jstr(j, "last_result", NULL), "confirmed");
+	json_decref(j);
+	cr_expect_eq(core_ota_rows("confirmed"), 1);
+	cr_expect_eq(core_ota_rows("trial"), 1);
+	cr_expect_eq(core_ota_rows("installed"), 1);
+}
