@@ -561,6 +561,60 @@ static void check_ota_status(struct conf *c, struct conf_result *res)
 			  st.in_trial ? "in trial" : "no trial", st.nv_present);
 }
 
+/* MGMT-850: GET_VIRTIO of every defined VM writes struct hvm_virtio, ret[0]
+ * its size, ret[1] its count; entries past the count are zero. Without caps
+ * bit 32 a hypervisor reports no devices. */
+static void check_get_virtio(struct conf *c, struct conf_result *res)
+{
+	if (!conf_has_cap(c, HVM_CMD_GET_VIRTIO)) {
+		conf_note(res, "caps bit 32 clear: no VIRTIO devices reported");
+		return;
+	}
+	unsigned vms = 0, devs = 0;
+	for (uint32_t i = 0; i < c->max_vms && !conf_failed(res); i++) {
+		struct hvm_vm_slot sl;
+		if (!conf_read_slot(c, i, &sl) || sl.defined != 1)
+			continue;
+		struct conf_reply rep;
+		if (!conf_expect(c, res, "GET_VIRTIO", HVM_CMD_GET_VIRTIO, i, NULL, HVM_OK, &rep))
+			return;
+		struct hvm_virtio v;
+		volatile uint8_t *d = conf_data_ptr(c);
+		uint8_t *o = (uint8_t *)&v;
+		for (size_t k = 0; k < sizeof v; k++)
+			o[k] = d[k];
+		if (rep.ret[0] != sizeof v || v.magic != HVM_VIRTIO_MAGIC ||
+		    v.version != HVM_VIRTIO_VERSION || v.size != sizeof v || v.vm_id != i) {
+			conf_fail(res,
+				  "VM %u: ret[0] %llu, magic 0x%08x version %u size %u vm_id %u "
+				  "(expected %zu, \"HVIO\", %u, %zu, %u)",
+				  i, (unsigned long long)rep.ret[0], v.magic, v.version, v.size,
+				  v.vm_id, sizeof v, HVM_VIRTIO_VERSION, sizeof v, i);
+			return;
+		}
+		if (v.count > HVM_VIRTIO_MAX || rep.ret[1] != v.count) {
+			conf_fail(res, "VM %u: count %u, ret[1] %llu (at most %u, equal)", i,
+				  v.count, (unsigned long long)rep.ret[1], (unsigned)HVM_VIRTIO_MAX);
+			return;
+		}
+		for (uint32_t k = 0; k < HVM_VIRTIO_MAX; k++) {
+			const struct hvm_virtio_dev *e = &v.dev[k];
+			static const struct hvm_virtio_dev zero;
+			if (k < v.count && (e->type < 1 || e->type > 4))
+				conf_fail(res, "VM %u device %u: type %u (1..4)", i, k, e->type);
+			else if (k >= v.count && memcmp(e, &zero, sizeof zero) != 0)
+				conf_fail(res, "VM %u: entry %u past the count %u is not zero", i,
+					  k, v.count);
+			if (conf_failed(res))
+				return;
+		}
+		vms++;
+		devs += v.count;
+	}
+	if (!conf_failed(res))
+		conf_note(res, "%u VMs, %u devices", vms, devs);
+}
+
 const struct conf_check conf_checks_records[] = {
 	{ "MGMT-150", "slots: gen even, id == index, names terminated, fields in range", check_slots },
 	{ "MGMT-150", "defined slots are refreshed every service tick", check_slot_refresh },
@@ -580,5 +634,6 @@ const struct conf_check conf_checks_records[] = {
 	  check_check_policy },
 	{ "MGMT-613", "OTA_STATUS: struct hvm_ota_status, or E_NV without the bank",
 	  check_ota_status },
+	{ "MGMT-850", "GET_VIRTIO: struct hvm_virtio, count == ret[1], rest zero", check_get_virtio },
 	{ 0 },
 };

@@ -191,12 +191,10 @@ const struct conf_clause conf_clauses[] = {
 				  "agent_ota" },
 	{ "MGMT-800", "needs a VM with a restart budget that faults; tests hvcore_fault, "
 		      "agent_telemetry" },
-	{ "MGMT-801", NEEDS_GUEST " (reading its vPL011 receive FIFO); tests hvcore_linux, "
-				  "hvcore_linux_hvctl, agent_python_console" },
+	{ "MGMT-801", NULL },
 	{ "MGMT-802", "needs a guest that faults (watchdog expiries); tests hvcore_fault "
 		      "watchdog_restarts_within_the_budget_then_stops" },
-	{ "MGMT-850", "needs a VM with VIRTIO devices (VMCFG-480); tests hvcore_virtio_blk, "
-		      "hvcore_virtio_bad, agent_virtio" },
+	{ "MGMT-850", NULL },
 	{ "MGMT-860", NEEDS_BLK "; tests hvcore_virtio_blk, agent_blkback" },
 	{ "MGMT-861", NEEDS_BLK "; tests hvcore_virtio_blk, agent_blkback" },
 	{ "MGMT-862", NEEDS_BLK "; tests hvcore_virtio_blk, agent_blkback" },
