@@ -615,6 +615,68 @@ static void check_get_virtio(struct conf *c, struct conf_result *res)
 		conf_note(res, "%u VMs, %u devices", vms, devs);
 }
 
+/* MGMT-500: AUDIT_SEQ_GET answers hv-core's boot number in ret[3]: at least
+ * 1 when the non-volatile bank works (OTA_STATUS's nv_present) unless its
+ * write failed (NV_FAILED), 0 without it; it and the stored audit sequence (MGMT-631) do not change while
+ * nothing writes the record. Without the bank the answer may be E_NV. */
+static void check_boot_number(struct conf *c, struct conf_result *res)
+{
+	if (!conf_has_cap(c, HVM_CMD_AUDIT_SEQ_GET)) {
+		conf_skip(res, "AUDIT_SEQ_GET not in caps");
+		return;
+	}
+	struct conf_reply a, b;
+	char err[128];
+	if (!conf_cmd(c, HVM_CMD_AUDIT_SEQ_GET, 0, NULL, &a, err, sizeof err)) {
+		conf_fail(res, "AUDIT_SEQ_GET: %s", err);
+		return;
+	}
+	if (a.status == HVM_E_NV) {
+		conf_note(res, "E_NV: no non-volatile bank");
+		return;
+	}
+	if (a.status != HVM_OK) {
+		conf_fail(res, "AUDIT_SEQ_GET: status %u (expected OK or E_NV)", a.status);
+		return;
+	}
+	if (!conf_expect(c, res, "second AUDIT_SEQ_GET", HVM_CMD_AUDIT_SEQ_GET, 0, NULL, HVM_OK, &b))
+		return;
+	if (a.ret[0] != b.ret[0] || a.ret[3] != b.ret[3]) {
+		conf_fail(res, "sequence %llu -> %llu, boot %llu -> %llu between two reads",
+			  (unsigned long long)a.ret[0], (unsigned long long)b.ret[0],
+			  (unsigned long long)a.ret[3], (unsigned long long)b.ret[3]);
+		return;
+	}
+	/* whether the bank works, from OTA_STATUS of a defined VM (MGMT-613) */
+	int nv = -1;
+	for (uint32_t i = 0; i < c->max_vms && nv < 0 && conf_has_cap(c, HVM_CMD_OTA_STATUS); i++) {
+		struct hvm_vm_slot sl;
+		struct conf_reply r;
+		if (!conf_read_slot(c, i, &sl) || sl.defined != 1)
+			continue;
+		if (!conf_cmd(c, HVM_CMD_OTA_STATUS, i, NULL, &r, err, sizeof err))
+			break;
+		nv = r.status == HVM_OK
+			     ? (int)LD32(((volatile struct hvm_ota_status *)conf_data_ptr(c))->nv_present)
+			     : 0;
+	}
+	/* "or when the write failed": an NV_FAILED event still in the ring */
+	bool nv_failed = false;
+	uint64_t head = LD64(c->r->ev_head);
+	for (uint64_t q = head > 256 ? head - 256 : 1; q < head && !nv_failed; q++) {
+		struct hvm_event e;
+		nv_failed = conf_read_event(c, q, &e) == 1 && e.type == HVM_EV_NV_FAILED;
+	}
+	if (nv == 1 && a.ret[3] == 0 && !nv_failed)
+		conf_fail(res, "boot number 0 with a working bank (nv_present 1) and no NV_FAILED");
+	else if (nv == 0 && a.ret[3] != 0)
+		conf_fail(res, "boot number %llu without a working bank",
+			  (unsigned long long)a.ret[3]);
+	else
+		conf_note(res, "boot %llu, audit sequence %llu%s", (unsigned long long)a.ret[3],
+			  (unsigned long long)a.ret[0], nv < 0 ? " (bank state unknown)" : "");
+}
+
 const struct conf_check conf_checks_records[] = {
 	{ "MGMT-150", "slots: gen even, id == index, names terminated, fields in range", check_slots },
 	{ "MGMT-150", "defined slots are refreshed every service tick", check_slot_refresh },
@@ -634,6 +696,8 @@ const struct conf_check conf_checks_records[] = {
 	  check_check_policy },
 	{ "MGMT-613", "OTA_STATUS: struct hvm_ota_status, or E_NV without the bank",
 	  check_ota_status },
+	{ "MGMT-500", "AUDIT_SEQ_GET: boot number >= 1 with a working bank, stable",
+	  check_boot_number },
 	{ "MGMT-850", "GET_VIRTIO: struct hvm_virtio, count == ret[1], rest zero", check_get_virtio },
 	{ 0 },
 };

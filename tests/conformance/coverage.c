@@ -156,7 +156,7 @@ const struct conf_clause conf_clauses[] = {
 		      "tests hvcore_ota, agent_audit_anchor" },
 	{ "MGMT-631", "needs a sequence stored before and a restart of hv-core to mean anything; "
 		      "tests hvcore_ota, agent_audit_anchor" },
-	{ "MGMT-500", "needs a restart of hv-core; tests hvcore_ota, agent_faults_qemu" },
+	{ "MGMT-500", NULL },
 	{ "MGMT-632",
 	  NEEDS_NV " (installs, trials, a failed write); tests hvcore_ota, agent_ota_cut" },
 	{ "MGMT-640", NEEDS_CA "; tests hvcore_ota, hvctl_ota_stack" },
