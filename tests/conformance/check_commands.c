@@ -265,6 +265,48 @@ static void check_bad_vm(struct conf *c, struct conf_result *res)
 		conf_note(res, "%u refusals (ids %u, 0xffffffff, %u)", tried, ids[0], ids[2]);
 }
 
+/* MGMT-801: WRITE_CONSOLE refuses a count of 0 or above 256 with E_BAD_ARG
+ * and a stopped VM with E_STATE, changing nothing. No bytes are sent. */
+static void check_write_console_refusals(struct conf *c, struct conf_result *res)
+{
+	if (!conf_has_cap(c, HVM_CMD_WRITE_CONSOLE)) {
+		conf_skip(res, "WRITE_CONSOLE not in caps");
+		return;
+	}
+	int vm = conf_first_vm_in_state(c, HVM_VM_RUNNING);
+	if (vm < 0) {
+		conf_skip(res, "no RUNNING VM");
+		return;
+	}
+	struct conf_snap before;
+	if (!conf_snap_take(c, &before)) {
+		conf_fail(res, "no snapshot of the VMs");
+		return;
+	}
+	static const uint64_t bad[] = { 0, HVM_CONSOLE_INPUT_MAX + 1u, 0xFFFFFFFFull };
+	struct conf_reply rep;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0] && !conf_failed(res); i++) {
+		uint64_t args[6] = { bad[i] };
+		char what[48];
+		snprintf(what, sizeof what, "WRITE_CONSOLE of %llu bytes",
+			 (unsigned long long)bad[i]);
+		conf_expect(c, res, what, HVM_CMD_WRITE_CONSOLE, (uint32_t)vm, args, HVM_E_BAD_ARG,
+			    &rep);
+	}
+	int off = conf_first_vm_in_state(c, HVM_VM_SHUTOFF);
+	if (off < 0)
+		off = conf_first_vm_in_state(c, HVM_VM_CRASHED);
+	if (off >= 0 && !conf_failed(res)) {
+		uint64_t args[6] = { 1 };
+		conf_expect(c, res, "WRITE_CONSOLE to a stopped VM", HVM_CMD_WRITE_CONSOLE,
+			    (uint32_t)off, args, HVM_E_STATE, &rep);
+	}
+	conf_expect_unchanged(c, res, "after the refused WRITE_CONSOLEs", &before);
+	if (!conf_failed(res))
+		conf_note(res, "VM %d: counts refused%s", vm,
+			  off >= 0 ? "; a stopped VM refused" : "; no stopped VM to try");
+}
+
 const struct conf_check conf_checks_commands[] = {
 	{ "MGMT-111", "no command outstanding when READY", check_idle },
 	{ "MGMT-111", "NOP round trip, done_seq == req_seq", check_nop },
@@ -278,5 +320,7 @@ const struct conf_check conf_checks_commands[] = {
 	{ "MGMT-021", "caps bit set <=> command not E_UNKNOWN_CMD", check_caps_consistent },
 	{ "MGMT-030", "unknown codes answer E_UNKNOWN_CMD, change nothing", check_unknown_codes },
 	{ "MGMT-030", "every VM command: bad vm id answers E_BAD_VM", check_bad_vm },
+	{ "MGMT-801", "WRITE_CONSOLE: bad counts and a stopped VM refused, nothing changes",
+	  check_write_console_refusals },
 	{ 0 },
 };

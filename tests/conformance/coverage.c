@@ -1,5 +1,6 @@
 /*
- * coverage.c - every clause of docs/mgmt-abi.md (the **MGMT-nnn** ids) and
+ * coverage.c - every clause of docs/mgmt-abi.md (the **MGMT-nnn** ids and the
+ * titled **MGMT-nnn Title.** ones) and
  * every guest-visible clause of docs/guest-abi.md, in document order, so the
  * report accounts for the whole specification (REQ-STD-07). A clause the
  * suite checks has no reason here; one it cannot check through the shared
@@ -19,6 +20,12 @@
 #define TRAPPED_RUN "checked over the trapped page by test conformance_trapped (relay VM)"
 #define NEEDS_GUEST "guest side: needs code running in a VM"
 #define PLATFORM_DT "needs the platform device tree the hypervisor was booted with"
+#define NEEDS_AGENT "hv-agent's clause: needs hv-agent over the stack"
+#define NEEDS_NV                                                                                   \
+	"needs an update installed into a VM's slots (the suite writes no slot or NV record)"
+#define NEEDS_CA "needs a boot configuration with an update CA (/hv-core/ota/update-ca)"
+#define NEEDS_STORE "needs a boot with the slot store (hv-qemu.sh --slot-store)"
+#define NEEDS_BLK "needs a block backend (hv-blkback) serving a virtio-blk device"
 
 const struct conf_clause conf_clauses[] = {
 	/* docs/mgmt-abi.md */
@@ -109,6 +116,93 @@ const struct conf_clause conf_clauses[] = {
 				  "boot_configuration_dma_masters_are_refused" },
 	{ "MGMT-313", PLATFORM_DT " (a device to pass through); tests hvcore_iso passthrough_*" },
 	{ "MGMT-314", PLATFORM_DT " (the UART's SPI); tests hvcore_iso passthrough_*" },
+	{ "MGMT-400", "needs a command the policy refuses (an ASIL VM in a vehicle state that forbids "
+		      "it); tests hvcore_safety (every_cell_of_the_default_policy, "
+		      "direct_register_writes_are_refused_for_the_asil_vm)" },
+	{ "MGMT-401", NULL },
+	{ "MGMT-402", "only its E_BAD_ARG refusal is checked here (the command-set row); the guest "
+		      "source's E_POLICY needs a guest that writes the vehicle state; tests "
+		      "hvcore_safety" },
+	{ "MGMT-403", NULL },
+	{ "MGMT-404", NULL },
+	{ "MGMT-405", "needs a change of the vehicle state or a refused command; tests "
+		      "hvcore_safety, hvctl_safety, agent_telemetry" },
+	{ "MGMT-450", NEEDS_AGENT " (its queue of commands held back); tests hvctl_safety, make_run" },
+	{ "MGMT-451", NEEDS_AGENT " (the end of a queued command, PENDING_DONE); tests hvctl_safety, "
+				  "store_pending_test" },
+	{ "MGMT-452", NEEDS_AGENT " (the role check of a queued command); tests hvctl_safety" },
+	{ "MGMT-600", "the bank is not visible through the region (OTA_STATUS's answer is MGMT-613); "
+		      "tests hvcore_ota" },
+	{ "MGMT-601", "the bank's layout is not visible through the region; tests hvcore_ota" },
+	{ "MGMT-602", "the NV record is not visible through the region; tests hvcore_ota" },
+	{ "MGMT-603", "needs a torn record copy in the bank; tests hvcore_ota "
+		      "a_torn_newest_record_falls_back_to_the_copy_before_it" },
+	{ "MGMT-604", NEEDS_NV " and power cuts (hvcore-test.bin's cut points, QEMU killed); tests "
+			       "hvcore_ota a_power_cut_at_any_persistence_point_*, hvctl_ota_stack" },
+	{ "MGMT-610", NEEDS_NV " (slots that change state); tests hvcore_ota" },
+	{ "MGMT-611", NEEDS_NV " (an install, a trial that ends); tests hvcore_ota" },
+	{ "MGMT-612", NEEDS_NV " (an install in digest form); tests hvcore_ota, hvcore_supgap" },
+	{ "MGMT-613", NULL },
+	{ "MGMT-620", NEEDS_NV " (a slot to write); tests hvcore_ota, hvcore_supgap" },
+	{ "MGMT-621", NEEDS_NV " (a READY slot) and a guest that boots it; tests hvcore_ota, "
+			       "hvcore_supgap" },
+	{ "MGMT-622", NEEDS_NV " and a guest that reports its version and heartbeat; tests "
+			       "hvcore_ota, hvcore_linux_ota" },
+	{ "MGMT-623", NEEDS_NV " and a guest that fails its trial; tests hvcore_ota, "
+			       "hvctl_ota_stack" },
+	{ "MGMT-624", NEEDS_NV " and a reset during a trial; tests hvcore_ota, hvctl_ota_stack" },
+	{ "MGMT-625", NEEDS_NV " (a confirmed update); tests hvcore_ota" },
+	{ "MGMT-630", "changes the stored audit sequence for good (the suite writes no NV record); "
+		      "tests hvcore_ota, agent_audit_anchor" },
+	{ "MGMT-631", "needs a sequence stored before and a restart of hv-core to mean anything; "
+		      "tests hvcore_ota, agent_audit_anchor" },
+	{ "MGMT-500", NULL },
+	{ "MGMT-632",
+	  NEEDS_NV " (installs, trials, a failed write); tests hvcore_ota, agent_ota_cut" },
+	{ "MGMT-640", NEEDS_CA "; tests hvcore_ota, hvctl_ota_stack" },
+	{ "MGMT-641", NEEDS_CA " and signed bundles; tests hvcore_ota "
+			       "hv_core_installs_only_what_a_trusted_signer_signed" },
+	{ "MGMT-642", NEEDS_CA " and signed manifests; tests hvcore_ota "
+			       "hv_core_installs_only_what_a_trusted_signer_signed" },
+	{ "MGMT-643", NEEDS_CA " and signed bundles; tests hvcore_ota, hvcore_linux_ota, "
+			       "hvctl_ota_stack" },
+	{ "MGMT-650", NEEDS_CA " and a bundle of two VMs; tests hvcore_ota, hvctl_ota_stack" },
+	{ "MGMT-651", NEEDS_CA " and a bundle of two VMs; tests hvcore_ota "
+			       "an_update_group_is_switched_confirmed_and_rolled_back_whole" },
+	{ "MGMT-652", NEEDS_CA " and two guests that confirm; tests hvcore_ota "
+			       "an_update_group_is_switched_confirmed_and_rolled_back_whole" },
+	{ "MGMT-653", NEEDS_CA " and a guest that fails its trial; tests hvcore_ota "
+			       "an_update_group_is_switched_confirmed_and_rolled_back_whole" },
+	{ "MGMT-654", NEEDS_CA " and a power cut in a group's trial; tests hvcore_ota "
+			       "an_update_group_is_switched_confirmed_and_rolled_back_whole" },
+	{ "MGMT-655", NEEDS_CA " (an update group to report); tests hvcore_ota" },
+	{ "MGMT-656", "names the test of MGMT-650..655: hvcore_ota "
+		      "an_update_group_is_switched_confirmed_and_rolled_back_whole" },
+	{ "MGMT-660", NEEDS_STORE " and a Linux-sized image; tests hvcore_linux_ota" },
+	{ "MGMT-661", NEEDS_STORE "; tests hvcore_ota the_slot_store_is_hv_cores_own_and_no_vm_"
+				  "touches_it, slots_in_a_missing_slot_store_are_not_used" },
+	{ "MGMT-662", NEEDS_STORE " and a power cut; tests hvcore_ota "
+				  "large_slots_live_in_the_slot_store_and_survive_a_power_cut" },
+	{ "MGMT-663", NEEDS_STORE " and a VM with an initrd; tests hvcore_ota, hvcore_supgap, "
+				  "agent_ota" },
+	{ "MGMT-664", NEEDS_STORE ", a VM with an initrd and signed bundles; tests hvcore_ota "
+				  "an_image_and_an_initrd_from_different_bundles_are_not_switched" },
+	{ "MGMT-665", NEEDS_STORE " and a VM with an initrd; tests hvcore_ota, hvcore_linux_ota, "
+				  "agent_ota" },
+	{ "MGMT-800", "needs a VM with a restart budget that faults; tests hvcore_fault, "
+		      "agent_telemetry" },
+	{ "MGMT-801", NULL },
+	{ "MGMT-802", "needs a guest that faults (watchdog expiries); tests hvcore_fault "
+		      "watchdog_restarts_within_the_budget_then_stops" },
+	{ "MGMT-850", NULL },
+	{ "MGMT-860", NEEDS_BLK "; tests hvcore_virtio_blk, agent_blkback" },
+	{ "MGMT-861", NEEDS_BLK "; tests hvcore_virtio_blk, agent_blkback" },
+	{ "MGMT-862", NEEDS_BLK "; tests hvcore_virtio_blk, agent_blkback" },
+	{ "MGMT-863", NEEDS_BLK " and its restart; tests agent_blkback_qemu" },
+	{ "MGMT-864", NEEDS_BLK " (a request beyond the VM's memory); tests hvcore_virtio_blk" },
+	{ "MGMT-865", NEEDS_BLK " run by hv-agent; tests agent_blkback, agent_blkback_qemu" },
+	{ "MGMT-866", NEEDS_BLK " that exits; tests agent_blkback, agent_blkback_qemu" },
+	{ "MGMT-867", NEEDS_BLK " and hv-agent's end; tests agent_blkback_qemu" },
 	/* docs/guest-abi.md, guest-visible clauses */
 	{ "GABI-001", NEEDS_GUEST " (entry registers, memory map); tests hvcore_boot, hvcore_linux" },
 	{ "GABI-010", NEEDS_GUEST " (device tree, CALL_UID); tests hvcore_boot, hvcore_linux" },
