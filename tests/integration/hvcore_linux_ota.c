@@ -17,9 +17,10 @@
  *    data disk hv-blkback serves under hv-agent: the boot count /init keeps
  *    on it goes on across the update and the rollback (REQ-SAF-15.6).
  *  - (suite hvcore_linux_ota_cut) QEMU killed during the Image's write, the
- *    initrd's write and the new pair's trial, then started again on the
- *    same flash and slot store files: one whole pair runs, the store file
- *    agrees with the record, no trial survives (MGMT-660).
+ *    initrd's write, the new pair's trial and after its confirmation, then
+ *    started again on the same flash and slot store files: one whole pair
+ *    runs, the store file agrees with the record, no trial survives, the
+ *    floor never goes down (MGMT-660).
  *
  * The Linux boot under hv-core takes tens of seconds under load; every wait
  * is bounded and nothing asserts a duration. QEMU and hv-agent are stopped
@@ -357,7 +358,8 @@ static int same_page(const char *a, uint64_t oa, const char *b, uint64_t ob)
 enum cut_at {
 	CUT_IMAGE,
 	CUT_INITRD,
-	CUT_TRIAL
+	CUT_TRIAL,
+	CUT_CONFIRMED
 };
 
 struct cut_wait {
@@ -382,6 +384,8 @@ static int cut_now(struct hvq *h, void *arg)
 	int now = 0;
 	if (w->at == CUT_TRIAL) {
 		now = strstr(log, "booted in trial") != NULL;
+	} else if (w->at == CUT_CONFIRMED) {
+		now = strstr(log, "(2.0.0) confirmed; floor 2.0.0") != NULL;
 	} else if (img_slot && initrd_slot) {
 		const char *f = w->at == CUT_IMAGE ? w->image : w->initrd;
 		uint64_t half = (uint64_t)file_size(f) / 2 & ~4095ull;
@@ -451,10 +455,12 @@ static struct hvm_ota_status raw_status(int id)
  * pair, the factory one or 2.0.0, whose image and initrd records name the
  * version /init reports; the bytes of every slot the record counts on are
  * in the store file; no trial survived; the floor is not raised by an
- * update that was never confirmed. Returns 1 when 2.0.0 runs. */
+ * update that was never confirmed, and a cut after the confirmation was
+ * stored leaves 2.0.0 running with its floor. Returns 1 when 2.0.0 runs. */
 static int cut_once(enum cut_at at, const char *factory)
 {
-	static const char *names[] = { "the image write", "the initrd write", "the trial" };
+	static const char *names[] = { "the image write", "the initrd write", "the trial",
+				       "the confirmation" };
 	struct cut_wait w = { .at = at };
 	snprintf(w.image, sizeof w.image, "%s/v2/Image", tmp);
 	snprintf(w.initrd, sizeof w.initrd, "%s/v2/initramfs.cpio.gz", tmp);
@@ -519,8 +525,13 @@ static int cut_once(enum cut_at at, const char *factory)
 		slot_agrees(&s.slot[k], k, names[at]);
 		slot_agrees(&s.initrd[k], 2 + k, names[at]);
 	}
-	cr_assert_str_eq(s.floor, "", "%s: floor '%s' from an unconfirmed update", names[at],
-			 s.floor);
+	if (at == CUT_CONFIRMED) { /* stored before it was logged: 2.0.0 stays */
+		cr_assert_str_eq(v, "2.0.0", "a confirmed 2.0.0 gone after the cut");
+		cr_assert_str_eq(s.floor, "2.0.0", "the floor went down to '%s'", s.floor);
+	} else {
+		cr_assert_str_eq(s.floor, "", "%s: floor '%s' from an unconfirmed update",
+				 names[at], s.floor);
+	}
 	hvq_stop(&q);
 	return strcmp(v, "2.0.0") == 0;
 }
@@ -529,9 +540,10 @@ TestSuite(hvcore_linux_ota_cut, .init = setup_cut, .fini = teardown_cut, .timeou
 
 /* MGMT-660, MGMT-661..663: QEMU killed while hv-core writes the Image into
  * slot B (past half of it), while it writes the initrd into initrd slot B,
- * and once it has booted the new pair in trial before any confirmation;
- * each time hv-core, started again on the same flash and slot store, runs
- * one whole pair, the store holds what the record says, and the floor stays. */
+ * once it has booted the new pair in trial before any confirmation, and
+ * once it has stored the confirmation; each time hv-core, started again on
+ * the same flash and slot store, runs one whole pair, the store holds what
+ * the record says, and the floor never goes down. */
 Test(hvcore_linux_ota_cut, a_power_cut_during_a_linux_update_leaves_one_whole_pair)
 {
 	char factory[HVM_VERSION_LEN];
@@ -545,6 +557,6 @@ Test(hvcore_linux_ota_cut, a_power_cut_during_a_linux_update_leaves_one_whole_pa
 	agent_extra[0] = "--ota-ca";
 	agent_extra[1] = ca;
 	agent_extra[2] = NULL;
-	for (int at = CUT_IMAGE; at <= CUT_TRIAL; at++)
+	for (int at = CUT_IMAGE; at <= CUT_CONFIRMED; at++)
 		cut_once((enum cut_at)at, factory);
 }
