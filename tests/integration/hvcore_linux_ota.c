@@ -16,6 +16,11 @@
  *  - (suite hvcore_linux_ota_disk) the same with the linux-blk VM, whose
  *    data disk hv-blkback serves under hv-agent: the boot count /init keeps
  *    on it goes on across the update and the rollback (REQ-SAF-15.6).
+ *  - (suite hvcore_linux_ota_cut) QEMU killed during the Image's write, the
+ *    initrd's write, the new pair's trial and after its confirmation, then
+ *    started again on the same flash and slot store files: one whole pair
+ *    runs, the store file agrees with the record, no trial survives, the
+ *    floor never goes down (MGMT-660).
  *
  * The Linux boot under hv-core takes tens of seconds under load; every wait
  * is bounded and nothing asserts a duration. QEMU and hv-agent are stopped
@@ -23,6 +28,8 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -254,4 +261,302 @@ Test(hvcore_linux_ota_disk, the_data_disk_keeps_its_data_across_an_update_and_a_
 	cr_expect_str_eq(jstr(j, "active", NULL), "B");
 	cr_expect_str_eq(jstr(j, "slot_b", "version"), "2.0.0");
 	json_decref(j);
+}
+
+/* ---- a power cut during the Linux guest's update (MGMT-660) --------------- */
+
+static char nvfile[128], slotfile[128];
+static pid_t installer;
+
+static void setup_cut(void)
+{
+	out = err = NULL;
+	memset(&agent, 0, sizeof agent);
+	installer = 0;
+	make_bundles();
+	snprintf(nvfile, sizeof nvfile, "%s/nv.bin", tmp);
+	snprintf(slotfile, sizeof slotfile, "%s/slots.bin", tmp);
+}
+
+static void teardown_cut(void)
+{
+	if (installer > 0) {
+		kill(installer, SIGKILL);
+		waitpid(installer, NULL, 0);
+		installer = 0;
+	}
+	teardown();
+}
+
+/* hv-core with the linux VM on the state files nvfile and slotfile (they
+ * stay across the power cut, as the flash and the slot store do). */
+static void boot_linux(void)
+{
+	struct hvq_opts o = HVQ_OPTS_DEFAULT;
+	o.guests[0] = "linux";
+	o.ready_timeout_s = 300;
+	const char *x[] = { "--update-ca", ca, "--nvram", nvfile, "--slot-store", slotfile };
+	for (int i = 0; i < 6; i++)
+		o.extra[i] = x[i];
+	cr_assert_eq(hvq_start(&q, &o), 0, "%s", q.err);
+}
+
+/* The whole serial log of this boot (caller frees). */
+static char *serial_text(void)
+{
+	FILE *f = fopen(q.serial, "r");
+	if (!f)
+		return strdup("");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	cr_assert_not_null(m);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+/* The linux VM's slots in the slot store file (MGMT-662), as hv-core's log
+ * gives them: image A at base, image B after it, then initrd A and B. */
+static uint64_t store_base, img_slot, initrd_slot;
+
+static uint64_t slot_off(int s)
+{
+	return store_base +
+	       (s < 2 ? (uint64_t)s * img_slot : 2 * img_slot + (uint64_t)(s - 2) * initrd_slot);
+}
+
+static long file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+/* 1 when the 4 KiB of file a at offset oa equal those of file b at ob. */
+static int same_page(const char *a, uint64_t oa, const char *b, uint64_t ob)
+{
+	unsigned char x[4096], y[4096];
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	int same = fa && fb && fseek(fa, (long)oa, SEEK_SET) == 0 &&
+		   fseek(fb, (long)ob, SEEK_SET) == 0 && fread(x, 1, sizeof x, fa) == sizeof x &&
+		   fread(y, 1, sizeof y, fb) == sizeof y && memcmp(x, y, sizeof x) == 0;
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+enum cut_at {
+	CUT_IMAGE,
+	CUT_INITRD,
+	CUT_TRIAL,
+	CUT_CONFIRMED
+};
+
+struct cut_wait {
+	enum cut_at at;
+	char image[160], initrd[160];
+};
+
+/* The moment to cut: the write of slot B (image or initrd) has passed half
+ * of the new bytes, or hv-core has booted the new pair in trial. Reads the
+ * serial log and the slot store file only. */
+static int cut_now(struct hvq *h, void *arg)
+{
+	(void)h;
+	struct cut_wait *w = arg;
+	char *log = serial_text();
+	const char *g = strstr(log, "ota: 'linux': slots in the slot store at ");
+	if (g && !img_slot)
+		sscanf(g,
+		       "ota: 'linux': slots in the slot store at 0x%" SCNx64 ", 0x%" SCNx64
+		       " bytes each; initrd 0x%" SCNx64,
+		       &store_base, &img_slot, &initrd_slot);
+	int now = 0;
+	if (w->at == CUT_TRIAL) {
+		now = strstr(log, "booted in trial") != NULL;
+	} else if (w->at == CUT_CONFIRMED) {
+		now = strstr(log, "(2.0.0) confirmed; floor 2.0.0") != NULL;
+	} else if (img_slot && initrd_slot) {
+		const char *f = w->at == CUT_IMAGE ? w->image : w->initrd;
+		uint64_t half = (uint64_t)file_size(f) / 2 & ~4095ull;
+		now = same_page(slotfile, slot_off(w->at == CUT_IMAGE ? 1 : 3) + half, f, half);
+	}
+	free(log);
+	return now;
+}
+
+/* sha256sum of len bytes of the slot store file at off, as hex. */
+static void store_sha(uint64_t off, uint64_t len, char hex[65])
+{
+	char line[512];
+	snprintf(line, sizeof line, "tail -c +%" PRIu64 " '%s' | head -c %" PRIu64 " | sha256sum",
+		 off + 1, slotfile, len);
+	FILE *p = popen(line, "r");
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "%64s", hex), 1);
+	pclose(p);
+}
+
+/* Slot s's bytes in the store have the digest its NV record gives, unless
+ * the record says the slot holds nothing to run (empty or bad) or its bytes
+ * are not in the store (not durable: the VM's configured image). */
+static void slot_agrees(const struct hvm_ota_slot *sl, int s, const char *where)
+{
+	if (sl->state == HVM_SLOT_EMPTY || sl->state == HVM_SLOT_BAD || !sl->durable)
+		return;
+	char got[65], want[65];
+	store_sha(slot_off(s), sl->size, got);
+	for (int i = 0; i < 32; i++)
+		snprintf(want + 2 * i, 3, "%02x", sl->sha256[i]);
+	cr_assert_str_eq(got, want, "%s: slot %d of the store and its NV record differ", where, s);
+}
+
+/* The version /init of this boot reported on the console ("" none yet). */
+static void console_version(int id, char v[HVM_VERSION_LEN])
+{
+	static const char tag[] = "hv-linux-guest: image version ";
+	static char buf[HVM_CONSOLE_SIZE + 1];
+	volatile struct hvm_console *c = console(id);
+	uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+	size_t n = 0;
+	for (uint64_t p = head > HVM_CONSOLE_SIZE ? head - HVM_CONSOLE_SIZE : 0; p < head; p++)
+		buf[n++] = (char)c->buf[p % HVM_CONSOLE_SIZE];
+	buf[n] = 0;
+	v[0] = 0;
+	const char *t = strstr(buf, tag);
+	if (t)
+		sscanf(t + sizeof tag - 1, "%31[0-9.]", v);
+}
+
+static struct hvm_ota_status raw_status(int id)
+{
+	struct hvq_reply rep;
+	uint64_t args[6] = { 0 };
+	struct hvm_ota_status s;
+	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_STATUS, (uint32_t)id, args, &rep), 0, "%s", q.err);
+	cr_assert_eq(rep.status, HVM_OK, "OTA_STATUS: %s", rep.msg);
+	memcpy(&s, (const void *)(q.mgmt + HVM_OFF_DATA), sizeof s);
+	cr_assert_eq(s.magic, HVM_OTA_STATUS_MAGIC);
+	return s;
+}
+
+/* One power cut at `at` during `hvctl ota install` of 2.0.0 onto a fresh
+ * flash and slot store, and the boot after it: the linux VM runs one whole
+ * pair, the factory one or 2.0.0, whose image and initrd records name the
+ * version /init reports; the bytes of every slot the record counts on are
+ * in the store file; no trial survived; the floor is not raised by an
+ * update that was never confirmed, and a cut after the confirmation was
+ * stored leaves 2.0.0 running with its floor. Returns 1 when 2.0.0 runs. */
+static int cut_once(enum cut_at at, const char *factory)
+{
+	static const char *names[] = { "the image write", "the initrd write", "the trial",
+				       "the confirmation" };
+	struct cut_wait w = { .at = at };
+	snprintf(w.image, sizeof w.image, "%s/v2/Image", tmp);
+	snprintf(w.initrd, sizeof w.initrd, "%s/v2/initramfs.cpio.gz", tmp);
+	unlink(nvfile);
+	unlink(slotfile);
+	store_base = img_slot = initrd_slot = 0;
+	boot_linux();
+	cr_assert_eq(agent_start(&agent, q.dir, agent_extra), 0, "%s", agent.err);
+	snprintf(uri, sizeof uri, "unix://%s", agent.sock);
+	char bundle[128], logf[160];
+	snprintf(bundle, sizeof bundle, "%s/v2.hvota", tmp);
+	snprintf(logf, sizeof logf, "%s/install.log", tmp);
+	installer = fork();
+	cr_assert_geq(installer, 0);
+	if (installer == 0) {
+		if (!freopen(logf, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+			_exit(127);
+		execl(HV_BIN_DIR "/hvctl", "hvctl", "--connect", uri, "ota", "install",
+		      "--timeout-ms", "600000", bundle, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(hvq_wait(&q, cut_now, &w, 900), 0, "%s never came: %s (see %s)", names[at],
+		     q.err, logf);
+	char *log = serial_text();
+	int image_done = strstr(log, "version 2.0.0 installed into slot B") != NULL;
+	int initrd_done = strstr(log, "initrd 2.0.0 installed into initrd slot B") != NULL;
+	free(log);
+	hvq_stop(&q); /* SIGKILL: the power cut */
+	agent_stop(&agent);
+	kill(installer, SIGKILL);
+	waitpid(installer, NULL, 0);
+	installer = 0;
+	cr_log_info("cut during %s: image %s, initrd %s", names[at],
+		    image_done ? "installed" : "not installed",
+		    initrd_done ? "installed" : "not installed");
+
+	boot_linux();
+	int id = hvq_find_vm(&q, "linux");
+	cr_assert_geq(id, 0);
+	cr_assert_eq(hvq_wait_console(&q, id, "hv-linux-guest: image version ", 900), 0, "%s", q.err);
+	char v[HVM_VERSION_LEN];
+	console_version(id, v);
+	cr_assert(strcmp(v, factory) == 0 || strcmp(v, "2.0.0") == 0,
+		  "after a cut during %s /init reports '%s'", names[at], v);
+	struct hvm_ota_status s = raw_status(id);
+	cr_log_info("after the restart: /init reports %s; slot %c active; image A %u '%s', B %u "
+		    "'%s'; initrd A %u '%s', B %u '%s'; floor '%s'",
+		    v, s.active ? 'B' : 'A', s.slot[0].state, s.slot[0].version, s.slot[1].state,
+		    s.slot[1].version, s.initrd[0].state, s.initrd[0].version, s.initrd[1].state,
+		    s.initrd[1].version, s.floor);
+	cr_assert(!s.in_trial, "after a cut during %s a trial survived the restart", names[at]);
+	/* the image and the initrd hv-core boots: the active slot's when its
+	 * bytes are in the store (durable), else the configured factory ones */
+	const struct hvm_ota_slot *pair[2] = { &s.slot[s.active], &s.initrd[s.active] };
+	for (int k = 0; k < 2; k++) {
+		const char *booted = pair[k]->durable ? pair[k]->version : factory;
+		cr_assert(strcmp(booted, v) == 0 || (!booted[0] && strcmp(v, factory) == 0),
+			  "%s: /init reports %s, the %s booted is '%s' (slot %u)", names[at], v,
+			  k ? "initrd" : "image", booted, s.active);
+	}
+	for (int k = 0; k < 2; k++) {
+		slot_agrees(&s.slot[k], k, names[at]);
+		slot_agrees(&s.initrd[k], 2 + k, names[at]);
+	}
+	if (at == CUT_CONFIRMED) { /* stored before it was logged: 2.0.0 stays */
+		cr_assert_str_eq(v, "2.0.0", "a confirmed 2.0.0 gone after the cut");
+		cr_assert_str_eq(s.floor, "2.0.0", "the floor went down to '%s'", s.floor);
+	} else {
+		cr_assert_str_eq(s.floor, "", "%s: floor '%s' from an unconfirmed update",
+				 names[at], s.floor);
+	}
+	hvq_stop(&q);
+	return strcmp(v, "2.0.0") == 0;
+}
+
+TestSuite(hvcore_linux_ota_cut, .init = setup_cut, .fini = teardown_cut, .timeout = 2400);
+
+/* MGMT-660, MGMT-661..663: QEMU killed while hv-core writes the Image into
+ * slot B (past half of it), while it writes the initrd into initrd slot B,
+ * once it has booted the new pair in trial before any confirmation, and
+ * once it has stored the confirmation; each time hv-core, started again on
+ * the same flash and slot store, runs one whole pair, the store holds what
+ * the record says, and the floor never goes down. */
+Test(hvcore_linux_ota_cut, a_power_cut_during_a_linux_update_leaves_one_whole_pair)
+{
+	char factory[HVM_VERSION_LEN];
+	boot_linux();
+	int id = hvq_find_vm(&q, "linux");
+	cr_assert_geq(id, 0);
+	cr_assert_eq(hvq_wait_console(&q, id, "hv-linux-guest: image version ", 900), 0, "%s", q.err);
+	console_version(id, factory);
+	cr_assert(factory[0] && strcmp(factory, "2.0.0") != 0, "factory '%s'", factory);
+	hvq_stop(&q);
+	agent_extra[0] = "--ota-ca";
+	agent_extra[1] = ca;
+	agent_extra[2] = NULL;
+	for (int at = CUT_IMAGE; at <= CUT_CONFIRMED; at++)
+		cut_once((enum cut_at)at, factory);
 }
