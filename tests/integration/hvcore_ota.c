@@ -1345,6 +1345,10 @@ Test(hvcore_ota, a_signed_bundle_installs_the_image_and_its_initrd)
 	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
 	expect(r, HVM_E_HASH, "a changed initrd byte");
 	expect(signed_install(id, "both", NULL, 0), HVM_OK, "the image");
+	/* MGMT-665: the initrd never had an update: initrd A is the configured one */
+	struct hvm_ota_status mid = status(id);
+	cr_expect_eq(mid.initrd[0].state, HVM_SLOT_GOOD, "MGMT-665: initrd A GOOD before its update");
+	cr_expect_eq(mid.initrd[1].state, HVM_SLOT_EMPTY, "MGMT-665: initrd B EMPTY");
 	args[1] = stage_signed("both", 1, NULL, 0);
 	cr_assert_eq(hvq_command(&q, HVM_CMD_OTA_INSTALL, (uint32_t)id, args, &r), 0, "%s", q.err);
 	expect(r, HVM_OK, "the initrd");

@@ -1010,6 +1010,15 @@ void ota_status(struct vm *vm, struct hvm_ota_status *out)
 		return;
 	}
 	memcpy(out->initrd, nv_place_of(e)->initrd, sizeof(out->initrd)); /* MGMT-665 */
+	const struct vmcfg *vc = vm_vmcfg(vm->id);
+	if (vc && vc->boot.has_initrd && !out->initrd[0].durable && !out->initrd[1].durable &&
+	    out->initrd[0].state == HVM_SLOT_EMPTY && out->initrd[1].state == HVM_SLOT_EMPTY) {
+		/* MGMT-665: an image was updated, the initrd never was: initrd A
+		 * is the configured one the VM boots */
+		out->initrd[0].state = HVM_SLOT_GOOD;
+		out->initrd[0].size = vc->boot.initrd_size;
+		memcpy(out->initrd[0].sha256, vc->boot.initrd_sha256, 32);
+	}
 	out->active = e->active;
 	out->in_trial = e->trial;
 	out->last_result = e->last_result;
