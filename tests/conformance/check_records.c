@@ -265,12 +265,7 @@ static void check_read_fault(struct conf *c, struct conf_result *res)
 
 static void check_get_stats(struct conf *c, struct conf_result *res)
 {
-	int vm = -1;
-	for (uint32_t i = 0; i < c->max_vms && vm < 0; i++) {
-		struct hvm_vm_slot s;
-		if (conf_read_slot(c, i, &s) && s.defined == 1)
-			vm = (int)i;
-	}
+	int vm = conf_first_defined_vm(c);
 	if (vm < 0) {
 		conf_skip(res, "no VM defined");
 		return;
@@ -444,12 +439,7 @@ static void check_check_policy(struct conf *c, struct conf_result *res)
 		conf_skip(res, "CHECK_POLICY not in caps (no safety policy)");
 		return;
 	}
-	int vm = -1;
-	for (uint32_t i = 0; i < c->max_vms && vm < 0; i++) {
-		struct hvm_vm_slot s;
-		if (conf_read_slot(c, i, &s) && s.defined == 1)
-			vm = (int)i;
-	}
+	int vm = conf_first_defined_vm(c);
 	if (vm < 0) {
 		conf_skip(res, "no defined VM");
 		return;
@@ -504,12 +494,7 @@ static void check_ota_status(struct conf *c, struct conf_result *res)
 		conf_skip(res, "OTA_STATUS not in caps");
 		return;
 	}
-	int vm = -1;
-	for (uint32_t i = 0; i < c->max_vms && vm < 0; i++) {
-		struct hvm_vm_slot s;
-		if (conf_read_slot(c, i, &s) && s.defined == 1)
-			vm = (int)i;
-	}
+	int vm = conf_first_defined_vm(c);
 	if (vm < 0) {
 		conf_skip(res, "no defined VM");
 		return;

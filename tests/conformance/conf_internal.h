@@ -184,6 +184,7 @@ void conf_expect_unchanged(struct conf *c, struct conf_result *res, const char *
 
 /* VM helpers. */
 int conf_first_vm_in_state(struct conf *c, uint32_t state); /* -1 when none */
+int conf_first_defined_vm(struct conf *c);                  /* not the relay; -1 when none */
 int conf_first_free_id(struct conf *c);                     /* -1 when none */
 bool conf_wait_state(struct conf *c, uint32_t vm, uint32_t state, unsigned timeout_ms,
 		     struct hvm_vm_slot *out);

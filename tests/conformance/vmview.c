@@ -84,6 +84,18 @@ int conf_first_vm_in_state(struct conf *c, uint32_t state)
 	return -1;
 }
 
+int conf_first_defined_vm(struct conf *c)
+{
+	for (uint32_t i = 0; i < c->max_vms; i++) {
+		struct hvm_vm_slot s;
+		if ((int)i == c->relay_id) /* the trapped transport's relay is not driven */
+			continue;
+		if (conf_read_slot(c, i, &s) && s.defined == 1)
+			return (int)i;
+	}
+	return -1;
+}
+
 int conf_first_free_id(struct conf *c)
 {
 	for (uint32_t i = 0; i < c->max_vms; i++) {
