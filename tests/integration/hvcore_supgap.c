@@ -159,6 +159,32 @@ static void start_supgap(int *rtos, int *lx)
 	cr_assert(*rtos >= 0 && *lx >= 0, "rtos-demo %d, linux %d", *rtos, *lx);
 }
 
+/* Waits until linux (id lx) runs and ten more supervision passes went by,
+ * reads the longest gap and rtos-demo's statistics, then destroys linux. */
+static unsigned long long linux_settled(int lx, int rtos, struct hvm_stats *s1)
+{
+	cr_assert_eq(hvq_wait(&q, vm_running, (void *)(uintptr_t)lx, WAIT_S), 0,
+		     "linux never ran: %s", q.err);
+	struct ticks_wait w = { q.regs->hv_ticks + 10 };
+	cr_assert_eq(hvq_wait(&q, ticks_reach, &w, WAIT_S), 0, "%s", q.err);
+	unsigned long long gap = q.regs->sup_gap_max_ns;
+	*s1 = stats((uint32_t)rtos);
+	cr_assert_eq(command(HVM_CMD_DESTROY, (uint32_t)lx, 0, 0, 0), HVM_OK, "DESTROY");
+	return gap;
+}
+
+/* What every case asserts: rtos-demo's watchdog never fired, its heartbeat
+ * advanced, and the longest gap stayed under the ceiling. */
+static void expect_supervised(const struct hvm_stats *s0, const struct hvm_stats *s1,
+			      unsigned long long gap, unsigned long long ceiling)
+{
+	cr_expect_eq(s1->watchdog_expiries, s0->watchdog_expiries, "rtos-demo's watchdog fired");
+	cr_expect_gt(s1->heartbeat, s0->heartbeat, "rtos-demo's heartbeat did not advance");
+	cr_expect_leq(gap, ceiling,
+		      "the longest supervision gap is %llu ns, above the ceiling of %llu in %s",
+		      gap, ceiling, CEILINGS);
+}
+
 Test(hvcore_supgap, linux_load_and_boot_keep_supervision_under_its_ceiling, .fini = teardown,
      .timeout = 840)
 {
@@ -173,24 +199,14 @@ Test(hvcore_supgap, linux_load_and_boot_keep_supervision_under_its_ceiling, .fin
 		     "LOAD_IMAGE");
 	unsigned long long after_load = q.regs->sup_gap_max_ns;
 	cr_assert_eq(command(HVM_CMD_START, (uint32_t)lx, 0, 0, 0), HVM_OK, "START");
-	cr_assert_eq(hvq_wait(&q, vm_running, (void *)(uintptr_t)lx, WAIT_S), 0,
-		     "linux never ran: %s", q.err);
-	/* a few passes after the boot's last step */
-	struct ticks_wait w = { q.regs->hv_ticks + 10 };
-	cr_assert_eq(hvq_wait(&q, ticks_reach, &w, WAIT_S), 0, "%s", q.err);
-	unsigned long long gap = q.regs->sup_gap_max_ns;
-	struct hvm_stats s1 = stats((uint32_t)rtos);
-	cr_assert_eq(command(HVM_CMD_DESTROY, (uint32_t)lx, 0, 0, 0), HVM_OK, "DESTROY");
+	struct hvm_stats s1;
+	unsigned long long gap = linux_settled(lx, rtos, &s1); /* passes after the boot's last step */
 
 	fprintf(stderr,
 		"hvcore_supgap: longest supervision gap %llu ns (before LOAD_IMAGE %llu, after it "
 		"%llu, after START %llu), ceiling %llu\n",
 		gap, before, after_load, gap, ceiling);
-	cr_expect_eq(s1.watchdog_expiries, s0.watchdog_expiries, "rtos-demo's watchdog fired");
-	cr_expect_gt(s1.heartbeat, s0.heartbeat, "rtos-demo's heartbeat did not advance");
-	cr_expect_leq(gap, ceiling,
-		      "the longest supervision gap is %llu ns, above the ceiling of %llu in %s",
-		      gap, ceiling, CEILINGS);
+	expect_supervised(&s0, &s1, gap, ceiling);
 }
 
 /* Whether VM id is SHUTOFF (FAILED): a boot that failed. */
@@ -242,23 +258,14 @@ Test(hvcore_supgap, a_reset_that_checks_the_linux_slot_keeps_supervision_under_i
 	unsigned long long before = q.regs->sup_gap_max_ns;
 	cr_assert_eq(command(HVM_CMD_START, (uint32_t)lx, 0, 0, 0), HVM_OK, "START");
 	cr_assert_eq(command(HVM_CMD_RESET, (uint32_t)lx, 0, 0, 0), HVM_OK, "RESET");
-	cr_assert_eq(hvq_wait(&q, vm_running, (void *)(uintptr_t)lx, WAIT_S), 0,
-		     "linux never ran: %s", q.err);
-	struct ticks_wait w = { q.regs->hv_ticks + 10 };
-	cr_assert_eq(hvq_wait(&q, ticks_reach, &w, WAIT_S), 0, "%s", q.err);
-	unsigned long long gap = q.regs->sup_gap_max_ns;
-	struct hvm_stats s1 = stats((uint32_t)rtos);
-	cr_assert_eq(command(HVM_CMD_DESTROY, (uint32_t)lx, 0, 0, 0), HVM_OK, "DESTROY");
+	struct hvm_stats s1;
+	unsigned long long gap = linux_settled(lx, rtos, &s1);
 
 	fprintf(stderr,
 		"hvcore_supgap: longest supervision gap %llu ns (before the RESET %llu), "
 		"ceiling %llu\n",
 		gap, before, ceiling);
-	cr_expect_eq(s1.watchdog_expiries, s0.watchdog_expiries, "rtos-demo's watchdog fired");
-	cr_expect_gt(s1.heartbeat, s0.heartbeat, "rtos-demo's heartbeat did not advance");
-	cr_expect_leq(gap, ceiling,
-		      "the longest supervision gap is %llu ns, above the ceiling of %llu in %s",
-		      gap, ceiling, CEILINGS);
+	expect_supervised(&s0, &s1, gap, ceiling);
 }
 
 /* REQ-SAF-10, MGMT-710: a QM guest ringing doorbells as fast as it can
@@ -297,11 +304,7 @@ Test(hvcore_supgap, a_doorbell_flood_keeps_supervision_under_its_ceiling, .fini 
 		gap, (unsigned long long)(f.doorbells_sent + f.doorbells_denied),
 		(unsigned long long)f.doorbells_denied, before, ceiling);
 	cr_expect_gt(f.doorbells_denied, 1000, "db-flood hardly rang");
-	cr_expect_eq(s1.watchdog_expiries, s0.watchdog_expiries, "rtos-demo's watchdog fired");
-	cr_expect_gt(s1.heartbeat, s0.heartbeat, "rtos-demo's heartbeat did not advance");
-	cr_expect_leq(gap, ceiling,
-		      "the longest supervision gap is %llu ns, above the ceiling of %llu in %s",
-		      gap, ceiling, CEILINGS);
+	expect_supervised(&s0, &s1, gap, ceiling);
 }
 
 /* OTA_INSTALL of len staged bytes at off as version 2.0.0 into the Linux
@@ -358,22 +361,13 @@ Test(hvcore_supgap, an_ota_install_of_the_linux_kernel_keeps_supervision_under_i
 	/* MGMT-621, MGMT-713: the switch of the shut-off VM copies the slots into
 	 * the image store and answers; its boot job hashes them */
 	cr_assert_eq(command(HVM_CMD_OTA_SWITCH, (uint32_t)lx, 1000, 60000, 0), HVM_OK, "OTA_SWITCH");
-	cr_assert_eq(hvq_wait(&q, vm_running, (void *)(uintptr_t)lx, WAIT_S), 0,
-		     "linux never ran: %s", q.err);
-	struct ticks_wait w = { q.regs->hv_ticks + 10 };
-	cr_assert_eq(hvq_wait(&q, ticks_reach, &w, WAIT_S), 0, "%s", q.err);
-	unsigned long long switch_gap = q.regs->sup_gap_max_ns;
-	struct hvm_stats s1 = stats((uint32_t)rtos);
-	cr_assert_eq(command(HVM_CMD_DESTROY, (uint32_t)lx, 0, 0, 0), HVM_OK, "DESTROY");
+	struct hvm_stats s1;
+	unsigned long long switch_gap = linux_settled(lx, rtos, &s1);
 
 	fprintf(stderr,
 		"hvcore_supgap: longest supervision gap %llu ns over the OTA_INSTALL of the %ld-byte "
 		"kernel, %llu ns with its initrd's, %llu ns after the OTA switch booted it (before "
 		"them %llu), ceiling %llu\n",
 		after_install, size, gap, switch_gap, before, ceiling);
-	cr_expect_eq(s1.watchdog_expiries, s0.watchdog_expiries, "rtos-demo's watchdog fired");
-	cr_expect_gt(s1.heartbeat, s0.heartbeat, "rtos-demo's heartbeat did not advance");
-	cr_expect_leq(switch_gap, ceiling,
-		      "the longest supervision gap is %llu ns, above the ceiling of %llu in %s",
-		      switch_gap, ceiling, CEILINGS);
+	expect_supervised(&s0, &s1, switch_gap, ceiling);
 }
