@@ -242,11 +242,14 @@ Test(agent_ota, a_bundle_installs_is_confirmed_and_shows_in_status_get_vm_and_hi
 Test(agent_ota, a_vm_initrd_line_is_installed_into_the_initrd_slot_and_switched_with_its_image)
 {
 	start(false, NULL);
+	/* other.hvota, installed first, is signed first: the newest signed
+	 * time hv-agent has seen is a floor (OTA-041), and rd.hvota signed a
+	 * second before it would be refused as a replay */
 	cr_assert_eq(sh("head -c 300000 /dev/urandom > rd && "
 			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
-			"-o rd.hvota rtos-demo=img@2.0.0 rtos-demo.initrd=rd@2.0.0 && "
+			"-o other.hvota rtos-demo=img@2.0.0 nosuch.initrd=rd@2.0.0 && "
 			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
-			"-o other.hvota rtos-demo=img@2.0.0 nosuch.initrd=rd@2.0.0"),
+			"-o rd.hvota rtos-demo=img@2.0.0 rtos-demo.initrd=rd@2.0.0"),
 		     0);
 	cr_expect_neq(HVCTL("ota", "install", path_in_dir("other.hvota")), 0, "%s", out);
 	cr_expect(strstr(err, "nosuch") != NULL, "%s", err);
