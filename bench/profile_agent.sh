@@ -7,8 +7,11 @@
 # hardware counters). Prints hv-agent's CPU per call and the flat profile by
 # shared object and by symbol. docs/performance.md says what it showed.
 #
-#   [AGENT=PATH] bench/profile_agent.sh [--clients N] [--seconds S] [--keep DIR] [--agent-arg ARG]...
-#   bench/profile_agent.sh --memory [--pki DIR] [--seconds S] [--agent-arg ARG]...
+#   [AGENT=PATH] bench/profile_agent.sh [--frame] [--clients N] [--seconds S] [--keep DIR] [--agent-arg ARG]...
+#   bench/profile_agent.sh --memory [--frame] [--pki DIR] [--seconds S] [--agent-arg ARG]...
+#
+# --frame makes the unix-socket clients use the local frame protocol instead
+# of gRPC (docs/api.md "The local frame protocol").
 #
 # --memory measures instead where hv-agent's resident memory goes, as
 # bench/run.sh counts it: the unix-socket cells (1, 8, 64 clients), then
@@ -26,7 +29,7 @@ BUILD=${BUILD:-$root/build-bench}
 bin="$BUILD/bin"
 # AGENT=PATH profiles another hv-agent binary (a build of an earlier commit).
 agent=${AGENT:-$bin/hv-agent}
-clients=1 seconds=5 keep="" agent_args=() memory=0 pki=""
+clients=1 seconds=5 keep="" agent_args=() memory=0 pki="" frame=()
 while [ $# -gt 0 ]; do
   case $1 in
     --clients) clients=${2:?}; shift 2 ;;
@@ -35,7 +38,8 @@ while [ $# -gt 0 ]; do
     --agent-arg) agent_args+=("${2:?}"); shift 2 ;;
     --memory) memory=1; shift ;;
     --pki) pki=${2:?}; shift 2 ;;
-    *) echo "profile_agent: unknown argument '$1' (--clients N, --seconds S, --keep DIR, --agent-arg ARG, --memory, --pki DIR)" >&2; exit 2 ;;
+    --frame) frame=(--frame); shift ;;
+    *) echo "profile_agent: unknown argument '$1' (--frame, --clients N, --seconds S, --keep DIR, --agent-arg ARG, --memory, --pki DIR)" >&2; exit 2 ;;
   esac
 done
 [ "$memory" = 1 ] || command -v perf >/dev/null || { echo "profile_agent: perf not found (Debian package linux-perf)" >&2; exit 1; }
@@ -111,7 +115,7 @@ if [ "$memory" = 1 ]; then
   }
   echo "hv-agent after start-up: VmHWM $(hwm) KiB"
   for n in 1 8 64; do
-    "$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" --vm rtos-demo --clients "$n" \
+    "$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" "${frame[@]}" --vm rtos-demo --clients "$n" \
       --seconds "$seconds" --server-pid "$agent_pid" >"$tmp/load.log" 2>&1 || { cat "$tmp/load.log" >&2; exit 1; }
     echo "unix, $n clients: VmHWM $(hwm) KiB ($(cat "$tmp/load.log"))"
   done
@@ -132,7 +136,7 @@ if [ "$memory" = 1 ]; then
 fi
 
 # The load runs a little longer than the sampling, which starts after its warm-up.
-"$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" --vm rtos-demo --clients "$clients" \
+"$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" "${frame[@]}" --vm rtos-demo --clients "$clients" \
   --seconds "$((seconds + 4))" --warmup 0.5 --server-pid "$agent_pid" >"$tmp/load.log" 2>&1 &
 load=$!
 sleep 1

@@ -16,11 +16,17 @@
  *
  * Over TCP the channel uses mutual TLS with DIR/ca.crt and the client pair
  * DIR/ROLE.crt + DIR/ROLE.key (as written by `hvctl pki init`).
+ *
+ * With --frame (unix targets only) each client makes the same call with
+ * hv-agent's local frame protocol instead of gRPC (docs/api.md "The local
+ * frame protocol"): one connection per client, one request and one reply
+ * per call (agent/common/frame.h).
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -30,6 +36,7 @@
 #include <grpc/support/time.h>
 
 #include "bench_driver.h"
+#include "frame.h"
 #include "grpc_setup.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
 
@@ -43,6 +50,7 @@ struct rpc_args {
 	const char *vm;
 	int dry;     /* Shutdown with dry_run instead of GetVm */
 	int list;    /* ListVms instead of GetVm */
+	int frame;   /* the local frame protocol instead of gRPC */
 	long expect; /* with list: the VMs the answer must hold, or -1 */
 	const char *name_override;
 	char *ca_pem, *cert_pem, *key_pem; /* TLS only */
@@ -55,7 +63,13 @@ struct rpc_client {
 	grpc_channel *ch;
 	grpc_completion_queue *cq;
 	grpc_slice method;
+	int fd; /* --frame: the frame connection */
 };
+
+static const char *method_of(const struct rpc_args *a)
+{
+	return a->list ? METHOD_LIST : a->dry ? METHOD_DRY : METHOD;
+}
 
 static grpc_channel *make_channel(const struct rpc_args *a)
 {
@@ -70,11 +84,13 @@ static grpc_channel *make_channel(const struct rpc_args *a)
 	return hvc_channel_create(&o);
 }
 
+static int check_bytes(const struct rpc_args *a, const uint8_t *data, size_t len, char *err,
+		       size_t errlen);
+
 static int check_response(const struct rpc_args *a, grpc_byte_buffer *bb, char *err, size_t errlen)
 {
 	grpc_byte_buffer_reader rd;
 	grpc_slice s;
-	int rc = -1;
 
 	if (!bb) {
 		snprintf(err, errlen, "GetVm: OK without a response message");
@@ -86,10 +102,19 @@ static int check_response(const struct rpc_args *a, grpc_byte_buffer *bb, char *
 	}
 	s = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
+	int rc = check_bytes(a, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), err, errlen);
+	grpc_slice_unref(s);
+	return rc;
+}
+
+static int check_bytes(const struct rpc_args *a, const uint8_t *data, size_t len, char *err,
+		       size_t errlen)
+{
+	int rc = -1;
+
 	if (a->list) {
 		Hvmgr__V1__ListVmsResponse *lv =
-			hvmgr__v1__list_vms_response__unpack(NULL, GRPC_SLICE_LENGTH(s),
-							     GRPC_SLICE_START_PTR(s));
+			hvmgr__v1__list_vms_response__unpack(NULL, len, data);
 		size_t i = 0;
 		while (lv && i < lv->n_vms && strcmp(lv->vms[i]->name, a->vm) != 0)
 			i++;
@@ -103,25 +128,20 @@ static int check_response(const struct rpc_args *a, grpc_byte_buffer *bb, char *
 			rc = 0;
 		if (lv)
 			hvmgr__v1__list_vms_response__free_unpacked(lv, NULL);
-		grpc_slice_unref(s);
 		return rc;
 	}
 	if (a->dry) {
 		Hvmgr__V1__LifecycleResponse *lr =
-			hvmgr__v1__lifecycle_response__unpack(NULL, GRPC_SLICE_LENGTH(s),
-							      GRPC_SLICE_START_PTR(s));
+			hvmgr__v1__lifecycle_response__unpack(NULL, len, data);
 		if (!lr || !lr->verdict || !lr->vm || strcmp(lr->vm->name, a->vm) != 0)
 			snprintf(err, errlen, "Shutdown (dry run): no verdict for VM '%s'", a->vm);
 		else
 			rc = 0;
 		if (lr)
 			hvmgr__v1__lifecycle_response__free_unpacked(lr, NULL);
-		grpc_slice_unref(s);
 		return rc;
 	}
-	Hvmgr__V1__GetVmResponse *resp =
-		hvmgr__v1__get_vm_response__unpack(NULL, GRPC_SLICE_LENGTH(s),
-						   GRPC_SLICE_START_PTR(s));
+	Hvmgr__V1__GetVmResponse *resp = hvmgr__v1__get_vm_response__unpack(NULL, len, data);
 	if (!resp)
 		snprintf(err, errlen, "GetVm: response does not decode as GetVmResponse");
 	else if (!resp->vm || strcmp(resp->vm->name, a->vm) != 0)
@@ -131,13 +151,32 @@ static int check_response(const struct rpc_args *a, grpc_byte_buffer *bb, char *
 		rc = 0;
 	if (resp)
 		hvmgr__v1__get_vm_response__free_unpacked(resp, NULL);
-	grpc_slice_unref(s);
+	return rc;
+}
+
+/* --frame: one request and one reply on the client's frame connection. */
+static int frame_rpc_call(struct rpc_client *c, char *err, size_t errlen)
+{
+	struct hv_status st;
+	uint8_t *resp;
+	size_t len;
+	int broken = 0;
+
+	if (frame_call(c->fd, method_of(c->a), c->a->req, c->a->req_len, CALL_DEADLINE_MS, &resp,
+		       &len, &broken, &st) != 0) {
+		snprintf(err, errlen, "%s: status %d: %s", method_of(c->a), (int)st.code, st.msg);
+		return -1;
+	}
+	int rc = check_bytes(c->a, resp, len, err, errlen);
+	free(resp);
 	return rc;
 }
 
 static int rpc_call(void *client, char *err, size_t errlen)
 {
 	struct rpc_client *c = client;
+	if (c->a->frame)
+		return frame_rpc_call(c, err, errlen);
 	gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
 					     gpr_time_from_millis(CALL_DEADLINE_MS, GPR_TIMESPAN));
 	grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq,
@@ -176,6 +215,11 @@ static void rpc_close(void *client)
 {
 	struct rpc_client *c = client;
 
+	if (c->a->frame) {
+		close(c->fd);
+		free(c);
+		return;
+	}
 	grpc_channel_destroy(c->ch);
 	grpc_completion_queue_shutdown(c->cq);
 	while (grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
@@ -198,11 +242,20 @@ static void *rpc_open(void *arg, unsigned index, char *err, size_t errlen)
 		return NULL;
 	}
 	c->a = arg;
-	c->ch = make_channel(c->a);
-	c->cq = grpc_completion_queue_create_for_next(NULL);
-	c->method = grpc_slice_from_static_string(c->a->list  ? METHOD_LIST
-						  : c->a->dry ? METHOD_DRY
-							      : METHOD);
+	if (c->a->frame) {
+		struct hv_status st;
+		int r = frame_connect(c->a->target + 5, 5000, &c->fd, &st);
+		if (r != 0) {
+			snprintf(err, errlen, "%s: %s", c->a->target,
+				 r > 0 ? "hv-agent does not speak the local frame protocol" : st.msg);
+			free(c);
+			return NULL;
+		}
+	} else {
+		c->ch = make_channel(c->a);
+		c->cq = grpc_completion_queue_create_for_next(NULL);
+		c->method = grpc_slice_from_static_string(method_of(c->a));
+	}
 	if (rpc_call(c, err, errlen) != 0) {
 		size_t n = strlen(err);
 		snprintf(err + n, errlen - n, " (first call to %s)", c->a->target);
@@ -225,6 +278,7 @@ static void usage(FILE *f)
 		"  --dry-run                call Shutdown with dry_run (the policy verdict) instead\n"
 		"  --list                   call ListVms instead; the answer must name --vm\n"
 		"  --expect N               with --list: the answer must hold exactly N VMs\n"
+		"  --frame                  the local frame protocol instead of gRPC (unix:PATH only)\n"
 		"%s",
 		bench_common_usage);
 }
@@ -276,6 +330,8 @@ int main(int argc, char **argv)
 			a.dry = 1;
 		else if (!strcmp(argv[i], "--list"))
 			a.list = 1;
+		else if (!strcmp(argv[i], "--frame"))
+			a.frame = 1;
 		else if (i + 1 < argc && !strcmp(argv[i], "--expect")) {
 			char *end;
 			a.expect = strtol(argv[++i], &end, 10);
@@ -312,6 +368,10 @@ int main(int argc, char **argv)
 			"hv-rpc-bench: a TCP target needs --tls-dir (hv-agent serves TCP only with mutual TLS)\n");
 		return 2;
 	}
+	if (a.frame && !is_unix) {
+		fprintf(stderr, "hv-rpc-bench: --frame needs a unix:PATH target\n");
+		return 2;
+	}
 	if (!is_unix && load_tls(&a, tls_dir, role) != 0)
 		goto out;
 
@@ -343,9 +403,12 @@ int main(int argc, char **argv)
 	if (bench_run(&ops, &a, &o, &res) != 0)
 		fprintf(stderr, "hv-rpc-bench: %s\n", res.first_error);
 	else {
-		bench_print(a.list  ? (is_unix ? "hvagent-unix-listvms" : "hvagent-tls-listvms")
-			    : a.dry ? (is_unix ? "hvagent-unix-dryrun" : "hvagent-tls-dryrun")
-				    : (is_unix ? "hvagent-unix" : "hvagent-tls"),
+		bench_print(a.frame  ? (a.list  ? "hvagent-frame-listvms"
+					: a.dry ? "hvagent-frame-dryrun"
+						: "hvagent-frame")
+			    : a.list ? (is_unix ? "hvagent-unix-listvms" : "hvagent-tls-listvms")
+			    : a.dry  ? (is_unix ? "hvagent-unix-dryrun" : "hvagent-tls-dryrun")
+				     : (is_unix ? "hvagent-unix" : "hvagent-tls"),
 			    &res);
 		rc = res.errors ? 1 : 0;
 	}

@@ -18,9 +18,12 @@
 #     socket (private config, empty driver directory: nothing system-wide);
 #  5. for 1, 8 and 64 concurrent clients, BENCH_RUNS rounds that interleave
 #     hv-agent and libvirtd so both see the same machine load: GetVm by name
-#     (hv-rpc-bench) against lookup-by-name + get-info (hv-virt-bench, what
-#     `virsh dominfo` asks), plus libvirt's get-info alone (one RPC);
-#  6. times whole `hvctl dominfo` and `virsh dominfo` invocations;
+#     (hv-rpc-bench) with the local frame protocol and with gRPC on the unix
+#     socket and with gRPC over mutual TLS, against lookup-by-name + get-info
+#     (hv-virt-bench, what `virsh dominfo` asks), plus libvirt's get-info alone
+#     (one RPC);
+#  6. times whole `hvctl dominfo` (its default: frames on a unix socket, and
+#     with --grpc) and `virsh dominfo` invocations;
 #  7. reads both daemons' peak RSS (VmHWM) and prints medians and ratios;
 #     every figure also goes to BUILD/bench-results.json with its unit and its
 #     libvirtd/virsh counterpart, which bench/compare.py compares between runs.
@@ -206,6 +209,15 @@ if [ -z "$tls_note" ]; then
 fi
 [ -z "$tls_note" ] || say "mutual-TLS rows not available: $tls_note"
 
+# The local frame protocol (docs/api.md): an hv-agent without it is told
+# apart from one that fails.
+frame_note=""
+if ! "$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" --frame --vm "$VM" --calls 1 \
+     >/dev/null 2>"$tmp/probe-frame.log"; then
+  frame_note="GetVm with the local frame protocol failed: $(tail -1 "$tmp/probe-frame.log")"
+  say "frame-protocol rows not available: $frame_note"
+fi
+
 # --- 4. libvirtd, privately ------------------------------------------------------
 
 mkdir -p "$tmp/libvirt/sock" "$tmp/libvirt/drivers" "$tmp/libvirt/run"
@@ -245,14 +257,21 @@ measure() {
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 # Each round measures every cell once, so slow phases of a shared machine
-# spread over both daemons. hv-agent's unix cells come first in a round: its
-# peak RSS after round 1 is the figure comparable with libvirtd (which serves
-# unix clients only); the peak after the TLS cells is reported beside it.
+# spread over both daemons. hv-agent's unix cells come first in a round, the
+# frame protocol's before gRPC's: its peak RSS after them in round 1 is the
+# figure comparable with libvirtd (which serves unix clients only); the peaks
+# after the gRPC unix cells and after the TLS cells are reported beside it.
 say "per-call rounds: $BENCH_RUNS x clients {$BENCH_CLIENTS} x ${BENCH_SECS}s per cell"
-agent_unix_kb="" agent_pretls_kb="" agent_tls_kb=""
+agent_frame_kb="" agent_unix_kb="" agent_pretls_kb="" agent_tls_kb=""
 max_clients=$(tr ' ' '\n' <<<"$BENCH_CLIENTS" | sort -n | tail -1)
 for r in $(seq 1 "$BENCH_RUNS"); do
   say "round $r/$BENCH_RUNS"
+  if [ -z "$frame_note" ]; then
+    for n in $BENCH_CLIENTS; do
+      measure agent-frame "$n" "$agent_pid" "$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" --frame --vm "$VM"
+    done
+    [ -n "$agent_frame_kb" ] || agent_frame_kb=$(hwm_kb "$agent_pid")
+  fi
   for n in $BENCH_CLIENTS; do
     measure agent-unix "$n" "$agent_pid" "$bin/hv-rpc-bench" --target "unix:$tmp/hv-agent.sock" --vm "$VM"
   done
@@ -290,6 +309,13 @@ else
     die "timing hvctl dominfo failed"
   "$bin/hv-cmd-bench" --runs "$BENCH_CMD_RUNS" --label hvctl-start -- "$hvctl" --help >>"$results" ||
     die "timing hvctl --help failed"
+  # The same command as a plain gRPC client makes it (an hvctl without --grpc
+  # has nothing to compare).
+  if "$hvctl" --help 2>&1 | grep -q -- '--grpc'; then
+    "$bin/hv-cmd-bench" --runs "$BENCH_CMD_RUNS" --label hvctl-grpc -- \
+      "$hvctl" --grpc --connect "unix://$tmp/hv-agent.sock" dominfo "$VM" >>"$results" ||
+      die "timing hvctl --grpc dominfo failed"
+  fi
 fi
 
 # --- 7. memory and the table ------------------------------------------------------
@@ -298,7 +324,7 @@ agent_kb=$(hwm_kb "$agent_pid")
 virt_kb=$(hwm_kb "$libvirtd_pid")
 qemu_cpu=$(ps -o %cpu= -p "$(cat "$tmp/qemu.pid")" 2>/dev/null | tr -d ' ' || echo "?")
 
-export tls_note cmd_note agent_kb agent_unix_kb agent_pretls_kb agent_tls_kb max_clients virt_kb BENCH_SECS BENCH_RUNS BENCH_CMD_RUNS BENCH_CLIENTS VM VIRT_DOMAIN
+export tls_note frame_note cmd_note agent_kb agent_frame_kb agent_unix_kb agent_pretls_kb agent_tls_kb max_clients virt_kb BENCH_SECS BENCH_RUNS BENCH_CMD_RUNS BENCH_CLIENTS VM VIRT_DOMAIN
 export bench_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 export bench_cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 export bench_ncpu=$(nproc)

@@ -43,7 +43,7 @@ $1 ~ /^(agent|virt)-/ {
 	runs[k]++
 	next
 }
-$1 ~ /^(virsh|hvctl)(-start)?$/ {
+$1 ~ /^(virsh|hvctl)(-start|-grpc)?$/ {
 	kv()
 	cmd_med[$1] = f["median_ms"]
 	cmd_min[$1] = f["min_ms"]
@@ -98,7 +98,7 @@ function json_out(    i, n, key, keys, nk, k, j, vs, a, t, v, pt, tl) {
 		jstr(ENVIRON["BENCH_CLIENTS"]) > json
 	printf "  \"figures\": {\n" > json
 	jsep = ""
-	nk = split("agent-unix agent-tls virt-dominfo virt-getinfo", keys, " ")
+	nk = split("agent-frame agent-unix agent-tls virt-dominfo virt-getinfo", keys, " ")
 	n = split(ENVIRON["BENCH_CLIENTS"], clients, " ")
 	for (j = 1; j <= nk; j++)
 		for (i = 1; i <= n; i++) {
@@ -115,17 +115,76 @@ function json_out(    i, n, key, keys, nk, k, j, vs, a, t, v, pt, tl) {
 		}
 	a = ENVIRON["agent_unix_kb"]; t = ENVIRON["agent_kb"]; v = ENVIRON["virt_kb"]
 	pt = ENVIRON["agent_pretls_kb"]; tl = ENVIRON["agent_tls_kb"]
+	jfig("agent.rss_peak_frame", ENVIRON["agent_frame_kb"], "KiB", "lower", "libvirtd.rss_peak")
 	jfig("agent.rss_peak_unix", a, "KiB", "lower", "libvirtd.rss_peak")
 	jfig("agent.rss_peak_all", t, "KiB", "lower", "")
 	if (pt != "" && tl != "" && ENVIRON["max_clients"] > 0)
 		jfig("agent.tls_connection", sprintf("%.1f", (tl - pt) / ENVIRON["max_clients"]), "KiB", "lower", "")
 	jfig("libvirtd.rss_peak", v, "KiB", "lower", "")
 	jfig("cmd.hvctl_dominfo", cmd_med["hvctl"], "ms", "lower", "cmd.virsh_dominfo")
+	jfig("cmd.hvctl_grpc_dominfo", cmd_med["hvctl-grpc"], "ms", "lower", "cmd.virsh_dominfo")
 	jfig("cmd.virsh_dominfo", cmd_med["virsh"], "ms", "lower", "")
 	jfig("cmd.hvctl_help", cmd_med["hvctl-start"], "ms", "lower", "cmd.virsh_help")
 	jfig("cmd.virsh_help", cmd_med["virsh-start"], "ms", "lower", "")
 	printf "\n  }\n}\n" > json
 	close(json)
+}
+
+# One aim: hv-agent's figure against libvirtd's (or a limit when vs is ""),
+# met when the ratio (or the figure) is at most `most`.
+function aim(what, target, a, v, unit, most,    r, met) {
+	if (a == "" || (v == "" && most == "")) {
+		printf "| %s | %s | not measured | | | |\n", what, target
+		return
+	}
+	if (v == "") {
+		met = a + 0 <= most + 0 ? "**yes**" : "no"
+		printf "| %s | %s | %s %s | | | %s |\n", what, target, a, unit, met
+		return
+	}
+	r = a / v
+	met = r <= most + 0 ? "**yes**" : "no"
+	printf "| %s | %s | %s %s | %s %s | %.2f× | %s |\n", what, target, a, unit, v, unit, r, met
+}
+
+# The aims of docs/performance.md "The bar", from this run's figures. The
+# per-call aims use the frame protocol's cells (hvctl's and any local
+# client's way to make a unary call); gRPC's unix-socket cells are listed
+# after them for comparison.
+function aims(    n, i, k, g, fk, v, pt, tl, best) {
+	print ""
+	print "## Aims"
+	print ""
+	print "| aim | target | hv-agent | libvirtd / virsh | ratio | met |"
+	print "|---|---:|---:|---:|---:|---|"
+	n = split(ENVIRON["BENCH_CLIENTS"], cl, " ")
+	best = ("agent-frame" SUBSEP cl[1]) in runs ? "agent-frame" : "agent-unix"
+	for (i = 1; i <= n; i++) {
+		k = best SUBSEP cl[i]; g = "virt-getinfo" SUBSEP cl[i]
+		if (i == 1)
+			aim("GetVm p50, " cl[i] " client, unix socket" (best == "agent-frame" ? " (frames)" : " (gRPC)") " / one GetInfo RPC",
+			    "≤ 0.6×", (k in runs) ? us(median(p50[k])) : "", (g in runs) ? us(median(p50[g])) : "", "µs", 0.6)
+		aim("server CPU per call, " cl[i] " client(s)" (best == "agent-frame" ? " (frames)" : " (gRPC)") " / GetInfo",
+		    "≤ 0.5×", (k in runs) ? sprintf("%.1f", median(cpu[k])) : "", (g in runs) ? sprintf("%.1f", median(cpu[g])) : "", "µs", 0.5)
+	}
+	for (i = 1; i <= n; i++) {
+		k = "agent-unix" SUBSEP cl[i]; g = "virt-getinfo" SUBSEP cl[i]
+		if (best == "agent-frame" && (k in runs) && (g in runs))
+			printf "| (for comparison: gRPC on the unix socket, %s client(s)) p50 / CPU per call | | %s / %.1f µs | %s / %.1f µs | %s / %s | |\n",
+				cl[i], us(median(p50[k])), median(cpu[k]), us(median(p50[g])), median(cpu[g]),
+				ratio(median(p50[k]), median(p50[g])), ratio(median(cpu[k]), median(cpu[g]))
+	}
+	fk = ENVIRON["agent_frame_kb"] != "" ? ENVIRON["agent_frame_kb"] : ENVIRON["agent_unix_kb"]
+	v = ENVIRON["virt_kb"]
+	aim("peak RSS serving the unix-socket clients", "≤ 1×", fk == "" ? "" : sprintf("%.1f", fk / 1024),
+	    v == "" ? "" : sprintf("%.1f", v / 1024), "MB", 1)
+	pt = ENVIRON["agent_pretls_kb"]; tl = ENVIRON["agent_tls_kb"]
+	aim("each mutual-TLS connection", "≤ 100 KB",
+	    (pt != "" && tl != "" && ENVIRON["max_clients"] > 0) ? sprintf("%.0f", (tl - pt) / ENVIRON["max_clients"]) : "",
+	    "", "KB", 100)
+	aim("hvctl dominfo / virsh dominfo, whole command", "≤ 0.5×",
+	    ("hvctl" in cmd_med) ? sprintf("%.2f", cmd_med["hvctl"]) : "",
+	    ("virsh" in cmd_med) ? sprintf("%.2f", cmd_med["virsh"]) : "", "ms", 0.5)
 }
 
 END {
@@ -154,7 +213,8 @@ END {
 	print "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (i = 1; i <= nclients; i++) {
 		n = clients[i]
-		row("agent-unix", n, "hv-agent", "unix socket", "GetVm(" vm ")")
+		row("agent-frame", n, "hv-agent", "unix socket, frame protocol", "GetVm(" vm ")")
+		row("agent-unix", n, "hv-agent", "unix socket, gRPC", "GetVm(" vm ")")
 		row("agent-tls", n, "hv-agent", "TCP, mutual TLS", "GetVm(" vm ")")
 		row("virt-dominfo", n, "libvirtd (test driver)", "unix socket",
 		    "LookupByName + GetInfo (2 RPCs)")
@@ -164,13 +224,16 @@ END {
 	print "## Memory"
 	print ""
 	print "Peak resident set (VmHWM) of each daemon. libvirtd's is after all of its runs (unix"
-	print "clients only); hv-agent's first figure after its unix-socket cells of the first round, the"
-	print "second after everything, mutual-TLS connections included."
+	print "clients only); hv-agent's after its frame-protocol cells of the first round, then after its"
+	print "gRPC unix-socket cells of that round, then after everything, mutual-TLS connections included."
 	print ""
 	print "| daemon | after | peak RSS | vs libvirtd |"
 	print "|---|---|---:|---:|"
 	a = ENVIRON["agent_unix_kb"]; t = ENVIRON["agent_kb"]; v = ENVIRON["virt_kb"]
-	printf "| hv-agent | unix-socket clients | %s | %s |\n", mb(a), ratio(a, v)
+	fk = ENVIRON["agent_frame_kb"]
+	if (fk != "")
+		printf "| hv-agent | unix-socket clients, frame protocol | %s | %s |\n", mb(fk), ratio(fk, v)
+	printf "| hv-agent | unix-socket clients, gRPC too | %s | %s |\n", mb(a), ratio(a, v)
 	if (ENVIRON["tls_note"] == "")
 		printf "| hv-agent | all runs, mutual TLS included | %s | %s |\n", mb(t), ratio(t, v)
 	printf "| libvirtd (test driver) | all runs | %s | 1.00× |\n", mb(v)
@@ -194,6 +257,9 @@ END {
 			cmd_min["hvctl"], cmd_max["hvctl"], ratio(cmd_med["hvctl"], cmd_med["virsh"])
 	else
 		printf "| hvctl dominfo %s | not available | | | |\n", vm
+	if ("hvctl-grpc" in cmd_med)
+		printf "| hvctl --grpc dominfo %s | %.2f | %.2f | %.2f | %s |\n", vm, cmd_med["hvctl-grpc"],
+			cmd_min["hvctl-grpc"], cmd_max["hvctl-grpc"], ratio(cmd_med["hvctl-grpc"], cmd_med["virsh"])
 	if ("virsh" in cmd_med)
 		printf "| virsh dominfo %s | %.2f | %.2f | %.2f | 1.00× |\n", dom, cmd_med["virsh"],
 			cmd_min["virsh"], cmd_max["virsh"]
@@ -203,10 +269,13 @@ END {
 	if ("virsh-start" in cmd_med)
 		printf "| virsh --help (start-up only) | %.2f | %.2f | %.2f | 1.00× |\n", cmd_med["virsh-start"],
 			cmd_min["virsh-start"], cmd_max["virsh-start"]
-	if (ENVIRON["tls_note"] != "" || ENVIRON["cmd_note"] != "") {
+	aims()
+	if (ENVIRON["tls_note"] != "" || ENVIRON["frame_note"] != "" || ENVIRON["cmd_note"] != "") {
 		print ""
 		print "## Not measured"
 		print ""
+		if (ENVIRON["frame_note"] != "")
+			print "- The local frame protocol: " ENVIRON["frame_note"] "."
 		if (ENVIRON["tls_note"] != "")
 			print "- TCP with mutual TLS: " ENVIRON["tls_note"] "."
 		if (ENVIRON["cmd_note"] != "")
