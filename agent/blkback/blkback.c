@@ -21,7 +21,9 @@
  * usage: hv-blkback --ram FILE --vm ID --disk FILE [--ram-base PA]
  *                   [--region PA] [--poll-us N]
  * The disk file is created, or grown, to the device's capacity. SIGTERM and
- * SIGINT end it after the request being served.
+ * SIGINT end it after the request being served. It also ends by itself once
+ * the RAM file has been removed (checked every second): its machine is gone
+ * for good, and its mapping would only keep that memory alive (MGMT-868).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +48,26 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+/* Once a second at most: 1 when the RAM file (fd) has no name left, i.e.
+ * whoever ran the machine removed it. A file that is only being reused by a
+ * restarted machine keeps its name, and the backend keeps serving. */
+static int machine_gone(int fd, const char *ram, uint64_t *next_ns)
+{
+	struct timespec now;
+	struct stat st;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	if (ns < *next_ns)
+		return 0;
+	*next_ns = ns + 1000000000ull;
+	if (fstat(fd, &st) != 0 || st.st_nlink > 0)
+		return 0;
+	fprintf(stderr, "hv-blkback: the RAM file '%s' was removed: its machine is gone, exiting\n",
+		ram);
+	return 1;
 }
 
 static int usage(const char *why)
@@ -169,9 +191,13 @@ int main(int argc, char **argv)
 	/* the ring is set up when the VM boots with its device: wait for it */
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	uint64_t next_check = 0;
 	while (!stop && !(__atomic_load_n(&ring->live, __ATOMIC_ACQUIRE) &&
-			  ring->magic == HVM_BLK_MAGIC && ring->vm_id == vm))
+			  ring->magic == HVM_BLK_MAGIC && ring->vm_id == vm)) {
+		if (machine_gone(fd, ram, &next_check))
+			return 0;
 		usleep(10000);
+	}
 	if (stop)
 		return 0;
 	if (ring->version != HVM_BLK_VERSION || ring->size != sizeof(struct hvm_blk_ring)) {
@@ -185,7 +211,6 @@ int main(int argc, char **argv)
 			       "the bounce area");
 	if (!win)
 		return 1;
-	close(fd);
 	int disk = open(disk_path, O_RDWR | O_CREAT, 0600);
 	struct stat ds;
 	if (disk < 0 || fstat(disk, &ds) != 0 ||
@@ -208,6 +233,8 @@ int main(int argc, char **argv)
 		uint32_t done = ring->done;
 		ring->backend_beat = ++beat;
 		if (done == posted || posted - done > HVM_BLK_SLOTS) {
+			if (machine_gone(fd, ram, &next_check))
+				break;
 			nanosleep(&nap, NULL);
 			continue;
 		}
@@ -219,5 +246,6 @@ int main(int argc, char **argv)
 		__atomic_store_n(&ring->done, done + 1, __ATOMIC_RELEASE);
 	}
 	close(disk);
+	close(fd);
 	return 0;
 }

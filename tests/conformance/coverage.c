@@ -203,6 +203,7 @@ const struct conf_clause conf_clauses[] = {
 	{ "MGMT-865", NEEDS_BLK " run by hv-agent; tests agent_blkback, agent_blkback_qemu" },
 	{ "MGMT-866", NEEDS_BLK " that exits; tests agent_blkback, agent_blkback_qemu" },
 	{ "MGMT-867", NEEDS_BLK " and hv-agent's end; tests agent_blkback_qemu" },
+	{ "MGMT-868", NEEDS_BLK " and the removal of its RAM file; tests agent_blkback" },
 	/* docs/guest-abi.md, guest-visible clauses */
 	{ "GABI-001", NEEDS_GUEST " (entry registers, memory map); tests hvcore_boot, hvcore_linux" },
 	{ "GABI-010", NEEDS_GUEST " (device tree, CALL_UID); tests hvcore_boot, hvcore_linux" },

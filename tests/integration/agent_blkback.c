@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent_harness.h"
@@ -328,4 +329,65 @@ Test(agent_blkback, a_blkback_option_naming_no_program_is_refused)
 	/* refused before anything was made */
 	cr_expect_eq(access(in_dir("hv-agent.db"), F_OK), -1);
 	cr_expect_eq(access(in_dir("disks"), F_OK), -1);
+}
+
+/* MGMT-868: a backend whose machine's RAM file was removed ends by itself; one
+ * whose file keeps its name keeps serving. Its own RAM file here (sparse, the
+ * ring at region 0 of RAM based at 0), so the test double's is untouched. */
+Test(agent_blkback, a_backend_ends_when_its_machines_ram_file_is_removed)
+{
+	const char *own = in_dir("own-ram");
+	const char *log = in_dir("own-backend.log");
+	const uint64_t win_pa = 0x100000u, size = 0x200000u;
+	int fd = open(own, O_RDWR | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+	volatile struct hvm_blk_ring *r =
+		mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HVM_OFF_BLK);
+	close(fd);
+	cr_assert_neq(r, MAP_FAILED);
+	r->magic = HVM_BLK_MAGIC;
+	r->version = HVM_BLK_VERSION;
+	r->size = sizeof(struct hvm_blk_ring);
+	r->vm_id = 0;
+	r->capacity = CAPACITY;
+	r->window_pa = win_pa;
+	r->window_size = WIN_SIZE;
+	r->epoch = 1;
+	__atomic_store_n(&r->live, 1, __ATOMIC_RELEASE);
+
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (lfd >= 0)
+			dup2(lfd, 2);
+		execl(HV_BIN_DIR "/hv-blkback", "hv-blkback", "--ram", own, "--vm", "0", "--disk",
+		      in_dir("own.disk"), "--ram-base", "0", "--region", "0", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 300 && r->backend_pid != (uint32_t)pid; i++)
+		usleep(20000);
+	cr_assert_eq(r->backend_pid, (uint32_t)pid, "hv-blkback never took the ring");
+	/* the file still has its name: the backend keeps going past its check */
+	usleep(1500000);
+	int status = 0;
+	cr_expect_eq(waitpid(pid, &status, WNOHANG), 0, "hv-blkback ended with its RAM file there");
+	cr_assert_eq(unlink(own), 0);
+	pid_t w = 0;
+	for (int i = 0; i < 1500 && w == 0; i++) { /* bounded: a hang fails, not a slow run */
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == 0)
+			usleep(20000);
+	}
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		cr_assert_fail("hv-blkback did not end after its RAM file was removed");
+	}
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	char *text = read_file_text(log);
+	cr_expect(text && strstr(text, "was removed: its machine is gone"), "%s", text ? text : "");
+	free(text);
+	munmap((void *)r, 0x1000);
 }
