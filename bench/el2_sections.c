@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin_args.h"
 #include "qemu_plugin_api.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
@@ -72,7 +73,7 @@ struct cpu {
 static struct chunk *chunks; /* under chunk_lock */
 static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cpu cpus[MAX_CPUS];
-static uint64_t lo = 0x40200000u, hi = 0x41000000u;
+static uint64_t lo = PLUGIN_CORE_LO, hi = PLUGIN_CORE_HI;
 
 static void end_section(struct cpu *c)
 {
@@ -168,20 +169,6 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
 	}
 }
 
-static int parse_addr(const char *arg, const char *key, uint64_t *out)
-{
-	size_t k = strlen(key);
-	char *end;
-	if (strncmp(arg, key, k) != 0)
-		return 0;
-	*out = strtoull(arg + k, &end, 0);
-	if (end == arg + k || *end) {
-		fprintf(stderr, "el2_sections: %s wants a number, got '%s'\n", key, arg + k);
-		return -1;
-	}
-	return 1;
-}
-
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
 					   char **argv)
 {
@@ -189,20 +176,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		fprintf(stderr, "el2_sections: needs system emulation\n");
 		return -1;
 	}
-	for (int i = 0; i < argc; i++) {
-		int r = parse_addr(argv[i], "lo=", &lo);
-		if (r == 0)
-			r = parse_addr(argv[i], "hi=", &hi);
-		if (r == 0)
-			fprintf(stderr, "el2_sections: unknown argument '%s' (lo=ADDR, hi=ADDR)\n",
-				argv[i]);
-		if (r <= 0)
-			return -1;
-	}
-	if (hi <= lo) {
-		fprintf(stderr, "el2_sections: the range lo..hi must be non-empty\n");
+	if (plugin_range_args("el2_sections", argc, argv, &lo, &hi) != 0)
 		return -1;
-	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
 	qemu_plugin_register_atexit_cb(id, at_exit, NULL);
 	return 0;

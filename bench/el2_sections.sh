@@ -17,42 +17,12 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
-core="$build/hv-core-out"
-elf=$(find "$build" -name hvcore.elf -print -quit 2>/dev/null || true)
-[ -f "$core/hvcore.bin" ] || { echo "el2_sections: no hv-core in $core (build it first)" >&2; exit 1; }
-[ -n "$elf" ] && [ -f "$elf" ] || { echo "el2_sections: no hvcore.elf under $build" >&2; exit 1; }
-nm=aarch64-linux-gnu-nm
-command -v "$nm" >/dev/null || { echo "el2_sections: $nm not found (binutils-aarch64-linux-gnu)" >&2; exit 1; }
-
-dir=$(mktemp -d /tmp/hv-el2-sections.XXXXXX)
-ok=0
-cleanup() {
-  local p
-  if [ -f "$dir/qemu.pid" ] && p=$(cat "$dir/qemu.pid" 2>/dev/null); then
-    kill -TERM "$p" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  fi
-  if [ "$ok" = 1 ]; then rm -rf "$dir"; else echo "el2_sections: logs kept in $dir" >&2; fi
-}
-trap cleanup EXIT
-
-cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$dir/el2.so" "$root/bench/el2_sections.c" -lpthread
-bash "$root/scripts/hv-qemu.sh" --dir "$dir" --core "$core" --config "$root/hv-core/guests/perf-load.dts" \
-  --qemu-arg -plugin --qemu-arg "$dir/el2.so" \
-  --qemu-arg -d --qemu-arg plugin --qemu-arg -D --qemu-arg "$dir/sections.txt" >/dev/null
-for _ in $(seq 1 600); do
-  grep -q 'ticks, done' "$dir/serial.log" 2>/dev/null && break
-  sleep 0.5
-done
-grep -q 'ticks, done' "$dir/serial.log" || { echo "el2_sections: the perf guest did not finish" >&2; exit 1; }
+. "$root/bench/perf_guest_lib.sh"
+pg_init el2_sections "${1:-$root/build}"
+pg_plugin el2_sections.c
+pg_run "$root/hv-core/guests/perf-load.dts" "$dir/sections.txt"
 flood=$(grep -a -o 'db-flood: denied [0-9]*' "$dir/serial.log" | tail -1 || true)
 spin=$(grep -a -c 'irq-spin: masking' "$dir/serial.log" || true)
-# The plugin writes its lines when QEMU exits.
-qpid=$(cat "$dir/qemu.pid")
-kill -TERM "$qpid"
-for _ in $(seq 1 100); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
-rm -f "$dir/qemu.pid"
 
 echo "perf (ASIL-B, CPU 1): $(grep -a -o 'perf: freq.*' "$dir/serial.log" | head -1)"
 echo "flood (QM, CPU 2): ${flood:-no report}; spin (QM, CPU 3): ${spin} VM(s) spinning with interrupts masked"
@@ -86,4 +56,4 @@ print()
 for c, g in sorted(head.items()):
     print("CPU %s: %s instructions in hv-core, %s in its guest, %s in a stay still open at the end" % (c, g[2], g[3], g[4]))
 PY
-ok=1
+pg_done

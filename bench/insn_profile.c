@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin_args.h"
 #include "qemu_plugin_api.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
@@ -41,7 +42,7 @@ struct chunk {
 };
 
 static struct chunk *chunks;
-static uint64_t lo = 0x40200000u, hi = 0x41000000u;
+static uint64_t lo = PLUGIN_CORE_LO, hi = PLUGIN_CORE_HI;
 
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
@@ -89,20 +90,6 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
 	free(per);
 }
 
-static int parse_addr(const char *arg, const char *key, uint64_t *out)
-{
-	size_t k = strlen(key);
-	char *end;
-	if (strncmp(arg, key, k) != 0)
-		return 0;
-	*out = strtoull(arg + k, &end, 0);
-	if (end == arg + k || *end) {
-		fprintf(stderr, "insn_profile: %s wants a number, got '%s'\n", key, arg + k);
-		return -1;
-	}
-	return 1;
-}
-
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
 					   char **argv)
 {
@@ -110,20 +97,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		fprintf(stderr, "insn_profile: needs system emulation\n");
 		return -1;
 	}
-	for (int i = 0; i < argc; i++) {
-		int r = parse_addr(argv[i], "lo=", &lo);
-		if (r == 0)
-			r = parse_addr(argv[i], "hi=", &hi);
-		if (r == 0)
-			fprintf(stderr, "insn_profile: unknown argument '%s' (lo=ADDR, hi=ADDR)\n",
-				argv[i]);
-		if (r <= 0)
-			return -1;
-	}
-	if (hi <= lo || ((hi - lo) >> 30)) {
-		fprintf(stderr, "insn_profile: the range lo..hi must be non-empty and under 1 GiB\n");
+	if (plugin_range_args("insn_profile", argc, argv, &lo, &hi) != 0)
 		return -1;
-	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
 	qemu_plugin_register_atexit_cb(id, at_exit, NULL);
 	return 0;

@@ -15,42 +15,11 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
-core="$build/hv-core-out"
-elf="$build/hv-core/hvcore.elf"
-[ -f "$elf" ] || elf=$(find "$build" -name hvcore.elf -print -quit 2>/dev/null || true)
-[ -f "$core/hvcore.bin" ] || { echo "trap_profile: no hv-core in $core (build it first)" >&2; exit 1; }
-[ -n "$elf" ] && [ -f "$elf" ] || { echo "trap_profile: no hvcore.elf under $build" >&2; exit 1; }
-nm=aarch64-linux-gnu-nm
-command -v "$nm" >/dev/null || { echo "trap_profile: $nm not found (binutils-aarch64-linux-gnu)" >&2; exit 1; }
-
-dir=$(mktemp -d /tmp/hv-trap-profile.XXXXXX)
-ok=0
-cleanup() {
-  local p
-  if [ -f "$dir/qemu.pid" ] && p=$(cat "$dir/qemu.pid" 2>/dev/null); then
-    kill -TERM "$p" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  fi
-  if [ "$ok" = 1 ]; then rm -rf "$dir"; else echo "trap_profile: logs kept in $dir" >&2; fi
-}
-trap cleanup EXIT
-
-cc -shared -fPIC -O2 -o "$dir/insn.so" "$root/bench/insn_profile.c"
-bash "$root/scripts/hv-qemu.sh" --dir "$dir" --core "$core" --config "$root/hv-core/guests/perf.dts" \
-  --qemu-arg -icount --qemu-arg shift=0,sleep=off \
-  --qemu-arg -plugin --qemu-arg "$dir/insn.so" \
-  --qemu-arg -d --qemu-arg plugin --qemu-arg -D --qemu-arg "$dir/profile.txt" >/dev/null
-for _ in $(seq 1 600); do
-  grep -q 'ticks, done' "$dir/serial.log" 2>/dev/null && break
-  sleep 0.5
-done
+. "$root/bench/perf_guest_lib.sh"
+pg_init trap_profile "${1:-$root/build}"
+pg_plugin insn_profile.c
+pg_run "$root/hv-core/guests/perf.dts" "$dir/profile.txt" -icount shift=0,sleep=off
 line=$(grep -o 'perf: .* ticks.*' "$dir/serial.log") || { echo "trap_profile: the perf guest did not report" >&2; exit 1; }
-# QEMU writes the profile when it exits.
-qpid=$(cat "$dir/qemu.pid")
-kill -TERM "$qpid"
-for _ in $(seq 1 100); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
-rm -f "$dir/qemu.pid"
 
 echo "$line"
 "$nm" -n "$elf" >"$dir/syms.txt"
@@ -80,4 +49,4 @@ for name, c in sorted(per.items(), key=lambda kv: -kv[1]):
 print(f"{total / exits:10.1f}  (all of hv-core, per exit)")
 PY
 [ -z "${TRAP_PROFILE_RAW:-}" ] || cp "$dir/profile.txt" "$TRAP_PROFILE_RAW"
-ok=1
+pg_done
