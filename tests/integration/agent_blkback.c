@@ -58,6 +58,20 @@ static const char *in_dir(const char *name)
 	return p[k];
 }
 
+/* hv-core's part of VM 0's ring: the header (MGMT-860), `live` last. */
+static void ring_init(volatile struct hvm_blk_ring *r, uint64_t win_pa)
+{
+	r->magic = HVM_BLK_MAGIC;
+	r->version = HVM_BLK_VERSION;
+	r->size = sizeof(struct hvm_blk_ring);
+	r->vm_id = 0;
+	r->capacity = CAPACITY;
+	r->window_pa = win_pa;
+	r->window_size = WIN_SIZE;
+	r->epoch = 1;
+	__atomic_store_n(&r->live, 1, __ATOMIC_RELEASE);
+}
+
 static void setup(void)
 {
 	out = err = NULL;
@@ -71,7 +85,6 @@ static void setup(void)
 	fakecore_set_vm(fc, 0, &vm_blk);
 	fakecore_live_guests(fc, true);
 	cr_assert_eq(fakecore_start(fc), 0);
-	/* hv-core's part: the ring's header (MGMT-860), `live` last */
 	ring = (volatile struct hvm_blk_ring *)(fakecore_base(fc) + HVM_OFF_BLK);
 	int fd = open(ram, O_RDWR);
 	cr_assert_geq(fd, 0);
@@ -79,15 +92,7 @@ static void setup(void)
 		   (off_t)(WIN_PA - FAKECORE_RAM_BASE));
 	close(fd);
 	cr_assert_neq(win, MAP_FAILED);
-	ring->magic = HVM_BLK_MAGIC;
-	ring->version = HVM_BLK_VERSION;
-	ring->size = sizeof(struct hvm_blk_ring);
-	ring->vm_id = 0;
-	ring->capacity = CAPACITY;
-	ring->window_pa = WIN_PA;
-	ring->window_size = WIN_SIZE;
-	ring->epoch = 1;
-	__atomic_store_n(&ring->live, 1, __ATOMIC_RELEASE);
+	ring_init(ring, WIN_PA);
 }
 
 static pid_t pidfile_pid(void)
@@ -346,15 +351,7 @@ Test(agent_blkback, a_backend_ends_when_its_machines_ram_file_is_removed)
 		mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HVM_OFF_BLK);
 	close(fd);
 	cr_assert_neq(r, MAP_FAILED);
-	r->magic = HVM_BLK_MAGIC;
-	r->version = HVM_BLK_VERSION;
-	r->size = sizeof(struct hvm_blk_ring);
-	r->vm_id = 0;
-	r->capacity = CAPACITY;
-	r->window_pa = win_pa;
-	r->window_size = WIN_SIZE;
-	r->epoch = 1;
-	__atomic_store_n(&r->live, 1, __ATOMIC_RELEASE);
+	ring_init(r, win_pa);
 
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
