@@ -18,9 +18,7 @@
  * PAUSED from outside, so that observation needs no timing.
  *
  * Every access to the register page is one naturally aligned LDR/STR (or
- * STLR) without writeback, written in assembly: an access the hypervisor
- * cannot decode from its syndrome is a fault (MGMT-212), and a compiler is
- * free to use LDP/STP or post-indexed forms on plain C accesses.
+ * STLR), written in assembly (guests/common/mgmt_page.h, MGMT-212).
  */
 #include "guest.h"
 #include "hvmgmt.h"
@@ -33,43 +31,7 @@ void guest_main(uint64_t dtb);
 
 static uintptr_t regs; /* the register page (IPA) */
 
-static uint32_t r32(uint32_t off)
-{
-	uint32_t v;
-	__asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(regs + off) : "memory");
-	return v;
-}
-
-static uint64_t r64(uint32_t off)
-{
-	uint64_t v;
-	__asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(regs + off) : "memory");
-	return v;
-}
-
-static uint8_t r8(uint32_t off)
-{
-	uint32_t v;
-	__asm__ volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(regs + off) : "memory");
-	return (uint8_t)v;
-}
-
-static void w32(uint32_t off, uint32_t v)
-{
-	__asm__ volatile("str %w0, [%1]" : : "rZ"(v), "r"(regs + off) : "memory");
-}
-
-static void w64(uint32_t off, uint64_t v)
-{
-	__asm__ volatile("str %x0, [%1]" : : "rZ"(v), "r"(regs + off) : "memory");
-}
-
-static void w32_release(uint32_t off, uint32_t v)
-{
-	__asm__ volatile("stlr %w0, [%1]" : : "rZ"(v), "r"(regs + off) : "memory");
-}
-
-#define OFF(f) ((uint32_t) __builtin_offsetof(struct hvm_regs, f))
+#include "mgmt_page.h"
 
 static void puthex(uint64_t v)
 {

@@ -25,36 +25,7 @@ void guest_main(uint64_t dtb);
 
 static uintptr_t regs; /* the register page (IPA) */
 
-static uint32_t r32(uint32_t off)
-{
-	uint32_t v;
-	__asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(regs + off) : "memory");
-	return v;
-}
-
-static uint64_t r64(uint32_t off)
-{
-	uint64_t v;
-	__asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(regs + off) : "memory");
-	return v;
-}
-
-static void w32(uint32_t off, uint32_t v)
-{
-	__asm__ volatile("str %w0, [%1]" : : "rZ"(v), "r"(regs + off) : "memory");
-}
-
-static void w64(uint32_t off, uint64_t v)
-{
-	__asm__ volatile("str %x0, [%1]" : : "rZ"(v), "r"(regs + off) : "memory");
-}
-
-static void w32_release(uint32_t off, uint32_t v)
-{
-	__asm__ volatile("stlr %w0, [%1]" : : "rZ"(v), "r"(regs + off) : "memory");
-}
-
-#define OFF(f) ((uint32_t) __builtin_offsetof(struct hvm_regs, f))
+#include "mgmt_page.h"
 
 static uint64_t now_ms(void)
 {
