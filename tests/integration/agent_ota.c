@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "shell_testlib.h"
 #include "fleet_broker.h"
 #include "hvcore_double.h"
 
@@ -51,20 +52,6 @@ static const struct fakecore_vm vm_rtos = {
 	.image_version = "1.0.0",
 };
 
-/* Runs a shell line in dir with HVCTL set; 0 or its exit status. */
-__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
-{
-	char line[1024], cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "cd '%s' && HVCTL='%s/hvctl' bash -c '%s' >/dev/null 2>&1", dir,
-		 HV_BIN_DIR, line);
-	int rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static void start(bool trials_fail, const char *const *extra)
 {
 	const char **args = agent_args;
@@ -91,16 +78,17 @@ static void start(bool trials_fail, const char *const *extra)
 	fakecore_live_guests(fc, true);
 	cr_assert_eq(fakecore_start(fc), 0);
 	/* the update PKI and a 2.0.0 and a 1.0.0 bundle of a 600 KiB image */
-	cr_assert_eq(sh("$HVCTL pki init --dir pki && head -c 614400 /dev/urandom > img && "
-			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
-			"-o v2.hvota rtos-demo=img@2.0.0 && "
-			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
-			"-o v1.hvota rtos-demo=img@1.0.0"),
+	cr_assert_eq(test_sh(dir,
+			     "$HVCTL pki init --dir pki && head -c 614400 /dev/urandom > img && "
+			     "$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
+			     "-o v2.hvota rtos-demo=img@2.0.0 && "
+			     "$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
+			     "-o v1.hvota rtos-demo=img@1.0.0"),
 		     0);
 	if (with_broker) {
 		char pki[128];
 		snprintf(pki, sizeof pki, "%s/pki", dir);
-		cr_assert_eq(sh("$HVCTL pki fleet-init --dir pki --vehicle " VEHICLE), 0);
+		cr_assert_eq(test_sh(dir, "$HVCTL pki fleet-init --dir pki --vehicle " VEHICLE), 0);
 		cr_assert_eq(fleet_broker_start(&broker, dir, pki, 0), 0, "%s", broker.err);
 		snprintf(fleet_url, sizeof fleet_url, "mqtts://127.0.0.1:%d", broker.port);
 	}
@@ -245,11 +233,12 @@ Test(agent_ota, a_vm_initrd_line_is_installed_into_the_initrd_slot_and_switched_
 	/* other.hvota, installed first, is signed first: the newest signed
 	 * time hv-agent has seen is a floor (OTA-041), and rd.hvota signed a
 	 * second before it would be refused as a replay */
-	cr_assert_eq(sh("head -c 300000 /dev/urandom > rd && "
-			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
-			"-o other.hvota rtos-demo=img@2.0.0 nosuch.initrd=rd@2.0.0 && "
-			"$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
-			"-o rd.hvota rtos-demo=img@2.0.0 rtos-demo.initrd=rd@2.0.0"),
+	cr_assert_eq(test_sh(dir,
+			     "head -c 300000 /dev/urandom > rd && "
+			     "$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
+			     "-o other.hvota rtos-demo=img@2.0.0 nosuch.initrd=rd@2.0.0 && "
+			     "$HVCTL ota bundle --key pki/update-signer.key --cert pki/update-signer.crt "
+			     "-o rd.hvota rtos-demo=img@2.0.0 rtos-demo.initrd=rd@2.0.0"),
 		     0);
 	cr_expect_neq(HVCTL("ota", "install", path_in_dir("other.hvota")), 0, "%s", out);
 	cr_expect(strstr(err, "nosuch") != NULL, "%s", err);
@@ -297,21 +286,23 @@ Test(agent_ota, the_slots_show_in_the_metrics)
 	/* the first scrape marks the registry read; a later sample has the slots */
 	int seen = 0;
 	for (int i = 0; i < 100 && !seen; i++) {
-		seen = sh("exec 3<>/dev/tcp/127.0.0.1/%d && printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" "
-			  ">&3 && cat <&3 > metrics.txt && grep -q \"^hv_vm_ota_slot_info{name=\\\"rtos-demo\\\""
-			  ".*slot=\\\"B\\\",state=\\\"good\\\",version=\\\"2.0.0\\\"} 1\" metrics.txt",
-			  port) == 0;
+		seen = test_sh(dir,
+			       "exec 3<>/dev/tcp/127.0.0.1/%d && printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" "
+			       ">&3 && cat <&3 > metrics.txt && grep -q \"^hv_vm_ota_slot_info{name=\\\"rtos-demo\\\""
+			       ".*slot=\\\"B\\\",state=\\\"good\\\",version=\\\"2.0.0\\\"} 1\" metrics.txt",
+			       port) == 0;
 		if (!seen)
 			usleep(100000);
 	}
 	cr_assert(seen, "no slot B good 2.0.0 in the metrics");
-	cr_expect_eq(sh("grep -q \"^hv_vm_ota_active_slot{name=\\\"rtos-demo\\\".*slot=\\\"B\\\"} 1\" "
-			"metrics.txt"),
+	cr_expect_eq(test_sh(dir, "grep -q \"^hv_vm_ota_active_slot{name=\\\"rtos-demo\\\".*slot=\\\"B\\\"} 1\" "
+				  "metrics.txt"),
 		     0, "no active slot B in the metrics");
-	cr_expect_eq(sh("grep -q \"^hv_vm_ota_in_trial{name=\\\"rtos-demo\\\".*} 0\" metrics.txt"),
+	cr_expect_eq(test_sh(dir,
+			     "grep -q \"^hv_vm_ota_in_trial{name=\\\"rtos-demo\\\".*} 0\" metrics.txt"),
 		     0, "no trial gauge in the metrics");
-	cr_expect_eq(sh("grep -q \"^hv_vm_ota_info{name=\\\"rtos-demo\\\".*last_result=\\\"confirmed\\\","
-			"floor=\\\"2.0.0\\\"} 1\" metrics.txt"),
+	cr_expect_eq(test_sh(dir, "grep -q \"^hv_vm_ota_info{name=\\\"rtos-demo\\\".*last_result=\\\"confirmed\\\","
+				  "floor=\\\"2.0.0\\\"} 1\" metrics.txt"),
 		     0, "no last result or floor in the metrics");
 }
 
@@ -443,8 +434,8 @@ Test(agent_ota, a_changed_payload_byte_is_refused_and_changes_no_slot)
 {
 	start(false, NULL);
 	/* one byte in the middle of the image */
-	cr_assert_eq(sh("printf \"\\\\x55\" | dd of=v2.hvota bs=1 seek=400000 conv=notrunc "
-			"status=none"),
+	cr_assert_eq(test_sh(dir, "printf \"\\\\x55\" | dd of=v2.hvota bs=1 seek=400000 conv=notrunc "
+				  "status=none"),
 		     0);
 	cr_expect_eq(HVCTL("ota", "install", path_in_dir("v2.hvota")), 1, "%s", err);
 	cr_expect(strstr(err, "bundle refused (payload-digest)") != NULL, "%s", err);
@@ -453,17 +444,17 @@ Test(agent_ota, a_changed_payload_byte_is_refused_and_changes_no_slot)
 	cr_expect_str_eq(jpath(j, "slot_b", "state"), "empty");
 	json_decref(j);
 	/* nothing kept: a new upload starts from 0 */
-	cr_expect_eq(sh("ls ota/*.part ota/*.hvota"), 2, "a refused bundle was kept");
+	cr_expect_eq(test_sh(dir, "ls ota/*.part ota/*.hvota"), 2, "a refused bundle was kept");
 	/* a bundle signed by a key of another CA */
-	cr_assert_eq(sh("$HVCTL pki init --dir other && "
-			"$HVCTL ota bundle --key other/update-signer.key --cert "
-			"other/update-signer.crt -o foreign.hvota rtos-demo=img@2.0.0"),
+	cr_assert_eq(test_sh(dir, "$HVCTL pki init --dir other && "
+				  "$HVCTL ota bundle --key other/update-signer.key --cert "
+				  "other/update-signer.crt -o foreign.hvota rtos-demo=img@2.0.0"),
 		     0);
 	cr_expect_eq(HVCTL("ota", "install", path_in_dir("foreign.hvota")), 1, "%s", err);
 	cr_expect(strstr(err, "bundle refused (untrusted-signer)") != NULL, "%s", err);
 	/* truncated, or a byte appended: not the size the manifest declares */
-	cr_assert_eq(sh("head -c 500000 foreign.hvota > trunc.hvota && cp foreign.hvota long.hvota "
-			"&& printf x >> long.hvota"),
+	cr_assert_eq(test_sh(dir, "head -c 500000 foreign.hvota > trunc.hvota && cp foreign.hvota long.hvota "
+				  "&& printf x >> long.hvota"),
 		     0);
 	cr_expect_eq(HVCTL("ota", "install", path_in_dir("trunc.hvota")), 1, "%s", err);
 	cr_expect(strstr(err, "bytes the manifest declares") != NULL, "%s", err);
@@ -494,12 +485,13 @@ Test(agent_ota, an_upload_resumes_after_hv_agent_was_killed_from_what_reached_th
 {
 	start(false, NULL);
 	/* 12 MiB: more than one 4 MiB sync; sent at 2 MB/s in the background */
-	cr_assert_eq(sh("head -c 12582912 /dev/urandom > big && $HVCTL ota bundle --key "
-			"pki/update-signer.key --cert pki/update-signer.crt -o big.hvota "
-			"rtos-demo=big@2.0.0 && ($HVCTL --connect unix://%s/hv-agent.sock ota install "
-			"--upload-only --retries 0 --rate 2000000 big.hvota > bg.out 2>&1; echo "
-			"exit=$? >> bg.out) &",
-			dir),
+	cr_assert_eq(test_sh(dir,
+			     "head -c 12582912 /dev/urandom > big && $HVCTL ota bundle --key "
+			     "pki/update-signer.key --cert pki/update-signer.crt -o big.hvota "
+			     "rtos-demo=big@2.0.0 && ($HVCTL --connect unix://%s/hv-agent.sock ota install "
+			     "--upload-only --retries 0 --rate 2000000 big.hvota > bg.out 2>&1; echo "
+			     "exit=$? >> bg.out) &",
+			     dir),
 		     0);
 	unsigned long long seen = 0;
 	for (int i = 0; i < 600 && (seen = recorded_len()) < 4194304ull; i++)
@@ -579,9 +571,9 @@ Test(agent_ota, hv_agent_fetches_a_bundle_from_an_https_url_resumes_and_installs
 {
 	char url[128], url1[128], url2[128];
 	start(false, NULL);
-	cr_assert_eq(sh("$HVCTL pki init --dir other && $HVCTL ota bundle --key "
-			"other/update-signer.key --cert other/update-signer.crt -o foreign.hvota "
-			"rtos-demo=img@2.0.0"),
+	cr_assert_eq(test_sh(dir, "$HVCTL pki init --dir other && $HVCTL ota bundle --key "
+				  "other/update-signer.key --cert other/update-signer.crt -o foreign.hvota "
+				  "rtos-demo=img@2.0.0"),
 		     0);
 	serve(0, "v2.hvota", "fetch.log", 200000, url, sizeof url);
 	serve(1, "v1.hvota", "fetch1.log", -1, url1, sizeof url1);
@@ -591,13 +583,13 @@ Test(agent_ota, hv_agent_fetches_a_bundle_from_an_https_url_resumes_and_installs
 	cr_expect_eq(HVCTL("ota", "install", "--url", url1, path_in_dir("v2.hvota")), 1, "%s\n%s",
 		     out, err);
 	cr_expect(strstr(err, "DATA_LOSS") || strstr(err, "digest"), "%s", err);
-	cr_expect_eq(sh("ls ota/*.hvota"), 2, "a refused fetch was kept");
+	cr_expect_eq(test_sh(dir, "ls ota/*.hvota"), 2, "a refused fetch was kept");
 	/* the very file named, but signed by a key of another CA: fetched,
 	 * refused by the verification, deleted */
 	cr_expect_eq(HVCTL("ota", "install", "--url", url2, path_in_dir("foreign.hvota")), 1, "%s",
 		     err);
 	cr_expect(strstr(err, "bundle refused (untrusted-signer)") != NULL, "%s", err);
-	cr_expect_eq(sh("ls ota/*.hvota ota/*.fetch"), 2, "a refused fetch was kept");
+	cr_expect_eq(test_sh(dir, "ls ota/*.hvota ota/*.fetch"), 2, "a refused fetch was kept");
 	/* not https */
 	cr_expect_eq(HVCTL("ota", "install", "--url", "http://127.0.0.1:1/x", path_in_dir("v2.hvota")),
 		     1, "%s", err);
@@ -608,8 +600,9 @@ Test(agent_ota, hv_agent_fetches_a_bundle_from_an_https_url_resumes_and_installs
 		     out, err);
 	cr_expect(strstr(out, "fetched by hv-agent from") != NULL, "%s", out);
 	cr_expect(strstr(out, "rtos-demo: 2.0.0 confirmed by hv-core"), "%s", out);
-	cr_expect_eq(sh("grep -q 'bytes=200000-' fetch.log"), 0, "no resumed range request");
-	cr_expect_eq(sh("ls ota/*.hvota"), 0, "the fetched bundle is not stored");
+	cr_expect_eq(test_sh(dir, "grep -q 'bytes=200000-' fetch.log"), 0,
+		     "no resumed range request");
+	cr_expect_eq(test_sh(dir, "ls ota/*.hvota"), 0, "the fetched bundle is not stored");
 	json_t *j = status_json();
 	cr_expect_str_eq(jpath(j, "slot_b", "version"), "2.0.0");
 	json_decref(j);
@@ -671,21 +664,23 @@ Test(agent_ota, abandoned_upload_parts_are_removed_after_their_age_never_one_bei
 	/* B: v1 cut after 200,000 bytes, then two hours old */
 	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "200000", path_in_dir("v1.hvota")), 1,
 		     "%s", err);
-	cr_assert_eq(sh("touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
+	cr_assert_eq(test_sh(dir, "touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
 	/* A: v2 cut after 300,000 bytes; its upload removed B */
 	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "300000", path_in_dir("v2.hvota")), 1,
 		     "%s", err);
 	char *rows = wait_audit("OtaUpload.expire", "bytes=200000");
 	cr_expect(strstr(rows, "when=upload") && strstr(rows, "max_age_s=3600"), "%s", rows);
 	free(rows);
-	cr_expect_eq(sh("test $(ls ota/*.part | wc -l) = 1 && test $(ls ota/*.len | wc -l) = 1"), 0,
-		     "B's files are still there, or A's are gone");
+	cr_expect_eq(test_sh(dir,
+			     "test $(ls ota/*.part | wc -l) = 1 && test $(ls ota/*.len | wc -l) = 1"),
+		     0, "B's files are still there, or A's are gone");
 
 	/* A resumed slowly in the background and made two hours old while it is
 	 * written; another upload (refused: one at a time) sweeps meanwhile */
-	cr_assert_eq(sh("($HVCTL --connect unix://%s/hv-agent.sock ota install --upload-only "
-			"--retries 0 --rate 20000 v2.hvota > bg.out 2>&1; echo exit=$? >> bg.out) &",
-			dir),
+	cr_assert_eq(test_sh(dir,
+			     "($HVCTL --connect unix://%s/hv-agent.sock ota install --upload-only "
+			     "--retries 0 --rate 20000 v2.hvota > bg.out 2>&1; echo exit=$? >> bg.out) &",
+			     dir),
 		     0);
 	char *bg = NULL;
 	for (int i = 0; i < 300; i++) {
@@ -696,7 +691,7 @@ Test(agent_ota, abandoned_upload_parts_are_removed_after_their_age_never_one_bei
 		usleep(50000);
 	}
 	cr_assert(bg && strstr(bg, "resuming the upload at byte 300000"), "%s", bg ? bg : "");
-	cr_assert_eq(sh("touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
+	cr_assert_eq(test_sh(dir, "touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
 	cr_expect_eq(HVCTL("ota", "install", "--upload-only", "--retries", "0",
 			   path_in_dir("v1.hvota")),
 		     1, "%s", err);
@@ -715,19 +710,19 @@ Test(agent_ota, abandoned_upload_parts_are_removed_after_their_age_never_one_bei
 	cr_expect(strstr(rows, "bytes=300000") == NULL, "the part being written was removed: %s",
 		  rows);
 	free(rows);
-	cr_expect_eq(sh("ls ota/*.hvota"), 0, "the completed upload is not stored");
+	cr_expect_eq(test_sh(dir, "ls ota/*.hvota"), 0, "the completed upload is not stored");
 
 	/* C: an abandoned part found at start-up */
 	cr_expect_eq(HVCTL("ota", "install", "--stop-after", "100000", path_in_dir("v1.hvota")), 1,
 		     "%s", err);
 	cr_assert_eq(agent_stop(&agent), 0);
-	cr_assert_eq(sh("touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
+	cr_assert_eq(test_sh(dir, "touch -d \"2 hours ago\" ota/*.part ota/*.len"), 0);
 	cr_assert_eq(agent_start(&agent, dir, agent_args), 0, "%s", agent.err);
 	rows = wait_audit("OtaUpload.expire", "when=start-up");
 	cr_expect(strstr(rows, "bytes=100000 ") != NULL, "%s", rows);
 	free(rows);
-	cr_expect_eq(sh("ls ota/*.part ota/*.len"), 2, "C's files are still there");
-	cr_expect_eq(sh("ls ota/*.hvota"), 0, "a stored bundle was removed");
+	cr_expect_eq(test_sh(dir, "ls ota/*.part ota/*.len"), 2, "C's files are still there");
+	cr_expect_eq(test_sh(dir, "ls ota/*.hvota"), 0, "a stored bundle was removed");
 }
 
 /* hvctl through the broker as fleet-ROLE of the test PKI. */
@@ -778,12 +773,13 @@ Test(agent_ota, a_backend_installs_a_bundle_by_url_through_the_fleet_broker)
 	/* a viewer may read, not install */
 	cr_expect_neq(FLEET("viewer", "ota", "install", "--url", url, path_in_dir("v2.hvota")), 0);
 	cr_expect(strstr(err, "PERMISSION_DENIED") != NULL, "%s", err);
-	cr_expect_eq(sh("ls ota/*.hvota"), 2, "a refused caller's fetch was stored");
+	cr_expect_eq(test_sh(dir, "ls ota/*.hvota"), 2, "a refused caller's fetch was stored");
 
 	cr_assert_eq(FLEET("admin", "ota", "install", "--url", url, path_in_dir("v2.hvota")), 0,
 		     "%s\n%s", out, err);
 	cr_expect(strstr(out, "2.0.0 confirmed") != NULL, "%s", out);
-	cr_expect_eq(sh("grep -q \"bytes=200000-\" fetch.log"), 0, "no resumed range request");
+	cr_expect_eq(test_sh(dir, "grep -q \"bytes=200000-\" fetch.log"), 0,
+		     "no resumed range request");
 	json_t *j = status_json();
 	cr_expect_str_eq(jpath(j, "active", NULL), "B");
 	cr_expect_str_eq(jpath(j, "slot_b", "version"), "2.0.0");

@@ -4,6 +4,7 @@ if(TARGET hv-agent AND TARGET hvctl AND TARGET hvota)
   pkg_check_modules(AGENT_OTA_JANSSON REQUIRED IMPORTED_TARGET jansson)
   hv_criterion_test(agent_ota
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_ota.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
+            ${CMAKE_CURRENT_LIST_DIR}/shell_testlib.c
             ${CMAKE_CURRENT_LIST_DIR}/fleet_broker.c
     LIBS PkgConfig::AGENT_OTA_JANSSON pthread
     INCLUDES ${CMAKE_CURRENT_LIST_DIR}

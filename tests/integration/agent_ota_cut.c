@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "shell_testlib.h"
 #include "hvcore_double.h"
 
 #define CUT_EXIT 86 /* HV_TEST_CUT_EXIT, agent/common/testcut.h */
@@ -112,13 +113,10 @@ static void setup(void)
 	fakecore_ota(fc, true, false);
 	fakecore_live_guests(fc, true);
 	cr_assert_eq(fakecore_start(fc), 0);
-	char cmd[1024];
-	snprintf(cmd, sizeof cmd,
-		 "cd '%s' && H='%s/hvctl' && $H pki init --dir pki >/dev/null && "
-		 "head -c 614400 /dev/urandom > img && $H ota bundle --key pki/update-signer.key "
-		 "--cert pki/update-signer.crt -o v2.hvota rtos-demo=img@2.0.0 >/dev/null",
-		 dir, HV_BIN_DIR);
-	cr_assert_eq(system(cmd), 0, "the update PKI and bundle");
+	cr_assert_eq(test_sh(dir, "$HVCTL pki init --dir pki && head -c 614400 /dev/urandom > img && "
+				  "$HVCTL ota bundle --key pki/update-signer.key "
+				  "--cert pki/update-signer.crt -o v2.hvota rtos-demo=img@2.0.0"),
+		     0, "the update PKI and bundle (see %s/make.log)", dir);
 }
 
 static void teardown(void)

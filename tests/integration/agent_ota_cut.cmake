@@ -6,6 +6,7 @@ if(TARGET hv-agent AND TARGET hv-agent-test AND TARGET hvctl AND TARGET hvota)
   pkg_check_modules(AGENT_OTA_CUT_JANSSON REQUIRED IMPORTED_TARGET jansson)
   hv_criterion_test(agent_ota_cut
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_ota_cut.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
+            ${CMAKE_CURRENT_LIST_DIR}/shell_testlib.c
     LIBS PkgConfig::AGENT_OTA_CUT_JANSSON pthread
     INCLUDES ${CMAKE_CURRENT_LIST_DIR}
     LABELS "component;agent;ota"

@@ -41,28 +41,13 @@
 
 #include "agent_harness.h"
 #include "hvqemu.h"
+#include "shell_testlib.h"
 
 static struct hvq q;
 static struct agent_proc agent;
 static char tmp[64], ca[128], uri[320];
 static const char *agent_extra[5];
 static char *out, *err;
-
-/* A shell line in tmp (BUILD, HVCTL and GI set); its exit status. */
-__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
-{
-	char line[1024], cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd,
-		 "cd '%s' && BUILD='%s' HVCTL='%s/hvctl' GI='%s/scripts/guest-image.sh' "
-		 "bash -c '%s' >>'%s/make.log' 2>&1",
-		 tmp, HV_BUILD_DIR, HV_BIN_DIR, HV_SOURCE_DIR, line, tmp);
-	int rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 /* The update PKI and the bundles v2.hvota (2.0.0) and v3.hvota (3.0.0,
  * broken), each the Image and the initrd. */
@@ -71,13 +56,14 @@ static void make_bundles(void)
 	snprintf(tmp, sizeof tmp, "/tmp/hvcore-linux-ota-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmp));
 	snprintf(ca, sizeof ca, "%s/pki/update-ca.crt", tmp);
-	cr_assert_eq(sh("$HVCTL pki init --dir pki"), 0, "see %s/make.log", tmp);
+	cr_assert_eq(test_sh(tmp, "$HVCTL pki init --dir pki"), 0, "see %s/make.log", tmp);
 	for (int v = 2; v <= 3; v++)
-		cr_assert_eq(sh("bash $GI linux --version %d.0.0 %s -o v%d && $HVCTL ota bundle "
-				"--key pki/update-signer.key --cert pki/update-signer.crt -o "
-				"v%d.hvota linux=v%d/Image@%d.0.0 "
-				"linux.initrd=v%d/initramfs.cpio.gz@%d.0.0",
-				v, v == 3 ? "--broken" : "", v, v, v, v, v, v),
+		cr_assert_eq(test_sh(tmp,
+				     "bash $GI linux --version %d.0.0 %s -o v%d && $HVCTL ota bundle "
+				     "--key pki/update-signer.key --cert pki/update-signer.crt -o "
+				     "v%d.hvota linux=v%d/Image@%d.0.0 "
+				     "linux.initrd=v%d/initramfs.cpio.gz@%d.0.0",
+				     v, v == 3 ? "--broken" : "", v, v, v, v, v, v),
 			     0, "bundle %d.0.0 not made (see %s/make.log)", v, tmp);
 }
 

@@ -7,6 +7,7 @@ function(hv_hvcore_linux_ota_test)
     pkg_check_modules(HVCORE_LXOTA_JANSSON REQUIRED IMPORTED_TARGET jansson)
     hv_criterion_test(hvcore_linux_ota
       SOURCES ${HV_SOURCE_DIR}/tests/integration/hvcore_linux_ota.c
+              ${HV_SOURCE_DIR}/tests/integration/shell_testlib.c
               ${HV_SOURCE_DIR}/tests/integration/agent_harness.c
       LIBS hvqemu PkgConfig::HVCORE_LXOTA_JANSSON
       INCLUDES ${HV_SOURCE_DIR}/tests/integration

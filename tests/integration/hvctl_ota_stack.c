@@ -34,27 +34,12 @@
 
 #include "agent_stack.h"
 #include "hvctl_testlib.h"
+#include "shell_testlib.h"
 
 static struct hvq q;
 static struct agent_proc agent;
 static char tmp[64], ca[128], bundle[4][128], bootcfg[300];
 static const char *extra[5]; /* hv-agent's options: its restarts use them too */
-
-/* A shell line in tmp (BUILD, HVCTL and GI set); its exit status. */
-__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
-{
-	char line[1024], cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd,
-		 "cd '%s' && BUILD='%s' HVCTL='%s/hvctl' GI='%s/scripts/guest-image.sh' "
-		 "bash -c '%s' >>'%s/make.log' 2>&1",
-		 tmp, HV_BUILD_DIR, HV_BIN_DIR, HV_SOURCE_DIR, line, tmp);
-	int rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 /* The PKI, images 1.0.0, 2.0.0, 3.0.0 (broken) and their bundles. */
 static void make_bundles(void)
@@ -67,14 +52,15 @@ static void make_bundles(void)
 	 * (OTA-041), so it is refused for its version, by hv-core */
 	static const char *const v[] = { "2.0.0", "3.0.0", "1.0.0" };
 	static const int slot[] = { 2, 3, 1 };
-	cr_assert_eq(sh("$HVCTL pki init --dir pki"), 0);
+	cr_assert_eq(test_sh(tmp, "$HVCTL pki init --dir pki"), 0);
 	for (int i = 0; i < 3; i++) {
 		int k = slot[i];
-		cr_assert_eq(sh("bash $GI rtos-demo --version %s %s -o v%d.bin && %s $HVCTL ota "
-				"bundle --key pki/update-signer.key --cert pki/update-signer.crt -o "
-				"v%d.hvota rtos-demo=v%d.bin@%s",
-				v[i], k == 3 ? "--broken" : "", k, k == 1 ? "sleep 1 &&" : "", k, k,
-				v[i]),
+		cr_assert_eq(test_sh(tmp,
+				     "bash $GI rtos-demo --version %s %s -o v%d.bin && %s $HVCTL ota "
+				     "bundle --key pki/update-signer.key --cert pki/update-signer.crt -o "
+				     "v%d.hvota rtos-demo=v%d.bin@%s",
+				     v[i], k == 3 ? "--broken" : "", k, k == 1 ? "sleep 1 &&" : "",
+				     k, k, v[i]),
 			     0, "making bundle %s failed (see %s/make.log)", v[i], tmp);
 		snprintf(bundle[k], sizeof bundle[k], "%s/v%d.hvota", tmp, k);
 	}
@@ -395,21 +381,23 @@ static void setup_group(void)
 	snprintf(tmp, sizeof tmp, "/tmp/hvctl-ota-group-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmp));
 	snprintf(ca, sizeof ca, "%s/pki/update-ca.crt", tmp);
-	cr_assert_eq(sh("$HVCTL pki init --dir pki && bash $GI rtos-demo --version 2.0.0 -o v2.bin "
-			"&& bash $GI rtos-demo --version 3.0.0 -o v3.bin && bash $GI rtos-demo "
-			"--version 3.0.0 --broken -o v3broken.bin && S=\"--key pki/update-signer.key "
-			"--cert pki/update-signer.crt\" && $HVCTL ota bundle $S -o g2.hvota "
-			"rtos-demo=v2.bin@2.0.0 rtos-b=v2.bin@2.0.0 && $HVCTL ota bundle $S -o "
-			"g3.hvota rtos-demo=v3.bin@3.0.0 rtos-b=v3broken.bin@3.0.0"),
+	cr_assert_eq(test_sh(tmp,
+			     "$HVCTL pki init --dir pki && bash $GI rtos-demo --version 2.0.0 -o v2.bin "
+			     "&& bash $GI rtos-demo --version 3.0.0 -o v3.bin && bash $GI rtos-demo "
+			     "--version 3.0.0 --broken -o v3broken.bin && S=\"--key pki/update-signer.key "
+			     "--cert pki/update-signer.crt\" && $HVCTL ota bundle $S -o g2.hvota "
+			     "rtos-demo=v2.bin@2.0.0 rtos-b=v2.bin@2.0.0 && $HVCTL ota bundle $S -o "
+			     "g3.hvota rtos-demo=v3.bin@3.0.0 rtos-b=v3broken.bin@3.0.0"),
 		     0, "images or bundles not made (see %s/make.log)", tmp);
 	snprintf(bundle[2], sizeof bundle[2], "%s/g2.hvota", tmp);
 	snprintf(bundle[3], sizeof bundle[3], "%s/g3.hvota", tmp);
 	const char *core = agent_stack_core_dir();
-	cr_assert_eq(sh("mkdir -p core/guests && ln -s %s/hvcore.bin %s/hvcore-test.bin core/ && "
-			"cp %s/guests/rtos-demo.bin core/guests/ && cp core/guests/rtos-demo.bin "
-			"core/guests/rtos-b.bin && openssl x509 -in pki/update-ca.crt -outform der | "
-			"od -An -v -tx1 | tr -d \" \\n\" > ca.hex",
-			core, core, core),
+	cr_assert_eq(test_sh(tmp,
+			     "mkdir -p core/guests && ln -s %s/hvcore.bin %s/hvcore-test.bin core/ && "
+			     "cp %s/guests/rtos-demo.bin core/guests/ && cp core/guests/rtos-demo.bin "
+			     "core/guests/rtos-b.bin && openssl x509 -in pki/update-ca.crt -outform der | "
+			     "od -An -v -tx1 | tr -d \" \\n\" > ca.hex",
+			     core, core, core),
 		     0, "tmp/core not made");
 	char path[200], hexp[200];
 	snprintf(hexp, sizeof hexp, "%s/ca.hex", tmp);
@@ -607,9 +595,10 @@ Test(ota_cut, a_cut_of_hv_agent_and_qemu_at_its_persistence_points_leaves_a_whol
 {
 	/* 1. a durable part, then a slow resume cut in the middle */
 	cr_expect_eq(HV("ota", "install", "--stop-after", "2000", bundle[2]), FAIL, "%s", err);
-	cr_assert_eq(sh("($HVCTL --connect unix://%s/hv-agent.sock ota install --upload-only "
-			"--retries 0 --rate 400 v2.hvota > bg.out 2>&1; echo exit=$? >> bg.out) &",
-			state),
+	cr_assert_eq(test_sh(tmp,
+			     "($HVCTL --connect unix://%s/hv-agent.sock ota install --upload-only "
+			     "--retries 0 --rate 400 v2.hvota > bg.out 2>&1; echo exit=$? >> bg.out) &",
+			     state),
 		     0);
 	char bgp[160];
 	snprintf(bgp, sizeof bgp, "%s/bg.out", tmp);

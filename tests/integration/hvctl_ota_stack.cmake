@@ -6,6 +6,7 @@ function(hv_hvctl_ota_stack_test)
     pkg_check_modules(HVCTL_OS_JANSSON REQUIRED IMPORTED_TARGET jansson)
     hv_criterion_test(hvctl_ota_stack
       SOURCES ${HV_SOURCE_DIR}/tests/integration/hvctl_ota_stack.c
+              ${HV_SOURCE_DIR}/tests/integration/shell_testlib.c
               ${HV_SOURCE_DIR}/tests/integration/hvctl_testlib.c
               ${HV_SOURCE_DIR}/tests/integration/agent_harness.c
               ${HV_SOURCE_DIR}/tests/integration/agent_stack.c
