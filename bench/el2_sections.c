@@ -17,10 +17,11 @@
  *                             where hv-core runs on QEMU virt)
  * Output (QEMU log, -d plugin -D FILE), at exit, for each vCPU that ran:
  *   el2_sections: cpu N sections S total T guest G open O from ADDR
- *   el2_sections: cpu N start ADDR count C longest L last LAST     (per start)
+ *   el2_sections: cpu N start ADDR count C longest L last LAST insns I  (per start)
  * T: all instructions in hv-core on that vCPU, G: all outside it; then per
  * address a section started at (an exception vector, or hv-core's entry):
- * how many, the longest and the address of that one's last block. O: the
+ * how many, the longest, the address of that one's last block and all their
+ * instructions. O: the
  * instructions of a section still open when QEMU ended (a CPU idle in
  * hv-core, or one that never runs a guest), not counted as a section.
  *
@@ -60,7 +61,7 @@ struct chunk {
  * hv-core's own entry): the longest, its last block and how many. */
 #define MAX_STARTS 16
 struct start {
-	uint64_t addr, longest, last, count;
+	uint64_t addr, longest, last, count, insns;
 };
 
 struct cpu {
@@ -92,6 +93,7 @@ static void end_section(struct cpu *c)
 		s->last = c->cur_last;
 	}
 	s->count++;
+	s->insns += c->cur;
 	c->sections++;
 	c->cur = 0;
 }
@@ -157,8 +159,8 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
 			const struct start *s = &c->starts[k];
 			snprintf(line, sizeof line,
 				 "el2_sections: cpu %u start 0x%" PRIx64 " count %" PRIu64
-				 " longest %" PRIu64 " last 0x%" PRIx64 "\n",
-				 i, s->addr, s->count, s->longest, s->last);
+				 " longest %" PRIu64 " last 0x%" PRIx64 " insns %" PRIu64 "\n",
+				 i, s->addr, s->count, s->longest, s->last, s->insns);
 			qemu_plugin_outs(line);
 		}
 	}

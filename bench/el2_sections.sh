@@ -40,18 +40,18 @@ def name(a):
     i = bisect.bisect_right(addrs, a) - 1
     return "?" if i < 0 else (syms[i][1] if a == syms[i][0] else "%s+0x%x" % (syms[i][1], a - syms[i][0]))
 vm = {"0": "(service CPU, no guest)", "1": "perf, ASIL-B", "2": "flood, QM", "3": "spin, QM"}
-print("\n| CPU | VM | entered at | sections | longest (instructions) | ended in |")
-print("|---:|---|---|---:|---:|---|")
+print("\n| CPU | VM | entered at | stays | mean (instructions) | longest | ended in |")
+print("|---:|---|---|---:|---:|---:|---|")
 head = {}
 for ln in open(sys.argv[2]):
     m = re.match(r"el2_sections: cpu (\d+) sections (\d+) total (\d+) guest (\d+) open (\d+)", ln)
     if m:
         head[m.group(1)] = m.groups()
         continue
-    m = re.match(r"el2_sections: cpu (\d+) start 0x([0-9a-f]+) count (\d+) longest (\d+) last 0x([0-9a-f]+)", ln)
+    m = re.match(r"el2_sections: cpu (\d+) start 0x([0-9a-f]+) count (\d+) longest (\d+) last 0x([0-9a-f]+) insns (\d+)", ln)
     if m:
-        c, s, n, l, e = m.groups()
-        print("| %s | %s | `%s` | %s | %s | `%s` |" % (c, vm.get(c, "?"), name(int(s, 16)), n, l, name(int(e, 16))))
+        c, s, n, l, e, ins = m.groups()
+        print("| %s | %s | `%s` | %s | %.0f | %s | `%s` |" % (c, vm.get(c, "?"), name(int(s, 16)), n, int(ins) / max(int(n), 1), l, name(int(e, 16))))
 print()
 for c, g in sorted(head.items()):
     print("CPU %s: %s instructions in hv-core, %s in its guest, %s in a stay still open at the end" % (c, g[2], g[3], g[4]))
