@@ -191,6 +191,25 @@ void rpc_peercred_stop(struct rpc_listener *lis);
 void rpc_peercred_free(struct rpc_listener *lis);
 void rpc_peercred_identify(struct rpc_call *c);
 
+/* Decodes a packed request with the method's descriptor after checking its
+ * string fields (rpc_wire_check_strings); NULL with INVALID_ARGUMENT. */
+ProtobufCMessage *rpc_decode_bytes(const struct rpc_method *m, const uint8_t *data, size_t len,
+				   struct hv_status *st);
+
+/* What a transport does when a handler is about to wait (busy) and when it
+ * is done waiting (idle): keep another thread serving. */
+struct rpc_block_hooks {
+	void (*busy)(void *arg);
+	void (*idle)(void *arg);
+	void *arg;
+};
+
+/* Runs a decoded request's unary handler within the call's scope (deadline,
+ * stopping, and hooks for a wait; hooks may be NULL). */
+void rpc_run_handler(const struct rpc_method *m, const struct rpc_call_ctx *ctx,
+		     const ProtobufCMessage *req, int *stopping,
+		     const struct rpc_block_hooks *hooks, struct rpc_result *res);
+
 /* Fills c->peer and c->ctx from the transport. */
 void rpc_call_identify(struct rpc_call *c);
 
