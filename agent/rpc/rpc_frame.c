@@ -213,7 +213,8 @@ static void sweep(struct rpc_frame *fs)
 	struct frame_conn *silent = NULL;
 	uint64_t expiry;
 
-	if (timerfd_settime(fs->timer, 0, &(struct itimerspec){ 0 }, NULL) != 0)
+	uint64_t ticks;
+	if (read(fs->timer, &ticks, sizeof ticks) < 0 && errno != EAGAIN)
 		log_debug("frame timer: %s", strerror(errno));
 	pthread_mutex_lock(&fs->lock);
 	fs->timer_armed = 0;
