@@ -665,3 +665,53 @@ Test(agent_frame, a_silent_connection_goes_to_grpc)
 	close(fd);
 	both_protocols_serve();
 }
+
+/* FRAME-007: a client that sends requests and does not read its replies
+ * holds up only its own connection; its replies all come, in order, once it
+ * reads. */
+Test(agent_frame, a_client_that_does_not_read_holds_up_only_itself)
+{
+	size_t one;
+	uint8_t *req = raw_request("ListVms", 0, NULL, 0, &one);
+	int fd = raw_hello(agent.sock);
+	int sent = 0;
+	size_t off = 0;
+
+	/* Send until neither side takes more: hv-agent's replies fill the
+	 * socket and it stops reading this connection. */
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		if (sent >= 20000 || poll(&pfd, 1, 200) != 1)
+			break;
+		ssize_t w = send(fd, req + off, one - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w <= 0)
+			continue;
+		off += (size_t)w;
+		if (off == one) {
+			off = 0;
+			sent++;
+		}
+	}
+	if (off) { /* finish the request begun */
+		while (off < one) {
+			ssize_t w = send(fd, req + off, one - off, MSG_NOSIGNAL);
+			cr_assert_gt(w, 0);
+			off += (size_t)w;
+		}
+		sent++;
+	}
+	free(req);
+	cr_assert_gt(sent, 100, "requests sent: %d", sent);
+
+	both_protocols_serve();
+
+	char text[1100];
+	for (int i = 0; i < sent; i++) {
+		uint8_t *msg;
+		size_t len;
+		cr_assert_eq(raw_reply(fd, text, sizeof text, &msg, &len), HV_OK, "reply %d: %s", i,
+			     text);
+		free(msg);
+	}
+	close(fd);
+}
