@@ -715,3 +715,35 @@ Test(agent_frame, a_client_that_does_not_read_holds_up_only_itself)
 	}
 	close(fd);
 }
+
+/* FRAME-002, FRAME-003: a hello and a request that arrive in pieces are
+ * put together. */
+Test(agent_frame, hello_and_request_in_pieces)
+{
+	static const uint8_t sel[] = { 0x0a, 0x06, 0x0a, 0x04, 'r', 't', 'o', 's' };
+	int fd = raw_connect(agent.sock);
+	uint8_t h[FRAME_HELLO_LEN];
+	size_t n;
+
+	send_bytes(fd, frame_hello, 3);
+	usleep(10000);
+	send_bytes(fd, frame_hello + 3, FRAME_HELLO_LEN - 3);
+	cr_assert_eq(recv_exact(fd, h, sizeof h), 0);
+	cr_assert_eq(memcmp(h, frame_hello, sizeof h), 0);
+	uint8_t *req = raw_request("GetVm", 10000, sel, sizeof sel, &n);
+	for (size_t i = 0; i < n; i += 7) {
+		send_bytes(fd, req + i, n - i < 7 ? n - i : 7);
+		usleep(2000);
+	}
+	free(req);
+	char text[1100];
+	uint8_t *msg;
+	size_t len;
+	cr_assert_eq(raw_reply(fd, text, sizeof text, &msg, &len), HV_OK, "%s", text);
+	Hvmgr__V1__GetVmResponse *r = hvmgr__v1__get_vm_response__unpack(NULL, len, msg);
+	cr_assert(r && r->vm);
+	cr_expect_str_eq(r->vm->name, "rtos");
+	hvmgr__v1__get_vm_response__free_unpacked(r, NULL);
+	free(msg);
+	close(fd);
+}
