@@ -261,9 +261,8 @@ static void reply(struct rpc_call *c, const struct rpc_result *res)
 	}
 }
 
-/* Decodes a packed request with the method's descriptor. */
-static ProtobufCMessage *decode_bytes(const struct rpc_method *m, const uint8_t *data, size_t len,
-				      struct hv_status *st)
+ProtobufCMessage *rpc_decode_bytes(const struct rpc_method *m, const uint8_t *data, size_t len,
+				   struct hv_status *st)
 {
 	char bad[160];
 	ProtobufCMessage *msg;
@@ -296,7 +295,7 @@ static ProtobufCMessage *decode(struct rpc_call *c, struct hv_status *st)
 	}
 	grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
 	grpc_byte_buffer_reader_destroy(&rd);
-	msg = decode_bytes(m, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), st);
+	msg = rpc_decode_bytes(m, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), st);
 	grpc_slice_unref(all);
 	return msg;
 }
@@ -306,8 +305,18 @@ static ProtobufCMessage *decode(struct rpc_call *c, struct hv_status *st)
  * if this was its last idle one. Handlers that answer from memory never get
  * here and keep the thread to themselves, which spares a hand-off between
  * threads per call (docs/performance.md). */
+static void grpc_busy(void *arg)
+{
+	rpc_thread_busy(arg);
+}
+
+static void grpc_idle(void *arg)
+{
+	rpc_thread_idle(arg);
+}
+
 struct block_note {
-	struct rpc_listener *lis;
+	const struct rpc_block_hooks *hooks;
 	int busy;
 };
 
@@ -315,20 +324,18 @@ static void note_block(void *arg)
 {
 	struct block_note *b = arg;
 
-	rpc_thread_busy(b->lis);
+	b->hooks->busy(b->hooks->arg);
 	b->busy = 1;
 }
 
-/* Runs a decoded request's unary handler within the call's scope; lis is the
- * completion-queue thread's listener, or NULL for a thread of another kind. */
-static void run_handler(const struct rpc_method *m, const struct rpc_call_ctx *ctx,
-			const ProtobufCMessage *req, int *stopping, struct rpc_listener *lis,
-			struct rpc_result *res)
+void rpc_run_handler(const struct rpc_method *m, const struct rpc_call_ctx *ctx,
+		     const ProtobufCMessage *req, int *stopping,
+		     const struct rpc_block_hooks *hooks, struct rpc_result *res)
 {
-	struct block_note note = { .lis = lis };
+	struct block_note note = { .hooks = hooks };
 	struct hv_callscope cs = { .deadline_ns = ctx->deadline_ns,
 				   .stopping = stopping,
-				   .on_block = lis ? note_block : NULL,
+				   .on_block = hooks ? note_block : NULL,
 				   .block_arg = &note };
 
 	hv_status_ok(&res->st);
@@ -336,7 +343,7 @@ static void run_handler(const struct rpc_method *m, const struct rpc_call_ctx *c
 	m->unary(ctx, req, res);
 	hv_callscope_leave();
 	if (note.busy)
-		rpc_thread_idle(lis);
+		hooks->idle(hooks->arg);
 	if (res->st.code == HV_OK && !res->resp)
 		rpc_result_error(res, HV_INTERNAL, "%s: handler produced no response", m->path);
 }
@@ -350,10 +357,10 @@ int rpc_run_unary(const struct rpc_method *m, const struct rpc_call_ctx *ctx, co
 			      m->path);
 		return -1;
 	}
-	ProtobufCMessage *req = decode_bytes(m, data, len, &res->st);
+	ProtobufCMessage *req = rpc_decode_bytes(m, data, len, &res->st);
 	if (!req)
 		return -1;
-	run_handler(m, ctx, req, stopping, NULL, res);
+	rpc_run_handler(m, ctx, req, stopping, NULL, res);
 	protobuf_c_message_free_unpacked(req, NULL);
 	return 0;
 }
@@ -404,7 +411,8 @@ void rpc_handle_call(struct rpc_call *c)
 		}
 		return;
 	}
-	run_handler(m, &c->ctx, req, &srv->stopping, c->lis, &res);
+	struct rpc_block_hooks hooks = { .busy = grpc_busy, .idle = grpc_idle, .arg = c->lis };
+	rpc_run_handler(m, &c->ctx, req, &srv->stopping, &hooks, &res);
 	protobuf_c_message_free_unpacked(req, NULL);
 	reply(c, &res);
 	free(res.resp);

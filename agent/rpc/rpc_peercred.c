@@ -3,10 +3,13 @@
  * credentials do not tell the server the caller's uid, so hv-agent accepts
  * the unix connections itself: an accept thread per unix listener reads the
  * kernel's SO_PEERCRED (uid, gid and pid of the process that connected) and
- * only then hands the connection to gRPC. Every call on that connection
- * reports the peer "fd:N"; the credentials are kept by N, and a descriptor
- * number is reused only after gRPC closed the connection that had it, so the
- * entry for N always belongs to the connection gRPC names.
+ * only then hands the connection on: to the frame server (rpc_frame.c),
+ * which keeps it when it speaks the local frame protocol and gives it to
+ * gRPC otherwise. Every gRPC call on that connection reports the peer
+ * "fd:N"; the credentials are kept by N, and a descriptor number is reused
+ * only after the connection that had it was closed (the frame server forgets
+ * N's entry before it closes one), so the entry for N always belongs to the
+ * connection gRPC names.
  */
 #define _GNU_SOURCE
 #include "rpc_priv.h"
@@ -59,6 +62,18 @@ static void peercred_accept(struct rpc_listener *lis, int fd)
 	pthread_mutex_unlock(&lis->srv->lock);
 	log_debug("%s: connection fd %d from uid %u gid %u pid %d", lis->addr, fd, (unsigned)uc.uid,
 		  (unsigned)uc.gid, (int)uc.pid);
+	/* The frame server sees the first byte and picks the protocol
+	 * (rpc_frame.c, FRAME-001). */
+	if (lis->srv->frame) {
+		struct rpc_peercred pc = { .valid = 1, .uid = uc.uid, .gid = uc.gid, .pid = uc.pid };
+		rpc_frame_accept(lis, fd, &pc);
+		return;
+	}
+	rpc_peercred_to_grpc(lis, fd);
+}
+
+void rpc_peercred_to_grpc(struct rpc_listener *lis, int fd)
+{
 	grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
 	grpc_server_add_channel_from_fd(lis->server, fd, creds);
 	grpc_server_credentials_release(creds);

@@ -129,7 +129,8 @@ struct rpc_server {
 	unsigned live_streams;                                               /* under lock */
 	unsigned max_streams_listener, max_streams_identity;                 /* set before start */
 	struct rpc_stream_owner owners[RPC_MAX_LISTENERS * RPC_MAX_STREAMS]; /* under lock */
-	rpc_observe_fn observe; /* rpc_server_set_observer, may be NULL */
+	rpc_observe_fn observe;  /* rpc_server_set_observer, may be NULL */
+	struct rpc_frame *frame; /* the unix sockets' frame server (rpc_frame.c) */
 	void *observe_arg;
 };
 
@@ -190,6 +191,38 @@ int rpc_peercred_start(struct rpc_listener *lis);
 void rpc_peercred_stop(struct rpc_listener *lis);
 void rpc_peercred_free(struct rpc_listener *lis);
 void rpc_peercred_identify(struct rpc_call *c);
+/* Hands an accepted unix connection to gRPC (its credentials recorded). */
+void rpc_peercred_to_grpc(struct rpc_listener *lis, int fd);
+
+/* rpc_frame.c: the local frame protocol on the unix listeners (docs/api.md
+ * FRAME-001..). _start makes its epoll set and first worker (before the
+ * accept threads start); _accept takes every accepted unix connection,
+ * keeps those that speak frames and gives the others to gRPC; _stop (after
+ * the accept threads stopped) joins its workers, closes every connection
+ * it holds and frees it all. */
+struct rpc_frame;
+int rpc_frame_start(struct rpc_server *srv);
+void rpc_frame_accept(struct rpc_listener *lis, int fd, const struct rpc_peercred *cred);
+void rpc_frame_stop(struct rpc_server *srv);
+
+/* Decodes a packed request with the method's descriptor after checking its
+ * string fields (rpc_wire_check_strings); NULL with INVALID_ARGUMENT. */
+ProtobufCMessage *rpc_decode_bytes(const struct rpc_method *m, const uint8_t *data, size_t len,
+				   struct hv_status *st);
+
+/* What a transport does when a handler is about to wait (busy) and when it
+ * is done waiting (idle): keep another thread serving. */
+struct rpc_block_hooks {
+	void (*busy)(void *arg);
+	void (*idle)(void *arg);
+	void *arg;
+};
+
+/* Runs a decoded request's unary handler within the call's scope (deadline,
+ * stopping, and hooks for a wait; hooks may be NULL). */
+void rpc_run_handler(const struct rpc_method *m, const struct rpc_call_ctx *ctx,
+		     const ProtobufCMessage *req, int *stopping,
+		     const struct rpc_block_hooks *hooks, struct rpc_result *res);
 
 /* Fills c->peer and c->ctx from the transport. */
 void rpc_call_identify(struct rpc_call *c);

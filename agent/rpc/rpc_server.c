@@ -526,6 +526,10 @@ int rpc_server_start(struct rpc_server *srv, unsigned threads, struct hv_status 
 {
 	if (threads == 0)
 		threads = 1;
+	for (size_t i = 0; i < srv->nlis; i++)
+		if (srv->lis[i]->listen_fd >= 0 && !srv->frame && rpc_frame_start(srv) != 0)
+			return hv_status_set(st, HV_RESOURCE_EXHAUSTED,
+					     "cannot start the unix sockets' frame server");
 	for (size_t i = 0; i < srv->nlis; i++) {
 		struct rpc_listener *lis = srv->lis[i];
 		grpc_server_start(lis->server);
@@ -582,6 +586,9 @@ void rpc_server_stop_and_free(struct rpc_server *srv, unsigned grace_ms)
 		if (srv->lis[i]->started)
 			grpc_server_shutdown_and_notify(srv->lis[i]->server, srv->lis[i]->cq,
 							&srv->lis[i]->shutdown_tag);
+	/* Frame calls see stopping; their workers end and their connections
+	 * close (the accept threads, which feed it, are gone). */
+	rpc_frame_stop(srv);
 
 	/* Let in-flight calls finish; cancel whatever is left after the grace. */
 	struct timespec dl = hv_timespec_after_ms(CLOCK_REALTIME, grace_ms);
