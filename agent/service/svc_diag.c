@@ -204,7 +204,6 @@ static int fault_folded(struct agent *ag, const char *uuid, Hvmgr__V1__GetFaults
 static int recent_faults(struct agent *ag, const struct hvm_vm_slot *s, bool redact,
 			 Hvmgr__V1__RecentFault *out, size_t *n, struct hv_status *st)
 {
-	static _Thread_local struct hvm_fault_history h;
 	struct hvlink_info info;
 	struct hvlink_cmd c;
 	struct hvlink_reply rep;
@@ -214,24 +213,33 @@ static int recent_faults(struct agent *ag, const struct hvm_vm_slot *s, bool red
 		return -1;
 	if (!(info.caps & HVM_CAP(HVM_CMD_READ_FAULT_HISTORY)))
 		return 0;
+	/* On the heap, not in every thread's TLS (docs/performance.md). */
+	struct hvm_fault_history *hp = calloc(1, sizeof *hp);
+	if (!hp)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	const struct hvm_fault_history *const h = hp;
 	memset(&c, 0, sizeof c);
-	memset(&h, 0, sizeof h);
 	c.cmd = HVM_CMD_READ_FAULT_HISTORY;
 	c.vm_id = s->id;
-	c.data_out = &h;
-	c.data_out_cap = sizeof h;
+	c.data_out = hp;
+	c.data_out_cap = sizeof *hp;
 	snprintf(what, sizeof what, "fault history of VM %u", s->id);
-	if (core_submit(ag->link, &c, &rep, what, st) != CORE_OK)
+	if (core_submit(ag->link, &c, &rep, what, st) != CORE_OK) {
+		free(hp);
 		return -1;
-	if (h.magic != HVM_FHIST_MAGIC || h.version != HVM_FHIST_VERSION ||
-	    h.entry_size != sizeof(struct hvm_fault_entry) || h.count > HVM_FAULT_HISTORY)
-		return hv_status_set(st, HV_INTERNAL,
-				     "%s: malformed record (magic 0x%08x, version %u, %u entries)",
-				     what, h.magic, h.version, h.count);
-	for (unsigned i = 0; i < h.count; i++) {
+	}
+	if (h->magic != HVM_FHIST_MAGIC || h->version != HVM_FHIST_VERSION ||
+	    h->entry_size != sizeof(struct hvm_fault_entry) || h->count > HVM_FAULT_HISTORY) {
+		hv_status_set(st, HV_INTERNAL,
+			      "%s: malformed record (magic 0x%08x, version %u, %u entries)", what,
+			      h->magic, h->version, h->count);
+		free(hp);
+		return -1;
+	}
+	for (unsigned i = 0; i < h->count; i++) {
 		Hvmgr__V1__RecentFault init = HVMGR__V1__RECENT_FAULT__INIT;
 		Hvmgr__V1__RecentFault *r = &out[(*n)++];
-		const struct hvm_fault_entry *e = &h.entry[i];
+		const struct hvm_fault_entry *e = &h->entry[i];
 		*r = init;
 		r->vm_id = s->id;
 		r->vm_name = (char *)s->name;
@@ -241,7 +249,7 @@ static int recent_faults(struct agent *ag, const struct hvm_vm_slot *s, bool red
 		r->kind = (Hvmgr__V1__FaultKind)e->kind;
 		r->action = e->action;
 		r->vcpu = e->vcpu;
-		r->total = h.total;
+		r->total = h->total;
 		r->registers_redacted = redact;
 		if (!redact) {
 			r->esr = e->esr;
@@ -250,6 +258,7 @@ static int recent_faults(struct agent *ag, const struct hvm_vm_slot *s, bool red
 			r->elr = e->elr;
 		}
 	}
+	free(hp);
 	return 0;
 }
 
@@ -257,9 +266,13 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 {
 	const Hvmgr__V1__GetFaultsRequest *req = (const Hvmgr__V1__GetFaultsRequest *)m;
 	struct agent *ag = ctx->app;
-	static _Thread_local struct hvm_vm_slot slots[HVM_MAX_VMS];
-	static _Thread_local struct hvm_fault recs[HVM_MAX_VMS];
-	static _Thread_local uint64_t xs[HVM_MAX_VMS][31];
+	/* hv-core's slots and fault records: on the heap, not in every thread's
+	 * TLS (docs/performance.md). */
+	struct fault_reads {
+		struct hvm_vm_slot slots[HVM_MAX_VMS];
+		struct hvm_fault recs[HVM_MAX_VMS];
+		uint64_t xs[HVM_MAX_VMS][31];
+	} *big = NULL;
 	Hvmgr__V1__Fault fs[HVM_MAX_VMS];
 	Hvmgr__V1__Fault *ptrs[HVM_MAX_VMS];
 	Hvmgr__V1__GetFaultsResponse resp = HVMGR__V1__GET_FAULTS_RESPONSE__INIT;
@@ -286,12 +299,19 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 				 HISTORY_MAX, req->history_max);
 		return;
 	}
+	big = calloc(1, sizeof *big);
+	if (!big) {
+		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	struct hvm_vm_slot *const slots = big->slots;
+	struct hvm_fault *const recs = big->recs;
 	if (resolve_slots(ag, req->vm, slots, &mask, label, sizeof label, &res->st) != 0) {
 		/* hv-core down: the persisted history still answers, for all
 		 * VMs or one named by name. */
 		if (res->st.code != HV_UNAVAILABLE ||
 		    (req->vm && req->vm->by_case != HVMGR__V1__VM_SELECTOR__BY_NAME))
-			return;
+			goto out;
 		hv_status_ok(&res->st);
 		mask = 0;
 		if (req->vm)
@@ -327,7 +347,7 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 			goto out;
 		if (recs[n].kind == HVM_F_NONE)
 			continue;
-		fault_msg(&fs[n], &recs[n], &slots[i], xs[n], redact);
+		fault_msg(&fs[n], &recs[n], &slots[i], big->xs[n], redact);
 		ptrs[n] = &fs[n];
 		n++;
 	}
@@ -341,6 +361,7 @@ void svc_get_faults(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	    fault_folded(ag, vm_uuid[0] ? vm_uuid : NULL, &resp, fold, res) == 0)
 		rpc_result_message(res, &resp.base);
 out:
+	free(big);
 	folded_free(fold);
 	free(fold);
 	free(recent);
@@ -484,8 +505,17 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 	resp.listeners = lp;
 
 	/* Reconciliation: what the last pass left unmanaged or undefined. */
-	static _Thread_local struct reconcile_stats rs;
-	static _Thread_local struct hvm_vm_slot slots[HVM_MAX_VMS];
+	/* On the heap, not in every thread's TLS (docs/performance.md). */
+	struct diag_reads {
+		struct reconcile_stats rs;
+		struct hvm_vm_slot slots[HVM_MAX_VMS];
+	} *big = calloc(1, sizeof *big);
+	if (!big) {
+		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	struct reconcile_stats *const rs = &big->rs;
+	struct hvm_vm_slot *const slots = big->slots;
 	char *unmanaged[HVM_MAX_VMS], *inactive[RECONCILE_LIST_MAX];
 	uint32_t mask;
 	size_t nu = 0;
@@ -500,15 +530,16 @@ void svc_get_diagnostics(const struct rpc_call_ctx *ctx, const ProtobufCMessage 
 	resp.n_unmanaged_vms = nu;
 	resp.unmanaged_vms = unmanaged;
 	if (ag->reconcile) {
-		reconcile_stats(ag->reconcile, &rs);
-		for (size_t i = 0; i < rs.n_inactive; i++)
-			inactive[i] = rs.inactive[i];
-		resp.reconciliations = rs.runs;
-		resp.last_reconciliation = rs.last;
-		resp.n_inactive_vms = rs.n_inactive;
+		reconcile_stats(ag->reconcile, rs);
+		for (size_t i = 0; i < rs->n_inactive; i++)
+			inactive[i] = rs->inactive[i];
+		resp.reconciliations = rs->runs;
+		resp.last_reconciliation = rs->last;
+		resp.n_inactive_vms = rs->n_inactive;
 		resp.inactive_vms = inactive;
 	}
 	rpc_result_message(res, &resp.base);
+	free(big);
 }
 
 void svc_get_version(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, struct rpc_result *res)

@@ -8,6 +8,7 @@
 #include "agent.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -137,37 +138,50 @@ void svc_get_policy(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 		N_CELLS = HVM_VS__COUNT * HVM_OP__COUNT * HVM_POLICY_CRITS
 	};
 	Hvmgr__V1__GetPolicyResponse resp = HVMGR__V1__GET_POLICY_RESPONSE__INIT;
-	static _Thread_local struct hvm_policy pol;
-	static _Thread_local Hvmgr__V1__PolicyCell cells[N_CELLS];
-	static _Thread_local Hvmgr__V1__PolicyCell *cellp[N_CELLS];
-	static _Thread_local char *rules[HVM_POLICY_MAX_RULES];
+	/* On the heap, not in every thread's TLS (docs/performance.md). */
+	struct policy_reads {
+		struct hvm_policy pol;
+		Hvmgr__V1__PolicyCell cells[N_CELLS];
+		Hvmgr__V1__PolicyCell *cellp[N_CELLS];
+		char *rules[HVM_POLICY_MAX_RULES];
+	} *big = calloc(1, sizeof *big);
 	struct agent *ag = ctx->app;
 	struct hvlink_reply rep;
 	size_t n = 0;
 
 	(void)m;
-	memset(&pol, 0, sizeof pol);
-	if (no_vm_cmd(ag, HVM_CMD_GET_POLICY, 0, &pol, sizeof pol, "policy", &rep, &res->st) !=
-	    CORE_OK)
+	if (!big) {
+		rpc_result_error(res, HV_RESOURCE_EXHAUSTED, "out of memory");
 		return;
-	if (pol.magic != HVM_POLICY_MAGIC || pol.version != HVM_POLICY_VERSION ||
-	    pol.n_rules > HVM_POLICY_MAX_RULES) {
+	}
+	struct hvm_policy *const pp = &big->pol;
+	Hvmgr__V1__PolicyCell *const cells = big->cells;
+	Hvmgr__V1__PolicyCell **const cellp = big->cellp;
+	char **const rules = big->rules;
+	if (no_vm_cmd(ag, HVM_CMD_GET_POLICY, 0, pp, sizeof *pp, "policy", &rep, &res->st) !=
+	    CORE_OK) {
+		free(big);
+		return;
+	}
+	if (pp->magic != HVM_POLICY_MAGIC || pp->version != HVM_POLICY_VERSION ||
+	    pp->n_rules > HVM_POLICY_MAX_RULES) {
 		rpc_result_error(res, HV_INTERNAL,
 				 "policy: hv-core's policy record is not readable (magic %#x, version %u, %u rules)",
-				 pol.magic, pol.version, pol.n_rules);
+				 pp->magic, pp->version, pp->n_rules);
+		free(big);
 		return;
 	}
-	resp.is_default = pol.is_default != 0;
-	for (uint32_t i = 0; i < pol.n_rules; i++) {
-		pol.rule[i][HVM_POLICY_RULE_LEN - 1] = '\0';
-		rules[i] = pol.rule[i];
+	resp.is_default = pp->is_default != 0;
+	for (uint32_t i = 0; i < pp->n_rules; i++) {
+		pp->rule[i][HVM_POLICY_RULE_LEN - 1] = '\0';
+		rules[i] = pp->rule[i];
 	}
-	resp.n_rules = pol.n_rules;
+	resp.n_rules = pp->n_rules;
 	resp.rules = rules;
 	for (uint32_t s = 0; s < HVM_VS__COUNT; s++)
 		for (uint32_t o = 0; o < HVM_OP__COUNT; o++)
 			for (uint32_t c = 0; c < HVM_POLICY_CRITS; c++, n++) {
-				uint8_t cell = pol.cell[s][o][c];
+				uint8_t cell = pp->cell[s][o][c];
 				hvmgr__v1__policy_cell__init(&cells[n]);
 				cells[n].state = (char *)hvm_vehicle_state_name(s);
 				cells[n].operation = (char *)hvm_policy_op_name(o);
@@ -179,6 +193,7 @@ void svc_get_policy(const struct rpc_call_ctx *ctx, const ProtobufCMessage *m, s
 	resp.n_cells = n;
 	resp.cells = cellp;
 	rpc_result_message(res, &resp.base);
+	free(big);
 }
 
 int agent_policy_verdict(struct agent *ag, const struct hvm_vm_slot *slot, uint32_t cmd,
