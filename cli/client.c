@@ -21,15 +21,23 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/slice.h>
-#include <grpc/support/alloc.h>
-#include <grpc/support/time.h>
-
 #include "frame.h"
 #include "grpc_setup.h"
+#include "lazylib.h"
+
+#include "grpc_lazy.h" /* last: gRPC's functions may be calls through a table */
+
+#ifdef HVC_GRPC_LAZY
+struct hvc_grpc_fns hvc_grpc;
+#define HVC_GRPC_NAME(n) #n,
+static const char *const grpc_names[] = { HVC_GRPC_FNS(HVC_GRPC_NAME) };
+static struct lazylib grpc_lib = LAZYLIB_INIT(HVC_GRPC_SONAME, grpc_names, &hvc_grpc);
+
+int hvc_grpc_load(struct hv_status *st)
+{
+	return lazylib_load(&grpc_lib, st);
+}
+#endif
 
 /* How long hvc_connect waits for hv-agent's frame hello; an hv-agent that
  * only speaks gRPC answers at once with its HTTP/2 SETTINGS instead. */
@@ -77,6 +85,10 @@ static int channel_open(struct hvc *c, const struct hvc_tls_pem *tls, struct hv_
 	if (c->ch)
 		return 0;
 	if (!grpc_started) {
+		if (hvc_grpc_load(st) != 0) {
+			hv_status_prefix(st, "this needs gRPC: ");
+			return -1;
+		}
 		grpc_init();
 		grpc_started = true;
 	}
