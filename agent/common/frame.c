@@ -248,10 +248,10 @@ int frame_call(int fd, const char *path, const uint8_t *req, size_t req_len, uns
 		}
 		r = recv_all(fd, body, len, deadline);
 		if (r == 0) {
-			int code;
-			const char *text;
-			const uint8_t *msg;
-			size_t tlen, mlen;
+			int code = 0;
+			const char *text = NULL;
+			const uint8_t *msg = NULL;
+			size_t tlen = 0, mlen = 0;
 			if (frame_reply_parse(body, len, &code, &text, &tlen, &msg, &mlen, st) != 0) {
 				free(body);
 				*broken = 1;
