@@ -1,7 +1,10 @@
 /*
- * client.c - gRPC C core client for hvctl (client.h). One channel, one
- * pluck completion queue; every operation waits for its own tag, so the code
- * reads top to bottom like a blocking API. Transports: unix sockets with
+ * client.c - hvctl's client of hv-agent (client.h). On a unix socket a unary
+ * call goes over the local frame protocol (agent/common/frame.h, docs/api.md
+ * "hvctl and the frame protocol") when hv-agent speaks it; everything else
+ * uses the gRPC C core: one channel, opened on first use, and one pluck
+ * completion queue; every operation waits for its own tag, so the code reads
+ * top to bottom like a blocking API. gRPC transports: unix sockets with
  * gRPC's local credentials, TCP with mutual TLS (grpc_setup.c makes the
  * channel and the batches the benchmark shares).
  */
@@ -18,20 +21,38 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/slice.h>
-#include <grpc/support/alloc.h>
-#include <grpc/support/time.h>
-
+#include "frame.h"
 #include "grpc_setup.h"
+#include "lazylib.h"
+
+#include "grpc_lazy.h" /* last: gRPC's functions may be calls through a table */
+
+#ifdef HVC_GRPC_LAZY
+struct hvc_grpc_fns hvc_grpc;
+#define HVC_GRPC_NAME(n) #n,
+static const char *const grpc_names[] = { HVC_GRPC_FNS(HVC_GRPC_NAME) };
+static struct lazylib grpc_lib = LAZYLIB_INIT(HVC_GRPC_SONAME, grpc_names, &hvc_grpc);
+
+int hvc_grpc_load(struct hv_status *st)
+{
+	return lazylib_load(&grpc_lib, st);
+}
+#endif
+
+/* How long hvc_connect waits for hv-agent's frame hello; an hv-agent that
+ * only speaks gRPC answers at once with its HTTP/2 SETTINGS instead. */
+#define HVC_HELLO_TIMEOUT_MS 2000
 
 struct hvc {
-	grpc_channel *ch;
+	grpc_channel *ch; /* NULL until gRPC is first needed */
 	grpc_completion_queue *cq;
 	char target[PATH_MAX + 8];
+	const char *sock; /* the unix socket's path (in target), or NULL */
+	bool frames;      /* unary calls go over the frame protocol */
+	int fd;           /* the frame connection, or -1 (broken, not reopened yet) */
 };
+
+static bool grpc_started;
 
 struct hvc_stream {
 	struct hvc *c;
@@ -48,17 +69,46 @@ struct hvc_stream {
 
 void hvc_global_init(void)
 {
-	grpc_init();
+	/* gRPC starts when a connection first needs it (channel_open). */
 }
 
 void hvc_global_shutdown(void)
 {
-	grpc_shutdown_blocking();
+	if (grpc_started)
+		grpc_shutdown_blocking();
+	grpc_started = false;
+}
+
+/* The gRPC channel to c->target, made on first use. */
+static int channel_open(struct hvc *c, const struct hvc_tls_pem *tls, struct hv_status *st)
+{
+	if (c->ch)
+		return 0;
+	if (!grpc_started) {
+		if (hvc_grpc_load(st) != 0) {
+			hv_status_prefix(st, "this needs gRPC: ");
+			return -1;
+		}
+		grpc_init();
+		grpc_started = true;
+	}
+	const struct hvc_channel_opts co = { .target = c->target, .tls = tls };
+	c->ch = hvc_channel_create(&co);
+	c->cq = grpc_completion_queue_create_for_pluck(NULL);
+	if (!c->ch || !c->cq)
+		return hv_status_set(st, HV_UNAVAILABLE, "cannot open a gRPC channel to %s",
+				     c->target);
+	return 0;
 }
 
 const char *hvc_target(const struct hvc *c)
 {
 	return c->target;
+}
+
+bool hvc_uses_frames(const struct hvc *c)
+{
+	return c->frames;
 }
 
 /* hvc_read_pem, pointing at the options that name the files. */
@@ -189,11 +239,9 @@ static struct hvc *connect_tls(const struct hvc_opts *o, const char *hostport, s
 	struct hvc *c = NULL;
 	if (probe_tcp(host, port, st) == 0 && (c = calloc(1, sizeof *c)) != NULL) {
 		const struct hvc_tls_pem pem = { ca, crt, key };
-		const struct hvc_channel_opts co = { .target = hostport, .tls = &pem };
+		c->fd = -1;
 		snprintf(c->target, sizeof c->target, "%s", hostport);
-		c->ch = hvc_channel_create(&co);
-		c->cq = grpc_completion_queue_create_for_pluck(NULL);
-		if (wait_ready(c, hostport, st) != 0) {
+		if (channel_open(c, &pem, st) != 0 || wait_ready(c, hostport, st) != 0) {
 			hvc_close(c);
 			c = NULL;
 		}
@@ -257,17 +305,30 @@ struct hvc *hvc_connect(const struct hvc_opts *o, struct hv_status *st)
 		hv_status_set(st, HV_UNAVAILABLE, "cannot reach hv-agent: %s is not a socket", path);
 		return NULL;
 	}
-	if (probe_unix(path, st) != 0)
+	int fd = -1, r = 1;
+	if (!o->grpc) {
+		r = frame_connect(path, HVC_HELLO_TIMEOUT_MS, &fd, st);
+		/* Nobody accepting: the wording of the gRPC path (probe_unix). */
+		if (r < 0 && probe_unix(path, st) != 0)
+			return NULL;
+		if (r < 0) {
+			hv_status_prefix(st, "cannot reach hv-agent: ");
+			return NULL;
+		}
+	} else if (probe_unix(path, st) != 0) {
 		return NULL;
+	}
 	struct hvc *c = calloc(1, sizeof *c);
 	if (!c) {
+		if (fd >= 0)
+			close(fd);
 		hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
 	}
 	snprintf(c->target, sizeof c->target, "unix:%s", path);
-	const struct hvc_channel_opts co = { .target = c->target };
-	c->ch = hvc_channel_create(&co);
-	c->cq = grpc_completion_queue_create_for_pluck(NULL);
+	c->sock = c->target + 5;
+	c->frames = r == 0; /* 1: an hv-agent that only speaks gRPC */
+	c->fd = fd;
 	return c;
 
 toolong:
@@ -279,9 +340,14 @@ void hvc_close(struct hvc *c)
 {
 	if (!c)
 		return;
-	grpc_channel_destroy(c->ch);
-	grpc_completion_queue_shutdown(c->cq);
-	grpc_completion_queue_destroy(c->cq);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->ch)
+		grpc_channel_destroy(c->ch);
+	if (c->cq) {
+		grpc_completion_queue_shutdown(c->cq);
+		grpc_completion_queue_destroy(c->cq);
+	}
 	free(c);
 }
 
@@ -348,6 +414,48 @@ static int reply_outcome(const char *method, const struct hvc_unary *u,
 	return 0;
 }
 
+/* A unary call over the frame connection: the statuses and messages of the
+ * gRPC path below. A broken connection is closed; the next call opens a new
+ * one, once, and goes over gRPC if hv-agent no longer speaks frames. */
+static int frame_unary(struct hvc *c, const char *method, const ProtobufCMessage *req,
+		       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+		       unsigned timeout_ms, struct hv_status *st)
+{
+	if (c->fd < 0) {
+		int r = frame_connect(c->sock, HVC_HELLO_TIMEOUT_MS, &c->fd, st);
+		if (r < 0) {
+			hv_status_prefix(st, "cannot reach hv-agent: ");
+			return -1;
+		}
+		if (r == 1) {
+			c->frames = false;
+			return 1;
+		}
+	}
+	size_t len = protobuf_c_message_get_packed_size(req), rlen;
+	uint8_t *buf = malloc(len ? len : 1), *rbuf;
+	int broken = 0;
+	if (!buf)
+		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
+	protobuf_c_message_pack(req, buf);
+	int rc = frame_call(c->fd, method, buf, len, timeout_ms, &rbuf, &rlen, &broken, st);
+	free(buf);
+	if (broken) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (rc != 0) {
+		if (!st->msg[0])
+			hv_status_set(st, st->code, "(no details)");
+		return -1;
+	}
+	*resp = protobuf_c_message_unpack(resp_desc, NULL, rlen, rbuf);
+	free(rbuf);
+	if (!*resp)
+		return hv_status_set(st, HV_INTERNAL, "malformed %s reply from hv-agent", method);
+	return 0;
+}
+
 int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
 	     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
 	     unsigned timeout_ms, struct hv_status *st)
@@ -357,6 +465,11 @@ int hvc_call(struct hvc *c, const char *method, const ProtobufCMessage *req,
 	int tag, rc = -1;
 
 	*resp = NULL;
+	if (c->frames && (rc = frame_unary(c, method, req, resp_desc, resp, timeout_ms, st)) <= 0)
+		return rc;
+	rc = -1;
+	if (channel_open(c, NULL, st) != 0)
+		return -1;
 	out = pack(req);
 	if (!out)
 		return hv_status_set(st, HV_RESOURCE_EXHAUSTED, "out of memory");
@@ -424,6 +537,8 @@ static int stream_open(struct hvc *c, const char *method, const ProtobufCMessage
 	int tag;
 
 	*out = NULL;
+	if (channel_open(c, NULL, st) != 0)
+		return -1;
 	s = calloc(1, sizeof *s);
 	grpc_byte_buffer *bb = s ? pack(req) : NULL;
 	if (!bb) {
@@ -545,6 +660,8 @@ int hvc_upload(struct hvc *c, const char *method, const ProtobufCMessage *first,
 	int send_tag, status_tag, rc = -1, local_err = 0, status_started = 0;
 
 	*resp = NULL;
+	if (channel_open(c, NULL, st) != 0)
+		return -1;
 	hv_status_ok(&local);
 	hvc_unary_init(&u, NULL);
 	grpc_slice mslice = grpc_slice_from_copied_string(method);

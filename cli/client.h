@@ -1,7 +1,8 @@
 /*
  * client.h - hvctl's connection to hv-agent: unary calls, server streams and
- * client-streaming uploads
- * over gRPC, with protobuf-c messages in and out. With grpc_setup.c (channels
+ * client-streaming uploads over gRPC, with protobuf-c messages in and out;
+ * on a unix socket unary calls use hv-agent's local frame protocol when it
+ * speaks it (agent/common/frame.h). With grpc_setup.c (channels
  * and batches, shared with bench/rpc_bench.c) the only files of hvctl that
  * use the gRPC C core API.
  */
@@ -21,11 +22,13 @@ struct hvc_stream;
  * uri: "unix:///abs/path", "unix:path" or a plain path (relative paths are
  * taken from the current directory), or "tls://HOST:PORT" for mutual TLS with
  * ca/cert/key (PEM files). readonly: use the read-only socket that sits next
- * to the read-write one (hv-agent-ro.sock), like `virsh -r`. */
+ * to the read-write one (hv-agent-ro.sock), like `virsh -r`. grpc: make every
+ * call over gRPC, never the local frame protocol (hvctl --grpc). */
 struct hvc_opts {
 	const char *uri;
 	const char *ca, *cert, *key;
 	bool readonly;
+	bool grpc;
 };
 
 /* Connects and checks that hv-agent answers the connection: a missing
@@ -35,6 +38,9 @@ struct hvc_opts {
 struct hvc *hvc_connect(const struct hvc_opts *o, struct hv_status *st);
 void hvc_close(struct hvc *c);
 const char *hvc_target(const struct hvc *c);
+/* Whether unary calls go over the local frame protocol (a unix socket whose
+ * hv-agent speaks it, without --grpc) rather than gRPC. */
+bool hvc_uses_frames(const struct hvc *c);
 
 /* Calls method ("/hvmgr.v1.Hvmgr/GetVm") and decodes the reply with
  * resp_desc into *resp (free with protobuf_c_message_free_unpacked). */

@@ -17,6 +17,9 @@ static const struct hvctl_optdef global_opts[] = {
 	  "(default ./var/hv-agent.sock, or $HVCTL_CONNECT)" },
 	{ "readonly", NULL, HC_NONE,
 	  "use the read-only socket next to the read-write one (hv-agent-ro.sock), like virsh -r; changes are refused" },
+	{ "grpc", NULL, HC_NONE,
+	  "make every call over gRPC, also the unary calls that go over hv-agent's local frame protocol on a "
+	  "unix socket otherwise" },
 	{ "ca", "FILE", HC_FILE,
 	  "tls://: the CA certificate (default ./var/pki/ca.crt, or $HVCTL_CA)" },
 	{ "cert", "FILE", HC_FILE,
@@ -313,7 +316,7 @@ void doc_completion_bash(FILE *f)
 		}
 	fputs("|-c)\n"
 	      "                _hvctl_conn+=(\"$w\" \"${COMP_WORDS[i+1]}\"); ((i++)) ;;\n"
-	      "            --readonly|-r) _hvctl_conn+=(\"$w\") ;;\n"
+	      "            --readonly|-r|--grpc) _hvctl_conn+=(\"$w\") ;;\n"
 	      "            -*) ;;\n"
 	      "            *) verb=$w; break ;;\n"
 	      "        esac\n"

@@ -17,6 +17,41 @@
 
 #include "fleet_envelope.h"
 #include "hvmgr/v1/fleet.pb-c.h"
+#include "lazylib.h"
+
+/* libmosquitto, loaded by the first `hvctl --fleet ...` (lazylib.h): the
+ * commands that talk to hv-agent directly do not carry it. */
+#define MQ_FNS(X)                                                                                  \
+	X(connect_bind_v5)                                                                         \
+	X(connect_v5_callback_set)                                                                 \
+	X(destroy)                                                                                 \
+	X(disconnect_v5)                                                                           \
+	X(int_option)                                                                              \
+	X(lib_cleanup)                                                                             \
+	X(lib_init)                                                                                \
+	X(loop_start)                                                                              \
+	X(loop_stop)                                                                               \
+	X(message_v5_callback_set)                                                                 \
+	X(new)                                                                                     \
+	X(property_add_binary)                                                                     \
+	X(property_add_string)                                                                     \
+	X(property_free_all)                                                                       \
+	X(property_read_binary)                                                                    \
+	X(publish_v5)                                                                              \
+	X(strerror)                                                                                \
+	X(subscribe_v5)                                                                            \
+	X(subscribe_v5_callback_set)                                                               \
+	X(tls_set)
+static struct {
+#define MQ_PTR(n) __typeof__(mosquitto_##n) *n;
+	MQ_FNS(MQ_PTR)
+} mq;
+#define MQ_NAME(n) "mosquitto_" #n,
+static const char *const mq_names[] = { MQ_FNS(MQ_NAME) };
+#ifndef HVCTL_MOSQUITTO_SONAME /* hvctl's build passes the one it found */
+#define HVCTL_MOSQUITTO_SONAME "libmosquitto.so.1"
+#endif
+static struct lazylib mq_lib = LAZYLIB_INIT(HVCTL_MOSQUITTO_SONAME, mq_names, &mq);
 
 #define PENDING_MAX 256
 #define VEHICLES_MAX 4096
@@ -82,11 +117,11 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const 
 	pthread_mutex_lock(&f->lock);
 	if (rc == 0 && f->connack == 1) {
 		/* Connected again (a clean session): subscribe again. */
-		mosquitto_subscribe_v5(m, NULL, f->resp_topic, 1, 0, NULL);
+		mq.subscribe_v5(m, NULL, f->resp_topic, 1, 0, NULL);
 		if (f->ev_topic[0])
-			mosquitto_subscribe_v5(m, NULL, f->ev_topic, 1, 0, NULL);
+			mq.subscribe_v5(m, NULL, f->ev_topic, 1, 0, NULL);
 		if (f->co_topic[0])
-			mosquitto_subscribe_v5(m, NULL, f->co_topic, 1, 0, NULL);
+			mq.subscribe_v5(m, NULL, f->co_topic, 1, 0, NULL);
 	}
 	f->connack = rc == 0 ? 1 : -1;
 	pthread_cond_broadcast(&f->cond);
@@ -313,7 +348,7 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
 		pthread_mutex_unlock(&f->lock);
 		return;
 	}
-	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &clen, false);
+	mq.property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &clen, false);
 	for (int i = 0; corr && clen == CORR_LEN && i < PENDING_MAX; i++) {
 		struct pending *p = &f->pend[i];
 		if (p->used && !p->done && memcmp(p->corr, corr, CORR_LEN) == 0) {
@@ -385,27 +420,31 @@ struct hvf *hvf_connect(const char *url, const char *ca, const char *cert, const
 	snprintf(id, sizeof id, "hvctl-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
 		 rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	snprintf(f->resp_topic, sizeof f->resp_topic, "hv/v1/client/%s/resp", id);
-	mosquitto_lib_init();
-	f->mosq = mosquitto_new(id, true, f);
+	if (lazylib_load(&mq_lib, st) != 0) {
+		hv_status_prefix(st, "--fleet: ");
+		goto fail;
+	}
+	mq.lib_init();
+	f->mosq = mq.new(id, true, f);
 	if (!f->mosq) {
 		hv_status_set(st, HV_INTERNAL, "cannot create an MQTT client");
 		goto fail;
 	}
-	mosquitto_int_option(f->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	rc = mosquitto_tls_set(f->mosq, ca, NULL, cert, key, NULL);
+	mq.int_option(f->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	rc = mq.tls_set(f->mosq, ca, NULL, cert, key, NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		hv_status_set(st, HV_INVALID_ARGUMENT, "TLS files %s, %s, %s: %s", ca, cert, key,
-			      mosquitto_strerror(rc));
+			      mq.strerror(rc));
 		goto fail;
 	}
-	mosquitto_connect_v5_callback_set(f->mosq, on_connect);
-	mosquitto_subscribe_v5_callback_set(f->mosq, on_subscribe);
-	mosquitto_message_v5_callback_set(f->mosq, on_message);
-	rc = mosquitto_connect_bind_v5(f->mosq, host, port, 30, NULL, NULL);
+	mq.connect_v5_callback_set(f->mosq, on_connect);
+	mq.subscribe_v5_callback_set(f->mosq, on_subscribe);
+	mq.message_v5_callback_set(f->mosq, on_message);
+	rc = mq.connect_bind_v5(f->mosq, host, port, 30, NULL, NULL);
 	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_loop_start(f->mosq);
+		rc = mq.loop_start(f->mosq);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		hv_status_set(st, HV_UNAVAILABLE, "fleet broker %s: %s", url, mosquitto_strerror(rc));
+		hv_status_set(st, HV_UNAVAILABLE, "fleet broker %s: %s", url, mq.strerror(rc));
 		goto fail;
 	}
 	pthread_mutex_lock(&f->lock);
@@ -416,7 +455,7 @@ struct hvf *hvf_connect(const char *url, const char *ca, const char *cert, const
 			      "fleet broker %s did not accept the connection (TLS or MQTT 5)", url);
 		goto fail;
 	}
-	mosquitto_subscribe_v5(f->mosq, NULL, f->resp_topic, 1, 0, NULL);
+	mq.subscribe_v5(f->mosq, NULL, f->resp_topic, 1, 0, NULL);
 	pthread_mutex_lock(&f->lock);
 	ok = wait_for(f, &f->suback, 1, 10000) == 0;
 	pthread_mutex_unlock(&f->lock);
@@ -435,10 +474,10 @@ void hvf_close(struct hvf *f)
 	if (!f)
 		return;
 	if (f->mosq) {
-		mosquitto_disconnect_v5(f->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
-		mosquitto_loop_stop(f->mosq, true);
-		mosquitto_destroy(f->mosq);
-		mosquitto_lib_cleanup();
+		mq.disconnect_v5(f->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+		mq.loop_stop(f->mosq, true);
+		mq.destroy(f->mosq);
+		mq.lib_cleanup();
 	}
 	for (int i = 0; i < PENDING_MAX; i++)
 		free(f->pend[i].data);
@@ -485,10 +524,10 @@ int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, siz
 	pthread_mutex_unlock(&f->lock);
 
 	snprintf(topic, sizeof topic, "hv/v1/%s/req", vehicle);
-	mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, f->resp_topic);
-	mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr, CORR_LEN);
-	int rc = mosquitto_publish_v5(f->mosq, NULL, topic, (int)len, payload, 1, false, props);
-	mosquitto_property_free_all(&props);
+	mq.property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, f->resp_topic);
+	mq.property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr, CORR_LEN);
+	int rc = mq.publish_v5(f->mosq, NULL, topic, (int)len, payload, 1, false, props);
+	mq.property_free_all(&props);
 
 	pthread_mutex_lock(&f->lock);
 	if (rc == MOSQ_ERR_SUCCESS) {
@@ -507,7 +546,7 @@ int hvf_call_raw(struct hvf *f, const char *vehicle, const uint8_t *payload, siz
 	pthread_mutex_unlock(&f->lock);
 	if (rc != MOSQ_ERR_SUCCESS)
 		return hv_status_set(st, HV_UNAVAILABLE, "cannot publish to %s: %s", topic,
-				     mosquitto_strerror(rc));
+				     mq.strerror(rc));
 	if (!got && refused[0])
 		return hv_status_set(st, HV_UNAUTHENTICATED,
 				     "reply from vehicle '%s' refused: %s (no genuine reply within %u ms)",
@@ -596,10 +635,10 @@ int hvf_last_expired(const struct hvf *f)
  * the SUBACKs counted before. */
 static int subscribe_wait(struct hvf *f, const char *topic, int subs, struct hv_status *st)
 {
-	int rc = mosquitto_subscribe_v5(f->mosq, NULL, topic, 1, 0, NULL);
+	int rc = mq.subscribe_v5(f->mosq, NULL, topic, 1, 0, NULL);
 	if (rc != MOSQ_ERR_SUCCESS)
 		return hv_status_set(st, HV_UNAVAILABLE, "cannot subscribe to %s: %s", topic,
-				     mosquitto_strerror(rc));
+				     mq.strerror(rc));
 	pthread_mutex_lock(&f->lock);
 	int ok = wait_for(f, &f->suback, subs + 1, 10000) == 0;
 	pthread_mutex_unlock(&f->lock);
@@ -709,7 +748,7 @@ size_t hvf_vehicles(struct hvf *f, struct hvf_vehicle *out, size_t max, unsigned
 	pthread_mutex_unlock(&f->lock);
 	if (!f->veh)
 		return 0;
-	mosquitto_subscribe_v5(f->mosq, NULL, "hv/v1/+/presence", 1, 0, NULL);
+	mq.subscribe_v5(f->mosq, NULL, "hv/v1/+/presence", 1, 0, NULL);
 	pthread_mutex_lock(&f->lock);
 	wait_for(f, &f->suback, subs + 1, 10000);
 	pthread_mutex_unlock(&f->lock);

@@ -11,6 +11,8 @@
 
 #include <grpc/grpc_security.h>
 
+#include "grpc_lazy.h" /* last: gRPC's functions may be calls through a table */
+
 #define PEM_MAX (64 * 1024)
 
 grpc_channel *hvc_channel_create(const struct hvc_channel_opts *o)

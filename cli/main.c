@@ -400,6 +400,8 @@ int main(int argc, char **argv)
 			return HVCTL_OK;
 		} else if (strcmp(arg, "--readonly") == 0 || strcmp(arg, "-r") == 0) {
 			h.conn_opts.readonly = true;
+		} else if (strcmp(arg, "--grpc") == 0) {
+			h.conn_opts.grpc = true;
 		} else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			doc_usage(stdout);
 			return HVCTL_OK;
