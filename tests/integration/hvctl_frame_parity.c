@@ -165,3 +165,21 @@ Test(hvctl_frame_parity, readonly_refusal_is_the_same_with_and_without_grpc)
 	run_free(&f);
 	run_free(&g);
 }
+
+/* FRAME-020: against an hv-agent that speaks frames, a unary command never
+ * loads gRPC (the dynamic loader's own trace says which libraries it
+ * mapped); with --grpc it does. So the parity above compares the two paths,
+ * not gRPC with itself. */
+Test(hvctl_frame_parity, a_unary_command_over_frames_loads_no_grpc)
+{
+	cr_assert_eq(setenv("LD_DEBUG", "files", 1), 0);
+	struct run f = hvctl(0, 0, "dominfo", "rtos-demo", NULL);
+	struct run g = hvctl(1, 0, "dominfo", "rtos-demo", NULL);
+	unsetenv("LD_DEBUG");
+	cr_assert_eq(f.rc, 0, "%s", f.err);
+	cr_assert_eq(g.rc, 0, "%s", g.err);
+	cr_expect_null(strstr(f.err, "libgrpc"), "gRPC was loaded for a frame call");
+	cr_expect_not_null(strstr(g.err, "libgrpc"), "--grpc did not load gRPC");
+	run_free(&f);
+	run_free(&g);
+}
