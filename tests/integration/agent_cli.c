@@ -821,6 +821,13 @@ Test(agent_cli, a_command_left_by_a_killed_agent_is_done_before_reconciling)
 	}
 	char *log = read_file_text(agent.log);
 	cr_assert(back, "leftvm is not defined in hv-core again; log:\n%s", log ? log : "");
+	/* hv-agent logs the define once hv-core has answered it, which may be
+	 * just after hvctl saw the id: bounded wait for the line. */
+	for (int i = 0; i < 250 && !(log && strstr(log, "reconcile: define 'leftvm'")); i++) {
+		free(log);
+		usleep(20000);
+		log = read_file_text(agent.log);
+	}
 	cr_expect_not_null(strstr(log, "reconcile: define 'leftvm'"), "%s", log);
 	free(log);
 	expect_clean_stop();
