@@ -11,16 +11,25 @@
 # docs/performance.md ("Virtual interrupt latency into a safety VM") says
 # what it showed.
 #
-#   bench/el2_sections.sh [BUILD]      (default BUILD=build; hv-core built there)
+#   bench/el2_sections.sh [--granted] [BUILD]   (default BUILD=build; hv-core built there)
+#
+# --granted boots hv-core/guests/perf-load-granted.dts instead: flood's
+# channel 0 towards perf is granted at the highest doorbell rate, so other
+# CPUs make the safety VM's SPI pending under its vGIC lock (the term W).
 #
 # Stops the QEMU it started on every exit path; keeps its directory on failure.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/perf_guest_lib.sh"
+config="$root/hv-core/guests/perf-load.dts"
+if [ "${1:-}" = --granted ]; then
+  config="$root/hv-core/guests/perf-load-granted.dts"
+  shift
+fi
 pg_init el2_sections "${1:-$root/build}"
 pg_plugin el2_sections.c
-pg_run "$root/hv-core/guests/perf-load.dts" "$dir/sections.txt"
+pg_run "$config" "$dir/sections.txt"
 flood=$(grep -a -o 'db-flood: denied [0-9]*' "$dir/serial.log" | tail -1 || true)
 spin=$(grep -a -c 'irq-spin: masking' "$dir/serial.log" || true)
 
