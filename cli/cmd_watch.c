@@ -704,9 +704,19 @@ close:;
 	Hvmgr__V1__ConsoleSessionCloseRequest cl = HVMGR__V1__CONSOLE_SESSION_CLOSE_REQUEST__INIT;
 	ProtobufCMessage *cr = NULL;
 	cl.session = op->session;
-	if (!ended && hvctl_call(h, "ConsoleSessionClose", &cl.base,
-				 &hvmgr__v1__console_session_close_response__descriptor, &cr) == 0)
-		protobuf_c_message_free_unpacked(cr, NULL);
+	if (!ended && rc == HVCTL_OK) {
+		if (hvctl_call(h, "ConsoleSessionClose", &cl.base,
+			       &hvmgr__v1__console_session_close_response__descriptor, &cr) == 0)
+			protobuf_c_message_free_unpacked(cr, NULL);
+	} else if (!ended && f) {
+		/* The error is told already: the session may be gone with it (its
+		 * end, a lost link), so a Close that fails too says nothing more. */
+		struct hv_status cst;
+		if (hvf_call(f, h->vehicle, "/hvmgr.v1.Hvmgr/ConsoleSessionClose", &cl.base,
+			     &hvmgr__v1__console_session_close_response__descriptor, &cr,
+			     HVCTL_CALL_TIMEOUT_MS, &cst) == 0)
+			protobuf_c_message_free_unpacked(cr, NULL);
+	}
 	protobuf_c_message_free_unpacked(&op->base, NULL);
 	return rc;
 }

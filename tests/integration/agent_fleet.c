@@ -1462,6 +1462,19 @@ Test(agent_fleet_session, a_broker_restart_ends_the_session_and_frees_the_seat)
 	cr_assert_eq(open_vm(oper, "rtos-demo", &op, &st), 0, "%s", st.msg);
 	cr_assert(op->writer, "%s", op->notice);
 	cr_assert_eq(session_input(oper, op->session, 1, "", &st), 0, "%s", st.msg);
+	/* hvctl following the console in a session of its own (read-only) */
+	char path[340];
+	snprintf(path, sizeof path, "%s/follow-restart.out", q.dir);
+	pid_t pid = spawn_fleet_as("operator",
+				   (const char *const[]){ "console", "rtos-demo", "--follow", NULL },
+				   path);
+	char *text = NULL;
+	for (int i = 0; i < 60 && !(text && strstr(text, "rtos-demo")); i++) {
+		sleep_ms(500);
+		free(text);
+		text = slurp(path);
+	}
+	free(text);
 
 	/* The broker goes away and comes back on the same port: the vehicle's
 	 * link is lost meanwhile, and with it the session. */
@@ -1470,6 +1483,27 @@ Test(agent_fleet_session, a_broker_restart_ends_the_session_and_frees_the_seat)
 	wait_vehicle_online();
 	hvf_close(oper);
 	oper = connect_as("operator");
+
+	/* hvctl's session ended with the link: it says so once and exits (no
+	 * second error from closing a session that is gone). Bounded wait. */
+	int status = 0;
+	pid_t w = 0;
+	for (int i = 0; i < 240 && w == 0; i++) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == 0)
+			sleep_ms(250);
+	}
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	text = slurp(path);
+	cr_assert(w == pid, "hvctl console did not end with its session: %s", text ? text : "");
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) != 0, "status %d", status);
+	const char *lost = text ? strstr(text, "the fleet link was lost") : NULL;
+	cr_expect_not_null(lost, "%s", text ? text : "");
+	cr_expect(!lost || !strstr(lost + 1, "the fleet link was lost"), "said twice:\n%s", text);
+	free(text);
 
 	/* The old session's client is told why it cannot go on ... */
 	cr_assert_eq(session_input(oper, op->session, 2, "\r", &st), HV_NOT_FOUND, "%s", st.msg);
