@@ -1010,6 +1010,8 @@ int main(int argc, char **argv)
 	const struct rpc_method *methods = agent_methods(&nmethods);
 	srv = rpc_server_new(methods, nmethods, &ag, agent_authorize, &st);
 	ag.srv = srv;
+	if (srv)
+		rpc_server_set_unrun(srv, agent_unrun);
 	if (!srv ||
 	    rpc_server_set_stream_limits(srv, o.streams_listener, o.streams_identity, &st) != 0 ||
 	    rpc_server_add_unix(srv, o.socket, 0660, false, &st) != 0 ||

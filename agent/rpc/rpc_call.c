@@ -395,11 +395,15 @@ void rpc_handle_call(struct rpc_call *c)
 			      m->path);
 		log_info("%s from %s not run: %s", m->path, c->peer_str ? c->peer_str : "?",
 			 res.st.msg);
+		if (srv->unrun)
+			srv->unrun(srv->app, &c->peer, m->path, &res.st);
 		reply(c, &res);
 		return;
 	}
 	req = decode(c, &res.st);
 	if (!req) {
+		if (srv->unrun)
+			srv->unrun(srv->app, &c->peer, m->path, &res.st);
 		reply(c, &res);
 		return;
 	}
@@ -407,6 +411,8 @@ void rpc_handle_call(struct rpc_call *c)
 	if (m->stream) {
 		if (rpc_stream_begin(c, req, &res.st) != 0) {
 			protobuf_c_message_free_unpacked(req, NULL);
+			if (srv->unrun)
+				srv->unrun(srv->app, &c->peer, m->path, &res.st);
 			reply(c, &res);
 		}
 		return;

@@ -346,11 +346,16 @@ static int serve(struct rpc_frame *fs, struct frame_conn *c, const uint8_t *body
 			      "%s: the deadline passed before hv-agent could start the call",
 			      m->path);
 		log_info("%s from %s not run: %s", m->path, c->peer, res.st.msg);
+		if (srv->unrun)
+			srv->unrun(srv->app, &peer, m->path, &res.st);
 		goto out;
 	}
 	ProtobufCMessage *req = rpc_decode_bytes(m, msg, msg_len, &res.st);
-	if (!req)
+	if (!req) {
+		if (srv->unrun)
+			srv->unrun(srv->app, &peer, m->path, &res.st);
 		goto out;
+	}
 	__atomic_add_fetch(&lis->handled, 1, __ATOMIC_RELAXED);
 	struct rpc_block_hooks hooks = { .busy = frame_busy, .idle = frame_idle, .arg = fs };
 	rpc_run_handler(m, &ctx, req, &srv->stopping, &hooks, &res);

@@ -129,6 +129,7 @@ struct rpc_server {
 	unsigned live_streams;                                               /* under lock */
 	unsigned max_streams_listener, max_streams_identity;                 /* set before start */
 	struct rpc_stream_owner owners[RPC_MAX_LISTENERS * RPC_MAX_STREAMS]; /* under lock */
+	rpc_unrun_fn unrun;      /* rpc_server_set_unrun, may be NULL */
 	rpc_observe_fn observe;  /* rpc_server_set_observer, may be NULL */
 	struct rpc_frame *frame; /* the unix sockets' frame server (rpc_frame.c) */
 	void *observe_arg;

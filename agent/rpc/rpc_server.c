@@ -219,6 +219,11 @@ size_t rpc_server_counters(struct rpc_server *srv, struct rpc_listener_counters 
 	return n;
 }
 
+void rpc_server_set_unrun(struct rpc_server *srv, rpc_unrun_fn fn)
+{
+	srv->unrun = fn;
+}
+
 void rpc_server_set_observer(struct rpc_server *srv, rpc_observe_fn fn, void *arg)
 {
 	srv->observe = fn;

@@ -202,6 +202,17 @@ size_t rpc_server_counters(struct rpc_server *srv, struct rpc_listener_counters 
 typedef void (*rpc_observe_fn)(void *arg, const char *method, int code, uint64_t duration_ns);
 /* Sets the observer; before rpc_server_start. */
 void rpc_server_set_observer(struct rpc_server *srv, rpc_observe_fn fn, void *arg);
+
+/* Told of a call that authorize() admitted but whose handler did not run:
+ * its deadline had passed when its turn came, its request did not decode,
+ * or its stream could not start; st is the status the caller gets. So what
+ * authorize() recorded before the call (an audit "requested" row) gets its
+ * outcome. Both transports of the unix sockets (gRPC, frames) and TCP call
+ * it; the app's pointer is rpc_server_new's. */
+typedef void (*rpc_unrun_fn)(void *app, const struct rpc_peer *peer, const char *method,
+			     const struct hv_status *st);
+/* Sets it; before rpc_server_start. */
+void rpc_server_set_unrun(struct rpc_server *srv, rpc_unrun_fn fn);
 /* Server streams open right now. */
 unsigned rpc_server_open_streams(struct rpc_server *srv);
 

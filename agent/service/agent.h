@@ -123,6 +123,11 @@ const struct rpc_method *agent_methods(size_t *count);
  * what does not change state, TLS callers what their certificate's role
  * allows (agent/auth/roles.h). */
 int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, struct hv_status *st);
+/* rpc_server_set_unrun's callback: a state-changing call that was admitted
+ * (and recorded as "requested") but not run gets its outcome row, with the
+ * arguments "(not run)". */
+void agent_unrun(void *app, const struct rpc_peer *peer, const char *method,
+		 const struct hv_status *st);
 
 /* True when hv_ticks advanced within the last second (MGMT-011). */
 int agent_hv_alive(struct agent *ag, uint64_t ticks);

@@ -143,6 +143,20 @@ int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, 
 	return -1;
 }
 
+void agent_unrun(void *app, const struct rpc_peer *peer, const char *method,
+		 const struct hv_status *st)
+{
+	const char *slash = strrchr(method, '/');
+	const char *rpc = slash && slash[1] ? slash + 1 : method;
+	const struct roles_method *m = roles_lookup(method);
+
+	/* REQ-SAF-16: the "requested" row agent_authorize wrote gets its
+	 * outcome, though the handler never ran. */
+	if (!m || !m->mutates || !strcmp(rpc, "AcknowledgeAudit"))
+		return;
+	agent_audit(app, peer, rpc, "(not run)", st);
+}
+
 int agent_op_enter(struct agent *ag, const char *what, struct hv_status *st)
 {
 	/* The deadline and the stopping flag come from the call scope the RPC

@@ -216,14 +216,15 @@ static char *audit_text(void)
 		size_t k = r->n_entries;
 		for (size_t i = 0; i < k; i++) {
 			const Hvmgr__V1__AuditEntry *e = r->entries[i];
-			size_t need = strlen(e->rpc) + strlen(e->identity) + strlen(e->outcome) + 4;
+			size_t need = strlen(e->rpc) + strlen(e->identity) + strlen(e->arguments) +
+				      strlen(e->outcome) + 5;
 			if (len + need + 1 > cap) {
 				cap = 2 * (len + need + 1);
 				out = realloc(out, cap);
 				cr_assert_not_null(out);
 			}
-			len += (size_t)sprintf(out + len, "%s|%s|%s\n", e->rpc, e->identity,
-					       e->outcome);
+			len += (size_t)sprintf(out + len, "%s|%s|%s|%s\n", e->rpc, e->identity,
+					       e->arguments, e->outcome);
 			seq = e->seq + 1;
 		}
 		hvmgr__v1__get_audit_response__free_unpacked(r, NULL);
@@ -236,8 +237,9 @@ static char *audit_text(void)
 
 /* Reset rows with an outcome: a Reset that ran. (Authorization writes a
  * "requested" row before the request is decoded or its deadline checked, for
- * frames as for gRPC; the outcome row comes only from a call that ran.) */
-static int resets_run(const char *text)
+ * frames as for gRPC; a call admitted but not run gets an outcome row with
+ * the arguments "(not run)", counted by resets_not_run.) */
+static int reset_rows(const char *text, int not_run)
 {
 	static const char rpc[] = "hvmgr.v1.Hvmgr/Reset|";
 	int n = 0;
@@ -245,12 +247,25 @@ static int resets_run(const char *text)
 	for (const char *p = text; *p;) {
 		const char *eol = strchr(p, '\n');
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-		if (!strncmp(p, rpc, sizeof rpc - 1) &&
-		    !(len >= 10 && !strncmp(p + len - 10, "|requested", 10)))
+		char line[512];
+		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		if (!strncmp(line, rpc, sizeof rpc - 1) &&
+		    !(len >= 10 && !strcmp(line + len - 10, "|requested")) &&
+		    (strstr(line, "|(not run)|") != NULL) == (not_run != 0))
 			n++;
 		p += len + (eol ? 1 : 0);
 	}
 	return n;
+}
+
+static int resets_run(const char *text)
+{
+	return reset_rows(text, 0);
+}
+
+static int resets_not_run(const char *text)
+{
+	return reset_rows(text, 1);
 }
 
 /* ---- raw sockets, for what frame_call never sends ------------------------- */
@@ -438,8 +453,8 @@ Test(agent_frame, authorization_and_audit_as_grpc)
 
 	int code = frame_lifecycle(agent.sock, "Start", "rtos", &st);
 	cr_expect_eq(code, HV_OK, "Start rtos on the read-write socket: %s", st.msg);
-	snprintf(want, sizeof want, "Start|unix-rw:uid=%u,gid=%u,pid=%d|OK", (unsigned)getuid(),
-		 (unsigned)getgid(), (int)getpid());
+	snprintf(want, sizeof want, "Start|unix-rw:uid=%u,gid=%u,pid=%d|vm=name:rtos|OK",
+		 (unsigned)getuid(), (unsigned)getgid(), (int)getpid());
 	a = audit_text();
 	cr_expect(strstr(a, want) != NULL, "the Start's audit row (%s) in:\n%s", want, a);
 	free(a);
@@ -548,6 +563,10 @@ Test(agent_frame, bad_input_changes_nothing)
 	both_protocols_serve();
 	char *after = audit_text();
 	cr_expect_eq(resets_run(after), 0, "no Reset ran:\n%s", after);
+	/* The three undecodable Resets were admitted ("requested") and each got
+	 * its outcome: not run, INVALID_ARGUMENT (REQ-SAF-16). */
+	cr_expect_eq(resets_not_run(after), 3, "each admitted Reset has its outcome:\n%s", after);
+	cr_expect_not_null(strstr(after, "|(not run)|INVALID_ARGUMENT"), "%s", after);
 	free(after);
 }
 
