@@ -19,6 +19,7 @@ include(${CMAKE_CURRENT_LIST_DIR}/python_client.cmake)
 if(TARGET hv-agent AND TARGET hvctl)
   hv_criterion_test(agent_python
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_python.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
+            ${CMAKE_CURRENT_LIST_DIR}/double_vms.c
     LIBS ${HV_HOST_FDT_LIB} pthread
     INCLUDES ${CMAKE_CURRENT_LIST_DIR}
     LABELS "component;agent;python"

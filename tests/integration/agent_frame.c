@@ -24,6 +24,7 @@
 
 #include "agent_harness.h"
 #include "frame.h"
+#include "double_vms.h"
 #include "hvcore_double.h"
 #include "hvmgr/v1/hvmgr.pb-c.h"
 
@@ -36,38 +37,10 @@ static struct fakecore *fc;
 static struct agent_proc agent;
 static int stopped; /* the test stopped hv-agent itself */
 
-static const struct fakecore_vm vm_linux = {
-	.name = "linux",
-	.state = HVM_VM_RUNNING,
-	.reason = HVM_R_BOOTED,
-	.vcpus = 2,
-	.pcpu_mask = 0x3,
-	.mem_bytes = 256ull << 20,
-	.image_version = "1.2.3",
-	.uuid = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 },
-};
-static const struct fakecore_vm vm_rtos = {
-	.name = "rtos",
-	.state = HVM_VM_SHUTOFF,
-	.reason = HVM_R_DEFINED,
-	.vcpus = 1,
-	.pcpu_mask = 0x4,
-	.mem_bytes = 16ull << 20,
-	.criticality = 4,
-};
-
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/agent-frame-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(ram, sizeof ram, "%s/guest-ram", dir);
-	snprintf(work, sizeof work, "%s/py", dir);
-	cr_assert_eq(mkdir(work, 0755), 0);
-	fc = fakecore_create(ram, FAKECORE_RAM_BASE, HVM_DEFAULT_BASE);
-	cr_assert_not_null(fc);
-	fakecore_set_vm(fc, 0, &vm_linux);
-	fakecore_set_vm(fc, 1, &vm_rtos);
-	cr_assert_eq(fakecore_start(fc), 0);
+	fc = double_vms_start("/tmp/agent-frame-XXXXXX", dir, sizeof dir, ram, sizeof ram, work,
+			      sizeof work);
 	static const char *const extra[] = { "--cmd-timeout-ms", "120000", NULL };
 	cr_assert_eq(agent_start(&agent, dir, extra), 0, "%s", agent.err);
 }

@@ -5,6 +5,7 @@ include(${CMAKE_CURRENT_LIST_DIR}/python_client.cmake)
 if(TARGET hv-agent)
   hv_criterion_test(agent_frame
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_frame.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
+            ${CMAKE_CURRENT_LIST_DIR}/double_vms.c
     LIBS hvcommon hvproto
     INCLUDES ${CMAKE_CURRENT_LIST_DIR}
     LABELS "component;agent;python"

@@ -6,6 +6,7 @@ if(TARGET hv-agent)
   find_library(HV_HOST_FDT_LIB fdt REQUIRED)
   hv_criterion_test(agent_robust
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_robust.c ${CMAKE_CURRENT_LIST_DIR}/agent_harness.c
+            ${CMAKE_CURRENT_LIST_DIR}/double_vms.c
     LIBS ${HV_HOST_FDT_LIB} pthread
     INCLUDES ${CMAKE_CURRENT_LIST_DIR}
     LABELS "component;agent;python"
