@@ -346,52 +346,40 @@ Test(hvctl_frame, malformed_reply_then_reconnect_double)
 	stop();
 }
 
-/* FRAME-023: a reply cut by the end of the connection. */
-Test(hvctl_frame, reply_cut_by_eof_double)
+/* One call to a double that answers with `act`: it fails with `code` and a
+ * message naming the method and containing `needle`. */
+static void expect_failed_call(enum act act, unsigned timeout_ms, enum hv_code code,
+			       const char *needle)
 {
 	struct hv_status st;
-	const enum act a[] = { ACT_CUT };
+	const enum act a[] = { act };
 
 	start(1, a);
 	struct hvc *c = connect_double(&st);
 	cr_assert_not_null(c, "%s", st.msg);
-	cr_expect_eq(get_vm(c, 1000, NULL, &st), -1);
-	cr_expect_eq(st.code, HV_UNAVAILABLE);
-	cr_expect(strstr(st.msg, METHOD) && strstr(st.msg, "closed the connection"), "%s", st.msg);
+	cr_expect_eq(get_vm(c, timeout_ms, NULL, &st), -1);
+	cr_expect_eq(st.code, code, "%d %s", st.code, st.msg);
+	cr_expect(strstr(st.msg, METHOD) && strstr(st.msg, needle), "%s", st.msg);
 	hvc_close(c);
 	stop();
+}
+
+/* FRAME-023: a reply cut by the end of the connection. */
+Test(hvctl_frame, reply_cut_by_eof_double)
+{
+	expect_failed_call(ACT_CUT, 1000, HV_UNAVAILABLE, "closed the connection");
 }
 
 /* FRAME-023: a reply announced longer than FRAME_MAX_REPLY_BODY. */
 Test(hvctl_frame, reply_too_long_double)
 {
-	struct hv_status st;
-	const enum act a[] = { ACT_TOO_LONG };
-
-	start(1, a);
-	struct hvc *c = connect_double(&st);
-	cr_assert_not_null(c, "%s", st.msg);
-	cr_expect_eq(get_vm(c, 1000, NULL, &st), -1);
-	cr_expect_eq(st.code, HV_INTERNAL);
-	cr_expect(strstr(st.msg, METHOD) && strstr(st.msg, "claims"), "%s", st.msg);
-	hvc_close(c);
-	stop();
+	expect_failed_call(ACT_TOO_LONG, 1000, HV_INTERNAL, "claims");
 }
 
 /* FRAME-024: no reply within the timeout and the grace. */
 Test(hvctl_frame, no_reply_is_deadline_exceeded_double)
 {
-	struct hv_status st;
-	const enum act a[] = { ACT_NO_REPLY };
-
-	start(1, a);
-	struct hvc *c = connect_double(&st);
-	cr_assert_not_null(c, "%s", st.msg);
-	cr_expect_eq(get_vm(c, 100, NULL, &st), -1);
-	cr_expect_eq(st.code, HV_DEADLINE_EXCEEDED, "%d %s", st.code, st.msg);
-	cr_expect(strstr(st.msg, METHOD), "%s", st.msg);
-	hvc_close(c);
-	stop();
+	expect_failed_call(ACT_NO_REPLY, 100, HV_DEADLINE_EXCEEDED, "");
 }
 
 /* FRAME-026: --grpc never sends the hello (the double would refuse it). */
