@@ -58,26 +58,6 @@ static void teardown(void)
 
 TestSuite(agent_frame, .init = setup, .fini = teardown, .timeout = 300);
 
-#define WAIT_FOR(cond, what)                                                                       \
-	do {                                                                                       \
-		int ok_ = 0;                                                                       \
-		for (int i_ = 0; i_ < 6000; i_++) {                                                \
-			if (cond) {                                                                \
-				ok_ = 1;                                                           \
-				break;                                                             \
-			}                                                                          \
-			usleep(10000);                                                             \
-		}                                                                                  \
-		cr_assert(ok_, "timed out waiting for %s", what);                                  \
-	} while (0)
-
-static int outstanding(void)
-{
-	volatile struct hvm_regs *r = fakecore_regs(fc);
-	return __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE) !=
-	       __atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE);
-}
-
 /* ---- frames ------------------------------------------------------------- */
 
 static int fconnect(const char *sock)
@@ -592,7 +572,7 @@ Test(agent_frame, deadline_passed_while_waiting_is_not_run)
 	free(a);
 	free(b);
 	free(both);
-	WAIT_FOR(outstanding(), "the Start to reach hv-core");
+	WAIT_FOR(double_outstanding(fc), "the Start to reach hv-core");
 	/* While that connection's worker waits for hv-core, another serves. */
 	int other = fconnect(agent.ro_sock);
 	char *line = frame_getvm(other, "linux");

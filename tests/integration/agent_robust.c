@@ -118,28 +118,6 @@ static char *client_wait(int i, const char *outfile)
 	return out;
 }
 
-/* Bounded poll (60 s) for a condition; the message says what never came. */
-#define WAIT_FOR(cond, what)                                                                       \
-	do {                                                                                       \
-		int ok_ = 0;                                                                       \
-		for (int i_ = 0; i_ < 6000; i_++) {                                                \
-			if (cond) {                                                                \
-				ok_ = 1;                                                           \
-				break;                                                             \
-			}                                                                          \
-			usleep(10000);                                                             \
-		}                                                                                  \
-		cr_assert(ok_, "timed out waiting for %s", what);                                  \
-	} while (0)
-
-/* A command submitted to the fake hv-core and not completed yet. */
-static int outstanding(void)
-{
-	volatile struct hvm_regs *r = fakecore_regs(fc);
-	return __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE) !=
-	       __atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE);
-}
-
 static int file_has(const char *path, const char *needle)
 {
 	char *t = read_file_text(path);
@@ -170,7 +148,7 @@ static void hold_start(char *outfile, size_t len)
 	snprintf(outfile, len, "%s/held.out", dir);
 	fakecore_pause(fc, true);
 	CLIENT_BG(0, outfile, "call", agent.sock, "Start", "rtos", "300");
-	WAIT_FOR(outstanding(), "the Start to reach hv-core");
+	WAIT_FOR(double_outstanding(fc), "the Start to reach hv-core");
 }
 
 /* The audit log has a row containing needle (a line "rpc|identity|outcome"). */
@@ -217,7 +195,7 @@ Test(agent_robust, deadline_passing_in_the_queue_means_the_command_never_runs)
 	WAIT_FOR(audit_row_has("hvmgr.v1.Hvmgr/Destroy",
 			       "DEADLINE_EXCEEDED: DESTROY not sent: the caller's deadline passed while it waited for its turn (1 operation ahead of it)"),
 		 "the Destroy's audit row while the Start is held");
-	cr_expect(outstanding(), "the Start is still held");
+	cr_expect(double_outstanding(fc), "the Start is still held");
 
 	fakecore_pause(fc, false);
 	out = client_wait(0, held);

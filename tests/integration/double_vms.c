@@ -45,3 +45,10 @@ struct fakecore *double_vms_start(const char *tmpl, char *dir, size_t dir_len, c
 	cr_assert_eq(fakecore_start(fc), 0);
 	return fc;
 }
+
+int double_outstanding(struct fakecore *fc)
+{
+	volatile struct hvm_regs *r = fakecore_regs(fc);
+	return __atomic_load_n(&r->req_seq, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&r->done_seq, __ATOMIC_ACQUIRE);
+}

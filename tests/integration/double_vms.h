@@ -21,4 +21,21 @@ extern const struct fakecore_vm double_vm_linux, double_vm_rtos;
 struct fakecore *double_vms_start(const char *tmpl, char *dir, size_t dir_len, char *ram,
 				  size_t ram_len, char *work, size_t work_len);
 
+/* 1 while a command submitted to the double is not completed yet. */
+int double_outstanding(struct fakecore *fc);
+
+/* Bounded poll (60 s) for a condition; the message says what never came. */
+#define WAIT_FOR(cond, what)                                                                       \
+	do {                                                                                       \
+		int ok_ = 0;                                                                       \
+		for (int i_ = 0; i_ < 6000; i_++) {                                                \
+			if (cond) {                                                                \
+				ok_ = 1;                                                           \
+				break;                                                             \
+			}                                                                          \
+			usleep(10000);                                                             \
+		}                                                                                  \
+		cr_assert(ok_, "timed out waiting for %s", what);                                  \
+	} while (0)
+
 #endif /* DOUBLE_VMS_H */
