@@ -417,21 +417,34 @@ int hvq_command(struct hvq *q, uint32_t cmd, uint32_t vm_id, const uint64_t *arg
 	return 0;
 }
 
-/* Copies a gen-protected structure: retry while odd or changed (MGMT-150). */
+/* Copies a gen-protected structure: retry while odd or changed (MGMT-150).
+ * The writer is a QEMU vCPU thread that a loaded host may preempt in the
+ * middle of an update: after the first thousand tries, each try waits 100 µs,
+ * and the reader gives up only when the structure has not been stable for
+ * 2 s. */
 static int read_gen(struct hvq *q, volatile void *src, void *dst, size_t len)
 {
 	volatile uint32_t *gen = src;
-	for (int tries = 0; tries < 100000; tries++) {
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned tries = 0;; tries++) {
 		uint32_t g1 = __atomic_load_n(gen, __ATOMIC_ACQUIRE);
-		if (g1 & 1)
+		if (!(g1 & 1)) {
+			for (size_t i = 0; i < len; i++)
+				((uint8_t *)dst)[i] = ((volatile uint8_t *)src)[i];
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(gen, __ATOMIC_RELAXED) == g1)
+				return 0;
+		}
+		if (tries < 1000)
 			continue;
-		for (size_t i = 0; i < len; i++)
-			((uint8_t *)dst)[i] = ((volatile uint8_t *)src)[i];
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(gen, __ATOMIC_RELAXED) == g1)
-			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000000000ll + (now.tv_nsec - t0.tv_nsec) >
+		    2000000000ll)
+			break;
+		usleep(100);
 	}
-	set_err(q, "structure kept changing while being read");
+	set_err(q, "structure kept changing while being read (2 s)");
 	return -1;
 }
 
