@@ -123,6 +123,19 @@ static int decide(const struct agent *ag, const struct rpc_peer *peer, const cha
 	return hv_status_set(st, HV_PERMISSION_DENIED, "unknown listener");
 }
 
+/* The short name of method ("Reset") when a call of it is recorded in the
+ * audit log before it runs (REQ-SAF-16: a state-changing RPC), else NULL. The
+ * acknowledgement of a finding is recorded by the store itself
+ * (svc_audit.c). */
+static const char *recorded_rpc(const char *method)
+{
+	const char *slash = strrchr(method, '/');
+	const char *rpc = slash && slash[1] ? slash + 1 : method;
+	const struct roles_method *m = roles_lookup(method);
+
+	return m && m->mutates && strcmp(rpc, "AcknowledgeAudit") ? rpc : NULL;
+}
+
 int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, struct hv_status *st)
 {
 	const char *slash = strrchr(method, '/');
@@ -130,12 +143,9 @@ int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, 
 
 	if (decide(app, peer, method, st) == 0) {
 		/* REQ-SAF-16: a change is recorded before it is made; one whose
-		 * record cannot be written is not made. The acknowledgement of a
-		 * finding is recorded by the store itself (svc_audit.c). */
-		const struct roles_method *m = roles_lookup(method);
-		if (!m || !m->mutates || !strcmp(rpc, "AcknowledgeAudit"))
-			return 0;
-		return agent_audit_request(app, peer, rpc, st);
+		 * record cannot be written is not made. */
+		const char *rec = recorded_rpc(method);
+		return rec ? agent_audit_request(app, peer, rec, st) : 0;
 	}
 	/* REQ-SAF-16: a refused call is recorded like any other; its request
 	 * was never decoded, so its arguments are not known. */
@@ -146,15 +156,11 @@ int agent_authorize(void *app, const struct rpc_peer *peer, const char *method, 
 void agent_unrun(void *app, const struct rpc_peer *peer, const char *method,
 		 const struct hv_status *st)
 {
-	const char *slash = strrchr(method, '/');
-	const char *rpc = slash && slash[1] ? slash + 1 : method;
-	const struct roles_method *m = roles_lookup(method);
-
 	/* REQ-SAF-16: the "requested" row agent_authorize wrote gets its
 	 * outcome, though the handler never ran. */
-	if (!m || !m->mutates || !strcmp(rpc, "AcknowledgeAudit"))
-		return;
-	agent_audit(app, peer, rpc, "(not run)", st);
+	const char *rec = recorded_rpc(method);
+	if (rec)
+		agent_audit(app, peer, rec, "(not run)", st);
 }
 
 int agent_op_enter(struct agent *ag, const char *what, struct hv_status *st)
